@@ -1,0 +1,296 @@
+"""The `digest` command: a thin layer over the library.
+
+Each command is a few lines that call the pipeline. Errors the user can act on are
+DigestErrors, turned into one line on stderr and an exit code in one place (`main`).
+Heavy stages are imported inside the commands, so `digest --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import DigestError, UsageError
+
+
+def _load(ctx: click.Context):
+    from .config import load_config
+
+    return load_config(ctx.obj["config"])
+
+
+def _as_of(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--as-of: {value!r} is not a date like 2025-12-08") from None
+
+
+def _print_json(data: object) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _warn(lines) -> None:
+    for line in lines:
+        click.echo(f"warning: {line}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="digest")
+@click.option(
+    "--config",
+    "config_path",
+    default="config/digest.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The YAML configuration file.",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: str) -> None:
+    """Newsletter digests from news pages and feeds: preview, send, schedule."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config_path
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def parse(paths: tuple[str, ...], as_json: bool) -> None:
+    """What the readers extract from source files: articles and rate quotes."""
+    from .errors import InputError
+    from .sources import read_paths
+
+    result = read_paths(paths)
+    _warn(result.problems)
+    if as_json:
+        _print_json(
+            {
+                "articles": [
+                    {
+                        "title": a.title,
+                        "text": a.text,
+                        "source": a.source,
+                        "line": a.line,
+                        "date": (a.published or a.date).isoformat() if a.date else None,
+                        "url": a.url,
+                    }
+                    for a in result.articles
+                ],
+                "rates": [
+                    {
+                        "pair": q.pair,
+                        "rate": float(q.rate),
+                        "change_pct": float(q.change_pct),
+                        "source": q.source,
+                    }
+                    for q in result.rates
+                ],
+                "problems": [str(p) for p in result.problems],
+            }
+        )
+    else:
+        for a in result.articles:
+            date = a.date.isoformat() if a.date else "undated"
+            click.echo(f"{date}  {a.where}  {a.title}")
+        for q in result.rates:
+            click.echo(f"{q.date or '':10}  {q.pair} = {q.rate} ({q.change_pct:+}%)  {q.source}")
+        click.echo(
+            f"{len(result.articles)} articles, {len(result.rates)} rate quotes, "
+            f"{len(result.problems)} problems"
+        )
+    if result.sources_read == 0:
+        raise InputError("nothing could be read from the given paths")
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Folder for digest.html, digest.txt and digest.eml [default: var/preview "
+    "beside the config's folder].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the selection report as JSON.")
+@click.option("--as-of", help="Digest as on this date (YYYY-MM-DD) instead of the newest.")
+@click.option("--serve", is_flag=True, help="Serve the preview on 127.0.0.1 until Ctrl-C.")
+@click.option("--port", type=int, default=0, help="Port for --serve [default: a free one].")
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
+@click.pass_context
+def preview(
+    ctx: click.Context,
+    out_dir: str | None,
+    as_json: bool,
+    as_of: str | None,
+    serve: bool,
+    port: int,
+    open_browser: bool,
+) -> None:
+    """The next digest, without sending or recording anything."""
+    from . import pipeline
+
+    config = _load(ctx)
+    folder = Path(out_dir) if out_dir else config.project_root / "var" / "preview"
+    report, paths = pipeline.preview(config, folder, _as_of(as_of))
+    _warn(report.to_json()["problems"])
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        for path in paths:
+            click.echo(str(path))
+        click.echo(report.message)
+    if paths and (serve or open_browser):
+        from .preview_server import open_in_browser, serve_folder
+
+        if serve:
+            serve_folder(folder, port, open_browser)
+        else:
+            click.echo(open_in_browser(paths[0].resolve().as_uri()))
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Do everything but send and record.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@click.option("--as-of", help="Digest as on this date (YYYY-MM-DD) instead of the newest.")
+@click.option(
+    "--slot",
+    help="The scheduled slot this run serves (ISO time, or 'now'); a slot runs at most once.",
+)
+@click.pass_context
+def run(
+    ctx: click.Context, dry_run: bool, as_json: bool, as_of: str | None, slot: str | None
+) -> None:
+    """One full cycle: select, summarize, render, deliver, record."""
+    from . import pipeline
+
+    config = _load(ctx)
+    if slot is not None:
+        from .schedule import resolve_slot
+
+        slot = resolve_slot(config, slot)
+    report = pipeline.run(config, dry_run=dry_run, as_of=_as_of(as_of), slot=slot)
+    data = report.to_json()
+    _warn(data["problems"] + data["notes"])
+    if as_json:
+        _print_json(data)
+    else:
+        click.echo(report.message)
+        for d in report.delivered:
+            if d["status"] != "sent":
+                click.echo(f"  {d['recipient']}: {d['status']} {d.get('answer') or ''}")
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.option(
+    "--next", "next_n", type=click.IntRange(min=1), help="Print the next N slot times and exit."
+)
+@click.option("--after", help="With --next: count slots after this ISO time.")
+@click.option("--json-logs", is_flag=True, help="One JSON object per log line.")
+@click.pass_context
+def schedule(ctx: click.Context, next_n: int | None, after: str | None, json_logs: bool) -> None:
+    """Run `run` on the configured cadence until stopped (SIGTERM/SIGINT: finish, then exit)."""
+    from . import schedule as scheduling
+
+    config = _load(ctx)
+    if next_n:
+        for slot in scheduling.next_slots(config, next_n, after):
+            click.echo(slot.isoformat())
+        return
+    if after:
+        raise UsageError("--after goes with --next")
+    scheduling.run_forever(config, json_logs=json_logs)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", default=20, show_default=True, help="How many past digests.")
+@click.pass_context
+def history(ctx: click.Context, as_json: bool, limit: int) -> None:
+    """Past digests: when, how many articles, to whom, what failed."""
+    from .store import Store
+
+    config = _load(ctx)
+    with Store.open(config.state, readonly=True) as store:
+        runs = store.runs(limit)
+        issues = {row["run_id"]: row for row in store.issues(limit * 2)}
+        entries = []
+        for r in runs:
+            issue = issues.get(r.id)
+            deliveries = [dict(d) for d in store.deliveries(issue["id"])] if issue else []
+            entries.append(
+                {
+                    "run": r.id,
+                    "started_at": r.started_at,
+                    "slot": r.slot,
+                    "status": r.status,
+                    "articles": r.chosen,
+                    "sent": r.sent,
+                    "failed": r.failed,
+                    "message": r.message,
+                    "subject": issue["subject"] if issue else None,
+                    "deliveries": [
+                        {"recipient": d["recipient"], "status": d["status"], "answer": d["answer"]}
+                        for d in deliveries
+                    ],
+                }
+            )
+    if as_json:
+        _print_json(entries)
+        return
+    if not entries:
+        click.echo("no digest yet: `digest run` sends the first")
+    for e in entries:
+        click.echo(
+            f"#{e['run']} {e['started_at']} {e['status']}: {e['articles']} articles, "
+            f"sent {e['sent']}, failed {e['failed']}"
+            + (f" — {e['subject']}" if e["subject"] else "")
+        )
+        for d in e["deliveries"]:
+            click.echo(
+                f"    {d['recipient']}: {d['status']}"
+                + (f" ({d['answer']})" if d["status"] != "sent" and d["answer"] else "")
+            )
+
+
+@cli.command()
+@click.argument("email")
+@click.pass_context
+def unsubscribe(ctx: click.Context, email: str) -> None:
+    """Never send to EMAIL again (EMAIL may also be its unsubscribe token)."""
+    from .store import Store, run_lock
+
+    config = _load(ctx)
+    with run_lock(config.state, wait=True), Store.open(config.state) as store:
+        address = store.unsubscribe(email)
+    if address is None:
+        raise UsageError(f"no subscriber has the token {email!r}")
+    click.echo(f"{address} will not get digests any more")
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except DigestError as e:
+        click.echo(f"digest: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

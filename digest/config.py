@@ -1,0 +1,497 @@
+"""Loading and validating the YAML configuration into frozen dataclasses.
+
+Every error names the file, the line and the key. Relative paths resolve against the
+config file's folder; `~` and `${ENV}` expand in paths. Secrets are never read from the
+file: `password_env` names the environment variable that holds the SMTP password.
+"""
+
+from __future__ import annotations
+
+import glob as globmod
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from .errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/digest.yaml")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    kind: str  # "glob" (page snapshots), "feed" (RSS/Atom, path or URL), "folder"
+    value: str  # the resolved glob / path / URL
+    line: int | None = None  # where the config names it
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    max_articles: int = 12
+    lookback_days: int = 7
+    sections: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, keywords) in config order
+
+
+@dataclass(frozen=True)
+class LlmConfig:
+    base_url: str
+    model: str
+    api_key_env: str | None = None
+    timeout: float = 20.0
+
+
+@dataclass(frozen=True)
+class SummaryConfig:
+    max_words: int = 40
+    backend: str = "extractive"  # extractive | llm
+    llm: LlmConfig | None = None
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 587
+    security: str = "starttls"  # starttls | ssl | none
+    username: str | None = None
+    password_env: str | None = None
+    ca_file: Path | None = None
+    max_per_minute: int = 600
+    timeout: float = 30.0
+    retries: int = 3
+    where: tuple[str, int | None] = ("", None)  # config file and line of password_env
+
+    def password(self) -> str | None:
+        """Read the password from the environment when SMTP is really used, not before."""
+        if not self.password_env:
+            return None
+        if self.password_env not in os.environ:
+            raise ConfigError(
+                f"environment variable {self.password_env} is not set",
+                self.where[0],
+                self.where[1],
+                "delivery.smtp.password_env",
+                f"export {self.password_env}=... (the password never goes in the file)",
+            )
+        return os.environ[self.password_env]
+
+
+@dataclass(frozen=True)
+class DkimConfig:
+    domain: str
+    selector: str
+    key_file: Path
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    from_addr: str = "Digest <digest@localhost>"
+    to: tuple[str, ...] = ()
+    recipients: Path | None = None  # CSV: email[,name]
+    outbox: Path = Path("var/outbox")
+    smtp: SmtpConfig | None = None
+    unsubscribe_url: str | None = None  # with a {token} placeholder
+    dkim: DkimConfig | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path  # the config file itself
+    title: str = "Digest"
+    timezone: str = "UTC"
+    sources: tuple[SourceSpec, ...] = ()
+    state: Path = Path("var/digest.sqlite3")
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    summary: SummaryConfig = field(default_factory=SummaryConfig)
+    schedule: str = "0 7 * * 1-5"
+    catch_up: str = "latest"  # latest | none
+    skip_empty: bool = True
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def project_root(self) -> Path:
+        """The folder above the config file's: where `var/` lives for the shipped config."""
+        return self.folder.parent
+
+
+# --- loading -------------------------------------------------------------------------------
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _Node:
+    """A YAML value with the line it starts on, so every error can point at it."""
+
+    def __init__(self, node: yaml.Node, path: Path, key: str):
+        self.node, self.path, self.key = node, path, key
+        self.line = node.start_mark.line + 1
+
+    def error(self, message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(message, str(self.path), self.line, self.key, hint)
+
+    def mapping(self, allowed: set[str]) -> dict[str, _Node]:
+        if not isinstance(self.node, yaml.MappingNode):
+            raise self.error("must be a mapping of keys to values")
+        out: dict[str, _Node] = {}
+        for key_node, value_node in self.node.value:
+            name = key_node.value
+            child = _Node(value_node, self.path, f"{self.key}.{name}" if self.key else name)
+            if name not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise ConfigError(
+                    "unknown key",
+                    str(self.path),
+                    key_node.start_mark.line + 1,
+                    child.key,
+                    f"known keys here: {known}",
+                )
+            if name in out:
+                raise ConfigError(
+                    "key given twice", str(self.path), key_node.start_mark.line + 1, child.key
+                )
+            out[name] = child
+        return out
+
+    def is_null(self) -> bool:
+        return isinstance(self.node, yaml.ScalarNode) and self.scalar() is None
+
+    def items(self) -> list[_Node]:
+        if not isinstance(self.node, yaml.SequenceNode):
+            raise self.error("must be a list")
+        return [_Node(n, self.path, f"{self.key}[{i}]") for i, n in enumerate(self.node.value)]
+
+    def scalar(self) -> Any:
+        if not isinstance(self.node, yaml.ScalarNode):
+            raise self.error("must be a single value, not a list or mapping")
+        return yaml.safe_load(yaml.serialize(self.node))
+
+    def string(self) -> str:
+        value = self.scalar()
+        if value is None or isinstance(value, bool | list | dict):
+            raise self.error(f"must be text, not {value!r}")
+        return str(value)
+
+    def optional_string(self) -> str | None:
+        return None if self.scalar() is None else self.string()
+
+    def integer(self, minimum: int = 0) -> int:
+        value = self.scalar()
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(f"must be a whole number, not {value!r}")
+        if value < minimum:
+            raise self.error(f"must be at least {minimum}, not {value}")
+        return value
+
+    def number(self) -> float:
+        value = self.scalar()
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(f"must be a number, not {value!r}")
+        return float(value)
+
+    def boolean(self) -> bool:
+        value = self.scalar()
+        if not isinstance(value, bool):
+            raise self.error(f"must be true or false, not {value!r}")
+        return value
+
+    def choice(self, options: tuple[str, ...]) -> str:
+        value = self.string()
+        if value not in options:
+            raise self.error(f"must be one of {' | '.join(options)}, not {value!r}")
+        return value
+
+    def path_value(self, base: Path) -> Path:
+        return Path(self.expand(self.string(), base))
+
+    def expand(self, text: str, base: Path) -> str:
+        """`~` and `${ENV}` expanded; relative paths made absolute against the config's folder."""
+
+        def env(match: re.Match[str]) -> str:
+            name = match[1]
+            if name not in os.environ:
+                raise self.error(f"uses ${{{name}}} but that environment variable is not set")
+            return os.environ[name]
+
+        text = os.path.expanduser(_ENV_REF.sub(env, text))
+        if text.startswith(("http://", "https://")) or os.path.isabs(text):
+            return text
+        return os.path.normpath(str(base / text))
+
+
+def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> Config:
+    """Read and validate a config file. Raises ConfigError naming file, line and key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "no such configuration file",
+            str(path),
+            hint="pass --config PATH, or run from the project folder that holds config/digest.yaml",
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read the configuration file ({e})", str(path)) from None
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"not valid YAML: {problem}", str(path), line) from None
+    if root is None:
+        raise ConfigError(
+            "the configuration file is empty",
+            str(path),
+            hint="start from the shipped config/digest.yaml",
+        )
+    return _build(_Node(root, path.resolve(), ""), path)
+
+
+def _build(root: _Node, given_path: Path) -> Config:
+    base = root.path.parent
+    top = root.mapping(
+        {
+            "title",
+            "timezone",
+            "sources",
+            "state",
+            "selection",
+            "summary",
+            "schedule",
+            "catch_up",
+            "skip_empty",
+            "delivery",
+        }
+    )
+    kwargs: dict[str, Any] = {"path": root.path}
+    if "title" in top:
+        kwargs["title"] = top["title"].string()
+    if "timezone" in top:
+        zone = top["timezone"].string()
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise top["timezone"].error(
+                f"unknown time zone {zone!r}", "use an IANA name such as Asia/Almaty or UTC"
+            ) from None
+        kwargs["timezone"] = zone
+    if "sources" not in top:
+        raise root.error("missing key `sources` (globs of page snapshots, or `feed:` entries)")
+    kwargs["sources"] = tuple(_source(item, base) for item in top["sources"].items())
+    if not kwargs["sources"]:
+        raise top["sources"].error("lists no source")
+    if "state" in top:
+        kwargs["state"] = top["state"].path_value(base)
+    else:
+        kwargs["state"] = Path(os.path.normpath(base.parent / "var" / "digest.sqlite3"))
+    if "selection" in top:
+        kwargs["selection"] = _selection(top["selection"])
+    if "summary" in top:
+        kwargs["summary"] = _summary(top["summary"])
+    if "schedule" in top:
+        kwargs["schedule"] = _schedule(top["schedule"], kwargs.get("timezone", "UTC"))
+    if "catch_up" in top:
+        kwargs["catch_up"] = top["catch_up"].choice(("latest", "none"))
+    if "skip_empty" in top:
+        kwargs["skip_empty"] = top["skip_empty"].boolean()
+    kwargs["delivery"] = (
+        _delivery(top["delivery"], base)
+        if "delivery" in top
+        else DeliveryConfig(outbox=Path(os.path.normpath(base.parent / "var" / "outbox")))
+    )
+    return Config(**kwargs)
+
+
+def _source(item: _Node, base: Path) -> SourceSpec:
+    if isinstance(item.node, yaml.MappingNode):
+        fields = item.mapping({"feed", "folder"})
+        if len(fields) != 1:
+            raise item.error("give exactly one of `feed:` or `folder:`")
+        kind, node = next(iter(fields.items()))
+        value = node.expand(node.string(), base)
+        if kind == "folder" and not os.path.isdir(value):
+            raise node.error(f"no such folder: {value}")
+        if kind == "feed" and not value.startswith(("http://", "https://")):
+            if not os.path.isfile(value):
+                raise node.error(f"no such feed file: {value}")
+        return SourceSpec(kind, value, node.line)
+    pattern = item.expand(item.string(), base)
+    if not globmod.glob(pattern, recursive=True):
+        raise item.error(
+            f"pattern matches no file: {pattern}",
+            "check the path; relative paths start at the config file's folder",
+        )
+    return SourceSpec("glob", pattern, item.line)
+
+
+def _selection(node: _Node) -> SelectionConfig:
+    fields = node.mapping({"max_articles", "lookback_days", "sections"})
+    kwargs: dict[str, Any] = {}
+    if "max_articles" in fields:
+        kwargs["max_articles"] = fields["max_articles"].integer(minimum=1)
+    if "lookback_days" in fields:
+        kwargs["lookback_days"] = fields["lookback_days"].integer(minimum=1)
+    if "sections" in fields:
+        sections = []
+        node_sections = fields["sections"]
+        if not isinstance(node_sections.node, yaml.MappingNode):
+            raise node_sections.error("must map each section name to a list of keywords")
+        for key_node, value_node in node_sections.node.value:
+            child = _Node(value_node, node.path, f"{node_sections.key}.{key_node.value}")
+            keywords = tuple(k.string() for k in child.items())
+            if not keywords:
+                raise child.error("lists no keyword")
+            sections.append((str(key_node.value), keywords))
+        kwargs["sections"] = tuple(sections)
+    return SelectionConfig(**kwargs)
+
+
+def _summary(node: _Node) -> SummaryConfig:
+    fields = node.mapping({"max_words", "backend", "llm"})
+    kwargs: dict[str, Any] = {}
+    if "max_words" in fields:
+        kwargs["max_words"] = fields["max_words"].integer(minimum=5)
+    if "backend" in fields:
+        kwargs["backend"] = fields["backend"].choice(("extractive", "llm"))
+    if "llm" in fields:
+        llm = fields["llm"].mapping({"base_url", "model", "api_key_env", "timeout"})
+        for required in ("base_url", "model"):
+            if required not in llm:
+                raise fields["llm"].error(f"missing key `{required}`")
+        kwargs["llm"] = LlmConfig(
+            base_url=llm["base_url"].string(),
+            model=llm["model"].string(),
+            api_key_env=llm["api_key_env"].optional_string() if "api_key_env" in llm else None,
+            timeout=llm["timeout"].number() if "timeout" in llm else 20.0,
+        )
+    if kwargs.get("backend") == "llm" and "llm" not in kwargs:
+        raise fields["backend"].error(
+            "backend `llm` needs a `summary.llm` block (base_url, model, api_key_env)"
+        )
+    return SummaryConfig(**kwargs)
+
+
+def _schedule(node: _Node, timezone: str) -> str:
+    expression = node.string()
+    from .cron import CronError, make_trigger
+
+    try:
+        make_trigger(expression, timezone)
+    except CronError as e:
+        raise node.error(
+            f"bad cron expression {expression!r}: {e}",
+            'five fields: minute hour day-of-month month day-of-week, e.g. "0 7 * * 1-5"',
+        ) from None
+    return expression
+
+
+def _delivery(node: _Node, base: Path) -> DeliveryConfig:
+    fields = node.mapping({"from", "to", "recipients", "outbox", "smtp", "unsubscribe_url", "dkim"})
+    kwargs: dict[str, Any] = {}
+    if "from" in fields:
+        kwargs["from_addr"] = _address(fields["from"])
+    if "to" in fields:
+        to = fields["to"]
+        values = (
+            [to.string()]
+            if isinstance(to.node, yaml.ScalarNode)
+            else [item.string() for item in to.items()]
+        )
+        kwargs["to"] = tuple(values)
+    if "recipients" in fields:
+        recipients = fields["recipients"].path_value(base)
+        if not recipients.is_file():
+            raise fields["recipients"].error(f"no such recipients file: {recipients}")
+        kwargs["recipients"] = recipients
+    kwargs["outbox"] = (
+        fields["outbox"].path_value(base)
+        if "outbox" in fields
+        else Path(os.path.normpath(base.parent / "var" / "outbox"))
+    )
+    if "smtp" in fields and not fields["smtp"].is_null():
+        kwargs["smtp"] = _smtp(fields["smtp"], base)
+    if "unsubscribe_url" in fields:
+        url = fields["unsubscribe_url"].string()
+        if "{token}" not in url or not url.startswith(("https://", "http://", "mailto:")):
+            raise fields["unsubscribe_url"].error(
+                "must be an http(s) or mailto URL holding {token}"
+            )
+        kwargs["unsubscribe_url"] = url
+    if "dkim" in fields:
+        dkim = fields["dkim"].mapping({"domain", "selector", "key_file"})
+        for required in ("domain", "selector", "key_file"):
+            if required not in dkim:
+                raise fields["dkim"].error(f"missing key `{required}`")
+        key_file = dkim["key_file"].path_value(base)
+        if not key_file.is_file():
+            raise dkim["key_file"].error(f"no such key file: {key_file}")
+        kwargs["dkim"] = DkimConfig(dkim["domain"].string(), dkim["selector"].string(), key_file)
+    return DeliveryConfig(**kwargs)
+
+
+def _address(node: _Node) -> str:
+    from email.utils import parseaddr
+
+    value = node.string()
+    if any(c in value for c in "\r\n"):
+        raise node.error("must be one line")
+    _, address = parseaddr(value)
+    if "@" not in address:
+        raise node.error(f"not an email address: {value!r}")
+    return value
+
+
+def _smtp(node: _Node, base: Path) -> SmtpConfig:
+    fields = node.mapping(
+        {
+            "host",
+            "port",
+            "security",
+            "username",
+            "password_env",
+            "ca_file",
+            "max_per_minute",
+            "timeout",
+            "retries",
+        }
+    )
+    if "host" not in fields:
+        raise node.error("missing key `host`")
+    kwargs: dict[str, Any] = {"host": fields["host"].string()}
+    if "port" in fields:
+        kwargs["port"] = fields["port"].integer(minimum=1)
+    if "security" in fields:
+        kwargs["security"] = fields["security"].choice(("starttls", "ssl", "none"))
+    if "username" in fields:
+        kwargs["username"] = fields["username"].optional_string()
+    if "password_env" in fields:
+        kwargs["password_env"] = fields["password_env"].string()
+        kwargs["where"] = (str(node.path), fields["password_env"].line)
+    elif kwargs.get("username"):
+        raise fields["username"].error(
+            "a username needs `password_env`: the name of the "
+            "environment variable holding the password"
+        )
+    if "ca_file" in fields and fields["ca_file"].scalar() is not None:
+        ca_file = fields["ca_file"].path_value(base)
+        if not ca_file.is_file():
+            raise fields["ca_file"].error(f"no such CA file: {ca_file}")
+        kwargs["ca_file"] = ca_file
+    if "max_per_minute" in fields:
+        kwargs["max_per_minute"] = fields["max_per_minute"].integer(minimum=1)
+    if "timeout" in fields:
+        kwargs["timeout"] = fields["timeout"].number()
+    if "retries" in fields:
+        kwargs["retries"] = fields["retries"].integer(minimum=0)
+    return SmtpConfig(**kwargs)

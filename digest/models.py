@@ -1,0 +1,181 @@
+"""Plain dataclasses passed between the pipeline stages.
+
+sources → Article / RateQuote → select → Selection → summarize → Digest → render → RenderedDigest
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+# Kinds of paragraph a reader can tell apart. Only BODY kinds make up `Article.text`;
+# the summarizer takes its sentences from PROSE alone.
+PROSE = "prose"  # ordinary running text (also interview answers)
+QUESTION = "question"  # interview question lines, "TCA: ..."
+BULLET = "bullet"  # list items: "• ...", "1. ..."
+CAPTION = "caption"  # image captions and credits: "Still from the film ...; image: ..."
+CHROME = "chrome"  # site furniture: "click here" footers, "Viewing results 1 - 6 of 181"
+BODY_KINDS = frozenset({PROSE, QUESTION, BULLET})
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    kind: str = PROSE
+    line: int | None = None  # 1-based line in the source file, when it has lines
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str
+    paragraphs: tuple[Paragraph, ...]
+    source: str  # file path or feed URL it was read from
+    line: int | None = None  # 1-based line of the title (snapshots); None for feeds
+    date: dt.date | None = None  # page date (snapshots) or the entry's date (feeds)
+    published: dt.datetime | None = None  # aware timestamp, when the source gives one
+    url: str | None = None  # link to the full article, when the source has one
+    guid: str | None = None  # the feed's id for the entry
+    excerpt: bool = False  # the body is a teaser cut short with "..."
+
+    @property
+    def text(self) -> str:
+        """The body: its paragraphs separated by blank lines (captions and chrome left out)."""
+        return "\n\n".join(p.text for p in self.paragraphs if p.kind in BODY_KINDS)
+
+    @property
+    def prose(self) -> tuple[str, ...]:
+        return tuple(p.text for p in self.paragraphs if p.kind == PROSE)
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}" if self.line else self.source
+
+
+@dataclass(frozen=True)
+class RateQuote:
+    pair: str  # as written in the source, "KGS/USD"
+    rate: Decimal  # price of one unit of the first currency in the second
+    change_pct: Decimal  # signed, as published; "-0%" keeps its sign
+    source: str
+    line: int | None = None
+    date: dt.date | None = None  # the page date the quote was published with
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One input problem: where it is and what is wrong. Never fatal on its own."""
+
+    source: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class ReadResult:
+    """What reading a set of sources gave: everything found, plus every problem met."""
+
+    articles: list[Article] = field(default_factory=list)
+    rates: list[RateQuote] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    sources_read: int = 0  # sources that gave at least something
+
+    def extend(self, other: ReadResult) -> None:
+        self.articles.extend(other.articles)
+        self.rates.extend(other.rates)
+        self.problems.extend(other.problems)
+        self.sources_read += other.sources_read
+
+
+# Reasons an article is left out of a digest (the CLI contract's `reason`).
+ALREADY_SENT = "already-sent"
+DUPLICATE = "duplicate"
+NEAR_DUPLICATE = "near-duplicate"
+SAME_STORY = "same-story"
+TOO_OLD = "too-old"
+OVER_LIMIT = "over-limit"
+SKIP_REASONS = (ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, TOO_OLD, OVER_LIMIT)
+
+DEFAULT_SECTION = "Top stories"
+
+
+@dataclass(frozen=True)
+class Chosen:
+    article: Article
+    section: str = DEFAULT_SECTION
+
+
+@dataclass(frozen=True)
+class Skipped:
+    article: Article
+    reason: str  # one of SKIP_REASONS
+    duplicate_of: str | None = None  # title of the article it matched (batch or history)
+
+
+@dataclass
+class Selection:
+    chosen: list[Chosen]
+    skipped: list[Skipped]
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """One line of the digest's rate table."""
+
+    pair: str  # as published, "KGS/USD"
+    rate: Decimal
+    change_pct: Decimal  # as published
+    per_usd: Decimal | None  # how many units one USD buys, rounded to what the quote supports
+    per_usd_approx: bool  # the quote is too coarse for a precise inverse: show it as "≈"
+    since_last_pct: Decimal | None  # change since the previous digest; None on the first
+    source: str = ""
+    date: dt.date | None = None
+
+    @property
+    def currency(self) -> str:
+        return self.pair.split("/")[0]
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    title: str
+    lead: str  # may be empty: the digest then shows the title alone
+    source: str
+    url: str | None = None
+    date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class DigestSection:
+    name: str
+    items: tuple[DigestItem, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Everything the renderer needs, and nothing it has to look up."""
+
+    title: str  # masthead, from config
+    date: dt.date  # the digest's date
+    sections: tuple[DigestSection, ...]
+    rates: tuple[RateRow, ...] = ()
+    rates_date: dt.date | None = None
+    rates_source: str | None = None
+    unsubscribe_url: str = "{unsubscribe_url}"  # filled per recipient at delivery
+    reason_line: str = ""  # why the reader gets this mail
+
+    @property
+    def items(self) -> list[DigestItem]:
+        return [item for section in self.sections for item in section.items]
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    subject: str
+    preheader: str
+    html: str
+    text: str

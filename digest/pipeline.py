@@ -1,0 +1,357 @@
+"""One cycle: read → select → summarize → render → deliver → record.
+
+Preview is the same cycle without the last two steps, over a read-only view of the state.
+The CLI and the scheduler call only this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from .config import Config
+from .errors import InputError
+from .models import (
+    Article,
+    Digest,
+    DigestItem,
+    DigestSection,
+    Paragraph,
+    ReadResult,
+    RenderedDigest,
+    Selection,
+)
+
+
+@dataclass
+class Prepared:
+    """Everything a cycle decides before anything is sent or stored."""
+
+    read: ReadResult
+    selection: Selection
+    leads: list[str]
+    digest: Digest
+    rendered: RenderedDigest | None  # None when nothing is new
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunReport:
+    status: str  # preview | dry-run | delivered | partly-delivered | failed | empty
+    prepared: Prepared | None = None
+    delivered: list[dict] = field(default_factory=list)
+    message: str = ""
+    issue_id: int | None = None
+    resumed: list[dict] = field(default_factory=list)  # deliveries finishing an earlier issue
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.status == "failed" else 0
+
+    def to_json(self) -> dict:
+        p = self.prepared
+        chosen, skipped, rates, subject, problems, notes = [], [], [], None, [], []
+        if p is not None:
+            chosen = [
+                {
+                    "title": c.article.title,
+                    "lead": lead,
+                    "source": c.article.source,
+                    "line": c.article.line,
+                    "url": c.article.url,
+                    "section": c.section,
+                }
+                for c, lead in zip(p.selection.chosen, p.leads, strict=True)
+            ]
+            skipped = [
+                {
+                    "title": s.article.title,
+                    "reason": s.reason,
+                    "duplicate_of": s.duplicate_of,
+                    "source": s.article.source,
+                    "line": s.article.line,
+                }
+                for s in p.selection.skipped
+            ]
+            rates = [
+                {
+                    "pair": r.pair,
+                    "rate": _num(r.rate),
+                    "change_pct": _num(r.change_pct),
+                    "per_usd": _num(r.per_usd),
+                    "per_usd_approx": r.per_usd_approx,
+                    "since_last_pct": _num(r.since_last_pct),
+                }
+                for r in p.digest.rates
+            ]
+            subject = p.rendered.subject if p.rendered else None
+            problems = [str(x) for x in p.read.problems]
+            notes = p.notes
+        return {
+            "status": self.status,
+            "message": self.message,
+            "chosen": chosen,
+            "skipped": skipped,
+            "rates": rates,
+            "subject": subject,
+            "delivered": self.delivered,
+            "resumed": self.resumed,
+            "problems": problems,
+            "notes": notes,
+        }
+
+
+def _num(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def read_sources(config: Config) -> ReadResult:
+    from .sources import read_specs
+
+    result = read_specs(config.sources)
+    if result.sources_read == 0:
+        detail = "; ".join(str(p) for p in result.problems[:3]) or "no source configured"
+        raise InputError(
+            f"nothing could be read from the configured sources: {detail}",
+            f"check `sources:` in {config.path}",
+        )
+    return result
+
+
+def prepare(config: Config, store, as_of: dt.date | None = None) -> Prepared:
+    """Read, select, summarize and render: the shared part of preview and run."""
+    from .history import History
+    from .rates import newest_ticker, rate_rows
+    from .select import select
+    from .summarize import make_summarizer
+
+    read = read_sources(config)
+    selection = select(read.articles, History(store.conn), config.selection, as_of=as_of)
+    summarize = make_summarizer(config.summary)
+    leads, notes = [], []
+    for chosen in selection.chosen:
+        result = summarize(chosen.article)
+        leads.append(result.lead)
+        if result.note:
+            notes.append(f"{chosen.article.title}: {result.note}")
+    rows = rate_rows(newest_ticker(read.rates), store.previous_rates())
+    digest = build_digest(config, selection, leads, rows, read, as_of)
+    rendered = None
+    if selection.chosen:
+        from .render import render
+
+        rendered = render(digest)
+    return Prepared(read, selection, leads, digest, rendered, notes)
+
+
+def build_digest(
+    config: Config,
+    selection: Selection,
+    leads: list[str],
+    rows,
+    read: ReadResult,
+    as_of: dt.date | None,
+) -> Digest:
+    dates = [a.date for a in read.articles if a.date]
+    date = as_of or (max(dates) if dates else dt.datetime.now(config.tz).date())
+    sections: dict[str, list[DigestItem]] = {}
+    for chosen, lead in zip(selection.chosen, leads, strict=True):
+        a = chosen.article
+        sections.setdefault(chosen.section, []).append(
+            DigestItem(a.title, lead, a.source, a.url, a.date)
+        )
+    return Digest(
+        title=config.title,
+        date=date,
+        sections=tuple(DigestSection(name, tuple(items)) for name, items in sections.items()),
+        rates=tuple(rows),
+        rates_date=rows[0].date if rows else None,
+        rates_source=rows[0].source if rows else None,
+        reason_line=f"You receive this because you subscribed to {config.title}.",
+    )
+
+
+def preview(
+    config: Config, out_dir: Path, as_of: dt.date | None = None
+) -> tuple[RunReport, list[Path]]:
+    """The next digest, written to files; the state file is opened read-only."""
+    from .deliver import build_message
+    from .store import Store
+
+    with Store.open(config.state, readonly=True) as store:
+        prepared = prepare(config, store, as_of)
+    report = RunReport("preview", prepared)
+    if prepared.rendered is None:
+        report.message = "nothing new since the last digest"
+        return report, []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rendered = prepared.rendered
+    first = (list(config.delivery.to) or ["reader@example.com"])[0]
+    message = build_message(rendered, config.delivery, first, token=None)
+    paths = [out_dir / "digest.html", out_dir / "digest.txt", out_dir / "digest.eml"]
+    paths[0].write_text(rendered.html, encoding="utf-8")
+    paths[1].write_text(rendered.text, encoding="utf-8")
+    paths[2].write_bytes(message.as_bytes())
+    report.message = (
+        f"{len(prepared.selection.chosen)} articles, "
+        f"{len(prepared.selection.skipped)} skipped, "
+        f"{len(rendered.html.encode()):,} bytes of HTML: {rendered.subject}"
+    )
+    return report, paths
+
+
+def run(
+    config: Config, dry_run: bool = False, as_of: dt.date | None = None, slot: str | None = None
+) -> RunReport:
+    """One full cycle. Finishes an interrupted issue first, then picks new articles."""
+    from .deliver import deliver_issue, load_recipients
+    from .history import remember
+    from .store import Store, dumps, run_lock
+
+    if dry_run:
+        with Store.open(config.state, readonly=True) as store:
+            prepared = prepare(config, store, as_of)
+        recipients, _ = load_recipients(config.delivery)
+        return RunReport(
+            "dry-run",
+            prepared,
+            delivered=[{"recipient": r, "status": "dry-run"} for r in recipients],
+            message="dry run: nothing sent, nothing recorded",
+        )
+
+    with run_lock(config.state), Store.open(config.state) as store:
+        resumed = _resume(config, store)
+        run_id = store.start_run(slot)
+        try:
+            prepared = prepare(config, store, as_of)
+            if prepared.rendered is None:
+                message = "nothing new since the last digest: nothing sent"
+                store.finish_run(run_id, "empty", message=message)
+                return RunReport("empty", prepared, message=message, resumed=resumed)
+            recipients, problems = load_recipients(config.delivery, store.unsubscribed())
+            prepared.notes.extend(str(p) for p in problems)
+            articles = [c.article for c in prepared.selection.chosen]
+            issue_id = _freeze(store, run_id, prepared, recipients, articles, dumps)
+            outcomes = deliver_issue(config, store, issue_id, prepared.rendered, recipients)
+            sent = sum(1 for o in outcomes if o["status"] == "sent")
+            failed = len(outcomes) - sent
+            _settle(store, issue_id, articles, sent, remember)
+            status = (
+                "delivered" if sent and not failed else "partly-delivered" if sent else ("failed")
+            )
+            message = f"sent to {sent} of {len(outcomes)} recipients"
+            store.finish_run(run_id, status, len(articles), sent, failed, message)
+            return RunReport(status, prepared, outcomes, message, issue_id, resumed)
+        except BaseException as e:
+            store.finish_run(run_id, "failed", message=str(e) or type(e).__name__)
+            raise
+
+
+def _freeze(
+    store, run_id: int, prepared: Prepared, recipients: list[str], articles: list[Article], dumps
+) -> int:
+    """Issue, recipients and rates written in one transaction before anything is sent."""
+    rendered = prepared.rendered
+    report = RunReport("sending", prepared).to_json()
+    with store.transaction() as tx:
+        cur = tx.execute(
+            "INSERT INTO issues(run_id, created_at, digest_date, subject, preheader, html, text, "
+            "report, articles, status) VALUES (?, datetime('now'), ?, ?, ?, ?, ?, ?, ?, "
+            "'sending')",
+            (
+                run_id,
+                prepared.digest.date.isoformat(),
+                rendered.subject,
+                rendered.preheader,
+                rendered.html,
+                rendered.text,
+                dumps(report),
+                dumps([_article_json(a) for a in articles]),
+            ),
+        )
+        issue_id = int(cur.lastrowid)
+        tx.executemany(
+            "INSERT INTO deliveries(issue_id, recipient, status, updated_at) "
+            "VALUES (?, ?, 'pending', datetime('now'))",
+            [(issue_id, r) for r in recipients],
+        )
+        tx.executemany(
+            "INSERT INTO rate_history(issue_id, pair, rate, change_pct, quoted_on) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    issue_id,
+                    r.pair,
+                    str(r.rate),
+                    str(r.change_pct),
+                    r.date.isoformat() if r.date else None,
+                )
+                for r in prepared.digest.rates
+            ],
+        )
+    return issue_id
+
+
+def _settle(store, issue_id: int, articles: list[Article], sent: int, remember) -> None:
+    """Articles count as sent once one reader has the issue; otherwise they stay available."""
+    pending = store.pending_recipients(issue_id)
+    with store.transaction() as tx:
+        if (
+            sent
+            and not tx.execute(
+                "SELECT 1 FROM sent_articles WHERE issue_id=? LIMIT 1", (issue_id,)
+            ).fetchone()
+        ):
+            remember(tx, issue_id, articles)
+        status = "sending" if pending else ("delivered" if sent else "failed")
+        tx.execute("UPDATE issues SET status=? WHERE id=?", (status, issue_id))
+
+
+def _resume(config: Config, store) -> list[dict]:
+    """Finish an issue a killed or failed run left half-sent, before anything new."""
+    from .deliver import deliver_issue
+    from .history import remember
+
+    issue = store.open_issue()
+    if issue is None:
+        return []
+    rendered = RenderedDigest(issue["subject"], issue["preheader"], issue["html"], issue["text"])
+    pending = store.pending_recipients(issue["id"])
+    unsubscribed = store.unsubscribed()
+    for recipient in [r for r in pending if r.lower() in unsubscribed]:
+        store.set_delivery(issue["id"], recipient, "failed", "unsubscribed before delivery")
+    pending = [r for r in pending if r.lower() not in unsubscribed]
+    outcomes = deliver_issue(config, store, issue["id"], rendered, pending) if pending else []
+    sent_before = sum(1 for d in store.deliveries(issue["id"]) if d["status"] == "sent")
+    articles = [_article_from_json(a) for a in json.loads(issue["articles"])]
+    _settle(store, issue["id"], articles, sent_before, remember)
+    return outcomes
+
+
+def _article_json(a: Article) -> dict:
+    return {
+        "title": a.title,
+        "source": a.source,
+        "line": a.line,
+        "url": a.url,
+        "guid": a.guid,
+        "date": a.date.isoformat() if a.date else None,
+        "excerpt": a.excerpt,
+        "paragraphs": [[p.text, p.kind, p.line] for p in a.paragraphs],
+    }
+
+
+def _article_from_json(d: dict) -> Article:
+    return Article(
+        title=d["title"],
+        source=d["source"],
+        line=d["line"],
+        url=d["url"],
+        guid=d["guid"],
+        date=dt.date.fromisoformat(d["date"]) if d["date"] else None,
+        excerpt=d["excerpt"],
+        paragraphs=tuple(Paragraph(t, k, n) for t, k, n in d["paragraphs"]),
+    )

@@ -1,0 +1,153 @@
+"""Reader for RSS 2.0 and Atom feeds (feedparser), from a local file or a URL.
+
+HTML in entries is reduced to text paragraphs; dates become aware datetimes (UTC);
+the entry's GUID and link are kept for identity.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+import urllib.error
+import urllib.request
+from html.parser import HTMLParser
+
+import feedparser
+
+from ..models import Article, Paragraph, Problem, ReadResult
+from .snapshot import clean, paragraph_kind
+
+FETCH_TIMEOUT = 20.0
+USER_AGENT = "digest/0.1 (+newsletter digest generator)"
+BLOCK_TAGS = frozenset(
+    "p div br li ul ol h1 h2 h3 h4 h5 h6 blockquote pre table tr section article header "
+    "footer figure figcaption hr".split()
+)
+SKIP_TAGS = frozenset({"script", "style", "head", "title", "noscript", "iframe", "object"})
+
+
+class _TextBlocks(HTMLParser):
+    """Collects the text of an HTML fragment as paragraphs, split at block elements."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[tuple[str, bool]] = []  # (text, inside a <figcaption>)
+        self._parts: list[str] = []
+        self._skip = 0
+        self._caption = 0
+
+    def _flush(self) -> None:
+        text = clean("".join(self._parts))
+        if text:
+            self.blocks.append((text, self._caption > 0))
+        self._parts = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in SKIP_TAGS:
+            self._skip += 1
+        elif tag in BLOCK_TAGS:
+            self._flush()
+            if tag == "li":
+                self._parts.append("• ")
+            if tag == "figcaption":
+                self._caption += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in SKIP_TAGS:
+            self._skip = max(0, self._skip - 1)
+        elif tag in BLOCK_TAGS:
+            self._flush()
+            if tag == "figcaption":
+                self._caption = max(0, self._caption - 1)
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self._parts.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+def html_to_paragraphs(html: str) -> list[Paragraph]:
+    parser = _TextBlocks()
+    parser.feed(html)
+    parser.close()
+    paragraphs = []
+    for text, in_caption in parser.blocks:
+        text = re.sub(r"^•\s+", "• ", text)
+        paragraphs.append(Paragraph(text, "caption" if in_caption else paragraph_kind(text)))
+    return paragraphs
+
+
+def fetch(url: str, timeout: float = FETCH_TIMEOUT) -> bytes:
+    """GET a feed; raises OSError with a readable message on any failure."""
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.read()
+    except urllib.error.HTTPError as e:
+        raise OSError(f"the server answered HTTP {e.code} {e.reason}") from None
+    except urllib.error.URLError as e:
+        raise OSError(f"could not connect ({e.reason})") from None
+    except TimeoutError:
+        raise OSError(f"no answer within {timeout:g} s") from None
+
+
+def _when(entry: feedparser.FeedParserDict) -> dt.datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            return dt.datetime.fromtimestamp(calendar.timegm(value), tz=dt.UTC)
+    return None
+
+
+def read_feed(source: str, data: bytes) -> ReadResult:
+    """Read an RSS or Atom document already in memory. Problems are reported, never raised."""
+    result = ReadResult()
+    if not data.strip():
+        result.problems.append(Problem(source, "empty feed"))
+        return result
+    parsed = feedparser.parse(data)
+    if parsed.bozo:
+        error = parsed.get("bozo_exception")
+        line = getattr(error, "getLineNumber", lambda: None)()
+        message = getattr(error, "getMessage", lambda: str(error))()
+        what = "feed is not well-formed XML" if parsed.entries else "not a readable RSS/Atom feed"
+        if parsed.entries:
+            what += f"; kept the {len(parsed.entries)} entries read before the error"
+        result.problems.append(Problem(source, f"{what} ({message})", line))
+    elif not parsed.version:
+        result.problems.append(Problem(source, "not an RSS or Atom feed"))
+        return result
+
+    for number, entry in enumerate(parsed.entries, start=1):
+        title = clean(re.sub(r"<[^>]+>", "", entry.get("title", "")))
+        if not title:
+            result.problems.append(Problem(source, f"entry {number} has no title; skipped"))
+            continue
+        html = ""
+        if entry.get("content"):
+            html = max((c.get("value", "") for c in entry.content), key=len)
+        html = html or entry.get("summary", "")
+        paragraphs = tuple(html_to_paragraphs(html))
+        published = _when(entry)
+        last = paragraphs[-1].text if paragraphs else ""
+        result.articles.append(
+            Article(
+                title=title,
+                paragraphs=paragraphs,
+                source=source,
+                date=published.date() if published else None,
+                published=published,
+                url=entry.get("link") or None,
+                guid=entry.get("id") or entry.get("link") or None,
+                excerpt=last.endswith(("...", "…", "[…]", "[...]")),
+            )
+        )
+    if result.articles:
+        result.sources_read = 1
+    elif not parsed.bozo:
+        result.problems.append(Problem(source, "feed has no entries"))
+    return result

@@ -1,0 +1,420 @@
+"""SQLite state: runs, frozen issues, per-recipient deliveries, rate history, sent articles.
+
+One file, WAL mode, one writer at a time (SQLite's own locking plus a process lock for
+whole runs). The schema is created and migrated here; a file from a newer digest, or a file
+that is not SQLite, is refused with a clear message and left exactly as it was.
+Preview opens the file read-only and never writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from .errors import LockedError, StateError
+from .history import HISTORY_SCHEMA
+
+SCHEMA_VERSION = 1
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+SCHEMA_V1 = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    slot TEXT,                      -- the scheduled slot this run served (ISO), if any
+    status TEXT NOT NULL,           -- running | delivered | empty | failed | dry-run
+    chosen INTEGER NOT NULL DEFAULT 0,
+    sent INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    message TEXT
+);
+CREATE UNIQUE INDEX runs_slot ON runs(slot) WHERE slot IS NOT NULL;
+
+CREATE TABLE issues (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    created_at TEXT NOT NULL,
+    digest_date TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    preheader TEXT NOT NULL,
+    html TEXT NOT NULL,
+    text TEXT NOT NULL,
+    report TEXT NOT NULL,           -- the selection report (JSON) frozen with the issue
+    articles TEXT NOT NULL,         -- the chosen articles (JSON), remembered once delivered
+    status TEXT NOT NULL            -- sending | delivered | failed
+);
+
+CREATE TABLE deliveries (
+    issue_id INTEGER NOT NULL REFERENCES issues(id),
+    recipient TEXT NOT NULL,
+    status TEXT NOT NULL,           -- pending | sent | retrying | failed
+    attempts INTEGER NOT NULL DEFAULT 0,
+    answer TEXT,                    -- the server's last answer
+    message_id TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (issue_id, recipient)
+);
+
+CREATE TABLE subscribers (
+    email TEXT PRIMARY KEY,
+    token TEXT NOT NULL UNIQUE,
+    unsubscribed_at TEXT
+);
+
+CREATE TABLE rate_history (
+    issue_id INTEGER NOT NULL REFERENCES issues(id),
+    pair TEXT NOT NULL,
+    rate TEXT NOT NULL,
+    change_pct TEXT NOT NULL,
+    quoted_on TEXT,
+    PRIMARY KEY (issue_id, pair)
+);
+"""
+
+MIGRATIONS = {1: SCHEMA_V1 + HISTORY_SCHEMA}
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    started_at: str
+    finished_at: str | None
+    slot: str | None
+    status: str
+    chosen: int
+    sent: int
+    failed: int
+    message: str | None
+
+
+class Store:
+    """The state file. Use `Store.open(path)`; `readonly=True` for preview."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool):
+        self.conn = conn
+        self.path = path
+        self.readonly = readonly
+
+    # --- opening --------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], readonly: bool = False) -> Store:
+        path = Path(path)
+        exists = path.exists() and path.stat().st_size > 0
+        if exists:
+            _check_header(path)
+        if readonly:
+            if not exists:
+                return cls(_empty_memory_db(), path, True)
+            conn = _connect_readonly(path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        store = cls(conn, path, readonly)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys=ON")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StateError(
+                    f"{path}: written by a newer digest (schema {version}; this one knows "
+                    f"{SCHEMA_VERSION}); left as it was",
+                    "upgrade digest, or point `state:` at another file",
+                )
+            if version > 0:
+                # Touch a real table so a damaged file shows itself now, not mid-run.
+                conn.execute("SELECT count(*) FROM runs").fetchone()
+            if not readonly:
+                conn.execute("PRAGMA busy_timeout=30000")
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                store._migrate(version)
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            raise StateError(
+                f"{path}: not a usable state file ({e}); left as it was",
+                "restore it from a backup, or point `state:` at a new file",
+            ) from None
+        except StateError:
+            conn.close()
+            raise
+        return store
+
+    def _migrate(self, version: int) -> None:
+        for target in sorted(v for v in MIGRATIONS if v > version):
+            with self.transaction():
+                for statement in _statements(MIGRATIONS[target]):
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version={target}")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE) so writers queue up."""
+        if self.readonly:
+            raise RuntimeError("read-only state (preview) must not write")
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # --- runs -----------------------------------------------------------------------------
+
+    def start_run(self, slot: str | None = None) -> int:
+        with self.transaction() as tx:
+            if (
+                slot is not None
+                and tx.execute("SELECT 1 FROM runs WHERE slot=?", (slot,)).fetchone()
+            ):
+                raise LockedError(f"slot {slot} has already run")
+            cur = tx.execute(
+                "INSERT INTO runs(started_at, slot, status) VALUES (?, ?, 'running')", (now(), slot)
+            )
+            return int(cur.lastrowid)
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        chosen: int = 0,
+        sent: int = 0,
+        failed: int = 0,
+        message: str | None = None,
+    ) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE runs SET finished_at=?, status=?, chosen=?, sent=?, failed=?, "
+                "message=? WHERE id=?",
+                (now(), status, chosen, sent, failed, message, run_id),
+            )
+
+    def slot_has_run(self, slot: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM runs WHERE slot=?", (slot,)).fetchone() is not None
+
+    def runs(self, limit: int = 50) -> list[RunRecord]:
+        if not self._has_schema():
+            return []
+        rows = self.conn.execute(
+            "SELECT id, started_at, finished_at, slot, status, chosen, sent, failed, message "
+            "FROM runs ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [RunRecord(*row) for row in rows]
+
+    # --- issues and deliveries -------------------------------------------------------------
+
+    def open_issue(self) -> sqlite3.Row | None:
+        """The newest issue still being sent (a run was killed or failed part-way)."""
+        if not self._has_schema():
+            return None
+        return self.conn.execute(
+            "SELECT * FROM issues WHERE status='sending' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+
+    def issues(self, limit: int = 50) -> list[sqlite3.Row]:
+        if not self._has_schema():
+            return []
+        return self.conn.execute(
+            "SELECT * FROM issues ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+
+    def deliveries(self, issue_id: int) -> list[sqlite3.Row]:
+        return self.conn.execute(
+            "SELECT * FROM deliveries WHERE issue_id=? ORDER BY recipient", (issue_id,)
+        ).fetchall()
+
+    def pending_recipients(self, issue_id: int) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT recipient FROM deliveries WHERE issue_id=? AND status IN "
+            "('pending', 'retrying') ORDER BY rowid",
+            (issue_id,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def set_delivery(
+        self,
+        issue_id: int,
+        recipient: str,
+        status: str,
+        answer: str | None = None,
+        message_id: str | None = None,
+    ) -> None:
+        """Record one recipient's outcome at once, in its own transaction."""
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE deliveries SET status=?, answer=?, attempts=attempts+1, "
+                "message_id=coalesce(?, message_id), updated_at=? "
+                "WHERE issue_id=? AND recipient=?",
+                (status, answer, message_id, now(), issue_id, recipient),
+            )
+
+    def set_issue_status(self, issue_id: int, status: str) -> None:
+        with self.transaction() as tx:
+            tx.execute("UPDATE issues SET status=? WHERE id=?", (status, issue_id))
+
+    # --- rates ----------------------------------------------------------------------------
+
+    def previous_rates(self) -> dict[str, Decimal]:
+        """The rates of the newest issue delivered to at least one reader."""
+        if not self._has_schema():
+            return {}
+        row = self.conn.execute(
+            "SELECT max(issue_id) FROM rate_history WHERE issue_id IN "
+            "(SELECT issue_id FROM deliveries WHERE status='sent')"
+        ).fetchone()
+        if not row or row[0] is None:
+            return {}
+        return {
+            pair: Decimal(rate)
+            for pair, rate in self.conn.execute(
+                "SELECT pair, rate FROM rate_history WHERE issue_id=?", (row[0],)
+            )
+        }
+
+    # --- subscribers ----------------------------------------------------------------------
+
+    def token_for(self, email: str) -> str:
+        """The recipient's unsubscribe token, made (unguessable) on first use."""
+        email = email.lower()
+        row = self.conn.execute("SELECT token FROM subscribers WHERE email=?", (email,)).fetchone()
+        if row:
+            return row[0]
+        token = secrets.token_urlsafe(24)
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT OR IGNORE INTO subscribers(email, token) VALUES (?, ?)", (email, token)
+            )
+            return tx.execute("SELECT token FROM subscribers WHERE email=?", (email,)).fetchone()[0]
+
+    def unsubscribe(self, email_or_token: str) -> str | None:
+        """Mark an address (or the address a token belongs to) unsubscribed; returns it."""
+        key = email_or_token.strip()
+        with self.transaction() as tx:
+            row = tx.execute(
+                "SELECT email FROM subscribers WHERE email=? OR token=?", (key.lower(), key)
+            ).fetchone()
+            if row is None:
+                if "@" not in key:
+                    return None
+                tx.execute(
+                    "INSERT INTO subscribers(email, token, unsubscribed_at) VALUES (?, ?, ?)",
+                    (key.lower(), secrets.token_urlsafe(24), now()),
+                )
+                return key.lower()
+            tx.execute(
+                "UPDATE subscribers SET unsubscribed_at=coalesce(unsubscribed_at, ?) WHERE email=?",
+                (now(), row[0]),
+            )
+            return row[0]
+
+    def unsubscribed(self) -> set[str]:
+        if not self._has_schema():
+            return set()
+        return {
+            r[0]
+            for r in self.conn.execute(
+                "SELECT email FROM subscribers WHERE unsubscribed_at IS NOT NULL"
+            )
+        }
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _has_schema(self) -> bool:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0] >= 1
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _check_header(path: Path) -> None:
+    try:
+        with path.open("rb") as f:
+            header = f.read(len(SQLITE_MAGIC))
+    except OSError as e:
+        raise StateError(f"{path}: cannot read the state file ({e.strerror})") from None
+    if header != SQLITE_MAGIC:
+        raise StateError(
+            f"{path}: not a digest state file (not SQLite); left as it was",
+            "point `state:` at another file, or move this one away",
+        )
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, isolation_level=None
+        )
+        conn.execute("PRAGMA user_version").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        # A WAL file in a folder we may not write to: read it as it stands on disk.
+        return sqlite3.connect(
+            f"{path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None
+        )
+
+
+def _empty_memory_db() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    for statement in _statements(MIGRATIONS[1]):
+        conn.execute(statement)
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    return conn
+
+
+@contextmanager
+def run_lock(state_path: str | os.PathLike[str], wait: bool = False) -> Iterator[None]:
+    """One digest run at a time per state file (an OS lock: freed even on kill -9)."""
+    lock_path = Path(f"{state_path}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise LockedError(
+                f"another digest run is using {state_path} (pid {holder})",
+                "wait for it to finish, or stop it",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
