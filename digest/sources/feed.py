@@ -70,12 +70,16 @@ class _TextBlocks(HTMLParser):
         self._flush()
 
 
-def html_to_paragraphs(html: str) -> list[Paragraph]:
+def _blocks(html: str) -> list[tuple[str, bool]]:
     parser = _TextBlocks()
     parser.feed(html)
     parser.close()
+    return parser.blocks
+
+
+def html_to_paragraphs(html: str) -> list[Paragraph]:
     paragraphs = []
-    for text, in_caption in parser.blocks:
+    for text, in_caption in _blocks(html):
         text = re.sub(r"^•\s+", "• ", text)
         paragraphs.append(Paragraph(text, "caption" if in_caption else paragraph_kind(text)))
     return paragraphs
@@ -123,7 +127,10 @@ def read_feed(source: str, data: bytes) -> ReadResult:
         return result
 
     for number, entry in enumerate(parsed.entries, start=1):
-        title = clean(re.sub(r"<[^>]+>", "", entry.get("title", "")))
+        title = entry.get("title", "")
+        if "html" in entry.get("title_detail", {}).get("type", ""):
+            title = " ".join(block for block, _ in _blocks(title))
+        title = clean(title)
         if not title:
             result.problems.append(Problem(source, f"entry {number} has no title; skipped"))
             continue

@@ -231,13 +231,18 @@ def _articles(
     articles: list[Article] = []
     current: tuple[int, str] | None = None
     body: list[Paragraph] = []
+    # A listing page ("Viewing results 1 - 6 of 181") shows teasers, even those that happen
+    # to end on a full stop.
+    listing = any(LISTING_CHROME.match(text) for _, text, _ in blocks[:3])
 
     def close() -> None:
         if current is None:
             return
         paragraphs = tuple(body)
         prose = [p for p in paragraphs if p.kind == PROSE]
-        excerpt = len(prose) == 1 and prose[0].text.rstrip('”"’').endswith(("...", "…"))
+        excerpt = listing or (
+            len(prose) == 1 and prose[0].text.rstrip('”"’').endswith(("...", "…"))
+        )
         articles.append(
             Article(
                 title=current[1],

@@ -1,0 +1,193 @@
+"""Config loading: the shipped file works; every error names file, line and key."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from digest.config import load_config
+from digest.errors import ConfigError
+
+GOOD = """\
+title: Test Daily
+timezone: Asia/Almaty
+sources:
+  - pages/*.txt
+state: ../var/state.sqlite3
+delivery:
+  from: "Test Daily <digest@example.com>"
+  to: [reader@example.com]
+  outbox: ../var/outbox
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    folder = tmp_path / "cfg"
+    (folder / "pages").mkdir(parents=True, exist_ok=True)
+    (folder / "pages" / "a.txt").write_text("08 December 2025\n")
+    path = folder / "digest.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    return info.value
+
+
+def test_shipped_config_loads_and_resolves_paths_against_its_folder():
+    config = load_config(ROOT / "config" / "digest.yaml")
+    assert config.title == "Central Asia Daily"
+    assert config.sources[0].value == str(ROOT / "seeds" / "*.txt")
+    assert config.state == ROOT / "var" / "digest.sqlite3"
+    assert config.delivery.outbox == ROOT / "var" / "outbox"
+    assert config.delivery.smtp is None
+    assert config.selection.max_articles == 12
+
+
+def test_relative_paths_resolve_against_the_config_folder_not_the_cwd(tmp_path, monkeypatch):
+    path = write(tmp_path, GOOD)
+    monkeypatch.chdir(tmp_path)
+    config = load_config(path)
+    assert config.sources[0].value == str(path.parent / "pages" / "*.txt")
+    assert config.state == tmp_path / "var" / "state.sqlite3"
+
+
+def test_home_and_env_references_expand_in_paths(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGEST_TEST_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = load_config(
+        write(
+            tmp_path,
+            GOOD.replace(
+                "state: ../var/state.sqlite3", "state: ${DIGEST_TEST_DIR}/state.sqlite3"
+            ).replace("outbox: ../var/outbox", "outbox: ~/outbox"),
+        )
+    )
+    assert config.state == tmp_path / "elsewhere" / "state.sqlite3"
+    assert config.delivery.outbox == tmp_path / "home" / "outbox"
+
+
+def test_unset_env_reference_is_an_error_naming_the_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("DIGEST_NOT_SET", raising=False)
+    e = error_of(tmp_path, GOOD.replace("../var/state.sqlite3", "${DIGEST_NOT_SET}/s.db"))
+    assert (e.line, e.key) == (5, "state") and "DIGEST_NOT_SET" in str(e)
+
+
+def test_unknown_key_names_key_and_line(tmp_path):
+    e = error_of(
+        tmp_path,
+        GOOD.replace(
+            "  to: [reader@example.com]", "  to: [reader@example.com]\n  bcc: [x@example.com]"
+        ),
+    )
+    assert (e.line, e.key) == (9, "delivery.bcc")
+    assert "unknown key" in str(e) and str(e).startswith(str(e.path))
+
+
+def test_unknown_top_level_key(tmp_path):
+    e = error_of(tmp_path, GOOD + "colour: blue\n")
+    assert (e.line, e.key) == (10, "colour")
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "line", "key", "words"),
+    [
+        (
+            "title: Test Daily",
+            "title: Test Daily\nselection:\n  max_articles: many",
+            3,
+            "selection.max_articles",
+            "whole number",
+        ),
+        (
+            "title: Test Daily",
+            "title: Test Daily\nskip_empty: sometimes",
+            2,
+            "skip_empty",
+            "true or false",
+        ),
+        ("timezone: Asia/Almaty", "timezone: Mars/Olympus", 2, "timezone", "unknown time zone"),
+        (
+            "title: Test Daily",
+            'title: Test Daily\nschedule: "0 7 * *"',
+            2,
+            "schedule",
+            "needs 5 fields",
+        ),
+        ("title: Test Daily", 'title: Test Daily\nschedule: "0 25 * * *"', 2, "schedule", "hour"),
+        (
+            "title: Test Daily",
+            'title: Test Daily\nschedule: "0 7 * * 8"',
+            2,
+            "schedule",
+            "day-of-week",
+        ),
+        ("  - pages/*.txt", "  - nowhere/*.txt", 4, "sources[0]", "matches no file"),
+        ("title: Test Daily", "title: Test Daily\ncatch_up: all", 2, "catch_up", "latest | none"),
+        (
+            '  from: "Test Daily <digest@example.com>"',
+            "  from: not-an-address",
+            7,
+            "delivery.from",
+            "not an email address",
+        ),
+        ("title: Test Daily", "title: [Test, Daily]", 1, "title", "single value"),
+    ],
+)
+def test_bad_values_name_line_and_key(tmp_path, replace, by, line, key, words):
+    e = error_of(tmp_path, GOOD.replace(replace, by))
+    assert (e.line, e.key) == (line, key)
+    assert words in str(e)
+
+
+def test_missing_password_env_is_an_error_only_when_smtp_is_used(tmp_path, monkeypatch):
+    monkeypatch.delenv("DIGEST_TEST_PASSWORD", raising=False)
+    smtp_block = (
+        "  smtp:\n    host: 127.0.0.1\n    port: 2525\n    username: digest\n"
+        "    password_env: DIGEST_TEST_PASSWORD\n"
+    )
+    config = load_config(write(tmp_path, GOOD + smtp_block))
+    smtp = config.delivery.smtp
+    assert smtp is not None  # loading is fine: nothing has been sent yet
+    with pytest.raises(ConfigError) as info:
+        smtp.password()
+    assert info.value.line == 14 and "DIGEST_TEST_PASSWORD" in str(info.value)
+    monkeypatch.setenv("DIGEST_TEST_PASSWORD", "s3cret")
+    assert smtp.password() == "s3cret"
+
+
+def test_password_may_not_be_written_in_the_file(tmp_path):
+    e = error_of(tmp_path, GOOD + "  smtp:\n    host: x\n    password: hunter2\n")
+    assert e.key == "delivery.smtp.password" and "hunter2" not in str(e)
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    e = error_of(tmp_path, "title: [unclosed\nsources: []\n")
+    assert e.line is not None and "not valid YAML" in str(e)
+
+
+def test_missing_file_says_what_to_do(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "nope.yaml")
+    assert "no such configuration file" in str(info.value) and info.value.hint
+
+
+def test_sections_keep_their_order(tmp_path):
+    config = load_config(
+        write(
+            tmp_path,
+            GOOD
+            + textwrap.dedent("""\
+        selection:
+          sections:
+            Kazakhstan: [Kazakhstan, Astana]
+            Uzbekistan: [Uzbekistan]
+        """),
+        )
+    )
+    assert [name for name, _ in config.selection.sections] == ["Kazakhstan", "Uzbekistan"]

@@ -1,0 +1,328 @@
+"""The readers on real input: the five real front pages, the shipped samples, RSS and Atom."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import socket
+import threading
+from decimal import Decimal
+
+import pytest
+from conftest import FIXTURES, SAMPLE_SEEDS, page
+
+from digest.models import BULLET, CAPTION, CHROME, PROSE, QUESTION
+from digest.sources import read_paths
+
+REAL_PAGES = {
+    "000": (
+        "2025-12-08",
+        [
+            "Tajikistan Intends To Expand Production of Armored Vehicles and Special Equipment",
+            "UNICEF: Central Asia Must Work To Keep Children Out Of Alternative Care",
+            "Uzbekistan and Kazakhstan Explore Use of ID Cards at Border Crossings",
+            "U.S. Companies Seek Export Opportunities in Uzbekistan",
+            "Thai Company to Build Fish-Processing Plant in Kazakhstan",
+            "USAID Modernizes Kazakhstan’s Customs System",
+        ],
+    ),
+    "001": (
+        "2025-12-11",
+        [
+            "Uzbekistan and Kazakhstan Explore Use of ID Cards at Border Crossings",
+            "U.S. Companies Seek Export Opportunities in Uzbekistan",
+            "Thai Company to Build Fish-Processing Plant in Kazakhstan",
+            "USAID Modernizes Kazakhstan’s Customs System",
+            "Why Kyrgyzstan and China Are Reporting Different Figures on Bilateral Trade",
+            "Unveiling the Magic: Behind the Scenes of “Baikonur”",
+        ],
+    ),
+    "002": (
+        "2025-12-08",
+        [
+            "USAID Modernizes Kazakhstan’s Customs System",
+            "Why Kyrgyzstan and China Are Reporting Different Figures on Bilateral Trade",
+            "Unveiling the Magic: Behind the Scenes of “Baikonur”",
+            "Kazakhstan and Turkey to Increase Agricultural Trade",
+            "Balancing Regional Integration Amid Global Rivalries",
+            "A Guy From the Bronx and His Contribution to Uzbekistan’s Boxing Gold",
+        ],
+    ),
+    "003": (
+        "2026-02-21",
+        [
+            "Coordination Instead of Declarations: Astana Hosts Meeting of Regional Contact Group "
+            "on Afghanistan",
+            "Uzbekistan and Turkey Set $5 Billion Trade Target at Strategic Council Meeting in Ankara",
+            "Kazakhstan and Israel Deepen Cooperation in Astana",
+            "Astana–Israel Talks Span Technology, Trade, and Holocaust Remembrance",
+            "Uzbekistan Hosts 336 U.S. Companies",
+            "Japan Steps Out of the Shadows With First Central Asia Leaders’ Summit",
+        ],
+    ),
+    "004": (
+        "2025-12-08",
+        [
+            "Kazakhstan’s Development Bank Launches $1 Billion Program for Rare Earth Metals "
+            "Processing",
+            "Border Violence Between Afghanistan and Pakistan: A New Risk for Central Asia",
+            "Inside Uzbekistan’s Regional Defense Strategy: An In-Depth Interview with Michael "
+            "Hilliard",
+            "UNESCO Conference in Samarkand Highlights Uzbekistan’s Heritage",
+            "Kazakhstan to Block Foreign Marketplaces for Unpaid Taxes",
+            "Uzbekistan Sends Over 20 Crop Varieties to Global Seed Vault in Norway",
+        ],
+    ),
+}
+PAIRS = ["KGS/USD", "KZT/USD", "TJS/USD", "UZS/USD", "TMT/USD"]
+
+
+def read_page(key: str):
+    result = read_paths([str(page(key))])
+    assert result.problems == []
+    return result
+
+
+def by_title(result, start: str):
+    return next(a for a in result.articles if a.title.startswith(start))
+
+
+@pytest.mark.parametrize("key", sorted(REAL_PAGES))
+def test_real_page_titles_dates_and_rates_are_exact(key):
+    date, titles = REAL_PAGES[key]
+    result = read_page(key)
+    assert [a.title for a in result.articles] == titles
+    assert {a.date.isoformat() for a in result.articles} == {date}
+    assert [q.pair for q in result.rates] == PAIRS  # each pair once, in ticker order
+    assert all(q.date.isoformat() == date for q in result.rates)
+    for article in result.articles:
+        assert article.text.strip(), article.title
+        lines = page(key).read_text(encoding="utf-8").splitlines()
+        assert lines[article.line - 1] == article.title  # `line` is the title's own line
+        assert "\n\n" in article.text or len(article.prose) == 1
+
+
+def test_all_real_pages_give_thirty_articles_with_twenty_three_titles(shared_seeds):
+    result = read_paths(sorted(str(p) for p in shared_seeds.glob("*.txt")))
+    assert len(result.articles) == 30
+    assert len({a.title for a in result.articles}) == 23
+    assert len(result.rates) == 25
+
+
+def test_ticker_repeats_collapse_and_the_first_unindented_line_counts():
+    result = read_page("000")
+    first = result.rates[0]
+    assert (first.pair, first.rate, first.line) == ("KGS/USD", Decimal("0.01144"), 1)
+    text = page("000").read_text(encoding="utf-8")
+    assert text.count("KGS/USD") > 1  # the page repeats its ticker ...
+    assert len(result.rates) == 5  # ... and each pair is kept once
+
+
+def test_minus_zero_change_keeps_its_sign():
+    result = read_page("000")
+    kzt = next(q for q in result.rates if q.pair == "KZT/USD")
+    kgs = next(q for q in result.rates if q.pair == "KGS/USD")
+    assert kzt.change_pct == 0 and kzt.change_pct.is_signed()
+    assert not kgs.change_pct.is_signed()
+    tjs = next(q for q in read_page("003").rates if q.pair == "TJS/USD")
+    assert tjs.change_pct == Decimal("-0.19")
+
+
+def test_non_breaking_space_lines_are_spacers_not_paragraphs():
+    article = by_title(read_page("001"), "Unveiling the Magic")
+    assert all(p.text.strip() for p in article.paragraphs)
+    assert "\u00a0" not in article.text
+
+
+def test_image_captions_and_credits_are_kept_out_of_the_body():
+    baikonur = by_title(read_page("001"), "Unveiling the Magic")
+    captions = [p.text for p in baikonur.paragraphs if p.kind == CAPTION]
+    assert len(captions) == 4 and all(c.startswith("Still from the film") for c in captions)
+    assert "image: Veit Helmer" not in baikonur.text
+    bronx = by_title(read_page("002"), "A Guy From the Bronx")
+    assert [p.text for p in bronx.paragraphs if p.kind == CAPTION] == [
+        "Sketch of Sidney Jackson by Rifkat Azihanov"
+    ]
+    interview = by_title(read_page("004"), "Inside Uzbekistan")
+    assert [p.text for p in interview.paragraphs if p.kind == CAPTION] == [
+        "Map of major ground force brigades, under the command of Southwest Special Military "
+        "District"
+    ]
+
+
+def test_interview_questions_are_tagged_and_answers_are_prose():
+    interview = by_title(read_page("004"), "Inside Uzbekistan")
+    questions = [p.text for p in interview.paragraphs if p.kind == QUESTION]
+    assert len(questions) == 13 and all(q.startswith("TCA: ") for q in questions)
+    answers = [p for p in interview.paragraphs if p.text.startswith("Hilliard: ")]
+    assert answers and all(p.kind == PROSE for p in answers)
+
+
+def test_bullet_and_numbered_lists_are_tagged():
+    unicef = by_title(read_page("000"), "UNICEF")
+    numbered = [p.text for p in unicef.paragraphs if p.kind == BULLET]
+    assert len(numbered) == 7 and numbered[0].startswith("1. Implement")
+    unesco = by_title(read_page("004"), "UNESCO")
+    bullets = [p.text for p in unesco.paragraphs if p.kind == BULLET]
+    assert len(bullets) == 6 and all(b.startswith("• ") for b in bullets)
+
+
+def test_listing_chrome_and_excerpts_on_the_listing_page():
+    result = read_page("003")
+    assert all(
+        "Viewing results" not in a.text and "Viewing results" not in a.title
+        for a in result.articles
+    )
+    # A listing page shows teasers, also those cut at a full stop ("Uzbekistan Hosts 336 ...").
+    assert all(a.excerpt for a in result.articles)
+    assert not any(a.excerpt for a in read_page("000").articles)
+    assert all(len(a.prose) == 1 for a in result.articles)
+
+
+def test_click_here_footers_are_chrome():
+    baikonur = by_title(read_page("002"), "Unveiling the Magic")
+    chrome = [p.text for p in baikonur.paragraphs if p.kind == CHROME]
+    assert any("click here" in c for c in chrome)
+    assert any(c.startswith("Find out more about") for c in chrome)
+    assert "click here" not in baikonur.text
+
+
+def test_first_paragraph_without_full_stop_is_not_a_title():
+    trade = by_title(read_page("002"), "Kazakhstan and Turkey to Increase Agricultural Trade")
+    assert trade.prose[0].startswith("During Kazakh Minister of Agriculture")
+    assert len(trade.prose) == 6
+
+
+def test_shipped_samples_read_without_problems():
+    pages = sorted(SAMPLE_SEEDS.glob("*.txt"))
+    assert len(pages) >= 4
+    result = read_paths([str(p) for p in pages])
+    assert result.problems == []
+    dates = {a.date for a in result.articles}
+    assert len(dates) >= 4
+    for p in pages:
+        one = read_paths([str(p)])
+        assert [q.pair for q in one.rates] == PAIRS
+        assert len(one.articles) >= 5
+    rates_by_page = [tuple(q.rate for q in read_paths([str(p)]).rates) for p in pages]
+    assert len(set(rates_by_page)) > 1  # the rates move between pages
+
+
+# --- feeds ----------------------------------------------------------------------------------
+
+
+def test_rss_entries_become_articles_with_text_paragraphs():
+    result = read_paths([str(FIXTURES / "feeds" / "rss.xml")])
+    assert result.problems == []
+    metro, water = result.articles
+    assert metro.title == "Almaty Opens Second Metro Line to Passengers"
+    assert metro.prose == (
+        "Almaty opened the first four stations of its second metro line on Monday, adding 6.2 "
+        "kilometres to the network.",
+        "City officials said the line will carry 60,000 passengers a day & cut travel times to "
+        "the airport.",
+    )
+    assert [p.kind for p in metro.paragraphs] == [PROSE, PROSE, CAPTION, CHROME]
+    assert metro.published == dt.datetime(2025, 11, 3, 3, 15, tzinfo=dt.UTC)
+    assert metro.published.tzinfo is not None
+    assert (metro.guid, metro.url) == (
+        "steppewire-1001",
+        "https://steppewire.example/2025/11/almaty-metro",
+    )
+    assert water.title == "Dushanbe Hosts Water Conference <Day 2>"  # text, shown literally
+    assert "alert" not in water.text and "<script" not in water.text
+
+
+def test_atom_entries_with_lists_and_summaries():
+    result = read_paths([str(FIXTURES / "feeds" / "atom.xml")])
+    gas, budget = result.articles
+    assert gas.published == dt.datetime(2025, 11, 5, 6, 30, tzinfo=dt.UTC)
+    assert [p.kind for p in gas.paragraphs] == [PROSE, BULLET, BULLET]
+    assert gas.guid == "tag:ledger.example,2025:gas-deal"
+    assert budget.excerpt
+
+
+def test_truncated_feed_keeps_what_it_read_and_names_the_line():
+    result = read_paths([str(FIXTURES / "feeds" / "truncated.xml")])
+    (problem,) = result.problems
+    assert problem.source.endswith("truncated.xml") and problem.line
+    assert "not well-formed" in problem.message
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "empty file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data"),
+        (b"08 December 2025\n\nTitle Here\n\nCaf\xe9 text.\n", "not UTF-8"),
+        (b"Just some notes I wrote.\nNothing else here.\n", "not a page snapshot"),
+        (b"\xe2\x80\xa2 KGS/USD = 0.01144 0%\n08 December 2025\n", "no articles"),
+    ],
+)
+def test_bad_files_give_one_problem_naming_the_file(tmp_path, content, expected):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(content)
+    result = read_paths([str(bad)])
+    assert len(result.problems) == 1
+    assert str(bad) in str(result.problems[0]) and expected in str(result.problems[0])
+    assert result.articles == []
+
+
+def test_invalid_utf8_problem_names_the_line(tmp_path):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes(b"08 December 2025\n\nTitle Here\n\nCaf\xe9 text.\n")
+    (problem,) = read_paths([str(bad)]).problems
+    assert problem.line == 5
+
+
+def test_a_bad_file_does_not_stop_the_others(tmp_path):
+    bad = tmp_path / "garbage.txt"
+    bad.write_bytes(bytes(range(256)))
+    result = read_paths([str(bad), str(page("000"))])
+    assert len(result.articles) == 6 and len(result.problems) == 1
+    assert result.sources_read == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_feed_url_that_does_not_answer_is_a_problem():
+    url = f"http://127.0.0.1:{_free_port()}/feed.xml"
+    result = read_paths([url])
+    (problem,) = result.problems
+    assert problem.source == url and "could not connect" in problem.message
+
+
+def test_feed_url_is_fetched_over_http_and_errors_are_named():
+    body = (FIXTURES / "feeds" / "atom.xml").read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            if self.path == "/atom.xml":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/atom+xml")
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                self.send_error(500)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        good = read_paths([f"{base}/atom.xml"])
+        assert [a.title for a in good.articles][0] == "Turkmenistan Signs Gas Deal With Azerbaijan"
+        assert good.articles[0].source == f"{base}/atom.xml"
+        bad = read_paths([f"{base}/broken"])
+        assert "HTTP 500" in str(bad.problems[0])
+    finally:
+        server.shutdown()
