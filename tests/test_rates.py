@@ -1,0 +1,50 @@
+"""The rate table: inverse per USD to the precision the quote supports, change since last."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from conftest import page
+
+from digest.models import RateQuote
+from digest.rates import newest_ticker, per_usd, rate_rows
+from digest.sources import read_paths
+
+
+@pytest.mark.parametrize(
+    ("rate", "inverse", "approx"),
+    [
+        ("0.01144", "87.4", False),  # four digits given: three in the inverse
+        ("0.10899", "9.175", False),
+        ("0.28490", "3.510", False),  # the trailing zero is a digit the source gave
+        ("0.00196", "510", True),  # 510.2 ± 1.3: three digits, marked approximate
+        ("0.00008", "12500", True),  # only "between about 11,800 and 13,300"
+    ],
+)
+def test_inverse_keeps_only_the_precision_the_quote_supports(rate, inverse, approx):
+    value, is_approx = per_usd(Decimal(rate))
+    assert str(value) == inverse and is_approx is approx
+
+
+def test_zero_rate_has_no_inverse():
+    assert per_usd(Decimal("0")) == (None, False)
+
+
+def test_newest_page_gives_the_table(shared_seeds):
+    result = read_paths([str(page(k)) for k in ("000", "003", "001")])
+    quotes = newest_ticker(result.rates)
+    assert {q.date for q in quotes} == {dt.date(2026, 2, 21)}
+    assert [q.pair for q in quotes] == ["KGS/USD", "KZT/USD", "TJS/USD", "UZS/USD", "TMT/USD"]
+    assert all(q.source == str(page("003")) for q in quotes)
+
+
+def test_change_since_the_last_digest():
+    quote = RateQuote(
+        "KGS/USD", Decimal("0.01150"), Decimal("0.5"), "x.txt", 1, dt.date(2025, 12, 9)
+    )
+    (row,) = rate_rows([quote], {"KGS/USD": Decimal("0.01144")})
+    assert row.since_last_pct == Decimal("0.52")
+    (first,) = rate_rows([quote], {})
+    assert first.since_last_pct is None

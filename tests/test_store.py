@@ -1,0 +1,138 @@
+"""The SQLite state file: created and migrated here, refused untouched when unusable."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from digest.errors import LockedError, StateError
+from digest.store import SCHEMA_VERSION, Store, run_lock
+
+
+def digest_of(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_new_state_file_gets_the_schema_in_wal_mode(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    with Store.open(path) as store:
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
+    assert {
+        "runs",
+        "issues",
+        "deliveries",
+        "subscribers",
+        "rate_history",
+        "sent_articles",
+    } <= tables
+
+
+def test_readonly_open_of_a_missing_file_creates_nothing(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    with Store.open(path, readonly=True) as store:
+        assert store.runs() == [] and store.previous_rates() == {}
+    assert not path.exists()
+
+
+def test_readonly_store_refuses_to_write(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    Store.open(path).close()
+    with Store.open(path, readonly=True) as store, pytest.raises(RuntimeError):
+        store.start_run()
+
+
+def test_a_file_that_is_not_sqlite_is_refused_and_left_as_it_was(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    path.write_text("these are my notes, not a database\n")
+    before = digest_of(path)
+    with pytest.raises(StateError) as info:
+        Store.open(path)
+    assert "not a digest state file" in str(info.value) and str(path) in str(info.value)
+    assert digest_of(path) == before
+
+
+def test_a_truncated_state_file_is_refused_and_left_as_it_was(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    with Store.open(path) as store:
+        for _ in range(200):
+            store.start_run()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    before = digest_of(path)
+    with pytest.raises(StateError) as info:
+        Store.open(path)
+    assert "not a usable state file" in str(info.value)
+    assert digest_of(path) == before
+
+
+def test_a_state_file_from_a_newer_digest_is_refused(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    Store.open(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    conn.close()
+    before = digest_of(path)
+    with pytest.raises(StateError) as info:
+        Store.open(path)
+    assert "newer digest" in str(info.value)
+    assert digest_of(path) == before
+
+
+def test_a_slot_runs_at_most_once(tmp_path):
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        store.start_run("2026-10-25T02:30")
+        with pytest.raises(LockedError):
+            store.start_run("2026-10-25T02:30")
+        assert store.slot_has_run("2026-10-25T02:30")
+
+
+def test_unsubscribe_by_email_or_token(tmp_path):
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        token = store.token_for("Reader@Example.com")
+        assert token == store.token_for("reader@example.com") and len(token) >= 24
+        assert store.token_for("other@example.com") != token
+        assert store.unsubscribe(token) == "reader@example.com"
+        assert store.unsubscribe("new@example.com") == "new@example.com"
+        assert store.unsubscribe("no-such-token") is None
+        assert store.unsubscribed() == {"reader@example.com", "new@example.com"}
+
+
+def test_run_lock_refuses_a_second_process(tmp_path):
+    state = tmp_path / "s.sqlite3"
+    code = textwrap.dedent(f"""
+        from digest.store import run_lock
+        from digest.errors import LockedError
+        try:
+            with run_lock({str(state)!r}):
+                print("got it")
+        except LockedError as e:
+            print("refused:", e)
+    """)
+    with run_lock(state):
+        other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert other.stdout.startswith("refused: another digest run is using")
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert again.stdout.strip() == "got it"
+
+
+def test_concurrent_writers_do_not_corrupt_the_file(tmp_path):
+    state = tmp_path / "s.sqlite3"
+    Store.open(state).close()
+    code = textwrap.dedent(f"""
+        from digest.store import Store
+        with Store.open({str(state)!r}) as store:
+            for _ in range(100):
+                store.finish_run(store.start_run(), "delivered")
+    """)
+    workers = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(3)]
+    assert [w.wait(timeout=120) for w in workers] == [0, 0, 0]
+    with Store.open(state) as store:
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert store.conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 300
