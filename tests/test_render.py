@@ -1,0 +1,608 @@
+"""The e-mail the reader gets: content, escaping, links, size, subject and client support."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import json
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from decimal import Decimal as D
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from fnmatch import fnmatch
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from mjml import mjml2html
+
+from digest.models import DEFAULT_SECTION, Digest, DigestItem, DigestSection, RateRow
+from digest.render import make_subject, render
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+EMAILLINT = ROOT / "tests" / "emaillint"
+DAY = dt.date(2025, 12, 8)
+HOSTILE = '<script>alert(1)</script> & "Tom\'s"'
+
+
+# --- digests to render --------------------------------------------------------------------------
+
+STORIES = [
+    (
+        "Tajikistan Intends To Expand Production of Armored Vehicles and Special Equipment",
+        "Tajikistan’s Sipar Group plans to significantly expand the production of armored "
+        "vehicles and special equipment at its plant in Tursunzade, backed by a foreign "
+        "investment of $15 million that lets it build 17 types of special vehicles.",
+        "https://timesca.com/tajikistan-intends-to-expand-production-of-armored-vehicles/",
+    ),
+    (
+        "UNICEF: Central Asia Must Work To Keep Children Out Of Alternative Care",
+        "About 60,000 children across the five Central Asian countries remain in alternative "
+        "care despite the known effects of family separation, according to a new UNICEF report.",
+        None,
+    ),
+    (
+        "Uzbekistan and Kazakhstan Explore Use of ID Cards at Border Crossings",
+        "Officials discussed letting citizens cross the border with national ID cards instead "
+        "of passports, a step meant to ease trade and family visits between the two countries.",
+        "https://timesca.com/uzbekistan-and-kazakhstan-explore-use-of-id-cards/?utm=a&b=1",
+    ),
+    ("Kazakhstan to Block Foreign Marketplaces for Unpaid Taxes", "", None),
+    (
+        "Astana–Israel Talks Span Technology, Trade, and Holocaust Remembrance",
+        "The talks in Astana covered water technology, farm trade and a joint remembrance "
+        "programme — ‘a new chapter’, as one minister put it.",
+        "https://example.org/astana-israel",
+    ),
+]
+
+
+def rate_rows() -> tuple[RateRow, ...]:
+    return (
+        RateRow("KGS/USD", D("0.01144"), D("0"), D("87.4"), False, None, "seeds/000.txt", DAY),
+        RateRow("KZT/USD", D("0.00196"), D("-0"), D("510"), True, D("0.5"), "seeds/000.txt", DAY),
+        RateRow(
+            "TJS/USD", D("0.10876"), D("0.55"), D("9.194"), False, D("-0.19"), "seeds/000.txt", DAY
+        ),
+        RateRow("UZS/USD", D("0.00008"), D("-0"), D("12500"), True, D("0"), "seeds/000.txt", DAY),
+        RateRow("TMT/USD", D("0.28490"), D("0"), D("3.510"), False, D("1.2"), "seeds/000.txt", DAY),
+    )
+
+
+def sample_digest(**changes) -> Digest:
+    """A realistic digest written by hand: two sections, links and not, an empty lead."""
+    items = [
+        DigestItem(title, lead, "/srv/digest/seeds/000_f3e380145ce5061f.txt", url, DAY)
+        for title, lead, url in STORIES
+    ]
+    fields = dict(
+        title="Central Asia Daily",
+        date=DAY,
+        sections=(
+            DigestSection(DEFAULT_SECTION, tuple(items[:3])),
+            DigestSection("Kazakhstan", tuple(items[3:])),
+        ),
+        rates=rate_rows(),
+        rates_date=DAY,
+        rates_source="/srv/digest/seeds/000_f3e380145ce5061f.txt",
+    )
+    fields.update(changes)
+    return Digest(**fields)
+
+
+def big_digest(n: int = 50, words: int = 40) -> Digest:
+    """n articles with leads of `words` words, all linked, as a busy day would give."""
+    text = (
+        "Officials in Astana and Tashkent said on Monday that the new corridor would cut "
+        "freight times by a third, open the route to Chinese and European carriers, and bring "
+        "customs checks for rail cargo under one roof by the end of next year, pending approval."
+    ).split()
+    items = tuple(
+        DigestItem(
+            f"Story {i}: Kazakhstan and Uzbekistan Agree on a New Trade Corridor Through the Region",
+            " ".join((text * 3)[i % 7 : i % 7 + words]),
+            f"https://news.example.com/feeds/region-{i % 3}.xml",
+            f"https://news.example.com/2025/12/08/kazakhstan-uzbekistan-trade-corridor-{i}/",
+            DAY,
+        )
+        for i in range(n)
+    )
+    return Digest(
+        "Central Asia Daily",
+        DAY,
+        (DigestSection(DEFAULT_SECTION, items),),
+        rate_rows(),
+        DAY,
+        "seeds/000.txt",
+    )
+
+
+def seed_digests() -> list[tuple[str, Digest]]:
+    """One digest per real page, from what the project's own readers extract."""
+    if not SEEDS.is_dir():
+        pytest.skip(f"the real pages are not here: {SEEDS}")
+    from digest.rates import newest_ticker
+    from digest.rates import rate_rows as rows_for
+    from digest.sources import read_paths
+
+    digests = []
+    for page in sorted(SEEDS.glob("*.txt")):
+        read = read_paths([str(page)])
+        assert read.articles, f"{page.name}: the reader found no article"
+        items = tuple(
+            DigestItem(a.title, " ".join(a.text.split()[:40]), a.source, a.url, a.date)
+            for a in read.articles
+        )
+        rows = tuple(rows_for(newest_ticker(read.rates)))
+        digests.append(
+            (
+                page.name,
+                Digest(
+                    "Central Asia Daily",
+                    items[0].date or DAY,
+                    (DigestSection(DEFAULT_SECTION, items),),
+                    rows,
+                    rows[0].date if rows else None,
+                    rows[0].source if rows else None,
+                ),
+            )
+        )
+    return digests
+
+
+# --- reading the HTML back ----------------------------------------------------------------------
+
+
+_INLINE = frozenset({"a", "span", "strong", "b", "em", "i"})
+
+
+class _Reader(HTMLParser):
+    """What a reader sees (text outside <head>, <style> and the hidden preheader) and the links."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.hrefs: list[str] = []
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.skip = 0  # depth inside head/style/preheader
+        self.stack: list[bool] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs_d = dict(attrs)
+        self.tags.append((tag, attrs_d))
+        if tag not in _INLINE:
+            self.text.append(" ")
+        if tag == "a" and attrs_d.get("href") is not None:
+            self.hrefs.append(attrs_d["href"])
+        if tag in ("br", "meta", "img", "hr", "input", "link"):
+            return
+        hidden = tag in ("head", "style", "title") or "preheader" in (attrs_d.get("class") or "")
+        self.stack.append(hidden)
+        self.skip += hidden
+
+    def handle_endtag(self, tag):
+        if tag not in _INLINE:
+            self.text.append(" ")
+        if tag in ("br", "meta", "img", "hr", "input", "link") or not self.stack:
+            return
+        self.skip -= self.stack.pop()
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.text.append(data)
+
+
+def read_html(html: str) -> _Reader:
+    reader = _Reader()
+    reader.feed(html)
+    reader.close()
+    return reader
+
+
+def seen(html: str) -> str:
+    """The visible text, whitespace (and no-break spaces) collapsed."""
+    return " ".join("".join(read_html(html).text).split())
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- content --------------------------------------------------------------------------------------
+
+
+def test_html_shows_every_title_lead_source_and_rate_pair():
+    digest = sample_digest()
+    html = seen(render(digest).html)
+    for item in digest.items:
+        assert item.title in html
+        assert item.lead in html
+    assert "000_f3e380145ce5061f.txt" in html  # the short form of the source, not its folder
+    assert "/srv/digest" not in html
+    for row in digest.rates:
+        assert row.pair in html
+    assert "Central Asia Daily" in html and "Monday, 8 December 2025" in html
+
+
+def test_text_part_shows_every_title_lead_link_and_rate_pair():
+    digest = sample_digest()
+    text = flat(render(digest).text)
+    for item in digest.items:
+        assert flat(item.title) in text
+        assert flat(item.lead) in text
+        if item.url:
+            assert item.url in render(digest).text.split()
+    for row in digest.rates:
+        assert row.pair in text
+    assert "1 USD ≈ 12,500 UZS" in text
+
+
+def test_text_part_lines_fit_a_mail_reader():
+    text = render(big_digest(12)).text
+    long = [line for line in text.splitlines() if len(line) > 78 and "://" not in line]
+    assert not long
+
+
+def test_empty_lead_shows_the_title_alone():
+    item = DigestItem("Kazakhstan to Block Foreign Marketplaces", "", "a.txt", None, DAY)
+    digest = sample_digest(sections=(DigestSection(DEFAULT_SECTION, (item,)),))
+    rendered = render(digest)
+    block = re.search(r'<div class="it"[^>]*>(.*?)</div>', rendered.html, re.S).group(1)
+    assert block.count("<p") == 1  # the source line only: no empty lead paragraph
+    assert "Kazakhstan to Block Foreign Marketplaces" in seen(rendered.html)
+
+
+@pytest.mark.parametrize(
+    ("sections", "shown"),
+    [
+        ((DEFAULT_SECTION,), []),
+        (("Kazakhstan",), ["Kazakhstan"]),
+        ((DEFAULT_SECTION, "Kazakhstan"), [DEFAULT_SECTION, "Kazakhstan"]),
+    ],
+)
+def test_section_names_show_when_they_tell_something(sections, shown):
+    item = DigestItem("A title", "A lead.", "a.txt")
+    digest = sample_digest(sections=tuple(DigestSection(n, (item,)) for n in sections))
+    headings = re.findall(r'<h2 class="sec"[^>]*>(.*?)</h2>', render(digest).html)
+    assert headings == shown + ["Exchange rates"]
+
+
+def test_rate_table_reads_without_colour():
+    text = seen(render(sample_digest()).html)
+    assert "1 USD = 87.4 KGS" in text
+    assert "1 USD ≈ 12,500 UZS" in text  # thousands separator, and ≈ for a coarse quote
+    assert "1 USD ≈ 510 KZT" in text
+    # pair, its inverse, rate, change as published ("-0%" keeps its sign), since last digest
+    assert "KZT/USD 1 USD ≈ 510 KZT 0.00196 -0% ▲ +0.5%" in text
+    assert "TJS/USD 1 USD = 9.194 TJS 0.10876 0.55% ▼ −0.19%" in text
+    assert "UZS/USD 1 USD ≈ 12,500 UZS 0.00008 -0% = 0%" in text
+    assert "TMT/USD 1 USD = 3.510 TMT 0.28490 0% ▲ +1.2%" in text
+    assert "KGS/USD 1 USD = 87.4 KGS 0.01144 0% —" in text  # first digest: nothing to compare
+    assert "Rates of 8 Dec 2025 from 000_f3e380145ce5061f.txt" in text
+
+
+def test_no_rate_table_without_rates():
+    html = render(sample_digest(rates=(), rates_date=None, rates_source=None)).html
+    assert "Exchange rates" not in html
+
+
+# --- the real pages ---------------------------------------------------------------------------------
+
+
+def test_real_pages_render_every_title_lead_and_rate_pair():
+    for name, digest in seed_digests():
+        rendered = render(digest)
+        html, text = seen(rendered.html), flat(rendered.text)
+        for item in digest.items:
+            assert item.title in html, name
+            assert item.lead in html, name
+            assert flat(item.title) in text, name
+            assert flat(item.lead) in text, name
+        assert len(digest.rates) == 5, name
+        for row in digest.rates:
+            assert row.pair in html and row.pair in text, name
+        assert len(rendered.html.encode()) < 100_000, name
+
+
+# --- untrusted text ---------------------------------------------------------------------------------
+
+
+def test_hostile_title_shows_literally_and_runs_nowhere():
+    item = DigestItem(
+        HOSTILE,
+        'Lead <img src=x onerror="alert(2)"> &amp; more',
+        '"><script>alert(3)</script>.txt',
+        None,
+        DAY,
+    )
+    digest = sample_digest(
+        title="Daily <b>bold</b>", sections=(DigestSection("<i>Sec</i>", (item,)),)
+    )
+    rendered = render(digest)
+    reader = read_html(rendered.html)
+    assert not [t for t, _ in reader.tags if t in ("script", "img", "b", "i")]
+    assert not [a for _, attrs in reader.tags for a in attrs if a.startswith("on")]
+    text = seen(rendered.html)
+    assert HOSTILE in text
+    assert 'Lead <img src=x onerror="alert(2)"> &amp; more' in text
+    assert "Daily <b>bold</b>" in text and "<i>Sec</i>" in text
+    assert HOSTILE in rendered.text  # the text part is plain text: shown as is
+    assert HOSTILE in rendered.subject
+    assert HOSTILE in rendered.preheader
+
+
+def test_mjml_keeps_escaped_entities_escaped():
+    # Pins mjml-python's behaviour the template relies on: it copies entities through as written.
+    html = mjml2html(
+        "<mjml><mj-body><mj-section><mj-column>"
+        "<mj-text>&lt;script&gt; &amp;amp; &#34;q&#39;</mj-text>"
+        '<mj-button href="https://x.example/?a=1&amp;b=&#34;&lt;">&lt;b&gt;</mj-button>'
+        "<mj-table><tr><td>&lt;i&gt;</td></tr></mj-table>"
+        "</mj-column></mj-section></mj-body></mjml>",
+        fonts={},
+    )
+    assert "&lt;script&gt; &amp;amp; &#34;q&#39;" in html
+    assert 'href="https://x.example/?a=1&amp;b=&#34;&lt;"' in html
+    assert ">&lt;b&gt;</a>" in html
+    assert "<td>&lt;i&gt;</td>" in html
+    assert "<script>" not in html
+
+
+def test_control_characters_never_reach_the_mail():
+    item = DigestItem("Bad\x00 title\x1b[31m\u202eevil", "Lead\r\nwith\x07 bells", "a.txt")
+    rendered = render(sample_digest(sections=(DigestSection(DEFAULT_SECTION, (item,)),)))
+    for part in (rendered.html, rendered.text, rendered.subject, rendered.preheader):
+        assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e]", part)
+    assert "Bad title [31mevil" in seen(rendered.html)
+    assert "Lead with bells" in seen(rendered.html)
+
+
+@pytest.mark.parametrize(
+    ("url", "linked"),
+    [
+        ("https://example.com/a?b=1&c=2", True),
+        ("http://example.com/", True),
+        ("HTTPS://EXAMPLE.COM/x", True),
+        ("javascript:alert(1)", False),
+        ("JavaScript:alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ("ftp://example.com/file", False),
+        ("//example.com/protocol-relative", False),
+        ("https://exa mple.com/space", False),
+        ('https://example.com/"onmouseover="alert(1)', True),  # quotes escaped, link kept
+        ("https:///no-host", False),
+        ("", False),
+    ],
+)
+def test_only_http_links_become_links(url, linked):
+    item = DigestItem("Linked title", "Lead.", "a.txt", url or None, DAY)
+    rendered = render(sample_digest(sections=(DigestSection(DEFAULT_SECTION, (item,)),)))
+    hrefs = read_html(rendered.html).hrefs
+    assert (url in hrefs) is linked
+    assert hrefs[-1] == "{unsubscribe_url}"
+    assert len(hrefs) == 1 + linked
+    assert not re.search(r'href="(?!https?://|\{)', rendered.html, re.I)
+    assert (url in rendered.text.split()) is linked
+
+
+# --- footer -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "placeholder",
+    ["{unsubscribe_url}", "https://example.com/unsubscribe?list=daily&token={token}", "%%UNSUB%%"],
+)
+def test_unsubscribe_placeholder_survives_verbatim(placeholder):
+    rendered = render(sample_digest(unsubscribe_url=placeholder))
+    assert f'href="{placeholder}"' in rendered.html
+    assert f"Unsubscribe: {placeholder}" in rendered.text
+
+
+@pytest.mark.parametrize("url", ['x" onclick="alert(1)', "javascript:alert(1)", "a b", ""])
+def test_unsubscribe_url_that_cannot_be_a_link_is_refused(url):
+    with pytest.raises(ValueError, match="unsubscribe_url"):
+        render(sample_digest(unsubscribe_url=url))
+
+
+def test_footer_says_why_the_reader_gets_this():
+    default = render(sample_digest())
+    reason = "You receive this because you subscribed to Central Asia Daily."
+    assert reason in seen(default.html) and reason in flat(default.text)
+    custom = render(sample_digest(reason_line="You asked for it at the <Expo> & fair."))
+    assert "You asked for it at the <Expo> & fair." in seen(custom.html)
+    assert "You asked for it at the <Expo> & fair." in custom.text
+
+
+# --- size, markup, dark mode --------------------------------------------------------------------------
+
+
+def test_fifty_articles_stay_under_gmails_clip():
+    rendered = render(big_digest(50, 40))
+    assert len(rendered.html.encode()) < 100_000
+    assert seen(rendered.html).count("Kazakhstan and Uzbekistan Agree") == 50
+
+
+def test_minified_html_keeps_outlook_conditional_comments():
+    html = render(sample_digest()).html
+    assert "<!--[if mso | IE]>" in html and "<![endif]-->" in html
+    assert "<!--[if mso]>" in html
+    assert not re.search(r">\s*\n\s*<", html)
+
+
+def test_dark_mode_and_mobile_are_declared():
+    html = render(sample_digest()).html
+    assert '<meta name="color-scheme" content="light dark"' in html
+    assert '<meta name="supported-color-schemes" content="light dark"' in html
+    assert "@media (prefers-color-scheme: dark)" in html
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1"' in html
+    assert "fonts.googleapis.com" not in html  # fonts={}: no web font is pulled in
+
+
+def test_preheader_is_hidden_without_colour_tricks():
+    rendered = render(sample_digest())
+    assert rendered.preheader.startswith(STORIES[0][0])
+    assert " · UNICEF: Central Asia Must Work" in rendered.preheader  # the next headlines
+    assert len(rendered.preheader) <= 140
+    div = re.search(r'<div class="preheader" style="([^"]*)">([^<]*)</div>', rendered.html)
+    assert div.group(1) == "display:none;max-height:0;overflow:hidden;mso-hide:all;"
+    assert div.group(2).startswith(STORIES[0][0])
+    assert "color" not in div.group(1)
+
+
+def test_templates_ship_as_package_data():
+    # A non-editable install only carries what pyproject's package-data names.
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["digest.templates"]
+    for template in ("digest.mjml.j2", "digest.txt.j2"):
+        assert (ROOT / "templates" / template).is_file()
+        assert any(fnmatch(template, p) for p in patterns), template
+    assert (ROOT / "templates" / "__init__.py").is_file()
+
+
+# --- subject ----------------------------------------------------------------------------------------------
+
+
+def test_subject_is_title_date_and_top_headline_cut_at_a_word():
+    subject = make_subject(
+        "Central Asia Daily",
+        DAY,
+        "Tajikistan Intends To Expand Production of Armored Vehicles and Special Equipment",
+    )
+    assert subject == "Central Asia Daily, 8 Dec 2025: Tajikistan Intends To Expand Production…"
+    assert len(subject) <= 78
+
+
+def test_subject_without_headline_or_when_short():
+    assert make_subject("Central Asia Daily", DAY, None) == "Central Asia Daily, 8 Dec 2025"
+    assert make_subject("Daily", DAY, "Short news") == "Daily, 8 Dec 2025: Short news"
+
+
+def test_subject_is_one_clean_line():
+    subject = make_subject("Daily\r\nBcc: x@example.com", DAY, "A\x00 b\x1b \u202e  c\u2028d\te")
+    assert subject == "Daily Bcc: x@example.com, 8 Dec 2025: A b c d e"
+    assert not re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", subject)
+
+
+def test_subject_cuts_a_very_long_word():
+    subject = make_subject("Daily", DAY, "x" * 200)
+    assert len(subject) == 78 and subject.endswith("…")
+
+
+# --- e-mail client support (caniemail data) ---------------------------------------------------------------
+
+# The clients we promise: Gmail, Outlook and Apple Mail, all their apps and webmails.
+CLIENTS = ["gmail.*", "outlook.*", "apple-mail.*"]
+# "not supported" findings we accept, each because something else covers the gap. Partial support
+# ("only partially supported") is not a failure: MJML's markup is built around those gaps.
+ALLOWED = {
+    # Every <style> rule is progressive enhancement (dark mode, small-screen padding, MJML's
+    # column widths); colours and layout are inline. Gmail's mobile webmail drops <style>.
+    ("Class selector", "gmail.mobile-webmail"): "inline styles carry the design",
+    ("Type selector", "gmail.mobile-webmail"): "MJML's reset rules; inline styles carry it",
+    ("ID selector", "gmail.mobile-webmail"): "MJML's #outlook a reset, for Outlook.com only",
+    ("Descendant combinator", "gmail.mobile-webmail"): "dark-mode rules only",
+    ("Chaining selectors", "gmail.mobile-webmail"): "dark-mode rules only",
+    ("Chaining selectors", "outlook.windows*"): "MJML's Thunderbird fix and our @media rules",
+    ("@media", "gmail.mobile-webmail"): "fixed 600px tables fall back to full width",
+    ("@media", "outlook.windows*"): "Outlook desktop renders MJML's fixed-width mso tables",
+    # Dark mode is an enhancement: the light design is the default everywhere, and Gmail's apps
+    # and Outlook apply their own dark-mode colour inversion instead.
+    ("@media (prefers-color-scheme)", "gmail.*"): "light design stays; Gmail inverts itself",
+    ("@media (prefers-color-scheme)", "outlook.windows*"): "light design stays",
+    # The hidden preheader: display:none hides it almost everywhere, mso-hide:all in Outlook
+    # desktop; where neither holds, the reader sees the first headlines once more at the top.
+    ("display:none", "gmail.mobile-webmail"): "preheader shows as a line of headlines",
+    ("overflow", "outlook.*"): "preheader: display:none / mso-hide:all hide it there",
+    # MJML's own markup, harmless where ignored.
+    ("<body> element", "outlook.ios"): "MJML repeats the background on a wrapper div",
+    ("<body> element", "outlook.android"): "MJML repeats the background on a wrapper div",
+    ("outline", "outlook.windows*"): "MJML's img reset; the digest has no images",
+    ("table-layout", "outlook.windows*"): "mj-table's default; Outlook lays tables out itself",
+    ("word-break", "outlook.windows-mail"): "MJML's long-word guard; Outlook's width is fixed",
+    ("role attribute", "outlook.windows-mail"): "accessibility hint, ignored where unknown",
+    ("aria-label attribute", "outlook.windows-mail"): "accessibility hint, ignored where unknown",
+    # Keeps "1 USD ≈ 12,500 UZS" on one line on phones; Outlook desktop is 600px wide anyway.
+    ("white-space", "outlook.windows*"): "the rate cell fits at 600px without it",
+}
+
+
+def _ci() -> bool:
+    return bool(os.environ.get("CI"))  # as tests/conftest.py reads it
+
+
+def _tool_missing(reason: str) -> None:
+    if _ci():
+        pytest.fail(f"{reason} (CI is set, so this check must run)")
+    pytest.skip(reason)
+
+
+def _lint_failures(html: str, tmp_path: Path) -> list[str]:
+    """caniemail findings "not supported" in a promised client, minus the allow-list."""
+    node = shutil.which("node")
+    if node is None or not (EMAILLINT / "node_modules" / "doiuse-email").is_dir():
+        _tool_missing("email lint needs node and `npm ci --prefix tests/emaillint`")
+    page = tmp_path / "digest.html"
+    page.write_text(html, encoding="utf-8")
+    run = subprocess.run(
+        [node, str(EMAILLINT / "lint.mjs"), str(page), *CLIENTS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    pattern = re.compile(r"^`(.+)` is not supported by `(.+)`$")
+    failures = []
+    for message in json.loads(run.stdout)["errors"]:
+        feature, client = pattern.match(message).groups()
+        if not any(feature == f and fnmatch(client, c) for f, c in ALLOWED):
+            failures.append(message)
+    return failures
+
+
+def test_html_uses_only_features_the_promised_clients_support(tmp_path):
+    assert not _lint_failures(render(sample_digest()).html, tmp_path)
+
+
+def test_email_lint_catches_an_unsupported_feature(tmp_path):
+    html = render(sample_digest()).html.replace(
+        '<div class="it"', '<div style="position:absolute;" class="it"', 1
+    )
+    assert "`position` is not supported by `gmail.desktop-webmail`" in _lint_failures(
+        html, tmp_path
+    )
+
+
+# --- spam filters -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("digest", [sample_digest, big_digest], ids=["sample", "fifty"])
+def test_spamassassin_finds_no_html_trick_and_parts_that_agree(digest):
+    # The hidden preheader must not read as a low-contrast text trick (mj-preview does), and the
+    # text part must say what the HTML says (MPART_ALT_DIFF).
+    spamassassin = shutil.which("spamassassin")
+    if spamassassin is None:
+        _tool_missing("spamassassin is not installed (apt-get install spamassassin)")
+    rendered = render(digest())
+    message = EmailMessage()
+    message["From"] = "Central Asia Daily <digest@example.com>"
+    message["To"] = "reader@example.com"
+    message["Subject"] = rendered.subject
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain="example.com")
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    run = subprocess.run(
+        [spamassassin, "-L", "-t"], input=bytes(message), capture_output=True, timeout=300
+    )
+    status = email.message_from_bytes(run.stdout)["X-Spam-Status"]
+    assert status, run.stderr.decode()[-500:]
+    status = re.sub(r",\s+", ",", " ".join(status.split()))
+    tests = set(re.search(r"tests=(\S*)", status).group(1).split(","))
+    tricks = {t for t in tests if ("HTML" in t and t != "HTML_MESSAGE") or "MPART_ALT" in t}
+    assert not tricks, status
+    assert float(re.search(r"score=(-?[\d.]+)", status).group(1)) < 2.0, status
