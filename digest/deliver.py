@@ -1,26 +1,67 @@
 """MIME message, recipients, and sending: SMTP relay or outbox folder, one record per recipient.
 
-(First version: outbox and a plain SMTP connection. The delivery issue grows this stage.)
+Exactly once: the pipeline freezes the issue and its recipients before anything is sent; this
+module records each recipient's outcome (store.set_delivery) the moment the relay has accepted
+the message, so a killed run is finished by the next one without sending anyone a second copy.
+Two windows remain, both narrow: a kill between the relay's "250" and that record, and a
+connection lost after the message was sent but before the relay's answer arrived. In both the
+next attempt sends again, with the same Message-ID, so receivers that drop duplicates by
+Message-ID (Gmail does) show one copy.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import html
+import io
+import logging
+import os
 import re
 import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
-from .config import Config, DeliveryConfig
+from .config import Config, DeliveryConfig, DkimConfig, SmtpConfig
+from .errors import ConfigError, DeliveryError
 from .models import Problem, RenderedDigest
 
-EMAIL = re.compile(
-    r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+log = logging.getLogger(__name__)
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
+# Everything str.splitlines() splits on, and the other C0/C1 controls: none may reach a header.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+PLACEHOLDER = "{unsubscribe_url}"
+# The headers a DKIM signature covers; the List-Unsubscribe pair must be among them or
+# receivers ignore one-click unsubscribe.
+DKIM_HEADERS = (
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "MIME-Version",
+    "Content-Type",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
 )
-CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+# refold_source="none": the DKIM-Signature header goes out exactly as it was folded when signed.
+POLICY = email_policy.default.clone(refold_source="none")
+WIRE = POLICY.clone(linesep="\r\n")
+
+BACKOFF_BASE = 2.0  # seconds before the first retry of a 4xx answer; doubles each time
+BACKOFF_MAX = 60.0
+MAX_DEFERRED_IN_A_ROW = 5  # this many recipients deferred one after another: the relay is unwell
 
 
 def header_safe(text: str) -> str:
@@ -28,104 +69,495 @@ def header_safe(text: str) -> str:
     return re.sub(r"\s+", " ", CONTROL.sub(" ", text)).strip()
 
 
+# --- recipients -------------------------------------------------------------------------------
+
+
+def normalize_address(text: str) -> str | None:
+    """The address as it will be sent to, or None when it is not a usable address."""
+    address = text.strip()
+    local, at, domain = address.rpartition("@")
+    if at and domain and not domain.isascii():
+        try:
+            address = f"{local}@{domain.encode('idna').decode('ascii')}"
+        except UnicodeError:
+            return None
+    return address if EMAIL.match(address) and len(address) <= 254 else None
+
+
 def load_recipients(
     delivery: DeliveryConfig, unsubscribed: set[str] | None = None
 ) -> tuple[list[str], list[Problem]]:
-    """`to:` then the CSV file; invalid addresses reported by line, duplicates counted once."""
-    unsubscribed = unsubscribed or set()
+    """`to:` then the CSV file (email[,name]); invalid addresses reported by file and line and
+    skipped, duplicates counted once (case-insensitive), unsubscribed addresses left out."""
+    unsubscribed = {u.lower() for u in unsubscribed or ()}
     seen: set[str] = set()
     recipients: list[str] = []
     problems: list[Problem] = []
 
-    def add(address: str, where: str, line: int | None) -> None:
-        address = address.strip()
-        if not EMAIL.match(address):
-            problems.append(
-                Problem(where, f"not a valid email address: {address!r}; skipped", line)
-            )
+    def add(text: str, where: str, line: int | None) -> None:
+        address = normalize_address(text)
+        if address is None:
+            problems.append(Problem(where, f"not a valid email address: {text!r}; skipped", line))
             return
         key = address.lower()
-        if key in seen or key in unsubscribed:
-            return
+        if key not in seen and key not in unsubscribed:
+            recipients.append(address)
         seen.add(key)
-        recipients.append(address)
 
-    for address in delivery.to:
-        add(parseaddr(address)[1] or address, "delivery.to", None)
+    for entry in delivery.to:
+        add(parseaddr(entry)[1] or entry, "delivery.to", None)
     if delivery.recipients:
-        with delivery.recipients.open(newline="", encoding="utf-8-sig") as f:
-            for number, row in enumerate(csv.reader(f), start=1):
-                if not row or not row[0].strip() or row[0].strip().startswith("#"):
+        path = delivery.recipients
+        try:
+            raw = path.read_bytes()
+        except OSError as e:
+            problems.append(Problem(str(path), f"cannot read the recipients file ({e.strerror})"))
+            return recipients, problems
+        if b"\x00" in raw:
+            problems.append(Problem(str(path), "not a CSV text file (binary data); nobody read"))
+            return recipients, problems
+        # Undecodable bytes become U+FFFD, so a bad line is reported by its number.
+        text = raw.decode("utf-8-sig", errors="replace")
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            for row in reader:
+                first = row[0].strip() if row else ""
+                if not first or first.startswith("#"):
                     continue
-                if number == 1 and row[0].strip().lower() in ("email", "address", "e-mail"):
+                if reader.line_num == 1 and first.lower() in ("email", "e-mail", "address"):
                     continue
-                add(row[0], str(delivery.recipients), number)
+                add(first, str(path), reader.line_num)
+        except csv.Error as e:
+            problems.append(
+                Problem(str(path), f"not valid CSV ({e}); rest skipped", reader.line_num)
+            )
     return recipients, problems
 
 
+# --- the message ------------------------------------------------------------------------------
+
+
+def unsubscribe_link(delivery: DeliveryConfig, token: str | None) -> str:
+    """The recipient's own unsubscribe URL; a mailto: to the sender when no URL is set."""
+    if delivery.unsubscribe_url:
+        # preview has no recipient and so no token: the link shows where it would lead
+        return delivery.unsubscribe_url.replace("{token}", token or "preview")
+    return f"mailto:{parseaddr(delivery.from_addr)[1]}?subject=unsubscribe"
+
+
+def list_id(from_addr: str) -> str:
+    """RFC 2919 List-Id from the From header: `Central Asia Daily <digest.example.com>`."""
+    name, address = parseaddr(from_addr)
+    local, _, domain = address.rpartition("@")
+    label = re.sub(r"[^A-Za-z0-9-]+", "-", local).strip("-") or "digest"
+    # The phrase is shown only; characters that would need quoting are dropped.
+    phrase = " ".join(re.sub(r'[()<>\[\]:;@\\,."]', " ", header_safe(name)).split())
+    list_address = f"<{label}.{domain or 'localhost'}>"
+    return f"{phrase} {list_address}" if phrase else list_address
+
+
+def message_id_for(issue_id: int, token: str, domain: str) -> str:
+    """The same Message-ID every time one issue goes to one recipient (resends can be
+    recognised); unguessable, and unique across state files because tokens are random."""
+    digest = hashlib.sha256(f"{issue_id}:{token}".encode()).hexdigest()[:32]
+    return f"<digest.{issue_id}.{digest}@{domain}>"
+
+
 def build_message(
-    rendered: RenderedDigest, delivery: DeliveryConfig, recipient: str, token: str | None
+    rendered: RenderedDigest,
+    delivery: DeliveryConfig,
+    recipient: str,
+    token: str | None,
+    *,
+    message_id: str | None = None,
 ) -> EmailMessage:
+    """The whole message for one recipient: text and HTML alternatives, list headers, and a
+    DKIM signature when configured. `token` is the recipient's unsubscribe token (None in
+    preview)."""
     name, address = parseaddr(delivery.from_addr)
     domain = address.rpartition("@")[2] or "localhost"
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = Address(display_name=header_safe(name), addr_spec=address)
     message["To"] = recipient
     message["Subject"] = header_safe(rendered.subject)
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = make_msgid(domain=domain)
-    html, text = rendered.html, rendered.text
-    if delivery.unsubscribe_url and token:
-        url = delivery.unsubscribe_url.replace("{token}", token)
-        message["List-Unsubscribe"] = f"<{url}>"
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = message_id or make_msgid(domain=domain)
+    message["List-Id"] = list_id(delivery.from_addr)
+    link = unsubscribe_link(delivery, token)
+    message["List-Unsubscribe"] = f"<{link}>"
+    if link.startswith("https://"):  # RFC 8058: one-click needs an HTTPS URI
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        html = html.replace("{unsubscribe_url}", url)
-        text = text.replace("{unsubscribe_url}", url)
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    # Quoted-printable keeps the message 7-bit: safe through any relay, lines stay short.
+    message.set_content(
+        rendered.text.replace(PLACEHOLDER, link), cte="quoted-printable", charset="utf-8"
+    )
+    message.add_alternative(
+        rendered.html.replace(PLACEHOLDER, html.escape(link, quote=True)),
+        subtype="html",
+        cte="quoted-printable",
+        charset="utf-8",
+    )
+    if delivery.dkim:
+        _dkim_sign(message, delivery.dkim)
     return message
 
 
-def deliver_issue(
-    config: Config, store, issue_id: int, rendered: RenderedDigest, recipients: list[str]
-) -> list[dict]:
-    """Send to each recipient; record each outcome the moment it is known."""
-    delivery = config.delivery
-    outcomes = []
-    smtp = None
+def message_bytes(message: EmailMessage) -> bytes:
+    """The message as it goes on the wire (CRLF line ends): exactly what was DKIM-signed."""
+    return message.as_bytes(policy=WIRE)
+
+
+def _dkim_sign(message: EmailMessage, config: DkimConfig) -> None:
+    import dkim
+
+    key = _dkim_key(config.key_file)
     try:
-        if delivery.smtp is not None:
-            s = delivery.smtp
-            smtp = (smtplib.SMTP_SSL if s.security == "ssl" else smtplib.SMTP)(
-                s.host, s.port, timeout=s.timeout
-            )
-            if s.security == "starttls":
-                smtp.starttls()
-            if s.username:
-                smtp.login(s.username, s.password() or "")
+        signature = dkim.sign(
+            message_bytes(message),
+            config.selector.encode(),
+            config.domain.encode(),
+            key,
+            canonicalize=(b"relaxed", b"relaxed"),
+            include_headers=[h.lower().encode() for h in DKIM_HEADERS],
+        )
+    except dkim.DKIMException as e:
+        raise ConfigError(
+            f"cannot sign with this DKIM key ({e})",
+            str(config.key_file),
+            key="delivery.dkim.key_file",
+            hint="the key file must hold an RSA private key in PEM form",
+        ) from None
+    name, _, value = signature.decode("ascii").partition(":")
+    # Put the signature on top, as signers do: take the headers off and set them back after it.
+    headers = list(message.raw_items())
+    for header in {h for h, _ in headers}:
+        del message[header]
+    message.set_raw(name, value.strip())
+    for header, header_value in headers:
+        message.set_raw(header, header_value)
+
+
+_keys: dict[tuple[str, int], bytes] = {}
+
+
+def _dkim_key(path: Path) -> bytes:
+    try:
+        stamp = (str(path), path.stat().st_mtime_ns)
+        if stamp not in _keys:
+            _keys[stamp] = path.read_bytes()
+        return _keys[stamp]
+    except OSError as e:
+        raise ConfigError(
+            f"cannot read the DKIM key ({e.strerror})", str(path), key="delivery.dkim.key_file"
+        ) from None
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+def deliver_issue(
+    config: Config,
+    store,
+    issue_id: int,
+    rendered: RenderedDigest,
+    recipients: list[str],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[dict]:
+    """Send the issue to each recipient and record each outcome the moment it is known.
+
+    Returns one {"recipient", "status", "answer"} per recipient tried: status `sent`,
+    `failed` (the relay refused for good: 5xx) or `retrying` (still deferred with 4xx after
+    the retries; the next run tries again). Raises DeliveryError when the relay refuses the
+    login or cannot be reached; recipients not yet sent to then stay pending for the next run.
+    """
+    delivery = config.delivery
+    domain = parseaddr(delivery.from_addr)[1].rpartition("@")[2] or "localhost"
+    if delivery.smtp is None:
+        send: _Sender = _Outbox(delivery.outbox, issue_id)
+    else:
+        send = _RelaySender(delivery.smtp, parseaddr(delivery.from_addr)[1], sleep, clock)
+    outcomes: list[dict] = []
+    try:
         for recipient in recipients:
             token = store.token_for(recipient)
-            message = build_message(rendered, delivery, recipient, token)
-            if smtp is None:
-                delivery.outbox.mkdir(parents=True, exist_ok=True)
-                safe = re.sub(r"[^A-Za-z0-9@._-]", "_", recipient)
-                path = Path(delivery.outbox) / f"issue-{issue_id:05d}-{safe}.eml"
-                path.write_bytes(message.as_bytes())
-                status, answer = "sent", f"written to {path}"
-            else:
-                try:
-                    smtp.send_message(message)
-                    status, answer = "sent", "250 accepted"
-                except smtplib.SMTPRecipientsRefused as e:
-                    code, text = next(iter(e.recipients.values()))
-                    status = "retrying" if 400 <= code < 500 else "failed"
-                    answer = f"{code} {text.decode(errors='replace')}"
-            store.set_delivery(issue_id, recipient, status, answer, message["Message-ID"])
+            message_id = message_id_for(issue_id, token, domain)
+            message = build_message(rendered, delivery, recipient, token, message_id=message_id)
+            status, answer = send(recipient, message_bytes(message))
+            store.set_delivery(issue_id, recipient, status, answer, message_id)
             outcomes.append({"recipient": recipient, "status": status, "answer": answer})
+            if status != "sent":
+                log.warning("%s: %s (%s)", recipient, status, answer)
+            send.check(outcomes)
     finally:
-        if smtp is not None:
-            try:
-                smtp.quit()
-            except smtplib.SMTPException:
-                pass
+        send.close()
     return outcomes
+
+
+class _Sender:
+    def __call__(self, recipient: str, data: bytes) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def check(self, outcomes: list[dict]) -> None:
+        """Stop the run (raise DeliveryError) when going on would only waste time."""
+
+    def close(self) -> None:
+        pass
+
+
+class _Outbox(_Sender):
+    """Each message as an .eml file. One name per issue and recipient, so a resumed run that
+    writes a message again replaces the file instead of adding a copy."""
+
+    def __init__(self, folder: Path, issue_id: int):
+        self.folder = Path(folder)
+        self.prefix = f"issue-{issue_id:05d}-"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise DeliveryError(
+                f"cannot create the outbox folder {self.folder} ({e.strerror})",
+                "check `delivery.outbox` in the configuration",
+            ) from None
+        for stale in self.folder.glob(f".{self.prefix}*.tmp"):  # left by a killed run
+            stale.unlink(missing_ok=True)
+
+    def __call__(self, recipient: str, data: bytes) -> tuple[str, str]:
+        path = self.folder / f"{self.prefix}{_file_safe(recipient)}.eml"
+        temp = self.folder / f".{path.name}.{os.getpid()}.tmp"
+        try:
+            with temp.open("wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temp, path)
+        except OSError as e:
+            temp.unlink(missing_ok=True)
+            raise DeliveryError(
+                f"cannot write to the outbox {self.folder} ({e.strerror})",
+                "free some space or fix the folder's permissions; the next run goes on",
+            ) from None
+        return "sent", f"written to {path}"
+
+
+def _file_safe(address: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9@._+-]", "_", address.lower())
+    if safe != address.lower():  # keep names apart that differ only in replaced characters
+        safe += "-" + hashlib.sha256(address.lower().encode()).hexdigest()[:8]
+    return safe
+
+
+class _RelaySender(_Sender):
+    """Retries 4xx answers with backoff, records 5xx as failed, keeps to the rate limit."""
+
+    def __init__(
+        self,
+        config: SmtpConfig,
+        sender: str,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+    ):
+        self.config = config
+        self.sender = sender
+        self.sleep = sleep
+        self.relay = Relay(config)
+        self.pace = Pacer(config.max_per_minute, clock, sleep)
+        self.sent = 0
+
+    def __call__(self, recipient: str, data: bytes) -> tuple[str, str]:
+        answer = ""
+        lost = False
+        for attempt in range(self.config.retries + 1):
+            if attempt:
+                # a connection the relay closed while idle is reopened at once
+                if not (lost and attempt == 1 and self.sent):
+                    self.sleep(backoff(attempt))
+            self.pace.wait()
+            try:
+                code, answer = self.relay.send(self.sender, recipient, data)
+            except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as e:
+                self.relay.close()
+                lost, answer = True, f"connection to the relay lost: {_reason(e)}"
+                continue
+            lost = False
+            if 200 <= code < 300:
+                self.sent += 1
+                return "sent", answer
+            if code >= 500:
+                return "failed", answer
+        if lost:
+            raise DeliveryError(
+                f"the SMTP relay {self.config.host}:{self.config.port} cannot be reached: "
+                f"{answer}; {self.sent} sent in this run, the rest stay pending",
+                "the next `digest run` sends to those not yet sent to",
+            )
+        return "retrying", answer
+
+    def check(self, outcomes: list[dict]) -> None:
+        recent = outcomes[-MAX_DEFERRED_IN_A_ROW:]
+        if len(recent) == MAX_DEFERRED_IN_A_ROW and all(o["status"] == "retrying" for o in recent):
+            raise DeliveryError(
+                f"the SMTP relay {self.config.host}:{self.config.port} deferred "
+                f"{MAX_DEFERRED_IN_A_ROW} recipients in a row (last: {recent[-1]['answer']}); "
+                f"stopped after {self.sent} sent in this run",
+                "the next `digest run` sends to those not yet sent to",
+            )
+
+    def close(self) -> None:
+        self.relay.close()
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry number `attempt` (1, 2, ...)."""
+    return min(BACKOFF_BASE * 2 ** (attempt - 1), BACKOFF_MAX)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, smtplib.SMTPResponseException):
+        return _answer(error.smtp_code, error.smtp_error)
+    return str(error) or type(error).__name__
+
+
+def _answer(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+class Pacer:
+    """At most `per_minute` messages a minute, evenly spaced."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float], sleep: Callable[[float], None]):
+        self.interval = 60.0 / per_minute
+        self.clock, self.sleep = clock, sleep
+        self.next: float | None = None
+
+    def wait(self) -> None:
+        now = self.clock()
+        if self.next is not None and now < self.next:
+            self.sleep(self.next - now)
+            now = self.next
+        self.next = now + self.interval
+
+
+class Relay:
+    """One connection to the SMTP relay, opened on first use and reused for every message.
+
+    `send` raises SMTPServerDisconnected or OSError when the connection is lost (the caller
+    reopens it by sending again), DeliveryError for what retrying cannot fix (login refused,
+    no TLS, certificate not trusted)."""
+
+    def __init__(self, config: SmtpConfig):
+        self.config = config
+        self.conn: smtplib.SMTP | None = None
+        self.where = f"{config.host}:{config.port}"
+
+    def open(self) -> smtplib.SMTP:
+        s = self.config
+        context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
+        local = _local_hostname()
+        try:
+            if s.security == "ssl":
+                conn = smtplib.SMTP_SSL(
+                    s.host, s.port, local_hostname=local, timeout=s.timeout, context=context
+                )
+            else:
+                conn = smtplib.SMTP(s.host, s.port, local_hostname=local, timeout=s.timeout)
+        except ssl.SSLCertVerificationError as e:
+            raise self._tls_error(e) from None
+        try:
+            conn.ehlo_or_helo_if_needed()
+            if s.security == "starttls":
+                if not conn.has_extn("starttls"):
+                    raise DeliveryError(
+                        f"the SMTP relay {self.where} does not offer STARTTLS",
+                        "use `security: ssl` (port 465), or `none` only on a trusted network",
+                    )
+                conn.starttls(context=context)
+                conn.ehlo()
+            if s.username:
+                conn.login(s.username, s.password() or "")
+        except ssl.SSLCertVerificationError as e:
+            conn.close()
+            raise self._tls_error(e) from None
+        except smtplib.SMTPAuthenticationError as e:
+            conn.close()
+            raise DeliveryError(
+                f"the SMTP relay {self.where} refused the login for user {s.username!r}: "
+                f"{_reason(e)}; nothing was sent, nobody is marked failed",
+                f"check `delivery.smtp.username` and the password in ${s.password_env}",
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            conn.close()
+            raise DeliveryError(
+                f"the SMTP relay {self.where} does not offer AUTH on this connection",
+                "most relays offer it only after STARTTLS: set `security: starttls` or `ssl`",
+            ) from None
+        except smtplib.SMTPResponseException as e:
+            conn.close()
+            if 400 <= e.smtp_code < 500:  # try again later, like a refused connection
+                raise smtplib.SMTPConnectError(e.smtp_code, e.smtp_error) from None
+            raise DeliveryError(f"the SMTP relay {self.where} refused: {_reason(e)}") from None
+        except smtplib.SMTPServerDisconnected:
+            conn.close()
+            raise
+        except smtplib.SMTPException as e:
+            conn.close()
+            raise DeliveryError(f"the SMTP relay {self.where}: {e}") from None
+        except BaseException:
+            conn.close()
+            raise
+        self.conn = conn
+        return conn
+
+    def _tls_error(self, error: ssl.SSLCertVerificationError) -> DeliveryError:
+        return DeliveryError(
+            f"the SMTP relay {self.where} presented a certificate that is not trusted "
+            f"({error.verify_message or error})",
+            "for a relay with a private CA, set `delivery.smtp.ca_file` to that CA's certificate",
+        )
+
+    def send(self, sender: str, recipient: str, data: bytes) -> tuple[int, str]:
+        """One SMTP transaction; returns the relay's answer (code, text)."""
+        conn = self.conn or self.open()
+        try:
+            code, text = conn.mail(sender)
+            if code == 250:
+                code, text = conn.rcpt(recipient)
+                if code in (250, 251):
+                    try:
+                        code, text = conn.data(data)
+                    except smtplib.SMTPDataError as e:  # DATA itself refused
+                        code, text = e.smtp_code, e.smtp_error
+        except BaseException:
+            self.close()
+            raise
+        if code == 421:  # the relay is closing the connection
+            self.close()
+        elif code != 250:
+            try:
+                conn.rset()
+            except (smtplib.SMTPException, OSError):
+                self.close()  # the answer stands; the next message opens a new connection
+        return code, _answer(code, text)
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        try:
+            conn.quit()
+        except (smtplib.SMTPException, OSError):
+            conn.close()
+
+
+_fqdn: str | None = None
+
+
+def _local_hostname() -> str:
+    """Our name for EHLO, looked up once per process (getfqdn can be slow)."""
+    global _fqdn
+    if _fqdn is None:
+        _fqdn = socket.getfqdn()
+    return _fqdn

@@ -1,0 +1,204 @@
+"""A real SMTP server on loopback for the delivery tests and the benchmark (aiosmtpd in a thread).
+
+    with SmtpServer() as server:                       # plain, on a free port
+        ... send to 127.0.0.1:server.port ...
+        server.messages                                 # what it accepted, parsed
+
+It can use STARTTLS with a throwaway CA (trustme; `server.ca_file` for the client), require
+AUTH, answer 4xx or 5xx for chosen recipients, be slow, and drop connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import ssl
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes  # as received, CRLF line ends
+    tls: bool
+    login: str | None
+    connection: int  # which connection (1, 2, ...) it came on
+
+    @property
+    def message(self) -> EmailMessage:
+        return email.message_from_bytes(self.data, policy=default_policy)
+
+
+@dataclass
+class Behaviour:
+    """What the server does; change it while it runs (the fields are read per command)."""
+
+    defer_once: dict[str, str] = field(default_factory=dict)  # rcpt -> 4xx, given once at RCPT
+    defer_always: dict[str, str] = field(default_factory=dict)  # rcpt -> 4xx at every RCPT
+    reject: dict[str, str] = field(default_factory=dict)  # rcpt -> 5xx at RCPT
+    delay_mail: float = 0.0  # seconds to sit on each MAIL FROM (a slow relay)
+    drop_after: list[int] = field(default_factory=list)  # close the connection at the MAIL
+    # command that follows this many accepted messages (each number once)
+    drop_in_data: list[int] = field(default_factory=list)  # close it during the DATA of message
+    # number n+1 instead of accepting it
+    # on_mail[i] is set when a MAIL command arrives after mail_events_at[i] accepted messages
+    on_mail: list[threading.Event] = field(default_factory=list)
+    mail_events_at: list[int] = field(default_factory=list)
+
+
+class Handler:
+    def __init__(self, behaviour: Behaviour):
+        self.behaviour = behaviour
+        self.received: list[Received] = []
+        self.rcpt_attempts: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.connections = 0
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        b = self.behaviour
+        count = len(self.received)
+        for at, event in zip(b.mail_events_at, b.on_mail, strict=False):
+            if count == at:
+                event.set()
+        if count in b.drop_after:
+            b.drop_after.remove(count)
+            server.transport.close()
+            return "421 4.4.2 closing connection (test)"
+        if b.delay_mail:
+            await asyncio.sleep(b.delay_mail)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        b = self.behaviour
+        key = address.lower()
+        self.rcpt_attempts[key] += 1
+        if key in b.reject:
+            return b.reject[key]
+        if key in b.defer_always:
+            return b.defer_always[key]
+        if key in b.defer_once:
+            return b.defer_once.pop(key)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        b = self.behaviour
+        with self.lock:
+            count = len(self.received)
+            if count in b.drop_in_data:
+                b.drop_in_data.remove(count)
+                server.transport.close()
+                return "421 4.4.2 closing connection (test)"
+            self.received.append(
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    envelope.original_content,
+                    server.transport.get_extra_info("ssl_object") is not None,
+                    session.auth_data.login.decode() if session.auth_data else None,
+                    getattr(server, "digest_connection_number", 0),
+                )
+            )
+            number = len(self.received)
+        return f"250 2.0.0 OK queued as Q{number:05d}"
+
+
+class _Controller(Controller):
+    """aiosmtpd's Controller on port 0: the OS picks a free port, read back once bound."""
+
+    def __init__(self, handler: Handler, **kwargs):
+        self.digest_handler = handler
+        super().__init__(handler, hostname="127.0.0.1", port=0, **kwargs)
+
+    def _trigger_server(self):
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+    def factory(self):
+        smtp = super().factory()
+        self.digest_handler.connections += 1
+        smtp.digest_connection_number = self.digest_handler.connections
+        return smtp
+
+
+class SmtpServer:
+    """The server. `starttls=True` makes a CA and certificate (needs tmp_dir for the CA file);
+    `users` ({login: password}) turns on AUTH, allowed only after STARTTLS."""
+
+    def __init__(
+        self,
+        tmp_dir: Path | None = None,
+        *,
+        starttls: bool = False,
+        implicit_tls: bool = False,
+        users: dict[str, str] | None = None,
+        behaviour: Behaviour | None = None,
+    ):
+        self.behaviour = behaviour or Behaviour()
+        self.handler = Handler(self.behaviour)
+        self.users = users or {}
+        self.ca_file: Path | None = None
+        kwargs: dict = {"server_hostname": "localhost", "ready_timeout": 10.0}
+        if starttls or implicit_tls:
+            import trustme
+
+            assert tmp_dir is not None, "TLS needs a folder for the CA file"
+            ca = trustme.CA()
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+            self.ca_file = Path(tmp_dir) / "test-ca.pem"
+            ca.cert_pem.write_to_path(str(self.ca_file))
+            if implicit_tls:
+                kwargs["ssl_context"] = context
+            else:
+                kwargs.update(tls_context=context, require_starttls=True)
+        if self.users:
+            kwargs.update(authenticator=self._authenticate, auth_require_tls=starttls)
+        self.controller = _Controller(self.handler, **kwargs)
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and self.users.get(auth_data.login.decode()) == auth_data.password.decode()
+        )
+        # handled=False lets aiosmtpd answer 535 itself on failure
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+
+    @property
+    def port(self) -> int:
+        return self.controller.port
+
+    @property
+    def messages(self) -> list[Received]:
+        with self.handler.lock:
+            return list(self.handler.received)
+
+    def count_for(self) -> Counter[str]:
+        """How many copies each recipient got."""
+        return Counter(r.lower() for m in self.messages for r in m.rcpt_tos)
+
+    def start(self) -> SmtpServer:
+        self.controller.start()
+        # The trigger connection counts as one: start counting from the real clients.
+        self.handler.connections = 0
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def __enter__(self) -> SmtpServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

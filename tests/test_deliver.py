@@ -1,0 +1,738 @@
+"""Delivery: the message, the recipients, the SMTP relay (a real loopback aiosmtpd), the outbox."""
+
+from __future__ import annotations
+
+import base64
+import email
+import glob
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+from email.policy import default as default_policy
+from pathlib import Path
+
+import dkim
+import pytest
+from conftest import IN_CI, ROOT, SHARED_SEEDS, digest_command
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from smtp_server import SmtpServer
+
+from digest import deliver
+from digest.config import Config, DeliveryConfig, DkimConfig, SmtpConfig
+from digest.errors import ConfigError, DeliveryError
+from digest.models import RenderedDigest
+from digest.store import Store
+
+PASSWORD = "s3cret-Pa55"
+UNSUB = "https://digest.example.com/unsubscribe?token={token}"
+FROM = "Central Asia Daily <digest@example.com>"
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+def seed_pages() -> list[str]:
+    pages = sorted(glob.glob(str(ROOT / "seeds" / "*.txt")))
+    return pages or sorted(glob.glob(str(SHARED_SEEDS / "*.txt")))
+
+
+@pytest.fixture(scope="module")
+def rendered() -> RenderedDigest:
+    """The real renderer's output for the sample pages."""
+    from digest.config import SummaryConfig
+    from digest.models import Digest, DigestItem, DigestSection
+    from digest.rates import newest_ticker, rate_rows
+    from digest.render import render
+    from digest.sources import read_paths
+    from digest.summarize import make_summarizer
+
+    read = read_paths(seed_pages())
+    summarize = make_summarizer(SummaryConfig())
+    items = tuple(
+        DigestItem(a.title, summarize(a).lead, a.source, a.url, a.date) for a in read.articles[:8]
+    )
+    rows = rate_rows(newest_ticker(read.rates), {})
+    digest = Digest(
+        title="Central Asia Daily",
+        date=max(a.date for a in read.articles if a.date),
+        sections=(DigestSection("Top stories", items),),
+        rates=tuple(rows),
+        rates_date=rows[0].date if rows else None,
+        rates_source=rows[0].source if rows else None,
+        reason_line="You receive this because you subscribed to Central Asia Daily.",
+    )
+    return render(digest)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open(tmp_path / "state.sqlite3") as s:
+        yield s
+
+
+def freeze(store: Store, recipients: list[str]) -> int:
+    """An issue with its recipients pending, as the pipeline freezes it before sending."""
+    run_id = store.start_run()
+    with store.transaction() as tx:
+        issue_id = tx.execute(
+            "INSERT INTO issues(run_id, created_at, digest_date, subject, preheader, html, text, "
+            "report, articles, status) VALUES (?, datetime('now'), '2025-11-10', 's', 'p', 'h', "
+            "'t', '{}', '[]', 'sending')",
+            (run_id,),
+        ).lastrowid
+        tx.executemany(
+            "INSERT INTO deliveries(issue_id, recipient, status, updated_at) "
+            "VALUES (?, ?, 'pending', datetime('now'))",
+            [(issue_id, r) for r in recipients],
+        )
+    return int(issue_id)
+
+
+def delivery_config(tmp_path: Path, smtp: SmtpConfig | None = None, **kw) -> Config:
+    delivery = DeliveryConfig(
+        from_addr=FROM,
+        outbox=tmp_path / "outbox",
+        smtp=smtp,
+        unsubscribe_url=kw.pop("unsubscribe_url", UNSUB),
+        **kw,
+    )
+    return Config(path=tmp_path / "digest.yaml", delivery=delivery)
+
+
+def smtp_for(server: SmtpServer, **kw) -> SmtpConfig:
+    if server.ca_file:
+        kw.setdefault("security", "starttls")
+        kw.setdefault("ca_file", server.ca_file)
+        kw.setdefault("username", "digest")
+        kw.setdefault("password_env", "DIGEST_TEST_SMTP_PASSWORD")
+    kw.setdefault("security", "none")
+    kw.setdefault("timeout", 10.0)
+    kw.setdefault("max_per_minute", 100_000)
+    return SmtpConfig(host="127.0.0.1", port=server.port, **kw)
+
+
+@pytest.fixture
+def smtp_server():
+    """A plain loopback SMTP server (no TLS, no AUTH)."""
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def tls_smtp_server(tmp_path):
+    """STARTTLS (required) and AUTH (login digest), trusted through server.ca_file."""
+    with SmtpServer(tmp_path, starttls=True, users={"digest": PASSWORD}) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch):
+    monkeypatch.setattr(deliver, "BACKOFF_BASE", 0.01)
+    monkeypatch.setenv("DIGEST_TEST_SMTP_PASSWORD", PASSWORD)
+
+
+def statuses(store: Store, issue_id: int) -> dict[str, str]:
+    return {d["recipient"]: d["status"] for d in store.deliveries(issue_id)}
+
+
+def backoffs(sleeps: list[float]) -> list[float]:
+    """The retry waits among the sleeps (the rate limit's pauses are far shorter here)."""
+    return [s for s in sleeps if s >= 0.005]
+
+
+def parse(data: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(data, policy=default_policy)
+
+
+# --- the message ------------------------------------------------------------------------------
+
+
+def test_message_is_alternative_text_then_html_in_utf8(tmp_path, rendered):
+    config = delivery_config(tmp_path)
+    msg = parse(
+        deliver.message_bytes(deliver.build_message(rendered, config.delivery, "a@x.org", "tok"))
+    )
+    assert msg.get_content_type() == "multipart/alternative"
+    parts = list(msg.iter_parts())
+    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+    assert all(p.get_content_charset() == "utf-8" for p in parts)
+    assert "Kazakhstan" in parts[0].get_content()
+    assert parts[1].get_content().lstrip().lower().startswith("<!doctype html")
+    assert msg["MIME-Version"] == "1.0"
+    assert msg["From"].addresses[0].addr_spec == "digest@example.com"
+    assert msg["From"].addresses[0].display_name == "Central Asia Daily"
+    assert msg["To"] == "a@x.org"
+    assert msg["Subject"] == rendered.subject
+    assert email.utils.parsedate_to_datetime(msg["Date"]).tzinfo is not None
+    assert re.fullmatch(r"<[^@<>\s]+@example\.com>", msg["Message-ID"])
+    assert msg["List-Id"] == "Central Asia Daily <digest.example.com>"
+
+
+def test_message_is_7bit_with_short_lines(tmp_path, rendered):
+    data = deliver.message_bytes(
+        deliver.build_message(rendered, delivery_config(tmp_path).delivery, "a@x.org", "t")
+    )
+    assert data.isascii()
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+    assert b"\n" not in data.replace(b"\r\n", b"")
+
+
+def test_subject_is_one_line_and_rfc2047_encoded(tmp_path, rendered):
+    hostile = RenderedDigest(
+        subject="Алматы:\r\nBcc: victim@evil.example\x00\x1b[31m \u2028Ташкент\x85 news",
+        preheader="",
+        html=rendered.html,
+        text=rendered.text,
+    )
+    data = deliver.message_bytes(
+        deliver.build_message(hostile, delivery_config(tmp_path).delivery, "a@x.org", "t")
+    )
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii()
+    assert b"=?utf-8?" in head
+    msg = parse(data)
+    assert msg["Bcc"] is None
+    assert msg["Subject"] == "Алматы: Bcc: victim@evil.example [31m Ташкент news"
+
+
+def test_list_id_title_is_sanitised(rendered):
+    delivery = DeliveryConfig(
+        from_addr='"Daily <b>; \\"news\\" \x07" <digest+news@example.com>',
+        unsubscribe_url=UNSUB,
+    )
+    msg = parse(deliver.message_bytes(deliver.build_message(rendered, delivery, "a@x.org", "t")))
+    assert msg["List-Id"] == "Daily b news <digest-news.example.com>"
+
+
+def test_unsubscribe_link_per_recipient_in_headers_and_footer(tmp_path, rendered, store):
+    delivery = delivery_config(tmp_path, unsubscribe_url=UNSUB + "&list=daily").delivery
+    links = {}
+    for recipient in ("a@x.org", "b@x.org"):
+        token = store.token_for(recipient)
+        assert len(token) >= 24 and store.token_for(recipient.upper()) == token
+        msg = parse(
+            deliver.message_bytes(deliver.build_message(rendered, delivery, recipient, token))
+        )
+        url = f"https://digest.example.com/unsubscribe?token={token}&list=daily"
+        assert msg["List-Unsubscribe"] == f"<{url}>"
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        text, html_part = (p.get_content() for p in msg.iter_parts())
+        assert f"Unsubscribe: {url}" in text
+        assert f'href="{url.replace("&", "&amp;")}"' in html_part
+        assert "{unsubscribe_url}" not in text + html_part
+        links[recipient] = url
+    assert len(set(links.values())) == 2
+
+
+def test_without_unsubscribe_url_a_mailto_to_the_sender(tmp_path, rendered):
+    delivery = delivery_config(tmp_path, unsubscribe_url=None).delivery
+    msg = parse(deliver.message_bytes(deliver.build_message(rendered, delivery, "a@x.org", "t")))
+    mailto = "mailto:digest@example.com?subject=unsubscribe"
+    assert msg["List-Unsubscribe"] == f"<{mailto}>"
+    assert msg["List-Unsubscribe-Post"] is None  # one-click needs an https URL (RFC 8058)
+    assert mailto in msg.get_body(("plain",)).get_content()
+
+
+def test_preview_message_has_no_token_but_a_whole_link(tmp_path, rendered):
+    delivery = delivery_config(tmp_path).delivery
+    msg = parse(deliver.build_message(rendered, delivery, "reader@example.com", None).as_bytes())
+    assert msg["List-Unsubscribe"] == "<https://digest.example.com/unsubscribe?token=preview>"
+    assert "{unsubscribe_url}" not in msg.get_body(("html",)).get_content()
+
+
+def test_message_ids_unique_per_recipient_and_stable_per_issue():
+    a1 = deliver.message_id_for(7, "token-a", "example.com")
+    assert a1 == deliver.message_id_for(7, "token-a", "example.com")
+    assert a1 != deliver.message_id_for(7, "token-b", "example.com")
+    assert a1 != deliver.message_id_for(8, "token-a", "example.com")
+    assert "token-a" not in a1 and a1.endswith("@example.com>")
+
+
+def make_dkim_key(tmp_path: Path) -> tuple[Path, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path / "dkim.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return path, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+
+def dns_for(record: bytes):
+    def dnsfunc(name, timeout=5):
+        assert name == b"digest._domainkey.example.com."
+        return record
+
+    return dnsfunc
+
+
+def test_dkim_signature_verifies_and_covers_list_unsubscribe(
+    tmp_path, rendered, store, smtp_server
+):
+    key_file, record = make_dkim_key(tmp_path)
+    config = delivery_config(
+        tmp_path,
+        smtp_for(smtp_server),
+        dkim=DkimConfig(domain="example.com", selector="digest", key_file=key_file),
+    )
+    issue = freeze(store, ["a@x.org", "b@x.org"])
+    deliver.deliver_issue(config, store, issue, rendered, ["a@x.org", "b@x.org"])
+    for received in smtp_server.messages:
+        data = received.data
+        assert data.startswith(b"DKIM-Signature:")
+        assert dkim.verify(data, dnsfunc=dns_for(record))
+        signature = received.message["DKIM-Signature"]
+        signed = re.search(r"h=([^;]+)", signature.replace(" ", "")).group(1).lower().split(":")
+        assert {"list-unsubscribe", "list-unsubscribe-post", "from", "subject"} <= set(signed)
+        tampered = data.replace(b"token=", b"token=x", 1)
+        assert not dkim.verify(tampered, dnsfunc=dns_for(record))
+    # the outbox file is the same bytes, so it verifies too
+    outbox_config = delivery_config(
+        tmp_path, dkim=DkimConfig(domain="example.com", selector="digest", key_file=key_file)
+    )
+    issue = freeze(store, ["c@x.org"])
+    deliver.deliver_issue(outbox_config, store, issue, rendered, ["c@x.org"])
+    (eml,) = (tmp_path / "outbox").glob("*.eml")
+    assert dkim.verify(eml.read_bytes(), dnsfunc=dns_for(record))
+
+
+def test_bad_dkim_key_is_a_config_error(tmp_path, rendered):
+    key = tmp_path / "bad.pem"
+    key.write_text("not a key")
+    delivery = DeliveryConfig(from_addr=FROM, dkim=DkimConfig("example.com", "digest", key))
+    with pytest.raises(ConfigError, match="DKIM key"):
+        deliver.build_message(rendered, delivery, "a@x.org", "t")
+
+
+def spam_score(data: bytes) -> tuple[float, str]:
+    out = subprocess.run(
+        ["spamassassin", "-t", "-L"], input=data, capture_output=True, timeout=180
+    ).stdout.decode(errors="replace")
+    match = re.search(r"X-Spam-Status: \w+, score=(-?[\d.]+)", out)
+    assert match, out[:2000]
+    return float(match[1]), out
+
+
+def test_spamassassin_scores_the_message_below_one(tmp_path, rendered, store):
+    if shutil.which("spamassassin") is None:
+        if IN_CI:
+            pytest.fail("spamassassin is required in CI (apt-get install spamassassin)")
+        pytest.skip("spamassassin is not installed")
+    key_file, _ = make_dkim_key(tmp_path)
+    config = delivery_config(
+        tmp_path, dkim=DkimConfig(domain="example.com", selector="digest", key_file=key_file)
+    )
+    token = store.token_for("reader@example.org")
+    data = deliver.message_bytes(
+        deliver.build_message(rendered, config.delivery, "reader@example.org", token)
+    )
+    score, report = spam_score(data)
+    assert score < 1.0, report
+
+
+# --- recipients -------------------------------------------------------------------------------
+
+
+def test_recipients_from_to_and_csv_bad_lines_reported_duplicates_once(tmp_path):
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text(
+        "email,name\n"
+        "ann@example.org,Ann\n"
+        "# a comment\n"
+        "\n"
+        "not-an-address,Bob\n"
+        "ANN@Example.org,Ann again\n"
+        '"carl@example.org","Carl, the second"\n'
+        "dora@example..org\n"
+        "eve@example.org\n"
+        "gone@example.org\n"
+        "frank@bücher.example\n",
+        encoding="utf-8",
+    )
+    delivery = DeliveryConfig(
+        to=("Reader <reader@example.org>", "Carl@example.org", "bad@"), recipients=csv_file
+    )
+    recipients, problems = deliver.load_recipients(delivery, {"gone@example.org"})
+    assert recipients == [
+        "reader@example.org",
+        "Carl@example.org",
+        "ann@example.org",
+        "eve@example.org",
+        "frank@xn--bcher-kva.example",
+    ]
+    assert [(p.source, p.line) for p in problems] == [
+        ("delivery.to", None),
+        (str(csv_file), 5),
+        (str(csv_file), 8),
+    ]
+    assert "not-an-address" in str(problems[1]) and f"{csv_file}:5" in str(problems[1])
+
+
+def test_recipients_file_with_garbage_gives_problems_not_a_crash(tmp_path):
+    binary = tmp_path / "list.csv"
+    binary.write_bytes(b"\x00\x01\xff\xfe" * 50)
+    _, problems = deliver.load_recipients(DeliveryConfig(recipients=binary))
+    assert len(problems) == 1 and "binary" in problems[0].message
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes(b"ok@example.org\nj\xe9r\xf4me@example.org\n")
+    recipients, problems = deliver.load_recipients(DeliveryConfig(recipients=latin1))
+    assert recipients == ["ok@example.org"] and [p.line for p in problems] == [2]
+    gone = tmp_path / "gone.csv"
+    recipients, problems = deliver.load_recipients(DeliveryConfig(recipients=gone))
+    assert recipients == [] and "cannot read" in problems[0].message
+
+
+# --- SMTP -------------------------------------------------------------------------------------
+
+
+def test_sends_over_one_starttls_connection_with_auth(tmp_path, rendered, store, tls_smtp_server):
+    recipients = [f"r{i}@example.org" for i in range(20)]
+    config = delivery_config(tmp_path, smtp_for(tls_smtp_server))
+    issue = freeze(store, recipients)
+    outcomes = deliver.deliver_issue(config, store, issue, rendered, recipients)
+    assert [o["status"] for o in outcomes] == ["sent"] * 20
+    assert outcomes[0]["answer"].startswith("250 2.0.0 OK queued as")
+    messages = tls_smtp_server.messages
+    assert [m.rcpt_tos for m in messages] == [[r] for r in recipients]
+    assert all(m.tls and m.login == "digest" for m in messages)
+    assert {m.connection for m in messages} == {1} and tls_smtp_server.handler.connections == 1
+    assert all(m.mail_from == "digest@example.com" for m in messages)
+    rows = {d["recipient"]: d for d in store.deliveries(issue)}
+    tokens = set()
+    for m in messages:
+        parsed = m.message
+        (to,) = m.rcpt_tos
+        assert parsed["To"] == to
+        assert rows[to]["status"] == "sent" and rows[to]["attempts"] == 1
+        assert rows[to]["message_id"] == parsed["Message-ID"]
+        token = store.token_for(to)
+        assert f"token={token}>" in parsed["List-Unsubscribe"]
+        tokens.add(token)
+    assert len(tokens) == 20
+    assert len({m.message["Message-ID"] for m in messages}) == 20
+    assert store.pending_recipients(issue) == []
+
+
+def test_implicit_tls(tmp_path, rendered, store):
+    with SmtpServer(tmp_path, implicit_tls=True) as server:
+        config = delivery_config(tmp_path, smtp_for(server, security="ssl", username=None))
+        issue = freeze(store, ["a@x.org"])
+        assert (
+            deliver.deliver_issue(config, store, issue, rendered, ["a@x.org"])[0]["status"]
+            == "sent"
+        )
+        assert server.messages[0].tls
+
+
+def test_untrusted_certificate_stops_with_a_hint(tmp_path, rendered, store, tls_smtp_server):
+    config = delivery_config(tmp_path, smtp_for(tls_smtp_server, ca_file=None))
+    issue = freeze(store, ["a@x.org"])
+    with pytest.raises(DeliveryError) as e:
+        deliver.deliver_issue(config, store, issue, rendered, ["a@x.org"])
+    assert "certificate" in str(e.value) and "ca_file" in str(e.value)
+    assert statuses(store, issue) == {"a@x.org": "pending"}
+
+
+def test_4xx_once_is_retried_and_sent(tmp_path, rendered, store, smtp_server):
+    smtp_server.behaviour.defer_once["b@x.org"] = "451 4.7.1 greylisted, try again"
+    sleeps = []
+    config = delivery_config(tmp_path, smtp_for(smtp_server, retries=2))
+    issue = freeze(store, ["a@x.org", "b@x.org", "c@x.org"])
+    outcomes = deliver.deliver_issue(
+        config, store, issue, rendered, ["a@x.org", "b@x.org", "c@x.org"], sleep=sleeps.append
+    )
+    assert [o["status"] for o in outcomes] == ["sent"] * 3
+    assert smtp_server.handler.rcpt_attempts["b@x.org"] == 2
+    assert smtp_server.count_for() == {"a@x.org": 1, "b@x.org": 1, "c@x.org": 1}
+    assert backoffs(sleeps) == [0.01]  # one backoff, from the injectable sleep
+
+
+def test_4xx_after_all_retries_stays_pending_as_retrying(tmp_path, rendered, store, smtp_server):
+    smtp_server.behaviour.defer_always["b@x.org"] = "452 4.2.2 mailbox full"
+    sleeps = []
+    config = delivery_config(tmp_path, smtp_for(smtp_server, retries=3))
+    recipients = ["a@x.org", "b@x.org", "c@x.org"]
+    issue = freeze(store, recipients)
+    outcomes = deliver.deliver_issue(
+        config, store, issue, rendered, recipients, sleep=sleeps.append
+    )
+    assert [o["status"] for o in outcomes] == ["sent", "retrying", "sent"]
+    assert outcomes[1]["answer"] == "452 4.2.2 mailbox full"
+    assert smtp_server.handler.rcpt_attempts["b@x.org"] == 4
+    assert backoffs(sleeps) == [0.01, 0.02, 0.04]  # exponential backoff
+    assert store.pending_recipients(issue) == ["b@x.org"]
+    # the next run sends it once the relay takes it, and nobody else again
+    del smtp_server.behaviour.defer_always["b@x.org"]
+    outcomes = deliver.deliver_issue(
+        config, store, issue, rendered, store.pending_recipients(issue)
+    )
+    assert outcomes == [{"recipient": "b@x.org", "status": "sent", "answer": outcomes[0]["answer"]}]
+    assert smtp_server.count_for() == {"a@x.org": 1, "b@x.org": 1, "c@x.org": 1}
+    row = {d["recipient"]: d for d in store.deliveries(issue)}["b@x.org"]
+    assert row["status"] == "sent" and row["attempts"] == 2
+
+
+def test_5xx_is_failed_with_the_answer_and_not_retried(tmp_path, rendered, store, smtp_server):
+    smtp_server.behaviour.reject["b@x.org"] = "550 5.1.1 no such user here"
+    config = delivery_config(tmp_path, smtp_for(smtp_server, retries=3))
+    recipients = ["a@x.org", "b@x.org", "c@x.org"]
+    issue = freeze(store, recipients)
+    outcomes = deliver.deliver_issue(config, store, issue, rendered, recipients)
+    assert [o["status"] for o in outcomes] == ["sent", "failed", "sent"]
+    assert smtp_server.handler.rcpt_attempts["b@x.org"] == 1
+    row = {d["recipient"]: d for d in store.deliveries(issue)}["b@x.org"]
+    assert (row["status"], row["answer"]) == ("failed", "550 5.1.1 no such user here")
+    assert store.pending_recipients(issue) == []
+    assert smtp_server.handler.connections == 1  # the refusal did not cost the connection
+
+
+def test_relay_deferring_everyone_stops_the_run(tmp_path, rendered, store, smtp_server):
+    recipients = [f"r{i}@x.org" for i in range(10)]
+    smtp_server.behaviour.defer_always.update({r: "421 4.3.2 try later" for r in recipients})
+    config = delivery_config(tmp_path, smtp_for(smtp_server, retries=1))
+    issue = freeze(store, recipients)
+    with pytest.raises(DeliveryError, match="deferred 5 recipients in a row"):
+        deliver.deliver_issue(config, store, issue, rendered, recipients, sleep=lambda s: None)
+    assert list(statuses(store, issue).values()).count("retrying") == 5
+    assert len(store.pending_recipients(issue)) == 10
+
+
+def test_wrong_password_stops_the_run_and_marks_nobody(
+    tmp_path, rendered, store, tls_smtp_server, monkeypatch
+):
+    monkeypatch.setenv("DIGEST_TEST_SMTP_PASSWORD", "wrong-Pa55word")
+    config = delivery_config(tmp_path, smtp_for(tls_smtp_server))
+    issue = freeze(store, ["a@x.org", "b@x.org"])
+    with pytest.raises(DeliveryError) as e:
+        deliver.deliver_issue(config, store, issue, rendered, ["a@x.org", "b@x.org"])
+    message = str(e.value)
+    assert "refused the login" in message and "'digest'" in message and "535" in message
+    assert "wrong-Pa55word" not in message
+    assert statuses(store, issue) == {"a@x.org": "pending", "b@x.org": "pending"}
+    assert tls_smtp_server.messages == []
+
+
+def test_unset_password_variable_is_a_config_error(
+    tmp_path, rendered, store, tls_smtp_server, monkeypatch
+):
+    monkeypatch.delenv("DIGEST_TEST_SMTP_PASSWORD")
+    config = delivery_config(tmp_path, smtp_for(tls_smtp_server))
+    issue = freeze(store, ["a@x.org"])
+    with pytest.raises(ConfigError, match="DIGEST_TEST_SMTP_PASSWORD is not set"):
+        deliver.deliver_issue(config, store, issue, rendered, ["a@x.org"])
+    assert statuses(store, issue) == {"a@x.org": "pending"}
+
+
+def test_auth_without_tls_is_refused_with_a_hint(tmp_path, rendered, store, tls_smtp_server):
+    config = delivery_config(tmp_path, smtp_for(tls_smtp_server, security="none"))
+    issue = freeze(store, ["a@x.org"])
+    with pytest.raises(DeliveryError, match="STARTTLS|AUTH|refused"):
+        deliver.deliver_issue(config, store, issue, rendered, ["a@x.org"])
+    assert statuses(store, issue) == {"a@x.org": "pending"}
+
+
+def test_dropped_connections_are_reopened_and_nobody_gets_two(
+    tmp_path, rendered, store, smtp_server
+):
+    smtp_server.behaviour.drop_after.extend([3, 7])  # after accepting, at the next MAIL
+    smtp_server.behaviour.drop_in_data.append(10)  # mid-DATA, before accepting message 11
+    recipients = [f"r{i}@x.org" for i in range(15)]
+    sleeps = []
+    config = delivery_config(tmp_path, smtp_for(smtp_server))
+    issue = freeze(store, recipients)
+    outcomes = deliver.deliver_issue(
+        config, store, issue, rendered, recipients, sleep=sleeps.append
+    )
+    assert [o["status"] for o in outcomes] == ["sent"] * 15
+    assert smtp_server.count_for() == {r: 1 for r in recipients}
+    assert smtp_server.handler.connections == 4
+    assert backoffs(sleeps) == []  # a connection that worked is reopened at once
+
+
+def test_unreachable_relay_stops_with_a_clear_message(tmp_path, rendered, store):
+    with SmtpServer() as server:
+        port = server.port  # a port nobody listens on once the server is gone
+    config = delivery_config(
+        tmp_path, SmtpConfig(host="127.0.0.1", port=port, security="none", retries=2, timeout=2)
+    )
+    issue = freeze(store, ["a@x.org"])
+    with pytest.raises(DeliveryError, match=f"127.0.0.1:{port} cannot be reached") as e:
+        deliver.deliver_issue(config, store, issue, rendered, ["a@x.org"], sleep=lambda s: None)
+    assert "next `digest run`" in str(e.value)
+    assert statuses(store, issue) == {"a@x.org": "pending"}
+
+
+def test_rate_limit_spaces_the_messages(tmp_path, rendered, store, smtp_server):
+    now = [100.0]
+    sleeps = []
+
+    def sleep(seconds):
+        sleeps.append(round(seconds, 6))
+        now[0] += seconds
+
+    config = delivery_config(tmp_path, smtp_for(smtp_server, max_per_minute=120))
+    recipients = [f"r{i}@x.org" for i in range(4)]
+    issue = freeze(store, recipients)
+    deliver.deliver_issue(
+        config, store, issue, rendered, recipients, sleep=sleep, clock=lambda: now[0]
+    )
+    assert sleeps == [0.5, 0.5, 0.5]  # 120 a minute: one every half second
+    assert len(smtp_server.messages) == 4
+
+
+# --- outbox -----------------------------------------------------------------------------------
+
+
+def test_outbox_one_eml_per_recipient_written_atomically(tmp_path, rendered, store):
+    config = delivery_config(tmp_path)
+    recipients = ["a@x.org", "b/../c@x.org", "B_..._C@x.org"]
+    issue = freeze(store, recipients)
+    (tmp_path / "outbox").mkdir()
+    stale = tmp_path / "outbox" / f".issue-{issue:05d}-a@x.org.eml.999.tmp"
+    stale.write_bytes(b"half a message from a killed run")
+    outcomes = deliver.deliver_issue(config, store, issue, rendered, recipients)
+    assert [o["status"] for o in outcomes] == ["sent"] * 3
+    files = sorted(p.name for p in (tmp_path / "outbox").iterdir())
+    assert len(files) == 3 and all(
+        f.startswith(f"issue-{issue:05d}-") and f.endswith(".eml") for f in files
+    )
+    for path in (tmp_path / "outbox").iterdir():
+        msg = parse(path.read_bytes())
+        assert msg["To"] in recipients and msg.get_content_type() == "multipart/alternative"
+    assert store.pending_recipients(issue) == []
+    # writing again (a resumed run) replaces, never adds
+    deliver.deliver_issue(config, store, issue, rendered, recipients[:1])
+    assert len(list((tmp_path / "outbox").iterdir())) == 3
+
+
+def test_outbox_that_cannot_be_written_stops_with_a_clear_message(tmp_path, rendered, store):
+    (tmp_path / "outbox").write_text("a file where the folder should be")
+    issue = freeze(store, ["a@x.org"])
+    with pytest.raises(DeliveryError, match="outbox"):
+        deliver.deliver_issue(delivery_config(tmp_path), store, issue, rendered, ["a@x.org"])
+    assert statuses(store, issue) == {"a@x.org": "pending"}
+
+
+# --- the whole run, through the command line --------------------------------------------------
+
+needs_pipeline = pytest.mark.skipif(
+    not (ROOT / "digest" / "select.py").exists(), reason="the select stage is not written yet"
+)
+
+
+def write_config(tmp_path: Path, server: SmtpServer | None, recipients: list[str], **smtp) -> Path:
+    pages = seed_pages()
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for page in pages:
+        shutil.copy(page, folder)
+    (tmp_path / "list.csv").write_text("email\n" + "".join(f"{r}\n" for r in recipients))
+    lines = [
+        "title: Central Asia Daily",
+        "timezone: Asia/Almaty",
+        "sources:",
+        f"  - {folder}/*.txt",
+        f"state: {tmp_path / 'state.sqlite3'}",
+        "delivery:",
+        f'  from: "{FROM}"',
+        f"  recipients: {tmp_path / 'list.csv'}",
+        f"  outbox: {tmp_path / 'outbox'}",
+        f'  unsubscribe_url: "{UNSUB}"',
+    ]
+    if server is not None:
+        lines += ["  smtp:", "    host: 127.0.0.1", f"    port: {server.port}"]
+        if server.ca_file:
+            lines += [
+                "    security: starttls",
+                f"    ca_file: {server.ca_file}",
+                "    username: digest",
+                "    password_env: DIGEST_TEST_SMTP_PASSWORD",
+            ]
+        else:
+            lines.append("    security: none")
+        lines += [f"    {k}: {v}" for k, v in {"max_per_minute": 100000, **smtp}.items()]
+    path = tmp_path / "digest.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def digest(config: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*digest_command(), "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@needs_pipeline
+def test_dry_run_sends_and_records_nothing(tmp_path, smtp_server):
+    config = write_config(tmp_path, smtp_server, ["a@x.org", "b@x.org"])
+    result = digest(config, "run", "--dry-run", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["status"] == "dry-run"
+    assert [d["recipient"] for d in report["delivered"]] == ["a@x.org", "b@x.org"]
+    assert smtp_server.messages == [] and smtp_server.handler.connections == 0
+    state = tmp_path / "state.sqlite3"
+    if state.exists():
+        with sqlite3.connect(state) as db:
+            assert db.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 0
+
+
+@needs_pipeline
+def test_run_through_starttls_relay_and_the_password_appears_nowhere(tmp_path, tls_smtp_server):
+    recipients = [f"r{i}@example.org" for i in range(5)]
+    config = write_config(tmp_path, tls_smtp_server, recipients)
+    env = {"DIGEST_TEST_SMTP_PASSWORD": PASSWORD}
+    first = digest(config, "run", "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["status"] == "delivered"
+    assert {d["recipient"]: d["status"] for d in report["delivered"]} == {
+        r: "sent" for r in recipients
+    }
+    assert tls_smtp_server.count_for() == {r: 1 for r in recipients}
+    second = digest(config, "run", "--json", env=env)
+    assert second.returncode == 0 and json.loads(second.stdout)["status"] == "empty"
+    history = digest(config, "history", "--json", env=env)
+    # nowhere: output, report, history, state file, outbox, messages
+    seen = [first.stdout, first.stderr, second.stdout, second.stderr, history.stdout]
+    seen += [p.read_bytes().decode("latin-1") for p in tmp_path.rglob("*") if p.is_file()]
+    seen += [m.data.decode("latin-1") for m in tls_smtp_server.messages]
+    assert all(PASSWORD not in text for text in seen)
+    assert all(base64.b64encode(PASSWORD.encode()).decode() not in text for text in seen)
+
+
+@needs_pipeline
+def test_refused_login_exits_1_with_a_message_and_the_next_run_sends(tmp_path, tls_smtp_server):
+    config = write_config(tmp_path, tls_smtp_server, ["a@x.org"])
+    bad = digest(config, "run", env={"DIGEST_TEST_SMTP_PASSWORD": "Wr0ng-guess"})
+    assert bad.returncode == 1
+    assert "refused the login" in bad.stderr and "Traceback" not in bad.stderr
+    assert "Wr0ng-guess" not in bad.stdout + bad.stderr
+    assert tls_smtp_server.messages == []
+    good = digest(config, "run", "--json", env={"DIGEST_TEST_SMTP_PASSWORD": PASSWORD})
+    assert good.returncode == 0, good.stderr
+    assert [d["status"] for d in json.loads(good.stdout)["resumed"]] == ["sent"]
+    assert tls_smtp_server.count_for() == {"a@x.org": 1}
+
+
+@needs_pipeline
+def test_run_without_smtp_writes_the_outbox(tmp_path):
+    config = write_config(tmp_path, None, ["a@x.org", "b@x.org"])
+    result = digest(config, "run", "--json")
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 2
+    assert not [p for p in (tmp_path / "outbox").iterdir() if p.suffix != ".eml"]
