@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import logging
 import ssl
 import threading
 from collections import Counter
@@ -22,6 +23,9 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+# aiosmtpd logs a deprecation notice of its own (Session.login_data) on every login.
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 
 @dataclass
