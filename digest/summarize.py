@@ -1,0 +1,582 @@
+"""Leads: a short, faithful lead for every chosen article.
+
+The extractive backend (the default) copies whole sentences from the article's prose:
+it never writes a word the article does not contain. Sentences are split by pysbd (with
+patches where it errs on news copy), chrome, captions, bylines, dates and interview
+questions are left out, and the sentence that carries the news best (position, overlap
+with the title, centrality, names and numbers) is the lead; a short one gets a second
+sentence from near it. A first choice over `max_words` is cut at a clause boundary and
+ends with "…". Only the article's opening is read: that is where news puts the news,
+and pysbd is most of the cost.
+
+The llm backend asks an OpenAI-compatible chat endpoint for the lead, checks the answer
+(length, script and language, no markup, no numbers the article does not have) and falls
+back to the extractive lead on any failure, saying why in `LeadResult.note`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import threading
+import unicodedata
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pysbd
+
+from .config import LlmConfig, SummaryConfig
+from .errors import ConfigError
+from .models import PROSE, QUESTION, Article
+
+__all__ = ["LeadResult", "extractive_lead", "is_chrome", "make_summarizer", "split_sentences"]
+
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class LeadResult:
+    lead: str
+    backend: str  # "extractive" or "llm": the backend that wrote `lead`
+    note: str | None = None  # why the llm backend fell back, if it did
+
+
+# --- sentences --------------------------------------------------------------------------
+
+_local = threading.local()  # pysbd.Segmenter keeps the text being split on itself
+
+
+def _segmenter() -> pysbd.Segmenter:
+    segmenter = getattr(_local, "segmenter", None)
+    if segmenter is None:
+        segmenter = _local.segmenter = pysbd.Segmenter(language="en", clean=False)
+    return segmenter
+
+
+# pysbd ends a sentence after some of these ("Approx. 20", "Vol. 3"); in news copy they
+# (nearly) never end one.
+_NEVER_FINAL = re.compile(
+    r"(?:^|[\s(])(?:Mr|Mrs|Ms|Dr|Prof|Gen|Col|Lt|Maj|Capt|Sgt|Sen|Rep|Gov|Pres|Amb|St|Mt|"
+    r"No|Nos|Vol|Approx|Fig|vs|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.$"
+)
+# ... and between company suffixes: "Acme Co. Ltd. is ..." ("Sea Value Plc. plans" is the
+# lowercase rule).
+_CORPORATE_START = re.compile(r"(?:Ltd|Inc|Plc|Co|Corp)\.|(?:LLC|LLP|PLC|GmbH)\b")
+# "security.They will": a missing space after a full stop hides a boundary from pysbd.
+_MISSING_SPACE = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
+# Quick test for "might hold more than one sentence": pysbd is the slow part.
+_INNER_END = re.compile(r"[.!?…][\"'”’)\]]*\s")
+
+
+@lru_cache(maxsize=16384)
+def split_sentences(text: str) -> tuple[str, ...]:
+    """The sentences of one paragraph, whitespace-normalised, patched where pysbd errs."""
+    text = _MISSING_SPACE.sub(" ", " ".join(text.split()))
+    if not text:
+        return ()
+    if not _INNER_END.search(text):
+        return (text,)
+    merged: list[str] = []
+    for piece in _segmenter().segment(text):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if merged and (
+            piece[0].islower() or _NEVER_FINAL.search(merged[-1]) or _CORPORATE_START.match(piece)
+        ):
+            merged[-1] = f"{merged[-1]} {piece}"
+        else:
+            merged.append(piece)
+    return tuple(merged)
+
+
+# --- what is not news -------------------------------------------------------------------
+
+_MONTHS = (
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec"
+)
+_DATE_WORDS = frozenset(
+    (
+        _MONTHS + " monday tuesday wednesday thursday friday saturday sunday mon tue wed thu fri"
+        " sat sun updated published posted last on at am pm a.m p.m gmt utc"
+    ).split()
+)
+_DATE_NUMBER = re.compile(r"\d{1,4}(?:[:/.-]\d{1,4})*(?:st|nd|rd|th)?")
+_CHROME = re.compile(
+    "|".join(
+        (
+            r"\bclick here\b",
+            r"\bread more\b",
+            r"\bcontinue reading\b",
+            r"\bfind out more\b",
+            r"\bsign up (?:for|to)\b",
+            r"\bfollow us\b",
+            r"\bshare (?:this|on)\b",
+            r"\ball rights reserved\b",
+            r"©",
+            r"^(?:viewing|showing)\s+(?:results?|items?|articles?|stories)?\s*\d+\s*[-–]\s*\d+\s+of\s+\d+",
+            r"^page\s+\d+\s+of\s+\d+",
+            r"^(?:related|tags?|topics?|see also|also read|read also)\s*:",
+            r"^(?:next|previous|prev|older|newer|load more|more stories|back to top)\b.{0,20}$",
+            # captions and credits
+            r"\b(?:image|photo|photograph|picture|credit|credits|courtesy|illustration)\s*:",
+            r"^(?:photo|image|picture|illustration|sketch|map|still|screenshot)s?\s+"
+            r"(?:of|by|from|courtesy)\b",
+            r"^this is (?:part|the \w+ part) \w+ of\b",
+            # question lines of an interview: "Q: ...", "TCA: ..."
+            r"^(?:Q|TCA)\s*:",
+        )
+    ),
+    re.IGNORECASE,
+)
+_NAME = r"[A-Z][\w'’.-]*"
+_BYLINE = re.compile(
+    rf"^(?:(?i:written|reported|reporting|words|text|photos?)\s+)?(?i:by)\s+{_NAME}"
+    rf"(?:(?:\s+|\s*,\s*|\s+and\s+|\s*&\s*){_NAME}){{0,5}}"
+    rf"(?:\s*[,|–—-]\s*{_NAME}(?:\s+{_NAME}){{0,3}})?\.?$"
+)
+# A leading speaker label: "Helmer: ", "Michael Hilliard: ", "TCA: ", "Q: ".
+_LABEL = re.compile(r"^([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,2})\s*:\s+(?=\S)")
+_QUESTION_LABELS = frozenset({"Q", "TCA", "QUESTION"})
+
+
+def _is_date(sentence: str) -> bool:
+    tokens = [t.strip(",.:|()").lower() for t in sentence.split()]
+    tokens = [t for t in tokens if t]
+    return (
+        bool(tokens)
+        and any(_DATE_NUMBER.fullmatch(t) for t in tokens)
+        and all(t in _DATE_WORDS or _DATE_NUMBER.fullmatch(t) for t in tokens)
+    )
+
+
+def is_chrome(sentence: str) -> bool:
+    """Site furniture, captions, credits, bylines, bare dates, question lines."""
+    s = sentence.strip()
+    return bool(_CHROME.search(s) or (len(s.split()) <= 12 and _BYLINE.match(s)) or _is_date(s))
+
+
+def _speaker_label(paragraph: str) -> tuple[str | None, str]:
+    """("Helmer", "I was ...") for "Helmer: I was ..."; (None, paragraph) without a label."""
+    match = _LABEL.match(paragraph)
+    if not match or len(match.group(1)) > 40:
+        return None, paragraph
+    return match.group(1), paragraph[match.end() :]
+
+
+def _is_question(label: str | None, rest: str) -> bool:
+    if label is None:
+        return False
+    return label.upper() in _QUESTION_LABELS or (label.isupper() and rest.rstrip().endswith("?"))
+
+
+# --- choosing sentences -----------------------------------------------------------------
+
+_STOP = frozenset(
+    """a an the and or but if of to in on at by for with from as into over under about after
+    before between through during without within than then that this these those is are was
+    were be been being has have had do does did will would shall should can could may might
+    must it its it's he she they them their his her we our you your i not no nor so such also
+    said says say which who whom whose what when where while how all any both each other more
+    most some new one two per up out s""".split()
+)
+_CONTEXT_OPENERS = frozenset(
+    """he she it they this these those that its his her their however but and also
+    still meanwhile moreover furthermore regardless such thus so yet besides instead then
+    nonetheless nevertheless additionally likewise similarly otherwise""".split()
+)
+_REFERRING = frozenset("this these those such he she it they its his her their meantime".split())
+_ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*$")
+_WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
+
+
+def _stems(text: str) -> frozenset[str]:
+    """Content-word stems; a six-letter prefix is crude but joins produce/production."""
+    words = (w.lower() for w in _WORD.findall(text))
+    return frozenset(w.removesuffix("’s").removesuffix("'s")[:6] for w in words if w not in _STOP)
+
+
+@dataclass
+class _Sentence:
+    text: str
+    order: int  # position among the article's usable sentences
+    speech: bool  # an interview answer
+    words: int
+    stems: frozenset[str]
+    score: float = 0.0
+
+
+_OPENING = 8  # usable sentences looked at, not counting interview answers
+_OPENING_CHARS = 1500  # ... and at most about this much text
+# A boundary pysbd would agree with: "word. Next" (no abbreviation has 3 lowercase letters
+# before its full stop and a capital after, bar "Sept.", which a date follows).
+_SAFE_END = re.compile(r"(?<=[a-z]{3}[.!?])\s+(?=[A-Z])")
+
+
+def _head(text: str, limit: int) -> str:
+    """The text up to the last safe sentence end before `limit` characters (all if none)."""
+    if len(text) <= limit:
+        return text
+    ends = [m.start() for m in _SAFE_END.finditer(text, 0, max(limit, 1))]
+    return text[: ends[-1]] if ends else text
+
+
+def _balanced(s: str) -> bool:
+    return (
+        s.count("“") == s.count("”")
+        and s.count('"') % 2 == 0
+        and s.count("(") == s.count(")")
+        and s.count("[") == s.count("]")
+    )
+
+
+def _usable(sentence: str, last_in_paragraph: bool, excerpt: bool) -> str | None:
+    """The sentence as it may appear in a lead, or None when it must not."""
+    if len(sentence.split()) < 4 or is_chrome(sentence) or not _balanced(sentence):
+        return None
+    if sentence.endswith(("...", ELLIPSIS)) or sentence.rstrip("”’\"')").endswith("?"):
+        return None  # cut short by the page, or a question: not news
+    if _ENDS_SENTENCE.search(sentence):
+        return sentence
+    # A paragraph that lost its full stop ("... in agricultural products") is still a
+    # sentence when it is long; short unpunctuated lines are captions and headings.
+    if last_in_paragraph and not excerpt and len(sentence.split()) >= 20:
+        if sentence[-1].isalnum():
+            return sentence + "."
+    return None
+
+
+def _near_title(stems: frozenset[str], title: frozenset[str]) -> bool:
+    if not stems or not title:
+        return False
+    return len(stems & title) / len(stems | title) >= 0.7 or stems <= title
+
+
+def _candidates(article: Article) -> list[_Sentence]:
+    """The usable sentences of the article's opening, in order.
+
+    Only the opening: news puts the news first, and pysbd (most of the time spent here)
+    then never sees the long tail of a long article.
+    """
+    title = _stems(article.title)
+    out: list[_Sentence] = []
+    in_interview = False
+    read = 0  # characters split so far
+    for paragraph in article.paragraphs:
+        news = sum(not s.speech for s in out)
+        if news >= _OPENING or len(out) >= 2 * _OPENING or read >= _OPENING_CHARS:
+            break
+        if paragraph.kind != PROSE:
+            in_interview = in_interview or paragraph.kind == QUESTION
+            continue
+        text = " ".join(paragraph.text.split())
+        label, rest = _speaker_label(text)
+        if _is_question(label, rest):
+            in_interview = True
+            continue
+        # After the first question everything is the interviewee talking: their claims,
+        # not the news. An answer keeps its content but loses its "Helmer: " label.
+        speech = in_interview or label is not None
+        text = _head(rest if label else text, _OPENING_CHARS - read)
+        read += len(text)
+        sentences = split_sentences(text)
+        for i, raw in enumerate(sentences):
+            sentence = _usable(raw, i == len(sentences) - 1, article.excerpt)
+            if sentence is None:
+                continue
+            stems = _stems(sentence)
+            if _near_title(stems, title):
+                continue
+            out.append(_Sentence(sentence, len(out), speech, len(sentence.split()), stems))
+    return out
+
+
+def _facts(s: _Sentence) -> tuple[int, bool]:
+    """Names (capitalised words after the first) and whether it has a number."""
+    words = s.text.split()
+    return sum(1 for w in words[1:] if w[0].isupper()), any(ch.isdigit() for ch in s.text)
+
+
+def _score(sentences: list[_Sentence], title: frozenset[str]) -> None:
+    """Position first (news puts the news first), then title overlap, centrality, facts."""
+    df = Counter(stem for s in sentences for stem in s.stems)
+    central = [sum(df[w] - 1 for w in s.stems) / (len(s.stems) + 5) for s in sentences]
+    top = max(central, default=0) or 1.0
+    for s, c in zip(sentences, central, strict=True):
+        names, number = _facts(s)
+        s.score = (
+            1.0 / (1 + 0.4 * s.order)
+            + 0.6 * (len(s.stems & title) / len(title) if title else 0)
+            + 0.3 * c / top
+            + 0.2 * min(names / 4, 1)
+            + 0.1 * number
+        )
+
+
+def _needs_context(s: _Sentence) -> bool:
+    """Opens with a pronoun or a connective: "He said", "However,", "For these countries"."""
+    head = [w.strip(",;:").lower() for w in s.text.split()[:3]]
+    return head[0] in _CONTEXT_OPENERS or any(w in _REFERRING for w in head[1:])
+
+
+_SHORT_LEAD = 0.5  # of max_words: a lead shorter than this gets a second sentence
+_NEAR = 3  # sentences away from the first choice
+_TRAILING_FILLER = frozenset(
+    "a an the and or but of to in on at by for with from as that which who whose while "
+    "including such like than its his her their".split()
+)
+_SUBORDINATORS = frozenset(
+    "after although though as because before despite during following if once since unless "
+    "until when whenever while amid according".split()
+)
+_CLAUSE_END = re.compile(r"[,;:](?=\s)|\s[–—](?=\s)")
+
+
+def _shorten(sentence: str, max_words: int) -> str:
+    """The longest head of `sentence` of at most max_words words that ends a clause, + "…"."""
+    words = sentence.split()
+    floor = min(12, max(1, max_words // 2))
+    # "Twenty years after the dam was completed, the water returned": the first clause of
+    # such a sentence is not a lead on its own.
+    fronted = any(w.lower() in _SUBORDINATORS for w in words[:3])
+    best = None
+    for i, match in enumerate(_CLAUSE_END.finditer(sentence)):
+        head = sentence[: match.start()].rstrip()
+        n = len(head.split())
+        if n > max_words:
+            break
+        if n >= floor and _balanced(head) and not (i == 0 and fronted):
+            best = head
+    if best is None:  # no clause boundary in reach: whole words, no dangling "of the"
+        cut = words[:max_words]
+        while len(cut) > 1 and cut[-1].lower().strip(",;:") in _TRAILING_FILLER:
+            cut.pop()
+        best = " ".join(cut).rstrip(",;:–—-")
+    return best + ELLIPSIS
+
+
+def extractive_lead(article: Article, max_words: int = 40) -> str:
+    """Whole sentences of the article's prose, at most max_words words; "" if none is usable."""
+    if max_words < 1:
+        return ""
+    sentences = _candidates(article)
+    # an interviewee's words make the lead only when the article has nothing else
+    sentences = [s for s in sentences if not s.speech] or sentences
+    if not sentences:
+        return ""
+    title = _stems(article.title)
+    _score(sentences, title)
+    ranked = sorted(sentences, key=lambda s: -s.score)
+    anchor = ranked[0]
+    if anchor.words > max_words:
+        return _shorten(anchor.text, max_words)
+    # One good sentence is a lead. A short one gets company from near it, when that
+    # carries facts of its own and does not lean on a sentence left out.
+    chosen = {anchor.order: anchor}
+    words = anchor.words
+    for s in ranked[1:]:
+        if words >= _SHORT_LEAD * max_words:
+            break
+        if s.words > max_words - words or abs(s.order - anchor.order) > _NEAR:
+            continue
+        if (_needs_context(s) and s.order - 1 not in chosen) or _facts(s) == (0, False):
+            continue
+        if any(len(s.stems & c.stems) > 0.6 * len(s.stems) for c in chosen.values()):
+            continue  # says again what a chosen sentence says
+        chosen[s.order] = s
+        words += s.words
+    return " ".join(chosen[k].text for k in sorted(chosen))
+
+
+# --- llm backend ------------------------------------------------------------------------
+
+_MAX_RESPONSE_BYTES = 1 << 20
+_MAX_ARTICLE_CHARS = 12_000
+_GIVE_UP_AFTER = 3  # unreachable/timeouts in a row: stop calling for the rest of the run
+_MARKUP = re.compile(
+    r"<[a-zA-Z/!][^>]*>|&(?:[a-zA-Z]+|#\d+);|\*\*|__|`|^\s*(?:#{1,6}\s|[-*+]\s|\d+\.\s|>)"
+    r"|\[[^\]]*\]\([^)]*\)",
+    re.MULTILINE,
+)
+_NUMBER = re.compile(r"\d[\d,.]*")
+_ENGLISH = frozenset("the a an of to in and is are was were for on with by as at from that".split())
+
+_SYSTEM_PROMPT = (
+    "You write the lead of one item in a news digest. Rules: "
+    "1. Use only facts stated in the article; add nothing, guess nothing, no opinion. "
+    "2. At most {max_words} words: one short paragraph of whole sentences, in the "
+    "language of the article. "
+    "3. Plain text only: no markdown, no HTML, no list, no quotes around it, no preface. "
+    "4. Do not repeat the title. "
+    "Answer with the lead and nothing else."
+)
+
+
+class LlmError(Exception):
+    """The llm backend gave no usable lead. `unavailable`: calling again will not help."""
+
+    def __init__(self, message: str, unavailable: bool = False):
+        super().__init__(message)
+        self.unavailable = unavailable
+
+
+def _latin_share(text: str) -> float:
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 1.0
+    latin = sum(1 for c in letters if c.isascii() or unicodedata.name(c, "").startswith("LATIN"))
+    return latin / len(letters)
+
+
+def _english_share(text: str) -> float:
+    words = [w.lower() for w in _WORD.findall(text)]
+    return sum(w in _ENGLISH for w in words) / len(words) if words else 0.0
+
+
+def validate_llm_lead(answer: str, article: Article, max_words: int) -> str:
+    """The answer as a lead, tidied; LlmError saying what is wrong with it otherwise."""
+    text = answer.strip()
+    if len(text) >= 2 and (text[0], text[-1]) in {('"', '"'), ("“", "”")}:
+        text = text[1:-1].strip()
+    if not text:
+        raise LlmError("empty answer")
+    if _MARKUP.search(text):
+        raise LlmError("answer contains markup")
+    if "\n" in text:
+        raise LlmError("answer is more than one paragraph")
+    words = len(text.split())
+    if words > max_words:
+        raise LlmError(f"answer has {words} words, over the limit of {max_words}")
+    if not _ENDS_SENTENCE.search(text):
+        raise LlmError("answer does not end a sentence")
+    body = f"{article.title}\n" + "\n".join(article.prose)
+    if (_latin_share(body) >= 0.5) != (_latin_share(text) >= 0.9):
+        raise LlmError("answer is not in the article's script")
+    if words >= 12 and _english_share(body) >= 0.15 and _english_share(text) < 0.05:
+        raise LlmError("answer is not in the article's language")
+    digits = {re.sub(r"\D", "", n) for n in _NUMBER.findall(body)}
+    invented = [n for n in _NUMBER.findall(text) if re.sub(r"\D", "", n) not in digits]
+    if invented:
+        raise LlmError(f"answer has numbers the article does not: {', '.join(invented)}")
+    return text
+
+
+class _LlmSummarizer:
+    def __init__(self, llm: LlmConfig, max_words: int):
+        self.llm = llm
+        self.max_words = max_words
+        self.url = llm.base_url.rstrip("/") + "/chat/completions"
+        self._failures = 0  # unavailable in a row
+        self._last_failure = ""
+
+    def __call__(self, article: Article) -> LeadResult:
+        if self._failures >= _GIVE_UP_AFTER:
+            return self._fallback(
+                article,
+                f"llm not called: {self._failures} failures in a row ({self._last_failure})",
+            )
+        try:
+            lead = validate_llm_lead(self._ask(article), article, self.max_words)
+        except LlmError as exc:
+            if exc.unavailable:
+                self._failures += 1
+                self._last_failure = str(exc)
+            return self._fallback(article, f"llm lead not used: {exc}")
+        except Exception as exc:  # the llm is optional: nothing it does may stop a run
+            return self._fallback(article, f"llm lead not used: {type(exc).__name__}: {exc}")
+        self._failures = 0
+        return LeadResult(lead, "llm")
+
+    def _fallback(self, article: Article, why: str) -> LeadResult:
+        return LeadResult(
+            extractive_lead(article, self.max_words), "extractive", f"{why}; extractive lead used"
+        )
+
+    def _request(self, article: Article) -> urllib.request.Request:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.llm.api_key_env:
+            key = os.environ.get(self.llm.api_key_env)
+            if not key:
+                raise LlmError(f"environment variable {self.llm.api_key_env} is not set", True)
+            headers["Authorization"] = f"Bearer {key}"
+        body = "\n\n".join(article.prose)[:_MAX_ARTICLE_CHARS]
+        payload = {
+            "model": self.llm.model,
+            "temperature": 0,
+            "max_tokens": self.max_words * 3 + 20,
+            "messages": [
+                {"role": "system", "content": _SYSTEM_PROMPT.format(max_words=self.max_words)},
+                {"role": "user", "content": f"Title: {article.title}\n\nArticle:\n{body}"},
+            ],
+        }
+        return urllib.request.Request(
+            self.url, data=json.dumps(payload).encode(), headers=headers, method="POST"
+        )
+
+    def _ask(self, article: Article) -> str:
+        request = self._request(article)
+        try:
+            with urllib.request.urlopen(request, timeout=self.llm.timeout) as response:
+                raw = response.read(_MAX_RESPONSE_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            raise LlmError(f"HTTP {exc.code} from {self.url}", True) from None
+        except urllib.error.URLError as exc:
+            raise LlmError(f"cannot reach {self.url}: {exc.reason}", True) from None
+        except TimeoutError:
+            raise LlmError(
+                f"no answer from {self.url} within {self.llm.timeout:g}s", True
+            ) from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise LlmError(f"connection to {self.url} failed: {exc!r}", True) from None
+        if len(raw) > _MAX_RESPONSE_BYTES:
+            raise LlmError("answer too large")
+        try:
+            choice = json.loads(raw)["choices"][0]
+            content = choice["message"]["content"]
+        except (ValueError, LookupError, TypeError):
+            raise LlmError("answer is not an OpenAI-style chat completion") from None
+        if not isinstance(content, str):
+            raise LlmError("answer is not an OpenAI-style chat completion")
+        if choice.get("finish_reason") == "length":
+            raise LlmError("answer was cut off at the token limit")
+        return content
+
+
+def make_summarizer(config: SummaryConfig) -> Callable[[Article], LeadResult]:
+    """The lead writer the config asks for; ConfigError when the config cannot work."""
+    if config.max_words < 1:
+        raise ConfigError("must be at least 1", key="summary.max_words")
+    if config.backend == "extractive":
+        max_words = config.max_words
+        return lambda article: LeadResult(extractive_lead(article, max_words), "extractive")
+    if config.backend == "llm":
+        llm = config.llm
+        if llm is None:
+            raise ConfigError(
+                "backend is llm but no llm endpoint is configured",
+                key="summary.llm",
+                hint="add summary.llm with base_url and model, or use backend: extractive",
+            )
+        url = urllib.parse.urlsplit(llm.base_url)
+        if "@" in url.netloc:
+            raise ConfigError(
+                "the URL holds credentials",
+                key="summary.llm.base_url",
+                hint="name the environment variable that holds the key in summary.llm.api_key_env",
+            )
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ConfigError(f"{llm.base_url!r} is not an http(s) URL", key="summary.llm.base_url")
+        return _LlmSummarizer(llm, config.max_words)
+    raise ConfigError(
+        f"unknown backend {config.backend!r}",
+        key="summary.backend",
+        hint="use extractive or llm",
+    )
