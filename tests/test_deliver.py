@@ -643,6 +643,8 @@ def write_config(tmp_path: Path, server: SmtpServer | None, recipients: list[str
         "sources:",
         f"  - {folder}/*.txt",
         f"state: {tmp_path / 'state.sqlite3'}",
+        "selection:",
+        "  max_articles: 100  # one digest takes every article: the next run has nothing new",
         "delivery:",
         f'  from: "{FROM}"',
         f"  recipients: {tmp_path / 'list.csv'}",
@@ -725,7 +727,9 @@ def test_refused_login_exits_1_with_a_message_and_the_next_run_sends(tmp_path, t
     assert tls_smtp_server.messages == []
     good = digest(config, "run", "--json", env={"DIGEST_TEST_SMTP_PASSWORD": PASSWORD})
     assert good.returncode == 0, good.stderr
-    assert [d["status"] for d in json.loads(good.stdout)["resumed"]] == ["sent"]
+    report = json.loads(good.stdout)
+    assert [d["status"] for d in report["resumed"]] == ["sent"]  # the frozen issue, finished
+    assert report["status"] == "empty"  # and only then new articles: none left
     assert tls_smtp_server.count_for() == {"a@x.org": 1}
 
 
