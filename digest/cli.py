@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -288,6 +289,12 @@ def main() -> None:
     except DigestError as e:
         click.echo(f"digest: {e}", err=True)
         sys.exit(e.exit_code)
+    except sqlite3.DatabaseError as e:
+        # The state file broke under us mid-run (it was checked when opened).
+        click.echo(
+            f"digest: the state file cannot be used ({e}); nothing more was written", err=True
+        )
+        sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
 

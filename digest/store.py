@@ -117,15 +117,18 @@ class Store:
         exists = path.exists() and path.stat().st_size > 0
         if exists:
             _check_header(path)
-        if readonly:
-            if not exists:
-                return cls(_empty_memory_db(), path, True)
-            conn = _connect_readonly(path)
-        else:
+        if readonly and not exists:
+            return cls(_empty_memory_db(), path, True)
+        if not readonly:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-        store = cls(conn, path, readonly)
+        conn = None
         try:
+            conn = (
+                _connect_readonly(path)
+                if readonly
+                else sqlite3.connect(path, timeout=30, isolation_level=None)
+            )
+            store = cls(conn, path, readonly)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys=ON")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -145,7 +148,8 @@ class Store:
                 conn.execute("PRAGMA synchronous=NORMAL")
                 store._migrate(version)
         except sqlite3.DatabaseError as e:
-            conn.close()
+            if conn is not None:
+                conn.close()
             raise StateError(
                 f"{path}: not a usable state file ({e}); left as it was",
                 "restore it from a backup, or point `state:` at a new file",

@@ -1,0 +1,194 @@
+"""Whole cycles through the command line, on the real pages and the shipped samples."""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SAMPLE_SEEDS, digest_command, page
+
+
+def digest(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*digest_command(), *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+
+
+def write_config(tmp_path: Path, sources: list[Path], **extra: str) -> Path:
+    lines = [
+        "title: Central Asia Daily",
+        "timezone: Asia/Almaty",
+        "sources:",
+        *[f"  - {s}" for s in sources],
+        f"state: {tmp_path / 'state.sqlite3'}",
+        "selection:",
+        f"  max_articles: {extra.pop('max_articles', '50')}",
+        f"  lookback_days: {extra.pop('lookback_days', '100000')}",
+        "delivery:",
+        '  from: "Central Asia Daily <digest@example.com>"',
+        "  to: [reader@example.com, editor@example.com]",
+        f"  outbox: {tmp_path / 'outbox'}",
+        '  unsubscribe_url: "https://example.com/unsubscribe?token={token}"',
+    ]
+    config = tmp_path / "digest.yaml"
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def run_json(*args) -> dict:
+    result = digest(*args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_real_pages_one_at_a_time_choose_6_5_6_0_5(tmp_path, shared_seeds):
+    """The pages arrive one run at a time; nothing is ever sent twice."""
+    sent_titles: list[str] = []
+    for key, expected in (("000", 6), ("002", 5), ("004", 6), ("001", 0), ("003", 5)):
+        folder = tmp_path / key
+        folder.mkdir()
+        shutil.copy(page(key), folder)
+        config = write_config(tmp_path, [folder / "*.txt"])
+        report = run_json("--config", config, "run")
+        chosen = [c["title"] for c in report["chosen"]]
+        assert len(chosen) == expected, (key, chosen, report["skipped"])
+        assert not set(chosen) & set(sent_titles)
+        sent_titles += chosen
+        if expected == 0:
+            assert report["status"] == "empty" and report["delivered"] == []
+            assert "nothing new" in report["message"]
+        else:
+            assert {d["status"] for d in report["delivered"]} == {"sent"}
+    assert len(sent_titles) == 22
+
+
+def test_all_real_pages_at_once_give_22_stories(tmp_path, shared_seeds):
+    config = write_config(tmp_path, [shared_seeds / "*.txt"])
+    report = run_json("--config", config, "preview", "--out", tmp_path / "preview")
+    titles = [c["title"] for c in report["chosen"]]
+    assert len(titles) == 22
+    for hard_case in (
+        "U.S. Companies Seek Export Opportunities in Uzbekistan",
+        "Uzbekistan Hosts 336 U.S. Companies",
+        "Kazakhstan and Turkey to Increase Agricultural Trade",
+        "Uzbekistan and Turkey Set $5 Billion Trade Target at Strategic Council Meeting in Ankara",
+        "Border Violence Between Afghanistan and Pakistan: A New Risk for Central Asia",
+    ):
+        assert hard_case in titles
+    same_story = [s for s in report["skipped"] if s["reason"] == "same-story"]
+    assert len(same_story) == 1 and "Israel" in same_story[0]["title"]
+    for item in report["chosen"]:
+        assert set(item) >= {"title", "lead", "source", "line", "url", "section"}
+    for rate in report["rates"]:
+        assert set(rate) >= {"pair", "rate", "change_pct", "per_usd", "since_last_pct"}
+
+
+def test_preview_twice_then_run_choose_the_same_and_preview_writes_no_state(tmp_path):
+    config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
+    state = tmp_path / "state.sqlite3"
+    digest("--config", config, "history")  # reading history creates nothing either
+    assert not state.exists()
+    first = run_json("--config", config, "preview", "--out", tmp_path / "p1")
+    assert not state.exists()
+    second = run_json("--config", config, "preview", "--out", tmp_path / "p2")
+    ran = run_json("--config", config, "run")
+    assert first["chosen"] == second["chosen"] == ran["chosen"] and first["chosen"]
+    before = sha(state)
+    third = run_json("--config", config, "preview", "--out", tmp_path / "p3")
+    assert sha(state) == before
+    assert third["chosen"] == [] and "nothing new" in third["message"]
+
+
+def test_preview_writes_html_text_and_the_full_message(tmp_path):
+    config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
+    out = tmp_path / "preview"
+    result = digest("--config", config, "preview", "--out", out)
+    assert result.returncode == 0, result.stderr
+    for name in ("digest.html", "digest.txt", "digest.eml"):
+        assert str(out / name) in result.stdout
+    message = email.message_from_bytes((out / "digest.eml").read_bytes())
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.get_payload()] == ["text/plain", "text/html"]
+    assert message["Subject"].startswith("Central Asia Daily")
+
+
+def test_run_records_then_nothing_new_sends_nothing(tmp_path):
+    config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
+    first = run_json("--config", config, "run")
+    assert first["status"] == "delivered"
+    outbox = sorted((tmp_path / "outbox").glob("*.eml"))
+    assert len(outbox) == 2  # one message per recipient
+    again = run_json("--config", config, "run")
+    assert again["status"] == "empty" and again["chosen"] == []
+    assert sorted((tmp_path / "outbox").glob("*.eml")) == outbox
+    history = json.loads(digest("--config", config, "history", "--json").stdout)
+    assert [h["status"] for h in history] == ["empty", "delivered"]
+    assert {d["status"] for d in history[1]["deliveries"]} == {"sent"}
+
+
+def test_dry_run_sends_and_records_nothing(tmp_path):
+    config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
+    report = run_json("--config", config, "run", "--dry-run")
+    assert report["chosen"] and report["status"] == "dry-run"
+    assert not (tmp_path / "state.sqlite3").exists()
+    assert not (tmp_path / "outbox").exists()
+
+
+@pytest.mark.parametrize("damage", ["not-sqlite", "truncated"])
+def test_bad_state_file_is_exit_2_and_left_as_it_was(tmp_path, damage):
+    config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
+    state = tmp_path / "state.sqlite3"
+    if damage == "not-sqlite":
+        state.write_bytes(b"PK\x03\x04 a zip file, not a database" * 100)
+    else:
+        assert digest("--config", config, "run").returncode == 0
+        state.write_bytes(state.read_bytes()[:2048])
+    before = sha(state)
+    for command in (["run"], ["preview", "--out", tmp_path / "p"], ["history"]):
+        result = digest("--config", config, *command)
+        assert result.returncode == 2, (command, result.stderr)
+        assert str(state) in result.stderr and "Traceback" not in result.stderr
+    assert sha(state) == before
+
+
+def test_as_of_moves_the_lookback_window(tmp_path):
+    config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"], lookback_days="1")
+    latest = run_json("--config", config, "preview", "--out", tmp_path / "a")
+    early = run_json(
+        "--config", config, "preview", "--out", tmp_path / "b", "--as-of", "2025-11-05"
+    )
+    assert latest["chosen"] and early["chosen"]
+    assert {c["title"] for c in latest["chosen"]} != {c["title"] for c in early["chosen"]}
+    assert any(s["reason"] == "too-old" for s in latest["skipped"])
+
+
+def test_unsubscribed_reader_gets_nothing_more(tmp_path):
+    config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
+    result = digest("--config", config, "unsubscribe", "editor@example.com")
+    assert result.returncode == 0 and "editor@example.com" in result.stdout
+    report = run_json("--config", config, "run")
+    assert [d["recipient"] for d in report["delivered"]] == ["reader@example.com"]
+
+
+def test_shipped_config_previews_and_runs_out_of_the_box(tmp_path):
+    """As on a fresh clone: the shipped config and samples, paths relative to the config."""
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    shutil.copytree(SAMPLE_SEEDS, tmp_path / "seeds")
+    config = tmp_path / "config" / "digest.yaml"
+    result = digest("--config", config, "preview", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["chosen"] and len(report["rates"]) == 5
+    assert (tmp_path / "var" / "preview" / "digest.html").stat().st_size > 0
+    ran = run_json("--config", config, "run")
+    assert ran["status"] == "delivered"
+    assert len(list((tmp_path / "var" / "outbox").glob("*.eml"))) == 1
