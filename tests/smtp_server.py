@@ -50,13 +50,15 @@ class Behaviour:
     defer_always: dict[str, str] = field(default_factory=dict)  # rcpt -> 4xx at every RCPT
     reject: dict[str, str] = field(default_factory=dict)  # rcpt -> 5xx at RCPT
     delay_mail: float = 0.0  # seconds to sit on each MAIL FROM (a slow relay)
+    # seconds between receiving message n+1 and accepting it, for chosen n
+    delay_data: dict[int, float] = field(default_factory=dict)
     drop_after: list[int] = field(default_factory=list)  # close the connection at the MAIL
     # command that follows this many accepted messages (each number once)
     drop_in_data: list[int] = field(default_factory=list)  # close it during the DATA of message
     # number n+1 instead of accepting it
-    # on_mail[i] is set when a MAIL command arrives after mail_events_at[i] accepted messages
-    on_mail: list[threading.Event] = field(default_factory=list)
-    mail_events_at: list[int] = field(default_factory=list)
+    # signals[("MAIL", n)] / signals[("DATA", n)] is set when that command arrives after n
+    # accepted messages (before any delay): the moment to kill a client in a crash test
+    signals: dict[tuple[str, int], threading.Event] = field(default_factory=dict)
 
 
 class Handler:
@@ -70,9 +72,8 @@ class Handler:
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         b = self.behaviour
         count = len(self.received)
-        for at, event in zip(b.mail_events_at, b.on_mail, strict=False):
-            if count == at:
-                event.set()
+        if ("MAIL", count) in b.signals:
+            b.signals["MAIL", count].set()
         if count in b.drop_after:
             b.drop_after.remove(count)
             server.transport.close()
@@ -98,24 +99,32 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):
         b = self.behaviour
-        with self.lock:
-            count = len(self.received)
-            if count in b.drop_in_data:
-                b.drop_in_data.remove(count)
-                server.transport.close()
-                return "421 4.4.2 closing connection (test)"
-            self.received.append(
-                Received(
-                    envelope.mail_from,
-                    list(envelope.rcpt_tos),
-                    envelope.original_content,
-                    server.transport.get_extra_info("ssl_object") is not None,
-                    session.auth_data.login.decode() if session.auth_data else None,
-                    getattr(server, "digest_connection_number", 0),
-                )
-            )
-            number = len(self.received)
+        count = len(self.received)
+        if ("DATA", count) in b.signals:
+            b.signals["DATA", count].set()
+        if count in b.drop_in_data:
+            b.drop_in_data.remove(count)
+            server.transport.close()
+            return "421 4.4.2 closing connection (test)"
+        received = Received(
+            envelope.mail_from,
+            list(envelope.rcpt_tos),
+            envelope.original_content,
+            server.transport.get_extra_info("ssl_object") is not None,
+            session.auth_data.login.decode() if session.auth_data else None,
+            getattr(server, "digest_connection_number", 0),
+        )
+        # Like a real relay, a message whose data has arrived is taken even if the client
+        # goes away before the answer: shielded from the cancel a lost connection brings.
+        number = await asyncio.shield(self._accept(received, b.delay_data.get(count, 0.0)))
         return f"250 2.0.0 OK queued as Q{number:05d}"
+
+    async def _accept(self, received: Received, delay: float) -> int:
+        if delay:
+            await asyncio.sleep(delay)
+        with self.lock:
+            self.received.append(received)
+            return len(self.received)
 
 
 class _Controller(Controller):
