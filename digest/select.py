@@ -26,8 +26,9 @@ Duplicates, checked in this order for each candidate that is not too old:
                   how rare they are) and their content words agree (TF-IDF cosine). Compared
                   with the batch and with articles sent for stories dated within
                   STORY_WINDOW_DAYS of the reference day.
-Inside the batch the fuller copy wins (the whole article over an excerpt, then the longer
-text) and takes the place of the first copy; for same-story the first article wins.
+Inside the batch the fuller copy wins (the whole article over an excerpt, else a text at
+least a tenth longer; otherwise the first) and takes the place of the first copy; for
+same-story the first article wins.
 `duplicate_of` names the article the skipped one lost to: the history title, or the title
 of the batch article kept in its place.
 
@@ -580,7 +581,10 @@ def _root(i: int, lost_to: dict[int, int]) -> int:
 
 
 def _fuller(a: Fingerprint, b: Fingerprint) -> bool:
-    return (not a.excerpt, a.words) > (not b.excerpt, b.words)
+    """`a` is the fuller copy: the whole article over an excerpt, else a tenth longer."""
+    if a.excerpt != b.excerpt:
+        return b.excerpt
+    return a.words > 1.1 * b.words
 
 
 class _Batch:
