@@ -304,6 +304,9 @@ def test_dkim_signature_verifies_and_covers_list_unsubscribe(
     deliver.deliver_issue(outbox_config, store, issue, rendered, ["c@x.org"])
     (eml,) = (tmp_path / "outbox").glob("*.eml")
     assert dkim.verify(eml.read_bytes(), dnsfunc=dns_for(record))
+    # and the message preview writes
+    preview = deliver.build_message(rendered, outbox_config.delivery, "d@x.org", None)
+    assert dkim.verify(preview.as_bytes(), dnsfunc=dns_for(record))
 
 
 def test_bad_dkim_key_is_a_config_error(tmp_path, rendered):
