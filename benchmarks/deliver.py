@@ -14,15 +14,20 @@ The rate limit is set out of the way (it exists to be polite to real relays).
 
 from __future__ import annotations
 
-import argparse
-import multiprocessing
 import os
-import smtplib
-import ssl
 import sys
-import tempfile
-import time
-from pathlib import Path
+
+# Scripts here are named after stages (select.py, ...): this folder must not shadow the
+# standard library's modules of the same names.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(__file__)]
+
+import argparse  # noqa: E402
+import multiprocessing  # noqa: E402
+import smtplib  # noqa: E402
+import ssl  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
