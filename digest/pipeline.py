@@ -178,7 +178,7 @@ def preview(
     config: Config, out_dir: Path, as_of: dt.date | None = None
 ) -> tuple[RunReport, list[Path]]:
     """The next digest, written to files; the state file is opened read-only."""
-    from .deliver import build_message
+    from .deliver import build_message, message_bytes
     from .store import Store
 
     with Store.open(config.state, readonly=True) as store:
@@ -194,7 +194,7 @@ def preview(
     paths = [out_dir / "digest.html", out_dir / "digest.txt", out_dir / "digest.eml"]
     paths[0].write_text(rendered.html, encoding="utf-8")
     paths[1].write_text(rendered.text, encoding="utf-8")
-    paths[2].write_bytes(message.as_bytes())
+    paths[2].write_bytes(message_bytes(message))  # CRLF, byte for byte as sent
     report.message = (
         f"{len(prepared.selection.chosen)} articles, "
         f"{len(prepared.selection.skipped)} skipped, "
@@ -214,7 +214,9 @@ def run(
     if dry_run:
         with Store.open(config.state, readonly=True) as store:
             prepared = prepare(config, store, as_of)
-        recipients, _ = load_recipients(config.delivery)
+            unsubscribed = store.unsubscribed()
+        recipients, problems = load_recipients(config.delivery, unsubscribed)
+        prepared.notes.extend(str(p) for p in problems)
         return RunReport(
             "dry-run",
             prepared,
