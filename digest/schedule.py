@@ -1,0 +1,634 @@
+"""Running the digest on its cron cadence: slots, catch-up, one scheduler at a time.
+
+A *slot* is one time of the `schedule:` cron expression in the config's `timezone`. Its
+key in the state (`runs.slot`, UNIQUE) is the slot's wall-clock time placed in the zone,
+as ISO 8601 with offset: "2026-10-25T02:30:00+02:00". A slot runs at most once, whoever
+starts it (`digest schedule`, or `digest run --slot` from cron or a systemd timer).
+
+The slots are computed here, not by APScheduler's CronTrigger, whose 3.x versions get
+daylight-saving changes wrong in places (the repeated hour fires twice; asked again from
+inside it, it can hand back the same time: agronholm/apscheduler#1021). The cron fields are
+matched on a calendar without DST (UTC wall-clock times), and each matching wall-clock
+time is then placed in the zone:
+
+- clocks go back (a wall time happens twice): the slot is the first occurrence; the
+  repeated 02:30 (+01:00) is the same slot and does not run again;
+- clocks go forward (a wall time does not exist): the slot moves forward by the gap, so
+  02:30 on a night that jumps from 02:00 to 03:00 runs at 03:30 (where APScheduler 3.11
+  fires it too); no day loses its digest.
+
+`SlotScheduler` runs the slots with an APScheduler `BlockingScheduler`: it catches up a
+missed slot at start-up from the state (APScheduler's job store is in memory and forgets),
+skips a slot already in the state, waits for a manual run that holds the state, and on
+SIGTERM/SIGINT lets the run in progress finish, then returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import signal
+import sqlite3
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import (
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_SCHEDULER_STARTED,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+    SchedulerEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers import SchedulerNotRunningError
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+
+from .config import Config
+from .cron import make_trigger
+from .errors import ConfigError, DigestError, LockedError, UsageError
+
+if TYPE_CHECKING:
+    from .pipeline import RunReport
+
+RunFunc = Callable[[Config, str], "RunReport"]
+
+NOW_TOLERANCE = timedelta(seconds=60)  # `--slot now` 59 s before a slot means that slot
+ON_TIME_SECONDS = 300  # with `catch_up: none`, a slot started later than this is skipped
+LOCK_RETRY_SECONDS = 5.0  # a slot that finds a manual run holding the state tries again...
+LOCK_PATIENCE_SECONDS = 3600.0  # ...for at most this long
+NEAR = timedelta(days=1)  # how far around a moment to look for a clock change
+HORIZON = timedelta(days=366 * 16)  # how far back to look for the latest slot
+MISSED_COUNT_CAP = 1000
+
+
+# --- slots ---------------------------------------------------------------------------------
+
+
+class Cadence:
+    """The slots of a cron schedule in a time zone, in order, each once.
+
+    `walls` is a CronTrigger evaluated in UTC: a calendar without DST that says which
+    wall-clock times match the cron fields. `place` puts a wall-clock time in the zone.
+    """
+
+    def __init__(self, walls: CronTrigger, timezone: str | tzinfo):
+        zero = timedelta(0)
+        if any(datetime(2000, m, 1, tzinfo=walls.timezone).utcoffset() != zero for m in (1, 7)):
+            raise ValueError("the wall-clock trigger must be in UTC")
+        self._walls = walls
+        self.tz = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
+
+    @classmethod
+    def from_cron(cls, expression: str, timezone: str | tzinfo) -> Cadence:
+        """A standard five-field cron expression (0 and 7 = Sunday) in `timezone`."""
+        return cls(make_trigger(expression, "UTC"), timezone)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Cadence:
+        return cls.from_cron(config.schedule, config.tz)
+
+    def wall_of(self, moment: datetime) -> datetime:
+        """The wall-clock time (naive) that `moment` shows in the zone."""
+        return moment.astimezone(self.tz).replace(tzinfo=None)
+
+    def place(self, wall: datetime) -> datetime:
+        """The instant of a wall-clock time in the zone: the first of two when clocks go back,
+        moved forward by the gap when clocks skip it."""
+        return wall.replace(tzinfo=self.tz, fold=0).astimezone(UTC).astimezone(self.tz)
+
+    def next_after(self, moment: datetime) -> datetime | None:
+        """The first slot strictly after `moment` (aware); None if the schedule never fires.
+
+        Never a slot at or before `moment`: the guard APScheduler's #1021 asks for.
+        """
+        best: datetime | None = None
+        limit: datetime | None = None
+        # Walls skipped by a nearby spring-forward land up to `gap` later: start before them.
+        wall = self._next_wall(self.wall_of(moment) - self._gap(moment), inclusive=True)
+        while wall is not None and (limit is None or wall <= limit):
+            slot = self.place(wall)
+            if slot > moment and (best is None or slot < best):
+                best, limit = slot, wall + self._gap(slot)
+            wall = self._next_wall(wall)
+        return best
+
+    def slots_between(self, start: datetime, end: datetime) -> Iterator[datetime]:
+        """The slots s with start < s <= end, in order."""
+        slot = self.next_after(start)
+        while slot is not None and slot <= end:
+            yield slot
+            slot = self.next_after(slot)
+
+    def latest_at_or_before(self, moment: datetime) -> datetime | None:
+        """The last slot at or before `moment`; None if there is none within 16 years."""
+        window = timedelta(minutes=1)
+        utc = moment.astimezone(UTC)
+        while window <= HORIZON:
+            last = deque(self.slots_between(utc - window, moment), maxlen=1)
+            if last:
+                return last[0]
+            window *= 2
+        return None
+
+    def is_slot(self, moment: datetime) -> bool:
+        return self.next_after(moment - timedelta(microseconds=1)) == moment
+
+    def _next_wall(self, wall: datetime, inclusive: bool = False) -> datetime | None:
+        """The first wall-clock time after (or at) `wall` that the cron fields match."""
+        start = wall.replace(tzinfo=UTC) + timedelta(microseconds=0 if inclusive else 1)
+        found = self._walls.get_next_fire_time(None, start)
+        return None if found is None else found.replace(tzinfo=None)
+
+    def _gap(self, moment: datetime) -> timedelta:
+        """How far the clocks jump forward in a change within a day of `moment` (else 0)."""
+        utc = moment.astimezone(UTC)
+        before = (utc - NEAR).astimezone(self.tz).utcoffset() or timedelta(0)
+        after = (utc + NEAR).astimezone(self.tz).utcoffset() or timedelta(0)
+        return max(after - before, timedelta(0))
+
+
+def slot_key(slot: datetime) -> str:
+    """The slot's key in the state: ISO 8601 with the zone's offset."""
+    return slot.isoformat()
+
+
+class SlotTrigger(BaseTrigger):
+    """APScheduler's view of a Cadence: each fire time strictly after the previous one."""
+
+    def __init__(self, cadence: Cadence):
+        self.cadence = cadence
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        if previous_fire_time is None:
+            return self.cadence.next_after(now - timedelta(microseconds=1))
+        return self.cadence.next_after(previous_fire_time)
+
+    def __str__(self) -> str:
+        return f"slots[{self.cadence.tz}]"
+
+
+def parse_time(text: str, zone: tzinfo, option: str) -> datetime:
+    """ISO 8601 with or without offset (without: in `zone`); a UsageError naming `option`."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(
+            f"{option}: {text!r} is not an ISO 8601 time",
+            "e.g. 2026-10-24T07:00 (in the config's timezone) or 2026-10-24T07:00+02:00",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone, fold=0)
+    return moment.astimezone(UTC).astimezone(zone)
+
+
+def _never(config: Config) -> ConfigError:
+    return ConfigError(
+        f"the schedule {config.schedule!r} never fires",
+        str(config.path),
+        key="schedule",
+        hint="check the day of month against the month (e.g. 31 in February)",
+    )
+
+
+def next_slots(config: Config, n: int, after: str | None = None) -> list[datetime]:
+    """The next `n` slots after `after` (ISO; naive = in the config's zone) or after now."""
+    cadence = Cadence.from_config(config)
+    moment = parse_time(after, config.tz, "--after") if after else datetime.now(config.tz)
+    slots: list[datetime] = []
+    while len(slots) < n:
+        slot = cadence.next_after(moment)
+        if slot is None:
+            break
+        slots.append(slot)
+        moment = slot
+    if not slots:
+        raise _never(config)
+    return slots
+
+
+def resolve_slot(config: Config, text: str, now: datetime | None = None) -> str:
+    """The slot key for `run --slot TEXT`.
+
+    "now" is the latest slot at or before now (+60 s, for a timer that fires a little
+    early), so a timer that fires twice, or is started again, names the same slot. An ISO
+    time must be a slot of the schedule; the repeated 02:30 of a night when clocks go back
+    names the same slot as the first.
+    """
+    cadence = Cadence.from_config(config)
+    if text.strip().lower() == "now":
+        moment = (now or datetime.now(config.tz)).astimezone(UTC) + NOW_TOLERANCE
+        slot = cadence.latest_at_or_before(moment)
+        if slot is None:
+            raise UsageError(f"--slot now: the schedule {config.schedule!r} has no past slot")
+        return slot_key(slot)
+    slot = cadence.place(cadence.wall_of(parse_time(text, config.tz, "--slot")))
+    if not cadence.is_slot(slot):
+        around = [cadence.latest_at_or_before(slot), cadence.next_after(slot)]
+        raise UsageError(
+            f"--slot: {text} is not a time of the schedule {config.schedule!r} "
+            f"in {config.timezone}",
+            "the slots around it: "
+            + " and ".join(slot_key(s) for s in around if s is not None)
+            + "; or pass --slot now",
+        )
+    return slot_key(slot)
+
+
+def recorded_slots(config: Config) -> list[datetime]:
+    """The slots the state has runs for (any status), as instants."""
+    from .store import Store
+
+    with Store.open(config.state, readonly=True) as store:
+        try:
+            rows = store.conn.execute("SELECT slot FROM runs WHERE slot IS NOT NULL").fetchall()
+        except sqlite3.OperationalError:  # a state file without the schema yet
+            return []
+    slots = []
+    for (text,) in rows:
+        with contextlib.suppress(UsageError):
+            slots.append(parse_time(text, config.tz, "slot"))
+    return slots
+
+
+# --- logs ----------------------------------------------------------------------------------
+
+
+class SlotLog:
+    """One line per slot (and per scheduler event), to stderr: key=value text or JSON."""
+
+    def __init__(self, stream: TextIO | None = None, json_lines: bool = False):
+        self.stream = stream or sys.stderr
+        self.json_lines = json_lines
+        self._lock = threading.RLock()
+
+    def slot(
+        self,
+        slot: str,
+        status: str,
+        chosen: int = 0,
+        sent: int = 0,
+        failed: int = 0,
+        duration: float = 0.0,
+        message: str | None = None,
+    ) -> None:
+        fields: dict[str, object] = {
+            "slot": slot,
+            "status": status,
+            "chosen": chosen,
+            "sent": sent,
+            "failed": failed,
+        }
+        if self.json_lines:
+            self._write({"event": "slot", **fields, "duration": round(duration, 3)}, message)
+        else:
+            self._write({**fields, "duration": f"{duration:.2f}s"}, message)
+
+    def event(self, event: str, **fields: object) -> None:
+        message = fields.pop("message", None)
+        self._write({"event": event, **fields}, message)
+
+    def _write(self, fields: dict[str, object], message: object) -> None:
+        if message:
+            fields["message"] = str(message)
+        if self.json_lines:
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            line = json.dumps({"time": stamp, **fields}, ensure_ascii=False, default=str)
+        else:
+            line = " ".join(f"{key}={_text_value(value)}" for key, value in fields.items())
+        with self._lock:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+
+def _text_value(value: object) -> str:
+    text = str(value)
+    if text and not any(c.isspace() or c in "\"'=" for c in text):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+# --- one scheduler per state ---------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def schedule_lock(state_path: str | os.PathLike[str]) -> Iterator[Path]:
+    """`<state>.schedule.lock`, held for the scheduler's lifetime; a second one is refused."""
+    path = Path(f"{state_path}.schedule.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise LockedError(
+                f"another `digest schedule` (pid {holder}) is already running on "
+                f"{state_path}: it holds {path}",
+                "stop that one first (SIGTERM lets its run finish), or use another `state:`",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield path
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --- the scheduler -------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    status: str
+    chosen: int = 0
+    sent: int = 0
+    failed: int = 0
+    message: str | None = None
+
+
+def _pipeline_run(config: Config, slot: str) -> RunReport:
+    from .pipeline import run
+
+    return run(config, slot=slot)
+
+
+class SlotScheduler:
+    """Runs each slot of the config's schedule once, through the pipeline.
+
+    `cadence`, `clock` and `run` are there for tests (a per-second cadence, a fixed "now",
+    a stand-in for the pipeline).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        cadence: Cadence | None = None,
+        clock: Callable[[], datetime] | None = None,
+        run: RunFunc | None = None,
+        log: SlotLog | None = None,
+        retry_seconds: float = LOCK_RETRY_SECONDS,
+        patience_seconds: float = LOCK_PATIENCE_SECONDS,
+    ):
+        self.config = config
+        self.cadence = cadence or Cadence.from_config(config)
+        self.clock = clock or (lambda: datetime.now(config.tz))
+        self.run = run or _pipeline_run
+        self.log = log or SlotLog()
+        self.retry_seconds = retry_seconds
+        self.patience_seconds = patience_seconds
+        self._stopping = threading.Event()
+        self._started = threading.Event()  # the scheduler runs, or will never run
+        self._running = threading.Lock()  # held while a slot runs
+        self._scheduler: BlockingScheduler | None = None
+
+    # --- one slot ------------------------------------------------------------------------
+
+    def run_slot(self, slot: datetime) -> str:
+        """Run one slot unless the state has it already; log one line; return its status."""
+        key = slot_key(slot)
+        began = time.monotonic()
+        with self._running:
+            if self._stopping.is_set():
+                outcome = Outcome("skipped", message="stopping: not started")
+            else:
+                outcome = self._attempt(key)
+        self.log.slot(
+            key,
+            outcome.status,
+            outcome.chosen,
+            outcome.sent,
+            outcome.failed,
+            time.monotonic() - began,
+            outcome.message,
+        )
+        return outcome.status
+
+    def _attempt(self, key: str) -> Outcome:
+        deadline = time.monotonic() + self.patience_seconds
+        waiting = False
+        while True:
+            try:
+                if self._has_run(key):
+                    return Outcome("already-ran", message="the state has a run for this slot")
+                return self._outcome(self.run(self.config, key))
+            except LockedError as e:
+                if self._has_run(key):  # another process took this very slot meanwhile
+                    return Outcome("already-ran", message="the state has a run for this slot")
+                if time.monotonic() >= deadline:
+                    return Outcome("busy", message=f"{e.message}; gave up waiting")
+                if not waiting:
+                    self.log.event("waiting", slot=key, message=e.message)
+                    waiting = True
+                if self._stopping.wait(self.retry_seconds):
+                    return Outcome("skipped", message="stopping while waiting for the state")
+            except DigestError as e:
+                return Outcome("error", message=str(e))
+            except Exception as e:  # a bug: say so, keep the schedule going
+                traceback.print_exc()
+                return Outcome("crashed", message=f"{type(e).__name__}: {e}")
+
+    def _has_run(self, key: str) -> bool:
+        from .store import Store
+
+        with Store.open(self.config.state, readonly=True) as store:
+            try:
+                return store.slot_has_run(key)
+            except sqlite3.OperationalError:  # no schema yet: nothing ran
+                return False
+
+    def _outcome(self, report: RunReport) -> Outcome:
+        prepared = report.prepared
+        chosen = len(prepared.selection.chosen) if prepared is not None else 0
+        sent = sum(1 for d in report.delivered if d.get("status") == "sent")
+        message = report.message
+        if report.resumed:
+            done = sum(1 for d in report.resumed if d.get("status") == "sent")
+            message += f"; finished an earlier issue first ({done} sent)"
+        if report.status == "empty" and not self.config.skip_empty:
+            message += " (skip_empty is false, but an empty digest cannot be rendered yet)"
+        return Outcome(report.status, chosen, sent, len(report.delivered) - sent, message)
+
+    # --- start-up ------------------------------------------------------------------------
+
+    def catch_up(self) -> datetime:
+        """After downtime: run the latest missed slot once (`catch_up: latest`) or none.
+
+        Missed means: after the last slot the state records, at or before now. With no
+        slot recorded yet nothing counts as missed. Returns the "now" it used, from which
+        the live schedule continues.
+        """
+        now = self.clock()
+        last = max(recorded_slots(self.config), default=None)
+        latest = self.cadence.latest_at_or_before(now)
+        if last is None or latest is None or latest <= last:
+            return now
+        missed = 0
+        for _ in self.cadence.slots_between(last, now):
+            missed += 1
+            if missed >= MISSED_COUNT_CAP:
+                break
+        count = f"{missed}+" if missed >= MISSED_COUNT_CAP else missed
+        if self.config.catch_up == "none":
+            self.log.event("catch-up", missed=count, last=slot_key(last), action="none")
+        else:
+            self.log.event(
+                "catch-up", missed=count, last=slot_key(last), action="run", slot=slot_key(latest)
+            )
+            self.run_slot(latest)
+        return now
+
+    # --- the live schedule ---------------------------------------------------------------
+
+    def serve(self, after: datetime) -> None:
+        """Run the slots after `after` until `request_stop`; returns when the run in
+        progress (if any) has finished."""
+        if self._stopping.is_set():  # asked to stop during catch-up
+            self._started.set()
+            self.log.event("stopped")
+            return
+        first = self.cadence.next_after(after)
+        if first is None:
+            raise _never(self.config)
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)  # we log missed slots
+        scheduler = BlockingScheduler(
+            timezone=self.cadence.tz, executors={"default": ThreadPoolExecutor(1)}
+        )
+        scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
+        scheduler.add_listener(self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        scheduler.add_job(
+            self._fire,
+            trigger=SlotTrigger(self.cadence),
+            id="digest",
+            name="digest run",
+            next_run_time=first,  # in the past if catch-up ran long: then it runs at once
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None if self.config.catch_up == "latest" else ON_TIME_SECONDS,
+        )
+        self._scheduler = scheduler
+        self.log.event(
+            "started",
+            schedule=self.config.schedule,
+            timezone=str(self.cadence.tz),
+            catch_up=self.config.catch_up,
+            next=slot_key(first),
+            pid=os.getpid(),
+        )
+        scheduler.start()  # blocks until request_stop shuts it down
+        with self._running:  # the run in progress, if any, has finished
+            pass
+        self.log.event("stopped")
+
+    def request_stop(self, reason: str = "stop") -> None:
+        """Start no new slot; end the schedule once the run in progress has finished."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        self.log.event("stopping", reason=reason)
+        self._started.wait()
+        if self._scheduler is not None:
+            with contextlib.suppress(SchedulerNotRunningError):
+                self._scheduler.shutdown(wait=False)
+
+    def _fire(self) -> None:
+        # APScheduler does not tell a job which time it was fired for: the slot is the
+        # latest at or before now (a late start serves the latest slot, once).
+        slot = self.cadence.latest_at_or_before(self.clock())
+        if slot is not None:
+            self.run_slot(slot)
+
+    def _on_started(self, event: SchedulerEvent) -> None:
+        self._started.set()
+
+    def _on_not_run(self, event: JobExecutionEvent | JobSubmissionEvent) -> None:
+        if isinstance(event, JobExecutionEvent):  # missed: later than the grace time
+            late = datetime.now(UTC) - event.scheduled_run_time
+            self.log.slot(
+                slot_key(event.scheduled_run_time.astimezone(self.cadence.tz)),
+                "missed",
+                message=f"{late.total_seconds():.0f}s late and catch_up is none",
+            )
+        else:
+            for when in event.scheduled_run_times:
+                self.log.slot(
+                    slot_key(when.astimezone(self.cadence.tz)),
+                    "skipped",
+                    message="the previous slot's run is still going",
+                )
+
+    # --- signals -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def signals(self) -> Iterator[None]:
+        """SIGTERM and SIGINT ask for a stop. The handler only writes a byte to a pipe (no
+        locks in a signal handler); a helper thread reads it and stops the scheduler."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        names: list[str] = []
+
+        def handler(signum: int, frame: object) -> None:
+            names.append(signal.Signals(signum).name)
+            with contextlib.suppress(OSError):
+                os.write(write_end, b"!")
+
+        def stopper() -> None:
+            try:
+                signalled = os.read(read_end, 1)
+            finally:
+                os.close(read_end)
+            if signalled:
+                self.request_stop(names[0] if names else "signal")
+
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+        threading.Thread(target=stopper, name="digest-stopper", daemon=True).start()
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+            os.close(write_end)  # the stopper reads b"" and ends
+
+
+def run_forever(
+    config: Config,
+    json_logs: bool = False,
+    *,
+    cadence: Cadence | None = None,
+    clock: Callable[[], datetime] | None = None,
+    run: RunFunc | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """`digest schedule`: catch up, then run every slot until SIGTERM/SIGINT.
+
+    Refused (LockedError) while another scheduler holds the same state.
+    """
+    scheduler = SlotScheduler(
+        config, cadence=cadence, clock=clock, run=run, log=SlotLog(stream, json_logs)
+    )
+    with schedule_lock(config.state), scheduler.signals():
+        scheduler.serve(after=scheduler.catch_up())
