@@ -13,9 +13,9 @@ time is then placed in the zone:
 
 - clocks go back (a wall time happens twice): the slot is the first occurrence; the
   repeated 02:30 (+01:00) is the same slot and does not run again;
-- clocks go forward (a wall time does not exist): the slot moves forward by the gap, so
-  02:30 on a night that jumps from 02:00 to 03:00 runs at 03:30 (where APScheduler 3.11
-  fires it too); no day loses its digest.
+- clocks go forward (a wall time does not exist): the slot runs the moment the clocks
+  jump, so 02:30 on a night that goes from 02:00 to 03:00 runs at 03:00, as cron runs it
+  (APScheduler 3.11 would fire at 03:30, systemd skips the day); no day loses its digest.
 
 `SlotScheduler` runs the slots with an APScheduler `BlockingScheduler`: it catches up a
 missed slot at start-up from the state (APScheduler's job store is in memory and forgets),
@@ -71,9 +71,12 @@ NOW_TOLERANCE = timedelta(seconds=60)  # `--slot now` 59 s before a slot means t
 ON_TIME_SECONDS = 300  # with `catch_up: none`, a slot started later than this is skipped
 LOCK_RETRY_SECONDS = 5.0  # a slot that finds a manual run holding the state tries again...
 LOCK_PATIENCE_SECONDS = 3600.0  # ...for at most this long
-NEAR = timedelta(days=1)  # how far around a moment to look for a clock change
 HORIZON = timedelta(days=366 * 16)  # how far back to look for the latest slot
+# Arithmetic on aware times is done in UTC: in the zone it is wall-clock arithmetic, which
+# drops `fold` and lands in gaps (02:59:59.999 on the night clocks jump from 02:00 to 03:00).
+TINY = timedelta(microseconds=1)
 MISSED_COUNT_CAP = 1000
+TICK_SECONDS = 60  # the scheduler looks at the wall clock at least this often
 
 
 # --- slots ---------------------------------------------------------------------------------
@@ -102,30 +105,45 @@ class Cadence:
     def from_config(cls, config: Config) -> Cadence:
         return cls.from_cron(config.schedule, config.tz)
 
+    def parse(self, text: str, option: str) -> datetime:
+        """An ISO 8601 time with offset, or without (a wall-clock time in the zone, placed
+        like a slot); a UsageError naming `option` if it is not one."""
+        try:
+            moment = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise UsageError(
+                f"{option}: {text!r} is not an ISO 8601 time",
+                "e.g. 2026-10-24T07:00 (in the config's timezone) or 2026-10-24T07:00+02:00",
+            ) from None
+        if moment.tzinfo is None:
+            return self.place(moment)
+        return moment.astimezone(self.tz)
+
     def wall_of(self, moment: datetime) -> datetime:
         """The wall-clock time (naive) that `moment` shows in the zone."""
         return moment.astimezone(self.tz).replace(tzinfo=None)
 
     def place(self, wall: datetime) -> datetime:
         """The instant of a wall-clock time in the zone: the first of two when clocks go back,
-        moved forward by the gap when clocks skip it."""
-        return wall.replace(tzinfo=self.tz, fold=0).astimezone(UTC).astimezone(self.tz)
+        the moment of the jump when clocks skip it (as cron does)."""
+        instant = wall.replace(tzinfo=self.tz, fold=0).astimezone(UTC)
+        if self.wall_of(instant) == wall:
+            return instant.astimezone(self.tz)
+        return self._jump(wall)
 
     def next_after(self, moment: datetime) -> datetime | None:
         """The first slot strictly after `moment` (aware); None if the schedule never fires.
 
-        Never a slot at or before `moment`: the guard APScheduler's #1021 asks for.
+        Never a slot at or before `moment`: the guard APScheduler's #1021 asks for. `place`
+        keeps the order of wall-clock times, so the first match after `moment` is the one.
         """
-        best: datetime | None = None
-        limit: datetime | None = None
-        # Walls skipped by a nearby spring-forward land up to `gap` later: start before them.
-        wall = self._next_wall(self.wall_of(moment) - self._gap(moment), inclusive=True)
-        while wall is not None and (limit is None or wall <= limit):
+        wall = self._next_wall(self.wall_of(moment), inclusive=True)
+        while wall is not None:
             slot = self.place(wall)
-            if slot > moment and (best is None or slot < best):
-                best, limit = slot, wall + self._gap(slot)
+            if slot > moment:
+                return slot
             wall = self._next_wall(wall)
-        return best
+        return None
 
     def slots_between(self, start: datetime, end: datetime) -> Iterator[datetime]:
         """The slots s with start < s <= end, in order."""
@@ -146,20 +164,25 @@ class Cadence:
         return None
 
     def is_slot(self, moment: datetime) -> bool:
-        return self.next_after(moment - timedelta(microseconds=1)) == moment
+        return self.next_after(moment.astimezone(UTC) - TINY) == moment
 
     def _next_wall(self, wall: datetime, inclusive: bool = False) -> datetime | None:
         """The first wall-clock time after (or at) `wall` that the cron fields match."""
-        start = wall.replace(tzinfo=UTC) + timedelta(microseconds=0 if inclusive else 1)
+        start = wall.replace(tzinfo=UTC) + (timedelta(0) if inclusive else TINY)
         found = self._walls.get_next_fire_time(None, start)
         return None if found is None else found.replace(tzinfo=None)
 
-    def _gap(self, moment: datetime) -> timedelta:
-        """How far the clocks jump forward in a change within a day of `moment` (else 0)."""
-        utc = moment.astimezone(UTC)
-        before = (utc - NEAR).astimezone(self.tz).utcoffset() or timedelta(0)
-        after = (utc + NEAR).astimezone(self.tz).utcoffset() or timedelta(0)
-        return max(after - before, timedelta(0))
+    def _jump(self, wall: datetime) -> datetime:
+        """The instant the clocks jump over `wall`, a wall-clock time that does not exist."""
+        before = wall.replace(tzinfo=self.tz, fold=1).astimezone(UTC)  # the offset before...
+        after = wall.replace(tzinfo=self.tz, fold=0).astimezone(UTC)  # ...and after the jump
+        while after - before > timedelta(seconds=1):
+            middle = before + timedelta(seconds=(after - before).total_seconds() // 2)
+            if self.wall_of(middle) > wall:
+                after = middle
+            else:
+                before = middle
+        return after.astimezone(self.tz)
 
 
 def slot_key(slot: datetime) -> str:
@@ -177,25 +200,11 @@ class SlotTrigger(BaseTrigger):
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
         if previous_fire_time is None:
-            return self.cadence.next_after(now - timedelta(microseconds=1))
+            return self.cadence.next_after(now.astimezone(UTC) - TINY)
         return self.cadence.next_after(previous_fire_time)
 
     def __str__(self) -> str:
         return f"slots[{self.cadence.tz}]"
-
-
-def parse_time(text: str, zone: tzinfo, option: str) -> datetime:
-    """ISO 8601 with or without offset (without: in `zone`); a UsageError naming `option`."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(
-            f"{option}: {text!r} is not an ISO 8601 time",
-            "e.g. 2026-10-24T07:00 (in the config's timezone) or 2026-10-24T07:00+02:00",
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone, fold=0)
-    return moment.astimezone(UTC).astimezone(zone)
 
 
 def _never(config: Config) -> ConfigError:
@@ -210,7 +219,7 @@ def _never(config: Config) -> ConfigError:
 def next_slots(config: Config, n: int, after: str | None = None) -> list[datetime]:
     """The next `n` slots after `after` (ISO; naive = in the config's zone) or after now."""
     cadence = Cadence.from_config(config)
-    moment = parse_time(after, config.tz, "--after") if after else datetime.now(config.tz)
+    moment = cadence.parse(after, "--after") if after else datetime.now(config.tz)
     slots: list[datetime] = []
     while len(slots) < n:
         slot = cadence.next_after(moment)
@@ -238,7 +247,7 @@ def resolve_slot(config: Config, text: str, now: datetime | None = None) -> str:
         if slot is None:
             raise UsageError(f"--slot now: the schedule {config.schedule!r} has no past slot")
         return slot_key(slot)
-    slot = cadence.place(cadence.wall_of(parse_time(text, config.tz, "--slot")))
+    slot = cadence.place(cadence.wall_of(cadence.parse(text, "--slot")))
     if not cadence.is_slot(slot):
         around = [cadence.latest_at_or_before(slot), cadence.next_after(slot)]
         raise UsageError(
@@ -251,7 +260,7 @@ def resolve_slot(config: Config, text: str, now: datetime | None = None) -> str:
     return slot_key(slot)
 
 
-def recorded_slots(config: Config) -> list[datetime]:
+def recorded_slots(config: Config, cadence: Cadence) -> list[datetime]:
     """The slots the state has runs for (any status), as instants."""
     from .store import Store
 
@@ -263,7 +272,7 @@ def recorded_slots(config: Config) -> list[datetime]:
     slots = []
     for (text,) in rows:
         with contextlib.suppress(UsageError):
-            slots.append(parse_time(text, config.tz, "slot"))
+            slots.append(cadence.parse(text, "slot"))
     return slots
 
 
@@ -365,6 +374,10 @@ class Outcome:
     sent: int = 0
     failed: int = 0
     message: str | None = None
+
+
+def _tick() -> None:
+    """Nothing: a job that keeps the scheduler's wait short (see `serve`)."""
 
 
 def _pipeline_run(config: Config, slot: str) -> RunReport:
@@ -480,7 +493,7 @@ class SlotScheduler:
         the live schedule continues.
         """
         now = self.clock()
-        last = max(recorded_slots(self.config), default=None)
+        last = max(recorded_slots(self.config, self.cadence), default=None)
         latest = self.cadence.latest_at_or_before(now)
         if last is None or latest is None or latest <= last:
             return now
@@ -513,7 +526,7 @@ class SlotScheduler:
             raise _never(self.config)
         logging.getLogger("apscheduler").setLevel(logging.ERROR)  # we log missed slots
         scheduler = BlockingScheduler(
-            timezone=self.cadence.tz, executors={"default": ThreadPoolExecutor(1)}
+            timezone=self.cadence.tz, executors={"default": ThreadPoolExecutor(2)}
         )
         scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
         scheduler.add_listener(self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
@@ -527,6 +540,9 @@ class SlotScheduler:
             max_instances=1,
             misfire_grace_time=None if self.config.catch_up == "latest" else ON_TIME_SECONDS,
         )
+        # Python waits on the monotonic clock, which stands still while the machine sleeps:
+        # a wait computed before a suspend would fire hours late. Wake up every minute.
+        scheduler.add_job(_tick, "interval", seconds=TICK_SECONDS, id="tick", coalesce=True)
         self._scheduler = scheduler
         self.log.event(
             "started",
@@ -563,6 +579,8 @@ class SlotScheduler:
         self._started.set()
 
     def _on_not_run(self, event: JobExecutionEvent | JobSubmissionEvent) -> None:
+        if event.job_id != "digest":
+            return
         if isinstance(event, JobExecutionEvent):  # missed: later than the grace time
             late = datetime.now(UTC) - event.scheduled_run_time
             self.log.slot(

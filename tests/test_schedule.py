@@ -5,6 +5,9 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,6 +35,7 @@ from digest.schedule import (
     SlotTrigger,
     next_slots,
     resolve_slot,
+    run_forever,
     schedule_lock,
     slot_key,
 )
@@ -92,14 +96,22 @@ def test_the_night_clocks_go_back_has_its_0230_slot_once(tmp_path):
     ]
 
 
-def test_the_night_clocks_go_forward_runs_the_missing_0230_at_0330(tmp_path):
-    # 2026-03-29 02:00 (+01:00) -> 03:00 (+02:00): 02:30 does not exist. The slot moves
-    # forward by the gap (03:30 summer time, the instant APScheduler fires it); the day
-    # keeps its digest.
+def test_the_night_clocks_go_forward_runs_the_missing_0230_when_they_jump(tmp_path):
+    # 2026-03-29 02:00 (+01:00) -> 03:00 (+02:00): 02:30 does not exist. The slot runs the
+    # moment the clocks jump, as cron runs it (APScheduler 3.11 alone would fire at 03:30;
+    # a systemd timer skips the day); the day keeps its digest.
     assert next_via_cli(tmp_path, "30 2 * * *", 3, "2026-03-28T00:00") == [
         "2026-03-28T02:30:00+01:00",
-        "2026-03-29T03:30:00+02:00",
+        "2026-03-29T03:00:00+02:00",
         "2026-03-30T02:30:00+02:00",
+    ]
+    # An hour-long gap folds every slot in it into that one moment, once.
+    quarter = next_via_cli(tmp_path, "*/30 * * * *", 4, "2026-03-29T01:00")
+    assert quarter == [
+        "2026-03-29T01:30:00+01:00",
+        "2026-03-29T03:00:00+02:00",
+        "2026-03-29T03:30:00+02:00",
+        "2026-03-29T04:00:00+02:00",
     ]
 
 
@@ -285,8 +297,11 @@ def test_slot_keys_are_the_wall_clock_slot_whatever_the_spelling(tmp_path):
     assert resolve_slot(config, "2026-10-25T00:30Z") == first
     # the repeated 02:30 (+01:00) is the same wall-clock slot: it cannot run again
     assert resolve_slot(config, "2026-10-25T02:30:00+01:00") == first
-    # the 02:30 that does not exist is the 03:30 it runs at
-    assert resolve_slot(config, "2026-03-29T02:30") == "2026-03-29T03:30:00+02:00"
+    # the 02:30 that does not exist is the 03:00 it runs at, the moment clocks jump
+    assert resolve_slot(config, "2026-03-29T02:30") == "2026-03-29T03:00:00+02:00"
+    # and a cron job run right after the jump names it with `now`
+    after_jump = datetime(2026, 3, 29, 3, 0, 1, tzinfo=BERLIN)
+    assert resolve_slot(config, "now", after_jump) == "2026-03-29T03:00:00+02:00"
 
 
 def test_a_time_that_is_not_a_slot_is_a_usage_error_naming_the_slots_around_it(tmp_path):
@@ -472,6 +487,29 @@ def test_the_schedule_lock_refuses_a_second_holder_naming_file_and_pid(tmp_path)
         pass
 
 
+def test_sigterm_during_the_catch_up_run_lets_it_finish_then_returns(tmp_path):
+    config = load_config(write_config(tmp_path))
+    record(config, "2026-03-02T07:00:00+01:00")
+    pipeline, stream = FakePipeline(seconds=0.5), io.StringIO()
+
+    def run(config, slot):
+        os.kill(os.getpid(), signal.SIGTERM)  # arrives while the slot runs
+        return pipeline(config, slot)
+
+    before = signal.getsignal(signal.SIGTERM)
+    run_forever(config, clock=lambda: THURSDAY_NOON, run=run, stream=stream)
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert pipeline.slots == ["2026-03-05T07:00:00+01:00"]
+    lines = stream.getvalue().splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "event=catch-up",
+        "event=stopping",
+        "slot=2026-03-05T07:00:00+01:00",
+        "event=stopped",
+    ]
+    assert "status=delivered" in lines[2] and "reason=SIGTERM" in lines[1]
+
+
 def test_serve_runs_each_slot_once_and_stops_after_the_run_in_progress(tmp_path):
     config = load_config(write_config(tmp_path))
     run, stream = FakePipeline(seconds=0.3), io.StringIO()
@@ -618,3 +656,27 @@ def test_help_still_does_not_import_apscheduler():
     """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip().endswith("False"), result.stderr
+
+
+# --- the shipped systemd timer --------------------------------------------------------------
+
+
+def test_the_shipped_timer_fires_at_the_shipped_configs_slots():
+    timer = (ROOT / "config" / "digest.timer").read_text()
+    service = (ROOT / "config" / "digest.service").read_text()
+    assert "run --slot now" in service and "Persistent=true" in timer
+    calendar = re.search(r"^OnCalendar=(.+)$", timer, re.M)[1]
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not here")
+    result = subprocess.run(
+        ["systemd-analyze", "calendar", "--iterations=6", calendar],
+        capture_output=True,
+        text=True,
+        env={"TZ": "UTC", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    fires = re.findall(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", result.stdout)
+    config = load_config(ROOT / "config" / "digest.yaml")
+    slots = next_slots(config, 6, None)
+    utc = ZoneInfo("UTC")
+    assert [s.astimezone(utc).strftime("%Y-%m-%d %H:%M:%S") for s in slots] == fires
