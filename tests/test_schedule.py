@@ -23,6 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from click.testing import CliRunner
 from conftest import ROOT, SAMPLE_SEEDS, digest_command
 
+from digest import errors
 from digest.cli import cli
 from digest.config import load_config
 from digest.cron import make_trigger
@@ -313,6 +314,21 @@ def test_a_time_that_is_not_a_slot_is_a_usage_error_naming_the_slots_around_it(t
     assert "2026-03-09T07:00:00+01:00" in str(info.value)
     with pytest.raises(UsageError, match="--slot"):
         resolve_slot(config, "tomorrow")
+
+
+@pytest.mark.skipif(
+    not hasattr(errors, "SlotDoneError"),
+    reason="store.start_run still refuses a slot that ran with a plain LockedError (exit 1)",
+)
+def test_run_slot_now_twice_sends_once_and_the_second_run_exits_0(tmp_path):
+    config = str(write_config(tmp_path, "0 7 * * 1-5"))
+    first = digest("--config", config, "run", "--slot", "now")
+    assert first.returncode == 0, first.stderr
+    second = digest("--config", config, "run", "--slot", "now")
+    assert second.returncode == 0 and "has already run" in second.stderr
+    assert len(list((tmp_path / "outbox").iterdir())) == 1
+    with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
+        assert len(store.runs()) == 1
 
 
 # --- the scheduler, in process: one slot, catch-up, waiting, logs --------------------------
@@ -647,7 +663,8 @@ def test_the_real_pipeline_on_a_per_second_cadence_sends_once_then_stops_cleanly
 def test_help_still_does_not_import_apscheduler():
     code = textwrap.dedent("""
         import sys
-        from digest.cli import cli
+        from digest import errors
+from digest.cli import cli
         try:
             cli.main(['schedule', '--help'], standalone_mode=False)
         except SystemExit:
