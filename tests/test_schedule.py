@@ -663,8 +663,7 @@ def test_the_real_pipeline_on_a_per_second_cadence_sends_once_then_stops_cleanly
 def test_help_still_does_not_import_apscheduler():
     code = textwrap.dedent("""
         import sys
-        from digest import errors
-from digest.cli import cli
+        from digest.cli import cli
         try:
             cli.main(['schedule', '--help'], standalone_mode=False)
         except SystemExit:
