@@ -7,6 +7,7 @@ file: `password_env` names the environment variable that holds the SMTP password
 
 from __future__ import annotations
 
+import datetime as dt
 import glob as globmod
 import os
 import re
@@ -387,12 +388,18 @@ def _schedule(node: _Node, timezone: str) -> str:
     from .cron import CronError, make_trigger
 
     try:
-        make_trigger(expression, timezone)
+        trigger = make_trigger(expression, timezone)
     except CronError as e:
         raise node.error(
             f"bad cron expression {expression!r}: {e}",
             'five fields: minute hour day-of-month month day-of-week, e.g. "0 7 * * 1-5"',
         ) from None
+    start = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    if trigger.get_next_fire_time(None, start) is None:
+        raise node.error(
+            f"the cron expression {expression!r} never fires",
+            "check the day of month against the month (e.g. 31 in February)",
+        )
     return expression
 
 

@@ -40,6 +40,11 @@ def _number(field: str, text: str) -> int:
     return value
 
 
+def _range_end(text: str) -> int:
+    """`sun` closing a range is day 7, so `fri-sun` reads as Friday to Sunday."""
+    return 7 if text.lower()[:3] == "sun" else _number("day_of_week", text)
+
+
 def _expand_weekdays(text: str) -> str:
     """'1-5' -> 'mon,tue,wed,thu,fri'; '0,6' -> 'sun,sat'; names pass through as names."""
     days: list[int] = []
@@ -55,7 +60,7 @@ def _expand_weekdays(text: str) -> str:
         else:
             first = _number("day_of_week", match["a"])
             last = (
-                _number("day_of_week", match["b"])
+                _range_end(match["b"])
                 if match["b"]
                 else (6 if match["step"] else first)
             )

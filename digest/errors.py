@@ -69,3 +69,9 @@ class LockedError(DigestError):
     """Another digest process holds the state."""
 
     exit_code = 1
+
+
+class SlotDoneError(LockedError):
+    """The slot already has a run in the state: nothing to do, and not a failure."""
+
+    exit_code = 0

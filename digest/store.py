@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from .errors import LockedError, StateError
+from .errors import LockedError, SlotDoneError, StateError
 from .history import HISTORY_SCHEMA
 
 SCHEMA_VERSION = 1
@@ -197,7 +197,10 @@ class Store:
                 slot is not None
                 and tx.execute("SELECT 1 FROM runs WHERE slot=?", (slot,)).fetchone()
             ):
-                raise LockedError(f"slot {slot} has already run")
+                raise SlotDoneError(
+                    f"slot {slot} has already run: nothing to do",
+                    "each slot runs once; `digest history` shows its run",
+                )
             cur = tx.execute(
                 "INSERT INTO runs(started_at, slot, status) VALUES (?, ?, 'running')", (now(), slot)
             )

@@ -36,7 +36,13 @@ def test_zero_seven_and_the_name_are_sunday(sunday):
 
 @pytest.mark.parametrize(
     ("numbers", "names"),
-    [("1-5", "mon-fri"), ("0,6", "sun,sat"), ("5-7", "fri,sat,sun"), ("*/2", "sun,tue,thu,sat")],
+    [
+        ("1-5", "mon-fri"),
+        ("0,6", "sun,sat"),
+        ("5-7", "fri,sat,sun"),
+        ("5-7", "fri-sun"),  # sun closing a range is day 7
+        ("*/2", "sun,tue,thu,sat"),
+    ],
 )
 def test_names_and_numbers_agree(numbers, names):
     assert cron_fields(f"0 7 * * {numbers}") == cron_fields(f"0 7 * * {names}")

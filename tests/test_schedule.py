@@ -185,10 +185,10 @@ def test_an_unknown_zone_is_a_config_error_naming_key_and_line(tmp_path):
     assert "Mars/Olympus" in result.stderr
 
 
-def test_a_schedule_that_never_fires_says_so(tmp_path):
-    config = load_config(write_config(tmp_path, "0 7 31 2 *"))
-    with pytest.raises(ConfigError, match="never fires"):
-        next_slots(config, 1, "2026-01-01")
+def test_a_schedule_that_never_fires_is_a_config_error_with_its_line(tmp_path):
+    with pytest.raises(ConfigError, match="never fires") as info:
+        load_config(write_config(tmp_path, "0 7 31 2 *"))
+    assert info.value.key == "schedule" and info.value.line
 
 
 # --- the slot arithmetic around clock changes ----------------------------------------------
