@@ -37,6 +37,7 @@ CREATE TABLE sent_articles (
     lead BLOB NOT NULL,             -- MinHash of its opening words, LEAD_PERM uint32
     terms BLOB NOT NULL             -- top content words: uint32 hashes then uint16 counts
 );
+CREATE INDEX sent_articles_day ON sent_articles(day);
 CREATE TABLE sent_keys (            -- exact-text, GUID, URL and LSH band keys
     key INTEGER NOT NULL,
     article_id INTEGER NOT NULL,
@@ -86,11 +87,31 @@ class History:
             return 0
         return self.conn.execute("SELECT max(id) FROM sent_articles").fetchone()[0] or 0
 
-    def matching_keys(self, keys: Iterable[int]) -> list[tuple[int, int]]:
+    def matching_keys(self, keys: Iterable[int] | np.ndarray) -> list[tuple[int, int]]:
         """(key, article id) for every stored key among `keys`."""
         return self._join(
             "SELECT j.value, k.article_id FROM json_each(?) j JOIN sent_keys k ON k.key = j.value",
             keys,
+        )
+
+    def count_since(self, day: int) -> int:
+        """How many sent articles tell stories dated `day` or later."""
+        if not self._has_tables():
+            return 0
+        return self.conn.execute(
+            "SELECT count(*) FROM sent_articles WHERE day >= ?", (day,)
+        ).fetchone()[0]
+
+    def fact_counts(self, keys: Iterable[int], day: int) -> dict[int, int]:
+        """In how many articles dated `day` or later each fact of `keys` occurs."""
+        return dict(
+            self._join(
+                "SELECT j.value, count(*) FROM json_each(?) j "
+                "JOIN sent_facts f ON f.key = j.value AND f.day >= ? "
+                "GROUP BY j.value",
+                keys,
+                day,
+            )
         )
 
     def facts_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]:
@@ -133,12 +154,14 @@ class History:
             for r in rows
         }
 
-    def _join(self, sql: str, keys: Iterable[int], *params: object) -> list[tuple]:
+    def _join(self, sql: str, keys: Iterable[int] | np.ndarray, *params: object) -> list[tuple]:
         # Sorted keys walk the index in order: many times faster than random probes.
-        keys = sorted(set(keys))
-        if not keys or not self._has_tables():
+        if not isinstance(keys, np.ndarray):
+            keys = np.fromiter(keys, np.int64)
+        keys = np.unique(keys)
+        if not len(keys) or not self._has_tables():
             return []
-        return self.conn.execute(sql, (json.dumps(keys), *params)).fetchall()
+        return self.conn.execute(sql, (json.dumps(keys.tolist()), *params)).fetchall()
 
 
 def remember(conn: sqlite3.Connection, issue_id: int, articles: list[Article]) -> None:

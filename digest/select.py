@@ -43,7 +43,9 @@ article when no sections are configured, go to DEFAULT_SECTION ("Top stories").
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import itertools
 import math
 import re
 import string
@@ -52,7 +54,7 @@ import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from datasketch import MinHash
@@ -84,31 +86,38 @@ LEAD_WORDS = 24  # the opening words, signed apart: an excerpt opens like its fu
 FULL_BANDS, FULL_ROWS = 21, 3  # LSH over the body: P(pair found) 0.87 at J=0.45, 0.99 at 0.6
 LEAD_BANDS, LEAD_ROWS = 4, 4  # LSH over the opening (its first 16 MinHash values)
 LEAD_PERM = LEAD_BANDS * LEAD_ROWS
-FACT_CHARS = 3000  # facts come from the title and the opening of the body
+FACT_CHARS = 2000  # facts come from the title and the opening of the body
 TERMS_KEPT = 48  # content words stored per sent article for the cosine
 
 _PERM_A, _PERM_B = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, scheme="affine32").permutations
 _MAX32 = np.uint32(0xFFFFFFFF)
 
-_UNICODE_PUNCT = re.compile(
-    r"[\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u00ab\u00bb\u2039\u203a"
-    r"\u2010-\u2015\u2026\u2022\u00b7\u00a0]"
+# Quotes, dashes and spaces beyond ASCII: they separate words like their ASCII kin.
+_UNICODE_PUNCT = (
+    "\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u00ab\u00bb\u2039\u203a"  # quotes
+    "\u2010\u2011\u2012\u2013\u2014\u2015\u2026\u2022\u00b7\u00a0"  # dashes, ..., bullets, nbsp
 )
 _ASCII_PUNCT = bytes.maketrans(string.punctuation.encode(), b" " * len(string.punctuation))
 
 
+def _unicode_punct_to_spaces(text: str) -> str:
+    if text.isascii():
+        return text
+    for ch in _UNICODE_PUNCT:  # a few fast scans beat one regex or str.translate here
+        if ch in text:
+            text = text.replace(ch, " ")
+    return text
+
+
 def tokens(text: str) -> list[bytes]:
     """Words of `text` for comparison: lower case, punctuation and quotes dropped."""
-    return _UNICODE_PUNCT.sub(" ", text.lower()).encode().translate(_ASCII_PUNCT).split()
+    return _unicode_punct_to_spaces(text.lower()).encode().translate(_ASCII_PUNCT).split()
 
 
-def key64(*parts: bytes | str) -> int:
-    """A stable signed 64-bit key (SQLite INTEGER) for a tuple of strings."""
-    h = hashlib.blake2b(digest_size=8)
-    for part in parts:
-        h.update(part.encode() if isinstance(part, str) else part)
-        h.update(b"\x1f")
-    return int.from_bytes(h.digest(), "little", signed=True)
+def key64(kind: str, *parts: bytes | str) -> int:
+    """A stable signed 64-bit key (SQLite INTEGER) for a kind of thing and its value."""
+    data = b"\x1f".join(p.encode() if isinstance(p, str) else p for p in (kind, *parts))
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little", signed=True)
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
@@ -145,27 +154,38 @@ def shingle_hashes(h: np.ndarray) -> np.ndarray:
         return acc
 
 
-def signatures(shingle_sets: Sequence[np.ndarray]) -> np.ndarray:
-    """MinHash signatures (rows of NUM_PERM uint32), several texts per numpy call.
+def signatures(shingle_sets: Sequence[np.ndarray], num_perm: int = NUM_PERM) -> np.ndarray:
+    """MinHash signatures (rows of `num_perm` uint32) of many texts, a few at a time.
 
     The same values as datasketch's `MinHash(num_perm, seed).update_batch(hashes)` with an
     identity hash function (tests/test_neardup.py checks it); an empty set keeps the maximum.
+    Permutations run along rows into one reused buffer, so the minimum is taken over
+    contiguous memory: many times faster than update_batch text by text.
     """
-    out = np.full((len(shingle_sets), NUM_PERM), _MAX32, np.uint32)
-    chunk: list[int] = []
-    size = 0
-    for i, s in enumerate(shingle_sets):
-        if len(s):
-            chunk.append(i)
-            size += len(s)
-        if size >= 20_000 or (i == len(shingle_sets) - 1 and chunk):
-            parts = [shingle_sets[j] for j in chunk]
-            offsets = np.cumsum([0] + [len(p) for p in parts[:-1]])
+    a, b = _PERM_A[:num_perm, None], _PERM_B[:num_perm, None]
+    out = np.full((len(shingle_sets), num_perm), _MAX32, np.uint32)
+    lengths = np.fromiter(map(len, shingle_sets), np.int64, len(shingle_sets))
+    buffer = np.empty(num_perm * max(_SIGN_CHUNK, int(lengths.max(initial=0))), np.uint32)
+    start = 0
+    while start < len(shingle_sets):
+        end, size = start, 0
+        while end < len(shingle_sets) and (end == start or size + lengths[end] <= _SIGN_CHUNK):
+            size += lengths[end]
+            end += 1
+        rows = np.flatnonzero(lengths[start:end]) + start
+        if len(rows):
+            hashes = _fmix32(np.concatenate([shingle_sets[i] for i in rows]))
+            permuted = buffer[: num_perm * len(hashes)].reshape(num_perm, len(hashes))
             with np.errstate(over="ignore"):
-                permuted = _fmix32(np.concatenate(parts))[:, None] * _PERM_A + _PERM_B
-            out[chunk] = np.minimum.reduceat(permuted, offsets, axis=0)
-            chunk, size = [], 0
+                np.multiply(a, hashes, out=permuted)
+                np.add(permuted, b, out=permuted)
+            offsets = np.concatenate([[0], np.cumsum(lengths[rows])[:-1]])
+            out[rows] = np.minimum.reduceat(permuted, offsets, axis=1).T
+        start = end
     return out
+
+
+_SIGN_CHUNK = 16_384  # shingles per numpy call: the buffer stays in cache
 
 
 def band_keys(sigs: np.ndarray, bands: int, rows: int, salt: int) -> np.ndarray:
@@ -196,16 +216,20 @@ def normal_url(url: str) -> str:
 DATE, AMOUNT, NAME, WEAK = "d", "n", "p", "w"
 FACT_WEIGHTS = {DATE: 1.5, AMOUNT: 1.5, NAME: 1.0, WEAK: 0.25}
 
-_MONTHS = (
-    "january february march april may june july august september october november december"
-).split()
-_MONTH_RE = "|".join(m.capitalize() for m in _MONTHS)
-_DATE_RE = re.compile(rf"\b(?:({_MONTH_RE})\s+(\d{{1,2}})|(\d{{1,2}})\s+({_MONTH_RE}))\b")
+_MONTHS = {
+    m: n
+    for n, m in enumerate(
+        "January February March April May June July August "
+        "September October November December".split(),
+        1,
+    )
+}
 _WORD = r"[A-Z][\w'\u2019.\-]*"
 _NAME_RE = re.compile(rf"{_WORD}(?:\s+(?:(?:of|for|de|al)\s+)?{_WORD})+")
+# Starts with a character class so the scan is fast; what precedes is checked in Python.
 _NUMBER_RE = re.compile(
-    r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?"
-    r"(?:\s*(thousand|million|billion|trillion|mln|bn)\b)?(\s*%|\s+percent\b)?"
+    r"[0-9][0-9,]*(?:\.[0-9]+)?(?:\s*(thousand|million|billion|trillion|mln|bn)\b)?"
+    r"(\s*%|\s+percent\b)?"
 )
 _SCALE = {"thousand": 1e3, "million": 1e6, "mln": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
 # Capitalised only because they open a sentence.
@@ -266,49 +290,75 @@ def facts(title: str, text: str) -> dict[int, str]:
     out: dict[int, str] = {}
     body = text[:FACT_CHARS]
     for part in (title, body):
-        in_dates = set()
-        for m in _DATE_RE.finditer(part):
-            month, day = (m[1], m[2]) if m[1] else (m[4], m[3])
-            in_dates.update(range(*m.span()))
-            if 1 <= int(day) <= 31:
-                out[key64("date", month.lower(), str(int(day)))] = DATE
         for m in _NUMBER_RE.finditer(part):
-            if m.start() in in_dates:
-                continue
-            value = float(m[1].replace(",", "") + (m[2] or ""))
-            scale, percent = m[3], m[4]
-            if scale:
-                value *= _SCALE[scale]
-            plain = not (scale or percent or m[2])
+            start, number = m.start(), m[0]
+            if start and (part[start - 1].isalnum() or part[start - 1] in ".,"):
+                continue  # inside a word or a longer number
+            scale, percent = m[1], m[2]
+            digits = number[: len(number) - len(percent or "")].split()[0].rstrip(".,")
+            plain = not (scale or percent or "." in digits)
+            value = float(digits.replace(",", "") or 0)
+            if plain and value <= 31:
+                month = _month_near(part, start, m.end())
+                if month:
+                    out[_fact_key("date", f"{month}-{int(value)}")] = DATE
+                    continue
             if plain and 1900 <= value <= 2100:
                 continue  # a year: the dates carry it
+            value *= _SCALE[scale] if scale else 1
             kind = AMOUNT if not plain else NAME if value >= 100 else WEAK
-            out.setdefault(key64("num", f"{value:g}{'%' if percent else ''}"), kind)
+            out.setdefault(_fact_key("num", f"{value:g}{'%' if percent else ''}"), kind)
     for m in _NAME_RE.finditer(body):
         for name in _names(m[0]):
-            out.setdefault(key64("name", name), WEAK if name in _COMMON_PLACES else NAME)
+            out.setdefault(_fact_key("name", name), WEAK if name in _COMMON_PLACES else NAME)
     return out
 
 
-def _names(run: str) -> list[str]:
+def _month_near(text: str, start: int, end: int) -> int | None:
+    """The month named just before ("January 27") or after ("27 January") a day number."""
+    before = text[max(0, start - 10) : start].split()
+    if before and before[-1] in _MONTHS and text[start - 1].isspace():
+        return _MONTHS[before[-1]]
+    after = text[end : end + 11].split()
+    if after and text[end : end + 1].isspace():
+        return _MONTHS.get(after[0].rstrip(".,;:"))
+    return None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _fact_key(kind: str, value: str) -> int:
+    return key64(kind, value)
+
+
+@functools.lru_cache(maxsize=1 << 16)  # the same names recur from article to article
+def _names(run: str) -> tuple[str, ...]:
     """The names in a run of capitalised words: split where a sentence ends or at a
     possessive ("Tajikistan's Sipar Group"), without sentence openers and titles."""
     names: list[str] = []
     words: list[str] = []
-    for word in run.split() + ["."]:
-        end = (
-            word.endswith(".")
-            and word.lower() not in _ABBREVIATIONS
-            and not re.fullmatch(r"(?:[A-Z]\.)+", word)
-        )
-        possessive = re.search(r"['\u2019]s?$", word.rstrip(".")) is not None
-        word = re.sub(r"['\u2019]s?$", "", word.rstrip("."))
+    for word in run.split():
+        end = word.endswith(".") and not _is_abbreviation(word)
+        word = word.rstrip(".")
+        possessive = word.endswith(_POSSESSIVES)
+        if possessive:
+            word = word[: -2 if word[-1] == "s" else -1]
         if word:
             words.append(_plain(word))
         if end or possessive:  # the owner ends at its possessive: "Gideon Sa'ar's visit"
             _add_name(words, names)
             words = []
-    return names
+    _add_name(words, names)
+    return tuple(names)
+
+
+_POSSESSIVES = ("'s", "\u2019s", "'", "\u2019")
+
+
+def _is_abbreviation(word: str) -> bool:
+    """ "U.S." or "Dr.": a full stop that does not end the sentence."""
+    return word.lower() in _ABBREVIATIONS or (
+        len(word) <= 6 and word[::2].isupper() and word[1::2] == "." * (len(word) // 2)
+    )
 
 
 def _add_name(words: list[str], names: list[str]) -> None:
@@ -365,6 +415,7 @@ class Fingerprint:
     lead: np.ndarray  # MinHash of the opening LEAD_WORDS, LEAD_PERM uint32
     bands: np.ndarray  # LSH keys: FULL_BANDS of the whole body, then LEAD_BANDS of its opening
     facts: dict[int, str]
+    fact_weight: float  # all its facts, weighted by kind
     excerpt: bool
     _terms: Counter[int] | None = field(default=None, repr=False)
 
@@ -372,37 +423,28 @@ class Fingerprint:
     def size(self) -> int:
         return len(self.shingles)
 
-    @property
-    def fact_weight(self) -> float:
-        return fact_weight(self.facts.values())
-
 
 def fingerprint(articles: Sequence[Article]) -> list[Fingerprint]:
-    shingle_sets, leads, partial = [], [], []
+    shingle_sets, partial = [], []
     for a in articles:
-        title_words, body_words = tokens(a.title), tokens(a.text)
-        exact = key64("text", b" ".join(title_words), b"\n", b" ".join(body_words))
-        ids = tuple(
-            key64(kind, value)
-            for kind, value in (
-                ("guid", (a.guid or "").strip()),
-                ("url", normal_url(a.url) if a.url else ""),
-            )
-            if value
-        )
-        h = word_hashes(body_words or title_words)
-        sh = shingle_hashes(h)
-        shingle_sets.append(sh)
-        leads.append(sh[: LEAD_WORDS - SHINGLE_WORDS + 1])
-        partial.append((exact, ids, len(h), facts(a.title, a.text), a.excerpt))
+        text = a.text
+        title_hashes, body_hashes = word_hashes(tokens(a.title)), word_hashes(tokens(text))
+        exact = key64("text", title_hashes.tobytes(), body_hashes.tobytes())
+        ids = [key64("guid", a.guid.strip())] if a.guid and a.guid.strip() else []
+        if a.url:
+            ids.append(key64("url", normal_url(a.url)))
+        h = body_hashes if len(body_hashes) else title_hashes
+        shingle_sets.append(shingle_hashes(h))
+        fs = facts(a.title, text)
+        partial.append((exact, tuple(ids), len(h), fs, fact_weight(fs.values()), a.excerpt))
     sigs = signatures(shingle_sets)
-    lead_sigs = signatures(leads)[:, :LEAD_PERM]
+    leads = signatures([s[: LEAD_WORDS - SHINGLE_WORDS + 1] for s in shingle_sets], LEAD_PERM)
     bands = np.hstack(
-        [band_keys(sigs, FULL_BANDS, FULL_ROWS, 1), band_keys(lead_sigs, LEAD_BANDS, LEAD_ROWS, 2)]
+        [band_keys(sigs, FULL_BANDS, FULL_ROWS, 1), band_keys(leads, LEAD_BANDS, LEAD_ROWS, 2)]
     )
     return [
-        Fingerprint(exact, ids, sigs[i], shingle_sets[i], n, lead_sigs[i], bands[i], fs, excerpt)
-        for i, (exact, ids, n, fs, excerpt) in enumerate(partial)
+        Fingerprint(exact, ids, sigs[i], shingle_sets[i], n, leads[i], bands[i], *rest)
+        for i, (exact, ids, n, *rest) in enumerate(partial)
     ]
 
 
@@ -459,6 +501,10 @@ def is_near_duplicate(jaccard: float, containment: float, lead: float, smaller: 
     )
 
 
+class HasFacts(Protocol):
+    fact_weight: float
+
+
 def story_evidence(shared: Iterable[tuple[str, int]]) -> float:
     """Shared facts (kind, number of compared articles holding it), weighted by rarity."""
     return sum(FACT_WEIGHTS[kind] / math.log2(max(df, 2)) for kind, df in shared)
@@ -468,9 +514,9 @@ def fact_weight(kinds: Iterable[str]) -> float:
     return sum(FACT_WEIGHTS[kind] for kind in kinds)
 
 
-def story_overlap(shared: Iterable[tuple[str, int]], weight_a: float, weight_b: float) -> float:
-    """The shared facts' share of the facts of the article with fewer."""
-    small = min(weight_a, weight_b)
+def story_overlap(shared: Iterable[tuple[str, int]], a: HasFacts, b: HasFacts) -> float:
+    """The shared facts' share of the facts of the article with fewer (by weight)."""
+    small = min(a.fact_weight, b.fact_weight)
     return fact_weight(kind for kind, _ in shared) / small if small else 0.0
 
 
@@ -484,14 +530,22 @@ def cosine(a: Counter[int], b: Counter[int], idf: dict[int, float]) -> float:
     return dot / norm if norm else 0.0
 
 
+def facts_agree(evidence: float, overlap: float) -> bool:
+    return evidence >= STORY_EVIDENCE and overlap >= STORY_OVERLAP
+
+
 def is_same_story(evidence: float, overlap: float, cos: float) -> bool:
-    return evidence >= STORY_EVIDENCE and overlap >= STORY_OVERLAP and cos >= STORY_COSINE
+    return facts_agree(evidence, overlap) and cos >= STORY_COSINE
 
 
 # --- selection -------------------------------------------------------------------------------
 
-ANCHOR_MAX_SHARE = 0.02  # a fact in more than this share of compared articles pairs nothing
-ANCHOR_MIN_DF = 20  # ... unless it is in no more than this many
+# Two articles are compared for same-story only when they share two anchors: facts (not weak
+# ones) held by at most ANCHOR_MIN_DF, or ANCHOR_SHARE of, the compared articles. A fact in
+# more is no sign of one story, and pairing on it would cost quadratic time.
+ANCHOR_MIN_DF = 20
+ANCHOR_SHARE = 0.002
+EVIDENCE_MAX_DF = 200  # a fact in more compared articles is left out of the evidence
 MAX_BUCKET = 50  # LSH bucket members compared with each other, beyond: only with the first
 _STRENGTH = {DUPLICATE: 3, NEAR_DUPLICATE: 2, SAME_STORY: 1}
 
@@ -596,6 +650,12 @@ class _Batch:
         self.candidates = candidates
         self.fps = fps
         self.ref = ref
+        self.live = list(fps)
+        self.bands = (
+            np.vstack([fp.bands for fp in fps.values()])
+            if fps
+            else np.zeros((0, FULL_BANDS + LEAD_BANDS), np.int64)
+        )
         self.fact_holders: dict[int, list[int]] = defaultdict(list)
         for i, fp in fps.items():
             for k in fp.facts:
@@ -623,11 +683,7 @@ class _Batch:
             for j in members[1:]:
                 link(members[0], j, DUPLICATE)
 
-        buckets: dict[int, list[int]] = defaultdict(list)
-        for i, fp in self.fps.items():
-            for k in fp.bands.tolist():
-                buckets[k].append(i)
-        for i, j in _bucket_pairs(buckets.values()):
+        for i, j in _bucket_pairs(self.live, self.bands):
             if j in rel[i]:
                 continue
             a, b = self.fps[i], self.fps[j]
@@ -636,29 +692,28 @@ class _Batch:
             if is_near_duplicate(jac, cont, lead, min(a.size, b.size)):
                 link(i, j, NEAR_DUPLICATE)
 
-        total = len(self.fps)
-        anchors = {
-            k: holders
-            for k, holders in self.fact_holders.items()
-            if len(holders) > 1 and _is_anchor(len(holders), total)
-        }
-        pairs = {
-            p for holders in anchors.values() for p in _pairs(holders) if p[1] not in rel[p[0]]
-        }
-        if not pairs:
-            return rel
-        df = self._idf({i for p in pairs for i in p}, {}, 0)
-        for i, j in pairs:
-            if not self._close_in_time(self.day(i), self.day(j)):
+        limit = _anchor_limit(len(self.fps))
+        anchors: Counter[tuple[int, int]] = Counter()
+        for k, holders in self.fact_holders.items():
+            if 1 < len(holders) <= limit and self.fps[holders[0]].facts[k] != WEAK:
+                anchors.update(itertools.combinations(holders, 2))
+        agree = []
+        for (i, j), n in anchors.items():
+            if n < 2 or j in rel[i] or not self._close_in_time(self.day(i), self.day(j)):
                 continue
             a, b = self.fps[i], self.fps[j]
-            shared = [(a.facts[k], len(self.fact_holders[k])) for k in a.facts.keys() & b.facts]
-            evidence = story_evidence(shared)
-            overlap = story_overlap(shared, a.fact_weight, b.fact_weight)
-            if is_same_story(evidence, overlap, 1.0) and is_same_story(
-                evidence, overlap, cosine(self.terms(i), self.terms(j), df)
-            ):
-                link(i, j, SAME_STORY)
+            shared = [
+                (a.facts[k], len(self.fact_holders[k]))
+                for k in a.facts.keys() & b.facts
+                if len(self.fact_holders[k]) <= EVIDENCE_MAX_DF
+            ]
+            if facts_agree(story_evidence(shared), story_overlap(shared, a, b)):
+                agree.append((i, j))
+        if agree:
+            idf = self._idf({i for p in agree for i in p}, {}, 0)
+            for i, j in agree:
+                if cosine(self.terms(i), self.terms(j), idf) >= STORY_COSINE:
+                    link(i, j, SAME_STORY)
         return rel
 
     def _close_in_time(self, a: int | None, b: int | None) -> bool:
@@ -675,8 +730,8 @@ class _Batch:
         return {t: math.log((n + 1) / (c + 1)) + 1 for t, c in df.items()}
 
 
-def _is_anchor(df: int, total: int) -> bool:
-    return df <= max(ANCHOR_MIN_DF, ANCHOR_MAX_SHARE * total)
+def _anchor_limit(total: int) -> float:
+    return max(ANCHOR_MIN_DF, ANCHOR_SHARE * total)
 
 
 def _pairs(members: list[int]) -> Iterable[tuple[int, int]]:
@@ -685,8 +740,22 @@ def _pairs(members: list[int]) -> Iterable[tuple[int, int]]:
             yield (i, j)
 
 
-def _bucket_pairs(buckets: Iterable[list[int]]) -> set[tuple[int, int]]:
-    return {p for members in buckets if len(members) > 1 for p in _pairs(members)}
+def _bucket_pairs(live: list[int], bands: np.ndarray) -> set[tuple[int, int]]:
+    """Pairs of candidates that share an LSH band key (most keys are unique: numpy finds
+    the shared ones, Python only walks those)."""
+    flat = bands.ravel()
+    order = np.argsort(flat, kind="stable")
+    keys = flat[order]
+    same = keys[1:] == keys[:-1]
+    shared = np.zeros(len(keys), bool)
+    shared[1:] |= same
+    shared[:-1] |= same
+    buckets: dict[int, list[int]] = defaultdict(list)
+    for key, row in zip(
+        keys[shared].tolist(), (order[shared] // bands.shape[1]).tolist(), strict=True
+    ):
+        buckets[key].append(live[row])
+    return {p for members in buckets.values() for p in _pairs(members)}
 
 
 def _against_history(batch: _Batch, history: History) -> dict[int, tuple[str, str]]:
@@ -694,16 +763,22 @@ def _against_history(batch: _Batch, history: History) -> dict[int, tuple[str, st
     fps = batch.fps
     if not fps or not history.count():
         return {}
-    by_key: dict[int, list[int]] = defaultdict(list)
+    identity: dict[int, list[int]] = defaultdict(list)  # exact text, GUID, URL
     for i, fp in fps.items():
-        for k in (fp.exact, *fp.ids, *fp.bands.tolist()):
-            by_key[k].append(i)
+        for k in (fp.exact, *fp.ids):
+            identity[k].append(i)
+    keys = np.concatenate([batch.bands.ravel(), np.fromiter(identity, np.int64, len(identity))])
+    sent_with: dict[int, list[int]] = defaultdict(list)
+    for key, aid in history.matching_keys(keys):
+        sent_with[key].append(aid)
     exact_hits: dict[int, set[int]] = defaultdict(set)
     band_hits: dict[int, set[int]] = defaultdict(set)
-    for key, aid in history.matching_keys(by_key):
-        for i in by_key[key]:
-            fp = fps[i]
-            (exact_hits if key == fp.exact or key in fp.ids else band_hits)[i].add(aid)
+    for key, aids in sent_with.items():
+        for i in identity.get(key, ()):
+            exact_hits[i].update(aids)
+    found = np.isin(batch.bands, np.fromiter(sent_with, np.int64, len(sent_with)))
+    for row, col in zip(*np.nonzero(found), strict=True):
+        band_hits[batch.live[row]].update(sent_with[int(batch.bands[row, col])])
     sent = history.articles(
         {a for hits in (exact_hits, band_hits) for s in hits.values() for a in s}
     )
@@ -735,49 +810,46 @@ def _same_story_in_history(
     fps = batch.fps
     days = [d for d in map(batch.day, fps) if d is not None]
     since = (max(days) if days else dt.date.today().toordinal()) - STORY_WINDOW_DAYS
-    rows = history.facts_since(batch.fact_holders, since)
+    # Facts in very many articles weigh next to nothing: leave them in the database.
+    counts = history.fact_counts(batch.fact_holders, since)
+    rare = [k for k, n in counts.items() if n + len(batch.fact_holders[k]) <= EVIDENCE_MAX_DF]
+    rows = history.facts_since(rare, since)
     sent_holders: dict[int, set[int]] = defaultdict(set)
     for key, aid in rows:
         sent_holders[key].add(aid)
-    total = len(fps) + len({aid for _, aid in rows})
-    pairs: set[tuple[int, int]] = set()
+    limit = _anchor_limit(len(fps) + history.count_since(since))
+    anchors: Counter[tuple[int, int]] = Counter()
     for key, aids in sent_holders.items():
-        df = len(aids) + len(batch.fact_holders[key])
-        if _is_anchor(df, total):
-            pairs.update(
-                (i, aid) for i in batch.fact_holders[key] if i not in settled for aid in aids
-            )
+        mine = [i for i in batch.fact_holders[key] if i not in settled]
+        if mine and len(aids) + len(mine) <= limit and fps[mine[0]].facts[key] != WEAK:
+            anchors.update(itertools.product(mine, aids))
+    pairs = [p for p, n in anchors.items() if n >= 2]
     if not pairs:
         return {}
     facts_of: dict[int, set[int]] = defaultdict(set)
     for key, aid in rows:
         facts_of[aid].add(key)
-    scored = []
+    sent = history.articles({aid for _, aid in pairs})
+    agree = []
     for i, aid in pairs:
         fp = fps[i]
         shared = [
             (fp.facts[k], len(sent_holders[k]) + len(batch.fact_holders[k]))
             for k in fp.facts.keys() & facts_of[aid]
-        ]
+        ]  # (only facts held by at most EVIDENCE_MAX_DF articles came back)
         evidence = story_evidence(shared)
-        if evidence >= STORY_EVIDENCE:
-            scored.append((i, aid, evidence, shared))
-    if not scored:
+        if facts_agree(evidence, story_overlap(shared, fp, sent[aid])):
+            agree.append((evidence, i, aid))
+    if not agree:
         return {}
-    sent = history.articles({aid for _, aid, _, _ in scored})
-    involved = {i for i, *_ in scored}
-    words = {t for aid in sent for t in sent[aid].terms}
+    involved = {i for _, i, _ in agree}
+    words = {t for _, _, aid in agree for t in sent[aid].terms}
     words.update(t for i in involved for t in batch.terms(i))
     idf = batch._idf(involved, history.term_frequencies(words), history.count())
     out: dict[int, tuple[str, str]] = {}
-    for i, aid, evidence, shared in sorted(scored, key=lambda s: -s[2]):
+    for _, i, aid in sorted(agree, reverse=True):
         h = sent[aid]
-        overlap = story_overlap(shared, fps[i].fact_weight, h.fact_weight)
-        if (
-            i not in out
-            and is_same_story(evidence, overlap, 1.0)
-            and is_same_story(evidence, overlap, cosine(batch.terms(i), h.terms, idf))
-        ):
+        if i not in out and cosine(batch.terms(i), h.terms, idf) >= STORY_COSINE:
             out[i] = (SAME_STORY, h.title)
     return out
 
@@ -797,11 +869,13 @@ def _compile_sections(
 
 
 def _section(article: Article, sections: list[tuple[str, re.Pattern[str]]]) -> str:
-    title = _UNICODE_PUNCT.sub(" ", article.title)
+    if not sections:
+        return DEFAULT_SECTION
+    title = _unicode_punct_to_spaces(article.title)
     for name, pattern in sections:
         if pattern.search(title):
             return name
-    body = _UNICODE_PUNCT.sub(" ", article.text)
+    body = _unicode_punct_to_spaces(article.text)
     best, hits = DEFAULT_SECTION, 0
     for name, pattern in sections:
         n = len(pattern.findall(body))
