@@ -192,3 +192,67 @@ def test_shipped_config_previews_and_runs_out_of_the_box(tmp_path):
     ran = run_json("--config", config, "run")
     assert ran["status"] == "delivered"
     assert len(list((tmp_path / "var" / "outbox").glob("*.eml"))) == 1
+
+
+def test_preview_serve_serves_the_digest_on_loopback(tmp_path):
+    import re
+    import signal
+    import urllib.request
+
+    config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
+    server = subprocess.Popen(
+        [
+            *digest_command(),
+            "--config",
+            str(config),
+            "preview",
+            "--out",
+            str(tmp_path / "p"),
+            "--serve",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        url = None
+        for line in server.stdout:
+            match = re.search(r"serving (http://127\.0\.0\.1:\d+/digest\.html)", line)
+            if match:
+                url = match[1]
+                break
+        assert url, server.stderr.read()
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = response.read().decode()
+        assert response.status == 200 and "Central Asia Daily" in body
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=10)
+    assert not (tmp_path / "state.sqlite3").exists()
+
+
+def test_preview_open_without_a_browser_says_so(tmp_path):
+    import os
+
+    config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
+    env = {**os.environ, "PATH": str(Path(digest_command()[0]).parent), "BROWSER": ""}
+    result = subprocess.run(
+        [
+            *digest_command(),
+            "--config",
+            str(config),
+            "preview",
+            "--out",
+            str(tmp_path / "p"),
+            "--open",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no browser found on this machine" in result.stdout
+    assert (tmp_path / "p" / "digest.html").resolve().as_uri() in result.stdout
