@@ -5,7 +5,11 @@
         server.messages                                 # what it accepted, parsed
 
 It can use STARTTLS with a throwaway CA (trustme; `server.ca_file` for the client), require
-AUTH, answer 4xx or 5xx for chosen recipients, be slow, and drop connections.
+AUTH, offer PIPELINING (RFC 2920), answer 4xx or 5xx for chosen recipients or MAIL commands,
+be slow, drop connections, and record what arrived in each read from the socket.
+
+aiosmtpd reads the commands one line at a time from its stream, so commands that arrive
+together (pipelined) are handled in order, each answered in turn, as RFC 2920 asks of a server.
 """
 
 from __future__ import annotations
@@ -59,6 +63,16 @@ class Behaviour:
     # signals[("MAIL", n)] / signals[("DATA", n)] is set when that command arrives after n
     # accepted messages (before any delay): the moment to kill a client in a crash test
     signals: dict[tuple[str, int], threading.Event] = field(default_factory=dict)
+    pipelining: bool = False  # offer PIPELINING in the EHLO answer
+    mail_answers: list[str] = field(default_factory=list)  # the next MAILs get these (each once)
+    # answer DATA with 354 even when every RCPT was refused (RFC 2920 names such servers),
+    # then refuse the (empty) message: the client must end it with a lone "."
+    data_despite_refusal: bool = False
+    record_reads: bool = False  # keep every chunk read from the socket (server.reads)
+
+
+# The placeholder recipient that lets DATA be answered 354 when every RCPT was refused.
+_NOBODY = "<nobody>"
 
 
 class Handler:
@@ -68,6 +82,14 @@ class Handler:
         self.rcpt_attempts: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.connections = 0
+        self.reads: list[tuple[int, bytes]] = []  # (connection, chunk) with record_reads
+        self.empty_data: list[bytes] = []  # data of messages that had no recipient left
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname  # aiosmtpd leaves this to a handler that has the hook
+        if self.behaviour.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         b = self.behaviour
@@ -78,6 +100,8 @@ class Handler:
             b.drop_after.remove(count)
             server.transport.close()
             return "421 4.4.2 closing connection (test)"
+        if b.mail_answers:
+            return b.mail_answers.pop(0)
         if b.delay_mail:
             await asyncio.sleep(b.delay_mail)
         envelope.mail_from = address
@@ -88,14 +112,13 @@ class Handler:
         b = self.behaviour
         key = address.lower()
         self.rcpt_attempts[key] += 1
-        if key in b.reject:
-            return b.reject[key]
-        if key in b.defer_always:
-            return b.defer_always[key]
-        if key in b.defer_once:
-            return b.defer_once.pop(key)
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
+        answer = b.reject.get(key) or b.defer_always.get(key) or b.defer_once.pop(key, None)
+        if answer is None:
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+        if b.data_despite_refusal and not envelope.rcpt_tos:
+            envelope.rcpt_tos.append(_NOBODY)
+        return answer
 
     async def handle_DATA(self, server, session, envelope):
         b = self.behaviour
@@ -106,9 +129,14 @@ class Handler:
             b.drop_in_data.remove(count)
             server.transport.close()
             return "421 4.4.2 closing connection (test)"
+        rcpt_tos = [r for r in envelope.rcpt_tos if r != _NOBODY]
+        if not rcpt_tos:
+            with self.lock:
+                self.empty_data.append(envelope.original_content)
+            return "554 5.5.1 Error: no valid recipients"
         received = Received(
             envelope.mail_from,
-            list(envelope.rcpt_tos),
+            rcpt_tos,
             envelope.original_content,
             server.transport.get_extra_info("ssl_object") is not None,
             session.auth_data.login.decode() if session.auth_data else None,
@@ -140,8 +168,18 @@ class _Controller(Controller):
 
     def factory(self):
         smtp = super().factory()
-        self.digest_handler.connections += 1
-        smtp.digest_connection_number = self.digest_handler.connections
+        handler = self.digest_handler
+        handler.connections += 1
+        number = smtp.digest_connection_number = handler.connections
+        data_received = smtp.data_received  # after STARTTLS it gets the decrypted bytes
+
+        def record(data: bytes) -> None:
+            if handler.behaviour.record_reads:
+                with handler.lock:
+                    handler.reads.append((number, bytes(data)))
+            data_received(data)
+
+        smtp.data_received = record
         return smtp
 
 
@@ -157,8 +195,10 @@ class SmtpServer:
         implicit_tls: bool = False,
         users: dict[str, str] | None = None,
         behaviour: Behaviour | None = None,
+        pipelining: bool = False,
     ):
         self.behaviour = behaviour or Behaviour()
+        self.behaviour.pipelining |= pipelining
         self.handler = Handler(self.behaviour)
         self.users = users or {}
         self.ca_file: Path | None = None
@@ -196,6 +236,11 @@ class SmtpServer:
     def messages(self) -> list[Received]:
         with self.handler.lock:
             return list(self.handler.received)
+
+    def reads(self, connection: int | None = None) -> list[bytes]:
+        """The chunks read from the socket (Behaviour.record_reads), of one connection or all."""
+        with self.handler.lock:
+            return [d for n, d in self.handler.reads if connection in (None, n)]
 
     def count_for(self) -> Counter[str]:
         """How many copies each recipient got."""
