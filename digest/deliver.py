@@ -488,7 +488,8 @@ class Pacer:
 
 
 class Relay:
-    """One connection to the SMTP relay, opened on first use and reused for every message.
+    """One connection to the SMTP relay, opened on first use and reused for every message;
+    MAIL, RCPT and DATA go out together when the relay offers PIPELINING (RFC 2920).
 
     `send` raises SMTPServerDisconnected or OSError when the connection is lost (the caller
     reopens it by sending again), DeliveryError for what retrying cannot fix (login refused,
@@ -568,17 +569,21 @@ class Relay:
         )
 
     def send(self, sender: str, recipient: str, data: bytes) -> tuple[int, str]:
-        """One SMTP transaction; returns the relay's answer (code, text)."""
+        """One SMTP transaction; returns the relay's answer (code, text): the first refusal
+        of MAIL, RCPT or DATA, else the answer to the message itself."""
         conn = self.conn or self.open()
         try:
-            code, text = conn.mail(sender)
-            if code == 250:
-                code, text = conn.rcpt(recipient)
-                if code in (250, 251):
-                    try:
-                        code, text = conn.data(data)
-                    except smtplib.SMTPDataError as e:  # DATA itself refused
-                        code, text = e.smtp_code, e.smtp_error
+            if conn.has_extn("pipelining"):
+                code, text = _pipelined(conn, sender, recipient, data)
+            else:
+                code, text = conn.mail(sender)
+                if code == 250:
+                    code, text = conn.rcpt(recipient)
+                    if code in (250, 251):
+                        try:
+                            code, text = conn.data(data)
+                        except smtplib.SMTPDataError as e:  # DATA itself refused
+                            code, text = e.smtp_code, e.smtp_error
         except BaseException:
             self.close()
             raise
@@ -600,6 +605,39 @@ class Relay:
         except (smtplib.SMTPException, OSError):
             conn.close()
 
+
+def _pipelined(conn: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> tuple[int, bytes]:
+    """MAIL, RCPT and DATA in one write, then their three answers (RFC 2920): one round trip
+    where there were three. Every answer is checked, in order. The message goes out only
+    after MAIL, RCPT and DATA were all accepted; when DATA was accepted although MAIL or RCPT
+    was refused, a lone "." ends the empty message (RFC 2920, 3.1) and the refusal is the
+    answer. A 421 means the relay is closing the connection: no further answers come."""
+    conn.send(
+        f"MAIL FROM:{smtplib.quoteaddr(sender)}\r\n"
+        f"RCPT TO:{smtplib.quoteaddr(recipient)}\r\nDATA\r\n"
+    )
+    mail = conn.getreply()
+    if mail[0] == 421:
+        return mail
+    rcpt = conn.getreply()
+    if rcpt[0] == 421:
+        return rcpt
+    go_ahead = conn.getreply()
+    refusal = mail if mail[0] != 250 else rcpt if rcpt[0] not in (250, 251) else None
+    if go_ahead[0] != 354:
+        return refusal or go_ahead  # nothing to end: the caller's RSET clears the rest
+    if refusal:
+        conn.send(b".\r\n")
+        conn.getreply()  # whatever the relay makes of an empty message to nobody
+        return refusal
+    body = _LEADING_DOT.sub(b"..", data)  # dot-stuffing (RFC 5321, 4.5.2)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    conn.send(body + b".\r\n")
+    return conn.getreply()
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 _fqdn: str | None = None
 

@@ -19,7 +19,7 @@ import pytest
 from conftest import IN_CI, ROOT, SHARED_SEEDS, digest_command
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from smtp_server import SmtpServer
+from smtp_server import Behaviour, SmtpServer
 
 from digest import deliver
 from digest.config import Config, DeliveryConfig, DkimConfig, SmtpConfig
@@ -116,17 +116,33 @@ def smtp_for(server: SmtpServer, **kw) -> SmtpConfig:
 
 
 @pytest.fixture
-def smtp_server():
-    """A plain loopback SMTP server (no TLS, no AUTH)."""
-    with SmtpServer() as server:
+def smtp_server(request):
+    """A plain loopback SMTP server (no TLS, no AUTH); it offers PIPELINING when a test is
+    parametrized with `both_ways`."""
+    with SmtpServer(pipelining=getattr(request, "param", False)) as server:
         yield server
 
 
 @pytest.fixture
-def tls_smtp_server(tmp_path):
+def tls_smtp_server(request, tmp_path):
     """STARTTLS (required) and AUTH (login digest), trusted through server.ca_file."""
-    with SmtpServer(tmp_path, starttls=True, users={"digest": PASSWORD}) as server:
+    pipelining = getattr(request, "param", False)
+    with SmtpServer(
+        tmp_path, starttls=True, users={"digest": PASSWORD}, pipelining=pipelining
+    ) as server:
         yield server
+
+
+def both_ways(fixture: str = "smtp_server"):
+    """Run the test against a relay without PIPELINING and one with it (RFC 2920): every
+    answer must be classified the same either way."""
+    return pytest.mark.parametrize(
+        fixture, [False, True], ids=["one-by-one", "pipelining"], indirect=True
+    )
+
+
+def pipelining(server: SmtpServer) -> bool:
+    return server.behaviour.pipelining
 
 
 @pytest.fixture(autouse=True)
@@ -398,6 +414,7 @@ def test_recipients_file_with_garbage_gives_problems_not_a_crash(tmp_path):
 # --- SMTP -------------------------------------------------------------------------------------
 
 
+@both_ways("tls_smtp_server")
 def test_sends_over_one_starttls_connection_with_auth(tmp_path, rendered, store, tls_smtp_server):
     recipients = [f"r{i}@example.org" for i in range(20)]
     config = delivery_config(tmp_path, smtp_for(tls_smtp_server))
@@ -446,6 +463,7 @@ def test_untrusted_certificate_stops_with_a_hint(tmp_path, rendered, store, tls_
     assert statuses(store, issue) == {"a@x.org": "pending"}
 
 
+@both_ways()
 def test_4xx_once_is_retried_and_sent(tmp_path, rendered, store, smtp_server):
     smtp_server.behaviour.defer_once["b@x.org"] = "451 4.7.1 greylisted, try again"
     sleeps = []
@@ -460,6 +478,7 @@ def test_4xx_once_is_retried_and_sent(tmp_path, rendered, store, smtp_server):
     assert backoffs(sleeps) == [0.01]  # one backoff, from the injectable sleep
 
 
+@both_ways()
 def test_4xx_after_all_retries_stays_pending_as_retrying(tmp_path, rendered, store, smtp_server):
     smtp_server.behaviour.defer_always["b@x.org"] = "452 4.2.2 mailbox full"
     sleeps = []
@@ -485,6 +504,7 @@ def test_4xx_after_all_retries_stays_pending_as_retrying(tmp_path, rendered, sto
     assert row["status"] == "sent" and row["attempts"] == 2
 
 
+@both_ways()
 def test_5xx_is_failed_with_the_answer_and_not_retried(tmp_path, rendered, store, smtp_server):
     smtp_server.behaviour.reject["b@x.org"] = "550 5.1.1 no such user here"
     config = delivery_config(tmp_path, smtp_for(smtp_server, retries=3))
@@ -499,6 +519,7 @@ def test_5xx_is_failed_with_the_answer_and_not_retried(tmp_path, rendered, store
     assert smtp_server.handler.connections == 1  # the refusal did not cost the connection
 
 
+@both_ways()
 def test_relay_deferring_everyone_stops_the_run(tmp_path, rendered, store, smtp_server):
     recipients = [f"r{i}@x.org" for i in range(10)]
     smtp_server.behaviour.defer_always.update({r: "421 4.3.2 try later" for r in recipients})
@@ -544,6 +565,7 @@ def test_auth_without_tls_is_refused_with_a_hint(tmp_path, rendered, store, tls_
     assert statuses(store, issue) == {"a@x.org": "pending"}
 
 
+@both_ways()
 def test_dropped_connections_are_reopened_and_nobody_gets_two(
     tmp_path, rendered, store, smtp_server
 ):
@@ -560,6 +582,127 @@ def test_dropped_connections_are_reopened_and_nobody_gets_two(
     assert smtp_server.count_for() == {r: 1 for r in recipients}
     assert smtp_server.handler.connections == 4
     assert backoffs(sleeps) == []  # a connection that worked is reopened at once
+
+
+# --- pipelining (RFC 2920) --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "starttls"])
+@pytest.mark.parametrize("offered", [False, True], ids=["not-offered", "offered"])
+def test_mail_rcpt_and_data_go_in_one_write_only_when_the_relay_offers_pipelining(
+    tmp_path, rendered, store, tls, offered
+):
+    behaviour = Behaviour(pipelining=offered, record_reads=True)
+    users = {"digest": PASSWORD} if tls else None
+    recipients = [f"r{i}@example.org" for i in range(5)]
+    with SmtpServer(tmp_path, starttls=tls, users=users, behaviour=behaviour) as server:
+        config = delivery_config(tmp_path, smtp_for(server))
+        issue = freeze(store, recipients)
+        outcomes = deliver.deliver_issue(config, store, issue, rendered, recipients)
+        reads = [r for r in server.reads() if b"mail from:" in r.lower()]
+        assert server.handler.connections == 1
+    assert [o["status"] for o in outcomes] == ["sent"] * 5
+    if offered:
+        # one read from the socket, so one round trip, for the three commands of a message
+        assert [r.lower() for r in reads] == [
+            f"mail from:<digest@example.com>\r\nrcpt to:<{r}>\r\ndata\r\n".encode()
+            for r in recipients
+        ]
+    else:  # exactly as before: each command waits for the answer to the one before
+        assert [r.lower() for r in reads] == [b"mail from:<digest@example.com>\r\n"] * 5
+
+
+@both_ways()
+def test_messages_arrive_byte_for_byte_with_lines_that_start_with_a_dot(
+    tmp_path, rendered, store, smtp_server, monkeypatch
+):
+    dotted = RenderedDigest(
+        subject=rendered.subject,
+        preheader="",
+        html=rendered.html,
+        text="..\n.starts with a dot\n.\n" + rendered.text + "\n.",
+    )
+    sent: dict[str, bytes] = {}
+    make = deliver.MessageMaker.bytes_for
+
+    def recording(self, recipient, token, message_id=None):
+        sent[recipient] = make(self, recipient, token, message_id)
+        return sent[recipient]
+
+    monkeypatch.setattr(deliver.MessageMaker, "bytes_for", recording)
+    recipients = [f"r{i}@example.org" for i in range(10)]
+    config = delivery_config(tmp_path, smtp_for(smtp_server))
+    issue = freeze(store, recipients)
+    outcomes = deliver.deliver_issue(config, store, issue, dotted, recipients)
+    assert [o["status"] for o in outcomes] == ["sent"] * 10
+    assert {m.rcpt_tos[0]: m.data for m in smtp_server.messages} == sent
+    lines = sent["r0@example.org"].split(b"\r\n")
+    assert b".starts with a dot" in lines and b".." in lines  # these needed dot-stuffing
+    assert smtp_server.count_for() == {r: 1 for r in recipients}
+
+
+@both_ways()
+def test_refused_rcpt_when_the_relay_still_takes_data_ends_it_with_a_lone_dot(
+    tmp_path, rendered, store, smtp_server
+):
+    """RFC 2920, 3.1: some relays answer DATA with 354 although every RCPT was refused. The
+    pipelining client then sends a lone "." (an empty message, refused too) and the RCPT
+    answer stands; the answers that follow still belong to the right commands."""
+    behaviour = smtp_server.behaviour
+    behaviour.data_despite_refusal = True
+    behaviour.reject["b@x.org"] = "550 5.1.1 no such user here"
+    behaviour.defer_once["c@x.org"] = "451 4.7.1 greylisted, try again"
+    recipients = ["a@x.org", "b@x.org", "c@x.org", "d@x.org"]
+    config = delivery_config(tmp_path, smtp_for(smtp_server, retries=2))
+    issue = freeze(store, recipients)
+    outcomes = deliver.deliver_issue(
+        config, store, issue, rendered, recipients, sleep=lambda s: None
+    )
+    assert [(o["status"], o["answer"]) for o in outcomes] == [
+        ("sent", "250 2.0.0 OK queued as Q00001"),
+        ("failed", "550 5.1.1 no such user here"),
+        ("sent", "250 2.0.0 OK queued as Q00002"),
+        ("sent", "250 2.0.0 OK queued as Q00003"),
+    ]
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["a@x.org"], ["c@x.org"], ["d@x.org"]]
+    # one by one, DATA never goes out after a refused RCPT; pipelined, it went out with it
+    # (b's and c's first try) and each was ended by a lone dot: two empty messages
+    assert smtp_server.handler.empty_data == ([b"", b""] if pipelining(smtp_server) else [])
+    assert smtp_server.handler.rcpt_attempts["c@x.org"] == 2
+    assert statuses(store, issue) == {
+        "a@x.org": "sent",
+        "b@x.org": "failed",
+        "c@x.org": "sent",
+        "d@x.org": "sent",
+    }
+    assert smtp_server.handler.connections == 1
+
+
+@both_ways()
+def test_refused_mail_sends_no_message_and_is_classified_like_rcpt(
+    tmp_path, rendered, store, smtp_server
+):
+    behaviour = smtp_server.behaviour
+    behaviour.record_reads = True
+    behaviour.mail_answers.extend(["451 4.3.0 busy, try again", "550 5.7.1 sender not allowed"])
+    recipients = ["a@x.org", "b@x.org"]
+    sleeps: list[float] = []
+    config = delivery_config(tmp_path, smtp_for(smtp_server, retries=2))
+    issue = freeze(store, recipients)
+    outcomes = deliver.deliver_issue(
+        config, store, issue, rendered, recipients, sleep=sleeps.append
+    )
+    assert [(o["status"], o["answer"]) for o in outcomes] == [
+        ("failed", "550 5.7.1 sender not allowed"),  # 451, retried once, then 550
+        ("sent", "250 2.0.0 OK queued as Q00001"),
+    ]
+    assert backoffs(sleeps) == [0.01]
+    assert smtp_server.handler.rcpt_attempts["a@x.org"] == 0  # the relay answered 503 itself
+    stream = b"".join(smtp_server.reads())
+    assert stream.count(b"\r\nMIME-Version: 1.0\r\n") == 1  # only b's message went out
+    assert smtp_server.count_for() == {"b@x.org": 1}
+    assert statuses(store, issue) == {"a@x.org": "failed", "b@x.org": "sent"}
+    assert smtp_server.handler.connections == 1
 
 
 def test_unreachable_relay_stops_with_a_clear_message(tmp_path, rendered, store):

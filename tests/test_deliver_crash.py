@@ -52,12 +52,21 @@ def deliveries(tmp_path: Path) -> list[tuple[str, str, int]]:
         return db.execute("SELECT recipient, status, attempts FROM deliveries").fetchall()
 
 
-@pytest.mark.parametrize("killed_after", [0, 137, 299])
-def test_killed_while_sending_then_rerun_sends_each_recipient_exactly_once(tmp_path, killed_after):
+@pytest.mark.parametrize(
+    ("killed_after", "pipelining"),
+    [(0, False), (137, False), (299, False), (137, True)],
+    ids=["0", "137", "299", "137-pipelining"],
+)
+def test_killed_while_sending_then_rerun_sends_each_recipient_exactly_once(
+    tmp_path, killed_after, pipelining
+):
     """Killed while the relay sits on the MAIL command of message killed_after + 1: every
-    message the relay accepted before was recorded before the next one began."""
+    message the relay accepted before was recorded before the next one began. With
+    PIPELINING, RCPT and DATA have arrived with that MAIL; no message data has."""
     signal = threading.Event()
-    behaviour = Behaviour(delay_mail=0.004, signals={("MAIL", killed_after): signal})
+    behaviour = Behaviour(
+        delay_mail=0.004, signals={("MAIL", killed_after): signal}, pipelining=pipelining
+    )
     with SmtpServer(behaviour=behaviour) as server:
         config = write_config(tmp_path, server, RECIPIENTS)
         kill_when(start_run(config), signal)
@@ -81,12 +90,19 @@ def test_killed_while_sending_then_rerun_sends_each_recipient_exactly_once(tmp_p
     assert len(issues) == 1  # one digest, not a second one made from the same articles
 
 
-def test_killed_after_the_data_went_out_resends_that_one_with_the_same_message_id(tmp_path):
+@pytest.mark.parametrize("pipelining", [False, True], ids=["one-by-one", "pipelining"])
+def test_killed_after_the_data_went_out_resends_that_one_with_the_same_message_id(
+    tmp_path, pipelining
+):
     """The named limit: killed after the message was sent but before the relay's answer was
     recorded. The relay accepts it anyway; the next run cannot know and sends it again, with
-    the same Message-ID, so receivers can drop the copy. Only that one recipient is affected."""
+    the same Message-ID, so receivers can drop the copy. Only that one recipient is affected.
+    PIPELINING does not widen this window: the message still goes out only after its DATA
+    was answered 354, and is recorded the moment its 250 arrives."""
     signal = threading.Event()
-    behaviour = Behaviour(delay_data={50: 0.3}, signals={("DATA", 50): signal})
+    behaviour = Behaviour(
+        delay_data={50: 0.3}, signals={("DATA", 50): signal}, pipelining=pipelining
+    )
     with SmtpServer(behaviour=behaviour) as server:
         config = write_config(tmp_path, server, RECIPIENTS)
         kill_when(start_run(config), signal)
