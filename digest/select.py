@@ -1,49 +1,57 @@
 """Selection: which candidates make the next digest, and why each of the others does not.
 
-`select(candidates, history, config)` is a pure read: it never writes to the state file.
+`select(candidates, history, config, as_of)` is a pure read: it never writes to the state
+file (preview passes a read-only connection).
 
-Order. Candidates are taken newest first: the articles of the newest page in page order,
-then the other pages by date, newest first, each in page order (pages of the same date in
-the order they were read). An article without a date counts as dated on the reference day
-(below), so it sorts with the newest page.
+Order. Newest page first: the articles of the newest page in page order, then the other
+pages by date, newest first, each in page order; pages of one date in the order they were
+read. An undated article sorts as if dated on the reference day.
 
 Window. `lookback_days` counts back from the reference day: `as_of` when given, else the
-newest article date among the candidates. Articles dated before it are `too-old`;
-articles without a date count as new. Articles dated after `as_of` are kept.
+newest article date among the candidates; articles dated earlier are `too-old`. Articles
+without a date count as new; articles dated after `as_of` are kept.
 
-Duplicates, checked in this order for each candidate that is not too old:
-  already-sent    the same text (after normalising case, quotes, punctuation and
-                  whitespace), the same feed GUID or the same URL as an article sent before.
-  near-duplicate  a changed copy (re-wrapped, a paragraph added or dropped, cut to an
-                  excerpt, a new title, boilerplate added, a few words changed) of an article
-                  sent before or of one chosen earlier in this batch. Word 3-shingles of the
-                  body, MinHash (datasketch's affine32 permutations) and LSH band keys find the
-                  pairs; Jaccard or containment (an excerpt lies inside the full article)
-                  decides them.
-  duplicate       the same text as an article chosen earlier in this batch.
-  same-story      a different article about the same event: they share specific facts
-                  (dates, amounts with units, names of people and organisations, weighted by
-                  how rare they are) and their content words agree (TF-IDF cosine). Compared
-                  with the batch and with articles sent for stories dated within
-                  STORY_WINDOW_DAYS of the reference day.
+Duplicates. For each candidate in that order, the first that applies:
+  already-sent    the same text as an article sent before (case, quotes, punctuation and
+                  whitespace do not count), or the same feed GUID, or the same URL (scheme,
+                  `www.`, fragment and tracking parameters do not count).
+  near-duplicate  a changed copy (re-wrapped, new title, paragraph added or dropped, cut to
+                  an excerpt, boilerplate added, a few words changed) of an article sent
+                  before: a copy that changed is `near-duplicate` against history as in the
+                  batch; `already-sent` is kept for the same text, GUID or URL.
+  same-story      another article about an event reported in an article sent for a story
+                  dated within STORY_WINDOW_DAYS.
+  duplicate       the same text as an article earlier in this batch.
+  near-duplicate  a changed copy of one earlier in this batch.
+  same-story      another article about the event of one earlier in this batch.
+Copies: word 3-shingles of the body, MinHash signatures (datasketch's affine32 permutations),
+LSH band keys of the whole body and of its opening words to find pairs; shingle Jaccard, or
+containment when both open alike (an excerpt), decides them (exact sets inside the batch,
+MinHash estimates against history). Same story: the facts both articles state (dates,
+amounts and numbers, names of people and organisations; each weighted by kind and by how
+rare it is among the compared articles: a country or a president named everywhere counts for
+little) must add up, make up a good share of the facts of the shorter one, and the two
+articles' content words must agree (TF-IDF cosine, as a veto only: on its own it cannot tell
+same-topic events apart). Thresholds, and what they were measured on, are below.
+
 Inside the batch the fuller copy wins (the whole article over an excerpt, else a text at
 least a tenth longer; otherwise the first) and takes the place of the first copy; for
-same-story the first article wins.
-`duplicate_of` names the article the skipped one lost to: the history title, or the title
-of the batch article kept in its place.
+same-story the first (newest) article wins. `duplicate_of` names the article the skipped
+one lost to: the sent article's title, or the title of the batch article kept in its place.
 
 Cap. The first `max_articles` survivors are chosen; the rest are `over-limit`.
 
 Sections. With `sections` configured, an article goes to the first section (config order)
-whose keyword appears as a whole word in its title, else to the section whose keywords
-occur most often in its body (ties: config order); articles matching no section, and every
-article when no sections are configured, go to DEFAULT_SECTION ("Top stories").
+with a keyword in its title (case-insensitive, whole words), else to the section whose
+keywords occur most often in its body (ties: config order). Articles matching no section,
+and every article when none are configured, go to DEFAULT_SECTION ("Top stories").
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import hashlib
 import itertools
 import math
@@ -52,7 +60,8 @@ import string
 import unicodedata
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -248,38 +257,15 @@ secretary secretary-general director director-general spokesman spokeswoman spok
 representative envoy governor mayor king queen emir senator commissioner ceo officer founder dr
 mr mrs ms professor prof judge""".split()
 )
-_ABBREVIATIONS = {
-    "dr.",
-    "mr.",
-    "mrs.",
-    "ms.",
-    "st.",
-    "jr.",
-    "inc.",
-    "plc.",
-    "co.",
-    "ltd.",
-    "corp.",
-    "gen.",
-    "gov.",
-    "sen.",
-    "prof.",
-}
+_ABBREVIATIONS = set(
+    "dr. mr. mrs. ms. st. jr. inc. plc. co. ltd. corp. gen. gov. sen. prof.".split()
+)
 # Names every article of a region names: weak evidence that two articles tell one story.
 _COMMON_PLACES = {
-    "central asia",
-    "central asian",
-    "united states",
-    "south caucasus",
-    "middle east",
-    "european union",
-    "united nations",
-    "united kingdom",
-    "south asia",
-    "east asia",
-    "russian federation",
-    "soviet union",
-}
+    "central asia", "central asian", "united states", "south caucasus", "middle east",
+    "european union", "united nations", "united kingdom", "south asia", "east asia",
+    "russian federation", "soviet union",
+}  # fmt: skip
 
 
 def facts(title: str, text: str) -> dict[int, str]:
@@ -381,26 +367,27 @@ def _plain(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
-_STOPWORDS = set(
-    """a about above after again against all also am an and any are as at be because
+_STOPWORDS = frozenset(
+    b"""a about above after again against all also am an and any are as at be because
 been before being below between both but by can could did do does doing down during each few for
 from further had has have having he her here hers him his how i if in into is it its itself just
 me more most my no nor not now of off on once only or other our out over own same she should so
 some such than that the their them then there these they this those through to too under until
 up very was we were what when where which while who whom why will with would you your said says
 say one two three per via may might must new year years including well according told
+b c d e f g h j k l m n o p q r s t u v w x y z
 """.split()
 )
 
 
+_STOP_HASHES = np.array(sorted({zlib.crc32(w) for w in _STOPWORDS}), np.uint32)
+
+
 def term_counts(title: str, text: str) -> Counter[int]:
     """Content-word counts (by word hash) for the TF-IDF cosine."""
-    words = [
-        w
-        for w in tokens(title + " " + text)
-        if len(w) > 2 and not w[0:1].isdigit() and w.decode() not in _STOPWORDS
-    ]
-    return Counter(map(zlib.crc32, words))
+    words, counts = np.unique(word_hashes(tokens(title + " " + text)), return_counts=True)
+    keep = ~np.isin(words, _STOP_HASHES)
+    return Counter(dict(zip(words[keep].tolist(), counts[keep].tolist(), strict=True)))
 
 
 @dataclass
@@ -461,13 +448,26 @@ def terms(fp: Fingerprint, article: Article) -> Counter[int]:
 
 # --- deciding a pair -------------------------------------------------------------------------
 
-NEAR_JACCARD = 0.3  # shingle Jaccard at or above which two texts are copies of one article
-NEAR_CONTAINMENT = 0.6  # share of the smaller text's shingles inside the larger (excerpts) ...
-NEAR_LEAD = 0.5  # ... when both open alike (MinHash Jaccard of the openings)
+# Thresholds measured on tests/test_neardup.py's labelled set (real articles, their changed
+# copies, other outlets' reports of the same events, same-topic different events):
+# - changed copies other than excerpts have shingle Jaccard >= 0.49 (>= 0.45 estimated from
+#   64-value MinHashes); different articles <= 0.11 (<= 0.14 estimated).
+NEAR_JACCARD = 0.3
+# - excerpts hold >= 0.92 of their shingles inside the full article (>= 0.66 estimated);
+#   different articles reach 0.44 (0.67 estimated, short rewrites of one story) but do not
+#   open with the same words, as an excerpt does.
+NEAR_CONTAINMENT = 0.6
+NEAR_LEAD = 0.5  # MinHash Jaccard of the opening words
 MIN_CONTAINED = 20  # fewer shingles than this is too little text to call it an excerpt
-STORY_EVIDENCE = 2.5  # shared facts, weighted by kind and rarity, needed for same-story ...
-STORY_OVERLAP = 0.3  # ... making up this share of the facts of the article with fewer ...
-STORY_COSINE = 0.15  # ... and content words at least this close
+# - same-story pairs share facts worth >= 3.75 taken two by two (>= 3.2 weighted by rarity
+#   among all 49 articles), same-topic different events <= 2.0 (<= 1.6);
+STORY_EVIDENCE = 2.5
+# - ... making up >= 0.52 of the facts of the article with fewer; different events <= 0.42;
+STORY_OVERLAP = 0.3
+# - content-word cosine of same-story pairs >= 0.30, but same-topic different events reach
+#   0.38: the cosine cannot tell them apart alone; it only vetoes pairs whose shared facts are
+#   a coincidence (unrelated articles sharing two facts stay below 0.07).
+STORY_COSINE = 0.15
 STORY_WINDOW_DAYS = 90
 
 
@@ -505,9 +505,15 @@ class HasFacts(Protocol):
     fact_weight: float
 
 
-def story_evidence(shared: Iterable[tuple[str, int]]) -> float:
-    """Shared facts (kind, number of compared articles holding it), weighted by rarity."""
-    return sum(FACT_WEIGHTS[kind] / math.log2(max(df, 2)) for kind, df in shared)
+def story_evidence(shared: Iterable[tuple[str, int]], total: int) -> float:
+    """Shared facts (kind, how many of the `total` compared articles hold it), each weighted
+    by its kind and its rarity: 1 when only the two hold it, falling like its IDF."""
+    if total <= 2:
+        return sum(FACT_WEIGHTS[kind] for kind, _ in shared)
+    top = math.log(total / 2)
+    return sum(
+        FACT_WEIGHTS[kind] * min(1.0, max(0.0, math.log(total / df) / top)) for kind, df in shared
+    )
 
 
 def fact_weight(kinds: Iterable[str]) -> float:
@@ -557,6 +563,27 @@ def select(
     as_of: dt.date | None = None,
 ) -> Selection:
     """Choose the next digest's articles; every other candidate is skipped with its reason."""
+    with paused_gc():
+        return _select(candidates, history, config, as_of)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: selection makes many small acyclic objects, and
+    with thousands of candidates in memory each full collection walks them all (a fifth of
+    the time of a 10,000-candidate selection)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _select(
+    candidates: list[Article], history: History, config: SelectionConfig, as_of: dt.date | None
+) -> Selection:
     if not candidates:
         return Selection([], [])
     dates = [a.date for a in candidates if a.date]
@@ -707,7 +734,8 @@ class _Batch:
                 for k in a.facts.keys() & b.facts
                 if len(self.fact_holders[k]) <= EVIDENCE_MAX_DF
             ]
-            if facts_agree(story_evidence(shared), story_overlap(shared, a, b)):
+            evidence = story_evidence(shared, len(self.fps))
+            if facts_agree(evidence, story_overlap(shared, a, b)):
                 agree.append((i, j))
         if agree:
             idf = self._idf({i for p in agree for i in p}, {}, 0)
@@ -810,34 +838,36 @@ def _same_story_in_history(
     fps = batch.fps
     days = [d for d in map(batch.day, fps) if d is not None]
     since = (max(days) if days else dt.date.today().toordinal()) - STORY_WINDOW_DAYS
-    # Facts in very many articles weigh next to nothing: leave them in the database.
-    counts = history.fact_counts(batch.fact_holders, since)
-    rare = [k for k, n in counts.items() if n + len(batch.fact_holders[k]) <= EVIDENCE_MAX_DF]
-    rows = history.facts_since(rare, since)
-    sent_holders: dict[int, set[int]] = defaultdict(set)
-    for key, aid in rows:
-        sent_holders[key].add(aid)
-    limit = _anchor_limit(len(fps) + history.count_since(since))
+    counts = history.fact_counts(batch.fact_holders, since)  # articles holding each fact
+
+    def df(key: int) -> int:
+        return counts.get(key, 0) + len(batch.fact_holders[key])
+
+    compared = len(fps) + history.count_since(since)
+    limit = _anchor_limit(compared)
+    anchor_keys = [
+        k for k in counts if df(k) <= limit and fps[batch.fact_holders[k][0]].facts[k] != WEAK
+    ]
     anchors: Counter[tuple[int, int]] = Counter()
+    sent_holders: dict[int, list[int]] = defaultdict(list)
+    for key, aid in history.facts_since(anchor_keys, since):
+        sent_holders[key].append(aid)
     for key, aids in sent_holders.items():
         mine = [i for i in batch.fact_holders[key] if i not in settled]
-        if mine and len(aids) + len(mine) <= limit and fps[mine[0]].facts[key] != WEAK:
-            anchors.update(itertools.product(mine, aids))
+        anchors.update(itertools.product(mine, aids))
     pairs = [p for p, n in anchors.items() if n >= 2]
     if not pairs:
         return {}
-    facts_of: dict[int, set[int]] = defaultdict(set)
-    for key, aid in rows:
-        facts_of[aid].add(key)
     sent = history.articles({aid for _, aid in pairs})
     agree = []
     for i, aid in pairs:
         fp = fps[i]
         shared = [
-            (fp.facts[k], len(sent_holders[k]) + len(batch.fact_holders[k]))
-            for k in fp.facts.keys() & facts_of[aid]
-        ]  # (only facts held by at most EVIDENCE_MAX_DF articles came back)
-        evidence = story_evidence(shared)
+            (fp.facts[k], df(k))
+            for k in fp.facts.keys() & sent[aid].facts
+            if df(k) <= EVIDENCE_MAX_DF
+        ]
+        evidence = story_evidence(shared, compared)
         if facts_agree(evidence, story_overlap(shared, fp, sent[aid])):
             agree.append((evidence, i, aid))
     if not agree:

@@ -1,0 +1,417 @@
+"""How selection scales: one selection of many candidates against a large history.
+
+    .venv/bin/python benchmarks/select.py [--history 10000 100000] [--candidates 10000]
+                                          [--words 300 800] [--keep DIR]
+
+For each history size: generate that many articles and `remember` them in batches of 10,000
+into a fresh state file (timed), then generate the candidates, with planted duplicates of
+every kind, and time one `select` in a fresh process (peak memory: tracemalloc inside
+`select`, and the process's maximum resident set). Prints timings, memory and how many of
+the planted duplicates were caught; asserts nothing.
+
+Text is generated: sentences of Zipf-distributed words (common English words on top of a
+large invented vocabulary), with the facts news carries (people, organisations, places,
+dates, amounts) drawn from pools where a few are very common. Planted among the candidates:
+exact copies of sent articles, changed copies of sent articles (re-wrapped, new title,
+paragraph added or dropped, excerpt, boilerplate, words changed), other reports of sent
+stories (new words, the same facts), and the same three kinds inside the batch.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named like the standard library's `select`: take its folder off the path.
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
+import pickle  # noqa: E402
+import random  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from dataclasses import dataclass, replace  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from digest.config import SelectionConfig  # noqa: E402
+from digest.history import History, remember  # noqa: E402
+from digest.models import (  # noqa: E402
+    ALREADY_SENT,
+    DUPLICATE,
+    NEAR_DUPLICATE,
+    SAME_STORY,
+    Article,
+    Paragraph,
+)
+from digest.select import select  # noqa: E402
+from digest.store import Store  # noqa: E402
+
+TODAY = dt.date(2026, 3, 2)
+SENT_PER_DAY = 100  # history is spread back from TODAY at this rate
+BATCH = 10_000
+CONFIG = SelectionConfig(max_articles=1_000_000, lookback_days=100_000)
+
+COMMON = """the of and to in a is that for on was with as by at from it be has have said are
+this an its were which not but had their will been also would more or after about they
+than two new other into over one year who could when all first last three some government
+country minister project since under between can many most such through these while during
+percent million people region city state according against company officials plans""".split()
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+BOILERPLATE = [
+    "Follow us on Telegram for the latest news.",
+    "Photo: press service.",
+    "Subscribe to our newsletter for the top stories every morning.",
+    "This article first appeared on a partner site and is republished with permission.",
+]
+
+
+class Generator:
+    """Deterministic fake news: article `n` is the same every time it is asked for."""
+
+    def __init__(self, words: tuple[int, int], seed: int = 7):
+        rng = np.random.default_rng(seed)
+        syllables = [c + v for c in "bdgkmnprstvz" for v in "aeiou"] + ["sh", "kh", "ar", "ol"]
+        invented = {"".join(rng.choice(syllables, rng.integers(2, 5))) for _ in range(60_000)}
+        self.vocab = np.array(COMMON + sorted(invented - set(COMMON)))
+        ranks = np.arange(1, len(self.vocab) + 1)
+        p = 1 / ranks**1.05
+        self.cdf = np.cumsum(p / p.sum())
+        cap = lambda w: w.capitalize()  # noqa: E731
+        first = [cap(w) for w in rng.choice(self.vocab[200:3000], 800, replace=False)]
+        last = [cap(w) + "ov" for w in rng.choice(self.vocab[200:5000], 3000, replace=False)]
+        self.people = [f"{rng.choice(first)} {name}" for name in last]
+        self.orgs = [
+            f"{cap(a)} {cap(b)} {kind}"
+            for a, b, kind in zip(
+                rng.choice(self.vocab[150:4000], 2000),
+                rng.choice(self.vocab[150:4000], 2000),
+                rng.choice(["Committee", "Bank", "Agency", "Holding", "Ministry", "Council"], 2000),
+                strict=True,
+            )
+        ]
+        self.places = [cap(w) for w in rng.choice(self.vocab[300:6000], 500, replace=False)]
+        self.words = words
+
+    def _popular(self, rng: np.random.Generator, pool: list[str], n: int) -> list[str]:
+        idx = np.minimum(rng.zipf(1.2, n) - 1, len(pool) - 1)
+        return [pool[i] for i in idx]
+
+    def facts(self, rng: np.random.Generator) -> list[str]:
+        amounts = [f"${rng.integers(2, 999)}.{rng.integers(1, 9)} million" for _ in range(2)]
+        amounts.append(f"{rng.integers(1_000, 99_999):,} tonnes")
+        amounts.append(f"{rng.integers(1, 99)}.{rng.integers(1, 9)}%")
+        dates = [f"{MONTHS[rng.integers(12)]} {rng.integers(1, 29)}"]
+        return (
+            self._popular(rng, self.people, 3)
+            + self._popular(rng, self.orgs, 2)
+            + self._popular(rng, self.places, 1)
+            + amounts
+            + dates
+        )
+
+    def topic(self, rng: np.random.Generator) -> np.ndarray:
+        """The content words a story is about: its reports share them."""
+        return self.vocab[rng.integers(300, 20_000, 12)]
+
+    def body(self, rng: np.random.Generator, facts: list[str], topic: np.ndarray) -> list[str]:
+        n = int(rng.integers(*self.words))
+        picks = np.minimum(np.searchsorted(self.cdf, rng.random(n)), len(self.vocab) - 1)
+        words = list(self.vocab[picks])
+        on_topic = rng.choice(n, n // 8, replace=False)
+        for i, w in zip(on_topic.tolist(), rng.choice(topic, len(on_topic)).tolist(), strict=True):
+            words[i] = w
+        for i in rng.choice(n, n // 40, replace=False).tolist():  # the real pages' typography
+            words[i] = rng.choice([f"“{words[i]}", f"{words[i]}”", f"{words[i]}’s"])
+        for fact in facts:  # facts go in the opening, where a report puts them
+            words.insert(int(rng.integers(0, min(n, 150))), fact)
+        sentences, start = [], 0
+        for length in rng.integers(12, 30, len(words) // 12 + 1).tolist():
+            if start >= len(words):
+                break
+            part = words[start : start + length]
+            sentences.append(" ".join([part[0].capitalize(), *part[1:]]) + ".")
+            start += length
+        paragraphs, start = [], 0
+        for size in rng.integers(2, 5, len(sentences)).tolist():
+            if start >= len(sentences):
+                break
+            paragraphs.append(" ".join(sentences[start : start + size]))
+            start += size
+        return paragraphs
+
+    def title(self, rng: np.random.Generator, n: int) -> str:
+        words = [w.capitalize() for w in rng.choice(self.vocab[100:5000], 5)]
+        return f"{' '.join(words)} ({n})"
+
+    def article(self, n: int, source: str = "history") -> tuple[Article, list[str]]:
+        rng = np.random.default_rng(1_000_003 * n + 11)
+        facts, topic = self.facts(rng), self.topic(rng)
+        day = TODAY - dt.timedelta(days=1 + n // SENT_PER_DAY) if source == "history" else TODAY
+        return make(self.title(rng, n), self.body(rng, facts, topic), source, day), (facts, topic)
+
+    def same_story(self, n: int, story: tuple[list[str], np.ndarray], source: str) -> Article:
+        """Another outlet's report: new words, most of the facts, the same topic."""
+        rng = np.random.default_rng(7_000_003 * n + 5)
+        facts, topic = story
+        kept = [f for f in facts if rng.random() < 0.8]
+        return make(self.title(rng, n), self.body(rng, kept, topic), source, TODAY)
+
+
+def make(
+    title: str, paragraphs: list[str], source: str, day: dt.date, excerpt: bool = False
+) -> Article:
+    return Article(
+        title, tuple(Paragraph(p) for p in paragraphs if p), source, date=day, excerpt=excerpt
+    )
+
+
+def changed_copy(a: Article, kind: str, rng: random.Random, source: str) -> Article:
+    paras = [p.text for p in a.paragraphs]
+    title = a.title
+    if kind == "rewrap":
+        paras = [" \n".join(paras).replace(". ", ".  ")]
+    elif kind == "title":
+        title = "Update: " + a.title
+    elif kind == "added":
+        paras.insert(
+            rng.randint(1, len(paras)), " ".join(rng.choice(COMMON) for _ in range(60)) + "."
+        )
+    elif kind == "dropped" and len(paras) > 2:
+        paras.pop(rng.randrange(1, len(paras)))
+    elif kind == "excerpt":
+        words = " ".join(paras).split()
+        paras = [" ".join(words[: int(len(words) * rng.uniform(0.25, 0.6))]) + "..."]
+    elif kind == "boilerplate":
+        paras = [rng.choice(BOILERPLATE), *paras, rng.choice(BOILERPLATE)]
+    elif kind == "words":
+        words = " ".join(paras).split()
+        for i in rng.sample(range(len(words)), len(words) // 30):
+            words[i] = rng.choice(COMMON)
+        paras = [" ".join(words)]
+    return replace(make(title, paras, source, TODAY, excerpt=kind == "excerpt"))
+
+
+COPY_KINDS = ["rewrap", "title", "added", "dropped", "excerpt", "boilerplate", "words"]
+
+
+@dataclass
+class Plant:
+    kind: str  # sent-exact, sent-copy:<kind>, sent-story, batch-exact, batch-copy:<kind>,
+    #            batch-story
+    source_title: str
+    index: int  # the candidate's position
+    source_index: int | None = None  # the batch source's position
+
+
+def candidates(gen: Generator, history: int, count: int) -> tuple[list[Article], list[Plant]]:
+    """`count` new articles, about 13% of them planted duplicates."""
+    rng = random.Random(42)
+    out: list[Article] = []
+    plants: list[Plant] = []
+    recent = min(history, 60 * SENT_PER_DAY)  # sent stories still within the story window
+    for n in range(count):
+        roll = rng.random()
+        source = f"page-{n // 20}.txt"
+        if history and roll < 0.02:
+            sent, _ = gen.article(rng.randrange(history))
+            out.append(replace(sent, source=source, date=TODAY))
+            plants.append(Plant("sent-exact", sent.title, n))
+        elif history and roll < 0.07:
+            sent, _ = gen.article(rng.randrange(history))
+            kind = rng.choice(COPY_KINDS)
+            out.append(changed_copy(sent, kind, rng, source))
+            plants.append(Plant(f"sent-copy:{kind}", sent.title, n))
+        elif history and roll < 0.09:
+            m = rng.randrange(recent)
+            sent, story = gen.article(m)
+            out.append(gen.same_story(m, story, source))
+            plants.append(Plant("sent-story", sent.title, n))
+        elif roll < 0.13 and len(out) > 10:
+            j = rng.randrange(len(out) - 10)
+            while any(p.index == j for p in plants):
+                j = rng.randrange(len(out) - 10)
+            kind = rng.choice(["exact", "copy", "copy", "story"])
+            base = out[j]
+            if kind == "exact":
+                out.append(replace(base, source=source))
+            elif kind == "copy":
+                kind = f"copy:{rng.choice(COPY_KINDS)}"
+                out.append(changed_copy(base, kind[5:], rng, source))
+            else:
+                _, story = gen.article(10_000_000 + j)
+                out.append(gen.same_story(10_000_000 + n, story, source))
+            plants.append(Plant(f"batch-{kind}", base.title, n, j))
+        else:
+            out.append(gen.article(10_000_000 + n, source)[0])
+    return out, plants
+
+
+def caught(
+    plants: list[Plant], articles: list[Article], skipped: dict[int, tuple[str, str]]
+) -> dict[str, list[int]]:
+    """Per planted kind: [caught, planted]; plus non-planted articles skipped by mistake."""
+    expected = {
+        "sent-exact": {ALREADY_SENT},
+        "sent-story": {SAME_STORY},
+        "batch-exact": {DUPLICATE},
+        "batch-story": {SAME_STORY},
+    }
+    score: dict[str, list[int]] = {}
+    involved = set()
+    for p in plants:
+        kind = p.kind.split(":")[0] if p.kind.startswith("batch-copy") else p.kind
+        reasons = expected.get(kind, {NEAR_DUPLICATE, ALREADY_SENT, DUPLICATE})
+        me = skipped.get(p.index)
+        ok = me is not None and me[0] in reasons and me[1] == p.source_title
+        if p.source_index is not None:
+            involved.add(p.source_index)
+            them = skipped.get(p.source_index)
+            # In the batch the fuller copy may win: then the source is the one skipped.
+            ok = ok or (
+                me is None
+                and them is not None
+                and them[0] in reasons
+                and them[1] == articles[p.index].title
+            )
+        if p.kind == "batch-story":
+            ok = ok or (me is not None and me[0] == SAME_STORY)
+        score.setdefault(p.kind, [0, 0])
+        score[p.kind][0] += ok
+        score[p.kind][1] += 1
+    planted = {p.index for p in plants} | involved
+    wrong = [i for i in range(len(articles)) if i not in planted and i in skipped]
+    score["(not planted, skipped)"] = [len(wrong), len(articles) - len(planted)]
+    return score
+
+
+def build_history(path: Path, gen: Generator, size: int) -> list[float]:
+    """Remember `size` generated articles; seconds per batch of BATCH."""
+    times = []
+    with Store.open(path) as store:
+        for start in range(0, size, BATCH):
+            batch = [gen.article(n)[0] for n in range(start, min(size, start + BATCH))]
+            t = time.perf_counter()
+            with store.transaction() as tx:
+                remember(tx, start // BATCH + 1, batch)
+            times.append(time.perf_counter() - t)
+    return times
+
+
+def peak_rss() -> int:
+    """This process's peak resident set in bytes (VmHWM: unlike ru_maxrss, not inherited
+    from the parent across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def measure(state: Path, candidates_file: Path) -> None:
+    """Child process: one selection, timed, with its memory."""
+    articles = pickle.loads(candidates_file.read_bytes())
+    rss_before = peak_rss()
+    with Store.open(state, readonly=True) as store:
+        t = time.perf_counter()
+        selection = select(articles, History(store.conn), CONFIG)
+        seconds = time.perf_counter() - t
+        rss = peak_rss()
+        t = time.perf_counter()
+        select(articles, History(store.conn), CONFIG)
+        again = time.perf_counter() - t
+        tracemalloc.start()  # slows allocation down a lot: its own run
+        select(articles, History(store.conn), CONFIG)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    index = {id(a): n for n, a in enumerate(articles)}
+    result = {
+        "seconds": seconds,
+        "again": again,
+        "peak": peak,
+        "rss": rss,
+        "rss_before": rss_before,
+        "chosen": [index[id(c.article)] for c in selection.chosen],
+        "skipped": {index[id(s.article)]: (s.reason, s.duplicate_of) for s in selection.skipped},
+    }
+    sys.stdout.buffer.write(pickle.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--history", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--candidates", type=int, default=10_000)
+    parser.add_argument("--words", type=int, nargs=2, default=[300, 800])
+    parser.add_argument("--keep", type=Path, help="keep the state files in this folder")
+    parser.add_argument("--measure", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        measure(*args.measure)
+        return
+    gen = Generator(tuple(args.words))
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="digest-select-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for size in args.history:
+        state = folder / f"state-{size}.sqlite3"
+        for p in folder.glob(f"state-{size}.sqlite3*"):
+            p.unlink()
+        times = build_history(state, gen, size)
+        arts, plants = candidates(gen, size, args.candidates)
+        words = sum(len(a.text.split()) for a in arts) / len(arts)
+        cand_file = folder / f"candidates-{size}.pickle"
+        cand_file.write_bytes(pickle.dumps(arts))
+        out = subprocess.run(
+            [sys.executable, __file__, "--measure", str(state), str(cand_file)],
+            check=True,
+            capture_output=True,
+        ).stdout
+        r = pickle.loads(out)
+        print(
+            f"\nhistory {size:,} articles ({state.stat().st_size / 1e6:.0f} MB state file); "
+            f"{len(arts):,} candidates, {words:.0f} words on average"
+        )
+        print(
+            f"  remember: {sum(times) / len(times):.2f} s per {BATCH:,} articles "
+            f"(first {times[0]:.2f} s, last {times[-1]:.2f} s)"
+        )
+        print(
+            f"  select:   {r['seconds']:.2f} s (again: {r['again']:.2f} s); "
+            f"allocated at peak (tracemalloc) {r['peak'] / 1e6:.0f} MB; process peak RSS "
+            f"{r['rss'] / 1e6:.0f} MB, of which {r['rss_before'] / 1e6:.0f} MB before select "
+            "(interpreter, libraries, the candidates)"
+        )
+        print(f"  chosen {len(r['chosen']):,}, skipped {len(r['skipped']):,}")
+        score = caught(plants, arts, r["skipped"])
+        total = [
+            sum(v[0] for k, v in score.items() if not k.startswith("(")),
+            sum(v[1] for k, v in score.items() if not k.startswith("(")),
+        ]
+        for kind, (hit, n) in sorted(score.items()):
+            print(f"    {kind:28} {hit:5} / {n:<5}")
+        print(
+            f"  planted duplicates caught: {total[0]} / {total[1]} "
+            f"({total[0] / max(total[1], 1):.1%})"
+        )
+    print(f"\nstate files in {folder}" if args.keep else "")
+
+
+if __name__ == "__main__":
+    main()
