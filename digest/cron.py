@@ -59,11 +59,7 @@ def _expand_weekdays(text: str) -> str:
             first, last = 0, 6
         else:
             first = _number("day_of_week", match["a"])
-            last = (
-                _range_end(match["b"])
-                if match["b"]
-                else (6 if match["step"] else first)
-            )
+            last = _range_end(match["b"]) if match["b"] else (6 if match["step"] else first)
             if match["b"] and last < first:
                 raise CronError(f"day-of-week: range {token!r} runs backwards")
         days.extend(range(first, last + 1, step))
