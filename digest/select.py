@@ -396,9 +396,9 @@ class Fingerprint:
 
     exact: int  # key of the normalised title and body
     ids: tuple[int, ...]  # keys of the feed GUID and the URL
-    signature: np.ndarray  # MinHash of the body's shingles, NUM_PERM uint32
-    shingles: np.ndarray  # the body's shingle hashes (kept in memory only)
     words: int
+    size: int  # number of body shingles
+    signature: np.ndarray  # MinHash of the body's shingles, NUM_PERM uint32
     lead: np.ndarray  # MinHash of the opening LEAD_WORDS, LEAD_PERM uint32
     bands: np.ndarray  # LSH keys: FULL_BANDS of the whole body, then LEAD_BANDS of its opening
     facts: dict[int, str]
@@ -406,14 +406,29 @@ class Fingerprint:
     excerpt: bool
     _terms: Counter[int] | None = field(default=None, repr=False)
 
-    @property
-    def size(self) -> int:
-        return len(self.shingles)
+
+def body_shingles(article: Article) -> np.ndarray:
+    """The body's shingle hashes (the title's when there is no body)."""
+    return shingle_hashes(word_hashes(tokens(article.text) or tokens(article.title)))
 
 
 def fingerprint(articles: Sequence[Article]) -> list[Fingerprint]:
-    shingle_sets, partial = [], []
-    for a in articles:
+    """Fingerprints of many articles. Shingles are signed a batch at a time and dropped:
+    memory stays small however many articles there are."""
+    sigs = np.empty((len(articles), NUM_PERM), np.uint32)
+    leads = np.empty((len(articles), LEAD_PERM), np.uint32)
+    pending: list[np.ndarray] = []
+    pending_size = 0
+    partial = []
+
+    def sign(end: int) -> None:
+        start = end - len(pending)
+        sigs[start:end] = signatures(pending)
+        openings = [s[: LEAD_WORDS - SHINGLE_WORDS + 1] for s in pending]
+        leads[start:end] = signatures(openings, LEAD_PERM)
+        pending.clear()
+
+    for n, a in enumerate(articles):
         text = a.text
         title_hashes, body_hashes = word_hashes(tokens(a.title)), word_hashes(tokens(text))
         exact = key64("text", title_hashes.tobytes(), body_hashes.tobytes())
@@ -421,17 +436,23 @@ def fingerprint(articles: Sequence[Article]) -> list[Fingerprint]:
         if a.url:
             ids.append(key64("url", normal_url(a.url)))
         h = body_hashes if len(body_hashes) else title_hashes
-        shingle_sets.append(shingle_hashes(h))
+        shingles = shingle_hashes(h)
+        pending.append(shingles)
+        pending_size += len(shingles)
+        if pending_size >= 4 * _SIGN_CHUNK:
+            sign(n + 1)
+            pending_size = 0
         fs = facts(a.title, text)
-        partial.append((exact, tuple(ids), len(h), fs, fact_weight(fs.values()), a.excerpt))
-    sigs = signatures(shingle_sets)
-    leads = signatures([s[: LEAD_WORDS - SHINGLE_WORDS + 1] for s in shingle_sets], LEAD_PERM)
+        partial.append(
+            (exact, tuple(ids), len(h), len(shingles), fs, fact_weight(fs.values()), a.excerpt)
+        )
+    sign(len(articles))
     bands = np.hstack(
         [band_keys(sigs, FULL_BANDS, FULL_ROWS, 1), band_keys(leads, LEAD_BANDS, LEAD_ROWS, 2)]
     )
     return [
-        Fingerprint(exact, ids, sigs[i], shingle_sets[i], n, leads[i], bands[i], *rest)
-        for i, (exact, ids, n, *rest) in enumerate(partial)
+        Fingerprint(exact, ids, words, size, sigs[i], leads[i], bands[i], *rest)
+        for i, (exact, ids, words, size, *rest) in enumerate(partial)
     ]
 
 
@@ -714,7 +735,9 @@ class _Batch:
             if j in rel[i]:
                 continue
             a, b = self.fps[i], self.fps[j]
-            jac, cont = exact_similarity(a.shingles, b.shingles)
+            jac, cont = exact_similarity(
+                body_shingles(self.candidates[i]), body_shingles(self.candidates[j])
+            )
             lead = lead_similarity(a.lead, b.lead)
             if is_near_duplicate(jac, cont, lead, min(a.size, b.size)):
                 link(i, j, NEAR_DUPLICATE)
