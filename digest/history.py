@@ -39,6 +39,8 @@ CREATE TABLE sent_articles (
     terms BLOB NOT NULL             -- top content words: uint32 hashes then uint16 counts
 );
 CREATE INDEX sent_articles_day ON sent_articles(day);
+-- the pipeline asks whether an issue's articles are remembered yet
+CREATE INDEX sent_articles_issue ON sent_articles(issue_id);
 CREATE TABLE sent_keys (            -- exact-text, GUID, URL and LSH band keys
     key INTEGER NOT NULL,
     article_id INTEGER NOT NULL,

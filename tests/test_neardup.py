@@ -308,7 +308,7 @@ def test_detectors_precision_and_recall_in_one_batch(cases, empty_store):
     bases = list(seeds.values()) + [a for _, a in same] + [a for _, a in different]
     copy, story, merged = Score(), Score(), Score()
     for n, base in enumerate(bases):
-        for changed in copies(base, n):
+        for changed in copies(base, n) + copies(base, 5000 + n):  # two of each kind
             # The copy is listed first: whichever copy survives, one of the two is skipped.
             reason, _ = verdict(changed, base, empty_store)
             if reason is None:
@@ -340,7 +340,7 @@ def test_detectors_precision_and_recall_against_history(cases, tmp_path):
     copy, story, merged = Score(), Score(), Score()
     probes: list[tuple[Article, str | None, str | None]] = []  # article, expected, of title
     for n, base in enumerate(seeds.values()):
-        probes += [(c, "copy", base.title) for c in copies(base, n)]
+        probes += [(c, "copy", base.title) for c in copies(base, n) + copies(base, 5000 + n)]
     for n, (title, a) in enumerate(same):
         probes.append((a, SAME_STORY, title))
         probes += [(c, SAME_STORY, title) for c in copies(a, 1000 + n)[1:]]
