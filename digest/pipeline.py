@@ -8,22 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
 from .config import Config
-from .errors import InputError
+from .errors import ConfigError, SourcesError, UsageError
 from .models import (
     Article,
     Digest,
     DigestItem,
     DigestSection,
     Paragraph,
+    Problem,
     ReadResult,
     RenderedDigest,
     Selection,
 )
+
+# A reader whose relay keeps deferring (4xx) is tried in this many runs, then marked failed.
+MAX_DEFERRED_RUNS = 3
 
 
 @dataclass
@@ -109,16 +113,36 @@ def _num(value: Decimal | None) -> float | None:
 
 
 def read_sources(config: Config) -> ReadResult:
+    """Every configured source; feed dates are taken in the config's time zone."""
     from .sources import read_specs
 
     result = read_specs(config.sources)
     if result.sources_read == 0:
         detail = "; ".join(str(p) for p in result.problems[:3]) or "no source configured"
-        raise InputError(
+        raise SourcesError(
             f"nothing could be read from the configured sources: {detail}",
             f"check `sources:` in {config.path}",
         )
+    result.articles = [
+        replace(a, date=a.published.astimezone(config.tz).date()) if a.published else a
+        for a in result.articles
+    ]
     return result
+
+
+def reference_day(config: Config, read: ReadResult, as_of: dt.date | None) -> dt.date | None:
+    """The day the lookback counts back from: --as-of, else the newest article date that is
+    not in the future (one mis-dated item must not push every other article out)."""
+    if as_of is not None:
+        return as_of
+    tomorrow = dt.datetime.now(config.tz).date() + dt.timedelta(days=1)
+    for a in read.articles:
+        if a.date and a.date > tomorrow:
+            read.problems.append(
+                Problem(a.source, f"{a.title!r} is dated {a.date}, in the future", a.line)
+            )
+    dates = [a.date for a in read.articles if a.date and a.date <= tomorrow]
+    return max(dates) if dates else None
 
 
 def prepare(config: Config, store, as_of: dt.date | None = None) -> Prepared:
@@ -129,7 +153,14 @@ def prepare(config: Config, store, as_of: dt.date | None = None) -> Prepared:
     from .summarize import make_summarizer
 
     read = read_sources(config)
+    as_of = reference_day(config, read, as_of)
     selection = select(read.articles, History(store.conn), config.selection, as_of=as_of)
+    # Sections in the config's order, the default section last; the order within each
+    # section is the selection's.
+    order = [name for name, _ in config.selection.sections]
+    selection.chosen.sort(
+        key=lambda c: order.index(c.section) if c.section in order else len(order)
+    )
     summarize = make_summarizer(config.summary)
     leads, notes = [], []
     for chosen in selection.chosen:
@@ -138,7 +169,7 @@ def prepare(config: Config, store, as_of: dt.date | None = None) -> Prepared:
         if result.note:
             notes.append(f"{chosen.article.title}: {result.note}")
     rows = rate_rows(newest_ticker(read.rates), store.previous_rates())
-    digest = build_digest(config, selection, leads, rows, read, as_of)
+    digest = build_digest(config, selection, leads, rows, as_of)
     rendered = None
     if selection.chosen:
         from .render import render
@@ -152,11 +183,9 @@ def build_digest(
     selection: Selection,
     leads: list[str],
     rows,
-    read: ReadResult,
     as_of: dt.date | None,
 ) -> Digest:
-    dates = [a.date for a in read.articles if a.date]
-    date = as_of or (max(dates) if dates else dt.datetime.now(config.tz).date())
+    date = as_of or dt.datetime.now(config.tz).date()
     sections: dict[str, list[DigestItem]] = {}
     for chosen, lead in zip(selection.chosen, leads, strict=True):
         a = chosen.article
@@ -187,14 +216,19 @@ def preview(
     if prepared.rendered is None:
         report.message = "nothing new since the last digest"
         return report, []
-    out_dir.mkdir(parents=True, exist_ok=True)
     rendered = prepared.rendered
     first = (list(config.delivery.to) or ["reader@example.com"])[0]
     message = build_message(rendered, config.delivery, first, token=None)
     paths = [out_dir / "digest.html", out_dir / "digest.txt", out_dir / "digest.eml"]
-    paths[0].write_text(rendered.html, encoding="utf-8")
-    paths[1].write_text(rendered.text, encoding="utf-8")
-    paths[2].write_bytes(message_bytes(message))  # CRLF, byte for byte as sent
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths[0].write_text(rendered.html, encoding="utf-8")
+        paths[1].write_text(rendered.text, encoding="utf-8")
+        paths[2].write_bytes(message_bytes(message))  # CRLF, byte for byte as sent
+    except OSError as e:
+        raise UsageError(
+            f"--out {out_dir}: cannot write the preview there ({e.strerror})"
+        ) from None
     report.message = (
         f"{len(prepared.selection.chosen)} articles, "
         f"{len(prepared.selection.skipped)} skipped, "
@@ -217,6 +251,8 @@ def run(
             unsubscribed = store.unsubscribed()
         recipients, problems = load_recipients(config.delivery, unsubscribed)
         prepared.notes.extend(str(p) for p in problems)
+        if not recipients:
+            prepared.notes.append("no one to send to: set delivery.to or delivery.recipients")
         return RunReport(
             "dry-run",
             prepared,
@@ -225,9 +261,18 @@ def run(
         )
 
     with run_lock(config.state), Store.open(config.state) as store:
-        resumed = _resume(config, store)
+        store.close_killed_runs()
         run_id = store.start_run(slot)
         try:
+            resumed = _resume(config, store)
+            waiting = _waiting_issue(store)
+            if waiting is not None:
+                message = (
+                    f"issue {waiting['id']} ({waiting['subject']!r}) still waits for deferred "
+                    "readers and nobody has it yet: new articles wait for it"
+                )
+                store.finish_run(run_id, "deferred", message=message)
+                return RunReport("deferred", None, message=message, resumed=resumed)
             prepared = prepare(config, store, as_of)
             if prepared.rendered is None:
                 message = "nothing new since the last digest: nothing sent"
@@ -235,16 +280,23 @@ def run(
                 return RunReport("empty", prepared, message=message, resumed=resumed)
             recipients, problems = load_recipients(config.delivery, store.unsubscribed())
             prepared.notes.extend(str(p) for p in problems)
+            if not recipients:
+                raise ConfigError(
+                    "no one to send to: every address is invalid or unsubscribed, or none is given",
+                    str(config.path),
+                    key="delivery.to",
+                    hint="list readers in delivery.to or a delivery.recipients CSV file",
+                )
             articles = [c.article for c in prepared.selection.chosen]
             issue_id = _freeze(store, run_id, prepared, recipients, articles, dumps)
             outcomes = deliver_issue(config, store, issue_id, prepared.rendered, recipients)
             sent = sum(1 for o in outcomes if o["status"] == "sent")
             failed = len(outcomes) - sent
-            _settle(store, issue_id, articles, sent, remember)
-            status = (
-                "delivered" if sent and not failed else "partly-delivered" if sent else ("failed")
-            )
+            _settle(store, issue_id, articles, remember)
+            status = "delivered" if not failed else "partly-delivered" if sent else "failed"
             message = f"sent to {sent} of {len(outcomes)} recipients"
+            if any(o["status"] == "retrying" for o in outcomes):
+                message += "; deferred readers are tried again by the next run"
             store.finish_run(run_id, status, len(articles), sent, failed, message)
             return RunReport(status, prepared, outcomes, message, issue_id, resumed)
         except BaseException as e:
@@ -297,39 +349,62 @@ def _freeze(
     return issue_id
 
 
-def _settle(store, issue_id: int, articles: list[Article], sent: int, remember) -> None:
-    """Articles count as sent once one reader has the issue; otherwise they stay available."""
+def _settle(store, issue_id: int, articles: list[Article], remember) -> None:
+    """Articles count as sent once one reader has the issue; otherwise they stay available.
+
+    The issue is done when nobody is left pending: delivered if anyone has it, else failed
+    (and its articles go back to the pool)."""
     pending = store.pending_recipients(issue_id)
     with store.transaction() as tx:
-        if (
-            sent
-            and not tx.execute(
-                "SELECT 1 FROM sent_articles WHERE issue_id=? LIMIT 1", (issue_id,)
-            ).fetchone()
-        ):
+        sent = tx.execute(
+            "SELECT count(*) FROM deliveries WHERE issue_id=? AND status='sent'", (issue_id,)
+        ).fetchone()[0]
+        remembered = tx.execute(
+            "SELECT 1 FROM sent_articles WHERE issue_id=? LIMIT 1", (issue_id,)
+        ).fetchone()
+        if sent and not remembered:
             remember(tx, issue_id, articles)
         status = "sending" if pending else ("delivered" if sent else "failed")
         tx.execute("UPDATE issues SET status=? WHERE id=?", (status, issue_id))
 
 
+def _waiting_issue(store):
+    """An open issue nobody has yet: its articles are not remembered, so a new issue could
+    pick them again. Until it is settled, nothing new is frozen."""
+    for issue in store.open_issues():
+        sent = store.conn.execute(
+            "SELECT 1 FROM deliveries WHERE issue_id=? AND status='sent' LIMIT 1", (issue["id"],)
+        ).fetchone()
+        if not sent:
+            return issue
+    return None
+
+
 def _resume(config: Config, store) -> list[dict]:
-    """Finish an issue a killed or failed run left half-sent, before anything new."""
-    from .deliver import deliver_issue
+    """Finish the issues killed or deferred runs left half-sent, oldest first, before
+    anything new. A reader deferred in MAX_DEFERRED_RUNS runs is given up on."""
+    from .deliver import deliver_issue, normalize_address
     from .history import remember
 
-    issue = store.open_issue()
-    if issue is None:
-        return []
-    rendered = RenderedDigest(issue["subject"], issue["preheader"], issue["html"], issue["text"])
-    pending = store.pending_recipients(issue["id"])
-    unsubscribed = store.unsubscribed()
-    for recipient in [r for r in pending if r.lower() in unsubscribed]:
-        store.set_delivery(issue["id"], recipient, "failed", "unsubscribed before delivery")
-    pending = [r for r in pending if r.lower() not in unsubscribed]
-    outcomes = deliver_issue(config, store, issue["id"], rendered, pending) if pending else []
-    sent_before = sum(1 for d in store.deliveries(issue["id"]) if d["status"] == "sent")
-    articles = [_article_from_json(a) for a in json.loads(issue["articles"])]
-    _settle(store, issue["id"], articles, sent_before, remember)
+    unsubscribed = {normalize_address(u) or u for u in store.unsubscribed()}
+    outcomes: list[dict] = []
+    for issue in store.open_issues():
+        rendered = RenderedDigest(
+            issue["subject"], issue["preheader"], issue["html"], issue["text"]
+        )
+        pending = []
+        for recipient in store.pending_recipients(issue["id"]):
+            if recipient.lower() in {u.lower() for u in unsubscribed}:
+                store.set_delivery(issue["id"], recipient, "failed", "unsubscribed before delivery")
+            else:
+                pending.append(recipient)
+        try:
+            if pending:
+                outcomes += deliver_issue(config, store, issue["id"], rendered, pending)
+        finally:  # also when the relay fails mid-way: what was tried is settled
+            store.give_up_deferred(issue["id"], MAX_DEFERRED_RUNS)
+            articles = [_article_from_json(a) for a in json.loads(issue["articles"])]
+            _settle(store, issue["id"], articles, remember)
     return outcomes
 
 

@@ -83,6 +83,13 @@ CREATE TABLE rate_history (
 
 MIGRATIONS = {1: SCHEMA_V1 + HISTORY_SCHEMA}
 
+# SQL: does run `r` count for its slot? Not when it failed or was killed before it froze an
+# issue (nothing was sent then, so the slot may run again).
+_COUNTS = (
+    "NOT (r.status IN ('failed', 'killed') "
+    "AND NOT EXISTS (SELECT 1 FROM issues i WHERE i.run_id = r.id))"
+)
+
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -114,13 +121,19 @@ class Store:
     @classmethod
     def open(cls, path: str | os.PathLike[str], readonly: bool = False) -> Store:
         path = Path(path)
-        exists = path.exists() and path.stat().st_size > 0
-        if exists:
-            _check_header(path)
-        if readonly and not exists:
-            return cls(_empty_memory_db(), path, True)
-        if not readonly:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            exists = path.exists() and path.stat().st_size > 0
+            if exists:
+                _check_header(path)
+            if readonly and not exists:
+                return cls(_empty_memory_db(), path, True)
+            if not readonly:
+                path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StateError(
+                f"{path}: cannot use the state file's folder ({e.strerror})",
+                "check `state:` and the folder's permissions",
+            ) from None
         conn = None
         try:
             conn = (
@@ -192,19 +205,35 @@ class Store:
     # --- runs -----------------------------------------------------------------------------
 
     def start_run(self, slot: str | None = None) -> int:
+        """Record a run. A slot whose earlier run counts refuses (SlotDoneError); a slot whose
+        run failed before freezing an issue (nothing was sent) is released for this one."""
         with self.transaction() as tx:
-            if (
-                slot is not None
-                and tx.execute("SELECT 1 FROM runs WHERE slot=?", (slot,)).fetchone()
-            ):
-                raise SlotDoneError(
-                    f"slot {slot} has already run: nothing to do",
-                    "each slot runs once; `digest history` shows its run",
+            if slot is not None:
+                if tx.execute(
+                    f"SELECT 1 FROM runs r WHERE slot=? AND {_COUNTS}", (slot,)
+                ).fetchone():
+                    raise SlotDoneError(
+                        f"slot {slot} has already run: nothing to do",
+                        "each slot runs once; `digest history` shows its run",
+                    )
+                tx.execute(
+                    "UPDATE runs SET slot=NULL, message=coalesce(message || '; ', '') || "
+                    "'slot ' || slot || ' released for a new run' WHERE slot=?",
+                    (slot,),
                 )
             cur = tx.execute(
                 "INSERT INTO runs(started_at, slot, status) VALUES (?, ?, 'running')", (now(), slot)
             )
             return int(cur.lastrowid)
+
+    def close_killed_runs(self) -> int:
+        """Runs left 'running' by a killed process (call under the run lock): mark them."""
+        if not self._has_schema():
+            return 0
+        with self.transaction() as tx:
+            return tx.execute(
+                "UPDATE runs SET status='killed', finished_at=? WHERE status='running'", (now(),)
+            ).rowcount
 
     def finish_run(
         self,
@@ -223,7 +252,9 @@ class Store:
             )
 
     def slot_has_run(self, slot: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM runs WHERE slot=?", (slot,)).fetchone() is not None
+        """A run counts for its slot unless it failed (or was killed) before freezing an issue."""
+        row = self.conn.execute(f"SELECT 1 FROM runs r WHERE slot=? AND {_COUNTS}", (slot,))
+        return row.fetchone() is not None
 
     def runs(self, limit: int = 50) -> list[RunRecord]:
         if not self._has_schema():
@@ -237,13 +268,14 @@ class Store:
 
     # --- issues and deliveries -------------------------------------------------------------
 
-    def open_issue(self) -> sqlite3.Row | None:
-        """The newest issue still being sent (a run was killed or failed part-way)."""
+    def open_issues(self) -> list[sqlite3.Row]:
+        """Issues still being sent (a run was killed, or some readers were deferred), oldest
+        first."""
         if not self._has_schema():
-            return None
+            return []
         return self.conn.execute(
-            "SELECT * FROM issues WHERE status='sending' ORDER BY id DESC LIMIT 1"
-        ).fetchone()
+            "SELECT * FROM issues WHERE status='sending' ORDER BY id"
+        ).fetchall()
 
     def issues(self, limit: int = 50) -> list[sqlite3.Row]:
         if not self._has_schema():
@@ -260,7 +292,7 @@ class Store:
     def pending_recipients(self, issue_id: int) -> list[str]:
         rows = self.conn.execute(
             "SELECT recipient FROM deliveries WHERE issue_id=? AND status IN "
-            "('pending', 'retrying') ORDER BY rowid",
+            "('pending', 'retrying') ORDER BY status = 'retrying', rowid",
             (issue_id,),
         ).fetchall()
         return [r[0] for r in rows]
@@ -281,6 +313,16 @@ class Store:
                 "WHERE issue_id=? AND recipient=?",
                 (status, answer, message_id, now(), issue_id, recipient),
             )
+
+    def give_up_deferred(self, issue_id: int, max_runs: int) -> int:
+        """Readers still deferred after `max_runs` tries: failed for good."""
+        with self.transaction() as tx:
+            return tx.execute(
+                "UPDATE deliveries SET status='failed', answer=coalesce(answer, '') || "
+                "' (gave up after ' || attempts || ' runs)', updated_at=? "
+                "WHERE issue_id=? AND status='retrying' AND attempts>=?",
+                (now(), issue_id, max_runs),
+            ).rowcount
 
     def set_issue_status(self, issue_id: int, status: str) -> None:
         with self.transaction() as tx:
@@ -375,17 +417,21 @@ def _check_header(path: Path) -> None:
 
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """Read without writing anything, not even SQLite's -wal/-shm files beside the state.
+
+    At rest (no -wal file: the last writer closed cleanly) the file is read as immutable,
+    which creates nothing. While a run is writing, or after a crash, the -wal holds recent
+    commits, so a read-only connection (which shares the -shm) is used instead."""
+    uri = path.resolve().as_uri()
+    if not Path(f"{path}-wal").exists():
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
     try:
-        conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, isolation_level=None
-        )
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None)
         conn.execute("PRAGMA user_version").fetchone()
         return conn
     except sqlite3.OperationalError:
         # A WAL file in a folder we may not write to: read it as it stands on disk.
-        return sqlite3.connect(
-            f"{path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None
-        )
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
 
 
 def _empty_memory_db() -> sqlite3.Connection:
@@ -400,8 +446,17 @@ def _empty_memory_db() -> sqlite3.Connection:
 def run_lock(state_path: str | os.PathLike[str], wait: bool = False) -> Iterator[None]:
     """One digest run at a time per state file (an OS lock: freed even on kill -9)."""
     lock_path = Path(f"{state_path}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a+") as handle:
+    try:
+        if Path(state_path).is_file() and Path(state_path).stat().st_size > 0:
+            _check_header(Path(state_path))  # no lock file beside something not ours
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = lock_path.open("a+")
+    except OSError as e:
+        raise StateError(
+            f"{lock_path}: cannot make the lock file beside the state ({e.strerror})",
+            "check `state:` and the folder's permissions",
+        ) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:

@@ -886,3 +886,79 @@ def test_run_without_smtp_writes_the_outbox(tmp_path):
     assert result.returncode == 0, result.stderr
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 2
     assert not [p for p in (tmp_path / "outbox").iterdir() if p.suffix != ".eml"]
+
+
+# --- exactly once across runs when the relay defers -----------------------------------------
+
+
+def subjects_by_recipient(server: SmtpServer) -> dict[str, list[str]]:
+    seen: dict[str, list[str]] = {}
+    for received in server.messages:
+        for rcpt in received.rcpt_tos:
+            seen.setdefault(rcpt, []).append(received.message["Subject"])
+    return seen
+
+
+def run_cycle(config_path: Path):
+    from digest import pipeline
+    from digest.config import load_config
+
+    return pipeline.run(load_config(config_path))
+
+
+def test_an_issue_deferred_for_everyone_holds_new_issues_back_and_nothing_goes_twice(
+    tmp_path, smtp_server
+):
+    smtp_server.behaviour.defer_always["a@x.org"] = "451 4.7.1 try later"
+    config = write_config(tmp_path, smtp_server, ["a@x.org"], retries=0)
+    config.write_text(config.read_text().replace("max_articles: 100", "max_articles: 3"))
+    first = run_cycle(config)
+    assert first.status == "failed" and len(first.prepared.selection.chosen) == 3
+    held = run_cycle(config)  # still deferred: no second issue with the same articles
+    assert held.status == "deferred" and held.prepared is None
+    smtp_server.behaviour.defer_always.clear()
+    reports = [run_cycle(config) for _ in range(4)]
+    assert [r.resumed[0]["status"] for r in reports[:1]] == ["sent"]
+    subjects = subjects_by_recipient(smtp_server)["a@x.org"]
+    assert len(subjects) == len(set(subjects)) >= 3  # every issue once, none twice
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        titles = [r[0] for r in store.conn.execute("SELECT title FROM sent_articles")]
+    assert len(titles) == len(set(titles))
+
+
+def test_a_reader_deferred_in_three_runs_is_given_up_and_does_not_block_others(
+    tmp_path, smtp_server
+):
+    stuck = [f"full{i}@x.org" for i in range(5)]
+    for address in stuck:
+        smtp_server.behaviour.defer_always[address] = "452 4.2.2 mailbox full"
+    config = write_config(tmp_path, smtp_server, [*stuck, "good@x.org"], retries=0)
+    config.write_text(config.read_text().replace("max_articles: 100", "max_articles: 3"))
+    reports = []
+    for _ in range(5):
+        try:
+            reports.append(run_cycle(config))
+        except DeliveryError as e:  # five deferred in a row: the relay looks unwell
+            reports.append(e)
+    assert subjects_by_recipient(smtp_server).get("good@x.org"), reports
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        rows = store.conn.execute("SELECT recipient, status, answer FROM deliveries").fetchall()
+    given_up = [r for r in rows if r[0].startswith("full") and r[1] == "failed"]
+    assert given_up and all("gave up after 3 runs" in r[2] for r in given_up)
+    assert not [r for r in rows if r[1] == "retrying" and "gave up" in (r[2] or "")]
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Digest, 10 Nov 2025: Kazakhstan and China Expand Copper and Electric Vehicle…",
+        "Central Asia Daily, 10 Nov 2025: Kazakhstan’s Development Bank Launches $1 Billion…",
+        "Central Asia Daily, 10 Nov 2025: Astana Hosts Central Asian Water Ministers Ahead of "
+        "Aral Sea Summit – and more",
+    ],
+)
+def test_long_subjects_fold_and_read_back_exactly(subject):
+    folded = deliver._fold("Subject", subject)
+    assert all(len(line) <= 78 for line in folded.split(b"\r\n"))
+    parsed = email.message_from_bytes(folded + b"\r\n", policy=default_policy)
+    assert parsed["Subject"] == subject
