@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import DigestError, UsageError
+from .errors import DigestError, SlotDoneError, UsageError
 
 
 def _load(ctx: click.Context):
@@ -29,9 +29,12 @@ def _as_of(value: str | None) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"--as-of: {value!r} is not a date like 2025-12-08") from None
+    if not 1900 <= day.year <= 9000:
+        raise UsageError(f"--as-of: {value!r} is outside the years 1900 to 9000")
+    return day
 
 
 def _print_json(data: object) -> None:
@@ -121,7 +124,12 @@ def parse(paths: tuple[str, ...], as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the selection report as JSON.")
 @click.option("--as-of", help="Digest as on this date (YYYY-MM-DD) instead of the newest.")
 @click.option("--serve", is_flag=True, help="Serve the preview on 127.0.0.1 until Ctrl-C.")
-@click.option("--port", type=int, default=0, help="Port for --serve [default: a free one].")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="Port for --serve [default: a free one].",
+)
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
 @click.pass_context
 def preview(
@@ -175,7 +183,13 @@ def run(
         from .schedule import resolve_slot
 
         slot = resolve_slot(config, slot)
-    report = pipeline.run(config, dry_run=dry_run, as_of=_as_of(as_of), slot=slot)
+    try:
+        report = pipeline.run(config, dry_run=dry_run, as_of=_as_of(as_of), slot=slot)
+    except DigestError as e:
+        if as_json:  # scripts still get one object, then the one-line error and exit code
+            status = "already-ran" if isinstance(e, SlotDoneError) else "failed"
+            _print_json(pipeline.RunReport(status, message=e.message).to_json())
+        raise
     data = report.to_json()
     _warn(data["problems"] + data["notes"])
     if as_json:
@@ -265,9 +279,12 @@ def history(ctx: click.Context, as_json: bool, limit: int) -> None:
 @click.pass_context
 def unsubscribe(ctx: click.Context, email: str) -> None:
     """Never send to EMAIL again (EMAIL may also be its unsubscribe token)."""
+    from .deliver import normalize_address
     from .store import Store, run_lock
 
     config = _load(ctx)
+    if "@" in email:  # as it is sent to: IDN domains in their ASCII form
+        email = normalize_address(email) or email
     with run_lock(config.state, wait=True), Store.open(config.state) as store:
         address = store.unsubscribe(email)
     if address is None:

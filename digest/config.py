@@ -146,6 +146,13 @@ class _Node:
             raise self.error("must be a mapping of keys to values")
         out: dict[str, _Node] = {}
         for key_node, value_node in self.node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError(
+                    "a key must be a plain name, not a list or mapping",
+                    str(self.path),
+                    key_node.start_mark.line + 1,
+                    self.key or None,
+                )
             name = key_node.value
             child = _Node(value_node, self.path, f"{self.key}.{name}" if self.key else name)
             if name not in allowed:
@@ -175,29 +182,39 @@ class _Node:
     def scalar(self) -> Any:
         if not isinstance(self.node, yaml.ScalarNode):
             raise self.error("must be a single value, not a list or mapping")
-        return yaml.safe_load(yaml.serialize(self.node))
+        try:
+            return yaml.safe_load(yaml.serialize(self.node))
+        except yaml.YAMLError as e:
+            raise self.error(
+                f"cannot read this value ({getattr(e, 'problem', None) or e})"
+            ) from None
 
     def string(self) -> str:
         value = self.scalar()
-        if value is None or isinstance(value, bool | list | dict):
+        if value is None or isinstance(value, bool | list | dict | bytes):
             raise self.error(f"must be text, not {value!r}")
         return str(value)
 
     def optional_string(self) -> str | None:
         return None if self.scalar() is None else self.string()
 
-    def integer(self, minimum: int = 0) -> int:
+    def integer(self, minimum: int = 0, maximum: int | None = None) -> int:
         value = self.scalar()
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(f"must be a whole number, not {value!r}")
         if value < minimum:
             raise self.error(f"must be at least {minimum}, not {value}")
+        if maximum is not None and value > maximum:
+            raise self.error(f"must be at most {maximum}, not {value}")
         return value
 
-    def number(self) -> float:
+    def seconds(self) -> float:
+        """A timeout: more than 0 and at most an hour."""
         value = self.scalar()
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(f"must be a number, not {value!r}")
+            raise self.error(f"must be a number of seconds, not {value!r}")
+        if not 0 < value <= 3600:
+            raise self.error(f"must be more than 0 and at most 3600 seconds, not {value}")
         return float(value)
 
     def boolean(self) -> bool:
@@ -340,9 +357,9 @@ def _selection(node: _Node) -> SelectionConfig:
     fields = node.mapping({"max_articles", "lookback_days", "sections"})
     kwargs: dict[str, Any] = {}
     if "max_articles" in fields:
-        kwargs["max_articles"] = fields["max_articles"].integer(minimum=1)
+        kwargs["max_articles"] = fields["max_articles"].integer(minimum=1, maximum=1000)
     if "lookback_days" in fields:
-        kwargs["lookback_days"] = fields["lookback_days"].integer(minimum=1)
+        kwargs["lookback_days"] = fields["lookback_days"].integer(minimum=1, maximum=100_000)
     if "sections" in fields:
         sections = []
         node_sections = fields["sections"]
@@ -374,7 +391,7 @@ def _summary(node: _Node) -> SummaryConfig:
             base_url=llm["base_url"].string(),
             model=llm["model"].string(),
             api_key_env=llm["api_key_env"].optional_string() if "api_key_env" in llm else None,
-            timeout=llm["timeout"].number() if "timeout" in llm else 20.0,
+            timeout=llm["timeout"].seconds() if "timeout" in llm else 20.0,
         )
     if kwargs.get("backend") == "llm" and "llm" not in kwargs:
         raise fields["backend"].error(
@@ -454,9 +471,16 @@ def _address(node: _Node) -> str:
     if any(c in value for c in "\r\n"):
         raise node.error("must be one line")
     _, address = parseaddr(value)
-    if "@" not in address:
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
         raise node.error(f"not an email address: {value!r}")
-    return value
+    if not local.isascii():
+        raise node.error(f"the part before @ must be ASCII: {address!r}")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise node.error(f"not a valid domain: {domain!r}") from None
+    return value.replace(address, f"{local}@{ascii_domain}")
 
 
 def _smtp(node: _Node, base: Path) -> SmtpConfig:
@@ -498,7 +522,13 @@ def _smtp(node: _Node, base: Path) -> SmtpConfig:
     if "max_per_minute" in fields:
         kwargs["max_per_minute"] = fields["max_per_minute"].integer(minimum=1)
     if "timeout" in fields:
-        kwargs["timeout"] = fields["timeout"].number()
+        kwargs["timeout"] = fields["timeout"].seconds()
     if "retries" in fields:
         kwargs["retries"] = fields["retries"].integer(minimum=0)
+    loopback = kwargs["host"] in ("localhost", "127.0.0.1", "::1")
+    if kwargs.get("username") and kwargs.get("security", "starttls") == "none" and not loopback:
+        raise fields["security"].error(
+            "`none` would send the password in clear text over the network",
+            "use starttls or ssl (none is only allowed with a relay on this machine)",
+        )
     return SmtpConfig(**kwargs)

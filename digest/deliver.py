@@ -29,7 +29,7 @@ from collections.abc import Callable
 from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from pathlib import Path
 
 from .config import Config, DeliveryConfig, DkimConfig, SmtpConfig
@@ -107,8 +107,9 @@ def load_recipients(
             recipients.append(address)
         seen.add(key)
 
-    for entry in delivery.to:
-        add(parseaddr(entry)[1] or entry, "delivery.to", None)
+    for entry in delivery.to:  # one entry may hold several: "a@x.org, B <b@y.org>"
+        for _, address in getaddresses([entry]) or [("", entry)]:
+            add(address or entry, "delivery.to", None)
     if delivery.recipients:
         path = delivery.recipients
         try:
@@ -244,7 +245,10 @@ def message_bytes(message: EmailMessage) -> bytes:
 
 def _fold(name: str, value: object) -> bytes:
     """One header, RFC 2047-encoded where needed and folded, CRLF-terminated."""
-    return WIRE.fold_binary(*WIRE.header_store_parse(name, value))
+    folded = WIRE.fold_binary(*WIRE.header_store_parse(name, value))
+    # The folder can leave a space before a fold that precedes an encoded word; unfolding
+    # then reads two spaces ("Electric  Vehicle"). One space, in the fold, is enough.
+    return folded.replace(b" \r\n ", b"\r\n ")
 
 
 def _crlf(text: str) -> str:

@@ -53,6 +53,12 @@ class InputError(DigestError):
     exit_code = 2
 
 
+class SourcesError(DigestError):
+    """A run could read none of its configured sources: the run failed (a feed may be down)."""
+
+    exit_code = 1
+
+
 class StateError(DigestError):
     """The state file cannot be used (not SQLite, damaged, from a newer version)."""
 

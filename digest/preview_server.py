@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from .errors import UsageError
+
 
 def open_in_browser(url: str) -> str:
     """Open `url` in the system browser where there is one; say what happened."""
@@ -24,7 +26,11 @@ def open_in_browser(url: str) -> str:
 def serve_folder(folder: Path, port: int = 0, open_browser: bool = False) -> None:
     """Serve `folder` on 127.0.0.1 until interrupted (port 0: a free one)."""
     handler = functools.partial(_QuietHandler, directory=str(folder))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as e:
+        raise UsageError(f"--port {port}: cannot serve on 127.0.0.1 ({e.strerror})") from None
+    with server:
         url = f"http://127.0.0.1:{server.server_address[1]}/digest.html"
         click.echo(f"serving {url} (Ctrl-C to stop)", err=False)
         if open_browser:

@@ -42,14 +42,18 @@ def per_usd(rate: Decimal) -> tuple[Decimal | None, bool]:
 
 
 def newest_ticker(quotes: Iterable[RateQuote]) -> list[RateQuote]:
-    """The quotes of the newest page (by page date; among pages of one date, the last read)."""
+    """The quotes of the newest page (by page date; among pages of one date, the one with the
+    most pairs, then the last read)."""
     quotes = [q for q in quotes if q.date is not None]
     if not quotes:
         return []
     newest = max(q.date for q in quotes)
-    sources = [q.source for q in quotes if q.date == newest]
-    chosen = sources[-1]
-    return [q for q in quotes if q.source == chosen and q.date == newest]
+    pages: dict[str, list[RateQuote]] = {}
+    for q in quotes:
+        if q.date == newest:
+            pages.setdefault(q.source, []).append(q)
+    # The fullest ticker of that day; among equals, the page read last.
+    return max(reversed(list(pages.values())), key=len)
 
 
 def rate_rows(

@@ -129,3 +129,46 @@ def test_unknown_command_is_a_usage_error():
 def test_bad_as_of_is_a_usage_error(value):
     result = digest("preview", "--as-of", value)
     assert result.returncode == 2 and "--as-of" in result.stderr
+
+
+def test_run_whose_sources_all_fail_exits_1_with_a_json_report(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "digest.yaml"
+    config.write_text(
+        f"title: T\nsources:\n  - feed: http://127.0.0.1:{port}/feed.xml\n"
+        f"state: {tmp_path / 's.sqlite3'}\ndelivery:\n  to: [a@example.com]\n"
+        f"  outbox: {tmp_path / 'outbox'}\n"
+    )
+    result = digest("--config", str(config), "run", "--json")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "nothing could be read" in result.stderr and f"127.0.0.1:{port}" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["status"] == "failed" and "nothing could be read" in report["message"]
+
+
+def test_several_addresses_in_one_to_entry_are_all_read(tmp_path):
+    config = tmp_path / "digest.yaml"
+    config.write_text(
+        f"title: T\nsources: [{ROOT / 'seeds'}/*.txt]\nstate: {tmp_path / 's.sqlite3'}\n"
+        'delivery:\n  to: ["a@example.com, B <b@example.com>"]\n'
+        f"  outbox: {tmp_path / 'outbox'}\n"
+    )
+    result = digest("--config", str(config), "run", "--dry-run", "--json")
+    assert result.returncode == 0, result.stderr
+    recipients = [d["recipient"] for d in json.loads(result.stdout)["delivered"]]
+    assert recipients == ["a@example.com", "b@example.com"]
+
+
+def test_run_with_no_recipients_is_a_config_error_and_sends_nothing(tmp_path):
+    config = tmp_path / "digest.yaml"
+    config.write_text(
+        f"title: T\nsources: [{ROOT / 'seeds'}/*.txt]\nstate: {tmp_path / 's.sqlite3'}\n"
+        f"delivery:\n  outbox: {tmp_path / 'outbox'}\n"
+    )
+    result = digest("--config", str(config), "run")
+    assert result.returncode == 2 and "no one to send to" in result.stderr
+    assert not (tmp_path / "outbox").exists()

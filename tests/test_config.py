@@ -191,3 +191,41 @@ def test_sections_keep_their_order(tmp_path):
         )
     )
     assert [name for name, _ in config.selection.sections] == ["Kazakhstan", "Uzbekistan"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "words"),
+    [
+        ("title: !!python/object:os.system ls\n", "title", "cannot read this value"),
+        ("title: !!binary aGVsbG8=\n", "title", "must be text"),
+        ("? [a, b]\n: 1\n", None, "plain name"),
+        ("selection:\n  lookback_days: 100000000\n", "selection.lookback_days", "at most"),
+    ],
+)
+def test_odd_yaml_is_a_clear_error_not_a_crash(tmp_path, extra, key, words):
+    text = GOOD.replace("title: Test Daily\n", "") + extra
+    e = error_of(tmp_path, text)
+    assert words in str(e) and e.key == key
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", ".inf", "7200"])
+def test_smtp_timeout_must_be_sensible(tmp_path, timeout):
+    e = error_of(tmp_path, GOOD + f"  smtp:\n    host: x\n    timeout: {timeout}\n")
+    assert e.key == "delivery.smtp.timeout" and "3600" in str(e)
+
+
+def test_international_sender_domain_is_sent_in_ascii(tmp_path):
+    config = load_config(write(tmp_path, GOOD.replace("digest@example.com", "d@exämple.com")))
+    assert config.delivery.from_addr == "Test Daily <d@xn--exmple-cua.com>"
+    e = error_of(tmp_path, GOOD.replace("digest@example.com", "dïgest@example.com"))
+    assert e.key == "delivery.from" and "ASCII" in str(e)
+
+
+def test_password_over_an_unencrypted_link_is_refused_except_on_loopback(tmp_path):
+    block = (
+        "  smtp:\n    host: {host}\n    security: none\n    username: u\n"
+        "    password_env: DIGEST_TEST_PASSWORD\n"
+    )
+    e = error_of(tmp_path, GOOD + block.format(host="smtp.example.com"))
+    assert e.key == "delivery.smtp.security" and "clear text" in str(e)
+    assert load_config(write(tmp_path, GOOD + block.format(host="127.0.0.1"))).delivery.smtp

@@ -103,8 +103,10 @@ def test_preview_twice_then_run_choose_the_same_and_preview_writes_no_state(tmp_
     ran = run_json("--config", config, "run")
     assert first["chosen"] == second["chosen"] == ran["chosen"] and first["chosen"]
     before = sha(state)
+    files = sorted(p.name for p in tmp_path.iterdir())
     third = run_json("--config", config, "preview", "--out", tmp_path / "p3")
     assert sha(state) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == files  # no -shm, no -wal
     assert third["chosen"] == [] and "nothing new" in third["message"]
 
 
@@ -176,6 +178,14 @@ def test_unsubscribed_reader_gets_nothing_more(tmp_path):
     result = digest("--config", config, "unsubscribe", "editor@example.com")
     assert result.returncode == 0 and "editor@example.com" in result.stdout
     report = run_json("--config", config, "run")
+    assert [d["recipient"] for d in report["delivered"]] == ["reader@example.com"]
+
+
+def test_unsubscribing_an_international_address_stops_its_mail(tmp_path):
+    config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
+    config.write_text(config.read_text().replace("editor@example.com", "leser@exämple.com"))
+    assert digest("--config", config, "unsubscribe", "leser@exämple.com").returncode == 0
+    report = run_json("--config", config, "run", "--dry-run")
     assert [d["recipient"] for d in report["delivered"]] == ["reader@example.com"]
 
 
@@ -256,3 +266,31 @@ def test_preview_open_without_a_browser_says_so(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "no browser found on this machine" in result.stdout
     assert (tmp_path / "p" / "digest.html").resolve().as_uri() in result.stdout
+
+
+FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+<item><title>Early Morning Flood Warning Issued for Almaty</title>
+<link>https://news.example/flood</link><guid>flood-1</guid>
+<pubDate>Tue, 11 Nov 2025 02:00:00 +0500</pubDate>
+<description>Almaty authorities issued a flood warning for the Big Almaty river before dawn on
+Tuesday as warm weather melted early snow in the mountains.</description></item>
+<item><title>Mis-Dated Item From the Far Future</title><guid>future-1</guid>
+<pubDate>Sat, 01 Jan 2099 00:00:00 GMT</pubDate>
+<description>This item carries a wrong date and must not push the rest out.</description></item>
+</channel></rss>"""
+
+
+def test_feed_dates_are_days_in_the_config_zone_and_a_future_date_is_reported(tmp_path):
+    feed = tmp_path / "feed.xml"
+    feed.write_text(FEED)
+    config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"], lookback_days="7")
+    config.write_text(config.read_text().replace("sources:\n", f"sources:\n  - feed: {feed}\n"))
+    report = run_json("--config", config, "preview", "--out", tmp_path / "p")
+    titles = [c["title"] for c in report["chosen"]]
+    assert "Early Morning Flood Warning Issued for Almaty" in titles
+    assert len(titles) > 10  # the sample pages are not pushed out as too old
+    assert any("in the future" in p and "2099" in p for p in report["problems"])
+    parsed = digest("--config", config, "parse", feed, "--json")
+    assert json.loads(parsed.stdout)["articles"][0]["date"].startswith("2025-11-10T21:00")
+    html = (tmp_path / "p" / "digest.html").read_text()
+    assert "11 November 2025" in html  # the digest's date: the flood item's day in Almaty

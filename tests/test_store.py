@@ -136,3 +136,40 @@ def test_concurrent_writers_do_not_corrupt_the_file(tmp_path):
     with Store.open(state) as store:
         assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert store.conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 300
+
+
+def test_a_slot_whose_run_failed_before_sending_may_run_again(tmp_path):
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        failed = store.start_run("2026-03-05T07:00:00+01:00")
+        store.finish_run(failed, "failed", message="nothing could be read")
+        assert not store.slot_has_run("2026-03-05T07:00:00+01:00")
+        again = store.start_run("2026-03-05T07:00:00+01:00")
+        assert store.slot_has_run("2026-03-05T07:00:00+01:00")
+        released = store.conn.execute("SELECT slot, message FROM runs WHERE id=?", (failed,))
+        slot, message = released.fetchone()
+        assert slot is None and "released" in message and again != failed
+
+
+def test_runs_left_running_by_a_killed_process_are_marked(tmp_path):
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        store.start_run()
+        assert store.close_killed_runs() == 1
+        assert [r.status for r in store.runs()] == ["killed"]
+
+
+def test_a_state_path_under_a_file_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.raises(StateError) as info:
+        Store.open(blocker / "state.sqlite3")
+    assert "cannot use the state file's folder" in str(info.value)
+    with pytest.raises(StateError), run_lock(blocker / "state.sqlite3"):
+        pass
+
+
+def test_no_lock_file_is_left_beside_a_file_that_is_not_state(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    with pytest.raises(StateError), run_lock(notes):
+        pass
+    assert not (tmp_path / "notes.txt.lock").exists()

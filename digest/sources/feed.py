@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import http.client
 import re
+import time
 import urllib.error
 import urllib.request
 from html.parser import HTMLParser
@@ -19,6 +21,7 @@ from ..models import Article, Paragraph, Problem, ReadResult
 from .snapshot import clean, paragraph_kind
 
 FETCH_TIMEOUT = 20.0
+MAX_FEED_BYTES = 20_000_000
 USER_AGENT = "digest/0.1 (+newsletter digest generator)"
 BLOCK_TAGS = frozenset(
     "p div br li ul ol h1 h2 h3 h4 h5 h6 blockquote pre table tr section article header "
@@ -85,18 +88,29 @@ def html_to_paragraphs(html: str) -> list[Paragraph]:
     return paragraphs
 
 
-def fetch(url: str, timeout: float = FETCH_TIMEOUT) -> bytes:
-    """GET a feed; raises OSError with a readable message on any failure."""
+def fetch(url: str, timeout: float = FETCH_TIMEOUT, max_bytes: int = MAX_FEED_BYTES) -> bytes:
+    """GET a feed within `timeout` seconds in all and `max_bytes`; OSError says what failed."""
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    deadline = time.monotonic() + timeout
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.read()
+            chunks, size = [], 0
+            while chunk := response.read(65536):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise OSError(f"larger than {max_bytes // 1_000_000} MB; not read")
+                if time.monotonic() > deadline:
+                    raise OSError(f"still arriving after {timeout:g} s; gave up")
+                chunks.append(chunk)
+            return b"".join(chunks)
     except urllib.error.HTTPError as e:
         raise OSError(f"the server answered HTTP {e.code} {e.reason}") from None
     except urllib.error.URLError as e:
         raise OSError(f"could not connect ({e.reason})") from None
     except TimeoutError:
         raise OSError(f"no answer within {timeout:g} s") from None
+    except (http.client.HTTPException, ValueError) as e:
+        raise OSError(f"broken HTTP answer or address ({type(e).__name__}: {e})") from None
 
 
 def _when(entry: feedparser.FeedParserDict) -> dt.datetime | None:
