@@ -171,7 +171,7 @@ def prepare(config: Config, store, as_of: dt.date | None = None) -> Prepared:
     rows = rate_rows(newest_ticker(read.rates), store.previous_rates())
     digest = build_digest(config, selection, leads, rows, as_of)
     rendered = None
-    if selection.chosen:
+    if selection.chosen or not config.skip_empty:  # skip_empty false: rates, "nothing new"
         from .render import render
 
         rendered = render(digest)

@@ -479,8 +479,6 @@ class SlotScheduler:
         if report.resumed:
             done = sum(1 for d in report.resumed if d.get("status") == "sent")
             message += f"; finished an earlier issue first ({done} sent)"
-        if report.status == "empty" and not self.config.skip_empty:
-            message += " (skip_empty is false, but an empty digest cannot be rendered yet)"
         return Outcome(report.status, chosen, sent, len(report.delivered) - sent, message)
 
     # --- start-up ------------------------------------------------------------------------

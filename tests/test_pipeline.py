@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import hashlib
 import json
 import shutil
@@ -294,3 +295,18 @@ def test_feed_dates_are_days_in_the_config_zone_and_a_future_date_is_reported(tm
     assert json.loads(parsed.stdout)["articles"][0]["date"].startswith("2025-11-10T21:00")
     html = (tmp_path / "p" / "digest.html").read_text()
     assert "11 November 2025" in html  # the digest's date: the flood item's day in Almaty
+
+
+def test_skip_empty_false_still_sends_the_rates_and_says_nothing_is_new(tmp_path):
+    config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
+    assert run_json("--config", config, "run")["status"] == "delivered"
+    quiet = run_json("--config", config, "run")
+    assert quiet["status"] == "empty" and quiet["delivered"] == []
+    config.write_text(config.read_text() + "skip_empty: false\n")
+    report = run_json("--config", config, "run")
+    assert report["status"] == "delivered" and report["chosen"] == []
+    newest = max((tmp_path / "outbox").glob("*.eml"), key=lambda p: p.stat().st_mtime)
+    message = email.message_from_bytes(newest.read_bytes(), policy=email.policy.default)
+    text = message.get_body(("plain",)).get_content()
+    assert "Nothing new since the last digest." in text and "KGS/USD" in text
+    assert [r["since_last_pct"] for r in report["rates"]] == [0.0] * 5  # same page as before

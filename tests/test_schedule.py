@@ -454,18 +454,6 @@ def test_errors_are_one_log_line_and_the_schedule_goes_on(tmp_path, capsys):
     assert "KeyError" in capsys.readouterr().err  # a bug shows its traceback
 
 
-def test_skip_empty_false_is_reported_as_not_supported_yet(tmp_path):
-    config = load_config(write_config(tmp_path, extra="skip_empty: false\n"))
-    stream = io.StringIO()
-    scheduler = SlotScheduler(
-        config,
-        run=lambda c, s: RunReport("empty", message="nothing new since the last digest"),
-        log=SlotLog(stream),
-    )
-    assert scheduler.run_slot(THURSDAY_NOON) == "empty"
-    assert "skip_empty is false" in stream.getvalue()
-
-
 def test_log_lines_are_stable_text_or_json():
     text, js = io.StringIO(), io.StringIO()
     for stream, as_json in ((text, False), (js, True)):
