@@ -190,8 +190,8 @@ class MessageMaker:
 
     def bytes_for(self, recipient: str, token: str | None, message_id: str | None = None) -> bytes:
         link = unsubscribe_link(self.delivery, token)
-        text = self.text.replace(PLACEHOLDER, link)
-        html_part = self.html.replace(PLACEHOLDER, html.escape(link, quote=True))
+        text = _fill_footer(self.text, link)
+        html_part = _fill_footer(self.html, html.escape(link, quote=True))
         head = [
             self.from_,
             f"To: {recipient}\r\n".encode()
@@ -221,6 +221,13 @@ class MessageMaker:
         if self.delivery.dkim:
             data = _dkim_sign(data, self.delivery.dkim) + data
         return data
+
+
+def _fill_footer(part: str, link: str) -> str:
+    """Put the link where the footer's placeholder is: the last one. Source text comes before
+    the footer, so a "{unsubscribe_url}" inside an article stays as written."""
+    head, found, tail = part.rpartition(PLACEHOLDER)
+    return head + link + tail if found else part
 
 
 def build_message(

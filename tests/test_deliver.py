@@ -962,3 +962,21 @@ def test_long_subjects_fold_and_read_back_exactly(subject):
     assert all(len(line) <= 78 for line in folded.split(b"\r\n"))
     parsed = email.message_from_bytes(folded + b"\r\n", policy=default_policy)
     assert parsed["Subject"] == subject
+
+
+def test_a_placeholder_inside_source_text_is_not_filled_with_the_readers_link(tmp_path):
+    from digest.models import Digest, DigestItem, DigestSection
+    from digest.render import render
+
+    item = DigestItem("Sneaky {unsubscribe_url} Title", "Click {unsubscribe_url} now.", "x.txt")
+    digest = Digest(
+        "T", __import__("datetime").date(2025, 11, 10), (DigestSection("Top stories", (item,)),)
+    )
+    config = delivery_config(tmp_path, unsubscribe_url=UNSUB)
+    maker = deliver.MessageMaker(render(digest), config.delivery)
+    message = parse(maker.bytes_for("a@x.org", "tok123"))
+    text = message.get_body(("plain",)).get_content()
+    html_part = message.get_body(("html",)).get_content()
+    link = UNSUB.replace("{token}", "tok123")
+    assert text.count(link) == 1 and html_part.count(link) == 1
+    assert "Click {unsubscribe_url} now." in text
