@@ -95,7 +95,7 @@ LEAD_WORDS = 24  # the opening words, signed apart: an excerpt opens like its fu
 FULL_BANDS, FULL_ROWS = 21, 3  # LSH over the body: P(pair found) 0.87 at J=0.45, 0.99 at 0.6
 LEAD_BANDS, LEAD_ROWS = 4, 4  # LSH over the opening (its first 16 MinHash values)
 LEAD_PERM = LEAD_BANDS * LEAD_ROWS
-FACT_CHARS = 2000  # facts come from the title and the opening of the body
+FACT_CHARS = 1500  # facts come from the title and the opening of the body
 TERMS_KEPT = 48  # content words stored per sent article for the cosine
 
 _PERM_A, _PERM_B = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, scheme="affine32").permutations
@@ -106,7 +106,11 @@ _UNICODE_PUNCT = (
     "\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u00ab\u00bb\u2039\u203a"  # quotes
     "\u2010\u2011\u2012\u2013\u2014\u2015\u2026\u2022\u00b7\u00a0"  # dashes, ..., bullets, nbsp
 )
-_ASCII_PUNCT = bytes.maketrans(string.punctuation.encode(), b" " * len(string.punctuation))
+# One pass over the bytes: ASCII punctuation to spaces, ASCII capitals to lower case.
+_ASCII_FOLD = bytes.maketrans(
+    string.punctuation.encode() + string.ascii_uppercase.encode(),
+    b" " * len(string.punctuation) + string.ascii_lowercase.encode(),
+)
 
 
 def _unicode_punct_to_spaces(text: str) -> str:
@@ -120,7 +124,10 @@ def _unicode_punct_to_spaces(text: str) -> str:
 
 def tokens(text: str) -> list[bytes]:
     """Words of `text` for comparison: lower case, punctuation and quotes dropped."""
-    return _unicode_punct_to_spaces(text.lower()).encode().translate(_ASCII_PUNCT).split()
+    text = _unicode_punct_to_spaces(text)
+    if not text.isascii():  # most English text is ASCII once its quotes are gone
+        text = text.lower()
+    return text.encode().translate(_ASCII_FOLD).split()
 
 
 def key64(kind: str, *parts: bytes | str) -> int:
