@@ -1,7 +1,7 @@
 """How selection scales: one selection of many candidates against a large history.
 
     .venv/bin/python benchmarks/select.py [--history 10000 100000] [--candidates 10000]
-                                          [--words 300 800] [--keep DIR]
+                                          [--words 300 800] [--keep DIR [--reuse]]
 
 For each history size: generate that many articles and `remember` them in batches of 10,000
 into a fresh state file (timed), then generate the candidates, with planted duplicates of
@@ -29,6 +29,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
+import os  # noqa: E402
 import pickle  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
@@ -361,6 +362,9 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=10_000)
     parser.add_argument("--words", type=int, nargs=2, default=[300, 800])
     parser.add_argument("--keep", type=Path, help="keep the state files in this folder")
+    parser.add_argument(
+        "--reuse", action="store_true", help="select against the state files kept by --keep"
+    )
     parser.add_argument("--measure", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -371,13 +375,17 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for size in args.history:
         state = folder / f"state-{size}.sqlite3"
-        for p in folder.glob(f"state-{size}.sqlite3*"):
-            p.unlink()
-        times = build_history(state, gen, size)
+        if args.reuse and state.exists():
+            times = []
+        else:
+            for p in folder.glob(f"state-{size}.sqlite3*"):
+                p.unlink()
+            times = build_history(state, gen, size)
         arts, plants = candidates(gen, size, args.candidates)
         words = sum(len(a.text.split()) for a in arts) / len(arts)
         cand_file = folder / f"candidates-{size}.pickle"
         cand_file.write_bytes(pickle.dumps(arts))
+        os.sync()  # not timing the kernel writing the new state file out
         out = subprocess.run(
             [sys.executable, __file__, "--measure", str(state), str(cand_file)],
             check=True,
@@ -388,10 +396,11 @@ def main() -> None:
             f"\nhistory {size:,} articles ({state.stat().st_size / 1e6:.0f} MB state file); "
             f"{len(arts):,} candidates, {words:.0f} words on average"
         )
-        print(
-            f"  remember: {sum(times) / len(times):.2f} s per {BATCH:,} articles "
-            f"(first {times[0]:.2f} s, last {times[-1]:.2f} s)"
-        )
+        if times:
+            print(
+                f"  remember: {sum(times) / len(times):.2f} s per {BATCH:,} articles "
+                f"(first {times[0]:.2f} s, last {times[-1]:.2f} s)"
+            )
         print(
             f"  select:   {r['seconds']:.2f} s (again: {r['again']:.2f} s); "
             f"allocated at peak (tracemalloc) {r['peak'] / 1e6:.0f} MB; process peak RSS "
