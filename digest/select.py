@@ -568,10 +568,6 @@ def facts_agree(evidence: float, overlap: float) -> bool:
     return evidence >= STORY_EVIDENCE and overlap >= STORY_OVERLAP
 
 
-def is_same_story(evidence: float, overlap: float, cos: float) -> bool:
-    return facts_agree(evidence, overlap) and cos >= STORY_COSINE
-
-
 # --- selection -------------------------------------------------------------------------------
 
 # Two articles are compared for same-story only when they share two anchors: facts (not weak
