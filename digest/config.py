@@ -387,6 +387,8 @@ def _summary(node: _Node) -> SummaryConfig:
         for required in ("base_url", "model"):
             if required not in llm:
                 raise fields["llm"].error(f"missing key `{required}`")
+        if not llm["base_url"].string().startswith(("http://", "https://")):
+            raise llm["base_url"].error("must be an http(s) URL")
         kwargs["llm"] = LlmConfig(
             base_url=llm["base_url"].string(),
             model=llm["model"].string(),

@@ -172,3 +172,24 @@ def test_run_with_no_recipients_is_a_config_error_and_sends_nothing(tmp_path):
     result = digest("--config", str(config), "run")
     assert result.returncode == 2 and "no one to send to" in result.stderr
     assert not (tmp_path / "outbox").exists()
+
+
+def test_the_readme_examples_run_as_written(tmp_path):
+    """The commands in the README's Examples block, on a copy of the project's defaults."""
+    import re
+    import shlex
+    import shutil
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("Examples:", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = [re.sub(r"\s+#.*$", "", line).strip() for line in block.strip().splitlines()]
+    assert len(commands) >= 4 and all(c.startswith("digest ") for c in commands)
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    for command in commands:
+        args = shlex.split(command)[1:]
+        if args[0] == "parse":
+            args = ["parse", *map(str, sorted((tmp_path / "seeds").glob("*.txt"))), *args[2:]]
+        result = digest(*args, cwd=tmp_path)
+        assert result.returncode == 0, (command, result.stderr)
+        assert "Traceback" not in result.stderr
