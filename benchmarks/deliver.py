@@ -128,30 +128,9 @@ def latency_proxy(conn, upstream_port: int, rtt: float) -> None:
 
 def sample_digest() -> RenderedDigest:
     """The real renderer's output for the shipped sample pages."""
-    from test_deliver import seed_pages
+    from test_deliver import render_samples
 
-    from digest.config import SummaryConfig
-    from digest.models import Digest, DigestItem, DigestSection
-    from digest.rates import newest_ticker, rate_rows
-    from digest.render import render
-    from digest.sources import read_paths
-    from digest.summarize import make_summarizer
-
-    read = read_paths(seed_pages())
-    summarize = make_summarizer(SummaryConfig())
-    items = tuple(
-        DigestItem(a.title, summarize(a).lead, a.source, a.url, a.date) for a in read.articles[:10]
-    )
-    rows = rate_rows(newest_ticker(read.rates), {})
-    return render(
-        Digest(
-            "Central Asia Daily",
-            max(a.date for a in read.articles if a.date),
-            (DigestSection("Top stories", items),),
-            rates=tuple(rows),
-            reason_line="You receive this because you subscribed to Central Asia Daily.",
-        )
-    )
+    return render_samples(10)
 
 
 def ours(config: Config, rendered: RenderedDigest, recipients: list[str], folder: Path) -> float:

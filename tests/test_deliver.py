@@ -40,9 +40,8 @@ def seed_pages() -> list[str]:
     return pages or sorted(glob.glob(str(SHARED_SEEDS / "*.txt")))
 
 
-@pytest.fixture(scope="module")
-def rendered() -> RenderedDigest:
-    """The real renderer's output for the sample pages."""
+def render_samples(count: int = 8) -> RenderedDigest:
+    """The real renderer's output for the first `count` articles of the sample pages."""
     from digest.config import SummaryConfig
     from digest.models import Digest, DigestItem, DigestSection
     from digest.rates import newest_ticker, rate_rows
@@ -53,7 +52,8 @@ def rendered() -> RenderedDigest:
     read = read_paths(seed_pages())
     summarize = make_summarizer(SummaryConfig())
     items = tuple(
-        DigestItem(a.title, summarize(a).lead, a.source, a.url, a.date) for a in read.articles[:8]
+        DigestItem(a.title, summarize(a).lead, a.source, a.url, a.date)
+        for a in read.articles[:count]
     )
     rows = rate_rows(newest_ticker(read.rates), {})
     digest = Digest(
@@ -66,6 +66,11 @@ def rendered() -> RenderedDigest:
         reason_line="You receive this because you subscribed to Central Asia Daily.",
     )
     return render(digest)
+
+
+@pytest.fixture(scope="module")
+def rendered() -> RenderedDigest:
+    return render_samples(8)
 
 
 @pytest.fixture
