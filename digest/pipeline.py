@@ -44,7 +44,9 @@ class Prepared:
 
 @dataclass
 class RunReport:
-    status: str  # preview | dry-run | delivered | partly-delivered | failed | empty
+    # preview | dry-run | delivered | partly-delivered | failed | empty | deferred (an earlier
+    # issue still reaches nobody: the relay keeps deferring) | already-ran
+    status: str
     prepared: Prepared | None = None
     delivered: list[dict] = field(default_factory=list)
     message: str = ""
@@ -53,7 +55,7 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.status == "failed" else 0
+        return 1 if self.status in ("failed", "deferred") else 0
 
     def to_json(self) -> dict:
         p = self.prepared

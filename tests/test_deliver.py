@@ -920,7 +920,7 @@ def test_an_issue_deferred_for_everyone_holds_new_issues_back_and_nothing_goes_t
     first = run_cycle(config)
     assert first.status == "failed" and len(first.prepared.selection.chosen) == 3
     held = run_cycle(config)  # still deferred: no second issue with the same articles
-    assert held.status == "deferred" and held.prepared is None
+    assert held.status == "deferred" and held.prepared is None and held.exit_code == 1
     smtp_server.behaviour.defer_always.clear()
     reports = [run_cycle(config) for _ in range(4)]
     assert [r.resumed[0]["status"] for r in reports[:1]] == ["sent"]
