@@ -358,9 +358,7 @@ def _settle(store, issue_id: int, articles: list[Article], remember) -> None:
     (and its articles go back to the pool)."""
     pending = store.pending_recipients(issue_id)
     with store.transaction() as tx:
-        sent = tx.execute(
-            "SELECT count(*) FROM deliveries WHERE issue_id=? AND status='sent'", (issue_id,)
-        ).fetchone()[0]
+        sent = store.sent_count(issue_id)
         remembered = tx.execute(
             "SELECT 1 FROM sent_articles WHERE issue_id=? LIMIT 1", (issue_id,)
         ).fetchone()
@@ -373,13 +371,7 @@ def _settle(store, issue_id: int, articles: list[Article], remember) -> None:
 def _waiting_issue(store):
     """An open issue nobody has yet: its articles are not remembered, so a new issue could
     pick them again. Until it is settled, nothing new is frozen."""
-    for issue in store.open_issues():
-        sent = store.conn.execute(
-            "SELECT 1 FROM deliveries WHERE issue_id=? AND status='sent' LIMIT 1", (issue["id"],)
-        ).fetchone()
-        if not sent:
-            return issue
-    return None
+    return next((i for i in store.open_issues() if not store.sent_count(i["id"])), None)
 
 
 def _resume(config: Config, store) -> list[dict]:
@@ -388,7 +380,7 @@ def _resume(config: Config, store) -> list[dict]:
     from .deliver import deliver_issue, normalize_address
     from .history import remember
 
-    unsubscribed = {normalize_address(u) or u for u in store.unsubscribed()}
+    unsubscribed = {(normalize_address(u) or u).lower() for u in store.unsubscribed()}
     outcomes: list[dict] = []
     for issue in store.open_issues():
         rendered = RenderedDigest(
@@ -396,7 +388,7 @@ def _resume(config: Config, store) -> list[dict]:
         )
         pending = []
         for recipient in store.pending_recipients(issue["id"]):
-            if recipient.lower() in {u.lower() for u in unsubscribed}:
+            if recipient.lower() in unsubscribed:
                 store.set_delivery(issue["id"], recipient, "failed", "unsubscribed before delivery")
             else:
                 pending.append(recipient)

@@ -324,9 +324,11 @@ class Store:
                 (now(), issue_id, max_runs),
             ).rowcount
 
-    def set_issue_status(self, issue_id: int, status: str) -> None:
-        with self.transaction() as tx:
-            tx.execute("UPDATE issues SET status=? WHERE id=?", (status, issue_id))
+    def sent_count(self, issue_id: int) -> int:
+        """How many readers the relay (or the outbox) has accepted the issue for."""
+        return self.conn.execute(
+            "SELECT count(*) FROM deliveries WHERE issue_id=? AND status='sent'", (issue_id,)
+        ).fetchone()[0]
 
     # --- rates ----------------------------------------------------------------------------
 
