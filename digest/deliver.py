@@ -35,6 +35,7 @@ from pathlib import Path
 from .config import Config, DeliveryConfig, DkimConfig, SmtpConfig
 from .errors import ConfigError, DeliveryError
 from .models import Problem, RenderedDigest
+from .render import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,6 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
 # Everything str.splitlines() splits on, and the other C0/C1 controls: none may reach a header.
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 PLACEHOLDER = "{unsubscribe_url}"
 # The headers a DKIM signature covers; the List-Unsubscribe pair must be among them or
 # receivers ignore one-click unsubscribe.
@@ -68,8 +68,9 @@ MAX_DEFERRED_IN_A_ROW = 5  # this many recipients deferred one after another: th
 
 
 def header_safe(text: str) -> str:
-    """No CR, LF or other control characters may reach a header."""
-    return re.sub(r"\s+", " ", CONTROL.sub(" ", text)).strip()
+    """No CR, LF or other control characters may reach a header: the renderer's own
+    one-line cleaning (controls and line separators become spaces, format characters go)."""
+    return clean_text(text)
 
 
 # --- recipients -------------------------------------------------------------------------------
