@@ -104,7 +104,9 @@ class Config:
     title: str = "Digest"
     timezone: str = "UTC"
     sources: tuple[SourceSpec, ...] = ()
-    state: Path = Path("var/digest.sqlite3")
+    state: Path | str = Path("var/digest.sqlite3")  # a SQLite file, or a postgresql:// URL
+    state_password_env: str | None = None  # env var with the PostgreSQL password
+    state_lease_seconds: int = 300  # a sender's claim on a batch of readers lasts this long
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     summary: SummaryConfig = field(default_factory=SummaryConfig)
     schedule: str = "0 7 * * 1-5"
@@ -284,6 +286,8 @@ def _build(root: _Node, given_path: Path) -> Config:
             "timezone",
             "sources",
             "state",
+            "state_password_env",
+            "state_lease_seconds",
             "selection",
             "summary",
             "schedule",
@@ -310,9 +314,13 @@ def _build(root: _Node, given_path: Path) -> Config:
     if not kwargs["sources"]:
         raise top["sources"].error("lists no source")
     if "state" in top:
-        kwargs["state"] = top["state"].path_value(base)
+        kwargs["state"] = _state(top["state"], base)
     else:
         kwargs["state"] = Path(os.path.normpath(base.parent / "var" / "digest.sqlite3"))
+    if "state_password_env" in top:
+        kwargs["state_password_env"] = top["state_password_env"].string()
+    if "state_lease_seconds" in top:
+        kwargs["state_lease_seconds"] = top["state_lease_seconds"].integer(1, 86400)
     if "selection" in top:
         kwargs["selection"] = _selection(top["selection"])
     if "summary" in top:
@@ -329,6 +337,27 @@ def _build(root: _Node, given_path: Path) -> Config:
         else DeliveryConfig(outbox=Path(os.path.normpath(base.parent / "var" / "outbox")))
     )
     return Config(**kwargs)
+
+
+def _state(node: _Node, base: Path) -> Path | str:
+    """A SQLite file (relative to the config's folder), or a postgresql:// URL kept as given;
+    a URL must not hold the password (that comes from `state_password_env`)."""
+    text = node.string()
+    if not text.startswith(("postgresql://", "postgres://")):
+        return node.path_value(base)
+    from urllib.parse import urlsplit
+
+    try:
+        url = urlsplit(text)
+        url.port  # noqa: B018 (a bad port raises here)
+    except ValueError as e:
+        raise node.error(f"not a usable PostgreSQL URL ({e})") from None
+    if url.password is not None:
+        raise node.error(
+            "the URL holds a password: it must not be in the file",
+            "remove it and name an environment variable in `state_password_env`",
+        )
+    return text
 
 
 def _source(item: _Node, base: Path) -> SourceSpec:

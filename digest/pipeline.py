@@ -7,7 +7,6 @@ The CLI and the scheduler call only this module.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -15,16 +14,15 @@ from pathlib import Path
 from .config import Config
 from .errors import ConfigError, SourcesError, UsageError
 from .models import (
-    Article,
     Digest,
     DigestItem,
     DigestSection,
-    Paragraph,
     Problem,
     ReadResult,
     RenderedDigest,
     Selection,
 )
+from .state.models import RunStatus
 
 # A reader whose relay keeps deferring (4xx) is tried in this many runs, then marked failed.
 MAX_DEFERRED_RUNS = 3
@@ -156,7 +154,7 @@ def prepare(config: Config, store, as_of: dt.date | None = None) -> Prepared:
 
     read = read_sources(config)
     as_of = reference_day(config, read, as_of)
-    selection = select(read.articles, History(store.conn), config.selection, as_of=as_of)
+    selection = select(read.articles, History(store.db), config.selection, as_of=as_of)
     # Sections in the config's order, the default section last; the order within each
     # section is the selection's.
     order = [name for name, _ in config.selection.sections]
@@ -210,9 +208,9 @@ def preview(
 ) -> tuple[RunReport, list[Path]]:
     """The next digest, written to files; the state file is opened read-only."""
     from .deliver import build_message, message_bytes
-    from .store import Store
+    from .state import Store
 
-    with Store.open(config.state, readonly=True) as store:
+    with Store.for_config(config, readonly=True) as store:
         prepared = prepare(config, store, as_of)
     report = RunReport("preview", prepared)
     if prepared.rendered is None:
@@ -242,187 +240,232 @@ def preview(
 def run(
     config: Config, dry_run: bool = False, as_of: dt.date | None = None, slot: str | None = None
 ) -> RunReport:
-    """One full cycle. Finishes an interrupted issue first, then picks new articles."""
-    from .deliver import deliver_issue, load_recipients
-    from .history import remember
-    from .store import Store, dumps, run_lock
+    """One full cycle. Finishes the issues earlier runs left half-sent first (oldest first),
+    then picks new articles, freezes the new issue, sends it and settles it. The rules each
+    step follows are in digest/state/exactly_once.py."""
+    from .state import Store, run_lock
 
     if dry_run:
-        with Store.open(config.state, readonly=True) as store:
-            prepared = prepare(config, store, as_of)
-            unsubscribed = store.unsubscribed()
-        recipients, problems = load_recipients(config.delivery, unsubscribed)
+        return _dry_run(config, as_of)
+    with (
+        run_lock(config.state, password_env=config.state_password_env),
+        Store.for_config(config) as store,
+    ):
+        return _Cycle(config, store, as_of, slot).run()
+
+
+def _dry_run(config: Config, as_of: dt.date | None) -> RunReport:
+    from .deliver import load_recipients
+    from .state import Store
+
+    with Store.for_config(config, readonly=True) as store:
+        prepared = prepare(config, store, as_of)
+        unsubscribed = store.unsubscribed()
+    recipients, problems = load_recipients(config.delivery, unsubscribed)
+    prepared.notes.extend(str(p) for p in problems)
+    if not recipients:
+        prepared.notes.append("no one to send to: set delivery.to or delivery.recipients")
+    return RunReport(
+        "dry-run",
+        prepared,
+        delivered=[{"recipient": r, "status": "dry-run"} for r in recipients],
+        message="dry run: nothing sent, nothing recorded",
+    )
+
+
+class _Cycle:
+    """The steps of one run over the state's narrow interfaces."""
+
+    def __init__(self, config: Config, store, as_of: dt.date | None, slot: str | None):
+        self.config, self.store, self.as_of, self.slot = config, store, as_of, slot
+        self.resumed: list[dict] = []
+        self.notes: list[str] = []  # what finishing earlier issues did, for the message
+
+    def run(self) -> RunReport:
+        from .state import exactly_once as rules
+        from .state.db import StateWriteError
+
+        rules.close_killed_runs(self.store)
+        start = rules.begin_run(self.store, self.slot)
+        self.run_id = start.id
+        try:
+            report = self._steps(start)
+        except StateWriteError as e:
+            self._finish_quietly(RunStatus.FAILED, e.message)
+            raise StateWriteError(f"{e.message}; {self._sent_so_far()}", e.hint) from None
+        except BaseException as e:
+            self._finish_quietly(RunStatus.FAILED, str(e) or type(e).__name__)
+            raise
+        return report
+
+    def _steps(self, start) -> RunReport:
+        from .state import exactly_once as rules
+
+        self.finish_open_issues()
+        if start.helps is not None:  # our slot's issue was another sender's: we helped
+            return self.finish(RunReport("helped", None, message="nothing new to freeze"))
+        waiting = rules.waiting_issue(self.store)
+        if waiting is not None:
+            message = (
+                f"issue {waiting.id} ({waiting.subject!r}) still waits for deferred "
+                "readers and nobody has it yet: new articles wait for it"
+            )
+            return self.finish(RunReport(RunStatus.DEFERRED, None, message=message))
+        seen = rules.newest_issue_id(self.store)
+        prepared = prepare(self.config, self.store, self.as_of)
+        if prepared.rendered is None:
+            message = "nothing new since the last digest"
+            return self.finish(RunReport(RunStatus.EMPTY, prepared, message=message))
+        recipients = self.recipients(prepared)
+        issue_id = rules.freeze(self.store, self.run_id, self.new_issue(prepared, recipients), seen)
+        if issue_id is None:  # another sender froze an issue meanwhile: help send that one
+            self.finish_open_issues()
+            message = "another sender froze this digest's issue: helped send it"
+            return self.finish(RunReport("helped", None, message=message))
+        outcomes = self.send(self.store.issue(issue_id))
+        report = RunReport("", prepared, outcomes, "", issue_id)
+        return self.finish(report, chosen=len(prepared.selection.chosen))
+
+    # --- the steps --------------------------------------------------------------------------
+
+    def finish_open_issues(self) -> None:
+        """Issues killed or deferred runs left half-sent, oldest first, before anything new."""
+        from .deliver import normalize_address
+        from .state import exactly_once as rules
+
+        unsubscribed = {(normalize_address(u) or u).lower() for u in self.store.unsubscribed()}
+        for issue in rules.open_issues(self.store):
+            rules.drop_unsubscribed(self.store, issue.id, unsubscribed)
+            outcomes = self.send(issue)
+            if outcomes:
+                sent = sum(1 for o in outcomes if o["status"] == "sent")
+                self.notes.append(
+                    f"finished issue {issue.id} ({issue.subject!r}) begun earlier: "
+                    f"sent to {sent} more of its readers"
+                )
+            self.resumed += outcomes
+
+    def send(self, issue) -> list[dict]:
+        """Claim batches of the issue's readers, send, record each outcome; wait while other
+        live senders hold the rest; then give up on readers deferred too often and settle."""
+        import time
+
+        from .deliver import deliver_issue
+        from .state import exactly_once as rules
+
+        rendered = RenderedDigest(issue.subject, issue.preheader, issue.html, issue.text)
+        log = rules.DeliveryLog(self.store, self.run_id)
+        outcomes: list[dict] = []
+        try:
+            while True:
+                batch = rules.claim(self.store, issue.id, self.run_id)
+                if not batch:
+                    if not rules.others_claims(self.store, issue.id, self.run_id):
+                        break
+                    time.sleep(0.5)  # others are sending the rest; theirs may run out
+                    continue
+                log.claimed()
+                try:
+                    got = deliver_issue(self.config, log, issue.id, rendered, batch)
+                    outcomes += [_outcome_dict(o) for o in got]
+                except rules.LeaseLost:
+                    continue
+                finally:
+                    rules.release(self.store, issue.id, self.run_id)
+        finally:  # also when the relay fails mid-way: what was tried is settled
+            rules.give_up_deferred(self.store, issue.id, MAX_DEFERRED_RUNS)
+            rules.settle(self.store, issue.id)
+        return outcomes
+
+    def recipients(self, prepared: Prepared) -> list[str]:
+        from .deliver import load_recipients
+
+        recipients, problems = load_recipients(self.config.delivery, self.store.unsubscribed())
         prepared.notes.extend(str(p) for p in problems)
         if not recipients:
-            prepared.notes.append("no one to send to: set delivery.to or delivery.recipients")
-        return RunReport(
-            "dry-run",
-            prepared,
-            delivered=[{"recipient": r, "status": "dry-run"} for r in recipients],
-            message="dry run: nothing sent, nothing recorded",
-        )
+            raise ConfigError(
+                "no one to send to: every address is invalid or unsubscribed, or none is given",
+                str(self.config.path),
+                key="delivery.to",
+                hint="list readers in delivery.to or a delivery.recipients CSV file",
+            )
+        return recipients
 
-    with run_lock(config.state), Store.open(config.state) as store:
-        store.close_killed_runs()
-        run_id = store.start_run(slot)
-        try:
-            resumed = _resume(config, store)
-            waiting = _waiting_issue(store)
-            if waiting is not None:
-                message = (
-                    f"issue {waiting['id']} ({waiting['subject']!r}) still waits for deferred "
-                    "readers and nobody has it yet: new articles wait for it"
-                )
-                store.finish_run(run_id, "deferred", message=message)
-                return RunReport("deferred", None, message=message, resumed=resumed)
-            prepared = prepare(config, store, as_of)
-            if prepared.rendered is None:
-                message = "nothing new since the last digest: nothing sent"
-                store.finish_run(run_id, "empty", message=message)
-                return RunReport("empty", prepared, message=message, resumed=resumed)
-            recipients, problems = load_recipients(config.delivery, store.unsubscribed())
-            prepared.notes.extend(str(p) for p in problems)
-            if not recipients:
-                raise ConfigError(
-                    "no one to send to: every address is invalid or unsubscribed, or none is given",
-                    str(config.path),
-                    key="delivery.to",
-                    hint="list readers in delivery.to or a delivery.recipients CSV file",
-                )
-            articles = [c.article for c in prepared.selection.chosen]
-            issue_id = _freeze(store, run_id, prepared, recipients, articles, dumps)
-            outcomes = deliver_issue(config, store, issue_id, prepared.rendered, recipients)
-            sent = sum(1 for o in outcomes if o["status"] == "sent")
-            failed = len(outcomes) - sent
-            _settle(store, issue_id, articles, remember)
-            status = "delivered" if not failed else "partly-delivered" if sent else "failed"
-            message = f"sent to {sent} of {len(outcomes)} recipients"
-            if any(o["status"] == "retrying" for o in outcomes):
-                message += "; deferred readers are tried again by the next run"
-            store.finish_run(run_id, status, len(articles), sent, failed, message)
-            return RunReport(status, prepared, outcomes, message, issue_id, resumed)
-        except BaseException as e:
-            store.finish_run(run_id, "failed", message=str(e) or type(e).__name__)
-            raise
+    def new_issue(self, prepared: Prepared, recipients: list[str]):
+        from .state import NewIssue
 
-
-def _freeze(
-    store, run_id: int, prepared: Prepared, recipients: list[str], articles: list[Article], dumps
-) -> int:
-    """Issue, recipients and rates written in one transaction before anything is sent."""
-    rendered = prepared.rendered
-    report = RunReport("sending", prepared).to_json()
-    with store.transaction() as tx:
-        cur = tx.execute(
-            "INSERT INTO issues(run_id, created_at, digest_date, subject, preheader, html, text, "
-            "report, articles, status) VALUES (?, datetime('now'), ?, ?, ?, ?, ?, ?, ?, "
-            "'sending')",
-            (
-                run_id,
-                prepared.digest.date.isoformat(),
-                rendered.subject,
-                rendered.preheader,
-                rendered.html,
-                rendered.text,
-                dumps(report),
-                dumps([_article_json(a) for a in articles]),
-            ),
-        )
-        issue_id = int(cur.lastrowid)
-        tx.executemany(
-            "INSERT INTO deliveries(issue_id, recipient, status, updated_at) "
-            "VALUES (?, ?, 'pending', datetime('now'))",
-            [(issue_id, r) for r in recipients],
-        )
-        tx.executemany(
-            "INSERT INTO rate_history(issue_id, pair, rate, change_pct, quoted_on) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [
-                (
-                    issue_id,
-                    r.pair,
-                    str(r.rate),
-                    str(r.change_pct),
-                    r.date.isoformat() if r.date else None,
-                )
+        rendered = prepared.rendered
+        return NewIssue(
+            digest_date=prepared.digest.date.isoformat(),
+            subject=rendered.subject,
+            preheader=rendered.preheader,
+            html=rendered.html,
+            text=rendered.text,
+            report=RunReport("sending", prepared).to_json(),
+            articles=[c.article for c in prepared.selection.chosen],
+            recipients=recipients,
+            rates=[
+                (r.pair, str(r.rate), str(r.change_pct), r.date.isoformat() if r.date else None)
                 for r in prepared.digest.rates
             ],
+            slot=self.slot,
         )
-    return issue_id
 
+    def finish(self, report: RunReport, chosen: int = 0) -> RunReport:
+        """The run's status and message, from everything it sent (its own issue and older
+        ones it finished), recorded with the run."""
+        own = report.delivered
+        everything = self.resumed + own
+        sent = sum(1 for o in everything if o["status"] == "sent")
+        failed = len(everything) - sent
+        parts = list(self.notes)
+        if report.issue_id is not None:
+            own_sent = sum(1 for o in own if o["status"] == "sent")
+            parts.append(f"sent to {own_sent} of {len(own)} recipients")
+            if any(o["status"] == "retrying" for o in everything):
+                parts.append("deferred readers are tried again by the next run")
+            status = (
+                RunStatus.DELIVERED
+                if own_sent == len(own)
+                else RunStatus.PARTLY_DELIVERED
+                if own_sent
+                else RunStatus.FAILED
+            )
+        else:
+            status = report.status
+            if report.message:
+                parts.append(report.message)
+            if status == "helped":
+                status = RunStatus.DELIVERED if sent else RunStatus.EMPTY
+            if status == RunStatus.EMPTY and not everything:
+                parts[-1] += ": nothing sent"
+        report.status = str(status)
+        report.message = "; ".join(parts)
+        report.resumed = self.resumed
+        self.store.finish_run(self.run_id, status, chosen, sent, failed, report.message)
+        return report
 
-def _settle(store, issue_id: int, articles: list[Article], remember) -> None:
-    """Articles count as sent once one reader has the issue; otherwise they stay available.
+    def _finish_quietly(self, status: str, message: str) -> None:
+        """Record the run's end when the state still takes writes; never hide the error."""
+        from .state.db import StateWriteError
 
-    The issue is done when nobody is left pending: delivered if anyone has it, else failed
-    (and its articles go back to the pool)."""
-    pending = store.pending_recipients(issue_id)
-    with store.transaction() as tx:
-        sent = store.sent_count(issue_id)
-        remembered = tx.execute(
-            "SELECT 1 FROM sent_articles WHERE issue_id=? LIMIT 1", (issue_id,)
-        ).fetchone()
-        if sent and not remembered:
-            remember(tx, issue_id, articles)
-        status = "sending" if pending else ("delivered" if sent else "failed")
-        tx.execute("UPDATE issues SET status=? WHERE id=?", (status, issue_id))
-
-
-def _waiting_issue(store):
-    """An open issue nobody has yet: its articles are not remembered, so a new issue could
-    pick them again. Until it is settled, nothing new is frozen."""
-    return next((i for i in store.open_issues() if not store.sent_count(i["id"])), None)
-
-
-def _resume(config: Config, store) -> list[dict]:
-    """Finish the issues killed or deferred runs left half-sent, oldest first, before
-    anything new. A reader deferred in MAX_DEFERRED_RUNS runs is given up on."""
-    from .deliver import deliver_issue, normalize_address
-    from .history import remember
-
-    unsubscribed = {(normalize_address(u) or u).lower() for u in store.unsubscribed()}
-    outcomes: list[dict] = []
-    for issue in store.open_issues():
-        rendered = RenderedDigest(
-            issue["subject"], issue["preheader"], issue["html"], issue["text"]
-        )
-        pending = []
-        for recipient in store.pending_recipients(issue["id"]):
-            if recipient.lower() in unsubscribed:
-                store.set_delivery(issue["id"], recipient, "failed", "unsubscribed before delivery")
-            else:
-                pending.append(recipient)
         try:
-            if pending:
-                outcomes += deliver_issue(config, store, issue["id"], rendered, pending)
-        finally:  # also when the relay fails mid-way: what was tried is settled
-            store.give_up_deferred(issue["id"], MAX_DEFERRED_RUNS)
-            articles = [_article_from_json(a) for a in json.loads(issue["articles"])]
-            _settle(store, issue["id"], articles, remember)
-    return outcomes
+            self.store.finish_run(self.run_id, status, message=message)
+        except StateWriteError:
+            pass
+
+    def _sent_so_far(self) -> str:
+        sent = sum(1 for o in self.resumed if o["status"] == "sent")
+        return (
+            "the mail already sent is recorded as sent, except perhaps the last message; "
+            "`digest history` shows who has it"
+            if sent or self.resumed
+            else "`digest history` shows who has it"
+        )
 
 
-def _article_json(a: Article) -> dict:
-    return {
-        "title": a.title,
-        "source": a.source,
-        "line": a.line,
-        "url": a.url,
-        "guid": a.guid,
-        "date": a.date.isoformat() if a.date else None,
-        "excerpt": a.excerpt,
-        "paragraphs": [[p.text, p.kind, p.line] for p in a.paragraphs],
-    }
-
-
-def _article_from_json(d: dict) -> Article:
-    return Article(
-        title=d["title"],
-        source=d["source"],
-        line=d["line"],
-        url=d["url"],
-        guid=d["guid"],
-        date=dt.date.fromisoformat(d["date"]) if d["date"] else None,
-        excerpt=d["excerpt"],
-        paragraphs=tuple(Paragraph(t, k, n) for t, k, n in d["paragraphs"]),
-    )
+def _outcome_dict(o) -> dict:
+    """An outcome of deliver_issue as the report's dict (deliver returns dicts or Outcomes)."""
+    if isinstance(o, dict):
+        return {k: o[k] for k in ("recipient", "status", "answer") if k in o}
+    return {"recipient": o.recipient, "status": str(o.status), "answer": o.answer}

@@ -1,0 +1,113 @@
+"""The connection the state layer hands out: one small API over SQLite and PostgreSQL.
+
+`Db.execute(sql, params)` takes SQL written with `?` placeholders (SQLite's style); the
+PostgreSQL backend translates them for psycopg. Rows can be read by index or by column name.
+Errors of the database while a command runs are turned into a StateError that names the file
+(or the database URL, without any password) and what went wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from ..errors import StateError
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class StateWriteError(StateError):
+    """The state could not be written (disk full, read-only, I/O error) while a run went on:
+    the run failed (exit 1), nothing already recorded is lost."""
+
+    exit_code = 1
+
+
+class Db:
+    """A connection to the state. Subclasses: `SqliteDb`, `PostgresDb`."""
+
+    dialect: str  # "sqlite" | "postgresql"
+    where: str  # the file, or the URL without password: for messages
+    readonly: bool
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        raise NotImplementedError
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.execute(sql, params).fetchone()
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """An INSERT into a table with an `id` key; returns the new row's id."""
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[Db]:
+        """One write transaction; on SQLite taken at once (BEGIN IMMEDIATE) so writers queue."""
+        raise NotImplementedError
+        yield self
+
+    def lock_in_transaction(self, name: str) -> None:
+        """Inside a transaction: wait for, and hold until it ends, the lock `name` across
+        every process sharing this state (SQLite: its transactions are already exclusive)."""
+
+    def has_table(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def tables(self) -> list[str]:
+        raise NotImplementedError
+
+    def schema_version(self) -> int:
+        raise NotImplementedError
+
+    def set_schema_version(self, version: int) -> None:
+        raise NotImplementedError
+
+    def ddl(self, script: str) -> list[str]:
+        """The statements of a schema script (written for SQLite), for this database."""
+        return [s.strip() for s in script.split(";") if s.strip()]
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def check_writable(self) -> None:
+        if self.readonly:
+            raise RuntimeError("read-only state (preview) must not write")
+
+    def failed(self, error: Exception, writing: bool) -> StateError:
+        """The StateError for a database error met while using the state."""
+        reason = " ".join(str(error).split()) or type(error).__name__
+        if writing:
+            return StateWriteError(
+                f"{self.where}: cannot write to the state ({reason}); what was recorded "
+                "before stays recorded",
+                "free some space or fix the permissions, then run again: the next run "
+                "finishes what this one began",
+            )
+        return StateError(
+            f"{self.where}: cannot read the state ({reason})",
+            "restore it from a backup, or point `state:` at a new file",
+        )
+
+
+def is_write(sql: str) -> bool:
+    head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+    return head in {"INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "DROP", "REPLACE", "COMMIT"}

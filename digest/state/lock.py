@@ -1,0 +1,109 @@
+"""The one lock of the state: "only one of these at a time", across processes.
+
+SQLite state: an OS lock (flock) on a file beside the state, `<state>.lock` for runs and
+`<state>.schedule.lock` for the scheduler; it holds the holder's pid, and is freed even on
+kill -9. PostgreSQL state: runs need no lock (senders share the work row by row, see
+exactly_once.py); a scheduler holds an advisory lock, one per machine, on its own connection,
+freed by the server when the process dies.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import LockedError, StateError
+from .store import is_url
+
+
+def _run_refusal(state: str, path: Path, holder: str) -> LockedError:
+    return LockedError(
+        f"another digest run is using {state} (pid {holder})", "wait for it to finish, or stop it"
+    )
+
+
+def _schedule_refusal(state: str, path: Path | str, holder: str) -> LockedError:
+    return LockedError(
+        f"another `digest schedule` (pid {holder}) is already running on {state}: it holds {path}",
+        "stop that one first (SIGTERM lets its run finish), or use another `state:`",
+    )
+
+
+@contextmanager
+def file_lock(
+    state: str | os.PathLike[str],
+    suffix: str,
+    refusal: Callable[[str, Path, str], LockedError],
+    wait: bool = False,
+) -> Iterator[Path]:
+    from .sqlite import check_header
+
+    lock_path = Path(f"{state}{suffix}")
+    try:
+        if Path(state).is_file() and Path(state).stat().st_size > 0:
+            check_header(Path(state))  # no lock file beside something not ours
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = lock_path.open("a+")
+    except OSError as e:
+        raise StateError(
+            f"{lock_path}: cannot make the lock file beside the state ({e.strerror})",
+            "check `state:` and the folder's permissions",
+        ) from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise refusal(str(state), lock_path, holder) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield lock_path
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def run_lock(
+    state: str | os.PathLike[str], wait: bool = False, password_env: str | None = None
+) -> Iterator[None]:
+    """One digest run at a time per SQLite state file; nothing on PostgreSQL, where several
+    senders work at once."""
+    if is_url(state):
+        yield None
+        return
+    with file_lock(state, ".lock", _run_refusal, wait):
+        yield None
+
+
+@contextmanager
+def schedule_lock(
+    state: str | os.PathLike[str], password_env: str | None = None
+) -> Iterator[Path | str]:
+    """One scheduler per state (PostgreSQL: per machine); a second one is refused."""
+    if not is_url(state):
+        with file_lock(state, ".schedule.lock", _schedule_refusal) as path:
+            yield path
+        return
+    from .postgres import PostgresDb, lock_key
+
+    db = PostgresDb.open(str(state), False, password_env)
+    name = f"schedule:{socket.gethostname()}"
+    try:
+        if not db.try_session_lock(lock_key(name)):
+            raise _schedule_refusal(db.where, f"the advisory lock {name!r}", "on this machine")
+        try:
+            yield f"{db.where} ({name})"
+        finally:
+            db.session_unlock(lock_key(name))
+    finally:
+        db.close()

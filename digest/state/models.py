@@ -1,0 +1,117 @@
+"""Typed records of the state and the statuses they go through.
+
+The enums' values are the strings stored in the database; every value an earlier digest
+wrote is here, so old state files read back as members.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    DELIVERED = "delivered"  # everyone it sent to got it
+    PARTLY_DELIVERED = "partly-delivered"  # some got it, some were refused or deferred
+    FAILED = "failed"
+    EMPTY = "empty"  # nothing new: nothing sent
+    DEFERRED = "deferred"  # an earlier issue reaches nobody yet: new articles wait for it
+    KILLED = "killed"  # its process died; the next run marked it
+    DRY_RUN = "dry-run"  # reported only: a dry run records nothing
+    PREVIEW = "preview"  # reported only
+    ALREADY_RAN = "already-ran"  # reported only: its slot had run
+
+
+class IssueStatus(StrEnum):
+    SENDING = "sending"  # frozen, some readers not done yet
+    DELIVERED = "delivered"  # nobody left to try, at least one reader has it
+    FAILED = "failed"  # nobody left to try, nobody has it: its articles go back to the pool
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # frozen with the issue, not tried yet
+    CLAIMED = "claimed"  # a sender is sending it now (sender, lease_until)
+    SENT = "sent"  # the relay (or the outbox) accepted it
+    RETRYING = "retrying"  # deferred (4xx): the next run tries again
+    FAILED = "failed"  # refused for good, unsubscribed, or deferred too often
+
+
+class _Record:
+    """Records can still be read like the rows they replaced: record["subject"]."""
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self.__dataclass_fields__)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Run(_Record):
+    id: int
+    started_at: str
+    finished_at: str | None
+    slot: str | None
+    status: RunStatus | str
+    chosen: int
+    sent: int
+    failed: int
+    message: str | None
+    sender: str | None = None
+
+
+@dataclass(frozen=True)
+class Issue(_Record):
+    id: int
+    run_id: int
+    created_at: str
+    digest_date: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    report: str
+    articles: str
+    status: IssueStatus | str
+    slot: str | None = None
+    article_count: int | None = None
+
+
+@dataclass(frozen=True)
+class Delivery(_Record):
+    issue_id: int
+    recipient: str
+    status: DeliveryStatus | str
+    attempts: int
+    answer: str | None
+    message_id: str | None
+    updated_at: str
+    sender: str | None = None
+    run_id: int | None = None
+    lease_until: str | None = None
+
+
+@dataclass(frozen=True)
+class NewIssue:
+    """What freezing an issue stores, before anything is sent."""
+
+    digest_date: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    report: dict
+    articles: list  # the chosen Articles
+    recipients: list[str]
+    rates: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+    slot: str | None = None
+
+
+def status_of(enum: type[StrEnum], value: str) -> StrEnum | str:
+    """The member for a stored value; an unknown value is kept as the string it is."""
+    try:
+        return enum(value)
+    except ValueError:
+        return value

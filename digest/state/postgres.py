@@ -1,0 +1,245 @@
+"""The PostgreSQL backend (psycopg 3), for several senders sharing one state.
+
+Chosen by a `state: postgresql://user@host:5432/db` URL; the password comes from the
+environment variable named by `state_password_env`, never from the file, and never appears
+in a message (messages name the URL without it). The schema is the SQLite one, translated
+(`INTEGER PRIMARY KEY` becomes an identity column, BLOB becomes BYTEA, ...); its version is
+kept in the table `digest_schema`. A database that holds other tables but no `digest_schema`
+is another program's: refused, left as it was.
+
+SQL is written once, with `?` placeholders; `translate` turns it into psycopg's `%s` style,
+and rewrites the few SQLite-only forms the sent-article history still uses (INSERT OR IGNORE,
+json_each over a JSON array of integers, sqlite_master).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import ConfigError, StateError
+from .db import Db, is_write
+
+
+class Row(tuple):
+    """A result row readable by index or by column name (like sqlite3.Row)."""
+
+    _names: tuple[str, ...] = ()
+
+    def __getitem__(self, key):  # type: ignore[override]
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names.index(key))
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _row_factory(cursor):
+    names = tuple(c.name for c in cursor.description or ())
+    cls = type("Row", (Row,), {"_names": names})
+
+    def make(values: Sequence[Any]) -> Row:
+        return cls(bytes(v) if isinstance(v, memoryview) else v for v in values)
+
+    return make
+
+
+def safe_url(url: str) -> str:
+    """The URL without any password, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    if parts.username:
+        host = f"{parts.username}@{host}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class PostgresDb(Db):
+    dialect = "postgresql"
+
+    def __init__(self, conn, url: str, readonly: bool):
+        self.conn = conn
+        self.where = safe_url(url)
+        self.readonly = readonly
+        self._depth = 0
+
+    @classmethod
+    def open(
+        cls, url: str, readonly: bool, password_env: str | None = None, config_path: str = ""
+    ) -> PostgresDb:
+        try:
+            import psycopg
+        except ImportError:
+            raise StateError(
+                f"{safe_url(url)}: PostgreSQL state needs psycopg, which is not installed",
+                "pip install 'psycopg[binary]' (or the digest[postgresql] extra)",
+            ) from None
+        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": 15}
+        if password_env:
+            if password_env not in os.environ:
+                raise ConfigError(
+                    f"environment variable {password_env} is not set",
+                    config_path or None,
+                    key="state_password_env",
+                    hint=f"export {password_env}=... (the password never goes in the file)",
+                )
+            kwargs["password"] = os.environ[password_env]
+        try:
+            conn = psycopg.connect(url, **kwargs)
+        except psycopg.Error as e:
+            reason = " ".join(str(e).split())
+            raise StateError(
+                f"{safe_url(url)}: cannot connect to the PostgreSQL state ({reason})",
+                "check `state:` and `state_password_env`, and that the server runs",
+            ) from None
+        conn.row_factory = _row_factory
+        db = cls(conn, url, readonly)
+        if readonly:  # preview and history: the server refuses any write, too
+            conn.execute("SET default_transaction_read_only = on")
+        try:
+            version = db.schema_version()
+            if version == 0 and db.tables():
+                conn.close()
+                raise StateError(
+                    f"{db.where}: a database of another program (it has tables "
+                    f"{', '.join(db.tables()[:5])}), not a digest state; left as it was",
+                    "point `state:` at an empty database; digest makes its own tables",
+                )
+        except psycopg.Error as e:
+            conn.close()
+            raise db.failed(e, False) from None
+        return db
+
+    def _run(self, method, sql: str, params):
+        import psycopg
+
+        try:
+            return method(translate(sql), params)
+        except psycopg.Error as e:
+            if isinstance(e, psycopg.errors.UniqueViolation | psycopg.errors.LockNotAvailable):
+                raise
+            raise self.failed(e, is_write(sql) or self._depth > 0) from None
+
+    def execute(self, sql: str, params: Sequence[Any] = ()):
+        return self._run(self.conn.execute, sql, _plain(params))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = [_plain(r) for r in rows]
+        if not rows:
+            return
+        with self.conn.cursor() as cur:
+            self._run(cur.executemany, sql, rows)
+
+    def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return int(self.execute(f"{sql} RETURNING id", params).fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresDb]:
+        self.check_writable()
+        with self.conn.transaction():
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+
+    def lock_in_transaction(self, name: str) -> None:
+        self.execute("SELECT pg_advisory_xact_lock(?, ?)", (LOCK_SPACE, lock_key(name)))
+
+    def try_session_lock(self, key: int) -> bool:
+        return bool(self.scalar("SELECT pg_try_advisory_lock(?, ?)", (LOCK_SPACE, key)))
+
+    def session_lock(self, key: int) -> None:
+        self.execute("SELECT pg_advisory_lock(?, ?)", (LOCK_SPACE, key))
+
+    def session_unlock(self, key: int) -> None:
+        self.execute("SELECT pg_advisory_unlock(?, ?)", (LOCK_SPACE, key))
+
+    def has_table(self, name: str) -> bool:
+        return name in self.tables()
+
+    def tables(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() ORDER BY table_name"
+        )
+        return [r[0] for r in rows]
+
+    def schema_version(self) -> int:
+        if "digest_schema" not in self.tables():
+            return 0
+        return int(self.conn.execute("SELECT max(version) FROM digest_schema").fetchone()[0] or 0)
+
+    def set_schema_version(self, version: int) -> None:
+        self.execute("CREATE TABLE IF NOT EXISTS digest_schema (version INTEGER NOT NULL)")
+        self.execute("DELETE FROM digest_schema")
+        self.execute("INSERT INTO digest_schema(version) VALUES (?)", (int(version),))
+
+    def ddl(self, script: str) -> list[str]:
+        return [_ddl(s) for s in super().ddl(script)]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _plain(params: Sequence[Any]) -> tuple:
+    """Statuses (StrEnums) go in as their text: psycopg would send an Enum's name."""
+    return tuple(str(v) if isinstance(v, StrEnum) else v for v in params)
+
+
+# Advisory locks: (LOCK_SPACE, key) pairs; runs hold (LOCK_SPACE, run id) while alive.
+LOCK_SPACE = 0x64677374  # "dgst"
+
+
+def lock_key(name: str) -> int:
+    """A stable 31-bit key for a lock's name (run ids are small; names hash high)."""
+    return (zlib.crc32(name.encode()) | 0x40000000) & 0x7FFFFFFF
+
+
+def _ddl(statement: str) -> str:
+    s = re.sub(r"--[^\n]*", "", statement)
+    s = re.sub(r"\bINTEGER PRIMARY KEY\b", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", s)
+    s = re.sub(r"\bINTEGER\b", "BIGINT", s)
+    s = re.sub(r"\bBLOB\b", "BYTEA", s)
+    s = re.sub(r"\bREAL\b", "DOUBLE PRECISION", s)
+    s = re.sub(r"\)\s*WITHOUT ROWID", ")", s)
+    return s
+
+
+@lru_cache(maxsize=512)
+def translate(sql: str) -> str:
+    """SQLite-style SQL (`?` placeholders) as psycopg takes it (`%s`, literal `%` doubled)."""
+    ignore = re.match(r"\s*INSERT OR IGNORE INTO\b", sql, re.I)
+    if ignore:
+        sql = "INSERT INTO" + sql[ignore.end() :] + " ON CONFLICT DO NOTHING"
+    sql = re.sub(
+        r"\bjson_each\(\?\)",
+        "(SELECT value::bigint AS value FROM json_array_elements_text(?::json))",
+        sql,
+    )
+    sql = re.sub(
+        r"\bFROM sqlite_master WHERE name\s*=",
+        "FROM information_schema.tables WHERE table_schema = current_schema() AND table_name =",
+        sql,
+    )
+    out, quoted = [], False
+    for ch in sql:
+        if ch == "'":
+            quoted = not quoted
+            out.append(ch)
+        elif ch == "?" and not quoted:
+            out.append("%s")
+        elif ch == "%":
+            out.append("%%")
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -1,0 +1,205 @@
+"""The SQLite backend: one file, WAL mode, one writer at a time (the default, zero setup).
+
+Opening refuses, and leaves exactly as it was: a file that is not SQLite, a SQLite file that
+holds another program's tables, a file from a newer digest, a damaged file, and a file (or a
+folder) digest may not write to — the last before SQLite has made any -wal or -shm file
+beside it. Read-only opening (preview, history) writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import StateError
+from .db import Db, is_write
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class SqliteDb(Db):
+    dialect = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool):
+        self.conn = conn
+        self.path = path
+        self.where = str(path)
+        self.readonly = readonly
+        self._depth = 0
+        self.memory = False  # a read-only look at a file that does not exist yet
+
+    # --- opening ------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, readonly: bool) -> SqliteDb:
+        try:
+            exists = path.exists() and path.stat().st_size > 0
+            if exists:
+                check_header(path)
+            if readonly and not exists:
+                memory = sqlite3.connect(":memory:", isolation_level=None)
+                memory.row_factory = sqlite3.Row
+                db = cls(memory, path, True)
+                db.memory = True
+                return db
+            if not readonly:
+                path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StateError(
+                f"{path}: cannot use the state file's folder ({e.strerror})",
+                "check `state:` and the folder's permissions",
+            ) from None
+        if not readonly:
+            _check_can_write(path, exists)
+        conn = None
+        try:
+            conn = (
+                _connect_readonly(path)
+                if readonly
+                else sqlite3.connect(path, timeout=30, isolation_level=None)
+            )
+            conn.row_factory = sqlite3.Row
+            db = cls(conn, path, readonly)
+            version = db.schema_version()
+            if version == 0 and db.tables():
+                raise StateError(
+                    f"{path}: a SQLite database of another program (it has tables "
+                    f"{', '.join(db.tables()[:5])}), not a digest state file; left as it was",
+                    "point `state:` at another file; digest makes its own",
+                )
+            if version > 0:
+                # Touch a real table so a damaged file shows itself now, not mid-run.
+                conn.execute("SELECT count(*) FROM runs").fetchone()
+            if not readonly:
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA busy_timeout=30000")
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as e:
+            if conn is not None:
+                conn.close()
+            raise StateError(
+                f"{path}: not a usable state file ({e}); left as it was",
+                "restore it from a backup, or point `state:` at a new file",
+            ) from None
+        except StateError:
+            conn.close()
+            raise
+        return db
+
+    # --- the API ------------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self.conn.execute(sql, params)
+        except sqlite3.DatabaseError as e:
+            raise self.failed(e, is_write(sql) or self._depth > 0) from None
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        try:
+            self.conn.executemany(sql, rows)
+        except sqlite3.DatabaseError as e:
+            raise self.failed(e, True) from None
+
+    def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return int(self.execute(sql, params).lastrowid)
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqliteDb]:
+        self.check_writable()
+        self.execute("BEGIN IMMEDIATE")
+        self._depth += 1
+        try:
+            yield self
+        except BaseException:
+            self._depth -= 1
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.DatabaseError:
+                pass  # the transaction is gone already (a full disk rolls it back)
+            raise
+        else:
+            self._depth -= 1
+            self.execute("COMMIT")
+
+    def has_table(self, name: str) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)
+        ).fetchone()
+        return row is not None
+
+    def tables(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+        return [r[0] for r in rows]
+
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def set_schema_version(self, version: int) -> None:
+        self.execute(f"PRAGMA user_version={int(version)}")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def check_header(path: Path) -> None:
+    try:
+        with path.open("rb") as f:
+            header = f.read(len(SQLITE_MAGIC))
+    except OSError as e:
+        raise StateError(f"{path}: cannot read the state file ({e.strerror})") from None
+    if header != SQLITE_MAGIC:
+        raise StateError(
+            f"{path}: not a digest state file (not SQLite); left as it was",
+            "point `state:` at another file, or move this one away",
+        )
+
+
+def _check_can_write(path: Path, exists: bool) -> None:
+    """Before SQLite opens anything: a state file we may only read would be opened read-only
+    by SQLite, which then makes a -shm file as read-only as the state itself, and that file
+    breaks every later run, even once the permissions are fixed. Refuse here instead."""
+    folder = path.parent
+    if exists and not os.access(path, os.W_OK):
+        raise StateError(
+            f"{path}: the state file is read-only; nothing was sent, nothing written",
+            f"let this user write to it (chmod u+w {path}), or point `state:` elsewhere",
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StateError(
+            f"{path}: cannot write in the state file's folder {folder} (SQLite keeps its "
+            "-wal and -shm files beside the state); nothing was sent, nothing written",
+            "let this user write to the folder, or point `state:` elsewhere",
+        )
+    for extra in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if extra.exists() and not os.access(extra, os.W_OK):
+            raise StateError(
+                f"{extra}: read-only, so the state file {path} cannot be used",
+                f"let this user write to it (chmod u+w {extra}); digest needs it",
+            )
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """Read without writing anything, not even SQLite's -wal/-shm files beside the state.
+
+    At rest (no -wal file: the last writer closed cleanly) the file is read as immutable,
+    which creates nothing. While a run is writing, or after a crash, the -wal holds recent
+    commits, so a read-only connection (which shares the -shm) is used instead."""
+    uri = path.resolve().as_uri()
+    if not Path(f"{path}-wal").exists():
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA user_version").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        # A WAL file in a folder we may not write to: read it as it stands on disk.
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
