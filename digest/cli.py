@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -225,52 +224,43 @@ def schedule(ctx: click.Context, next_n: int | None, after: str | None, json_log
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--limit", default=20, show_default=True, help="How many past digests.")
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many past runs.",
+)
 @click.pass_context
 def history(ctx: click.Context, as_json: bool, limit: int) -> None:
-    """Past digests: when, how many articles, to whom, what failed."""
-    from .store import Store
+    """Past digests: when, how many articles, to whom, what failed, which sender sent it."""
+    from .state import past_digests
 
-    config = _load(ctx)
-    with Store.open(config.state, readonly=True) as store:
-        runs = store.runs(limit)
-        issues = {row["run_id"]: row for row in store.issues(limit * 2)}
-        entries = []
-        for r in runs:
-            issue = issues.get(r.id)
-            deliveries = [dict(d) for d in store.deliveries(issue["id"])] if issue else []
-            entries.append(
-                {
-                    "run": r.id,
-                    "started_at": r.started_at,
-                    "slot": r.slot,
-                    "status": r.status,
-                    "articles": r.chosen,
-                    "sent": r.sent,
-                    "failed": r.failed,
-                    "message": r.message,
-                    "subject": issue["subject"] if issue else None,
-                    "deliveries": [
-                        {"recipient": d["recipient"], "status": d["status"], "answer": d["answer"]}
-                        for d in deliveries
-                    ],
-                }
-            )
+    entries = past_digests(_load(ctx), limit)
     if as_json:
         _print_json(entries)
         return
     if not entries:
         click.echo("no digest yet: `digest run` sends the first")
     for e in entries:
+        slot = f" slot {e['slot']}" if e["slot"] else ""
         click.echo(
-            f"#{e['run']} {e['started_at']} {e['status']}: {e['articles']} articles, "
+            f"#{e['run']} {e['started_at']}{slot} {e['status']}: {e['articles']} articles, "
             f"sent {e['sent']}, failed {e['failed']}"
-            + (f" — {e['subject']}" if e["subject"] else "")
+            + (f" — issue {e['issue']}: {e['subject']}" if e["subject"] else "")
         )
+        if e["message"]:
+            click.echo(f"    {e['message']}")
+        if len(e["senders"]) > 1:
+            click.echo(
+                "    sent by "
+                + ", ".join(f"{name} ({n})" for name, n in sorted(e["senders"].items()))
+            )
         for d in e["deliveries"]:
             click.echo(
                 f"    {d['recipient']}: {d['status']}"
                 + (f" ({d['answer']})" if d["status"] != "sent" and d["answer"] else "")
+                + (f" by {d['sender']}" if len(e["senders"]) > 1 and d["sender"] else "")
             )
 
 
@@ -280,13 +270,12 @@ def history(ctx: click.Context, as_json: bool, limit: int) -> None:
 def unsubscribe(ctx: click.Context, email: str) -> None:
     """Never send to EMAIL again (EMAIL may also be its unsubscribe token)."""
     from .deliver import normalize_address
-    from .store import Store, run_lock
+    from .state import unsubscribe as unsubscribe_address
 
     config = _load(ctx)
     if "@" in email:  # as it is sent to: IDN domains in their ASCII form
         email = normalize_address(email) or email
-    with run_lock(config.state, wait=True), Store.open(config.state) as store:
-        address = store.unsubscribe(email)
+    address = unsubscribe_address(config, email)
     if address is None:
         raise UsageError(f"no subscriber has the token {email!r}")
     click.echo(f"{address} will not get digests any more")
@@ -306,12 +295,6 @@ def main() -> None:
     except DigestError as e:
         click.echo(f"digest: {e}", err=True)
         sys.exit(e.exit_code)
-    except sqlite3.DatabaseError as e:
-        # The state file broke under us mid-run (it was checked when opened).
-        click.echo(
-            f"digest: the state file cannot be used ({e}); nothing more was written", err=True
-        )
-        sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
 

@@ -26,12 +26,10 @@ SIGTERM/SIGINT lets the run in progress finish, then returns.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import signal
-import sqlite3
 import sys
 import threading
 import time
@@ -40,7 +38,6 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
@@ -262,15 +259,12 @@ def resolve_slot(config: Config, text: str, now: datetime | None = None) -> str:
 
 def recorded_slots(config: Config, cadence: Cadence) -> list[datetime]:
     """The slots the state has runs for (any status), as instants."""
-    from .store import Store
+    from .state import Store
 
-    with Store.open(config.state, readonly=True) as store:
-        try:
-            rows = store.conn.execute("SELECT slot FROM runs WHERE slot IS NOT NULL").fetchall()
-        except sqlite3.OperationalError:  # a state file without the schema yet
-            return []
+    with Store.for_config(config, readonly=True) as store:
+        texts = store.recorded_slots()
     slots = []
-    for (text,) in rows:
+    for text in texts:
         with contextlib.suppress(UsageError):
             slots.append(cadence.parse(text, "slot"))
     return slots
@@ -336,32 +330,11 @@ def _text_value(value: object) -> str:
 # --- one scheduler per state ---------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def schedule_lock(state_path: str | os.PathLike[str]) -> Iterator[Path]:
-    """`<state>.schedule.lock`, held for the scheduler's lifetime; a second one is refused."""
-    path = Path(f"{state_path}.schedule.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise LockedError(
-                f"another `digest schedule` (pid {holder}) is already running on "
-                f"{state_path}: it holds {path}",
-                "stop that one first (SIGTERM lets its run finish), or use another `state:`",
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        try:
-            yield path
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def schedule_lock(state: str | os.PathLike[str], password_env: str | None = None):
+    """One scheduler per state (the state layer's one lock); a second one is refused."""
+    from .state.lock import schedule_lock as lock
+
+    return lock(state, password_env)
 
 
 # --- the scheduler -------------------------------------------------------------------------
@@ -463,13 +436,10 @@ class SlotScheduler:
                 return Outcome("crashed", message=f"{type(e).__name__}: {e}")
 
     def _has_run(self, key: str) -> bool:
-        from .store import Store
+        from .state import Store
 
-        with Store.open(self.config.state, readonly=True) as store:
-            try:
-                return store.slot_has_run(key)
-            except sqlite3.OperationalError:  # no schema yet: nothing ran
-                return False
+        with Store.for_config(self.config, readonly=True) as store:
+            return store.slot_has_run(key)
 
     def _outcome(self, report: RunReport) -> Outcome:
         prepared = report.prepared
@@ -646,5 +616,5 @@ def run_forever(
     scheduler = SlotScheduler(
         config, cadence=cadence, clock=clock, run=run, log=SlotLog(stream, json_logs)
     )
-    with schedule_lock(config.state), scheduler.signals():
+    with schedule_lock(config.state, config.state_password_env), scheduler.signals():
         scheduler.serve(after=scheduler.catch_up())

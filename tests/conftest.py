@@ -38,3 +38,28 @@ def digest_command() -> list[str]:
     """The installed entry point when there is one beside this Python, else the module."""
     script = Path(sys.executable).with_name("digest")
     return [str(script)] if script.exists() else [sys.executable, "-m", "digest.cli"]
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A private PostgreSQL cluster (tests/pg_cluster.py) for the whole session."""
+    from pg_cluster import Cluster, binaries
+
+    if binaries() is None:
+        pytest.skip("PostgreSQL is not installed (no initdb): apt-get install postgresql")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed: pip install 'psycopg[binary]'")
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster, monkeypatch):
+    """A fresh empty PostgreSQL database; its password in $DIGEST_TEST_PG_PASSWORD."""
+    from pg_cluster import PASSWORD
+
+    monkeypatch.setenv("DIGEST_TEST_PG_PASSWORD", PASSWORD)
+    return pg_cluster.new_database()

@@ -45,7 +45,25 @@ from .models import Delivery, DeliveryStatus, Issue, IssueStatus, NewIssue, Run,
 from .schema import SCHEMA_VERSION
 from .store import Store, is_url
 
+
+def past_digests(config, limit: int = 20) -> list[dict]:
+    """`digest history`: the newest runs with their issues and deliveries (read-only)."""
+    with Store.for_config(config, readonly=True) as store:
+        return store.history(limit)
+
+
+def unsubscribe(config, email_or_token: str) -> str | None:
+    """`digest unsubscribe`: the address no digest goes to any more (None: unknown token)."""
+    with (
+        run_lock(config.state, wait=True, password_env=config.state_password_env),
+        Store.for_config(config) as store,
+    ):
+        return store.unsubscribe(email_or_token)
+
+
 __all__ = [
+    "unsubscribe",
+    "past_digests",
     "SCHEMA_VERSION",
     "Db",
     "Delivery",

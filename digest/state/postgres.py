@@ -9,7 +9,8 @@ is another program's: refused, left as it was.
 
 SQL is written once, with `?` placeholders; `translate` turns it into psycopg's `%s` style,
 and rewrites the few SQLite-only forms the sent-article history still uses (INSERT OR IGNORE,
-json_each over a JSON array of integers, sqlite_master).
+json_each over a JSON array of integers, sqlite_master, an unqualified column in an upsert's
+SET).
 """
 
 from __future__ import annotations
@@ -107,11 +108,12 @@ class PostgresDb(Db):
             conn.execute("SET default_transaction_read_only = on")
         try:
             version = db.schema_version()
-            if version == 0 and db.tables():
+            tables = db.tables()
+            if version == 0 and tables:
                 conn.close()
                 raise StateError(
                     f"{db.where}: a database of another program (it has tables "
-                    f"{', '.join(db.tables()[:5])}), not a digest state; left as it was",
+                    f"{', '.join(tables[:5])}), not a digest state; left as it was",
                     "point `state:` at an empty database; digest makes its own tables",
                 )
         except psycopg.Error as e:
@@ -226,6 +228,13 @@ def translate(sql: str) -> str:
         "(SELECT value::bigint AS value FROM json_array_elements_text(?::json))",
         sql,
     )
+    upsert = re.match(r"\s*INSERT INTO (\w+)", sql)
+    if upsert:  # `SET n = n + excluded.n`: PostgreSQL wants the table's `n` qualified
+        sql = re.sub(
+            r"(DO UPDATE SET\s+)(\w+)(\s*=\s*)\2\b",
+            rf"\1\2\3{upsert[1]}.\2",
+            sql,
+        )
     sql = re.sub(
         r"\bFROM sqlite_master WHERE name\s*=",
         "FROM information_schema.tables WHERE table_schema = current_schema() AND table_name =",

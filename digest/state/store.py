@@ -289,6 +289,68 @@ class Store:
             (issue_id, DeliveryStatus.SENT),
         )
 
+    def history(self, limit: int = 20) -> list[dict]:
+        """The newest `limit` runs, newest first, each with the issue it froze (its subject,
+        slot, article count and every reader's delivery: status, answer, which sender), and
+        what the run itself sent (counted from the deliveries it recorded, so a run that could
+        not record its own end still shows what went out)."""
+        runs = self.runs(limit)
+        ids = [r.id for r in runs]
+        issues = self.issues_of_runs(ids)
+        by_run = self.deliveries_by_run(ids)
+        entries = []
+        for r in runs:
+            issue = issues.get(r.id)
+            done = by_run.get(r.id)
+            if done is not None:  # recorded per delivery (schema 2)
+                sent = sum(1 for d in done if d.status == DeliveryStatus.SENT)
+                failed = sum(
+                    1 for d in done if d.status in (DeliveryStatus.FAILED, DeliveryStatus.RETRYING)
+                )
+            else:
+                sent, failed = r.sent, r.failed
+            articles = r.chosen
+            if issue is not None and not articles:
+                articles = issue.article_count
+                if articles is None:
+                    import json
+
+                    articles = len(json.loads(issue.articles))
+            deliveries = self.deliveries(issue.id) if issue else []
+            senders: dict[str, int] = {}
+            for d in deliveries:
+                if d.status == DeliveryStatus.SENT and d.sender:
+                    senders[d.sender] = senders.get(d.sender, 0) + 1
+            entries.append(
+                {
+                    "run": r.id,
+                    "started_at": r.started_at,
+                    "finished_at": r.finished_at,
+                    "slot": r.slot or (issue.slot if issue else None),
+                    "status": str(r.status),
+                    "sender": r.sender,
+                    "articles": articles,
+                    "sent": sent,
+                    "failed": failed,
+                    "message": r.message,
+                    "issue": issue.id if issue else None,
+                    "issue_status": str(issue.status) if issue else None,
+                    "subject": issue.subject if issue else None,
+                    "senders": senders,
+                    "deliveries": [
+                        {
+                            "recipient": d.recipient,
+                            "status": str(d.status),
+                            "answer": d.answer,
+                            "sender": d.sender,
+                            "run": d.run_id,
+                        }
+                        for d in deliveries
+                    ],
+                }
+            )
+        return entries
+
     # --- rates --------------------------------------------------------------------------
 
     def previous_rates(self) -> dict[str, Decimal]:

@@ -1,0 +1,178 @@
+"""The PostgreSQL state behaves as the SQLite one for every command: a private cluster
+(tests/pg_cluster.py), real `digest` processes, a real loopback SMTP relay."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import digest_command
+from smtp_server import SmtpServer
+from test_deliver import PASSWORD, write_config
+
+from digest.errors import StateError
+from digest.state import SCHEMA_VERSION, Store
+
+ENV = {"DIGEST_TEST_SMTP_PASSWORD": PASSWORD}
+
+
+def pg_config(tmp_path: Path, url: str, server: SmtpServer | None, recipients, **extra) -> Path:
+    """The delivery tests' config, with the state in PostgreSQL."""
+    path = write_config(tmp_path, server, recipients)
+    text = path.read_text().replace(
+        f"state: {tmp_path / 'state.sqlite3'}",
+        f"state: {url}\nstate_password_env: DIGEST_TEST_PG_PASSWORD"
+        + "".join(f"\n{k}: {v}" for k, v in extra.items()),
+    )
+    path.write_text(text)
+    return path
+
+
+def digest(config: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*digest_command(), "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **ENV},
+    )
+
+
+def counts(cluster, url: str) -> dict[str, int]:
+    with cluster.connect(url) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema() ORDER BY 1"
+            )
+        ]
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def test_a_new_database_gets_the_same_schema_version_and_tables(pg_url):
+    with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+        assert store.dialect == "postgresql"
+        assert store.db.schema_version() == SCHEMA_VERSION
+        assert {"runs", "issues", "deliveries", "subscribers", "rate_history"} <= set(
+            store.db.tables()
+        )
+        assert {"sent_articles", "sent_keys", "sent_facts", "sent_terms"} <= set(
+            store.db.tables()
+        )
+
+
+def test_a_database_of_another_program_is_refused_and_left_as_it_was(pg_cluster, pg_url):
+    with pg_cluster.connect(pg_url) as conn:
+        conn.execute("CREATE TABLE customers (id int, name text)")
+        conn.execute("INSERT INTO customers VALUES (1, 'Ann')")
+    before = counts(pg_cluster, pg_url)
+    with pytest.raises(StateError) as info:
+        Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD")
+    assert "another program" in str(info.value) and "customers" in str(info.value)
+    assert info.value.exit_code == 2
+    assert counts(pg_cluster, pg_url) == before == {"customers": 1}
+
+
+def test_a_database_from_a_newer_digest_is_refused(pg_cluster, pg_url):
+    Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD").close()
+    with pg_cluster.connect(pg_url) as conn:
+        conn.execute("UPDATE digest_schema SET version = version + 1")
+    before = counts(pg_cluster, pg_url)
+    with pytest.raises(StateError) as info:
+        Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD")
+    assert "newer digest" in str(info.value) and info.value.exit_code == 2
+    assert counts(pg_cluster, pg_url) == before
+
+
+def test_the_password_comes_from_the_environment_and_never_shows(tmp_path, pg_url, monkeypatch):
+    from pg_cluster import PASSWORD as PG_PASSWORD
+
+    config = pg_config(tmp_path, pg_url, None, ["a@example.org"])
+    monkeypatch.delenv("DIGEST_TEST_PG_PASSWORD")
+    missing = subprocess.run(
+        [*digest_command(), "--config", str(config), "history"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "DIGEST_TEST_PG_PASSWORD"},
+    )
+    assert missing.returncode == 2
+    assert "DIGEST_TEST_PG_PASSWORD is not set" in missing.stderr
+    wrong = subprocess.run(
+        [*digest_command(), "--config", str(config), "history"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DIGEST_TEST_PG_PASSWORD": "wrong"},
+    )
+    assert wrong.returncode == 2 and "cannot connect to the PostgreSQL state" in wrong.stderr
+    assert "wrong" not in wrong.stderr.replace("wrong password", "")
+    assert PG_PASSWORD not in wrong.stderr + missing.stderr
+
+
+def test_a_password_in_the_url_is_a_config_error(tmp_path, pg_cluster):
+    config = pg_config(tmp_path, pg_cluster.url().replace("digest@", "digest:secret@"), None, [])
+    result = digest(config, "history")
+    assert result.returncode == 2
+    assert "the URL holds a password" in result.stderr and "secret" not in result.stderr
+
+
+def test_every_command_works_on_postgresql_and_preview_writes_nothing(
+    tmp_path, pg_cluster, pg_url
+):
+    readers = [f"reader{i}@example.org" for i in range(5)]
+    with SmtpServer() as server:
+        config = pg_config(tmp_path, pg_url, server, readers)
+        # preview and dry-run of a database digest has never used: no table is made
+        preview = digest(config, "preview", "--out", str(tmp_path / "p"), "--json")
+        assert preview.returncode == 0, preview.stderr
+        chosen = json.loads(preview.stdout)["chosen"]
+        assert chosen
+        dry = digest(config, "run", "--dry-run", "--json")
+        assert dry.returncode == 0, dry.stderr
+        assert counts(pg_cluster, pg_url) == {}
+
+        first = digest(config, "run", "--json")
+        assert first.returncode == 0, first.stderr
+        report = json.loads(first.stdout)
+        assert report["status"] == "delivered"
+        assert [c["title"] for c in report["chosen"]] == [c["title"] for c in chosen]
+        assert sorted(m.rcpt_tos[0] for m in server.messages) == readers
+
+        # preview after a run: nothing written (every row count the same)
+        before = counts(pg_cluster, pg_url)
+        again = digest(config, "preview", "--out", str(tmp_path / "p"), "--json")
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["chosen"] == []  # all of it was sent
+        assert counts(pg_cluster, pg_url) == before
+
+        second = digest(config, "run", "--json")
+        assert json.loads(second.stdout)["status"] == "empty"
+        assert len(server.messages) == len(readers)
+
+        gone = digest(config, "unsubscribe", "reader3@example.org")
+        assert gone.returncode == 0 and "will not get digests" in gone.stdout
+
+        history = digest(config, "history", "--json")
+        assert history.returncode == 0, history.stderr
+        entries = json.loads(history.stdout)
+        assert [e["status"] for e in entries] == ["empty", "delivered"]
+        delivered = entries[1]
+        assert delivered["sent"] == 5 and delivered["articles"] == len(chosen)
+        assert {d["status"] for d in delivered["deliveries"]} == {"sent"}
+        assert all(d["sender"] for d in delivered["deliveries"])
+
+
+def test_slots_run_once_on_postgresql(tmp_path, pg_url):
+    with SmtpServer() as server:
+        config = pg_config(tmp_path, pg_url, server, ["a@example.org"])
+        slot = "2026-03-05T07:00:00+05:00"
+        first = digest(config, "run", "--slot", slot)
+        assert first.returncode == 0, first.stderr
+        again = digest(config, "run", "--slot", slot)
+        assert again.returncode == 0 and "has already run" in again.stderr
+        history = digest(config, "history")
+        assert f"slot {slot}" in history.stdout
+        assert len(server.messages) == 1
