@@ -362,7 +362,10 @@ class _Cycle:
                 if not batch:
                     if not rules.others_claims(self.store, issue.id, self.run_id):
                         break
-                    time.sleep(0.5)  # others are sending the rest; theirs may run out
+                    # others are sending the rest: a dead one's claims are freed at once,
+                    # a hung one's when its lease runs out
+                    time.sleep(0.5)
+                    rules.close_killed_runs(self.store)
                     continue
                 log.claimed()
                 try:

@@ -1,0 +1,122 @@
+"""Several senders, one issue: `digest run` processes sharing one PostgreSQL state, killed
+with SIGKILL at random and restarted, or stopped until their lease runs out. Every reader is
+counted at a real aiosmtpd relay on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from smtp_server import Behaviour, SmtpServer
+from test_postgres import ENV, digest, pg_config
+
+from conftest import digest_command
+
+
+def start(config: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*digest_command(), "--config", str(config), "run", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **ENV},
+    )
+
+
+def wait_for(condition, timeout: float = 240) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+
+
+def tally(server: SmtpServer) -> tuple[Counter, dict[str, set[str]]]:
+    copies: Counter = Counter()
+    ids: dict[str, set[str]] = defaultdict(set)
+    for m in server.messages:
+        for rcpt in m.rcpt_tos:
+            copies[rcpt] += 1
+            ids[rcpt].add(m.message["Message-ID"])
+    return copies, ids
+
+
+def test_three_senders_killed_at_random_reach_every_reader_exactly_once(tmp_path, pg_url):
+    readers = [f"reader{i:04d}@example.org" for i in range(2000)]
+    rng = random.Random(int(os.environ.get("DIGEST_TEST_SEED", "12")))
+    kills_at = sorted(rng.sample(range(150, 1850), 5))  # after this many messages arrived
+    # the relay sits on each MAIL a little, like one across a network
+    with SmtpServer(behaviour=Behaviour(delay_mail=0.002)) as server:
+        config = pg_config(tmp_path, pg_url, server, readers, state_lease_seconds=20)
+        senders = [start(config) for _ in range(3)]
+        killed = []
+        for threshold in kills_at:
+            wait_for(lambda t=threshold: len(server.messages) >= t)
+            live = [p for p in senders if p.poll() is None]
+            if not live:
+                break
+            victim = rng.choice(live)
+            victim.kill()  # SIGKILL: no cleanup
+            victim.wait(timeout=30)
+            killed.append(len(server.messages))
+            senders.remove(victim)
+            senders.append(start(config))  # a restarted sender
+        results = [p.communicate(timeout=300) for p in senders]
+        for p, (out, err) in zip(senders, results, strict=True):
+            assert p.returncode == 0, err
+        final = digest(config, "run", "--json")  # anything left is finished here
+        assert final.returncode == 0, final.stderr
+
+        copies, ids = tally(server)
+        history = json.loads(digest(config, "history", "--json", "--limit", "50").stdout)
+
+    missing = [r for r in readers if copies[r] == 0]
+    extra = sum(n - 1 for n in copies.values() if n > 1)
+    print(
+        f"\n3 senders, {len(readers)} readers, {len(killed)} kills at {killed}: "
+        f"{len(server.messages)} messages, {len(copies)} readers reached, {len(missing)} "
+        f"missing, {extra} second copies"
+    )
+    assert missing == [] and set(copies) == set(readers)
+    # one Message-ID per reader: a copy sent twice is the same message
+    assert all(len(v) == 1 for v in ids.values())
+    # a kill can cost at most the one message in flight
+    assert extra <= len(killed)
+    issue = next(e for e in history if e["issue"] is not None)
+    delivered = {d["recipient"] for d in issue["deliveries"] if d["status"] == "sent"}
+    assert delivered == set(readers)
+    assert len(issue["senders"]) >= 3  # the work was shared
+    assert sum(issue["senders"].values()) == len(readers)
+    statuses = Counter(e["status"] for e in history)
+    assert statuses["killed"] == len(killed)
+
+
+def test_a_hung_senders_claim_is_taken_over_when_its_lease_runs_out(tmp_path, pg_url):
+    readers = [f"reader{i:03d}@example.org" for i in range(400)]
+    with SmtpServer(behaviour=Behaviour(delay_mail=0.003)) as server:
+        config = pg_config(tmp_path, pg_url, server, readers, state_lease_seconds=3)
+        first = start(config)
+        wait_for(lambda: len(server.messages) >= 20)
+        os.kill(first.pid, signal.SIGSTOP)  # hung: alive, holding its claim and connection
+        try:
+            stopped_at = len(server.messages)
+            second = start(config)
+            out, err = second.communicate(timeout=240)
+            assert second.returncode == 0, err
+            report = json.loads(out)
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
+        out1, err1 = first.communicate(timeout=240)
+        copies, ids = tally(server)
+    # the second sender sent every reader the first had not, its claimed batch included
+    assert set(copies) == set(readers), (err, err1)
+    assert sum(1 for o in report["resumed"] if o["status"] == "sent") >= 400 - stopped_at - 1
+    # the late first sender stops at its next record: at most its message in flight twice
+    assert sum(n - 1 for n in copies.values()) <= 1
+    assert all(len(v) == 1 for v in ids.values())
