@@ -50,10 +50,11 @@ class RunReport:
     message: str = ""
     issue_id: int | None = None
     resumed: list[dict] = field(default_factory=list)  # deliveries finishing an earlier issue
+    interrupted: bool = False  # the relay went away mid-way: the rest waits for the next run
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.status in ("failed", "deferred") else 0
+        return 1 if self.status in ("failed", "deferred") or self.interrupted else 0
 
     def to_json(self) -> dict:
         p = self.prepared
@@ -282,21 +283,33 @@ class _Cycle:
         self.notes: list[str] = []  # what finishing earlier issues did, for the message
 
     def run(self) -> RunReport:
+        from .errors import DeliveryError
         from .state import exactly_once as rules
         from .state.db import StateWriteError
 
         rules.close_killed_runs(self.store)
         start = rules.begin_run(self.store, self.slot)
         self.run_id = start.id
+        self.log = rules.DeliveryLog(self.store, self.run_id)
         try:
-            report = self._steps(start)
+            return self._steps(start)
+        except DeliveryError as e:
+            if not self._sent():  # nothing went out: the run failed
+                self._finish_quietly(RunStatus.FAILED, str(e.message))
+                raise
+            return self._interrupted(e)
         except StateWriteError as e:
             self._finish_quietly(RunStatus.FAILED, e.message)
-            raise StateWriteError(f"{e.message}; {self._sent_so_far()}", e.hint) from None
+            sent = self._sent()
+            raise StateWriteError(
+                f"{e.message}; {sent} messages went out in this run: "
+                + ("all recorded but perhaps the last; " if sent else "")
+                + "`digest history` shows who has the issue",
+                e.hint,
+            ) from None
         except BaseException as e:
             self._finish_quietly(RunStatus.FAILED, str(e) or type(e).__name__)
             raise
-        return report
 
     def _steps(self, start) -> RunReport:
         from .state import exactly_once as rules
@@ -313,6 +326,7 @@ class _Cycle:
             return self.finish(RunReport(RunStatus.DEFERRED, None, message=message))
         seen = rules.newest_issue_id(self.store)
         prepared = prepare(self.config, self.store, self.as_of)
+        self.prepared = prepared
         if prepared.rendered is None:
             message = "nothing new since the last digest"
             return self.finish(RunReport(RunStatus.EMPTY, prepared, message=message))
@@ -322,6 +336,7 @@ class _Cycle:
             self.finish_open_issues()
             message = "another sender froze this digest's issue: helped send it"
             return self.finish(RunReport("helped", None, message=message))
+        self.issue_id = issue_id
         outcomes = self.send(self.store.issue(issue_id))
         report = RunReport("", prepared, outcomes, "", issue_id)
         return self.finish(report, chosen=len(prepared.selection.chosen))
@@ -347,15 +362,15 @@ class _Cycle:
 
     def send(self, issue) -> list[dict]:
         """Claim batches of the issue's readers, send, record each outcome; wait while other
-        live senders hold the rest; then give up on readers deferred too often and settle."""
+        live senders hold the rest; then give up on readers deferred too often and settle.
+        Returns the outcomes this run recorded for the issue."""
         import time
 
         from .deliver import deliver_issue
         from .state import exactly_once as rules
 
         rendered = RenderedDigest(issue.subject, issue.preheader, issue.html, issue.text)
-        log = rules.DeliveryLog(self.store, self.run_id)
-        outcomes: list[dict] = []
+        before = len(self.log.outcomes.get(issue.id, []))
         try:
             while True:
                 batch = rules.claim(self.store, issue.id, self.run_id)
@@ -367,10 +382,9 @@ class _Cycle:
                     time.sleep(0.5)
                     rules.close_killed_runs(self.store)
                     continue
-                log.claimed()
+                self.log.claimed()
                 try:
-                    got = deliver_issue(self.config, log, issue.id, rendered, batch)
-                    outcomes += [_outcome_dict(o) for o in got]
+                    deliver_issue(self.config, self.log, issue.id, rendered, batch)
                 except rules.LeaseLost:
                     continue
                 finally:
@@ -378,7 +392,7 @@ class _Cycle:
         finally:  # also when the relay fails mid-way: what was tried is settled
             rules.give_up_deferred(self.store, issue.id, MAX_DEFERRED_RUNS)
             rules.settle(self.store, issue.id)
-        return outcomes
+        return [_outcome_dict(o) for o in self.log.outcomes.get(issue.id, [])[before:]]
 
     def recipients(self, prepared: Prepared) -> list[str]:
         from .deliver import load_recipients
@@ -448,6 +462,37 @@ class _Cycle:
         self.store.finish_run(self.run_id, status, chosen, sent, failed, report.message)
         return report
 
+    def _interrupted(self, error) -> RunReport:
+        """The relay went away after some messages went out: partly delivered, not failed;
+        the readers not reached stay pending for the next run."""
+        by_issue = {i: [_outcome_dict(o) for o in v] for i, v in self.log.outcomes.items()}
+        own_id = getattr(self, "issue_id", None)
+        own = by_issue.pop(own_id, []) if own_id is not None else []
+        self.resumed = [o for v in by_issue.values() for o in v]
+        everything = self.resumed + own
+        sent = sum(1 for o in everything if o["status"] == "sent")
+        reason = str(error.message).split(";")[0]
+        message = "; ".join(
+            [
+                *self.notes,
+                f"sent to {sent} readers, then stopped: {reason}",
+                "the readers not reached yet stay pending: the next `digest run` sends to them",
+            ]
+        )
+        prepared = getattr(self, "prepared", None) if own_id is not None else None
+        chosen = len(prepared.selection.chosen) if prepared is not None else 0
+        self.store.finish_run(
+            self.run_id, RunStatus.PARTLY_DELIVERED, chosen, sent, len(everything) - sent, message
+        )
+        report = RunReport(
+            str(RunStatus.PARTLY_DELIVERED), prepared, own, message, own_id, self.resumed
+        )
+        report.interrupted = True
+        return report
+
+    def _sent(self) -> int:
+        return sum(1 for v in self.log.outcomes.values() for o in v if str(_status(o)) == "sent")
+
     def _finish_quietly(self, status: str, message: str) -> None:
         """Record the run's end when the state still takes writes; never hide the error."""
         from .state.db import StateWriteError
@@ -457,14 +502,9 @@ class _Cycle:
         except StateWriteError:
             pass
 
-    def _sent_so_far(self) -> str:
-        sent = sum(1 for o in self.resumed if o["status"] == "sent")
-        return (
-            "the mail already sent is recorded as sent, except perhaps the last message; "
-            "`digest history` shows who has it"
-            if sent or self.resumed
-            else "`digest history` shows who has it"
-        )
+
+def _status(o) -> str:
+    return o["status"] if isinstance(o, dict) else o.status
 
 
 def _outcome_dict(o) -> dict:

@@ -60,9 +60,7 @@ def test_a_new_database_gets_the_same_schema_version_and_tables(pg_url):
         assert {"runs", "issues", "deliveries", "subscribers", "rate_history"} <= set(
             store.db.tables()
         )
-        assert {"sent_articles", "sent_keys", "sent_facts", "sent_terms"} <= set(
-            store.db.tables()
-        )
+        assert {"sent_articles", "sent_keys", "sent_facts", "sent_terms"} <= set(store.db.tables())
 
 
 def test_a_database_of_another_program_is_refused_and_left_as_it_was(pg_cluster, pg_url):
@@ -119,9 +117,7 @@ def test_a_password_in_the_url_is_a_config_error(tmp_path, pg_cluster):
     assert "the URL holds a password" in result.stderr and "secret" not in result.stderr
 
 
-def test_every_command_works_on_postgresql_and_preview_writes_nothing(
-    tmp_path, pg_cluster, pg_url
-):
+def test_every_command_works_on_postgresql_and_preview_writes_nothing(tmp_path, pg_cluster, pg_url):
     readers = [f"reader{i}@example.org" for i in range(5)]
     with SmtpServer() as server:
         config = pg_config(tmp_path, pg_url, server, readers)

@@ -13,10 +13,9 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from conftest import digest_command
 from smtp_server import Behaviour, SmtpServer
 from test_postgres import ENV, digest, pg_config
-
-from conftest import digest_command
 
 
 def start(config: Path) -> subprocess.Popen:

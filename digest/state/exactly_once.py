@@ -298,6 +298,7 @@ class DeliveryLog:
         self.store, self.run_id, self.clock = store, run_id, clock
         self.lease = store.lease_seconds
         self.claimed_at = clock()
+        self.outcomes: dict[int, list[Any]] = {}  # what this run recorded, by issue
 
     def claimed(self) -> None:
         """A new batch was claimed: its lease starts now."""
@@ -310,8 +311,9 @@ class DeliveryLog:
         return self.store.token_for(recipient)
 
     def record(self, issue_id: int, outcomes: Iterable[Any]) -> None:
-        rows = [_outcome_row(o) for o in outcomes]
-        self.store.set_deliveries(issue_id, rows, self.run_id)
+        outcomes = list(outcomes)
+        self.store.set_deliveries(issue_id, [_outcome_row(o) for o in outcomes], self.run_id)
+        self.outcomes.setdefault(issue_id, []).extend(outcomes)
         self._keep_lease(issue_id)
 
     def set_delivery(
@@ -322,8 +324,17 @@ class DeliveryLog:
         answer: str | None = None,
         message_id: str | None = None,
     ) -> None:
-        self.store.set_deliveries(issue_id, [(recipient, status, answer, message_id)], self.run_id)
-        self._keep_lease(issue_id)
+        self.record(
+            issue_id,
+            [
+                {
+                    "recipient": recipient,
+                    "status": status,
+                    "answer": answer,
+                    "message_id": message_id,
+                }
+            ],
+        )
 
     def _keep_lease(self, issue_id: int) -> None:
         """Renew this sender's lease well before it ends; a lease that ended already means

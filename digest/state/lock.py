@@ -40,12 +40,12 @@ def file_lock(
     refusal: Callable[[str, Path, str], LockedError],
     wait: bool = False,
 ) -> Iterator[Path]:
-    from .sqlite import check_header
+    from .sqlite import check_ours
 
     lock_path = Path(f"{state}{suffix}")
     try:
         if Path(state).is_file() and Path(state).stat().st_size > 0:
-            check_header(Path(state))  # no lock file beside something not ours
+            check_ours(Path(state))  # no lock file beside something not ours
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         handle = lock_path.open("a+")
     except OSError as e:

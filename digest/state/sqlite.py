@@ -163,6 +163,33 @@ def check_header(path: Path) -> None:
         )
 
 
+def check_ours(path: Path) -> None:
+    """Before anything is made beside it (a lock file): a SQLite file of another program is
+    refused. Read as immutable: nothing is written, no -wal or -shm is made."""
+    check_header(path)
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table' "
+                    "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                )
+            ]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return  # damaged: Store.open says so
+    if version == 0 and tables:
+        raise StateError(
+            f"{path}: a SQLite database of another program (it has tables "
+            f"{', '.join(tables[:5])}), not a digest state file; left as it was",
+            "point `state:` at another file; digest makes its own",
+        )
+
+
 def _check_can_write(path: Path, exists: bool) -> None:
     """Before SQLite opens anything: a state file we may only read would be opened read-only
     by SQLite, which then makes a -shm file as read-only as the state itself, and that file

@@ -1,0 +1,250 @@
+"""State faults a new user meets: a read-only state file, another program's SQLite file, a
+full disk after the mail went out, a relay that goes away mid-send; and what `history` shows
+then. Real processes, a real loopback relay, a real (small, full) filesystem."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, digest_command
+from smtp_server import Behaviour, SmtpServer
+from test_deliver import PASSWORD, write_config
+
+ENV = {"DIGEST_TEST_SMTP_PASSWORD": PASSWORD}
+READERS = [f"reader{i:03d}@example.org" for i in range(60)]
+
+
+def digest(config: Path, *args: str, user: list[str] | None = None):
+    return subprocess.run(
+        [*(user or digest_command()), "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **ENV},
+    )
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def history(config: Path, *args: str) -> list[dict]:
+    result = digest(config, "history", "--json", *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+# --- a read-only state file ----------------------------------------------------------------
+
+
+@pytest.fixture
+def unprivileged(tmp_path):
+    """A folder and a command prefix to run digest as a user that file permissions bind
+    (root ignores them): as root, `nobody` through runuser; else the current user."""
+    if os.geteuid() != 0:
+        yield tmp_path, []
+        return
+    if not shutil.which("runuser"):
+        pytest.skip("running as root without runuser: cannot test file permissions")
+    # the venv's Python may sit in root's home: the system Python runs the same code
+    system = Path("/usr/bin/python3")
+    if not system.exists():
+        pytest.skip("running as root without /usr/bin/python3 for the unprivileged user")
+    site = next(Path(sys.prefix).glob("lib/python3*/site-packages"))
+    code = f"import sys; sys.path[:0] = [{str(site)!r}, {str(ROOT)!r}]; "
+    code += "sys.argv[0] = 'digest'; from digest.cli import main; main()"
+    folder = Path(tempfile.mkdtemp(prefix="digest-ro-"))
+    os.chmod(folder, 0o777)
+    yield folder, ["runuser", "-u", "nobody", "--", str(system), "-c", code]
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_read_only_state_file_is_refused_naming_it_and_breaks_no_later_run(unprivileged):
+    folder, user = unprivileged
+    config = write_config(folder, None, READERS[:3])
+    for path in folder.rglob("*"):
+        os.chmod(path, 0o777 if path.is_dir() else 0o666)
+    state = folder / "state.sqlite3"
+    first = digest(config, "run", user=user)
+    assert first.returncode == 0, first.stderr
+    (folder / "pages" / "extra.txt").write_text(
+        (next((folder / "pages").glob("*.txt"))).read_text().replace("2025", "2024")
+    )
+    os.chmod(state, 0o444)
+    before = sorted(p.name for p in folder.iterdir())
+    refused = digest(config, "run", user=user)
+    assert refused.returncode == 2
+    assert str(state) in refused.stderr and "read-only" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    # nothing made beside it (no -shm as read-only as the state, which broke later runs)
+    assert sorted(p.name for p in folder.iterdir()) == before
+    os.chmod(state, 0o666)
+    fixed = digest(config, "run", user=user)
+    assert fixed.returncode == 0, fixed.stderr
+    again = digest(config, "history", user=user)
+    assert again.returncode == 0, again.stderr
+
+
+# --- another program's SQLite file ---------------------------------------------------------
+
+
+def test_another_programs_sqlite_file_is_refused_and_left_byte_identical(tmp_path):
+    config = write_config(tmp_path, None, READERS[:3])
+    state = tmp_path / "state.sqlite3"
+    with sqlite3.connect(state) as db:
+        db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        db.execute("INSERT INTO notes(body) VALUES ('my shopping list')")
+    db.close()
+    before = sha(state)
+    for command in (["run"], ["preview", "--out", str(tmp_path / "p")], ["history"]):
+        result = digest(config, *command)
+        assert result.returncode == 2, (command, result.stderr)
+        assert str(state) in result.stderr and "another program" in result.stderr
+        assert "notes" in result.stderr
+    assert sha(state) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("state")) == [
+        "state.sqlite3"
+    ]
+    with sqlite3.connect(state) as db:
+        assert [r[0] for r in db.execute("SELECT name FROM sqlite_master")] == ["notes"]
+    db.close()
+
+
+# --- a full disk after the mail went out ---------------------------------------------------
+
+
+@pytest.fixture
+def small_disk():
+    """A 3 MB tmpfs (as root; else skip), removed at the end."""
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a small filesystem needs root")
+    folder = Path(tempfile.mkdtemp(prefix="digest-disk-"))
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        folder.rmdir()
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=False)
+    folder.rmdir()
+
+
+def fill(folder: Path) -> Path:
+    filler = folder / "filler"
+    with filler.open("wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_after_the_mail_went_out_is_a_failed_run_and_history_stays_true(
+    tmp_path, small_disk
+):
+    reached = threading.Event()
+    behaviour = Behaviour(signals={("DATA", 20): reached}, delay_data={20: 1.5})
+    with SmtpServer(behaviour=behaviour) as server:
+        config = write_config(tmp_path, server, READERS)
+        state = small_disk / "state.sqlite3"
+        config.write_text(config.read_text().replace(str(tmp_path / "state.sqlite3"), str(state)))
+        filled: list[Path] = []
+        threading.Thread(
+            target=lambda: reached.wait(120) and filled.append(fill(small_disk))
+        ).start()
+        full = digest(config, "run")
+        assert filled, "the disk was never filled"
+        # a run that failed, not a configuration error; the file is named
+        assert full.returncode == 1, full.stderr
+        assert str(state) in full.stderr
+        assert "nothing more was written" not in full.stderr
+        assert "messages went out in this run" in full.stderr
+        went_out = len(server.messages)
+        assert went_out == 21
+
+        filled[0].unlink()
+        entries = history(config)
+        first = entries[0]
+        recorded = {d["recipient"] for d in first["deliveries"] if d["status"] == "sent"}
+        assert first["sent"] == len(recorded) >= 20  # what history says went out, did
+        assert recorded <= {m.rcpt_tos[0] for m in server.messages}
+        assert first["articles"] > 0
+
+        done = digest(config, "run", "--json")
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert "finished issue" in report["message"]
+        assert f"sent to {len(READERS) - len(recorded)} more" in report["message"]
+        assert "nothing sent" not in report["message"]
+        assert server.count_for().keys() == set(READERS)
+        # at most the one message whose record the full disk lost is sent twice
+        assert sum(server.count_for().values()) <= len(READERS) + 1
+        after = history(config)
+        assert after[1]["status"] == "killed" and after[1]["sent"] == len(recorded)
+        assert after[0]["sent"] == len(READERS) - len(recorded)
+
+
+# --- a relay that goes away mid-send -------------------------------------------------------
+
+
+def test_a_relay_that_goes_away_after_some_messages_is_a_partial_delivery(tmp_path):
+    reached = threading.Event()
+    server = SmtpServer(behaviour=Behaviour(signals={("MAIL", 7): reached})).start()
+    config = write_config(tmp_path, server, READERS[:20], retries=1)
+    threading.Thread(target=lambda: reached.wait(120) and server.stop()).start()
+    try:
+        result = digest(config, "run", "--json")
+    finally:
+        reached.set()
+    report = json.loads(result.stdout)
+    assert result.returncode == 1  # something is left to do
+    assert report["status"] == "partly-delivered"
+    assert report["message"].startswith("sent to 7 readers, then stopped")
+    assert "next `digest run` sends to them" in report["message"]
+    entries = history(config)
+    assert entries[0]["status"] == "partly-delivered" and entries[0]["sent"] == 7
+
+
+# --- history -------------------------------------------------------------------------------
+
+
+def test_history_shows_articles_of_killed_issues_the_slot_and_refuses_limit_0(tmp_path):
+    reached = threading.Event()
+    with SmtpServer(behaviour=Behaviour(signals={("MAIL", 3): reached}, delay_mail=0.2)) as server:
+        config = write_config(tmp_path, server, READERS[:10])
+        process = subprocess.Popen(
+            [*digest_command(), "--config", str(config), "run", "--slot", "now"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **ENV},
+        )
+        assert reached.wait(120)
+        process.kill()
+        process.wait(30)
+        text = digest(config, "history")
+        assert text.returncode == 0
+        entries = history(config)
+        assert entries[0]["status"] == "running"  # nobody has marked it yet
+        assert entries[0]["articles"] > 0 and entries[0]["sent"] == 3
+        assert f"slot {entries[0]['slot']}" in text.stdout
+        assert f"{entries[0]['articles']} articles, sent 3" in text.stdout
+        finish = digest(config, "run")
+        assert finish.returncode == 0, finish.stderr
+        entries = history(config)
+        assert entries[1]["status"] == "killed" and entries[1]["articles"] > 0
+    zero = digest(config, "history", "--limit", "0")
+    assert zero.returncode == 2 and "--limit" in zero.stderr
+    assert "no digest yet" not in zero.stdout
