@@ -51,6 +51,13 @@ def pg_cluster():
         import psycopg  # noqa: F401
     except ImportError:
         pytest.skip("psycopg is not installed: pip install 'psycopg[binary]'")
+    if os.geteuid() == 0:
+        import pwd
+
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("as root, PostgreSQL runs as the `postgres` user, which does not exist")
     cluster = Cluster().start()
     yield cluster
     cluster.stop()

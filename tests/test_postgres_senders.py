@@ -67,7 +67,7 @@ def test_three_senders_killed_at_random_reach_every_reader_exactly_once(tmp_path
             senders.remove(victim)
             senders.append(start(config))  # a restarted sender
         results = [p.communicate(timeout=300) for p in senders]
-        for p, (out, err) in zip(senders, results, strict=True):
+        for p, (_out, err) in zip(senders, results, strict=True):
             assert p.returncode == 0, err
         final = digest(config, "run", "--json")  # anything left is finished here
         assert final.returncode == 0, final.stderr
