@@ -198,3 +198,18 @@ def test_shipped_samples_go_out_in_three_digests_then_nothing_is_new(tmp_path):
         counts.append(len(report.prepared.selection.chosen) if report.status != "empty" else 0)
     assert counts == [12, 12, 1, 0]
     assert report.status == "empty" and "nothing new" in report.message
+
+
+def test_as_of_keeps_articles_published_after_that_day_out(tmp_path):
+    """--as-of 2025-11-06 on the samples: nothing from the 11-07, 11-08 or 11-10 pages."""
+    config = tmp_path / "config" / "digest.yaml"
+    config.parent.mkdir()
+    shipped = (Path(__file__).resolve().parents[1] / "config" / "digest.yaml").read_text()
+    seeds = Path(__file__).resolve().parents[1] / "seeds"
+    config.write_text(shipped.replace("../seeds/*.txt", f"{seeds}/*.txt"))
+    day = dt.date(2025, 11, 6)
+    report = pipeline.run(load_config(config), dry_run=True, as_of=day)
+    chosen = report.prepared.selection.chosen
+    assert chosen and all(c.article.date <= day for c in chosen)
+    assert all(s.article.date <= day for s in report.prepared.selection.skipped)
+    assert any("dated after 2025-11-06" in n for n in report.prepared.notes)

@@ -110,7 +110,7 @@ def _select(
 
     chosen: list[Chosen] = []
     skipped: dict[int, Skipped] = {}
-    records: list[SentRecord] = []
+    told: list[list[int]] = []  # the chosen stories' tellings, best first
     sections = compile_sections(config.sections)
     for story in stories:
         match = story_sent(story, matches)
@@ -131,15 +131,21 @@ def _select(
         chosen.append(Chosen(rep, section_of(rep, sections), tellings))
         for m in story.others:
             skipped[m] = Skipped(candidates[m], story.kind[m], rep.title)
-        records += _records(
-            len(chosen) - 1, [candidates[m] for m in story.members], [fps[m] for m in story.members]
-        )
+        told.append(story.members)
     out = [
         Skipped(candidates[i], TOO_OLD) if i not in fps else skipped[i]
         for i in order
         if i not in fps or i in skipped
     ]
-    return Selection(chosen, out, records)
+
+    def make_records() -> list[SentRecord]:
+        return [
+            r
+            for n, members in enumerate(told)
+            for r in _records(n, [candidates[m] for m in members], [fps[m] for m in members])
+        ]
+
+    return Selection(chosen, out, make_records)
 
 
 def _stable_order(candidates: Sequence[Article], ref: dt.date | None) -> list[int]:

@@ -172,8 +172,8 @@ def fact_weight(kinds: Iterable[str]) -> float:
 
 def fact_classes(kinds: Iterable[str]) -> tuple[int, ...]:
     """How many facts of each of CLASSES an article states."""
-    counts = Counter(kinds)
-    return tuple(counts[c] for c in CLASSES)
+    kinds = list(kinds)
+    return tuple(kinds.count(c) for c in CLASSES)
 
 
 def story_evidence(shared: Iterable[tuple[str, int]], total: int) -> float:
