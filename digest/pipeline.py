@@ -64,10 +64,11 @@ class RunReport:
                 {
                     "title": c.article.title,
                     "lead": lead,
-                    "source": c.article.source,
+                    "source": c.article.shown_source,
                     "line": c.article.line,
                     "url": c.article.url,
                     "section": c.section,
+                    "also": [{"title": t.title, "source": t.source, "url": t.url} for t in c.also],
                 }
                 for c, lead in zip(p.selection.chosen, p.leads, strict=True)
             ]
@@ -154,6 +155,12 @@ def prepare(config: Config, store, as_of: dt.date | None = None) -> Prepared:
     from .summarize import make_summarizer
 
     read = read_sources(config)
+    notes = []
+    if as_of is not None:  # nothing published after the as-of day is a candidate yet
+        later = [a for a in read.articles if a.date and a.date > as_of]
+        if later:
+            read.articles = [a for a in read.articles if not (a.date and a.date > as_of)]
+            notes.append(f"{len(later)} articles dated after {as_of} wait for a later digest")
     as_of = reference_day(config, read, as_of)
     selection = select(read.articles, History(store.db), config.selection, as_of=as_of)
     # Sections in the config's order, the default section last; the order within each
@@ -163,7 +170,7 @@ def prepare(config: Config, store, as_of: dt.date | None = None) -> Prepared:
         key=lambda c: order.index(c.section) if c.section in order else len(order)
     )
     summarize = make_summarizer(config.summary)
-    leads, notes = [], []
+    leads = []
     for chosen in selection.chosen:
         result = summarize(chosen.article)
         leads.append(result.lead)
@@ -337,7 +344,8 @@ class _Cycle:
             message = "another sender froze this digest's issue: helped send it"
             return self.finish(RunReport("helped", None, message=message))
         self.issue_id = issue_id
-        outcomes = self.send(self.store.issue(issue_id))
+        # what to remember once a reader has it: the selection's records, made already
+        outcomes = self.send(self.store.issue(issue_id), lambda _: prepared.selection.records)
         report = RunReport("", prepared, outcomes, "", issue_id)
         return self.finish(report, chosen=len(prepared.selection.chosen))
 
@@ -360,7 +368,7 @@ class _Cycle:
                 )
             self.resumed += outcomes
 
-    def send(self, issue) -> list[dict]:
+    def send(self, issue, records=None) -> list[dict]:
         """Claim batches of the issue's readers, send, record each outcome; wait while other
         live senders hold the rest; then give up on readers deferred too often and settle.
         Returns the outcomes this run recorded for the issue."""
@@ -391,7 +399,7 @@ class _Cycle:
                     rules.release(self.store, issue.id, self.run_id)
         finally:  # also when the relay fails mid-way: what was tried is settled
             rules.give_up_deferred(self.store, issue.id, MAX_DEFERRED_RUNS)
-            rules.settle(self.store, issue.id)
+            rules.settle(self.store, issue.id, records or _records_again)
         return [_outcome_dict(o) for o in self.log.outcomes.get(issue.id, [])[before:]]
 
     def recipients(self, prepared: Prepared) -> list[str]:
@@ -419,7 +427,7 @@ class _Cycle:
             html=rendered.html,
             text=rendered.text,
             report=RunReport("sending", prepared).to_json(),
-            articles=[c.article for c in prepared.selection.chosen],
+            stories=[[c.article, *c.tellings] for c in prepared.selection.chosen],
             recipients=recipients,
             rates=[
                 (r.pair, str(r.rate), str(r.change_pct), r.date.isoformat() if r.date else None)
@@ -501,6 +509,15 @@ class _Cycle:
             self.store.finish_run(self.run_id, status, message=message)
         except StateWriteError:
             pass
+
+
+def _records_again(issue) -> list:
+    """What to remember of an issue frozen by an earlier run: its stories' records, the
+    fingerprints computed again from the frozen tellings."""
+    from .select import sent_records
+    from .state.exactly_once import stories_of
+
+    return sent_records(stories_of(issue))
 
 
 def _status(o) -> str:

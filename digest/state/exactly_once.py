@@ -212,10 +212,10 @@ def freeze(store: Store, run_id: int, new: NewIssue, seen: int) -> int | None:
                 new.html,
                 new.text,
                 dumps(new.report),
-                dumps([article_json(a) for a in new.articles]),
+                dumps([[article_json(a) for a in story] for story in new.stories]),
                 IssueStatus.SENDING,
                 new.slot,
-                len(new.articles),
+                len(new.stories),
             ),
         )
         tx.executemany(
@@ -389,8 +389,13 @@ def give_up_deferred(store: Store, issue_id: int, max_runs: int = MAX_DEFERRED_R
         ).rowcount
 
 
-def settle(store: Store, issue_id: int) -> IssueStatus:
-    """Remember the issue's articles once one reader has it; close it when nobody is left."""
+def settle(
+    store: Store, issue_id: int, records: Callable[[Issue], list] | None = None
+) -> IssueStatus:
+    """Remember the issue's stories once one reader has it; close it when nobody is left.
+
+    `records(issue)` makes what to remember (the selection's SentRecords); it is called only
+    when something is to be remembered, once, by whichever sender settles first."""
     from ..history import remember
 
     db = store.db
@@ -407,9 +412,8 @@ def settle(store: Store, issue_id: int) -> IssueStatus:
         remembered = tx.fetchone(
             "SELECT 1 FROM sent_articles WHERE issue_id=? LIMIT 1", (issue_id,)
         )
-        if sent and not remembered:
-            issue = store.issue(issue_id)
-            remember(tx, issue_id, articles_of(issue))
+        if sent and not remembered and records is not None:
+            remember(tx, issue_id, records(store.issue(issue_id)))
         left = counts.get(P, 0) + counts.get(R, 0) + counts.get(C, 0)
         status = (
             IssueStatus.SENDING if left else IssueStatus.DELIVERED if sent else IssueStatus.FAILED
@@ -440,21 +444,31 @@ def article_json(a: Article) -> dict:
         "guid": a.guid,
         "date": a.date.isoformat() if a.date else None,
         "excerpt": a.excerpt,
+        "source_name": a.source_name,
+        "source_link": a.source_link,
         "paragraphs": [[p.text, p.kind, p.line] for p in a.paragraphs],
     }
 
 
-def articles_of(issue: Issue) -> list[Article]:
+def _article(d: dict) -> Article:
+    return Article(
+        title=d["title"],
+        source=d["source"],
+        line=d["line"],
+        url=d["url"],
+        guid=d["guid"],
+        date=dt.date.fromisoformat(d["date"]) if d["date"] else None,
+        excerpt=d["excerpt"],
+        source_name=d.get("source_name"),
+        source_link=d.get("source_link"),
+        paragraphs=tuple(Paragraph(t, k, n) for t, k, n in d["paragraphs"]),
+    )
+
+
+def stories_of(issue: Issue) -> list[list[Article]]:
+    """The stories frozen with an issue, each the list of its tellings (an issue frozen by an
+    older digest holds one article per story)."""
     return [
-        Article(
-            title=d["title"],
-            source=d["source"],
-            line=d["line"],
-            url=d["url"],
-            guid=d["guid"],
-            date=dt.date.fromisoformat(d["date"]) if d["date"] else None,
-            excerpt=d["excerpt"],
-            paragraphs=tuple(Paragraph(t, k, n) for t, k, n in d["paragraphs"]),
-        )
-        for d in json.loads(issue.articles)
+        [_article(a) for a in (item if isinstance(item, list) else [item])]
+        for item in json.loads(issue.articles)
     ]

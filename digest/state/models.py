@@ -103,7 +103,7 @@ class NewIssue:
     html: str
     text: str
     report: dict
-    articles: list  # the chosen Articles
+    stories: list  # the chosen stories: each a list of its tellings (Articles), best first
     recipients: list[str]
     rates: list[tuple[str, str, str, str | None]] = field(default_factory=list)
     slot: str | None = None

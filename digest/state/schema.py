@@ -5,10 +5,10 @@ migration at a time, each in its own transaction; one from a newer digest is ref
 from __future__ import annotations
 
 from ..errors import StateError
-from ..history import HISTORY_SCHEMA
+from ..history import HISTORY_SCHEMA, HISTORY_V2
 from .db import Db
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA_V1 = """
 CREATE TABLE runs (
@@ -65,9 +65,10 @@ CREATE TABLE rate_history (
 );
 """
 
-# Several senders: who ran, who claimed and delivered each reader, until when a claim holds;
+# Version 2: stories (the sent-article history's, see digest/history.py).
+# Version 3, several senders: who ran, who claimed and delivered each reader, until when a claim holds;
 # one issue per slot; the articles' count kept with the issue.
-SCHEMA_V2 = """
+SCHEMA_V3 = """
 ALTER TABLE runs ADD COLUMN sender TEXT;
 ALTER TABLE issues ADD COLUMN slot TEXT;
 ALTER TABLE issues ADD COLUMN article_count INTEGER;
@@ -79,7 +80,7 @@ CREATE INDEX deliveries_status ON deliveries(issue_id, status);
 CREATE INDEX deliveries_run ON deliveries(run_id)
 """
 
-MIGRATIONS = {1: SCHEMA_V1 + HISTORY_SCHEMA, 2: SCHEMA_V2}
+MIGRATIONS = {1: SCHEMA_V1 + HISTORY_SCHEMA, 2: HISTORY_V2, 3: SCHEMA_V3}
 
 
 def check_version(db: Db) -> int:

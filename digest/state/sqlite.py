@@ -146,6 +146,11 @@ class SqliteDb(Db):
     def set_schema_version(self, version: int) -> None:
         self.execute(f"PRAGMA user_version={int(version)}")
 
+    @property
+    def total_changes(self) -> int:
+        """Rows changed through this connection (tests check that reading changes none)."""
+        return self.conn.total_changes
+
     def close(self) -> None:
         self.conn.close()
 

@@ -312,7 +312,7 @@ class Store:
             articles = r.chosen
             if issue is not None and not articles:
                 articles = issue.article_count
-                if articles is None:
+                if articles is None:  # frozen by an older digest
                     import json
 
                     articles = len(json.loads(issue.articles))
