@@ -390,9 +390,9 @@ class _Cycle:
                     time.sleep(0.5)
                     rules.close_killed_runs(self.store)
                     continue
-                self.log.claimed()
+                self.log.claimed(batch)
                 try:
-                    deliver_issue(self.config, self.log, issue.id, rendered, batch)
+                    deliver_issue(self._delivery_arg, self.log, issue.id, rendered, batch)
                 except rules.LeaseLost:
                     continue
                 finally:
@@ -401,6 +401,17 @@ class _Cycle:
             rules.give_up_deferred(self.store, issue.id, MAX_DEFERRED_RUNS)
             rules.settle(self.store, issue.id, records or _records_again)
         return [_outcome_dict(o) for o in self.log.outcomes.get(issue.id, [])[before:]]
+
+    @property
+    def _delivery_arg(self):
+        """deliver_issue takes the whole Config today and only DeliveryConfig once the
+        deliver stage's DeliveryLog version lands: give it what its signature asks for."""
+        import inspect
+
+        from .deliver import deliver_issue
+
+        first = next(iter(inspect.signature(deliver_issue).parameters))
+        return self.config.delivery if first == "delivery" else self.config
 
     def recipients(self, prepared: Prepared) -> list[str]:
         from .deliver import load_recipients

@@ -121,21 +121,14 @@ def begin_run(store: Store, slot: str | None = None) -> RunStart:
         if db.dialect == "postgresql":
             # held while this process lives; taken before the run is visible to others
             db.session_lock(run_id)
-            store_runs(store).add(run_id)
+            store.live_runs.add(run_id)
     return RunStart(run_id, helps)
 
 
 def end_run(store: Store, run_id: int) -> None:
-    if run_id in store_runs(store):
-        store_runs(store).discard(run_id)
+    if run_id in store.live_runs:
+        store.live_runs.discard(run_id)
         store.db.session_unlock(run_id)
-
-
-def store_runs(store: Store) -> set[int]:
-    """The runs this process's connection holds alive."""
-    if not hasattr(store, "_live_runs"):
-        store._live_runs = set()  # type: ignore[attr-defined]
-    return store._live_runs  # type: ignore[attr-defined]
 
 
 def close_killed_runs(store: Store) -> int:
@@ -149,7 +142,7 @@ def close_killed_runs(store: Store) -> int:
     if db.dialect == "postgresql":
         dead = []
         for run_id in running:
-            if run_id in store_runs(store):
+            if run_id in store.live_runs:
                 continue
             if db.try_session_lock(run_id):  # nobody holds it: that run's process is gone
                 db.session_unlock(run_id)
@@ -299,16 +292,22 @@ class DeliveryLog:
         self.lease = store.lease_seconds
         self.claimed_at = clock()
         self.outcomes: dict[int, list[Any]] = {}  # what this run recorded, by issue
+        self._tokens: dict[str, str] = {}  # the claimed batch's
 
-    def claimed(self) -> None:
-        """A new batch was claimed: its lease starts now."""
+    def claimed(self, batch: Sequence[str] = ()) -> None:
+        """A new batch was claimed: its lease starts now; its tokens are fetched at once."""
         self.claimed_at = self.clock()
+        self._tokens = self.store.tokens_for(list(batch)) if batch else {}
 
     def tokens(self, recipients: Sequence[str]) -> dict[str, str]:
+        known = self._tokens
+        if all(r in known for r in recipients):
+            return {r: known[r] for r in recipients}
         return self.store.tokens_for(list(recipients))
 
     def token_for(self, recipient: str) -> str:
-        return self.store.token_for(recipient)
+        known = self._tokens
+        return known[recipient] if recipient in known else self.store.token_for(recipient)
 
     def record(self, issue_id: int, outcomes: Iterable[Any]) -> None:
         outcomes = list(outcomes)

@@ -58,6 +58,8 @@ class Store:
         self.readonly = readonly
         self.lease_seconds = lease_seconds
         self.sender = sender_id()
+        self._schema = False
+        self.live_runs: set[int] = set()  # runs this connection holds alive (PostgreSQL)
         # the order readers were frozen in (SQLite's rowid); PostgreSQL: by address
         self._order = "rowid" if db.dialect == "sqlite" else "recipient"
 
@@ -128,7 +130,11 @@ class Store:
             yield tx
 
     def has_schema(self) -> bool:
-        return self.db.schema_version() >= 1
+        """The tables exist (a read-only look at a new database has none); once they do,
+        they stay, so the answer is kept."""
+        if not self._schema:
+            self._schema = self.db.schema_version() >= 1
+        return self._schema
 
     # --- runs ---------------------------------------------------------------------------
 
