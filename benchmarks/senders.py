@@ -91,7 +91,9 @@ def measure(cluster: Cluster, senders: int, recipients: list[str], rtt: float) -
                     raise SystemExit(p.stderr.read().decode())
             copies = Counter(r for m in server.messages for r in m.rcpt_tos)
             if set(copies) != set(recipients) or max(copies.values()) != 1:
-                raise SystemExit(f"not exactly once: {len(copies)} readers, {copies.most_common(1)}")
+                raise SystemExit(
+                    f"not exactly once: {len(copies)} readers, {copies.most_common(1)}"
+                )
             # the moment the last message arrived: from the relay's order, close enough
             sending = ended - (first_at or started)
             return {

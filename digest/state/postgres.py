@@ -107,9 +107,9 @@ class PostgresDb(Db):
         if readonly:  # preview and history: the server refuses any write, too
             conn.execute("SET default_transaction_read_only = on")
         try:
-            version = db.schema_version()
+            # one look at the tables: another sender may be creating them right now
             tables = db.tables()
-            if version == 0 and tables:
+            if tables and "digest_schema" not in tables:
                 conn.close()
                 raise StateError(
                     f"{db.where}: a database of another program (it has tables "

@@ -64,16 +64,30 @@ class SqliteDb(Db):
             )
             conn.row_factory = sqlite3.Row
             db = cls(conn, path, readonly)
-            version = db.schema_version()
-            if version == 0 and db.tables():
+            conn.execute("BEGIN")  # one look at version and tables (a writer may be making them)
+            version, tables = db.schema_version(), db.tables()
+            conn.execute("COMMIT")
+            if version == 0 and tables:
                 raise StateError(
                     f"{path}: a SQLite database of another program (it has tables "
-                    f"{', '.join(db.tables()[:5])}), not a digest state file; left as it was",
+                    f"{', '.join(tables[:5])}), not a digest state file; left as it was",
                     "point `state:` at another file; digest makes its own",
                 )
             if version > 0:
                 # Touch a real table so a damaged file shows itself now, not mid-run.
                 conn.execute("SELECT count(*) FROM runs").fetchone()
+            from .schema import SCHEMA_VERSION
+
+            if readonly and 0 < version < SCHEMA_VERSION:
+                # An older file, not migrated yet (the next run does it): read a copy in
+                # memory, brought up to date there; the file stays as it is.
+                memory = sqlite3.connect(":memory:", isolation_level=None)
+                conn.backup(memory)
+                conn.close()
+                conn = memory
+                conn.row_factory = sqlite3.Row
+                db = cls(conn, path, True)
+                db.memory = True
             if not readonly:
                 conn.execute("PRAGMA foreign_keys=ON")
                 conn.execute("PRAGMA busy_timeout=30000")

@@ -89,7 +89,7 @@ class Store:
             if not readonly:
                 migrate(db, version)
             elif getattr(db, "memory", False):
-                _memory_schema(db)
+                _memory_schema(db, version)
         except BaseException:
             db.close()
             raise
@@ -447,11 +447,12 @@ class Store:
         }
 
 
-def _memory_schema(db: Db) -> None:
-    """A read-only look at a state file that does not exist yet: an empty schema in memory."""
+def _memory_schema(db: Db, version: int) -> None:
+    """A read-only look at a state file that does not exist yet (an empty schema), or at an
+    older one (its copy): brought up to date in memory."""
     db.readonly = False
     try:
-        migrate(db, 0)
+        migrate(db, version)
     finally:
         db.readonly = True
 

@@ -1,0 +1,143 @@
+"""The state layer: old state files read and migrate, statuses are enums, claims never
+overlap, leases run out. SQLite files and a real PostgreSQL cluster."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from digest.state import SCHEMA_VERSION, DeliveryStatus, IssueStatus, NewIssue, RunStatus, Store
+from digest.state import exactly_once as rules
+from digest.state.postgres import safe_url, translate
+from digest.state.schema import MIGRATIONS
+
+
+def version_1_file(path, statuses=("delivered",)):
+    """A state file as digest wrote it before several senders (schema 1)."""
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[1])
+    for n, status in enumerate(statuses, 1):
+        db.execute(
+            "INSERT INTO runs(id, started_at, status, chosen, sent) VALUES (?, '2026-01-0'||?, ?, 2, 1)",
+            (n, n, status),
+        )
+    db.execute(
+        "INSERT INTO issues VALUES (1, 1, '2026-01-01', '2026-01-01', 'Old', 'p', 'h', 't', "
+        '\'{}\', \'[{"title": "a"}, {"title": "b"}]\', \'delivered\')'
+    )
+    db.execute(
+        "INSERT INTO deliveries VALUES (1, 'a@example.org', 'sent', 1, '250 OK', '<m@x>', '2026')"
+    )
+    db.execute("PRAGMA user_version=1")
+    db.commit()
+    db.close()
+
+
+def test_every_status_an_earlier_digest_wrote_reads_back_as_a_member(tmp_path):
+    written = ("delivered", "partly-delivered", "failed", "empty", "deferred", "killed")
+    version_1_file(tmp_path / "s.sqlite3", written)
+    with Store.open(tmp_path / "s.sqlite3", readonly=True) as store:
+        runs = store.runs()
+        assert [r.status for r in reversed(runs)] == [RunStatus(s) for s in written]
+        assert all(isinstance(r.status, RunStatus) for r in runs)
+        assert store.issues()[0].status is IssueStatus.DELIVERED
+        assert store.deliveries(1)[0].status is DeliveryStatus.SENT
+
+
+def test_a_version_1_file_is_migrated_and_keeps_everything(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    version_1_file(path)
+    with Store.open(path) as store:
+        assert store.db.schema_version() == SCHEMA_VERSION
+        (entry,) = store.history()
+        assert entry["subject"] == "Old" and entry["sent"] == 1 and entry["articles"] == 2
+        assert entry["deliveries"][0]["recipient"] == "a@example.org"
+        assert entry["deliveries"][0]["sender"] is None  # not known before several senders
+
+
+def test_sql_is_translated_for_psycopg():
+    assert translate("SELECT a FROM t WHERE b=? AND c LIKE 'x?%'") == (
+        "SELECT a FROM t WHERE b=%s AND c LIKE 'x?%%'"
+    )
+    assert translate("INSERT OR IGNORE INTO k VALUES (?, ?)") == (
+        "INSERT INTO k VALUES (%s, %s) ON CONFLICT DO NOTHING"
+    )
+    assert safe_url("postgresql://u:secret@h:5/db?sslmode=require") == "postgresql://u@h:5/db"
+
+
+def freeze(store: Store, recipients: list[str]) -> tuple[int, int]:
+    run = rules.begin_run(store)
+    new = NewIssue("2026-01-01", "s", "p", "h", "t", {}, [], recipients)
+    return run.id, rules.freeze(store, run.id, new, rules.newest_issue_id(store))
+
+
+def test_claims_by_concurrent_senders_never_overlap_on_postgresql(pg_url):
+    readers = [f"r{i:04d}@example.org" for i in range(1500)]
+    with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+        _, issue = freeze(store, readers)
+    got: list[list[str]] = []
+    lock = threading.Lock()
+
+    def sender() -> None:
+        with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+            run = rules.begin_run(store)
+            while batch := rules.claim(store, issue, run.id, limit=37):
+                with lock:
+                    got.append(batch)
+                store.set_deliveries(issue, [(r, "sent", "250", None) for r in batch], run.id)
+
+    threads = [threading.Thread(target=sender) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    claimed = [r for batch in got for r in batch]
+    assert sorted(claimed) == readers  # each reader claimed once, by one sender
+    with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+        senders = {d.run_id for d in store.deliveries(issue)}
+        assert len(senders) > 1
+        assert rules.settle(store, issue) is IssueStatus.DELIVERED
+
+
+def test_an_expired_claim_is_taken_over_and_its_late_sender_stops(pg_url):
+    url, env = pg_url, "DIGEST_TEST_PG_PASSWORD"
+    with (
+        Store.open(url, password_env=env, lease_seconds=1) as a,
+        Store.open(url, password_env=env, lease_seconds=1) as b,
+    ):
+        run_a, issue = freeze(a, ["x@example.org", "y@example.org"])
+        assert rules.claim(a, issue, run_a) == ["x@example.org", "y@example.org"]
+        run_b = rules.begin_run(b).id
+        assert rules.claim(b, issue, run_b) == []  # a's claim holds
+        assert rules.others_claims(b, issue, run_b) == 2
+        clock = [0.0]
+        log = rules.DeliveryLog(a, run_a, clock=lambda: clock[0])
+        log.claimed(["x@example.org", "y@example.org"])
+        import time
+
+        time.sleep(2.1)  # a hangs past its lease
+        assert rules.others_claims(b, issue, run_b) == 0
+        assert sorted(rules.claim(b, issue, run_b)) == ["x@example.org", "y@example.org"]
+        clock[0] = 5.0
+        with pytest.raises(rules.LeaseLost):
+            log.record(issue, [{"recipient": "x@example.org", "status": "sent", "answer": "250"}])
+
+
+def test_a_killed_senders_claims_are_freed_at_once_on_postgresql(pg_url):
+    env = "DIGEST_TEST_PG_PASSWORD"
+    a = Store.open(pg_url, password_env=env)
+    run_a, issue = freeze(a, ["x@example.org"])
+    assert rules.claim(a, issue, run_a) == ["x@example.org"]
+    with Store.open(pg_url, password_env=env) as b:
+        assert rules.close_killed_runs(b) == 0  # a lives
+        a.close()  # its connection gone, as when its process is killed
+        import time
+
+        for _ in range(50):
+            if rules.close_killed_runs(b):
+                break
+            time.sleep(0.1)
+        assert b.run(run_a).status is RunStatus.KILLED
+        assert b.pending_recipients(issue) == ["x@example.org"]
