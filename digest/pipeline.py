@@ -321,9 +321,11 @@ class _Cycle:
     def _steps(self, start) -> RunReport:
         from .state import exactly_once as rules
 
-        self.finish_open_issues()
-        if start.helps is not None:  # our slot's issue was another sender's: we helped
+        if start.helps is not None:  # another sender serves our slot: help send its issue
+            rules.issue_of_run(self.store, start.helps, wait=self.store.lease_seconds)
+            self.finish_open_issues()
             return self.finish(RunReport("helped", None, message="nothing new to freeze"))
+        self.finish_open_issues()
         waiting = rules.waiting_issue(self.store)
         if waiting is not None:
             message = (

@@ -210,12 +210,14 @@ def test_a_relay_that_goes_away_after_some_messages_is_a_partial_delivery(tmp_pa
     finally:
         reached.set()
     report = json.loads(result.stdout)
+    went_out = len(server.messages)  # 7, or 8 when one more got in before the relay stopped
+    assert went_out >= 7
     assert result.returncode == 1  # something is left to do
     assert report["status"] == "partly-delivered"
-    assert report["message"].startswith("sent to 7 readers, then stopped")
+    assert report["message"].startswith(f"sent to {went_out} readers, then stopped")
     assert "next `digest run` sends to them" in report["message"]
     entries = history(config)
-    assert entries[0]["status"] == "partly-delivered" and entries[0]["sent"] == 7
+    assert entries[0]["status"] == "partly-delivered" and entries[0]["sent"] == went_out
 
 
 # --- history -------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 1. **Slots.** A scheduled slot runs once. A run counts for its slot unless it failed or was
    killed before freezing an issue (then nothing was sent and the slot may run again). A run
-   for a slot whose issue another live sender is still sending helps send it (several
+   for a slot another live sender is serving helps send that sender's issue (several
    senders, one issue) instead of being refused.
 2. **Killed runs.** A run whose process died is marked `killed`, and the readers it had
    claimed go back to `pending` at once. On SQLite the run lock says no other run lives; on
@@ -77,7 +77,7 @@ class LeaseLost(DigestError):
 @dataclass(frozen=True)
 class RunStart:
     id: int
-    helps: int | None = None  # the issue of this run's slot another live sender is sending
+    helps: int | None = None  # the run that serves this run's slot (another live sender)
 
 
 def start_run(store: Store, slot: str | None = None) -> int:
@@ -86,8 +86,9 @@ def start_run(store: Store, slot: str | None = None) -> int:
 
 def begin_run(store: Store, slot: str | None = None) -> RunStart:
     """Record a run (this process as its sender). A slot whose earlier run counts refuses
-    (SlotDoneError), unless another live sender is still sending the slot's issue: then this
-    run helps. A slot whose run failed before freezing an issue is released for this one."""
+    (SlotDoneError), unless that run is another live sender's, still at work: then this run
+    helps send the slot's issue. A slot whose run failed before freezing an issue is released
+    for this one."""
     db = store.db
     helps, message = None, None
     with db.transaction() as tx:
@@ -97,16 +98,14 @@ def begin_run(store: Store, slot: str | None = None) -> RunStart:
                 f"SELECT r.id, r.status FROM runs r WHERE slot=? AND {_COUNTS}", (slot,)
             )
             if owner is not None:
-                issue = tx.fetchone(
-                    "SELECT id FROM issues WHERE run_id=? AND status=?",
-                    (owner[0], IssueStatus.SENDING),
-                )
-                if owner[1] != RunStatus.RUNNING or issue is None:
+                if not _alive_elsewhere(store, owner[0], owner[1]):
                     raise SlotDoneError(
                         f"slot {slot} has already run: nothing to do",
                         "each slot runs once; `digest history` shows its run",
                     )
-                helps, message = issue[0], f"helps send slot {slot}'s issue {issue[0]}"
+                # another live sender serves the slot: help send its issue (once frozen)
+                helps = owner[0]
+                message = f"helps send slot {slot}'s issue (run {owner[0]})"
                 slot = None
             else:
                 tx.execute(
@@ -123,6 +122,32 @@ def begin_run(store: Store, slot: str | None = None) -> RunStart:
             db.session_lock(run_id)
             store.live_runs.add(run_id)
     return RunStart(run_id, helps)
+
+
+def _alive_elsewhere(store: Store, run_id: int, status: str) -> bool:
+    """Is this run at work in another live process (PostgreSQL: it holds its lock)?"""
+    if status != RunStatus.RUNNING or store.db.dialect != "postgresql":
+        return False
+    if run_id in store.live_runs:
+        return False
+    if store.db.try_session_lock(run_id):
+        store.db.session_unlock(run_id)
+        return False
+    return True
+
+
+def issue_of_run(store: Store, run_id: int, wait: float = 0.0) -> Issue | None:
+    """The issue a run froze; waits up to `wait` seconds while that run lives and has not
+    frozen one yet."""
+    deadline = time.monotonic() + wait
+    while True:
+        row = store.db.fetchone("SELECT id FROM issues WHERE run_id=?", (run_id,))
+        if row is not None:
+            return store.issue(row[0])
+        run = store.run(run_id)
+        if run is None or run.status != RunStatus.RUNNING or time.monotonic() > deadline:
+            return None
+        time.sleep(0.25)
 
 
 def end_run(store: Store, run_id: int) -> None:
