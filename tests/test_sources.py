@@ -326,3 +326,103 @@ def test_feed_url_is_fetched_over_http_and_errors_are_named():
         assert "HTTP 500" in str(bad.problems[0])
     finally:
         server.shutdown()
+
+
+# --- titles by the page's structure (issue 15, item 1) ----------------------------------------
+
+TICKER_AND_DATE = "• KGS/USD = 0.01144 0%\n  • KZT/USD = 0.00196 -0%\n08 December 2025\n\n"
+BODY = "The ministry said the work would start in spring. Officials gave no figure.\n\n"
+
+
+def snapshot(tmp_path, *blocks: str, name: str = "page.txt"):
+    """A page like the real ones: ticker, date, then blocks separated by blank lines."""
+    path = tmp_path / name
+    path.write_text(TICKER_AND_DATE + "\n\n".join(blocks) + "\n", encoding="utf-8")
+    return read_paths([str(path)])
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Is Uzbekistan Ready for Nuclear Power?",
+        "Kyrgyz parliament approves new mining code",
+        'Tokayev: "We Will Not Back Down" on Water Deal',
+        "Kazakhstan’s ‘Green’ Plan: What It Means for Farmers",
+        'Japarov on the border deal: "nothing was given away"',
+        "Astana Says Yes!",
+        "why the tenge fell again this week",
+    ],
+)
+@pytest.mark.parametrize("first", [True, False], ids=["first-on-page", "after-an-article"])
+def test_titles_come_from_the_page_structure_whatever_their_case(tmp_path, title, first):
+    other = ["Tajikistan Opens New Cement Plant", BODY.strip()]
+    mine = [title, BODY.strip(), "A second paragraph follows here."]
+    result = snapshot(tmp_path, *(mine + other if first else other + mine))
+    assert result.problems == []
+    titles = [a.title for a in result.articles]
+    assert titles == ([title, other[0]] if first else [other[0], title])
+    article = next(a for a in result.articles if a.title == title)
+    assert article.prose == (BODY.strip(), "A second paragraph follows here.")
+
+
+def test_markup_in_a_title_is_dropped_and_the_title_still_found(tmp_path):
+    result = snapshot(
+        tmp_path,
+        "Tajikistan Opens New Cement Plant",
+        BODY.strip(),
+        "<b>Kazakhstan</b> raises its <em>key rate</em> to 18%",
+        BODY.strip(),
+        "**Uzbekistan** signs a gas deal with Russia",
+        BODY.strip(),
+    )
+    assert result.problems == []
+    assert [a.title for a in result.articles] == [
+        "Tajikistan Opens New Cement Plant",
+        "Kazakhstan raises its key rate to 18%",
+        "Uzbekistan signs a gas deal with Russia",
+    ]
+
+
+def test_a_sentence_case_question_between_paragraphs_is_named_not_merged_silently(tmp_path):
+    result = snapshot(
+        tmp_path,
+        "Tajikistan Opens New Cement Plant",
+        BODY.strip(),
+        "But will the plant find buyers?",
+        "Analysts doubt it. Demand has fallen for two years.",
+    )
+    assert [a.title for a in result.articles] == ["Tajikistan Opens New Cement Plant"]
+    (problem,) = result.problems
+    assert problem.line == 9  # the question's own line
+    assert "'But will the plant find buyers?'" in problem.message
+    assert "read as a paragraph of 'Tajikistan Opens New Cement Plant'" in problem.message
+
+
+def test_text_before_the_first_title_and_a_title_with_nothing_after_are_reported(tmp_path):
+    result = snapshot(
+        tmp_path,
+        "An unattached paragraph that belongs to no story at all.",
+        "Tajikistan Opens New Cement Plant",
+        BODY.strip(),
+        "Kyrgyzstan Bans Coal Imports",
+    )
+    assert [a.title for a in result.articles] == ["Tajikistan Opens New Cement Plant"]
+    first, last = result.problems
+    assert first.line == 5 and "comes before any title: left out" in first.message
+    assert last.line == 11 and "no paragraph follows" in last.message
+    # nothing is lost: the unattached title-like line stays in the text it was read into
+    assert "Kyrgyzstan Bans Coal Imports" in result.articles[0].text
+
+
+def test_two_title_like_lines_in_a_row_keep_the_title_case_one_and_say_so(tmp_path):
+    result = snapshot(
+        tmp_path,
+        "Tajikistan Opens New Cement Plant",
+        "a plant that cost $200 million and employs 900 people",
+        BODY.strip(),
+    )
+    (article,) = result.articles
+    assert article.title == "Tajikistan Opens New Cement Plant"
+    assert article.paragraphs[0].text.startswith("a plant that cost")
+    (problem,) = result.problems
+    assert problem.line == 7 and "could be a title too" in problem.message
