@@ -426,3 +426,95 @@ def test_two_title_like_lines_in_a_row_keep_the_title_case_one_and_say_so(tmp_pa
     assert article.paragraphs[0].text.startswith("a plant that cost")
     (problem,) = result.problems
     assert problem.line == 7 and "could be a title too" in problem.message
+
+
+# --- folders, feeds, caps (issue 15, items 2-4 and the wrong-encoding feed) -------------------
+
+
+def test_a_folder_names_what_it_left_out_once(tmp_path):
+    folder = tmp_path / "inbox"
+    (folder / "older").mkdir(parents=True)
+    (folder / "older" / "2025-11-01.txt").write_text("not read", encoding="utf-8")
+    (folder / "news.feed").write_bytes((FIXTURES / "feeds" / "rss.xml").read_bytes())
+    (folder / "notes.md").write_text("# notes\n", encoding="utf-8")
+    (folder / "today.txt").write_text(
+        TICKER_AND_DATE + "Tajikistan Opens New Cement Plant\n\n" + BODY, encoding="utf-8"
+    )
+    result = read_paths([str(folder)])
+    assert [a.title for a in result.articles] == ["Tajikistan Opens New Cement Plant"]
+    (problem,) = result.problems
+    assert problem.source == str(folder)
+    assert "left out 3 entries" in problem.message
+    for name in ("news.feed", "notes.md", "older/"):
+        assert name in problem.message
+
+
+def _rss(items: str, head: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n{head}<rss version="2.0"><channel>'
+        f"<title>Steppe Wire</title>{items}</channel></rss>\n"
+    ).encode()
+
+
+def _items(n: int) -> str:
+    return "".join(
+        f"<item><title>Story Number {i}</title><link>https://x.example/{i}</link>"
+        f"<description>Text of story {i}.</description></item>"
+        for i in range(n)
+    )
+
+
+def test_a_feed_with_a_doctype_says_every_entry_was_kept(tmp_path):
+    feed = tmp_path / "doctype.xml"
+    feed.write_bytes(_rss(_items(7), head='<!DOCTYPE rss [ <!ENTITY copy "&#169;"> ]>\n'))
+    result = read_paths([str(feed)])
+    assert len(result.articles) == 7
+    (problem,) = result.problems
+    assert problem.line == 2
+    assert "all 7 entries read" in problem.message
+    assert "before the error" not in problem.message
+
+
+def test_a_truncated_feed_says_how_many_of_its_entries_were_read(tmp_path):
+    feed = tmp_path / "cut.xml"
+    whole = _rss(_items(5))
+    feed.write_bytes(whole[: whole.index(b"Text of story 3") + 4])
+    result = read_paths([str(feed)])
+    assert [a.title for a in result.articles][-1] == "Story Number 3"
+    (problem,) = result.problems
+    assert "not well-formed XML; read leniently, all 4 entries read" in problem.message
+
+
+def test_huge_titles_and_texts_from_a_feed_are_capped_and_said(tmp_path):
+    feed = tmp_path / "huge.xml"
+    title = "Almaty " * 150_000  # about 1 MB
+    text = "<p>" + "Officials said the line would open soon. " * 50_000 + "</p>"
+    feed.write_bytes(
+        _rss(f"<item><title>{title}</title><description><![CDATA[{text}]]></description></item>")
+    )
+    result = read_paths([str(feed)])
+    (article,) = result.articles
+    assert len(article.title) <= 300 and article.title.endswith("Almaty…")
+    assert 19_000 < len(article.text) <= 20_000 and article.text.endswith("…")
+    assert article.text[-2] != " "  # cut at a word
+    title_note, text_note = result.problems
+    assert "title of 1,049,999 characters cut to 300" in title_note.message
+    assert "kept to its first 20,000" in text_note.message
+
+
+def test_a_feed_declaring_the_wrong_encoding_is_decoded_right_and_reported(tmp_path):
+    feed = tmp_path / "cp1251.xml"
+    feed.write_bytes(
+        (
+            '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+            "<title>Новости</title><item><title>Ташкент открывает новую линию метро</title>"
+            "<description>Первые четыре станции новой линии откроются в понедельник, "
+            "сообщили в городской администрации.</description></item></channel></rss>\n"
+        ).encode("cp1251")
+    )
+    result = read_paths([str(feed)])
+    (article,) = result.articles
+    assert article.title == "Ташкент открывает новую линию метро"
+    assert article.text.startswith("Первые четыре станции")
+    (problem,) = result.problems
+    assert "declared as utf-8" in problem.message and "1251" in problem.message
