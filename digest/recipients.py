@@ -191,7 +191,7 @@ def recipient_names(delivery: DeliveryConfig) -> dict[str, str]:
 
 def nobody_to_send_to(delivery: DeliveryConfig, problems: list[Problem]) -> ConfigError:
     """The error when no usable address is left: it names the addresses that were not."""
-    bad = [str(p) for p in problems]
+    bad = [str(p).removesuffix("; skipped") for p in problems]
     if bad:
         shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if bad[5:] else "")
         message = f"no one to send to: no usable address ({shown})"
