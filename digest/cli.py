@@ -119,8 +119,8 @@ def parse(paths: tuple[str, ...], as_json: bool) -> None:
     "--out",
     "out_dir",
     type=click.Path(file_okay=False),
-    help="Folder for digest.html, digest.txt and digest.eml [default: var/preview "
-    "beside the config's folder].",
+    help="Folder for digest.html, digest.txt and digest.eml [default: var/preview in the "
+    "project folder: above config/ when the config sits in config/, else beside the config].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the selection report as JSON.")
 @click.option("--as-of", help="Digest as on this date (YYYY-MM-DD) instead of the newest.")

@@ -288,3 +288,32 @@ def test_a_semicolon_csv_is_read_and_its_names_go_in_to_encoded(tmp_path):
     assert heads["ann@example.com"][1] == b"To: Ann =?utf-8?q?=C3=9Cnal?= <ann@example.com>"
     assert str(heads["carl@example.com"][0]) == "Carl Smith <carl@example.com>"
     assert heads["eve@example.com"][0].addresses[0].display_name == "Eve Bcc: evil@example.com"
+
+
+def test_the_readme_synopsis_names_every_option_of_every_command():
+    from digest.cli import cli
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Commands", 1)[1].split("```", 2)[1]
+    missing = []
+    for name, command in cli.commands.items():
+        line = next((ln for ln in block.splitlines() if f"] {name}" in ln), None)
+        if line is None:
+            missing.append(name)
+            continue
+        for option in command.params:
+            flags = [f for f in option.opts if f.startswith("--") and f != "--help"]
+            if flags and not any(f in line for f in flags):
+                missing.append(f"{name} {flags[0]}")
+    assert missing == [], f"the README's synopsis lacks: {missing}"
+
+
+def test_preview_of_a_config_outside_a_config_folder_writes_beside_it(tmp_path):
+    folder = tmp_path / "some" / "dir"
+    folder.mkdir(parents=True)
+    config = folder / "digest.yaml"
+    config.write_text(f"title: T\nsources: [{ROOT / 'seeds'}/*.txt]\n")
+    result = digest("--config", str(config), "preview", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (folder / "var" / "preview" / "digest.html").is_file()
+    assert not (tmp_path / "some" / "var").exists()
