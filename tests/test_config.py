@@ -342,3 +342,84 @@ def test_feed_naming_a_folder_and_folder_naming_a_file_say_so(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert "is a file, not a folder" in str(info.value) and info.value.line == 4
+
+
+def unprivileged(function):
+    """`function()`'s result as an ordinary user sees it: as root (who reads every folder) it
+    runs in a forked child that has become `nobody`, so a mode-000 folder is unreadable."""
+    import os
+    import pickle
+
+    if os.geteuid() != 0:
+        return function()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop to nobody, run, send the outcome back, and leave
+        try:
+            os.close(read_end)
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                outcome = ("value", function())
+            except Exception as e:  # noqa: BLE001 - any error is the outcome sent back
+                outcome = ("error", f"{type(e).__name__}: {e}")
+            os.write(write_end, pickle.dumps(outcome))
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    kind, value = pickle.loads(data)
+    assert kind == "value", value
+    return value
+
+
+@pytest.fixture
+def locked_folder():
+    """A folder (in a world-readable place) that its owner may not list: mode 000."""
+    import shutil
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="digest-locked-"))
+    top.chmod(0o755)
+    locked = top / "locked"
+    locked.mkdir()
+    (locked / "a.txt").write_text("08 December 2025\n")
+    (locked / "feed.xml").write_text("<rss/>")
+    config = top / "digest.yaml"
+    locked.chmod(0o000)
+    yield top, locked, config
+    locked.chmod(0o755)
+    shutil.rmtree(top)
+
+
+@pytest.mark.parametrize(
+    "source", ["locked/*.txt", "folder: locked", "feed: locked/feed.xml"], ids=str
+)
+def test_an_unreadable_folder_is_named_as_unreadable(locked_folder, source):
+    top, locked, config = locked_folder
+    config.write_text(f"sources:\n  - {source}\n")
+    config.chmod(0o644)
+
+    def load():
+        try:
+            load_config(config)
+        except ConfigError as e:
+            return ("config-error", str(e), e.line)
+        return ("loaded",)
+
+    kind, message, line = unprivileged(load)
+    assert kind == "config-error" and line == 2
+    assert f"cannot read the folder {locked}" in message
+    assert "matches no file" not in message and "no such" not in message
+
+
+def test_reading_an_unreadable_folder_says_so(locked_folder):
+    from digest.sources import read_paths
+
+    top, locked, _ = locked_folder
+    kind, problems = unprivileged(
+        lambda: ("read", [str(p) for p in read_paths([str(locked)]).problems])
+    )
+    assert problems == [f"{locked}: cannot read the folder (Permission denied)"]

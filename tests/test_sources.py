@@ -518,3 +518,21 @@ def test_a_feed_declaring_the_wrong_encoding_is_decoded_right_and_reported(tmp_p
     assert article.text.startswith("Первые четыре станции")
     (problem,) = result.problems
     assert "declared as utf-8" in problem.message and "1251" in problem.message
+
+
+def test_real_page_tests_say_they_need_shared_seeds_and_fail_in_ci(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    test = f"{__file__}::test_real_page_titles_dates_and_rates_are_exact"
+    env = {**os.environ, "DIGEST_SHARED_SEEDS": str(tmp_path / "absent")}
+    env.pop("CI", None)
+    command = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", test]
+    skipped = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert skipped.returncode == 0 and "5 skipped" in skipped.stdout
+    assert "needs the real page 000 in ../shared/seeds" in skipped.stdout
+    in_ci = subprocess.run(
+        command, capture_output=True, text=True, env={**env, "CI": "1"}, timeout=120
+    )
+    assert in_ci.returncode == 1 and "5 failed" in in_ci.stdout
