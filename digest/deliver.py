@@ -27,7 +27,7 @@ from collections.abc import Callable
 from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from .config import Config, DeliveryConfig, DkimConfig, SmtpConfig
@@ -136,14 +136,9 @@ class MessageMaker:
         link = unsubscribe_link(self.delivery, token)
         text = _fill_footer(self.text, link)
         html_part = _fill_footer(self.html, html.escape(link, quote=True))
-        name = header_safe(self.names.get(recipient.lower(), ""))
         head = [
             self.from_,
-            _fold("To", Address(display_name=name, addr_spec=recipient))
-            if name and EMAIL.match(recipient)  # RFC 2047-encoded and quoted by the email package
-            else f"To: {recipient}\r\n".encode()
-            if EMAIL.match(recipient)  # the plain ASCII addresses load_recipients gives
-            else _fold("To", header_safe(recipient)),
+            self._to(recipient),
             self.subject,
             f"Date: {formatdate(usegmt=True)}\r\n".encode(),
             f"Message-ID: {message_id or make_msgid(domain=self.domain)}\r\n".encode(),
@@ -168,6 +163,21 @@ class MessageMaker:
         if self.delivery.dkim:
             data = _dkim_sign(data, self.delivery.dkim) + data
         return data
+
+    def _to(self, recipient: str) -> bytes:
+        """`To:` with the recipient's name when the list gives one, quoted or RFC 2047-encoded
+        by the email package (formataddr; folded by the policy when it is long)."""
+        if not EMAIL.match(recipient):
+            return _fold("To", header_safe(recipient))
+        name = header_safe(self.names.get(recipient.lower(), ""))
+        if not name:
+            return (
+                f"To: {recipient}\r\n".encode()
+            )  # the plain ASCII addresses load_recipients gives
+        line = f"To: {formataddr((name, recipient), charset='utf-8')}"
+        if len(line) <= 78:
+            return f"{line}\r\n".encode("ascii")
+        return _fold("To", Address(display_name=name, addr_spec=recipient))
 
 
 def _fill_footer(part: str, link: str) -> str:
