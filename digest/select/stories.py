@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models import ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
-from .facts import WEAK, conflicts, cosine, facts, story_evidence, story_overlap
+from .facts import WEAK_KINDS, conflicts, cosine, facts, story_evidence, story_overlap
 from .fingerprint import NUM_PERM, Fingerprint, headline_words, paragraph_keys
 from .sent import SentArticle, SentStories
 
@@ -64,7 +64,10 @@ MIN_CONTAINED = 20  # fewer shingles than this is too little text to call it con
 # - same-story pairs share facts worth >= 3.75 taken two by two (>= 3.2 weighted by rarity),
 #   same-topic different events <= 2.0 (<= 1.6);
 STORY_EVIDENCE = 2.5
-CONFLICT_WEIGHT = 1.5  # evidence taken off for each kind of fact they disagree on
+# - for each kind of fact (dates, amounts, shares, counts, small counts) both state and share
+#   none of, the evidence loses as much as it needs to reach: one disagreement outweighs the
+#   names a same-topic pair shares (same place, institutions, people).
+CONFLICT_WEIGHT = 2.5
 # - ... making up >= 0.52 of the facts of the article with fewer; different events <= 0.42;
 STORY_OVERLAP = 0.3
 # - content-word cosine of same-story pairs >= 0.30, but same-topic different events reach
@@ -281,7 +284,10 @@ class Batch:
 
         anchors: Counter[tuple[int, int]] = Counter()
         for k, holders in self.fact_holders.items():
-            if 1 < len(holders) <= ANCHOR_MAX_DF and self.fps[holders[0]].facts[k] != WEAK:
+            if (
+                1 < len(holders) <= ANCHOR_MAX_DF
+                and self.fps[holders[0]].facts[k] not in WEAK_KINDS
+            ):
                 anchors.update(itertools.combinations(holders, 2))
         agree = []
         total = len(self.fps)
@@ -526,7 +532,7 @@ def _same_story_in_history(
     anchor_keys = [
         k
         for k in counts
-        if df(k) <= ANCHOR_MAX_DF and fps[batch.fact_holders[k][0]].facts[k] != WEAK
+        if df(k) <= ANCHOR_MAX_DF and fps[batch.fact_holders[k][0]].facts[k] not in WEAK_KINDS
     ]
     anchors: Counter[tuple[int, int]] = Counter()
     sent_holders: dict[int, list[int]] = defaultdict(list)
