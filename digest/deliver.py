@@ -170,10 +170,8 @@ class MessageMaker:
         if not EMAIL.match(recipient):
             return _fold("To", header_safe(recipient))
         name = header_safe(self.names.get(recipient.lower(), ""))
-        if not name:
-            return (
-                f"To: {recipient}\r\n".encode()
-            )  # the plain ASCII addresses load_recipients gives
+        if not name:  # the plain ASCII addresses load_recipients gives
+            return f"To: {recipient}\r\n".encode()
         line = f"To: {formataddr((name, recipient), charset='utf-8')}"
         if len(line) <= 78:
             return f"{line}\r\n".encode("ascii")
