@@ -34,7 +34,7 @@ import numpy as np
 
 from ..models import ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
 from .facts import WEAK_KINDS, conflicts, cosine, facts, story_evidence, story_overlap
-from .fingerprint import NUM_PERM, Fingerprint, headline_words, paragraph_keys
+from .fingerprint import NUM_PERM, Fingerprint, exact_key, headline_words, paragraph_keys
 from .sent import SentArticle, SentStories
 
 # Thresholds measured on tests/test_neardup.py's labelled set (real articles, their changed
@@ -441,6 +441,29 @@ class SentMatch:
     reason: str  # already-sent, near-duplicate or same-story
     title: str  # the sent telling's title
     story: int  # the sent story
+
+
+def texts_already_sent(
+    candidates: Sequence[Article], live: Sequence[int], history: SentStories
+) -> dict[int, SentMatch]:
+    """Candidates whose very text was sent: known at the cost of one key each, before any
+    fingerprint is made (a run with nothing new stops here). They take no part in grouping:
+    whatever copies them copies the sent telling, which history answers for."""
+    if not live or not history.count():
+        return {}
+    keys = {i: exact_key(candidates[i]) for i in live}
+    sent_with: dict[int, list[int]] = defaultdict(list)
+    for key, aid in history.matching_keys(np.fromiter(set(keys.values()), np.int64)):
+        sent_with[key].append(aid)
+    if not sent_with:
+        return {}
+    sent = history.articles({aid for aids in sent_with.values() for aid in aids})
+    out = {}
+    for i, key in keys.items():
+        if key in sent_with:
+            h = sent[min(sent_with[key])]
+            out[i] = SentMatch(ALREADY_SENT, h.title, h.story)
+    return out
 
 
 def against_history(batch: Batch, history: SentStories) -> dict[int, SentMatch]:
