@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .config import Config
-from .errors import ConfigError, SourcesError, UsageError
+from .errors import SourcesError, UsageError
 from .models import (
     Digest,
     DigestItem,
@@ -263,7 +263,7 @@ def run(
 
 
 def _dry_run(config: Config, as_of: dt.date | None) -> RunReport:
-    from .deliver import load_recipients
+    from .recipients import load_recipients, nobody_to_send_to
     from .state import Store
 
     with Store.for_config(config, readonly=True) as store:
@@ -271,6 +271,8 @@ def _dry_run(config: Config, as_of: dt.date | None) -> RunReport:
         unsubscribed = store.unsubscribed()
     recipients, problems = load_recipients(config.delivery, unsubscribed)
     prepared.notes.extend(str(p) for p in problems)
+    if not recipients and problems:  # only bad addresses: the same error as a real run
+        raise nobody_to_send_to(config.delivery, problems)
     if not recipients:
         prepared.notes.append("no one to send to: set delivery.to or delivery.recipients")
     return RunReport(
@@ -355,7 +357,7 @@ class _Cycle:
 
     def finish_open_issues(self) -> None:
         """Issues killed or deferred runs left half-sent, oldest first, before anything new."""
-        from .deliver import normalize_address
+        from .recipients import normalize_address
         from .state import exactly_once as rules
 
         unsubscribed = {(normalize_address(u) or u).lower() for u in self.store.unsubscribed()}
@@ -416,17 +418,12 @@ class _Cycle:
         return self.config.delivery if first == "delivery" else self.config
 
     def recipients(self, prepared: Prepared) -> list[str]:
-        from .deliver import load_recipients
+        from .recipients import load_recipients, nobody_to_send_to
 
         recipients, problems = load_recipients(self.config.delivery, self.store.unsubscribed())
         prepared.notes.extend(str(p) for p in problems)
         if not recipients:
-            raise ConfigError(
-                "no one to send to: every address is invalid or unsubscribed, or none is given",
-                str(self.config.path),
-                key="delivery.to",
-                hint="list readers in delivery.to or a delivery.recipients CSV file",
-            )
+            raise nobody_to_send_to(self.config.delivery, problems)
         return recipients
 
     def new_issue(self, prepared: Prepared, recipients: list[str]):

@@ -50,7 +50,7 @@ from .fingerprint import (
 )
 from .sections import compile_sections, section_of
 from .sent import SentArticle, SentRecord, SentStories
-from .stories import Batch, against_history, group, story_sent
+from .stories import Batch, against_history, group, story_sent, texts_already_sent
 
 __all__ = [
     "MINHASH_SEED",
@@ -103,13 +103,15 @@ def _select(
     position = {i: n for n, i in enumerate(order)}
     cutoff = ref - dt.timedelta(days=config.lookback_days) if ref else None
     live = [i for i in order if not (cutoff and candidates[i].date and candidates[i].date < cutoff)]
-    fps = dict(zip(live, fingerprint([candidates[i] for i in live]), strict=True))
+    known = texts_already_sent(candidates, live, sent)
+    fresh = [i for i in live if i not in known]
+    fps = dict(zip(fresh, fingerprint([candidates[i] for i in fresh]), strict=True))
     batch = Batch(candidates, fps, ref)
     matches = against_history(batch, sent)
-    stories = group(live, fps, batch.relations(), position)
+    stories = group(fresh, fps, batch.relations(), position)
 
     chosen: list[Chosen] = []
-    skipped: dict[int, Skipped] = {}
+    skipped = {i: Skipped(candidates[i], m.reason, m.title) for i, m in known.items()}
     told: list[list[int]] = []  # the chosen stories' tellings, best first
     sections = compile_sections(config.sections)
     for story in stories:
@@ -132,10 +134,11 @@ def _select(
         for m in story.others:
             skipped[m] = Skipped(candidates[m], story.kind[m], rep.title)
         told.append(story.members)
+    alive = set(live)
     out = [
-        Skipped(candidates[i], TOO_OLD) if i not in fps else skipped[i]
+        skipped[i] if i in alive else Skipped(candidates[i], TOO_OLD)
         for i in order
-        if i not in fps or i in skipped
+        if i not in alive or i in skipped
     ]
 
     def make_records() -> list[SentRecord]:

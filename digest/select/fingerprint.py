@@ -223,6 +223,12 @@ class Fingerprint:
         return frozenset(k for k, _ in paragraph_keys(self.article))
 
 
+def exact_key(article: Article) -> int:
+    """The key of its normalised title and body: the same text is the same key."""
+    title, body = word_hashes(tokens(article.title)), word_hashes(tokens(article.text))
+    return key64("text", title.tobytes(), body.tobytes())
+
+
 def fingerprint(articles: Sequence[Article]) -> list[Fingerprint]:
     """Fingerprints of many articles. Shingles are signed a batch at a time and dropped:
     memory stays small however many articles there are."""
