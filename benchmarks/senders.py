@@ -25,6 +25,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
+from statistics import median  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -129,12 +130,14 @@ def main() -> None:
                     f"{r['wall_rate']:.0f} msg/s over the wall time ({r['wall_s']:.1f} s)",
                     flush=True,
                 )
-        base = sorted(r["rate"] for r in results[args.senders[0]])
+        base = [r["rate"] for r in results[args.senders[0]]]
         for n in args.senders[1:]:
-            rates = sorted(r["rate"] for r in results[n])
+            rates = [r["rate"] for r in results[n]]
             print(
-                f"{n} senders / {args.senders[0]}: "
-                f"{rates[len(rates) // 2] / base[len(base) // 2]:.2f}x (medians)"
+                f"{n} senders / {args.senders[0]}: {median(rates) / median(base):.2f}x "
+                f"(medians; round by round "
+                + ", ".join(f"{a / b:.2f}x" for a, b in zip(rates, base, strict=True))
+                + ")"
             )
     finally:
         cluster.stop()
