@@ -74,6 +74,7 @@ def test_three_senders_killed_at_random_reach_every_reader_exactly_once(tmp_path
 
         copies, ids = tally(server)
         history = json.loads(digest(config, "history", "--json", "--limit", "50").stdout)
+        text = digest(config, "history", "--limit", "50").stdout
 
     missing = [r for r in readers if copies[r] == 0]
     extra = sum(n - 1 for n in copies.values() if n > 1)
@@ -92,6 +93,10 @@ def test_three_senders_killed_at_random_reach_every_reader_exactly_once(tmp_path
     assert delivered == set(readers)
     assert len(issue["senders"]) >= 3  # the work was shared
     assert sum(issue["senders"].values()) == len(readers)
+    # the text says which sender sent to whom
+    assert "    sent by " in text
+    some = issue["deliveries"][0]
+    assert f"    {some['recipient']}: sent by {some['sender']}" in text
     statuses = Counter(e["status"] for e in history)
     assert statuses["killed"] == len(killed)
 
