@@ -86,7 +86,9 @@ def test_three_senders_killed_at_random_reach_every_reader_exactly_once(tmp_path
     assert missing == [] and set(copies) == set(readers)
     # one Message-ID per reader: a copy sent twice is the same message
     assert all(len(v) == 1 for v in ids.values())
-    # a kill can cost at most the one message in flight
+    # a kill can cost at most the one message in flight: the relay had answered 250, the
+    # sender died before recording it (these kills come right after an acceptance, where
+    # that window is); the copy has the same Message-ID, so receivers show it once
     assert extra <= len(killed)
     issue = next(e for e in history if e["issue"] is not None)
     delivered = {d["recipient"] for d in issue["deliveries"] if d["status"] == "sent"}
@@ -98,7 +100,8 @@ def test_three_senders_killed_at_random_reach_every_reader_exactly_once(tmp_path
     some = issue["deliveries"][0]
     assert f"    {some['recipient']}: sent by {some['sender']}" in text
     statuses = Counter(e["status"] for e in history)
-    assert statuses["killed"] == len(killed)
+    # every killed run is marked (a sender killed while starting had no run yet)
+    assert 1 <= statuses["killed"] <= len(killed) and statuses["running"] == 0
 
 
 def test_a_hung_senders_claim_is_taken_over_when_its_lease_runs_out(tmp_path, pg_url):
