@@ -39,11 +39,35 @@ _SPLIT_TAGS = re.compile(r">\s*\n\s*<")
 _INDENT = re.compile(r"\n\s+")
 
 
-def make_subject(title: str, date: dt.date, top_headline: str | None) -> str:
-    """The subject: "Title, 8 Dec 2025: Top headline", one line, cut at a word if too long."""
-    head = ", ".join(part for part in (clean_text(title), short_date(date)) if part)
+def make_subject(
+    top_headline: str | None, more: int = 0, title: str = "", date: dt.date | None = None
+) -> str:
+    """The subject: the lead headline (the title is the From name already), plus "+ N more"
+    when that fits in 78 characters; a long headline is cut at a word. With no story: the
+    title and the date."""
     headline = clean_text(top_headline or "")
-    return shorten(f"{head}: {headline}" if headline else head, SUBJECT_MAX)
+    if not headline:
+        head = [clean_text(title) or "Digest"] + ([short_date(date)] if date else [])
+        return shorten(", ".join(head), SUBJECT_MAX)
+    if len(headline) > SUBJECT_MAX:
+        return shorten(headline, SUBJECT_MAX)
+    with_more = f"{headline} + {more} more"
+    return with_more if more and len(with_more) <= SUBJECT_MAX else headline
+
+
+def make_preheader(headlines: list[str], fallback: str = "") -> str:
+    """The preview line after the subject: the next headlines, whole, as many as fit in 140
+    characters (never the subject's own); with none, `fallback` (the lead story's lead)."""
+    shown: list[str] = []
+    for headline in filter(None, (clean_text(h) for h in headlines)):
+        candidate = " · ".join([*shown, headline])
+        if len(candidate) > PREHEADER_MAX:
+            break
+        shown.append(headline)
+    if shown:
+        return " · ".join(shown)
+    first = next(filter(None, (clean_text(h) for h in headlines)), "") or clean_text(fallback)
+    return shorten(first, PREHEADER_MAX)
 
 
 def render(digest: Digest) -> RenderedDigest:
@@ -100,15 +124,19 @@ def long_date(date: dt.date) -> str:
     return f"{_WEEKDAYS[date.weekday()]}, {date.day} {_MONTHS[date.month - 1]} {date.year}"
 
 
-def short_source(source: str) -> str:
-    """What a reader needs to know of a source: the feed's host or the file's name."""
-    source = clean_text(source)
+_FILE_NAME = re.compile(r"[/\\]|\.(?:txt|xml|rss|atom|rdf|html?|json|csv)$", re.I)
+
+
+def reader_source(source: str | None) -> str:
+    """A source's name as a reader may see it: a feed URL becomes its host, and a file path
+    or file name (what a reader must never see) becomes nothing."""
+    source = clean_text(source or "")
     parts = urlsplit(source)
     if parts.scheme in ("http", "https") and parts.hostname:
         return parts.hostname.removeprefix("www.")
-    if parts.scheme == "file":
-        source = parts.path
-    return PurePosixPath(source.replace("\\", "/")).name or source
+    if parts.scheme == "file" or _FILE_NAME.search(source):
+        return ""
+    return source
 
 
 def safe_href(url: str | None) -> str | None:
@@ -143,68 +171,133 @@ def _pct(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def since_last(pct: Decimal | None) -> tuple[str, str, str]:
-    """(trend, arrow, text) for the change since the previous digest; readable without colour."""
+_TRENDS = {  # trend: (arrow, words for a screen reader, colour)
+    "up": ("▲", "up", "#17803d"),
+    "down": ("▼", "down", "#b42318"),
+    "flat": ("=", "unchanged", "#5c6672"),
+}
+
+
+def change(pct: Decimal | None) -> tuple[str, str, str]:
+    """(trend, shown text, words) for a change in percent; readable without colour and read
+    out in words: ("down", "−0.19%", "down 0.19 percent"). "-0%" as published is unchanged."""
     if pct is None:
-        return "none", "", "—"  # first digest: nothing to compare with
+        return "none", "", ""
     if pct.quantize(Decimal("0.01")) == 0:
-        return "flat", "=", "0%"
+        return "flat", "0%", "unchanged"
     if pct > 0:
-        return "up", "▲", f"+{_pct(pct)}%"
-    return "down", "▼", f"\u2212{_pct(-pct)}%"
+        return "up", f"+{_pct(pct)}%", f"up {_pct(pct)} percent"
+    return "down", f"\u2212{_pct(-pct)}%", f"down {_pct(-pct)} percent"
+
+
+def since_last(pct: Decimal | None) -> tuple[str, str, str]:
+    """(trend, arrow, text) for a change, as the earlier table showed it."""
+    trend, text, _ = change(pct)
+    if trend == "none":
+        return "none", "", "—"
+    return trend, _TRENDS[trend][0], text
+
+
+def _number(value: Decimal) -> str:
+    return f"{value:,f}"
 
 
 def per_usd(row: RateRow) -> tuple[str, str]:
-    """("1 USD =", "87.4 KGS"), or ("1 USD ≈", "12,500 UZS") when the quote is too coarse.
-
-    Two halves so the HTML can let a narrow screen break the line between them only.
-    """
+    """("=", "87.4 KGS"), ("≈", "510 KZT"), or ("≈", "11,800–13,300 UZS") when the quote is
+    too coarse for one figure: what one US dollar buys, claiming no more than the quote."""
+    if row.per_usd_range:
+        low, high = row.per_usd_range
+        return "≈", f"{_number(low)}–{_number(high)} {row.currency}"
     if row.per_usd is None:
-        return "—", ""
-    return f"1 USD {'≈' if row.per_usd_approx else '='}", f"{row.per_usd:,f} {row.currency}"
+        return "", ""
+    return ("≈" if row.per_usd_approx else "="), f"{_number(row.per_usd)} {row.currency}"
 
 
 @dataclass(frozen=True)
 class _Rate:
     pair: str
-    rate: str
-    per_usd_head: str
-    per_usd_tail: str
-    change: str
-    trend: str
+    rate: str  # the quote as published: "0.01144"
+    quote: str  # "1 KGS = 0.01144 USD"
+    sign: str  # "=" or "≈"
+    figure: str  # "87.4 KGS": what one US dollar buys
+    trend: str  # up | down | flat | none
     arrow: str
-    since: str
+    colour: str
+    change: str  # "+0.52%"
+    words: str  # "up 0.52 percent since the last digest"
 
     @property
     def per_usd(self) -> str:
-        return f"{self.per_usd_head} {self.per_usd_tail}".strip()
+        return f"1 USD {self.sign} {self.figure}" if self.figure else "—"
+
+    @property
+    def change_text(self) -> str:
+        return f"{self.arrow} {self.change}" if self.arrow else "—"
 
 
 def _rate(row: RateRow) -> _Rate:
-    trend, arrow, since = since_last(row.since_last_pct)
-    head, tail = per_usd(row)
+    since = row.since_last_pct is not None
+    trend, text, words = change(row.since_last_pct if since else row.change_pct)
+    arrow, _, colour = _TRENDS.get(trend, ("", "", "#5c6672"))
+    sign, figure = per_usd(row)
+    base, _, quote_in = clean_text(row.pair).partition("/")
     return _Rate(
         pair=clean_text(row.pair),
         rate=f"{row.rate:f}",
-        per_usd_head=head,
-        per_usd_tail=tail,
-        change=f"{row.change_pct:f}%",  # as published: "-0%" keeps its sign
+        quote=f"1 {base} = {row.rate:f} {quote_in or 'USD'}",
+        sign=sign,
+        figure=figure,
         trend=trend,
         arrow=arrow,
-        since=since,
+        colour=colour,
+        change=text,
+        words=f"{words} {'since the last digest' if since else 'on the day'}" if words else "",
     )
+
+
+def _rates_note(digest: Digest, rows: list[RateRow]) -> str:
+    """Where the rates come from and what the change column compares."""
+    parts = ["Rates"]
+    if digest.rates_date:
+        parts.append(f"of {short_date(digest.rates_date)}")
+    source = reader_source(digest.rates_source)
+    if source:
+        parts.append(f"from {source}")
+    since = [r.since_last_pct is not None for r in rows]
+    if all(since):
+        basis = "the change since the last digest"
+        if digest.rates_since:
+            basis += f" ({short_date(digest.rates_since)})"
+    elif any(since):
+        basis = "the change since the last digest, or on the day (as published) for a new pair"
+    else:
+        basis = "the change on the day, as published"
+    coarse = any(r.per_usd_range or r.per_usd_approx for r in rows)
+    note = " ".join(parts) + f": what one US dollar buys, the quote as published, and {basis}."
+    if coarse:
+        note += " “≈”: the quote gives too few digits for an exact figure."
+    return note
 
 
 # --- view -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
+class _Link:
+    text: str
+    href: str | None
+
+
+@dataclass(frozen=True)
 class _Item:
     title: str
     lead: str
-    source: str
+    source: _Link | None
     href: str | None
     date: str
+    also: tuple[_Link, ...]
+    anchor: str
+    first: bool  # the lead story: shown larger
 
 
 @dataclass(frozen=True)
@@ -214,23 +307,40 @@ class _Section:
     items: tuple[_Item, ...]
 
 
-def _item(item: DigestItem, day: dt.date) -> _Item:
+INDEX_AFTER = 8  # more stories than this get an "In this issue" list at the top
+
+
+def _item(item: DigestItem, day: dt.date, number: int) -> _Item:
+    source = reader_source(item.source)
+    also = []
+    for telling in item.also:
+        name = reader_source(telling.source) or clean_text(telling.title)
+        href = safe_href(telling.url)
+        if name and (href or name != source):
+            also.append(_Link(name, href))
     return _Item(
         title=clean_text(item.title) or "Untitled",
         lead=clean_text(item.lead),
-        source=short_source(item.source),
+        source=_Link(source, safe_href(item.source_link)) if source else None,
         href=safe_href(item.url),
         date=short_date(item.date) if item.date and item.date != day else "",  # else: noise
+        also=tuple(also),
+        anchor=f"story-{number}",
+        first=number == 1,
     )
 
 
 def _view(digest: Digest) -> dict[str, object]:
     sections = [s for s in digest.sections if s.items]
     show_names = len(sections) > 1 or any(s.name != DEFAULT_SECTION for s in sections)
-    view_sections = [
-        _Section(clean_text(s.name), show_names, tuple(_item(i, digest.date) for i in s.items))
-        for s in sections
-    ]
+    view_sections = []
+    number = 0
+    for s in sections:
+        items = []
+        for i in s.items:
+            number += 1
+            items.append(_item(i, digest.date, number))
+        view_sections.append(_Section(clean_text(s.name), show_names, tuple(items)))
     items = [i for s in view_sections for i in s.items]
     title = clean_text(digest.title)
     rates = [_rate(r) for r in digest.rates]
@@ -238,23 +348,34 @@ def _view(digest: Digest) -> dict[str, object]:
         "title": title,
         "date_long": long_date(digest.date),
         "date_short": short_date(digest.date),
-        "subject": make_subject(digest.title, digest.date, items[0].title if items else None),
-        "preheader": shorten(" · ".join(i.title for i in items[:4]), PREHEADER_MAX),
+        "subject": make_subject(
+            items[0].title if items else None, len(items) - 1, digest.title, digest.date
+        ),
+        "preheader": make_preheader(
+            [i.title for i in items[1:]], items[0].lead if items else _nothing_new(rates)
+        ),
         "sections": view_sections,
         "count": len(items),
+        "index": items if len(items) > INDEX_AFTER else [],
         "rates": rates,
-        "rates_date": short_date(digest.rates_date) if digest.rates_date else "",
-        "rates_source": short_source(digest.rates_source) if digest.rates_source else "",
+        "rates_note": _rates_note(digest, list(digest.rates)) if rates else "",
         "rates_width": _text_widths(rates),
         "unsubscribe_url": _unsubscribe_href(digest.unsubscribe_url),
+        "view_url": safe_href(digest.view_url),
+        "postal_address": clean_text(digest.postal_address or ""),
         "reason": clean_text(digest.reason_line)
         or f"You receive this because you subscribed to {title}.",
     }
 
 
+def _nothing_new(rates: list[_Rate]) -> str:
+    shown = ", ".join(r.per_usd for r in rates[:3] if r.figure)
+    return "Nothing new since the last digest." + (f" Rates: {shown}." if shown else "")
+
+
 def _text_widths(rates: list[_Rate]) -> dict[str, int]:
     """Column widths of the text part's rate table."""
-    heads = {"pair": "Pair", "rate": "Rate", "per_usd": "Per dollar", "change": "Change"}
+    heads = {"per_usd": "1 US dollar buys", "quote": "Quoted", "change_text": "Change"}
     return {k: max([len(h)] + [len(getattr(r, k)) for r in rates]) for k, h in heads.items()}
 
 
