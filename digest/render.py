@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
 from importlib.resources.abc import Traversable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
