@@ -124,7 +124,7 @@ def long_date(date: dt.date) -> str:
     return f"{_WEEKDAYS[date.weekday()]}, {date.day} {_MONTHS[date.month - 1]} {date.year}"
 
 
-_FILE_NAME = re.compile(r"[/\\]|\.(?:txt|xml|rss|atom|rdf|html?|json|csv)$", re.I)
+_FILE_NAME = re.compile(r"^\S*[/\\]\S*$|\.(?:txt|xml|rss|atom|rdf|html?|json|csv)$", re.I)
 
 
 def reader_source(source: str | None) -> str:
