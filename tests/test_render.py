@@ -770,3 +770,70 @@ def test_a_long_headline_is_cut_at_a_word():
     assert subject == "Tajikistan Intends To Expand Production of Armored Vehicles and Special…"
     assert len(subject) <= 78
     assert make_subject("x" * 200).endswith("…") and len(make_subject("x" * 200)) == 78
+
+
+# --- also reported by, lead story, index, footer (issue 13) -------------------------------
+
+
+def test_also_reported_by_links_every_other_telling():
+    rendered = render(sample_digest())
+    html = seen(rendered.html)
+    assert "Also reported by: Asia-Plus, Kun.uz" in html
+    hrefs = read_html(rendered.html).hrefs
+    assert "https://asiaplus.tj/a/1" in hrefs
+    text = rendered.text
+    assert "Also reported by:\n  Asia-Plus: https://asiaplus.tj/a/1\n  Kun.uz\n" in text
+
+
+def test_the_lead_story_is_larger_than_the_rest():
+    html = render(sample_digest()).html
+    sizes = re.findall(r'<div class="it([^"]*)"[^>]*><h3 style="[^"]*font-size:(\d+)px', html)
+    assert sizes[0] == (" lead-story", "26")
+    assert {size for cls, size in sizes[1:]} == {"20"} and all(not c for c, _ in sizes[1:])
+    assert html.count("lead-story") == 2  # the story, and the small-screen rule
+
+
+@pytest.mark.parametrize(("stories", "index"), [(8, False), (9, True), (50, True)])
+def test_in_this_issue_lists_every_story_past_eight(stories, index):
+    rendered = render(big_digest(stories))
+    html = rendered.html
+    ids = re.findall(r'<div class="it[^"]*" id="([^"]+)"', html)
+    assert len(ids) == stories and len(set(ids)) == stories
+    anchors = [h[1:] for h in read_html(html).hrefs if h.startswith("#")]
+    assert ("In this issue" in seen(html)) is index
+    assert ("IN THIS ISSUE" in rendered.text) is index
+    assert anchors == (ids if index else [])
+
+
+def test_footer_has_postal_address_unsubscribe_and_view_in_browser():
+    digest = sample_digest(
+        postal_address="Central Asia Daily, 1 Abay Avenue, Almaty",
+        view_url="https://news.example.com/archive/2025-12-08/",
+    )
+    rendered = render(digest)
+    footer = seen(rendered.html).rsplit("Exchange rates", 1)[1]
+    assert "Central Asia Daily, 1 Abay Avenue, Almaty" in footer
+    assert "View in browser · Unsubscribe" in footer
+    hrefs = read_html(rendered.html).hrefs
+    assert hrefs[-2:] == ["https://news.example.com/archive/2025-12-08/", "{unsubscribe_url}"]
+    assert "View in browser: https://news.example.com/archive/2025-12-08/" in rendered.text
+    assert "Central Asia Daily, 1 Abay Avenue, Almaty" in rendered.text
+
+
+def test_no_view_in_browser_without_a_public_archive():
+    rendered = render(sample_digest())
+    assert "View in browser" not in rendered.html and "View in browser" not in rendered.text
+
+
+def test_nothing_new_digest_says_so_with_the_rates():
+    digest = sample_digest(sections=())
+    rendered = render(digest)
+    assert "Nothing new since the last digest." in seen(rendered.html)
+    assert rendered.subject == "Central Asia Daily, 8 Dec 2025"
+    assert rendered.preheader.startswith("Nothing new since the last digest. Rates: 1 USD = 87.4")
+    assert "…" not in rendered.preheader
+
+
+def test_more_news_comes_after_the_named_sections():
+    headings = re.findall(r'<h2 class="sec"[^>]*>(.*?)</h2>', render(sample_digest()).html)
+    assert headings == ["Kazakhstan", OTHER_SECTION, "Exchange rates"]
