@@ -220,6 +220,7 @@ class _Rate:
     quote: str  # "1 KGS = 0.01144 USD"
     sign: str  # "=" or "≈"
     figure: str  # "87.4 KGS": what one US dollar buys
+    span: bool  # the figure is a range ("11,800–13,300 UZS"): approximate by itself
     trend: str  # up | down | flat | none
     arrow: str
     colour: str
@@ -247,6 +248,7 @@ def _rate(row: RateRow) -> _Rate:
         quote=f"1 {base} = {row.rate:f} {quote_in or 'USD'}",
         sign=sign,
         figure=figure,
+        span=row.per_usd_range is not None,
         trend=trend,
         arrow=arrow,
         colour=colour,
