@@ -259,25 +259,24 @@ def _rate(row: RateRow) -> _Rate:
 
 def _rates_note(digest: Digest, rows: list[RateRow]) -> str:
     """Where the rates come from and what the change column compares."""
-    parts = ["Rates"]
+    head = "Rates"
     if digest.rates_date:
-        parts.append(f"of {short_date(digest.rates_date)}")
+        head += f" of {short_date(digest.rates_date)}"
     source = reader_source(digest.rates_source)
     if source:
-        parts.append(f"from {source}")
+        head += f" from {source}"
     since = [r.since_last_pct is not None for r in rows]
     if all(since):
-        basis = "the change since the last digest"
+        basis = "since the last digest"
         if digest.rates_since:
             basis += f" ({short_date(digest.rates_since)})"
     elif any(since):
-        basis = "the change since the last digest, or on the day (as published) for a new pair"
+        basis = "since the last digest; for a pair new since then, on the day"
     else:
-        basis = "the change on the day, as published"
-    coarse = any(r.per_usd_range or r.per_usd_approx for r in rows)
-    note = " ".join(parts) + f": what one US dollar buys, the quote as published, and {basis}."
-    if coarse:
-        note += " “≈”: the quote gives too few digits for an exact figure."
+        basis = "on the day, as published"
+    note = f"{head}: what one US dollar buys, and the quote. Change: {basis}."
+    if any(r.per_usd_range or r.per_usd_approx for r in rows):
+        note += " ≈ and ranges: the quote gives too few digits for an exact figure."
     return note
 
 

@@ -660,12 +660,13 @@ def test_rate_table_puts_the_figure_a_reader_uses_first():
     assert "87.4 KGS 1 KGS = 0.01144 USD = 0%" in text  # a new pair: the day's change
     assert "≈ 510 KZT 1 KZT = 0.00196 USD ▲ +0.5%" in text
     assert "9.194 TJS 1 TJS = 0.10876 USD ▼ −0.19%" in text
-    assert "≈ 11,800–13,300 UZS 1 UZS = 0.00008 USD = 0%" in text  # one digit: a range
+    assert "UZS/USD" not in text and "≈ 11,800" not in text  # a range is approximate itself
+    assert "11,800–13,300 UZS 1 UZS = 0.00008 USD = 0%" in text  # one digit: a range
     assert "3.510 TMT 1 TMT = 0.28490 USD ▲ +1.2%" in text
     assert "12,500" not in text  # a figure the quote does not support
     assert "Since last" not in text and "-0%" not in text and "-1" not in text
     assert f"Rates of 8 Dec 2025 from {TCA}" in text
-    assert "the change since the last digest, or on the day" in text
+    assert "Change: since the last digest; for a pair new since then, on the day." in text
 
 
 def test_first_issue_shows_the_days_change_not_a_column_of_dashes():
@@ -675,7 +676,7 @@ def test_first_issue_shows_the_days_change_not_a_column_of_dashes():
     assert "▼" not in text or "−" in text
     assert "9.194 TJS 1 TJS = 0.10876 USD ▲ +0.55%" in text  # the ticker's own change
     assert "0.00196 USD = 0%" in text  # "-0%" as published: unchanged
-    assert "the change on the day, as published" in text
+    assert "Change: on the day, as published." in text
     assert "—" not in re.sub(r".*Exchange rates", "", text)
 
 
@@ -790,7 +791,7 @@ def test_the_lead_story_is_larger_than_the_rest():
     sizes = re.findall(r'<div class="it([^"]*)"[^>]*><h3 style="[^"]*font-size:(\d+)px', html)
     assert sizes[0] == (" lead-story", "26")
     assert {size for cls, size in sizes[1:]} == {"20"} and all(not c for c, _ in sizes[1:])
-    assert html.count("lead-story") == 2  # the story, and the small-screen rule
+    assert html.count(" lead-story") == 1  # the story (the small-screen rules aside)
 
 
 @pytest.mark.parametrize(("stories", "index"), [(8, False), (9, True), (50, True)])
@@ -802,7 +803,8 @@ def test_in_this_issue_lists_every_story_past_eight(stories, index):
     anchors = [h[1:] for h in read_html(html).hrefs if h.startswith("#")]
     assert ("In this issue" in seen(html)) is index
     assert ("IN THIS ISSUE" in rendered.text) is index
-    assert anchors == (ids if index else [])
+    assert anchors == (ids + ["rates"] if index else [])
+    assert 'id="rates"' in html
 
 
 def test_footer_has_postal_address_unsubscribe_and_view_in_browser():

@@ -222,7 +222,7 @@ def test_real_page_digest_reads_well(browser, pages_html, width, scheme):
     assert len(got["titles"]) > 8
     for t in got["titles"]:  # every story links to its article
         assert t["href"] and t["href"].startswith("https://timesca.com/?s="), t
-    assert got["index"] == [f"#story-{i}" for i in range(1, len(got["titles"]) + 1)]
+    assert got["index"] == [f"#story-{i}" for i in range(1, len(got["titles"]) + 1)] + ["#rates"]
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -236,7 +236,7 @@ def test_fifty_story_digest_reads_well(browser, width, scheme):
     for item in digest.items:
         for telling in item.also:
             assert telling.url in got["also"]
-    assert got["index"] == [f"#story-{i}" for i in range(1, 51)]
+    assert got["index"] == [f"#story-{i}" for i in range(1, 51)] + ["#rates"]
 
 
 def test_index_links_jump_to_their_story(browser):
