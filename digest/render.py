@@ -408,6 +408,11 @@ def _wrap(text: str, width: int = TEXT_WIDTH) -> str:
     return "\n".join(lines)
 
 
+def _bullet(text: str, width: int = TEXT_WIDTH) -> str:
+    """A list item: "- " and the text wrapped under itself."""
+    return "- " + _wrap(text, width - 2).replace("\n", "\n  ")
+
+
 def _make_env() -> jinja2.Environment:
     root = _template_dir()
     env = jinja2.Environment(
@@ -420,6 +425,7 @@ def _make_env() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["wrap"] = _wrap
+    env.filters["bullet"] = _bullet
     return env
 
 
