@@ -41,6 +41,11 @@ class Article:
     source_link: str | None = None  # the source's home page
 
     @property
+    def shown_source(self) -> str:
+        """The source as readers see it: its name, else its home page, else its file name."""
+        return self.source_name or self.source_link or self.source.rsplit("/", 1)[-1]
+
+    @property
     def text(self) -> str:
         """The body: its paragraphs separated by blank lines (captions and chrome left out)."""
         return "\n\n".join(p.text for p in self.paragraphs if p.kind in BODY_KINDS)
@@ -118,8 +123,23 @@ class Telling:
 
 @dataclass(frozen=True)
 class Chosen:
+    """A story of the digest, shown by its best telling."""
+
     article: Article
     section: str = DEFAULT_SECTION
+    tellings: tuple[Article, ...] = ()  # the story's other tellings in this run
+
+    @property
+    def also(self) -> tuple[Telling, ...]:
+        """The other tellings, one per source and link, in page order."""
+        seen = {(self.article.shown_source, self.article.url)}
+        out = []
+        for a in self.tellings:
+            key = (a.shown_source, a.url)
+            if key not in seen:
+                seen.add(key)
+                out.append(Telling(a.title, a.shown_source, a.url, a.date))
+        return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -133,6 +153,9 @@ class Skipped:
 class Selection:
     chosen: list[Chosen]
     skipped: list[Skipped]
+    # What to remember once the digest reached a reader: one record per telling of each
+    # chosen story (the selection's SentRecords, fingerprints computed once).
+    records: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)

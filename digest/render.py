@@ -314,9 +314,11 @@ def _item(item: DigestItem, day: dt.date, number: int) -> _Item:
     source = reader_source(item.source)
     also = []
     for telling in item.also:
-        name = reader_source(telling.source) or clean_text(telling.title)
+        name = reader_source(telling.source)
+        if not name or name == source:  # the same source again: its other piece, by title
+            name = clean_text(telling.title)
         href = safe_href(telling.url)
-        if name and (href or name != source):
+        if name and _Link(name, href) not in also:
             also.append(_Link(name, href))
     return _Item(
         title=clean_text(item.title) or "Untitled",

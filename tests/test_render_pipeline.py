@@ -62,7 +62,12 @@ def test_preview_shows_the_send_day_names_links_and_no_placeholder(tmp_path):
     assert "{unsubscribe_url}" not in html and "{unsubscribe_url}" not in text
     assert "https://example.com/unsubscribe?token=preview" in html
     assert "Trans-Caspian Affairs" in html and ".txt" not in html and ".txt" not in text
-    assert html.count('href="https://trans-caspian.example/search?q=') == len(report["chosen"])
+    for chosen in report["chosen"]:  # every headline links to its article
+        assert f'href="{chosen["url"]}"' in html.replace("&amp;", "&"), chosen["title"]
+        assert chosen["url"].startswith("https://trans-caspian.example/search?q=")
+    also = [a for c in report["chosen"] for a in c.get("also", [])]
+    for telling in also:  # and every other telling of its story
+        assert telling["url"] and f'href="{telling["url"]}"' in html, telling
     sections = [c["section"] for c in report["chosen"]]
     named = [s for s in sections if s != "More news"]
     assert sections == named + ["More news"] * (len(sections) - len(named))  # More news last

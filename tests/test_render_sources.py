@@ -12,7 +12,7 @@ from conftest import FIXTURES, page
 from digest.config import load_config
 from digest.errors import ConfigError
 from digest.models import DEFAULT_SECTION, OTHER_SECTION
-from digest.sections import assign_sections, section_for, section_order
+from digest.select.sections import assign_sections, section_for, section_order
 from digest.sources import read_specs
 from digest.sources.feed import read_feed
 
