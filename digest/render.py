@@ -295,7 +295,8 @@ class _Item:
     source: _Link | None
     href: str | None
     date: str
-    also: tuple[_Link, ...]
+    also: tuple[_Link, ...]  # other sources' tellings: "Also reported by"
+    more: tuple[_Link, ...]  # the same source's other pieces: "More on this"
     anchor: str
     first: bool  # the lead story: shown larger
 
@@ -313,12 +314,15 @@ INDEX_AFTER = 8  # more stories than this get an "In this issue" list at the top
 def _item(item: DigestItem, day: dt.date, number: int) -> _Item:
     source = reader_source(item.source)
     also = []
+    more = []  # the same source's other pieces on the story, by title
     for telling in item.also:
         name = reader_source(telling.source)
-        if not name or name == source:  # the same source again: its other piece, by title
-            name = clean_text(telling.title)
         href = safe_href(telling.url)
-        if name and _Link(name, href) not in also:
+        if not name or name == source:
+            link = _Link(clean_text(telling.title), href)
+            if link.text and link not in more:
+                more.append(link)
+        elif _Link(name, href) not in also:
             also.append(_Link(name, href))
     return _Item(
         title=clean_text(item.title) or "Untitled",
@@ -327,6 +331,7 @@ def _item(item: DigestItem, day: dt.date, number: int) -> _Item:
         href=safe_href(item.url),
         date=short_date(item.date) if item.date and item.date != day else "",  # else: noise
         also=tuple(also),
+        more=tuple(more),
         anchor=f"story-{number}",
         first=number == 1,
     )

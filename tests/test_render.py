@@ -839,3 +839,23 @@ def test_nothing_new_digest_says_so_with_the_rates():
 def test_more_news_comes_after_the_named_sections():
     headings = re.findall(r'<h2 class="sec"[^>]*>(.*?)</h2>', render(sample_digest()).html)
     assert headings == ["Kazakhstan", OTHER_SECTION, "Exchange rates"]
+
+
+def test_the_same_sources_other_piece_is_more_on_this_by_title():
+    item = DigestItem(
+        "Tajikistan Raises Rogun Reservoir Level Ahead of Winter",
+        "Lead.",
+        TCA,
+        "https://timesca.com/a",
+        DAY,
+        also=(
+            Telling("Rogun Level Peaks", TCA, "https://timesca.com/b", DAY),
+            Telling("Rogun at Record", "Asia-Plus", "https://asiaplus.tj/c", DAY),
+        ),
+    )
+    rendered = render(sample_digest(sections=(DigestSection(DEFAULT_SECTION, (item,)),)))
+    html = seen(rendered.html)
+    assert "Also reported by: Asia-Plus More on this: Rogun Level Peaks" in html
+    assert "More on this:\n  Rogun Level Peaks: https://timesca.com/b\n" in rendered.text
+    hrefs = read_html(rendered.html).hrefs
+    assert {"https://timesca.com/b", "https://asiaplus.tj/c"} <= set(hrefs)
