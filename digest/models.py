@@ -6,6 +6,8 @@ sources → Article / RateQuote → select → Selection → summarize → Diges
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -153,9 +155,13 @@ class Skipped:
 class Selection:
     chosen: list[Chosen]
     skipped: list[Skipped]
-    # What to remember once the digest reached a reader: one record per telling of each
-    # chosen story (the selection's SentRecords, fingerprints computed once).
-    records: list = field(default_factory=list)
+    # Makes what to remember once the digest reached a reader: one record per telling of
+    # each chosen story (the selection's SentRecords, from the fingerprints it made).
+    make_records: Callable[[], list] = list
+
+    @functools.cached_property
+    def records(self) -> list:
+        return self.make_records()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .config import Config
-from .errors import ConfigError, SourcesError, UsageError
+from .errors import SourcesError, UsageError
 from .models import (
     Article,
     Digest,
@@ -319,8 +319,9 @@ def run(
     config: Config, dry_run: bool = False, as_of: dt.date | None = None, slot: str | None = None
 ) -> RunReport:
     """One full cycle. Finishes an interrupted issue first, then picks new articles."""
-    from .deliver import deliver_issue, load_recipients
+    from .deliver import deliver_issue
     from .history import remember
+    from .recipients import load_recipients, nobody_to_send_to
     from .store import Store, dumps, run_lock
 
     if dry_run:
@@ -330,6 +331,8 @@ def run(
         recipients, problems = load_recipients(config.delivery, unsubscribed)
         prepared.notes.extend(str(p) for p in problems)
         prepared.notes.extend(postal_address_note(config))
+        if not recipients and problems:  # only bad addresses: the same error as a real run
+            raise nobody_to_send_to(config.delivery, problems)
         if not recipients:
             prepared.notes.append("no one to send to: set delivery.to or delivery.recipients")
         return RunReport(
@@ -361,12 +364,7 @@ def run(
             prepared.notes.extend(str(p) for p in problems)
             prepared.notes.extend(postal_address_note(config))
             if not recipients:
-                raise ConfigError(
-                    "no one to send to: every address is invalid or unsubscribed, or none is given",
-                    str(config.path),
-                    key="delivery.to",
-                    hint="list readers in delivery.to or a delivery.recipients CSV file",
-                )
+                raise nobody_to_send_to(config.delivery, problems)
             chosen = prepared.selection.chosen
             stories = [[c.article, *c.tellings] for c in chosen]
             issue_id = _freeze(store, run_id, prepared, recipients, stories, dumps)

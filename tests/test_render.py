@@ -19,6 +19,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_SEEDS, need_real_pages
 from mjml import mjml2html
 
 from digest.models import (
@@ -33,7 +34,7 @@ from digest.models import (
 from digest.render import make_preheader, make_subject, render
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = SHARED_SEEDS
 EMAILLINT = ROOT / "tests" / "emaillint"
 DAY = dt.date(2025, 12, 8)
 HOSTILE = '<script>alert(1)</script> & "Tom\'s"'
@@ -166,8 +167,7 @@ def seed_digests() -> list[tuple[str, Digest]]:
     """One digest per real page, as the pipeline builds it: the readers, the source named as
     the config names it (with article_url for pages without links), extractive leads,
     sections from title or lead."""
-    if not SEEDS.is_dir():
-        pytest.skip(f"the real pages are not here: {SEEDS}")
+    need_real_pages()
     from digest.config import Config, SelectionConfig, SourceSpec
     from digest.models import Chosen, Selection
     from digest.pipeline import build_digest, place_in_sections

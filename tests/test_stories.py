@@ -198,3 +198,55 @@ def test_shipped_samples_go_out_in_three_digests_then_nothing_is_new(tmp_path):
         counts.append(len(report.prepared.selection.chosen) if report.status != "empty" else 0)
     assert counts == [12, 12, 1, 0]
     assert report.status == "empty" and "nothing new" in report.message
+
+
+def test_as_of_keeps_articles_published_after_that_day_out(tmp_path):
+    """--as-of 2025-11-06 on the samples: nothing from the 11-07, 11-08 or 11-10 pages."""
+    config = tmp_path / "config" / "digest.yaml"
+    config.parent.mkdir()
+    shipped = (Path(__file__).resolve().parents[1] / "config" / "digest.yaml").read_text()
+    seeds = Path(__file__).resolve().parents[1] / "seeds"
+    config.write_text(shipped.replace("../seeds/*.txt", f"{seeds}/*.txt"))
+    day = dt.date(2025, 11, 6)
+    report = pipeline.run(load_config(config), dry_run=True, as_of=day)
+    chosen = report.prepared.selection.chosen
+    assert chosen and all(c.article.date <= day for c in chosen)
+    assert all(s.article.date <= day for s in report.prepared.selection.skipped)
+    assert any("dated after 2025-11-06" in n for n in report.prepared.notes)
+
+
+SARAZM_A = """Archaeologists from the Institute of History of the Academy of Sciences of Tajikistan have uncovered a Bronze Age burial at Sarazm, the UNESCO World Heritage site near Penjikent, the institute said on March 3.
+
+The grave held the remains of two adults with bronze mirrors, carnelian beads and a painted clay vessel, finds the team led by Abdurauf Razzokov dates to about 3200 BC.
+
+Razzokov said the burial was found during work on the eastern edge of the settlement, where 14 graves have now been excavated since the season began."""
+
+SARAZM_B = """A team from the Institute of History of the Academy of Sciences of Tajikistan working at Sarazm, the UNESCO World Heritage site near Penjikent, has found the foundations of a temple with a round altar, the institute said on October 21.
+
+The building, about 9 metres across, yielded bronze mirrors, carnelian beads and fragments of painted clay vessels, according to Abdurauf Razzokov, who leads the excavations.
+
+Razzokov said the temple was found in the central part of the settlement, where the team has opened 3 new trenches this autumn."""
+
+
+def test_two_events_at_one_place_with_the_same_institutions_and_finds_stay_apart(tmp_path):
+    """Same site, institute, leader and kinds of find; different dates and counts."""
+    a = Article(
+        "Bronze Age Burial Found at Sarazm",
+        tuple(Paragraph(p) for p in SARAZM_A.split("\n\n")),
+        "a.txt",
+        date=dt.date(2025, 11, 20),
+    )
+    b = Article(
+        "Temple With Round Altar Unearthed at Sarazm",
+        tuple(Paragraph(p) for p in SARAZM_B.split("\n\n")),
+        "b.txt",
+        date=dt.date(2025, 11, 20),
+    )
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        together = select([a, b], History(store.conn), EVERYTHING)
+        assert len(together.chosen) == 2, [(s.article.title, s.reason) for s in together.skipped]
+        first = select([a], History(store.conn), EVERYTHING)
+        with store.transaction() as tx:
+            remember(tx, 1, first.records)
+        later = select([b], History(store.conn), EVERYTHING)
+    assert [c.article.title for c in later.chosen] == [b.title]

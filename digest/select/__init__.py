@@ -50,7 +50,7 @@ from .fingerprint import (
 )
 from .sections import compile_sections, section_of
 from .sent import SentArticle, SentRecord, SentStories
-from .stories import Batch, against_history, group, story_sent
+from .stories import Batch, against_history, group, story_sent, texts_already_sent
 
 __all__ = [
     "MINHASH_SEED",
@@ -103,14 +103,16 @@ def _select(
     position = {i: n for n, i in enumerate(order)}
     cutoff = ref - dt.timedelta(days=config.lookback_days) if ref else None
     live = [i for i in order if not (cutoff and candidates[i].date and candidates[i].date < cutoff)]
-    fps = dict(zip(live, fingerprint([candidates[i] for i in live]), strict=True))
+    known = texts_already_sent(candidates, live, sent)
+    fresh = [i for i in live if i not in known]
+    fps = dict(zip(fresh, fingerprint([candidates[i] for i in fresh]), strict=True))
     batch = Batch(candidates, fps, ref)
     matches = against_history(batch, sent)
-    stories = group(live, fps, batch.relations(), position)
+    stories = group(fresh, fps, batch.relations(), position)
 
     chosen: list[Chosen] = []
-    skipped: dict[int, Skipped] = {}
-    records: list[SentRecord] = []
+    skipped = {i: Skipped(candidates[i], m.reason, m.title) for i, m in known.items()}
+    told: list[list[int]] = []  # the chosen stories' tellings, best first
     sections = compile_sections(config.sections)
     for story in stories:
         match = story_sent(story, matches)
@@ -131,15 +133,22 @@ def _select(
         chosen.append(Chosen(rep, section_of(rep, sections), tellings))
         for m in story.others:
             skipped[m] = Skipped(candidates[m], story.kind[m], rep.title)
-        records += _records(
-            len(chosen) - 1, [candidates[m] for m in story.members], [fps[m] for m in story.members]
-        )
+        told.append(story.members)
+    alive = set(live)
     out = [
-        Skipped(candidates[i], TOO_OLD) if i not in fps else skipped[i]
+        skipped[i] if i in alive else Skipped(candidates[i], TOO_OLD)
         for i in order
-        if i not in fps or i in skipped
+        if i not in alive or i in skipped
     ]
-    return Selection(chosen, out, records)
+
+    def make_records() -> list[SentRecord]:
+        return [
+            r
+            for n, members in enumerate(told)
+            for r in _records(n, [candidates[m] for m in members], [fps[m] for m in members])
+        ]
+
+    return Selection(chosen, out, make_records)
 
 
 def _stable_order(candidates: Sequence[Article], ref: dt.date | None) -> list[int]:

@@ -24,11 +24,16 @@ from .keys import key64
 FACT_CHARS = 1500  # facts come from the title and the opening of the body
 
 
-DATE, AMOUNT, PERCENT, COUNT, NAME, WEAK = "d", "n", "%", "c", "p", "w"
-FACT_WEIGHTS = {DATE: 1.5, AMOUNT: 1.5, PERCENT: 1.5, COUNT: 1.0, NAME: 1.0, WEAK: 0.25}
+DATE, AMOUNT, PERCENT, COUNT, FEW, NAME, WEAK = "d", "n", "%", "c", "f", "p", "w"
+# FEW: a small plain number ("14 graves"): too common to be evidence of one story, but two
+# reports of one event that both count things share some of the counts.
+FACT_WEIGHTS = {
+    DATE: 1.5, AMOUNT: 1.5, PERCENT: 1.5, COUNT: 1.0, FEW: 0.25, NAME: 1.0, WEAK: 0.25
+}  # fmt: skip
+WEAK_KINDS = frozenset({FEW, WEAK})  # never an anchor for comparing two articles
 # Facts of these kinds state one value of a kind of thing: two reports of one event that
 # both give a date (an amount, a share, a count) and share none of them tell two events.
-CLASSES = (DATE, AMOUNT, PERCENT, COUNT)
+CLASSES = (DATE, AMOUNT, PERCENT, COUNT, FEW)
 
 _MONTHS = {
     m: n
@@ -97,9 +102,7 @@ def facts(title: str, text: str) -> dict[int, str]:
             if plain and 1900 <= value <= 2100:
                 continue  # a year: the dates carry it
             value *= _SCALE[scale] if scale else 1
-            kind = (
-                (PERCENT if percent else AMOUNT) if not plain else COUNT if value >= 100 else WEAK
-            )
+            kind = (PERCENT if percent else AMOUNT) if not plain else COUNT if value >= 100 else FEW
             out.setdefault(_fact_key("num", f"{value:g}{'%' if percent else ''}"), kind)
     for m in _NAME_RE.finditer(body):
         for name in _names(m[0]):
@@ -172,8 +175,8 @@ def fact_weight(kinds: Iterable[str]) -> float:
 
 def fact_classes(kinds: Iterable[str]) -> tuple[int, ...]:
     """How many facts of each of CLASSES an article states."""
-    counts = Counter(kinds)
-    return tuple(counts[c] for c in CLASSES)
+    kinds = list(kinds)
+    return tuple(kinds.count(c) for c in CLASSES)
 
 
 def story_evidence(shared: Iterable[tuple[str, int]], total: int) -> float:
@@ -193,7 +196,8 @@ def conflicts(shared_kinds: Iterable[str], a: Sequence[int] | None, b: Sequence[
     if a is None or b is None:
         return 0
     shared = fact_classes(shared_kinds)
-    return sum(1 for x, y, s in zip(a, b, shared, strict=True) if x and y and not s)
+    # Counts from a state stored before FEW existed have four classes: zip stops there.
+    return sum(1 for x, y, s in zip(a, b, shared, strict=False) if x and y and not s)
 
 
 class HasFacts(Protocol):

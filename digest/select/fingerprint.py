@@ -137,12 +137,10 @@ _STOP_HASHES = frozenset(zlib.crc32(w) for w in _STOPWORDS)
 
 def term_counts(title: str, text: str) -> Counter[int]:
     """Content-word counts (by word hash) for the TF-IDF cosine."""
-    return _content_words(word_hashes(tokens(title + " " + text)))
-
-
-def _content_words(hashes: np.ndarray) -> Counter[int]:
-    # A Counter over a list beats np.unique and np.isin on texts of a few hundred words.
-    return Counter(h for h in hashes.tolist() if h not in _STOP_HASHES)
+    counts = Counter(word_hashes(tokens(title + " " + text)).tolist())
+    for h in _STOP_HASHES & counts.keys():
+        del counts[h]
+    return counts
 
 
 def top_terms(counts: Counter[int]) -> Counter[int]:
@@ -158,7 +156,7 @@ def headline_words(title: str) -> frozenset[int]:
 PARAGRAPH_WORDS = 8  # shorter paragraphs (datelines, one-line quotes) are not compared
 
 
-@functools.lru_cache(maxsize=4096)  # asked again for the articles that share paragraphs
+@functools.lru_cache(maxsize=1024)  # asked again of articles that share paragraphs
 def paragraph_keys(article: Article) -> list[tuple[int, str]]:
     """(key, text) of each body paragraph long enough to tell: the same paragraph in two
     articles that are not copies is a paragraph mixed in from another story."""
@@ -209,9 +207,26 @@ class Fingerprint:
     classes: tuple[int, int, int]  # how many dates, amounts and counts it states
     headline: frozenset[int]
     excerpt: bool
-    terms: Counter[int] = field(default_factory=Counter, repr=False)
-    paragraphs: frozenset[int] = frozenset()
-    headline_key: int | None = None
+    headline_key: int | None
+    article: Article = field(repr=False)
+
+    # Asked of the few articles compared as the same story, and of those remembered: made
+    # when first asked.
+    @functools.cached_property
+    def terms(self) -> Counter[int]:
+        """Its top content words, for the cosine."""
+        return top_terms(term_counts(self.article.title, self.article.text))
+
+    @functools.cached_property
+    def paragraphs(self) -> frozenset[int]:
+        """The keys of its body paragraphs."""
+        return frozenset(k for k, _ in paragraph_keys(self.article))
+
+
+def exact_key(article: Article) -> int:
+    """The key of its normalised title and body: the same text is the same key."""
+    title, body = word_hashes(tokens(article.title)), word_hashes(tokens(article.text))
+    return key64("text", title.tobytes(), body.tobytes())
 
 
 def fingerprint(articles: Sequence[Article]) -> list[Fingerprint]:
@@ -243,7 +258,7 @@ def fingerprint(articles: Sequence[Article]) -> list[Fingerprint]:
             sign(n + 1)
             pending_size = 0
         fs = facts(a.title, text)
-        terms = _content_words(np.concatenate([title_hashes, body_hashes]))
+        heading = headline_words(a.title)
         partial.append(
             (
                 exact,
@@ -253,11 +268,10 @@ def fingerprint(articles: Sequence[Article]) -> list[Fingerprint]:
                 fs,
                 fact_weight(fs.values()),
                 fact_classes(fs.values()),
-                headline_words(a.title),
+                heading,
                 a.excerpt,
-                top_terms(terms),
-                frozenset(k for k, _ in paragraph_keys(a)),
-                headline_key(headline_words(a.title)),
+                headline_key(heading),
+                a,
             )
         )
     sign(len(articles))

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models import ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
-from .facts import WEAK, conflicts, cosine, facts, story_evidence, story_overlap
-from .fingerprint import NUM_PERM, Fingerprint, headline_words, paragraph_keys
+from .facts import WEAK_KINDS, conflicts, cosine, facts, story_evidence, story_overlap
+from .fingerprint import NUM_PERM, Fingerprint, exact_key, headline_words, paragraph_keys
 from .sent import SentArticle, SentStories
 
 # Thresholds measured on tests/test_neardup.py's labelled set (real articles, their changed
@@ -64,7 +64,10 @@ MIN_CONTAINED = 20  # fewer shingles than this is too little text to call it con
 # - same-story pairs share facts worth >= 3.75 taken two by two (>= 3.2 weighted by rarity),
 #   same-topic different events <= 2.0 (<= 1.6);
 STORY_EVIDENCE = 2.5
-CONFLICT_WEIGHT = 1.5  # evidence taken off for each kind of fact they disagree on
+# - for each kind of fact (dates, amounts, shares, counts, small counts) both state and share
+#   none of, the evidence loses as much as it needs to reach: one disagreement outweighs the
+#   names a same-topic pair shares (same place, institutions, people).
+CONFLICT_WEIGHT = 2.5
 # - ... making up >= 0.52 of the facts of the article with fewer; different events <= 0.42;
 STORY_OVERLAP = 0.3
 # - content-word cosine of same-story pairs >= 0.30, but same-topic different events reach
@@ -281,7 +284,10 @@ class Batch:
 
         anchors: Counter[tuple[int, int]] = Counter()
         for k, holders in self.fact_holders.items():
-            if 1 < len(holders) <= ANCHOR_MAX_DF and self.fps[holders[0]].facts[k] != WEAK:
+            if (
+                1 < len(holders) <= ANCHOR_MAX_DF
+                and self.fps[holders[0]].facts[k] not in WEAK_KINDS
+            ):
                 anchors.update(itertools.combinations(holders, 2))
         agree = []
         total = len(self.fps)
@@ -437,6 +443,29 @@ class SentMatch:
     story: int  # the sent story
 
 
+def texts_already_sent(
+    candidates: Sequence[Article], live: Sequence[int], history: SentStories
+) -> dict[int, SentMatch]:
+    """Candidates whose very text was sent: known at the cost of one key each, before any
+    fingerprint is made (a run with nothing new stops here). They take no part in grouping:
+    whatever copies them copies the sent telling, which history answers for."""
+    if not live or not history.count():
+        return {}
+    keys = {i: exact_key(candidates[i]) for i in live}
+    sent_with: dict[int, list[int]] = defaultdict(list)
+    for key, aid in history.matching_keys(np.fromiter(set(keys.values()), np.int64)):
+        sent_with[key].append(aid)
+    if not sent_with:
+        return {}
+    sent = history.articles({aid for aids in sent_with.values() for aid in aids})
+    out = {}
+    for i, key in keys.items():
+        if key in sent_with:
+            h = sent[min(sent_with[key])]
+            out[i] = SentMatch(ALREADY_SENT, h.title, h.story)
+    return out
+
+
 def against_history(batch: Batch, history: SentStories) -> dict[int, SentMatch]:
     """Candidates that are tellings of a sent story: as the same text or article, as a copy,
     or as another report of it."""
@@ -526,7 +555,7 @@ def _same_story_in_history(
     anchor_keys = [
         k
         for k in counts
-        if df(k) <= ANCHOR_MAX_DF and fps[batch.fact_holders[k][0]].facts[k] != WEAK
+        if df(k) <= ANCHOR_MAX_DF and fps[batch.fact_holders[k][0]].facts[k] not in WEAK_KINDS
     ]
     anchors: Counter[tuple[int, int]] = Counter()
     sent_holders: dict[int, list[int]] = defaultdict(list)
