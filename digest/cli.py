@@ -292,6 +292,34 @@ def unsubscribe(ctx: click.Context, email: str) -> None:
     click.echo(f"{address} will not get digests any more")
 
 
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="The archive's folder [default: archive.folder, else var/archive beside the "
+    "config's folder].",
+)
+@click.option(
+    "--remove",
+    multiple=True,
+    metavar="ISSUE",
+    help="Take this issue (its name, as listed) off the site; the state keeps it.",
+)
+@click.pass_context
+def archive(ctx: click.Context, out_dir: str | None, remove: tuple[str, ...]) -> None:
+    """The static archive of delivered issues: index.html, a page each, feed.xml."""
+    from . import pipeline
+
+    config = _load(ctx)
+    report = pipeline.archive(config, Path(out_dir) if out_dir else None, remove)
+    for page in report.pages:
+        click.echo(f"{page.name}  {page.subject}")
+    for name in report.unpublished:
+        click.echo(f"unpublished {name}")
+    click.echo(report.message)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)

@@ -167,6 +167,7 @@ class Digest:
     rates_source: str | None = None
     unsubscribe_url: str = "{unsubscribe_url}"  # filled per recipient at delivery
     reason_line: str = ""  # why the reader gets this mail
+    view_url: str | None = None  # the archive page ("View in browser"), with archive.url
 
     @property
     def items(self) -> list[DigestItem]:
