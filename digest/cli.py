@@ -158,7 +158,7 @@ def preview(
         from .preview_server import open_in_browser, serve_folder
 
         if serve:
-            serve_folder(folder, port, open_browser)
+            serve_folder(folder, port, open_browser, archive=pipeline.archive_folder(config))
         else:
             click.echo(open_in_browser(paths[0].resolve().as_uri()))
 
