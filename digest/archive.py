@@ -40,6 +40,7 @@ REMOVED = ".unpublished"  # names of the issues taken off the site, one per line
 UNSUBSCRIBE_PLACEHOLDER = "{unsubscribe_url}"  # as digest.deliver fills it, per reader
 ATOM = "http://www.w3.org/2005/Atom"
 _NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-\d+$")
+_SEPARATOR_BEFORE = re.compile(r"\s*·\s*$")
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -287,14 +288,14 @@ def public_html(frozen: str, own_url: str | None = None) -> str:
         end = tail.find("</a>")
         opening = head[start:] if start >= 0 else ""
         if start >= 0 and end >= 0 and ">" not in opening and re.search(r"href=[\"']$", opening):
-            frozen = head[:start] + tail[end + len("</a>") :]
+            # with the separator from a link before it ("View in browser · Unsubscribe")
+            frozen = _SEPARATOR_BEFORE.sub("", head[:start]) + tail[end + len("</a>") :]
         else:
             frozen = head + "#" + tail
     if own_url:
         escaped = re.escape(html.escape(own_url, quote=True))
-        frozen = re.sub(
-            rf"<a\b[^>]*\bhref=[\"']{escaped}[\"'][^>]*>.*?</a>", "", frozen, flags=re.S
-        )
+        link = rf"<a\b[^>]*\bhref=[\"']{escaped}[\"'][^>]*>.*?</a>(\s*·\s*)?"
+        frozen = re.sub(link, "", frozen, flags=re.S)
     return frozen
 
 

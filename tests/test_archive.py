@@ -383,18 +383,20 @@ def test_hostile_titles_are_escaped_on_the_pages_and_in_the_feed(tmp_path):
 # --- pieces ---------------------------------------------------------------------------------------
 
 
-def test_public_html_drops_only_the_footer_unsubscribe_link():
+def test_public_html_drops_only_the_footer_links_of_one_reader():
     frozen = (
         "<body><p>An article quoting {unsubscribe_url} as text</p>"
-        '<a href="https://x.example/view" style="c">View in browser</a> '
-        '<div>Why you get this<br><a href="{unsubscribe_url}" style="color:#5c6672;">'
-        "Unsubscribe</a></div></body>"
+        '<div>Why you get this<br><a href="https://x.example/view" style="c">View in browser</a>'
+        ' · <a href="{unsubscribe_url}" style="color:#5c6672;">Unsubscribe</a></div></body>'
     )
     page = archive_mod.public_html(frozen, "https://x.example/view")
     assert page == (
-        "<body><p>An article quoting {unsubscribe_url} as text</p> "
+        "<body><p>An article quoting {unsubscribe_url} as text</p>"
         "<div>Why you get this<br></div></body>"
     )
+    # Without a view link, the unsubscribe link alone goes.
+    page = archive_mod.public_html(frozen.replace("https://x.example/view", "https://other/"))
+    assert page.endswith('<a href="https://other/" style="c">View in browser</a></div></body>')
     # A placeholder that is not a link's whole address is neutralised, not left to be filled.
     assert archive_mod.public_html("<p>see {unsubscribe_url}</p>") == "<p>see #</p>"
 
@@ -507,3 +509,21 @@ def test_send_times_from_the_state_are_read_as_utc():
     assert archive_mod._when("2026-01-02T08:04:05+05:00") == dt.datetime(
         2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC
     )
+
+
+def test_the_sent_email_links_to_its_page_in_the_archive(tmp_path):
+    import email
+    import email.policy
+
+    if "view_url" not in (ROOT / "templates" / "digest.mjml.j2").read_text():
+        pytest.skip("the e-mail template has no View in browser link yet (issue 13's footer)")
+    config, _ = two_runs(tmp_path)
+    names = names_in_state(tmp_path / "state.sqlite3")
+    for number, name in enumerate(names, start=1):
+        (eml,) = (tmp_path / "outbox").glob(f"issue-{number:05d}-reader@example.com.eml")
+        message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        page = Page(message.get_body(("html",)).get_content())
+        url = f"{URL}issues/{name}.html"
+        assert url in page.links
+        assert (tmp_path / "site" / "issues" / f"{name}.html").is_file()
+        assert url in message.get_body(("plain",)).get_content()
