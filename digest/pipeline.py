@@ -175,14 +175,11 @@ def prepare(
             notes.append(f"{chosen.article.title}: {result.note}")
     rows = rate_rows(newest_ticker(read.rates), store.previous_rates())
     digest = build_digest(config, selection, leads, rows, as_of)
-    if config.archive and config.archive.url and run_id is not None:
-        from .archive import page_url
-
-        digest = replace(digest, view_url=page_url(config.archive.url, digest.date, run_id))
     rendered = None
     if selection.chosen or not config.skip_empty:  # skip_empty false: rates, "nothing new"
         from .render import render
 
+        digest = _with_view_url(config, digest, run_id)
         rendered = render(digest)
     return Prepared(read, selection, leads, digest, rendered, notes)
 
@@ -315,6 +312,16 @@ def run(
         except BaseException as e:
             store.finish_run(run_id, "failed", message=str(e) or type(e).__name__)
             raise
+
+
+def _with_view_url(config: Config, digest: Digest, run_id: int | None) -> Digest:
+    """With `archive.url`, a run's e-mail links to its page in the archive ("View in
+    browser"); the page's name is known before the issue is frozen (date and run number)."""
+    if not (config.archive and config.archive.url and run_id is not None):
+        return digest
+    from .archive import page_url
+
+    return replace(digest, view_url=page_url(config.archive.url, digest.date, run_id))
 
 
 def archive_folder(config: Config, out_dir: Path | None = None) -> Path:
