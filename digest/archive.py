@@ -28,7 +28,7 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
@@ -165,10 +165,11 @@ def write_archive(
         shown = shown[:keep]
     report.pages = [_page(i, title, url) for i in shown]
 
+    # Pages first, then what links to them: a write that fails half-way leaves no dead link.
     files: dict[Path, bytes] = {
-        folder / "index.html": _index(report.pages, title, url).encode(),
-        folder / "feed.xml": _feed(report.pages, title, url),
         **{folder / PAGES / f"{p.name}.html": p.html.encode() for p in report.pages},
+        folder / "feed.xml": _feed(report.pages, title, url),
+        folder / "index.html": _index(report.pages, title, url).encode(),
     }
     if unpublished:
         files[folder / REMOVED] = _removed_text(unpublished).encode()
@@ -257,25 +258,19 @@ def _stories(report_json: str) -> tuple[tuple[str, str, str | None], ...]:
 
 def _page(issue: IssueRecord, title: str, url: str | None) -> Page:
     name = page_name(issue.digest_date, issue.run_id)
+    sent_at = _when(issue.sent_at).astimezone(dt.UTC)
     try:
         day = dt.date.fromisoformat(issue.digest_date)
     except ValueError:
-        day = _when(issue.sent_at).date()
-    page = Page(
-        name=name,
-        subject=_one_line(issue.subject),
-        date=day,
-        sent_at=_when(issue.sent_at).astimezone(dt.UTC),
-        stories=_stories(issue.report),
-        html="",
-    )
+        day = sent_at.date()
+    info = Page(name, _one_line(issue.subject), day, sent_at, _stories(issue.report), html="")
     own = page_url(url, issue.digest_date, issue.run_id)
     body = public_html(issue.html, own)
-    bar = _env().get_template("archive_bar.html.j2").render(page=page, title=title)
+    bar = _env().get_template("archive_bar.html.j2").render(page=info, title=title)
     head = _env().get_template("archive_head.html.j2").render(canonical=own)
     body = _insert_after(body, re.compile(r"<body\b[^>]*>", re.I), bar)
     body = _insert_before(body, re.compile(r"</head\s*>", re.I), head)
-    return Page(page.name, page.subject, page.date, page.sent_at, page.stories, body)
+    return replace(info, html=body)
 
 
 def public_html(frozen: str, own_url: str | None = None) -> str:
