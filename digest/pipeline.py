@@ -65,10 +65,11 @@ class RunReport:
                 {
                     "title": c.article.title,
                     "lead": lead,
-                    "source": c.article.source,
+                    "source": c.article.shown_source,
                     "line": c.article.line,
                     "url": c.article.url,
                     "section": c.section,
+                    "also": [{"title": t.title, "source": t.source, "url": t.url} for t in c.also],
                 }
                 for c, lead in zip(p.selection.chosen, p.leads, strict=True)
             ]
@@ -158,6 +159,12 @@ def prepare(
     from .summarize import make_summarizer
 
     read = read_sources(config)
+    notes = []
+    if as_of is not None:  # nothing published after the as-of day is a candidate yet
+        later = [a for a in read.articles if a.date and a.date > as_of]
+        if later:
+            read.articles = [a for a in read.articles if not (a.date and a.date > as_of)]
+            notes.append(f"{len(later)} articles dated after {as_of} wait for a later digest")
     as_of = reference_day(config, read, as_of)
     selection = select(read.articles, History(store.conn), config.selection, as_of=as_of)
     # Sections in the config's order, the default section last; the order within each
@@ -167,7 +174,7 @@ def prepare(
         key=lambda c: order.index(c.section) if c.section in order else len(order)
     )
     summarize = make_summarizer(config.summary)
-    leads, notes = [], []
+    leads = []
     for chosen in selection.chosen:
         result = summarize(chosen.article)
         leads.append(result.lead)
@@ -295,17 +302,18 @@ def run(
                     key="delivery.to",
                     hint="list readers in delivery.to or a delivery.recipients CSV file",
                 )
-            articles = [c.article for c in prepared.selection.chosen]
-            issue_id = _freeze(store, run_id, prepared, recipients, articles, dumps)
+            chosen = prepared.selection.chosen
+            stories = [[c.article, *c.tellings] for c in chosen]
+            issue_id = _freeze(store, run_id, prepared, recipients, stories, dumps)
             outcomes = deliver_issue(config, store, issue_id, prepared.rendered, recipients)
             sent = sum(1 for o in outcomes if o["status"] == "sent")
             failed = len(outcomes) - sent
-            _settle(store, issue_id, articles, remember)
+            _settle(store, issue_id, lambda: prepared.selection.records, remember)
             status = "delivered" if not failed else "partly-delivered" if sent else "failed"
             message = f"sent to {sent} of {len(outcomes)} recipients"
             if any(o["status"] == "retrying" for o in outcomes):
                 message += "; deferred readers are tried again by the next run"
-            store.finish_run(run_id, status, len(articles), sent, failed, message)
+            store.finish_run(run_id, status, len(chosen), sent, failed, message)
             if sent:
                 _refresh_archive(config, store, prepared.notes)
             return RunReport(status, prepared, outcomes, message, issue_id, resumed)
@@ -371,7 +379,12 @@ def _refresh_archive(config: Config, store, notes: list[str]) -> None:
 
 
 def _freeze(
-    store, run_id: int, prepared: Prepared, recipients: list[str], articles: list[Article], dumps
+    store,
+    run_id: int,
+    prepared: Prepared,
+    recipients: list[str],
+    stories: list[list[Article]],
+    dumps,
 ) -> int:
     """Issue, recipients and rates written in one transaction before anything is sent."""
     rendered = prepared.rendered
@@ -389,7 +402,7 @@ def _freeze(
                 rendered.html,
                 rendered.text,
                 dumps(report),
-                dumps([_article_json(a) for a in articles]),
+                dumps([[_article_json(a) for a in story] for story in stories]),
             ),
         )
         issue_id = int(cur.lastrowid)
@@ -415,8 +428,9 @@ def _freeze(
     return issue_id
 
 
-def _settle(store, issue_id: int, articles: list[Article], remember) -> None:
-    """Articles count as sent once one reader has the issue; otherwise they stay available.
+def _settle(store, issue_id: int, records, remember) -> None:
+    """Stories count as sent once one reader has the issue; otherwise they stay available.
+    `records()` gives what to remember (the selection's, or made again from a frozen issue).
 
     The issue is done when nobody is left pending: delivered if anyone has it, else failed
     (and its articles go back to the pool)."""
@@ -427,7 +441,7 @@ def _settle(store, issue_id: int, articles: list[Article], remember) -> None:
             "SELECT 1 FROM sent_articles WHERE issue_id=? LIMIT 1", (issue_id,)
         ).fetchone()
         if sent and not remembered:
-            remember(tx, issue_id, articles)
+            remember(tx, issue_id, records())
         status = "sending" if pending else ("delivered" if sent else "failed")
         tx.execute("UPDATE issues SET status=? WHERE id=?", (status, issue_id))
 
@@ -443,6 +457,7 @@ def _resume(config: Config, store) -> list[dict]:
     anything new. A reader deferred in MAX_DEFERRED_RUNS runs is given up on."""
     from .deliver import deliver_issue, normalize_address
     from .history import remember
+    from .select import sent_records
 
     unsubscribed = {(normalize_address(u) or u).lower() for u in store.unsubscribed()}
     outcomes: list[dict] = []
@@ -461,8 +476,8 @@ def _resume(config: Config, store) -> list[dict]:
                 outcomes += deliver_issue(config, store, issue["id"], rendered, pending)
         finally:  # also when the relay fails mid-way: what was tried is settled
             store.give_up_deferred(issue["id"], MAX_DEFERRED_RUNS)
-            articles = [_article_from_json(a) for a in json.loads(issue["articles"])]
-            _settle(store, issue["id"], articles, remember)
+            frozen = issue["articles"]
+            _settle(store, issue["id"], lambda f=frozen: sent_records(_stories(f)), remember)
     return outcomes
 
 
@@ -475,8 +490,19 @@ def _article_json(a: Article) -> dict:
         "guid": a.guid,
         "date": a.date.isoformat() if a.date else None,
         "excerpt": a.excerpt,
+        "source_name": a.source_name,
+        "source_link": a.source_link,
         "paragraphs": [[p.text, p.kind, p.line] for p in a.paragraphs],
     }
+
+
+def _stories(frozen: str) -> list[list[Article]]:
+    """The stories of a frozen issue: lists of tellings (an issue frozen by an older digest
+    holds one article per story)."""
+    return [
+        [_article_from_json(a) for a in (item if isinstance(item, list) else [item])]
+        for item in json.loads(frozen)
+    ]
 
 
 def _article_from_json(d: dict) -> Article:
@@ -488,5 +514,7 @@ def _article_from_json(d: dict) -> Article:
         guid=d["guid"],
         date=dt.date.fromisoformat(d["date"]) if d["date"] else None,
         excerpt=d["excerpt"],
+        source_name=d.get("source_name"),
+        source_link=d.get("source_link"),
         paragraphs=tuple(Paragraph(t, k, n) for t, k, n in d["paragraphs"]),
     )

@@ -37,6 +37,7 @@ from digest.select import (
     MINHASH_SEED,
     NUM_PERM,
     select,
+    sent_records,
     shingle_hashes,
     signatures,
     tokens,
@@ -335,7 +336,7 @@ def test_detectors_precision_and_recall_against_history(cases, tmp_path):
     seeds, same, different, seed_same, seed_different = cases
     store = Store.open(tmp_path / "state.sqlite3")
     with store.transaction() as tx:
-        remember(tx, 1, list(seeds.values()))
+        remember(tx, 1, sent_records([[a] for a in seeds.values()]))
     history = History(store.conn)
     copy, story, merged = Score(), Score(), Score()
     probes: list[tuple[Article, str | None, str | None]] = []  # article, expected, of title
