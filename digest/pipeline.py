@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .config import Config
-from .errors import ConfigError, DigestError, SourcesError, UsageError
+from .errors import DigestError, SourcesError, UsageError
 from .models import (
     Article,
     Digest,
@@ -254,8 +254,9 @@ def run(
     config: Config, dry_run: bool = False, as_of: dt.date | None = None, slot: str | None = None
 ) -> RunReport:
     """One full cycle. Finishes an interrupted issue first, then picks new articles."""
-    from .deliver import deliver_issue, load_recipients
+    from .deliver import deliver_issue
     from .history import remember
+    from .recipients import load_recipients, nobody_to_send_to
     from .store import Store, dumps, run_lock
 
     if dry_run:
@@ -264,6 +265,8 @@ def run(
             unsubscribed = store.unsubscribed()
         recipients, problems = load_recipients(config.delivery, unsubscribed)
         prepared.notes.extend(str(p) for p in problems)
+        if not recipients and problems:  # only bad addresses: the same error as a real run
+            raise nobody_to_send_to(config.delivery, problems)
         if not recipients:
             prepared.notes.append("no one to send to: set delivery.to or delivery.recipients")
         return RunReport(
@@ -296,12 +299,7 @@ def run(
             recipients, problems = load_recipients(config.delivery, store.unsubscribed())
             prepared.notes.extend(str(p) for p in problems)
             if not recipients:
-                raise ConfigError(
-                    "no one to send to: every address is invalid or unsubscribed, or none is given",
-                    str(config.path),
-                    key="delivery.to",
-                    hint="list readers in delivery.to or a delivery.recipients CSV file",
-                )
+                raise nobody_to_send_to(config.delivery, problems)
             chosen = prepared.selection.chosen
             stories = [[c.article, *c.tellings] for c in chosen]
             issue_id = _freeze(store, run_id, prepared, recipients, stories, dumps)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import real_pages
+from conftest import need_real_pages, real_pages
 from datasketch import MinHash
 
 from digest.config import SelectionConfig
@@ -107,9 +107,8 @@ def paragraphs_of(a: Article) -> list[str]:
 
 def seed_articles() -> dict[str, Article]:
     """The real pages' articles, each title once, dated alike so only the text decides."""
+    need_real_pages()
     pages = real_pages()
-    if not pages:
-        pytest.skip("the real pages are not here (../shared/seeds)")
     out: dict[str, Article] = {}
     for a in read_paths(map(str, pages)).articles:
         out.setdefault(a.title, replace(a, date=DAY))
