@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -40,14 +41,15 @@ KEYS: dict[str, frozenset[str]] = {
             "catch_up",
             "skip_empty",
             "delivery",
+            "archive",
         }
     ),
-    "sources[]": frozenset({"feed", "folder"}),
+    "sources[]": frozenset({"feed", "folder", "path", "name", "link", "article_url"}),
     "selection": frozenset({"max_articles", "lookback_days", "sections"}),
     "summary": frozenset({"max_words", "backend", "llm"}),
     "summary.llm": frozenset({"base_url", "model", "api_key_env", "timeout"}),
     "delivery": frozenset(
-        {"from", "to", "recipients", "outbox", "smtp", "unsubscribe_url", "dkim"}
+        {"from", "to", "recipients", "outbox", "smtp", "unsubscribe_url", "dkim", "postal_address"}
     ),
     "delivery.smtp": frozenset(
         {
@@ -63,6 +65,7 @@ KEYS: dict[str, frozenset[str]] = {
         }
     ),
     "delivery.dkim": frozenset({"domain", "selector", "key_file"}),
+    "archive": frozenset({"url", "keep", "folder"}),
 }
 
 
@@ -71,6 +74,9 @@ class SourceSpec:
     kind: str  # "glob" (page snapshots), "feed" (RSS/Atom, path or URL), "folder"
     value: str  # the resolved glob / path / URL
     line: int | None = None  # where the config names it
+    name: str | None = None  # what readers see ("The Times of Central Asia"); feeds: their title
+    link: str | None = None  # the source's home page; feeds: their channel link
+    article_url: str | None = None  # "https://.../search?q={title}": a link for pages without
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,16 @@ class DeliveryConfig:
     smtp: SmtpConfig | None = None
     unsubscribe_url: str | None = None  # with a {token} placeholder
     dkim: DkimConfig | None = None
+    postal_address: str | None = None  # the sender's, in the footer (expected in bulk mail)
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    """`archive:`: the static site of delivered issues (see digest/archive.py)."""
+
+    url: str | None = None  # public address of the folder, ending in "/"
+    keep: int | None = None  # the newest N issues on the site; None: all
+    folder: Path | None = None  # None: var/archive beside the other var/ folders
 
 
 @dataclass(frozen=True)
@@ -158,6 +174,7 @@ class Config:
     catch_up: str = "latest"  # latest | none
     skip_empty: bool = True
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    archive: ArchiveConfig | None = None  # None: no archive is kept by `run`
 
     @property
     def folder(self) -> Path:
@@ -376,6 +393,8 @@ def _build(root: _Node, given_path: Path) -> Config:
             config_file=str(root.path),
         )
     )
+    if "archive" in top:
+        kwargs["archive"] = _archive(top["archive"], base)
     return Config(**kwargs)
 
 
@@ -403,23 +422,69 @@ def _state(node: _Node, base: Path) -> Path | str:
 def _source(item: _Node, base: Path) -> SourceSpec:
     if isinstance(item.node, yaml.MappingNode):
         fields = item.mapping(KEYS["sources[]"])
-        if len(fields) != 1:
-            raise item.error("give exactly one of `feed:` or `folder:`")
-        kind, node = next(iter(fields.items()))
+        kinds = [k for k in ("path", "feed", "folder") if k in fields]
+        if len(kinds) != 1:
+            raise item.error("give exactly one of `path:`, `feed:` or `folder:`")
+        kind = kinds[0]
+        node = fields[kind]
         value = node.expand(node.string(), base)
-        if kind == "folder" or not value.startswith(("http://", "https://")):
+        if kind == "path":
+            _check_glob(node, value)
+        elif kind == "folder" or not value.startswith(("http://", "https://")):
             problem = _path_problem(value, want_folder=kind == "folder")
             if problem:
                 raise node.error(problem[0], problem[1])
-        return SourceSpec(kind, value, node.line)
+        name = _one_line(fields["name"]) if "name" in fields else None
+        link = _http_url(fields["link"]) if "link" in fields else None
+        article_url = _article_url(fields["article_url"]) if "article_url" in fields else None
+        return SourceSpec(
+            "glob" if kind == "path" else kind, value, node.line, name, link, article_url
+        )
     pattern = item.expand(item.string(), base)
+    _check_glob(item, pattern)
+    return SourceSpec("glob", pattern, item.line)
+
+
+def _check_glob(node: _Node, pattern: str) -> None:
     if not globmod.glob(pattern, recursive=True):
         problem = _glob_problem(pattern)
-        raise item.error(
+        raise node.error(
             problem or f"pattern matches no file: {pattern}",
             "check the path; relative paths start at the config file's folder",
         )
-    return SourceSpec("glob", pattern, item.line)
+
+
+def _one_line(node: _Node) -> str:
+    value = " ".join(node.string().split())
+    if not value or not value.isprintable():
+        raise node.error("must be one line of text")
+    return value
+
+
+def _http_url(node: _Node) -> str:
+    from urllib.parse import urlsplit
+
+    value = node.string().strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+        raise node.error(f"must be an http(s) URL, not {value!r}")
+    return value
+
+
+def _article_url(node: _Node) -> str:
+    import string
+
+    value = _http_url(node)
+    try:
+        names = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
+    except ValueError as e:
+        raise node.error(f"bad placeholder ({e})", "write {title}; a literal brace as {{") from None
+    if names != {"title"}:
+        raise node.error(
+            "must hold {title} and no other placeholder",
+            'e.g. "https://timesca.com/?s={title}" (the title is URL-encoded)',
+        )
+    return value
 
 
 def _path_problem(value: str, want_folder: bool) -> tuple[str, str | None] | None:
@@ -601,7 +666,43 @@ def _delivery(node: _Node, base: Path) -> DeliveryConfig:
         if not key_file.is_file():
             raise dkim["key_file"].error(f"no such key file: {key_file}")
         kwargs["dkim"] = DkimConfig(dkim["domain"].string(), dkim["selector"].string(), key_file)
+    if "postal_address" in fields and not fields["postal_address"].is_null():
+        kwargs["postal_address"] = _one_line(fields["postal_address"])
     return DeliveryConfig(**kwargs)
+
+
+def _archive(node: _Node, base: Path) -> ArchiveConfig:
+    if node.is_null():  # `archive:` alone: an archive with the defaults
+        return ArchiveConfig()
+    fields = node.mapping(KEYS["archive"])
+    kwargs: dict[str, Any] = {}
+    if "url" in fields and not fields["url"].is_null():
+        url = fields["url"].string().strip()
+        parts = urlsplit(url)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or any(c.isspace() or c in "\"'<>" or not c.isprintable() for c in url)
+        ):
+            raise fields["url"].error(
+                f"must be the http(s) address of the archive folder, not {url!r}",
+                'e.g. "https://news.example.com/archive/"',
+            )
+        kwargs["url"] = url if url.endswith("/") else url + "/"
+    if "keep" in fields:
+        keep = fields["keep"]
+        value = keep.scalar()
+        if value == "all":
+            kwargs["keep"] = None
+        elif isinstance(value, int) and not isinstance(value, bool):
+            kwargs["keep"] = keep.integer(minimum=1)
+        else:
+            raise keep.error(f"must be `all` or a number of issues, not {value!r}")
+    if "folder" in fields:
+        kwargs["folder"] = fields["folder"].path_value(base)
+    return ArchiveConfig(**kwargs)
 
 
 def _address(node: _Node) -> str:

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from .state import SCHEMA_VERSION, Store, run_lock
 from .state.exactly_once import dumps
+from .state.models import DeliveredIssue
 from .state.models import Run as RunRecord
 from .state.sqlite import SQLITE_MAGIC
 from .state.store import now
 
-__all__ = ["SCHEMA_VERSION", "SQLITE_MAGIC", "RunRecord", "Store", "dumps", "now", "run_lock"]
+__all__ = [
+    "DeliveredIssue",
+    "SCHEMA_VERSION",
+    "SQLITE_MAGIC",
+    "RunRecord",
+    "Store",
+    "dumps",
+    "now",
+    "run_lock",
+]

@@ -94,6 +94,20 @@ class Delivery(_Record):
 
 
 @dataclass(frozen=True)
+class DeliveredIssue:
+    """An issue as the archive publishes it: the HTML and text as frozen before sending."""
+
+    id: int
+    run_id: int
+    digest_date: str  # ISO date
+    subject: str
+    sent_at: str  # ISO time (UTC) the first reader's copy was accepted
+    html: str  # with the {unsubscribe_url} placeholder, filled per reader when sent
+    text: str
+    report: str  # the selection report (JSON) frozen with the issue
+
+
+@dataclass(frozen=True)
 class NewIssue:
     """What freezing an issue stores, before anything is sent."""
 

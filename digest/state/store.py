@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .db import Db
-from .models import Delivery, DeliveryStatus, Issue, IssueStatus, Run, status_of
+from .models import (
+    DeliveredIssue,
+    Delivery,
+    DeliveryStatus,
+    Issue,
+    IssueStatus,
+    Run,
+    status_of,
+)
 from .schema import SCHEMA_VERSION, check_version, migrate
 
 if TYPE_CHECKING:
@@ -381,6 +389,23 @@ class Store:
                 "SELECT pair, rate FROM rate_history WHERE issue_id=?", (newest,)
             )
         }
+
+    # --- the archive (digest/archive.py's DeliveredIssues) ------------------------------
+
+    def delivered_issues(self) -> list[DeliveredIssue]:
+        """Every issue at least one reader has, oldest first, with the time the first reader
+        got it. Reads only."""
+        if not self.has_schema():
+            return []
+        rows = self.db.fetchall(
+            "SELECT i.id, i.run_id, i.digest_date, i.subject, i.html, i.text, i.report, "
+            "min(d.updated_at) AS sent_at FROM issues i JOIN deliveries d "
+            "ON d.issue_id = i.id AND d.status = ? "
+            "GROUP BY i.id, i.run_id, i.digest_date, i.subject, i.html, i.text, i.report "
+            "ORDER BY i.id",
+            (DeliveryStatus.SENT,),
+        )
+        return [DeliveredIssue(**{k: r[k] for k in r.keys()}) for r in rows]
 
     # --- subscribers --------------------------------------------------------------------
 
