@@ -7,6 +7,7 @@ The CLI and the scheduler call only this module.
 from __future__ import annotations
 
 import datetime as dt
+import html
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
