@@ -148,6 +148,12 @@ def test_every_command_works_on_postgresql_and_preview_writes_nothing(tmp_path, 
         assert json.loads(second.stdout)["status"] == "empty"
         assert len(server.messages) == len(readers)
 
+        before = counts(pg_cluster, pg_url)
+        site = digest(config, "archive", "--out", str(tmp_path / "archive"))
+        assert site.returncode == 0, site.stderr
+        assert (tmp_path / "archive" / "index.html").exists()
+        assert counts(pg_cluster, pg_url) == before  # the archive reads only
+
         gone = digest(config, "unsubscribe", "reader3@example.org")
         assert gone.returncode == 0 and "will not get digests" in gone.stdout
 
