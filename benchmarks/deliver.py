@@ -48,6 +48,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from digest import deliver  # noqa: E402
 from digest.config import Config, DeliveryConfig, SmtpConfig  # noqa: E402
 from digest.models import RenderedDigest  # noqa: E402
+from digest.pipeline import StoreDeliveryLog  # noqa: E402
 from digest.store import Store  # noqa: E402
 
 PASSWORD_ENV = "DIGEST_BENCH_SMTP_PASSWORD"
@@ -139,9 +140,11 @@ def ours(config: Config, rendered: RenderedDigest, recipients: list[str], folder
     with Store.open(folder / "state.sqlite3") as store:
         issue = freeze(store, recipients)
         start = time.perf_counter()
-        outcomes = deliver.deliver_issue(config, store, issue, rendered, recipients)
+        outcomes = deliver.deliver_issue(
+            config.delivery, StoreDeliveryLog(store), issue, rendered, recipients
+        )
         elapsed = time.perf_counter() - start
-    assert all(o["status"] == "sent" for o in outcomes), "our sender missed someone"
+    assert all(o.status == "sent" for o in outcomes), "our sender missed someone"
     return elapsed
 
 

@@ -1,12 +1,13 @@
 """MIME message, recipients, and sending: SMTP relay or outbox folder, one record per recipient.
 
 Exactly once: the pipeline freezes the issue and its recipients before anything is sent; this
-module records each recipient's outcome (store.set_delivery) the moment the relay has accepted
-the message, so a killed run is finished by the next one without sending anyone a second copy.
-Two windows remain, both narrow: a kill between the relay's "250" and that record, and a
-connection lost after the message was sent but before the relay's answer arrived. In both the
-next attempt sends again, with the same Message-ID, so receivers that drop duplicates by
-Message-ID (Gmail does) show one copy.
+module records each recipient's outcome into a `DeliveryLog` (the narrow interface it needs
+from the state) the moment the relay has accepted the message, and before anything of the next
+message goes out on that connection, so a killed run is finished by the next one without
+sending anyone a second copy. Two windows remain, both narrow: a kill between the relay's "250"
+and that record, and a connection lost after the message was sent but before the relay's
+answer arrived. In both the next attempt sends again, with the same Message-ID, so receivers
+that drop duplicates by Message-ID (Gmail does) show one copy.
 """
 
 from __future__ import annotations
@@ -25,14 +26,16 @@ import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from pathlib import Path
+from typing import Protocol
 
-from .config import Config, DeliveryConfig, DkimConfig, SmtpConfig
+from .config import DeliveryConfig, DkimConfig, SmtpConfig
 from .errors import ConfigError, DeliveryError
 from .models import Problem, RenderedDigest
 from .render import clean_text
@@ -314,50 +317,133 @@ def _dkim_key(path: Path) -> bytes:
 # --- sending ----------------------------------------------------------------------------------
 
 
+# Delivery statuses as the state stores them. Plain strings until the state layer's
+# DeliveryStatus enum (digest/state/models.py) lands; a StrEnum compares equal to these.
+SENT, FAILED, RETRYING = "sent", "failed", "retrying"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one recipient: `sent` (the relay or the outbox took it), `failed` (5xx:
+    refused for good) or `retrying` (still 4xx after the retries; the next run tries again)."""
+
+    recipient: str
+    status: str
+    answer: str  # the relay's answer, e.g. "250 2.0.0 OK queued as Q00001"
+    message_id: str | None = None
+
+    def to_json(self) -> dict:
+        return {"recipient": self.recipient, "status": self.status, "answer": self.answer}
+
+
+class DeliveryLog(Protocol):
+    """What delivery needs from the state (the state layer implements it)."""
+
+    def tokens(self, recipients: Sequence[str]) -> dict[str, str]:
+        """Each recipient's unsubscribe token, keyed by the address as given; made
+        (unguessable) on first use, all of them in one go."""
+        ...
+
+    def record(self, issue_id: int, outcomes: Sequence[Outcome]) -> None:
+        """Store these outcomes of the issue's deliveries. Called with each outcome the moment
+        it is known; when it returns, the record must survive the process being killed (the
+        exactly-once promise rests on it: nothing of the next message goes out before)."""
+        ...
+
+
+# done, total: called after each recipient (progress a person can see)
+Progress = Callable[[int, int], None]
+
+
 def deliver_issue(
-    config: Config,
-    store,
+    delivery: DeliveryConfig,
+    log: DeliveryLog,
     issue_id: int,
     rendered: RenderedDigest,
-    recipients: list[str],
+    recipients: Sequence[str],
     *,
+    progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> list[dict]:
+) -> list[Outcome]:
     """Send the issue to each recipient and record each outcome the moment it is known.
 
-    Returns one {"recipient", "status", "answer"} per recipient tried: status `sent`,
-    `failed` (the relay refused for good: 5xx) or `retrying` (still deferred with 4xx after
-    the retries; the next run tries again). Raises DeliveryError when the relay refuses the
+    Returns one Outcome per recipient tried. Raises DeliveryError when the relay refuses the
     login or cannot be reached; recipients not yet sent to then stay pending for the next run.
     """
-    delivery = config.delivery
+    if not recipients:
+        return []
+    maker = MessageMaker(rendered, delivery)
+    tokens = log.tokens(recipients)
+
+    def build(recipient: str) -> tuple[str, bytes]:
+        token = tokens[recipient]
+        message_id = message_id_for(issue_id, token, maker.domain)
+        return message_id, maker.bytes_for(recipient, token, message_id)
+
     if delivery.smtp is None:
         send: _Sender = _Outbox(delivery.outbox, issue_id)
     else:
         send = _RelaySender(delivery.smtp, parseaddr(delivery.from_addr)[1], sleep, clock)
-    maker = MessageMaker(rendered, delivery)
-    outcomes: list[dict] = []
+    ahead = _Ahead(build, recipients)
+    outcomes: list[Outcome] = []
     try:
-        for recipient in recipients:
-            token = store.token_for(recipient)
-            message_id = message_id_for(issue_id, token, maker.domain)
-            status, answer = send(recipient, maker.bytes_for(recipient, token, message_id))
-            store.set_delivery(issue_id, recipient, status, answer, message_id)
-            outcomes.append({"recipient": recipient, "status": status, "answer": answer})
-            if status != "sent":
-                log.warning("%s: %s (%s)", recipient, status, answer)
+        for i, recipient in enumerate(recipients):
+            message_id, data = ahead.take(i)
+            # while the relay works on this message, the next one is made
+            status, answer = send(recipient, data, lambda i=i: ahead.make(i + 1))
+            outcome = Outcome(recipient, status, answer, message_id)
+            log.record(issue_id, (outcome,))
+            outcomes.append(outcome)
+            if status != SENT:
+                log_warning(outcome)
+            if progress is not None:
+                progress(len(outcomes), len(recipients))
             send.check(outcomes)
     finally:
         send.close()
     return outcomes
 
 
+def log_warning(outcome: Outcome) -> None:
+    log.warning("%s: %s (%s)", outcome.recipient, outcome.status, outcome.answer)
+
+
+class _Ahead:
+    """The messages, each made once, the next one while the relay works on the current one.
+    A failure to make one (a bad DKIM key) is raised when that message is taken, never while
+    a message is in flight: its answer must still be read and recorded."""
+
+    def __init__(self, build: Callable[[str], tuple[str, bytes]], recipients: Sequence[str]):
+        self.build, self.recipients = build, recipients
+        self.index: int | None = None
+        self.made: tuple[str, bytes] | Exception | None = None
+
+    def make(self, index: int) -> None:
+        if index >= len(self.recipients) or self.index == index:
+            return
+        self.index = index
+        try:
+            self.made = self.build(self.recipients[index])
+        except Exception as e:  # raised by take()
+            self.made = e
+
+    def take(self, index: int) -> tuple[str, bytes]:
+        self.make(index)
+        made, self.index, self.made = self.made, None, None
+        if isinstance(made, Exception):
+            raise made
+        return made
+
+
 class _Sender:
-    def __call__(self, recipient: str, data: bytes) -> tuple[str, str]:
+    def __call__(
+        self, recipient: str, data: bytes, while_waiting: Callable[[], None] | None = None
+    ) -> tuple[str, str]:
+        """Send one message; `while_waiting` is called (at most once) while the relay works."""
         raise NotImplementedError
 
-    def check(self, outcomes: list[dict]) -> None:
+    def check(self, outcomes: list[Outcome]) -> None:
         """Stop the run (raise DeliveryError) when going on would only waste time."""
 
     def close(self) -> None:
@@ -381,7 +467,9 @@ class _Outbox(_Sender):
         for stale in self.folder.glob(f".{self.prefix}*.tmp"):  # left by a killed run
             stale.unlink(missing_ok=True)
 
-    def __call__(self, recipient: str, data: bytes) -> tuple[str, str]:
+    def __call__(
+        self, recipient: str, data: bytes, while_waiting: Callable[[], None] | None = None
+    ) -> tuple[str, str]:
         path = self.folder / f"{self.prefix}{_file_safe(recipient)}.eml"
         temp = self.folder / f".{path.name}.{os.getpid()}.tmp"
         try:
@@ -396,7 +484,7 @@ class _Outbox(_Sender):
                 f"cannot write to the outbox {self.folder} ({e.strerror})",
                 "free some space or fix the folder's permissions; the next run goes on",
             ) from None
-        return "sent", f"written to {path}"
+        return SENT, f"written to {path}"
 
 
 def _file_safe(address: str) -> str:
@@ -423,7 +511,9 @@ class _RelaySender(_Sender):
         self.pace = Pacer(config.max_per_minute, clock, sleep)
         self.sent = 0
 
-    def __call__(self, recipient: str, data: bytes) -> tuple[str, str]:
+    def __call__(
+        self, recipient: str, data: bytes, while_waiting: Callable[[], None] | None = None
+    ) -> tuple[str, str]:
         answer = ""
         lost = False
         for attempt in range(self.config.retries + 1):
@@ -433,7 +523,7 @@ class _RelaySender(_Sender):
                     self.sleep(backoff(attempt))
             self.pace.wait()
             try:
-                code, answer = self.relay.send(self.sender, recipient, data)
+                code, answer = self.relay.send(self.sender, recipient, data, while_waiting)
             except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as e:
                 self.relay.close()
                 lost, answer = True, f"connection to the relay lost: {_reason(e)}"
@@ -441,23 +531,23 @@ class _RelaySender(_Sender):
             lost = False
             if 200 <= code < 300:
                 self.sent += 1
-                return "sent", answer
+                return SENT, answer
             if code >= 500:
-                return "failed", answer
+                return FAILED, answer
         if lost:
             raise DeliveryError(
                 f"the SMTP relay {self.config.host}:{self.config.port} cannot be reached: "
                 f"{answer}; {self.sent} sent in this run, the rest stay pending",
                 "the next `digest run` sends to those not yet sent to",
             )
-        return "retrying", answer
+        return RETRYING, answer
 
-    def check(self, outcomes: list[dict]) -> None:
+    def check(self, outcomes: list[Outcome]) -> None:
         recent = outcomes[-MAX_DEFERRED_IN_A_ROW:]
-        if len(recent) == MAX_DEFERRED_IN_A_ROW and all(o["status"] == "retrying" for o in recent):
+        if len(recent) == MAX_DEFERRED_IN_A_ROW and all(o.status == RETRYING for o in recent):
             raise DeliveryError(
                 f"the SMTP relay {self.config.host}:{self.config.port} deferred "
-                f"{MAX_DEFERRED_IN_A_ROW} recipients in a row (last: {recent[-1]['answer']}); "
+                f"{MAX_DEFERRED_IN_A_ROW} recipients in a row (last: {recent[-1].answer}); "
                 f"stopped after {self.sent} sent in this run",
                 "the next `digest run` sends to those not yet sent to",
             )
@@ -580,22 +670,29 @@ class Relay:
             "for a relay with a private CA, set `delivery.smtp.ca_file` to that CA's certificate",
         )
 
-    def send(self, sender: str, recipient: str, data: bytes) -> tuple[int, str]:
+    def send(
+        self,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        while_waiting: Callable[[], None] | None = None,
+    ) -> tuple[int, str]:
         """One SMTP transaction; returns the relay's answer (code, text): the first refusal
-        of MAIL, RCPT or DATA, else the answer to the message itself."""
+        of MAIL, RCPT or DATA, else the answer to the message itself. `while_waiting` is
+        called once the message has gone out, before its answer is read; it must not raise."""
         conn = self.conn or self.open()
         try:
             if conn.has_extn("pipelining"):
-                code, text = _pipelined(conn, sender, recipient, data)
+                code, text = _pipelined(conn, sender, recipient, data, while_waiting)
             else:
                 code, text = conn.mail(sender)
                 if code == 250:
                     code, text = conn.rcpt(recipient)
                     if code in (250, 251):
-                        try:
-                            code, text = conn.data(data)
-                        except smtplib.SMTPDataError as e:  # DATA itself refused
-                            code, text = e.smtp_code, e.smtp_error
+                        conn.putcmd("data")
+                        code, text = conn.getreply()
+                        if code == 354:
+                            code, text = _message(conn, data, while_waiting)
         except BaseException:
             self.close()
             raise
@@ -618,7 +715,13 @@ class Relay:
             conn.close()
 
 
-def _pipelined(conn: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> tuple[int, bytes]:
+def _pipelined(
+    conn: smtplib.SMTP,
+    sender: str,
+    recipient: str,
+    data: bytes,
+    while_waiting: Callable[[], None] | None,
+) -> tuple[int, bytes]:
     """MAIL, RCPT and DATA in one write, then their three answers (RFC 2920): one round trip
     where there were three. Every answer is checked, in order. The message goes out only
     after MAIL, RCPT and DATA were all accepted; when DATA was accepted although MAIL or RCPT
@@ -642,14 +745,24 @@ def _pipelined(conn: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> 
         conn.send(b".\r\n")
         conn.getreply()  # whatever the relay makes of an empty message to nobody
         return refusal
-    body = _LEADING_DOT.sub(b"..", data)  # dot-stuffing (RFC 5321, 4.5.2)
+    return _message(conn, data, while_waiting)
+
+
+def _message(
+    conn: smtplib.SMTP, data: bytes, while_waiting: Callable[[], None] | None
+) -> tuple[int, bytes]:
+    """The message after DATA's 354: dot-stuffed (RFC 5321, 4.5.2: a line that starts with
+    "." gets another), ended by a lone ".", then the relay's answer."""
+    body = data.replace(b"\r\n.", b"\r\n..")
+    if body.startswith(b"."):
+        body = b"." + body
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
     conn.send(body + b".\r\n")
+    if while_waiting is not None:
+        while_waiting()
     return conn.getreply()
 
-
-_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 _fqdn: str | None = None
 

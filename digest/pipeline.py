@@ -110,6 +110,22 @@ class RunReport:
         }
 
 
+class StoreDeliveryLog:
+    """deliver.DeliveryLog over today's Store (until digest/state/ implements it): tokens
+    in one go, each outcome committed the moment deliver records it."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def tokens(self, recipients):
+        return self.store.tokens_for(list(recipients))
+
+    def record(self, issue_id, outcomes):
+        self.store.set_deliveries(
+            issue_id, [(o.recipient, o.status, o.answer, o.message_id) for o in outcomes]
+        )
+
+
 def _num(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
@@ -291,7 +307,16 @@ def run(
                 )
             articles = [c.article for c in prepared.selection.chosen]
             issue_id = _freeze(store, run_id, prepared, recipients, articles, dumps)
-            outcomes = deliver_issue(config, store, issue_id, prepared.rendered, recipients)
+            outcomes = [
+                o.to_json()
+                for o in deliver_issue(
+                    config.delivery,
+                    StoreDeliveryLog(store),
+                    issue_id,
+                    prepared.rendered,
+                    recipients,
+                )
+            ]
             sent = sum(1 for o in outcomes if o["status"] == "sent")
             failed = len(outcomes) - sent
             _settle(store, issue_id, articles, remember)
@@ -394,7 +419,10 @@ def _resume(config: Config, store) -> list[dict]:
                 pending.append(recipient)
         try:
             if pending:
-                outcomes += deliver_issue(config, store, issue["id"], rendered, pending)
+                sent = deliver_issue(
+                    config.delivery, StoreDeliveryLog(store), issue["id"], rendered, pending
+                )
+                outcomes += [o.to_json() for o in sent]
         finally:  # also when the relay fails mid-way: what was tried is settled
             store.give_up_deferred(issue["id"], MAX_DEFERRED_RUNS)
             articles = [_article_from_json(a) for a in json.loads(issue["articles"])]

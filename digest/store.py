@@ -314,6 +314,18 @@ class Store:
                 (status, answer, message_id, now(), issue_id, recipient),
             )
 
+    def set_deliveries(
+        self, issue_id: int, rows: list[tuple[str, str, str | None, str | None]]
+    ) -> None:
+        """Record several outcomes (recipient, status, answer, message_id) in one transaction."""
+        with self.transaction() as tx:
+            tx.executemany(
+                "UPDATE deliveries SET status=?, answer=?, attempts=attempts+1, "
+                "message_id=coalesce(?, message_id), updated_at=? "
+                "WHERE issue_id=? AND recipient=?",
+                [(s, a, m, now(), issue_id, r) for r, s, a, m in rows],
+            )
+
     def give_up_deferred(self, issue_id: int, max_runs: int) -> int:
         """Readers still deferred after `max_runs` tries: failed for good."""
         with self.transaction() as tx:
@@ -363,6 +375,33 @@ class Store:
                 "INSERT OR IGNORE INTO subscribers(email, token) VALUES (?, ?)", (email, token)
             )
             return tx.execute("SELECT token FROM subscribers WHERE email=?", (email,)).fetchone()[0]
+
+    def tokens_for(self, emails: list[str]) -> dict[str, str]:
+        """Each address's unsubscribe token (as token_for), the missing ones made in one
+        transaction; keyed by the address as given."""
+        keys = {e: e.lower() for e in emails}
+        wanted = sorted(set(keys.values()))
+        found: dict[str, str] = {}
+
+        def look(tx) -> None:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    tx.execute(
+                        f"SELECT email, token FROM subscribers WHERE email IN ({marks})", chunk
+                    ).fetchall()
+                )
+
+        look(self.conn)
+        if len(found) < len(wanted):
+            with self.transaction() as tx:
+                tx.executemany(
+                    "INSERT OR IGNORE INTO subscribers(email, token) VALUES (?, ?)",
+                    [(e, secrets.token_urlsafe(24)) for e in wanted if e not in found],
+                )
+                look(tx)
+        return {e: found[k] for e, k in keys.items()}
 
     def unsubscribe(self, email_or_token: str) -> str | None:
         """Mark an address (or the address a token belongs to) unsubscribed; returns it."""

@@ -25,6 +25,7 @@ from digest import deliver
 from digest.config import Config, DeliveryConfig, DkimConfig, SmtpConfig
 from digest.errors import ConfigError, DeliveryError
 from digest.models import RenderedDigest
+from digest.pipeline import StoreDeliveryLog
 from digest.store import Store
 
 PASSWORD = "s3cret-Pa55"
@@ -95,6 +96,13 @@ def freeze(store: Store, recipients: list[str]) -> int:
             [(issue_id, r) for r in recipients],
         )
     return int(issue_id)
+
+
+def send_issue(config: Config, store: Store, issue: int, rendered, recipients, **kw):
+    """deliver_issue as the pipeline calls it: the delivery settings, the state's log."""
+    return deliver.deliver_issue(
+        config.delivery, StoreDeliveryLog(store), issue, rendered, recipients, **kw
+    )
 
 
 def delivery_config(tmp_path: Path, smtp: SmtpConfig | None = None, **kw) -> Config:
@@ -307,7 +315,7 @@ def test_dkim_signature_verifies_and_covers_list_unsubscribe(
         dkim=DkimConfig(domain="example.com", selector="digest", key_file=key_file),
     )
     issue = freeze(store, ["a@x.org", "b@x.org"])
-    deliver.deliver_issue(config, store, issue, rendered, ["a@x.org", "b@x.org"])
+    send_issue(config, store, issue, rendered, ["a@x.org", "b@x.org"])
     for received in smtp_server.messages:
         data = received.data
         assert data.startswith(b"DKIM-Signature:")
@@ -322,7 +330,7 @@ def test_dkim_signature_verifies_and_covers_list_unsubscribe(
         tmp_path, dkim=DkimConfig(domain="example.com", selector="digest", key_file=key_file)
     )
     issue = freeze(store, ["c@x.org"])
-    deliver.deliver_issue(outbox_config, store, issue, rendered, ["c@x.org"])
+    send_issue(outbox_config, store, issue, rendered, ["c@x.org"])
     (eml,) = (tmp_path / "outbox").glob("*.eml")
     assert dkim.verify(eml.read_bytes(), dnsfunc=dns_for(record))
     # and the message preview writes
@@ -424,9 +432,9 @@ def test_sends_over_one_starttls_connection_with_auth(tmp_path, rendered, store,
     recipients = [f"r{i}@example.org" for i in range(20)]
     config = delivery_config(tmp_path, smtp_for(tls_smtp_server))
     issue = freeze(store, recipients)
-    outcomes = deliver.deliver_issue(config, store, issue, rendered, recipients)
-    assert [o["status"] for o in outcomes] == ["sent"] * 20
-    assert outcomes[0]["answer"].startswith("250 2.0.0 OK queued as")
+    outcomes = send_issue(config, store, issue, rendered, recipients)
+    assert [o.status for o in outcomes] == ["sent"] * 20
+    assert outcomes[0].answer.startswith("250 2.0.0 OK queued as")
     messages = tls_smtp_server.messages
     assert [m.rcpt_tos for m in messages] == [[r] for r in recipients]
     assert all(m.tls and m.login == "digest" for m in messages)
@@ -452,10 +460,7 @@ def test_implicit_tls(tmp_path, rendered, store):
     with SmtpServer(tmp_path, implicit_tls=True) as server:
         config = delivery_config(tmp_path, smtp_for(server, security="ssl", username=None))
         issue = freeze(store, ["a@x.org"])
-        assert (
-            deliver.deliver_issue(config, store, issue, rendered, ["a@x.org"])[0]["status"]
-            == "sent"
-        )
+        assert send_issue(config, store, issue, rendered, ["a@x.org"])[0].status == "sent"
         assert server.messages[0].tls
 
 
@@ -463,7 +468,7 @@ def test_untrusted_certificate_stops_with_a_hint(tmp_path, rendered, store, tls_
     config = delivery_config(tmp_path, smtp_for(tls_smtp_server, ca_file=None))
     issue = freeze(store, ["a@x.org"])
     with pytest.raises(DeliveryError) as e:
-        deliver.deliver_issue(config, store, issue, rendered, ["a@x.org"])
+        send_issue(config, store, issue, rendered, ["a@x.org"])
     assert "certificate" in str(e.value) and "ca_file" in str(e.value)
     assert statuses(store, issue) == {"a@x.org": "pending"}
 
@@ -474,10 +479,10 @@ def test_4xx_once_is_retried_and_sent(tmp_path, rendered, store, smtp_server):
     sleeps = []
     config = delivery_config(tmp_path, smtp_for(smtp_server, retries=2))
     issue = freeze(store, ["a@x.org", "b@x.org", "c@x.org"])
-    outcomes = deliver.deliver_issue(
+    outcomes = send_issue(
         config, store, issue, rendered, ["a@x.org", "b@x.org", "c@x.org"], sleep=sleeps.append
     )
-    assert [o["status"] for o in outcomes] == ["sent"] * 3
+    assert [o.status for o in outcomes] == ["sent"] * 3
     assert smtp_server.handler.rcpt_attempts["b@x.org"] == 2
     assert smtp_server.count_for() == {"a@x.org": 1, "b@x.org": 1, "c@x.org": 1}
     assert backoffs(sleeps) == [0.01]  # one backoff, from the injectable sleep
@@ -490,20 +495,16 @@ def test_4xx_after_all_retries_stays_pending_as_retrying(tmp_path, rendered, sto
     config = delivery_config(tmp_path, smtp_for(smtp_server, retries=3))
     recipients = ["a@x.org", "b@x.org", "c@x.org"]
     issue = freeze(store, recipients)
-    outcomes = deliver.deliver_issue(
-        config, store, issue, rendered, recipients, sleep=sleeps.append
-    )
-    assert [o["status"] for o in outcomes] == ["sent", "retrying", "sent"]
-    assert outcomes[1]["answer"] == "452 4.2.2 mailbox full"
+    outcomes = send_issue(config, store, issue, rendered, recipients, sleep=sleeps.append)
+    assert [o.status for o in outcomes] == ["sent", "retrying", "sent"]
+    assert outcomes[1].answer == "452 4.2.2 mailbox full"
     assert smtp_server.handler.rcpt_attempts["b@x.org"] == 4
     assert backoffs(sleeps) == [0.01, 0.02, 0.04]  # exponential backoff
     assert store.pending_recipients(issue) == ["b@x.org"]
     # the next run sends it once the relay takes it, and nobody else again
     del smtp_server.behaviour.defer_always["b@x.org"]
-    outcomes = deliver.deliver_issue(
-        config, store, issue, rendered, store.pending_recipients(issue)
-    )
-    assert outcomes == [{"recipient": "b@x.org", "status": "sent", "answer": outcomes[0]["answer"]}]
+    outcomes = send_issue(config, store, issue, rendered, store.pending_recipients(issue))
+    assert [(o.recipient, o.status) for o in outcomes] == [("b@x.org", "sent")]
     assert smtp_server.count_for() == {"a@x.org": 1, "b@x.org": 1, "c@x.org": 1}
     row = {d["recipient"]: d for d in store.deliveries(issue)}["b@x.org"]
     assert row["status"] == "sent" and row["attempts"] == 2
@@ -515,8 +516,8 @@ def test_5xx_is_failed_with_the_answer_and_not_retried(tmp_path, rendered, store
     config = delivery_config(tmp_path, smtp_for(smtp_server, retries=3))
     recipients = ["a@x.org", "b@x.org", "c@x.org"]
     issue = freeze(store, recipients)
-    outcomes = deliver.deliver_issue(config, store, issue, rendered, recipients)
-    assert [o["status"] for o in outcomes] == ["sent", "failed", "sent"]
+    outcomes = send_issue(config, store, issue, rendered, recipients)
+    assert [o.status for o in outcomes] == ["sent", "failed", "sent"]
     assert smtp_server.handler.rcpt_attempts["b@x.org"] == 1
     row = {d["recipient"]: d for d in store.deliveries(issue)}["b@x.org"]
     assert (row["status"], row["answer"]) == ("failed", "550 5.1.1 no such user here")
@@ -531,7 +532,7 @@ def test_relay_deferring_everyone_stops_the_run(tmp_path, rendered, store, smtp_
     config = delivery_config(tmp_path, smtp_for(smtp_server, retries=1))
     issue = freeze(store, recipients)
     with pytest.raises(DeliveryError, match="deferred 5 recipients in a row"):
-        deliver.deliver_issue(config, store, issue, rendered, recipients, sleep=lambda s: None)
+        send_issue(config, store, issue, rendered, recipients, sleep=lambda s: None)
     assert list(statuses(store, issue).values()).count("retrying") == 5
     assert len(store.pending_recipients(issue)) == 10
 
@@ -543,7 +544,7 @@ def test_wrong_password_stops_the_run_and_marks_nobody(
     config = delivery_config(tmp_path, smtp_for(tls_smtp_server))
     issue = freeze(store, ["a@x.org", "b@x.org"])
     with pytest.raises(DeliveryError) as e:
-        deliver.deliver_issue(config, store, issue, rendered, ["a@x.org", "b@x.org"])
+        send_issue(config, store, issue, rendered, ["a@x.org", "b@x.org"])
     message = str(e.value)
     assert "refused the login" in message and "'digest'" in message and "535" in message
     assert "wrong-Pa55word" not in message
@@ -558,7 +559,7 @@ def test_unset_password_variable_is_a_config_error(
     config = delivery_config(tmp_path, smtp_for(tls_smtp_server))
     issue = freeze(store, ["a@x.org"])
     with pytest.raises(ConfigError, match="DIGEST_TEST_SMTP_PASSWORD is not set"):
-        deliver.deliver_issue(config, store, issue, rendered, ["a@x.org"])
+        send_issue(config, store, issue, rendered, ["a@x.org"])
     assert statuses(store, issue) == {"a@x.org": "pending"}
 
 
@@ -566,7 +567,7 @@ def test_auth_without_tls_is_refused_with_a_hint(tmp_path, rendered, store, tls_
     config = delivery_config(tmp_path, smtp_for(tls_smtp_server, security="none"))
     issue = freeze(store, ["a@x.org"])
     with pytest.raises(DeliveryError, match="STARTTLS|AUTH|refused"):
-        deliver.deliver_issue(config, store, issue, rendered, ["a@x.org"])
+        send_issue(config, store, issue, rendered, ["a@x.org"])
     assert statuses(store, issue) == {"a@x.org": "pending"}
 
 
@@ -580,10 +581,8 @@ def test_dropped_connections_are_reopened_and_nobody_gets_two(
     sleeps = []
     config = delivery_config(tmp_path, smtp_for(smtp_server))
     issue = freeze(store, recipients)
-    outcomes = deliver.deliver_issue(
-        config, store, issue, rendered, recipients, sleep=sleeps.append
-    )
-    assert [o["status"] for o in outcomes] == ["sent"] * 15
+    outcomes = send_issue(config, store, issue, rendered, recipients, sleep=sleeps.append)
+    assert [o.status for o in outcomes] == ["sent"] * 15
     assert smtp_server.count_for() == {r: 1 for r in recipients}
     assert smtp_server.handler.connections == 4
     assert backoffs(sleeps) == []  # a connection that worked is reopened at once
@@ -603,10 +602,10 @@ def test_mail_rcpt_and_data_go_in_one_write_only_when_the_relay_offers_pipelinin
     with SmtpServer(tmp_path, starttls=tls, users=users, behaviour=behaviour) as server:
         config = delivery_config(tmp_path, smtp_for(server))
         issue = freeze(store, recipients)
-        outcomes = deliver.deliver_issue(config, store, issue, rendered, recipients)
+        outcomes = send_issue(config, store, issue, rendered, recipients)
         reads = [r for r in server.reads() if b"mail from:" in r.lower()]
         assert server.handler.connections == 1
-    assert [o["status"] for o in outcomes] == ["sent"] * 5
+    assert [o.status for o in outcomes] == ["sent"] * 5
     if offered:
         # one read from the socket, so one round trip, for the three commands of a message
         assert [r.lower() for r in reads] == [
@@ -638,8 +637,8 @@ def test_messages_arrive_byte_for_byte_with_lines_that_start_with_a_dot(
     recipients = [f"r{i}@example.org" for i in range(10)]
     config = delivery_config(tmp_path, smtp_for(smtp_server))
     issue = freeze(store, recipients)
-    outcomes = deliver.deliver_issue(config, store, issue, dotted, recipients)
-    assert [o["status"] for o in outcomes] == ["sent"] * 10
+    outcomes = send_issue(config, store, issue, dotted, recipients)
+    assert [o.status for o in outcomes] == ["sent"] * 10
     assert {m.rcpt_tos[0]: m.data for m in smtp_server.messages} == sent
     lines = sent["r0@example.org"].split(b"\r\n")
     assert b".starts with a dot" in lines and b".." in lines  # these needed dot-stuffing
@@ -660,10 +659,8 @@ def test_refused_rcpt_when_the_relay_still_takes_data_ends_it_with_a_lone_dot(
     recipients = ["a@x.org", "b@x.org", "c@x.org", "d@x.org"]
     config = delivery_config(tmp_path, smtp_for(smtp_server, retries=2))
     issue = freeze(store, recipients)
-    outcomes = deliver.deliver_issue(
-        config, store, issue, rendered, recipients, sleep=lambda s: None
-    )
-    assert [(o["status"], o["answer"]) for o in outcomes] == [
+    outcomes = send_issue(config, store, issue, rendered, recipients, sleep=lambda s: None)
+    assert [(o.status, o.answer) for o in outcomes] == [
         ("sent", "250 2.0.0 OK queued as Q00001"),
         ("failed", "550 5.1.1 no such user here"),
         ("sent", "250 2.0.0 OK queued as Q00002"),
@@ -694,10 +691,8 @@ def test_refused_mail_sends_no_message_and_is_classified_like_rcpt(
     sleeps: list[float] = []
     config = delivery_config(tmp_path, smtp_for(smtp_server, retries=2))
     issue = freeze(store, recipients)
-    outcomes = deliver.deliver_issue(
-        config, store, issue, rendered, recipients, sleep=sleeps.append
-    )
-    assert [(o["status"], o["answer"]) for o in outcomes] == [
+    outcomes = send_issue(config, store, issue, rendered, recipients, sleep=sleeps.append)
+    assert [(o.status, o.answer) for o in outcomes] == [
         ("failed", "550 5.7.1 sender not allowed"),  # 451, retried once, then 550
         ("sent", "250 2.0.0 OK queued as Q00001"),
     ]
@@ -718,7 +713,7 @@ def test_unreachable_relay_stops_with_a_clear_message(tmp_path, rendered, store)
     )
     issue = freeze(store, ["a@x.org"])
     with pytest.raises(DeliveryError, match=f"127.0.0.1:{port} cannot be reached") as e:
-        deliver.deliver_issue(config, store, issue, rendered, ["a@x.org"], sleep=lambda s: None)
+        send_issue(config, store, issue, rendered, ["a@x.org"], sleep=lambda s: None)
     assert "next `digest run`" in str(e.value)
     assert statuses(store, issue) == {"a@x.org": "pending"}
 
@@ -734,9 +729,7 @@ def test_rate_limit_spaces_the_messages(tmp_path, rendered, store, smtp_server):
     config = delivery_config(tmp_path, smtp_for(smtp_server, max_per_minute=120))
     recipients = [f"r{i}@x.org" for i in range(4)]
     issue = freeze(store, recipients)
-    deliver.deliver_issue(
-        config, store, issue, rendered, recipients, sleep=sleep, clock=lambda: now[0]
-    )
+    send_issue(config, store, issue, rendered, recipients, sleep=sleep, clock=lambda: now[0])
     assert sleeps == [0.5, 0.5, 0.5]  # 120 a minute: one every half second
     assert len(smtp_server.messages) == 4
 
@@ -751,8 +744,8 @@ def test_outbox_one_eml_per_recipient_written_atomically(tmp_path, rendered, sto
     (tmp_path / "outbox").mkdir()
     stale = tmp_path / "outbox" / f".issue-{issue:05d}-a@x.org.eml.999.tmp"
     stale.write_bytes(b"half a message from a killed run")
-    outcomes = deliver.deliver_issue(config, store, issue, rendered, recipients)
-    assert [o["status"] for o in outcomes] == ["sent"] * 3
+    outcomes = send_issue(config, store, issue, rendered, recipients)
+    assert [o.status for o in outcomes] == ["sent"] * 3
     files = sorted(p.name for p in (tmp_path / "outbox").iterdir())
     assert len(files) == 3 and all(
         f.startswith(f"issue-{issue:05d}-") and f.endswith(".eml") for f in files
@@ -762,7 +755,7 @@ def test_outbox_one_eml_per_recipient_written_atomically(tmp_path, rendered, sto
         assert msg["To"] in recipients and msg.get_content_type() == "multipart/alternative"
     assert store.pending_recipients(issue) == []
     # writing again (a resumed run) replaces, never adds
-    deliver.deliver_issue(config, store, issue, rendered, recipients[:1])
+    send_issue(config, store, issue, rendered, recipients[:1])
     assert len(list((tmp_path / "outbox").iterdir())) == 3
 
 
@@ -770,7 +763,7 @@ def test_outbox_that_cannot_be_written_stops_with_a_clear_message(tmp_path, rend
     (tmp_path / "outbox").write_text("a file where the folder should be")
     issue = freeze(store, ["a@x.org"])
     with pytest.raises(DeliveryError, match="outbox"):
-        deliver.deliver_issue(delivery_config(tmp_path), store, issue, rendered, ["a@x.org"])
+        send_issue(delivery_config(tmp_path), store, issue, rendered, ["a@x.org"])
     assert statuses(store, issue) == {"a@x.org": "pending"}
 
 
