@@ -174,10 +174,11 @@ def message_id_for(issue_id: int, token: str, domain: str) -> str:
 class MessageMaker:
     """The messages of one issue, one per recipient, as bytes ready for the wire (CRLF).
 
-    Everything the recipients share (the encoded and folded From, Subject and List-Id, the
-    parts with their line ends) is prepared once; per recipient only To, Message-ID, the
-    unsubscribe link and its quoted-printable body are made. The email package is used to
-    encode and fold the headers that may carry non-ASCII text; the rest is plain ASCII.
+    Everything the recipients share is prepared once: the encoded and folded From, Subject and
+    List-Id, and both parts already quoted-printable encoded on either side of the footer's
+    unsubscribe link. Per recipient only To, Date, Message-ID, List-Unsubscribe and the link
+    itself are made, and the link's few encoded bytes spliced in. The email package encodes
+    and folds the headers that may carry non-ASCII text; the rest is plain ASCII.
     """
 
     def __init__(self, rendered: RenderedDigest, delivery: DeliveryConfig):
@@ -187,44 +188,110 @@ class MessageMaker:
         self.from_ = _fold("From", Address(display_name=header_safe(name), addr_spec=address))
         self.subject = _fold("Subject", header_safe(rendered.subject))
         self.list_id = _fold("List-Id", list_id(delivery.from_addr))
-        self.text = _crlf(rendered.text)
-        self.html = _crlf(rendered.html)
+        self.text = _EncodedPart(_crlf(rendered.text))
+        self.html = _EncodedPart(_crlf(rendered.html))
         # "=_" never occurs in quoted-printable text, so this boundary cannot collide.
-        self.boundary = f"=_digest_{secrets.token_hex(12)}".encode()
+        b = f"=_digest_{secrets.token_hex(12)}".encode()
+        self.mime = (
+            b'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="%s"\r\n' % b
+        )
+        self.text_head = b"\r\n--%s\r\n%s\r\n" % (b, _part_head("plain"))
+        self.html_head = b"\r\n--%s\r\n%s\r\n" % (b, _part_head("html"))
+        self.end = b"\r\n--%s--\r\n" % b
+        self._second = -1
+        self._date = b""
 
     def bytes_for(self, recipient: str, token: str | None, message_id: str | None = None) -> bytes:
         link = unsubscribe_link(self.delivery, token)
-        text = _fill_footer(self.text, link)
-        html_part = _fill_footer(self.html, html.escape(link, quote=True))
         head = [
             self.from_,
             f"To: {recipient}\r\n".encode()
             if EMAIL.match(recipient)  # the plain ASCII addresses load_recipients gives
             else _fold("To", header_safe(recipient)),
             self.subject,
-            f"Date: {formatdate(usegmt=True)}\r\n".encode(),
+            self.date(),
             f"Message-ID: {message_id or make_msgid(domain=self.domain)}\r\n".encode(),
             self.list_id,
-            _fold("List-Unsubscribe", f"<{link}>"),
+            _list_unsubscribe(link),
         ]
         if link.startswith("https://"):  # RFC 8058: one-click needs an HTTPS URI
             head.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
-        b = self.boundary
-        head.append(
-            b'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="%s"\r\n' % b
-        )
         # Quoted-printable keeps the message 7-bit: safe through any relay, lines stay short.
         data = b"".join(
             (
                 *head,
-                b"\r\n--%s\r\n%s\r\n%s" % (b, _part_head("plain"), _qp(text)),
-                b"\r\n--%s\r\n%s\r\n%s" % (b, _part_head("html"), _qp(html_part)),
-                b"\r\n--%s--\r\n" % b,
+                self.mime,
+                self.text_head,
+                *self.text.with_link(link),
+                self.html_head,
+                *self.html.with_link(html.escape(link, quote=True)),
+                self.end,
             )
         )
         if self.delivery.dkim:
             data = _dkim_sign(data, self.delivery.dkim) + data
         return data
+
+    def date(self) -> bytes:
+        """The Date header, made once a second."""
+        now = time.time()
+        if int(now) != self._second:
+            self._second = int(now)
+            self._date = f"Date: {formatdate(now, usegmt=True)}\r\n".encode()
+        return self._date
+
+
+class _EncodedPart:
+    """One part, quoted-printable encoded once, in two pieces: before and after the footer's
+    unsubscribe link (the last placeholder, see _fill_footer). A reader's link is encoded on
+    its own and joined to them by soft line breaks, so the decoded part is exactly the text
+    with the link filled in, and no encoded line grows past 76 characters."""
+
+    def __init__(self, text: str):
+        head, found, tail = text.rpartition(PLACEHOLDER)
+        self.found = bool(found)
+        if not found:
+            self.head, self.tail = _qp(text), b""
+            return
+        self.head, self.tail = _qp(head), _qp(tail)
+        self.before = b"=\r\n" if head and not head.endswith("\r\n") else b""
+        self.after = b"=\r\n" if tail and not tail.startswith("\r\n") else b""
+        if self.before:
+            self.head = _room_for_soft_break(self.head)
+
+    def with_link(self, link: str) -> tuple[bytes, ...]:
+        if not self.found:
+            return (self.head,)
+        encoded = _qp(link)
+        if self.after:
+            encoded = _room_for_soft_break(encoded)
+        return (self.head, self.before, encoded, self.after, self.tail)
+
+
+def _room_for_soft_break(encoded: bytes) -> bytes:
+    """Quoted-printable whose last line can take a soft line break ("=") within 76
+    characters: a last line of 76 is broken before its last character or escape."""
+    start = encoded.rfind(b"\n") + 1
+    line = encoded[start:]
+    if len(line) < 76:
+        return encoded
+    cut = 0
+    while True:  # "=XX" escapes stay whole
+        step = 3 if line[cut : cut + 1] == b"=" else 1
+        if cut + step > 75:
+            break
+        cut += step
+    return encoded[:start] + line[:cut] + b"=\r\n" + line[cut:]
+
+
+def _list_unsubscribe(link: str) -> bytes:
+    """The List-Unsubscribe header: the URL as it is (RFC 2369), on one line even when that is
+    longer than 78 (RFC 5322 allows 998); the email package would fold a long URL into
+    encoded words, which receivers do not read as a URL."""
+    value = f"<{link}>"
+    if value.isascii() and value.isprintable() and " " not in value and len(value) < 970:
+        return f"List-Unsubscribe: {value}\r\n".encode()
+    return _fold("List-Unsubscribe", value)
 
 
 def _fill_footer(part: str, link: str) -> str:
@@ -274,7 +341,10 @@ def _part_head(subtype: str) -> bytes:
 
 
 def _qp(text: str) -> bytes:
-    return binascii.b2a_qp(text.encode("utf-8"), istext=True)
+    """Quoted-printable with CRLF line ends (the text's are CRLF already). b2a_qp breaks long
+    lines with the line end it finds first in the text: LF when there is none."""
+    data = binascii.b2a_qp(text.encode("utf-8"), istext=True)
+    return data if "\n" in text else data.replace(b"=\n", b"=\r\n")
 
 
 def _dkim_sign(data: bytes, config: DkimConfig) -> bytes:

@@ -210,6 +210,36 @@ def test_message_is_7bit_with_short_lines(tmp_path, rendered):
     assert b"\n" not in data.replace(b"\r\n", b"")
 
 
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [("", ""), ("x" * 75, " y"), ("ab ", "\n"), ("line\n", "é" * 40), ("\t", ". =")],
+    ids=["alone", "long-line", "space-before", "line-end", "qp-specials"],
+)
+@pytest.mark.parametrize("length", [1, 37, 200])
+def test_each_part_encoded_once_decodes_to_the_text_with_the_readers_link(before, after, length):
+    """The parts are encoded once per issue and the reader's link spliced in, encoded: what a
+    reader's mail program decodes is exactly the text with the link in the footer's
+    placeholder, and every encoded line still keeps to 76 characters."""
+    text = f"Top {{unsubscribe_url}} stays\n{before}{{unsubscribe_url}}{after}\nend "
+    html_text = f'<p>{before}<a href="{{unsubscribe_url}}">{after}</a></p>'
+    rendered = RenderedDigest(subject="s", preheader="", html=html_text, text=text)
+    url = "https://example.com/u?t={token}&k=" + "=" * (length % 7) + "a" * length
+    delivery = DeliveryConfig(from_addr=FROM, unsubscribe_url=url)
+    maker = deliver.MessageMaker(rendered, delivery)
+    for token in ("t0", "T" * 40):
+        data = maker.bytes_for("a@x.org", token)
+        link = url.replace("{token}", token)
+        text_part, html_part = parse(data).iter_parts()
+        crlf = deliver._crlf
+        want_text = deliver._fill_footer(crlf(text), link).encode()
+        want_html = deliver._fill_footer(crlf(html_text), link.replace("&", "&amp;")).encode()
+        assert text_part.get_payload(decode=True) == want_text
+        assert html_part.get_payload(decode=True) == want_html
+        body = data.split(b"\r\n\r\n", 1)[1]
+        assert [line for line in body.split(b"\r\n") if len(line) > 76] == []
+        assert parse(data)["List-Unsubscribe"] == f"<{link}>"
+
+
 def test_subject_is_one_line_and_rfc2047_encoded(tmp_path, rendered):
     hostile = RenderedDigest(
         subject="Алматы:\r\nBcc: victim@evil.example\x00\x1b[31m \u2028Ташкент\x85 news",
