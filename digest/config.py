@@ -63,6 +63,7 @@ class SmtpConfig:
     max_per_minute: int = 600
     timeout: float = 30.0
     retries: int = 3
+    connections: int = 1  # parallel connections to the relay, 1..64
     where: tuple[str, int | None] = ("", None)  # config file and line of password_env
 
     def password(self) -> str | None:
@@ -497,6 +498,7 @@ def _smtp(node: _Node, base: Path) -> SmtpConfig:
             "max_per_minute",
             "timeout",
             "retries",
+            "connections",
         }
     )
     if "host" not in fields:
@@ -527,6 +529,8 @@ def _smtp(node: _Node, base: Path) -> SmtpConfig:
         kwargs["timeout"] = fields["timeout"].seconds()
     if "retries" in fields:
         kwargs["retries"] = fields["retries"].integer(minimum=0)
+    if "connections" in fields:
+        kwargs["connections"] = fields["connections"].integer(minimum=1, maximum=64)
     loopback = kwargs["host"] in ("localhost", "127.0.0.1", "::1")
     if kwargs.get("username") and kwargs.get("security", "starttls") == "none" and not loopback:
         raise fields["security"].error(

@@ -20,11 +20,13 @@ import html
 import io
 import logging
 import os
+import queue
 import re
 import secrets
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -451,10 +453,17 @@ def deliver_issue(
         message_id = message_id_for(issue_id, token, maker.domain)
         return message_id, maker.bytes_for(recipient, token, message_id)
 
+    sender = parseaddr(delivery.from_addr)[1]
     if delivery.smtp is None:
         send: _Sender = _Outbox(delivery.outbox, issue_id)
+    elif delivery.smtp.connections > 1 and len(recipients) > 1:
+        lanes = min(delivery.smtp.connections, len(recipients))
+        pace = Pacer(delivery.smtp.max_per_minute, clock, sleep)
+        return _Parallel(delivery.smtp, sender, build, sleep, clock, pace).run(
+            lanes, recipients, lambda o: log.record(issue_id, (o,)), progress
+        )
     else:
-        send = _RelaySender(delivery.smtp, parseaddr(delivery.from_addr)[1], sleep, clock)
+        send = _RelaySender(delivery.smtp, sender, sleep, clock)
     ahead = _Ahead(build, recipients)
     outcomes: list[Outcome] = []
     try:
@@ -504,6 +513,98 @@ class _Ahead:
         if isinstance(made, Exception):
             raise made
         return made
+
+
+class _Parallel:
+    """Several connections to the relay, one thread each, taking recipients from one list.
+
+    Outcomes are recorded by the calling thread (the state's connection is its own), each
+    before its connection sends anything of its next message; so at most one message per
+    connection is in flight when the process is killed (a copy of it may go out again, with
+    the same Message-ID). A lane that fails (relay unreachable) stops the others after the
+    message each is sending."""
+
+    def __init__(self, smtp: SmtpConfig, sender: str, build, sleep, clock, pace: Pacer):
+        self.smtp, self.sender, self.build = smtp, sender, build
+        self.sleep, self.clock, self.pace = sleep, clock, pace
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.results: queue.SimpleQueue = queue.SimpleQueue()
+
+    def run(
+        self, lanes: int, recipients: Sequence[str], record, progress: Progress | None
+    ) -> list[Outcome]:
+        self.todo = iter(recipients)
+        threads = [
+            threading.Thread(target=self.lane, name=f"digest-smtp-{n}", daemon=True)
+            for n in range(lanes)
+        ]
+        for thread in threads:
+            thread.start()
+        outcomes: list[Outcome] = []
+        error: BaseException | None = None
+        running = lanes
+        try:
+            while running:
+                kind, value, done = self.results.get()
+                if kind == "exit":
+                    running -= 1
+                    continue
+                if kind == "error":
+                    self.stop.set()
+                    error = error or value
+                    continue
+                try:
+                    record(value)
+                except BaseException:
+                    self.stop.set()
+                    raise
+                finally:
+                    done.set()
+                outcomes.append(value)
+                if value.status != SENT:
+                    log_warning(value)
+                if progress is not None:
+                    progress(len(outcomes), len(recipients))
+                if error is None:
+                    try:
+                        _check_deferred(
+                            self.smtp, outcomes, sum(o.status == SENT for o in outcomes)
+                        )
+                    except DeliveryError as e:
+                        self.stop.set()
+                        error = e
+        finally:
+            self.stop.set()
+            for thread in threads:
+                thread.join(timeout=self.smtp.timeout + 5)
+        if error is not None:
+            raise error
+        return outcomes
+
+    def take(self) -> str | None:
+        with self.lock:
+            return None if self.stop.is_set() else next(self.todo, None)
+
+    def lane(self) -> None:
+        send = _RelaySender(self.smtp, self.sender, self.sleep, self.clock, self.pace)
+        try:
+            recipient = self.take()
+            ahead = None
+            while recipient is not None:
+                message_id, data = ahead.take(0) if ahead else self.build(recipient)
+                following = self.take()
+                ahead = _Ahead(self.build, [following]) if following is not None else None
+                status, answer = send(recipient, data, ahead and (lambda a=ahead: a.make(0)))
+                done = threading.Event()
+                self.results.put(("outcome", Outcome(recipient, status, answer, message_id), done))
+                done.wait()  # recorded before anything of the next message goes out
+                recipient = following if not self.stop.is_set() else None
+        except BaseException as e:  # DeliveryError, ConfigError (DKIM key) ...
+            self.results.put(("error", e, None))
+        finally:
+            send.close()
+            self.results.put(("exit", None, None))
 
 
 class _Sender:
@@ -573,12 +674,13 @@ class _RelaySender(_Sender):
         sender: str,
         sleep: Callable[[float], None],
         clock: Callable[[], float],
+        pace: Pacer | None = None,
     ):
         self.config = config
         self.sender = sender
         self.sleep = sleep
         self.relay = Relay(config)
-        self.pace = Pacer(config.max_per_minute, clock, sleep)
+        self.pace = pace or Pacer(config.max_per_minute, clock, sleep)
         self.sent = 0
 
     def __call__(
@@ -613,17 +715,22 @@ class _RelaySender(_Sender):
         return RETRYING, answer
 
     def check(self, outcomes: list[Outcome]) -> None:
-        recent = outcomes[-MAX_DEFERRED_IN_A_ROW:]
-        if len(recent) == MAX_DEFERRED_IN_A_ROW and all(o.status == RETRYING for o in recent):
-            raise DeliveryError(
-                f"the SMTP relay {self.config.host}:{self.config.port} deferred "
-                f"{MAX_DEFERRED_IN_A_ROW} recipients in a row (last: {recent[-1].answer}); "
-                f"stopped after {self.sent} sent in this run",
-                "the next `digest run` sends to those not yet sent to",
-            )
+        _check_deferred(self.config, outcomes, self.sent)
 
     def close(self) -> None:
         self.relay.close()
+
+
+def _check_deferred(config: SmtpConfig, outcomes: list[Outcome], sent: int) -> None:
+    """Stop when the relay deferred the last few recipients: it is unwell."""
+    recent = outcomes[-MAX_DEFERRED_IN_A_ROW:]
+    if len(recent) == MAX_DEFERRED_IN_A_ROW and all(o.status == RETRYING for o in recent):
+        raise DeliveryError(
+            f"the SMTP relay {config.host}:{config.port} deferred "
+            f"{MAX_DEFERRED_IN_A_ROW} recipients in a row (last: {recent[-1].answer}); "
+            f"stopped after {sent} sent in this run",
+            "the next `digest run` sends to those not yet sent to",
+        )
 
 
 def backoff(attempt: int) -> float:
@@ -650,13 +757,15 @@ class Pacer:
         self.interval = 60.0 / per_minute
         self.clock, self.sleep = clock, sleep
         self.next: float | None = None
+        self.lock = threading.Lock()  # shared by the connections of one issue
 
     def wait(self) -> None:
-        now = self.clock()
-        if self.next is not None and now < self.next:
-            self.sleep(self.next - now)
-            now = self.next
-        self.next = now + self.interval
+        with self.lock:
+            now = self.clock()
+            start = now if self.next is None or now >= self.next else self.next
+            self.next = start + self.interval
+        if start > now:
+            self.sleep(start - now)
 
 
 class Relay:
@@ -755,9 +864,11 @@ class Relay:
             if conn.has_extn("pipelining"):
                 code, text = _pipelined(conn, sender, recipient, data, while_waiting)
             else:
-                code, text = conn.mail(sender)
+                conn.putcmd("mail", f"FROM:{_quoteaddr(sender)}")
+                code, text = conn.getreply()
                 if code == 250:
-                    code, text = conn.rcpt(recipient)
+                    conn.putcmd("rcpt", f"TO:{_quoteaddr(recipient)}")
+                    code, text = conn.getreply()
                     if code in (250, 251):
                         conn.putcmd("data")
                         code, text = conn.getreply()
@@ -797,10 +908,7 @@ def _pipelined(
     after MAIL, RCPT and DATA were all accepted; when DATA was accepted although MAIL or RCPT
     was refused, a lone "." ends the empty message (RFC 2920, 3.1) and the refusal is the
     answer. A 421 means the relay is closing the connection: no further answers come."""
-    conn.send(
-        f"MAIL FROM:{smtplib.quoteaddr(sender)}\r\n"
-        f"RCPT TO:{smtplib.quoteaddr(recipient)}\r\nDATA\r\n"
-    )
+    conn.send(f"MAIL FROM:{_quoteaddr(sender)}\r\nRCPT TO:{_quoteaddr(recipient)}\r\nDATA\r\n")
     mail = conn.getreply()
     if mail[0] == 421:
         return mail
@@ -816,6 +924,11 @@ def _pipelined(
         conn.getreply()  # whatever the relay makes of an empty message to nobody
         return refusal
     return _message(conn, data, while_waiting)
+
+
+def _quoteaddr(address: str) -> str:
+    """<address> for MAIL and RCPT; smtplib's own parse for anything but a plain address."""
+    return f"<{address}>" if EMAIL.match(address) else smtplib.quoteaddr(address)
 
 
 def _message(

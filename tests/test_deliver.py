@@ -764,6 +764,92 @@ def test_rate_limit_spaces_the_messages(tmp_path, rendered, store, smtp_server):
     assert len(smtp_server.messages) == 4
 
 
+# --- parallel connections (delivery.smtp.connections) -----------------------------------------
+
+
+@both_ways("tls_smtp_server")
+def test_parallel_connections_each_reader_once_each_outcome_recorded(
+    tmp_path, rendered, store, tls_smtp_server
+):
+    server = tls_smtp_server
+    server.behaviour.reject["r7@example.org"] = "550 5.1.1 no such user"
+    server.behaviour.defer_once["r11@example.org"] = "451 4.7.1 greylisted"
+    recipients = [f"r{i}@example.org" for i in range(60)]
+    config = delivery_config(tmp_path, smtp_for(server, connections=4))
+    issue = freeze(store, recipients)
+    seen = []
+    outcomes = send_issue(
+        config,
+        store,
+        issue,
+        rendered,
+        recipients,
+        sleep=lambda s: None,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert sorted(o.recipient for o in outcomes) == sorted(recipients)
+    assert seen == [(n, 60) for n in range(1, 61)]
+    want = {r: "sent" for r in recipients} | {"r7@example.org": "failed"}
+    assert statuses(store, issue) == want
+    assert {o.recipient: o.status for o in outcomes} == want
+    assert server.count_for() == {r: 1 for r in recipients if r != "r7@example.org"}
+    assert server.handler.connections == 4
+    assert {m.connection for m in server.messages} == {1, 2, 3, 4}
+    assert all(m.tls and m.login == "digest" for m in server.messages)
+    rows = {d["recipient"]: d for d in store.deliveries(issue)}
+    for m in server.messages:  # the Message-ID recorded is the one that went out
+        assert rows[m.rcpt_tos[0]]["message_id"] == m.message["Message-ID"]
+
+
+def test_parallel_connections_to_an_unreachable_relay_stop_with_the_message(
+    tmp_path, rendered, store
+):
+    with SmtpServer() as server:
+        port = server.port
+    smtp = SmtpConfig(
+        host="127.0.0.1", port=port, security="none", retries=1, timeout=2, connections=3
+    )
+    recipients = [f"r{i}@x.org" for i in range(5)]
+    issue = freeze(store, recipients)
+    with pytest.raises(DeliveryError, match=f"127.0.0.1:{port} cannot be reached"):
+        send_issue(
+            delivery_config(tmp_path, smtp),
+            store,
+            issue,
+            rendered,
+            recipients,
+            sleep=lambda s: None,
+        )
+    assert set(statuses(store, issue).values()) == {"pending"}
+
+
+def test_parallel_connections_relay_dropping_one_connection_loses_nobody(
+    tmp_path, rendered, store, smtp_server
+):
+    smtp_server.behaviour.drop_after.extend([5, 17])
+    smtp_server.behaviour.drop_in_data.append(30)
+    recipients = [f"r{i}@x.org" for i in range(50)]
+    config = delivery_config(tmp_path, smtp_for(smtp_server, connections=3))
+    issue = freeze(store, recipients)
+    outcomes = send_issue(config, store, issue, rendered, recipients, sleep=lambda s: None)
+    assert {o.status for o in outcomes} == {"sent"}
+    assert smtp_server.count_for() == {r: 1 for r in recipients}
+    assert set(statuses(store, issue).values()) == {"sent"}
+
+
+@pytest.mark.parametrize("value", ["0", "65", "two"])
+def test_connections_outside_1_to_64_is_a_config_error_naming_the_line(
+    tmp_path, value, smtp_server
+):
+    from digest.config import load_config
+
+    config = write_config(tmp_path, smtp_server, ["a@x.org"], connections=value)
+    line = config.read_text().splitlines().index(f"    connections: {value}") + 1
+    with pytest.raises(ConfigError) as e:
+        load_config(config)
+    assert e.value.line == line and "connections" in str(e.value)
+
+
 # --- outbox -----------------------------------------------------------------------------------
 
 
@@ -1008,3 +1094,47 @@ def test_a_placeholder_inside_source_text_is_not_filled_with_the_readers_link(tm
     link = UNSUB.replace("{token}", "tok123")
     assert text.count(link) == 1 and html_part.count(link) == 1
     assert "Click {unsubscribe_url} now." in text
+
+
+@needs_pipeline
+@pytest.mark.parametrize("killed_after", [40, 173])
+def test_killed_with_four_connections_then_rerun_each_reader_once_but_those_in_flight(
+    tmp_path, killed_after
+):
+    """kill -9 of a `digest run` sending over 4 connections: every message the relay had
+    accepted is recorded but for those in flight (at most one a connection: each outcome is
+    recorded before that connection sends anything of its next message). Only those can
+    reach a reader twice, and with the same Message-ID."""
+    import threading
+
+    recipients = [f"reader{i:03d}@example.org" for i in range(240)]
+    signal = threading.Event()
+    behaviour = Behaviour(delay_mail=0.002, signals={("MAIL", killed_after): signal})
+    with SmtpServer(behaviour=behaviour) as server:
+        config = write_config(tmp_path, server, recipients, connections=4)
+        process = subprocess.Popen(
+            [*digest_command(), "--config", str(config), "run", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "DIGEST_TEST_SMTP_PASSWORD": PASSWORD},
+        )
+        assert signal.wait(timeout=120), process.communicate()[1][-2000:]
+        process.kill()
+        process.wait(timeout=30)
+        accepted = len(server.messages)
+        with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+            recorded = db.execute("SELECT count(*) FROM deliveries WHERE status='sent'").fetchone()
+        assert accepted - 4 <= recorded[0] <= accepted
+        again = digest(config, "run", "--json")
+        assert again.returncode == 0, again.stderr
+        counts = server.count_for()
+        ids: dict[str, set[str]] = {}
+        for m in server.messages:
+            ids.setdefault(m.rcpt_tos[0], set()).add(m.message["Message-ID"])
+    assert set(counts) == set(recipients)
+    twice = [r for r, n in counts.items() if n > 1]
+    assert len(twice) <= 4 and all(counts[r] == 2 for r in twice)
+    assert all(len(ids[r]) == 1 for r in recipients)
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+        rows = db.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall()
+    assert rows == [("sent", len(recipients))]
