@@ -132,9 +132,10 @@ def _num(value: Decimal | None) -> float | None:
 
 def read_sources(config: Config) -> ReadResult:
     """Every configured source; feed dates are taken in the config's time zone."""
+    from .progress import meter
     from .sources import read_specs
 
-    result = read_specs(config.sources)
+    result = read_specs(config.sources, progress=meter("reading", "sources"))
     if result.sources_read == 0:
         detail = "; ".join(str(p) for p in result.problems[:3]) or "no source configured"
         raise SourcesError(
@@ -261,6 +262,7 @@ def run(
     """One full cycle. Finishes an interrupted issue first, then picks new articles."""
     from .deliver import deliver_issue, load_recipients
     from .history import remember
+    from .progress import meter
     from .store import Store, dumps, run_lock
 
     if dry_run:
@@ -315,6 +317,7 @@ def run(
                     issue_id,
                     prepared.rendered,
                     recipients,
+                    progress=meter("sending", "messages"),
                 )
             ]
             sent = sum(1 for o in outcomes if o["status"] == "sent")
@@ -404,6 +407,7 @@ def _resume(config: Config, store) -> list[dict]:
     anything new. A reader deferred in MAX_DEFERRED_RUNS runs is given up on."""
     from .deliver import deliver_issue, normalize_address
     from .history import remember
+    from .progress import meter
 
     unsubscribed = {(normalize_address(u) or u).lower() for u in store.unsubscribed()}
     outcomes: list[dict] = []
@@ -420,7 +424,12 @@ def _resume(config: Config, store) -> list[dict]:
         try:
             if pending:
                 sent = deliver_issue(
-                    config.delivery, StoreDeliveryLog(store), issue["id"], rendered, pending
+                    config.delivery,
+                    StoreDeliveryLog(store),
+                    issue["id"],
+                    rendered,
+                    pending,
+                    progress=meter("sending", "messages"),
                 )
                 outcomes += [o.to_json() for o in sent]
         finally:  # also when the relay fails mid-way: what was tried is settled

@@ -7,7 +7,7 @@ Every failure becomes a Problem naming the source; nothing here raises for bad i
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..models import Problem, ReadResult
@@ -99,9 +99,13 @@ def read_paths(paths: Iterable[str]) -> ReadResult:
     return result
 
 
-def read_specs(specs: Iterable) -> ReadResult:
-    """Read the sources a Config names (SourceSpec: kind, value)."""
+def read_specs(specs: Iterable, progress: Callable[[int, int], None] | None = None) -> ReadResult:
+    """Read the sources a Config names (SourceSpec: kind, value); `progress(done, total)`
+    after each."""
     result = ReadResult()
-    for spec in specs:
+    specs = list(specs)
+    for done, spec in enumerate(specs, 1):
         result.extend(read_source(spec.kind, spec.value))
+        if progress is not None:
+            progress(done, len(specs))
     return result
