@@ -19,6 +19,7 @@ import email
 import logging
 import ssl
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -40,6 +41,7 @@ class Received:
     tls: bool
     login: str | None
     connection: int  # which connection (1, 2, ...) it came on
+    accepted_at: float = 0.0  # time.monotonic() when it was taken (one clock for all processes)
 
     @property
     def message(self) -> EmailMessage:
@@ -151,6 +153,7 @@ class Handler:
         if delay:
             await asyncio.sleep(delay)
         with self.lock:
+            received.accepted_at = time.monotonic()
             self.received.append(received)
             return len(self.received)
 
