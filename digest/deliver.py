@@ -40,9 +40,8 @@ from typing import Protocol
 from .config import DeliveryConfig, DkimConfig, SmtpConfig
 from .errors import ConfigError, DeliveryError
 from .models import Problem, RenderedDigest
-from .render import clean_text
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -74,7 +73,11 @@ MAX_DEFERRED_IN_A_ROW = 5  # this many recipients deferred one after another: th
 
 def header_safe(text: str) -> str:
     """No CR, LF or other control characters may reach a header: the renderer's own
-    one-line cleaning (controls and line separators become spaces, format characters go)."""
+    one-line cleaning (controls and line separators become spaces, format characters go).
+    Imported here, not at the top: render pulls in jinja2 and mjml, which sending needs not.
+    (A stage importing another: this belongs in the shared text rules, digest/text.py.)"""
+    from .render import clean_text
+
     return clean_text(text)
 
 
@@ -485,7 +488,7 @@ def deliver_issue(
 
 
 def log_warning(outcome: Outcome) -> None:
-    log.warning("%s: %s (%s)", outcome.recipient, outcome.status, outcome.answer)
+    logger.warning("%s: %s (%s)", outcome.recipient, outcome.status, outcome.answer)
 
 
 class _Ahead:
