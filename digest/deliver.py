@@ -546,7 +546,7 @@ class _Parallel:
             thread.start()
         outcomes: list[Outcome] = []
         error: BaseException | None = None
-        running = lanes
+        running, sent = lanes, 0
         try:
             while running:
                 kind, value, done = self.results.get()
@@ -565,20 +565,29 @@ class _Parallel:
                 finally:
                     done.set()
                 outcomes.append(value)
+                sent += value.status == SENT
                 if value.status != SENT:
                     log_warning(value)
                 if progress is not None:
                     progress(len(outcomes), len(recipients))
                 if error is None:
                     try:
-                        _check_deferred(
-                            self.smtp, outcomes, sum(o.status == SENT for o in outcomes)
-                        )
+                        _check_deferred(self.smtp, outcomes, sent)
                     except DeliveryError as e:
                         self.stop.set()
                         error = e
         finally:
             self.stop.set()
+            while running:  # stopped by an error here (or Ctrl-C): let every lane finish
+                kind, value, done = self.results.get()
+                if kind == "exit":
+                    running -= 1
+                elif done is not None:
+                    try:  # what went out is recorded if the state still takes it
+                        record(value)
+                    except Exception:
+                        pass  # not recorded: like a kill, the next run sends it again
+                    done.set()
             for thread in threads:
                 thread.join(timeout=self.smtp.timeout + 5)
         if error is not None:

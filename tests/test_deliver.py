@@ -837,6 +837,32 @@ def test_parallel_connections_relay_dropping_one_connection_loses_nobody(
     assert set(statuses(store, issue).values()) == {"sent"}
 
 
+def test_parallel_connections_stop_at_once_when_the_state_cannot_record(
+    tmp_path, rendered, store, smtp_server
+):
+    """A full disk while recording: the run stops with that error, every connection ends
+    after the message it was sending, and what was recorded stands."""
+    log = StoreDeliveryLog(store)
+    calls = []
+
+    class FullDisk(StoreDeliveryLog):
+        def record(self, issue_id, outcomes):
+            calls.append(outcomes)
+            if len(calls) == 10:
+                raise sqlite3.OperationalError("database or disk is full")
+            log.record(issue_id, outcomes)
+
+    recipients = [f"r{i}@x.org" for i in range(100)]
+    config = delivery_config(tmp_path, smtp_for(smtp_server, connections=3))
+    issue = freeze(store, recipients)
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        deliver.deliver_issue(config.delivery, FullDisk(store), issue, rendered, recipients)
+    sent = [r for r, status in statuses(store, issue).items() if status == "sent"]
+    assert 9 <= len(sent) <= 9 + 2  # the two other connections' last messages, if taken
+    assert len(smtp_server.messages) <= len(sent) + 1  # only the unrecorded one beyond
+    assert len(smtp_server.messages) < 20
+
+
 @pytest.mark.parametrize("value", ["0", "65", "two"])
 def test_connections_outside_1_to_64_is_a_config_error_naming_the_line(
     tmp_path, value, smtp_server
