@@ -104,7 +104,8 @@ def parse(paths: tuple[str, ...], as_json: bool) -> None:
             date = a.date.isoformat() if a.date else "undated"
             click.echo(f"{date}  {a.where}  {a.title}")
         for q in result.rates:
-            click.echo(f"{q.date or '':10}  {q.pair} = {q.rate} ({q.change_pct:+}%)  {q.source}")
+            date = q.date.isoformat() if q.date else "undated"
+            click.echo(f"{date:10}  {q.pair} = {q.rate} ({q.change_pct:+}%)  {q.source}")
         click.echo(
             f"{len(result.articles)} articles, {len(result.rates)} rate quotes, "
             f"{len(result.problems)} problems"
@@ -118,8 +119,8 @@ def parse(paths: tuple[str, ...], as_json: bool) -> None:
     "--out",
     "out_dir",
     type=click.Path(file_okay=False),
-    help="Folder for digest.html, digest.txt and digest.eml [default: var/preview "
-    "beside the config's folder].",
+    help="Folder for digest.html, digest.txt and digest.eml [default: var/preview in the "
+    "project folder: above config/ when the config sits in config/, else beside the config].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the selection report as JSON.")
 @click.option("--as-of", help="Digest as on this date (YYYY-MM-DD) instead of the newest.")
@@ -200,7 +201,8 @@ def run(
         click.echo(report.message)
         for d in report.delivered:
             if d["status"] != "sent":
-                click.echo(f"  {d['recipient']}: {d['status']} {d.get('answer') or ''}")
+                answer = f" {d['answer']}" if d.get("answer") else ""
+                click.echo(f"  {d['recipient']}: {d['status']}{answer}")
     sys.exit(report.exit_code)
 
 
@@ -281,9 +283,11 @@ def history(ctx: click.Context, as_json: bool, limit: int) -> None:
 @click.pass_context
 def unsubscribe(ctx: click.Context, email: str) -> None:
     """Never send to EMAIL again (EMAIL may also be its unsubscribe token)."""
-    from .deliver import normalize_address
+    from .recipients import normalize_address
     from .store import Store, run_lock
 
+    if any(c in email for c in "\r\n\x00"):
+        raise UsageError(f"EMAIL: {email!r} holds a line break; give one address or token")
     config = _load(ctx)
     if "@" in email:  # as it is sent to: IDN domains in their ASCII form
         email = normalize_address(email) or email

@@ -22,6 +22,48 @@ from .errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/digest.yaml")
 
+# Every key the loader accepts, by where it goes ("" is the top level, "sources[]" an entry
+# of `sources:` written as a mapping). Data, so a test can check each one is documented in
+# the shipped config/digest.yaml.
+KEYS: dict[str, frozenset[str]] = {
+    "": frozenset(
+        {
+            "title",
+            "timezone",
+            "sources",
+            "state",
+            "selection",
+            "summary",
+            "schedule",
+            "catch_up",
+            "skip_empty",
+            "delivery",
+        }
+    ),
+    "sources[]": frozenset({"feed", "folder"}),
+    "selection": frozenset({"max_articles", "lookback_days", "sections"}),
+    "summary": frozenset({"max_words", "backend", "llm"}),
+    "summary.llm": frozenset({"base_url", "model", "api_key_env", "timeout"}),
+    "delivery": frozenset(
+        {"from", "to", "recipients", "outbox", "smtp", "unsubscribe_url", "dkim"}
+    ),
+    "delivery.smtp": frozenset(
+        {
+            "host",
+            "port",
+            "security",
+            "username",
+            "password_env",
+            "ca_file",
+            "max_per_minute",
+            "timeout",
+            "retries",
+            "connections",
+        }
+    ),
+    "delivery.dkim": frozenset({"domain", "selector", "key_file"}),
+}
+
 
 @dataclass(frozen=True)
 class SourceSpec:
@@ -92,6 +134,8 @@ class DkimConfig:
 class DeliveryConfig:
     from_addr: str = "Digest <digest@localhost>"
     to: tuple[str, ...] = ()
+    to_lines: tuple[int | None, ...] = ()  # the config line of each `to` entry
+    config_file: str = ""  # the config file, so recipient problems can name it
     recipients: Path | None = None  # CSV: email[,name]
     outbox: Path = Path("var/outbox")
     smtp: SmtpConfig | None = None
@@ -123,8 +167,15 @@ class Config:
 
     @property
     def project_root(self) -> Path:
-        """The folder above the config file's: where `var/` lives for the shipped config."""
-        return self.folder.parent
+        """Where the default `var/` lives: see `project_folder`."""
+        return project_folder(self.folder)
+
+
+def project_folder(config_folder: Path) -> Path:
+    """The project root when the config sits in a folder named `config/` (as the shipped
+    `config/digest.yaml` does), else the config file's own folder: the default `var/`
+    (state, outbox, preview) goes there."""
+    return config_folder.parent if config_folder.name == "config" else config_folder
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -142,7 +193,7 @@ class _Node:
     def error(self, message: str, hint: str | None = None) -> ConfigError:
         return ConfigError(message, str(self.path), self.line, self.key, hint)
 
-    def mapping(self, allowed: set[str]) -> dict[str, _Node]:
+    def mapping(self, allowed: set[str] | frozenset[str]) -> dict[str, _Node]:
         if not isinstance(self.node, yaml.MappingNode):
             raise self.error("must be a mapping of keys to values")
         out: dict[str, _Node] = {}
@@ -279,20 +330,7 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> Config:
 
 def _build(root: _Node, given_path: Path) -> Config:
     base = root.path.parent
-    top = root.mapping(
-        {
-            "title",
-            "timezone",
-            "sources",
-            "state",
-            "selection",
-            "summary",
-            "schedule",
-            "catch_up",
-            "skip_empty",
-            "delivery",
-        }
-    )
+    top = root.mapping(KEYS[""])
     kwargs: dict[str, Any] = {"path": root.path}
     if "title" in top:
         kwargs["title"] = top["title"].string()
@@ -313,7 +351,7 @@ def _build(root: _Node, given_path: Path) -> Config:
     if "state" in top:
         kwargs["state"] = top["state"].path_value(base)
     else:
-        kwargs["state"] = Path(os.path.normpath(base.parent / "var" / "digest.sqlite3"))
+        kwargs["state"] = Path(os.path.normpath(project_folder(base) / "var" / "digest.sqlite3"))
     if "selection" in top:
         kwargs["selection"] = _selection(top["selection"])
     if "summary" in top:
@@ -327,35 +365,99 @@ def _build(root: _Node, given_path: Path) -> Config:
     kwargs["delivery"] = (
         _delivery(top["delivery"], base)
         if "delivery" in top
-        else DeliveryConfig(outbox=Path(os.path.normpath(base.parent / "var" / "outbox")))
+        else DeliveryConfig(
+            outbox=Path(os.path.normpath(project_folder(base) / "var" / "outbox")),
+            config_file=str(root.path),
+        )
     )
     return Config(**kwargs)
 
 
 def _source(item: _Node, base: Path) -> SourceSpec:
     if isinstance(item.node, yaml.MappingNode):
-        fields = item.mapping({"feed", "folder"})
+        fields = item.mapping(KEYS["sources[]"])
         if len(fields) != 1:
             raise item.error("give exactly one of `feed:` or `folder:`")
         kind, node = next(iter(fields.items()))
         value = node.expand(node.string(), base)
-        if kind == "folder" and not os.path.isdir(value):
-            raise node.error(f"no such folder: {value}")
-        if kind == "feed" and not value.startswith(("http://", "https://")):
-            if not os.path.isfile(value):
-                raise node.error(f"no such feed file: {value}")
+        if kind == "folder" or not value.startswith(("http://", "https://")):
+            problem = _path_problem(value, want_folder=kind == "folder")
+            if problem:
+                raise node.error(problem[0], problem[1])
         return SourceSpec(kind, value, node.line)
     pattern = item.expand(item.string(), base)
     if not globmod.glob(pattern, recursive=True):
+        problem = _glob_problem(pattern)
         raise item.error(
-            f"pattern matches no file: {pattern}",
+            problem or f"pattern matches no file: {pattern}",
             "check the path; relative paths start at the config file's folder",
         )
     return SourceSpec("glob", pattern, item.line)
 
 
+def _path_problem(value: str, want_folder: bool) -> tuple[str, str | None] | None:
+    """What is really wrong with a `folder:` or a local `feed:` path, or None."""
+    what = "folder" if want_folder else "feed file"
+    if not os.path.exists(value):
+        parent = _unreadable_ancestor(value)
+        if parent:
+            return f"cannot read the folder {parent} (permission denied)", None
+        return f"no such {what}: {value}", None
+    if want_folder and not os.path.isdir(value):
+        return f"is a file, not a folder: {value}", "name one file as a plain path or `feed:`"
+    if not want_folder and os.path.isdir(value):
+        return f"is a folder, not a feed file: {value}", "name a folder with `folder:`"
+    try:
+        if want_folder:
+            os.listdir(value)
+        else:
+            with open(value, "rb"):
+                pass
+    except OSError as e:
+        return f"cannot read the {what} {value} ({e.strerror or e})", None
+    return None
+
+
+def _unreadable_ancestor(path: str) -> str | None:
+    """The nearest existing folder above `path` that cannot be listed, if that is why
+    `path` seems not to exist."""
+    parent = os.path.dirname(os.path.abspath(path))
+    while parent and not os.path.isdir(parent):
+        up = os.path.dirname(parent)
+        if up == parent:
+            return None
+        parent = up
+    try:
+        os.listdir(parent)
+    except PermissionError:
+        return parent
+    except OSError:
+        return None
+    return None
+
+
+def _glob_problem(pattern: str) -> str | None:
+    """Why a glob matches nothing, when it is an unreadable folder rather than no file."""
+    fixed = []
+    for part in Path(pattern).parts:
+        if globmod.has_magic(part):
+            break
+        fixed.append(part)
+    prefix = str(Path(*fixed)) if fixed else "."
+    if os.path.isdir(prefix):
+        try:
+            os.listdir(prefix)
+        except OSError as e:
+            return f"cannot read the folder {prefix} ({e.strerror or e}): {pattern}"
+        return None
+    parent = _unreadable_ancestor(prefix)
+    if parent:
+        return f"cannot read the folder {parent} (permission denied): {pattern}"
+    return None
+
+
 def _selection(node: _Node) -> SelectionConfig:
-    fields = node.mapping({"max_articles", "lookback_days", "sections"})
+    fields = node.mapping(KEYS["selection"])
     kwargs: dict[str, Any] = {}
     if "max_articles" in fields:
         kwargs["max_articles"] = fields["max_articles"].integer(minimum=1, maximum=1000)
@@ -377,14 +479,14 @@ def _selection(node: _Node) -> SelectionConfig:
 
 
 def _summary(node: _Node) -> SummaryConfig:
-    fields = node.mapping({"max_words", "backend", "llm"})
+    fields = node.mapping(KEYS["summary"])
     kwargs: dict[str, Any] = {}
     if "max_words" in fields:
         kwargs["max_words"] = fields["max_words"].integer(minimum=5)
     if "backend" in fields:
         kwargs["backend"] = fields["backend"].choice(("extractive", "llm"))
     if "llm" in fields:
-        llm = fields["llm"].mapping({"base_url", "model", "api_key_env", "timeout"})
+        llm = fields["llm"].mapping(KEYS["summary.llm"])
         for required in ("base_url", "model"):
             if required not in llm:
                 raise fields["llm"].error(f"missing key `{required}`")
@@ -424,18 +526,26 @@ def _schedule(node: _Node, timezone: str) -> str:
 
 
 def _delivery(node: _Node, base: Path) -> DeliveryConfig:
-    fields = node.mapping({"from", "to", "recipients", "outbox", "smtp", "unsubscribe_url", "dkim"})
+    fields = node.mapping(KEYS["delivery"])
     kwargs: dict[str, Any] = {}
     if "from" in fields:
         kwargs["from_addr"] = _address(fields["from"])
+    kwargs["config_file"] = str(node.path)
     if "to" in fields:
         to = fields["to"]
-        values = (
-            [to.string()]
-            if isinstance(to.node, yaml.ScalarNode)
-            else [item.string() for item in to.items()]
-        )
+        entries = [to] if isinstance(to.node, yaml.ScalarNode) else to.items()
+        values = []
+        for entry in entries:
+            value = entry.string()
+            if any(c in value for c in "\r\n\x00"):
+                raise entry.error(
+                    f"holds a line break: {value!r}",
+                    "one address (or a comma-separated list) on one line; a line break "
+                    "would let it add mail headers",
+                )
+            values.append(value)
         kwargs["to"] = tuple(values)
+        kwargs["to_lines"] = tuple(entry.line for entry in entries)
     if "recipients" in fields:
         recipients = fields["recipients"].path_value(base)
         if not recipients.is_file():
@@ -444,7 +554,7 @@ def _delivery(node: _Node, base: Path) -> DeliveryConfig:
     kwargs["outbox"] = (
         fields["outbox"].path_value(base)
         if "outbox" in fields
-        else Path(os.path.normpath(base.parent / "var" / "outbox"))
+        else Path(os.path.normpath(project_folder(base) / "var" / "outbox"))
     )
     if "smtp" in fields and not fields["smtp"].is_null():
         kwargs["smtp"] = _smtp(fields["smtp"], base)
@@ -456,7 +566,7 @@ def _delivery(node: _Node, base: Path) -> DeliveryConfig:
             )
         kwargs["unsubscribe_url"] = url
     if "dkim" in fields:
-        dkim = fields["dkim"].mapping({"domain", "selector", "key_file"})
+        dkim = fields["dkim"].mapping(KEYS["delivery.dkim"])
         for required in ("domain", "selector", "key_file"):
             if required not in dkim:
                 raise fields["dkim"].error(f"missing key `{required}`")
@@ -487,25 +597,12 @@ def _address(node: _Node) -> str:
 
 
 def _smtp(node: _Node, base: Path) -> SmtpConfig:
-    fields = node.mapping(
-        {
-            "host",
-            "port",
-            "security",
-            "username",
-            "password_env",
-            "ca_file",
-            "max_per_minute",
-            "timeout",
-            "retries",
-            "connections",
-        }
-    )
+    fields = node.mapping(KEYS["delivery.smtp"])
     if "host" not in fields:
         raise node.error("missing key `host`")
     kwargs: dict[str, Any] = {"host": fields["host"].string()}
     if "port" in fields:
-        kwargs["port"] = fields["port"].integer(minimum=1)
+        kwargs["port"] = fields["port"].integer(minimum=1, maximum=65535)
     if "security" in fields:
         kwargs["security"] = fields["security"].choice(("starttls", "ssl", "none"))
     if "username" in fields:

@@ -13,11 +13,9 @@ that drop duplicates by Message-ID (Gmail does) show one copy.
 from __future__ import annotations
 
 import binascii
-import csv
 import email
 import hashlib
 import html
-import io
 import logging
 import os
 import queue
@@ -33,19 +31,22 @@ from dataclasses import dataclass
 from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, getaddresses, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Protocol
 
 from .config import DeliveryConfig, DkimConfig, SmtpConfig
 from .errors import ConfigError, DeliveryError
-from .models import Problem, RenderedDigest
+from .models import RenderedDigest
+from .recipients import (  # load_recipients, normalize_address: still importable from here
+    EMAIL,
+    load_recipients,  # noqa: F401
+    normalize_address,  # noqa: F401
+    recipient_names,
+)
 
 logger = logging.getLogger(__name__)
 
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
 # Everything str.splitlines() splits on, and the other C0/C1 controls: none may reach a header.
 PLACEHOLDER = "{unsubscribe_url}"
 # The headers a DKIM signature covers; the List-Unsubscribe pair must be among them or
@@ -84,67 +85,8 @@ def header_safe(text: str) -> str:
 # --- recipients -------------------------------------------------------------------------------
 
 
-def normalize_address(text: str) -> str | None:
-    """The address as it will be sent to, or None when it is not a usable address."""
-    address = text.strip()
-    local, at, domain = address.rpartition("@")
-    if at and domain and not domain.isascii():
-        try:
-            address = f"{local}@{domain.encode('idna').decode('ascii')}"
-        except UnicodeError:
-            return None
-    return address if EMAIL.match(address) and len(address) <= 254 else None
-
-
-def load_recipients(
-    delivery: DeliveryConfig, unsubscribed: set[str] | None = None
-) -> tuple[list[str], list[Problem]]:
-    """`to:` then the CSV file (email[,name]); invalid addresses reported by file and line and
-    skipped, duplicates counted once (case-insensitive), unsubscribed addresses left out."""
-    unsubscribed = {u.lower() for u in unsubscribed or ()}
-    seen: set[str] = set()
-    recipients: list[str] = []
-    problems: list[Problem] = []
-
-    def add(text: str, where: str, line: int | None) -> None:
-        address = normalize_address(text)
-        if address is None:
-            problems.append(Problem(where, f"not a valid email address: {text!r}; skipped", line))
-            return
-        key = address.lower()
-        if key not in seen and key not in unsubscribed:
-            recipients.append(address)
-        seen.add(key)
-
-    for entry in delivery.to:  # one entry may hold several: "a@x.org, B <b@y.org>"
-        for _, address in getaddresses([entry]) or [("", entry)]:
-            add(address or entry, "delivery.to", None)
-    if delivery.recipients:
-        path = delivery.recipients
-        try:
-            raw = path.read_bytes()
-        except OSError as e:
-            problems.append(Problem(str(path), f"cannot read the recipients file ({e.strerror})"))
-            return recipients, problems
-        if b"\x00" in raw:
-            problems.append(Problem(str(path), "not a CSV text file (binary data); nobody read"))
-            return recipients, problems
-        # Undecodable bytes become U+FFFD, so a bad line is reported by its number.
-        text = raw.decode("utf-8-sig", errors="replace")
-        reader = csv.reader(io.StringIO(text, newline=""))
-        try:
-            for row in reader:
-                first = row[0].strip() if row else ""
-                if not first or first.startswith("#"):
-                    continue
-                if reader.line_num == 1 and first.lower() in ("email", "e-mail", "address"):
-                    continue
-                add(first, str(path), reader.line_num)
-        except csv.Error as e:
-            problems.append(
-                Problem(str(path), f"not valid CSV ({e}); rest skipped", reader.line_num)
-            )
-    return recipients, problems
+# Reading and checking them is digest.recipients' work (load_recipients, normalize_address
+# and EMAIL are imported from there).
 
 
 # --- the message ------------------------------------------------------------------------------
@@ -193,6 +135,7 @@ class MessageMaker:
         self.from_ = _fold("From", Address(display_name=header_safe(name), addr_spec=address))
         self.subject = _fold("Subject", header_safe(rendered.subject))
         self.list_id = _fold("List-Id", list_id(delivery.from_addr))
+        self.names = recipient_names(delivery)  # the CSV's name column, `Name <addr>` in to:
         self.text = _EncodedPart(_crlf(rendered.text))
         self.html = _EncodedPart(_crlf(rendered.html))
         # "=_" never occurs in quoted-printable text, so this boundary cannot collide.
@@ -210,9 +153,7 @@ class MessageMaker:
         link = unsubscribe_link(self.delivery, token)
         head = [
             self.from_,
-            f"To: {recipient}\r\n".encode()
-            if EMAIL.match(recipient)  # the plain ASCII addresses load_recipients gives
-            else _fold("To", header_safe(recipient)),
+            self._to(recipient),
             self.subject,
             self.date(),
             f"Message-ID: {message_id or make_msgid(domain=self.domain)}\r\n".encode(),
@@ -244,6 +185,20 @@ class MessageMaker:
             self._second = int(now)
             self._date = f"Date: {formatdate(now, usegmt=True)}\r\n".encode()
         return self._date
+
+
+    def _to(self, recipient: str) -> bytes:
+        """`To:` with the recipient's name when the list gives one, quoted or RFC 2047-encoded
+        by the email package (formataddr; folded by the policy when it is long)."""
+        if not EMAIL.match(recipient):
+            return _fold("To", header_safe(recipient))
+        name = header_safe(self.names.get(recipient.lower(), ""))
+        if not name:  # the plain ASCII addresses load_recipients gives
+            return f"To: {recipient}\r\n".encode()
+        line = f"To: {formataddr((name, recipient), charset='utf-8')}"
+        if len(line) <= 78:
+            return f"{line}\r\n".encode("ascii")
+        return _fold("To", Address(display_name=name, addr_spec=recipient))
 
 
 class _EncodedPart:

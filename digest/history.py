@@ -1,9 +1,11 @@
 """What was already sent, stored so that later selections can recognise it.
 
-`remember` records each delivered article: its exact-text key, feed GUID and URL, its MinHash
-signature and LSH band keys (near-duplicates), and its facts and top content words
-(same-story). `History` answers the selection's questions with indexed lookups: the state is
-never loaded whole, so a selection costs the same with ten or a million sent articles.
+`remember` records each telling of each delivered story (the selection's `SentRecord`s, its
+fingerprints computed once): the story it belongs to, its exact-text key, its GUID within its
+feed and its article URL, its MinHash signature and LSH band keys (copies), and its facts and
+top content words (same story). `History` is the selection's `SentStories`: indexed lookups,
+the state is never loaded whole, so a selection costs the same with ten or a million sent
+articles.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 
-from .models import Article
+from .select.sent import SentArticle, SentRecord
 
 HISTORY_SCHEMA = """
 CREATE TABLE sent_articles (
@@ -58,19 +59,16 @@ CREATE TABLE sent_terms (           -- in how many sent articles each content wo
 );
 """
 
-
-@dataclass(frozen=True)
-class SentArticle:
-    id: int
-    title: str
-    words: int
-    shingles: int
-    excerpt: bool
-    fact_weight: float
-    facts: frozenset[int]
-    signature: np.ndarray
-    lead: np.ndarray
-    terms: Counter[int]
+# Version 2: stories. Every remembered telling belongs to a story (the id of the story's first
+# telling; a version-1 article is a story of its own), and its facts' classes are kept for the
+# conflict rule. GUID keys became scoped to their feed: version-1 GUID keys stay and no longer
+# match anything (the text fingerprint and the URL still know those articles).
+HISTORY_V2 = """
+ALTER TABLE sent_articles ADD COLUMN story_id INTEGER;
+UPDATE sent_articles SET story_id = id;
+ALTER TABLE sent_articles ADD COLUMN classes BLOB;
+ALTER TABLE sent_articles ADD COLUMN paragraphs BLOB;
+"""
 
 
 class History:
@@ -138,25 +136,45 @@ class History:
 
     def articles(self, ids: Iterable[int]) -> dict[int, SentArticle]:
         rows = self._join(
-            "SELECT a.id, a.title, a.words, a.shingles, a.excerpt, a.fact_weight, a.facts, "
-            "a.signature, a.lead, a.terms FROM json_each(?) j "
+            "SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt, "
+            "a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day "
+            "FROM json_each(?) j "
             "JOIN sent_articles a ON a.id = j.value",
             ids,
         )
         return {
             aid: SentArticle(
                 aid,
+                story,
                 title,
                 words,
                 shingles,
                 bool(excerpt),
                 weight,
                 frozenset(np.frombuffer(facts, "<i8").tolist()),
+                tuple(np.frombuffer(classes, "<u2").tolist()) if classes else None,
                 np.frombuffer(signature, "<u4"),
                 np.frombuffer(lead, "<u4"),
                 _unpack_terms(terms),
+                frozenset(np.frombuffer(paras, "<i8").tolist()) if paras else frozenset(),
+                day,
             )
-            for aid, title, words, shingles, excerpt, weight, facts, signature, lead, terms in rows
+            for (
+                aid,
+                story,
+                title,
+                words,
+                shingles,
+                excerpt,
+                weight,
+                facts,
+                classes,
+                signature,
+                lead,
+                terms,
+                paras,
+                day,
+            ) in rows
         }
 
     def _join(self, sql: str, keys: Iterable[int] | np.ndarray, *params: object) -> list[tuple]:
@@ -168,53 +186,54 @@ class History:
         return self.conn.execute(sql, (json.dumps(keys.tolist()), *params)).fetchall()
 
 
-def remember(conn: sqlite3.Connection, issue_id: int, articles: list[Article]) -> None:
-    """Record delivered articles; run inside the caller's open write transaction."""
-    if not articles:
+def remember(conn: sqlite3.Connection, issue_id: int, records: list[SentRecord]) -> None:
+    """Record the tellings of delivered stories; run inside the caller's open write
+    transaction. Only what is added is written: rows in id order, keys sorted."""
+    if not records:
         return
-    from . import select  # loads datasketch (and scipy): only when something is remembered
-
-    with select.paused_gc():
-        _insert(conn, issue_id, articles, select.fingerprint(articles))
-
-
-def _insert(conn: sqlite3.Connection, issue_id: int, articles: list[Article], fps: list) -> None:
-    from .select import term_counts, top_terms
-
     sent_at = dt.datetime.now(dt.UTC)
     today = sent_at.date().toordinal()
     first = (conn.execute("SELECT max(id) FROM sent_articles").fetchone()[0] or 0) + 1
+    story_ids: dict[int, int] = {}
     rows, keys, fact_rows = [], [], []
     term_df: Counter[int] = Counter()
-    for n, (a, fp) in enumerate(zip(articles, fps, strict=True)):
+    for n, r in enumerate(records):
         aid = first + n
-        day = a.date.toordinal() if a.date else today
-        counts = term_counts(a.title, a.text)
-        term_df.update(counts.keys())
+        story = story_ids.setdefault(r.story, aid)
+        day = r.day if r.day is not None else today
+        term_df.update(t for t, _ in r.terms)
         rows.append(
             (
                 aid,
                 issue_id,
-                a.title,
-                a.source,
-                a.url,
-                a.guid,
+                r.title,
+                r.source,
+                r.url,
+                r.guid,
                 day,
                 sent_at.isoformat(timespec="seconds"),
-                fp.words,
-                fp.size,
-                int(a.excerpt),
-                fp.fact_weight,
-                np.array(list(fp.facts), "<i8").tobytes(),
-                fp.signature.astype("<u4").tobytes(),
-                fp.lead.astype("<u4").tobytes(),
-                _pack_terms(top_terms(counts)),
+                r.words,
+                r.shingles,
+                int(r.excerpt),
+                r.fact_weight,
+                np.array(r.facts, "<i8").tobytes(),
+                r.signature,
+                r.lead,
+                _pack_terms(Counter(dict(r.terms))),
+                story,
+                np.array(r.classes, "<u2").tobytes(),
+                np.array(r.paragraphs, "<i8").tobytes(),
             )
         )
-        keys.extend((k, aid) for k in {fp.exact, *fp.ids, *fp.bands.tolist()})
-        fact_rows.extend((k, day, aid) for k in fp.facts)
+        keys.extend((k, aid) for k in r.keys)
+        fact_rows.extend((k, day, aid) for k in r.facts)
     # Sorted rows fill the indexes in order, much faster than at random.
-    conn.executemany(f"INSERT INTO sent_articles VALUES ({', '.join('?' * 16)})", rows)
+    conn.executemany(
+        "INSERT INTO sent_articles(id, issue_id, title, source, url, guid, day, sent_at, words, "
+        "shingles, excerpt, fact_weight, facts, signature, lead, terms, story_id, classes, "
+        f"paragraphs) VALUES ({', '.join('?' * 19)})",
+        rows,
+    )
     conn.executemany("INSERT OR IGNORE INTO sent_keys VALUES (?, ?)", sorted(keys))
     conn.executemany("INSERT OR IGNORE INTO sent_facts VALUES (?, ?, ?)", sorted(fact_rows))
     conn.executemany(

@@ -6,6 +6,8 @@ sources → Article / RateQuote → select → Selection → summarize → Diges
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -37,6 +39,13 @@ class Article:
     url: str | None = None  # link to the full article, when the source has one
     guid: str | None = None  # the feed's id for the entry
     excerpt: bool = False  # the body is a teaser cut short with "..."
+    source_name: str | None = None  # what readers see: "The Times of Central Asia"
+    source_link: str | None = None  # the source's home page
+
+    @property
+    def shown_source(self) -> str:
+        """The source as readers see it: its name, else its home page, else its file name."""
+        return self.source_name or self.source_link or self.source.rsplit("/", 1)[-1]
 
     @property
     def text(self) -> str:
@@ -104,9 +113,34 @@ DEFAULT_SECTION = "Top stories"
 
 
 @dataclass(frozen=True)
+class Telling:
+    """Another telling of a chosen story: for "Also reported by"."""
+
+    title: str
+    source: str  # the source's name as readers see it
+    url: str | None
+    date: dt.date | None
+
+
+@dataclass(frozen=True)
 class Chosen:
+    """A story of the digest, shown by its best telling."""
+
     article: Article
     section: str = DEFAULT_SECTION
+    tellings: tuple[Article, ...] = ()  # the story's other tellings in this run
+
+    @property
+    def also(self) -> tuple[Telling, ...]:
+        """The other tellings, one per source and link, in page order."""
+        seen = {(self.article.shown_source, self.article.url)}
+        out = []
+        for a in self.tellings:
+            key = (a.shown_source, a.url)
+            if key not in seen:
+                seen.add(key)
+                out.append(Telling(a.title, a.shown_source, a.url, a.date))
+        return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -120,6 +154,13 @@ class Skipped:
 class Selection:
     chosen: list[Chosen]
     skipped: list[Skipped]
+    # Makes what to remember once the digest reached a reader: one record per telling of
+    # each chosen story (the selection's SentRecords, from the fingerprints it made).
+    make_records: Callable[[], list] = list
+
+    @functools.cached_property
+    def records(self) -> list:
+        return self.make_records()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .config import Config
-from .errors import ConfigError, SourcesError, UsageError
+from .errors import SourcesError, UsageError
 from .models import (
     Article,
     Digest,
@@ -65,10 +65,11 @@ class RunReport:
                 {
                     "title": c.article.title,
                     "lead": lead,
-                    "source": c.article.source,
+                    "source": c.article.shown_source,
                     "line": c.article.line,
                     "url": c.article.url,
                     "section": c.section,
+                    "also": [{"title": t.title, "source": t.source, "url": t.url} for t in c.also],
                 }
                 for c, lead in zip(p.selection.chosen, p.leads, strict=True)
             ]
@@ -172,6 +173,12 @@ def prepare(config: Config, store, as_of: dt.date | None = None) -> Prepared:
     from .summarize import make_summarizer
 
     read = read_sources(config)
+    notes = []
+    if as_of is not None:  # nothing published after the as-of day is a candidate yet
+        later = [a for a in read.articles if a.date and a.date > as_of]
+        if later:
+            read.articles = [a for a in read.articles if not (a.date and a.date > as_of)]
+            notes.append(f"{len(later)} articles dated after {as_of} wait for a later digest")
     as_of = reference_day(config, read, as_of)
     selection = select(read.articles, History(store.conn), config.selection, as_of=as_of)
     # Sections in the config's order, the default section last; the order within each
@@ -181,7 +188,7 @@ def prepare(config: Config, store, as_of: dt.date | None = None) -> Prepared:
         key=lambda c: order.index(c.section) if c.section in order else len(order)
     )
     summarize = make_summarizer(config.summary)
-    leads, notes = [], []
+    leads = []
     for chosen in selection.chosen:
         result = summarize(chosen.article)
         leads.append(result.lead)
@@ -260,9 +267,10 @@ def run(
     config: Config, dry_run: bool = False, as_of: dt.date | None = None, slot: str | None = None
 ) -> RunReport:
     """One full cycle. Finishes an interrupted issue first, then picks new articles."""
-    from .deliver import deliver_issue, load_recipients
+    from .deliver import deliver_issue
     from .history import remember
     from .progress import meter
+    from .recipients import load_recipients, nobody_to_send_to
     from .store import Store, dumps, run_lock
 
     if dry_run:
@@ -271,6 +279,8 @@ def run(
             unsubscribed = store.unsubscribed()
         recipients, problems = load_recipients(config.delivery, unsubscribed)
         prepared.notes.extend(str(p) for p in problems)
+        if not recipients and problems:  # only bad addresses: the same error as a real run
+            raise nobody_to_send_to(config.delivery, problems)
         if not recipients:
             prepared.notes.append("no one to send to: set delivery.to or delivery.recipients")
         return RunReport(
@@ -301,14 +311,10 @@ def run(
             recipients, problems = load_recipients(config.delivery, store.unsubscribed())
             prepared.notes.extend(str(p) for p in problems)
             if not recipients:
-                raise ConfigError(
-                    "no one to send to: every address is invalid or unsubscribed, or none is given",
-                    str(config.path),
-                    key="delivery.to",
-                    hint="list readers in delivery.to or a delivery.recipients CSV file",
-                )
-            articles = [c.article for c in prepared.selection.chosen]
-            issue_id = _freeze(store, run_id, prepared, recipients, articles, dumps)
+                raise nobody_to_send_to(config.delivery, problems)
+            chosen = prepared.selection.chosen
+            stories = [[c.article, *c.tellings] for c in chosen]
+            issue_id = _freeze(store, run_id, prepared, recipients, stories, dumps)
             outcomes = [
                 o.to_json()
                 for o in deliver_issue(
@@ -322,12 +328,12 @@ def run(
             ]
             sent = sum(1 for o in outcomes if o["status"] == "sent")
             failed = len(outcomes) - sent
-            _settle(store, issue_id, articles, remember)
+            _settle(store, issue_id, lambda: prepared.selection.records, remember)
             status = "delivered" if not failed else "partly-delivered" if sent else "failed"
             message = f"sent to {sent} of {len(outcomes)} recipients"
             if any(o["status"] == "retrying" for o in outcomes):
                 message += "; deferred readers are tried again by the next run"
-            store.finish_run(run_id, status, len(articles), sent, failed, message)
+            store.finish_run(run_id, status, len(chosen), sent, failed, message)
             return RunReport(status, prepared, outcomes, message, issue_id, resumed)
         except BaseException as e:
             store.finish_run(run_id, "failed", message=str(e) or type(e).__name__)
@@ -335,7 +341,12 @@ def run(
 
 
 def _freeze(
-    store, run_id: int, prepared: Prepared, recipients: list[str], articles: list[Article], dumps
+    store,
+    run_id: int,
+    prepared: Prepared,
+    recipients: list[str],
+    stories: list[list[Article]],
+    dumps,
 ) -> int:
     """Issue, recipients and rates written in one transaction before anything is sent."""
     rendered = prepared.rendered
@@ -353,7 +364,7 @@ def _freeze(
                 rendered.html,
                 rendered.text,
                 dumps(report),
-                dumps([_article_json(a) for a in articles]),
+                dumps([[_article_json(a) for a in story] for story in stories]),
             ),
         )
         issue_id = int(cur.lastrowid)
@@ -379,8 +390,9 @@ def _freeze(
     return issue_id
 
 
-def _settle(store, issue_id: int, articles: list[Article], remember) -> None:
-    """Articles count as sent once one reader has the issue; otherwise they stay available.
+def _settle(store, issue_id: int, records, remember) -> None:
+    """Stories count as sent once one reader has the issue; otherwise they stay available.
+    `records()` gives what to remember (the selection's, or made again from a frozen issue).
 
     The issue is done when nobody is left pending: delivered if anyone has it, else failed
     (and its articles go back to the pool)."""
@@ -391,7 +403,7 @@ def _settle(store, issue_id: int, articles: list[Article], remember) -> None:
             "SELECT 1 FROM sent_articles WHERE issue_id=? LIMIT 1", (issue_id,)
         ).fetchone()
         if sent and not remembered:
-            remember(tx, issue_id, articles)
+            remember(tx, issue_id, records())
         status = "sending" if pending else ("delivered" if sent else "failed")
         tx.execute("UPDATE issues SET status=? WHERE id=?", (status, issue_id))
 
@@ -408,6 +420,7 @@ def _resume(config: Config, store) -> list[dict]:
     from .deliver import deliver_issue, normalize_address
     from .history import remember
     from .progress import meter
+    from .select import sent_records
 
     unsubscribed = {(normalize_address(u) or u).lower() for u in store.unsubscribed()}
     outcomes: list[dict] = []
@@ -434,8 +447,8 @@ def _resume(config: Config, store) -> list[dict]:
                 outcomes += [o.to_json() for o in sent]
         finally:  # also when the relay fails mid-way: what was tried is settled
             store.give_up_deferred(issue["id"], MAX_DEFERRED_RUNS)
-            articles = [_article_from_json(a) for a in json.loads(issue["articles"])]
-            _settle(store, issue["id"], articles, remember)
+            frozen = issue["articles"]
+            _settle(store, issue["id"], lambda f=frozen: sent_records(_stories(f)), remember)
     return outcomes
 
 
@@ -448,8 +461,19 @@ def _article_json(a: Article) -> dict:
         "guid": a.guid,
         "date": a.date.isoformat() if a.date else None,
         "excerpt": a.excerpt,
+        "source_name": a.source_name,
+        "source_link": a.source_link,
         "paragraphs": [[p.text, p.kind, p.line] for p in a.paragraphs],
     }
+
+
+def _stories(frozen: str) -> list[list[Article]]:
+    """The stories of a frozen issue: lists of tellings (an issue frozen by an older digest
+    holds one article per story)."""
+    return [
+        [_article_from_json(a) for a in (item if isinstance(item, list) else [item])]
+        for item in json.loads(frozen)
+    ]
 
 
 def _article_from_json(d: dict) -> Article:
@@ -461,5 +485,7 @@ def _article_from_json(d: dict) -> Article:
         guid=d["guid"],
         date=dt.date.fromisoformat(d["date"]) if d["date"] else None,
         excerpt=d["excerpt"],
+        source_name=d.get("source_name"),
+        source_link=d.get("source_link"),
         paragraphs=tuple(Paragraph(t, k, n) for t, k, n in d["paragraphs"]),
     )

@@ -241,12 +241,12 @@ def resolve_slot(config: Config, text: str, now: datetime | None = None) -> str:
     names the same slot as the first.
     """
     cadence = Cadence.from_config(config)
+    current = (now or datetime.now(config.tz)).astimezone(UTC)
+    latest = _slot_now(cadence, current)
     if text.strip().lower() == "now":
-        moment = (now or datetime.now(config.tz)).astimezone(UTC) + NOW_TOLERANCE
-        slot = cadence.latest_at_or_before(moment)
-        if slot is None:
+        if latest is None:
             raise UsageError(f"--slot now: the schedule {config.schedule!r} has no past slot")
-        return slot_key(slot)
+        return slot_key(latest)
     slot = cadence.place(cadence.wall_of(cadence.parse(text, "--slot")))
     if not cadence.is_slot(slot):
         around = [cadence.latest_at_or_before(slot), cadence.next_after(slot)]
@@ -257,7 +257,29 @@ def resolve_slot(config: Config, text: str, now: datetime | None = None) -> str:
             + " and ".join(slot_key(s) for s in around if s is not None)
             + "; or pass --slot now",
         )
+    if slot > current and slot != latest:
+        raise UsageError(
+            f"--slot: {text} is in the future; a run serves a slot that has come",
+            (
+                f"the latest slot at or before now is {slot_key(latest)}"
+                if latest is not None
+                else f"the schedule {config.schedule!r} has no past slot"
+            )
+            + "; or pass --slot now",
+        )
     return slot_key(slot)
+
+
+def _slot_now(cadence: Cadence, now: datetime) -> datetime | None:
+    """The slot a run started at `now` serves: the latest at or before now, or the next one
+    when it is less than NOW_TOLERANCE away (a timer that fires a little early), unless the
+    slots are so close (a per-minute schedule) that "early" cannot be told from "late"."""
+    latest = cadence.latest_at_or_before(now)
+    upcoming = cadence.next_after(now)
+    if upcoming is not None and upcoming - now <= NOW_TOLERANCE:
+        if latest is None or upcoming - latest > 2 * NOW_TOLERANCE:
+            return upcoming
+    return latest
 
 
 def recorded_slots(config: Config, cadence: Cadence) -> list[datetime]:

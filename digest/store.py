@@ -21,9 +21,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from .errors import LockedError, SlotDoneError, StateError
-from .history import HISTORY_SCHEMA
+from .history import HISTORY_SCHEMA, HISTORY_V2
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 SCHEMA_V1 = """
@@ -81,7 +81,7 @@ CREATE TABLE rate_history (
 );
 """
 
-MIGRATIONS = {1: SCHEMA_V1 + HISTORY_SCHEMA}
+MIGRATIONS = {1: SCHEMA_V1 + HISTORY_SCHEMA, 2: HISTORY_V2}
 
 # SQL: does run `r` count for its slot? Not when it failed or was killed before it froze an
 # issue (nothing was sent then, so the slot may run again).
@@ -477,8 +477,9 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
 
 def _empty_memory_db() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:", isolation_level=None)
-    for statement in _statements(MIGRATIONS[1]):
-        conn.execute(statement)
+    for version in sorted(MIGRATIONS):
+        for statement in _statements(MIGRATIONS[version]):
+            conn.execute(statement)
     conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     return conn
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, SHARED_SEEDS, digest_command, real_pages
@@ -193,3 +196,126 @@ def test_the_readme_examples_run_as_written(tmp_path):
         result = digest(*args, cwd=tmp_path)
         assert result.returncode == 0, (command, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+# --- issue 15: what the command line prints, recipients, refusals -----------------------------
+
+
+def sample_config(tmp_path, delivery: str) -> Path:
+    config = tmp_path / "digest.yaml"
+    config.write_text(
+        f"title: T\nsources: [{ROOT / 'seeds'}/*.txt]\nstate: {tmp_path / 's.sqlite3'}\n"
+        f'delivery:\n  from: "T <t@example.com>"\n{delivery}'
+        f"  outbox: {tmp_path / 'outbox'}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_parse_text_mode_prints_each_rate_quote_s_date(tmp_path):
+    result = digest("parse", str(ROOT / "seeds" / "2025-11-04_front.txt"))
+    assert result.returncode == 0, result.stderr
+    rate_lines = [line for line in result.stdout.splitlines() if "/USD = " in line]
+    assert len(rate_lines) == 5
+    assert all(line.startswith("2025-11-04  ") for line in rate_lines), rate_lines
+
+
+def test_unsubscribe_refuses_a_line_break_naming_the_argument(tmp_path):
+    config = sample_config(tmp_path, "  to: [a@example.com]\n")
+    result = digest("--config", str(config), "unsubscribe", "a@example.com\r\nBcc: b@example.com")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "EMAIL" in result.stderr and "line break" in result.stderr
+
+
+def test_invalid_to_addresses_are_warned_once_with_their_line(tmp_path):
+    config = sample_config(
+        tmp_path, '  to:\n    - good@example.com\n    - "bad@@x"\n    - not-an-address\n'
+    )
+    result = digest("--config", str(config), "run", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: {config}:8: delivery.to: not a valid email address: 'bad@@x'; skipped",
+        f"warning: {config}:9: delivery.to: not a valid email address: 'not-an-address'; skipped",
+    ]
+    dry_lines = [line for line in result.stdout.splitlines() if "dry-run" in line]
+    assert dry_lines == ["  good@example.com: dry-run"]  # no trailing space
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "run"])
+def test_only_bad_addresses_exit_2_naming_them(tmp_path, dry_run):
+    config = sample_config(tmp_path, '  to: ["bad@@x", "also bad"]\n')
+    result = digest("--config", str(config), "run", *(["--dry-run"] if dry_run else []))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    error = result.stderr.strip().splitlines()[-2 if "hint" in result.stderr else -1]
+    assert "no one to send to" in result.stderr
+    assert "'bad@@x'" in result.stderr and "'also bad'" in result.stderr
+    assert f"{config}:6: delivery.to: not a valid email address: 'bad@@x'" in result.stderr, error
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_dry_run_shows_the_recipients_file_s_problems(tmp_path):
+    (tmp_path / "list.csv").write_text("email,name\na@example.com,Ann\nnobody,X\n")
+    config = sample_config(tmp_path, f"  recipients: {tmp_path / 'list.csv'}\n")
+    result = digest("--config", str(config), "run", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert f"{tmp_path / 'list.csv'}:3: not a valid email address: 'nobody'" in result.stderr
+    assert "  a@example.com: dry-run" in result.stdout.splitlines()
+
+
+def test_a_semicolon_csv_is_read_and_its_names_go_in_to_encoded(tmp_path):
+    (tmp_path / "list.csv").write_text(
+        "email;name\nann@example.com;Ann Ünal\n"
+        'eve@example.com;"Eve\r\nBcc: evil@example.com"\nbad-address;Nobody\n',
+        encoding="utf-8",
+    )
+    config = sample_config(
+        tmp_path,
+        f'  to: ["Carl Smith <carl@example.com>"]\n  recipients: {tmp_path / "list.csv"}\n',
+    )
+    result = digest("--config", str(config), "run")
+    assert result.returncode == 0, result.stderr
+    assert "delivery.to" not in result.stderr  # a file's problem is blamed on the file
+    assert f"{tmp_path / 'list.csv'}:5: not a valid email address: 'bad-address'" in result.stderr
+    heads = {}
+    for eml in (tmp_path / "outbox").glob("*.eml"):
+        message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        raw_to = next(line for line in eml.read_bytes().split(b"\r\n") if line.startswith(b"To:"))
+        heads[message["To"].addresses[0].addr_spec] = (message["To"], raw_to)
+        assert message["Bcc"] is None and b"\nBcc:" not in eml.read_bytes()
+    assert sorted(heads) == ["ann@example.com", "carl@example.com", "eve@example.com"]
+    assert str(heads["ann@example.com"][0]) == "Ann Ünal <ann@example.com>"
+    raw_ann = heads["ann@example.com"][1]  # RFC 2047: ASCII on the wire
+    assert raw_ann.isascii() and raw_ann.startswith(b"To: =?utf-8?")
+    assert raw_ann.endswith(b"?= <ann@example.com>")
+    assert str(heads["carl@example.com"][0]) == "Carl Smith <carl@example.com>"
+    assert heads["eve@example.com"][0].addresses[0].display_name == "Eve Bcc: evil@example.com"
+
+
+def test_the_readme_synopsis_names_every_option_of_every_command():
+    from digest.cli import cli
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Commands", 1)[1].split("```", 2)[1]
+    missing = []
+    for name, command in cli.commands.items():
+        line = next((ln for ln in block.splitlines() if f"] {name}" in ln), None)
+        if line is None:
+            missing.append(name)
+            continue
+        for option in command.params:
+            flags = [f for f in option.opts if f.startswith("--") and f != "--help"]
+            if flags and not any(f in line for f in flags):
+                missing.append(f"{name} {flags[0]}")
+    assert missing == [], f"the README's synopsis lacks: {missing}"
+
+
+def test_preview_of_a_config_outside_a_config_folder_writes_beside_it(tmp_path):
+    folder = tmp_path / "some" / "dir"
+    folder.mkdir(parents=True)
+    config = folder / "digest.yaml"
+    config.write_text(f"title: T\nsources: [{ROOT / 'seeds'}/*.txt]\n")
+    result = digest("--config", str(config), "preview", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (folder / "var" / "preview" / "digest.html").is_file()
+    assert not (tmp_path / "some" / "var").exists()

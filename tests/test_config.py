@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
 
-from digest.config import load_config
+from digest.config import KEYS, load_config
 from digest.errors import ConfigError
 
 GOOD = """\
@@ -229,3 +230,196 @@ def test_password_over_an_unencrypted_link_is_refused_except_on_loopback(tmp_pat
     e = error_of(tmp_path, GOOD + block.format(host="smtp.example.com"))
     assert e.key == "delivery.smtp.security" and "clear text" in str(e)
     assert load_config(write(tmp_path, GOOD + block.format(host="127.0.0.1"))).delivery.smtp
+
+
+# --- issue 15: ports, line breaks, documented keys, the default var/ ------------------------
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "65536"])
+def test_smtp_port_must_be_1_to_65535_and_names_its_line(tmp_path, port):
+    e = error_of(tmp_path, GOOD + f"  smtp:\n    host: x\n    port: {port}\n")
+    assert (e.key, e.line) == ("delivery.smtp.port", 12)
+    assert port in str(e)
+    ok = load_config(write(tmp_path, GOOD + "  smtp:\n    host: x\n    port: 65535\n"))
+    assert ok.delivery.smtp.port == 65535
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        '"reader@example.com\\r\\nBcc: everyone@example.com"',
+        '["a@example.com", "b@example.com\\nBcc: c@example.com"]',
+    ],
+)
+def test_a_line_break_in_delivery_to_is_refused_naming_the_entry(tmp_path, to):
+    e = error_of(tmp_path, GOOD.replace("to: [reader@example.com]", f"to: {to}"))
+    assert e.line == 8 and e.key.startswith("delivery.to")
+    assert "line break" in str(e)
+
+
+def test_delivery_to_entries_keep_their_lines(tmp_path):
+    config = load_config(
+        write(
+            tmp_path, GOOD.replace("to: [reader@example.com]", "to:\n    - a@x.org\n    - b@y.org")
+        )
+    )
+    assert config.delivery.to == ("a@x.org", "b@y.org")
+    assert config.delivery.to_lines == (9, 10)
+    assert config.delivery.config_file.endswith("digest.yaml")
+
+
+def documented_keys(text: str) -> set[str]:
+    """Dotted keys the example config names, set or commented out (`# key: ...`), by
+    their indentation; a list entry's keys (`- feed:`) count under the list's key."""
+    keys: set[str] = set()
+    stack: list[tuple[int, str]] = []
+    pattern = re.compile(r"^(?P<lead>\s*)(?:#(?P<hash>\s*))?(?P<dash>-\s+)?(?P<key>[a-z_]+):(\s|$)")
+    for line in text.splitlines():
+        m = pattern.match(line)
+        if not m:
+            continue
+        depth = len(m["lead"]) + (max(len(m["hash"]) - 1, 0) if m["hash"] is not None else 0)
+        depth += len(m["dash"] or "")
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        path = ".".join([k for _, k in stack] + [m["key"]])
+        keys.add(path)
+        stack.append((depth, m["key"]))
+    return keys
+
+
+def test_every_key_the_loader_accepts_is_documented_in_the_example_config():
+    documented = documented_keys((ROOT / "config" / "digest.yaml").read_text(encoding="utf-8"))
+    missing = [
+        f"{section.replace('[]', '')}.{key}".lstrip(".")
+        for section, keys in KEYS.items()
+        for key in sorted(keys)
+        if f"{section.replace('[]', '')}.{key}".lstrip(".") not in documented
+    ]
+    assert missing == [], (
+        f"keys the loader accepts but config/digest.yaml does not describe: {missing}"
+    )
+
+
+def test_the_key_check_sees_nesting_and_comments():
+    text = "delivery:\n  # smtp:\n  #   host: x\n  #   ca_file: null\nsources:\n  # - feed: u\n"
+    assert {"delivery.smtp.host", "delivery.smtp.ca_file", "sources.feed"} <= documented_keys(text)
+    assert "delivery.host" not in documented_keys(text)
+
+
+def _minimal(folder: Path) -> Path:
+    (folder / "pages").mkdir(parents=True, exist_ok=True)
+    (folder / "pages" / "a.txt").write_text("08 December 2025\n")
+    path = folder / "digest.yaml"
+    path.write_text("sources: [pages/*.txt]\n")
+    return path
+
+
+def test_default_var_is_beside_a_config_outside_a_config_folder(tmp_path):
+    config = load_config(_minimal(tmp_path / "some" / "dir"))
+    var = tmp_path / "some" / "dir" / "var"
+    assert config.state == var / "digest.sqlite3"
+    assert config.delivery.outbox == var / "outbox"
+    assert config.project_root == tmp_path / "some" / "dir"
+
+
+def test_default_var_is_the_project_root_for_a_config_in_config(tmp_path):
+    config = load_config(_minimal(tmp_path / "project" / "config"))
+    var = tmp_path / "project" / "var"
+    assert config.state == var / "digest.sqlite3"
+    assert config.delivery.outbox == var / "outbox"
+    assert config.project_root == tmp_path / "project"
+    shipped = load_config(ROOT / "config" / "digest.yaml")
+    assert shipped.project_root == ROOT
+
+
+def test_feed_naming_a_folder_and_folder_naming_a_file_say_so(tmp_path):
+    path = write(tmp_path, GOOD.replace("  - pages/*.txt", "  - feed: pages"))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "is a folder, not a feed file" in str(info.value) and info.value.line == 4
+    path = write(tmp_path, GOOD.replace("  - pages/*.txt", "  - folder: pages/a.txt"))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "is a file, not a folder" in str(info.value) and info.value.line == 4
+
+
+def unprivileged(function):
+    """`function()`'s result as an ordinary user sees it: as root (who reads every folder) it
+    runs in a forked child that has become `nobody`, so a mode-000 folder is unreadable."""
+    import os
+    import pickle
+
+    if os.geteuid() != 0:
+        return function()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop to nobody, run, send the outcome back, and leave
+        try:
+            os.close(read_end)
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                outcome = ("value", function())
+            except Exception as e:  # noqa: BLE001 - any error is the outcome sent back
+                outcome = ("error", f"{type(e).__name__}: {e}")
+            os.write(write_end, pickle.dumps(outcome))
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    kind, value = pickle.loads(data)
+    assert kind == "value", value
+    return value
+
+
+@pytest.fixture
+def locked_folder():
+    """A folder (in a world-readable place) that its owner may not list: mode 000."""
+    import shutil
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="digest-locked-"))
+    top.chmod(0o755)
+    locked = top / "locked"
+    locked.mkdir()
+    (locked / "a.txt").write_text("08 December 2025\n")
+    (locked / "feed.xml").write_text("<rss/>")
+    config = top / "digest.yaml"
+    locked.chmod(0o000)
+    yield top, locked, config
+    locked.chmod(0o755)
+    shutil.rmtree(top)
+
+
+@pytest.mark.parametrize(
+    "source", ["locked/*.txt", "folder: locked", "feed: locked/feed.xml"], ids=str
+)
+def test_an_unreadable_folder_is_named_as_unreadable(locked_folder, source):
+    top, locked, config = locked_folder
+    config.write_text(f"sources:\n  - {source}\n")
+    config.chmod(0o644)
+
+    def load():
+        try:
+            load_config(config)
+        except ConfigError as e:
+            return ("config-error", str(e), e.line)
+        return ("loaded",)
+
+    kind, message, line = unprivileged(load)
+    assert kind == "config-error" and line == 2
+    assert f"cannot read the folder {locked}" in message
+    assert "matches no file" not in message and "no such" not in message
+
+
+def test_reading_an_unreadable_folder_says_so(locked_folder):
+    from digest.sources import read_paths
+
+    top, locked, _ = locked_folder
+    kind, problems = unprivileged(
+        lambda: ("read", [str(p) for p in read_paths([str(locked)]).problems])
+    )
+    assert problems == [f"{locked}: cannot read the folder (Permission denied)"]

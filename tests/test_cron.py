@@ -76,3 +76,79 @@ def test_apscheduler_gets_weekday_names_not_numbers():
 def test_bad_expressions_say_what_is_wrong(expression, complaint):
     with pytest.raises(CronError, match=complaint):
         cron_fields(expression)
+
+
+# --- `run --slot`: never a slot that has not come (issue 15, item 11) ------------------------
+
+
+def slot_config(tmp_path, schedule: str, timezone: str = "Europe/Berlin"):
+    from conftest import SAMPLE_SEEDS
+
+    from digest.config import load_config
+
+    path = tmp_path / "digest.yaml"
+    path.write_text(
+        f'timezone: {timezone}\nschedule: "{schedule}"\nsources: [{SAMPLE_SEEDS}/*.txt]\n'
+        f"state: {tmp_path / 's.sqlite3'}\n"
+    )
+    return load_config(path)
+
+
+def test_a_slot_in_the_future_is_refused_naming_the_latest_slot_before_now(tmp_path):
+    from digest.errors import UsageError
+    from digest.schedule import resolve_slot
+
+    config = slot_config(tmp_path, "0 7 * * *")
+    now = datetime(2026, 3, 5, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    with pytest.raises(UsageError) as info:
+        resolve_slot(config, "2030-01-07T07:00", now)
+    message = f"{info.value} {info.value.hint}"
+    assert "in the future" in message and "2026-03-05T07:00:00+01:00" in message
+    with pytest.raises(UsageError):
+        resolve_slot(config, "2026-03-06T07:00", now)  # tomorrow's
+    assert resolve_slot(config, "2026-03-05T07:00", now) == "2026-03-05T07:00:00+01:00"
+    assert resolve_slot(config, "2026-03-04T07:00", now) == "2026-03-04T07:00:00+01:00"
+    early = datetime(2026, 3, 5, 6, 59, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert resolve_slot(config, "2026-03-05T07:00", early) == "2026-03-05T07:00:00+01:00"
+
+
+@pytest.mark.parametrize("second", [0, 1, 30, 45, 59])
+def test_slot_now_with_a_per_minute_schedule_is_this_minute_never_the_next(tmp_path, second):
+    from digest.schedule import resolve_slot
+
+    config = slot_config(tmp_path, "* * * * *", "UTC")
+    now = datetime(2026, 3, 5, 12, 0, second, tzinfo=UTC)
+    assert resolve_slot(config, "now", now) == "2026-03-05T12:00:00+00:00"
+    assert resolve_slot(config, "2026-03-05T12:00", now) == "2026-03-05T12:00:00+00:00"
+
+
+def test_slot_now_still_forgives_a_timer_firing_a_little_early(tmp_path):
+    from digest.schedule import resolve_slot
+
+    config = slot_config(tmp_path, "*/5 * * * *", "UTC")
+    early = datetime(2026, 3, 5, 12, 4, 30, tzinfo=UTC)
+    assert resolve_slot(config, "now", early) == "2026-03-05T12:05:00+00:00"
+    late = datetime(2026, 3, 5, 12, 3, 0, tzinfo=UTC)
+    assert resolve_slot(config, "now", late) == "2026-03-05T12:00:00+00:00"
+
+
+def test_run_with_a_future_slot_exits_2_and_sends_nothing(tmp_path):
+    import subprocess
+
+    from conftest import SAMPLE_SEEDS, digest_command
+
+    config = tmp_path / "digest.yaml"
+    config.write_text(
+        f'timezone: UTC\nschedule: "0 7 * * *"\nsources: [{SAMPLE_SEEDS}/*.txt]\n'
+        f"state: {tmp_path / 's.sqlite3'}\ndelivery:\n  to: [a@example.com]\n"
+        f"  outbox: {tmp_path / 'outbox'}\n"
+    )
+    result = subprocess.run(
+        [*digest_command(), "--config", str(config), "run", "--slot", "2099-01-01T07:00"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "in the future" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "outbox").exists() and not (tmp_path / "s.sqlite3").exists()

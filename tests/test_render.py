@@ -18,13 +18,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_SEEDS, need_real_pages
 from mjml import mjml2html
 
 from digest.models import DEFAULT_SECTION, Digest, DigestItem, DigestSection, RateRow
 from digest.render import make_subject, render
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = SHARED_SEEDS
 EMAILLINT = ROOT / "tests" / "emaillint"
 DAY = dt.date(2025, 12, 8)
 HOSTILE = '<script>alert(1)</script> & "Tom\'s"'
@@ -124,8 +125,7 @@ def big_digest(n: int = 50, words: int = 40) -> Digest:
 
 def seed_digests() -> list[tuple[str, Digest]]:
     """One digest per real page, from what the project's own readers extract."""
-    if not SEEDS.is_dir():
-        pytest.skip(f"the real pages are not here: {SEEDS}")
+    need_real_pages()
     from digest.rates import newest_ticker
     from digest.rates import rate_rows as rows_for
     from digest.sources import read_paths

@@ -24,7 +24,7 @@ from digest.models import (
     Paragraph,
     Selection,
 )
-from digest.select import select
+from digest.select import select, sent_records
 from digest.sources import read_paths
 from digest.store import Store
 
@@ -62,7 +62,7 @@ def articles(*paths: Path) -> list[Article]:
 def deliver(store: Store, selection: Selection, issue_id: int) -> None:
     """What the pipeline does once an issue reached a reader."""
     with store.transaction() as tx:
-        remember(tx, issue_id, [c.article for c in selection.chosen])
+        remember(tx, issue_id, selection.records)
 
 
 def titles(selection: Selection) -> list[str]:
@@ -217,32 +217,47 @@ def test_exact_copy_differs_only_in_case_quotes_and_whitespace(store):
     ]
 
 
-def test_feed_item_with_a_sent_guid_or_url_is_already_sent_even_when_rewritten(store):
+def test_an_update_under_a_sent_guid_of_the_same_feed_or_a_sent_url_is_already_sent(store):
+    feed = "https://example.com/rss.xml"
     sent = article(
         "Rate Decision",
         BODY,
-        source="https://example.com/rss.xml",
+        source=feed,
         guid="urn:example:1",
         url="https://www.example.com/news/rate/?utm_source=x",
     )
     with store.transaction() as tx:
-        remember(tx, 1, [sent])
-    new_text = "Completely different words about another matter entirely, for the test."
-    by_guid = article("Rate Decision Updated", new_text, guid="urn:example:1")
+        remember(tx, 1, sent_records([[sent]]))
+    rewritten = "Completely different words about another matter entirely, for the test."
+    by_guid = article("Rate Decision Updated", rewritten, source=feed, guid="urn:example:1")
     by_url = article(
-        "Rate Decision (Update)", new_text + " More.", url="http://example.com/news/rate#top"
+        "Rate Decision (Update)", rewritten + " More.", url="http://example.com/news/rate#top"
     )
-    selection = select([by_guid, by_url], History(store.conn), EVERYTHING)
-    assert not selection.chosen
-    assert [(s.reason, s.duplicate_of) for s in selection.skipped] == [
-        (ALREADY_SENT, "Rate Decision"),
-        (ALREADY_SENT, "Rate Decision"),
-    ]
+    for item in (by_guid, by_url):
+        selection = select([item], History(store.conn), EVERYTHING)
+        assert not selection.chosen
+        assert [(s.reason, s.duplicate_of) for s in selection.skipped] == [
+            (ALREADY_SENT, "Rate Decision")
+        ]
+
+
+def test_a_sent_guid_means_nothing_in_another_feed_or_for_an_unrelated_text(store):
+    sent = article("Rate Decision", BODY, source="https://a.example/rss.xml", guid="item-1")
+    with store.transaction() as tx:
+        remember(tx, 1, sent_records([[sent]]))
+    other = "Completely different words about another matter entirely, for the test."
+    other_feed = article(
+        "Snow Closes Passes", other, source="https://b.example/rss.xml", guid="item-1"
+    )
+    reused = article("Snow Closes Passes", other, source="https://a.example/rss.xml", guid="item-1")
+    for item in (other_feed, reused):
+        selection = select([item], History(store.conn), EVERYTHING)
+        assert [c.article.title for c in selection.chosen] == ["Snow Closes Passes"]
 
 
 def test_changed_copy_of_a_sent_article_is_a_near_duplicate_of_it(store):
     with store.transaction() as tx:
-        remember(tx, 1, [article("Bank Keeps Rate at 16.5%", BODY)])
+        remember(tx, 1, sent_records([[article("Bank Keeps Rate at 16.5%", BODY)]]))
     changed = article(
         "Kazakhstan Holds Rate",
         BODY.replace("Friday", "Friday afternoon") + "\n\nFollow us on Telegram for more news.",

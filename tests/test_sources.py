@@ -326,3 +326,213 @@ def test_feed_url_is_fetched_over_http_and_errors_are_named():
         assert "HTTP 500" in str(bad.problems[0])
     finally:
         server.shutdown()
+
+
+# --- titles by the page's structure (issue 15, item 1) ----------------------------------------
+
+TICKER_AND_DATE = "• KGS/USD = 0.01144 0%\n  • KZT/USD = 0.00196 -0%\n08 December 2025\n\n"
+BODY = "The ministry said the work would start in spring. Officials gave no figure.\n\n"
+
+
+def snapshot(tmp_path, *blocks: str, name: str = "page.txt"):
+    """A page like the real ones: ticker, date, then blocks separated by blank lines."""
+    path = tmp_path / name
+    path.write_text(TICKER_AND_DATE + "\n\n".join(blocks) + "\n", encoding="utf-8")
+    return read_paths([str(path)])
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Is Uzbekistan Ready for Nuclear Power?",
+        "Kyrgyz parliament approves new mining code",
+        'Tokayev: "We Will Not Back Down" on Water Deal',
+        "Kazakhstan’s ‘Green’ Plan: What It Means for Farmers",
+        'Japarov on the border deal: "nothing was given away"',
+        "Astana Says Yes!",
+        "why the tenge fell again this week",
+    ],
+)
+@pytest.mark.parametrize("first", [True, False], ids=["first-on-page", "after-an-article"])
+def test_titles_come_from_the_page_structure_whatever_their_case(tmp_path, title, first):
+    other = ["Tajikistan Opens New Cement Plant", BODY.strip()]
+    mine = [title, BODY.strip(), "A second paragraph follows here."]
+    result = snapshot(tmp_path, *(mine + other if first else other + mine))
+    assert result.problems == []
+    titles = [a.title for a in result.articles]
+    assert titles == ([title, other[0]] if first else [other[0], title])
+    article = next(a for a in result.articles if a.title == title)
+    assert article.prose == (BODY.strip(), "A second paragraph follows here.")
+
+
+def test_markup_in_a_title_is_dropped_and_the_title_still_found(tmp_path):
+    result = snapshot(
+        tmp_path,
+        "Tajikistan Opens New Cement Plant",
+        BODY.strip(),
+        "<b>Kazakhstan</b> raises its <em>key rate</em> to 18%",
+        BODY.strip(),
+        "**Uzbekistan** signs a gas deal with Russia",
+        BODY.strip(),
+    )
+    assert result.problems == []
+    assert [a.title for a in result.articles] == [
+        "Tajikistan Opens New Cement Plant",
+        "Kazakhstan raises its key rate to 18%",
+        "Uzbekistan signs a gas deal with Russia",
+    ]
+
+
+def test_a_sentence_case_question_between_paragraphs_is_named_not_merged_silently(tmp_path):
+    result = snapshot(
+        tmp_path,
+        "Tajikistan Opens New Cement Plant",
+        BODY.strip(),
+        "But will the plant find buyers?",
+        "Analysts doubt it. Demand has fallen for two years.",
+    )
+    assert [a.title for a in result.articles] == ["Tajikistan Opens New Cement Plant"]
+    (problem,) = result.problems
+    assert problem.line == 9  # the question's own line
+    assert "'But will the plant find buyers?'" in problem.message
+    assert "read as a paragraph of 'Tajikistan Opens New Cement Plant'" in problem.message
+
+
+def test_text_before_the_first_title_and_a_title_with_nothing_after_are_reported(tmp_path):
+    result = snapshot(
+        tmp_path,
+        "An unattached paragraph that belongs to no story at all.",
+        "Tajikistan Opens New Cement Plant",
+        BODY.strip(),
+        "Kyrgyzstan Bans Coal Imports",
+    )
+    assert [a.title for a in result.articles] == ["Tajikistan Opens New Cement Plant"]
+    first, last = result.problems
+    assert first.line == 5 and "comes before any title: left out" in first.message
+    assert last.line == 11 and "no paragraph follows" in last.message
+    # nothing is lost: the unattached title-like line stays in the text it was read into
+    assert "Kyrgyzstan Bans Coal Imports" in result.articles[0].text
+
+
+def test_two_title_like_lines_in_a_row_keep_the_title_case_one_and_say_so(tmp_path):
+    result = snapshot(
+        tmp_path,
+        "Tajikistan Opens New Cement Plant",
+        "a plant that cost $200 million and employs 900 people",
+        BODY.strip(),
+    )
+    (article,) = result.articles
+    assert article.title == "Tajikistan Opens New Cement Plant"
+    assert article.paragraphs[0].text.startswith("a plant that cost")
+    (problem,) = result.problems
+    assert problem.line == 7 and "could be a title too" in problem.message
+
+
+# --- folders, feeds, caps (issue 15, items 2-4 and the wrong-encoding feed) -------------------
+
+
+def test_a_folder_names_what_it_left_out_once(tmp_path):
+    folder = tmp_path / "inbox"
+    (folder / "older").mkdir(parents=True)
+    (folder / "older" / "2025-11-01.txt").write_text("not read", encoding="utf-8")
+    (folder / "news.feed").write_bytes((FIXTURES / "feeds" / "rss.xml").read_bytes())
+    (folder / "notes.md").write_text("# notes\n", encoding="utf-8")
+    (folder / "today.txt").write_text(
+        TICKER_AND_DATE + "Tajikistan Opens New Cement Plant\n\n" + BODY, encoding="utf-8"
+    )
+    result = read_paths([str(folder)])
+    assert [a.title for a in result.articles] == ["Tajikistan Opens New Cement Plant"]
+    (problem,) = result.problems
+    assert problem.source == str(folder)
+    assert "left out 3 entries" in problem.message
+    for name in ("news.feed", "notes.md", "older/"):
+        assert name in problem.message
+
+
+def _rss(items: str, head: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n{head}<rss version="2.0"><channel>'
+        f"<title>Steppe Wire</title>{items}</channel></rss>\n"
+    ).encode()
+
+
+def _items(n: int) -> str:
+    return "".join(
+        f"<item><title>Story Number {i}</title><link>https://x.example/{i}</link>"
+        f"<description>Text of story {i}.</description></item>"
+        for i in range(n)
+    )
+
+
+def test_a_feed_with_a_doctype_says_every_entry_was_kept(tmp_path):
+    feed = tmp_path / "doctype.xml"
+    feed.write_bytes(_rss(_items(7), head='<!DOCTYPE rss [ <!ENTITY copy "&#169;"> ]>\n'))
+    result = read_paths([str(feed)])
+    assert len(result.articles) == 7
+    (problem,) = result.problems
+    assert problem.line == 2
+    assert "all 7 entries read" in problem.message
+    assert "before the error" not in problem.message
+
+
+def test_a_truncated_feed_says_how_many_of_its_entries_were_read(tmp_path):
+    feed = tmp_path / "cut.xml"
+    whole = _rss(_items(5))
+    feed.write_bytes(whole[: whole.index(b"Text of story 3") + 4])
+    result = read_paths([str(feed)])
+    assert [a.title for a in result.articles][-1] == "Story Number 3"
+    (problem,) = result.problems
+    assert "not well-formed XML; read leniently, all 4 entries read" in problem.message
+
+
+def test_huge_titles_and_texts_from_a_feed_are_capped_and_said(tmp_path):
+    feed = tmp_path / "huge.xml"
+    title = "Almaty " * 150_000  # about 1 MB
+    text = "<p>" + "Officials said the line would open soon. " * 50_000 + "</p>"
+    feed.write_bytes(
+        _rss(f"<item><title>{title}</title><description><![CDATA[{text}]]></description></item>")
+    )
+    result = read_paths([str(feed)])
+    (article,) = result.articles
+    assert len(article.title) <= 300 and article.title.endswith("Almaty…")
+    assert 19_000 < len(article.text) <= 20_000 and article.text.endswith("…")
+    assert article.text[-2] != " "  # cut at a word
+    title_note, text_note = result.problems
+    assert "title of 1,049,999 characters cut to 300" in title_note.message
+    assert "kept to its first 20,000" in text_note.message
+
+
+def test_a_feed_declaring_the_wrong_encoding_is_decoded_right_and_reported(tmp_path):
+    feed = tmp_path / "cp1251.xml"
+    feed.write_bytes(
+        (
+            '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+            "<title>Новости</title><item><title>Ташкент открывает новую линию метро</title>"
+            "<description>Первые четыре станции новой линии откроются в понедельник, "
+            "сообщили в городской администрации.</description></item></channel></rss>\n"
+        ).encode("cp1251")
+    )
+    result = read_paths([str(feed)])
+    (article,) = result.articles
+    assert article.title == "Ташкент открывает новую линию метро"
+    assert article.text.startswith("Первые четыре станции")
+    (problem,) = result.problems
+    assert "declared as utf-8" in problem.message and "1251" in problem.message
+
+
+def test_real_page_tests_say_they_need_shared_seeds_and_fail_in_ci(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    test = f"{__file__}::test_real_page_titles_dates_and_rates_are_exact"
+    env = {**os.environ, "DIGEST_SHARED_SEEDS": str(tmp_path / "absent")}
+    env.pop("CI", None)
+    command = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", test]
+    skipped = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert skipped.returncode == 0 and "5 skipped" in skipped.stdout
+    assert "needs the real page 000 in ../shared/seeds" in skipped.stdout
+    in_ci = subprocess.run(
+        command, capture_output=True, text=True, env={**env, "CI": "1"}, timeout=120
+    )
+    assert in_ci.returncode == 1 and "5 failed" in in_ci.stdout

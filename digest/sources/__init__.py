@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..models import Problem, ReadResult
 from .feed import fetch, read_feed
+from .limits import cap_article
 from .snapshot import read_snapshot
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
@@ -49,21 +50,54 @@ def read_file(location: str, kind: str | None = None) -> ReadResult:
     assert data is not None
     if kind is None:
         kind = "feed" if _looks_like_xml(data) else "snapshot"
-    return read_feed(location, data) if kind == "feed" else read_snapshot(location, data)
+    result = read_feed(location, data) if kind == "feed" else read_snapshot(location, data)
+    return _capped(result)
+
+
+def _capped(result: ReadResult) -> ReadResult:
+    """Every article within the length caps (digest.sources.limits), each cut reported."""
+    articles = []
+    for article in result.articles:
+        article, problems = cap_article(article)
+        articles.append(article)
+        result.problems.extend(problems)
+    result.articles = articles
+    return result
 
 
 def read_folder(folder: str) -> ReadResult:
-    """Every snapshot (.txt) and feed (.xml, .rss, .atom) in a folder, by name."""
+    """Every snapshot (.txt) and feed (.xml, .rss, .atom, .rdf) in a folder, by name; what
+    else the folder holds (other files, subfolders) is named once in `problems`."""
     result = ReadResult()
     path = Path(folder)
-    if not path.is_dir():
+    if not path.exists():
         result.problems.append(Problem(folder, "no such folder"))
         return result
-    files = sorted(
-        p
-        for p in path.iterdir()
-        if p.is_file() and p.suffix.lower() in FEED_SUFFIXES + SNAPSHOT_SUFFIXES
-    )
+    if not path.is_dir():
+        result.problems.append(Problem(folder, "is a file, not a folder"))
+        return result
+    try:
+        entries = sorted(path.iterdir())
+    except OSError as e:
+        result.problems.append(Problem(folder, f"cannot read the folder ({e.strerror or e})"))
+        return result
+    files, skipped = [], []
+    for p in entries:
+        if p.is_file() and p.suffix.lower() in FEED_SUFFIXES + SNAPSHOT_SUFFIXES:
+            files.append(p)
+        else:
+            skipped.append(p.name + ("/" if p.is_dir() else ""))
+    if skipped:
+        shown = ", ".join(skipped[:10]) + (f" and {len(skipped) - 10} more" if skipped[10:] else "")
+        kinds = ", ".join(SNAPSHOT_SUFFIXES + FEED_SUFFIXES)
+        result.problems.append(
+            Problem(
+                folder,
+                f"left out {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} "
+                f"that {'is' if len(skipped) == 1 else 'are'} not a {kinds} file: {shown} "
+                "(subfolders are not read; name a feed in the config with `feed:`)",
+            )
+        )
     if not files:
         result.problems.append(Problem(folder, "folder holds no .txt snapshot or feed file"))
     for file in files:

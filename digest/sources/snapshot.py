@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ..models import (
@@ -50,6 +51,11 @@ CAPTION_LINE = re.compile(
     r"|^(still from|sketch of|map of|photo( by|:)|image( by|:)|illustration( by|:)|pictured\b)",
     re.I,
 )
+CHROME_WORDS = re.compile(
+    r"^(advertisement|sponsored( content)?|related( articles| stories| news)?|share( this)?"
+    r"( article| story)?|tags?|read next|most read|more news)\s*:?$",
+    re.I,
+)
 BULLET_LINE = re.compile(r"^\s*(?:[•·▪◦*–-]|\d{1,2}[.)])\s+\S")
 # An interviewer's line: a short all-capitals label ("TCA:", "Q:") before the question.
 QUESTION_LINE = re.compile(r"^(?:[A-Z]{1,5}|Q)\s*:\s+\S")
@@ -60,6 +66,16 @@ SMALL_WORDS = frozenset(
 )
 MAX_TITLE_CHARS = 160
 NBSP_SPACES = "\u00a0\u2007\u202f\ufeff"
+
+
+@dataclass
+class Block:
+    """One non-blank line of the page below the ticker and the date."""
+
+    line: int
+    text: str
+    after_blank: bool  # a blank line (or the ticker, or the date) comes right before it
+    spacer_follows: bool = False  # a line of non-breaking spaces follows: an image was there
 
 
 def _is_blank(line: str) -> bool:
@@ -87,13 +103,21 @@ def parse_page_date(text: str) -> dt.date | None:
     return None
 
 
-def looks_like_title(text: str) -> bool:
-    """Title case, short, one line, no sentence-ending punctuation."""
-    if not text or len(text) > MAX_TITLE_CHARS or SENTENCE_END.search(text):
-        return False
-    if BULLET_LINE.match(text) or LISTING_CHROME.match(text) or CAPTION_LINE.search(text):
-        return False
-    words = [w.strip("“”\"'‘’()[]") for w in text.split()]
+MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>|\*\*|__")
+# The end of a sentence or clause: no title ends so ("?" and "!" may end a title).
+CLAUSE_END = re.compile(r"(?:[.,;:…]|\.\.\.)['\"’”)\]]*$")
+QUESTION_OR_EXCLAMATION = re.compile(r"[?!]['\"’”)\]]*$")
+MIN_TITLE_WORDS = 3
+
+
+def strip_markup(text: str) -> str:
+    """A title without the HTML tags or **bold** marks a copied page may carry."""
+    return clean(MARKUP.sub("", text))
+
+
+def is_title_case(text: str) -> bool:
+    """Most words capitalised, as in "Is Uzbekistan Ready for Nuclear Power?"."""
+    words = [w.strip("“”\"'‘’()[]") for w in strip_markup(text).split()]
     content = [w for w in words if any(c.isalpha() for c in w) and w.lower() not in SMALL_WORDS]
     if not content or not words[0][:1].isupper() and not words[0][:1].isdigit():
         return False
@@ -101,8 +125,41 @@ def looks_like_title(text: str) -> bool:
     return capitalised / len(content) >= 0.8
 
 
+SURE, UNSURE = "sure", "unsure"
+
+
+def heading_kind(text: str) -> str | None:
+    """Whether a line, by itself, can be a title: None (it cannot), SURE or UNSURE.
+
+    A title is short and does not end a sentence or clause; its case, a final "?" or "!",
+    colons, quotes and markup do not matter. A short sentence-case line ending in "?" or
+    "!" may be a title or a one-line paragraph (UNSURE), and so may a line of one or two
+    words (a subheading?). Lists, captions, page chrome and an interviewer's questions
+    ("TCA: What drew you ...?") are never titles."""
+    plain = strip_markup(text)
+    if not plain or len(plain) > MAX_TITLE_CHARS or CLAUSE_END.search(plain):
+        return None
+    if BULLET_LINE.match(plain) or LISTING_CHROME.match(plain) or CHROME_LINE.search(plain):
+        return None
+    if CAPTION_LINE.search(plain) or CHROME_WORDS.match(plain):
+        return None
+    title_case = is_title_case(plain)
+    if QUESTION_LINE.match(plain) and not title_case:
+        return None
+    if len(plain.split()) < MIN_TITLE_WORDS:
+        return UNSURE
+    if QUESTION_OR_EXCLAMATION.search(plain) and not title_case:
+        return UNSURE
+    return SURE
+
+
+def looks_like_title(text: str) -> bool:
+    """A line that can be a title by itself (the page's structure decides the rest)."""
+    return heading_kind(text) is not None
+
+
 def paragraph_kind(text: str) -> str:
-    if LISTING_CHROME.match(text) or CHROME_LINE.search(text):
+    if LISTING_CHROME.match(text) or CHROME_LINE.search(text) or CHROME_WORDS.match(text):
         return CHROME
     if CAPTION_LINE.search(text):
         return CAPTION
@@ -141,13 +198,14 @@ def read_snapshot(path: str, data: bytes) -> ReadResult:
     date_line = None
     seen_pairs: dict[str, RateQuote] = {}
     rates: list[RateQuote] = []
-    blocks: list[tuple[int, str, bool]] = []  # (line, text, followed by a spacer)
+    blocks: list[Block] = []
+    after_blank = True  # the line before was blank (or the ticker or the page date)
 
     for number, raw in enumerate(lines, start=1):
         if _is_blank(raw):
             if _is_spacer(raw) and blocks:
-                line_no, block_text, _ = blocks[-1]
-                blocks[-1] = (line_no, block_text, True)
+                blocks[-1].spacer_follows = True
+            after_blank = True
             continue
         ticker = TICKER.match(clean(raw))
         if ticker:
@@ -177,13 +235,16 @@ def read_snapshot(path: str, data: bytes) -> ReadResult:
                         number,
                     )
                 )
+            after_blank = True
             continue
         if page_date is None and not blocks:
             page_date = parse_page_date(raw)
             if page_date is not None:
                 date_line = number
+                after_blank = True
                 continue
-        blocks.append((number, clean(raw), False))
+        blocks.append(Block(number, clean(raw), after_blank))
+        after_blank = False
 
     if page_date is None and not rates:
         result.problems.append(
@@ -204,7 +265,8 @@ def read_snapshot(path: str, data: bytes) -> ReadResult:
             )
         )
 
-    articles = _articles(path, blocks, page_date)
+    articles, doubts = _articles(path, blocks, page_date)
+    result.problems.extend(doubts)
     if not articles:
         where = date_line or (rates[0].line if rates else None)
         result.problems.append(
@@ -218,22 +280,60 @@ def read_snapshot(path: str, data: bytes) -> ReadResult:
     return result
 
 
-def _articles(
-    path: str, blocks: list[tuple[int, str, bool]], page_date: dt.date | None
-) -> list[Article]:
-    title_at = [
-        looks_like_title(text)
-        and not spacer_follows
-        and i + 1 < len(blocks)
-        and not looks_like_title(blocks[i + 1][1])
-        for i, (_, text, spacer_follows) in enumerate(blocks)
+def _titles(blocks: list[Block]) -> tuple[list[bool], dict[int, str]]:
+    """Which blocks are titles, by the page's structure, and a doubt for each line the
+    reader could not be sure about (by block index).
+
+    A title is a line that can be one by itself (`heading_kind`), after a blank line, not
+    right above an image spacer, and followed by a paragraph. Of several such lines in a
+    row, the one in title case (else the first) is the title. A sentence-case question
+    between two paragraphs is read as a paragraph, and said so."""
+    kinds = [
+        heading_kind(b.text) if b.after_blank and not b.spacer_follows else None for b in blocks
     ]
+    is_title = [False] * len(blocks)
+    doubts: dict[int, str] = {}
+    seen_title = False
+    i = 0
+    while i < len(blocks):
+        if kinds[i] is None:
+            i += 1
+            continue
+        run_end = i
+        while run_end + 1 < len(blocks) and kinds[run_end + 1] is not None:
+            run_end += 1
+        run = list(range(i, run_end + 1))
+        if run_end + 1 >= len(blocks):  # nothing follows: no paragraph for a title
+            for k in run:
+                doubts[k] = "reads like a title but no paragraph follows it"
+            break
+        chosen = next((k for k in run if is_title_case(blocks[k].text)), run[0])
+        if len(run) == 1 and kinds[chosen] == UNSURE and seen_title:
+            doubts[chosen] = "may be a title (a short line before a paragraph)"
+        else:
+            is_title[chosen] = True
+            seen_title = True
+            for k in run:
+                if k != chosen:
+                    doubts[k] = (
+                        f"could be a title too, right next to the title at line "
+                        f"{blocks[chosen].line}"
+                    )
+        i = run_end + 1
+    return is_title, doubts
+
+
+def _articles(
+    path: str, blocks: list[Block], page_date: dt.date | None
+) -> tuple[list[Article], list[Problem]]:
+    title_at, doubts = _titles(blocks)
     articles: list[Article] = []
+    problems: list[Problem] = []
     current: tuple[int, str] | None = None
     body: list[Paragraph] = []
     # A listing page ("Viewing results 1 - 6 of 181") shows teasers, even those that happen
     # to end on a full stop.
-    listing = any(LISTING_CHROME.match(text) for _, text, _ in blocks[:3])
+    listing = any(LISTING_CHROME.match(b.text) for b in blocks[:3])
 
     def close() -> None:
         if current is None:
@@ -254,16 +354,36 @@ def _articles(
             )
         )
 
-    for (number, text, spacer_follows), is_title in zip(blocks, title_at, strict=True):
+    for index, (block, is_title) in enumerate(zip(blocks, title_at, strict=True)):
+        number, text = block.line, block.text
         if is_title:
             close()
-            current, body = (number, text), []
+            current, body = (number, strip_markup(text)), []
             continue
-        if current is None:
-            continue  # listing chrome before the first title ("Viewing results 1 - 6 of 181")
         kind = paragraph_kind(text)
-        if kind == PROSE and spacer_follows and not SENTENCE_END.search(text):
+        if current is None:
+            # Listing chrome before the first title ("Viewing results 1 - 6 of 181") is
+            # expected; anything else there belongs to no article and is said so.
+            if kind != CHROME:
+                problems.append(
+                    Problem(path, f"{_quote(text)} comes before any title: left out", number)
+                )
+            continue
+        if index in doubts:
+            problems.append(
+                Problem(
+                    path,
+                    f"{_quote(text)} {doubts[index]}; read as a paragraph of {_quote(current[1])}",
+                    number,
+                )
+            )
+        if kind == PROSE and block.spacer_follows and not SENTENCE_END.search(text):
             kind = CAPTION  # a short unpunctuated line right above an image spacer
         body.append(Paragraph(text, kind, number))
     close()
-    return articles
+    return articles, problems
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    short = text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return f"'{short}'"

@@ -1,10 +1,12 @@
 """How selection scales: one selection of many candidates against a large history.
 
-    .venv/bin/python benchmarks/select.py [--history 10000 100000] [--candidates 10000]
-                                          [--words 300 800] [--keep DIR [--reuse]]
+    .venv/bin/python benchmarks/selection.py [--history 10000 100000] [--candidates 10000 40000]
+                                             [--words 300 800] [--keep DIR [--reuse]]
+    .venv/bin/python benchmarks/selection.py --republished   # the republished feeds only
 
 For each history size: generate that many articles and `remember` them in batches of 10,000
-into a fresh state file (timed), then generate the candidates, with planted duplicates of
+into a fresh state file (timed: fingerprinting and writing apart, with the bytes written),
+then, for each candidate count, generate the candidates, with planted duplicates of
 every kind, and time one `select` in a fresh process (peak memory: tracemalloc inside
 `select`, and the process's maximum resident set). Prints timings, memory and how many of
 the planted duplicates were caught; asserts nothing.
@@ -15,35 +17,37 @@ dates, amounts) drawn from pools where a few are very common. Planted among the 
 exact copies of sent articles, changed copies of sent articles (re-wrapped, new title,
 paragraph added or dropped, excerpt, boilerplate, words changed), other reports of sent
 stories (new words, the same facts), and the same three kinds inside the batch.
+
+`--republished`: 20 Atom feeds x 25 entries republishing the sample pages' stories
+(tests/republish.py), two selections as two runs would make them: the time of each, and the
+copies that would reach a reader and the stories lost.
+
+The temporary folder is removed at the end unless `--keep` names one.
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+import os
+import pickle
+import random
+import resource
+import shutil
+import subprocess
 import sys
+import tempfile
+import time
+import tracemalloc
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-# This file is named like the standard library's `select`: take its folder off the path.
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
+import numpy as np
 
-import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import os  # noqa: E402
-import pickle  # noqa: E402
-import random  # noqa: E402
-import resource  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-from dataclasses import dataclass, replace  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from digest.config import SelectionConfig  # noqa: E402
-from digest.history import History, remember  # noqa: E402
-from digest.models import (  # noqa: E402
+from digest.config import SelectionConfig
+from digest.history import History, remember
+from digest.models import (
     ALREADY_SENT,
     DUPLICATE,
     NEAR_DUPLICATE,
@@ -51,8 +55,10 @@ from digest.models import (  # noqa: E402
     Article,
     Paragraph,
 )
-from digest.select import select  # noqa: E402
-from digest.store import Store  # noqa: E402
+from digest.select import select, sent_records
+from digest.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TODAY = dt.date(2026, 3, 2)
 SENT_PER_DAY = 100  # history is spread back from TODAY at this rate
@@ -305,16 +311,32 @@ def caught(
     return score
 
 
-def build_history(path: Path, gen: Generator, size: int) -> list[float]:
-    """Remember `size` generated articles; seconds per batch of BATCH."""
+def written_bytes() -> int:
+    """Bytes this process has made the kernel write to storage so far."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("write_bytes:"):
+            return int(line.split()[1])
+    return 0
+
+
+def build_history(path: Path, gen: Generator, size: int) -> list[tuple[float, float, int]]:
+    """Remember `size` generated articles: per batch of BATCH, the seconds to fingerprint
+    them (the selection does it in a run), the seconds to write them, the bytes written."""
     times = []
     with Store.open(path) as store:
         for start in range(0, size, BATCH):
             batch = [gen.article(n)[0] for n in range(start, min(size, start + BATCH))]
             t = time.perf_counter()
+            records = sent_records([[a] for a in batch])
+            signed = time.perf_counter() - t
+            os.sync()
+            before = written_bytes()
+            t = time.perf_counter()
             with store.transaction() as tx:
-                remember(tx, start // BATCH + 1, batch)
-            times.append(time.perf_counter() - t)
+                remember(tx, start // BATCH + 1, records)
+            store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            os.sync()
+            times.append((signed, time.perf_counter() - t, written_bytes() - before))
     return times
 
 
@@ -356,34 +378,98 @@ def measure(state: Path, candidates_file: Path) -> None:
     sys.stdout.buffer.write(pickle.dumps(result))
 
 
+def republished() -> None:
+    """Two selections over the republished feeds, as two runs make them."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from republish import entries, write_feeds
+
+    from digest.sources import read_paths
+
+    config = SelectionConfig(max_articles=100, lookback_days=30)
+    for seed in (1, 2, 3):
+        corpus = entries(seed)
+        story = {e.link: e.story for e in corpus}
+        with tempfile.TemporaryDirectory(prefix="digest-republished-") as tmp:
+            folder = Path(tmp)
+            store = Store.open(folder / "state.sqlite3")
+            sent: list[list[int]] = []
+            seconds = []
+            present: set[int] = set()
+            for day in (0, 1):
+                write_feeds(folder / "feeds", corpus, day)
+                present |= {e.story for e in corpus if e.day <= day}
+                t = time.perf_counter()
+                articles = read_paths(sorted(map(str, (folder / "feeds").glob("*.xml")))).articles
+                selection = select(articles, History(store.conn), config)
+                with store.transaction() as tx:
+                    remember(tx, day + 1, selection.records)
+                seconds.append(time.perf_counter() - t)
+                sent.append([story[c.article.url] for c in selection.chosen])
+            store.close()
+        copies = sum(n - 1 for run in sent for n in Counter(run).values())
+        copies += len(set(sent[0]) & set(sent[1]))
+        lost = present - set(sent[0]) - set(sent[1])
+        print(
+            f"republished seed {seed}: {len(corpus)} entries of {len(present)} stories; "
+            f"run 1 {seconds[0]:.2f} s ({len(sent[0])} stories), run 2 {seconds[1]:.2f} s "
+            f"({len(sent[1])} new); copies sent {copies}, stories lost {len(lost)} "
+            "(read + select + remember, in process)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--history", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--candidates", type=int, default=10_000)
+    parser.add_argument("--candidates", type=int, nargs="+", default=[10_000, 40_000])
     parser.add_argument("--words", type=int, nargs=2, default=[300, 800])
     parser.add_argument("--keep", type=Path, help="keep the state files in this folder")
     parser.add_argument(
         "--reuse", action="store_true", help="select against the state files kept by --keep"
     )
+    parser.add_argument("--republished", action="store_true", help="the republished feeds only")
     parser.add_argument("--measure", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         measure(*args.measure)
         return
+    if args.republished:
+        republished()
+        return
     gen = Generator(tuple(args.words))
     folder = args.keep or Path(tempfile.mkdtemp(prefix="digest-select-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    for size in args.history:
-        state = folder / f"state-{size}.sqlite3"
-        if args.reuse and state.exists():
-            times = []
+    try:
+        for size in args.history:
+            bench_history(args, gen, folder, size)
+        republished()
+    finally:
+        if args.keep:
+            print(f"\nstate files in {folder}")
         else:
-            for p in folder.glob(f"state-{size}.sqlite3*"):
-                p.unlink()
-            times = build_history(state, gen, size)
-        arts, plants = candidates(gen, size, args.candidates)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def bench_history(args: argparse.Namespace, gen: Generator, folder: Path, size: int) -> None:
+    state = folder / f"state-{size}.sqlite3"
+    if args.reuse and state.exists():
+        times = []
+    else:
+        for p in folder.glob(f"state-{size}.sqlite3*"):
+            p.unlink()
+        times = build_history(state, gen, size)
+    print(f"\nhistory {size:,} articles ({state.stat().st_size / 1e6:.0f} MB state file)")
+    if times:
+        signed = sum(t[0] for t in times) / len(times)
+        wrote = sum(t[1] for t in times) / len(times)
+        print(
+            f"  remember: {signed:.2f} s to fingerprint and {wrote:.2f} s to write "
+            f"{BATCH:,} articles; bytes written per batch: "
+            + ", ".join(f"{t[2] / 1e6:.0f} MB" for t in times)
+        )
+    for count in args.candidates:
+        arts, plants = candidates(gen, size, count)
         words = sum(len(a.text.split()) for a in arts) / len(arts)
-        cand_file = folder / f"candidates-{size}.pickle"
+        cand_file = folder / f"candidates-{size}-{count}.pickle"
         cand_file.write_bytes(pickle.dumps(arts))
         os.sync()  # not timing the kernel writing the new state file out
         out = subprocess.run(
@@ -391,35 +477,27 @@ def main() -> None:
             check=True,
             capture_output=True,
         ).stdout
+        cand_file.unlink()
         r = pickle.loads(out)
+        print(f"  {len(arts):,} candidates, {words:.0f} words on average")
         print(
-            f"\nhistory {size:,} articles ({state.stat().st_size / 1e6:.0f} MB state file); "
-            f"{len(arts):,} candidates, {words:.0f} words on average"
-        )
-        if times:
-            print(
-                f"  remember: {sum(times) / len(times):.2f} s per {BATCH:,} articles "
-                f"(first {times[0]:.2f} s, last {times[-1]:.2f} s)"
-            )
-        print(
-            f"  select:   {r['seconds']:.2f} s (again: {r['again']:.2f} s); "
+            f"    select: {r['seconds']:.2f} s (again: {r['again']:.2f} s); "
             f"allocated at peak (tracemalloc) {r['peak'] / 1e6:.0f} MB; process peak RSS "
             f"{r['rss'] / 1e6:.0f} MB, of which {r['rss_before'] / 1e6:.0f} MB before select "
             "(interpreter, libraries, the candidates)"
         )
-        print(f"  chosen {len(r['chosen']):,}, skipped {len(r['skipped']):,}")
+        print(f"    chosen {len(r['chosen']):,}, skipped {len(r['skipped']):,}")
         score = caught(plants, arts, r["skipped"])
         total = [
             sum(v[0] for k, v in score.items() if not k.startswith("(")),
             sum(v[1] for k, v in score.items() if not k.startswith("(")),
         ]
         for kind, (hit, n) in sorted(score.items()):
-            print(f"    {kind:28} {hit:5} / {n:<5}")
+            print(f"      {kind:28} {hit:5} / {n:<5}")
         print(
-            f"  planted duplicates caught: {total[0]} / {total[1]} "
+            f"    planted duplicates caught: {total[0]} / {total[1]} "
             f"({total[0] / max(total[1], 1):.1%})"
         )
-    print(f"\nstate files in {folder}" if args.keep else "")
 
 
 if __name__ == "__main__":

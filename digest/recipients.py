@@ -1,0 +1,205 @@
+"""Who a digest goes to: `delivery.to` and the recipients CSV file, checked and named.
+
+Every address that cannot be used is a Problem naming where it is written (the config
+file and line for `delivery.to`, the CSV file and line for the list) and is skipped; when
+nobody usable is left because of such problems, `nobody_to_send_to` is the error that
+names them. The display names (`Ann <ann@example.com>` in `to:`, the CSV's name column) are
+kept apart from the addresses: the state knows a recipient by the address alone, and the
+name only goes into the `To:` header, encoded there by the email package.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from email.utils import parseaddr
+from pathlib import Path
+
+from .config import DeliveryConfig
+from .errors import ConfigError
+from .models import Problem
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
+HEADER_WORDS = ("email", "e-mail", "address", "mail")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    address: str  # as sent to: IDN domains in their ASCII form
+    name: str | None = None  # for the To: header only
+
+
+def normalize_address(text: str) -> str | None:
+    """The address as it will be sent to, or None when it is not a usable address."""
+    address = text.strip()
+    local, at, domain = address.rpartition("@")
+    if at and domain and not domain.isascii():
+        try:
+            address = f"{local}@{domain.encode('idna').decode('ascii')}"
+        except UnicodeError:
+            return None
+    return address if EMAIL.match(address) and len(address) <= 254 else None
+
+
+def split_addresses(entry: str) -> list[str]:
+    """`"a@x.org, B <b@y.org>"` -> the two, each as written; commas inside quotes or angle
+    brackets do not split."""
+    parts, current, quoted, angle = [], [], False, 0
+    for ch in entry:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch == "<":
+            angle += 1
+        elif not quoted and ch == ">":
+            angle = max(0, angle - 1)
+        if ch == "," and not quoted and not angle:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
+NAMED = re.compile(r"^(?P<name>[^<>]*)<(?P<address>[^<>]+)>$")
+
+
+def _parse_one(text: str) -> Recipient | None:
+    """`Ann <ann@x.org>` or a bare address; None when it is not one usable address."""
+    text = text.strip()
+    named = NAMED.match(text)
+    if not named:
+        address = normalize_address(text)
+        return Recipient(address) if address else None
+    address = normalize_address(named["address"])
+    if address is None:
+        return None
+    name, _ = parseaddr(f"{named['name'].strip()} <{address}>")
+    return Recipient(address, name.strip() or None)
+
+
+def _delimiter(text: str) -> str:
+    """`,` unless the first line of data plainly uses `;` or a tab instead."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        for other in (";", "\t"):
+            if other in stripped and "," not in stripped:
+                return other
+        return ","
+    return ","
+
+
+def read_recipients(
+    delivery: DeliveryConfig, unsubscribed: set[str] | None = None
+) -> tuple[list[Recipient], list[Problem]]:
+    """`to:` then the CSV file (email[,name], or separated by `;` or tabs): invalid
+    addresses reported by file and line and skipped, duplicates counted once
+    (case-insensitive), unsubscribed addresses left out."""
+    unsubscribed = {u.lower() for u in unsubscribed or ()}
+    seen: set[str] = set()
+    recipients: list[Recipient] = []
+    problems: list[Problem] = []
+
+    def add(recipient: Recipient) -> None:
+        key = recipient.address.lower()
+        if key not in seen and key not in unsubscribed:
+            recipients.append(recipient)
+        seen.add(key)
+
+    lines = delivery.to_lines or (None,) * len(delivery.to)
+    where = delivery.config_file or "delivery.to"
+    for entry, line in zip(delivery.to, lines, strict=False):
+        for piece in split_addresses(entry) or [entry]:
+            recipient = _parse_one(piece)
+            if recipient is None:
+                problems.append(
+                    Problem(
+                        where, f"delivery.to: not a valid email address: {piece!r}; skipped", line
+                    )
+                )
+            else:
+                add(recipient)
+    if delivery.recipients:
+        file_recipients, file_problems = _read_csv(delivery.recipients)
+        problems.extend(file_problems)
+        for recipient in file_recipients:
+            add(recipient)
+    return recipients, problems
+
+
+def _read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
+    recipients: list[Recipient] = []
+    problems: list[Problem] = []
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        return [], [Problem(str(path), f"cannot read the recipients file ({e.strerror})")]
+    if b"\x00" in raw:
+        return [], [Problem(str(path), "not a CSV text file (binary data); nobody read")]
+    # Undecodable bytes become U+FFFD, so a bad line is reported by its number.
+    text = raw.decode("utf-8-sig", errors="replace")
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for row in reader:
+            first = row[0].strip() if row else ""
+            if not first or first.startswith("#"):
+                continue
+            if reader.line_num == 1 and first.lower() in HEADER_WORDS:
+                continue
+            address = normalize_address(first)
+            if address is None:
+                hint = (
+                    " (the file is separated by `;`, so is this line?)"
+                    if delimiter == "," and ";" in first
+                    else ""
+                )
+                problems.append(
+                    Problem(
+                        str(path),
+                        f"not a valid email address: {first!r}; skipped{hint}",
+                        reader.line_num,
+                    )
+                )
+                continue
+            name = " ".join(row[1].split()) if len(row) > 1 else ""
+            recipients.append(Recipient(address, name or None))
+    except csv.Error as e:
+        problems.append(Problem(str(path), f"not valid CSV ({e}); rest skipped", reader.line_num))
+    return recipients, problems
+
+
+def load_recipients(
+    delivery: DeliveryConfig, unsubscribed: set[str] | None = None
+) -> tuple[list[str], list[Problem]]:
+    """The addresses to send to (as the state knows them) and the problems met."""
+    recipients, problems = read_recipients(delivery, unsubscribed)
+    return [r.address for r in recipients], problems
+
+
+def recipient_names(delivery: DeliveryConfig) -> dict[str, str]:
+    """Display name by lower-case address, for the `To:` header."""
+    recipients, _ = read_recipients(delivery)
+    return {r.address.lower(): r.name for r in recipients if r.name}
+
+
+def nobody_to_send_to(delivery: DeliveryConfig, problems: list[Problem]) -> ConfigError:
+    """The error when no usable address is left: it names the addresses that were not."""
+    bad = [str(p).removesuffix("; skipped") for p in problems]
+    if bad:
+        shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if bad[5:] else "")
+        message = f"no one to send to: no usable address ({shown})"
+    else:
+        message = "no one to send to: every address is unsubscribed, or none is given"
+    return ConfigError(
+        message,
+        delivery.config_file or None,
+        key="delivery.to",
+        hint="list readers in delivery.to or a delivery.recipients CSV file",
+    )

@@ -1,0 +1,211 @@
+"""Selection: which stories make the next digest, told by which telling, and why each other
+candidate is left out.
+
+`select(candidates, sent, config, as_of)` is a pure read: `sent` (the state layer's
+`SentStories`) is only asked questions, never written to (preview passes a read-only view).
+
+Order. Newest page first: the articles of the newest page in page order, then the other
+pages by date, newest first, each in page order; pages of one date in the order they were
+read. An undated article sorts as if dated on the reference day. A story sits where its
+first telling is.
+
+Window. `lookback_days` counts back from the reference day: `as_of` when given, else the
+newest article date among the candidates; articles dated earlier are `too-old`. Articles
+without a date count as new.
+
+Stories. Candidates are grouped into stories (see `stories.py`: exact copies, changed copies
+and other reports of one event, never chained through a weak link), and each story is matched
+against the stories already sent. A new story is shown once, by its best telling (the
+fullest non-excerpt, earliest on ties); its other tellings stay attached (`Chosen.tellings`,
+`Chosen.also`) and are listed as skipped with the reason they joined it (`duplicate`,
+`near-duplicate`, `same-story`) and the best telling's title. Every telling of a story
+already sent is skipped as `already-sent` (the same text, or the same GUID within its feed,
+or the same article URL), `near-duplicate` (a copy of a sent telling) or `same-story`, with
+the sent telling's title.
+
+Cap. The first `max_articles` new stories are chosen; the rest are `over-limit` (every
+telling), and come back in the next run while they are within the window.
+
+Sections. See `sections.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from ..config import SelectionConfig
+from ..models import OVER_LIMIT, SAME_STORY, TOO_OLD, Article, Chosen, Selection, Skipped
+from ..text import tokens
+from .fingerprint import (
+    MINHASH_SEED,
+    NUM_PERM,
+    Fingerprint,
+    fingerprint,
+    shingle_hashes,
+    signatures,
+    word_hashes,
+)
+from .sections import compile_sections, section_of
+from .sent import SentArticle, SentRecord, SentStories
+from .stories import Batch, against_history, group, story_sent, texts_already_sent
+
+__all__ = [
+    "MINHASH_SEED",
+    "NUM_PERM",
+    "SentArticle",
+    "SentRecord",
+    "SentStories",
+    "select",
+    "sent_records",
+    "shingle_hashes",
+    "signatures",
+    "tokens",
+    "word_hashes",
+]
+
+
+def select(
+    candidates: list[Article],
+    sent: SentStories,
+    config: SelectionConfig,
+    as_of: dt.date | None = None,
+) -> Selection:
+    """Choose the next digest's stories; every other candidate is skipped with its reason."""
+    with paused_gc():
+        return _select(candidates, sent, config, as_of)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: selection makes many small acyclic objects, and
+    with thousands of candidates in memory each full collection walks them all (a fifth of
+    the time of a 10,000-candidate selection)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _select(
+    candidates: list[Article], sent: SentStories, config: SelectionConfig, as_of: dt.date | None
+) -> Selection:
+    if not candidates:
+        return Selection([], [])
+    dates = [a.date for a in candidates if a.date]
+    ref = as_of or (max(dates) if dates else None)
+    order = _stable_order(candidates, ref)
+    position = {i: n for n, i in enumerate(order)}
+    cutoff = ref - dt.timedelta(days=config.lookback_days) if ref else None
+    live = [i for i in order if not (cutoff and candidates[i].date and candidates[i].date < cutoff)]
+    known = texts_already_sent(candidates, live, sent)
+    fresh = [i for i in live if i not in known]
+    fps = dict(zip(fresh, fingerprint([candidates[i] for i in fresh]), strict=True))
+    batch = Batch(candidates, fps, ref)
+    matches = against_history(batch, sent)
+    stories = group(fresh, fps, batch.relations(), position)
+
+    chosen: list[Chosen] = []
+    skipped = {i: Skipped(candidates[i], m.reason, m.title) for i, m in known.items()}
+    told: list[list[int]] = []  # the chosen stories' tellings, best first
+    sections = compile_sections(config.sections)
+    for story in stories:
+        match = story_sent(story, matches)
+        rep = candidates[story.rep]
+        if match is not None:
+            for m in story.members:
+                own = matches.get(m, match)
+                reason = own.reason if m in matches else SAME_STORY
+                skipped[m] = Skipped(candidates[m], reason, own.title)
+            continue
+        if len(chosen) >= config.max_articles:
+            for m in story.members:
+                skipped[m] = Skipped(
+                    candidates[m], OVER_LIMIT, None if m == story.rep else rep.title
+                )
+            continue
+        tellings = tuple(candidates[m] for m in story.others)
+        chosen.append(Chosen(rep, section_of(rep, sections), tellings))
+        for m in story.others:
+            skipped[m] = Skipped(candidates[m], story.kind[m], rep.title)
+        told.append(story.members)
+    alive = set(live)
+    out = [
+        skipped[i] if i in alive else Skipped(candidates[i], TOO_OLD)
+        for i in order
+        if i not in alive or i in skipped
+    ]
+
+    def make_records() -> list[SentRecord]:
+        return [
+            r
+            for n, members in enumerate(told)
+            for r in _records(n, [candidates[m] for m in members], [fps[m] for m in members])
+        ]
+
+    return Selection(chosen, out, make_records)
+
+
+def _stable_order(candidates: Sequence[Article], ref: dt.date | None) -> list[int]:
+    """Newest page first, pages of one date in reading order, page order within each."""
+    first_seen: dict[str, int] = {}
+    for i, a in enumerate(candidates):
+        first_seen.setdefault(a.source, i)
+
+    def key(i: int) -> tuple[int, int, int]:
+        a = candidates[i]
+        day = a.date or ref
+        return (-day.toordinal() if day else 0, first_seen[a.source], i)
+
+    return sorted(range(len(candidates)), key=key)
+
+
+def _records(
+    story: int, articles: Sequence[Article], fps: Sequence[Fingerprint]
+) -> list[SentRecord]:
+    out = []
+    for a, fp in zip(articles, fps, strict=True):
+        out.append(
+            SentRecord(
+                story=story,
+                title=a.title,
+                source=a.source,
+                url=a.url,
+                guid=a.guid,
+                day=a.date.toordinal() if a.date else None,
+                words=fp.words,
+                shingles=fp.size,
+                excerpt=fp.excerpt,
+                fact_weight=fp.fact_weight,
+                facts=tuple(fp.facts),
+                classes=tuple(fp.classes),
+                signature=fp.signature.astype("<u4").tobytes(),
+                lead=fp.lead.astype("<u4").tobytes(),
+                terms=tuple(sorted(fp.terms.items())),
+                keys=tuple(
+                    sorted(
+                        {fp.exact, *fp.ids, *fp.bands.tolist()}
+                        | ({fp.headline_key} if fp.headline_key is not None else set())
+                    )
+                ),
+                paragraphs=tuple(sorted(fp.paragraphs)),
+            )
+        )
+    return out
+
+
+def sent_records(stories: Sequence[Sequence[Article]]) -> list[SentRecord]:
+    """The records of stories chosen in an earlier run (a resumed issue): the fingerprints
+    computed again from the frozen articles, the same values selection made."""
+    flat = [a for story in stories for a in story]
+    with paused_gc():
+        fps = iter(fingerprint(flat))
+        out: list[SentRecord] = []
+        for n, story in enumerate(stories):
+            out += _records(n, story, [next(fps) for _ in story])
+    return out

@@ -1,0 +1,288 @@
+"""What an article is compared by: word shingles, their MinHash, LSH band keys, identity keys.
+
+Everything here is computed once per article per run (`fingerprint`), and the same values are
+stored with what is sent, so a later run compares against them without recomputing.
+
+MinHash is our own small numpy implementation, value for value the same as datasketch's
+`MinHash(num_perm, seed, scheme="affine32")` (tests/test_neardup.py checks it): datasketch's
+package import pulls in scipy (about 0.5-1 s), and signing many texts at once along rows into
+one buffer is many times faster than `update_batch` text by text.
+"""
+
+from __future__ import annotations
+
+import functools
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..models import BODY_KINDS, Article
+from ..text import headline, is_article_url, normal_url, tokens
+from .facts import fact_classes, fact_weight, facts
+from .keys import key64
+
+NUM_PERM = 64  # MinHash size: 64 keeps one 10k-candidate selection within its time budget
+MINHASH_SEED = 1
+SHINGLE_WORDS = 3
+LEAD_WORDS = 24  # the opening words, signed apart: an excerpt opens like its full article
+FULL_BANDS, FULL_ROWS = 21, 3  # LSH over the body: P(pair found) 0.87 at J=0.45, 0.99 at 0.6
+LEAD_BANDS, LEAD_ROWS = 4, 4  # LSH over the opening (its first 16 MinHash values)
+LEAD_PERM = LEAD_BANDS * LEAD_ROWS
+TERMS_KEPT = 48  # content words stored per sent article for the cosine
+_SIGN_CHUNK = 16_384  # shingles per numpy call: the buffer stays in cache
+_MAX32 = np.uint32(0xFFFFFFFF)
+
+
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's affine32 permutations (minhash.py `_init_permutations`): odd a, any b."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+_PERM_A, _PERM_B = _permutations(NUM_PERM, MINHASH_SEED)
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finalizer, as datasketch applies it before its affine32 permutations."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xFF51AFD7ED558CCD)
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
+
+
+def word_hashes(words: Sequence[bytes]) -> np.ndarray:
+    return np.fromiter(map(zlib.crc32, words), np.uint32, len(words))
+
+
+def shingle_hashes(h: np.ndarray) -> np.ndarray:
+    """32-bit hashes of the word shingles (a text shorter than a shingle is one shingle)."""
+    with np.errstate(over="ignore"):
+        if len(h) == 0:
+            return h
+        k = min(SHINGLE_WORDS, len(h))
+        n = len(h) - k + 1
+        acc = h[:n].copy()
+        for j in range(1, k):
+            acc = acc * np.uint32(0x01000193) + h[j : j + n]
+        return acc
+
+
+def signatures(shingle_sets: Sequence[np.ndarray], num_perm: int = NUM_PERM) -> np.ndarray:
+    """MinHash signatures (rows of `num_perm` uint32) of many texts, a few at a time.
+
+    An empty set keeps the maximum. Permutations run along rows into one reused buffer, so
+    the minimum is taken over contiguous memory.
+    """
+    a, b = _PERM_A[:num_perm, None], _PERM_B[:num_perm, None]
+    out = np.full((len(shingle_sets), num_perm), _MAX32, np.uint32)
+    lengths = np.fromiter(map(len, shingle_sets), np.int64, len(shingle_sets))
+    buffer = np.empty(num_perm * max(_SIGN_CHUNK, int(lengths.max(initial=0))), np.uint32)
+    start = 0
+    while start < len(shingle_sets):
+        end, size = start, 0
+        while end < len(shingle_sets) and (end == start or size + lengths[end] <= _SIGN_CHUNK):
+            size += lengths[end]
+            end += 1
+        rows = np.flatnonzero(lengths[start:end]) + start
+        if len(rows):
+            hashes = _fmix32(np.concatenate([shingle_sets[i] for i in rows]))
+            permuted = buffer[: num_perm * len(hashes)].reshape(num_perm, len(hashes))
+            with np.errstate(over="ignore"):
+                np.multiply(a, hashes, out=permuted)
+                np.add(permuted, b, out=permuted)
+            offsets = np.concatenate([[0], np.cumsum(lengths[rows])[:-1]])
+            out[rows] = np.minimum.reduceat(permuted, offsets, axis=1).T
+        start = end
+    return out
+
+
+def band_keys(sigs: np.ndarray, bands: int, rows: int, salt: int) -> np.ndarray:
+    """LSH band keys (signed 64-bit), one column per band; `salt` keeps families apart."""
+    s = sigs[:, : bands * rows].reshape(len(sigs), bands, rows).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        acc = np.arange(bands, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(salt)
+        acc = np.broadcast_to(acc, (len(sigs), bands)).copy()
+        for j in range(rows):
+            acc = _fmix64(acc ^ s[:, :, j]) + np.uint64(j)
+    return acc.view(np.int64)
+
+
+_STOPWORDS = frozenset(
+    b"""a about above after again against all also am an and any are as at be because
+been before being below between both but by can could did do does doing down during each few for
+from further had has have having he her here hers him his how i if in into is it its itself just
+me more most my no nor not now of off on once only or other our out over own same she should so
+some such than that the their them then there these they this those through to too under until
+up very was we were what when where which while who whom why will with would you your said says
+say one two three per via may might must new year years including well according told
+b c d e f g h j k l m n o p q r s t u v w x y z
+""".split()
+)
+_STOP_HASHES = frozenset(zlib.crc32(w) for w in _STOPWORDS)
+
+
+def term_counts(title: str, text: str) -> Counter[int]:
+    """Content-word counts (by word hash) for the TF-IDF cosine."""
+    counts = Counter(word_hashes(tokens(title + " " + text)).tolist())
+    for h in _STOP_HASHES & counts.keys():
+        del counts[h]
+    return counts
+
+
+def top_terms(counts: Counter[int]) -> Counter[int]:
+    """The TERMS_KEPT most frequent content words: what history keeps for the cosine."""
+    return Counter(dict(counts.most_common(TERMS_KEPT)))
+
+
+def headline_words(title: str) -> frozenset[int]:
+    """The content words of a headline without its republishing labels."""
+    return frozenset(zlib.crc32(w) for w in tokens(headline(title)) if w not in _STOPWORDS)
+
+
+PARAGRAPH_WORDS = 8  # shorter paragraphs (datelines, one-line quotes) are not compared
+
+
+@functools.lru_cache(maxsize=1024)  # asked again of articles that share paragraphs
+def paragraph_keys(article: Article) -> list[tuple[int, str]]:
+    """(key, text) of each body paragraph long enough to tell: the same paragraph in two
+    articles that are not copies is a paragraph mixed in from another story."""
+    out = []
+    for p in article.paragraphs:
+        if p.kind in BODY_KINDS:
+            words = tokens(p.text)
+            if len(words) >= PARAGRAPH_WORDS:
+                out.append((key64("para", b" ".join(words)), p.text))
+    return out
+
+
+HEADLINE_WORDS = 4  # a headline of fewer content words is too generic to name a story
+
+
+def headline_key(words: frozenset[int]) -> int | None:
+    """The key of a headline's content words, when there are enough of them to name a story:
+    republished tellings keep the headline (less its labels) when their texts share little."""
+    if len(words) < HEADLINE_WORDS:
+        return None
+    return key64("headline", np.array(sorted(words), "<u4").tobytes())
+
+
+def identity_keys(article: Article) -> tuple[int, ...]:
+    """Keys that name this article whatever its text: its GUID within its feed (another feed's
+    GUID means nothing) and its link when that names an article."""
+    ids = []
+    if article.guid and article.guid.strip():
+        ids.append(key64("guid", article.source, article.guid.strip()))
+    if is_article_url(article.url):
+        ids.append(key64("url", normal_url(article.url)))
+    return tuple(ids)
+
+
+@dataclass
+class Fingerprint:
+    """What selection compares an article by; what is sent stores the same."""
+
+    exact: int  # key of the normalised title and body
+    ids: tuple[int, ...]  # identity keys: GUID within its feed, article URL
+    words: int
+    size: int  # number of body shingles
+    signature: np.ndarray  # MinHash of the body's shingles, NUM_PERM uint32
+    lead: np.ndarray  # MinHash of the opening LEAD_WORDS, LEAD_PERM uint32
+    bands: np.ndarray  # LSH keys: FULL_BANDS of the whole body, then LEAD_BANDS of its opening
+    facts: dict[int, str]
+    fact_weight: float  # all its facts, weighted by kind
+    classes: tuple[int, int, int]  # how many dates, amounts and counts it states
+    headline: frozenset[int]
+    excerpt: bool
+    headline_key: int | None
+    article: Article = field(repr=False)
+
+    # Asked of the few articles compared as the same story, and of those remembered: made
+    # when first asked.
+    @functools.cached_property
+    def terms(self) -> Counter[int]:
+        """Its top content words, for the cosine."""
+        return top_terms(term_counts(self.article.title, self.article.text))
+
+    @functools.cached_property
+    def paragraphs(self) -> frozenset[int]:
+        """The keys of its body paragraphs."""
+        return frozenset(k for k, _ in paragraph_keys(self.article))
+
+
+def exact_key(article: Article) -> int:
+    """The key of its normalised title and body: the same text is the same key."""
+    title, body = word_hashes(tokens(article.title)), word_hashes(tokens(article.text))
+    return key64("text", title.tobytes(), body.tobytes())
+
+
+def fingerprint(articles: Sequence[Article]) -> list[Fingerprint]:
+    """Fingerprints of many articles. Shingles are signed a batch at a time and dropped:
+    memory stays small however many articles there are."""
+    sigs = np.empty((len(articles), NUM_PERM), np.uint32)
+    leads = np.empty((len(articles), LEAD_PERM), np.uint32)
+    pending: list[np.ndarray] = []
+    pending_size = 0
+    partial = []
+
+    def sign(end: int) -> None:
+        start = end - len(pending)
+        sigs[start:end] = signatures(pending)
+        openings = [s[: LEAD_WORDS - SHINGLE_WORDS + 1] for s in pending]
+        leads[start:end] = signatures(openings, LEAD_PERM)
+        pending.clear()
+
+    for n, a in enumerate(articles):
+        text = a.text
+        title_words, body_words = tokens(a.title), tokens(text)
+        title_hashes, body_hashes = word_hashes(title_words), word_hashes(body_words)
+        exact = key64("text", title_hashes.tobytes(), body_hashes.tobytes())
+        h = body_hashes if len(body_hashes) else title_hashes
+        shingles = shingle_hashes(h)
+        pending.append(shingles)
+        pending_size += len(shingles)
+        if pending_size >= 4 * _SIGN_CHUNK:
+            sign(n + 1)
+            pending_size = 0
+        fs = facts(a.title, text)
+        heading = headline_words(a.title)
+        partial.append(
+            (
+                exact,
+                identity_keys(a),
+                len(h),
+                len(shingles),
+                fs,
+                fact_weight(fs.values()),
+                fact_classes(fs.values()),
+                heading,
+                a.excerpt,
+                headline_key(heading),
+                a,
+            )
+        )
+    sign(len(articles))
+    bands = (
+        np.hstack(
+            [band_keys(sigs, FULL_BANDS, FULL_ROWS, 1), band_keys(leads, LEAD_BANDS, LEAD_ROWS, 2)]
+        )
+        if len(articles)
+        else np.zeros((0, FULL_BANDS + LEAD_BANDS), np.int64)
+    )
+    return [
+        Fingerprint(exact, ids, words, size, sigs[i], leads[i], bands[i], *rest)
+        for i, (exact, ids, words, size, *rest) in enumerate(partial)
+    ]

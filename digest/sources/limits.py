@@ -1,0 +1,61 @@
+"""Length caps on what readers keep: a hostile or broken source cannot make a huge digest.
+
+A title longer than MAX_TITLE_CHARS is cut at a word and ends with "…"; an article's body
+is kept up to MAX_TEXT_CHARS (enough for any lead), the rest left out. Either cut is said
+in a Problem naming the source, so the user knows the text is shorter than the source's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..models import Article, Paragraph, Problem
+
+MAX_TITLE_CHARS = 300
+MAX_TEXT_CHARS = 20_000
+ELLIPSIS = "…"
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """`text` within `limit` characters, cut at a word boundary, ending with "…"."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - len(ELLIPSIS) + 1]
+    cut = head.rsplit(None, 1)[0] if " " in head.strip() else head[:-1]
+    cut = cut[: limit - len(ELLIPSIS)].rstrip(" ,;:-–—")
+    return cut + ELLIPSIS
+
+
+def cap_article(article: Article) -> tuple[Article, list[Problem]]:
+    """The article within the caps, and a Problem for each cut made."""
+    problems: list[Problem] = []
+    where = article.where
+    changes: dict[str, object] = {}
+    if len(article.title) > MAX_TITLE_CHARS:
+        changes["title"] = cut_at_word(article.title, MAX_TITLE_CHARS)
+        problems.append(
+            Problem(
+                where,
+                f"title of {len(article.title):,} characters cut to {MAX_TITLE_CHARS} at a word",
+            )
+        )
+    total = sum(len(p.text) for p in article.paragraphs)
+    if total > MAX_TEXT_CHARS:
+        kept: list[Paragraph] = []
+        room = MAX_TEXT_CHARS
+        for p in article.paragraphs:
+            if room <= 0:
+                break
+            if len(p.text) > room:
+                p = replace(p, text=cut_at_word(p.text, max(room, 2)))
+            kept.append(p)
+            room -= len(p.text)
+        changes["paragraphs"] = tuple(kept)
+        problems.append(
+            Problem(
+                where,
+                f"article text of {total:,} characters kept to its first {MAX_TEXT_CHARS:,} "
+                f"(enough for its lead): {(changes.get('title') or article.title)[:60]!r}",
+            )
+        )
+    return (replace(article, **changes) if changes else article), problems

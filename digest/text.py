@@ -1,0 +1,102 @@
+"""Text rules shared by the stages: how words are told apart, folded and compared.
+
+Readers, selection and leads all need to agree on what a word is, what counts as the same
+word ("Erdoğan" and "Erdogan", "KAZAKHSTAN" and "Kazakhstan", curly and straight quotes),
+what a headline says once a republisher's label is taken off, and when two URLs are one.
+These rules live here once; nothing in this module knows about a stage.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+
+# Quotes, dashes and spaces beyond ASCII: they separate words like their ASCII kin.
+UNICODE_PUNCT = (
+    "\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u00ab\u00bb\u2039\u203a"  # quotes
+    "\u2010\u2011\u2012\u2013\u2014\u2015\u2026\u2022\u00b7\u00a0"  # dashes, ..., bullets, nbsp
+)
+# One pass over the bytes: ASCII punctuation to spaces, ASCII capitals to lower case.
+_ASCII_FOLD = bytes.maketrans(
+    string.punctuation.encode() + string.ascii_uppercase.encode(),
+    b" " * len(string.punctuation) + string.ascii_lowercase.encode(),
+)
+
+
+def unicode_punct_to_spaces(text: str) -> str:
+    if text.isascii():
+        return text
+    for ch in UNICODE_PUNCT:  # a few fast scans beat one regex or str.translate here
+        if ch in text:
+            text = text.replace(ch, " ")
+    return text
+
+
+def tokens(text: str) -> list[bytes]:
+    """Words of `text` for comparison: lower case, punctuation and quotes dropped."""
+    text = unicode_punct_to_spaces(text)
+    if not text.isascii():  # most English text is ASCII once its quotes are gone
+        text = text.lower()
+    return text.encode().translate(_ASCII_FOLD).split()
+
+
+def plain(word: str) -> str:
+    """Lower case without accents, so "Erdoğan" and "Erdogan" match."""
+    word = word.lower().replace("\u2019", "'")
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+# Labels republishers put before or after a headline. A prefix is a short label and a colon
+# ("Update:", "Week in Review:", "EXCLUSIVE —"); a suffix a part number, an "updated" note or a
+# site name after a bar or a dash ("(Part 2)", "[Updated]", "| Kazinform").
+_LABEL_PREFIX = re.compile(
+    r"^\s*(?:(?:[\w'’-]+\s+){0,3}[\w'’-]+\s*[:|]\s+|"
+    r"(?:breaking|exclusive|update[d]?|watch|video|opinion|analysis|live)\s*[—–-]\s+)",
+    re.I,
+)
+_LABEL_SUFFIX = re.compile(
+    r"\s*(?:[(\[][^()\[\]]{1,30}[)\]]|\s[|—–-]\s+(?:[\w.'’-]+\s*){1,4})\s*$",
+)
+
+
+def headline(title: str) -> str:
+    """A headline without the labels republishers add: "Update: X (Part 2)" -> "X".
+
+    Only a label of at most four words is taken off, and never the whole headline, so
+    "Kazakhstan: The Road Ahead" keeps its meaning in what is left.
+    """
+    text = title.strip()
+    for _ in range(2):  # "Update: Opinion: X"
+        m = _LABEL_PREFIX.match(text)
+        if not m or len(text) - m.end() < 12:
+            break
+        text = text[m.end() :]
+    for _ in range(2):  # "X (Part 2) | Site"
+        m = _LABEL_SUFFIX.search(text)
+        if not m or m.start() < 12:
+            break
+        text = text[: m.start()]
+    return text.strip()
+
+
+def normal_url(url: str) -> str:
+    """A URL as feeds vary it: no scheme, `www.`, fragment, tracking parameters or final `/`."""
+    url = url.strip()
+    url = re.sub(r"^[a-z][a-z0-9+.-]*://", "", url, flags=re.I)
+    url = url.split("#", 1)[0]
+    host, _, rest = url.partition("/")
+    host = host.lower().removeprefix("www.")
+    path, _, query = rest.partition("?")
+    params = [p for p in query.split("&") if p and not p.lower().startswith(("utm_", "fbclid="))]
+    return host + "/" + path.rstrip("/") + ("?" + "&".join(params) if params else "")
+
+
+def is_article_url(url: str | None) -> bool:
+    """An absolute http(s) link with a path: a home page or a bare host names no article."""
+    if not url or not re.match(r"^https?://", url.strip(), re.I):
+        return False
+    path = normal_url(url).partition("/")[2]
+    return bool(path.strip("/"))

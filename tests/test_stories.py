@@ -1,0 +1,252 @@
+"""Stories, not articles: republished copies across many feeds, over two real runs.
+
+Run with `pytest -s` for the story-level table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from republish import base_stories, entries, write_feeds
+
+from digest import pipeline
+from digest.config import SelectionConfig, load_config
+from digest.history import History, remember
+from digest.models import ALREADY_SENT, Article, Paragraph
+from digest.select import select, sent_records
+from digest.store import Store
+
+EVERYTHING = SelectionConfig(max_articles=1000, lookback_days=100_000)
+
+
+def write_config(tmp_path: Path, max_articles: int = 100) -> Path:
+    config = tmp_path / "digest.yaml"
+    config.write_text(
+        "\n".join(
+            [
+                "title: Partner Digest",
+                "timezone: UTC",
+                "sources:",
+                f"  - folder: {tmp_path / 'feeds'}",
+                f"state: {tmp_path / 'state.sqlite3'}",
+                "selection:",
+                f"  max_articles: {max_articles}",
+                "  lookback_days: 30",
+                "delivery:",
+                '  from: "Partner Digest <digest@example.com>"',
+                "  to: [reader@example.com]",
+                f"  outbox: {tmp_path / 'outbox'}",
+            ]
+        )
+        + "\n"
+    )
+    return config
+
+
+def story_of_link(all_entries) -> dict[str, int]:
+    return {e.link: e.story for e in all_entries}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_two_runs_over_republished_feeds_send_every_story_once_and_lose_none(tmp_path, seed):
+    corpus = entries(seed)
+    story = story_of_link(corpus)
+    config = write_config(tmp_path)
+    sent_per_run: list[list[int]] = []
+    present: list[set[int]] = []
+    for day in (0, 1):
+        write_feeds(tmp_path / "feeds", corpus, day)
+        present.append({e.story for e in corpus if e.day <= day})
+        report = pipeline.run(load_config(config)).to_json()
+        assert report["status"] in ("delivered", "empty"), report["message"]
+        chosen = [story[c["url"]] for c in report["chosen"]]
+        sent_per_run.append(chosen)
+        # Every telling of a chosen story is listed under it or skipped with its reason.
+        for c in report["chosen"]:
+            assert all(story[a["url"]] == story[c["url"]] for a in c["also"] if a["url"])
+    first, second = sent_per_run
+    twice_in_one = sum(n - 1 for run in sent_per_run for n in Counter(run).values())
+    again = len(set(first) & set(second))
+    lost = (present[0] | present[1]) - set(first) - set(second)
+    print(
+        f"\nseed {seed}: {len(corpus)} entries, {len(present[1])} stories; run 1 sent "
+        f"{len(first)}, run 2 sent {len(second)}; copies sent {twice_in_one + again}, "
+        f"stories lost {len(lost)}"
+    )
+    assert twice_in_one == 0, Counter(first + second)
+    assert again == 0
+    assert not lost
+    assert set(second) == present[1] - present[0]  # run 2: exactly the new stories
+
+
+def test_every_base_story_is_a_story_of_its_own():
+    stories = base_stories()
+    with Store.open(":memory:", readonly=True) as store:
+        selection = select(stories, History(store.conn), EVERYTHING)
+    assert len(selection.chosen) == len(stories) >= 18
+
+
+def feed_article(title: str, body: str, feed: str, guid: str) -> Article:
+    paragraphs = tuple(Paragraph(p) for p in body.split("\n\n"))
+    return Article(title, paragraphs, feed, date=dt.date(2025, 11, 20), guid=guid)
+
+
+def test_feeds_that_number_items_alike_lose_nothing(tmp_path):
+    stories = base_stories()[:6]
+    feed_a = [
+        feed_article(a.title, a.text, "https://a.example/rss", f"item-{n}")
+        for n, a in enumerate(stories[:3], 1)
+    ]
+    feed_b = [
+        feed_article(a.title, a.text, "https://b.example/rss", f"item-{n}")
+        for n, a in enumerate(stories[3:], 1)
+    ]
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        first = select(feed_a, History(store.conn), EVERYTHING)
+        with store.transaction() as tx:
+            remember(tx, 1, first.records)
+        second = select(feed_a + feed_b, History(store.conn), EVERYTHING)
+    assert [c.article.title for c in second.chosen] == [a.title for a in stories[3:]]
+    assert {s.reason for s in second.skipped} == {ALREADY_SENT}
+    assert [s.duplicate_of for s in second.skipped] == [a.title for a in stories[:3]]
+
+
+def test_the_same_guid_twice_in_one_feed_is_sent_once_even_when_updated(tmp_path):
+    a = base_stories()[0]
+    paragraphs = a.text.split("\n\n")
+    updated = "\n\n".join([*paragraphs, "Update: officials confirmed the figures on Friday."])
+    items = [
+        feed_article(a.title, a.text, "https://a.example/rss", "sw-2"),
+        feed_article(a.title + " (Updated)", updated, "https://a.example/rss", "sw-2"),
+    ]
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        selection = select(items, History(store.conn), EVERYTHING)
+        assert len(selection.chosen) == 1 and len(selection.chosen[0].tellings) == 1
+        with store.transaction() as tx:
+            remember(tx, 1, selection.records)
+        # The next day the feed updates the item again: still the story already sent.
+        again = feed_article(a.title, "\n\n".join(paragraphs[:-1]), "https://a.example/rss", "sw-2")
+        later = select([again], History(store.conn), EVERYTHING)
+    assert not later.chosen
+    assert later.skipped[0].reason == ALREADY_SENT
+
+
+def test_a_copy_skipped_in_one_run_is_still_a_copy_in_the_next(tmp_path):
+    base = base_stories()[1]
+    paras = base.text.split("\n\n")
+    copy = feed_article("Week in Review: " + base.title, "\n\n".join(paras[1:]), "f", "x-1")
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        first = select([base, copy], History(store.conn), EVERYTHING)
+        assert [c.article.title for c in first.chosen] == [base.title]
+        with store.transaction() as tx:
+            remember(tx, 1, first.records)
+        # The copy alone, in another feed, under another GUID: a copy of what was sent.
+        moved = feed_article(copy.title, copy.text, "g", "y-9")
+        second = select([moved], History(store.conn), EVERYTHING)
+    assert not second.chosen
+    assert second.skipped[0].duplicate_of in (base.title, copy.title)
+
+
+def test_a_copy_mixed_with_paragraphs_of_another_story_joins_its_own_story():
+    a, b = base_stories()[2:4]
+    pa, pb = a.text.split("\n\n"), b.text.split("\n\n")
+    mixed = feed_article(
+        "Update: " + a.title, "\n\n".join(pa[: max(1, len(pa) // 2)] + pb[:2]), "f", "1"
+    )
+    with Store.open(":memory:", readonly=True) as store:
+        selection = select([mixed, a, b], History(store.conn), EVERYTHING)
+    chosen = {c.article.title: c for c in selection.chosen}
+    assert set(chosen) == {a.title, b.title}
+    assert [t.title for t in chosen[a.title].tellings] == [mixed.title]
+    assert not chosen[b.title].tellings
+
+
+def test_a_story_over_the_limit_comes_back_and_is_checked_against_what_was_sent(tmp_path):
+    stories = base_stories()[:4]
+    config = SelectionConfig(max_articles=2, lookback_days=100_000)
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        first = select(stories, History(store.conn), config)
+        assert len(first.chosen) == 2
+        with store.transaction() as tx:
+            remember(tx, 1, first.records)
+        sent = {c.article.title for c in first.chosen}
+        second = select(stories, History(store.conn), config)
+    assert {c.article.title for c in second.chosen} == {a.title for a in stories} - sent
+
+
+def test_resumed_issue_remembers_the_same_records_as_the_selection():
+    stories = base_stories()[:3]
+    with Store.open(":memory:", readonly=True) as store:
+        selection = select(stories, History(store.conn), EVERYTHING)
+    again = sent_records([[c.article, *c.tellings] for c in selection.chosen])
+    assert again == selection.records
+
+
+def test_shipped_samples_go_out_in_three_digests_then_nothing_is_new(tmp_path):
+    """What the README says of the first command: 12, 12 and 1 stories, then nothing new."""
+    config = tmp_path / "config" / "digest.yaml"
+    config.parent.mkdir()
+    shipped = (Path(__file__).resolve().parents[1] / "config" / "digest.yaml").read_text()
+    seeds = Path(__file__).resolve().parents[1] / "seeds"
+    config.write_text(shipped.replace("../seeds/*.txt", f"{seeds}/*.txt"))
+    counts = []
+    for _ in range(4):
+        report = pipeline.run(load_config(config))
+        counts.append(len(report.prepared.selection.chosen) if report.status != "empty" else 0)
+    assert counts == [12, 12, 1, 0]
+    assert report.status == "empty" and "nothing new" in report.message
+
+
+def test_as_of_keeps_articles_published_after_that_day_out(tmp_path):
+    """--as-of 2025-11-06 on the samples: nothing from the 11-07, 11-08 or 11-10 pages."""
+    config = tmp_path / "config" / "digest.yaml"
+    config.parent.mkdir()
+    shipped = (Path(__file__).resolve().parents[1] / "config" / "digest.yaml").read_text()
+    seeds = Path(__file__).resolve().parents[1] / "seeds"
+    config.write_text(shipped.replace("../seeds/*.txt", f"{seeds}/*.txt"))
+    day = dt.date(2025, 11, 6)
+    report = pipeline.run(load_config(config), dry_run=True, as_of=day)
+    chosen = report.prepared.selection.chosen
+    assert chosen and all(c.article.date <= day for c in chosen)
+    assert all(s.article.date <= day for s in report.prepared.selection.skipped)
+    assert any("dated after 2025-11-06" in n for n in report.prepared.notes)
+
+
+SARAZM_A = """Archaeologists from the Institute of History of the Academy of Sciences of Tajikistan have uncovered a Bronze Age burial at Sarazm, the UNESCO World Heritage site near Penjikent, the institute said on March 3.
+
+The grave held the remains of two adults with bronze mirrors, carnelian beads and a painted clay vessel, finds the team led by Abdurauf Razzokov dates to about 3200 BC.
+
+Razzokov said the burial was found during work on the eastern edge of the settlement, where 14 graves have now been excavated since the season began."""
+
+SARAZM_B = """A team from the Institute of History of the Academy of Sciences of Tajikistan working at Sarazm, the UNESCO World Heritage site near Penjikent, has found the foundations of a temple with a round altar, the institute said on October 21.
+
+The building, about 9 metres across, yielded bronze mirrors, carnelian beads and fragments of painted clay vessels, according to Abdurauf Razzokov, who leads the excavations.
+
+Razzokov said the temple was found in the central part of the settlement, where the team has opened 3 new trenches this autumn."""
+
+
+def test_two_events_at_one_place_with_the_same_institutions_and_finds_stay_apart(tmp_path):
+    """Same site, institute, leader and kinds of find; different dates and counts."""
+    a = Article(
+        "Bronze Age Burial Found at Sarazm",
+        tuple(Paragraph(p) for p in SARAZM_A.split("\n\n")),
+        "a.txt",
+        date=dt.date(2025, 11, 20),
+    )
+    b = Article(
+        "Temple With Round Altar Unearthed at Sarazm",
+        tuple(Paragraph(p) for p in SARAZM_B.split("\n\n")),
+        "b.txt",
+        date=dt.date(2025, 11, 20),
+    )
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        together = select([a, b], History(store.conn), EVERYTHING)
+        assert len(together.chosen) == 2, [(s.article.title, s.reason) for s in together.skipped]
+        first = select([a], History(store.conn), EVERYTHING)
+        with store.transaction() as tx:
+            remember(tx, 1, first.records)
+        later = select([b], History(store.conn), EVERYTHING)
+    assert [c.article.title for c in later.chosen] == [b.title]
