@@ -40,12 +40,12 @@ KEYS: dict[str, frozenset[str]] = {
             "delivery",
         }
     ),
-    "sources[]": frozenset({"feed", "folder"}),
+    "sources[]": frozenset({"feed", "folder", "path", "name", "link", "article_url"}),
     "selection": frozenset({"max_articles", "lookback_days", "sections"}),
     "summary": frozenset({"max_words", "backend", "llm"}),
     "summary.llm": frozenset({"base_url", "model", "api_key_env", "timeout"}),
     "delivery": frozenset(
-        {"from", "to", "recipients", "outbox", "smtp", "unsubscribe_url", "dkim"}
+        {"from", "to", "recipients", "outbox", "smtp", "unsubscribe_url", "dkim", "postal_address"}
     ),
     "delivery.smtp": frozenset(
         {
@@ -70,6 +70,9 @@ class SourceSpec:
     kind: str  # "glob" (page snapshots), "feed" (RSS/Atom, path or URL), "folder"
     value: str  # the resolved glob / path / URL
     line: int | None = None  # where the config names it
+    name: str | None = None  # what readers see ("The Times of Central Asia"); feeds: their title
+    link: str | None = None  # the source's home page; feeds: their channel link
+    article_url: str | None = None  # "https://.../search?q={title}": a link for pages without
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ class DeliveryConfig:
     smtp: SmtpConfig | None = None
     unsubscribe_url: str | None = None  # with a {token} placeholder
     dkim: DkimConfig | None = None
+    postal_address: str | None = None  # the sender's, in the footer (expected in bulk mail)
 
 
 @dataclass(frozen=True)
@@ -376,23 +380,69 @@ def _build(root: _Node, given_path: Path) -> Config:
 def _source(item: _Node, base: Path) -> SourceSpec:
     if isinstance(item.node, yaml.MappingNode):
         fields = item.mapping(KEYS["sources[]"])
-        if len(fields) != 1:
-            raise item.error("give exactly one of `feed:` or `folder:`")
-        kind, node = next(iter(fields.items()))
+        kinds = [k for k in ("path", "feed", "folder") if k in fields]
+        if len(kinds) != 1:
+            raise item.error("give exactly one of `path:`, `feed:` or `folder:`")
+        kind = kinds[0]
+        node = fields[kind]
         value = node.expand(node.string(), base)
-        if kind == "folder" or not value.startswith(("http://", "https://")):
+        if kind == "path":
+            _check_glob(node, value)
+        elif kind == "folder" or not value.startswith(("http://", "https://")):
             problem = _path_problem(value, want_folder=kind == "folder")
             if problem:
                 raise node.error(problem[0], problem[1])
-        return SourceSpec(kind, value, node.line)
+        name = _one_line(fields["name"]) if "name" in fields else None
+        link = _http_url(fields["link"]) if "link" in fields else None
+        article_url = _article_url(fields["article_url"]) if "article_url" in fields else None
+        return SourceSpec(
+            "glob" if kind == "path" else kind, value, node.line, name, link, article_url
+        )
     pattern = item.expand(item.string(), base)
+    _check_glob(item, pattern)
+    return SourceSpec("glob", pattern, item.line)
+
+
+def _check_glob(node: _Node, pattern: str) -> None:
     if not globmod.glob(pattern, recursive=True):
         problem = _glob_problem(pattern)
-        raise item.error(
+        raise node.error(
             problem or f"pattern matches no file: {pattern}",
             "check the path; relative paths start at the config file's folder",
         )
-    return SourceSpec("glob", pattern, item.line)
+
+
+def _one_line(node: _Node) -> str:
+    value = " ".join(node.string().split())
+    if not value or not value.isprintable():
+        raise node.error("must be one line of text")
+    return value
+
+
+def _http_url(node: _Node) -> str:
+    from urllib.parse import urlsplit
+
+    value = node.string().strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+        raise node.error(f"must be an http(s) URL, not {value!r}")
+    return value
+
+
+def _article_url(node: _Node) -> str:
+    import string
+
+    value = _http_url(node)
+    try:
+        names = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
+    except ValueError as e:
+        raise node.error(f"bad placeholder ({e})", "write {title}; a literal brace as {{") from None
+    if names != {"title"}:
+        raise node.error(
+            "must hold {title} and no other placeholder",
+            'e.g. "https://timesca.com/?s={title}" (the title is URL-encoded)',
+        )
+    return value
 
 
 def _path_problem(value: str, want_folder: bool) -> tuple[str, str | None] | None:
@@ -574,6 +624,8 @@ def _delivery(node: _Node, base: Path) -> DeliveryConfig:
         if not key_file.is_file():
             raise dkim["key_file"].error(f"no such key file: {key_file}")
         kwargs["dkim"] = DkimConfig(dkim["domain"].string(), dkim["selector"].string(), key_file)
+    if "postal_address" in fields and not fields["postal_address"].is_null():
+        kwargs["postal_address"] = _one_line(fields["postal_address"])
     return DeliveryConfig(**kwargs)
 
 

@@ -110,6 +110,7 @@ OVER_LIMIT = "over-limit"
 SKIP_REASONS = (ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, TOO_OLD, OVER_LIMIT)
 
 DEFAULT_SECTION = "Top stories"
+OTHER_SECTION = "More news"  # stories no named section claims, after the named sections
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,9 @@ class RateRow:
     since_last_pct: Decimal | None  # change since the previous digest; None on the first
     source: str = ""
     date: dt.date | None = None
+    # The quote is too coarse for one figure (0.00008: 1 USD is 11,800 to 13,300 UZS): the
+    # range the quote allows, shown instead of per_usd.
+    per_usd_range: tuple[Decimal, Decimal] | None = None
 
     @property
     def currency(self) -> str:
@@ -185,9 +189,11 @@ class RateRow:
 class DigestItem:
     title: str
     lead: str  # may be empty: the digest then shows the title alone
-    source: str
+    source: str  # the source's name as readers see it ("" when it has none); never a file
     url: str | None = None
     date: dt.date | None = None
+    source_link: str | None = None  # the source's home page, linked from its name
+    also: tuple[Telling, ...] = ()  # the other tellings of the story: "Also reported by"
 
 
 @dataclass(frozen=True)
@@ -205,9 +211,12 @@ class Digest:
     sections: tuple[DigestSection, ...]
     rates: tuple[RateRow, ...] = ()
     rates_date: dt.date | None = None
-    rates_source: str | None = None
+    rates_source: str | None = None  # the source's name as readers see it, never a file
     unsubscribe_url: str = "{unsubscribe_url}"  # filled per recipient at delivery
     reason_line: str = ""  # why the reader gets this mail
+    postal_address: str | None = None  # the sender's, in the footer (expected in bulk mail)
+    view_url: str | None = None  # the page in the public archive: "View in browser"
+    rates_since: dt.date | None = None  # date of the previous digest the change compares with
 
     @property
     def items(self) -> list[DigestItem]:

@@ -7,6 +7,7 @@ The CLI and the scheduler call only this module.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -181,12 +182,6 @@ def prepare(config: Config, store, as_of: dt.date | None = None) -> Prepared:
             notes.append(f"{len(later)} articles dated after {as_of} wait for a later digest")
     as_of = reference_day(config, read, as_of)
     selection = select(read.articles, History(store.conn), config.selection, as_of=as_of)
-    # Sections in the config's order, the default section last; the order within each
-    # section is the selection's.
-    order = [name for name, _ in config.selection.sections]
-    selection.chosen.sort(
-        key=lambda c: order.index(c.section) if c.section in order else len(order)
-    )
     summarize = make_summarizer(config.summary)
     leads = []
     for chosen in selection.chosen:
@@ -194,8 +189,10 @@ def prepare(config: Config, store, as_of: dt.date | None = None) -> Prepared:
         leads.append(result.lead)
         if result.note:
             notes.append(f"{chosen.article.title}: {result.note}")
+    leads = place_in_sections(config, selection, leads)
     rows = rate_rows(newest_ticker(read.rates), store.previous_rates())
-    digest = build_digest(config, selection, leads, rows, as_of)
+    names = {a.source: a.source_name for a in read.articles if a.source_name}
+    digest = build_digest(config, selection, leads, rows, as_of, source_names=names)
     rendered = None
     if selection.chosen or not config.skip_empty:  # skip_empty false: rates, "nothing new"
         from .render import render
@@ -204,19 +201,68 @@ def prepare(config: Config, store, as_of: dt.date | None = None) -> Prepared:
     return Prepared(read, selection, leads, digest, rendered, notes)
 
 
+def place_in_sections(config: Config, selection: Selection, leads: list[str]) -> list[str]:
+    """Each chosen story into its section (its title or lead names it: see digest.sections),
+    sections in the config's order and "More news" after them; the selection's order within
+    each section. Reorders `selection.chosen` in place and returns the leads in that order."""
+    from .select.sections import assign_sections, section_order
+
+    names = assign_sections(
+        [(c.article.title, lead) for c, lead in zip(selection.chosen, leads, strict=True)],
+        config.selection.sections,
+    )
+    order = section_order(config.selection.sections)
+    placed = sorted(
+        zip(selection.chosen, leads, names, strict=True), key=lambda t: order.index(t[2])
+    )
+    selection.chosen[:] = [replace(c, section=name) for c, _, name in placed]
+    return [lead for _, lead, _ in placed]
+
+
+def shown_source(article: Article) -> str:
+    """The source as readers see it: its name, else its site's host; never a file name."""
+    from urllib.parse import urlsplit
+
+    if article.source_name:
+        return article.source_name
+    for url in (article.source_link, article.source):
+        parts = urlsplit(url or "")
+        if parts.scheme in ("http", "https") and parts.hostname:
+            return parts.hostname.removeprefix("www.")
+    return ""
+
+
 def build_digest(
     config: Config,
     selection: Selection,
     leads: list[str],
     rows,
-    as_of: dt.date | None,
+    as_of: dt.date | None = None,
+    *,
+    source_names: dict[str, str] | None = None,
+    today: dt.date | None = None,
 ) -> Digest:
-    date = as_of or dt.datetime.now(config.tz).date()
+    """The digest as readers get it. Its date is the day it goes out, in the config's zone
+    (`today`; `as_of` only moves the lookback); each story keeps its page's date."""
+    date = today or dt.datetime.now(config.tz).date()
     sections: dict[str, list[DigestItem]] = {}
     for chosen, lead in zip(selection.chosen, leads, strict=True):
         a = chosen.article
         sections.setdefault(chosen.section, []).append(
-            DigestItem(a.title, lead, a.source, a.url, a.date)
+            DigestItem(
+                a.title,
+                lead,
+                shown_source(a),
+                a.url,
+                a.date,
+                source_link=a.source_link,
+                also=tuple(getattr(chosen, "also", ())),
+            )
+        )
+    rates_source = None
+    if rows:
+        rates_source = (source_names or {}).get(rows[0].source) or shown_source(
+            Article("", (), rows[0].source)
         )
     return Digest(
         title=config.title,
@@ -224,8 +270,10 @@ def build_digest(
         sections=tuple(DigestSection(name, tuple(items)) for name, items in sections.items()),
         rates=tuple(rows),
         rates_date=rows[0].date if rows else None,
-        rates_source=rows[0].source if rows else None,
+        rates_source=rates_source or None,
         reason_line=f"You receive this because you subscribed to {config.title}.",
+        postal_address=config.delivery.postal_address,
+        view_url=None,
     )
 
 
@@ -233,7 +281,7 @@ def preview(
     config: Config, out_dir: Path, as_of: dt.date | None = None
 ) -> tuple[RunReport, list[Path]]:
     """The next digest, written to files; the state file is opened read-only."""
-    from .deliver import build_message, message_bytes
+    from .deliver import build_message, message_bytes, unsubscribe_link
     from .store import Store
 
     with Store.open(config.state, readonly=True) as store:
@@ -245,11 +293,14 @@ def preview(
     rendered = prepared.rendered
     first = (list(config.delivery.to) or ["reader@example.com"])[0]
     message = build_message(rendered, config.delivery, first, token=None)
+    # The files show the footer's link as the preview's own (no reader, so no token), never
+    # the literal placeholder that delivery fills.
+    link = unsubscribe_link(config.delivery, None)
     paths = [out_dir / "digest.html", out_dir / "digest.txt", out_dir / "digest.eml"]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        paths[0].write_text(rendered.html, encoding="utf-8")
-        paths[1].write_text(rendered.text, encoding="utf-8")
+        paths[0].write_text(_fill_placeholder(rendered.html, html.escape(link)), "utf-8")
+        paths[1].write_text(_fill_placeholder(rendered.text, link), encoding="utf-8")
         paths[2].write_bytes(message_bytes(message))  # CRLF, byte for byte as sent
     except OSError as e:
         raise UsageError(
@@ -261,6 +312,24 @@ def preview(
         f"{len(rendered.html.encode()):,} bytes of HTML: {rendered.subject}"
     )
     return report, paths
+
+
+def _fill_placeholder(part: str, link: str) -> str:
+    """The footer's (last) unsubscribe placeholder replaced by `link`."""
+    from .deliver import PLACEHOLDER
+
+    head, found, tail = part.rpartition(PLACEHOLDER)
+    return head + link + tail if found else part
+
+
+def postal_address_note(config: Config) -> list[str]:
+    """Bulk mail (a recipients list) is expected to carry the sender's postal address."""
+    if config.delivery.recipients and not config.delivery.postal_address:
+        return [
+            f"{config.path}: delivery.recipients is set but delivery.postal_address is not: "
+            "bulk mail is expected to carry the sender's postal address (CAN-SPAM)"
+        ]
+    return []
 
 
 def run(
@@ -279,6 +348,7 @@ def run(
             unsubscribed = store.unsubscribed()
         recipients, problems = load_recipients(config.delivery, unsubscribed)
         prepared.notes.extend(str(p) for p in problems)
+        prepared.notes.extend(postal_address_note(config))
         if not recipients and problems:  # only bad addresses: the same error as a real run
             raise nobody_to_send_to(config.delivery, problems)
         if not recipients:
@@ -310,6 +380,7 @@ def run(
                 return RunReport("empty", prepared, message=message, resumed=resumed)
             recipients, problems = load_recipients(config.delivery, store.unsubscribed())
             prepared.notes.extend(str(p) for p in problems)
+            prepared.notes.extend(postal_address_note(config))
             if not recipients:
                 raise nobody_to_send_to(config.delivery, problems)
             chosen = prepared.selection.chosen

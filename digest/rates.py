@@ -25,20 +25,56 @@ def round_significant(value: Decimal, digits: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_EVEN)
 
 
-def per_usd(rate: Decimal) -> tuple[Decimal | None, bool]:
-    """How many units one USD buys, to the precision the quote supports.
+def inverse_bounds(rate: Decimal) -> tuple[Decimal, Decimal] | None:
+    """What one USD buys, as low and as high as the quote allows: a quote of 0.00008 says
+    the rate is between 0.000075 and 0.000085, so 1 USD is 11,765 to 13,333 units."""
+    half = Decimal(1).scaleb(rate.as_tuple().exponent) / 2
+    if rate - half <= 0:
+        return None
+    return Decimal(1) / (rate + half), Decimal(1) / (rate - half)
 
-    An inverse keeps one significant digit less than the quote (0.01144 -> 87.4). A quote
-    with three digits or fewer cannot give a precise inverse: 0.00008 only says 1 USD is
-    between about 11,800 and 13,300 UZS, so we show three digits (12,500) marked approximate.
+
+def _integral(value: Decimal) -> Decimal:
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+
+
+def per_usd_figures(rate: Decimal) -> tuple[Decimal | None, bool, tuple[Decimal, Decimal] | None]:
+    """(figure, approximate, range): how many units one USD buys, claiming no more than the
+    quote gives.
+
+    The figure keeps the digits at which the quote's own uncertainty stays within one unit:
+    0.01144 -> 87.4 (87.37..87.45), 0.28490 -> 3.510. Two digits only are marked approximate
+    (0.00196 -> about 510). With one digit or fewer the quote supports no figure at all, only
+    a range: 0.00008 -> 11,800 to 13,300 (the figure, 12,500, stays for scripts, approximate).
     """
     if rate <= 0:
-        return None, False
-    supported = significant_digits(rate) - 1
-    inverse = round_significant(Decimal(1) / rate, max(supported, MIN_SHOWN_DIGITS))
-    if inverse == inverse.to_integral_value():
-        inverse = inverse.quantize(Decimal(1))
-    return inverse, supported < MIN_SHOWN_DIGITS
+        return None, False, None
+    inverse = Decimal(1) / rate
+    bounds = inverse_bounds(rate)
+    if bounds is None:
+        return _integral(round_significant(inverse, MIN_SHOWN_DIGITS)), True, None
+    low, high = bounds
+    width = high - low
+    digits = 0
+    for n in range(1, 12):
+        if width > Decimal(1).scaleb(inverse.adjusted() - n + 1):
+            break
+        digits = n
+    if digits >= MIN_SHOWN_DIGITS:
+        return _integral(round_significant(inverse, digits)), False, None
+    if digits == 2:
+        return _integral(round_significant(inverse, 2)), True, None
+    shown = (
+        _integral(round_significant(low, MIN_SHOWN_DIGITS)),
+        _integral(round_significant(high, MIN_SHOWN_DIGITS)),
+    )
+    return _integral(round_significant(inverse, MIN_SHOWN_DIGITS)), True, shown
+
+
+def per_usd(rate: Decimal) -> tuple[Decimal | None, bool]:
+    """(figure, approximate): see per_usd_figures."""
+    figure, approx, _ = per_usd_figures(rate)
+    return figure, approx
 
 
 def newest_ticker(quotes: Iterable[RateQuote]) -> list[RateQuote]:
@@ -62,7 +98,7 @@ def rate_rows(
     previous = previous or {}
     rows = []
     for quote in quotes:
-        inverse, approx = per_usd(quote.rate)
+        inverse, approx, span = per_usd_figures(quote.rate)
         before = previous.get(quote.pair)
         since = None
         if before:
@@ -77,6 +113,7 @@ def rate_rows(
                 since,
                 quote.source,
                 quote.date,
+                span,
             )
         )
     return rows

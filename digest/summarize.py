@@ -305,8 +305,21 @@ def _facts(s: _Sentence) -> tuple[int, bool]:
     return sum(1 for w in words[1:] if w[0].isupper()), any(ch.isdigit() for ch in s.text)
 
 
+_WHEN = re.compile(
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|"
+    r"tomorrow|this (?:week|month|year)|last (?:week|month|year)|next (?:week|month|year))\b"
+)
+
+
+def _when(s: _Sentence) -> bool:
+    """Says when: a month, a weekday, "this week"."""
+    return bool(_WHEN.search(s.text))
+
+
 def _score(sentences: list[_Sentence], title: frozenset[str]) -> None:
-    """Position first (news puts the news first), then title overlap, centrality, facts."""
+    """Position first (news puts the news first), then title overlap, centrality, facts;
+    a sentence that says when it happens (who and where: the names) is worth more."""
     df = Counter(stem for s in sentences for stem in s.stems)
     central = [sum(df[w] - 1 for w in s.stems) / (len(s.stems) + 5) for s in sentences]
     top = max(central, default=0) or 1.0
@@ -318,6 +331,7 @@ def _score(sentences: list[_Sentence], title: frozenset[str]) -> None:
             + 0.3 * c / top
             + 0.2 * min(names / 4, 1)
             + 0.1 * number
+            + 0.2 * _when(s)
         )
 
 
@@ -340,8 +354,45 @@ _SUBORDINATORS = frozenset(
 _CLAUSE_END = re.compile(r"[,;:](?=\s)|\s[–—](?=\s)")
 
 
+# Words that open a new clause after a comma: a cut there leaves a whole clause behind.
+_CLAUSE_OPENERS = _SUBORDINATORS | frozenset(
+    "and but or nor yet so which who whom whose where with without while whereas thereby "
+    "bringing making marking putting taking giving saying adding citing".split()
+)
+_NUMBER_WORDS = frozenset(
+    "hundred thousand million billion trillion percent per cent tonnes tons km kilometres "
+    "kilometers metres meters megawatts gigawatts hectares".split()
+)
+
+
+def _fact_word(word: str) -> bool:
+    """Part of a name or a number: "Tleuov", "2026", "$95", "million"."""
+    w = word.strip(",;:.()“”\"'’")
+    return bool(w) and (w[0].isupper() or any(c.isdigit() for c in w) or w in _NUMBER_WORDS)
+
+
+def _splits_a_fact(before: str, after: str) -> bool:
+    """A comma between `before` and `after` that sits inside a name or number phrase:
+    "January 1, 2026", "Minister of Industry, Dauren Tleuov, to the expo", "Edil Azimshayyk,
+    head of ...": cutting there would cut the name or the number from what belongs to it."""
+    if not _fact_word(before):
+        return False
+    nxt = after.strip("“”\"'’(").lower()
+    return nxt not in _CLAUSE_OPENERS and not nxt.endswith("ing")
+
+
+def _clause_cut(sentence: str, cut: str) -> bool:
+    """The cut lead ends where a clause of `sentence` ends."""
+    head = cut.removesuffix(ELLIPSIS)
+    return bool(_CLAUSE_END.match(sentence, len(head)))
+
+
 def _shorten(sentence: str, max_words: int) -> str:
-    """The longest head of `sentence` of at most max_words words that ends a clause, + "…"."""
+    """The longest head of `sentence` of at most max_words words that ends a clause, + "…".
+
+    Never inside a name or a number ("… Dauren Tleuov…" would cut the minister from his
+    visit, "$95…" the million): a comma right after a name or number ends a clause only when
+    a new clause follows ("… in Kazakhstan, during a visit")."""
     words = sentence.split()
     floor = min(12, max(1, max_words // 2))
     # "Twenty years after the dam was completed, the water returned": the first clause of
@@ -353,11 +404,18 @@ def _shorten(sentence: str, max_words: int) -> str:
         n = len(head.split())
         if n > max_words:
             break
+        tail = sentence[match.end() :].split()
+        if match.group().strip() == "," and head.split() and tail:
+            if _splits_a_fact(head.split()[-1], tail[0]):
+                continue
         if n >= floor and _balanced(head) and not (i == 0 and fronted):
             best = head
     if best is None:  # no clause boundary in reach: whole words, no dangling "of the"
         cut = words[:max_words]
-        while len(cut) > 1 and cut[-1].lower().strip(",;:") in _TRAILING_FILLER:
+        while len(cut) > 1 and (
+            cut[-1].lower().strip(",;:") in _TRAILING_FILLER
+            or (_fact_word(cut[-1]) and _fact_word(words[len(cut)]))
+        ):
             cut.pop()
         best = " ".join(cut).rstrip(",;:–—-")
     return best + ELLIPSIS
@@ -377,7 +435,19 @@ def extractive_lead(article: Article, max_words: int = 40) -> str:
     ranked = sorted(sentences, key=lambda s: -s.score)
     anchor = ranked[0]
     if anchor.words > max_words:
-        return _shorten(anchor.text, max_words)
+        cut = _shorten(anchor.text, max_words)
+        # Cut at a word, not at a clause, with a name or number lost ("of the old port…"
+        # of Aralsk): a good whole sentence that fits is the better lead.
+        lost = anchor.text.split()[len(cut.split()) :]
+        whole = [
+            s
+            for s in ranked[1:]
+            if s.words <= max_words and _facts(s) != (0, False) and not _needs_context(s)
+        ]
+        if not _clause_cut(anchor.text, cut) and any(map(_fact_word, lost)) and whole:
+            if whole[0].score >= 0.7 * anchor.score:
+                return whole[0].text
+        return cut
     # One good sentence is a lead. A short one gets company from near it, when that
     # carries facts of its own and does not lean on a sentence left out.
     chosen = {anchor.order: anchor}

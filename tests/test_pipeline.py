@@ -121,7 +121,9 @@ def test_preview_writes_html_text_and_the_full_message(tmp_path):
     message = email.message_from_bytes((out / "digest.eml").read_bytes())
     assert message.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in message.get_payload()] == ["text/plain", "text/html"]
-    assert message["Subject"].startswith("Central Asia Daily")
+    # the title is the From name; the subject is the lead headline (issue 13)
+    assert "Central Asia Daily" in message["From"]
+    assert not message["Subject"].startswith("Central Asia Daily")
 
 
 def test_run_records_then_nothing_new_sends_nothing(tmp_path):
@@ -294,7 +296,7 @@ def test_feed_dates_are_days_in_the_config_zone_and_a_future_date_is_reported(tm
     parsed = digest("--config", config, "parse", feed, "--json")
     assert json.loads(parsed.stdout)["articles"][0]["date"].startswith("2025-11-10T21:00")
     html = (tmp_path / "p" / "digest.html").read_text()
-    assert "11 November 2025" in html  # the digest's date: the flood item's day in Almaty
+    assert "11 Nov 2025" in html  # the story keeps its date: the flood item's day in Almaty
 
 
 def test_skip_empty_false_still_sends_the_rates_and_says_nothing_is_new(tmp_path):
@@ -308,5 +310,5 @@ def test_skip_empty_false_still_sends_the_rates_and_says_nothing_is_new(tmp_path
     newest = max((tmp_path / "outbox").glob("*.eml"), key=lambda p: p.stat().st_mtime)
     message = email.message_from_bytes(newest.read_bytes(), policy=email.policy.default)
     text = message.get_body(("plain",)).get_content()
-    assert "Nothing new since the last digest." in text and "KGS/USD" in text
+    assert "Nothing new since the last digest." in text and "1 USD = 87.4 KGS" in text
     assert [r["since_last_pct"] for r in report["rates"]] == [0.0] * 5  # same page as before

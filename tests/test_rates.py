@@ -9,7 +9,7 @@ import pytest
 from conftest import page
 
 from digest.models import RateQuote
-from digest.rates import newest_ticker, per_usd, rate_rows
+from digest.rates import inverse_bounds, newest_ticker, per_usd, per_usd_figures, rate_rows
 from digest.sources import read_paths
 
 
@@ -48,3 +48,33 @@ def test_change_since_the_last_digest():
     assert row.since_last_pct == Decimal("0.52")
     (first,) = rate_rows([quote], {})
     assert first.since_last_pct is None
+
+
+@pytest.mark.parametrize(
+    ("rate", "figure", "approx", "span"),
+    [
+        ("0.01144", "87.4", False, None),  # 87.37 .. 87.45: three digits hold
+        ("0.28490", "3.510", False, None),
+        ("0.00196", "510", True, None),  # 508.9 .. 511.5: two digits, "about 510"
+        ("0.00200", "500", True, None),
+        ("0.00008", "12500", True, ("11800", "13300")),  # one digit: only a range is honest
+    ],
+)
+def test_the_inverse_claims_no_more_than_the_quote(rate, figure, approx, span):
+    got_figure, got_approx, got_span = per_usd_figures(Decimal(rate))
+    assert str(got_figure) == figure and got_approx is approx
+    assert got_span == (tuple(Decimal(x) for x in span) if span else None)
+    low, high = inverse_bounds(Decimal(rate))
+    if span:  # the range covers every rate the quote can stand for
+        assert Decimal(span[0]) <= low * Decimal("1.01") and high <= Decimal(span[1]) * Decimal(
+            "1.01"
+        )
+
+
+def test_a_coarse_quote_gives_its_range_to_the_table():
+    quote = RateQuote(
+        "UZS/USD", Decimal("0.00008"), Decimal("-0"), "x.txt", 1, dt.date(2025, 12, 9)
+    )
+    (row,) = rate_rows([quote])
+    assert row.per_usd_range == (Decimal("11800"), Decimal("13300"))
+    assert row.per_usd_approx

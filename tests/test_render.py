@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import tomllib
+from dataclasses import replace
 from decimal import Decimal as D
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -21,8 +22,16 @@ import pytest
 from conftest import SHARED_SEEDS, need_real_pages
 from mjml import mjml2html
 
-from digest.models import DEFAULT_SECTION, Digest, DigestItem, DigestSection, RateRow
-from digest.render import make_subject, render
+from digest.models import (
+    DEFAULT_SECTION,
+    OTHER_SECTION,
+    Digest,
+    DigestItem,
+    DigestSection,
+    RateRow,
+    Telling,
+)
+from digest.render import make_preheader, make_subject, render
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = SHARED_SEEDS
@@ -63,41 +72,61 @@ STORIES = [
 ]
 
 
+TCA = "The Times of Central Asia"
+TCA_LINK = "https://timesca.com/"
+TCA_SEARCH = "https://timesca.com/?s={title}"
+ALSO = (
+    Telling(
+        "Tajik Plant to Build 17 Types of Armored Vehicles",
+        "Asia-Plus",
+        "https://asiaplus.tj/a/1",
+        DAY,
+    ),
+    Telling("Sipar Group Expands in Tursunzade", "Kun.uz", None, DAY),
+)
+
+
 def rate_rows() -> tuple[RateRow, ...]:
+    """The real pages' kind of table, the second issue: changes since the last digest."""
     return (
         RateRow("KGS/USD", D("0.01144"), D("0"), D("87.4"), False, None, "seeds/000.txt", DAY),
         RateRow("KZT/USD", D("0.00196"), D("-0"), D("510"), True, D("0.5"), "seeds/000.txt", DAY),
         RateRow(
             "TJS/USD", D("0.10876"), D("0.55"), D("9.194"), False, D("-0.19"), "seeds/000.txt", DAY
         ),
-        RateRow("UZS/USD", D("0.00008"), D("-0"), D("12500"), True, D("0"), "seeds/000.txt", DAY),
+        RateRow(
+            "UZS/USD", D("0.00008"), D("-0"), D("12500"), True, D("0"), "seeds/000.txt", DAY,
+            (D("11800"), D("13300")),
+        ),
         RateRow("TMT/USD", D("0.28490"), D("0"), D("3.510"), False, D("1.2"), "seeds/000.txt", DAY),
-    )
+    )  # fmt: skip
 
 
 def sample_digest(**changes) -> Digest:
-    """A realistic digest written by hand: two sections, links and not, an empty lead."""
+    """A realistic digest written by hand: two sections, links and not, an empty lead, one
+    story told by three sources."""
     items = [
-        DigestItem(title, lead, "/srv/digest/seeds/000_f3e380145ce5061f.txt", url, DAY)
-        for title, lead, url in STORIES
+        DigestItem(title, lead, TCA, url, DAY, TCA_LINK, ALSO if i == 0 else ())
+        for i, (title, lead, url) in enumerate(STORIES)
     ]
     fields = dict(
         title="Central Asia Daily",
         date=DAY,
         sections=(
-            DigestSection(DEFAULT_SECTION, tuple(items[:3])),
             DigestSection("Kazakhstan", tuple(items[3:])),
+            DigestSection(OTHER_SECTION, tuple(items[:3])),
         ),
         rates=rate_rows(),
         rates_date=DAY,
-        rates_source="/srv/digest/seeds/000_f3e380145ce5061f.txt",
+        rates_source=TCA,
     )
     fields.update(changes)
     return Digest(**fields)
 
 
-def big_digest(n: int = 50, words: int = 40) -> Digest:
-    """n articles with leads of `words` words, all linked, as a busy day would give."""
+def big_digest(n: int = 50, words: int = 40, also: int = 1) -> Digest:
+    """n stories with leads of `words` words, all linked, each also told by `also` other
+    sources, as a busy day would give."""
     text = (
         "Officials in Astana and Tashkent said on Monday that the new corridor would cut "
         "freight times by a third, open the route to Chinese and European carriers, and bring "
@@ -107,9 +136,19 @@ def big_digest(n: int = 50, words: int = 40) -> Digest:
         DigestItem(
             f"Story {i}: Kazakhstan and Uzbekistan Agree on a New Trade Corridor Through the Region",
             " ".join((text * 3)[i % 7 : i % 7 + words]),
-            f"https://news.example.com/feeds/region-{i % 3}.xml",
+            f"Region News {i % 3}",
             f"https://news.example.com/2025/12/08/kazakhstan-uzbekistan-trade-corridor-{i}/",
             DAY,
+            "https://news.example.com/",
+            tuple(
+                Telling(
+                    f"Corridor deal {i}",
+                    f"Wire Service {k}",
+                    f"https://wire{k}.example.com/2025/12/08/corridor-{i}/",
+                    DAY,
+                )
+                for k in range(also)
+            ),
         )
         for i in range(n)
     )
@@ -119,40 +158,53 @@ def big_digest(n: int = 50, words: int = 40) -> Digest:
         (DigestSection(DEFAULT_SECTION, items),),
         rate_rows(),
         DAY,
-        "seeds/000.txt",
+        TCA,
+        postal_address="Central Asia Daily, 1 Abay Avenue, Almaty 050000, Kazakhstan",
     )
 
 
 def seed_digests() -> list[tuple[str, Digest]]:
-    """One digest per real page, from what the project's own readers extract."""
+    """One digest per real page, as the pipeline builds it: the readers, the source named as
+    the config names it (with article_url for pages without links), extractive leads,
+    sections from title or lead."""
     need_real_pages()
+    from digest.config import Config, SelectionConfig, SourceSpec
+    from digest.models import Chosen, Selection
+    from digest.pipeline import build_digest, place_in_sections
     from digest.rates import newest_ticker
     from digest.rates import rate_rows as rows_for
-    from digest.sources import read_paths
+    from digest.sources import read_specs
+    from digest.summarize import extractive_lead
 
+    config = Config(
+        path=ROOT / "config" / "digest.yaml",
+        title="Central Asia Daily",
+        timezone="Asia/Almaty",
+        selection=SelectionConfig(sections=SECTIONS),
+    )
     digests = []
     for page in sorted(SEEDS.glob("*.txt")):
-        read = read_paths([str(page)])
+        spec = SourceSpec("glob", str(page), None, TCA, TCA_LINK, TCA_SEARCH)
+        read = read_specs([spec])
         assert read.articles, f"{page.name}: the reader found no article"
-        items = tuple(
-            DigestItem(a.title, " ".join(a.text.split()[:40]), a.source, a.url, a.date)
-            for a in read.articles
+        selection = Selection([Chosen(a) for a in read.articles], [])
+        leads = place_in_sections(
+            config, selection, [extractive_lead(a, 40) for a in read.articles]
         )
-        rows = tuple(rows_for(newest_ticker(read.rates)))
-        digests.append(
-            (
-                page.name,
-                Digest(
-                    "Central Asia Daily",
-                    items[0].date or DAY,
-                    (DigestSection(DEFAULT_SECTION, items),),
-                    rows,
-                    rows[0].date if rows else None,
-                    rows[0].source if rows else None,
-                ),
-            )
-        )
+        rows = rows_for(newest_ticker(read.rates))
+        names = {a.source: a.source_name for a in read.articles}
+        digest = build_digest(config, selection, leads, rows, source_names=names, today=DAY)
+        digests.append((page.name, digest))
     return digests
+
+
+SECTIONS = (
+    ("Kazakhstan", ("Kazakhstan", "Astana", "Almaty", "Tokayev")),
+    ("Uzbekistan", ("Uzbekistan", "Tashkent", "Samarkand", "Mirziyoyev")),
+    ("Kyrgyzstan", ("Kyrgyzstan", "Bishkek", "Japarov")),
+    ("Tajikistan", ("Tajikistan", "Dushanbe", "Rahmon")),
+    ("Turkmenistan", ("Turkmenistan", "Ashgabat", "Berdimuhamedov")),
+)
 
 
 # --- reading the HTML back ----------------------------------------------------------------------
@@ -216,32 +268,6 @@ def flat(text: str) -> str:
 # --- content --------------------------------------------------------------------------------------
 
 
-def test_html_shows_every_title_lead_source_and_rate_pair():
-    digest = sample_digest()
-    html = seen(render(digest).html)
-    for item in digest.items:
-        assert item.title in html
-        assert item.lead in html
-    assert "000_f3e380145ce5061f.txt" in html  # the short form of the source, not its folder
-    assert "/srv/digest" not in html
-    for row in digest.rates:
-        assert row.pair in html
-    assert "Central Asia Daily" in html and "Monday, 8 December 2025" in html
-
-
-def test_text_part_shows_every_title_lead_link_and_rate_pair():
-    digest = sample_digest()
-    text = flat(render(digest).text)
-    for item in digest.items:
-        assert flat(item.title) in text
-        assert flat(item.lead) in text
-        if item.url:
-            assert item.url in render(digest).text.split()
-    for row in digest.rates:
-        assert row.pair in text
-    assert "1 USD ≈ 12,500 UZS" in text
-
-
 def test_text_part_lines_fit_a_mail_reader():
     text = render(big_digest(12)).text
     long = [line for line in text.splitlines() if len(line) > 78 and "://" not in line]
@@ -249,10 +275,10 @@ def test_text_part_lines_fit_a_mail_reader():
 
 
 def test_empty_lead_shows_the_title_alone():
-    item = DigestItem("Kazakhstan to Block Foreign Marketplaces", "", "a.txt", None, DAY)
+    item = DigestItem("Kazakhstan to Block Foreign Marketplaces", "", TCA, None, DAY)
     digest = sample_digest(sections=(DigestSection(DEFAULT_SECTION, (item,)),))
     rendered = render(digest)
-    block = re.search(r'<div class="it"[^>]*>(.*?)</div>', rendered.html, re.S).group(1)
+    block = re.search(r'<div class="it[^"]*"[^>]*>(.*?)</div>', rendered.html, re.S).group(1)
     assert block.count("<p") == 1  # the source line only: no empty lead paragraph
     assert "Kazakhstan to Block Foreign Marketplaces" in seen(rendered.html)
 
@@ -272,41 +298,12 @@ def test_section_names_show_when_they_tell_something(sections, shown):
     assert headings == shown + ["Exchange rates"]
 
 
-def test_rate_table_reads_without_colour():
-    text = seen(render(sample_digest()).html)
-    assert "1 USD = 87.4 KGS" in text
-    assert "1 USD ≈ 12,500 UZS" in text  # thousands separator, and ≈ for a coarse quote
-    assert "1 USD ≈ 510 KZT" in text
-    # pair, its inverse, rate, change as published ("-0%" keeps its sign), since last digest
-    assert "KZT/USD 1 USD ≈ 510 KZT 0.00196 -0% ▲ +0.5%" in text
-    assert "TJS/USD 1 USD = 9.194 TJS 0.10876 0.55% ▼ −0.19%" in text
-    assert "UZS/USD 1 USD ≈ 12,500 UZS 0.00008 -0% = 0%" in text
-    assert "TMT/USD 1 USD = 3.510 TMT 0.28490 0% ▲ +1.2%" in text
-    assert "KGS/USD 1 USD = 87.4 KGS 0.01144 0% —" in text  # first digest: nothing to compare
-    assert "Rates of 8 Dec 2025 from 000_f3e380145ce5061f.txt" in text
-
-
 def test_no_rate_table_without_rates():
     html = render(sample_digest(rates=(), rates_date=None, rates_source=None)).html
     assert "Exchange rates" not in html
 
 
 # --- the real pages ---------------------------------------------------------------------------------
-
-
-def test_real_pages_render_every_title_lead_and_rate_pair():
-    for name, digest in seed_digests():
-        rendered = render(digest)
-        html, text = seen(rendered.html), flat(rendered.text)
-        for item in digest.items:
-            assert item.title in html, name
-            assert item.lead in html, name
-            assert flat(item.title) in text, name
-            assert flat(item.lead) in text, name
-        assert len(digest.rates) == 5, name
-        for row in digest.rates:
-            assert row.pair in html and row.pair in text, name
-        assert len(rendered.html.encode()) < 100_000, name
 
 
 # --- untrusted text ---------------------------------------------------------------------------------
@@ -316,24 +313,29 @@ def test_hostile_title_shows_literally_and_runs_nowhere():
     item = DigestItem(
         HOSTILE,
         'Lead <img src=x onerror="alert(2)"> &amp; more',
-        '"><script>alert(3)</script>.txt',
+        '"><script>alert(3)</script> News',
         None,
         DAY,
+        also=(Telling(HOSTILE, '<b onclick="x()">Wire</b>', 'https://e.example/"><x', DAY),),
     )
     digest = sample_digest(
-        title="Daily <b>bold</b>", sections=(DigestSection("<i>Sec</i>", (item,)),)
+        title="Daily <b>bold</b>",
+        sections=(DigestSection("<i>Sec</i>", (item,)),),
+        postal_address="<address>1 Main St</address>",
     )
     rendered = render(digest)
     reader = read_html(rendered.html)
-    assert not [t for t, _ in reader.tags if t in ("script", "img", "b", "i")]
+    assert not [t for t, _ in reader.tags if t in ("script", "img", "b", "i", "x", "address")]
     assert not [a for _, attrs in reader.tags for a in attrs if a.startswith("on")]
     text = seen(rendered.html)
     assert HOSTILE in text
     assert 'Lead <img src=x onerror="alert(2)"> &amp; more' in text
     assert "Daily <b>bold</b>" in text and "<i>Sec</i>" in text
+    assert '"><script>alert(3)</script> News' in text
+    assert '<b onclick="x()">Wire</b>' in text and "<address>1 Main St</address>" in text
     assert HOSTILE in rendered.text  # the text part is plain text: shown as is
     assert HOSTILE in rendered.subject
-    assert HOSTILE in rendered.preheader
+    assert rendered.preheader.startswith("Lead <img")  # one story: its lead
 
 
 def test_mjml_keeps_escaped_entities_escaped():
@@ -421,12 +423,6 @@ def test_footer_says_why_the_reader_gets_this():
 # --- size, markup, dark mode --------------------------------------------------------------------------
 
 
-def test_fifty_articles_stay_under_gmails_clip():
-    rendered = render(big_digest(50, 40))
-    assert len(rendered.html.encode()) < 100_000
-    assert seen(rendered.html).count("Kazakhstan and Uzbekistan Agree") == 50
-
-
 def test_minified_html_keeps_outlook_conditional_comments():
     html = render(sample_digest()).html
     assert "<!--[if mso | IE]>" in html and "<![endif]-->" in html
@@ -443,17 +439,6 @@ def test_dark_mode_and_mobile_are_declared():
     assert "fonts.googleapis.com" not in html  # fonts={}: no web font is pulled in
 
 
-def test_preheader_is_hidden_without_colour_tricks():
-    rendered = render(sample_digest())
-    assert rendered.preheader.startswith(STORIES[0][0])
-    assert " · UNICEF: Central Asia Must Work" in rendered.preheader  # the next headlines
-    assert len(rendered.preheader) <= 140
-    div = re.search(r'<div class="preheader" style="([^"]*)">([^<]*)</div>', rendered.html)
-    assert div.group(1) == "display:none;max-height:0;overflow:hidden;mso-hide:all;"
-    assert div.group(2).startswith(STORIES[0][0])
-    assert "color" not in div.group(1)
-
-
 def test_templates_ship_as_package_data():
     # A non-editable install only carries what pyproject's package-data names.
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -467,30 +452,10 @@ def test_templates_ship_as_package_data():
 # --- subject ----------------------------------------------------------------------------------------------
 
 
-def test_subject_is_title_date_and_top_headline_cut_at_a_word():
-    subject = make_subject(
-        "Central Asia Daily",
-        DAY,
-        "Tajikistan Intends To Expand Production of Armored Vehicles and Special Equipment",
-    )
-    assert subject == "Central Asia Daily, 8 Dec 2025: Tajikistan Intends To Expand Production…"
-    assert len(subject) <= 78
-
-
-def test_subject_without_headline_or_when_short():
-    assert make_subject("Central Asia Daily", DAY, None) == "Central Asia Daily, 8 Dec 2025"
-    assert make_subject("Daily", DAY, "Short news") == "Daily, 8 Dec 2025: Short news"
-
-
 def test_subject_is_one_clean_line():
-    subject = make_subject("Daily\r\nBcc: x@example.com", DAY, "A\x00 b\x1b \u202e  c\u2028d\te")
-    assert subject == "Daily Bcc: x@example.com, 8 Dec 2025: A b c d e"
+    subject = make_subject("A\x00 b\x1b \u202e  c\u2028d\te\r\nBcc: x@example.com", 2)
+    assert subject == "A b c d e Bcc: x@example.com + 2 more"
     assert not re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", subject)
-
-
-def test_subject_cuts_a_very_long_word():
-    subject = make_subject("Daily", DAY, "x" * 200)
-    assert len(subject) == 78 and subject.endswith("…")
 
 
 # --- e-mail client support (caniemail data) ---------------------------------------------------------------
@@ -526,7 +491,12 @@ ALLOWED = {
     ("word-break", "outlook.windows-mail"): "MJML's long-word guard; Outlook's width is fixed",
     ("role attribute", "outlook.windows-mail"): "accessibility hint, ignored where unknown",
     ("aria-label attribute", "outlook.windows-mail"): "accessibility hint, ignored where unknown",
-    # Keeps "1 USD ≈ 12,500 UZS" on one line on phones; Outlook desktop is 600px wide anyway.
+    # "In this issue" links to anchors below; where an app does not jump, the list still says
+    # what the issue holds and each headline below links to its article.
+    ("Local anchors", "gmail.ios"): "the index still reads as a table of contents",
+    ("Local anchors", "outlook.android"): "the index still reads as a table of contents",
+    ("Local anchors", "outlook.ios"): "the index still reads as a table of contents",
+    # Keeps "≈ 11,800–13,300 UZS" on one line on phones; Outlook desktop is 600px wide anyway.
     ("white-space", "outlook.windows*"): "the rate cell fits at 600px without it",
 }
 
@@ -564,8 +534,22 @@ def _lint_failures(html: str, tmp_path: Path) -> list[str]:
     return failures
 
 
-def test_html_uses_only_features_the_promised_clients_support(tmp_path):
-    assert not _lint_failures(render(sample_digest()).html, tmp_path)
+@pytest.mark.parametrize(
+    "digest",
+    [sample_digest, big_digest, lambda: seed_digests()[0][1]],
+    ids=["sample", "fifty-with-index", "page"],
+)
+def test_html_uses_only_features_the_promised_clients_support(tmp_path, digest):
+    failures = _lint_failures(render(digest()).html, tmp_path)
+    assert not failures, failures
+
+
+def test_apple_mail_supports_everything_without_excuses(tmp_path):
+    """The allow-list excuses Gmail and Outlook only: Apple Mail gets the whole design."""
+    html = render(big_digest(50)).html
+    assert not any(fnmatch("apple-mail.macos", c) for _, c in ALLOWED)
+    assert not any(fnmatch("apple-mail.ios", c) for _, c in ALLOWED)
+    assert not _lint_failures(html, tmp_path)
 
 
 def test_email_lint_catches_an_unsupported_feature(tmp_path):
@@ -580,7 +564,11 @@ def test_email_lint_catches_an_unsupported_feature(tmp_path):
 # --- spam filters -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("digest", [sample_digest, big_digest], ids=["sample", "fifty"])
+@pytest.mark.parametrize(
+    "digest",
+    [sample_digest, big_digest, lambda: seed_digests()[0][1]],
+    ids=["sample", "fifty", "page"],
+)
 def test_spamassassin_finds_no_html_trick_and_parts_that_agree(digest):
     # The hidden preheader must not read as a low-contrast text trick (mj-preview does), and the
     # text part must say what the HTML says (MPART_ALT_DIFF).
@@ -605,4 +593,269 @@ def test_spamassassin_finds_no_html_trick_and_parts_that_agree(digest):
     tests = set(re.search(r"tests=(\S*)", status).group(1).split(","))
     tricks = {t for t in tests if ("HTML" in t and t != "HTML_MESSAGE") or "MPART_ALT" in t}
     assert not tricks, status
-    assert float(re.search(r"score=(-?[\d.]+)", status).group(1)) < 2.0, status
+    assert float(re.search(r"score=(-?[\d.]+)", status).group(1)) < 1.0, status
+
+
+def test_html_shows_every_title_lead_source_and_rate():
+    digest = sample_digest()
+    html = seen(render(digest).html)
+    for item in digest.items:
+        assert item.title in html
+        assert item.lead in html
+    assert html.count(TCA) == len(digest.items) + 1  # under each story and in the rates note
+    assert ".txt" not in html and "/srv/digest" not in html
+    for row in digest.rates:
+        assert f"1 {row.currency} = {row.rate} USD" in html
+    assert "Central Asia Daily" in html and "Monday, 8 December 2025" in html
+
+
+def test_readers_never_see_a_file_name():
+    item = DigestItem("A title", "A lead.", "/srv/digest/seeds/000_f3e380145ce5061f.txt")
+    feed = DigestItem("B title", "B lead.", "https://www.example.com/feeds/rss.xml")
+    digest = sample_digest(
+        sections=(DigestSection(DEFAULT_SECTION, (item, feed)),), rates_source="seeds/000.txt"
+    )
+    rendered = render(digest)
+    for part in (seen(rendered.html), rendered.text):
+        assert "000_f3e380145ce5061f" not in part and ".txt" not in part and "rss.xml" not in part
+        assert "example.com" in part  # a feed without a name: its site
+
+
+def test_text_part_shows_every_title_lead_link_and_rate():
+    digest = sample_digest()
+    text = render(digest).text
+    for item in digest.items:
+        assert flat(item.title) in flat(text)
+        assert flat(item.lead) in flat(text)
+        if item.url:
+            assert item.url in text.split()
+    for row in digest.rates:
+        assert row.currency in text
+    assert "1 USD ≈ 11,800–13,300 UZS" in text
+    assert "1 USD = 87.4 KGS" in text
+
+
+def test_text_part_puts_the_url_under_each_headline_and_a_blank_line_between_items():
+    digest = sample_digest()
+    lines = render(digest).text.splitlines()
+    for item in digest.items:
+        first_word = item.title.split()[0]
+        start = next(i for i, line in enumerate(lines) if line.startswith(first_word))
+        assert lines[start - 1] == "" or lines[start - 1].startswith("="), item.title
+        if item.url:
+            after = lines[start : start + 4]
+            assert item.url in after, after
+            assert after.index(item.url) == len(_wrapped(item.title)), after
+
+
+def _wrapped(title: str) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(title, 72, break_long_words=False, break_on_hyphens=False)
+
+
+def test_rate_table_puts_the_figure_a_reader_uses_first():
+    text = seen(render(sample_digest()).html)
+    # figure big, quote small, then the one change column: arrow and signed change
+    assert "87.4 KGS 1 KGS = 0.01144 USD = 0%" in text  # a new pair: the day's change
+    assert "≈ 510 KZT 1 KZT = 0.00196 USD ▲ +0.5%" in text
+    assert "9.194 TJS 1 TJS = 0.10876 USD ▼ −0.19%" in text
+    assert "UZS/USD" not in text and "≈ 11,800" not in text  # a range is approximate itself
+    assert "11,800–13,300 UZS 1 UZS = 0.00008 USD = 0%" in text  # one digit: a range
+    assert "3.510 TMT 1 TMT = 0.28490 USD ▲ +1.2%" in text
+    assert "12,500" not in text  # a figure the quote does not support
+    assert "Since last" not in text and "-0%" not in text and "-1" not in text
+    assert f"Rates of 8 Dec 2025 from {TCA}" in text
+    assert "Change: since the last digest; for a pair new since then, on the day." in text
+
+
+def test_first_issue_shows_the_days_change_not_a_column_of_dashes():
+    rows = tuple(replace(r, since_last_pct=None) for r in rate_rows())
+    html = render(sample_digest(rates=rows)).html
+    text = seen(html)
+    assert "▼" not in text or "−" in text
+    assert "9.194 TJS 1 TJS = 0.10876 USD ▲ +0.55%" in text  # the ticker's own change
+    assert "0.00196 USD = 0%" in text  # "-0%" as published: unchanged
+    assert "Change: on the day, as published." in text
+    assert "—" not in re.sub(r".*Exchange rates", "", text)
+
+
+def test_rate_changes_are_told_in_words_to_screen_readers():
+    html = render(sample_digest()).html
+    labels = re.findall(r'role="img" aria-label="([^"]+)"', html)
+    assert labels == [
+        "unchanged on the day",
+        "up 0.5 percent since the last digest",
+        "down 0.19 percent since the last digest",
+        "unchanged since the last digest",
+        "up 1.2 percent since the last digest",
+    ]
+
+
+def test_real_pages_render_every_title_lead_and_rate():
+    for name, digest in seed_digests():
+        rendered = render(digest)
+        html, text = seen(rendered.html), flat(rendered.text)
+        for item in digest.items:
+            assert item.title in html, name
+            assert item.lead in html, name
+            assert flat(item.title) in text, name
+            assert flat(item.lead) in text, name
+        assert len(digest.rates) == 5, name
+        for row in digest.rates:
+            assert f"1 {row.currency} = {row.rate} USD" in html, name
+            assert row.currency in text, name
+        assert "UZS" in html and "11,800–13,300 UZS" in html, name
+        assert name.removesuffix(".txt") not in html + text, name
+        assert len(rendered.html.encode()) < 100_000, name
+
+
+def test_every_story_of_the_real_pages_links_to_its_article():
+    for name, digest in seed_digests():
+        rendered = render(digest)
+        hrefs = read_html(rendered.html).hrefs
+        for item in digest.items:
+            assert item.url and item.url.startswith("https://timesca.com/?s="), name
+            assert item.url in hrefs, (name, item.title)
+            assert item.url in rendered.text.split(), (name, item.title)
+        assert TCA_LINK in hrefs  # the source's name links to its site
+
+
+def test_fifty_stories_stay_under_gmails_clip():
+    rendered = render(big_digest(50, 40, also=2))
+    size = len(rendered.html.encode())
+    assert size < 100_000, size
+    assert seen(rendered.html).count("Kazakhstan and Uzbekistan Agree") == 100  # index + story
+
+
+def test_preheader_is_the_next_headlines_hidden_without_colour_tricks():
+    rendered = render(sample_digest())
+    first = "Kazakhstan to Block Foreign Marketplaces for Unpaid Taxes"  # the lead story
+    assert rendered.subject.startswith(first)
+    assert (
+        rendered.preheader
+        == "Astana–Israel Talks Span Technology, Trade, and Holocaust Remembrance"
+    )
+    assert first not in rendered.preheader and "…" not in rendered.preheader
+    div = re.search(r'<div class="preheader" style="([^"]*)">([^<]*)</div>', rendered.html)
+    assert div.group(1) == "display:none;max-height:0;overflow:hidden;mso-hide:all;"
+    assert div.group(2).startswith("Astana–Israel")
+    assert "color" not in div.group(1)
+
+
+def test_preheader_takes_whole_headlines_only():
+    heads = [f"Headline number {i} about the region" for i in range(10)]  # 34 characters
+    pre = make_preheader(heads)
+    assert pre == " · ".join(heads[:3])  # a fourth: 4 * 34 + 3 * 3 = 145 > 140
+    assert len(pre) <= 140 and not pre.endswith("…")
+
+
+def test_subject_is_the_lead_headline_and_how_many_more():
+    assert make_subject("Kazakhstan Starts Building 1 GW Wind Farm", 11) == (
+        "Kazakhstan Starts Building 1 GW Wind Farm + 11 more"
+    )
+    assert make_subject("Kazakhstan Starts Building 1 GW Wind Farm", 0) == (
+        "Kazakhstan Starts Building 1 GW Wind Farm"
+    )
+    long = "Uzbekistan and Turkey Set $5 Billion Trade Target at Strategic Council Meeting"
+    assert len(long) == 78 and make_subject(long, 5) == long  # "+ 5 more" does not fit
+
+
+def test_subject_without_headline():
+    assert make_subject(None, 0, "Central Asia Daily", DAY) == "Central Asia Daily, 8 Dec 2025"
+
+
+def test_a_long_headline_is_cut_at_a_word():
+    headline = "Tajikistan Intends To Expand Production of Armored Vehicles and Special Equipment"
+    subject = make_subject(headline, 4)
+    assert subject == "Tajikistan Intends To Expand Production of Armored Vehicles and Special…"
+    assert len(subject) <= 78
+    assert make_subject("x" * 200).endswith("…") and len(make_subject("x" * 200)) == 78
+
+
+# --- also reported by, lead story, index, footer (issue 13) -------------------------------
+
+
+def test_also_reported_by_links_every_other_telling():
+    rendered = render(sample_digest())
+    html = seen(rendered.html)
+    assert "Also reported by: Asia-Plus, Kun.uz" in html
+    hrefs = read_html(rendered.html).hrefs
+    assert "https://asiaplus.tj/a/1" in hrefs
+    text = rendered.text
+    assert "Also reported by:\n  Asia-Plus: https://asiaplus.tj/a/1\n  Kun.uz\n" in text
+
+
+def test_the_lead_story_is_larger_than_the_rest():
+    html = render(sample_digest()).html
+    sizes = re.findall(r'<div class="it([^"]*)"[^>]*><h3 style="[^"]*font-size:(\d+)px', html)
+    assert sizes[0] == (" lead-story", "26")
+    assert {size for cls, size in sizes[1:]} == {"20"} and all(not c for c, _ in sizes[1:])
+    assert html.count(" lead-story") == 1  # the story (the small-screen rules aside)
+
+
+@pytest.mark.parametrize(("stories", "index"), [(8, False), (9, True), (50, True)])
+def test_in_this_issue_lists_every_story_past_eight(stories, index):
+    rendered = render(big_digest(stories))
+    html = rendered.html
+    ids = re.findall(r'<div class="it[^"]*" id="([^"]+)"', html)
+    assert len(ids) == stories and len(set(ids)) == stories
+    anchors = [h[1:] for h in read_html(html).hrefs if h.startswith("#")]
+    assert ("In this issue" in seen(html)) is index
+    assert ("IN THIS ISSUE" in rendered.text) is index
+    assert anchors == (ids + ["rates"] if index else [])
+    assert 'id="rates"' in html
+
+
+def test_footer_has_postal_address_unsubscribe_and_view_in_browser():
+    digest = sample_digest(
+        postal_address="Central Asia Daily, 1 Abay Avenue, Almaty",
+        view_url="https://news.example.com/archive/2025-12-08/",
+    )
+    rendered = render(digest)
+    footer = seen(rendered.html).rsplit("Exchange rates", 1)[1]
+    assert "Central Asia Daily, 1 Abay Avenue, Almaty" in footer
+    assert "View in browser · Unsubscribe" in footer
+    hrefs = read_html(rendered.html).hrefs
+    assert hrefs[-2:] == ["https://news.example.com/archive/2025-12-08/", "{unsubscribe_url}"]
+    assert "View in browser: https://news.example.com/archive/2025-12-08/" in rendered.text
+    assert "Central Asia Daily, 1 Abay Avenue, Almaty" in rendered.text
+
+
+def test_no_view_in_browser_without_a_public_archive():
+    rendered = render(sample_digest())
+    assert "View in browser" not in rendered.html and "View in browser" not in rendered.text
+
+
+def test_nothing_new_digest_says_so_with_the_rates():
+    digest = sample_digest(sections=())
+    rendered = render(digest)
+    assert "Nothing new since the last digest." in seen(rendered.html)
+    assert rendered.subject == "Central Asia Daily, 8 Dec 2025"
+    assert rendered.preheader.startswith("Nothing new since the last digest. Rates: 1 USD = 87.4")
+    assert "…" not in rendered.preheader
+
+
+def test_more_news_comes_after_the_named_sections():
+    headings = re.findall(r'<h2 class="sec"[^>]*>(.*?)</h2>', render(sample_digest()).html)
+    assert headings == ["Kazakhstan", OTHER_SECTION, "Exchange rates"]
+
+
+def test_the_same_sources_other_piece_is_more_on_this_by_title():
+    item = DigestItem(
+        "Tajikistan Raises Rogun Reservoir Level Ahead of Winter",
+        "Lead.",
+        TCA,
+        "https://timesca.com/a",
+        DAY,
+        also=(
+            Telling("Rogun Level Peaks", TCA, "https://timesca.com/b", DAY),
+            Telling("Rogun at Record", "Asia-Plus", "https://asiaplus.tj/c", DAY),
+        ),
+    )
+    rendered = render(sample_digest(sections=(DigestSection(DEFAULT_SECTION, (item,)),)))
+    html = seen(rendered.html)
+    assert "Also reported by: Asia-Plus More on this: Rogun Level Peaks" in html
+    assert "More on this:\n  Rogun Level Peaks: https://timesca.com/b\n" in rendered.text
+    hrefs = read_html(rendered.html).hrefs
+    assert {"https://timesca.com/b", "https://asiaplus.tj/c"} <= set(hrefs)

@@ -1,26 +1,30 @@
 """The rendered e-mail in a real browser: phone and desktop widths, light and dark.
 
 Debian's chromium driven by the playwright package (never `playwright install`: it downloads).
-Screenshots go to var/screenshots/ for a human (and CI's artifacts) to look at.
+Screenshots go to var/screenshots/ for a human (and CI's artifacts) to look at: the digest of
+the real pages as `digest preview` writes it, and a 50-story digest, at 320, 375 and 1024 px,
+light and dark.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SHARED_SEEDS, digest_command
 
 from digest.models import DigestItem, DigestSection
 from digest.render import render
 
 try:
-    from test_render import STORIES, big_digest, sample_digest, seed_digests
+    from test_render import STORIES, TCA, big_digest, sample_digest
 except ImportError:  # tests/ made a package
-    from tests.test_render import STORIES, big_digest, sample_digest, seed_digests
+    from tests.test_render import STORIES, TCA, big_digest, sample_digest
 
-ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "var" / "screenshots"
 CHROMIUM = os.environ.get("DIGEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -31,6 +35,7 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+WIDTHS = (320, 375, 1024)
 
 
 def _ci() -> bool:
@@ -57,6 +62,53 @@ def browser():
         b.close()
 
 
+@pytest.fixture(scope="module")
+def pages_html(tmp_path_factory) -> str:
+    """The digest of all the real pages, as `digest preview` writes it."""
+    if not sorted(SHARED_SEEDS.glob("*.txt")):
+        _missing(f"the real pages are not here: {SHARED_SEEDS}")
+    tmp = tmp_path_factory.mktemp("pages")
+    config = tmp / "digest.yaml"
+    config.write_text(
+        "\n".join(
+            [
+                "title: Central Asia Daily",
+                "timezone: Asia/Almaty",
+                "sources:",
+                f"  - path: {SHARED_SEEDS / '*.txt'}",
+                "    name: The Times of Central Asia",
+                "    link: https://timesca.com/",
+                '    article_url: "https://timesca.com/?s={title}"',
+                f"state: {tmp / 'state.sqlite3'}",
+                "selection:",
+                "  max_articles: 50",
+                "  lookback_days: 100000",
+                "  sections:",
+                "    Kazakhstan: [Kazakhstan, Astana, Almaty, Tokayev]",
+                "    Uzbekistan: [Uzbekistan, Tashkent, Samarkand, Mirziyoyev]",
+                "    Kyrgyzstan: [Kyrgyzstan, Bishkek, Japarov]",
+                "    Tajikistan: [Tajikistan, Dushanbe, Rahmon]",
+                "    Turkmenistan: [Turkmenistan, Ashgabat, Berdimuhamedov]",
+                "delivery:",
+                '  from: "Central Asia Daily <digest@example.com>"',
+                "  to: [reader@example.com]",
+                '  unsubscribe_url: "https://example.com/unsubscribe?token={token}"',
+                '  postal_address: "Central Asia Daily, 1 Abay Avenue, Almaty"',
+            ]
+        )
+        + "\n"
+    )
+    run = subprocess.run(
+        [*digest_command(), "--config", str(config), "preview", "--out", str(tmp / "out")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    return (tmp / "out" / "digest.html").read_text(encoding="utf-8")
+
+
 def _luminance(css_colour: str) -> float:
     """Relative luminance (0 black .. 1 white) of a computed rgb()/rgba() colour."""
     parts = css_colour[css_colour.index("(") + 1 : -1].replace("/", ",").split(",")
@@ -65,12 +117,10 @@ def _luminance(css_colour: str) -> float:
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
 
-def _digest(kind: str):
-    """The busiest real page (skips when the pages are absent), or the hand-written sample
-    (sections, linked and unlinked titles, an empty lead, rates with changes since last)."""
-    if kind == "sample":
-        return "sample", sample_digest()
-    return max(seed_digests(), key=lambda nd: len(nd[1].items))
+def _contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two computed colours (1 .. 21)."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
 
 
 LAYOUT = """() => {
@@ -79,21 +129,38 @@ LAYOUT = """() => {
   const style = (el) => getComputedStyle(el);
   const lines = (el) => { const r = document.createRange(); r.selectNodeContents(el);
     return new Set([...r.getClientRects()].map((x) => Math.round(x.bottom))).size; };
+  const bg = (el) => { while (el) { const c = style(el).backgroundColor;
+      if (c && c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; el = el.parentElement; }
+    return 'rgb(255, 255, 255)'; };
   const card = document.querySelector('.card:not(.mast)');
+  const mastTitle = document.querySelector('.mast h1');
+  const table = document.querySelector('.rates table') || document.querySelector('tr.rate').closest('table');
   return {
     scrollWidth: document.documentElement.scrollWidth,
     innerWidth: window.innerWidth,
-    titles: [...document.querySelectorAll('.it h3')].map((h) => ({text: h.innerText, ...box(h)})),
+    titles: [...document.querySelectorAll('.it h3')].map((h) => ({
+      text: h.innerText, href: h.querySelector('a') ? h.querySelector('a').href : null,
+      size: parseFloat(style(h).fontSize), ...box(h)})),
     leads: [...document.querySelectorAll('.it p:not(.meta)')].map((p) => parseFloat(style(p).fontSize)),
+    also: [...document.querySelectorAll('.it .meta a')].map((a) => a.href),
+    index: [...document.querySelectorAll('a[href^="#"]')].map((a) => a.getAttribute('href')),
+    table: box(table),
     rows: [...document.querySelectorAll('tr.rate')].map((tr) => ({
       text: tr.innerText, ...box(tr),
       sizes: [...tr.querySelectorAll('td, td *')].map((c) => parseFloat(style(c).fontSize)),
-      // numbers, and each half of "1 USD ≈ | 12,500 UZS", must never break inside
-      unbroken: [...tr.querySelectorAll('td:not(:first-child), td span span')].map(lines),
+      figure: parseFloat(style(tr.querySelector('.fig')).fontSize),
+      quote: parseFloat(style(tr.querySelector('.q')).fontSize),
+      // the figure, the quote and the change must each stay on one line
+      unbroken: [...tr.querySelectorAll('.fig, .q, td:last-child')].map(lines),
     })),
-    headLines: [...document.querySelectorAll('.rates th')].map(lines),
+    headLines: [...document.querySelectorAll('tr.rate')].length ?
+      [...document.querySelector('tr.rate').parentElement.querySelectorAll('th')].map(lines) : [],
     bodyBg: style(document.body).backgroundColor,
     cardBg: style(card).backgroundColor,
+    mastBg: bg(mastTitle),
+    mastTitle: style(mastTitle).color,
+    mastSub: style(document.querySelector('.mast .sub')).color,
+    pageBg: bg(document.querySelector('.mast').parentElement),
     leadColour: style(document.querySelector('.it p')).color,
     titleColour: style(document.querySelector('.it h3')).color,
     rateColour: style(document.querySelector('tr.rate td')).color,
@@ -101,32 +168,25 @@ LAYOUT = """() => {
 }"""
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("width", [375, 1024])
-@pytest.mark.parametrize("kind", ["pages", "sample"])
-def test_digest_reads_well_in_a_browser(browser, kind, width, scheme):
-    name, digest = _digest(kind)
-    html = render(digest).html
-    page = browser.new_page(viewport={"width": width, "height": 800}, color_scheme=scheme)
-    try:
-        page.set_content(html, wait_until="load")
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"digest-{kind}-{width}-{scheme}.png"), full_page=True)
-        got = page.evaluate(LAYOUT)
-    finally:
-        page.close()
+def _strip_style(html: str) -> str:
+    """The HTML as a client that drops <style> (Gmail in some cases) shows it."""
+    return re.sub(r"<style[^>]*>.*?</style>", "", html, flags=re.S)
 
-    assert got["scrollWidth"] <= got["innerWidth"], f"{name}: scrolls sideways at {width}px"
-    assert [t["text"] for t in got["titles"]] == [i.title for i in digest.items]
+
+def _check_layout(got: dict, width: int, scheme: str, rates: int) -> None:
+    assert got["scrollWidth"] <= got["innerWidth"], f"scrolls sideways at {width}px"
     for t in got["titles"]:
         assert t["w"] > 0 and t["h"] > 0, t
         assert t["x"] >= 0 and t["right"] <= width, t
     assert got["leads"] and min(got["leads"]) >= 14
-    assert len(got["rows"]) == len(digest.rates) == 5
-    for row, rate in zip(got["rows"], digest.rates, strict=True):
-        assert row["text"].startswith(rate.pair)
+    assert got["titles"][0]["size"] > max(t["size"] for t in got["titles"][1:])  # lead story
+    assert got["leads"][0] > got["leads"][1]
+    assert len(got["rows"]) == rates
+    assert got["table"]["right"] <= width and got["table"]["x"] >= 0, got["table"]
+    for row in got["rows"]:
         assert row["w"] > 0 and row["h"] > 0 and row["right"] <= width, row
         assert min(row["sizes"]) >= 12, row
+        assert row["figure"] > row["quote"], row  # the figure a reader uses is the big one
         assert set(row["unbroken"]) == {1}, row
     assert set(got["headLines"]) == {1}, got["headLines"]
     text_colours = (got["leadColour"], got["titleColour"], got["rateColour"])
@@ -136,20 +196,94 @@ def test_digest_reads_well_in_a_browser(browser, kind, width, scheme):
     else:
         assert _luminance(got["bodyBg"]) > 0.8 and _luminance(got["cardBg"]) > 0.9, got
         assert all(_luminance(c) < 0.1 for c in text_colours), got
+    # The masthead stays a visible band, its title readable, in either scheme.
+    assert _contrast(got["mastTitle"], got["mastBg"]) >= 7, got
+    assert _contrast(got["mastSub"], got["mastBg"]) >= 4.5, got
+    assert _contrast(got["mastBg"], got["cardBg"]) >= 1.5, got  # not lost against the card
+    assert _contrast(got["mastBg"], got["pageBg"]) >= 1.5, got
+
+
+def _shoot(browser, html: str, name: str, width: int, scheme: str) -> dict:
+    page = browser.new_page(viewport={"width": width, "height": 800}, color_scheme=scheme)
+    try:
+        page.set_content(html, wait_until="load")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}-{width}-{scheme}.png"), full_page=True)
+        return page.evaluate(LAYOUT)
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", WIDTHS)
+def test_real_page_digest_reads_well(browser, pages_html, width, scheme):
+    got = _shoot(browser, pages_html, "digest-pages", width, scheme)
+    _check_layout(got, width, scheme, rates=5)
+    assert len(got["titles"]) > 8
+    for t in got["titles"]:  # every story links to its article
+        assert t["href"] and t["href"].startswith("https://timesca.com/?s="), t
+    assert got["index"] == [f"#story-{i}" for i in range(1, len(got["titles"]) + 1)] + ["#rates"]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", WIDTHS)
+def test_fifty_story_digest_reads_well(browser, width, scheme):
+    digest = big_digest(50, also=2)
+    got = _shoot(browser, render(digest).html, "digest-50", width, scheme)
+    _check_layout(got, width, scheme, rates=5)
+    assert [t["text"] for t in got["titles"]] == [i.title for i in digest.items]
+    assert [t["href"] for t in got["titles"]] == [i.url for i in digest.items]
+    for item in digest.items:
+        for telling in item.also:
+            assert telling.url in got["also"]
+    assert got["index"] == [f"#story-{i}" for i in range(1, 51)] + ["#rates"]
+
+
+def test_index_links_jump_to_their_story(browser):
+    page = browser.new_page(viewport={"width": 375, "height": 700})
+    try:
+        page.set_content(render(big_digest(50)).html, wait_until="load")
+        for n in (2, 27, 50):
+            page.evaluate("window.scrollTo(0, 0)")
+            page.click(f'a[href="#story-{n}"]')
+            page.wait_for_function(
+                f"document.getElementById('story-{n}').getBoundingClientRect().top < 5"
+            )
+            top = page.evaluate(f"document.getElementById('story-{n}').getBoundingClientRect().top")
+            assert -5 < top < 5, (n, top)
+    finally:
+        page.close()
 
 
 @pytest.mark.parametrize("width", [320, 375])
-def test_long_words_and_many_articles_never_scroll_sideways(browser, width):
+def test_rate_table_fits_a_phone_without_style(browser, width):
+    """Gmail sometimes drops <style>: the inline styles alone keep the table on screen and
+    every figure on one line."""
+    html = _strip_style(render(sample_digest()).html)
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    try:
+        page.set_content(html, wait_until="load")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"digest-nostyle-{width}-light.png"), full_page=True)
+        got = page.evaluate(LAYOUT)
+    finally:
+        page.close()
+    assert got["scrollWidth"] <= got["innerWidth"]
+    assert got["table"]["right"] <= width, got["table"]
+    assert all(set(row["unbroken"]) == {1} for row in got["rows"]), got["rows"]
+    assert set(got["headLines"]) == {1}, got["headLines"]
+    assert any("11,800–13,300 UZS" in row["text"] for row in got["rows"])
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_long_words_and_many_stories_never_scroll_sideways(browser, width):
     long_word = "Transcaspian" * 8  # 96 letters without a break
-    odd = DigestItem(f"{long_word} {STORIES[0][0]}", f"{long_word} and more", "a.txt")
+    odd = DigestItem(f"{long_word} {STORIES[0][0]}", f"{long_word} and more", TCA)
     items = (odd, *big_digest(50).items)
     digest = sample_digest(sections=(DigestSection("Kazakhstan", items),))
     page = browser.new_page(viewport={"width": width, "height": 800})
     try:
         page.set_content(render(digest).html, wait_until="load")
-        if width == 375:
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SHOTS / "digest-50-375-light.png"), full_page=False)
         got = page.evaluate(LAYOUT)
     finally:
         page.close()

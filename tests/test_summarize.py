@@ -730,3 +730,61 @@ def test_llm_rejected_answers_do_not_stop_later_calls(chat):
         assert summarize(NEWS).backend == "extractive"
     chat.answer(GOOD_ANSWER)
     assert summarize(NEWS) == LeadResult(GOOD_ANSWER, "llm", None)
+
+
+# --- names, numbers, who/where/when (issue 13) ------------------------------------------
+
+TLEUOV = (
+    "Kazakhstan and China agreed on November 6 to expand trade in refined copper and to "
+    "localize the production of electric vehicle components in Kazakhstan, during a visit by "
+    "Kazakhstan’s Minister of Industry and Construction, Dauren Tleuov, to the China "
+    "International Import Expo in Shanghai."
+)
+AZIMSHAYYK = (
+    "Foreign online platforms that do not complete conditional VAT registration and begin "
+    "paying taxes in Kazakhstan by January 1, 2026, will be blocked in the country, according "
+    "to Edil Azimshayyk, head of the VAT Administration Department at the State Revenue "
+    "Committee under the Ministry of Finance."
+)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "lead"),
+    [
+        pytest.param(
+            TLEUOV,
+            "Kazakhstan and China agreed on November 6 to expand trade in refined copper and to "
+            "localize the production of electric vehicle components in Kazakhstan…",
+            id="minister-between-commas",
+        ),
+        pytest.param(
+            AZIMSHAYYK,
+            "Foreign online platforms that do not complete conditional VAT registration and "
+            "begin paying taxes in Kazakhstan by January 1, 2026, will be blocked in the "
+            "country…",
+            id="name-and-its-role",
+        ),
+    ],
+)
+def test_a_cut_lead_never_ends_inside_a_name_or_its_phrase(sentence, lead):
+    got = extractive_lead(article(sentence, title="Some Title Here"), 40)
+    assert got == lead
+    assert len(got.split()) <= 40
+
+
+def test_a_word_cut_never_splits_a_number_from_its_unit():
+    words = " ".join(["word"] * 35)  # the 40th word is "$95"
+    sentence = f"The fund {words} will invest $95 million in the plant"  # no clause boundary
+    got = extractive_lead(article(sentence + " this year.", title="Fund News Today"), 40)
+    assert not got.removesuffix(ELLIPSIS).endswith("$95")
+    assert len(got.split()) <= 40
+
+
+def test_the_sentence_that_says_where_and_when_leads(shared_seeds):
+    from digest.sources import read_paths
+
+    read = read_paths([str(p) for p in sorted(shared_seeds.glob("*.txt"))])
+    japan = next(a for a in read.articles if a.title.startswith("Japan Steps Out"))
+    lead = extractive_lead(japan, 40)
+    assert lead.startswith("On December 19-20, Tokyo will host a landmark summit")
+    assert ENDS_SENTENCE.search(lead) and not lead.endswith(ELLIPSIS)

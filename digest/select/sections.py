@@ -1,9 +1,15 @@
 """Sections: which named section of the digest a story goes to.
 
-With `sections` configured, an article goes to the first section (config order) with a
-keyword in its title (case-insensitive, whole words), else to the section whose keywords occur
-most often in its body (ties: config order). Articles matching no section, and every article
-when none are configured, go to DEFAULT_SECTION ("Top stories").
+A story goes to the section whose keyword its title names first, else the one its lead
+names first (ties: config order): what the story is about, never a side sentence of
+the body ("... as Tajikistan did last year" does not make a Kyrgyz story Tajik). Stories no
+section claims go under OTHER_SECTION ("More news"), after the named sections; with no
+sections configured everything is DEFAULT_SECTION ("Top stories"), shown without a heading.
+
+The lead is needed, so the pipeline assigns sections after summarizing.
+
+`compile_sections` and `section_of` are the selection's first guess (title, else the body's
+most frequent keywords); the pipeline's `assign_sections`, after the leads are written, decides.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..models import DEFAULT_SECTION, Article
+from ..models import DEFAULT_SECTION, OTHER_SECTION, Article
 from ..text import unicode_punct_to_spaces
 
 
@@ -40,3 +46,57 @@ def section_of(article: Article, sections: list[tuple[str, re.Pattern[str]]]) ->
         if n > hits:
             best, hits = name, n
     return best
+
+
+# --- the rule the digest uses (issue 13): title, then lead; never the body --------------
+
+
+Sections = Sequence[tuple[str, Sequence[str]]]
+
+
+def _pattern(keywords: Sequence[str]) -> re.Pattern[str] | None:
+    words = [r"\s+".join(map(re.escape, k.split())) for k in keywords if k.strip()]
+    if not words:
+        return None
+    # Whole words; a possessive or adjective ending still counts: "Kazakhstan’s", "Tajiks".
+    return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?:['’]s|s)?(?!\w)", re.I)
+
+
+def _compiled(sections: Sections) -> list[tuple[str, re.Pattern[str]]]:
+    out = []
+    for name, keywords in sections:
+        pattern = _pattern(keywords)
+        if pattern is not None:
+            out.append((name, pattern))
+    return out
+
+
+def section_for(title: str, lead: str, sections: Sections) -> str:
+    """The section of one story, from its title first, then its lead."""
+    compiled = _compiled(sections)
+    if not compiled:
+        return DEFAULT_SECTION
+    return _section(title, lead, compiled)
+
+
+def _section(title: str, lead: str, compiled: list[tuple[str, re.Pattern[str]]]) -> str:
+    """The section named first in the title, else first in the lead (ties: config order):
+    "Uzbekistan and Kazakhstan Explore ..." is an Uzbek story."""
+    for text in (title, lead):
+        found = [(m.start(), i) for i, (_, p) in enumerate(compiled) if (m := p.search(text))]
+        if found:
+            return compiled[min(found)[1]][0]
+    return OTHER_SECTION
+
+
+def assign_sections(stories: Sequence[tuple[str, str]], sections: Sections) -> list[str]:
+    """The section of each (title, lead), in order."""
+    compiled = _compiled(sections)
+    if not compiled:
+        return [DEFAULT_SECTION] * len(stories)
+    return [_section(title, lead, compiled) for title, lead in stories]
+
+
+def section_order(sections: Sections) -> list[str]:
+    """The order sections are shown in: the named ones as configured, then the rest."""
+    return [name for name, _ in sections] + [OTHER_SECTION, DEFAULT_SECTION]

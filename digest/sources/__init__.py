@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import quote
 
 from ..models import Problem, ReadResult
 from .feed import fetch, read_feed
@@ -134,12 +136,29 @@ def read_paths(paths: Iterable[str]) -> ReadResult:
 
 
 def read_specs(specs: Iterable, progress: Callable[[int, int], None] | None = None) -> ReadResult:
-    """Read the sources a Config names (SourceSpec: kind, value); `progress(done, total)`
-    after each."""
+    """Read the sources a Config names (SourceSpec: kind, value, and what readers see of it:
+    name, link, article_url); `progress(done, total)` after each."""
     result = ReadResult()
     specs = list(specs)
     for done, spec in enumerate(specs, 1):
-        result.extend(read_source(spec.kind, spec.value))
+        read = read_source(spec.kind, spec.value)
+        result.articles.extend(named(a, spec) for a in read.articles)
+        read.articles = []
+        result.extend(read)
         if progress is not None:
             progress(done, len(specs))
     return result
+
+
+def named(article, spec):
+    """The article as the config names its source: the spec's name and link win over a
+    feed's own; `article_url` gives a link to an article its page does not link."""
+    name = getattr(spec, "name", None) or article.source_name
+    link = getattr(spec, "link", None) or article.source_link
+    url = article.url
+    template = getattr(spec, "article_url", None)
+    if not url and template:
+        url = template.format(title=quote(article.title, safe=""))
+    if (name, link, url) == (article.source_name, article.source_link, article.url):
+        return article
+    return replace(article, source_name=name, source_link=link, url=url)

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
@@ -122,6 +123,25 @@ def _when(entry: feedparser.FeedParserDict) -> dt.datetime | None:
     return None
 
 
+def _web_link(url: str | None) -> str | None:
+    """An absolute http(s) URL, else None."""
+    if not url or any(ch.isspace() for ch in url.strip()):
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+def _entry_link(entry: feedparser.FeedParserDict, base: str | None) -> str | None:
+    """The entry's link, resolved against the channel link; a GUID that is no URL (feedparser
+    offers an RSS <guid> as the link when the entry has none) is never a link."""
+    link = entry.get("link")
+    if not link:
+        return None
+    if entry.get("guidislink") and not _web_link(link):
+        return None
+    return _web_link(urljoin(base, link) if base else link)
+
+
 def read_feed(source: str, data: bytes) -> ReadResult:
     """Read an RSS or Atom document already in memory. Problems are reported, never raised."""
     result = ReadResult()
@@ -160,6 +180,9 @@ def read_feed(source: str, data: bytes) -> ReadResult:
         result.problems.append(Problem(source, "not an RSS or Atom feed"))
         return result
 
+    channel = parsed.get("feed", {})
+    feed_name = clean(channel.get("title", "")) or None
+    feed_link = _web_link(channel.get("link")) or _web_link(source)
     for number, entry in enumerate(parsed.entries, start=1):
         title = entry.get("title", "")
         if "html" in entry.get("title_detail", {}).get("type", ""):
@@ -182,9 +205,11 @@ def read_feed(source: str, data: bytes) -> ReadResult:
                 source=source,
                 date=published.date() if published else None,
                 published=published,
-                url=entry.get("link") or None,
+                url=_entry_link(entry, feed_link),
                 guid=entry.get("id") or entry.get("link") or None,
                 excerpt=last.endswith(("...", "…", "[…]", "[...]")),
+                source_name=feed_name,
+                source_link=_web_link(channel.get("link")),
             )
         )
     if result.articles:
