@@ -186,7 +186,6 @@ class MessageMaker:
             self._date = f"Date: {formatdate(now, usegmt=True)}\r\n".encode()
         return self._date
 
-
     def _to(self, recipient: str) -> bytes:
         """`To:` with the recipient's name when the list gives one, quoted or RFC 2047-encoded
         by the email package (formataddr; folded by the policy when it is long)."""
