@@ -160,7 +160,7 @@ def preview(
         from .preview_server import open_in_browser, serve_folder
 
         if serve:
-            serve_folder(folder, port, open_browser)
+            serve_folder(folder, port, open_browser, archive=pipeline.archive_folder(config))
         else:
             click.echo(open_in_browser(paths[0].resolve().as_uri()))
 
@@ -296,6 +296,34 @@ def unsubscribe(ctx: click.Context, email: str) -> None:
     if address is None:
         raise UsageError(f"no subscriber has the token {email!r}")
     click.echo(f"{address} will not get digests any more")
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="The archive's folder [default: archive.folder, else var/archive beside the "
+    "config's folder].",
+)
+@click.option(
+    "--remove",
+    multiple=True,
+    metavar="ISSUE",
+    help="Take this issue (its name, as listed) off the site; the state keeps it.",
+)
+@click.pass_context
+def archive(ctx: click.Context, out_dir: str | None, remove: tuple[str, ...]) -> None:
+    """The static archive of delivered issues: index.html, a page each, feed.xml."""
+    from . import pipeline
+
+    config = _load(ctx)
+    report = pipeline.archive(config, Path(out_dir) if out_dir else None, remove)
+    for page in report.pages:
+        click.echo(f"{page.name}  {page.subject}")
+    for name in report.unpublished:
+        click.echo(f"unpublished {name}")
+    click.echo(report.message)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -38,6 +39,7 @@ KEYS: dict[str, frozenset[str]] = {
             "catch_up",
             "skip_empty",
             "delivery",
+            "archive",
         }
     ),
     "sources[]": frozenset({"feed", "folder", "path", "name", "link", "article_url"}),
@@ -62,6 +64,7 @@ KEYS: dict[str, frozenset[str]] = {
         }
     ),
     "delivery.dkim": frozenset({"domain", "selector", "key_file"}),
+    "archive": frozenset({"url", "keep", "folder"}),
 }
 
 
@@ -148,6 +151,15 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True)
+class ArchiveConfig:
+    """`archive:`: the static site of delivered issues (see digest/archive.py)."""
+
+    url: str | None = None  # public address of the folder, ending in "/"
+    keep: int | None = None  # the newest N issues on the site; None: all
+    folder: Path | None = None  # None: var/archive beside the other var/ folders
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path  # the config file itself
     title: str = "Digest"
@@ -160,6 +172,7 @@ class Config:
     catch_up: str = "latest"  # latest | none
     skip_empty: bool = True
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    archive: ArchiveConfig | None = None  # None: no archive is kept by `run`
 
     @property
     def folder(self) -> Path:
@@ -374,6 +387,8 @@ def _build(root: _Node, given_path: Path) -> Config:
             config_file=str(root.path),
         )
     )
+    if "archive" in top:
+        kwargs["archive"] = _archive(top["archive"], base)
     return Config(**kwargs)
 
 
@@ -627,6 +642,40 @@ def _delivery(node: _Node, base: Path) -> DeliveryConfig:
     if "postal_address" in fields and not fields["postal_address"].is_null():
         kwargs["postal_address"] = _one_line(fields["postal_address"])
     return DeliveryConfig(**kwargs)
+
+
+def _archive(node: _Node, base: Path) -> ArchiveConfig:
+    if node.is_null():  # `archive:` alone: an archive with the defaults
+        return ArchiveConfig()
+    fields = node.mapping(KEYS["archive"])
+    kwargs: dict[str, Any] = {}
+    if "url" in fields and not fields["url"].is_null():
+        url = fields["url"].string().strip()
+        parts = urlsplit(url)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or any(c.isspace() or c in "\"'<>" or not c.isprintable() for c in url)
+        ):
+            raise fields["url"].error(
+                f"must be the http(s) address of the archive folder, not {url!r}",
+                'e.g. "https://news.example.com/archive/"',
+            )
+        kwargs["url"] = url if url.endswith("/") else url + "/"
+    if "keep" in fields:
+        keep = fields["keep"]
+        value = keep.scalar()
+        if value == "all":
+            kwargs["keep"] = None
+        elif isinstance(value, int) and not isinstance(value, bool):
+            kwargs["keep"] = keep.integer(minimum=1)
+        else:
+            raise keep.error(f"must be `all` or a number of issues, not {value!r}")
+    if "folder" in fields:
+        kwargs["folder"] = fields["folder"].path_value(base)
+    return ArchiveConfig(**kwargs)
 
 
 def _address(node: _Node) -> str:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .config import Config
-from .errors import SourcesError, UsageError
+from .errors import DigestError, SourcesError, UsageError
 from .models import (
     Article,
     Digest,
@@ -166,8 +166,11 @@ def reference_day(config: Config, read: ReadResult, as_of: dt.date | None) -> dt
     return max(dates) if dates else None
 
 
-def prepare(config: Config, store, as_of: dt.date | None = None) -> Prepared:
-    """Read, select, summarize and render: the shared part of preview and run."""
+def prepare(
+    config: Config, store, as_of: dt.date | None = None, run_id: int | None = None
+) -> Prepared:
+    """Read, select, summarize and render: the shared part of preview and run. `run_id`
+    names the issue's archive page, for the e-mail's "View in browser" link."""
     from .history import History
     from .rates import newest_ticker, rate_rows
     from .select import select
@@ -197,6 +200,7 @@ def prepare(config: Config, store, as_of: dt.date | None = None) -> Prepared:
     if selection.chosen or not config.skip_empty:  # skip_empty false: rates, "nothing new"
         from .render import render
 
+        digest = _with_view_url(config, digest, run_id)
         rendered = render(digest)
     return Prepared(read, selection, leads, digest, rendered, notes)
 
@@ -373,10 +377,12 @@ def run(
                 )
                 store.finish_run(run_id, "deferred", message=message)
                 return RunReport("deferred", None, message=message, resumed=resumed)
-            prepared = prepare(config, store, as_of)
+            prepared = prepare(config, store, as_of, run_id)
             if prepared.rendered is None:
                 message = "nothing new since the last digest: nothing sent"
                 store.finish_run(run_id, "empty", message=message)
+                if any(o["status"] == "sent" for o in resumed):
+                    _refresh_archive(config, store, prepared.notes)
                 return RunReport("empty", prepared, message=message, resumed=resumed)
             recipients, problems = load_recipients(config.delivery, store.unsubscribed())
             prepared.notes.extend(str(p) for p in problems)
@@ -405,10 +411,68 @@ def run(
             if any(o["status"] == "retrying" for o in outcomes):
                 message += "; deferred readers are tried again by the next run"
             store.finish_run(run_id, status, len(chosen), sent, failed, message)
+            if sent:
+                _refresh_archive(config, store, prepared.notes)
             return RunReport(status, prepared, outcomes, message, issue_id, resumed)
         except BaseException as e:
             store.finish_run(run_id, "failed", message=str(e) or type(e).__name__)
             raise
+
+
+def _with_view_url(config: Config, digest: Digest, run_id: int | None) -> Digest:
+    """With `archive.url`, a run's e-mail links to its page in the archive ("View in
+    browser"); the page's name is known before the issue is frozen (date and run number)."""
+    if not (config.archive and config.archive.url and run_id is not None):
+        return digest
+    from .archive import page_url
+
+    return replace(digest, view_url=page_url(config.archive.url, digest.date, run_id))
+
+
+def archive_folder(config: Config, out_dir: Path | None = None) -> Path:
+    """--out, else `archive.folder`, else var/archive beside the other var/ folders."""
+    if out_dir is not None:
+        return out_dir
+    if config.archive and config.archive.folder:
+        return config.archive.folder
+    return config.project_root / "var" / "archive"
+
+
+def archive(config: Config, out_dir: Path | None = None, remove: tuple[str, ...] = ()):
+    """Write the static archive of delivered issues; the state is opened read-only."""
+    from .archive import write_archive
+    from .store import Store
+
+    settings = config.archive
+    with Store.open(config.state, readonly=True) as store:
+        return write_archive(
+            store,
+            archive_folder(config, out_dir),
+            title=config.title,
+            url=settings.url if settings else None,
+            keep=settings.keep if settings else None,
+            remove=remove,
+        )
+
+
+def _refresh_archive(config: Config, store, notes: list[str]) -> None:
+    """After a delivery, when `archive:` is set. The issue is out and recorded: a failure
+    here is a warning, never a failed run (nor a reason to send again)."""
+    if config.archive is None:
+        return
+    from .archive import write_archive
+
+    try:
+        write_archive(
+            store,
+            archive_folder(config),
+            title=config.title,
+            url=config.archive.url,
+            keep=config.archive.keep,
+        )
+    except Exception as e:  # noqa: BLE001 - whatever went wrong, the delivery stands
+        why = e.message if isinstance(e, DigestError) else f"{type(e).__name__}: {e}"
+        notes.append(f"the archive was not updated: {why}")
 
 
 def _freeze(

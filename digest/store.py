@@ -434,6 +434,20 @@ class Store:
             )
         }
 
+    # --- the archive (digest/archive.py's DeliveredIssues) --------------------------------
+
+    def delivered_issues(self) -> list[DeliveredIssue]:
+        """Every issue at least one reader has, oldest first, with the time the first reader
+        got it. Reads only."""
+        if not self._has_schema():
+            return []
+        rows = self.conn.execute(
+            "SELECT i.id, i.run_id, i.digest_date, i.subject, i.html, i.text, i.report, "
+            "min(d.updated_at) AS sent_at FROM issues i JOIN deliveries d "
+            "ON d.issue_id = i.id AND d.status = 'sent' GROUP BY i.id ORDER BY i.id"
+        ).fetchall()
+        return [DeliveredIssue(**dict(row)) for row in rows]
+
     # --- helpers --------------------------------------------------------------------------
 
     def _has_schema(self) -> bool:
@@ -522,3 +536,17 @@ def run_lock(state_path: str | os.PathLike[str], wait: bool = False) -> Iterator
 
 def dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class DeliveredIssue:
+    """An issue as the archive publishes it: the HTML and text as frozen before sending."""
+
+    id: int
+    run_id: int
+    digest_date: str  # ISO date
+    subject: str
+    sent_at: str  # ISO time (UTC) the first reader's copy was accepted
+    html: str  # with the {unsubscribe_url} placeholder, filled per reader when sent
+    text: str
+    report: str  # the selection report (JSON) frozen with the issue

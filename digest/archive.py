@@ -1,0 +1,424 @@
+"""The archive: every delivered issue on a static site, with an Atom feed.
+
+`write_archive` turns the delivered issues (read through the narrow `DeliveredIssues`
+interface; the state layer implements it) into a folder that opens from disk and that any
+web server can serve:
+
+    DIR/index.html            every issue, newest first, linking to its page
+    DIR/issues/NAME.html      the issue's HTML as sent, without the per-reader parts
+    DIR/feed.xml              Atom, one entry per issue: subject, page, send time, stories
+    DIR/.unpublished          issues taken off the site (`digest archive --remove`)
+
+NAME is `<digest date>-<run number>` (`2025-11-10-7`): known before the issue is frozen, so
+the e-mail's "View in browser" link can point at it. Links between the files are relative
+(the folder can move); with `archive.url` the feed's links are absolute. A file is written
+only when its bytes change, so a second archive with nothing new rewrites nothing.
+The archive writes nothing to the state and nothing under DIR belongs to a reader: the
+frozen HTML's unsubscribe placeholder (filled per reader when sent) is taken out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+import json
+import os
+import re
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+from .errors import UsageError
+
+PAGES = "issues"  # the issue pages' sub-folder
+REMOVED = ".unpublished"  # names of the issues taken off the site, one per line
+UNSUBSCRIBE_PLACEHOLDER = "{unsubscribe_url}"  # as digest.deliver fills it, per reader
+ATOM = "http://www.w3.org/2005/Atom"
+_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-\d+$")
+_SEPARATOR_BEFORE = re.compile(r"\s*·\s*$")
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class IssueRecord(Protocol):
+    """One delivered issue, as frozen before sending."""
+
+    @property
+    def run_id(self) -> int: ...
+    @property
+    def digest_date(self) -> str: ...  # ISO date
+    @property
+    def subject(self) -> str: ...
+    @property
+    def sent_at(self) -> str: ...  # ISO time the first reader's copy was accepted
+    @property
+    def html(self) -> str: ...  # holds the {unsubscribe_url} placeholder
+    @property
+    def report(self) -> str: ...  # the selection report (JSON): chosen titles and leads
+
+
+class DeliveredIssues(Protocol):
+    """What the archive needs from the state: read only."""
+
+    def delivered_issues(self) -> Sequence[IssueRecord]:
+        """Every issue at least one reader has, oldest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class Page:
+    """One issue on the site."""
+
+    name: str
+    subject: str
+    date: dt.date
+    sent_at: dt.datetime
+    stories: tuple[tuple[str, str, str | None], ...]  # (headline, lead, article URL)
+    html: str  # the page, ready to write
+
+
+@dataclass
+class ArchiveReport:
+    folder: Path
+    pages: list[Page] = field(default_factory=list)  # newest first
+    written: list[Path] = field(default_factory=list)
+    unchanged: int = 0
+    deleted: list[Path] = field(default_factory=list)
+    unpublished: list[str] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        issues = f"{len(self.pages)} issue{'' if len(self.pages) == 1 else 's'}"
+        parts = [f"{len(self.written)} files written", f"{self.unchanged} unchanged"]
+        if self.deleted:
+            parts.append(f"{len(self.deleted)} deleted")
+        if self.unpublished:
+            parts.append(f"{len(self.unpublished)} unpublished")
+        return f"{self.folder}: {issues} ({', '.join(parts)})"
+
+
+# --- names and addresses ------------------------------------------------------------------------
+
+
+def page_name(digest_date: str | dt.date, run_id: int) -> str:
+    """The issue's page name: its digest date and the run that froze it."""
+    day = digest_date if isinstance(digest_date, str) else digest_date.isoformat()
+    return f"{day}-{run_id}"
+
+
+def page_url(base_url: str | None, digest_date: str | dt.date, run_id: int) -> str | None:
+    """The issue's public address under `archive.url` ("View in browser"), if one is set."""
+    if not base_url:
+        return None
+    return f"{base_url}{PAGES}/{page_name(digest_date, run_id)}.html"
+
+
+def issue_name(text: str) -> str | None:
+    """`--remove` takes the page's name as `digest archive` lists it, its file name or its
+    path (or the run's number, as `digest history` shows it)."""
+    name = text.strip().rsplit("/", 1)[-1].removesuffix(".html")
+    return name if _NAME.match(name) else None
+
+
+# --- the site -----------------------------------------------------------------------------------
+
+
+def write_archive(
+    source: DeliveredIssues,
+    folder: Path,
+    *,
+    title: str,
+    url: str | None = None,
+    keep: int | None = None,
+    remove: Sequence[str] = (),
+) -> ArchiveReport:
+    """Write (or bring up to date) the archive in `folder`; returns what it did.
+
+    `remove` names issues to take off the site for good (remembered in DIR/.unpublished);
+    `keep` keeps only the newest N issues on it. Raises UsageError when the folder cannot be
+    written or a name in `remove` is not a delivered issue."""
+    from .render import clean_text
+
+    title = clean_text(title) or "Digest"
+    report = ArchiveReport(folder)
+    issues = list(source.delivered_issues())
+    known = {page_name(i.digest_date, i.run_id) for i in issues}
+    unpublished = _read_removed(folder)
+    by_run = {str(i.run_id): page_name(i.digest_date, i.run_id) for i in issues}
+    for text in remove:
+        name = by_run.get(text.strip().lstrip("#")) or issue_name(text)
+        if name is None or name not in known:
+            raise UsageError(
+                f"--remove {text!r}: no delivered issue has that name",
+                "`digest archive` lists the issues by name (like 2025-11-10-7)",
+            )
+        if name not in unpublished:
+            unpublished.append(name)
+            report.unpublished.append(name)
+    shown = [i for i in issues if page_name(i.digest_date, i.run_id) not in unpublished]
+    shown.sort(key=lambda i: (_when(i.sent_at), i.run_id), reverse=True)  # newest first
+    if keep is not None:
+        shown = shown[:keep]
+    report.pages = [_page(i, title, url) for i in shown]
+
+    # Pages first, then what links to them: a write that fails half-way leaves no dead link.
+    files: dict[Path, bytes] = {
+        **{folder / PAGES / f"{p.name}.html": p.html.encode() for p in report.pages},
+        folder / "feed.xml": _feed(report.pages, title, url),
+        folder / "index.html": _index(report.pages, title, url).encode(),
+    }
+    if unpublished:
+        files[folder / REMOVED] = _removed_text(unpublished).encode()
+    try:
+        (folder / PAGES).mkdir(parents=True, exist_ok=True)
+        for path, data in files.items():
+            if write_if_changed(path, data):
+                report.written.append(path)
+            else:
+                report.unchanged += 1
+        for old in sorted((folder / PAGES).glob("*.html")):
+            if _NAME.match(old.stem) and old not in files:  # unpublished, or past `keep`
+                old.unlink()
+                report.deleted.append(old)
+    except OSError as e:
+        raise UsageError(
+            f"{folder}: cannot write the archive there ({e.strerror})",
+            "pass --out DIR, or set archive.folder to a folder you can write to",
+        ) from None
+    return report
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write `data` to `path` unless it already holds exactly that (its mtime stays then).
+    A new file is put in place whole (rename), so a web server never serves half of one."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return True
+
+
+def _read_removed(folder: Path) -> list[str]:
+    try:
+        text = (folder / REMOVED).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"{folder / REMOVED}: cannot read it ({e})") from None
+    names = []
+    for line in text.splitlines():
+        name = line.split("#", 1)[0].strip()
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def _removed_text(names: list[str]) -> str:
+    head = (
+        "# Issues taken off the archive (`digest archive --remove NAME`), one per line.\n"
+        "# Delete a line and run `digest archive` to publish that issue again.\n"
+    )
+    return head + "".join(f"{n}\n" for n in names)
+
+
+def _when(text: str) -> dt.datetime:
+    """An ISO time from the state, aware (UTC when it carries no offset)."""
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def _stories(report_json: str) -> tuple[tuple[str, str, str | None], ...]:
+    from .render import clean_text, safe_href
+
+    try:
+        chosen = json.loads(report_json).get("chosen") or []
+    except (ValueError, AttributeError):
+        return ()
+    return tuple(
+        (
+            clean_text(str(c.get("title") or "")) or "Untitled",
+            clean_text(str(c.get("lead") or "")),
+            safe_href(c.get("url") if isinstance(c.get("url"), str) else None),
+        )
+        for c in chosen
+        if isinstance(c, dict)
+    )
+
+
+def _page(issue: IssueRecord, title: str, url: str | None) -> Page:
+    name = page_name(issue.digest_date, issue.run_id)
+    sent_at = _when(issue.sent_at).astimezone(dt.UTC)
+    try:
+        day = dt.date.fromisoformat(issue.digest_date)
+    except ValueError:
+        day = sent_at.date()
+    info = Page(name, _one_line(issue.subject), day, sent_at, _stories(issue.report), html="")
+    own = page_url(url, issue.digest_date, issue.run_id)
+    body = public_html(issue.html, own)
+    bar = _env().get_template("archive_bar.html.j2").render(page=info, title=title)
+    head = _env().get_template("archive_head.html.j2").render(canonical=own)
+    body = _insert_after(body, re.compile(r"<body\b[^>]*>", re.I), bar)
+    body = _insert_before(body, re.compile(r"</head\s*>", re.I), head)
+    return replace(info, html=body)
+
+
+def public_html(frozen: str, own_url: str | None = None) -> str:
+    """The issue's HTML as sent, minus what belongs to one reader: the unsubscribe link
+    (its placeholder is the last one: source text comes before the footer) goes, and so
+    does a "View in browser" link to the page itself."""
+    head, found, tail = frozen.rpartition(UNSUBSCRIBE_PLACEHOLDER)
+    if found:
+        start = head.rfind("<a ")
+        end = tail.find("</a>")
+        opening = head[start:] if start >= 0 else ""
+        if start >= 0 and end >= 0 and ">" not in opening and re.search(r"href=[\"']$", opening):
+            # with the separator from a link before it ("View in browser · Unsubscribe")
+            frozen = _SEPARATOR_BEFORE.sub("", head[:start]) + tail[end + len("</a>") :]
+        else:
+            frozen = head + "#" + tail
+    if own_url:
+        escaped = re.escape(html.escape(own_url, quote=True))
+        link = rf"<a\b[^>]*\bhref=[\"']{escaped}[\"'][^>]*>.*?</a>(\s*·\s*)?"
+        frozen = re.sub(link, "", frozen, flags=re.S)
+    return frozen
+
+
+def _insert_after(text: str, pattern: re.Pattern[str], piece: str) -> str:
+    match = pattern.search(text)
+    return text[: match.end()] + piece + text[match.end() :] if match else piece + text
+
+
+def _insert_before(text: str, pattern: re.Pattern[str], piece: str) -> str:
+    match = pattern.search(text)
+    return text[: match.start()] + piece + text[match.start() :] if match else text
+
+
+def _one_line(text: str) -> str:
+    from .render import clean_text
+
+    return clean_text(text) or "Untitled"
+
+
+# --- the index page -----------------------------------------------------------------------------
+
+
+def _index(pages: list[Page], title: str, url: str | None) -> str:
+    from .render import long_date
+
+    return (
+        _env()
+        .get_template("archive_index.html.j2")
+        .render(
+            title=title,
+            pages=pages,
+            long_date=long_date,
+            feed_href=f"{url}feed.xml" if url else "feed.xml",
+            canonical=f"{url}index.html" if url else None,
+            pages_dir=PAGES,
+        )
+    )
+
+
+# --- the Atom feed ------------------------------------------------------------------------------
+
+
+def _feed(pages: list[Page], title: str, url: str | None) -> bytes:
+    """Atom 1.0 (RFC 4287). Written with ElementTree, which escapes every text and attribute;
+    characters XML cannot carry at all are dropped first."""
+    ET.register_namespace("", ATOM)
+
+    def add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        el = ET.SubElement(parent, f"{{{ATOM}}}{tag}", {k: _xml(v) for k, v in attrs.items()})
+        if text is not None:
+            el.text = _xml(text)
+        return el
+
+    base = url or ""
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    add(feed, "id", _urn(title, "feed"))
+    add(feed, "title", title)
+    add(feed, "subtitle", f"Every issue of {title}, newest first.")
+    newest = pages[0].sent_at if pages else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    add(feed, "updated", _rfc3339(newest))
+    author = add(feed, "author")
+    add(author, "name", title)
+    add(feed, "link", rel="self", type="application/atom+xml", href=f"{base}feed.xml")
+    add(feed, "link", rel="alternate", type="text/html", href=f"{base}index.html")
+    add(feed, "generator", "digest")
+    for page in pages:
+        entry = add(feed, "entry")
+        add(entry, "id", _urn(title, page.name))
+        add(entry, "title", page.subject)
+        add(entry, "updated", _rfc3339(page.sent_at))
+        add(entry, "published", _rfc3339(page.sent_at))
+        href = f"{base}{PAGES}/{page.name}.html"
+        add(entry, "link", rel="alternate", type="text/html", href=href)
+        headlines = " · ".join(s[0] for s in page.stories[:4])
+        add(entry, "summary", headlines or "Nothing new since the last digest.")
+        add(entry, "content", _content_html(page), type="html")
+    ET.indent(feed, space="  ")
+    return (
+        b'<?xml version="1.0" encoding="utf-8"?>\n'
+        + ET.tostring(feed, encoding="utf-8", xml_declaration=False)
+        + b"\n"
+    )
+
+
+def _content_html(page: Page) -> str:
+    """The entry's content: each story's headline (linked) and lead, as escaped HTML."""
+    if not page.stories:
+        return "<p>Nothing new since the last digest.</p>"
+    items = []
+    for headline, lead, href in page.stories:
+        head = html.escape(headline)
+        if href:
+            head = f'<a href="{html.escape(href, quote=True)}">{head}</a>'
+        items.append(
+            f"<li><strong>{head}</strong>" + (f"<br>{html.escape(lead)}" if lead else "") + "</li>"
+        )
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _urn(title: str, name: str) -> str:
+    """A permanent id: the same whatever `archive.url` says (adding a URL later does not make
+    every feed reader show the old issues again as new)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"digest-archive:{title}:{name}").urn
+
+
+def _rfc3339(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _xml(text: str) -> str:
+    return _XML_INVALID.sub("", text)
+
+
+# --- templates ----------------------------------------------------------------------------------
+
+
+@functools.cache
+def _env():
+    import jinja2
+
+    try:
+        root = resources.files("digest.templates")
+    except ModuleNotFoundError:  # a source checkout used without installing
+        root = Path(__file__).resolve().parents[1] / "templates"
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(lambda name: (root / name).read_text("utf-8")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
