@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, progress
 from .errors import DigestError, SlotDoneError, UsageError
 
 
@@ -146,7 +146,8 @@ def preview(
 
     config = _load(ctx)
     folder = Path(out_dir) if out_dir else config.project_root / "var" / "preview"
-    report, paths = pipeline.preview(config, folder, _as_of(as_of))
+    with progress.shown(enabled=not as_json):
+        report, paths = pipeline.preview(config, folder, _as_of(as_of))
     _warn(report.to_json()["problems"])
     if as_json:
         _print_json(report.to_json())
@@ -184,7 +185,8 @@ def run(
 
         slot = resolve_slot(config, slot)
     try:
-        report = pipeline.run(config, dry_run=dry_run, as_of=_as_of(as_of), slot=slot)
+        with progress.shown(enabled=not as_json):  # on a terminal: reading, sending
+            report = pipeline.run(config, dry_run=dry_run, as_of=_as_of(as_of), slot=slot)
     except DigestError as e:
         if as_json:  # scripts still get one object, then the one-line error and exit code
             status = "already-ran" if isinstance(e, SlotDoneError) else "failed"

@@ -62,6 +62,7 @@ KEYS: dict[str, frozenset[str]] = {
             "max_per_minute",
             "timeout",
             "retries",
+            "connections",
         }
     ),
     "delivery.dkim": frozenset({"domain", "selector", "key_file"}),
@@ -112,6 +113,7 @@ class SmtpConfig:
     max_per_minute: int = 600
     timeout: float = 30.0
     retries: int = 3
+    connections: int = 1  # parallel connections to the relay, 1..64
     where: tuple[str, int | None] = ("", None)  # config file and line of password_env
 
     def password(self) -> str | None:
@@ -754,6 +756,8 @@ def _smtp(node: _Node, base: Path) -> SmtpConfig:
         kwargs["timeout"] = fields["timeout"].seconds()
     if "retries" in fields:
         kwargs["retries"] = fields["retries"].integer(minimum=0)
+    if "connections" in fields:
+        kwargs["connections"] = fields["connections"].integer(minimum=1, maximum=64)
     loopback = kwargs["host"] in ("localhost", "127.0.0.1", "::1")
     if kwargs.get("username") and kwargs.get("security", "starttls") == "none" and not loopback:
         raise fields["security"].error(

@@ -1,12 +1,13 @@
 """MIME message, recipients, and sending: SMTP relay or outbox folder, one record per recipient.
 
 Exactly once: the pipeline freezes the issue and its recipients before anything is sent; this
-module records each recipient's outcome (store.set_delivery) the moment the relay has accepted
-the message, so a killed run is finished by the next one without sending anyone a second copy.
-Two windows remain, both narrow: a kill between the relay's "250" and that record, and a
-connection lost after the message was sent but before the relay's answer arrived. In both the
-next attempt sends again, with the same Message-ID, so receivers that drop duplicates by
-Message-ID (Gmail does) show one copy.
+module records each recipient's outcome into a `DeliveryLog` (the narrow interface it needs
+from the state) the moment the relay has accepted the message, and before anything of the next
+message goes out on that connection, so a killed run is finished by the next one without
+sending anyone a second copy. Two windows remain, both narrow: a kill between the relay's "250"
+and that record, and a connection lost after the message was sent but before the relay's
+answer arrived. In both the next attempt sends again, with the same Message-ID, so receivers
+that drop duplicates by Message-ID (Gmail does) show one copy.
 """
 
 from __future__ import annotations
@@ -17,20 +18,24 @@ import hashlib
 import html
 import logging
 import os
+import queue
 import re
 import secrets
 import smtplib
 import socket
 import ssl
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
+from typing import Protocol
 
-from .config import Config, DeliveryConfig, DkimConfig, SmtpConfig
+from .config import DeliveryConfig, DkimConfig, SmtpConfig
 from .errors import ConfigError, DeliveryError
 from .models import RenderedDigest
 from .recipients import (  # load_recipients, normalize_address: still importable from here
@@ -39,9 +44,8 @@ from .recipients import (  # load_recipients, normalize_address: still importabl
     normalize_address,  # noqa: F401
     recipient_names,
 )
-from .render import clean_text
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # Everything str.splitlines() splits on, and the other C0/C1 controls: none may reach a header.
 PLACEHOLDER = "{unsubscribe_url}"
@@ -70,7 +74,11 @@ MAX_DEFERRED_IN_A_ROW = 5  # this many recipients deferred one after another: th
 
 def header_safe(text: str) -> str:
     """No CR, LF or other control characters may reach a header: the renderer's own
-    one-line cleaning (controls and line separators become spaces, format characters go)."""
+    one-line cleaning (controls and line separators become spaces, format characters go).
+    Imported here, not at the top: render pulls in jinja2 and mjml, which sending needs not.
+    (A stage importing another: this belongs in the shared text rules, digest/text.py.)"""
+    from .render import clean_text
+
     return clean_text(text)
 
 
@@ -113,10 +121,11 @@ def message_id_for(issue_id: int, token: str, domain: str) -> str:
 class MessageMaker:
     """The messages of one issue, one per recipient, as bytes ready for the wire (CRLF).
 
-    Everything the recipients share (the encoded and folded From, Subject and List-Id, the
-    parts with their line ends) is prepared once; per recipient only To, Message-ID, the
-    unsubscribe link and its quoted-printable body are made. The email package is used to
-    encode and fold the headers that may carry non-ASCII text; the rest is plain ASCII.
+    Everything the recipients share is prepared once: the encoded and folded From, Subject and
+    List-Id, and both parts already quoted-printable encoded on either side of the footer's
+    unsubscribe link. Per recipient only To, Date, Message-ID, List-Unsubscribe and the link
+    itself are made, and the link's few encoded bytes spliced in. The email package encodes
+    and folds the headers that may carry non-ASCII text; the rest is plain ASCII.
     """
 
     def __init__(self, rendered: RenderedDigest, delivery: DeliveryConfig):
@@ -127,42 +136,55 @@ class MessageMaker:
         self.subject = _fold("Subject", header_safe(rendered.subject))
         self.list_id = _fold("List-Id", list_id(delivery.from_addr))
         self.names = recipient_names(delivery)  # the CSV's name column, `Name <addr>` in to:
-        self.text = _crlf(rendered.text)
-        self.html = _crlf(rendered.html)
+        self.text = _EncodedPart(_crlf(rendered.text))
+        self.html = _EncodedPart(_crlf(rendered.html))
         # "=_" never occurs in quoted-printable text, so this boundary cannot collide.
-        self.boundary = f"=_digest_{secrets.token_hex(12)}".encode()
+        b = f"=_digest_{secrets.token_hex(12)}".encode()
+        self.mime = (
+            b'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="%s"\r\n' % b
+        )
+        self.text_head = b"\r\n--%s\r\n%s\r\n" % (b, _part_head("plain"))
+        self.html_head = b"\r\n--%s\r\n%s\r\n" % (b, _part_head("html"))
+        self.end = b"\r\n--%s--\r\n" % b
+        self._second = -1
+        self._date = b""
 
     def bytes_for(self, recipient: str, token: str | None, message_id: str | None = None) -> bytes:
         link = unsubscribe_link(self.delivery, token)
-        text = _fill_footer(self.text, link)
-        html_part = _fill_footer(self.html, html.escape(link, quote=True))
         head = [
             self.from_,
             self._to(recipient),
             self.subject,
-            f"Date: {formatdate(usegmt=True)}\r\n".encode(),
+            self.date(),
             f"Message-ID: {message_id or make_msgid(domain=self.domain)}\r\n".encode(),
             self.list_id,
-            _fold("List-Unsubscribe", f"<{link}>"),
+            _list_unsubscribe(link),
         ]
         if link.startswith("https://"):  # RFC 8058: one-click needs an HTTPS URI
             head.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
-        b = self.boundary
-        head.append(
-            b'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="%s"\r\n' % b
-        )
         # Quoted-printable keeps the message 7-bit: safe through any relay, lines stay short.
         data = b"".join(
             (
                 *head,
-                b"\r\n--%s\r\n%s\r\n%s" % (b, _part_head("plain"), _qp(text)),
-                b"\r\n--%s\r\n%s\r\n%s" % (b, _part_head("html"), _qp(html_part)),
-                b"\r\n--%s--\r\n" % b,
+                self.mime,
+                self.text_head,
+                *self.text.with_link(link),
+                self.html_head,
+                *self.html.with_link(html.escape(link, quote=True)),
+                self.end,
             )
         )
         if self.delivery.dkim:
             data = _dkim_sign(data, self.delivery.dkim) + data
         return data
+
+    def date(self) -> bytes:
+        """The Date header, made once a second."""
+        now = time.time()
+        if int(now) != self._second:
+            self._second = int(now)
+            self._date = f"Date: {formatdate(now, usegmt=True)}\r\n".encode()
+        return self._date
 
     def _to(self, recipient: str) -> bytes:
         """`To:` with the recipient's name when the list gives one, quoted or RFC 2047-encoded
@@ -176,6 +198,59 @@ class MessageMaker:
         if len(line) <= 78:
             return f"{line}\r\n".encode("ascii")
         return _fold("To", Address(display_name=name, addr_spec=recipient))
+
+
+class _EncodedPart:
+    """One part, quoted-printable encoded once, in two pieces: before and after the footer's
+    unsubscribe link (the last placeholder, see _fill_footer). A reader's link is encoded on
+    its own and joined to them by soft line breaks, so the decoded part is exactly the text
+    with the link filled in, and no encoded line grows past 76 characters."""
+
+    def __init__(self, text: str):
+        head, found, tail = text.rpartition(PLACEHOLDER)
+        self.found = bool(found)
+        if not found:
+            self.head, self.tail = _qp(text), b""
+            return
+        self.head, self.tail = _qp(head), _qp(tail)
+        self.before = b"=\r\n" if head and not head.endswith("\r\n") else b""
+        self.after = b"=\r\n" if tail and not tail.startswith("\r\n") else b""
+        if self.before:
+            self.head = _room_for_soft_break(self.head)
+
+    def with_link(self, link: str) -> tuple[bytes, ...]:
+        if not self.found:
+            return (self.head,)
+        encoded = _qp(link)
+        if self.after:
+            encoded = _room_for_soft_break(encoded)
+        return (self.head, self.before, encoded, self.after, self.tail)
+
+
+def _room_for_soft_break(encoded: bytes) -> bytes:
+    """Quoted-printable whose last line can take a soft line break ("=") within 76
+    characters: a last line of 76 is broken before its last character or escape."""
+    start = encoded.rfind(b"\n") + 1
+    line = encoded[start:]
+    if len(line) < 76:
+        return encoded
+    cut = 0
+    while True:  # "=XX" escapes stay whole
+        step = 3 if line[cut : cut + 1] == b"=" else 1
+        if cut + step > 75:
+            break
+        cut += step
+    return encoded[:start] + line[:cut] + b"=\r\n" + line[cut:]
+
+
+def _list_unsubscribe(link: str) -> bytes:
+    """The List-Unsubscribe header: the URL as it is (RFC 2369), on one line even when that is
+    longer than 78 (RFC 5322 allows 998); the email package would fold a long URL into
+    encoded words, which receivers do not read as a URL."""
+    value = f"<{link}>"
+    if value.isascii() and value.isprintable() and " " not in value and len(value) < 970:
+        return f"List-Unsubscribe: {value}\r\n".encode()
+    return _fold("List-Unsubscribe", value)
 
 
 def _fill_footer(part: str, link: str) -> str:
@@ -225,7 +300,10 @@ def _part_head(subtype: str) -> bytes:
 
 
 def _qp(text: str) -> bytes:
-    return binascii.b2a_qp(text.encode("utf-8"), istext=True)
+    """Quoted-printable with CRLF line ends (the text's are CRLF already). b2a_qp breaks long
+    lines with the line end it finds first in the text: LF when there is none."""
+    data = binascii.b2a_qp(text.encode("utf-8"), istext=True)
+    return data if "\n" in text else data.replace(b"=\n", b"=\r\n")
 
 
 def _dkim_sign(data: bytes, config: DkimConfig) -> bytes:
@@ -268,50 +346,241 @@ def _dkim_key(path: Path) -> bytes:
 # --- sending ----------------------------------------------------------------------------------
 
 
+# Delivery statuses as the state stores them. Plain strings until the state layer's
+# DeliveryStatus enum (digest/state/models.py) lands; a StrEnum compares equal to these.
+SENT, FAILED, RETRYING = "sent", "failed", "retrying"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one recipient: `sent` (the relay or the outbox took it), `failed` (5xx:
+    refused for good) or `retrying` (still 4xx after the retries; the next run tries again)."""
+
+    recipient: str
+    status: str
+    answer: str  # the relay's answer, e.g. "250 2.0.0 OK queued as Q00001"
+    message_id: str | None = None
+
+    def to_json(self) -> dict:
+        return {"recipient": self.recipient, "status": self.status, "answer": self.answer}
+
+
+class DeliveryLog(Protocol):
+    """What delivery needs from the state (the state layer implements it)."""
+
+    def tokens(self, recipients: Sequence[str]) -> dict[str, str]:
+        """Each recipient's unsubscribe token, keyed by the address as given; made
+        (unguessable) on first use, all of them in one go."""
+        ...
+
+    def record(self, issue_id: int, outcomes: Sequence[Outcome]) -> None:
+        """Store these outcomes of the issue's deliveries. Called with each outcome the moment
+        it is known; when it returns, the record must survive the process being killed (the
+        exactly-once promise rests on it: nothing of the next message goes out before)."""
+        ...
+
+
+# done, total: called after each recipient (progress a person can see)
+Progress = Callable[[int, int], None]
+
+
 def deliver_issue(
-    config: Config,
-    store,
+    delivery: DeliveryConfig,
+    log: DeliveryLog,
     issue_id: int,
     rendered: RenderedDigest,
-    recipients: list[str],
+    recipients: Sequence[str],
     *,
+    progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> list[dict]:
+) -> list[Outcome]:
     """Send the issue to each recipient and record each outcome the moment it is known.
 
-    Returns one {"recipient", "status", "answer"} per recipient tried: status `sent`,
-    `failed` (the relay refused for good: 5xx) or `retrying` (still deferred with 4xx after
-    the retries; the next run tries again). Raises DeliveryError when the relay refuses the
+    Returns one Outcome per recipient tried. Raises DeliveryError when the relay refuses the
     login or cannot be reached; recipients not yet sent to then stay pending for the next run.
     """
-    delivery = config.delivery
+    if not recipients:
+        return []
+    maker = MessageMaker(rendered, delivery)
+    tokens = log.tokens(recipients)
+
+    def build(recipient: str) -> tuple[str, bytes]:
+        token = tokens[recipient]
+        message_id = message_id_for(issue_id, token, maker.domain)
+        return message_id, maker.bytes_for(recipient, token, message_id)
+
+    sender = parseaddr(delivery.from_addr)[1]
     if delivery.smtp is None:
         send: _Sender = _Outbox(delivery.outbox, issue_id)
+    elif delivery.smtp.connections > 1 and len(recipients) > 1:
+        lanes = min(delivery.smtp.connections, len(recipients))
+        pace = Pacer(delivery.smtp.max_per_minute, clock, sleep)
+        return _Parallel(delivery.smtp, sender, build, sleep, clock, pace).run(
+            lanes, recipients, lambda o: log.record(issue_id, (o,)), progress
+        )
     else:
-        send = _RelaySender(delivery.smtp, parseaddr(delivery.from_addr)[1], sleep, clock)
-    maker = MessageMaker(rendered, delivery)
-    outcomes: list[dict] = []
+        send = _RelaySender(delivery.smtp, sender, sleep, clock)
+    ahead = _Ahead(build, recipients)
+    outcomes: list[Outcome] = []
     try:
-        for recipient in recipients:
-            token = store.token_for(recipient)
-            message_id = message_id_for(issue_id, token, maker.domain)
-            status, answer = send(recipient, maker.bytes_for(recipient, token, message_id))
-            store.set_delivery(issue_id, recipient, status, answer, message_id)
-            outcomes.append({"recipient": recipient, "status": status, "answer": answer})
-            if status != "sent":
-                log.warning("%s: %s (%s)", recipient, status, answer)
+        for i, recipient in enumerate(recipients):
+            message_id, data = ahead.take(i)
+            # while the relay works on this message, the next one is made
+            status, answer = send(recipient, data, lambda i=i: ahead.make(i + 1))
+            outcome = Outcome(recipient, status, answer, message_id)
+            log.record(issue_id, (outcome,))
+            outcomes.append(outcome)
+            if status != SENT:
+                log_warning(outcome)
+            if progress is not None:
+                progress(len(outcomes), len(recipients))
             send.check(outcomes)
     finally:
         send.close()
     return outcomes
 
 
+def log_warning(outcome: Outcome) -> None:
+    logger.warning("%s: %s (%s)", outcome.recipient, outcome.status, outcome.answer)
+
+
+class _Ahead:
+    """The messages, each made once, the next one while the relay works on the current one.
+    A failure to make one (a bad DKIM key) is raised when that message is taken, never while
+    a message is in flight: its answer must still be read and recorded."""
+
+    def __init__(self, build: Callable[[str], tuple[str, bytes]], recipients: Sequence[str]):
+        self.build, self.recipients = build, recipients
+        self.index: int | None = None
+        self.made: tuple[str, bytes] | Exception | None = None
+
+    def make(self, index: int) -> None:
+        if index >= len(self.recipients) or self.index == index:
+            return
+        self.index = index
+        try:
+            self.made = self.build(self.recipients[index])
+        except Exception as e:  # raised by take()
+            self.made = e
+
+    def take(self, index: int) -> tuple[str, bytes]:
+        self.make(index)
+        made, self.index, self.made = self.made, None, None
+        if isinstance(made, Exception):
+            raise made
+        return made
+
+
+class _Parallel:
+    """Several connections to the relay, one thread each, taking recipients from one list.
+
+    Outcomes are recorded by the calling thread (the state's connection is its own), each
+    before its connection sends anything of its next message; so at most one message per
+    connection is in flight when the process is killed (a copy of it may go out again, with
+    the same Message-ID). A lane that fails (relay unreachable) stops the others after the
+    message each is sending."""
+
+    def __init__(self, smtp: SmtpConfig, sender: str, build, sleep, clock, pace: Pacer):
+        self.smtp, self.sender, self.build = smtp, sender, build
+        self.sleep, self.clock, self.pace = sleep, clock, pace
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.results: queue.SimpleQueue = queue.SimpleQueue()
+
+    def run(
+        self, lanes: int, recipients: Sequence[str], record, progress: Progress | None
+    ) -> list[Outcome]:
+        self.todo = iter(recipients)
+        threads = [
+            threading.Thread(target=self.lane, name=f"digest-smtp-{n}", daemon=True)
+            for n in range(lanes)
+        ]
+        for thread in threads:
+            thread.start()
+        outcomes: list[Outcome] = []
+        error: BaseException | None = None
+        running, sent = lanes, 0
+        try:
+            while running:
+                kind, value, done = self.results.get()
+                if kind == "exit":
+                    running -= 1
+                    continue
+                if kind == "error":
+                    self.stop.set()
+                    error = error or value
+                    continue
+                try:
+                    record(value)
+                except BaseException:
+                    self.stop.set()
+                    raise
+                finally:
+                    done.set()
+                outcomes.append(value)
+                sent += value.status == SENT
+                if value.status != SENT:
+                    log_warning(value)
+                if progress is not None:
+                    progress(len(outcomes), len(recipients))
+                if error is None:
+                    try:
+                        _check_deferred(self.smtp, outcomes, sent)
+                    except DeliveryError as e:
+                        self.stop.set()
+                        error = e
+        finally:
+            self.stop.set()
+            while running:  # stopped by an error here (or Ctrl-C): let every lane finish
+                kind, value, done = self.results.get()
+                if kind == "exit":
+                    running -= 1
+                elif done is not None:
+                    try:  # what went out is recorded if the state still takes it
+                        record(value)
+                    except Exception:
+                        pass  # not recorded: like a kill, the next run sends it again
+                    done.set()
+            for thread in threads:
+                thread.join(timeout=self.smtp.timeout + 5)
+        if error is not None:
+            raise error
+        return outcomes
+
+    def take(self) -> str | None:
+        with self.lock:
+            return None if self.stop.is_set() else next(self.todo, None)
+
+    def lane(self) -> None:
+        send = _RelaySender(self.smtp, self.sender, self.sleep, self.clock, self.pace)
+        try:
+            recipient = self.take()
+            ahead = None
+            while recipient is not None:
+                message_id, data = ahead.take(0) if ahead else self.build(recipient)
+                following = self.take()
+                ahead = _Ahead(self.build, [following]) if following is not None else None
+                status, answer = send(recipient, data, ahead and (lambda a=ahead: a.make(0)))
+                done = threading.Event()
+                self.results.put(("outcome", Outcome(recipient, status, answer, message_id), done))
+                done.wait()  # recorded before anything of the next message goes out
+                recipient = following if not self.stop.is_set() else None
+        except BaseException as e:  # DeliveryError, ConfigError (DKIM key) ...
+            self.results.put(("error", e, None))
+        finally:
+            send.close()
+            self.results.put(("exit", None, None))
+
+
 class _Sender:
-    def __call__(self, recipient: str, data: bytes) -> tuple[str, str]:
+    def __call__(
+        self, recipient: str, data: bytes, while_waiting: Callable[[], None] | None = None
+    ) -> tuple[str, str]:
+        """Send one message; `while_waiting` is called (at most once) while the relay works."""
         raise NotImplementedError
 
-    def check(self, outcomes: list[dict]) -> None:
+    def check(self, outcomes: list[Outcome]) -> None:
         """Stop the run (raise DeliveryError) when going on would only waste time."""
 
     def close(self) -> None:
@@ -335,7 +604,9 @@ class _Outbox(_Sender):
         for stale in self.folder.glob(f".{self.prefix}*.tmp"):  # left by a killed run
             stale.unlink(missing_ok=True)
 
-    def __call__(self, recipient: str, data: bytes) -> tuple[str, str]:
+    def __call__(
+        self, recipient: str, data: bytes, while_waiting: Callable[[], None] | None = None
+    ) -> tuple[str, str]:
         path = self.folder / f"{self.prefix}{_file_safe(recipient)}.eml"
         temp = self.folder / f".{path.name}.{os.getpid()}.tmp"
         try:
@@ -350,7 +621,7 @@ class _Outbox(_Sender):
                 f"cannot write to the outbox {self.folder} ({e.strerror})",
                 "free some space or fix the folder's permissions; the next run goes on",
             ) from None
-        return "sent", f"written to {path}"
+        return SENT, f"written to {path}"
 
 
 def _file_safe(address: str) -> str:
@@ -369,15 +640,18 @@ class _RelaySender(_Sender):
         sender: str,
         sleep: Callable[[float], None],
         clock: Callable[[], float],
+        pace: Pacer | None = None,
     ):
         self.config = config
         self.sender = sender
         self.sleep = sleep
         self.relay = Relay(config)
-        self.pace = Pacer(config.max_per_minute, clock, sleep)
+        self.pace = pace or Pacer(config.max_per_minute, clock, sleep)
         self.sent = 0
 
-    def __call__(self, recipient: str, data: bytes) -> tuple[str, str]:
+    def __call__(
+        self, recipient: str, data: bytes, while_waiting: Callable[[], None] | None = None
+    ) -> tuple[str, str]:
         answer = ""
         lost = False
         for attempt in range(self.config.retries + 1):
@@ -387,7 +661,7 @@ class _RelaySender(_Sender):
                     self.sleep(backoff(attempt))
             self.pace.wait()
             try:
-                code, answer = self.relay.send(self.sender, recipient, data)
+                code, answer = self.relay.send(self.sender, recipient, data, while_waiting)
             except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as e:
                 self.relay.close()
                 lost, answer = True, f"connection to the relay lost: {_reason(e)}"
@@ -395,29 +669,34 @@ class _RelaySender(_Sender):
             lost = False
             if 200 <= code < 300:
                 self.sent += 1
-                return "sent", answer
+                return SENT, answer
             if code >= 500:
-                return "failed", answer
+                return FAILED, answer
         if lost:
             raise DeliveryError(
                 f"the SMTP relay {self.config.host}:{self.config.port} cannot be reached: "
                 f"{answer}; {self.sent} sent in this run, the rest stay pending",
                 "the next `digest run` sends to those not yet sent to",
             )
-        return "retrying", answer
+        return RETRYING, answer
 
-    def check(self, outcomes: list[dict]) -> None:
-        recent = outcomes[-MAX_DEFERRED_IN_A_ROW:]
-        if len(recent) == MAX_DEFERRED_IN_A_ROW and all(o["status"] == "retrying" for o in recent):
-            raise DeliveryError(
-                f"the SMTP relay {self.config.host}:{self.config.port} deferred "
-                f"{MAX_DEFERRED_IN_A_ROW} recipients in a row (last: {recent[-1]['answer']}); "
-                f"stopped after {self.sent} sent in this run",
-                "the next `digest run` sends to those not yet sent to",
-            )
+    def check(self, outcomes: list[Outcome]) -> None:
+        _check_deferred(self.config, outcomes, self.sent)
 
     def close(self) -> None:
         self.relay.close()
+
+
+def _check_deferred(config: SmtpConfig, outcomes: list[Outcome], sent: int) -> None:
+    """Stop when the relay deferred the last few recipients: it is unwell."""
+    recent = outcomes[-MAX_DEFERRED_IN_A_ROW:]
+    if len(recent) == MAX_DEFERRED_IN_A_ROW and all(o.status == RETRYING for o in recent):
+        raise DeliveryError(
+            f"the SMTP relay {config.host}:{config.port} deferred "
+            f"{MAX_DEFERRED_IN_A_ROW} recipients in a row (last: {recent[-1].answer}); "
+            f"stopped after {sent} sent in this run",
+            "the next `digest run` sends to those not yet sent to",
+        )
 
 
 def backoff(attempt: int) -> float:
@@ -444,13 +723,15 @@ class Pacer:
         self.interval = 60.0 / per_minute
         self.clock, self.sleep = clock, sleep
         self.next: float | None = None
+        self.lock = threading.Lock()  # shared by the connections of one issue
 
     def wait(self) -> None:
-        now = self.clock()
-        if self.next is not None and now < self.next:
-            self.sleep(self.next - now)
-            now = self.next
-        self.next = now + self.interval
+        with self.lock:
+            now = self.clock()
+            start = now if self.next is None or now >= self.next else self.next
+            self.next = start + self.interval
+        if start > now:
+            self.sleep(start - now)
 
 
 class Relay:
@@ -534,22 +815,31 @@ class Relay:
             "for a relay with a private CA, set `delivery.smtp.ca_file` to that CA's certificate",
         )
 
-    def send(self, sender: str, recipient: str, data: bytes) -> tuple[int, str]:
+    def send(
+        self,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        while_waiting: Callable[[], None] | None = None,
+    ) -> tuple[int, str]:
         """One SMTP transaction; returns the relay's answer (code, text): the first refusal
-        of MAIL, RCPT or DATA, else the answer to the message itself."""
+        of MAIL, RCPT or DATA, else the answer to the message itself. `while_waiting` is
+        called once the message has gone out, before its answer is read; it must not raise."""
         conn = self.conn or self.open()
         try:
             if conn.has_extn("pipelining"):
-                code, text = _pipelined(conn, sender, recipient, data)
+                code, text = _pipelined(conn, sender, recipient, data, while_waiting)
             else:
-                code, text = conn.mail(sender)
+                conn.putcmd("mail", f"FROM:{_quoteaddr(sender)}")
+                code, text = conn.getreply()
                 if code == 250:
-                    code, text = conn.rcpt(recipient)
+                    conn.putcmd("rcpt", f"TO:{_quoteaddr(recipient)}")
+                    code, text = conn.getreply()
                     if code in (250, 251):
-                        try:
-                            code, text = conn.data(data)
-                        except smtplib.SMTPDataError as e:  # DATA itself refused
-                            code, text = e.smtp_code, e.smtp_error
+                        conn.putcmd("data")
+                        code, text = conn.getreply()
+                        if code == 354:
+                            code, text = _message(conn, data, while_waiting)
         except BaseException:
             self.close()
             raise
@@ -572,16 +862,19 @@ class Relay:
             conn.close()
 
 
-def _pipelined(conn: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> tuple[int, bytes]:
+def _pipelined(
+    conn: smtplib.SMTP,
+    sender: str,
+    recipient: str,
+    data: bytes,
+    while_waiting: Callable[[], None] | None,
+) -> tuple[int, bytes]:
     """MAIL, RCPT and DATA in one write, then their three answers (RFC 2920): one round trip
     where there were three. Every answer is checked, in order. The message goes out only
     after MAIL, RCPT and DATA were all accepted; when DATA was accepted although MAIL or RCPT
     was refused, a lone "." ends the empty message (RFC 2920, 3.1) and the refusal is the
     answer. A 421 means the relay is closing the connection: no further answers come."""
-    conn.send(
-        f"MAIL FROM:{smtplib.quoteaddr(sender)}\r\n"
-        f"RCPT TO:{smtplib.quoteaddr(recipient)}\r\nDATA\r\n"
-    )
+    conn.send(f"MAIL FROM:{_quoteaddr(sender)}\r\nRCPT TO:{_quoteaddr(recipient)}\r\nDATA\r\n")
     mail = conn.getreply()
     if mail[0] == 421:
         return mail
@@ -596,14 +889,29 @@ def _pipelined(conn: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> 
         conn.send(b".\r\n")
         conn.getreply()  # whatever the relay makes of an empty message to nobody
         return refusal
-    body = _LEADING_DOT.sub(b"..", data)  # dot-stuffing (RFC 5321, 4.5.2)
+    return _message(conn, data, while_waiting)
+
+
+def _quoteaddr(address: str) -> str:
+    """<address> for MAIL and RCPT; smtplib's own parse for anything but a plain address."""
+    return f"<{address}>" if EMAIL.match(address) else smtplib.quoteaddr(address)
+
+
+def _message(
+    conn: smtplib.SMTP, data: bytes, while_waiting: Callable[[], None] | None
+) -> tuple[int, bytes]:
+    """The message after DATA's 354: dot-stuffed (RFC 5321, 4.5.2: a line that starts with
+    "." gets another), ended by a lone ".", then the relay's answer."""
+    body = data.replace(b"\r\n.", b"\r\n..")
+    if body.startswith(b"."):
+        body = b"." + body
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
     conn.send(body + b".\r\n")
+    if while_waiting is not None:
+        while_waiting()
     return conn.getreply()
 
-
-_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 _fqdn: str | None = None
 

@@ -24,6 +24,7 @@ from .models import (
     RenderedDigest,
     Selection,
 )
+from .state.exactly_once import DeliveryLog as StoreDeliveryLog  # noqa: F401 (older callers)
 from .state.models import RunStatus
 
 # A reader whose relay keeps deferring (4xx) is tried in this many runs, then marked failed.
@@ -118,9 +119,10 @@ def _num(value: Decimal | None) -> float | None:
 
 def read_sources(config: Config) -> ReadResult:
     """Every configured source; feed dates are taken in the config's time zone."""
+    from .progress import meter
     from .sources import read_specs
 
-    result = read_specs(config.sources)
+    result = read_specs(config.sources, progress=meter("reading", "sources"))
     if result.sources_read == 0:
         detail = "; ".join(str(p) for p in result.problems[:3]) or "no source configured"
         raise SourcesError(
@@ -454,6 +456,7 @@ class _Cycle:
         import time
 
         from .deliver import deliver_issue
+        from .progress import meter
         from .state import exactly_once as rules
 
         rendered = RenderedDigest(issue.subject, issue.preheader, issue.html, issue.text)
@@ -471,7 +474,14 @@ class _Cycle:
                     continue
                 self.log.claimed(batch)
                 try:
-                    deliver_issue(self._delivery_arg, self.log, issue.id, rendered, batch)
+                    deliver_issue(
+                        self.config.delivery,
+                        self.log,
+                        issue.id,
+                        rendered,
+                        batch,
+                        progress=meter("sending", "messages"),
+                    )
                 except rules.LeaseLost:
                     continue
                 finally:
@@ -480,17 +490,6 @@ class _Cycle:
             rules.give_up_deferred(self.store, issue.id, MAX_DEFERRED_RUNS)
             rules.settle(self.store, issue.id, records or _records_again)
         return [_outcome_dict(o) for o in self.log.outcomes.get(issue.id, [])[before:]]
-
-    @property
-    def _delivery_arg(self):
-        """deliver_issue takes the whole Config today and only DeliveryConfig once the
-        deliver stage's DeliveryLog version lands: give it what its signature asks for."""
-        import inspect
-
-        from .deliver import deliver_issue
-
-        first = next(iter(inspect.signature(deliver_issue).parameters))
-        return self.config.delivery if first == "delivery" else self.config
 
     def recipients(self, prepared: Prepared) -> list[str]:
         from .recipients import load_recipients, nobody_to_send_to

@@ -35,6 +35,7 @@ import pysbd
 from .config import LlmConfig, SummaryConfig
 from .errors import ConfigError
 from .models import PROSE, QUESTION, Article
+from .text import CHROME_PHRASES, LISTING_COUNTER
 
 __all__ = ["LeadResult", "extractive_lead", "is_chrome", "make_summarizer", "split_sentences"]
 
@@ -113,16 +114,14 @@ _DATE_NUMBER = re.compile(r"\d{1,4}(?:[:/.-]\d{1,4})*(?:st|nd|rd|th)?")
 _CHROME = re.compile(
     "|".join(
         (
-            r"\bclick here\b",
-            r"\bread more\b",
-            r"\bcontinue reading\b",
+            *CHROME_PHRASES,
             r"\bfind out more\b",
             r"\bsign up (?:for|to)\b",
             r"\bfollow us\b",
             r"\bshare (?:this|on)\b",
             r"\ball rights reserved\b",
             r"©",
-            r"^(?:viewing|showing)\s+(?:results?|items?|articles?|stories)?\s*\d+\s*[-–]\s*\d+\s+of\s+\d+",
+            LISTING_COUNTER,
             r"^page\s+\d+\s+of\s+\d+",
             r"^(?:related|tags?|topics?|see also|also read|read also)\s*:",
             r"^(?:next|previous|prev|older|newer|load more|more stories|back to top)\b.{0,20}$",

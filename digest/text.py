@@ -24,6 +24,14 @@ _ASCII_FOLD = bytes.maketrans(
 )
 
 
+# Site furniture the page reader keeps out of an article's text and the leads keep out of a
+# lead: calls to follow a link, and a listing page's result counter.
+CHROME_PHRASES = (r"\bclick here\b", r"\bread more\b", r"\bcontinue reading\b")
+LISTING_COUNTER = (
+    r"^(?:viewing|showing)\s+(?:results?|items?|articles?|stories)?\s*\d+\s*[-–]\s*\d+\s+of\s+\d+"
+)
+
+
 def unicode_punct_to_spaces(text: str) -> str:
     if text.isascii():
         return text

@@ -19,6 +19,7 @@ import email
 import logging
 import ssl
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -40,6 +41,7 @@ class Received:
     tls: bool
     login: str | None
     connection: int  # which connection (1, 2, ...) it came on
+    accepted_at: float = 0.0  # time.monotonic() when it was taken (one clock for all processes)
 
     @property
     def message(self) -> EmailMessage:
@@ -60,8 +62,9 @@ class Behaviour:
     # command that follows this many accepted messages (each number once)
     drop_in_data: list[int] = field(default_factory=list)  # close it during the DATA of message
     # number n+1 instead of accepting it
-    # signals[("MAIL", n)] / signals[("DATA", n)] is set when that command arrives after n
-    # accepted messages (before any delay): the moment to kill a client in a crash test
+    # signals[("MAIL", n)] / signals[("DATA", n)] is set when that command first arrives after
+    # n or more accepted messages (before any delay): the moment to kill a client in a crash
+    # test (one connection sends a MAIL after each count; several may skip counts)
     signals: dict[tuple[str, int], threading.Event] = field(default_factory=dict)
     pipelining: bool = False  # offer PIPELINING in the EHLO answer
     mail_answers: list[str] = field(default_factory=list)  # the next MAILs get these (each once)
@@ -69,6 +72,12 @@ class Behaviour:
     # then refuse the (empty) message: the client must end it with a lone "."
     data_despite_refusal: bool = False
     record_reads: bool = False  # keep every chunk read from the socket (server.reads)
+
+
+def _signal(behaviour: Behaviour, command: str, count: int) -> None:
+    for (what, n), event in behaviour.signals.items():
+        if what == command and n <= count:
+            event.set()
 
 
 # The placeholder recipient that lets DATA be answered 354 when every RCPT was refused.
@@ -94,8 +103,7 @@ class Handler:
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         b = self.behaviour
         count = len(self.received)
-        if ("MAIL", count) in b.signals:
-            b.signals["MAIL", count].set()
+        _signal(b, "MAIL", count)
         if count in b.drop_after:
             b.drop_after.remove(count)
             server.transport.close()
@@ -123,8 +131,7 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         b = self.behaviour
         count = len(self.received)
-        if ("DATA", count) in b.signals:
-            b.signals["DATA", count].set()
+        _signal(b, "DATA", count)
         if count in b.drop_in_data:
             b.drop_in_data.remove(count)
             server.transport.close()
@@ -151,6 +158,7 @@ class Handler:
         if delay:
             await asyncio.sleep(delay)
         with self.lock:
+            received.accepted_at = time.monotonic()
             self.received.append(received)
             return len(self.received)
 

@@ -25,6 +25,7 @@ from digest import deliver
 from digest.config import Config, DeliveryConfig, DkimConfig, SmtpConfig
 from digest.errors import ConfigError, DeliveryError
 from digest.models import RenderedDigest
+from digest.pipeline import StoreDeliveryLog
 from digest.store import Store
 
 PASSWORD = "s3cret-Pa55"
@@ -95,6 +96,13 @@ def freeze(store: Store, recipients: list[str]) -> int:
             [(issue_id, r) for r in recipients],
         )
     return int(issue_id)
+
+
+def send_issue(config: Config, store: Store, issue: int, rendered, recipients, **kw):
+    """deliver_issue as the pipeline calls it: the delivery settings, the state's log."""
+    return deliver.deliver_issue(
+        config.delivery, StoreDeliveryLog(store), issue, rendered, recipients, **kw
+    )
 
 
 def delivery_config(tmp_path: Path, smtp: SmtpConfig | None = None, **kw) -> Config:
@@ -202,6 +210,36 @@ def test_message_is_7bit_with_short_lines(tmp_path, rendered):
     assert b"\n" not in data.replace(b"\r\n", b"")
 
 
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [("", ""), ("x" * 75, " y"), ("ab ", "\n"), ("line\n", "é" * 40), ("\t", ". =")],
+    ids=["alone", "long-line", "space-before", "line-end", "qp-specials"],
+)
+@pytest.mark.parametrize("length", [1, 37, 200])
+def test_each_part_encoded_once_decodes_to_the_text_with_the_readers_link(before, after, length):
+    """The parts are encoded once per issue and the reader's link spliced in, encoded: what a
+    reader's mail program decodes is exactly the text with the link in the footer's
+    placeholder, and every encoded line still keeps to 76 characters."""
+    text = f"Top {{unsubscribe_url}} stays\n{before}{{unsubscribe_url}}{after}\nend "
+    html_text = f'<p>{before}<a href="{{unsubscribe_url}}">{after}</a></p>'
+    rendered = RenderedDigest(subject="s", preheader="", html=html_text, text=text)
+    url = "https://example.com/u?t={token}&k=" + "=" * (length % 7) + "a" * length
+    delivery = DeliveryConfig(from_addr=FROM, unsubscribe_url=url)
+    maker = deliver.MessageMaker(rendered, delivery)
+    for token in ("t0", "T" * 40):
+        data = maker.bytes_for("a@x.org", token)
+        link = url.replace("{token}", token)
+        text_part, html_part = parse(data).iter_parts()
+        crlf = deliver._crlf
+        want_text = deliver._fill_footer(crlf(text), link).encode()
+        want_html = deliver._fill_footer(crlf(html_text), link.replace("&", "&amp;")).encode()
+        assert text_part.get_payload(decode=True) == want_text
+        assert html_part.get_payload(decode=True) == want_html
+        body = data.split(b"\r\n\r\n", 1)[1]
+        assert [line for line in body.split(b"\r\n") if len(line) > 76] == []
+        assert parse(data)["List-Unsubscribe"] == f"<{link}>"
+
+
 def test_subject_is_one_line_and_rfc2047_encoded(tmp_path, rendered):
     hostile = RenderedDigest(
         subject="Алматы:\r\nBcc: victim@evil.example\x00\x1b[31m \u2028Ташкент\x85 news",
@@ -307,7 +345,7 @@ def test_dkim_signature_verifies_and_covers_list_unsubscribe(
         dkim=DkimConfig(domain="example.com", selector="digest", key_file=key_file),
     )
     issue = freeze(store, ["a@x.org", "b@x.org"])
-    deliver.deliver_issue(config, store, issue, rendered, ["a@x.org", "b@x.org"])
+    send_issue(config, store, issue, rendered, ["a@x.org", "b@x.org"])
     for received in smtp_server.messages:
         data = received.data
         assert data.startswith(b"DKIM-Signature:")
@@ -322,7 +360,7 @@ def test_dkim_signature_verifies_and_covers_list_unsubscribe(
         tmp_path, dkim=DkimConfig(domain="example.com", selector="digest", key_file=key_file)
     )
     issue = freeze(store, ["c@x.org"])
-    deliver.deliver_issue(outbox_config, store, issue, rendered, ["c@x.org"])
+    send_issue(outbox_config, store, issue, rendered, ["c@x.org"])
     (eml,) = (tmp_path / "outbox").glob("*.eml")
     assert dkim.verify(eml.read_bytes(), dnsfunc=dns_for(record))
     # and the message preview writes
@@ -424,9 +462,9 @@ def test_sends_over_one_starttls_connection_with_auth(tmp_path, rendered, store,
     recipients = [f"r{i}@example.org" for i in range(20)]
     config = delivery_config(tmp_path, smtp_for(tls_smtp_server))
     issue = freeze(store, recipients)
-    outcomes = deliver.deliver_issue(config, store, issue, rendered, recipients)
-    assert [o["status"] for o in outcomes] == ["sent"] * 20
-    assert outcomes[0]["answer"].startswith("250 2.0.0 OK queued as")
+    outcomes = send_issue(config, store, issue, rendered, recipients)
+    assert [o.status for o in outcomes] == ["sent"] * 20
+    assert outcomes[0].answer.startswith("250 2.0.0 OK queued as")
     messages = tls_smtp_server.messages
     assert [m.rcpt_tos for m in messages] == [[r] for r in recipients]
     assert all(m.tls and m.login == "digest" for m in messages)
@@ -452,10 +490,7 @@ def test_implicit_tls(tmp_path, rendered, store):
     with SmtpServer(tmp_path, implicit_tls=True) as server:
         config = delivery_config(tmp_path, smtp_for(server, security="ssl", username=None))
         issue = freeze(store, ["a@x.org"])
-        assert (
-            deliver.deliver_issue(config, store, issue, rendered, ["a@x.org"])[0]["status"]
-            == "sent"
-        )
+        assert send_issue(config, store, issue, rendered, ["a@x.org"])[0].status == "sent"
         assert server.messages[0].tls
 
 
@@ -463,7 +498,7 @@ def test_untrusted_certificate_stops_with_a_hint(tmp_path, rendered, store, tls_
     config = delivery_config(tmp_path, smtp_for(tls_smtp_server, ca_file=None))
     issue = freeze(store, ["a@x.org"])
     with pytest.raises(DeliveryError) as e:
-        deliver.deliver_issue(config, store, issue, rendered, ["a@x.org"])
+        send_issue(config, store, issue, rendered, ["a@x.org"])
     assert "certificate" in str(e.value) and "ca_file" in str(e.value)
     assert statuses(store, issue) == {"a@x.org": "pending"}
 
@@ -474,10 +509,10 @@ def test_4xx_once_is_retried_and_sent(tmp_path, rendered, store, smtp_server):
     sleeps = []
     config = delivery_config(tmp_path, smtp_for(smtp_server, retries=2))
     issue = freeze(store, ["a@x.org", "b@x.org", "c@x.org"])
-    outcomes = deliver.deliver_issue(
+    outcomes = send_issue(
         config, store, issue, rendered, ["a@x.org", "b@x.org", "c@x.org"], sleep=sleeps.append
     )
-    assert [o["status"] for o in outcomes] == ["sent"] * 3
+    assert [o.status for o in outcomes] == ["sent"] * 3
     assert smtp_server.handler.rcpt_attempts["b@x.org"] == 2
     assert smtp_server.count_for() == {"a@x.org": 1, "b@x.org": 1, "c@x.org": 1}
     assert backoffs(sleeps) == [0.01]  # one backoff, from the injectable sleep
@@ -490,20 +525,16 @@ def test_4xx_after_all_retries_stays_pending_as_retrying(tmp_path, rendered, sto
     config = delivery_config(tmp_path, smtp_for(smtp_server, retries=3))
     recipients = ["a@x.org", "b@x.org", "c@x.org"]
     issue = freeze(store, recipients)
-    outcomes = deliver.deliver_issue(
-        config, store, issue, rendered, recipients, sleep=sleeps.append
-    )
-    assert [o["status"] for o in outcomes] == ["sent", "retrying", "sent"]
-    assert outcomes[1]["answer"] == "452 4.2.2 mailbox full"
+    outcomes = send_issue(config, store, issue, rendered, recipients, sleep=sleeps.append)
+    assert [o.status for o in outcomes] == ["sent", "retrying", "sent"]
+    assert outcomes[1].answer == "452 4.2.2 mailbox full"
     assert smtp_server.handler.rcpt_attempts["b@x.org"] == 4
     assert backoffs(sleeps) == [0.01, 0.02, 0.04]  # exponential backoff
     assert store.pending_recipients(issue) == ["b@x.org"]
     # the next run sends it once the relay takes it, and nobody else again
     del smtp_server.behaviour.defer_always["b@x.org"]
-    outcomes = deliver.deliver_issue(
-        config, store, issue, rendered, store.pending_recipients(issue)
-    )
-    assert outcomes == [{"recipient": "b@x.org", "status": "sent", "answer": outcomes[0]["answer"]}]
+    outcomes = send_issue(config, store, issue, rendered, store.pending_recipients(issue))
+    assert [(o.recipient, o.status) for o in outcomes] == [("b@x.org", "sent")]
     assert smtp_server.count_for() == {"a@x.org": 1, "b@x.org": 1, "c@x.org": 1}
     row = {d["recipient"]: d for d in store.deliveries(issue)}["b@x.org"]
     assert row["status"] == "sent" and row["attempts"] == 2
@@ -515,8 +546,8 @@ def test_5xx_is_failed_with_the_answer_and_not_retried(tmp_path, rendered, store
     config = delivery_config(tmp_path, smtp_for(smtp_server, retries=3))
     recipients = ["a@x.org", "b@x.org", "c@x.org"]
     issue = freeze(store, recipients)
-    outcomes = deliver.deliver_issue(config, store, issue, rendered, recipients)
-    assert [o["status"] for o in outcomes] == ["sent", "failed", "sent"]
+    outcomes = send_issue(config, store, issue, rendered, recipients)
+    assert [o.status for o in outcomes] == ["sent", "failed", "sent"]
     assert smtp_server.handler.rcpt_attempts["b@x.org"] == 1
     row = {d["recipient"]: d for d in store.deliveries(issue)}["b@x.org"]
     assert (row["status"], row["answer"]) == ("failed", "550 5.1.1 no such user here")
@@ -531,7 +562,7 @@ def test_relay_deferring_everyone_stops_the_run(tmp_path, rendered, store, smtp_
     config = delivery_config(tmp_path, smtp_for(smtp_server, retries=1))
     issue = freeze(store, recipients)
     with pytest.raises(DeliveryError, match="deferred 5 recipients in a row"):
-        deliver.deliver_issue(config, store, issue, rendered, recipients, sleep=lambda s: None)
+        send_issue(config, store, issue, rendered, recipients, sleep=lambda s: None)
     assert list(statuses(store, issue).values()).count("retrying") == 5
     assert len(store.pending_recipients(issue)) == 10
 
@@ -543,7 +574,7 @@ def test_wrong_password_stops_the_run_and_marks_nobody(
     config = delivery_config(tmp_path, smtp_for(tls_smtp_server))
     issue = freeze(store, ["a@x.org", "b@x.org"])
     with pytest.raises(DeliveryError) as e:
-        deliver.deliver_issue(config, store, issue, rendered, ["a@x.org", "b@x.org"])
+        send_issue(config, store, issue, rendered, ["a@x.org", "b@x.org"])
     message = str(e.value)
     assert "refused the login" in message and "'digest'" in message and "535" in message
     assert "wrong-Pa55word" not in message
@@ -558,7 +589,7 @@ def test_unset_password_variable_is_a_config_error(
     config = delivery_config(tmp_path, smtp_for(tls_smtp_server))
     issue = freeze(store, ["a@x.org"])
     with pytest.raises(ConfigError, match="DIGEST_TEST_SMTP_PASSWORD is not set"):
-        deliver.deliver_issue(config, store, issue, rendered, ["a@x.org"])
+        send_issue(config, store, issue, rendered, ["a@x.org"])
     assert statuses(store, issue) == {"a@x.org": "pending"}
 
 
@@ -566,7 +597,7 @@ def test_auth_without_tls_is_refused_with_a_hint(tmp_path, rendered, store, tls_
     config = delivery_config(tmp_path, smtp_for(tls_smtp_server, security="none"))
     issue = freeze(store, ["a@x.org"])
     with pytest.raises(DeliveryError, match="STARTTLS|AUTH|refused"):
-        deliver.deliver_issue(config, store, issue, rendered, ["a@x.org"])
+        send_issue(config, store, issue, rendered, ["a@x.org"])
     assert statuses(store, issue) == {"a@x.org": "pending"}
 
 
@@ -580,10 +611,8 @@ def test_dropped_connections_are_reopened_and_nobody_gets_two(
     sleeps = []
     config = delivery_config(tmp_path, smtp_for(smtp_server))
     issue = freeze(store, recipients)
-    outcomes = deliver.deliver_issue(
-        config, store, issue, rendered, recipients, sleep=sleeps.append
-    )
-    assert [o["status"] for o in outcomes] == ["sent"] * 15
+    outcomes = send_issue(config, store, issue, rendered, recipients, sleep=sleeps.append)
+    assert [o.status for o in outcomes] == ["sent"] * 15
     assert smtp_server.count_for() == {r: 1 for r in recipients}
     assert smtp_server.handler.connections == 4
     assert backoffs(sleeps) == []  # a connection that worked is reopened at once
@@ -603,10 +632,10 @@ def test_mail_rcpt_and_data_go_in_one_write_only_when_the_relay_offers_pipelinin
     with SmtpServer(tmp_path, starttls=tls, users=users, behaviour=behaviour) as server:
         config = delivery_config(tmp_path, smtp_for(server))
         issue = freeze(store, recipients)
-        outcomes = deliver.deliver_issue(config, store, issue, rendered, recipients)
+        outcomes = send_issue(config, store, issue, rendered, recipients)
         reads = [r for r in server.reads() if b"mail from:" in r.lower()]
         assert server.handler.connections == 1
-    assert [o["status"] for o in outcomes] == ["sent"] * 5
+    assert [o.status for o in outcomes] == ["sent"] * 5
     if offered:
         # one read from the socket, so one round trip, for the three commands of a message
         assert [r.lower() for r in reads] == [
@@ -638,8 +667,8 @@ def test_messages_arrive_byte_for_byte_with_lines_that_start_with_a_dot(
     recipients = [f"r{i}@example.org" for i in range(10)]
     config = delivery_config(tmp_path, smtp_for(smtp_server))
     issue = freeze(store, recipients)
-    outcomes = deliver.deliver_issue(config, store, issue, dotted, recipients)
-    assert [o["status"] for o in outcomes] == ["sent"] * 10
+    outcomes = send_issue(config, store, issue, dotted, recipients)
+    assert [o.status for o in outcomes] == ["sent"] * 10
     assert {m.rcpt_tos[0]: m.data for m in smtp_server.messages} == sent
     lines = sent["r0@example.org"].split(b"\r\n")
     assert b".starts with a dot" in lines and b".." in lines  # these needed dot-stuffing
@@ -660,10 +689,8 @@ def test_refused_rcpt_when_the_relay_still_takes_data_ends_it_with_a_lone_dot(
     recipients = ["a@x.org", "b@x.org", "c@x.org", "d@x.org"]
     config = delivery_config(tmp_path, smtp_for(smtp_server, retries=2))
     issue = freeze(store, recipients)
-    outcomes = deliver.deliver_issue(
-        config, store, issue, rendered, recipients, sleep=lambda s: None
-    )
-    assert [(o["status"], o["answer"]) for o in outcomes] == [
+    outcomes = send_issue(config, store, issue, rendered, recipients, sleep=lambda s: None)
+    assert [(o.status, o.answer) for o in outcomes] == [
         ("sent", "250 2.0.0 OK queued as Q00001"),
         ("failed", "550 5.1.1 no such user here"),
         ("sent", "250 2.0.0 OK queued as Q00002"),
@@ -694,10 +721,8 @@ def test_refused_mail_sends_no_message_and_is_classified_like_rcpt(
     sleeps: list[float] = []
     config = delivery_config(tmp_path, smtp_for(smtp_server, retries=2))
     issue = freeze(store, recipients)
-    outcomes = deliver.deliver_issue(
-        config, store, issue, rendered, recipients, sleep=sleeps.append
-    )
-    assert [(o["status"], o["answer"]) for o in outcomes] == [
+    outcomes = send_issue(config, store, issue, rendered, recipients, sleep=sleeps.append)
+    assert [(o.status, o.answer) for o in outcomes] == [
         ("failed", "550 5.7.1 sender not allowed"),  # 451, retried once, then 550
         ("sent", "250 2.0.0 OK queued as Q00001"),
     ]
@@ -718,7 +743,7 @@ def test_unreachable_relay_stops_with_a_clear_message(tmp_path, rendered, store)
     )
     issue = freeze(store, ["a@x.org"])
     with pytest.raises(DeliveryError, match=f"127.0.0.1:{port} cannot be reached") as e:
-        deliver.deliver_issue(config, store, issue, rendered, ["a@x.org"], sleep=lambda s: None)
+        send_issue(config, store, issue, rendered, ["a@x.org"], sleep=lambda s: None)
     assert "next `digest run`" in str(e.value)
     assert statuses(store, issue) == {"a@x.org": "pending"}
 
@@ -734,11 +759,121 @@ def test_rate_limit_spaces_the_messages(tmp_path, rendered, store, smtp_server):
     config = delivery_config(tmp_path, smtp_for(smtp_server, max_per_minute=120))
     recipients = [f"r{i}@x.org" for i in range(4)]
     issue = freeze(store, recipients)
-    deliver.deliver_issue(
-        config, store, issue, rendered, recipients, sleep=sleep, clock=lambda: now[0]
-    )
+    send_issue(config, store, issue, rendered, recipients, sleep=sleep, clock=lambda: now[0])
     assert sleeps == [0.5, 0.5, 0.5]  # 120 a minute: one every half second
     assert len(smtp_server.messages) == 4
+
+
+# --- parallel connections (delivery.smtp.connections) -----------------------------------------
+
+
+@both_ways("tls_smtp_server")
+def test_parallel_connections_each_reader_once_each_outcome_recorded(
+    tmp_path, rendered, store, tls_smtp_server
+):
+    server = tls_smtp_server
+    server.behaviour.reject["r7@example.org"] = "550 5.1.1 no such user"
+    server.behaviour.defer_once["r11@example.org"] = "451 4.7.1 greylisted"
+    recipients = [f"r{i}@example.org" for i in range(60)]
+    config = delivery_config(tmp_path, smtp_for(server, connections=4))
+    issue = freeze(store, recipients)
+    seen = []
+    outcomes = send_issue(
+        config,
+        store,
+        issue,
+        rendered,
+        recipients,
+        sleep=lambda s: None,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert sorted(o.recipient for o in outcomes) == sorted(recipients)
+    assert seen == [(n, 60) for n in range(1, 61)]
+    want = {r: "sent" for r in recipients} | {"r7@example.org": "failed"}
+    assert statuses(store, issue) == want
+    assert {o.recipient: o.status for o in outcomes} == want
+    assert server.count_for() == {r: 1 for r in recipients if r != "r7@example.org"}
+    assert server.handler.connections == 4
+    assert {m.connection for m in server.messages} == {1, 2, 3, 4}
+    assert all(m.tls and m.login == "digest" for m in server.messages)
+    rows = {d["recipient"]: d for d in store.deliveries(issue)}
+    for m in server.messages:  # the Message-ID recorded is the one that went out
+        assert rows[m.rcpt_tos[0]]["message_id"] == m.message["Message-ID"]
+
+
+def test_parallel_connections_to_an_unreachable_relay_stop_with_the_message(
+    tmp_path, rendered, store
+):
+    with SmtpServer() as server:
+        port = server.port
+    smtp = SmtpConfig(
+        host="127.0.0.1", port=port, security="none", retries=1, timeout=2, connections=3
+    )
+    recipients = [f"r{i}@x.org" for i in range(5)]
+    issue = freeze(store, recipients)
+    with pytest.raises(DeliveryError, match=f"127.0.0.1:{port} cannot be reached"):
+        send_issue(
+            delivery_config(tmp_path, smtp),
+            store,
+            issue,
+            rendered,
+            recipients,
+            sleep=lambda s: None,
+        )
+    assert set(statuses(store, issue).values()) == {"pending"}
+
+
+def test_parallel_connections_relay_dropping_one_connection_loses_nobody(
+    tmp_path, rendered, store, smtp_server
+):
+    smtp_server.behaviour.drop_after.extend([5, 17])
+    smtp_server.behaviour.drop_in_data.append(30)
+    recipients = [f"r{i}@x.org" for i in range(50)]
+    config = delivery_config(tmp_path, smtp_for(smtp_server, connections=3))
+    issue = freeze(store, recipients)
+    outcomes = send_issue(config, store, issue, rendered, recipients, sleep=lambda s: None)
+    assert {o.status for o in outcomes} == {"sent"}
+    assert smtp_server.count_for() == {r: 1 for r in recipients}
+    assert set(statuses(store, issue).values()) == {"sent"}
+
+
+def test_parallel_connections_stop_at_once_when_the_state_cannot_record(
+    tmp_path, rendered, store, smtp_server
+):
+    """A full disk while recording: the run stops with that error, every connection ends
+    after the message it was sending, and what was recorded stands."""
+    log = StoreDeliveryLog(store)
+    calls = []
+
+    class FullDisk(StoreDeliveryLog):
+        def record(self, issue_id, outcomes):
+            calls.append(outcomes)
+            if len(calls) == 10:
+                raise sqlite3.OperationalError("database or disk is full")
+            log.record(issue_id, outcomes)
+
+    recipients = [f"r{i}@x.org" for i in range(100)]
+    config = delivery_config(tmp_path, smtp_for(smtp_server, connections=3))
+    issue = freeze(store, recipients)
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        deliver.deliver_issue(config.delivery, FullDisk(store), issue, rendered, recipients)
+    sent = [r for r, status in statuses(store, issue).items() if status == "sent"]
+    assert 9 <= len(sent) <= 9 + 2  # the two other connections' last messages, if taken
+    assert len(smtp_server.messages) <= len(sent) + 1  # only the unrecorded one beyond
+    assert len(smtp_server.messages) < 20
+
+
+@pytest.mark.parametrize("value", ["0", "65", "two"])
+def test_connections_outside_1_to_64_is_a_config_error_naming_the_line(
+    tmp_path, value, smtp_server
+):
+    from digest.config import load_config
+
+    config = write_config(tmp_path, smtp_server, ["a@x.org"], connections=value)
+    line = config.read_text().splitlines().index(f"    connections: {value}") + 1
+    with pytest.raises(ConfigError) as e:
+        load_config(config)
+    assert e.value.line == line and "connections" in str(e.value)
 
 
 # --- outbox -----------------------------------------------------------------------------------
@@ -751,8 +886,8 @@ def test_outbox_one_eml_per_recipient_written_atomically(tmp_path, rendered, sto
     (tmp_path / "outbox").mkdir()
     stale = tmp_path / "outbox" / f".issue-{issue:05d}-a@x.org.eml.999.tmp"
     stale.write_bytes(b"half a message from a killed run")
-    outcomes = deliver.deliver_issue(config, store, issue, rendered, recipients)
-    assert [o["status"] for o in outcomes] == ["sent"] * 3
+    outcomes = send_issue(config, store, issue, rendered, recipients)
+    assert [o.status for o in outcomes] == ["sent"] * 3
     files = sorted(p.name for p in (tmp_path / "outbox").iterdir())
     assert len(files) == 3 and all(
         f.startswith(f"issue-{issue:05d}-") and f.endswith(".eml") for f in files
@@ -762,7 +897,7 @@ def test_outbox_one_eml_per_recipient_written_atomically(tmp_path, rendered, sto
         assert msg["To"] in recipients and msg.get_content_type() == "multipart/alternative"
     assert store.pending_recipients(issue) == []
     # writing again (a resumed run) replaces, never adds
-    deliver.deliver_issue(config, store, issue, rendered, recipients[:1])
+    send_issue(config, store, issue, rendered, recipients[:1])
     assert len(list((tmp_path / "outbox").iterdir())) == 3
 
 
@@ -770,7 +905,7 @@ def test_outbox_that_cannot_be_written_stops_with_a_clear_message(tmp_path, rend
     (tmp_path / "outbox").write_text("a file where the folder should be")
     issue = freeze(store, ["a@x.org"])
     with pytest.raises(DeliveryError, match="outbox"):
-        deliver.deliver_issue(delivery_config(tmp_path), store, issue, rendered, ["a@x.org"])
+        send_issue(delivery_config(tmp_path), store, issue, rendered, ["a@x.org"])
     assert statuses(store, issue) == {"a@x.org": "pending"}
 
 
@@ -987,3 +1122,47 @@ def test_a_placeholder_inside_source_text_is_not_filled_with_the_readers_link(tm
     link = UNSUB.replace("{token}", "tok123")
     assert text.count(link) == 1 and html_part.count(link) == 1
     assert "Click {unsubscribe_url} now." in text
+
+
+@needs_pipeline
+@pytest.mark.parametrize("killed_after", [40, 173])
+def test_killed_with_four_connections_then_rerun_each_reader_once_but_those_in_flight(
+    tmp_path, killed_after
+):
+    """kill -9 of a `digest run` sending over 4 connections: every message the relay had
+    accepted is recorded but for those in flight (at most one a connection: each outcome is
+    recorded before that connection sends anything of its next message). Only those can
+    reach a reader twice, and with the same Message-ID."""
+    import threading
+
+    recipients = [f"reader{i:03d}@example.org" for i in range(240)]
+    signal = threading.Event()
+    behaviour = Behaviour(delay_mail=0.002, signals={("MAIL", killed_after): signal})
+    with SmtpServer(behaviour=behaviour) as server:
+        config = write_config(tmp_path, server, recipients, connections=4)
+        process = subprocess.Popen(
+            [*digest_command(), "--config", str(config), "run", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "DIGEST_TEST_SMTP_PASSWORD": PASSWORD},
+        )
+        assert signal.wait(timeout=120), process.communicate()[1][-2000:]
+        process.kill()
+        process.wait(timeout=30)
+        accepted = len(server.messages)
+        with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+            recorded = db.execute("SELECT count(*) FROM deliveries WHERE status='sent'").fetchone()
+        assert accepted - 4 <= recorded[0] <= accepted
+        again = digest(config, "run", "--json")
+        assert again.returncode == 0, again.stderr
+        counts = server.count_for()
+        ids: dict[str, set[str]] = {}
+        for m in server.messages:
+            ids.setdefault(m.rcpt_tos[0], set()).add(m.message["Message-ID"])
+    assert set(counts) == set(recipients)
+    twice = [r for r, n in counts.items() if n > 1]
+    assert len(twice) <= 4 and all(counts[r] == 2 for r in twice)
+    assert all(len(ids[r]) == 1 for r in recipients)
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+        rows = db.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall()
+    assert rows == [("sent", len(recipients))]

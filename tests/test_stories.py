@@ -46,6 +46,16 @@ def write_config(tmp_path: Path, max_articles: int = 100) -> Path:
     return config
 
 
+def shipped_config(tmp_path: Path) -> Path:
+    """The shipped config in a project folder of its own, reading the shipped samples."""
+    config = tmp_path / "config" / "digest.yaml"
+    config.parent.mkdir()
+    root = Path(__file__).resolve().parents[1]
+    shipped = (root / "config" / "digest.yaml").read_text()
+    config.write_text(shipped.replace("../seeds/*.txt", f"{root / 'seeds'}/*.txt"))
+    return config
+
+
 def story_of_link(all_entries) -> dict[str, int]:
     return {e.link: e.story for e in all_entries}
 
@@ -187,11 +197,7 @@ def test_resumed_issue_remembers_the_same_records_as_the_selection():
 
 def test_shipped_samples_go_out_in_three_digests_then_nothing_is_new(tmp_path):
     """What the README says of the first command: 12, 12 and 1 stories, then nothing new."""
-    config = tmp_path / "config" / "digest.yaml"
-    config.parent.mkdir()
-    shipped = (Path(__file__).resolve().parents[1] / "config" / "digest.yaml").read_text()
-    seeds = Path(__file__).resolve().parents[1] / "seeds"
-    config.write_text(shipped.replace("../seeds/*.txt", f"{seeds}/*.txt"))
+    config = shipped_config(tmp_path)
     counts = []
     for _ in range(4):
         report = pipeline.run(load_config(config))
@@ -202,11 +208,7 @@ def test_shipped_samples_go_out_in_three_digests_then_nothing_is_new(tmp_path):
 
 def test_as_of_keeps_articles_published_after_that_day_out(tmp_path):
     """--as-of 2025-11-06 on the samples: nothing from the 11-07, 11-08 or 11-10 pages."""
-    config = tmp_path / "config" / "digest.yaml"
-    config.parent.mkdir()
-    shipped = (Path(__file__).resolve().parents[1] / "config" / "digest.yaml").read_text()
-    seeds = Path(__file__).resolve().parents[1] / "seeds"
-    config.write_text(shipped.replace("../seeds/*.txt", f"{seeds}/*.txt"))
+    config = shipped_config(tmp_path)
     day = dt.date(2025, 11, 6)
     report = pipeline.run(load_config(config), dry_run=True, as_of=day)
     chosen = report.prepared.selection.chosen

@@ -7,7 +7,7 @@ Every failure becomes a Problem naming the source; nothing here raises for bad i
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
@@ -135,15 +135,18 @@ def read_paths(paths: Iterable[str]) -> ReadResult:
     return result
 
 
-def read_specs(specs: Iterable) -> ReadResult:
+def read_specs(specs: Iterable, progress: Callable[[int, int], None] | None = None) -> ReadResult:
     """Read the sources a Config names (SourceSpec: kind, value, and what readers see of it:
-    name, link, article_url)."""
+    name, link, article_url); `progress(done, total)` after each."""
     result = ReadResult()
-    for spec in specs:
+    specs = list(specs)
+    for done, spec in enumerate(specs, 1):
         read = read_source(spec.kind, spec.value)
         result.articles.extend(named(a, spec) for a in read.articles)
         read.articles = []
         result.extend(read)
+        if progress is not None:
+            progress(done, len(specs))
     return result
 
 

@@ -34,16 +34,17 @@ from ..models import (
     RateQuote,
     ReadResult,
 )
+from ..text import CHROME_PHRASES, LISTING_COUNTER
 
 TICKER = re.compile(
     r"^\s*[•·*]?\s*(?P<pair>[A-Z]{3}/[A-Z]{3})\s*=\s*(?P<rate>\d[\d,]*(?:\.\d+)?)"
     r"\s+(?P<change>[-+−]?\d+(?:\.\d+)?)\s*%\s*$"
 )
 DATE_FORMATS = ("%d %B %Y", "%B %d, %Y", "%d %b %Y", "%b %d, %Y", "%Y-%m-%d")
-LISTING_CHROME = re.compile(r"^(viewing|showing) results \d+\s*[-–]\s*\d+ of \d+$", re.I)
+LISTING_CHROME = re.compile(LISTING_COUNTER + "$", re.I)
 CHROME_LINE = re.compile(
-    r"\bclick here\b|\bread more\b|\bcontinue reading\b|^find out more about .* here\.?$"
-    r"|^(to )?read (part|the full)\b.*\bhere\b",
+    "|".join(CHROME_PHRASES)
+    + r"|^find out more about .* here\.?$|^(to )?read (part|the full)\b.*\bhere\b",
     re.I,
 )
 CAPTION_LINE = re.compile(

@@ -312,7 +312,9 @@ class DeliveryLog:
     Implements deliver.DeliveryLog (`tokens`, `record`), and the older `token_for` /
     `set_delivery` pair. Outcomes may be deliver.Outcome objects or dicts."""
 
-    def __init__(self, store: Store, run_id: int, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, store: Store, run_id: int | None = None, clock: Callable[[], float] = time.monotonic
+    ):
         self.store, self.run_id, self.clock = store, run_id, clock
         self.lease = store.lease_seconds
         self.claimed_at = clock()
