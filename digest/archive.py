@@ -141,7 +141,7 @@ def write_archive(
     `remove` names issues to take off the site for good (remembered in DIR/.unpublished);
     `keep` keeps only the newest N issues on it. Raises UsageError when the folder cannot be
     written or a name in `remove` is not a delivered issue."""
-    from .render import clean_text
+    from .text import clean_text
 
     title = clean_text(title) or "Digest"
     report = ArchiveReport(folder)
@@ -239,7 +239,7 @@ def _when(text: str) -> dt.datetime:
 
 
 def _stories(report_json: str) -> tuple[tuple[str, str, str | None], ...]:
-    from .render import clean_text, safe_href
+    from .text import clean_text, safe_href
 
     try:
         chosen = json.loads(report_json).get("chosen") or []
@@ -305,7 +305,7 @@ def _insert_before(text: str, pattern: re.Pattern[str], piece: str) -> str:
 
 
 def _one_line(text: str) -> str:
-    from .render import clean_text
+    from .text import clean_text
 
     return clean_text(text) or "Untitled"
 
@@ -314,7 +314,7 @@ def _one_line(text: str) -> str:
 
 
 def _index(pages: list[Page], title: str, url: str | None) -> str:
-    from .render import long_date
+    from .text import long_date
 
     return (
         _env()

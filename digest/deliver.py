@@ -77,7 +77,7 @@ def header_safe(text: str) -> str:
     one-line cleaning (controls and line separators become spaces, format characters go).
     Imported here, not at the top: render pulls in jinja2 and mjml, which sending needs not.
     (A stage importing another: this belongs in the shared text rules, digest/text.py.)"""
-    from .render import clean_text
+    from .text import clean_text
 
     return clean_text(text)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
@@ -23,6 +22,7 @@ from markupsafe import Markup
 from mjml import mjml2html
 
 from digest.models import DEFAULT_SECTION, Digest, DigestItem, RateRow, RenderedDigest
+from digest.text import clean_text, long_date, safe_href
 
 SUBJECT_MAX = 78  # RFC 5322's recommended line length; longer subjects get cut in inboxes
 PREHEADER_MAX = 140  # about what inbox lists show after the subject
@@ -30,10 +30,8 @@ TEXT_WIDTH = 72
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")  # fmt: skip
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # Words a cut subject should not end on ("… Production of…").
 _DANGLING = frozenset("a an and at by for from in into of on or the to with as its".split())
-_KEEP_FORMAT_CHARS = "\u200c\u200d"  # ZWNJ/ZWJ: needed by Persian script and emoji sequences
 _SPLIT_TAGS = re.compile(r">\s*\n\s*<")
 _INDENT = re.compile(r"\n\s+")
 
@@ -83,22 +81,6 @@ def render(digest: Digest) -> RenderedDigest:
 # --- text helpers -----------------------------------------------------------------------------
 
 
-def clean_text(text: str) -> str:
-    """One line of displayable text: control and format characters gone, whitespace collapsed."""
-    if not text.isprintable():  # the rare slow path: only for text with odd characters
-        chars = []
-        for ch in text:
-            cat = unicodedata.category(ch)
-            if cat == "Cc" or cat[0] == "Z":
-                chars.append(" ")
-            elif cat == "Cs":
-                chars.append("\ufffd")  # a lone surrogate cannot be encoded in the message
-            elif cat != "Cf" or ch in _KEEP_FORMAT_CHARS:  # Cf: bidi overrides, BOM, soft hyphen
-                chars.append(ch)
-        text = "".join(chars)
-    return " ".join(text.split())
-
-
 def shorten(text: str, limit: int) -> str:
     """`text` cut to at most `limit` characters at a word boundary, ending in "…" when cut."""
     if len(text) <= limit:
@@ -118,11 +100,6 @@ def short_date(date: dt.date) -> str:
     return f"{date.day} {_MONTHS[date.month - 1][:3]} {date.year}"
 
 
-def long_date(date: dt.date) -> str:
-    """Monday, 8 December 2025."""
-    return f"{_WEEKDAYS[date.weekday()]}, {date.day} {_MONTHS[date.month - 1]} {date.year}"
-
-
 _FILE_NAME = re.compile(r"^\S*[/\\]\S*$|\.(?:txt|xml|rss|atom|rdf|html?|json|csv)$", re.I)
 
 
@@ -136,19 +113,6 @@ def reader_source(source: str | None) -> str:
     if parts.scheme == "file" or _FILE_NAME.search(source):
         return ""
     return source
-
-
-def safe_href(url: str | None) -> str | None:
-    """The URL when it is a plain http(s) link, else None (no link is shown)."""
-    if not url:
-        return None
-    url = url.strip()
-    if not url.isprintable() or " " in url:  # isprintable: no other whitespace, no controls
-        return None
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url
 
 
 def _unsubscribe_href(url: str) -> Markup:

@@ -8,9 +8,11 @@ These rules live here once; nothing in this module knows about a stage.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import string
 import unicodedata
+from urllib.parse import urlsplit
 
 # Quotes, dashes and spaces beyond ASCII: they separate words like their ASCII kin.
 UNICODE_PUNCT = (
@@ -108,3 +110,47 @@ def is_article_url(url: str | None) -> bool:
         return False
     path = normal_url(url).partition("/")[2]
     return bool(path.strip("/"))
+
+
+_KEEP_FORMAT_CHARS = "\u200c\u200d"  # ZWNJ/ZWJ: needed by Persian script and emoji sequences
+
+
+def clean_text(text: str) -> str:
+    """One line of displayable text: control and format characters gone, whitespace collapsed."""
+    if not text.isprintable():  # the rare slow path: only for text with odd characters
+        chars = []
+        for ch in text:
+            cat = unicodedata.category(ch)
+            if cat == "Cc" or cat[0] == "Z":
+                chars.append(" ")
+            elif cat == "Cs":
+                chars.append("\ufffd")  # a lone surrogate cannot be encoded in the message
+            elif cat != "Cf" or ch in _KEEP_FORMAT_CHARS:  # Cf: bidi overrides, BOM, soft hyphen
+                chars.append(ch)
+        text = "".join(chars)
+    return " ".join(text.split())
+
+
+def safe_href(url: str | None) -> str | None:
+    """The URL when it is a plain http(s) link, else None (no link is shown)."""
+    if not url:
+        return None
+    url = url.strip()
+    if not url.isprintable() or " " in url:  # isprintable: no other whitespace, no controls
+        return None
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December")  # fmt: skip
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def long_date(date: dt.date) -> str:
+    """Monday, 8 December 2025."""
+    return (
+        f"{_WEEKDAY_NAMES[date.weekday()]}, {date.day} {_MONTH_NAMES[date.month - 1]} {date.year}"
+    )

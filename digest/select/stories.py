@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models import ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
-from .facts import WEAK_KINDS, conflicts, cosine, facts, story_evidence, story_overlap
+from .facts import CLASSES, FEW, WEAK_KINDS, conflicts, cosine, facts, story_evidence, story_overlap
 from .fingerprint import NUM_PERM, Fingerprint, exact_key, headline_words, paragraph_keys
 from .sent import SentArticle, SentStories
 
@@ -68,6 +68,7 @@ STORY_EVIDENCE = 2.5
 #   none of, the evidence loses as much as it needs to reach: one disagreement outweighs the
 #   names a same-topic pair shares (same place, institutions, people).
 CONFLICT_WEIGHT = 2.5
+SPECIFIC = frozenset(CLASSES) - {FEW}  # a date, an amount, a share or a count
 # - ... making up >= 0.52 of the facts of the article with fewer; different events <= 0.42;
 STORY_OVERLAP = 0.3
 # - content-word cosine of same-story pairs >= 0.30, but same-topic different events reach
@@ -184,6 +185,11 @@ def telling_of_sent(h: SentArticle) -> Telling:
     return Telling(h.signature, h.lead, h.shingles, headline_words(h.title))
 
 
+@dataclass(frozen=True)
+class _Weight:
+    fact_weight: float
+
+
 def same_story(
     shared: list[tuple[str, int]],
     total: int,
@@ -192,15 +198,15 @@ def same_story(
     a_classes: Sequence[int] | None,
     b_classes: Sequence[int] | None,
 ) -> float | None:
-    """The evidence that two articles tell one story by their facts, None when it is not."""
+    """The evidence that two articles tell one story by their facts, None when it is not.
 
-    class _W:
-        def __init__(self, w: float):
-            self.fact_weight = w
-
+    When all they share is names (a place, institutions, people), every kind of specific fact
+    both state and share none of counts against: one event at that place is not another. Once
+    they agree on a date, an amount or a count, the other figures each adds are detail."""
     evidence = story_evidence(shared, total)
-    evidence -= CONFLICT_WEIGHT * conflicts((k for k, _ in shared), a_classes, b_classes)
-    overlap = story_overlap(shared, _W(a_weight), _W(b_weight))
+    if not any(kind in SPECIFIC for kind, _ in shared):
+        evidence -= CONFLICT_WEIGHT * conflicts((k for k, _ in shared), a_classes, b_classes)
+    overlap = story_overlap(shared, _Weight(a_weight), _Weight(b_weight))
     if evidence >= STORY_EVIDENCE and overlap >= STORY_OVERLAP:
         return evidence
     return None
@@ -427,10 +433,51 @@ def group(
             s.members.append(i)
             s.kind[i] = kind
         story_of[i] = s
+    _best_tellings(stories, fps, position)
     for s in stories:  # each story where its first telling is: newest page first, page order
         s.members[1:] = sorted(s.members[1:], key=position.__getitem__)
     stories.sort(key=lambda s: min(position[m] for m in s.members))
     return stories
+
+
+def _best_tellings(
+    stories: list[Story], fps: dict[int, Fingerprint], position: dict[int, int]
+) -> None:
+    """Each story's best telling, the one shown and remembered as the story: not an excerpt,
+    with no paragraph of another story in it, then the fullest, then the first.
+
+    A paragraph's home is the story most of whose tellings have it; in a story told three or
+    more ways, a paragraph no other telling has was mixed in by a republisher. A copy mixed
+    with another story is a poor face for either, and would carry that story's facts into
+    what is remembered."""
+    several = [s for s in stories if len(s.members) > 1]
+    texts_with: dict[int, Counter[int]] = defaultdict(Counter)  # paragraph -> story -> texts
+    for n, s in enumerate(several):
+        for m in {fps[m].exact: m for m in s.members}.values():
+            for p in fps[m].paragraphs:
+                texts_with[p][n] += 1
+    for n, s in enumerate(several):
+        told = len({fps[m].exact for m in s.members})
+
+        def mixed(m: int, n: int = n, told: int = told) -> bool:
+            for p in fps[m].paragraphs:
+                if not texts_with[p]:  # the same text as another telling, wrapped otherwise
+                    continue
+                home, count = texts_with[p].most_common(1)[0]
+                if home != n and count > texts_with[p][n]:
+                    return True
+                if told >= 3 and texts_with[p][n] == 1:
+                    return True
+            return False
+
+        best = min(
+            s.members, key=lambda m: (fps[m].excerpt, mixed(m), -fps[m].words, position[m])
+        )
+        if best != s.rep:
+            s.kind[s.rep] = s.kind.pop(best)
+            s.members.remove(best)
+            s.members.insert(0, best)
+            s.rep = best
 
 
 # --- against what was sent ----------------------------------------------------------------------
