@@ -470,9 +470,7 @@ def _best_tellings(
                     return True
             return False
 
-        best = min(
-            s.members, key=lambda m: (fps[m].excerpt, mixed(m), -fps[m].words, position[m])
-        )
+        best = min(s.members, key=lambda m: (fps[m].excerpt, mixed(m), -fps[m].words, position[m]))
         if best != s.rep:
             s.kind[s.rep] = s.kind.pop(best)
             s.members.remove(best)
