@@ -46,7 +46,6 @@ from pathlib import Path
 import numpy as np
 
 from digest.config import SelectionConfig
-from digest.history import History, remember
 from digest.models import (
     ALREADY_SENT,
     DUPLICATE,
@@ -56,6 +55,7 @@ from digest.models import (
     Paragraph,
 )
 from digest.select import select, sent_records
+from digest.state.sent import History, remember
 from digest.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -673,8 +673,9 @@ class _RelaySender(_Sender):
             if code >= 500:
                 return FAILED, answer
         if lost:
+            what = "was lost" if self.sent else "cannot be reached"
             raise DeliveryError(
-                f"the SMTP relay {self.config.host}:{self.config.port} cannot be reached: "
+                f"the SMTP relay {self.config.host}:{self.config.port} {what}: "
                 f"{answer}; {self.sent} sent in this run, the rest stay pending",
                 "the next `digest run` sends to those not yet sent to",
             )

@@ -156,7 +156,6 @@ def prepare(
 ) -> Prepared:
     """Read, select, summarize and render: the shared part of preview and run. `run_id`
     names the issue's archive page, for the e-mail's "View in browser" link."""
-    from .history import History
     from .rates import newest_ticker, rate_rows
     from .select import select
     from .summarize import make_summarizer
@@ -169,7 +168,7 @@ def prepare(
             read.articles = [a for a in read.articles if not (a.date and a.date > as_of)]
             notes.append(f"{len(later)} articles dated after {as_of} wait for a later digest")
     as_of = reference_day(config, read, as_of)
-    selection = select(read.articles, History(store.db), config.selection, as_of=as_of)
+    selection = select(read.articles, store.sent_stories(), config.selection, as_of=as_of)
     summarize = make_summarizer(config.summary)
     leads = []
     for chosen in selection.chosen:

@@ -24,7 +24,6 @@ from conftest import need_real_pages, real_pages
 from datasketch import MinHash
 
 from digest.config import SelectionConfig
-from digest.history import History, remember
 from digest.models import (
     ALREADY_SENT,
     DUPLICATE,
@@ -44,6 +43,7 @@ from digest.select import (
     word_hashes,
 )
 from digest.sources import read_paths
+from digest.state.sent import History, remember
 from digest.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "neardup"

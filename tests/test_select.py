@@ -11,7 +11,6 @@ import pytest
 from conftest import SAMPLE_SEEDS, page, real_pages
 
 from digest.config import SelectionConfig
-from digest.history import History, remember
 from digest.models import (
     ALREADY_SENT,
     DEFAULT_SECTION,
@@ -26,6 +25,7 @@ from digest.models import (
 )
 from digest.select import select, sent_records
 from digest.sources import read_paths
+from digest.state.sent import History, remember
 from digest.store import Store
 
 EVERYTHING = SelectionConfig(max_articles=50, lookback_days=100_000)

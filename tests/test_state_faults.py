@@ -216,6 +216,7 @@ def test_a_relay_that_goes_away_after_some_messages_is_a_partial_delivery(tmp_pa
     assert report["status"] == "partly-delivered"
     assert report["message"].startswith(f"sent to {went_out} readers, then stopped")
     assert "next `digest run` sends to them" in report["message"]
+    assert "cannot be reached" not in result.stdout + result.stderr  # it was reached, then lost
     entries = history(config)
     assert entries[0]["status"] == "partly-delivered" and entries[0]["sent"] == went_out
 

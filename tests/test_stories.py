@@ -14,9 +14,9 @@ from republish import base_stories, entries, write_feeds
 
 from digest import pipeline
 from digest.config import SelectionConfig, load_config
-from digest.history import History, remember
 from digest.models import ALREADY_SENT, Article, Paragraph
 from digest.select import select, sent_records
+from digest.state.sent import History, remember
 from digest.store import Store
 
 EVERYTHING = SelectionConfig(max_articles=1000, lookback_days=100_000)

@@ -422,7 +422,7 @@ def settle(
 
     `records(issue)` makes what to remember (the selection's SentRecords); it is called only
     when something is to be remembered, once, by whichever sender settles first."""
-    from ..history import remember
+    from .sent import remember
 
     db = store.db
     with db.transaction() as tx:

@@ -5,8 +5,8 @@ migration at a time, each in its own transaction; one from a newer digest is ref
 from __future__ import annotations
 
 from ..errors import StateError
-from ..history import HISTORY_SCHEMA, HISTORY_V2
 from .db import Db
+from .sent import HISTORY_SCHEMA, HISTORY_V2
 
 SCHEMA_VERSION = 3
 
@@ -65,7 +65,7 @@ CREATE TABLE rate_history (
 );
 """
 
-# Version 2: stories (the sent-article history's, see digest/history.py).
+# Version 2: stories (the sent-article history's, see digest/state/sent.py).
 # Version 3, several senders: who ran, who claimed and delivered each reader, until when a claim holds;
 # one issue per slot; the articles' count kept with the issue.
 SCHEMA_V3 = """

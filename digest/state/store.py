@@ -113,6 +113,12 @@ class Store:
             config_path=str(config.path),
         )
 
+    def sent_stories(self):
+        """What was sent, as selection asks it (`select.SentStories`)."""
+        from .sent import History
+
+        return History(self.db)
+
     @property
     def conn(self) -> Db:
         """The state's connection wrapper (see digest/state/__init__.py); not a raw driver

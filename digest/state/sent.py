@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .select.sent import SentArticle, SentRecord
+from ..select.sent import SentArticle, SentRecord
 
 HISTORY_SCHEMA = """
 CREATE TABLE sent_articles (
