@@ -43,9 +43,11 @@ from .fingerprint import (
     MINHASH_SEED,
     NUM_PERM,
     Fingerprint,
+    exact_key,
     fingerprint,
     shingle_hashes,
     signatures,
+    text_hashes,
     word_hashes,
 )
 from .sections import compile_sections, section_of
@@ -103,9 +105,11 @@ def _select(
     position = {i: n for n, i in enumerate(order)}
     cutoff = ref - dt.timedelta(days=config.lookback_days) if ref else None
     live = [i for i in order if not (cutoff and candidates[i].date and candidates[i].date < cutoff)]
-    known = texts_already_sent(candidates, live, sent)
+    hashes = {i: text_hashes(candidates[i]) for i in live}  # words hashed once a run
+    known = texts_already_sent({i: exact_key(h) for i, h in hashes.items()}, sent)
     fresh = [i for i in live if i not in known]
-    fps = dict(zip(fresh, fingerprint([candidates[i] for i in fresh]), strict=True))
+    prints = fingerprint([candidates[i] for i in fresh], [hashes[i] for i in fresh])
+    fps = dict(zip(fresh, prints, strict=True))
     batch = Batch(candidates, fps, ref)
     matches = against_history(batch, sent)
     stories = group(fresh, fps, batch.relations(), position)

@@ -223,15 +223,24 @@ class Fingerprint:
         return frozenset(k for k, _ in paragraph_keys(self.article))
 
 
-def exact_key(article: Article) -> int:
-    """The key of its normalised title and body: the same text is the same key."""
-    title, body = word_hashes(tokens(article.title)), word_hashes(tokens(article.text))
-    return key64("text", title.tobytes(), body.tobytes())
+TextHashes = tuple[np.ndarray, np.ndarray]  # word hashes of the title, of the body
 
 
-def fingerprint(articles: Sequence[Article]) -> list[Fingerprint]:
-    """Fingerprints of many articles. Shingles are signed a batch at a time and dropped:
-    memory stays small however many articles there are."""
+def text_hashes(article: Article) -> TextHashes:
+    return word_hashes(tokens(article.title)), word_hashes(tokens(article.text))
+
+
+def exact_key(hashes: TextHashes) -> int:
+    """The key of a normalised title and body: the same text is the same key."""
+    return key64("text", hashes[0].tobytes(), hashes[1].tobytes())
+
+
+def fingerprint(
+    articles: Sequence[Article], hashes: Sequence[TextHashes] | None = None
+) -> list[Fingerprint]:
+    """Fingerprints of many articles (`hashes`: their text_hashes, when already made).
+    Shingles are signed a batch at a time and dropped: memory stays small however many
+    articles there are."""
     sigs = np.empty((len(articles), NUM_PERM), np.uint32)
     leads = np.empty((len(articles), LEAD_PERM), np.uint32)
     pending: list[np.ndarray] = []
@@ -247,9 +256,8 @@ def fingerprint(articles: Sequence[Article]) -> list[Fingerprint]:
 
     for n, a in enumerate(articles):
         text = a.text
-        title_words, body_words = tokens(a.title), tokens(text)
-        title_hashes, body_hashes = word_hashes(title_words), word_hashes(body_words)
-        exact = key64("text", title_hashes.tobytes(), body_hashes.tobytes())
+        title_hashes, body_hashes = hashes[n] if hashes is not None else text_hashes(a)
+        exact = exact_key((title_hashes, body_hashes))
         h = body_hashes if len(body_hashes) else title_hashes
         shingles = shingle_hashes(h)
         pending.append(shingles)

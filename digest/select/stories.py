@@ -8,8 +8,9 @@ Two tellings are related as
                   "(Part 2)") are taken off. Sharing one or two paragraphs with another story
                   makes no copy of it;
   same-story      another report of the same event: the facts both state add up, are a good
-                  share of the facts of the shorter one, do not conflict (dates, amounts,
-                  shares, counts of which they share none), and their words agree.
+                  share of the facts of the shorter one, and their words agree; when all they
+                  share is names, a kind of specific fact (dates, amounts, shares, counts) both
+                  state and share none of counts against.
 The same relation decides a pair in the batch and against what was sent (MinHash estimates
 both ways), so a copy skipped in one run is a copy in the next.
 
@@ -34,7 +35,14 @@ import numpy as np
 
 from ..models import ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
 from .facts import CLASSES, FEW, WEAK_KINDS, conflicts, cosine, facts, story_evidence, story_overlap
-from .fingerprint import NUM_PERM, Fingerprint, exact_key, headline_words, paragraph_keys
+from .fingerprint import (
+    FULL_BANDS,
+    LEAD_BANDS,
+    NUM_PERM,
+    Fingerprint,
+    headline_words,
+    paragraph_keys,
+)
 from .sent import SentArticle, SentStories
 
 # Thresholds measured on tests/test_neardup.py's labelled set (real articles, their changed
@@ -227,7 +235,9 @@ class Batch:
         self.live = list(fps)
         self.tellings = {i: telling_of(fp) for i, fp in fps.items()}
         self.bands = (
-            np.vstack([fp.bands for fp in fps.values()]) if fps else np.zeros((0, 25), np.int64)
+            np.vstack([fp.bands for fp in fps.values()])
+            if fps
+            else np.zeros((0, FULL_BANDS + LEAD_BANDS), np.int64)
         )
         self.fact_holders: dict[int, list[int]] = defaultdict(list)
         for i, fp in fps.items():
@@ -488,15 +498,13 @@ class SentMatch:
     story: int  # the sent story
 
 
-def texts_already_sent(
-    candidates: Sequence[Article], live: Sequence[int], history: SentStories
-) -> dict[int, SentMatch]:
-    """Candidates whose very text was sent: known at the cost of one key each, before any
-    fingerprint is made (a run with nothing new stops here). They take no part in grouping:
-    whatever copies them copies the sent telling, which history answers for."""
-    if not live or not history.count():
+def texts_already_sent(keys: dict[int, int], history: SentStories) -> dict[int, SentMatch]:
+    """Candidates (`keys`: their exact-text keys) whose very text was sent: known at the cost
+    of one lookup each, before any fingerprint is made (a run with nothing new stops here).
+    They take no part in grouping: whatever copies them copies the sent telling, which
+    history answers for."""
+    if not keys or not history.count():
         return {}
-    keys = {i: exact_key(candidates[i]) for i in live}
     sent_with: dict[int, list[int]] = defaultdict(list)
     for key, aid in history.matching_keys(np.fromiter(set(keys.values()), np.int64)):
         sent_with[key].append(aid)
@@ -512,16 +520,15 @@ def texts_already_sent(
 
 
 def against_history(batch: Batch, history: SentStories) -> dict[int, SentMatch]:
-    """Candidates that are tellings of a sent story: as the same text or article, as a copy,
-    or as another report of it."""
+    """Candidates that are tellings of a sent story: as the same article (its GUID in its
+    feed, its URL), as a copy, or as another report of it. (The same text was looked up
+    before fingerprinting: see texts_already_sent.)"""
     fps = batch.fps
     if not fps or not history.count():
         return {}
-    exact: dict[int, list[int]] = defaultdict(list)
     ident: dict[int, list[int]] = defaultdict(list)
     heads: dict[int, list[int]] = defaultdict(list)
     for i, fp in fps.items():
-        exact[fp.exact].append(i)
         for k in fp.ids:
             ident[k].append(i)
         if fp.headline_key is not None:
@@ -529,7 +536,6 @@ def against_history(batch: Batch, history: SentStories) -> dict[int, SentMatch]:
     keys = np.concatenate(
         [
             batch.bands.ravel(),
-            np.fromiter(exact, np.int64, len(exact)),
             np.fromiter(ident, np.int64, len(ident)),
             np.fromiter(heads, np.int64, len(heads)),
         ]
@@ -537,12 +543,9 @@ def against_history(batch: Batch, history: SentStories) -> dict[int, SentMatch]:
     sent_with: dict[int, list[int]] = defaultdict(list)
     for key, aid in history.matching_keys(keys):
         sent_with[key].append(aid)
-    exact_hits: dict[int, set[int]] = defaultdict(set)
     ident_hits: dict[int, set[int]] = defaultdict(set)
     band_hits: dict[int, set[int]] = defaultdict(set)
     for key, aids in sent_with.items():
-        for i in exact.get(key, ()):
-            exact_hits[i].update(aids)
         for i in ident.get(key, ()):
             ident_hits[i].update(aids)
         for i in heads.get(key, ()):
@@ -550,15 +553,10 @@ def against_history(batch: Batch, history: SentStories) -> dict[int, SentMatch]:
     found = np.isin(batch.bands, np.fromiter(sent_with, np.int64, len(sent_with)))
     for row, col in zip(*np.nonzero(found), strict=True):
         band_hits[batch.live[row]].update(sent_with[int(batch.bands[row, col])])
-    wanted = {a for hits in (exact_hits, ident_hits, band_hits) for s in hits.values() for a in s}
+    wanted = {a for hits in (ident_hits, band_hits) for s in hits.values() for a in s}
     sent = history.articles(wanted)
     out: dict[int, SentMatch] = {}
-    for i, aids in exact_hits.items():
-        h = sent[min(aids)]
-        out[i] = SentMatch(ALREADY_SENT, h.title, h.story)
     for i, aids in ident_hits.items():
-        if i in out:
-            continue
         for aid in sorted(aids):
             h = sent[aid]
             if same_article(batch.tellings[i], telling_of_sent(h)):  # else: a reused GUID
