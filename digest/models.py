@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 # Kinds of paragraph a reader can tell apart. Only BODY kinds make up `Article.text`;
 # the summarizer takes its sentences from PROSE alone.
@@ -44,8 +45,15 @@ class Article:
 
     @property
     def shown_source(self) -> str:
-        """The source as readers see it: its name, else its home page, else its file name."""
-        return self.source_name or self.source_link or self.source.rsplit("/", 1)[-1]
+        """The source as readers see it: its name, else its site's host; never a file name
+        (DESIGN: `source` in the JSON is the source's name)."""
+        if self.source_name:
+            return self.source_name
+        for url in (self.source_link, self.source):
+            parts = urlsplit(url or "")
+            if parts.scheme in ("http", "https") and parts.hostname:
+                return parts.hostname.removeprefix("www.")
+        return ""
 
     @property
     def text(self) -> str:

@@ -207,19 +207,6 @@ def place_in_sections(config: Config, selection: Selection, leads: list[str]) ->
     return [lead for _, lead, _ in placed]
 
 
-def shown_source(article: Article) -> str:
-    """The source as readers see it: its name, else its site's host; never a file name."""
-    from urllib.parse import urlsplit
-
-    if article.source_name:
-        return article.source_name
-    for url in (article.source_link, article.source):
-        parts = urlsplit(url or "")
-        if parts.scheme in ("http", "https") and parts.hostname:
-            return parts.hostname.removeprefix("www.")
-    return ""
-
-
 def build_digest(
     config: Config,
     selection: Selection,
@@ -240,7 +227,7 @@ def build_digest(
             DigestItem(
                 a.title,
                 lead,
-                shown_source(a),
+                a.shown_source,
                 a.url,
                 a.date,
                 source_link=a.source_link,
@@ -249,9 +236,9 @@ def build_digest(
         )
     rates_source = None
     if rows:
-        rates_source = (source_names or {}).get(rows[0].source) or shown_source(
-            Article("", (), rows[0].source)
-        )
+        rates_source = (source_names or {}).get(rows[0].source) or Article(
+            "", (), rows[0].source
+        ).shown_source
     return Digest(
         title=config.title,
         date=date,
