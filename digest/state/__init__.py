@@ -30,9 +30,8 @@ on either database:
 - Portable SQL: `INSERT ... ON CONFLICT(key) DO NOTHING / DO UPDATE SET x = excluded.x`,
   `count(*)`, `coalesce`, `||`. Schema scripts are written for SQLite (`db.ddl(script)`
   translates types). For the sent stories (digest/state/sent.py, selection's
-  `SentStories` and `remember`), the PostgreSQL backend also rewrites `INSERT OR IGNORE`,
-  `json_each(?)` over a JSON array of integers, and `FROM sqlite_master WHERE name=`;
-  BYTEA comes back as bytes. Prefer the portable forms in new SQL.
+  `SentStories` and `remember`), the PostgreSQL backend also rewrites `json_each(?)` over a
+  JSON array of integers (and `INSERT OR IGNORE`); BYTEA comes back as bytes. Prefer the portable forms in new SQL.
 - Errors: a database error becomes a StateError naming the file or URL (never a password);
   failing to write mid-run is a StateWriteError (exit 1: what was recorded stays recorded).
 """

@@ -8,9 +8,8 @@ kept in the table `digest_schema`. A database that holds other tables but no `di
 is another program's: refused, left as it was.
 
 SQL is written once, with `?` placeholders; `translate` turns it into psycopg's `%s` style,
-and rewrites the few SQLite-only forms the sent-article history still uses (INSERT OR IGNORE,
-json_each over a JSON array of integers, sqlite_master, an unqualified column in an upsert's
-SET).
+and rewrites two SQLite-only forms: `INSERT OR IGNORE`, and json_each over a JSON array of
+integers (the keys a sent-story lookup joins on).
 """
 
 from __future__ import annotations
@@ -226,18 +225,6 @@ def translate(sql: str) -> str:
     sql = re.sub(
         r"\bjson_each\(\?\)",
         "(SELECT value::bigint AS value FROM json_array_elements_text(?::json))",
-        sql,
-    )
-    upsert = re.match(r"\s*INSERT INTO (\w+)", sql)
-    if upsert:  # `SET n = n + excluded.n`: PostgreSQL wants the table's `n` qualified
-        sql = re.sub(
-            r"(DO UPDATE SET\s+)(\w+)(\s*=\s*)\2\b",
-            rf"\1\2\3{upsert[1]}.\2",
-            sql,
-        )
-    sql = re.sub(
-        r"\bFROM sqlite_master WHERE name\s*=",
-        "FROM information_schema.tables WHERE table_schema = current_schema() AND table_name =",
         sql,
     )
     out, quoted = [], False

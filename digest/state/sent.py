@@ -78,10 +78,7 @@ class History:
         self.conn = conn
 
     def _has_tables(self) -> bool:
-        return (
-            self.conn.execute("SELECT 1 FROM sqlite_master WHERE name='sent_articles'").fetchone()
-            is not None
-        )
+        return self.conn.has_table("sent_articles")
 
     def count(self) -> int:
         """How many articles were sent (ids are dense and never deleted: max(id) is cheap)."""
@@ -234,11 +231,13 @@ def remember(conn: sqlite3.Connection, issue_id: int, records: list[SentRecord])
         f"paragraphs) VALUES ({', '.join('?' * 19)})",
         rows,
     )
-    conn.executemany("INSERT OR IGNORE INTO sent_keys VALUES (?, ?)", sorted(keys))
-    conn.executemany("INSERT OR IGNORE INTO sent_facts VALUES (?, ?, ?)", sorted(fact_rows))
+    conn.executemany("INSERT INTO sent_keys VALUES (?, ?) ON CONFLICT DO NOTHING", sorted(keys))
+    conn.executemany(
+        "INSERT INTO sent_facts VALUES (?, ?, ?) ON CONFLICT DO NOTHING", sorted(fact_rows)
+    )
     conn.executemany(
         "INSERT INTO sent_terms VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
-        "SET articles = articles + excluded.articles",
+        "SET articles = sent_terms.articles + excluded.articles",
         sorted(term_df.items()),
     )
 
