@@ -42,6 +42,7 @@ class Article:
     excerpt: bool = False  # the body is a teaser cut short with "..."
     source_name: str | None = None  # what readers see: "The Times of Central Asia"
     source_link: str | None = None  # the source's home page
+    language: str | None = None  # declared by the source ("ru"); digest.language.language_of
 
     @property
     def shown_source(self) -> str:

@@ -1,13 +1,14 @@
 """Leads: a short, faithful lead for every chosen article.
 
 The extractive backend (the default) copies whole sentences from the article's prose:
-it never writes a word the article does not contain. Sentences are split by pysbd (with
-patches where it errs on news copy), chrome, captions, bylines, dates and interview
+it never writes a word the article does not contain. Sentences come from
+`digest.sentences` (the splitter for the article's language), chrome, captions, bylines,
+dates and interview
 questions are left out, and the sentence that carries the news best (position, overlap
 with the title, centrality, names and numbers) is the lead; a short one gets a second
 sentence from near it. A first choice over `max_words` is cut at a clause boundary and
 ends with "…". Only the article's opening is read: that is where news puts the news,
-and pysbd is most of the cost.
+and splitting is most of the cost.
 
 The llm backend asks an OpenAI-compatible chat endpoint for the lead, checks the answer
 (length, script and language, no markup, no numbers the article does not have) and falls
@@ -20,7 +21,6 @@ import http.client
 import json
 import os
 import re
-import threading
 import unicodedata
 import urllib.error
 import urllib.parse
@@ -28,13 +28,12 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-
-import pysbd
 
 from .config import LlmConfig, SummaryConfig
 from .errors import ConfigError
+from .language import language_of
 from .models import PROSE, QUESTION, Article
+from .sentences import split_sentences, text_before_limit
 from .text import CHROME_PHRASES, LISTING_COUNTER
 
 __all__ = ["LeadResult", "extractive_lead", "is_chrome", "make_summarizer", "split_sentences"]
@@ -47,55 +46,6 @@ class LeadResult:
     lead: str
     backend: str  # "extractive" or "llm": the backend that wrote `lead`
     note: str | None = None  # why the llm backend fell back, if it did
-
-
-# --- sentences --------------------------------------------------------------------------
-
-_local = threading.local()  # pysbd.Segmenter keeps the text being split on itself
-
-
-def _segmenter() -> pysbd.Segmenter:
-    segmenter = getattr(_local, "segmenter", None)
-    if segmenter is None:
-        segmenter = _local.segmenter = pysbd.Segmenter(language="en", clean=False)
-    return segmenter
-
-
-# pysbd ends a sentence after some of these ("Approx. 20", "Vol. 3"); in news copy they
-# (nearly) never end one.
-_NEVER_FINAL = re.compile(
-    r"(?:^|[\s(])(?:Mr|Mrs|Ms|Dr|Prof|Gen|Col|Lt|Maj|Capt|Sgt|Sen|Rep|Gov|Pres|Amb|St|Mt|"
-    r"No|Nos|Vol|Approx|Fig|vs|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.$"
-)
-# ... and between company suffixes: "Acme Co. Ltd. is ..." ("Sea Value Plc. plans" is the
-# lowercase rule).
-_CORPORATE_START = re.compile(r"(?:Ltd|Inc|Plc|Co|Corp)\.|(?:LLC|LLP|PLC|GmbH)\b")
-# "security.They will": a missing space after a full stop hides a boundary from pysbd.
-_MISSING_SPACE = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
-# Quick test for "might hold more than one sentence": pysbd is the slow part.
-_INNER_END = re.compile(r"[.!?…][\"'”’)\]]*\s")
-
-
-@lru_cache(maxsize=16384)
-def split_sentences(text: str) -> tuple[str, ...]:
-    """The sentences of one paragraph, whitespace-normalised, patched where pysbd errs."""
-    text = _MISSING_SPACE.sub(" ", " ".join(text.split()))
-    if not text:
-        return ()
-    if not _INNER_END.search(text):
-        return (text,)
-    merged: list[str] = []
-    for piece in _segmenter().segment(text):
-        piece = piece.strip()
-        if not piece:
-            continue
-        if merged and (
-            piece[0].islower() or _NEVER_FINAL.search(merged[-1]) or _CORPORATE_START.match(piece)
-        ):
-            merged[-1] = f"{merged[-1]} {piece}"
-        else:
-            merged.append(piece)
-    return tuple(merged)
 
 
 # --- what is not news -------------------------------------------------------------------
@@ -215,17 +165,6 @@ class _Sentence:
 
 _OPENING = 8  # usable sentences looked at, not counting interview answers
 _OPENING_CHARS = 1500  # ... and at most about this much text
-# A boundary pysbd would agree with: "word. Next" (no abbreviation has 3 lowercase letters
-# before its full stop and a capital after, bar "Sept.", which a date follows).
-_SAFE_END = re.compile(r"(?<=[a-z]{3}[.!?])\s+(?=[A-Z])")
-
-
-def _head(text: str, limit: int) -> str:
-    """The text up to the last safe sentence end before `limit` characters (all if none)."""
-    if len(text) <= limit:
-        return text
-    ends = [m.start() for m in _SAFE_END.finditer(text, 0, max(limit, 1))]
-    return text[: ends[-1]] if ends else text
 
 
 def _balanced(s: str) -> bool:
@@ -262,10 +201,11 @@ def _near_title(stems: frozenset[str], title: frozenset[str]) -> bool:
 def _candidates(article: Article) -> list[_Sentence]:
     """The usable sentences of the article's opening, in order.
 
-    Only the opening: news puts the news first, and pysbd (most of the time spent here)
+    Only the opening: news puts the news first, and the splitter (most of the time spent here)
     then never sees the long tail of a long article.
     """
     title = _stems(article.title)
+    language = language_of(article)
     out: list[_Sentence] = []
     in_interview = False
     read = 0  # characters split so far
@@ -284,9 +224,9 @@ def _candidates(article: Article) -> list[_Sentence]:
         # After the first question everything is the interviewee talking: their claims,
         # not the news. An answer keeps its content but loses its "Helmer: " label.
         speech = in_interview or label is not None
-        text = _head(rest if label else text, _OPENING_CHARS - read)
+        text = text_before_limit(rest if label else text, _OPENING_CHARS - read)
         read += len(text)
-        sentences = split_sentences(text)
+        sentences = split_sentences(text, language)
         for i, raw in enumerate(sentences):
             sentence = _usable(raw, i == len(sentences) - 1, article.excerpt)
             if sentence is None:

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from ..language import declared_language
 from ..models import Article, Paragraph, Problem, ReadResult
 from .snapshot import clean, paragraph_kind
 
@@ -142,6 +143,16 @@ def _entry_link(entry: feedparser.FeedParserDict, base: str | None) -> str | Non
     return _web_link(urljoin(base, link) if base else link)
 
 
+def _declared_language(entry: feedparser.FeedParserDict, channel) -> str | None:
+    """The entry's language as the feed declares it: its content's xml:lang, else the
+    channel's <language>."""
+    details = [*entry.get("content", ()), entry.get("summary_detail"), entry.get("title_detail")]
+    for tag in (*(d.get("language") for d in details if d), channel.get("language")):
+        if language := declared_language(tag):
+            return language
+    return None
+
+
 def read_feed(source: str, data: bytes) -> ReadResult:
     """Read an RSS or Atom document already in memory. Problems are reported, never raised."""
     result = ReadResult()
@@ -210,6 +221,7 @@ def read_feed(source: str, data: bytes) -> ReadResult:
                 excerpt=last.endswith(("...", "…", "[…]", "[...]")),
                 source_name=feed_name,
                 source_link=_web_link(channel.get("link")),
+                language=_declared_language(entry, channel),
             )
         )
     if result.articles:
