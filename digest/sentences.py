@@ -82,10 +82,15 @@ def _mostly_cyrillic(text: str) -> bool:
     return len(_CYRILLIC.findall(text)) * 2 > len(text)
 
 
+# A short lowercase abbreviation, or one with inner full stops: "ж.", "г.", "б.з.б.", "т.е."
+_ABBREVIATION_END = re.compile(r"(?:^|[\s(])(?:[^\W\d_]{1,3}|[^\W\d_]{1,4}(?:\.[^\W\d_]{1,4})+)\.$")
+
+
 def _continues(previous: str, piece: str) -> bool:
     """Whether `piece` goes on the sentence `previous` (what the splitter cut too early)."""
     return bool(
         piece[0].islower()
+        or (piece[0].isdigit() and _ABBREVIATION_END.search(previous) and previous[-2].islower())
         or _ends_with_initial(previous)
         or _NEVER_FINAL.search(previous)
         or _CORPORATE_START.match(piece)

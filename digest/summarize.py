@@ -140,9 +140,17 @@ _STOP = frozenset(
 _CONTEXT_OPENERS = frozenset(
     """he she it they this these those that its his her their however but and also
     still meanwhile moreover furthermore regardless such thus so yet besides instead then
-    nonetheless nevertheless additionally likewise similarly otherwise""".split()
+    nonetheless nevertheless additionally likewise similarly otherwise
+    он она оно они его её ее их это этот эта эти этом этого этой этих такой такие там тогда
+    однако но а и также кроме при тем поэтому впрочем мы я
+    ол олар бұл осы сондай-ақ алайда біз мен
+    u ular bu shu shuningdek biroq ammo lekin biz men""".split()
 )
-_REFERRING = frozenset("this these those such he she it they its his her their meantime".split())
+_REFERRING = frozenset(
+    """this these those such he she it they its his her their meantime
+    он она они его её ее их это этом этого этой эти этих этот эта таких такой
+    ол олар бұл осы оның олардың u ular bu shu uning ularning""".split()
+)
 _ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*$")
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
 
@@ -167,13 +175,51 @@ _OPENING = 8  # usable sentences looked at, not counting interview answers
 _OPENING_CHARS = 1500  # ... and at most about this much text
 
 
+def _closed(s: str, opening: str, closing: str) -> bool:
+    """No quotation left open or closed that was not opened. Counts alone do not tell in
+    Russian, where nested quotes share their closing mark: «Завод «Новый Свет»."""
+    first_close, last_open = s.find(closing), s.rfind(opening)
+    return last_open <= s.rfind(closing) and not (
+        first_close >= 0 and (s.find(opening) < 0 or first_close < s.find(opening))
+    )
+
+
 def _balanced(s: str) -> bool:
+    curly = ("„", "“") if "„" in s else ("“", "”")
     return (
-        s.count("“") == s.count("”")
+        _closed(s, *curly)
+        and _closed(s, "«", "»")
         and s.count('"') % 2 == 0
         and s.count("(") == s.count(")")
         and s.count("[") == s.count("]")
     )
+
+
+# A wire dateline before the news: "МОСКВА, 10 авг - РИА Новости.", "Москва. 7 мая. INTERFAX.RU -",
+# "КРАСНОЯРСК, 10 августа. /ТАСС/.", "ALMATY (Reuters) -": a place and date, then the agency
+# in brackets, slashes or by name, then a dash or full stop.
+_AGENCIES = (
+    r"INTERFAX\.RU|Интерфакс|РИА Новости|ТАСС|TASS|Kazinform|Казинформ|Kabar|Кабар|AKIpress|"
+    r"24\.kg|Trend|Тренд|UzA|Dunyo|Sputnik|Спутник|Reuters|AFP|AP|Xinhua|Синьхуа|Anadolu"
+)
+_DATELINE = re.compile(
+    r"^(?P<place>[^\W\d_][\w-]*(?:[ -][^\W\d_][\w-]*){0,2}[,.]?\s+)?"
+    r"(?:(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})"  # "10 авг", "Dec. 3"
+    r"(?:,?\s+\d{4}(?:\s*г\.|\s+года)?)?[,.]?\s+)?"
+    r"(?:[-–—]\s*)?"
+    rf"(?:/\s*[^/]{{2,20}}\s*/|(?P<bracket>\([^()]{{2,30}}\))|(?:{_AGENCIES})\b)"
+    r"\.?\s*(?:[-–—.]\s*|$)"
+)
+
+
+def _without_dateline(text: str) -> str:
+    match = _DATELINE.match(text)
+    if not match or match.end() > 80:
+        return text
+    # "(Reuters)" after a place in capitals only: "Kazakhstan (KZ) - the largest" is news.
+    if match.group("bracket") and not (match.group("place") or "").strip(" ,.").isupper():
+        return text
+    return text[match.end() :]
 
 
 def _usable(sentence: str, last_in_paragraph: bool, excerpt: bool) -> str | None:
@@ -217,6 +263,8 @@ def _candidates(article: Article) -> list[_Sentence]:
             in_interview = in_interview or paragraph.kind == QUESTION
             continue
         text = " ".join(paragraph.text.split())
+        if not out:
+            text = _without_dateline(text)
         label, rest = _speaker_label(text)
         if _is_question(label, rest):
             in_interview = True
