@@ -304,6 +304,22 @@ def _when(s: _Sentence) -> bool:
     return bool(_WHEN.search(s.text))
 
 
+# A sentence about the telling, not the news: the court that heard it, the inquiry that goes
+# on, the comment nobody gave. Worth less than any lede that says what happened.
+_PROCEDURAL = re.compile(
+    r"\b(?:court|jury|tribunal|inquest|hearing|trial)\s+(?:was\s+|has\s+)?(?:heard|told)\b"
+    r"|\binvestigations?\s+(?:is|are|was|were|remains?)\s+(?:under\s*way|ongoing|continuing)"
+    r"|\b(?:an|the)\s+investigation\s+(?:has\s+been|was|is\s+being)\s+(?:launched|opened|carried)"
+    r"|\b(?:declined|refused)\s+to\s+comment\b|\bcould\s*n[o']t\s+be\s+reached\b"
+    r"|\bnot\s+immediately\s+(?:available|clear)\b|\bno\s+(?:further\s+)?details\s+were\b"
+    r"|\b(?:ведется|проводится|продолжается)\s+(?:расследование|проверка)"
+    r"|\bрасследование\s+продолжается|\bот\s+комментариев\s+отказал",
+    re.IGNORECASE,
+)
+_PROCEDURAL_WEIGHT = 0.55
+_LEANING_WEIGHT = 0.7
+
+
 def _score(sentences: list[_Sentence], title: frozenset[str]) -> None:
     """Position first (news puts the news first), then title overlap, centrality, facts;
     a sentence that says when it happens (who and where: the names) is worth more."""
@@ -320,6 +336,10 @@ def _score(sentences: list[_Sentence], title: frozenset[str]) -> None:
             + 0.1 * number
             + 0.2 * _when(s)
         )
+        if _PROCEDURAL.search(s.text):
+            s.score *= _PROCEDURAL_WEIGHT
+        if s.order and _needs_context(s):  # "По его словам, ...": leans on what came before
+            s.score *= _LEANING_WEIGHT
 
 
 def _needs_context(s: _Sentence) -> bool:
@@ -408,6 +428,13 @@ def _shorten(sentence: str, max_words: int) -> str:
     return best + ELLIPSIS
 
 
+_ATTRIBUTION = re.compile(
+    r"\baccording\s+to\b|\b(?:said|says|told|reported|announced)\b"
+    r"|\bсообщ\w*|\bзаяв\w*|\bпо\s+(?:словам|данным)\b|\bпередает\b|\bпишет\b",
+    re.IGNORECASE,
+)
+
+
 def extractive_lead(article: Article, max_words: int = 40) -> str:
     """Whole sentences of the article's prose, at most max_words words; "" if none is usable."""
     if max_words < 1:
@@ -431,7 +458,12 @@ def extractive_lead(article: Article, max_words: int = 40) -> str:
             for s in ranked[1:]
             if s.words <= max_words and _facts(s) != (0, False) and not _needs_context(s)
         ]
-        if not _clause_cut(anchor.text, cut) and any(map(_fact_word, lost)) and whole:
+        # ... and a cut that drops who says so ("…, according to the ministry") takes a claim
+        # from its source: a good whole sentence is better there too.
+        attribution_lost = bool(_ATTRIBUTION.search(" ".join(lost)))
+        if whole and (
+            attribution_lost or (not _clause_cut(anchor.text, cut) and any(map(_fact_word, lost)))
+        ):
             if whole[0].score >= 0.7 * anchor.score:
                 return whole[0].text
         return cut
