@@ -123,9 +123,9 @@ def main() -> None:
         r1, rl = (statistics.fmean(metrics[m]) if metrics[m] else 0.0 for m in ("rouge1", "rougeL"))
         print(f"{name:9} {r1:11.3f} {rl:11.3f}")
     for baseline in ("lead-1", "first-N", "textrank"):
-        pairs = zip(scores["ours"]["rouge1"], scores[baseline]["rouge1"], strict=True)
+        pairs = list(zip(scores["ours"]["rouge1"], scores[baseline]["rouge1"], strict=True))
         wins = sum(o > b for o, b in pairs)
-        ties = sum(o == b for o, b in zip(scores["ours"]["rouge1"], scores[baseline]["rouge1"]))
+        ties = sum(o == b for o, b in pairs)
         print(f"ours vs {baseline} on ROUGE-1: better on {wins}, equal on {ties}, of {n} articles")
 
 
