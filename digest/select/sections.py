@@ -14,25 +14,20 @@ most frequent keywords); the pipeline's `assign_sections`, after the leads are w
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from ..keywords import Keywords
 from ..models import DEFAULT_SECTION, OTHER_SECTION, Article
 from ..text import unicode_punct_to_spaces
 
 
 def compile_sections(
     sections: Sequence[tuple[str, Sequence[str]]],
-) -> list[tuple[str, re.Pattern[str]]]:
-    out = []
-    for name, keywords in sections:
-        words = [r"\s+".join(map(re.escape, k.split())) for k in keywords if k.strip()]
-        if words:
-            out.append((name, re.compile(r"\b(?:" + "|".join(words) + r")\b", re.I)))
-    return out
+) -> list[tuple[str, Keywords]]:
+    return _compiled(sections)
 
 
-def section_of(article: Article, sections: list[tuple[str, re.Pattern[str]]]) -> str:
+def section_of(article: Article, sections: list[tuple[str, Keywords]]) -> str:
     if not sections:
         return DEFAULT_SECTION
     title = unicode_punct_to_spaces(article.title)
@@ -54,15 +49,12 @@ def section_of(article: Article, sections: list[tuple[str, re.Pattern[str]]]) ->
 Sections = Sequence[tuple[str, Sequence[str]]]
 
 
-def _pattern(keywords: Sequence[str]) -> re.Pattern[str] | None:
-    words = [r"\s+".join(map(re.escape, k.split())) for k in keywords if k.strip()]
-    if not words:
-        return None
-    # Whole words; a possessive or adjective ending still counts: "Kazakhstan’s", "Tajiks".
-    return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?:['’]s|s)?(?!\w)", re.I)
+def _pattern(keywords: Sequence[str]) -> Keywords | None:
+    found = Keywords(keywords)
+    return found if found.phrases else None
 
 
-def _compiled(sections: Sections) -> list[tuple[str, re.Pattern[str]]]:
+def _compiled(sections: Sections) -> list[tuple[str, Keywords]]:
     out = []
     for name, keywords in sections:
         pattern = _pattern(keywords)
@@ -79,7 +71,7 @@ def section_for(title: str, lead: str, sections: Sections) -> str:
     return _section(title, lead, compiled)
 
 
-def _section(title: str, lead: str, compiled: list[tuple[str, re.Pattern[str]]]) -> str:
+def _section(title: str, lead: str, compiled: list[tuple[str, Keywords]]) -> str:
     """The section named first in the title, else first in the lead (ties: config order):
     "Uzbekistan and Kazakhstan Explore ..." is an Uzbek story."""
     for text in (title, lead):
