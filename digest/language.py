@@ -57,12 +57,14 @@ def declared_language(tag: str | None) -> str | None:
 _CYRILLIC = re.compile(r"[\u0400-\u04FF\u0500-\u052F]")
 _LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 _KAZAKH_OWN = re.compile(r"[әұіӘҰІ]")  # letters only Kazakh has among these languages
-_KAZAKH_SHARED = re.compile(r"[ғқңөүһҒҚҢӨҮҺ]")
+_KAZAKH_GQ = re.compile(r"[ғқҒҚ]")
 _UZBEK_OWN = re.compile(r"[ўҳЎҲ]")
 _TAJIK_OWN = re.compile(r"[ӣӯҷӢӮҶ]")
 _KYRGYZ_SHARED = re.compile(r"[ңөүҢӨҮ]")
 # Uzbek Latin: oʻ/gʻ with the modifier letter turned comma (U+02BB) or a stand-in for it.
 _UZBEK_LATIN = re.compile(r"[oOgG][ʻ‘’'`]")
+_UZBEK_OKINA = re.compile(r"[oOgG]ʻ")
+_UZBEK_ENDING = re.compile(r"(?:moqda|yapti|lari|larni|larga|larda|dagi|ligi|gan|ning)$")
 _KAZAKH_LATIN = re.compile(r"[äğıñūşÄĞÑŪŞ]")
 _WORD = re.compile(r"[^\W\d_]+(?:[ʻ‘’'`][^\W\d_]+)*")
 
@@ -90,17 +92,21 @@ def detect(text: str) -> str:
             return TAJIK
         if _UZBEK_OWN.search(sample):
             return UZBEK
-        own = len(_KAZAKH_OWN.findall(sample))
-        shared = len(_KAZAKH_SHARED.findall(sample))
-        # One stray letter (a quoted Kazakh name in Russian copy) does not make Kazakh.
-        if own >= 2 or (own and shared >= 2):
+        kazakh = len(_KAZAKH_OWN.findall(sample)) + len(_KAZAKH_GQ.findall(sample))
+        shared = len(_KYRGYZ_SHARED.findall(sample))  # ң ө ү: Kyrgyz has them too
+        # Kazakh letters are about one in ten in Kazakh text; a Kazakh name quoted in Russian
+        # copy ("Қасым-Жомарт Тоқаев") does not make it Kazakh.
+        if kazakh and kazakh + shared >= 2 and (kazakh + shared) * 100 >= 3 * cyrillic:
             return KAZAKH
-        if len(_KYRGYZ_SHARED.findall(sample)) >= 3 and not own:
+        if shared >= 2 and not kazakh and shared * 100 >= 3 * cyrillic:
             return KYRGYZ
         return RUSSIAN
     words = Counter(w.lower() for w in _WORD.findall(sample))
     english = sum(n for w, n in words.items() if w in _ENGLISH_WORDS)
-    uzbek = sum(n for w, n in words.items() if w in _UZBEK_WORDS)
+    uzbek = sum(n for w, n in words.items() if w in _UZBEK_WORDS or _UZBEK_ENDING.search(w))
+    # oʻ gʻ with the turned comma (U+02BB) are Uzbek's own; with an apostrophe, only beside
+    # Uzbek words
+    uzbek += 2 * len(_UZBEK_OKINA.findall(sample))
     uzbek += 2 * len(_UZBEK_LATIN.findall(sample)) if uzbek else 0
     if uzbek > english:
         return UZBEK

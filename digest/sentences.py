@@ -82,15 +82,30 @@ def _mostly_cyrillic(text: str) -> bool:
     return len(_CYRILLIC.findall(text)) * 2 > len(text)
 
 
-# A short lowercase abbreviation, or one with inner full stops: "ж.", "г.", "б.з.б.", "т.е."
-_ABBREVIATION_END = re.compile(r"(?:^|[\s(])(?:[^\W\d_]{1,3}|[^\W\d_]{1,4}(?:\.[^\W\d_]{1,4})+)\.$")
+# A short lowercase abbreviation, or one with inner full stops: "ж.", "г.", "мөлш.", "б.з.б."
+# (a four-letter word that ends on a vowel, "году.", is a word).
+_ABBREVIATION_END = re.compile(
+    r"(?:^|[\s(])(?:[^\W\d_]{1,3}|[^\W\d_]{3}[^\W\d_аеёиоуыэюяәөұүіaeiouy]"
+    r"|[^\W\d_]{1,4}(?:\.[^\W\d_]{1,4})+)\.$"
+)
 
 
-def _continues(previous: str, piece: str) -> bool:
+# Kazakh and Uzbek put the verb last: a sentence there does not end on an abbreviation of
+# a year or era ("б.з.б. 330 ж. Александр Македонский талқандады").
+_VERB_FINAL = frozenset({"kk", "uz", "ky", "tg"})
+_TURKIC_ABBREVIATION = re.compile(
+    r"(?:^|[\s(])(?:ж|жж|ғ|ғғ|б\.з\.б|б\.з\.д|б\.з|мөлш|млн|млрд|y|yy|mln|mlrd|m\.a)\.$",
+    re.IGNORECASE,
+)
+
+
+def _continues(previous: str, piece: str, language: str) -> bool:
     """Whether `piece` goes on the sentence `previous` (what the splitter cut too early)."""
+    abbreviation = _ABBREVIATION_END.search(previous) and previous[-2].islower()
     return bool(
         piece[0].islower()
-        or (piece[0].isdigit() and _ABBREVIATION_END.search(previous) and previous[-2].islower())
+        or (abbreviation and piece[0].isdigit())
+        or (language in _VERB_FINAL and _TURKIC_ABBREVIATION.search(previous))
         or _ends_with_initial(previous)
         or _NEVER_FINAL.search(previous)
         or _CORPORATE_START.match(piece)
@@ -111,7 +126,7 @@ def split_sentences(text: str, language: str = ENGLISH) -> tuple[str, ...]:
         piece = piece.strip()
         if not piece:
             continue
-        if merged and _continues(merged[-1], piece):
+        if merged and _continues(merged[-1], piece, language):
             merged[-1] = f"{merged[-1]} {piece}"
         else:
             merged.append(piece)
