@@ -304,19 +304,26 @@ def _when(s: _Sentence) -> bool:
     return bool(_WHEN.search(s.text))
 
 
-# A sentence about the telling, not the news: the court that heard it, the inquiry that goes
-# on, the comment nobody gave. Worth less than any lede that says what happened.
+# A sentence about the telling, not the news: the court that heard it (its facts may still
+# serve beside the lede) ...
 _PROCEDURAL = re.compile(
     r"\b(?:court|jury|tribunal|inquest|hearing|trial)\s+(?:was\s+|has\s+)?(?:heard|told)\b"
-    r"|\binvestigations?\s+(?:is|are|was|were|remains?)\s+(?:under\s*way|ongoing|continuing)"
+    r"|\b(?:суд|суде)\s+(?:установил|выяснил|услышал)",
+    re.IGNORECASE,
+)
+# ... and one that says nothing yet: the inquiry under way, the comment nobody gave. Never a
+# lead over the lede, never company for it.
+_EMPTY = re.compile(
+    r"\binvestigations?\s+(?:is|are|was|were|remains?)\s+(?:under\s*way|ongoing|continuing)"
     r"|\b(?:an|the)\s+investigation\s+(?:has\s+been|was|is\s+being)\s+(?:launched|opened|carried)"
     r"|\b(?:declined|refused)\s+to\s+comment\b|\bcould\s*n[o']t\s+be\s+reached\b"
     r"|\bnot\s+immediately\s+(?:available|clear)\b|\bno\s+(?:further\s+)?details\s+were\b"
-    r"|\b(?:ведется|проводится|продолжается)\s+(?:расследование|проверка)"
+    r"|\b(?:ведется|ведётся|проводится|продолжается)\s+(?:расследование|проверка)"
     r"|\bрасследование\s+продолжается|\bот\s+комментариев\s+отказал",
     re.IGNORECASE,
 )
 _PROCEDURAL_WEIGHT = 0.55
+_EMPTY_WEIGHT = 0.3
 _LEANING_WEIGHT = 0.7
 
 
@@ -336,7 +343,9 @@ def _score(sentences: list[_Sentence], title: frozenset[str]) -> None:
             + 0.1 * number
             + 0.2 * _when(s)
         )
-        if _PROCEDURAL.search(s.text):
+        if _EMPTY.search(s.text):
+            s.score *= _EMPTY_WEIGHT
+        elif _PROCEDURAL.search(s.text):
             s.score *= _PROCEDURAL_WEIGHT
         if s.order and _needs_context(s):  # "По его словам, ...": leans on what came before
             s.score *= _LEANING_WEIGHT
@@ -477,6 +486,8 @@ def extractive_lead(article: Article, max_words: int = 40) -> str:
         if s.words > max_words - words or abs(s.order - anchor.order) > _NEAR:
             continue
         if (_needs_context(s) and s.order - 1 not in chosen) or _facts(s) == (0, False):
+            continue
+        if _EMPTY.search(s.text):
             continue
         if any(len(s.stems & c.stems) > 0.6 * len(s.stems) for c in chosen.values()):
             continue  # says again what a chosen sentence says
