@@ -259,3 +259,76 @@ def test_a_keyword_phrase_matches_inflected_word_by_word():
     central_asia = Keywords(["Центральная Азия"])
     assert central_asia.search("Саммит стран Центральной Азии прошел в Астане")
     assert not central_asia.search("Азия и Центральная Европа")
+
+
+# --- the whole cycle --------------------------------------------------------------------
+
+
+def _atom(entries: list[tuple[str, list[str], str]]) -> str:
+    """An Atom feed of (title, paragraphs, xml:lang) entries, all dated 3 December 2025."""
+    from html import escape
+
+    items = "".join(
+        f"<entry><title>{escape(title)}</title><id>urn:e{i}</id>"
+        f"<link href='https://news.example/{i}'/><updated>2025-12-03T08:00:00Z</updated>"
+        f"<content type='html' xml:lang='{lang}'>"
+        + escape("".join(f"<p>{escape(p)}</p>" for p in paragraphs))
+        + "</content></entry>"
+        for i, (title, paragraphs, lang) in enumerate(entries)
+    )
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
+        f"<title>Region</title><id>urn:f</id><updated>2025-12-03T08:00:00Z</updated>{items}</feed>"
+    )
+
+
+def test_a_digest_of_russian_kazakh_and_uzbek_news_reads_whole(tmp_path):
+    from digest.config import load_config
+    from digest.pipeline import preview
+
+    russian = {a.title: a for a in russian_articles()}
+    syria = russian["Times: Россия строит новую авиабазу в Сирии"]
+    crimea = russian["В Госдуме оценили решение Зеленского назначить «постпреда» в Крыму"]
+    kazakh = next(d for d in _json("kk_ktb_documents.json") if d["document"].startswith("akorda"))
+    uzbek = _spaced(_json("uz_ut_news_sentences.json"))[:12]
+    entries = [
+        (syria.title, [p.text for p in syria.paragraphs], "ru"),
+        (crimea.title, [p.text for p in crimea.paragraphs], "ru"),
+        ("Ақорда жаңалықтары", [" ".join(kazakh["sentences"][i : i + 4]) for i in (0, 4)], "kk"),
+        ("Oʻzbekiston yangiliklari", [" ".join(uzbek[i : i + 4]) for i in (0, 4, 8)], "uz"),
+    ]
+    feed = tmp_path / "region.xml"
+    feed.write_text(_atom(entries), encoding="utf-8")
+    config = tmp_path / "digest.yaml"
+    config.write_text(
+        f"title: Regional Daily\nsources:\n  - feed: {feed}\n"
+        f"state: {tmp_path / 's.sqlite3'}\n"
+        "selection:\n  sections:\n"
+        "    Syria: [Syria, Сирия]\n    Crimea: [Crimea, Крым]\n"
+        "    Kazakhstan: [Kazakhstan, Қазақстан, Ақорда]\n    Uzbekistan: [Oʻzbekiston]\n",
+        encoding="utf-8",
+    )
+    report, paths = preview(load_config(config), tmp_path / "out")
+    chosen = {c["title"]: c for c in report.to_json()["chosen"]}
+    assert {t: c["section"] for t, c in chosen.items()} == {
+        syria.title: "Syria",  # "в Сирии"
+        crimea.title: "Crimea",  # "в Крыму"
+        "Ақорда жаңалықтары": "Kazakhstan",
+        "Oʻzbekiston yangiliklari": "Uzbekistan",
+    }
+    for article in (syria, crimea):
+        lead = chosen[article.title]["lead"]
+        assert lead and damage(lead, article) is None
+    treebank = set(kazakh["sentences"]) | set(uzbek)
+    for title in ("Ақорда жаңалықтары", "Oʻzbekiston yangiliklari"):
+        rest = chosen[title]["lead"]
+        assert rest
+        while rest:
+            found = next((s for s in treebank if rest.startswith(s)), None)
+            assert found, chosen[title]["lead"]
+            rest = rest[len(found) :].lstrip()
+    text = paths[1].read_text(encoding="utf-8")  # the plain-text part, letters intact
+    for lead in (c["lead"] for c in chosen.values()):
+        assert lead.split()[0] in text
+    assert "ә" in text or "қ" in text
+    assert "ʻ" in text
