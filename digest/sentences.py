@@ -13,7 +13,8 @@ language patch what it gets wrong:
 - Everywhere: initials never end a sentence, in any script ("Ш. Мирзиёев", "Sh. Mirziyoyev",
   "Б. Б. Петров", "Ch. Aitmatov"), nor titles and month abbreviations before a name or a
   number ("Dr.", "Sept. 5", "5 дек. 2025"); a piece that starts in lowercase continues the
-  sentence before it; "security.They" is two sentences.
+  sentence before it, and so does one after a semicolon or inside open brackets;
+  "security.They" is two sentences.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def _ends_with_initial(text: str) -> bool:
     transliterated digraph) standing alone before the full stop."""
     if not text.endswith("."):
         return False
-    word = text[:-1].rsplit(None, 1)[-1].lstrip("(«\"„“'")
+    words = text[:-1].rsplit(None, 1)
+    word = words[-1].lstrip("(«\"„“'") if words else ""
     return (len(word) == 1 and word.isupper()) or word in _DIGRAPH_INITIALS
 
 
@@ -104,6 +106,8 @@ def _continues(previous: str, piece: str, language: str) -> bool:
     abbreviation = _ABBREVIATION_END.search(previous) and previous[-2].islower()
     return bool(
         piece[0].islower()
+        or previous.endswith((";", ","))  # razdel ends one at "(Wilhelm Stekel;"
+        or previous.count("(") > previous.count(")")  # inside brackets: "(… 1894 (1895?)"
         or (abbreviation and piece[0].isdigit())
         or (language in _VERB_FINAL and _TURKIC_ABBREVIATION.search(previous))
         or _ends_with_initial(previous)

@@ -152,12 +152,17 @@ def test_initials_never_end_a_sentence_in_any_language(language, text, sentences
     assert list(split_sentences(text, language)) == sentences
 
 
+@pytest.mark.parametrize("language", ["en", "ru", "kk", "uz"])
+def test_stray_full_stops_split_without_error(language):
+    assert split_sentences(". Hello there friends. .", language)[-1] == "."
+
+
 def test_real_kazakh_and_uzbek_paragraphs_split_where_the_treebanks_do():
     def exact(groups, language):
         return sum(list(split_sentences(" ".join(g), language)) == g for g in groups)
 
     kazakh, uzbek = kazakh_groups(), uzbek_groups()
-    # Kazakh: 259 of 267 (the rest: headings without a full stop, "1 млрд. АҚШ ..."); the
+    # Kazakh: 260 of 267 (the rest: headings without a full stop, "1 млрд. АҚШ ..."); the
     # English splitter gets 234.
     assert exact(kazakh, "kk") >= 0.96 * len(kazakh)
     assert exact(kazakh, "kk") > exact(kazakh, "en")
@@ -165,6 +170,16 @@ def test_real_kazakh_and_uzbek_paragraphs_split_where_the_treebanks_do():
     for group in kazakh + uzbek:  # nothing lost or garbled: ә ғ қ ң ө ұ ү і ʻ intact
         language = detect(" ".join(group))
         assert " ".join(split_sentences(" ".join(group), language)) == " ".join(group)
+
+
+def test_real_russian_paragraphs_split_where_the_treebank_does():
+    sentences = _spaced(_json("ru_gsd_sentences.json"))
+    groups = [sentences[i : i + 4] for i in range(0, len(sentences), 4)]
+    exact = sum(list(split_sentences(" ".join(g), "ru")) == g for g in groups)
+    # 132 of 151 (pysbd with the old patches: 127); the rest are lines without a full stop
+    # ("OS -- наружный сегмент фоторецепторов") and "I Am... Sasha Fierce".
+    assert exact >= 0.85 * len(groups)
+    assert exact > sum(list(split_sentences(" ".join(g), "en")) == g for g in groups)
 
 
 # --- leads ------------------------------------------------------------------------------
