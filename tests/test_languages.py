@@ -154,7 +154,8 @@ def test_initials_never_end_a_sentence_in_any_language(language, text, sentences
 
 @pytest.mark.parametrize("language", ["en", "ru", "kk", "uz"])
 def test_stray_full_stops_split_without_error(language):
-    assert split_sentences(". Hello there friends. .", language)[-1] == "."
+    text = ". Hello there friends. ."
+    assert " ".join(split_sentences(text, language)) == text
 
 
 def test_real_kazakh_and_uzbek_paragraphs_split_where_the_treebanks_do():
