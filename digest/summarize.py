@@ -52,12 +52,16 @@ class LeadResult:
 
 _MONTHS = (
     "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec"
+    "jan feb mar apr jun jul aug sep sept oct nov dec "
+    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря "
+    "январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь "
+    "янв фев мар апр июн июл авг сен сент окт ноя нояб дек г года"
 )
 _DATE_WORDS = frozenset(
     (
         _MONTHS + " monday tuesday wednesday thursday friday saturday sunday mon tue wed thu fri"
         " sat sun updated published posted last on at am pm a.m p.m gmt utc"
+        " понедельник вторник среда четверг пятница суббота воскресенье в обновлено"
     ).split()
 )
 _DATE_NUMBER = re.compile(r"\d{1,4}(?:[:/.-]\d{1,4})*(?:st|nd|rd|th)?")
@@ -296,6 +300,9 @@ _WHEN = re.compile(
     r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
     r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|"
     r"tomorrow|this (?:week|month|year)|last (?:week|month|year)|next (?:week|month|year))\b"
+    r"|\b\d{1,2}\s+(?:января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|"
+    r"ноября|декабря)|(?i:\bв\s+(?:понедельник|вторник|среду|четверг|пятницу|субботу|"
+    r"воскресенье)|\b(?:вчера|сегодня|завтра|на этой неделе))"
 )
 
 
@@ -361,11 +368,14 @@ _SHORT_LEAD = 0.5  # of max_words: a lead shorter than this gets a second senten
 _NEAR = 3  # sentences away from the first choice
 _TRAILING_FILLER = frozenset(
     "a an the and or but of to in on at by for with from as that which who whose while "
-    "including such like than its his her their".split()
+    "including such like than its his her their "
+    "в во на и а но или с со по к ко о об от из за для до при у что который которая которое "
+    "которые как его ее её их".split()
 )
 _SUBORDINATORS = frozenset(
     "after although though as because before despite during following if once since unless "
-    "until when whenever while amid according".split()
+    "until when whenever while amid according "
+    "когда если хотя поскольку пока после перед несмотря".split()
 )
 _CLAUSE_END = re.compile(r"[,;:](?=\s)|\s[–—](?=\s)")
 
@@ -373,11 +383,15 @@ _CLAUSE_END = re.compile(r"[,;:](?=\s)|\s[–—](?=\s)")
 # Words that open a new clause after a comma: a cut there leaves a whole clause behind.
 _CLAUSE_OPENERS = _SUBORDINATORS | frozenset(
     "and but or nor yet so which who whom whose where with without while whereas thereby "
-    "bringing making marking putting taking giving saying adding citing".split()
+    "bringing making marking putting taking giving saying adding citing "
+    "и а но или что чтобы который которая которое которые которых где куда откуда "
+    "сообщает сообщил сообщила заявил заявила отметил отметила".split()
 )
 _NUMBER_WORDS = frozenset(
     "hundred thousand million billion trillion percent per cent tonnes tons km kilometres "
-    "kilometers metres meters megawatts gigawatts hectares".split()
+    "kilometers metres meters megawatts gigawatts hectares "
+    "тыс млн млрд трлн тысяч тысячи миллиона миллионов миллиарда миллиардов процентов "
+    "процента руб рублей долларов тенге сумов сомов км тонн га".split()
 )
 
 
