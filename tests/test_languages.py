@@ -101,6 +101,20 @@ def test_a_feed_declares_the_language_of_its_entries():
     assert declared_language("") is None and declared_language("not a tag!") is None
 
 
+def test_a_kazakh_feed_in_its_own_8_bit_encoding_reads_right():
+    sentences = kazakh_groups()[0]  # real text: Ақорда news
+    rss = (
+        '<?xml version="1.0" encoding="KZ-1048"?><rss version="2.0"><channel>'
+        "<title>Жаңалықтар</title><item><title>Ақорда жаңалықтары</title>"
+        f"<description>{' '.join(sentences)}</description></item></channel></rss>"
+    )
+    result = read_feed("kz.xml", rss.encode("kz1048"))
+    (entry,) = result.articles
+    assert not result.problems and entry.text == " ".join(sentences)
+    assert language_of(entry) == "kk"
+    assert list(split_sentences(entry.text, language_of(entry))) == sentences
+
+
 # --- sentences --------------------------------------------------------------------------
 
 
