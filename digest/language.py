@@ -1,8 +1,9 @@
 """The language of an article: what its source declares, else what its letters say.
 
-A feed's `<language>` (or an entry's `xml:lang`) and a page's `<html lang>` are taken at
-their word: "ru-RU" is "ru", "uz-Latn-UZ" is "uz". Without one, the language is read from
-the text by script and a few letters and words no other language here has:
+A feed's `<language>` (or an entry's `xml:lang`) is taken at its word ("ru-RU" is "ru",
+"uz-Latn-UZ" is "uz") unless the text's script says otherwise (a feed left at "en-US" over
+Russian copy). Without one, the language is read from the text by script and a few
+letters and words no other language here has:
 
 - Cyrillic text is Kazakh when it uses ә ұ і (Kazakh's own letters), Uzbek when it uses
   ў or ҳ, Kyrgyz when ң ө ү come without the Kazakh letters, Tajik with ӣ ӯ ҷ; otherwise
@@ -117,13 +118,18 @@ def detect(text: str) -> str:
 
 
 def language_of(article) -> str:
-    """The article's language: declared by its source, else detected from its title and
-    opening paragraphs."""
-    if article.language:
-        return article.language
-    return _detected(article.title, article.paragraphs[:4])
+    """The article's language: declared by its source when the text is in that language's
+    script, else detected from its title and opening paragraphs."""
+    return _language(article.language, article.title, article.paragraphs[:4])
 
 
 @lru_cache(maxsize=16384)
-def _detected(title: str, paragraphs: tuple) -> str:
-    return detect(" ".join([title, *(p.text for p in paragraphs)]))
+def _language(declared: str | None, title: str, paragraphs: tuple) -> str:
+    text = " ".join([title, *(p.text for p in paragraphs)])
+    if declared:
+        sample = text[:4000]
+        cyrillic = len(_CYRILLIC.findall(sample)) > len(_LATIN.findall(sample))
+        # Uzbek is written in both scripts.
+        if declared == UZBEK or cyrillic == (declared in CYRILLIC_LANGUAGES):
+            return declared
+    return detect(text)

@@ -75,12 +75,13 @@ def test_a_kazakh_name_in_russian_copy_does_not_make_it_kazakh():
     assert detect("Бишкекте Кыргызстандын президенти Садыр Жапаров жолугушуу өткөрдү.") == "ky"
 
 
-RSS = b"""<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel><title>Lenta</title><link>https://example.org/</link>
-<language>ru-RU</language>
-<item><title>Hello</title><link>https://example.org/1</link>
-<description>Written in English, declared Russian.</description></item>
-</channel></rss>"""
+# A real Kazakh sentence (UD Kazakh-KTB) with too few Kazakh letters to tell from Russian.
+RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Kun</title><link>https://example.org/</link>
+<language>kk-KZ</language>
+<item><title>Кафедра</title><link>https://example.org/1</link>
+<description>Кафедра «Менеджмент» мамандық бойынша бакалавр дайындайды.</description>
+</item></channel></rss>""".encode()
 
 ATOM = """<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xml:lang="kk">
@@ -94,7 +95,11 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
 
 def test_a_feed_declares_the_language_of_its_entries():
     (declared,) = read_feed("rss.xml", RSS).articles
-    assert declared.language == "ru" and language_of(declared) == "ru"  # the feed's word
+    assert detect(declared.text) == "ru"
+    assert declared.language == "kk" and language_of(declared) == "kk"  # the feed's word
+    russian = russian_articles()[0]
+    mislabelled = Article(russian.title, russian.paragraphs, "t", language="en")
+    assert language_of(mislabelled) == "ru"  # ... unless its script says otherwise
     uzbek, kazakh = read_feed("atom.xml", ATOM).articles
     assert (uzbek.language, kazakh.language) == ("uz", "kk")  # entry's xml:lang, else feed's
     assert declared_language("en-GB") == "en" and declared_language("rus") == "ru"
