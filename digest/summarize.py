@@ -139,7 +139,12 @@ _STOP = frozenset(
     were be been being has have had do does did will would shall should can could may might
     must it its it's he she they them their his her we our you your i not no nor so such also
     said says say which who whom whose what when where while how all any both each other more
-    most some new one two per up out s""".split()
+    most some new one two per up out s
+    и в во на не что с со по к ко о об от из за для до при у а но или же бы ли как так это
+    этот эта эти его ее её их он она они мы вы я был была были было будет быть также уже
+    еще ещё который которая которое которые сообщает сообщил заявил
+    және мен бен пен бұл осы да де ол олар үшін туралы
+    va bilan bu ham uchun esa u ular haqida""".split()
 )
 _CONTEXT_OPENERS = frozenset(
     """he she it they this these those that its his her their however but and also
