@@ -1,10 +1,13 @@
 """How close the extractive leads come to hand-written ones, against three baselines.
 
-    .venv/bin/python benchmarks/leads_rouge.py [--verbose]
+    .venv/bin/python benchmarks/leads_rouge.py [--verbose] [--russian]
 
 References: benchmarks/lead_references.json, written by hand for articles of the real pages
-in ../shared/seeds (and the project's seeds/ when they hold the same titles). Scores are
-ROUGE-1 and ROUGE-L F1 (rouge-score, Porter stemming), averaged over the articles.
+in ../shared/seeds (and the project's seeds/ when they hold the same titles); with
+--russian, benchmarks/lead_references_ru.json for the Meduza and TASS articles of
+tests/fixtures/languages/ru_news.json. Scores are ROUGE-1 and ROUGE-L F1 (rouge-score;
+Porter stemming, or for Russian words of any script and Snowball's Russian stemmer),
+averaged over the articles.
 Baselines: lead-1 (the article's first sentence cut to max_words words), first-N (the
 first max_words words of the body, cut mid-sentence) and TextRank (Mihalcea & Tarau 2004:
 the sentences of the opening ranked by PageRank over word-overlap similarity, taken in rank
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -23,20 +27,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+import snowballstemmer  # noqa: E402
 from rouge_score import rouge_scorer  # noqa: E402
 
+from digest.language import language_of  # noqa: E402
 from digest.models import Article  # noqa: E402
 from digest.sources import read_paths  # noqa: E402
 from digest.summarize import extractive_lead, split_sentences  # noqa: E402
 
 REFERENCES = Path(__file__).with_name("lead_references.json")
+RUSSIAN_REFERENCES = Path(__file__).with_name("lead_references_ru.json")
 PAGE_FOLDERS = (ROOT / "seeds", ROOT.parent / "shared" / "seeds")
 
 
 def lead_1(article: Article, max_words: int) -> str:
     """The baseline: the first sentence of the body, cut to max_words words."""
     for paragraph in article.prose:
-        sentences = split_sentences(paragraph)
+        sentences = split_sentences(paragraph, language_of(article))
         if sentences:
             return " ".join(sentences[0].split()[:max_words])
     return ""
@@ -49,7 +56,8 @@ def first_words(article: Article, max_words: int) -> str:
 
 def textrank(article: Article, max_words: int, opening: int = 12) -> str:
     """TextRank over the first `opening` sentences of the prose."""
-    sentences = [s for p in article.prose for s in split_sentences(p)][:opening]
+    language = language_of(article)
+    sentences = [s for p in article.prose for s in split_sentences(p, language)][:opening]
     if not sentences:
         return ""
     words = [set(w.lower() for w in s.split() if len(w) > 3) for s in sentences]
@@ -86,6 +94,23 @@ def load_articles() -> dict[str, Article]:
     return articles
 
 
+def russian_articles() -> dict[str, Article]:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from whole_leads import russian_articles as real
+
+    return {a.title: a for a in real()}
+
+
+class RussianTokenizer:
+    """rouge-score keeps only [a-z0-9]: Russian words, lowercased and Snowball-stemmed."""
+
+    _stemmer = snowballstemmer.stemmer("russian")
+
+    def tokenize(self, text: str) -> list[str]:
+        words = re.findall(r"[^\W_]+", text.lower().replace("ё", "е"))
+        return self._stemmer.stemWords(words)
+
+
 BASELINES = {
     "ours": extractive_lead,
     "lead-1": lead_1,
@@ -95,10 +120,15 @@ BASELINES = {
 
 
 def main() -> None:
-    data = json.loads(REFERENCES.read_text(encoding="utf-8"))
+    russian = "--russian" in sys.argv
+    data = json.loads((RUSSIAN_REFERENCES if russian else REFERENCES).read_text(encoding="utf-8"))
     max_words = data["max_words"]
-    articles = load_articles()
-    scorer = rouge_scorer.RougeScorer(["rouge1", "rougeL"], use_stemmer=True)
+    articles = russian_articles() if russian else load_articles()
+    scorer = (
+        rouge_scorer.RougeScorer(["rouge1", "rougeL"], tokenizer=RussianTokenizer())
+        if russian
+        else rouge_scorer.RougeScorer(["rouge1", "rougeL"], use_stemmer=True)
+    )
     scores: dict[str, dict[str, list[float]]] = {
         name: {"rouge1": [], "rougeL": []} for name in BASELINES
     }
