@@ -202,6 +202,15 @@ def test_real_russian_paragraphs_split_where_the_treebank_does():
     assert exact > sum(list(split_sentences(" ".join(g), "en")) == g for g in groups)
 
 
+def test_the_opening_a_lead_reads_ends_at_a_sentence_end_not_at_an_abbreviation():
+    from digest.sentences import text_before_limit
+
+    first = "Выступил на форуме академик из Новосибирска."
+    text = f"{first} Затем слово взял проф. Иванов, рассказавший о новых исследованиях."
+    limit = text.index("Иванов") + 3
+    assert text_before_limit(text, limit) == first
+
+
 # --- leads ------------------------------------------------------------------------------
 
 
