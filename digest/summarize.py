@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from .config import LlmConfig, SummaryConfig
 from .errors import ConfigError
-from .language import language_of
+from .language import detect, language_of
 from .models import PROSE, QUESTION, Article
 from .sentences import split_sentences, text_before_limit
 from .text import CHROME_PHRASES, LISTING_COUNTER
@@ -581,6 +581,9 @@ def validate_llm_lead(answer: str, article: Article, max_words: int) -> str:
         raise LlmError("answer is not in the article's script")
     if words >= 12 and _english_share(body) >= 0.15 and _english_share(text) < 0.05:
         raise LlmError("answer is not in the article's language")
+    # Russian copy answered in Kazakh (or Uzbek in Russian): the same script, another language.
+    if words >= 12 and detect(text) != language_of(article):
+        raise LlmError(f"answer is in {detect(text)}, the article in {language_of(article)}")
     digits = {re.sub(r"\D", "", n) for n in _NUMBER.findall(body)}
     invented = [n for n in _NUMBER.findall(text) if re.sub(r"\D", "", n) not in digits]
     if invented:

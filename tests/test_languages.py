@@ -10,6 +10,7 @@ treebanks' annotators drew them.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -376,3 +377,35 @@ def test_a_digest_of_russian_kazakh_and_uzbek_news_reads_whole(tmp_path):
         assert lead.split()[0] in text
     assert "ә" in text or "қ" in text
     assert "ʻ" in text
+
+
+def test_an_llm_lead_in_another_language_of_the_same_script_is_not_used():
+    """A Russian article answered in Kazakh falls back to the extractive lead; answered in
+    Russian, the answer is the lead (the chat endpoint is a stub on 127.0.0.1)."""
+    from test_summarize import StubChat, llm_summarizer
+
+    russian = next(a for a in russian_articles() if a.title.startswith("Две ЛЭП"))
+    kazakh = (
+        "Ачинск маңындағы әскери қоймадағы жарылыстар екі электр желісін бүлдірді, "
+        "апаттық бригадалар жөндеуді әлі бастай алмай отыр."
+    )
+    answer = (
+        "Взрывы на военном складе под Ачинском повредили две линии электропередачи, "
+        "аварийные бригады пока не могут начать ремонт."
+    )
+    server = StubChat()
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        summarize = llm_summarizer(server.base_url)
+        server.answer(kazakh)
+        fallback = summarize(russian)
+        server.answer(answer)
+        used = summarize(russian)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (
+        fallback.backend == "extractive" and "answer is in kk, the article in ru" in fallback.note
+    )
+    assert (used.backend, used.lead) == ("llm", answer)
