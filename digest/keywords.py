@@ -10,8 +10,9 @@ A text's words are compared with each keyword word by word, case-insensitively (
   takes "Токаева", "Токаевым"; "токарь" stays out.
 - Latin keywords by Snowball's English stemmer: "Tajiks", "Kazakhstan’s" (possessives
   dropped first).
-- In any script, the keyword followed by Kazakh or Uzbek case and possessive suffixes
-  (Turkic languages add suffixes to an unchanged stem): "Қазақстанның", "Oʻzbekistonda".
+- In any script, the keyword followed by Kazakh, Kyrgyz or Uzbek case and possessive
+  suffixes (Turkic languages add suffixes to an unchanged stem): "Қазақстанның",
+  "Бишкектеги", "Oʻzbekistonda".
 
 What this does not do (named in the README): Kazakh and Uzbek words whose stem changes
 (a final consonant voiced, a vowel dropped) before a suffix, and Russian adjectives made
@@ -39,17 +40,17 @@ _RUSSIAN_ENDINGS = (
     "", "а", "я", "у", "ю", "е", "и", "ы", "о", "ом", "ем", "ём", "ой", "ей", "ью", "ам", "ям",
     "ами", "ями", "ах", "ях", "ов", "ев", "ым", "им", "ого", "его", "ому", "ему", "ая", "ую",
 )  # fmt: skip
-# Kazakh and Uzbek case, plural and possessive suffixes (Cyrillic and Latin spellings).
+# Kazakh, Kyrgyz and Uzbek case, plural and possessive suffixes (Cyrillic and Latin).
 _TURKIC_SUFFIX = re.compile(
-    r"(?:(?:лар|лер|дар|дер|тар|тер|lar)?"
-    r"(?:ның|нің|дың|дің|тың|тің|ning|"
-    r"дағы|дегі|тағы|тегі|dagi|"
-    r"дан|ден|тан|тен|нан|нен|dan|"
-    r"ға|ге|қа|ке|ga|ka|qa|"
-    r"да|де|та|те|нда|нде|da|"
-    r"ны|ні|ды|ді|ты|ті|ni|"
-    r"мен|бен|пен|"
-    r"сы|сі|si)?)$"
+    r"(?:(?:лар|лер|дар|дер|тар|тер|лор|лөр|дор|дөр|тор|төр|lar)?"
+    r"(?:ның|нің|дың|дің|тың|тің|нын|нин|нун|нүн|дын|дин|дун|дүн|тын|тин|тун|түн|ning|"
+    r"дағы|дегі|тағы|тегі|дагы|деги|тагы|теги|догу|дөгү|тогу|төгү|dagi|"
+    r"дан|ден|тан|тен|нан|нен|дон|дөн|тон|төн|нон|нөн|dan|"
+    r"ға|ге|қа|ке|га|ка|го|гө|ко|кө|ga|ka|qa|"
+    r"да|де|та|те|до|дө|то|тө|нда|нде|da|"
+    r"ны|ні|ды|ді|ты|ті|ни|ну|нү|ди|ду|дү|ти|ту|тү|ni|"
+    r"мен|бен|пен|менен|"
+    r"сы|сі|су|сү|si)?)$"
 )
 
 _lock = threading.Lock()  # a Snowball stemmer keeps the word it works on on itself

@@ -69,6 +69,10 @@ _UZBEK_ENDING = re.compile(r"(?:moqda|yapti|lari|larni|larga|larda|dagi|ligi|gan
 _KAZAKH_LATIN = re.compile(r"[äğıñūşÄĞÑŪŞ]")
 _WORD = re.compile(r"[^\W\d_]+(?:[ʻ‘’'`][^\W\d_]+)*")
 
+# Kyrgyz's commonest words (and, with, about, for, that, year, was): Russian has none of them.
+_KYRGYZ_WORDS = frozenset(
+    "жана менен боюнча үчүн деп жылы болду болот бул ал алар дагы ошондой тууралуу".split()
+)
 _ENGLISH_WORDS = frozenset(
     "the of and to in a is that for on with as was by at from it are has have said will be "
     "an this its which were been not".split()
@@ -99,8 +103,10 @@ def detect(text: str) -> str:
         # copy ("Қасым-Жомарт Тоқаев") does not make it Kazakh.
         if kazakh and kazakh + shared >= 2 and (kazakh + shared) * 100 >= 3 * cyrillic:
             return KAZAKH
-        if shared >= 2 and not kazakh and shared * 100 >= 3 * cyrillic:
-            return KYRGYZ
+        if not kazakh and shared:
+            kyrgyz = sum(1 for w in _WORD.findall(sample) if w.lower() in _KYRGYZ_WORDS)
+            if shared + kyrgyz >= 2 and (shared + kyrgyz) * 100 >= 2 * cyrillic:
+                return KYRGYZ
         return RUSSIAN
     words = Counter(w.lower() for w in _WORD.findall(sample))
     english = sum(n for w, n in words.items() if w in _ENGLISH_WORDS)
