@@ -85,7 +85,7 @@ def store(tmp_path):
 def freeze(store: Store, recipients: list[str]) -> int:
     """An issue with its recipients pending, as the pipeline freezes it before sending."""
     run_id = begin_run(store).id
-    new = NewIssue("2025-11-10", "s", "p", "h", "t", {}, [], recipients)
+    new = NewIssue("2025-11-10", "s", "p", "h", "t", [], recipients)
     return rules.freeze(store, run_id, new, store.newest_issue_id())
 
 
@@ -1044,9 +1044,9 @@ def test_an_issue_deferred_for_everyone_holds_new_issues_back_and_nothing_goes_t
     config = write_config(tmp_path, smtp_server, ["a@x.org"], retries=0)
     config.write_text(config.read_text().replace("max_articles: 100", "max_articles: 3"))
     first = run_cycle(config)
-    assert first.status == "failed" and len(first.prepared.selection.chosen) == 3
+    assert first.status == "failed" and len(first.plan.selection.chosen) == 3
     held = run_cycle(config)  # still deferred: no second issue with the same articles
-    assert held.status == "deferred" and held.prepared is None and held.exit_code == 1
+    assert held.status == "deferred" and held.plan is None and held.exit_code == 1
     smtp_server.behaviour.defer_always.clear()
     reports = [run_cycle(config) for _ in range(4)]
     assert [r.resumed[0]["status"] for r in reports[:1]] == ["sent"]

@@ -27,8 +27,9 @@ from digest import errors
 from digest.cli import cli
 from digest.config import load_config
 from digest.cron import make_trigger
+from digest.deliver import Outcome
 from digest.errors import ConfigError, LockedError, UsageError
-from digest.pipeline import RunReport
+from digest.report import RunReport, Tally
 from digest.schedule import (
     Cadence,
     SlotLog,
@@ -42,6 +43,7 @@ from digest.schedule import (
 )
 from digest.state import Store, run_lock
 from digest.state.exactly_once import begin_run
+from digest.state.models import RunStatus
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SEED = sorted(SAMPLE_SEEDS.glob("*.txt"))[0]
@@ -350,9 +352,9 @@ class FakePipeline:
             time.sleep(self.seconds)
             store.finish_run(run_id, self.status, 1, 1, 0, "sent to 1 of 1 recipients")
         return RunReport(
-            self.status,
-            delivered=[{"recipient": "reader@example.com", "status": "sent"}],
+            RunStatus(self.status),
             message="sent to 1 of 1 recipients",
+            tally=Tally(own=(Outcome("reader@example.com", "sent", "250 OK"),)),
         )
 
 
@@ -541,8 +543,10 @@ SCHEDULER_SCRIPT = """
 import sys, time
 from apscheduler.triggers.cron import CronTrigger
 from digest.config import load_config
-from digest.pipeline import RunReport
+from digest.deliver import Outcome
+from digest.report import RunReport, Tally
 from digest.schedule import Cadence, run_forever
+from digest.state.models import RunStatus
 from digest.state import Store, run_lock
 from digest.state.exactly_once import begin_run
 
@@ -557,9 +561,9 @@ def slow_run(config, slot):
         (config.delivery.outbox / name).write_text("Subject: digest\\n\\n" + slot + "\\n")
         store.finish_run(run_id, "delivered", 1, 1, 0, "sent to 1 of 1 recipients")
     return RunReport(
-        "delivered",
-        delivered=[{"recipient": "reader@example.com", "status": "sent"}],
+        RunStatus.DELIVERED,
         message="sent to 1 of 1 recipients",
+        tally=Tally(own=(Outcome("reader@example.com", "sent", "250 OK"),)),
     )
 
 every_second = Cadence(CronTrigger(second="*", timezone="UTC"), config.tz)
