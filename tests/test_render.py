@@ -567,6 +567,7 @@ def test_email_lint_catches_an_unsupported_feature(tmp_path):
     [sample_digest, big_digest, lambda: seed_digests()[0][1]],
     ids=["sample", "fifty", "page"],
 )
+@pytest.mark.slow
 def test_spamassassin_finds_no_html_trick_and_parts_that_agree(digest):
     # The hidden preheader must not read as a low-contrast text trick (mj-preview does), and the
     # text part must say what the HTML says (MPART_ALT_DIFF).

@@ -209,6 +209,7 @@ TRANSITIONS = [
 EXPRESSIONS = ["30 2 * * *", "*/15 * * * *", "0 7 * * 1-5", "0 0 * * *", "45 23 * * *"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("zone", "day"), TRANSITIONS)
 @pytest.mark.parametrize("expression", EXPRESSIONS)
 def test_slots_are_every_matching_wall_time_placed_once_in_order(zone, day, expression):
@@ -323,6 +324,7 @@ def test_a_time_that_is_not_a_slot_is_a_usage_error_naming_the_slots_around_it(t
     not hasattr(errors, "SlotDoneError"),
     reason="store.start_run still refuses a slot that ran with a plain LockedError (exit 1)",
 )
+@pytest.mark.slow
 def test_run_slot_now_twice_sends_once_and_the_second_run_exits_0(tmp_path):
     config = str(write_config(tmp_path, "0 7 * * 1-5"))
     first = digest("--config", config, "run", "--slot", "now")
@@ -494,6 +496,7 @@ def test_the_schedule_lock_refuses_a_second_holder_naming_file_and_pid(tmp_path)
         pass
 
 
+@pytest.mark.slow
 def test_sigterm_during_the_catch_up_run_lets_it_finish_then_returns(tmp_path):
     config = load_config(write_config(tmp_path))
     record(config, "2026-03-02T07:00:00+01:00")
@@ -517,6 +520,7 @@ def test_sigterm_during_the_catch_up_run_lets_it_finish_then_returns(tmp_path):
     assert "status=delivered" in lines[2] and "reason=SIGTERM" in lines[1]
 
 
+@pytest.mark.slow
 def test_serve_runs_each_slot_once_and_stops_after_the_run_in_progress(tmp_path):
     config = load_config(write_config(tmp_path))
     run, stream = FakePipeline(seconds=0.3), io.StringIO()
@@ -601,6 +605,7 @@ def wait_for(condition, proc: subprocess.Popen, timeout: float = 20.0) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_sigterm_lets_the_run_in_progress_finish_and_a_second_scheduler_is_refused(tmp_path):
     config = write_config(tmp_path)
     state, outbox = tmp_path / "state.sqlite3", tmp_path / "outbox"
@@ -635,6 +640,7 @@ def test_sigterm_lets_the_run_in_progress_finish_and_a_second_scheduler_is_refus
 @pytest.mark.skipif(
     importlib.util.find_spec("digest.select") is None, reason="the select stage is not here yet"
 )
+@pytest.mark.slow
 def test_the_real_pipeline_on_a_per_second_cadence_sends_once_then_stops_cleanly(tmp_path):
     config = write_config(tmp_path)
     state, outbox = tmp_path / "state.sqlite3", tmp_path / "outbox"

@@ -68,6 +68,7 @@ def freeze(store: Store, recipients: list[str]) -> tuple[int, int]:
     return run.id, rules.freeze(store, run.id, new, store.newest_issue_id())
 
 
+@pytest.mark.slow
 def test_claims_by_concurrent_senders_never_overlap_on_postgresql(pg_url):
     readers = [f"r{i:04d}@example.org" for i in range(1500)]
     with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
@@ -96,6 +97,7 @@ def test_claims_by_concurrent_senders_never_overlap_on_postgresql(pg_url):
         assert rules.settle(store, issue) is IssueStatus.DELIVERED
 
 
+@pytest.mark.slow
 def test_an_expired_claim_is_taken_over_and_its_late_sender_stops(pg_url):
     url, env = pg_url, "DIGEST_TEST_PG_PASSWORD"
     with (
@@ -120,6 +122,7 @@ def test_an_expired_claim_is_taken_over_and_its_late_sender_stops(pg_url):
             log.record(issue, [Outcome("x@example.org", "sent", "250")])
 
 
+@pytest.mark.slow
 def test_a_killed_senders_claims_are_freed_at_once_on_postgresql(pg_url):
     env = "DIGEST_TEST_PG_PASSWORD"
     a = Store.open(pg_url, password_env=env)

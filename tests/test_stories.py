@@ -59,6 +59,7 @@ def story_of_link(all_entries) -> dict[str, int]:
     return {e.link: e.story for e in all_entries}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_two_runs_over_republished_feeds_send_every_story_once_and_lose_none(tmp_path, seed):
     corpus = entries(seed)
