@@ -80,6 +80,7 @@ class RunReport:
                     "title": s.article.title,
                     "reason": s.reason,
                     "duplicate_of": s.duplicate_of,
+                    "rule": s.rule,
                     "source": s.article.source,
                     "line": s.article.line,
                 }
@@ -117,12 +118,15 @@ def _num(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def read_sources(config: Config) -> ReadResult:
-    """Every configured source; feed dates are taken in the config's time zone."""
-    from .progress import meter
-    from .sources import read_specs
+def read_sources(config: Config, store=None) -> ReadResult:
+    """Every configured source; feed dates are taken in the config's time zone. With a
+    `store`, feeds are fetched with what it remembers of them (ETag, waits, the last body),
+    and what the fetches learned is remembered unless the store is read-only (preview)."""
+    from .sources import read_configured
 
-    result = read_specs(config.sources, progress=meter("reading", "sources"))
+    cache = store.feed_cache() if store is not None else None
+    write = store is not None and not store.readonly
+    result = read_configured(config, cache, write)
     if result.sources_read == 0:
         detail = "; ".join(str(p) for p in result.problems[:3]) or "no source configured"
         raise SourcesError(
@@ -160,15 +164,19 @@ def prepare(
     from .select import select
     from .summarize import make_summarizer
 
-    read = read_sources(config)
-    notes = []
+    read = read_sources(config, store)
+    notes = list(read.notes)
     if as_of is not None:  # nothing published after the as-of day is a candidate yet
         later = [a for a in read.articles if a.date and a.date > as_of]
         if later:
             read.articles = [a for a in read.articles if not (a.date and a.date > as_of)]
             notes.append(f"{len(later)} articles dated after {as_of} wait for a later digest")
     as_of = reference_day(config, read, as_of)
-    selection = select(read.articles, store.sent_stories(), config.selection, as_of=as_of)
+    candidates, ruled_out, rules = apply_source_rules(config, store, read, as_of, notes)
+    selection = select(
+        candidates, store.sent_stories(), config.selection, as_of, rules.per_source_cap()
+    )
+    selection.skipped.extend(ruled_out)
     summarize = make_summarizer(config.summary)
     leads = []
     for chosen in selection.chosen:
@@ -176,7 +184,7 @@ def prepare(
         leads.append(result.lead)
         if result.note:
             notes.append(f"{chosen.article.title}: {result.note}")
-    leads = place_in_sections(config, selection, leads)
+    leads = place_in_sections(config, selection, leads, rules)
     rows = rate_rows(newest_ticker(read.rates), store.previous_rates())
     names = {a.source: a.source_name for a in read.articles if a.source_name}
     digest = build_digest(config, selection, leads, rows, as_of, source_names=names)
@@ -189,10 +197,36 @@ def prepare(
     return Prepared(read, selection, leads, digest, rendered, notes)
 
 
-def place_in_sections(config: Config, selection: Selection, leads: list[str]) -> list[str]:
-    """Each chosen story into its section (its title or lead names it: see digest.sections),
-    sections in the config's order and "More news" after them; the selection's order within
-    each section. Reorders `selection.chosen` in place and returns the leads in that order."""
+def apply_source_rules(config: Config, store, read: ReadResult, as_of, notes: list[str]):
+    """The candidates the source rules keep (digest/rules.py), with full text where a source
+    asks for it (digest/sources/fulltext.py); the articles the rules leave out as skipped."""
+    from .progress import meter
+    from .rules import SourceRules
+    from .sources.fulltext import with_full_text
+
+    rules = SourceRules.of_config(config, read.origins)
+    candidates, ruled_out = rules.too_old(read.articles, as_of)
+    cutoff = as_of - dt.timedelta(days=config.selection.lookback_days) if as_of else None
+    candidates, full_text_notes = with_full_text(
+        candidates,
+        lambda a: rules.full_text(a) and not (cutoff and a.date and a.date < cutoff),
+        store.feed_cache(),
+        write=not store.readonly,
+        settings=config.fetch,
+        progress=meter("fetching", "pages"),
+    )
+    notes.extend(full_text_notes)
+    candidates, excluded = rules.excluded(candidates)
+    return candidates, ruled_out + excluded, rules
+
+
+def place_in_sections(
+    config: Config, selection: Selection, leads: list[str], rules=None
+) -> list[str]:
+    """Each chosen story into its section (its source's `section:` rule, else its title or
+    lead names it: see digest.sections), sections in the config's order and "More news"
+    after them; the selection's order within each section. Reorders `selection.chosen` in
+    place and returns the leads in that order."""
     from .select.sections import assign_sections, section_order
 
     names = assign_sections(
@@ -200,6 +234,14 @@ def place_in_sections(config: Config, selection: Selection, leads: list[str]) ->
         config.selection.sections,
     )
     order = section_order(config.selection.sections)
+    if rules is not None:
+        names = [
+            rules.section(c.article) or n for c, n in zip(selection.chosen, names, strict=True)
+        ]
+        extra = [n for n in rules.sections() if n not in order]
+        # named sections, then the sources' own; "More news" (or, with no named sections,
+        # the unnamed "Top stories") where it was
+        order = order[:-2] + extra + order[-2:] if config.selection.sections else order[-1:] + extra
     placed = sorted(
         zip(selection.chosen, leads, names, strict=True), key=lambda t: order.index(t[2])
     )

@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import http.client
 import re
-import time
-import urllib.error
-import urllib.request
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
 from ..models import Article, Paragraph, Problem, ReadResult
+from .limits import cut_at_word
 from .snapshot import clean, paragraph_kind
 
-FETCH_TIMEOUT = 20.0
-MAX_FEED_BYTES = 20_000_000
-USER_AGENT = "digest/0.1 (+newsletter digest generator)"
+UNTITLED_CHARS = 90  # a title made from an untitled item's first sentence is cut to this
 BLOCK_TAGS = frozenset(
     "p div br li ul ol h1 h2 h3 h4 h5 h6 blockquote pre table tr section article header "
     "footer figure figcaption hr".split()
@@ -90,31 +85,6 @@ def html_to_paragraphs(html: str) -> list[Paragraph]:
     return paragraphs
 
 
-def fetch(url: str, timeout: float = FETCH_TIMEOUT, max_bytes: int = MAX_FEED_BYTES) -> bytes:
-    """GET a feed within `timeout` seconds in all and `max_bytes`; OSError says what failed."""
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    deadline = time.monotonic() + timeout
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            chunks, size = [], 0
-            while chunk := response.read(65536):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise OSError(f"larger than {max_bytes // 1_000_000} MB; not read")
-                if time.monotonic() > deadline:
-                    raise OSError(f"still arriving after {timeout:g} s; gave up")
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except urllib.error.HTTPError as e:
-        raise OSError(f"the server answered HTTP {e.code} {e.reason}") from None
-    except urllib.error.URLError as e:
-        raise OSError(f"could not connect ({e.reason})") from None
-    except TimeoutError:
-        raise OSError(f"no answer within {timeout:g} s") from None
-    except (http.client.HTTPException, ValueError) as e:
-        raise OSError(f"broken HTTP answer or address ({type(e).__name__}: {e})") from None
-
-
 def _when(entry: feedparser.FeedParserDict) -> dt.datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
@@ -142,16 +112,28 @@ def _entry_link(entry: feedparser.FeedParserDict, base: str | None) -> str | Non
     return _web_link(urljoin(base, link) if base else link)
 
 
-def read_feed(source: str, data: bytes) -> ReadResult:
-    """Read an RSS or Atom document already in memory. Problems are reported, never raised."""
+def read_feed(source: str, data: bytes, content_type: str | None = None) -> ReadResult:
+    """Read an RSS, Atom or JSON feed already in memory (`content_type`: the HTTP header's,
+    whose charset wins over the document's own). Problems are reported, never raised."""
     result = ReadResult()
     if not data.strip():
         result.problems.append(Problem(source, "empty feed"))
         return result
+    from .jsonfeed import looks_like_json, read_json_feed
+    from .webpage import looks_like_html, web_page_problem
+
+    if looks_like_json(data):
+        return read_json_feed(source, data)
+    if looks_like_html(data):
+        result.problems.append(web_page_problem(source, data))
+        return result
     # Our own reader turns the HTML into text (markup, scripts and styles dropped) and the
     # renderer escapes it: feedparser's sanitizer and URI rewriting would cost a third of the
     # parse for nothing.
-    parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
+    headers = {"content-type": content_type} if content_type else None
+    parsed = feedparser.parse(
+        data, sanitize_html=False, resolve_relative_uris=False, response_headers=headers
+    )
     error = parsed.get("bozo_exception") if parsed.bozo else None
     if isinstance(error, feedparser.CharacterEncodingOverride):
         # The declared encoding did not fit the bytes; feedparser found one that does
@@ -183,21 +165,19 @@ def read_feed(source: str, data: bytes) -> ReadResult:
     channel = parsed.get("feed", {})
     feed_name = clean(channel.get("title", "")) or None
     feed_link = _web_link(channel.get("link")) or _web_link(source)
-    for number, entry in enumerate(parsed.entries, start=1):
-        title = entry.get("title", "")
-        if "html" in entry.get("title_detail", {}).get("type", ""):
-            title = " ".join(block for block, _ in _blocks(title))
-        title = clean(title)
-        if not title:
-            result.problems.append(Problem(source, f"entry {number} has no title; skipped"))
-            continue
+    for entry in parsed.entries:
         html = ""
         if entry.get("content"):
             html = max((c.get("value", "") for c in entry.content), key=len)
         html = html or entry.get("summary", "")
-        paragraphs = tuple(html_to_paragraphs(html))
+        paragraphs, excerpt = strip_excerpt_marks(html_to_paragraphs(html))
+        title = entry.get("title", "")
+        if "html" in entry.get("title_detail", {}).get("type", ""):
+            title = " ".join(block for block, _ in _blocks(title))
+        title = clean(title) or title_from_text(paragraphs)
+        if not title:
+            continue  # no title and no text: nothing to show
         published = _when(entry)
-        last = paragraphs[-1].text if paragraphs else ""
         result.articles.append(
             Article(
                 title=title,
@@ -207,7 +187,7 @@ def read_feed(source: str, data: bytes) -> ReadResult:
                 published=published,
                 url=_entry_link(entry, feed_link),
                 guid=entry.get("id") or entry.get("link") or None,
-                excerpt=last.endswith(("...", "…", "[…]", "[...]")),
+                excerpt=excerpt,
                 source_name=feed_name,
                 source_link=_web_link(channel.get("link")),
             )
@@ -215,5 +195,55 @@ def read_feed(source: str, data: bytes) -> ReadResult:
     if result.articles:
         result.sources_read = 1
     elif not parsed.bozo:
-        result.problems.append(Problem(source, "feed has no entries"))
+        what = "feed has no entries" if not parsed.entries else "feed's entries are all empty"
+        result.problems.append(Problem(source, what))
     return result
+
+
+# What feeds put in a teaser to say the rest is elsewhere: WordPress's "The post X appeared
+# first on Y.", "[…]", "Continue reading →", "Read more". Such an entry is an excerpt.
+_POST_APPEARED = re.compile(r"^The post .+ appeared first on .+$", re.S)
+_READ_ON = re.compile(
+    r"^(?:continue reading|read more|read the (?:full|rest of the) (?:story|article))\b.{0,80}$",
+    re.I,
+)
+_TRAILING_MARK = re.compile(r"\s*(?:\[(?:…|\.\.\.)\]|\(…\)|\[more\])\s*$", re.I)
+_TRAILING_DOTS = ("...", "…")
+
+
+def strip_excerpt_marks(paragraphs: list[Paragraph]) -> tuple[tuple[Paragraph, ...], bool]:
+    """The paragraphs without the marks that say "this is an excerpt", and whether any was
+    there (or the text ends cut short with an ellipsis)."""
+    excerpt = False
+    kept = []
+    for n, p in enumerate(paragraphs, 1):
+        last = n == len(paragraphs)
+        if _POST_APPEARED.match(p.text) or (last and _READ_ON.match(p.text)):
+            excerpt = True
+            continue
+        text = _TRAILING_MARK.sub("", p.text)
+        if text != p.text:
+            excerpt = True
+            if not text:
+                continue
+            text = text if text.endswith(_TRAILING_DOTS) else text + " …"
+            p = Paragraph(text, p.kind, p.line)
+        kept.append(p)
+    if kept and kept[-1].text.endswith(_TRAILING_DOTS):
+        excerpt = True
+    return tuple(kept), excerpt
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"'“‘(\[]?[A-ZА-ЯЁ0-9])")
+
+
+def title_from_text(paragraphs: tuple[Paragraph, ...]) -> str:
+    """A title for an item that has none (valid RSS: Mastodon, podcasts): its text's first
+    sentence, cut at a word within UNTITLED_CHARS."""
+    for p in paragraphs:
+        if p.kind not in ("prose", "question", "bullet"):
+            continue
+        first = _SENTENCE_END.split(p.text.lstrip("• "), 1)[0].strip()
+        if first:
+            return cut_at_word(first.rstrip("."), UNTITLED_CHARS)
+    return ""

@@ -113,6 +113,12 @@ class Store:
             config_path=str(config.path),
         )
 
+    def feed_cache(self):
+        """The feeds' HTTP cache and health, and the article pages' text (`feeds.FeedCache`)."""
+        from .feeds import FeedCache
+
+        return FeedCache(self.db)
+
     def sent_stories(self):
         """What was sent, as selection asks it (`select.SentStories`)."""
         from .sent import History
