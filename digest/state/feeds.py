@@ -43,7 +43,7 @@ CREATE TABLE feed_cache (
 CREATE TABLE page_cache (
     url TEXT PRIMARY KEY,
     fetched_at TEXT NOT NULL,
-    paragraphs TEXT,                -- JSON list of the extracted paragraphs; NULL: failed
+    paragraphs TEXT,                -- JSON list of the extracted paragraphs, NULL: failed
     problem TEXT                    -- why no text was extracted
 )
 """
