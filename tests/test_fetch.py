@@ -11,8 +11,8 @@ from web_server import Page, Site, hang, loopback_hosts, trickle
 
 from digest.config import FetchConfig
 from digest.sources import read_specs
-from digest.sources.fetch import fetch_all
 from digest.sources.feed import read_feed
+from digest.sources.fetch import fetch_all
 from digest.state import Store
 
 
