@@ -18,7 +18,7 @@ from .fetch import Fetched, fetch_bytes
 from .limits import cap_article
 from .snapshot import read_snapshot
 
-FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
+FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf", ".json")
 SNAPSHOT_SUFFIXES = (".txt",)
 
 FAILING_RUNS = 3  # a feed failing this many fetches in a row is a warning in the report
@@ -43,8 +43,9 @@ def _read_bytes(location: str) -> tuple[bytes | None, Problem | None]:
         return None, Problem(location, e.strerror or str(e))
 
 
-def _looks_like_xml(data: bytes) -> bool:
-    return data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+def _looks_like_feed(data: bytes) -> bool:
+    """XML (RSS, Atom; or a web page, which the feed reader names) or JSON (JSON Feed)."""
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"<", b"{"))
 
 
 def read_file(location: str, kind: str | None = None) -> ReadResult:
@@ -54,7 +55,7 @@ def read_file(location: str, kind: str | None = None) -> ReadResult:
         return ReadResult(problems=[problem])
     assert data is not None
     if kind is None:
-        kind = "feed" if _looks_like_xml(data) else "snapshot"
+        kind = "feed" if _looks_like_feed(data) else "snapshot"
     result = read_feed(location, data) if kind == "feed" else read_snapshot(location, data)
     return _capped(result)
 
