@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from ..config import FetchConfig
 from ..models import Article, Paragraph
+from ..text import headline
 from .fetch import DEFAULT_FETCH, fetch_all
 from .limits import cap_article
 from .snapshot import clean, paragraph_kind
@@ -27,8 +28,9 @@ from .snapshot import clean, paragraph_kind
 MIN_WORDS = 40  # an extraction shorter than this is no article (a paywall, a video page)
 
 
-def extract(html: bytes, url: str | None = None) -> list[str]:
-    """The main text of a page, as paragraphs; [] when none can be found."""
+def extract(html: bytes, url: str | None = None, title: str = "") -> list[str]:
+    """The main text of a page, as paragraphs, without its headline (`title`, which the
+    extractor keeps as the first line); [] when none can be found."""
     import trafilatura
 
     text = trafilatura.extract(
@@ -42,7 +44,10 @@ def extract(html: bytes, url: str | None = None) -> list[str]:
     )
     if not text:
         return []
-    return [p for p in (clean(line) for line in text.split("\n")) if p]
+    paragraphs = [p for p in (clean(line) for line in text.split("\n")) if p]
+    if paragraphs and title and headline(paragraphs[0]) == headline(title):
+        paragraphs = paragraphs[1:]
+    return paragraphs
 
 
 def with_full_text(
@@ -64,11 +69,12 @@ def with_full_text(
     pages = cache.pages(urls) if cache is not None else {}
     new: dict[str, tuple[list[str] | None, str | None]] = {}
     to_fetch = [u for u in urls if u not in pages]
+    titles = {a.url: a.title for a in pending}
     for url, got in fetch_all(to_fetch, settings=settings, progress=progress).items():
         if got.error:
             new[url] = (None, got.error)
             continue
-        paragraphs = extract(got.body or b"", url)
+        paragraphs = extract(got.body or b"", url, titles.get(url, ""))
         words = sum(len(p.split()) for p in paragraphs)
         if words < MIN_WORDS:
             new[url] = (None, f"no article text found on the page ({words} words)")
