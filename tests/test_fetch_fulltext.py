@@ -28,19 +28,15 @@ def sample():
 def article_page(title: str, paragraphs: list[str]) -> bytes:
     body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
     return (
-        (
-            f"<!DOCTYPE html><html><head><title>{html.escape(title)} | Steppe Wire</title></head><body>"
-            "<header><nav><a href='/'>Home</a> <a href='/politics'>Politics</a> "
-            "<a href='/economy'>Economy</a> <a href='/subscribe'>Subscribe now</a></nav></header>"
-            f"<main><article><h1>{html.escape(title)}</h1><p class='byline'>By Staff</p>{body}</article>"
-            "<aside><h3>Related</h3><ul><li><a href='/x'>Another story about roads</a></li>"
-            "<li><a href='/y'>Markets close higher</a></li></ul></aside></main>"
-            "<footer><p>© 2025 Steppe Wire. All rights reserved.</p>"
-            "<p>Cookies help us deliver our services.</p></footer></body></html>"
-        )
-
-        .encode()
-    )
+        f"<!DOCTYPE html><html><head><title>{html.escape(title)} | Steppe Wire</title></head><body>"
+        "<header><nav><a href='/'>Home</a> <a href='/politics'>Politics</a> "
+        "<a href='/economy'>Economy</a> <a href='/subscribe'>Subscribe now</a></nav></header>"
+        f"<main><article><h1>{html.escape(title)}</h1><p class='byline'>By Staff</p>{body}</article>"
+        "<aside><h3>Related</h3><ul><li><a href='/x'>Another story about roads</a></li>"
+        "<li><a href='/y'>Markets close higher</a></li></ul></aside></main>"
+        "<footer><p>© 2025 Steppe Wire. All rights reserved.</p>"
+        "<p>Cookies help us deliver our services.</p></footer></body></html>"
+    ).encode()
 
 
 def teaser_feed(site: Site, articles) -> bytes:

@@ -40,7 +40,7 @@ def extract(html: bytes, url: str | None = None, title: str = "") -> list[str]:
         include_comments=False,
         include_tables=False,
         include_images=False,
-        deduplicate=True,
+        deduplicate=False,  # its memory spans pages: a second copy of a wire story would lose its text
     )
     if not text:
         return []
