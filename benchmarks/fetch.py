@@ -164,9 +164,9 @@ class Spec:
         )
 
 
-def sources_stage(urls: list[str], cache=None, settings=FetchConfig()):
+def sources_stage(urls: list[str], cache=None, settings: FetchConfig | None = None):
     started = time.perf_counter()
-    fetched = fetch_all(urls, cache, settings)
+    fetched = fetch_all(urls, cache, settings or FetchConfig())
     read = read_specs([Spec(u) for u in urls], fetched=fetched)
     return time.perf_counter() - started, fetched, read
 
