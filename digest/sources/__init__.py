@@ -153,7 +153,9 @@ def read_configured(config, cache=None, write: bool = False) -> ReadResult:
 
     urls = feed_urls(config.sources)
     known = cache.feeds(urls) if cache is not None and urls else {}
-    fetched = fetch_all(urls, known, config.fetch, progress=meter("fetching", "feeds"))
+    fetched = fetch_all(
+        urls, known, config.fetch, progress=meter("fetching", "feeds"), then=read_fetched
+    )
     result = read_specs(config.sources, progress=meter("reading", "sources"), fetched=fetched)
     if write and cache is not None:
         cache.save_feeds(f.cache for f in fetched.values())
@@ -174,7 +176,11 @@ def read_specs(
     fetched = fetched or {}
     for done, spec in enumerate(specs, 1):
         got = fetched.get(spec.value) if spec.kind == "feed" else None
-        read = _read_fetched(got) if got is not None else read_source(spec.kind, spec.value)
+        if got is not None:
+            read = got.read if got.read is not None else read_fetched(got)
+            got.read = None  # a feed named twice is read twice, like a file
+        else:
+            read = read_source(spec.kind, spec.value)
         if got is not None:
             got.cache = replace(got.cache, entries=len(read.articles))
         for article in read.articles:
@@ -187,7 +193,7 @@ def read_specs(
     return result
 
 
-def _read_fetched(got: Fetched) -> ReadResult:
+def read_fetched(got: Fetched) -> ReadResult:
     """A fetched feed: its body read (new, or the last one after a 304 or a wait), what
     failed, what the server asked and how the feed has fared in the runs before."""
     url, cache = got.url, got.cache

@@ -24,7 +24,9 @@ import email.utils
 import re
 import zlib
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..config import FetchConfig
@@ -72,6 +74,7 @@ class Fetched:
     waited: bool = False  # not asked: the server asked to wait until cache.not_before
     moved: str | None = None  # a permanent redirect met this time: the new address
     notes: list[str] = field(default_factory=list)
+    read: Any = None  # what `then` (fetch_all) made of it, once it arrived
 
 
 def now_utc() -> dt.datetime:
@@ -88,12 +91,16 @@ def fetch_all(
     settings: FetchConfig = DEFAULT_FETCH,
     progress: Callable[[int, int], None] | None = None,
     conditional: bool = True,
+    then: Callable[[Fetched], Any] | None = None,
 ) -> dict[str, Fetched]:
-    """Fetch every URL (each once) concurrently; never raises for a bad URL or server."""
+    """Fetch every URL (each once) concurrently; never raises for a bad URL or server.
+    `then(fetched)`, when given, runs on each as soon as it arrives, in one worker thread
+    while the others are still on their way (its result in `Fetched.read`): reading the
+    feeds overlaps waiting for the slow ones."""
     urls = list(dict.fromkeys(urls))
     if not urls:
         return {}
-    return asyncio.run(_fetch_all(urls, cache or {}, settings, progress, conditional))
+    return asyncio.run(_fetch_all(urls, cache or {}, settings, progress, conditional, then))
 
 
 def fetch_bytes(url: str, settings: FetchConfig = DEFAULT_FETCH) -> bytes:
@@ -104,8 +111,11 @@ def fetch_bytes(url: str, settings: FetchConfig = DEFAULT_FETCH) -> bytes:
     return got.body or b""
 
 
-async def _fetch_all(urls, cache, settings, progress, conditional) -> dict[str, Fetched]:
+async def _fetch_all(urls, cache, settings, progress, conditional, then) -> dict[str, Fetched]:
     import aiohttp
+
+    loop = asyncio.get_running_loop()
+    worker = ThreadPoolExecutor(1, thread_name_prefix="digest-read") if then else None
 
     total_limit = asyncio.Semaphore(settings.concurrency)
     hosts: dict[str, asyncio.Semaphore] = {}
@@ -123,12 +133,19 @@ async def _fetch_all(urls, cache, settings, progress, conditional) -> dict[str, 
         async def one(url: str) -> None:
             nonlocal done
             known = cache.get(url) or CacheInfo(url)
-            out[url] = await _one(session, url, known, settings, total_limit, hosts, conditional)
+            got = await _one(session, url, known, settings, total_limit, hosts, conditional)
+            if worker is not None:
+                got.read = await loop.run_in_executor(worker, then, got)
+            out[url] = got
             done += 1
             if progress is not None:
                 progress(done, len(urls))
 
-        await asyncio.gather(*(one(u) for u in urls))
+        try:
+            await asyncio.gather(*(one(u) for u in urls))
+        finally:
+            if worker is not None:
+                worker.shutdown()
     return out
 
 
@@ -153,7 +170,7 @@ async def _one(session, url, known: CacheInfo, settings, total_limit, hosts, con
             headers["If-None-Match"] = known.etag
         if known.last_modified:
             headers["If-Modified-Since"] = known.last_modified
-    async with total_limit, limit:
+    async with limit, total_limit:  # the host first: a feed waiting for its host holds no slot
         try:
             async with asyncio.timeout(settings.timeout):
                 return await _get(session, url, ask, headers, known, settings, started)
