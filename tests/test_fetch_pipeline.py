@@ -108,6 +108,16 @@ def test_a_second_run_over_unchanged_feeds_is_all_304_and_loses_no_waiting_story
     assert [h["source"] for h in health] == [site.url(f"/{n}.xml") for n in names]
     assert all(h["status"] == "304" and h["failures"] == 0 for h in health)
     assert [h["entries"] for h in health] == [len(articles[n::3]) for n in range(3)]
+    text = subprocess.run(
+        [*digest_command(), "--config", str(config.path), "sources"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    ).stdout.splitlines()
+    assert text[0] == site.url("/steppe.xml")
+    assert text[1].startswith(f"    last fetch {health[0]['last_fetch']}: 304; last success ")
+    assert text[1].endswith(f"0 failures in a row; 10 entries, {health[0]['bytes']:,} bytes")
 
 
 def test_a_feed_failing_runs_in_a_row_is_a_warning_and_the_others_are_read(tmp_path, site):
@@ -146,3 +156,21 @@ def test_a_moved_feed_is_reported_until_the_config_is_updated(tmp_path, site):
     )
     assert first["problems"] == second["problems"] == [expected]
     assert len(site.asked("/old.xml")) == 1
+
+
+def test_a_feed_that_fails_after_a_good_run_is_read_from_its_last_copy(tmp_path, site):
+    articles = sample_articles()
+    site.routes["/f.xml"] = Page(rss("f", articles[:6]))
+    config = load_config(write_config(tmp_path, [site.url("/f.xml")], max_articles=2))
+    first = run(config).to_json()
+    site.routes["/f.xml"] = Page(b"down", 503)
+    second = run(config).to_json()
+    with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
+        cache = store.feed_cache().feeds()[site.url("/f.xml")]
+    assert second["problems"] == [
+        f"{site.url('/f.xml')}: the server answered HTTP 503 Service Unavailable; its last copy "
+        f"({cache.last_success}) read"
+    ]
+    assert (cache.status, cache.failures) == ("503", 1)
+    assert len(second["chosen"]) == 2
+    assert not {c["title"] for c in first["chosen"]} & {c["title"] for c in second["chosen"]}

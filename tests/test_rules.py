@@ -143,3 +143,23 @@ def test_a_bad_rule_is_a_config_error_naming_the_line(tmp_path):
         f"{path}:5: sources[0].include[0]: not a valid regular expression "
         "(missing ), unterminated subpattern at position 0)"
     )
+
+
+def test_fetch_settings_and_their_bad_values(tmp_path):
+    (tmp_path / "x.xml").write_text("<rss/>")
+    path = config_with(tmp_path, f"  - feed: {tmp_path / 'x.xml'}\n    full_text: true\n")
+    text = path.read_text()
+    path.write_text(
+        text + "fetch:\n  concurrency: 64\n  per_host: 3\n  timeout: 5\n"
+        "  contact: https://news.example/about\n"
+    )
+    config = load_config(path)
+    assert (config.fetch.concurrency, config.fetch.per_host, config.fetch.timeout) == (64, 3, 5.0)
+    assert config.fetch.user_agent.endswith("+https://news.example/about)")
+    assert config.sources[0].rules.full_text
+    path.write_text(text + "fetch:\n  per_host: 0\n")
+    with pytest.raises(ConfigError, match=r":15: fetch.per_host: must be at least 1, not 0"):
+        load_config(path)
+    path.write_text(text + "fetch:\n  retries: 3\n")
+    with pytest.raises(ConfigError, match="retries"):
+        load_config(path)

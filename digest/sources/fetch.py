@@ -204,7 +204,8 @@ def _failed(url: str, known: CacheInfo, started: dt.datetime, error: str, **chan
         failures=known.failures + 1,
         **changes,
     )
-    return Fetched(url, cache, error=error)
+    # the last body still holds the stories that wait for the next digest: it is read again
+    return Fetched(url, cache, known.body, known.content_type, error=error)
 
 
 async def _get(session, url, ask, headers, known: CacheInfo, settings, started) -> Fetched:
