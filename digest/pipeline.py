@@ -124,9 +124,8 @@ def read_sources(config: Config, store=None) -> ReadResult:
     and what the fetches learned is remembered unless the store is read-only (preview)."""
     from .sources import read_configured
 
-    cache = store.feed_cache() if store is not None else None
     write = store is not None and not store.readonly
-    result = read_configured(config, cache, write)
+    result = read_configured(config, store, write)
     if result.sources_read == 0:
         detail = "; ".join(str(p) for p in result.problems[:3]) or "no source configured"
         raise SourcesError(
@@ -210,7 +209,7 @@ def apply_source_rules(config: Config, store, read: ReadResult, as_of, notes: li
     candidates, full_text_notes = with_full_text(
         candidates,
         lambda a: rules.full_text(a) and not (cutoff and a.date and a.date < cutoff),
-        store.feed_cache(),
+        store,
         write=not store.readonly,
         settings=config.fetch,
         progress=meter("fetching", "pages"),
@@ -440,7 +439,7 @@ class _Cycle:
                 "readers and nobody has it yet: new articles wait for it"
             )
             return self.finish(RunReport(RunStatus.DEFERRED, None, message=message))
-        seen = rules.newest_issue_id(self.store)
+        seen = self.store.newest_issue_id()
         prepared = prepare(self.config, self.store, self.as_of, self.run_id)
         self.prepared = prepared
         if prepared.rendered is None:

@@ -253,9 +253,9 @@ def test_the_feed_cache_round_trips_through_sqlite(tmp_path, site):
     url = site.url("/f")
     got = fetch_all([url])[url]
     with Store.open(tmp_path / "s.sqlite3") as store:
-        store.feed_cache().save_feeds([got.cache])
+        store.save_feed_caches([got.cache])
     with Store.open(tmp_path / "s.sqlite3", readonly=True) as store:
-        assert store.feed_cache().feeds([url]) == {url: got.cache}
+        assert store.feed_caches([url]) == {url: got.cache}
 
 
 def test_the_feed_cache_round_trips_through_postgresql(pg_url, site):
@@ -263,14 +263,13 @@ def test_the_feed_cache_round_trips_through_postgresql(pg_url, site):
     url = site.url("/f")
     got = fetch_all([url])[url]
     with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
-        cache = store.feed_cache()
-        cache.save_feeds([got.cache])
-        cache.save_feeds([got.cache])  # an upsert
-        cache.save_pages(
+        store.save_feed_caches([got.cache])
+        store.save_feed_caches([got.cache])  # an upsert
+        store.save_page_texts(
             {"https://x.example/a": (["One.", "Two."], None)}, "2025-11-03T08:00:00+00:00"
         )
     with Store.open(pg_url, readonly=True, password_env="DIGEST_TEST_PG_PASSWORD") as store:
-        assert store.feed_cache().feeds() == {url: got.cache}
-        assert store.feed_cache().pages(["https://x.example/a"]) == {
+        assert store.feed_caches() == {url: got.cache}
+        assert store.page_texts(["https://x.example/a"]) == {
             "https://x.example/a": (["One.", "Two."], None)
         }

@@ -95,11 +95,8 @@ def test_a_summary_only_feed_gets_its_pages_text_cached_and_never_fetches_a_sent
     cfg = load_config(config(tmp_path, site.url("/feed.xml"), max_articles=2))
 
     shown = preview(cfg, tmp_path / "p")[0].to_json()
-    assert (
-        not Store.open(tmp_path / "state.sqlite3", readonly=True)
-        .feed_cache()
-        .pages([site.url("/a/0")])
-    )
+    with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
+        assert store.page_texts([site.url("/a/0")]) == {}
     first = run(cfg).to_json()
     assert [c["title"] for c in first["chosen"]] == [c["title"] for c in shown["chosen"]]
     assert first["notes"] == [
@@ -115,7 +112,7 @@ def test_a_summary_only_feed_gets_its_pages_text_cached_and_never_fetches_a_sent
     assert fetched_once == {0: 2, 1: 2, 2: 2, 3: 2}  # the preview's, then the run's
 
     with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
-        pages = store.feed_cache().pages([site.url(f"/a/{n}") for n in range(4)])
+        pages = store.page_texts([site.url(f"/a/{n}") for n in range(4)])
     assert pages[site.url("/a/0")][0] == list(articles[0].prose)
     assert pages[site.url("/a/3")] == (None, "the server answered HTTP 404 Not Found")
 

@@ -79,7 +79,8 @@ def test_a_second_run_over_unchanged_feeds_is_all_304_and_loses_no_waiting_story
 
     shown = preview(config, tmp_path / "preview")[0].to_json()
     assert len(shown["chosen"]) == 4
-    assert not Store.open(tmp_path / "state.sqlite3", readonly=True).feed_cache().feeds()
+    with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
+        assert store.feed_caches() == {}
 
     first = run(config).to_json()
     second = run(config).to_json()
@@ -92,7 +93,7 @@ def test_a_second_run_over_unchanged_feeds_is_all_304_and_loses_no_waiting_story
     titles = [c["title"] for c in first["chosen"] + second["chosen"]]
     assert len(titles) == len(set(titles)) == 8  # the stories waiting came in the second run
     with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
-        cache = store.feed_cache().feeds()
+        cache = store.feed_caches()
     assert {c.status for c in cache.values()} == {"304"}
     assert all(c.body and c.entries >= 9 for c in cache.values())
 
@@ -166,7 +167,7 @@ def test_a_feed_that_fails_after_a_good_run_is_read_from_its_last_copy(tmp_path,
     site.routes["/f.xml"] = Page(b"down", 503)
     second = run(config).to_json()
     with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
-        cache = store.feed_cache().feeds()[site.url("/f.xml")]
+        cache = store.feed_caches()[site.url("/f.xml")]
     assert second["problems"] == [
         f"{site.url('/f.xml')}: the server answered HTTP 503 Service Unavailable; its last copy "
         f"({cache.last_success}) read"

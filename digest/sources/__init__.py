@@ -144,21 +144,21 @@ def feed_urls(specs: Iterable) -> list[str]:
     return list(dict.fromkeys(s.value for s in specs if s.kind == "feed" and _is_url(s.value)))
 
 
-def read_configured(config, cache=None, write: bool = False) -> ReadResult:
+def read_configured(config, store=None, write: bool = False) -> ReadResult:
     """Every source a Config names: its web feeds fetched all at once first (with what
-    `cache`, a digest.state.feeds.FeedCache, remembers of each), then each source read in
+    `store`, the state's Storage, remembers of each), then each source read in
     config order. `write`: remember what the fetches learned (never in a preview)."""
     from ..progress import meter
     from .fetch import fetch_all
 
     urls = feed_urls(config.sources)
-    known = cache.feeds(urls) if cache is not None and urls else {}
+    known = store.feed_caches(urls) if store is not None and urls else {}
     fetched = fetch_all(
         urls, known, config.fetch, progress=meter("fetching", "feeds"), then=read_fetched
     )
     result = read_specs(config.sources, progress=meter("reading", "sources"), fetched=fetched)
-    if write and cache is not None:
-        cache.save_feeds(f.cache for f in fetched.values())
+    if write and store is not None:
+        store.save_feed_caches(f.cache for f in fetched.values())
     return result
 
 

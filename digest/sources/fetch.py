@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..config import FetchConfig
+from ..state.models import CacheInfo
 
 DEFAULT_FETCH = FetchConfig()
 CONNECT_TIMEOUT = 10.0  # within the URL's whole deadline (`fetch.timeout`)
@@ -37,26 +38,6 @@ MAX_REDIRECTS = 5
 MAX_WAIT = dt.timedelta(days=7)  # a Retry-After or max-age further away is taken as this
 PERMANENT = (301, 308)
 TEMPORARY = (302, 303, 307)
-
-
-@dataclass(frozen=True)
-class CacheInfo:
-    """What the state remembers of one URL between runs (digest/state/feeds.py)."""
-
-    url: str  # as the config names it
-    etag: str | None = None
-    last_modified: str | None = None
-    moved_to: str | None = None  # where a permanent redirect sent it
-    not_before: str | None = None  # ISO time: not asked before then (Retry-After, max-age)
-    asked_because: str | None = None  # what set not_before: "Retry-After" | "max-age"
-    last_fetch: str | None = None
-    status: str | None = None  # "200", "304", "429", "not asked", or what failed
-    last_success: str | None = None
-    failures: int = 0  # failed fetches in a row
-    entries: int = 0
-    bytes: int = 0  # of the last body
-    body: bytes | None = None  # the last body read: a 304 or a wait reads it again
-    content_type: str | None = None  # of the last body
 
 
 @dataclass

@@ -53,7 +53,7 @@ def extract(html: bytes, url: str | None = None, title: str = "") -> list[str]:
 def with_full_text(
     articles: Sequence[Article],
     wanted: Callable[[Article], bool],
-    cache,  # digest.state.feeds.FeedCache | None
+    store,  # the state's Storage (digest/state/storage.py), or None
     write: bool,
     settings: FetchConfig = DEFAULT_FETCH,
     progress: Callable[[int, int], None] | None = None,
@@ -64,9 +64,9 @@ def with_full_text(
     urls = list(dict.fromkeys(a.url for a in pending))
     if not urls:
         return list(articles), []
-    sent = cache.sent_urls(urls) if cache is not None else set()
+    sent = store.sent_urls(urls) if store is not None else set()
     urls = [u for u in urls if u not in sent]
-    pages = cache.pages(urls) if cache is not None else {}
+    pages = store.page_texts(urls) if store is not None else {}
     new: dict[str, tuple[list[str] | None, str | None]] = {}
     to_fetch = [u for u in urls if u not in pages]
     titles = {a.url: a.title for a in pending}
@@ -80,8 +80,8 @@ def with_full_text(
             new[url] = (None, f"no article text found on the page ({words} words)")
         else:
             new[url] = (paragraphs, None)
-    if write and cache is not None and new:
-        cache.save_pages(new, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    if write and store is not None and new:
+        store.save_page_texts(new, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     pages.update(new)
     out, notes = [], []
     for a in articles:

@@ -1,5 +1,5 @@
 """`digest sources`: each configured source's health, from what the state remembers of its
-fetches (digest/state/feeds.py). Reads only."""
+fetches (the state's feed_caches). Reads only."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ def source_health(config) -> list[dict]:
     from ..state import Store
 
     with Store.for_config(config, readonly=True) as store:
-        known = store.feed_cache().feeds()
+        known = store.feed_caches()
     out = []
     for spec in config.sources:
         web = spec.kind == "feed" and spec.value.startswith(("http://", "https://"))

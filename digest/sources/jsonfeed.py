@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 from ..models import Article, Paragraph, Problem, ReadResult
-from .feed import _web_link, html_to_paragraphs, strip_excerpt_marks, title_from_text
+from .entry import html_to_paragraphs, strip_excerpt_marks, title_from_text, web_link
 from .snapshot import clean, paragraph_kind
 
 
@@ -49,7 +49,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
         result.problems.append(Problem(source, "JSON Feed without an `items` list"))
         return result
     name = clean(_text(doc.get("title"))) or None
-    home = _web_link(_text(doc.get("home_page_url")))
+    home = web_link(_text(doc.get("home_page_url")))
     for number, item in enumerate(items, 1):
         if not isinstance(item, dict):
             result.problems.append(Problem(source, f"item {number} is not an object; skipped"))
@@ -69,7 +69,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
         if not title:
             continue
         published = _date(item.get("date_published")) or _date(item.get("date_modified"))
-        url = _web_link(_text(item.get("url"))) or _web_link(_text(item.get("external_url")))
+        url = web_link(_text(item.get("url"))) or web_link(_text(item.get("external_url")))
         guid = item.get("id")
         result.articles.append(
             Article(
