@@ -107,6 +107,19 @@ def test_a_feed_declares_the_language_of_its_entries():
     assert declared_language("") is None and declared_language("not a tag!") is None
 
 
+def test_a_json_feed_declares_its_language():
+    from digest.sources.jsonfeed import read_json_feed
+
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Лента",
+        "language": "ru-RU",
+        "items": [{"id": "1", "title": "Новость", "content_text": "Hello in Latin letters."}],
+    }
+    (entry,) = read_json_feed("feed.json", json.dumps(doc).encode()).articles
+    assert entry.language == "ru"
+
+
 def test_a_kazakh_feed_in_its_own_8_bit_encoding_reads_right():
     sentences = kazakh_groups()[0]  # real text: Ақорда news
     rss = (
