@@ -191,6 +191,7 @@ def test_stray_full_stops_split_without_error(language):
     assert " ".join(split_sentences(text, language)) == text
 
 
+@pytest.mark.slow
 def test_real_kazakh_and_uzbek_paragraphs_split_where_the_treebanks_do():
     def exact(groups, language):
         return sum(list(split_sentences(" ".join(g), language)) == g for g in groups)
@@ -206,6 +207,7 @@ def test_real_kazakh_and_uzbek_paragraphs_split_where_the_treebanks_do():
         assert " ".join(split_sentences(" ".join(group), language)) == " ".join(group)
 
 
+@pytest.mark.slow
 def test_real_russian_paragraphs_split_where_the_treebank_does():
     sentences = _spaced(_json("ru_gsd_sentences.json"))
     groups = [sentences[i : i + 4] for i in range(0, len(sentences), 4)]
@@ -422,6 +424,7 @@ def test_a_digest_of_russian_kazakh_and_uzbek_news_reads_whole(tmp_path):
     assert "ʻ" in text
 
 
+@pytest.mark.slow
 def test_an_llm_lead_in_another_language_of_the_same_script_is_not_used():
     """A Russian article answered in Kazakh falls back to the extractive lead; answered in
     Russian, the answer is the lead (the chat endpoint is a stub on 127.0.0.1)."""
