@@ -4,6 +4,7 @@ Retry-After, max-age, ETag/304, per-host limits; and what the state remembers of
 
 from __future__ import annotations
 
+import gzip
 import time
 
 import pytest
@@ -113,6 +114,14 @@ def test_gzip_is_asked_for_and_decoded_also_when_sent_unasked(site):
     assert got.body == FEED and got.error is None
     assert "gzip" in site.asked("/gz")[0]["Accept-Encoding"]
     assert "digest/" in site.asked("/gz")[0]["User-Agent"]
+
+
+def test_a_gzip_file_served_as_is_is_unpacked(site):
+    site.routes = {
+        "/feed.xml.gz": Page(gzip.compress(FEED), headers={"Content-Type": "application/gzip"})
+    }
+    got = fetch_all([site.url("/feed.xml.gz")])[site.url("/feed.xml.gz")]
+    assert got.body == FEED
 
 
 def test_the_user_agent_names_the_configured_contact(site):
