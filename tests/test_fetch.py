@@ -282,3 +282,4 @@ def test_the_feed_cache_round_trips_through_postgresql(pg_url, site):
         assert store.page_texts(["https://x.example/a"]) == {
             "https://x.example/a": (["One.", "Two."], None)
         }
+        assert store.sent_urls(["https://x.example/a"]) == set()  # nothing sent yet
