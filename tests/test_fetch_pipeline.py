@@ -133,9 +133,10 @@ def test_a_feed_failing_runs_in_a_row_is_a_warning_and_the_others_are_read(tmp_p
     assert reports[0]["problems"] == [
         f"{broken}: the server answered HTTP 500 Internal Server Error"
     ]
-    assert reports[2]["problems"][1].startswith(
-        f"{broken}: warning: has failed 3 fetches in a row (never read)"
-    )
+    assert reports[2]["problems"] == [
+        f"{broken}: the server answered HTTP 500 Internal Server Error; "
+        "warning: failed 3 fetches in a row (never read)"
+    ]
     assert all(len(r["chosen"]) == 1 for r in reports)
 
 
