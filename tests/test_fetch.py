@@ -16,6 +16,8 @@ from digest.sources.feed import read_feed
 from digest.sources.fetch import fetch_all
 from digest.state import Store
 
+pytestmark = pytest.mark.slow  # real servers on loopback
+
 
 def rss(title: str, items: list[tuple[str, str]], encoding: str | None = "utf-8") -> str:
     decl = f'<?xml version="1.0" encoding="{encoding}"?>' if encoding else ""

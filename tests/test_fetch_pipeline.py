@@ -20,6 +20,8 @@ from digest.pipeline import preview, run
 from digest.sources import read_paths
 from digest.state import Store
 
+pytestmark = pytest.mark.slow  # real servers on loopback
+
 
 def sample_articles():
     return read_paths(sorted(str(p) for p in SAMPLE_SEEDS.glob("*.txt"))).articles
