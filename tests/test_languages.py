@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from test_render_browser import SHOTS, browser  # noqa: F401 (the browser fixture)
 from whole_leads import FIXTURES, damage, russian_articles
 
 from digest.keywords import Keywords
@@ -455,3 +456,47 @@ def test_an_llm_lead_in_another_language_of_the_same_script_is_not_used():
         fallback.backend == "extractive" and "answer is in kk, the article in ru" in fallback.note
     )
     assert (used.backend, used.lead) == ("llm", answer)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [320, 1024])
+def test_a_russian_digest_of_real_news_reads_whole_in_a_browser(tmp_path, browser, width):  # noqa: F811
+    """Real Russian articles through `preview`: at a phone's and a desktop's width, light
+    and dark, nothing scrolls sideways and every lead is on the page whole."""
+    from digest.config import load_config
+    from digest.pipeline import preview
+
+    articles = [a for a in russian_articles() if a.source.startswith("https://meduza.io")]
+    feed = tmp_path / "meduza.xml"
+    feed.write_text(
+        _atom([(a.title, [p.text for p in a.paragraphs], "ru") for a in articles]), encoding="utf-8"
+    )
+    config = tmp_path / "digest.yaml"
+    config.write_text(
+        f"title: Дайджест\nsources:\n  - feed: {feed}\n    name: Медуза\n"
+        f"state: {tmp_path / 's.sqlite3'}\n",
+        encoding="utf-8",
+    )
+    report, paths = preview(load_config(config), tmp_path / "out")
+    chosen = report.to_json()["chosen"]
+    assert len(chosen) == len(articles)
+    html = paths[0].read_text(encoding="utf-8")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for scheme in ("light", "dark"):
+        page = browser.new_page(viewport={"width": width, "height": 800}, color_scheme=scheme)
+        try:
+            page.set_content(html, wait_until="load")
+            page.screenshot(
+                path=str(SHOTS / f"digest-ru-news-{width}-{scheme}.png"), full_page=True
+            )
+            got = page.evaluate(
+                "() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth,"
+                " text: document.body.innerText})"
+            )
+        finally:
+            page.close()
+        assert got["scroll"] <= got["inner"]
+        shown = " ".join(got["text"].split())
+        for story in chosen:
+            assert " ".join(story["lead"].split()) in shown, story["title"]
