@@ -108,6 +108,9 @@ def _continues(previous: str, piece: str, language: str) -> bool:
         piece[0].islower()
         or previous.endswith((";", ","))  # razdel ends one at "(Wilhelm Stekel;"
         or previous.count("(") > previous.count(")")  # inside brackets: "(… 1894 (1895?)"
+        # inside guillemets that the piece closes: «Black Mirror. Внутри Черного Зеркала» is
+        # a title, not two sentences
+        or (previous.count("«") > previous.count("»") and "»" in piece)
         or (abbreviation and piece[0].isdigit())
         or (language in _VERB_FINAL and _TURKIC_ABBREVIATION.search(previous))
         or _ends_with_initial(previous)

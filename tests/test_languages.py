@@ -168,6 +168,14 @@ def test_a_kazakh_feed_in_its_own_8_bit_encoding_reads_right():
             ["Қ. Тоқаев пен Ш. Мирзиёев Астанада кездесті.", "Б.з.б. 550 ж. мемлекет құрылды."],
         ),
         (
+            "ru",
+            "Вышла книга «Black Mirror. Внутри Черного Зеркала» о сериале. Ее авторы известны.",
+            [
+                "Вышла книга «Black Mirror. Внутри Черного Зеркала» о сериале.",
+                "Ее авторы известны.",
+            ],
+        ),
+        (
             "uz",
             "Sh. Mirziyoyev va S. Japarov Bishkekda uchrashdi. Oʻzbekiston yangi qonun qabul qildi.",
             [
