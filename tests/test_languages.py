@@ -190,7 +190,7 @@ def test_a_kazakh_feed_in_its_own_8_bit_encoding_reads_right():
         ),
     ],
 )
-def test_initials_never_end_a_sentence_in_any_language(language, text, sentences):
+def test_initials_and_quoted_titles_never_end_a_sentence_in_any_language(language, text, sentences):
     assert list(split_sentences(text, language)) == sentences
 
 
