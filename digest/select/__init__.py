@@ -37,7 +37,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from ..config import SelectionConfig
-from ..models import OVER_LIMIT, SAME_STORY, TOO_OLD, Article, Chosen, Selection, Skipped
+from ..models import ALREADY_SENT, OVER_LIMIT, TOO_OLD, Article, Chosen, Selection, Skipped
 from ..text import tokens
 from .fingerprint import (
     MINHASH_SEED,
@@ -52,7 +52,15 @@ from .fingerprint import (
 )
 from .sections import compile_sections, section_of
 from .sent import SentArticle, SentRecord, SentStories
-from .stories import Batch, against_history, group, story_sent, texts_already_sent
+from .stories import (
+    Batch,
+    against_history,
+    group,
+    scores_against_history,
+    story_sent,
+    story_sent_by_score,
+    texts_already_sent,
+)
 
 __all__ = [
     "MINHASH_SEED",
@@ -112,20 +120,19 @@ def _select(
     fps = dict(zip(fresh, prints, strict=True))
     batch = Batch(candidates, fps, ref)
     matches = against_history(batch, sent)
-    stories = group(fresh, fps, batch.relations(), position)
+    stories = group(fresh, fps, batch.relations(), batch.story_scores(sent), position)
+    by_score = scores_against_history(batch, sent, set(matches))
 
     chosen: list[Chosen] = []
     skipped = {i: Skipped(candidates[i], m.reason, m.title) for i, m in known.items()}
     told: list[list[int]] = []  # the chosen stories' tellings, best first
     sections = compile_sections(config.sections)
     for story in stories:
-        match = story_sent(story, matches)
+        match = story_sent(story, matches) or story_sent_by_score(story, by_score)
         rep = candidates[story.rep]
-        if match is not None:
+        if match is not None:  # every telling of a story already sent, however it matched
             for m in story.members:
-                own = matches.get(m, match)
-                reason = own.reason if m in matches else SAME_STORY
-                skipped[m] = Skipped(candidates[m], reason, own.title)
+                skipped[m] = Skipped(candidates[m], ALREADY_SENT, match.title)
             continue
         if len(chosen) >= config.max_articles:
             for m in story.members:
