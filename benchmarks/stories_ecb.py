@@ -13,13 +13,16 @@ import collections
 import datetime as dt
 import itertools
 import json
+import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from digest.config import SelectionConfig
 from digest.models import Article, Paragraph
 from digest.select import select
 from digest.state.sent import History
+from digest.state.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,9 +69,7 @@ def main() -> None:
         fn += same and not grouped
     events = set(gold.values())
     shown = collections.Counter(gold[c.article.url] for c in sel.chosen)
-    under = [
-        (c, a) for c in sel.chosen for a in c.tellings if gold[a.url] != gold[c.article.url]
-    ]
+    under = [(c, a) for c in sel.chosen for a in c.tellings if gold[a.url] != gold[c.article.url]]
     print(
         f"{len(articles)} articles, {len(events)} events: {len(sel.chosen)} stories "
         f"({len(sel.chosen) / len(events):.2f} per event), {len(events - set(shown))} events "
@@ -77,7 +78,48 @@ def main() -> None:
     )
     if args.explain:
         for c, a in under:
-            print(f"  [{gold[c.article.url]}] {c.article.title[:60]!r}\n     <- [{gold[a.url]}] {a.title[:60]!r}")
+            print(
+                f"  [{gold[c.article.url]}] {c.article.title[:60]!r}\n     <- [{gold[a.url]}] {a.title[:60]!r}"
+            )
+    two_days(articles, gold, args.explain)
+
+
+def two_days(articles: list[Article], gold: dict[str, str], explain: bool) -> None:
+    """Day 1: the first half of the articles of every other event; day 2: the rest of those
+    and all the other events, against what day 1 sent (as eval-stories runs it)."""
+    events = sorted(set(gold.values()))
+    day1: set[str] = set()
+    for k, e in enumerate(events):
+        urls = sorted(
+            (a.url for a in articles if gold[a.url] == e), key=lambda u: u.rsplit("/", 1)[1]
+        )
+        if k % 2 == 0:
+            day1 |= set(urls[: max(1, len(urls) // 2)])
+    config = SelectionConfig(max_articles=10_000, lookback_days=10_000)
+    with tempfile.TemporaryDirectory() as folder, Store.open(Path(folder) / "s.sqlite3") as store:
+        first = select([a for a in articles if a.url in day1], store.sent_stories(), config)
+        store.remember(1, first.records)
+        later = [
+            replace(a, date=a.date + dt.timedelta(days=1)) for a in articles if a.url not in day1
+        ]
+        second = select(later, store.sent_stories(), config)
+    old = {gold[u] for u in day1}
+    again = {gold[c.article.url] for c in second.chosen} & old
+    lost = (set(events) - old) - {gold[c.article.url] for c in second.chosen}
+    print(
+        f"two days: {len(again)}/{len(old)} already-sent events sent again, {len(lost)}/{len(events) - len(old)} new events lost"
+    )
+    if explain:
+        for c in second.chosen:
+            if gold[c.article.url] in old:
+                print(
+                    f"  again [{gold[c.article.url]}] {c.article.title[:70]!r} (+{len(c.tellings)})"
+                )
+        for s in second.skipped:
+            if gold[s.article.url] in lost:
+                print(
+                    f"  lost [{gold[s.article.url]}] {s.article.title[:50]!r} as {s.relation} of {s.duplicate_of[:50]!r}"
+                )
 
 
 if __name__ == "__main__":

@@ -157,6 +157,9 @@ class Skipped:
     article: Article
     reason: str  # one of SKIP_REASONS
     duplicate_of: str | None = None  # title of the article it matched (batch or history)
+    # How it matched: its reason, or for `already-sent` how it matched the sent telling
+    # (duplicate, near-duplicate or same-story); None for too-old and over-limit.
+    relation: str | None = None
 
 
 @dataclass

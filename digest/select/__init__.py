@@ -37,7 +37,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from ..config import SelectionConfig
-from ..models import ALREADY_SENT, OVER_LIMIT, TOO_OLD, Article, Chosen, Selection, Skipped
+from ..models import (
+    ALREADY_SENT,
+    DUPLICATE,
+    OVER_LIMIT,
+    SAME_STORY,
+    TOO_OLD,
+    Article,
+    Chosen,
+    Selection,
+    Skipped,
+)
 from ..text import tokens
 from .fingerprint import (
     MINHASH_SEED,
@@ -120,11 +130,12 @@ def _select(
     fps = dict(zip(fresh, prints, strict=True))
     batch = Batch(candidates, fps, ref)
     matches = against_history(batch, sent)
-    stories = group(fresh, fps, batch.relations(), batch.story_scores(sent), position)
+    score = batch.story_scorer(sent)
+    stories = group(fresh, fps, batch.relations(), batch.anchor_pairs(), score, position)
     by_score = scores_against_history(batch, sent, set(matches))
 
     chosen: list[Chosen] = []
-    skipped = {i: Skipped(candidates[i], m.reason, m.title) for i, m in known.items()}
+    skipped = {i: Skipped(candidates[i], m.reason, m.title, DUPLICATE) for i, m in known.items()}
     told: list[list[int]] = []  # the chosen stories' tellings, best first
     sections = compile_sections(config.sections)
     for story in stories:
@@ -132,7 +143,9 @@ def _select(
         rep = candidates[story.rep]
         if match is not None:  # every telling of a story already sent, however it matched
             for m in story.members:
-                skipped[m] = Skipped(candidates[m], ALREADY_SENT, match.title)
+                how = matches[m].reason if m in matches else SAME_STORY
+                how = DUPLICATE if how == ALREADY_SENT else how  # the same article (GUID, URL)
+                skipped[m] = Skipped(candidates[m], ALREADY_SENT, match.title, how)
             continue
         if len(chosen) >= config.max_articles:
             for m in story.members:
@@ -143,7 +156,7 @@ def _select(
         tellings = tuple(candidates[m] for m in story.others)
         chosen.append(Chosen(rep, section_of(rep, sections), tellings))
         for m in story.others:
-            skipped[m] = Skipped(candidates[m], story.kind[m], rep.title)
+            skipped[m] = Skipped(candidates[m], story.kind[m], rep.title, story.kind[m])
         told.append(story.members)
     alive = set(live)
     out = [

@@ -32,7 +32,9 @@ FACT_WEIGHTS = {
     DATE: 1.5, AMOUNT: 1.5, PERCENT: 1.5, COUNT: 1.0, FEW: 0.25, NAME: 1.0, WEAK: 0.25,
     YEAR: 0.5, WEEKDAY: 0.25, NAME_WORD: 0.0,
 }  # fmt: skip
-WEAK_KINDS = frozenset({FEW, WEAK, YEAR, WEEKDAY, NAME_WORD})  # never an anchor for comparing two articles
+WEAK_KINDS = frozenset(
+    {FEW, WEAK, YEAR, WEEKDAY, NAME_WORD}
+)  # never an anchor for comparing two articles
 # Facts of these kinds state one value of a kind of thing: two reports of one event that
 # both give a date (an amount, a share, a count) and share none of them tell two events.
 # (A state stored before YEAR and WEEKDAY existed has five classes: comparisons stop there.)
@@ -55,8 +57,10 @@ _WEEKDAYS = {
     )
     for n, w in enumerate(names.split())
 }
-_WEEKDAY_RE = re.compile(r"\b(?:[Mm]on|[Tt]ues|[Ww]ednes|[Tt]hurs|[Ff]ri|[Ss]atur|[Ss]un)day\b|"
-                         r"(?i:понедельник\w*|вторник\w*|сред[уаы]|четверг\w*|пятниц\w+|суббот\w+|воскресень\w+)")
+_WEEKDAY_RE = re.compile(
+    r"\b(?:[Mm]on|[Tt]ues|[Ww]ednes|[Tt]hurs|[Ff]ri|[Ss]atur|[Ss]un)day\b|"
+    r"(?i:понедельник\w*|вторник\w*|сред[уаы]|четверг\w*|пятниц\w+|суббот\w+|воскресень\w+)"
+)
 _UPPER = r"A-ZА-ЯЁІЇЄҐӘҒҚҢӨҰҮҺЎ"
 _LOWER = r"a-zа-яёіїєґәғқңөұүһўʻ'’"
 _WORD = rf"[{_UPPER}][\w'\u2019.\-]*"
@@ -128,7 +132,9 @@ def facts(title: str, text: str) -> dict[int, str]:
         for m in _WEEKDAY_RE.finditer(part):
             day = _WEEKDAYS.get(m[0].lower())
             if day is None:
-                day = next((n for w, n in _WEEKDAYS.items() if m[0].lower().startswith(w[:4])), None)
+                day = next(
+                    (n for w, n in _WEEKDAYS.items() if m[0].lower().startswith(w[:4])), None
+                )
             if day is not None:
                 out.setdefault(_fact_key("weekday", str(day)), WEEKDAY)
     for m in _NAME_RE.finditer(body):
@@ -286,7 +292,7 @@ def name_key(word: str) -> str:
         return word
     rest = [c for c in word[1:] if c.isalnum() and c not in "aeiouyhw"]
     skeleton = word[0] + "".join(c for n, c in enumerate(rest) if not n or c != rest[n - 1])
-    return skeleton
+    return skeleton if len(skeleton) >= 3 else word  # "Sea" and "Syr" stay apart
 
 
 _ROLE_KEYS = frozenset(name_key(w) for w in _ROLES)
@@ -299,10 +305,13 @@ def name_word_key(word: str) -> int:
 
 def name_words(title: str, text: str) -> list[str]:
     """The words of names an article uses, in their one spelling (`name_key`): capitalised
-    words inside sentences, in any script, not titles or sentence openers. Two reports of one
-    event name the same people and places, however each writes their full names."""
+    words inside sentences, in any script, not titles or sentence openers (nor a headline in
+    Title Case). Two reports of one event name the same people and places, however each writes
+    their full names."""
     out = []
-    for part in (title, text[:FACT_CHARS]):
+    words = title.split()
+    title_case = sum(w[:1].isupper() for w in words) * 2 > len(words)
+    for part in (text[:FACT_CHARS],) if title_case else (title, text[:FACT_CHARS]):
         for m in _CAPITALISED.finditer(part):
             start = m.start()
             before = part[max(0, start - 3) : start].rstrip(" \"'\u201c\u00ab(")

@@ -158,12 +158,19 @@ def term_counts(title: str, text: str) -> Counter[int]:
 def story_terms(title: str, text: str) -> Counter[int]:
     """What the same-story score compares (similarity.py): the TERMS_KEPT most frequent
     content words of the title and opening, and the NAMES_KEPT most frequent name words
-    (their hashes with NAME_BIT set). History keeps the same."""
+    (their hashes with NAME_BIT set, each counted once). History keeps the same."""
     opening = text[:FACT_CHARS]
     out = Counter(dict(term_counts(title, opening).most_common(TERMS_KEPT)))
     names = Counter(zlib.crc32(w.encode()) | NAME_BIT for w in name_words(title, opening))
-    out.update(dict(names.most_common(NAMES_KEPT)))
+    # A name counts once however often it recurs: a place named again and again ("Aralsk")
+    # would outweigh the people who tell two events there apart.
+    out.update({name: 1 for name, _ in names.most_common(NAMES_KEPT)})
     return out
+
+
+def headline_terms(words: frozenset[int]) -> frozenset[int]:
+    """Headline words as term hashes (the same as term_counts gives)."""
+    return frozenset(w & (NAME_BIT - 1) for w in words)
 
 
 def headline_words(title: str) -> frozenset[int]:
@@ -237,7 +244,9 @@ class Fingerprint:
 
     @functools.cached_property
     def facets(self) -> Facets:
-        return Facets(self.terms, dict(zip(CLASSES, self.classes, strict=True)))
+        return Facets(
+            self.terms, dict(zip(CLASSES, self.classes, strict=True)), headline_terms(self.headline)
+        )
 
     @functools.cached_property
     def paragraphs(self) -> frozenset[int]:

@@ -24,6 +24,7 @@ story of its own.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import math
 from collections import Counter, defaultdict
@@ -39,6 +40,7 @@ from .fingerprint import (
     LEAD_BANDS,
     NUM_PERM,
     Fingerprint,
+    headline_terms,
     headline_words,
 )
 from .sent import SentArticle, SentStories
@@ -209,6 +211,7 @@ class Batch:
             if fps
             else np.zeros((0, FULL_BANDS + LEAD_BANDS), np.int64)
         )
+        self._idf: Callable[[int], float] | None = None
         self.fact_holders: dict[int, list[int]] = defaultdict(list)
         for i, fp in fps.items():
             for k in fp.facts:
@@ -270,40 +273,42 @@ class Batch:
 
         return rel
 
-    def story_scores(self, history: SentStories) -> dict[tuple[int, int], float]:
-        """The same-story probability (similarity.py) of each pair of candidates that share an
-        anchor: a fact or name word held by at most ANCHOR_MAX_DF candidates. A fact held by
-        more is no sign of one story, and the cap keeps the pairs linear in the candidates."""
+    def anchor_pairs(self) -> set[tuple[int, int]]:
+        """The pairs of candidates worth a same-story score: those that share an anchor, a fact
+        or name word held by at most ANCHOR_MAX_DF candidates (one held by more is no sign of
+        one story, and the cap keeps the pairs linear in the candidates), close in time."""
         pairs: set[tuple[int, int]] = set()
         for k, holders in self.fact_holders.items():
             if 1 < len(holders) <= ANCHOR_MAX_DF and self.fps[holders[0]].facts[k] in ANCHORS:
                 pairs.update(itertools.combinations(sorted(holders), 2))
-        # Paragraphs two reports share word for word without being copies were mixed in by a
-        # republisher: no evidence that they tell one story.
-        pairs = {
-            (i, j)
-            for i, j in pairs
-            if close_in_time(self.day(i), self.day(j))
-            and not self.fps[i].paragraphs & self.fps[j].paragraphs
-        }
-        if not pairs:
-            return {}
-        idf = self.term_idf({i for p in pairs for i in p}, history)
-        out = {}
-        for i, j in pairs:
-            a, b = self.fps[i], self.fps[j]
-            shared = [a.facts[k] for k in a.facts.keys() & b.facts.keys()]
-            p = probability(features(a.facets, b.facets, shared, idf))
-            if p >= MIN_SCORE:
-                out[(i, j)] = p
-        return out
+        return {(i, j) for i, j in pairs if close_in_time(self.day(i), self.day(j))}
 
-    def term_idf(self, involved: set[int], history: SentStories) -> Callable[[int], float]:
-        """Inverse document frequency of terms over the live candidates and what was sent."""
+    def story_scorer(self, history: SentStories) -> Callable[[int, int], float]:
+        """The same-story probability (similarity.py) of two candidates."""
+        idf = self.term_idf(history)
+        fps = self.fps
+
+        @functools.cache
+        def score(i: int, j: int) -> float:
+            a, b = fps[i], fps[j]
+            if a.paragraphs & b.paragraphs:
+                # Paragraphs two reports share word for word without being copies were mixed
+                # in by a republisher: no evidence that they tell one story.
+                return 0.0
+            shared = [a.facts[k] for k in a.facts.keys() & b.facts.keys()]
+            return probability(features(a.facets, b.facets, shared, idf))
+
+        return lambda i, j: score(min(i, j), max(i, j))
+
+    def term_idf(self, history: SentStories) -> Callable[[int], float]:
+        """Inverse document frequency of terms over the live candidates and what was sent
+        (made once a selection: the batch and history scores use the same)."""
+        if self._idf is not None:
+            return self._idf
         df: Counter[int] = Counter()
         for fp in self.fps.values():
             df.update(fp.terms.keys())
-        words = {t for i in involved for t in self.fps[i].terms}
+        words = set(df)
         sent_df = history.term_frequencies(words) if history.count() else {}
         n = len(self.fps) + (history.count() if sent_df else 0)
         cache: dict[int, float] = {}
@@ -313,6 +318,7 @@ class Batch:
                 cache[t] = math.log((n + 1) / (df.get(t, 0) + sent_df.get(t, 0) + 1)) + 1
             return cache[t]
 
+        self._idf = idf
         return idf
 
 
@@ -364,20 +370,22 @@ def group(
     live: Sequence[int],
     fps: dict[int, Fingerprint],
     rel: dict[int, dict[int, str]],
-    scores: dict[tuple[int, int], float],
+    pairs: set[tuple[int, int]],
+    score: Callable[[int, int], float],
     position: dict[int, int],
 ) -> list[Story]:
     """Candidates into stories: copies first (`copy_groups`), then the copy groups by
-    average linkage of their same-story scores; a story of one telling left alone then joins
-    the story it most clearly belongs to, if any."""
+    average linkage of the same-story scores of their best tellings (`pairs`: the pairs of
+    candidates worth a score); a story of one telling left alone then joins the story it
+    most clearly belongs to, if any."""
     copies = copy_groups(live, fps, rel, position)
     rep_of = {m: s.rep for s in copies for m in s.members}
     node_score: dict[tuple[int, int], float] = {}
-    for (i, j), p in scores.items():
-        a, b = rep_of[i], rep_of[j]
-        if a != b:
-            key = (a, b) if position[a] < position[b] else (b, a)
-            node_score[key] = max(node_score.get(key, 0.0), p)
+    for i, j in pairs:
+        a, b = sorted((rep_of[i], rep_of[j]), key=position.__getitem__)
+        if a != b and (a, b) not in node_score:
+            node_score[(a, b)] = score(a, b)
+    node_score = {k: p for k, p in node_score.items() if p >= MIN_SCORE}
     nodes = sorted((s.rep for s in copies), key=position.__getitem__)
     clusters = average_linkage(nodes, node_score, SAME_STORY_P)
     clusters = _attach_alone(clusters, node_score)
@@ -391,7 +399,7 @@ def group(
             story.kind.update(part.kind)
             story.kind[part.rep] = SAME_STORY
         stories.append(story)
-    _best_tellings(stories, fps, position, _centrality(stories, rep_of, scores))
+    _best_tellings(stories, fps, position, _centrality(stories, rep_of, score))
     for s in stories:  # each story where its first telling is: newest page first, page order
         s.members[1:] = sorted(s.members[1:], key=position.__getitem__)
     stories.sort(key=lambda s: min(position[m] for m in s.members))
@@ -399,20 +407,17 @@ def group(
 
 
 def _centrality(
-    stories: list[Story], rep_of: dict[int, int], scores: dict[tuple[int, int], float]
+    stories: list[Story], rep_of: dict[int, int], score: Callable[[int, int], float]
 ) -> dict[int, float]:
     """Each telling's mean same-story score with the other tellings of its story (a copy
-    of it counts 1)."""
+    of it counts 1), in stories of several copy groups."""
     out = {}
     for s in stories:
-        if len(s.members) < 3:
+        groups = {rep_of[m] for m in s.members}
+        if len(groups) < 3:
             continue
         for m in s.members:
-            total = sum(
-                1.0 if rep_of[m] == rep_of[x] else scores.get((m, x), scores.get((x, m), 0.0))
-                for x in s.members
-                if x != m
-            )
+            total = sum(1.0 if rep_of[m] == rep_of[x] else score(m, x) for x in s.members if x != m)
             out[m] = total / (len(s.members) - 1)
     return out
 
@@ -649,16 +654,14 @@ def scores_against_history(
     since = (max(days) if days else dt.date.today().toordinal()) - STORY_WINDOW_DAYS
     keys = [k for k, h in batch.fact_holders.items() if fps[h[0]].facts[k] in ANCHORS]
     counts = history.fact_counts(keys, since)  # sent articles holding each fact
-    anchor_keys = [
-        k for k in counts if counts[k] + len(batch.fact_holders[k]) <= ANCHOR_MAX_DF
-    ]
+    anchor_keys = [k for k in counts if counts[k] + len(batch.fact_holders[k]) <= ANCHOR_MAX_DF]
     pairs: set[tuple[int, int]] = set()
     for key, aid in history.facts_since(anchor_keys, since):
         pairs.update((i, aid) for i in batch.fact_holders[key] if i not in settled)
     if not pairs:
         return {}
     sent = history.articles({aid for _, aid in pairs})
-    idf = batch.term_idf({i for i, _ in pairs}, history)
+    idf = batch.term_idf(history)
     out: dict[int, dict[int, tuple[float, SentArticle]]] = defaultdict(dict)
     for i, aid in pairs:
         fp, h = fps[i], sent[aid]
@@ -666,7 +669,8 @@ def scores_against_history(
             continue  # paragraphs mixed in by a republisher (see Batch.story_scores)
         kinds = dict(zip(CLASSES, h.classes or (), strict=False))
         shared = [fp.facts[k] for k in fp.facts.keys() & h.facts]
-        p = probability(features(fp.facets, Facets(h.terms, kinds), shared, idf))
+        facets = Facets(h.terms, kinds, headline_terms(headline_words(h.title)))
+        p = probability(features(fp.facets, facets, shared, idf))
         if p >= MIN_SCORE:
             out[i][aid] = (p, h)
     return out
@@ -677,7 +681,8 @@ def story_sent_by_score(
 ) -> SentMatch | None:
     """The sent story this story is another report of, by the mean same-story probability
     of its tellings with that story's tellings (average linkage, as within the batch), and
-    ATTACH_MARGIN times that of any other sent story."""
+    ATTACH_MARGIN times that of any other sent story (a report that two sent stories could
+    claim is more often a new event of the same kind than one sent in two parts)."""
     sums: Counter[int] = Counter()
     tellings: dict[int, dict[int, SentArticle]] = defaultdict(dict)
     for m in story.members:
@@ -691,15 +696,16 @@ def story_sent_by_score(
         reverse=True,
     )
     best, sid = means[0]
-    runner_up = means[1][0] if len(means) > 1 else 0.0
     told = tellings[sid]
+
     # As in the batch: one report and one sent telling are one story at SAME_STORY_P; a
     # lone report joins a story told several ways from HISTORY_P on.
     floor = HISTORY_P if len(story.members) > 1 or len(told) > 1 else SAME_STORY_P
+    runner_up = means[1][0] if len(means) > 1 else 0.0
     if best < floor or best < ATTACH_MARGIN * runner_up:
         return None
     face = told.get(sid) or told[min(told)]  # the telling readers got, when it was compared
-    return SentMatch(ALREADY_SENT, face.title, sid)
+    return SentMatch(SAME_STORY, face.title, sid)
 
 
 def story_sent(story: Story, matches: dict[int, SentMatch]) -> SentMatch | None:
