@@ -169,6 +169,7 @@ class Selection:
     # Makes what to remember once the digest reached a reader: one record per telling of
     # each chosen story (the selection's SentRecords, from the fingerprints it made).
     make_records: Callable[[], list] = list
+    problems: list[Problem] = field(default_factory=list)  # articles left out unread
 
     @functools.cached_property
     def records(self) -> list:

@@ -169,6 +169,7 @@ def prepare(
             notes.append(f"{len(later)} articles dated after {as_of} wait for a later digest")
     as_of = reference_day(config, read, as_of)
     selection = select(read.articles, store.sent_stories(), config.selection, as_of=as_of)
+    read.problems.extend(selection.problems)  # articles selection could not read
     summarize = make_summarizer(config.summary)
     leads = []
     for chosen in selection.chosen:

@@ -45,6 +45,7 @@ from ..models import (
     TOO_OLD,
     Article,
     Chosen,
+    Problem,
     Selection,
     Skipped,
 )
@@ -93,9 +94,35 @@ def select(
     config: SelectionConfig,
     as_of: dt.date | None = None,
 ) -> Selection:
-    """Choose the next digest's stories; every other candidate is skipped with its reason."""
+    """Choose the next digest's stories; every other candidate is skipped with its reason.
+
+    No article's text can stop a selection: should one trip a bug, it is left out, named in
+    `problems`, and the others are selected as if it were not there."""
     with paused_gc():
-        return _select(candidates, sent, config, as_of)
+        try:
+            return _select(candidates, sent, config, as_of)
+        except Exception:
+            unreadable = {id(a): error for a in candidates if (error := _unreadable(a))}
+            if not unreadable:
+                raise  # not the articles: a bug of the selection itself, or of the state
+        rest = [a for a in candidates if id(a) not in unreadable]
+        selection = _select(rest, sent, config, as_of)
+        selection.problems = [
+            Problem(a.source, f"{a.title!r} left out: selection failed on it ({error})", a.line)
+            for a in candidates
+            if (error := unreadable.get(id(a)))
+        ]
+        return selection
+
+
+def _unreadable(article: Article) -> str | None:
+    """What fingerprinting this article alone raises, None when it is fine."""
+    try:
+        fp = fingerprint([article], [text_hashes(article)])[0]
+        fp.facets, fp.paragraphs  # noqa: B018 (made when first asked)
+    except Exception as e:  # any bug: the article is named, the digest goes out without it
+        return f"{type(e).__name__}: {e}"
+    return None
 
 
 @contextmanager

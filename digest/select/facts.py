@@ -70,10 +70,10 @@ _CAPITALISED = re.compile(rf"(?<![\w.])[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}]?[{_LO
 # ("5.4bn", "£1.5m", "€3,5 млрд", "10k", "1.2M", "5 million"), and a percent sign or word.
 # It starts with a digit so the scan is fast; what precedes is checked in Python.
 _NUMBER_RE = re.compile(
-    r"[0-9][0-9,.\u00a0\u202f]*(?<![,.\u00a0\u202f])"
-    r"(?:(?:\s*(thousand|million|billion|trillion|mln|bn|тыс|млн|млрд|трлн)\b\.?)"
-    r"|([kmbKMB]|bn|tn)\b)?"
-    r"(\s*%|\s+(?:per\s?cent|процент\w*)\b)?"
+    r"(?P<digits>[0-9][0-9,.\u00a0\u202f]*(?<![,.\u00a0\u202f]))"
+    r"(?:(?:\s*(?P<scale>thousand|million|billion|trillion|mln|bn|тыс|млн|млрд|трлн)\b\.?)"
+    r"|(?P<short>[kmbKMB]|bn|tn)\b)?"
+    r"(?P<percent>\s*%|\s+(?:per\s?cent|процент\w*)\b)?"
 )
 _SCALE = {
     "thousand": 1e3, "million": 1e6, "mln": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12,
@@ -145,12 +145,12 @@ def facts(title: str, text: str) -> dict[int, str]:
 
 def _number_fact(part: str, m: re.Match[str]) -> tuple[str, str, str] | None:
     """(key kind, value, fact kind) of one number as news writes it, None when unreadable."""
-    scale = (m[1] or m[2] or "").lower()
-    percent = m[3]
-    value = number_value(m[0][: m.end(0) - m.start(0) - len(percent or "")].split()[0])
+    scale = (m["scale"] or m["short"] or "").lower()
+    percent = m["percent"]
+    value = number_value(m["digits"])
     if value is None:
         return None
-    plain_number = not (scale or percent) and float(value).is_integer() and "." not in m[0]
+    plain_number = not (scale or percent) and value.is_integer() and "." not in m["digits"]
     if plain_number and value <= 31:
         month = _month_near(part, m.start(), m.end())
         if month:
