@@ -9,8 +9,8 @@ pages by date, newest first, each in page order; pages of one date in the order 
 read. An undated article sorts as if dated on the reference day. A story sits where its
 first telling is.
 
-Window. `lookback_days` counts back from the reference day: `as_of` when given, else the
-newest article date among the candidates; articles dated earlier are `too-old`. Articles
+Window. `lookback_days` counts back from the reference day (`reference_day`): `as_of` when
+given, else the newest article date not after tomorrow; articles dated earlier are `too-old`. Articles
 without a date count as new.
 
 Stories. Candidates are grouped into stories (see `stories.py`: exact copies, changed copies
@@ -27,19 +27,23 @@ Cap. The first `max_articles` new stories are chosen; the rest are `over-limit` 
 telling), and come back in the next run while they are within the window.
 
 Sections. See `sections.py`.
+
+Source rules. `over_cap(best telling)`, when given (digest/rules.py: `max_per_source`),
+names the rule that leaves a story out (every telling `excluded`, with that rule).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from ..config import SelectionConfig
 from ..models import (
     ALREADY_SENT,
     DUPLICATE,
+    EXCLUDED,
     OVER_LIMIT,
     SAME_STORY,
     TOO_OLD,
@@ -61,7 +65,6 @@ from .fingerprint import (
     text_hashes,
     word_hashes,
 )
-from .sections import compile_sections, section_of
 from .sent import SentArticle, SentRecord, SentStories
 from .stories import (
     Batch,
@@ -79,6 +82,7 @@ __all__ = [
     "SentArticle",
     "SentRecord",
     "SentStories",
+    "reference_day",
     "select",
     "sent_records",
     "shingle_hashes",
@@ -93,6 +97,7 @@ def select(
     sent: SentStories,
     config: SelectionConfig,
     as_of: dt.date | None = None,
+    over_cap: Callable[[Article], str | None] | None = None,
 ) -> Selection:
     """Choose the next digest's stories; every other candidate is skipped with its reason.
 
@@ -100,13 +105,13 @@ def select(
     `problems`, and the others are selected as if it were not there."""
     with paused_gc():
         try:
-            return _select(candidates, sent, config, as_of)
+            return _select(candidates, sent, config, as_of, over_cap)
         except Exception:
             unreadable = {id(a): error for a in candidates if (error := _unreadable(a))}
             if not unreadable:
                 raise  # not the articles: a bug of the selection itself, or of the state
         rest = [a for a in candidates if id(a) not in unreadable]
-        selection = _select(rest, sent, config, as_of)
+        selection = _select(rest, sent, config, as_of, over_cap)
         selection.problems = [
             Problem(a.source, f"{a.title!r} left out: selection failed on it ({error})", a.line)
             for a in candidates
@@ -125,6 +130,18 @@ def _unreadable(article: Article) -> str | None:
     return None
 
 
+def reference_day(
+    candidates: list[Article], as_of: dt.date | None, today: dt.date
+) -> dt.date | None:
+    """The day the lookback counts back from: `as_of`, else the newest article date that is
+    not after tomorrow (one mis-dated item must not push every other article out)."""
+    if as_of is not None:
+        return as_of
+    tomorrow = today + dt.timedelta(days=1)
+    dates = [a.date for a in candidates if a.date and a.date <= tomorrow]
+    return max(dates) if dates else None
+
+
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector: selection makes many small acyclic objects, and
@@ -140,12 +157,15 @@ def paused_gc() -> Iterator[None]:
 
 
 def _select(
-    candidates: list[Article], sent: SentStories, config: SelectionConfig, as_of: dt.date | None
+    candidates: list[Article],
+    sent: SentStories,
+    config: SelectionConfig,
+    as_of: dt.date | None,
+    over_cap: Callable[[Article], str | None] | None = None,
 ) -> Selection:
     if not candidates:
         return Selection([], [])
-    dates = [a.date for a in candidates if a.date]
-    ref = as_of or (max(dates) if dates else None)
+    ref = reference_day(candidates, as_of, dt.date.today())
     order = _stable_order(candidates, ref)
     position = {i: n for n, i in enumerate(order)}
     cutoff = ref - dt.timedelta(days=config.lookback_days) if ref else None
@@ -164,7 +184,6 @@ def _select(
     chosen: list[Chosen] = []
     skipped = {i: Skipped(candidates[i], m.reason, m.title, DUPLICATE) for i, m in known.items()}
     told: list[list[int]] = []  # the chosen stories' tellings, best first
-    sections = compile_sections(config.sections)
     for story in stories:
         match = story_sent(story, matches) or story_sent_by_score(story, by_score)
         rep = candidates[story.rep]
@@ -180,8 +199,13 @@ def _select(
                     candidates[m], OVER_LIMIT, None if m == story.rep else rep.title
                 )
             continue
+        rule = over_cap(rep) if over_cap is not None else None
+        if rule is not None:
+            for m in story.members:
+                skipped[m] = Skipped(candidates[m], EXCLUDED, rule=rule)
+            continue
         tellings = tuple(candidates[m] for m in story.others)
-        chosen.append(Chosen(rep, section_of(rep, sections), tellings))
+        chosen.append(Chosen(rep, tellings))
         for m in story.others:
             skipped[m] = Skipped(candidates[m], story.kind[m], rep.title, story.kind[m])
         told.append(story.members)
