@@ -14,14 +14,15 @@ given, else the newest article date not after tomorrow; articles dated earlier a
 without a date count as new.
 
 Stories. Candidates are grouped into stories (see `stories.py`: exact copies, changed copies
-and other reports of one event, never chained through a weak link), and each story is matched
-against the stories already sent. A new story is shown once, by its best telling (the
-fullest non-excerpt, earliest on ties); its other tellings stay attached (`Chosen.tellings`,
-`Chosen.also`) and are listed as skipped with the reason they joined it (`duplicate`,
-`near-duplicate`, `same-story`) and the best telling's title. Every telling of a story
-already sent is skipped as `already-sent` (the same text, or the same GUID within its feed,
-or the same article URL), `near-duplicate` (a copy of a sent telling) or `same-story`, with
-the sent telling's title.
+and other reports of one event, scored in `similarity.py`, grouped by average linkage so that
+two events never chain together), and each story is matched against the stories already
+sent. A new story is shown once, by its best telling (not an excerpt, not mixed with another
+story, the most central, then the fullest); its other tellings stay attached
+(`Chosen.tellings`, `Chosen.also`) and are listed as skipped with the reason they joined it
+(`duplicate`, `near-duplicate`, `same-story`) and the best telling's title. Every telling of
+a story already sent is skipped as `already-sent` with the sent telling's title, however it
+matched (the same text, GUID within its feed or article URL, a copy, another report:
+`Skipped.relation` says which).
 
 Cap. The first `max_articles` new stories are chosen; the rest are `over-limit` (every
 telling), and come back in the next run while they are within the window.

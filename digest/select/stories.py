@@ -7,18 +7,19 @@ Two tellings are related as
                   of it when the headlines agree once republishing labels ("Update:",
                   "(Part 2)") are taken off. Sharing one or two paragraphs with another story
                   makes no copy of it;
-  same-story      another report of the same event: the facts both state add up, are a good
-                  share of the facts of the shorter one, and their words agree; when all they
-                  share is names, a kind of specific fact (dates, amounts, shares, counts) both
-                  state and share none of counts against.
-The same relation decides a pair in the batch and against what was sent (MinHash estimates
-both ways), so a copy skipped in one run is a copy in the next.
+  same-story      another report of the same event: a same-story probability from their
+                  words, names, headlines and facts (similarity.py) for pairs that share a
+                  rare fact or name; paragraphs shared word for word without being copies
+                  (mixed in by a republisher) make it 0.
+The same relations decide a pair in the batch and against what was sent (MinHash estimates
+both ways, one score), so a copy skipped in one run is a copy in the next.
 
-Grouping never chains two stories through a weak link: candidates are taken fullest first
-(the whole article before an excerpt, more words first, earlier on ties), and each joins the
-story whose first telling (its representative, the best telling) it matches, or a story of
-which it copies a copy, or one most of whose tellings it matches; otherwise it starts a
-story of its own.
+Grouping never chains two stories through a weak link: copies are grouped first, fullest
+first (the whole article before an excerpt, more words first, earlier on ties), each joining
+the group whose first telling it copies, or of which it copies a copy, or most of whose
+members it copies (`copy_groups`); then the groups by average linkage of their best
+tellings' same-story scores, and a group of one left alone joins the story it matches
+clearly better than any other (`group`).
 """
 
 from __future__ import annotations
