@@ -58,36 +58,43 @@ class Facets:
     headline: frozenset[int] = frozenset()  # content words of the headline (NAME_BIT clear)
 
 
-def split_terms(terms: Mapping[int, int]) -> tuple[dict[int, int], dict[int, int]]:
-    words, names = {}, {}
-    for t, n in terms.items():
-        (names if t & NAME_BIT else words)[t] = n
-    return words, names
+@dataclass(frozen=True)
+class Weighed:
+    """A report's facets weighed once by the terms' rarity: unit-length TF-IDF vectors of its
+    content words and of its name words, the IDF of its headline words."""
+
+    words: dict[int, float]
+    names: dict[int, float]
+    headline: dict[int, float]
+    headline_weight: float
+    kinds: Mapping[str, int]
 
 
-def cosine(a: Mapping[int, int], b: Mapping[int, int], idf: Callable[[int], float]) -> float:
-    if not a or not b:
-        return 0.0
+def weigh(facets: Facets, idf: Callable[[int], float]) -> Weighed:
+    words: dict[int, float] = {}
+    names: dict[int, float] = {}
+    for t, n in facets.terms.items():
+        (names if t & NAME_BIT else words)[t] = (1 + math.log(n)) * idf(t)
+    headline = {t: idf(t) for t in facets.headline}
+    return Weighed(_unit(words), _unit(names), headline, sum(headline.values()), facets.kinds)
+
+
+def _unit(vector: dict[int, float]) -> dict[int, float]:
+    norm = math.sqrt(sum(w * w for w in vector.values()))
+    return {t: w / norm for t, w in vector.items()} if norm else vector
+
+
+def _dot(a: dict[int, float], b: dict[int, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
-    wa = {t: (1 + math.log(n)) * idf(t) for t, n in a.items()}
-    dot = sum(w * (1 + math.log(b[t])) * idf(t) for t, w in wa.items() if t in b)
-    if not dot:
-        return 0.0
-    na = math.sqrt(sum(w * w for w in wa.values()))
-    nb = math.sqrt(sum(((1 + math.log(n)) * idf(t)) ** 2 for t, n in b.items()))
-    return dot / (na * nb)
+    return sum(w * b[t] for t, w in a.items() if t in b)
 
 
-def features(
-    a: Facets, b: Facets, shared_kinds: Iterable[str], idf: Callable[[int], float]
-) -> tuple[float, ...]:
+def features(a: Weighed, b: Weighed, shared_kinds: Iterable[str]) -> tuple[float, ...]:
     """words cosine, names cosine, weekday conflict, date conflict, figure conflict, shared
-    figures, headline words in common (IDF-weighted Jaccard). (Shared
-    years were evidence on ECB+, whose same-topic events are years apart, but in a week of
-    news every article gives this year.)"""
-    wa, na = split_terms(a.terms)
-    wb, nb = split_terms(b.terms)
+    figures, headline words in common (IDF-weighted Jaccard). (Shared years were evidence on
+    ECB+, whose same-topic events are years apart, but in a week of news every article gives
+    this year.)"""
     shared = Counter(shared_kinds)
     both = lambda kind: a.kinds.get(kind, 0) and b.kinds.get(kind, 0)  # noqa: E731
     weekday_conflict = 1.0 if both(WEEKDAY) and not shared[WEEKDAY] else 0.0
@@ -96,27 +103,20 @@ def features(
         1.0 if not figures_shared and any(both(k) for k in (AMOUNT, PERCENT, COUNT)) else 0.0
     )
     date_conflict = 1.0 if both(DATE) and not figures_shared else 0.0
+    common = sum(w for t, w in a.headline.items() if t in b.headline)
+    union = a.headline_weight + b.headline_weight - common
     return (
-        cosine(wa, wb, idf),
-        cosine(na, nb, idf),
+        _dot(a.words, b.words),
+        _dot(a.names, b.names),
         weekday_conflict,
         date_conflict,
         figure_conflict,
         float(min(figures_shared, 3)),
-        weighted_jaccard(a.headline, b.headline, idf),
+        common / union if union else 0.0,
     )
 
 
-def weighted_jaccard(a: frozenset[int], b: frozenset[int], idf: Callable[[int], float]) -> float:
-    union = sum(idf(t) for t in a | b)
-    return sum(idf(t) for t in a & b) / union if union else 0.0
-
-
 def probability(x: Sequence[float], weights: Sequence[float] = WEIGHTS) -> float:
-    import os
-
-    if x[0] < float(os.environ.get("MINW", 0)):
-        return 0.0
     z = weights[0] + sum(w * v for w, v in zip(weights[1:], x, strict=True))
     return 1 / (1 + math.exp(-z))
 

@@ -52,9 +52,11 @@ from .similarity import (
     MIN_SCORE,
     SAME_STORY_P,
     Facets,
+    Weighed,
     average_linkage,
     features,
     probability,
+    weigh,
 )
 
 # Thresholds measured on tests/test_neardup.py's labelled set (real articles, their changed
@@ -94,6 +96,7 @@ REPUBLISHED_CONTAINMENT = 0.1
 # a name held by at most ANCHOR_MAX_DF of the compared articles. One held by more is no sign of
 # one story, and the cap keeps the number of pairs linear in the candidates.
 ANCHOR_MAX_DF = 50
+MIN_ANCHORS = 2  # pairs sharing one anchor only never reached a same-story score on ECB+
 ANCHORS = frozenset(CLASSES + (NAME, NAME_WORD)) - WEAK_KINDS | {NAME_WORD}
 MAX_BUCKET = 50  # LSH bucket members compared with each other, beyond: only with the first
 STRENGTH = {DUPLICATE: 3, NEAR_DUPLICATE: 2, SAME_STORY: 1}
@@ -278,15 +281,19 @@ class Batch:
         """The pairs of candidates worth a same-story score: those that share an anchor, a fact
         or name word held by at most ANCHOR_MAX_DF candidates (one held by more is no sign of
         one story, and the cap keeps the pairs linear in the candidates), close in time."""
-        pairs: set[tuple[int, int]] = set()
+        shared: Counter[tuple[int, int]] = Counter()
         for k, holders in self.fact_holders.items():
             if 1 < len(holders) <= ANCHOR_MAX_DF and self.fps[holders[0]].facts[k] in ANCHORS:
-                pairs.update(itertools.combinations(sorted(holders), 2))
-        return {(i, j) for i, j in pairs if close_in_time(self.day(i), self.day(j))}
+                shared.update(itertools.combinations(sorted(holders), 2))
+        return {
+            (i, j)
+            for (i, j), n in shared.items()
+            if n >= MIN_ANCHORS and close_in_time(self.day(i), self.day(j))
+        }
 
     def story_scorer(self, history: SentStories) -> Callable[[int, int], float]:
         """The same-story probability (similarity.py) of two candidates."""
-        idf = self.term_idf(history)
+        weighed = self.weighed(history)
         fps = self.fps
 
         @functools.cache
@@ -297,9 +304,14 @@ class Batch:
                 # in by a republisher: no evidence that they tell one story.
                 return 0.0
             shared = [a.facts[k] for k in a.facts.keys() & b.facts.keys()]
-            return probability(features(a.facets, b.facets, shared, idf))
+            return probability(features(weighed(i), weighed(j), shared))
 
         return lambda i, j: score(min(i, j), max(i, j))
+
+    def weighed(self, history: SentStories) -> Callable[[int], Weighed]:
+        """Each candidate's facets weighed by the terms' rarity (made once, when first asked)."""
+        idf = self.term_idf(history)
+        return functools.cache(lambda i: weigh(self.fps[i].facets, idf))
 
     def term_idf(self, history: SentStories) -> Callable[[int], float]:
         """Inverse document frequency of terms over the live candidates and what was sent
@@ -663,6 +675,7 @@ def scores_against_history(
         return {}
     sent = history.articles({aid for _, aid in pairs})
     idf = batch.term_idf(history)
+    weighed = batch.weighed(history)
     out: dict[int, dict[int, tuple[float, SentArticle]]] = defaultdict(dict)
     for i, aid in pairs:
         fp, h = fps[i], sent[aid]
@@ -671,7 +684,7 @@ def scores_against_history(
         kinds = dict(zip(CLASSES, h.classes or (), strict=False))
         shared = [fp.facts[k] for k in fp.facts.keys() & h.facts]
         facets = Facets(h.terms, kinds, headline_terms(headline_words(h.title)))
-        p = probability(features(fp.facets, facets, shared, idf))
+        p = probability(features(weighed(i), weigh(facets, idf), shared))
         if p >= MIN_SCORE:
             out[i][aid] = (p, h)
     return out
