@@ -32,7 +32,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
+import jinja2
+
 from .errors import UsageError
+from .text import clean_text, long_date, safe_href
 
 PAGES = "issues"  # the issue pages' sub-folder
 REMOVED = ".unpublished"  # names of the issues taken off the site, one per line
@@ -151,8 +154,6 @@ def write_archive(
     `remove` names issues to take off the site for good (remembered in DIR/.unpublished);
     `keep` keeps only the newest N issues on it. Raises UsageError when the folder cannot be
     written or a name in `remove` is not a delivered issue."""
-    from .text import clean_text
-
     title = clean_text(title) or "Digest"
     report = ArchiveReport(folder)
     issues = list(source.delivered_issues())
@@ -249,8 +250,6 @@ def _when(text: str) -> dt.datetime:
 
 
 def _stories(stories: Sequence[ShownStory]) -> tuple[tuple[str, str, str | None], ...]:
-    from .text import clean_text, safe_href
-
     return tuple(
         (
             clean_text(str(s.title or "")) or "Untitled",
@@ -310,8 +309,6 @@ def _insert_before(text: str, pattern: re.Pattern[str], piece: str) -> str:
 
 
 def _one_line(text: str) -> str:
-    from .text import clean_text
-
     return clean_text(text) or "Untitled"
 
 
@@ -319,8 +316,6 @@ def _one_line(text: str) -> str:
 
 
 def _index(pages: list[Page], title: str, url: str | None) -> str:
-    from .text import long_date
-
     return (
         _env()
         .get_template("archive_index.html.j2")
@@ -414,8 +409,6 @@ def _xml(text: str) -> str:
 
 @functools.cache
 def _env():
-    import jinja2
-
     try:
         root = resources.files("digest.templates")
     except ModuleNotFoundError:  # a source checkout used without installing

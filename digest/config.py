@@ -11,7 +11,9 @@ import datetime as dt
 import glob as globmod
 import os
 import re
+import string
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from .cron import CronError, make_trigger
 from .errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/digest.yaml")
@@ -346,10 +349,10 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> Config:
             str(path),
             hint="start from the shipped config/digest.yaml",
         )
-    return _build(_Node(root, path.resolve(), ""), path)
+    return _build(_Node(root, path.resolve(), ""))
 
 
-def _build(root: _Node, given_path: Path) -> Config:
+def _build(root: _Node) -> Config:
     base = root.path.parent
     top = root.mapping(KEYS[""])
     kwargs: dict[str, Any] = {"path": root.path}
@@ -406,7 +409,6 @@ def _state(node: _Node, base: Path) -> Path | str:
     text = node.string()
     if not text.startswith(("postgresql://", "postgres://")):
         return node.path_value(base)
-    from urllib.parse import urlsplit
 
     try:
         url = urlsplit(text)
@@ -464,8 +466,6 @@ def _one_line(node: _Node) -> str:
 
 
 def _http_url(node: _Node) -> str:
-    from urllib.parse import urlsplit
-
     value = node.string().strip()
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
@@ -474,8 +474,6 @@ def _http_url(node: _Node) -> str:
 
 
 def _article_url(node: _Node) -> str:
-    import string
-
     value = _http_url(node)
     try:
         names = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
@@ -601,7 +599,6 @@ def _summary(node: _Node) -> SummaryConfig:
 
 def _schedule(node: _Node, timezone: str) -> str:
     expression = node.string()
-    from .cron import CronError, make_trigger
 
     try:
         trigger = make_trigger(expression, timezone)
@@ -708,8 +705,6 @@ def _archive(node: _Node, base: Path) -> ArchiveConfig:
 
 
 def _address(node: _Node) -> str:
-    from email.utils import parseaddr
-
     value = node.string()
     if any(c in value for c in "\r\n"):
         raise node.error("must be one line")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from apscheduler.triggers.cron import CronTrigger
+
 WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 FIELDS = ("minute", "hour", "day", "month", "day_of_week")
@@ -94,8 +96,6 @@ def cron_fields(expression: str) -> dict[str, str]:
 
 def make_trigger(expression: str, timezone: str):
     """An APScheduler CronTrigger for a standard cron expression in `timezone`."""
-    from apscheduler.triggers.cron import CronTrigger
-
     try:
         return CronTrigger(timezone=timezone, **cron_fields(expression))
     except ValueError as e:

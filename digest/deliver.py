@@ -35,15 +35,13 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Protocol
 
+import dkim
+
 from .config import DeliveryConfig, DkimConfig, SmtpConfig
 from .errors import ConfigError, DeliveryError
 from .models import RenderedDigest
-from .recipients import (  # load_recipients, normalize_address: still importable from here
-    EMAIL,
-    load_recipients,  # noqa: F401
-    normalize_address,  # noqa: F401
-    recipient_names,
-)
+from .recipients import EMAIL, recipient_names
+from .text import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +75,6 @@ def header_safe(text: str) -> str:
     one-line cleaning (controls and line separators become spaces, format characters go).
     Imported here, not at the top: render pulls in jinja2 and mjml, which sending needs not.
     (A stage importing another: this belongs in the shared text rules, digest/text.py.)"""
-    from .text import clean_text
-
     return clean_text(text)
 
 
@@ -308,8 +304,6 @@ def _qp(text: str) -> bytes:
 
 def _dkim_sign(data: bytes, config: DkimConfig) -> bytes:
     """The DKIM-Signature header line(s) for the message, to go on top of it."""
-    import dkim
-
     try:
         return dkim.sign(
             data,

@@ -80,7 +80,7 @@ def run(
     if dry_run:
         return _dry_run(config, as_of)
     with (
-        run_lock(config.state, password_env=config.state_password_env),
+        run_lock(config.state),
         Store.for_config(config) as store,
     ):
         return Cycle(config, store, as_of, slot).run()

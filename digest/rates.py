@@ -10,14 +10,6 @@ from .models import RateQuote, RateRow
 MIN_SHOWN_DIGITS = 3
 
 
-def significant_digits(value: Decimal) -> int:
-    """Digits the quote really gives: 0.28490 -> 5, 0.00008 -> 1."""
-    digits = value.as_tuple().digits
-    while len(digits) > 1 and digits[0] == 0:
-        digits = digits[1:]
-    return len(digits)
-
-
 def round_significant(value: Decimal, digits: int) -> Decimal:
     if value == 0:
         return value

@@ -55,9 +55,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
+from . import pipeline
 from .config import Config
 from .cron import make_trigger
 from .errors import ConfigError, DigestError, LockedError, UsageError
+from .state import Store
+from .state import lock as state_lock
+from .state.exactly_once import slot_has_run
 
 if TYPE_CHECKING:
     from .report import RunReport
@@ -281,8 +285,6 @@ def _slot_now(cadence: Cadence, now: datetime) -> datetime | None:
 
 def recorded_slots(config: Config, cadence: Cadence) -> list[datetime]:
     """The slots the state has runs for (any status), as instants."""
-    from .state import Store
-
     with Store.for_config(config, readonly=True) as store:
         texts = store.recorded_slots()
     slots = []
@@ -354,9 +356,7 @@ def _text_value(value: object) -> str:
 
 def schedule_lock(state: str | os.PathLike[str], password_env: str | None = None):
     """One scheduler per state (the state layer's one lock); a second one is refused."""
-    from .state.lock import schedule_lock as lock
-
-    return lock(state, password_env)
+    return state_lock.schedule_lock(state, password_env)
 
 
 # --- the scheduler -------------------------------------------------------------------------
@@ -376,9 +376,7 @@ def _tick() -> None:
 
 
 def _pipeline_run(config: Config, slot: str) -> RunReport:
-    from .pipeline import run
-
-    return run(config, slot=slot)
+    return pipeline.run(config, slot=slot)
 
 
 class SlotScheduler:
@@ -458,9 +456,6 @@ class SlotScheduler:
                 return Outcome("crashed", message=f"{type(e).__name__}: {e}")
 
     def _has_run(self, key: str) -> bool:
-        from .state import Store
-        from .state.exactly_once import slot_has_run
-
         with Store.for_config(self.config, readonly=True) as store:
             return slot_has_run(store, key)
 
