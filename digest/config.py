@@ -7,7 +7,6 @@ file: `password_env` names the environment variable that holds the SMTP password
 
 from __future__ import annotations
 
-import datetime as dt
 import glob as globmod
 import os
 import re
@@ -21,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from .cron import CronError, make_trigger
+from .cron import CronError, cron_expression
 from .errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/digest.yaml")
@@ -601,18 +600,17 @@ def _schedule(node: _Node, timezone: str) -> str:
     expression = node.string()
 
     try:
-        trigger = make_trigger(expression, timezone)
+        cron_expression(expression)
     except CronError as e:
+        if e.never:
+            raise node.error(
+                f"the cron expression {expression!r} never fires",
+                "check the day of month against the month (e.g. 31 in February)",
+            ) from None
         raise node.error(
             f"bad cron expression {expression!r}: {e}",
             'five fields: minute hour day-of-month month day-of-week, e.g. "0 7 * * 1-5"',
         ) from None
-    start = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    if trigger.get_next_fire_time(None, start) is None:
-        raise node.error(
-            f"the cron expression {expression!r} never fires",
-            "check the day of month against the month (e.g. 31 in February)",
-        )
     return expression
 
 

@@ -26,7 +26,6 @@ from conftest import ROOT, SAMPLE_SEEDS, digest_command
 from digest import errors
 from digest.cli import cli
 from digest.config import load_config
-from digest.cron import make_trigger
 from digest.deliver import Outcome
 from digest.errors import ConfigError, LockedError, UsageError
 from digest.report import RunReport, Tally
@@ -218,9 +217,9 @@ def test_slots_are_every_matching_wall_time_placed_once_in_order(zone, day, expr
     start = (day - timedelta(days=2)).replace(tzinfo=tz)
     end = (day + timedelta(days=3)).replace(tzinfo=tz)
     slots = list(cadence.slots_between(start, end))
-    # The reference: every wall-clock time the cron fields match (APScheduler in UTC has no
-    # DST to trip on), placed in the zone, sorted, duplicates merged.
-    walls = make_trigger(expression, "UTC")
+    # The reference: every wall-clock time the cron fields match (APScheduler's CronTrigger
+    # in UTC has no DST to trip on), placed in the zone, sorted, duplicates merged.
+    walls = CronTrigger.from_crontab(expression.replace("1-5", "mon-fri"), timezone="UTC")
     wall, placed = start.replace(tzinfo=ZoneInfo("UTC")) - timedelta(days=1), set()
     while wall < end.replace(tzinfo=ZoneInfo("UTC")) + timedelta(days=1):
         wall = walls.get_next_fire_time(None, wall + timedelta(microseconds=1))
@@ -524,7 +523,7 @@ def test_sigterm_during_the_catch_up_run_lets_it_finish_then_returns(tmp_path):
 def test_serve_runs_each_slot_once_and_stops_after_the_run_in_progress(tmp_path):
     config = load_config(write_config(tmp_path))
     run, stream = FakePipeline(seconds=0.3), io.StringIO()
-    every_second = Cadence(CronTrigger(second="*", timezone="UTC"), "UTC")
+    every_second = Cadence("* * * * * *", "UTC")
     scheduler = SlotScheduler(config, cadence=every_second, run=run, log=SlotLog(stream))
     worker = threading.Thread(target=scheduler.serve, args=(datetime.now(BERLIN),))
     worker.start()
@@ -545,7 +544,6 @@ def test_serve_runs_each_slot_once_and_stops_after_the_run_in_progress(tmp_path)
 
 SCHEDULER_SCRIPT = """
 import sys, time
-from apscheduler.triggers.cron import CronTrigger
 from digest.config import load_config
 from digest.deliver import Outcome
 from digest.report import RunReport, Tally
@@ -570,7 +568,7 @@ def slow_run(config, slot):
         tally=Tally(own=(Outcome("reader@example.com", "sent", "250 OK"),)),
     )
 
-every_second = Cadence(CronTrigger(second="*", timezone="UTC"), config.tz)
+every_second = Cadence("* * * * * *", config.tz)
 run_forever(
     config, json_logs=True, cadence=every_second, run=slow_run if sys.argv[2] == "slow" else None
 )
