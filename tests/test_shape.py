@@ -172,8 +172,15 @@ def test_the_store_implements_every_storage_operation():
 
 
 # cli.py imports each command's modules when that command runs, so `digest --help` stays
-# fast; psycopg is an optional dependency, imported when a PostgreSQL state is opened.
-LATE_IMPORTS = {("digest/cli.py", None), ("digest/state/postgres.py", "psycopg")}
+# fast; psycopg is an optional dependency, imported when a PostgreSQL state is opened;
+# aiohttp and trafilatura, heavy, only when a feed is fetched over HTTP or a page's full
+# text is wanted (reading local files and previews of them do without).
+LATE_IMPORTS = {
+    ("digest/cli.py", None),
+    ("digest/state/postgres.py", "psycopg"),
+    ("digest/sources/fetch.py", "aiohttp"),
+    ("digest/sources/fulltext.py", "trafilatura"),
+}
 
 
 def test_modules_import_at_their_top():
@@ -193,7 +200,19 @@ def test_modules_import_at_their_top():
     assert late == []
 
 
-HEAVY = ("numpy", "jinja2", "mjml", "yaml", "apscheduler", "feedparser", "psycopg", "dkim")
+HEAVY = (
+    "numpy",
+    "jinja2",
+    "mjml",
+    "yaml",
+    "apscheduler",
+    "feedparser",
+    "psycopg",
+    "dkim",
+    "aiohttp",
+    "trafilatura",
+    "cronsim",
+)
 
 
 @pytest.mark.slow
