@@ -377,6 +377,7 @@ def spam_score(data: bytes) -> tuple[float, str]:
     return float(match[1]), out
 
 
+@pytest.mark.slow
 def test_spamassassin_scores_the_message_below_one(tmp_path, rendered, store):
     if shutil.which("spamassassin") is None:
         if IN_CI:

@@ -15,6 +15,9 @@ from digest.sources.feed import read_feed
 from digest.sources.fetch import fetch_all
 from digest.state import Store
 
+# loopback HTTP servers (and PostgreSQL): slow
+pytestmark = pytest.mark.slow
+
 
 def rss(title: str, items: list[tuple[str, str]], encoding: str | None = "utf-8") -> str:
     decl = f'<?xml version="1.0" encoding="{encoding}"?>' if encoding else ""

@@ -20,6 +20,9 @@ from digest.sources import read_paths
 from digest.sources.fulltext import extract
 from digest.state import Store
 
+# loopback HTTP servers (and PostgreSQL): slow
+pytestmark = pytest.mark.slow
+
 
 def sample():
     return read_paths(sorted(str(p) for p in SAMPLE_SEEDS.glob("*.txt"))).articles

@@ -20,6 +20,9 @@ from digest.pipeline import preview, run
 from digest.sources import read_paths
 from digest.state import Store
 
+# loopback HTTP servers (and PostgreSQL): slow
+pytestmark = pytest.mark.slow
+
 
 def sample_articles():
     return read_paths(sorted(str(p) for p in SAMPLE_SEEDS.glob("*.txt"))).articles

@@ -162,6 +162,7 @@ def test_next_without_after_starts_from_now(tmp_path):
     assert slots[1] - slots[0] == timedelta(minutes=5)
 
 
+@pytest.mark.slow
 def test_a_bad_after_is_a_usage_error_naming_the_option(tmp_path):
     result = digest(
         "--config", str(write_config(tmp_path)), "schedule", "--next", "2", "--after", "soon"
@@ -171,6 +172,7 @@ def test_a_bad_after_is_a_usage_error_naming_the_option(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_bad_cron_expression_is_a_config_error_naming_key_and_line(tmp_path):
     result = digest("--config", str(write_config(tmp_path, "0 7 * * 9")), "schedule", "--next", "1")
     assert result.returncode == 2
@@ -178,6 +180,7 @@ def test_a_bad_cron_expression_is_a_config_error_naming_key_and_line(tmp_path):
     assert "day-of-week" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_an_unknown_zone_is_a_config_error_naming_key_and_line(tmp_path):
     result = digest(
         "--config", str(write_config(tmp_path, timezone="Mars/Olympus")), "schedule", "--next", "1"
