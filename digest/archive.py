@@ -35,11 +35,11 @@ from typing import Protocol
 import jinja2
 
 from .errors import UsageError
+from .models import UNSUBSCRIBE_PLACEHOLDER
 from .text import clean_text, long_date, safe_href
 
 PAGES = "issues"  # the issue pages' sub-folder
 REMOVED = ".unpublished"  # names of the issues taken off the site, one per line
-UNSUBSCRIBE_PLACEHOLDER = "{unsubscribe_url}"  # as digest.deliver fills it, per reader
 ATOM = "http://www.w3.org/2005/Atom"
 _NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-\d+$")
 _SEPARATOR_BEFORE = re.compile(r"\s*·\s*$")

@@ -39,14 +39,13 @@ import dkim
 
 from .config import DeliveryConfig, DkimConfig, SmtpConfig
 from .errors import ConfigError, DeliveryError
-from .models import RenderedDigest
+from .models import UNSUBSCRIBE_PLACEHOLDER, RenderedDigest
 from .recipients import EMAIL, recipient_names
 from .text import clean_text
 
 logger = logging.getLogger(__name__)
 
 # Everything str.splitlines() splits on, and the other C0/C1 controls: none may reach a header.
-PLACEHOLDER = "{unsubscribe_url}"
 # The headers a DKIM signature covers; the List-Unsubscribe pair must be among them or
 # receivers ignore one-click unsubscribe.
 DKIM_HEADERS = (
@@ -198,12 +197,12 @@ class MessageMaker:
 
 class _EncodedPart:
     """One part, quoted-printable encoded once, in two pieces: before and after the footer's
-    unsubscribe link (the last placeholder, see _fill_footer). A reader's link is encoded on
+    unsubscribe link (the last placeholder, see models.fill_footer). A reader's link is encoded on
     its own and joined to them by soft line breaks, so the decoded part is exactly the text
     with the link filled in, and no encoded line grows past 76 characters."""
 
     def __init__(self, text: str):
-        head, found, tail = text.rpartition(PLACEHOLDER)
+        head, found, tail = text.rpartition(UNSUBSCRIBE_PLACEHOLDER)
         self.found = bool(found)
         if not found:
             self.head, self.tail = _qp(text), b""
@@ -247,13 +246,6 @@ def _list_unsubscribe(link: str) -> bytes:
     if value.isascii() and value.isprintable() and " " not in value and len(value) < 970:
         return f"List-Unsubscribe: {value}\r\n".encode()
     return _fold("List-Unsubscribe", value)
-
-
-def _fill_footer(part: str, link: str) -> str:
-    """Put the link where the footer's placeholder is: the last one. Source text comes before
-    the footer, so a "{unsubscribe_url}" inside an article stays as written."""
-    head, found, tail = part.rpartition(PLACEHOLDER)
-    return head + link + tail if found else part
 
 
 def build_message(

@@ -128,6 +128,17 @@ OVER_LIMIT = "over-limit"
 EXCLUDED = "excluded"  # a source rule (digest/rules.py); Skipped.rule names it
 SKIP_REASONS = (ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, TOO_OLD, OVER_LIMIT, EXCLUDED)
 
+# Where each reader's unsubscribe link goes in a rendered digest; delivery fills it per reader.
+UNSUBSCRIBE_PLACEHOLDER = "{unsubscribe_url}"
+
+
+def fill_footer(part: str, link: str) -> str:
+    """Put the link where the footer's placeholder is: the last one. Source text comes before
+    the footer, so a "{unsubscribe_url}" inside an article stays as written."""
+    head, found, tail = part.rpartition(UNSUBSCRIBE_PLACEHOLDER)
+    return head + link + tail if found else part
+
+
 DEFAULT_SECTION = "Top stories"
 OTHER_SECTION = "More news"  # stories no named section claims, after the named sections
 
@@ -232,7 +243,7 @@ class Digest:
     rates: tuple[RateRow, ...] = ()
     rates_date: dt.date | None = None
     rates_source: str | None = None  # the source's name as readers see it, never a file
-    unsubscribe_url: str = "{unsubscribe_url}"  # filled per recipient at delivery
+    unsubscribe_url: str = UNSUBSCRIBE_PLACEHOLDER  # filled per recipient at delivery
     reason_line: str = ""  # why the reader gets this mail
     postal_address: str | None = None  # the sender's, in the footer (expected in bulk mail)
     view_url: str | None = None  # the issue's page in the public archive: "View in browser"

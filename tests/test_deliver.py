@@ -24,7 +24,7 @@ from smtp_server import Behaviour, SmtpServer
 from digest import deliver
 from digest.config import Config, DeliveryConfig, DkimConfig, SmtpConfig
 from digest.errors import ConfigError, DeliveryError
-from digest.models import RenderedDigest
+from digest.models import RenderedDigest, fill_footer
 from digest.recipients import load_recipients
 from digest.state import NewIssue, Store
 from digest.state import exactly_once as rules
@@ -223,8 +223,8 @@ def test_each_part_encoded_once_decodes_to_the_text_with_the_readers_link(before
         link = url.replace("{token}", token)
         text_part, html_part = parse(data).iter_parts()
         crlf = deliver._crlf
-        want_text = deliver._fill_footer(crlf(text), link).encode()
-        want_html = deliver._fill_footer(crlf(html_text), link.replace("&", "&amp;")).encode()
+        want_text = fill_footer(crlf(text), link).encode()
+        want_html = fill_footer(crlf(html_text), link.replace("&", "&amp;")).encode()
         assert text_part.get_payload(decode=True) == want_text
         assert html_part.get_payload(decode=True) == want_html
         body = data.split(b"\r\n\r\n", 1)[1]
