@@ -360,7 +360,11 @@ def schedule_lock(state: str | os.PathLike[str], password_env: str | None = None
 
 
 @dataclass
-class Outcome:
+class SlotResult:
+    """What became of one slot, for its log line: a run's status (RunStatus) or the
+    scheduler's own word for a slot it did not run (skipped, already-ran, busy, error,
+    crashed)."""
+
     status: str
     chosen: int = 0
     sent: int = 0
@@ -414,7 +418,7 @@ class SlotScheduler:
         began = time.monotonic()
         with self._running:
             if self._stopping.is_set():
-                outcome = Outcome("skipped", message="stopping: not started")
+                outcome = SlotResult("skipped", message="stopping: not started")
             else:
                 outcome = self._attempt(key)
         self.log.slot(
@@ -428,35 +432,35 @@ class SlotScheduler:
         )
         return outcome.status
 
-    def _attempt(self, key: str) -> Outcome:
+    def _attempt(self, key: str) -> SlotResult:
         deadline = time.monotonic() + self.patience_seconds
         waiting = False
         while True:
             try:
                 if self._has_run(key):
-                    return Outcome("already-ran", message="the state has a run for this slot")
+                    return SlotResult("already-ran", message="the state has a run for this slot")
                 return self._outcome(self.run(self.config, key))
             except LockedError as e:
                 if self._has_run(key):  # another process took this very slot meanwhile
-                    return Outcome("already-ran", message="the state has a run for this slot")
+                    return SlotResult("already-ran", message="the state has a run for this slot")
                 if time.monotonic() >= deadline:
-                    return Outcome("busy", message=f"{e.message}; gave up waiting")
+                    return SlotResult("busy", message=f"{e.message}; gave up waiting")
                 if not waiting:
                     self.log.event("waiting", slot=key, message=e.message)
                     waiting = True
                 if self._stopping.wait(self.retry_seconds):
-                    return Outcome("skipped", message="stopping while waiting for the state")
+                    return SlotResult("skipped", message="stopping while waiting for the state")
             except DigestError as e:
-                return Outcome("error", message=str(e))
+                return SlotResult("error", message=str(e))
             except Exception as e:  # a bug: say so, keep the schedule going
                 traceback.print_exc()
-                return Outcome("crashed", message=f"{type(e).__name__}: {e}")
+                return SlotResult("crashed", message=f"{type(e).__name__}: {e}")
 
     def _has_run(self, key: str) -> bool:
         with Store.for_config(self.config, readonly=True) as store:
             return slot_has_run(store, key)
 
-    def _outcome(self, report: RunReport) -> Outcome:
+    def _outcome(self, report: RunReport) -> SlotResult:
         chosen = len(report.plan.stories) if report.plan is not None else 0
         own = report.tally.own
         sent = report.tally.own_sent
@@ -464,7 +468,7 @@ class SlotScheduler:
         if report.tally.resumed:
             done = len([o for o in report.tally.resumed if o.status == "sent"])
             message += f"; finished an earlier issue first ({done} sent)"
-        return Outcome(str(report.status), chosen, sent, len(own) - sent, message)
+        return SlotResult(str(report.status), chosen, sent, len(own) - sent, message)
 
     # --- start-up ------------------------------------------------------------------------
 
