@@ -20,8 +20,10 @@ from digest.sources import read_paths
 from digest.sources.fulltext import extract
 from digest.state import Store
 
-# loopback HTTP servers (and PostgreSQL): slow
-pytestmark = pytest.mark.slow
+<<<<<<< HEAD
+=======
+pytestmark = pytest.mark.slow  # real servers on loopback
+>>>>>>> main
 
 
 def sample():

@@ -201,14 +201,13 @@ def read_fetched(got: Fetched) -> ReadResult:
         result.problems.append(
             Problem(url, f"moved permanently to {cache.moved_to}: update `feed:` in the config")
         )
-    if got.error:
+    if got.error:  # one line: what failed, what was read instead, how long it has failed
         last = f"; its last copy ({cache.last_success}) read" if got.body is not None else ""
-        result.problems.append(Problem(url, got.error + last))
-    if cache.failures >= FAILING_RUNS:
-        since = f" (last success {cache.last_success})" if cache.last_success else " (never read)"
-        result.problems.append(
-            Problem(url, f"warning: has failed {cache.failures} fetches in a row{since}")
-        )
+        warning = ""
+        if cache.failures >= FAILING_RUNS:
+            since = f"last success {cache.last_success}" if cache.last_success else "never read"
+            warning = f"; warning: failed {cache.failures} fetches in a row ({since})"
+        result.problems.append(Problem(url, got.error + last + warning))
     if got.body is not None:
         read = _capped(read_feed(url, got.body, got.content_type))
         result.extend(read)
