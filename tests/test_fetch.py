@@ -16,10 +16,7 @@ from digest.sources.feed import read_feed
 from digest.sources.fetch import fetch_all
 from digest.state import Store
 
-<<<<<<< HEAD
-=======
 pytestmark = pytest.mark.slow  # real servers on loopback
->>>>>>> main
 
 
 def rss(title: str, items: list[tuple[str, str]], encoding: str | None = "utf-8") -> str:

@@ -20,10 +20,7 @@ from digest.sources import read_paths
 from digest.sources.fulltext import extract
 from digest.state import Store
 
-<<<<<<< HEAD
-=======
 pytestmark = pytest.mark.slow  # real servers on loopback
->>>>>>> main
 
 
 def sample():
