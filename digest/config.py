@@ -23,6 +23,7 @@ import yaml
 from . import __version__
 from .cron import CronError, cron_expression
 from .errors import ConfigError
+from .paths import default_outbox, default_state, project_folder
 from .rules import NO_RULES, Rules, pattern
 
 DEFAULT_CONFIG = Path("config/digest.yaml")
@@ -218,15 +219,8 @@ class Config:
 
     @property
     def project_root(self) -> Path:
-        """Where the default `var/` lives: see `project_folder`."""
+        """Where the default `var/` lives (paths.py)."""
         return project_folder(self.folder)
-
-
-def project_folder(config_folder: Path) -> Path:
-    """The project root when the config sits in a folder named `config/` (as the shipped
-    `config/digest.yaml` does), else the config file's own folder: the default `var/`
-    (state, outbox, preview) goes there."""
-    return config_folder.parent if config_folder.name == "config" else config_folder
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -402,7 +396,7 @@ def _build(root: _Node) -> Config:
     if "state" in top:
         kwargs["state"] = _state(top["state"], base)
     else:
-        kwargs["state"] = Path(os.path.normpath(project_folder(base) / "var" / "digest.sqlite3"))
+        kwargs["state"] = default_state(base)
     if "state_password_env" in top:
         kwargs["state_password_env"] = top["state_password_env"].string()
     if "state_lease_seconds" in top:
@@ -421,7 +415,7 @@ def _build(root: _Node) -> Config:
         _delivery(top["delivery"], base)
         if "delivery" in top
         else DeliveryConfig(
-            outbox=Path(os.path.normpath(project_folder(base) / "var" / "outbox")),
+            outbox=default_outbox(base),
             config_file=str(root.path),
         )
     )
@@ -718,9 +712,7 @@ def _delivery(node: _Node, base: Path) -> DeliveryConfig:
             raise fields["recipients"].error(f"no such recipients file: {recipients}")
         kwargs["recipients"] = recipients
     kwargs["outbox"] = (
-        fields["outbox"].path_value(base)
-        if "outbox" in fields
-        else Path(os.path.normpath(project_folder(base) / "var" / "outbox"))
+        fields["outbox"].path_value(base) if "outbox" in fields else default_outbox(base)
     )
     if "smtp" in fields and not fields["smtp"].is_null():
         kwargs["smtp"] = _smtp(fields["smtp"], base)
