@@ -42,6 +42,8 @@ KEYS: dict[str, frozenset[str]] = {
             "skip_empty",
             "delivery",
             "archive",
+            "language",
+            "web",
         }
     ),
     "sources[]": frozenset({"feed", "folder", "path", "name", "link", "article_url"}),
@@ -67,6 +69,7 @@ KEYS: dict[str, frozenset[str]] = {
     ),
     "delivery.dkim": frozenset({"domain", "selector", "key_file"}),
     "archive": frozenset({"url", "keep", "folder"}),
+    "web": frozenset({"url"}),
 }
 
 
@@ -162,6 +165,13 @@ class ArchiveConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """`web:`: the reader-facing pages."""
+
+    url: str | None = None  # public base URL, ends in "/"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path  # the config file itself
     title: str = "Digest"
@@ -177,6 +187,8 @@ class Config:
     skip_empty: bool = True
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     archive: ArchiveConfig | None = None  # None: no archive is kept by `run`
+    language: str = "en"  # the digest's own words and dates: a catalogue in digest/i18n/
+    web: WebConfig | None = None  # the reader-facing site (`web.url`: where readers sign up)
 
     @property
     def folder(self) -> Path:
@@ -397,7 +409,43 @@ def _build(root: _Node, given_path: Path) -> Config:
     )
     if "archive" in top:
         kwargs["archive"] = _archive(top["archive"], base)
+    if "language" in top:
+        kwargs["language"] = _language(top["language"])
+    if "web" in top:
+        kwargs["web"] = _web(top["web"])
     return Config(**kwargs)
+
+
+def _language(node: _Node) -> str:
+    from .i18n import languages
+
+    code = node.string().strip()
+    if code not in languages():
+        raise node.error(
+            f"no catalogue for language {code!r}",
+            f"one of {' | '.join(languages())}; a new one is a file in digest/i18n/",
+        )
+    return code
+
+
+def _web(node: _Node) -> WebConfig:
+    fields = node.mapping(KEYS["web"])
+    if "url" not in fields or fields["url"].is_null():
+        return WebConfig()
+    url = fields["url"].string().strip()
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() or c in "\"'<>" or not c.isprintable() for c in url)
+    ):
+        raise fields["url"].error(
+            f"must be the public http(s) address of the site, not {url!r}",
+            'e.g. "https://news.example.com/"',
+        )
+    return WebConfig(url=url if url.endswith("/") else url + "/")
 
 
 def _state(node: _Node, base: Path) -> Path | str:

@@ -14,7 +14,10 @@ from pathlib import Path
 
 from .config import Config
 from .errors import DigestError, SourcesError, UsageError
+from .i18n import catalogue
 from .models import (
+    DUPLICATE,
+    NEAR_DUPLICATE,
     Article,
     Digest,
     DigestItem,
@@ -72,6 +75,8 @@ class RunReport:
                     "url": c.article.url,
                     "section": c.section,
                     "also": [{"title": t.title, "source": t.source, "url": t.url} for t in c.also],
+                    "date": _iso(c.first_told.date),
+                    "listed": c.first_told.listed,
                 }
                 for c, lead in zip(p.selection.chosen, p.leads, strict=True)
             ]
@@ -111,6 +116,10 @@ class RunReport:
             "problems": problems,
             "notes": notes,
         }
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def _num(value: Decimal | None) -> float | None:
@@ -177,6 +186,8 @@ def prepare(
         if result.note:
             notes.append(f"{chosen.article.title}: {result.note}")
     leads = place_in_sections(config, selection, leads)
+    leads = drop_stale_stories(config, selection, leads, read.articles, as_of)
+    leads = top_story_first(selection, leads)
     rows = rate_rows(newest_ticker(read.rates), store.previous_rates())
     names = {a.source: a.source_name for a in read.articles if a.source_name}
     digest = build_digest(config, selection, leads, rows, as_of, source_names=names)
@@ -207,6 +218,74 @@ def place_in_sections(config: Config, selection: Selection, leads: list[str]) ->
     return [lead for _, lead, _ in placed]
 
 
+def drop_stale_stories(
+    config: Config,
+    selection: Selection,
+    leads: list[str],
+    articles: list[Article],
+    as_of: dt.date | None,
+) -> list[str]:
+    """A story a page lists today is not news when its very text was already on a page older
+    than the lookback (a listing page re-showing an old article): it becomes too-old, and is
+    not remembered as sent. Returns the leads of the stories kept."""
+    from .models import TOO_OLD, Skipped
+    from .select.fingerprint import exact_key, text_hashes
+
+    if as_of is None or not selection.chosen:
+        return leads
+    cutoff = as_of - dt.timedelta(days=config.selection.lookback_days)
+    old: dict[int, dt.date] = {}
+    for a in articles:
+        if a.date and a.date < cutoff:
+            key = exact_key(text_hashes(a))
+            old[key] = min(a.date, old.get(key, a.date))
+    if not old:
+        return leads
+    kept, kept_leads, stale = [], [], set()
+    for c, lead in zip(selection.chosen, leads, strict=True):
+        firsts = [old.get(exact_key(text_hashes(a))) for a in (c.article, *c.tellings)]
+        first = min((d for d in firsts if d), default=None)
+        if first is None:
+            kept.append(c)
+            kept_leads.append(lead)
+            continue
+        stale.update((a.title, a.source) for a in (c.article, *c.tellings))
+        selection.skipped.append(Skipped(c.article, TOO_OLD))
+    if stale:
+        make = selection.make_records
+
+        def fresh_records() -> list:
+            records = make()
+            gone = {r.story for r in records if (r.title, r.source) in stale}
+            return [r for r in records if r.story not in gone]
+
+        selection.make_records = fresh_records
+        selection.__dict__.pop("records", None)
+        selection.chosen[:] = kept
+    return kept_leads
+
+
+def top_story_first(selection: Selection, leads: list[str]) -> list[str]:
+    """The top story first: the story the most outlets carried, then the newest (by when it
+    was first told), then the one told most often, then the selection's order. Reorders
+    `selection.chosen` in place and returns the leads in that order."""
+    if len(selection.chosen) < 2:
+        return leads
+
+    def outlets(c) -> int:
+        return len({a.shown_source or a.source for a in (c.article, *c.tellings)})
+
+    def rank(n: int) -> tuple[int, int, int, int]:
+        c = selection.chosen[n]
+        day = c.first_told.date
+        return (-outlets(c), -(day.toordinal() if day else 0), -len(c.tellings), n)
+
+    top = min(range(len(selection.chosen)), key=rank)
+    order = [top, *(n for n in range(len(selection.chosen)) if n != top)]
+    selection.chosen[:] = [selection.chosen[n] for n in order]
+    return [leads[n] for n in order]
+
+
 def build_digest(
     config: Config,
     selection: Selection,
@@ -221,17 +300,24 @@ def build_digest(
     (`today`; `as_of` only moves the lookback); each story keeps its page's date."""
     date = today or dt.datetime.now(config.tz).date()
     sections: dict[str, list[DigestItem]] = {}
+    copies = {id(s.article) for s in selection.skipped if s.reason in (DUPLICATE, NEAR_DUPLICATE)}
     for chosen, lead in zip(selection.chosen, leads, strict=True):
         a = chosen.article
+        first = chosen.first_told
+        # "Also reported by": other outlets' tellings, not the same outlet's copies
+        others = tuple(
+            t for t in chosen.tellings if t.shown_source != a.shown_source or id(t) not in copies
+        )
         sections.setdefault(chosen.section, []).append(
             DigestItem(
                 a.title,
                 lead,
                 a.shown_source,
                 a.url,
-                a.date,
+                first.date,
                 source_link=a.source_link,
-                also=tuple(getattr(chosen, "also", ())),
+                also=replace(chosen, tellings=others).also,
+                listed=first.listed,
             )
         )
     rates_source = None
@@ -246,10 +332,17 @@ def build_digest(
         rates=tuple(rows),
         rates_date=rows[0].date if rows else None,
         rates_source=rates_source or None,
-        reason_line=f"You receive this because you subscribed to {config.title}.",
+        reason_line=catalogue(config.language).t("reason", title=config.title),
         postal_address=config.delivery.postal_address,
         view_url=None,
+        language=config.language,
+        subscribe_url=subscribe_url(config),
     )
+
+
+def subscribe_url(config: Config) -> str | None:
+    """Where a web reader signs up: the site's subscribe page, when `web.url` is set."""
+    return f"{config.web.url}subscribe" if config.web and config.web.url else None
 
 
 def preview(
@@ -631,6 +724,8 @@ def archive(config: Config, out_dir: Path | None = None, remove: tuple[str, ...]
             url=settings.url if settings else None,
             keep=settings.keep if settings else None,
             remove=remove,
+            language=config.language,
+            subscribe_url=subscribe_url(config),
         )
 
 
@@ -648,6 +743,8 @@ def _refresh_archive(config: Config, store, notes: list[str]) -> None:
             title=config.title,
             url=config.archive.url,
             keep=config.archive.keep,
+            language=config.language,
+            subscribe_url=subscribe_url(config),
         )
     except Exception as e:  # noqa: BLE001 - whatever went wrong, the delivery stands
         why = e.message if isinstance(e, DigestError) else f"{type(e).__name__}: {e}"
