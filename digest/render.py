@@ -278,8 +278,9 @@ class _Item:
     @property
     def meta(self) -> str:
         """The source and date line as plain text."""
-        line = " · ".join(x for x in (self.source.text if self.source else "", self.date) if x)
-        return line[:1].upper() + line[1:]
+        if self.source:
+            return " · ".join(x for x in (self.source.text, self.date) if x)
+        return self.date[:1].upper() + self.date[1:]  # "Listed 8 Dec 2025"
 
 
 @dataclass(frozen=True)
@@ -326,7 +327,7 @@ def _one_source(digest: Digest) -> bool:
     """Every story and every telling from one source: naming it under each says nothing."""
     names = {reader_source(i.source) for i in digest.items}
     names |= {reader_source(t.source) for i in digest.items for t in i.also}
-    return len(names - {""}) <= 1
+    return len(names) <= 1
 
 
 def _view(digest: Digest) -> dict[str, object]:
