@@ -69,27 +69,21 @@ def make_subject(
 def make_preheader(
     headlines: list[str], fallback: str = "", rates: str = "", limit: int = PREHEADER_MAX
 ) -> str:
-    """The preview line after the subject, using its room: the next headlines whole (one
-    that does not fit is passed over for a shorter one after it), then the rates; room left
-    over takes the next headline cut at a word. With no other story: `fallback` (the top
-    story's lead) and the rates."""
+    """The preview line after the subject, using its room: the next headlines, whole (one
+    that does not fit is passed over for a shorter one after it; a headline cut short can
+    say something it does not: "Turkey Set $5…"), then the rates. With no other story:
+    `fallback` (the top story's lead) and the rates."""
     heads = [h for h in (clean_text(h) for h in headlines) if h]
     tail = [rates] if rates else []
     room = limit - (len(rates) + 3 if rates else 0)
     shown: list[str] = []
-    rest: list[str] = []
     for headline in heads:
         if len(" · ".join([*shown, headline])) <= room:
             shown.append(headline)
-        else:
-            rest.append(headline)
-    if not shown and not rest:
+    if not heads:
         lead = clean_text(fallback)
         if lead:
             shown.append(shorten(lead, max(room, 20)))
-    left = room - len(" · ".join(shown)) - (3 if shown else 0)
-    if rest and left >= 30:  # a cut headline still says what the story is
-        shown.append(shorten(rest[0], left))
     return shorten(" · ".join([*shown, *tail]), limit)
 
 
@@ -205,9 +199,10 @@ def _rate(row: RateRow, words: Catalogue) -> _Rate:
     if figure is None:  # no figure, so no change of it either
         trend, text, said = "none", "", ""
     basis = words.t("since_last_digest" if since else "on_the_day")
+    name = words.currency(code) if len(code) == 3 and code.isalpha() else code
     return _Rate(
         code=code,
-        name=words.currency(code) if len(code) == 3 and code.isalpha() else code,
+        name=name[:1].upper() + name[1:],  # it starts an entry of the strip
         figure=(
             words.number(figure, max(0, -figure.as_tuple().exponent))
             if figure is not None

@@ -56,8 +56,8 @@ def test_a_russian_digest_speaks_russian_everywhere():
     assert '<html lang="ru"' in rendered.html
     assert "понедельник, 8 декабря 2025 г. · 5 новостей" in html
     assert "За 1 доллар США · 8 дек. 2025" in html
-    assert "кыргызский сом 87,4" in html and "сомони 9,19 ▲ +0,19%" in html  # decimal comma
-    assert "узбекский сум н/д" in html
+    assert "Кыргызский сом 87,4" in html and "Сомони 9,19 ▲ +0,19%" in html  # decimal comma
+    assert "Узбекский сум н/д" in html
     assert "Главное" in html and "Также сообщают: Asia-Plus, Kun.uz" in html
     assert "Отписаться" in html and "Отписаться: {unsubscribe_url}" in text
     assert "ГЛАВНОЕ" in text and "За 1 доллар США · 8 дек. 2025:" in text

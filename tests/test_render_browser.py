@@ -351,7 +351,7 @@ def test_a_russian_digest_reads_well(browser, width):
         assert got["scrollWidth"] <= got["innerWidth"]
         assert all(r["lines"] == 1 and r["right"] <= width for r in got["rates"]), got["rates"]
         assert got["top"]["kicker"].lower() == "главное"
-        assert got["rates"][0]["text"].replace("\u00a0", " ") == "кыргызский сом 87,4 ±0%"
+        assert got["rates"][0]["text"].replace("\u00a0", " ") == "Кыргызский сом 87,4 ±0%"
         assert got["mast"]["bottom"] < got["strip"]["y"] < got["top"]["title"]["y"]
 
 
