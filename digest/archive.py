@@ -255,7 +255,7 @@ def _when(text: str) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-def _stories(report_json: str) -> tuple[tuple[str, str, str | None], ...]:
+def _stories(report_json: str, untitled: str) -> tuple[tuple[str, str, str | None], ...]:
     from .text import clean_text, safe_href
 
     try:
@@ -264,7 +264,7 @@ def _stories(report_json: str) -> tuple[tuple[str, str, str | None], ...]:
         return ()
     return tuple(
         (
-            clean_text(str(c.get("title") or "")) or "Untitled",
+            clean_text(str(c.get("title") or "")) or untitled,
             clean_text(str(c.get("lead") or "")),
             safe_href(c.get("url") if isinstance(c.get("url"), str) else None),
         )
@@ -288,9 +288,10 @@ def _page(issue: IssueRecord, site: _Site, number: int) -> Page:
         day = dt.date.fromisoformat(issue.digest_date)
     except ValueError:
         day = sent_at.date()
-    stories = _stories(issue.report)
     words = site.words
-    info = Page(name, _one_line(issue.subject), day, sent_at, stories, html="", number=number)
+    stories = _stories(issue.report, words.t("untitled"))
+    subject = _one_line(issue.subject) or words.t("untitled")
+    info = Page(name, subject, day, sent_at, stories, html="", number=number)
     when = words.date(day, "short")
     page_title = (
         words.t("issue_title", title=site.title, n=number, date=when, headline=info.headline)
@@ -386,7 +387,7 @@ def _insert_before(text: str, pattern: re.Pattern[str], piece: str) -> str:
 def _one_line(text: str) -> str:
     from .text import clean_text
 
-    return clean_text(text) or "Untitled"
+    return clean_text(text)
 
 
 # --- the index page -----------------------------------------------------------------------------

@@ -260,7 +260,7 @@ def drop_stale_stories(
             return [r for r in records if r.story not in gone]
 
         selection.make_records = fresh_records
-        selection.__dict__.pop("records", None)
+        selection.__dict__.pop("records", None)  # made only after delivery; never stale
         selection.chosen[:] = kept
     return kept_leads
 
