@@ -230,13 +230,17 @@ def drop_stale_stories(
     not remembered as sent. Returns the leads of the stories kept."""
     from .models import TOO_OLD, Skipped
     from .select.fingerprint import exact_key, text_hashes
+    from .text import tokens
 
     if as_of is None or not selection.chosen:
         return leads
     cutoff = as_of - dt.timedelta(days=config.selection.lookback_days)
+    # the same text has the same title: only old articles titled as a chosen telling is are
+    # hashed whole (a long feed history costs a title's tokens each, not a body's hashes)
+    titles = {tuple(tokens(a.title)) for c in selection.chosen for a in (c.article, *c.tellings)}
     old: dict[int, dt.date] = {}
     for a in articles:
-        if a.date and a.date < cutoff:
+        if a.date and a.date < cutoff and tuple(tokens(a.title)) in titles:
             key = exact_key(text_hashes(a))
             old[key] = min(a.date, old.get(key, a.date))
     if not old:
