@@ -241,7 +241,6 @@ class Digest:
     view_url: str | None = None  # the page in the public archive: "View in browser"
     rates_since: dt.date | None = None  # date of the previous digest the change compares with
     language: str = "en"  # the digest's own words and dates (a catalogue in digest/i18n/)
-    subscribe_url: str | None = None  # where web readers sign up (the archive's pages link it)
 
     @property
     def items(self) -> list[DigestItem]:

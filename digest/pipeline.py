@@ -340,7 +340,6 @@ def build_digest(
         postal_address=config.delivery.postal_address,
         view_url=None,
         language=config.language,
-        subscribe_url=subscribe_url(config),
     )
 
 
