@@ -154,3 +154,14 @@ def test_adding_a_language_is_a_file_not_code(tmp_path, monkeypatch):
         assert "Also reported by" in html  # not translated yet: English
     finally:
         i18n.catalogue.cache_clear()
+
+
+def test_catalogues_ship_as_package_data():
+    import tomllib
+    from fnmatch import fnmatch
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["digest.i18n"]
+    assert "digest.i18n" in pyproject["tool"]["setuptools"]["packages"]
+    for code in languages():
+        assert any(fnmatch(f"{code}.yaml", p) for p in patterns), code
