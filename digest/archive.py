@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import html
-import json
 import os
 import re
 import uuid
@@ -59,7 +58,18 @@ class IssueRecord(Protocol):
     @property
     def html(self) -> str: ...  # holds the {unsubscribe_url} placeholder
     @property
-    def report(self) -> str: ...  # the selection report (JSON): chosen titles and leads
+    def stories(self) -> Sequence[ShownStory]: ...  # as frozen with the issue
+
+
+class ShownStory(Protocol):
+    """A story of a delivered issue: what its archive page lists."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def lead(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
 
 
 class DeliveredIssues(Protocol):
@@ -145,13 +155,14 @@ def write_archive(
     keep: int | None = None,
     remove: Sequence[str] = (),
     language: str = "en",
-    subscribe_url: str | None = None,
+    web_url: str | None = None,
 ) -> ArchiveReport:
     """Write (or bring up to date) the archive in `folder`; returns what it did.
 
     `remove` names issues to take off the site for good (remembered in DIR/.unpublished);
     `keep` keeps only the newest N issues on it. `language` picks the site's own words (a
-    catalogue in digest/i18n/); `subscribe_url` is where web visitors sign up (`web.url`).
+    catalogue in digest/i18n/); with `web_url` (`web.url`) web visitors are offered its
+    subscribe page.
     Raises UsageError when the folder cannot be written or a name in `remove` is not a
     delivered issue."""
     from .i18n import catalogue
@@ -159,7 +170,7 @@ def write_archive(
 
     words = catalogue(language)
     title = clean_text(title) or words.t("digest")
-    site = _Site(title, url, words, safe_href(subscribe_url))
+    site = _Site(title, url, words, safe_href(f"{web_url}subscribe") if web_url else None)
     report = ArchiveReport(folder)
     issues = list(source.delivered_issues())
     numbers = {page_name(i.digest_date, i.run_id): n for n, i in enumerate(issues, 1)}
@@ -255,21 +266,18 @@ def _when(text: str) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-def _stories(report_json: str, untitled: str) -> tuple[tuple[str, str, str | None], ...]:
+def _stories(
+    stories: Sequence[ShownStory], untitled: str
+) -> tuple[tuple[str, str, str | None], ...]:
     from .text import clean_text, safe_href
 
-    try:
-        chosen = json.loads(report_json).get("chosen") or []
-    except (ValueError, AttributeError):
-        return ()
     return tuple(
         (
-            clean_text(str(c.get("title") or "")) or untitled,
-            clean_text(str(c.get("lead") or "")),
-            safe_href(c.get("url") if isinstance(c.get("url"), str) else None),
+            clean_text(str(s.title or "")) or untitled,
+            clean_text(str(s.lead or "")),
+            safe_href(s.url if isinstance(s.url, str) else None),
         )
-        for c in chosen
-        if isinstance(c, dict)
+        for s in stories
     )
 
 
@@ -289,7 +297,7 @@ def _page(issue: IssueRecord, site: _Site, number: int) -> Page:
     except ValueError:
         day = sent_at.date()
     words = site.words
-    stories = _stories(issue.report, words.t("untitled"))
+    stories = _stories(issue.stories, words.t("untitled"))
     subject = _one_line(issue.subject) or words.t("untitled")
     info = Page(name, subject, day, sent_at, stories, html="", number=number)
     when = words.date(day, "short")

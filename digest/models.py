@@ -29,6 +29,18 @@ class Paragraph:
     line: int | None = None  # 1-based line in the source file, when it has lines
 
 
+def shown_source(name: str | None, link: str | None, source: str) -> str:
+    """A source as readers see it: its name, else its site's host; never a file name
+    (DESIGN: `source` in the JSON is the source's name)."""
+    if name:
+        return name
+    for url in (link, source):
+        parts = urlsplit(url or "")
+        if parts.scheme in ("http", "https") and parts.hostname:
+            return parts.hostname.removeprefix("www.")
+    return ""
+
+
 @dataclass(frozen=True)
 class Article:
     title: str
@@ -46,15 +58,8 @@ class Article:
 
     @property
     def shown_source(self) -> str:
-        """The source as readers see it: its name, else its site's host; never a file name
-        (DESIGN: `source` in the JSON is the source's name)."""
-        if self.source_name:
-            return self.source_name
-        for url in (self.source_link, self.source):
-            parts = urlsplit(url or "")
-            if parts.scheme in ("http", "https") and parts.hostname:
-                return parts.hostname.removeprefix("www.")
-        return ""
+        """The source as readers see it (see `shown_source`)."""
+        return shown_source(self.source_name, self.source_link, self.source)
 
     @property
     def text(self) -> str:
@@ -134,10 +139,10 @@ class Telling:
 
 @dataclass(frozen=True)
 class Chosen:
-    """A story of the digest, shown by its best telling."""
+    """A story of the digest, shown by its best telling (its section is placed once the lead
+    is written: plan.place)."""
 
     article: Article
-    section: str = DEFAULT_SECTION
     tellings: tuple[Article, ...] = ()  # the story's other tellings in this run
 
     @property

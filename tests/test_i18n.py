@@ -93,6 +93,7 @@ def test_no_english_word_of_the_digest_in_a_russian_digest():
     assert not left, left
 
 
+@pytest.mark.slow
 def test_shipped_config_language_sets_the_digest_words(tmp_path):
     for code, word in (("ru", "Главное"), ("en", "Top story")):
         config = tmp_path / f"{code}.yaml"
@@ -121,6 +122,7 @@ def test_shipped_config_language_sets_the_digest_words(tmp_path):
         assert f'<html lang="{code}"' in html and word in html
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["xx", "../en", "[en]"])
 def test_an_unknown_language_is_a_config_error_naming_the_line(tmp_path, value):
     config = tmp_path / "digest.yaml"

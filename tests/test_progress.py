@@ -58,6 +58,7 @@ def slow_relay() -> SmtpServer:
     return SmtpServer(behaviour=Behaviour(delay_mail=0.005))
 
 
+@pytest.mark.slow
 @needs_pipeline
 def test_run_on_a_terminal_shows_done_total_rate_and_time_left(tmp_path):
     with slow_relay() as server:
@@ -81,6 +82,7 @@ def test_run_on_a_terminal_shows_done_total_rate_and_time_left(tmp_path):
     assert len(draws) <= elapsed * 10 + 2
 
 
+@pytest.mark.slow
 @needs_pipeline
 def test_piped_stderr_and_json_get_no_progress(tmp_path):
     with slow_relay() as server:
@@ -139,6 +141,7 @@ def feed_server():
     server.server_close()
 
 
+@pytest.mark.slow
 @needs_pipeline
 def test_preview_reading_many_feeds_on_a_terminal_shows_sources_done(tmp_path, feed_server):
     lines = [

@@ -299,6 +299,7 @@ def test_feed_url_that_does_not_answer_is_a_problem():
     assert problem.source == url and "could not connect" in problem.message
 
 
+@pytest.mark.slow
 def test_feed_url_is_fetched_over_http_and_errors_are_named():
     body = (FIXTURES / "feeds" / "atom.xml").read_bytes()
 
@@ -520,6 +521,7 @@ def test_a_feed_declaring_the_wrong_encoding_is_decoded_right_and_reported(tmp_p
     assert "declared as utf-8" in problem.message and "1251" in problem.message
 
 
+@pytest.mark.slow
 def test_real_page_tests_say_they_need_shared_seeds_and_fail_in_ci(tmp_path):
     import os
     import subprocess

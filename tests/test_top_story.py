@@ -10,11 +10,12 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, digest_command, need_real_pages
 
 from digest.config import load_config
-from digest.models import NEAR_DUPLICATE, SAME_STORY, Chosen, Paragraph, Selection, Skipped
-from digest.pipeline import build_digest, top_story_first
+from digest.models import NEAR_DUPLICATE, SAME_STORY, Chosen, Paragraph
+from digest.plan import PlannedStory, build_digest, top_story_first
 from digest.sources import read_file
 
 
@@ -71,6 +72,7 @@ def real_articles():
 # --- story dates -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_story_is_dated_by_its_earliest_telling_and_a_page_date_is_a_listing(tmp_path):
     """The 11 December page repeats six 8 December stories byte for byte: they are stories of
     8 December, listed then, not published on 11 December."""
@@ -88,6 +90,7 @@ def test_a_story_is_dated_by_its_earliest_telling_and_a_page_date_is_a_listing(t
     assert "Listed 8 Dec 2025" in html and "Listed 11 Dec 2025" not in html
 
 
+@pytest.mark.slow
 def test_a_page_listing_an_old_story_today_does_not_make_it_news(tmp_path):
     """With a two-day lookback from 11 December, the 11 December page's six stories were on
     the 8 December pages already: too old, though the newer page lists them."""
@@ -112,6 +115,7 @@ def test_a_page_listing_an_old_story_today_does_not_make_it_news(tmp_path):
     assert {c["title"] for c in report["chosen"]} == eleventh
 
 
+@pytest.mark.slow
 def test_a_stale_story_is_not_remembered_as_sent(tmp_path):
     seeds = need_real_pages()
     inbox = tmp_path / "inbox"
@@ -153,15 +157,16 @@ def test_the_top_story_is_the_one_most_outlets_carried_then_the_newest():
         Chosen(old[3], tellings=(other_outlet,)),
         Chosen(new[1]),
     ]
-    selection = Selection(list(chosen), [])
-    leads = top_story_first(selection, ["a", "b", "c", "d"])
-    assert selection.chosen[0].article is old[3]  # two outlets beat a newer story of one
-    assert leads == ["c", "a", "b", "d"]  # the others keep their order
-    selection = Selection([Chosen(old[2]), Chosen(new[1]), Chosen(new[0])], [])
-    top_story_first(selection, ["a", "b", "c"])
-    assert selection.chosen[0].article is new[1]  # one outlet each: the newest, first of them
+    stories = [PlannedStory(c, lead, "Top stories") for c, lead in zip(chosen, "abcd", strict=True)]
+    ordered = top_story_first(stories)
+    assert ordered[0].article is old[3]  # two outlets beat a newer story of one
+    assert [s.lead for s in ordered] == ["c", "a", "b", "d"]  # the others keep their order
+    chosen = [Chosen(old[2]), Chosen(new[1]), Chosen(new[0])]
+    stories = [PlannedStory(c, lead, "Top stories") for c, lead in zip(chosen, "abc", strict=True)]
+    assert top_story_first(stories)[0].article is new[1]  # one outlet each: the newest first
 
 
+@pytest.mark.slow
 def test_the_top_story_comes_first_in_the_json_and_the_digest(tmp_path):
     seeds = need_real_pages()
     report = preview_json(write_config(tmp_path, str(seeds / "*.txt")))
@@ -190,14 +195,9 @@ def test_also_reported_by_leaves_out_the_same_outlets_copies():
     )
     other = replace(story, source_name="Asia-Plus", url="https://asiaplus.tj/y")
     sibling = replace(articles[1], url="https://timesca.com/sibling")  # another piece: kept
-    selection = Selection(
-        [Chosen(story, tellings=(edited, other, sibling))],
-        [
-            Skipped(edited, NEAR_DUPLICATE, story.title),
-            Skipped(other, NEAR_DUPLICATE, story.title),
-            Skipped(sibling, SAME_STORY, story.title),
-        ],
-    )
+    kinds = {id(edited): NEAR_DUPLICATE, id(other): NEAR_DUPLICATE, id(sibling): SAME_STORY}
+    copies = {i for i, kind in kinds.items() if kind == NEAR_DUPLICATE}
+    planned = PlannedStory(Chosen(story, tellings=(edited, other, sibling)), "lead", "Top")
     config = load_config(ROOT / "config" / "digest.yaml")
-    (item,) = build_digest(config, selection, ["lead"], []).items
+    (item,) = build_digest(config, [planned], [], copies=copies).items
     assert [t.url for t in item.also] == ["https://asiaplus.tj/y", "https://timesca.com/sibling"]

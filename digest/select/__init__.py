@@ -9,8 +9,8 @@ pages by date, newest first, each in page order; pages of one date in the order 
 read. An undated article sorts as if dated on the reference day. A story sits where its
 first telling is.
 
-Window. `lookback_days` counts back from the reference day: `as_of` when given, else the
-newest article date among the candidates; articles dated earlier are `too-old`. Articles
+Window. `lookback_days` counts back from the reference day (`reference_day`): `as_of` when
+given, else the newest article date not after tomorrow; articles dated earlier are `too-old`. Articles
 without a date count as new.
 
 Stories. Candidates are grouped into stories (see `stories.py`: exact copies, changed copies
@@ -50,7 +50,6 @@ from .fingerprint import (
     text_hashes,
     word_hashes,
 )
-from .sections import compile_sections, section_of
 from .sent import SentArticle, SentRecord, SentStories
 from .stories import Batch, against_history, group, story_sent, texts_already_sent
 
@@ -60,6 +59,7 @@ __all__ = [
     "SentArticle",
     "SentRecord",
     "SentStories",
+    "reference_day",
     "select",
     "sent_records",
     "shingle_hashes",
@@ -78,6 +78,18 @@ def select(
     """Choose the next digest's stories; every other candidate is skipped with its reason."""
     with paused_gc():
         return _select(candidates, sent, config, as_of)
+
+
+def reference_day(
+    candidates: list[Article], as_of: dt.date | None, today: dt.date
+) -> dt.date | None:
+    """The day the lookback counts back from: `as_of`, else the newest article date that is
+    not after tomorrow (one mis-dated item must not push every other article out)."""
+    if as_of is not None:
+        return as_of
+    tomorrow = today + dt.timedelta(days=1)
+    dates = [a.date for a in candidates if a.date and a.date <= tomorrow]
+    return max(dates) if dates else None
 
 
 @contextmanager
@@ -99,8 +111,7 @@ def _select(
 ) -> Selection:
     if not candidates:
         return Selection([], [])
-    dates = [a.date for a in candidates if a.date]
-    ref = as_of or (max(dates) if dates else None)
+    ref = reference_day(candidates, as_of, dt.date.today())
     order = _stable_order(candidates, ref)
     position = {i: n for n, i in enumerate(order)}
     cutoff = ref - dt.timedelta(days=config.lookback_days) if ref else None
@@ -117,7 +128,6 @@ def _select(
     chosen: list[Chosen] = []
     skipped = {i: Skipped(candidates[i], m.reason, m.title) for i, m in known.items()}
     told: list[list[int]] = []  # the chosen stories' tellings, best first
-    sections = compile_sections(config.sections)
     for story in stories:
         match = story_sent(story, matches)
         rep = candidates[story.rep]
@@ -134,7 +144,7 @@ def _select(
                 )
             continue
         tellings = tuple(candidates[m] for m in story.others)
-        chosen.append(Chosen(rep, section_of(rep, sections), tellings))
+        chosen.append(Chosen(rep, tellings))
         for m in story.others:
             skipped[m] = Skipped(candidates[m], story.kind[m], rep.title)
         told.append(story.members)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ..models import Article
+
 
 class RunStatus(StrEnum):
     RUNNING = "running"
@@ -72,8 +74,8 @@ class Issue(_Record):
     preheader: str
     html: str
     text: str
-    report: str
-    articles: str
+    report: str  # issues frozen by an older digest: the run report (JSON); now "{}"
+    articles: str  # the stories (frozen.py)
     status: IssueStatus | str
     slot: str | None = None
     article_count: int | None = None
@@ -94,6 +96,18 @@ class Delivery(_Record):
 
 
 @dataclass(frozen=True)
+class FrozenStory:
+    """A story as its issue froze it (frozen.py stores it): what the archive shows, and every
+    telling to remember once a reader has the issue."""
+
+    title: str
+    lead: str
+    url: str | None
+    section: str
+    tellings: tuple[Article, ...]  # best first
+
+
+@dataclass(frozen=True)
 class DeliveredIssue:
     """An issue as the archive publishes it: the HTML and text as frozen before sending."""
 
@@ -104,7 +118,7 @@ class DeliveredIssue:
     sent_at: str  # ISO time (UTC) the first reader's copy was accepted
     html: str  # with the {unsubscribe_url} placeholder, filled per reader when sent
     text: str
-    report: str  # the selection report (JSON) frozen with the issue
+    stories: tuple[FrozenStory, ...]
 
 
 @dataclass(frozen=True)
@@ -116,8 +130,7 @@ class NewIssue:
     preheader: str
     html: str
     text: str
-    report: dict
-    stories: list  # the chosen stories: each a list of its tellings (Articles), best first
+    stories: list[FrozenStory]
     recipients: list[str]
     rates: list[tuple[str, str, str, str | None]] = field(default_factory=list)
     slot: str | None = None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .db import Db
+from .frozen import decode_stories
 from .models import (
     DeliveredIssue,
     Delivery,
@@ -298,8 +299,19 @@ class Store:
         got it. Reads only."""
         if not self.has_schema():
             return []
-        rows = self._all("delivered_issues", DeliveryStatus.SENT)
-        return [DeliveredIssue(**{k: r[k] for k in r.keys()}) for r in rows]
+        return [
+            DeliveredIssue(
+                r["id"],
+                r["run_id"],
+                r["digest_date"],
+                r["subject"],
+                r["sent_at"],
+                r["html"],
+                r["text"],
+                tuple(decode_stories(r["articles"], r["report"])),
+            )
+            for r in self._all("delivered_issues", DeliveryStatus.SENT)
+        ]
 
     def previous_rates(self) -> dict[str, Decimal]:
         """The rates of the newest issue delivered to at least one reader."""

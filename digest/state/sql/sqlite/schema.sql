@@ -23,8 +23,8 @@ CREATE TABLE issues (
     preheader TEXT NOT NULL,
     html TEXT NOT NULL,
     text TEXT NOT NULL,
-    report TEXT NOT NULL,           -- the selection report (JSON) frozen with the issue
-    articles TEXT NOT NULL,         -- the chosen articles (JSON), remembered once delivered
+    report TEXT NOT NULL,           -- older digests: the run report (JSON); now {}
+    articles TEXT NOT NULL,         -- the stories frozen with the issue (state/frozen.py)
     status TEXT NOT NULL            -- an IssueStatus
 );
 CREATE TABLE deliveries (

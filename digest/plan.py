@@ -1,0 +1,273 @@
+"""Planning the next digest: read → select → lead → place → render, writing nothing.
+
+`plan_digest` is the whole of what preview shows and what a run freezes: it reads the sources,
+selects against the stories already sent, writes each chosen story's lead, places each story
+in its section, and renders the digest. It only reads the state (through `SentStories` and the
+previous rates handed in); sending and recording are `send.py`'s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
+
+from .archive import page_url
+from .config import Config
+from .errors import SourcesError
+from .i18n import catalogue
+from .models import (
+    DUPLICATE,
+    NEAR_DUPLICATE,
+    TOO_OLD,
+    Article,
+    Chosen,
+    Digest,
+    DigestItem,
+    DigestSection,
+    Problem,
+    RateRow,
+    ReadResult,
+    RenderedDigest,
+    Selection,
+    Skipped,
+    shown_source,
+)
+from .progress import meter
+from .rates import newest_ticker, rate_rows
+from .render import render
+from .select import SentStories, reference_day, select
+from .select.fingerprint import exact_key, text_hashes
+from .select.sections import assign_sections, section_order
+from .sources import read_specs
+from .summarize import make_summarizer
+from .text import tokens
+
+
+@dataclass(frozen=True)
+class PlannedStory:
+    """A chosen story as the digest shows it: its best telling, the others, its lead, its
+    section."""
+
+    chosen: Chosen
+    lead: str
+    section: str
+
+    @property
+    def article(self) -> Article:
+        return self.chosen.article
+
+    @property
+    def tellings(self) -> tuple[Article, ...]:
+        """Every telling, the best first (what an issue freezes)."""
+        return (self.chosen.article, *self.chosen.tellings)
+
+
+@dataclass
+class DigestPlan:
+    """Everything a cycle decides before anything is sent or stored."""
+
+    read: ReadResult
+    selection: Selection  # what was chosen (in the selection's order) and skipped, and why
+    stories: list[PlannedStory]  # the chosen stories as placed: section by section
+    digest: Digest
+    rendered: RenderedDigest | None  # None when nothing is new (and skip_empty is on)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_sources(config: Config) -> ReadResult:
+    """Every configured source; feed dates are taken in the config's time zone."""
+    result = read_specs(config.sources, progress=meter("reading", "sources"))
+    if result.sources_read == 0:
+        detail = "; ".join(str(p) for p in result.problems[:3]) or "no source configured"
+        raise SourcesError(
+            f"nothing could be read from the configured sources: {detail}",
+            f"check `sources:` in {config.path}",
+        )
+    result.articles = [
+        replace(a, date=a.published.astimezone(config.tz).date()) if a.published else a
+        for a in result.articles
+    ]
+    return result
+
+
+def plan_digest(
+    config: Config,
+    read: ReadResult,
+    sent: SentStories,
+    previous_rates: dict,
+    as_of: dt.date | None = None,
+    run_id: int | None = None,
+) -> DigestPlan:
+    """Select, lead, place and render. `as_of` moves the lookback (nothing published after it
+    is a candidate yet); `run_id` names the issue's archive page, for "View in browser"."""
+    notes = []
+    if as_of is not None:
+        later = [a for a in read.articles if a.date and a.date > as_of]
+        if later:
+            read.articles = [a for a in read.articles if not (a.date and a.date > as_of)]
+            notes.append(f"{len(later)} articles dated after {as_of} wait for a later digest")
+    today = dt.datetime.now(config.tz).date()
+    if as_of is None:
+        for a in read.articles:
+            if a.date and a.date > today + dt.timedelta(days=1):
+                problem = f"{a.title!r} is dated {a.date}, in the future"
+                read.problems.append(Problem(a.source, problem, a.line))
+    day = reference_day(read.articles, as_of, today)
+    selection = select(read.articles, sent, config.selection, as_of=day)
+    summarize = make_summarizer(config.summary)
+    leads = []
+    for chosen in selection.chosen:
+        result = summarize(chosen.article)
+        leads.append(result.lead)
+        if result.note:
+            notes.append(f"{chosen.article.title}: {result.note}")
+    stories = place(config, selection.chosen, leads)
+    stories = drop_stale_stories(config, selection, stories, read.articles, day)
+    stories = top_story_first(stories)
+    rows = rate_rows(newest_ticker(read.rates), previous_rates)
+    names = {a.source: a.source_name for a in read.articles if a.source_name}
+    copies = {id(s.article) for s in selection.skipped if s.reason in (DUPLICATE, NEAR_DUPLICATE)}
+    digest = build_digest(config, stories, rows, source_names=names, today=today, copies=copies)
+    rendered = None
+    if stories or not config.skip_empty:  # skip_empty false: rates, "nothing new"
+        digest = _with_view_url(config, digest, run_id)
+        rendered = render(digest)
+    return DigestPlan(read, selection, stories, digest, rendered, notes)
+
+
+def place(config: Config, chosen: list[Chosen], leads: list[str]) -> list[PlannedStory]:
+    """Each chosen story with its lead in its section (its title, else its lead, names it:
+    see select.sections), sections in the config's order and "More news" after them; the
+    selection's order within each section."""
+    sections = config.selection.sections
+    names = assign_sections(
+        [(c.article.title, lead) for c, lead in zip(chosen, leads, strict=True)], sections
+    )
+    order = section_order(sections)
+    stories = [
+        PlannedStory(c, lead, name) for c, lead, name in zip(chosen, leads, names, strict=True)
+    ]
+    return sorted(stories, key=lambda s: order.index(s.section))
+
+
+def drop_stale_stories(
+    config: Config,
+    selection: Selection,
+    stories: list[PlannedStory],
+    articles: list[Article],
+    day: dt.date | None,
+) -> list[PlannedStory]:
+    """A story a page lists today is not news when its very text was already on a page older
+    than the lookback (a listing page re-showing an old article): it becomes too-old, and is
+    not remembered as sent. Returns the stories kept."""
+    if day is None or not stories:
+        return stories
+    cutoff = day - dt.timedelta(days=config.selection.lookback_days)
+    # the same text has the same title: only old articles titled as a chosen telling is are
+    # hashed whole (a long feed history costs a title's tokens each, not a body's hashes)
+    titles = {tuple(tokens(a.title)) for s in stories for a in s.tellings}
+    old: dict[int, dt.date] = {}
+    for a in articles:
+        if a.date and a.date < cutoff and tuple(tokens(a.title)) in titles:
+            key = exact_key(text_hashes(a))
+            old[key] = min(a.date, old.get(key, a.date))
+    if not old:
+        return stories
+    kept, stale = [], set()
+    for story in stories:
+        if any(exact_key(text_hashes(a)) in old for a in story.tellings):
+            stale.update((a.title, a.source) for a in story.tellings)
+            selection.skipped.append(Skipped(story.article, TOO_OLD))
+        else:
+            kept.append(story)
+    if stale:
+        make = selection.make_records
+
+        def fresh_records() -> list:
+            records = make()
+            gone = {r.story for r in records if (r.title, r.source) in stale}
+            return [r for r in records if r.story not in gone]
+
+        selection.make_records = fresh_records
+        selection.__dict__.pop("records", None)  # made only after delivery; never stale
+        chosen = {id(s.chosen) for s in kept}
+        selection.chosen[:] = [c for c in selection.chosen if id(c) in chosen]
+    return kept
+
+
+def top_story_first(stories: list[PlannedStory]) -> list[PlannedStory]:
+    """The top story first: the story the most outlets carried, then the newest (by when it
+    was first told), then the one told most often, then the placed order."""
+    if len(stories) < 2:
+        return stories
+
+    def rank(n: int) -> tuple[int, int, int, int]:
+        c = stories[n].chosen
+        outlets = len({a.shown_source or a.source for a in (c.article, *c.tellings)})
+        day = c.first_told.date
+        return (-outlets, -(day.toordinal() if day else 0), -len(c.tellings), n)
+
+    top = min(range(len(stories)), key=rank)
+    return [stories[top], *(s for n, s in enumerate(stories) if n != top)]
+
+
+def build_digest(
+    config: Config,
+    stories: list[PlannedStory],
+    rows: list[RateRow],
+    *,
+    source_names: dict[str, str] | None = None,
+    today: dt.date | None = None,
+    copies: Collection[int] = (),
+) -> Digest:
+    """The digest as readers get it. Its date is the day it goes out, in the config's zone
+    (`today`); each story is dated when its sources first told it. `copies`: the ids of the
+    articles that are copies (duplicate, near-duplicate) of their story's best telling: the
+    same outlet's are no other outlet's report."""
+    date = today or dt.datetime.now(config.tz).date()
+    sections: dict[str, list[DigestItem]] = {}
+    for story in stories:
+        a = story.article
+        first = story.chosen.first_told
+        others = tuple(
+            t
+            for t in story.chosen.tellings
+            if t.shown_source != a.shown_source or id(t) not in copies
+        )
+        sections.setdefault(story.section, []).append(
+            DigestItem(
+                a.title,
+                story.lead,
+                a.shown_source,
+                a.url,
+                first.date,
+                source_link=a.source_link,
+                also=replace(story.chosen, tellings=others).also,
+                listed=first.listed,
+            )
+        )
+    rates_source = None
+    if rows:
+        source = rows[0].source
+        rates_source = (source_names or {}).get(source) or shown_source(None, None, source)
+    return Digest(
+        title=config.title,
+        date=date,
+        sections=tuple(DigestSection(name, tuple(items)) for name, items in sections.items()),
+        rates=tuple(rows),
+        rates_date=rows[0].date if rows else None,
+        rates_source=rates_source or None,
+        reason_line=catalogue(config.language).t("reason", title=config.title),
+        postal_address=config.delivery.postal_address,
+        view_url=None,
+        language=config.language,
+    )
+
+
+def _with_view_url(config: Config, digest: Digest, run_id: int | None) -> Digest:
+    """With `archive.url`, a run's e-mail links to its page in the archive ("View in
+    browser"); the page's name is known before the issue is frozen (date and run number)."""
+    if not (config.archive and config.archive.url and run_id is not None):
+        return digest
+    return replace(digest, view_url=page_url(config.archive.url, digest.date, run_id))
