@@ -271,6 +271,22 @@ def history(ctx: click.Context, as_json: bool, limit: int) -> None:
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def sources(ctx: click.Context, as_json: bool) -> None:
+    """Each source's health: last fetch, status, last success, failures in a row, entries,
+    bytes, and what the server asked (retry after, moved to)."""
+    from .sources.health import health_lines, source_health
+
+    entries = source_health(_load(ctx))
+    if as_json:
+        _print_json({"sources": entries})
+        return
+    for line in health_lines(entries):
+        click.echo(line)
+
+
+@cli.command()
 @click.argument("email")
 @click.pass_context
 def unsubscribe(ctx: click.Context, email: str) -> None:

@@ -106,12 +106,17 @@ class ReadResult:
     rates: list[RateQuote] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     sources_read: int = 0  # sources that gave at least something
+    notes: list[str] = field(default_factory=list)  # what fetching did that is no problem
+    origins: dict = field(default_factory=dict)  # Article.source -> the config's SourceSpec
 
     def extend(self, other: ReadResult) -> None:
         self.articles.extend(other.articles)
         self.rates.extend(other.rates)
         self.problems.extend(other.problems)
         self.sources_read += other.sources_read
+        self.notes.extend(other.notes)
+        for source, spec in other.origins.items():
+            self.origins.setdefault(source, spec)
 
 
 # Reasons an article is left out of a digest (the CLI contract's `reason`).
@@ -121,7 +126,8 @@ NEAR_DUPLICATE = "near-duplicate"
 SAME_STORY = "same-story"
 TOO_OLD = "too-old"
 OVER_LIMIT = "over-limit"
-SKIP_REASONS = (ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, TOO_OLD, OVER_LIMIT)
+EXCLUDED = "excluded"  # a source rule (digest/rules.py); Skipped.rule names it
+SKIP_REASONS = (ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, TOO_OLD, OVER_LIMIT, EXCLUDED)
 
 DEFAULT_SECTION = "Top stories"
 OTHER_SECTION = "More news"  # stories no named section claims, after the named sections
@@ -173,6 +179,7 @@ class Skipped:
     article: Article
     reason: str  # one of SKIP_REASONS
     duplicate_of: str | None = None  # title of the article it matched (batch or history)
+    rule: str | None = None  # the source rule that left it out ("exclude: sponsored (...)")
 
 
 @dataclass

@@ -36,10 +36,12 @@ from .models import (
 from .progress import meter
 from .rates import newest_ticker, rate_rows
 from .render import render
+from .rules import SourceRules
 from .select import SentStories, reference_day, select
 from .select.fingerprint import exact_key, text_hashes
 from .select.sections import assign_sections, section_order
-from .sources import read_specs
+from .sources import read_configured
+from .sources.fulltext import with_full_text
 from .summarize import make_summarizer
 from .text import tokens
 
@@ -75,9 +77,12 @@ class DigestPlan:
     notes: list[str] = field(default_factory=list)
 
 
-def read_sources(config: Config) -> ReadResult:
-    """Every configured source; feed dates are taken in the config's time zone."""
-    result = read_specs(config.sources, progress=meter("reading", "sources"))
+def read_sources(config: Config, store=None) -> ReadResult:
+    """Every configured source; feed dates are taken in the config's time zone. With a
+    `store`, feeds are fetched with what it remembers of them (ETag, waits, the last body),
+    and what the fetches learned is remembered unless the store is read-only (preview)."""
+    write = store is not None and not store.readonly
+    result = read_configured(config, store, write)
     if result.sources_read == 0:
         detail = "; ".join(str(p) for p in result.problems[:3]) or "no source configured"
         raise SourcesError(
@@ -98,10 +103,12 @@ def plan_digest(
     previous_rates: dict,
     as_of: dt.date | None = None,
     run_id: int | None = None,
+    store=None,
 ) -> DigestPlan:
     """Select, lead, place and render. `as_of` moves the lookback (nothing published after it
-    is a candidate yet); `run_id` names the issue's archive page, for "View in browser"."""
-    notes = []
+    is a candidate yet); `run_id` names the issue's archive page, for "View in browser";
+    `store` keeps the pages fetched for full text (none written when it is read-only)."""
+    notes = list(read.notes)
     if as_of is not None:
         later = [a for a in read.articles if a.date and a.date > as_of]
         if later:
@@ -114,7 +121,9 @@ def plan_digest(
                 problem = f"{a.title!r} is dated {a.date}, in the future"
                 read.problems.append(Problem(a.source, problem, a.line))
     day = reference_day(read.articles, as_of, today)
-    selection = select(read.articles, sent, config.selection, as_of=day)
+    candidates, ruled_out, rules = apply_source_rules(config, store, read, day, notes)
+    selection = select(candidates, sent, config.selection, day, rules.per_source_cap())
+    selection.skipped.extend(ruled_out)
     summarize = make_summarizer(config.summary)
     leads = []
     for chosen in selection.chosen:
@@ -122,7 +131,7 @@ def plan_digest(
         leads.append(result.lead)
         if result.note:
             notes.append(f"{chosen.article.title}: {result.note}")
-    stories = place(config, selection.chosen, leads)
+    stories = place(config, selection.chosen, leads, rules)
     stories = drop_stale_stories(config, selection, stories, read.articles, day)
     stories = top_story_first(stories)
     rows = rate_rows(newest_ticker(read.rates), previous_rates)
@@ -136,15 +145,43 @@ def plan_digest(
     return DigestPlan(read, selection, stories, digest, rendered, notes)
 
 
-def place(config: Config, chosen: list[Chosen], leads: list[str]) -> list[PlannedStory]:
-    """Each chosen story with its lead in its section (its title, else its lead, names it:
-    see select.sections), sections in the config's order and "More news" after them; the
-    selection's order within each section."""
+def apply_source_rules(config: Config, store, read: ReadResult, as_of, notes: list[str]):
+    """The candidates the source rules keep (digest/rules.py), with full text where a source
+    asks for it (digest/sources/fulltext.py); the articles the rules leave out as skipped."""
+    rules = SourceRules.of_config(config, read.origins)
+    candidates, ruled_out = rules.too_old(read.articles, as_of)
+    cutoff = as_of - dt.timedelta(days=config.selection.lookback_days) if as_of else None
+    candidates, full_text_notes = with_full_text(
+        candidates,
+        lambda a: rules.full_text(a) and not (cutoff and a.date and a.date < cutoff),
+        store,
+        write=store is not None and not store.readonly,
+        settings=config.fetch,
+        progress=meter("fetching", "pages"),
+    )
+    notes.extend(full_text_notes)
+    candidates, excluded = rules.excluded(candidates)
+    return candidates, ruled_out + excluded, rules
+
+
+def place(
+    config: Config, chosen: list[Chosen], leads: list[str], rules: SourceRules | None = None
+) -> list[PlannedStory]:
+    """Each chosen story with its lead in its section (its source's `section:` rule, else its
+    title or lead names it: see select.sections), sections in the config's order, the
+    sources' own sections, and "More news" after them; the selection's order within each
+    section."""
     sections = config.selection.sections
     names = assign_sections(
         [(c.article.title, lead) for c, lead in zip(chosen, leads, strict=True)], sections
     )
     order = section_order(sections)
+    if rules is not None:
+        names = [rules.section(c.article) or n for c, n in zip(chosen, names, strict=True)]
+        extra = [n for n in rules.sections() if n not in order]
+        # named sections, then the sources' own; "More news" (or, with no named sections,
+        # the unnamed "Top stories") where it was
+        order = order[:-2] + extra + order[-2:] if sections else order[-1:] + extra
     stories = [
         PlannedStory(c, lead, name) for c, lead, name in zip(chosen, leads, names, strict=True)
     ]

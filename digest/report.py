@@ -117,6 +117,7 @@ class RunReport:
                     "title": s.article.title,
                     "reason": s.reason,
                     "duplicate_of": s.duplicate_of,
+                    "rule": s.rule,
                     "source": s.article.source,
                     "line": s.article.line,
                 }

@@ -30,8 +30,10 @@ def prepare(
     config: Config, store: Storage, as_of: dt.date | None = None, run_id: int | None = None
 ) -> DigestPlan:
     """Read the sources and plan the digest against what the state has sent (reads only)."""
-    read = read_sources(config)
-    return plan_digest(config, read, store.sent_stories(), store.previous_rates(), as_of, run_id)
+    read = read_sources(config, store)
+    return plan_digest(
+        config, read, store.sent_stories(), store.previous_rates(), as_of, run_id, store
+    )
 
 
 def postal_address_note(config: Config) -> list[str]:

@@ -222,7 +222,9 @@ def test_rss_entries_become_articles_with_text_paragraphs():
         "City officials said the line will carry 60,000 passengers a day & cut travel times to "
         "the airport.",
     )
-    assert [p.kind for p in metro.paragraphs] == [PROSE, PROSE, CAPTION, CHROME]
+    # the closing "Read more" link says the entry is an excerpt: gone, and marked
+    assert [p.kind for p in metro.paragraphs] == [PROSE, PROSE, CAPTION]
+    assert metro.excerpt
     assert metro.published == dt.datetime(2025, 11, 3, 3, 15, tzinfo=dt.UTC)
     assert metro.published.tzinfo is not None
     assert (metro.guid, metro.url) == (

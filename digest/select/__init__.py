@@ -27,17 +27,29 @@ Cap. The first `max_articles` new stories are chosen; the rest are `over-limit` 
 telling), and come back in the next run while they are within the window.
 
 Sections. See `sections.py`.
+
+Source rules. `over_cap(best telling)`, when given (digest/rules.py: `max_per_source`),
+names the rule that leaves a story out (every telling `excluded`, with that rule).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from ..config import SelectionConfig
-from ..models import OVER_LIMIT, SAME_STORY, TOO_OLD, Article, Chosen, Selection, Skipped
+from ..models import (
+    EXCLUDED,
+    OVER_LIMIT,
+    SAME_STORY,
+    TOO_OLD,
+    Article,
+    Chosen,
+    Selection,
+    Skipped,
+)
 from ..text import tokens
 from .fingerprint import (
     MINHASH_SEED,
@@ -74,10 +86,11 @@ def select(
     sent: SentStories,
     config: SelectionConfig,
     as_of: dt.date | None = None,
+    over_cap: Callable[[Article], str | None] | None = None,
 ) -> Selection:
     """Choose the next digest's stories; every other candidate is skipped with its reason."""
     with paused_gc():
-        return _select(candidates, sent, config, as_of)
+        return _select(candidates, sent, config, as_of, over_cap)
 
 
 def reference_day(
@@ -107,7 +120,11 @@ def paused_gc() -> Iterator[None]:
 
 
 def _select(
-    candidates: list[Article], sent: SentStories, config: SelectionConfig, as_of: dt.date | None
+    candidates: list[Article],
+    sent: SentStories,
+    config: SelectionConfig,
+    as_of: dt.date | None,
+    over_cap: Callable[[Article], str | None] | None = None,
 ) -> Selection:
     if not candidates:
         return Selection([], [])
@@ -142,6 +159,11 @@ def _select(
                 skipped[m] = Skipped(
                     candidates[m], OVER_LIMIT, None if m == story.rep else rep.title
                 )
+            continue
+        rule = over_cap(rep) if over_cap is not None else None
+        if rule is not None:
+            for m in story.members:
+                skipped[m] = Skipped(candidates[m], EXCLUDED, rule=rule)
             continue
         tellings = tuple(candidates[m] for m in story.others)
         chosen.append(Chosen(rep, tellings))

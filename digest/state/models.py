@@ -136,6 +136,28 @@ class NewIssue:
     slot: str | None = None
 
 
+@dataclass(frozen=True)
+class CacheInfo:
+    """What the state remembers of one feed URL between runs (digest/sources/fetch.py): its
+    HTTP caching info, its health, and its last body, so a 304, or a wait the server asked
+    for, reads that body again and the stories still waiting in it are not lost."""
+
+    url: str  # as the config names it
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None  # where a permanent redirect sent it
+    not_before: str | None = None  # ISO time: not asked before then (Retry-After, max-age)
+    asked_because: str | None = None  # what set not_before: "Retry-After" | "max-age"
+    last_fetch: str | None = None
+    status: str | None = None  # "200", "304", "429", "not asked", or what failed
+    last_success: str | None = None
+    failures: int = 0  # failed fetches in a row
+    entries: int = 0
+    bytes: int = 0  # of the last body
+    body: bytes | None = None  # the last body read: a 304 or a wait reads it again
+    content_type: str | None = None  # of the last body
+
+
 def status_of(enum: type[StrEnum], value: str) -> StrEnum | str:
     """The member for a stored value; an unknown value is kept as the string it is."""
     try:

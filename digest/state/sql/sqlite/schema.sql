@@ -108,3 +108,32 @@ ALTER TABLE deliveries ADD COLUMN lease_until TEXT;
 CREATE UNIQUE INDEX issues_slot ON issues(slot) WHERE slot IS NOT NULL;
 CREATE INDEX deliveries_status ON deliveries(issue_id, status);
 CREATE INDEX deliveries_run ON deliveries(run_id);
+
+-- name: migrate_4
+-- Feeds and article pages (digest/sources): per feed URL its HTTP caching info (ETag,
+-- Last-Modified, a permanent redirect's target, not-before from Retry-After or max-age), its
+-- health and its last body (zlib-packed: a 304 reads it again); per article URL the main
+-- text extracted from its page (a JSON list of paragraphs, NULL when none: `problem` says why).
+CREATE TABLE feed_cache (
+    url TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    moved_to TEXT,
+    not_before TEXT,
+    asked_because TEXT,
+    last_fetch TEXT,
+    status TEXT,
+    last_success TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    entries INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    body BLOB,
+    content_type TEXT
+);
+CREATE TABLE page_cache (
+    url TEXT PRIMARY KEY,
+    fetched_at TEXT NOT NULL,
+    paragraphs TEXT,
+    problem TEXT
+);
+CREATE INDEX sent_articles_url ON sent_articles(url);
