@@ -23,6 +23,7 @@ import yaml
 from . import __version__
 from .cron import CronError, cron_expression
 from .errors import ConfigError
+from .i18n import languages
 from .paths import default_outbox, default_state, project_folder
 from .rules import NO_RULES, Rules, pattern
 
@@ -47,6 +48,8 @@ KEYS: dict[str, frozenset[str]] = {
             "skip_empty",
             "delivery",
             "archive",
+            "language",
+            "web",
             "fetch",
         }
     ),
@@ -79,6 +82,7 @@ KEYS: dict[str, frozenset[str]] = {
     ),
     "delivery.dkim": frozenset({"domain", "selector", "key_file"}),
     "archive": frozenset({"url", "keep", "folder"}),
+    "web": frozenset({"url"}),
 }
 
 
@@ -192,6 +196,13 @@ class ArchiveConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """`web:`: the reader-facing pages."""
+
+    url: str | None = None  # public base URL, ends in "/"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path  # the config file itself
     title: str = "Digest"
@@ -207,6 +218,8 @@ class Config:
     skip_empty: bool = True
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     archive: ArchiveConfig | None = None  # None: no archive is kept by `run`
+    language: str = "en"  # the digest's own words and dates: a catalogue in digest/i18n/
+    web: WebConfig | None = None  # the reader-facing site (`web.url`: where readers sign up)
     fetch: FetchConfig = field(default_factory=FetchConfig)
 
     @property
@@ -421,9 +434,43 @@ def _build(root: _Node) -> Config:
     )
     if "archive" in top:
         kwargs["archive"] = _archive(top["archive"], base)
+    if "language" in top:
+        kwargs["language"] = _language(top["language"])
+    if "web" in top:
+        kwargs["web"] = _web(top["web"])
     if "fetch" in top:
         kwargs["fetch"] = _fetch(top["fetch"])
     return Config(**kwargs)
+
+
+def _language(node: _Node) -> str:
+    code = node.string().strip()
+    if code not in languages():
+        raise node.error(
+            f"no catalogue for language {code!r}",
+            f"one of {' | '.join(languages())}; a new one is a file in digest/i18n/",
+        )
+    return code
+
+
+def _web(node: _Node) -> WebConfig:
+    fields = node.mapping(KEYS["web"])
+    if "url" not in fields or fields["url"].is_null():
+        return WebConfig()
+    url = fields["url"].string().strip()
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() or c in "\"'<>" or not c.isprintable() for c in url)
+    ):
+        raise fields["url"].error(
+            f"must be the public http(s) address of the site, not {url!r}",
+            'e.g. "https://news.example.com/"',
+        )
+    return WebConfig(url=url if url.endswith("/") else url + "/")
 
 
 def _fetch(node: _Node) -> FetchConfig:

@@ -54,6 +54,7 @@ class Article:
     excerpt: bool = False  # the body is a teaser cut short with "..."
     source_name: str | None = None  # what readers see: "The Times of Central Asia"
     source_link: str | None = None  # the source's home page
+    listed: bool = False  # `date` is when a listing page showed it, not when it was published
 
     @property
     def shown_source(self) -> str:
@@ -162,6 +163,16 @@ class Chosen:
     tellings: tuple[Article, ...] = ()  # the story's other tellings in this run
 
     @property
+    def first_told(self) -> Article:
+        """The telling the sources date earliest (a published date before a listing's on the
+        same day; the shown telling on ties): when the story was first published, as far as
+        the sources tell."""
+        dated = [a for a in (self.article, *self.tellings) if a.date is not None]
+        if not dated:
+            return self.article
+        return min(dated, key=lambda a: (a.date, a.listed, a is not self.article))
+
+    @property
     def also(self) -> tuple[Telling, ...]:
         """The other tellings, one per source and link, in page order."""
         seen = {(self.article.shown_source, self.article.url)}
@@ -210,6 +221,9 @@ class RateRow:
     # The quote is too coarse for one figure (0.00008: 1 USD is 11,800 to 13,300 UZS): the
     # range the quote allows, shown instead of per_usd.
     per_usd_range: tuple[Decimal, Decimal] | None = None
+    # The change of what one USD buys since the previous digest (the figure readers see):
+    # the quote falling 0.08% is a dollar buying 0.09% more.
+    per_usd_since_pct: Decimal | None = None
 
     @property
     def currency(self) -> str:
@@ -225,6 +239,7 @@ class DigestItem:
     date: dt.date | None = None
     source_link: str | None = None  # the source's home page, linked from its name
     also: tuple[Telling, ...] = ()  # the other tellings of the story: "Also reported by"
+    listed: bool = False  # `date` is a listing page's ("listed 8 Dec"), not a publication's
 
 
 @dataclass(frozen=True)
@@ -248,6 +263,7 @@ class Digest:
     postal_address: str | None = None  # the sender's, in the footer (expected in bulk mail)
     view_url: str | None = None  # the issue's page in the public archive: "View in browser"
     rates_since: dt.date | None = None  # date of the previous digest the change compares with
+    language: str = "en"  # the digest's own words and dates (a catalogue in digest/i18n/)
 
     @property
     def items(self) -> list[DigestItem]:

@@ -109,4 +109,6 @@ def archive(
             url=settings.url if settings else None,
             keep=settings.keep if settings else None,
             remove=remove,
+            language=config.language,
+            web_url=config.web.url if config.web else None,
         )

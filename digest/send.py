@@ -283,6 +283,8 @@ def refresh_archive(config: Config, store: Storage, notes: list[str]) -> None:
             title=config.title,
             url=config.archive.url,
             keep=config.archive.keep,
+            language=config.language,
+            web_url=config.web.url if config.web else None,
         )
     except Exception as e:  # noqa: BLE001 - whatever went wrong, the delivery stands
         why = e.message if isinstance(e, DigestError) else f"{type(e).__name__}: {e}"

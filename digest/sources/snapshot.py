@@ -347,6 +347,7 @@ def _articles(
                 line=current[0],
                 date=page_date,
                 excerpt=excerpt,
+                listed=True,  # a page's date is when it listed the article, not its own
             )
         )
 
