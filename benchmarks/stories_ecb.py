@@ -27,7 +27,7 @@ from pathlib import Path
 
 from digest.config import SelectionConfig
 from digest.models import Article, Paragraph, Selection
-from digest.select import select
+from digest.select import History, select
 from digest.state.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ class OneRun:
 def one_run(articles: list[Article], gold: dict[str, str]) -> OneRun:
     with Store.open(":memory:", readonly=True) as store:
         start = time.perf_counter()
-        sel = select(articles, store.sent_stories(), EVERYTHING)
+        sel = select(articles, History(store), EVERYTHING)
         took = time.perf_counter() - start
     where = {a.url: k for k, c in enumerate(sel.chosen) for a in (c.article, *c.tellings)}
     tp = fp = fn = 0
@@ -105,10 +105,10 @@ def two_days(articles: list[Article], gold: dict[str, str]) -> TwoDays:
         if k % 2 == 0:
             day1 |= set(urls[: max(1, len(urls) // 2)])
     with tempfile.TemporaryDirectory() as folder, Store.open(Path(folder) / "s.sqlite3") as store:
-        first = select([a for a in articles if a.url in day1], store.sent_stories(), EVERYTHING)
+        first = select([a for a in articles if a.url in day1], History(store), EVERYTHING)
         store.remember(1, first.records)
         later = [replace(a, date=DAY + dt.timedelta(days=1)) for a in articles if a.url not in day1]
-        second = select(later, store.sent_stories(), EVERYTHING)
+        second = select(later, History(store), EVERYTHING)
     old = {gold[u] for u in day1}
     shown = {gold[c.article.url] for c in second.chosen}
     new = set(events) - old

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from digest.config import SelectionConfig
 from digest.models import Article, Paragraph
-from digest.select import select
+from digest.select import History, select
 from digest.select.facts import (
     AMOUNT,
     COUNT,
@@ -132,7 +132,7 @@ def test_no_text_makes_selection_raise(pieces):
         facts(a.title, a.text)
         name_words(a.title, a.text)
     with Store.open(":memory:", readonly=True) as store:
-        selection = select(articles, store.sent_stories(), EVERYTHING)
+        selection = select(articles, History(store), EVERYTHING)
     assert len(selection.chosen) + len(selection.skipped) == len(articles)
     assert not selection.problems
 
@@ -151,7 +151,7 @@ def test_an_article_that_trips_a_bug_is_named_and_the_rest_go_out(monkeypatch):
     bad = article("Odd One", "TRIPWIRE text", 1)
     other = article("Snow Closes Passes", "Snow closed two mountain passes on Monday.", 2)
     with Store.open(":memory:", readonly=True) as store:
-        selection = select([good, bad, other], store.sent_stories(), EVERYTHING)
+        selection = select([good, bad, other], History(store), EVERYTHING)
     assert [c.article.title for c in selection.chosen] == [good.title, other.title]
     [problem] = selection.problems
     assert problem.source == bad.source and "'Odd One' left out" in problem.message

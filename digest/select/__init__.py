@@ -66,7 +66,7 @@ from .fingerprint import (
     text_hashes,
     word_hashes,
 )
-from .sent import SentArticle, SentRecord, SentStories
+from .sent import History, SentArticle, SentRecord, SentStories
 from .stories import (
     Batch,
     against_history,
@@ -80,6 +80,7 @@ from .stories import (
 __all__ = [
     "MINHASH_SEED",
     "NUM_PERM",
+    "History",
     "SentArticle",
     "SentRecord",
     "SentStories",
