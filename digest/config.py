@@ -7,11 +7,12 @@ file: `password_env` names the environment variable that holds the SMTP password
 
 from __future__ import annotations
 
-import datetime as dt
 import glob as globmod
 import os
 import re
+import string
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +20,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from . import __version__
+from .cron import CronError, cron_expression
 from .errors import ConfigError
+from .i18n import languages
+from .paths import default_outbox, default_state, project_folder
 from .rules import NO_RULES, Rules, pattern
 
 DEFAULT_CONFIG = Path("config/digest.yaml")
@@ -43,6 +48,8 @@ KEYS: dict[str, frozenset[str]] = {
             "skip_empty",
             "delivery",
             "archive",
+            "language",
+            "web",
             "fetch",
         }
     ),
@@ -75,6 +82,7 @@ KEYS: dict[str, frozenset[str]] = {
     ),
     "delivery.dkim": frozenset({"domain", "selector", "key_file"}),
     "archive": frozenset({"url", "keep", "folder"}),
+    "web": frozenset({"url"}),
 }
 
 
@@ -109,8 +117,6 @@ class FetchConfig:
 
     @property
     def user_agent(self) -> str:
-        from . import __version__
-
         contact = f"; +{self.contact}" if self.contact else ""
         return f"digest/{__version__} (newsletter digest generator{contact})"
 
@@ -190,6 +196,13 @@ class ArchiveConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """`web:`: the reader-facing pages."""
+
+    url: str | None = None  # public base URL, ends in "/"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path  # the config file itself
     title: str = "Digest"
@@ -205,6 +218,8 @@ class Config:
     skip_empty: bool = True
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     archive: ArchiveConfig | None = None  # None: no archive is kept by `run`
+    language: str = "en"  # the digest's own words and dates: a catalogue in digest/i18n/
+    web: WebConfig | None = None  # the reader-facing site (`web.url`: where readers sign up)
     fetch: FetchConfig = field(default_factory=FetchConfig)
 
     @property
@@ -217,15 +232,8 @@ class Config:
 
     @property
     def project_root(self) -> Path:
-        """Where the default `var/` lives: see `project_folder`."""
+        """Where the default `var/` lives (paths.py)."""
         return project_folder(self.folder)
-
-
-def project_folder(config_folder: Path) -> Path:
-    """The project root when the config sits in a folder named `config/` (as the shipped
-    `config/digest.yaml` does), else the config file's own folder: the default `var/`
-    (state, outbox, preview) goes there."""
-    return config_folder.parent if config_folder.name == "config" else config_folder
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -375,10 +383,10 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> Config:
             str(path),
             hint="start from the shipped config/digest.yaml",
         )
-    return _build(_Node(root, path.resolve(), ""), path)
+    return _build(_Node(root, path.resolve(), ""))
 
 
-def _build(root: _Node, given_path: Path) -> Config:
+def _build(root: _Node) -> Config:
     base = root.path.parent
     top = root.mapping(KEYS[""])
     kwargs: dict[str, Any] = {"path": root.path}
@@ -401,7 +409,7 @@ def _build(root: _Node, given_path: Path) -> Config:
     if "state" in top:
         kwargs["state"] = _state(top["state"], base)
     else:
-        kwargs["state"] = Path(os.path.normpath(project_folder(base) / "var" / "digest.sqlite3"))
+        kwargs["state"] = default_state(base)
     if "state_password_env" in top:
         kwargs["state_password_env"] = top["state_password_env"].string()
     if "state_lease_seconds" in top:
@@ -420,15 +428,49 @@ def _build(root: _Node, given_path: Path) -> Config:
         _delivery(top["delivery"], base)
         if "delivery" in top
         else DeliveryConfig(
-            outbox=Path(os.path.normpath(project_folder(base) / "var" / "outbox")),
+            outbox=default_outbox(base),
             config_file=str(root.path),
         )
     )
     if "archive" in top:
         kwargs["archive"] = _archive(top["archive"], base)
+    if "language" in top:
+        kwargs["language"] = _language(top["language"])
+    if "web" in top:
+        kwargs["web"] = _web(top["web"])
     if "fetch" in top:
         kwargs["fetch"] = _fetch(top["fetch"])
     return Config(**kwargs)
+
+
+def _language(node: _Node) -> str:
+    code = node.string().strip()
+    if code not in languages():
+        raise node.error(
+            f"no catalogue for language {code!r}",
+            f"one of {' | '.join(languages())}; a new one is a file in digest/i18n/",
+        )
+    return code
+
+
+def _web(node: _Node) -> WebConfig:
+    fields = node.mapping(KEYS["web"])
+    if "url" not in fields or fields["url"].is_null():
+        return WebConfig()
+    url = fields["url"].string().strip()
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() or c in "\"'<>" or not c.isprintable() for c in url)
+    ):
+        raise fields["url"].error(
+            f"must be the public http(s) address of the site, not {url!r}",
+            'e.g. "https://news.example.com/"',
+        )
+    return WebConfig(url=url if url.endswith("/") else url + "/")
 
 
 def _fetch(node: _Node) -> FetchConfig:
@@ -477,7 +519,6 @@ def _state(node: _Node, base: Path) -> Path | str:
     text = node.string()
     if not text.startswith(("postgresql://", "postgres://")):
         return node.path_value(base)
-    from urllib.parse import urlsplit
 
     try:
         url = urlsplit(text)
@@ -541,8 +582,6 @@ def _one_line(node: _Node) -> str:
 
 
 def _http_url(node: _Node) -> str:
-    from urllib.parse import urlsplit
-
     value = node.string().strip()
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
@@ -551,8 +590,6 @@ def _http_url(node: _Node) -> str:
 
 
 def _article_url(node: _Node) -> str:
-    import string
-
     value = _http_url(node)
     try:
         names = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
@@ -679,21 +716,19 @@ def _summary(node: _Node) -> SummaryConfig:
 
 def _schedule(node: _Node, timezone: str) -> str:
     expression = node.string()
-    from .cron import CronError, make_trigger
 
     try:
-        trigger = make_trigger(expression, timezone)
+        cron_expression(expression)
     except CronError as e:
+        if e.never:
+            raise node.error(
+                f"the cron expression {expression!r} never fires",
+                "check the day of month against the month (e.g. 31 in February)",
+            ) from None
         raise node.error(
             f"bad cron expression {expression!r}: {e}",
             'five fields: minute hour day-of-month month day-of-week, e.g. "0 7 * * 1-5"',
         ) from None
-    start = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    if trigger.get_next_fire_time(None, start) is None:
-        raise node.error(
-            f"the cron expression {expression!r} never fires",
-            "check the day of month against the month (e.g. 31 in February)",
-        )
     return expression
 
 
@@ -724,9 +759,7 @@ def _delivery(node: _Node, base: Path) -> DeliveryConfig:
             raise fields["recipients"].error(f"no such recipients file: {recipients}")
         kwargs["recipients"] = recipients
     kwargs["outbox"] = (
-        fields["outbox"].path_value(base)
-        if "outbox" in fields
-        else Path(os.path.normpath(project_folder(base) / "var" / "outbox"))
+        fields["outbox"].path_value(base) if "outbox" in fields else default_outbox(base)
     )
     if "smtp" in fields and not fields["smtp"].is_null():
         kwargs["smtp"] = _smtp(fields["smtp"], base)
@@ -786,8 +819,6 @@ def _archive(node: _Node, base: Path) -> ArchiveConfig:
 
 
 def _address(node: _Node) -> str:
-    from email.utils import parseaddr
-
     value = node.string()
     if any(c in value for c in "\r\n"):
         raise node.error("must be one line")

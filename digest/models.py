@@ -55,6 +55,7 @@ class Article:
     source_name: str | None = None  # what readers see: "The Times of Central Asia"
     source_link: str | None = None  # the source's home page
     language: str | None = None  # declared by the source ("ru"); digest.language.language_of
+    listed: bool = False  # `date` is when a listing page showed it, not when it was published
 
     @property
     def shown_source(self) -> str:
@@ -129,6 +130,17 @@ OVER_LIMIT = "over-limit"
 EXCLUDED = "excluded"  # a source rule (digest/rules.py); Skipped.rule names it
 SKIP_REASONS = (ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, TOO_OLD, OVER_LIMIT, EXCLUDED)
 
+# Where each reader's unsubscribe link goes in a rendered digest; delivery fills it per reader.
+UNSUBSCRIBE_PLACEHOLDER = "{unsubscribe_url}"
+
+
+def fill_footer(part: str, link: str) -> str:
+    """Put the link where the footer's placeholder is: the last one. Source text comes before
+    the footer, so a "{unsubscribe_url}" inside an article stays as written."""
+    head, found, tail = part.rpartition(UNSUBSCRIBE_PLACEHOLDER)
+    return head + link + tail if found else part
+
+
 DEFAULT_SECTION = "Top stories"
 OTHER_SECTION = "More news"  # stories no named section claims, after the named sections
 
@@ -152,6 +164,16 @@ class Chosen:
     tellings: tuple[Article, ...] = ()  # the story's other tellings in this run
 
     @property
+    def first_told(self) -> Article:
+        """The telling the sources date earliest (a published date before a listing's on the
+        same day; the shown telling on ties): when the story was first published, as far as
+        the sources tell."""
+        dated = [a for a in (self.article, *self.tellings) if a.date is not None]
+        if not dated:
+            return self.article
+        return min(dated, key=lambda a: (a.date, a.listed, a is not self.article))
+
+    @property
     def also(self) -> tuple[Telling, ...]:
         """The other tellings, one per source and link, in page order."""
         seen = {(self.article.shown_source, self.article.url)}
@@ -169,6 +191,9 @@ class Skipped:
     article: Article
     reason: str  # one of SKIP_REASONS
     duplicate_of: str | None = None  # title of the article it matched (batch or history)
+    # How it matched: its reason, or for `already-sent` how it matched the sent telling
+    # (duplicate, near-duplicate or same-story); None for too-old, over-limit, excluded.
+    relation: str | None = None
     rule: str | None = None  # the source rule that left it out ("exclude: sponsored (...)")
 
 
@@ -179,6 +204,7 @@ class Selection:
     # Makes what to remember once the digest reached a reader: one record per telling of
     # each chosen story (the selection's SentRecords, from the fingerprints it made).
     make_records: Callable[[], list] = list
+    problems: list[Problem] = field(default_factory=list)  # articles left out unread
 
     @functools.cached_property
     def records(self) -> list:
@@ -200,6 +226,9 @@ class RateRow:
     # The quote is too coarse for one figure (0.00008: 1 USD is 11,800 to 13,300 UZS): the
     # range the quote allows, shown instead of per_usd.
     per_usd_range: tuple[Decimal, Decimal] | None = None
+    # The change of what one USD buys since the previous digest (the figure readers see):
+    # the quote falling 0.08% is a dollar buying 0.09% more.
+    per_usd_since_pct: Decimal | None = None
 
     @property
     def currency(self) -> str:
@@ -215,6 +244,7 @@ class DigestItem:
     date: dt.date | None = None
     source_link: str | None = None  # the source's home page, linked from its name
     also: tuple[Telling, ...] = ()  # the other tellings of the story: "Also reported by"
+    listed: bool = False  # `date` is a listing page's ("listed 8 Dec"), not a publication's
 
 
 @dataclass(frozen=True)
@@ -233,11 +263,12 @@ class Digest:
     rates: tuple[RateRow, ...] = ()
     rates_date: dt.date | None = None
     rates_source: str | None = None  # the source's name as readers see it, never a file
-    unsubscribe_url: str = "{unsubscribe_url}"  # filled per recipient at delivery
+    unsubscribe_url: str = UNSUBSCRIBE_PLACEHOLDER  # filled per recipient at delivery
     reason_line: str = ""  # why the reader gets this mail
     postal_address: str | None = None  # the sender's, in the footer (expected in bulk mail)
     view_url: str | None = None  # the issue's page in the public archive: "View in browser"
     rates_since: dt.date | None = None  # date of the previous digest the change compares with
+    language: str = "en"  # the digest's own words and dates (a catalogue in digest/i18n/)
 
     @property
     def items(self) -> list[DigestItem]:

@@ -19,7 +19,7 @@ from .plan import DigestPlan, plan_digest, read_sources
 from .progress import meter
 from .recipients import load_recipients, nobody_to_send_to, normalize_address
 from .report import RunReport, Tally
-from .select import sent_records
+from .select import History, sent_records
 from .state import exactly_once as rules
 from .state.db import StateWriteError
 from .state.models import FrozenStory, Issue, NewIssue, RunStatus
@@ -31,9 +31,8 @@ def prepare(
 ) -> DigestPlan:
     """Read the sources and plan the digest against what the state has sent (reads only)."""
     read = read_sources(config, store)
-    return plan_digest(
-        config, read, store.sent_stories(), store.previous_rates(), as_of, run_id, store
-    )
+    sent = History(store)
+    return plan_digest(config, read, sent, store.previous_rates(), as_of, run_id, store)
 
 
 def postal_address_note(config: Config) -> list[str]:
@@ -284,6 +283,8 @@ def refresh_archive(config: Config, store: Storage, notes: list[str]) -> None:
             title=config.title,
             url=config.archive.url,
             keep=config.archive.keep,
+            language=config.language,
+            web_url=config.web.url if config.web else None,
         )
     except Exception as e:  # noqa: BLE001 - whatever went wrong, the delivery stands
         why = e.message if isinstance(e, DigestError) else f"{type(e).__name__}: {e}"

@@ -13,8 +13,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..models import Problem, ReadResult
+from ..progress import meter
 from .feed import read_feed
-from .fetch import Fetched, fetch_bytes
+from .fetch import Fetched, fetch_all, fetch_bytes
 from .limits import cap_article
 from .snapshot import read_snapshot
 
@@ -148,9 +149,6 @@ def read_configured(config, store=None, write: bool = False) -> ReadResult:
     """Every source a Config names: its web feeds fetched all at once first (with what
     `store`, the state's Storage, remembers of each), then each source read in
     config order. `write`: remember what the fetches learned (never in a preview)."""
-    from ..progress import meter
-    from .fetch import fetch_all
-
     urls = feed_urls(config.sources)
     known = store.feed_caches(urls) if store is not None and urls else {}
     fetched = fetch_all(

@@ -46,7 +46,7 @@ def past_digests(config, limit: int = 20) -> list[dict]:
 def unsubscribe(config, email_or_token: str) -> str | None:
     """`digest unsubscribe`: the address no digest goes to any more (None: unknown token)."""
     with (
-        run_lock(config.state, wait=True, password_env=config.state_password_env),
+        run_lock(config.state, wait=True),
         Store.for_config(config) as store,
     ):
         return store.unsubscribe(email_or_token)

@@ -34,7 +34,7 @@ from .models import (
 from .postgres import PostgresDb
 from .queries import queries
 from .schema import SCHEMA_VERSION, check_version, migrate
-from .sent import History, sent_rows
+from .sent import sent_rows
 from .sqlite import SqliteDb
 
 if TYPE_CHECKING:
@@ -434,10 +434,6 @@ class Store:
         return {r[0] for r in self._all("unsubscribed")}
 
     # --- the stories already sent -------------------------------------------------------
-
-    def sent_stories(self) -> History:
-        """What was sent, as selection asks it (`select.SentStories`)."""
-        return History(self)
 
     def remembered(self, issue_id: int) -> bool:
         return self._one("remembered", issue_id) is not None
