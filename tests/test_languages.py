@@ -470,8 +470,9 @@ def test_an_llm_lead_in_another_language_of_the_same_script_is_not_used():
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [320, 1024])
 def test_a_russian_digest_of_real_news_reads_whole_in_a_browser(tmp_path, browser, width):  # noqa: F811
-    """Real Russian articles through `preview`: at a phone's and a desktop's width, light
-    and dark, nothing scrolls sideways and every lead is on the page whole."""
+    """Real Russian articles through `preview` with `language: ru`: at a phone's and a
+    desktop's width, light and dark, the page is Russian (lang="ru"), nothing scrolls
+    sideways and every lead is on the page whole."""
     from digest.config import load_config
     from digest.pipeline import preview
 
@@ -482,7 +483,7 @@ def test_a_russian_digest_of_real_news_reads_whole_in_a_browser(tmp_path, browse
     )
     config = tmp_path / "digest.yaml"
     config.write_text(
-        f"title: Дайджест\nsources:\n  - feed: {feed}\n    name: Медуза\n"
+        f"title: Дайджест\nlanguage: ru\nsources:\n  - feed: {feed}\n    name: Медуза\n"
         f"state: {tmp_path / 's.sqlite3'}\n",
         encoding="utf-8",
     )
@@ -499,11 +500,13 @@ def test_a_russian_digest_of_real_news_reads_whole_in_a_browser(tmp_path, browse
                 path=str(SHOTS / f"digest-ru-news-{width}-{scheme}.png"), full_page=True
             )
             got = page.evaluate(
-                "() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth,"
+                "() => ({lang: document.documentElement.lang,"
+                " scroll: document.documentElement.scrollWidth, inner: window.innerWidth,"
                 " text: document.body.innerText})"
             )
         finally:
             page.close()
+        assert got["lang"] == "ru"
         assert got["scroll"] <= got["inner"]
         shown = " ".join(got["text"].split())
         for story in chosen:
