@@ -42,6 +42,8 @@ KEYS: dict[str, frozenset[str]] = {
             "skip_empty",
             "delivery",
             "archive",
+            "web",
+            "bounces",
         }
     ),
     "sources[]": frozenset({"feed", "folder", "path", "name", "link", "article_url"}),
@@ -50,6 +52,7 @@ KEYS: dict[str, frozenset[str]] = {
     "summary.llm": frozenset({"base_url", "model", "api_key_env", "timeout"}),
     "delivery": frozenset(
         {"from", "to", "recipients", "outbox", "smtp", "unsubscribe_url", "dkim", "postal_address"}
+        | {"return_path"}
     ),
     "delivery.smtp": frozenset(
         {
@@ -63,10 +66,14 @@ KEYS: dict[str, frozenset[str]] = {
             "timeout",
             "retries",
             "connections",
+            "helo",
         }
     ),
     "delivery.dkim": frozenset({"domain", "selector", "key_file"}),
     "archive": frozenset({"url", "keep", "folder"}),
+    "web": frozenset({"url", "secret_env"}),
+    "bounces": frozenset({"maildir", "mbox", "imap"}),
+    "bounces.imap": frozenset({"host", "port", "user", "password_env", "folder"}),
 }
 
 
@@ -114,6 +121,7 @@ class SmtpConfig:
     timeout: float = 30.0
     retries: int = 3
     connections: int = 1  # parallel connections to the relay, 1..64
+    helo: str | None = None  # the name given in EHLO; None: this machine's FQDN
     where: tuple[str, int | None] = ("", None)  # config file and line of password_env
 
     def password(self) -> str | None:
@@ -150,6 +158,7 @@ class DeliveryConfig:
     unsubscribe_url: str | None = None  # with a {token} placeholder
     dkim: DkimConfig | None = None
     postal_address: str | None = None  # the sender's, in the footer (expected in bulk mail)
+    return_path: str | None = None  # VERP envelope sender "bounces+{token}@example.com"
 
 
 @dataclass(frozen=True)
@@ -159,6 +168,37 @@ class ArchiveConfig:
     url: str | None = None  # public address of the folder, ending in "/"
     keep: int | None = None  # the newest N issues on the site; None: all
     folder: Path | None = None  # None: var/archive beside the other var/ folders
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """`web:`: the reader-facing pages of `digest serve` (digest/web.py)."""
+
+    url: str  # the public base URL, ending in "/"
+    secret_env: str  # the environment variable holding the signing secret
+
+    def signer(self):
+        from .tokens import Signer
+
+        return Signer.from_env(self.secret_env)
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    host: str
+    user: str
+    password_env: str
+    port: int = 993
+    folder: str = "INBOX"
+
+
+@dataclass(frozen=True)
+class BouncesConfig:
+    """`bounces:`: the mailbox bounces and complaints arrive in (digest/bounces.py)."""
+
+    maildir: Path | None = None
+    mbox: Path | None = None
+    imap: ImapConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +217,8 @@ class Config:
     skip_empty: bool = True
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     archive: ArchiveConfig | None = None  # None: no archive is kept by `run`
+    web: WebConfig | None = None  # None: no reader-facing pages; links are the state tokens
+    bounces: BouncesConfig | None = None
 
     @property
     def folder(self) -> Path:
@@ -397,7 +439,64 @@ def _build(root: _Node, given_path: Path) -> Config:
     )
     if "archive" in top:
         kwargs["archive"] = _archive(top["archive"], base)
+    if "web" in top:
+        kwargs["web"] = _web(top["web"])
+        if not kwargs["delivery"].unsubscribe_url:
+            from dataclasses import replace
+
+            kwargs["delivery"] = replace(
+                kwargs["delivery"], unsubscribe_url=f"{kwargs['web'].url}unsubscribe/{{token}}"
+            )
+    if "bounces" in top:
+        kwargs["bounces"] = _bounces(top["bounces"], base)
     return Config(**kwargs)
+
+
+def _web(node: _Node) -> WebConfig:
+    fields = node.mapping(KEYS["web"])
+    for required in ("url", "secret_env"):
+        if required not in fields:
+            raise node.error(f"missing key `{required}`")
+    url = fields["url"].string().strip()
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() or c in "\"'<>" or not c.isprintable() for c in url)
+    ):
+        raise fields["url"].error(
+            f"must be the public http(s) address of the pages, not {url!r}",
+            'e.g. "https://news.example.com/" (behind a TLS proxy)',
+        )
+    secret_env = fields["secret_env"].string()
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", secret_env):
+        raise fields["secret_env"].error(
+            f"must name an environment variable, not {secret_env!r}",
+            "the secret itself never goes in the file",
+        )
+    return WebConfig(url if url.endswith("/") else url + "/", secret_env)
+
+
+def _bounces(node: _Node, base: Path) -> BouncesConfig:
+    fields = node.mapping(KEYS["bounces"])
+    if len(fields) != 1:
+        raise node.error("name one mailbox: `maildir: PATH`, `mbox: PATH` or `imap: {...}`")
+    if "maildir" in fields:
+        return BouncesConfig(maildir=fields["maildir"].path_value(base))
+    if "mbox" in fields:
+        return BouncesConfig(mbox=fields["mbox"].path_value(base))
+    imap = fields["imap"].mapping(KEYS["bounces.imap"])
+    for required in ("host", "user", "password_env"):
+        if required not in imap:
+            raise fields["imap"].error(f"missing key `{required}`")
+    kwargs: dict[str, Any] = {k: imap[k].string() for k in ("host", "user", "password_env")}
+    if "port" in imap:
+        kwargs["port"] = imap["port"].integer(1, 65535)
+    if "folder" in imap:
+        kwargs["folder"] = imap["folder"].string()
+    return BouncesConfig(imap=ImapConfig(**kwargs))
 
 
 def _state(node: _Node, base: Path) -> Path | str:
@@ -670,7 +769,26 @@ def _delivery(node: _Node, base: Path) -> DeliveryConfig:
         kwargs["dkim"] = DkimConfig(dkim["domain"].string(), dkim["selector"].string(), key_file)
     if "postal_address" in fields and not fields["postal_address"].is_null():
         kwargs["postal_address"] = _one_line(fields["postal_address"])
+    if "return_path" in fields and not fields["return_path"].is_null():
+        kwargs["return_path"] = _return_path(fields["return_path"])
     return DeliveryConfig(**kwargs)
+
+
+def _return_path(node: _Node) -> str:
+    """`bounces+{token}@example.com`: the envelope sender, one per reader (VERP)."""
+    value = node.string().strip()
+    local, at, domain = value.rpartition("@")
+    if (
+        not at
+        or local.count("{token}") > 1
+        or not re.fullmatch(r"[A-Za-z0-9.+_={}-]+", local)
+        or not re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}", domain)
+    ):
+        raise node.error(
+            f"must be an address, optionally with {{token}} before the @, not {value!r}",
+            'e.g. "bounces+{token}@example.com" (the mail server delivers bounces+... to bounces)',
+        )
+    return value
 
 
 def _archive(node: _Node, base: Path) -> ArchiveConfig:
@@ -758,6 +876,13 @@ def _smtp(node: _Node, base: Path) -> SmtpConfig:
         kwargs["retries"] = fields["retries"].integer(minimum=0)
     if "connections" in fields:
         kwargs["connections"] = fields["connections"].integer(minimum=1, maximum=64)
+    if "helo" in fields and not fields["helo"].is_null():
+        helo = fields["helo"].string().strip()
+        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f.:]+\]", helo):
+            raise fields["helo"].error(
+                f"must be a host name (or [address]), not {helo!r}", "e.g. mail.example.com"
+            )
+        kwargs["helo"] = helo
     loopback = kwargs["host"] in ("localhost", "127.0.0.1", "::1")
     if kwargs.get("username") and kwargs.get("security", "starttls") == "none" and not loopback:
         raise fields["security"].error(

@@ -325,15 +325,15 @@ def run(
 
 
 def _dry_run(config: Config, as_of: dt.date | None) -> RunReport:
-    from .recipients import load_recipients, nobody_to_send_to
+    from .recipients import nobody_to_send_to, readers_to_send_to, unsubscribe_note
     from .state import Store
 
     with Store.for_config(config, readonly=True) as store:
         prepared = prepare(config, store, as_of)
-        unsubscribed = store.unsubscribed()
-    recipients, problems = load_recipients(config.delivery, unsubscribed)
+        recipients, problems = readers_to_send_to(config, store)
     prepared.notes.extend(str(p) for p in problems)
     prepared.notes.extend(postal_address_note(config))
+    prepared.notes.extend(unsubscribe_note(config))
     if not recipients and problems:  # only bad addresses: the same error as a real run
         raise nobody_to_send_to(config.delivery, problems)
     if not recipients:
@@ -353,6 +353,7 @@ class _Cycle:
         self.config, self.store, self.as_of, self.slot = config, store, as_of, slot
         self.resumed: list[dict] = []
         self.notes: list[str] = []  # what finishing earlier issues did, for the message
+        self._bounces_noted: dict[int, int] = {}  # outcomes looked at for hard bounces, by issue
 
     def run(self) -> RunReport:
         from .errors import DeliveryError
@@ -363,6 +364,11 @@ class _Cycle:
         start = rules.begin_run(self.store, self.slot)
         self.run_id = start.id
         self.log = rules.DeliveryLog(self.store, self.run_id)
+        self.signer = self.config.web.signer() if self.config.web else None
+        if self.config.bounces is not None:  # before sending: bounced readers get nothing
+            from .bounces import read_bounces
+
+            self.notes.extend(read_bounces(self.config, self.store).notes())
         try:
             return self._steps(start)
         except DeliveryError as e:
@@ -449,7 +455,7 @@ class _Cycle:
         before = len(self.log.outcomes.get(issue.id, []))
         try:
             while True:
-                batch = rules.claim(self.store, issue.id, self.run_id)
+                batch = rules.claim(self.store, issue.id, self.run_id, rules.BATCH)
                 if not batch:
                     if not rules.others_claims(self.store, issue.id, self.run_id):
                         break
@@ -457,6 +463,9 @@ class _Cycle:
                     # a hung one's when its lease runs out
                     time.sleep(0.5)
                     rules.close_killed_runs(self.store)
+                    continue
+                batch = self.drop_blocked(issue.id, batch)
+                if not batch:
                     continue
                 self.log.claimed(batch)
                 try:
@@ -467,22 +476,45 @@ class _Cycle:
                         rendered,
                         batch,
                         progress=meter("sending", "messages"),
+                        signer=self.signer,
                     )
                 except rules.LeaseLost:
                     continue
                 finally:
                     rules.release(self.store, issue.id, self.run_id)
+                    self.note_hard_bounces(issue.id)
         finally:  # also when the relay fails mid-way: what was tried is settled
             rules.give_up_deferred(self.store, issue.id, MAX_DEFERRED_RUNS)
             rules.settle(self.store, issue.id, records or _records_again)
         return [_outcome_dict(o) for o in self.log.outcomes.get(issue.id, [])[before:]]
 
-    def recipients(self, prepared: Prepared) -> list[str]:
-        from .recipients import load_recipients, nobody_to_send_to
+    def drop_blocked(self, issue_id: int, batch: list[str]) -> list[str]:
+        """Readers re-checked before each batch: one who unsubscribed (or bounced, paused)
+        while the issue was going out gets nothing from this batch on."""
+        blocked = self.store.readers().blocked_among(batch)
+        if blocked:
+            self.store.set_deliveries(
+                issue_id, [(r, "failed", "no longer a reader before delivery", None) for r in blocked]
+            )
+        return [r for r in batch if r not in blocked]
 
-        recipients, problems = load_recipients(self.config.delivery, self.store.unsubscribed())
+    def note_hard_bounces(self, issue_id: int) -> None:
+        """A 5xx at RCPT is a hard bounce: that reader gets nothing more."""
+        outcomes = self.log.outcomes.get(issue_id, [])
+        done = self._bounces_noted.get(issue_id, 0)
+        for o in outcomes[done:]:
+            o = _outcome_dict(o)
+            if o["status"] == "failed" and (o.get("answer") or "")[:1] == "5":
+                self.store.readers().bounce(o["recipient"], "hard", o["answer"])
+        self._bounces_noted[issue_id] = len(outcomes)
+
+    def recipients(self, prepared: Prepared) -> list[str]:
+        from .recipients import nobody_to_send_to, readers_to_send_to, unsubscribe_note
+
+        recipients, problems = readers_to_send_to(self.config, self.store)
         prepared.notes.extend(str(p) for p in problems)
         prepared.notes.extend(postal_address_note(self.config))
+        prepared.notes.extend(unsubscribe_note(self.config))
         if not recipients:
             raise nobody_to_send_to(self.config.delivery, problems)
         return recipients

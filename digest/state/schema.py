@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from ..errors import StateError
 from .db import Db
+from .readers import SCHEMA_V4
 from .sent import HISTORY_SCHEMA, HISTORY_V2
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA_V1 = """
 CREATE TABLE runs (
@@ -80,7 +81,8 @@ CREATE INDEX deliveries_status ON deliveries(issue_id, status);
 CREATE INDEX deliveries_run ON deliveries(run_id)
 """
 
-MIGRATIONS = {1: SCHEMA_V1 + HISTORY_SCHEMA, 2: HISTORY_V2, 3: SCHEMA_V3}
+# Version 4: readers (status, consent, source) and the bounces read: digest/state/readers.py.
+MIGRATIONS = {1: SCHEMA_V1 + HISTORY_SCHEMA, 2: HISTORY_V2, 3: SCHEMA_V3, 4: SCHEMA_V4}
 
 
 def check_version(db: Db) -> int:

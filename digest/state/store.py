@@ -449,38 +449,32 @@ class Store:
                 look()
         return {e: found[k] for e, k in keys.items()}
 
+    def readers(self):
+        """The readers' records (digest/state/readers.py)."""
+        from .readers import Readers
+
+        return Readers(self.db)
+
     def unsubscribe(self, email_or_token: str) -> str | None:
         """Mark an address (or the address a token belongs to) unsubscribed; returns it."""
+        from .readers import ReaderStatus
+
         key = email_or_token.strip()
-        with self.transaction() as tx:
-            row = tx.fetchone(
-                "SELECT email FROM subscribers WHERE email=? OR token=?", (key.lower(), key)
-            )
-            if row is None:
-                if "@" not in key:
-                    return None
-                tx.execute(
-                    "INSERT INTO subscribers(email, token, unsubscribed_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT(email) DO UPDATE SET unsubscribed_at="
-                    "coalesce(subscribers.unsubscribed_at, excluded.unsubscribed_at)",
-                    (key.lower(), secrets.token_urlsafe(24), now()),
-                )
-                return key.lower()
-            tx.execute(
-                "UPDATE subscribers SET unsubscribed_at=coalesce(unsubscribed_at, ?) WHERE email=?",
-                (now(), row[0]),
-            )
-            return row[0]
+        readers = self.readers()
+        reader = readers.by_token(key) or readers.get(key)
+        if reader is None:
+            if "@" not in key:
+                return None
+            return readers.unsubscribe_address(key, "unsubscribed by the operator").email
+        readers.set_status(reader.email, ReaderStatus.UNSUBSCRIBED, "unsubscribed")
+        return reader.email
 
     def unsubscribed(self) -> set[str]:
+        """Every address that must get nothing now: unsubscribed, bounced, complained,
+        paused, or not confirmed yet."""
         if not self.has_schema():
             return set()
-        return {
-            r[0]
-            for r in self.db.fetchall(
-                "SELECT email FROM subscribers WHERE unsubscribed_at IS NOT NULL"
-            )
-        }
+        return self.readers().blocked()
 
 
 def _memory_schema(db: Db, version: int) -> None:
