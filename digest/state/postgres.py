@@ -128,7 +128,22 @@ class PostgresDb(Db):
         except psycopg.Error as e:
             if isinstance(e, psycopg.errors.UniqueViolation | psycopg.errors.LockNotAvailable):
                 raise
+            if isinstance(e, psycopg.errors.InsufficientPrivilege):
+                raise self.not_allowed(e) from None
             raise self.failed(e, is_write(sql) or self._depth > 0) from None
+
+    def not_allowed(self, error: Exception) -> StateError:
+        """The role lacks a grant (PostgreSQL 15 no longer lets every role create tables in
+        the `public` schema): say which, and the GRANT that fixes it."""
+        user = urlsplit(self.where).username or "the digest role"
+        database = urlsplit(self.where).path.lstrip("/") or "the database"
+        reason = " ".join(str(error).split())
+        return StateError(
+            f"{self.where}: the role {user} may not do this ({reason})",
+            f"as a superuser: GRANT CREATE ON SCHEMA public TO {user}; (PostgreSQL 15 and later), "
+            f"or make {user} the owner of {database} (CREATE DATABASE {database} OWNER {user}); "
+            "see the README's PostgreSQL section",
+        )
 
     def execute(self, sql: str, params: Sequence[Any] = ()):
         return self._run(self.conn.execute, sql, _plain(params))
