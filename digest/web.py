@@ -257,7 +257,7 @@ class App:
             ("Content-Security-Policy", csp),
             ("X-Content-Type-Options", "nosniff"),
             ("X-Frame-Options", "DENY"),
-            ("Referrer-Policy", "no-referrer"),  # tokens are in the paths
+            ("Referrer-Policy", "same-origin"),  # tokens are in the paths: never sent elsewhere
             ("Cross-Origin-Opener-Policy", "same-origin"),
             ("Permissions-Policy", "interest-cohort=(), camera=(), microphone=(), geolocation=()"),
         ]

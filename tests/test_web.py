@@ -147,12 +147,11 @@ class Server:
 
     def token_of(self, address: str) -> str:
         """The signed link token as a reader's message carries it (made the way `run` does)."""
-        import sqlite3
-
+        from digest.state import Store
         from digest.tokens import Signer
 
-        with sqlite3.connect(self.folder / "state.sqlite3") as db:
-            token = db.execute("SELECT token FROM subscribers WHERE email=?", (address,)).fetchone()[0]
+        with Store.open(self.folder / "state.sqlite3", readonly=True) as store:
+            token = store.readers().get(address).token
         return Signer(SECRET.encode()).reader(token)
 
     def stop(self) -> None:
@@ -349,7 +348,7 @@ def test_request_size_security_headers_and_no_redirects(server):
         assert "location" not in headers
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["x-frame-options"] == "DENY"
-        assert headers["referrer-policy"] == "no-referrer"
+        assert headers["referrer-policy"] == "same-origin"
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
         assert "script-src" not in headers["content-security-policy"]  # default-src 'none'
     assert server.request("GET", "//evil.example/")[0] == 404
