@@ -208,30 +208,36 @@ class App:
         self.mails = RateLimit(*MAILS_PER_ADDRESS)
         self.posts = RateLimit(*POSTS_PER_CLIENT)
         self.mailer = Mailer(config, self.signer)
-        self.local = threading.local()
         from .pipeline import archive_folder
 
         self.archive = archive_folder(config)
-        with Store.for_config(config):  # the schema is made (or brought up to date) now
-            pass
+        # One connection for every server thread, used under a lock: requests are short, the
+        # state has one writer at a time anyway, and on SQLite a second connection opened in
+        # this process would drop the first one's locks (closing any descriptor of the file
+        # releases a process's POSIX locks on it), letting another process delete the WAL.
+        self.lock = threading.Lock()
+        self._store: Store | None = Store.for_config(config)
 
     # --- plumbing -------------------------------------------------------------------------
 
     def store(self) -> Store:
-        """One connection per server thread, kept."""
-        store = getattr(self.local, "store", None)
-        if store is None:
-            store = self.local.store = Store.for_config(self.config)
-        return store
+        """The state's one connection (callers hold self.lock); reopened after a failure."""
+        if self._store is None:
+            self._store = Store.for_config(self.config)
+        return self._store
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         try:
-            response = self.route(environ)
+            with self.lock:
+                response = self.route(environ)
         except Exception:
             import logging
 
             logging.getLogger(__name__).exception("request failed")
-            self.local.store = None  # a broken connection is not kept
+            with self.lock:
+                if self._store is not None:  # a broken connection is not kept
+                    self._store.close()
+                    self._store = None
             response = self.page("Something went wrong", ["Please try again in a minute."], "500 Internal Server Error")
         headers = [
             ("Content-Type", response.content_type),

@@ -353,3 +353,24 @@ def test_request_size_security_headers_and_no_redirects(server):
         assert "script-src" not in headers["content-security-policy"]  # default-src 'none'
     assert server.request("GET", "//evil.example/")[0] == 404
     assert server.request("DELETE", "/subscribe")[0] == 405
+
+
+def test_what_the_server_writes_is_seen_at_once_by_other_processes(server):
+    """Each write is committed before the answer, and the server's connection keeps its
+    locks: another process opening and closing the state never deletes the server's WAL
+    (which once hid the server's later writes from every other process)."""
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:  # several server threads at once
+        list(pool.map(lambda n: server.sign_up(f"p{n}@example.org", client=f"127.0.0.{20 + n}"), range(4)))
+    for n in range(4, 8):
+        assert cli(server.config, "readers", "add", f"op{n}@example.org").returncode == 0
+        server.sign_up(f"p{n}@example.org", client=f"127.0.0.{20 + n}")
+        db = sqlite3.connect(server.folder / "state.sqlite3")
+        try:
+            seen = {r[0] for r in db.execute("SELECT email FROM subscribers")}
+        finally:
+            db.close()
+        assert {f"p{k}@example.org" for k in range(n + 1)} <= seen
+        assert (server.folder / "state.sqlite3-wal").exists()

@@ -60,7 +60,12 @@ class SqliteDb(Db):
             conn = (
                 _connect_readonly(path)
                 if readonly
-                else sqlite3.connect(path, timeout=30, isolation_level=None)
+                # check_same_thread off: `digest serve` shares one connection between its
+                # threads, under a lock (a second connection in one process would be opened
+                # after check_header, whose close drops the first one's POSIX locks)
+                else sqlite3.connect(
+                    path, timeout=30, isolation_level=None, check_same_thread=False
+                )
             )
             conn.row_factory = sqlite3.Row
             db = cls(conn, path, readonly)
