@@ -85,7 +85,9 @@ def main() -> None:
             start = time.perf_counter()
             for n in range(max(args.messages // 10, 1)):
                 data = unsigned.bytes_for(f"reader{n}@example.com", f"{n:032d}")
-                dkim.sign(data, b"digest", b"example.com", key, canonicalize=(b"relaxed", b"simple"))
+                dkim.sign(
+                    data, b"digest", b"example.com", key, canonicalize=(b"relaxed", b"simple")
+                )
             times["dkimpy RSA-2048"].append(
                 (time.perf_counter() - start) / max(args.messages // 10, 1) * 1000
             )

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr, format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path
 from typing import Protocol
 

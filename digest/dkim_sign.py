@@ -82,9 +82,12 @@ def sign(
     body_hash = base64.b64encode(hashlib.sha256(simple_body(body)).digest())
     ed = isinstance(key, ed25519.Ed25519PrivateKey)
     algorithm = b"ed25519-sha256" if ed else b"rsa-sha256"
-    value = (
-        b" v=1; a=%s; c=relaxed/simple; d=%s; s=%s;\r\n\th=%s;\r\n\tbh=%s;\r\n\tb="
-        % (algorithm, domain.encode(), selector.encode(), b":".join(signed), body_hash)
+    value = b" v=1; a=%s; c=relaxed/simple; d=%s; s=%s;\r\n\th=%s;\r\n\tbh=%s;\r\n\tb=" % (
+        algorithm,
+        domain.encode(),
+        selector.encode(),
+        b":".join(signed),
+        body_hash,
     )
     data = b"".join(relaxed_header(n, by_name[n]) + b"\r\n" for n in signed)
     data += relaxed_header(b"dkim-signature", value)

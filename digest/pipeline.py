@@ -494,7 +494,8 @@ class _Cycle:
         blocked = self.store.readers().blocked_among(batch)
         if blocked:
             self.store.set_deliveries(
-                issue_id, [(r, "failed", "no longer a reader before delivery", None) for r in blocked]
+                issue_id,
+                [(r, "failed", "no longer a reader before delivery", None) for r in blocked],
             )
         return [r for r in batch if r not in blocked]
 

@@ -238,7 +238,11 @@ class App:
                 if self._store is not None:  # a broken connection is not kept
                     self._store.close()
                     self._store = None
-            response = self.page("Something went wrong", ["Please try again in a minute."], "500 Internal Server Error")
+            response = self.page(
+                "Something went wrong",
+                ["Please try again in a minute."],
+                "500 Internal Server Error",
+            )
         headers = [
             ("Content-Type", response.content_type),
             ("Content-Length", str(len(response.body))),
@@ -284,7 +288,9 @@ class App:
         if method == "POST":
             length = environ.get("CONTENT_LENGTH") or "0"
             if not length.isdigit() or int(length) > MAX_BODY:
-                return self.page("Too large", ["That request is too large."], "413 Content Too Large")
+                return self.page(
+                    "Too large", ["That request is too large."], "413 Content Too Large"
+                )
             if not self.posts.allow(self.client(environ)):
                 return self.too_many()
         if rest in ("", "subscribe"):
@@ -378,7 +384,9 @@ class App:
     def forbidden(self) -> Response:
         return self.page(
             "Form expired",
-            ["This form was not sent from this site, or has expired. Please reload the page and try again."],
+            [
+                "This form was not sent from this site, or has expired. Please reload the page and try again."
+            ],
             "403 Forbidden",
         )
 

@@ -94,7 +94,9 @@ def test_soft_bounces_stop_mail_at_the_third_within_30_days(tmp_path):
     box = mailbox.mbox(tmp_path / "bounces.mbox")
     raw = (BOUNCES / "dsn_17.txt").read_bytes()  # a temporary failure of userx@example.fi
     for n in range(3):
-        box.add(raw.replace(b"userx@example.fi", b"soft@example.fi") + b"\n" + bytes(str(n), "ascii"))
+        box.add(
+            raw.replace(b"userx@example.fi", b"soft@example.fi") + b"\n" + bytes(str(n), "ascii")
+        )
         box.flush()
         cli(config, "bounces")
         expected = "bounced" if n == 2 else "active"
@@ -109,7 +111,9 @@ def test_a_verp_address_names_the_reader_whatever_the_bounce_says(tmp_path):
 
     config = setup(tmp_path, f"maildir: {tmp_path}/bounces")
     with sqlite3.connect(tmp_path / "state.sqlite3") as db:
-        token = db.execute("SELECT token FROM subscribers WHERE email='ann@example.org'").fetchone()[0]
+        token = db.execute(
+            "SELECT token FROM subscribers WHERE email='ann@example.org'"
+        ).fetchone()[0]
     verp = f"bounces+{SIGNER.verp(token)}@example.com"
     raw = (BOUNCES / "postfix_01.txt").read_bytes()
     raw = b"Delivered-To: " + verp.encode() + b"\n" + raw

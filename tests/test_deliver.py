@@ -1195,7 +1195,9 @@ def test_ed25519_dkim_signature_verifies(tmp_path, rendered, store):
     assert not dkim.verify(data.replace(b"tok", b"tak", 1), dnsfunc=dns_for(record))
 
 
-def test_date_is_numeric_utc_and_helo_is_the_configured_name(tmp_path, rendered, store, smtp_server):
+def test_date_is_numeric_utc_and_helo_is_the_configured_name(
+    tmp_path, rendered, store, smtp_server
+):
     import dataclasses
 
     smtp = dataclasses.replace(smtp_for(smtp_server), helo="mail.example.net")
@@ -1203,5 +1205,7 @@ def test_date_is_numeric_utc_and_helo_is_the_configured_name(tmp_path, rendered,
     issue = freeze(store, ["a@x.org"])
     send_issue(config, store, issue, rendered, ["a@x.org"])
     [received] = smtp_server.messages
-    assert re.search(rb"\r\nDate: \w{3}, \d{2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n", received.data)
+    assert re.search(
+        rb"\r\nDate: \w{3}, \d{2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n", received.data
+    )
     assert received.helo == "mail.example.net"

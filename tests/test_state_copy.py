@@ -25,12 +25,18 @@ def test_a_sqlite_state_moves_to_postgresql_whole_and_old_links_keep_working(
     before_readers = json.loads(cli(config, "readers", "list", "--json").stdout)
     before_history = json.loads(cli(config, "history", "--json").stdout)
     eml = next((tmp_path / "outbox").glob("*ann@example.org.eml")).read_text()
-    link_token = eml.split("List-Unsubscribe: <http://127.0.0.1:8080/unsubscribe/", 1)[1].split(">")[0]
+    link_token = eml.split("List-Unsubscribe: <http://127.0.0.1:8080/unsubscribe/", 1)[1].split(
+        ">"
+    )[0]
 
-    copied = cli(config, "state", "copy", "--to", pg_url, "--password-env", "DIGEST_TEST_PG_PASSWORD")
+    copied = cli(
+        config, "state", "copy", "--to", pg_url, "--password-env", "DIGEST_TEST_PG_PASSWORD"
+    )
     assert copied.returncode == 0, copied.stderr
     assert "subscribers: 2 rows" in copied.stdout and "sent_articles:" in copied.stdout
-    again = cli(config, "state", "copy", "--to", pg_url, "--password-env", "DIGEST_TEST_PG_PASSWORD")
+    again = cli(
+        config, "state", "copy", "--to", pg_url, "--password-env", "DIGEST_TEST_PG_PASSWORD"
+    )
     assert again.returncode == 2 and "already holds a digest state" in again.stderr
 
     pg = tmp_path / "pg.yaml"
@@ -52,7 +58,9 @@ def test_a_sqlite_state_moves_to_postgresql_whole_and_old_links_keep_working(
     assert gone.returncode == 0 and "ann@example.org" in gone.stdout
 
 
-def test_a_role_without_create_on_public_is_told_the_grant(tmp_path, pg_cluster, pg_url, monkeypatch):
+def test_a_role_without_create_on_public_is_told_the_grant(
+    tmp_path, pg_cluster, pg_url, monkeypatch
+):
     from pg_cluster import PASSWORD
 
     database = pg_url.rsplit("/", 1)[1]

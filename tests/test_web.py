@@ -88,7 +88,9 @@ class Server:
         headers: dict | None = None,
         client: str = "127.0.0.1",
     ) -> tuple[int, dict, str]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10, source_address=(client, 0))
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=10, source_address=(client, 0)
+        )
         try:
             data = body.encode() if isinstance(body, str) else body
             hdrs = dict(headers or {})
@@ -183,7 +185,11 @@ def test_sign_up_is_double_opt_in_and_keeps_the_proof_of_consent(server):
     assert status == 200 and "Check your inbox" in text
     reader = server.readers()["new@example.org"]
     assert reader["status"] == "pending" and reader["source"] == "web"
-    assert reader["consent_ip"] == "127.0.0.1" and reader["consent_at"] and reader["name"] == "Ann Reader"
+    assert (
+        reader["consent_ip"] == "127.0.0.1"
+        and reader["consent_at"]
+        and reader["name"] == "Ann Reader"
+    )
     [link] = server.wait_confirmations("new@example.org")
     path = link.split(str(server.port), 1)[1]
     status, _, text = server.request("GET", path)
@@ -229,7 +235,9 @@ def test_sign_up_is_rate_limited_per_client_and_per_address(server):
     assert server.sign_up("a5@example.org", client="127.0.0.2")[0] == 429
     assert server.sign_up("b@example.org", client="127.0.0.3")[0] == 200  # another client
     # one address from many clients: at most 3 confirmation mails, the same answer each time
-    answers = {server.sign_up("victim@example.org", client=f"127.0.0.{10 + n}")[1] for n in range(5)}
+    answers = {
+        server.sign_up("victim@example.org", client=f"127.0.0.{10 + n}")[1] for n in range(5)
+    }
     assert len(answers) == 1
     time.sleep(1)
     assert len(server.wait_confirmations("victim@example.org", 3)) == 3
@@ -363,7 +371,11 @@ def test_what_the_server_writes_is_seen_at_once_by_other_processes(server):
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(4) as pool:  # several server threads at once
-        list(pool.map(lambda n: server.sign_up(f"p{n}@example.org", client=f"127.0.0.{20 + n}"), range(4)))
+        list(
+            pool.map(
+                lambda n: server.sign_up(f"p{n}@example.org", client=f"127.0.0.{20 + n}"), range(4)
+            )
+        )
     for n in range(4, 8):
         assert cli(server.config, "readers", "add", f"op{n}@example.org").returncode == 0
         server.sign_up(f"p{n}@example.org", client=f"127.0.0.{20 + n}")

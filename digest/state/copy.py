@@ -32,7 +32,11 @@ def copy_state(config, target: str, password_env: str | None = None) -> dict[str
 def _copy(source: Store, dest: Store) -> dict[str, int]:
     src, dst = source.db, dest.db
     tables = [t for t in src.tables() if t in dst.tables()]
-    busy = [t for t in ("runs", "subscribers") if t in tables and dst.scalar(f"SELECT count(*) FROM {t}")]
+    busy = [
+        t
+        for t in ("runs", "subscribers")
+        if t in tables and dst.scalar(f"SELECT count(*) FROM {t}")
+    ]
     if busy:
         raise StateError(
             f"{dst.where}: already holds a digest state ({', '.join(busy)} have rows); "
@@ -57,7 +61,9 @@ def _copy(source: Store, dest: Store) -> dict[str, int]:
             rows = [tuple(r) for r in src.fetchall(f"SELECT {names} FROM {table}")]
             marks = ", ".join("?" * len(columns))
             for i in range(0, len(rows), 1000):
-                tx.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows[i : i + 1000])
+                tx.executemany(
+                    f"INSERT INTO {table} ({names}) VALUES ({marks})", rows[i : i + 1000]
+                )
             if "id" in columns and rows:
                 tx.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -208,7 +208,15 @@ class Readers:
                 tx.execute(
                     "INSERT INTO subscribers(email, token, name, status, source, created_at, "
                     "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (email.lower(), secrets.token_urlsafe(24), name, "active", "operator", stamp, stamp),
+                    (
+                        email.lower(),
+                        secrets.token_urlsafe(24),
+                        name,
+                        "active",
+                        "operator",
+                        stamp,
+                        stamp,
+                    ),
                 )
             else:
                 tx.execute(
@@ -222,7 +230,9 @@ class Readers:
         """`digest readers remove`: the reader and their consent record are deleted (their
         past deliveries stay in the history)."""
         with self.db.transaction() as tx:
-            return tx.execute("DELETE FROM subscribers WHERE email=?", (email.lower(),)).rowcount > 0
+            return (
+                tx.execute("DELETE FROM subscribers WHERE email=?", (email.lower(),)).rowcount > 0
+            )
 
     # --- the web --------------------------------------------------------------------------
 
@@ -238,7 +248,17 @@ class Readers:
                 tx.execute(
                     "INSERT INTO subscribers(email, token, name, status, source, created_at, "
                     "updated_at, consent_at, consent_ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (email.lower(), secrets.token_urlsafe(24), name, "pending", "web", stamp, stamp, stamp, client),
+                    (
+                        email.lower(),
+                        secrets.token_urlsafe(24),
+                        name,
+                        "pending",
+                        "web",
+                        stamp,
+                        stamp,
+                        stamp,
+                        client,
+                    ),
                 )
             else:  # pending again, unsubscribed, bounced, complained: a new confirmation
                 tx.execute(
@@ -261,7 +281,11 @@ class Readers:
         return self.by_token(token)
 
     def set_status(
-        self, email: str, status: ReaderStatus, reason: str | None = None, paused_until: str | None = None
+        self,
+        email: str,
+        status: ReaderStatus,
+        reason: str | None = None,
+        paused_until: str | None = None,
     ) -> Reader | None:
         """Unsubscribe, pause, resume, bounce, complain: one short transaction (a running
         send never holds it up: it re-reads the statuses before each batch)."""
@@ -282,7 +306,14 @@ class Readers:
             tx.execute(
                 "INSERT INTO subscribers(email, token, status, source, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(email) DO NOTHING",
-                (email.lower(), secrets.token_urlsafe(24), "unsubscribed", "operator", now(), now()),
+                (
+                    email.lower(),
+                    secrets.token_urlsafe(24),
+                    "unsubscribed",
+                    "operator",
+                    now(),
+                    now(),
+                ),
             )
         return self.set_status(email, ReaderStatus.UNSUBSCRIBED, reason)
 
@@ -303,7 +334,9 @@ class Readers:
         (None: not a reader of ours). Hard: bounced at once; soft: bounced at the
         SOFT_LIMIT-th within SOFT_DAYS; complaint: complained (unsubscribed)."""
         stamp = now()
-        since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=SOFT_DAYS)).isoformat(timespec="seconds")
+        since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=SOFT_DAYS)).isoformat(
+            timespec="seconds"
+        )
         with self.db.transaction() as tx:
             reader = self.get(email)
             if reader is None:
