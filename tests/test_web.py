@@ -386,3 +386,55 @@ def test_what_the_server_writes_is_seen_at_once_by_other_processes(server):
             db.close()
         assert {f"p{k}@example.org" for k in range(n + 1)} <= seen
         assert (server.folder / "state.sqlite3-wal").exists()
+
+
+def test_an_unsubscribe_during_a_send_answers_at_once_and_stops_the_next_batches(tmp_path):
+    """250 readers through a slow relay (batches of 100): one reader of the third batch clicks
+    one-click unsubscribe while the first batch goes out; the answer comes at once (no wait
+    for the send) and that reader gets nothing."""
+    import threading
+
+    from smtp_server import Behaviour, SmtpServer
+
+    readers = [f"r{n:03d}@example.org" for n in range(250)]
+    (tmp_path / "readers.csv").write_text("email\n" + "\n".join(readers) + "\n")
+    behaviour = Behaviour(delay_mail=0.01, signals={("MAIL", 20): threading.Event()})
+    relay = SmtpServer(behaviour=behaviour).start()
+    server = Server(
+        tmp_path,
+        f"  recipients: {tmp_path}/readers.csv\n"
+        f"  postal_address: Example, 1 Main St\n"
+        f"  smtp: {{host: 127.0.0.1, port: {relay.port}, security: none}}\n",
+    )
+    try:
+        assert cli(server.config, "run", "--dry-run").returncode == 0
+        run = subprocess.Popen(
+            [*digest_command(), "--config", str(server.config), "run", "--json"],
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        # the readers are in the state once the issue is frozen; wait for the send to be under way
+        assert behaviour.signals[("MAIL", 20)].wait(60)
+        token = server.token_of("r230@example.org")
+        start = time.monotonic()
+        status, _, _ = server.request("POST", f"/unsubscribe/{token}", "List-Unsubscribe=One-Click")
+        answered = time.monotonic() - start
+        assert status == 200 and answered < 1.0, answered
+        assert run.poll() is None  # the send was still going when the answer came
+        # the operator's command does not wait for the run either (it once took the run lock)
+        by_cli = cli(server.config, "unsubscribe", "--email", "r240@example.org")
+        assert by_cli.returncode == 0 and run.poll() is None
+        out, err = run.communicate(timeout=240)
+        assert run.returncode == 0, err
+        [issue] = json.loads(cli(server.config, "history", "--json").stdout)
+        delivered = {d["recipient"]: d for d in issue["deliveries"]}
+        assert delivered["r230@example.org"]["status"] == "failed"
+        assert delivered["r230@example.org"]["answer"] == "no longer a reader before delivery"
+        counts = relay.count_for()
+        gone = {"r230@example.org", "r240@example.org"}
+        assert not gone & set(counts)
+        assert all(counts[r] == 1 for r in readers if r not in gone)
+    finally:
+        server.stop()
+        relay.stop()
