@@ -366,9 +366,12 @@ class _Cycle:
         self.log = rules.DeliveryLog(self.store, self.run_id)
         self.signer = self.config.web.signer() if self.config.web else None
         if self.config.bounces is not None:  # before sending: bounced readers get nothing
-            from .bounces import read_bounces
+            from .bounces import BounceMailboxError, read_bounces
 
-            self.notes.extend(read_bounces(self.config, self.store).notes())
+            try:
+                self.notes.extend(read_bounces(self.config, self.store).notes())
+            except BounceMailboxError as e:  # no bounce yet, or the mailbox is down: send
+                self.notes.append(f"bounces not read: {e.message}")
         try:
             return self._steps(start)
         except DeliveryError as e:

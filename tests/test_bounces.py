@@ -156,3 +156,47 @@ def test_a_missing_mailbox_is_one_clear_error(tmp_path):
     assert result.returncode == 1 and "not a Maildir" in result.stderr
     assert "Traceback" not in result.stderr
     shutil.rmtree(tmp_path / "outbox", ignore_errors=True)
+
+
+def test_real_postfix_bounces_come_back_to_the_verp_address_and_stop_the_reader(tmp_path):
+    """A private Postfix on loopback: an unknown local user is refused at RCPT (a hard bounce
+    at once); a remote refusal comes back later as Postfix's own DSN to the reader's VERP
+    address, lands in the bounces Maildir, and `digest bounces` stops that reader."""
+    import os
+
+    from postfix import Postfix, available
+    from smtp_server import Behaviour, SmtpServer
+
+    why = available()
+    if why:
+        pytest.fail(why) if os.environ.get("CI") else pytest.skip(why)
+    remote = SmtpServer(behaviour=Behaviour(reject={"gone@remote.test": "550 5.1.1 no such user"}))
+    remote.start()
+    mta = Postfix(remote.port).start()
+    try:
+        config = write_config(
+            tmp_path,
+            8080,
+            f"""  return_path: "bounces+{{token}}@bounce.test"
+  smtp: {{host: 127.0.0.1, port: {mta.port}, security: none}}
+bounces:
+  maildir: {mta.maildir}
+""",
+        )
+        config.write_text(config.read_text().replace("to: [listed@example.com]", "to: []"))
+        for address in ("ann@remote.test", "gone@remote.test", "nosuchuser@local.test"):
+            assert cli(config, "readers", "add", address).returncode == 0
+        ran = cli(config, "run", "--json")
+        assert ran.returncode == 0, ran.stderr
+        assert statuses(config)["nosuchuser@local.test"] == "bounced"  # 550 at RCPT
+        assert statuses(config)["gone@remote.test"] == "active"  # Postfix took it
+        mta.wait_for_bounce()
+        report = json.loads(cli(config, "bounces", "--json").stdout)
+        assert [(e["email"], e["kind"], e["status"]) for e in report["events"]] == [
+            ("gone@remote.test", "hard", "bounced")
+        ]
+        assert statuses(config)["ann@remote.test"] == "active"
+        assert remote.count_for()["ann@remote.test"] == 1
+    finally:
+        mta.stop()
+        remote.stop()
