@@ -113,7 +113,9 @@ smtputf8_enable = no
     def wait_for_bounce(self, count: int = 1, timeout: float = 30) -> list[Path]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            new = sorted((self.maildir / "new").glob("*")) if (self.maildir / "new").is_dir() else []
+            new = (
+                sorted((self.maildir / "new").glob("*")) if (self.maildir / "new").is_dir() else []
+            )
             if len(new) >= count:
                 return new
             time.sleep(0.2)
