@@ -438,3 +438,107 @@ def test_an_unsubscribe_during_a_send_answers_at_once_and_stops_the_next_batches
     finally:
         server.stop()
         relay.stop()
+
+
+def test_readers_import_export_list_and_remove_from_the_command_line(tmp_path):
+    config = write_config(tmp_path, 8080)
+    (tmp_path / "in.csv").write_text(
+        "email,name\nann@example.org,Ann Ünal\nnot-an-address\nBob@Example.org\n"
+    )
+    imported = cli(config, "readers", "import", str(tmp_path / "in.csv"), "--json")
+    assert imported.returncode == 0, imported.stderr
+    data = json.loads(imported.stdout)
+    assert data["added"] == 2 and len(data["problems"]) == 1 and ":3:" in data["problems"][0]
+    again = json.loads(cli(config, "readers", "import", str(tmp_path / "in.csv"), "--json").stdout)
+    assert again["added"] == 0 and again["known"] == 2
+    listed = json.loads(cli(config, "readers", "list", "--json").stdout)["readers"]
+    assert [(r["email"], r["name"], r["status"], r["source"]) for r in listed] == [
+        ("ann@example.org", "Ann Ünal", "active", "import"),
+        ("bob@example.org", None, "active", "import"),
+    ]
+    assert all("token" not in r for r in listed)  # a reader's link key is not for listings
+    exported = cli(config, "readers", "export")
+    lines = exported.stdout.splitlines()
+    assert lines[0].startswith("email,name,status,source,created_at,consent_at,consent_ip")
+    assert lines[1].startswith("ann@example.org,Ann Ünal,active,import,")
+    assert cli(config, "readers", "remove", "bob@example.org").returncode == 0
+    missing = cli(config, "readers", "remove", "bob@example.org")
+    assert missing.returncode == 2 and "no such reader" in missing.stderr
+    bad = cli(config, "readers", "add", "not an address")
+    assert (
+        bad.returncode == 2
+        and "not an email address" in bad.stderr
+        and "Traceback" not in bad.stderr
+    )
+
+
+def test_the_archive_is_served_and_nothing_outside_it(tmp_path):
+    archive = tmp_path / "var" / "archive"
+    archive.mkdir(parents=True)
+    (archive / "index.html").write_text("<h1>All issues</h1>")
+    (archive / "feed.xml").write_text("<feed/>")
+    server = Server(tmp_path, "archive:\n  folder: " + str(archive) + "\n")
+    try:
+        status, headers, text = server.request("GET", "/archive/")
+        assert status == 200 and "All issues" in text
+        status, headers, _ = server.request("GET", "/archive/feed.xml")
+        assert status == 200 and headers["content-type"].startswith(("application/xml", "text/xml"))
+        for path in (
+            "/archive/../digest.yaml",
+            "/archive/%2e%2e/digest.yaml",
+            "/archive/..%2fdigest.yaml",
+        ):
+            assert server.request("GET", path)[0] == 404, path
+    finally:
+        server.stop()
+
+
+def test_the_confirmation_goes_through_the_relay_from_the_readers_verp_address(tmp_path):
+    from smtp_server import SmtpServer
+
+    relay = SmtpServer().start()
+    server = Server(
+        tmp_path,
+        f'  return_path: "bounces+{{token}}@example.com"\n'
+        f"  smtp: {{host: 127.0.0.1, port: {relay.port}, security: none}}\n",
+    )
+    try:
+        assert server.sign_up("new@example.org")[0] == 200
+        deadline = time.monotonic() + 10
+        while not relay.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [message] = relay.messages
+        assert message.rcpt_tos == ["new@example.org"]
+        assert message.mail_from.startswith("bounces+") and message.mail_from.endswith(
+            "@example.com"
+        )
+        body = message.message.get_content()
+        link = re.search(r"http://\S+/confirm/\S+", body)[0]
+        assert server.request("GET", link.split(str(server.port), 1)[1])[0] == 200
+        assert server.readers()["new@example.org"]["status"] == "active"
+    finally:
+        server.stop()
+        relay.stop()
+
+
+def test_run_warns_when_a_relay_is_set_but_no_https_unsubscribe_url(tmp_path):
+    config = tmp_path / "digest.yaml"
+    for url, warned in (
+        (None, "no one-click header"),
+        ("http://news.example.com/u/{token}", "no one-click unsubscribe header"),
+        ("https://news.example.com/u/{token}", None),
+    ):
+        line = f'  unsubscribe_url: "{url}"\n' if url else ""
+        config.write_text(
+            f"""sources: ["{SAMPLE_SEEDS}/*.txt"]
+state: {tmp_path}/state.sqlite3
+delivery:
+  from: "Test Daily <digest@example.com>"
+  to: [a@example.com]
+{line}  smtp: {{host: 127.0.0.1, port: 2, security: none}}
+"""
+        )
+        result = cli(config, "run", "--dry-run")
+        assert result.returncode == 0, result.stderr
+        warnings = [ln for ln in result.stderr.splitlines() if "one-click" in ln]
+        assert (warned in warnings[0]) if warned else warnings == [], (url, warnings)
