@@ -129,14 +129,20 @@ class MessageMaker:
     and folds the headers that may carry non-ASCII text; the rest is plain ASCII.
     """
 
-    def __init__(self, rendered: RenderedDigest, delivery: DeliveryConfig):
+    def __init__(
+        self,
+        rendered: RenderedDigest,
+        delivery: DeliveryConfig,
+        names: dict[str, str] | None = None,
+    ):
         self.delivery = delivery
         name, address = parseaddr(delivery.from_addr)
         self.domain = address.rpartition("@")[2] or "localhost"
         self.from_ = _fold("From", Address(display_name=header_safe(name), addr_spec=address))
         self.subject = _fold("Subject", header_safe(rendered.subject))
         self.list_id = _fold("List-Id", list_id(delivery.from_addr))
-        self.names = recipient_names(delivery)  # the CSV's name column, `Name <addr>` in to:
+        # the CSV's name column, `Name <addr>` in to:, and the names readers gave (by address)
+        self.names = recipient_names(delivery) | (names or {})
         self.text = _EncodedPart(_crlf(rendered.text))
         self.html = _EncodedPart(_crlf(rendered.html))
         # "=_" never occurs in quoted-printable text, so this boundary cannot collide.
@@ -407,6 +413,7 @@ def deliver_issue(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     signer: LinkSigner | None = None,
+    names: dict[str, str] | None = None,
 ) -> list[Outcome]:
     """Send the issue to each recipient and record each outcome the moment it is known.
     `signer` (digest.tokens.Signer) makes each reader's link token and VERP bounce address
@@ -417,7 +424,7 @@ def deliver_issue(
     """
     if not recipients:
         return []
-    maker = MessageMaker(rendered, delivery)
+    maker = MessageMaker(rendered, delivery, names)
     tokens = log.tokens(recipients)
 
     def build(recipient: str) -> tuple[str, bytes]:

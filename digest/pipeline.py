@@ -480,6 +480,7 @@ class _Cycle:
                         batch,
                         progress=meter("sending", "messages"),
                         signer=self.signer,
+                        names=self.store.readers().names(batch),
                     )
                 except rules.LeaseLost:
                     continue

@@ -5,6 +5,7 @@ no open redirect, GET never unsubscribes, signed tokens, no address where a toke
 from __future__ import annotations
 
 import email
+import email.policy
 import http.client
 import json
 import os
@@ -542,3 +543,15 @@ delivery:
         assert result.returncode == 0, result.stderr
         warnings = [ln for ln in result.stderr.splitlines() if "one-click" in ln]
         assert (warned in warnings[0]) if warned else warnings == [], (url, warnings)
+
+
+def test_the_name_a_reader_gave_goes_in_the_to_header_safely(tmp_path):
+    config = write_config(tmp_path, 8080)
+    name = "Zoë Bcc: evil@example.net"
+    assert cli(config, "readers", "add", "zoe@example.org", "--name", name).returncode == 0
+    assert cli(config, "run").returncode == 0
+    eml = next((tmp_path / "outbox").glob("*zoe@example.org.eml"))
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert message["To"].addresses[0].display_name == name
+    assert message["To"].addresses[0].addr_spec == "zoe@example.org"
+    assert message["Bcc"] is None

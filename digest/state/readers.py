@@ -171,6 +171,23 @@ class Readers:
                 out.add(keys[row[0]])
         return out
 
+    def names(self, emails: Sequence[str]) -> dict[str, str]:
+        """The names readers gave, by lower-case address (for the To: header)."""
+        out: dict[str, str] = {}
+        wanted = sorted({e.lower() for e in emails})
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                (r[0], r[1])
+                for r in self.db.fetchall(
+                    f"SELECT email, name FROM subscribers WHERE email IN ({marks}) "
+                    "AND name IS NOT NULL",
+                    chunk,
+                )
+            )
+        return out
+
     # --- adding ---------------------------------------------------------------------------
 
     def add_listed(self, entries: Iterable[tuple[str, str | None]], source: str) -> int:
