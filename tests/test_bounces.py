@@ -200,3 +200,38 @@ bounces:
     finally:
         mta.stop()
         remote.stop()
+
+
+def test_an_imap_mailbox_over_tls_is_read_once_and_a_wrong_password_is_one_clear_error(
+    tmp_path, monkeypatch
+):
+    import os
+
+    from dovecot import PASSWORD, Dovecot, available
+
+    why = available()
+    if why:
+        pytest.fail(why) if os.environ.get("CI") else pytest.skip(why)
+    imap = Dovecot().start()
+    try:
+        imap.deliver("bounces", (BOUNCES / "dsn_01.txt").read_bytes())  # userx@example.com
+        config = setup(
+            tmp_path,
+            f"imap: {{host: 127.0.0.1, port: {imap.port}, user: bounces, "
+            "password_env: DIGEST_TEST_IMAP_PASSWORD}",
+        )
+        monkeypatch.setenv(
+            "SSL_CERT_FILE", str(imap.ca_file)
+        )  # the test CA, for the default context
+        monkeypatch.setenv("DIGEST_TEST_IMAP_PASSWORD", "wrong")
+        refused = cli(config, "bounces")
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert f"imaps://127.0.0.1:{imap.port}/INBOX" in refused.stderr
+        monkeypatch.setenv("DIGEST_TEST_IMAP_PASSWORD", PASSWORD)
+        report = json.loads(cli(config, "bounces", "--json").stdout)
+        assert [(e["email"], e["status"]) for e in report["events"]] == [
+            ("userx@example.com", "bounced")
+        ]
+        assert json.loads(cli(config, "bounces", "--json").stdout)["read"] == 0  # marked seen
+    finally:
+        imap.stop()
