@@ -297,6 +297,23 @@ def _fill_placeholder(part: str, link: str) -> str:
     return head + link + tail if found else part
 
 
+class _IssueProgress:
+    """One progress line for the whole issue across its batches of readers (deliver counts
+    within a batch)."""
+
+    def __init__(self, meter, store, issue_id: int):
+        self.meter, self.done = meter, 0
+        self.total = len(store.pending_recipients(issue_id)) if meter else 0
+
+    def of_batch(self, size: int):
+        if self.meter is None:
+            return None
+        start = self.done
+        self.done += size
+        self.total = max(self.total, self.done)
+        return lambda done, _total: self.meter(start + done, self.total)
+
+
 def postal_address_note(config: Config) -> list[str]:
     """Bulk mail (a recipients list) is expected to carry the sender's postal address."""
     if config.delivery.recipients and not config.delivery.postal_address:
@@ -456,6 +473,7 @@ class _Cycle:
 
         rendered = RenderedDigest(issue.subject, issue.preheader, issue.html, issue.text)
         before = len(self.log.outcomes.get(issue.id, []))
+        progress = _IssueProgress(meter("sending", "messages"), self.store, issue.id)
         try:
             while True:
                 batch = rules.claim(self.store, issue.id, self.run_id, rules.BATCH)
@@ -478,7 +496,7 @@ class _Cycle:
                         issue.id,
                         rendered,
                         batch,
-                        progress=meter("sending", "messages"),
+                        progress=progress.of_batch(len(batch)),
                         signer=self.signer,
                         names=self.store.readers().names(batch),
                     )
