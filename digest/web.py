@@ -291,7 +291,9 @@ class App:
                 return self.page(
                     "Too large", ["That request is too large."], "413 Content Too Large"
                 )
-            if not self.posts.allow(self.client(environ)):
+            # one-click POSTs come from mail providers' servers, many readers' from one address:
+            # they carry a signed token and are not limited per client (see unsubscribe)
+            if not rest.startswith("unsubscribe/") and not self.posts.allow(self.client(environ)):
                 return self.too_many()
         if rest in ("", "subscribe"):
             return self.subscribe(environ, method)
@@ -503,6 +505,8 @@ class App:
         if fields.get("List-Unsubscribe") == "One-Click":  # RFC 8058: from the mail client
             self.store().readers().set_status(reader.email, ReaderStatus.UNSUBSCRIBED, "one-click")
             return Response("200 OK", b"unsubscribed\n", "text/plain; charset=utf-8")
+        if not self.posts.allow(self.client(environ)):
+            return self.too_many()
         if not self.same_origin(environ) or not self.signer.check_csrf(
             fields.get("csrf", ""), signed, "unsubscribe"
         ):

@@ -555,3 +555,30 @@ def test_the_name_a_reader_gave_goes_in_the_to_header_safely(tmp_path):
     assert message["To"].addresses[0].display_name == name
     assert message["To"].addresses[0].addr_spec == "zoe@example.org"
     assert message["Bcc"] is None
+
+
+def test_one_click_posts_from_one_mail_provider_are_not_rate_limited(server):
+    """Gmail sends every reader's one-click POST from its own few addresses: a hundred
+    readers unsubscribing through one client all succeed (each token is signed), while
+    forms from one client are limited."""
+    from digest.state import Store
+    from digest.tokens import Signer
+
+    signer = Signer(SECRET.encode())
+    with Store.open(server.folder / "state.sqlite3") as store:  # 70 readers at once
+        readers = store.readers()
+        tokens = [
+            signer.reader(readers.add_by_operator(f"g{n}@example.org").token) for n in range(70)
+        ]
+    for token in tokens:
+        status = server.request(
+            "POST", f"/unsubscribe/{token}", "List-Unsubscribe=One-Click", client="127.0.0.5"
+        )[0]
+        assert status == 200
+    statuses = {r["status"] for e, r in server.readers().items() if e.startswith("g")}
+    assert statuses == {"unsubscribed"}
+    codes = [
+        server.request("POST", f"/preferences/{tokens[0]}", "csrf=x", client="127.0.0.6")[0]
+        for _ in range(61)
+    ]
+    assert codes[:60] == [403] * 60 and codes[60] == 429
