@@ -81,7 +81,7 @@ class PostgresDb(Db):
         except ImportError:
             raise StateError(
                 f"{safe_url(url)}: PostgreSQL state needs psycopg, which is not installed",
-                "pip install 'psycopg[binary]' (or the digest[postgresql] extra)",
+                "pip install 'psycopg[binary]', or from digest's checkout: pip install -e '.[postgresql]'",
             ) from None
         kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": 15}
         if password_env:
