@@ -23,27 +23,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from digest.archive import write_archive  # noqa: E402
 from digest.models import Digest, DigestItem, DigestSection  # noqa: E402
 from digest.render import render  # noqa: E402
-from digest.store import Store  # noqa: E402
+from digest.state import NewIssue, Store  # noqa: E402
+from digest.state import exactly_once as rules  # noqa: E402
 
 
 def add_issues(store: Store, first: int, count: int, html: str, text: str, report: str) -> None:
-    with store.transaction() as tx:
-        for n in range(first, first + count):
-            run_id = tx.execute(
-                "INSERT INTO runs(started_at, status) VALUES ('2026-01-01', 'delivered')"
-            ).lastrowid
-            day = (dt.date(2020, 1, 1) + dt.timedelta(days=n)).isoformat()
-            issue_id = tx.execute(
-                "INSERT INTO issues(run_id, created_at, digest_date, subject, preheader, html, "
-                "text, report, articles, status) VALUES (?, ?, ?, ?, '', ?, ?, ?, '[]', "
-                "'delivered')",
-                (run_id, day, day, f"Daily, {day}: issue {n}", html, text, report),
-            ).lastrowid
-            tx.execute(
-                "INSERT INTO deliveries(issue_id, recipient, status, updated_at) "
-                "VALUES (?, 'reader@example.com', 'sent', ?)",
-                (issue_id, f"{day}T07:00:00+00:00"),
-            )
+    """`count` delivered issues, through the same rules a run follows."""
+    for n in range(first, first + count):
+        run_id = rules.begin_run(store).id
+        day = (dt.date(2020, 1, 1) + dt.timedelta(days=n)).isoformat()
+        subject = f"Daily, {day}: issue {n}"
+        new = NewIssue(day, subject, "", html, text, json.loads(report), [], ["reader@example.com"])
+        issue_id = rules.freeze(store, run_id, new, store.newest_issue_id())
+        store.set_deliveries(issue_id, [("reader@example.com", "sent", "250 OK", None)], run_id)
+        rules.settle(store, issue_id)
+        store.finish_run(run_id, "delivered", 12, 1)
 
 
 def main() -> None:

@@ -203,7 +203,7 @@ def rsa_key(folder: Path) -> Path:
 def the_digest(config_path: Path) -> RenderedDigest:
     """What `digest run` sends with this config: prepared the same way, nothing recorded."""
     from digest.pipeline import prepare
-    from digest.store import Store
+    from digest.state import Store
 
     config = load_config(config_path)
     with Store.open(config.state, readonly=True) as store:

@@ -55,8 +55,7 @@ from digest.models import (
     Paragraph,
 )
 from digest.select import select, sent_records
-from digest.state.sent import History, remember
-from digest.store import Store
+from digest.state import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -332,9 +331,8 @@ def build_history(path: Path, gen: Generator, size: int) -> list[tuple[float, fl
             os.sync()
             before = written_bytes()
             t = time.perf_counter()
-            with store.transaction() as tx:
-                remember(tx, start // BATCH + 1, records)
-            store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            store.remember(start // BATCH + 1, records)
+            store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             os.sync()
             times.append((signed, time.perf_counter() - t, written_bytes() - before))
     return times
@@ -355,14 +353,14 @@ def measure(state: Path, candidates_file: Path) -> None:
     rss_before = peak_rss()
     with Store.open(state, readonly=True) as store:
         t = time.perf_counter()
-        selection = select(articles, History(store.conn), CONFIG)
+        selection = select(articles, store.sent_stories(), CONFIG)
         seconds = time.perf_counter() - t
         rss = peak_rss()
         t = time.perf_counter()
-        select(articles, History(store.conn), CONFIG)
+        select(articles, store.sent_stories(), CONFIG)
         again = time.perf_counter() - t
         tracemalloc.start()  # slows allocation down a lot: its own run
-        select(articles, History(store.conn), CONFIG)
+        select(articles, store.sent_stories(), CONFIG)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     index = {id(a): n for n, a in enumerate(articles)}
@@ -400,9 +398,8 @@ def republished() -> None:
                 present |= {e.story for e in corpus if e.day <= day}
                 t = time.perf_counter()
                 articles = read_paths(sorted(map(str, (folder / "feeds").glob("*.xml")))).articles
-                selection = select(articles, History(store.conn), config)
-                with store.transaction() as tx:
-                    remember(tx, day + 1, selection.records)
+                selection = select(articles, store.sent_stories(), config)
+                store.remember(day + 1, selection.records)
                 seconds.append(time.perf_counter() - t)
                 sent.append([story[c.article.url] for c in selection.chosen])
             store.close()

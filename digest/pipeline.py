@@ -424,7 +424,7 @@ class _Cycle:
                 "readers and nobody has it yet: new articles wait for it"
             )
             return self.finish(RunReport(RunStatus.DEFERRED, None, message=message))
-        seen = rules.newest_issue_id(self.store)
+        seen = self.store.newest_issue_id()
         prepared = prepare(self.config, self.store, self.as_of, self.run_id)
         self.prepared = prepared
         if prepared.rendered is None:

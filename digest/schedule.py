@@ -459,9 +459,10 @@ class SlotScheduler:
 
     def _has_run(self, key: str) -> bool:
         from .state import Store
+        from .state.exactly_once import slot_has_run
 
         with Store.for_config(self.config, readonly=True) as store:
-            return store.slot_has_run(key)
+            return slot_has_run(store, key)
 
     def _outcome(self, report: RunReport) -> Outcome:
         prepared = report.prepared

@@ -403,7 +403,7 @@ def test_public_html_drops_only_the_footer_links_of_one_reader():
 
 def test_view_url_is_the_page_the_archive_writes(tmp_path):
     from digest import pipeline
-    from digest.store import Store
+    from digest.state import Store
 
     config = load_config(write_config(tmp_path, str(SAMPLE_SEEDS / "*.txt")))
     with Store.open(config.state, readonly=True) as store:

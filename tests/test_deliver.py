@@ -25,8 +25,10 @@ from digest import deliver
 from digest.config import Config, DeliveryConfig, DkimConfig, SmtpConfig
 from digest.errors import ConfigError, DeliveryError
 from digest.models import RenderedDigest
-from digest.pipeline import StoreDeliveryLog
-from digest.store import Store
+from digest.state import NewIssue, Store
+from digest.state import exactly_once as rules
+from digest.state.exactly_once import DeliveryLog as StoreDeliveryLog
+from digest.state.exactly_once import begin_run
 
 PASSWORD = "s3cret-Pa55"
 UNSUB = "https://digest.example.com/unsubscribe?token={token}"
@@ -82,20 +84,9 @@ def store(tmp_path):
 
 def freeze(store: Store, recipients: list[str]) -> int:
     """An issue with its recipients pending, as the pipeline freezes it before sending."""
-    run_id = store.start_run()
-    with store.transaction() as tx:
-        issue_id = tx.execute(
-            "INSERT INTO issues(run_id, created_at, digest_date, subject, preheader, html, text, "
-            "report, articles, status) VALUES (?, datetime('now'), '2025-11-10', 's', 'p', 'h', "
-            "'t', '{}', '[]', 'sending')",
-            (run_id,),
-        ).lastrowid
-        tx.executemany(
-            "INSERT INTO deliveries(issue_id, recipient, status, updated_at) "
-            "VALUES (?, ?, 'pending', datetime('now'))",
-            [(issue_id, r) for r in recipients],
-        )
-    return int(issue_id)
+    run_id = begin_run(store).id
+    new = NewIssue("2025-11-10", "s", "p", "h", "t", {}, [], recipients)
+    return rules.freeze(store, run_id, new, store.newest_issue_id())
 
 
 def send_issue(config: Config, store: Store, issue: int, rendered, recipients, **kw):
@@ -1063,7 +1054,7 @@ def test_an_issue_deferred_for_everyone_holds_new_issues_back_and_nothing_goes_t
     assert len(subjects) == len(set(subjects)) >= 3  # every issue once, none twice
     with Store.open(tmp_path / "state.sqlite3") as store:
         titles = [  # each story's best telling, the first remembered of it
-            r[0] for r in store.conn.execute("SELECT title FROM sent_articles WHERE id = story_id")
+            r[0] for r in store.db.execute("SELECT title FROM sent_articles WHERE id = story_id")
         ]
     assert len(titles) == len(set(titles))
 
@@ -1084,7 +1075,7 @@ def test_a_reader_deferred_in_three_runs_is_given_up_and_does_not_block_others(
             reports.append(e)
     assert subjects_by_recipient(smtp_server).get("good@x.org"), reports
     with Store.open(tmp_path / "state.sqlite3") as store:
-        rows = store.conn.execute("SELECT recipient, status, answer FROM deliveries").fetchall()
+        rows = store.db.execute("SELECT recipient, status, answer FROM deliveries").fetchall()
     given_up = [r for r in rows if r[0].startswith("full") and r[1] == "failed"]
     assert given_up and all("gave up after 3 runs" in r[2] for r in given_up)
     assert not [r for r in rows if r[1] == "retrying" and "gave up" in (r[2] or "")]

@@ -43,8 +43,7 @@ from digest.select import (
     word_hashes,
 )
 from digest.sources import read_paths
-from digest.state.sent import History, remember
-from digest.store import Store
+from digest.state import Store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "neardup"
 DAY = dt.date(2025, 12, 8)
@@ -272,7 +271,7 @@ class Score:
 
 def verdict(first: Article, second: Article, store: Store) -> tuple[str | None, str | None]:
     """How `second` fares when selected together with `first` in one batch."""
-    sel = select([first, second], History(store.conn), CONFIG)
+    sel = select([first, second], store.sent_stories(), CONFIG)
     for s in sel.skipped:
         return s.reason, s.article.title
     return None, None
@@ -334,9 +333,8 @@ def test_detectors_precision_and_recall_against_history(cases, tmp_path):
     """The real articles are sent; copies, rewrites and different stories come in later."""
     seeds, same, different, seed_same, seed_different = cases
     store = Store.open(tmp_path / "state.sqlite3")
-    with store.transaction() as tx:
-        remember(tx, 1, sent_records([[a] for a in seeds.values()]))
-    history = History(store.conn)
+    store.remember(1, sent_records([[a] for a in seeds.values()]))
+    history = store.sent_stories()
     copy, story, merged = Score(), Score(), Score()
     probes: list[tuple[Article, str | None, str | None]] = []  # article, expected, of title
     for n, base in enumerate(seeds.values()):

@@ -55,7 +55,7 @@ def counts(cluster, url: str) -> dict[str, int]:
 
 def test_a_new_database_gets_the_same_schema_version_and_tables(pg_url):
     with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
-        assert store.dialect == "postgresql"
+        assert store.db.dialect == "postgresql"
         assert store.db.schema_version() == SCHEMA_VERSION
         assert {"runs", "issues", "deliveries", "subscribers", "rate_history"} <= set(
             store.db.tables()

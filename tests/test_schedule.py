@@ -40,7 +40,8 @@ from digest.schedule import (
     schedule_lock,
     slot_key,
 )
-from digest.store import Store, run_lock
+from digest.state import Store, run_lock
+from digest.state.exactly_once import begin_run
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SEED = sorted(SAMPLE_SEEDS.glob("*.txt"))[0]
@@ -344,7 +345,7 @@ class FakePipeline:
 
     def __call__(self, config, slot: str) -> RunReport:
         with run_lock(config.state), Store.open(config.state) as store:
-            run_id = store.start_run(slot)
+            run_id = begin_run(store, slot).id
             self.slots.append(slot)
             time.sleep(self.seconds)
             store.finish_run(run_id, self.status, 1, 1, 0, "sent to 1 of 1 recipients")
@@ -367,7 +368,7 @@ def scheduler_for(tmp_path, now: datetime, catch_up: str = "latest", **kw):
 def record(config, *slots: str) -> None:
     with Store.open(config.state) as store:
         for slot in slots:
-            store.finish_run(store.start_run(slot), "delivered")
+            store.finish_run(begin_run(store, slot).id, "delivered")
 
 
 THURSDAY_NOON = datetime(2026, 3, 5, 12, tzinfo=BERLIN)
@@ -542,13 +543,14 @@ from apscheduler.triggers.cron import CronTrigger
 from digest.config import load_config
 from digest.pipeline import RunReport
 from digest.schedule import Cadence, run_forever
-from digest.store import Store, run_lock
+from digest.state import Store, run_lock
+from digest.state.exactly_once import begin_run
 
 config = load_config(sys.argv[1])
 
 def slow_run(config, slot):
     with run_lock(config.state), Store.open(config.state) as store:
-        run_id = store.start_run(slot)
+        run_id = begin_run(store, slot).id
         time.sleep(1.5)
         config.delivery.outbox.mkdir(parents=True, exist_ok=True)
         name = slot.replace(":", "") + ".eml"

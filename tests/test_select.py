@@ -25,8 +25,7 @@ from digest.models import (
 )
 from digest.select import select, sent_records
 from digest.sources import read_paths
-from digest.state.sent import History, remember
-from digest.store import Store
+from digest.state import Store
 
 EVERYTHING = SelectionConfig(max_articles=50, lookback_days=100_000)
 ISRAEL = "Kazakhstan and Israel Deepen Cooperation in Astana"
@@ -61,8 +60,7 @@ def articles(*paths: Path) -> list[Article]:
 
 def deliver(store: Store, selection: Selection, issue_id: int) -> None:
     """What the pipeline does once an issue reached a reader."""
-    with store.transaction() as tx:
-        remember(tx, issue_id, selection.records)
+    store.remember(issue_id, selection.records)
 
 
 def titles(selection: Selection) -> list[str]:
@@ -92,7 +90,7 @@ BODY = (
 def test_real_pages_one_run_at_a_time_choose_6_5_6_0_5(store):
     chosen = []
     for issue, key in enumerate(["000", "002", "004", "001", "003"], start=1):
-        selection = select(articles(page(key)), History(store.conn), EVERYTHING)
+        selection = select(articles(page(key)), store.sent_stories(), EVERYTHING)
         chosen.append(len(selection.chosen))
         deliver(store, selection, issue)
         if key == "001":
@@ -111,7 +109,7 @@ def test_real_pages_one_run_at_a_time_choose_6_5_6_0_5(store):
 
 
 def test_all_real_pages_at_once_give_22_stories_and_keep_every_hard_case(store, shared_seeds):
-    selection = select(articles(*real_pages()), History(store.conn), EVERYTHING)
+    selection = select(articles(*real_pages()), store.sent_stories(), EVERYTHING)
     chosen = titles(selection)
     assert len(chosen) == len(set(chosen)) == 22
     for a, b in HARD_CASES:
@@ -123,7 +121,7 @@ def test_all_real_pages_at_once_give_22_stories_and_keep_every_hard_case(store, 
 
 
 def test_newest_page_first_then_pages_by_date_in_page_order(store, shared_seeds):
-    selection = select(articles(*real_pages()), History(store.conn), EVERYTHING)
+    selection = select(articles(*real_pages()), store.sent_stories(), EVERYTHING)
     dates = [c.article.date for c in selection.chosen]
     assert dates == sorted(dates, reverse=True)
     newest = [a.title for a in articles(page("003")) if a.title != ISRAEL_TOO]
@@ -143,12 +141,12 @@ def test_newest_page_first_then_pages_by_date_in_page_order(store, shared_seeds)
 def test_selection_never_writes_to_the_state_file(tmp_path):
     path = tmp_path / "state.sqlite3"
     with Store.open(path) as store:
-        deliver(store, select(articles(page("000")), History(store.conn), EVERYTHING), 1)
+        deliver(store, select(articles(page("000")), store.sent_stories(), EVERYTHING), 1)
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     with Store.open(path, readonly=True) as preview:
-        changes = preview.conn.total_changes
-        selection = select(articles(page("000"), page("003")), History(preview.conn), EVERYTHING)
-        assert preview.conn.total_changes == changes
+        changes = preview.db.total_changes
+        selection = select(articles(page("000"), page("003")), preview.sent_stories(), EVERYTHING)
+        assert preview.db.total_changes == changes
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     assert len(selection.chosen) == 5
     assert {s.reason for s in selection.skipped} == {ALREADY_SENT, SAME_STORY}
@@ -156,7 +154,7 @@ def test_selection_never_writes_to_the_state_file(tmp_path):
 
 def test_fresh_read_only_state_selects_everything(tmp_path, shared_seeds):
     with Store.open(tmp_path / "absent.sqlite3", readonly=True) as preview:
-        selection = select(articles(page("000")), History(preview.conn), EVERYTHING)
+        selection = select(articles(page("000")), preview.sent_stories(), EVERYTHING)
     assert len(selection.chosen) == 6
     assert not (tmp_path / "absent.sqlite3").exists()
 
@@ -166,7 +164,7 @@ def test_fresh_read_only_state_selects_everything(tmp_path, shared_seeds):
 
 def test_shipped_samples_merge_repeat_edit_excerpt_and_story_but_not_the_hard_negative(store):
     pages = sorted(SAMPLE_SEEDS.glob("*.txt"))
-    selection = select(articles(*pages), History(store.conn), SelectionConfig(50, 7))
+    selection = select(articles(*pages), store.sent_stories(), SelectionConfig(50, 7))
     skipped = {
         (s.article.source.rsplit("/", 1)[-1], s.article.title): (s.reason, s.duplicate_of)
         for s in selection.skipped
@@ -205,13 +203,13 @@ def test_exact_copy_differs_only_in_case_quotes_and_whitespace(store):
         BODY.replace("  ", " ").replace("'", "’").replace(". ", ".\n   "),
         source="other.txt",
     )
-    selection = select([original, copy], History(store.conn), EVERYTHING)
+    selection = select([original, copy], store.sent_stories(), EVERYTHING)
     assert titles(selection) == ["Bank Keeps Rate at 16.5%"]
     assert [(s.reason, s.duplicate_of) for s in selection.skipped] == [
         (DUPLICATE, "Bank Keeps Rate at 16.5%")
     ]
     deliver(store, selection, 1)
-    again = select([copy], History(store.conn), EVERYTHING)
+    again = select([copy], store.sent_stories(), EVERYTHING)
     assert [(s.reason, s.duplicate_of) for s in again.skipped] == [
         (ALREADY_SENT, "Bank Keeps Rate at 16.5%")
     ]
@@ -226,15 +224,14 @@ def test_an_update_under_a_sent_guid_of_the_same_feed_or_a_sent_url_is_already_s
         guid="urn:example:1",
         url="https://www.example.com/news/rate/?utm_source=x",
     )
-    with store.transaction() as tx:
-        remember(tx, 1, sent_records([[sent]]))
+    store.remember(1, sent_records([[sent]]))
     rewritten = "Completely different words about another matter entirely, for the test."
     by_guid = article("Rate Decision Updated", rewritten, source=feed, guid="urn:example:1")
     by_url = article(
         "Rate Decision (Update)", rewritten + " More.", url="http://example.com/news/rate#top"
     )
     for item in (by_guid, by_url):
-        selection = select([item], History(store.conn), EVERYTHING)
+        selection = select([item], store.sent_stories(), EVERYTHING)
         assert not selection.chosen
         assert [(s.reason, s.duplicate_of) for s in selection.skipped] == [
             (ALREADY_SENT, "Rate Decision")
@@ -243,26 +240,24 @@ def test_an_update_under_a_sent_guid_of_the_same_feed_or_a_sent_url_is_already_s
 
 def test_a_sent_guid_means_nothing_in_another_feed_or_for_an_unrelated_text(store):
     sent = article("Rate Decision", BODY, source="https://a.example/rss.xml", guid="item-1")
-    with store.transaction() as tx:
-        remember(tx, 1, sent_records([[sent]]))
+    store.remember(1, sent_records([[sent]]))
     other = "Completely different words about another matter entirely, for the test."
     other_feed = article(
         "Snow Closes Passes", other, source="https://b.example/rss.xml", guid="item-1"
     )
     reused = article("Snow Closes Passes", other, source="https://a.example/rss.xml", guid="item-1")
     for item in (other_feed, reused):
-        selection = select([item], History(store.conn), EVERYTHING)
+        selection = select([item], store.sent_stories(), EVERYTHING)
         assert [c.article.title for c in selection.chosen] == ["Snow Closes Passes"]
 
 
 def test_changed_copy_of_a_sent_article_is_a_near_duplicate_of_it(store):
-    with store.transaction() as tx:
-        remember(tx, 1, sent_records([[article("Bank Keeps Rate at 16.5%", BODY)]]))
+    store.remember(1, sent_records([[article("Bank Keeps Rate at 16.5%", BODY)]]))
     changed = article(
         "Kazakhstan Holds Rate",
         BODY.replace("Friday", "Friday afternoon") + "\n\nFollow us on Telegram for more news.",
     )
-    selection = select([changed], History(store.conn), EVERYTHING)
+    selection = select([changed], store.sent_stories(), EVERYTHING)
     assert [(s.reason, s.duplicate_of) for s in selection.skipped] == [
         (NEAR_DUPLICATE, "Bank Keeps Rate at 16.5%")
     ]
@@ -277,7 +272,7 @@ def test_fuller_copy_wins_and_takes_the_first_copys_place(store):
         "Monday, linking two districts that were cut off every spring by floods.",
     )
     full = article("Bank Keeps Rate at 16.5%", BODY)
-    selection = select([teaser, other, full], History(store.conn), EVERYTHING)
+    selection = select([teaser, other, full], store.sent_stories(), EVERYTHING)
     assert titles(selection) == ["Bank Keeps Rate at 16.5%", "Other News"]
     assert [(s.article.title, s.reason, s.duplicate_of) for s in selection.skipped] == [
         ("Bank Keeps Rate", NEAR_DUPLICATE, "Bank Keeps Rate at 16.5%")
@@ -305,23 +300,23 @@ def test_lookback_counts_back_from_the_newest_article_or_as_of(store):
         article("Undated", "A story without any date at all, kept as new."), date=None
     )
     config = SelectionConfig(max_articles=50, lookback_days=2)
-    selection = select([*a, undated], History(store.conn), config)
+    selection = select([*a, undated], store.sent_stories(), config)
     assert titles(selection) == ["Story 0", "Undated", "Story 1", "Story 2"]
     assert [(s.article.title, s.reason) for s in selection.skipped] == [
         ("Story 3", TOO_OLD),
         ("Story 4", TOO_OLD),
     ]
-    selection = select(a, History(store.conn), config, as_of=day - dt.timedelta(days=2))
+    selection = select(a, store.sent_stories(), config, as_of=day - dt.timedelta(days=2))
     assert titles(selection) == ["Story 0", "Story 1", "Story 2", "Story 3", "Story 4"]
     assert selection.skipped == []
-    selection = select(a, History(store.conn), config, as_of=day + dt.timedelta(days=1))
+    selection = select(a, store.sent_stories(), config, as_of=day + dt.timedelta(days=1))
     assert titles(selection) == ["Story 0", "Story 1"]
 
 
 def test_max_articles_keeps_the_first_and_skips_the_rest_as_over_limit(store, shared_seeds):
     selection = select(
         articles(page("000")),
-        History(store.conn),
+        store.sent_stories(),
         SelectionConfig(max_articles=4, lookback_days=100_000),
     )
     page_titles = [a.title for a in articles(page("000"))]
@@ -341,7 +336,7 @@ def test_sections_by_title_keyword_first_then_body_keywords(store, shared_seeds)
             ("Tajikistan", ("tajikistan", "Dushanbe")),
         ),
     )
-    selection = select(articles(page("000")), History(store.conn), config)
+    selection = select(articles(page("000")), store.sent_stories(), config)
     sections = {c.article.title: c.section for c in selection.chosen}
     assert sections == {
         "Tajikistan Intends To Expand Production of Armored Vehicles and Special Equipment": "Tajikistan",
@@ -368,14 +363,14 @@ def test_body_keywords_decide_when_the_title_names_no_section(store):
         "Kazakhstani banks are not a keyword.",
     )
     two = article("Wheat Harvest Ends", "Farmers in the north finished the harvest early.")
-    selection = select([one, two], History(store.conn), config)
+    selection = select([one, two], store.sent_stories(), config)
     assert [c.section for c in selection.chosen] == ["Central Asia", DEFAULT_SECTION]
 
 
 def test_no_sections_configured_puts_everything_in_top_stories(store, shared_seeds):
-    selection = select(articles(page("000")), History(store.conn), EVERYTHING)
+    selection = select(articles(page("000")), store.sent_stories(), EVERYTHING)
     assert {c.section for c in selection.chosen} == {DEFAULT_SECTION}
 
 
 def test_nothing_to_select(store):
-    assert select([], History(store.conn), EVERYTHING) == Selection([], [])
+    assert select([], store.sent_stories(), EVERYTHING) == Selection([], [])

@@ -10,14 +10,14 @@ import pytest
 
 from digest.state import SCHEMA_VERSION, DeliveryStatus, IssueStatus, NewIssue, RunStatus, Store
 from digest.state import exactly_once as rules
-from digest.state.postgres import safe_url, translate
-from digest.state.schema import MIGRATIONS
+from digest.state.postgres import safe_url
+from digest.state.queries import queries
 
 
 def version_1_file(path, statuses=("delivered",)):
     """A state file as digest wrote it before several senders (schema 1)."""
     db = sqlite3.connect(path)
-    db.executescript(MIGRATIONS[1])
+    db.executescript(queries("sqlite")["migrate_1"])
     for n, status in enumerate(statuses, 1):
         db.execute(
             "INSERT INTO runs(id, started_at, status, chosen, sent) VALUES (?, '2026-01-0'||?, ?, 2, 1)",
@@ -57,20 +57,14 @@ def test_a_version_1_file_is_migrated_and_keeps_everything(tmp_path):
         assert entry["deliveries"][0]["sender"] is None  # not known before several senders
 
 
-def test_sql_is_translated_for_psycopg():
-    assert translate("SELECT a FROM t WHERE b=? AND c LIKE 'x?%'") == (
-        "SELECT a FROM t WHERE b=%s AND c LIKE 'x?%%'"
-    )
-    assert translate("INSERT OR IGNORE INTO k VALUES (?, ?)") == (
-        "INSERT INTO k VALUES (%s, %s) ON CONFLICT DO NOTHING"
-    )
+def test_messages_name_the_database_url_without_its_password():
     assert safe_url("postgresql://u:secret@h:5/db?sslmode=require") == "postgresql://u@h:5/db"
 
 
 def freeze(store: Store, recipients: list[str]) -> tuple[int, int]:
     run = rules.begin_run(store)
     new = NewIssue("2026-01-01", "s", "p", "h", "t", {}, [], recipients)
-    return run.id, rules.freeze(store, run.id, new, rules.newest_issue_id(store))
+    return run.id, rules.freeze(store, run.id, new, store.newest_issue_id())
 
 
 def test_claims_by_concurrent_senders_never_overlap_on_postgresql(pg_url):

@@ -11,7 +11,8 @@ import textwrap
 import pytest
 
 from digest.errors import LockedError, StateError
-from digest.store import SCHEMA_VERSION, Store, run_lock
+from digest.state import SCHEMA_VERSION, Store, run_lock
+from digest.state.exactly_once import begin_run, close_killed_runs, slot_has_run
 
 
 def digest_of(path) -> str:
@@ -21,9 +22,9 @@ def digest_of(path) -> str:
 def test_new_state_file_gets_the_schema_in_wal_mode(tmp_path):
     path = tmp_path / "state.sqlite3"
     with Store.open(path) as store:
-        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
+        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master")}
     assert {
         "runs",
         "issues",
@@ -45,7 +46,7 @@ def test_readonly_store_refuses_to_write(tmp_path):
     path = tmp_path / "state.sqlite3"
     Store.open(path).close()
     with Store.open(path, readonly=True) as store, pytest.raises(RuntimeError):
-        store.start_run()
+        begin_run(store)
 
 
 def test_a_file_that_is_not_sqlite_is_refused_and_left_as_it_was(tmp_path):
@@ -62,7 +63,7 @@ def test_a_truncated_state_file_is_refused_and_left_as_it_was(tmp_path):
     path = tmp_path / "state.sqlite3"
     with Store.open(path) as store:
         for _ in range(200):
-            store.start_run()
+            begin_run(store)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])
     before = digest_of(path)
@@ -87,10 +88,10 @@ def test_a_state_file_from_a_newer_digest_is_refused(tmp_path):
 
 def test_a_slot_runs_at_most_once(tmp_path):
     with Store.open(tmp_path / "s.sqlite3") as store:
-        store.start_run("2026-10-25T02:30")
+        begin_run(store, "2026-10-25T02:30")
         with pytest.raises(LockedError):
-            store.start_run("2026-10-25T02:30")
-        assert store.slot_has_run("2026-10-25T02:30")
+            begin_run(store, "2026-10-25T02:30")
+        assert slot_has_run(store, "2026-10-25T02:30")
 
 
 def test_unsubscribe_by_email_or_token(tmp_path):
@@ -107,7 +108,7 @@ def test_unsubscribe_by_email_or_token(tmp_path):
 def test_run_lock_refuses_a_second_process(tmp_path):
     state = tmp_path / "s.sqlite3"
     code = textwrap.dedent(f"""
-        from digest.store import run_lock
+        from digest.state import run_lock
         from digest.errors import LockedError
         try:
             with run_lock({str(state)!r}):
@@ -126,34 +127,36 @@ def test_concurrent_writers_do_not_corrupt_the_file(tmp_path):
     state = tmp_path / "s.sqlite3"
     Store.open(state).close()
     code = textwrap.dedent(f"""
-        from digest.store import Store
+        from digest.state import Store
+        from digest.state.exactly_once import begin_run
         with Store.open({str(state)!r}) as store:
             for _ in range(100):
-                store.finish_run(store.start_run(), "delivered")
+                store.finish_run(begin_run(store).id, "delivered")
     """)
     workers = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(3)]
     assert [w.wait(timeout=120) for w in workers] == [0, 0, 0]
     with Store.open(state) as store:
-        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert store.conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 300
+        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert store.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 300
 
 
 def test_a_slot_whose_run_failed_before_sending_may_run_again(tmp_path):
     with Store.open(tmp_path / "s.sqlite3") as store:
-        failed = store.start_run("2026-03-05T07:00:00+01:00")
+        failed = begin_run(store, "2026-03-05T07:00:00+01:00").id
         store.finish_run(failed, "failed", message="nothing could be read")
-        assert not store.slot_has_run("2026-03-05T07:00:00+01:00")
-        again = store.start_run("2026-03-05T07:00:00+01:00")
-        assert store.slot_has_run("2026-03-05T07:00:00+01:00")
-        released = store.conn.execute("SELECT slot, message FROM runs WHERE id=?", (failed,))
+        assert not slot_has_run(store, "2026-03-05T07:00:00+01:00")
+        again = begin_run(store, "2026-03-05T07:00:00+01:00").id
+        assert slot_has_run(store, "2026-03-05T07:00:00+01:00")
+        released = store.db.execute("SELECT slot, message FROM runs WHERE id=?", (failed,))
         slot, message = released.fetchone()
         assert slot is None and "released" in message and again != failed
 
 
 def test_runs_left_running_by_a_killed_process_are_marked(tmp_path):
+    with Store.open(tmp_path / "s.sqlite3") as dead:
+        begin_run(dead)  # its process ends without finishing the run
     with Store.open(tmp_path / "s.sqlite3") as store:
-        store.start_run()
-        assert store.close_killed_runs() == 1
+        assert close_killed_runs(store) == 1
         assert [r.status for r in store.runs()] == ["killed"]
 
 

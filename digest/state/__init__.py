@@ -5,35 +5,27 @@ chosen by `state: postgresql://user@host:5432/db` (password from the environment
 named by `state_password_env`).
 
 Modules:
+- `storage.py`: the `Storage` protocol, every operation on the state, typed.
+- `store.py`: `Store`, its one implementation (`Store.open(path_or_url)`,
+  `Store.for_config(config)`), running the named queries of `sql/sqlite/*.sql` or
+  `sql/postgresql/*.sql` (plain files read once by `queries.py`) on the database's connection.
+- `sqlite.py`, `postgres.py` (`db.py`): the connections, and what differs below the queries:
+  opening and refusing files, transactions, locks across processes, holding a run alive.
+- `exactly_once.py`: every rule for sending each issue to each reader exactly once, calling
+  only the protocol, and `DeliveryLog`, what `deliver` records into.
 - `models.py`: typed records (Run, Issue, Delivery, NewIssue) and the status enums.
-- `store.py`: opening the state (`Store.open(path_or_url)`, `Store.for_config(config)`) and
-  the plain records: runs, issues, deliveries, subscribers, rate history.
-- `exactly_once.py`: every rule for sending each issue to each reader exactly once
-  (slots, killed runs, freeze, claim/record/lease, resume, settle, hold-back, give-up),
-  and `DeliveryLog`, what `deliver` records into.
+- `schema.py`: the schema's version; `migrate_N` in `sql/<dialect>/schema.sql` reaches version N.
+- `sent.py`: the stories already sent as selection reads (`History`) and writes them (no SQL).
 - `lock.py`: the one process lock (`run_lock`, `schedule_lock`).
-- `schema.py`: the schema and its migrations, the same on both databases.
-- `db.py`, `sqlite.py`, `postgres.py`: the connection wrapper and its two backends.
 
-The connection wrapper (`store.db`, a `Db`) is what code inside the state layer runs SQL on,
-on either database:
+To add a storage operation: (1) declare it on `Storage` in storage.py; (2) add a
+`-- name: <query>` block to the matching file in both `sql/sqlite/` (`?` placeholders) and
+`sql/postgresql/` (`%s`; tests/test_shape.py checks both have every name); (3)
+implement it on `Store` with `self._run/_all/_one/_value/_each("<query>", ...)`; (4) a new
+column or table is a new `migrate_N` block in both schema.sql files and SCHEMA_VERSION + 1.
 
-- `db.dialect` is "sqlite" or "postgresql".
-- `db.execute(sql, params)` returns a cursor (`fetchone`, `fetchall`, `rowcount`, iteration);
-  `db.executemany(sql, rows)`; `db.fetchone / fetchall / scalar(sql, params)`;
-  `db.insert(sql, params)` returns the new row's `id` (RETURNING id on PostgreSQL).
-  SQL uses `?` placeholders on both: PostgreSQL's are translated for psycopg (a literal `%`
-  is fine). Rows read by index or by column name. Statuses (StrEnums) may be passed as is.
-- `with db.transaction() as tx:` one write transaction (SQLite: BEGIN IMMEDIATE);
-  `tx.lock_in_transaction(name)` serialises a critical section across senders
-  (PostgreSQL advisory lock; nothing on SQLite, whose write transactions are exclusive).
-- Portable SQL: `INSERT ... ON CONFLICT(key) DO NOTHING / DO UPDATE SET x = excluded.x`,
-  `count(*)`, `coalesce`, `||`. Schema scripts are written for SQLite (`db.ddl(script)`
-  translates types). For the sent stories (digest/state/sent.py, selection's
-  `SentStories` and `remember`), the PostgreSQL backend also rewrites `json_each(?)` over a
-  JSON array of integers (and `INSERT OR IGNORE`); BYTEA comes back as bytes. Prefer the portable forms in new SQL.
-- Errors: a database error becomes a StateError naming the file or URL (never a password);
-  failing to write mid-run is a StateWriteError (exit 1: what was recorded stays recorded).
+Errors: a database error becomes a StateError naming the file or URL (never a password);
+failing to write mid-run is a StateWriteError (exit 1: what was recorded stays recorded).
 """
 
 from __future__ import annotations

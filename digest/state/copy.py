@@ -32,11 +32,7 @@ def copy_state(config, target: str, password_env: str | None = None) -> dict[str
 def _copy(source: Store, dest: Store) -> dict[str, int]:
     src, dst = source.db, dest.db
     tables = [t for t in src.tables() if t in dst.tables()]
-    busy = [
-        t
-        for t in ("runs", "subscribers")
-        if t in tables and dst.scalar(f"SELECT count(*) FROM {t}")
-    ]
+    busy = [t for t in ("runs", "subscribers") if t in tables and dst.has_rows(t)]
     if busy:
         raise StateError(
             f"{dst.where}: already holds a digest state ({', '.join(busy)} have rows); "
@@ -45,29 +41,13 @@ def _copy(source: Store, dest: Store) -> dict[str, int]:
         )
     ordered = [t for t in FIRST if t in tables] + sorted(t for t in tables if t not in FIRST)
     counts: dict[str, int] = {}
-    with dst.transaction() as tx:
+    with dst.transaction():
         for table in ordered:
-            src_columns = [r[1] for r in src.fetchall(f"PRAGMA table_info({table})")]
-            dst_columns = {
-                r[0]
-                for r in tx.fetchall(
-                    "SELECT column_name FROM information_schema.columns "
-                    "WHERE table_schema = current_schema() AND table_name = ?",
-                    (table,),
-                )
-            }
-            columns = [c for c in src_columns if c in dst_columns]
-            names = ", ".join(columns)
-            rows = [tuple(r) for r in src.fetchall(f"SELECT {names} FROM {table}")]
-            marks = ", ".join("?" * len(columns))
-            for i in range(0, len(rows), 1000):
-                tx.executemany(
-                    f"INSERT INTO {table} ({names}) VALUES ({marks})", rows[i : i + 1000]
-                )
-            if "id" in columns and rows:
-                tx.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT max(id) FROM {table}))"
-                )
+            columns, rows = src.dump_table(table)
+            wanted = dst.columns(table)
+            keep = [i for i, c in enumerate(columns) if c in wanted]
+            dst.load_table(
+                table, [columns[i] for i in keep], [tuple(r[i] for i in keep) for r in rows]
+            )
             counts[table] = len(rows)
     return counts

@@ -1,9 +1,11 @@
-"""The connection the state layer hands out: one small API over SQLite and PostgreSQL.
+"""A connection to the state: what differs between SQLite and PostgreSQL below the queries.
 
-`Db.execute(sql, params)` takes SQL written with `?` placeholders (SQLite's style); the
-PostgreSQL backend translates them for psycopg. Rows can be read by index or by column name.
-Errors of the database while a command runs are turned into a StateError that names the file
-(or the database URL, without any password) and what went wrong.
+`Db.execute(sql, params)` runs SQL as the driver takes it (the named queries of
+`sql/<dialect>/`: `?` placeholders on SQLite, `%s` on PostgreSQL); rows read by index or by
+column name. Each backend also owns its transactions, its locks across processes, how a
+process holds a run alive, and how a list goes in as one parameter. Errors of the database
+while a command runs become a StateError that names the file (or the database URL, without any
+password) and what went wrong.
 """
 
 from __future__ import annotations
@@ -55,10 +57,6 @@ class Db:
         row = self.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
-    def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """An INSERT into a table with an `id` key; returns the new row's id."""
-        raise NotImplementedError
-
     @contextmanager
     def transaction(self) -> Iterator[Db]:
         """One write transaction; on SQLite taken at once (BEGIN IMMEDIATE) so writers queue."""
@@ -69,7 +67,19 @@ class Db:
         """Inside a transaction: wait for, and hold until it ends, the lock `name` across
         every process sharing this state (SQLite: its transactions are already exclusive)."""
 
-    def has_table(self, name: str) -> bool:
+    def hold(self, run_id: int) -> None:
+        """This process holds `run_id` alive until `let_go` or its death (SQLite: the run
+        lock already says no other run lives)."""
+
+    def let_go(self, run_id: int) -> None:
+        pass
+
+    def held_elsewhere(self, run_id: int) -> bool:
+        """Does another live process hold `run_id`?"""
+        return False
+
+    def as_list(self, values: Sequence[Any]) -> Any:
+        """A list as one query parameter (SQLite: a JSON array for json_each)."""
         raise NotImplementedError
 
     def tables(self) -> list[str]:
@@ -80,10 +90,6 @@ class Db:
 
     def set_schema_version(self, version: int) -> None:
         raise NotImplementedError
-
-    def ddl(self, script: str) -> list[str]:
-        """The statements of a schema script (written for SQLite), for this database."""
-        return [s.strip() for s in script.split(";") if s.strip()]
 
     def close(self) -> None:
         raise NotImplementedError

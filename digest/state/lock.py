@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import LockedError, StateError
+from .postgres import PostgresDb, lock_key
+from .sqlite import check_ours
 from .store import is_url
 
 
@@ -40,8 +42,6 @@ def file_lock(
     refusal: Callable[[str, Path, str], LockedError],
     wait: bool = False,
 ) -> Iterator[Path]:
-    from .sqlite import check_ours
-
     lock_path = Path(f"{state}{suffix}")
     try:
         if Path(state).is_file() and Path(state).stat().st_size > 0:
@@ -94,8 +94,6 @@ def schedule_lock(
         with file_lock(state, ".schedule.lock", _schedule_refusal) as path:
             yield path
         return
-    from .postgres import PostgresDb, lock_key
-
     db = PostgresDb.open(str(state), False, password_env)
     name = f"schedule:{socket.gethostname()}"
     try:

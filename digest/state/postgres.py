@@ -2,14 +2,11 @@
 
 Chosen by a `state: postgresql://user@host:5432/db` URL; the password comes from the
 environment variable named by `state_password_env`, never from the file, and never appears
-in a message (messages name the URL without it). The schema is the SQLite one, translated
-(`INTEGER PRIMARY KEY` becomes an identity column, BLOB becomes BYTEA, ...); its version is
-kept in the table `digest_schema`. A database that holds other tables but no `digest_schema`
-is another program's: refused, left as it was.
-
-SQL is written once, with `?` placeholders; `translate` turns it into psycopg's `%s` style,
-and rewrites two SQLite-only forms: `INSERT OR IGNORE`, and json_each over a JSON array of
-integers (the keys a sent-story lookup joins on).
+in a message (messages name the URL without it). The schema and the queries are in
+`sql/postgresql/`; the schema's version is kept in the table `digest_schema`. A database that
+holds other tables but no `digest_schema` is another program's: refused, left as it was.
+Each live run holds an advisory lock on its own id, which the server drops the moment the
+process dies: that is how other senders tell a killed run from a live one.
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -66,11 +62,12 @@ def safe_url(url: str) -> str:
 class PostgresDb(Db):
     dialect = "postgresql"
 
-    def __init__(self, conn, url: str, readonly: bool):
+    def __init__(self, conn, url: str, readonly: bool, driver):
         self.conn = conn
         self.where = safe_url(url)
         self.readonly = readonly
         self._depth = 0
+        self._driver = driver  # the psycopg module (an optional dependency)
 
     @classmethod
     def open(
@@ -102,7 +99,7 @@ class PostgresDb(Db):
                 "check `state:` and `state_password_env`, and that the server runs",
             ) from None
         conn.row_factory = _row_factory
-        db = cls(conn, url, readonly)
+        db = cls(conn, url, readonly, psycopg)
         if readonly:  # preview and history: the server refuses any write, too
             conn.execute("SET default_transaction_read_only = on")
         try:
@@ -121,14 +118,13 @@ class PostgresDb(Db):
         return db
 
     def _run(self, method, sql: str, params):
-        import psycopg
-
+        errors = self._driver.errors
         try:
-            return method(translate(sql), params)
-        except psycopg.Error as e:
-            if isinstance(e, psycopg.errors.UniqueViolation | psycopg.errors.LockNotAvailable):
+            return method(sql, params)
+        except self._driver.Error as e:
+            if isinstance(e, errors.UniqueViolation | errors.LockNotAvailable):
                 raise
-            if isinstance(e, psycopg.errors.InsufficientPrivilege):
+            if isinstance(e, errors.InsufficientPrivilege):
                 raise self.not_allowed(e) from None
             raise self.failed(e, is_write(sql) or self._depth > 0) from None
 
@@ -145,6 +141,34 @@ class PostgresDb(Db):
             "see the README's PostgreSQL section",
         )
 
+    # --- `digest state copy` (copy.py): whole tables, whatever their columns --------------
+
+    def has_rows(self, table: str) -> bool:
+        return self.execute(f"SELECT 1 FROM {_ident(table)} LIMIT 1").fetchone() is not None
+
+    def columns(self, table: str) -> set[str]:
+        rows = self.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s",
+            (table,),
+        )
+        return {r[0] for r in rows}
+
+    def load_table(self, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+        """Rows into a table, ids as given; identity columns then continue after them."""
+        names = ", ".join(_ident(c) for c in columns)
+        marks = ", ".join(["%s"] * len(columns))
+        for i in range(0, len(rows), 1000):
+            self.executemany(
+                f"INSERT INTO {_ident(table)} ({names}) VALUES ({marks})", rows[i : i + 1000]
+            )
+        if "id" in columns and rows:
+            self.execute(
+                f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "
+                f"(SELECT max(id) FROM {_ident(table)}))",
+                (table,),
+            )
+
     def execute(self, sql: str, params: Sequence[Any] = ()):
         return self._run(self.conn.execute, sql, _plain(params))
 
@@ -155,8 +179,8 @@ class PostgresDb(Db):
         with self.conn.cursor() as cur:
             self._run(cur.executemany, sql, rows)
 
-    def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return int(self.execute(f"{sql} RETURNING id", params).fetchone()[0])
+    def as_list(self, values: Sequence[Any]) -> list[Any]:
+        return list(values)
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresDb]:
@@ -169,19 +193,28 @@ class PostgresDb(Db):
                 self._depth -= 1
 
     def lock_in_transaction(self, name: str) -> None:
-        self.execute("SELECT pg_advisory_xact_lock(?, ?)", (LOCK_SPACE, lock_key(name)))
+        self.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, lock_key(name)))
 
     def try_session_lock(self, key: int) -> bool:
-        return bool(self.scalar("SELECT pg_try_advisory_lock(?, ?)", (LOCK_SPACE, key)))
+        return bool(self.scalar("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_SPACE, key)))
 
     def session_lock(self, key: int) -> None:
-        self.execute("SELECT pg_advisory_lock(?, ?)", (LOCK_SPACE, key))
+        self.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_SPACE, key))
 
     def session_unlock(self, key: int) -> None:
-        self.execute("SELECT pg_advisory_unlock(?, ?)", (LOCK_SPACE, key))
+        self.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_SPACE, key))
 
-    def has_table(self, name: str) -> bool:
-        return name in self.tables()
+    def hold(self, run_id: int) -> None:
+        self.session_lock(run_id)
+
+    def let_go(self, run_id: int) -> None:
+        self.session_unlock(run_id)
+
+    def held_elsewhere(self, run_id: int) -> bool:
+        if self.try_session_lock(run_id):  # nobody holds it: that run's process is gone
+            self.session_unlock(run_id)
+            return False
+        return True
 
     def tables(self) -> list[str]:
         rows = self.conn.execute(
@@ -198,10 +231,7 @@ class PostgresDb(Db):
     def set_schema_version(self, version: int) -> None:
         self.execute("CREATE TABLE IF NOT EXISTS digest_schema (version INTEGER NOT NULL)")
         self.execute("DELETE FROM digest_schema")
-        self.execute("INSERT INTO digest_schema(version) VALUES (?)", (int(version),))
-
-    def ddl(self, script: str) -> list[str]:
-        return [_ddl(s) for s in super().ddl(script)]
+        self.execute("INSERT INTO digest_schema(version) VALUES (%s)", (int(version),))
 
     def close(self) -> None:
         self.conn.close()
@@ -221,36 +251,8 @@ def lock_key(name: str) -> int:
     return (zlib.crc32(name.encode()) | 0x40000000) & 0x7FFFFFFF
 
 
-def _ddl(statement: str) -> str:
-    s = re.sub(r"--[^\n]*", "", statement)
-    s = re.sub(r"\bINTEGER PRIMARY KEY\b", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", s)
-    s = re.sub(r"\bINTEGER\b", "BIGINT", s)
-    s = re.sub(r"\bBLOB\b", "BYTEA", s)
-    s = re.sub(r"\bREAL\b", "DOUBLE PRECISION", s)
-    s = re.sub(r"\)\s*WITHOUT ROWID", ")", s)
-    return s
-
-
-@lru_cache(maxsize=512)
-def translate(sql: str) -> str:
-    """SQLite-style SQL (`?` placeholders) as psycopg takes it (`%s`, literal `%` doubled)."""
-    ignore = re.match(r"\s*INSERT OR IGNORE INTO\b", sql, re.I)
-    if ignore:
-        sql = "INSERT INTO" + sql[ignore.end() :] + " ON CONFLICT DO NOTHING"
-    sql = re.sub(
-        r"\bjson_each\(\?\)",
-        "(SELECT value::bigint AS value FROM json_array_elements_text(?::json))",
-        sql,
-    )
-    out, quoted = [], False
-    for ch in sql:
-        if ch == "'":
-            quoted = not quoted
-            out.append(ch)
-        elif ch == "?" and not quoted:
-            out.append("%s")
-        elif ch == "%":
-            out.append("%%")
-        else:
-            out.append(ch)
-    return "".join(out)
+def _ident(name: str) -> str:
+    """A table or column name of digest's own schema (never user input), checked anyway."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"not a plain name: {name!r}")
+    return name

@@ -1,144 +1,67 @@
-"""What was already sent, stored so that later selections can recognise it.
+"""What was already sent, in the form later selections recognise it: no SQL here.
 
-`remember` records each telling of each delivered story (the selection's `SentRecord`s, its
-fingerprints computed once): the story it belongs to, its exact-text key, its GUID within its
-feed and its article URL, its MinHash signature and LSH band keys (copies), and its facts and
-top content words (same story). `History` is the selection's `SentStories`: indexed lookups,
-the state is never loaded whole, so a selection costs the same with ten or a million sent
-articles.
+`sent_rows` encodes each telling of each delivered story (the selection's `SentRecord`s, its
+fingerprints computed once) as the rows the storage writes: the story it belongs to, its
+exact-text key, its GUID within its feed and its article URL, its MinHash signature and LSH
+band keys (copies), and its facts and top content words (same story). `History` is the
+selection's `SentStories` over the storage's indexed lookups: the state is never loaded whole,
+so a selection costs the same with ten or a million sent articles.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sqlite3
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..select.sent import SentArticle, SentRecord
 
-HISTORY_SCHEMA = """
-CREATE TABLE sent_articles (
-    id INTEGER PRIMARY KEY,
-    issue_id INTEGER NOT NULL,      -- the issue it went out in (no FK: history outlives issues)
-    title TEXT NOT NULL,
-    source TEXT NOT NULL,
-    url TEXT,
-    guid TEXT,
-    day INTEGER NOT NULL,           -- the story's date (proleptic ordinal), else the day sent
-    sent_at TEXT NOT NULL,
-    words INTEGER NOT NULL,         -- body length in words
-    shingles INTEGER NOT NULL,      -- number of body shingles (containment estimates)
-    excerpt INTEGER NOT NULL,
-    fact_weight REAL NOT NULL,      -- all its facts, weighted by kind (same-story overlap)
-    facts BLOB NOT NULL,            -- its facts' keys, little-endian int64
-    signature BLOB NOT NULL,        -- MinHash of the body, NUM_PERM little-endian uint32
-    lead BLOB NOT NULL,             -- MinHash of its opening words, LEAD_PERM uint32
-    terms BLOB NOT NULL             -- top content words: uint32 hashes then uint16 counts
-);
-CREATE INDEX sent_articles_day ON sent_articles(day);
--- the pipeline asks whether an issue's articles are remembered yet
-CREATE INDEX sent_articles_issue ON sent_articles(issue_id);
-CREATE TABLE sent_keys (            -- exact-text, GUID, URL and LSH band keys
-    key INTEGER NOT NULL,
-    article_id INTEGER NOT NULL,
-    PRIMARY KEY (key, article_id)
-) WITHOUT ROWID;
-CREATE TABLE sent_facts (           -- same-story evidence: dates, amounts, names
-    key INTEGER NOT NULL,
-    day INTEGER NOT NULL,
-    article_id INTEGER NOT NULL,
-    PRIMARY KEY (key, day, article_id)
-) WITHOUT ROWID;
-CREATE TABLE sent_terms (           -- in how many sent articles each content word occurs
-    key INTEGER PRIMARY KEY,
-    articles INTEGER NOT NULL
-);
-"""
-
-# Version 2: stories. Every remembered telling belongs to a story (the id of the story's first
-# telling; a version-1 article is a story of its own), and its facts' classes are kept for the
-# conflict rule. GUID keys became scoped to their feed: version-1 GUID keys stay and no longer
-# match anything (the text fingerprint and the URL still know those articles).
-HISTORY_V2 = """
-ALTER TABLE sent_articles ADD COLUMN story_id INTEGER;
-UPDATE sent_articles SET story_id = id;
-ALTER TABLE sent_articles ADD COLUMN classes BLOB;
-ALTER TABLE sent_articles ADD COLUMN paragraphs BLOB;
-"""
+if TYPE_CHECKING:
+    from .storage import Storage
 
 
 class History:
-    """The read side of what was sent, over a (possibly read-only) connection."""
+    """The selection's `SentStories` over the storage (possibly read-only). Keys go to the
+    storage sorted and once each: the index is walked in order, many times faster than
+    random probes."""
 
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-
-    def _has_tables(self) -> bool:
-        return self.conn.has_table("sent_articles")
+    def __init__(self, storage: Storage):
+        self.storage = storage
 
     def count(self) -> int:
-        """How many articles were sent (ids are dense and never deleted: max(id) is cheap)."""
-        if not self._has_tables():
-            return 0
-        return self.conn.execute("SELECT max(id) FROM sent_articles").fetchone()[0] or 0
-
-    def matching_keys(self, keys: Iterable[int] | np.ndarray) -> list[tuple[int, int]]:
-        """(key, article id) for every stored key among `keys`."""
-        return self._join(
-            "SELECT j.value, k.article_id FROM json_each(?) j JOIN sent_keys k ON k.key = j.value",
-            keys,
-        )
+        """How many articles were sent."""
+        return self.storage.sent_article_count()
 
     def count_since(self, day: int) -> int:
         """How many sent articles tell stories dated `day` or later."""
-        if not self._has_tables():
-            return 0
-        return self.conn.execute(
-            "SELECT count(*) FROM sent_articles WHERE day >= ?", (day,)
-        ).fetchone()[0]
+        return self.storage.sent_count_since(day)
+
+    def matching_keys(self, keys: Iterable[int] | np.ndarray) -> list[tuple[int, int]]:
+        """(key, article id) for every stored key among `keys`."""
+        keys = _sorted_once(keys)
+        return self.storage.matching_keys(keys) if keys else []
 
     def fact_counts(self, keys: Iterable[int], day: int) -> dict[int, int]:
         """In how many articles dated `day` or later each fact of `keys` occurs."""
-        return dict(
-            self._join(
-                "SELECT j.value, count(*) FROM json_each(?) j "
-                "JOIN sent_facts f ON f.key = j.value AND f.day >= ? "
-                "GROUP BY j.value",
-                keys,
-                day,
-            )
-        )
+        keys = _sorted_once(keys)
+        return self.storage.fact_counts(keys, day) if keys else {}
 
     def facts_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]:
         """(fact key, article id) for articles whose story is dated `day` or later."""
-        return self._join(
-            "SELECT j.value, f.article_id FROM json_each(?) j "
-            "JOIN sent_facts f ON f.key = j.value AND f.day >= ?",
-            keys,
-            day,
-        )
+        keys = _sorted_once(keys)
+        return self.storage.facts_since(keys, day) if keys else []
 
     def term_frequencies(self, keys: Iterable[int]) -> dict[int, int]:
-        return dict(
-            self._join(
-                "SELECT j.value, t.articles FROM json_each(?) j "
-                "JOIN sent_terms t ON t.key = j.value",
-                keys,
-            )
-        )
+        keys = _sorted_once(keys)
+        return self.storage.term_frequencies(keys) if keys else {}
 
     def articles(self, ids: Iterable[int]) -> dict[int, SentArticle]:
-        rows = self._join(
-            "SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt, "
-            "a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day "
-            "FROM json_each(?) j "
-            "JOIN sent_articles a ON a.id = j.value",
-            ids,
-        )
+        ids = _sorted_once(ids)
+        rows = self.storage.sent_article_rows(ids) if ids else []
         return {
             aid: SentArticle(
                 aid,
@@ -174,23 +97,29 @@ class History:
             ) in rows
         }
 
-    def _join(self, sql: str, keys: Iterable[int] | np.ndarray, *params: object) -> list[tuple]:
-        # Sorted keys walk the index in order: many times faster than random probes.
-        keys = np.sort(keys if isinstance(keys, np.ndarray) else np.fromiter(keys, np.int64))
-        if not len(keys) or not self._has_tables():
-            return []
-        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]  # np.unique: 50x slower
-        return self.conn.execute(sql, (json.dumps(keys.tolist()), *params)).fetchall()
+
+def _sorted_once(keys: Iterable[int] | np.ndarray) -> list[int]:
+    keys = np.sort(keys if isinstance(keys, np.ndarray) else np.fromiter(keys, np.int64))
+    if not len(keys):
+        return []
+    return keys[np.concatenate(([True], keys[1:] != keys[:-1]))].tolist()  # np.unique: 50x slower
 
 
-def remember(conn: sqlite3.Connection, issue_id: int, records: list[SentRecord]) -> None:
-    """Record the tellings of delivered stories; run inside the caller's open write
-    transaction. Only what is added is written: rows in id order, keys sorted."""
-    if not records:
-        return
+@dataclass(frozen=True)
+class SentRows:
+    """What remembering some tellings writes: rows in id order, keys sorted (sorted rows fill
+    the indexes in order, much faster than at random)."""
+
+    articles: list[tuple]
+    keys: list[tuple[int, int]]
+    facts: list[tuple[int, int, int]]
+    terms: list[tuple[int, int]]
+
+
+def sent_rows(first: int, issue_id: int, records: Sequence[SentRecord]) -> SentRows:
+    """The rows for `records`, sent in `issue_id`, their ids counting from `first`."""
     sent_at = dt.datetime.now(dt.UTC)
     today = sent_at.date().toordinal()
-    first = (conn.execute("SELECT max(id) FROM sent_articles").fetchone()[0] or 0) + 1
     story_ids: dict[int, int] = {}
     rows, keys, fact_rows = [], [], []
     term_df: Counter[int] = Counter()
@@ -224,22 +153,7 @@ def remember(conn: sqlite3.Connection, issue_id: int, records: list[SentRecord])
         )
         keys.extend((k, aid) for k in r.keys)
         fact_rows.extend((k, day, aid) for k in r.facts)
-    # Sorted rows fill the indexes in order, much faster than at random.
-    conn.executemany(
-        "INSERT INTO sent_articles(id, issue_id, title, source, url, guid, day, sent_at, words, "
-        "shingles, excerpt, fact_weight, facts, signature, lead, terms, story_id, classes, "
-        f"paragraphs) VALUES ({', '.join('?' * 19)})",
-        rows,
-    )
-    conn.executemany("INSERT INTO sent_keys VALUES (?, ?) ON CONFLICT DO NOTHING", sorted(keys))
-    conn.executemany(
-        "INSERT INTO sent_facts VALUES (?, ?, ?) ON CONFLICT DO NOTHING", sorted(fact_rows)
-    )
-    conn.executemany(
-        "INSERT INTO sent_terms VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
-        "SET articles = sent_terms.articles + excluded.articles",
-        sorted(term_df.items()),
-    )
+    return SentRows(rows, sorted(keys), sorted(fact_rows), sorted(term_df.items()))
 
 
 def _pack_terms(terms: Counter[int]) -> bytes:

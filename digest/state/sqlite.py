@@ -8,6 +8,7 @@ beside it. Read-only opening (preview, history) writes nothing at all.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 
 from ..errors import StateError
 from .db import Db, is_write
+from .schema import SCHEMA_VERSION
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -81,8 +83,6 @@ class SqliteDb(Db):
             if version > 0:
                 # Touch a real table so a damaged file shows itself now, not mid-run.
                 conn.execute("SELECT count(*) FROM runs").fetchone()
-            from .schema import SCHEMA_VERSION
-
             if readonly and 0 < version < SCHEMA_VERSION:
                 # An older file, not migrated yet (the next run does it): read a copy in
                 # memory, brought up to date there; the file stays as it is.
@@ -125,11 +125,22 @@ class SqliteDb(Db):
         except sqlite3.DatabaseError as e:
             raise self.failed(e, True) from None
 
-    def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return int(self.execute(sql, params).lastrowid)
+    def dump_table(self, table: str) -> tuple[list[str], list[tuple]]:
+        """`digest state copy` (copy.py): a whole table, its columns and rows."""
+        if table not in self.tables():
+            raise ValueError(f"no table {table!r}")
+        columns = [r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")]
+        names = ", ".join(columns)
+        return columns, [tuple(r) for r in self.conn.execute(f"SELECT {names} FROM {table}")]
+
+    def as_list(self, values: Sequence[Any]) -> str:
+        return json.dumps(list(values))
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteDb]:
+        if self._depth:  # inside one already: part of it
+            yield self
+            return
         self.check_writable()
         self.execute("BEGIN IMMEDIATE")
         self._depth += 1
@@ -145,12 +156,6 @@ class SqliteDb(Db):
         else:
             self._depth -= 1
             self.execute("COMMIT")
-
-    def has_table(self, name: str) -> bool:
-        row = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)
-        ).fetchone()
-        return row is not None
 
     def tables(self) -> list[str]:
         rows = self.conn.execute(

@@ -1,18 +1,20 @@
-"""The state: opening it (SQLite file or PostgreSQL URL), and the plain records in it —
-runs, issues, deliveries, subscribers, rate history. The rules for sending each issue exactly
-once are in `exactly_once.py`; this module only stores and reads."""
+"""The storage: `Store` implements the `Storage` protocol (storage.py) on SQLite and
+PostgreSQL alike, running only the named queries of `sql/<dialect>/*.sql` over the database's
+connection (`sqlite.SqliteDb`, `postgres.PostgresDb`: what differs below the queries). It
+stores and reads; the rules for sending each issue exactly once are in `exactly_once.py`."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .db import Db
 from .models import (
@@ -22,12 +24,20 @@ from .models import (
     Issue,
     IssueStatus,
     Run,
+    RunStatus,
     status_of,
 )
+from .postgres import PostgresDb
+from .queries import queries
+from .readers import Reader, Readers, reader_from_row
 from .schema import SCHEMA_VERSION, check_version, migrate
+from .sent import History, sent_rows
+from .sqlite import SqliteDb
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..select.sent import SentRecord
+    from .storage import NewReader, Outcome, RateRow
 
 __all__ = ["SCHEMA_VERSION", "Store", "is_url", "now", "sender_id"]
 
@@ -46,30 +56,20 @@ def is_url(state: str | os.PathLike[str]) -> bool:
     return isinstance(state, str) and state.startswith(("postgresql://", "postgres://"))
 
 
-_ISSUE_COLUMNS = (
-    "id, run_id, created_at, digest_date, subject, preheader, html, text, report, articles, "
-    "status, slot, article_count"
-)
-_DELIVERY_COLUMNS = (
-    "issue_id, recipient, status, attempts, answer, message_id, updated_at, sender, run_id, "
-    "lease_until"
-)
-_RUN_COLUMNS = "id, started_at, finished_at, slot, status, chosen, sent, failed, message, sender"
-
-
 class Store:
     """The state. `Store.open(path_or_url)`; `readonly=True` for preview and history."""
 
     def __init__(self, db: Db, path: Path | str, readonly: bool, lease_seconds: int = 300):
         self.db = db
         self.path = path
+        self.where = db.where
         self.readonly = readonly
         self.lease_seconds = lease_seconds
         self.sender = sender_id()
+        self.several_senders = db.dialect == "postgresql"
+        self.sql = queries(db.dialect)
         self._schema = False
-        self.live_runs: set[int] = set()  # runs this connection holds alive (PostgreSQL)
-        # the order readers were frozen in (SQLite's rowid); PostgreSQL: by address
-        self._order = "rowid" if db.dialect == "sqlite" else "recipient"
+        self._held: set[int] = set()  # runs this process holds alive
 
     # --- opening ------------------------------------------------------------------------
 
@@ -84,12 +84,8 @@ class Store:
         config_path: str = "",
     ) -> Store:
         if is_url(state):
-            from .postgres import PostgresDb
-
             db: Db = PostgresDb.open(str(state), readonly, password_env, config_path)
         else:
-            from .sqlite import SqliteDb
-
             state = Path(state)
             db = SqliteDb.open(state, readonly)
         try:
@@ -113,22 +109,6 @@ class Store:
             config_path=str(config.path),
         )
 
-    def sent_stories(self):
-        """What was sent, as selection asks it (`select.SentStories`)."""
-        from .sent import History
-
-        return History(self.db)
-
-    @property
-    def conn(self) -> Db:
-        """The state's connection wrapper (see digest/state/__init__.py); not a raw driver
-        connection."""
-        return self.db
-
-    @property
-    def dialect(self) -> str:
-        return self.db.dialect
-
     def close(self) -> None:
         self.db.close()
 
@@ -139,9 +119,11 @@ class Store:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[Db]:
-        with self.db.transaction() as tx:
-            yield tx
+    def transaction(self, lock: str | None = None) -> Iterator[None]:
+        with self.db.transaction():
+            if lock is not None:
+                self.db.lock_in_transaction(lock)
+            yield
 
     def has_schema(self) -> bool:
         """The tables exist (a read-only look at a new database has none); once they do,
@@ -150,169 +132,443 @@ class Store:
             self._schema = self.db.schema_version() >= 1
         return self._schema
 
+    # --- running the named queries ------------------------------------------------------
+
+    def _run(self, name: str, *params: Any):
+        return self.db.execute(self.sql[name], params)
+
+    def _all(self, name: str, *params: Any) -> list[Any]:
+        return self._run(name, *params).fetchall()
+
+    def _one(self, name: str, *params: Any) -> Any:
+        return self._run(name, *params).fetchone()
+
+    def _value(self, name: str, *params: Any) -> Any:
+        row = self._one(name, *params)
+        return None if row is None else row[0]
+
+    def _each(self, name: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.db.executemany(self.sql[name], rows)
+
     # --- runs ---------------------------------------------------------------------------
 
-    def start_run(self, slot: str | None = None) -> int:
-        from .exactly_once import start_run
+    def insert_run(self, slot: str | None, status: RunStatus, message: str | None) -> int:
+        return int(self._value("insert_run", now(), slot, status, self.sender, message))
 
-        return start_run(self, slot)
+    def slot_owner(self, slot: str) -> tuple[int, str] | None:
+        if not self.has_schema():
+            return None
+        row = self._one("slot_owner", slot, RunStatus.FAILED, RunStatus.KILLED)
+        return None if row is None else (row[0], row[1])
 
-    def close_killed_runs(self) -> int:
-        from .exactly_once import close_killed_runs
-
-        return close_killed_runs(self)
+    def release_slot(self, slot: str) -> None:
+        self._run("release_slot", slot)
 
     def finish_run(
         self,
         run_id: int,
-        status: str,
+        status: RunStatus | str,
         chosen: int = 0,
         sent: int = 0,
         failed: int = 0,
         message: str | None = None,
     ) -> None:
-        with self.transaction() as tx:
-            tx.execute(
-                "UPDATE runs SET finished_at=?, status=?, chosen=?, sent=?, failed=?, "
-                "message=? WHERE id=?",
-                (now(), str(status), chosen, sent, failed, message, run_id),
-            )
-        from .exactly_once import end_run
+        with self.transaction():
+            self._run("finish_run", now(), str(status), chosen, sent, failed, message, run_id)
+        if run_id in self._held:
+            self._held.discard(run_id)
+            self.db.let_go(run_id)
 
-        end_run(self, run_id)
+    def hold_run(self, run_id: int) -> None:
+        self.db.hold(run_id)
+        self._held.add(run_id)
 
-    def slot_has_run(self, slot: str) -> bool:
-        from .exactly_once import slot_has_run
+    def holds_run(self, run_id: int) -> bool:
+        return run_id in self._held
 
-        return slot_has_run(self, slot)
+    def run_alive_elsewhere(self, run_id: int) -> bool:
+        return run_id not in self._held and self.db.held_elsewhere(run_id)
+
+    def runs_with_status(self, status: RunStatus) -> list[int]:
+        if not self.has_schema():
+            return []
+        return [r[0] for r in self._all("runs_with_status", status)]
+
+    def mark_killed(self, run_ids: Sequence[int]) -> int:
+        ids = self.db.as_list(run_ids)
+        with self.transaction():
+            self._run("release_claims_of_runs", DeliveryStatus.PENDING, DeliveryStatus.CLAIMED, ids)
+            cursor = self._run("mark_runs", RunStatus.KILLED, now(), RunStatus.RUNNING, ids)
+            return cursor.rowcount
 
     def recorded_slots(self) -> list[str]:
         if not self.has_schema():
             return []
-        return [r[0] for r in self.db.fetchall("SELECT slot FROM runs WHERE slot IS NOT NULL")]
+        return [r[0] for r in self._all("recorded_slots")]
 
     def runs(self, limit: int = 50) -> list[Run]:
         if not self.has_schema() or limit <= 0:
             return []
-        rows = self.db.fetchall(
-            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (limit,)
-        )
-        return [_run(r) for r in rows]
+        return [_run(r) for r in self._all("runs", limit)]
 
     def run(self, run_id: int) -> Run | None:
-        row = self.db.fetchone(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id=?", (run_id,))
+        row = self._one("run", run_id)
         return _run(row) if row else None
 
-    # --- issues and deliveries ----------------------------------------------------------
+    # --- issues -------------------------------------------------------------------------
+
+    def issue_of_run(self, run_id: int) -> int | None:
+        return self._value("issue_of_run", run_id)
+
+    def newest_issue_id(self) -> int:
+        if not self.has_schema():
+            return 0
+        return self._value("newest_issue_id") or 0
+
+    def issue_for_slot(self, slot: str) -> int | None:
+        return self._value("issue_for_slot", slot)
+
+    def insert_issue(
+        self,
+        run_id: int,
+        *,
+        digest_date: str,
+        subject: str,
+        preheader: str,
+        html: str,
+        text: str,
+        report: str,
+        articles: str,
+        slot: str | None,
+        article_count: int,
+        recipients: Sequence[str],
+        rates: Sequence[RateRow],
+    ) -> int:
+        stamp = now()
+        with self.transaction():
+            issue_id = int(
+                self._value(
+                    "insert_issue",
+                    run_id,
+                    stamp,
+                    digest_date,
+                    subject,
+                    preheader,
+                    html,
+                    text,
+                    report,
+                    articles,
+                    IssueStatus.SENDING,
+                    slot,
+                    article_count,
+                )
+            )
+            pending = DeliveryStatus.PENDING
+            self._each("insert_delivery", [(issue_id, r, pending, stamp) for r in recipients])
+            self._each("insert_rate", [(issue_id, *rate) for rate in rates])
+        return issue_id
+
+    def set_issue_status(self, issue_id: int, status: IssueStatus) -> None:
+        self._run("set_issue_status", status, issue_id)
 
     def open_issues(self) -> list[Issue]:
         """Issues still being sent (a run was killed, or some readers were deferred), oldest
         first."""
         if not self.has_schema():
             return []
-        rows = self.db.fetchall(
-            f"SELECT {_ISSUE_COLUMNS} FROM issues WHERE status=? ORDER BY id",
-            (IssueStatus.SENDING,),
-        )
-        return [_issue(r) for r in rows]
+        return [_issue(r) for r in self._all("issues_with_status", IssueStatus.SENDING)]
 
     def issue(self, issue_id: int) -> Issue | None:
-        row = self.db.fetchone(f"SELECT {_ISSUE_COLUMNS} FROM issues WHERE id=?", (issue_id,))
+        row = self._one("issue", issue_id)
         return _issue(row) if row else None
 
     def issues(self, limit: int = 50) -> list[Issue]:
         if not self.has_schema() or limit <= 0:
             return []
-        rows = self.db.fetchall(
-            f"SELECT {_ISSUE_COLUMNS} FROM issues ORDER BY id DESC LIMIT ?", (limit,)
-        )
-        return [_issue(r) for r in rows]
+        return [_issue(r) for r in self._all("issues", limit)]
 
     def issues_of_runs(self, run_ids: Sequence[int]) -> dict[int, Issue]:
         """The issue each of these runs froze, by run id."""
         if not run_ids or not self.has_schema():
             return {}
-        marks = ",".join("?" * len(run_ids))
-        rows = self.db.fetchall(
-            f"SELECT {_ISSUE_COLUMNS} FROM issues WHERE run_id IN ({marks})", tuple(run_ids)
-        )
+        rows = self._all("issues_of_runs", self.db.as_list(run_ids))
         return {r["run_id"]: _issue(r) for r in rows}
 
-    def deliveries(self, issue_id: int) -> list[Delivery]:
-        rows = self.db.fetchall(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE issue_id=? ORDER BY recipient",
-            (issue_id,),
+    def delivered_issues(self) -> list[DeliveredIssue]:
+        """Every issue at least one reader has, oldest first, with the time the first reader
+        got it. Reads only."""
+        if not self.has_schema():
+            return []
+        rows = self._all("delivered_issues", DeliveryStatus.SENT)
+        return [DeliveredIssue(**{k: r[k] for k in r.keys()}) for r in rows]
+
+    def previous_rates(self) -> dict[str, Decimal]:
+        """The rates of the newest issue delivered to at least one reader."""
+        if not self.has_schema():
+            return {}
+        rows = self._all("previous_rates", DeliveryStatus.SENT)
+        return {pair: Decimal(rate) for pair, rate in rows}
+
+    # --- deliveries ---------------------------------------------------------------------
+
+    def claimable(self, issue_id: int, run_id: int, limit: int) -> list[str]:
+        P, C, R = DeliveryStatus.PENDING, DeliveryStatus.CLAIMED, DeliveryStatus.RETRYING
+        rows = self._all("claimable", issue_id, P, R, run_id, C, now(), R, limit)
+        return [r[0] for r in rows]
+
+    def mark_claimed(self, issue_id: int, recipients: Sequence[str], run_id: int) -> None:
+        until = now(self.lease_seconds)
+        self._each(
+            "claim_delivery",
+            [(DeliveryStatus.CLAIMED, self.sender, run_id, until, issue_id, r) for r in recipients],
         )
-        return [_delivery(r) for r in rows]
+
+    def others_claims(self, issue_id: int, run_id: int) -> int:
+        """How many of the issue's readers other senders hold live claims on."""
+        return self._value("others_claims", issue_id, DeliveryStatus.CLAIMED, run_id, now())
+
+    def release_claims(self, issue_id: int, run_id: int) -> None:
+        with self.transaction():
+            C = DeliveryStatus.CLAIMED
+            self._run("release_claims", DeliveryStatus.PENDING, issue_id, run_id, C)
+
+    def renew_lease(self, issue_id: int, run_id: int) -> None:
+        with self.transaction():
+            until = now(self.lease_seconds)
+            self._run("renew_lease", until, issue_id, run_id, DeliveryStatus.CLAIMED)
+
+    def set_deliveries(
+        self, issue_id: int, rows: Sequence[Outcome], run_id: int | None = None
+    ) -> None:
+        """Record several outcomes (recipient, status, answer, message_id) in one
+        transaction; each one's sender and run are kept for `history`."""
+        stamp = now()
+        values = [(str(s), a, m, stamp, self.sender, run_id, issue_id, r) for r, s, a, m in rows]
+        if len(values) == 1:  # one statement commits on its own: one round trip, not three
+            self.db.check_writable()
+            self._run("record_delivery", *values[0])
+            return
+        with self.transaction():
+            self._each("record_delivery", values)
+
+    def give_up_deferred(self, issue_id: int, max_runs: int) -> int:
+        with self.transaction():
+            F, R = DeliveryStatus.FAILED, DeliveryStatus.RETRYING
+            return self._run("give_up_deferred", F, now(), issue_id, R, max_runs).rowcount
+
+    def delivery_counts(self, issue_id: int) -> dict[DeliveryStatus, int]:
+        rows = self._all("delivery_counts", issue_id)
+        return {status_of(DeliveryStatus, r[0]): r[1] for r in rows}
+
+    def sent_count(self, issue_id: int) -> int:
+        """How many readers the relay (or the outbox) has accepted the issue for."""
+        return self._value("count_with_status", issue_id, DeliveryStatus.SENT)
+
+    def deliveries(self, issue_id: int) -> list[Delivery]:
+        return [_delivery(r) for r in self._all("deliveries", issue_id)]
 
     def deliveries_by_run(self, run_ids: Sequence[int]) -> dict[int, list[Delivery]]:
         """Every delivery each run last tried (any issue: a run also finishes older ones)."""
         if not run_ids or not self.has_schema():
             return {}
-        marks = ",".join("?" * len(run_ids))
         out: dict[int, list[Delivery]] = {}
-        for r in self.db.fetchall(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE run_id IN ({marks}) "
-            "ORDER BY issue_id, recipient",
-            tuple(run_ids),
-        ):
+        for r in self._all("deliveries_by_run", self.db.as_list(run_ids)):
             out.setdefault(r["run_id"], []).append(_delivery(r))
         return out
 
     def pending_recipients(self, issue_id: int) -> list[str]:
-        rows = self.db.fetchall(
-            "SELECT recipient FROM deliveries WHERE issue_id=? AND status IN (?, ?) "
-            f"ORDER BY status = ?, {self._order}",
-            (issue_id, DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.RETRYING),
+        P, R = DeliveryStatus.PENDING, DeliveryStatus.RETRYING
+        return [r[0] for r in self._all("recipients_left", issue_id, P, R, R)]
+
+    # --- readers ------------------------------------------------------------------------
+
+    def token_for(self, email: str) -> str:
+        """The address's unsubscribe token, made on first use."""
+        return self.tokens_for([email])[email]
+
+    def tokens_for(self, emails: Sequence[str]) -> dict[str, str]:
+        """Each address's unsubscribe token (unguessable), the missing ones made in one
+        transaction; keyed by the address as given."""
+        keys = {e: e.lower() for e in emails}
+        wanted = sorted(set(keys.values()))
+        found: dict[str, str] = {}
+        if self.has_schema():
+            found.update(self._all("tokens", self.db.as_list(wanted)))
+        if len(found) < len(wanted):
+            with self.transaction():
+                missing = [(e, secrets.token_urlsafe(24)) for e in wanted if e not in found]
+                self._each("add_token", missing)
+                found.update(self._all("tokens", self.db.as_list(wanted)))
+        return {e: found[k] for e, k in keys.items()}
+
+    def unsubscribe(self, email_or_token: str) -> str | None:
+        """Mark an address (or the address a token belongs to) unsubscribed; returns it."""
+        from .readers import ReaderStatus
+
+        key = email_or_token.strip()
+        readers = self.readers()
+        reader = self.reader_by_token(key) or self.reader(key)
+        if reader is None:
+            if "@" not in key:
+                return None
+            return readers.unsubscribe_address(key, "unsubscribed by the operator").email
+        readers.set_status(reader.email, ReaderStatus.UNSUBSCRIBED, "unsubscribed")
+        return reader.email
+
+    def unsubscribed(self) -> set[str]:
+        """Every address that must get nothing now: unsubscribed, bounced, complained,
+        paused, or not confirmed yet."""
+        if not self.has_schema():
+            return set()
+        return self.blocked_readers()
+
+    def readers(self) -> Readers:
+        """The rules over the readers' records (digest/state/readers.py)."""
+        return Readers(self)
+
+    def reader(self, email: str) -> Reader | None:
+        row = self._one("reader", email.lower())
+        return _reader(row) if row else None
+
+    def reader_by_token(self, token: str) -> Reader | None:
+        row = self._one("reader_by_token", token)
+        return _reader(row) if row else None
+
+    def all_readers(self, status: str | None = None) -> list[Reader]:
+        if not self.has_schema():
+            return []
+        rows = (
+            self._all("all_readers") if status is None else self._all("readers_with_status", status)
         )
-        return [r[0] for r in rows]
+        return [_reader(r) for r in rows]
 
-    def set_delivery(
-        self,
-        issue_id: int,
-        recipient: str,
-        status: str,
-        answer: str | None = None,
-        message_id: str | None = None,
-        run_id: int | None = None,
-    ) -> None:
-        """Record one recipient's outcome at once, in its own transaction."""
-        self.set_deliveries(issue_id, [(recipient, status, answer, message_id)], run_id)
+    def sendable_readers(self) -> list[Reader]:
+        return [_reader(r) for r in self._all("sendable_readers", now())]
 
-    def set_deliveries(
-        self,
-        issue_id: int,
-        rows: Sequence[tuple[str, str, str | None, str | None]],
-        run_id: int | None = None,
-    ) -> None:
-        """Record several outcomes (recipient, status, answer, message_id) in one
-        transaction; each one's sender and run are kept for `history`."""
+    def blocked_readers(self) -> set[str]:
+        return {r[0] for r in self._all("blocked_readers", now())}
+
+    def blocked_among(self, emails: Sequence[str]) -> set[str]:
+        keys = {e.lower(): e for e in emails}
+        rows = self._all("blocked_among", self.db.as_list(list(keys)), now())
+        return {keys[r[0]] for r in rows}
+
+    def reader_names(self, emails: Sequence[str]) -> dict[str, str]:
+        wanted = sorted({e.lower() for e in emails})
+        return {r[0]: r[1] for r in self._all("reader_names", self.db.as_list(wanted))}
+
+    def add_readers(self, rows: Sequence[NewReader]) -> int:
         stamp = now()
-        sql = (
-            "UPDATE deliveries SET status=?, answer=?, attempts=attempts+1, "
-            "message_id=coalesce(?, message_id), updated_at=?, sender=?, "
-            "run_id=coalesce(?, run_id), lease_until=NULL "
-            "WHERE issue_id=? AND recipient=?"
+        with self.transaction():
+            before = self._value("count_readers")
+            self._each(
+                "add_reader",
+                [
+                    (e.lower(), secrets.token_urlsafe(24), n, st, src, stamp, stamp, at, ip)
+                    for e, n, st, src, at, ip in rows
+                ],
+            )
+            return self._value("count_readers") - before
+
+    def reactivate_reader(self, email: str, name: str | None) -> None:
+        self._run("reactivate_reader", name, now(), email.lower())
+
+    def pending_again(self, email: str, name: str | None, client: str) -> None:
+        stamp = now()
+        self._run("pending_again", name, stamp, client, stamp, email.lower())
+
+    def confirm_reader(self, token: str) -> None:
+        stamp = now()
+        self._run("confirm_reader", stamp, stamp, token)
+
+    def set_reader_status(
+        self,
+        email: str,
+        status: str,
+        reason: str | None,
+        paused_until: str | None,
+        gone: bool,
+    ) -> None:
+        stamp = now()
+        self._run(
+            "set_reader_status",
+            str(status),
+            reason,
+            paused_until,
+            stamp,
+            gone,
+            stamp,
+            email.lower(),
         )
-        values = [(str(s), a, m, stamp, self.sender, run_id, issue_id, r) for r, s, a, m in rows]
-        if len(values) == 1:  # one statement commits on its own: one round trip, not three
-            self.db.check_writable()
-            self.db.execute(sql, values[0])
+
+    def rename_reader(self, email: str, name: str | None) -> None:
+        self._run("rename_reader", name, now(), email.lower())
+
+    def remove_reader(self, email: str) -> bool:
+        with self.transaction():
+            return self._run("remove_reader", email.lower()).rowcount > 0
+
+    def add_bounce(self, email: str, kind: str, detail: str) -> None:
+        self._run("add_bounce", email.lower(), kind, now(), detail[:500])
+
+    def soft_bounces_since(self, email: str, since: str) -> int:
+        return int(self._value("soft_bounces_since", email.lower(), since))
+
+    def bounce_message_seen(self, key: str) -> bool:
+        return self._one("bounce_message_seen", key) is not None
+
+    def mark_bounce_message(self, key: str) -> None:
+        self._run("mark_bounce_message", key, now())
+
+    # --- the stories already sent -------------------------------------------------------
+
+    def sent_stories(self) -> History:
+        """What was sent, as selection asks it (`select.SentStories`)."""
+        return History(self)
+
+    def remembered(self, issue_id: int) -> bool:
+        return self._one("remembered", issue_id) is not None
+
+    def remember(self, issue_id: int, records: Sequence[SentRecord]) -> None:
+        """Record the tellings of a delivered issue's stories (joins an open transaction)."""
+        if not records:
             return
-        with self.transaction() as tx:
-            tx.executemany(sql, values)
+        with self.transaction():
+            first = (self._value("newest_sent_article") or 0) + 1
+            rows = sent_rows(first, issue_id, records)
+            self._each("insert_sent_article", rows.articles)
+            self._each("insert_sent_key", rows.keys)
+            self._each("insert_sent_fact", rows.facts)
+            self._each("add_sent_term", rows.terms)
 
-    def give_up_deferred(self, issue_id: int, max_runs: int) -> int:
-        from .exactly_once import give_up_deferred
+    def sent_article_count(self) -> int:
+        """How many articles were sent (ids are dense and never deleted: max(id) is cheap)."""
+        return (self._value("newest_sent_article") or 0) if self.has_schema() else 0
 
-        return give_up_deferred(self, issue_id, max_runs)
+    def sent_count_since(self, day: int) -> int:
+        return self._value("sent_count_since", day) if self.has_schema() else 0
 
-    def sent_count(self, issue_id: int) -> int:
-        """How many readers the relay (or the outbox) has accepted the issue for."""
-        return self.db.scalar(
-            "SELECT count(*) FROM deliveries WHERE issue_id=? AND status=?",
-            (issue_id, DeliveryStatus.SENT),
-        )
+    def matching_keys(self, keys: Sequence[int]) -> list[tuple[int, int]]:
+        return self._keyed("matching_keys", keys)
+
+    def fact_counts(self, keys: Sequence[int], day: int) -> dict[int, int]:
+        return dict(self._keyed("fact_counts", keys, day))
+
+    def facts_since(self, keys: Sequence[int], day: int) -> list[tuple[int, int]]:
+        return self._keyed("facts_since", keys, day)
+
+    def term_frequencies(self, keys: Sequence[int]) -> dict[int, int]:
+        return dict(self._keyed("term_frequencies", keys))
+
+    def sent_article_rows(self, ids: Sequence[int]) -> list[tuple]:
+        return self._keyed("sent_articles", ids)
+
+    def _keyed(self, name: str, keys: Sequence[int], *params: Any) -> list[tuple]:
+        if not self.has_schema():
+            return []
+        return [tuple(r) for r in self._all(name, self.db.as_list(keys), *params)]
+
+    # --- `digest history` ---------------------------------------------------------------
 
     def history(self, limit: int = 20) -> list[dict]:
         """The newest `limit` runs, newest first, each with the issue it froze (its subject,
@@ -338,8 +594,6 @@ class Store:
             if issue is not None and not articles:
                 articles = issue.article_count
                 if articles is None:  # frozen by an older digest
-                    import json
-
                     articles = len(json.loads(issue.articles))
             deliveries = self.deliveries(issue.id) if issue else []
             senders: dict[str, int] = {}
@@ -376,106 +630,6 @@ class Store:
             )
         return entries
 
-    # --- rates --------------------------------------------------------------------------
-
-    def previous_rates(self) -> dict[str, Decimal]:
-        """The rates of the newest issue delivered to at least one reader."""
-        if not self.has_schema():
-            return {}
-        newest = self.db.scalar(
-            "SELECT max(issue_id) FROM rate_history WHERE issue_id IN "
-            "(SELECT issue_id FROM deliveries WHERE status=?)",
-            (DeliveryStatus.SENT,),
-        )
-        if newest is None:
-            return {}
-        return {
-            pair: Decimal(rate)
-            for pair, rate in self.db.fetchall(
-                "SELECT pair, rate FROM rate_history WHERE issue_id=?", (newest,)
-            )
-        }
-
-    # --- the archive (digest/archive.py's DeliveredIssues) ------------------------------
-
-    def delivered_issues(self) -> list[DeliveredIssue]:
-        """Every issue at least one reader has, oldest first, with the time the first reader
-        got it. Reads only."""
-        if not self.has_schema():
-            return []
-        rows = self.db.fetchall(
-            "SELECT i.id, i.run_id, i.digest_date, i.subject, i.html, i.text, i.report, "
-            "min(d.updated_at) AS sent_at FROM issues i JOIN deliveries d "
-            "ON d.issue_id = i.id AND d.status = ? "
-            "GROUP BY i.id, i.run_id, i.digest_date, i.subject, i.html, i.text, i.report "
-            "ORDER BY i.id",
-            (DeliveryStatus.SENT,),
-        )
-        return [DeliveredIssue(**{k: r[k] for k in r.keys()}) for r in rows]
-
-    # --- subscribers --------------------------------------------------------------------
-
-    def token_for(self, email: str) -> str:
-        """The recipient's unsubscribe token, made (unguessable) on first use."""
-        return self.tokens_for([email])[email]
-
-    def tokens_for(self, emails: Sequence[str]) -> dict[str, str]:
-        """Each address's unsubscribe token, the missing ones made in one transaction; keyed
-        by the address as given."""
-        keys = {e: e.lower() for e in emails}
-        wanted = sorted(set(keys.values()))
-        found: dict[str, str] = {}
-
-        def look() -> None:
-            for i in range(0, len(wanted), 500):
-                chunk = wanted[i : i + 500]
-                marks = ",".join("?" * len(chunk))
-                found.update(
-                    (r[0], r[1])
-                    for r in self.db.fetchall(
-                        f"SELECT email, token FROM subscribers WHERE email IN ({marks})", chunk
-                    )
-                )
-
-        if self.has_schema():
-            look()
-        if len(found) < len(wanted):
-            with self.transaction() as tx:
-                tx.executemany(
-                    "INSERT INTO subscribers(email, token) VALUES (?, ?) "
-                    "ON CONFLICT(email) DO NOTHING",
-                    [(e, secrets.token_urlsafe(24)) for e in wanted if e not in found],
-                )
-                look()
-        return {e: found[k] for e, k in keys.items()}
-
-    def readers(self):
-        """The readers' records (digest/state/readers.py)."""
-        from .readers import Readers
-
-        return Readers(self.db)
-
-    def unsubscribe(self, email_or_token: str) -> str | None:
-        """Mark an address (or the address a token belongs to) unsubscribed; returns it."""
-        from .readers import ReaderStatus
-
-        key = email_or_token.strip()
-        readers = self.readers()
-        reader = readers.by_token(key) or readers.get(key)
-        if reader is None:
-            if "@" not in key:
-                return None
-            return readers.unsubscribe_address(key, "unsubscribed by the operator").email
-        readers.set_status(reader.email, ReaderStatus.UNSUBSCRIBED, "unsubscribed")
-        return reader.email
-
-    def unsubscribed(self) -> set[str]:
-        """Every address that must get nothing now: unsubscribed, bounced, complained,
-        paused, or not confirmed yet."""
-        if not self.has_schema():
-            return set()
-        return self.readers().blocked()
-
 
 def _memory_schema(db: Db, version: int) -> None:
     """A read-only look at a state file that does not exist yet (an empty schema), or at an
@@ -487,9 +641,12 @@ def _memory_schema(db: Db, version: int) -> None:
         db.readonly = True
 
 
-def _run(r) -> Run:
-    from .models import RunStatus
+_ISSUE_FIELDS = (
+    "id, run_id, created_at, digest_date, subject, preheader, html, text, report, articles"
+).split(", ")
 
+
+def _run(r) -> Run:
     return Run(
         r["id"],
         r["started_at"],
@@ -506,7 +663,7 @@ def _run(r) -> Run:
 
 def _issue(r) -> Issue:
     return Issue(
-        *(r[k] for k in _ISSUE_COLUMNS.replace(" ", "").split(",")[:10]),
+        *(r[k] for k in _ISSUE_FIELDS),
         status=status_of(IssueStatus, r["status"]),
         slot=r["slot"],
         article_count=r["article_count"],
@@ -526,3 +683,7 @@ def _delivery(r) -> Delivery:
         r["run_id"],
         r["lease_until"],
     )
+
+
+def _reader(row) -> Reader:
+    return reader_from_row(tuple(row))

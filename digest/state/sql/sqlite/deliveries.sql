@@ -1,0 +1,58 @@
+-- Deliveries: one row an issue and reader; claimed by one sender at a time.
+
+-- name: claimable
+-- Readers nobody has yet: pending ones in the order they were frozen, then those deferred in
+-- an earlier run, and those whose claim by another sender ran out.
+-- params: issue, pending, retrying, run, claimed, now, retrying, limit
+SELECT recipient FROM deliveries
+WHERE issue_id = ?
+  AND (status = ? OR (status = ? AND (run_id IS NULL OR run_id <> ?))
+       OR (status = ? AND lease_until < ?))
+ORDER BY status = ?, rowid LIMIT ?;
+
+-- name: claim_delivery
+UPDATE deliveries SET status = ?, sender = ?, run_id = ?, lease_until = ?
+WHERE issue_id = ? AND recipient = ?;
+
+-- name: others_claims
+SELECT count(*) FROM deliveries
+WHERE issue_id = ? AND status = ? AND run_id <> ? AND lease_until >= ?;
+
+-- name: release_claims
+UPDATE deliveries SET status = ?, lease_until = NULL
+WHERE issue_id = ? AND run_id = ? AND status = ?;
+
+-- name: renew_lease
+UPDATE deliveries SET lease_until = ? WHERE issue_id = ? AND run_id = ? AND status = ?;
+
+-- name: record_delivery
+UPDATE deliveries SET status = ?, answer = ?, attempts = attempts + 1,
+    message_id = coalesce(?, message_id), updated_at = ?, sender = ?,
+    run_id = coalesce(?, run_id), lease_until = NULL
+WHERE issue_id = ? AND recipient = ?;
+
+-- name: give_up_deferred
+UPDATE deliveries SET status = ?,
+    answer = coalesce(answer, '') || ' (gave up after ' || attempts || ' runs)', updated_at = ?
+WHERE issue_id = ? AND status = ? AND attempts >= ?;
+
+-- name: delivery_counts
+SELECT status, count(*) FROM deliveries WHERE issue_id = ? GROUP BY status;
+
+-- name: count_with_status
+SELECT count(*) FROM deliveries WHERE issue_id = ? AND status = ?;
+
+-- name: deliveries
+SELECT issue_id, recipient, status, attempts, answer, message_id, updated_at, sender, run_id,
+       lease_until
+FROM deliveries WHERE issue_id = ? ORDER BY recipient;
+
+-- name: deliveries_by_run
+SELECT issue_id, recipient, status, attempts, answer, message_id, updated_at, sender, run_id,
+       lease_until
+FROM deliveries WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY issue_id, recipient;
+
+-- name: recipients_left
+-- Pending readers in the order they were frozen, then the deferred ones.
+SELECT recipient FROM deliveries WHERE issue_id = ? AND status IN (?, ?)
+ORDER BY status = ?, rowid;

@@ -1,0 +1,138 @@
+-- The schema, one migration a name (migrate_N brings a state to version N). Each runs in its
+-- own transaction; statements end with a semicolon at the end of a line.
+
+-- name: migrate_1
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    slot TEXT,                      -- the scheduled slot this run served (ISO), if any
+    status TEXT NOT NULL,           -- a RunStatus (models.py)
+    chosen INTEGER NOT NULL DEFAULT 0,
+    sent INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    message TEXT
+);
+CREATE UNIQUE INDEX runs_slot ON runs(slot) WHERE slot IS NOT NULL;
+CREATE TABLE issues (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    created_at TEXT NOT NULL,
+    digest_date TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    preheader TEXT NOT NULL,
+    html TEXT NOT NULL,
+    text TEXT NOT NULL,
+    report TEXT NOT NULL,           -- the selection report (JSON) frozen with the issue
+    articles TEXT NOT NULL,         -- the chosen articles (JSON), remembered once delivered
+    status TEXT NOT NULL            -- an IssueStatus
+);
+CREATE TABLE deliveries (
+    issue_id INTEGER NOT NULL REFERENCES issues(id),
+    recipient TEXT NOT NULL,
+    status TEXT NOT NULL,           -- a DeliveryStatus
+    attempts INTEGER NOT NULL DEFAULT 0,
+    answer TEXT,                    -- the server's last answer
+    message_id TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (issue_id, recipient)
+);
+CREATE TABLE subscribers (
+    email TEXT PRIMARY KEY,
+    token TEXT NOT NULL UNIQUE,
+    unsubscribed_at TEXT
+);
+CREATE TABLE rate_history (
+    issue_id INTEGER NOT NULL REFERENCES issues(id),
+    pair TEXT NOT NULL,
+    rate TEXT NOT NULL,
+    change_pct TEXT NOT NULL,
+    quoted_on TEXT,
+    PRIMARY KEY (issue_id, pair)
+);
+-- What was sent, for later selections (digest/state/sent.py encodes the blobs).
+CREATE TABLE sent_articles (
+    id INTEGER PRIMARY KEY,
+    issue_id INTEGER NOT NULL,      -- the issue it went out in (no FK: history outlives issues)
+    title TEXT NOT NULL,
+    source TEXT NOT NULL,
+    url TEXT,
+    guid TEXT,
+    day INTEGER NOT NULL,           -- the story's date (proleptic ordinal), else the day sent
+    sent_at TEXT NOT NULL,
+    words INTEGER NOT NULL,         -- body length in words
+    shingles INTEGER NOT NULL,      -- number of body shingles (containment estimates)
+    excerpt INTEGER NOT NULL,
+    fact_weight REAL NOT NULL,      -- all its facts, weighted by kind (same-story overlap)
+    facts BLOB NOT NULL,            -- its facts' keys, little-endian int64
+    signature BLOB NOT NULL,        -- MinHash of the body, NUM_PERM little-endian uint32
+    lead BLOB NOT NULL,             -- MinHash of its opening words, LEAD_PERM uint32
+    terms BLOB NOT NULL             -- top content words: uint32 hashes then uint16 counts
+);
+CREATE INDEX sent_articles_day ON sent_articles(day);
+CREATE INDEX sent_articles_issue ON sent_articles(issue_id);
+CREATE TABLE sent_keys (            -- exact-text, GUID, URL and LSH band keys
+    key INTEGER NOT NULL,
+    article_id INTEGER NOT NULL,
+    PRIMARY KEY (key, article_id)
+) WITHOUT ROWID;
+CREATE TABLE sent_facts (           -- same-story evidence: dates, amounts, names
+    key INTEGER NOT NULL,
+    day INTEGER NOT NULL,
+    article_id INTEGER NOT NULL,
+    PRIMARY KEY (key, day, article_id)
+) WITHOUT ROWID;
+CREATE TABLE sent_terms (           -- in how many sent articles each content word occurs
+    key INTEGER PRIMARY KEY,
+    articles INTEGER NOT NULL
+);
+
+-- name: migrate_2
+-- Stories: every remembered telling belongs to a story (the id of its first telling; a
+-- version-1 article is a story of its own), and its facts' classes are kept for the conflict
+-- rule. GUID keys became scoped to their feed: version-1 GUID keys no longer match anything.
+ALTER TABLE sent_articles ADD COLUMN story_id INTEGER;
+UPDATE sent_articles SET story_id = id;
+ALTER TABLE sent_articles ADD COLUMN classes BLOB;
+ALTER TABLE sent_articles ADD COLUMN paragraphs BLOB;
+
+-- name: migrate_3
+-- Several senders: who ran, who claimed and delivered each reader, until when a claim holds;
+-- one issue per slot; the articles' count kept with the issue.
+ALTER TABLE runs ADD COLUMN sender TEXT;
+ALTER TABLE issues ADD COLUMN slot TEXT;
+ALTER TABLE issues ADD COLUMN article_count INTEGER;
+ALTER TABLE deliveries ADD COLUMN sender TEXT;
+ALTER TABLE deliveries ADD COLUMN run_id INTEGER;
+ALTER TABLE deliveries ADD COLUMN lease_until TEXT;
+CREATE UNIQUE INDEX issues_slot ON issues(slot) WHERE slot IS NOT NULL;
+CREATE INDEX deliveries_status ON deliveries(issue_id, status);
+CREATE INDEX deliveries_run ON deliveries(run_id);
+
+-- name: migrate_4
+-- Readers: status, name, where they came from, the proof of consent (when and from which
+-- address the form was sent, when it was confirmed), a pause; the bounces read
+-- (digest/state/readers.py has the rules).
+ALTER TABLE subscribers ADD COLUMN name TEXT;
+ALTER TABLE subscribers ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+ALTER TABLE subscribers ADD COLUMN source TEXT;
+ALTER TABLE subscribers ADD COLUMN created_at TEXT;
+ALTER TABLE subscribers ADD COLUMN updated_at TEXT;
+ALTER TABLE subscribers ADD COLUMN consent_at TEXT;
+ALTER TABLE subscribers ADD COLUMN consent_ip TEXT;
+ALTER TABLE subscribers ADD COLUMN confirmed_at TEXT;
+ALTER TABLE subscribers ADD COLUMN paused_until TEXT;
+ALTER TABLE subscribers ADD COLUMN reason TEXT;
+UPDATE subscribers SET status = 'unsubscribed' WHERE unsubscribed_at IS NOT NULL;
+CREATE INDEX subscribers_status ON subscribers(status);
+CREATE TABLE bounce_events (
+    email TEXT NOT NULL,
+    kind TEXT NOT NULL,             -- hard | soft | complaint
+    at TEXT NOT NULL,
+    detail TEXT
+);
+CREATE INDEX bounce_events_email ON bounce_events(email, at);
+CREATE TABLE bounce_messages (
+    key TEXT PRIMARY KEY,           -- sha256 of the message: each is read once
+    read_at TEXT NOT NULL
+);
