@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 import tempfile
 import time
@@ -25,15 +24,18 @@ from digest.models import Digest, DigestItem, DigestSection  # noqa: E402
 from digest.render import render  # noqa: E402
 from digest.state import NewIssue, Store  # noqa: E402
 from digest.state import exactly_once as rules  # noqa: E402
+from digest.state.models import FrozenStory  # noqa: E402
 
 
-def add_issues(store: Store, first: int, count: int, html: str, text: str, report: str) -> None:
+def add_issues(
+    store: Store, first: int, count: int, html: str, text: str, stories: list[FrozenStory]
+) -> None:
     """`count` delivered issues, through the same rules a run follows."""
     for n in range(first, first + count):
         run_id = rules.begin_run(store).id
         day = (dt.date(2020, 1, 1) + dt.timedelta(days=n)).isoformat()
         subject = f"Daily, {day}: issue {n}"
-        new = NewIssue(day, subject, "", html, text, json.loads(report), [], ["reader@example.com"])
+        new = NewIssue(day, subject, "", html, text, stories, ["reader@example.com"])
         issue_id = rules.freeze(store, run_id, new, store.newest_issue_id())
         store.set_deliveries(issue_id, [("reader@example.com", "sent", "250 OK", None)], run_id)
         rules.settle(store, issue_id)
@@ -49,16 +51,16 @@ def main() -> None:
         for i in range(12)
     )
     rendered = render(Digest("Daily", dt.date(2026, 1, 1), (DigestSection("Top stories", items),)))
-    report = json.dumps({"chosen": [{"title": i.title, "lead": i.lead} for i in items]})
+    stories = [FrozenStory(i.title, i.lead, i.url, "Top stories", ()) for i in items]
     with tempfile.TemporaryDirectory() as tmp:
         state, site = Path(tmp) / "state.sqlite3", Path(tmp) / "site"
         with Store.open(state) as store:
-            add_issues(store, 0, args.issues, rendered.html, rendered.text, report)
+            add_issues(store, 0, args.issues, rendered.html, rendered.text, stories)
         figures = []
         for label in ("empty folder", "nothing new", "one issue more"):
             if label == "one issue more":
                 with Store.open(state) as store:
-                    add_issues(store, args.issues, 1, rendered.html, rendered.text, report)
+                    add_issues(store, args.issues, 1, rendered.html, rendered.text, stories)
             with Store.open(state, readonly=True) as store:
                 start = time.perf_counter()
                 result = write_archive(store, site, title="Daily")

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import html
-import json
 import os
 import re
 import uuid
@@ -58,7 +57,18 @@ class IssueRecord(Protocol):
     @property
     def html(self) -> str: ...  # holds the {unsubscribe_url} placeholder
     @property
-    def report(self) -> str: ...  # the selection report (JSON): chosen titles and leads
+    def stories(self) -> Sequence[ShownStory]: ...  # as frozen with the issue
+
+
+class ShownStory(Protocol):
+    """A story of a delivered issue: what its archive page lists."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def lead(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
 
 
 class DeliveredIssues(Protocol):
@@ -238,21 +248,16 @@ def _when(text: str) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-def _stories(report_json: str) -> tuple[tuple[str, str, str | None], ...]:
+def _stories(stories: Sequence[ShownStory]) -> tuple[tuple[str, str, str | None], ...]:
     from .text import clean_text, safe_href
 
-    try:
-        chosen = json.loads(report_json).get("chosen") or []
-    except (ValueError, AttributeError):
-        return ()
     return tuple(
         (
-            clean_text(str(c.get("title") or "")) or "Untitled",
-            clean_text(str(c.get("lead") or "")),
-            safe_href(c.get("url") if isinstance(c.get("url"), str) else None),
+            clean_text(str(s.title or "")) or "Untitled",
+            clean_text(str(s.lead or "")),
+            safe_href(s.url if isinstance(s.url, str) else None),
         )
-        for c in chosen
-        if isinstance(c, dict)
+        for s in stories
     )
 
 
@@ -263,7 +268,7 @@ def _page(issue: IssueRecord, title: str, url: str | None) -> Page:
         day = dt.date.fromisoformat(issue.digest_date)
     except ValueError:
         day = sent_at.date()
-    info = Page(name, _one_line(issue.subject), day, sent_at, _stories(issue.report), html="")
+    info = Page(name, _one_line(issue.subject), day, sent_at, _stories(issue.stories), html="")
     own = page_url(url, issue.digest_date, issue.run_id)
     body = public_html(issue.html, own)
     bar = _env().get_template("archive_bar.html.j2").render(page=info, title=title)

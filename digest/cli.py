@@ -143,9 +143,10 @@ def preview(
 ) -> None:
     """The next digest, without sending or recording anything."""
     from . import pipeline
+    from .paths import preview_folder
 
     config = _load(ctx)
-    folder = Path(out_dir) if out_dir else config.project_root / "var" / "preview"
+    folder = preview_folder(config, Path(out_dir) if out_dir else None)
     with progress.shown(enabled=not as_json):
         report, paths = pipeline.preview(config, folder, _as_of(as_of))
     _warn(report.to_json()["problems"])
@@ -178,6 +179,7 @@ def run(
 ) -> None:
     """One full cycle: select, summarize, render, deliver, record."""
     from . import pipeline
+    from .state.models import RunStatus
 
     config = _load(ctx)
     if slot is not None:
@@ -189,7 +191,7 @@ def run(
             report = pipeline.run(config, dry_run=dry_run, as_of=_as_of(as_of), slot=slot)
     except DigestError as e:
         if as_json:  # scripts still get one object, then the one-line error and exit code
-            status = "already-ran" if isinstance(e, SlotDoneError) else "failed"
+            status = RunStatus.ALREADY_RAN if isinstance(e, SlotDoneError) else RunStatus.FAILED
             _print_json(pipeline.RunReport(status, message=e.message).to_json())
         raise
     data = report.to_json()
@@ -266,6 +268,22 @@ def history(ctx: click.Context, as_json: bool, limit: int) -> None:
                 + (f" ({d['answer']})" if d["status"] != "sent" and d["answer"] else "")
                 + (f" by {d['sender']}" if len(e["senders"]) > 1 and d["sender"] else "")
             )
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def sources(ctx: click.Context, as_json: bool) -> None:
+    """Each source's health: last fetch, status, last success, failures in a row, entries,
+    bytes, and what the server asked (retry after, moved to)."""
+    from .sources.health import health_lines, source_health
+
+    entries = source_health(_load(ctx))
+    if as_json:
+        _print_json({"sources": entries})
+        return
+    for line in health_lines(entries):
+        click.echo(line)
 
 
 @cli.command()

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from .errors import ConfigError
+from .rules import NO_RULES, Rules, pattern
 
 DEFAULT_CONFIG = Path("config/digest.yaml")
 
@@ -44,10 +45,17 @@ KEYS: dict[str, frozenset[str]] = {
             "archive",
             "web",
             "bounces",
+            "fetch",
         }
     ),
-    "sources[]": frozenset({"feed", "folder", "path", "name", "link", "article_url"}),
-    "selection": frozenset({"max_articles", "lookback_days", "sections"}),
+    "sources[]": frozenset(
+        {"feed", "folder", "path", "name", "link", "article_url"}
+        | {"full_text", "include", "exclude", "max_per_source", "section", "lookback_days"}
+    ),
+    "selection": frozenset(
+        {"max_articles", "lookback_days", "sections", "include", "exclude", "max_per_source"}
+    ),
+    "fetch": frozenset({"concurrency", "per_host", "timeout", "max_bytes", "contact"}),
     "summary": frozenset({"max_words", "backend", "llm"}),
     "summary.llm": frozenset({"base_url", "model", "api_key_env", "timeout"}),
     "delivery": frozenset(
@@ -85,6 +93,7 @@ class SourceSpec:
     name: str | None = None  # what readers see ("The Times of Central Asia"); feeds: their title
     link: str | None = None  # the source's home page; feeds: their channel link
     article_url: str | None = None  # "https://.../search?q={title}": a link for pages without
+    rules: Rules = NO_RULES  # include/exclude, max_per_source, section, lookback_days, full_text
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,25 @@ class SelectionConfig:
     max_articles: int = 12
     lookback_days: int = 7
     sections: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, keywords) in config order
+    rules: Rules = NO_RULES  # global include / exclude / max_per_source
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """Fetching over HTTP (digest/sources/fetch.py)."""
+
+    concurrency: int = 32  # URLs in flight at once
+    per_host: int = 2  # requests to one host at once
+    timeout: float = 20.0  # seconds for one URL in all, whatever the server does
+    max_bytes: int = 20_000_000  # a feed or page larger than this is not read
+    contact: str | None = None  # a URL site owners can reach the editor at (User-Agent)
+
+    @property
+    def user_agent(self) -> str:
+        from . import __version__
+
+        contact = f"; +{self.contact}" if self.contact else ""
+        return f"digest/{__version__} (newsletter digest generator{contact})"
 
 
 @dataclass(frozen=True)
@@ -219,6 +247,7 @@ class Config:
     archive: ArchiveConfig | None = None  # None: no archive is kept by `run`
     web: WebConfig | None = None  # None: no reader-facing pages; links are the state tokens
     bounces: BouncesConfig | None = None
+    fetch: FetchConfig = field(default_factory=FetchConfig)
 
     @property
     def folder(self) -> Path:
@@ -449,7 +478,49 @@ def _build(root: _Node, given_path: Path) -> Config:
             )
     if "bounces" in top:
         kwargs["bounces"] = _bounces(top["bounces"], base)
+    if "fetch" in top:
+        kwargs["fetch"] = _fetch(top["fetch"])
     return Config(**kwargs)
+
+
+def _fetch(node: _Node) -> FetchConfig:
+    fields = node.mapping(KEYS["fetch"])
+    kwargs: dict[str, Any] = {}
+    if "concurrency" in fields:
+        kwargs["concurrency"] = fields["concurrency"].integer(1, 1000)
+    if "per_host" in fields:
+        kwargs["per_host"] = fields["per_host"].integer(1, 16)
+    if "timeout" in fields:
+        kwargs["timeout"] = fields["timeout"].seconds()
+    if "max_bytes" in fields:
+        kwargs["max_bytes"] = fields["max_bytes"].integer(10_000, 1_000_000_000)
+    if "contact" in fields:
+        kwargs["contact"] = _one_line(fields["contact"])
+    return FetchConfig(**kwargs)
+
+
+def _rules(fields: dict[str, _Node], per_source: bool) -> Rules:
+    """The source rules among a source's (or `selection:`'s) keys (digest/rules.py)."""
+    kwargs: dict[str, Any] = {}
+    for key in ("include", "exclude"):
+        if key in fields:
+            patterns = []
+            for item in fields[key].items():
+                try:
+                    patterns.append(pattern(item.string()))
+                except ValueError as e:
+                    raise item.error(str(e)) from None
+            kwargs[key] = tuple(patterns)
+    if "max_per_source" in fields:
+        kwargs["max_per_source"] = fields["max_per_source"].integer(1, 1000)
+    if per_source:
+        if "section" in fields:
+            kwargs["section"] = _one_line(fields["section"])
+        if "lookback_days" in fields:
+            kwargs["lookback_days"] = fields["lookback_days"].integer(1, 100_000)
+        if "full_text" in fields:
+            kwargs["full_text"] = fields["full_text"].boolean()
+    return Rules(**kwargs) if kwargs else NO_RULES
 
 
 def _web(node: _Node) -> WebConfig:
@@ -539,7 +610,13 @@ def _source(item: _Node, base: Path) -> SourceSpec:
         link = _http_url(fields["link"]) if "link" in fields else None
         article_url = _article_url(fields["article_url"]) if "article_url" in fields else None
         return SourceSpec(
-            "glob" if kind == "path" else kind, value, node.line, name, link, article_url
+            "glob" if kind == "path" else kind,
+            value,
+            node.line,
+            name,
+            link,
+            article_url,
+            _rules(fields, per_source=True),
         )
     pattern = item.expand(item.string(), base)
     _check_glob(item, pattern)
@@ -668,6 +745,7 @@ def _selection(node: _Node) -> SelectionConfig:
                 raise child.error("lists no keyword")
             sections.append((str(key_node.value), keywords))
         kwargs["sections"] = tuple(sections)
+    kwargs["rules"] = _rules(fields, per_source=False)
     return SelectionConfig(**kwargs)
 
 

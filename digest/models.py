@@ -29,6 +29,18 @@ class Paragraph:
     line: int | None = None  # 1-based line in the source file, when it has lines
 
 
+def shown_source(name: str | None, link: str | None, source: str) -> str:
+    """A source as readers see it: its name, else its site's host; never a file name
+    (DESIGN: `source` in the JSON is the source's name)."""
+    if name:
+        return name
+    for url in (link, source):
+        parts = urlsplit(url or "")
+        if parts.scheme in ("http", "https") and parts.hostname:
+            return parts.hostname.removeprefix("www.")
+    return ""
+
+
 @dataclass(frozen=True)
 class Article:
     title: str
@@ -45,15 +57,8 @@ class Article:
 
     @property
     def shown_source(self) -> str:
-        """The source as readers see it: its name, else its site's host; never a file name
-        (DESIGN: `source` in the JSON is the source's name)."""
-        if self.source_name:
-            return self.source_name
-        for url in (self.source_link, self.source):
-            parts = urlsplit(url or "")
-            if parts.scheme in ("http", "https") and parts.hostname:
-                return parts.hostname.removeprefix("www.")
-        return ""
+        """The source as readers see it (see `shown_source`)."""
+        return shown_source(self.source_name, self.source_link, self.source)
 
     @property
     def text(self) -> str:
@@ -100,12 +105,17 @@ class ReadResult:
     rates: list[RateQuote] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     sources_read: int = 0  # sources that gave at least something
+    notes: list[str] = field(default_factory=list)  # what fetching did that is no problem
+    origins: dict = field(default_factory=dict)  # Article.source -> the config's SourceSpec
 
     def extend(self, other: ReadResult) -> None:
         self.articles.extend(other.articles)
         self.rates.extend(other.rates)
         self.problems.extend(other.problems)
         self.sources_read += other.sources_read
+        self.notes.extend(other.notes)
+        for source, spec in other.origins.items():
+            self.origins.setdefault(source, spec)
 
 
 # Reasons an article is left out of a digest (the CLI contract's `reason`).
@@ -115,7 +125,8 @@ NEAR_DUPLICATE = "near-duplicate"
 SAME_STORY = "same-story"
 TOO_OLD = "too-old"
 OVER_LIMIT = "over-limit"
-SKIP_REASONS = (ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, TOO_OLD, OVER_LIMIT)
+EXCLUDED = "excluded"  # a source rule (digest/rules.py); Skipped.rule names it
+SKIP_REASONS = (ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, TOO_OLD, OVER_LIMIT, EXCLUDED)
 
 DEFAULT_SECTION = "Top stories"
 OTHER_SECTION = "More news"  # stories no named section claims, after the named sections
@@ -133,10 +144,10 @@ class Telling:
 
 @dataclass(frozen=True)
 class Chosen:
-    """A story of the digest, shown by its best telling."""
+    """A story of the digest, shown by its best telling (its section is placed once the lead
+    is written: plan.place)."""
 
     article: Article
-    section: str = DEFAULT_SECTION
     tellings: tuple[Article, ...] = ()  # the story's other tellings in this run
 
     @property
@@ -157,6 +168,7 @@ class Skipped:
     article: Article
     reason: str  # one of SKIP_REASONS
     duplicate_of: str | None = None  # title of the article it matched (batch or history)
+    rule: str | None = None  # the source rule that left it out ("exclude: sponsored (...)")
 
 
 @dataclass

@@ -60,7 +60,7 @@ from .cron import make_trigger
 from .errors import ConfigError, DigestError, LockedError, UsageError
 
 if TYPE_CHECKING:
-    from .pipeline import RunReport
+    from .report import RunReport
 
 RunFunc = Callable[[Config, str], "RunReport"]
 
@@ -465,14 +465,14 @@ class SlotScheduler:
             return slot_has_run(store, key)
 
     def _outcome(self, report: RunReport) -> Outcome:
-        prepared = report.prepared
-        chosen = len(prepared.selection.chosen) if prepared is not None else 0
-        sent = sum(1 for d in report.delivered if d.get("status") == "sent")
+        chosen = len(report.plan.stories) if report.plan is not None else 0
+        own = report.tally.own
+        sent = report.tally.own_sent
         message = report.message
-        if report.resumed:
-            done = sum(1 for d in report.resumed if d.get("status") == "sent")
+        if report.tally.resumed:
+            done = len([o for o in report.tally.resumed if o.status == "sent"])
             message += f"; finished an earlier issue first ({done} sent)"
-        return Outcome(report.status, chosen, sent, len(report.delivered) - sent, message)
+        return Outcome(str(report.status), chosen, sent, len(own) - sent, message)
 
     # --- start-up ------------------------------------------------------------------------
 

@@ -172,6 +172,7 @@ def assert_valid_atom(data: bytes) -> ET.Element:
 # --- the whole story ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_runs_then_archive_index_pages_and_feed(tmp_path):
     config, reports = two_runs(tmp_path)
     site = tmp_path / "site"
@@ -211,6 +212,7 @@ def test_two_runs_then_archive_index_pages_and_feed(tmp_path):
     assert root.find(f"{ATOM}link[@rel='self']").get("href") == f"{URL}feed.xml"
 
 
+@pytest.mark.slow
 def test_nothing_of_a_reader_anywhere_in_the_archive(tmp_path):
     config, _ = two_runs(tmp_path)
     assert digest("--config", config, "archive").returncode == 0
@@ -227,6 +229,7 @@ def test_nothing_of_a_reader_anywhere_in_the_archive(tmp_path):
             assert secret.encode() not in data.lower(), (path, secret)
 
 
+@pytest.mark.slow
 def test_the_run_refreshes_the_archive_and_a_second_archive_rewrites_nothing(tmp_path):
     config, _ = two_runs(tmp_path)
     site = tmp_path / "site"
@@ -243,6 +246,7 @@ def test_the_run_refreshes_the_archive_and_a_second_archive_rewrites_nothing(tmp
     assert not Path(f"{tmp_path / 'state.sqlite3'}-wal").exists()
 
 
+@pytest.mark.slow
 def test_remove_unpublishes_an_issue_and_it_stays_off(tmp_path):
     config, reports = two_runs(tmp_path)
     site = tmp_path / "site"
@@ -275,6 +279,7 @@ def test_remove_unpublishes_an_issue_and_it_stays_off(tmp_path):
     assert "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_keep_publishes_only_the_newest_issues(tmp_path):
     config, reports = two_runs(tmp_path, archive="  keep: 1")
     site = tmp_path / "site"
@@ -294,6 +299,7 @@ def test_keep_publishes_only_the_newest_issues(tmp_path):
             assert (moved / href).is_file(), href
 
 
+@pytest.mark.slow
 def test_archive_with_nothing_delivered_says_so_and_is_a_valid_feed(tmp_path):
     config = write_config(tmp_path, str(SAMPLE_SEEDS / "*.txt"))
     result = digest("--config", config, "archive", "--out", tmp_path / "out")
@@ -306,6 +312,7 @@ def test_archive_with_nothing_delivered_says_so_and_is_a_valid_feed(tmp_path):
     assert not (tmp_path / "state.sqlite3").exists()  # read-only: no state file made
 
 
+@pytest.mark.slow
 def test_a_failure_to_write_the_archive_is_a_warning_and_nothing_is_sent_again(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -348,6 +355,7 @@ of the lead says what happened in Almaty on Monday.</description></item>
     return path
 
 
+@pytest.mark.slow
 def test_hostile_titles_are_escaped_on_the_pages_and_in_the_feed(tmp_path):
     feed = hostile_feed(tmp_path / "wire.xml")
     config = write_config(tmp_path, f"feed: {feed}")
@@ -425,6 +433,7 @@ def test_view_url_is_the_page_the_archive_writes(tmp_path):
         ("  colour: blue", "archive.colour: unknown key"),
     ],
 )
+@pytest.mark.slow
 def test_bad_archive_settings_name_the_line_and_key(tmp_path, value, message):
     config = write_config(tmp_path, str(SAMPLE_SEEDS / "*.txt"), archive=value)
     result = digest("--config", config, "archive")
@@ -446,6 +455,7 @@ def test_archive_settings_are_read(tmp_path):
     assert shipped.archive is not None
 
 
+@pytest.mark.slow
 def test_preview_serve_serves_the_archive_and_text_with_its_charset(tmp_path):
     import signal
     import urllib.request
@@ -511,6 +521,7 @@ def test_send_times_from_the_state_are_read_as_utc():
     )
 
 
+@pytest.mark.slow
 def test_the_sent_email_links_to_its_page_in_the_archive(tmp_path):
     import email
     import email.policy

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
 try:
     from test_archive import digest, names_in_state, two_runs
     from test_render_browser import SHOTS, browser  # noqa: F401 - the shared fixture

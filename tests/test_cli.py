@@ -18,6 +18,7 @@ def digest(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_help_and_version_work_everywhere():
     for command in (
         [],
@@ -106,12 +107,14 @@ def test_parse_bad_file_beside_a_good_one_still_reads_the_good_one(tmp_path, sha
     assert data["problems"] == [f"{bad}: empty file: no ticker, date or articles"]
 
 
+@pytest.mark.slow
 def test_missing_config_is_exit_2_without_traceback(tmp_path):
     result = digest("--config", str(tmp_path / "nope.yaml"), "preview")
     assert result.returncode == 2
     assert "no such configuration file" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_bad_config_value_is_exit_2_naming_line_and_key(tmp_path):
     config = tmp_path / "digest.yaml"
     config.write_text(
@@ -128,12 +131,14 @@ def test_unknown_command_is_a_usage_error():
     assert result.returncode == 2 and "No such command" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["yesterday", "2025-13-01"])
 def test_bad_as_of_is_a_usage_error(value):
     result = digest("preview", "--as-of", value)
     assert result.returncode == 2 and "--as-of" in result.stderr
 
 
+@pytest.mark.slow
 def test_run_whose_sources_all_fail_exits_1_with_a_json_report(tmp_path):
     import socket
 
@@ -153,6 +158,7 @@ def test_run_whose_sources_all_fail_exits_1_with_a_json_report(tmp_path):
     assert report["status"] == "failed" and "nothing could be read" in report["message"]
 
 
+@pytest.mark.slow
 def test_several_addresses_in_one_to_entry_are_all_read(tmp_path):
     config = tmp_path / "digest.yaml"
     config.write_text(
@@ -166,6 +172,7 @@ def test_several_addresses_in_one_to_entry_are_all_read(tmp_path):
     assert recipients == ["a@example.com", "b@example.com"]
 
 
+@pytest.mark.slow
 def test_run_with_no_recipients_is_a_config_error_and_sends_nothing(tmp_path):
     config = tmp_path / "digest.yaml"
     config.write_text(
@@ -177,6 +184,7 @@ def test_run_with_no_recipients_is_a_config_error_and_sends_nothing(tmp_path):
     assert not (tmp_path / "outbox").exists()
 
 
+@pytest.mark.slow
 def test_the_readme_examples_run_as_written(tmp_path):
     """The commands in the README's Examples block, on a copy of the project's defaults."""
     import re
@@ -220,6 +228,7 @@ def test_parse_text_mode_prints_each_rate_quote_s_date(tmp_path):
     assert all(line.startswith("2025-11-04  ") for line in rate_lines), rate_lines
 
 
+@pytest.mark.slow
 def test_unsubscribe_refuses_a_line_break_naming_the_argument(tmp_path):
     config = sample_config(tmp_path, "  to: [a@example.com]\n")
     result = digest(
@@ -229,6 +238,7 @@ def test_unsubscribe_refuses_a_line_break_naming_the_argument(tmp_path):
     assert "EMAIL" in result.stderr and "line break" in result.stderr
 
 
+@pytest.mark.slow
 def test_invalid_to_addresses_are_warned_once_with_their_line(tmp_path):
     config = sample_config(
         tmp_path, '  to:\n    - good@example.com\n    - "bad@@x"\n    - not-an-address\n'
@@ -244,6 +254,7 @@ def test_invalid_to_addresses_are_warned_once_with_their_line(tmp_path):
     assert dry_lines == ["  good@example.com: dry-run"]  # no trailing space
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "run"])
 def test_only_bad_addresses_exit_2_naming_them(tmp_path, dry_run):
     config = sample_config(tmp_path, '  to: ["bad@@x", "also bad"]\n')
@@ -256,6 +267,7 @@ def test_only_bad_addresses_exit_2_naming_them(tmp_path, dry_run):
     assert not (tmp_path / "outbox").exists()
 
 
+@pytest.mark.slow
 def test_dry_run_shows_the_recipients_file_s_problems(tmp_path):
     (tmp_path / "list.csv").write_text("email,name\na@example.com,Ann\nnobody,X\n")
     config = sample_config(tmp_path, f"  recipients: {tmp_path / 'list.csv'}\n")
@@ -265,6 +277,7 @@ def test_dry_run_shows_the_recipients_file_s_problems(tmp_path):
     assert "  a@example.com: dry-run" in result.stdout.splitlines()
 
 
+@pytest.mark.slow
 def test_a_semicolon_csv_is_read_and_its_names_go_in_to_encoded(tmp_path):
     (tmp_path / "list.csv").write_text(
         "email;name\nann@example.com;Ann Ünal\n"
@@ -312,6 +325,7 @@ def test_the_readme_synopsis_names_every_option_of_every_command():
     assert missing == [], f"the README's synopsis lacks: {missing}"
 
 
+@pytest.mark.slow
 def test_preview_of_a_config_outside_a_config_folder_writes_beside_it(tmp_path):
     folder = tmp_path / "some" / "dir"
     folder.mkdir(parents=True)

@@ -132,6 +132,7 @@ def test_slot_now_still_forgives_a_timer_firing_a_little_early(tmp_path):
     assert resolve_slot(config, "now", late) == "2026-03-05T12:00:00+00:00"
 
 
+@pytest.mark.slow
 def test_run_with_a_future_slot_exits_2_and_sends_nothing(tmp_path):
     import subprocess
 

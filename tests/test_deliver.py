@@ -85,7 +85,7 @@ def store(tmp_path):
 def freeze(store: Store, recipients: list[str]) -> int:
     """An issue with its recipients pending, as the pipeline freezes it before sending."""
     run_id = begin_run(store).id
-    new = NewIssue("2025-11-10", "s", "p", "h", "t", {}, [], recipients)
+    new = NewIssue("2025-11-10", "s", "p", "h", "t", [], recipients)
     return rules.freeze(store, run_id, new, store.newest_issue_id())
 
 
@@ -546,6 +546,7 @@ def test_5xx_is_failed_with_the_answer_and_not_retried(tmp_path, rendered, store
     assert smtp_server.handler.connections == 1  # the refusal did not cost the connection
 
 
+@pytest.mark.slow
 @both_ways()
 def test_relay_deferring_everyone_stops_the_run(tmp_path, rendered, store, smtp_server):
     recipients = [f"r{i}@x.org" for i in range(10)]
@@ -758,6 +759,7 @@ def test_rate_limit_spaces_the_messages(tmp_path, rendered, store, smtp_server):
 # --- parallel connections (delivery.smtp.connections) -----------------------------------------
 
 
+@pytest.mark.slow
 @both_ways("tls_smtp_server")
 def test_parallel_connections_each_reader_once_each_outcome_recorded(
     tmp_path, rendered, store, tls_smtp_server
@@ -955,6 +957,7 @@ def digest(config: Path, *args: str, env: dict | None = None) -> subprocess.Comp
     )
 
 
+@pytest.mark.slow
 @needs_pipeline
 def test_dry_run_sends_and_records_nothing(tmp_path, smtp_server):
     config = write_config(tmp_path, smtp_server, ["a@x.org", "b@x.org"])
@@ -970,6 +973,7 @@ def test_dry_run_sends_and_records_nothing(tmp_path, smtp_server):
             assert db.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 @needs_pipeline
 def test_run_through_starttls_relay_and_the_password_appears_nowhere(tmp_path, tls_smtp_server):
     recipients = [f"r{i}@example.org" for i in range(5)]
@@ -994,6 +998,7 @@ def test_run_through_starttls_relay_and_the_password_appears_nowhere(tmp_path, t
     assert all(base64.b64encode(PASSWORD.encode()).decode() not in text for text in seen)
 
 
+@pytest.mark.slow
 @needs_pipeline
 def test_refused_login_exits_1_with_a_message_and_the_next_run_sends(tmp_path, tls_smtp_server):
     config = write_config(tmp_path, tls_smtp_server, ["a@x.org"])
@@ -1010,6 +1015,7 @@ def test_refused_login_exits_1_with_a_message_and_the_next_run_sends(tmp_path, t
     assert tls_smtp_server.count_for() == {"a@x.org": 1}
 
 
+@pytest.mark.slow
 @needs_pipeline
 def test_run_without_smtp_writes_the_outbox(tmp_path):
     config = write_config(tmp_path, None, ["a@x.org", "b@x.org"])
@@ -1037,6 +1043,7 @@ def run_cycle(config_path: Path):
     return pipeline.run(load_config(config_path))
 
 
+@pytest.mark.slow
 def test_an_issue_deferred_for_everyone_holds_new_issues_back_and_nothing_goes_twice(
     tmp_path, smtp_server
 ):
@@ -1044,9 +1051,9 @@ def test_an_issue_deferred_for_everyone_holds_new_issues_back_and_nothing_goes_t
     config = write_config(tmp_path, smtp_server, ["a@x.org"], retries=0)
     config.write_text(config.read_text().replace("max_articles: 100", "max_articles: 3"))
     first = run_cycle(config)
-    assert first.status == "failed" and len(first.prepared.selection.chosen) == 3
+    assert first.status == "failed" and len(first.plan.selection.chosen) == 3
     held = run_cycle(config)  # still deferred: no second issue with the same articles
-    assert held.status == "deferred" and held.prepared is None and held.exit_code == 1
+    assert held.status == "deferred" and held.plan is None and held.exit_code == 1
     smtp_server.behaviour.defer_always.clear()
     reports = [run_cycle(config) for _ in range(4)]
     assert [r.resumed[0]["status"] for r in reports[:1]] == ["sent"]
@@ -1059,6 +1066,7 @@ def test_an_issue_deferred_for_everyone_holds_new_issues_back_and_nothing_goes_t
     assert len(titles) == len(set(titles))
 
 
+@pytest.mark.slow
 def test_a_reader_deferred_in_three_runs_is_given_up_and_does_not_block_others(
     tmp_path, smtp_server
 ):
@@ -1115,6 +1123,7 @@ def test_a_placeholder_inside_source_text_is_not_filled_with_the_readers_link(tm
     assert "Click {unsubscribe_url} now." in text
 
 
+@pytest.mark.slow
 @needs_pipeline
 @pytest.mark.parametrize("killed_after", [40, 173])
 def test_killed_with_four_connections_then_rerun_each_reader_once_but_those_in_flight(

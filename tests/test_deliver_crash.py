@@ -17,6 +17,8 @@ from conftest import digest_command
 from smtp_server import Behaviour, SmtpServer
 from test_deliver import PASSWORD, write_config
 
+pytestmark = pytest.mark.slow
+
 RECIPIENTS = [f"reader{i:03d}@example.org" for i in range(300)]
 ENV = {"DIGEST_TEST_SMTP_PASSWORD": PASSWORD}
 

@@ -302,6 +302,7 @@ def test_signatures_are_datasketch_minhashes(cases):
         assert np.array_equal(row, m.hashvalues)
 
 
+@pytest.mark.slow
 def test_detectors_precision_and_recall_in_one_batch(cases, empty_store):
     seeds, same, different, seed_same, seed_different = cases
     bases = list(seeds.values()) + [a for _, a in same] + [a for _, a in different]
@@ -329,6 +330,7 @@ def test_detectors_precision_and_recall_in_one_batch(cases, empty_store):
     assert merged.precision >= 0.97
 
 
+@pytest.mark.slow
 def test_detectors_precision_and_recall_against_history(cases, tmp_path):
     """The real articles are sent; copies, rewrites and different stories come in later."""
     seeds, same, different, seed_same, seed_different = cases

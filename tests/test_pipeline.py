@@ -51,6 +51,7 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_real_pages_one_at_a_time_choose_6_5_6_0_5(tmp_path, shared_seeds):
     """The pages arrive one run at a time; nothing is ever sent twice."""
     sent_titles: list[str] = []
@@ -72,6 +73,7 @@ def test_real_pages_one_at_a_time_choose_6_5_6_0_5(tmp_path, shared_seeds):
     assert len(sent_titles) == 22
 
 
+@pytest.mark.slow
 def test_all_real_pages_at_once_give_22_stories(tmp_path, shared_seeds):
     config = write_config(tmp_path, [shared_seeds / "*.txt"])
     report = run_json("--config", config, "preview", "--out", tmp_path / "preview")
@@ -93,6 +95,7 @@ def test_all_real_pages_at_once_give_22_stories(tmp_path, shared_seeds):
         assert set(rate) >= {"pair", "rate", "change_pct", "per_usd", "since_last_pct"}
 
 
+@pytest.mark.slow
 def test_preview_twice_then_run_choose_the_same_and_preview_writes_no_state(tmp_path):
     config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
     state = tmp_path / "state.sqlite3"
@@ -111,6 +114,7 @@ def test_preview_twice_then_run_choose_the_same_and_preview_writes_no_state(tmp_
     assert third["chosen"] == [] and "nothing new" in third["message"]
 
 
+@pytest.mark.slow
 def test_preview_writes_html_text_and_the_full_message(tmp_path):
     config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
     out = tmp_path / "preview"
@@ -126,6 +130,7 @@ def test_preview_writes_html_text_and_the_full_message(tmp_path):
     assert not message["Subject"].startswith("Central Asia Daily")
 
 
+@pytest.mark.slow
 def test_run_records_then_nothing_new_sends_nothing(tmp_path):
     config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
     first = run_json("--config", config, "run")
@@ -140,6 +145,7 @@ def test_run_records_then_nothing_new_sends_nothing(tmp_path):
     assert {d["status"] for d in history[1]["deliveries"]} == {"sent"}
 
 
+@pytest.mark.slow
 def test_dry_run_sends_and_records_nothing(tmp_path):
     config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
     report = run_json("--config", config, "run", "--dry-run")
@@ -148,6 +154,7 @@ def test_dry_run_sends_and_records_nothing(tmp_path):
     assert not (tmp_path / "outbox").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["not-sqlite", "truncated"])
 def test_bad_state_file_is_exit_2_and_left_as_it_was(tmp_path, damage):
     config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
@@ -165,6 +172,7 @@ def test_bad_state_file_is_exit_2_and_left_as_it_was(tmp_path, damage):
     assert sha(state) == before
 
 
+@pytest.mark.slow
 def test_as_of_moves_the_lookback_window(tmp_path):
     config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"], lookback_days="1")
     latest = run_json("--config", config, "preview", "--out", tmp_path / "a")
@@ -176,6 +184,7 @@ def test_as_of_moves_the_lookback_window(tmp_path):
     assert any(s["reason"] == "too-old" for s in latest["skipped"])
 
 
+@pytest.mark.slow
 def test_unsubscribed_reader_gets_nothing_more(tmp_path):
     config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
     result = digest("--config", config, "unsubscribe", "--email", "editor@example.com")
@@ -184,6 +193,7 @@ def test_unsubscribed_reader_gets_nothing_more(tmp_path):
     assert [d["recipient"] for d in report["delivered"]] == ["reader@example.com"]
 
 
+@pytest.mark.slow
 def test_unsubscribing_an_international_address_stops_its_mail(tmp_path):
     config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
     config.write_text(config.read_text().replace("editor@example.com", "leser@exämple.com"))
@@ -192,6 +202,7 @@ def test_unsubscribing_an_international_address_stops_its_mail(tmp_path):
     assert [d["recipient"] for d in report["delivered"]] == ["reader@example.com"]
 
 
+@pytest.mark.slow
 def test_shipped_config_previews_and_runs_out_of_the_box(tmp_path):
     """As on a fresh clone: the shipped config and samples, paths relative to the config."""
     shutil.copytree(ROOT / "config", tmp_path / "config")
@@ -207,6 +218,7 @@ def test_shipped_config_previews_and_runs_out_of_the_box(tmp_path):
     assert len(list((tmp_path / "var" / "outbox").glob("*.eml"))) == 1
 
 
+@pytest.mark.slow
 def test_preview_serve_serves_the_digest_on_loopback(tmp_path):
     import re
     import signal
@@ -245,6 +257,7 @@ def test_preview_serve_serves_the_digest_on_loopback(tmp_path):
     assert not (tmp_path / "state.sqlite3").exists()
 
 
+@pytest.mark.slow
 def test_preview_open_without_a_browser_says_so(tmp_path):
     import os
 
@@ -283,6 +296,7 @@ Tuesday as warm weather melted early snow in the mountains.</description></item>
 </channel></rss>"""
 
 
+@pytest.mark.slow
 def test_feed_dates_are_days_in_the_config_zone_and_a_future_date_is_reported(tmp_path):
     feed = tmp_path / "feed.xml"
     feed.write_text(FEED)
@@ -299,6 +313,7 @@ def test_feed_dates_are_days_in_the_config_zone_and_a_future_date_is_reported(tm
     assert "11 Nov 2025" in html  # the story keeps its date: the flood item's day in Almaty
 
 
+@pytest.mark.slow
 def test_skip_empty_false_still_sends_the_rates_and_says_nothing_is_new(tmp_path):
     config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
     assert run_json("--config", config, "run")["status"] == "delivered"

@@ -16,6 +16,8 @@ from test_deliver import PASSWORD, write_config
 from digest.errors import StateError
 from digest.state import SCHEMA_VERSION, Store
 
+pytestmark = pytest.mark.slow
+
 ENV = {"DIGEST_TEST_SMTP_PASSWORD": PASSWORD}
 
 

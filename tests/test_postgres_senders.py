@@ -13,9 +13,12 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import pytest
 from conftest import digest_command
 from smtp_server import Behaviour, SmtpServer
 from test_postgres import ENV, digest, pg_config
+
+pytestmark = pytest.mark.slow
 
 
 def start(config: Path) -> subprocess.Popen:

@@ -58,6 +58,7 @@ def slow_relay() -> SmtpServer:
     return SmtpServer(behaviour=Behaviour(delay_mail=0.005))
 
 
+@pytest.mark.slow
 @needs_pipeline
 def test_run_on_a_terminal_shows_done_total_rate_and_time_left(tmp_path):
     with slow_relay() as server:
@@ -81,6 +82,7 @@ def test_run_on_a_terminal_shows_done_total_rate_and_time_left(tmp_path):
     assert len(draws) <= elapsed * 10 + 2
 
 
+@pytest.mark.slow
 @needs_pipeline
 def test_piped_stderr_and_json_get_no_progress(tmp_path):
     with slow_relay() as server:
@@ -139,8 +141,9 @@ def feed_server():
     server.server_close()
 
 
+@pytest.mark.slow
 @needs_pipeline
-def test_preview_reading_many_feeds_on_a_terminal_shows_sources_done(tmp_path, feed_server):
+def test_preview_fetching_many_feeds_on_a_terminal_shows_feeds_done(tmp_path, feed_server):
     lines = [
         "title: Feeds",
         "timezone: UTC",
@@ -156,12 +159,13 @@ def test_preview_reading_many_feeds_on_a_terminal_shows_sources_done(tmp_path, f
     args = [*digest_command(), "--config", str(config), "preview", "--out", str(tmp_path / "p")]
     code, out, terminal = run_on_terminal(args)
     assert code == 0, terminal
-    draws = [d for d in terminal.split("\r") if d.startswith("reading:")]
+    # the feeds are fetched all at once (2 at a time from this one host), then read
+    draws = [d for d in terminal.split("\r") if d.startswith("fetching:")]
     assert draws, terminal
-    assert all(re.match(r"reading: \d+/30 sources, [\d.,]+ sources/s, ", d) for d in draws)
-    assert draws[-1].startswith("reading: 30/30 sources") and "done in" in draws[-1]
+    assert all(re.match(r"fetching: \d+/30 feeds, [\d.,]+ feeds/s, ", d) for d in draws)
+    assert draws[-1].startswith("fetching: 30/30 feeds") and "done in" in draws[-1]
     piped = subprocess.run(args, capture_output=True, text=True)
-    assert piped.returncode == 0 and "reading" not in piped.stderr
+    assert piped.returncode == 0 and "fetching" not in piped.stderr
 
 
 # --- the meter itself, on a stream that says it is a terminal ---------------------------------

@@ -169,8 +169,8 @@ def seed_digests() -> list[tuple[str, Digest]]:
     sections from title or lead."""
     need_real_pages()
     from digest.config import Config, SelectionConfig, SourceSpec
-    from digest.models import Chosen, Selection
-    from digest.pipeline import build_digest, place_in_sections
+    from digest.models import Chosen
+    from digest.plan import build_digest, place
     from digest.rates import newest_ticker
     from digest.rates import rate_rows as rows_for
     from digest.sources import read_specs
@@ -187,13 +187,11 @@ def seed_digests() -> list[tuple[str, Digest]]:
         spec = SourceSpec("glob", str(page), None, TCA, TCA_LINK, TCA_SEARCH)
         read = read_specs([spec])
         assert read.articles, f"{page.name}: the reader found no article"
-        selection = Selection([Chosen(a) for a in read.articles], [])
-        leads = place_in_sections(
-            config, selection, [extractive_lead(a, 40) for a in read.articles]
-        )
+        leads = [extractive_lead(a, 40) for a in read.articles]
+        stories = place(config, [Chosen(a) for a in read.articles], leads)
         rows = rows_for(newest_ticker(read.rates))
         names = {a.source: a.source_name for a in read.articles}
-        digest = build_digest(config, selection, leads, rows, source_names=names, today=DAY)
+        digest = build_digest(config, stories, rows, source_names=names, today=DAY)
         digests.append((page.name, digest))
     return digests
 
@@ -569,6 +567,7 @@ def test_email_lint_catches_an_unsupported_feature(tmp_path):
     [sample_digest, big_digest, lambda: seed_digests()[0][1]],
     ids=["sample", "fifty", "page"],
 )
+@pytest.mark.slow
 def test_spamassassin_finds_no_html_trick_and_parts_that_agree(digest):
     # The hidden preheader must not read as a low-contrast text trick (mj-preview does), and the
     # text part must say what the HTML says (MPART_ALT_DIFF).

@@ -20,6 +20,8 @@ from conftest import ROOT, SHARED_SEEDS, digest_command
 from digest.models import DigestItem, DigestSection
 from digest.render import render
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
 try:
     from test_render import STORIES, TCA, big_digest, sample_digest
 except ImportError:  # tests/ made a package

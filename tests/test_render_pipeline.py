@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from conftest import ROOT, SAMPLE_SEEDS, digest_command
 
 
@@ -47,6 +48,7 @@ def config(tmp_path: Path, *extra: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_preview_shows_the_send_day_names_links_and_no_placeholder(tmp_path):
     out = tmp_path / "preview"
     result = digest("--config", config(tmp_path, "  to: [reader@example.com]"), "preview",
@@ -74,6 +76,7 @@ def test_preview_shows_the_send_day_names_links_and_no_placeholder(tmp_path):
     assert set(named) <= {"Kazakhstan", "Tajikistan"} and "More news" in sections
 
 
+@pytest.mark.slow
 def test_run_warns_when_a_recipients_list_has_no_postal_address(tmp_path):
     recipients = tmp_path / "readers.csv"
     recipients.write_text("reader@example.com,Reader\n")

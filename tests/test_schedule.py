@@ -27,8 +27,9 @@ from digest import errors
 from digest.cli import cli
 from digest.config import load_config
 from digest.cron import make_trigger
+from digest.deliver import Outcome
 from digest.errors import ConfigError, LockedError, UsageError
-from digest.pipeline import RunReport
+from digest.report import RunReport, Tally
 from digest.schedule import (
     Cadence,
     SlotLog,
@@ -42,6 +43,7 @@ from digest.schedule import (
 )
 from digest.state import Store, run_lock
 from digest.state.exactly_once import begin_run
+from digest.state.models import RunStatus
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SEED = sorted(SAMPLE_SEEDS.glob("*.txt"))[0]
@@ -207,6 +209,7 @@ TRANSITIONS = [
 EXPRESSIONS = ["30 2 * * *", "*/15 * * * *", "0 7 * * 1-5", "0 0 * * *", "45 23 * * *"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("zone", "day"), TRANSITIONS)
 @pytest.mark.parametrize("expression", EXPRESSIONS)
 def test_slots_are_every_matching_wall_time_placed_once_in_order(zone, day, expression):
@@ -321,6 +324,7 @@ def test_a_time_that_is_not_a_slot_is_a_usage_error_naming_the_slots_around_it(t
     not hasattr(errors, "SlotDoneError"),
     reason="store.start_run still refuses a slot that ran with a plain LockedError (exit 1)",
 )
+@pytest.mark.slow
 def test_run_slot_now_twice_sends_once_and_the_second_run_exits_0(tmp_path):
     config = str(write_config(tmp_path, "0 7 * * 1-5"))
     first = digest("--config", config, "run", "--slot", "now")
@@ -350,9 +354,9 @@ class FakePipeline:
             time.sleep(self.seconds)
             store.finish_run(run_id, self.status, 1, 1, 0, "sent to 1 of 1 recipients")
         return RunReport(
-            self.status,
-            delivered=[{"recipient": "reader@example.com", "status": "sent"}],
+            RunStatus(self.status),
             message="sent to 1 of 1 recipients",
+            tally=Tally(own=(Outcome("reader@example.com", "sent", "250 OK"),)),
         )
 
 
@@ -492,6 +496,7 @@ def test_the_schedule_lock_refuses_a_second_holder_naming_file_and_pid(tmp_path)
         pass
 
 
+@pytest.mark.slow
 def test_sigterm_during_the_catch_up_run_lets_it_finish_then_returns(tmp_path):
     config = load_config(write_config(tmp_path))
     record(config, "2026-03-02T07:00:00+01:00")
@@ -515,6 +520,7 @@ def test_sigterm_during_the_catch_up_run_lets_it_finish_then_returns(tmp_path):
     assert "status=delivered" in lines[2] and "reason=SIGTERM" in lines[1]
 
 
+@pytest.mark.slow
 def test_serve_runs_each_slot_once_and_stops_after_the_run_in_progress(tmp_path):
     config = load_config(write_config(tmp_path))
     run, stream = FakePipeline(seconds=0.3), io.StringIO()
@@ -541,8 +547,10 @@ SCHEDULER_SCRIPT = """
 import sys, time
 from apscheduler.triggers.cron import CronTrigger
 from digest.config import load_config
-from digest.pipeline import RunReport
+from digest.deliver import Outcome
+from digest.report import RunReport, Tally
 from digest.schedule import Cadence, run_forever
+from digest.state.models import RunStatus
 from digest.state import Store, run_lock
 from digest.state.exactly_once import begin_run
 
@@ -557,9 +565,9 @@ def slow_run(config, slot):
         (config.delivery.outbox / name).write_text("Subject: digest\\n\\n" + slot + "\\n")
         store.finish_run(run_id, "delivered", 1, 1, 0, "sent to 1 of 1 recipients")
     return RunReport(
-        "delivered",
-        delivered=[{"recipient": "reader@example.com", "status": "sent"}],
+        RunStatus.DELIVERED,
         message="sent to 1 of 1 recipients",
+        tally=Tally(own=(Outcome("reader@example.com", "sent", "250 OK"),)),
     )
 
 every_second = Cadence(CronTrigger(second="*", timezone="UTC"), config.tz)
@@ -597,6 +605,7 @@ def wait_for(condition, proc: subprocess.Popen, timeout: float = 20.0) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_sigterm_lets_the_run_in_progress_finish_and_a_second_scheduler_is_refused(tmp_path):
     config = write_config(tmp_path)
     state, outbox = tmp_path / "state.sqlite3", tmp_path / "outbox"
@@ -631,6 +640,7 @@ def test_sigterm_lets_the_run_in_progress_finish_and_a_second_scheduler_is_refus
 @pytest.mark.skipif(
     importlib.util.find_spec("digest.select") is None, reason="the select stage is not here yet"
 )
+@pytest.mark.slow
 def test_the_real_pipeline_on_a_per_second_cadence_sends_once_then_stops_cleanly(tmp_path):
     config = write_config(tmp_path)
     state, outbox = tmp_path / "state.sqlite3", tmp_path / "outbox"

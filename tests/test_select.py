@@ -13,7 +13,6 @@ from conftest import SAMPLE_SEEDS, page, real_pages
 from digest.config import SelectionConfig
 from digest.models import (
     ALREADY_SENT,
-    DEFAULT_SECTION,
     DUPLICATE,
     NEAR_DUPLICATE,
     OVER_LIMIT,
@@ -279,7 +278,7 @@ def test_fuller_copy_wins_and_takes_the_first_copys_place(store):
     ]
 
 
-# --- window, cap, order, sections -----------------------------------------------------------
+# --- window, cap, order --------------------------------------------------------------------
 
 
 def test_lookback_counts_back_from_the_newest_article_or_as_of(store):
@@ -324,52 +323,6 @@ def test_max_articles_keeps_the_first_and_skips_the_rest_as_over_limit(store, sh
     assert [(s.article.title, s.reason, s.duplicate_of) for s in selection.skipped] == [
         (t, OVER_LIMIT, None) for t in page_titles[4:]
     ]
-
-
-def test_sections_by_title_keyword_first_then_body_keywords(store, shared_seeds):
-    config = SelectionConfig(
-        50,
-        100_000,
-        sections=(
-            ("Kazakhstan", ("Kazakhstan", "Astana", "Tokayev")),
-            ("Uzbekistan", ("Uzbekistan", "Tashkent", "Mirziyoyev")),
-            ("Tajikistan", ("tajikistan", "Dushanbe")),
-        ),
-    )
-    selection = select(articles(page("000")), store.sent_stories(), config)
-    sections = {c.article.title: c.section for c in selection.chosen}
-    assert sections == {
-        "Tajikistan Intends To Expand Production of Armored Vehicles and Special Equipment": "Tajikistan",
-        # No keyword in the title; the body names Kazakhstan once and no other keyword.
-        "UNICEF: Central Asia Must Work To Keep Children Out Of Alternative Care": "Kazakhstan",
-        # Both countries in the title: the first section in config order wins.
-        "Uzbekistan and Kazakhstan Explore Use of ID Cards at Border Crossings": "Kazakhstan",
-        "U.S. Companies Seek Export Opportunities in Uzbekistan": "Uzbekistan",
-        "Thai Company to Build Fish-Processing Plant in Kazakhstan": "Kazakhstan",
-        # "Kazakhstan’s": a whole word before the apostrophe.
-        "USAID Modernizes Kazakhstan’s Customs System": "Kazakhstan",
-    }
-
-
-def test_body_keywords_decide_when_the_title_names_no_section(store):
-    config = SelectionConfig(
-        50,
-        100_000,
-        sections=(("Kazakhstan", ("Kazakhstan", "Astana")), ("Central Asia", ("Central Asia",))),
-    )
-    one = article(
-        "Rates Hold",
-        "Astana said so. Central Asia watched; central\nasia waited. "
-        "Kazakhstani banks are not a keyword.",
-    )
-    two = article("Wheat Harvest Ends", "Farmers in the north finished the harvest early.")
-    selection = select([one, two], store.sent_stories(), config)
-    assert [c.section for c in selection.chosen] == ["Central Asia", DEFAULT_SECTION]
-
-
-def test_no_sections_configured_puts_everything_in_top_stories(store, shared_seeds):
-    selection = select(articles(page("000")), store.sent_stories(), EVERYTHING)
-    assert {c.section for c in selection.chosen} == {DEFAULT_SECTION}
 
 
 def test_nothing_to_select(store):

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from digest.deliver import Outcome
 from digest.state import SCHEMA_VERSION, DeliveryStatus, IssueStatus, NewIssue, RunStatus, Store
 from digest.state import exactly_once as rules
 from digest.state.postgres import safe_url
@@ -63,10 +64,11 @@ def test_messages_name_the_database_url_without_its_password():
 
 def freeze(store: Store, recipients: list[str]) -> tuple[int, int]:
     run = rules.begin_run(store)
-    new = NewIssue("2026-01-01", "s", "p", "h", "t", {}, [], recipients)
+    new = NewIssue("2026-01-01", "s", "p", "h", "t", [], recipients)
     return run.id, rules.freeze(store, run.id, new, store.newest_issue_id())
 
 
+@pytest.mark.slow
 def test_claims_by_concurrent_senders_never_overlap_on_postgresql(pg_url):
     readers = [f"r{i:04d}@example.org" for i in range(1500)]
     with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
@@ -95,6 +97,7 @@ def test_claims_by_concurrent_senders_never_overlap_on_postgresql(pg_url):
         assert rules.settle(store, issue) is IssueStatus.DELIVERED
 
 
+@pytest.mark.slow
 def test_an_expired_claim_is_taken_over_and_its_late_sender_stops(pg_url):
     url, env = pg_url, "DIGEST_TEST_PG_PASSWORD"
     with (
@@ -116,9 +119,10 @@ def test_an_expired_claim_is_taken_over_and_its_late_sender_stops(pg_url):
         assert sorted(rules.claim(b, issue, run_b)) == ["x@example.org", "y@example.org"]
         clock[0] = 5.0
         with pytest.raises(rules.LeaseLost):
-            log.record(issue, [{"recipient": "x@example.org", "status": "sent", "answer": "250"}])
+            log.record(issue, [Outcome("x@example.org", "sent", "250")])
 
 
+@pytest.mark.slow
 def test_a_killed_senders_claims_are_freed_at_once_on_postgresql(pg_url):
     env = "DIGEST_TEST_PG_PASSWORD"
     a = Store.open(pg_url, password_env=env)

@@ -20,6 +20,8 @@ from conftest import ROOT, digest_command
 from smtp_server import Behaviour, SmtpServer
 from test_deliver import PASSWORD, write_config
 
+pytestmark = pytest.mark.slow
+
 ENV = {"DIGEST_TEST_SMTP_PASSWORD": PASSWORD}
 READERS = [f"reader{i:03d}@example.org" for i in range(60)]
 

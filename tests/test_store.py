@@ -105,6 +105,7 @@ def test_unsubscribe_by_email_or_token(tmp_path):
         assert store.unsubscribed() == {"reader@example.com", "new@example.com"}
 
 
+@pytest.mark.slow
 def test_run_lock_refuses_a_second_process(tmp_path):
     state = tmp_path / "s.sqlite3"
     code = textwrap.dedent(f"""
@@ -123,6 +124,7 @@ def test_run_lock_refuses_a_second_process(tmp_path):
     assert again.stdout.strip() == "got it"
 
 
+@pytest.mark.slow
 def test_concurrent_writers_do_not_corrupt_the_file(tmp_path):
     state = tmp_path / "s.sqlite3"
     Store.open(state).close()

@@ -59,6 +59,7 @@ def story_of_link(all_entries) -> dict[str, int]:
     return {e.link: e.story for e in all_entries}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_two_runs_over_republished_feeds_send_every_story_once_and_lose_none(tmp_path, seed):
     corpus = entries(seed)
@@ -196,7 +197,7 @@ def test_shipped_samples_go_out_in_three_digests_then_nothing_is_new(tmp_path):
     counts = []
     for _ in range(4):
         report = pipeline.run(load_config(config))
-        counts.append(len(report.prepared.selection.chosen) if report.status != "empty" else 0)
+        counts.append(len(report.plan.selection.chosen) if report.status != "empty" else 0)
     assert counts == [12, 12, 1, 0]
     assert report.status == "empty" and "nothing new" in report.message
 
@@ -206,10 +207,10 @@ def test_as_of_keeps_articles_published_after_that_day_out(tmp_path):
     config = shipped_config(tmp_path)
     day = dt.date(2025, 11, 6)
     report = pipeline.run(load_config(config), dry_run=True, as_of=day)
-    chosen = report.prepared.selection.chosen
+    chosen = report.plan.selection.chosen
     assert chosen and all(c.article.date <= day for c in chosen)
-    assert all(s.article.date <= day for s in report.prepared.selection.skipped)
-    assert any("dated after 2025-11-06" in n for n in report.prepared.notes)
+    assert all(s.article.date <= day for s in report.plan.selection.skipped)
+    assert any("dated after 2025-11-06" in n for n in report.plan.notes)
 
 
 SARAZM_A = """Archaeologists from the Institute of History of the Academy of Sciences of Tajikistan have uncovered a Bronze Age burial at Sarazm, the UNESCO World Heritage site near Penjikent, the institute said on March 3.

@@ -701,6 +701,7 @@ def test_llm_key_env_not_set_falls_back_without_calling(chat, monkeypatch):
     assert chat.requests == []
 
 
+@pytest.mark.slow
 def test_llm_is_not_called_again_after_three_timeouts_in_a_row(chat):
     chat.delay = 1.0
     chat.answer(GOOD_ANSWER)
@@ -711,6 +712,7 @@ def test_llm_is_not_called_again_after_three_timeouts_in_a_row(chat):
     assert "not called" in results[4].note
 
 
+@pytest.mark.slow
 def test_llm_success_starts_the_count_of_failures_afresh(chat):
     chat.answer(GOOD_ANSWER)
     summarize = llm_summarizer(chat.base_url, timeout=0.2)
@@ -780,6 +782,7 @@ def test_a_word_cut_never_splits_a_number_from_its_unit():
     assert len(got.split()) <= 40
 
 
+@pytest.mark.slow
 def test_the_sentence_that_says_where_and_when_leads(shared_seeds):
     from digest.sources import read_paths
 

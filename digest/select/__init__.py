@@ -9,8 +9,8 @@ pages by date, newest first, each in page order; pages of one date in the order 
 read. An undated article sorts as if dated on the reference day. A story sits where its
 first telling is.
 
-Window. `lookback_days` counts back from the reference day: `as_of` when given, else the
-newest article date among the candidates; articles dated earlier are `too-old`. Articles
+Window. `lookback_days` counts back from the reference day (`reference_day`): `as_of` when
+given, else the newest article date not after tomorrow; articles dated earlier are `too-old`. Articles
 without a date count as new.
 
 Stories. Candidates are grouped into stories (see `stories.py`: exact copies, changed copies
@@ -27,17 +27,29 @@ Cap. The first `max_articles` new stories are chosen; the rest are `over-limit` 
 telling), and come back in the next run while they are within the window.
 
 Sections. See `sections.py`.
+
+Source rules. `over_cap(best telling)`, when given (digest/rules.py: `max_per_source`),
+names the rule that leaves a story out (every telling `excluded`, with that rule).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from ..config import SelectionConfig
-from ..models import OVER_LIMIT, SAME_STORY, TOO_OLD, Article, Chosen, Selection, Skipped
+from ..models import (
+    EXCLUDED,
+    OVER_LIMIT,
+    SAME_STORY,
+    TOO_OLD,
+    Article,
+    Chosen,
+    Selection,
+    Skipped,
+)
 from ..text import tokens
 from .fingerprint import (
     MINHASH_SEED,
@@ -50,7 +62,6 @@ from .fingerprint import (
     text_hashes,
     word_hashes,
 )
-from .sections import compile_sections, section_of
 from .sent import SentArticle, SentRecord, SentStories
 from .stories import Batch, against_history, group, story_sent, texts_already_sent
 
@@ -60,6 +71,7 @@ __all__ = [
     "SentArticle",
     "SentRecord",
     "SentStories",
+    "reference_day",
     "select",
     "sent_records",
     "shingle_hashes",
@@ -74,10 +86,23 @@ def select(
     sent: SentStories,
     config: SelectionConfig,
     as_of: dt.date | None = None,
+    over_cap: Callable[[Article], str | None] | None = None,
 ) -> Selection:
     """Choose the next digest's stories; every other candidate is skipped with its reason."""
     with paused_gc():
-        return _select(candidates, sent, config, as_of)
+        return _select(candidates, sent, config, as_of, over_cap)
+
+
+def reference_day(
+    candidates: list[Article], as_of: dt.date | None, today: dt.date
+) -> dt.date | None:
+    """The day the lookback counts back from: `as_of`, else the newest article date that is
+    not after tomorrow (one mis-dated item must not push every other article out)."""
+    if as_of is not None:
+        return as_of
+    tomorrow = today + dt.timedelta(days=1)
+    dates = [a.date for a in candidates if a.date and a.date <= tomorrow]
+    return max(dates) if dates else None
 
 
 @contextmanager
@@ -95,12 +120,15 @@ def paused_gc() -> Iterator[None]:
 
 
 def _select(
-    candidates: list[Article], sent: SentStories, config: SelectionConfig, as_of: dt.date | None
+    candidates: list[Article],
+    sent: SentStories,
+    config: SelectionConfig,
+    as_of: dt.date | None,
+    over_cap: Callable[[Article], str | None] | None = None,
 ) -> Selection:
     if not candidates:
         return Selection([], [])
-    dates = [a.date for a in candidates if a.date]
-    ref = as_of or (max(dates) if dates else None)
+    ref = reference_day(candidates, as_of, dt.date.today())
     order = _stable_order(candidates, ref)
     position = {i: n for n, i in enumerate(order)}
     cutoff = ref - dt.timedelta(days=config.lookback_days) if ref else None
@@ -117,7 +145,6 @@ def _select(
     chosen: list[Chosen] = []
     skipped = {i: Skipped(candidates[i], m.reason, m.title) for i, m in known.items()}
     told: list[list[int]] = []  # the chosen stories' tellings, best first
-    sections = compile_sections(config.sections)
     for story in stories:
         match = story_sent(story, matches)
         rep = candidates[story.rep]
@@ -133,8 +160,13 @@ def _select(
                     candidates[m], OVER_LIMIT, None if m == story.rep else rep.title
                 )
             continue
+        rule = over_cap(rep) if over_cap is not None else None
+        if rule is not None:
+            for m in story.members:
+                skipped[m] = Skipped(candidates[m], EXCLUDED, rule=rule)
+            continue
         tellings = tuple(candidates[m] for m in story.others)
-        chosen.append(Chosen(rep, section_of(rep, sections), tellings))
+        chosen.append(Chosen(rep, tellings))
         for m in story.others:
             skipped[m] = Skipped(candidates[m], story.kind[m], rep.title)
         told.append(story.members)

@@ -6,10 +6,7 @@ the body ("... as Tajikistan did last year" does not make a Kyrgyz story Tajik).
 section claims go under OTHER_SECTION ("More news"), after the named sections; with no
 sections configured everything is DEFAULT_SECTION ("Top stories"), shown without a heading.
 
-The lead is needed, so the pipeline assigns sections after summarizing.
-
-`compile_sections` and `section_of` are the selection's first guess (title, else the body's
-most frequent keywords); the pipeline's `assign_sections`, after the leads are written, decides.
+The lead is needed, so sections are assigned after summarizing (plan.place), once.
 """
 
 from __future__ import annotations
@@ -17,39 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..models import DEFAULT_SECTION, OTHER_SECTION, Article
-from ..text import unicode_punct_to_spaces
-
-
-def compile_sections(
-    sections: Sequence[tuple[str, Sequence[str]]],
-) -> list[tuple[str, re.Pattern[str]]]:
-    out = []
-    for name, keywords in sections:
-        words = [r"\s+".join(map(re.escape, k.split())) for k in keywords if k.strip()]
-        if words:
-            out.append((name, re.compile(r"\b(?:" + "|".join(words) + r")\b", re.I)))
-    return out
-
-
-def section_of(article: Article, sections: list[tuple[str, re.Pattern[str]]]) -> str:
-    if not sections:
-        return DEFAULT_SECTION
-    title = unicode_punct_to_spaces(article.title)
-    for name, pattern in sections:
-        if pattern.search(title):
-            return name
-    body = unicode_punct_to_spaces(article.text)
-    best, hits = DEFAULT_SECTION, 0
-    for name, pattern in sections:
-        n = len(pattern.findall(body))
-        if n > hits:
-            best, hits = name, n
-    return best
-
-
-# --- the rule the digest uses (issue 13): title, then lead; never the body --------------
-
+from ..models import DEFAULT_SECTION, OTHER_SECTION
 
 Sections = Sequence[tuple[str, Sequence[str]]]
 

@@ -13,14 +13,17 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..models import Problem, ReadResult
-from .feed import fetch, read_feed
+from .feed import read_feed
+from .fetch import Fetched, fetch_bytes
 from .limits import cap_article
 from .snapshot import read_snapshot
 
-FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
+FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf", ".json")
 SNAPSHOT_SUFFIXES = (".txt",)
 
-__all__ = ["read_paths", "read_source", "read_specs"]
+FAILING_RUNS = 3  # a feed failing this many fetches in a row is a warning in the report
+
+__all__ = ["FAILING_RUNS", "feed_urls", "read_paths", "read_source", "read_specs"]
 
 
 def _is_url(location: str) -> bool:
@@ -30,7 +33,7 @@ def _is_url(location: str) -> bool:
 def _read_bytes(location: str) -> tuple[bytes | None, Problem | None]:
     try:
         if _is_url(location):
-            return fetch(location), None
+            return fetch_bytes(location), None
         return Path(location).read_bytes(), None
     except FileNotFoundError:
         return None, Problem(location, "no such file")
@@ -40,8 +43,9 @@ def _read_bytes(location: str) -> tuple[bytes | None, Problem | None]:
         return None, Problem(location, e.strerror or str(e))
 
 
-def _looks_like_xml(data: bytes) -> bool:
-    return data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+def _looks_like_feed(data: bytes) -> bool:
+    """XML (RSS, Atom; or a web page, which the feed reader names) or JSON (JSON Feed)."""
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"<", b"{"))
 
 
 def read_file(location: str, kind: str | None = None) -> ReadResult:
@@ -51,7 +55,7 @@ def read_file(location: str, kind: str | None = None) -> ReadResult:
         return ReadResult(problems=[problem])
     assert data is not None
     if kind is None:
-        kind = "feed" if _looks_like_xml(data) else "snapshot"
+        kind = "feed" if _looks_like_feed(data) else "snapshot"
     result = read_feed(location, data) if kind == "feed" else read_snapshot(location, data)
     return _capped(result)
 
@@ -135,18 +139,81 @@ def read_paths(paths: Iterable[str]) -> ReadResult:
     return result
 
 
-def read_specs(specs: Iterable, progress: Callable[[int, int], None] | None = None) -> ReadResult:
+def feed_urls(specs: Iterable) -> list[str]:
+    """The feeds among the sources that are fetched over HTTP, each once, in config order."""
+    return list(dict.fromkeys(s.value for s in specs if s.kind == "feed" and _is_url(s.value)))
+
+
+def read_configured(config, store=None, write: bool = False) -> ReadResult:
+    """Every source a Config names: its web feeds fetched all at once first (with what
+    `store`, the state's Storage, remembers of each), then each source read in
+    config order. `write`: remember what the fetches learned (never in a preview)."""
+    from ..progress import meter
+    from .fetch import fetch_all
+
+    urls = feed_urls(config.sources)
+    known = store.feed_caches(urls) if store is not None and urls else {}
+    fetched = fetch_all(
+        urls, known, config.fetch, progress=meter("fetching", "feeds"), then=read_fetched
+    )
+    result = read_specs(config.sources, progress=meter("reading", "sources"), fetched=fetched)
+    if write and store is not None:
+        store.save_feed_caches(f.cache for f in fetched.values())
+    return result
+
+
+def read_specs(
+    specs: Iterable,
+    progress: Callable[[int, int], None] | None = None,
+    fetched: dict[str, Fetched] | None = None,
+) -> ReadResult:
     """Read the sources a Config names (SourceSpec: kind, value, and what readers see of it:
-    name, link, article_url); `progress(done, total)` after each."""
+    name, link, article_url); `progress(done, total)` after each. Feeds given in `fetched`
+    (digest.sources.fetch: already fetched, all at once) are read from what that gave, and
+    each one's entry count is set in its cache info."""
     result = ReadResult()
     specs = list(specs)
+    fetched = fetched or {}
     for done, spec in enumerate(specs, 1):
-        read = read_source(spec.kind, spec.value)
+        got = fetched.get(spec.value) if spec.kind == "feed" else None
+        if got is not None:
+            read = got.read if got.read is not None else read_fetched(got)
+            got.read = None  # a feed named twice is read twice, like a file
+        else:
+            read = read_source(spec.kind, spec.value)
+        if got is not None:
+            got.cache = replace(got.cache, entries=len(read.articles))
+        for article in read.articles:
+            result.origins.setdefault(article.source, spec)
         result.articles.extend(named(a, spec) for a in read.articles)
         read.articles = []
         result.extend(read)
         if progress is not None:
             progress(done, len(specs))
+    return result
+
+
+def read_fetched(got: Fetched) -> ReadResult:
+    """A fetched feed: its body read (new, or the last one after a 304 or a wait), what
+    failed, what the server asked and how the feed has fared in the runs before."""
+    url, cache = got.url, got.cache
+    result = ReadResult()
+    result.notes.extend(f"{url}: {note}" for note in got.notes)
+    if got.moved or cache.moved_to:
+        result.problems.append(
+            Problem(url, f"moved permanently to {cache.moved_to}: update `feed:` in the config")
+        )
+    if got.error:
+        last = f"; its last copy ({cache.last_success}) read" if got.body is not None else ""
+        result.problems.append(Problem(url, got.error + last))
+    if cache.failures >= FAILING_RUNS:
+        since = f" (last success {cache.last_success})" if cache.last_success else " (never read)"
+        result.problems.append(
+            Problem(url, f"warning: has failed {cache.failures} fetches in a row{since}")
+        )
+    if got.body is not None:
+        read = _capped(read_feed(url, got.body, got.content_type))
+        result.extend(read)
     return result
 
 

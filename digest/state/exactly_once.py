@@ -38,16 +38,14 @@ SQL or knows which database it is on beyond `storage.several_senders`.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DigestError, SlotDoneError
-from ..models import Article, Paragraph
-from .models import DeliveryStatus, Issue, IssueStatus, NewIssue, RunStatus
+from .frozen import decode_stories, encode_stories
+from .models import DeliveryStatus, FrozenStory, Issue, IssueStatus, NewIssue, RunStatus
 from .storage import Storage
 
 MAX_DEFERRED_RUNS = 3
@@ -145,8 +143,8 @@ def freeze(store: Storage, run_id: int, new: NewIssue, seen: int) -> int | None:
             preheader=new.preheader,
             html=new.html,
             text=new.text,
-            report=dumps(new.report),
-            articles=dumps([[article_json(a) for a in story] for story in new.stories]),
+            report="{}",
+            articles=encode_stories(new.stories),
             slot=new.slot,
             article_count=len(new.stories),
             recipients=new.recipients,
@@ -226,9 +224,8 @@ class DeliveryLog:
 
 
 def _outcome_row(o: Any) -> tuple[str, str, str | None, str | None]:
-    if isinstance(o, dict):
-        return (o["recipient"], str(o["status"]), o.get("answer"), o.get("message_id"))
-    return (o.recipient, str(o.status), o.answer, getattr(o, "message_id", None))
+    """A deliver.Outcome as the storage records it."""
+    return (o.recipient, str(o.status), o.answer, o.message_id)
 
 
 # --- 5, 6, 7, 8: resume, settle, hold back, give up ----------------------------------------
@@ -284,47 +281,6 @@ def waiting_issue(store: Storage) -> Issue | None:
     return next((i for i in store.open_issues() if not store.sent_count(i.id)), None)
 
 
-# --- the frozen articles -------------------------------------------------------------------
-
-
-def dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-
-
-def article_json(a: Article) -> dict:
-    return {
-        "title": a.title,
-        "source": a.source,
-        "line": a.line,
-        "url": a.url,
-        "guid": a.guid,
-        "date": a.date.isoformat() if a.date else None,
-        "excerpt": a.excerpt,
-        "source_name": a.source_name,
-        "source_link": a.source_link,
-        "paragraphs": [[p.text, p.kind, p.line] for p in a.paragraphs],
-    }
-
-
-def _article(d: dict) -> Article:
-    return Article(
-        title=d["title"],
-        source=d["source"],
-        line=d["line"],
-        url=d["url"],
-        guid=d["guid"],
-        date=dt.date.fromisoformat(d["date"]) if d["date"] else None,
-        excerpt=d["excerpt"],
-        source_name=d.get("source_name"),
-        source_link=d.get("source_link"),
-        paragraphs=tuple(Paragraph(t, k, n) for t, k, n in d["paragraphs"]),
-    )
-
-
-def stories_of(issue: Issue) -> list[list[Article]]:
-    """The stories frozen with an issue, each the list of its tellings (an issue frozen by an
-    older digest holds one article per story)."""
-    return [
-        [_article(a) for a in (item if isinstance(item, list) else [item])]
-        for item in json.loads(issue.articles)
-    ]
+def stories_of(issue: Issue) -> list[FrozenStory]:
+    """The stories frozen with an issue."""
+    return decode_stories(issue.articles, issue.report)

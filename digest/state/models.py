@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ..models import Article
+
 
 class RunStatus(StrEnum):
     RUNNING = "running"
@@ -72,8 +74,8 @@ class Issue(_Record):
     preheader: str
     html: str
     text: str
-    report: str
-    articles: str
+    report: str  # issues frozen by an older digest: the run report (JSON); now "{}"
+    articles: str  # the stories (frozen.py)
     status: IssueStatus | str
     slot: str | None = None
     article_count: int | None = None
@@ -94,6 +96,18 @@ class Delivery(_Record):
 
 
 @dataclass(frozen=True)
+class FrozenStory:
+    """A story as its issue froze it (frozen.py stores it): what the archive shows, and every
+    telling to remember once a reader has the issue."""
+
+    title: str
+    lead: str
+    url: str | None
+    section: str
+    tellings: tuple[Article, ...]  # best first
+
+
+@dataclass(frozen=True)
 class DeliveredIssue:
     """An issue as the archive publishes it: the HTML and text as frozen before sending."""
 
@@ -104,7 +118,7 @@ class DeliveredIssue:
     sent_at: str  # ISO time (UTC) the first reader's copy was accepted
     html: str  # with the {unsubscribe_url} placeholder, filled per reader when sent
     text: str
-    report: str  # the selection report (JSON) frozen with the issue
+    stories: tuple[FrozenStory, ...]
 
 
 @dataclass(frozen=True)
@@ -116,11 +130,32 @@ class NewIssue:
     preheader: str
     html: str
     text: str
-    report: dict
-    stories: list  # the chosen stories: each a list of its tellings (Articles), best first
+    stories: list[FrozenStory]
     recipients: list[str]
     rates: list[tuple[str, str, str, str | None]] = field(default_factory=list)
     slot: str | None = None
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """What the state remembers of one feed URL between runs (digest/sources/fetch.py): its
+    HTTP caching info, its health, and its last body, so a 304, or a wait the server asked
+    for, reads that body again and the stories still waiting in it are not lost."""
+
+    url: str  # as the config names it
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None  # where a permanent redirect sent it
+    not_before: str | None = None  # ISO time: not asked before then (Retry-After, max-age)
+    asked_because: str | None = None  # what set not_before: "Retry-After" | "max-age"
+    last_fetch: str | None = None
+    status: str | None = None  # "200", "304", "429", "not asked", or what failed
+    last_success: str | None = None
+    failures: int = 0  # failed fetches in a row
+    entries: int = 0
+    bytes: int = 0  # of the last body
+    body: bytes | None = None  # the last body read: a 304 or a wait reads it again
+    content_type: str | None = None  # of the last body
 
 
 def status_of(enum: type[StrEnum], value: str) -> StrEnum | str:

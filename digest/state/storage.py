@@ -13,11 +13,22 @@ from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Protocol
 
-from .models import DeliveredIssue, Delivery, DeliveryStatus, Issue, IssueStatus, Run, RunStatus
+from .models import (
+    CacheInfo,
+    DeliveredIssue,
+    Delivery,
+    DeliveryStatus,
+    Issue,
+    IssueStatus,
+    Run,
+    RunStatus,
+)
 from .readers import Reader
 
 # One recipient's outcome as recorded: (recipient, status, server's answer, Message-ID).
 Outcome = tuple[str, str, str | None, str | None]
+# An article page's extracted text: (paragraphs, None), or (None, why there is none).
+PageText = tuple[list[str] | None, str | None]
 # One rate of an issue: (pair, rate, change_pct, quoted_on).
 RateRow = tuple[str, str, str, str | None]
 # A new reader: (email, name, status, source, consent_at, consent_ip).
@@ -190,3 +201,18 @@ class Storage(Protocol):
     def facts_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]: ...
     def term_frequencies(self, keys: Iterable[int]) -> dict[int, int]: ...
     def sent_article_rows(self, ids: Iterable[int]) -> list[tuple]: ...
+
+    # --- feeds and article pages (digest/sources: fetch.py, fulltext.py) -------------------
+    def feed_caches(self, urls: Iterable[str] | None = None) -> dict[str, CacheInfo]:
+        """What is remembered of these feeds (every feed when None), by URL."""
+        ...
+
+    def save_feed_caches(self, infos: Iterable[CacheInfo]) -> None: ...
+    def page_texts(self, urls: Sequence[str]) -> dict[str, PageText]:
+        """The article pages already extracted: URL -> (paragraphs, or None and why not)."""
+        ...
+
+    def save_page_texts(self, pages: dict[str, PageText], fetched_at: str) -> None: ...
+    def sent_urls(self, urls: Sequence[str]) -> set[str]:
+        """Which of these article URLs an earlier digest sent."""
+        ...

@@ -10,14 +10,18 @@ import json
 import os
 import secrets
 import socket
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import astuple
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .db import Db
+from .frozen import decode_stories
 from .models import (
+    CacheInfo,
     DeliveredIssue,
     Delivery,
     DeliveryStatus,
@@ -37,7 +41,7 @@ from .sqlite import SqliteDb
 if TYPE_CHECKING:
     from ..config import Config
     from ..select.sent import SentRecord
-    from .storage import NewReader, Outcome, RateRow
+    from .storage import NewReader, Outcome, PageText, RateRow
 
 __all__ = ["SCHEMA_VERSION", "Store", "is_url", "now", "sender_id"]
 
@@ -299,8 +303,19 @@ class Store:
         got it. Reads only."""
         if not self.has_schema():
             return []
-        rows = self._all("delivered_issues", DeliveryStatus.SENT)
-        return [DeliveredIssue(**{k: r[k] for k in r.keys()}) for r in rows]
+        return [
+            DeliveredIssue(
+                r["id"],
+                r["run_id"],
+                r["digest_date"],
+                r["subject"],
+                r["sent_at"],
+                r["html"],
+                r["text"],
+                tuple(decode_stories(r["articles"], r["report"])),
+            )
+            for r in self._all("delivered_issues", DeliveryStatus.SENT)
+        ]
 
     def previous_rates(self) -> dict[str, Decimal]:
         """The rates of the newest issue delivered to at least one reader."""
@@ -567,6 +582,63 @@ class Store:
         if not self.has_schema():
             return []
         return [tuple(r) for r in self._all(name, self.db.as_list(keys), *params)]
+
+    # --- feeds and article pages ---------------------------------------------------------
+    # Preview reads these and never writes them (DESIGN: preview never writes state): it
+    # sends the remembered validators and honours remembered waits; what it learns is
+    # forgotten, and the next `run` asks again.
+
+    def _has_feeds(self) -> bool:
+        return self.has_schema() and self.db.schema_version() >= 4
+
+    def feed_caches(self, urls: Iterable[str] | None = None) -> dict[str, CacheInfo]:
+        if not self._has_feeds():
+            return {}
+        wanted = None if urls is None else set(urls)
+        out = {}
+        for row in self._all("feed_caches"):
+            if wanted is None or row[0] in wanted:
+                values = list(row)
+                values[12] = zlib.decompress(bytes(values[12])) if values[12] is not None else None
+                out[row[0]] = CacheInfo(*values)
+        return out
+
+    def save_feed_caches(self, infos: Iterable[CacheInfo]) -> None:
+        rows = [
+            (
+                *astuple(i)[:12],
+                zlib.compress(i.body, 6) if i.body is not None else None,
+                i.content_type,
+            )
+            for i in infos
+        ]
+        if rows:
+            with self.transaction():
+                self._each("save_feed_cache", rows)
+
+    def page_texts(self, urls: Sequence[str]) -> dict[str, PageText]:
+        urls = list(dict.fromkeys(urls))
+        if not urls or not self._has_feeds():
+            return {}
+        return {
+            url: (json.loads(paragraphs) if paragraphs is not None else None, problem)
+            for url, paragraphs, problem in self._all("page_texts", self.db.as_list(urls))
+        }
+
+    def save_page_texts(self, pages: dict[str, PageText], fetched_at: str) -> None:
+        rows = [
+            (url, fetched_at, json.dumps(paragraphs) if paragraphs is not None else None, why)
+            for url, (paragraphs, why) in pages.items()
+        ]
+        if rows:
+            with self.transaction():
+                self._each("save_page_text", rows)
+
+    def sent_urls(self, urls: Sequence[str]) -> set[str]:
+        urls = list(dict.fromkeys(urls))
+        if not urls or not self.has_schema():
+            return set()
+        return {r[0] for r in self._all("sent_urls", self.db.as_list(urls))}
 
     # --- `digest history` ---------------------------------------------------------------
 

@@ -45,10 +45,10 @@ FROM issues WHERE run_id = ANY(%s);
 
 -- name: delivered_issues
 -- Every issue at least one reader has, oldest first, with when the first reader got it.
-SELECT i.id, i.run_id, i.digest_date, i.subject, i.html, i.text, i.report,
+SELECT i.id, i.run_id, i.digest_date, i.subject, i.html, i.text, i.report, i.articles,
        min(d.updated_at) AS sent_at
 FROM issues i JOIN deliveries d ON d.issue_id = i.id AND d.status = %s
-GROUP BY i.id, i.run_id, i.digest_date, i.subject, i.html, i.text, i.report
+GROUP BY i.id, i.run_id, i.digest_date, i.subject, i.html, i.text, i.report, i.articles
 ORDER BY i.id;
 
 -- name: previous_rates

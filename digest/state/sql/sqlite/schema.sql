@@ -23,8 +23,8 @@ CREATE TABLE issues (
     preheader TEXT NOT NULL,
     html TEXT NOT NULL,
     text TEXT NOT NULL,
-    report TEXT NOT NULL,           -- the selection report (JSON) frozen with the issue
-    articles TEXT NOT NULL,         -- the chosen articles (JSON), remembered once delivered
+    report TEXT NOT NULL,           -- older digests: the run report (JSON); now {}
+    articles TEXT NOT NULL,         -- the stories frozen with the issue (state/frozen.py)
     status TEXT NOT NULL            -- an IssueStatus
 );
 CREATE TABLE deliveries (
@@ -110,6 +110,35 @@ CREATE INDEX deliveries_status ON deliveries(issue_id, status);
 CREATE INDEX deliveries_run ON deliveries(run_id);
 
 -- name: migrate_4
+-- Feeds and article pages (digest/sources): per feed URL its HTTP caching info (ETag,
+-- Last-Modified, a permanent redirect's target, not-before from Retry-After or max-age), its
+-- health and its last body (zlib-packed: a 304 reads it again); per article URL the main
+-- text extracted from its page (a JSON list of paragraphs, NULL when none: `problem` says why).
+CREATE TABLE feed_cache (
+    url TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    moved_to TEXT,
+    not_before TEXT,
+    asked_because TEXT,
+    last_fetch TEXT,
+    status TEXT,
+    last_success TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    entries INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    body BLOB,
+    content_type TEXT
+);
+CREATE TABLE page_cache (
+    url TEXT PRIMARY KEY,
+    fetched_at TEXT NOT NULL,
+    paragraphs TEXT,
+    problem TEXT
+);
+CREATE INDEX sent_articles_url ON sent_articles(url);
+
+-- name: migrate_5
 -- Readers: status, name, where they came from, the proof of consent (when and from which
 -- address the form was sent, when it was confirmed), a pause; the bounces read
 -- (digest/state/readers.py has the rules).

@@ -1,0 +1,227 @@
+"""Planning the next digest: read → select → lead → place → render, writing nothing.
+
+`plan_digest` is the whole of what preview shows and what a run freezes: it reads the sources,
+selects against the stories already sent, writes each chosen story's lead, places each story
+in its section, and renders the digest. It only reads the state (through `SentStories` and the
+previous rates handed in); sending and recording are `send.py`'s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+
+from .archive import page_url
+from .config import Config
+from .errors import SourcesError
+from .models import (
+    Article,
+    Chosen,
+    Digest,
+    DigestItem,
+    DigestSection,
+    Problem,
+    RateRow,
+    ReadResult,
+    RenderedDigest,
+    Selection,
+    shown_source,
+)
+from .progress import meter
+from .rates import newest_ticker, rate_rows
+from .render import render
+from .rules import SourceRules
+from .select import SentStories, reference_day, select
+from .select.sections import assign_sections, section_order
+from .sources import read_configured
+from .sources.fulltext import with_full_text
+from .summarize import make_summarizer
+
+
+@dataclass(frozen=True)
+class PlannedStory:
+    """A chosen story as the digest shows it: its best telling, the others, its lead, its
+    section."""
+
+    chosen: Chosen
+    lead: str
+    section: str
+
+    @property
+    def article(self) -> Article:
+        return self.chosen.article
+
+    @property
+    def tellings(self) -> tuple[Article, ...]:
+        """Every telling, the best first (what an issue freezes)."""
+        return (self.chosen.article, *self.chosen.tellings)
+
+
+@dataclass
+class DigestPlan:
+    """Everything a cycle decides before anything is sent or stored."""
+
+    read: ReadResult
+    selection: Selection  # what was chosen (in the selection's order) and skipped, and why
+    stories: list[PlannedStory]  # the chosen stories as placed: section by section
+    digest: Digest
+    rendered: RenderedDigest | None  # None when nothing is new (and skip_empty is on)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_sources(config: Config, store=None) -> ReadResult:
+    """Every configured source; feed dates are taken in the config's time zone. With a
+    `store`, feeds are fetched with what it remembers of them (ETag, waits, the last body),
+    and what the fetches learned is remembered unless the store is read-only (preview)."""
+    write = store is not None and not store.readonly
+    result = read_configured(config, store, write)
+    if result.sources_read == 0:
+        detail = "; ".join(str(p) for p in result.problems[:3]) or "no source configured"
+        raise SourcesError(
+            f"nothing could be read from the configured sources: {detail}",
+            f"check `sources:` in {config.path}",
+        )
+    result.articles = [
+        replace(a, date=a.published.astimezone(config.tz).date()) if a.published else a
+        for a in result.articles
+    ]
+    return result
+
+
+def plan_digest(
+    config: Config,
+    read: ReadResult,
+    sent: SentStories,
+    previous_rates: dict,
+    as_of: dt.date | None = None,
+    run_id: int | None = None,
+    store=None,
+) -> DigestPlan:
+    """Select, lead, place and render. `as_of` moves the lookback (nothing published after it
+    is a candidate yet); `run_id` names the issue's archive page, for "View in browser";
+    `store` keeps the pages fetched for full text (none written when it is read-only)."""
+    notes = list(read.notes)
+    if as_of is not None:
+        later = [a for a in read.articles if a.date and a.date > as_of]
+        if later:
+            read.articles = [a for a in read.articles if not (a.date and a.date > as_of)]
+            notes.append(f"{len(later)} articles dated after {as_of} wait for a later digest")
+    today = dt.datetime.now(config.tz).date()
+    if as_of is None:
+        for a in read.articles:
+            if a.date and a.date > today + dt.timedelta(days=1):
+                problem = f"{a.title!r} is dated {a.date}, in the future"
+                read.problems.append(Problem(a.source, problem, a.line))
+    day = reference_day(read.articles, as_of, today)
+    candidates, ruled_out, rules = apply_source_rules(config, store, read, day, notes)
+    selection = select(candidates, sent, config.selection, day, rules.per_source_cap())
+    selection.skipped.extend(ruled_out)
+    summarize = make_summarizer(config.summary)
+    leads = []
+    for chosen in selection.chosen:
+        result = summarize(chosen.article)
+        leads.append(result.lead)
+        if result.note:
+            notes.append(f"{chosen.article.title}: {result.note}")
+    stories = place(config, selection.chosen, leads, rules)
+    rows = rate_rows(newest_ticker(read.rates), previous_rates)
+    names = {a.source: a.source_name for a in read.articles if a.source_name}
+    digest = build_digest(config, stories, rows, source_names=names, today=today)
+    rendered = None
+    if stories or not config.skip_empty:  # skip_empty false: rates, "nothing new"
+        digest = _with_view_url(config, digest, run_id)
+        rendered = render(digest)
+    return DigestPlan(read, selection, stories, digest, rendered, notes)
+
+
+def apply_source_rules(config: Config, store, read: ReadResult, as_of, notes: list[str]):
+    """The candidates the source rules keep (digest/rules.py), with full text where a source
+    asks for it (digest/sources/fulltext.py); the articles the rules leave out as skipped."""
+    rules = SourceRules.of_config(config, read.origins)
+    candidates, ruled_out = rules.too_old(read.articles, as_of)
+    cutoff = as_of - dt.timedelta(days=config.selection.lookback_days) if as_of else None
+    candidates, full_text_notes = with_full_text(
+        candidates,
+        lambda a: rules.full_text(a) and not (cutoff and a.date and a.date < cutoff),
+        store,
+        write=store is not None and not store.readonly,
+        settings=config.fetch,
+        progress=meter("fetching", "pages"),
+    )
+    notes.extend(full_text_notes)
+    candidates, excluded = rules.excluded(candidates)
+    return candidates, ruled_out + excluded, rules
+
+
+def place(
+    config: Config, chosen: list[Chosen], leads: list[str], rules: SourceRules | None = None
+) -> list[PlannedStory]:
+    """Each chosen story with its lead in its section (its source's `section:` rule, else its
+    title or lead names it: see select.sections), sections in the config's order, the
+    sources' own sections, and "More news" after them; the selection's order within each
+    section."""
+    sections = config.selection.sections
+    names = assign_sections(
+        [(c.article.title, lead) for c, lead in zip(chosen, leads, strict=True)], sections
+    )
+    order = section_order(sections)
+    if rules is not None:
+        names = [rules.section(c.article) or n for c, n in zip(chosen, names, strict=True)]
+        extra = [n for n in rules.sections() if n not in order]
+        # named sections, then the sources' own; "More news" (or, with no named sections,
+        # the unnamed "Top stories") where it was
+        order = order[:-2] + extra + order[-2:] if sections else order[-1:] + extra
+    stories = [
+        PlannedStory(c, lead, name) for c, lead, name in zip(chosen, leads, names, strict=True)
+    ]
+    return sorted(stories, key=lambda s: order.index(s.section))
+
+
+def build_digest(
+    config: Config,
+    stories: list[PlannedStory],
+    rows: list[RateRow],
+    *,
+    source_names: dict[str, str] | None = None,
+    today: dt.date | None = None,
+) -> Digest:
+    """The digest as readers get it. Its date is the day it goes out, in the config's zone
+    (`today`); each story keeps its page's date."""
+    date = today or dt.datetime.now(config.tz).date()
+    sections: dict[str, list[DigestItem]] = {}
+    for story in stories:
+        a = story.article
+        sections.setdefault(story.section, []).append(
+            DigestItem(
+                a.title,
+                story.lead,
+                a.shown_source,
+                a.url,
+                a.date,
+                source_link=a.source_link,
+                also=story.chosen.also,
+            )
+        )
+    rates_source = None
+    if rows:
+        source = rows[0].source
+        rates_source = (source_names or {}).get(source) or shown_source(None, None, source)
+    return Digest(
+        title=config.title,
+        date=date,
+        sections=tuple(DigestSection(name, tuple(items)) for name, items in sections.items()),
+        rates=tuple(rows),
+        rates_date=rows[0].date if rows else None,
+        rates_source=rates_source or None,
+        reason_line=f"You receive this because you subscribed to {config.title}.",
+        postal_address=config.delivery.postal_address,
+        view_url=None,
+    )
+
+
+def _with_view_url(config: Config, digest: Digest, run_id: int | None) -> Digest:
+    """With `archive.url`, a run's e-mail links to its page in the archive ("View in
+    browser"); the page's name is known before the issue is frozen (date and run number)."""
+    if not (config.archive and config.archive.url and run_id is not None):
+        return digest
+    return replace(digest, view_url=page_url(config.archive.url, digest.date, run_id))

@@ -1,0 +1,154 @@
+"""Source rules: what an editor keeps or leaves out of a source, and where its stories go.
+
+Per source (under its entry in `sources:`) and global (under `selection:`):
+
+- `include: [word, /regex/i, ...]`: only articles whose title or text matches one of them;
+- `exclude: [...]`: never articles whose title or text matches one of them;
+- `max_per_source: N`: at most N stories told best by one source in a digest.
+
+Per source only: `section: NAME` (every story shown from that source goes there),
+`lookback_days: N` (that source's articles older than N days are `too-old`), `full_text`.
+
+A word matches as a whole word, any case ("gas" is not "Gasprom"); `/.../` is a regular
+expression, `/.../i` ignoring case. Every article a rule leaves out is skipped with reason
+`excluded` and the rule (`exclude: sponsored (source https://...)`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .models import EXCLUDED, TOO_OLD, Article, Skipped
+
+_REGEX = re.compile(r"^/(.*)/([a-z]*)$", re.S)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    written: str  # as the config writes it: "sponsored", "/wind\\s+farm/i"
+    regex: re.Pattern[str]
+
+    def search(self, article: Article) -> bool:
+        return bool(self.regex.search(article.title) or self.regex.search(article.text))
+
+
+def pattern(text: str) -> Pattern:
+    """A rule's word or /regex/flags; ValueError says what is wrong with it."""
+    text = text.strip()
+    if not text:
+        raise ValueError("an empty word matches everything")
+    match = _REGEX.match(text)
+    if match is None:
+        return Pattern(text, re.compile(r"(?<!\w)" + re.escape(text) + r"(?!\w)", re.I))
+    body, flags = match.groups()
+    unknown = set(flags) - set("i")
+    if unknown:
+        raise ValueError(f"unknown regex flag {''.join(sorted(unknown))!r} (only /.../i)")
+    try:
+        return Pattern(text, re.compile(body, re.I if "i" in flags else 0))
+    except re.error as e:
+        raise ValueError(f"not a valid regular expression ({e})") from None
+
+
+@dataclass(frozen=True)
+class Rules:
+    include: tuple[Pattern, ...] = ()
+    exclude: tuple[Pattern, ...] = ()
+    max_per_source: int | None = None
+    section: str | None = None
+    lookback_days: int | None = None
+    full_text: bool = False
+
+    def left_out_by(self, article: Article) -> str | None:
+        """The include/exclude rule that leaves the article out, as written; None: kept."""
+        for p in self.exclude:
+            if p.search(article):
+                return f"exclude: {p.written}"
+        if self.include and not any(p.search(article) for p in self.include):
+            return "include: " + ", ".join(p.written for p in self.include)
+        return None
+
+
+NO_RULES = Rules()
+
+
+class SourceRules:
+    """The rules for each article: its source's (by the spec it was read from) and the
+    global ones."""
+
+    def __init__(self, by_source: dict[str, tuple[str, Rules]], global_rules: Rules = NO_RULES):
+        self.by_source = by_source  # article.source -> (the source as the config names it, rules)
+        self.global_rules = global_rules
+
+    def of(self, article: Article) -> tuple[str, Rules]:
+        return self.by_source.get(article.source, (article.source, NO_RULES))
+
+    @classmethod
+    def of_config(cls, config, origins: dict) -> SourceRules:
+        """From a Config and a ReadResult's origins (Article.source -> SourceSpec)."""
+        by_source = {
+            source: (spec.name or spec.value, spec.rules) for source, spec in origins.items()
+        }
+        return cls(by_source, config.selection.rules)
+
+    def too_old(
+        self, articles: Sequence[Article], as_of: dt.date | None
+    ) -> tuple[list[Article], list[Skipped]]:
+        """The articles within their source's `lookback_days`; the others `too-old`."""
+        kept, skipped = [], []
+        for a in articles:
+            name, rules = self.of(a)
+            days = rules.lookback_days
+            if days and as_of and a.date and a.date < as_of - dt.timedelta(days=days):
+                skipped.append(Skipped(a, TOO_OLD, rule=f"lookback_days: {days} ({name})"))
+            else:
+                kept.append(a)
+        return kept, skipped
+
+    def excluded(self, articles: Sequence[Article]) -> tuple[list[Article], list[Skipped]]:
+        """The articles the include/exclude rules keep (the source's, then the global ones);
+        the others `excluded`, each with the rule that left it out."""
+        kept, skipped = [], []
+        for a in articles:
+            name, rules = self.of(a)
+            rule = rules.left_out_by(a)
+            if rule:
+                skipped.append(Skipped(a, EXCLUDED, rule=f"{rule} ({name})"))
+                continue
+            rule = self.global_rules.left_out_by(a)
+            if rule:
+                skipped.append(Skipped(a, EXCLUDED, rule=f"selection {rule}"))
+                continue
+            kept.append(a)
+        return kept, skipped
+
+    def per_source_cap(self) -> Callable[[Article], str | None]:
+        """For selection: called with each story's best telling in digest order; returns the
+        `max_per_source` rule that leaves it out, else None (and counts it as chosen)."""
+        counts: dict[str, int] = {}
+
+        def over(article: Article) -> str | None:
+            name, rules = self.of(article)
+            cap = rules.max_per_source or self.global_rules.max_per_source
+            if cap is None:
+                return None
+            if counts.get(name, 0) >= cap:
+                where = "" if rules.max_per_source else "selection "
+                return f"{where}max_per_source: {cap} ({name})"
+            counts[name] = counts.get(name, 0) + 1
+            return None
+
+        return over
+
+    def section(self, article: Article) -> str | None:
+        return self.of(article)[1].section
+
+    def sections(self) -> list[str]:
+        """The sections sources name, in config order."""
+        return list(dict.fromkeys(r.section for _, r in self.by_source.values() if r.section))
+
+    def full_text(self, article: Article) -> bool:
+        return self.of(article)[1].full_text

@@ -1,0 +1,351 @@
+"""One run's sending: finish what earlier runs left half-sent, plan, freeze, send, settle,
+record the run. Every rule each step follows is in state/exactly_once.py; this module puts
+them in order and sums up what went out (one `Tally`, one `RunStatus`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+
+from .archive import write_archive
+from .config import Config
+from .deliver import deliver_issue
+from .errors import DeliveryError, DigestError
+from .models import RenderedDigest
+from .paths import archive_folder
+from .plan import DigestPlan, plan_digest, read_sources
+from .progress import meter
+from .recipients import (
+    nobody_to_send_to,
+    normalize_address,
+    readers_to_send_to,
+    unsubscribe_note,
+)
+from .report import RunReport, Tally
+from .select import sent_records
+from .state import exactly_once as rules
+from .state.db import StateWriteError
+from .state.models import FrozenStory, Issue, NewIssue, RunStatus
+from .state.storage import Storage
+
+
+def prepare(
+    config: Config, store: Storage, as_of: dt.date | None = None, run_id: int | None = None
+) -> DigestPlan:
+    """Read the sources and plan the digest against what the state has sent (reads only)."""
+    read = read_sources(config, store)
+    return plan_digest(
+        config, read, store.sent_stories(), store.previous_rates(), as_of, run_id, store
+    )
+
+
+def postal_address_note(config: Config) -> list[str]:
+    """Bulk mail (a recipients list) is expected to carry the sender's postal address."""
+    if config.delivery.recipients and not config.delivery.postal_address:
+        return [
+            f"{config.path}: delivery.recipients is set but delivery.postal_address is not: "
+            "bulk mail is expected to carry the sender's postal address (CAN-SPAM)"
+        ]
+    return []
+
+
+def recipients_of(config: Config, plan: DigestPlan, store: Storage) -> list[str]:
+    """Who the digest goes to (the listed addresses and the state's active readers, see
+    recipients.readers_to_send_to); bad addresses, a missing postal address and a missing
+    one-click unsubscribe become notes."""
+    recipients, problems = readers_to_send_to(config, store)
+    plan.notes.extend(str(p) for p in problems)
+    plan.notes.extend(postal_address_note(config))
+    plan.notes.extend(unsubscribe_note(config))
+    if not recipients and problems:  # only bad addresses: nobody to send to
+        raise nobody_to_send_to(config.delivery, problems)
+    return recipients
+
+
+class Cycle:
+    """The steps of one run over the state's protocol."""
+
+    def __init__(self, config: Config, store: Storage, as_of: dt.date | None, slot: str | None):
+        self.config, self.store, self.as_of, self.slot = config, store, as_of, slot
+        self.notes: list[str] = []  # what finishing earlier issues did, for the message
+        self.plan: DigestPlan | None = None
+        self.own_issue: int | None = None
+        self._bounces_noted: dict[int, int] = {}  # outcomes looked at for hard bounces, by issue
+
+    def run(self) -> RunReport:
+        rules.close_killed_runs(self.store)
+        start = rules.begin_run(self.store, self.slot)
+        self.run_id = start.id
+        self.log = rules.DeliveryLog(self.store, self.run_id)
+        self.signer = self.config.web.signer() if self.config.web else None
+        if self.config.bounces is not None:  # before sending: bounced readers get nothing
+            from .bounces import BounceMailboxError, read_bounces
+
+            try:
+                self.notes.extend(read_bounces(self.config, self.store).notes())
+            except BounceMailboxError as e:  # no bounce yet, or the mailbox is down: send
+                self.notes.append(f"bounces not read: {e.message}")
+        try:
+            return self._steps(start)
+        except DeliveryError as e:
+            if not self.tally().sent:  # nothing went out: the run failed
+                self._finish_quietly(RunStatus.FAILED, str(e.message))
+                raise
+            return self._interrupted(e)
+        except StateWriteError as e:
+            self._finish_quietly(RunStatus.FAILED, e.message)
+            sent = self.tally().sent
+            raise StateWriteError(
+                f"{e.message}; {sent} messages went out in this run: "
+                + ("all recorded but perhaps the last; " if sent else "")
+                + "`digest history` shows who has the issue",
+                e.hint,
+            ) from None
+        except BaseException as e:
+            self._finish_quietly(RunStatus.FAILED, str(e) or type(e).__name__)
+            raise
+
+    def _steps(self, start: rules.RunStart) -> RunReport:
+        if start.helps is not None:  # another sender serves our slot: help send its issue
+            rules.issue_of_run(self.store, start.helps, wait=self.store.lease_seconds)
+            self.finish_open_issues()
+            return self.finish_helping("nothing new to freeze")
+        self.finish_open_issues()
+        waiting = rules.waiting_issue(self.store)
+        if waiting is not None:
+            message = (
+                f"issue {waiting.id} ({waiting.subject!r}) still waits for deferred "
+                "readers and nobody has it yet: new articles wait for it"
+            )
+            return self.finish_without_issue(RunStatus.DEFERRED, message)
+        seen = self.store.newest_issue_id()
+        plan = self.plan = prepare(self.config, self.store, self.as_of, self.run_id)
+        if plan.rendered is None:
+            return self.finish_without_issue(RunStatus.EMPTY, "nothing new since the last digest")
+        recipients = recipients_of(self.config, plan, self.store)
+        if not recipients:
+            raise nobody_to_send_to(self.config.delivery, [])
+        issue_id = rules.freeze(self.store, self.run_id, self.new_issue(plan, recipients), seen)
+        if issue_id is None:  # another sender froze an issue meanwhile: help send that one
+            self.finish_open_issues()
+            return self.finish_helping("another sender froze this digest's issue: helped send it")
+        self.own_issue = issue_id
+        # what to remember once a reader has it: the selection's records, made already
+        self.send(self.store.issue(issue_id), lambda _: plan.selection.records)
+        return self.finish_own(plan)
+
+    # --- the steps --------------------------------------------------------------------------
+
+    def finish_open_issues(self) -> None:
+        """Issues killed or deferred runs left half-sent, oldest first, before anything new."""
+        unsubscribed = {(normalize_address(u) or u).lower() for u in self.store.unsubscribed()}
+        for issue in rules.open_issues(self.store):
+            rules.drop_unsubscribed(self.store, issue.id, unsubscribed)
+            outcomes = self.send(issue)
+            if outcomes:
+                sent = sum(1 for o in outcomes if o.status == "sent")
+                self.notes.append(
+                    f"finished issue {issue.id} ({issue.subject!r}) begun earlier: "
+                    f"sent to {sent} more of its readers"
+                )
+
+    def send(self, issue: Issue, records: Callable[[Issue], list] | None = None) -> list:
+        """Claim batches of the issue's readers, send, record each outcome; wait while other
+        live senders hold the rest; then give up on readers deferred too often and settle.
+        Returns the outcomes this call recorded for the issue."""
+        rendered = RenderedDigest(issue.subject, issue.preheader, issue.html, issue.text)
+        before = len(self.log.outcomes.get(issue.id, []))
+        progress = _IssueProgress(meter("sending", "messages"), self.store, issue.id)
+        try:
+            while True:
+                # batches on SQLite too: readers are re-checked before each one
+                batch = rules.claim(self.store, issue.id, self.run_id, rules.BATCH)
+                if not batch:
+                    if not rules.others_claims(self.store, issue.id, self.run_id):
+                        break
+                    # others are sending the rest: a dead one's claims are freed at once,
+                    # a hung one's when its lease runs out
+                    time.sleep(0.5)
+                    rules.close_killed_runs(self.store)
+                    continue
+                batch = self.drop_blocked(issue.id, batch)
+                if not batch:
+                    continue
+                self.log.claimed(batch)
+                try:
+                    deliver_issue(
+                        self.config.delivery,
+                        self.log,
+                        issue.id,
+                        rendered,
+                        batch,
+                        progress=progress.of_batch(len(batch)),
+                        signer=self.signer,
+                        names=self.store.readers().names(batch),
+                    )
+                except rules.LeaseLost:
+                    continue
+                finally:
+                    rules.release(self.store, issue.id, self.run_id)
+                    self.note_hard_bounces(issue.id)
+        finally:  # also when the relay fails mid-way: what was tried is settled
+            rules.give_up_deferred(self.store, issue.id)
+            rules.settle(self.store, issue.id, records or _records_again)
+        return self.log.outcomes.get(issue.id, [])[before:]
+
+    def drop_blocked(self, issue_id: int, batch: list[str]) -> list[str]:
+        """Readers re-checked before each batch: one who unsubscribed (or bounced, paused)
+        while the issue was going out gets nothing from this batch on."""
+        blocked = self.store.readers().blocked_among(batch)
+        if blocked:
+            self.store.set_deliveries(
+                issue_id,
+                [(r, "failed", "no longer a reader before delivery", None) for r in blocked],
+            )
+        return [r for r in batch if r not in blocked]
+
+    def note_hard_bounces(self, issue_id: int) -> None:
+        """A 5xx at RCPT is a hard bounce: that reader gets nothing more."""
+        outcomes = self.log.outcomes.get(issue_id, [])
+        for o in outcomes[self._bounces_noted.get(issue_id, 0) :]:
+            if str(o.status) == "failed" and (o.answer or "")[:1] == "5":
+                self.store.readers().bounce(o.recipient, "hard", o.answer)
+        self._bounces_noted[issue_id] = len(outcomes)
+
+    def new_issue(self, plan: DigestPlan, recipients: list[str]) -> NewIssue:
+        rendered = plan.rendered
+        assert rendered is not None
+        return NewIssue(
+            digest_date=plan.digest.date.isoformat(),
+            subject=rendered.subject,
+            preheader=rendered.preheader,
+            html=rendered.html,
+            text=rendered.text,
+            stories=[
+                FrozenStory(s.article.title, s.lead, s.article.url, s.section, s.tellings)
+                for s in plan.stories
+            ],
+            recipients=recipients,
+            rates=[
+                (r.pair, str(r.rate), str(r.change_pct), r.date.isoformat() if r.date else None)
+                for r in plan.digest.rates
+            ],
+            slot=self.slot,
+        )
+
+    # --- the run's end: one status, one message, from one tally -----------------------------
+
+    def tally(self) -> Tally:
+        return Tally.of(self.log.outcomes, self.own_issue)
+
+    def finish_own(self, plan: DigestPlan) -> RunReport:
+        tally = self.tally()
+        own = len(tally.own)
+        parts = [*self.notes, f"sent to {tally.own_sent} of {own} recipients"]
+        if tally.deferred:
+            parts.append("deferred readers are tried again by the next run")
+        if tally.own_sent == own:
+            status = RunStatus.DELIVERED
+        else:
+            status = RunStatus.PARTLY_DELIVERED if tally.own_sent else RunStatus.FAILED
+        report = RunReport(status, plan, "; ".join(parts), self.own_issue, tally)
+        return self._record(report, chosen=len(plan.selection.chosen))
+
+    def finish_helping(self, message: str) -> RunReport:
+        """This run froze nothing: it helped send another sender's issue."""
+        tally = self.tally()
+        status = RunStatus.DELIVERED if tally.sent else RunStatus.EMPTY
+        return self._without_issue(status, message, tally, None)
+
+    def finish_without_issue(self, status: RunStatus, message: str) -> RunReport:
+        """Nothing new (the plan shows why), or new articles wait for an earlier issue."""
+        plan = self.plan if status == RunStatus.EMPTY else None
+        return self._without_issue(status, message, self.tally(), plan)
+
+    def _without_issue(
+        self, status: RunStatus, message: str, tally: Tally, plan: DigestPlan | None
+    ) -> RunReport:
+        parts = [*self.notes, message]
+        if status == RunStatus.EMPTY and not tally.everything:
+            parts[-1] += ": nothing sent"
+        return self._record(RunReport(status, plan, "; ".join(parts), None, tally))
+
+    def _record(self, report: RunReport, chosen: int = 0) -> RunReport:
+        """The run's end, recorded with the run; an issue that reached readers updates the
+        archive."""
+        tally = report.tally
+        self.store.finish_run(
+            self.run_id, report.status, chosen, tally.sent, tally.failed, report.message
+        )
+        if tally.sent:  # an issue reached readers: its archive page (when `archive:` is set)
+            notes = report.plan.notes if report.plan is not None else self.notes
+            refresh_archive(self.config, self.store, notes)
+        return report
+
+    def _interrupted(self, error: DeliveryError) -> RunReport:
+        """The relay went away after some messages went out: partly delivered, not failed;
+        the readers not reached stay pending for the next run."""
+        tally = self.tally()
+        reason = str(error.message).split(";")[0]
+        message = "; ".join(
+            [
+                *self.notes,
+                f"sent to {tally.sent} readers, then stopped: {reason}",
+                "the readers not reached yet stay pending: the next `digest run` sends to them",
+            ]
+        )
+        plan = self.plan if self.own_issue is not None else None
+        chosen = len(plan.selection.chosen) if plan is not None else 0
+        status = RunStatus.PARTLY_DELIVERED
+        self.store.finish_run(self.run_id, status, chosen, tally.sent, tally.failed, message)
+        return RunReport(status, plan, message, self.own_issue, tally, interrupted=True)
+
+    def _finish_quietly(self, status: RunStatus, message: str) -> None:
+        """Record the run's end when the state still takes writes; never hide the error."""
+        try:
+            self.store.finish_run(self.run_id, status, message=message)
+        except StateWriteError:
+            pass
+
+
+class _IssueProgress:
+    """One progress line for the whole issue across its batches of readers (deliver counts
+    within a batch)."""
+
+    def __init__(self, meter, store: Storage, issue_id: int):
+        self.meter, self.done = meter, 0
+        self.total = len(store.pending_recipients(issue_id)) if meter else 0
+
+    def of_batch(self, size: int):
+        if self.meter is None:
+            return None
+        start = self.done
+        self.done += size
+        self.total = max(self.total, self.done)
+        return lambda done, _total: self.meter(start + done, self.total)
+
+
+def _records_again(issue: Issue) -> list:
+    """What to remember of an issue frozen by an earlier run: its stories' records, the
+    fingerprints computed again from the frozen tellings."""
+    return sent_records([list(s.tellings) for s in rules.stories_of(issue)])
+
+
+def refresh_archive(config: Config, store: Storage, notes: list[str]) -> None:
+    """After a delivery, when `archive:` is set. The issue is out and recorded: a failure
+    here is a warning, never a failed run (nor a reason to send again)."""
+    if config.archive is None:
+        return
+    try:
+        write_archive(
+            store,
+            archive_folder(config),
+            title=config.title,
+            url=config.archive.url,
+            keep=config.archive.keep,
+        )
+    except Exception as e:  # noqa: BLE001 - whatever went wrong, the delivery stands
+        why = e.message if isinstance(e, DigestError) else f"{type(e).__name__}: {e}"
+        notes.append(f"the archive was not updated: {why}")

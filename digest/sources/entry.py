@@ -1,0 +1,134 @@
+"""What every feed reader makes of an entry: its HTML as text paragraphs, its link, the
+marks that say it is an excerpt, a title when it has none."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+from ..models import Paragraph
+from .limits import cut_at_word
+from .snapshot import clean, paragraph_kind
+
+UNTITLED_CHARS = 90  # a title made from an untitled item's first sentence is cut to this
+BLOCK_TAGS = frozenset(
+    "p div br li ul ol h1 h2 h3 h4 h5 h6 blockquote pre table tr section article header "
+    "footer figure figcaption hr".split()
+)
+SKIP_TAGS = frozenset({"script", "style", "head", "title", "noscript", "iframe", "object"})
+
+
+class _TextBlocks(HTMLParser):
+    """Collects the text of an HTML fragment as paragraphs, split at block elements."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[tuple[str, bool]] = []  # (text, inside a <figcaption>)
+        self._parts: list[str] = []
+        self._skip = 0
+        self._caption = 0
+
+    def _flush(self) -> None:
+        text = clean("".join(self._parts))
+        if text:
+            self.blocks.append((text, self._caption > 0))
+        self._parts = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in SKIP_TAGS:
+            self._skip += 1
+        elif tag in BLOCK_TAGS:
+            self._flush()
+            if tag == "li":
+                self._parts.append("• ")
+            if tag == "figcaption":
+                self._caption += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in SKIP_TAGS:
+            self._skip = max(0, self._skip - 1)
+        elif tag in BLOCK_TAGS:
+            self._flush()
+            if tag == "figcaption":
+                self._caption = max(0, self._caption - 1)
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self._parts.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+def blocks(html: str) -> list[tuple[str, bool]]:
+    parser = _TextBlocks()
+    parser.feed(html)
+    parser.close()
+    return parser.blocks
+
+
+def html_to_paragraphs(html: str) -> list[Paragraph]:
+    paragraphs = []
+    for text, in_caption in blocks(html):
+        text = re.sub(r"^•\s+", "• ", text)
+        paragraphs.append(Paragraph(text, "caption" if in_caption else paragraph_kind(text)))
+    return paragraphs
+
+
+def web_link(url: str | None) -> str | None:
+    """An absolute http(s) URL, else None."""
+    if not url or any(ch.isspace() for ch in url.strip()):
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+# What feeds put in a teaser to say the rest is elsewhere: WordPress's "The post X appeared
+# first on Y.", "[…]", "Continue reading →", "Read more". Such an entry is an excerpt.
+_POST_APPEARED = re.compile(r"^The post .+ appeared first on .+$", re.S)
+_READ_ON = re.compile(
+    r"^(?:continue reading|read more|read the (?:full|rest of the) (?:story|article))\b.{0,80}$",
+    re.I,
+)
+_TRAILING_MARK = re.compile(r"\s*(?:\[(?:…|\.\.\.)\]|\(…\)|\[more\])\s*$", re.I)
+_TRAILING_DOTS = ("...", "…")
+
+
+def strip_excerpt_marks(paragraphs: list[Paragraph]) -> tuple[tuple[Paragraph, ...], bool]:
+    """The paragraphs without the marks that say "this is an excerpt", and whether any was
+    there (or the text ends cut short with an ellipsis)."""
+    excerpt = False
+    kept = []
+    for n, p in enumerate(paragraphs, 1):
+        last = n == len(paragraphs)
+        if _POST_APPEARED.match(p.text) or (last and _READ_ON.match(p.text)):
+            excerpt = True
+            continue
+        text = _TRAILING_MARK.sub("", p.text)
+        if text != p.text:
+            excerpt = True
+            if not text:
+                continue
+            text = text if text.endswith(_TRAILING_DOTS) else text + " …"
+            p = Paragraph(text, p.kind, p.line)
+        kept.append(p)
+    if kept and kept[-1].text.endswith(_TRAILING_DOTS):
+        excerpt = True
+    return tuple(kept), excerpt
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"'“‘(\[]?[A-ZА-ЯЁ0-9])")
+
+
+def title_from_text(paragraphs: tuple[Paragraph, ...]) -> str:
+    """A title for an item that has none (valid RSS: Mastodon, podcasts): its text's first
+    sentence, cut at a word within UNTITLED_CHARS."""
+    for p in paragraphs:
+        if p.kind not in ("prose", "question", "bullet"):
+            continue
+        first = _SENTENCE_END.split(p.text.lstrip("• "), 1)[0].strip()
+        if first:
+            return cut_at_word(first.rstrip("."), UNTITLED_CHARS)
+    return ""

@@ -1,0 +1,322 @@
+"""Fetching over HTTP: many URLs at once, politely, each within a real deadline.
+
+The client is aiohttp, chosen over the standard library with threads, urllib3 and httpx:
+one event loop keeps hundreds of requests in flight without a thread each, it decodes
+gzip/deflate by the answer's Content-Encoding (also when the server sends it unasked), and it
+reads the body in the pieces that arrive, so our clock is checked after each piece. The
+deadline itself is ours (`asyncio.timeout` around connect, redirects and the whole body): a
+server that hangs or trickles a byte at a time cannot stretch it, which a socket timeout on
+each read (urllib, urllib3, httpx) does not give.
+
+Manners: at most `per_host` requests to one host at a time and `concurrency` in all; a
+User-Agent naming the config's contact URL; `If-None-Match` / `If-Modified-Since` from the
+last answer; `Retry-After` (429, 503) and `Cache-Control: max-age` kept as the time before
+which the URL is not asked again; redirects followed by hand, so a permanent one (301, 308)
+is remembered and reported while temporary ones (302, 303, 307) are not. Nothing is read
+past the byte cap: a Content-Length above it is refused before the body is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import re
+import zlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from ..config import FetchConfig
+from ..state.models import CacheInfo
+
+DEFAULT_FETCH = FetchConfig()
+CONNECT_TIMEOUT = 10.0  # within the URL's whole deadline (`fetch.timeout`)
+MAX_REDIRECTS = 5
+MAX_WAIT = dt.timedelta(days=7)  # a Retry-After or max-age further away is taken as this
+PERMANENT = (301, 308)
+TEMPORARY = (302, 303, 307)
+
+
+@dataclass
+class Fetched:
+    """One URL's outcome. `body` is what to read (new, or the cached one after a 304 or while
+    the server asked to wait); `error` says what failed; `cache` is what to remember."""
+
+    url: str
+    cache: CacheInfo
+    body: bytes | None = None
+    content_type: str | None = None
+    error: str | None = None
+    fresh: bool = False  # the body came from the network this time
+    not_modified: bool = False
+    waited: bool = False  # not asked: the server asked to wait until cache.not_before
+    moved: str | None = None  # a permanent redirect met this time: the new address
+    notes: list[str] = field(default_factory=list)
+    read: Any = None  # what `then` (fetch_all) made of it, once it arrived
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+class FetchError(Exception):
+    """One URL could not be read; the message says why, in the editor's words."""
+
+
+def fetch_all(
+    urls: Iterable[str],
+    cache: dict[str, CacheInfo] | None = None,
+    settings: FetchConfig = DEFAULT_FETCH,
+    progress: Callable[[int, int], None] | None = None,
+    conditional: bool = True,
+    then: Callable[[Fetched], Any] | None = None,
+) -> dict[str, Fetched]:
+    """Fetch every URL (each once) concurrently; never raises for a bad URL or server.
+    `then(fetched)`, when given, runs on each as soon as it arrives, in one worker thread
+    while the others are still on their way (its result in `Fetched.read`): reading the
+    feeds overlaps waiting for the slow ones."""
+    urls = list(dict.fromkeys(urls))
+    if not urls:
+        return {}
+    return asyncio.run(_fetch_all(urls, cache or {}, settings, progress, conditional, then))
+
+
+def fetch_bytes(url: str, settings: FetchConfig = DEFAULT_FETCH) -> bytes:
+    """One URL's body (no cache); OSError says what failed."""
+    got = fetch_all([url], settings=settings, conditional=False)[url]
+    if got.error:
+        raise OSError(got.error)
+    return got.body or b""
+
+
+async def _fetch_all(urls, cache, settings, progress, conditional, then) -> dict[str, Fetched]:
+    import aiohttp
+
+    loop = asyncio.get_running_loop()
+    worker = ThreadPoolExecutor(1, thread_name_prefix="digest-read") if then else None
+
+    total_limit = asyncio.Semaphore(settings.concurrency)
+    hosts: dict[str, asyncio.Semaphore] = {}
+    done = 0
+    out: dict[str, Fetched] = {}
+    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT)
+    async with aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        headers={"User-Agent": settings.user_agent},
+        auto_decompress=True,
+    ) as session:
+
+        async def one(url: str) -> None:
+            nonlocal done
+            known = cache.get(url) or CacheInfo(url)
+            got = await _one(session, url, known, settings, total_limit, hosts, conditional)
+            if worker is not None:
+                got.read = await loop.run_in_executor(worker, then, got)
+            out[url] = got
+            done += 1
+            if progress is not None:
+                progress(done, len(urls))
+
+        try:
+            await asyncio.gather(*(one(u) for u in urls))
+        finally:
+            if worker is not None:
+                worker.shutdown()
+    return out
+
+
+async def _one(session, url, known: CacheInfo, settings, total_limit, hosts, conditional):
+    started = now_utc()
+    if known.not_before and dt.datetime.fromisoformat(known.not_before) > started:
+        why = known.asked_because or "the server"
+        got = Fetched(url, known, known.body, known.content_type, waited=True)
+        got.notes.append(
+            f"not asked before {known.not_before} ({why}); "
+            + ("its last copy read" if known.body is not None else "nothing read")
+        )
+        if known.body is None:
+            got.error = f"the server asked not to be asked before {known.not_before} ({why})"
+        return got
+    ask = known.moved_to or url
+    host = (urlsplit(ask).hostname or "").lower()
+    limit = hosts.setdefault(host, asyncio.Semaphore(settings.per_host))
+    headers = {}
+    if conditional and known.body is not None:
+        if known.etag:
+            headers["If-None-Match"] = known.etag
+        if known.last_modified:
+            headers["If-Modified-Since"] = known.last_modified
+    async with limit, total_limit:  # the host first: a feed waiting for its host holds no slot
+        try:
+            async with asyncio.timeout(settings.timeout):
+                return await _get(session, url, ask, headers, known, settings, started)
+        except TimeoutError:
+            error = f"no complete answer within {settings.timeout:g} s; gave up"
+        except FetchError as e:
+            error = str(e)
+        except Exception as e:  # aiohttp's ClientError family, OSError, bad URLs
+            error = _connection_error(e)
+    return _failed(url, known, started, error)
+
+
+def _connection_error(e: Exception) -> str:
+    import aiohttp
+
+    if isinstance(e, aiohttp.InvalidURL):
+        return f"not a usable address ({e})"
+    if isinstance(e, aiohttp.ClientConnectorError):
+        return f"could not connect ({e.os_error.strerror or e.os_error})"
+    if isinstance(e, aiohttp.ClientPayloadError):
+        return f"the answer broke off or could not be decoded ({e})"
+    reason = " ".join(str(e).split()) or type(e).__name__
+    return f"broken HTTP answer ({reason})"
+
+
+def _failed(url: str, known: CacheInfo, started: dt.datetime, error: str, **changes) -> Fetched:
+    cache = replace(
+        known,
+        last_fetch=started.isoformat(),
+        status=changes.pop("status", error),
+        failures=known.failures + 1,
+        **changes,
+    )
+    # the last body still holds the stories that wait for the next digest: it is read again
+    return Fetched(url, cache, known.body, known.content_type, error=error)
+
+
+async def _get(session, url, ask, headers, known: CacheInfo, settings, started) -> Fetched:
+    moved: str | None = None
+    permanent = True
+    for _hop in range(MAX_REDIRECTS + 1):
+        async with session.get(ask, headers=headers, allow_redirects=False) as resp:
+            if resp.status in PERMANENT + TEMPORARY:
+                location = resp.headers.get("Location")
+                if not location:
+                    raise FetchError(f"HTTP {resp.status} redirect without a Location")
+                ask = urljoin(ask, location)
+                if urlsplit(ask).scheme not in ("http", "https"):
+                    raise FetchError(f"redirected to {ask!r}, which is not a web address")
+                permanent = permanent and resp.status in PERMANENT
+                if permanent:
+                    moved = ask
+                continue
+            return await _answer(resp, url, known, settings, started, moved)
+    raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+
+async def _answer(resp, url, known: CacheInfo, settings, started, moved) -> Fetched:
+    stamp = started.isoformat()
+    wait = _wait(resp, started)
+    moved_to = moved if moved and moved != url else known.moved_to
+    if resp.status == 304:
+        cache = replace(
+            known,
+            last_fetch=stamp,
+            status="304",
+            last_success=stamp,
+            failures=0,
+            moved_to=moved_to,
+            not_before=wait[0],
+            asked_because=wait[1],
+            etag=resp.headers.get("ETag") or known.etag,
+        )
+        return Fetched(url, cache, known.body, known.content_type, not_modified=True, moved=moved)
+    if resp.status != 200:
+        why = f"the server answered HTTP {resp.status} {resp.reason or ''}".rstrip()
+        if resp.status in (429, 503) and wait[0]:
+            why += f"; not asked again before {wait[0]} (Retry-After)"
+        return _failed(
+            url,
+            known,
+            started,
+            why,
+            status=str(resp.status),
+            not_before=wait[0],
+            asked_because=wait[1],
+            moved_to=moved_to,
+        )
+    length = resp.content_length
+    encoded = resp.headers.get("Content-Encoding", "identity").lower() not in ("identity", "")
+    if length is not None and length > settings.max_bytes and not encoded:
+        raise FetchError(
+            f"{_mb(length)} by its Content-Length, over the cap of {_mb(settings.max_bytes)}; not read"
+        )
+    chunks, size = [], 0
+    async for chunk in resp.content.iter_any():
+        size += len(chunk)
+        if size > settings.max_bytes:
+            raise FetchError(f"larger than the cap of {_mb(settings.max_bytes)}; not read further")
+        chunks.append(chunk)
+    body = _gunzip(b"".join(chunks), settings.max_bytes)
+    content_type = resp.headers.get("Content-Type")
+    cache = replace(
+        known,
+        etag=resp.headers.get("ETag"),
+        last_modified=resp.headers.get("Last-Modified"),
+        moved_to=moved_to,
+        not_before=wait[0],
+        asked_because=wait[1],
+        last_fetch=stamp,
+        status="200",
+        last_success=stamp,
+        failures=0,
+        bytes=len(body),
+        body=body,
+        content_type=content_type,
+    )
+    return Fetched(url, cache, body, content_type, fresh=True, moved=moved)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
+def _gunzip(body: bytes, cap: int) -> bytes:
+    """A gzip file served as is (no Content-Encoding: a feed.xml.gz), unpacked within the cap."""
+    if not body.startswith(b"\x1f\x8b"):
+        return body
+    unpack = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = unpack.decompress(body, cap + 1)
+    except zlib.error:
+        return body
+    if len(out) > cap:
+        raise FetchError(f"unpacks to more than the cap of {_mb(cap)}; not read")
+    return out
+
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.I)
+
+
+def _wait(resp, started: dt.datetime) -> tuple[str | None, str | None]:
+    """(ISO time before which the URL is not asked again, what asked for it)."""
+    seconds: float | None = None
+    why = None
+    retry = resp.headers.get("Retry-After")
+    if retry and resp.status in (429, 503):
+        seconds, why = _retry_after(retry.strip(), started), "Retry-After"
+    elif resp.status in (200, 304):
+        match = _MAX_AGE.search(resp.headers.get("Cache-Control", ""))
+        if match and "no-cache" not in resp.headers.get("Cache-Control", "").lower():
+            seconds, why = float(match.group(1)), "max-age"
+    if not seconds or seconds <= 0:
+        return None, None
+    until = started + min(dt.timedelta(seconds=seconds), MAX_WAIT)
+    return until.isoformat(), why
+
+
+def _retry_after(value: str, started: dt.datetime) -> float | None:
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return (when - started).total_seconds()

@@ -1,0 +1,92 @@
+"""Reader for JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from ..models import Article, Paragraph, Problem, ReadResult
+from .entry import html_to_paragraphs, strip_excerpt_marks, title_from_text, web_link
+from .snapshot import clean, paragraph_kind
+
+
+def looks_like_json(data: bytes) -> bool:
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+
+
+def _date(value: object) -> dt.datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def read_json_feed(source: str, data: bytes) -> ReadResult:
+    result = ReadResult()
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        line = getattr(e, "lineno", None)
+        result.problems.append(Problem(source, f"not a readable JSON Feed ({e})", line))
+        return result
+    version = doc.get("version", "") if isinstance(doc, dict) else ""
+    if not (isinstance(version, str) and version.startswith("https://jsonfeed.org/version/")):
+        result.problems.append(
+            Problem(
+                source, "JSON, but not a JSON Feed (no https://jsonfeed.org/version/ in `version`)"
+            )
+        )
+        return result
+    items = doc.get("items")
+    if not isinstance(items, list):
+        result.problems.append(Problem(source, "JSON Feed without an `items` list"))
+        return result
+    name = clean(_text(doc.get("title"))) or None
+    home = web_link(_text(doc.get("home_page_url")))
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            result.problems.append(Problem(source, f"item {number} is not an object; skipped"))
+            continue
+        html = _text(item.get("content_html"))
+        if html:
+            paragraphs = html_to_paragraphs(html)
+        else:
+            plain = _text(item.get("content_text")) or _text(item.get("summary"))
+            paragraphs = [
+                Paragraph(t, paragraph_kind(t))
+                for t in (clean(block) for block in plain.split("\n\n"))
+                if t
+            ]
+        body, excerpt = strip_excerpt_marks(paragraphs)
+        title = clean(_text(item.get("title"))) or title_from_text(body)
+        if not title:
+            continue
+        published = _date(item.get("date_published")) or _date(item.get("date_modified"))
+        url = web_link(_text(item.get("url"))) or web_link(_text(item.get("external_url")))
+        guid = item.get("id")
+        result.articles.append(
+            Article(
+                title=title,
+                paragraphs=body,
+                source=source,
+                date=published.date() if published else None,
+                published=published,
+                url=url,
+                guid=str(guid) if guid not in (None, "") else url,
+                excerpt=excerpt,
+                source_name=name,
+                source_link=home,
+            )
+        )
+    if result.articles:
+        result.sources_read = 1
+    else:
+        result.problems.append(Problem(source, "feed has no entries"))
+    return result

@@ -1,0 +1,275 @@
+"""Fetching over HTTP against real servers on loopback (several 127.0.0.x hosts): deadlines
+hanging and trickling servers cannot stretch, byte caps, gzip, charsets, redirects,
+Retry-After, max-age, ETag/304, per-host limits; and what the state remembers of it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from web_server import Page, Site, hang, loopback_hosts, trickle
+
+from digest.config import FetchConfig
+from digest.sources import read_specs
+from digest.sources.feed import read_feed
+from digest.sources.fetch import fetch_all
+from digest.state import Store
+
+
+def rss(title: str, items: list[tuple[str, str]], encoding: str | None = "utf-8") -> str:
+    decl = f'<?xml version="1.0" encoding="{encoding}"?>' if encoding else ""
+    entries = "".join(
+        f"<item><title>{t}</title><link>https://news.example/{n}</link><guid>{n}</guid>"
+        f"<description>{d}</description><pubDate>Mon, 03 Nov 2025 08:00:00 GMT</pubDate></item>"
+        for n, (t, d) in enumerate(items)
+    )
+    return f'{decl}<rss version="2.0"><channel><title>{title}</title>{entries}</channel></rss>'
+
+
+FEED = rss("Steppe Wire", [("Almaty opens metro line", "The line has four stations.")]).encode()
+
+
+@pytest.fixture
+def site():
+    s = Site("127.0.0.1")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def two_sites():
+    hosts = loopback_hosts(2)
+    if len(hosts) < 2:
+        pytest.skip("needs two loopback addresses 127.0.0.x")
+    sites = [Site(h) for h in hosts]
+    yield sites
+    for s in sites:
+        s.close()
+
+
+class Spec:
+    """The parts of a config's SourceSpec read_specs uses."""
+
+    def __init__(self, url: str):
+        self.kind, self.value, self.name, self.link, self.article_url = (
+            "feed",
+            url,
+            None,
+            None,
+            None,
+        )
+
+
+def test_a_hanging_and_a_trickling_server_cost_one_deadline_and_one_problem_each(site):
+    site.routes = {"/hang": hang, "/trickle": trickle, "/ok": Page(FEED)}
+    urls = [site.url(p) for p in ("/hang", "/trickle", "/ok")]
+    started = time.monotonic()
+    got = fetch_all(urls, settings=FetchConfig(timeout=1.5, per_host=3))
+    elapsed = time.monotonic() - started
+    assert elapsed < 10  # not the minute either server would take
+    for url in urls[:2]:
+        assert got[url].error == "no complete answer within 1.5 s; gave up"
+        assert got[url].cache.failures == 1
+    read = read_specs([Spec(u) for u in urls], fetched=got)
+    assert [a.title for a in read.articles] == ["Almaty opens metro line"]
+    assert [p.source for p in read.problems] == urls[:2]
+
+
+def test_a_content_length_over_the_cap_is_refused_before_the_body_is_read(site):
+    sent = []
+
+    def huge(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(50_000_000))
+        handler.end_headers()
+        try:
+            for _ in range(50):
+                handler.wfile.write(b"x" * 1_000_000)
+                sent.append(1)
+        except OSError:
+            pass
+
+    def unsized(handler):  # no Content-Length: the body ends when the connection closes
+        handler.send_response(200)
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.close_connection = True
+        try:
+            handler.wfile.write(b"<rss>" + b" " * 300_000)
+        except OSError:
+            pass
+
+    site.routes = {"/huge": huge, "/big": unsized}
+    got = fetch_all([site.url("/huge"), site.url("/big")], settings=FetchConfig(max_bytes=200_000))
+    assert got[site.url("/huge")].error == (
+        "50.0 MB by its Content-Length, over the cap of 0.2 MB; not read"
+    )
+    assert got[site.url("/big")].error == "larger than the cap of 0.2 MB; not read further"
+
+
+def test_gzip_is_asked_for_and_decoded_also_when_sent_unasked(site):
+    site.routes = {"/gz": Page(FEED, gzip_always=True)}
+    got = fetch_all([site.url("/gz")])[site.url("/gz")]
+    assert got.body == FEED and got.error is None
+    assert "gzip" in site.asked("/gz")[0]["Accept-Encoding"]
+    assert "digest/" in site.asked("/gz")[0]["User-Agent"]
+
+
+def test_the_user_agent_names_the_configured_contact(site):
+    site.routes = {"/f": Page(FEED)}
+    fetch_all([site.url("/f")], settings=FetchConfig(contact="https://news.example/about"))
+    assert "+https://news.example/about" in site.asked("/f")[0]["User-Agent"]
+
+
+def test_a_charset_given_only_in_the_http_header_is_used(site):
+    body = rss("Вести", [("Алматы открыл метро", "Четыре станции.")], encoding=None)
+    site.routes = {
+        "/cp": Page(
+            body.encode("cp1251"), headers={"Content-Type": "text/xml; charset=windows-1251"}
+        )
+    }
+    got = fetch_all([site.url("/cp")])[site.url("/cp")]
+    read = read_feed(got.url, got.body, got.content_type)
+    assert read.problems == []
+    assert read.articles[0].title == "Алматы открыл метро"
+
+
+@pytest.mark.parametrize("code", [301, 308])
+def test_a_permanent_redirect_is_followed_remembered_and_reported(site, code):
+    def moved(handler):
+        handler.send_response(code)
+        handler.send_header("Location", "/new")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    site.routes = {"/old": moved, "/new": Page(FEED)}
+    old = site.url("/old")
+    first = fetch_all([old])[old]
+    assert first.body == FEED and first.cache.moved_to == site.url("/new")
+    read = read_specs([Spec(old)], fetched={old: first})
+    assert [str(p) for p in read.problems] == [
+        f"{old}: moved permanently to {site.url('/new')}: update `feed:` in the config"
+    ]
+    again = fetch_all([old], cache={old: first.cache})[old]
+    assert again.body == FEED
+    assert len(site.asked("/old")) == 1 and len(site.asked("/new")) == 2
+
+
+@pytest.mark.parametrize("code", [302, 303, 307])
+def test_a_temporary_redirect_is_followed_and_not_remembered(site, code):
+    def moved(handler):
+        handler.send_response(code)
+        handler.send_header("Location", "/today")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    site.routes = {"/feed": moved, "/today": Page(FEED)}
+    got = fetch_all([site.url("/feed")])[site.url("/feed")]
+    assert got.body == FEED and got.cache.moved_to is None and got.moved is None
+
+
+def test_429_with_retry_after_is_not_asked_again_before_then(site):
+    site.routes = {"/busy": Page(b"slow down", 429, {"Retry-After": "3600"})}
+    url = site.url("/busy")
+    first = fetch_all([url])[url]
+    assert first.error.startswith("the server answered HTTP 429 Too Many Requests; not asked")
+    assert first.cache.asked_because == "Retry-After" and first.cache.failures == 1
+    second = fetch_all([url], cache={url: first.cache})[url]
+    assert len(site.asked("/busy")) == 1  # not asked again
+    assert second.waited and "Retry-After" in second.notes[0]
+
+
+def test_retry_after_as_an_http_date_on_503(site):
+    site.routes = {
+        "/down": Page(b"", 503, {"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}),
+    }
+    url = site.url("/down")
+    first = fetch_all([url])[url]
+    assert first.cache.not_before is not None  # capped at a week ahead
+    fetch_all([url], cache={url: first.cache})
+    assert len(site.asked("/down")) == 1
+
+
+def test_cache_control_max_age_is_honoured_and_the_last_copy_read(site):
+    site.routes = {"/f": Page(FEED, headers={"Cache-Control": "public, max-age=600"})}
+    url = site.url("/f")
+    first = fetch_all([url])[url]
+    second = fetch_all([url], cache={url: first.cache})[url]
+    assert len(site.asked("/f")) == 1
+    assert second.body == FEED and second.waited
+    assert second.notes == [
+        f"not asked before {first.cache.not_before} (max-age); its last copy read"
+    ]
+
+
+def test_etag_is_sent_back_and_a_304_reads_the_last_body(site):
+    site.routes = {
+        "/f": Page(FEED, etag='"v1"', headers={"Last-Modified": "Mon, 03 Nov 2025 08:00:00 GMT"})
+    }
+    url = site.url("/f")
+    first = fetch_all([url])[url]
+    assert first.fresh and first.cache.etag == '"v1"'
+    second = fetch_all([url], cache={url: first.cache})[url]
+    asked = site.asked("/f")[1]
+    assert asked["If-None-Match"] == '"v1"'
+    assert asked["If-Modified-Since"] == "Mon, 03 Nov 2025 08:00:00 GMT"
+    assert second.not_modified and not second.fresh and second.body == FEED
+    read = read_specs([Spec(url)], fetched={url: second})
+    assert [a.title for a in read.articles] == ["Almaty opens metro line"]
+
+
+def test_at_most_per_host_requests_to_one_host_while_hosts_run_in_parallel(two_sites):
+    for s in two_sites:
+        s.latency = 0.2
+        s.routes = {f"/{n}": Page(FEED) for n in range(8)}
+    urls = [s.url(f"/{n}") for s in two_sites for n in range(8)]
+    got = fetch_all(urls, settings=FetchConfig(per_host=2, concurrency=32))
+    assert all(g.error is None for g in got.values())
+    assert [s.most_in_flight for s in two_sites] == [2, 2]
+
+
+def test_a_refused_connection_is_one_problem_naming_the_feed():
+    got = fetch_all(["http://127.0.0.1:9/feed"])["http://127.0.0.1:9/feed"]
+    assert got.error.startswith("could not connect")
+
+
+def test_an_html_page_given_as_a_feed_names_the_feed_it_links_to(site):
+    page = (
+        b"<!DOCTYPE html><html><head><title>News</title>"
+        b'<link rel="alternate" type="application/rss+xml" href="/rss.xml"></head>'
+        b"<body>hello</body></html>"
+    )
+    site.routes = {"/": Page(page, headers={"Content-Type": "text/html"})}
+    got = fetch_all([site.url("/")])[site.url("/")]
+    read = read_feed(got.url, got.body, got.content_type)
+    assert [p.message for p in read.problems] == [
+        f"this is a web page, not a feed; it names its feed: {site.url('/rss.xml')} "
+        "- put that address in `feed:`"
+    ]
+
+
+def test_the_feed_cache_round_trips_through_sqlite(tmp_path, site):
+    site.routes = {"/f": Page(FEED, etag='"v1"')}
+    url = site.url("/f")
+    got = fetch_all([url])[url]
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        store.save_feed_caches([got.cache])
+    with Store.open(tmp_path / "s.sqlite3", readonly=True) as store:
+        assert store.feed_caches([url]) == {url: got.cache}
+
+
+def test_the_feed_cache_round_trips_through_postgresql(pg_url, site):
+    site.routes = {"/f": Page(FEED, etag='"v1"')}
+    url = site.url("/f")
+    got = fetch_all([url])[url]
+    with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+        store.save_feed_caches([got.cache])
+        store.save_feed_caches([got.cache])  # an upsert
+        store.save_page_texts(
+            {"https://x.example/a": (["One.", "Two."], None)}, "2025-11-03T08:00:00+00:00"
+        )
+    with Store.open(pg_url, readonly=True, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+        assert store.feed_caches() == {url: got.cache}
+        assert store.page_texts(["https://x.example/a"]) == {
+            "https://x.example/a": (["One.", "Two."], None)
+        }

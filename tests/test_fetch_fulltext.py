@@ -1,0 +1,162 @@
+"""Full text (digest/sources/fulltext.py): summary-only feeds get each new entry's page,
+extracted by trafilatura, cached by URL, never fetched for an article already sent; a page
+that cannot be read falls back to the feed's text with a note."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import sqlite3
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLE_SEEDS
+from web_server import Page, Site
+
+from digest.config import load_config
+from digest.pipeline import preview, run
+from digest.sources import read_paths
+from digest.sources.fulltext import extract
+from digest.state import Store
+
+
+def sample():
+    return read_paths(sorted(str(p) for p in SAMPLE_SEEDS.glob("*.txt"))).articles
+
+
+def article_page(title: str, paragraphs: list[str]) -> bytes:
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    return (
+        f"<!DOCTYPE html><html><head><title>{html.escape(title)} | Steppe Wire</title></head><body>"
+        "<header><nav><a href='/'>Home</a> <a href='/politics'>Politics</a> "
+        "<a href='/economy'>Economy</a> <a href='/subscribe'>Subscribe now</a></nav></header>"
+        f"<main><article><h1>{html.escape(title)}</h1><p class='byline'>By Staff</p>{body}</article>"
+        "<aside><h3>Related</h3><ul><li><a href='/x'>Another story about roads</a></li>"
+        "<li><a href='/y'>Markets close higher</a></li></ul></aside></main>"
+        "<footer><p>© 2025 Steppe Wire. All rights reserved.</p>"
+        "<p>Cookies help us deliver our services.</p></footer></body></html>"
+    ).encode()
+
+
+def teaser_feed(site: Site, articles) -> bytes:
+    items = "".join(
+        f"<item><title>{html.escape(a.title)}</title><link>{site.url(f'/a/{n}')}</link>"
+        f"<guid>{n}</guid>"
+        f"<pubDate>{format_datetime(dt.datetime.combine(a.date, dt.time(8), dt.UTC))}</pubDate>"
+        "<description>"
+        + html.escape(
+            f"<p>{html.escape(a.prose[0].split('. ')[0])} [&#8230;]</p>"
+            f"<p>The post {html.escape(a.title)} appeared first on Steppe Wire.</p>"
+        )
+        + "</description></item>"
+        for n, a in enumerate(articles)
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Steppe Wire</title>'
+        f"{items}</channel></rss>"
+    ).encode()
+
+
+@pytest.fixture
+def site():
+    s = Site("127.0.0.1")
+    yield s
+    s.close()
+
+
+def config(tmp_path: Path, feed: str, max_articles: int = 50) -> Path:
+    path = tmp_path / "digest.yaml"
+    path.write_text(
+        "title: Full Daily\ntimezone: UTC\nsources:\n"
+        f"  - feed: {feed}\n    full_text: true\n"
+        f"state: {tmp_path / 'state.sqlite3'}\n"
+        f"selection:\n  max_articles: {max_articles}\n  lookback_days: 100000\n"
+        "delivery:\n  from: d@example.com\n  to: [r@example.com]\n"
+        f"  outbox: {tmp_path / 'outbox'}\n"
+    )
+    return path
+
+
+def test_trafilatura_keeps_the_article_and_leaves_the_page_furniture():
+    a = sample()[0]
+    text = extract(article_page(a.title, list(a.prose)), title=a.title)
+    assert text == list(a.prose)
+
+
+def test_a_summary_only_feed_gets_its_pages_text_cached_and_never_fetches_a_sent_page(
+    tmp_path, site
+):
+    articles = sample()[:4]
+    site.routes["/feed.xml"] = Page(teaser_feed(site, articles))
+    for n, a in enumerate(articles[:3]):
+        site.routes[f"/a/{n}"] = Page(article_page(a.title, list(a.prose)))
+    # /a/3 is missing: the feed's text is kept, with a note
+    cfg = load_config(config(tmp_path, site.url("/feed.xml"), max_articles=2))
+
+    shown = preview(cfg, tmp_path / "p")[0].to_json()
+    with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
+        assert store.page_texts([site.url("/a/0")]) == {}
+    first = run(cfg).to_json()
+    assert [c["title"] for c in first["chosen"]] == [c["title"] for c in shown["chosen"]]
+    assert first["notes"] == [
+        f"{site.url('/a/3')}: full text not used (the server answered HTTP 404 Not Found); "
+        "the feed's text kept"
+    ]
+    # the leads come from the pages' text, not the one-sentence teasers
+    by_title = {a.title: a for a in articles}
+    for c in first["chosen"]:
+        assert "appeared first on" not in c["lead"] and "[…]" not in c["lead"]
+        assert c["lead"].split()[0] in " ".join(by_title[c["title"]].prose)
+    fetched_once = {n: len(site.asked(f"/a/{n}")) for n in range(4)}
+    assert fetched_once == {0: 2, 1: 2, 2: 2, 3: 2}  # the preview's, then the run's
+
+    with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
+        pages = store.page_texts([site.url(f"/a/{n}") for n in range(4)])
+    assert pages[site.url("/a/0")][0] == list(articles[0].prose)
+    assert pages[site.url("/a/3")] == (None, "the server answered HTTP 404 Not Found")
+
+    second = run(cfg).to_json()
+    assert {c["title"] for c in second["chosen"]} == {a.title for a in articles} - {
+        c["title"] for c in first["chosen"]
+    }
+    assert {n: len(site.asked(f"/a/{n}")) for n in range(4)} == fetched_once  # cached
+
+    # with the page cache lost, the pages of the articles already sent are still never asked
+    db = sqlite3.connect(tmp_path / "state.sqlite3")
+    db.execute("DELETE FROM page_cache")
+    db.commit()
+    db.close()
+    run(cfg)
+    sent = {c["title"] for c in first["chosen"] + second["chosen"]}
+    assert len(sent) == 4
+    assert {n: len(site.asked(f"/a/{n}")) for n in range(4)} == fetched_once
+
+
+def test_an_excerpt_is_never_the_best_telling_over_a_full_text(tmp_path):
+    a = sample()[0]
+    teaser = (
+        f"<p>{html.escape(' '.join(a.text.split()[:60]))} [&#8230;]</p>"
+        f"<p>The post {html.escape(a.title)} appeared first on Wire.</p>"
+    )
+    full = "".join(f"<p>{html.escape(p)}</p>" for p in a.prose)
+    when = format_datetime(dt.datetime.combine(a.date, dt.time(8), dt.UTC))
+    for name, body in (("wire", teaser), ("paper", full)):
+        (tmp_path / f"{name}.xml").write_text(
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>'
+            f"<item><title>{html.escape(a.title)}</title><guid>{name}</guid>"
+            f"<link>https://{name}.example/1</link><pubDate>{when}</pubDate>"
+            f"<description>{html.escape(body)}</description></item></channel></rss>"
+        )
+    path = tmp_path / "digest.yaml"
+    path.write_text(
+        "title: T\ntimezone: UTC\nsources:\n"
+        f"  - feed: {tmp_path / 'wire.xml'}\n  - feed: {tmp_path / 'paper.xml'}\n"
+        f"state: {tmp_path / 'state.sqlite3'}\n"
+        "delivery:\n  from: d@example.com\n  to: [r@example.com]\n"
+        f"  outbox: {tmp_path / 'outbox'}\n"
+    )
+    report = preview(load_config(path), tmp_path / "p")[0].to_json()
+    assert [(c["source"], [x["source"] for x in c["also"]]) for c in report["chosen"]] == [
+        ("paper", ["wire"])
+    ]

@@ -1,0 +1,177 @@
+"""Whole cycles over feeds served on loopback: a second run over unchanged feeds is all 304s
+and loses none of the stories that wait; preview never writes the feed cache; a feed that
+keeps failing is a warning; `digest sources` shows each feed's health."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import subprocess
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SAMPLE_SEEDS, digest_command
+from web_server import Page, Site
+
+from digest.config import load_config
+from digest.pipeline import preview, run
+from digest.sources import read_paths
+from digest.state import Store
+
+
+def sample_articles():
+    return read_paths(sorted(str(p) for p in SAMPLE_SEEDS.glob("*.txt"))).articles
+
+
+def rss(name: str, articles) -> bytes:
+    items = "".join(
+        "<item><title>{}</title><link>https://{}.example/{}</link><guid>{}-{}</guid>"
+        "<pubDate>{}</pubDate><description>{}</description></item>".format(
+            html.escape(a.title),
+            name,
+            n,
+            name,
+            n,
+            format_datetime(dt.datetime.combine(a.date, dt.time(8), dt.UTC)),
+            html.escape("".join(f"<p>{html.escape(p)}</p>" for p in a.text.split("\n\n"))),
+        )
+        for n, a in enumerate(articles)
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{name}</title><link>https://{name}.example/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def write_config(tmp_path: Path, feeds: list[str], extra: str = "", max_articles: int = 4) -> Path:
+    config = tmp_path / "digest.yaml"
+    config.write_text(
+        "title: Feeds Daily\n"
+        "timezone: UTC\n"
+        "sources:\n"
+        + "".join(f"  - feed: {u}\n" for u in feeds)
+        + f"state: {tmp_path / 'state.sqlite3'}\n"
+        + f"selection:\n  max_articles: {max_articles}\n  lookback_days: 100000\n"
+        + "delivery:\n"
+        '  from: "Feeds Daily <digest@example.com>"\n'
+        "  to: [reader@example.com]\n"
+        f"  outbox: {tmp_path / 'outbox'}\n"
+        '  unsubscribe_url: "https://example.com/unsubscribe?token={token}"\n' + extra
+    )
+    return config
+
+
+@pytest.fixture
+def site():
+    s = Site("127.0.0.1")
+    yield s
+    s.close()
+
+
+def test_a_second_run_over_unchanged_feeds_is_all_304_and_loses_no_waiting_story(tmp_path, site):
+    articles = sample_articles()
+    names = ["steppe", "caspian", "pamir"]
+    for n, name in enumerate(names):
+        site.routes[f"/{name}.xml"] = Page(rss(name, articles[n::3]), etag=f'"{name}-1"')
+    config = load_config(write_config(tmp_path, [site.url(f"/{n}.xml") for n in names]))
+
+    shown = preview(config, tmp_path / "preview")[0].to_json()
+    assert len(shown["chosen"]) == 4
+    with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
+        assert store.feed_caches() == {}
+
+    first = run(config).to_json()
+    second = run(config).to_json()
+    assert first["problems"] == second["problems"] == []
+    for name in names:
+        answers = site.asked(f"/{name}.xml")
+        assert "If-None-Match" not in answers[0]  # the preview remembered nothing
+        assert "If-None-Match" not in answers[1]
+        assert answers[2]["If-None-Match"] == f'"{name}-1"'
+    titles = [c["title"] for c in first["chosen"] + second["chosen"]]
+    assert len(titles) == len(set(titles)) == 8  # the stories waiting came in the second run
+    with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
+        cache = store.feed_caches()
+    assert {c.status for c in cache.values()} == {"304"}
+    assert all(c.body and c.entries >= 9 for c in cache.values())
+
+    result = subprocess.run(
+        [*digest_command(), "--config", str(config.path), "sources", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    health = json.loads(result.stdout)["sources"]
+    assert [h["source"] for h in health] == [site.url(f"/{n}.xml") for n in names]
+    assert all(h["status"] == "304" and h["failures"] == 0 for h in health)
+    assert [h["entries"] for h in health] == [len(articles[n::3]) for n in range(3)]
+    text = subprocess.run(
+        [*digest_command(), "--config", str(config.path), "sources"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    ).stdout.splitlines()
+    assert text[0] == site.url("/steppe.xml")
+    assert text[1].startswith(f"    last fetch {health[0]['last_fetch']}: 304; last success ")
+    assert text[1].endswith(f"0 failures in a row; 10 entries, {health[0]['bytes']:,} bytes")
+
+
+def test_a_feed_failing_runs_in_a_row_is_a_warning_and_the_others_are_read(tmp_path, site):
+    articles = sample_articles()
+    site.routes["/ok.xml"] = Page(rss("ok", articles[:5]))
+    site.routes["/broken.xml"] = Page(b"oops", 500)
+    config = load_config(
+        write_config(tmp_path, [site.url("/ok.xml"), site.url("/broken.xml")], max_articles=1)
+    )
+    reports = [run(config).to_json() for _ in range(3)]
+    broken = site.url("/broken.xml")
+    assert reports[0]["problems"] == [
+        f"{broken}: the server answered HTTP 500 Internal Server Error"
+    ]
+    assert reports[2]["problems"][1].startswith(
+        f"{broken}: warning: has failed 3 fetches in a row (never read)"
+    )
+    assert all(len(r["chosen"]) == 1 for r in reports)
+
+
+def test_a_moved_feed_is_reported_until_the_config_is_updated(tmp_path, site):
+    def moved(handler):
+        handler.send_response(301)
+        handler.send_header("Location", "/new.xml")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    site.routes["/old.xml"] = moved
+    site.routes["/new.xml"] = Page(rss("new", sample_articles()[:3]))
+    config = load_config(write_config(tmp_path, [site.url("/old.xml")]))
+    first = run(config).to_json()
+    second = run(config).to_json()
+    expected = (
+        f"{site.url('/old.xml')}: moved permanently to {site.url('/new.xml')}: "
+        "update `feed:` in the config"
+    )
+    assert first["problems"] == second["problems"] == [expected]
+    assert len(site.asked("/old.xml")) == 1
+
+
+def test_a_feed_that_fails_after_a_good_run_is_read_from_its_last_copy(tmp_path, site):
+    articles = sample_articles()
+    site.routes["/f.xml"] = Page(rss("f", articles[:6]))
+    config = load_config(write_config(tmp_path, [site.url("/f.xml")], max_articles=2))
+    first = run(config).to_json()
+    site.routes["/f.xml"] = Page(b"down", 503)
+    second = run(config).to_json()
+    with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
+        cache = store.feed_caches()[site.url("/f.xml")]
+    assert second["problems"] == [
+        f"{site.url('/f.xml')}: the server answered HTTP 503 Service Unavailable; its last copy "
+        f"({cache.last_success}) read"
+    ]
+    assert (cache.status, cache.failures) == ("503", 1)
+    assert len(second["chosen"]) == 2
+    assert not {c["title"] for c in first["chosen"]} & {c["title"] for c in second["chosen"]}

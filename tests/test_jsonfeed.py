@@ -1,0 +1,112 @@
+"""Every feed shape people publish: JSON Feed 1.1, items without titles, teaser excerpts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from digest.sources import read_paths
+from digest.sources.feed import read_feed
+
+
+def json_feed(items: list[dict], **top) -> bytes:
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Pamir Post",
+        "home_page_url": "https://pamir.example/",
+        "items": items,
+        **top,
+    }
+    return json.dumps(doc).encode()
+
+
+def test_json_feed_1_1_items_become_articles():
+    data = json_feed(
+        [
+            {
+                "id": "p-1",
+                "url": "https://pamir.example/roads",
+                "title": "Pamir Highway Reopens After Landslide",
+                "content_html": "<p>The road reopened on Monday.</p><p>Crews cleared 40 tonnes.</p>",
+                "date_published": "2025-11-03T08:15:00+05:00",
+            },
+            {
+                "id": 2,
+                "title": "Khorog Gets a New Bridge",
+                "content_text": "The bridge spans the Gunt river.\n\nIt cost $4 million.",
+                "external_url": "https://other.example/bridge",
+            },
+        ]
+    )
+    result = read_feed("https://pamir.example/feed.json", data)
+    assert result.problems == []
+    road, bridge = result.articles
+    assert road.title == "Pamir Highway Reopens After Landslide"
+    assert road.prose == ("The road reopened on Monday.", "Crews cleared 40 tonnes.")
+    assert road.published == dt.datetime(2025, 11, 3, 3, 15, tzinfo=dt.UTC)
+    assert (road.guid, road.url, road.source_name) == (
+        "p-1",
+        "https://pamir.example/roads",
+        "Pamir Post",
+    )
+    assert bridge.text == "The bridge spans the Gunt river.\n\nIt cost $4 million."
+    assert (bridge.guid, bridge.url) == ("2", "https://other.example/bridge")
+
+
+def test_a_json_file_that_is_not_a_json_feed_says_so(tmp_path):
+    path = tmp_path / "data.xml"
+    path.write_text('{"hello": 1}')
+    result = read_paths([str(path)])
+    assert [p.message for p in result.problems] == [
+        "JSON, but not a JSON Feed (no https://jsonfeed.org/version/ in `version`)"
+    ]
+
+
+def test_broken_json_names_its_line():
+    result = read_feed("f.json", b'{\n"version": \n}')
+    assert result.problems[0].line == 3
+    assert result.problems[0].message.startswith("not a readable JSON Feed")
+
+
+def test_items_without_a_title_get_their_first_sentence_cut_cleanly():
+    rss = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Toots</title>'
+        "<item><guid>1</guid><description>&lt;p&gt;Snow closed the Anzob pass on Tuesday. "
+        "Drivers were told to wait.&lt;/p&gt;</description></item>"
+        "<item><guid>2</guid><description>"
+        + "A very long first sentence that keeps going about the weather and the roads and "
+        "the passes and the trucks waiting at the border for days on end without news\n"
+        + "</description></item>"
+        "<item><guid>3</guid></item>"
+        "</channel></rss>"
+    ).encode()
+    result = read_feed("toots.xml", rss)
+    assert result.problems == []
+    titles = [a.title for a in result.articles]
+    assert titles[0] == "Snow closed the Anzob pass on Tuesday"
+    assert len(titles[1]) <= 90 and titles[1].endswith("…") and " " in titles[1]
+    assert titles[1].startswith("A very long first sentence that keeps going")
+    assert len(titles) == 2  # the empty item gives nothing to show
+
+
+def test_json_feed_items_without_a_title_too():
+    data = json_feed(
+        [{"id": "t1", "content_text": "Tashkent metro fares rise on Monday. More soon."}]
+    )
+    (article,) = read_feed("toots.json", data).articles
+    assert article.title == "Tashkent metro fares rise on Monday"
+
+
+def test_excerpt_marks_are_stripped_and_the_entry_marked_an_excerpt():
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>WP</title>'
+        b"<item><title>Wind farm opens</title><description>&lt;p&gt;A 500 MW wind farm opened "
+        b"near Zhanatas on Friday [&amp;#8230;]&lt;/p&gt;&lt;p&gt;The post Wind farm opens "
+        b"appeared first on Steppe Wire.&lt;/p&gt;</description></item>"
+        b"<item><title>Full story</title><description>&lt;p&gt;All of it is here.&lt;/p&gt;"
+        b"</description></item>"
+        b"</channel></rss>"
+    )
+    excerpt, full = read_feed("wp.xml", rss).articles
+    assert excerpt.text == "A 500 MW wind farm opened near Zhanatas on Friday …"
+    assert excerpt.excerpt and not full.excerpt
