@@ -69,7 +69,7 @@ class BounceReport:
 
 # --- classifying one message ------------------------------------------------------------------
 
-_VERP = re.compile(r"\+([a-z2-7]+-[a-z0-9_-]+)@", re.IGNORECASE)
+_VERP = re.compile(r"\+([a-z2-7]+-[0-9a-f]{16})@", re.IGNORECASE)
 
 
 def _verp_token(addresses: list[str], signer: Signer | None) -> str | None:

@@ -96,11 +96,11 @@ class Signer:
     # --- VERP: the bounce address's part after `+` ------------------------------------
 
     def verp(self, token: str) -> str:
-        """Lower case only (some mail servers lower-case local parts): the state token as
-        base32, and a short signature."""
+        """Lower case letters and digits only (some mail servers lower-case local parts, and
+        `-` must split body from signature): the state token as base32, a hex signature."""
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         body = base64.b32encode(raw).decode().rstrip("=").lower()
-        return f"{body}-{self._sig('verp', token)[:10].lower()}"
+        return f"{body}-{self._verp_sig(token)}"
 
     def open_verp(self, value: str) -> str:
         body, dash, sig = value.lower().rpartition("-")
@@ -109,9 +109,13 @@ class Signer:
         except (ValueError, base64.binascii.Error):
             raise BadToken("not one of our bounce addresses") from None
         token = _b64(raw)
-        if not dash or not _ok(sig, self._sig("verp", token)[:10].lower()):
+        if not dash or not _ok(sig, self._verp_sig(token)):
             raise BadToken("not one of our bounce addresses")
         return token
+
+    def _verp_sig(self, token: str) -> str:
+        message = "\x00".join(("verp", token)).encode()
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:16]
 
 
 def _ok(given: str, expected: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import mailbox
+import re
 import shutil
 from pathlib import Path
 
@@ -235,3 +236,19 @@ def test_an_imap_mailbox_over_tls_is_read_once_and_a_wrong_password_is_one_clear
         assert json.loads(cli(config, "bounces", "--json").stdout)["read"] == 0  # marked seen
     finally:
         imap.stop()
+
+
+def test_every_token_makes_a_verp_address_that_leads_back_to_it():
+    """Whatever random state token (base64url: `-` and `_` too), in any letter case."""
+    import secrets
+
+    from digest.tokens import BadToken
+
+    for _ in range(500):
+        token = secrets.token_urlsafe(24)
+        address = f"bounces+{SIGNER.verp(token)}@example.com"
+        assert re.fullmatch(r"bounces\+[a-z2-7]+-[0-9a-f]{16}@example\.com", address)
+        assert len(address.split("@")[0]) <= 64  # RFC 5321's limit for a local part
+        assert SIGNER.open_verp(SIGNER.verp(token).upper()) == token
+        with pytest.raises(BadToken):
+            Signer(b"another-secret-0123456789").open_verp(SIGNER.verp(token))
