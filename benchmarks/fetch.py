@@ -4,6 +4,8 @@ full text of 50 article pages.
 
     .venv/bin/python benchmarks/fetch.py [--feeds 300] [--hosts 20] [--latency-ms 0 150]
                                          [--pages 50] [--rounds 3] [--serial]
+    farm-bench -n 7 --timeout 900 --vs '.venv/bin/python benchmarks/fetch.py --only 0' \
+        -- .venv/bin/python benchmarks/fetch.py --only 150
 
 What is timed is the sources stage as `digest run` does it (digest.sources.read_configured's
 two steps): every feed fetched (digest.sources.fetch.fetch_all, the configured defaults: 32
@@ -185,6 +187,12 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--serial", action="store_true")
+    parser.add_argument(
+        "--only",
+        type=int,
+        metavar="MS",
+        help="one sources stage at MS ms and exit (for farm-bench: --only 150 --vs --only 0)",
+    )
     args = parser.parse_args()
 
     hosts = loopback_hosts(args.hosts)
@@ -209,6 +217,13 @@ def main() -> None:
         after = list(counters)
         return out, [a - b for a, b in zip(after, before, strict=True)]
 
+    if args.only is not None:
+        elapsed, _, read = sources_stage(urls(args.only))
+        print(
+            f"{args.feeds} feeds at {args.only} ms: {elapsed:.2f} s, {len(read.articles)} articles"
+        )
+        server.terminate()
+        return
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     sources_stage(urls(0)[:20])  # warm up: imports, the servers' feed bodies
     times: dict[int, list[float]] = {ms: [] for ms in args.latency_ms}

@@ -54,7 +54,7 @@ from digest.models import (
     Article,
     Paragraph,
 )
-from digest.select import select, sent_records
+from digest.select import History, select, sent_records
 from digest.state import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -353,14 +353,14 @@ def measure(state: Path, candidates_file: Path) -> None:
     rss_before = peak_rss()
     with Store.open(state, readonly=True) as store:
         t = time.perf_counter()
-        selection = select(articles, store.sent_stories(), CONFIG)
+        selection = select(articles, History(store), CONFIG)
         seconds = time.perf_counter() - t
         rss = peak_rss()
         t = time.perf_counter()
-        select(articles, store.sent_stories(), CONFIG)
+        select(articles, History(store), CONFIG)
         again = time.perf_counter() - t
         tracemalloc.start()  # slows allocation down a lot: its own run
-        select(articles, store.sent_stories(), CONFIG)
+        select(articles, History(store), CONFIG)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     index = {id(a): n for n, a in enumerate(articles)}
@@ -398,7 +398,7 @@ def republished() -> None:
                 present |= {e.story for e in corpus if e.day <= day}
                 t = time.perf_counter()
                 articles = read_paths(sorted(map(str, (folder / "feeds").glob("*.xml")))).articles
-                selection = select(articles, store.sent_stories(), config)
+                selection = select(articles, History(store), config)
                 store.remember(day + 1, selection.records)
                 seconds.append(time.perf_counter() - t)
                 sent.append([story[c.article.url] for c in selection.chosen])

@@ -32,11 +32,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
+import jinja2
+
 from .errors import UsageError
+from .i18n import Catalogue, catalogue
+from .models import UNSUBSCRIBE_PLACEHOLDER
+from .text import clean_text, safe_href
 
 PAGES = "issues"  # the issue pages' sub-folder
 REMOVED = ".unpublished"  # names of the issues taken off the site, one per line
-UNSUBSCRIBE_PLACEHOLDER = "{unsubscribe_url}"  # as digest.deliver fills it, per reader
 ATOM = "http://www.w3.org/2005/Atom"
 _NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-\d+$")
 _SEPARATOR_BEFORE = re.compile(r"\s*·\s*$")
@@ -89,6 +93,14 @@ class Page:
     sent_at: dt.datetime
     stories: tuple[tuple[str, str, str | None], ...]  # (headline, lead, article URL)
     html: str  # the page, ready to write
+    number: int = 0  # the issue's number: 1 for the first issue ever delivered
+    title: str = ""  # the page's own <title>: the digest, the number, the date, the headline
+    description: str = ""  # the headlines, for search results and link previews
+
+    @property
+    def headline(self) -> str:
+        """The top story's headline: what the issue is about (the subject adds "+ N more")."""
+        return self.stories[0][0] if self.stories else self.subject
 
 
 @dataclass
@@ -145,17 +157,23 @@ def write_archive(
     url: str | None = None,
     keep: int | None = None,
     remove: Sequence[str] = (),
+    language: str = "en",
+    web_url: str | None = None,
 ) -> ArchiveReport:
     """Write (or bring up to date) the archive in `folder`; returns what it did.
 
     `remove` names issues to take off the site for good (remembered in DIR/.unpublished);
-    `keep` keeps only the newest N issues on it. Raises UsageError when the folder cannot be
-    written or a name in `remove` is not a delivered issue."""
-    from .text import clean_text
-
-    title = clean_text(title) or "Digest"
+    `keep` keeps only the newest N issues on it. `language` picks the site's own words (a
+    catalogue in digest/i18n/); with `web_url` (`web.url`) web visitors are offered its
+    subscribe page.
+    Raises UsageError when the folder cannot be written or a name in `remove` is not a
+    delivered issue."""
+    words = catalogue(language)
+    title = clean_text(title) or words.t("digest")
+    site = _Site(title, url, words, safe_href(f"{web_url}subscribe") if web_url else None)
     report = ArchiveReport(folder)
     issues = list(source.delivered_issues())
+    numbers = {page_name(i.digest_date, i.run_id): n for n, i in enumerate(issues, 1)}
     known = {page_name(i.digest_date, i.run_id) for i in issues}
     unpublished = _read_removed(folder)
     by_run = {str(i.run_id): page_name(i.digest_date, i.run_id) for i in issues}
@@ -173,13 +191,13 @@ def write_archive(
     shown.sort(key=lambda i: (_when(i.sent_at), i.run_id), reverse=True)  # newest first
     if keep is not None:
         shown = shown[:keep]
-    report.pages = [_page(i, title, url) for i in shown]
+    report.pages = [_page(i, site, numbers[page_name(i.digest_date, i.run_id)]) for i in shown]
 
     # Pages first, then what links to them: a write that fails half-way leaves no dead link.
     files: dict[Path, bytes] = {
         **{folder / PAGES / f"{p.name}.html": p.html.encode() for p in report.pages},
-        folder / "feed.xml": _feed(report.pages, title, url),
-        folder / "index.html": _index(report.pages, title, url).encode(),
+        folder / "feed.xml": _feed(report.pages, title, url, words),
+        folder / "index.html": _index(report.pages, site).encode(),
     }
     if unpublished:
         files[folder / REMOVED] = _removed_text(unpublished).encode()
@@ -248,12 +266,13 @@ def _when(text: str) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-def _stories(stories: Sequence[ShownStory]) -> tuple[tuple[str, str, str | None], ...]:
-    from .text import clean_text, safe_href
+def _stories(
+    stories: Sequence[ShownStory], untitled: str
+) -> tuple[tuple[str, str, str | None], ...]:
 
     return tuple(
         (
-            clean_text(str(s.title or "")) or "Untitled",
+            clean_text(str(s.title or "")) or untitled,
             clean_text(str(s.lead or "")),
             safe_href(s.url if isinstance(s.url, str) else None),
         )
@@ -261,21 +280,84 @@ def _stories(stories: Sequence[ShownStory]) -> tuple[tuple[str, str, str | None]
     )
 
 
-def _page(issue: IssueRecord, title: str, url: str | None) -> Page:
+@dataclass(frozen=True)
+class _Site:
+    title: str
+    url: str | None  # `archive.url`
+    words: Catalogue
+    subscribe_url: str | None  # `web.url`'s subscribe page
+
+
+def _page(issue: IssueRecord, site: _Site, number: int) -> Page:
     name = page_name(issue.digest_date, issue.run_id)
     sent_at = _when(issue.sent_at).astimezone(dt.UTC)
     try:
         day = dt.date.fromisoformat(issue.digest_date)
     except ValueError:
         day = sent_at.date()
-    info = Page(name, _one_line(issue.subject), day, sent_at, _stories(issue.stories), html="")
-    own = page_url(url, issue.digest_date, issue.run_id)
+    words = site.words
+    stories = _stories(issue.stories, words.t("untitled"))
+    subject = _one_line(issue.subject) or words.t("untitled")
+    info = Page(name, subject, day, sent_at, stories, html="", number=number)
+    when = words.date(day, "short")
+    page_title = (
+        words.t("issue_title", title=site.title, n=number, date=when, headline=info.headline)
+        if stories
+        else words.t("issue_title_empty", title=site.title, n=number, date=when)
+    )
+    description = _description(stories, words)
+    info = replace(info, title=page_title, description=description)
+    own = page_url(site.url, issue.digest_date, issue.run_id)
     body = public_html(issue.html, own)
-    bar = _env().get_template("archive_bar.html.j2").render(page=info, title=title)
-    head = _env().get_template("archive_head.html.j2").render(canonical=own)
+    body = _web_footer(body, site)
+    bar = (
+        _env()
+        .get_template("archive_bar.html.j2")
+        .render(page=info, title=site.title, t=words.t, subscribe_url=site.subscribe_url)
+    )
+    head = (
+        _env()
+        .get_template("archive_head.html.j2")
+        .render(page=info, canonical=own, site_name=site.title, lang=words.language)
+    )
+    body = _TITLE.sub("", body, count=1)  # the page's own title goes in with the head below
     body = _insert_after(body, re.compile(r"<body\b[^>]*>", re.I), bar)
     body = _insert_before(body, re.compile(r"</head\s*>", re.I), head)
     return replace(info, html=body)
+
+
+_TITLE = re.compile(r"<title\b[^>]*>.*?</title\s*>", re.I | re.S)
+_REASON = re.compile(r'<span class="reason">.*?</span>(<br\s*/?>)?', re.S)
+_OLD_REASON = re.compile(r"You receive this because you subscribed to [^<]*?\.(<br\s*/?>)?")
+
+
+def _description(stories: tuple[tuple[str, str, str | None], ...], words: Catalogue) -> str:
+    """The issue in one line for search results and previews: its headlines, or the top
+    story's lead when it has one story."""
+    if not stories:
+        return words.t("rates_only")
+    if len(stories) == 1:
+        return stories[0][1] or stories[0][0]
+    heads = " · ".join(s[0] for s in stories[:4])
+    more = len(stories) - 4
+    return words.t("issue_description", headlines=heads) + (
+        f" · {words.n('and_more', more)}" if more > 0 else ""
+    )
+
+
+def _web_footer(body: str, site: _Site) -> str:
+    """The e-mail's "you receive this because you subscribed" is not true of a web visitor:
+    it becomes a way to subscribe (`web.url`), or goes."""
+    link = ""
+    if site.subscribe_url:
+        link = (
+            f'<a class="subscribe" href="{html.escape(site.subscribe_url, quote=True)}" '
+            'style="color:inherit;text-decoration:underline;font-weight:600;">'
+            f"{html.escape(site.words.t('subscribe_line', title=site.title))}</a><br>"
+        )
+    if _REASON.search(body):
+        return _REASON.sub(lambda _: link, body, count=1)
+    return _OLD_REASON.sub(lambda _: link, body, count=1)
 
 
 def public_html(frozen: str, own_url: str | None = None) -> str:
@@ -310,24 +392,26 @@ def _insert_before(text: str, pattern: re.Pattern[str], piece: str) -> str:
 
 
 def _one_line(text: str) -> str:
-    from .text import clean_text
-
-    return clean_text(text) or "Untitled"
+    return clean_text(text)
 
 
 # --- the index page -----------------------------------------------------------------------------
 
 
-def _index(pages: list[Page], title: str, url: str | None) -> str:
-    from .text import long_date
-
+def _index(pages: list[Page], site: _Site) -> str:
+    url = site.url
     return (
         _env()
         .get_template("archive_index.html.j2")
         .render(
-            title=title,
+            title=site.title,
             pages=pages,
-            long_date=long_date,
+            t=site.words.t,
+            tn=site.words.n,
+            date=site.words.date,
+            lang=site.words.language,
+            description=site.words.t("archive_description", title=site.title),
+            subscribe_url=site.subscribe_url,
             feed_href=f"{url}feed.xml" if url else "feed.xml",
             canonical=f"{url}index.html" if url else None,
             pages_dir=PAGES,
@@ -338,7 +422,7 @@ def _index(pages: list[Page], title: str, url: str | None) -> str:
 # --- the Atom feed ------------------------------------------------------------------------------
 
 
-def _feed(pages: list[Page], title: str, url: str | None) -> bytes:
+def _feed(pages: list[Page], title: str, url: str | None, words: Catalogue) -> bytes:
     """Atom 1.0 (RFC 4287). Written with ElementTree, which escapes every text and attribute;
     characters XML cannot carry at all are dropped first."""
     ET.register_namespace("", ATOM)
@@ -353,7 +437,7 @@ def _feed(pages: list[Page], title: str, url: str | None) -> bytes:
     feed = ET.Element(f"{{{ATOM}}}feed")
     add(feed, "id", _urn(title, "feed"))
     add(feed, "title", title)
-    add(feed, "subtitle", f"Every issue of {title}, newest first.")
+    add(feed, "subtitle", words.t("archive_description", title=title))
     newest = pages[0].sent_at if pages else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     add(feed, "updated", _rfc3339(newest))
     author = add(feed, "author")
@@ -370,8 +454,8 @@ def _feed(pages: list[Page], title: str, url: str | None) -> bytes:
         href = f"{base}{PAGES}/{page.name}.html"
         add(entry, "link", rel="alternate", type="text/html", href=href)
         headlines = " · ".join(s[0] for s in page.stories[:4])
-        add(entry, "summary", headlines or "Nothing new since the last digest.")
-        add(entry, "content", _content_html(page), type="html")
+        add(entry, "summary", headlines or words.t("nothing_new"))
+        add(entry, "content", _content_html(page, words), type="html")
     ET.indent(feed, space="  ")
     return (
         b'<?xml version="1.0" encoding="utf-8"?>\n'
@@ -380,10 +464,10 @@ def _feed(pages: list[Page], title: str, url: str | None) -> bytes:
     )
 
 
-def _content_html(page: Page) -> str:
+def _content_html(page: Page, words: Catalogue) -> str:
     """The entry's content: each story's headline (linked) and lead, as escaped HTML."""
     if not page.stories:
-        return "<p>Nothing new since the last digest.</p>"
+        return f"<p>{html.escape(words.t('nothing_new'))}</p>"
     items = []
     for headline, lead, href in page.stories:
         head = html.escape(headline)
@@ -414,8 +498,6 @@ def _xml(text: str) -> str:
 
 @functools.cache
 def _env():
-    import jinja2
-
     try:
         root = resources.files("digest.templates")
     except ModuleNotFoundError:  # a source checkout used without installing

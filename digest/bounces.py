@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import getaddresses
 
+from flufl.bounce import all_failures
+
 from .errors import ConfigError, DigestError
 from .tokens import BadToken, Signer
 
@@ -170,8 +172,6 @@ def _diagnostic(msg: Message) -> str:
 
 def classify(raw: bytes, signer: Signer | None) -> list[Finding]:
     """What one message of the bounces mailbox says of which readers ([] : not a bounce)."""
-    from flufl.bounce import all_failures
-
     msg = email.message_from_bytes(raw)
     if _is_feedback_report(msg):
         return _feedback(msg, signer)

@@ -7,11 +7,12 @@ file: `password_env` names the environment variable that holds the SMTP password
 
 from __future__ import annotations
 
-import datetime as dt
 import glob as globmod
 import os
 import re
-from dataclasses import dataclass, field
+import string
+from dataclasses import dataclass, field, replace
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,8 +20,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from . import __version__
+from .cron import CronError, cron_expression
 from .errors import ConfigError
+from .i18n import languages
+from .paths import default_outbox, default_state, project_folder
 from .rules import NO_RULES, Rules, pattern
+from .tokens import Signer
 
 DEFAULT_CONFIG = Path("config/digest.yaml")
 
@@ -43,6 +49,7 @@ KEYS: dict[str, frozenset[str]] = {
             "skip_empty",
             "delivery",
             "archive",
+            "language",
             "web",
             "bounces",
             "fetch",
@@ -116,8 +123,6 @@ class FetchConfig:
 
     @property
     def user_agent(self) -> str:
-        from . import __version__
-
         contact = f"; +{self.contact}" if self.contact else ""
         return f"digest/{__version__} (newsletter digest generator{contact})"
 
@@ -200,14 +205,15 @@ class ArchiveConfig:
 
 @dataclass(frozen=True)
 class WebConfig:
-    """`web:`: the reader-facing pages of `digest serve` (digest/web.py)."""
+    """`web:`: the reader-facing site (`digest serve`, digest/web.py)."""
 
-    url: str  # the public base URL, ending in "/"
-    secret_env: str  # the environment variable holding the signing secret
+    url: str | None = None  # the public base URL, ending in "/"
+    secret_env: str | None = None  # the environment variable holding the signing secret
 
     def signer(self):
-        from .tokens import Signer
-
+        """The signer of links and forms (digest.tokens.Signer); None without `secret_env`."""
+        if self.secret_env is None:
+            return None
         return Signer.from_env(self.secret_env)
 
 
@@ -245,6 +251,7 @@ class Config:
     skip_empty: bool = True
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     archive: ArchiveConfig | None = None  # None: no archive is kept by `run`
+    language: str = "en"  # the digest's own words and dates: a catalogue in digest/i18n/
     web: WebConfig | None = None  # None: no reader-facing pages; links are the state tokens
     bounces: BouncesConfig | None = None
     fetch: FetchConfig = field(default_factory=FetchConfig)
@@ -259,15 +266,8 @@ class Config:
 
     @property
     def project_root(self) -> Path:
-        """Where the default `var/` lives: see `project_folder`."""
+        """Where the default `var/` lives (paths.py)."""
         return project_folder(self.folder)
-
-
-def project_folder(config_folder: Path) -> Path:
-    """The project root when the config sits in a folder named `config/` (as the shipped
-    `config/digest.yaml` does), else the config file's own folder: the default `var/`
-    (state, outbox, preview) goes there."""
-    return config_folder.parent if config_folder.name == "config" else config_folder
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -417,10 +417,10 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> Config:
             str(path),
             hint="start from the shipped config/digest.yaml",
         )
-    return _build(_Node(root, path.resolve(), ""), path)
+    return _build(_Node(root, path.resolve(), ""))
 
 
-def _build(root: _Node, given_path: Path) -> Config:
+def _build(root: _Node) -> Config:
     base = root.path.parent
     top = root.mapping(KEYS[""])
     kwargs: dict[str, Any] = {"path": root.path}
@@ -443,7 +443,7 @@ def _build(root: _Node, given_path: Path) -> Config:
     if "state" in top:
         kwargs["state"] = _state(top["state"], base)
     else:
-        kwargs["state"] = Path(os.path.normpath(project_folder(base) / "var" / "digest.sqlite3"))
+        kwargs["state"] = default_state(base)
     if "state_password_env" in top:
         kwargs["state_password_env"] = top["state_password_env"].string()
     if "state_lease_seconds" in top:
@@ -462,17 +462,19 @@ def _build(root: _Node, given_path: Path) -> Config:
         _delivery(top["delivery"], base)
         if "delivery" in top
         else DeliveryConfig(
-            outbox=Path(os.path.normpath(project_folder(base) / "var" / "outbox")),
+            outbox=default_outbox(base),
             config_file=str(root.path),
         )
     )
     if "archive" in top:
         kwargs["archive"] = _archive(top["archive"], base)
+    if "language" in top:
+        kwargs["language"] = _language(top["language"])
     if "web" in top:
         kwargs["web"] = _web(top["web"])
-        if not kwargs["delivery"].unsubscribe_url:
-            from dataclasses import replace
-
+        web = kwargs["web"]
+        # the default link needs the pages (`digest serve`) and so the secret that signs them
+        if web.url and web.secret_env and not kwargs["delivery"].unsubscribe_url:
             kwargs["delivery"] = replace(
                 kwargs["delivery"], unsubscribe_url=f"{kwargs['web'].url}unsubscribe/{{token}}"
             )
@@ -481,6 +483,16 @@ def _build(root: _Node, given_path: Path) -> Config:
     if "fetch" in top:
         kwargs["fetch"] = _fetch(top["fetch"])
     return Config(**kwargs)
+
+
+def _language(node: _Node) -> str:
+    code = node.string().strip()
+    if code not in languages():
+        raise node.error(
+            f"no catalogue for language {code!r}",
+            f"one of {' | '.join(languages())}; a new one is a file in digest/i18n/",
+        )
+    return code
 
 
 def _fetch(node: _Node) -> FetchConfig:
@@ -525,9 +537,16 @@ def _rules(fields: dict[str, _Node], per_source: bool) -> Rules:
 
 def _web(node: _Node) -> WebConfig:
     fields = node.mapping(KEYS["web"])
-    for required in ("url", "secret_env"):
-        if required not in fields:
-            raise node.error(f"missing key `{required}`")
+    secret_env = None
+    if "secret_env" in fields:
+        secret_env = fields["secret_env"].string()
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", secret_env):
+            raise fields["secret_env"].error(
+                f"must name an environment variable, not {secret_env!r}",
+                "the secret itself never goes in the file",
+            )
+    if "url" not in fields or fields["url"].is_null():
+        return WebConfig(secret_env=secret_env)
     url = fields["url"].string().strip()
     parts = urlsplit(url)
     if (
@@ -540,12 +559,6 @@ def _web(node: _Node) -> WebConfig:
         raise fields["url"].error(
             f"must be the public http(s) address of the pages, not {url!r}",
             'e.g. "https://news.example.com/" (behind a TLS proxy)',
-        )
-    secret_env = fields["secret_env"].string()
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", secret_env):
-        raise fields["secret_env"].error(
-            f"must name an environment variable, not {secret_env!r}",
-            "the secret itself never goes in the file",
         )
     return WebConfig(url if url.endswith("/") else url + "/", secret_env)
 
@@ -576,7 +589,6 @@ def _state(node: _Node, base: Path) -> Path | str:
     text = node.string()
     if not text.startswith(("postgresql://", "postgres://")):
         return node.path_value(base)
-    from urllib.parse import urlsplit
 
     try:
         url = urlsplit(text)
@@ -640,8 +652,6 @@ def _one_line(node: _Node) -> str:
 
 
 def _http_url(node: _Node) -> str:
-    from urllib.parse import urlsplit
-
     value = node.string().strip()
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
@@ -650,8 +660,6 @@ def _http_url(node: _Node) -> str:
 
 
 def _article_url(node: _Node) -> str:
-    import string
-
     value = _http_url(node)
     try:
         names = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
@@ -778,21 +786,19 @@ def _summary(node: _Node) -> SummaryConfig:
 
 def _schedule(node: _Node, timezone: str) -> str:
     expression = node.string()
-    from .cron import CronError, make_trigger
 
     try:
-        trigger = make_trigger(expression, timezone)
+        cron_expression(expression)
     except CronError as e:
+        if e.never:
+            raise node.error(
+                f"the cron expression {expression!r} never fires",
+                "check the day of month against the month (e.g. 31 in February)",
+            ) from None
         raise node.error(
             f"bad cron expression {expression!r}: {e}",
             'five fields: minute hour day-of-month month day-of-week, e.g. "0 7 * * 1-5"',
         ) from None
-    start = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    if trigger.get_next_fire_time(None, start) is None:
-        raise node.error(
-            f"the cron expression {expression!r} never fires",
-            "check the day of month against the month (e.g. 31 in February)",
-        )
     return expression
 
 
@@ -823,9 +829,7 @@ def _delivery(node: _Node, base: Path) -> DeliveryConfig:
             raise fields["recipients"].error(f"no such recipients file: {recipients}")
         kwargs["recipients"] = recipients
     kwargs["outbox"] = (
-        fields["outbox"].path_value(base)
-        if "outbox" in fields
-        else Path(os.path.normpath(project_folder(base) / "var" / "outbox"))
+        fields["outbox"].path_value(base) if "outbox" in fields else default_outbox(base)
     )
     if "smtp" in fields and not fields["smtp"].is_null():
         kwargs["smtp"] = _smtp(fields["smtp"], base)
@@ -904,8 +908,6 @@ def _archive(node: _Node, base: Path) -> ArchiveConfig:
 
 
 def _address(node: _Node) -> str:
-    from email.utils import parseaddr
-
     value = node.string()
     if any(c in value for c in "\r\n"):
         raise node.error("must be one line")

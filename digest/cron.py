@@ -1,13 +1,19 @@
-"""Standard five-field cron, translated for APScheduler's CronTrigger.
+"""Standard five-field cron: checked here with messages that say what is wrong, then read
+by cronsim, which finds the wall-clock times it matches (`wall_times`).
 
-APScheduler numbers weekdays from 0 = Monday; standard cron from 0 = Sunday (7 = Sunday too).
-We read the config as standard cron and hand APScheduler weekday *names*, so the two can
-never disagree.
+Weekdays are standard cron's (0 and 7 = Sunday, names; `fri-sun` is Friday to Sunday) and are
+handed to cronsim as numbers 0-6. An expression that restricts both day-of-month and
+day-of-week is refused: standard cron runs on either (cronsim would too), which surprises
+more people than it serves; name the days in one of the two fields.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from datetime import datetime
+
+from cronsim import CronSim, CronSimError
 
 WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -23,7 +29,9 @@ TOKEN = re.compile(r"^(?:\*|(?P<a>\w+)(?:-(?P<b>\w+))?)(?:/(?P<step>\d+))?$")
 
 
 class CronError(ValueError):
-    pass
+    def __init__(self, message: str, never: bool = False):
+        super().__init__(message)
+        self.never = never  # well formed, but no date ever matches
 
 
 def _number(field: str, text: str) -> int:
@@ -46,7 +54,7 @@ def _range_end(text: str) -> int:
 
 
 def _expand_weekdays(text: str) -> str:
-    """'1-5' -> 'mon,tue,wed,thu,fri'; '0,6' -> 'sun,sat'; names pass through as names."""
+    """'1-5' -> '1,2,3,4,5'; 'sun,sat' -> '0,6'; 'fri-sun' -> '0,5,6'."""
     days: list[int] = []
     for token in text.split(","):
         match = TOKEN.match(token)
@@ -63,12 +71,12 @@ def _expand_weekdays(text: str) -> str:
             if match["b"] and last < first:
                 raise CronError(f"day-of-week: range {token!r} runs backwards")
         days.extend(range(first, last + 1, step))
-    ordered = sorted({d % 7 for d in days})
-    return ",".join(WEEKDAYS[d] for d in ordered)
+    return ",".join(str(d) for d in sorted({d % 7 for d in days}))
 
 
-def cron_fields(expression: str) -> dict[str, str]:
-    """Validate a cron expression and return CronTrigger keyword arguments."""
+def cron_expression(expression: str) -> str:
+    """Check a standard cron expression; return it as cronsim reads it (a CronError says
+    what is wrong)."""
     parts = expression.split()
     if len(parts) != 5:
         raise CronError(
@@ -86,17 +94,22 @@ def cron_fields(expression: str) -> dict[str, str]:
     if fields["day"] != "*" and fields["day_of_week"] != "*":
         raise CronError(
             "restricts both day-of-month and day-of-week; standard cron would "
-            "run on either, APScheduler only on both: use one of the two"
+            "run on either, not only on both: use one of the two"
         )
-    fields["day_of_week"] = _expand_weekdays(fields["day_of_week"])
-    return fields
-
-
-def make_trigger(expression: str, timezone: str):
-    """An APScheduler CronTrigger for a standard cron expression in `timezone`."""
-    from apscheduler.triggers.cron import CronTrigger
-
+    if fields["day_of_week"] != "*":
+        fields["day_of_week"] = _expand_weekdays(fields["day_of_week"])
+    normal = " ".join(fields[f] for f in FIELDS)
     try:
-        return CronTrigger(timezone=timezone, **cron_fields(expression))
-    except ValueError as e:
+        next(CronSim(normal, datetime(2000, 1, 1)))
+    except (CronSimError, StopIteration):
+        raise CronError("never fires: no month has that day", never=True) from None
+    return normal
+
+
+def wall_times(expression: str, after: datetime) -> Iterator[datetime]:
+    """The wall-clock times (naive) a cron expression matches, strictly after `after`
+    (naive), in order: a calendar without time zones (placing them is the scheduler's)."""
+    try:
+        yield from CronSim(expression, after)
+    except CronSimError as e:
         raise CronError(str(e)) from None

@@ -37,19 +37,15 @@ from pathlib import Path
 from typing import Protocol
 
 from .config import DeliveryConfig, DkimConfig, SmtpConfig
+from .dkim_sign import DkimKeyError, load_key, sign
 from .errors import ConfigError, DeliveryError
-from .models import RenderedDigest
-from .recipients import (  # load_recipients, normalize_address: still importable from here
-    EMAIL,
-    load_recipients,  # noqa: F401
-    normalize_address,  # noqa: F401
-    recipient_names,
-)
+from .models import UNSUBSCRIBE_PLACEHOLDER, RenderedDigest
+from .recipients import EMAIL, recipient_names
+from .text import clean_text
 
 logger = logging.getLogger(__name__)
 
 # Everything str.splitlines() splits on, and the other C0/C1 controls: none may reach a header.
-PLACEHOLDER = "{unsubscribe_url}"
 # The headers a DKIM signature covers; the List-Unsubscribe pair must be among them or
 # receivers ignore one-click unsubscribe.
 DKIM_HEADERS = (
@@ -78,8 +74,6 @@ def header_safe(text: str) -> str:
     one-line cleaning (controls and line separators become spaces, format characters go).
     Imported here, not at the top: render pulls in jinja2 and mjml, which sending needs not.
     (A stage importing another: this belongs in the shared text rules, digest/text.py.)"""
-    from .text import clean_text
-
     return clean_text(text)
 
 
@@ -211,12 +205,12 @@ class MessageMaker:
 
 class _EncodedPart:
     """One part, quoted-printable encoded once, in two pieces: before and after the footer's
-    unsubscribe link (the last placeholder, see _fill_footer). A reader's link is encoded on
+    unsubscribe link (the last placeholder, see models.fill_footer). A reader's link is encoded on
     its own and joined to them by soft line breaks, so the decoded part is exactly the text
     with the link filled in, and no encoded line grows past 76 characters."""
 
     def __init__(self, text: str):
-        head, found, tail = text.rpartition(PLACEHOLDER)
+        head, found, tail = text.rpartition(UNSUBSCRIBE_PLACEHOLDER)
         self.found = bool(found)
         if not found:
             self.head, self.tail = _qp(text), b""
@@ -260,13 +254,6 @@ def _list_unsubscribe(link: str) -> bytes:
     if value.isascii() and value.isprintable() and " " not in value and len(value) < 970:
         return f"List-Unsubscribe: {value}\r\n".encode()
     return _fold("List-Unsubscribe", value)
-
-
-def _fill_footer(part: str, link: str) -> str:
-    """Put the link where the footer's placeholder is: the last one. Source text comes before
-    the footer, so a "{unsubscribe_url}" inside an article stays as written."""
-    head, found, tail = part.rpartition(PLACEHOLDER)
-    return head + link + tail if found else part
 
 
 def build_message(
@@ -318,8 +305,6 @@ def _qp(text: str) -> bytes:
 def _dkim_sign(data: bytes, config: DkimConfig) -> bytes:
     """The DKIM-Signature header line(s) for the message, to go on top of it (signed by
     digest/dkim_sign.py with OpenSSL, through `cryptography`)."""
-    from .dkim_sign import DkimKeyError, load_key, sign
-
     try:
         key = load_key(str(config.key_file), config.key_file.stat().st_mtime_ns)
     except OSError as e:

@@ -15,6 +15,10 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
 _WSP = re.compile(rb"[ \t]+")
 _FOLD = re.compile(rb"\r\n(?=[ \t])")
 
@@ -26,9 +30,6 @@ class DkimKeyError(ValueError):
 @lru_cache(maxsize=8)
 def load_key(path: str, mtime_ns: int):
     """The private key (PEM, RSA or Ed25519), read once per file version."""
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
     try:
         key = load_pem_private_key(Path(path).read_bytes(), password=None)
     except (ValueError, TypeError) as e:
@@ -70,9 +71,6 @@ def sign(
 ) -> bytes:
     """The `DKIM-Signature:` header (CRLF-terminated) to put on top of `message` (CRLF line
     ends). Each header of `include` present in the message is signed (its last occurrence)."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ed25519, padding
-
     head, _, body = message.partition(b"\r\n\r\n")
     fields = _headers(head)
     by_name: dict[bytes, bytes] = {}

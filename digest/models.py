@@ -54,6 +54,7 @@ class Article:
     excerpt: bool = False  # the body is a teaser cut short with "..."
     source_name: str | None = None  # what readers see: "The Times of Central Asia"
     source_link: str | None = None  # the source's home page
+    listed: bool = False  # `date` is when a listing page showed it, not when it was published
 
     @property
     def shown_source(self) -> str:
@@ -128,6 +129,17 @@ OVER_LIMIT = "over-limit"
 EXCLUDED = "excluded"  # a source rule (digest/rules.py); Skipped.rule names it
 SKIP_REASONS = (ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, TOO_OLD, OVER_LIMIT, EXCLUDED)
 
+# Where each reader's unsubscribe link goes in a rendered digest; delivery fills it per reader.
+UNSUBSCRIBE_PLACEHOLDER = "{unsubscribe_url}"
+
+
+def fill_footer(part: str, link: str) -> str:
+    """Put the link where the footer's placeholder is: the last one. Source text comes before
+    the footer, so a "{unsubscribe_url}" inside an article stays as written."""
+    head, found, tail = part.rpartition(UNSUBSCRIBE_PLACEHOLDER)
+    return head + link + tail if found else part
+
+
 DEFAULT_SECTION = "Top stories"
 OTHER_SECTION = "More news"  # stories no named section claims, after the named sections
 
@@ -149,6 +161,16 @@ class Chosen:
 
     article: Article
     tellings: tuple[Article, ...] = ()  # the story's other tellings in this run
+
+    @property
+    def first_told(self) -> Article:
+        """The telling the sources date earliest (a published date before a listing's on the
+        same day; the shown telling on ties): when the story was first published, as far as
+        the sources tell."""
+        dated = [a for a in (self.article, *self.tellings) if a.date is not None]
+        if not dated:
+            return self.article
+        return min(dated, key=lambda a: (a.date, a.listed, a is not self.article))
 
     @property
     def also(self) -> tuple[Telling, ...]:
@@ -199,6 +221,9 @@ class RateRow:
     # The quote is too coarse for one figure (0.00008: 1 USD is 11,800 to 13,300 UZS): the
     # range the quote allows, shown instead of per_usd.
     per_usd_range: tuple[Decimal, Decimal] | None = None
+    # The change of what one USD buys since the previous digest (the figure readers see):
+    # the quote falling 0.08% is a dollar buying 0.09% more.
+    per_usd_since_pct: Decimal | None = None
 
     @property
     def currency(self) -> str:
@@ -214,6 +239,7 @@ class DigestItem:
     date: dt.date | None = None
     source_link: str | None = None  # the source's home page, linked from its name
     also: tuple[Telling, ...] = ()  # the other tellings of the story: "Also reported by"
+    listed: bool = False  # `date` is a listing page's ("listed 8 Dec"), not a publication's
 
 
 @dataclass(frozen=True)
@@ -232,11 +258,12 @@ class Digest:
     rates: tuple[RateRow, ...] = ()
     rates_date: dt.date | None = None
     rates_source: str | None = None  # the source's name as readers see it, never a file
-    unsubscribe_url: str = "{unsubscribe_url}"  # filled per recipient at delivery
+    unsubscribe_url: str = UNSUBSCRIBE_PLACEHOLDER  # filled per recipient at delivery
     reason_line: str = ""  # why the reader gets this mail
     postal_address: str | None = None  # the sender's, in the footer (expected in bulk mail)
     view_url: str | None = None  # the issue's page in the public archive: "View in browser"
     rates_since: dt.date | None = None  # date of the previous digest the change compares with
+    language: str = "en"  # the digest's own words and dates (a catalogue in digest/i18n/)
 
     @property
     def items(self) -> list[DigestItem]:

@@ -1,23 +1,39 @@
-"""Where digest writes beside the project: every default `var/` folder, resolved here once.
+"""Where digest keeps its files by default: every `var/` path, resolved here once.
 
-`config.project_root` is the folder above the config file when that sits in `config/`, else
-the config file's own folder (DESIGN: `preview --out`).
+The project folder is the folder above the config file when that sits in a folder named
+`config/` (as the shipped `config/digest.yaml` does), else the config file's own folder;
+`var/` goes there: the state, the outbox, the preview, the archive.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .config import Config
+if TYPE_CHECKING:
+    from .config import Config
 
 
-def var_folder(config: Config) -> Path:
-    return config.project_root / "var"
+def project_folder(config_folder: Path) -> Path:
+    return config_folder.parent if config_folder.name == "config" else config_folder
+
+
+def var_folder(config_folder: Path) -> Path:
+    return Path(os.path.normpath(project_folder(config_folder) / "var"))
+
+
+def default_state(config_folder: Path) -> Path:
+    return var_folder(config_folder) / "digest.sqlite3"
+
+
+def default_outbox(config_folder: Path) -> Path:
+    return var_folder(config_folder) / "outbox"
 
 
 def preview_folder(config: Config, out_dir: Path | None = None) -> Path:
     """--out, else var/preview."""
-    return out_dir if out_dir is not None else var_folder(config) / "preview"
+    return out_dir if out_dir is not None else var_folder(config.folder) / "preview"
 
 
 def archive_folder(config: Config, out_dir: Path | None = None) -> Path:
@@ -26,4 +42,4 @@ def archive_folder(config: Config, out_dir: Path | None = None) -> Path:
         return out_dir
     if config.archive and config.archive.folder:
         return config.archive.folder
-    return var_folder(config) / "archive"
+    return var_folder(config.folder) / "archive"

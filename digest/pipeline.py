@@ -14,8 +14,9 @@ from pathlib import Path
 
 from .archive import ArchiveReport, write_archive
 from .config import Config
-from .deliver import PLACEHOLDER, build_message, message_bytes, unsubscribe_link
+from .deliver import build_message, message_bytes, unsubscribe_link
 from .errors import UsageError
+from .models import fill_footer
 from .paths import archive_folder
 from .plan import DigestPlan
 from .report import RunReport
@@ -56,20 +57,14 @@ def write_preview(config: Config, plan: DigestPlan, out_dir: Path) -> list[Path]
     paths = [out_dir / "digest.html", out_dir / "digest.txt", out_dir / "digest.eml"]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        paths[0].write_text(_fill_placeholder(rendered.html, html.escape(link)), "utf-8")
-        paths[1].write_text(_fill_placeholder(rendered.text, link), encoding="utf-8")
+        paths[0].write_text(fill_footer(rendered.html, html.escape(link)), "utf-8")
+        paths[1].write_text(fill_footer(rendered.text, link), encoding="utf-8")
         paths[2].write_bytes(message_bytes(message))  # CRLF, byte for byte as sent
     except OSError as e:
         raise UsageError(
             f"--out {out_dir}: cannot write the preview there ({e.strerror})"
         ) from None
     return paths
-
-
-def _fill_placeholder(part: str, link: str) -> str:
-    """The footer's (last) unsubscribe placeholder replaced by `link`."""
-    head, found, tail = part.rpartition(PLACEHOLDER)
-    return head + link + tail if found else part
 
 
 def run(
@@ -80,7 +75,7 @@ def run(
     if dry_run:
         return _dry_run(config, as_of)
     with (
-        run_lock(config.state, password_env=config.state_password_env),
+        run_lock(config.state),
         Store.for_config(config) as store,
     ):
         return Cycle(config, store, as_of, slot).run()
@@ -113,4 +108,6 @@ def archive(
             url=settings.url if settings else None,
             keep=settings.keep if settings else None,
             remove=remove,
+            language=config.language,
+            web_url=config.web.url if config.web else None,
         )

@@ -9,12 +9,17 @@ previous rates handed in); sending and recording are `send.py`'s.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
 from .archive import page_url
 from .config import Config
 from .errors import SourcesError
+from .i18n import catalogue
 from .models import (
+    DUPLICATE,
+    NEAR_DUPLICATE,
+    TOO_OLD,
     Article,
     Chosen,
     Digest,
@@ -25,6 +30,7 @@ from .models import (
     ReadResult,
     RenderedDigest,
     Selection,
+    Skipped,
     shown_source,
 )
 from .progress import meter
@@ -32,10 +38,12 @@ from .rates import newest_ticker, rate_rows
 from .render import render
 from .rules import SourceRules
 from .select import SentStories, reference_day, select
+from .select.fingerprint import exact_key, text_hashes
 from .select.sections import assign_sections, section_order
 from .sources import read_configured
 from .sources.fulltext import with_full_text
 from .summarize import make_summarizer
+from .text import tokens
 
 
 @dataclass(frozen=True)
@@ -124,9 +132,12 @@ def plan_digest(
         if result.note:
             notes.append(f"{chosen.article.title}: {result.note}")
     stories = place(config, selection.chosen, leads, rules)
+    stories = drop_stale_stories(config, selection, stories, read.articles, day)
+    stories = top_story_first(stories)
     rows = rate_rows(newest_ticker(read.rates), previous_rates)
     names = {a.source: a.source_name for a in read.articles if a.source_name}
-    digest = build_digest(config, stories, rows, source_names=names, today=today)
+    copies = {id(s.article) for s in selection.skipped if s.reason in (DUPLICATE, NEAR_DUPLICATE)}
+    digest = build_digest(config, stories, rows, source_names=names, today=today, copies=copies)
     rendered = None
     if stories or not config.skip_empty:  # skip_empty false: rates, "nothing new"
         digest = _with_view_url(config, digest, run_id)
@@ -177,6 +188,67 @@ def place(
     return sorted(stories, key=lambda s: order.index(s.section))
 
 
+def drop_stale_stories(
+    config: Config,
+    selection: Selection,
+    stories: list[PlannedStory],
+    articles: list[Article],
+    day: dt.date | None,
+) -> list[PlannedStory]:
+    """A story a page lists today is not news when its very text was already on a page older
+    than the lookback (a listing page re-showing an old article): it becomes too-old, and is
+    not remembered as sent. Returns the stories kept."""
+    if day is None or not stories:
+        return stories
+    cutoff = day - dt.timedelta(days=config.selection.lookback_days)
+    # the same text has the same title: only old articles titled as a chosen telling is are
+    # hashed whole (a long feed history costs a title's tokens each, not a body's hashes)
+    titles = {tuple(tokens(a.title)) for s in stories for a in s.tellings}
+    old: dict[int, dt.date] = {}
+    for a in articles:
+        if a.date and a.date < cutoff and tuple(tokens(a.title)) in titles:
+            key = exact_key(text_hashes(a))
+            old[key] = min(a.date, old.get(key, a.date))
+    if not old:
+        return stories
+    kept, stale = [], set()
+    for story in stories:
+        if any(exact_key(text_hashes(a)) in old for a in story.tellings):
+            stale.update((a.title, a.source) for a in story.tellings)
+            selection.skipped.append(Skipped(story.article, TOO_OLD))
+        else:
+            kept.append(story)
+    if stale:
+        make = selection.make_records
+
+        def fresh_records() -> list:
+            records = make()
+            gone = {r.story for r in records if (r.title, r.source) in stale}
+            return [r for r in records if r.story not in gone]
+
+        selection.make_records = fresh_records
+        selection.__dict__.pop("records", None)  # made only after delivery; never stale
+        chosen = {id(s.chosen) for s in kept}
+        selection.chosen[:] = [c for c in selection.chosen if id(c) in chosen]
+    return kept
+
+
+def top_story_first(stories: list[PlannedStory]) -> list[PlannedStory]:
+    """The top story first: the story the most outlets carried, then the newest (by when it
+    was first told), then the one told most often, then the placed order."""
+    if len(stories) < 2:
+        return stories
+
+    def rank(n: int) -> tuple[int, int, int, int]:
+        c = stories[n].chosen
+        outlets = len({a.shown_source or a.source for a in (c.article, *c.tellings)})
+        day = c.first_told.date
+        return (-outlets, -(day.toordinal() if day else 0), -len(c.tellings), n)
+
+    top = min(range(len(stories)), key=rank)
+    return [stories[top], *(s for n, s in enumerate(stories) if n != top)]
+
+
 def build_digest(
     config: Config,
     stories: list[PlannedStory],
@@ -184,22 +256,32 @@ def build_digest(
     *,
     source_names: dict[str, str] | None = None,
     today: dt.date | None = None,
+    copies: Collection[int] = (),
 ) -> Digest:
     """The digest as readers get it. Its date is the day it goes out, in the config's zone
-    (`today`); each story keeps its page's date."""
+    (`today`); each story is dated when its sources first told it. `copies`: the ids of the
+    articles that are copies (duplicate, near-duplicate) of their story's best telling: the
+    same outlet's are no other outlet's report."""
     date = today or dt.datetime.now(config.tz).date()
     sections: dict[str, list[DigestItem]] = {}
     for story in stories:
         a = story.article
+        first = story.chosen.first_told
+        others = tuple(
+            t
+            for t in story.chosen.tellings
+            if t.shown_source != a.shown_source or id(t) not in copies
+        )
         sections.setdefault(story.section, []).append(
             DigestItem(
                 a.title,
                 story.lead,
                 a.shown_source,
                 a.url,
-                a.date,
+                first.date,
                 source_link=a.source_link,
-                also=story.chosen.also,
+                also=replace(story.chosen, tellings=others).also,
+                listed=first.listed,
             )
         )
     rates_source = None
@@ -213,9 +295,10 @@ def build_digest(
         rates=tuple(rows),
         rates_date=rows[0].date if rows else None,
         rates_source=rates_source or None,
-        reason_line=f"You receive this because you subscribed to {config.title}.",
+        reason_line=catalogue(config.language).t("reason", title=config.title),
         postal_address=config.delivery.postal_address,
         view_url=None,
+        language=config.language,
     )
 
 

@@ -10,14 +10,6 @@ from .models import RateQuote, RateRow
 MIN_SHOWN_DIGITS = 3
 
 
-def significant_digits(value: Decimal) -> int:
-    """Digits the quote really gives: 0.28490 -> 5, 0.00008 -> 1."""
-    digits = value.as_tuple().digits
-    while len(digits) > 1 and digits[0] == 0:
-        digits = digits[1:]
-    return len(digits)
-
-
 def round_significant(value: Decimal, digits: int) -> Decimal:
     if value == 0:
         return value
@@ -71,6 +63,34 @@ def per_usd_figures(rate: Decimal) -> tuple[Decimal | None, bool, tuple[Decimal,
     return _integral(round_significant(inverse, MIN_SHOWN_DIGITS)), True, shown
 
 
+BANK_DECIMALS = 2  # exchange boards show at most two decimals: 87.41, 9.18
+
+
+def reader_figure(rate: Decimal) -> tuple[Decimal | None, bool]:
+    """(figure, approximate) as a reader sees what one USD buys: at most two decimals, as a
+    bank writes it, and never more digits than the quote supports (0.01144 -> 87.4,
+    0.10899 -> 9.18, 0.28490 -> 3.51, 0.00196 -> about 510); None ("n/a") when the quote
+    supports no figure at all (0.00008: anything from 11,800 to 13,300)."""
+    figure, approx, span = per_usd_figures(rate)
+    if figure is None or span is not None:
+        return None, False
+    if approx:
+        return figure, True
+    places = min(BANK_DECIMALS, max(0, -figure.as_tuple().exponent))
+    exact = Decimal(1) / rate
+    return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN), False
+
+
+def inverse_change(pct: Decimal | None) -> Decimal | None:
+    """The change of what one USD buys when the quote (the currency's price in USD) changed
+    by `pct` percent: a quote 0.08% lower buys 0.09% more (0.01145 -> 0.01144: +0.09%)."""
+    if pct is None or pct <= -100:
+        return None
+    return (Decimal(100) * Decimal(100) / (Decimal(100) + pct) - Decimal(100)).quantize(
+        Decimal("0.01")
+    )
+
+
 def per_usd(rate: Decimal) -> tuple[Decimal | None, bool]:
     """(figure, approximate): see per_usd_figures."""
     figure, approx, _ = per_usd_figures(rate)
@@ -100,9 +120,11 @@ def rate_rows(
     for quote in quotes:
         inverse, approx, span = per_usd_figures(quote.rate)
         before = previous.get(quote.pair)
-        since = None
+        since = figure_since = None
         if before:
             since = ((quote.rate - before) / before * 100).quantize(Decimal("0.01"))
+            if quote.rate > 0:  # what one USD buys: before/rate, not the quote's change
+                figure_since = ((before / quote.rate - 1) * 100).quantize(Decimal("0.01"))
         rows.append(
             RateRow(
                 quote.pair,
@@ -114,6 +136,7 @@ def rate_rows(
                 quote.source,
                 quote.date,
                 span,
+                figure_since,
             )
         )
     return rows

@@ -98,9 +98,10 @@ def unsubscribe(config, token: str | None, email: str | None) -> str | None:
         if email is not None:
             return readers.unsubscribe_address(address(email), "unsubscribed by the operator").email
         state_token = token
-        if config.web is not None and "." in token:
+        signer = config.web.signer() if config.web else None
+        if signer is not None and "." in token:
             try:
-                state_token = config.web.signer().open_reader(token)
+                state_token = signer.open_reader(token)
             except BadToken:
                 return None
         reader = readers.by_token(state_token)

@@ -21,50 +21,70 @@ import jinja2
 from markupsafe import Markup
 from mjml import mjml2html
 
-from digest.models import DEFAULT_SECTION, Digest, DigestItem, RateRow, RenderedDigest
-from digest.text import clean_text, long_date, safe_href
+from digest.i18n import Catalogue, catalogue
+from digest.models import (
+    DEFAULT_SECTION,
+    OTHER_SECTION,
+    Digest,
+    DigestItem,
+    RateRow,
+    RenderedDigest,
+)
+from digest.rates import inverse_change, reader_figure
+from digest.text import clean_text, safe_href
 
 SUBJECT_MAX = 78  # RFC 5322's recommended line length; longer subjects get cut in inboxes
 PREHEADER_MAX = 140  # about what inbox lists show after the subject
 TEXT_WIDTH = 72
+INDEX_AFTER = 8  # more stories than this get an "In this issue" list (after the top story)
+NEUTRAL = "#5c6672"  # a currency moving is not good or bad news: one quiet colour for every change
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")  # fmt: skip
-# Words a cut subject should not end on ("… Production of…").
+# Words a cut headline should not end on ("… Production of…").
 _DANGLING = frozenset("a an and at by for from in into of on or the to with as its".split())
 _SPLIT_TAGS = re.compile(r">\s*\n\s*<")
 _INDENT = re.compile(r"\n\s+")
 
 
 def make_subject(
-    top_headline: str | None, more: int = 0, title: str = "", date: dt.date | None = None
+    top_headline: str | None,
+    more: int = 0,
+    title: str = "",
+    date: dt.date | None = None,
+    words: Catalogue | None = None,
 ) -> str:
-    """The subject: the lead headline (the title is the From name already), plus "+ N more"
-    when that fits in 78 characters; a long headline is cut at a word. With no story: the
-    title and the date."""
+    """The subject: the top story's headline (the title is the From name already) and
+    "+ N more", in 78 characters: a headline too long for both is cut at a word, never the
+    "+ N more". With no story: the title and the date."""
+    words = words or catalogue()
     headline = clean_text(top_headline or "")
     if not headline:
-        head = [clean_text(title) or "Digest"] + ([short_date(date)] if date else [])
+        head = [clean_text(title) or words.t("digest")] + (
+            [words.date(date, "short")] if date else []
+        )
         return shorten(", ".join(head), SUBJECT_MAX)
-    if len(headline) > SUBJECT_MAX:
-        return shorten(headline, SUBJECT_MAX)
-    with_more = f"{headline} + {more} more"
-    return with_more if more and len(with_more) <= SUBJECT_MAX else headline
+    suffix = f" {words.t('subject_more', n=more)}" if more > 0 else ""
+    return shorten(headline, SUBJECT_MAX - len(suffix)) + suffix
 
 
-def make_preheader(headlines: list[str], fallback: str = "") -> str:
-    """The preview line after the subject: the next headlines, whole, as many as fit in 140
-    characters (never the subject's own); with none, `fallback` (the lead story's lead)."""
+def make_preheader(
+    headlines: list[str], fallback: str = "", rates: str = "", limit: int = PREHEADER_MAX
+) -> str:
+    """The preview line after the subject, using its room: the next headlines, whole (one
+    that does not fit is passed over for a shorter one after it; a headline cut short can
+    say something it does not: "Turkey Set $5…"), then the rates. With no other story:
+    `fallback` (the top story's lead) and the rates."""
+    heads = [h for h in (clean_text(h) for h in headlines) if h]
+    tail = [rates] if rates else []
+    room = limit - (len(rates) + 3 if rates else 0)
     shown: list[str] = []
-    for headline in filter(None, (clean_text(h) for h in headlines)):
-        candidate = " · ".join([*shown, headline])
-        if len(candidate) > PREHEADER_MAX:
-            break
-        shown.append(headline)
-    if shown:
-        return " · ".join(shown)
-    first = next(filter(None, (clean_text(h) for h in headlines)), "") or clean_text(fallback)
-    return shorten(first, PREHEADER_MAX)
+    for headline in heads:
+        if len(" · ".join([*shown, headline])) <= room:
+            shown.append(headline)
+    if not heads:
+        lead = clean_text(fallback)
+        if lead:
+            shown.append(shorten(lead, max(room, 20)))
+    return shorten(" · ".join([*shown, *tail]), limit)
 
 
 def render(digest: Digest) -> RenderedDigest:
@@ -95,9 +115,9 @@ def shorten(text: str, limit: int) -> str:
     return " ".join(words).rstrip(" ,;:·-–—|/") + "…"
 
 
-def short_date(date: dt.date) -> str:
-    """8 Dec 2025 (English, whatever the process locale)."""
-    return f"{date.day} {_MONTHS[date.month - 1][:3]} {date.year}"
+def short_date(date: dt.date, language: str = "en") -> str:
+    """8 Dec 2025, as the language writes it."""
+    return catalogue(language).date(date, "short")
 
 
 _FILE_NAME = re.compile(r"^\S*[/\\]\S*$|\.(?:txt|xml|rss|atom|rdf|html?|json|csv)$", re.I)
@@ -127,120 +147,105 @@ def _unsubscribe_href(url: str) -> Markup:
 
 # --- rates ------------------------------------------------------------------------------------
 
-
-def _pct(value: Decimal) -> str:
-    """A percentage at most to two decimals, without trailing zeros: 0.5, 12, 0.25."""
-    text = f"{value.quantize(Decimal('0.01')):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+_ARROWS = {"up": "▲", "down": "▼"}  # unchanged: "±0%" alone
 
 
-_TRENDS = {  # trend: (arrow, words for a screen reader, colour)
-    "up": ("▲", "up", "#17803d"),
-    "down": ("▼", "down", "#b42318"),
-    "flat": ("=", "unchanged", "#5c6672"),
-}
-
-
-def change(pct: Decimal | None) -> tuple[str, str, str]:
+def change(pct: Decimal | None, words: Catalogue | None = None) -> tuple[str, str, str]:
     """(trend, shown text, words) for a change in percent; readable without colour and read
     out in words: ("down", "−0.19%", "down 0.19 percent"). "-0%" as published is unchanged."""
+    words = words or catalogue()
     if pct is None:
         return "none", "", ""
     if pct.quantize(Decimal("0.01")) == 0:
-        return "flat", "0%", "unchanged"
+        return "flat", "±0%", words.t("unchanged")
+    size = words.number(abs(pct).quantize(Decimal("0.01")).normalize())
     if pct > 0:
-        return "up", f"+{_pct(pct)}%", f"up {_pct(pct)} percent"
-    return "down", f"\u2212{_pct(-pct)}%", f"down {_pct(-pct)} percent"
-
-
-def since_last(pct: Decimal | None) -> tuple[str, str, str]:
-    """(trend, arrow, text) for a change, as the earlier table showed it."""
-    trend, text, _ = change(pct)
-    if trend == "none":
-        return "none", "", "—"
-    return trend, _TRENDS[trend][0], text
-
-
-def _number(value: Decimal) -> str:
-    return f"{value:,f}"
-
-
-def per_usd(row: RateRow) -> tuple[str, str]:
-    """("=", "87.4 KGS"), ("≈", "510 KZT"), or ("≈", "11,800–13,300 UZS") when the quote is
-    too coarse for one figure: what one US dollar buys, claiming no more than the quote."""
-    if row.per_usd_range:
-        low, high = row.per_usd_range
-        return "≈", f"{_number(low)}–{_number(high)} {row.currency}"
-    if row.per_usd is None:
-        return "", ""
-    return ("≈" if row.per_usd_approx else "="), f"{_number(row.per_usd)} {row.currency}"
+        return "up", f"+{size}%", words.t("up", pct=size)
+    return "down", f"\u2212{size}%", words.t("down", pct=size)
 
 
 @dataclass(frozen=True)
 class _Rate:
-    pair: str
-    rate: str  # the quote as published: "0.01144"
-    quote: str  # "1 KGS = 0.01144 USD"
-    sign: str  # "=" or "≈"
-    figure: str  # "87.4 KGS": what one US dollar buys
-    span: bool  # the figure is a range ("11,800–13,300 UZS"): approximate by itself
-    trend: str  # up | down | flat | none
+    code: str  # "KGS"
+    name: str  # "Kyrgyz som", as the catalogue calls it
+    figure: str  # "87.4": what one US dollar buys; "n/a" when the quote supports no figure
+    approx: bool  # "≈ 510": the quote gives two digits only
+    available: bool
+    trend: str  # up | down | flat | none: of the figure (what a dollar buys)
     arrow: str
-    colour: str
-    change: str  # "+0.52%"
-    words: str  # "up 0.52 percent since the last digest"
+    change: str  # "+0.09%"
+    words: str  # "up 0.09 percent since the last digest"
 
     @property
-    def per_usd(self) -> str:
-        return f"1 USD {self.sign} {self.figure}" if self.figure else "—"
+    def shown(self) -> str:
+        """ "≈ 510" or "87.4" or "n/a"."""
+        return f"≈\u00a0{self.figure}" if self.approx else self.figure
 
     @property
     def change_text(self) -> str:
-        return f"{self.arrow} {self.change}" if self.arrow else "—"
+        return f"{self.arrow}\u00a0{self.change}" if self.arrow else self.change
 
 
-def _rate(row: RateRow) -> _Rate:
+def _rate(row: RateRow, words: Catalogue) -> _Rate:
+    """A row as readers see it: what one dollar buys and that figure's own change (since the
+    last digest when known, else on the day as published: the quote's change inverted)."""
     since = row.since_last_pct is not None
-    trend, text, words = change(row.since_last_pct if since else row.change_pct)
-    arrow, _, colour = _TRENDS.get(trend, ("", "", "#5c6672"))
-    sign, figure = per_usd(row)
-    base, _, quote_in = clean_text(row.pair).partition("/")
+    pct = row.per_usd_since_pct if since else inverse_change(row.change_pct)
+    if since and pct is None:
+        pct = inverse_change(row.since_last_pct)
+    code = clean_text(row.currency)
+    figure, approx = reader_figure(row.rate)
+    trend, text, said = change(pct, words)
+    if figure is None:  # no figure, so no change of it either
+        trend, text, said = "none", "", ""
+    basis = words.t("since_last_digest" if since else "on_the_day")
+    name = words.currency(code) if len(code) == 3 and code.isalpha() else code
     return _Rate(
-        pair=clean_text(row.pair),
-        rate=f"{row.rate:f}",
-        quote=f"1 {base} = {row.rate:f} {quote_in or 'USD'}",
-        sign=sign,
-        figure=figure,
-        span=row.per_usd_range is not None,
+        code=code,
+        name=name[:1].upper() + name[1:],  # it starts an entry of the strip
+        figure=(
+            words.number(figure, max(0, -figure.as_tuple().exponent))
+            if figure is not None
+            else words.t("not_available")
+        ),
+        approx=approx,
+        available=figure is not None,
         trend=trend,
-        arrow=arrow,
-        colour=colour,
+        arrow=_ARROWS.get(trend, ""),
         change=text,
-        words=f"{words} {'since the last digest' if since else 'on the day'}" if words else "",
+        words=f"{said} {basis}" if said else "",
     )
 
 
-def _rates_note(digest: Digest, rows: list[RateRow]) -> str:
-    """Where the rates come from and what the change column compares."""
-    head = "Rates"
-    if digest.rates_date:
-        head += f" of {short_date(digest.rates_date)}"
-    source = reader_source(digest.rates_source)
-    if source:
-        head += f" from {source}"
+def _rates_note(digest: Digest, rows: list[RateRow], shown: list[_Rate], words: Catalogue) -> str:
+    """What the change compares, where the rates come from, what n/a and ≈ mean."""
     since = [r.since_last_pct is not None for r in rows]
     if all(since):
-        basis = "since the last digest"
-        if digest.rates_since:
-            basis += f" ({short_date(digest.rates_since)})"
+        basis = (
+            words.t("change_since", date=words.date(digest.rates_since, "short"))
+            if digest.rates_since
+            else words.t("change_since_last")
+        )
     elif any(since):
-        basis = "since the last digest; for a pair new since then, on the day"
+        basis = words.t("change_mixed")
     else:
-        basis = "on the day, as published"
-    note = f"{head}: what one US dollar buys, and the quote. Change: {basis}."
-    if any(r.per_usd_range or r.per_usd_approx for r in rows):
-        note += " ≈ and ranges: the quote gives too few digits for an exact figure."
+        basis = words.t("change_on_day")
+    parts = [basis]
+    source = reader_source(digest.rates_source)
+    if source:
+        parts.append(words.t("rates_from", source=source))
+    note = " · ".join(parts) + "."
+    if any(not r.available for r in shown):
+        note += " " + words.t("not_available_note")
+    if any(r.approx for r in shown):
+        note += " " + words.t("approx_note")
     return note
+
+
+def _rates_preheader(rates: list[_Rate], words: Catalogue) -> str:
+    """ "$1 buys 87.4 KGS, ≈510 KZT, 9.18 TJS": the rates in a few characters."""
+    shown = [f"{'≈' if r.approx else ''}{r.figure} {r.code}" for r in rates if r.available]
+    return words.t("preheader_rates", rates=", ".join(shown)) if shown else ""
 
 
 # --- view -------------------------------------------------------------------------------------
@@ -258,11 +263,19 @@ class _Item:
     lead: str
     source: _Link | None
     href: str | None
-    date: str
-    also: tuple[_Link, ...]  # other sources' tellings: "Also reported by"
-    more: tuple[_Link, ...]  # the same source's other pieces: "More on this"
+    date: str  # "8 Dec 2025", or "listed 8 Dec 2025" for a listing page's date
+    iso_date: str
+    also: tuple[_Link, ...]  # other outlets' tellings: "Also reported by"
+    more: tuple[_Link, ...]  # the same outlet's other articles on the story: "More on this"
     anchor: str
-    first: bool  # the lead story: shown larger
+    first: bool  # the top story: its own block, larger
+
+    @property
+    def meta(self) -> str:
+        """The source and date line as plain text."""
+        if self.source:
+            return " · ".join(x for x in (self.source.text, self.date) if x)
+        return self.date[:1].upper() + self.date[1:]  # "Listed 8 Dec 2025"
 
 
 @dataclass(frozen=True)
@@ -272,13 +285,12 @@ class _Section:
     items: tuple[_Item, ...]
 
 
-INDEX_AFTER = 8  # more stories than this get an "In this issue" list at the top
-
-
-def _item(item: DigestItem, day: dt.date, number: int) -> _Item:
+def _item(
+    item: DigestItem, digest: Digest, number: int, show_source: bool, words: Catalogue
+) -> _Item:
     source = reader_source(item.source)
     also = []
-    more = []  # the same source's other pieces on the story, by title
+    more = []  # the same source's other articles on the story, by title
     for telling in item.also:
         name = reader_source(telling.source)
         href = safe_href(telling.url)
@@ -288,12 +300,17 @@ def _item(item: DigestItem, day: dt.date, number: int) -> _Item:
                 more.append(link)
         elif _Link(name, href) not in also:
             also.append(_Link(name, href))
+    date = ""
+    if item.date and item.date != digest.date:  # today's date on every story is noise
+        shown = words.date(item.date, "short")
+        date = words.t("listed_on" if item.listed else "published_on", date=shown)
     return _Item(
-        title=clean_text(item.title) or "Untitled",
+        title=clean_text(item.title) or words.t("untitled"),
         lead=clean_text(item.lead),
-        source=_Link(source, safe_href(item.source_link)) if source else None,
+        source=_Link(source, safe_href(item.source_link)) if source and show_source else None,
         href=safe_href(item.url),
-        date=short_date(item.date) if item.date and item.date != day else "",  # else: noise
+        date=date,
+        iso_date=item.date.isoformat() if item.date else "",
         also=tuple(also),
         more=tuple(more),
         anchor=f"story-{number}",
@@ -301,53 +318,67 @@ def _item(item: DigestItem, day: dt.date, number: int) -> _Item:
     )
 
 
+def _one_source(digest: Digest) -> bool:
+    """Every story and every telling from one source: naming it under each says nothing."""
+    names = {reader_source(i.source) for i in digest.items}
+    names |= {reader_source(t.source) for i in digest.items for t in i.also}
+    return len(names) <= 1
+
+
 def _view(digest: Digest) -> dict[str, object]:
+    words = catalogue(digest.language)
+    show_source = not _one_source(digest)
+    default_names = {DEFAULT_SECTION: words.t("top_stories"), OTHER_SECTION: words.t("more_news")}
     sections = [s for s in digest.sections if s.items]
-    show_names = len(sections) > 1 or any(s.name != DEFAULT_SECTION for s in sections)
     view_sections = []
     number = 0
+    top = None
     for s in sections:
         items = []
         for i in s.items:
             number += 1
-            items.append(_item(i, digest.date, number))
-        view_sections.append(_Section(clean_text(s.name), show_names, tuple(items)))
-    items = [i for s in view_sections for i in s.items]
+            item = _item(i, digest, number, show_source, words)
+            if number == 1:
+                top = item  # the top story has its own block, under no section
+            else:
+                items.append(item)
+        show = len(sections) > 1 or s.name != DEFAULT_SECTION
+        name = default_names.get(s.name, clean_text(s.name))
+        if items:
+            view_sections.append(_Section(name, show, tuple(items)))
+    items = [top] if top else []
+    items += [i for s in view_sections for i in s.items]
     title = clean_text(digest.title)
-    rates = [_rate(r) for r in digest.rates]
+    rates = [_rate(r, words) for r in digest.rates]
+    rates_line = _rates_preheader(rates, words)
     return {
+        "t": words.t,
+        "tn": words.n,
+        "lang": words.language,
         "title": title,
-        "date_long": long_date(digest.date),
-        "date_short": short_date(digest.date),
+        "date_long": words.date(digest.date, "full"),
+        "date_short": words.date(digest.date, "short"),
         "subject": make_subject(
-            items[0].title if items else None, len(items) - 1, digest.title, digest.date
+            items[0].title if items else None, len(items) - 1, digest.title, digest.date, words
         ),
         "preheader": make_preheader(
-            [i.title for i in items[1:]], items[0].lead if items else _nothing_new(rates)
+            [i.title for i in items[1:]],
+            items[0].lead if items else words.t("nothing_new"),
+            rates_line,
         ),
+        "top": top,
         "sections": view_sections,
         "count": len(items),
-        "index": items if len(items) > INDEX_AFTER else [],
+        "index": items[1:] if len(items) > INDEX_AFTER else [],
         "rates": rates,
-        "rates_note": _rates_note(digest, list(digest.rates)) if rates else "",
-        "rates_width": _text_widths(rates),
+        "rates_date": words.date(digest.rates_date, "short") if digest.rates_date else "",
+        "rates_note": _rates_note(digest, list(digest.rates), rates, words) if rates else "",
+        "neutral": NEUTRAL,
         "unsubscribe_url": _unsubscribe_href(digest.unsubscribe_url),
         "view_url": safe_href(digest.view_url),
         "postal_address": clean_text(digest.postal_address or ""),
-        "reason": clean_text(digest.reason_line)
-        or f"You receive this because you subscribed to {title}.",
+        "reason": clean_text(digest.reason_line) or words.t("reason", title=title),
     }
-
-
-def _nothing_new(rates: list[_Rate]) -> str:
-    shown = ", ".join(r.per_usd for r in rates[:3] if r.figure)
-    return "Nothing new since the last digest." + (f" Rates: {shown}." if shown else "")
-
-
-def _text_widths(rates: list[_Rate]) -> dict[str, int]:
-    """Column widths of the text part's rate table."""
-    heads = {"per_usd": "1 US dollar buys", "quote": "Quoted", "change_text": "Change"}
-    return {k: max([len(h)] + [len(getattr(r, k)) for r in rates]) for k, h in heads.items()}
 
 
 # --- templates --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ away (new keys do not raise it). Issues do not store this JSON: they keep their 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -57,6 +58,10 @@ class Tally:
         return any(o.status == DeliveryStatus.RETRYING for o in self.everything)
 
 
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
 def _count(outcomes: Sequence[Outcome], status: str) -> int:
     return sum(1 for o in outcomes if o.status == status)
 
@@ -102,6 +107,8 @@ class RunReport:
                     "also": [
                         {"title": t.title, "source": t.source, "url": t.url} for t in s.chosen.also
                     ],
+                    "date": _iso(s.chosen.first_told.date),  # when its sources first told it
+                    "listed": s.chosen.first_told.listed,  # that date is a listing page's
                 }
                 for s in p.stories
             ]

@@ -5,14 +5,17 @@ key in the state (`runs.slot`, UNIQUE) is the slot's wall-clock time placed in t
 as ISO 8601 with offset: "2026-10-25T02:30:00+02:00". A slot runs at most once, whoever
 starts it (`digest schedule`, or `digest run --slot` from cron or a systemd timer).
 
-The slots are computed here, not by APScheduler's CronTrigger, whose 3.x versions get
-daylight-saving changes wrong in places (the repeated hour fires twice; asked again from
-inside it, it can hand back the same time: agronholm/apscheduler#1021). The cron fields are
-matched on a calendar without DST (UTC wall-clock times), and each matching wall-clock
-time is then placed in the zone:
+The wall-clock times come from cronsim, on a calendar without DST (digest/cron.py:
+`wall_times`), not from APScheduler's CronTrigger, whose 3.x versions get daylight-saving
+changes wrong in places (the repeated hour fires twice; asked again from inside it, it can
+hand back the same time: agronholm/apscheduler#1021). Each wall-clock time is one slot,
+placed in the zone here (`Cadence.place`):
 
 - clocks go back (a wall time happens twice): the slot is the first occurrence; the
-  repeated 02:30 (+01:00) is the same slot and does not run again;
+  repeated 02:30 (+01:00) is the same slot and does not run again. This holds for every
+  expression, an hourly one too (`0 * * * *` runs 02:00 +02:00, then 03:00 +01:00: one run
+  per wall-clock hour, never two runs with the same key). cronsim's own zone handling would
+  run wildcard-hour schedules in both copies of the hour; we keep one rule for all;
 - clocks go forward (a wall time does not exist): the slot runs the moment the clocks
   jump, so 02:30 on a night that goes from 02:00 to 03:00 runs at 03:00, as cron runs it
   (APScheduler 3.11 would fire at 03:30, systemd skips the day); no day loses its digest.
@@ -53,11 +56,14 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 
+from . import pipeline
 from .config import Config
-from .cron import make_trigger
+from .cron import cron_expression, wall_times
 from .errors import ConfigError, DigestError, LockedError, UsageError
+from .state import Store
+from .state import lock as state_lock
+from .state.exactly_once import slot_has_run
 
 if TYPE_CHECKING:
     from .report import RunReport
@@ -82,21 +88,18 @@ TICK_SECONDS = 60  # the scheduler looks at the wall clock at least this often
 class Cadence:
     """The slots of a cron schedule in a time zone, in order, each once.
 
-    `walls` is a CronTrigger evaluated in UTC: a calendar without DST that says which
-    wall-clock times match the cron fields. `place` puts a wall-clock time in the zone.
+    `expression` (as `cron.cron_expression` returns it; six fields with seconds first are
+    taken too) says which wall-clock times match; `place` puts a wall-clock time in the zone.
     """
 
-    def __init__(self, walls: CronTrigger, timezone: str | tzinfo):
-        zero = timedelta(0)
-        if any(datetime(2000, m, 1, tzinfo=walls.timezone).utcoffset() != zero for m in (1, 7)):
-            raise ValueError("the wall-clock trigger must be in UTC")
-        self._walls = walls
+    def __init__(self, expression: str, timezone: str | tzinfo):
+        self.expression = expression
         self.tz = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
 
     @classmethod
     def from_cron(cls, expression: str, timezone: str | tzinfo) -> Cadence:
         """A standard five-field cron expression (0 and 7 = Sunday) in `timezone`."""
-        return cls(make_trigger(expression, "UTC"), timezone)
+        return cls(cron_expression(expression), timezone)
 
     @classmethod
     def from_config(cls, config: Config) -> Cadence:
@@ -165,9 +168,7 @@ class Cadence:
 
     def _next_wall(self, wall: datetime, inclusive: bool = False) -> datetime | None:
         """The first wall-clock time after (or at) `wall` that the cron fields match."""
-        start = wall.replace(tzinfo=UTC) + (timedelta(0) if inclusive else TINY)
-        found = self._walls.get_next_fire_time(None, start)
-        return None if found is None else found.replace(tzinfo=None)
+        return next(wall_times(self.expression, wall - TINY if inclusive else wall), None)
 
     def _jump(self, wall: datetime) -> datetime:
         """The instant the clocks jump over `wall`, a wall-clock time that does not exist."""
@@ -281,8 +282,6 @@ def _slot_now(cadence: Cadence, now: datetime) -> datetime | None:
 
 def recorded_slots(config: Config, cadence: Cadence) -> list[datetime]:
     """The slots the state has runs for (any status), as instants."""
-    from .state import Store
-
     with Store.for_config(config, readonly=True) as store:
         texts = store.recorded_slots()
     slots = []
@@ -354,16 +353,18 @@ def _text_value(value: object) -> str:
 
 def schedule_lock(state: str | os.PathLike[str], password_env: str | None = None):
     """One scheduler per state (the state layer's one lock); a second one is refused."""
-    from .state.lock import schedule_lock as lock
-
-    return lock(state, password_env)
+    return state_lock.schedule_lock(state, password_env)
 
 
 # --- the scheduler -------------------------------------------------------------------------
 
 
 @dataclass
-class Outcome:
+class SlotResult:
+    """What became of one slot, for its log line: a run's status (RunStatus) or the
+    scheduler's own word for a slot it did not run (skipped, already-ran, busy, error,
+    crashed)."""
+
     status: str
     chosen: int = 0
     sent: int = 0
@@ -376,9 +377,7 @@ def _tick() -> None:
 
 
 def _pipeline_run(config: Config, slot: str) -> RunReport:
-    from .pipeline import run
-
-    return run(config, slot=slot)
+    return pipeline.run(config, slot=slot)
 
 
 class SlotScheduler:
@@ -419,7 +418,7 @@ class SlotScheduler:
         began = time.monotonic()
         with self._running:
             if self._stopping.is_set():
-                outcome = Outcome("skipped", message="stopping: not started")
+                outcome = SlotResult("skipped", message="stopping: not started")
             else:
                 outcome = self._attempt(key)
         self.log.slot(
@@ -433,38 +432,35 @@ class SlotScheduler:
         )
         return outcome.status
 
-    def _attempt(self, key: str) -> Outcome:
+    def _attempt(self, key: str) -> SlotResult:
         deadline = time.monotonic() + self.patience_seconds
         waiting = False
         while True:
             try:
                 if self._has_run(key):
-                    return Outcome("already-ran", message="the state has a run for this slot")
+                    return SlotResult("already-ran", message="the state has a run for this slot")
                 return self._outcome(self.run(self.config, key))
             except LockedError as e:
                 if self._has_run(key):  # another process took this very slot meanwhile
-                    return Outcome("already-ran", message="the state has a run for this slot")
+                    return SlotResult("already-ran", message="the state has a run for this slot")
                 if time.monotonic() >= deadline:
-                    return Outcome("busy", message=f"{e.message}; gave up waiting")
+                    return SlotResult("busy", message=f"{e.message}; gave up waiting")
                 if not waiting:
                     self.log.event("waiting", slot=key, message=e.message)
                     waiting = True
                 if self._stopping.wait(self.retry_seconds):
-                    return Outcome("skipped", message="stopping while waiting for the state")
+                    return SlotResult("skipped", message="stopping while waiting for the state")
             except DigestError as e:
-                return Outcome("error", message=str(e))
+                return SlotResult("error", message=str(e))
             except Exception as e:  # a bug: say so, keep the schedule going
                 traceback.print_exc()
-                return Outcome("crashed", message=f"{type(e).__name__}: {e}")
+                return SlotResult("crashed", message=f"{type(e).__name__}: {e}")
 
     def _has_run(self, key: str) -> bool:
-        from .state import Store
-        from .state.exactly_once import slot_has_run
-
         with Store.for_config(self.config, readonly=True) as store:
             return slot_has_run(store, key)
 
-    def _outcome(self, report: RunReport) -> Outcome:
+    def _outcome(self, report: RunReport) -> SlotResult:
         chosen = len(report.plan.stories) if report.plan is not None else 0
         own = report.tally.own
         sent = report.tally.own_sent
@@ -472,7 +468,7 @@ class SlotScheduler:
         if report.tally.resumed:
             done = len([o for o in report.tally.resumed if o.status == "sent"])
             message += f"; finished an earlier issue first ({done} sent)"
-        return Outcome(str(report.status), chosen, sent, len(own) - sent, message)
+        return SlotResult(str(report.status), chosen, sent, len(own) - sent, message)
 
     # --- start-up ------------------------------------------------------------------------
 

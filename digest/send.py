@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from .archive import write_archive
+from .bounces import BounceMailboxError, read_bounces
 from .config import Config
 from .deliver import deliver_issue
 from .errors import DeliveryError, DigestError
@@ -24,7 +25,7 @@ from .recipients import (
     unsubscribe_note,
 )
 from .report import RunReport, Tally
-from .select import sent_records
+from .select import History, sent_records
 from .state import exactly_once as rules
 from .state.db import StateWriteError
 from .state.models import FrozenStory, Issue, NewIssue, RunStatus
@@ -36,9 +37,8 @@ def prepare(
 ) -> DigestPlan:
     """Read the sources and plan the digest against what the state has sent (reads only)."""
     read = read_sources(config, store)
-    return plan_digest(
-        config, read, store.sent_stories(), store.previous_rates(), as_of, run_id, store
-    )
+    sent = History(store)
+    return plan_digest(config, read, sent, store.previous_rates(), as_of, run_id, store)
 
 
 def postal_address_note(config: Config) -> list[str]:
@@ -81,8 +81,6 @@ class Cycle:
         self.log = rules.DeliveryLog(self.store, self.run_id)
         self.signer = self.config.web.signer() if self.config.web else None
         if self.config.bounces is not None:  # before sending: bounced readers get nothing
-            from .bounces import BounceMailboxError, read_bounces
-
             try:
                 self.notes.extend(read_bounces(self.config, self.store).notes())
             except BounceMailboxError as e:  # no bounce yet, or the mailbox is down: send
@@ -345,6 +343,8 @@ def refresh_archive(config: Config, store: Storage, notes: list[str]) -> None:
             title=config.title,
             url=config.archive.url,
             keep=config.archive.keep,
+            language=config.language,
+            web_url=config.web.url if config.web else None,
         )
     except Exception as e:  # noqa: BLE001 - whatever went wrong, the delivery stands
         why = e.message if isinstance(e, DigestError) else f"{type(e).__name__}: {e}"

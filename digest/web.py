@@ -27,9 +27,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import logging
 import mimetypes
 import queue
 import secrets
+import signal
+import sys
 import threading
 import time
 from collections import defaultdict, deque
@@ -42,11 +45,19 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import jinja2
+from waitress.server import create_server
 
 from .config import Config
+from .deliver import WIRE, Relay, _dkim_sign, _file_safe, envelope_sender
+from .errors import ConfigError, UsageError
+from .paths import archive_folder
+from .recipients import normalize_address
+from .render import _template_dir as templates
 from .state import Store
 from .state.readers import GONE, Reader, ReaderStatus
 from .tokens import BadToken, Signer
+
+logger = logging.getLogger(__name__)
 
 MAX_BODY = 8 * 1024  # a form of ours is well under 1 KB
 MAX_PAUSE_DAYS = 366
@@ -60,8 +71,6 @@ StartResponse = Callable
 
 
 def _template_dir() -> Path:
-    from .render import _template_dir as templates
-
     return Path(str(templates()))
 
 
@@ -138,21 +147,13 @@ class Mailer:
             f"To confirm, open this link within 48 hours:\n\n{link}\n\n"
             "If it was not you, ignore this message: nothing will be sent.\n"
         )
-        from .deliver import WIRE
-
         data = msg.as_bytes(policy=WIRE)
         if delivery.dkim:
-            from .deliver import _dkim_sign
-
             data = _dkim_sign(data, delivery.dkim) + data
         return data
 
     def _work(self) -> None:
-        import logging
-
-        from .deliver import Relay, _file_safe, envelope_sender
-
-        log = logging.getLogger(__name__)
+        log = logger
         while True:
             item = self.queue.get()
             if item is None:
@@ -190,9 +191,7 @@ class App:
     """The WSGI application."""
 
     def __init__(self, config: Config):
-        if config.web is None:
-            from .errors import ConfigError
-
+        if config.web is None or not config.web.url or not config.web.secret_env:
             raise ConfigError(
                 "`digest serve` needs `web: {url, secret_env}` in the configuration",
                 str(config.path),
@@ -208,8 +207,6 @@ class App:
         self.mails = RateLimit(*MAILS_PER_ADDRESS)
         self.posts = RateLimit(*POSTS_PER_CLIENT)
         self.mailer = Mailer(config, self.signer)
-        from .pipeline import archive_folder
-
         self.archive = archive_folder(config)
         # One connection for every server thread, used under a lock: requests are short, the
         # state has one writer at a time anyway, and on SQLite a second connection opened in
@@ -231,9 +228,7 @@ class App:
             with self.lock:
                 response = self.route(environ)
         except Exception:
-            import logging
-
-            logging.getLogger(__name__).exception("request failed")
+            logger.exception("request failed")
             with self.lock:
                 if self._store is not None:  # a broken connection is not kept
                     self._store.close()
@@ -427,8 +422,6 @@ class App:
             return self.forbidden()
         if not self.signups.allow(self.client(environ)):
             return self.too_many()
-        from .recipients import normalize_address
-
         email = normalize_address(fields.get("email", ""))
         name = " ".join(fields.get("name", "").split())[:100] or None
         if email is None:
@@ -603,8 +596,6 @@ class App:
 
 def make_server(config: Config, host: str = "127.0.0.1", port: int = 8080):
     """The waitress server (not yet serving); `.run()` serves until stopped."""
-    from waitress.server import create_server
-
     app = App(config)
     server = create_server(
         app,
@@ -623,11 +614,6 @@ def make_server(config: Config, host: str = "127.0.0.1", port: int = 8080):
 
 
 def serve(config: Config, host: str = "127.0.0.1", port: int = 8080) -> None:
-    import signal
-    import sys
-
-    from .errors import UsageError
-
     try:
         server = make_server(config, host, port)
     except OSError as e:

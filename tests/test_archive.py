@@ -192,7 +192,7 @@ def test_two_runs_then_archive_index_pages_and_feed(tmp_path):
         for chosen in report["chosen"]:
             assert chosen["title"] in page.text
             assert chosen["title"] in index.text or len(report["chosen"]) > 5
-        assert report["subject"] in index.text
+        assert report["chosen"][0]["title"] in index.text  # the top story heads its issue
         assert "../index.html" in page.links and "../feed.xml" in page.links
         assert "Unsubscribe" not in page.text
 
@@ -538,3 +538,97 @@ def test_the_sent_email_links_to_its_page_in_the_archive(tmp_path):
         assert url in page.links
         assert (tmp_path / "site" / "issues" / f"{name}.html").is_file()
         assert url in message.get_body(("plain",)).get_content()
+
+
+# --- the archive as a website (issue 21) -------------------------------------------------------
+
+
+def _meta(text: str, attr: str, name: str) -> str | None:
+    found = re.search(rf'<meta {attr}="{re.escape(name)}" content="([^"]*)"', text)
+    return html.unescape(found.group(1)) if found else None
+
+
+@pytest.mark.slow
+def test_the_archive_reads_as_a_website(tmp_path):
+    config, reports = two_runs(tmp_path)
+    with config.open("a") as f:
+        f.write("web:\n  url: https://news.example.com/\n")
+    result = digest("--config", config, "archive")
+    assert result.returncode == 0, result.stderr
+    site = tmp_path / "site"
+    names = names_in_state(tmp_path / "state.sqlite3")
+    index_html = (site / "index.html").read_text(encoding="utf-8")
+    index = Page(index_html)
+
+    # headlines as headings, newest first, each issue numbered; the subject's "+ N more" gone
+    headings = [html.unescape(h) for h in re.findall(r"<h2><a [^>]*>(.*?)</a></h2>", index_html)]
+    assert headings == [r["chosen"][0]["title"] for r in reversed(reports)]
+    assert "more</a>" not in index_html
+    assert re.findall(r"No\. (\d+) · <time", index_html) == ["2", "1"]
+    for report in reports:  # the headline is not repeated as the first bullet under it
+        assert index_html.count(html.escape(report["chosen"][0]["title"], quote=False)) == 1
+
+    # distinct titles, descriptions and Open Graph tags on every page
+    titles = []
+    for n, (name, report) in enumerate(zip(names, reports, strict=True), 1):
+        page = (site / "issues" / f"{name}.html").read_text(encoding="utf-8")
+        (title,) = [html.unescape(t) for t in re.findall(r"<title>(.*?)</title>", page, re.S)]
+        titles.append(title)
+        assert title.startswith(f"Central Asia Daily No. {n}, ")
+        assert title.endswith(report["chosen"][0]["title"])
+        description = _meta(page, "name", "description")
+        assert description and report["chosen"][1]["title"] in description
+        assert _meta(page, "property", "og:title") == title
+        assert _meta(page, "property", "og:description") == description
+        assert _meta(page, "property", "og:url") == f"{URL}issues/{name}.html"
+        assert _meta(page, "property", "og:type") == "article"
+        text = Page(page).text
+        assert "You receive this" not in text and "Unsubscribe" not in text
+        assert f"No. {n}" in text
+        assert "https://news.example.com/subscribe" in Page(page).links
+        assert "Get Central Asia Daily by e-mail" in text
+    assert len(set(titles)) == len(titles)
+    assert (
+        _meta(index_html, "name", "description")
+        == "Every issue of Central Asia Daily, newest first."
+    )
+    assert _meta(index_html, "property", "og:title") == "Central Asia Daily: archive"
+    assert "https://news.example.com/subscribe" in index.links
+
+    # the feed means what it meant: one entry per issue, its subject, its page, its stories
+    parsed = feedparser.parse((site / "feed.xml").read_bytes())
+    assert [e.title for e in parsed.entries] == [r["subject"] for r in reversed(reports)]
+    assert [e.link for e in parsed.entries] == [f"{URL}issues/{n}.html" for n in reversed(names)]
+
+
+@pytest.mark.slow
+def test_without_web_url_the_archive_offers_no_subscribe_link_and_no_email_footer(tmp_path):
+    config, _ = two_runs(tmp_path)
+    assert digest("--config", config, "archive").returncode == 0
+    for path in (tmp_path / "site" / "issues").glob("*.html"):
+        text = Page(path.read_text(encoding="utf-8")).text
+        assert "subscribe" not in text.lower() and "You receive this" not in text
+
+
+@pytest.mark.slow
+def test_two_issues_of_one_day_have_distinct_titles(tmp_path):
+    config, reports = two_runs(tmp_path)
+    assert digest("--config", config, "archive").returncode == 0
+    names = names_in_state(tmp_path / "state.sqlite3")
+    assert len({n.rsplit("-", 1)[0] for n in names}) == 1  # both sent today
+    titles = {
+        re.search(r"<title>(.*?)</title>", p.read_text(encoding="utf-8"), re.S).group(1)
+        for p in (tmp_path / "site" / "issues").glob("*.html")
+    }
+    assert len(titles) == 2
+
+
+@pytest.mark.slow
+def test_a_russian_archive_speaks_russian(tmp_path):
+    config, _ = two_runs(tmp_path)
+    with config.open("a") as f:
+        f.write("language: ru\n")
+    assert digest("--config", config, "archive").returncode == 0
+    index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="ru">' in index and "Все выпуски, сначала новые · 2 выпуска" in index
+    assert "№ 2 · <time" in index and "Лента Atom" in index

@@ -25,10 +25,17 @@ LAYOUT = """() => ({
 })"""
 
 
+SUBSCRIBE = """() => [...document.querySelectorAll('a.subscribe')].filter(
+  a => a.getAttribute('href') === 'https://news.example.com/subscribe').map(a => {
+    const r = a.getBoundingClientRect(); return [r.left, r.right, r.top + window.scrollY]; })"""
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("archive")
     config, reports = two_runs(tmp_path)
+    with config.open("a") as f:
+        f.write("web:\n  url: https://news.example.com/\n")
     result = digest("--config", config, "archive")
     assert result.returncode == 0, result.stderr
     return tmp_path / "site", names_in_state(tmp_path / "state.sqlite3"), reports
@@ -53,10 +60,18 @@ def test_index_and_issue_page_read_well_and_link_each_other(browser, site, width
         body = page.inner_text("body")
         for chosen in reports[1]["chosen"]:
             assert chosen["title"] in body
-        assert "Unsubscribe" not in body
+        assert "Unsubscribe" not in body and "You receive this" not in body
         layout = page.evaluate(LAYOUT)
         assert layout["overflow"] <= 0, layout
         page.screenshot(path=str(SHOTS / f"archive-issue-{width}.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / f"archive-issue-top-{width}.png"))
+        # a web visitor is offered a subscription, at the top and where the e-mail's
+        # "you receive this because you subscribed" was; both on screen, in the page's width
+        links = page.evaluate(SUBSCRIBE)
+        assert len(links) == 2 and all(0 <= x and right <= width for x, right, _ in links), links
+        assert links[0][2] < 100  # the bar at the very top
+        issue_no = page.inner_text(".archive-bar .issue-no")
+        assert issue_no.strip(" ·") == "No. 2"
 
         page.click("a[href='../index.html']")  # and back
         page.wait_for_load_state("load")

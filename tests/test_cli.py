@@ -59,6 +59,7 @@ def test_help_does_not_import_the_heavy_stages():
     assert result.stdout.strip().endswith("[]")
 
 
+@pytest.mark.slow
 def test_parse_json_follows_the_contract(shared_seeds):
     result = digest("parse", *map(str, real_pages()), "--json")
     assert result.returncode == 0, result.stderr

@@ -1,4 +1,4 @@
-"""Standard cron for APScheduler: weekday numbers as cron means them (0 and 7 = Sunday)."""
+"""Standard cron, read by cronsim: weekday numbers as cron means them (0 and 7 = Sunday)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 
-from digest.cron import CronError, cron_fields, make_trigger
+from digest.cron import CronError, cron_expression
+from digest.schedule import Cadence
 
 UTC = ZoneInfo("UTC")
 MONDAY = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
@@ -16,10 +17,10 @@ MONDAY = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
 
 def weekdays(expression: str, days: int = 14) -> list[str]:
     """The weekday names a daily-time expression fires on over `days` days from a Monday."""
-    trigger = make_trigger(expression, "UTC")
+    cadence = Cadence.from_cron(expression, UTC)
     fired, moment = [], MONDAY - timedelta(seconds=1)
     while True:
-        moment = trigger.get_next_fire_time(None, moment + timedelta(seconds=1))
+        moment = cadence.next_after(moment)
         if moment >= MONDAY + timedelta(days=days):
             return fired
         fired.append(moment.strftime("%a"))
@@ -45,7 +46,7 @@ def test_zero_seven_and_the_name_are_sunday(sunday):
     ],
 )
 def test_names_and_numbers_agree(numbers, names):
-    assert cron_fields(f"0 7 * * {numbers}") == cron_fields(f"0 7 * * {names}")
+    assert cron_expression(f"0 7 * * {numbers}") == cron_expression(f"0 7 * * {names}")
     assert weekdays(f"0 7 * * {numbers}") == weekdays(f"0 7 * * {names}")
 
 
@@ -53,13 +54,19 @@ def test_apschedulers_own_crontab_reading_is_off_by_one_and_ours_is_not():
     # The trap: CronTrigger.from_crontab reads 0 as Monday (APScheduler 3.x numbering).
     theirs = CronTrigger.from_crontab("0 7 * * 0", timezone="UTC")
     assert theirs.get_next_fire_time(None, MONDAY).strftime("%a") == "Mon"
-    assert make_trigger("0 7 * * 0", "UTC").get_next_fire_time(None, MONDAY).strftime("%a") == (
-        "Sun"
-    )
+    assert Cadence.from_cron("0 7 * * 0", UTC).next_after(MONDAY).strftime("%a") == "Sun"
 
 
-def test_apscheduler_gets_weekday_names_not_numbers():
-    assert cron_fields("0 7 * * 1-5")["day_of_week"] == "mon,tue,wed,thu,fri"
+def test_cronsim_gets_weekday_numbers_sunday_zero():
+    assert cron_expression("0 7 * * 1-5") == "0 7 * * 1,2,3,4,5"
+    assert cron_expression("0 7 * * fri-sun") == "0 7 * * 0,5,6"
+    assert cron_expression("*/15 * * * *") == "*/15 * * * *"
+
+
+def test_an_expression_that_never_fires_says_so():
+    with pytest.raises(CronError, match="never fires") as info:
+        cron_expression("0 7 31 2 *")
+    assert info.value.never
 
 
 @pytest.mark.parametrize(
@@ -75,7 +82,7 @@ def test_apscheduler_gets_weekday_names_not_numbers():
 )
 def test_bad_expressions_say_what_is_wrong(expression, complaint):
     with pytest.raises(CronError, match=complaint):
-        cron_fields(expression)
+        cron_expression(expression)
 
 
 # --- `run --slot`: never a slot that has not come (issue 15, item 11) ------------------------

@@ -24,7 +24,8 @@ from smtp_server import Behaviour, SmtpServer
 from digest import deliver
 from digest.config import Config, DeliveryConfig, DkimConfig, SmtpConfig
 from digest.errors import ConfigError, DeliveryError
-from digest.models import RenderedDigest
+from digest.models import RenderedDigest, fill_footer
+from digest.recipients import load_recipients
 from digest.state import NewIssue, Store
 from digest.state import exactly_once as rules
 from digest.state.exactly_once import DeliveryLog as StoreDeliveryLog
@@ -222,8 +223,8 @@ def test_each_part_encoded_once_decodes_to_the_text_with_the_readers_link(before
         link = url.replace("{token}", token)
         text_part, html_part = parse(data).iter_parts()
         crlf = deliver._crlf
-        want_text = deliver._fill_footer(crlf(text), link).encode()
-        want_html = deliver._fill_footer(crlf(html_text), link.replace("&", "&amp;")).encode()
+        want_text = fill_footer(crlf(text), link).encode()
+        want_html = fill_footer(crlf(html_text), link.replace("&", "&amp;")).encode()
         assert text_part.get_payload(decode=True) == want_text
         assert html_part.get_payload(decode=True) == want_html
         body = data.split(b"\r\n\r\n", 1)[1]
@@ -376,6 +377,7 @@ def spam_score(data: bytes) -> tuple[float, str]:
     return float(match[1]), out
 
 
+@pytest.mark.slow
 def test_spamassassin_scores_the_message_below_one(tmp_path, rendered, store):
     if shutil.which("spamassassin") is None:
         if IN_CI:
@@ -415,7 +417,7 @@ def test_recipients_from_to_and_csv_bad_lines_reported_duplicates_once(tmp_path)
     delivery = DeliveryConfig(
         to=("Reader <reader@example.org>", "Carl@example.org", "bad@"), recipients=csv_file
     )
-    recipients, problems = deliver.load_recipients(delivery, {"gone@example.org"})
+    recipients, problems = load_recipients(delivery, {"gone@example.org"})
     assert recipients == [
         "reader@example.org",
         "Carl@example.org",
@@ -434,14 +436,14 @@ def test_recipients_from_to_and_csv_bad_lines_reported_duplicates_once(tmp_path)
 def test_recipients_file_with_garbage_gives_problems_not_a_crash(tmp_path):
     binary = tmp_path / "list.csv"
     binary.write_bytes(b"\x00\x01\xff\xfe" * 50)
-    _, problems = deliver.load_recipients(DeliveryConfig(recipients=binary))
+    _, problems = load_recipients(DeliveryConfig(recipients=binary))
     assert len(problems) == 1 and "binary" in problems[0].message
     latin1 = tmp_path / "latin1.csv"
     latin1.write_bytes(b"ok@example.org\nj\xe9r\xf4me@example.org\n")
-    recipients, problems = deliver.load_recipients(DeliveryConfig(recipients=latin1))
+    recipients, problems = load_recipients(DeliveryConfig(recipients=latin1))
     assert recipients == ["ok@example.org"] and [p.line for p in problems] == [2]
     gone = tmp_path / "gone.csv"
-    recipients, problems = deliver.load_recipients(DeliveryConfig(recipients=gone))
+    recipients, problems = load_recipients(DeliveryConfig(recipients=gone))
     assert recipients == [] and "cannot read" in problems[0].message
 
 

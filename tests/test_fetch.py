@@ -4,6 +4,7 @@ Retry-After, max-age, ETag/304, per-host limits; and what the state remembers of
 
 from __future__ import annotations
 
+import gzip
 import time
 
 import pytest
@@ -14,6 +15,8 @@ from digest.sources import read_specs
 from digest.sources.feed import read_feed
 from digest.sources.fetch import fetch_all
 from digest.state import Store
+
+pytestmark = pytest.mark.slow  # real servers on loopback
 
 
 def rss(title: str, items: list[tuple[str, str]], encoding: str | None = "utf-8") -> str:
@@ -113,6 +116,14 @@ def test_gzip_is_asked_for_and_decoded_also_when_sent_unasked(site):
     assert got.body == FEED and got.error is None
     assert "gzip" in site.asked("/gz")[0]["Accept-Encoding"]
     assert "digest/" in site.asked("/gz")[0]["User-Agent"]
+
+
+def test_a_gzip_file_served_as_is_is_unpacked(site):
+    site.routes = {
+        "/feed.xml.gz": Page(gzip.compress(FEED), headers={"Content-Type": "application/gzip"})
+    }
+    got = fetch_all([site.url("/feed.xml.gz")])[site.url("/feed.xml.gz")]
+    assert got.body == FEED
 
 
 def test_the_user_agent_names_the_configured_contact(site):
@@ -273,3 +284,4 @@ def test_the_feed_cache_round_trips_through_postgresql(pg_url, site):
         assert store.page_texts(["https://x.example/a"]) == {
             "https://x.example/a": (["One.", "Two."], None)
         }
+        assert store.sent_urls(["https://x.example/a"]) == set()  # nothing sent yet

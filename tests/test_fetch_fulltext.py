@@ -20,6 +20,8 @@ from digest.sources import read_paths
 from digest.sources.fulltext import extract
 from digest.state import Store
 
+pytestmark = pytest.mark.slow  # real servers on loopback
+
 
 def sample():
     return read_paths(sorted(str(p) for p in SAMPLE_SEEDS.glob("*.txt"))).articles

@@ -35,6 +35,7 @@ from digest.models import (
 from digest.select import (
     MINHASH_SEED,
     NUM_PERM,
+    History,
     select,
     sent_records,
     shingle_hashes,
@@ -271,7 +272,7 @@ class Score:
 
 def verdict(first: Article, second: Article, store: Store) -> tuple[str | None, str | None]:
     """How `second` fares when selected together with `first` in one batch."""
-    sel = select([first, second], store.sent_stories(), CONFIG)
+    sel = select([first, second], History(store), CONFIG)
     for s in sel.skipped:
         return s.reason, s.article.title
     return None, None
@@ -336,7 +337,7 @@ def test_detectors_precision_and_recall_against_history(cases, tmp_path):
     seeds, same, different, seed_same, seed_different = cases
     store = Store.open(tmp_path / "state.sqlite3")
     store.remember(1, sent_records([[a] for a in seeds.values()]))
-    history = store.sent_stories()
+    history = History(store)
     copy, story, merged = Score(), Score(), Score()
     probes: list[tuple[Article, str | None, str | None]] = []  # article, expected, of title
     for n, base in enumerate(seeds.values()):

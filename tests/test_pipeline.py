@@ -325,5 +325,5 @@ def test_skip_empty_false_still_sends_the_rates_and_says_nothing_is_new(tmp_path
     newest = max((tmp_path / "outbox").glob("*.eml"), key=lambda p: p.stat().st_mtime)
     message = email.message_from_bytes(newest.read_bytes(), policy=email.policy.default)
     text = message.get_body(("plain",)).get_content()
-    assert "Nothing new since the last digest." in text and "1 USD = 87.4 KGS" in text
+    assert "Nothing new since the last digest." in text and "Kyrgyz som: 87.4" in text
     assert [r["since_last_pct"] for r in report["rates"]] == [0.0] * 5  # same page as before

@@ -11,7 +11,7 @@ from conftest import page
 from digest.config import Config, SelectionConfig
 from digest.models import DEFAULT_SECTION, OTHER_SECTION, Article, Paragraph
 from digest.plan import place
-from digest.select import reference_day, select
+from digest.select import History, reference_day, select
 from digest.sources import read_paths
 from digest.state import Store
 from digest.summarize import extractive_lead
@@ -29,7 +29,7 @@ def placed(sections) -> list[tuple[str, str, str]]:
     )
     with Store.open(":memory:", readonly=True) as store:
         selection = select(
-            read_paths([str(page("000"))]).articles, store.sent_stories(), config.selection
+            read_paths([str(page("000"))]).articles, History(store), config.selection
         )
     leads = [extractive_lead(c.article, 40) for c in selection.chosen]
     return [(s.section, s.article.title, s.lead) for s in place(config, selection.chosen, leads)]
@@ -69,5 +69,5 @@ def test_one_reference_day_a_mis_dated_article_does_not_push_the_others_out():
     assert reference_day([], None, today) is None
     config = SelectionConfig(50, 7)
     with Store.open(":memory:", readonly=True) as store:
-        selection = select(a, store.sent_stories(), config)  # no as_of: the same rule
+        selection = select(a, History(store), config)  # no as_of: the same rule
     assert "Wheat Harvest Ends" in [c.article.title for c in selection.chosen]

@@ -277,7 +277,7 @@ def test_empty_lead_shows_the_title_alone():
     digest = sample_digest(sections=(DigestSection(DEFAULT_SECTION, (item,)),))
     rendered = render(digest)
     block = re.search(r'<div class="it[^"]*"[^>]*>(.*?)</div>', rendered.html, re.S).group(1)
-    assert block.count("<p") == 1  # the source line only: no empty lead paragraph
+    assert 'class="lead"' not in block  # no empty lead paragraph
     assert "Kazakhstan to Block Foreign Marketplaces" in seen(rendered.html)
 
 
@@ -291,9 +291,9 @@ def test_empty_lead_shows_the_title_alone():
 )
 def test_section_names_show_when_they_tell_something(sections, shown):
     item = DigestItem("A title", "A lead.", "a.txt")
-    digest = sample_digest(sections=tuple(DigestSection(n, (item,)) for n in sections))
+    digest = sample_digest(sections=tuple(DigestSection(n, (item, item)) for n in sections))
     headings = re.findall(r'<h2 class="sec"[^>]*>(.*?)</h2>', render(digest).html)
-    assert headings == shown + ["Exchange rates"]
+    assert headings == ["Top story", *shown]  # the top story under no section
 
 
 def test_no_rate_table_without_rates():
@@ -318,7 +318,7 @@ def test_hostile_title_shows_literally_and_runs_nowhere():
     )
     digest = sample_digest(
         title="Daily <b>bold</b>",
-        sections=(DigestSection("<i>Sec</i>", (item,)),),
+        sections=(DigestSection("<i>Sec</i>", (item, item)),),
         postal_address="<address>1 Main St</address>",
     )
     rendered = render(digest)
@@ -333,7 +333,7 @@ def test_hostile_title_shows_literally_and_runs_nowhere():
     assert '<b onclick="x()">Wire</b>' in text and "<address>1 Main St</address>" in text
     assert HOSTILE in rendered.text  # the text part is plain text: shown as is
     assert HOSTILE in rendered.subject
-    assert rendered.preheader.startswith("Lead <img")  # one story: its lead
+    assert HOSTILE in rendered.preheader  # the next headline
 
 
 def test_mjml_keeps_escaped_entities_escaped():
@@ -603,8 +603,8 @@ def test_html_shows_every_title_lead_source_and_rate():
         assert item.lead in html
     assert html.count(TCA) == len(digest.items) + 1  # under each story and in the rates note
     assert ".txt" not in html and "/srv/digest" not in html
-    for row in digest.rates:
-        assert f"1 {row.currency} = {row.rate} USD" in html
+    for name in ("Kyrgyz som", "Kazakh tenge", "Tajik somoni", "Uzbek sum", "Turkmen manat"):
+        assert name in html
     assert "Central Asia Daily" in html and "Monday, 8 December 2025" in html
 
 
@@ -628,10 +628,10 @@ def test_text_part_shows_every_title_lead_link_and_rate():
         assert flat(item.lead) in flat(text)
         if item.url:
             assert item.url in text.split()
-    for row in digest.rates:
-        assert row.currency in text
-    assert "1 USD ≈ 11,800–13,300 UZS" in text
-    assert "1 USD = 87.4 KGS" in text
+    assert "1 US dollar buys · 8 Dec 2025:" in text
+    assert "- Kyrgyz som: 87.4 ±0%\n" in text
+    assert "- Kazakh tenge: ≈ 510 ▼ −0.5%\n" in text  # the quote rose 0.5%: a dollar buys less
+    assert "- Uzbek sum: n/a\n" in text and "11,800" not in text
 
 
 def test_text_part_puts_the_url_under_each_headline_and_a_blank_line_between_items():
@@ -653,30 +653,56 @@ def _wrapped(title: str) -> list[str]:
     return textwrap.wrap(title, 72, break_long_words=False, break_on_hyphens=False)
 
 
-def test_rate_table_puts_the_figure_a_reader_uses_first():
+def test_rates_strip_shows_what_a_dollar_buys_and_that_figures_change():
     text = seen(render(sample_digest()).html)
-    # figure big, quote small, then the one change column: arrow and signed change
-    assert "87.4 KGS 1 KGS = 0.01144 USD = 0%" in text  # a new pair: the day's change
-    assert "≈ 510 KZT 1 KZT = 0.00196 USD ▲ +0.5%" in text
-    assert "9.194 TJS 1 TJS = 0.10876 USD ▼ −0.19%" in text
-    assert "UZS/USD" not in text and "≈ 11,800" not in text  # a range is approximate itself
-    assert "11,800–13,300 UZS 1 UZS = 0.00008 USD = 0%" in text  # one digit: a range
-    assert "3.510 TMT 1 TMT = 0.28490 USD ▲ +1.2%" in text
-    assert "12,500" not in text  # a figure the quote does not support
-    assert "Since last" not in text and "-0%" not in text and "-1" not in text
-    assert f"Rates of 8 Dec 2025 from {TCA}" in text
-    assert "Change: since the last digest; for a pair new since then, on the day." in text
+    assert "1 US dollar buys · 8 Dec 2025" in text
+    # the figure, then ITS change: the quote (what one unit costs in USD) moves the other way
+    assert "Kyrgyz som 87.4 ±0%" in text  # a new pair: the day's change, "0%" as published
+    assert "Kazakh tenge ≈ 510 ▼ −0.5%" in text  # KZT quote +0.5%: a dollar buys 0.5% less
+    assert "Tajik somoni 9.19 ▲ +0.19%" in text  # bank-style: two decimals, not 9.194
+    assert "Uzbek sum n/a" in text  # a one-digit quote supports no figure: not a 12% range
+    assert "Turkmen manat 3.51 ▼ −1.19%" in text
+    assert "11,800" not in text and "12,500" not in text and "UZS/USD" not in text
+    assert "1 KGS = 0.01144 USD" not in text  # the quote itself: nobody in Bishkek needs it
+    assert "-0%" not in text and "-1" not in text
+    assert f"from {TCA}" in text
+    assert "change since the last digest (on the day for a currency new since then)" in text
+
+
+def test_a_falling_quote_is_a_dollar_buying_more():
+    """The issue's case: KGS/USD 0.01145 -> 0.01144 is a dollar buying 87.336 -> 87.413."""
+    from digest.models import RateQuote
+    from digest.rates import rate_rows as rows_for
+
+    quote = RateQuote("KGS/USD", D("0.01144"), D("-0.08"), "p.txt", None, DAY)
+    (row,) = rows_for([quote], {"KGS/USD": D("0.01145")})
+    assert row.since_last_pct == D("-0.09") and row.per_usd_since_pct == D("0.09")
+    rendered = render(sample_digest(rates=(row,), rates_since=DAY - dt.timedelta(days=1)))
+    assert "Kyrgyz som 87.4 ▲ +0.09%" in seen(rendered.html)
+    assert re.findall(r'role="img" aria-label="([^"]+)"', rendered.html) == [
+        "up 0.09 percent since the last digest"
+    ]
+    assert "- Kyrgyz som: 87.4 ▲ +0.09%" in rendered.text
+    assert "change since the last digest (7 Dec 2025)" in seen(rendered.html)
+    (first,) = rows_for([quote])  # first issue: the day's change, inverted too
+    assert "Kyrgyz som 87.4 ▲ +0.08%" in seen(render(sample_digest(rates=(first,))).html)
+
+
+def test_rate_changes_are_neutral_in_colour():
+    html = render(sample_digest()).html
+    colours = re.findall(r'<span class="chg"[^>]*style="[^"]*color:(#[0-9a-f]+)', html)
+    assert len(colours) == 4 and set(colours) == {"#5c6672"}  # UZS: no figure, no change
+    assert "#17803d" not in html and "#b42318" not in html  # no green/red good-or-bad news
 
 
 def test_first_issue_shows_the_days_change_not_a_column_of_dashes():
     rows = tuple(replace(r, since_last_pct=None) for r in rate_rows())
     html = render(sample_digest(rates=rows)).html
     text = seen(html)
-    assert "▼" not in text or "−" in text
-    assert "9.194 TJS 1 TJS = 0.10876 USD ▲ +0.55%" in text  # the ticker's own change
-    assert "0.00196 USD = 0%" in text  # "-0%" as published: unchanged
-    assert "Change: on the day, as published." in text
-    assert "—" not in re.sub(r".*Exchange rates", "", text)
+    assert "Tajik somoni 9.19 ▼ −0.55%" in text  # the ticker's own change, of the figure
+    assert "Kazakh tenge ≈ 510 ±0%" in text  # "-0%" as published: unchanged
+    assert "change on the day, as published · from" in text
+    assert "—" not in text.split("Top story")[0]  # no dashes for a change
 
 
 def test_rate_changes_are_told_in_words_to_screen_readers():
@@ -684,10 +710,9 @@ def test_rate_changes_are_told_in_words_to_screen_readers():
     labels = re.findall(r'role="img" aria-label="([^"]+)"', html)
     assert labels == [
         "unchanged on the day",
-        "up 0.5 percent since the last digest",
-        "down 0.19 percent since the last digest",
-        "unchanged since the last digest",
-        "up 1.2 percent since the last digest",
+        "down 0.5 percent since the last digest",
+        "up 0.19 percent since the last digest",
+        "down 1.19 percent since the last digest",
     ]
 
 
@@ -701,10 +726,8 @@ def test_real_pages_render_every_title_lead_and_rate():
             assert flat(item.title) in text, name
             assert flat(item.lead) in text, name
         assert len(digest.rates) == 5, name
-        for row in digest.rates:
-            assert f"1 {row.currency} = {row.rate} USD" in html, name
-            assert row.currency in text, name
-        assert "UZS" in html and "11,800–13,300 UZS" in html, name
+        assert re.search(r"Kyrgyz som 87\.\d ", html) and "Uzbek sum n/a" in html, name
+        assert re.search(r"Kyrgyz som: 87\.\d ", text), name
         assert name.removesuffix(".txt") not in html + text, name
         assert len(rendered.html.encode()) < 100_000, name
 
@@ -717,36 +740,48 @@ def test_every_story_of_the_real_pages_links_to_its_article():
             assert item.url and item.url.startswith("https://timesca.com/?s="), name
             assert item.url in hrefs, (name, item.title)
             assert item.url in rendered.text.split(), (name, item.title)
-        assert TCA_LINK in hrefs  # the source's name links to its site
+        assert TCA not in seen(rendered.html).split("Exchange rates:")[0], name  # one source
 
 
 def test_fifty_stories_stay_under_gmails_clip():
     rendered = render(big_digest(50, 40, also=2))
     size = len(rendered.html.encode())
     assert size < 100_000, size
-    assert seen(rendered.html).count("Kazakhstan and Uzbekistan Agree") == 100  # index + story
+    # every story once, and in the index all but the top story, which is above it
+    assert seen(rendered.html).count("Kazakhstan and Uzbekistan Agree") == 99
 
 
 def test_preheader_is_the_next_headlines_hidden_without_colour_tricks():
     rendered = render(sample_digest())
     first = "Kazakhstan to Block Foreign Marketplaces for Unpaid Taxes"  # the lead story
     assert rendered.subject.startswith(first)
-    assert (
-        rendered.preheader
-        == "Astana–Israel Talks Span Technology, Trade, and Holocaust Remembrance"
+    assert rendered.preheader == (
+        "Astana–Israel Talks Span Technology, Trade, and Holocaust Remembrance"
+        " · $1 buys 87.4 KGS, ≈510 KZT, 9.19 TJS, 3.51 TMT"
     )
-    assert first not in rendered.preheader and "…" not in rendered.preheader
+    assert first not in rendered.preheader
     div = re.search(r'<div class="preheader" style="([^"]*)">([^<]*)</div>', rendered.html)
     assert div.group(1) == "display:none;max-height:0;overflow:hidden;mso-hide:all;"
     assert div.group(2).startswith("Astana–Israel")
     assert "color" not in div.group(1)
 
 
-def test_preheader_takes_whole_headlines_only():
+def test_preheader_uses_its_room_and_names_the_rates():
     heads = [f"Headline number {i} about the region" for i in range(10)]  # 34 characters
-    pre = make_preheader(heads)
-    assert pre == " · ".join(heads[:3])  # a fourth: 4 * 34 + 3 * 3 = 145 > 140
-    assert len(pre) <= 140 and not pre.endswith("…")
+    rates = "$1 buys 87.4 KGS, 9.19 TJS"
+    pre = make_preheader(heads, rates=rates)
+    assert pre == " · ".join([*heads[:3], rates])  # 3 * 34 + 6 + 3 + 26 = 137
+    short = [f"Headline number {i} about the region" for i in range(3)]
+    long = ("A very long headline " * 5).strip()
+    pre = make_preheader([short[0], long, short[1], short[2]])
+    assert pre == " · ".join(short) and "…" not in pre  # never a headline cut short
+
+
+def test_preheader_on_real_pages_uses_most_of_its_room():
+    for name, digest in seed_digests():
+        rendered = render(digest)
+        assert 90 <= len(rendered.preheader) <= 140, (name, rendered.preheader)
+        assert "$1 buys" in rendered.preheader and "KGS" in rendered.preheader, name
 
 
 def test_subject_is_the_lead_headline_and_how_many_more():
@@ -757,7 +792,13 @@ def test_subject_is_the_lead_headline_and_how_many_more():
         "Kazakhstan Starts Building 1 GW Wind Farm"
     )
     long = "Uzbekistan and Turkey Set $5 Billion Trade Target at Strategic Council Meeting"
-    assert len(long) == 78 and make_subject(long, 5) == long  # "+ 5 more" does not fit
+    subject = make_subject(long, 5)  # "+ 5 more" is kept: the headline gives way, at a word
+    assert subject == "Uzbekistan and Turkey Set $5 Billion Trade Target at Strategic… + 5 more"
+    assert len(subject) <= 78
+
+
+def digest_title(i: int) -> str:
+    return f"Story {i}: Kazakhstan and Uzbekistan Agree on a New Trade Corridor Through the Region"
 
 
 def test_subject_without_headline():
@@ -767,8 +808,9 @@ def test_subject_without_headline():
 def test_a_long_headline_is_cut_at_a_word():
     headline = "Tajikistan Intends To Expand Production of Armored Vehicles and Special Equipment"
     subject = make_subject(headline, 4)
-    assert subject == "Tajikistan Intends To Expand Production of Armored Vehicles and Special…"
+    assert subject == "Tajikistan Intends To Expand Production of Armored Vehicles… + 4 more"
     assert len(subject) <= 78
+    assert make_subject(headline, 0).endswith("and Special…")
     assert make_subject("x" * 200).endswith("…") and len(make_subject("x" * 200)) == 78
 
 
@@ -788,7 +830,7 @@ def test_also_reported_by_links_every_other_telling():
 def test_the_lead_story_is_larger_than_the_rest():
     html = render(sample_digest()).html
     sizes = re.findall(r'<div class="it([^"]*)"[^>]*><h3 style="[^"]*font-size:(\d+)px', html)
-    assert sizes[0] == (" lead-story", "26")
+    assert sizes[0] == (" lead-story", "24")
     assert {size for cls, size in sizes[1:]} == {"20"} and all(not c for c, _ in sizes[1:])
     assert html.count(" lead-story") == 1  # the story (the small-screen rules aside)
 
@@ -802,8 +844,10 @@ def test_in_this_issue_lists_every_story_past_eight(stories, index):
     anchors = [h[1:] for h in read_html(html).hrefs if h.startswith("#")]
     assert ("In this issue" in seen(html)) is index
     assert ("IN THIS ISSUE" in rendered.text) is index
-    assert anchors == (ids + ["rates"] if index else [])
-    assert 'id="rates"' in html
+    assert anchors == (ids[1:] if index else [])  # the top story is above the index
+    text = seen(html)
+    if index:  # the index comes after the top story, never before it
+        assert text.index("Top story") < text.index(digest_title(0)) < text.index("In this issue")
 
 
 def test_footer_has_postal_address_unsubscribe_and_view_in_browser():
@@ -831,13 +875,14 @@ def test_nothing_new_digest_says_so_with_the_rates():
     rendered = render(digest)
     assert "Nothing new since the last digest." in seen(rendered.html)
     assert rendered.subject == "Central Asia Daily, 8 Dec 2025"
-    assert rendered.preheader.startswith("Nothing new since the last digest. Rates: 1 USD = 87.4")
-    assert "…" not in rendered.preheader
+    assert rendered.preheader == (
+        "Nothing new since the last digest. · $1 buys 87.4 KGS, ≈510 KZT, 9.19 TJS, 3.51 TMT"
+    )
 
 
 def test_more_news_comes_after_the_named_sections():
     headings = re.findall(r'<h2 class="sec"[^>]*>(.*?)</h2>', render(sample_digest()).html)
-    assert headings == ["Kazakhstan", OTHER_SECTION, "Exchange rates"]
+    assert headings == ["Top story", "Kazakhstan", OTHER_SECTION]
 
 
 def test_the_same_sources_other_piece_is_more_on_this_by_title():
@@ -854,7 +899,7 @@ def test_the_same_sources_other_piece_is_more_on_this_by_title():
     )
     rendered = render(sample_digest(sections=(DigestSection(DEFAULT_SECTION, (item,)),)))
     html = seen(rendered.html)
-    assert "Also reported by: Asia-Plus More on this: Rogun Level Peaks" in html
+    assert f"{TCA} Also reported by: Asia-Plus More on this: Rogun Level Peaks" in html
     assert "More on this:\n  Rogun Level Peaks: https://timesca.com/b\n" in rendered.text
     hrefs = read_html(rendered.html).hrefs
     assert {"https://timesca.com/b", "https://asiaplus.tj/c"} <= set(hrefs)

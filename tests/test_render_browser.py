@@ -127,36 +127,41 @@ def _contrast(a: str, b: str) -> float:
 
 LAYOUT = """() => {
   const box = (el) => { const r = el.getBoundingClientRect();
-    return {x: r.left, y: r.top, w: r.width, h: r.height, right: r.right}; };
+    return {x: r.left, y: r.top + window.scrollY, w: r.width, h: r.height, right: r.right,
+            bottom: r.bottom + window.scrollY}; };
   const style = (el) => getComputedStyle(el);
-  const lines = (el) => { const r = document.createRange(); r.selectNodeContents(el);
-    return new Set([...r.getClientRects()].map((x) => Math.round(x.bottom))).size; };
   const bg = (el) => { while (el) { const c = style(el).backgroundColor;
       if (c && c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; el = el.parentElement; }
     return 'rgb(255, 255, 255)'; };
   const card = document.querySelector('.card:not(.mast)');
   const mastTitle = document.querySelector('.mast h1');
-  const table = document.querySelector('.rates table') || document.querySelector('tr.rate').closest('table');
+  const top = document.querySelector('.it.lead-story');
+  const index = [...document.querySelectorAll('h2.sec')].find((h) => h.closest('.ix'));
+  const strip = document.querySelector('.fx');
   return {
     scrollWidth: document.documentElement.scrollWidth,
     innerWidth: window.innerWidth,
     titles: [...document.querySelectorAll('.it h3')].map((h) => ({
       text: h.innerText, href: h.querySelector('a') ? h.querySelector('a').href : null,
       size: parseFloat(style(h).fontSize), ...box(h)})),
-    leads: [...document.querySelectorAll('.it p:not(.meta)')].map((p) => parseFloat(style(p).fontSize)),
+    leads: [...document.querySelectorAll('.it p.lead')].map((p) => parseFloat(style(p).fontSize)),
     also: [...document.querySelectorAll('.it .meta a')].map((a) => a.href),
     index: [...document.querySelectorAll('a[href^="#"]')].map((a) => a.getAttribute('href')),
-    table: box(table),
-    rows: [...document.querySelectorAll('tr.rate')].map((tr) => ({
-      text: tr.innerText, ...box(tr),
-      sizes: [...tr.querySelectorAll('td, td *')].map((c) => parseFloat(style(c).fontSize)),
-      figure: parseFloat(style(tr.querySelector('.fig')).fontSize),
-      quote: parseFloat(style(tr.querySelector('.q')).fontSize),
-      // the figure, the quote and the change must each stay on one line
-      unbroken: [...tr.querySelectorAll('.fig, .q, td:last-child')].map(lines),
-    })),
-    headLines: [...document.querySelectorAll('tr.rate')].length ?
-      [...document.querySelector('tr.rate').parentElement.querySelectorAll('th')].map(lines) : [],
+    mast: box(document.querySelector('.mast h1')),
+    strip: strip ? box(strip) : null,
+    stripHead: box(document.querySelector('.fxh')),
+    rates: [...document.querySelectorAll('.fx .rate')].map((r) => ({
+      // an inline-block: its height in lines of the strip's line height
+      text: r.innerText, lines: Math.round(r.getBoundingClientRect().height / parseFloat(style(r).lineHeight)),
+      size: parseFloat(style(r).fontSize), ...box(r)})),
+    changes: [...document.querySelectorAll('.fx .chg')].map((c) => style(c).color),
+    top: top ? {title: box(top.querySelector('h3')), text: top.querySelector('h3').innerText,
+                lead: top.querySelector('p.lead') ? box(top.querySelector('p.lead')) : null,
+                kicker: top.parentElement.querySelector('h2').innerText} : null,
+    indexTop: index ? box(index).y : null,
+    metaColours: [...document.querySelectorAll('.it .meta')].map((m) => style(m).color),
+    metaLinkColours: [...document.querySelectorAll('.it .meta a')].map((a) => style(a).color),
+    sources: [...document.querySelectorAll('.it .meta .src')].map((a) => a.innerText),
     bodyBg: style(document.body).backgroundColor,
     cardBg: style(card).backgroundColor,
     mastBg: bg(mastTitle),
@@ -165,9 +170,21 @@ LAYOUT = """() => {
     pageBg: bg(document.querySelector('.mast').parentElement),
     leadColour: style(document.querySelector('.it p')).color,
     titleColour: style(document.querySelector('.it h3')).color,
-    rateColour: style(document.querySelector('tr.rate td')).color,
+    titleLinkColour: document.querySelector('.it h3 a') ? style(document.querySelector('.it h3 a')).color : null,
+    rateColour: style(document.querySelector('.fx')).color,
   };
 }"""
+
+
+def _rgb(css_colour: str) -> tuple[float, float, float]:
+    parts = css_colour[css_colour.index("(") + 1 : -1].replace("/", ",").split(",")
+    return tuple(float(v) for v in parts[:3])
+
+
+def _neutral(css_colour: str) -> bool:
+    """Grey-ish: no channel far from the others (no green for up, no red for down)."""
+    r, g, b = _rgb(css_colour)
+    return max(r, g, b) - min(r, g, b) <= 30
 
 
 def _strip_style(html: str) -> str:
@@ -181,16 +198,25 @@ def _check_layout(got: dict, width: int, scheme: str, rates: int) -> None:
         assert t["w"] > 0 and t["h"] > 0, t
         assert t["x"] >= 0 and t["right"] <= width, t
     assert got["leads"] and min(got["leads"]) >= 14
-    assert got["titles"][0]["size"] > max(t["size"] for t in got["titles"][1:])  # lead story
+    assert got["titles"][0]["size"] > max(t["size"] for t in got["titles"][1:])  # top story
     assert got["leads"][0] > got["leads"][1]
-    assert len(got["rows"]) == rates
-    assert got["table"]["right"] <= width and got["table"]["x"] >= 0, got["table"]
-    for row in got["rows"]:
-        assert row["w"] > 0 and row["h"] > 0 and row["right"] <= width, row
-        assert min(row["sizes"]) >= 12, row
-        assert row["figure"] > row["quote"], row  # the figure a reader uses is the big one
-        assert set(row["unbroken"]) == {1}, row
-    assert set(got["headLines"]) == {1}, got["headLines"]
+    # the rates: one strip between the masthead and the top story, each currency on one line
+    assert len(got["rates"]) == rates
+    assert got["mast"]["bottom"] < got["strip"]["y"] < got["top"]["title"]["y"], got["strip"]
+    for rate in got["rates"]:
+        assert rate["lines"] == 1 and rate["right"] <= width and rate["size"] >= 14, rate
+    assert got["changes"] and all(_neutral(c) for c in got["changes"]), got["changes"]
+    assert len(set(got["changes"])) == 1  # one colour whichever way it moved
+    # the top story first, under its own heading; the index (if any) after it
+    assert got["top"]["kicker"].lower() == "top story"
+    assert got["top"]["title"]["y"] == min(t["y"] for t in got["titles"])
+    if got["indexTop"] is not None:
+        assert got["indexTop"] > (got["top"]["lead"] or got["top"]["title"])["bottom"]
+    # the source line is quiet: grey like the rest of the line, never link-blue
+    if got["titleLinkColour"]:
+        for colour in got["metaLinkColours"]:
+            assert colour in got["metaColours"] and colour != got["titleLinkColour"], colour
+            assert _neutral(colour), colour
     text_colours = (got["leadColour"], got["titleColour"], got["rateColour"])
     if scheme == "dark":
         assert _luminance(got["bodyBg"]) < 0.05 and _luminance(got["cardBg"]) < 0.05, got
@@ -198,6 +224,8 @@ def _check_layout(got: dict, width: int, scheme: str, rates: int) -> None:
     else:
         assert _luminance(got["bodyBg"]) > 0.8 and _luminance(got["cardBg"]) > 0.9, got
         assert all(_luminance(c) < 0.1 for c in text_colours), got
+    for colour in got["metaColours"] + got["changes"]:  # quiet, and still readable (AA)
+        assert _contrast(colour, got["cardBg"]) >= 4.5, (colour, got["cardBg"])
     # The masthead stays a visible band, its title readable, in either scheme.
     assert _contrast(got["mastTitle"], got["mastBg"]) >= 7, got
     assert _contrast(got["mastSub"], got["mastBg"]) >= 4.5, got
@@ -224,7 +252,9 @@ def test_real_page_digest_reads_well(browser, pages_html, width, scheme):
     assert len(got["titles"]) > 8
     for t in got["titles"]:  # every story links to its article
         assert t["href"] and t["href"].startswith("https://timesca.com/?s="), t
-    assert got["index"] == [f"#story-{i}" for i in range(1, len(got["titles"]) + 1)] + ["#rates"]
+    assert got["index"] == [f"#story-{i}" for i in range(2, len(got["titles"]) + 1)]
+    assert got["sources"] == []  # one source: not named under every story
+    assert [r["text"].split()[-1] for r in got["rates"] if "n/a" in r["text"]] == ["n/a"]
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -238,14 +268,42 @@ def test_fifty_story_digest_reads_well(browser, width, scheme):
     for item in digest.items:
         for telling in item.also:
             assert telling.url in got["also"]
-    assert got["index"] == [f"#story-{i}" for i in range(1, 51)] + ["#rates"]
+    assert got["index"] == [f"#story-{i}" for i in range(2, 51)]
+    assert len(got["sources"]) == 50  # several sources: each story names its own
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("style", [True, False], ids=["style", "no-style"])
+@pytest.mark.parametrize("which", ["pages", "fifty"])
+def test_a_phones_first_screen_holds_the_masthead_the_rates_and_the_top_story(
+    browser, pages_html, which, style, scheme
+):
+    """375×667: the masthead, the rates and the top story's headline and whole lead, before
+    any index or section; with <style> dropped too."""
+    html = pages_html if which == "pages" else render(big_digest(50, also=2)).html
+    if not style:
+        html = _strip_style(html)
+    page = browser.new_page(viewport={"width": 375, "height": 667}, color_scheme=scheme)
+    try:
+        page.set_content(html, wait_until="load")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        name = f"digest-first-screen-{which}-{'style' if style else 'nostyle'}-375-{scheme}.png"
+        page.screenshot(path=str(SHOTS / name))  # the first screen only
+        got = page.evaluate(LAYOUT)
+    finally:
+        page.close()
+    assert got["scrollWidth"] <= got["innerWidth"]
+    assert got["mast"]["y"] >= 0 and got["strip"]["bottom"] < got["top"]["title"]["y"]
+    assert got["top"]["lead"] is not None and got["top"]["lead"]["bottom"] <= 667, got["top"]
+    assert all(r["bottom"] <= 667 and r["lines"] == 1 for r in got["rates"]), got["rates"]
+    assert got["indexTop"] is None or got["indexTop"] > got["top"]["lead"]["bottom"]
 
 
 def test_index_links_jump_to_their_story(browser):
     page = browser.new_page(viewport={"width": 375, "height": 700})
     try:
         page.set_content(render(big_digest(50)).html, wait_until="load")
-        for n in (2, 27, 50):
+        for n in (2, 27, 48):  # (the last ones cannot scroll to the top: the page ends)
             page.evaluate("window.scrollTo(0, 0)")
             page.click(f'a[href="#story-{n}"]')
             page.wait_for_function(
@@ -257,10 +315,10 @@ def test_index_links_jump_to_their_story(browser):
         page.close()
 
 
-@pytest.mark.parametrize("width", [320, 375])
-def test_rate_table_fits_a_phone_without_style(browser, width):
-    """Gmail sometimes drops <style>: the inline styles alone keep the table on screen and
-    every figure on one line."""
+@pytest.mark.parametrize("width", [320, 375, 1024])
+def test_without_style_the_rates_and_the_top_story_still_read_well(browser, width):
+    """Gmail sometimes drops <style>: the inline styles alone keep the strip on screen, each
+    currency on one line, the top story first and the source line quiet."""
     html = _strip_style(render(sample_digest()).html)
     page = browser.new_page(viewport={"width": width, "height": 800})
     try:
@@ -271,10 +329,32 @@ def test_rate_table_fits_a_phone_without_style(browser, width):
     finally:
         page.close()
     assert got["scrollWidth"] <= got["innerWidth"]
-    assert got["table"]["right"] <= width, got["table"]
-    assert all(set(row["unbroken"]) == {1} for row in got["rows"]), got["rows"]
-    assert set(got["headLines"]) == {1}, got["headLines"]
-    assert any("11,800–13,300 UZS" in row["text"] for row in got["rows"])
+    assert all(r["lines"] == 1 and r["right"] <= width for r in got["rates"]), got["rates"]
+    assert [r["text"].replace("\u00a0", " ") for r in got["rates"]] == [
+        "Kyrgyz som 87.4 ±0%",
+        "Kazakh tenge ≈ 510 ▼ −0.5%",
+        "Tajik somoni 9.19 ▲ +0.19%",
+        "Uzbek sum n/a",
+        "Turkmen manat 3.51 ▼ −1.19%",
+    ]
+    assert all(_neutral(c) for c in got["changes"])
+    assert got["top"]["text"] == "Kazakhstan to Block Foreign Marketplaces for Unpaid Taxes"
+    assert got["strip"]["bottom"] < got["top"]["title"]["y"]
+    for colour in got["metaLinkColours"]:
+        assert _neutral(colour) and colour != got["titleLinkColour"], colour
+
+
+@pytest.mark.parametrize("width", [320, 1024])
+def test_a_russian_digest_reads_well(browser, width):
+    """Issue 23: the digest's own words in Russian, at a phone's and a desktop's width."""
+    html = render(sample_digest(language="ru")).html
+    for scheme in ("light", "dark"):
+        got = _shoot(browser, html, "digest-ru", width, scheme)
+        assert got["scrollWidth"] <= got["innerWidth"]
+        assert all(r["lines"] == 1 and r["right"] <= width for r in got["rates"]), got["rates"]
+        assert got["top"]["kicker"].lower() == "главное"
+        assert got["rates"][0]["text"].replace("\u00a0", " ") == "Кыргызский сом 87,4 ±0%"
+        assert got["mast"]["bottom"] < got["strip"]["y"] < got["top"]["title"]["y"]
 
 
 @pytest.mark.parametrize("width", [320, 375])
@@ -290,6 +370,6 @@ def test_long_words_and_many_stories_never_scroll_sideways(browser, width):
     finally:
         page.close()
     assert got["scrollWidth"] <= got["innerWidth"]
-    assert all(set(row["unbroken"]) == {1} for row in got["rows"]), got["rows"]
+    assert all(r["lines"] == 1 and r["right"] <= width for r in got["rates"]), got["rates"]
     assert len(got["titles"]) == 51
     assert all(t["right"] <= width for t in got["titles"])

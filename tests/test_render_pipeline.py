@@ -67,10 +67,12 @@ def test_preview_shows_the_send_day_names_links_and_no_placeholder(tmp_path):
     for chosen in report["chosen"]:  # every headline links to its article
         assert f'href="{chosen["url"]}"' in html.replace("&amp;", "&"), chosen["title"]
         assert chosen["url"].startswith("https://trans-caspian.example/search?q=")
-    also = [a for c in report["chosen"] for a in c.get("also", [])]
-    for telling in also:  # and every other telling of its story
+    also = [a for c in report["chosen"] for a in c["also"] if a["source"] != c["source"]]
+    for telling in also:  # and every other outlet's telling of its story
         assert telling["url"] and f'href="{telling["url"]}"' in html, telling
-    sections = [c["section"] for c in report["chosen"]]
+    for c in report["chosen"]:  # a story's date: ISO, when its sources first told it
+        assert dt.date.fromisoformat(c["date"]) <= today
+    sections = [c["section"] for c in report["chosen"][1:]]  # the top story stands apart
     named = [s for s in sections if s != "More news"]
     assert sections == named + ["More news"] * (len(sections) - len(named))  # More news last
     assert set(named) <= {"Kazakhstan", "Tajikistan"} and "More news" in sections

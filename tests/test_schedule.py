@@ -26,7 +26,6 @@ from conftest import ROOT, SAMPLE_SEEDS, digest_command
 from digest import errors
 from digest.cli import cli
 from digest.config import load_config
-from digest.cron import make_trigger
 from digest.deliver import Outcome
 from digest.errors import ConfigError, LockedError, UsageError
 from digest.report import RunReport, Tally
@@ -163,6 +162,7 @@ def test_next_without_after_starts_from_now(tmp_path):
     assert slots[1] - slots[0] == timedelta(minutes=5)
 
 
+@pytest.mark.slow
 def test_a_bad_after_is_a_usage_error_naming_the_option(tmp_path):
     result = digest(
         "--config", str(write_config(tmp_path)), "schedule", "--next", "2", "--after", "soon"
@@ -172,6 +172,7 @@ def test_a_bad_after_is_a_usage_error_naming_the_option(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_bad_cron_expression_is_a_config_error_naming_key_and_line(tmp_path):
     result = digest("--config", str(write_config(tmp_path, "0 7 * * 9")), "schedule", "--next", "1")
     assert result.returncode == 2
@@ -179,6 +180,7 @@ def test_a_bad_cron_expression_is_a_config_error_naming_key_and_line(tmp_path):
     assert "day-of-week" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_an_unknown_zone_is_a_config_error_naming_key_and_line(tmp_path):
     result = digest(
         "--config", str(write_config(tmp_path, timezone="Mars/Olympus")), "schedule", "--next", "1"
@@ -218,9 +220,9 @@ def test_slots_are_every_matching_wall_time_placed_once_in_order(zone, day, expr
     start = (day - timedelta(days=2)).replace(tzinfo=tz)
     end = (day + timedelta(days=3)).replace(tzinfo=tz)
     slots = list(cadence.slots_between(start, end))
-    # The reference: every wall-clock time the cron fields match (APScheduler in UTC has no
-    # DST to trip on), placed in the zone, sorted, duplicates merged.
-    walls = make_trigger(expression, "UTC")
+    # The reference: every wall-clock time the cron fields match (APScheduler's CronTrigger
+    # in UTC has no DST to trip on), placed in the zone, sorted, duplicates merged.
+    walls = CronTrigger.from_crontab(expression.replace("1-5", "mon-fri"), timezone="UTC")
     wall, placed = start.replace(tzinfo=ZoneInfo("UTC")) - timedelta(days=1), set()
     while wall < end.replace(tzinfo=ZoneInfo("UTC")) + timedelta(days=1):
         wall = walls.get_next_fire_time(None, wall + timedelta(microseconds=1))
@@ -524,7 +526,7 @@ def test_sigterm_during_the_catch_up_run_lets_it_finish_then_returns(tmp_path):
 def test_serve_runs_each_slot_once_and_stops_after_the_run_in_progress(tmp_path):
     config = load_config(write_config(tmp_path))
     run, stream = FakePipeline(seconds=0.3), io.StringIO()
-    every_second = Cadence(CronTrigger(second="*", timezone="UTC"), "UTC")
+    every_second = Cadence("* * * * * *", "UTC")
     scheduler = SlotScheduler(config, cadence=every_second, run=run, log=SlotLog(stream))
     worker = threading.Thread(target=scheduler.serve, args=(datetime.now(BERLIN),))
     worker.start()
@@ -545,7 +547,6 @@ def test_serve_runs_each_slot_once_and_stops_after_the_run_in_progress(tmp_path)
 
 SCHEDULER_SCRIPT = """
 import sys, time
-from apscheduler.triggers.cron import CronTrigger
 from digest.config import load_config
 from digest.deliver import Outcome
 from digest.report import RunReport, Tally
@@ -570,7 +571,7 @@ def slow_run(config, slot):
         tally=Tally(own=(Outcome("reader@example.com", "sent", "250 OK"),)),
     )
 
-every_second = Cadence(CronTrigger(second="*", timezone="UTC"), config.tz)
+every_second = Cadence("* * * * * *", config.tz)
 run_forever(
     config, json_logs=True, cadence=every_second, run=slow_run if sys.argv[2] == "slow" else None
 )

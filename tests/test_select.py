@@ -22,7 +22,7 @@ from digest.models import (
     Paragraph,
     Selection,
 )
-from digest.select import select, sent_records
+from digest.select import History, select, sent_records
 from digest.sources import read_paths
 from digest.state import Store
 
@@ -89,7 +89,7 @@ BODY = (
 def test_real_pages_one_run_at_a_time_choose_6_5_6_0_5(store):
     chosen = []
     for issue, key in enumerate(["000", "002", "004", "001", "003"], start=1):
-        selection = select(articles(page(key)), store.sent_stories(), EVERYTHING)
+        selection = select(articles(page(key)), History(store), EVERYTHING)
         chosen.append(len(selection.chosen))
         deliver(store, selection, issue)
         if key == "001":
@@ -108,7 +108,7 @@ def test_real_pages_one_run_at_a_time_choose_6_5_6_0_5(store):
 
 
 def test_all_real_pages_at_once_give_22_stories_and_keep_every_hard_case(store, shared_seeds):
-    selection = select(articles(*real_pages()), store.sent_stories(), EVERYTHING)
+    selection = select(articles(*real_pages()), History(store), EVERYTHING)
     chosen = titles(selection)
     assert len(chosen) == len(set(chosen)) == 22
     for a, b in HARD_CASES:
@@ -120,7 +120,7 @@ def test_all_real_pages_at_once_give_22_stories_and_keep_every_hard_case(store, 
 
 
 def test_newest_page_first_then_pages_by_date_in_page_order(store, shared_seeds):
-    selection = select(articles(*real_pages()), store.sent_stories(), EVERYTHING)
+    selection = select(articles(*real_pages()), History(store), EVERYTHING)
     dates = [c.article.date for c in selection.chosen]
     assert dates == sorted(dates, reverse=True)
     newest = [a.title for a in articles(page("003")) if a.title != ISRAEL_TOO]
@@ -140,11 +140,11 @@ def test_newest_page_first_then_pages_by_date_in_page_order(store, shared_seeds)
 def test_selection_never_writes_to_the_state_file(tmp_path):
     path = tmp_path / "state.sqlite3"
     with Store.open(path) as store:
-        deliver(store, select(articles(page("000")), store.sent_stories(), EVERYTHING), 1)
+        deliver(store, select(articles(page("000")), History(store), EVERYTHING), 1)
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     with Store.open(path, readonly=True) as preview:
         changes = preview.db.total_changes
-        selection = select(articles(page("000"), page("003")), preview.sent_stories(), EVERYTHING)
+        selection = select(articles(page("000"), page("003")), History(preview), EVERYTHING)
         assert preview.db.total_changes == changes
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     assert len(selection.chosen) == 5
@@ -153,7 +153,7 @@ def test_selection_never_writes_to_the_state_file(tmp_path):
 
 def test_fresh_read_only_state_selects_everything(tmp_path, shared_seeds):
     with Store.open(tmp_path / "absent.sqlite3", readonly=True) as preview:
-        selection = select(articles(page("000")), preview.sent_stories(), EVERYTHING)
+        selection = select(articles(page("000")), History(preview), EVERYTHING)
     assert len(selection.chosen) == 6
     assert not (tmp_path / "absent.sqlite3").exists()
 
@@ -163,7 +163,7 @@ def test_fresh_read_only_state_selects_everything(tmp_path, shared_seeds):
 
 def test_shipped_samples_merge_repeat_edit_excerpt_and_story_but_not_the_hard_negative(store):
     pages = sorted(SAMPLE_SEEDS.glob("*.txt"))
-    selection = select(articles(*pages), store.sent_stories(), SelectionConfig(50, 7))
+    selection = select(articles(*pages), History(store), SelectionConfig(50, 7))
     skipped = {
         (s.article.source.rsplit("/", 1)[-1], s.article.title): (s.reason, s.duplicate_of)
         for s in selection.skipped
@@ -202,13 +202,13 @@ def test_exact_copy_differs_only_in_case_quotes_and_whitespace(store):
         BODY.replace("  ", " ").replace("'", "’").replace(". ", ".\n   "),
         source="other.txt",
     )
-    selection = select([original, copy], store.sent_stories(), EVERYTHING)
+    selection = select([original, copy], History(store), EVERYTHING)
     assert titles(selection) == ["Bank Keeps Rate at 16.5%"]
     assert [(s.reason, s.duplicate_of) for s in selection.skipped] == [
         (DUPLICATE, "Bank Keeps Rate at 16.5%")
     ]
     deliver(store, selection, 1)
-    again = select([copy], store.sent_stories(), EVERYTHING)
+    again = select([copy], History(store), EVERYTHING)
     assert [(s.reason, s.duplicate_of) for s in again.skipped] == [
         (ALREADY_SENT, "Bank Keeps Rate at 16.5%")
     ]
@@ -230,7 +230,7 @@ def test_an_update_under_a_sent_guid_of_the_same_feed_or_a_sent_url_is_already_s
         "Rate Decision (Update)", rewritten + " More.", url="http://example.com/news/rate#top"
     )
     for item in (by_guid, by_url):
-        selection = select([item], store.sent_stories(), EVERYTHING)
+        selection = select([item], History(store), EVERYTHING)
         assert not selection.chosen
         assert [(s.reason, s.duplicate_of) for s in selection.skipped] == [
             (ALREADY_SENT, "Rate Decision")
@@ -246,7 +246,7 @@ def test_a_sent_guid_means_nothing_in_another_feed_or_for_an_unrelated_text(stor
     )
     reused = article("Snow Closes Passes", other, source="https://a.example/rss.xml", guid="item-1")
     for item in (other_feed, reused):
-        selection = select([item], store.sent_stories(), EVERYTHING)
+        selection = select([item], History(store), EVERYTHING)
         assert [c.article.title for c in selection.chosen] == ["Snow Closes Passes"]
 
 
@@ -256,7 +256,7 @@ def test_changed_copy_of_a_sent_article_is_a_near_duplicate_of_it(store):
         "Kazakhstan Holds Rate",
         BODY.replace("Friday", "Friday afternoon") + "\n\nFollow us on Telegram for more news.",
     )
-    selection = select([changed], store.sent_stories(), EVERYTHING)
+    selection = select([changed], History(store), EVERYTHING)
     assert [(s.reason, s.duplicate_of) for s in selection.skipped] == [
         (NEAR_DUPLICATE, "Bank Keeps Rate at 16.5%")
     ]
@@ -271,7 +271,7 @@ def test_fuller_copy_wins_and_takes_the_first_copys_place(store):
         "Monday, linking two districts that were cut off every spring by floods.",
     )
     full = article("Bank Keeps Rate at 16.5%", BODY)
-    selection = select([teaser, other, full], store.sent_stories(), EVERYTHING)
+    selection = select([teaser, other, full], History(store), EVERYTHING)
     assert titles(selection) == ["Bank Keeps Rate at 16.5%", "Other News"]
     assert [(s.article.title, s.reason, s.duplicate_of) for s in selection.skipped] == [
         ("Bank Keeps Rate", NEAR_DUPLICATE, "Bank Keeps Rate at 16.5%")
@@ -299,23 +299,23 @@ def test_lookback_counts_back_from_the_newest_article_or_as_of(store):
         article("Undated", "A story without any date at all, kept as new."), date=None
     )
     config = SelectionConfig(max_articles=50, lookback_days=2)
-    selection = select([*a, undated], store.sent_stories(), config)
+    selection = select([*a, undated], History(store), config)
     assert titles(selection) == ["Story 0", "Undated", "Story 1", "Story 2"]
     assert [(s.article.title, s.reason) for s in selection.skipped] == [
         ("Story 3", TOO_OLD),
         ("Story 4", TOO_OLD),
     ]
-    selection = select(a, store.sent_stories(), config, as_of=day - dt.timedelta(days=2))
+    selection = select(a, History(store), config, as_of=day - dt.timedelta(days=2))
     assert titles(selection) == ["Story 0", "Story 1", "Story 2", "Story 3", "Story 4"]
     assert selection.skipped == []
-    selection = select(a, store.sent_stories(), config, as_of=day + dt.timedelta(days=1))
+    selection = select(a, History(store), config, as_of=day + dt.timedelta(days=1))
     assert titles(selection) == ["Story 0", "Story 1"]
 
 
 def test_max_articles_keeps_the_first_and_skips_the_rest_as_over_limit(store, shared_seeds):
     selection = select(
         articles(page("000")),
-        store.sent_stories(),
+        History(store),
         SelectionConfig(max_articles=4, lookback_days=100_000),
     )
     page_titles = [a.title for a in articles(page("000"))]
@@ -326,4 +326,4 @@ def test_max_articles_keeps_the_first_and_skips_the_rest_as_over_limit(store, sh
 
 
 def test_nothing_to_select(store):
-    assert select([], store.sent_stories(), EVERYTHING) == Selection([], [])
+    assert select([], History(store), EVERYTHING) == Selection([], [])

@@ -6,7 +6,11 @@ from __future__ import annotations
 import ast
 import inspect
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import digest
 from digest.state.queries import DIALECTS, queries
@@ -165,3 +169,88 @@ def test_the_store_implements_every_storage_operation():
         declared = list(inspect.signature(getattr(Storage, name)).parameters)
         implemented = list(inspect.signature(getattr(Store, name)).parameters)
         assert declared == implemented, name
+
+
+# cli.py imports each command's modules when that command runs, so `digest --help` stays
+# fast; psycopg is an optional dependency, imported when a PostgreSQL state is opened;
+# aiohttp and trafilatura, heavy, only when a feed is fetched over HTTP or a page's full
+# text is wanted (reading local files and previews of them do without).
+LATE_IMPORTS = {
+    ("digest/cli.py", None),
+    ("digest/state/postgres.py", "psycopg"),
+    ("digest/sources/fetch.py", "aiohttp"),
+    ("digest/sources/fulltext.py", "trafilatura"),
+}
+
+
+def test_modules_import_at_their_top():
+    late = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        where = str(path.relative_to(PACKAGE.parent))
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top = {id(n) for n in tree.body}
+        for node in tree.body:
+            if isinstance(node, ast.If | ast.Try):  # `if TYPE_CHECKING:`, optional imports
+                top.update(id(n) for n in ast.walk(node))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in top:
+                name = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+                if (where, None) not in LATE_IMPORTS and (where, name) not in LATE_IMPORTS:
+                    late.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
+    assert late == []
+
+
+HEAVY = (
+    "numpy",
+    "jinja2",
+    "mjml",
+    "yaml",
+    "apscheduler",
+    "feedparser",
+    "psycopg",
+    "dkim",
+    "aiohttp",
+    "trafilatura",
+    "cronsim",
+)
+
+
+@pytest.mark.slow
+def test_digest_help_imports_nothing_heavy():
+    code = (
+        "import sys\n"
+        "from digest.cli import cli\n"
+        "try:\n"
+        "    cli.main(['--help'], prog_name='digest')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('MODULES', ' '.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert "Usage: digest" in out and "preview" in out
+    loaded = set(out.split("MODULES", 1)[1].split())
+    assert {m for m in loaded if m.split(".")[0] in HEAVY} == set()
+    assert {m for m in loaded if m.startswith("digest.")} <= {
+        "digest.cli",
+        "digest.errors",
+        "digest.progress",
+    }
+
+
+@pytest.mark.slow
+def test_opening_a_state_loads_nothing_of_the_selection(tmp_path):
+    code = (
+        "import sys\n"
+        "from digest.state import Store\n"
+        f"with Store.open({str(tmp_path / 's.sqlite3')!r}) as store:\n"
+        "    store.history()\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert {
+        m for m in out.split() if m.split(".")[0] in HEAVY or m.startswith("digest.select")
+    } == set()

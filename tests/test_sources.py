@@ -488,6 +488,7 @@ def test_a_truncated_feed_says_how_many_of_its_entries_were_read(tmp_path):
     assert "not well-formed XML; read leniently, all 4 entries read" in problem.message
 
 
+@pytest.mark.slow
 def test_huge_titles_and_texts_from_a_feed_are_capped_and_said(tmp_path):
     feed = tmp_path / "huge.xml"
     title = "Almaty " * 150_000  # about 1 MB

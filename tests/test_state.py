@@ -139,3 +139,29 @@ def test_a_killed_senders_claims_are_freed_at_once_on_postgresql(pg_url):
             time.sleep(0.1)
         assert b.run(run_a).status is RunStatus.KILLED
         assert b.pending_recipients(issue) == ["x@example.org"]
+
+
+def test_an_issue_keeps_its_stories_in_its_own_record_and_older_issues_still_read(tmp_path):
+    from digest.models import Article, Paragraph
+    from digest.state.frozen import decode_stories, encode_stories
+    from digest.state.models import FrozenStory
+
+    told = Article("Dam Opens", (Paragraph("The dam opened.", "prose", 3),), "a.txt", 2)
+    story = FrozenStory("Dam Opens", "A lead.", "https://x.example/dam", "Top stories", (told,))
+    assert decode_stories(encode_stories([story])) == [story]
+    # frozen by an older digest: the tellings in `articles`, the leads only in its run report
+    older = '[[{"title": "Dam Opens", "source": "a.txt", "line": 2, "url": null, "guid": null, "date": null, "excerpt": false, "paragraphs": [["The dam opened.", "prose", 3]]}]]'
+    report = (
+        '{"chosen": [{"title": "Dam Opens", "lead": "A lead.", "url": "https://x.example/dam"}]}'
+    )
+    (old,) = decode_stories(older, report)
+    assert (old.title, old.lead, old.url, old.tellings[0].title) == (
+        "Dam Opens",
+        "A lead.",
+        "https://x.example/dam",
+        "Dam Opens",
+    )
+    version_1_file(tmp_path / "s.sqlite3")  # articles without their fields, an empty report
+    with Store.open(tmp_path / "s.sqlite3", readonly=True) as store:
+        (issue,) = store.delivered_issues()
+        assert [s.title for s in issue.stories] == ["a", "b"]

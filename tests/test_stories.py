@@ -15,7 +15,7 @@ from republish import base_stories, entries, write_feeds
 from digest import pipeline
 from digest.config import SelectionConfig, load_config
 from digest.models import ALREADY_SENT, Article, Paragraph
-from digest.select import select, sent_records
+from digest.select import History, select, sent_records
 from digest.state import Store
 
 EVERYTHING = SelectionConfig(max_articles=1000, lookback_days=100_000)
@@ -95,7 +95,7 @@ def test_two_runs_over_republished_feeds_send_every_story_once_and_lose_none(tmp
 def test_every_base_story_is_a_story_of_its_own():
     stories = base_stories()
     with Store.open(":memory:", readonly=True) as store:
-        selection = select(stories, store.sent_stories(), EVERYTHING)
+        selection = select(stories, History(store), EVERYTHING)
     assert len(selection.chosen) == len(stories) >= 18
 
 
@@ -115,9 +115,9 @@ def test_feeds_that_number_items_alike_lose_nothing(tmp_path):
         for n, a in enumerate(stories[3:], 1)
     ]
     with Store.open(tmp_path / "state.sqlite3") as store:
-        first = select(feed_a, store.sent_stories(), EVERYTHING)
+        first = select(feed_a, History(store), EVERYTHING)
         store.remember(1, first.records)
-        second = select(feed_a + feed_b, store.sent_stories(), EVERYTHING)
+        second = select(feed_a + feed_b, History(store), EVERYTHING)
     assert [c.article.title for c in second.chosen] == [a.title for a in stories[3:]]
     assert {s.reason for s in second.skipped} == {ALREADY_SENT}
     assert [s.duplicate_of for s in second.skipped] == [a.title for a in stories[:3]]
@@ -132,12 +132,12 @@ def test_the_same_guid_twice_in_one_feed_is_sent_once_even_when_updated(tmp_path
         feed_article(a.title + " (Updated)", updated, "https://a.example/rss", "sw-2"),
     ]
     with Store.open(tmp_path / "state.sqlite3") as store:
-        selection = select(items, store.sent_stories(), EVERYTHING)
+        selection = select(items, History(store), EVERYTHING)
         assert len(selection.chosen) == 1 and len(selection.chosen[0].tellings) == 1
         store.remember(1, selection.records)
         # The next day the feed updates the item again: still the story already sent.
         again = feed_article(a.title, "\n\n".join(paragraphs[:-1]), "https://a.example/rss", "sw-2")
-        later = select([again], store.sent_stories(), EVERYTHING)
+        later = select([again], History(store), EVERYTHING)
     assert not later.chosen
     assert later.skipped[0].reason == ALREADY_SENT
 
@@ -147,12 +147,12 @@ def test_a_copy_skipped_in_one_run_is_still_a_copy_in_the_next(tmp_path):
     paras = base.text.split("\n\n")
     copy = feed_article("Week in Review: " + base.title, "\n\n".join(paras[1:]), "f", "x-1")
     with Store.open(tmp_path / "state.sqlite3") as store:
-        first = select([base, copy], store.sent_stories(), EVERYTHING)
+        first = select([base, copy], History(store), EVERYTHING)
         assert [c.article.title for c in first.chosen] == [base.title]
         store.remember(1, first.records)
         # The copy alone, in another feed, under another GUID: a copy of what was sent.
         moved = feed_article(copy.title, copy.text, "g", "y-9")
-        second = select([moved], store.sent_stories(), EVERYTHING)
+        second = select([moved], History(store), EVERYTHING)
     assert not second.chosen
     assert second.skipped[0].duplicate_of in (base.title, copy.title)
 
@@ -164,7 +164,7 @@ def test_a_copy_mixed_with_paragraphs_of_another_story_joins_its_own_story():
         "Update: " + a.title, "\n\n".join(pa[: max(1, len(pa) // 2)] + pb[:2]), "f", "1"
     )
     with Store.open(":memory:", readonly=True) as store:
-        selection = select([mixed, a, b], store.sent_stories(), EVERYTHING)
+        selection = select([mixed, a, b], History(store), EVERYTHING)
     chosen = {c.article.title: c for c in selection.chosen}
     assert set(chosen) == {a.title, b.title}
     assert [t.title for t in chosen[a.title].tellings] == [mixed.title]
@@ -175,18 +175,18 @@ def test_a_story_over_the_limit_comes_back_and_is_checked_against_what_was_sent(
     stories = base_stories()[:4]
     config = SelectionConfig(max_articles=2, lookback_days=100_000)
     with Store.open(tmp_path / "state.sqlite3") as store:
-        first = select(stories, store.sent_stories(), config)
+        first = select(stories, History(store), config)
         assert len(first.chosen) == 2
         store.remember(1, first.records)
         sent = {c.article.title for c in first.chosen}
-        second = select(stories, store.sent_stories(), config)
+        second = select(stories, History(store), config)
     assert {c.article.title for c in second.chosen} == {a.title for a in stories} - sent
 
 
 def test_resumed_issue_remembers_the_same_records_as_the_selection():
     stories = base_stories()[:3]
     with Store.open(":memory:", readonly=True) as store:
-        selection = select(stories, store.sent_stories(), EVERYTHING)
+        selection = select(stories, History(store), EVERYTHING)
     again = sent_records([[c.article, *c.tellings] for c in selection.chosen])
     assert again == selection.records
 
@@ -241,9 +241,9 @@ def test_two_events_at_one_place_with_the_same_institutions_and_finds_stay_apart
         date=dt.date(2025, 11, 20),
     )
     with Store.open(tmp_path / "state.sqlite3") as store:
-        together = select([a, b], store.sent_stories(), EVERYTHING)
+        together = select([a, b], History(store), EVERYTHING)
         assert len(together.chosen) == 2, [(s.article.title, s.reason) for s in together.skipped]
-        first = select([a], store.sent_stories(), EVERYTHING)
+        first = select([a], History(store), EVERYTHING)
         store.remember(1, first.records)
-        later = select([b], store.sent_stories(), EVERYTHING)
+        later = select([b], History(store), EVERYTHING)
     assert [c.article.title for c in later.chosen] == [b.title]

@@ -62,12 +62,13 @@ from .fingerprint import (
     text_hashes,
     word_hashes,
 )
-from .sent import SentArticle, SentRecord, SentStories
+from .sent import History, SentArticle, SentRecord, SentStories
 from .stories import Batch, against_history, group, story_sent, texts_already_sent
 
 __all__ = [
     "MINHASH_SEED",
     "NUM_PERM",
+    "History",
     "SentArticle",
     "SentRecord",
     "SentStories",

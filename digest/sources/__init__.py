@@ -13,8 +13,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..models import Problem, ReadResult
+from ..progress import meter
 from .feed import read_feed
-from .fetch import Fetched, fetch_bytes
+from .fetch import Fetched, fetch_all, fetch_bytes
 from .limits import cap_article
 from .snapshot import read_snapshot
 
@@ -148,9 +149,6 @@ def read_configured(config, store=None, write: bool = False) -> ReadResult:
     """Every source a Config names: its web feeds fetched all at once first (with what
     `store`, the state's Storage, remembers of each), then each source read in
     config order. `write`: remember what the fetches learned (never in a preview)."""
-    from ..progress import meter
-    from .fetch import fetch_all
-
     urls = feed_urls(config.sources)
     known = store.feed_caches(urls) if store is not None and urls else {}
     fetched = fetch_all(
@@ -203,14 +201,13 @@ def read_fetched(got: Fetched) -> ReadResult:
         result.problems.append(
             Problem(url, f"moved permanently to {cache.moved_to}: update `feed:` in the config")
         )
-    if got.error:
+    if got.error:  # one line: what failed, what was read instead, how long it has failed
         last = f"; its last copy ({cache.last_success}) read" if got.body is not None else ""
-        result.problems.append(Problem(url, got.error + last))
-    if cache.failures >= FAILING_RUNS:
-        since = f" (last success {cache.last_success})" if cache.last_success else " (never read)"
-        result.problems.append(
-            Problem(url, f"warning: has failed {cache.failures} fetches in a row{since}")
-        )
+        warning = ""
+        if cache.failures >= FAILING_RUNS:
+            since = f"last success {cache.last_success}" if cache.last_success else "never read"
+            warning = f"; warning: failed {cache.failures} fetches in a row ({since})"
+        result.problems.append(Problem(url, got.error + last + warning))
     if got.body is not None:
         read = _capped(read_feed(url, got.body, got.content_type))
         result.extend(read)

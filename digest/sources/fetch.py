@@ -116,7 +116,10 @@ async def _fetch_all(urls, cache, settings, progress, conditional, then) -> dict
             known = cache.get(url) or CacheInfo(url)
             got = await _one(session, url, known, settings, total_limit, hosts, conditional)
             if worker is not None:
-                got.read = await loop.run_in_executor(worker, then, got)
+                try:
+                    got.read = await loop.run_in_executor(worker, then, got)
+                except Exception:  # read again later, in config order, where it can be told
+                    got.read = None
             out[url] = got
             done += 1
             if progress is not None:

@@ -3,13 +3,12 @@ fetches (the state's feed_caches). Reads only."""
 
 from __future__ import annotations
 
+from ..state import Store
 from . import FAILING_RUNS
 
 
 def source_health(config) -> list[dict]:
     """One entry per configured source, in config order."""
-    from ..state import Store
-
     with Store.for_config(config, readonly=True) as store:
         known = store.feed_caches()
     out = []

@@ -154,11 +154,6 @@ def heading_kind(text: str) -> str | None:
     return SURE
 
 
-def looks_like_title(text: str) -> bool:
-    """A line that can be a title by itself (the page's structure decides the rest)."""
-    return heading_kind(text) is not None
-
-
 def paragraph_kind(text: str) -> str:
     if LISTING_CHROME.match(text) or CHROME_LINE.search(text) or CHROME_WORDS.match(text):
         return CHROME
@@ -352,6 +347,7 @@ def _articles(
                 line=current[0],
                 date=page_date,
                 excerpt=excerpt,
+                listed=True,  # a page's date is when it listed the article, not its own
             )
         )
 

@@ -73,9 +73,7 @@ def file_lock(
 
 
 @contextmanager
-def run_lock(
-    state: str | os.PathLike[str], wait: bool = False, password_env: str | None = None
-) -> Iterator[None]:
+def run_lock(state: str | os.PathLike[str], wait: bool = False) -> Iterator[None]:
     """One digest run at a time per SQLite state file; nothing on PostgreSQL, where several
     senders work at once."""
     if is_url(state):

@@ -1,108 +1,25 @@
-"""What was already sent, in the form later selections recognise it: no SQL here.
+"""What was already sent, as the storage writes it: no SQL here, and no numpy (opening a
+state to read its history or unsubscribe a reader loads nothing of the selection).
 
 `sent_rows` encodes each telling of each delivered story (the selection's `SentRecord`s, its
-fingerprints computed once) as the rows the storage writes: the story it belongs to, its
-exact-text key, its GUID within its feed and its article URL, its MinHash signature and LSH
-band keys (copies), and its facts and top content words (same story). `History` is the
-selection's `SentStories` over the storage's indexed lookups: the state is never loaded whole,
-so a selection costs the same with ten or a million sent articles.
+fingerprints computed once) as rows: the story it belongs to, its exact-text key, its GUID
+within its feed and its article URL, its MinHash signature and LSH band keys (copies), and its
+facts and top content words (same story). Selection reads them back through
+`select.sent.History`. Blobs are little-endian arrays: facts and paragraph keys int64, fact
+classes uint16, terms uint32 hashes then uint16 counts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import struct
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ..select.sent import SentArticle, SentRecord
-
 if TYPE_CHECKING:
-    from .storage import Storage
-
-
-class History:
-    """The selection's `SentStories` over the storage (possibly read-only). Keys go to the
-    storage sorted and once each: the index is walked in order, many times faster than
-    random probes."""
-
-    def __init__(self, storage: Storage):
-        self.storage = storage
-
-    def count(self) -> int:
-        """How many articles were sent."""
-        return self.storage.sent_article_count()
-
-    def count_since(self, day: int) -> int:
-        """How many sent articles tell stories dated `day` or later."""
-        return self.storage.sent_count_since(day)
-
-    def matching_keys(self, keys: Iterable[int] | np.ndarray) -> list[tuple[int, int]]:
-        """(key, article id) for every stored key among `keys`."""
-        keys = _sorted_once(keys)
-        return self.storage.matching_keys(keys) if keys else []
-
-    def fact_counts(self, keys: Iterable[int], day: int) -> dict[int, int]:
-        """In how many articles dated `day` or later each fact of `keys` occurs."""
-        keys = _sorted_once(keys)
-        return self.storage.fact_counts(keys, day) if keys else {}
-
-    def facts_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]:
-        """(fact key, article id) for articles whose story is dated `day` or later."""
-        keys = _sorted_once(keys)
-        return self.storage.facts_since(keys, day) if keys else []
-
-    def term_frequencies(self, keys: Iterable[int]) -> dict[int, int]:
-        keys = _sorted_once(keys)
-        return self.storage.term_frequencies(keys) if keys else {}
-
-    def articles(self, ids: Iterable[int]) -> dict[int, SentArticle]:
-        ids = _sorted_once(ids)
-        rows = self.storage.sent_article_rows(ids) if ids else []
-        return {
-            aid: SentArticle(
-                aid,
-                story,
-                title,
-                words,
-                shingles,
-                bool(excerpt),
-                weight,
-                frozenset(np.frombuffer(facts, "<i8").tolist()),
-                tuple(np.frombuffer(classes, "<u2").tolist()) if classes else None,
-                np.frombuffer(signature, "<u4"),
-                np.frombuffer(lead, "<u4"),
-                _unpack_terms(terms),
-                frozenset(np.frombuffer(paras, "<i8").tolist()) if paras else frozenset(),
-                day,
-            )
-            for (
-                aid,
-                story,
-                title,
-                words,
-                shingles,
-                excerpt,
-                weight,
-                facts,
-                classes,
-                signature,
-                lead,
-                terms,
-                paras,
-                day,
-            ) in rows
-        }
-
-
-def _sorted_once(keys: Iterable[int] | np.ndarray) -> list[int]:
-    keys = np.sort(keys if isinstance(keys, np.ndarray) else np.fromiter(keys, np.int64))
-    if not len(keys):
-        return []
-    return keys[np.concatenate(([True], keys[1:] != keys[:-1]))].tolist()  # np.unique: 50x slower
+    from ..select.sent import SentRecord
 
 
 @dataclass(frozen=True)
@@ -142,13 +59,13 @@ def sent_rows(first: int, issue_id: int, records: Sequence[SentRecord]) -> SentR
                 r.shingles,
                 int(r.excerpt),
                 r.fact_weight,
-                np.array(r.facts, "<i8").tobytes(),
+                _pack("q", r.facts),
                 r.signature,
                 r.lead,
                 _pack_terms(Counter(dict(r.terms))),
                 story,
-                np.array(r.classes, "<u2").tobytes(),
-                np.array(r.paragraphs, "<i8").tobytes(),
+                _pack("H", r.classes),
+                _pack("q", r.paragraphs),
             )
         )
         keys.extend((k, aid) for k in r.keys)
@@ -156,15 +73,10 @@ def sent_rows(first: int, issue_id: int, records: Sequence[SentRecord]) -> SentR
     return SentRows(rows, sorted(keys), sorted(fact_rows), sorted(term_df.items()))
 
 
+def _pack(kind: str, values: Sequence[int]) -> bytes:
+    return struct.pack(f"<{len(values)}{kind}", *values)
+
+
 def _pack_terms(terms: Counter[int]) -> bytes:
     items = sorted(terms.items())
-    hashes = np.array([t for t, _ in items], "<u4")
-    counts = np.array([min(n, 65535) for _, n in items], "<u2")
-    return hashes.tobytes() + counts.tobytes()
-
-
-def _unpack_terms(blob: bytes) -> Counter[int]:
-    n = len(blob) // 6
-    hashes = np.frombuffer(blob, "<u4", n)
-    counts = np.frombuffer(blob, "<u2", n, offset=4 * n)
-    return Counter(dict(zip(hashes.tolist(), counts.tolist(), strict=True)))
+    return _pack("I", [t for t, _ in items]) + _pack("H", [min(n, 65535) for _, n in items])

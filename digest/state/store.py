@@ -33,9 +33,9 @@ from .models import (
 )
 from .postgres import PostgresDb
 from .queries import queries
-from .readers import Reader, Readers, reader_from_row
+from .readers import Reader, Readers, ReaderStatus, reader_from_row
 from .schema import SCHEMA_VERSION, check_version, migrate
-from .sent import History, sent_rows
+from .sent import sent_rows
 from .sqlite import SqliteDb
 
 if TYPE_CHECKING:
@@ -418,8 +418,6 @@ class Store:
 
     def unsubscribe(self, email_or_token: str) -> str | None:
         """Mark an address (or the address a token belongs to) unsubscribed; returns it."""
-        from .readers import ReaderStatus
-
         key = email_or_token.strip()
         readers = self.readers()
         reader = self.reader_by_token(key) or self.reader(key)
@@ -536,10 +534,6 @@ class Store:
         self._run("mark_bounce_message", key, now())
 
     # --- the stories already sent -------------------------------------------------------
-
-    def sent_stories(self) -> History:
-        """What was sent, as selection asks it (`select.SentStories`)."""
-        return History(self)
 
     def remembered(self, issue_id: int) -> bool:
         return self._one("remembered", issue_id) is not None
