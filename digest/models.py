@@ -190,6 +190,9 @@ class Skipped:
     article: Article
     reason: str  # one of SKIP_REASONS
     duplicate_of: str | None = None  # title of the article it matched (batch or history)
+    # How it matched: its reason, or for `already-sent` how it matched the sent telling
+    # (duplicate, near-duplicate or same-story); None for too-old, over-limit, excluded.
+    relation: str | None = None
     rule: str | None = None  # the source rule that left it out ("exclude: sponsored (...)")
 
 
@@ -200,6 +203,7 @@ class Selection:
     # Makes what to remember once the digest reached a reader: one record per telling of
     # each chosen story (the selection's SentRecords, from the fingerprints it made).
     make_records: Callable[[], list] = list
+    problems: list[Problem] = field(default_factory=list)  # articles left out unread
 
     @functools.cached_property
     def records(self) -> list:

@@ -124,6 +124,7 @@ def plan_digest(
     candidates, ruled_out, rules = apply_source_rules(config, store, read, day, notes)
     selection = select(candidates, sent, config.selection, day, rules.per_source_cap())
     selection.skipped.extend(ruled_out)
+    read.problems.extend(selection.problems)  # articles selection could not read
     summarize = make_summarizer(config.summary)
     leads = []
     for chosen in selection.chosen:

@@ -67,6 +67,9 @@ class Behaviour:
     # n or more accepted messages (before any delay): the moment to kill a client in a crash
     # test (one connection sends a MAIL after each count; several may skip counts)
     signals: dict[tuple[str, int], threading.Event] = field(default_factory=dict)
+    # sit on the first signalled MAIL until the client goes away (a crash test's kill then
+    # lands there however slowly it comes on a loaded machine), instead of answering it
+    hold_signalled: bool = False
     pipelining: bool = False  # offer PIPELINING in the EHLO answer
     mail_answers: list[str] = field(default_factory=list)  # the next MAILs get these (each once)
     # answer DATA with 354 even when every RCPT was refused (RFC 2920 names such servers),
@@ -105,6 +108,12 @@ class Handler:
         b = self.behaviour
         count = len(self.received)
         _signal(b, "MAIL", count)
+        if b.hold_signalled and any(w == "MAIL" and n <= count for w, n in b.signals):
+            b.hold_signalled = False  # once: the next run's MAIL is answered
+            for _ in range(3000):  # at most 30 s
+                if server.transport is None or server.transport.is_closing():
+                    break
+                await asyncio.sleep(0.01)
         if count in b.drop_after:
             b.drop_after.remove(count)
             server.transport.close()

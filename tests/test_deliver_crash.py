@@ -67,7 +67,10 @@ def test_killed_while_sending_then_rerun_sends_each_recipient_exactly_once(
     PIPELINING, RCPT and DATA have arrived with that MAIL; no message data has."""
     signal = threading.Event()
     behaviour = Behaviour(
-        delay_mail=0.004, signals={("MAIL", killed_after): signal}, pipelining=pipelining
+        delay_mail=0.004,
+        signals={("MAIL", killed_after): signal},
+        pipelining=pipelining,
+        hold_signalled=True,
     )
     with SmtpServer(behaviour=behaviour) as server:
         config = write_config(tmp_path, server, RECIPIENTS)

@@ -351,7 +351,8 @@ def test_detectors_precision_and_recall_against_history(cases, tmp_path):
     for a, expected, title in probes:
         sel = select([a], history, CONFIG)
         skip = sel.skipped[0] if sel.skipped else None
-        reason = skip.reason if skip else None
+        reason = skip.relation if skip else None  # how it matched the sent telling
+        assert skip is None or skip.reason == ALREADY_SENT
         what = f"{a.source} {a.title!r}: {reason} of {skip.duplicate_of if skip else None!r}"
         right = skip is not None and skip.duplicate_of == title
         copy.add(expected == "copy", reason in COPY and (right or expected != "copy"), what)

@@ -257,8 +257,8 @@ def test_changed_copy_of_a_sent_article_is_a_near_duplicate_of_it(store):
         BODY.replace("Friday", "Friday afternoon") + "\n\nFollow us on Telegram for more news.",
     )
     selection = select([changed], History(store), EVERYTHING)
-    assert [(s.reason, s.duplicate_of) for s in selection.skipped] == [
-        (NEAR_DUPLICATE, "Bank Keeps Rate at 16.5%")
+    assert [(s.reason, s.duplicate_of, s.relation) for s in selection.skipped] == [
+        (ALREADY_SENT, "Bank Keeps Rate at 16.5%", NEAR_DUPLICATE)
     ]
 
 

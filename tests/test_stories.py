@@ -76,7 +76,10 @@ def test_two_runs_over_republished_feeds_send_every_story_once_and_lose_none(tmp
         sent_per_run.append(chosen)
         # Every telling of a chosen story is listed under it or skipped with its reason.
         for c in report["chosen"]:
-            assert all(story[a["url"]] == story[c["url"]] for a in c["also"] if a["url"])
+            wrong = [
+                a["title"] for a in c["also"] if a["url"] and story[a["url"]] != story[c["url"]]
+            ]
+            assert not wrong, (c["title"], wrong)
     first, second = sent_per_run
     twice_in_one = sum(n - 1 for run in sent_per_run for n in Counter(run).values())
     again = len(set(first) & set(second))

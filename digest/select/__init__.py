@@ -14,14 +14,15 @@ given, else the newest article date not after tomorrow; articles dated earlier a
 without a date count as new.
 
 Stories. Candidates are grouped into stories (see `stories.py`: exact copies, changed copies
-and other reports of one event, never chained through a weak link), and each story is matched
-against the stories already sent. A new story is shown once, by its best telling (the
-fullest non-excerpt, earliest on ties); its other tellings stay attached (`Chosen.tellings`,
-`Chosen.also`) and are listed as skipped with the reason they joined it (`duplicate`,
-`near-duplicate`, `same-story`) and the best telling's title. Every telling of a story
-already sent is skipped as `already-sent` (the same text, or the same GUID within its feed,
-or the same article URL), `near-duplicate` (a copy of a sent telling) or `same-story`, with
-the sent telling's title.
+and other reports of one event, scored in `similarity.py`, grouped by average linkage so that
+two events never chain together), and each story is matched against the stories already
+sent. A new story is shown once, by its best telling (not an excerpt, not mixed with another
+story, the most central, then the fullest); its other tellings stay attached
+(`Chosen.tellings`, `Chosen.also`) and are listed as skipped with the reason they joined it
+(`duplicate`, `near-duplicate`, `same-story`) and the best telling's title. Every telling of
+a story already sent is skipped as `already-sent` with the sent telling's title, however it
+matched (the same text, GUID within its feed or article URL, a copy, another report:
+`Skipped.relation` says which).
 
 Cap. The first `max_articles` new stories are chosen; the rest are `over-limit` (every
 telling), and come back in the next run while they are within the window.
@@ -41,12 +42,15 @@ from contextlib import contextmanager
 
 from ..config import SelectionConfig
 from ..models import (
+    ALREADY_SENT,
+    DUPLICATE,
     EXCLUDED,
     OVER_LIMIT,
     SAME_STORY,
     TOO_OLD,
     Article,
     Chosen,
+    Problem,
     Selection,
     Skipped,
 )
@@ -63,7 +67,15 @@ from .fingerprint import (
     word_hashes,
 )
 from .sent import History, SentArticle, SentRecord, SentStories
-from .stories import Batch, against_history, group, story_sent, texts_already_sent
+from .stories import (
+    Batch,
+    against_history,
+    group,
+    scores_against_history,
+    story_sent,
+    story_sent_by_score,
+    texts_already_sent,
+)
 
 __all__ = [
     "MINHASH_SEED",
@@ -89,9 +101,35 @@ def select(
     as_of: dt.date | None = None,
     over_cap: Callable[[Article], str | None] | None = None,
 ) -> Selection:
-    """Choose the next digest's stories; every other candidate is skipped with its reason."""
+    """Choose the next digest's stories; every other candidate is skipped with its reason.
+
+    No article's text can stop a selection: should one trip a bug, it is left out, named in
+    `problems`, and the others are selected as if it were not there."""
     with paused_gc():
-        return _select(candidates, sent, config, as_of, over_cap)
+        try:
+            return _select(candidates, sent, config, as_of, over_cap)
+        except Exception:
+            unreadable = {id(a): error for a in candidates if (error := _unreadable(a))}
+            if not unreadable:
+                raise  # not the articles: a bug of the selection itself, or of the state
+        rest = [a for a in candidates if id(a) not in unreadable]
+        selection = _select(rest, sent, config, as_of, over_cap)
+        selection.problems = [
+            Problem(a.source, f"{a.title!r} left out: selection failed on it ({error})", a.line)
+            for a in candidates
+            if (error := unreadable.get(id(a)))
+        ]
+        return selection
+
+
+def _unreadable(article: Article) -> str | None:
+    """What fingerprinting this article alone raises, None when it is fine."""
+    try:
+        fp = fingerprint([article], [text_hashes(article)])[0]
+        fp.facets, fp.paragraphs  # noqa: B018 (made when first asked)
+    except Exception as e:  # any bug: the article is named, the digest goes out without it
+        return f"{type(e).__name__}: {e}"
+    return None
 
 
 def reference_day(
@@ -141,19 +179,21 @@ def _select(
     fps = dict(zip(fresh, prints, strict=True))
     batch = Batch(candidates, fps, ref)
     matches = against_history(batch, sent)
-    stories = group(fresh, fps, batch.relations(), position)
+    score = batch.story_scorer(sent)
+    stories = group(fresh, fps, batch.relations(), batch.anchor_pairs(), score, position)
+    by_score = scores_against_history(batch, sent, set(matches))
 
     chosen: list[Chosen] = []
-    skipped = {i: Skipped(candidates[i], m.reason, m.title) for i, m in known.items()}
+    skipped = {i: Skipped(candidates[i], m.reason, m.title, DUPLICATE) for i, m in known.items()}
     told: list[list[int]] = []  # the chosen stories' tellings, best first
     for story in stories:
-        match = story_sent(story, matches)
+        match = story_sent(story, matches) or story_sent_by_score(story, by_score)
         rep = candidates[story.rep]
-        if match is not None:
+        if match is not None:  # every telling of a story already sent, however it matched
             for m in story.members:
-                own = matches.get(m, match)
-                reason = own.reason if m in matches else SAME_STORY
-                skipped[m] = Skipped(candidates[m], reason, own.title)
+                how = matches[m].reason if m in matches else SAME_STORY
+                how = DUPLICATE if how == ALREADY_SENT else how  # the same article (GUID, URL)
+                skipped[m] = Skipped(candidates[m], ALREADY_SENT, match.title, how)
             continue
         if len(chosen) >= config.max_articles:
             for m in story.members:
@@ -169,7 +209,7 @@ def _select(
         tellings = tuple(candidates[m] for m in story.others)
         chosen.append(Chosen(rep, tellings))
         for m in story.others:
-            skipped[m] = Skipped(candidates[m], story.kind[m], rep.title)
+            skipped[m] = Skipped(candidates[m], story.kind[m], rep.title, story.kind[m])
         told.append(story.members)
     alive = set(live)
     out = [

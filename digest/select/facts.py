@@ -25,39 +25,70 @@ FACT_CHARS = 1500  # facts come from the title and the opening of the body
 
 
 DATE, AMOUNT, PERCENT, COUNT, FEW, NAME, WEAK = "d", "n", "%", "c", "f", "p", "w"
+YEAR, WEEKDAY, NAME_WORD = "y", "k", "m"  # NAME_WORD: one word of a name (name_words)
 # FEW: a small plain number ("14 graves"): too common to be evidence of one story, but two
 # reports of one event that both count things share some of the counts.
 FACT_WEIGHTS = {
-    DATE: 1.5, AMOUNT: 1.5, PERCENT: 1.5, COUNT: 1.0, FEW: 0.25, NAME: 1.0, WEAK: 0.25
+    DATE: 1.5, AMOUNT: 1.5, PERCENT: 1.5, COUNT: 1.0, FEW: 0.25, NAME: 1.0, WEAK: 0.25,
+    YEAR: 0.5, WEEKDAY: 0.25, NAME_WORD: 0.0,
 }  # fmt: skip
-WEAK_KINDS = frozenset({FEW, WEAK})  # never an anchor for comparing two articles
+WEAK_KINDS = frozenset(
+    {FEW, WEAK, YEAR, WEEKDAY, NAME_WORD}
+)  # never an anchor for comparing two articles
 # Facts of these kinds state one value of a kind of thing: two reports of one event that
 # both give a date (an amount, a share, a count) and share none of them tell two events.
-CLASSES = (DATE, AMOUNT, PERCENT, COUNT, FEW)
+# (A state stored before YEAR and WEEKDAY existed has five classes: comparisons stop there.)
+CLASSES = (DATE, AMOUNT, PERCENT, COUNT, FEW, YEAR, WEEKDAY)
 
-_MONTHS = {
-    m: n
-    for n, m in enumerate(
-        "January February March April May June July August "
-        "September October November December".split(),
-        1,
-    )
-}
-_WORD = r"[A-Z][\w'\u2019.\-]*"
-_NAME_RE = re.compile(rf"{_WORD}(?:\s+(?:(?:of|for|de|al)\s+)?{_WORD})+")
-# Starts with a character class so the scan is fast; what precedes is checked in Python.
-_NUMBER_RE = re.compile(
-    r"[0-9][0-9,]*(?:\.[0-9]+)?(?:\s*(thousand|million|billion|trillion|mln|bn)\b)?"
-    r"(\s*%|\s+percent\b)?"
+_MONTH_NAMES = (
+    "january february march april may june july august september october november december",
+    "jan feb mar apr may jun jul aug sep oct nov dec",
+    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",
+    "январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь",
 )
-_SCALE = {"thousand": 1e3, "million": 1e6, "mln": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
+_MONTHS = {m: n for names in _MONTH_NAMES for n, m in enumerate(names.split(), 1)}
+_WEEKDAYS = {
+    w: n
+    for names in (
+        "monday tuesday wednesday thursday friday saturday sunday",
+        "понедельник вторник среду четверг пятницу субботу воскресенье",
+        "понедельника вторника среды четверга пятницы субботы воскресенья",
+        "понедельник вторник среда четверг пятница суббота воскресенье",
+    )
+    for n, w in enumerate(names.split())
+}
+_WEEKDAY_RE = re.compile(
+    r"\b(?:[Mm]on|[Tt]ues|[Ww]ednes|[Tt]hurs|[Ff]ri|[Ss]atur|[Ss]un)day\b|"
+    r"(?i:понедельник\w*|вторник\w*|сред[уаы]|четверг\w*|пятниц\w+|суббот\w+|воскресень\w+)"
+)
+_UPPER = r"A-ZА-ЯЁІЇЄҐӘҒҚҢӨҰҮҺЎ"
+_LOWER = r"a-zа-яёіїєґәғқңөұүһўʻ'’"
+_WORD = rf"[{_UPPER}][\w'\u2019.\-]*"
+_NAME_RE = re.compile(rf"{_WORD}(?:\s+(?:(?:of|for|de|al)\s+)?{_WORD})+")
+_CAPITALISED = re.compile(rf"(?<![\w.])[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}]?[{_LOWER}]+)*")
+# A number with what qualifies it: a scale written out or abbreviated, in English or Russian
+# ("5.4bn", "£1.5m", "€3,5 млрд", "10k", "1.2M", "5 million"), and a percent sign or word.
+# It starts with a digit so the scan is fast; what precedes is checked in Python.
+_NUMBER_RE = re.compile(
+    r"(?P<digits>[0-9][0-9,.\u00a0\u202f]*(?<![,.\u00a0\u202f]))"
+    r"(?:(?:\s*(?P<scale>thousand|million|billion|trillion|mln|bn|тыс|млн|млрд|трлн)\b\.?)"
+    r"|(?P<short>[kmbKMB]|bn|tn)\b)?"
+    r"(?P<percent>\s*%|\s+(?:per\s?cent|процент\w*)\b)?"
+)
+_SCALE = {
+    "thousand": 1e3, "million": 1e6, "mln": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12,
+    "тыс": 1e3, "млн": 1e6, "млрд": 1e9, "трлн": 1e12,
+    "k": 1e3, "m": 1e6, "b": 1e9, "tn": 1e12,
+}  # fmt: skip
 # Capitalised only because they open a sentence.
 _OPENERS = set(
     """the a an in on at as and but of for to by with from this that these those it its
 their they he she we our according during following since while although after before under
 over into among between why how what when where who still yet such both each some many most
 other another meanwhile however also if unlike alongside notably inside behind looking then
-there here new last next""".split()
+there here new last next
+в на по с и о к у за из от до для при как что это этот эта эти его её их он она они мы
+также однако после перед между во со""".split()
 )
 # Titles before a person's name: the name starts after the last of them, so "Kazakh President
 # Kassym-Jomart Tokayev" and "President Kassym-Jomart Tokayev" name the same person.
@@ -65,7 +96,10 @@ _ROLES = set(
     """president vice-president minister ministers chairman chairwoman chair ambassador
 secretary secretary-general director director-general spokesman spokeswoman spokesperson
 representative envoy governor mayor king queen emir senator commissioner ceo officer founder dr
-mr mrs ms professor prof judge""".split()
+mr mrs ms miss sir lord lady professor prof judge justice sheriff detective officer lieutenant
+sergeant captain general colonel major rev reverend father coach
+президент премьер-министр министр председатель посол глава губернатор аким мэр
+господин госпожа""".split()
 )
 _ABBREVIATIONS = set(
     "dr. mr. mrs. ms. st. jr. inc. plc. co. ltd. corp. gen. gov. sen. prof.".split()
@@ -79,7 +113,9 @@ _COMMON_PLACES = {
 
 
 def facts(title: str, text: str) -> dict[int, str]:
-    """The checkable facts of an article (key -> kind): dates, amounts, names.
+    """The checkable facts of an article (key -> kind): dates, years, weekdays, amounts,
+    shares, counts, names. Whatever the text, this never raises: a figure it cannot read is
+    left out.
 
     Names come from the body only: a title in Title Case would read as one long name.
     """
@@ -87,37 +123,86 @@ def facts(title: str, text: str) -> dict[int, str]:
     body = text[:FACT_CHARS]
     for part in (title, body):
         for m in _NUMBER_RE.finditer(part):
-            start, number = m.start(), m[0]
+            start = m.start()
             if start and (part[start - 1].isalnum() or part[start - 1] in ".,"):
                 continue  # inside a word or a longer number
-            scale, percent = m[1], m[2]
-            digits = number[: len(number) - len(percent or "")].split()[0].rstrip(".,")
-            plain = not (scale or percent or "." in digits)
-            value = float(digits.replace(",", "") or 0)
-            if plain and value <= 31:
-                month = _month_near(part, start, m.end())
-                if month:
-                    out[_fact_key("date", f"{month}-{int(value)}")] = DATE
-                    continue
-            if plain and 1900 <= value <= 2100:
-                continue  # a year: the dates carry it
-            value *= _SCALE[scale] if scale else 1
-            kind = (PERCENT if percent else AMOUNT) if not plain else COUNT if value >= 100 else FEW
-            out.setdefault(_fact_key("num", f"{value:g}{'%' if percent else ''}"), kind)
+            fact = _number_fact(part, m)
+            if fact is not None:
+                out.setdefault(_fact_key(*fact[:2]), fact[2])
+        for m in _WEEKDAY_RE.finditer(part):
+            day = _WEEKDAYS.get(m[0].lower())
+            if day is None:
+                day = next(
+                    (n for w, n in _WEEKDAYS.items() if m[0].lower().startswith(w[:4])), None
+                )
+            if day is not None:
+                out.setdefault(_fact_key("weekday", str(day)), WEEKDAY)
     for m in _NAME_RE.finditer(body):
         for name in _names(m[0]):
             out.setdefault(_fact_key("name", name), WEAK if name in _COMMON_PLACES else NAME)
     return out
 
 
+def _number_fact(part: str, m: re.Match[str]) -> tuple[str, str, str] | None:
+    """(key kind, value, fact kind) of one number as news writes it, None when unreadable."""
+    scale = (m["scale"] or m["short"] or "").lower()
+    percent = m["percent"]
+    value = number_value(m["digits"])
+    if value is None:
+        return None
+    plain_number = not (scale or percent) and value.is_integer() and "." not in m["digits"]
+    if plain_number and value <= 31:
+        month = _month_near(part, m.start(), m.end())
+        if month:
+            return ("date", f"{month}-{int(value)}", DATE)
+    if plain_number and 1900 <= value <= 2100:
+        return ("year", str(int(value)), YEAR)
+    value *= _SCALE.get(scale, 1)
+    if percent:
+        return ("num", f"{value:g}%", PERCENT)
+    if not plain_number:
+        return ("num", f"{value:g}", AMOUNT)
+    return ("num", f"{value:g}", COUNT if value >= 100 else FEW)
+
+
+def number_value(digits: str) -> float | None:
+    """The value of digits as written in English or Russian news: "1,234.5", "1 234,5",
+    "3,5" (a decimal comma), "1.234.567" (dots grouping thousands); None when it is not one
+    number ("1.2.3")."""
+    digits = digits.rstrip(".,").replace("\u00a0", "").replace("\u202f", "")
+    if not digits:
+        return None
+    commas, dots = digits.count(","), digits.count(".")
+    if commas and dots:  # the last separator is the decimal one
+        decimal = "," if digits.rfind(",") > digits.rfind(".") else "."
+        group = "." if decimal == "," else ","
+        digits = digits.replace(group, "").replace(decimal, ".")
+    elif commas:
+        groups = digits.split(",")
+        if commas == 1 and len(groups[1]) != 3:
+            digits = digits.replace(",", ".")  # "3,5 млрд"
+        else:
+            digits = digits.replace(",", "")
+    elif dots > 1:
+        if any(len(g) != 3 for g in digits.split(".")[1:]):
+            return None
+        digits = digits.replace(".", "")
+    try:
+        return float(digits)
+    except ValueError:
+        return None
+
+
 def _month_near(text: str, start: int, end: int) -> int | None:
-    """The month named just before ("January 27") or after ("27 January") a day number."""
+    """The month named just before ("January 27") or after ("27 January", "3 декабря")."""
     before = text[max(0, start - 10) : start].split()
-    if before and before[-1] in _MONTHS and text[start - 1].isspace():
-        return _MONTHS[before[-1]]
+    if before and text[start - 1].isspace():
+        month = _MONTHS.get(before[-1].lower().rstrip("."))
+        if month and before[-1][0].isupper():
+            return month
     after = text[end : end + 11].split()
     if after and text[end : end + 1].isspace():
-        return _MONTHS.get(after[0].rstrip(".,;:"))
+        return _MONTHS.get(after[0].rstrip(".,;:").lower())
     return None
 
 
@@ -128,18 +213,26 @@ def _fact_key(kind: str, value: str) -> int:
 
 @functools.lru_cache(maxsize=1 << 16)  # the same names recur from article to article
 def _names(run: str) -> tuple[str, ...]:
-    """The names in a run of capitalised words: split where a sentence ends or at a
-    possessive ("Tajikistan's Sipar Group"), without sentence openers and titles."""
+    """The names in a run of capitalised words, as people write one name several ways:
+    split where a sentence ends, at a possessive ("Tajikistan's Sipar Group") and before "of"
+    after a person ("James Bodiford of Superior Court"); without sentence openers, titles
+    and middle initials ("Brian G. Nichols" is "Brian Nichols"); in Latin letters whatever
+    the script ("Токаев" is "Tokayev")."""
     names: list[str] = []
     words: list[str] = []
     for word in run.split():
-        end = word.endswith(".") and not _is_abbreviation(word)
+        initial = len(word) <= 3 and word.endswith(".") and word[:-1].isalpha() and len(word) == 2
+        end = word.endswith(".") and not _is_abbreviation(word) and not initial
         word = word.rstrip(".")
         possessive = word.endswith(_POSSESSIVES)
         if possessive:
-            word = word[: -2 if word[-1] == "s" else -1]
-        if word:
-            words.append(plain(word))
+            word = word[: -2 if word[-1] in "sS" else -1]
+        if word in ("of", "for", "de", "al") and len(words) >= 2 and words[0] not in _PLACE_HEADS:
+            _add_name(words, names)
+            words = []
+            continue
+        if word and not initial:
+            words.append(name_key(word))
         if end or possessive:  # the owner ends at its possessive: "Gideon Sa'ar's visit"
             _add_name(words, names)
             words = []
@@ -147,6 +240,11 @@ def _names(run: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+# Heads of names that go on with "of": "Bank of America", "University of Central Asia".
+_PLACE_HEADS = set(
+    """bank university republic ministry department court council house office people state
+kingdom gulf bay sea lake city county museum institute school college federation union""".split()
+)
 _POSSESSIVES = ("'s", "\u2019s", "'", "\u2019")
 
 
@@ -158,15 +256,72 @@ def _is_abbreviation(word: str) -> bool:
 
 
 def _add_name(words: list[str], names: list[str]) -> None:
-    roles = [n for n, w in enumerate(words) if w in _ROLES]
+    roles = [n for n, w in enumerate(words) if w in _ROLE_KEYS]
     if roles:
         del words[: roles[-1] + 1]
-    while words and words[-1] in _OPENERS:  # "... Channels The documents"
+    while words and words[-1] in _OPENER_KEYS:  # "... Channels The documents"
         words.pop()
-    while words and words[0] in _OPENERS:
+    while words and words[0] in _OPENER_KEYS:
         words.pop(0)
     if len(words) >= 2:
         names.append(" ".join(words))
+
+
+# --- one spelling of a name across scripts and transliterations ---------------------------------
+
+_CYRILLIC = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґәғқңөұүһў",
+        "a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya i yi ye g "
+        "a g q n o u u h u".split(),
+        strict=True,
+    )
+)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def name_key(word: str) -> str:
+    """One spelling of a name word: Latin letters without accents, lower case ("Erdoğan",
+    "Erdogan"); Cyrillic transliterated, so "Токаев" and "Tokayev", "Жапаров" and "Japarov"
+    meet: vowels after the first letter, y, w and h left out, dzh/zh as j."""
+    word = plain(word)
+    if not word.isascii():
+        word = "".join(_CYRILLIC.get(c, c) for c in word).replace("_", "")
+    word = word.replace("dzh", "j").replace("zh", "j").replace("'", "")
+    if not word:
+        return word
+    rest = [c for c in word[1:] if c.isalnum() and c not in "aeiouyhw"]
+    skeleton = word[0] + "".join(c for n, c in enumerate(rest) if not n or c != rest[n - 1])
+    return skeleton if len(skeleton) >= 3 else word  # "Sea" and "Syr" stay apart
+
+
+_ROLE_KEYS = frozenset(name_key(w) for w in _ROLES)
+_OPENER_KEYS = frozenset(name_key(w) for w in _OPENERS)
+
+
+def name_word_key(word: str) -> int:
+    return _fact_key("nameword", word)
+
+
+def name_words(title: str, text: str) -> list[str]:
+    """The words of names an article uses, in their one spelling (`name_key`): capitalised
+    words inside sentences, in any script, not titles or sentence openers (nor a headline in
+    Title Case). Two reports of one event name the same people and places, however each writes
+    their full names."""
+    out = []
+    words = title.split()
+    title_case = sum(w[:1].isupper() for w in words) * 2 > len(words)
+    for part in (text[:FACT_CHARS],) if title_case else (title, text[:FACT_CHARS]):
+        for m in _CAPITALISED.finditer(part):
+            start = m.start()
+            before = part[max(0, start - 3) : start].rstrip(" \"'\u201c\u00ab(")
+            if not before or before[-1] in ".!?:\n":
+                continue  # capitalised because it opens a sentence (or the title)
+            word = m[0]
+            if word.lower() in _OPENERS or word.lower() in _ROLES or len(word) < 3:
+                continue
+            out.append(name_key(word))
+    return out
 
 
 def fact_weight(kinds: Iterable[str]) -> float:

@@ -21,8 +21,18 @@ import numpy as np
 
 from ..models import BODY_KINDS, Article
 from ..text import headline, is_article_url, normal_url, tokens
-from .facts import fact_classes, fact_weight, facts
+from .facts import (
+    CLASSES,
+    FACT_CHARS,
+    NAME_WORD,
+    fact_classes,
+    fact_weight,
+    facts,
+    name_word_key,
+    name_words,
+)
 from .keys import key64
+from .similarity import NAME_BIT, Facets
 
 NUM_PERM = 64  # MinHash size: 64 keeps one 10k-candidate selection within its time budget
 MINHASH_SEED = 1
@@ -32,6 +42,7 @@ FULL_BANDS, FULL_ROWS = 21, 3  # LSH over the body: P(pair found) 0.87 at J=0.45
 LEAD_BANDS, LEAD_ROWS = 4, 4  # LSH over the opening (its first 16 MinHash values)
 LEAD_PERM = LEAD_BANDS * LEAD_ROWS
 TERMS_KEPT = 48  # content words stored per sent article for the cosine
+NAMES_KEPT = 24  # name words stored with them
 _SIGN_CHUNK = 16_384  # shingles per numpy call: the buffer stays in cache
 _MAX32 = np.uint32(0xFFFFFFFF)
 
@@ -132,20 +143,34 @@ say one two three per via may might must new year years including well according
 b c d e f g h j k l m n o p q r s t u v w x y z
 """.split()
 )
-_STOP_HASHES = frozenset(zlib.crc32(w) for w in _STOPWORDS)
+_WORD_MASK = np.uint32(NAME_BIT - 1)
+_STOP_HASHES = frozenset(zlib.crc32(w) & (NAME_BIT - 1) for w in _STOPWORDS)
 
 
 def term_counts(title: str, text: str) -> Counter[int]:
-    """Content-word counts (by word hash) for the TF-IDF cosine."""
-    counts = Counter(word_hashes(tokens(title + " " + text)).tolist())
+    """Content-word counts (by word hash, NAME_BIT clear) for the TF-IDF cosine."""
+    counts = Counter((word_hashes(tokens(title + " " + text)) & _WORD_MASK).tolist())
     for h in _STOP_HASHES & counts.keys():
         del counts[h]
     return counts
 
 
-def top_terms(counts: Counter[int]) -> Counter[int]:
-    """The TERMS_KEPT most frequent content words: what history keeps for the cosine."""
-    return Counter(dict(counts.most_common(TERMS_KEPT)))
+def story_terms(title: str, text: str) -> Counter[int]:
+    """What the same-story score compares (similarity.py): the TERMS_KEPT most frequent
+    content words of the title and opening, and the NAMES_KEPT most frequent name words
+    (their hashes with NAME_BIT set, each counted once). History keeps the same."""
+    opening = text[:FACT_CHARS]
+    out = Counter(dict(term_counts(title, opening).most_common(TERMS_KEPT)))
+    names = Counter(zlib.crc32(w.encode()) | NAME_BIT for w in name_words(title, opening))
+    # A name counts once however often it recurs: a place named again and again ("Aralsk")
+    # would outweigh the people who tell two events there apart.
+    out.update({name: 1 for name, _ in names.most_common(NAMES_KEPT)})
+    return out
+
+
+def headline_terms(words: frozenset[int]) -> frozenset[int]:
+    """Headline words as term hashes (the same as term_counts gives)."""
+    return frozenset(w & (NAME_BIT - 1) for w in words)
 
 
 def headline_words(title: str) -> frozenset[int]:
@@ -204,7 +229,7 @@ class Fingerprint:
     bands: np.ndarray  # LSH keys: FULL_BANDS of the whole body, then LEAD_BANDS of its opening
     facts: dict[int, str]
     fact_weight: float  # all its facts, weighted by kind
-    classes: tuple[int, int, int]  # how many dates, amounts and counts it states
+    classes: tuple[int, ...]  # how many facts of each of facts.CLASSES it states
     headline: frozenset[int]
     excerpt: bool
     headline_key: int | None
@@ -214,8 +239,14 @@ class Fingerprint:
     # when first asked.
     @functools.cached_property
     def terms(self) -> Counter[int]:
-        """Its top content words, for the cosine."""
-        return top_terms(term_counts(self.article.title, self.article.text))
+        """Its top content and name words, for the same-story score."""
+        return story_terms(self.article.title, self.article.text)
+
+    @functools.cached_property
+    def facets(self) -> Facets:
+        return Facets(
+            self.terms, dict(zip(CLASSES, self.classes, strict=True)), headline_terms(self.headline)
+        )
 
     @functools.cached_property
     def paragraphs(self) -> frozenset[int]:
@@ -266,6 +297,8 @@ def fingerprint(
             sign(n + 1)
             pending_size = 0
         fs = facts(a.title, text)
+        for w in name_words(a.title, text):
+            fs.setdefault(name_word_key(w), NAME_WORD)
         heading = headline_words(a.title)
         partial.append(
             (

@@ -7,18 +7,19 @@ Two tellings are related as
                   of it when the headlines agree once republishing labels ("Update:",
                   "(Part 2)") are taken off. Sharing one or two paragraphs with another story
                   makes no copy of it;
-  same-story      another report of the same event: the facts both state add up, are a good
-                  share of the facts of the shorter one, and their words agree; when all they
-                  share is names, a kind of specific fact (dates, amounts, shares, counts) both
-                  state and share none of counts against.
-The same relation decides a pair in the batch and against what was sent (MinHash estimates
-both ways), so a copy skipped in one run is a copy in the next.
+  same-story      another report of the same event: a same-story probability from their
+                  words, names, headlines and facts (similarity.py) for pairs that share a
+                  rare fact or name; paragraphs shared word for word without being copies
+                  (mixed in by a republisher) make it 0.
+The same relations decide a pair in the batch and against what was sent (MinHash estimates
+both ways, one score), so a copy skipped in one run is a copy in the next.
 
-Grouping never chains two stories through a weak link: candidates are taken fullest first
-(the whole article before an excerpt, more words first, earlier on ties), and each joins the
-story whose first telling (its representative, the best telling) it matches, or a story of
-which it copies a copy, or one most of whose tellings it matches; otherwise it starts a
-story of its own.
+Grouping never chains two stories through a weak link: copies are grouped first, fullest
+first (the whole article before an excerpt, more words first, earlier on ties), each joining
+the group whose first telling it copies, or of which it copies a copy, or most of whose
+members it copies (`copy_groups`); then the groups by average linkage of their best
+tellings' same-story scores, and a group of one left alone joins the story it matches
+clearly better than any other (`group`).
 """
 
 from __future__ import annotations
@@ -28,22 +29,35 @@ import functools
 import itertools
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..models import ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
-from .facts import CLASSES, FEW, WEAK_KINDS, conflicts, cosine, facts, story_evidence, story_overlap
+from .facts import CLASSES, NAME, NAME_WORD, WEAK_KINDS
 from .fingerprint import (
     FULL_BANDS,
     LEAD_BANDS,
     NUM_PERM,
     Fingerprint,
+    headline_terms,
     headline_words,
-    paragraph_keys,
 )
 from .sent import SentArticle, SentStories
+from .similarity import (
+    ATTACH_MARGIN,
+    ATTACH_P,
+    HISTORY_P,
+    MIN_SCORE,
+    SAME_STORY_P,
+    Facets,
+    Weighed,
+    average_linkage,
+    features,
+    probability,
+    weigh,
+)
 
 # Thresholds measured on tests/test_neardup.py's labelled set (real articles, their changed
 # copies, other outlets' reports of the same events, same-topic different events) and on the
@@ -69,19 +83,7 @@ RETITLED_CONTAINMENT = 0.9
 EXCERPT_CONTAINMENT = 0.6
 NEAR_LEAD = 0.5  # MinHash Jaccard of the opening words
 MIN_CONTAINED = 20  # fewer shingles than this is too little text to call it contained
-# - same-story pairs share facts worth >= 3.75 taken two by two (>= 3.2 weighted by rarity),
-#   same-topic different events <= 2.0 (<= 1.6);
-STORY_EVIDENCE = 2.5
-# - for each kind of fact (dates, amounts, shares, counts, small counts) both state and share
-#   none of, the evidence loses as much as it needs to reach: one disagreement outweighs the
-#   names a same-topic pair shares (same place, institutions, people).
-CONFLICT_WEIGHT = 2.5
-SPECIFIC = frozenset(CLASSES) - {FEW}  # a date, an amount, a share or a count
-# - ... making up >= 0.52 of the facts of the article with fewer; different events <= 0.42;
-STORY_OVERLAP = 0.3
-# - content-word cosine of same-story pairs >= 0.30, but same-topic different events reach
-#   0.38: the cosine only vetoes pairs whose shared facts are a coincidence.
-STORY_COSINE = 0.15
+# - reports of one event are compared within a season (same-story scores: similarity.py).
 STORY_WINDOW_DAYS = 90
 # - tellings republished under the same headline (labels off) within a week are one story even
 #   when each keeps a different half of the text; with fewer than LONG_HEADLINE content words
@@ -90,11 +92,12 @@ REPUBLISHED_DAYS = 7
 LONG_HEADLINE = 6
 REPUBLISHED_CONTAINMENT = 0.1
 
-# Two articles are compared for same-story only when they share two anchors: facts (not weak
-# ones) held by at most ANCHOR_MAX_DF of the compared articles. A fact held by more is no sign
-# of one story, and a fixed limit keeps the number of pairs linear in the candidates.
-ANCHOR_MAX_DF = 20
-EVIDENCE_MAX_DF = 200  # a fact in more compared articles is left out of the evidence
+# Two articles are compared for same-story only when they share an anchor: a fact or a word of
+# a name held by at most ANCHOR_MAX_DF of the compared articles. One held by more is no sign of
+# one story, and the cap keeps the number of pairs linear in the candidates.
+ANCHOR_MAX_DF = 50
+MIN_ANCHORS = 2  # pairs sharing one anchor only never reached a same-story score on ECB+
+ANCHORS = frozenset(CLASSES + (NAME, NAME_WORD)) - WEAK_KINDS | {NAME_WORD}
 MAX_BUCKET = 50  # LSH bucket members compared with each other, beyond: only with the first
 STRENGTH = {DUPLICATE: 3, NEAR_DUPLICATE: 2, SAME_STORY: 1}
 COPIES = (DUPLICATE, NEAR_DUPLICATE)
@@ -193,33 +196,6 @@ def telling_of_sent(h: SentArticle) -> Telling:
     return Telling(h.signature, h.lead, h.shingles, headline_words(h.title))
 
 
-@dataclass(frozen=True)
-class _Weight:
-    fact_weight: float
-
-
-def same_story(
-    shared: list[tuple[str, int]],
-    total: int,
-    a_weight: float,
-    b_weight: float,
-    a_classes: Sequence[int] | None,
-    b_classes: Sequence[int] | None,
-) -> float | None:
-    """The evidence that two articles tell one story by their facts, None when it is not.
-
-    When all they share is names (a place, institutions, people), every kind of specific fact
-    both state and share none of counts against: one event at that place is not another. Once
-    they agree on a date, an amount or a count, the other figures each adds are detail."""
-    evidence = story_evidence(shared, total)
-    if not any(kind in SPECIFIC for kind, _ in shared):
-        evidence -= CONFLICT_WEIGHT * conflicts((k for k, _ in shared), a_classes, b_classes)
-    overlap = story_overlap(shared, _Weight(a_weight), _Weight(b_weight))
-    if evidence >= STORY_EVIDENCE and overlap >= STORY_OVERLAP:
-        return evidence
-    return None
-
-
 # --- the batch --------------------------------------------------------------------------------
 
 
@@ -239,6 +215,7 @@ class Batch:
             if fps
             else np.zeros((0, FULL_BANDS + LEAD_BANDS), np.int64)
         )
+        self._idf: Callable[[int], float] | None = None
         self.fact_holders: dict[int, list[int]] = defaultdict(list)
         for i, fp in fps.items():
             for k in fp.facts:
@@ -298,58 +275,64 @@ class Batch:
             if j not in rel[i] and is_copy(self.tellings[i], self.tellings[j]):
                 link(i, j, NEAR_DUPLICATE)
 
-        anchors: Counter[tuple[int, int]] = Counter()
-        for k, holders in self.fact_holders.items():
-            if (
-                1 < len(holders) <= ANCHOR_MAX_DF
-                and self.fps[holders[0]].facts[k] not in WEAK_KINDS
-            ):
-                anchors.update(itertools.combinations(holders, 2))
-        agree = []
-        total = len(self.fps)
-        for (i, j), n in anchors.items():
-            if n < 2 or j in rel[i] or not close_in_time(self.day(i), self.day(j)):
-                continue
-            a, b = self.fps[i], self.fps[j]
-            common = a.facts.keys() & b.facts
-            if a.paragraphs & b.paragraphs:
-                common -= mixed_in_facts(self.candidates[i], a.paragraphs & b.paragraphs)
-            shared = [
-                (a.facts[k], len(self.fact_holders[k]))
-                for k in common
-                if len(self.fact_holders[k]) <= EVIDENCE_MAX_DF
-            ]
-            if same_story(shared, total, a.fact_weight, b.fact_weight, a.classes, b.classes):
-                agree.append((i, j))
-        if agree:
-            idf = self.idf({i for p in agree for i in p}, {}, 0)
-            for i, j in agree:
-                if cosine(self.fps[i].terms, self.fps[j].terms, idf) >= STORY_COSINE:
-                    link(i, j, SAME_STORY)
         return rel
 
-    def idf(self, involved: set[int], sent_df: dict[int, int], sent_count: int) -> dict[int, float]:
-        """Inverse document frequency over the sent articles and the involved candidates."""
-        df: Counter[int] = Counter(sent_df)
-        for i in involved:
-            df.update(self.fps[i].terms.keys())
-        n = sent_count + len(involved)
-        return {t: math.log((n + 1) / (c + 1)) + 1 for t, c in df.items()}
+    def anchor_pairs(self) -> set[tuple[int, int]]:
+        """The pairs of candidates worth a same-story score: those that share an anchor, a fact
+        or name word held by at most ANCHOR_MAX_DF candidates (one held by more is no sign of
+        one story, and the cap keeps the pairs linear in the candidates), close in time."""
+        shared: Counter[tuple[int, int]] = Counter()
+        for k, holders in self.fact_holders.items():
+            if 1 < len(holders) <= ANCHOR_MAX_DF and self.fps[holders[0]].facts[k] in ANCHORS:
+                shared.update(itertools.combinations(sorted(holders), 2))
+        return {
+            (i, j)
+            for (i, j), n in shared.items()
+            if n >= MIN_ANCHORS and close_in_time(self.day(i), self.day(j))
+        }
 
+    def story_scorer(self, history: SentStories) -> Callable[[int, int], float]:
+        """The same-story probability (similarity.py) of two candidates."""
+        weighed = self.weighed(history)
+        fps = self.fps
 
-def mixed_in_facts(article: Article, paragraphs: frozenset[int]) -> set[int]:
-    """The facts of the paragraphs two articles share word for word without being copies:
-    paragraphs mixed in from another story are no evidence that they tell it."""
-    out: set[int] = set()
-    for key, text in paragraph_keys(article):
-        if key in paragraphs:
-            out |= _paragraph_facts(text)
-    return out
+        @functools.cache
+        def score(i: int, j: int) -> float:
+            a, b = fps[i], fps[j]
+            if a.paragraphs & b.paragraphs:
+                # Paragraphs two reports share word for word without being copies were mixed
+                # in by a republisher: no evidence that they tell one story.
+                return 0.0
+            shared = [a.facts[k] for k in a.facts.keys() & b.facts.keys()]
+            return probability(features(weighed(i), weighed(j), shared))
 
+        return lambda i, j: score(min(i, j), max(i, j))
 
-@functools.lru_cache(maxsize=4096)  # a paragraph mixed in once is often mixed in again
-def _paragraph_facts(text: str) -> frozenset[int]:
-    return frozenset(facts("", text))
+    def weighed(self, history: SentStories) -> Callable[[int], Weighed]:
+        """Each candidate's facets weighed by the terms' rarity (made once, when first asked)."""
+        idf = self.term_idf(history)
+        return functools.cache(lambda i: weigh(self.fps[i].facets, idf))
+
+    def term_idf(self, history: SentStories) -> Callable[[int], float]:
+        """Inverse document frequency of terms over the live candidates and what was sent
+        (made once a selection: the batch and history scores use the same)."""
+        if self._idf is not None:
+            return self._idf
+        df: Counter[int] = Counter()
+        for fp in self.fps.values():
+            df.update(fp.terms.keys())
+        words = set(df)
+        sent_df = history.term_frequencies(words) if history.count() else {}
+        n = len(self.fps) + (history.count() if sent_df else 0)
+        cache: dict[int, float] = {}
+
+        def idf(t: int) -> float:
+            if t not in cache:
+                cache[t] = math.log((n + 1) / (df.get(t, 0) + sent_df.get(t, 0) + 1)) + 1
+            return cache[t]
+
+        self._idf = idf
+        return idf
 
 
 def close_in_time(a: int | None, b: int | None) -> bool:
@@ -400,9 +383,89 @@ def group(
     live: Sequence[int],
     fps: dict[int, Fingerprint],
     rel: dict[int, dict[int, str]],
+    pairs: set[tuple[int, int]],
+    score: Callable[[int, int], float],
     position: dict[int, int],
 ) -> list[Story]:
-    """Candidates into stories, fullest first, without chaining through a weak link."""
+    """Candidates into stories: copies first (`copy_groups`), then the copy groups by
+    average linkage of the same-story scores of their best tellings (`pairs`: the pairs of
+    candidates worth a score); a story of one telling left alone then joins the story it
+    most clearly belongs to, if any."""
+    copies = copy_groups(live, fps, rel, position)
+    rep_of = {m: s.rep for s in copies for m in s.members}
+    node_score: dict[tuple[int, int], float] = {}
+    for i, j in pairs:
+        a, b = sorted((rep_of[i], rep_of[j]), key=position.__getitem__)
+        if a != b and (a, b) not in node_score:
+            node_score[(a, b)] = score(a, b)
+    node_score = {k: p for k, p in node_score.items() if p >= MIN_SCORE}
+    nodes = sorted((s.rep for s in copies), key=position.__getitem__)
+    clusters = average_linkage(nodes, node_score, SAME_STORY_P)
+    clusters = _attach_alone(clusters, node_score)
+    by_rep = {s.rep: s for s in copies}
+    stories = []
+    for cluster in clusters:
+        parts = [by_rep[r] for r in cluster]
+        story = parts[0]
+        for part in parts[1:]:
+            story.members += part.members
+            story.kind.update(part.kind)
+            story.kind[part.rep] = SAME_STORY
+        stories.append(story)
+    _best_tellings(stories, fps, position, _centrality(stories, rep_of, score))
+    for s in stories:  # each story where its first telling is: newest page first, page order
+        s.members[1:] = sorted(s.members[1:], key=position.__getitem__)
+    stories.sort(key=lambda s: min(position[m] for m in s.members))
+    return stories
+
+
+def _centrality(
+    stories: list[Story], rep_of: dict[int, int], score: Callable[[int, int], float]
+) -> dict[int, float]:
+    """Each telling's mean same-story score with the other tellings of its story (a copy
+    of it counts 1), in stories of several copy groups."""
+    out = {}
+    for s in stories:
+        groups = {rep_of[m] for m in s.members}
+        if len(groups) < 3:
+            continue
+        for m in s.members:
+            total = sum(1.0 if rep_of[m] == rep_of[x] else score(m, x) for x in s.members if x != m)
+            out[m] = total / (len(s.members) - 1)
+    return out
+
+
+def _attach_alone(
+    clusters: list[list[int]], score: dict[tuple[int, int], float]
+) -> list[list[int]]:
+    """A story of one copy group joins the story of several whose mean score with it reaches
+    ATTACH_P and is ATTACH_MARGIN times that of any other: the lone report that average
+    linkage kept apart is usually one more telling, but never when two stories could claim it."""
+    home = {n: k for k, c in enumerate(clusters) for n in c}
+    big = {k for k, c in enumerate(clusters) if len(c) > 1}
+    sums: dict[int, Counter[int]] = defaultdict(Counter)
+    for (a, b), p in score.items():
+        for x, y in ((a, b), (b, a)):
+            if len(clusters[home[x]]) == 1 and home[y] in big:
+                sums[x][home[y]] += p
+    out = [list(c) for c in clusters]
+    for x, by_cluster in sums.items():
+        means = sorted(((s / len(clusters[k]), k) for k, s in by_cluster.items()), reverse=True)
+        best, k = means[0]
+        runner_up = means[1][0] if len(means) > 1 else 0.0
+        if best >= ATTACH_P and best >= ATTACH_MARGIN * runner_up:
+            out[k].append(x)
+            out[home[x]] = []
+    return [c for c in out if c]
+
+
+def copy_groups(
+    live: Sequence[int],
+    fps: dict[int, Fingerprint],
+    rel: dict[int, dict[int, str]],
+    position: dict[int, int],
+) -> list[Story]:
+    """Candidates into groups of copies, fullest first, without chaining through a weak link."""
     order = sorted(live, key=lambda i: (fps[i].excerpt, -fps[i].words, position[i]))
     stories: list[Story] = []
     story_of: dict[int, Story] = {}
@@ -451,10 +514,15 @@ def group(
 
 
 def _best_tellings(
-    stories: list[Story], fps: dict[int, Fingerprint], position: dict[int, int]
+    stories: list[Story],
+    fps: dict[int, Fingerprint],
+    position: dict[int, int],
+    central: dict[int, float] | None = None,
 ) -> None:
     """Each story's best telling, the one shown and remembered as the story: not an excerpt,
-    with no paragraph of another story in it, then the fullest, then the first.
+    with no paragraph of another story in it, then the most central (`central`: its mean
+    same-story score with the story's other tellings, to a tenth: a story's oddest report,
+    often its longest, is a poor face for it), then the fullest, then the first.
 
     A paragraph's home is the story most of whose tellings have it; in a story told three or
     more ways, a paragraph no other telling has was mixed in by a republisher. A copy mixed
@@ -480,7 +548,11 @@ def _best_tellings(
                     return True
             return False
 
-        best = min(s.members, key=lambda m: (fps[m].excerpt, mixed(m), -fps[m].words, position[m]))
+        def rank(m: int) -> tuple:
+            centrality = -round((central or {}).get(m, 0.0), 1)
+            return (fps[m].excerpt, mixed(m), centrality, -fps[m].words, position[m])
+
+        best = min(s.members, key=rank)
         if best != s.rep:
             s.kind[s.rep] = s.kind.pop(best)
             s.members.remove(best)
@@ -579,64 +651,75 @@ def against_history(batch: Batch, history: SentStories) -> dict[int, SentMatch]:
                     best = (jac, h)
         if best:
             out[i] = SentMatch(NEAR_DUPLICATE, best[1].title, best[1].story)
-    out.update(_same_story_in_history(batch, history, set(out)))
     return out
 
 
-def _same_story_in_history(
+def scores_against_history(
     batch: Batch, history: SentStories, settled: set[int]
-) -> dict[int, SentMatch]:
+) -> dict[int, dict[int, tuple[float, SentArticle]]]:
+    """For each candidate not `settled` (already a copy of something sent), the same-story
+    probability with each sent telling that shares an anchor with it (sent articles within
+    STORY_WINDOW_DAYS): candidate -> sent article id -> (probability, the sent article)."""
     fps = batch.fps
+    if not fps or not history.count():
+        return {}
     days = [d for d in map(batch.day, fps) if d is not None]
     since = (max(days) if days else dt.date.today().toordinal()) - STORY_WINDOW_DAYS
-    counts = history.fact_counts(batch.fact_holders, since)  # sent articles holding each fact
-
-    def df(key: int) -> int:
-        return counts.get(key, 0) + len(batch.fact_holders[key])
-
-    compared = len(fps) + history.count_since(since)
-    anchor_keys = [
-        k
-        for k in counts
-        if df(k) <= ANCHOR_MAX_DF and fps[batch.fact_holders[k][0]].facts[k] not in WEAK_KINDS
-    ]
-    anchors: Counter[tuple[int, int]] = Counter()
-    sent_holders: dict[int, list[int]] = defaultdict(list)
+    keys = [k for k, h in batch.fact_holders.items() if fps[h[0]].facts[k] in ANCHORS]
+    counts = history.fact_counts(keys, since)  # sent articles holding each fact
+    anchor_keys = [k for k in counts if counts[k] + len(batch.fact_holders[k]) <= ANCHOR_MAX_DF]
+    pairs: set[tuple[int, int]] = set()
     for key, aid in history.facts_since(anchor_keys, since):
-        sent_holders[key].append(aid)
-    for key, aids in sent_holders.items():
-        mine = [i for i in batch.fact_holders[key] if i not in settled]
-        anchors.update(itertools.product(mine, aids))
-    pairs = [p for p, n in anchors.items() if n >= 2]
+        pairs.update((i, aid) for i in batch.fact_holders[key] if i not in settled)
     if not pairs:
         return {}
     sent = history.articles({aid for _, aid in pairs})
-    # Another report of a sent story is told by the facts of the telling readers got, the
-    # story's representative: its other tellings may carry paragraphs of other stories.
-    pairs = [(i, aid) for i, aid in pairs if sent[aid].id == sent[aid].story]
-    agree = []
+    idf = batch.term_idf(history)
+    weighed = batch.weighed(history)
+    out: dict[int, dict[int, tuple[float, SentArticle]]] = defaultdict(dict)
     for i, aid in pairs:
         fp, h = fps[i], sent[aid]
-        shared = [
-            (fp.facts[k], df(k)) for k in fp.facts.keys() & h.facts if df(k) <= EVIDENCE_MAX_DF
-        ]
-        evidence = same_story(
-            shared, compared, fp.fact_weight, h.fact_weight, fp.classes, h.classes
-        )
-        if evidence is not None:
-            agree.append((evidence, i, aid))
-    if not agree:
-        return {}
-    involved = {i for _, i, _ in agree}
-    words = {t for _, _, aid in agree for t in sent[aid].terms}
-    words.update(t for i in involved for t in fps[i].terms)
-    idf = batch.idf(involved, history.term_frequencies(words), history.count())
-    out: dict[int, SentMatch] = {}
-    for _, i, aid in sorted(agree, reverse=True):
-        h = sent[aid]
-        if i not in out and cosine(fps[i].terms, h.terms, idf) >= STORY_COSINE:
-            out[i] = SentMatch(SAME_STORY, h.title, h.story)
+        if fp.paragraphs & h.paragraphs:
+            continue  # paragraphs mixed in by a republisher (see Batch.story_scores)
+        kinds = dict(zip(CLASSES, h.classes or (), strict=False))
+        shared = [fp.facts[k] for k in fp.facts.keys() & h.facts]
+        facets = Facets(h.terms, kinds, headline_terms(headline_words(h.title)))
+        p = probability(features(weighed(i), weigh(facets, idf), shared))
+        if p >= MIN_SCORE:
+            out[i][aid] = (p, h)
     return out
+
+
+def story_sent_by_score(
+    story: Story, scores: dict[int, dict[int, tuple[float, SentArticle]]]
+) -> SentMatch | None:
+    """The sent story this story is another report of, by the mean same-story probability
+    of its tellings with that story's tellings (average linkage, as within the batch), and
+    ATTACH_MARGIN times that of any other sent story (a report that two sent stories could
+    claim is more often a new event of the same kind than one sent in two parts)."""
+    sums: Counter[int] = Counter()
+    tellings: dict[int, dict[int, SentArticle]] = defaultdict(dict)
+    for m in story.members:
+        for aid, (p, h) in scores.get(m, {}).items():
+            sums[h.story] += p
+            tellings[h.story][aid] = h
+    if not sums:
+        return None
+    means = sorted(
+        ((s / (len(story.members) * len(tellings[sid])), sid) for sid, s in sums.items()),
+        reverse=True,
+    )
+    best, sid = means[0]
+    told = tellings[sid]
+
+    # As in the batch: one report and one sent telling are one story at SAME_STORY_P; a
+    # lone report joins a story told several ways from HISTORY_P on.
+    floor = HISTORY_P if len(story.members) > 1 or len(told) > 1 else SAME_STORY_P
+    runner_up = means[1][0] if len(means) > 1 else 0.0
+    if best < floor or best < ATTACH_MARGIN * runner_up:
+        return None
+    face = told.get(sid) or told[min(told)]  # the telling readers got, when it was compared
+    return SentMatch(SAME_STORY, face.title, sid)
 
 
 def story_sent(story: Story, matches: dict[int, SentMatch]) -> SentMatch | None:

@@ -1,0 +1,152 @@
+"""Same-story grouping on real news, in process: ECB+ dev topics 1-22 (../shared/data: real
+articles from many outlets grouped by event, CC BY 3.0), measured as
+`../shared/tools/eval-stories` measures the CLI:
+
+1. one selection with room for everything: stories per event, events lost, articles shown
+   under another event's story, pairwise precision and recall against the gold events;
+2. two days on one state: day 1 the first half of the articles of every other event, day 2
+   the rest of those and all the other events: already-sent events sent again, new events
+   lost.
+
+    .venv/bin/python benchmarks/stories_ecb.py [--data FILE] [--explain]
+
+Prints its figures; asserts nothing (tests/test_stories_real.py holds the floor).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as dt
+import itertools
+import json
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from digest.config import SelectionConfig
+from digest.models import Article, Paragraph, Selection
+from digest.select import History, select
+from digest.state.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "ecbplus_dev.json"
+EVERYTHING = SelectionConfig(max_articles=10_000, lookback_days=10_000)
+DAY = dt.date(2024, 3, 4)
+
+
+def ecb_articles(path: Path = DATA) -> tuple[list[Article], dict[str, str]]:
+    """The data set's articles as four feeds would give them, and each one's gold event (by
+    URL)."""
+    arts = json.loads(path.read_text(encoding="utf-8"))["articles"]
+    articles = [
+        Article(
+            a["title"],
+            tuple(Paragraph(p) for p in a["text"].split("\n\n")),
+            f"https://wire{n % 4}.example/feed.xml",
+            date=DAY,
+            url=f"https://news{n % 7}.example/{a['id']}",
+            guid=a["id"],
+        )
+        for n, a in enumerate(arts)
+    ]
+    return articles, {a.url: x["event"] for a, x in zip(articles, arts, strict=True)}
+
+
+@dataclass
+class OneRun:
+    stories: int
+    events: int
+    events_lost: int
+    under_another: list[tuple[Article, Article]]  # (shown telling, another event's article)
+    precision: float
+    recall: float
+    seconds: float
+
+
+def one_run(articles: list[Article], gold: dict[str, str]) -> OneRun:
+    with Store.open(":memory:", readonly=True) as store:
+        start = time.perf_counter()
+        sel = select(articles, History(store), EVERYTHING)
+        took = time.perf_counter() - start
+    where = {a.url: k for k, c in enumerate(sel.chosen) for a in (c.article, *c.tellings)}
+    tp = fp = fn = 0
+    for x, y in itertools.combinations(gold, 2):
+        same, grouped = gold[x] == gold[y], where[x] == where[y]
+        tp += same and grouped
+        fp += grouped and not same
+        fn += same and not grouped
+    events = set(gold.values())
+    shown = {gold[c.article.url] for c in sel.chosen}
+    under = [
+        (c.article, a) for c in sel.chosen for a in c.tellings if gold[a.url] != gold[c.article.url]
+    ]
+    return OneRun(
+        len(sel.chosen), len(events), len(events - shown), under,
+        tp / max(tp + fp, 1), tp / max(tp + fn, 1), took,
+    )  # fmt: skip
+
+
+@dataclass
+class TwoDays:
+    old: int
+    sent_again: list[str]  # events of day 1 shown again on day 2
+    new: int
+    lost: list[str]  # events new on day 2 not shown
+    second: Selection
+
+
+def two_days(articles: list[Article], gold: dict[str, str]) -> TwoDays:
+    events = sorted(set(gold.values()))
+    day1: set[str] = set()
+    for k, e in enumerate(events):
+        urls = sorted((u for u in gold if gold[u] == e), key=lambda u: u.rsplit("/", 1)[1])
+        if k % 2 == 0:
+            day1 |= set(urls[: max(1, len(urls) // 2)])
+    with tempfile.TemporaryDirectory() as folder, Store.open(Path(folder) / "s.sqlite3") as store:
+        first = select([a for a in articles if a.url in day1], History(store), EVERYTHING)
+        store.remember(1, first.records)
+        later = [replace(a, date=DAY + dt.timedelta(days=1)) for a in articles if a.url not in day1]
+        second = select(later, History(store), EVERYTHING)
+    old = {gold[u] for u in day1}
+    shown = {gold[c.article.url] for c in second.chosen}
+    new = set(events) - old
+    return TwoDays(len(old), sorted(shown & old), len(new), sorted(new - shown), second)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--explain", action="store_true")
+    args = ap.parse_args()
+    articles, gold = ecb_articles(args.data)
+    r = one_run(articles, gold)
+    print(
+        f"one run: {len(articles)} articles, {r.events} events: {r.stories} stories "
+        f"({r.stories / r.events:.2f} per event), {r.events_lost} events lost, "
+        f"{len(r.under_another)} articles under another event; pairwise precision "
+        f"{r.precision:.3f}, recall {r.recall:.3f}; select {r.seconds:.2f} s"
+    )
+    if args.explain:
+        for shown, a in r.under_another:
+            print(
+                f"  [{gold[shown.url]}] {shown.title[:60]!r}\n     <- [{gold[a.url]}] {a.title[:60]!r}"
+            )
+    t = two_days(articles, gold)
+    print(
+        f"two days: {len(t.sent_again)}/{t.old} already-sent events sent again, "
+        f"{len(t.lost)}/{t.new} new events lost"
+    )
+    if args.explain:
+        counts = collections.Counter(gold[c.article.url] for c in t.second.chosen)
+        print(f"  sent again: {', '.join(f'{e} ({counts[e]})' for e in t.sent_again)}")
+        for s in t.second.skipped:
+            if gold[s.article.url] in t.lost:
+                print(
+                    f"  lost [{gold[s.article.url]}] {s.article.title[:50]!r} as {s.relation} of {s.duplicate_of!r}"
+                )
+
+
+if __name__ == "__main__":
+    main()

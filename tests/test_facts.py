@@ -1,0 +1,158 @@
+"""Facts and names as news writes them: amounts in every style, dates in English and Russian,
+one name written several ways; and no text, however odd, makes selection raise."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import string
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from digest.config import SelectionConfig
+from digest.models import Article, Paragraph
+from digest.select import History, select
+from digest.select.facts import (
+    AMOUNT,
+    COUNT,
+    DATE,
+    PERCENT,
+    WEEKDAY,
+    YEAR,
+    _fact_key,
+    _names,
+    facts,
+    name_key,
+    name_words,
+)
+from digest.state.store import Store
+
+# digest.select re-exports the function `fingerprint`, which hides the module of that name.
+fingerprint_module = importlib.import_module("digest.select.fingerprint")
+EVERYTHING = SelectionConfig(max_articles=1000, lookback_days=100_000)
+
+
+def kinds_of(text: str) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for key, kind in facts("", text).items():
+        out.setdefault(kind, set()).add(key)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "kind"),
+    [
+        ("The deal is worth $5.4bn, the company said.", "5.4e+09", AMOUNT),
+        ("It raised $5bn in the offering.", "5e+09", AMOUNT),
+        ("A £1.5m grant was approved.", "1.5e+06", AMOUNT),
+        ("Инвестиции составят €3,5 млрд до конца года.", "3.5e+09", AMOUNT),
+        ("The app has 1.2M users.", "1.2e+06", AMOUNT),
+        ("Tickets sold out at 10k a night.", "10000", AMOUNT),
+        ("Exports rose 12% in a year.", "12%", PERCENT),
+        ("Экспорт вырос на 7,5 процента.", "7.5%", PERCENT),
+        ("The plant employs 1,250 people.", "1250", COUNT),
+        ("Выделено 250 тыс. тенге.", "250000", AMOUNT),
+    ],
+)
+def test_amounts_are_read_as_news_writes_them(text, value, kind):
+    assert facts("", text).get(_fact_key("num", value)) == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Between 5–7 million people, ½ of the region, three hundred villages.",
+        "Version 1.2.3 of 1,2,3 and 4.5.6.7 ... 9,99,9 and 0,000,1 and $,5bn and 5bnbn",
+        "١٢٣ ٤٥٦ and ２０２５ and 5\u00a0000\u00a0000 and 1\u202f000",
+    ],
+)
+def test_figures_nobody_reads_are_left_out_never_raised(text):
+    facts(text, text)
+
+
+def test_dates_and_weekdays_in_english_and_russian():
+    english = kinds_of("Talks were held on Monday, December 3, in Astana; they began in 2024.")
+    russian = kinds_of("Переговоры прошли в понедельник, 3 декабря, в Астане.")
+    assert english[DATE] == russian[DATE]
+    assert english[WEEKDAY] == russian[WEEKDAY]
+    assert len(english[YEAR]) == 1
+
+
+def test_one_name_however_it_is_written():
+    assert _names("Brian G. Nichols") == _names("Brian Nichols")
+    assert _names("James Bodiford of Superior Court")[0] == _names("James Bodiford")[0]
+    assert _names("Bank of America") == (" ".join(map(name_key, ["Bank", "of", "America"])),)
+    assert _names("President Kassym-Jomart Tokayev's") == _names("Kassym-Jomart Tokayev")
+    assert _names("Касым-Жомарт Токаев") == _names("Kassym-Jomart Tokayev")
+    for cyrillic, latin in [
+        ("Мирзиёев", "Mirziyoyev"),
+        ("Жапаров", "Japarov"),
+        ("Шавкат", "Shavkat"),
+    ]:
+        assert name_key(cyrillic) == name_key(latin)
+    assert name_key("Sea") != name_key("Syr")  # short names are kept whole
+
+
+def test_name_words_leave_out_sentence_openers_titles_and_title_case_headlines():
+    words = name_words(
+        "The Northern Aral Sea Is Coming Back",
+        "The fishermen of Aralsk met President Tokayev. Officials said Tokayev would return.",
+    )
+    assert words == [name_key("Aralsk"), name_key("Tokayev"), name_key("Tokayev")]
+
+
+def article(title: str, body: str, n: int = 0) -> Article:
+    return Article(
+        title,
+        tuple(Paragraph(p) for p in body.split("\n\n") if p.strip()) or (Paragraph(body),),
+        f"feed{n % 3}.xml",
+        date=dt.date(2025, 12, 8),
+        url=f"https://example.com/{n}",
+    )
+
+
+NEWS_TEXT = st.text(
+    alphabet=st.sampled_from(
+        string.ascii_letters
+        + string.digits
+        + " .,:;'’\"%$£€½–-—()\n"
+        + "АБВГДЕЁЖЗИКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдеёжзиклмнопрстуфхцчшщъыьэюяәғқңөұүһіʻ"
+    ),
+    max_size=400,
+) | st.text(max_size=200)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(NEWS_TEXT, NEWS_TEXT), min_size=1, max_size=6))
+def test_no_text_makes_selection_raise(pieces):
+    articles = [article(t or "untitled", b or "empty", n) for n, (t, b) in enumerate(pieces)]
+    for a in articles:
+        facts(a.title, a.text)
+        name_words(a.title, a.text)
+    with Store.open(":memory:", readonly=True) as store:
+        selection = select(articles, History(store), EVERYTHING)
+    assert len(selection.chosen) + len(selection.skipped) == len(articles)
+    assert not selection.problems
+
+
+def test_an_article_that_trips_a_bug_is_named_and_the_rest_go_out(monkeypatch):
+    """Fault injection: were a bug to slip through, only the article that trips it is lost."""
+    real = fingerprint_module.facts
+
+    def facts_with_a_bug(title: str, text: str):
+        if "TRIPWIRE" in text:
+            raise ValueError("could not convert string to float: '5.4bn'")
+        return real(title, text)
+
+    monkeypatch.setattr(fingerprint_module, "facts", facts_with_a_bug)
+    good = article("Bank Keeps Rate", "The bank kept its rate at 16.5 percent on Friday.", 0)
+    bad = article("Odd One", "TRIPWIRE text", 1)
+    other = article("Snow Closes Passes", "Snow closed two mountain passes on Monday.", 2)
+    with Store.open(":memory:", readonly=True) as store:
+        selection = select([good, bad, other], History(store), EVERYTHING)
+    assert [c.article.title for c in selection.chosen] == [good.title, other.title]
+    [problem] = selection.problems
+    assert problem.source == bad.source and "'Odd One' left out" in problem.message
+    assert "5.4bn" in problem.message
