@@ -54,6 +54,7 @@ class Article:
     excerpt: bool = False  # the body is a teaser cut short with "..."
     source_name: str | None = None  # what readers see: "The Times of Central Asia"
     source_link: str | None = None  # the source's home page
+    language: str | None = None  # declared by the source ("ru"); digest.language.language_of
     listed: bool = False  # `date` is when a listing page showed it, not when it was published
 
     @property

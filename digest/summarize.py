@@ -1,13 +1,14 @@
 """Leads: a short, faithful lead for every chosen article.
 
 The extractive backend (the default) copies whole sentences from the article's prose:
-it never writes a word the article does not contain. Sentences are split by pysbd (with
-patches where it errs on news copy), chrome, captions, bylines, dates and interview
+it never writes a word the article does not contain. Sentences come from
+`digest.sentences` (the splitter for the article's language), chrome, captions, bylines,
+dates and interview
 questions are left out, and the sentence that carries the news best (position, overlap
 with the title, centrality, names and numbers) is the lead; a short one gets a second
 sentence from near it. A first choice over `max_words` is cut at a clause boundary and
 ends with "…". Only the article's opening is read: that is where news puts the news,
-and pysbd is most of the cost.
+and splitting is most of the cost.
 
 The llm backend asks an OpenAI-compatible chat endpoint for the lead, checks the answer
 (length, script and language, no markup, no numbers the article does not have) and falls
@@ -20,7 +21,6 @@ import http.client
 import json
 import os
 import re
-import threading
 import unicodedata
 import urllib.error
 import urllib.parse
@@ -28,13 +28,12 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-
-import pysbd
 
 from .config import LlmConfig, SummaryConfig
 from .errors import ConfigError
+from .language import detect, language_of
 from .models import PROSE, QUESTION, Article
+from .sentences import split_sentences, text_before_limit
 from .text import CHROME_PHRASES, LISTING_COUNTER
 
 __all__ = ["LeadResult", "extractive_lead", "is_chrome", "make_summarizer", "split_sentences"]
@@ -49,65 +48,20 @@ class LeadResult:
     note: str | None = None  # why the llm backend fell back, if it did
 
 
-# --- sentences --------------------------------------------------------------------------
-
-_local = threading.local()  # pysbd.Segmenter keeps the text being split on itself
-
-
-def _segmenter() -> pysbd.Segmenter:
-    segmenter = getattr(_local, "segmenter", None)
-    if segmenter is None:
-        segmenter = _local.segmenter = pysbd.Segmenter(language="en", clean=False)
-    return segmenter
-
-
-# pysbd ends a sentence after some of these ("Approx. 20", "Vol. 3"); in news copy they
-# (nearly) never end one.
-_NEVER_FINAL = re.compile(
-    r"(?:^|[\s(])(?:Mr|Mrs|Ms|Dr|Prof|Gen|Col|Lt|Maj|Capt|Sgt|Sen|Rep|Gov|Pres|Amb|St|Mt|"
-    r"No|Nos|Vol|Approx|Fig|vs|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.$"
-)
-# ... and between company suffixes: "Acme Co. Ltd. is ..." ("Sea Value Plc. plans" is the
-# lowercase rule).
-_CORPORATE_START = re.compile(r"(?:Ltd|Inc|Plc|Co|Corp)\.|(?:LLC|LLP|PLC|GmbH)\b")
-# "security.They will": a missing space after a full stop hides a boundary from pysbd.
-_MISSING_SPACE = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
-# Quick test for "might hold more than one sentence": pysbd is the slow part.
-_INNER_END = re.compile(r"[.!?…][\"'”’)\]]*\s")
-
-
-@lru_cache(maxsize=16384)
-def split_sentences(text: str) -> tuple[str, ...]:
-    """The sentences of one paragraph, whitespace-normalised, patched where pysbd errs."""
-    text = _MISSING_SPACE.sub(" ", " ".join(text.split()))
-    if not text:
-        return ()
-    if not _INNER_END.search(text):
-        return (text,)
-    merged: list[str] = []
-    for piece in _segmenter().segment(text):
-        piece = piece.strip()
-        if not piece:
-            continue
-        if merged and (
-            piece[0].islower() or _NEVER_FINAL.search(merged[-1]) or _CORPORATE_START.match(piece)
-        ):
-            merged[-1] = f"{merged[-1]} {piece}"
-        else:
-            merged.append(piece)
-    return tuple(merged)
-
-
 # --- what is not news -------------------------------------------------------------------
 
 _MONTHS = (
     "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec"
+    "jan feb mar apr jun jul aug sep sept oct nov dec "
+    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря "
+    "январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь "
+    "янв фев мар апр июн июл авг сен сент окт ноя нояб дек г года"
 )
 _DATE_WORDS = frozenset(
     (
         _MONTHS + " monday tuesday wednesday thursday friday saturday sunday mon tue wed thu fri"
         " sat sun updated published posted last on at am pm a.m p.m gmt utc"
+        " понедельник вторник среда четверг пятница суббота воскресенье в обновлено"
     ).split()
 )
 _DATE_NUMBER = re.compile(r"\d{1,4}(?:[:/.-]\d{1,4})*(?:st|nd|rd|th)?")
@@ -185,14 +139,27 @@ _STOP = frozenset(
     were be been being has have had do does did will would shall should can could may might
     must it its it's he she they them their his her we our you your i not no nor so such also
     said says say which who whom whose what when where while how all any both each other more
-    most some new one two per up out s""".split()
+    most some new one two per up out s
+    и в во на не что с со по к ко о об от из за для до при у а но или же бы ли как так это
+    этот эта эти его ее её их он она они мы вы я был была были было будет быть также уже
+    еще ещё который которая которое которые сообщает сообщил заявил
+    және мен бен пен бұл осы да де ол олар үшін туралы
+    va bilan bu ham uchun esa u ular haqida""".split()
 )
 _CONTEXT_OPENERS = frozenset(
     """he she it they this these those that its his her their however but and also
     still meanwhile moreover furthermore regardless such thus so yet besides instead then
-    nonetheless nevertheless additionally likewise similarly otherwise""".split()
+    nonetheless nevertheless additionally likewise similarly otherwise
+    он она оно они его её ее их это этот эта эти этом этого этой этих такой такие там тогда
+    однако но а и также кроме при тем поэтому впрочем мы я
+    ол олар бұл осы сондай-ақ алайда біз мен
+    u ular bu shu shuningdek biroq ammo lekin biz men""".split()
 )
-_REFERRING = frozenset("this these those such he she it they its his her their meantime".split())
+_REFERRING = frozenset(
+    """this these those such he she it they its his her their meantime
+    он она они его её ее их это этом этого этой эти этих этот эта таких такой
+    ол олар бұл осы оның олардың u ular bu shu uning ularning""".split()
+)
 _ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*$")
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
 
@@ -215,26 +182,53 @@ class _Sentence:
 
 _OPENING = 8  # usable sentences looked at, not counting interview answers
 _OPENING_CHARS = 1500  # ... and at most about this much text
-# A boundary pysbd would agree with: "word. Next" (no abbreviation has 3 lowercase letters
-# before its full stop and a capital after, bar "Sept.", which a date follows).
-_SAFE_END = re.compile(r"(?<=[a-z]{3}[.!?])\s+(?=[A-Z])")
 
 
-def _head(text: str, limit: int) -> str:
-    """The text up to the last safe sentence end before `limit` characters (all if none)."""
-    if len(text) <= limit:
-        return text
-    ends = [m.start() for m in _SAFE_END.finditer(text, 0, max(limit, 1))]
-    return text[: ends[-1]] if ends else text
+def _closed(s: str, opening: str, closing: str) -> bool:
+    """No quotation left open or closed that was not opened. Counts alone do not tell in
+    Russian, where nested quotes share their closing mark: «Завод «Новый Свет»."""
+    first_close, last_open = s.find(closing), s.rfind(opening)
+    return last_open <= s.rfind(closing) and not (
+        first_close >= 0 and (s.find(opening) < 0 or first_close < s.find(opening))
+    )
 
 
 def _balanced(s: str) -> bool:
+    curly = ("„", "“") if "„" in s else ("“", "”")
     return (
-        s.count("“") == s.count("”")
+        _closed(s, *curly)
+        and _closed(s, "«", "»")
         and s.count('"') % 2 == 0
         and s.count("(") == s.count(")")
         and s.count("[") == s.count("]")
     )
+
+
+# A wire dateline before the news: "МОСКВА, 10 авг - РИА Новости.", "Москва. 7 мая. INTERFAX.RU -",
+# "КРАСНОЯРСК, 10 августа. /ТАСС/.", "ALMATY (Reuters) -": a place and date, then the agency
+# in brackets, slashes or by name, then a dash or full stop.
+_AGENCIES = (
+    r"INTERFAX\.RU|Интерфакс|РИА Новости|ТАСС|TASS|Kazinform|Казинформ|Kabar|Кабар|AKIpress|"
+    r"24\.kg|Trend|Тренд|UzA|Dunyo|Sputnik|Спутник|Reuters|AFP|AP|Xinhua|Синьхуа|Anadolu"
+)
+_DATELINE = re.compile(
+    r"^(?P<place>[^\W\d_][\w-]*(?:[ -][^\W\d_][\w-]*){0,2}[,.]?\s+)?"
+    r"(?:(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})"  # "10 авг", "Dec. 3"
+    r"(?:,?\s+\d{4}(?:\s*г\.|\s+года)?)?[,.]?\s+)?"
+    r"(?:[-–—]\s*)?"
+    rf"(?:/\s*[^/]{{2,20}}\s*/|(?P<bracket>\([^()]{{2,30}}\))|(?:{_AGENCIES})\b)"
+    r"\.?\s*(?:[-–—.]\s*|$)"
+)
+
+
+def _without_dateline(text: str) -> str:
+    match = _DATELINE.match(text)
+    if not match or match.end() > 80:
+        return text
+    # "(Reuters)" after a place in capitals only: "Kazakhstan (KZ) - the largest" is news.
+    if match.group("bracket") and not (match.group("place") or "").strip(" ,.").isupper():
+        return text
+    return text[match.end() :]
 
 
 def _usable(sentence: str, last_in_paragraph: bool, excerpt: bool) -> str | None:
@@ -262,10 +256,11 @@ def _near_title(stems: frozenset[str], title: frozenset[str]) -> bool:
 def _candidates(article: Article) -> list[_Sentence]:
     """The usable sentences of the article's opening, in order.
 
-    Only the opening: news puts the news first, and pysbd (most of the time spent here)
+    Only the opening: news puts the news first, and the splitter (most of the time spent here)
     then never sees the long tail of a long article.
     """
     title = _stems(article.title)
+    language = language_of(article)
     out: list[_Sentence] = []
     in_interview = False
     read = 0  # characters split so far
@@ -277,6 +272,8 @@ def _candidates(article: Article) -> list[_Sentence]:
             in_interview = in_interview or paragraph.kind == QUESTION
             continue
         text = " ".join(paragraph.text.split())
+        if not out:
+            text = _without_dateline(text)
         label, rest = _speaker_label(text)
         if _is_question(label, rest):
             in_interview = True
@@ -284,9 +281,9 @@ def _candidates(article: Article) -> list[_Sentence]:
         # After the first question everything is the interviewee talking: their claims,
         # not the news. An answer keeps its content but loses its "Helmer: " label.
         speech = in_interview or label is not None
-        text = _head(rest if label else text, _OPENING_CHARS - read)
+        text = text_before_limit(rest if label else text, _OPENING_CHARS - read)
         read += len(text)
-        sentences = split_sentences(text)
+        sentences = split_sentences(text, language)
         for i, raw in enumerate(sentences):
             sentence = _usable(raw, i == len(sentences) - 1, article.excerpt)
             if sentence is None:
@@ -308,12 +305,38 @@ _WHEN = re.compile(
     r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
     r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|"
     r"tomorrow|this (?:week|month|year)|last (?:week|month|year)|next (?:week|month|year))\b"
+    r"|\b\d{1,2}\s+(?:января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|"
+    r"ноября|декабря)|(?i:\bв\s+(?:понедельник|вторник|среду|четверг|пятницу|субботу|"
+    r"воскресенье)|\b(?:вчера|сегодня|завтра|на этой неделе))"
 )
 
 
 def _when(s: _Sentence) -> bool:
     """Says when: a month, a weekday, "this week"."""
     return bool(_WHEN.search(s.text))
+
+
+# A sentence about the telling, not the news: the court that heard it (its facts may still
+# serve beside the lede) ...
+_PROCEDURAL = re.compile(
+    r"\b(?:court|jury|tribunal|inquest|hearing|trial)\s+(?:was\s+|has\s+)?(?:heard|told)\b"
+    r"|\b(?:суд|суде)\s+(?:установил|выяснил|услышал)",
+    re.IGNORECASE,
+)
+# ... and one that says nothing yet: the inquiry under way, the comment nobody gave. Never a
+# lead over the lede, never company for it.
+_EMPTY = re.compile(
+    r"\binvestigations?\s+(?:is|are|was|were|remains?)\s+(?:under\s*way|ongoing|continuing)"
+    r"|\b(?:an|the)\s+investigation\s+(?:has\s+been|was|is\s+being)\s+(?:launched|opened|carried)"
+    r"|\b(?:declined|refused)\s+to\s+comment\b|\bcould\s*n[o']t\s+be\s+reached\b"
+    r"|\bnot\s+immediately\s+(?:available|clear)\b|\bno\s+(?:further\s+)?details\s+were\b"
+    r"|\b(?:ведется|ведётся|проводится|продолжается)\s+(?:расследование|проверка)"
+    r"|\bрасследование\s+продолжается|\bот\s+комментариев\s+отказал",
+    re.IGNORECASE,
+)
+_PROCEDURAL_WEIGHT = 0.55
+_EMPTY_WEIGHT = 0.3
+_LEANING_WEIGHT = 0.7
 
 
 def _score(sentences: list[_Sentence], title: frozenset[str]) -> None:
@@ -332,6 +355,12 @@ def _score(sentences: list[_Sentence], title: frozenset[str]) -> None:
             + 0.1 * number
             + 0.2 * _when(s)
         )
+        if _EMPTY.search(s.text):
+            s.score *= _EMPTY_WEIGHT
+        elif _PROCEDURAL.search(s.text):
+            s.score *= _PROCEDURAL_WEIGHT
+        if s.order and _needs_context(s):  # "По его словам, ...": leans on what came before
+            s.score *= _LEANING_WEIGHT
 
 
 def _needs_context(s: _Sentence) -> bool:
@@ -344,11 +373,14 @@ _SHORT_LEAD = 0.5  # of max_words: a lead shorter than this gets a second senten
 _NEAR = 3  # sentences away from the first choice
 _TRAILING_FILLER = frozenset(
     "a an the and or but of to in on at by for with from as that which who whose while "
-    "including such like than its his her their".split()
+    "including such like than its his her their "
+    "в во на и а но или с со по к ко о об от из за для до при у что который которая которое "
+    "которые как его ее её их".split()
 )
 _SUBORDINATORS = frozenset(
     "after although though as because before despite during following if once since unless "
-    "until when whenever while amid according".split()
+    "until when whenever while amid according "
+    "когда если хотя поскольку пока после перед несмотря".split()
 )
 _CLAUSE_END = re.compile(r"[,;:](?=\s)|\s[–—](?=\s)")
 
@@ -356,11 +388,15 @@ _CLAUSE_END = re.compile(r"[,;:](?=\s)|\s[–—](?=\s)")
 # Words that open a new clause after a comma: a cut there leaves a whole clause behind.
 _CLAUSE_OPENERS = _SUBORDINATORS | frozenset(
     "and but or nor yet so which who whom whose where with without while whereas thereby "
-    "bringing making marking putting taking giving saying adding citing".split()
+    "bringing making marking putting taking giving saying adding citing "
+    "и а но или что чтобы который которая которое которые которых где куда откуда "
+    "сообщает сообщил сообщила заявил заявила отметил отметила".split()
 )
 _NUMBER_WORDS = frozenset(
     "hundred thousand million billion trillion percent per cent tonnes tons km kilometres "
-    "kilometers metres meters megawatts gigawatts hectares".split()
+    "kilometers metres meters megawatts gigawatts hectares "
+    "тыс млн млрд трлн тысяч тысячи миллиона миллионов миллиарда миллиардов процентов "
+    "процента руб рублей долларов тенге сумов сомов км тонн га".split()
 )
 
 
@@ -420,6 +456,13 @@ def _shorten(sentence: str, max_words: int) -> str:
     return best + ELLIPSIS
 
 
+_ATTRIBUTION = re.compile(
+    r"\baccording\s+to\b|\b(?:said|says|told|reported|announced)\b"
+    r"|\bсообщ\w*|\bзаяв\w*|\bпо\s+(?:словам|данным)\b|\bпередает\b|\bпишет\b",
+    re.IGNORECASE,
+)
+
+
 def extractive_lead(article: Article, max_words: int = 40) -> str:
     """Whole sentences of the article's prose, at most max_words words; "" if none is usable."""
     if max_words < 1:
@@ -443,7 +486,12 @@ def extractive_lead(article: Article, max_words: int = 40) -> str:
             for s in ranked[1:]
             if s.words <= max_words and _facts(s) != (0, False) and not _needs_context(s)
         ]
-        if not _clause_cut(anchor.text, cut) and any(map(_fact_word, lost)) and whole:
+        # ... and a cut that drops who says so ("…, according to the ministry") takes a claim
+        # from its source: a good whole sentence is better there too.
+        attribution_lost = bool(_ATTRIBUTION.search(" ".join(lost)))
+        if whole and (
+            attribution_lost or (not _clause_cut(anchor.text, cut) and any(map(_fact_word, lost)))
+        ):
             if whole[0].score >= 0.7 * anchor.score:
                 return whole[0].text
         return cut
@@ -457,6 +505,8 @@ def extractive_lead(article: Article, max_words: int = 40) -> str:
         if s.words > max_words - words or abs(s.order - anchor.order) > _NEAR:
             continue
         if (_needs_context(s) and s.order - 1 not in chosen) or _facts(s) == (0, False):
+            continue
+        if _EMPTY.search(s.text):
             continue
         if any(len(s.stems & c.stems) > 0.6 * len(s.stems) for c in chosen.values()):
             continue  # says again what a chosen sentence says
@@ -531,6 +581,9 @@ def validate_llm_lead(answer: str, article: Article, max_words: int) -> str:
         raise LlmError("answer is not in the article's script")
     if words >= 12 and _english_share(body) >= 0.15 and _english_share(text) < 0.05:
         raise LlmError("answer is not in the article's language")
+    # Russian copy answered in Kazakh (or Uzbek in Russian): the same script, another language.
+    if words >= 12 and detect(text) != language_of(article):
+        raise LlmError(f"answer is in {detect(text)}, the article in {language_of(article)}")
     digits = {re.sub(r"\D", "", n) for n in _NUMBER.findall(body)}
     invented = [n for n in _NUMBER.findall(text) if re.sub(r"\D", "", n) not in digits]
     if invented:

@@ -1,9 +1,12 @@
 """Stories on real news written by others: ECB+ (real articles from many outlets grouped by
-event; ../shared/data, topics 1-22), measured as benchmarks/stories_ecb.py prints it. The
-floors sit a little under today's figures: they catch a change that loses what was won."""
+event; ../shared/data, topics 1-22), measured as benchmarks/stories_ecb.py prints it (the
+floors sit a little under today's figures: they catch a change that loses what was won);
+and real Russian news (tests/fixtures/languages)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sys
 from pathlib import Path
 
@@ -13,6 +16,11 @@ from conftest import IN_CI
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from stories_ecb import DATA, ecb_articles, one_run, two_days  # noqa: E402
+
+from digest.config import SelectionConfig  # noqa: E402
+from digest.models import ALREADY_SENT, Article, Paragraph  # noqa: E402
+from digest.select import History, select  # noqa: E402
+from digest.state.store import Store  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -43,3 +51,99 @@ def test_real_news_two_days_lose_no_new_event_and_resend_few(ecb):
         "near-duplicate",
         "same-story",
     }
+
+
+# --- Russian: real news from seven outlets (tests/fixtures/languages, with its licences) ------
+
+RU_NEWS = ROOT / "tests" / "fixtures" / "languages" / "ru_news.json"
+CONFIG = SelectionConfig(max_articles=1000, lookback_days=100_000)
+
+
+def ru_articles() -> list[Article]:
+    return [
+        Article(
+            a["title"],
+            tuple(Paragraph(p) for p in a["paragraphs"]),
+            f"https://{a['outlet']}.example/rss",
+            date=dt.date(2019, 8, 11),
+            url=a["url"],
+        )
+        for a in json.loads(RU_NEWS.read_text(encoding="utf-8"))
+    ]
+
+
+def test_real_russian_news_of_different_events_stay_apart_in_a_batch_and_against_history(
+    tmp_path,
+):
+    """63 openings, 2008-2019, among them same-topic pairs: two athletes banned for doping
+    (Interfax), two sets of floods and fires (TASS)."""
+    articles = ru_articles()
+    with Store.open(":memory:", readonly=True) as store:
+        together = select(articles, History(store), CONFIG)
+    assert len(together.chosen) == len(articles)
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        store.remember(1, select(articles[::2], History(store), CONFIG).records)
+        later = select(articles[1::2], History(store), CONFIG)
+    assert len(later.chosen) == len(articles[1::2]), [s.duplicate_of for s in later.skipped]
+
+
+def canary_fires() -> Article:
+    [real] = [a for a in ru_articles() if "Канарах" in a.title]
+    return real
+
+
+# Two more tellings of the TASS report of 11 August 2019, written for this test: another
+# Russian outlet's (other words, the same people, place and figures) and an English one.
+RETOLD_RU = Article(
+    "На Гран-Канарии эвакуировали тысячу человек из-за лесного пожара",
+    (
+        Paragraph(
+            "Власти Канарских островов эвакуировали около 1 тыс. жителей острова Гран-Канария, "
+            "где 10 августа начался сильный лесной пожар. Как сообщил на пресс-конференции "
+            "глава региона Анхель Виктор Торрес, к вечеру субботы пожарные взяли под контроль "
+            "85% охваченной огнем площади."
+        ),
+        Paragraph(
+            "С огнем борются более 200 пожарных, к тушению привлекут десять самолетов и "
+            "вертолетов. Ситуацию осложнил ветер, который сменил направление."
+        ),
+    ),
+    "https://other.example/rss",
+    date=dt.date(2019, 8, 11),
+    url="https://other.example/1",
+)
+RETOLD_EN = Article(
+    "Gran Canaria wildfire forces 1,000 to flee",
+    (
+        Paragraph(
+            "About 1,000 people have been evacuated on the island of Gran Canaria, where a "
+            "wildfire broke out on August 10, Canary Islands president Angel Victor Torres told "
+            "a news conference on Sunday."
+        ),
+        Paragraph(
+            "Firefighters had brought 85% of the burning area under control by Saturday evening, "
+            "Torres said, but a change in the wind direction made the work harder. More than 200 "
+            "firefighters are fighting the blaze, and ten aircraft are expected to join them."
+        ),
+    ),
+    "https://wire.example/rss",
+    date=dt.date(2019, 8, 11),
+    url="https://wire.example/1",
+)
+
+
+@pytest.mark.parametrize("retold", [RETOLD_RU, RETOLD_EN], ids=["russian", "english"])
+def test_a_real_russian_report_and_its_retelling_are_one_story_in_a_batch_and_against_history(
+    tmp_path, retold
+):
+    real = canary_fires()
+    others = [a for a in ru_articles() if a is not real][:20]
+    with Store.open(":memory:", readonly=True) as store:
+        together = select([real, retold, *others], History(store), CONFIG)
+    [story] = [c for c in together.chosen if real in (c.article, *c.tellings)]
+    assert retold in (story.article, *story.tellings)
+    assert len(together.chosen) == 1 + len(others)
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        store.remember(1, select([real, *others], History(store), CONFIG).records)
+        later = select([retold], History(store), CONFIG)
+    assert [(s.reason, s.duplicate_of) for s in later.skipped] == [(ALREADY_SENT, real.title)]

@@ -364,6 +364,42 @@ def test_a_generic_opener_loses_to_the_sentence_with_the_news():
     )
 
 
+def test_an_empty_sentence_never_leads_nor_keeps_the_lede_company():
+    lede = (
+        "Fourteen people were taken to hospital after a bus and a lorry crashed near Ormskirk "
+        "on Tuesday morning."
+    )
+    a = article(
+        lede,
+        "Investigations are under way into how the A59 bus collision happened.",
+        title="Investigation Into A59 Bus Collision",
+    )
+    assert extractive_lead(a) == lede
+
+
+def test_a_procedural_sentence_does_not_win_over_the_lede():
+    # Without the rule the "…Crown Court heard" sentence (a date, a place, a court's name)
+    # was the whole lead.
+    lede = (
+        "A man has been jailed for life for murdering his neighbour in a row over a parking space."
+    )
+    heard = "The killing took place in Kirkby on December 23, 2013, Liverpool Crown Court heard."
+    a = article(lede, heard, title="Liverpool Crown Court Hears Kirkby Parking Row Murder Case")
+    assert extractive_lead(a) == f"{lede} {heard}"
+
+
+def test_a_cut_that_would_drop_the_attribution_gives_way_to_a_good_whole_sentence():
+    claim = (
+        "Uzbekistan will raise natural gas exports to China by a third next year after talks "
+        "in Tashkent with China National Petroleum Corporation on the new Line D pipeline, its "
+        "route, its capacity and its financing terms over the next decade, according to the "
+        "Ministry of Energy."
+    )
+    whole = "Uzbekistan raised gas exports to China to 5.6 billion cubic meters in 2024, the ministry said."
+    a = article(claim, whole, title="Uzbekistan to Raise Gas Exports to China by a Third")
+    assert extractive_lead(a) == whole  # the claim cut at 40 words loses who says so
+
+
 def test_teaser_cut_short_with_dots_is_not_used():
     a = article(
         "Tokayev met Israeli Foreign Minister Gideon Sa’ar in Astana on January 27. "

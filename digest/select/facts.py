@@ -288,6 +288,7 @@ def name_key(word: str) -> str:
     if not word.isascii():
         word = "".join(_CYRILLIC.get(c, c) for c in word).replace("_", "")
     word = word.replace("dzh", "j").replace("zh", "j").replace("'", "")
+    word = re.sub(r"c(?!h)", "k", word)  # "Victor" and "Виктор", "Canaria" and "Канария"
     if not word:
         return word
     rest = [c for c in word[1:] if c.isalnum() and c not in "aeiouyhw"]
@@ -318,9 +319,12 @@ def name_words(title: str, text: str) -> list[str]:
             if not before or before[-1] in ".!?:\n":
                 continue  # capitalised because it opens a sentence (or the title)
             word = m[0]
-            if word.lower() in _OPENERS or word.lower() in _ROLES or len(word) < 3:
+            lower = word.lower()
+            if lower in _OPENERS or lower in _ROLES or len(word) < 3:
                 continue
             out.append(name_key(word))
+            if "-" in word and not word.isascii():  # "Гран-Канария" is also "Gran Canaria"
+                out.extend(name_key(part) for part in word.split("-") if len(part) >= 3)
     return out
 
 

@@ -11,23 +11,22 @@ The lead is needed, so sections are assigned after summarizing (plan.place), onc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from ..keywords import Keywords
 from ..models import DEFAULT_SECTION, OTHER_SECTION
 
 Sections = Sequence[tuple[str, Sequence[str]]]
 
 
-def _pattern(keywords: Sequence[str]) -> re.Pattern[str] | None:
-    words = [r"\s+".join(map(re.escape, k.split())) for k in keywords if k.strip()]
-    if not words:
-        return None
-    # Whole words; a possessive or adjective ending still counts: "Kazakhstan’s", "Tajiks".
-    return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?:['’]s|s)?(?!\w)", re.I)
+def _pattern(keywords: Sequence[str]) -> Keywords | None:
+    """The keywords, matched with their inflected forms ("Казахстане", "Kazakhstan’s",
+    "Қазақстанның": digest/keywords.py)."""
+    found = Keywords(keywords)
+    return found if found.phrases else None
 
 
-def _compiled(sections: Sections) -> list[tuple[str, re.Pattern[str]]]:
+def _compiled(sections: Sections) -> list[tuple[str, Keywords]]:
     out = []
     for name, keywords in sections:
         pattern = _pattern(keywords)
@@ -44,7 +43,7 @@ def section_for(title: str, lead: str, sections: Sections) -> str:
     return _section(title, lead, compiled)
 
 
-def _section(title: str, lead: str, compiled: list[tuple[str, re.Pattern[str]]]) -> str:
+def _section(title: str, lead: str, compiled: list[tuple[str, Keywords]]) -> str:
     """The section named first in the title, else first in the lead (ties: config order):
     "Uzbekistan and Kazakhstan Explore ..." is an Uzbek story."""
     for text in (title, lead):

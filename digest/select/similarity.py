@@ -41,7 +41,7 @@ WEIGHTS = (-5.84, 11.2, 11.99, -1.0, -8.0, -0.79, 1.09, 6.41)
 SAME_STORY_P = 0.65
 # A report left alone joins the story whose tellings it matches with this mean probability,
 # when that is ATTACH_MARGIN times its mean with any other story (also against history).
-ATTACH_P = 0.35
+ATTACH_P = 0.15
 # A new story is a telling of a sent story from this mean probability on (and the margin).
 HISTORY_P = 0.4
 ATTACH_MARGIN = 2.0

@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from ..language import declared_language
 from ..models import Article, Problem, ReadResult
 from .entry import blocks, html_to_paragraphs, strip_excerpt_marks, title_from_text, web_link
 from .jsonfeed import looks_like_json, read_json_feed
@@ -39,6 +40,16 @@ def _entry_link(entry: feedparser.FeedParserDict, base: str | None) -> str | Non
     if entry.get("guidislink") and not web_link(link):
         return None
     return web_link(urljoin(base, link) if base else link)
+
+
+def _declared_language(entry: feedparser.FeedParserDict, channel) -> str | None:
+    """The entry's language as the feed declares it: its content's xml:lang, else the
+    channel's <language>."""
+    details = [*entry.get("content", ()), entry.get("summary_detail"), entry.get("title_detail")]
+    for tag in (*(d.get("language") for d in details if d), channel.get("language")):
+        if language := declared_language(tag):
+            return language
+    return None
 
 
 def read_feed(source: str, data: bytes, content_type: str | None = None) -> ReadResult:
@@ -116,6 +127,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
                 excerpt=excerpt,
                 source_name=feed_name,
                 source_link=web_link(channel.get("link")),
+                language=_declared_language(entry, channel),
             )
         )
     if result.articles:

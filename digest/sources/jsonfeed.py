@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from ..language import declared_language
 from ..models import Article, Paragraph, Problem, ReadResult
 from .entry import html_to_paragraphs, strip_excerpt_marks, title_from_text, web_link
 from .snapshot import clean, paragraph_kind
@@ -83,6 +84,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
                 excerpt=excerpt,
                 source_name=name,
                 source_link=home,
+                language=declared_language(_text(doc.get("language"))),
             )
         )
     if result.articles:
