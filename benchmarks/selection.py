@@ -278,7 +278,7 @@ def caught(
     """Per planted kind: [caught, planted]; plus non-planted articles skipped by mistake."""
     expected = {
         "sent-exact": {ALREADY_SENT},
-        "sent-story": {SAME_STORY},
+        "sent-story": {ALREADY_SENT},  # another report of a sent story is already-sent
         "batch-exact": {DUPLICATE},
         "batch-story": {SAME_STORY},
     }

@@ -32,7 +32,7 @@ from .facts import (
     name_words,
 )
 from .keys import key64
-from .similarity import NAME_BIT, Facets
+from .similarity import NAME_BIT, Facets, script_of
 
 NUM_PERM = 64  # MinHash size: 64 keeps one 10k-candidate selection within its time budget
 MINHASH_SEED = 1
@@ -155,13 +155,16 @@ def term_counts(title: str, text: str) -> Counter[int]:
     return counts
 
 
-def story_terms(title: str, text: str) -> Counter[int]:
+def story_terms(title: str, text: str, names_used: Sequence[str] | None = None) -> Counter[int]:
     """What the same-story score compares (similarity.py): the TERMS_KEPT most frequent
     content words of the title and opening, and the NAMES_KEPT most frequent name words
-    (their hashes with NAME_BIT set, each counted once). History keeps the same."""
+    (`names_used`: its name_words, when already made; their hashes with NAME_BIT set, each
+    counted once). History keeps the same."""
     opening = text[:FACT_CHARS]
     out = Counter(dict(term_counts(title, opening).most_common(TERMS_KEPT)))
-    names = Counter(zlib.crc32(w.encode()) | NAME_BIT for w in name_words(title, opening))
+    if names_used is None:
+        names_used = name_words(title, opening)
+    names = Counter(zlib.crc32(w.encode()) | NAME_BIT for w in names_used)
     # A name counts once however often it recurs: a place named again and again ("Aralsk")
     # would outweigh the people who tell two events there apart.
     out.update({name: 1 for name, _ in names.most_common(NAMES_KEPT)})
@@ -233,6 +236,7 @@ class Fingerprint:
     headline: frozenset[int]
     excerpt: bool
     headline_key: int | None
+    names_used: tuple[str, ...]  # its name_words
     article: Article = field(repr=False)
 
     # Asked of the few articles compared as the same story, and of those remembered: made
@@ -240,12 +244,15 @@ class Fingerprint:
     @functools.cached_property
     def terms(self) -> Counter[int]:
         """Its top content and name words, for the same-story score."""
-        return story_terms(self.article.title, self.article.text)
+        return story_terms(self.article.title, self.article.text, self.names_used)
 
     @functools.cached_property
     def facets(self) -> Facets:
         return Facets(
-            self.terms, dict(zip(CLASSES, self.classes, strict=True)), headline_terms(self.headline)
+            self.terms,
+            dict(zip(CLASSES, self.classes, strict=True)),
+            headline_terms(self.headline),
+            script_of(self.article.title),
         )
 
     @functools.cached_property
@@ -297,7 +304,8 @@ def fingerprint(
             sign(n + 1)
             pending_size = 0
         fs = facts(a.title, text)
-        for w in name_words(a.title, text):
+        names_used = tuple(name_words(a.title, text))
+        for w in names_used:
             fs.setdefault(name_word_key(w), NAME_WORD)
         heading = headline_words(a.title)
         partial.append(
@@ -312,6 +320,7 @@ def fingerprint(
                 heading,
                 a.excerpt,
                 headline_key(heading),
+                names_used,
                 a,
             )
         )

@@ -54,8 +54,8 @@ from .similarity import (
     Facets,
     Weighed,
     average_linkage,
-    features,
-    probability,
+    same_story,
+    script_of,
     weigh,
 )
 
@@ -304,7 +304,7 @@ class Batch:
                 # in by a republisher: no evidence that they tell one story.
                 return 0.0
             shared = [a.facts[k] for k in a.facts.keys() & b.facts.keys()]
-            return probability(features(weighed(i), weighed(j), shared))
+            return same_story(weighed(i), weighed(j), shared)
 
         return lambda i, j: score(min(i, j), max(i, j))
 
@@ -658,8 +658,9 @@ def scores_against_history(
     batch: Batch, history: SentStories, settled: set[int]
 ) -> dict[int, dict[int, tuple[float, SentArticle]]]:
     """For each candidate not `settled` (already a copy of something sent), the same-story
-    probability with each sent telling that shares an anchor with it (sent articles within
-    STORY_WINDOW_DAYS): candidate -> sent article id -> (probability, the sent article)."""
+    probability with each sent telling that shares MIN_ANCHORS anchors with it (sent articles
+    within STORY_WINDOW_DAYS): candidate -> sent article id -> (probability, the sent
+    article)."""
     fps = batch.fps
     if not fps or not history.count():
         return {}
@@ -668,23 +669,30 @@ def scores_against_history(
     keys = [k for k, h in batch.fact_holders.items() if fps[h[0]].facts[k] in ANCHORS]
     counts = history.fact_counts(keys, since)  # sent articles holding each fact
     anchor_keys = [k for k in counts if counts[k] + len(batch.fact_holders[k]) <= ANCHOR_MAX_DF]
-    pairs: set[tuple[int, int]] = set()
+    shared_anchors: Counter[tuple[int, int]] = Counter()
     for key, aid in history.facts_since(anchor_keys, since):
-        pairs.update((i, aid) for i in batch.fact_holders[key] if i not in settled)
+        shared_anchors.update((i, aid) for i in batch.fact_holders[key] if i not in settled)
+    pairs = [p for p, n in shared_anchors.items() if n >= MIN_ANCHORS]  # as in the batch
     if not pairs:
         return {}
     sent = history.articles({aid for _, aid in pairs})
     idf = batch.term_idf(history)
     weighed = batch.weighed(history)
+
+    @functools.cache
+    def weighed_sent(aid: int) -> Weighed:
+        h = sent[aid]
+        kinds = dict(zip(CLASSES, h.classes or (), strict=False))
+        headline = headline_terms(headline_words(h.title))
+        return weigh(Facets(h.terms, kinds, headline, script_of(h.title)), idf)
+
     out: dict[int, dict[int, tuple[float, SentArticle]]] = defaultdict(dict)
     for i, aid in pairs:
         fp, h = fps[i], sent[aid]
         if fp.paragraphs & h.paragraphs:
-            continue  # paragraphs mixed in by a republisher (see Batch.story_scores)
-        kinds = dict(zip(CLASSES, h.classes or (), strict=False))
+            continue  # paragraphs mixed in by a republisher (see Batch.story_scorer)
         shared = [fp.facts[k] for k in fp.facts.keys() & h.facts]
-        facets = Facets(h.terms, kinds, headline_terms(headline_words(h.title)))
-        p = probability(features(weighed(i), weigh(facets, idf), shared))
+        p = same_story(weighed(i), weighed_sent(aid), shared)
         if p >= MIN_SCORE:
             out[i][aid] = (p, h)
     return out
