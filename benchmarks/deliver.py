@@ -133,7 +133,9 @@ def latency_proxy(conn, upstream_port: int, rtt: float) -> None:
     asyncio.run(main())
 
 
-def write_config(folder: Path, port: int, ca_file: Path, recipients: list[str], n: int) -> Path:
+def write_config(
+    folder: Path, port: int, ca_file: Path, recipients: list[str], n: int, dkim: Path | None = None
+) -> Path:
     """A config like the shipped one (the sample pages) sending to the relay."""
     pages = folder / "pages"
     pages.mkdir(parents=True)
@@ -164,10 +166,38 @@ def write_config(folder: Path, port: int, ca_file: Path, recipients: list[str], 
                 "    timeout: 60",
                 f"    connections: {n}",
             ]
+            + (
+                [
+                    "  dkim:",
+                    "    domain: example.com",
+                    "    selector: digest",
+                    f"    key_file: {dkim}",
+                ]
+                if dkim
+                else []
+            )
         )
         + "\n"
     )
     return config
+
+
+def rsa_key(folder: Path) -> Path:
+    """A 2048-bit RSA key, as DKIM keys usually are."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = folder / "dkim.pem"
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return path
 
 
 def the_digest(config_path: Path) -> RenderedDigest:
@@ -285,13 +315,16 @@ def measure(rtt: float, args, recipients: list[str]) -> None:
                 "floor",
                 "ours end to end",
                 "ours sending",
+                "DKIM sending",
                 f"ours x{args.connections} e2e",
                 "naive",
                 "ours/floor e2e",
                 "sending/floor",
+                "DKIM/unsigned",
             ]
+            key = rsa_key(Path(tmp, "key"))
             print("round " + "".join(f"{c:>17}" for c in cases), flush=True)
-            ratios, sending_ratios = [], []
+            ratios, sending_ratios, dkim_ratios = [], [], []
             for n in range(args.rounds):
                 rate = {}
                 rate["floor"] = len(recipients) / floor(config, rendered, recipients)
@@ -303,6 +336,14 @@ def measure(rtt: float, args, recipients: list[str]) -> None:
                 )
                 rate["ours end to end"] = len(recipients) / wall
                 rate["ours sending"] = len(recipients) / sending
+                clear(relay_end)
+                _, signed, _ = ours(
+                    write_config(Path(tmp, f"d{n}"), port, ca_file, recipients, 1, key),
+                    relay_end,
+                    len(recipients),
+                )
+                rate["DKIM sending"] = len(recipients) / signed
+                dkim_ratios.append(rate["DKIM sending"] / rate["ours sending"])
                 wall, _, _ = ours(
                     write_config(Path(tmp, f"p{n}"), port, ca_file, recipients, args.connections),
                     relay_end,
@@ -313,11 +354,16 @@ def measure(rtt: float, args, recipients: list[str]) -> None:
                 clear(relay_end)
                 ratios.append(rate["ours end to end"] / rate["floor"])
                 sending_ratios.append(rate["ours sending"] / rate["floor"])
-                row = "".join(f"{rate[c]:>17.1f}" for c in cases[:6])
-                print(f"{n + 1:<6}{row}{ratios[-1]:>16.0%}{sending_ratios[-1]:>17.0%}", flush=True)
+                row = "".join(f"{rate[c]:>17.1f}" for c in cases[:7])
+                print(
+                    f"{n + 1:<6}{row}{ratios[-1]:>16.0%}{sending_ratios[-1]:>17.0%}"
+                    f"{dkim_ratios[-1]:>17.0%}",
+                    flush=True,
+                )
             print(
                 f"median ours/floor: end to end {statistics.median(ratios):.0%}, "
-                f"sending {statistics.median(sending_ratios):.0%}",
+                f"sending {statistics.median(sending_ratios):.0%}; DKIM-signed/unsigned "
+                f"sending {statistics.median(dkim_ratios):.0%}",
                 flush=True,
             )
             relay_end.send("stop")

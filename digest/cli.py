@@ -287,22 +287,164 @@ def sources(ctx: click.Context, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("email")
+@click.argument("token", required=False)
+@click.option("--email", help="The operator's way: unsubscribe this address.")
 @click.pass_context
-def unsubscribe(ctx: click.Context, email: str) -> None:
-    """Never send to EMAIL again (EMAIL may also be its unsubscribe token)."""
-    from .recipients import normalize_address
-    from .state import unsubscribe as unsubscribe_address
+def unsubscribe(ctx: click.Context, token: str | None, email: str | None) -> None:
+    """Never send to the reader of TOKEN (the token in their links) again; the operator
+    names an address with --email instead."""
+    from . import readers
 
-    if any(c in email for c in "\r\n\x00"):
-        raise UsageError(f"EMAIL: {email!r} holds a line break; give one address or token")
-    config = _load(ctx)
-    if "@" in email:  # as it is sent to: IDN domains in their ASCII form
-        email = normalize_address(email) or email
-    address = unsubscribe_address(config, email)
+    if (token is None) == (email is None):
+        raise UsageError("give the reader's TOKEN, or --email ADDRESS (not both)")
+    address = readers.unsubscribe(_load(ctx), token, email)
     if address is None:
-        raise UsageError(f"no subscriber has the token {email!r}")
+        raise UsageError(f"no reader has the token {token!r}")
     click.echo(f"{address} will not get digests any more")
+
+
+@cli.group(name="readers")
+def readers_group() -> None:
+    """The readers in the state: list, add, remove, import, export."""
+
+
+def _reader_line(r) -> str:
+    name = f" ({r.name})" if r.name else ""
+    extra = f" until {r.paused_until}" if r.paused_until else ""
+    return f"{r.email}{name}  {r.status}{extra}  {r.source or ''}"
+
+
+@readers_group.command(name="list")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "active", "paused", "unsubscribed", "bounced", "complained"]),
+)
+@click.option("--json", "as_json", is_flag=True, help='Print {"readers": [...]}.')
+@click.pass_context
+def readers_list(ctx: click.Context, status: str | None, as_json: bool) -> None:
+    """Every reader with their status."""
+    from . import readers
+
+    found = readers.list_readers(_load(ctx), status)
+    if as_json:
+        _print_json({"readers": [r.to_json() for r in found]})
+        return
+    for r in found:
+        click.echo(_reader_line(r))
+    click.echo(f"{len(found)} readers")
+
+
+@readers_group.command(name="add")
+@click.argument("email")
+@click.option("--name", help="The reader's name, for the To: header.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def readers_add(ctx: click.Context, email: str, name: str | None, as_json: bool) -> None:
+    """Add an active reader (the operator's word is their consent)."""
+    from . import readers
+
+    r = readers.add(_load(ctx), email, name)
+    _print_json(r.to_json()) if as_json else click.echo(_reader_line(r))
+
+
+@readers_group.command(name="remove")
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def readers_remove(ctx: click.Context, email: str, as_json: bool) -> None:
+    """Delete a reader and their consent record (to stop mail, `unsubscribe --email`)."""
+    from . import readers
+
+    removed = readers.remove(_load(ctx), email)
+    if as_json:
+        _print_json({"email": email, "removed": removed})
+    elif not removed:
+        raise UsageError(f"{email}: no such reader")
+    else:
+        click.echo(f"{email} removed")
+
+
+@readers_group.command(name="import")
+@click.argument("csv_file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def readers_import(ctx: click.Context, csv_file: str, as_json: bool) -> None:
+    """New active readers from a CSV file (email[,name]); known readers keep their status."""
+    from . import readers
+
+    new, known, problems = readers.import_csv(_load(ctx), Path(csv_file))
+    _warn(problems)
+    if as_json:
+        _print_json({"added": new, "known": known, "problems": problems})
+    else:
+        click.echo(f"{new} new readers, {known} already known")
+
+
+@readers_group.command(name="export")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of CSV.")
+@click.pass_context
+def readers_export(ctx: click.Context, as_json: bool) -> None:
+    """Every reader with the proof of their consent, as CSV (or JSON) on stdout."""
+    from . import readers
+
+    found = readers.list_readers(_load(ctx))
+    if as_json:
+        _print_json({"readers": [r.to_json() for r in found]})
+    else:
+        click.echo(readers.export_csv(found), nl=False)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print what was read as JSON.")
+@click.pass_context
+def bounces(ctx: click.Context, as_json: bool) -> None:
+    """Read the `bounces:` mailbox: hard bounces, repeated soft ones and complaints stop mail."""
+    from .bounces import read_bounces
+    from .state import Store
+
+    config = _load(ctx)
+    if config.bounces is None:
+        raise UsageError(f"{config.path}: no `bounces:` mailbox is configured")
+    with Store.for_config(config) as store:
+        report = read_bounces(config, store)
+    if as_json:
+        _print_json(report.to_json())
+        return
+    for e in report.events:
+        click.echo(f"{e['email']}: {e['kind']} -> {e['status']} ({e['detail']})")
+    for line in report.ignored:
+        click.echo(f"  {line}")
+    click.echo(f"{report.read} new messages read")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """The reader-facing pages (sign-up, unsubscribe, preferences, archive) under web.url."""
+    from .web import serve as serve_pages
+
+    serve_pages(_load(ctx), host, port)
+
+
+@cli.group(name="state")
+def state_group() -> None:
+    """The state itself."""
+
+
+@state_group.command(name="copy")
+@click.option("--to", "target", required=True, help="postgresql://user@host:5432/db")
+@click.option("--password-env", help="Environment variable holding the target's password.")
+@click.pass_context
+def state_copy(ctx: click.Context, target: str, password_env: str | None) -> None:
+    """Copy this SQLite state (readers, tokens, sent stories, history) into PostgreSQL."""
+    from .state.copy import copy_state
+
+    counts = copy_state(_load(ctx), target, password_env)
+    for table, n in counts.items():
+        click.echo(f"{table}: {n} rows")
+    click.echo(f"copied into {counts and target.split('@')[-1]}; point `state:` at it")
 
 
 @cli.command()

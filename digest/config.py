@@ -11,7 +11,7 @@ import glob as globmod
 import os
 import re
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from .errors import ConfigError
 from .i18n import languages
 from .paths import default_outbox, default_state, project_folder
 from .rules import NO_RULES, Rules, pattern
+from .tokens import Signer
 
 DEFAULT_CONFIG = Path("config/digest.yaml")
 
@@ -50,6 +51,7 @@ KEYS: dict[str, frozenset[str]] = {
             "archive",
             "language",
             "web",
+            "bounces",
             "fetch",
         }
     ),
@@ -65,6 +67,7 @@ KEYS: dict[str, frozenset[str]] = {
     "summary.llm": frozenset({"base_url", "model", "api_key_env", "timeout"}),
     "delivery": frozenset(
         {"from", "to", "recipients", "outbox", "smtp", "unsubscribe_url", "dkim", "postal_address"}
+        | {"return_path"}
     ),
     "delivery.smtp": frozenset(
         {
@@ -78,11 +81,14 @@ KEYS: dict[str, frozenset[str]] = {
             "timeout",
             "retries",
             "connections",
+            "helo",
         }
     ),
     "delivery.dkim": frozenset({"domain", "selector", "key_file"}),
     "archive": frozenset({"url", "keep", "folder"}),
-    "web": frozenset({"url"}),
+    "web": frozenset({"url", "secret_env"}),
+    "bounces": frozenset({"maildir", "mbox", "imap"}),
+    "bounces.imap": frozenset({"host", "port", "user", "password_env", "folder"}),
 }
 
 
@@ -148,6 +154,7 @@ class SmtpConfig:
     timeout: float = 30.0
     retries: int = 3
     connections: int = 1  # parallel connections to the relay, 1..64
+    helo: str | None = None  # the name given in EHLO; None: this machine's FQDN
     where: tuple[str, int | None] = ("", None)  # config file and line of password_env
 
     def password(self) -> str | None:
@@ -184,6 +191,7 @@ class DeliveryConfig:
     unsubscribe_url: str | None = None  # with a {token} placeholder
     dkim: DkimConfig | None = None
     postal_address: str | None = None  # the sender's, in the footer (expected in bulk mail)
+    return_path: str | None = None  # VERP envelope sender "bounces+{token}@example.com"
 
 
 @dataclass(frozen=True)
@@ -197,9 +205,34 @@ class ArchiveConfig:
 
 @dataclass(frozen=True)
 class WebConfig:
-    """`web:`: the reader-facing pages."""
+    """`web:`: the reader-facing site (`digest serve`, digest/web.py)."""
 
-    url: str | None = None  # public base URL, ends in "/"
+    url: str | None = None  # the public base URL, ending in "/"
+    secret_env: str | None = None  # the environment variable holding the signing secret
+
+    def signer(self):
+        """The signer of links and forms (digest.tokens.Signer); None without `secret_env`."""
+        if self.secret_env is None:
+            return None
+        return Signer.from_env(self.secret_env)
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    host: str
+    user: str
+    password_env: str
+    port: int = 993
+    folder: str = "INBOX"
+
+
+@dataclass(frozen=True)
+class BouncesConfig:
+    """`bounces:`: the mailbox bounces and complaints arrive in (digest/bounces.py)."""
+
+    maildir: Path | None = None
+    mbox: Path | None = None
+    imap: ImapConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -219,7 +252,8 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     archive: ArchiveConfig | None = None  # None: no archive is kept by `run`
     language: str = "en"  # the digest's own words and dates: a catalogue in digest/i18n/
-    web: WebConfig | None = None  # the reader-facing site (`web.url`: where readers sign up)
+    web: WebConfig | None = None  # None: no reader-facing pages; links are the state tokens
+    bounces: BouncesConfig | None = None
     fetch: FetchConfig = field(default_factory=FetchConfig)
 
     @property
@@ -438,6 +472,14 @@ def _build(root: _Node) -> Config:
         kwargs["language"] = _language(top["language"])
     if "web" in top:
         kwargs["web"] = _web(top["web"])
+        web = kwargs["web"]
+        # the default link needs the pages (`digest serve`) and so the secret that signs them
+        if web.url and web.secret_env and not kwargs["delivery"].unsubscribe_url:
+            kwargs["delivery"] = replace(
+                kwargs["delivery"], unsubscribe_url=f"{kwargs['web'].url}unsubscribe/{{token}}"
+            )
+    if "bounces" in top:
+        kwargs["bounces"] = _bounces(top["bounces"], base)
     if "fetch" in top:
         kwargs["fetch"] = _fetch(top["fetch"])
     return Config(**kwargs)
@@ -451,26 +493,6 @@ def _language(node: _Node) -> str:
             f"one of {' | '.join(languages())}; a new one is a file in digest/i18n/",
         )
     return code
-
-
-def _web(node: _Node) -> WebConfig:
-    fields = node.mapping(KEYS["web"])
-    if "url" not in fields or fields["url"].is_null():
-        return WebConfig()
-    url = fields["url"].string().strip()
-    parts = urlsplit(url)
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.query
-        or parts.fragment
-        or any(c.isspace() or c in "\"'<>" or not c.isprintable() for c in url)
-    ):
-        raise fields["url"].error(
-            f"must be the public http(s) address of the site, not {url!r}",
-            'e.g. "https://news.example.com/"',
-        )
-    return WebConfig(url=url if url.endswith("/") else url + "/")
 
 
 def _fetch(node: _Node) -> FetchConfig:
@@ -511,6 +533,54 @@ def _rules(fields: dict[str, _Node], per_source: bool) -> Rules:
         if "full_text" in fields:
             kwargs["full_text"] = fields["full_text"].boolean()
     return Rules(**kwargs) if kwargs else NO_RULES
+
+
+def _web(node: _Node) -> WebConfig:
+    fields = node.mapping(KEYS["web"])
+    secret_env = None
+    if "secret_env" in fields:
+        secret_env = fields["secret_env"].string()
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", secret_env):
+            raise fields["secret_env"].error(
+                f"must name an environment variable, not {secret_env!r}",
+                "the secret itself never goes in the file",
+            )
+    if "url" not in fields or fields["url"].is_null():
+        return WebConfig(secret_env=secret_env)
+    url = fields["url"].string().strip()
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() or c in "\"'<>" or not c.isprintable() for c in url)
+    ):
+        raise fields["url"].error(
+            f"must be the public http(s) address of the pages, not {url!r}",
+            'e.g. "https://news.example.com/" (behind a TLS proxy)',
+        )
+    return WebConfig(url if url.endswith("/") else url + "/", secret_env)
+
+
+def _bounces(node: _Node, base: Path) -> BouncesConfig:
+    fields = node.mapping(KEYS["bounces"])
+    if len(fields) != 1:
+        raise node.error("name one mailbox: `maildir: PATH`, `mbox: PATH` or `imap: {...}`")
+    if "maildir" in fields:
+        return BouncesConfig(maildir=fields["maildir"].path_value(base))
+    if "mbox" in fields:
+        return BouncesConfig(mbox=fields["mbox"].path_value(base))
+    imap = fields["imap"].mapping(KEYS["bounces.imap"])
+    for required in ("host", "user", "password_env"):
+        if required not in imap:
+            raise fields["imap"].error(f"missing key `{required}`")
+    kwargs: dict[str, Any] = {k: imap[k].string() for k in ("host", "user", "password_env")}
+    if "port" in imap:
+        kwargs["port"] = imap["port"].integer(1, 65535)
+    if "folder" in imap:
+        kwargs["folder"] = imap["folder"].string()
+    return BouncesConfig(imap=ImapConfig(**kwargs))
 
 
 def _state(node: _Node, base: Path) -> Path | str:
@@ -781,7 +851,26 @@ def _delivery(node: _Node, base: Path) -> DeliveryConfig:
         kwargs["dkim"] = DkimConfig(dkim["domain"].string(), dkim["selector"].string(), key_file)
     if "postal_address" in fields and not fields["postal_address"].is_null():
         kwargs["postal_address"] = _one_line(fields["postal_address"])
+    if "return_path" in fields and not fields["return_path"].is_null():
+        kwargs["return_path"] = _return_path(fields["return_path"])
     return DeliveryConfig(**kwargs)
+
+
+def _return_path(node: _Node) -> str:
+    """`bounces+{token}@example.com`: the envelope sender, one per reader (VERP)."""
+    value = node.string().strip()
+    local, at, domain = value.rpartition("@")
+    if (
+        not at
+        or local.count("{token}") > 1
+        or not re.fullmatch(r"[A-Za-z0-9.+_={}-]+", local)
+        or not re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}", domain)
+    ):
+        raise node.error(
+            f"must be an address, optionally with {{token}} before the @, not {value!r}",
+            'e.g. "bounces+{token}@example.com" (the mail server delivers bounces+... to bounces)',
+        )
+    return value
 
 
 def _archive(node: _Node, base: Path) -> ArchiveConfig:
@@ -867,6 +956,13 @@ def _smtp(node: _Node, base: Path) -> SmtpConfig:
         kwargs["retries"] = fields["retries"].integer(minimum=0)
     if "connections" in fields:
         kwargs["connections"] = fields["connections"].integer(minimum=1, maximum=64)
+    if "helo" in fields and not fields["helo"].is_null():
+        helo = fields["helo"].string().strip()
+        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f.:]+\]", helo):
+            raise fields["helo"].error(
+                f"must be a host name (or [address]), not {helo!r}", "e.g. mail.example.com"
+            )
+        kwargs["helo"] = helo
     loopback = kwargs["host"] in ("localhost", "127.0.0.1", "::1")
     if kwargs.get("username") and kwargs.get("security", "starttls") == "none" and not loopback:
         raise fields["security"].error(

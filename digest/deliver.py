@@ -13,6 +13,7 @@ that drop duplicates by Message-ID (Gmail does) show one copy.
 from __future__ import annotations
 
 import binascii
+import datetime
 import email
 import hashlib
 import html
@@ -31,13 +32,12 @@ from dataclasses import dataclass
 from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path
 from typing import Protocol
 
-import dkim
-
 from .config import DeliveryConfig, DkimConfig, SmtpConfig
+from .dkim_sign import DkimKeyError, load_key, sign
 from .errors import ConfigError, DeliveryError
 from .models import UNSUBSCRIBE_PLACEHOLDER, RenderedDigest
 from .recipients import EMAIL, recipient_names
@@ -123,14 +123,20 @@ class MessageMaker:
     and folds the headers that may carry non-ASCII text; the rest is plain ASCII.
     """
 
-    def __init__(self, rendered: RenderedDigest, delivery: DeliveryConfig):
+    def __init__(
+        self,
+        rendered: RenderedDigest,
+        delivery: DeliveryConfig,
+        names: dict[str, str] | None = None,
+    ):
         self.delivery = delivery
         name, address = parseaddr(delivery.from_addr)
         self.domain = address.rpartition("@")[2] or "localhost"
         self.from_ = _fold("From", Address(display_name=header_safe(name), addr_spec=address))
         self.subject = _fold("Subject", header_safe(rendered.subject))
         self.list_id = _fold("List-Id", list_id(delivery.from_addr))
-        self.names = recipient_names(delivery)  # the CSV's name column, `Name <addr>` in to:
+        # the CSV's name column, `Name <addr>` in to:, and the names readers gave (by address)
+        self.names = recipient_names(delivery) | (names or {})
         self.text = _EncodedPart(_crlf(rendered.text))
         self.html = _EncodedPart(_crlf(rendered.html))
         # "=_" never occurs in quoted-printable text, so this boundary cannot collide.
@@ -178,7 +184,9 @@ class MessageMaker:
         now = time.time()
         if int(now) != self._second:
             self._second = int(now)
-            self._date = f"Date: {formatdate(now, usegmt=True)}\r\n".encode()
+            # RFC 5322: "+0000" (GMT is obsolete syntax)
+            moment = datetime.datetime.fromtimestamp(int(now), datetime.UTC)
+            self._date = f"Date: {format_datetime(moment)}\r\n".encode()
         return self._date
 
     def _to(self, recipient: str) -> bytes:
@@ -295,38 +303,24 @@ def _qp(text: str) -> bytes:
 
 
 def _dkim_sign(data: bytes, config: DkimConfig) -> bytes:
-    """The DKIM-Signature header line(s) for the message, to go on top of it."""
+    """The DKIM-Signature header line(s) for the message, to go on top of it (signed by
+    digest/dkim_sign.py with OpenSSL, through `cryptography`)."""
     try:
-        return dkim.sign(
-            data,
-            config.selector.encode(),
-            config.domain.encode(),
-            _dkim_key(config.key_file),
-            canonicalize=(b"relaxed", b"relaxed"),
-            include_headers=[h.lower().encode() for h in DKIM_HEADERS],
-        )
-    except dkim.DKIMException as e:
+        key = load_key(str(config.key_file), config.key_file.stat().st_mtime_ns)
+    except OSError as e:
+        raise ConfigError(
+            f"cannot read the DKIM key ({e.strerror})",
+            str(config.key_file),
+            key="delivery.dkim.key_file",
+        ) from None
+    except DkimKeyError as e:
         raise ConfigError(
             f"cannot sign with this DKIM key ({e})",
             str(config.key_file),
             key="delivery.dkim.key_file",
-            hint="the key file must hold an RSA private key in PEM form",
+            hint="the key file must hold an RSA (or Ed25519) private key in PEM form",
         ) from None
-
-
-_keys: dict[tuple[str, int], bytes] = {}
-
-
-def _dkim_key(path: Path) -> bytes:
-    try:
-        stamp = (str(path), path.stat().st_mtime_ns)
-        if stamp not in _keys:
-            _keys[stamp] = path.read_bytes()
-        return _keys[stamp]
-    except OSError as e:
-        raise ConfigError(
-            f"cannot read the DKIM key ({e.strerror})", str(path), key="delivery.dkim.key_file"
-        ) from None
+    return sign(data, config.selector, config.domain, key, DKIM_HEADERS)
 
 
 # --- sending ----------------------------------------------------------------------------------
@@ -366,6 +360,29 @@ class DeliveryLog(Protocol):
         ...
 
 
+class LinkSigner(Protocol):
+    """digest.tokens.Signer, as delivery uses it."""
+
+    def reader(self, token: str) -> str: ...
+
+    def verp(self, token: str) -> str: ...
+
+
+def envelope_sender(
+    return_path: str, tokens: dict[str, str], signer: LinkSigner | None
+) -> str | Callable[[str], str]:
+    """`delivery.return_path`: one envelope sender for all, or with {token} one per reader
+    (VERP), so a bounce names its reader exactly, whatever the bounce's format."""
+    if "{token}" not in return_path:
+        return return_path
+    if signer is None:
+        raise ConfigError(
+            "{token} in the return path needs `web.secret_env` (it signs the bounce address)",
+            key="delivery.return_path",
+        )
+    return lambda recipient: return_path.replace("{token}", signer.verp(tokens[recipient]))
+
+
 # done, total: called after each recipient (progress a person can see)
 Progress = Callable[[int, int], None]
 
@@ -380,23 +397,30 @@ def deliver_issue(
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    signer: LinkSigner | None = None,
+    names: dict[str, str] | None = None,
 ) -> list[Outcome]:
     """Send the issue to each recipient and record each outcome the moment it is known.
+    `signer` (digest.tokens.Signer) makes each reader's link token and VERP bounce address
+    from the state's token; without it the links carry the state's token as it is.
 
     Returns one Outcome per recipient tried. Raises DeliveryError when the relay refuses the
     login or cannot be reached; recipients not yet sent to then stay pending for the next run.
     """
     if not recipients:
         return []
-    maker = MessageMaker(rendered, delivery)
+    maker = MessageMaker(rendered, delivery, names)
     tokens = log.tokens(recipients)
 
     def build(recipient: str) -> tuple[str, bytes]:
         token = tokens[recipient]
         message_id = message_id_for(issue_id, token, maker.domain)
-        return message_id, maker.bytes_for(recipient, token, message_id)
+        link_token = signer.reader(token) if signer else token
+        return message_id, maker.bytes_for(recipient, link_token, message_id)
 
-    sender = parseaddr(delivery.from_addr)[1]
+    sender: str | Callable[[str], str] = parseaddr(delivery.from_addr)[1]
+    if delivery.return_path:
+        sender = envelope_sender(delivery.return_path, tokens, signer)
     if delivery.smtp is None:
         send: _Sender = _Outbox(delivery.outbox, issue_id)
     elif delivery.smtp.connections > 1 and len(recipients) > 1:
@@ -647,7 +671,8 @@ class _RelaySender(_Sender):
                     self.sleep(backoff(attempt))
             self.pace.wait()
             try:
-                code, answer = self.relay.send(self.sender, recipient, data, while_waiting)
+                sender = self.sender(recipient) if callable(self.sender) else self.sender
+                code, answer = self.relay.send(sender, recipient, data, while_waiting)
             except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as e:
                 self.relay.close()
                 lost, answer = True, f"connection to the relay lost: {_reason(e)}"
@@ -737,7 +762,7 @@ class Relay:
     def open(self) -> smtplib.SMTP:
         s = self.config
         context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
-        local = _local_hostname()
+        local = s.helo or _local_hostname()
         try:
             if s.security == "ssl":
                 conn = smtplib.SMTP_SSL(

@@ -84,8 +84,7 @@ def run(
 def _dry_run(config: Config, as_of: dt.date | None) -> RunReport:
     with Store.for_config(config, readonly=True) as store:
         plan = prepare(config, store, as_of)
-        unsubscribed = store.unsubscribed()
-    recipients = recipients_of(config, plan, unsubscribed)
+        recipients = recipients_of(config, plan, store)
     if not recipients:
         plan.notes.append("no one to send to: set delivery.to or delivery.recipients")
     return RunReport(

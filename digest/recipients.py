@@ -203,3 +203,46 @@ def nobody_to_send_to(delivery: DeliveryConfig, problems: list[Problem]) -> Conf
         key="delivery.to",
         hint="list readers in delivery.to or a delivery.recipients CSV file",
     )
+
+
+def readers_to_send_to(config, store) -> tuple[list[str], list[Problem]]:
+    """Who the next issue goes to: the addresses `delivery.to` and the CSV list (each one
+    also a reader in the state, made active the first time it is listed), and every other
+    active reader in the state (signed up on the web, added or imported by the operator);
+    never a reader who unsubscribed, bounced, complained, paused or has not confirmed.
+    A read-only store (dry run) adds nobody."""
+    listed, problems = read_recipients(config.delivery)
+    if not store.has_schema():
+        return [r.address for r in listed], problems
+    readers = store.readers()
+    if not store.readonly:
+        readers.add_listed([(r.address, r.name) for r in listed], "config")
+    blocked = readers.blocked()
+    seen: set[str] = set()
+    out: list[str] = []
+    for address in [r.address for r in listed] + [r.email for r in readers.sendable("config")]:
+        key = address.lower()
+        if key not in seen and key not in blocked:
+            out.append(address)
+        seen.add(key)
+    return out, problems
+
+
+def unsubscribe_note(config) -> list[str]:
+    """Without an https unsubscribe URL there is no one-click unsubscribe (RFC 8058), which
+    Gmail and Yahoo require of bulk senders."""
+    url = config.delivery.unsubscribe_url
+    if config.delivery.smtp is None:  # the outbox: messages for a look, not for readers
+        return []
+    if url is None:
+        return [
+            f"{config.path}: no `web:` and no delivery.unsubscribe_url: messages carry only a "
+            "mailto: unsubscribe and no one-click header (RFC 8058); set `web: {url, secret_env}` "
+            "and run `digest serve`"
+        ]
+    if url.startswith("http://"):
+        return [
+            f"{config.path}: delivery.unsubscribe_url is http://, so messages carry no one-click "
+            "unsubscribe header (RFC 8058 needs https://)"
+        ]
+    return []

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from .archive import write_archive
+from .bounces import BounceMailboxError, read_bounces
 from .config import Config
 from .deliver import deliver_issue
 from .errors import DeliveryError, DigestError
@@ -17,7 +18,12 @@ from .models import RenderedDigest
 from .paths import archive_folder
 from .plan import DigestPlan, plan_digest, read_sources
 from .progress import meter
-from .recipients import load_recipients, nobody_to_send_to, normalize_address
+from .recipients import (
+    nobody_to_send_to,
+    normalize_address,
+    readers_to_send_to,
+    unsubscribe_note,
+)
 from .report import RunReport, Tally
 from .select import History, sent_records
 from .state import exactly_once as rules
@@ -45,11 +51,14 @@ def postal_address_note(config: Config) -> list[str]:
     return []
 
 
-def recipients_of(config: Config, plan: DigestPlan, unsubscribed: set[str]) -> list[str]:
-    """Who the digest goes to; bad addresses and a missing postal address become notes."""
-    recipients, problems = load_recipients(config.delivery, unsubscribed)
+def recipients_of(config: Config, plan: DigestPlan, store: Storage) -> list[str]:
+    """Who the digest goes to (the listed addresses and the state's active readers, see
+    recipients.readers_to_send_to); bad addresses, a missing postal address and a missing
+    one-click unsubscribe become notes."""
+    recipients, problems = readers_to_send_to(config, store)
     plan.notes.extend(str(p) for p in problems)
     plan.notes.extend(postal_address_note(config))
+    plan.notes.extend(unsubscribe_note(config))
     if not recipients and problems:  # only bad addresses: nobody to send to
         raise nobody_to_send_to(config.delivery, problems)
     return recipients
@@ -63,12 +72,19 @@ class Cycle:
         self.notes: list[str] = []  # what finishing earlier issues did, for the message
         self.plan: DigestPlan | None = None
         self.own_issue: int | None = None
+        self._bounces_noted: dict[int, int] = {}  # outcomes looked at for hard bounces, by issue
 
     def run(self) -> RunReport:
         rules.close_killed_runs(self.store)
         start = rules.begin_run(self.store, self.slot)
         self.run_id = start.id
         self.log = rules.DeliveryLog(self.store, self.run_id)
+        self.signer = self.config.web.signer() if self.config.web else None
+        if self.config.bounces is not None:  # before sending: bounced readers get nothing
+            try:
+                self.notes.extend(read_bounces(self.config, self.store).notes())
+            except BounceMailboxError as e:  # no bounce yet, or the mailbox is down: send
+                self.notes.append(f"bounces not read: {e.message}")
         try:
             return self._steps(start)
         except DeliveryError as e:
@@ -106,7 +122,7 @@ class Cycle:
         plan = self.plan = prepare(self.config, self.store, self.as_of, self.run_id)
         if plan.rendered is None:
             return self.finish_without_issue(RunStatus.EMPTY, "nothing new since the last digest")
-        recipients = recipients_of(self.config, plan, self.store.unsubscribed())
+        recipients = recipients_of(self.config, plan, self.store)
         if not recipients:
             raise nobody_to_send_to(self.config.delivery, [])
         issue_id = rules.freeze(self.store, self.run_id, self.new_issue(plan, recipients), seen)
@@ -139,9 +155,11 @@ class Cycle:
         Returns the outcomes this call recorded for the issue."""
         rendered = RenderedDigest(issue.subject, issue.preheader, issue.html, issue.text)
         before = len(self.log.outcomes.get(issue.id, []))
+        progress = _IssueProgress(meter("sending", "messages"), self.store, issue.id)
         try:
             while True:
-                batch = rules.claim(self.store, issue.id, self.run_id)
+                # batches on SQLite too: readers are re-checked before each one
+                batch = rules.claim(self.store, issue.id, self.run_id, rules.BATCH)
                 if not batch:
                     if not rules.others_claims(self.store, issue.id, self.run_id):
                         break
@@ -149,6 +167,9 @@ class Cycle:
                     # a hung one's when its lease runs out
                     time.sleep(0.5)
                     rules.close_killed_runs(self.store)
+                    continue
+                batch = self.drop_blocked(issue.id, batch)
+                if not batch:
                     continue
                 self.log.claimed(batch)
                 try:
@@ -158,16 +179,38 @@ class Cycle:
                         issue.id,
                         rendered,
                         batch,
-                        progress=meter("sending", "messages"),
+                        progress=progress.of_batch(len(batch)),
+                        signer=self.signer,
+                        names=self.store.readers().names(batch),
                     )
                 except rules.LeaseLost:
                     continue
                 finally:
                     rules.release(self.store, issue.id, self.run_id)
+                    self.note_hard_bounces(issue.id)
         finally:  # also when the relay fails mid-way: what was tried is settled
             rules.give_up_deferred(self.store, issue.id)
             rules.settle(self.store, issue.id, records or _records_again)
         return self.log.outcomes.get(issue.id, [])[before:]
+
+    def drop_blocked(self, issue_id: int, batch: list[str]) -> list[str]:
+        """Readers re-checked before each batch: one who unsubscribed (or bounced, paused)
+        while the issue was going out gets nothing from this batch on."""
+        blocked = self.store.readers().blocked_among(batch)
+        if blocked:
+            self.store.set_deliveries(
+                issue_id,
+                [(r, "failed", "no longer a reader before delivery", None) for r in blocked],
+            )
+        return [r for r in batch if r not in blocked]
+
+    def note_hard_bounces(self, issue_id: int) -> None:
+        """A 5xx at RCPT is a hard bounce: that reader gets nothing more."""
+        outcomes = self.log.outcomes.get(issue_id, [])
+        for o in outcomes[self._bounces_noted.get(issue_id, 0) :]:
+            if str(o.status) == "failed" and (o.answer or "")[:1] == "5":
+                self.store.readers().bounce(o.recipient, "hard", o.answer)
+        self._bounces_noted[issue_id] = len(outcomes)
 
     def new_issue(self, plan: DigestPlan, recipients: list[str]) -> NewIssue:
         rendered = plan.rendered
@@ -263,6 +306,23 @@ class Cycle:
             self.store.finish_run(self.run_id, status, message=message)
         except StateWriteError:
             pass
+
+
+class _IssueProgress:
+    """One progress line for the whole issue across its batches of readers (deliver counts
+    within a batch)."""
+
+    def __init__(self, meter, store: Storage, issue_id: int):
+        self.meter, self.done = meter, 0
+        self.total = len(store.pending_recipients(issue_id)) if meter else 0
+
+    def of_batch(self, size: int):
+        if self.meter is None:
+            return None
+        start = self.done
+        self.done += size
+        self.total = max(self.total, self.done)
+        return lambda done, _total: self.meter(start + done, self.total)
 
 
 def _records_again(issue: Issue) -> list:

@@ -42,6 +42,7 @@ class Received:
     login: str | None
     connection: int  # which connection (1, 2, ...) it came on
     accepted_at: float = 0.0  # time.monotonic() when it was taken (one clock for all processes)
+    helo: str | None = None  # the name the client gave in EHLO / HELO
 
     @property
     def message(self) -> EmailMessage:
@@ -157,6 +158,7 @@ class Handler:
             server.transport.get_extra_info("ssl_object") is not None,
             session.auth_data.login.decode() if session.auth_data else None,
             getattr(server, "digest_connection_number", 0),
+            helo=session.host_name,
         )
         # Like a real relay, a message whose data has arrived is taken even if the client
         # goes away before the answer: shielded from the cancel a lost connection brings.

@@ -232,7 +232,9 @@ def test_parse_text_mode_prints_each_rate_quote_s_date(tmp_path):
 @pytest.mark.slow
 def test_unsubscribe_refuses_a_line_break_naming_the_argument(tmp_path):
     config = sample_config(tmp_path, "  to: [a@example.com]\n")
-    result = digest("--config", str(config), "unsubscribe", "a@example.com\r\nBcc: b@example.com")
+    result = digest(
+        "--config", str(config), "unsubscribe", "--email", "a@example.com\r\nBcc: b@example.com"
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "EMAIL" in result.stderr and "line break" in result.stderr
 

@@ -1168,3 +1168,46 @@ def test_killed_with_four_connections_then_rerun_each_reader_once_but_those_in_f
     with sqlite3.connect(tmp_path / "state.sqlite3") as db:
         rows = db.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall()
     assert rows == [("sent", len(recipients))]
+
+
+def test_ed25519_dkim_signature_verifies(tmp_path, rendered, store):
+    """RFC 8463: an Ed25519 key signs ed25519-sha256; dkimpy verifies it."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    key_file = tmp_path / "ed.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    record = b"v=DKIM1; k=ed25519; p=" + base64.b64encode(public)
+    config = delivery_config(
+        tmp_path, dkim=DkimConfig(domain="example.com", selector="digest", key_file=key_file)
+    )
+    message = deliver.build_message(rendered, config.delivery, "a@x.org", "tok")
+    data = deliver.message_bytes(message)
+    assert b"a=ed25519-sha256" in data
+    assert dkim.verify(data, dnsfunc=dns_for(record))
+    assert not dkim.verify(data.replace(b"tok", b"tak", 1), dnsfunc=dns_for(record))
+
+
+def test_date_is_numeric_utc_and_helo_is_the_configured_name(
+    tmp_path, rendered, store, smtp_server
+):
+    import dataclasses
+
+    smtp = dataclasses.replace(smtp_for(smtp_server), helo="mail.example.net")
+    config = delivery_config(tmp_path, smtp)
+    issue = freeze(store, ["a@x.org"])
+    send_issue(config, store, issue, rendered, ["a@x.org"])
+    [received] = smtp_server.messages
+    assert re.search(
+        rb"\r\nDate: \w{3}, \d{2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n", received.data
+    )
+    assert received.helo == "mail.example.net"

@@ -187,7 +187,7 @@ def test_as_of_moves_the_lookback_window(tmp_path):
 @pytest.mark.slow
 def test_unsubscribed_reader_gets_nothing_more(tmp_path):
     config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
-    result = digest("--config", config, "unsubscribe", "editor@example.com")
+    result = digest("--config", config, "unsubscribe", "--email", "editor@example.com")
     assert result.returncode == 0 and "editor@example.com" in result.stdout
     report = run_json("--config", config, "run")
     assert [d["recipient"] for d in report["delivered"]] == ["reader@example.com"]
@@ -197,7 +197,7 @@ def test_unsubscribed_reader_gets_nothing_more(tmp_path):
 def test_unsubscribing_an_international_address_stops_its_mail(tmp_path):
     config = write_config(tmp_path, [SAMPLE_SEEDS / "*.txt"])
     config.write_text(config.read_text().replace("editor@example.com", "leser@exämple.com"))
-    assert digest("--config", config, "unsubscribe", "leser@exämple.com").returncode == 0
+    assert digest("--config", config, "unsubscribe", "--email", "leser@exämple.com").returncode == 0
     report = run_json("--config", config, "run", "--dry-run")
     assert [d["recipient"] for d in report["delivered"]] == ["reader@example.com"]
 

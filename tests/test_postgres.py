@@ -156,7 +156,7 @@ def test_every_command_works_on_postgresql_and_preview_writes_nothing(tmp_path, 
         assert (tmp_path / "archive" / "index.html").exists()
         assert counts(pg_cluster, pg_url) == before  # the archive reads only
 
-        gone = digest(config, "unsubscribe", "reader3@example.org")
+        gone = digest(config, "unsubscribe", "--email", "reader3@example.org")
         assert gone.returncode == 0 and "will not get digests" in gone.stdout
 
         history = digest(config, "history", "--json")

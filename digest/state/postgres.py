@@ -12,6 +12,7 @@ process dies: that is how other senders tell a killed run from a live one.
 from __future__ import annotations
 
 import os
+import re
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -77,7 +78,7 @@ class PostgresDb(Db):
         except ImportError:
             raise StateError(
                 f"{safe_url(url)}: PostgreSQL state needs psycopg, which is not installed",
-                "pip install 'psycopg[binary]' (or the digest[postgresql] extra)",
+                "pip install 'psycopg[binary]', or from digest's checkout: pip install -e '.[postgresql]'",
             ) from None
         kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": 15}
         if password_env:
@@ -123,7 +124,50 @@ class PostgresDb(Db):
         except self._driver.Error as e:
             if isinstance(e, errors.UniqueViolation | errors.LockNotAvailable):
                 raise
+            if isinstance(e, errors.InsufficientPrivilege):
+                raise self.not_allowed(e) from None
             raise self.failed(e, is_write(sql) or self._depth > 0) from None
+
+    def not_allowed(self, error: Exception) -> StateError:
+        """The role lacks a grant (PostgreSQL 15 no longer lets every role create tables in
+        the `public` schema): say which, and the GRANT that fixes it."""
+        user = urlsplit(self.where).username or "the digest role"
+        database = urlsplit(self.where).path.lstrip("/") or "the database"
+        reason = " ".join(str(error).split())
+        return StateError(
+            f"{self.where}: the role {user} may not do this ({reason})",
+            f"as a superuser: GRANT CREATE ON SCHEMA public TO {user}; (PostgreSQL 15 and later), "
+            f"or make {user} the owner of {database} (CREATE DATABASE {database} OWNER {user}); "
+            "see the README's PostgreSQL section",
+        )
+
+    # --- `digest state copy` (copy.py): whole tables, whatever their columns --------------
+
+    def has_rows(self, table: str) -> bool:
+        return self.execute(f"SELECT 1 FROM {_ident(table)} LIMIT 1").fetchone() is not None
+
+    def columns(self, table: str) -> set[str]:
+        rows = self.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s",
+            (table,),
+        )
+        return {r[0] for r in rows}
+
+    def load_table(self, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+        """Rows into a table, ids as given; identity columns then continue after them."""
+        names = ", ".join(_ident(c) for c in columns)
+        marks = ", ".join(["%s"] * len(columns))
+        for i in range(0, len(rows), 1000):
+            self.executemany(
+                f"INSERT INTO {_ident(table)} ({names}) VALUES ({marks})", rows[i : i + 1000]
+            )
+        if "id" in columns and rows:
+            self.execute(
+                f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "
+                f"(SELECT max(id) FROM {_ident(table)}))",
+                (table,),
+            )
 
     def execute(self, sql: str, params: Sequence[Any] = ()):
         return self._run(self.conn.execute, sql, _plain(params))
@@ -205,3 +249,10 @@ LOCK_SPACE = 0x64677374  # "dgst"
 def lock_key(name: str) -> int:
     """A stable 31-bit key for a lock's name (run ids are small; names hash high)."""
     return (zlib.crc32(name.encode()) | 0x40000000) & 0x7FFFFFFF
+
+
+def _ident(name: str) -> str:
+    """A table or column name of digest's own schema (never user input), checked anyway."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"not a plain name: {name!r}")
+    return name

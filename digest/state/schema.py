@@ -8,7 +8,7 @@ from ..errors import StateError
 from .db import Db
 from .queries import queries, statements
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def check_version(db: Db) -> int:

@@ -62,7 +62,12 @@ class SqliteDb(Db):
             conn = (
                 _connect_readonly(path)
                 if readonly
-                else sqlite3.connect(path, timeout=30, isolation_level=None)
+                # check_same_thread off: `digest serve` shares one connection between its
+                # threads, under a lock (a second connection in one process would be opened
+                # after check_header, whose close drops the first one's POSIX locks)
+                else sqlite3.connect(
+                    path, timeout=30, isolation_level=None, check_same_thread=False
+                )
             )
             conn.row_factory = sqlite3.Row
             db = cls(conn, path, readonly)
@@ -119,6 +124,14 @@ class SqliteDb(Db):
             self.conn.executemany(sql, rows)
         except sqlite3.DatabaseError as e:
             raise self.failed(e, True) from None
+
+    def dump_table(self, table: str) -> tuple[list[str], list[tuple]]:
+        """`digest state copy` (copy.py): a whole table, its columns and rows."""
+        if table not in self.tables():
+            raise ValueError(f"no table {table!r}")
+        columns = [r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")]
+        names = ", ".join(columns)
+        return columns, [tuple(r) for r in self.conn.execute(f"SELECT {names} FROM {table}")]
 
     def as_list(self, values: Sequence[Any]) -> str:
         return json.dumps(list(values))

@@ -33,6 +33,7 @@ from .models import (
 )
 from .postgres import PostgresDb
 from .queries import queries
+from .readers import Reader, Readers, ReaderStatus, reader_from_row
 from .schema import SCHEMA_VERSION, check_version, migrate
 from .sent import sent_rows
 from .sqlite import SqliteDb
@@ -40,7 +41,7 @@ from .sqlite import SqliteDb
 if TYPE_CHECKING:
     from ..config import Config
     from ..select.sent import SentRecord
-    from .storage import Outcome, PageText, RateRow
+    from .storage import NewReader, Outcome, PageText, RateRow
 
 __all__ = ["SCHEMA_VERSION", "Store", "is_url", "now", "sender_id"]
 
@@ -418,20 +419,119 @@ class Store:
     def unsubscribe(self, email_or_token: str) -> str | None:
         """Mark an address (or the address a token belongs to) unsubscribed; returns it."""
         key = email_or_token.strip()
-        with self.transaction():
-            email = self._value("subscriber", key.lower(), key)
-            if email is None:
-                if "@" not in key:
-                    return None
-                self._run("add_unsubscribed", key.lower(), secrets.token_urlsafe(24), now())
-                return key.lower()
-            self._run("mark_unsubscribed", now(), email)
-            return email
+        readers = self.readers()
+        reader = self.reader_by_token(key) or self.reader(key)
+        if reader is None:
+            if "@" not in key:
+                return None
+            return readers.unsubscribe_address(key, "unsubscribed by the operator").email
+        readers.set_status(reader.email, ReaderStatus.UNSUBSCRIBED, "unsubscribed")
+        return reader.email
 
     def unsubscribed(self) -> set[str]:
+        """Every address that must get nothing now: unsubscribed, bounced, complained,
+        paused, or not confirmed yet."""
         if not self.has_schema():
             return set()
-        return {r[0] for r in self._all("unsubscribed")}
+        return self.blocked_readers()
+
+    def readers(self) -> Readers:
+        """The rules over the readers' records (digest/state/readers.py)."""
+        return Readers(self)
+
+    def reader(self, email: str) -> Reader | None:
+        row = self._one("reader", email.lower())
+        return _reader(row) if row else None
+
+    def reader_by_token(self, token: str) -> Reader | None:
+        row = self._one("reader_by_token", token)
+        return _reader(row) if row else None
+
+    def all_readers(self, status: str | None = None) -> list[Reader]:
+        if not self.has_schema():
+            return []
+        rows = (
+            self._all("all_readers") if status is None else self._all("readers_with_status", status)
+        )
+        return [_reader(r) for r in rows]
+
+    def sendable_readers(self) -> list[Reader]:
+        return [_reader(r) for r in self._all("sendable_readers", now())]
+
+    def blocked_readers(self) -> set[str]:
+        return {r[0] for r in self._all("blocked_readers", now())}
+
+    def blocked_among(self, emails: Sequence[str]) -> set[str]:
+        keys = {e.lower(): e for e in emails}
+        rows = self._all("blocked_among", self.db.as_list(list(keys)), now())
+        return {keys[r[0]] for r in rows}
+
+    def reader_names(self, emails: Sequence[str]) -> dict[str, str]:
+        wanted = sorted({e.lower() for e in emails})
+        return {r[0]: r[1] for r in self._all("reader_names", self.db.as_list(wanted))}
+
+    def add_readers(self, rows: Sequence[NewReader]) -> int:
+        stamp = now()
+        with self.transaction():
+            before = self._value("count_readers")
+            self._each(
+                "add_reader",
+                [
+                    (e.lower(), secrets.token_urlsafe(24), n, st, src, stamp, stamp, at, ip)
+                    for e, n, st, src, at, ip in rows
+                ],
+            )
+            return self._value("count_readers") - before
+
+    def reactivate_reader(self, email: str, name: str | None) -> None:
+        self._run("reactivate_reader", name, now(), email.lower())
+
+    def pending_again(self, email: str, name: str | None, client: str) -> None:
+        stamp = now()
+        self._run("pending_again", name, stamp, client, stamp, email.lower())
+
+    def confirm_reader(self, token: str) -> None:
+        stamp = now()
+        self._run("confirm_reader", stamp, stamp, token)
+
+    def set_reader_status(
+        self,
+        email: str,
+        status: str,
+        reason: str | None,
+        paused_until: str | None,
+        gone: bool,
+    ) -> None:
+        stamp = now()
+        self._run(
+            "set_reader_status",
+            str(status),
+            reason,
+            paused_until,
+            stamp,
+            gone,
+            stamp,
+            email.lower(),
+        )
+
+    def rename_reader(self, email: str, name: str | None) -> None:
+        self._run("rename_reader", name, now(), email.lower())
+
+    def remove_reader(self, email: str) -> bool:
+        with self.transaction():
+            return self._run("remove_reader", email.lower()).rowcount > 0
+
+    def add_bounce(self, email: str, kind: str, detail: str) -> None:
+        self._run("add_bounce", email.lower(), kind, now(), detail[:500])
+
+    def soft_bounces_since(self, email: str, since: str) -> int:
+        return int(self._value("soft_bounces_since", email.lower(), since))
+
+    def bounce_message_seen(self, key: str) -> bool:
+        return self._one("bounce_message_seen", key) is not None
+
+    def mark_bounce_message(self, key: str) -> None:
+        self._run("mark_bounce_message", key, now())
 
     # --- the stories already sent -------------------------------------------------------
 
@@ -649,3 +749,7 @@ def _delivery(r) -> Delivery:
         r["run_id"],
         r["lease_until"],
     )
+
+
+def _reader(row) -> Reader:
+    return reader_from_row(tuple(row))

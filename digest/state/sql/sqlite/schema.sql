@@ -137,3 +137,31 @@ CREATE TABLE page_cache (
     problem TEXT
 );
 CREATE INDEX sent_articles_url ON sent_articles(url);
+
+-- name: migrate_5
+-- Readers: status, name, where they came from, the proof of consent (when and from which
+-- address the form was sent, when it was confirmed), a pause; the bounces read
+-- (digest/state/readers.py has the rules).
+ALTER TABLE subscribers ADD COLUMN name TEXT;
+ALTER TABLE subscribers ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+ALTER TABLE subscribers ADD COLUMN source TEXT;
+ALTER TABLE subscribers ADD COLUMN created_at TEXT;
+ALTER TABLE subscribers ADD COLUMN updated_at TEXT;
+ALTER TABLE subscribers ADD COLUMN consent_at TEXT;
+ALTER TABLE subscribers ADD COLUMN consent_ip TEXT;
+ALTER TABLE subscribers ADD COLUMN confirmed_at TEXT;
+ALTER TABLE subscribers ADD COLUMN paused_until TEXT;
+ALTER TABLE subscribers ADD COLUMN reason TEXT;
+UPDATE subscribers SET status = 'unsubscribed' WHERE unsubscribed_at IS NOT NULL;
+CREATE INDEX subscribers_status ON subscribers(status);
+CREATE TABLE bounce_events (
+    email TEXT NOT NULL,
+    kind TEXT NOT NULL,             -- hard | soft | complaint
+    at TEXT NOT NULL,
+    detail TEXT
+);
+CREATE INDEX bounce_events_email ON bounce_events(email, at);
+CREATE TABLE bounce_messages (
+    key TEXT PRIMARY KEY,           -- sha256 of the message: each is read once
+    read_at TEXT NOT NULL
+);

@@ -1,0 +1,329 @@
+"""Bounces and complaints: the `bounces:` mailbox (Maildir, mbox, or IMAP over TLS) read into
+reader statuses.
+
+Each new message is read once (the state keeps a hash of every message read):
+
+- a complaint (an ARF feedback report, RFC 5965) unsubscribes its reader (`complained`);
+- a bounce names its reader by the VERP address it was sent back to
+  (`delivery.return_path: "bounces+{token}@..."`: exact, whatever the bounce's format), else by
+  the failed addresses that flufl.bounce (GNU Mailman's detector: RFC 3464 DSNs and the
+  non-standard formats of many real MTAs) finds in it;
+- a permanent failure (5.x.x) stops mail to that reader at once; temporary ones (4.x.x) after
+  3 within 30 days (digest/state/readers.py).
+
+A message that is neither (a reader's reply) is left alone and noted. One broken message
+never stops the others.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import imaplib
+import mailbox
+import os
+import re
+import ssl
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import Message
+from email.utils import getaddresses
+
+from flufl.bounce import all_failures
+
+from .errors import ConfigError, DigestError
+from .tokens import BadToken, Signer
+
+
+class BounceMailboxError(DigestError):
+    """The bounces mailbox cannot be read."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one message says of one reader."""
+
+    kind: str  # hard | soft | complaint
+    email: str | None  # the failed address, when no VERP token names the reader
+    token: str | None  # the reader's state token, from the VERP address
+    detail: str
+
+
+@dataclass
+class BounceReport:
+    read: int = 0  # new messages read
+    events: list[dict] = field(default_factory=list)  # {email, kind, status, detail, message}
+    ignored: list[str] = field(default_factory=list)  # messages that were no bounce
+
+    def notes(self) -> list[str]:
+        changed = [e for e in self.events if e["status"] in ("bounced", "complained")]
+        if not self.read:
+            return []
+        return [
+            f"bounces: read {self.read} new messages; "
+            f"{len(changed)} readers stopped ({', '.join(e['email'] for e in changed) or 'none'})"
+        ]
+
+    def to_json(self) -> dict:
+        return {"read": self.read, "events": self.events, "ignored": self.ignored}
+
+
+# --- classifying one message ------------------------------------------------------------------
+
+_VERP = re.compile(r"\+([a-z2-7]+-[0-9a-f]{16})@", re.IGNORECASE)
+
+
+def _verp_token(addresses: list[str], signer: Signer | None) -> str | None:
+    if signer is None:
+        return None
+    for address in addresses:
+        for match in _VERP.finditer(address):
+            try:
+                return signer.open_verp(match.group(1))
+            except BadToken:
+                continue
+    return None
+
+
+def _envelope_addresses(msg: Message) -> list[str]:
+    """Where the bounce was sent: the VERP address, if the MTA kept it."""
+    out = []
+    for name in ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To"):
+        out.extend(str(v) for v in msg.get_all(name, []))
+    return out
+
+
+def _original(msg: Message) -> Message | None:
+    """The returned message (or its headers) inside a bounce or a feedback report."""
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner:
+                return inner[0]
+        if ctype == "text/rfc822-headers":
+            payload = part.get_payload(decode=True) or b""
+            return email.message_from_bytes(payload)
+    return None
+
+
+def _link_token(original: Message | None, signer: Signer | None) -> str | None:
+    """The reader's token from the returned message's List-Unsubscribe link."""
+    if original is None or signer is None:
+        return None
+    for value in original.get_all("List-Unsubscribe", []):
+        for link in re.findall(r"<([^>]+)>", str(value)):
+            tail = link.rstrip("/").rsplit("/", 1)[-1].split("=")[-1]
+            try:
+                return signer.open_reader(tail)
+            except BadToken:
+                continue
+    return None
+
+
+def _is_feedback_report(msg: Message) -> bool:
+    return msg.get_content_type() == "multipart/report" and (
+        (msg.get_param("report-type") or "").lower() == "feedback-report"
+    )
+
+
+def _feedback(msg: Message, signer: Signer | None) -> list[Finding]:
+    """An ARF report (RFC 5965): who complained."""
+    fields: Message | None = None
+    for part in msg.walk():
+        if part.get_content_type() == "message/feedback-report":
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload:
+                fields = payload[0]  # the email package parses its fields as a message
+            else:
+                fields = email.message_from_string(str(payload or ""))
+    kind = (fields.get("Feedback-Type", "abuse") if fields else "abuse").strip().lower()
+    if kind not in ("abuse", "fraud", "virus", "other", "not-spam"):
+        kind = "abuse"
+    if kind == "not-spam":
+        return []
+    original = _original(msg)
+    token = _link_token(original, signer) or (
+        _verp_token([str(original.get("Return-Path", ""))], signer) if original else None
+    )
+    address = None
+    if fields is not None:
+        rcpt = fields.get("Original-Rcpt-To")
+        if rcpt:
+            address = getaddresses([str(rcpt)])[0][1] or None
+    if address is None and original is not None and original.get("To"):
+        address = getaddresses([str(original["To"])])[0][1] or None
+    if token is None and address is None:
+        return []
+    return [Finding("complaint", address, token, f"complaint ({kind}) by feedback report")]
+
+
+def _diagnostic(msg: Message) -> str:
+    """The first status / diagnostic line a DSN gives, for the record."""
+    for part in msg.walk():
+        if part.get_content_type() == "message/delivery-status":
+            for block in part.get_payload() or []:
+                code = block.get("Diagnostic-Code") or block.get("Status")
+                if code:
+                    return " ".join(str(code).split())[:300]
+    return str(msg.get("Subject", "bounce"))[:300]
+
+
+def classify(raw: bytes, signer: Signer | None) -> list[Finding]:
+    """What one message of the bounces mailbox says of which readers ([] : not a bounce)."""
+    msg = email.message_from_bytes(raw)
+    if _is_feedback_report(msg):
+        return _feedback(msg, signer)
+    temporary, permanent = all_failures(msg)
+    token = _verp_token(_envelope_addresses(msg), signer)
+    detail = _diagnostic(msg)
+    if token is not None:
+        if permanent or not temporary:
+            dsn = msg.get_content_type() == "multipart/report"
+            if permanent or dsn or _looks_like_bounce(msg):
+                return [Finding("hard", None, token, detail)]
+            return []
+        return [Finding("soft", None, token, detail)]
+    found = [Finding("hard", a.decode(errors="replace"), None, detail) for a in sorted(permanent)]
+    found += [
+        Finding("soft", a.decode(errors="replace"), None, detail)
+        for a in sorted(temporary - permanent)
+    ]
+    return found
+
+
+def _looks_like_bounce(msg: Message) -> bool:
+    sender = str(msg.get("From", "")).lower()
+    return "mailer-daemon" in sender or "postmaster" in sender or not msg.get("Return-Path", "x")
+
+
+# --- the mailboxes ----------------------------------------------------------------------------
+
+# (key, raw bytes, mark-as-done) for each message
+Entry = tuple[str, bytes, Callable[[], None]]
+
+
+def _maildir(path) -> Iterator[Entry]:
+    if not (path / "new").is_dir() and not (path / "cur").is_dir():
+        raise BounceMailboxError(
+            f"{path}: not a Maildir (no new/ or cur/ folder)",
+            "point `bounces.maildir` at the mailbox your mail server delivers bounces to",
+        )
+    box = mailbox.Maildir(path, factory=None, create=False)
+    for key in list(box.keys()):
+        msg = box.get_message(key)
+        if "S" in msg.get_flags():
+            continue
+
+        def done(key=key, msg=msg) -> None:
+            msg.set_subdir("cur")
+            msg.add_flag("S")
+            box[key] = msg
+
+        with box.get_file(key) as f:
+            raw = f.read()
+        yield key, raw, done
+
+
+def _mbox(path) -> Iterator[Entry]:
+    if not path.is_file():
+        raise BounceMailboxError(
+            f"{path}: no such mbox file", "point `bounces.mbox` at the mailbox file"
+        )
+    box = mailbox.mbox(path, create=False)
+    try:
+        for key in box.keys():
+            yield str(key), box.get_bytes(key), lambda: None
+    finally:
+        box.close()
+
+
+def _imap(config) -> Iterator[Entry]:
+    imap = config.imap
+    password = os.environ.get(imap.password_env)
+    if password is None:
+        raise ConfigError(
+            f"environment variable {imap.password_env} is not set",
+            key="bounces.imap.password_env",
+            hint=f"export {imap.password_env}=... (the password never goes in the file)",
+        )
+    where = f"imaps://{imap.host}:{imap.port}/{imap.folder}"
+    try:
+        conn = imaplib.IMAP4_SSL(imap.host, imap.port, ssl_context=ssl.create_default_context())
+    except (OSError, imaplib.IMAP4.error) as e:
+        raise BounceMailboxError(f"{where}: cannot connect ({e})") from None
+    try:
+        try:
+            conn.login(imap.user, password)
+            status, _ = conn.select(_imap_quote(imap.folder))
+            if status != "OK":
+                raise BounceMailboxError(f"{where}: no such folder")
+            _, data = conn.uid("SEARCH", None, "UNSEEN")
+        except imaplib.IMAP4.error as e:
+            raise BounceMailboxError(f"{where}: {e}") from None
+        for uid in (data[0] or b"").split():
+            _, parts = conn.uid("FETCH", uid, "(BODY.PEEK[])")
+            raw = next((p[1] for p in parts if isinstance(p, tuple)), b"")
+
+            def done(uid=uid) -> None:
+                conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+
+            yield uid.decode(), raw, done
+    finally:
+        try:
+            conn.logout()
+        except (OSError, imaplib.IMAP4.error):
+            pass
+
+
+def _imap_quote(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def messages(config) -> Iterator[Entry]:
+    bounces = config.bounces
+    if bounces.maildir is not None:
+        return _maildir(bounces.maildir)
+    if bounces.mbox is not None:
+        return _mbox(bounces.mbox)
+    return _imap(bounces)
+
+
+# --- reading them into the state ---------------------------------------------------------------
+
+
+def read_bounces(config, store) -> BounceReport:
+    """Read the new messages of the `bounces:` mailbox and record what they say."""
+    signer = config.web.signer() if config.web else None
+    readers = store.readers()
+    report = BounceReport()
+    for key, raw, done in messages(config):
+        digest = hashlib.sha256(raw).hexdigest()
+        if readers.message_seen(digest):
+            done()
+            continue
+        report.read += 1
+        try:
+            findings = classify(raw, signer)
+        except Exception as e:  # one broken message never stops the others
+            findings = []
+            report.ignored.append(f"{key}: cannot be read as a bounce ({type(e).__name__})")
+        if not findings:
+            report.ignored.append(f"{key}: not a bounce or complaint, left alone")
+        for finding in findings:
+            reader = readers.by_token(finding.token) if finding.token else None
+            address = reader.email if reader else finding.email
+            after = readers.bounce(address, finding.kind, finding.detail) if address else None
+            report.events.append(
+                {
+                    "email": address,
+                    "kind": finding.kind,
+                    "status": str(after.status) if after else "not a reader",
+                    "detail": finding.detail,
+                    "message": key,
+                }
+            )
+        readers.mark_message(digest)
+        done()
+    return report

@@ -1,0 +1,111 @@
+"""The operator's view of the readers: `digest readers list|add|remove|import|export`,
+`digest unsubscribe TOKEN | --email ADDRESS`.
+
+The records themselves (statuses, consent, bounces) are digest/state/readers.py's. None of
+these waits for a running send: each is one short transaction (SQLite in WAL mode lets it in
+between a sender's own), and a sender re-reads the statuses before each batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from .errors import UsageError
+from .recipients import _read_csv, normalize_address
+from .state import Store
+from .state.readers import Reader, ReaderStatus
+from .tokens import BadToken
+
+EXPORT_COLUMNS = (
+    "email",
+    "name",
+    "status",
+    "source",
+    "created_at",
+    "consent_at",
+    "consent_ip",
+    "confirmed_at",
+    "paused_until",
+    "unsubscribed_at",
+    "reason",
+)
+
+
+def address(text: str, what: str = "EMAIL") -> str:
+    if any(c in text for c in "\r\n\x00"):
+        raise UsageError(f"{what}: {text!r} holds a line break; give one address")
+    found = normalize_address(text)
+    if found is None:
+        raise UsageError(f"{what}: {text!r} is not an email address")
+    return found
+
+
+def list_readers(config, status: str | None = None) -> list[Reader]:
+    with Store.for_config(config, readonly=True) as store:
+        return store.readers().all(status) if store.has_schema() else []
+
+
+def add(config, email: str, name: str | None) -> Reader:
+    with Store.for_config(config) as store:
+        try:
+            return store.readers().add_by_operator(address(email), name)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+
+
+def remove(config, email: str) -> bool:
+    with Store.for_config(config) as store:
+        return store.readers().remove(address(email))
+
+
+def import_csv(config, path: Path) -> tuple[int, int, list[str]]:
+    """New readers from a CSV (email[,name]): active, source `import`. Known readers keep
+    their status (one who unsubscribed is not brought back). Returns (new, known, problems)."""
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    found, problems = _read_csv(path)
+    with Store.for_config(config) as store:
+        new = store.readers().add_listed([(r.address, r.name) for r in found], "import")
+    return new, len(found) - new, [str(p) for p in problems]
+
+
+def export_csv(readers: list[Reader]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for r in readers:
+        data = r.to_json()
+        writer.writerow([data[c] or "" for c in EXPORT_COLUMNS])
+    return out.getvalue()
+
+
+def unsubscribe(config, token: str | None, email: str | None) -> str | None:
+    """A reader's link token (as in their messages), or the operator's --email; never an
+    address where a token is expected. Returns the address unsubscribed (None: no such
+    token)."""
+    if token is not None:
+        if "@" in token:
+            raise UsageError(
+                f"{token!r} is an email address, not a token; "
+                "the operator unsubscribes an address with `digest unsubscribe --email ADDRESS`"
+            )
+        if any(c in token for c in "\r\n\x00"):
+            raise UsageError(f"TOKEN: {token!r} holds a line break")
+    with Store.for_config(config) as store:
+        readers = store.readers()
+        if email is not None:
+            return readers.unsubscribe_address(address(email), "unsubscribed by the operator").email
+        state_token = token
+        signer = config.web.signer() if config.web else None
+        if signer is not None and "." in token:
+            try:
+                state_token = signer.open_reader(token)
+            except BadToken:
+                return None
+        reader = readers.by_token(state_token)
+        if reader is None:
+            return None
+        readers.set_status(reader.email, ReaderStatus.UNSUBSCRIBED, "unsubscribed (token)")
+        return reader.email

@@ -1,0 +1,632 @@
+"""`digest serve`: the reader-facing pages under `web.url`, a small WSGI app on waitress.
+
+Why waitress: the state layer is synchronous (sqlite3, psycopg), so a threaded WSGI server fits
+it without an event loop in between; waitress is pure Python (nothing to build), has served
+Pyramid and Plone in production for years, buffers whole requests before the app sees them (a
+slow client holds no worker) and enforces request size limits itself.
+
+Routes (below the path of web.url):
+  GET/POST subscribe            a form; double opt-in: a confirmation link goes out
+  GET      confirm/{token}      makes a pending reader active (links expire after 48 h)
+  GET/POST unsubscribe/{token}  GET: a page with one button (link scanners follow links);
+                                POST: unsubscribes; `List-Unsubscribe=One-Click` (RFC 8058)
+                                answers 200 with no cookie, CSRF field or redirect
+  GET/POST preferences/{token}  pause until a date, resume, unsubscribe, change the name
+  GET      archive/...          the static archive
+  GET      healthz              "ok" when the state answers
+
+Tokens are signed (digest/tokens.py); an address is never taken where a token is. Every form
+carries a CSRF field bound to the reader's token (or, on the sign-up form, to a cookie) and to
+the form; a POST whose Origin is another site is refused. Sign-up answers the same whatever
+the address, and sends in the background so the answer's timing says nothing either; it is
+rate-limited per client and per address. Nothing a reader clicks waits for a running send.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import logging
+import mimetypes
+import queue
+import secrets
+import signal
+import sys
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import jinja2
+from waitress.server import create_server
+
+from .config import Config
+from .deliver import WIRE, Relay, _dkim_sign, _file_safe, envelope_sender
+from .errors import ConfigError, UsageError
+from .paths import archive_folder
+from .recipients import normalize_address
+from .render import _template_dir as templates
+from .state import Store
+from .state.readers import GONE, Reader, ReaderStatus
+from .tokens import BadToken, Signer
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY = 8 * 1024  # a form of ours is well under 1 KB
+MAX_PAUSE_DAYS = 366
+SIGNUPS_PER_CLIENT = (5, 600)  # 5 sign-ups in 10 minutes from one client
+MAILS_PER_ADDRESS = (3, 86400)  # 3 confirmation mails a day to one address
+POSTS_PER_CLIENT = (60, 60)  # any form, 60 a minute from one client
+CSRF_COOKIE = "digest_csrf"
+
+Environ = dict
+StartResponse = Callable
+
+
+def _template_dir() -> Path:
+    return Path(str(templates()))
+
+
+_CSS = (_template_dir() / "web.css").read_text(encoding="utf-8")
+_CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(_template_dir())),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+@dataclass
+class Response:
+    status: str
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    headers: tuple[tuple[str, str], ...] = ()
+    archive: bool = False  # an archive page: the issue's own styles and images
+
+
+class RateLimit:
+    """At most `count` events per `seconds` per key, in memory (one `digest serve` process)."""
+
+    def __init__(self, count: int, seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.count, self.seconds, self.clock = count, seconds, clock
+        self.events: dict[str, deque[float]] = defaultdict(deque)
+        self.lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = self.clock()
+        with self.lock:
+            events = self.events[key]
+            while events and events[0] <= now - self.seconds:
+                events.popleft()
+            if len(events) >= self.count:
+                return False
+            events.append(now)
+            if len(self.events) > 100_000:  # a flood of keys: forget the idle ones
+                for k in [k for k, v in self.events.items() if not v]:
+                    del self.events[k]
+            return True
+
+
+class Mailer:
+    """Confirmation messages, sent by one background thread through the configured delivery
+    (the SMTP relay, or the outbox folder)."""
+
+    def __init__(self, config: Config, signer: Signer):
+        self.config, self.signer = config, signer
+        self.queue: queue.Queue[tuple[str, str, str] | None] = queue.Queue(maxsize=1000)
+        self.thread = threading.Thread(target=self._work, name="digest-mailer", daemon=True)
+        self.thread.start()
+
+    def confirm(self, reader: Reader) -> None:
+        link = f"{self.config.web.url}confirm/{self.signer.confirm(reader.token)}"
+        try:
+            self.queue.put_nowait((reader.email, reader.token, link))
+        except queue.Full:
+            pass  # a flood: the reader can sign up again later
+
+    def message(self, email: str, link: str) -> bytes:
+        delivery = self.config.delivery
+        msg = EmailMessage()
+        msg["From"] = delivery.from_addr
+        msg["To"] = email
+        msg["Subject"] = f"Confirm your subscription to {self.config.title}"
+        msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+        domain = parseaddr(delivery.from_addr)[1].rpartition("@")[2] or "localhost"
+        msg["Message-ID"] = make_msgid(domain=domain)
+        msg["Auto-Submitted"] = "auto-generated"
+        msg.set_content(
+            f"Someone, probably you, asked to receive {self.config.title} at this address.\n\n"
+            f"To confirm, open this link within 48 hours:\n\n{link}\n\n"
+            "If it was not you, ignore this message: nothing will be sent.\n"
+        )
+        data = msg.as_bytes(policy=WIRE)
+        if delivery.dkim:
+            data = _dkim_sign(data, delivery.dkim) + data
+        return data
+
+    def _work(self) -> None:
+        log = logger
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            email, token, link = item
+            delivery = self.config.delivery
+            try:
+                data = self.message(email, link)
+                if delivery.smtp is None:
+                    folder = Path(delivery.outbox)
+                    folder.mkdir(parents=True, exist_ok=True)
+                    name = f"confirm-{_file_safe(email)}-{time.time_ns()}.eml"
+                    (folder / name).write_bytes(data)
+                    continue
+                sender = parseaddr(delivery.from_addr)[1]
+                if delivery.return_path:
+                    sender = envelope_sender(delivery.return_path, {email: token}, self.signer)
+                    sender = sender(email) if callable(sender) else sender
+                relay = Relay(delivery.smtp)
+                try:
+                    code, answer = relay.send(sender, email, data)
+                finally:
+                    relay.close()
+                if code >= 300:
+                    log.warning("confirmation to %s: %s", email, answer)
+            except Exception as e:  # the server goes on; the reader can sign up again
+                log.warning("confirmation to %s not sent: %s", email, e)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join(timeout=30)
+
+
+class App:
+    """The WSGI application."""
+
+    def __init__(self, config: Config):
+        if config.web is None or not config.web.url or not config.web.secret_env:
+            raise ConfigError(
+                "`digest serve` needs `web: {url, secret_env}` in the configuration",
+                str(config.path),
+                key="web",
+            )
+        self.config = config
+        self.signer = config.web.signer()
+        url = urlsplit(config.web.url)
+        self.origin = f"{url.scheme}://{url.netloc}"
+        self.root = url.path if url.path.endswith("/") else url.path + "/"
+        self.https = url.scheme == "https"
+        self.signups = RateLimit(*SIGNUPS_PER_CLIENT)
+        self.mails = RateLimit(*MAILS_PER_ADDRESS)
+        self.posts = RateLimit(*POSTS_PER_CLIENT)
+        self.mailer = Mailer(config, self.signer)
+        self.archive = archive_folder(config)
+        # One connection for every server thread, used under a lock: requests are short, the
+        # state has one writer at a time anyway, and on SQLite a second connection opened in
+        # this process would drop the first one's locks (closing any descriptor of the file
+        # releases a process's POSIX locks on it), letting another process delete the WAL.
+        self.lock = threading.Lock()
+        self._store: Store | None = Store.for_config(config)
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def store(self) -> Store:
+        """The state's one connection (callers hold self.lock); reopened after a failure."""
+        if self._store is None:
+            self._store = Store.for_config(self.config)
+        return self._store
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            with self.lock:
+                response = self.route(environ)
+        except Exception:
+            logger.exception("request failed")
+            with self.lock:
+                if self._store is not None:  # a broken connection is not kept
+                    self._store.close()
+                    self._store = None
+            response = self.page(
+                "Something went wrong",
+                ["Please try again in a minute."],
+                "500 Internal Server Error",
+            )
+        headers = [
+            ("Content-Type", response.content_type),
+            ("Content-Length", str(len(response.body))),
+            *self.security_headers(response.archive),
+            *response.headers,
+        ]
+        start_response(response.status, headers)
+        return [response.body]
+
+    def security_headers(self, archive: bool) -> list[tuple[str, str]]:
+        if archive:
+            csp = (
+                "default-src 'none'; img-src * data:; style-src 'unsafe-inline' 'self'; "
+                "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+            )
+        else:
+            csp = (
+                f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; form-action 'self'; "
+                "frame-ancestors 'none'; base-uri 'none'"
+            )
+        headers = [
+            ("Content-Security-Policy", csp),
+            ("X-Content-Type-Options", "nosniff"),
+            ("X-Frame-Options", "DENY"),
+            ("Referrer-Policy", "same-origin"),  # tokens are in the paths: never sent elsewhere
+            ("Cross-Origin-Opener-Policy", "same-origin"),
+            ("Permissions-Policy", "interest-cohort=(), camera=(), microphone=(), geolocation=()"),
+        ]
+        if not archive:
+            headers.append(("Cache-Control", "no-store"))
+        if self.https:
+            headers.append(("Strict-Transport-Security", "max-age=31536000"))
+        return headers
+
+    def route(self, environ: Environ) -> Response:
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "/")
+        if not path.startswith(self.root) and path + "/" != self.root:
+            return self.not_found()
+        rest = path[len(self.root) :]
+        if method not in ("GET", "HEAD", "POST"):
+            return Response("405 Method Not Allowed", b"", headers=(("Allow", "GET, POST"),))
+        if method == "POST":
+            length = environ.get("CONTENT_LENGTH") or "0"
+            if not length.isdigit() or int(length) > MAX_BODY:
+                return self.page(
+                    "Too large", ["That request is too large."], "413 Content Too Large"
+                )
+            # one-click POSTs come from mail providers' servers, many readers' from one address:
+            # they carry a signed token and are not limited per client (see unsubscribe)
+            if not rest.startswith("unsubscribe/") and not self.posts.allow(self.client(environ)):
+                return self.too_many()
+        if rest in ("", "subscribe"):
+            return self.subscribe(environ, method)
+        if rest == "healthz":
+            self.store().db.schema_version()  # the state answers
+            return Response("200 OK", b"ok\n", "text/plain; charset=utf-8")
+        if rest == "archive" or rest.startswith("archive/"):
+            return self.archive_file(rest[len("archive") :].lstrip("/"))
+        kind, _, token = rest.partition("/")
+        if kind == "confirm" and token and method != "POST":
+            return self.confirm(token)
+        if kind == "unsubscribe" and token:
+            return self.unsubscribe(environ, method, token)
+        if kind == "preferences" and token:
+            return self.preferences(environ, method, token)
+        return self.not_found()
+
+    def client(self, environ: Environ) -> str:
+        return environ.get("REMOTE_ADDR") or "unknown"
+
+    def form(self, environ: Environ) -> dict[str, str]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        ctype = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if ctype == "multipart/form-data":  # RFC 8058 allows it for the one-click POST
+            if b'name="List-Unsubscribe"' in body and b"One-Click" in body:
+                return {"List-Unsubscribe": "One-Click"}
+            return {}
+        try:
+            fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
+        except (UnicodeDecodeError, ValueError):
+            return {}
+        return {k: v[0] for k, v in fields.items()}
+
+    def same_origin(self, environ: Environ) -> bool:
+        origin = environ.get("HTTP_ORIGIN")
+        return origin is None or origin == self.origin
+
+    def cookie(self, environ: Environ) -> str | None:
+        jar = SimpleCookie()
+        try:
+            jar.load(environ.get("HTTP_COOKIE", ""))
+        except Exception:
+            return None
+        morsel = jar.get(CSRF_COOKIE)
+        value = morsel.value if morsel else None
+        return value if value and len(value) <= 64 and value.isascii() else None
+
+    def url(self, *parts: str) -> str:
+        return self.root + "/".join(parts)
+
+    # --- pages ----------------------------------------------------------------------------
+
+    def page(
+        self,
+        heading: str,
+        lines: list[str],
+        status: str = "200 OK",
+        headers: tuple[tuple[str, str], ...] = (),
+        **context,
+    ) -> Response:
+        archive = self.url("archive/") if self.archive.is_dir() else None
+        html = _ENV.get_template("web_page.html.j2").render(
+            title=self.config.title,
+            heading=heading,
+            lines=lines,
+            css=_CSS,
+            page=context.pop("page", None),
+            home=self.url("subscribe"),
+            archive=archive,
+            **context,
+        )
+        return Response(status, html.encode("utf-8"), headers=headers)
+
+    def not_found(self) -> Response:
+        return self.page("Not found", ["There is no page here."], "404 Not Found")
+
+    def bad_link(self, why: str = "") -> Response:
+        lines = [why or "This link is not valid. Copy it whole from the message, or sign up again."]
+        return self.page("Link not valid", lines, "404 Not Found", page="none")
+
+    def too_many(self) -> Response:
+        return self.page(
+            "Too many requests",
+            ["Please wait a few minutes and try again."],
+            "429 Too Many Requests",
+            headers=(("Retry-After", "600"),),
+        )
+
+    def forbidden(self) -> Response:
+        return self.page(
+            "Form expired",
+            [
+                "This form was not sent from this site, or has expired. Please reload the page and try again."
+            ],
+            "403 Forbidden",
+        )
+
+    # --- subscribe and confirm ------------------------------------------------------------
+
+    def subscribe(self, environ: Environ, method: str) -> Response:
+        cookie = self.cookie(environ)
+        headers: tuple[tuple[str, str], ...] = ()
+        if cookie is None:
+            cookie = secrets.token_urlsafe(24)
+            secure = "; Secure" if self.https else ""
+            headers = (
+                (
+                    "Set-Cookie",
+                    f"{CSRF_COOKIE}={cookie}; Path={self.root}; HttpOnly; SameSite=Strict{secure}",
+                ),
+            )
+        form_context = {
+            "page": "subscribe",
+            "action": self.url("subscribe"),
+            "csrf": self.signer.csrf(cookie, "subscribe"),
+            "email": "",
+            "name": "",
+        }
+        if method != "POST":
+            return self.page(
+                f"Subscribe to {self.config.title}",
+                ["The day's news in one message, on weekday mornings."],
+                headers=headers,
+                **form_context,
+            )
+        fields = self.form(environ)
+        if not self.same_origin(environ) or not self.signer.check_csrf(
+            fields.get("csrf", ""), self.cookie(environ) or "", "subscribe"
+        ):
+            return self.forbidden()
+        if not self.signups.allow(self.client(environ)):
+            return self.too_many()
+        email = normalize_address(fields.get("email", ""))
+        name = " ".join(fields.get("name", "").split())[:100] or None
+        if email is None:
+            return self.page(
+                f"Subscribe to {self.config.title}",
+                ["That is not an email address we can send to. Please check it."],
+                "422 Unprocessable Content",
+                headers=headers,
+                **{**form_context, "email": fields.get("email", "")[:254], "name": name or ""},
+            )
+        reader = self.store().readers().sign_up(email, name, self.client(environ))
+        if reader is not None and self.mails.allow(email.lower()):
+            self.mailer.confirm(reader)
+        # the same answer whether or not the address is known, or was sent anything
+        return self.page(
+            "Check your inbox",
+            [
+                f"If {email} can receive {self.config.title}, a message with a confirmation "
+                "link is on its way. Open it within 48 hours to start receiving the digest."
+            ],
+            headers=headers,
+        )
+
+    def confirm(self, signed: str) -> Response:
+        try:
+            token = self.signer.open_confirm(signed)
+        except BadToken as e:
+            return self.bad_link(str(e) if "expired" in str(e) else "")
+        reader = self.store().readers().confirm(token)
+        if reader is None:
+            return self.bad_link()
+        if reader.status == ReaderStatus.PENDING:
+            return self.bad_link()
+        return self.page(
+            "You are subscribed",
+            [f"{reader.email} will receive {self.config.title} from the next issue on."],
+        )
+
+    # --- unsubscribe and preferences ------------------------------------------------------
+
+    def reader_of(self, signed: str) -> Reader | None:
+        """The reader behind a signed link token. A bare state token (in links sent before
+        links were signed) is taken too: it is as unguessable, and such links must keep
+        working. An address is never a token."""
+        try:
+            token = self.signer.open_reader(signed)
+        except BadToken:
+            if "." in signed or "@" in signed or not 24 <= len(signed) <= 64:
+                return None
+            token = signed
+        return self.store().readers().by_token(token)
+
+    def unsubscribe(self, environ: Environ, method: str, signed: str) -> Response:
+        reader = self.reader_of(signed)
+        if reader is None:
+            return self.bad_link()
+        if method != "POST":
+            if reader.status in GONE:
+                return self.page(
+                    "You are unsubscribed",
+                    [f"{reader.email} receives nothing more from {self.config.title}."],
+                    page="preferences",
+                    **self.preference_context(signed, reader),
+                )
+            return self.page(
+                f"Unsubscribe from {self.config.title}?",
+                [f"{reader.email} will receive nothing more once you press the button."],
+                page="unsubscribe",
+                action=self.url("unsubscribe", signed),
+                csrf=self.signer.csrf(signed, "unsubscribe"),
+                preferences=self.url("preferences", signed),
+            )
+        fields = self.form(environ)
+        if fields.get("List-Unsubscribe") == "One-Click":  # RFC 8058: from the mail client
+            self.store().readers().set_status(reader.email, ReaderStatus.UNSUBSCRIBED, "one-click")
+            return Response("200 OK", b"unsubscribed\n", "text/plain; charset=utf-8")
+        if not self.posts.allow(self.client(environ)):
+            return self.too_many()
+        if not self.same_origin(environ) or not self.signer.check_csrf(
+            fields.get("csrf", ""), signed, "unsubscribe"
+        ):
+            return self.forbidden()
+        if reader.status not in GONE:
+            self.store().readers().set_status(reader.email, ReaderStatus.UNSUBSCRIBED, "web")
+        return self.page(
+            "You are unsubscribed",
+            [f"{reader.email} will receive nothing more from {self.config.title}."],
+            page="preferences",
+            **self.preference_context(signed, self.store().readers().get(reader.email)),
+        )
+
+    def preference_context(self, signed: str, reader: Reader) -> dict:
+        today = dt.date.today()
+        return {
+            "action": self.url("preferences", signed),
+            "csrf": self.signer.csrf(signed, "preferences"),
+            "reader_status": str(reader.status),
+            "name": reader.name or "",
+            "tomorrow": (today + dt.timedelta(days=1)).isoformat(),
+            "latest": (today + dt.timedelta(days=MAX_PAUSE_DAYS)).isoformat(),
+            "subscribe": self.url("subscribe"),
+        }
+
+    def preferences(self, environ: Environ, method: str, signed: str) -> Response:
+        reader = self.reader_of(signed)
+        if reader is None:
+            return self.bad_link()
+        readers = self.store().readers()
+        said: list[str] = []
+        if method == "POST":
+            fields = self.form(environ)
+            if not self.same_origin(environ) or not self.signer.check_csrf(
+                fields.get("csrf", ""), signed, "preferences"
+            ):
+                return self.forbidden()
+            action = fields.get("do")
+            if action == "name":
+                readers.rename(reader.email, " ".join(fields.get("name", "").split())[:100] or None)
+                said.append("Your name is saved.")
+            elif action == "pause" and reader.status == ReaderStatus.ACTIVE:
+                try:
+                    until = dt.date.fromisoformat(fields.get("until", ""))
+                except ValueError:
+                    until = None
+                today = dt.date.today()
+                if until is None or not today < until <= today + dt.timedelta(days=MAX_PAUSE_DAYS):
+                    said.append("Please pick a date within the next year.")
+                else:
+                    readers.set_status(
+                        reader.email, ReaderStatus.PAUSED, "paused by the reader", until.isoformat()
+                    )
+                    said.append(f"Paused: nothing until {until.isoformat()}.")
+            elif action == "resume" and reader.status == ReaderStatus.PAUSED:
+                readers.set_status(reader.email, ReaderStatus.ACTIVE, "resumed by the reader")
+                said.append("Resumed: you get the next issue.")
+            elif action == "unsubscribe" and reader.status not in GONE:
+                readers.set_status(reader.email, ReaderStatus.UNSUBSCRIBED, "web")
+                said.append("You are unsubscribed.")
+            reader = readers.get(reader.email)
+        state = {
+            ReaderStatus.ACTIVE: "You receive every issue.",
+            ReaderStatus.PAUSED: f"Paused until {reader.paused_until}.",
+            ReaderStatus.PENDING: "Not confirmed yet: open the link in the confirmation message.",
+            ReaderStatus.UNSUBSCRIBED: "You are unsubscribed.",
+            ReaderStatus.BOUNCED: "Your address bounced, so nothing is sent to it.",
+            ReaderStatus.COMPLAINED: "You are unsubscribed.",
+        }[reader.status]
+        lines = said + ([state] if state not in said else [])
+        return self.page(
+            "Your subscription",
+            [f"{reader.email}: " + lines[0], *lines[1:]],
+            page="preferences",
+            **self.preference_context(signed, reader),
+        )
+
+    # --- the archive --------------------------------------------------------------------
+
+    def archive_file(self, rest: str) -> Response:
+        if not self.archive.is_dir():
+            return self.not_found()
+        target = (self.archive / (rest or "index.html")).resolve()
+        root = self.archive.resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if root not in target.parents or not target.is_file():
+            return self.not_found()
+        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if kind.startswith("text/") or kind.endswith("xml"):
+            kind += "; charset=utf-8"
+        return Response("200 OK", target.read_bytes(), kind, archive=True)
+
+
+def make_server(config: Config, host: str = "127.0.0.1", port: int = 8080):
+    """The waitress server (not yet serving); `.run()` serves until stopped."""
+    app = App(config)
+    server = create_server(
+        app,
+        host=host,
+        port=port,
+        threads=4,
+        max_request_body_size=MAX_BODY,
+        max_request_header_size=16 * 1024,
+        trusted_proxy="127.0.0.1",  # the TLS proxy in front, on this machine
+        trusted_proxy_headers={"x-forwarded-for"},
+        clear_untrusted_proxy_headers=True,
+        ident="digest",
+    )
+    server.digest_app = app
+    return server
+
+
+def serve(config: Config, host: str = "127.0.0.1", port: int = 8080) -> None:
+    try:
+        server = make_server(config, host, port)
+    except OSError as e:
+        raise UsageError(f"--host {host} --port {port}: cannot listen ({e.strerror})") from None
+    print(
+        f"serving {config.web.url} on http://{host}:{server.effective_port}/ (Ctrl-C to stop)",
+        file=sys.stderr,
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: server.close())
+    try:
+        server.run()
+    except (KeyboardInterrupt, OSError):
+        pass
+    finally:
+        server.digest_app.mailer.close()

@@ -1,0 +1,254 @@
+"""Bounces and complaints into reader statuses: real bounces of several MTAs (flufl.bounce's
+collection), an RFC 5965 feedback report, VERP addresses, Maildir and mbox, and a 5xx at RCPT
+from a real SMTP conversation."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+from test_web import SECRET, cli, write_config
+
+from digest.bounces import classify
+from digest.tokens import Signer
+
+BOUNCES = FIXTURES / "bounces"
+SIGNER = Signer(SECRET.encode())
+
+# file, the failed address, hard (5.x.x) or soft (4.x.x): as flufl.bounce's own tests say
+REAL = [
+    ("postfix_01.txt", "xxxxx@local.ie", "hard"),
+    ("postfix_04.txt", "userx@mail1.example.com", "hard"),
+    ("exim_01.txt", "userx@its.example.nl", "hard"),
+    ("qmail_01.txt", "userx@example.de", "hard"),
+    ("sendmail_01.txt", "zzzzz@nfg.nl", "hard"),
+    ("microsoft_01.txt", "userx@example.COM", "hard"),
+    ("yahoo_01.txt", "userx@example.com", "hard"),
+    ("dsn_01.txt", "userx@example.com", "hard"),
+    ("dsn_06.txt", "userx@example.com", "soft"),
+    ("dsn_17.txt", "userx@example.fi", "soft"),
+    ("simple_03.txt", "userx@example.za", "soft"),
+]
+
+
+@pytest.mark.parametrize(("name", "address", "kind"), REAL)
+def test_real_bounces_of_several_mtas_name_the_failed_reader(name, address, kind):
+    found = classify((BOUNCES / name).read_bytes(), SIGNER)
+    assert (address, kind) in {(f.email, f.kind) for f in found}
+
+
+def arf(rcpt: str, to: str, link: str = "https://example.com/") -> bytes:
+    text = (BOUNCES / "arf_rfc5965.txt").read_text()
+    return text.replace("{RCPT}", rcpt).replace("{TO}", to).replace("{LINK}", link).encode()
+
+
+def test_a_feedback_report_is_a_complaint_by_its_recipient_or_its_unsubscribe_link():
+    [found] = classify(arf("ann@example.org", "ann@example.org"), SIGNER)
+    assert (found.kind, found.email) == ("complaint", "ann@example.org")
+    # the receiver hid the address (as big providers do): the link in the original names the reader
+    link = f"https://news.example.com/unsubscribe/{SIGNER.reader('A' * 32)}"
+    [found] = classify(arf("redacted@example.net", "redacted@example.net", link), SIGNER)
+    assert (found.kind, found.token) == ("complaint", "A" * 32)
+
+
+def setup(tmp_path: Path, mailbox_line: str) -> Path:
+    config = write_config(tmp_path, 8080, f"bounces:\n  {mailbox_line}\n")
+    for address in ("userx@example.com", "ann@example.org", "soft@example.fi"):
+        assert cli(config, "readers", "add", address).returncode == 0
+    return config
+
+
+def statuses(config: Path) -> dict[str, str]:
+    result = cli(config, "readers", "list", "--json")
+    return {r["email"]: r["status"] for r in json.loads(result.stdout)["readers"]}
+
+
+def test_a_maildir_of_bounces_and_complaints_changes_statuses_once(tmp_path):
+    config = setup(tmp_path, f"maildir: {tmp_path}/bounces")
+    box = mailbox.Maildir(tmp_path / "bounces", create=True)
+    box.add((BOUNCES / "dsn_01.txt").read_bytes())  # hard, userx@example.com
+    box.add(arf("ann@example.org", "ann@example.org"))
+    box.add(b"From: ann@example.org\nSubject: thanks!\n\nLovely digest.\n")  # a reply
+    result = cli(config, "bounces", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["read"] == 3 and len(report["ignored"]) == 1
+    assert statuses(config) | {"listed@example.com": "x"} == {
+        "userx@example.com": "bounced",
+        "ann@example.org": "complained",
+        "soft@example.fi": "active",
+        "listed@example.com": "x",
+    }
+    again = json.loads(cli(config, "bounces", "--json").stdout)
+    assert again["read"] == 0  # each message is read once
+    dry = json.loads(cli(config, "run", "--dry-run", "--json").stdout)
+    assert {d["recipient"] for d in dry["delivered"]} == {"listed@example.com", "soft@example.fi"}
+
+
+def test_soft_bounces_stop_mail_at_the_third_within_30_days(tmp_path):
+    config = setup(tmp_path, f"mbox: {tmp_path}/bounces.mbox")
+    box = mailbox.mbox(tmp_path / "bounces.mbox")
+    raw = (BOUNCES / "dsn_17.txt").read_bytes()  # a temporary failure of userx@example.fi
+    for n in range(3):
+        box.add(
+            raw.replace(b"userx@example.fi", b"soft@example.fi") + b"\n" + bytes(str(n), "ascii")
+        )
+        box.flush()
+        cli(config, "bounces")
+        expected = "bounced" if n == 2 else "active"
+        assert statuses(config)["soft@example.fi"] == expected, n
+    box.close()
+
+
+def test_a_verp_address_names_the_reader_whatever_the_bounce_says(tmp_path):
+    """A bounce of a forwarded address: the failed address is not the reader's, the VERP
+    envelope sender the bounce came back to is."""
+    import sqlite3
+
+    config = setup(tmp_path, f"maildir: {tmp_path}/bounces")
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+        token = db.execute(
+            "SELECT token FROM subscribers WHERE email='ann@example.org'"
+        ).fetchone()[0]
+    verp = f"bounces+{SIGNER.verp(token)}@example.com"
+    raw = (BOUNCES / "postfix_01.txt").read_bytes()
+    raw = b"Delivered-To: " + verp.encode() + b"\n" + raw
+    box = mailbox.Maildir(tmp_path / "bounces", create=True)
+    box.add(raw)
+    assert cli(config, "bounces").returncode == 0
+    assert statuses(config)["ann@example.org"] == "bounced"
+    assert SIGNER.open_verp(SIGNER.verp(token).upper()) == token  # servers may change case
+
+
+def test_run_sends_with_a_verp_envelope_and_a_5xx_at_rcpt_is_a_hard_bounce(tmp_path):
+    from smtp_server import Behaviour, SmtpServer
+
+    server = SmtpServer(behaviour=Behaviour(reject={"gone@example.org": "550 5.1.1 no such user"}))
+    server.start()
+    try:
+        config = write_config(
+            tmp_path,
+            8080,
+            f"""  return_path: "bounces+{{token}}@example.com"
+  smtp: {{host: 127.0.0.1, port: {server.port}, security: none}}
+""",
+        )
+        for address in ("gone@example.org", "ann@example.org"):
+            assert cli(config, "readers", "add", address).returncode == 0
+        ran = cli(config, "run", "--json")
+        assert ran.returncode == 0, ran.stderr
+        assert statuses(config)["gone@example.org"] == "bounced"
+        senders = {m.rcpt_tos[0]: m.mail_from for m in server.messages}
+        assert senders["ann@example.org"].startswith("bounces+")
+        assert senders["ann@example.org"] != senders["listed@example.com"]
+        assert "gone@example.org" not in senders
+    finally:
+        server.stop()
+
+
+def test_a_missing_mailbox_is_one_clear_error(tmp_path):
+    config = setup(tmp_path, f"maildir: {tmp_path}/nowhere")
+    result = cli(config, "bounces")
+    assert result.returncode == 1 and "not a Maildir" in result.stderr
+    assert "Traceback" not in result.stderr
+    shutil.rmtree(tmp_path / "outbox", ignore_errors=True)
+
+
+def test_real_postfix_bounces_come_back_to_the_verp_address_and_stop_the_reader(tmp_path):
+    """A private Postfix on loopback: an unknown local user is refused at RCPT (a hard bounce
+    at once); a remote refusal comes back later as Postfix's own DSN to the reader's VERP
+    address, lands in the bounces Maildir, and `digest bounces` stops that reader."""
+    import os
+
+    from postfix import Postfix, available
+    from smtp_server import Behaviour, SmtpServer
+
+    why = available()
+    if why:
+        pytest.fail(why) if os.environ.get("CI") else pytest.skip(why)
+    remote = SmtpServer(behaviour=Behaviour(reject={"gone@remote.test": "550 5.1.1 no such user"}))
+    remote.start()
+    mta = Postfix(remote.port).start()
+    try:
+        config = write_config(
+            tmp_path,
+            8080,
+            f"""  return_path: "bounces+{{token}}@bounce.test"
+  smtp: {{host: 127.0.0.1, port: {mta.port}, security: none}}
+bounces:
+  maildir: {mta.maildir}
+""",
+        )
+        config.write_text(config.read_text().replace("to: [listed@example.com]", "to: []"))
+        for address in ("ann@remote.test", "gone@remote.test", "nosuchuser@local.test"):
+            assert cli(config, "readers", "add", address).returncode == 0
+        ran = cli(config, "run", "--json")
+        assert ran.returncode == 0, ran.stderr
+        assert statuses(config)["nosuchuser@local.test"] == "bounced"  # 550 at RCPT
+        assert statuses(config)["gone@remote.test"] == "active"  # Postfix took it
+        mta.wait_for_bounce()
+        report = json.loads(cli(config, "bounces", "--json").stdout)
+        assert [(e["email"], e["kind"], e["status"]) for e in report["events"]] == [
+            ("gone@remote.test", "hard", "bounced")
+        ]
+        assert statuses(config)["ann@remote.test"] == "active"
+        assert remote.count_for()["ann@remote.test"] == 1
+    finally:
+        mta.stop()
+        remote.stop()
+
+
+def test_an_imap_mailbox_over_tls_is_read_once_and_a_wrong_password_is_one_clear_error(
+    tmp_path, monkeypatch
+):
+    import os
+
+    from dovecot import PASSWORD, Dovecot, available
+
+    why = available()
+    if why:
+        pytest.fail(why) if os.environ.get("CI") else pytest.skip(why)
+    imap = Dovecot().start()
+    try:
+        imap.deliver("bounces", (BOUNCES / "dsn_01.txt").read_bytes())  # userx@example.com
+        config = setup(
+            tmp_path,
+            f"imap: {{host: 127.0.0.1, port: {imap.port}, user: bounces, "
+            "password_env: DIGEST_TEST_IMAP_PASSWORD}",
+        )
+        monkeypatch.setenv(
+            "SSL_CERT_FILE", str(imap.ca_file)
+        )  # the test CA, for the default context
+        monkeypatch.setenv("DIGEST_TEST_IMAP_PASSWORD", "wrong")
+        refused = cli(config, "bounces")
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert f"imaps://127.0.0.1:{imap.port}/INBOX" in refused.stderr
+        monkeypatch.setenv("DIGEST_TEST_IMAP_PASSWORD", PASSWORD)
+        report = json.loads(cli(config, "bounces", "--json").stdout)
+        assert [(e["email"], e["status"]) for e in report["events"]] == [
+            ("userx@example.com", "bounced")
+        ]
+        assert json.loads(cli(config, "bounces", "--json").stdout)["read"] == 0  # marked seen
+    finally:
+        imap.stop()
+
+
+def test_every_token_makes_a_verp_address_that_leads_back_to_it():
+    """Whatever random state token (base64url: `-` and `_` too), in any letter case."""
+    import secrets
+
+    from digest.tokens import BadToken
+
+    for _ in range(500):
+        token = secrets.token_urlsafe(24)
+        address = f"bounces+{SIGNER.verp(token)}@example.com"
+        assert re.fullmatch(r"bounces\+[a-z2-7]+-[0-9a-f]{16}@example\.com", address)
+        assert len(address.split("@")[0]) <= 64  # RFC 5321's limit for a local part
+        assert SIGNER.open_verp(SIGNER.verp(token).upper()) == token
+        with pytest.raises(BadToken):
+            Signer(b"another-secret-0123456789").open_verp(SIGNER.verp(token))

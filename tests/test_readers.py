@@ -1,0 +1,65 @@
+"""The readers' records on both databases: statuses, consent, the rules of coming back, and
+bounce thresholds (digest/state/readers.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from digest.state import Store
+from digest.state.readers import ReaderStatus
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        with Store.open(tmp_path / "state.sqlite3") as s:
+            yield s
+        return
+    url = request.getfixturevalue("pg_url")
+    with Store.open(url, password_env="DIGEST_TEST_PG_PASSWORD") as s:
+        yield s
+
+
+def test_a_sign_up_is_pending_until_confirmed_with_its_proof_of_consent(store):
+    readers = store.readers()
+    reader = readers.sign_up("Ann@Example.org", "Ann", "192.0.2.7")
+    assert reader.status == ReaderStatus.PENDING and reader.consent_ip == "192.0.2.7"
+    assert "ann@example.org" in readers.blocked()
+    confirmed = readers.confirm(reader.token)
+    assert confirmed.status == ReaderStatus.ACTIVE and confirmed.confirmed_at
+    assert readers.sign_up("ann@example.org", None, "192.0.2.8") is None  # already reading
+    assert [r.email for r in readers.sendable()] == ["ann@example.org"]
+
+
+def test_an_unsubscribed_reader_comes_back_only_by_confirming_again(store):
+    readers = store.readers()
+    reader = readers.add_by_operator("bob@example.org")
+    readers.set_status(reader.email, ReaderStatus.UNSUBSCRIBED, "web")
+    with pytest.raises(ValueError, match="confirming a new sign-up"):
+        readers.add_by_operator("bob@example.org")
+    assert readers.add_listed([("bob@example.org", None)], "config") == 0  # a list can't either
+    again = readers.sign_up("bob@example.org", None, "192.0.2.9")
+    assert again.status == ReaderStatus.PENDING
+    assert readers.confirm(again.token).status == ReaderStatus.ACTIVE
+
+
+def test_soft_bounces_count_within_the_window_hard_and_complaints_at_once(store):
+    readers = store.readers()
+    for address in ("soft@example.org", "hard@example.org", "spam@example.org"):
+        readers.add_by_operator(address)
+    assert readers.bounce("soft@example.org", "soft", "4.2.2 full").status == "active"
+    assert readers.bounce("soft@example.org", "soft", "4.2.2 full").status == "active"
+    assert readers.bounce("soft@example.org", "soft", "4.2.2 full").status == "bounced"
+    assert readers.bounce("hard@example.org", "hard", "5.1.1 unknown").status == "bounced"
+    assert readers.bounce("spam@example.org", "complaint", "abuse").status == "complained"
+    assert readers.bounce("stranger@example.org", "hard", "5.1.1") is None
+    assert readers.blocked_among(["Soft@example.org", "other@example.org"]) == {"Soft@example.org"}
+
+
+def test_a_pause_ends_by_itself(store):
+    readers = store.readers()
+    readers.add_by_operator("p@example.org")
+    readers.set_status("p@example.org", ReaderStatus.PAUSED, "reader", "2000-01-01")
+    assert [r.email for r in readers.sendable()] == ["p@example.org"]  # its date has passed
+    readers.set_status("p@example.org", ReaderStatus.PAUSED, "reader", "2999-01-01")
+    assert readers.sendable() == [] and readers.blocked() == {"p@example.org"}

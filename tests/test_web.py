@@ -1,0 +1,584 @@
+"""`digest serve` against the running server: sign-up with double opt-in, one-click unsubscribe,
+preferences, and every security rule (CSRF, no enumeration, rate limits, size limits, headers,
+no open redirect, GET never unsubscribes, signed tokens, no address where a token is)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLE_SEEDS, digest_command
+
+pytestmark = pytest.mark.slow
+
+SECRET = "test-secret-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(folder: Path, port: int, extra: str = "") -> Path:
+    config = folder / "digest.yaml"
+    config.write_text(
+        f"""title: Test Daily
+sources: ["{SAMPLE_SEEDS}/*.txt"]
+state: {folder}/state.sqlite3
+web: {{url: "http://127.0.0.1:{port}/", secret_env: DIGEST_WEB_SECRET}}
+delivery:
+  from: "Test Daily <digest@example.com>"
+  to: [listed@example.com]
+  outbox: {folder}/outbox
+{extra}""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def env() -> dict:
+    return {**os.environ, "DIGEST_WEB_SECRET": SECRET}
+
+
+def cli(config: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*digest_command(), "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=120,
+    )
+
+
+class Server:
+    def __init__(self, folder: Path, extra: str = ""):
+        self.port = free_port()
+        self.config = write_config(folder, self.port, extra)
+        self.folder = folder
+        self.proc = subprocess.Popen(
+            [*digest_command(), "--config", str(self.config), "serve", "--port", str(self.port)],
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if self.request("GET", "/healthz")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError(f"digest serve did not start: {self.proc.stderr.read().decode()}")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | None = None,
+        headers: dict | None = None,
+        client: str = "127.0.0.1",
+    ) -> tuple[int, dict, str]:
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=10, source_address=(client, 0)
+        )
+        try:
+            data = body.encode() if isinstance(body, str) else body
+            hdrs = dict(headers or {})
+            if data is not None and "Content-Type" not in hdrs:
+                hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+            conn.request(method, path, body=data, headers=hdrs)
+            response = conn.getresponse()
+            text = response.read().decode("utf-8", "replace")
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, text
+        finally:
+            conn.close()
+
+    def form(self, path: str, client: str = "127.0.0.1") -> tuple[str, str | None]:
+        """The csrf field of the form at `path`, and the cookie it set (if any)."""
+        status, headers, text = self.request("GET", path, client=client)
+        assert status == 200, text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', text)[1]
+        cookie = headers.get("set-cookie", "").split(";")[0] or None
+        return csrf, cookie
+
+    def sign_up(self, address: str, client: str = "127.0.0.1", name: str = "") -> tuple[int, str]:
+        csrf, cookie = self.form("/subscribe", client)
+        from urllib.parse import urlencode
+
+        status, _, text = self.request(
+            "POST",
+            "/subscribe",
+            urlencode({"csrf": csrf, "email": address, "name": name}),
+            {"Cookie": cookie},
+            client,
+        )
+        return status, text
+
+    def confirmations(self, address: str) -> list[str]:
+        links = []
+        for eml in sorted((self.folder / "outbox").glob("confirm-*.eml")):
+            msg = email.message_from_bytes(eml.read_bytes())
+            if msg["To"] == address:
+                body = msg.get_payload(decode=True).decode()
+                links += re.findall(r"http://\S+/confirm/\S+", body)
+        return links
+
+    def wait_confirmations(self, address: str, count: int = 1) -> list[str]:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            links = self.confirmations(address)
+            if len(links) >= count:
+                return links
+            time.sleep(0.05)
+        return self.confirmations(address)
+
+    def readers(self) -> dict[str, dict]:
+        result = cli(self.config, "readers", "list", "--json")
+        assert result.returncode == 0, result.stderr
+        return {r["email"]: r for r in json.loads(result.stdout)["readers"]}
+
+    def token_of(self, address: str) -> str:
+        """The signed link token as a reader's message carries it (made the way `run` does)."""
+        from digest.state import Store
+        from digest.tokens import Signer
+
+        with Store.open(self.folder / "state.sqlite3", readonly=True) as store:
+            token = store.readers().get(address).token
+        return Signer(SECRET.encode()).reader(token)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = Server(tmp_path)
+    yield s
+    s.stop()
+
+
+def active_reader(server: Server, address: str) -> str:
+    added = cli(server.config, "readers", "add", address)
+    assert added.returncode == 0, added.stderr
+    return server.token_of(address)
+
+
+# --- sign-up ----------------------------------------------------------------------------------
+
+
+def test_sign_up_is_double_opt_in_and_keeps_the_proof_of_consent(server):
+    status, text = server.sign_up("new@example.org", name="Ann Reader")
+    assert status == 200 and "Check your inbox" in text
+    reader = server.readers()["new@example.org"]
+    assert reader["status"] == "pending" and reader["source"] == "web"
+    assert (
+        reader["consent_ip"] == "127.0.0.1"
+        and reader["consent_at"]
+        and reader["name"] == "Ann Reader"
+    )
+    [link] = server.wait_confirmations("new@example.org")
+    path = link.split(str(server.port), 1)[1]
+    status, _, text = server.request("GET", path)
+    assert status == 200 and "You are subscribed" in text
+    reader = server.readers()["new@example.org"]
+    assert reader["status"] == "active" and reader["confirmed_at"]
+    # the next run sends to the new reader too
+    ran = cli(server.config, "run", "--json")
+    assert ran.returncode == 0, ran.stderr
+    assert {d["recipient"] for d in json.loads(ran.stdout)["delivered"]} == {
+        "listed@example.com",
+        "new@example.org",
+    }
+
+
+def test_a_tampered_or_expired_confirmation_link_is_refused(server):
+    from digest.tokens import CONFIRM_SECONDS, BadToken, Signer
+
+    server.sign_up("late@example.org")
+    [link] = server.wait_confirmations("late@example.org")
+    path = link.split(str(server.port), 1)[1]
+    token, stamp, sig = path.rsplit("/", 1)[1].split(".")
+    forged = f"/confirm/{token}.{int(stamp) + 100}.{sig}"
+    assert server.request("GET", forged)[0] == 404
+    assert server.readers()["late@example.org"]["status"] == "pending"
+    signer = Signer(SECRET.encode())
+    with pytest.raises(BadToken, match="expired"):
+        signer.open_confirm(f"{token}.{stamp}.{sig}", now=int(stamp) + CONFIRM_SECONDS + 60)
+
+
+def test_sign_up_answers_the_same_for_known_and_unknown_addresses(server):
+    active_reader(server, "known@example.org")
+    _, known = server.sign_up("known@example.org")
+    _, unknown = server.sign_up("unknown@example.org")
+    assert known.replace("known@", "X@") == unknown.replace("unknown@", "X@")
+    time.sleep(0.5)
+    assert server.confirmations("known@example.org") == []  # an active reader gets no mail
+
+
+def test_sign_up_is_rate_limited_per_client_and_per_address(server):
+    for n in range(5):
+        assert server.sign_up(f"a{n}@example.org", client="127.0.0.2")[0] == 200
+    assert server.sign_up("a5@example.org", client="127.0.0.2")[0] == 429
+    assert server.sign_up("b@example.org", client="127.0.0.3")[0] == 200  # another client
+    # one address from many clients: at most 3 confirmation mails, the same answer each time
+    answers = {
+        server.sign_up("victim@example.org", client=f"127.0.0.{10 + n}")[1] for n in range(5)
+    }
+    assert len(answers) == 1
+    time.sleep(1)
+    assert len(server.wait_confirmations("victim@example.org", 3)) == 3
+
+
+# --- unsubscribe --------------------------------------------------------------------------
+
+
+def test_get_never_unsubscribes_and_the_button_does(server):
+    token = active_reader(server, "reader@example.org")
+    status, _, text = server.request("GET", f"/unsubscribe/{token}")
+    assert status == 200 and "Unsubscribe" in text
+    assert server.readers()["reader@example.org"]["status"] == "active"
+    csrf, _ = server.form(f"/unsubscribe/{token}")
+    status, _, text = server.request("POST", f"/unsubscribe/{token}", f"csrf={csrf}")
+    assert status == 200 and "You are unsubscribed" in text
+    assert server.readers()["reader@example.org"]["status"] == "unsubscribed"
+
+
+def test_one_click_post_answers_200_without_cookie_csrf_or_redirect(server):
+    token = active_reader(server, "oneclick@example.org")
+    status, headers, _ = server.request(
+        "POST", f"/unsubscribe/{token}", "List-Unsubscribe=One-Click"
+    )
+    assert status == 200
+    assert "set-cookie" not in headers and "location" not in headers
+    assert server.readers()["oneclick@example.org"]["status"] == "unsubscribed"
+
+
+def test_an_unsubscribed_reader_comes_back_only_through_a_new_confirmation(server):
+    token = active_reader(server, "back@example.org")
+    server.request("POST", f"/unsubscribe/{token}", "List-Unsubscribe=One-Click")
+    refused = cli(server.config, "readers", "add", "back@example.org")
+    assert refused.returncode == 2 and "confirming a new sign-up" in refused.stderr
+    server.sign_up("back@example.org")
+    assert server.readers()["back@example.org"]["status"] == "pending"
+    [link] = server.wait_confirmations("back@example.org")
+    assert server.request("GET", link.split(str(server.port), 1)[1])[0] == 200
+    assert server.readers()["back@example.org"]["status"] == "active"
+
+
+# --- preferences --------------------------------------------------------------------------
+
+
+def test_preferences_pause_resume_rename_and_unsubscribe(server):
+    import datetime as dt
+
+    token = active_reader(server, "prefs@example.org")
+    csrf, _ = server.form(f"/preferences/{token}")
+    until = (dt.date.today() + dt.timedelta(days=14)).isoformat()
+    status, _, text = server.request(
+        "POST", f"/preferences/{token}", f"csrf={csrf}&do=pause&until={until}"
+    )
+    assert status == 200 and f"Paused: nothing until {until}" in text
+    assert server.readers()["prefs@example.org"]["status"] == "paused"
+    dry = json.loads(cli(server.config, "run", "--dry-run", "--json").stdout)
+    assert "prefs@example.org" not in {d["recipient"] for d in dry["delivered"]}
+    server.request("POST", f"/preferences/{token}", f"csrf={csrf}&do=resume")
+    assert server.readers()["prefs@example.org"]["status"] == "active"
+    server.request("POST", f"/preferences/{token}", f"csrf={csrf}&do=name&name=Bea+Reader")
+    assert server.readers()["prefs@example.org"]["name"] == "Bea Reader"
+    server.request("POST", f"/preferences/{token}", f"csrf={csrf}&do=unsubscribe")
+    assert server.readers()["prefs@example.org"]["status"] == "unsubscribed"
+
+
+# --- nobody gets in where they don't belong ---------------------------------------------
+
+
+def test_every_form_refuses_a_post_without_its_csrf_field(server):
+    token = active_reader(server, "csrf@example.org")
+    _, cookie = server.form("/subscribe")
+    assert server.request("POST", "/subscribe", "email=x@example.org", {"Cookie": cookie})[0] == 403
+    csrf, _ = server.form("/subscribe")  # a field without its cookie
+    assert server.request("POST", "/subscribe", f"csrf={csrf}&email=x@example.org")[0] == 403
+    assert server.request("POST", f"/unsubscribe/{token}", "csrf=forged")[0] == 403
+    assert server.request("POST", f"/preferences/{token}", "do=unsubscribe")[0] == 403
+    # a field of one form is no good for another, nor for another reader
+    other = active_reader(server, "other@example.org")
+    csrf_other, _ = server.form(f"/unsubscribe/{other}")
+    assert server.request("POST", f"/unsubscribe/{token}", f"csrf={csrf_other}")[0] == 403
+    # from another site, even with a good field
+    csrf, _ = server.form(f"/unsubscribe/{token}")
+    status = server.request(
+        "POST", f"/unsubscribe/{token}", f"csrf={csrf}", {"Origin": "https://evil.example"}
+    )[0]
+    assert status == 403
+    assert server.readers()["csrf@example.org"]["status"] == "active"
+    assert "x@example.org" not in server.readers()
+
+
+def test_tokens_are_signed_and_an_address_is_never_a_token(server):
+    token = active_reader(server, "victim@example.org")
+    state_token, sig = token.rsplit(".", 1)
+    forged = f"{state_token}.{'A' * len(sig)}"
+    for path in (
+        f"/unsubscribe/{forged}",
+        "/unsubscribe/victim@example.org",
+        "/unsubscribe/victim%40example.org",
+        "/preferences/victim@example.org",
+    ):
+        assert server.request("GET", path)[0] == 404, path
+        assert server.request("POST", path, "List-Unsubscribe=One-Click")[0] == 404, path
+    assert server.readers()["victim@example.org"]["status"] == "active"
+    by_address = cli(server.config, "unsubscribe", "victim@example.org")
+    assert by_address.returncode == 2 and "--email" in by_address.stderr
+    assert server.readers()["victim@example.org"]["status"] == "active"
+    by_token = cli(server.config, "unsubscribe", token)
+    assert by_token.returncode == 0 and "victim@example.org" in by_token.stdout
+
+
+def test_request_size_security_headers_and_no_redirects(server):
+    big = "email=" + "a" * 100_000
+    assert server.request("POST", "/subscribe", big)[0] == 413
+    for path in ("/subscribe", "/subscribe?next=https://evil.example/", "/healthz", "/nope"):
+        status, headers, _ = server.request("GET", path)
+        assert "location" not in headers
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "same-origin"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert "script-src" not in headers["content-security-policy"]  # default-src 'none'
+    assert server.request("GET", "//evil.example/")[0] == 404
+    assert server.request("DELETE", "/subscribe")[0] == 405
+
+
+def test_what_the_server_writes_is_seen_at_once_by_other_processes(server):
+    """Each write is committed before the answer, and the server's connection keeps its
+    locks: another process opening and closing the state never deletes the server's WAL
+    (which once hid the server's later writes from every other process)."""
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:  # several server threads at once
+        list(
+            pool.map(
+                lambda n: server.sign_up(f"p{n}@example.org", client=f"127.0.0.{20 + n}"), range(4)
+            )
+        )
+    for n in range(4, 8):
+        assert cli(server.config, "readers", "add", f"op{n}@example.org").returncode == 0
+        server.sign_up(f"p{n}@example.org", client=f"127.0.0.{20 + n}")
+        db = sqlite3.connect(server.folder / "state.sqlite3")
+        try:
+            seen = {r[0] for r in db.execute("SELECT email FROM subscribers")}
+        finally:
+            db.close()
+        assert {f"p{k}@example.org" for k in range(n + 1)} <= seen
+        assert (server.folder / "state.sqlite3-wal").exists()
+
+
+def test_an_unsubscribe_during_a_send_answers_at_once_and_stops_the_next_batches(tmp_path):
+    """250 readers through a slow relay (batches of 100): one reader of the third batch clicks
+    one-click unsubscribe while the first batch goes out; the answer comes at once (no wait
+    for the send) and that reader gets nothing."""
+    import threading
+
+    from smtp_server import Behaviour, SmtpServer
+
+    readers = [f"r{n:03d}@example.org" for n in range(250)]
+    (tmp_path / "readers.csv").write_text("email\n" + "\n".join(readers) + "\n")
+    behaviour = Behaviour(delay_mail=0.01, signals={("MAIL", 20): threading.Event()})
+    relay = SmtpServer(behaviour=behaviour).start()
+    server = Server(
+        tmp_path,
+        f"  recipients: {tmp_path}/readers.csv\n"
+        f"  postal_address: Example, 1 Main St\n"
+        f"  smtp: {{host: 127.0.0.1, port: {relay.port}, security: none}}\n",
+    )
+    try:
+        assert cli(server.config, "run", "--dry-run").returncode == 0
+        run = subprocess.Popen(
+            [*digest_command(), "--config", str(server.config), "run", "--json"],
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        # the readers are in the state once the issue is frozen; wait for the send to be under way
+        assert behaviour.signals[("MAIL", 20)].wait(60)
+        token = server.token_of("r230@example.org")
+        start = time.monotonic()
+        status, _, _ = server.request("POST", f"/unsubscribe/{token}", "List-Unsubscribe=One-Click")
+        answered = time.monotonic() - start
+        assert status == 200 and answered < 1.0, answered
+        assert run.poll() is None  # the send was still going when the answer came
+        # the operator's command does not wait for the run either (it once took the run lock)
+        by_cli = cli(server.config, "unsubscribe", "--email", "r240@example.org")
+        assert by_cli.returncode == 0 and run.poll() is None
+        out, err = run.communicate(timeout=240)
+        assert run.returncode == 0, err
+        [issue] = json.loads(cli(server.config, "history", "--json").stdout)
+        delivered = {d["recipient"]: d for d in issue["deliveries"]}
+        assert delivered["r230@example.org"]["status"] == "failed"
+        assert delivered["r230@example.org"]["answer"] == "no longer a reader before delivery"
+        counts = relay.count_for()
+        gone = {"r230@example.org", "r240@example.org"}
+        assert not gone & set(counts)
+        assert all(counts[r] == 1 for r in readers if r not in gone)
+    finally:
+        server.stop()
+        relay.stop()
+
+
+def test_readers_import_export_list_and_remove_from_the_command_line(tmp_path):
+    config = write_config(tmp_path, 8080)
+    (tmp_path / "in.csv").write_text(
+        "email,name\nann@example.org,Ann Ünal\nnot-an-address\nBob@Example.org\n"
+    )
+    imported = cli(config, "readers", "import", str(tmp_path / "in.csv"), "--json")
+    assert imported.returncode == 0, imported.stderr
+    data = json.loads(imported.stdout)
+    assert data["added"] == 2 and len(data["problems"]) == 1 and ":3:" in data["problems"][0]
+    again = json.loads(cli(config, "readers", "import", str(tmp_path / "in.csv"), "--json").stdout)
+    assert again["added"] == 0 and again["known"] == 2
+    listed = json.loads(cli(config, "readers", "list", "--json").stdout)["readers"]
+    assert [(r["email"], r["name"], r["status"], r["source"]) for r in listed] == [
+        ("ann@example.org", "Ann Ünal", "active", "import"),
+        ("bob@example.org", None, "active", "import"),
+    ]
+    assert all("token" not in r for r in listed)  # a reader's link key is not for listings
+    exported = cli(config, "readers", "export")
+    lines = exported.stdout.splitlines()
+    assert lines[0].startswith("email,name,status,source,created_at,consent_at,consent_ip")
+    assert lines[1].startswith("ann@example.org,Ann Ünal,active,import,")
+    assert cli(config, "readers", "remove", "bob@example.org").returncode == 0
+    missing = cli(config, "readers", "remove", "bob@example.org")
+    assert missing.returncode == 2 and "no such reader" in missing.stderr
+    bad = cli(config, "readers", "add", "not an address")
+    assert (
+        bad.returncode == 2
+        and "not an email address" in bad.stderr
+        and "Traceback" not in bad.stderr
+    )
+
+
+def test_the_archive_is_served_and_nothing_outside_it(tmp_path):
+    archive = tmp_path / "var" / "archive"
+    archive.mkdir(parents=True)
+    (archive / "index.html").write_text("<h1>All issues</h1>")
+    (archive / "feed.xml").write_text("<feed/>")
+    server = Server(tmp_path, "archive:\n  folder: " + str(archive) + "\n")
+    try:
+        status, headers, text = server.request("GET", "/archive/")
+        assert status == 200 and "All issues" in text
+        status, headers, _ = server.request("GET", "/archive/feed.xml")
+        assert status == 200 and headers["content-type"].startswith(("application/xml", "text/xml"))
+        for path in (
+            "/archive/../digest.yaml",
+            "/archive/%2e%2e/digest.yaml",
+            "/archive/..%2fdigest.yaml",
+        ):
+            assert server.request("GET", path)[0] == 404, path
+    finally:
+        server.stop()
+
+
+def test_the_confirmation_goes_through_the_relay_from_the_readers_verp_address(tmp_path):
+    from smtp_server import SmtpServer
+
+    relay = SmtpServer().start()
+    server = Server(
+        tmp_path,
+        f'  return_path: "bounces+{{token}}@example.com"\n'
+        f"  smtp: {{host: 127.0.0.1, port: {relay.port}, security: none}}\n",
+    )
+    try:
+        assert server.sign_up("new@example.org")[0] == 200
+        deadline = time.monotonic() + 10
+        while not relay.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [message] = relay.messages
+        assert message.rcpt_tos == ["new@example.org"]
+        assert message.mail_from.startswith("bounces+") and message.mail_from.endswith(
+            "@example.com"
+        )
+        body = message.message.get_content()
+        link = re.search(r"http://\S+/confirm/\S+", body)[0]
+        assert server.request("GET", link.split(str(server.port), 1)[1])[0] == 200
+        assert server.readers()["new@example.org"]["status"] == "active"
+    finally:
+        server.stop()
+        relay.stop()
+
+
+def test_run_warns_when_a_relay_is_set_but_no_https_unsubscribe_url(tmp_path):
+    config = tmp_path / "digest.yaml"
+    for url, warned in (
+        (None, "no one-click header"),
+        ("http://news.example.com/u/{token}", "no one-click unsubscribe header"),
+        ("https://news.example.com/u/{token}", None),
+    ):
+        line = f'  unsubscribe_url: "{url}"\n' if url else ""
+        config.write_text(
+            f"""sources: ["{SAMPLE_SEEDS}/*.txt"]
+state: {tmp_path}/state.sqlite3
+delivery:
+  from: "Test Daily <digest@example.com>"
+  to: [a@example.com]
+{line}  smtp: {{host: 127.0.0.1, port: 2, security: none}}
+"""
+        )
+        result = cli(config, "run", "--dry-run")
+        assert result.returncode == 0, result.stderr
+        warnings = [ln for ln in result.stderr.splitlines() if "one-click" in ln]
+        assert (warned in warnings[0]) if warned else warnings == [], (url, warnings)
+
+
+def test_the_name_a_reader_gave_goes_in_the_to_header_safely(tmp_path):
+    config = write_config(tmp_path, 8080)
+    name = "Zoë Bcc: evil@example.net"
+    assert cli(config, "readers", "add", "zoe@example.org", "--name", name).returncode == 0
+    assert cli(config, "run").returncode == 0
+    eml = next((tmp_path / "outbox").glob("*zoe@example.org.eml"))
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert message["To"].addresses[0].display_name == name
+    assert message["To"].addresses[0].addr_spec == "zoe@example.org"
+    assert message["Bcc"] is None
+
+
+def test_one_click_posts_from_one_mail_provider_are_not_rate_limited(server):
+    """Gmail sends every reader's one-click POST from its own few addresses: a hundred
+    readers unsubscribing through one client all succeed (each token is signed), while
+    forms from one client are limited."""
+    from digest.state import Store
+    from digest.tokens import Signer
+
+    signer = Signer(SECRET.encode())
+    with Store.open(server.folder / "state.sqlite3") as store:  # 70 readers at once
+        readers = store.readers()
+        tokens = [
+            signer.reader(readers.add_by_operator(f"g{n}@example.org").token) for n in range(70)
+        ]
+    for token in tokens:
+        status = server.request(
+            "POST", f"/unsubscribe/{token}", "List-Unsubscribe=One-Click", client="127.0.0.5"
+        )[0]
+        assert status == 200
+    statuses = {r["status"] for e, r in server.readers().items() if e.startswith("g")}
+    assert statuses == {"unsubscribed"}
+    codes = [
+        server.request("POST", f"/preferences/{tokens[0]}", "csrf=x", client="127.0.0.6")[0]
+        for _ in range(61)
+    ]
+    assert codes[:60] == [403] * 60 and codes[60] == 429
