@@ -547,7 +547,18 @@ def _web(node: _Node) -> WebConfig:
             )
     if "url" not in fields or fields["url"].is_null():
         return WebConfig(secret_env=secret_env)
-    url = fields["url"].string().strip()
+    url = _folder_url(
+        fields["url"],
+        "the public http(s) address of the pages",
+        'e.g. "https://news.example.com/" (behind a TLS proxy)',
+    )
+    return WebConfig(url, secret_env)
+
+
+def _folder_url(node: _Node, what: str, example: str) -> str:
+    """An http(s) address of a folder of pages (ends in "/"): no query, fragment, space,
+    quote or angle bracket, as it goes into links and headers."""
+    url = node.string().strip()
     parts = urlsplit(url)
     if (
         parts.scheme not in ("http", "https")
@@ -556,11 +567,8 @@ def _web(node: _Node) -> WebConfig:
         or parts.fragment
         or any(c.isspace() or c in "\"'<>" or not c.isprintable() for c in url)
     ):
-        raise fields["url"].error(
-            f"must be the public http(s) address of the pages, not {url!r}",
-            'e.g. "https://news.example.com/" (behind a TLS proxy)',
-        )
-    return WebConfig(url if url.endswith("/") else url + "/", secret_env)
+        raise node.error(f"must be {what}, not {url!r}", example)
+    return url if url.endswith("/") else url + "/"
 
 
 def _bounces(node: _Node, base: Path) -> BouncesConfig:
@@ -879,20 +887,11 @@ def _archive(node: _Node, base: Path) -> ArchiveConfig:
     fields = node.mapping(KEYS["archive"])
     kwargs: dict[str, Any] = {}
     if "url" in fields and not fields["url"].is_null():
-        url = fields["url"].string().strip()
-        parts = urlsplit(url)
-        if (
-            parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or parts.query
-            or parts.fragment
-            or any(c.isspace() or c in "\"'<>" or not c.isprintable() for c in url)
-        ):
-            raise fields["url"].error(
-                f"must be the http(s) address of the archive folder, not {url!r}",
-                'e.g. "https://news.example.com/archive/"',
-            )
-        kwargs["url"] = url if url.endswith("/") else url + "/"
+        kwargs["url"] = _folder_url(
+            fields["url"],
+            "the http(s) address of the archive folder",
+            'e.g. "https://news.example.com/archive/"',
+        )
     if "keep" in fields:
         keep = fields["keep"]
         value = keep.scalar()
