@@ -43,7 +43,7 @@ SAME_STORY_P = 0.65
 # when that is ATTACH_MARGIN times its mean with any other story (also against history).
 ATTACH_P = 0.15
 # A new story is a telling of a sent story from this mean probability on (and the margin).
-HISTORY_P = 0.4
+HISTORY_P = 0.5
 ATTACH_MARGIN = 2.0
 MIN_SCORE = 0.02  # pairs scored lower are left out of the means (they count 0)
 # Reports in one script whose content words' cosine is below this are never one story: on
