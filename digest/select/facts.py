@@ -15,7 +15,7 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Protocol
 
 from ..text import plain
@@ -326,6 +326,11 @@ def name_words(title: str, text: str) -> list[str]:
             if "-" in word and not word.isascii():  # "Гран-Канария" is also "Gran Canaria"
                 out.extend(name_key(part) for part in word.split("-") if len(part) >= 3)
     return out
+
+
+def shared_kinds(facts: dict[int, str], other: Collection[int]) -> list[str]:
+    """The kinds of the facts of `facts` (an article's) that `other` (another's keys) holds."""
+    return [facts[k] for k in facts.keys() & other]
 
 
 def fact_weight(kinds: Iterable[str]) -> float:

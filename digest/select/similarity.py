@@ -94,15 +94,15 @@ def script_of(text: str) -> str:
     return "cyrillic" if cyrillic * 2 > len(letters) else "latin"
 
 
-def same_story(a: Weighed, b: Weighed, shared_kinds: Iterable[str]) -> float:
-    """The probability that two reports tell one story. Two reports in one script that share
-    next to none of their words are two stories however many names they share: the people
-    of a region turn up in many unrelated stories (in two scripts the words cannot agree,
-    and the names and figures decide)."""
-    x = features(a, b, shared_kinds)
-    if a.script == b.script and x[0] < MIN_WORDS:
+def same_story(a: Weighed, b: Weighed, shared_kinds: Callable[[], Iterable[str]]) -> float:
+    """The probability that two reports tell one story (`shared_kinds`: the kinds of the
+    facts they share, asked only when needed). Two reports in one script that share next to
+    none of their words are two stories however many names they share: the people of a
+    region turn up in many unrelated stories (in two scripts the words cannot agree, and the
+    names and figures decide)."""
+    if a.script == b.script and _dot(a.words, b.words) < MIN_WORDS:
         return 0.0
-    return probability(x)
+    return probability(features(a, b, shared_kinds()))
 
 
 def _unit(vector: dict[int, float]) -> dict[int, float]:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models import ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
-from .facts import CLASSES, NAME, NAME_WORD, WEAK_KINDS
+from .facts import CLASSES, NAME, NAME_WORD, WEAK_KINDS, shared_kinds
 from .fingerprint import (
     FULL_BANDS,
     LEAD_BANDS,
@@ -303,8 +303,9 @@ class Batch:
                 # Paragraphs two reports share word for word without being copies were mixed
                 # in by a republisher: no evidence that they tell one story.
                 return 0.0
-            shared = [a.facts[k] for k in a.facts.keys() & b.facts.keys()]
-            return same_story(weighed(i), weighed(j), shared)
+            return same_story(
+                weighed(i), weighed(j), functools.partial(shared_kinds, a.facts, b.facts)
+            )
 
         return lambda i, j: score(min(i, j), max(i, j))
 
@@ -691,8 +692,9 @@ def scores_against_history(
         fp, h = fps[i], sent[aid]
         if fp.paragraphs & h.paragraphs:
             continue  # paragraphs mixed in by a republisher (see Batch.story_scorer)
-        shared = [fp.facts[k] for k in fp.facts.keys() & h.facts]
-        p = same_story(weighed(i), weighed_sent(aid), shared)
+        p = same_story(
+            weighed(i), weighed_sent(aid), functools.partial(shared_kinds, fp.facts, h.facts)
+        )
         if p >= MIN_SCORE:
             out[i][aid] = (p, h)
     return out
