@@ -48,7 +48,8 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from digest import deliver  # noqa: E402
+from digest import message as mime  # noqa: E402
+from digest import transports  # noqa: E402
 from digest.config import load_config  # noqa: E402
 from digest.models import RenderedDigest  # noqa: E402
 
@@ -243,9 +244,9 @@ def naive(config, rendered: RenderedDigest, recipients: list[str]) -> float:
     """What a first version does: a new connection (and TLS, and login) for every message.
     It sends the very same bytes as ours, so only the way of sending differs."""
     smtp = config.delivery.smtp
-    maker = deliver.MessageMaker(rendered, config.delivery)
+    maker = mime.MessageMaker(rendered, config.delivery)
     context = ssl.create_default_context(cafile=str(smtp.ca_file))
-    hostname = deliver._local_hostname()  # the same EHLO name as ours: no DNS in the timing
+    hostname = transports._local_hostname()  # the same EHLO name as ours: no DNS in the timing
     start = time.perf_counter()
     for recipient in recipients:
         data = maker.bytes_for(recipient, "t" * 32)
@@ -258,11 +259,11 @@ def naive(config, rendered: RenderedDigest, recipients: list[str]) -> float:
 
 def floor(config, rendered: RenderedDigest, recipients: list[str]) -> float:
     """What the relay itself can take: pre-built bytes over one connection, no bookkeeping."""
-    maker = deliver.MessageMaker(rendered, config.delivery)
+    maker = mime.MessageMaker(rendered, config.delivery)
     messages = [
         (r, maker.bytes_for(r, "t" * 32, f"<{i}@example.com>")) for i, r in enumerate(recipients)
     ]
-    relay = deliver.Relay(config.delivery.smtp)
+    relay = transports.Relay(config.delivery.smtp)
     relay.open()  # connecting, STARTTLS and AUTH once, before the clock starts
     start = time.perf_counter()
     for recipient, data in messages:
@@ -275,7 +276,7 @@ def floor(config, rendered: RenderedDigest, recipients: list[str]) -> float:
 def round_trip(config) -> float:
     """The median time of a NOOP (one round trip plus the relay's answer), in seconds."""
     smtp = config.delivery.smtp
-    with smtplib.SMTP(smtp.host, smtp.port, local_hostname=deliver._local_hostname()) as conn:
+    with smtplib.SMTP(smtp.host, smtp.port, local_hostname=transports._local_hostname()) as conn:
         times = []
         for _ in range(9):
             start = time.perf_counter()
@@ -303,7 +304,7 @@ def measure(rtt: float, args, recipients: list[str]) -> None:
             base = write_config(Path(tmp, "base"), port, ca_file, recipients, 1)
             config = load_config(base)
             rendered = the_digest(base)
-            size = len(deliver.MessageMaker(rendered, config.delivery).bytes_for(FROM, "t" * 32))
+            size = len(mime.MessageMaker(rendered, config.delivery).bytes_for(FROM, "t" * 32))
             print(
                 f"\nRTT {rtt * 1000:g} ms (NOOP {round_trip(config) * 1000:.2f} ms), "
                 f"STARTTLS + AUTH, {len(recipients):,} readers, {size:,} bytes a message; "

@@ -28,7 +28,7 @@ sys.path[:0] = [str(ROOT)]
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa  # noqa: E402
 
-from digest import deliver  # noqa: E402
+from digest import message as mime  # noqa: E402
 from digest.config import DkimConfig, load_config  # noqa: E402
 
 
@@ -55,14 +55,14 @@ def main() -> None:
         rsa_file.write_bytes(pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)))
         ed_file.write_bytes(pem(ed25519.Ed25519PrivateKey.generate()))
         makers = {
-            "unsigned": deliver.MessageMaker(rendered, config.delivery),
-            "RSA-2048": deliver.MessageMaker(
+            "unsigned": mime.MessageMaker(rendered, config.delivery),
+            "RSA-2048": mime.MessageMaker(
                 rendered,
                 dataclasses.replace(
                     config.delivery, dkim=DkimConfig("example.com", "digest", rsa_file)
                 ),
             ),
-            "Ed25519": deliver.MessageMaker(
+            "Ed25519": mime.MessageMaker(
                 rendered,
                 dataclasses.replace(
                     config.delivery, dkim=DkimConfig("example.com", "digest", ed_file)

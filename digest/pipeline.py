@@ -14,8 +14,8 @@ from pathlib import Path
 
 from .archive import ArchiveReport, write_archive
 from .config import Config
-from .deliver import build_message, message_bytes, unsubscribe_link
 from .errors import UsageError
+from .message import build_message, message_bytes, unsubscribe_link
 from .models import fill_footer
 from .paths import archive_folder
 from .plan import DigestPlan

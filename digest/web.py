@@ -48,14 +48,16 @@ import jinja2
 from waitress.server import create_server
 
 from .config import Config
-from .deliver import WIRE, Relay, _dkim_sign, _file_safe, envelope_sender
+from .deliver import envelope_sender
 from .errors import ConfigError, UsageError
+from .message import WIRE, _dkim_sign
 from .paths import archive_folder
 from .recipients import normalize_address
 from .render import _template_dir as templates
 from .state import Store
 from .state.readers import GONE, Reader, ReaderStatus
 from .tokens import BadToken, Signer
+from .transports import Relay, _file_safe
 
 logger = logging.getLogger(__name__)
 

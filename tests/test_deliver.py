@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from smtp_server import Behaviour, SmtpServer
 
-from digest import deliver
+from digest import deliver, transports
+from digest import message as mime
 from digest.config import Config, DeliveryConfig, DkimConfig, SmtpConfig
 from digest.errors import ConfigError, DeliveryError
 from digest.models import RenderedDigest, fill_footer
@@ -152,7 +153,7 @@ def pipelining(server: SmtpServer) -> bool:
 
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch):
-    monkeypatch.setattr(deliver, "BACKOFF_BASE", 0.01)
+    monkeypatch.setattr(transports, "BACKOFF_BASE", 0.01)
     monkeypatch.setenv("DIGEST_TEST_SMTP_PASSWORD", PASSWORD)
 
 
@@ -174,9 +175,7 @@ def parse(data: bytes) -> email.message.EmailMessage:
 
 def test_message_is_alternative_text_then_html_in_utf8(tmp_path, rendered):
     config = delivery_config(tmp_path)
-    msg = parse(
-        deliver.message_bytes(deliver.build_message(rendered, config.delivery, "a@x.org", "tok"))
-    )
+    msg = parse(mime.message_bytes(mime.build_message(rendered, config.delivery, "a@x.org", "tok")))
     assert msg.get_content_type() == "multipart/alternative"
     parts = list(msg.iter_parts())
     assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
@@ -194,8 +193,8 @@ def test_message_is_alternative_text_then_html_in_utf8(tmp_path, rendered):
 
 
 def test_message_is_7bit_with_short_lines(tmp_path, rendered):
-    data = deliver.message_bytes(
-        deliver.build_message(rendered, delivery_config(tmp_path).delivery, "a@x.org", "t")
+    data = mime.message_bytes(
+        mime.build_message(rendered, delivery_config(tmp_path).delivery, "a@x.org", "t")
     )
     assert data.isascii()
     assert max(len(line) for line in data.split(b"\r\n")) <= 998
@@ -217,12 +216,12 @@ def test_each_part_encoded_once_decodes_to_the_text_with_the_readers_link(before
     rendered = RenderedDigest(subject="s", preheader="", html=html_text, text=text)
     url = "https://example.com/u?t={token}&k=" + "=" * (length % 7) + "a" * length
     delivery = DeliveryConfig(from_addr=FROM, unsubscribe_url=url)
-    maker = deliver.MessageMaker(rendered, delivery)
+    maker = mime.MessageMaker(rendered, delivery)
     for token in ("t0", "T" * 40):
         data = maker.bytes_for("a@x.org", token)
         link = url.replace("{token}", token)
         text_part, html_part = parse(data).iter_parts()
-        crlf = deliver._crlf
+        crlf = mime._crlf
         want_text = fill_footer(crlf(text), link).encode()
         want_html = fill_footer(crlf(html_text), link.replace("&", "&amp;")).encode()
         assert text_part.get_payload(decode=True) == want_text
@@ -239,8 +238,8 @@ def test_subject_is_one_line_and_rfc2047_encoded(tmp_path, rendered):
         html=rendered.html,
         text=rendered.text,
     )
-    data = deliver.message_bytes(
-        deliver.build_message(hostile, delivery_config(tmp_path).delivery, "a@x.org", "t")
+    data = mime.message_bytes(
+        mime.build_message(hostile, delivery_config(tmp_path).delivery, "a@x.org", "t")
     )
     head = data.split(b"\r\n\r\n", 1)[0]
     assert head.isascii()
@@ -255,7 +254,7 @@ def test_list_id_title_is_sanitised(rendered):
         from_addr='"Daily <b>; \\"news\\" \x07" <digest+news@example.com>',
         unsubscribe_url=UNSUB,
     )
-    msg = parse(deliver.message_bytes(deliver.build_message(rendered, delivery, "a@x.org", "t")))
+    msg = parse(mime.message_bytes(mime.build_message(rendered, delivery, "a@x.org", "t")))
     assert msg["List-Id"] == "Daily b news <digest-news.example.com>"
 
 
@@ -265,9 +264,7 @@ def test_unsubscribe_link_per_recipient_in_headers_and_footer(tmp_path, rendered
     for recipient in ("a@x.org", "b@x.org"):
         token = store.token_for(recipient)
         assert len(token) >= 24 and store.token_for(recipient.upper()) == token
-        msg = parse(
-            deliver.message_bytes(deliver.build_message(rendered, delivery, recipient, token))
-        )
+        msg = parse(mime.message_bytes(mime.build_message(rendered, delivery, recipient, token)))
         url = f"https://digest.example.com/unsubscribe?token={token}&list=daily"
         assert msg["List-Unsubscribe"] == f"<{url}>"
         assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -281,7 +278,7 @@ def test_unsubscribe_link_per_recipient_in_headers_and_footer(tmp_path, rendered
 
 def test_without_unsubscribe_url_a_mailto_to_the_sender(tmp_path, rendered):
     delivery = delivery_config(tmp_path, unsubscribe_url=None).delivery
-    msg = parse(deliver.message_bytes(deliver.build_message(rendered, delivery, "a@x.org", "t")))
+    msg = parse(mime.message_bytes(mime.build_message(rendered, delivery, "a@x.org", "t")))
     mailto = "mailto:digest@example.com?subject=unsubscribe"
     assert msg["List-Unsubscribe"] == f"<{mailto}>"
     assert msg["List-Unsubscribe-Post"] is None  # one-click needs an https URL (RFC 8058)
@@ -290,16 +287,16 @@ def test_without_unsubscribe_url_a_mailto_to_the_sender(tmp_path, rendered):
 
 def test_preview_message_has_no_token_but_a_whole_link(tmp_path, rendered):
     delivery = delivery_config(tmp_path).delivery
-    msg = parse(deliver.build_message(rendered, delivery, "reader@example.com", None).as_bytes())
+    msg = parse(mime.build_message(rendered, delivery, "reader@example.com", None).as_bytes())
     assert msg["List-Unsubscribe"] == "<https://digest.example.com/unsubscribe?token=preview>"
     assert "{unsubscribe_url}" not in msg.get_body(("html",)).get_content()
 
 
 def test_message_ids_unique_per_recipient_and_stable_per_issue():
-    a1 = deliver.message_id_for(7, "token-a", "example.com")
-    assert a1 == deliver.message_id_for(7, "token-a", "example.com")
-    assert a1 != deliver.message_id_for(7, "token-b", "example.com")
-    assert a1 != deliver.message_id_for(8, "token-a", "example.com")
+    a1 = mime.message_id_for(7, "token-a", "example.com")
+    assert a1 == mime.message_id_for(7, "token-a", "example.com")
+    assert a1 != mime.message_id_for(7, "token-b", "example.com")
+    assert a1 != mime.message_id_for(8, "token-a", "example.com")
     assert "token-a" not in a1 and a1.endswith("@example.com>")
 
 
@@ -356,7 +353,7 @@ def test_dkim_signature_verifies_and_covers_list_unsubscribe(
     (eml,) = (tmp_path / "outbox").glob("*.eml")
     assert dkim.verify(eml.read_bytes(), dnsfunc=dns_for(record))
     # and the message preview writes
-    preview = deliver.build_message(rendered, outbox_config.delivery, "d@x.org", None)
+    preview = mime.build_message(rendered, outbox_config.delivery, "d@x.org", None)
     assert dkim.verify(preview.as_bytes(), dnsfunc=dns_for(record))
 
 
@@ -365,7 +362,7 @@ def test_bad_dkim_key_is_a_config_error(tmp_path, rendered):
     key.write_text("not a key")
     delivery = DeliveryConfig(from_addr=FROM, dkim=DkimConfig("example.com", "digest", key))
     with pytest.raises(ConfigError, match="DKIM key"):
-        deliver.build_message(rendered, delivery, "a@x.org", "t")
+        mime.build_message(rendered, delivery, "a@x.org", "t")
 
 
 def spam_score(data: bytes) -> tuple[float, str]:
@@ -388,8 +385,8 @@ def test_spamassassin_scores_the_message_below_one(tmp_path, rendered, store):
         tmp_path, dkim=DkimConfig(domain="example.com", selector="digest", key_file=key_file)
     )
     token = store.token_for("reader@example.org")
-    data = deliver.message_bytes(
-        deliver.build_message(rendered, config.delivery, "reader@example.org", token)
+    data = mime.message_bytes(
+        mime.build_message(rendered, config.delivery, "reader@example.org", token)
     )
     score, report = spam_score(data)
     assert score < 1.0, report
@@ -651,13 +648,13 @@ def test_messages_arrive_byte_for_byte_with_lines_that_start_with_a_dot(
         text="..\n.starts with a dot\n.\n" + rendered.text + "\n.",
     )
     sent: dict[str, bytes] = {}
-    make = deliver.MessageMaker.bytes_for
+    make = mime.MessageMaker.bytes_for
 
     def recording(self, recipient, token, message_id=None):
         sent[recipient] = make(self, recipient, token, message_id)
         return sent[recipient]
 
-    monkeypatch.setattr(deliver.MessageMaker, "bytes_for", recording)
+    monkeypatch.setattr(mime.MessageMaker, "bytes_for", recording)
     recipients = [f"r{i}@example.org" for i in range(10)]
     config = delivery_config(tmp_path, smtp_for(smtp_server))
     issue = freeze(store, recipients)
@@ -1101,7 +1098,7 @@ def test_a_reader_deferred_in_three_runs_is_given_up_and_does_not_block_others(
     ],
 )
 def test_long_subjects_fold_and_read_back_exactly(subject):
-    folded = deliver._fold("Subject", subject)
+    folded = mime._fold("Subject", subject)
     assert all(len(line) <= 78 for line in folded.split(b"\r\n"))
     parsed = email.message_from_bytes(folded + b"\r\n", policy=default_policy)
     assert parsed["Subject"] == subject
@@ -1116,7 +1113,7 @@ def test_a_placeholder_inside_source_text_is_not_filled_with_the_readers_link(tm
         "T", __import__("datetime").date(2025, 11, 10), (DigestSection("Top stories", (item,)),)
     )
     config = delivery_config(tmp_path, unsubscribe_url=UNSUB)
-    maker = deliver.MessageMaker(render(digest), config.delivery)
+    maker = mime.MessageMaker(render(digest), config.delivery)
     message = parse(maker.bytes_for("a@x.org", "tok123"))
     text = message.get_body(("plain",)).get_content()
     html_part = message.get_body(("html",)).get_content()
@@ -1190,8 +1187,8 @@ def test_ed25519_dkim_signature_verifies(tmp_path, rendered, store):
     config = delivery_config(
         tmp_path, dkim=DkimConfig(domain="example.com", selector="digest", key_file=key_file)
     )
-    message = deliver.build_message(rendered, config.delivery, "a@x.org", "tok")
-    data = deliver.message_bytes(message)
+    message = mime.build_message(rendered, config.delivery, "a@x.org", "tok")
+    data = mime.message_bytes(message)
     assert b"a=ed25519-sha256" in data
     assert dkim.verify(data, dnsfunc=dns_for(record))
     assert not dkim.verify(data.replace(b"tok", b"tak", 1), dnsfunc=dns_for(record))

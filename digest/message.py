@@ -1,0 +1,285 @@
+"""The message of an issue for one recipient, as bytes for the wire: MIME with text and HTML
+alternatives in quoted-printable, the list headers (List-Id, List-Unsubscribe), a stable
+Message-ID and a DKIM signature when configured. Nothing here sends."""
+
+from __future__ import annotations
+
+import binascii
+import datetime
+import email
+import hashlib
+import html
+import re
+import secrets
+import time
+from email import policy as email_policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+
+from .config import DeliveryConfig, DkimConfig
+from .dkim_sign import DkimKeyError, load_key, sign
+from .errors import ConfigError
+from .models import UNSUBSCRIBE_PLACEHOLDER, RenderedDigest
+from .recipients import EMAIL, recipient_names
+from .text import clean_text
+
+# The headers a DKIM signature covers; the List-Unsubscribe pair must be among them or
+# receivers ignore one-click unsubscribe.
+DKIM_HEADERS = (
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "MIME-Version",
+    "Content-Type",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+)
+# refold_source="none": a parsed message's headers go out again exactly as they were folded.
+POLICY = email_policy.default.clone(refold_source="none")
+WIRE = POLICY.clone(linesep="\r\n")
+
+
+def header_safe(text: str) -> str:
+    """No CR, LF or other control characters may reach a header: the renderer's own
+    one-line cleaning (controls and line separators become spaces, format characters go)."""
+    return clean_text(text)
+
+
+def unsubscribe_link(delivery: DeliveryConfig, token: str | None) -> str:
+    """The recipient's own unsubscribe URL; a mailto: to the sender when no URL is set."""
+    if delivery.unsubscribe_url:
+        # preview has no recipient and so no token: the link shows where it would lead
+        return delivery.unsubscribe_url.replace("{token}", token or "preview")
+    return f"mailto:{parseaddr(delivery.from_addr)[1]}?subject=unsubscribe"
+
+
+def list_id(from_addr: str) -> str:
+    """RFC 2919 List-Id from the From header: `Central Asia Daily <digest.example.com>`."""
+    name, address = parseaddr(from_addr)
+    local, _, domain = address.rpartition("@")
+    label = re.sub(r"[^A-Za-z0-9-]+", "-", local).strip("-") or "digest"
+    # The phrase is shown only; characters that would need quoting are dropped.
+    phrase = " ".join(re.sub(r'[()<>\[\]:;@\\,."]', " ", header_safe(name)).split())
+    list_address = f"<{label}.{domain or 'localhost'}>"
+    return f"{phrase} {list_address}" if phrase else list_address
+
+
+def message_id_for(issue_id: int, token: str, domain: str) -> str:
+    """The same Message-ID every time one issue goes to one recipient (resends can be
+    recognised); unguessable, and unique across state files because tokens are random."""
+    digest = hashlib.sha256(f"{issue_id}:{token}".encode()).hexdigest()[:32]
+    return f"<digest.{issue_id}.{digest}@{domain}>"
+
+
+class MessageMaker:
+    """The messages of one issue, one per recipient, as bytes ready for the wire (CRLF).
+
+    Everything the recipients share is prepared once: the encoded and folded From, Subject and
+    List-Id, and both parts already quoted-printable encoded on either side of the footer's
+    unsubscribe link. Per recipient only To, Date, Message-ID, List-Unsubscribe and the link
+    itself are made, and the link's few encoded bytes spliced in. The email package encodes
+    and folds the headers that may carry non-ASCII text; the rest is plain ASCII.
+    """
+
+    def __init__(
+        self,
+        rendered: RenderedDigest,
+        delivery: DeliveryConfig,
+        names: dict[str, str] | None = None,
+    ):
+        self.delivery = delivery
+        name, address = parseaddr(delivery.from_addr)
+        self.domain = address.rpartition("@")[2] or "localhost"
+        self.from_ = _fold("From", Address(display_name=header_safe(name), addr_spec=address))
+        self.subject = _fold("Subject", header_safe(rendered.subject))
+        self.list_id = _fold("List-Id", list_id(delivery.from_addr))
+        # the CSV's name column, `Name <addr>` in to:, and the names readers gave (by address)
+        self.names = recipient_names(delivery) | (names or {})
+        self.text = _EncodedPart(_crlf(rendered.text))
+        self.html = _EncodedPart(_crlf(rendered.html))
+        # "=_" never occurs in quoted-printable text, so this boundary cannot collide.
+        b = f"=_digest_{secrets.token_hex(12)}".encode()
+        self.mime = (
+            b'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="%s"\r\n' % b
+        )
+        self.text_head = b"\r\n--%s\r\n%s\r\n" % (b, _part_head("plain"))
+        self.html_head = b"\r\n--%s\r\n%s\r\n" % (b, _part_head("html"))
+        self.end = b"\r\n--%s--\r\n" % b
+        self._second = -1
+        self._date = b""
+
+    def bytes_for(self, recipient: str, token: str | None, message_id: str | None = None) -> bytes:
+        link = unsubscribe_link(self.delivery, token)
+        head = [
+            self.from_,
+            self._to(recipient),
+            self.subject,
+            self.date(),
+            f"Message-ID: {message_id or make_msgid(domain=self.domain)}\r\n".encode(),
+            self.list_id,
+            _list_unsubscribe(link),
+        ]
+        if link.startswith("https://"):  # RFC 8058: one-click needs an HTTPS URI
+            head.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
+        # Quoted-printable keeps the message 7-bit: safe through any relay, lines stay short.
+        data = b"".join(
+            (
+                *head,
+                self.mime,
+                self.text_head,
+                *self.text.with_link(link),
+                self.html_head,
+                *self.html.with_link(html.escape(link, quote=True)),
+                self.end,
+            )
+        )
+        if self.delivery.dkim:
+            data = _dkim_sign(data, self.delivery.dkim) + data
+        return data
+
+    def date(self) -> bytes:
+        """The Date header, made once a second."""
+        now = time.time()
+        if int(now) != self._second:
+            self._second = int(now)
+            # RFC 5322: "+0000" (GMT is obsolete syntax)
+            moment = datetime.datetime.fromtimestamp(int(now), datetime.UTC)
+            self._date = f"Date: {format_datetime(moment)}\r\n".encode()
+        return self._date
+
+    def _to(self, recipient: str) -> bytes:
+        """`To:` with the recipient's name when the list gives one, quoted or RFC 2047-encoded
+        by the email package (formataddr; folded by the policy when it is long)."""
+        if not EMAIL.match(recipient):
+            return _fold("To", header_safe(recipient))
+        name = header_safe(self.names.get(recipient.lower(), ""))
+        if not name:  # the plain ASCII addresses load_recipients gives
+            return f"To: {recipient}\r\n".encode()
+        line = f"To: {formataddr((name, recipient), charset='utf-8')}"
+        if len(line) <= 78:
+            return f"{line}\r\n".encode("ascii")
+        return _fold("To", Address(display_name=name, addr_spec=recipient))
+
+
+class _EncodedPart:
+    """One part, quoted-printable encoded once, in two pieces: before and after the footer's
+    unsubscribe link (the last placeholder, see models.fill_footer). A reader's link is encoded on
+    its own and joined to them by soft line breaks, so the decoded part is exactly the text
+    with the link filled in, and no encoded line grows past 76 characters."""
+
+    def __init__(self, text: str):
+        head, found, tail = text.rpartition(UNSUBSCRIBE_PLACEHOLDER)
+        self.found = bool(found)
+        if not found:
+            self.head, self.tail = _qp(text), b""
+            return
+        self.head, self.tail = _qp(head), _qp(tail)
+        self.before = b"=\r\n" if head and not head.endswith("\r\n") else b""
+        self.after = b"=\r\n" if tail and not tail.startswith("\r\n") else b""
+        if self.before:
+            self.head = _room_for_soft_break(self.head)
+
+    def with_link(self, link: str) -> tuple[bytes, ...]:
+        if not self.found:
+            return (self.head,)
+        encoded = _qp(link)
+        if self.after:
+            encoded = _room_for_soft_break(encoded)
+        return (self.head, self.before, encoded, self.after, self.tail)
+
+
+def _room_for_soft_break(encoded: bytes) -> bytes:
+    """Quoted-printable whose last line can take a soft line break ("=") within 76
+    characters: a last line of 76 is broken before its last character or escape."""
+    start = encoded.rfind(b"\n") + 1
+    line = encoded[start:]
+    if len(line) < 76:
+        return encoded
+    cut = 0
+    while True:  # "=XX" escapes stay whole
+        step = 3 if line[cut : cut + 1] == b"=" else 1
+        if cut + step > 75:
+            break
+        cut += step
+    return encoded[:start] + line[:cut] + b"=\r\n" + line[cut:]
+
+
+def _list_unsubscribe(link: str) -> bytes:
+    """The List-Unsubscribe header: the URL as it is (RFC 2369), on one line even when that is
+    longer than 78 (RFC 5322 allows 998); the email package would fold a long URL into
+    encoded words, which receivers do not read as a URL."""
+    value = f"<{link}>"
+    if value.isascii() and value.isprintable() and " " not in value and len(value) < 970:
+        return f"List-Unsubscribe: {value}\r\n".encode()
+    return _fold("List-Unsubscribe", value)
+
+
+def build_message(
+    rendered: RenderedDigest,
+    delivery: DeliveryConfig,
+    recipient: str,
+    token: str | None,
+    *,
+    message_id: str | None = None,
+) -> EmailMessage:
+    """The whole message for one recipient: text and HTML alternatives, list headers, and a
+    DKIM signature when configured. `token` is the recipient's unsubscribe token (None in
+    preview). Sending uses MessageMaker's bytes directly; this is for looking at one."""
+    data = MessageMaker(rendered, delivery).bytes_for(recipient, token, message_id)
+    return email.message_from_bytes(data, policy=POLICY)
+
+
+def message_bytes(message: EmailMessage) -> bytes:
+    """A message as it goes on the wire (CRLF line ends)."""
+    return message.as_bytes(policy=WIRE)
+
+
+def _fold(name: str, value: object) -> bytes:
+    """One header, RFC 2047-encoded where needed and folded, CRLF-terminated."""
+    folded = WIRE.fold_binary(*WIRE.header_store_parse(name, value))
+    # The folder can leave a space before a fold that precedes an encoded word; unfolding
+    # then reads two spaces ("Electric  Vehicle"). One space, in the fold, is enough.
+    return folded.replace(b" \r\n ", b"\r\n ")
+
+
+def _crlf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+
+
+def _part_head(subtype: str) -> bytes:
+    return (
+        b'Content-Type: text/%s; charset="utf-8"\r\n'
+        b"Content-Transfer-Encoding: quoted-printable\r\n" % subtype.encode()
+    )
+
+
+def _qp(text: str) -> bytes:
+    """Quoted-printable with CRLF line ends (the text's are CRLF already). b2a_qp breaks long
+    lines with the line end it finds first in the text: LF when there is none."""
+    data = binascii.b2a_qp(text.encode("utf-8"), istext=True)
+    return data if "\n" in text else data.replace(b"=\n", b"=\r\n")
+
+
+def _dkim_sign(data: bytes, config: DkimConfig) -> bytes:
+    """The DKIM-Signature header line(s) for the message, to go on top of it (signed by
+    digest/dkim_sign.py with OpenSSL, through `cryptography`)."""
+    try:
+        key = load_key(str(config.key_file), config.key_file.stat().st_mtime_ns)
+    except OSError as e:
+        raise ConfigError(
+            f"cannot read the DKIM key ({e.strerror})",
+            str(config.key_file),
+            key="delivery.dkim.key_file",
+        ) from None
+    except DkimKeyError as e:
+        raise ConfigError(
+            f"cannot sign with this DKIM key ({e})",
+            str(config.key_file),
+            key="delivery.dkim.key_file",
+            hint="the key file must hold an RSA (or Ed25519) private key in PEM form",
+        ) from None
+    return sign(data, config.selector, config.domain, key, DKIM_HEADERS)
