@@ -1,22 +1,17 @@
 """Facts: what two reports of one event have in common, and what tells two events apart.
 
-The checkable facts of an article are its dates, amounts, shares, counts and the names of
-people, places and organisations. Two articles tell one story when the facts they share add up
-(each weighted by its kind and by how rare it is among the compared articles: a country or a
-president named everywhere counts for little) and make up a good share of the facts of the
-shorter one. A conflict counts against: both give a date (or an amount, a share, a count) and
-they share none of them; same-topic articles about different events look alike in their words
-and names, and differ in exactly these.
+The checkable facts of an article are its dates, years, weekdays, amounts, shares, counts and
+the names of people, places and organisations, read as news writes them in English and
+Russian; and the words of the names it uses, in one spelling across scripts (`name_key`).
+Same-topic articles about different events look alike in their words and differ in exactly
+these: similarity.py weighs them into the same-story score.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import re
-from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
-from typing import Protocol
+from collections.abc import Collection, Iterable
 
 from ..text import plain
 from .keys import key64
@@ -341,44 +336,3 @@ def fact_classes(kinds: Iterable[str]) -> tuple[int, ...]:
     """How many facts of each of CLASSES an article states."""
     kinds = list(kinds)
     return tuple(kinds.count(c) for c in CLASSES)
-
-
-def story_evidence(shared: Iterable[tuple[str, int]], total: int) -> float:
-    """Shared facts (kind, how many of the `total` compared articles hold it), each weighted
-    by its kind and its rarity: 1 when only the two hold it, falling like its IDF."""
-    if total <= 2:
-        return sum(FACT_WEIGHTS[kind] for kind, _ in shared)
-    top = math.log(total / 2)
-    return sum(
-        FACT_WEIGHTS[kind] * min(1.0, max(0.0, math.log(total / df) / top)) for kind, df in shared
-    )
-
-
-def conflicts(shared_kinds: Iterable[str], a: Sequence[int] | None, b: Sequence[int] | None) -> int:
-    """Kinds of fact both articles state and share none of (`a`, `b`: fact_classes; None
-    when not known, as for articles remembered before facts had classes)."""
-    if a is None or b is None:
-        return 0
-    shared = fact_classes(shared_kinds)
-    # Counts from a state stored before FEW existed have four classes: zip stops there.
-    return sum(1 for x, y, s in zip(a, b, shared, strict=False) if x and y and not s)
-
-
-class HasFacts(Protocol):
-    fact_weight: float
-
-
-def story_overlap(shared: Iterable[tuple[str, int]], a: HasFacts, b: HasFacts) -> float:
-    """The shared facts' share of the facts of the article with fewer (by weight)."""
-    small = min(a.fact_weight, b.fact_weight)
-    return fact_weight(kind for kind, _ in shared) / small if small else 0.0
-
-
-def cosine(a: Counter[int], b: Counter[int], idf: dict[int, float]) -> float:
-    def weights(c: Counter[int]) -> dict[int, float]:
-        return {t: (1 + math.log(n)) * idf.get(t, 1.0) for t, n in c.items()}
-
-    wa, wb = weights(a), weights(b)
-    dot = sum(w * wb[t] for t, w in wa.items() if t in wb)
-    norm = math.sqrt(sum(w * w for w in wa.values()) * sum(w * w for w in wb.values()))
-    return dot / norm if norm else 0.0

@@ -171,6 +171,20 @@ def story_terms(title: str, text: str, names_used: Sequence[str] | None = None) 
     return out
 
 
+def story_facets(
+    terms: Counter[int],
+    classes: Sequence[int] | None,
+    title: str,
+    headline: frozenset[int] | None = None,
+) -> Facets:
+    """What the same-story score needs of a report, a candidate or a sent telling: its
+    story_terms, how many facts of each class it states (None or fewer: a state stored
+    before them), its headline words (made from `title` when not given)."""
+    kinds = dict(zip(CLASSES, classes or (), strict=False))
+    words = headline if headline is not None else headline_words(title)
+    return Facets(terms, kinds, headline_terms(words), script_of(title))
+
+
 def headline_terms(words: frozenset[int]) -> frozenset[int]:
     """Headline words as term hashes (the same as term_counts gives)."""
     return frozenset(w & (NAME_BIT - 1) for w in words)
@@ -248,12 +262,7 @@ class Fingerprint:
 
     @functools.cached_property
     def facets(self) -> Facets:
-        return Facets(
-            self.terms,
-            dict(zip(CLASSES, self.classes, strict=True)),
-            headline_terms(self.headline),
-            script_of(self.article.title),
-        )
+        return story_facets(self.terms, self.classes, self.article.title, self.headline)
 
     @functools.cached_property
     def paragraphs(self) -> frozenset[int]:

@@ -25,9 +25,11 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .facts import AMOUNT, COUNT, DATE, PERCENT, WEEKDAY
 
+K = TypeVar("K")
 NAME_BIT = 1 << 31  # term hashes of name words carry it; content words never do
 FIGURES = (DATE, AMOUNT, PERCENT, COUNT)
 
@@ -145,6 +147,16 @@ def features(a: Weighed, b: Weighed, shared_kinds: Iterable[str]) -> tuple[float
 def probability(x: Sequence[float], weights: Sequence[float] = WEIGHTS) -> float:
     z = weights[0] + sum(w * v for w, v in zip(weights[1:], x, strict=True))
     return 1 / (1 + math.exp(-z))
+
+
+def clearly_best(means: Mapping[K, float]) -> tuple[K, float] | None:
+    """The key with the highest mean, and its mean, when that is ATTACH_MARGIN times the
+    runner-up's (a report two stories could claim joins neither); None otherwise."""
+    if not means:
+        return None
+    ranked = sorted(means.items(), key=lambda kv: kv[1], reverse=True)
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    return ranked[0] if ranked[0][1] >= ATTACH_MARGIN * runner_up else None
 
 
 def average_linkage(

@@ -35,27 +35,25 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models import ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
-from .facts import CLASSES, NAME, NAME_WORD, WEAK_KINDS, shared_kinds
+from .facts import AMOUNT, COUNT, DATE, NAME, NAME_WORD, PERCENT, shared_kinds
 from .fingerprint import (
     FULL_BANDS,
     LEAD_BANDS,
     NUM_PERM,
     Fingerprint,
-    headline_terms,
     headline_words,
+    story_facets,
 )
 from .sent import SentArticle, SentStories
 from .similarity import (
-    ATTACH_MARGIN,
     ATTACH_P,
     HISTORY_P,
     MIN_SCORE,
     SAME_STORY_P,
-    Facets,
     Weighed,
     average_linkage,
+    clearly_best,
     same_story,
-    script_of,
     weigh,
 )
 
@@ -97,7 +95,7 @@ REPUBLISHED_CONTAINMENT = 0.1
 # one story, and the cap keeps the number of pairs linear in the candidates.
 ANCHOR_MAX_DF = 50
 MIN_ANCHORS = 2  # pairs sharing one anchor only never reached a same-story score on ECB+
-ANCHORS = frozenset(CLASSES + (NAME, NAME_WORD)) - WEAK_KINDS | {NAME_WORD}
+ANCHORS = frozenset({DATE, AMOUNT, PERCENT, COUNT, NAME, NAME_WORD})
 MAX_BUCKET = 50  # LSH bucket members compared with each other, beyond: only with the first
 STRENGTH = {DUPLICATE: 3, NEAR_DUPLICATE: 2, SAME_STORY: 1}
 COPIES = (DUPLICATE, NEAR_DUPLICATE)
@@ -451,11 +449,9 @@ def _attach_alone(
                 sums[x][home[y]] += p
     out = [list(c) for c in clusters]
     for x, by_cluster in sums.items():
-        means = sorted(((s / len(clusters[k]), k) for k, s in by_cluster.items()), reverse=True)
-        best, k = means[0]
-        runner_up = means[1][0] if len(means) > 1 else 0.0
-        if best >= ATTACH_P and best >= ATTACH_MARGIN * runner_up:
-            out[k].append(x)
+        best = clearly_best({k: s / len(clusters[k]) for k, s in by_cluster.items()})
+        if best is not None and best[1] >= ATTACH_P:
+            out[best[0]].append(x)
             out[home[x]] = []
     return [c for c in out if c]
 
@@ -683,9 +679,7 @@ def scores_against_history(
     @functools.cache
     def weighed_sent(aid: int) -> Weighed:
         h = sent[aid]
-        kinds = dict(zip(CLASSES, h.classes or (), strict=False))
-        headline = headline_terms(headline_words(h.title))
-        return weigh(Facets(h.terms, kinds, headline, script_of(h.title)), idf)
+        return weigh(story_facets(h.terms, h.classes, h.title), idf)
 
     out: dict[int, dict[int, tuple[float, SentArticle]]] = defaultdict(dict)
     for i, aid in pairs:
@@ -713,20 +707,16 @@ def story_sent_by_score(
         for aid, (p, h) in scores.get(m, {}).items():
             sums[h.story] += p
             tellings[h.story][aid] = h
-    if not sums:
-        return None
-    means = sorted(
-        ((s / (len(story.members) * len(tellings[sid])), sid) for sid, s in sums.items()),
-        reverse=True,
+    best = clearly_best(
+        {sid: s / (len(story.members) * len(tellings[sid])) for sid, s in sums.items()}
     )
-    best, sid = means[0]
+    if best is None:
+        return None
+    sid, mean = best
     told = tellings[sid]
-
     # As in the batch: one report and one sent telling are one story at SAME_STORY_P; a
     # lone report joins a story told several ways from HISTORY_P on.
-    floor = HISTORY_P if len(story.members) > 1 or len(told) > 1 else SAME_STORY_P
-    runner_up = means[1][0] if len(means) > 1 else 0.0
-    if best < floor or best < ATTACH_MARGIN * runner_up:
+    if mean < (HISTORY_P if len(story.members) > 1 or len(told) > 1 else SAME_STORY_P):
         return None
     face = told.get(sid) or told[min(told)]  # the telling readers got, when it was compared
     return SentMatch(SAME_STORY, face.title, sid)
