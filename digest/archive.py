@@ -188,7 +188,7 @@ def write_archive(
             unpublished.append(name)
             report.unpublished.append(name)
     shown = [i for i in issues if page_name(i.digest_date, i.run_id) not in unpublished]
-    shown.sort(key=lambda i: (_when(i.sent_at), i.run_id), reverse=True)  # newest first
+    shown.sort(key=lambda i: (stored_time(i.sent_at), i.run_id), reverse=True)  # newest first
     if keep is not None:
         shown = shown[:keep]
     report.pages = [_page(i, site, numbers[page_name(i.digest_date, i.run_id)]) for i in shown]
@@ -257,7 +257,7 @@ def _removed_text(names: list[str]) -> str:
     return head + "".join(f"{n}\n" for n in names)
 
 
-def _when(text: str) -> dt.datetime:
+def stored_time(text: str) -> dt.datetime:
     """An ISO time from the state, aware (UTC when it carries no offset)."""
     try:
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -290,7 +290,7 @@ class _Site:
 
 def _page(issue: IssueRecord, site: _Site, number: int) -> Page:
     name = page_name(issue.digest_date, issue.run_id)
-    sent_at = _when(issue.sent_at).astimezone(dt.UTC)
+    sent_at = stored_time(issue.sent_at).astimezone(dt.UTC)
     try:
         day = dt.date.fromisoformat(issue.digest_date)
     except ValueError:

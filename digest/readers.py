@@ -13,7 +13,7 @@ import io
 from pathlib import Path
 
 from .errors import UsageError
-from .recipients import _read_csv, normalize_address
+from .recipients import normalize_address, read_csv
 from .state import Store
 from .state.readers import Reader, ReaderStatus
 from .tokens import BadToken
@@ -65,7 +65,7 @@ def import_csv(config, path: Path) -> tuple[int, int, list[str]]:
     their status (one who unsubscribed is not brought back). Returns (new, known, problems)."""
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
-    found, problems = _read_csv(path)
+    found, problems = read_csv(path)
     with Store.for_config(config) as store:
         new = store.readers().add_listed([(r.address, r.name) for r in found], "import")
     return new, len(found) - new, [str(p) for p in problems]

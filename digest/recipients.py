@@ -126,14 +126,15 @@ def read_recipients(
             else:
                 add(recipient)
     if delivery.recipients:
-        file_recipients, file_problems = _read_csv(delivery.recipients)
+        file_recipients, file_problems = read_csv(delivery.recipients)
         problems.extend(file_problems)
         for recipient in file_recipients:
             add(recipient)
     return recipients, problems
 
 
-def _read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
+def read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
+    """The readers in a CSV file, and a problem for each row that is not one."""
     recipients: list[Recipient] = []
     problems: list[Problem] = []
     try:

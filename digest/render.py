@@ -89,10 +89,10 @@ def make_preheader(
 
 def render(digest: Digest) -> RenderedDigest:
     """The whole e-mail for one digest."""
-    view = _view(digest)
-    mjml = _env().get_template("digest.mjml.j2").render(view)
-    html = _minify(mjml2html(mjml, fonts={}))
-    text = _env().get_template("digest.txt.j2").render(view)
+    view = digest_view(digest)
+    mjml = jinja_env().get_template("digest.mjml.j2").render(view)
+    html = minify_html(mjml2html(mjml, fonts={}))
+    text = jinja_env().get_template("digest.txt.j2").render(view)
     return RenderedDigest(
         subject=view["subject"], preheader=view["preheader"], html=html, text=text
     )
@@ -325,7 +325,7 @@ def _one_source(digest: Digest) -> bool:
     return len(names) <= 1
 
 
-def _view(digest: Digest) -> dict[str, object]:
+def digest_view(digest: Digest) -> dict[str, object]:
     words = catalogue(digest.language)
     show_source = not _one_source(digest)
     default_names = {DEFAULT_SECTION: words.t("top_stories"), OTHER_SECTION: words.t("more_news")}
@@ -384,7 +384,8 @@ def _view(digest: Digest) -> dict[str, object]:
 # --- templates --------------------------------------------------------------------------------
 
 
-def _template_dir() -> Traversable:
+def template_dir() -> Traversable:
+    """The shipped templates (package data), or templates/ in a source checkout."""
     try:
         return resources.files("digest.templates")
     except ModuleNotFoundError:  # a source checkout used without installing: templates/ is beside
@@ -416,7 +417,7 @@ def _bullet(text: str, width: int = TEXT_WIDTH) -> str:
 
 
 def _make_env() -> jinja2.Environment:
-    root = _template_dir()
+    root = template_dir()
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: (root / name).read_text("utf-8")),
         # select_autoescape() only knows .html/.xml names: escape the MJML, never the text part
@@ -432,12 +433,12 @@ def _make_env() -> jinja2.Environment:
 
 
 @functools.cache
-def _env() -> jinja2.Environment:
+def jinja_env() -> jinja2.Environment:
     """The Jinja environment, built once per process; it caches the compiled templates."""
     return _make_env()
 
 
-def _minify(html: str) -> str:
+def minify_html(html: str) -> str:
     """Drop the line breaks and indentation between tags (Outlook's conditional comments stay).
 
     Only whitespace that holds a line break goes between tags, so spaces between inline tags on

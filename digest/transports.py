@@ -52,7 +52,7 @@ class Outbox:
     def send(
         self, recipient: str, data: bytes, while_waiting: Callable[[], None] | None = None
     ) -> tuple[str, str]:
-        path = self.folder / f"{self.prefix}{_file_safe(recipient)}.eml"
+        path = self.folder / f"{self.prefix}{file_safe_name(recipient)}.eml"
         temp = self.folder / f".{path.name}.{os.getpid()}.tmp"
         try:
             with temp.open("wb") as f:
@@ -75,7 +75,9 @@ class Outbox:
         pass
 
 
-def _file_safe(address: str) -> str:
+def file_safe_name(address: str) -> str:
+    """An address as part of a file name: other characters replaced, a hash keeps apart
+    names that differ only in those."""
     safe = re.sub(r"[^A-Za-z0-9@._+-]", "_", address.lower())
     if safe != address.lower():  # keep names apart that differ only in replaced characters
         safe += "-" + hashlib.sha256(address.lower().encode()).hexdigest()[:8]
@@ -204,7 +206,7 @@ class Relay:
     def open(self) -> smtplib.SMTP:
         s = self.config
         context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
-        local = s.helo or _local_hostname()
+        local = s.helo or local_hostname()
         try:
             if s.security == "ssl":
                 conn = smtplib.SMTP_SSL(
@@ -370,7 +372,7 @@ def _message(
 _fqdn: str | None = None
 
 
-def _local_hostname() -> str:
+def local_hostname() -> str:
     """Our name for EHLO, looked up once per process (getfqdn can be slow)."""
     global _fqdn
     if _fqdn is None:

@@ -50,14 +50,14 @@ from waitress.server import create_server
 from .config import Config
 from .deliver import envelope_sender
 from .errors import ConfigError, UsageError
-from .message import WIRE, _dkim_sign
+from .message import WIRE, dkim_header
 from .paths import archive_folder
 from .recipients import normalize_address
-from .render import _template_dir as templates
+from .render import template_dir as templates
 from .state import Store
 from .state.readers import GONE, Reader, ReaderStatus
 from .tokens import BadToken, Signer
-from .transports import Relay, _file_safe
+from .transports import Relay, file_safe_name
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class Mailer:
         )
         data = msg.as_bytes(policy=WIRE)
         if delivery.dkim:
-            data = _dkim_sign(data, delivery.dkim) + data
+            data = dkim_header(data, delivery.dkim) + data
         return data
 
     def _work(self) -> None:
@@ -167,7 +167,7 @@ class Mailer:
                 if delivery.smtp is None:
                     folder = Path(delivery.outbox)
                     folder.mkdir(parents=True, exist_ok=True)
-                    name = f"confirm-{_file_safe(email)}-{time.time_ns()}.eml"
+                    name = f"confirm-{file_safe_name(email)}-{time.time_ns()}.eml"
                     (folder / name).write_bytes(data)
                     continue
                 sender = parseaddr(delivery.from_addr)[1]

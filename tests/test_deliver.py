@@ -221,7 +221,7 @@ def test_each_part_encoded_once_decodes_to_the_text_with_the_readers_link(before
         data = maker.bytes_for("a@x.org", token)
         link = url.replace("{token}", token)
         text_part, html_part = parse(data).iter_parts()
-        crlf = mime._crlf
+        crlf = mime.to_crlf
         want_text = fill_footer(crlf(text), link).encode()
         want_html = fill_footer(crlf(html_text), link.replace("&", "&amp;")).encode()
         assert text_part.get_payload(decode=True) == want_text
@@ -1098,7 +1098,7 @@ def test_a_reader_deferred_in_three_runs_is_given_up_and_does_not_block_others(
     ],
 )
 def test_long_subjects_fold_and_read_back_exactly(subject):
-    folded = mime._fold("Subject", subject)
+    folded = mime.fold_header("Subject", subject)
     assert all(len(line) <= 78 for line in folded.split(b"\r\n"))
     parsed = email.message_from_bytes(folded + b"\r\n", policy=default_policy)
     assert parsed["Subject"] == subject

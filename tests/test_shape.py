@@ -254,3 +254,76 @@ def test_opening_a_state_loads_nothing_of_the_selection(tmp_path):
     assert {
         m for m in out.split() if m.split(".")[0] in HEAVY or m.startswith("digest.select")
     } == set()
+
+
+# --- private stays private ------------------------------------------------------------------
+
+ROOT = PACKAGE.parent
+# digest/select is the lead's this round: its tests still reach two helpers of facts.py.
+PRIVATE_PENDING = {("tests/test_facts.py", "digest.select.facts")}
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_reaches(path: Path, mods: dict[str, Path]) -> list[str]:
+    """Where `path` takes an underscore name from another digest module: `from digest.x import
+    _y`, or `x._y` on a digest module it imported."""
+    where = str(path.relative_to(ROOT))
+    own = next((n for n, p in mods.items() if p == path), None)
+    package = (own or "").rpartition(".")[0] if path.name != "__init__.py" else own or ""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found, aliases = [], {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(node.level - 1):
+                base = base.rpartition(".")[0]
+            target = (
+                (f"{base}.{node.module}" if node.module else base) if node.level else node.module
+            )
+            for alias in node.names:
+                if f"{target}.{alias.name}" in mods:  # `from digest import transports`
+                    aliases[alias.asname or alias.name] = f"{target}.{alias.name}"
+                elif target in mods and _private(alias.name) and target != own:
+                    found.append(f"{where}:{node.lineno}: {target}.{alias.name}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in mods and alias.asname:
+                    aliases[alias.asname] = alias.name
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and aliases.get(node.value.id) not in (None, own)
+            and _private(node.attr)
+        ):
+            found.append(f"{where}:{node.lineno}: {aliases[node.value.id]}.{node.attr}")
+    return [f for f in found if (where, f.split(": ")[1].rpartition(".")[0]) not in PRIVATE_PENDING]
+
+
+def test_the_private_finder_sees_both_ways_of_reaching_in(tmp_path):
+    mods = modules()
+    probe = ROOT / "tests" / "_probe_private.py"
+    probe.write_text(
+        "from digest.transports import _x, Relay\nfrom digest import message\nmessage._y()\n"
+    )
+    try:
+        assert private_reaches(probe, mods) == [
+            "tests/_probe_private.py:1: digest.transports._x",
+            "tests/_probe_private.py:3: digest.message._y",
+        ]
+    finally:
+        probe.unlink()
+
+
+def test_no_module_takes_another_modules_private_names():
+    mods = modules()
+    paths = [
+        *PACKAGE.rglob("*.py"),
+        *(ROOT / "tests").glob("*.py"),
+        *(ROOT / "benchmarks").glob("*.py"),
+    ]
+    offenders = [f for path in sorted(paths) for f in private_reaches(path, mods)]
+    assert offenders == []
