@@ -11,6 +11,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import time
 from email.policy import default as default_policy
 from pathlib import Path
 
@@ -791,6 +792,49 @@ def test_parallel_connections_each_reader_once_each_outcome_recorded(
     rows = {d["recipient"]: d for d in store.deliveries(issue)}
     for m in server.messages:  # the Message-ID recorded is the one that went out
         assert rows[m.rcpt_tos[0]]["message_id"] == m.message["Message-ID"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("connections", [None, 1, 3])
+def test_each_transport_reports_an_outcome_before_the_next_message_goes_out(
+    tmp_path, smtp_server, connections
+):
+    # The Transport contract deliver_issue relies on: push each recipient, flush, close;
+    # every outcome reported in the pushing thread before that connection sends more.
+    smtp = None if connections is None else smtp_for(smtp_server, connections=connections)
+    delivery = delivery_config(tmp_path, smtp).delivery
+    recipients = [f"r{i}@example.org" for i in range(12)]
+    reported: list[tuple[str, str, int]] = []
+
+    def report(recipient: str, status: str, answer: str) -> None:
+        on_the_way = len(list((tmp_path / "outbox").glob("*.eml")))
+        if smtp is not None:
+            on_the_way = len(smtp_server.messages)
+        reported.append((recipient, status, on_the_way))
+
+    transport = transports.open_transport(
+        delivery,
+        7,
+        "digest@example.com",
+        len(recipients),
+        lambda r: f"Subject: for {r}\r\n\r\nhello\r\n".encode(),
+        report,
+        lambda s: None,
+        time.monotonic,
+    )
+    try:
+        for recipient in recipients:
+            transport.push(recipient)
+        transport.flush()
+    finally:
+        transport.close()
+    assert sorted(r for r, _, _ in reported) == sorted(recipients)
+    assert {status for _, status, _ in reported} == {"sent"}
+    lanes = connections or 1
+    for done, (_, _, on_the_way) in enumerate(reported, 1):
+        assert on_the_way <= done + lanes - 1  # at most one unreported message a connection
+    if smtp is not None:
+        assert smtp_server.handler.connections == lanes
 
 
 def test_parallel_connections_to_an_unreachable_relay_stop_with_the_message(
