@@ -121,6 +121,7 @@ class Cadence:
         return moment.replace(tzinfo=self.tz) if moment.tzinfo is None else moment
 
     def wall_or_moment(self, text: str, option: str) -> datetime:
+        """An ISO 8601 time as written: naive (a wall-clock time) or aware, in the zone."""
         try:
             moment = datetime.fromisoformat(text.strip())
         except ValueError:
