@@ -11,6 +11,7 @@ from conftest import ROOT
 
 from digest.config import KEYS, load_config
 from digest.errors import ConfigError
+from digest.recipients import read_recipients
 
 GOOD = """\
 title: Test Daily
@@ -157,7 +158,9 @@ def test_missing_password_env_is_an_error_only_when_smtp_is_used(tmp_path, monke
     assert smtp is not None  # loading is fine: nothing has been sent yet
     with pytest.raises(ConfigError) as info:
         smtp.password()
-    assert info.value.line == 14 and "DIGEST_TEST_PASSWORD" in str(info.value)
+    located = config.lines.locate(info.value)  # the values carry no lines: the loader's map has
+    assert (located.path, located.line) == (str(config.path), 14)
+    assert located.key == "delivery.smtp.password_env" and "DIGEST_TEST_PASSWORD" in str(located)
     monkeypatch.setenv("DIGEST_TEST_PASSWORD", "s3cret")
     assert smtp.password() == "s3cret"
 
@@ -264,8 +267,18 @@ def test_delivery_to_entries_keep_their_lines(tmp_path):
         )
     )
     assert config.delivery.to == ("a@x.org", "b@y.org")
-    assert config.delivery.to_lines == (9, 10)
-    assert config.delivery.config_file.endswith("digest.yaml")
+    assert (config.lines.line("delivery.to[0]"), config.lines.line("delivery.to[1]")) == (9, 10)
+    assert config.lines.file.endswith("digest.yaml")
+
+
+def test_a_bad_address_in_delivery_to_is_named_by_the_line_map(tmp_path):
+    to = "to:\n    - a@x.org\n    - bad@@x"
+    config = load_config(write(tmp_path, GOOD.replace("to: [reader@example.com]", to)))
+    recipients, problems = read_recipients(config.delivery, lines=config.lines)
+    assert [r.address for r in recipients] == ["a@x.org"]
+    assert [str(p) for p in problems] == [
+        f"{config.path}:10: delivery.to: not a valid email address: 'bad@@x'; skipped"
+    ]
 
 
 def documented_keys(text: str) -> set[str]:
