@@ -96,7 +96,10 @@ class _Node:
             line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
                 raise ConfigError(
-                    "a key must be a plain name, not a list or mapping", path, line, self.key or None
+                    "a key must be a plain name, not a list or mapping",
+                    path,
+                    line,
+                    self.key or None,
                 )
             name = key_node.value
             child = self.child(value_node, name)
@@ -670,18 +673,12 @@ class Config:
     state_password_env: str | None = setting(None, _text)  # env var with the PostgreSQL password
     # a sender's claim on a batch of readers lasts this long
     state_lease_seconds: int = setting(300, _whole(1, 86400))
-    selection: SelectionConfig = setting(
-        factory=SelectionConfig, check=_section(SelectionConfig)
-    )
-    summary: SummaryConfig = setting(
-        factory=SummaryConfig, check=_section(SummaryConfig)
-    )
+    selection: SelectionConfig = setting(factory=SelectionConfig, check=_section(SelectionConfig))
+    summary: SummaryConfig = setting(factory=SummaryConfig, check=_section(SummaryConfig))
     schedule: str = setting("0 7 * * 1-5", _cron)
     catch_up: str = setting("latest", _one_of("latest", "none"))
     skip_empty: bool = setting(True, _flag)
-    delivery: DeliveryConfig = setting(
-        factory=DeliveryConfig, check=_section(DeliveryConfig)
-    )
+    delivery: DeliveryConfig = setting(factory=DeliveryConfig, check=_section(DeliveryConfig))
     # None: no archive is kept by `run`; `archive:` alone: one with the defaults
     archive: ArchiveConfig | None = setting(None, _section(ArchiveConfig, null_is_defaults=True))
     language: str = setting("en", _language)  # the digest's own words: a catalogue in i18n/
@@ -701,7 +698,9 @@ class Config:
         web = self.web
         # the default link needs the pages (`digest serve`) and so the secret that signs them
         if web and web.url and web.secret_env and not delivery.unsubscribe_url:
-            delivery = dataclasses.replace(delivery, unsubscribe_url=f"{web.url}unsubscribe/{{token}}")
+            delivery = dataclasses.replace(
+                delivery, unsubscribe_url=f"{web.url}unsubscribe/{{token}}"
+            )
         object.__setattr__(self, "delivery", delivery)
 
     @property
@@ -913,6 +912,11 @@ def settings(cls: type = Config, prefix: str = "") -> Iterator[tuple[str, Any, C
         section = getattr(f.metadata["check"], "schema", None)
         if section is not None:
             yield from settings(section, dotted)
+
+
+def read_value(check: Check, text: str, file: Path) -> Any:
+    """What `check` reads from `text` (one YAML value) written in the config file `file`."""
+    return check(_Node(yaml.compose(text), "", _File(file, {})))
 
 
 def _key_table() -> dict[str, frozenset[str]]:

@@ -235,6 +235,7 @@ def test_digest_help_imports_nothing_heavy():
     assert {m for m in loaded if m.startswith("digest.")} <= {
         "digest.cli",
         "digest.errors",
+        "digest.paths",  # --config's default (os and pathlib only)
         "digest.progress",
     }
 
