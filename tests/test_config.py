@@ -625,3 +625,10 @@ def test_an_unset_password_variable_found_while_sending_names_file_and_line(tmp_
     e = info.value
     assert (e.path, e.line, e.key) == (str(path.resolve()), 9, "delivery.smtp.password_env")
     assert str(e).startswith(f"{path.resolve()}:9: delivery.smtp.password_env: environment var")
+
+
+def test_a_yaml_syntax_error_says_what_was_expected_where(tmp_path):
+    e = error_of(tmp_path, "title: [unclosed\nsources: []\n")
+    assert e.line == 2 and "not valid YAML: expected ',' or ']', but got ':'" in str(e)
+    e = error_of(tmp_path, "sources:\n\t- a\n")
+    assert e.line == 2 and "'\\t'" in str(e)
