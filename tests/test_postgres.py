@@ -62,7 +62,7 @@ def test_a_new_database_gets_the_same_schema_version_and_tables(pg_url):
         assert {"runs", "issues", "deliveries", "subscribers", "rate_history"} <= set(
             store.db.tables()
         )
-        assert {"sent_articles", "sent_keys", "sent_facts", "sent_terms"} <= set(store.db.tables())
+        assert {"sent_articles", "sent_blocks", "sent_terms"} <= set(store.db.tables())
 
 
 def test_a_database_of_another_program_is_refused_and_left_as_it_was(pg_cluster, pg_url):
