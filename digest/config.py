@@ -42,8 +42,6 @@ from .paths import DEFAULT_CONFIG, default_outbox, default_state, project_folder
 from .rules import NO_RULES, Rules, pattern
 from .tokens import Signer
 
-__all__ = ["DEFAULT_CONFIG", "Config", "ConfigError", "KEYS", "LineMap", "load_config"]
-
 Check = Callable[["_Node"], Any]
 
 
