@@ -14,17 +14,16 @@ from pathlib import Path
 
 from .archive import ArchiveReport, write_archive
 from .config import Config
-from .errors import UsageError
+from .errors import ConfigError, UsageError
 from .message import build_message, message_bytes, unsubscribe_link
 from .models import fill_footer
-from .paths import archive_folder
 from .plan import DigestPlan
 from .report import RunReport
 from .send import Cycle, prepare, recipients_of
 from .state import Store, run_lock
 from .state.models import RunStatus
 
-__all__ = ["RunReport", "archive", "archive_folder", "prepare", "preview", "run"]
+__all__ = ["RunReport", "archive", "prepare", "preview", "run"]
 
 
 def preview(
@@ -72,13 +71,16 @@ def run(
 ) -> RunReport:
     """One full cycle (send.py): finishes the issues earlier runs left half-sent first, then
     plans, freezes the new issue, sends it and settles it."""
-    if dry_run:
-        return _dry_run(config, as_of)
-    with (
-        run_lock(config.state),
-        Store.for_config(config) as store,
-    ):
-        return Cycle(config, store, as_of, slot).run()
+    try:
+        if dry_run:
+            return _dry_run(config, as_of)
+        with (
+            run_lock(config.state),
+            Store.for_config(config) as store,
+        ):
+            return Cycle(config, store, as_of, slot).run()
+    except ConfigError as e:  # a setting found wrong while sending: name its file and line
+        raise config.lines.locate(e) from None
 
 
 def _dry_run(config: Config, as_of: dt.date | None) -> RunReport:
@@ -103,7 +105,7 @@ def archive(
     with Store.for_config(config, readonly=True) as store:
         return write_archive(
             store,
-            archive_folder(config, out_dir),
+            config.archive_folder(out_dir),
             title=config.title,
             url=settings.url if settings else None,
             keep=settings.keep if settings else None,

@@ -15,7 +15,6 @@ from .config import Config
 from .deliver import deliver_issue
 from .errors import DeliveryError, DigestError
 from .models import RenderedDigest
-from .paths import archive_folder
 from .plan import DigestPlan, plan_digest, read_sources
 from .progress import meter
 from .recipients import (
@@ -60,7 +59,7 @@ def recipients_of(config: Config, plan: DigestPlan, store: Storage) -> list[str]
     plan.notes.extend(postal_address_note(config))
     plan.notes.extend(unsubscribe_note(config))
     if not recipients and problems:  # only bad addresses: nobody to send to
-        raise nobody_to_send_to(config.delivery, problems)
+        raise nobody_to_send_to(config.lines, problems)
     return recipients
 
 
@@ -124,7 +123,7 @@ class Cycle:
             return self.finish_without_issue(RunStatus.EMPTY, "nothing new since the last digest")
         recipients = recipients_of(self.config, plan, self.store)
         if not recipients:
-            raise nobody_to_send_to(self.config.delivery, [])
+            raise nobody_to_send_to(self.config.lines, [])
         issue_id = rules.freeze(self.store, self.run_id, self.new_issue(plan, recipients), seen)
         if issue_id is None:  # another sender froze an issue meanwhile: help send that one
             self.finish_open_issues()
@@ -339,7 +338,7 @@ def refresh_archive(config: Config, store: Storage, notes: list[str]) -> None:
     try:
         write_archive(
             store,
-            archive_folder(config),
+            config.archive_folder(),
             title=config.title,
             url=config.archive.url,
             keep=config.archive.keep,
