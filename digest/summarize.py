@@ -34,7 +34,16 @@ from .errors import ConfigError
 from .language import detect, language_of
 from .models import PROSE, QUESTION, Article
 from .sentences import split_sentences, text_before_limit
-from .text import CHROME_PHRASES, LISTING_COUNTER
+from .text import (
+    CHROME_PHRASES,
+    EN_MONTHS,
+    EN_WEEKDAYS,
+    LISTING_COUNTER,
+    MONTHS,
+    RU_MONTHS_GENITIVE,
+    RU_WEEKDAYS_ACCUSATIVE,
+    WEEKDAYS,
+)
 
 __all__ = ["LeadResult", "extractive_lead", "is_chrome", "make_summarizer", "split_sentences"]
 
@@ -50,19 +59,9 @@ class LeadResult:
 
 # --- what is not news -------------------------------------------------------------------
 
-_MONTHS = (
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec "
-    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря "
-    "январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь "
-    "янв фев мар апр июн июл авг сен сент окт ноя нояб дек г года"
-)
 _DATE_WORDS = frozenset(
-    (
-        _MONTHS + " monday tuesday wednesday thursday friday saturday sunday mon tue wed thu fri"
-        " sat sun updated published posted last on at am pm a.m p.m gmt utc"
-        " понедельник вторник среда четверг пятница суббота воскресенье в обновлено"
-    ).split()
+    (*MONTHS, *WEEKDAYS)
+    + tuple("г года updated published posted last on at am pm a.m p.m gmt utc в обновлено".split())
 )
 _DATE_NUMBER = re.compile(r"\d{1,4}(?:[:/.-]\d{1,4})*(?:st|nd|rd|th)?")
 _CHROME = re.compile(
@@ -302,12 +301,10 @@ def _facts(s: _Sentence) -> tuple[int, bool]:
 
 
 _WHEN = re.compile(
-    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
-    r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|"
+    rf"\b(?:{'|'.join(w.capitalize() for w in (*EN_MONTHS, *EN_WEEKDAYS))}|yesterday|today|"
     r"tomorrow|this (?:week|month|year)|last (?:week|month|year)|next (?:week|month|year))\b"
-    r"|\b\d{1,2}\s+(?:января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|"
-    r"ноября|декабря)|(?i:\bв\s+(?:понедельник|вторник|среду|четверг|пятницу|субботу|"
-    r"воскресенье)|\b(?:вчера|сегодня|завтра|на этой неделе))"
+    rf"|\b\d{{1,2}}\s+(?:{'|'.join(RU_MONTHS_GENITIVE)})"
+    rf"|(?i:\bв\s+(?:{'|'.join(RU_WEEKDAYS_ACCUSATIVE)})|\b(?:вчера|сегодня|завтра|на этой неделе))"
 )
 
 

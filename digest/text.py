@@ -8,7 +8,6 @@ These rules live here once; nothing in this module knows about a stage.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import string
 import unicodedata
@@ -144,13 +143,58 @@ def safe_href(url: str | None) -> str | None:
     return url
 
 
-_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
-                "September", "October", "November", "December")  # fmt: skip
-_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Month and weekday names as English and Russian news write them, for reading dates in text
+# ("27 January", "Dec. 3", "3 декабря", "в среду"); the digest writes its own dates through
+# Babel (digest/i18n). Lower case; each list in calendar order, Monday first.
+EN_MONTHS = tuple(
+    "january february march april may june july august september october november december".split()
+)
+EN_MONTH_ABBREVIATIONS = tuple("jan feb mar apr jun jul aug sep sept oct nov dec".split())
+RU_MONTHS = tuple(  # "январь": the name alone
+    "январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь".split()
+)
+RU_MONTHS_GENITIVE = tuple(  # "3 декабря": a day of the month
+    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря".split()
+)
+RU_MONTH_ABBREVIATIONS = tuple("янв фев февр мар апр июн июл авг сен сент окт ноя нояб дек".split())
+EN_WEEKDAYS = tuple("monday tuesday wednesday thursday friday saturday sunday".split())
+EN_WEEKDAY_ABBREVIATIONS = tuple("mon tue wed thu fri sat sun".split())
+RU_WEEKDAYS = tuple("понедельник вторник среда четверг пятница суббота воскресенье".split())
+RU_WEEKDAYS_ACCUSATIVE = tuple(  # "в среду": on a day
+    "понедельник вторник среду четверг пятницу субботу воскресенье".split()
+)
+RU_WEEKDAYS_GENITIVE = tuple(  # "до среды"
+    "понедельника вторника среды четверга пятницы субботы воскресенья".split()
+)
 
 
-def long_date(date: dt.date) -> str:
-    """Monday, 8 December 2025."""
-    return (
-        f"{_WEEKDAY_NAMES[date.weekday()]}, {date.day} {_MONTH_NAMES[date.month - 1]} {date.year}"
-    )
+def _calendar(*names: tuple[str, ...], start: int) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for group in names:
+        for number, name in enumerate(group, start):
+            out.setdefault(name, number)
+    return out
+
+
+def _abbreviated(abbreviations: tuple[str, ...], names: tuple[str, ...]) -> dict[str, int]:
+    """ "sept" -> 9: the month whose name the abbreviation begins."""
+    return {
+        a: next(n for n, name in enumerate(names, 1) if name.startswith(a)) for a in abbreviations
+    }
+
+
+# Every written form of a month -> its number (1-12): "january", "jan", "sept", "декабря", "дек".
+MONTHS = (
+    _calendar(EN_MONTHS, RU_MONTHS_GENITIVE, RU_MONTHS, start=1)
+    | _abbreviated(EN_MONTH_ABBREVIATIONS, EN_MONTHS)
+    | _abbreviated(RU_MONTH_ABBREVIATIONS, RU_MONTHS)
+)
+# Every written form of a weekday -> its number (Monday 0): "friday", "fri", "пятницу".
+WEEKDAYS = _calendar(
+    EN_WEEKDAYS,
+    RU_WEEKDAYS_ACCUSATIVE,
+    RU_WEEKDAYS_GENITIVE,
+    RU_WEEKDAYS,
+    EN_WEEKDAY_ABBREVIATIONS,
+    start=0,
+)

@@ -254,3 +254,34 @@ def test_opening_a_state_loads_nothing_of_the_selection(tmp_path):
     assert {
         m for m in out.split() if m.split(".")[0] in HEAVY or m.startswith("digest.select")
     } == set()
+
+
+# --- one rule in one place (issue 22, item 3) -------------------------------------------------
+
+MONTH_WORD = re.compile(
+    r"(?i)\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|"
+    r"янв\w*|фев\w*|мар\w*|апр\w*|ма[йя]|июн\w*|июл\w*|авг\w*|сен\w*|окт\w*|ноя\w*|дек\w*)\b"
+)
+# cron.py: cron's own month names ("jan"-"dec" in a crontab), syntax whatever the language.
+MONTH_TABLE_OWNERS = {"digest/text.py", "digest/cron.py"}
+
+
+def string_constants(path: Path) -> list[ast.Constant]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def test_month_names_are_listed_only_in_digest_text():
+    """A literal naming four or more months is a table of them: the readers of dates (facts,
+    leads, the sentence splitter) take digest/text.py's."""
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        where = str(path.relative_to(PACKAGE.parent))
+        if where in MONTH_TABLE_OWNERS:
+            continue
+        for node in string_constants(path):
+            months = {m.lower()[:3] for m in MONTH_WORD.findall(node.value)}  # jan, янв
+            if len(months) >= 4:
+                offenders.append(f"{where}:{node.lineno}: {node.value[:60]!r}")
+    assert offenders == []
