@@ -31,7 +31,7 @@ from digest.models import (
     RenderedDigest,
 )
 from digest.rates import inverse_change, reader_figure
-from digest.text import clean_text, safe_href
+from digest.text import DANGLING_WORDS, clean_text, safe_href
 
 SUBJECT_MAX = 78  # RFC 5322's recommended line length; longer subjects get cut in inboxes
 PREHEADER_MAX = 140  # about what inbox lists show after the subject
@@ -39,8 +39,6 @@ TEXT_WIDTH = 72
 INDEX_AFTER = 8  # more stories than this get an "In this issue" list (after the top story)
 NEUTRAL = "#5c6672"  # a currency moving is not good or bad news: one quiet colour for every change
 
-# Words a cut headline should not end on ("… Production of…").
-_DANGLING = frozenset("a an and at by for from in into of on or the to with as its".split())
 _SPLIT_TAGS = re.compile(r">\s*\n\s*<")
 _INDENT = re.compile(r"\n\s+")
 
@@ -110,7 +108,7 @@ def shorten(text: str, limit: int) -> str:
     if space >= limit // 2:  # a single very long word is cut inside instead
         cut = cut[:space]
     words = cut.rstrip(" ,;:·-–—|/").split(" ")
-    while len(words) > 1 and words[-1].lower() in _DANGLING:
+    while len(words) > 1 and words[-1].lower() in DANGLING_WORDS:
         words.pop()
     return " ".join(words).rstrip(" ,;:·-–—|/") + "…"
 

@@ -31,17 +31,19 @@ from dataclasses import dataclass
 
 from .config import LlmConfig, SummaryConfig
 from .errors import ConfigError
-from .language import detect, language_of
+from .language import detect, english_share, language_of
 from .models import PROSE, QUESTION, Article
 from .sentences import split_sentences, text_before_limit
 from .text import (
     CHROME_PHRASES,
+    DANGLING_WORDS,
     EN_MONTHS,
     EN_WEEKDAYS,
     LISTING_COUNTER,
     MONTHS,
     RU_MONTHS_GENITIVE,
     RU_WEEKDAYS_ACCUSATIVE,
+    STOP_WORDS,
     WEEKDAYS,
 )
 
@@ -132,19 +134,6 @@ def _is_question(label: str | None, rest: str) -> bool:
 
 # --- choosing sentences -----------------------------------------------------------------
 
-_STOP = frozenset(
-    """a an the and or but if of to in on at by for with from as into over under about after
-    before between through during without within than then that this these those is are was
-    were be been being has have had do does did will would shall should can could may might
-    must it its it's he she they them their his her we our you your i not no nor so such also
-    said says say which who whom whose what when where while how all any both each other more
-    most some new one two per up out s
-    и в во на не что с со по к ко о об от из за для до при у а но или же бы ли как так это
-    этот эта эти его ее её их он она они мы вы я был была были было будет быть также уже
-    еще ещё который которая которое которые сообщает сообщил заявил
-    және мен бен пен бұл осы да де ол олар үшін туралы
-    va bilan bu ham uchun esa u ular haqida""".split()
-)
 _CONTEXT_OPENERS = frozenset(
     """he she it they this these those that its his her their however but and also
     still meanwhile moreover furthermore regardless such thus so yet besides instead then
@@ -166,7 +155,9 @@ _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
 def _stems(text: str) -> frozenset[str]:
     """Content-word stems; a six-letter prefix is crude but joins produce/production."""
     words = (w.lower() for w in _WORD.findall(text))
-    return frozenset(w.removesuffix("’s").removesuffix("'s")[:6] for w in words if w not in _STOP)
+    return frozenset(
+        w.removesuffix("’s").removesuffix("'s")[:6] for w in words if w not in STOP_WORDS
+    )
 
 
 @dataclass
@@ -368,12 +359,6 @@ def _needs_context(s: _Sentence) -> bool:
 
 _SHORT_LEAD = 0.5  # of max_words: a lead shorter than this gets a second sentence
 _NEAR = 3  # sentences away from the first choice
-_TRAILING_FILLER = frozenset(
-    "a an the and or but of to in on at by for with from as that which who whose while "
-    "including such like than its his her their "
-    "в во на и а но или с со по к ко о об от из за для до при у что который которая которое "
-    "которые как его ее её их".split()
-)
 _SUBORDINATORS = frozenset(
     "after although though as because before despite during following if once since unless "
     "until when whenever while amid according "
@@ -445,7 +430,7 @@ def _shorten(sentence: str, max_words: int) -> str:
     if best is None:  # no clause boundary in reach: whole words, no dangling "of the"
         cut = words[:max_words]
         while len(cut) > 1 and (
-            cut[-1].lower().strip(",;:") in _TRAILING_FILLER
+            cut[-1].lower().strip(",;:") in DANGLING_WORDS
             or (_fact_word(cut[-1]) and _fact_word(words[len(cut)]))
         ):
             cut.pop()
@@ -523,7 +508,6 @@ _MARKUP = re.compile(
     re.MULTILINE,
 )
 _NUMBER = re.compile(r"\d[\d,.]*")
-_ENGLISH = frozenset("the a an of to in and is are was were for on with by as at from that".split())
 
 _SYSTEM_PROMPT = (
     "You write the lead of one item in a news digest. Rules: "
@@ -552,11 +536,6 @@ def _latin_share(text: str) -> float:
     return latin / len(letters)
 
 
-def _english_share(text: str) -> float:
-    words = [w.lower() for w in _WORD.findall(text)]
-    return sum(w in _ENGLISH for w in words) / len(words) if words else 0.0
-
-
 def validate_llm_lead(answer: str, article: Article, max_words: int) -> str:
     """The answer as a lead, tidied; LlmError saying what is wrong with it otherwise."""
     text = answer.strip()
@@ -576,7 +555,7 @@ def validate_llm_lead(answer: str, article: Article, max_words: int) -> str:
     body = f"{article.title}\n" + "\n".join(article.prose)
     if (_latin_share(body) >= 0.5) != (_latin_share(text) >= 0.9):
         raise LlmError("answer is not in the article's script")
-    if words >= 12 and _english_share(body) >= 0.15 and _english_share(text) < 0.05:
+    if words >= 12 and english_share(body) >= 0.15 and english_share(text) < 0.05:
         raise LlmError("answer is not in the article's language")
     # Russian copy answered in Kazakh (or Uzbek in Russian): the same script, another language.
     if words >= 12 and detect(text) != language_of(article):

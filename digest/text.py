@@ -143,6 +143,34 @@ def safe_href(url: str | None) -> str | None:
     return url
 
 
+# Words that carry no content, in the languages the news here is written in (English, Russian,
+# Kazakh, Uzbek): left out when texts are compared, by the same-story score and by the leads.
+STOP_WORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers him his how i if in into is it its it's itself
+    just me more most my no nor not now of off on once only or other our out over own same she
+    should so some such than that the their them then there these they this those through to too
+    under until up very was we were what when where which while who whom whose why will with
+    within without would you your shall must may might said says say told according including
+    well one two three per via new year years s
+    b c d e f g h j k l m n o p q r t u v w x y z
+    и в во на не что с со по к ко о об от из за для до при у а но или же бы ли как так это
+    этот эта эти его ее её их он она они мы вы я был была были было будет быть также уже
+    еще ещё который которая которое которые сообщает сообщил заявил
+    және мен бен пен бұл осы да де ол олар үшін туралы
+    va bilan bu ham uchun esa u ular haqida""".split()
+)
+# Words a text cut short must not end on ("... the production of…"): articles, prepositions,
+# conjunctions, possessives, in English and Russian.
+DANGLING_WORDS = frozenset(
+    """a an the and or but of to in into on at by for with from as that which who whose while
+    including such like than its his her their
+    в во на и а но или с со по к ко о об от из за для до при у что который которая которое
+    которые как его ее её их""".split()
+)
+
+
 # Month and weekday names as English and Russian news write them, for reading dates in text
 # ("27 January", "Dec. 3", "3 декабря", "в среду"); the digest writes its own dates through
 # Babel (digest/i18n). Lower case; each list in calendar order, Monday first.
