@@ -35,6 +35,7 @@ from .language import detect, english_share, language_of
 from .models import PROSE, QUESTION, Article
 from .sentences import split_sentences, text_before_limit
 from .text import (
+    CAPTIONS,
     CHROME_PHRASES,
     DANGLING_WORDS,
     EN_MONTHS,
@@ -45,6 +46,7 @@ from .text import (
     RU_WEEKDAYS_ACCUSATIVE,
     STOP_WORDS,
     WEEKDAYS,
+    is_interviewer_line,
 )
 
 __all__ = ["LeadResult", "extractive_lead", "is_chrome", "make_summarizer", "split_sentences"]
@@ -80,13 +82,8 @@ _CHROME = re.compile(
             r"^page\s+\d+\s+of\s+\d+",
             r"^(?:related|tags?|topics?|see also|also read|read also)\s*:",
             r"^(?:next|previous|prev|older|newer|load more|more stories|back to top)\b.{0,20}$",
-            # captions and credits
-            r"\b(?:image|photo|photograph|picture|credit|credits|courtesy|illustration)\s*:",
-            r"^(?:photo|image|picture|illustration|sketch|map|still|screenshot)s?\s+"
-            r"(?:of|by|from|courtesy)\b",
+            CAPTIONS,
             r"^this is (?:part|the \w+ part) \w+ of\b",
-            # question lines of an interview: "Q: ...", "TCA: ..."
-            r"^(?:Q|TCA)\s*:",
         )
     ),
     re.IGNORECASE,
@@ -99,7 +96,6 @@ _BYLINE = re.compile(
 )
 # A leading speaker label: "Helmer: ", "Michael Hilliard: ", "TCA: ", "Q: ".
 _LABEL = re.compile(r"^([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,2})\s*:\s+(?=\S)")
-_QUESTION_LABELS = frozenset({"Q", "TCA", "QUESTION"})
 
 
 def _is_date(sentence: str) -> bool:
@@ -115,7 +111,9 @@ def _is_date(sentence: str) -> bool:
 def is_chrome(sentence: str) -> bool:
     """Site furniture, captions, credits, bylines, bare dates, question lines."""
     s = sentence.strip()
-    return bool(_CHROME.search(s) or (len(s.split()) <= 12 and _BYLINE.match(s)) or _is_date(s))
+    if _CHROME.search(s) or is_interviewer_line(s) or _is_date(s):
+        return True
+    return len(s.split()) <= 12 and bool(_BYLINE.match(s))
 
 
 def _speaker_label(paragraph: str) -> tuple[str | None, str]:
@@ -124,12 +122,6 @@ def _speaker_label(paragraph: str) -> tuple[str | None, str]:
     if not match or len(match.group(1)) > 40:
         return None, paragraph
     return match.group(1), paragraph[match.end() :]
-
-
-def _is_question(label: str | None, rest: str) -> bool:
-    if label is None:
-        return False
-    return label.upper() in _QUESTION_LABELS or (label.isupper() and rest.rstrip().endswith("?"))
 
 
 # --- choosing sentences -----------------------------------------------------------------
@@ -264,12 +256,12 @@ def _candidates(article: Article) -> list[_Sentence]:
         text = " ".join(paragraph.text.split())
         if not out:
             text = _without_dateline(text)
-        label, rest = _speaker_label(text)
-        if _is_question(label, rest):
+        if is_interviewer_line(text):
             in_interview = True
             continue
         # After the first question everything is the interviewee talking: their claims,
         # not the news. An answer keeps its content but loses its "Helmer: " label.
+        label, rest = _speaker_label(text)
         speech = in_interview or label is not None
         text = text_before_limit(rest if label else text, _OPENING_CHARS - read)
         read += len(text)

@@ -32,6 +32,32 @@ LISTING_COUNTER = (
     r"^(?:viewing|showing)\s+(?:results?|items?|articles?|stories)?\s*\d+\s*[-–]\s*\d+\s+of\s+\d+"
 )
 
+# Captions and credits, kept out of an article's text by the readers and out of a lead by the
+# leads: "...; image: Veit Helmer", "Photo: AP", "Фото: ТАСС", "Still from the film ...",
+# "Sketch of Sidney Jackson by ...", "Pictured: ...". Case does not matter.
+CAPTIONS = (
+    r"(?:^|[;\s])\s*(?:image|photo|photograph|picture|credits?|courtesy|illustration|source|"
+    r"фото|источник)\s*:\s*\S"
+    r"|^(?:photo|image|picture|illustration|sketch|map|still|screenshot)s?\s+"
+    r"(?:of|by|from|courtesy)\b|^pictured\b|^фото\s+в\s+анонсе\s*:"
+)
+# An interviewer's line: a label in capitals and a colon before the question. A short label
+# ("TCA: ...", "Q: ...") or "Question:" says so by itself, a longer one when the line asks.
+_CAPITALS_LABEL = re.compile(
+    r"^([A-ZА-ЯЁ][A-ZА-ЯЁ'’.-]*(?:\s+[A-ZА-ЯЁ][A-ZА-ЯЁ'’.-]*){0,2})\s*:\s+\S"
+)
+_QUESTION_LABEL = re.compile(r"^(?i:q|question|вопрос)\s*:\s+\S")
+
+
+def is_interviewer_line(line: str) -> bool:
+    """ "TCA: What drew you to this subject?": an interviewer's line, not the news."""
+    if _QUESTION_LABEL.match(line):
+        return True
+    label = _CAPITALS_LABEL.match(line)
+    if label is None:
+        return False
+    return (label[1].isalpha() and len(label[1]) <= 5) or line.rstrip().endswith("?")
+
 
 def unicode_punct_to_spaces(text: str) -> str:
     if text.isascii():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
+import json
 import socket
 import threading
 from decimal import Decimal
@@ -13,6 +14,8 @@ from conftest import FIXTURES, SAMPLE_SEEDS, page
 
 from digest.models import BULLET, CAPTION, CHROME, PROSE, QUESTION
 from digest.sources import read_paths
+from digest.sources.snapshot import paragraph_kind
+from digest.summarize import is_chrome
 
 REAL_PAGES = {
     "000": (
@@ -148,6 +151,23 @@ def test_image_captions_and_credits_are_kept_out_of_the_body():
         "Map of major ground force brigades, under the command of Southwest Special Military "
         "District"
     ]
+
+
+def test_the_leads_leave_out_what_the_readers_call_captions_and_questions():
+    """One grammar of captions and of interviewers' lines (digest/text.py) for the readers,
+    which keep them out of the text, and the leads, which keep them out of a lead: here on
+    the real pages, and on Meduza's photo credit ("Фото в анонсе: ...")."""
+    tagged = [
+        p.text
+        for key in ("001", "002", "004")
+        for a in read_page(key).articles
+        for p in a.paragraphs
+        if p.kind in (CAPTION, QUESTION)
+    ]
+    assert len(tagged) >= 19 and all(is_chrome(text) for text in tagged)
+    meduza = json.loads((FIXTURES / "languages" / "ru_news.json").read_text(encoding="utf-8"))
+    credit = next(p for a in meduza for p in a["paragraphs"] if p.startswith("Фото в анонсе"))
+    assert paragraph_kind(credit) == CAPTION and is_chrome(credit)
 
 
 def test_interview_questions_are_tagged_and_answers_are_prose():

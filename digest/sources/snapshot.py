@@ -34,7 +34,7 @@ from ..models import (
     RateQuote,
     ReadResult,
 )
-from ..text import CHROME_PHRASES, LISTING_COUNTER
+from ..text import CAPTIONS, CHROME_PHRASES, LISTING_COUNTER, is_interviewer_line
 
 TICKER = re.compile(
     r"^\s*[•·*]?\s*(?P<pair>[A-Z]{3}/[A-Z]{3})\s*=\s*(?P<rate>\d[\d,]*(?:\.\d+)?)"
@@ -47,19 +47,13 @@ CHROME_LINE = re.compile(
     + r"|^find out more about .* here\.?$|^(to )?read (part|the full)\b.*\bhere\b",
     re.I,
 )
-CAPTION_LINE = re.compile(
-    r"(;|\s)\s*(image|photo|photograph|credit|source)\s*:\s*\S"
-    r"|^(still from|sketch of|map of|photo( by|:)|image( by|:)|illustration( by|:)|pictured\b)",
-    re.I,
-)
+CAPTION_LINE = re.compile(CAPTIONS, re.I)
 CHROME_WORDS = re.compile(
     r"^(advertisement|sponsored( content)?|related( articles| stories| news)?|share( this)?"
     r"( article| story)?|tags?|read next|most read|more news)\s*:?$",
     re.I,
 )
 BULLET_LINE = re.compile(r"^\s*(?:[•·▪◦*–-]|\d{1,2}[.)])\s+\S")
-# An interviewer's line: a short all-capitals label ("TCA:", "Q:") before the question.
-QUESTION_LINE = re.compile(r"^(?:[A-Z]{1,5}|Q)\s*:\s+\S")
 SENTENCE_END = re.compile(r"[.!?…:;,]['\"’”)\]]*$")
 SMALL_WORDS = frozenset(
     "a an the and or nor but of in on at to for with by from as vs via per into onto over "
@@ -145,7 +139,7 @@ def heading_kind(text: str) -> str | None:
     if CAPTION_LINE.search(plain) or CHROME_WORDS.match(plain):
         return None
     title_case = is_title_case(plain)
-    if QUESTION_LINE.match(plain) and not title_case:
+    if is_interviewer_line(plain) and not title_case:
         return None
     if len(plain.split()) < MIN_TITLE_WORDS:
         return UNSURE
@@ -159,7 +153,7 @@ def paragraph_kind(text: str) -> str:
         return CHROME
     if CAPTION_LINE.search(text):
         return CAPTION
-    if QUESTION_LINE.match(text):
+    if is_interviewer_line(text):
         return QUESTION
     if BULLET_LINE.match(text):
         return BULLET
