@@ -26,6 +26,7 @@ from .errors import ConfigError
 from .i18n import languages
 from .paths import default_outbox, default_state, project_folder
 from .rules import NO_RULES, Rules, pattern
+from .text import is_web_url
 from .tokens import Signer
 
 DEFAULT_CONFIG = Path("config/digest.yaml")
@@ -661,8 +662,7 @@ def _one_line(node: _Node) -> str:
 
 def _http_url(node: _Node) -> str:
     value = node.string().strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+    if not is_web_url(value) or " " in value:
         raise node.error(f"must be an http(s) URL, not {value!r}")
     return value
 
@@ -777,7 +777,7 @@ def _summary(node: _Node) -> SummaryConfig:
         for required in ("base_url", "model"):
             if required not in llm:
                 raise fields["llm"].error(f"missing key `{required}`")
-        if not llm["base_url"].string().startswith(("http://", "https://")):
+        if not is_web_url(llm["base_url"].string()):
             raise llm["base_url"].error("must be an http(s) URL")
         kwargs["llm"] = LlmConfig(
             base_url=llm["base_url"].string(),

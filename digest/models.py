@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlsplit
 
+from .text import is_web_url
+
 # Kinds of paragraph a reader can tell apart. Only BODY kinds make up `Article.text`;
 # the summarizer takes its sentences from PROSE alone.
 PROSE = "prose"  # ordinary running text (also interview answers)
@@ -35,9 +37,8 @@ def shown_source(name: str | None, link: str | None, source: str) -> str:
     if name:
         return name
     for url in (link, source):
-        parts = urlsplit(url or "")
-        if parts.scheme in ("http", "https") and parts.hostname:
-            return parts.hostname.removeprefix("www.")
+        if is_web_url(url):
+            return (urlsplit(url.strip()).hostname or "").removeprefix("www.")
     return ""
 
 

@@ -47,6 +47,7 @@ from .text import (
     STOP_WORDS,
     WEEKDAYS,
     is_interviewer_line,
+    is_web_url,
 )
 
 __all__ = ["LeadResult", "extractive_lead", "is_chrome", "make_summarizer", "split_sentences"]
@@ -662,7 +663,7 @@ def make_summarizer(config: SummaryConfig) -> Callable[[Article], LeadResult]:
                 key="summary.llm.base_url",
                 hint="name the environment variable that holds the key in summary.llm.api_key_env",
             )
-        if url.scheme not in ("http", "https") or not url.hostname:
+        if not is_web_url(llm.base_url):
             raise ConfigError(f"{llm.base_url!r} is not an http(s) URL", key="summary.llm.base_url")
         return _LlmSummarizer(llm, config.max_words)
     raise ConfigError(

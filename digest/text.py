@@ -129,9 +129,21 @@ def normal_url(url: str) -> str:
     return host + "/" + path.rstrip("/") + ("?" + "&".join(params) if params else "")
 
 
+def is_web_url(text: str | None) -> bool:
+    """An absolute http(s) URL naming a host ("https://example.com/rss.xml"); not a path,
+    "file:", "mailto:" or "http:///x"."""
+    if not text:
+        return False
+    try:
+        parts = urlsplit(text.strip())
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # "http://[::1": a bracket never closed
+        return False
+
+
 def is_article_url(url: str | None) -> bool:
     """An absolute http(s) link with a path: a home page or a bare host names no article."""
-    if not url or not re.match(r"^https?://", url.strip(), re.I):
+    if not is_web_url(url):
         return False
     path = normal_url(url).partition("/")[2]
     return bool(path.strip("/"))
@@ -163,10 +175,7 @@ def safe_href(url: str | None) -> str | None:
     url = url.strip()
     if not url.isprintable() or " " in url:  # isprintable: no other whitespace, no controls
         return None
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url
+    return url if is_web_url(url) else None
 
 
 # Words that carry no content, in the languages the news here is written in (English, Russian,

@@ -10,9 +10,9 @@ import string
 from pathlib import Path
 
 import pytest
+from conftest import IN_CI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from conftest import IN_CI
 
 from digest.config import SelectionConfig
 from digest.models import Article, Paragraph

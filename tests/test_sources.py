@@ -255,6 +255,24 @@ def test_rss_entries_become_articles_with_text_paragraphs():
     assert "alert" not in water.text and "<script" not in water.text
 
 
+@pytest.mark.parametrize(
+    "link",
+    ["http://[broken/2025/11/almaty-metro", "javascript:alert(1)", "mailto:desk@example.com"],
+)
+def test_an_entry_whose_link_is_no_web_address_has_no_link_and_loses_nothing(tmp_path, link):
+    """One rule says what a web address is (text.is_web_url): a link that is none, even one
+    urllib cannot read, leaves its entry without a link and the feed whole."""
+    rss = (FIXTURES / "feeds" / "rss.xml").read_text(encoding="utf-8")
+    broken = tmp_path / "broken.xml"
+    real = "https://steppewire.example/2025/11/almaty-metro"
+    broken.write_text(rss.replace(real, link), encoding="utf-8")
+    result = read_paths([str(broken)])
+    assert result.problems == []
+    metro, water = result.articles
+    assert metro.url is None and metro.title.startswith("Almaty Opens")
+    assert water.url == "https://steppewire.example/2025/11/water"
+
+
 def test_atom_entries_with_lists_and_summaries():
     result = read_paths([str(FIXTURES / "feeds" / "atom.xml")])
     gas, budget = result.articles

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
 
 from ..models import Paragraph
 from .limits import cut_at_word
@@ -75,14 +74,6 @@ def html_to_paragraphs(html: str) -> list[Paragraph]:
         text = re.sub(r"^•\s+", "• ", text)
         paragraphs.append(Paragraph(text, "caption" if in_caption else paragraph_kind(text)))
     return paragraphs
-
-
-def web_link(url: str | None) -> str | None:
-    """An absolute http(s) URL, else None."""
-    if not url or any(ch.isspace() for ch in url.strip()):
-        return None
-    parts = urlsplit(url.strip())
-    return url.strip() if parts.scheme in ("http", "https") and parts.hostname else None
 
 
 # What feeds put in a teaser to say the rest is elsewhere: WordPress's "The post X appeared

@@ -15,7 +15,8 @@ import feedparser
 
 from ..language import declared_language
 from ..models import Article, Problem, ReadResult
-from .entry import blocks, html_to_paragraphs, strip_excerpt_marks, title_from_text, web_link
+from ..text import safe_href
+from .entry import blocks, html_to_paragraphs, strip_excerpt_marks, title_from_text
 from .jsonfeed import looks_like_json, read_json_feed
 from .snapshot import clean
 from .webpage import looks_like_html, web_page_problem
@@ -37,9 +38,12 @@ def _entry_link(entry: feedparser.FeedParserDict, base: str | None) -> str | Non
     link = entry.get("link")
     if not link:
         return None
-    if entry.get("guidislink") and not web_link(link):
+    if entry.get("guidislink") and not safe_href(link):
         return None
-    return web_link(urljoin(base, link) if base else link)
+    try:
+        return safe_href(urljoin(base, link) if base else link)
+    except ValueError:  # "http://[broken/1": urljoin cannot read it, and it is no link
+        return None
 
 
 def _declared_language(entry: feedparser.FeedParserDict, channel) -> str | None:
@@ -101,7 +105,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
 
     channel = parsed.get("feed", {})
     feed_name = clean(channel.get("title", "")) or None
-    feed_link = web_link(channel.get("link")) or web_link(source)
+    feed_link = safe_href(channel.get("link")) or safe_href(source)
     for entry in parsed.entries:
         html = ""
         if entry.get("content"):
@@ -126,7 +130,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
                 guid=entry.get("id") or entry.get("link") or None,
                 excerpt=excerpt,
                 source_name=feed_name,
-                source_link=web_link(channel.get("link")),
+                source_link=safe_href(channel.get("link")),
                 language=_declared_language(entry, channel),
             )
         )

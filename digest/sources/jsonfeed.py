@@ -7,7 +7,8 @@ import json
 
 from ..language import declared_language
 from ..models import Article, Paragraph, Problem, ReadResult
-from .entry import html_to_paragraphs, strip_excerpt_marks, title_from_text, web_link
+from ..text import safe_href
+from .entry import html_to_paragraphs, strip_excerpt_marks, title_from_text
 from .snapshot import clean, paragraph_kind
 
 
@@ -50,7 +51,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
         result.problems.append(Problem(source, "JSON Feed without an `items` list"))
         return result
     name = clean(_text(doc.get("title"))) or None
-    home = web_link(_text(doc.get("home_page_url")))
+    home = safe_href(_text(doc.get("home_page_url")))
     for number, item in enumerate(items, 1):
         if not isinstance(item, dict):
             result.problems.append(Problem(source, f"item {number} is not an object; skipped"))
@@ -70,7 +71,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
         if not title:
             continue
         published = _date(item.get("date_published")) or _date(item.get("date_modified"))
-        url = web_link(_text(item.get("url"))) or web_link(_text(item.get("external_url")))
+        url = safe_href(_text(item.get("url"))) or safe_href(_text(item.get("external_url")))
         guid = item.get("id")
         result.articles.append(
             Article(
