@@ -288,7 +288,7 @@ def build_digest(
     rates_source = None
     if rows:
         source = rows[0].source
-        rates_source = (source_names or {}).get(source) or shown_source(None, None, source)
+        rates_source = shown_source((source_names or {}).get(source), None, source)
     return Digest(
         title=config.title,
         date=date,

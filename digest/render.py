@@ -118,21 +118,6 @@ def short_date(date: dt.date, language: str = "en") -> str:
     return catalogue(language).date(date, "short")
 
 
-_FILE_NAME = re.compile(r"^\S*[/\\]\S*$|\.(?:txt|xml|rss|atom|rdf|html?|json|csv)$", re.I)
-
-
-def reader_source(source: str | None) -> str:
-    """A source's name as a reader may see it: a feed URL becomes its host, and a file path
-    or file name (what a reader must never see) becomes nothing."""
-    source = clean_text(source or "")
-    parts = urlsplit(source)
-    if parts.scheme in ("http", "https") and parts.hostname:
-        return parts.hostname.removeprefix("www.")
-    if parts.scheme == "file" or _FILE_NAME.search(source):
-        return ""
-    return source
-
-
 def _unsubscribe_href(url: str) -> Markup:
     """The unsubscribe URL or placeholder, verbatim: delivery finds and replaces it as given."""
     if not url or any(ch in '"<>\\' or ch.isspace() or not ch.isprintable() for ch in url):
@@ -229,7 +214,7 @@ def _rates_note(digest: Digest, rows: list[RateRow], shown: list[_Rate], words: 
     else:
         basis = words.t("change_on_day")
     parts = [basis]
-    source = reader_source(digest.rates_source)
+    source = clean_text(digest.rates_source or "")
     if source:
         parts.append(words.t("rates_from", source=source))
     note = " · ".join(parts) + "."
@@ -286,11 +271,11 @@ class _Section:
 def _item(
     item: DigestItem, digest: Digest, number: int, show_source: bool, words: Catalogue
 ) -> _Item:
-    source = reader_source(item.source)
+    source = clean_text(item.source or "")
     also = []
     more = []  # the same source's other articles on the story, by title
     for telling in item.also:
-        name = reader_source(telling.source)
+        name = clean_text(telling.source or "")
         href = safe_href(telling.url)
         if not name or name == source:
             link = _Link(clean_text(telling.title), href)
@@ -318,8 +303,8 @@ def _item(
 
 def _one_source(digest: Digest) -> bool:
     """Every story and every telling from one source: naming it under each says nothing."""
-    names = {reader_source(i.source) for i in digest.items}
-    names |= {reader_source(t.source) for i in digest.items for t in i.also}
+    names = {clean_text(i.source or "") for i in digest.items}
+    names |= {clean_text(t.source or "") for i in digest.items for t in i.also}
     return len(names) <= 1
 
 

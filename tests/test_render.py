@@ -609,15 +609,33 @@ def test_html_shows_every_title_lead_source_and_rate():
 
 
 def test_readers_never_see_a_file_name():
-    item = DigestItem("A title", "A lead.", "/srv/digest/seeds/000_f3e380145ce5061f.txt")
-    feed = DigestItem("B title", "B lead.", "https://www.example.com/feeds/rss.xml")
-    digest = sample_digest(
-        sections=(DigestSection(DEFAULT_SECTION, (item, feed)),), rates_source="seeds/000.txt"
-    )
+    """The name readers see is made once (models.shown_source), for the JSON and the digest
+    alike: a page read from a file that has no name shows none, a feed without a name its
+    site, a name that is a URL its host; an outlet whose name holds a slash keeps it."""
+    from digest.config import Config
+    from digest.models import Article, Chosen, Paragraph
+    from digest.plan import PlannedStory, build_digest
+
+    def story(title: str, source: str, name: str | None = None) -> PlannedStory:
+        article = Article(title, (Paragraph("A lead."),), source, source_name=name)
+        return PlannedStory(Chosen(article), "A lead.", DEFAULT_SECTION)
+
+    stories = [
+        story("A title", "/srv/digest/seeds/000_f3e380145ce5061f.txt"),
+        story("B title", "https://www.example.com/feeds/rss.xml"),
+        story("C title", "c.xml", "https://news.example.org/rss"),
+        story("D title", "d.xml", "RFE/RL"),
+        story("E title", "e.xml", "rss.xml"),
+    ]
+    config = Config(path=ROOT / "config" / "digest.yaml", title="Central Asia Daily")
+    digest = build_digest(config, stories, list(rate_rows()), today=DAY)
+    assert [i.source for i in digest.items] == ["", "example.com", "news.example.org", "RFE/RL", ""]
+    assert [s.article.shown_source for s in stories] == [i.source for i in digest.items]  # JSON
+    assert digest.rates_source is None  # the table read from seeds/000.txt
     rendered = render(digest)
     for part in (seen(rendered.html), rendered.text):
-        assert "000_f3e380145ce5061f" not in part and ".txt" not in part and "rss.xml" not in part
-        assert "example.com" in part  # a feed without a name: its site
+        assert "000_f3e380145ce5061f" not in part and ".txt" not in part and "rss" not in part
+        assert "example.com" in part and "news.example.org" in part and "RFE/RL" in part
 
 
 def test_text_part_shows_every_title_lead_link_and_rate():
