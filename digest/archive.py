@@ -297,7 +297,7 @@ def _page(issue: IssueRecord, site: _Site, number: int) -> Page:
         day = sent_at.date()
     words = site.words
     stories = _stories(issue.stories, words.t("untitled"))
-    subject = _one_line(issue.subject) or words.t("untitled")
+    subject = clean_text(issue.subject) or words.t("untitled")
     info = Page(name, subject, day, sent_at, stories, html="", number=number)
     when = words.date(day, "short")
     page_title = (
@@ -389,10 +389,6 @@ def _insert_after(text: str, pattern: re.Pattern[str], piece: str) -> str:
 def _insert_before(text: str, pattern: re.Pattern[str], piece: str) -> str:
     match = pattern.search(text)
     return text[: match.start()] + piece + text[match.start() :] if match else text
-
-
-def _one_line(text: str) -> str:
-    return clean_text(text)
 
 
 # --- the index page -----------------------------------------------------------------------------

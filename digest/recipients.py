@@ -20,6 +20,7 @@ from pathlib import Path
 from .config import DeliveryConfig
 from .errors import ConfigError
 from .models import Problem
+from .text import clean_text
 
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -79,7 +80,7 @@ def _parse_one(text: str) -> Recipient | None:
     if address is None:
         return None
     name, _ = parseaddr(f"{named['name'].strip()} <{address}>")
-    return Recipient(address, name.strip() or None)
+    return Recipient(address, clean_text(name) or None)
 
 
 def _delimiter(text: str) -> str:
@@ -168,7 +169,7 @@ def _read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
                     )
                 )
                 continue
-            name = " ".join(row[1].split()) if len(row) > 1 else ""
+            name = clean_text(row[1]) if len(row) > 1 else ""
             recipients.append(Recipient(address, name or None))
     except csv.Error as e:
         problems.append(Problem(str(path), f"not valid CSV ({e}); rest skipped", reader.line_num))

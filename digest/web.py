@@ -56,6 +56,7 @@ from .recipients import normalize_address
 from .render import _template_dir as templates
 from .state import Store
 from .state.readers import GONE, Reader, ReaderStatus
+from .text import clean_text
 from .tokens import BadToken, Signer
 from .transports import Relay, _file_safe
 
@@ -425,7 +426,7 @@ class App:
         if not self.signups.allow(self.client(environ)):
             return self.too_many()
         email = normalize_address(fields.get("email", ""))
-        name = " ".join(fields.get("name", "").split())[:100] or None
+        name = clean_text(fields.get("name", ""))[:100] or None
         if email is None:
             return self.page(
                 f"Subscribe to {self.config.title}",
@@ -541,7 +542,7 @@ class App:
                 return self.forbidden()
             action = fields.get("do")
             if action == "name":
-                readers.rename(reader.email, " ".join(fields.get("name", "").split())[:100] or None)
+                readers.rename(reader.email, clean_text(fields.get("name", ""))[:100] or None)
                 said.append("Your name is saved.")
             elif action == "pause" and reader.status == ReaderStatus.ACTIVE:
                 try:

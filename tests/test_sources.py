@@ -273,6 +273,23 @@ def test_an_entry_whose_link_is_no_web_address_has_no_link_and_loses_nothing(tmp
     assert water.url == "https://steppewire.example/2025/11/water"
 
 
+def test_a_feeds_title_name_and_paragraphs_are_one_line_each(tmp_path):
+    """Feeds wrap long titles and paragraphs over lines and carry invisible characters: the
+    readers keep each as one line of text by the rule the digest shows it by (text.clean_text),
+    so the JSON and the e-mail say the same."""
+    rss = (FIXTURES / "feeds" / "rss.xml").read_text(encoding="utf-8")
+    title = "Almaty Opens Second Metro Line to Passengers"
+    wrapped = rss.replace(title, "Almaty Opens Second\n      Metro Line to Pas\u00adsengers\u200b")
+    wrapped = wrapped.replace("on Monday, adding", "on Monday,\n        adding")
+    assert wrapped.count("\n      ") > rss.count("\n      ")
+    feed = tmp_path / "wrapped.xml"
+    feed.write_text(wrapped, encoding="utf-8")
+    metro = read_paths([str(feed)]).articles[0]
+    assert metro.title == title
+    assert metro.prose[0].startswith("Almaty opened the first four stations of its second metro")
+    assert "on Monday, adding 6.2" in metro.prose[0]
+
+
 def test_atom_entries_with_lists_and_summaries():
     result = read_paths([str(FIXTURES / "feeds" / "atom.xml")])
     gas, budget = result.articles

@@ -7,8 +7,9 @@ import re
 from html.parser import HTMLParser
 
 from ..models import Paragraph
+from ..text import clean_text
 from .limits import cut_at_word
-from .snapshot import clean, paragraph_kind
+from .snapshot import paragraph_kind
 
 UNTITLED_CHARS = 90  # a title made from an untitled item's first sentence is cut to this
 BLOCK_TAGS = frozenset(
@@ -29,7 +30,7 @@ class _TextBlocks(HTMLParser):
         self._caption = 0
 
     def _flush(self) -> None:
-        text = clean("".join(self._parts))
+        text = clean_text("".join(self._parts))
         if text:
             self.blocks.append((text, self._caption > 0))
         self._parts = []

@@ -15,10 +15,9 @@ import feedparser
 
 from ..language import declared_language
 from ..models import Article, Problem, ReadResult
-from ..text import safe_href
+from ..text import clean_text, safe_href
 from .entry import blocks, html_to_paragraphs, strip_excerpt_marks, title_from_text
 from .jsonfeed import looks_like_json, read_json_feed
-from .snapshot import clean
 from .webpage import looks_like_html, web_page_problem
 
 ENTRY_TAG = re.compile(rb"<(?:item|entry)[\s>/]")
@@ -104,7 +103,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
         return result
 
     channel = parsed.get("feed", {})
-    feed_name = clean(channel.get("title", "")) or None
+    feed_name = clean_text(channel.get("title", "")) or None
     feed_link = safe_href(channel.get("link")) or safe_href(source)
     for entry in parsed.entries:
         html = ""
@@ -115,7 +114,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
         title = entry.get("title", "")
         if "html" in entry.get("title_detail", {}).get("type", ""):
             title = " ".join(block for block, _ in blocks(title))
-        title = clean(title) or title_from_text(paragraphs)
+        title = clean_text(title) or title_from_text(paragraphs)
         if not title:
             continue  # no title and no text: nothing to show
         published = _when(entry)

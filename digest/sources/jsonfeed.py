@@ -7,9 +7,9 @@ import json
 
 from ..language import declared_language
 from ..models import Article, Paragraph, Problem, ReadResult
-from ..text import safe_href
+from ..text import clean_text, safe_href
 from .entry import html_to_paragraphs, strip_excerpt_marks, title_from_text
-from .snapshot import clean, paragraph_kind
+from .snapshot import paragraph_kind
 
 
 def looks_like_json(data: bytes) -> bool:
@@ -50,7 +50,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
     if not isinstance(items, list):
         result.problems.append(Problem(source, "JSON Feed without an `items` list"))
         return result
-    name = clean(_text(doc.get("title"))) or None
+    name = clean_text(_text(doc.get("title"))) or None
     home = safe_href(_text(doc.get("home_page_url")))
     for number, item in enumerate(items, 1):
         if not isinstance(item, dict):
@@ -63,11 +63,11 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
             plain = _text(item.get("content_text")) or _text(item.get("summary"))
             paragraphs = [
                 Paragraph(t, paragraph_kind(t))
-                for t in (clean(block) for block in plain.split("\n\n"))
+                for t in (clean_text(block) for block in plain.split("\n\n"))
                 if t
             ]
         body, excerpt = strip_excerpt_marks(paragraphs)
-        title = clean(_text(item.get("title"))) or title_from_text(body)
+        title = clean_text(_text(item.get("title"))) or title_from_text(body)
         if not title:
             continue
         published = _date(item.get("date_published")) or _date(item.get("date_modified"))

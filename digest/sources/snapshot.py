@@ -34,7 +34,7 @@ from ..models import (
     RateQuote,
     ReadResult,
 )
-from ..text import CAPTIONS, CHROME_PHRASES, LISTING_COUNTER, is_interviewer_line
+from ..text import CAPTIONS, CHROME_PHRASES, LISTING_COUNTER, clean_text, is_interviewer_line
 
 TICKER = re.compile(
     r"^\s*[•·*]?\s*(?P<pair>[A-Z]{3}/[A-Z]{3})\s*=\s*(?P<rate>\d[\d,]*(?:\.\d+)?)"
@@ -82,14 +82,8 @@ def _is_spacer(line: str) -> bool:
     return _is_blank(line) and any(ch in NBSP_SPACES for ch in line)
 
 
-def clean(text: str) -> str:
-    """Non-breaking and repeated spaces become one plain space; the ends are trimmed."""
-    text = re.sub(f"[{NBSP_SPACES}]", " ", text)
-    return re.sub(r"[ \t]+", " ", text).strip()
-
-
 def parse_page_date(text: str) -> dt.date | None:
-    text = clean(text)
+    text = clean_text(text)
     for fmt in DATE_FORMATS:
         try:
             return dt.datetime.strptime(text, fmt).date()
@@ -107,7 +101,7 @@ MIN_TITLE_WORDS = 3
 
 def strip_markup(text: str) -> str:
     """A title without the HTML tags or **bold** marks a copied page may carry."""
-    return clean(MARKUP.sub("", text))
+    return clean_text(MARKUP.sub("", text))
 
 
 def is_title_case(text: str) -> bool:
@@ -197,7 +191,7 @@ def read_snapshot(path: str, data: bytes) -> ReadResult:
                 blocks[-1].spacer_follows = True
             after_blank = True
             continue
-        ticker = TICKER.match(clean(raw))
+        ticker = TICKER.match(clean_text(raw))
         if ticker:
             pair = ticker["pair"]
             try:
@@ -233,7 +227,7 @@ def read_snapshot(path: str, data: bytes) -> ReadResult:
                 date_line = number
                 after_blank = True
                 continue
-        blocks.append(Block(number, clean(raw), after_blank))
+        blocks.append(Block(number, clean_text(raw), after_blank))
         after_blank = False
 
     if page_date is None and not rates:
