@@ -26,7 +26,7 @@ from .errors import ConfigError
 from .i18n import languages
 from .paths import default_outbox, default_state, project_folder
 from .rules import NO_RULES, Rules, pattern
-from .text import is_web_url
+from .text import is_web_url, normalize_address
 from .tokens import Signer
 
 DEFAULT_CONFIG = Path("config/digest.yaml")
@@ -911,16 +911,12 @@ def _address(node: _Node) -> str:
     if any(c in value for c in "\r\n"):
         raise node.error("must be one line")
     _, address = parseaddr(value)
-    local, at, domain = address.rpartition("@")
-    if not at or not local or not domain:
+    usable = normalize_address(address)
+    if usable is None:
+        if not address.rpartition("@")[0].isascii():
+            raise node.error(f"the part before @ must be ASCII: {address!r}")
         raise node.error(f"not an email address: {value!r}")
-    if not local.isascii():
-        raise node.error(f"the part before @ must be ASCII: {address!r}")
-    try:
-        ascii_domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise node.error(f"not a valid domain: {domain!r}") from None
-    return value.replace(address, f"{local}@{ascii_domain}")
+    return value.replace(address, usable)
 
 
 def _smtp(node: _Node, base: Path) -> SmtpConfig:

@@ -21,8 +21,8 @@ from .config import DeliveryConfig, DkimConfig
 from .dkim_sign import DkimKeyError, load_key, sign
 from .errors import ConfigError
 from .models import UNSUBSCRIBE_PLACEHOLDER, RenderedDigest
-from .recipients import EMAIL, recipient_names
-from .text import clean_text
+from .recipients import recipient_names
+from .text import EMAIL, clean_text
 
 # The headers a DKIM signature covers; the List-Unsubscribe pair must be among them or
 # receivers ignore one-click unsubscribe.

@@ -13,10 +13,10 @@ import io
 from pathlib import Path
 
 from .errors import UsageError
-from .recipients import _read_csv, normalize_address
+from .recipients import _read_csv
 from .state import Store
 from .state.readers import Reader, ReaderStatus
-from .text import clean_text
+from .text import clean_text, normalize_address
 from .tokens import BadToken
 
 EXPORT_COLUMNS = (

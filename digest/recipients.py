@@ -20,11 +20,8 @@ from pathlib import Path
 from .config import DeliveryConfig
 from .errors import ConfigError
 from .models import Problem
-from .text import clean_text
+from .text import clean_text, normalize_address
 
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
 HEADER_WORDS = ("email", "e-mail", "address", "mail")
 
 
@@ -32,18 +29,6 @@ HEADER_WORDS = ("email", "e-mail", "address", "mail")
 class Recipient:
     address: str  # as sent to: IDN domains in their ASCII form
     name: str | None = None  # for the To: header only
-
-
-def normalize_address(text: str) -> str | None:
-    """The address as it will be sent to, or None when it is not a usable address."""
-    address = text.strip()
-    local, at, domain = address.rpartition("@")
-    if at and domain and not domain.isascii():
-        try:
-            address = f"{local}@{domain.encode('idna').decode('ascii')}"
-        except UnicodeError:
-            return None
-    return address if EMAIL.match(address) and len(address) <= 254 else None
 
 
 def split_addresses(entry: str) -> list[str]:

@@ -20,7 +20,6 @@ from .plan import DigestPlan, plan_digest, read_sources
 from .progress import meter
 from .recipients import (
     nobody_to_send_to,
-    normalize_address,
     readers_to_send_to,
     unsubscribe_note,
 )
@@ -30,6 +29,7 @@ from .state import exactly_once as rules
 from .state.db import StateWriteError
 from .state.models import FrozenStory, Issue, NewIssue, RunStatus
 from .state.storage import Storage
+from .text import normalize_address
 
 
 def prepare(

@@ -168,6 +168,26 @@ def clean_text(text: str) -> str:
     return " ".join(text.split())
 
 
+# An e-mail address as digest sends to it: a dot-atom before the @ (RFC 5322, ASCII), a
+# domain of at least two labels, in its ASCII form.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
+
+
+def normalize_address(text: str) -> str | None:
+    """The address as it will be sent to (an IDN domain in its ASCII form), or None when it is
+    not a usable address: readers, `to:`, the CSV, the sign-up form and `from:` alike."""
+    address = text.strip()
+    local, at, domain = address.rpartition("@")
+    if at and domain and not domain.isascii():
+        try:
+            address = f"{local}@{domain.encode('idna').decode('ascii')}"
+        except UnicodeError:
+            return None
+    return address if EMAIL.match(address) and len(address) <= 254 else None
+
+
 def safe_href(url: str | None) -> str | None:
     """The URL when it is a plain http(s) link, else None (no link is shown)."""
     if not url:

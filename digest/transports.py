@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from .config import SmtpConfig
 from .errors import DeliveryError
-from .recipients import EMAIL
+from .text import EMAIL
 
 if TYPE_CHECKING:
     from .deliver import Outcome

@@ -52,11 +52,10 @@ from .deliver import envelope_sender
 from .errors import ConfigError, UsageError
 from .message import WIRE, _dkim_sign
 from .paths import archive_folder
-from .recipients import normalize_address
 from .render import _template_dir as templates
 from .state import Store
 from .state.readers import GONE, Reader, ReaderStatus
-from .text import clean_text
+from .text import clean_text, normalize_address
 from .tokens import BadToken, Signer
 from .transports import Relay, _file_safe
 
