@@ -146,11 +146,18 @@ SKIP_REASONS = (ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, TOO_OLD, OV
 UNSUBSCRIBE_PLACEHOLDER = "{unsubscribe_url}"
 
 
-def fill_footer(part: str, link: str) -> str:
-    """Put the link where the footer's placeholder is: the last one. Source text comes before
-    the footer, so a "{unsubscribe_url}" inside an article stays as written."""
+def around_footer_link(part: str) -> tuple[str, str] | None:
+    """The text before and after the footer's placeholder, None without one. The footer's is
+    the last: source text comes before the footer, so a "{unsubscribe_url}" inside an article
+    stays as written (delivery, preview and the archive all take this one)."""
     head, found, tail = part.rpartition(UNSUBSCRIBE_PLACEHOLDER)
-    return head + link + tail if found else part
+    return (head, tail) if found else None
+
+
+def fill_footer(part: str, link: str) -> str:
+    """Put the link where the footer's placeholder is."""
+    around = around_footer_link(part)
+    return around[0] + link + around[1] if around else part
 
 
 DEFAULT_SECTION = "Top stories"

@@ -285,3 +285,20 @@ def test_month_names_are_listed_only_in_digest_text():
             if len(months) >= 4:
                 offenders.append(f"{where}:{node.lineno}: {node.value[:60]!r}")
     assert offenders == []
+
+
+def test_the_unsubscribe_placeholder_is_written_only_by_its_owner():
+    """models.py names the footer's placeholder and finds it (around_footer_link) for
+    delivery, preview and the archive; no other module spells it or searches for it."""
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        where = str(path.relative_to(PACKAGE.parent))
+        if where == "digest/models.py":
+            continue
+        source = path.read_text(encoding="utf-8")
+        if "UNSUBSCRIBE_PLACEHOLDER" in source:
+            offenders.append(f"{where}: UNSUBSCRIBE_PLACEHOLDER")
+        for node in string_constants(path):
+            if "{unsubscribe_url}" in node.value:
+                offenders.append(f"{where}:{node.lineno}: {node.value[:60]!r}")
+    assert offenders == []
