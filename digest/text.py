@@ -173,11 +173,14 @@ def clean_text(text: str) -> str:
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
+_HOST_ADDRESS = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}$")  # "digest@localhost"
 
 
-def normalize_address(text: str) -> str | None:
+def normalize_address(text: str, *, host_only: bool = False) -> str | None:
     """The address as it will be sent to (an IDN domain in its ASCII form), or None when it is
-    not a usable address: readers, `to:`, the CSV, the sign-up form and `from:` alike."""
+    not a usable address: readers, `to:`, the CSV, the sign-up form and `from:` alike.
+    `host_only`: a domain of one label is taken too, as the sender's default
+    "digest@localhost" (messages for the outbox and previews) has."""
     address = text.strip()
     local, at, domain = address.rpartition("@")
     if at and domain and not domain.isascii():
@@ -185,7 +188,11 @@ def normalize_address(text: str) -> str | None:
             address = f"{local}@{domain.encode('idna').decode('ascii')}"
         except UnicodeError:
             return None
-    return address if EMAIL.match(address) and len(address) <= 254 else None
+    if len(address) > 254:
+        return None
+    if EMAIL.match(address) or (host_only and _HOST_ADDRESS.match(address)):
+        return address
+    return None
 
 
 def safe_href(url: str | None) -> str | None:
