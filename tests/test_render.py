@@ -921,3 +921,18 @@ def test_the_same_sources_other_piece_is_more_on_this_by_title():
     assert "More on this:\n  Rogun Level Peaks: https://timesca.com/b\n" in rendered.text
     hrefs = read_html(rendered.html).hrefs
     assert {"https://timesca.com/b", "https://asiaplus.tj/c"} <= set(hrefs)
+
+
+def test_a_cut_subject_never_ends_on_a_small_word_in_either_language():
+    """One list of the words a cut must not end on (text.DANGLING_WORDS) for the subject and
+    the leads: real Russian headlines lost their "в…", "с…", "за…" endings only in the leads."""
+    from digest.text import DANGLING_WORDS
+
+    ru = json.loads((ROOT / "tests/fixtures/languages/ru_news.json").read_text(encoding="utf-8"))
+    cut = [make_subject(a["title"], 3) for a in ru if len(a["title"]) > 66]
+    assert len(cut) >= 8
+    assert "Президент Парагвая даст показания по делу о спорном соглашении… + 3 more" in cut
+    for subject in cut:
+        head = subject.removesuffix(" + 3 more")
+        if head.endswith("…"):
+            assert head.removesuffix("…").split()[-1].lower() not in DANGLING_WORDS, subject
