@@ -20,9 +20,9 @@ from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from .config import DeliveryConfig, DkimConfig
 from .dkim_sign import DkimKeyError, load_key, sign
 from .errors import ConfigError
-from .models import UNSUBSCRIBE_PLACEHOLDER, RenderedDigest
-from .recipients import EMAIL, recipient_names
-from .text import clean_text
+from .models import RenderedDigest, around_footer_link
+from .recipients import recipient_names
+from .text import EMAIL, clean_text
 
 # The headers a DKIM signature covers; the List-Unsubscribe pair must be among them or
 # receivers ignore one-click unsubscribe.
@@ -167,16 +167,17 @@ class MessageMaker:
 
 class _EncodedPart:
     """One part, quoted-printable encoded once, in two pieces: before and after the footer's
-    unsubscribe link (the last placeholder, see models.fill_footer). A reader's link is encoded on
+    unsubscribe link (see models.around_footer_link). A reader's link is encoded on
     its own and joined to them by soft line breaks, so the decoded part is exactly the text
     with the link filled in, and no encoded line grows past 76 characters."""
 
     def __init__(self, text: str):
-        head, found, tail = text.rpartition(UNSUBSCRIBE_PLACEHOLDER)
-        self.found = bool(found)
-        if not found:
+        around = around_footer_link(text)
+        self.found = around is not None
+        if around is None:
             self.head, self.tail = _qp(text), b""
             return
+        head, tail = around
         self.head, self.tail = _qp(head), _qp(tail)
         self.before = b"=\r\n" if head and not head.endswith("\r\n") else b""
         self.after = b"=\r\n" if tail and not tail.startswith("\r\n") else b""

@@ -447,14 +447,10 @@ class SlotScheduler:
             return slot_has_run(store, key)
 
     def _outcome(self, report: RunReport) -> SlotResult:
-        chosen = len(report.plan.stories) if report.plan is not None else 0
-        own = report.tally.own
-        sent = report.tally.own_sent
-        message = report.message
-        if report.tally.resumed:
-            done = len([o for o in report.tally.resumed if o.status == "sent"])
-            message += f"; finished an earlier issue first ({done} sent)"
-        return SlotResult(str(report.status), chosen, sent, len(own) - sent, message)
+        tally = report.tally  # the message says what finishing earlier issues did
+        return SlotResult(
+            str(report.status), report.chosen, tally.own_sent, tally.own_failed, report.message
+        )
 
     # --- start-up ------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from typing import Protocol
 
 from .config import DeliveryConfig, SmtpConfig
 from .errors import DeliveryError
-from .recipients import EMAIL
+from .text import EMAIL
 
 # Delivery statuses as the state stores them. Plain strings until the state layer's
 # DeliveryStatus enum (digest/state/models.py) lands; a StrEnum compares equal to these.

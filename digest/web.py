@@ -51,10 +51,10 @@ from .config import Config
 from .deliver import envelope_sender
 from .errors import ConfigError, UsageError
 from .message import WIRE, dkim_header
-from .recipients import normalize_address
 from .render import template_dir as templates
 from .state import Store
 from .state.readers import GONE, Reader, ReaderStatus
+from .text import clean_text, normalize_address
 from .tokens import BadToken, Signer
 from .transports import Relay, file_safe_name
 
@@ -424,7 +424,7 @@ class App:
         if not self.signups.allow(self.client(environ)):
             return self.too_many()
         email = normalize_address(fields.get("email", ""))
-        name = " ".join(fields.get("name", "").split())[:100] or None
+        name = clean_text(fields.get("name", ""))[:100] or None
         if email is None:
             return self.page(
                 f"Subscribe to {self.config.title}",
@@ -540,7 +540,7 @@ class App:
                 return self.forbidden()
             action = fields.get("do")
             if action == "name":
-                readers.rename(reader.email, " ".join(fields.get("name", "").split())[:100] or None)
+                readers.rename(reader.email, clean_text(fields.get("name", ""))[:100] or None)
                 said.append("Your name is saved.")
             elif action == "pause" and reader.status == ReaderStatus.ACTIVE:
                 try:

@@ -427,6 +427,32 @@ def test_catch_up_latest_runs_only_the_latest_missed_slot_once(tmp_path):
     assert run.slots == ["2026-03-05T07:00:00+01:00"]
 
 
+def test_a_slots_line_is_the_runs_own_summary(tmp_path):
+    """The run says what it did once (send.py: status, message, report.chosen, the tally);
+    the scheduler's line repeats it, with no second summary of the earlier issue it finished."""
+    message = (
+        "finished issue 3 ('Old news') begun earlier: sent to 2 more of its readers; "
+        "sent to 1 of 2 recipients; deferred readers are tried again by the next run"
+    )
+    report = RunReport(
+        RunStatus.PARTLY_DELIVERED,
+        message=message,
+        tally=Tally(
+            own=(
+                Outcome("ann@example.com", "sent", "250 OK"),
+                Outcome("bo@example.com", "retrying", "451 try later"),
+            ),
+            resumed=(Outcome("cy@example.com", "sent", "250 OK"),) * 2,
+        ),
+    )
+    scheduler, _, stream = scheduler_for(tmp_path, THURSDAY_NOON, "latest", run=lambda c, s: report)
+    record(scheduler.config, "2026-03-02T07:00:00+01:00")  # Monday ran; Thursday's is missed
+    scheduler.catch_up()
+    line = stream.getvalue().splitlines()[1]
+    assert "status=partly-delivered chosen=0 sent=1 failed=1 " in line
+    assert line.endswith(f' message="{message}"') and line.count("earlier") == 1
+
+
 def test_catch_up_none_runs_nothing_and_says_so(tmp_path):
     scheduler, run, stream = scheduler_for(tmp_path, THURSDAY_NOON, "none")
     record(scheduler.config, "2026-03-02T07:00:00+01:00")

@@ -331,3 +331,51 @@ def test_no_module_takes_another_modules_private_names():
     ]
     offenders = [f for path in sorted(paths) for f in private_reaches(path, mods)]
     assert offenders == []
+
+
+# --- one rule in one place (issue 22, item 3) -------------------------------------------------
+
+MONTH_WORD = re.compile(
+    r"(?i)\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|"
+    r"янв\w*|фев\w*|мар\w*|апр\w*|ма[йя]|июн\w*|июл\w*|авг\w*|сен\w*|окт\w*|ноя\w*|дек\w*)\b"
+)
+# cron.py: cron's own month names ("jan"-"dec" in a crontab), syntax whatever the language.
+MONTH_TABLE_OWNERS = {"digest/text.py", "digest/cron.py"}
+
+
+def string_constants(path: Path) -> list[ast.Constant]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def test_month_names_are_listed_only_in_digest_text():
+    """A literal naming four or more months is a table of them: the readers of dates (facts,
+    leads, the sentence splitter) take digest/text.py's."""
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        where = str(path.relative_to(PACKAGE.parent))
+        if where in MONTH_TABLE_OWNERS:
+            continue
+        for node in string_constants(path):
+            months = {m.lower()[:3] for m in MONTH_WORD.findall(node.value)}  # jan, янв
+            if len(months) >= 4:
+                offenders.append(f"{where}:{node.lineno}: {node.value[:60]!r}")
+    assert offenders == []
+
+
+def test_the_unsubscribe_placeholder_is_written_only_by_its_owner():
+    """models.py names the footer's placeholder and finds it (around_footer_link) for
+    delivery, preview and the archive; no other module spells it or searches for it."""
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        where = str(path.relative_to(PACKAGE.parent))
+        if where == "digest/models.py":
+            continue
+        source = path.read_text(encoding="utf-8")
+        if "UNSUBSCRIBE_PLACEHOLDER" in source:
+            offenders.append(f"{where}: UNSUBSCRIBE_PLACEHOLDER")
+        for node in string_constants(path):
+            if "{unsubscribe_url}" in node.value:
+                offenders.append(f"{where}:{node.lineno}: {node.value[:60]!r}")
+    assert offenders == []
