@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -176,13 +176,14 @@ def story_facets(
     classes: Sequence[int] | None,
     title: str,
     headline: frozenset[int] | None = None,
+    facts: Mapping[int, str] | None = None,
 ) -> Facets:
     """What the same-story score needs of a report, a candidate or a sent telling: its
     story_terms, how many facts of each class it states (None or fewer: a state stored
-    before them), its headline words (made from `title` when not given)."""
+    before them), its headline words (made from `title` when not given), its facts."""
     kinds = dict(zip(CLASSES, classes or (), strict=False))
     words = headline if headline is not None else headline_words(title)
-    return Facets(terms, kinds, headline_terms(words), script_of(title))
+    return Facets(terms, kinds, headline_terms(words), script_of(title), facts or {})
 
 
 def headline_terms(words: frozenset[int]) -> frozenset[int]:
@@ -262,7 +263,7 @@ class Fingerprint:
 
     @functools.cached_property
     def facets(self) -> Facets:
-        return story_facets(self.terms, self.classes, self.article.title, self.headline)
+        return story_facets(self.terms, self.classes, self.article.title, self.headline, self.facts)
 
     @functools.cached_property
     def paragraphs(self) -> frozenset[int]:

@@ -25,9 +25,7 @@ clearly better than any other (`group`).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import itertools
-import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models import ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
-from .facts import AMOUNT, COUNT, DATE, NAME, NAME_WORD, PERCENT, shared_kinds
+from .facts import AMOUNT, COUNT, DATE, NAME, NAME_WORD, PERCENT
 from .fingerprint import (
     FULL_BANDS,
     LEAD_BANDS,
@@ -50,10 +48,11 @@ from .similarity import (
     HISTORY_P,
     MIN_SCORE,
     SAME_STORY_P,
-    Weighed,
+    Reports,
     average_linkage,
     clearly_best,
     same_story,
+    vocabulary,
     weigh,
 )
 
@@ -213,7 +212,8 @@ class Batch:
             if fps
             else np.zeros((0, FULL_BANDS + LEAD_BANDS), np.int64)
         )
-        self._idf: Callable[[int], float] | None = None
+        self.row = {i: r for r, i in enumerate(fps)}  # in the batch's Reports
+        self._reports: Reports | None = None
         self.fact_holders: dict[int, list[int]] = defaultdict(list)
         for i, fp in fps.items():
             for k in fp.facts:
@@ -289,49 +289,37 @@ class Batch:
             if n >= MIN_ANCHORS and close_in_time(self.day(i), self.day(j))
         }
 
-    def story_scorer(self, history: SentStories) -> Callable[[int, int], float]:
-        """The same-story probability (similarity.py) of two candidates."""
-        weighed = self.weighed(history)
+    def story_scorer(
+        self, history: SentStories
+    ) -> Callable[[Sequence[tuple[int, int]]], np.ndarray]:
+        """The same-story probability (similarity.py) of each of many pairs of candidates."""
         fps = self.fps
 
-        @functools.cache
-        def score(i: int, j: int) -> float:
-            a, b = fps[i], fps[j]
-            if a.paragraphs & b.paragraphs:
-                # Paragraphs two reports share word for word without being copies were mixed
-                # in by a republisher: no evidence that they tell one story.
-                return 0.0
-            return same_story(
-                weighed(i), weighed(j), functools.partial(shared_kinds, a.facts, b.facts)
-            )
+        def scores(pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+            if not pairs:
+                return np.zeros(0)
+            pairs = [(min(i, j), max(i, j)) for i, j in pairs]
+            rows = np.array([(self.row[i], self.row[j]) for i, j in pairs], np.int64)
+            reports = self.reports(history)
+            p = same_story(reports, rows[:, 0], reports, rows[:, 1])
+            # Paragraphs two reports share word for word without being copies were mixed in
+            # by a republisher: no evidence that they tell one story (looked at only where it
+            # changes the score: most pairs score 0).
+            for k in np.flatnonzero(p).tolist():
+                i, j = pairs[k]
+                if not fps[i].paragraphs.isdisjoint(fps[j].paragraphs):
+                    p[k] = 0.0
+            return p
 
-        return lambda i, j: score(min(i, j), max(i, j))
+        return scores
 
-    def weighed(self, history: SentStories) -> Callable[[int], Weighed]:
-        """Each candidate's facets weighed by the terms' rarity (made once, when first asked)."""
-        idf = self.term_idf(history)
-        return functools.cache(lambda i: weigh(self.fps[i].facets, idf))
-
-    def term_idf(self, history: SentStories) -> Callable[[int], float]:
-        """Inverse document frequency of terms over the live candidates and what was sent
-        (made once a selection: the batch and history scores use the same)."""
-        if self._idf is not None:
-            return self._idf
-        df: Counter[int] = Counter()
-        for fp in self.fps.values():
-            df.update(fp.terms.keys())
-        words = set(df)
-        sent_df = history.term_frequencies(words) if history.count() else {}
-        n = len(self.fps) + (history.count() if sent_df else 0)
-        cache: dict[int, float] = {}
-
-        def idf(t: int) -> float:
-            if t not in cache:
-                cache[t] = math.log((n + 1) / (df.get(t, 0) + sent_df.get(t, 0) + 1)) + 1
-            return cache[t]
-
-        self._idf = idf
-        return idf
+    def reports(self, history: SentStories) -> Reports:
+        """The candidates weighed for the same-story score by the terms' rarity over them and
+        what was sent (made once a selection: the batch and history scores use the same)."""
+        if self._reports is None:
+            facets = [fp.facets for fp in self.fps.values()]
+            self._reports = weigh(facets, vocabulary(facets, history))
+        return self._reports
 
 
 def close_in_time(a: int | None, b: int | None) -> bool:
@@ -383,7 +371,7 @@ def group(
     fps: dict[int, Fingerprint],
     rel: dict[int, dict[int, str]],
     pairs: set[tuple[int, int]],
-    score: Callable[[int, int], float],
+    score: Callable[[Sequence[tuple[int, int]]], np.ndarray],
     position: dict[int, int],
 ) -> list[Story]:
     """Candidates into stories: copies first (`copy_groups`), then the copy groups by
@@ -392,12 +380,11 @@ def group(
     most clearly belongs to, if any."""
     copies = copy_groups(live, fps, rel, position)
     rep_of = {m: s.rep for s in copies for m in s.members}
-    node_score: dict[tuple[int, int], float] = {}
-    for i, j in pairs:
-        a, b = sorted((rep_of[i], rep_of[j]), key=position.__getitem__)
-        if a != b and (a, b) not in node_score:
-            node_score[(a, b)] = score(a, b)
-    node_score = {k: p for k, p in node_score.items() if p >= MIN_SCORE}
+    ordered = (sorted((rep_of[i], rep_of[j]), key=position.__getitem__) for i, j in pairs)
+    node_pairs = list(dict.fromkeys((a, b) for a, b in ordered if a != b))
+    node_score = {
+        k: p for k, p in zip(node_pairs, score(node_pairs).tolist(), strict=True) if p >= MIN_SCORE
+    }
     nodes = sorted((s.rep for s in copies), key=position.__getitem__)
     clusters = average_linkage(nodes, node_score, SAME_STORY_P)
     clusters = _attach_alone(clusters, node_score)
@@ -419,17 +406,28 @@ def group(
 
 
 def _centrality(
-    stories: list[Story], rep_of: dict[int, int], score: Callable[[int, int], float]
+    stories: list[Story],
+    rep_of: dict[int, int],
+    score: Callable[[Sequence[tuple[int, int]]], np.ndarray],
 ) -> dict[int, float]:
     """Each telling's mean same-story score with the other tellings of its story (a copy
-    of it counts 1), in stories of several copy groups."""
+    of it counts 1), in stories of three copy groups or more."""
+    several = [s for s in stories if len({rep_of[m] for m in s.members}) >= 3]
+    pairs = [
+        (m, x)
+        for s in several
+        for m, x in itertools.combinations(sorted(s.members), 2)
+        if rep_of[m] != rep_of[x]
+    ]
+    scored = dict(zip(pairs, score(pairs).tolist(), strict=True))
     out = {}
-    for s in stories:
-        groups = {rep_of[m] for m in s.members}
-        if len(groups) < 3:
-            continue
+    for s in several:
         for m in s.members:
-            total = sum(1.0 if rep_of[m] == rep_of[x] else score(m, x) for x in s.members if x != m)
+            total = sum(
+                1.0 if rep_of[m] == rep_of[x] else scored[min(m, x), max(m, x)]
+                for x in s.members
+                if x != m
+            )
             out[m] = total / (len(s.members) - 1)
     return out
 
@@ -673,24 +671,24 @@ def scores_against_history(
     if not pairs:
         return {}
     sent = history.articles({aid for _, aid in pairs})
-    idf = batch.term_idf(history)
-    weighed = batch.weighed(history)
-
-    @functools.cache
-    def weighed_sent(aid: int) -> Weighed:
-        h = sent[aid]
-        return weigh(story_facets(h.terms, h.classes, h.title), idf)
-
+    told = list(dict.fromkeys(aid for _, aid in pairs))
+    row = {aid: r for r, aid in enumerate(told)}
+    facets = [
+        story_facets(h.terms, h.classes, h.title, facts=dict.fromkeys(h.facts, ""))
+        for h in map(sent.__getitem__, told)
+    ]
+    reports = batch.reports(history)
+    p = same_story(
+        reports,
+        np.array([batch.row[i] for i, _ in pairs], np.int64),
+        weigh(facets, reports.vocabulary),
+        np.array([row[aid] for _, aid in pairs], np.int64),
+    )
     out: dict[int, dict[int, tuple[float, SentArticle]]] = defaultdict(dict)
-    for i, aid in pairs:
-        fp, h = fps[i], sent[aid]
-        if fp.paragraphs & h.paragraphs:
-            continue  # paragraphs mixed in by a republisher (see Batch.story_scorer)
-        p = same_story(
-            weighed(i), weighed_sent(aid), functools.partial(shared_kinds, fp.facts, h.facts)
-        )
-        if p >= MIN_SCORE:
-            out[i][aid] = (p, h)
+    for (i, aid), p_pair in zip(pairs, p.tolist(), strict=True):
+        # paragraphs mixed in by a republisher: see Batch.story_scorer
+        if p_pair >= MIN_SCORE and fps[i].paragraphs.isdisjoint(sent[aid].paragraphs):
+            out[i][aid] = (p_pair, sent[aid])
     return out
 
 
