@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 
 from ..text import plain
 from .keys import key64
@@ -52,8 +52,13 @@ _WEEKDAYS = {
     )
     for n, w in enumerate(names.split())
 }
+# English and Russian weekdays, scanned apart where they can occur (see `_weekday_words`); the
+# lookaheads let the scan skip a character that starts no weekday without trying each one.
 _WEEKDAY_RE = re.compile(
-    r"\b(?:[Mm]on|[Tt]ues|[Ww]ednes|[Tt]hurs|[Ff]ri|[Ss]atur|[Ss]un)day\b|"
+    r"(?=[MmTtWwFfSs])\b(?:[Mm]on|[Tt]ues|[Ww]ednes|[Tt]hurs|[Ff]ri|[Ss]atur|[Ss]un)day\b"
+)
+_WEEKDAY_RU = re.compile(
+    r"(?=(?i:[пвсч]))"
     r"(?i:понедельник\w*|вторник\w*|сред[уаы]|четверг\w*|пятниц\w+|суббот\w+|воскресень\w+)"
 )
 _UPPER = r"A-ZА-ЯЁІЇЄҐӘҒҚҢӨҰҮҺЎ"
@@ -124,11 +129,11 @@ def facts(title: str, text: str) -> dict[int, str]:
             fact = _number_fact(part, m)
             if fact is not None:
                 out.setdefault(_fact_key(*fact[:2]), fact[2])
-        for m in _WEEKDAY_RE.finditer(part):
-            day = _WEEKDAYS.get(m[0].lower())
+        for word in _weekday_words(part):
+            day = _WEEKDAYS.get(word.lower())
             if day is None:
                 day = next(
-                    (n for w, n in _WEEKDAYS.items() if m[0].lower().startswith(w[:4])), None
+                    (n for w, n in _WEEKDAYS.items() if word.lower().startswith(w[:4])), None
                 )
             if day is not None:
                 out.setdefault(_fact_key("weekday", str(day)), WEEKDAY)
@@ -136,6 +141,16 @@ def facts(title: str, text: str) -> dict[int, str]:
         for name in _names(m[0]):
             out.setdefault(_fact_key("name", name), WEAK if name in _COMMON_PLACES else NAME)
     return out
+
+
+def _weekday_words(part: str) -> list[str]:
+    """The weekdays `part` names, in order: English ones only where "day" occurs, Russian
+    ones only in text beyond ASCII."""
+    found = list(_WEEKDAY_RE.finditer(part)) if "day" in part else []
+    if not part.isascii():
+        found += _WEEKDAY_RU.finditer(part)
+        found.sort(key=re.Match.start)
+    return [m[0] for m in found]
 
 
 def _number_fact(part: str, m: re.Match[str]) -> tuple[str, str, str] | None:
@@ -321,11 +336,6 @@ def name_words(title: str, text: str) -> list[str]:
             if "-" in word and not word.isascii():  # "Гран-Канария" is also "Gran Canaria"
                 out.extend(name_key(part) for part in word.split("-") if len(part) >= 3)
     return out
-
-
-def shared_kinds(facts: dict[int, str], other: Collection[int]) -> list[str]:
-    """The kinds of the facts of `facts` (an article's) that `other` (another's keys) holds."""
-    return [facts[k] for k in facts.keys() & other]
 
 
 def fact_weight(kinds: Iterable[str]) -> float:
