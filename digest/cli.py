@@ -16,6 +16,7 @@ import click
 
 from . import __version__, progress
 from .errors import DigestError, SlotDoneError, UsageError
+from .paths import DEFAULT_CONFIG
 
 
 def _load(ctx: click.Context):
@@ -50,7 +51,7 @@ def _warn(lines) -> None:
 @click.option(
     "--config",
     "config_path",
-    default="config/digest.yaml",
+    default=str(DEFAULT_CONFIG),
     show_default=True,
     type=click.Path(dir_okay=False),
     help="The YAML configuration file.",

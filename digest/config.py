@@ -1,18 +1,32 @@
-"""Loading and validating the YAML configuration into frozen dataclasses.
+"""The configuration: its schema, its one table of defaults, and the loader.
 
-Every error names the file, the line and the key. Relative paths resolve against the
-config file's folder; `~` and `${ENV}` expand in paths. Secrets are never read from the
-file: `password_env` names the environment variable that holds the SMTP password.
+The schema is the frozen dataclasses below. Each key the file may hold is a field declared
+with `setting(default, check)`: the field's default is the key's default (digest repeats no
+default anywhere else), its name is the key (`key=` where Python cannot spell it), and `check`
+turns the key's YAML node into the value or raises a ConfigError naming the file, the line,
+the key and what is wrong. A null value for a key whose default is None means the default.
+Defaults that depend on where the config file is (the state, the outbox: under `var/`) are
+resolved by digest/paths.py whenever a Config is made, by the loader or not.
+
+`load_config` composes the YAML (each node keeps its line), reads every section by its
+dataclass (a key the schema does not name is an error) and keeps the lines of every key in
+`Config.lines`, so a message about a setting found wrong later (an unset password variable,
+a bad address in `to`) still names the file and the line; the values carry no lines.
+Relative paths resolve against the config file's folder; `~` and `${ENV}` expand in paths.
+Secrets never come from the file: the `*_env` keys name environment variables.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import glob as globmod
 import os
 import re
 import string
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import MISSING, dataclass, field
 from email.utils import parseaddr
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,310 +38,91 @@ from . import __version__
 from .cron import CronError, cron_expression
 from .errors import ConfigError
 from .i18n import languages
-from .paths import default_outbox, default_state, project_folder
+from .paths import DEFAULT_CONFIG, default_outbox, default_state, project_folder
 from .rules import NO_RULES, Rules, pattern
 from .tokens import Signer
 
-DEFAULT_CONFIG = Path("config/digest.yaml")
-
-# Every key the loader accepts, by where it goes ("" is the top level, "sources[]" an entry
-# of `sources:` written as a mapping). Data, so a test can check each one is documented in
-# the shipped config/digest.yaml.
-KEYS: dict[str, frozenset[str]] = {
-    "": frozenset(
-        {
-            "title",
-            "timezone",
-            "sources",
-            "state",
-            "state_password_env",
-            "state_lease_seconds",
-            "selection",
-            "summary",
-            "schedule",
-            "catch_up",
-            "skip_empty",
-            "delivery",
-            "archive",
-            "language",
-            "web",
-            "bounces",
-            "fetch",
-        }
-    ),
-    "sources[]": frozenset(
-        {"feed", "folder", "path", "name", "link", "article_url"}
-        | {"full_text", "include", "exclude", "max_per_source", "section", "lookback_days"}
-    ),
-    "selection": frozenset(
-        {"max_articles", "lookback_days", "sections", "include", "exclude", "max_per_source"}
-    ),
-    "fetch": frozenset({"concurrency", "per_host", "timeout", "max_bytes", "contact"}),
-    "summary": frozenset({"max_words", "backend", "llm"}),
-    "summary.llm": frozenset({"base_url", "model", "api_key_env", "timeout"}),
-    "delivery": frozenset(
-        {"from", "to", "recipients", "outbox", "smtp", "unsubscribe_url", "dkim", "postal_address"}
-        | {"return_path"}
-    ),
-    "delivery.smtp": frozenset(
-        {
-            "host",
-            "port",
-            "security",
-            "username",
-            "password_env",
-            "ca_file",
-            "max_per_minute",
-            "timeout",
-            "retries",
-            "connections",
-            "helo",
-        }
-    ),
-    "delivery.dkim": frozenset({"domain", "selector", "key_file"}),
-    "archive": frozenset({"url", "keep", "folder"}),
-    "web": frozenset({"url", "secret_env"}),
-    "bounces": frozenset({"maildir", "mbox", "imap"}),
-    "bounces.imap": frozenset({"host", "port", "user", "password_env", "folder"}),
-}
+Check = Callable[["_Node"], Any]
 
 
-@dataclass(frozen=True)
-class SourceSpec:
-    kind: str  # "glob" (page snapshots), "feed" (RSS/Atom, path or URL), "folder"
-    value: str  # the resolved glob / path / URL
-    line: int | None = None  # where the config names it
-    name: str | None = None  # what readers see ("The Times of Central Asia"); feeds: their title
-    link: str | None = None  # the source's home page; feeds: their channel link
-    article_url: str | None = None  # "https://.../search?q={title}": a link for pages without
-    rules: Rules = NO_RULES  # include/exclude, max_per_source, section, lookback_days, full_text
+def setting(
+    default: Any = MISSING,
+    check: Check | None = None,
+    *,
+    key: str | None = None,
+    factory: Callable[[], Any] | None = None,
+    required: str | None = None,
+) -> Any:
+    """A field the file may set under `key` (default: the field's name), read by `check`.
+    `required`: the message when the key is missing although the field has a default."""
+    metadata = {"check": check, "key": key, "required": required}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
-@dataclass(frozen=True)
-class SelectionConfig:
-    max_articles: int = 12
-    lookback_days: int = 7
-    sections: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, keywords) in config order
-    rules: Rules = NO_RULES  # global include / exclude / max_per_source
-
-
-@dataclass(frozen=True)
-class FetchConfig:
-    """Fetching over HTTP (digest/sources/fetch.py)."""
-
-    concurrency: int = 32  # URLs in flight at once
-    per_host: int = 2  # requests to one host at once
-    timeout: float = 20.0  # seconds for one URL in all, whatever the server does
-    max_bytes: int = 20_000_000  # a feed or page larger than this is not read
-    contact: str | None = None  # a URL site owners can reach the editor at (User-Agent)
-
-    @property
-    def user_agent(self) -> str:
-        contact = f"; +{self.contact}" if self.contact else ""
-        return f"digest/{__version__} (newsletter digest generator{contact})"
-
-
-@dataclass(frozen=True)
-class LlmConfig:
-    base_url: str
-    model: str
-    api_key_env: str | None = None
-    timeout: float = 20.0
-
-
-@dataclass(frozen=True)
-class SummaryConfig:
-    max_words: int = 40
-    backend: str = "extractive"  # extractive | llm
-    llm: LlmConfig | None = None
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str
-    port: int = 587
-    security: str = "starttls"  # starttls | ssl | none
-    username: str | None = None
-    password_env: str | None = None
-    ca_file: Path | None = None
-    max_per_minute: int = 600
-    timeout: float = 30.0
-    retries: int = 3
-    connections: int = 1  # parallel connections to the relay, 1..64
-    helo: str | None = None  # the name given in EHLO; None: this machine's FQDN
-    where: tuple[str, int | None] = ("", None)  # config file and line of password_env
-
-    def password(self) -> str | None:
-        """Read the password from the environment when SMTP is really used, not before."""
-        if not self.password_env:
-            return None
-        if self.password_env not in os.environ:
-            raise ConfigError(
-                f"environment variable {self.password_env} is not set",
-                self.where[0],
-                self.where[1],
-                "delivery.smtp.password_env",
-                f"export {self.password_env}=... (the password never goes in the file)",
-            )
-        return os.environ[self.password_env]
-
-
-@dataclass(frozen=True)
-class DkimConfig:
-    domain: str
-    selector: str
-    key_file: Path
-
-
-@dataclass(frozen=True)
-class DeliveryConfig:
-    from_addr: str = "Digest <digest@localhost>"
-    to: tuple[str, ...] = ()
-    to_lines: tuple[int | None, ...] = ()  # the config line of each `to` entry
-    config_file: str = ""  # the config file, so recipient problems can name it
-    recipients: Path | None = None  # CSV: email[,name]
-    outbox: Path = Path("var/outbox")
-    smtp: SmtpConfig | None = None
-    unsubscribe_url: str | None = None  # with a {token} placeholder
-    dkim: DkimConfig | None = None
-    postal_address: str | None = None  # the sender's, in the footer (expected in bulk mail)
-    return_path: str | None = None  # VERP envelope sender "bounces+{token}@example.com"
-
-
-@dataclass(frozen=True)
-class ArchiveConfig:
-    """`archive:`: the static site of delivered issues (see digest/archive.py)."""
-
-    url: str | None = None  # public address of the folder, ending in "/"
-    keep: int | None = None  # the newest N issues on the site; None: all
-    folder: Path | None = None  # None: var/archive beside the other var/ folders
-
-
-@dataclass(frozen=True)
-class WebConfig:
-    """`web:`: the reader-facing site (`digest serve`, digest/web.py)."""
-
-    url: str | None = None  # the public base URL, ending in "/"
-    secret_env: str | None = None  # the environment variable holding the signing secret
-
-    def signer(self):
-        """The signer of links and forms (digest.tokens.Signer); None without `secret_env`."""
-        if self.secret_env is None:
-            return None
-        return Signer.from_env(self.secret_env)
-
-
-@dataclass(frozen=True)
-class ImapConfig:
-    host: str
-    user: str
-    password_env: str
-    port: int = 993
-    folder: str = "INBOX"
-
-
-@dataclass(frozen=True)
-class BouncesConfig:
-    """`bounces:`: the mailbox bounces and complaints arrive in (digest/bounces.py)."""
-
-    maildir: Path | None = None
-    mbox: Path | None = None
-    imap: ImapConfig | None = None
-
-
-@dataclass(frozen=True)
-class Config:
-    path: Path  # the config file itself
-    title: str = "Digest"
-    timezone: str = "UTC"
-    sources: tuple[SourceSpec, ...] = ()
-    state: Path | str = Path("var/digest.sqlite3")  # a SQLite file, or a postgresql:// URL
-    state_password_env: str | None = None  # env var with the PostgreSQL password
-    state_lease_seconds: int = 300  # a sender's claim on a batch of readers lasts this long
-    selection: SelectionConfig = field(default_factory=SelectionConfig)
-    summary: SummaryConfig = field(default_factory=SummaryConfig)
-    schedule: str = "0 7 * * 1-5"
-    catch_up: str = "latest"  # latest | none
-    skip_empty: bool = True
-    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
-    archive: ArchiveConfig | None = None  # None: no archive is kept by `run`
-    language: str = "en"  # the digest's own words and dates: a catalogue in digest/i18n/
-    web: WebConfig | None = None  # None: no reader-facing pages; links are the state tokens
-    bounces: BouncesConfig | None = None
-    fetch: FetchConfig = field(default_factory=FetchConfig)
-
-    @property
-    def folder(self) -> Path:
-        return self.path.parent
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    @property
-    def project_root(self) -> Path:
-        """Where the default `var/` lives (paths.py)."""
-        return project_folder(self.folder)
-
-
-# --- loading -------------------------------------------------------------------------------
+# --- reading YAML nodes --------------------------------------------------------------------
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NULL_TAG = "tag:yaml.org,2002:null"
 
 
 class _Node:
-    """A YAML value with the line it starts on, so every error can point at it."""
+    """A YAML value with the line it starts on, so every error can point at it. Making one
+    enters its line in the file's line map."""
 
-    def __init__(self, node: yaml.Node, path: Path, key: str):
-        self.node, self.path, self.key = node, path, key
+    def __init__(self, node: yaml.Node, key: str, file: _File):
+        self.node, self.key, self.file = node, key, file
         self.line = node.start_mark.line + 1
+        file.lines[key] = self.line
+
+    @property
+    def base(self) -> Path:
+        return self.file.path.parent
 
     def error(self, message: str, hint: str | None = None) -> ConfigError:
-        return ConfigError(message, str(self.path), self.line, self.key, hint)
+        return ConfigError(message, str(self.file.path), self.line, self.key, hint)
 
-    def mapping(self, allowed: set[str] | frozenset[str]) -> dict[str, _Node]:
+    def child(self, node: yaml.Node, name: str) -> _Node:
+        return _Node(node, f"{self.key}.{name}" if self.key else name, self.file)
+
+    def mapping(self, allowed: frozenset[str]) -> dict[str, _Node]:
         if not isinstance(self.node, yaml.MappingNode):
             raise self.error("must be a mapping of keys to values")
         out: dict[str, _Node] = {}
+        path = str(self.file.path)
         for key_node, value_node in self.node.value:
+            line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
                 raise ConfigError(
                     "a key must be a plain name, not a list or mapping",
-                    str(self.path),
-                    key_node.start_mark.line + 1,
+                    path,
+                    line,
                     self.key or None,
                 )
             name = key_node.value
-            child = _Node(value_node, self.path, f"{self.key}.{name}" if self.key else name)
+            child = self.child(value_node, name)
             if name not in allowed:
                 known = ", ".join(sorted(allowed))
-                raise ConfigError(
-                    "unknown key",
-                    str(self.path),
-                    key_node.start_mark.line + 1,
-                    child.key,
-                    f"known keys here: {known}",
-                )
+                raise ConfigError("unknown key", path, line, child.key, f"known keys here: {known}")
             if name in out:
-                raise ConfigError(
-                    "key given twice", str(self.path), key_node.start_mark.line + 1, child.key
-                )
+                raise ConfigError("key given twice", path, line, child.key)
             out[name] = child
         return out
 
     def is_null(self) -> bool:
-        return isinstance(self.node, yaml.ScalarNode) and self.scalar() is None
+        return isinstance(self.node, yaml.ScalarNode) and self.node.tag == _NULL_TAG
 
     def items(self) -> list[_Node]:
         if not isinstance(self.node, yaml.SequenceNode):
             raise self.error("must be a list")
-        return [_Node(n, self.path, f"{self.key}[{i}]") for i, n in enumerate(self.node.value)]
+        return [_Node(n, f"{self.key}[{i}]", self.file) for i, n in enumerate(self.node.value)]
 
     def scalar(self) -> Any:
         if not isinstance(self.node, yaml.ScalarNode):
             raise self.error("must be a single value, not a list or mapping")
         try:
-            return yaml.safe_load(yaml.serialize(self.node))
+            return self.file.constructor.construct_object(self.node)
         except yaml.YAMLError as e:
             raise self.error(
                 f"cannot read this value ({getattr(e, 'problem', None) or e})"
@@ -339,9 +134,6 @@ class _Node:
             raise self.error(f"must be text, not {value!r}")
         return str(value)
 
-    def optional_string(self) -> str | None:
-        return None if self.scalar() is None else self.string()
-
     def integer(self, minimum: int = 0, maximum: int | None = None) -> int:
         value = self.scalar()
         if isinstance(value, bool) or not isinstance(value, int):
@@ -352,31 +144,7 @@ class _Node:
             raise self.error(f"must be at most {maximum}, not {value}")
         return value
 
-    def seconds(self) -> float:
-        """A timeout: more than 0 and at most an hour."""
-        value = self.scalar()
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(f"must be a number of seconds, not {value!r}")
-        if not 0 < value <= 3600:
-            raise self.error(f"must be more than 0 and at most 3600 seconds, not {value}")
-        return float(value)
-
-    def boolean(self) -> bool:
-        value = self.scalar()
-        if not isinstance(value, bool):
-            raise self.error(f"must be true or false, not {value!r}")
-        return value
-
-    def choice(self, options: tuple[str, ...]) -> str:
-        value = self.string()
-        if value not in options:
-            raise self.error(f"must be one of {' | '.join(options)}, not {value!r}")
-        return value
-
-    def path_value(self, base: Path) -> Path:
-        return Path(self.expand(self.string(), base))
-
-    def expand(self, text: str, base: Path) -> str:
+    def expand(self, text: str) -> str:
         """`~` and `${ENV}` expanded; relative paths made absolute against the config's folder."""
 
         def env(match: re.Match[str]) -> str:
@@ -388,268 +156,68 @@ class _Node:
         text = os.path.expanduser(_ENV_REF.sub(env, text))
         if text.startswith(("http://", "https://")) or os.path.isabs(text):
             return text
-        return os.path.normpath(str(base / text))
+        return os.path.normpath(str(self.base / text))
 
 
-def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> Config:
-    """Read and validate a config file. Raises ConfigError naming file, line and key."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            "no such configuration file",
-            str(path),
-            hint="pass --config PATH, or run from the project folder that holds config/digest.yaml",
-        ) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read the configuration file ({e})", str(path)) from None
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError(f"not valid YAML: {problem}", str(path), line) from None
-    if root is None:
-        raise ConfigError(
-            "the configuration file is empty",
-            str(path),
-            hint="start from the shipped config/digest.yaml",
-        )
-    return _build(_Node(root, path.resolve(), ""))
-
-
-def _build(root: _Node) -> Config:
-    base = root.path.parent
-    top = root.mapping(KEYS[""])
-    kwargs: dict[str, Any] = {"path": root.path}
-    if "title" in top:
-        kwargs["title"] = top["title"].string()
-    if "timezone" in top:
-        zone = top["timezone"].string()
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise top["timezone"].error(
-                f"unknown time zone {zone!r}", "use an IANA name such as Asia/Almaty or UTC"
-            ) from None
-        kwargs["timezone"] = zone
-    if "sources" not in top:
-        raise root.error("missing key `sources` (globs of page snapshots, or `feed:` entries)")
-    kwargs["sources"] = tuple(_source(item, base) for item in top["sources"].items())
-    if not kwargs["sources"]:
-        raise top["sources"].error("lists no source")
-    if "state" in top:
-        kwargs["state"] = _state(top["state"], base)
-    else:
-        kwargs["state"] = default_state(base)
-    if "state_password_env" in top:
-        kwargs["state_password_env"] = top["state_password_env"].string()
-    if "state_lease_seconds" in top:
-        kwargs["state_lease_seconds"] = top["state_lease_seconds"].integer(1, 86400)
-    if "selection" in top:
-        kwargs["selection"] = _selection(top["selection"])
-    if "summary" in top:
-        kwargs["summary"] = _summary(top["summary"])
-    if "schedule" in top:
-        kwargs["schedule"] = _schedule(top["schedule"], kwargs.get("timezone", "UTC"))
-    if "catch_up" in top:
-        kwargs["catch_up"] = top["catch_up"].choice(("latest", "none"))
-    if "skip_empty" in top:
-        kwargs["skip_empty"] = top["skip_empty"].boolean()
-    kwargs["delivery"] = (
-        _delivery(top["delivery"], base)
-        if "delivery" in top
-        else DeliveryConfig(
-            outbox=default_outbox(base),
-            config_file=str(root.path),
-        )
+@dataclass
+class _File:
+    path: Path
+    lines: dict[str, int]
+    constructor: yaml.constructor.SafeConstructor = field(
+        default_factory=yaml.constructor.SafeConstructor
     )
-    if "archive" in top:
-        kwargs["archive"] = _archive(top["archive"], base)
-    if "language" in top:
-        kwargs["language"] = _language(top["language"])
-    if "web" in top:
-        kwargs["web"] = _web(top["web"])
-        web = kwargs["web"]
-        # the default link needs the pages (`digest serve`) and so the secret that signs them
-        if web.url and web.secret_env and not kwargs["delivery"].unsubscribe_url:
-            kwargs["delivery"] = replace(
-                kwargs["delivery"], unsubscribe_url=f"{kwargs['web'].url}unsubscribe/{{token}}"
-            )
-    if "bounces" in top:
-        kwargs["bounces"] = _bounces(top["bounces"], base)
-    if "fetch" in top:
-        kwargs["fetch"] = _fetch(top["fetch"])
-    return Config(**kwargs)
 
 
-def _language(node: _Node) -> str:
-    code = node.string().strip()
-    if code not in languages():
-        raise node.error(
-            f"no catalogue for language {code!r}",
-            f"one of {' | '.join(languages())}; a new one is a file in digest/i18n/",
-        )
-    return code
+# --- checks: YAML node -> value, or a ConfigError at the node ------------------------------
 
 
-def _fetch(node: _Node) -> FetchConfig:
-    fields = node.mapping(KEYS["fetch"])
-    kwargs: dict[str, Any] = {}
-    if "concurrency" in fields:
-        kwargs["concurrency"] = fields["concurrency"].integer(1, 1000)
-    if "per_host" in fields:
-        kwargs["per_host"] = fields["per_host"].integer(1, 16)
-    if "timeout" in fields:
-        kwargs["timeout"] = fields["timeout"].seconds()
-    if "max_bytes" in fields:
-        kwargs["max_bytes"] = fields["max_bytes"].integer(10_000, 1_000_000_000)
-    if "contact" in fields:
-        kwargs["contact"] = _one_line(fields["contact"])
-    return FetchConfig(**kwargs)
+def _text(node: _Node) -> str:
+    return node.string()
 
 
-def _rules(fields: dict[str, _Node], per_source: bool) -> Rules:
-    """The source rules among a source's (or `selection:`'s) keys (digest/rules.py)."""
-    kwargs: dict[str, Any] = {}
-    for key in ("include", "exclude"):
-        if key in fields:
-            patterns = []
-            for item in fields[key].items():
-                try:
-                    patterns.append(pattern(item.string()))
-                except ValueError as e:
-                    raise item.error(str(e)) from None
-            kwargs[key] = tuple(patterns)
-    if "max_per_source" in fields:
-        kwargs["max_per_source"] = fields["max_per_source"].integer(1, 1000)
-    if per_source:
-        if "section" in fields:
-            kwargs["section"] = _one_line(fields["section"])
-        if "lookback_days" in fields:
-            kwargs["lookback_days"] = fields["lookback_days"].integer(1, 100_000)
-        if "full_text" in fields:
-            kwargs["full_text"] = fields["full_text"].boolean()
-    return Rules(**kwargs) if kwargs else NO_RULES
+def _whole(minimum: int = 0, maximum: int | None = None) -> Check:
+    return lambda node: node.integer(minimum, maximum)
 
 
-def _web(node: _Node) -> WebConfig:
-    fields = node.mapping(KEYS["web"])
-    secret_env = None
-    if "secret_env" in fields:
-        secret_env = fields["secret_env"].string()
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", secret_env):
-            raise fields["secret_env"].error(
-                f"must name an environment variable, not {secret_env!r}",
-                "the secret itself never goes in the file",
-            )
-    if "url" not in fields or fields["url"].is_null():
-        return WebConfig(secret_env=secret_env)
-    url = _folder_url(
-        fields["url"],
-        "the public http(s) address of the pages",
-        'e.g. "https://news.example.com/" (behind a TLS proxy)',
-    )
-    return WebConfig(url, secret_env)
+def _seconds(node: _Node) -> float:
+    """A timeout: more than 0 and at most an hour."""
+    value = node.scalar()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise node.error(f"must be a number of seconds, not {value!r}")
+    if not 0 < value <= 3600:
+        raise node.error(f"must be more than 0 and at most 3600 seconds, not {value}")
+    return float(value)
 
 
-def _folder_url(node: _Node, what: str, example: str) -> str:
-    """An http(s) address of a folder of pages (ends in "/"): no query, fragment, space,
-    quote or angle bracket, as it goes into links and headers."""
-    url = node.string().strip()
-    parts = urlsplit(url)
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.query
-        or parts.fragment
-        or any(c.isspace() or c in "\"'<>" or not c.isprintable() for c in url)
-    ):
-        raise node.error(f"must be {what}, not {url!r}", example)
-    return url if url.endswith("/") else url + "/"
+def _flag(node: _Node) -> bool:
+    value = node.scalar()
+    if not isinstance(value, bool):
+        raise node.error(f"must be true or false, not {value!r}")
+    return value
 
 
-def _bounces(node: _Node, base: Path) -> BouncesConfig:
-    fields = node.mapping(KEYS["bounces"])
-    if len(fields) != 1:
-        raise node.error("name one mailbox: `maildir: PATH`, `mbox: PATH` or `imap: {...}`")
-    if "maildir" in fields:
-        return BouncesConfig(maildir=fields["maildir"].path_value(base))
-    if "mbox" in fields:
-        return BouncesConfig(mbox=fields["mbox"].path_value(base))
-    imap = fields["imap"].mapping(KEYS["bounces.imap"])
-    for required in ("host", "user", "password_env"):
-        if required not in imap:
-            raise fields["imap"].error(f"missing key `{required}`")
-    kwargs: dict[str, Any] = {k: imap[k].string() for k in ("host", "user", "password_env")}
-    if "port" in imap:
-        kwargs["port"] = imap["port"].integer(1, 65535)
-    if "folder" in imap:
-        kwargs["folder"] = imap["folder"].string()
-    return BouncesConfig(imap=ImapConfig(**kwargs))
+def _one_of(*options: str) -> Check:
+    def check(node: _Node) -> str:
+        value = node.string()
+        if value not in options:
+            raise node.error(f"must be one of {' | '.join(options)}, not {value!r}")
+        return value
+
+    return check
 
 
-def _state(node: _Node, base: Path) -> Path | str:
-    """A SQLite file (relative to the config's folder), or a postgresql:// URL kept as given;
-    a URL must not hold the password (that comes from `state_password_env`)."""
-    text = node.string()
-    if not text.startswith(("postgresql://", "postgres://")):
-        return node.path_value(base)
-
-    try:
-        url = urlsplit(text)
-        url.port  # noqa: B018 (a bad port raises here)
-    except ValueError as e:
-        raise node.error(f"not a usable PostgreSQL URL ({e})") from None
-    if url.password is not None:
-        raise node.error(
-            "the URL holds a password: it must not be in the file",
-            "remove it and name an environment variable in `state_password_env`",
-        )
-    return text
+def _path(node: _Node) -> Path:
+    return Path(node.expand(node.string()))
 
 
-def _source(item: _Node, base: Path) -> SourceSpec:
-    if isinstance(item.node, yaml.MappingNode):
-        fields = item.mapping(KEYS["sources[]"])
-        kinds = [k for k in ("path", "feed", "folder") if k in fields]
-        if len(kinds) != 1:
-            raise item.error("give exactly one of `path:`, `feed:` or `folder:`")
-        kind = kinds[0]
-        node = fields[kind]
-        value = node.expand(node.string(), base)
-        if kind == "path":
-            _check_glob(node, value)
-        elif kind == "folder" or not value.startswith(("http://", "https://")):
-            problem = _path_problem(value, want_folder=kind == "folder")
-            if problem:
-                raise node.error(problem[0], problem[1])
-        name = _one_line(fields["name"]) if "name" in fields else None
-        link = _http_url(fields["link"]) if "link" in fields else None
-        article_url = _article_url(fields["article_url"]) if "article_url" in fields else None
-        return SourceSpec(
-            "glob" if kind == "path" else kind,
-            value,
-            node.line,
-            name,
-            link,
-            article_url,
-            _rules(fields, per_source=True),
-        )
-    pattern = item.expand(item.string(), base)
-    _check_glob(item, pattern)
-    return SourceSpec("glob", pattern, item.line)
+def _existing_file(what: str) -> Check:
+    def check(node: _Node) -> Path:
+        path = _path(node)
+        if not path.is_file():
+            raise node.error(f"no such {what}: {path}")
+        return path
 
-
-def _check_glob(node: _Node, pattern: str) -> None:
-    if not globmod.glob(pattern, recursive=True):
-        problem = _glob_problem(pattern)
-        raise node.error(
-            problem or f"pattern matches no file: {pattern}",
-            "check the path; relative paths start at the config file's folder",
-        )
+    return check
 
 
 def _one_line(node: _Node) -> str:
@@ -657,6 +225,16 @@ def _one_line(node: _Node) -> str:
     if not value or not value.isprintable():
         raise node.error("must be one line of text")
     return value
+
+
+def _env_name(node: _Node) -> str:
+    name = node.string()
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise node.error(
+            f"must name an environment variable, not {name!r}",
+            "the secret itself never goes in the file",
+        )
+    return name
 
 
 def _http_url(node: _Node) -> str:
@@ -679,6 +257,573 @@ def _article_url(node: _Node) -> str:
             'e.g. "https://timesca.com/?s={title}" (the title is URL-encoded)',
         )
     return value
+
+
+def _folder_url(what: str, example: str) -> Check:
+    """An http(s) address of a folder of pages (ends in "/"): no query, fragment, space,
+    quote or angle bracket, as it goes into links and headers."""
+
+    def check(node: _Node) -> str:
+        url = node.string().strip()
+        parts = urlsplit(url)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or any(c.isspace() or c in "\"'<>" or not c.isprintable() for c in url)
+        ):
+            raise node.error(f"must be {what}, not {url!r}", example)
+        return url if url.endswith("/") else url + "/"
+
+    return check
+
+
+def _zone(node: _Node) -> str:
+    zone = node.string()
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise node.error(
+            f"unknown time zone {zone!r}", "use an IANA name such as Asia/Almaty or UTC"
+        ) from None
+    return zone
+
+
+def _language(node: _Node) -> str:
+    code = node.string().strip()
+    if code not in languages():
+        raise node.error(
+            f"no catalogue for language {code!r}",
+            f"one of {' | '.join(languages())}; a new one is a file in digest/i18n/",
+        )
+    return code
+
+
+def _cron(node: _Node) -> str:
+    expression = node.string()
+    try:
+        cron_expression(expression)
+    except CronError as e:
+        if e.never:
+            raise node.error(
+                f"the cron expression {expression!r} never fires",
+                "check the day of month against the month (e.g. 31 in February)",
+            ) from None
+        raise node.error(
+            f"bad cron expression {expression!r}: {e}",
+            'five fields: minute hour day-of-month month day-of-week, e.g. "0 7 * * 1-5"',
+        ) from None
+    return expression
+
+
+def _state(node: _Node) -> Path | str:
+    """A SQLite file (relative to the config's folder), or a postgresql:// URL kept as given;
+    a URL must not hold the password (that comes from `state_password_env`)."""
+    text = node.string()
+    if not text.startswith(("postgresql://", "postgres://")):
+        return _path(node)
+    try:
+        url = urlsplit(text)
+        url.port  # noqa: B018 (a bad port raises here)
+    except ValueError as e:
+        raise node.error(f"not a usable PostgreSQL URL ({e})") from None
+    if url.password is not None:
+        raise node.error(
+            "the URL holds a password: it must not be in the file",
+            "remove it and name an environment variable in `state_password_env`",
+        )
+    return text
+
+
+def _address(node: _Node) -> str:
+    value = node.string()
+    if any(c in value for c in "\r\n"):
+        raise node.error("must be one line")
+    _, address = parseaddr(value)
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        raise node.error(f"not an email address: {value!r}")
+    if not local.isascii():
+        raise node.error(f"the part before @ must be ASCII: {address!r}")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise node.error(f"not a valid domain: {domain!r}") from None
+    return value.replace(address, f"{local}@{ascii_domain}")
+
+
+def _to(node: _Node) -> tuple[str, ...]:
+    """One address (or a comma-separated list) or a list of them, each on one line."""
+    entries = [node] if isinstance(node.node, yaml.ScalarNode) else node.items()
+    values = []
+    for entry in entries:
+        value = entry.string()
+        if any(c in value for c in "\r\n\x00"):
+            raise entry.error(
+                f"holds a line break: {value!r}",
+                "one address (or a comma-separated list) on one line; a line break "
+                "would let it add mail headers",
+            )
+        values.append(value)
+    return tuple(values)
+
+
+def _unsubscribe_url(node: _Node) -> str:
+    url = node.string()
+    if "{token}" not in url or not url.startswith(("https://", "http://", "mailto:")):
+        raise node.error("must be an http(s) or mailto URL holding {token}")
+    return url
+
+
+def _return_path(node: _Node) -> str:
+    """`bounces+{token}@example.com`: the envelope sender, one per reader (VERP)."""
+    value = node.string().strip()
+    local, at, domain = value.rpartition("@")
+    if (
+        not at
+        or local.count("{token}") > 1
+        or not re.fullmatch(r"[A-Za-z0-9.+_={}-]+", local)
+        or not re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}", domain)
+    ):
+        raise node.error(
+            f"must be an address, optionally with {{token}} before the @, not {value!r}",
+            'e.g. "bounces+{token}@example.com" (the mail server delivers bounces+... to bounces)',
+        )
+    return value
+
+
+def _helo(node: _Node) -> str:
+    helo = node.string().strip()
+    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f.:]+\]", helo):
+        raise node.error(
+            f"must be a host name (or [address]), not {helo!r}", "e.g. mail.example.com"
+        )
+    return helo
+
+
+def _llm_url(node: _Node) -> str:
+    url = node.string()
+    if not url.startswith(("http://", "https://")):
+        raise node.error("must be an http(s) URL")
+    return url
+
+
+def _keep(node: _Node) -> int | None:
+    value = node.scalar()
+    if value == "all":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return node.integer(minimum=1)
+    raise node.error(f"must be `all` or a number of issues, not {value!r}")
+
+
+def _patterns(node: _Node) -> tuple:
+    patterns = []
+    for item in node.items():
+        try:
+            patterns.append(pattern(item.string()))
+        except ValueError as e:
+            raise item.error(str(e)) from None
+    return tuple(patterns)
+
+
+def _sections(node: _Node) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Section name -> keywords, in the file's order."""
+    if not isinstance(node.node, yaml.MappingNode):
+        raise node.error("must map each section name to a list of keywords")
+    sections = []
+    for key_node, value_node in node.node.value:
+        child = node.child(value_node, str(key_node.value))
+        keywords = tuple(k.string() for k in child.items())
+        if not keywords:
+            raise child.error("lists no keyword")
+        sections.append((str(key_node.value), keywords))
+    return tuple(sections)
+
+
+# Source rules (digest/rules.py; their defaults are the Rules dataclass's), in the order they
+# are checked: the first three also under `selection:`, all six under a source.
+_RULE_CHECKS: dict[str, Check] = {
+    "include": _patterns,
+    "exclude": _patterns,
+    "max_per_source": _whole(1, 1000),
+    "section": _one_line,
+    "lookback_days": _whole(1, 100_000),
+    "full_text": _flag,
+}
+
+
+def rules_setting(*keys: str) -> Any:
+    """A Rules field whose keys sit beside the section's own (`selection.include`)."""
+    return field(default=NO_RULES, metadata={"rules": keys})
+
+
+def _rules(keys: tuple[str, ...], fields: dict[str, _Node]) -> Rules:
+    given = {k: _RULE_CHECKS[k](fields[k]) for k in keys if k in fields}
+    return Rules(**given) if given else NO_RULES
+
+
+def _section(cls: type, null_is_defaults: bool = False) -> Check:
+    """A section read by its schema class; `null_is_defaults`: a bare `key:` is one with
+    every default (else a null section is the field's default, None)."""
+
+    def check(node: _Node) -> Any:
+        return cls() if null_is_defaults and node.is_null() else _read(cls, node)
+
+    check.schema = cls  # type: ignore[attr-defined]
+    check.takes_null = null_is_defaults  # type: ignore[attr-defined]
+    return check
+
+
+# --- the schema ----------------------------------------------------------------------------
+
+_SOURCE_KINDS = ("path", "feed", "folder")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    kind: str  # "glob" (page snapshots), "feed" (RSS/Atom, path or URL), "folder"
+    value: str  # the resolved glob / path / URL
+    # what readers see ("The Times of Central Asia"); feeds: their title
+    name: str | None = setting(None, _one_line)
+    link: str | None = setting(None, _http_url)  # the source's home page; feeds: their link
+    # "https://.../search?q={title}": a link for pages without one
+    article_url: str | None = setting(None, _article_url)
+    rules: Rules = rules_setting(*_RULE_CHECKS)
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    max_articles: int = setting(12, _whole(1, 1000))
+    lookback_days: int = setting(7, _whole(1, 100_000))
+    # (name, keywords) in config order
+    sections: tuple[tuple[str, tuple[str, ...]], ...] = setting((), _sections)
+    rules: Rules = rules_setting("include", "exclude", "max_per_source")
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """Fetching over HTTP (digest/sources/fetch.py)."""
+
+    concurrency: int = setting(32, _whole(1, 1000))  # URLs in flight at once
+    per_host: int = setting(2, _whole(1, 16))  # requests to one host at once
+    timeout: float = setting(20.0, _seconds)  # seconds for one URL in all
+    max_bytes: int = setting(20_000_000, _whole(10_000, 1_000_000_000))  # larger: not read
+    contact: str | None = setting(None, _one_line)  # a URL site owners can reach the editor at
+
+    @property
+    def user_agent(self) -> str:
+        contact = f"; +{self.contact}" if self.contact else ""
+        return f"digest/{__version__} (newsletter digest generator{contact})"
+
+
+@dataclass(frozen=True)
+class LlmConfig:
+    base_url: str = setting(check=_llm_url)
+    model: str = setting(check=_text)
+    api_key_env: str | None = setting(None, _text)
+    timeout: float = setting(20.0, _seconds)
+
+
+@dataclass(frozen=True)
+class SummaryConfig:
+    max_words: int = setting(40, _whole(5))
+    backend: str = setting("extractive", _one_of("extractive", "llm"))
+    llm: LlmConfig | None = setting(None, _section(LlmConfig))
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = setting(check=_text)
+    port: int = setting(587, _whole(1, 65535))
+    security: str = setting("starttls", _one_of("starttls", "ssl", "none"))
+    username: str | None = setting(None, _text)
+    password_env: str | None = setting(None, _text)
+    ca_file: Path | None = setting(None, _existing_file("CA file"))
+    max_per_minute: int = setting(600, _whole(1))
+    timeout: float = setting(30.0, _seconds)
+    retries: int = setting(3, _whole(0))
+    connections: int = setting(1, _whole(1, 64))  # parallel connections to the relay
+    helo: str | None = setting(None, _helo)  # the name given in EHLO; None: this machine's FQDN
+
+    def password(self) -> str | None:
+        """Read the password from the environment when SMTP is really used, not before.
+        The error names the key; `Config.lines.locate` adds the file and line."""
+        if not self.password_env:
+            return None
+        if self.password_env not in os.environ:
+            raise ConfigError(
+                f"environment variable {self.password_env} is not set",
+                key="delivery.smtp.password_env",
+                hint=f"export {self.password_env}=... (the password never goes in the file)",
+            )
+        return os.environ[self.password_env]
+
+
+@dataclass(frozen=True)
+class DkimConfig:
+    domain: str = setting(check=_text)
+    selector: str = setting(check=_text)
+    key_file: Path = setting(check=_existing_file("key file"))
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    from_addr: str = setting("Digest <digest@localhost>", _address, key="from")
+    to: tuple[str, ...] = setting((), _to)
+    recipients: Path | None = setting(None, _existing_file("recipients file"))  # email[,name]
+    outbox: Path | None = setting(None, _path)  # None: var/outbox (paths.py), set by Config
+    smtp: SmtpConfig | None = setting(None, _section(SmtpConfig))
+    # with a {token} placeholder; None with `web:`: {web.url}unsubscribe/{token}, set by Config
+    unsubscribe_url: str | None = setting(None, _unsubscribe_url)
+    dkim: DkimConfig | None = setting(None, _section(DkimConfig))
+    postal_address: str | None = setting(None, _one_line)  # the sender's, in the footer
+    return_path: str | None = setting(None, _return_path)  # VERP "bounces+{token}@example.com"
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    """`archive:`: the static site of delivered issues (see digest/archive.py)."""
+
+    url: str | None = setting(  # public address of the folder, ending in "/"
+        None,
+        _folder_url(
+            "the http(s) address of the archive folder", 'e.g. "https://news.example.com/archive/"'
+        ),
+    )
+    keep: int | None = setting(None, _keep)  # the newest N issues on the site; None: all
+    folder: Path | None = setting(None, _path)  # None: var/archive (paths.archive_folder)
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """`web:`: the reader-facing site (`digest serve`, digest/web.py)."""
+
+    url: str | None = setting(  # the public base URL, ending in "/"
+        None,
+        _folder_url(
+            "the public http(s) address of the pages",
+            'e.g. "https://news.example.com/" (behind a TLS proxy)',
+        ),
+    )
+    secret_env: str | None = setting(None, _env_name)  # the variable holding the signing secret
+
+    def signer(self):
+        """The signer of links and forms (digest.tokens.Signer); None without `secret_env`."""
+        if self.secret_env is None:
+            return None
+        return Signer.from_env(self.secret_env)
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    host: str = setting(check=_text)
+    user: str = setting(check=_text)
+    password_env: str = setting(check=_text)
+    port: int = setting(993, _whole(1, 65535))
+    folder: str = setting("INBOX", _text)
+
+
+@dataclass(frozen=True)
+class BouncesConfig:
+    """`bounces:`: the mailbox bounces and complaints arrive in (digest/bounces.py)."""
+
+    maildir: Path | None = setting(None, _path)
+    mbox: Path | None = setting(None, _path)
+    imap: ImapConfig | None = setting(None, _section(ImapConfig))
+
+
+@dataclass(frozen=True)
+class LineMap:
+    """The loader's line map: the file and the line of every key it read ("delivery.to[1]"),
+    so a problem found after loading can still be named where it is written."""
+
+    file: str = ""
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def line(self, key: str) -> int | None:
+        return self.lines.get(key)
+
+    def locate(self, error: ConfigError) -> ConfigError:
+        """`error` (about a key, raised without knowing the file) with its file and line."""
+        if error.path or not error.key or not self.file:
+            return error
+        return ConfigError(error.what, self.file, self.line(error.key), error.key, error.hint)
+
+
+def _sources(node: _Node) -> tuple[SourceSpec, ...]:
+    specs = tuple(_source(item) for item in node.items())
+    if not specs:
+        raise node.error("lists no source")
+    return specs
+
+
+_sources.schema = SourceSpec  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path  # the config file itself
+    title: str = setting("Digest", _text)  # masthead and subject
+    timezone: str = setting("UTC", _zone)
+    sources: tuple[SourceSpec, ...] = setting(
+        (), _sources, required="missing key `sources` (globs of page snapshots, or `feed:` entries)"
+    )
+    # a SQLite file, or a postgresql:// URL; None: var/digest.sqlite3 (paths.py)
+    state: Path | str | None = setting(None, _state)
+    state_password_env: str | None = setting(None, _text)  # env var with the PostgreSQL password
+    # a sender's claim on a batch of readers lasts this long
+    state_lease_seconds: int = setting(300, _whole(1, 86400))
+    selection: SelectionConfig = setting(factory=SelectionConfig, check=_section(SelectionConfig))
+    summary: SummaryConfig = setting(factory=SummaryConfig, check=_section(SummaryConfig))
+    schedule: str = setting("0 7 * * 1-5", _cron)
+    catch_up: str = setting("latest", _one_of("latest", "none"))
+    skip_empty: bool = setting(True, _flag)
+    delivery: DeliveryConfig = setting(factory=DeliveryConfig, check=_section(DeliveryConfig))
+    # None: no archive is kept by `run`; `archive:` alone: one with the defaults
+    archive: ArchiveConfig | None = setting(None, _section(ArchiveConfig, null_is_defaults=True))
+    language: str = setting("en", _language)  # the digest's own words: a catalogue in i18n/
+    # None: no reader-facing pages; links are the state tokens
+    web: WebConfig | None = setting(None, _section(WebConfig))
+    bounces: BouncesConfig | None = setting(None, _section(BouncesConfig))
+    fetch: FetchConfig = setting(factory=FetchConfig, check=_section(FetchConfig))
+    lines: LineMap = field(default_factory=LineMap, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """The defaults that depend on the file's folder or on other settings."""
+        if self.state is None:
+            object.__setattr__(self, "state", default_state(self.folder))
+        delivery = self.delivery
+        if delivery.outbox is None:
+            delivery = dataclasses.replace(delivery, outbox=default_outbox(self.folder))
+        web = self.web
+        # the default link needs the pages (`digest serve`) and so the secret that signs them
+        if web and web.url and web.secret_env and not delivery.unsubscribe_url:
+            delivery = dataclasses.replace(
+                delivery, unsubscribe_url=f"{web.url}unsubscribe/{{token}}"
+            )
+        object.__setattr__(self, "delivery", delivery)
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def project_root(self) -> Path:
+        """Where the default `var/` lives (paths.py)."""
+        return project_folder(self.folder)
+
+
+# Checks across a section's keys, after its keys are read: (value, its keys' nodes, its node).
+
+
+def _summary_rules(summary: SummaryConfig, fields: dict[str, _Node], node: _Node) -> None:
+    if summary.backend == "llm" and summary.llm is None:
+        raise fields["backend"].error(
+            "backend `llm` needs a `summary.llm` block (base_url, model, api_key_env)"
+        )
+
+
+def _smtp_rules(smtp: SmtpConfig, fields: dict[str, _Node], node: _Node) -> None:
+    if smtp.username and not smtp.password_env:
+        raise fields["username"].error(
+            "a username needs `password_env`: the name of the "
+            "environment variable holding the password"
+        )
+    loopback = smtp.host in ("localhost", "127.0.0.1", "::1")
+    if smtp.username and smtp.security == "none" and not loopback:
+        raise fields["security"].error(
+            "`none` would send the password in clear text over the network",
+            "use starttls or ssl (none is only allowed with a relay on this machine)",
+        )
+
+
+def _bounces_rules(bounces: BouncesConfig, fields: dict[str, _Node], node: _Node) -> None:
+    if len(fields) != 1:
+        raise node.error("name one mailbox: `maildir: PATH`, `mbox: PATH` or `imap: {...}`")
+
+
+_SECTION_RULES: dict[type, Callable[[Any, dict[str, _Node], _Node], None]] = {
+    SummaryConfig: _summary_rules,
+    SmtpConfig: _smtp_rules,
+    BouncesConfig: _bounces_rules,
+}
+
+
+# --- the generic reader --------------------------------------------------------------------
+
+
+@cache
+def _keys(cls: type) -> frozenset[str]:
+    """The keys a section of this schema class may hold."""
+    keys: set[str] = set(_SOURCE_KINDS) if cls is SourceSpec else set()
+    for f in dataclasses.fields(cls):
+        if "rules" in f.metadata:
+            keys.update(f.metadata["rules"])
+        elif f.metadata.get("check"):
+            keys.add(f.metadata["key"] or f.name)
+    return frozenset(keys)
+
+
+def _read(cls: type, node: _Node, fields: dict[str, _Node] | None = None, **given: Any) -> Any:
+    """A section: each field of `cls` from its key, checked; absent keys keep the default."""
+    if fields is None:
+        fields = node.mapping(_keys(cls))
+    values = dict(given)
+    for f in dataclasses.fields(cls):
+        if "rules" in f.metadata:
+            values[f.name] = _rules(f.metadata["rules"], fields)
+            continue
+        check = f.metadata.get("check")
+        if check is None:
+            continue
+        name = f.metadata["key"] or f.name
+        child = fields.get(name)
+        if child is None:
+            if f.metadata["required"] or (f.default is MISSING and f.default_factory is MISSING):
+                raise node.error(f.metadata["required"] or f"missing key `{name}`")
+        elif getattr(check, "takes_null", False) or not (f.default is None and child.is_null()):
+            values[f.name] = check(child)
+    value = cls(**values)
+    if cls in _SECTION_RULES:
+        _SECTION_RULES[cls](value, fields, node)
+    return value
+
+
+def _source(item: _Node) -> SourceSpec:
+    if not isinstance(item.node, yaml.MappingNode):
+        pattern = item.expand(item.string())
+        _check_glob(item, pattern)
+        return SourceSpec("glob", pattern)
+    fields = item.mapping(_keys(SourceSpec))
+    kinds = [k for k in _SOURCE_KINDS if k in fields]
+    if len(kinds) != 1:
+        raise item.error("give exactly one of `path:`, `feed:` or `folder:`")
+    kind = kinds[0]
+    node = fields[kind]
+    value = node.expand(node.string())
+    if kind == "path":
+        _check_glob(node, value)
+    elif kind == "folder" or not value.startswith(("http://", "https://")):
+        problem = _path_problem(value, want_folder=kind == "folder")
+        if problem:
+            raise node.error(problem[0], problem[1])
+    item.file.lines[item.key] = node.line  # a source is where its path, feed or folder is
+    return _read(SourceSpec, item, fields, kind="glob" if kind == "path" else kind, value=value)
+
+
+def _check_glob(node: _Node, pattern: str) -> None:
+    if not globmod.glob(pattern, recursive=True):
+        problem = _glob_problem(pattern)
+        raise node.error(
+            problem or f"pattern matches no file: {pattern}",
+            "check the path; relative paths start at the config file's folder",
+        )
 
 
 def _path_problem(value: str, want_folder: bool) -> tuple[str, str | None] | None:
@@ -742,230 +887,92 @@ def _glob_problem(pattern: str) -> str | None:
     return None
 
 
-def _selection(node: _Node) -> SelectionConfig:
-    fields = node.mapping(KEYS["selection"])
-    kwargs: dict[str, Any] = {}
-    if "max_articles" in fields:
-        kwargs["max_articles"] = fields["max_articles"].integer(minimum=1, maximum=1000)
-    if "lookback_days" in fields:
-        kwargs["lookback_days"] = fields["lookback_days"].integer(minimum=1, maximum=100_000)
-    if "sections" in fields:
-        sections = []
-        node_sections = fields["sections"]
-        if not isinstance(node_sections.node, yaml.MappingNode):
-            raise node_sections.error("must map each section name to a list of keywords")
-        for key_node, value_node in node_sections.node.value:
-            child = _Node(value_node, node.path, f"{node_sections.key}.{key_node.value}")
-            keywords = tuple(k.string() for k in child.items())
-            if not keywords:
-                raise child.error("lists no keyword")
-            sections.append((str(key_node.value), keywords))
-        kwargs["sections"] = tuple(sections)
-    kwargs["rules"] = _rules(fields, per_source=False)
-    return SelectionConfig(**kwargs)
+# --- the schema as data: every key, its default and its check -------------------------------
 
 
-def _summary(node: _Node) -> SummaryConfig:
-    fields = node.mapping(KEYS["summary"])
-    kwargs: dict[str, Any] = {}
-    if "max_words" in fields:
-        kwargs["max_words"] = fields["max_words"].integer(minimum=5)
-    if "backend" in fields:
-        kwargs["backend"] = fields["backend"].choice(("extractive", "llm"))
-    if "llm" in fields:
-        llm = fields["llm"].mapping(KEYS["summary.llm"])
-        for required in ("base_url", "model"):
-            if required not in llm:
-                raise fields["llm"].error(f"missing key `{required}`")
-        if not llm["base_url"].string().startswith(("http://", "https://")):
-            raise llm["base_url"].error("must be an http(s) URL")
-        kwargs["llm"] = LlmConfig(
-            base_url=llm["base_url"].string(),
-            model=llm["model"].string(),
-            api_key_env=llm["api_key_env"].optional_string() if "api_key_env" in llm else None,
-            timeout=llm["timeout"].seconds() if "timeout" in llm else 20.0,
-        )
-    if kwargs.get("backend") == "llm" and "llm" not in kwargs:
-        raise fields["backend"].error(
-            "backend `llm` needs a `summary.llm` block (base_url, model, api_key_env)"
-        )
-    return SummaryConfig(**kwargs)
-
-
-def _schedule(node: _Node, timezone: str) -> str:
-    expression = node.string()
-
-    try:
-        cron_expression(expression)
-    except CronError as e:
-        if e.never:
-            raise node.error(
-                f"the cron expression {expression!r} never fires",
-                "check the day of month against the month (e.g. 31 in February)",
-            ) from None
-        raise node.error(
-            f"bad cron expression {expression!r}: {e}",
-            'five fields: minute hour day-of-month month day-of-week, e.g. "0 7 * * 1-5"',
-        ) from None
-    return expression
-
-
-def _delivery(node: _Node, base: Path) -> DeliveryConfig:
-    fields = node.mapping(KEYS["delivery"])
-    kwargs: dict[str, Any] = {}
-    if "from" in fields:
-        kwargs["from_addr"] = _address(fields["from"])
-    kwargs["config_file"] = str(node.path)
-    if "to" in fields:
-        to = fields["to"]
-        entries = [to] if isinstance(to.node, yaml.ScalarNode) else to.items()
-        values = []
-        for entry in entries:
-            value = entry.string()
-            if any(c in value for c in "\r\n\x00"):
-                raise entry.error(
-                    f"holds a line break: {value!r}",
-                    "one address (or a comma-separated list) on one line; a line break "
-                    "would let it add mail headers",
-                )
-            values.append(value)
-        kwargs["to"] = tuple(values)
-        kwargs["to_lines"] = tuple(entry.line for entry in entries)
-    if "recipients" in fields:
-        recipients = fields["recipients"].path_value(base)
-        if not recipients.is_file():
-            raise fields["recipients"].error(f"no such recipients file: {recipients}")
-        kwargs["recipients"] = recipients
-    kwargs["outbox"] = (
-        fields["outbox"].path_value(base) if "outbox" in fields else default_outbox(base)
-    )
-    if "smtp" in fields and not fields["smtp"].is_null():
-        kwargs["smtp"] = _smtp(fields["smtp"], base)
-    if "unsubscribe_url" in fields:
-        url = fields["unsubscribe_url"].string()
-        if "{token}" not in url or not url.startswith(("https://", "http://", "mailto:")):
-            raise fields["unsubscribe_url"].error(
-                "must be an http(s) or mailto URL holding {token}"
-            )
-        kwargs["unsubscribe_url"] = url
-    if "dkim" in fields:
-        dkim = fields["dkim"].mapping(KEYS["delivery.dkim"])
-        for required in ("domain", "selector", "key_file"):
-            if required not in dkim:
-                raise fields["dkim"].error(f"missing key `{required}`")
-        key_file = dkim["key_file"].path_value(base)
-        if not key_file.is_file():
-            raise dkim["key_file"].error(f"no such key file: {key_file}")
-        kwargs["dkim"] = DkimConfig(dkim["domain"].string(), dkim["selector"].string(), key_file)
-    if "postal_address" in fields and not fields["postal_address"].is_null():
-        kwargs["postal_address"] = _one_line(fields["postal_address"])
-    if "return_path" in fields and not fields["return_path"].is_null():
-        kwargs["return_path"] = _return_path(fields["return_path"])
-    return DeliveryConfig(**kwargs)
-
-
-def _return_path(node: _Node) -> str:
-    """`bounces+{token}@example.com`: the envelope sender, one per reader (VERP)."""
-    value = node.string().strip()
-    local, at, domain = value.rpartition("@")
-    if (
-        not at
-        or local.count("{token}") > 1
-        or not re.fullmatch(r"[A-Za-z0-9.+_={}-]+", local)
-        or not re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}", domain)
-    ):
-        raise node.error(
-            f"must be an address, optionally with {{token}} before the @, not {value!r}",
-            'e.g. "bounces+{token}@example.com" (the mail server delivers bounces+... to bounces)',
-        )
-    return value
-
-
-def _archive(node: _Node, base: Path) -> ArchiveConfig:
-    if node.is_null():  # `archive:` alone: an archive with the defaults
-        return ArchiveConfig()
-    fields = node.mapping(KEYS["archive"])
-    kwargs: dict[str, Any] = {}
-    if "url" in fields and not fields["url"].is_null():
-        kwargs["url"] = _folder_url(
-            fields["url"],
-            "the http(s) address of the archive folder",
-            'e.g. "https://news.example.com/archive/"',
-        )
-    if "keep" in fields:
-        keep = fields["keep"]
-        value = keep.scalar()
-        if value == "all":
-            kwargs["keep"] = None
-        elif isinstance(value, int) and not isinstance(value, bool):
-            kwargs["keep"] = keep.integer(minimum=1)
+def settings(cls: type = Config, prefix: str = "") -> Iterator[tuple[str, Any, Check | None]]:
+    """Every key the file may hold, dotted ("delivery.smtp.port"; "sources.name" for a key of
+    an entry of `sources:`), with its default (MISSING when it must be given) and its check;
+    a section's own entry comes before its keys'."""
+    if cls is SourceSpec:
+        for kind in _SOURCE_KINDS:
+            yield f"{prefix}.{kind}", MISSING, None
+    for f in dataclasses.fields(cls):
+        if "rules" in f.metadata:
+            defaults = {r.name: r.default for r in dataclasses.fields(Rules)}
+            for key in f.metadata["rules"]:
+                yield f"{prefix}.{key}".lstrip("."), defaults[key], _RULE_CHECKS[key]
+            continue
+        if not f.metadata.get("check"):
+            continue
+        dotted = f"{prefix}.{f.metadata['key'] or f.name}".lstrip(".")
+        if f.metadata["required"]:
+            default = MISSING
         else:
-            raise keep.error(f"must be `all` or a number of issues, not {value!r}")
-    if "folder" in fields:
-        kwargs["folder"] = fields["folder"].path_value(base)
-    return ArchiveConfig(**kwargs)
+            default = f.default_factory() if f.default_factory is not MISSING else f.default
+        yield dotted, default, f.metadata["check"]
+        section = getattr(f.metadata["check"], "schema", None)
+        if section is not None:
+            yield from settings(section, dotted)
 
 
-def _address(node: _Node) -> str:
-    value = node.string()
-    if any(c in value for c in "\r\n"):
-        raise node.error("must be one line")
-    _, address = parseaddr(value)
-    local, at, domain = address.rpartition("@")
-    if not at or not local or not domain:
-        raise node.error(f"not an email address: {value!r}")
-    if not local.isascii():
-        raise node.error(f"the part before @ must be ASCII: {address!r}")
+def read_value(check: Check, text: str, file: Path) -> Any:
+    """What `check` reads from `text` (one YAML value) written in the config file `file`."""
+    return check(_Node(yaml.compose(text), "", _File(file, {})))
+
+
+def _key_table() -> dict[str, frozenset[str]]:
+    """Keys by the section they sit in ("" the top level, "sources[]" an entry of `sources:`)."""
+    table: dict[str, set[str]] = {"": set()}
+    for dotted, _, _ in settings():
+        parent, _, key = dotted.rpartition(".")
+        parent = "sources[]" if parent == "sources" else parent
+        table.setdefault(parent, set()).add(key)
+        table.setdefault(dotted if dotted != "sources" else "sources[]", set())
+    return {k: frozenset(v) for k, v in table.items() if v}
+
+
+KEYS: dict[str, frozenset[str]] = _key_table()
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The YAML's nodes, by libyaml when PyYAML has it (25x faster); a file it refuses is
+    composed again in Python, whose messages say more ("expected ',' or ']', but got ':'")."""
     try:
-        ascii_domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise node.error(f"not a valid domain: {domain!r}") from None
-    return value.replace(address, f"{local}@{ascii_domain}")
+        return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
-def _smtp(node: _Node, base: Path) -> SmtpConfig:
-    fields = node.mapping(KEYS["delivery.smtp"])
-    if "host" not in fields:
-        raise node.error("missing key `host`")
-    kwargs: dict[str, Any] = {"host": fields["host"].string()}
-    if "port" in fields:
-        kwargs["port"] = fields["port"].integer(minimum=1, maximum=65535)
-    if "security" in fields:
-        kwargs["security"] = fields["security"].choice(("starttls", "ssl", "none"))
-    if "username" in fields:
-        kwargs["username"] = fields["username"].optional_string()
-    if "password_env" in fields:
-        kwargs["password_env"] = fields["password_env"].string()
-        kwargs["where"] = (str(node.path), fields["password_env"].line)
-    elif kwargs.get("username"):
-        raise fields["username"].error(
-            "a username needs `password_env`: the name of the "
-            "environment variable holding the password"
+def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> Config:
+    """Read and validate a config file. Raises ConfigError naming file, line and key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "no such configuration file",
+            str(path),
+            hint="pass --config PATH, or run from the project folder that holds config/digest.yaml",
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read the configuration file ({e})", str(path)) from None
+    try:
+        root = _compose(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"not valid YAML: {problem}", str(path), line) from None
+    if root is None:
+        raise ConfigError(
+            "the configuration file is empty",
+            str(path),
+            hint="start from the shipped config/digest.yaml",
         )
-    if "ca_file" in fields and fields["ca_file"].scalar() is not None:
-        ca_file = fields["ca_file"].path_value(base)
-        if not ca_file.is_file():
-            raise fields["ca_file"].error(f"no such CA file: {ca_file}")
-        kwargs["ca_file"] = ca_file
-    if "max_per_minute" in fields:
-        kwargs["max_per_minute"] = fields["max_per_minute"].integer(minimum=1)
-    if "timeout" in fields:
-        kwargs["timeout"] = fields["timeout"].seconds()
-    if "retries" in fields:
-        kwargs["retries"] = fields["retries"].integer(minimum=0)
-    if "connections" in fields:
-        kwargs["connections"] = fields["connections"].integer(minimum=1, maximum=64)
-    if "helo" in fields and not fields["helo"].is_null():
-        helo = fields["helo"].string().strip()
-        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f.:]+\]", helo):
-            raise fields["helo"].error(
-                f"must be a host name (or [address]), not {helo!r}", "e.g. mail.example.com"
-            )
-        kwargs["helo"] = helo
-    loopback = kwargs["host"] in ("localhost", "127.0.0.1", "::1")
-    if kwargs.get("username") and kwargs.get("security", "starttls") == "none" and not loopback:
-        raise fields["security"].error(
-            "`none` would send the password in clear text over the network",
-            "use starttls or ssl (none is only allowed with a relay on this machine)",
-        )
-    return SmtpConfig(**kwargs)
+    file = _File(path.resolve(), {})
+    lines = LineMap(str(file.path), file.lines)
+    return _read(Config, _Node(root, "", file), path=file.path, lines=lines)

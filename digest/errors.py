@@ -41,6 +41,7 @@ class ConfigError(DigestError):
             where = f"{where}: {key}" if where else key
         super().__init__(f"{where}: {message}" if where else message, hint)
         self.path, self.line, self.key = path, line, key
+        self.what = message  # what is wrong, without where
 
 
 class UsageError(DigestError):

@@ -1,4 +1,5 @@
-"""Where digest keeps its files by default: every `var/` path, resolved here once.
+"""Where digest keeps its files by default: the config file and every `var/` path, resolved
+here once.
 
 The project folder is the folder above the config file when that sits in a folder named
 `config/` (as the shipped `config/digest.yaml` does), else the config file's own folder;
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .config import Config
+
+DEFAULT_CONFIG = Path("config/digest.yaml")  # --config, from the project folder
 
 
 def project_folder(config_folder: Path) -> Path:

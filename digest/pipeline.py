@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .archive import ArchiveReport, write_archive
 from .config import Config
-from .errors import UsageError
+from .errors import ConfigError, UsageError
 from .message import build_message, message_bytes, unsubscribe_link
 from .models import fill_footer
 from .paths import archive_folder
@@ -72,13 +72,16 @@ def run(
 ) -> RunReport:
     """One full cycle (send.py): finishes the issues earlier runs left half-sent first, then
     plans, freezes the new issue, sends it and settles it."""
-    if dry_run:
-        return _dry_run(config, as_of)
-    with (
-        run_lock(config.state),
-        Store.for_config(config) as store,
-    ):
-        return Cycle(config, store, as_of, slot).run()
+    try:
+        if dry_run:
+            return _dry_run(config, as_of)
+        with (
+            run_lock(config.state),
+            Store.for_config(config) as store,
+        ):
+            return Cycle(config, store, as_of, slot).run()
+    except ConfigError as e:  # a setting found wrong while sending: name its file and line
+        raise config.lines.locate(e) from None
 
 
 def _dry_run(config: Config, as_of: dt.date | None) -> RunReport:

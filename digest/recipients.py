@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
 
-from .config import DeliveryConfig
+from .config import DeliveryConfig, LineMap
 from .errors import ConfigError
 from .models import Problem
 
@@ -96,11 +96,13 @@ def _delimiter(text: str) -> str:
 
 
 def read_recipients(
-    delivery: DeliveryConfig, unsubscribed: set[str] | None = None
+    delivery: DeliveryConfig,
+    unsubscribed: set[str] | None = None,
+    lines: LineMap | None = None,
 ) -> tuple[list[Recipient], list[Problem]]:
     """`to:` then the CSV file (email[,name], or separated by `;` or tabs): invalid
-    addresses reported by file and line and skipped, duplicates counted once
-    (case-insensitive), unsubscribed addresses left out."""
+    addresses reported by file and line (`to:`'s from the config's `lines`) and skipped,
+    duplicates counted once (case-insensitive), unsubscribed addresses left out."""
     unsubscribed = {u.lower() for u in unsubscribed or ()}
     seen: set[str] = set()
     recipients: list[Recipient] = []
@@ -112,9 +114,10 @@ def read_recipients(
             recipients.append(recipient)
         seen.add(key)
 
-    lines = delivery.to_lines or (None,) * len(delivery.to)
-    where = delivery.config_file or "delivery.to"
-    for entry, line in zip(delivery.to, lines, strict=False):
+    lines = lines or LineMap()
+    where = lines.file or "delivery.to"
+    for i, entry in enumerate(delivery.to):
+        line = lines.line(f"delivery.to[{i}]") or lines.line("delivery.to")
         for piece in split_addresses(entry) or [entry]:
             recipient = _parse_one(piece)
             if recipient is None:
@@ -189,7 +192,7 @@ def recipient_names(delivery: DeliveryConfig) -> dict[str, str]:
     return {r.address.lower(): r.name for r in recipients if r.name}
 
 
-def nobody_to_send_to(delivery: DeliveryConfig, problems: list[Problem]) -> ConfigError:
+def nobody_to_send_to(lines: LineMap, problems: list[Problem]) -> ConfigError:
     """The error when no usable address is left: it names the addresses that were not."""
     bad = [str(p).removesuffix("; skipped") for p in problems]
     if bad:
@@ -199,7 +202,8 @@ def nobody_to_send_to(delivery: DeliveryConfig, problems: list[Problem]) -> Conf
         message = "no one to send to: every address is unsubscribed, or none is given"
     return ConfigError(
         message,
-        delivery.config_file or None,
+        lines.file or None,
+        lines.line("delivery.to"),
         key="delivery.to",
         hint="list readers in delivery.to or a delivery.recipients CSV file",
     )
@@ -211,7 +215,7 @@ def readers_to_send_to(config, store) -> tuple[list[str], list[Problem]]:
     active reader in the state (signed up on the web, added or imported by the operator);
     never a reader who unsubscribed, bounced, complained, paused or has not confirmed.
     A read-only store (dry run) adds nobody."""
-    listed, problems = read_recipients(config.delivery)
+    listed, problems = read_recipients(config.delivery, lines=config.lines)
     if not store.has_schema():
         return [r.address for r in listed], problems
     readers = store.readers()

@@ -60,7 +60,7 @@ def recipients_of(config: Config, plan: DigestPlan, store: Storage) -> list[str]
     plan.notes.extend(postal_address_note(config))
     plan.notes.extend(unsubscribe_note(config))
     if not recipients and problems:  # only bad addresses: nobody to send to
-        raise nobody_to_send_to(config.delivery, problems)
+        raise nobody_to_send_to(config.lines, problems)
     return recipients
 
 
@@ -124,7 +124,7 @@ class Cycle:
             return self.finish_without_issue(RunStatus.EMPTY, "nothing new since the last digest")
         recipients = recipients_of(self.config, plan, self.store)
         if not recipients:
-            raise nobody_to_send_to(self.config.delivery, [])
+            raise nobody_to_send_to(self.config.lines, [])
         issue_id = rules.freeze(self.store, self.run_id, self.new_issue(plan, recipients), seen)
         if issue_id is None:  # another sender froze an issue meanwhile: help send that one
             self.finish_open_issues()

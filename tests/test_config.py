@@ -11,6 +11,7 @@ from conftest import ROOT
 
 from digest.config import KEYS, load_config
 from digest.errors import ConfigError
+from digest.recipients import read_recipients
 
 GOOD = """\
 title: Test Daily
@@ -157,7 +158,9 @@ def test_missing_password_env_is_an_error_only_when_smtp_is_used(tmp_path, monke
     assert smtp is not None  # loading is fine: nothing has been sent yet
     with pytest.raises(ConfigError) as info:
         smtp.password()
-    assert info.value.line == 14 and "DIGEST_TEST_PASSWORD" in str(info.value)
+    located = config.lines.locate(info.value)  # the values carry no lines: the loader's map has
+    assert (located.path, located.line) == (str(config.path), 14)
+    assert located.key == "delivery.smtp.password_env" and "DIGEST_TEST_PASSWORD" in str(located)
     monkeypatch.setenv("DIGEST_TEST_PASSWORD", "s3cret")
     assert smtp.password() == "s3cret"
 
@@ -264,8 +267,18 @@ def test_delivery_to_entries_keep_their_lines(tmp_path):
         )
     )
     assert config.delivery.to == ("a@x.org", "b@y.org")
-    assert config.delivery.to_lines == (9, 10)
-    assert config.delivery.config_file.endswith("digest.yaml")
+    assert (config.lines.line("delivery.to[0]"), config.lines.line("delivery.to[1]")) == (9, 10)
+    assert config.lines.file.endswith("digest.yaml")
+
+
+def test_a_bad_address_in_delivery_to_is_named_by_the_line_map(tmp_path):
+    to = "to:\n    - a@x.org\n    - bad@@x"
+    config = load_config(write(tmp_path, GOOD.replace("to: [reader@example.com]", to)))
+    recipients, problems = read_recipients(config.delivery, lines=config.lines)
+    assert [r.address for r in recipients] == ["a@x.org"]
+    assert [str(p) for p in problems] == [
+        f"{config.path}:10: delivery.to: not a valid email address: 'bad@@x'; skipped"
+    ]
 
 
 def documented_keys(text: str) -> set[str]:
@@ -423,3 +436,199 @@ def test_reading_an_unreadable_folder_says_so(locked_folder):
         lambda: ("read", [str(p) for p in read_paths([str(locked)]).problems])
     )
     assert problems == [f"{locked}: cannot read the folder (Permission denied)"]
+
+
+# --- issue 22: one schema, one table of defaults, file:line everywhere ----------------------
+
+
+def documented_values(text: str) -> dict[str, tuple[str, str]]:
+    """What the example config writes for each dotted key (set or commented out): the value
+    as written ("" for a section) and the line's comment."""
+    out: dict[str, tuple[str, str]] = {}
+    stack: list[tuple[int, str]] = []
+    line_re = re.compile(
+        r"^(?P<lead>\s*)(?:#(?P<hash>\s*))?(?P<dash>-\s+)?(?P<key>[a-z_]+):(?:\s+(?P<rest>.*))?$"
+    )
+    for line in text.splitlines():
+        m = line_re.match(line)
+        if not m:
+            continue
+        depth = len(m["lead"]) + (max(len(m["hash"]) - 1, 0) if m["hash"] is not None else 0)
+        depth += len(m["dash"] or "")
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        value, _, comment = (m["rest"] or "").partition(" #")
+        out.setdefault(".".join([k for _, k in stack] + [m["key"]]), (value.strip(), comment))
+        stack.append((depth, m["key"]))
+    return out
+
+
+def test_the_example_config_writes_every_default_the_schema_has():
+    """One table of defaults: each key with a default (not None, empty or false) is written in
+    config/digest.yaml with that very value, or says `(default: X)` in its comment; the var/
+    paths it writes are the ones paths.py gives."""
+    from dataclasses import MISSING
+
+    from digest.config import read_value, settings
+    from digest.paths import archive_folder, default_outbox, default_state
+    from digest.rules import NO_RULES
+
+    shipped = ROOT / "config" / "digest.yaml"
+    written = documented_values(shipped.read_text(encoding="utf-8"))
+    wrong, checked = [], 0
+    for key, default, check in settings():
+        if default in (MISSING, None, (), False, NO_RULES) or hasattr(check, "schema"):
+            continue
+        value, comment = written[key]
+        said = re.search(r"\(default: ([^)]*)\)", comment)
+        text = said[1] if said else value
+        checked += 1
+        if read_value(check, text, shipped) != default:
+            wrong.append(f"{key}: {text!r} is not the default {default!r}")
+    assert wrong == [] and checked >= 25
+
+    config = load_config(shipped)
+    for key, resolved in [
+        ("state", default_state(config.folder)),
+        ("delivery.outbox", default_outbox(config.folder)),
+        ("archive.folder", archive_folder(replace_folder(config, None))),
+    ]:
+        assert read_value(lambda node: node.expand(node.string()), written[key][0], shipped) == (
+            str(resolved)
+        ), key
+
+
+def replace_folder(config, folder):
+    import dataclasses
+
+    return dataclasses.replace(config, archive=dataclasses.replace(config.archive, folder=folder))
+
+
+def test_a_config_made_without_the_loader_has_the_same_defaults(tmp_path):
+    """The dataclass defaults are the defaults: no other place fills them in."""
+    from digest.config import Config
+
+    path = _minimal(tmp_path / "project" / "config")
+    loaded, made = load_config(path), Config(path=path.resolve(), sources=())
+    assert (made.state, made.delivery.outbox) == (loaded.state, loaded.delivery.outbox)
+    assert made.selection == loaded.selection and made.summary == loaded.summary
+    assert (made.title, made.timezone, made.schedule, made.language) == (
+        loaded.title,
+        loaded.timezone,
+        loaded.schedule,
+        loaded.language,
+    )
+
+
+@pytest.mark.parametrize(
+    ("block", "line", "key", "words"),
+    [
+        # wrong types, deep down
+        ("  smtp:\n    host: x\n    retries: three\n", 12, "delivery.smtp.retries", "whole number"),
+        ("  smtp:\n    host: x\n    port: [25]\n", 12, "delivery.smtp.port", "single value"),
+        ("  smtp:\n    host: x\n    timeout: soon\n", 12, "delivery.smtp.timeout", "seconds"),
+        ("  smtp:\n    host: [a, b]\n", 11, "delivery.smtp.host", "single value"),
+        ("  smtp: smtp.example.com\n", 10, "delivery.smtp", "mapping"),
+        ("  dkim:\n    domain: example.com\n", 11, "delivery.dkim", "missing key `selector`"),
+        ("  smtp:\n    port: 25\n", 11, "delivery.smtp", "missing key `host`"),
+        # unknown keys in nested sections, each at its own line
+        ("  smtp:\n    host: x\n    tls: yes\n", 12, "delivery.smtp.tls", "unknown key"),
+        ("  smtp:\n    host: x\n    host: y\n", 12, "delivery.smtp.host", "key given twice"),
+        (
+            "  dkim:\n    domain: d\n    selector: s\n    key: k\n",
+            13,
+            "delivery.dkim.key",
+            "unknown",
+        ),
+    ],
+)
+def test_nested_errors_name_their_own_line_and_dotted_key(tmp_path, block, line, key, words):
+    e = error_of(tmp_path, GOOD + block)
+    assert (e.line, e.key) == (line, key), str(e)
+    assert words in str(e) and str(e).startswith(f"{e.path}:{line}: {key}: ")
+
+
+@pytest.mark.parametrize(
+    ("extra", "line", "key", "words"),
+    [
+        (
+            "summary:\n  llm:\n    base_url: http://x/v1\n    modle: m\n",
+            13,
+            "summary.llm.modle",
+            "unknown",
+        ),
+        ("summary:\n  llm:\n    model: m\n", 12, "summary.llm", "missing key `base_url`"),
+        ("summary:\n  backend: llm\n", 11, "summary.backend", "needs a `summary.llm` block"),
+        ("fetch:\n  per_host: 17\n", 11, "fetch.per_host", "at most 16"),
+        ("fetch:\n  timeout: true\n", 11, "fetch.timeout", "seconds, not True"),
+        ("bounces:\n  imap:\n    host: h\n    user: u\n", 12, "bounces.imap", "`password_env`"),
+        ("bounces:\n  maildir: a\n  mbox: b\n", 11, "bounces", "name one mailbox"),
+        ("bounces:\n  pop3: x\n", 11, "bounces.pop3", "unknown key"),
+        ("archive:\n  keep: some\n", 11, "archive.keep", "`all` or a number"),
+        ("web:\n  secret_env: my secret\n", 11, "web.secret_env", "environment variable"),
+        ("selection:\n  sections:\n    News: []\n", 12, "selection.sections.News", "no keyword"),
+        ("selection:\n  include: [/(/]\n", 11, "selection.include[0]", "regular expression"),
+        ("state_lease_seconds: 0\n", 10, "state_lease_seconds", "at least 1"),
+        ("language: xx\n", 10, "language", "no catalogue"),
+    ],
+)
+def test_every_section_keeps_file_line_and_key(tmp_path, extra, line, key, words):
+    e = error_of(tmp_path, GOOD + extra)
+    assert (e.line, e.key) == (line, key), str(e)
+    assert words in str(e)
+
+
+def test_a_source_entry_keeps_its_keys_lines(tmp_path):
+    entry = "  - path: pages/*.txt\n    name: Pages\n    max_per_source: 0\n"
+    e = error_of(tmp_path, GOOD.replace("  - pages/*.txt\n", entry))
+    assert (e.line, e.key) == (6, "sources[0].max_per_source") and "at least 1" in str(e)
+    e = error_of(tmp_path, GOOD.replace("  - pages/*.txt\n", "  - path: pages/*.txt\n    url: x\n"))
+    assert (e.line, e.key) == (5, "sources[0].url") and "known keys here" in str(e)
+
+
+def test_sources_health_names_the_line_each_source_is_written_on(tmp_path):
+    from digest.sources.health import source_health
+
+    text = GOOD.replace(
+        "  - pages/*.txt\n", "  - pages/*.txt\n  -\n    name: A\n    path: pages/a.txt\n"
+    )
+    config = load_config(write(tmp_path, text))
+    assert [s["line"] for s in source_health(config)] == [4, 7]
+
+
+@pytest.mark.slow
+def test_an_unset_password_variable_found_while_sending_names_file_and_line(tmp_path, monkeypatch):
+    """The relay asks for the password only when a run really sends: the error then still
+    names the config file and the line of `password_env` (from the loader's line map)."""
+    from smtp_server import SmtpServer
+
+    from digest import pipeline
+
+    monkeypatch.delenv("DIGEST_TEST_UNSET_PASSWORD", raising=False)
+    with SmtpServer(tmp_path, starttls=True, users={"digest": "pw"}) as server:
+        path = tmp_path / "digest.yaml"
+        path.write_text(
+            f"sources: [{ROOT / 'seeds' / '*.txt'}]\n"
+            "delivery:\n"
+            "  to: [reader@example.com]\n"
+            "  smtp:\n"
+            "    host: 127.0.0.1\n"
+            f"    port: {server.port}\n"
+            f"    ca_file: {server.ca_file}\n"
+            "    username: digest\n"
+            "    password_env: DIGEST_TEST_UNSET_PASSWORD\n"
+        )
+        config = load_config(path)
+        with pytest.raises(ConfigError) as info:
+            pipeline.run(config)
+        assert server.messages == []
+    e = info.value
+    assert (e.path, e.line, e.key) == (str(path.resolve()), 9, "delivery.smtp.password_env")
+    assert str(e).startswith(f"{path.resolve()}:9: delivery.smtp.password_env: environment var")
+
+
+def test_a_yaml_syntax_error_says_what_was_expected_where(tmp_path):
+    e = error_of(tmp_path, "title: [unclosed\nsources: []\n")
+    assert e.line == 2 and "not valid YAML: expected ',' or ']', but got ':'" in str(e)
+    e = error_of(tmp_path, "sources:\n\t- a\n")
+    assert e.line == 2 and "'\\t'" in str(e)

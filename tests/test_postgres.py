@@ -14,6 +14,8 @@ from smtp_server import SmtpServer
 from test_deliver import PASSWORD, write_config
 
 from digest.errors import StateError
+from digest.select import History, sent_records
+from digest.sources import read_paths
 from digest.state import SCHEMA_VERSION, Store
 
 pytestmark = pytest.mark.slow
@@ -62,7 +64,7 @@ def test_a_new_database_gets_the_same_schema_version_and_tables(pg_url):
         assert {"runs", "issues", "deliveries", "subscribers", "rate_history"} <= set(
             store.db.tables()
         )
-        assert {"sent_articles", "sent_keys", "sent_facts", "sent_terms"} <= set(store.db.tables())
+        assert {"sent_articles", "sent_blocks", "sent_terms"} <= set(store.db.tables())
 
 
 def test_a_database_of_another_program_is_refused_and_left_as_it_was(pg_cluster, pg_url):
@@ -180,3 +182,26 @@ def test_slots_run_once_on_postgresql(tmp_path, pg_url):
         history = digest(config, "history")
         assert f"slot {slot}" in history.stdout
         assert len(server.messages) == 1
+
+
+def test_the_sent_blocks_read_back_on_postgresql_as_on_sqlite(pg_url, tmp_path):
+    seeds = sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))
+    sent = read_paths([str(seeds[0])]).articles
+    assert len(sent) > 3
+    records = sent_records([[a] for a in sent[:3]])
+    keys = [k for r in records for k in r.keys] + [7]
+    facts = [k for r in records for k in r.facts]
+    found = []
+    for where in (tmp_path / "s.sqlite3", pg_url):
+        with Store.open(where, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+            store.remember(1, records)
+            store.remember(2, sent_records([[sent[3]]]))
+            history = History(store)
+            found.append(
+                (
+                    sorted(history.matching_keys(keys)),
+                    history.fact_counts(facts, 0),
+                    sorted(history.facts_since(facts, 0)),
+                )
+            )
+    assert found[0] == found[1] and len(found[0][0]) >= sum(len(r.keys) for r in records)

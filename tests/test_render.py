@@ -184,7 +184,7 @@ def seed_digests() -> list[tuple[str, Digest]]:
     )
     digests = []
     for page in sorted(SEEDS.glob("*.txt")):
-        spec = SourceSpec("glob", str(page), None, TCA, TCA_LINK, TCA_SEARCH)
+        spec = SourceSpec("glob", str(page), TCA, TCA_LINK, TCA_SEARCH)
         read = read_specs([spec])
         assert read.articles, f"{page.name}: the reader found no article"
         leads = [extractive_lead(a, 40) for a in read.articles]

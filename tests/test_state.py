@@ -4,15 +4,24 @@ overlap, leases run out. SQLite files and a real PostgreSQL cluster."""
 from __future__ import annotations
 
 import sqlite3
+import struct
 import threading
+from pathlib import Path
 
 import pytest
 
+from digest.config import SelectionConfig
 from digest.deliver import Outcome
+from digest.models import ALREADY_SENT
+from digest.select import History, select, sent_records
+from digest.sources import read_paths
 from digest.state import SCHEMA_VERSION, DeliveryStatus, IssueStatus, NewIssue, RunStatus, Store
 from digest.state import exactly_once as rules
 from digest.state.postgres import safe_url
 from digest.state.queries import queries
+from digest.state.sent import KEYS, sent_rows
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 
 def version_1_file(path, statuses=("delivered",)):
@@ -165,3 +174,75 @@ def test_an_issue_keeps_its_stories_in_its_own_record_and_older_issues_still_rea
     with Store.open(tmp_path / "s.sqlite3", readonly=True) as store:
         (issue,) = store.delivered_issues()
         assert [s.title for s in issue.stories] == ["a", "b"]
+
+
+def version_5_file_with_history(path, records) -> None:
+    """A state file as digest 0.x wrote it before the sent index went into blocks (schema
+    5): the sent articles' keys and facts in two indexes of their own."""
+    sql = queries("sqlite")
+    db = sqlite3.connect(path)
+    for n in range(1, 6):
+        db.executescript(sql[f"migrate_{n}"])
+    rows = sent_rows(1, 7, records)
+    db.executemany(sql["insert_sent_article"], rows.articles)
+    for block in rows.blocks:  # the rows the two indexes held
+        keys = struct.unpack(f"<{len(block.keys) // 8}q", block.keys)
+        ids = struct.unpack(f"<{len(block.articles) // 8}q", block.articles)
+        if block.kind == KEYS:
+            db.executemany("INSERT INTO sent_keys VALUES (?, ?)", zip(keys, ids, strict=True))
+        else:
+            days = struct.unpack(f"<{len(block.days) // 4}i", block.days)
+            db.executemany(
+                "INSERT INTO sent_facts VALUES (?, ?, ?)", zip(keys, days, ids, strict=True)
+            )
+    db.execute("PRAGMA user_version=5")
+    db.commit()
+    db.close()
+
+
+def test_a_version_5_history_moves_into_blocks_and_still_matches(tmp_path):
+    sent = read_paths([str(sorted(SEEDS.glob("*.txt"))[0])]).articles[:6]
+    assert len(sent) == 6
+    records = sent_records([[a] for a in sent])
+    version_5_file_with_history(tmp_path / "old.sqlite3", records)
+    with Store.open(tmp_path / "new.sqlite3") as fresh:
+        fresh.remember(7, records)
+        expected = History(fresh)
+        keys = [k for r in records for k in r.keys] + [12345]
+        facts = [k for r in records for k in r.facts]
+        want = (
+            sorted(expected.matching_keys(keys)),
+            expected.fact_counts(facts, 0),
+            sorted(expected.facts_since(facts, 0)),
+        )
+    with Store.open(tmp_path / "old.sqlite3") as store:
+        assert store.db.schema_version() == SCHEMA_VERSION
+        assert "sent_keys" not in store.db.tables() and "sent_facts" not in store.db.tables()
+        history = History(store)
+        got = (
+            sorted(history.matching_keys(keys)),
+            history.fact_counts(facts, 0),
+            sorted(history.facts_since(facts, 0)),
+        )
+        assert got == want and len(want[0]) >= sum(len(r.keys) for r in records)
+        again = select(sent, history, SelectionConfig(max_articles=50, lookback_days=10_000))
+        assert not again.chosen
+        assert [s.reason for s in again.skipped] == [ALREADY_SENT] * len(sent)
+
+
+def test_remembering_a_batch_writes_in_proportion_to_it(tmp_path):
+    """Each remembered issue adds one block of keys and one of facts: the earlier blocks
+    are left as they were (a daily batch never rewrites the history before it)."""
+    sent = read_paths([str(sorted(SEEDS.glob("*.txt"))[0])]).articles
+    assert len(sent) > 3
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        for n, a in enumerate(sent, 1):
+            store.remember(n, sent_records([[a]]))
+        rows = store.db.execute(
+            "SELECT kind, first_article, keys FROM sent_blocks ORDER BY kind, first_article"
+        ).fetchall()
+        before = {(k, f): blob for k, f, blob in rows}
+        store.remember(len(sent) + 1, sent_records([[sent[0]]]))
+        after = store.db.execute("SELECT kind, first_article, keys FROM sent_blocks").fetchall()
+    assert {(k, f): blob for k, f, blob in after if (k, f) in before} == before
+    assert len(after) == len(before) + 2

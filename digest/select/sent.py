@@ -5,11 +5,13 @@ never sees a database."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+
+from ..state.sent import FACTS, KEYS
 
 
 @dataclass(frozen=True)
@@ -77,22 +79,20 @@ class SentStories(Protocol):
 
 class SentLookups(Protocol):
     """What `History` asks of the state (digest/state/storage.py's Storage has them): key
-    lists come sorted, each key once."""
+    lists come sorted, each key once; the keys and facts of what was sent come in blocks
+    (digest/state/sent.py), searched here."""
 
     def sent_article_count(self) -> int: ...
     def sent_count_since(self, day: int) -> int: ...
-    def matching_keys(self, keys: list[int]) -> list[tuple[int, int]]: ...
-    def fact_counts(self, keys: list[int], day: int) -> dict[int, int]: ...
-    def facts_since(self, keys: list[int], day: int) -> list[tuple[int, int]]: ...
+    def sent_blocks(self, kind: str, since: int) -> Iterable[tuple[bytes, bytes, bytes | None]]: ...
     def term_frequencies(self, keys: list[int]) -> dict[int, int]: ...
     def sent_article_rows(self, ids: list[int]) -> list[tuple]: ...
 
 
 class History:
-    """`SentStories` over the state's indexed lookups (possibly read-only): the state is
-    never loaded whole, so a selection costs the same with ten or a million sent articles.
-    Keys go to the storage sorted and once each: the index is walked in order, many times
-    faster than random probes."""
+    """`SentStories` over the state's lookups (possibly read-only): the articles are never
+    loaded whole, and the keys and facts of what was sent are searched block by block (one
+    block of each kind per remembered issue, streamed: memory holds one block at a time)."""
 
     def __init__(self, storage: SentLookups):
         self.storage = storage
@@ -107,18 +107,44 @@ class History:
 
     def matching_keys(self, keys: Iterable[int] | np.ndarray) -> list[tuple[int, int]]:
         """(key, article id) for every stored key among `keys`."""
-        keys = _sorted_once(keys)
-        return self.storage.matching_keys(keys) if keys else []
+        out: list[tuple[int, int]] = []
+        for found, articles in self._search(KEYS, keys, 0):
+            out += zip(found.tolist(), articles.tolist(), strict=True)
+        return out
 
     def fact_counts(self, keys: Iterable[int], day: int) -> dict[int, int]:
         """In how many articles dated `day` or later each fact of `keys` occurs."""
-        keys = _sorted_once(keys)
-        return self.storage.fact_counts(keys, day) if keys else {}
+        counts: Counter[int] = Counter()
+        for found, _ in self._search(FACTS, keys, day):
+            counts.update(found.tolist())
+        return dict(counts)
 
     def facts_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]:
         """(fact key, article id) for articles whose story is dated `day` or later."""
-        keys = _sorted_once(keys)
-        return self.storage.facts_since(keys, day) if keys else []
+        out: list[tuple[int, int]] = []
+        for found, articles in self._search(FACTS, keys, day):
+            out += zip(found.tolist(), articles.tolist(), strict=True)
+        return out
+
+    def _search(
+        self, kind: str, keys: Iterable[int] | np.ndarray, day: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Per stored block of `kind` (facts: of stories dated `day` or later), the stored
+        keys among `keys` and their articles. Each stored key is looked up among the wanted
+        ones: the cost follows what was stored, read once, and memory one block."""
+        wanted = np.unique(
+            np.asarray(keys if isinstance(keys, np.ndarray) else list(keys), np.int64)
+        )
+        if not len(wanted):
+            return
+        for key_blob, article_blob, day_blob in self.storage.sent_blocks(kind, day):
+            stored = np.frombuffer(key_blob, "<i8")
+            at = np.minimum(np.searchsorted(wanted, stored), len(wanted) - 1)
+            hit = wanted[at] == stored
+            if day_blob is not None:
+                hit &= np.frombuffer(day_blob, "<i4") >= day
+            if hit.any():
+                yield stored[hit], np.frombuffer(article_blob, "<i8")[hit]
 
     def term_frequencies(self, keys: Iterable[int]) -> dict[int, int]:
         keys = _sorted_once(keys)

@@ -12,14 +12,14 @@ def source_health(config) -> list[dict]:
     with Store.for_config(config, readonly=True) as store:
         known = store.feed_caches()
     out = []
-    for spec in config.sources:
+    for i, spec in enumerate(config.sources):
         web = spec.kind == "feed" and spec.value.startswith(("http://", "https://"))
         c = known.get(spec.value) if web else None
         entry = {
             "source": spec.value,
             "name": spec.name,
             "kind": spec.kind if not web else "web feed",
-            "line": spec.line,
+            "line": config.lines.line(f"sources[{i}]"),
             "last_fetch": c.last_fetch if c else None,
             "status": c.status if c else (None if web else "read from disk each run"),
             "last_success": c.last_success if c else None,

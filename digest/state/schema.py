@@ -4,11 +4,14 @@ in its own transaction; one from a newer digest is refused."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..errors import StateError
 from .db import Db
 from .queries import queries, statements
+from .sent import FACTS, KEYS, legacy_blocks
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def check_version(db: Db) -> int:
@@ -31,4 +34,19 @@ def migrate(db: Db, version: int) -> None:
                 continue
             for statement in statements(sql[f"migrate_{target}"]):
                 db.execute(statement)
+            if target in AFTER:
+                AFTER[target](db, sql)
             db.set_schema_version(target)
+
+
+def _sent_index_in_blocks(db: Db, sql: dict[str, str]) -> None:
+    """Schema 6: what sent_keys and sent_facts held, into blocks, one per issue."""
+    for kind, query in ((KEYS, "legacy_sent_keys"), (FACTS, "legacy_sent_facts")):
+        blocks = legacy_blocks(kind, db.execute(sql[query]))
+        db.executemany(sql["insert_sent_block"], [b.row() for b in blocks])
+    for statement in statements(sql["drop_legacy_sent_index"]):
+        db.execute(statement)
+
+
+# What a migration does beyond its SQL, in the same transaction.
+AFTER: dict[int, Callable[[Db, dict[str, str]], None]] = {6: _sent_index_in_blocks}

@@ -7,14 +7,20 @@ within its feed and its article URL, its MinHash signature and LSH band keys (co
 facts and top content words (same story). Selection reads them back through
 `select.sent.History`. Blobs are little-endian arrays: facts and paragraph keys int64, fact
 classes uint16, terms uint32 hashes then uint16 counts.
+
+The keys and facts every lookup searches are kept in blocks, one of each kind per `remember`
+(`SentBlock`): sorted int64 keys, the int64 article of each beside them, and for facts the
+int32 story day of each. A daily batch adds its own blocks, so remembering it writes bytes in
+proportion to it, however much was sent before.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import struct
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,15 +28,76 @@ if TYPE_CHECKING:
     from ..select.sent import SentRecord
 
 
+KEYS, FACTS = "keys", "facts"  # the kinds of block
+
+
+@dataclass(frozen=True)
+class SentBlock:
+    """The keys (or facts) of the articles one `remember` wrote, as stored: the row of
+    `insert_sent_block`."""
+
+    kind: str
+    first_article: int
+    newest_day: int
+    keys: bytes
+    articles: bytes
+    days: bytes | None
+
+    def row(self) -> tuple:
+        return (self.kind, self.first_article, self.newest_day, self.keys, self.articles, self.days)
+
+
 @dataclass(frozen=True)
 class SentRows:
-    """What remembering some tellings writes: rows in id order, keys sorted (sorted rows fill
-    the indexes in order, much faster than at random)."""
+    """What remembering some tellings writes: rows in id order, a block of their keys and one
+    of their facts, the terms' counts."""
 
     articles: list[tuple]
-    keys: list[tuple[int, int]]
-    facts: list[tuple[int, int, int]]
+    blocks: list[SentBlock]
     terms: list[tuple[int, int]]
+
+
+def key_block(first: int, keys: Iterable[tuple[int, int, int]]) -> SentBlock | None:
+    """The block of (key, article, day) triples (each once)."""
+    rows = sorted(set(keys))
+    if not rows:
+        return None
+    return SentBlock(
+        KEYS,
+        first,
+        max(r[2] for r in rows),
+        _pack("q", [r[0] for r in rows]),
+        _pack("q", [r[1] for r in rows]),
+        None,
+    )
+
+
+def fact_block(first: int, facts: Iterable[tuple[int, int, int]]) -> SentBlock | None:
+    """The block of (fact key, article, story day) triples (each once)."""
+    rows = sorted(set(facts))
+    if not rows:
+        return None
+    return SentBlock(
+        FACTS,
+        first,
+        max(r[2] for r in rows),
+        _pack("q", [r[0] for r in rows]),
+        _pack("q", [r[1] for r in rows]),
+        _pack("i", [r[2] for r in rows]),
+    )
+
+
+def legacy_blocks(kind: str, rows: Iterable[tuple[int, int, int, int]]) -> list[SentBlock]:
+    """Blocks, one per issue, of what a state before schema 6 kept in one index: rows of
+    (issue, key, article, day) in issue order."""
+    make = key_block if kind == KEYS else fact_block
+    out = []
+    for _, group in itertools.groupby(rows, key=lambda r: r[0]):
+        triples = [(r[1], r[2], r[3]) for r in group]
+        block = make(min(t[1] for t in triples), triples)
+        if block is not None:
+            out.append(block)
+    return out
 
 
 def sent_rows(first: int, issue_id: int, records: Sequence[SentRecord]) -> SentRows:
@@ -38,7 +105,9 @@ def sent_rows(first: int, issue_id: int, records: Sequence[SentRecord]) -> SentR
     sent_at = dt.datetime.now(dt.UTC)
     today = sent_at.date().toordinal()
     story_ids: dict[int, int] = {}
-    rows, keys, fact_rows = [], [], []
+    rows: list[tuple] = []
+    keys: list[tuple[int, int, int]] = []
+    fact_rows: list[tuple[int, int, int]] = []
     term_df: Counter[int] = Counter()
     for n, r in enumerate(records):
         aid = first + n
@@ -68,9 +137,10 @@ def sent_rows(first: int, issue_id: int, records: Sequence[SentRecord]) -> SentR
                 _pack("q", r.paragraphs),
             )
         )
-        keys.extend((k, aid) for k in r.keys)
-        fact_rows.extend((k, day, aid) for k in r.facts)
-    return SentRows(rows, sorted(keys), sorted(fact_rows), sorted(term_df.items()))
+        keys.extend((k, aid, day) for k in r.keys)
+        fact_rows.extend((k, aid, day) for k in r.facts)
+    blocks = [key_block(first, keys), fact_block(first, fact_rows)]
+    return SentRows(rows, [b for b in blocks if b is not None], sorted(term_df.items()))
 
 
 def _pack(kind: str, values: Sequence[int]) -> bytes:

@@ -546,8 +546,7 @@ class Store:
             first = (self._value("newest_sent_article") or 0) + 1
             rows = sent_rows(first, issue_id, records)
             self._each("insert_sent_article", rows.articles)
-            self._each("insert_sent_key", rows.keys)
-            self._each("insert_sent_fact", rows.facts)
+            self._each("insert_sent_block", [b.row() for b in rows.blocks])
             self._each("add_sent_term", rows.terms)
 
     def sent_article_count(self) -> int:
@@ -557,14 +556,10 @@ class Store:
     def sent_count_since(self, day: int) -> int:
         return self._value("sent_count_since", day) if self.has_schema() else 0
 
-    def matching_keys(self, keys: Sequence[int]) -> list[tuple[int, int]]:
-        return self._keyed("matching_keys", keys)
-
-    def fact_counts(self, keys: Sequence[int], day: int) -> dict[int, int]:
-        return dict(self._keyed("fact_counts", keys, day))
-
-    def facts_since(self, keys: Sequence[int], day: int) -> list[tuple[int, int]]:
-        return self._keyed("facts_since", keys, day)
+    def sent_blocks(self, kind: str, since: int) -> Iterator[tuple[bytes, bytes, bytes | None]]:
+        if not self.has_schema():
+            return iter(())
+        return (tuple(r) for r in self._run("sent_blocks", kind, since))
 
     def term_frequencies(self, keys: Sequence[int]) -> dict[int, int]:
         return dict(self._keyed("term_frequencies", keys))

@@ -165,3 +165,19 @@ CREATE TABLE bounce_messages (
     key TEXT PRIMARY KEY,           -- sha256 of the message: each is read once
     read_at TEXT NOT NULL
 );
+
+-- name: migrate_6
+-- The keys and facts of what was sent, in blocks: one block of each kind per `remember`, its
+-- keys sorted with their articles (and days) beside them, little-endian arrays (state/sent.py).
+-- A daily batch appends its blocks and writes bytes in proportion to itself; one index over
+-- every key took in random places and rewrote most of its pages each time. (schema.py moves
+-- what sent_keys and sent_facts held into blocks, one per issue, then drops them.)
+CREATE TABLE sent_blocks (
+    kind TEXT NOT NULL,             -- keys: exact-text, GUID, URL, LSH bands; facts
+    first_article BIGINT NOT NULL,  -- the first article id the block's `remember` wrote
+    newest_day BIGINT NOT NULL,     -- the newest story day in it
+    keys BYTEA NOT NULL,              -- int64, sorted
+    articles BYTEA NOT NULL,          -- int64, the article of each key
+    days BYTEA,                       -- facts: int32, the story day of each key
+    PRIMARY KEY (kind, first_article)
+);

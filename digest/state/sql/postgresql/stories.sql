@@ -10,17 +10,9 @@ SELECT max(id) FROM sent_articles;
 -- name: sent_count_since
 SELECT count(*) FROM sent_articles WHERE day >= %s;
 
--- name: matching_keys
-SELECT j.value, k.article_id FROM unnest(%s::bigint[]) AS j(value) JOIN sent_keys k ON k.key = j.value;
-
--- name: fact_counts
-SELECT j.value, count(*) FROM unnest(%s::bigint[]) AS j(value)
-JOIN sent_facts f ON f.key = j.value AND f.day >= %s
-GROUP BY j.value;
-
--- name: facts_since
-SELECT j.value, f.article_id FROM unnest(%s::bigint[]) AS j(value)
-JOIN sent_facts f ON f.key = j.value AND f.day >= %s;
+-- name: sent_blocks
+SELECT keys, articles, days FROM sent_blocks WHERE kind = %s AND newest_day >= %s
+ORDER BY first_article;
 
 -- name: term_frequencies
 SELECT j.value, t.articles FROM unnest(%s::bigint[]) AS j(value) JOIN sent_terms t ON t.key = j.value;
@@ -35,12 +27,22 @@ INSERT INTO sent_articles(id, issue_id, title, source, url, guid, day, sent_at, 
     excerpt, fact_weight, facts, signature, lead, terms, story_id, classes, paragraphs)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s);
 
--- name: insert_sent_key
-INSERT INTO sent_keys VALUES (%s, %s) ON CONFLICT DO NOTHING;
-
--- name: insert_sent_fact
-INSERT INTO sent_facts VALUES (%s, %s, %s) ON CONFLICT DO NOTHING;
+-- name: insert_sent_block
+INSERT INTO sent_blocks(kind, first_article, newest_day, keys, articles, days)
+VALUES (%s, %s, %s, %s, %s, %s);
 
 -- name: add_sent_term
 INSERT INTO sent_terms VALUES (%s, %s) ON CONFLICT(key) DO UPDATE
 SET articles = sent_terms.articles + excluded.articles;
+
+-- name: legacy_sent_keys
+SELECT a.issue_id, k.key, k.article_id, a.day FROM sent_keys k
+JOIN sent_articles a ON a.id = k.article_id ORDER BY a.issue_id, k.key, k.article_id;
+
+-- name: legacy_sent_facts
+SELECT a.issue_id, f.key, f.article_id, f.day FROM sent_facts f
+JOIN sent_articles a ON a.id = f.article_id ORDER BY a.issue_id, f.key, f.article_id;
+
+-- name: drop_legacy_sent_index
+DROP TABLE sent_keys;
+DROP TABLE sent_facts;
