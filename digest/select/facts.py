@@ -65,7 +65,8 @@ _UPPER = r"A-ZА-ЯЁІЇЄҐӘҒҚҢӨҰҮҺЎ"
 _LOWER = r"a-zа-яёіїєґәғқңөұүһўʻ'’"
 _WORD = rf"[{_UPPER}][\w'\u2019.\-]*"
 _NAME_RE = re.compile(rf"{_WORD}(?:\s+(?:(?:of|for|de|al)\s+)?{_WORD})+")
-_CAPITALISED = re.compile(rf"(?<![\w.])[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}]?[{_LOWER}]+)*")
+# (The capital first, then the look behind it: the scan skips to the next capital.)
+_CAPITALISED = re.compile(rf"[{_UPPER}](?<![\w.].)[{_LOWER}]+(?:-[{_UPPER}]?[{_LOWER}]+)*")
 # A number with what qualifies it: a scale written out or abbreviated, in English or Russian
 # ("5.4bn", "£1.5m", "€3,5 млрд", "10k", "1.2M", "5 million"), and a percent sign or word.
 # It starts with a digit so the scan is fast; what precedes is checked in Python.

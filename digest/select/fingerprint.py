@@ -43,6 +43,7 @@ LEAD_BANDS, LEAD_ROWS = 4, 4  # LSH over the opening (its first 16 MinHash value
 LEAD_PERM = LEAD_BANDS * LEAD_ROWS
 TERMS_KEPT = 48  # content words stored per sent article for the cosine
 NAMES_KEPT = 24  # name words stored with them
+_TERMS_AT_ONCE = 4096  # articles whose terms are counted in one go
 _SIGN_CHUNK = 16_384  # shingles per numpy call: the buffer stays in cache
 _MAX32 = np.uint32(0xFFFFFFFF)
 
@@ -144,31 +145,60 @@ b c d e f g h j k l m n o p q r s t u v w x y z
 """.split()
 )
 _WORD_MASK = np.uint32(NAME_BIT - 1)
-_STOP_HASHES = frozenset(zlib.crc32(w) & (NAME_BIT - 1) for w in _STOPWORDS)
+_STOP_HASHES = np.array(sorted({zlib.crc32(w) & (NAME_BIT - 1) for w in _STOPWORDS}), np.uint32)
 
 
-def term_counts(title: str, text: str) -> Counter[int]:
-    """Content-word counts (by word hash, NAME_BIT clear) for the TF-IDF cosine."""
-    counts = Counter((word_hashes(tokens(title + " " + text)) & _WORD_MASK).tolist())
-    for h in _STOP_HASHES & counts.keys():
-        del counts[h]
-    return counts
-
-
-def story_terms(title: str, text: str, names_used: Sequence[str] | None = None) -> Counter[int]:
-    """What the same-story score compares (similarity.py): the TERMS_KEPT most frequent
-    content words of the title and opening, and the NAMES_KEPT most frequent name words
-    (`names_used`: its name_words, when already made; their hashes with NAME_BIT set, each
-    counted once). History keeps the same."""
-    opening = text[:FACT_CHARS]
-    out = Counter(dict(term_counts(title, opening).most_common(TERMS_KEPT)))
-    if names_used is None:
-        names_used = name_words(title, opening)
-    names = Counter(zlib.crc32(w.encode()) | NAME_BIT for w in names_used)
+def story_terms(
+    titles: Sequence[str], texts: Sequence[str], names_used: Sequence[Sequence[str]]
+) -> list[Counter[int]]:
+    """What the same-story score compares (similarity.py), for many articles at once: the
+    TERMS_KEPT most frequent content words of the title and opening, and the NAMES_KEPT most
+    frequent words of the names it uses (`names_used`: its name_words; their hashes with
+    NAME_BIT set, each counted once). History keeps the same."""
+    if len(titles) > _TERMS_AT_ONCE:  # memory stays small
+        return [
+            terms
+            for at in range(0, len(titles), _TERMS_AT_ONCE)
+            for terms in story_terms(
+                *(x[at : at + _TERMS_AT_ONCE] for x in (titles, texts, names_used))
+            )
+        ]
+    words = [
+        word_hashes(tokens(title + " " + text[:FACT_CHARS])) & _WORD_MASK
+        for title, text in zip(titles, texts, strict=True)
+    ]
+    rows = np.repeat(np.arange(len(words)), [len(w) for w in words])
+    flat = np.concatenate([np.zeros(0, np.uint32), *words])
+    content = ~np.isin(flat, _STOP_HASHES)
+    top_words = _most_common(rows[content], flat[content], TERMS_KEPT, len(words))
+    rows = np.repeat(np.arange(len(words)), [len(n) for n in names_used])
+    names = word_hashes([w.encode() for n in names_used for w in n]) | np.uint32(NAME_BIT)
+    top_names = _most_common(rows, names, NAMES_KEPT, len(words))
     # A name counts once however often it recurs: a place named again and again ("Aralsk")
     # would outweigh the people who tell two events there apart.
-    out.update({name: 1 for name, _ in names.most_common(NAMES_KEPT)})
-    return out
+    return [
+        Counter(dict(w) | dict.fromkeys((name for name, _ in n), 1))
+        for w, n in zip(top_words, top_names, strict=True)
+    ]
+
+
+def _most_common(
+    rows: np.ndarray, values: np.ndarray, n: int, count: int
+) -> list[list[tuple[int, int]]]:
+    """For each of `count` rows, the `n` most frequent of its `values` (32-bit) with their
+    counts, as Counter.most_common gives them: the first seen first among equals."""
+    keys = rows.astype(np.uint64) << np.uint64(32) | values.astype(np.uint64)
+    unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    row = (unique >> np.uint64(32)).astype(np.int64)
+    order = np.lexsort((first, -counts, row))
+    row, unique, counts = row[order], unique[order], counts[order]
+    rank = np.arange(len(row)) - np.searchsorted(row, row)  # within its row
+    kept = rank < n
+    bounds = np.searchsorted(row[kept], np.arange(count + 1)).tolist()
+    pairs = list(
+        zip((unique[kept] & np.uint64(0xFFFFFFFF)).tolist(), counts[kept].tolist(), strict=True)
+    )
+    return [pairs[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 def story_facets(
@@ -187,7 +217,7 @@ def story_facets(
 
 
 def headline_terms(words: frozenset[int]) -> frozenset[int]:
-    """Headline words as term hashes (the same as term_counts gives)."""
+    """Headline words as term hashes (the same as story_terms gives)."""
     return frozenset(w & (NAME_BIT - 1) for w in words)
 
 
@@ -251,16 +281,11 @@ class Fingerprint:
     headline: frozenset[int]
     excerpt: bool
     headline_key: int | None
-    names_used: tuple[str, ...]  # its name_words
+    terms: Counter[int]  # its top content and name words, for the same-story score
     article: Article = field(repr=False)
 
     # Asked of the few articles compared as the same story, and of those remembered: made
     # when first asked.
-    @functools.cached_property
-    def terms(self) -> Counter[int]:
-        """Its top content and name words, for the same-story score."""
-        return story_terms(self.article.title, self.article.text, self.names_used)
-
     @functools.cached_property
     def facets(self) -> Facets:
         return story_facets(self.terms, self.classes, self.article.title, self.headline, self.facts)
@@ -294,6 +319,7 @@ def fingerprint(
     pending: list[np.ndarray] = []
     pending_size = 0
     partial = []
+    openings, names = [], []  # for story_terms
 
     def sign(end: int) -> None:
         start = end - len(pending)
@@ -314,9 +340,11 @@ def fingerprint(
             sign(n + 1)
             pending_size = 0
         fs = facts(a.title, text)
-        names_used = tuple(name_words(a.title, text))
+        names_used = name_words(a.title, text)
         for w in names_used:
             fs.setdefault(name_word_key(w), NAME_WORD)
+        openings.append(text[:FACT_CHARS])
+        names.append(names_used)
         heading = headline_words(a.title)
         partial.append(
             (
@@ -330,8 +358,6 @@ def fingerprint(
                 heading,
                 a.excerpt,
                 headline_key(heading),
-                names_used,
-                a,
             )
         )
     sign(len(articles))
@@ -342,7 +368,10 @@ def fingerprint(
         if len(articles)
         else np.zeros((0, FULL_BANDS + LEAD_BANDS), np.int64)
     )
+    terms = story_terms([a.title for a in articles], openings, names)
     return [
-        Fingerprint(exact, ids, words, size, sigs[i], leads[i], bands[i], *rest)
+        Fingerprint(
+            exact, ids, words, size, sigs[i], leads[i], bands[i], *rest, terms[i], articles[i]
+        )
         for i, (exact, ids, words, size, *rest) in enumerate(partial)
     ]
