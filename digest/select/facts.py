@@ -57,6 +57,7 @@ _WEEKDAYS = {
 _WEEKDAY_RE = re.compile(
     r"(?=[MmTtWwFfSs])\b(?:[Mm]on|[Tt]ues|[Ww]ednes|[Tt]hurs|[Ff]ri|[Ss]atur|[Ss]un)day\b"
 )
+_CYRILLIC_RE = re.compile("[\u0400-\u04ff\u1c80-\u1c88]")  # holds any first letter of _WEEKDAY_RU
 _WEEKDAY_RU = re.compile(
     r"(?=(?i:[пвсч]))"
     r"(?i:понедельник\w*|вторник\w*|сред[уаы]|четверг\w*|пятниц\w+|суббот\w+|воскресень\w+)"
@@ -146,9 +147,9 @@ def facts(title: str, text: str) -> dict[int, str]:
 
 def _weekday_words(part: str) -> list[str]:
     """The weekdays `part` names, in order: English ones only where "day" occurs, Russian
-    ones only in text beyond ASCII."""
+    ones only in text with Cyrillic letters."""
     found = list(_WEEKDAY_RE.finditer(part)) if "day" in part else []
-    if not part.isascii():
+    if not part.isascii() and _CYRILLIC_RE.search(part):
         found += _WEEKDAY_RU.finditer(part)
         found.sort(key=re.Match.start)
     return [m[0] for m in found]

@@ -169,7 +169,8 @@ def story_terms(
     ]
     rows = np.repeat(np.arange(len(words)), [len(w) for w in words])
     flat = np.concatenate([np.zeros(0, np.uint32), *words])
-    content = ~np.isin(flat, _STOP_HASHES)
+    at = np.minimum(np.searchsorted(_STOP_HASHES, flat), len(_STOP_HASHES) - 1)
+    content = _STOP_HASHES[at] != flat
     top_words = _most_common(rows[content], flat[content], TERMS_KEPT, len(words))
     rows = np.repeat(np.arange(len(words)), [len(n) for n in names_used])
     names = word_hashes([w.encode() for n in names_used for w in n]) | np.uint32(NAME_BIT)

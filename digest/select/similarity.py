@@ -159,6 +159,8 @@ def weigh(reports: Sequence[Facets], vocab: Vocabulary) -> Reports:
 
 def script_of(text: str) -> str:
     """ "cyrillic" when most of its letters are, else "latin"."""
+    if text.isascii():
+        return "latin"
     letters = [c for c in text if c.isalpha()]
     cyrillic = sum("\u0400" <= c <= "\u04ff" for c in letters)
     return "cyrillic" if cyrillic * 2 > len(letters) else "latin"
