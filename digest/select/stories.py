@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
 
 from ..models import ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
 from .facts import AMOUNT, COUNT, DATE, NAME, NAME_WORD, PERCENT
@@ -286,21 +287,27 @@ class Batch:
         MIN_ANCHORS anchors, facts or name words held by at most ANCHOR_MAX_DF candidates (one
         held by more is no sign of one story, and the cap keeps the pairs linear in the
         candidates), or MIN_RARE_WORDS rare content words."""
-        shared: Counter[tuple[int, int]] = Counter()
-        for k, holders in self.fact_holders.items():
-            if 1 < len(holders) <= ANCHOR_MAX_DF and self.fps[holders[0]].facts[k] in ANCHORS:
-                shared.update(itertools.combinations(sorted(holders), 2))
-        word_holders: dict[int, list[int]] = defaultdict(list)
-        for i, fp in self.fps.items():
-            for t in fp.terms:
-                if not t & NAME_BIT:
-                    word_holders[t].append(i)
-        words: Counter[tuple[int, int]] = Counter()
-        for holders in word_holders.values():
-            if 1 < len(holders) <= RARE_WORD_MAX_DF:
-                words.update(itertools.combinations(sorted(holders), 2))
-        pairs = {p for p, n in shared.items() if n >= MIN_ANCHORS}
-        pairs |= {p for p, n in words.items() if n >= MIN_RARE_WORDS}
+        anchors = [
+            holders
+            for k, holders in self.fact_holders.items()
+            if 1 < len(holders) <= ANCHOR_MAX_DF and self.fps[holders[0]].facts[k] in ANCHORS
+        ]
+        pairs = _sharing(
+            np.fromiter(itertools.chain.from_iterable(anchors), np.int64),
+            np.repeat(np.arange(len(anchors)), [len(h) for h in anchors]),
+            MIN_ANCHORS,
+        )
+        holders = np.repeat(
+            np.fromiter(self.fps, np.int64), [len(fp.terms) for fp in self.fps.values()]
+        )
+        terms = np.fromiter(
+            itertools.chain.from_iterable(fp.terms for fp in self.fps.values()), np.int64
+        )
+        words = (terms & NAME_BIT) == 0
+        holders, terms = holders[words], terms[words]
+        _, word, df = np.unique(terms, return_inverse=True, return_counts=True)
+        rare = (df[word] > 1) & (df[word] <= RARE_WORD_MAX_DF)
+        pairs |= _sharing(holders[rare], terms[rare], MIN_RARE_WORDS)
         return {(i, j) for i, j in pairs if close_in_time(self.day(i), self.day(j))}
 
     def story_scorer(
@@ -334,6 +341,18 @@ class Batch:
             facets = [fp.facets for fp in self.fps.values()]
             self._reports = weigh(facets, vocabulary(facets, history))
         return self._reports
+
+
+def _sharing(holders: np.ndarray, keys: np.ndarray, at_least: int) -> set[tuple[int, int]]:
+    """The pairs of candidates (i < j) that hold `at_least` keys in common (`holders[n]`
+    holds `keys[n]`): a sparse product counts them."""
+    if not len(keys):
+        return set()
+    _, column = np.unique(keys, return_inverse=True)
+    held = sparse.csr_array((np.ones(len(keys), np.int32), (holders, column)))
+    shared = sparse.triu(held @ held.T, k=1).tocoo()
+    enough = shared.data >= at_least
+    return set(zip(shared.row[enough].tolist(), shared.col[enough].tolist(), strict=True))
 
 
 def close_in_time(a: int | None, b: int | None) -> bool:
