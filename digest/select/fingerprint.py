@@ -12,8 +12,8 @@ one buffer is many times faster than `update_batch` text by text.
 from __future__ import annotations
 
 import functools
+import itertools
 import zlib
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -150,7 +150,7 @@ _STOP_HASHES = np.array(sorted({zlib.crc32(w) & (NAME_BIT - 1) for w in _STOPWOR
 
 def story_terms(
     titles: Sequence[str], texts: Sequence[str], names_used: Sequence[Sequence[str]]
-) -> list[Counter[int]]:
+) -> list[dict[int, int]]:
     """What the same-story score compares (similarity.py), for many articles at once: the
     TERMS_KEPT most frequent content words of the title and opening, and the NAMES_KEPT most
     frequent words of the names it uses (`names_used`: its name_words; their hashes with
@@ -171,39 +171,39 @@ def story_terms(
     flat = np.concatenate([np.zeros(0, np.uint32), *words])
     at = np.minimum(np.searchsorted(_STOP_HASHES, flat), len(_STOP_HASHES) - 1)
     content = _STOP_HASHES[at] != flat
-    top_words = _most_common(rows[content], flat[content], TERMS_KEPT, len(words))
+    word_rows, top_words, word_counts = _most_common(rows[content], flat[content], TERMS_KEPT)
     rows = np.repeat(np.arange(len(words)), [len(n) for n in names_used])
     names = word_hashes([w.encode() for n in names_used for w in n]) | np.uint32(NAME_BIT)
-    top_names = _most_common(rows, names, NAMES_KEPT, len(words))
-    # A name counts once however often it recurs: a place named again and again ("Aralsk")
-    # would outweigh the people who tell two events there apart.
-    return [
-        Counter(dict(w) | dict.fromkeys((name for name, _ in n), 1))
-        for w, n in zip(top_words, top_names, strict=True)
-    ]
+    name_rows, top_names, _ = _most_common(rows, names, NAMES_KEPT)
+    # Each article's words, then its names. A name counts once however often it recurs: a
+    # place named again and again ("Aralsk") would outweigh the people who tell two events
+    # there apart.
+    rows = np.concatenate([word_rows, name_rows])
+    order = np.argsort(rows, kind="stable")
+    terms = np.concatenate([top_words, top_names])[order].tolist()
+    counts = np.concatenate([word_counts, np.ones(len(top_names), np.int64)])[order].tolist()
+    pairs = list(zip(terms, counts, strict=True))
+    bounds = np.searchsorted(rows[order], np.arange(len(words) + 1)).tolist()
+    return [dict(pairs[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
 def _most_common(
-    rows: np.ndarray, values: np.ndarray, n: int, count: int
-) -> list[list[tuple[int, int]]]:
-    """For each of `count` rows, the `n` most frequent of its `values` (32-bit) with their
-    counts, as Counter.most_common gives them: the first seen first among equals."""
+    rows: np.ndarray, values: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's `n` most frequent `values` (32-bit) with their counts, in the order
+    Counter.most_common gives them (the first seen first among equals): (rows, values,
+    counts), row by row."""
     keys = rows.astype(np.uint64) << np.uint64(32) | values.astype(np.uint64)
     unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
     row = (unique >> np.uint64(32)).astype(np.int64)
     order = np.lexsort((first, -counts, row))
     row, unique, counts = row[order], unique[order], counts[order]
-    rank = np.arange(len(row)) - np.searchsorted(row, row)  # within its row
-    kept = rank < n
-    bounds = np.searchsorted(row[kept], np.arange(count + 1)).tolist()
-    pairs = list(
-        zip((unique[kept] & np.uint64(0xFFFFFFFF)).tolist(), counts[kept].tolist(), strict=True)
-    )
-    return [pairs[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    kept = np.arange(len(row)) - np.searchsorted(row, row) < n  # its rank within its row
+    return row[kept], unique[kept] & np.uint64(0xFFFFFFFF), counts[kept]
 
 
 def story_facets(
-    terms: Counter[int],
+    terms: Mapping[int, int],
     classes: Sequence[int] | None,
     title: str,
     headline: frozenset[int] | None = None,
@@ -282,7 +282,7 @@ class Fingerprint:
     headline: frozenset[int]
     excerpt: bool
     headline_key: int | None
-    terms: Counter[int]  # its top content and name words, for the same-story score
+    terms: dict[int, int]  # its top content and name words (story_terms)
     article: Article = field(repr=False)
 
     # Asked of the few articles compared as the same story, and of those remembered: made

@@ -138,8 +138,12 @@ def weigh(reports: Sequence[Facets], vocab: Vocabulary) -> Reports:
     )
     head_rows, head_terms = _entries([f.headline for f in reports])
     headline_weight = np.bincount(head_rows, _idf(vocab, head_terms), n)
-    fact_rows, facts = _entries([f.facts for f in reports])
-    kinds = np.array([kind for f in reports for kind in f.facts.values()], "U1")
+    wanted = set(vocab.facts.tolist())
+    held = [f.facts.keys() & wanted for f in reports]
+    fact_rows, facts = _entries(held)
+    kinds = np.array(
+        [f.facts[k] for f, keys in zip(reports, held, strict=True) for k in keys], "U1"
+    )
     figure, weekday = np.isin(kinds, FIGURES), kinds == WEEKDAY
     return Reports(
         vocab,

@@ -292,7 +292,7 @@ class Batch:
             for k, holders in self.fact_holders.items()
             if 1 < len(holders) <= ANCHOR_MAX_DF and self.fps[holders[0]].facts[k] in ANCHORS
         ]
-        pairs = _sharing(
+        pairs = _pairs_within(
             np.fromiter(itertools.chain.from_iterable(anchors), np.int64),
             np.repeat(np.arange(len(anchors)), [len(h) for h in anchors]),
             MIN_ANCHORS,
@@ -307,7 +307,7 @@ class Batch:
         holders, terms = holders[words], terms[words]
         _, word, df = np.unique(terms, return_inverse=True, return_counts=True)
         rare = (df[word] > 1) & (df[word] <= RARE_WORD_MAX_DF)
-        pairs |= _sharing(holders[rare], terms[rare], MIN_RARE_WORDS)
+        pairs |= _pairs_within(holders[rare], terms[rare], MIN_RARE_WORDS)
         return {(i, j) for i, j in pairs if close_in_time(self.day(i), self.day(j))}
 
     def story_scorer(
@@ -343,16 +343,36 @@ class Batch:
         return self._reports
 
 
-def _sharing(holders: np.ndarray, keys: np.ndarray, at_least: int) -> set[tuple[int, int]]:
-    """The pairs of candidates (i < j) that hold `at_least` keys in common (`holders[n]`
-    holds `keys[n]`): a sparse product counts them."""
-    if not len(keys):
-        return set()
-    _, column = np.unique(keys, return_inverse=True)
-    held = sparse.csr_array((np.ones(len(keys), np.int32), (holders, column)))
-    shared = sparse.triu(held @ held.T, k=1).tocoo()
+def _sharing(
+    holders_a: np.ndarray,
+    keys_a: np.ndarray,
+    holders_b: np.ndarray,
+    keys_b: np.ndarray,
+    at_least: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (a, b) of a holder of `holders_a` and one of `holders_b` that hold `at_least`
+    keys in common (`holders_x[n]` holds `keys_x[n]`), counted by one sparse product."""
+    if not len(keys_a) or not len(keys_b):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    keys, column = np.unique(np.concatenate([keys_a, keys_b]), return_inverse=True)
+    sides = []
+    for holders, columns in (
+        (holders_a, column[: len(keys_a)]),
+        (holders_b, column[len(keys_a) :]),
+    ):
+        ids, row = np.unique(holders, return_inverse=True)
+        ones = np.ones(len(row), np.int32)
+        sides.append((ids, sparse.csr_array((ones, (row, columns)), shape=(len(ids), len(keys)))))
+    (ids_a, a), (ids_b, b) = sides
+    shared = (a @ b.T).tocoo()
     enough = shared.data >= at_least
-    return set(zip(shared.row[enough].tolist(), shared.col[enough].tolist(), strict=True))
+    return ids_a[shared.row[enough]], ids_b[shared.col[enough]]
+
+
+def _pairs_within(holders: np.ndarray, keys: np.ndarray, at_least: int) -> set[tuple[int, int]]:
+    """The pairs of candidates (i < j) that hold `at_least` keys in common."""
+    a, b = _sharing(holders, keys, holders, keys, at_least)
+    return set(zip(a[a < b].tolist(), b[a < b].tolist(), strict=True))
 
 
 def close_in_time(a: int | None, b: int | None) -> bool:
@@ -697,10 +717,16 @@ def scores_against_history(
     keys = [k for k, h in batch.fact_holders.items() if fps[h[0]].facts[k] in ANCHORS]
     counts = history.fact_counts(keys, since)  # sent articles holding each fact
     anchor_keys = [k for k in counts if counts[k] + len(batch.fact_holders[k]) <= ANCHOR_MAX_DF]
-    shared_anchors: Counter[tuple[int, int]] = Counter()
-    for key, aid in history.facts_since(anchor_keys, since):
-        shared_anchors.update((i, aid) for i in batch.fact_holders[key] if i not in settled)
-    pairs = [p for p, n in shared_anchors.items() if n >= MIN_ANCHORS]  # as in the batch
+    held = [(i, k) for k in anchor_keys for i in batch.fact_holders[k] if i not in settled]
+    sent_held = np.array(history.facts_since(anchor_keys, since), np.int64).reshape(-1, 2)
+    candidates, sent_ids = _sharing(
+        np.array([i for i, _ in held], np.int64),
+        np.array([k for _, k in held], np.int64),
+        sent_held[:, 1],
+        sent_held[:, 0],
+        MIN_ANCHORS,  # as in the batch
+    )
+    pairs = sorted(zip(candidates.tolist(), sent_ids.tolist(), strict=True))
     if not pairs:
         return {}
     sent = history.articles({aid for _, aid in pairs})
