@@ -144,10 +144,9 @@ def preview(
 ) -> None:
     """The next digest, without sending or recording anything."""
     from . import pipeline
-    from .paths import preview_folder
 
     config = _load(ctx)
-    folder = preview_folder(config, Path(out_dir) if out_dir else None)
+    folder = config.preview_folder(Path(out_dir) if out_dir else None)
     with progress.shown(enabled=not as_json):
         report, paths = pipeline.preview(config, folder, _as_of(as_of))
     _warn(report.to_json()["problems"])
@@ -161,7 +160,7 @@ def preview(
         from .preview_server import open_in_browser, serve_folder
 
         if serve:
-            serve_folder(folder, port, open_browser, archive=pipeline.archive_folder(config))
+            serve_folder(folder, port, open_browser, archive=config.archive_folder())
         else:
             click.echo(open_in_browser(paths[0].resolve().as_uri()))
 

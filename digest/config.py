@@ -38,7 +38,14 @@ from . import __version__
 from .cron import CronError, cron_expression
 from .errors import ConfigError
 from .i18n import languages
-from .paths import DEFAULT_CONFIG, default_outbox, default_state, project_folder
+from .paths import (
+    DEFAULT_CONFIG,
+    archive_folder,
+    default_outbox,
+    default_state,
+    preview_folder,
+    project_folder,
+)
 from .rules import NO_RULES, Rules, pattern
 from .tokens import Signer
 
@@ -717,6 +724,14 @@ class Config:
     def project_root(self) -> Path:
         """Where the default `var/` lives (paths.py)."""
         return project_folder(self.folder)
+
+    def archive_folder(self, out_dir: Path | None = None) -> Path:
+        """--out, else `archive.folder`, else var/archive (paths.py)."""
+        return archive_folder(self.folder, self.archive.folder if self.archive else None, out_dir)
+
+    def preview_folder(self, out_dir: Path | None = None) -> Path:
+        """--out, else var/preview (paths.py)."""
+        return preview_folder(self.folder, out_dir)
 
 
 # Checks across a section's keys, after its keys are read: (value, its keys' nodes, its node).

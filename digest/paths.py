@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .config import Config
 
 DEFAULT_CONFIG = Path("config/digest.yaml")  # --config, from the project folder
 
@@ -34,15 +30,15 @@ def default_outbox(config_folder: Path) -> Path:
     return var_folder(config_folder) / "outbox"
 
 
-def preview_folder(config: Config, out_dir: Path | None = None) -> Path:
+def preview_folder(config_folder: Path, out_dir: Path | None = None) -> Path:
     """--out, else var/preview."""
-    return out_dir if out_dir is not None else var_folder(config.folder) / "preview"
+    return out_dir if out_dir is not None else var_folder(config_folder) / "preview"
 
 
-def archive_folder(config: Config, out_dir: Path | None = None) -> Path:
-    """--out, else `archive.folder`, else var/archive."""
+def archive_folder(
+    config_folder: Path, configured: Path | None, out_dir: Path | None = None
+) -> Path:
+    """--out, else `archive.folder` (`configured`), else var/archive."""
     if out_dir is not None:
         return out_dir
-    if config.archive and config.archive.folder:
-        return config.archive.folder
-    return var_folder(config.folder) / "archive"
+    return configured if configured is not None else var_folder(config_folder) / "archive"

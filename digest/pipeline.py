@@ -17,14 +17,13 @@ from .config import Config
 from .errors import ConfigError, UsageError
 from .message import build_message, message_bytes, unsubscribe_link
 from .models import fill_footer
-from .paths import archive_folder
 from .plan import DigestPlan
 from .report import RunReport
 from .send import Cycle, prepare, recipients_of
 from .state import Store, run_lock
 from .state.models import RunStatus
 
-__all__ = ["RunReport", "archive", "archive_folder", "prepare", "preview", "run"]
+__all__ = ["RunReport", "archive", "prepare", "preview", "run"]
 
 
 def preview(
@@ -106,7 +105,7 @@ def archive(
     with Store.for_config(config, readonly=True) as store:
         return write_archive(
             store,
-            archive_folder(config, out_dir),
+            config.archive_folder(out_dir),
             title=config.title,
             url=settings.url if settings else None,
             keep=settings.keep if settings else None,

@@ -15,7 +15,6 @@ from .config import Config
 from .deliver import deliver_issue
 from .errors import DeliveryError, DigestError
 from .models import RenderedDigest
-from .paths import archive_folder
 from .plan import DigestPlan, plan_digest, read_sources
 from .progress import meter
 from .recipients import (
@@ -339,7 +338,7 @@ def refresh_archive(config: Config, store: Storage, notes: list[str]) -> None:
     try:
         write_archive(
             store,
-            archive_folder(config),
+            config.archive_folder(),
             title=config.title,
             url=config.archive.url,
             keep=config.archive.keep,

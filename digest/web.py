@@ -51,7 +51,6 @@ from .config import Config
 from .deliver import envelope_sender
 from .errors import ConfigError, UsageError
 from .message import WIRE, _dkim_sign
-from .paths import archive_folder
 from .recipients import normalize_address
 from .render import _template_dir as templates
 from .state import Store
@@ -209,7 +208,7 @@ class App:
         self.mails = RateLimit(*MAILS_PER_ADDRESS)
         self.posts = RateLimit(*POSTS_PER_CLIENT)
         self.mailer = Mailer(config, self.signer)
-        self.archive = archive_folder(config)
+        self.archive = config.archive_folder()
         # One connection for every server thread, used under a lock: requests are short, the
         # state has one writer at a time anyway, and on SQLite a second connection opened in
         # this process would drop the first one's locks (closing any descriptor of the file

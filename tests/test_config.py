@@ -470,7 +470,7 @@ def test_the_example_config_writes_every_default_the_schema_has():
     from dataclasses import MISSING
 
     from digest.config import read_value, settings
-    from digest.paths import archive_folder, default_outbox, default_state
+    from digest.paths import default_outbox, default_state
     from digest.rules import NO_RULES
 
     shipped = ROOT / "config" / "digest.yaml"
@@ -491,7 +491,7 @@ def test_the_example_config_writes_every_default_the_schema_has():
     for key, resolved in [
         ("state", default_state(config.folder)),
         ("delivery.outbox", default_outbox(config.folder)),
-        ("archive.folder", archive_folder(replace_folder(config, None))),
+        ("archive.folder", replace_folder(config, None).archive_folder()),
     ]:
         assert read_value(lambda node: node.expand(node.string()), written[key][0], shipped) == (
             str(resolved)

@@ -54,6 +54,7 @@ from ..models import (
     Selection,
     Skipped,
 )
+from ..state.sent import SentRecord
 from ..text import tokens
 from .fingerprint import (
     MINHASH_SEED,
@@ -66,7 +67,7 @@ from .fingerprint import (
     text_hashes,
     word_hashes,
 )
-from .sent import History, SentArticle, SentRecord, SentStories
+from .sent import History, SentArticle, SentStories
 from .stories import (
     Batch,
     against_history,

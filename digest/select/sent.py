@@ -1,6 +1,6 @@
 """What selection needs to know of the stories already sent, and what it hands back to be
-remembered. The state layer implements `SentStories` and stores `SentRecord`s; selection
-never sees a database."""
+remembered. The state layer implements `SentStories` and stores `SentRecord`s (defined with
+the rows it writes, digest/state/sent.py); selection never sees a database."""
 
 from __future__ import annotations
 
@@ -32,29 +32,6 @@ class SentArticle:
     terms: Counter[int]
     paragraphs: frozenset[int] = frozenset()  # keys of its body paragraphs
     day: int | None = None  # its date (proleptic ordinal)
-
-
-@dataclass(frozen=True)
-class SentRecord:
-    """One telling of a story to remember once the issue reached a reader."""
-
-    story: int  # index of the story within its issue: tellings of one story share it
-    title: str
-    source: str
-    url: str | None
-    guid: str | None
-    day: int | None  # the telling's date (proleptic ordinal); None: the day it is stored
-    words: int
-    shingles: int
-    excerpt: bool
-    fact_weight: float
-    facts: tuple[int, ...]
-    classes: tuple[int, ...]
-    signature: bytes  # NUM_PERM little-endian uint32
-    lead: bytes  # LEAD_PERM little-endian uint32
-    terms: tuple[tuple[int, int], ...]  # top content words: (hash, count)
-    keys: tuple[int, ...]  # exact-text, identity and LSH band keys
-    paragraphs: tuple[int, ...] = ()  # keys of its body paragraphs
 
 
 class SentStories(Protocol):

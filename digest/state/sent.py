@@ -22,13 +22,31 @@ import struct
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..select.sent import SentRecord
-
 
 KEYS, FACTS = "keys", "facts"  # the kinds of block
+
+
+@dataclass(frozen=True)
+class SentRecord:
+    """One telling of a story to remember once the issue reached a reader."""
+
+    story: int  # index of the story within its issue: tellings of one story share it
+    title: str
+    source: str
+    url: str | None
+    guid: str | None
+    day: int | None  # the telling's date (proleptic ordinal); None: the day it is stored
+    words: int
+    shingles: int
+    excerpt: bool
+    fact_weight: float
+    facts: tuple[int, ...]
+    classes: tuple[int, ...]
+    signature: bytes  # NUM_PERM little-endian uint32
+    lead: bytes  # LEAD_PERM little-endian uint32
+    terms: tuple[tuple[int, int], ...]  # top content words: (hash, count)
+    keys: tuple[int, ...]  # exact-text, identity and LSH band keys
+    paragraphs: tuple[int, ...] = ()  # keys of its body paragraphs
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,11 @@ from .postgres import PostgresDb
 from .queries import queries
 from .readers import Reader, Readers, ReaderStatus, reader_from_row
 from .schema import SCHEMA_VERSION, check_version, migrate
-from .sent import sent_rows
+from .sent import SentRecord, sent_rows
 from .sqlite import SqliteDb
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..select.sent import SentRecord
     from .storage import NewReader, Outcome, PageText, RateRow
 
 __all__ = ["SCHEMA_VERSION", "Store", "is_url", "now", "sender_id"]
