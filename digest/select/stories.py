@@ -758,11 +758,10 @@ def scores_against_history(
     if not pairs:
         return {}
     sent = history.articles({aid for _, aid in pairs})
-    told = list(dict.fromkeys(aid for _, aid in pairs))
-    row = {aid: r for r, aid in enumerate(told)}
+    row = {aid: r for r, aid in enumerate(sent)}
     facets = [
         story_facets(h.terms, h.classes, h.title, facts=dict.fromkeys(h.facts, ""))
-        for h in map(sent.__getitem__, told)
+        for h in sent.values()
     ]
     reports = batch.reports(history)
     p = same_story(
