@@ -74,17 +74,17 @@ def main() -> None:
 
     d = digest(args.articles)
     rendered = r.render(d)  # warms the cached Jinja environment and templates
-    view = r._view(d)
-    env = r._env()
+    view = r.digest_view(d)
+    env = r.jinja_env()
     mjml = env.get_template("digest.mjml.j2").render(view)
     html = mjml2html(mjml, fonts={})
 
     steps = {
         "render() total": lambda: r.render(d),
-        "  view (clean, format)": lambda: r._view(d),
+        "  view (clean, format)": lambda: r.digest_view(d),
         "  jinja -> MJML": lambda: env.get_template("digest.mjml.j2").render(view),
         "  mjml2html": lambda: mjml2html(mjml, fonts={}),
-        "  minify": lambda: r._minify(html),
+        "  minify": lambda: r.minify_html(html),
         "  jinja -> text part": lambda: env.get_template("digest.txt.j2").render(view),
     }
     print(f"{args.articles} articles, median of {args.runs} runs")

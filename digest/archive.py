@@ -36,7 +36,7 @@ import jinja2
 
 from .errors import UsageError
 from .i18n import Catalogue, catalogue
-from .models import UNSUBSCRIBE_PLACEHOLDER
+from .models import around_footer_link
 from .text import clean_text, safe_href
 
 PAGES = "issues"  # the issue pages' sub-folder
@@ -188,7 +188,7 @@ def write_archive(
             unpublished.append(name)
             report.unpublished.append(name)
     shown = [i for i in issues if page_name(i.digest_date, i.run_id) not in unpublished]
-    shown.sort(key=lambda i: (_when(i.sent_at), i.run_id), reverse=True)  # newest first
+    shown.sort(key=lambda i: (stored_time(i.sent_at), i.run_id), reverse=True)  # newest first
     if keep is not None:
         shown = shown[:keep]
     report.pages = [_page(i, site, numbers[page_name(i.digest_date, i.run_id)]) for i in shown]
@@ -257,7 +257,7 @@ def _removed_text(names: list[str]) -> str:
     return head + "".join(f"{n}\n" for n in names)
 
 
-def _when(text: str) -> dt.datetime:
+def stored_time(text: str) -> dt.datetime:
     """An ISO time from the state, aware (UTC when it carries no offset)."""
     try:
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -290,14 +290,14 @@ class _Site:
 
 def _page(issue: IssueRecord, site: _Site, number: int) -> Page:
     name = page_name(issue.digest_date, issue.run_id)
-    sent_at = _when(issue.sent_at).astimezone(dt.UTC)
+    sent_at = stored_time(issue.sent_at).astimezone(dt.UTC)
     try:
         day = dt.date.fromisoformat(issue.digest_date)
     except ValueError:
         day = sent_at.date()
     words = site.words
     stories = _stories(issue.stories, words.t("untitled"))
-    subject = _one_line(issue.subject) or words.t("untitled")
+    subject = clean_text(issue.subject) or words.t("untitled")
     info = Page(name, subject, day, sent_at, stories, html="", number=number)
     when = words.date(day, "short")
     page_title = (
@@ -364,8 +364,9 @@ def public_html(frozen: str, own_url: str | None = None) -> str:
     """The issue's HTML as sent, minus what belongs to one reader: the unsubscribe link
     (its placeholder is the last one: source text comes before the footer) goes, and so
     does a "View in browser" link to the page itself."""
-    head, found, tail = frozen.rpartition(UNSUBSCRIBE_PLACEHOLDER)
-    if found:
+    around = around_footer_link(frozen)
+    if around is not None:
+        head, tail = around
         start = head.rfind("<a ")
         end = tail.find("</a>")
         opening = head[start:] if start >= 0 else ""
@@ -389,10 +390,6 @@ def _insert_after(text: str, pattern: re.Pattern[str], piece: str) -> str:
 def _insert_before(text: str, pattern: re.Pattern[str], piece: str) -> str:
     match = pattern.search(text)
     return text[: match.start()] + piece + text[match.start() :] if match else text
-
-
-def _one_line(text: str) -> str:
-    return clean_text(text)
 
 
 # --- the index page -----------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from .paths import (
     project_folder,
 )
 from .rules import NO_RULES, Rules, pattern
+from .text import is_web_url, normalize_address
 from .tokens import Signer
 
 Check = Callable[["_Node"], Any]
@@ -246,8 +247,7 @@ def _env_name(node: _Node) -> str:
 
 def _http_url(node: _Node) -> str:
     value = node.string().strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+    if not is_web_url(value) or " " in value:
         raise node.error(f"must be an http(s) URL, not {value!r}")
     return value
 
@@ -348,16 +348,12 @@ def _address(node: _Node) -> str:
     if any(c in value for c in "\r\n"):
         raise node.error("must be one line")
     _, address = parseaddr(value)
-    local, at, domain = address.rpartition("@")
-    if not at or not local or not domain:
+    usable = normalize_address(address, host_only=True)
+    if usable is None:
+        if not address.rpartition("@")[0].isascii():
+            raise node.error(f"the part before @ must be ASCII: {address!r}")
         raise node.error(f"not an email address: {value!r}")
-    if not local.isascii():
-        raise node.error(f"the part before @ must be ASCII: {address!r}")
-    try:
-        ascii_domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise node.error(f"not a valid domain: {domain!r}") from None
-    return value.replace(address, f"{local}@{ascii_domain}")
+    return value.replace(address, usable)
 
 
 def _to(node: _Node) -> tuple[str, ...]:
@@ -411,7 +407,7 @@ def _helo(node: _Node) -> str:
 
 def _llm_url(node: _Node) -> str:
     url = node.string()
-    if not url.startswith(("http://", "https://")):
+    if not is_web_url(url):
         raise node.error("must be an http(s) URL")
     return url
 

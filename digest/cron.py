@@ -1,31 +1,32 @@
-"""Standard five-field cron: checked here with messages that say what is wrong, then read
-by cronsim, which finds the wall-clock times it matches (`wall_times`).
+"""The `schedule:` cron expression, read by cronsim (digest/schedule.py asks it for the slots).
 
-Weekdays are standard cron's (0 and 7 = Sunday, names; `fri-sun` is Friday to Sunday) and are
-handed to cronsim as numbers 0-6. An expression that restricts both day-of-month and
-day-of-week is refused: standard cron runs on either (cronsim would too), which surprises
-more people than it serves; name the days in one of the two fields.
+cronsim reads standard five-field cron as Debian's cron does: numbers, ranges, lists and steps;
+three-letter names; 0 and 7 for Sunday; and a few extensions (`L`, `LW`, `mon#1`). digest adds
+only what cronsim does not do:
+
+- two spellings: names in full (`Sunday`, `tues`, `March`), and Sunday closing a range
+  (`fri-sun` is Friday to Sunday: cronsim would read it as a range that runs backwards);
+- a refusal: an expression that restricts both day-of-month and day-of-week. Cron (and
+  cronsim) then runs on either day, not only on days that are both, which surprises more
+  people than it serves; name the days in one of the two fields;
+- messages that say what is wrong: cronsim names only the field.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime
 
 from cronsim import CronSim, CronSimError
+from cronsim.cronsim import RANGES, SYMBOLIC_DAYS, SYMBOLIC_MONTHS, Field
 
-WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-FIELDS = ("minute", "hour", "day", "month", "day_of_week")
-LIMITS = {
-    "minute": (0, 59),
-    "hour": (0, 23),
-    "day": (1, 31),
-    "month": (1, 12),
-    "day_of_week": (0, 7),
-}
-TOKEN = re.compile(r"^(?:\*|(?P<a>\w+)(?:-(?P<b>\w+))?)(?:/(?P<step>\d+))?$")
+FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
+CRONSIM_FIELDS = (Field.MINUTE, Field.HOUR, Field.DAY, Field.MONTH, Field.DOW)
+DAY_NAMES = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+MONTH_NAMES = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
 
 
 class CronError(ValueError):
@@ -34,82 +35,62 @@ class CronError(ValueError):
         self.never = never  # well formed, but no date ever matches
 
 
-def _number(field: str, text: str) -> int:
-    names = WEEKDAYS if field == "day_of_week" else MONTHS if field == "month" else ()
-    low, high = LIMITS[field]
-    if text.lower()[:3] in names and text.isalpha():
-        value = names.index(text.lower()[:3]) + (1 if field == "month" else 0)
-    elif text.isdigit():
-        value = int(text)
-    else:
-        raise CronError(f"{field.replace('_', '-')}: {text!r} is not a number or name")
-    if not low <= value <= high:
-        raise CronError(f"{field.replace('_', '-')}: {value} is outside {low}-{high}")
-    return value
+def _short_names(field: str, names: tuple[str, ...]) -> str:
+    """Names in full (or cut short: `tues`) as cronsim's three letters."""
 
+    def short(match: re.Match[str]) -> str:
+        word = match[0].lower()
+        full = next((n for n in names if len(word) >= 3 and n.startswith(word)), None)
+        return full[:3] if full else match[0]
 
-def _range_end(text: str) -> int:
-    """`sun` closing a range is day 7, so `fri-sun` reads as Friday to Sunday."""
-    return 7 if text.lower()[:3] == "sun" else _number("day_of_week", text)
-
-
-def _expand_weekdays(text: str) -> str:
-    """'1-5' -> '1,2,3,4,5'; 'sun,sat' -> '0,6'; 'fri-sun' -> '0,5,6'."""
-    days: list[int] = []
-    for token in text.split(","):
-        match = TOKEN.match(token)
-        if not match:
-            raise CronError(f"day-of-week: cannot read {token!r}")
-        step = int(match["step"] or 1)
-        if step < 1:
-            raise CronError("day-of-week: a step must be at least 1")
-        if match["a"] is None:
-            first, last = 0, 6
-        else:
-            first = _number("day_of_week", match["a"])
-            last = _range_end(match["b"]) if match["b"] else (6 if match["step"] else first)
-            if match["b"] and last < first:
-                raise CronError(f"day-of-week: range {token!r} runs backwards")
-        days.extend(range(first, last + 1, step))
-    return ",".join(str(d) for d in sorted({d % 7 for d in days}))
+    return re.sub(r"[A-Za-z]+", short, field)
 
 
 def cron_expression(expression: str) -> str:
-    """Check a standard cron expression; return it as cronsim reads it (a CronError says
+    """Check a standard cron expression; return it as cronsim is to read it (a CronError says
     what is wrong)."""
     parts = expression.split()
     if len(parts) != 5:
         raise CronError(
             f"needs 5 fields (minute hour day-of-month month day-of-week), found {len(parts)}"
         )
-    fields = dict(zip(FIELDS, parts, strict=True))
-    for field in ("minute", "hour", "day", "month"):
-        for token in fields[field].split(","):
-            match = TOKEN.match(token)
-            if not match:
-                raise CronError(f"{field.replace('_', '-')}: cannot read {token!r}")
-            for end in (match["a"], match["b"]):
-                if end is not None:
-                    _number(field, end)
-    if fields["day"] != "*" and fields["day_of_week"] != "*":
+    if parts[2] != "*" and parts[4] != "*":
         raise CronError(
             "restricts both day-of-month and day-of-week; standard cron would "
             "run on either, not only on both: use one of the two"
         )
-    if fields["day_of_week"] != "*":
-        fields["day_of_week"] = _expand_weekdays(fields["day_of_week"])
-    normal = " ".join(fields[f] for f in FIELDS)
+    parts[3] = _short_names(parts[3], MONTH_NAMES)
+    parts[4] = re.sub(r"(?<=-)sun\b", "7", _short_names(parts[4], DAY_NAMES), flags=re.I)
+    for name, field, text in zip(FIELDS, CRONSIM_FIELDS, parts, strict=True):
+        for term in text.upper().split(","):
+            try:
+                field.parse(term)
+            except CronSimError:
+                raise CronError(f"{name}: {_complaint(field, term)}") from None
+    normal = " ".join(parts)
     try:
         next(CronSim(normal, datetime(2000, 1, 1)))
-    except (CronSimError, StopIteration):
+    except (CronSimError, StopIteration):  # every field reads: no month has that day
         raise CronError("never fires: no month has that day", never=True) from None
     return normal
 
 
-def wall_times(expression: str, after: datetime) -> Iterator[datetime]:
-    """The wall-clock times (naive) a cron expression matches, strictly after `after`
-    (naive), in order: a calendar without time zones (placing them is the scheduler's)."""
-    try:
-        yield from CronSim(expression, after)
-    except CronSimError as e:
-        raise CronError(str(e)) from None
+def _complaint(field: Field, term: str) -> str:
+    """What is wrong with one term of a field that cronsim refused."""
+    low, high = RANGES[field][0], RANGES[field][-1]
+    names = SYMBOLIC_DAYS if field == Field.DOW else SYMBOLIC_MONTHS if field == Field.MONTH else []
+    ends = term.split("/")[0].split("-")
+    values = []
+    for end in ends:
+        if end.isdigit():
+            values.append(int(end))
+        elif end in names:
+            values.append(names.index(end) + (field == Field.MONTH))
+        elif end != "*":
+            return f"{end.lower()!r} is not a number or name"
+    for value in values:
+        if not low <= value <= high:
+            return f"{value} is outside {low}-{high}"
+    if len(values) == 2 and values[1] < values[0]:
+        return f"range {term.lower()!r} runs backwards"
+    return f"cannot read {term.lower()!r}"

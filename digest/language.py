@@ -26,7 +26,16 @@ import re
 from collections import Counter
 from functools import lru_cache
 
-__all__ = ["ENGLISH", "KAZAKH", "RUSSIAN", "UZBEK", "declared_language", "detect", "language_of"]
+__all__ = [
+    "ENGLISH",
+    "KAZAKH",
+    "RUSSIAN",
+    "UZBEK",
+    "declared_language",
+    "detect",
+    "english_share",
+    "language_of",
+]
 
 ENGLISH = "en"
 RUSSIAN = "ru"
@@ -76,7 +85,7 @@ _KYRGYZ_WORDS = frozenset(
 _ENGLISH_WORDS = frozenset(
     "the of and to in a is that for on with as was by at from it are has have said will be "
     "an this its which were been not".split()
-)
+)  # English's commonest words: they tell English from the other Latin-script languages
 _UZBEK_WORDS = frozenset(
     "va bilan uchun ham bu bu yil esa edi bo'yicha boʻyicha yilda dan ga da ning qilish "
     "qildi etdi bo'ldi boʻldi mumkin hamda lekin ammo yangi o'z oʻz".split()
@@ -84,6 +93,12 @@ _UZBEK_WORDS = frozenset(
 _KAZAKH_LATIN_WORDS = frozenset(
     "jäne men ben pen bul üşin osy degen boiynşa boiynsha jyly qazaqstan".split()
 )
+
+
+def english_share(text: str) -> float:
+    """The share of the text's words that are English's commonest (0 for French or Uzbek)."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    return sum(w in _ENGLISH_WORDS for w in words) / len(words) if words else 0.0
 
 
 def detect(text: str) -> str:

@@ -20,9 +20,9 @@ from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from .config import DeliveryConfig, DkimConfig
 from .dkim_sign import DkimKeyError, load_key, sign
 from .errors import ConfigError
-from .models import UNSUBSCRIBE_PLACEHOLDER, RenderedDigest
-from .recipients import EMAIL, recipient_names
-from .text import clean_text
+from .models import RenderedDigest, around_footer_link
+from .recipients import recipient_names
+from .text import EMAIL, clean_text
 
 # The headers a DKIM signature covers; the List-Unsubscribe pair must be among them or
 # receivers ignore one-click unsubscribe.
@@ -94,13 +94,13 @@ class MessageMaker:
         self.delivery = delivery
         name, address = parseaddr(delivery.from_addr)
         self.domain = address.rpartition("@")[2] or "localhost"
-        self.from_ = _fold("From", Address(display_name=header_safe(name), addr_spec=address))
-        self.subject = _fold("Subject", header_safe(rendered.subject))
-        self.list_id = _fold("List-Id", list_id(delivery.from_addr))
+        self.from_ = fold_header("From", Address(display_name=header_safe(name), addr_spec=address))
+        self.subject = fold_header("Subject", header_safe(rendered.subject))
+        self.list_id = fold_header("List-Id", list_id(delivery.from_addr))
         # the CSV's name column, `Name <addr>` in to:, and the names readers gave (by address)
         self.names = recipient_names(delivery) | (names or {})
-        self.text = _EncodedPart(_crlf(rendered.text))
-        self.html = _EncodedPart(_crlf(rendered.html))
+        self.text = _EncodedPart(to_crlf(rendered.text))
+        self.html = _EncodedPart(to_crlf(rendered.html))
         # "=_" never occurs in quoted-printable text, so this boundary cannot collide.
         b = f"=_digest_{secrets.token_hex(12)}".encode()
         self.mime = (
@@ -138,7 +138,7 @@ class MessageMaker:
             )
         )
         if self.delivery.dkim:
-            data = _dkim_sign(data, self.delivery.dkim) + data
+            data = dkim_header(data, self.delivery.dkim) + data
         return data
 
     def date(self) -> bytes:
@@ -155,28 +155,29 @@ class MessageMaker:
         """`To:` with the recipient's name when the list gives one, quoted or RFC 2047-encoded
         by the email package (formataddr; folded by the policy when it is long)."""
         if not EMAIL.match(recipient):
-            return _fold("To", header_safe(recipient))
+            return fold_header("To", header_safe(recipient))
         name = header_safe(self.names.get(recipient.lower(), ""))
         if not name:  # the plain ASCII addresses load_recipients gives
             return f"To: {recipient}\r\n".encode()
         line = f"To: {formataddr((name, recipient), charset='utf-8')}"
         if len(line) <= 78:
             return f"{line}\r\n".encode("ascii")
-        return _fold("To", Address(display_name=name, addr_spec=recipient))
+        return fold_header("To", Address(display_name=name, addr_spec=recipient))
 
 
 class _EncodedPart:
     """One part, quoted-printable encoded once, in two pieces: before and after the footer's
-    unsubscribe link (the last placeholder, see models.fill_footer). A reader's link is encoded on
+    unsubscribe link (see models.around_footer_link). A reader's link is encoded on
     its own and joined to them by soft line breaks, so the decoded part is exactly the text
     with the link filled in, and no encoded line grows past 76 characters."""
 
     def __init__(self, text: str):
-        head, found, tail = text.rpartition(UNSUBSCRIBE_PLACEHOLDER)
-        self.found = bool(found)
-        if not found:
+        around = around_footer_link(text)
+        self.found = around is not None
+        if around is None:
             self.head, self.tail = _qp(text), b""
             return
+        head, tail = around
         self.head, self.tail = _qp(head), _qp(tail)
         self.before = b"=\r\n" if head and not head.endswith("\r\n") else b""
         self.after = b"=\r\n" if tail and not tail.startswith("\r\n") else b""
@@ -215,7 +216,7 @@ def _list_unsubscribe(link: str) -> bytes:
     value = f"<{link}>"
     if value.isascii() and value.isprintable() and " " not in value and len(value) < 970:
         return f"List-Unsubscribe: {value}\r\n".encode()
-    return _fold("List-Unsubscribe", value)
+    return fold_header("List-Unsubscribe", value)
 
 
 def build_message(
@@ -238,7 +239,7 @@ def message_bytes(message: EmailMessage) -> bytes:
     return message.as_bytes(policy=WIRE)
 
 
-def _fold(name: str, value: object) -> bytes:
+def fold_header(name: str, value: object) -> bytes:
     """One header, RFC 2047-encoded where needed and folded, CRLF-terminated."""
     folded = WIRE.fold_binary(*WIRE.header_store_parse(name, value))
     # The folder can leave a space before a fold that precedes an encoded word; unfolding
@@ -246,7 +247,8 @@ def _fold(name: str, value: object) -> bytes:
     return folded.replace(b" \r\n ", b"\r\n ")
 
 
-def _crlf(text: str) -> str:
+def to_crlf(text: str) -> str:
+    """Every line end as CRLF, as a message on the wire has them."""
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
 
 
@@ -264,7 +266,7 @@ def _qp(text: str) -> bytes:
     return data if "\n" in text else data.replace(b"=\n", b"=\r\n")
 
 
-def _dkim_sign(data: bytes, config: DkimConfig) -> bytes:
+def dkim_header(data: bytes, config: DkimConfig) -> bytes:
     """The DKIM-Signature header line(s) for the message, to go on top of it (signed by
     digest/dkim_sign.py with OpenSSL, through `cryptography`)."""
     try:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlsplit
+
+from .text import clean_text, is_web_url
 
 # Kinds of paragraph a reader can tell apart. Only BODY kinds make up `Article.text`;
 # the summarizer takes its sentences from PROSE alone.
@@ -29,15 +32,24 @@ class Paragraph:
     line: int | None = None  # 1-based line in the source file, when it has lines
 
 
+# A file's path or name, which a reader must never see: "/srv/seeds/000.txt", "./feed.xml",
+# "file:///x", "C:\\feeds\\a.rss", "rss.xml" (not "RFE/RL", an outlet).
+_FILE_NAME = re.compile(
+    r"^(?:file:|~?[/\\]|\.{1,2}[/\\]|[A-Za-z]:[/\\])|\.(?:txt|xml|rss|atom|rdf|html?|json|csv)$",
+    re.I,
+)
+
+
 def shown_source(name: str | None, link: str | None, source: str) -> str:
-    """A source as readers see it: its name, else its site's host; never a file name
-    (DESIGN: `source` in the JSON is the source's name)."""
-    if name:
+    """A source as readers see it, in the JSON and the digest alike (DESIGN: `source` is the
+    source's name): its name on one line, else its site's host (a name that is a URL gives
+    its host too); never a file name, "" when nothing else is known."""
+    name = clean_text(name or "")
+    if name and not is_web_url(name) and not _FILE_NAME.search(name):
         return name
-    for url in (link, source):
-        parts = urlsplit(url or "")
-        if parts.scheme in ("http", "https") and parts.hostname:
-            return parts.hostname.removeprefix("www.")
+    for url in (name, link, source):
+        if is_web_url(url):
+            return (urlsplit(url.strip()).hostname or "").removeprefix("www.")
     return ""
 
 
@@ -134,11 +146,18 @@ SKIP_REASONS = (ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, TOO_OLD, OV
 UNSUBSCRIBE_PLACEHOLDER = "{unsubscribe_url}"
 
 
-def fill_footer(part: str, link: str) -> str:
-    """Put the link where the footer's placeholder is: the last one. Source text comes before
-    the footer, so a "{unsubscribe_url}" inside an article stays as written."""
+def around_footer_link(part: str) -> tuple[str, str] | None:
+    """The text before and after the footer's placeholder, None without one. The footer's is
+    the last: source text comes before the footer, so a "{unsubscribe_url}" inside an article
+    stays as written (delivery, preview and the archive all take this one)."""
     head, found, tail = part.rpartition(UNSUBSCRIBE_PLACEHOLDER)
-    return head + link + tail if found else part
+    return (head, tail) if found else None
+
+
+def fill_footer(part: str, link: str) -> str:
+    """Put the link where the footer's placeholder is."""
+    around = around_footer_link(part)
+    return around[0] + link + around[1] if around else part
 
 
 DEFAULT_SECTION = "Top stories"

@@ -16,6 +16,7 @@ from .archive import page_url
 from .config import Config
 from .errors import SourcesError
 from .i18n import catalogue
+from .lookback import in_the_future, reference_day, window_start
 from .models import (
     DUPLICATE,
     NEAR_DUPLICATE,
@@ -37,7 +38,7 @@ from .progress import meter
 from .rates import newest_ticker, rate_rows
 from .render import render
 from .rules import SourceRules
-from .select import SentStories, reference_day, select
+from .select import SentStories, select
 from .select.fingerprint import exact_key, text_hashes
 from .select.sections import assign_sections, section_order
 from .sources import read_configured
@@ -117,7 +118,7 @@ def plan_digest(
     today = dt.datetime.now(config.tz).date()
     if as_of is None:
         for a in read.articles:
-            if a.date and a.date > today + dt.timedelta(days=1):
+            if a.date and in_the_future(a.date, today):
                 problem = f"{a.title!r} is dated {a.date}, in the future"
                 read.problems.append(Problem(a.source, problem, a.line))
     day = reference_day(read.articles, as_of, today)
@@ -151,7 +152,7 @@ def apply_source_rules(config: Config, store, read: ReadResult, as_of, notes: li
     asks for it (digest/sources/fulltext.py); the articles the rules leave out as skipped."""
     rules = SourceRules.of_config(config, read.origins)
     candidates, ruled_out = rules.too_old(read.articles, as_of)
-    cutoff = as_of - dt.timedelta(days=config.selection.lookback_days) if as_of else None
+    cutoff = window_start(as_of, config.selection.lookback_days)
     candidates, full_text_notes = with_full_text(
         candidates,
         lambda a: rules.full_text(a) and not (cutoff and a.date and a.date < cutoff),
@@ -199,9 +200,9 @@ def drop_stale_stories(
     """A story a page lists today is not news when its very text was already on a page older
     than the lookback (a listing page re-showing an old article): it becomes too-old, and is
     not remembered as sent. Returns the stories kept."""
-    if day is None or not stories:
+    cutoff = window_start(day, config.selection.lookback_days)
+    if cutoff is None or not stories:
         return stories
-    cutoff = day - dt.timedelta(days=config.selection.lookback_days)
     # the same text has the same title: only old articles titled as a chosen telling is are
     # hashed whole (a long feed history costs a title's tokens each, not a body's hashes)
     titles = {tuple(tokens(a.title)) for s in stories for a in s.tellings}
@@ -288,7 +289,7 @@ def build_digest(
     rates_source = None
     if rows:
         source = rows[0].source
-        rates_source = (source_names or {}).get(source) or shown_source(None, None, source)
+        rates_source = shown_source((source_names or {}).get(source), None, source)
     return Digest(
         title=config.title,
         date=date,

@@ -13,9 +13,10 @@ import io
 from pathlib import Path
 
 from .errors import UsageError
-from .recipients import _read_csv, normalize_address
+from .recipients import read_csv
 from .state import Store
 from .state.readers import Reader, ReaderStatus
+from .text import clean_text, normalize_address
 from .tokens import BadToken
 
 EXPORT_COLUMNS = (
@@ -50,7 +51,7 @@ def list_readers(config, status: str | None = None) -> list[Reader]:
 def add(config, email: str, name: str | None) -> Reader:
     with Store.for_config(config) as store:
         try:
-            return store.readers().add_by_operator(address(email), name)
+            return store.readers().add_by_operator(address(email), clean_text(name or "") or None)
         except ValueError as e:
             raise UsageError(str(e)) from None
 
@@ -65,7 +66,7 @@ def import_csv(config, path: Path) -> tuple[int, int, list[str]]:
     their status (one who unsubscribed is not brought back). Returns (new, known, problems)."""
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
-    found, problems = _read_csv(path)
+    found, problems = read_csv(path)
     with Store.for_config(config) as store:
         new = store.readers().add_listed([(r.address, r.name) for r in found], "import")
     return new, len(found) - new, [str(p) for p in problems]

@@ -20,10 +20,8 @@ from pathlib import Path
 from .config import DeliveryConfig, LineMap
 from .errors import ConfigError
 from .models import Problem
+from .text import clean_text, normalize_address
 
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
 HEADER_WORDS = ("email", "e-mail", "address", "mail")
 
 
@@ -31,18 +29,6 @@ HEADER_WORDS = ("email", "e-mail", "address", "mail")
 class Recipient:
     address: str  # as sent to: IDN domains in their ASCII form
     name: str | None = None  # for the To: header only
-
-
-def normalize_address(text: str) -> str | None:
-    """The address as it will be sent to, or None when it is not a usable address."""
-    address = text.strip()
-    local, at, domain = address.rpartition("@")
-    if at and domain and not domain.isascii():
-        try:
-            address = f"{local}@{domain.encode('idna').decode('ascii')}"
-        except UnicodeError:
-            return None
-    return address if EMAIL.match(address) and len(address) <= 254 else None
 
 
 def split_addresses(entry: str) -> list[str]:
@@ -79,7 +65,7 @@ def _parse_one(text: str) -> Recipient | None:
     if address is None:
         return None
     name, _ = parseaddr(f"{named['name'].strip()} <{address}>")
-    return Recipient(address, name.strip() or None)
+    return Recipient(address, clean_text(name) or None)
 
 
 def _delimiter(text: str) -> str:
@@ -129,14 +115,15 @@ def read_recipients(
             else:
                 add(recipient)
     if delivery.recipients:
-        file_recipients, file_problems = _read_csv(delivery.recipients)
+        file_recipients, file_problems = read_csv(delivery.recipients)
         problems.extend(file_problems)
         for recipient in file_recipients:
             add(recipient)
     return recipients, problems
 
 
-def _read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
+def read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
+    """The readers in a CSV file, and a problem for each row that is not one."""
     recipients: list[Recipient] = []
     problems: list[Problem] = []
     try:
@@ -171,7 +158,7 @@ def _read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
                     )
                 )
                 continue
-            name = " ".join(row[1].split()) if len(row) > 1 else ""
+            name = clean_text(row[1]) if len(row) > 1 else ""
             recipients.append(Recipient(address, name or None))
     except csv.Error as e:
         problems.append(Problem(str(path), f"not valid CSV ({e}); rest skipped", reader.line_num))

@@ -31,7 +31,7 @@ from digest.models import (
     RenderedDigest,
 )
 from digest.rates import inverse_change, reader_figure
-from digest.text import clean_text, safe_href
+from digest.text import DANGLING_WORDS, clean_text, safe_href
 
 SUBJECT_MAX = 78  # RFC 5322's recommended line length; longer subjects get cut in inboxes
 PREHEADER_MAX = 140  # about what inbox lists show after the subject
@@ -39,8 +39,6 @@ TEXT_WIDTH = 72
 INDEX_AFTER = 8  # more stories than this get an "In this issue" list (after the top story)
 NEUTRAL = "#5c6672"  # a currency moving is not good or bad news: one quiet colour for every change
 
-# Words a cut headline should not end on ("… Production of…").
-_DANGLING = frozenset("a an and at by for from in into of on or the to with as its".split())
 _SPLIT_TAGS = re.compile(r">\s*\n\s*<")
 _INDENT = re.compile(r"\n\s+")
 
@@ -89,10 +87,10 @@ def make_preheader(
 
 def render(digest: Digest) -> RenderedDigest:
     """The whole e-mail for one digest."""
-    view = _view(digest)
-    mjml = _env().get_template("digest.mjml.j2").render(view)
-    html = _minify(mjml2html(mjml, fonts={}))
-    text = _env().get_template("digest.txt.j2").render(view)
+    view = digest_view(digest)
+    mjml = jinja_env().get_template("digest.mjml.j2").render(view)
+    html = minify_html(mjml2html(mjml, fonts={}))
+    text = jinja_env().get_template("digest.txt.j2").render(view)
     return RenderedDigest(
         subject=view["subject"], preheader=view["preheader"], html=html, text=text
     )
@@ -110,7 +108,7 @@ def shorten(text: str, limit: int) -> str:
     if space >= limit // 2:  # a single very long word is cut inside instead
         cut = cut[:space]
     words = cut.rstrip(" ,;:·-–—|/").split(" ")
-    while len(words) > 1 and words[-1].lower() in _DANGLING:
+    while len(words) > 1 and words[-1].lower() in DANGLING_WORDS:
         words.pop()
     return " ".join(words).rstrip(" ,;:·-–—|/") + "…"
 
@@ -118,21 +116,6 @@ def shorten(text: str, limit: int) -> str:
 def short_date(date: dt.date, language: str = "en") -> str:
     """8 Dec 2025, as the language writes it."""
     return catalogue(language).date(date, "short")
-
-
-_FILE_NAME = re.compile(r"^\S*[/\\]\S*$|\.(?:txt|xml|rss|atom|rdf|html?|json|csv)$", re.I)
-
-
-def reader_source(source: str | None) -> str:
-    """A source's name as a reader may see it: a feed URL becomes its host, and a file path
-    or file name (what a reader must never see) becomes nothing."""
-    source = clean_text(source or "")
-    parts = urlsplit(source)
-    if parts.scheme in ("http", "https") and parts.hostname:
-        return parts.hostname.removeprefix("www.")
-    if parts.scheme == "file" or _FILE_NAME.search(source):
-        return ""
-    return source
 
 
 def _unsubscribe_href(url: str) -> Markup:
@@ -231,7 +214,7 @@ def _rates_note(digest: Digest, rows: list[RateRow], shown: list[_Rate], words: 
     else:
         basis = words.t("change_on_day")
     parts = [basis]
-    source = reader_source(digest.rates_source)
+    source = clean_text(digest.rates_source or "")
     if source:
         parts.append(words.t("rates_from", source=source))
     note = " · ".join(parts) + "."
@@ -288,11 +271,11 @@ class _Section:
 def _item(
     item: DigestItem, digest: Digest, number: int, show_source: bool, words: Catalogue
 ) -> _Item:
-    source = reader_source(item.source)
+    source = clean_text(item.source or "")
     also = []
     more = []  # the same source's other articles on the story, by title
     for telling in item.also:
-        name = reader_source(telling.source)
+        name = clean_text(telling.source or "")
         href = safe_href(telling.url)
         if not name or name == source:
             link = _Link(clean_text(telling.title), href)
@@ -320,12 +303,12 @@ def _item(
 
 def _one_source(digest: Digest) -> bool:
     """Every story and every telling from one source: naming it under each says nothing."""
-    names = {reader_source(i.source) for i in digest.items}
-    names |= {reader_source(t.source) for i in digest.items for t in i.also}
+    names = {clean_text(i.source or "") for i in digest.items}
+    names |= {clean_text(t.source or "") for i in digest.items for t in i.also}
     return len(names) <= 1
 
 
-def _view(digest: Digest) -> dict[str, object]:
+def digest_view(digest: Digest) -> dict[str, object]:
     words = catalogue(digest.language)
     show_source = not _one_source(digest)
     default_names = {DEFAULT_SECTION: words.t("top_stories"), OTHER_SECTION: words.t("more_news")}
@@ -384,7 +367,8 @@ def _view(digest: Digest) -> dict[str, object]:
 # --- templates --------------------------------------------------------------------------------
 
 
-def _template_dir() -> Traversable:
+def template_dir() -> Traversable:
+    """The shipped templates (package data), or templates/ in a source checkout."""
     try:
         return resources.files("digest.templates")
     except ModuleNotFoundError:  # a source checkout used without installing: templates/ is beside
@@ -416,7 +400,7 @@ def _bullet(text: str, width: int = TEXT_WIDTH) -> str:
 
 
 def _make_env() -> jinja2.Environment:
-    root = _template_dir()
+    root = template_dir()
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: (root / name).read_text("utf-8")),
         # select_autoescape() only knows .html/.xml names: escape the MJML, never the text part
@@ -432,12 +416,12 @@ def _make_env() -> jinja2.Environment:
 
 
 @functools.cache
-def _env() -> jinja2.Environment:
+def jinja_env() -> jinja2.Environment:
     """The Jinja environment, built once per process; it caches the compiled templates."""
     return _make_env()
 
 
-def _minify(html: str) -> str:
+def minify_html(html: str) -> str:
     """Drop the line breaks and indentation between tags (Outlook's conditional comments stay).
 
     Only whitespace that holds a line break goes between tags, so spaces between inline tags on

@@ -54,6 +54,11 @@ class Tally:
         return _count(self.own, DeliveryStatus.SENT)
 
     @property
+    def own_failed(self) -> int:
+        """This run's own issue: readers not reached (refused, or deferred to the next run)."""
+        return len(self.own) - self.own_sent
+
+    @property
     def deferred(self) -> bool:
         return any(o.status == DeliveryStatus.RETRYING for o in self.everything)
 
@@ -75,6 +80,11 @@ class RunReport:
     tally: Tally = field(default_factory=Tally)
     interrupted: bool = False  # the relay went away mid-way: the rest waits for the next run
     would_send: list[str] = field(default_factory=list)  # a dry run's recipients
+
+    @property
+    def chosen(self) -> int:
+        """The stories of the digest this run planned (0 when it planned none)."""
+        return len(self.plan.stories) if self.plan is not None else 0
 
     @property
     def exit_code(self) -> int:

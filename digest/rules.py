@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .lookback import window_start
 from .models import EXCLUDED, TOO_OLD, Article, Skipped
 
 _REGEX = re.compile(r"^/(.*)/([a-z]*)$", re.S)
@@ -102,7 +103,8 @@ class SourceRules:
         for a in articles:
             name, rules = self.of(a)
             days = rules.lookback_days
-            if days and as_of and a.date and a.date < as_of - dt.timedelta(days=days):
+            cutoff = window_start(as_of, days)
+            if cutoff and a.date and a.date < cutoff:
                 skipped.append(Skipped(a, TOO_OLD, rule=f"lookback_days: {days} ({name})"))
             else:
                 kept.append(a)

@@ -1,26 +1,27 @@
 """Running the digest on its cron cadence: slots, catch-up, one scheduler at a time.
 
 A *slot* is one time of the `schedule:` cron expression in the config's `timezone`. Its
-key in the state (`runs.slot`, UNIQUE) is the slot's wall-clock time placed in the zone,
-as ISO 8601 with offset: "2026-10-25T02:30:00+02:00". A slot runs at most once, whoever
-starts it (`digest schedule`, or `digest run --slot` from cron or a systemd timer).
+key in the state (`runs.slot`, UNIQUE) is the slot's time as ISO 8601 with the zone's offset:
+"2026-10-25T02:30:00+02:00". A slot runs at most once, whoever starts it (`digest schedule`,
+or `digest run --slot` from cron or a systemd timer).
 
-The wall-clock times come from cronsim, on a calendar without DST (digest/cron.py:
-`wall_times`), not from APScheduler's CronTrigger, whose 3.x versions get daylight-saving
-changes wrong in places (the repeated hour fires twice; asked again from inside it, it can
-hand back the same time: agronholm/apscheduler#1021). Each wall-clock time is one slot,
-placed in the zone here (`Cadence.place`):
+cronsim computes the slots, daylight-saving changes included, as Debian's cron runs a job
+set for a given time (`Cadence`); digest does no date arithmetic of its own:
 
-- clocks go back (a wall time happens twice): the slot is the first occurrence; the
-  repeated 02:30 (+01:00) is the same slot and does not run again. This holds for every
-  expression, an hourly one too (`0 * * * *` runs 02:00 +02:00, then 03:00 +01:00: one run
-  per wall-clock hour, never two runs with the same key). cronsim's own zone handling would
-  run wildcard-hour schedules in both copies of the hour; we keep one rule for all;
-- clocks go forward (a wall time does not exist): the slot runs the moment the clocks
-  jump, so 02:30 on a night that goes from 02:00 to 03:00 runs at 03:00, as cron runs it
-  (APScheduler 3.11 would fire at 03:30, systemd skips the day); no day loses its digest.
+- clocks go back (a wall-clock time happens twice): the slot is its first occurrence, once;
+  the repeated 02:30 (+01:00) is the same slot and does not run again;
+- clocks go forward (a wall-clock time does not exist): the slot runs the moment the clocks
+  jump, so 02:30 on a night that goes from 02:00 to 03:00 runs at 03:00 (APScheduler 3.11
+  would fire at 03:30, a systemd timer skips the day); no day loses its digest, and the
+  slots an hour-long gap swallows run once, at the jump.
 
-`SlotScheduler` runs the slots with an APScheduler `BlockingScheduler`: it catches up a
+Debian's cron (and cronsim) keeps that rule for jobs at set times; a job with `*` in its
+minute or hour runs by the new clock instead, twice in the repeated hour. digest keeps one
+rule for every schedule, an hourly one too (`0 * * * *` runs 02:00 +02:00, then 03:00
++01:00): `*` there is handed to cronsim as the field's whole range, which reads the same.
+
+`SlotScheduler` hands each slot to an APScheduler `BlockingScheduler` as a job at that
+instant that runs that slot (the next slot is planned when a job starts). It catches up a
 missed slot at start-up from the state (APScheduler's job store is in memory and forgets),
 skips a slot already in the state, waits for a manual run that holds the state, and on
 SIGTERM/SIGINT lets the run in progress finish, then returns.
@@ -47,6 +48,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.events import (
     EVENT_JOB_MAX_INSTANCES,
     EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
     EVENT_SCHEDULER_STARTED,
     JobExecutionEvent,
     JobSubmissionEvent,
@@ -55,11 +57,12 @@ from apscheduler.events import (
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.date import DateTrigger
+from cronsim import CronSim, CronSimError
 
 from . import pipeline
 from .config import Config
-from .cron import cron_expression, wall_times
+from .cron import cron_expression
 from .errors import ConfigError, DigestError, LockedError, UsageError
 from .state import Store
 from .state import lock as state_lock
@@ -76,25 +79,31 @@ LOCK_RETRY_SECONDS = 5.0  # a slot that finds a manual run holding the state tri
 LOCK_PATIENCE_SECONDS = 3600.0  # ...for at most this long
 HORIZON = timedelta(days=366 * 16)  # how far back to look for the latest slot
 # Arithmetic on aware times is done in UTC: in the zone it is wall-clock arithmetic, which
-# drops `fold` and lands in gaps (02:59:59.999 on the night clocks jump from 02:00 to 03:00).
+# drops `fold` (the second 02:30 of the night clocks go back becomes the first).
 TINY = timedelta(microseconds=1)
 MISSED_COUNT_CAP = 1000
 TICK_SECONDS = 60  # the scheduler looks at the wall clock at least this often
+SLOT_JOB = "digest"
 
 
 # --- slots ---------------------------------------------------------------------------------
 
 
 class Cadence:
-    """The slots of a cron schedule in a time zone, in order, each once.
+    """The slots of a cron schedule in a time zone, in order, each once, as cronsim finds them.
 
-    `expression` (as `cron.cron_expression` returns it; six fields with seconds first are
-    taken too) says which wall-clock times match; `place` puts a wall-clock time in the zone.
+    `expression` is as `cron.cron_expression` returns it; six fields with seconds first are
+    taken too (tests run per-second cadences; cronsim keeps its set-time rule for five).
     """
 
     def __init__(self, expression: str, timezone: str | tzinfo):
         self.expression = expression
         self.tz = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
+        fields = expression.split()
+        if len(fields) == 5:  # `*` as the whole range: the set-time rule for every schedule
+            fields[0] = fields[0].replace("*", "0-59")
+            fields[1] = fields[1].replace("*", "0-23")
+        self._cron = " ".join(fields)
 
     @classmethod
     def from_cron(cls, expression: str, timezone: str | tzinfo) -> Cadence:
@@ -106,8 +115,13 @@ class Cadence:
         return cls.from_cron(config.schedule, config.tz)
 
     def parse(self, text: str, option: str) -> datetime:
-        """An ISO 8601 time with offset, or without (a wall-clock time in the zone, placed
-        like a slot); a UsageError naming `option` if it is not one."""
+        """An ISO 8601 time with offset, or without (a wall-clock time in the zone: the first
+        of two when clocks go back); a UsageError naming `option` if it is not one."""
+        moment = self.wall_or_moment(text, option)
+        return moment.replace(tzinfo=self.tz) if moment.tzinfo is None else moment
+
+    def wall_or_moment(self, text: str, option: str) -> datetime:
+        """An ISO 8601 time as written: naive (a wall-clock time) or aware, in the zone."""
         try:
             moment = datetime.fromisoformat(text.strip())
         except ValueError:
@@ -115,42 +129,45 @@ class Cadence:
                 f"{option}: {text!r} is not an ISO 8601 time",
                 "e.g. 2026-10-24T07:00 (in the config's timezone) or 2026-10-24T07:00+02:00",
             ) from None
-        if moment.tzinfo is None:
-            return self.place(moment)
-        return moment.astimezone(self.tz)
+        return moment if moment.tzinfo is None else moment.astimezone(self.tz)
 
-    def wall_of(self, moment: datetime) -> datetime:
-        """The wall-clock time (naive) that `moment` shows in the zone."""
-        return moment.astimezone(self.tz).replace(tzinfo=None)
+    def slot_of(self, wall: datetime) -> datetime | None:
+        """The slot of a wall-clock time (naive) the schedule matches, wherever cronsim puts
+        it (the first 02:30 of two; the jump for one that does not exist); None if the
+        schedule does not match that time."""
+        before = wall.replace(fold=0) - timedelta(seconds=1)
+        try:
+            if next(CronSim(self._cron, before), None) != wall.replace(fold=0):
+                return None
+            return next(CronSim(self._cron, before.replace(tzinfo=self.tz)), None)
+        except CronSimError:
+            return None
 
-    def place(self, wall: datetime) -> datetime:
-        """The instant of a wall-clock time in the zone: the first of two when clocks go back,
-        the moment of the jump when clocks skip it (as cron does)."""
-        instant = wall.replace(tzinfo=self.tz, fold=0).astimezone(UTC)
-        if self.wall_of(instant) == wall:
-            return instant.astimezone(self.tz)
-        return self._jump(wall)
+    def _from(self, moment: datetime) -> Iterator[datetime]:
+        """The slots strictly after `moment` (aware), in order. cronsim counts from the
+        moment's wall-clock time, so from inside a repeated hour it also hands back slots of
+        the first pass through it: those are behind us and left out."""
+        last = moment
+        try:
+            for slot in CronSim(self._cron, moment.astimezone(self.tz)):
+                if slot > last:
+                    last = slot
+                    yield slot
+        except CronSimError:
+            return
 
     def next_after(self, moment: datetime) -> datetime | None:
         """The first slot strictly after `moment` (aware); None if the schedule never fires.
 
-        Never a slot at or before `moment`: the guard APScheduler's #1021 asks for. `place`
-        keeps the order of wall-clock times, so the first match after `moment` is the one.
-        """
-        wall = self._next_wall(self.wall_of(moment), inclusive=True)
-        while wall is not None:
-            slot = self.place(wall)
-            if slot > moment:
-                return slot
-            wall = self._next_wall(wall)
-        return None
+        Never a slot at or before `moment`: the guard APScheduler's #1021 asks for."""
+        return next(self._from(moment), None)
 
     def slots_between(self, start: datetime, end: datetime) -> Iterator[datetime]:
         """The slots s with start < s <= end, in order."""
-        slot = self.next_after(start)
-        while slot is not None and slot <= end:
+        for slot in self._from(start):
+            if slot > end:
+                return
             yield slot
-            slot = self.next_after(slot)
 
     def latest_at_or_before(self, moment: datetime) -> datetime | None:
         """The last slot at or before `moment`; None if there is none within 16 years."""
@@ -166,43 +183,10 @@ class Cadence:
     def is_slot(self, moment: datetime) -> bool:
         return self.next_after(moment.astimezone(UTC) - TINY) == moment
 
-    def _next_wall(self, wall: datetime, inclusive: bool = False) -> datetime | None:
-        """The first wall-clock time after (or at) `wall` that the cron fields match."""
-        return next(wall_times(self.expression, wall - TINY if inclusive else wall), None)
-
-    def _jump(self, wall: datetime) -> datetime:
-        """The instant the clocks jump over `wall`, a wall-clock time that does not exist."""
-        before = wall.replace(tzinfo=self.tz, fold=1).astimezone(UTC)  # the offset before...
-        after = wall.replace(tzinfo=self.tz, fold=0).astimezone(UTC)  # ...and after the jump
-        while after - before > timedelta(seconds=1):
-            middle = before + timedelta(seconds=(after - before).total_seconds() // 2)
-            if self.wall_of(middle) > wall:
-                after = middle
-            else:
-                before = middle
-        return after.astimezone(self.tz)
-
 
 def slot_key(slot: datetime) -> str:
     """The slot's key in the state: ISO 8601 with the zone's offset."""
     return slot.isoformat()
-
-
-class SlotTrigger(BaseTrigger):
-    """APScheduler's view of a Cadence: each fire time strictly after the previous one."""
-
-    def __init__(self, cadence: Cadence):
-        self.cadence = cadence
-
-    def get_next_fire_time(
-        self, previous_fire_time: datetime | None, now: datetime
-    ) -> datetime | None:
-        if previous_fire_time is None:
-            return self.cadence.next_after(now.astimezone(UTC) - TINY)
-        return self.cadence.next_after(previous_fire_time)
-
-    def __str__(self) -> str:
-        return f"slots[{self.cadence.tz}]"
 
 
 def _never(config: Config) -> ConfigError:
@@ -245,9 +229,11 @@ def resolve_slot(config: Config, text: str, now: datetime | None = None) -> str:
         if latest is None:
             raise UsageError(f"--slot now: the schedule {config.schedule!r} has no past slot")
         return slot_key(latest)
-    slot = cadence.place(cadence.wall_of(cadence.parse(text, "--slot")))
-    if not cadence.is_slot(slot):
-        around = [cadence.latest_at_or_before(slot), cadence.next_after(slot)]
+    named = cadence.wall_or_moment(text, "--slot")
+    slot = cadence.slot_of(named.replace(tzinfo=None))
+    if slot is None:
+        moment = cadence.parse(text, "--slot")
+        around = [cadence.latest_at_or_before(moment), cadence.next_after(moment)]
         raise UsageError(
             f"--slot: {text} is not a time of the schedule {config.schedule!r} "
             f"in {config.timezone}",
@@ -461,14 +447,10 @@ class SlotScheduler:
             return slot_has_run(store, key)
 
     def _outcome(self, report: RunReport) -> SlotResult:
-        chosen = len(report.plan.stories) if report.plan is not None else 0
-        own = report.tally.own
-        sent = report.tally.own_sent
-        message = report.message
-        if report.tally.resumed:
-            done = len([o for o in report.tally.resumed if o.status == "sent"])
-            message += f"; finished an earlier issue first ({done} sent)"
-        return SlotResult(str(report.status), chosen, sent, len(own) - sent, message)
+        tally = report.tally  # the message says what finishing earlier issues did
+        return SlotResult(
+            str(report.status), report.chosen, tally.own_sent, tally.own_failed, report.message
+        )
 
     # --- start-up ------------------------------------------------------------------------
 
@@ -516,21 +498,14 @@ class SlotScheduler:
             timezone=self.cadence.tz, executors={"default": ThreadPoolExecutor(2)}
         )
         scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
-        scheduler.add_listener(self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
-        scheduler.add_job(
-            self._fire,
-            trigger=SlotTrigger(self.cadence),
-            id="digest",
-            name="digest run",
-            next_run_time=first,  # in the past if catch-up ran long: then it runs at once
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=None if self.config.catch_up == "latest" else ON_TIME_SECONDS,
+        scheduler.add_listener(
+            self._on_slot_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
         )
+        self._scheduler = scheduler
+        self._plan(first)  # in the past if catch-up ran long: then it runs at once
         # Python waits on the monotonic clock, which stands still while the machine sleeps:
         # a wait computed before a suspend would fire hours late. Wake up every minute.
         scheduler.add_job(_tick, "interval", seconds=TICK_SECONDS, id="tick", coalesce=True)
-        self._scheduler = scheduler
         self.log.event(
             "started",
             schedule=self.config.schedule,
@@ -555,18 +530,35 @@ class SlotScheduler:
             with contextlib.suppress(SchedulerNotRunningError):
                 self._scheduler.shutdown(wait=False)
 
-    def _fire(self) -> None:
-        # APScheduler does not tell a job which time it was fired for: the slot is the
-        # latest at or before now (a late start serves the latest slot, once).
-        slot = self.cadence.latest_at_or_before(self.clock())
-        if slot is not None:
-            self.run_slot(slot)
+    def _plan(self, slot: datetime) -> None:
+        """One job for APScheduler: at the slot's instant, run that slot. One job id for all
+        slots, so a slot that comes while the previous one still runs is skipped."""
+        assert self._scheduler is not None
+        self._scheduler.add_job(
+            self._fire,
+            trigger=DateTrigger(slot),
+            args=(slot,),
+            id=SLOT_JOB,
+            name=f"digest slot {slot_key(slot)}",
+            replace_existing=True,
+            max_instances=1,
+            misfire_grace_time=None if self.config.catch_up == "latest" else ON_TIME_SECONDS,
+        )
+
+    def _fire(self, slot: datetime) -> None:
+        upcoming = self.cadence.next_after(slot)
+        now = self.clock()
+        if upcoming is not None and upcoming <= now:
+            # Started after the next slot came (the machine slept through it): like
+            # catch-up, the latest slot that came runs, once.
+            slot = self.cadence.latest_at_or_before(now) or slot
+        self.run_slot(slot)
 
     def _on_started(self, event: SchedulerEvent) -> None:
         self._started.set()
 
-    def _on_not_run(self, event: JobExecutionEvent | JobSubmissionEvent) -> None:
-        if event.job_id != "digest":
+    def _on_slot_event(self, event: JobExecutionEvent | JobSubmissionEvent) -> None:
+        if event.job_id != SLOT_JOB:
             return
         if isinstance(event, JobExecutionEvent):  # missed: later than the grace time
             late = datetime.now(UTC) - event.scheduled_run_time
@@ -575,13 +567,16 @@ class SlotScheduler:
                 "missed",
                 message=f"{late.total_seconds():.0f}s late and catch_up is none",
             )
-        else:
-            for when in event.scheduled_run_times:
-                self.log.slot(
-                    slot_key(when.astimezone(self.cadence.tz)),
-                    "skipped",
-                    message="the previous slot's run is still going",
-                )
+            return
+        slot = event.scheduled_run_times[-1].astimezone(self.cadence.tz)
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            self.log.slot(
+                slot_key(slot), "skipped", message="the previous slot's run is still going"
+            )
+        # The next slot after this one, or after now if this one came late.
+        upcoming = self.cadence.next_after(max(slot, self.clock()))
+        if upcoming is not None and not self._stopping.is_set():
+            self._plan(upcoming)
 
     # --- signals -------------------------------------------------------------------------
 

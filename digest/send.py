@@ -19,7 +19,6 @@ from .plan import DigestPlan, plan_digest, read_sources
 from .progress import meter
 from .recipients import (
     nobody_to_send_to,
-    normalize_address,
     readers_to_send_to,
     unsubscribe_note,
 )
@@ -29,6 +28,7 @@ from .state import exactly_once as rules
 from .state.db import StateWriteError
 from .state.models import FrozenStory, Issue, NewIssue, RunStatus
 from .state.storage import Storage
+from .text import normalize_address
 
 
 def prepare(
@@ -247,8 +247,7 @@ class Cycle:
             status = RunStatus.DELIVERED
         else:
             status = RunStatus.PARTLY_DELIVERED if tally.own_sent else RunStatus.FAILED
-        report = RunReport(status, plan, "; ".join(parts), self.own_issue, tally)
-        return self._record(report, chosen=len(plan.selection.chosen))
+        return self._record(RunReport(status, plan, "; ".join(parts), self.own_issue, tally))
 
     def finish_helping(self, message: str) -> RunReport:
         """This run froze nothing: it helped send another sender's issue."""
@@ -269,12 +268,12 @@ class Cycle:
             parts[-1] += ": nothing sent"
         return self._record(RunReport(status, plan, "; ".join(parts), None, tally))
 
-    def _record(self, report: RunReport, chosen: int = 0) -> RunReport:
+    def _record(self, report: RunReport) -> RunReport:
         """The run's end, recorded with the run; an issue that reached readers updates the
         archive."""
         tally = report.tally
         self.store.finish_run(
-            self.run_id, report.status, chosen, tally.sent, tally.failed, report.message
+            self.run_id, report.status, report.chosen, tally.sent, tally.failed, report.message
         )
         if tally.sent:  # an issue reached readers: its archive page (when `archive:` is set)
             notes = report.plan.notes if report.plan is not None else self.notes
@@ -294,10 +293,13 @@ class Cycle:
             ]
         )
         plan = self.plan if self.own_issue is not None else None
-        chosen = len(plan.selection.chosen) if plan is not None else 0
-        status = RunStatus.PARTLY_DELIVERED
-        self.store.finish_run(self.run_id, status, chosen, tally.sent, tally.failed, message)
-        return RunReport(status, plan, message, self.own_issue, tally, interrupted=True)
+        report = RunReport(
+            RunStatus.PARTLY_DELIVERED, plan, message, self.own_issue, tally, interrupted=True
+        )
+        self.store.finish_run(
+            self.run_id, report.status, report.chosen, tally.sent, tally.failed, message
+        )
+        return report
 
     def _finish_quietly(self, status: RunStatus, message: str) -> None:
         """Record the run's end when the state still takes writes; never hide the error."""

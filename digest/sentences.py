@@ -27,6 +27,7 @@ import pysbd
 from razdel import sentenize
 
 from .language import CYRILLIC_LANGUAGES, ENGLISH
+from .text import EN_MONTH_ABBREVIATIONS, RU_MONTH_ABBREVIATIONS
 
 __all__ = ["split_sentences", "text_before_limit"]
 
@@ -58,9 +59,9 @@ def _ends_with_initial(text: str) -> bool:
 # (nearly) never end one. razdel, after a month abbreviation before the year: "5 дек. 2025".
 _NEVER_FINAL = re.compile(
     r"(?:^|[\s(])(?:Mr|Mrs|Ms|Dr|Prof|Gen|Col|Lt|Maj|Capt|Sgt|Sen|Rep|Gov|Pres|Amb|St|Mt|"
-    r"No|Nos|Vol|Approx|Fig|vs|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|"
-    r"янв|фев|февр|мар|апр|июн|июл|авг|сен|сент|окт|ноя|нояб|дек|проф|акад|ген|им|ул|"
-    r"просп|пр-т|обл|гг)\.$"
+    r"No|Nos|Vol|Approx|Fig|vs|"
+    + "|".join((*(m.capitalize() for m in EN_MONTH_ABBREVIATIONS), *RU_MONTH_ABBREVIATIONS))
+    + r"|проф|акад|ген|им|ул|просп|пр-т|обл|гг)\.$"
 )
 # ... and between company suffixes: "Acme Co. Ltd. is ..." ("Sea Value Plc. plans" is the
 # lowercase rule).

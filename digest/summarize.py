@@ -31,10 +31,24 @@ from dataclasses import dataclass
 
 from .config import LlmConfig, SummaryConfig
 from .errors import ConfigError
-from .language import detect, language_of
+from .language import detect, english_share, language_of
 from .models import PROSE, QUESTION, Article
 from .sentences import split_sentences, text_before_limit
-from .text import CHROME_PHRASES, LISTING_COUNTER
+from .text import (
+    CAPTIONS,
+    CHROME_PHRASES,
+    DANGLING_WORDS,
+    EN_MONTHS,
+    EN_WEEKDAYS,
+    LISTING_COUNTER,
+    MONTHS,
+    RU_MONTHS_GENITIVE,
+    RU_WEEKDAYS_ACCUSATIVE,
+    STOP_WORDS,
+    WEEKDAYS,
+    is_interviewer_line,
+    is_web_url,
+)
 
 __all__ = ["LeadResult", "extractive_lead", "is_chrome", "make_summarizer", "split_sentences"]
 
@@ -50,19 +64,9 @@ class LeadResult:
 
 # --- what is not news -------------------------------------------------------------------
 
-_MONTHS = (
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec "
-    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря "
-    "январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь "
-    "янв фев мар апр июн июл авг сен сент окт ноя нояб дек г года"
-)
 _DATE_WORDS = frozenset(
-    (
-        _MONTHS + " monday tuesday wednesday thursday friday saturday sunday mon tue wed thu fri"
-        " sat sun updated published posted last on at am pm a.m p.m gmt utc"
-        " понедельник вторник среда четверг пятница суббота воскресенье в обновлено"
-    ).split()
+    (*MONTHS, *WEEKDAYS)
+    + tuple("г года updated published posted last on at am pm a.m p.m gmt utc в обновлено".split())
 )
 _DATE_NUMBER = re.compile(r"\d{1,4}(?:[:/.-]\d{1,4})*(?:st|nd|rd|th)?")
 _CHROME = re.compile(
@@ -79,13 +83,8 @@ _CHROME = re.compile(
             r"^page\s+\d+\s+of\s+\d+",
             r"^(?:related|tags?|topics?|see also|also read|read also)\s*:",
             r"^(?:next|previous|prev|older|newer|load more|more stories|back to top)\b.{0,20}$",
-            # captions and credits
-            r"\b(?:image|photo|photograph|picture|credit|credits|courtesy|illustration)\s*:",
-            r"^(?:photo|image|picture|illustration|sketch|map|still|screenshot)s?\s+"
-            r"(?:of|by|from|courtesy)\b",
+            CAPTIONS,
             r"^this is (?:part|the \w+ part) \w+ of\b",
-            # question lines of an interview: "Q: ...", "TCA: ..."
-            r"^(?:Q|TCA)\s*:",
         )
     ),
     re.IGNORECASE,
@@ -98,7 +97,6 @@ _BYLINE = re.compile(
 )
 # A leading speaker label: "Helmer: ", "Michael Hilliard: ", "TCA: ", "Q: ".
 _LABEL = re.compile(r"^([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,2})\s*:\s+(?=\S)")
-_QUESTION_LABELS = frozenset({"Q", "TCA", "QUESTION"})
 
 
 def _is_date(sentence: str) -> bool:
@@ -114,7 +112,9 @@ def _is_date(sentence: str) -> bool:
 def is_chrome(sentence: str) -> bool:
     """Site furniture, captions, credits, bylines, bare dates, question lines."""
     s = sentence.strip()
-    return bool(_CHROME.search(s) or (len(s.split()) <= 12 and _BYLINE.match(s)) or _is_date(s))
+    if _CHROME.search(s) or is_interviewer_line(s) or _is_date(s):
+        return True
+    return len(s.split()) <= 12 and bool(_BYLINE.match(s))
 
 
 def _speaker_label(paragraph: str) -> tuple[str | None, str]:
@@ -125,27 +125,8 @@ def _speaker_label(paragraph: str) -> tuple[str | None, str]:
     return match.group(1), paragraph[match.end() :]
 
 
-def _is_question(label: str | None, rest: str) -> bool:
-    if label is None:
-        return False
-    return label.upper() in _QUESTION_LABELS or (label.isupper() and rest.rstrip().endswith("?"))
-
-
 # --- choosing sentences -----------------------------------------------------------------
 
-_STOP = frozenset(
-    """a an the and or but if of to in on at by for with from as into over under about after
-    before between through during without within than then that this these those is are was
-    were be been being has have had do does did will would shall should can could may might
-    must it its it's he she they them their his her we our you your i not no nor so such also
-    said says say which who whom whose what when where while how all any both each other more
-    most some new one two per up out s
-    и в во на не что с со по к ко о об от из за для до при у а но или же бы ли как так это
-    этот эта эти его ее её их он она они мы вы я был была были было будет быть также уже
-    еще ещё который которая которое которые сообщает сообщил заявил
-    және мен бен пен бұл осы да де ол олар үшін туралы
-    va bilan bu ham uchun esa u ular haqida""".split()
-)
 _CONTEXT_OPENERS = frozenset(
     """he she it they this these those that its his her their however but and also
     still meanwhile moreover furthermore regardless such thus so yet besides instead then
@@ -167,7 +148,9 @@ _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
 def _stems(text: str) -> frozenset[str]:
     """Content-word stems; a six-letter prefix is crude but joins produce/production."""
     words = (w.lower() for w in _WORD.findall(text))
-    return frozenset(w.removesuffix("’s").removesuffix("'s")[:6] for w in words if w not in _STOP)
+    return frozenset(
+        w.removesuffix("’s").removesuffix("'s")[:6] for w in words if w not in STOP_WORDS
+    )
 
 
 @dataclass
@@ -274,12 +257,12 @@ def _candidates(article: Article) -> list[_Sentence]:
         text = " ".join(paragraph.text.split())
         if not out:
             text = _without_dateline(text)
-        label, rest = _speaker_label(text)
-        if _is_question(label, rest):
+        if is_interviewer_line(text):
             in_interview = True
             continue
         # After the first question everything is the interviewee talking: their claims,
         # not the news. An answer keeps its content but loses its "Helmer: " label.
+        label, rest = _speaker_label(text)
         speech = in_interview or label is not None
         text = text_before_limit(rest if label else text, _OPENING_CHARS - read)
         read += len(text)
@@ -302,12 +285,10 @@ def _facts(s: _Sentence) -> tuple[int, bool]:
 
 
 _WHEN = re.compile(
-    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
-    r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|"
+    rf"\b(?:{'|'.join(w.capitalize() for w in (*EN_MONTHS, *EN_WEEKDAYS))}|yesterday|today|"
     r"tomorrow|this (?:week|month|year)|last (?:week|month|year)|next (?:week|month|year))\b"
-    r"|\b\d{1,2}\s+(?:января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|"
-    r"ноября|декабря)|(?i:\bв\s+(?:понедельник|вторник|среду|четверг|пятницу|субботу|"
-    r"воскресенье)|\b(?:вчера|сегодня|завтра|на этой неделе))"
+    rf"|\b\d{{1,2}}\s+(?:{'|'.join(RU_MONTHS_GENITIVE)})"
+    rf"|(?i:\bв\s+(?:{'|'.join(RU_WEEKDAYS_ACCUSATIVE)})|\b(?:вчера|сегодня|завтра|на этой неделе))"
 )
 
 
@@ -371,12 +352,6 @@ def _needs_context(s: _Sentence) -> bool:
 
 _SHORT_LEAD = 0.5  # of max_words: a lead shorter than this gets a second sentence
 _NEAR = 3  # sentences away from the first choice
-_TRAILING_FILLER = frozenset(
-    "a an the and or but of to in on at by for with from as that which who whose while "
-    "including such like than its his her their "
-    "в во на и а но или с со по к ко о об от из за для до при у что который которая которое "
-    "которые как его ее её их".split()
-)
 _SUBORDINATORS = frozenset(
     "after although though as because before despite during following if once since unless "
     "until when whenever while amid according "
@@ -448,7 +423,7 @@ def _shorten(sentence: str, max_words: int) -> str:
     if best is None:  # no clause boundary in reach: whole words, no dangling "of the"
         cut = words[:max_words]
         while len(cut) > 1 and (
-            cut[-1].lower().strip(",;:") in _TRAILING_FILLER
+            cut[-1].lower().strip(",;:") in DANGLING_WORDS
             or (_fact_word(cut[-1]) and _fact_word(words[len(cut)]))
         ):
             cut.pop()
@@ -526,7 +501,6 @@ _MARKUP = re.compile(
     re.MULTILINE,
 )
 _NUMBER = re.compile(r"\d[\d,.]*")
-_ENGLISH = frozenset("the a an of to in and is are was were for on with by as at from that".split())
 
 _SYSTEM_PROMPT = (
     "You write the lead of one item in a news digest. Rules: "
@@ -555,11 +529,6 @@ def _latin_share(text: str) -> float:
     return latin / len(letters)
 
 
-def _english_share(text: str) -> float:
-    words = [w.lower() for w in _WORD.findall(text)]
-    return sum(w in _ENGLISH for w in words) / len(words) if words else 0.0
-
-
 def validate_llm_lead(answer: str, article: Article, max_words: int) -> str:
     """The answer as a lead, tidied; LlmError saying what is wrong with it otherwise."""
     text = answer.strip()
@@ -579,7 +548,7 @@ def validate_llm_lead(answer: str, article: Article, max_words: int) -> str:
     body = f"{article.title}\n" + "\n".join(article.prose)
     if (_latin_share(body) >= 0.5) != (_latin_share(text) >= 0.9):
         raise LlmError("answer is not in the article's script")
-    if words >= 12 and _english_share(body) >= 0.15 and _english_share(text) < 0.05:
+    if words >= 12 and english_share(body) >= 0.15 and english_share(text) < 0.05:
         raise LlmError("answer is not in the article's language")
     # Russian copy answered in Kazakh (or Uzbek in Russian): the same script, another language.
     if words >= 12 and detect(text) != language_of(article):
@@ -694,7 +663,7 @@ def make_summarizer(config: SummaryConfig) -> Callable[[Article], LeadResult]:
                 key="summary.llm.base_url",
                 hint="name the environment variable that holds the key in summary.llm.api_key_env",
             )
-        if url.scheme not in ("http", "https") or not url.hostname:
+        if not is_web_url(llm.base_url):
             raise ConfigError(f"{llm.base_url!r} is not an http(s) URL", key="summary.llm.base_url")
         return _LlmSummarizer(llm, config.max_words)
     raise ConfigError(

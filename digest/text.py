@@ -8,7 +8,6 @@ These rules live here once; nothing in this module knows about a stage.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import string
 import unicodedata
@@ -32,6 +31,32 @@ CHROME_PHRASES = (r"\bclick here\b", r"\bread more\b", r"\bcontinue reading\b")
 LISTING_COUNTER = (
     r"^(?:viewing|showing)\s+(?:results?|items?|articles?|stories)?\s*\d+\s*[-–]\s*\d+\s+of\s+\d+"
 )
+
+# Captions and credits, kept out of an article's text by the readers and out of a lead by the
+# leads: "...; image: Veit Helmer", "Photo: AP", "Фото: ТАСС", "Still from the film ...",
+# "Sketch of Sidney Jackson by ...", "Pictured: ...". Case does not matter.
+CAPTIONS = (
+    r"(?:^|[;\s])\s*(?:image|photo|photograph|picture|credits?|courtesy|illustration|source|"
+    r"фото|источник)\s*:\s*\S"
+    r"|^(?:photo|image|picture|illustration|sketch|map|still|screenshot)s?\s+"
+    r"(?:of|by|from|courtesy)\b|^pictured\b|^фото\s+в\s+анонсе\s*:"
+)
+# An interviewer's line: a label in capitals and a colon before the question. A short label
+# ("TCA: ...", "Q: ...") or "Question:" says so by itself, a longer one when the line asks.
+_CAPITALS_LABEL = re.compile(
+    r"^([A-ZА-ЯЁ][A-ZА-ЯЁ'’.-]*(?:\s+[A-ZА-ЯЁ][A-ZА-ЯЁ'’.-]*){0,2})\s*:\s+\S"
+)
+_QUESTION_LABEL = re.compile(r"^(?i:q|question|вопрос)\s*:\s+\S")
+
+
+def is_interviewer_line(line: str) -> bool:
+    """ "TCA: What drew you to this subject?": an interviewer's line, not the news."""
+    if _QUESTION_LABEL.match(line):
+        return True
+    label = _CAPITALS_LABEL.match(line)
+    if label is None:
+        return False
+    return (label[1].isalpha() and len(label[1]) <= 5) or line.rstrip().endswith("?")
 
 
 def unicode_punct_to_spaces(text: str) -> str:
@@ -104,9 +129,21 @@ def normal_url(url: str) -> str:
     return host + "/" + path.rstrip("/") + ("?" + "&".join(params) if params else "")
 
 
+def is_web_url(text: str | None) -> bool:
+    """An absolute http(s) URL naming a host ("https://example.com/rss.xml"); not a path,
+    "file:", "mailto:" or "http:///x"."""
+    if not text:
+        return False
+    try:
+        parts = urlsplit(text.strip())
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # "http://[::1": a bracket never closed
+        return False
+
+
 def is_article_url(url: str | None) -> bool:
     """An absolute http(s) link with a path: a home page or a bare host names no article."""
-    if not url or not re.match(r"^https?://", url.strip(), re.I):
+    if not is_web_url(url):
         return False
     path = normal_url(url).partition("/")[2]
     return bool(path.strip("/"))
@@ -131,6 +168,33 @@ def clean_text(text: str) -> str:
     return " ".join(text.split())
 
 
+# An e-mail address as digest sends to it: a dot-atom before the @ (RFC 5322, ASCII), a
+# domain of at least two labels, in its ASCII form.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
+_HOST_ADDRESS = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}$")  # "digest@localhost"
+
+
+def normalize_address(text: str, *, host_only: bool = False) -> str | None:
+    """The address as it will be sent to (an IDN domain in its ASCII form), or None when it is
+    not a usable address: readers, `to:`, the CSV, the sign-up form and `from:` alike.
+    `host_only`: a domain of one label is taken too, as the sender's default
+    "digest@localhost" (messages for the outbox and previews) has."""
+    address = text.strip()
+    local, at, domain = address.rpartition("@")
+    if at and domain and not domain.isascii():
+        try:
+            address = f"{local}@{domain.encode('idna').decode('ascii')}"
+        except UnicodeError:
+            return None
+    if len(address) > 254:
+        return None
+    if EMAIL.match(address) or (host_only and _HOST_ADDRESS.match(address)):
+        return address
+    return None
+
+
 def safe_href(url: str | None) -> str | None:
     """The URL when it is a plain http(s) link, else None (no link is shown)."""
     if not url:
@@ -138,19 +202,89 @@ def safe_href(url: str | None) -> str | None:
     url = url.strip()
     if not url.isprintable() or " " in url:  # isprintable: no other whitespace, no controls
         return None
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url
+    return url if is_web_url(url) else None
 
 
-_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
-                "September", "October", "November", "December")  # fmt: skip
-_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Words that carry no content, in the languages the news here is written in (English, Russian,
+# Kazakh, Uzbek): left out when texts are compared, by the same-story score and by the leads.
+STOP_WORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers him his how i if in into is it its it's itself
+    just me more most my no nor not now of off on once only or other our out over own same she
+    should so some such than that the their them then there these they this those through to too
+    under until up very was we were what when where which while who whom whose why will with
+    within without would you your shall must may might said says say told according including
+    well one two three per via new year years s
+    b c d e f g h j k l m n o p q r t u v w x y z
+    и в во на не что с со по к ко о об от из за для до при у а но или же бы ли как так это
+    этот эта эти его ее её их он она они мы вы я был была были было будет быть также уже
+    еще ещё который которая которое которые сообщает сообщил заявил
+    және мен бен пен бұл осы да де ол олар үшін туралы
+    va bilan bu ham uchun esa u ular haqida""".split()
+)
+# Words a text cut short must not end on ("... the production of…"): articles, prepositions,
+# conjunctions, possessives, in English and Russian.
+DANGLING_WORDS = frozenset(
+    """a an the and or but of to in into on at by for with from as that which who whose while
+    including such like than its his her their
+    в во на и а но или с со по к ко о об от из за для до при у что который которая которое
+    которые как его ее её их""".split()
+)
 
 
-def long_date(date: dt.date) -> str:
-    """Monday, 8 December 2025."""
-    return (
-        f"{_WEEKDAY_NAMES[date.weekday()]}, {date.day} {_MONTH_NAMES[date.month - 1]} {date.year}"
-    )
+# Month and weekday names as English and Russian news write them, for reading dates in text
+# ("27 January", "Dec. 3", "3 декабря", "в среду"); the digest writes its own dates through
+# Babel (digest/i18n). Lower case; each list in calendar order, Monday first.
+EN_MONTHS = tuple(
+    "january february march april may june july august september october november december".split()
+)
+EN_MONTH_ABBREVIATIONS = tuple("jan feb mar apr jun jul aug sep sept oct nov dec".split())
+RU_MONTHS = tuple(  # "январь": the name alone
+    "январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь".split()
+)
+RU_MONTHS_GENITIVE = tuple(  # "3 декабря": a day of the month
+    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря".split()
+)
+RU_MONTH_ABBREVIATIONS = tuple("янв фев февр мар апр июн июл авг сен сент окт ноя нояб дек".split())
+EN_WEEKDAYS = tuple("monday tuesday wednesday thursday friday saturday sunday".split())
+EN_WEEKDAY_ABBREVIATIONS = tuple("mon tue wed thu fri sat sun".split())
+RU_WEEKDAYS = tuple("понедельник вторник среда четверг пятница суббота воскресенье".split())
+RU_WEEKDAYS_ACCUSATIVE = tuple(  # "в среду": on a day
+    "понедельник вторник среду четверг пятницу субботу воскресенье".split()
+)
+RU_WEEKDAYS_GENITIVE = tuple(  # "до среды"
+    "понедельника вторника среды четверга пятницы субботы воскресенья".split()
+)
+
+
+def _calendar(*names: tuple[str, ...], start: int) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for group in names:
+        for number, name in enumerate(group, start):
+            out.setdefault(name, number)
+    return out
+
+
+def _abbreviated(abbreviations: tuple[str, ...], names: tuple[str, ...]) -> dict[str, int]:
+    """ "sept" -> 9: the month whose name the abbreviation begins."""
+    return {
+        a: next(n for n, name in enumerate(names, 1) if name.startswith(a)) for a in abbreviations
+    }
+
+
+# Every written form of a month -> its number (1-12): "january", "jan", "sept", "декабря", "дек".
+MONTHS = (
+    _calendar(EN_MONTHS, RU_MONTHS_GENITIVE, RU_MONTHS, start=1)
+    | _abbreviated(EN_MONTH_ABBREVIATIONS, EN_MONTHS)
+    | _abbreviated(RU_MONTH_ABBREVIATIONS, RU_MONTHS)
+)
+# Every written form of a weekday -> its number (Monday 0): "friday", "fri", "пятницу".
+WEEKDAYS = _calendar(
+    EN_WEEKDAYS,
+    RU_WEEKDAYS_ACCUSATIVE,
+    RU_WEEKDAYS_GENITIVE,
+    RU_WEEKDAYS,
+    EN_WEEKDAY_ABBREVIATIONS,
+    start=0,
+)

@@ -1,27 +1,33 @@
-"""The transports a message goes out by: the SMTP relay (one connection reused, MAIL, RCPT and
-DATA pipelined, 4xx retried with backoff, paced to the rate limit) or the outbox folder (one
-.eml file per recipient). Each answers `send` with a status and the answer to record, and
-`check` stops a run that would only waste time (see deliver.Transport)."""
+"""The transports an issue's messages go out by, each behind one interface (`Transport`, after
+listmonk's Messenger: push each recipient, flush, close): the outbox folder (one .eml file per
+recipient), the SMTP relay over one connection (reused; MAIL, RCPT and DATA pipelined; 4xx
+retried with backoff; paced to the rate limit), and the relay over several connections at
+once. `open_transport` is the one place the way out is chosen.
+
+Every transport makes each message with the `build` it is given and hands each outcome to
+`report` in the thread that pushes, and records nothing itself. When `report` returns, the
+outcome is on record (see deliver.py), and only then does anything of a later message go out
+on the same connection: that is the exactly-once promise.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import re
 import smtplib
 import socket
 import ssl
 import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from .config import SmtpConfig
+from .config import DeliveryConfig, SmtpConfig
 from .errors import DeliveryError
-from .recipients import EMAIL
-
-if TYPE_CHECKING:
-    from .deliver import Outcome
+from .text import EMAIL
 
 # Delivery statuses as the state stores them. Plain strings until the state layer's
 # DeliveryStatus enum (digest/state/models.py) lands; a StrEnum compares equal to these.
@@ -31,14 +37,63 @@ BACKOFF_BASE = 2.0  # seconds before the first retry of a 4xx answer; doubles ea
 BACKOFF_MAX = 60.0
 MAX_DEFERRED_IN_A_ROW = 5  # this many recipients deferred one after another: the relay is unwell
 
+Build = Callable[[str], bytes]  # a recipient's message, ready for the wire
+Report = Callable[[str, str, str], None]  # recipient, status, the answer to record
+
+
+class Transport(Protocol):
+    """One way out for the messages of an issue."""
+
+    def push(self, recipient: str) -> None:
+        """Send to one more recipient. The transport may hold the message back (the relay
+        transports send it on the next push or at flush); outcomes known meanwhile are
+        reported before this returns. Raises DeliveryError when going on would only waste
+        time (the relay cannot be reached, or defers everyone)."""
+        ...
+
+    def flush(self) -> None:
+        """Send every message pushed and report each outcome."""
+        ...
+
+    def close(self) -> None:
+        """Let go of connections and threads; what went out is reported if it still can be.
+        Safe after an error, and more than once."""
+        ...
+
+
+def open_transport(
+    delivery: DeliveryConfig,
+    issue_id: int,
+    sender: str | Callable[[str], str],
+    recipients: int,
+    build: Build,
+    report: Report,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> Transport:
+    """The outbox folder when no relay is set; else one connection to the relay, or
+    `delivery.smtp.connections` of them (no more than there are recipients) sharing one
+    rate limit."""
+    if delivery.smtp is None:
+        return Outbox(delivery.outbox, issue_id, build, report)
+    smtp = delivery.smtp
+    pace = Pacer(smtp.max_per_minute, clock, sleep)
+    lanes = min(smtp.connections, recipients)
+    if lanes <= 1:
+        return RelayTransport(smtp, sender, sleep, clock, pace, build, report)
+    return ParallelRelay(
+        smtp, lanes, lambda: RelayTransport(smtp, sender, sleep, clock, pace), build, report
+    )
+
 
 class Outbox:
     """Each message as an .eml file. One name per issue and recipient, so a resumed run that
     writes a message again replaces the file instead of adding a copy."""
 
-    def __init__(self, folder: Path, issue_id: int):
+    def __init__(self, folder: Path, issue_id: int, build: Build, report: Report):
         self.folder = Path(folder)
         self.prefix = f"issue-{issue_id:05d}-"
+        self.build, self.report = build, report
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -49,10 +104,9 @@ class Outbox:
         for stale in self.folder.glob(f".{self.prefix}*.tmp"):  # left by a killed run
             stale.unlink(missing_ok=True)
 
-    def send(
-        self, recipient: str, data: bytes, while_waiting: Callable[[], None] | None = None
-    ) -> tuple[str, str]:
-        path = self.folder / f"{self.prefix}{_file_safe(recipient)}.eml"
+    def push(self, recipient: str) -> None:
+        data = self.build(recipient)
+        path = self.folder / f"{self.prefix}{file_safe_name(recipient)}.eml"
         temp = self.folder / f".{path.name}.{os.getpid()}.tmp"
         try:
             with temp.open("wb") as f:
@@ -66,16 +120,18 @@ class Outbox:
                 f"cannot write to the outbox {self.folder} ({e.strerror})",
                 "free some space or fix the folder's permissions; the next run goes on",
             ) from None
-        return SENT, f"written to {path}"
+        self.report(recipient, SENT, f"written to {path}")
 
-    def check(self, outcomes: list[Outcome]) -> None:
+    def flush(self) -> None:
         pass
 
     def close(self) -> None:
         pass
 
 
-def _file_safe(address: str) -> str:
+def file_safe_name(address: str) -> str:
+    """An address as part of a file name: other characters replaced, a hash keeps apart
+    names that differ only in those."""
     safe = re.sub(r"[^A-Za-z0-9@._+-]", "_", address.lower())
     if safe != address.lower():  # keep names apart that differ only in replaced characters
         safe += "-" + hashlib.sha256(address.lower().encode()).hexdigest()[:8]
@@ -84,7 +140,11 @@ def _file_safe(address: str) -> str:
 
 class RelayTransport:
     """One connection to the relay (see Relay). Retries 4xx answers with backoff, answers 5xx
-    as failed, keeps to the rate limit (a Pacer shared by the connections of one issue)."""
+    as failed, keeps to the rate limit (a Pacer shared by the connections of one issue).
+
+    As a Transport it holds each pushed recipient back until the next push (or flush): the
+    next message is then made while the relay works on this one. ParallelRelay drives its
+    connections through `send` instead."""
 
     def __init__(
         self,
@@ -93,6 +153,8 @@ class RelayTransport:
         sleep: Callable[[float], None],
         clock: Callable[[], float],
         pace: Pacer | None = None,
+        build: Build | None = None,
+        report: Report | None = None,
     ):
         self.config = config
         self.sender = sender
@@ -100,10 +162,36 @@ class RelayTransport:
         self.relay = Relay(config)
         self.pace = pace or Pacer(config.max_per_minute, clock, sleep)
         self.sent = 0
+        self.report = report
+        self.ahead = Ahead(build) if build else None
+        self.waiting: str | None = None  # pushed, not sent yet
+        self.deferrals = Deferrals(config)
+
+    def push(self, recipient: str) -> None:
+        if self.waiting is not None:
+            self._send_waiting(following=recipient)
+        self.waiting = recipient
+
+    def flush(self) -> None:
+        if self.waiting is not None:
+            self._send_waiting(following=None)
+
+    def _send_waiting(self, following: str | None) -> None:
+        assert self.ahead is not None and self.report is not None and self.waiting is not None
+        recipient, ahead = self.waiting, self.ahead
+        data = ahead.take(recipient)  # made while the relay worked on the previous one
+        self.waiting = None
+        status, answer = self.send(
+            recipient, data, None if following is None else lambda: ahead.make(following)
+        )
+        self.report(recipient, status, answer)
+        self.deferrals.check(status, answer, self.sent)
 
     def send(
         self, recipient: str, data: bytes, while_waiting: Callable[[], None] | None = None
     ) -> tuple[str, str]:
+        """Send one message: its status (SENT, FAILED or RETRYING) and the answer to record.
+        `while_waiting` is called (at most once) while the relay works."""
         answer = ""
         lost = False
         for attempt in range(self.config.retries + 1):
@@ -134,23 +222,175 @@ class RelayTransport:
             )
         return RETRYING, answer
 
-    def check(self, outcomes: list[Outcome]) -> None:
-        check_deferred(self.config, outcomes, self.sent)
-
     def close(self) -> None:
         self.relay.close()
 
 
-def check_deferred(config: SmtpConfig, outcomes: list[Outcome], sent: int) -> None:
-    """Stop when the relay deferred the last few recipients: it is unwell."""
-    recent = outcomes[-MAX_DEFERRED_IN_A_ROW:]
-    if len(recent) == MAX_DEFERRED_IN_A_ROW and all(o.status == RETRYING for o in recent):
-        raise DeliveryError(
-            f"the SMTP relay {config.host}:{config.port} deferred "
-            f"{MAX_DEFERRED_IN_A_ROW} recipients in a row (last: {recent[-1].answer}); "
-            f"stopped after {sent} sent in this run",
-            "the next `digest run` sends to those not yet sent to",
-        )
+class Ahead:
+    """The messages, each made once, the next one while the relay works on the current one.
+    A failure to make one (a bad DKIM key) is raised when that message is taken, never while
+    a message is in flight: its answer must still be read and reported."""
+
+    def __init__(self, build: Build):
+        self.build = build
+        self.recipient: str | None = None
+        self.made: bytes | Exception | None = None
+
+    def make(self, recipient: str) -> None:
+        if self.recipient == recipient:
+            return
+        self.recipient = recipient
+        try:
+            self.made = self.build(recipient)
+        except Exception as e:  # raised by take()
+            self.made = e
+
+    def take(self, recipient: str) -> bytes:
+        self.make(recipient)
+        made, self.recipient, self.made = self.made, None, None
+        if isinstance(made, Exception):
+            raise made
+        assert made is not None
+        return made
+
+
+class Deferrals:
+    """Stops a run when the relay deferred the last few recipients: it is unwell."""
+
+    def __init__(self, config: SmtpConfig):
+        self.config = config
+        self.recent: deque[tuple[str, str]] = deque(maxlen=MAX_DEFERRED_IN_A_ROW)
+
+    def check(self, status: str, answer: str, sent: int) -> None:
+        self.recent.append((status, answer))
+        if len(self.recent) == MAX_DEFERRED_IN_A_ROW and all(s == RETRYING for s, _ in self.recent):
+            raise DeliveryError(
+                f"the SMTP relay {self.config.host}:{self.config.port} deferred "
+                f"{MAX_DEFERRED_IN_A_ROW} recipients in a row (last: {answer}); "
+                f"stopped after {sent} sent in this run",
+                "the next `digest run` sends to those not yet sent to",
+            )
+
+
+class ParallelRelay:
+    """Several connections to the relay, one thread each, taking pushed recipients from one
+    queue.
+
+    Outcomes are reported by the pushing thread (the state's connection is its own), each
+    before its connection sends anything of its next message; so at most one message per
+    connection is in flight when the process is killed (a copy of it may go out again, with
+    the same Message-ID). A connection that fails (relay unreachable) stops the others after
+    the message each is sending."""
+
+    def __init__(
+        self,
+        config: SmtpConfig,
+        lanes: int,
+        connect: Callable[[], RelayTransport],
+        build: Build,
+        report: Report,
+    ):
+        self.build, self.report = build, report
+        self.todo: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self.results: queue.SimpleQueue = queue.SimpleQueue()
+        self.stop = threading.Event()
+        self.deferrals = Deferrals(config)
+        self.error: BaseException | None = None
+        self.sent = 0
+        self.timeout = config.timeout
+        self.threads = [
+            threading.Thread(target=self._lane, args=(connect,), name=f"digest-smtp-{n}")
+            for n in range(lanes)
+        ]
+        self.running = len(self.threads)
+        for thread in self.threads:
+            thread.daemon = True
+            thread.start()
+
+    def push(self, recipient: str) -> None:
+        self.todo.put(recipient)
+        self._collect(wait=False)
+
+    def flush(self) -> None:
+        for _ in self.threads:  # no more recipients: each lane ends after its last
+            self.todo.put(None)
+        self._collect(wait=True)
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        self.stop.set()
+        for _ in self.threads:
+            self.todo.put(None)
+        while self.running:  # stopped by an error (or Ctrl-C): let every lane finish
+            kind, value, done = self.results.get()
+            if kind == "exit":
+                self.running -= 1
+            elif done is not None:
+                try:  # what went out is reported if the state still takes it
+                    self.report(*value)
+                except Exception:
+                    pass  # not recorded: like a kill, the next run sends it again
+                done.set()
+        for thread in self.threads:
+            thread.join(timeout=self.timeout + 5)
+
+    def _collect(self, wait: bool) -> None:
+        """Report the outcomes the lanes have; with `wait`, until every lane has ended."""
+        while self.running:
+            try:
+                kind, value, done = self.results.get(block=wait)
+            except queue.Empty:
+                return
+            if kind == "exit":
+                self.running -= 1
+            elif kind == "error":
+                self.stop.set()
+                self.error = self.error or value
+            else:
+                try:
+                    self.report(*value)
+                except BaseException:
+                    self.stop.set()
+                    raise
+                finally:
+                    done.set()
+                self.sent += value[1] == SENT
+                if self.error is None:
+                    try:
+                        self.deferrals.check(value[1], value[2], self.sent)
+                    except DeliveryError as e:
+                        self.stop.set()
+                        self.error = e
+
+    def _take(self) -> str | None:
+        if self.stop.is_set():
+            return None
+        recipient = self.todo.get()
+        return None if self.stop.is_set() else recipient
+
+    def _lane(self, connect: Callable[[], RelayTransport]) -> None:
+        transport = connect()
+        ahead = Ahead(self.build)
+        try:
+            recipient = self._take()
+            while recipient is not None:
+                data = ahead.take(recipient)
+                following = self._take()  # made while the relay works on this one
+                status, answer = transport.send(
+                    recipient,
+                    data,
+                    None if following is None else lambda f=following: ahead.make(f),
+                )
+                done = threading.Event()
+                self.results.put(("outcome", (recipient, status, answer), done))
+                done.wait()  # reported before anything of the next message goes out
+                recipient = following if not self.stop.is_set() else None
+        except BaseException as e:  # DeliveryError, ConfigError (DKIM key) ...
+            self.results.put(("error", e, None))
+        finally:
+            transport.close()
+            self.results.put(("exit", None, None))
 
 
 def backoff(attempt: int) -> float:
@@ -204,7 +444,7 @@ class Relay:
     def open(self) -> smtplib.SMTP:
         s = self.config
         context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
-        local = s.helo or _local_hostname()
+        local = s.helo or local_hostname()
         try:
             if s.security == "ssl":
                 conn = smtplib.SMTP_SSL(
@@ -370,7 +610,7 @@ def _message(
 _fqdn: str | None = None
 
 
-def _local_hostname() -> str:
+def local_hostname() -> str:
     """Our name for EHLO, looked up once per process (getfqdn can be slow)."""
     global _fqdn
     if _fqdn is None:

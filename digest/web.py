@@ -50,13 +50,13 @@ from waitress.server import create_server
 from .config import Config
 from .deliver import envelope_sender
 from .errors import ConfigError, UsageError
-from .message import WIRE, _dkim_sign
-from .recipients import normalize_address
-from .render import _template_dir as templates
+from .message import WIRE, dkim_header
+from .render import template_dir as templates
 from .state import Store
 from .state.readers import GONE, Reader, ReaderStatus
+from .text import clean_text, normalize_address
 from .tokens import BadToken, Signer
-from .transports import Relay, _file_safe
+from .transports import Relay, file_safe_name
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class Mailer:
         )
         data = msg.as_bytes(policy=WIRE)
         if delivery.dkim:
-            data = _dkim_sign(data, delivery.dkim) + data
+            data = dkim_header(data, delivery.dkim) + data
         return data
 
     def _work(self) -> None:
@@ -166,7 +166,7 @@ class Mailer:
                 if delivery.smtp is None:
                     folder = Path(delivery.outbox)
                     folder.mkdir(parents=True, exist_ok=True)
-                    name = f"confirm-{_file_safe(email)}-{time.time_ns()}.eml"
+                    name = f"confirm-{file_safe_name(email)}-{time.time_ns()}.eml"
                     (folder / name).write_bytes(data)
                     continue
                 sender = parseaddr(delivery.from_addr)[1]
@@ -424,7 +424,7 @@ class App:
         if not self.signups.allow(self.client(environ)):
             return self.too_many()
         email = normalize_address(fields.get("email", ""))
-        name = " ".join(fields.get("name", "").split())[:100] or None
+        name = clean_text(fields.get("name", ""))[:100] or None
         if email is None:
             return self.page(
                 f"Subscribe to {self.config.title}",
@@ -540,7 +540,7 @@ class App:
                 return self.forbidden()
             action = fields.get("do")
             if action == "name":
-                readers.rename(reader.email, " ".join(fields.get("name", "").split())[:100] or None)
+                readers.rename(reader.email, clean_text(fields.get("name", ""))[:100] or None)
                 said.append("Your name is saved.")
             elif action == "pause" and reader.status == ReaderStatus.ACTIVE:
                 try:

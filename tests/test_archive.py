@@ -513,10 +513,10 @@ def test_preview_serve_serves_the_archive_and_text_with_its_charset(tmp_path):
 
 
 def test_send_times_from_the_state_are_read_as_utc():
-    assert archive_mod._when("2026-01-02 03:04:05") == dt.datetime(
+    assert archive_mod.stored_time("2026-01-02 03:04:05") == dt.datetime(
         2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC
     )
-    assert archive_mod._when("2026-01-02T08:04:05+05:00") == dt.datetime(
+    assert archive_mod.stored_time("2026-01-02T08:04:05+05:00") == dt.datetime(
         2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC
     )
 

@@ -12,6 +12,7 @@ from conftest import ROOT
 from digest.config import KEYS, load_config
 from digest.errors import ConfigError
 from digest.recipients import read_recipients
+from digest.text import normalize_address
 
 GOOD = """\
 title: Test Daily
@@ -223,6 +224,21 @@ def test_international_sender_domain_is_sent_in_ascii(tmp_path):
     assert config.delivery.from_addr == "Test Daily <d@xn--exmple-cua.com>"
     e = error_of(tmp_path, GOOD.replace("digest@example.com", "dïgest@example.com"))
     assert e.key == "delivery.from" and "ASCII" in str(e)
+
+
+@pytest.mark.parametrize(
+    "sender", ["digest@@example.com", "di gest@example.com", "digest.@example.com", "@example.com"]
+)
+def test_the_sender_is_an_address_as_readers_addresses_are(tmp_path, sender):
+    """One rule says what a usable address is (text.normalize_address): `from:` takes no
+    address that `to:`, the CSV or the sign-up form would refuse; only a one-label domain,
+    as the default "digest@localhost" has, is a sender's alone."""
+    e = error_of(tmp_path, GOOD.replace("digest@example.com", sender))
+    assert e.key == "delivery.from" and "not an email address" in str(e)
+    assert normalize_address(sender) is None
+    local = load_config(write(tmp_path, GOOD.replace("digest@example.com", "digest@localhost")))
+    assert local.delivery.from_addr == "Test Daily <digest@localhost>"
+    assert normalize_address("digest@localhost") is None  # no reader's address
 
 
 def test_password_over_an_unencrypted_link_is_refused_except_on_loopback(tmp_path):

@@ -11,6 +11,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import time
 from email.policy import default as default_policy
 from pathlib import Path
 
@@ -221,7 +222,7 @@ def test_each_part_encoded_once_decodes_to_the_text_with_the_readers_link(before
         data = maker.bytes_for("a@x.org", token)
         link = url.replace("{token}", token)
         text_part, html_part = parse(data).iter_parts()
-        crlf = mime._crlf
+        crlf = mime.to_crlf
         want_text = fill_footer(crlf(text), link).encode()
         want_html = fill_footer(crlf(html_text), link.replace("&", "&amp;")).encode()
         assert text_part.get_payload(decode=True) == want_text
@@ -793,6 +794,49 @@ def test_parallel_connections_each_reader_once_each_outcome_recorded(
         assert rows[m.rcpt_tos[0]]["message_id"] == m.message["Message-ID"]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("connections", [None, 1, 3])
+def test_each_transport_reports_an_outcome_before_the_next_message_goes_out(
+    tmp_path, smtp_server, connections
+):
+    # The Transport contract deliver_issue relies on: push each recipient, flush, close;
+    # every outcome reported in the pushing thread before that connection sends more.
+    smtp = None if connections is None else smtp_for(smtp_server, connections=connections)
+    delivery = delivery_config(tmp_path, smtp).delivery
+    recipients = [f"r{i}@example.org" for i in range(12)]
+    reported: list[tuple[str, str, int]] = []
+
+    def report(recipient: str, status: str, answer: str) -> None:
+        on_the_way = len(list((tmp_path / "outbox").glob("*.eml")))
+        if smtp is not None:
+            on_the_way = len(smtp_server.messages)
+        reported.append((recipient, status, on_the_way))
+
+    transport = transports.open_transport(
+        delivery,
+        7,
+        "digest@example.com",
+        len(recipients),
+        lambda r: f"Subject: for {r}\r\n\r\nhello\r\n".encode(),
+        report,
+        lambda s: None,
+        time.monotonic,
+    )
+    try:
+        for recipient in recipients:
+            transport.push(recipient)
+        transport.flush()
+    finally:
+        transport.close()
+    assert sorted(r for r, _, _ in reported) == sorted(recipients)
+    assert {status for _, status, _ in reported} == {"sent"}
+    lanes = connections or 1
+    for done, (_, _, on_the_way) in enumerate(reported, 1):
+        assert on_the_way <= done + lanes - 1  # at most one unreported message a connection
+    if smtp is not None:
+        assert smtp_server.handler.connections == lanes
+
+
 def test_parallel_connections_to_an_unreachable_relay_stop_with_the_message(
     tmp_path, rendered, store
 ):
@@ -1098,7 +1142,7 @@ def test_a_reader_deferred_in_three_runs_is_given_up_and_does_not_block_others(
     ],
 )
 def test_long_subjects_fold_and_read_back_exactly(subject):
-    folded = mime._fold("Subject", subject)
+    folded = mime.fold_header("Subject", subject)
     assert all(len(line) <= 78 for line in folded.split(b"\r\n"))
     parsed = email.message_from_bytes(folded + b"\r\n", policy=default_policy)
     assert parsed["Subject"] == subject

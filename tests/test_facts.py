@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
 import string
+from pathlib import Path
 
 import pytest
+from conftest import IN_CI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +21,7 @@ from digest.select.facts import (
     AMOUNT,
     COUNT,
     DATE,
+    FACT_CHARS,
     PERCENT,
     WEEKDAY,
     YEAR,
@@ -78,6 +82,25 @@ def test_dates_and_weekdays_in_english_and_russian():
     assert english[DATE] == russian[DATE]
     assert english[WEEKDAY] == russian[WEEKDAY]
     assert len(english[YEAR]) == 1
+
+
+RU_NEWS = Path(__file__).parent / "fixtures" / "languages" / "ru_news.json"
+ECB = Path(__file__).resolve().parents[2] / "shared" / "data" / "ecbplus_dev.json"
+
+
+def test_abbreviated_months_are_dates_in_real_reports():
+    """RIA's dateline writes "10 авг", TASS's "10 августа", an American paper "Sept. 13":
+    one table of month names (digest/text.py) serves the facts, the leads and the splitter."""
+    ru = json.loads(RU_NEWS.read_text(encoding="utf-8"))
+    ria = next(a for a in ru if a["paragraphs"][0].startswith("МОСКВА, 10 авг"))
+    tass = next(a for a in ru if a["paragraphs"][0].startswith("ТАСС, 10 августа"))
+    assert kinds_of(ria["paragraphs"][0])[DATE] == kinds_of(tass["paragraphs"][0])[DATE]
+    if not ECB.exists():
+        pytest.fail(f"needs {ECB}") if IN_CI else pytest.skip(f"needs {ECB}")
+    ecb = {a["id"]: a for a in json.loads(ECB.read_text(encoding="utf-8"))["articles"]}
+    crash = ecb["21_10ecbplus"]["text"]
+    assert "Sept. 13" in crash[:FACT_CHARS]
+    assert _fact_key("date", "9-13") in facts("", crash)
 
 
 def test_one_name_however_it_is_written():

@@ -9,9 +9,10 @@ from pathlib import Path
 from conftest import page
 
 from digest.config import Config, SelectionConfig
+from digest.lookback import in_the_future, reference_day
 from digest.models import DEFAULT_SECTION, OTHER_SECTION, Article, Paragraph
 from digest.plan import place
-from digest.select import History, reference_day, select
+from digest.select import History, select
 from digest.sources import read_paths
 from digest.state import Store
 from digest.summarize import extractive_lead
@@ -67,6 +68,12 @@ def test_one_reference_day_a_mis_dated_article_does_not_push_the_others_out():
     assert reference_day(a, None, today) == today
     assert reference_day(a, dt.date(2026, 1, 1), today) == dt.date(2026, 1, 1)
     assert reference_day([], None, today) is None
+    # one day's leeway for the sources' zones: tomorrow is a day, the day after is a typo, and
+    # the plan reports as "in the future" exactly what the reference day leaves aside
+    tomorrow, after = today + dt.timedelta(days=1), today + dt.timedelta(days=2)
+    assert reference_day([*a, dated("Early Edition", tomorrow)], None, today) == tomorrow
+    assert reference_day([*a, dated("Too Early", after)], None, today) == today
+    assert (in_the_future(tomorrow, today), in_the_future(after, today)) == (False, True)
     config = SelectionConfig(50, 7)
     with Store.open(":memory:", readonly=True) as store:
         selection = select(a, History(store), config)  # no as_of: the same rule

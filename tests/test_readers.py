@@ -63,3 +63,30 @@ def test_a_pause_ends_by_itself(store):
     assert [r.email for r in readers.sendable()] == ["p@example.org"]  # its date has passed
     readers.set_status("p@example.org", ReaderStatus.PAUSED, "reader", "2999-01-01")
     assert readers.sendable() == [] and readers.blocked() == {"p@example.org"}
+
+
+def test_a_readers_name_is_one_line_however_it_comes_in(tmp_path):
+    """`readers add --name`, a CSV import and `to:` keep a name by the one rule the digest
+    shows text by (text.clean_text): line breaks, tabs, escapes and bidi overrides are gone."""
+    from digest import readers
+    from digest.config import load_config
+    from digest.recipients import recipient_names
+
+    (tmp_path / "page.txt").write_text("", encoding="utf-8")
+    csv_file = tmp_path / "readers.csv"
+    csv_file.write_text('email,name\nbo@example.org,"Bo\n  Berg\u202e"\n', encoding="utf-8")
+    config_file = tmp_path / "digest.yaml"
+    config_file.write_text(
+        f"title: T\nsources: ['*.txt']\nstate: {tmp_path / 's.sqlite3'}\n"
+        "delivery:\n  to: ['Cy\u200b Chan <cy@example.org>']\n",
+        encoding="utf-8",
+    )
+    config = load_config(config_file)
+    readers.add(config, "ann@example.org", "Ann\tLee\x1b[31m\r\nBcc: x@example.org")
+    readers.import_csv(config, csv_file)
+    names = {r.email: r.name for r in readers.list_readers(config)}
+    assert names == {
+        "ann@example.org": "Ann Lee [31m Bcc: x@example.org",
+        "bo@example.org": "Bo Berg",
+    }
+    assert recipient_names(config.delivery) == {"cy@example.org": "Cy Chan"}

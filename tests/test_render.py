@@ -609,15 +609,33 @@ def test_html_shows_every_title_lead_source_and_rate():
 
 
 def test_readers_never_see_a_file_name():
-    item = DigestItem("A title", "A lead.", "/srv/digest/seeds/000_f3e380145ce5061f.txt")
-    feed = DigestItem("B title", "B lead.", "https://www.example.com/feeds/rss.xml")
-    digest = sample_digest(
-        sections=(DigestSection(DEFAULT_SECTION, (item, feed)),), rates_source="seeds/000.txt"
-    )
+    """The name readers see is made once (models.shown_source), for the JSON and the digest
+    alike: a page read from a file that has no name shows none, a feed without a name its
+    site, a name that is a URL its host; an outlet whose name holds a slash keeps it."""
+    from digest.config import Config
+    from digest.models import Article, Chosen, Paragraph
+    from digest.plan import PlannedStory, build_digest
+
+    def story(title: str, source: str, name: str | None = None) -> PlannedStory:
+        article = Article(title, (Paragraph("A lead."),), source, source_name=name)
+        return PlannedStory(Chosen(article), "A lead.", DEFAULT_SECTION)
+
+    stories = [
+        story("A title", "/srv/digest/seeds/000_f3e380145ce5061f.txt"),
+        story("B title", "https://www.example.com/feeds/rss.xml"),
+        story("C title", "c.xml", "https://news.example.org/rss"),
+        story("D title", "d.xml", "RFE/RL"),
+        story("E title", "e.xml", "rss.xml"),
+    ]
+    config = Config(path=ROOT / "config" / "digest.yaml", title="Central Asia Daily")
+    digest = build_digest(config, stories, list(rate_rows()), today=DAY)
+    assert [i.source for i in digest.items] == ["", "example.com", "news.example.org", "RFE/RL", ""]
+    assert [s.article.shown_source for s in stories] == [i.source for i in digest.items]  # JSON
+    assert digest.rates_source is None  # the table read from seeds/000.txt
     rendered = render(digest)
     for part in (seen(rendered.html), rendered.text):
-        assert "000_f3e380145ce5061f" not in part and ".txt" not in part and "rss.xml" not in part
-        assert "example.com" in part  # a feed without a name: its site
+        assert "000_f3e380145ce5061f" not in part and ".txt" not in part and "rss" not in part
+        assert "example.com" in part and "news.example.org" in part and "RFE/RL" in part
 
 
 def test_text_part_shows_every_title_lead_link_and_rate():
@@ -903,3 +921,18 @@ def test_the_same_sources_other_piece_is_more_on_this_by_title():
     assert "More on this:\n  Rogun Level Peaks: https://timesca.com/b\n" in rendered.text
     hrefs = read_html(rendered.html).hrefs
     assert {"https://timesca.com/b", "https://asiaplus.tj/c"} <= set(hrefs)
+
+
+def test_a_cut_subject_never_ends_on_a_small_word_in_either_language():
+    """One list of the words a cut must not end on (text.DANGLING_WORDS) for the subject and
+    the leads: real Russian headlines lost their "в…", "с…", "за…" endings only in the leads."""
+    from digest.text import DANGLING_WORDS
+
+    ru = json.loads((ROOT / "tests/fixtures/languages/ru_news.json").read_text(encoding="utf-8"))
+    cut = [make_subject(a["title"], 3) for a in ru if len(a["title"]) > 66]
+    assert len(cut) >= 8
+    assert "Президент Парагвая даст показания по делу о спорном соглашении… + 3 more" in cut
+    for subject in cut:
+        head = subject.removesuffix(" + 3 more")
+        if head.endswith("…"):
+            assert head.removesuffix("…").split()[-1].lower() not in DANGLING_WORDS, subject

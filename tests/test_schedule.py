@@ -33,7 +33,6 @@ from digest.schedule import (
     Cadence,
     SlotLog,
     SlotScheduler,
-    SlotTrigger,
     next_slots,
     resolve_slot,
     run_forever,
@@ -116,6 +115,32 @@ def test_the_night_clocks_go_forward_runs_the_missing_0230_when_they_jump(tmp_pa
         "2026-03-29T03:30:00+02:00",
         "2026-03-29T04:00:00+02:00",
     ]
+
+
+def test_an_hourly_schedule_runs_once_per_wall_clock_hour_when_clocks_go_back(tmp_path):
+    # The decision for the repeated hour: every schedule, `*` in the hour too, runs each
+    # wall-clock time once, at its first occurrence. cronsim alone (as Debian's cron) would
+    # run an hourly job by the new clock too: 02:00 +02:00 and again 02:00 +01:00.
+    assert next_via_cli(tmp_path, "0 * * * *", 3, "2026-10-25T01:30") == [
+        "2026-10-25T02:00:00+02:00",
+        "2026-10-25T03:00:00+01:00",
+        "2026-10-25T04:00:00+01:00",
+    ]
+    assert next_via_cli(tmp_path, "0 * * * *", 2, "2026-10-25T02:30:00+01:00") == [
+        "2026-10-25T03:00:00+01:00",
+        "2026-10-25T04:00:00+01:00",
+    ]
+
+
+def test_cronsims_extensions_name_the_nth_and_the_last_days(tmp_path):
+    first_monday = next_via_cli(tmp_path, "0 7 * * mon#1", 3, "2026-03-01T00:00")
+    assert first_monday == [
+        "2026-03-02T07:00:00+01:00",
+        "2026-04-06T07:00:00+02:00",
+        "2026-05-04T07:00:00+02:00",
+    ]
+    last_day = next_via_cli(tmp_path, "0 7 L * *", 2, "2026-02-01T00:00")
+    assert last_day == ["2026-02-28T07:00:00+01:00", "2026-03-31T07:00:00+02:00"]
 
 
 def test_one_to_five_gives_monday_to_friday_only(tmp_path):
@@ -211,6 +236,19 @@ TRANSITIONS = [
 EXPRESSIONS = ["30 2 * * *", "*/15 * * * *", "0 7 * * 1-5", "0 0 * * *", "45 23 * * *"]
 
 
+def first_instant(wall: datetime, tz: ZoneInfo) -> datetime:
+    """The reference placing of a wall-clock time: its first instant, or the moment the
+    clocks jump over it (found minute by minute in UTC)."""
+    utc = ZoneInfo("UTC")
+    instant = wall.replace(tzinfo=tz, fold=0)
+    if instant.astimezone(utc).astimezone(tz).replace(tzinfo=None) == wall:
+        return instant
+    moment = wall.replace(tzinfo=tz, fold=1).astimezone(utc)  # before the jump
+    while moment.astimezone(tz).replace(tzinfo=None) < wall:
+        moment += timedelta(minutes=1)
+    return moment.astimezone(tz)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("zone", "day"), TRANSITIONS)
 @pytest.mark.parametrize("expression", EXPRESSIONS)
@@ -226,7 +264,7 @@ def test_slots_are_every_matching_wall_time_placed_once_in_order(zone, day, expr
     wall, placed = start.replace(tzinfo=ZoneInfo("UTC")) - timedelta(days=1), set()
     while wall < end.replace(tzinfo=ZoneInfo("UTC")) + timedelta(days=1):
         wall = walls.get_next_fire_time(None, wall + timedelta(microseconds=1))
-        placed.add(cadence.place(wall.replace(tzinfo=None)))
+        placed.add(first_instant(wall.replace(tzinfo=None), tz))
     assert slots == sorted(s for s in placed if start < s <= end)
     assert all(a < b for a, b in zip(slots, slots[1:], strict=False))
     keys = [s.replace(tzinfo=None) for s in slots]  # the wall-clock times
@@ -236,18 +274,13 @@ def test_slots_are_every_matching_wall_time_placed_once_in_order(zone, day, expr
 
 def test_the_scheduler_fires_the_repeated_0230_once():
     # APScheduler 3.11's own CronTrigger, chained like this, fires 02:30 +02:00 and then
-    # 02:30 +01:00 again.
-    ours = SlotTrigger(Cadence.from_cron("30 2 * * *", BERLIN))
-
-    def chain(trigger, n=4):
-        fired, previous = [], None
-        now = datetime(2026, 10, 24, 12, tzinfo=BERLIN)
-        for _ in range(n):
-            previous = trigger.get_next_fire_time(previous, previous or now)
-            fired.append(previous.isoformat())
-        return fired
-
-    assert chain(ours) == [
+    # 02:30 +01:00 again. The scheduler chains slots with next_after.
+    cadence = Cadence.from_cron("30 2 * * *", BERLIN)
+    fired, previous = [], datetime(2026, 10, 24, 12, tzinfo=BERLIN)
+    for _ in range(4):
+        previous = cadence.next_after(previous)
+        fired.append(previous.isoformat())
+    assert fired == [
         "2026-10-25T02:30:00+02:00",
         "2026-10-26T02:30:00+01:00",
         "2026-10-27T02:30:00+01:00",
@@ -255,20 +288,22 @@ def test_the_scheduler_fires_the_repeated_0230_once():
     ]
 
 
-def test_our_trigger_never_returns_a_time_at_or_before_the_previous_one():
+def test_the_next_slot_is_never_at_or_before_the_previous_one():
     # apscheduler#1021: asked again from inside the repeated hour, a CronTrigger can hand
-    # back the same time (an endless loop in a scheduler). Ours always steps past it.
-    trigger = SlotTrigger(Cadence.from_cron("30 * * * *", ZoneInfo("Europe/Helsinki")))
-    inside = datetime(2017, 10, 29, 3, 45, tzinfo=ZoneInfo("Europe/Helsinki"), fold=1)
+    # back the same time (an endless loop in a scheduler). cronsim counts from the wall
+    # clock, which reads the same twice in that hour; ours always steps past it.
+    helsinki = ZoneInfo("Europe/Helsinki")
+    cadence = Cadence.from_cron("30 * * * *", helsinki)
+    inside = datetime(2017, 10, 29, 3, 45, tzinfo=helsinki, fold=1)
     previous = inside
     for _ in range(6):
-        nxt = trigger.get_next_fire_time(previous, previous)
+        nxt = cadence.next_after(previous)
         assert nxt > previous
         previous = nxt
     # Fresh from "now" a second after the repeated 03:30: wall-clock arithmetic drops the
     # fold, so a naive "+1 s" lands back before it; ours still moves on.
-    moment = datetime(2017, 10, 29, 3, 30, tzinfo=ZoneInfo("Europe/Helsinki"), fold=1)
-    assert trigger.get_next_fire_time(None, moment + timedelta(seconds=1)) > moment
+    moment = datetime(2017, 10, 29, 3, 30, tzinfo=helsinki, fold=1)
+    assert cadence.next_after(moment + timedelta(seconds=1)) > moment
 
 
 def test_the_latest_slot_at_or_before_a_moment():
@@ -392,6 +427,32 @@ def test_catch_up_latest_runs_only_the_latest_missed_slot_once(tmp_path):
     assert run.slots == ["2026-03-05T07:00:00+01:00"]
 
 
+def test_a_slots_line_is_the_runs_own_summary(tmp_path):
+    """The run says what it did once (send.py: status, message, report.chosen, the tally);
+    the scheduler's line repeats it, with no second summary of the earlier issue it finished."""
+    message = (
+        "finished issue 3 ('Old news') begun earlier: sent to 2 more of its readers; "
+        "sent to 1 of 2 recipients; deferred readers are tried again by the next run"
+    )
+    report = RunReport(
+        RunStatus.PARTLY_DELIVERED,
+        message=message,
+        tally=Tally(
+            own=(
+                Outcome("ann@example.com", "sent", "250 OK"),
+                Outcome("bo@example.com", "retrying", "451 try later"),
+            ),
+            resumed=(Outcome("cy@example.com", "sent", "250 OK"),) * 2,
+        ),
+    )
+    scheduler, _, stream = scheduler_for(tmp_path, THURSDAY_NOON, "latest", run=lambda c, s: report)
+    record(scheduler.config, "2026-03-02T07:00:00+01:00")  # Monday ran; Thursday's is missed
+    scheduler.catch_up()
+    line = stream.getvalue().splitlines()[1]
+    assert "status=partly-delivered chosen=0 sent=1 failed=1 " in line
+    assert line.endswith(f' message="{message}"') and line.count("earlier") == 1
+
+
 def test_catch_up_none_runs_nothing_and_says_so(tmp_path):
     scheduler, run, stream = scheduler_for(tmp_path, THURSDAY_NOON, "none")
     record(scheduler.config, "2026-03-02T07:00:00+01:00")
@@ -407,6 +468,17 @@ def test_nothing_is_missed_on_a_fresh_state_or_when_the_latest_slot_ran(tmp_path
     record(scheduler.config, "2026-03-05T07:00:00+01:00")
     scheduler.catch_up()
     assert run.slots == [] and stream.getvalue() == ""
+
+
+def test_a_slot_fired_after_the_next_one_came_runs_the_latest_once(tmp_path):
+    # The machine slept from before Monday's slot to Thursday noon: the job planned for
+    # Monday fires late and serves Thursday's slot, as catch-up would.
+    scheduler, run, stream = scheduler_for(tmp_path, THURSDAY_NOON)
+    scheduler._fire(datetime(2026, 3, 2, 7, tzinfo=BERLIN))
+    assert run.slots == ["2026-03-05T07:00:00+01:00"]
+    scheduler._fire(datetime(2026, 3, 5, 7, tzinfo=BERLIN))  # on time: its own slot
+    assert run.slots == ["2026-03-05T07:00:00+01:00"]
+    assert "status=already-ran" in stream.getvalue().splitlines()[-1]
 
 
 def test_a_slot_already_in_the_state_is_not_run_again(tmp_path):

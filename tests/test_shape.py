@@ -258,3 +258,124 @@ def test_opening_a_state_loads_nothing_of_the_selection(tmp_path):
     assert {
         m for m in out.split() if m.split(".")[0] in HEAVY or m.startswith("digest.select")
     } == set()
+
+
+# --- private stays private ------------------------------------------------------------------
+
+ROOT = PACKAGE.parent
+# digest/select is the lead's this round: its tests still reach two helpers of facts.py.
+PRIVATE_PENDING = {("tests/test_facts.py", "digest.select.facts")}
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_reaches(path: Path, mods: dict[str, Path]) -> list[str]:
+    """Where `path` takes an underscore name from another digest module: `from digest.x import
+    _y`, or `x._y` on a digest module it imported."""
+    where = str(path.relative_to(ROOT))
+    own = next((n for n, p in mods.items() if p == path), None)
+    package = (own or "").rpartition(".")[0] if path.name != "__init__.py" else own or ""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found, aliases = [], {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(node.level - 1):
+                base = base.rpartition(".")[0]
+            target = (
+                (f"{base}.{node.module}" if node.module else base) if node.level else node.module
+            )
+            for alias in node.names:
+                if f"{target}.{alias.name}" in mods:  # `from digest import transports`
+                    aliases[alias.asname or alias.name] = f"{target}.{alias.name}"
+                elif target in mods and _private(alias.name) and target != own:
+                    found.append(f"{where}:{node.lineno}: {target}.{alias.name}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in mods and alias.asname:
+                    aliases[alias.asname] = alias.name
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and aliases.get(node.value.id) not in (None, own)
+            and _private(node.attr)
+        ):
+            found.append(f"{where}:{node.lineno}: {aliases[node.value.id]}.{node.attr}")
+    return [f for f in found if (where, f.split(": ")[1].rpartition(".")[0]) not in PRIVATE_PENDING]
+
+
+def test_the_private_finder_sees_both_ways_of_reaching_in(tmp_path):
+    mods = modules()
+    probe = ROOT / "tests" / "_probe_private.py"
+    probe.write_text(
+        "from digest.transports import _x, Relay\nfrom digest import message\nmessage._y()\n"
+    )
+    try:
+        assert private_reaches(probe, mods) == [
+            "tests/_probe_private.py:1: digest.transports._x",
+            "tests/_probe_private.py:3: digest.message._y",
+        ]
+    finally:
+        probe.unlink()
+
+
+def test_no_module_takes_another_modules_private_names():
+    mods = modules()
+    paths = [
+        *PACKAGE.rglob("*.py"),
+        *(ROOT / "tests").glob("*.py"),
+        *(ROOT / "benchmarks").glob("*.py"),
+    ]
+    offenders = [f for path in sorted(paths) for f in private_reaches(path, mods)]
+    assert offenders == []
+
+
+# --- one rule in one place (issue 22, item 3) -------------------------------------------------
+
+MONTH_WORD = re.compile(
+    r"(?i)\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|"
+    r"янв\w*|фев\w*|мар\w*|апр\w*|ма[йя]|июн\w*|июл\w*|авг\w*|сен\w*|окт\w*|ноя\w*|дек\w*)\b"
+)
+# cron.py: cron's own month names ("jan"-"dec" in a crontab), syntax whatever the language.
+MONTH_TABLE_OWNERS = {"digest/text.py", "digest/cron.py"}
+
+
+def string_constants(path: Path) -> list[ast.Constant]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def test_month_names_are_listed_only_in_digest_text():
+    """A literal naming four or more months is a table of them: the readers of dates (facts,
+    leads, the sentence splitter) take digest/text.py's."""
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        where = str(path.relative_to(PACKAGE.parent))
+        if where in MONTH_TABLE_OWNERS:
+            continue
+        for node in string_constants(path):
+            months = {m.lower()[:3] for m in MONTH_WORD.findall(node.value)}  # jan, янв
+            if len(months) >= 4:
+                offenders.append(f"{where}:{node.lineno}: {node.value[:60]!r}")
+    assert offenders == []
+
+
+def test_the_unsubscribe_placeholder_is_written_only_by_its_owner():
+    """models.py names the footer's placeholder and finds it (around_footer_link) for
+    delivery, preview and the archive; no other module spells it or searches for it."""
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        where = str(path.relative_to(PACKAGE.parent))
+        if where == "digest/models.py":
+            continue
+        source = path.read_text(encoding="utf-8")
+        if "UNSUBSCRIBE_PLACEHOLDER" in source:
+            offenders.append(f"{where}: UNSUBSCRIBE_PLACEHOLDER")
+        for node in string_constants(path):
+            if "{unsubscribe_url}" in node.value:
+                offenders.append(f"{where}:{node.lineno}: {node.value[:60]!r}")
+    assert offenders == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
+import json
 import socket
 import threading
 from decimal import Decimal
@@ -13,6 +14,8 @@ from conftest import FIXTURES, SAMPLE_SEEDS, page
 
 from digest.models import BULLET, CAPTION, CHROME, PROSE, QUESTION
 from digest.sources import read_paths
+from digest.sources.snapshot import paragraph_kind
+from digest.summarize import is_chrome
 
 REAL_PAGES = {
     "000": (
@@ -150,6 +153,23 @@ def test_image_captions_and_credits_are_kept_out_of_the_body():
     ]
 
 
+def test_the_leads_leave_out_what_the_readers_call_captions_and_questions():
+    """One grammar of captions and of interviewers' lines (digest/text.py) for the readers,
+    which keep them out of the text, and the leads, which keep them out of a lead: here on
+    the real pages, and on Meduza's photo credit ("Фото в анонсе: ...")."""
+    tagged = [
+        p.text
+        for key in ("001", "002", "004")
+        for a in read_page(key).articles
+        for p in a.paragraphs
+        if p.kind in (CAPTION, QUESTION)
+    ]
+    assert len(tagged) >= 19 and all(is_chrome(text) for text in tagged)
+    meduza = json.loads((FIXTURES / "languages" / "ru_news.json").read_text(encoding="utf-8"))
+    credit = next(p for a in meduza for p in a["paragraphs"] if p.startswith("Фото в анонсе"))
+    assert paragraph_kind(credit) == CAPTION and is_chrome(credit)
+
+
 def test_interview_questions_are_tagged_and_answers_are_prose():
     interview = by_title(read_page("004"), "Inside Uzbekistan")
     questions = [p.text for p in interview.paragraphs if p.kind == QUESTION]
@@ -233,6 +253,41 @@ def test_rss_entries_become_articles_with_text_paragraphs():
     )
     assert water.title == "Dushanbe Hosts Water Conference <Day 2>"  # text, shown literally
     assert "alert" not in water.text and "<script" not in water.text
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["http://[broken/2025/11/almaty-metro", "javascript:alert(1)", "mailto:desk@example.com"],
+)
+def test_an_entry_whose_link_is_no_web_address_has_no_link_and_loses_nothing(tmp_path, link):
+    """One rule says what a web address is (text.is_web_url): a link that is none, even one
+    urllib cannot read, leaves its entry without a link and the feed whole."""
+    rss = (FIXTURES / "feeds" / "rss.xml").read_text(encoding="utf-8")
+    broken = tmp_path / "broken.xml"
+    real = "https://steppewire.example/2025/11/almaty-metro"
+    broken.write_text(rss.replace(real, link), encoding="utf-8")
+    result = read_paths([str(broken)])
+    assert result.problems == []
+    metro, water = result.articles
+    assert metro.url is None and metro.title.startswith("Almaty Opens")
+    assert water.url == "https://steppewire.example/2025/11/water"
+
+
+def test_a_feeds_title_name_and_paragraphs_are_one_line_each(tmp_path):
+    """Feeds wrap long titles and paragraphs over lines and carry invisible characters: the
+    readers keep each as one line of text by the rule the digest shows it by (text.clean_text),
+    so the JSON and the e-mail say the same."""
+    rss = (FIXTURES / "feeds" / "rss.xml").read_text(encoding="utf-8")
+    title = "Almaty Opens Second Metro Line to Passengers"
+    wrapped = rss.replace(title, "Almaty Opens Second\n      Metro Line to Pas\u00adsengers\u200b")
+    wrapped = wrapped.replace("on Monday, adding", "on Monday,\n        adding")
+    assert wrapped.count("\n      ") > rss.count("\n      ")
+    feed = tmp_path / "wrapped.xml"
+    feed.write_text(wrapped, encoding="utf-8")
+    metro = read_paths([str(feed)]).articles[0]
+    assert metro.title == title
+    assert metro.prose[0].startswith("Almaty opened the first four stations of its second metro")
+    assert "on Monday, adding 6.2" in metro.prose[0]
 
 
 def test_atom_entries_with_lists_and_summaries():

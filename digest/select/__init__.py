@@ -9,9 +9,9 @@ pages by date, newest first, each in page order; pages of one date in the order 
 read. An undated article sorts as if dated on the reference day. A story sits where its
 first telling is.
 
-Window. `lookback_days` counts back from the reference day (`reference_day`): `as_of` when
-given, else the newest article date not after tomorrow; articles dated earlier are `too-old`. Articles
-without a date count as new.
+Window. `lookback_days` counts back from the reference day (digest/lookback.py): `as_of`
+when given, else the newest article date not in the future; articles dated earlier are
+`too-old`. Articles without a date count as new.
 
 Stories. Candidates are grouped into stories (see `stories.py`: exact copies, changed copies
 and other reports of one event, scored in `similarity.py`, grouped by average linkage so that
@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from ..config import SelectionConfig
+from ..lookback import reference_day, window_start
 from ..models import (
     ALREADY_SENT,
     DUPLICATE,
@@ -85,7 +86,6 @@ __all__ = [
     "SentArticle",
     "SentRecord",
     "SentStories",
-    "reference_day",
     "select",
     "sent_records",
     "shingle_hashes",
@@ -133,18 +133,6 @@ def _unreadable(article: Article) -> str | None:
     return None
 
 
-def reference_day(
-    candidates: list[Article], as_of: dt.date | None, today: dt.date
-) -> dt.date | None:
-    """The day the lookback counts back from: `as_of`, else the newest article date that is
-    not after tomorrow (one mis-dated item must not push every other article out)."""
-    if as_of is not None:
-        return as_of
-    tomorrow = today + dt.timedelta(days=1)
-    dates = [a.date for a in candidates if a.date and a.date <= tomorrow]
-    return max(dates) if dates else None
-
-
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector: selection makes many small acyclic objects, and
@@ -171,7 +159,7 @@ def _select(
     ref = reference_day(candidates, as_of, dt.date.today())
     order = _stable_order(candidates, ref)
     position = {i: n for n, i in enumerate(order)}
-    cutoff = ref - dt.timedelta(days=config.lookback_days) if ref else None
+    cutoff = window_start(ref, config.lookback_days)
     live = [i for i in order if not (cutoff and candidates[i].date and candidates[i].date < cutoff)]
     hashes = {i: text_hashes(candidates[i]) for i in live}  # words hashed once a run
     known = texts_already_sent({i: exact_key(h) for i, h in hashes.items()}, sent)

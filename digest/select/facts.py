@@ -13,6 +13,8 @@ import functools
 import re
 from collections.abc import Iterable
 
+from ..text import MONTHS as _MONTHS
+from ..text import WEEKDAYS as _WEEKDAYS
 from ..text import plain
 from .keys import key64
 
@@ -35,23 +37,6 @@ WEAK_KINDS = frozenset(
 # (A state stored before YEAR and WEEKDAY existed has five classes: comparisons stop there.)
 CLASSES = (DATE, AMOUNT, PERCENT, COUNT, FEW, YEAR, WEEKDAY)
 
-_MONTH_NAMES = (
-    "january february march april may june july august september october november december",
-    "jan feb mar apr may jun jul aug sep oct nov dec",
-    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",
-    "январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь",
-)
-_MONTHS = {m: n for names in _MONTH_NAMES for n, m in enumerate(names.split(), 1)}
-_WEEKDAYS = {
-    w: n
-    for names in (
-        "monday tuesday wednesday thursday friday saturday sunday",
-        "понедельник вторник среду четверг пятницу субботу воскресенье",
-        "понедельника вторника среды четверга пятницы субботы воскресенья",
-        "понедельник вторник среда четверг пятница суббота воскресенье",
-    )
-    for n, w in enumerate(names.split())
-}
 # English and Russian weekdays, scanned apart where they can occur (see `_weekday_words`); the
 # lookaheads let the scan skip a character that starts no weekday without trying each one.
 _WEEKDAY_RE = re.compile(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models import BODY_KINDS, Article
-from ..text import headline, is_article_url, normal_url, tokens
+from ..text import STOP_WORDS, headline, is_article_url, normal_url, tokens
 from .facts import (
     CLASSES,
     FACT_CHARS,
@@ -133,17 +133,7 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int, salt: int) -> np.ndarray:
     return acc.view(np.int64)
 
 
-_STOPWORDS = frozenset(
-    b"""a about above after again against all also am an and any are as at be because
-been before being below between both but by can could did do does doing down during each few for
-from further had has have having he her here hers him his how i if in into is it its itself just
-me more most my no nor not now of off on once only or other our out over own same she should so
-some such than that the their them then there these they this those through to too under until
-up very was we were what when where which while who whom why will with would you your said says
-say one two three per via may might must new year years including well according told
-b c d e f g h j k l m n o p q r s t u v w x y z
-""".split()
-)
+_STOPWORDS = frozenset(w.encode() for w in STOP_WORDS)
 _WORD_MASK = np.uint32(NAME_BIT - 1)
 _STOP_HASHES = np.array(sorted({zlib.crc32(w) & (NAME_BIT - 1) for w in _STOPWORDS}), np.uint32)
 

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from ..models import Problem, ReadResult
 from ..progress import meter
+from ..text import is_web_url
 from .feed import read_feed
 from .fetch import Fetched, fetch_all, fetch_bytes
 from .limits import cap_article
@@ -27,13 +28,9 @@ FAILING_RUNS = 3  # a feed failing this many fetches in a row is a warning in th
 __all__ = ["FAILING_RUNS", "feed_urls", "read_paths", "read_source", "read_specs"]
 
 
-def _is_url(location: str) -> bool:
-    return location.startswith(("http://", "https://"))
-
-
 def _read_bytes(location: str) -> tuple[bytes | None, Problem | None]:
     try:
-        if _is_url(location):
+        if is_web_url(location):
             return fetch_bytes(location), None
         return Path(location).read_bytes(), None
     except FileNotFoundError:
@@ -133,7 +130,7 @@ def read_paths(paths: Iterable[str]) -> ReadResult:
     result = ReadResult()
     for location in paths:
         location = str(location)
-        if not _is_url(location) and Path(location).is_dir():
+        if not is_web_url(location) and Path(location).is_dir():
             result.extend(read_folder(location))
         else:
             result.extend(read_file(location))
@@ -142,7 +139,7 @@ def read_paths(paths: Iterable[str]) -> ReadResult:
 
 def feed_urls(specs: Iterable) -> list[str]:
     """The feeds among the sources that are fetched over HTTP, each once, in config order."""
-    return list(dict.fromkeys(s.value for s in specs if s.kind == "feed" and _is_url(s.value)))
+    return list(dict.fromkeys(s.value for s in specs if s.kind == "feed" and is_web_url(s.value)))
 
 
 def read_configured(config, store=None, write: bool = False) -> ReadResult:

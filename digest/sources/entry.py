@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
 
 from ..models import Paragraph
+from ..text import clean_text
 from .limits import cut_at_word
-from .snapshot import clean, paragraph_kind
+from .snapshot import paragraph_kind
 
 UNTITLED_CHARS = 90  # a title made from an untitled item's first sentence is cut to this
 BLOCK_TAGS = frozenset(
@@ -30,7 +30,7 @@ class _TextBlocks(HTMLParser):
         self._caption = 0
 
     def _flush(self) -> None:
-        text = clean("".join(self._parts))
+        text = clean_text("".join(self._parts))
         if text:
             self.blocks.append((text, self._caption > 0))
         self._parts = []
@@ -75,14 +75,6 @@ def html_to_paragraphs(html: str) -> list[Paragraph]:
         text = re.sub(r"^•\s+", "• ", text)
         paragraphs.append(Paragraph(text, "caption" if in_caption else paragraph_kind(text)))
     return paragraphs
-
-
-def web_link(url: str | None) -> str | None:
-    """An absolute http(s) URL, else None."""
-    if not url or any(ch.isspace() for ch in url.strip()):
-        return None
-    parts = urlsplit(url.strip())
-    return url.strip() if parts.scheme in ("http", "https") and parts.hostname else None
 
 
 # What feeds put in a teaser to say the rest is elsewhere: WordPress's "The post X appeared

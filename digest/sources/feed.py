@@ -15,9 +15,9 @@ import feedparser
 
 from ..language import declared_language
 from ..models import Article, Problem, ReadResult
-from .entry import blocks, html_to_paragraphs, strip_excerpt_marks, title_from_text, web_link
+from ..text import clean_text, safe_href
+from .entry import blocks, html_to_paragraphs, strip_excerpt_marks, title_from_text
 from .jsonfeed import looks_like_json, read_json_feed
-from .snapshot import clean
 from .webpage import looks_like_html, web_page_problem
 
 ENTRY_TAG = re.compile(rb"<(?:item|entry)[\s>/]")
@@ -37,9 +37,12 @@ def _entry_link(entry: feedparser.FeedParserDict, base: str | None) -> str | Non
     link = entry.get("link")
     if not link:
         return None
-    if entry.get("guidislink") and not web_link(link):
+    if entry.get("guidislink") and not safe_href(link):
         return None
-    return web_link(urljoin(base, link) if base else link)
+    try:
+        return safe_href(urljoin(base, link) if base else link)
+    except ValueError:  # "http://[broken/1": urljoin cannot read it, and it is no link
+        return None
 
 
 def _declared_language(entry: feedparser.FeedParserDict, channel) -> str | None:
@@ -100,8 +103,8 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
         return result
 
     channel = parsed.get("feed", {})
-    feed_name = clean(channel.get("title", "")) or None
-    feed_link = web_link(channel.get("link")) or web_link(source)
+    feed_name = clean_text(channel.get("title", "")) or None
+    feed_link = safe_href(channel.get("link")) or safe_href(source)
     for entry in parsed.entries:
         html = ""
         if entry.get("content"):
@@ -111,7 +114,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
         title = entry.get("title", "")
         if "html" in entry.get("title_detail", {}).get("type", ""):
             title = " ".join(block for block, _ in blocks(title))
-        title = clean(title) or title_from_text(paragraphs)
+        title = clean_text(title) or title_from_text(paragraphs)
         if not title:
             continue  # no title and no text: nothing to show
         published = _when(entry)
@@ -126,7 +129,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
                 guid=entry.get("id") or entry.get("link") or None,
                 excerpt=excerpt,
                 source_name=feed_name,
-                source_link=web_link(channel.get("link")),
+                source_link=safe_href(channel.get("link")),
                 language=_declared_language(entry, channel),
             )
         )

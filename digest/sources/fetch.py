@@ -31,6 +31,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ..config import FetchConfig
 from ..state.models import CacheInfo
+from ..text import is_web_url
 
 DEFAULT_FETCH = FetchConfig()
 CONNECT_TIMEOUT = 10.0  # within the URL's whole deadline (`fetch.timeout`)
@@ -202,7 +203,7 @@ async def _get(session, url, ask, headers, known: CacheInfo, settings, started) 
                 if not location:
                     raise FetchError(f"HTTP {resp.status} redirect without a Location")
                 ask = urljoin(ask, location)
-                if urlsplit(ask).scheme not in ("http", "https"):
+                if not is_web_url(ask):
                     raise FetchError(f"redirected to {ask!r}, which is not a web address")
                 permanent = permanent and resp.status in PERMANENT
                 if permanent:

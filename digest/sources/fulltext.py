@@ -20,10 +20,10 @@ from dataclasses import replace
 
 from ..config import FetchConfig
 from ..models import Article, Paragraph
-from ..text import headline
+from ..text import clean_text, headline
 from .fetch import DEFAULT_FETCH, fetch_all
 from .limits import cap_article
-from .snapshot import clean, paragraph_kind
+from .snapshot import paragraph_kind
 
 MIN_WORDS = 40  # an extraction shorter than this is no article (a paywall, a video page)
 
@@ -44,7 +44,7 @@ def extract(html: bytes, url: str | None = None, title: str = "") -> list[str]:
     )
     if not text:
         return []
-    paragraphs = [p for p in (clean(line) for line in text.split("\n")) if p]
+    paragraphs = [p for p in (clean_text(line) for line in text.split("\n")) if p]
     if paragraphs and title and headline(paragraphs[0]) == headline(title):
         paragraphs = paragraphs[1:]
     return paragraphs

@@ -4,6 +4,7 @@ fetches (the state's feed_caches). Reads only."""
 from __future__ import annotations
 
 from ..state import Store
+from ..text import is_web_url
 from . import FAILING_RUNS
 
 
@@ -13,7 +14,7 @@ def source_health(config) -> list[dict]:
         known = store.feed_caches()
     out = []
     for i, spec in enumerate(config.sources):
-        web = spec.kind == "feed" and spec.value.startswith(("http://", "https://"))
+        web = spec.kind == "feed" and is_web_url(spec.value)
         c = known.get(spec.value) if web else None
         entry = {
             "source": spec.value,

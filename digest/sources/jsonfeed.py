@@ -7,8 +7,9 @@ import json
 
 from ..language import declared_language
 from ..models import Article, Paragraph, Problem, ReadResult
-from .entry import html_to_paragraphs, strip_excerpt_marks, title_from_text, web_link
-from .snapshot import clean, paragraph_kind
+from ..text import clean_text, safe_href
+from .entry import html_to_paragraphs, strip_excerpt_marks, title_from_text
+from .snapshot import paragraph_kind
 
 
 def looks_like_json(data: bytes) -> bool:
@@ -49,8 +50,8 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
     if not isinstance(items, list):
         result.problems.append(Problem(source, "JSON Feed without an `items` list"))
         return result
-    name = clean(_text(doc.get("title"))) or None
-    home = web_link(_text(doc.get("home_page_url")))
+    name = clean_text(_text(doc.get("title"))) or None
+    home = safe_href(_text(doc.get("home_page_url")))
     for number, item in enumerate(items, 1):
         if not isinstance(item, dict):
             result.problems.append(Problem(source, f"item {number} is not an object; skipped"))
@@ -62,15 +63,15 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
             plain = _text(item.get("content_text")) or _text(item.get("summary"))
             paragraphs = [
                 Paragraph(t, paragraph_kind(t))
-                for t in (clean(block) for block in plain.split("\n\n"))
+                for t in (clean_text(block) for block in plain.split("\n\n"))
                 if t
             ]
         body, excerpt = strip_excerpt_marks(paragraphs)
-        title = clean(_text(item.get("title"))) or title_from_text(body)
+        title = clean_text(_text(item.get("title"))) or title_from_text(body)
         if not title:
             continue
         published = _date(item.get("date_published")) or _date(item.get("date_modified"))
-        url = web_link(_text(item.get("url"))) or web_link(_text(item.get("external_url")))
+        url = safe_href(_text(item.get("url"))) or safe_href(_text(item.get("external_url")))
         guid = item.get("id")
         result.articles.append(
             Article(

@@ -34,7 +34,7 @@ from ..models import (
     RateQuote,
     ReadResult,
 )
-from ..text import CHROME_PHRASES, LISTING_COUNTER
+from ..text import CAPTIONS, CHROME_PHRASES, LISTING_COUNTER, clean_text, is_interviewer_line
 
 TICKER = re.compile(
     r"^\s*[•·*]?\s*(?P<pair>[A-Z]{3}/[A-Z]{3})\s*=\s*(?P<rate>\d[\d,]*(?:\.\d+)?)"
@@ -47,19 +47,13 @@ CHROME_LINE = re.compile(
     + r"|^find out more about .* here\.?$|^(to )?read (part|the full)\b.*\bhere\b",
     re.I,
 )
-CAPTION_LINE = re.compile(
-    r"(;|\s)\s*(image|photo|photograph|credit|source)\s*:\s*\S"
-    r"|^(still from|sketch of|map of|photo( by|:)|image( by|:)|illustration( by|:)|pictured\b)",
-    re.I,
-)
+CAPTION_LINE = re.compile(CAPTIONS, re.I)
 CHROME_WORDS = re.compile(
     r"^(advertisement|sponsored( content)?|related( articles| stories| news)?|share( this)?"
     r"( article| story)?|tags?|read next|most read|more news)\s*:?$",
     re.I,
 )
 BULLET_LINE = re.compile(r"^\s*(?:[•·▪◦*–-]|\d{1,2}[.)])\s+\S")
-# An interviewer's line: a short all-capitals label ("TCA:", "Q:") before the question.
-QUESTION_LINE = re.compile(r"^(?:[A-Z]{1,5}|Q)\s*:\s+\S")
 SENTENCE_END = re.compile(r"[.!?…:;,]['\"’”)\]]*$")
 SMALL_WORDS = frozenset(
     "a an the and or nor but of in on at to for with by from as vs via per into onto over "
@@ -88,14 +82,8 @@ def _is_spacer(line: str) -> bool:
     return _is_blank(line) and any(ch in NBSP_SPACES for ch in line)
 
 
-def clean(text: str) -> str:
-    """Non-breaking and repeated spaces become one plain space; the ends are trimmed."""
-    text = re.sub(f"[{NBSP_SPACES}]", " ", text)
-    return re.sub(r"[ \t]+", " ", text).strip()
-
-
 def parse_page_date(text: str) -> dt.date | None:
-    text = clean(text)
+    text = clean_text(text)
     for fmt in DATE_FORMATS:
         try:
             return dt.datetime.strptime(text, fmt).date()
@@ -113,7 +101,7 @@ MIN_TITLE_WORDS = 3
 
 def strip_markup(text: str) -> str:
     """A title without the HTML tags or **bold** marks a copied page may carry."""
-    return clean(MARKUP.sub("", text))
+    return clean_text(MARKUP.sub("", text))
 
 
 def is_title_case(text: str) -> bool:
@@ -145,7 +133,7 @@ def heading_kind(text: str) -> str | None:
     if CAPTION_LINE.search(plain) or CHROME_WORDS.match(plain):
         return None
     title_case = is_title_case(plain)
-    if QUESTION_LINE.match(plain) and not title_case:
+    if is_interviewer_line(plain) and not title_case:
         return None
     if len(plain.split()) < MIN_TITLE_WORDS:
         return UNSURE
@@ -159,7 +147,7 @@ def paragraph_kind(text: str) -> str:
         return CHROME
     if CAPTION_LINE.search(text):
         return CAPTION
-    if QUESTION_LINE.match(text):
+    if is_interviewer_line(text):
         return QUESTION
     if BULLET_LINE.match(text):
         return BULLET
@@ -203,7 +191,7 @@ def read_snapshot(path: str, data: bytes) -> ReadResult:
                 blocks[-1].spacer_follows = True
             after_blank = True
             continue
-        ticker = TICKER.match(clean(raw))
+        ticker = TICKER.match(clean_text(raw))
         if ticker:
             pair = ticker["pair"]
             try:
@@ -239,7 +227,7 @@ def read_snapshot(path: str, data: bytes) -> ReadResult:
                 date_line = number
                 after_blank = True
                 continue
-        blocks.append(Block(number, clean(raw), after_blank))
+        blocks.append(Block(number, clean_text(raw), after_blank))
         after_blank = False
 
     if page_date is None and not rates:

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin
 
 from ..models import Problem
+from ..text import is_web_url
 
 _HTML_START = re.compile(
     rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>]|head[\s>])", re.I | re.S
@@ -41,7 +42,7 @@ def feed_links(source: str, data: bytes) -> list[str]:
     """The feeds a page names with <link rel="alternate" type="application/rss+xml" ...>."""
     parser = _Alternates()
     parser.feed(data[:500_000].decode("utf-8", "replace"))
-    base = source if source.startswith(("http://", "https://")) else ""
+    base = source if is_web_url(source) else ""
     return list(dict.fromkeys(urljoin(base, href) for href in parser.feeds))
 
 
