@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 
 from ..text import MONTHS as _MONTHS
 from ..text import WEEKDAYS as _WEEKDAYS
@@ -37,15 +37,22 @@ WEAK_KINDS = frozenset(
 # (A state stored before YEAR and WEEKDAY existed has five classes: comparisons stop there.)
 CLASSES = (DATE, AMOUNT, PERCENT, COUNT, FEW, YEAR, WEEKDAY)
 
+# English and Russian weekdays, scanned apart where they can occur (see `_weekday_words`); the
+# lookaheads let the scan skip a character that starts no weekday without trying each one.
 _WEEKDAY_RE = re.compile(
-    r"\b(?:[Mm]on|[Tt]ues|[Ww]ednes|[Tt]hurs|[Ff]ri|[Ss]atur|[Ss]un)day\b|"
+    r"(?=[MmTtWwFfSs])\b(?:[Mm]on|[Tt]ues|[Ww]ednes|[Tt]hurs|[Ff]ri|[Ss]atur|[Ss]un)day\b"
+)
+_CYRILLIC_RE = re.compile("[\u0400-\u04ff\u1c80-\u1c88]")  # holds any first letter of _WEEKDAY_RU
+_WEEKDAY_RU = re.compile(
+    r"(?=(?i:[пвсч]))"
     r"(?i:понедельник\w*|вторник\w*|сред[уаы]|четверг\w*|пятниц\w+|суббот\w+|воскресень\w+)"
 )
 _UPPER = r"A-ZА-ЯЁІЇЄҐӘҒҚҢӨҰҮҺЎ"
 _LOWER = r"a-zа-яёіїєґәғқңөұүһўʻ'’"
 _WORD = rf"[{_UPPER}][\w'\u2019.\-]*"
 _NAME_RE = re.compile(rf"{_WORD}(?:\s+(?:(?:of|for|de|al)\s+)?{_WORD})+")
-_CAPITALISED = re.compile(rf"(?<![\w.])[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}]?[{_LOWER}]+)*")
+# (The capital first, then the look behind it: the scan skips to the next capital.)
+_CAPITALISED = re.compile(rf"[{_UPPER}](?<![\w.].)[{_LOWER}]+(?:-[{_UPPER}]?[{_LOWER}]+)*")
 # A number with what qualifies it: a scale written out or abbreviated, in English or Russian
 # ("5.4bn", "£1.5m", "€3,5 млрд", "10k", "1.2M", "5 million"), and a percent sign or word.
 # It starts with a digit so the scan is fast; what precedes is checked in Python.
@@ -109,11 +116,11 @@ def facts(title: str, text: str) -> dict[int, str]:
             fact = _number_fact(part, m)
             if fact is not None:
                 out.setdefault(_fact_key(*fact[:2]), fact[2])
-        for m in _WEEKDAY_RE.finditer(part):
-            day = _WEEKDAYS.get(m[0].lower())
+        for word in _weekday_words(part):
+            day = _WEEKDAYS.get(word.lower())
             if day is None:
                 day = next(
-                    (n for w, n in _WEEKDAYS.items() if m[0].lower().startswith(w[:4])), None
+                    (n for w, n in _WEEKDAYS.items() if word.lower().startswith(w[:4])), None
                 )
             if day is not None:
                 out.setdefault(_fact_key("weekday", str(day)), WEEKDAY)
@@ -121,6 +128,16 @@ def facts(title: str, text: str) -> dict[int, str]:
         for name in _names(m[0]):
             out.setdefault(_fact_key("name", name), WEAK if name in _COMMON_PLACES else NAME)
     return out
+
+
+def _weekday_words(part: str) -> list[str]:
+    """The weekdays `part` names, in order: English ones only where "day" occurs, Russian
+    ones only in text with Cyrillic letters."""
+    found = list(_WEEKDAY_RE.finditer(part)) if "day" in part else []
+    if not part.isascii() and _CYRILLIC_RE.search(part):
+        found += _WEEKDAY_RU.finditer(part)
+        found.sort(key=re.Match.start)
+    return [m[0] for m in found]
 
 
 def _number_fact(part: str, m: re.Match[str]) -> tuple[str, str, str] | None:
@@ -306,11 +323,6 @@ def name_words(title: str, text: str) -> list[str]:
             if "-" in word and not word.isascii():  # "Гран-Канария" is also "Gran Canaria"
                 out.extend(name_key(part) for part in word.split("-") if len(part) >= 3)
     return out
-
-
-def shared_kinds(facts: dict[int, str], other: Collection[int]) -> list[str]:
-    """The kinds of the facts of `facts` (an article's) that `other` (another's keys) holds."""
-    return [facts[k] for k in facts.keys() & other]
 
 
 def fact_weight(kinds: Iterable[str]) -> float:

@@ -12,9 +12,9 @@ one buffer is many times faster than `update_batch` text by text.
 from __future__ import annotations
 
 import functools
+import itertools
 import zlib
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,6 +43,7 @@ LEAD_BANDS, LEAD_ROWS = 4, 4  # LSH over the opening (its first 16 MinHash value
 LEAD_PERM = LEAD_BANDS * LEAD_ROWS
 TERMS_KEPT = 48  # content words stored per sent article for the cosine
 NAMES_KEPT = 24  # name words stored with them
+_TERMS_AT_ONCE = 4096  # articles whose terms are counted in one go
 _SIGN_CHUNK = 16_384  # shingles per numpy call: the buffer stays in cache
 _MAX32 = np.uint32(0xFFFFFFFF)
 
@@ -134,49 +135,80 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int, salt: int) -> np.ndarray:
 
 _STOPWORDS = frozenset(w.encode() for w in STOP_WORDS)
 _WORD_MASK = np.uint32(NAME_BIT - 1)
-_STOP_HASHES = frozenset(zlib.crc32(w) & (NAME_BIT - 1) for w in _STOPWORDS)
+_STOP_HASHES = np.array(sorted({zlib.crc32(w) & (NAME_BIT - 1) for w in _STOPWORDS}), np.uint32)
 
 
-def term_counts(title: str, text: str) -> Counter[int]:
-    """Content-word counts (by word hash, NAME_BIT clear) for the TF-IDF cosine."""
-    counts = Counter((word_hashes(tokens(title + " " + text)) & _WORD_MASK).tolist())
-    for h in _STOP_HASHES & counts.keys():
-        del counts[h]
-    return counts
+def story_terms(
+    titles: Sequence[str], texts: Sequence[str], names_used: Sequence[Sequence[str]]
+) -> list[dict[int, int]]:
+    """What the same-story score compares (similarity.py), for many articles at once: the
+    TERMS_KEPT most frequent content words of the title and opening, and the NAMES_KEPT most
+    frequent words of the names it uses (`names_used`: its name_words; their hashes with
+    NAME_BIT set, each counted once). History keeps the same."""
+    if len(titles) > _TERMS_AT_ONCE:  # memory stays small
+        return [
+            terms
+            for at in range(0, len(titles), _TERMS_AT_ONCE)
+            for terms in story_terms(
+                *(x[at : at + _TERMS_AT_ONCE] for x in (titles, texts, names_used))
+            )
+        ]
+    words = [
+        word_hashes(tokens(title + " " + text[:FACT_CHARS])) & _WORD_MASK
+        for title, text in zip(titles, texts, strict=True)
+    ]
+    rows = np.repeat(np.arange(len(words)), [len(w) for w in words])
+    flat = np.concatenate([np.zeros(0, np.uint32), *words])
+    at = np.minimum(np.searchsorted(_STOP_HASHES, flat), len(_STOP_HASHES) - 1)
+    content = _STOP_HASHES[at] != flat
+    word_rows, top_words, word_counts = _most_common(rows[content], flat[content], TERMS_KEPT)
+    rows = np.repeat(np.arange(len(words)), [len(n) for n in names_used])
+    names = word_hashes([w.encode() for n in names_used for w in n]) | np.uint32(NAME_BIT)
+    name_rows, top_names, _ = _most_common(rows, names, NAMES_KEPT)
+    # Each article's words, then its names. A name counts once however often it recurs: a
+    # place named again and again ("Aralsk") would outweigh the people who tell two events
+    # there apart.
+    rows = np.concatenate([word_rows, name_rows])
+    order = np.argsort(rows, kind="stable")
+    terms = np.concatenate([top_words, top_names])[order].tolist()
+    counts = np.concatenate([word_counts, np.ones(len(top_names), np.int64)])[order].tolist()
+    pairs = list(zip(terms, counts, strict=True))
+    bounds = np.searchsorted(rows[order], np.arange(len(words) + 1)).tolist()
+    return [dict(pairs[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
-def story_terms(title: str, text: str, names_used: Sequence[str] | None = None) -> Counter[int]:
-    """What the same-story score compares (similarity.py): the TERMS_KEPT most frequent
-    content words of the title and opening, and the NAMES_KEPT most frequent name words
-    (`names_used`: its name_words, when already made; their hashes with NAME_BIT set, each
-    counted once). History keeps the same."""
-    opening = text[:FACT_CHARS]
-    out = Counter(dict(term_counts(title, opening).most_common(TERMS_KEPT)))
-    if names_used is None:
-        names_used = name_words(title, opening)
-    names = Counter(zlib.crc32(w.encode()) | NAME_BIT for w in names_used)
-    # A name counts once however often it recurs: a place named again and again ("Aralsk")
-    # would outweigh the people who tell two events there apart.
-    out.update({name: 1 for name, _ in names.most_common(NAMES_KEPT)})
-    return out
+def _most_common(
+    rows: np.ndarray, values: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's `n` most frequent `values` (32-bit) with their counts, in the order
+    Counter.most_common gives them (the first seen first among equals): (rows, values,
+    counts), row by row."""
+    keys = rows.astype(np.uint64) << np.uint64(32) | values.astype(np.uint64)
+    unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    row = (unique >> np.uint64(32)).astype(np.int64)
+    order = np.lexsort((first, -counts, row))
+    row, unique, counts = row[order], unique[order], counts[order]
+    kept = np.arange(len(row)) - np.searchsorted(row, row) < n  # its rank within its row
+    return row[kept], unique[kept] & np.uint64(0xFFFFFFFF), counts[kept]
 
 
 def story_facets(
-    terms: Counter[int],
+    terms: Mapping[int, int],
     classes: Sequence[int] | None,
     title: str,
     headline: frozenset[int] | None = None,
+    facts: Mapping[int, str] | None = None,
 ) -> Facets:
     """What the same-story score needs of a report, a candidate or a sent telling: its
     story_terms, how many facts of each class it states (None or fewer: a state stored
-    before them), its headline words (made from `title` when not given)."""
+    before them), its headline words (made from `title` when not given), its facts."""
     kinds = dict(zip(CLASSES, classes or (), strict=False))
     words = headline if headline is not None else headline_words(title)
-    return Facets(terms, kinds, headline_terms(words), script_of(title))
+    return Facets(terms, kinds, headline_terms(words), script_of(title), facts or {})
 
 
 def headline_terms(words: frozenset[int]) -> frozenset[int]:
-    """Headline words as term hashes (the same as term_counts gives)."""
+    """Headline words as term hashes (the same as story_terms gives)."""
     return frozenset(w & (NAME_BIT - 1) for w in words)
 
 
@@ -240,19 +272,14 @@ class Fingerprint:
     headline: frozenset[int]
     excerpt: bool
     headline_key: int | None
-    names_used: tuple[str, ...]  # its name_words
+    terms: dict[int, int]  # its top content and name words (story_terms)
     article: Article = field(repr=False)
 
     # Asked of the few articles compared as the same story, and of those remembered: made
     # when first asked.
     @functools.cached_property
-    def terms(self) -> Counter[int]:
-        """Its top content and name words, for the same-story score."""
-        return story_terms(self.article.title, self.article.text, self.names_used)
-
-    @functools.cached_property
     def facets(self) -> Facets:
-        return story_facets(self.terms, self.classes, self.article.title, self.headline)
+        return story_facets(self.terms, self.classes, self.article.title, self.headline, self.facts)
 
     @functools.cached_property
     def paragraphs(self) -> frozenset[int]:
@@ -283,6 +310,7 @@ def fingerprint(
     pending: list[np.ndarray] = []
     pending_size = 0
     partial = []
+    openings, names = [], []  # for story_terms
 
     def sign(end: int) -> None:
         start = end - len(pending)
@@ -303,9 +331,11 @@ def fingerprint(
             sign(n + 1)
             pending_size = 0
         fs = facts(a.title, text)
-        names_used = tuple(name_words(a.title, text))
+        names_used = name_words(a.title, text)
         for w in names_used:
             fs.setdefault(name_word_key(w), NAME_WORD)
+        openings.append(text[:FACT_CHARS])
+        names.append(names_used)
         heading = headline_words(a.title)
         partial.append(
             (
@@ -319,8 +349,6 @@ def fingerprint(
                 heading,
                 a.excerpt,
                 headline_key(heading),
-                names_used,
-                a,
             )
         )
     sign(len(articles))
@@ -331,7 +359,10 @@ def fingerprint(
         if len(articles)
         else np.zeros((0, FULL_BANDS + LEAD_BANDS), np.int64)
     )
+    terms = story_terms([a.title for a in articles], openings, names)
     return [
-        Fingerprint(exact, ids, words, size, sigs[i], leads[i], bands[i], *rest)
+        Fingerprint(
+            exact, ids, words, size, sigs[i], leads[i], bands[i], *rest, terms[i], articles[i]
+        )
         for i, (exact, ids, words, size, *rest) in enumerate(partial)
     ]

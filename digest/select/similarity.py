@@ -21,13 +21,16 @@ together through one ambiguous report.
 from __future__ import annotations
 
 import heapq
-import math
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import itertools
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar
 
-from .facts import AMOUNT, COUNT, DATE, PERCENT, WEEKDAY
+import numpy as np
+from scipy import sparse
+
+from .facts import AMOUNT, CLASSES, COUNT, DATE, PERCENT, WEEKDAY
+from .sent import SentStories
 
 K = TypeVar("K")
 NAME_BIT = 1 << 31  # term hashes of name words carry it; content words never do
@@ -56,101 +59,213 @@ MIN_SCORE = 0.02  # pairs scored lower are left out of the means (they count 0)
 # generated news with names drawn from a small pool (benchmarks/selection.py), names alone
 # joined 149 of 2,266 unrelated articles to others; with this floor, 1 (ECB+ unchanged).
 MIN_WORDS = 0.05
+PAIRS_AT_ONCE = 50_000  # pairs whose rows are multiplied in one go: memory stays small
 
 
 @dataclass(frozen=True)
 class Facets:
     """What the score needs of one report: its term counts (content words and name words,
-    told apart by NAME_BIT) and how many facts of each kind it states (facts.CLASSES)."""
+    told apart by NAME_BIT), how many facts of each kind it states (facts.CLASSES) and its
+    facts (key -> kind; a sent telling's kinds are not kept, "")."""
 
     terms: Mapping[int, int]
     kinds: Mapping[str, int]
     headline: frozenset[int] = frozenset()  # content words of the headline (NAME_BIT clear)
     script: str = "latin"  # of its headline: "latin" or "cyrillic" (see `script_of`)
+    facts: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class Weighed:
-    """A report's facets weighed once by the terms' rarity: unit-length TF-IDF vectors of its
-    content words and of its name words, the IDF of its headline words."""
+class Vocabulary:
+    """The columns of the reports' matrices, made once a selection from its candidates: their
+    terms (content and name words, headline words), each with its IDF over the candidates
+    and what was sent, and the facts whose sharing the score counts (figures, weekdays)."""
 
-    words: dict[int, float]
-    names: dict[int, float]
-    headline: dict[int, float]
-    headline_weight: float
-    kinds: Mapping[str, int]
-    script: str
+    terms: np.ndarray  # sorted term hashes
+    idf: np.ndarray  # of each of `terms`
+    unseen_idf: float  # of a term no candidate uses
+    facts: np.ndarray  # sorted fact keys
 
 
-def weigh(facets: Facets, idf: Callable[[int], float]) -> Weighed:
-    words: dict[int, float] = {}
-    names: dict[int, float] = {}
-    for t, n in facets.terms.items():
-        (names if t & NAME_BIT else words)[t] = (1 + math.log(n)) * idf(t)
-    headline = {t: idf(t) for t in facets.headline}
-    return Weighed(
-        _unit(words), _unit(names), headline, sum(headline.values()), facets.kinds, facets.script
+def vocabulary(candidates: Sequence[Facets], history: SentStories) -> Vocabulary:
+    """The candidates' vocabulary. A term's IDF counts the candidates and the sent articles
+    that use it (among sent articles only when any of them uses a candidate's term)."""
+    used, df = np.unique(_flat(f.terms.keys() for f in candidates), return_counts=True)
+    sent_df = history.term_frequencies(used) if history.count() else {}
+    n = len(candidates) + (history.count() if sent_df else 0)
+    terms = np.union1d(used, _flat(f.headline for f in candidates))
+    counts = np.zeros(len(terms), np.int64)
+    counts[np.searchsorted(terms, used)] = df
+    if sent_df:
+        counts[np.searchsorted(terms, _flat([sent_df.keys()]))] += _flat([sent_df.values()])
+    shared = [
+        k for f in candidates for k, kind in f.facts.items() if kind in FIGURES or kind == WEEKDAY
+    ]
+    return Vocabulary(
+        terms,
+        np.log((n + 1) / (counts + 1)) + 1,
+        float(np.log(n + 1) + 1),
+        np.unique(np.array(shared, np.int64)),
+    )
+
+
+@dataclass(frozen=True)
+class Reports:
+    """Many reports weighed once by the terms' rarity, a row each (columns: a Vocabulary):
+    unit-length TF-IDF vectors of their content words and of their name words, their
+    headline words and those words' IDF sum, their figure and weekday facts and all their
+    facts the vocabulary holds, how many facts of each class they state."""
+
+    vocabulary: Vocabulary
+    words: sparse.csr_array
+    names: sparse.csr_array
+    headline: sparse.csr_array  # 1 for each headline word
+    headline_weight: np.ndarray
+    figures: sparse.csr_array  # 1 for each fact of a FIGURES kind
+    weekdays: sparse.csr_array  # 1 for each WEEKDAY fact
+    facts: sparse.csr_array  # 1 for each fact, whatever its kind
+    kinds: np.ndarray  # (reports, len(CLASSES)) facts of each class
+    cyrillic: np.ndarray  # its headline is in Cyrillic
+
+
+def weigh(reports: Sequence[Facets], vocab: Vocabulary) -> Reports:
+    """The reports' rows. A sent telling may use terms no candidate uses: they count in its
+    vector's length and its headline weight, and are left out of the matrices (no
+    candidate's row could share them)."""
+    n = len(reports)
+    rows, terms = _entries([f.terms for f in reports])
+    weights = (1 + np.log(_flat(f.terms.values() for f in reports))) * _idf(vocab, terms)
+    is_name = (terms & NAME_BIT) != 0
+    words, names = (
+        _matrix(rows[m], terms[m], _unit(rows[m], weights[m], n), n, vocab.terms)
+        for m in (~is_name, is_name)
+    )
+    head_rows, head_terms = _entries([f.headline for f in reports])
+    headline_weight = np.bincount(head_rows, _idf(vocab, head_terms), n)
+    wanted = set(vocab.facts.tolist())
+    held = [f.facts.keys() & wanted for f in reports]
+    fact_rows, facts = _entries(held)
+    kinds = np.array(
+        [f.facts[k] for f, keys in zip(reports, held, strict=True) for k in keys], "U1"
+    )
+    figure, weekday = np.isin(kinds, FIGURES), kinds == WEEKDAY
+    return Reports(
+        vocab,
+        words,
+        names,
+        _matrix(head_rows, head_terms, np.ones(len(head_terms)), n, vocab.terms),
+        headline_weight,
+        _matrix(fact_rows[figure], facts[figure], np.ones(figure.sum()), n, vocab.facts),
+        _matrix(fact_rows[weekday], facts[weekday], np.ones(weekday.sum()), n, vocab.facts),
+        _matrix(fact_rows, facts, np.ones(len(facts)), n, vocab.facts),
+        np.array([[f.kinds.get(c, 0) for c in CLASSES] for f in reports], np.int64).reshape(
+            n, len(CLASSES)
+        ),
+        np.array([f.script == "cyrillic" for f in reports], bool),
     )
 
 
 def script_of(text: str) -> str:
     """ "cyrillic" when most of its letters are, else "latin"."""
+    if text.isascii():
+        return "latin"
     letters = [c for c in text if c.isalpha()]
     cyrillic = sum("\u0400" <= c <= "\u04ff" for c in letters)
     return "cyrillic" if cyrillic * 2 > len(letters) else "latin"
 
 
-def same_story(a: Weighed, b: Weighed, shared_kinds: Callable[[], Iterable[str]]) -> float:
-    """The probability that two reports tell one story (`shared_kinds`: the kinds of the
-    facts they share, asked only when needed). Two reports in one script that share next to
-    none of their words are two stories however many names they share: the people of a
-    region turn up in many unrelated stories (in two scripts the words cannot agree, and the
-    names and figures decide)."""
-    if a.script == b.script and _dot(a.words, b.words) < MIN_WORDS:
-        return 0.0
-    return probability(features(a, b, shared_kinds()))
+def same_story(a: Reports, rows_a: np.ndarray, b: Reports, rows_b: np.ndarray) -> np.ndarray:
+    """The probability that each pair of reports (row `rows_a[k]` of `a`, `rows_b[k]` of
+    `b`) tells one story. Two reports in one script that share next to none of their words
+    are two stories however many names they share: the people of a region turn up in many
+    unrelated stories (in two scripts the words cannot agree, and the names and figures
+    decide)."""
+    x = features(a, rows_a, b, rows_b)
+    p = probability(x)
+    p[(a.cyrillic[rows_a] == b.cyrillic[rows_b]) & (x[:, 0] < MIN_WORDS)] = 0.0
+    return p
 
 
-def _unit(vector: dict[int, float]) -> dict[int, float]:
-    norm = math.sqrt(sum(w * w for w in vector.values()))
-    return {t: w / norm for t, w in vector.items()} if norm else vector
+def features(a: Reports, rows_a: np.ndarray, b: Reports, rows_b: np.ndarray) -> np.ndarray:
+    """A row per pair: words cosine, names cosine, weekday conflict, date conflict, figure
+    conflict, shared figures (at most 3), headline words in common (IDF-weighted Jaccard).
+    The facts shared are counted by the kind the first report gives them. (Shared years were
+    evidence on ECB+, whose same-topic events are years apart, but in a week of news every
+    article gives this year.)"""
+    figures_shared = _row_dots(a.figures, rows_a, b.facts, rows_b)
+    weekdays_shared = _row_dots(a.weekdays, rows_a, b.facts, rows_b)
+
+    def both(kind: str) -> np.ndarray:
+        c = CLASSES.index(kind)
+        return (a.kinds[rows_a, c] > 0) & (b.kinds[rows_b, c] > 0)
+
+    no_figure = figures_shared == 0
+    common = _row_dots(a.headline, rows_a, b.headline, rows_b, a.vocabulary.idf)
+    union = a.headline_weight[rows_a] + b.headline_weight[rows_b] - common
+    return np.column_stack(
+        [
+            _row_dots(a.words, rows_a, b.words, rows_b),
+            _row_dots(a.names, rows_a, b.names, rows_b),
+            both(WEEKDAY) & (weekdays_shared == 0),
+            both(DATE) & no_figure,
+            no_figure & (both(AMOUNT) | both(PERCENT) | both(COUNT)),
+            np.minimum(figures_shared, 3),
+            np.divide(common, union, out=np.zeros(len(common)), where=union != 0),
+        ]
+    ).astype(float)
 
 
-def _dot(a: dict[int, float], b: dict[int, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(w * b[t] for t, w in a.items() if t in b)
+def probability(x: np.ndarray, weights: Sequence[float] = WEIGHTS) -> np.ndarray:
+    """The logistic model's probability of each row of features."""
+    z = weights[0] + x @ np.asarray(weights[1:])
+    return 1 / (1 + np.exp(-z))
 
 
-def features(a: Weighed, b: Weighed, shared_kinds: Iterable[str]) -> tuple[float, ...]:
-    """words cosine, names cosine, weekday conflict, date conflict, figure conflict, shared
-    figures, headline words in common (IDF-weighted Jaccard). (Shared years were evidence on
-    ECB+, whose same-topic events are years apart, but in a week of news every article gives
-    this year.)"""
-    shared = Counter(shared_kinds)
-    both = lambda kind: a.kinds.get(kind, 0) and b.kinds.get(kind, 0)  # noqa: E731
-    weekday_conflict = 1.0 if both(WEEKDAY) and not shared[WEEKDAY] else 0.0
-    figures_shared = sum(shared[k] for k in FIGURES)
-    figure_conflict = (
-        1.0 if not figures_shared and any(both(k) for k in (AMOUNT, PERCENT, COUNT)) else 0.0
-    )
-    date_conflict = 1.0 if both(DATE) and not figures_shared else 0.0
-    common = sum(w for t, w in a.headline.items() if t in b.headline)
-    union = a.headline_weight + b.headline_weight - common
-    return (
-        _dot(a.words, b.words),
-        _dot(a.names, b.names),
-        weekday_conflict,
-        date_conflict,
-        figure_conflict,
-        float(min(figures_shared, 3)),
-        common / union if union else 0.0,
-    )
+def _row_dots(
+    a: sparse.csr_array,
+    rows_a: np.ndarray,
+    b: sparse.csr_array,
+    rows_b: np.ndarray,
+    column_weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """The dot product of each pair of rows (each term weighted by `column_weights`)."""
+    out = np.zeros(len(rows_a))
+    for start in range(0, len(rows_a), PAIRS_AT_ONCE):
+        part = slice(start, start + PAIRS_AT_ONCE)
+        products = a[rows_a[part]].multiply(b[rows_b[part]])
+        out[part] = products.sum(axis=1) if column_weights is None else products @ column_weights
+    return out
 
 
-def probability(x: Sequence[float], weights: Sequence[float] = WEIGHTS) -> float:
-    z = weights[0] + sum(w * v for w, v in zip(weights[1:], x, strict=True))
-    return 1 / (1 + math.exp(-z))
+def _flat(parts: Iterable[Iterable[int]]) -> np.ndarray:
+    return np.fromiter(itertools.chain.from_iterable(parts), np.int64)
+
+
+def _entries(parts: Sequence[Collection[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The row and the value of each value of each part, flat."""
+    return np.repeat(np.arange(len(parts)), [len(p) for p in parts]), _flat(parts)
+
+
+def _idf(vocab: Vocabulary, terms: np.ndarray) -> np.ndarray:
+    if not len(vocab.terms):
+        return np.full(len(terms), vocab.unseen_idf)
+    col = np.minimum(np.searchsorted(vocab.terms, terms), len(vocab.terms) - 1)
+    return np.where(vocab.terms[col] == terms, vocab.idf[col], vocab.unseen_idf)
+
+
+def _unit(rows: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Weights scaled so that each row's vector has unit length."""
+    return weights / np.sqrt(np.bincount(rows, weights * weights, n))[rows]
+
+
+def _matrix(
+    rows: np.ndarray, keys: np.ndarray, values: np.ndarray, n: int, columns: np.ndarray
+) -> sparse.csr_array:
+    """A row per report of `values` in the columns of `keys` (keys not in `columns` left out)."""
+    col = np.searchsorted(columns, keys)
+    keep = col < len(columns)
+    keep[keep] = columns[col[keep]] == keys[keep]
+    return sparse.csr_array((values[keep], (rows[keep], col[keep])), shape=(n, len(columns)))
 
 
 def clearly_best(means: Mapping[K, float]) -> tuple[K, float] | None:

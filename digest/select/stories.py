@@ -25,17 +25,16 @@ clearly better than any other (`group`).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import itertools
-import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
 
 from ..models import ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
-from .facts import AMOUNT, COUNT, DATE, NAME, NAME_WORD, PERCENT, shared_kinds
+from .facts import AMOUNT, COUNT, DATE, NAME, NAME_WORD, PERCENT
 from .fingerprint import (
     FULL_BANDS,
     LEAD_BANDS,
@@ -53,10 +52,11 @@ from .similarity import (
     NAME_BIT,
     SAME_STORY_P,
     SPLIT_P,
-    Weighed,
+    Reports,
     average_linkage,
     clearly_best,
     same_story,
+    vocabulary,
     weigh,
 )
 
@@ -222,7 +222,8 @@ class Batch:
             if fps
             else np.zeros((0, FULL_BANDS + LEAD_BANDS), np.int64)
         )
-        self._idf: Callable[[int], float] | None = None
+        self.row = {i: r for r, i in enumerate(fps)}  # in the batch's Reports
+        self._reports: Reports | None = None
         self.fact_holders: dict[int, list[int]] = defaultdict(list)
         for i, fp in fps.items():
             for k in fp.facts:
@@ -289,66 +290,92 @@ class Batch:
         MIN_ANCHORS anchors, facts or name words held by at most ANCHOR_MAX_DF candidates (one
         held by more is no sign of one story, and the cap keeps the pairs linear in the
         candidates), or MIN_RARE_WORDS rare content words."""
-        shared: Counter[tuple[int, int]] = Counter()
-        for k, holders in self.fact_holders.items():
-            if 1 < len(holders) <= ANCHOR_MAX_DF and self.fps[holders[0]].facts[k] in ANCHORS:
-                shared.update(itertools.combinations(sorted(holders), 2))
-        word_holders: dict[int, list[int]] = defaultdict(list)
-        for i, fp in self.fps.items():
-            for t in fp.terms:
-                if not t & NAME_BIT:
-                    word_holders[t].append(i)
-        words: Counter[tuple[int, int]] = Counter()
-        for holders in word_holders.values():
-            if 1 < len(holders) <= RARE_WORD_MAX_DF:
-                words.update(itertools.combinations(sorted(holders), 2))
-        pairs = {p for p, n in shared.items() if n >= MIN_ANCHORS}
-        pairs |= {p for p, n in words.items() if n >= MIN_RARE_WORDS}
+        anchors = [
+            holders
+            for k, holders in self.fact_holders.items()
+            if 1 < len(holders) <= ANCHOR_MAX_DF and self.fps[holders[0]].facts[k] in ANCHORS
+        ]
+        pairs = _pairs_within(
+            np.fromiter(itertools.chain.from_iterable(anchors), np.int64),
+            np.repeat(np.arange(len(anchors)), [len(h) for h in anchors]),
+            MIN_ANCHORS,
+        )
+        holders = np.repeat(
+            np.fromiter(self.fps, np.int64), [len(fp.terms) for fp in self.fps.values()]
+        )
+        terms = np.fromiter(
+            itertools.chain.from_iterable(fp.terms for fp in self.fps.values()), np.int64
+        )
+        words = (terms & NAME_BIT) == 0
+        holders, terms = holders[words], terms[words]
+        _, word, df = np.unique(terms, return_inverse=True, return_counts=True)
+        rare = (df[word] > 1) & (df[word] <= RARE_WORD_MAX_DF)
+        pairs |= _pairs_within(holders[rare], terms[rare], MIN_RARE_WORDS)
         return {(i, j) for i, j in pairs if close_in_time(self.day(i), self.day(j))}
 
-    def story_scorer(self, history: SentStories) -> Callable[[int, int], float]:
-        """The same-story probability (similarity.py) of two candidates."""
-        weighed = self.weighed(history)
+    def story_scorer(
+        self, history: SentStories
+    ) -> Callable[[Sequence[tuple[int, int]]], np.ndarray]:
+        """The same-story probability (similarity.py) of each of many pairs of candidates."""
         fps = self.fps
 
-        @functools.cache
-        def score(i: int, j: int) -> float:
-            a, b = fps[i], fps[j]
-            if a.paragraphs & b.paragraphs:
-                # Paragraphs two reports share word for word without being copies were mixed
-                # in by a republisher: no evidence that they tell one story.
-                return 0.0
-            return same_story(
-                weighed(i), weighed(j), functools.partial(shared_kinds, a.facts, b.facts)
-            )
+        def scores(pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+            if not pairs:
+                return np.zeros(0)
+            pairs = [(min(i, j), max(i, j)) for i, j in pairs]
+            rows = np.array([(self.row[i], self.row[j]) for i, j in pairs], np.int64)
+            reports = self.reports(history)
+            p = same_story(reports, rows[:, 0], reports, rows[:, 1])
+            # Paragraphs two reports share word for word without being copies were mixed in
+            # by a republisher: no evidence that they tell one story (looked at only where it
+            # changes the score: most pairs score 0).
+            for k in np.flatnonzero(p).tolist():
+                i, j = pairs[k]
+                if not fps[i].paragraphs.isdisjoint(fps[j].paragraphs):
+                    p[k] = 0.0
+            return p
 
-        return lambda i, j: score(min(i, j), max(i, j))
+        return scores
 
-    def weighed(self, history: SentStories) -> Callable[[int], Weighed]:
-        """Each candidate's facets weighed by the terms' rarity (made once, when first asked)."""
-        idf = self.term_idf(history)
-        return functools.cache(lambda i: weigh(self.fps[i].facets, idf))
+    def reports(self, history: SentStories) -> Reports:
+        """The candidates weighed for the same-story score by the terms' rarity over them and
+        what was sent (made once a selection: the batch and history scores use the same)."""
+        if self._reports is None:
+            facets = [fp.facets for fp in self.fps.values()]
+            self._reports = weigh(facets, vocabulary(facets, history))
+        return self._reports
 
-    def term_idf(self, history: SentStories) -> Callable[[int], float]:
-        """Inverse document frequency of terms over the live candidates and what was sent
-        (made once a selection: the batch and history scores use the same)."""
-        if self._idf is not None:
-            return self._idf
-        df: Counter[int] = Counter()
-        for fp in self.fps.values():
-            df.update(fp.terms.keys())
-        words = set(df)
-        sent_df = history.term_frequencies(words) if history.count() else {}
-        n = len(self.fps) + (history.count() if sent_df else 0)
-        cache: dict[int, float] = {}
 
-        def idf(t: int) -> float:
-            if t not in cache:
-                cache[t] = math.log((n + 1) / (df.get(t, 0) + sent_df.get(t, 0) + 1)) + 1
-            return cache[t]
+def _sharing(
+    holders_a: np.ndarray,
+    keys_a: np.ndarray,
+    holders_b: np.ndarray,
+    keys_b: np.ndarray,
+    at_least: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (a, b) of a holder of `holders_a` and one of `holders_b` that hold `at_least`
+    keys in common (`holders_x[n]` holds `keys_x[n]`), counted by one sparse product."""
+    if not len(keys_a) or not len(keys_b):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    keys, column = np.unique(np.concatenate([keys_a, keys_b]), return_inverse=True)
+    sides = []
+    for holders, columns in (
+        (holders_a, column[: len(keys_a)]),
+        (holders_b, column[len(keys_a) :]),
+    ):
+        ids, row = np.unique(holders, return_inverse=True)
+        ones = np.ones(len(row), np.int32)
+        sides.append((ids, sparse.csr_array((ones, (row, columns)), shape=(len(ids), len(keys)))))
+    (ids_a, a), (ids_b, b) = sides
+    shared = (a @ b.T).tocoo()
+    enough = shared.data >= at_least
+    return ids_a[shared.row[enough]], ids_b[shared.col[enough]]
 
-        self._idf = idf
-        return idf
+
+def _pairs_within(holders: np.ndarray, keys: np.ndarray, at_least: int) -> set[tuple[int, int]]:
+    """The pairs of candidates (i < j) that hold `at_least` keys in common."""
+    a, b = _sharing(holders, keys, holders, keys, at_least)
+    return set(zip(a[a < b].tolist(), b[a < b].tolist(), strict=True))
 
 
 def close_in_time(a: int | None, b: int | None) -> bool:
@@ -400,7 +427,7 @@ def group(
     fps: dict[int, Fingerprint],
     rel: dict[int, dict[int, str]],
     pairs: set[tuple[int, int]],
-    score: Callable[[int, int], float],
+    score: Callable[[Sequence[tuple[int, int]]], np.ndarray],
     position: dict[int, int],
 ) -> list[Story]:
     """Candidates into stories: copies first (`copy_groups`), then the copy groups by
@@ -409,12 +436,11 @@ def group(
     to, if any (`_join_small_stories`)."""
     copies = copy_groups(live, fps, rel, position)
     rep_of = {m: s.rep for s in copies for m in s.members}
-    node_score: dict[tuple[int, int], float] = {}
-    for i, j in pairs:
-        a, b = sorted((rep_of[i], rep_of[j]), key=position.__getitem__)
-        if a != b and (a, b) not in node_score:
-            node_score[(a, b)] = score(a, b)
-    node_score = {k: p for k, p in node_score.items() if p >= MIN_SCORE}
+    ordered = (sorted((rep_of[i], rep_of[j]), key=position.__getitem__) for i, j in pairs)
+    node_pairs = list(dict.fromkeys((a, b) for a, b in ordered if a != b))
+    node_score = {
+        k: p for k, p in zip(node_pairs, score(node_pairs).tolist(), strict=True) if p >= MIN_SCORE
+    }
     nodes = sorted((s.rep for s in copies), key=position.__getitem__)
     clusters = average_linkage(nodes, node_score, SAME_STORY_P)
     clusters = _join_small_stories(clusters, node_score)
@@ -436,17 +462,28 @@ def group(
 
 
 def _centrality(
-    stories: list[Story], rep_of: dict[int, int], score: Callable[[int, int], float]
+    stories: list[Story],
+    rep_of: dict[int, int],
+    score: Callable[[Sequence[tuple[int, int]]], np.ndarray],
 ) -> dict[int, float]:
     """Each telling's mean same-story score with the other tellings of its story (a copy
-    of it counts 1), in stories of several copy groups."""
+    of it counts 1), in stories of three copy groups or more."""
+    several = [s for s in stories if len({rep_of[m] for m in s.members}) >= 3]
+    pairs = [
+        (m, x)
+        for s in several
+        for m, x in itertools.combinations(sorted(s.members), 2)
+        if rep_of[m] != rep_of[x]
+    ]
+    scored = dict(zip(pairs, score(pairs).tolist(), strict=True))
     out = {}
-    for s in stories:
-        groups = {rep_of[m] for m in s.members}
-        if len(groups) < 3:
-            continue
+    for s in several:
         for m in s.members:
-            total = sum(1.0 if rep_of[m] == rep_of[x] else score(m, x) for x in s.members if x != m)
+            total = sum(
+                1.0 if rep_of[m] == rep_of[x] else scored[min(m, x), max(m, x)]
+                for x in s.members
+                if x != m
+            )
             out[m] = total / (len(s.members) - 1)
     return out
 
@@ -708,31 +745,36 @@ def scores_against_history(
     keys = [k for k, h in batch.fact_holders.items() if fps[h[0]].facts[k] in ANCHORS]
     counts = history.fact_counts(keys, since)  # sent articles holding each fact
     anchor_keys = [k for k in counts if counts[k] + len(batch.fact_holders[k]) <= ANCHOR_MAX_DF]
-    shared_anchors: Counter[tuple[int, int]] = Counter()
-    for key, aid in history.facts_since(anchor_keys, since):
-        shared_anchors.update((i, aid) for i in batch.fact_holders[key] if i not in settled)
-    pairs = [p for p, n in shared_anchors.items() if n >= MIN_ANCHORS]  # as in the batch
+    held = [(i, k) for k in anchor_keys for i in batch.fact_holders[k] if i not in settled]
+    sent_held = np.array(history.facts_since(anchor_keys, since), np.int64).reshape(-1, 2)
+    candidates, sent_ids = _sharing(
+        np.array([i for i, _ in held], np.int64),
+        np.array([k for _, k in held], np.int64),
+        sent_held[:, 1],
+        sent_held[:, 0],
+        MIN_ANCHORS,  # as in the batch
+    )
+    pairs = sorted(zip(candidates.tolist(), sent_ids.tolist(), strict=True))
     if not pairs:
         return {}
     sent = history.articles({aid for _, aid in pairs})
-    idf = batch.term_idf(history)
-    weighed = batch.weighed(history)
-
-    @functools.cache
-    def weighed_sent(aid: int) -> Weighed:
-        h = sent[aid]
-        return weigh(story_facets(h.terms, h.classes, h.title), idf)
-
+    row = {aid: r for r, aid in enumerate(sent)}
+    facets = [
+        story_facets(h.terms, h.classes, h.title, facts=dict.fromkeys(h.facts, ""))
+        for h in sent.values()
+    ]
+    reports = batch.reports(history)
+    p = same_story(
+        reports,
+        np.array([batch.row[i] for i, _ in pairs], np.int64),
+        weigh(facets, reports.vocabulary),
+        np.array([row[aid] for _, aid in pairs], np.int64),
+    )
     out: dict[int, dict[int, tuple[float, SentArticle]]] = defaultdict(dict)
-    for i, aid in pairs:
-        fp, h = fps[i], sent[aid]
-        if fp.paragraphs & h.paragraphs:
-            continue  # paragraphs mixed in by a republisher (see Batch.story_scorer)
-        p = same_story(
-            weighed(i), weighed_sent(aid), functools.partial(shared_kinds, fp.facts, h.facts)
-        )
-        if p >= MIN_SCORE:
-            out[i][aid] = (p, h)
+    for (i, aid), p_pair in zip(pairs, p.tolist(), strict=True):
+        # paragraphs mixed in by a republisher: see Batch.story_scorer
+        if p_pair >= MIN_SCORE and fps[i].paragraphs.isdisjoint(sent[aid].paragraphs):
+            out[i][aid] = (p_pair, sent[aid])
     return out
 
 

@@ -1,0 +1,89 @@
+"""Selection's array forms give what their plain rules say: story terms ranked as
+Counter.most_common ranks them, the pairs a sparse product finds are those that share the
+keys, the weekdays scanned apart are those one scan of both languages finds."""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import re
+import zlib
+from collections import Counter
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from digest.select.facts import _weekday_words
+from digest.select.stories import _pairs_within
+from digest.text import tokens
+
+# digest.select re-exports the function `fingerprint`, which hides the module of that name.
+fingerprint_module = importlib.import_module("digest.select.fingerprint")
+
+WORDS = ["Astana", "grain", "the", "grain", "Tokayev", "wheat", "и", "Токаев", "exports", "said"]
+WEEKDAYS = ["Monday", "sunday", "Thursday's", "Fridays", "в среду", "ПЯТНИЦУ", "вторника", "today"]
+
+
+def plain_story_terms(title: str, text: str, names_used: list[str]) -> Counter[int]:
+    """The rule story_terms follows, one article at a time."""
+    mask = fingerprint_module.NAME_BIT - 1
+    stop = {zlib.crc32(w) & mask for w in fingerprint_module._STOPWORDS}
+    words = Counter(
+        zlib.crc32(w) & mask
+        for w in tokens(title + " " + text[: fingerprint_module.FACT_CHARS])
+        if zlib.crc32(w) & mask not in stop
+    )
+    out = Counter(dict(words.most_common(fingerprint_module.TERMS_KEPT)))
+    names = Counter(zlib.crc32(w.encode()) | fingerprint_module.NAME_BIT for w in names_used)
+    out.update({n: 1 for n, _ in names.most_common(fingerprint_module.NAMES_KEPT)})
+    return out
+
+
+texts = st.lists(st.sampled_from(WORDS + [f"w{n}" for n in range(60)]), max_size=400).map(" ".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(texts, texts, st.lists(st.sampled_from(["astn", "tkv", "grn", "x"]))),
+        max_size=6,
+    )
+)
+def test_story_terms_are_the_most_common_words_in_counter_order(articles):
+    titles, bodies, names = zip(*articles, strict=True) if articles else ((), (), ())
+    got = fingerprint_module.story_terms(list(titles), list(bodies), list(names))
+    want = [plain_story_terms(*a) for a in articles]
+    assert [list(t.items()) for t in got] == [list(t.items()) for t in want]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 12)), max_size=120), st.integers(1, 3))
+def test_pairs_within_are_the_pairs_sharing_enough_keys(held, at_least):
+    holders: dict[int, set[int]] = {}
+    for who, key in held:
+        holders.setdefault(key, set()).add(who)
+    shared: Counter[tuple[int, int]] = Counter()
+    for members in holders.values():
+        shared.update(itertools.combinations(sorted(members), 2))
+    want = {pair for pair, n in shared.items() if n >= at_least}
+    unique = sorted(set(held))
+    got = _pairs_within(
+        np.array([w for w, _ in unique], np.int64),
+        np.array([k for _, k in unique], np.int64),
+        at_least,
+    )
+    assert got == want
+
+
+ONE_SCAN = re.compile(
+    r"\b(?:[Mm]on|[Tt]ues|[Ww]ednes|[Tt]hurs|[Ff]ri|[Ss]atur|[Ss]un)day\b|"
+    r"(?i:понедельник\w*|вторник\w*|сред[уаы]|четверг\w*|пятниц\w+|суббот\w+|воскресень\w+)"
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(WEEKDAYS + WORDS + ["—", "“", "среду", "Sunday"]), max_size=30))
+def test_weekdays_scanned_apart_are_those_one_scan_finds(words):
+    text = " ".join(words)
+    assert _weekday_words(text) == [m[0] for m in ONE_SCAN.finditer(text)]
