@@ -14,8 +14,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digest.select.facts import _weekday_words
-from digest.select.stories import _pairs_within
+from digest.select.facts import weekday_words
+from digest.select.stories import pairs_within
 from digest.text import tokens
 
 # digest.select re-exports the function `fingerprint`, which hides the module of that name.
@@ -68,7 +68,7 @@ def test_pairs_within_are_the_pairs_sharing_enough_keys(held, at_least):
         shared.update(itertools.combinations(sorted(members), 2))
     want = {pair for pair, n in shared.items() if n >= at_least}
     unique = sorted(set(held))
-    got = _pairs_within(
+    got = pairs_within(
         np.array([w for w, _ in unique], np.int64),
         np.array([k for _, k in unique], np.int64),
         at_least,
@@ -86,4 +86,4 @@ ONE_SCAN = re.compile(
 @given(st.lists(st.sampled_from(WEEKDAYS + WORDS + ["—", "“", "среду", "Sunday"]), max_size=30))
 def test_weekdays_scanned_apart_are_those_one_scan_finds(words):
     text = " ".join(words)
-    assert _weekday_words(text) == [m[0] for m in ONE_SCAN.finditer(text)]
+    assert weekday_words(text) == [m[0] for m in ONE_SCAN.finditer(text)]

@@ -37,7 +37,7 @@ WEAK_KINDS = frozenset(
 # (A state stored before YEAR and WEEKDAY existed has five classes: comparisons stop there.)
 CLASSES = (DATE, AMOUNT, PERCENT, COUNT, FEW, YEAR, WEEKDAY)
 
-# English and Russian weekdays, scanned apart where they can occur (see `_weekday_words`); the
+# English and Russian weekdays, scanned apart where they can occur (see `weekday_words`); the
 # lookaheads let the scan skip a character that starts no weekday without trying each one.
 _WEEKDAY_RE = re.compile(
     r"(?=[MmTtWwFfSs])\b(?:[Mm]on|[Tt]ues|[Ww]ednes|[Tt]hurs|[Ff]ri|[Ss]atur|[Ss]un)day\b"
@@ -115,22 +115,22 @@ def facts(title: str, text: str) -> dict[int, str]:
                 continue  # inside a word or a longer number
             fact = _number_fact(part, m)
             if fact is not None:
-                out.setdefault(_fact_key(*fact[:2]), fact[2])
-        for word in _weekday_words(part):
+                out.setdefault(fact_key(*fact[:2]), fact[2])
+        for word in weekday_words(part):
             day = _WEEKDAYS.get(word.lower())
             if day is None:
                 day = next(
                     (n for w, n in _WEEKDAYS.items() if word.lower().startswith(w[:4])), None
                 )
             if day is not None:
-                out.setdefault(_fact_key("weekday", str(day)), WEEKDAY)
+                out.setdefault(fact_key("weekday", str(day)), WEEKDAY)
     for m in _NAME_RE.finditer(body):
-        for name in _names(m[0]):
-            out.setdefault(_fact_key("name", name), WEAK if name in _COMMON_PLACES else NAME)
+        for name in names_in(m[0]):
+            out.setdefault(fact_key("name", name), WEAK if name in _COMMON_PLACES else NAME)
     return out
 
 
-def _weekday_words(part: str) -> list[str]:
+def weekday_words(part: str) -> list[str]:
     """The weekdays `part` names, in order: English ones only where "day" occurs, Russian
     ones only in text with Cyrillic letters."""
     found = list(_WEEKDAY_RE.finditer(part)) if "day" in part else []
@@ -204,12 +204,12 @@ def _month_near(text: str, start: int, end: int) -> int | None:
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _fact_key(kind: str, value: str) -> int:
+def fact_key(kind: str, value: str) -> int:
     return key64(kind, value)
 
 
 @functools.lru_cache(maxsize=1 << 16)  # the same names recur from article to article
-def _names(run: str) -> tuple[str, ...]:
+def names_in(run: str) -> tuple[str, ...]:
     """The names in a run of capitalised words, as people write one name several ways:
     split where a sentence ends, at a possessive ("Tajikistan's Sipar Group") and before "of"
     after a person ("James Bodiford of Superior Court"); without sentence openers, titles
@@ -298,7 +298,7 @@ _OPENER_KEYS = frozenset(name_key(w) for w in _OPENERS)
 
 
 def name_word_key(word: str) -> int:
-    return _fact_key("nameword", word)
+    return fact_key("nameword", word)
 
 
 def name_words(title: str, text: str) -> list[str]:
