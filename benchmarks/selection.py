@@ -349,7 +349,8 @@ def peak_rss() -> int:
 
 def measure(state: Path, candidates_file: Path) -> None:
     """Child process: one selection, timed, with its memory."""
-    articles = pickle.loads(candidates_file.read_bytes())
+    with candidates_file.open("rb") as f:  # streamed: the whole file in memory would top the peak
+        articles = pickle.load(f)
     rss_before = peak_rss()
     with Store.open(state, readonly=True) as store:
         t = time.perf_counter()
