@@ -14,9 +14,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digest.select.facts import _weekday_words
-from digest.select.stories import _pairs_within
-from digest.text import tokens
+from digest.select.facts import weekday_words
+from digest.select.stories import pairs_within
+from digest.text import STOP_WORDS, tokens
 
 # digest.select re-exports the function `fingerprint`, which hides the module of that name.
 fingerprint_module = importlib.import_module("digest.select.fingerprint")
@@ -51,7 +51,7 @@ def hashes(title: str, text: str) -> np.ndarray:
 def plain_story_terms(title: str, text: str, names_used: list[str]) -> Counter[int]:
     """The rule story_terms follows, one article at a time."""
     mask = fingerprint_module.NAME_BIT - 1
-    stop = {zlib.crc32(w) & mask for w in fingerprint_module._STOPWORDS}
+    stop = {zlib.crc32(w.encode()) & mask for w in STOP_WORDS}
     words = Counter(
         zlib.crc32(w) & mask
         for w in tokens(title + " " + text[: fingerprint_module.FACT_CHARS])
@@ -115,7 +115,7 @@ def test_pairs_within_are_the_pairs_sharing_enough_keys(held, at_least):
         shared.update(itertools.combinations(sorted(members), 2))
     want = {pair for pair, n in shared.items() if n >= at_least}
     unique = sorted(set(held))
-    got = _pairs_within(
+    got = pairs_within(
         np.array([w for w, _ in unique], np.int64),
         np.array([k for _, k in unique], np.int64),
         at_least,
@@ -133,4 +133,4 @@ ONE_SCAN = re.compile(
 @given(st.lists(st.sampled_from(WEEKDAYS + WORDS + ["—", "“", "среду", "Sunday"]), max_size=30))
 def test_weekdays_scanned_apart_are_those_one_scan_finds(words):
     text = " ".join(words)
-    assert _weekday_words(text) == [m[0] for m in ONE_SCAN.finditer(text)]
+    assert weekday_words(text) == [m[0] for m in ONE_SCAN.finditer(text)]

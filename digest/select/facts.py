@@ -37,7 +37,7 @@ WEAK_KINDS = frozenset(
 # (A state stored before YEAR and WEEKDAY existed has five classes: comparisons stop there.)
 CLASSES = (DATE, AMOUNT, PERCENT, COUNT, FEW, YEAR, WEEKDAY)
 
-# English and Russian weekdays, scanned apart where they can occur (see `_weekday_words`); the
+# English and Russian weekdays, scanned apart where they can occur (see `weekday_words`); the
 # lookaheads let the scan skip a character that starts no weekday without trying each one.
 _WEEKDAY_RE = re.compile(
     r"(?=[MmTtWwFfSs])\b(?:[Mm]on|[Tt]ues|[Ww]ednes|[Tt]hurs|[Ff]ri|[Ss]atur|[Ss]un)day\b"
@@ -116,7 +116,7 @@ def facts(title: str, text: str) -> dict[int, str]:
             fact = _number_fact(part, m)
             if fact is not None:
                 out.setdefault(_fact_key(*fact[:2]), fact[2])
-        for word in _weekday_words(part):
+        for word in weekday_words(part):
             day = _WEEKDAYS.get(word.lower())
             if day is None:
                 day = next(
@@ -130,7 +130,7 @@ def facts(title: str, text: str) -> dict[int, str]:
     return out
 
 
-def _weekday_words(part: str) -> list[str]:
+def weekday_words(part: str) -> list[str]:
     """The weekdays `part` names, in order: English ones only where "day" occurs, Russian
     ones only in text with Cyrillic letters."""
     found = list(_WEEKDAY_RE.finditer(part)) if "day" in part else []

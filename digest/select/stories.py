@@ -295,7 +295,7 @@ class Batch:
             for k, holders in self.fact_holders.items()
             if 1 < len(holders) <= ANCHOR_MAX_DF and self.fps[holders[0]].facts[k] in ANCHORS
         ]
-        pairs = _pairs_within(
+        pairs = pairs_within(
             np.fromiter(itertools.chain.from_iterable(anchors), np.int64),
             np.repeat(np.arange(len(anchors)), [len(h) for h in anchors]),
             MIN_ANCHORS,
@@ -310,7 +310,7 @@ class Batch:
         holders, terms = holders[words], terms[words]
         _, word, df = np.unique(terms, return_inverse=True, return_counts=True)
         rare = (df[word] > 1) & (df[word] <= RARE_WORD_MAX_DF)
-        pairs |= _pairs_within(holders[rare], terms[rare], MIN_RARE_WORDS)
+        pairs |= pairs_within(holders[rare], terms[rare], MIN_RARE_WORDS)
         return {(i, j) for i, j in pairs if close_in_time(self.day(i), self.day(j))}
 
     def story_scorer(
@@ -372,7 +372,7 @@ def _sharing(
     return ids_a[shared.row[enough]], ids_b[shared.col[enough]]
 
 
-def _pairs_within(holders: np.ndarray, keys: np.ndarray, at_least: int) -> set[tuple[int, int]]:
+def pairs_within(holders: np.ndarray, keys: np.ndarray, at_least: int) -> set[tuple[int, int]]:
     """The pairs of candidates (i < j) that hold `at_least` keys in common."""
     a, b = _sharing(holders, keys, holders, keys, at_least)
     return set(zip(a[a < b].tolist(), b[a < b].tolist(), strict=True))
