@@ -263,8 +263,6 @@ def test_opening_a_state_loads_nothing_of_the_selection(tmp_path):
 # --- private stays private ------------------------------------------------------------------
 
 ROOT = PACKAGE.parent
-# digest/select is the lead's this round: its tests still reach two helpers of facts.py.
-PRIVATE_PENDING = {("tests/test_facts.py", "digest.select.facts")}
 
 
 def _private(name: str) -> bool:
@@ -304,7 +302,7 @@ def private_reaches(path: Path, mods: dict[str, Path]) -> list[str]:
             and _private(node.attr)
         ):
             found.append(f"{where}:{node.lineno}: {aliases[node.value.id]}.{node.attr}")
-    return [f for f in found if (where, f.split(": ")[1].rpartition(".")[0]) not in PRIVATE_PENDING]
+    return found
 
 
 def test_the_private_finder_sees_both_ways_of_reaching_in(tmp_path):

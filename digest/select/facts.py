@@ -115,7 +115,7 @@ def facts(title: str, text: str) -> dict[int, str]:
                 continue  # inside a word or a longer number
             fact = _number_fact(part, m)
             if fact is not None:
-                out.setdefault(_fact_key(*fact[:2]), fact[2])
+                out.setdefault(fact_key(*fact[:2]), fact[2])
         for word in weekday_words(part):
             day = _WEEKDAYS.get(word.lower())
             if day is None:
@@ -123,10 +123,10 @@ def facts(title: str, text: str) -> dict[int, str]:
                     (n for w, n in _WEEKDAYS.items() if word.lower().startswith(w[:4])), None
                 )
             if day is not None:
-                out.setdefault(_fact_key("weekday", str(day)), WEEKDAY)
+                out.setdefault(fact_key("weekday", str(day)), WEEKDAY)
     for m in _NAME_RE.finditer(body):
-        for name in _names(m[0]):
-            out.setdefault(_fact_key("name", name), WEAK if name in _COMMON_PLACES else NAME)
+        for name in names_in(m[0]):
+            out.setdefault(fact_key("name", name), WEAK if name in _COMMON_PLACES else NAME)
     return out
 
 
@@ -204,12 +204,12 @@ def _month_near(text: str, start: int, end: int) -> int | None:
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _fact_key(kind: str, value: str) -> int:
+def fact_key(kind: str, value: str) -> int:
     return key64(kind, value)
 
 
 @functools.lru_cache(maxsize=1 << 16)  # the same names recur from article to article
-def _names(run: str) -> tuple[str, ...]:
+def names_in(run: str) -> tuple[str, ...]:
     """The names in a run of capitalised words, as people write one name several ways:
     split where a sentence ends, at a possessive ("Tajikistan's Sipar Group") and before "of"
     after a person ("James Bodiford of Superior Court"); without sentence openers, titles
@@ -298,7 +298,7 @@ _OPENER_KEYS = frozenset(name_key(w) for w in _OPENERS)
 
 
 def name_word_key(word: str) -> int:
-    return _fact_key("nameword", word)
+    return fact_key("nameword", word)
 
 
 def name_words(title: str, text: str) -> list[str]:
