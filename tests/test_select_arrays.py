@@ -1,5 +1,5 @@
 """Selection's array forms give what their plain rules say: story terms ranked as
-Counter.most_common ranks them, the pairs a sparse product finds are those that share the
+Counter.most_common ranks them from the opening's words as the body's hashes give them, the pairs a sparse product finds are those that share the
 keys, the weekdays scanned apart are those one scan of both languages finds."""
 
 from __future__ import annotations
@@ -16,19 +16,42 @@ from hypothesis import strategies as st
 
 from digest.select.facts import weekday_words
 from digest.select.stories import pairs_within
-from digest.text import tokens
+from digest.text import STOP_WORDS, tokens
 
 # digest.select re-exports the function `fingerprint`, which hides the module of that name.
 fingerprint_module = importlib.import_module("digest.select.fingerprint")
 
 WORDS = ["Astana", "grain", "the", "grain", "Tokayev", "wheat", "и", "Токаев", "exports", "said"]
+# Text whose words the cut at FACT_CHARS or lower case could change: long words, quotes and
+# dashes that separate words, a Greek capital sigma (lowered by what follows it), letters
+# that lower to two.
+ODD = [
+    "Wheat—exports",
+    "“grain”",
+    "ΟΔΟΣ.",
+    "ΟΔΟΣ\u0301.\u0301",  # the sigma lowers as the letter after the marks asks
+    "Σ",
+    "ΟΔΟΣ",
+    "İstanbul",
+    "\u212aelvin",
+    "x" * 40,
+    "U.S.",
+]
 WEEKDAYS = ["Monday", "sunday", "Thursday's", "Fridays", "в среду", "ПЯТНИЦУ", "вторника", "today"]
+
+
+def hashes(title: str, text: str) -> np.ndarray:
+    body = (
+        fingerprint_module.word_hashes(tokens(title)),
+        fingerprint_module.word_hashes(tokens(text)),
+    )
+    return fingerprint_module.opening_hashes(title, text, body)
 
 
 def plain_story_terms(title: str, text: str, names_used: list[str]) -> Counter[int]:
     """The rule story_terms follows, one article at a time."""
     mask = fingerprint_module.NAME_BIT - 1
-    stop = {zlib.crc32(w) & mask for w in fingerprint_module._STOPWORDS}
+    stop = {zlib.crc32(w.encode()) & mask for w in STOP_WORDS}
     words = Counter(
         zlib.crc32(w) & mask
         for w in tokens(title + " " + text[: fingerprint_module.FACT_CHARS])
@@ -40,7 +63,9 @@ def plain_story_terms(title: str, text: str, names_used: list[str]) -> Counter[i
     return out
 
 
-texts = st.lists(st.sampled_from(WORDS + [f"w{n}" for n in range(60)]), max_size=400).map(" ".join)
+texts = st.lists(st.sampled_from(WORDS + ODD + [f"w{n}" for n in range(60)]), max_size=400).map(
+    " ".join
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -51,10 +76,32 @@ texts = st.lists(st.sampled_from(WORDS + [f"w{n}" for n in range(60)]), max_size
     )
 )
 def test_story_terms_are_the_most_common_words_in_counter_order(articles):
-    titles, bodies, names = zip(*articles, strict=True) if articles else ((), (), ())
-    got = fingerprint_module.story_terms(list(titles), list(bodies), list(names))
+    got = fingerprint_module.story_terms(
+        [hashes(title, body) for title, body, _ in articles], [names for _, _, names in articles]
+    )
     want = [plain_story_terms(*a) for a in articles]
     assert [list(t.items()) for t in got] == [list(t.items()) for t in want]
+
+
+def opening_cut_at(title: str, filler: str, shift: int, word: str, after: str) -> None:
+    """`word` put where the opening ends, `shift` characters before the cut."""
+    cut = fingerprint_module.FACT_CHARS
+    filler = (filler + " ") * (cut // (len(filler) + 1) + 1)
+    body = filler[: cut - shift] + word + ".Α " + after
+    want = fingerprint_module.word_hashes(tokens(title + " " + body[:cut]))
+    assert hashes(title, body).tolist() == want.tolist()
+
+
+def test_opening_hashes_whatever_word_the_cut_falls_in():
+    for word in ODD + WORDS:
+        for shift in range(len(word) + 4):
+            opening_cut_at("Grain exports", "wheat", shift, word, "and more")
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts, texts, st.integers(0, 60), st.sampled_from(ODD + WORDS), texts)
+def test_opening_hashes_are_those_of_the_title_and_the_opening(title, filler, shift, word, after):
+    opening_cut_at(title, filler, shift, word, after)
 
 
 @settings(max_examples=60, deadline=None)

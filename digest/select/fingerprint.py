@@ -138,25 +138,38 @@ _WORD_MASK = np.uint32(NAME_BIT - 1)
 _STOP_HASHES = np.array(sorted({zlib.crc32(w) & (NAME_BIT - 1) for w in _STOPWORDS}), np.uint32)
 
 
+def opening_hashes(title: str, text: str, hashes: TextHashes) -> np.ndarray:
+    """The word hashes of the title and the opening (FACT_CHARS) of the body, from those of
+    the title and the whole body (`hashes`): the opening's words are the body's first ones
+    but for its last, which the cut may shorten. (A Greek capital sigma lowers as what
+    follows it asks: such text is read anew.)"""
+    opening = text[:FACT_CHARS]
+    if "\u03a3" in title or "\u03a3" in opening:
+        return word_hashes(tokens(title + " " + opening))
+    words = tokens(opening)
+    title_hashes, body_hashes = hashes
+    return np.concatenate(
+        [title_hashes, body_hashes[: max(len(words) - 1, 0)], word_hashes(words[-1:])]
+    )
+
+
 def story_terms(
-    titles: Sequence[str], texts: Sequence[str], names_used: Sequence[Sequence[str]]
+    openings: Sequence[np.ndarray], names_used: Sequence[Sequence[str]]
 ) -> list[dict[int, int]]:
     """What the same-story score compares (similarity.py), for many articles at once: the
-    TERMS_KEPT most frequent content words of the title and opening, and the NAMES_KEPT most
-    frequent words of the names it uses (`names_used`: its name_words; their hashes with
-    NAME_BIT set, each counted once). History keeps the same."""
-    if len(titles) > _TERMS_AT_ONCE:  # memory stays small
+    TERMS_KEPT most frequent content words of the title and opening (`openings`: their
+    opening_hashes), and the NAMES_KEPT most frequent words of the names it uses
+    (`names_used`: its name_words; their hashes with NAME_BIT set, each counted once).
+    History keeps the same."""
+    if len(openings) > _TERMS_AT_ONCE:  # memory stays small
         return [
             terms
-            for at in range(0, len(titles), _TERMS_AT_ONCE)
+            for at in range(0, len(openings), _TERMS_AT_ONCE)
             for terms in story_terms(
-                *(x[at : at + _TERMS_AT_ONCE] for x in (titles, texts, names_used))
+                openings[at : at + _TERMS_AT_ONCE], names_used[at : at + _TERMS_AT_ONCE]
             )
         ]
-    words = [
-        word_hashes(tokens(title + " " + text[:FACT_CHARS])) & _WORD_MASK
-        for title, text in zip(titles, texts, strict=True)
-    ]
+    words = [h & _WORD_MASK for h in openings]
     rows = np.repeat(np.arange(len(words)), [len(w) for w in words])
     flat = np.concatenate([np.zeros(0, np.uint32), *words])
     at = np.minimum(np.searchsorted(_STOP_HASHES, flat), len(_STOP_HASHES) - 1)
@@ -334,7 +347,7 @@ def fingerprint(
         names_used = name_words(a.title, text)
         for w in names_used:
             fs.setdefault(name_word_key(w), NAME_WORD)
-        openings.append(text[:FACT_CHARS])
+        openings.append(opening_hashes(a.title, text, (title_hashes, body_hashes)))
         names.append(names_used)
         heading = headline_words(a.title)
         partial.append(
@@ -359,7 +372,7 @@ def fingerprint(
         if len(articles)
         else np.zeros((0, FULL_BANDS + LEAD_BANDS), np.int64)
     )
-    terms = story_terms([a.title for a in articles], openings, names)
+    terms = story_terms(openings, names)
     return [
         Fingerprint(
             exact, ids, words, size, sigs[i], leads[i], bands[i], *rest, terms[i], articles[i]
