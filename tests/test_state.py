@@ -246,3 +246,13 @@ def test_remembering_a_batch_writes_in_proportion_to_it(tmp_path):
         after = store.db.execute("SELECT kind, first_article, keys FROM sent_blocks").fetchall()
     assert {(k, f): blob for k, f, blob in after if (k, f) in before} == before
     assert len(after) == len(before) + 2
+
+
+def test_a_reader_token_never_reads_as_an_option(tmp_path):
+    """`digest unsubscribe TOKEN` takes a token starting with "-" for an option: none is made
+    so (a 64-letter alphabet starts 1 token in 64 with it: 2,000 make the odds of a miss
+    under 1e-13)."""
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        tokens = store.tokens_for([f"r{n}@example.org" for n in range(2000)])
+    assert len(set(tokens.values())) == 2000
+    assert not any(t.startswith("-") for t in tokens.values())

@@ -50,6 +50,15 @@ def now(offset_seconds: float = 0) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def reader_token() -> str:
+    """A new reader's token: 24 random bytes, URL-safe, never starting with "-" (which
+    `digest unsubscribe TOKEN` would read as an option)."""
+    while True:
+        token = secrets.token_urlsafe(24)
+        if not token.startswith("-"):
+            return token
+
+
 def sender_id() -> str:
     """This process as a sender: hostname:pid."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -410,7 +419,7 @@ class Store:
             found.update(self._all("tokens", self.db.as_list(wanted)))
         if len(found) < len(wanted):
             with self.transaction():
-                missing = [(e, secrets.token_urlsafe(24)) for e in wanted if e not in found]
+                missing = [(e, reader_token()) for e in wanted if e not in found]
                 self._each("add_token", missing)
                 found.update(self._all("tokens", self.db.as_list(wanted)))
         return {e: found[k] for e, k in keys.items()}
@@ -476,7 +485,7 @@ class Store:
             self._each(
                 "add_reader",
                 [
-                    (e.lower(), secrets.token_urlsafe(24), n, st, src, stamp, stamp, at, ip)
+                    (e.lower(), reader_token(), n, st, src, stamp, stamp, at, ip)
                     for e, n, st, src, at, ip in rows
                 ],
             )
