@@ -300,21 +300,7 @@ def test_a_bad_address_in_delivery_to_is_named_by_the_line_map(tmp_path):
 def documented_keys(text: str) -> set[str]:
     """Dotted keys the example config names, set or commented out (`# key: ...`), by
     their indentation; a list entry's keys (`- feed:`) count under the list's key."""
-    keys: set[str] = set()
-    stack: list[tuple[int, str]] = []
-    pattern = re.compile(r"^(?P<lead>\s*)(?:#(?P<hash>\s*))?(?P<dash>-\s+)?(?P<key>[a-z_]+):(\s|$)")
-    for line in text.splitlines():
-        m = pattern.match(line)
-        if not m:
-            continue
-        depth = len(m["lead"]) + (max(len(m["hash"]) - 1, 0) if m["hash"] is not None else 0)
-        depth += len(m["dash"] or "")
-        while stack and stack[-1][0] >= depth:
-            stack.pop()
-        path = ".".join([k for _, k in stack] + [m["key"]])
-        keys.add(path)
-        stack.append((depth, m["key"]))
-    return keys
+    return set(documented_values(text))
 
 
 def test_every_key_the_loader_accepts_is_documented_in_the_example_config():

@@ -75,46 +75,31 @@ class SentRows:
     terms: list[tuple[int, int]]
 
 
-def key_block(first: int, keys: Iterable[tuple[int, int, int]]) -> SentBlock | None:
-    """The block of (key, article, day) triples (each once)."""
-    rows = sorted(set(keys))
+def block(kind: str, first: int, rows: Iterable[tuple[int, int, int]]) -> SentBlock | None:
+    """The block of `kind` of (key, article, story day) triples (each once); a block of keys
+    keeps no days."""
+    rows = sorted(set(rows))
     if not rows:
         return None
     return SentBlock(
-        KEYS,
+        kind,
         first,
         max(r[2] for r in rows),
         _pack("q", [r[0] for r in rows]),
         _pack("q", [r[1] for r in rows]),
-        None,
-    )
-
-
-def fact_block(first: int, facts: Iterable[tuple[int, int, int]]) -> SentBlock | None:
-    """The block of (fact key, article, story day) triples (each once)."""
-    rows = sorted(set(facts))
-    if not rows:
-        return None
-    return SentBlock(
-        FACTS,
-        first,
-        max(r[2] for r in rows),
-        _pack("q", [r[0] for r in rows]),
-        _pack("q", [r[1] for r in rows]),
-        _pack("i", [r[2] for r in rows]),
+        _pack("i", [r[2] for r in rows]) if kind == FACTS else None,
     )
 
 
 def legacy_blocks(kind: str, rows: Iterable[tuple[int, int, int, int]]) -> list[SentBlock]:
     """Blocks, one per issue, of what a state before schema 6 kept in one index: rows of
     (issue, key, article, day) in issue order."""
-    make = key_block if kind == KEYS else fact_block
     out = []
     for _, group in itertools.groupby(rows, key=lambda r: r[0]):
         triples = [(r[1], r[2], r[3]) for r in group]
-        block = make(min(t[1] for t in triples), triples)
-        if block is not None:
-            out.append(block)
+        made = block(kind, min(t[1] for t in triples), triples)
+        if made is not None:
+            out.append(made)
     return out
 
 
@@ -157,7 +142,7 @@ def sent_rows(first: int, issue_id: int, records: Sequence[SentRecord]) -> SentR
         )
         keys.extend((k, aid, day) for k in r.keys)
         fact_rows.extend((k, aid, day) for k in r.facts)
-    blocks = [key_block(first, keys), fact_block(first, fact_rows)]
+    blocks = [block(KEYS, first, keys), block(FACTS, first, fact_rows)]
     return SentRows(rows, [b for b in blocks if b is not None], sorted(term_df.items()))
 
 
