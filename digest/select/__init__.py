@@ -164,7 +164,10 @@ def _select(
     hashes = {i: text_hashes(candidates[i]) for i in live}  # words hashed once a run
     known = texts_already_sent({i: exact_key(h) for i, h in hashes.items()}, sent)
     fresh = [i for i in live if i not in known]
-    prints = fingerprint([candidates[i] for i in fresh], [hashes[i] for i in fresh])
+    fresh_hashes = [hashes[i] for i in fresh]
+    del hashes  # the word hashes go once fingerprinted: at 40,000 candidates, ~100 MB
+    prints = fingerprint([candidates[i] for i in fresh], fresh_hashes)
+    del fresh_hashes
     fps = dict(zip(fresh, prints, strict=True))
     batch = Batch(candidates, fps, ref)
     matches = against_history(batch, sent)

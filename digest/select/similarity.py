@@ -59,7 +59,7 @@ MIN_SCORE = 0.02  # pairs scored lower are left out of the means (they count 0)
 # generated news with names drawn from a small pool (benchmarks/selection.py), names alone
 # joined 149 of 2,266 unrelated articles to others; with this floor, 1 (ECB+ unchanged).
 MIN_WORDS = 0.05
-PAIRS_AT_ONCE = 50_000  # pairs whose rows are multiplied in one go: memory stays small
+PAIRS_AT_ONCE = 10_000  # pairs whose rows are multiplied in one go: memory stays small
 
 
 @dataclass(frozen=True)
