@@ -84,10 +84,7 @@ class History:
 
     def matching_keys(self, keys: Iterable[int] | np.ndarray) -> list[tuple[int, int]]:
         """(key, article id) for every stored key among `keys`."""
-        out: list[tuple[int, int]] = []
-        for found, articles in self._search(KEYS, keys, 0):
-            out += zip(found.tolist(), articles.tolist(), strict=True)
-        return out
+        return self._found(KEYS, keys, 0)
 
     def fact_counts(self, keys: Iterable[int], day: int) -> dict[int, int]:
         """In how many articles dated `day` or later each fact of `keys` occurs."""
@@ -98,8 +95,13 @@ class History:
 
     def facts_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]:
         """(fact key, article id) for articles whose story is dated `day` or later."""
+        return self._found(FACTS, keys, day)
+
+    def _found(
+        self, kind: str, keys: Iterable[int] | np.ndarray, day: int
+    ) -> list[tuple[int, int]]:
         out: list[tuple[int, int]] = []
-        for found, articles in self._search(FACTS, keys, day):
+        for found, articles in self._search(kind, keys, day):
             out += zip(found.tolist(), articles.tolist(), strict=True)
         return out
 
@@ -109,9 +111,7 @@ class History:
         """Per stored block of `kind` (facts: of stories dated `day` or later), the stored
         keys among `keys` and their articles. Each stored key is looked up among the wanted
         ones: the cost follows what was stored, read once, and memory one block."""
-        wanted = np.unique(
-            np.asarray(keys if isinstance(keys, np.ndarray) else list(keys), np.int64)
-        )
+        wanted = _sorted_keys(keys)
         if not len(wanted):
             return
         for key_blob, article_blob, day_blob in self.storage.sent_blocks(kind, day):
@@ -167,10 +167,17 @@ class History:
 
 
 def _sorted_once(keys: Iterable[int] | np.ndarray) -> list[int]:
-    keys = np.sort(keys if isinstance(keys, np.ndarray) else np.fromiter(keys, np.int64))
+    return _sorted_keys(keys).tolist()
+
+
+def _sorted_keys(keys: Iterable[int] | np.ndarray) -> np.ndarray:
+    """`keys` sorted, each once, as int64."""
+    keys = np.sort(
+        np.asarray(keys, np.int64) if isinstance(keys, np.ndarray) else np.fromiter(keys, np.int64)
+    )
     if not len(keys):
-        return []
-    return keys[np.concatenate(([True], keys[1:] != keys[:-1]))].tolist()  # np.unique: 50x slower
+        return keys
+    return keys[np.concatenate(([True], keys[1:] != keys[:-1]))]  # np.unique: 50x slower
 
 
 def _unpack_terms(blob: bytes) -> Counter[int]:
