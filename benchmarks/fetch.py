@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, urlsplit  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from digest.config import FetchConfig  # noqa: E402
+from digest.config import FetchConfig, SourceSpec  # noqa: E402
 from digest.models import Article, Paragraph  # noqa: E402
 from digest.sources import read_fetched, read_paths, read_specs  # noqa: E402
 from digest.sources.fetch import fetch_all  # noqa: E402
@@ -155,21 +155,10 @@ def loopback_hosts(n: int) -> list[str]:
     raise SystemExit(f"only {len(out)} loopback addresses can be bound here")
 
 
-class Spec:
-    def __init__(self, url: str):
-        self.kind, self.value, self.name, self.link, self.article_url = (
-            "feed",
-            url,
-            None,
-            None,
-            None,
-        )
-
-
 def sources_stage(urls: list[str], cache=None, settings: FetchConfig | None = None):
     started = time.perf_counter()
     fetched = fetch_all(urls, cache, settings or FetchConfig(), then=read_fetched)
-    read = read_specs([Spec(u) for u in urls], fetched=fetched)
+    read = read_specs([SourceSpec("feed", u) for u in urls], fetched=fetched)
     return time.perf_counter() - started, fetched, read
 
 

@@ -10,7 +10,7 @@ import time
 import pytest
 from web_server import Page, Site, hang, loopback_hosts, trickle
 
-from digest.config import FetchConfig
+from digest.config import FetchConfig, SourceSpec
 from digest.sources import read_specs
 from digest.sources.feed import read_feed
 from digest.sources.fetch import fetch_all
@@ -50,19 +50,6 @@ def two_sites():
         s.close()
 
 
-class Spec:
-    """The parts of a config's SourceSpec read_specs uses."""
-
-    def __init__(self, url: str):
-        self.kind, self.value, self.name, self.link, self.article_url = (
-            "feed",
-            url,
-            None,
-            None,
-            None,
-        )
-
-
 def test_a_hanging_and_a_trickling_server_cost_one_deadline_and_one_problem_each(site):
     site.routes = {"/hang": hang, "/trickle": trickle, "/ok": Page(FEED)}
     urls = [site.url(p) for p in ("/hang", "/trickle", "/ok")]
@@ -73,7 +60,7 @@ def test_a_hanging_and_a_trickling_server_cost_one_deadline_and_one_problem_each
     for url in urls[:2]:
         assert got[url].error == "no complete answer within 1.5 s; gave up"
         assert got[url].cache.failures == 1
-    read = read_specs([Spec(u) for u in urls], fetched=got)
+    read = read_specs([SourceSpec("feed", u) for u in urls], fetched=got)
     assert [a.title for a in read.articles] == ["Almaty opens metro line"]
     assert [p.source for p in read.problems] == urls[:2]
 
@@ -157,7 +144,7 @@ def test_a_permanent_redirect_is_followed_remembered_and_reported(site, code):
     old = site.url("/old")
     first = fetch_all([old])[old]
     assert first.body == FEED and first.cache.moved_to == site.url("/new")
-    read = read_specs([Spec(old)], fetched={old: first})
+    read = read_specs([SourceSpec("feed", old)], fetched={old: first})
     assert [str(p) for p in read.problems] == [
         f"{old}: moved permanently to {site.url('/new')}: update `feed:` in the config"
     ]
@@ -225,7 +212,7 @@ def test_etag_is_sent_back_and_a_304_reads_the_last_body(site):
     assert asked["If-None-Match"] == '"v1"'
     assert asked["If-Modified-Since"] == "Mon, 03 Nov 2025 08:00:00 GMT"
     assert second.not_modified and not second.fresh and second.body == FEED
-    read = read_specs([Spec(url)], fetched={url: second})
+    read = read_specs([SourceSpec("feed", url)], fetched={url: second})
     assert [a.title for a in read.articles] == ["Almaty opens metro line"]
 
 
