@@ -14,29 +14,22 @@ import tempfile
 import time
 from pathlib import Path
 
+from loopback import daemon_missing, free_port
+
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 PASSWORD = "imap-test-password"
 
 
 def available() -> str | None:
-    if not Path(DOVECOT).exists():
-        return "dovecot is not installed (apt-get install dovecot-imapd; .ci/run does)"
-    if os.geteuid() != 0:
-        return "starting Dovecot needs root"
-    try:
-        pwd.getpwnam("dovecot")
-    except KeyError:
-        return "the dovecot user does not exist"
-    return None
+    """Why a private Dovecot cannot run here (None: it can)."""
+    return daemon_missing(DOVECOT, "Dovecot", "dovecot-imapd", "dovecot")
 
 
 class Dovecot:
     def __init__(self):
         self.root = Path(tempfile.mkdtemp(prefix="digest-dovecot-"))
         self.root.chmod(0o755)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.conf = self.root / "dovecot.conf"
         self.ca_file = self.root / "ca.pem"
 

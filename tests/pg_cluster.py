@@ -7,11 +7,12 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
+
+from loopback import free_port
 
 PASSWORD = "pg-test-" + uuid.uuid4().hex[:12]
 USER = "digest"
@@ -25,12 +26,6 @@ def binaries() -> Path | None:
     return Path(versions[-1]).parent if versions else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Cluster:
     def __init__(self) -> None:
         bin_dir = binaries()
@@ -39,7 +34,7 @@ class Cluster:
         self.bin = bin_dir
         self.folder = Path(tempfile.mkdtemp(prefix="digest-pg-"))
         self.data = self.folder / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.as_user: list[str] = []
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root
             self.as_user = ["runuser", "-u", "postgres", "--"]

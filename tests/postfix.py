@@ -22,26 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from loopback import daemon_missing, free_port
+
 POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
 
 
 def available() -> str | None:
     """Why a private Postfix cannot run here (None: it can)."""
-    if not Path(POSTFIX).exists():
-        return "postfix is not installed (apt-get install postfix; .ci/run does)"
-    if os.geteuid() != 0:
-        return "starting Postfix needs root"
-    try:
-        pwd.getpwnam("postfix")
-    except KeyError:
-        return "the postfix user does not exist"
-    return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return daemon_missing(POSTFIX, "Postfix", "postfix", "postfix")
 
 
 class Postfix:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SHARED_SEEDS, digest_command, real_pages
+from loopback import free_port
 
 
 def digest(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
@@ -141,11 +142,7 @@ def test_bad_as_of_is_a_usage_error(value):
 
 @pytest.mark.slow
 def test_run_whose_sources_all_fail_exits_1_with_a_json_report(tmp_path):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     config = tmp_path / "digest.yaml"
     config.write_text(
         f"title: T\nsources:\n  - feed: http://127.0.0.1:{port}/feed.xml\n"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import json
-import socket
 import threading
 from decimal import Decimal
 
 import pytest
 from conftest import FIXTURES, SAMPLE_SEEDS, page
+from loopback import free_port
 
 from digest.models import BULLET, CAPTION, CHROME, PROSE, QUESTION
 from digest.sources import read_paths
@@ -343,14 +343,8 @@ def test_a_bad_file_does_not_stop_the_others(tmp_path):
     assert result.sources_read == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_feed_url_that_does_not_answer_is_a_problem():
-    url = f"http://127.0.0.1:{_free_port()}/feed.xml"
+    url = f"http://127.0.0.1:{free_port()}/feed.xml"
     result = read_paths([url])
     (problem,) = result.problems
     assert problem.source == url and "could not connect" in problem.message

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import time
 from dataclasses import replace
@@ -15,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from loopback import free_port
 
 from digest.config import LlmConfig, SummaryConfig
 from digest.errors import ConfigError
@@ -716,12 +716,6 @@ def test_llm_timeout_falls_back_in_time(chat):
     result = llm_summarizer(chat.base_url, timeout=0.3)(NEWS)
     assert time.monotonic() - start < 1.5
     assert_fell_back(result, "within 0.3s")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_llm_connection_refused_falls_back():

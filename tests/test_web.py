@@ -10,23 +10,17 @@ import http.client
 import json
 import os
 import re
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 from conftest import SAMPLE_SEEDS, digest_command
+from loopback import free_port
 
 pytestmark = pytest.mark.slow
 
 SECRET = "test-secret-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_config(folder: Path, port: int, extra: str = "") -> Path:
