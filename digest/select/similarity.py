@@ -268,14 +268,10 @@ def _matrix(
     return sparse.csr_array((values[keep], (rows[keep], col[keep])), shape=(n, len(columns)))
 
 
-def clearly_best(means: Mapping[K, float]) -> tuple[K, float] | None:
-    """The key with the highest mean, and its mean, when that is ATTACH_MARGIN times the
-    runner-up's (a report two stories could claim joins neither); None otherwise."""
-    if not means:
-        return None
-    ranked = sorted(means.items(), key=lambda kv: kv[1], reverse=True)
-    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-    return ranked[0] if ranked[0][1] >= ATTACH_MARGIN * runner_up else None
+def rivals(means: Mapping[K, float], best: K) -> list[K]:
+    """The keys whose mean comes within ATTACH_MARGIN of `best`'s: a report two stories could
+    claim that closely is no clear telling of either."""
+    return [k for k, m in means.items() if k != best and means[best] < ATTACH_MARGIN * m]
 
 
 def average_linkage(

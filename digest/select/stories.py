@@ -45,7 +45,6 @@ from .fingerprint import (
 )
 from .sent import SentArticle, SentStories
 from .similarity import (
-    ATTACH_MARGIN,
     ATTACH_P,
     HISTORY_P,
     MIN_SCORE,
@@ -54,7 +53,7 @@ from .similarity import (
     SPLIT_P,
     Reports,
     average_linkage,
-    clearly_best,
+    rivals,
     same_story,
     vocabulary,
     weigh,
@@ -523,11 +522,11 @@ def _join_small_stories(
         if not means:
             continue
         best, m = max(means.items(), key=lambda kv: kv[1])
-        rivals = [k for k, v in means.items() if k != best and m < ATTACH_MARGIN * v]
+        claimants = rivals(means, best)
         if size == 1:
-            fits = m >= ATTACH_P and all(mean(best, k) >= SPLIT_P for k in rivals)
+            fits = m >= ATTACH_P and all(mean(best, k) >= SPLIT_P for k in claimants)
         else:
-            fits = m >= SPLIT_P and not rivals
+            fits = m >= SPLIT_P and not claimants
         if fits:
             out[best] += out[x]
             out[x] = []
@@ -784,7 +783,8 @@ def story_sent_by_score(
     """The sent story this story is another report of, by the mean same-story probability
     of its tellings with that story's tellings (average linkage, as within the batch), and
     ATTACH_MARGIN times that of any other sent story (a report that two sent stories could
-    claim is more often a new event of the same kind than one sent in two parts)."""
+    claim is more often a new event of the same kind than one sent in two parts) -- unless
+    the other claims are as strong as a match needs too: then it was sent in two parts."""
     sums: Counter[int] = Counter()
     tellings: dict[int, dict[int, SentArticle]] = defaultdict(dict)
     for m in story.members:
@@ -794,7 +794,7 @@ def story_sent_by_score(
     means = {sid: s / (len(story.members) * len(tellings[sid])) for sid, s in sums.items()}
     if not means:
         return None
-    (sid, mean), *rest = sorted(means.items(), key=lambda kv: kv[1], reverse=True)
+    sid, mean = max(means.items(), key=lambda kv: kv[1])
     told = tellings[sid]
     # As in the batch: one report and one sent telling are one story at SAME_STORY_P; a
     # lone report joins a story told several ways from HISTORY_P on.
@@ -802,7 +802,8 @@ def story_sent_by_score(
     # Two sent stories that each match it as well as a match needs are one event sent in two
     # parts (ECB+ dev: 1 event of 20 fewer sent again, no new one lost); a weaker second
     # claim makes it a new event of the same kind, unless the first is clearly stronger.
-    if mean < needed or (clearly_best(means) is None and rest[0][1] < needed):
+    claimants = rivals(means, sid)
+    if mean < needed or (claimants and max(means[k] for k in claimants) < needed):
         return None
     face = told.get(sid) or told[min(told)]  # the telling readers got, when it was compared
     return SentMatch(SAME_STORY, face.title, sid)
