@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from loopback import daemon_missing, free_port
+from loopback import daemon_missing, free_port, listening
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 PASSWORD = "imap-test-password"
@@ -77,13 +76,8 @@ log_path = {self.root}/log
 """
         )
         subprocess.run([DOVECOT, "-c", str(self.conf)], check=True, timeout=30)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
+        if listening(self.port):
+            return self
         raise RuntimeError(f"dovecot did not start: {(self.root / 'log').read_text()[-2000:]}")
 
     def deliver(self, user: str, raw: bytes) -> None:

@@ -1,11 +1,12 @@
-"""What the tests' private servers share: a free loopback port, and whether a Debian daemon
-(Postfix, Dovecot) can be started here."""
+"""What the tests' private servers share: a free loopback port, waiting for a server to
+listen, and whether a Debian daemon (Postfix, Dovecot) can be started here."""
 
 from __future__ import annotations
 
 import os
 import pwd
 import socket
+import time
 from pathlib import Path
 
 
@@ -14,6 +15,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def listening(port: int, seconds: float = 20) -> bool:
+    """Whether something accepts connections on 127.0.0.1:`port` within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
 
 
 def daemon_missing(program: str, name: str, package: str, user: str) -> str | None:

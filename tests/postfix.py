@@ -16,13 +16,12 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from loopback import daemon_missing, free_port
+from loopback import daemon_missing, free_port, listening
 
 POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
 
@@ -88,13 +87,8 @@ smtputf8_enable = no
         result = subprocess.run(
             [POSTFIX, "-c", str(self.etc), "start"], capture_output=True, text=True, timeout=60
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
+        if listening(self.port):
+            return self
         log = self.log.read_text() if self.log.exists() else ""
         raise RuntimeError(f"postfix did not start: {result.stderr}{log[-2000:]}")
 
