@@ -8,7 +8,7 @@ import gzip
 import time
 
 import pytest
-from web_server import Page, Site, hang, loopback_hosts, trickle
+from web_server import Page, Site, hang, loopback_hosts, redirect, trickle
 
 from digest.config import FetchConfig, SourceSpec
 from digest.sources import read_specs
@@ -134,12 +134,7 @@ def test_a_charset_given_only_in_the_http_header_is_used(site):
 
 @pytest.mark.parametrize("code", [301, 308])
 def test_a_permanent_redirect_is_followed_remembered_and_reported(site, code):
-    def moved(handler):
-        handler.send_response(code)
-        handler.send_header("Location", "/new")
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-
+    moved = redirect(code, "/new")
     site.routes = {"/old": moved, "/new": Page(FEED)}
     old = site.url("/old")
     first = fetch_all([old])[old]
@@ -155,12 +150,7 @@ def test_a_permanent_redirect_is_followed_remembered_and_reported(site, code):
 
 @pytest.mark.parametrize("code", [302, 303, 307])
 def test_a_temporary_redirect_is_followed_and_not_remembered(site, code):
-    def moved(handler):
-        handler.send_response(code)
-        handler.send_header("Location", "/today")
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-
+    moved = redirect(code, "/today")
     site.routes = {"/feed": moved, "/today": Page(FEED)}
     got = fetch_all([site.url("/feed")])[site.url("/feed")]
     assert got.body == FEED and got.cache.moved_to is None and got.moved is None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SAMPLE_SEEDS, digest_command
-from web_server import Page, Site
+from web_server import Page, Site, redirect
 
 from digest.config import load_config
 from digest.pipeline import preview, run
@@ -143,12 +143,7 @@ def test_a_feed_failing_runs_in_a_row_is_a_warning_and_the_others_are_read(tmp_p
 
 
 def test_a_moved_feed_is_reported_until_the_config_is_updated(tmp_path, site):
-    def moved(handler):
-        handler.send_response(301)
-        handler.send_header("Location", "/new.xml")
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-
+    moved = redirect(301, "/new.xml")
     site.routes["/old.xml"] = moved
     site.routes["/new.xml"] = Page(rss("new", sample_articles()[:3]))
     config = load_config(write_config(tmp_path, [site.url("/old.xml")]))

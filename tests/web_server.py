@@ -104,6 +104,18 @@ class Site:
         self.server.server_close()
 
 
+def redirect(code: int, to: str) -> Callable[[BaseHTTPRequestHandler], None]:
+    """A route answering `code` with Location `to`."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(code)
+        handler.send_header("Location", to)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    return answer
+
+
 def hang(handler: BaseHTTPRequestHandler) -> None:
     """Accept, read the request, answer nothing for a minute."""
     time.sleep(60)
