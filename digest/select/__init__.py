@@ -61,13 +61,13 @@ from .fingerprint import (
     MINHASH_SEED,
     NUM_PERM,
     Fingerprint,
-    exact_key,
     fingerprint,
     shingle_hashes,
     signatures,
     text_hashes,
     word_hashes,
 )
+from .parallel import fingerprint_unsent
 from .sent import History, SentArticle, SentStories
 from .stories import (
     Batch,
@@ -161,14 +161,12 @@ def _select(
     position = {i: n for n, i in enumerate(order)}
     cutoff = window_start(ref, config.lookback_days)
     live = [i for i in order if not (cutoff and candidates[i].date and candidates[i].date < cutoff)]
-    hashes = {i: text_hashes(candidates[i]) for i in live}  # words hashed once a run
-    known = texts_already_sent({i: exact_key(h) for i, h in hashes.items()}, sent)
+    found, prints = fingerprint_unsent(
+        [candidates[i] for i in live], lambda keys: texts_already_sent(keys, sent)
+    )
+    known = {live[n]: match for n, match in found.items()}
     fresh = [i for i in live if i not in known]
-    fresh_hashes = [hashes[i] for i in fresh]
-    del hashes  # the word hashes go once fingerprinted: at 40,000 candidates, ~100 MB
-    prints = fingerprint([candidates[i] for i in fresh], fresh_hashes)
-    del fresh_hashes
-    fps = dict(zip(fresh, prints, strict=True))
+    fps = {live[n]: fp for n, fp in prints.items()}
     batch = Batch(candidates, fps, ref)
     matches = against_history(batch, sent)
     score = batch.story_scorer(sent)

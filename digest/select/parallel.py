@@ -1,0 +1,272 @@
+"""Fingerprinting many candidates on every core.
+
+Fingerprints are made article by article in Python, so a large selection (a first run over
+an archive, thousands of feeds) shares the work out: each other core runs a helper process
+that hashes a share of the candidates' words and fingerprints those of them whose text was
+not sent, a chunk at a time, while this process does the same with its own share and then
+takes unsent chunks from the helpers' queues, so the work stays balanced however busy each
+core is. Small selections, which are most runs, stay in this process: a helper costs about
+0.3 s to start the first time.
+
+Helpers start from multiprocessing's fork server, never by forking this process: `digest
+serve` and the scheduler select from a process with threads (numpy's BLAS has one too), and
+a fork copies the locks those threads hold. The fork server starts once per process and
+imports this module before it forks a helper, so later helpers start in milliseconds. Like
+any multiprocessing start method but fork, it imports the main script again (as
+`__mp_main__`): a script that selects must guard its work by `if __name__ == "__main__"`.
+
+A helper is only ever an optimisation. Should one fail to start, die, or raise on an article,
+what it had left is fingerprinted in this process, which gives the same values or raises the
+same error for `select` to name the article (see `select`).
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from multiprocessing.connection import Connection, wait
+from typing import TypeVar
+
+import numpy as np
+
+from ..models import Article, Paragraph
+from .fingerprint import Fingerprint, TextHashes, exact_key, fingerprint, text_hashes
+
+PARALLEL_FROM = 2000  # fewer candidates are fingerprinted in this process alone
+SHARE_MIN = 1000  # no process hashes a smaller share than this
+CHUNK = 256  # articles fingerprinted at a time: small enough to share the last of the work
+IN_FLIGHT = 2  # chunks a helper holds at once: one to work on, one queued
+
+Match = TypeVar("Match")
+
+
+def fingerprint_unsent(
+    articles: Sequence[Article], already_sent: Callable[[dict[int, int]], dict[int, Match]]
+) -> tuple[dict[int, Match], dict[int, Fingerprint]]:
+    """Fingerprints of the articles whose text was not sent: the exact-text keys of all
+    (position -> key) are asked of `already_sent`, perhaps a share at a time, and those it
+    returns are not fingerprinted. Returns all it returned, and the others' fingerprints by
+    position."""
+    shares = _shares(len(articles))
+    helpers = [_Helper(articles, share) for share in shares[1:]]
+    try:
+        return _Run(articles, already_sent, helpers).run(shares[0])
+    finally:
+        for helper in helpers:
+            helper.close()
+
+
+def _shares(count: int) -> list[range]:
+    """The positions each process hashes, this process's share first."""
+    if count < PARALLEL_FROM:
+        return [range(count)]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    processes = max(1, min(cores or 1, count // SHARE_MIN))
+    bounds = np.linspace(0, count, processes + 1).round().astype(int).tolist()
+    return [range(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _chunks(positions: list[int]) -> deque[list[int]]:
+    return deque(positions[at : at + CHUNK] for at in range(0, len(positions), CHUNK))
+
+
+class _Run:
+    """This process's side: its own share, the helpers' answers, and whatever helpers leave."""
+
+    def __init__(
+        self,
+        articles: Sequence[Article],
+        already_sent: Callable[[dict[int, int]], dict[int, Match]],
+        helpers: list[_Helper],
+    ):
+        self.articles = articles
+        self.already_sent = already_sent
+        self.helpers = helpers
+        self.hashes: dict[int, TextHashes] = {}  # of this process's unsent articles
+        self.known: dict[int, Match] = {}
+        self.prints: dict[int, Fingerprint] = {}
+        self.todo: deque[list[int]] = deque()  # chunks this process fingerprints
+
+    def run(self, own: range) -> tuple[dict[int, Match], dict[int, Fingerprint]]:
+        self.todo += self._unsent(own)
+        while True:
+            for helper in self.helpers:
+                self._serve(helper)
+            if self.todo:
+                self._fingerprint(self.todo.popleft())
+            elif queued := [h for h in self.helpers if h.queue]:
+                # A chunk a helper has not been sent yet: the last of the longest queue.
+                self._fingerprint(max(queued, key=lambda h: len(h.queue)).queue.pop())
+            elif busy := [h.conn for h in self.helpers if h.busy]:
+                wait(busy)
+            else:
+                return self.known, self.prints
+
+    def _unsent(self, positions: range | list[int]) -> deque[list[int]]:
+        """Hash these articles here, ask which were sent, and chunk the others."""
+        hashes = {p: text_hashes(self.articles[p]) for p in positions}
+        known = self.already_sent({p: exact_key(h) for p, h in hashes.items()})
+        self.known.update(known)
+        fresh = [p for p in positions if p not in known]
+        self.hashes.update((p, hashes[p]) for p in fresh)
+        return _chunks(fresh)
+
+    def _fingerprint(self, chunk: list[int]) -> None:
+        articles = [self.articles[p] for p in chunk]
+        hashes = [self.hashes.pop(p, None) or text_hashes(self.articles[p]) for p in chunk]
+        self.prints.update(zip(chunk, fingerprint(articles, hashes), strict=True))
+
+    def _serve(self, helper: _Helper) -> None:
+        """Take what the helper has sent, and keep it supplied with chunks."""
+        while helper.busy and helper.conn.poll():
+            answer = helper.receive()
+            if answer is None:  # it failed: what it had left is done here
+                if helper.keys_pending:
+                    self.todo += self._unsent(helper.share)
+                else:
+                    self.todo += helper.in_flight
+                    self.todo += helper.queue
+                helper.stop()
+                return
+            if helper.keys_pending:
+                keys = dict(zip(helper.share, answer, strict=True))
+                known = self.already_sent(keys)
+                self.known.update(known)
+                helper.keys_pending = False
+                helper.queue = _chunks([p for p in helper.share if p not in known])
+            else:
+                chunk = helper.in_flight.popleft()
+                self.prints.update(zip(chunk, _unpack(answer, self.articles, chunk), strict=True))
+            helper.feed()
+
+
+class _Helper:
+    """One helper process and what it was given: `share` to hash, then chunks of it to
+    fingerprint (`queue`: not sent yet, `in_flight`: sent, not answered)."""
+
+    def __init__(self, articles: Sequence[Article], share: range):
+        self.share = share
+        self.conn, theirs = multiprocessing.Pipe()
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self.keys_pending = True
+        self.queue: deque[list[int]] = deque()
+        self.in_flight: deque[list[int]] = deque()
+        rows = [
+            (a.title, a.text, a.source, a.url, a.guid, a.excerpt)
+            for a in (articles[p] for p in share)
+        ]
+        # Starting the fork server and sending the share both wait for the other side: a
+        # thread does it while this process hashes its own share.
+        self.starter = threading.Thread(target=self._start, args=(theirs, rows), daemon=True)
+        self.starter.start()
+
+    def _start(self, theirs: Connection, rows: list[tuple]) -> None:
+        try:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["__main__", __name__])
+            self.process = context.Process(target=_help, args=(theirs,), daemon=True)
+            self.process.start()
+            theirs.close()  # from now on, a helper that dies ends our reads
+            self.conn.send(rows)
+        except Exception:  # noqa: BLE001 (it cannot start: this process does the share)
+            theirs.close()
+
+    @property
+    def busy(self) -> bool:
+        """An answer is due."""
+        return not self.conn.closed and (self.keys_pending or bool(self.in_flight))
+
+    def receive(self) -> object | None:
+        try:
+            answer = self.conn.recv()
+        except (OSError, EOFError):
+            return None
+        return None if answer == _FAILED else answer
+
+    def feed(self) -> None:
+        self.starter.join()  # its sending is over: keys came after it
+        while self.queue and len(self.in_flight) < IN_FLIGHT:
+            chunk = self.queue.popleft()
+            try:
+                self.conn.send([p - self.share.start for p in chunk])
+            except OSError:  # it died: the next receive says so
+                self.queue.appendleft(chunk)
+                return
+            self.in_flight.append(chunk)
+
+    def stop(self) -> None:
+        self.conn.close()
+        self.queue.clear()
+        self.in_flight.clear()
+
+    def close(self) -> None:
+        """Ends the helper (it stops when its pipe closes) and waits for it."""
+        self.stop()
+        self.starter.join()
+        if self.process is not None and self.process.pid is not None:
+            self.process.join(5)
+            if self.process.exitcode is None:
+                self.process.kill()
+                self.process.join()
+
+
+_FAILED = "failed"
+
+
+def _help(conn: Connection) -> None:
+    """A helper: its share's exact-text keys, then the fingerprints of each chunk asked for,
+    until the pipe closes."""
+    gc.disable()  # many small acyclic objects, and a short life
+    try:
+        articles = [
+            Article(title, (Paragraph(text),), source, url=url, guid=guid, excerpt=excerpt)
+            for title, text, source, url, guid, excerpt in conn.recv()
+        ]
+        hashes: list[TextHashes | None] = [text_hashes(a) for a in articles]
+        conn.send([exact_key(h) for h in hashes])
+        while True:
+            try:
+                chunk = conn.recv()
+            except EOFError:
+                return
+            prints = fingerprint([articles[n] for n in chunk], [hashes[n] for n in chunk])
+            for n in chunk:
+                hashes[n] = None
+            conn.send(_pack(prints))
+    except Exception:  # noqa: BLE001 (this process redoes the work and meets the error itself)
+        try:
+            conn.send(_FAILED)
+        except OSError:
+            pass
+
+
+_FIELDS = [f.name for f in fields(Fingerprint) if f.name != "article"]
+
+
+def _pack(prints: list[Fingerprint]) -> dict[str, object]:
+    """Fingerprints as columns, without their articles: one array for each field of arrays
+    of one shape (one buffer to pickle, not one per article), a list for the others."""
+    out: dict[str, object] = {}
+    for name in _FIELDS:
+        values = [getattr(fp, name) for fp in prints]
+        same_shape = len({(v.shape, v.dtype) for v in values if isinstance(v, np.ndarray)}) == 1
+        if values and same_shape and all(isinstance(v, np.ndarray) for v in values):
+            out[name] = np.stack(values)
+        else:
+            out[name] = values
+    return out
+
+
+def _unpack(
+    packed: dict[str, object], articles: Sequence[Article], chunk: list[int]
+) -> list[Fingerprint]:
+    columns = [packed[name] for name in _FIELDS]
+    return [
+        Fingerprint(**dict(zip(_FIELDS, row, strict=True)), article=articles[p])
+        for p, *row in zip(chunk, *columns, strict=True)
+    ]

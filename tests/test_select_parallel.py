@@ -1,0 +1,181 @@
+"""A large selection fingerprints its candidates in helper processes too: it gives what one
+process gives, value for value, and a helper that dies or meets an article that trips a bug
+loses nothing but that article.
+
+The thresholds are lowered so that the republished feeds (tests/republish.py: real pages,
+their copies and retold versions, 500 entries) are shared out between processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import IN_CI
+from republish import entries
+
+from digest.config import SelectionConfig
+from digest.models import Article, Paragraph
+from digest.select import History, select
+from digest.select import parallel as parallel_module
+from digest.select.parallel import fingerprint_unsent
+from digest.select.stories import texts_already_sent
+from digest.state import Store
+
+# digest.select re-exports the function `fingerprint`, which hides the module of that name.
+fingerprint_module = importlib.import_module("digest.select.fingerprint")
+EVERYTHING = SelectionConfig(max_articles=1000, lookback_days=100_000)
+DAY = dt.date(2025, 11, 20)
+
+
+def feed_articles(seed: int = 1) -> list[Article]:
+    return [
+        Article(
+            e.title,
+            tuple(Paragraph(p) for p in e.paragraphs),
+            f"https://feed{e.feed}.example/",
+            date=DAY + dt.timedelta(days=e.day),
+            url=e.link,
+            guid=e.guid,
+        )
+        for e in entries(seed)
+    ]
+
+
+@pytest.fixture
+def shared_out(monkeypatch):
+    """Helpers from 100 candidates on, chunks of 16: the feeds go to two processes or more."""
+    monkeypatch.setattr(parallel_module, "PARALLEL_FROM", 100)
+    monkeypatch.setattr(parallel_module, "SHARE_MIN", 50)
+    monkeypatch.setattr(parallel_module, "CHUNK", 16)
+    if len(parallel_module._shares(500)) < 2:
+        message = "one processor: no helper runs"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+
+
+def in_one_process(monkeypatch) -> None:
+    monkeypatch.setattr(parallel_module, "PARALLEL_FROM", 10**9)
+
+
+def same_fingerprint(a, b) -> bool:
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            if not (np.array_equal(x, y) and np.asarray(x).dtype == np.asarray(y).dtype):
+                return False
+        elif f.name == "article":
+            if x is not y:
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def helpers_alive() -> list[int]:
+    """Processes whose parent is a child of this one: helpers, forked by the fork server."""
+    children = {p for p in os.listdir("/proc") if p.isdigit() and parent_of(p) == os.getpid()}
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and str(parent_of(p)) in children]
+
+
+def parent_of(pid: str) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+
+
+def test_helpers_give_the_fingerprints_one_process_gives(shared_out):
+    articles = feed_articles()
+    with Store.open(":memory:") as store:
+        # Day 0 was sent: its exact copies are known before any fingerprint is made.
+        first = [a for a in articles if a.date == DAY]
+        store.remember(1, select(first, History(store), EVERYTHING).records)
+        sent = History(store)
+        asked: list[dict[int, int]] = []
+
+        def already_sent(keys: dict[int, int]) -> dict:
+            asked.append(keys)
+            return texts_already_sent(keys, sent)
+
+        known, prints = fingerprint_unsent(articles, already_sent)
+        assert len(asked) >= 2  # this process's share, then each helper's
+        all_keys = {p: k for keys in asked for p, k in keys.items()}
+        assert sorted(all_keys) == list(range(len(articles)))
+        assert known == texts_already_sent(all_keys, sent)
+        assert 0 < len(known) < len(articles)
+        fresh = [n for n in range(len(articles)) if n not in known]
+        assert sorted(prints) == fresh
+        expected = fingerprint_module.fingerprint([articles[n] for n in fresh])
+        for n, fp in zip(fresh, expected, strict=True):
+            assert same_fingerprint(prints[n], fp), articles[n].title
+    assert not helpers_alive()
+
+
+def outcome(selection) -> tuple:
+    return (
+        [(c.article.url, [t.url for t in c.tellings]) for c in selection.chosen],
+        [(s.article.url, s.reason, s.duplicate_of) for s in selection.skipped],
+        selection.records,
+        [str(p) for p in selection.problems],
+    )
+
+
+def test_a_shared_out_selection_is_the_one_process_selection(shared_out, monkeypatch):
+    articles = feed_articles(2)
+    with Store.open(":memory:", readonly=True) as store:
+        shared = outcome(select(articles, History(store), EVERYTHING))
+        in_one_process(monkeypatch)
+        alone = outcome(select(articles, History(store), EVERYTHING))
+    assert shared == alone
+    assert len(shared[0]) >= 18
+
+
+def test_an_article_that_trips_a_bug_in_a_helper_is_named_and_the_rest_go_out(shared_out):
+    """A lone surrogate cannot be encoded (readers never give one, but a bug could): the
+    article sorts last, into a helper's share, and raises there while its words are hashed.
+    Its share is redone in this process, which meets the same error, and `select` leaves
+    that article out and names it."""
+    articles = feed_articles(3)
+    bad = Article(
+        "Odd One", (Paragraph("A text with a lone \ud800 surrogate in it."),), "odd.xml",
+        date=DAY - dt.timedelta(days=1),
+    )  # fmt: skip
+    with Store.open(":memory:", readonly=True) as store:
+        selection = select([*articles, bad], History(store), EVERYTHING)
+        without = select(articles, History(store), EVERYTHING)
+    [problem] = selection.problems
+    assert problem.source == "odd.xml" and "'Odd One' left out" in problem.message
+    assert "UnicodeEncodeError" in problem.message
+    assert outcome(selection)[:3] == outcome(without)[:3]
+    assert not helpers_alive()
+
+
+def test_a_helper_that_dies_loses_nothing(shared_out):
+    """The helpers are killed as soon as their share's keys are in: what they had been
+    given, or were to be given, is fingerprinted in this process."""
+    articles = feed_articles(1)
+    killed: list[int] = []
+    with Store.open(":memory:", readonly=True) as store:
+        sent = History(store)
+
+        def already_sent(keys: dict[int, int]) -> dict:
+            if 0 not in keys:  # a helper's share
+                for pid in helpers_alive():
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+            return texts_already_sent(keys, sent)
+
+        known, prints = fingerprint_unsent(articles, already_sent)
+    assert killed and not known
+    expected = fingerprint_module.fingerprint(articles)
+    assert sorted(prints) == list(range(len(articles)))
+    for n, fp in enumerate(expected):
+        assert same_fingerprint(prints[n], fp), articles[n].title
+    assert not helpers_alive()
