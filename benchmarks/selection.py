@@ -8,8 +8,9 @@ For each history size: generate that many articles and `remember` them in batche
 into a fresh state file (timed: fingerprinting and writing apart, with the bytes written),
 then, for each candidate count, generate the candidates, with planted duplicates of
 every kind, and time one `select` in a fresh process (peak memory: tracemalloc inside
-`select`, and the process's maximum resident set). Prints timings, memory and how many of
-the planted duplicates were caught; asserts nothing.
+`select`, and the maximum resident set of the process and of each helper process it starts,
+added up). Prints timings, memory and how many of the planted duplicates were caught;
+asserts nothing.
 
 Text is generated: sentences of Zipf-distributed words (common English words on top of a
 large invented vocabulary), with the facts news carries (people, organisations, places,
@@ -37,6 +38,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from collections import Counter
@@ -338,13 +340,65 @@ def build_history(path: Path, gen: Generator, size: int) -> list[tuple[float, fl
     return times
 
 
-def peak_rss() -> int:
-    """This process's peak resident set in bytes (VmHWM: unlike ru_maxrss, not inherited
-    from the parent across fork and exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+def peak_rss(pid: int | str = "self") -> int:
+    """A process's peak resident set in bytes (VmHWM: unlike ru_maxrss, not inherited
+    from the parent across fork and exec); 0 when it has gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 if pid == "self" else 0
+
+
+class HelperPeaks:
+    """The peak resident sets of this process's descendants (the fork server and the
+    helpers selection starts from it), read every few milliseconds while they live: a
+    helper's memory counts as much as this process's."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[int, int] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> HelperPeaks:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def _watch(self) -> None:
+        while True:
+            for pid in descendants(os.getpid()):
+                self.peaks[pid] = max(self.peaks.get(pid, 0), peak_rss(pid))
+            if self.done.wait(0.01):
+                return
+
+    @property
+    def total(self) -> int:
+        return sum(self.peaks.values())
+
+
+def descendants(pid: int) -> list[int]:
+    """Its children, theirs, and so on (those started after it: a higher process id, unless
+    the ids wrapped around since)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) > pid:
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rpartition(")")[2].split()[1])
+    out, frontier = [], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        out += frontier
+    return out
 
 
 def measure(state: Path, candidates_file: Path) -> None:
@@ -353,9 +407,10 @@ def measure(state: Path, candidates_file: Path) -> None:
         articles = pickle.load(f)
     rss_before = peak_rss()
     with Store.open(state, readonly=True) as store:
-        t = time.perf_counter()
-        selection = select(articles, History(store), CONFIG)
-        seconds = time.perf_counter() - t
+        with HelperPeaks() as helpers:
+            t = time.perf_counter()
+            selection = select(articles, History(store), CONFIG)
+            seconds = time.perf_counter() - t
         rss = peak_rss()
         t = time.perf_counter()
         select(articles, History(store), CONFIG)
@@ -371,6 +426,8 @@ def measure(state: Path, candidates_file: Path) -> None:
         "peak": peak,
         "rss": rss,
         "rss_before": rss_before,
+        "helpers_rss": helpers.total,
+        "helpers": len(helpers.peaks),
         "chosen": [index[id(c.article)] for c in selection.chosen],
         "skipped": {index[id(s.article)]: (s.reason, s.duplicate_of) for s in selection.skipped},
     }
@@ -484,6 +541,12 @@ def bench_history(args: argparse.Namespace, gen: Generator, folder: Path, size: 
             f"{r['rss'] / 1e6:.0f} MB, of which {r['rss_before'] / 1e6:.0f} MB before select "
             "(interpreter, libraries, the candidates)"
         )
+        if r["helpers"]:
+            print(
+                f"    helper processes (fork server and helpers): {r['helpers']}, their peak RSS "
+                f"together {r['helpers_rss'] / 1e6:.0f} MB; all processes "
+                f"{(r['rss'] + r['helpers_rss']) / 1e6:.0f} MB"
+            )
         print(f"    chosen {len(r['chosen']):,}, skipped {len(r['skipped']):,}")
         score = caught(plants, arts, r["skipped"])
         total = [
