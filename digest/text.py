@@ -70,10 +70,27 @@ def unicode_punct_to_spaces(text: str) -> str:
 
 def tokens(text: str) -> list[bytes]:
     """Words of `text` for comparison: lower case, punctuation and quotes dropped."""
+    return folded(text).split()
+
+
+def folded(text: str) -> bytes:
+    """`text` as `tokens` reads it: lower case, UTF-8, punctuation and quotes made spaces;
+    its words are what `bytes.split()` splits it into."""
     text = unicode_punct_to_spaces(text)
     if not text.isascii():  # most English text is ASCII once its quotes are gone
         text = text.lower()
-    return text.encode().translate(_ASCII_FOLD).split()
+    return text.encode().translate(_ASCII_FOLD)
+
+
+# Each byte as what bytes.split() splits at (a space) or a byte of a word (a letter).
+_WORD_BYTES = bytes(0x20 if chr(b) in " \t\n\r\x0b\x0c" else 0x61 for b in range(256))
+
+
+def word_count(folded_text: bytes) -> int:
+    """len(folded_text.split()), without making the words: a word starts at each letter
+    after a space, and at the first byte when that is a letter."""
+    marked = folded_text.translate(_WORD_BYTES)
+    return marked.count(b" a") + marked.startswith(b"a")
 
 
 def plain(word: str) -> str:

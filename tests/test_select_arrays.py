@@ -104,6 +104,17 @@ def test_opening_hashes_are_those_of_the_title_and_the_opening(title, filler, sh
     opening_cut_at(title, filler, shift, word, after)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80), st.text(max_size=2000), st.text(max_size=40))
+def test_opening_hashes_of_any_text(title, body, word):
+    """Any characters, any whitespace, a word across the cut: the opening's words are
+    counted from its folded bytes as tokens() would split them."""
+    cut = fingerprint_module.FACT_CHARS
+    for text in (body, body[: cut - len(word) // 2] + word + body):
+        want = fingerprint_module.word_hashes(tokens(title + " " + text[:cut]))
+        assert hashes(title, text).tolist() == want.tolist()
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 12)), max_size=120), st.integers(1, 3))
 def test_pairs_within_are_the_pairs_sharing_enough_keys(held, at_least):

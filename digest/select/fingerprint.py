@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models import BODY_KINDS, Article
-from ..text import STOP_WORDS, headline, is_article_url, normal_url, tokens
+from ..text import (
+    STOP_WORDS,
+    folded,
+    headline,
+    is_article_url,
+    normal_url,
+    tokens,
+    word_count,
+)
 from .facts import (
     CLASSES,
     FACT_CHARS,
@@ -146,10 +154,14 @@ def opening_hashes(title: str, text: str, hashes: TextHashes) -> np.ndarray:
     opening = text[:FACT_CHARS]
     if "\u03a3" in title or "\u03a3" in opening:
         return word_hashes(tokens(title + " " + opening))
-    words = tokens(opening)
+    words = folded(opening)  # counted, and its last word made, without making the others
     title_hashes, body_hashes = hashes
     return np.concatenate(
-        [title_hashes, body_hashes[: max(len(words) - 1, 0)], word_hashes(words[-1:])]
+        [
+            title_hashes,
+            body_hashes[: max(word_count(words) - 1, 0)],
+            word_hashes(words.rsplit(None, 1)[-1:]),
+        ]
     )
 
 
