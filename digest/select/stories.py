@@ -438,10 +438,6 @@ def pairs_within(holders: np.ndarray, keys: np.ndarray, at_least: int) -> np.nda
     return np.column_stack([a[a < b], b[a < b]]).astype(np.int64).reshape(-1, 2)
 
 
-def close_in_time(a: int | None, b: int | None) -> bool:
-    return a is None or b is None or abs(a - b) <= STORY_WINDOW_DAYS
-
-
 def _pairs(members: list[int]) -> Iterable[tuple[int, int]]:
     for n, i in enumerate(members):
         for j in members[n + 1 : MAX_BUCKET if n else None]:
