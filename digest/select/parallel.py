@@ -28,14 +28,15 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from multiprocessing.connection import Connection, wait
 from typing import TypeVar
 
 import numpy as np
 
 from ..models import Article, Paragraph
-from .fingerprint import Fingerprint, TextHashes, exact_key, fingerprint, text_hashes
+from .fingerprint import Fingerprints, TextHashes, exact_key, fingerprint, text_hashes
+from .ragged import Ragged
 
 PARALLEL_FROM = 2000  # fewer candidates are fingerprinted in this process alone
 SHARE_MIN = 1000  # no process hashes a smaller share than this
@@ -47,18 +48,20 @@ Match = TypeVar("Match")
 
 def fingerprint_unsent(
     articles: Sequence[Article], already_sent: Callable[[dict[int, int]], dict[int, Match]]
-) -> tuple[dict[int, Match], dict[int, Fingerprint]]:
+) -> tuple[dict[int, Match], Fingerprints]:
     """Fingerprints of the articles whose text was not sent: the exact-text keys of all
     (position -> key) are asked of `already_sent`, perhaps a share at a time, and those it
-    returns are not fingerprinted. Returns all it returned, and the others' fingerprints by
-    position."""
+    returns are not fingerprinted. Returns all it returned, and the others' fingerprints,
+    a row each in the order of `articles`."""
     shares = _shares(len(articles))
     helpers = [_Helper(articles, share) for share in shares[1:]]
     try:
-        return _Run(articles, already_sent, helpers).run(shares[0])
+        known, chunks = _Run(articles, already_sent, helpers).run(shares[0])
     finally:
         for helper in helpers:
             helper.close()
+    rows = [p for chunk in sorted(chunks) for p in chunk]
+    return known, _joined([chunks[chunk] for chunk in sorted(chunks)], [articles[p] for p in rows])
 
 
 def _shares(count: int) -> list[range]:
@@ -89,10 +92,10 @@ class _Run:
         self.helpers = helpers
         self.hashes: dict[int, TextHashes] = {}  # of this process's unsent articles
         self.known: dict[int, Match] = {}
-        self.prints: dict[int, Fingerprint] = {}
+        self.prints: dict[tuple[int, ...], Fingerprints] = {}  # by the positions they hold
         self.todo: deque[list[int]] = deque()  # chunks this process fingerprints
 
-    def run(self, own: range) -> tuple[dict[int, Match], dict[int, Fingerprint]]:
+    def run(self, own: range) -> tuple[dict[int, Match], dict[tuple[int, ...], Fingerprints]]:
         self.todo += self._unsent(own)
         while True:
             for helper in self.helpers:
@@ -119,7 +122,7 @@ class _Run:
     def _fingerprint(self, chunk: list[int]) -> None:
         articles = [self.articles[p] for p in chunk]
         hashes = [self.hashes.pop(p, None) or text_hashes(self.articles[p]) for p in chunk]
-        self.prints.update(zip(chunk, fingerprint(articles, hashes), strict=True))
+        self.prints[tuple(chunk)] = fingerprint(articles, hashes)
 
     def _serve(self, helper: _Helper) -> None:
         """Take what the helper has sent, and keep it supplied with chunks."""
@@ -140,8 +143,7 @@ class _Run:
                 helper.keys_pending = False
                 helper.queue = _chunks([p for p in helper.share if p not in known])
             else:
-                chunk = helper.in_flight.popleft()
-                self.prints.update(zip(chunk, _unpack(answer, self.articles, chunk), strict=True))
+                self.prints[tuple(helper.in_flight.popleft())] = answer
             helper.feed()
 
 
@@ -237,7 +239,7 @@ def _help(conn: Connection) -> None:
             prints = fingerprint([articles[n] for n in chunk], [hashes[n] for n in chunk])
             for n in chunk:
                 hashes[n] = None
-            conn.send(_pack(prints))
+            conn.send(replace(prints, articles=()))  # arrays, without the articles
     except Exception:  # noqa: BLE001 (this process redoes the work and meets the error itself)
         try:
             conn.send(_FAILED)
@@ -245,28 +247,17 @@ def _help(conn: Connection) -> None:
             pass
 
 
-_FIELDS = [f.name for f in fields(Fingerprint) if f.name != "article"]
-
-
-def _pack(prints: list[Fingerprint]) -> dict[str, object]:
-    """Fingerprints as columns, without their articles: one array for each field of arrays
-    of one shape (one buffer to pickle, not one per article), a list for the others."""
-    out: dict[str, object] = {}
-    for name in _FIELDS:
-        values = [getattr(fp, name) for fp in prints]
-        same_shape = len({(v.shape, v.dtype) for v in values if isinstance(v, np.ndarray)}) == 1
-        if values and same_shape and all(isinstance(v, np.ndarray) for v in values):
-            out[name] = np.stack(values)
-        else:
-            out[name] = values
-    return out
-
-
-def _unpack(
-    packed: dict[str, object], articles: Sequence[Article], chunk: list[int]
-) -> list[Fingerprint]:
-    columns = [packed[name] for name in _FIELDS]
-    return [
-        Fingerprint(**dict(zip(_FIELDS, row, strict=True)), article=articles[p])
-        for p, *row in zip(chunk, *columns, strict=True)
-    ]
+def _joined(parts: list[Fingerprints], articles: list[Article]) -> Fingerprints:
+    """The rows of `parts`, in order, as one Fingerprints of `articles`."""
+    if not parts:
+        return fingerprint([])
+    if len(parts) == 1:
+        return replace(parts[0], articles=articles)
+    columns = {}
+    for f in fields(Fingerprints):
+        values = [getattr(part, f.name) for part in parts]
+        if isinstance(values[0], np.ndarray):
+            columns[f.name] = np.concatenate(values)
+        elif isinstance(values[0], Ragged):
+            columns[f.name] = Ragged.concat(values)
+    return Fingerprints(articles=articles, **columns)
