@@ -378,10 +378,6 @@ class HelperPeaks:
             if self.done.wait(0.01):
                 return
 
-    @property
-    def total(self) -> int:
-        return sum(self.peaks.values())
-
 
 def descendants(pid: int) -> list[int]:
     """Its children, theirs, and so on (those started after it: a higher process id, unless
@@ -426,8 +422,7 @@ def measure(state: Path, candidates_file: Path) -> None:
         "peak": peak,
         "rss": rss,
         "rss_before": rss_before,
-        "helpers_rss": helpers.total,
-        "helpers": len(helpers.peaks),
+        "helpers_rss": sorted(helpers.peaks.values(), reverse=True),
         "chosen": [index[id(c.article)] for c in selection.chosen],
         "skipped": {index[id(s.article)]: (s.reason, s.duplicate_of) for s in selection.skipped},
     }
@@ -541,11 +536,11 @@ def bench_history(args: argparse.Namespace, gen: Generator, folder: Path, size: 
             f"{r['rss'] / 1e6:.0f} MB, of which {r['rss_before'] / 1e6:.0f} MB before select "
             "(interpreter, libraries, the candidates)"
         )
-        if r["helpers"]:
+        if r["helpers_rss"]:
+            each = ", ".join(f"{m / 1e6:.0f}" for m in r["helpers_rss"])
             print(
-                f"    helper processes (fork server and helpers): {r['helpers']}, their peak RSS "
-                f"together {r['helpers_rss'] / 1e6:.0f} MB; all processes "
-                f"{(r['rss'] + r['helpers_rss']) / 1e6:.0f} MB"
+                f"    processes it started (fork server, its resource tracker, helpers): peak "
+                f"RSS {each} MB; all processes together {(r['rss'] + sum(r['helpers_rss'])) / 1e6:.0f} MB"
             )
         print(f"    chosen {len(r['chosen']):,}, skipped {len(r['skipped']):,}")
         score = caught(plants, arts, r["skipped"])

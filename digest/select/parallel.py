@@ -42,6 +42,7 @@ PARALLEL_FROM = 2000  # fewer candidates are fingerprinted in this process alone
 SHARE_MIN = 1000  # no process hashes a smaller share than this
 CHUNK = 256  # articles fingerprinted at a time: small enough to share the last of the work
 IN_FLIGHT = 2  # chunks a helper holds at once: one to work on, one queued
+PIECE = 1000  # articles sent to a helper in one message
 
 Match = TypeVar("Match")
 
@@ -74,8 +75,8 @@ def _shares(count: int) -> list[range]:
     return [range(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
-def _chunks(positions: list[int]) -> deque[list[int]]:
-    return deque(positions[at : at + CHUNK] for at in range(0, len(positions), CHUNK))
+def _chunks(positions: list[int], size: int) -> deque[list[int]]:
+    return deque(positions[at : at + size] for at in range(0, len(positions), size))
 
 
 class _Run:
@@ -117,7 +118,7 @@ class _Run:
         self.known.update(known)
         fresh = [p for p in positions if p not in known]
         self.hashes.update((p, hashes[p]) for p in fresh)
-        return _chunks(fresh)
+        return _chunks(fresh, CHUNK if self.helpers else max(len(fresh), 1))  # alone: at once
 
     def _fingerprint(self, chunk: list[int]) -> None:
         articles = [self.articles[p] for p in chunk]
@@ -141,7 +142,7 @@ class _Run:
                 known = self.already_sent(keys)
                 self.known.update(known)
                 helper.keys_pending = False
-                helper.queue = _chunks([p for p in helper.share if p not in known])
+                helper.queue = _chunks([p for p in helper.share if p not in known], CHUNK)
             else:
                 self.prints[tuple(helper.in_flight.popleft())] = answer
             helper.feed()
@@ -158,25 +159,32 @@ class _Helper:
         self.keys_pending = True
         self.queue: deque[list[int]] = deque()
         self.in_flight: deque[list[int]] = deque()
-        rows = [
-            (a.title, a.text, a.source, a.url, a.guid, a.excerpt)
-            for a in (articles[p] for p in share)
-        ]
         # Starting the fork server and sending the share both wait for the other side: a
         # thread does it while this process hashes its own share.
-        self.starter = threading.Thread(target=self._start, args=(theirs, rows), daemon=True)
+        self.starter = threading.Thread(target=self._start, args=(theirs, articles), daemon=True)
         self.starter.start()
 
-    def _start(self, theirs: Connection, rows: list[tuple]) -> None:
+    def _start(self, theirs: Connection, articles: Sequence[Article]) -> None:
         try:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["__main__", __name__])
             self.process = context.Process(target=_help, args=(theirs,), daemon=True)
             self.process.start()
             theirs.close()  # from now on, a helper that dies ends our reads
-            self.conn.send(rows)
-        except Exception:  # noqa: BLE001 (it cannot start: this process does the share)
+            # A piece at a time, the text as UTF-8: neither side holds the whole share in
+            # one message, nor its text as wide strings.
+            for at in range(self.share.start, self.share.stop, PIECE):
+                self.conn.send(
+                    [
+                        (a.title, _utf8(a.text), a.source, a.url, a.guid, a.excerpt)
+                        for a in articles[at : min(at + PIECE, self.share.stop)]
+                    ]
+                )
+            self.conn.send(None)
+        except Exception:  # noqa: BLE001 (it failed: this process does the share)
             theirs.close()
+            if self.process is not None and self.process.pid is not None:
+                self.process.kill()  # waiting for the rest of its share, it ends our reads
 
     @property
     def busy(self) -> bool:
@@ -225,26 +233,40 @@ def _help(conn: Connection) -> None:
     until the pipe closes."""
     gc.disable()  # many small acyclic objects, and a short life
     try:
-        articles = [
-            Article(title, (Paragraph(text),), source, url=url, guid=guid, excerpt=excerpt)
-            for title, text, source, url, guid, excerpt in conn.recv()
-        ]
-        hashes: list[TextHashes | None] = [text_hashes(a) for a in articles]
+        rows: list[tuple | None] = []
+        hashes: list[TextHashes | None] = []
+        while (piece := conn.recv()) is not None:
+            hashes += (text_hashes(_article(row)) for row in piece)
+            rows += piece
         conn.send([exact_key(h) for h in hashes])
         while True:
             try:
                 chunk = conn.recv()
             except EOFError:
                 return
-            prints = fingerprint([articles[n] for n in chunk], [hashes[n] for n in chunk])
+            articles = [_article(rows[n]) for n in chunk]
+            prints = fingerprint(articles, [hashes[n] for n in chunk])
             for n in chunk:
-                hashes[n] = None
+                rows[n] = hashes[n] = None
             conn.send(replace(prints, articles=()))  # arrays, without the articles
     except Exception:  # noqa: BLE001 (this process redoes the work and meets the error itself)
         try:
             conn.send(_FAILED)
         except OSError:
             pass
+
+
+def _utf8(text: str) -> bytes:
+    """The text as it goes to a helper, whatever it holds (the helper meets a lone surrogate
+    where this process would)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _article(row: tuple) -> Article:
+    """An article as a helper needs it: what fingerprint reads of it."""
+    title, text, source, url, guid, excerpt = row
+    paragraphs = (Paragraph(text.decode("utf-8", "surrogatepass")),)
+    return Article(title, paragraphs, source, url=url, guid=guid, excerpt=excerpt)
 
 
 def _joined(parts: list[Fingerprints], articles: list[Article]) -> Fingerprints:
@@ -254,10 +276,15 @@ def _joined(parts: list[Fingerprints], articles: list[Article]) -> Fingerprints:
     if len(parts) == 1:
         return replace(parts[0], articles=articles)
     columns = {}
-    for f in fields(Fingerprints):
-        values = [getattr(part, f.name) for part in parts]
+    for f in fields(Fingerprints):  # a column at a time, each dropped from the parts once
+        values = [getattr(part, f.name) for part in parts]  # joined: memory stays small
         if isinstance(values[0], np.ndarray):
             columns[f.name] = np.concatenate(values)
         elif isinstance(values[0], Ragged):
             columns[f.name] = Ragged.concat(values)
+        else:
+            continue
+        del values
+        for part in parts:
+            setattr(part, f.name, None)
     return Fingerprints(articles=articles, **columns)
