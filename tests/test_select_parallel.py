@@ -55,7 +55,7 @@ def shared_out(monkeypatch):
     monkeypatch.setattr(parallel_module, "PARALLEL_FROM", 100)
     monkeypatch.setattr(parallel_module, "SHARE_MIN", 50)
     monkeypatch.setattr(parallel_module, "CHUNK", 16)
-    if len(parallel_module._shares(500)) < 2:
+    if len(os.sched_getaffinity(0)) < 2:
         message = "one processor: no helper runs"
         pytest.fail(message) if IN_CI else pytest.skip(message)
 
