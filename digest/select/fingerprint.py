@@ -133,6 +133,7 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int, salt: int) -> np.ndarray:
     return acc.view(np.int64)
 
 
+HEADLINE_WORDS = 4
 _STOPWORDS = frozenset(w.encode() for w in STOP_WORDS)
 _WORD_MASK = np.uint32(NAME_BIT - 1)
 _STOP_HASHES = np.array(sorted({zlib.crc32(w) & (NAME_BIT - 1) for w in _STOPWORDS}), np.uint32)
@@ -244,9 +245,6 @@ def paragraph_keys(article: Article) -> list[tuple[int, str]]:
             if len(words) >= PARAGRAPH_WORDS:
                 out.append((key64("para", b" ".join(words)), p.text))
     return out
-
-
-HEADLINE_WORDS = 4  # a headline of fewer content words is too generic to name a story
 
 
 def headline_key(words: frozenset[int]) -> int | None:
