@@ -25,7 +25,9 @@ CHROME = "chrome"  # site furniture: "click here" footers, "Viewing results 1 - 
 BODY_KINDS = frozenset({PROSE, QUESTION, BULLET})
 
 
-@dataclass(frozen=True)
+# Slots: a selection holds every candidate's paragraphs (40,000 articles: 375,000 of them),
+# and an instance dictionary would cost more than many a paragraph's text.
+@dataclass(frozen=True, slots=True)
 class Paragraph:
     text: str
     kind: str = PROSE
@@ -53,7 +55,7 @@ def shown_source(name: str | None, link: str | None, source: str) -> str:
     return ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Article:
     title: str
     paragraphs: tuple[Paragraph, ...]

@@ -60,7 +60,8 @@ from ..text import tokens
 from .fingerprint import (
     MINHASH_SEED,
     NUM_PERM,
-    Fingerprint,
+    Fingerprints,
+    candidate_facets,
     exact_key,
     fingerprint,
     shingle_hashes,
@@ -126,8 +127,8 @@ def select(
 def _unreadable(article: Article) -> str | None:
     """What fingerprinting this article alone raises, None when it is fine."""
     try:
-        fp = fingerprint([article], [text_hashes(article)])[0]
-        fp.facets, fp.paragraphs  # noqa: B018 (made when first asked)
+        fps = fingerprint([article], [text_hashes(article)])
+        candidate_facets(fps), fps.paragraphs(0)  # noqa: B018 (made when first asked)
     except Exception as e:  # any bug: the article is named, the digest goes out without it
         return f"{type(e).__name__}: {e}"
     return None
@@ -168,11 +169,10 @@ def _select(
     del hashes  # the word hashes go once fingerprinted: at 40,000 candidates, ~100 MB
     prints = fingerprint([candidates[i] for i in fresh], fresh_hashes)
     del fresh_hashes
-    fps = dict(zip(fresh, prints, strict=True))
-    batch = Batch(candidates, fps, ref)
+    batch = Batch(candidates, fresh, prints, ref)
     matches = against_history(batch, sent)
     score = batch.story_scorer(sent)
-    stories = group(fresh, fps, batch.relations(), batch.anchor_pairs(), score, position)
+    stories = group(batch, batch.relations(), batch.anchor_pairs(), score, position)
     by_score = scores_against_history(batch, sent, set(matches))
 
     chosen: list[Chosen] = []
@@ -210,12 +210,11 @@ def _select(
         if i not in alive or i in skipped
     ]
 
+    told_rows = [[batch.row[m] for m in members] for members in told]
+    del batch  # what is remembered needs the fingerprints of the chosen alone
+
     def make_records() -> list[SentRecord]:
-        return [
-            r
-            for n, members in enumerate(told)
-            for r in _records(n, [candidates[m] for m in members], [fps[m] for m in members])
-        ]
+        return [r for n, rows in enumerate(told_rows) for r in _records(n, prints, rows)]
 
     return Selection(chosen, out, make_records)
 
@@ -234,11 +233,12 @@ def _stable_order(candidates: Sequence[Article], ref: dt.date | None) -> list[in
     return sorted(range(len(candidates)), key=key)
 
 
-def _records(
-    story: int, articles: Sequence[Article], fps: Sequence[Fingerprint]
-) -> list[SentRecord]:
+def _records(story: int, fps: Fingerprints, rows: Sequence[int]) -> list[SentRecord]:
     out = []
-    for a, fp in zip(articles, fps, strict=True):
+    for r in rows:
+        a = fps.articles[r]
+        terms = sorted(zip(fps.terms[r].tolist(), fps.counts[r].tolist(), strict=True))
+        key = fps.key_of_headline(r)
         out.append(
             SentRecord(
                 story=story,
@@ -247,22 +247,22 @@ def _records(
                 url=a.url,
                 guid=a.guid,
                 day=a.date.toordinal() if a.date else None,
-                words=fp.words,
-                shingles=fp.size,
-                excerpt=fp.excerpt,
-                fact_weight=fp.fact_weight,
-                facts=tuple(fp.facts),
-                classes=tuple(fp.classes),
-                signature=fp.signature.astype("<u4").tobytes(),
-                lead=fp.lead.astype("<u4").tobytes(),
-                terms=tuple(sorted(fp.terms.items())),
+                words=int(fps.words[r]),
+                shingles=int(fps.size[r]),
+                excerpt=bool(fps.excerpt[r]),
+                fact_weight=float(fps.fact_weight[r]),
+                facts=tuple(fps.facts[r].tolist()),
+                classes=tuple(fps.classes[r].tolist()),
+                signature=fps.signature[r].astype("<u4").tobytes(),
+                lead=fps.lead[r].astype("<u4").tobytes(),
+                terms=tuple(terms),
                 keys=tuple(
                     sorted(
-                        {fp.exact, *fp.ids, *fp.bands.tolist()}
-                        | ({fp.headline_key} if fp.headline_key is not None else set())
+                        {int(fps.exact[r]), *fps.ids[r].tolist(), *fps.bands[r].tolist()}
+                        | ({key} if key is not None else set())
                     )
                 ),
-                paragraphs=tuple(sorted(fp.paragraphs)),
+                paragraphs=tuple(sorted(fps.paragraphs(r))),
             )
         )
     return out
@@ -273,8 +273,9 @@ def sent_records(stories: Sequence[Sequence[Article]]) -> list[SentRecord]:
     computed again from the frozen articles, the same values selection made."""
     flat = [a for story in stories for a in story]
     with paused_gc():
-        fps = iter(fingerprint(flat))
+        fps = fingerprint(flat)
         out: list[SentRecord] = []
+        rows = iter(range(len(flat)))
         for n, story in enumerate(stories):
-            out += _records(n, story, [next(fps) for _ in story])
+            out += _records(n, fps, [next(rows) for _ in story])
     return out

@@ -12,9 +12,9 @@ one buffer is many times faster than `update_batch` text by text.
 from __future__ import annotations
 
 import functools
-import itertools
 import zlib
-from collections.abc import Mapping, Sequence
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +32,8 @@ from .facts import (
     name_words,
 )
 from .keys import key64
+from .ragged import Ragged
+from .sent import SentArticle
 from .similarity import NAME_BIT, Facets, script_of
 
 NUM_PERM = 64  # MinHash size: 64 keeps one 10k-candidate selection within its time budget
@@ -136,6 +138,7 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int, salt: int) -> np.ndarray:
 HEADLINE_WORDS = 4
 _STOPWORDS = frozenset(w.encode() for w in STOP_WORDS)
 _WORD_MASK = np.uint32(NAME_BIT - 1)
+_TERM_MASK = NAME_BIT - 1
 _STOP_HASHES = np.array(sorted({zlib.crc32(w) & (NAME_BIT - 1) for w in _STOPWORDS}), np.uint32)
 
 
@@ -156,20 +159,19 @@ def opening_hashes(title: str, text: str, hashes: TextHashes) -> np.ndarray:
 
 def story_terms(
     openings: Sequence[np.ndarray], names_used: Sequence[Sequence[str]]
-) -> list[dict[int, int]]:
+) -> tuple[Ragged, Ragged]:
     """What the same-story score compares (similarity.py), for many articles at once: the
     TERMS_KEPT most frequent content words of the title and opening (`openings`: their
     opening_hashes), and the NAMES_KEPT most frequent words of the names it uses
     (`names_used`: its name_words; their hashes with NAME_BIT set, each counted once).
-    History keeps the same."""
+    History keeps the same. A row of term hashes per article, most frequent words first
+    (the first seen first among equals) then its names; and a row of their counts."""
     if len(openings) > _TERMS_AT_ONCE:  # memory stays small
-        return [
-            terms
+        parts = [
+            story_terms(openings[at : at + _TERMS_AT_ONCE], names_used[at : at + _TERMS_AT_ONCE])
             for at in range(0, len(openings), _TERMS_AT_ONCE)
-            for terms in story_terms(
-                openings[at : at + _TERMS_AT_ONCE], names_used[at : at + _TERMS_AT_ONCE]
-            )
         ]
+        return Ragged.concat([t for t, _ in parts]), Ragged.concat([c for _, c in parts])
     words = [h & _WORD_MASK for h in openings]
     rows = np.repeat(np.arange(len(words)), [len(w) for w in words])
     flat = np.concatenate([np.zeros(0, np.uint32), *words])
@@ -184,11 +186,10 @@ def story_terms(
     # there apart.
     rows = np.concatenate([word_rows, name_rows])
     order = np.argsort(rows, kind="stable")
-    terms = np.concatenate([top_words, top_names])[order].tolist()
-    counts = np.concatenate([word_counts, np.ones(len(top_names), np.int64)])[order].tolist()
-    pairs = list(zip(terms, counts, strict=True))
-    bounds = np.searchsorted(rows[order], np.arange(len(words) + 1)).tolist()
-    return [dict(pairs[a:b]) for a, b in itertools.pairwise(bounds)]
+    terms = np.concatenate([top_words, top_names])[order].astype(np.int64)
+    counts = np.concatenate([word_counts, np.ones(len(top_names), np.int64)])[order]
+    lengths = np.bincount(rows, minlength=len(words))
+    return Ragged.of(terms, lengths), Ragged.of(counts, lengths)
 
 
 def _most_common(
@@ -206,24 +207,47 @@ def _most_common(
     return row[kept], unique[kept] & np.uint64(0xFFFFFFFF), counts[kept]
 
 
-def story_facets(
-    terms: Mapping[int, int],
-    classes: Sequence[int] | None,
-    title: str,
-    headline: frozenset[int] | None = None,
-    facts: Mapping[int, str] | None = None,
-) -> Facets:
-    """What the same-story score needs of a report, a candidate or a sent telling: its
-    story_terms, how many facts of each class it states (None or fewer: a state stored
-    before them), its headline words (made from `title` when not given), its facts."""
-    kinds = dict(zip(CLASSES, classes or (), strict=False))
-    words = headline if headline is not None else headline_words(title)
-    return Facets(terms, kinds, headline_terms(words), script_of(title), facts or {})
+def candidate_facets(fps: Fingerprints) -> Facets:
+    """What the same-story score needs of the candidates (see `Facets`)."""
+    cyrillic = (script_of(a.title) == "cyrillic" for a in fps.articles)
+    return Facets(
+        fps.terms,
+        fps.counts,
+        fps.classes,
+        headline_terms(fps.headline),
+        np.fromiter(cyrillic, bool, len(fps)),
+        fps.facts,
+        fps.kinds,
+    )
 
 
-def headline_terms(words: frozenset[int]) -> frozenset[int]:
-    """Headline words as term hashes (the same as story_terms gives)."""
-    return frozenset(w & (NAME_BIT - 1) for w in words)
+def sent_facets(tellings: Sequence[SentArticle]) -> Facets:
+    """What the same-story score needs of sent tellings: as of candidates, but that the kinds
+    of their facts are not kept (0), nor the classes of a state stored before them."""
+    classes = np.zeros((len(tellings), len(CLASSES)), np.int64)
+    for row, h in enumerate(tellings):
+        stored = (h.classes or ())[: len(CLASSES)]
+        classes[row, : len(stored)] = stored
+    facts = Ragged.from_rows([tuple(h.facts) for h in tellings])
+    lengths = [len(h.terms) for h in tellings]
+    return Facets(
+        Ragged.of(np.concatenate([np.zeros(0, np.int64), *(h.terms for h in tellings)]), lengths),
+        Ragged.of(
+            np.concatenate([np.zeros(0, np.int64), *(h.term_counts for h in tellings)]), lengths
+        ),
+        classes,
+        headline_terms(Ragged.from_rows([sorted(headline_words(h.title)) for h in tellings])),
+        np.array([script_of(h.title) == "cyrillic" for h in tellings], bool),
+        facts,
+        np.zeros(len(facts.values), np.uint8),
+    )
+
+
+def headline_terms(words: Ragged) -> Ragged:
+    """Headline words (headline_words) as term hashes, the same as story_terms gives: each
+    row sorted, each term once."""
+    keys = np.unique(words.holders() << 32 | (words.values.astype(np.int64) & _TERM_MASK))
+    return Ragged.of(keys & 0xFFFFFFFF, np.bincount(keys >> 32, minlength=len(words)))
 
 
 def headline_words(title: str) -> frozenset[int]:
@@ -266,36 +290,120 @@ def identity_keys(article: Article) -> tuple[int, ...]:
     return tuple(ids)
 
 
-@dataclass
-class Fingerprint:
-    """What selection compares an article by; what is sent stores the same."""
+@dataclass(eq=False)
+class Fingerprints:
+    """What selection compares many articles by, a row each; what is sent stores the same."""
 
-    exact: int  # key of the normalised title and body
-    ids: tuple[int, ...]  # identity keys: GUID within its feed, article URL
-    words: int
-    size: int  # number of body shingles
-    signature: np.ndarray  # MinHash of the body's shingles, NUM_PERM uint32
-    lead: np.ndarray  # MinHash of the opening LEAD_WORDS, LEAD_PERM uint32
-    bands: np.ndarray  # LSH keys: FULL_BANDS of the whole body, then LEAD_BANDS of its opening
-    facts: dict[int, str]
-    fact_weight: float  # all its facts, weighted by kind
-    classes: tuple[int, ...]  # how many facts of each of facts.CLASSES it states
-    headline: frozenset[int]
-    excerpt: bool
-    headline_key: int | None
-    terms: dict[int, int]  # its top content and name words (story_terms)
-    article: Article = field(repr=False)
+    articles: Sequence[Article]
+    exact: np.ndarray  # int64: key of the normalised title and body
+    ids: Ragged  # int64 identity keys: GUID within its feed, article URL
+    words: np.ndarray  # int64: words of the body (of the title when the body has none)
+    size: np.ndarray  # int64: number of body shingles
+    signature: np.ndarray  # (rows, NUM_PERM) uint32: MinHash of the body's shingles
+    lead: np.ndarray  # (rows, LEAD_PERM) uint32: MinHash of the opening LEAD_WORDS
+    bands: np.ndarray  # (rows, FULL_BANDS + LEAD_BANDS) int64 LSH keys: body, then opening
+    facts: Ragged  # int64 fact keys (facts, then name words), in the order they were found
+    kinds: np.ndarray  # uint8: the kind of each fact (facts.py's kinds are one ASCII letter)
+    fact_weight: np.ndarray  # float: all its facts, weighted by kind
+    classes: np.ndarray  # (rows, len(CLASSES)) int64: how many facts of each class it states
+    headline: Ragged  # uint32 headline_words, sorted
+    headline_key: np.ndarray  # int64 headline_key; 0 where the headline has too few words
+    excerpt: np.ndarray  # bool
+    terms: Ragged  # int64 term hashes (story_terms)
+    counts: Ragged  # int64: the count of each term
+    # the keys of its body paragraphs, made when first asked (of the few articles compared
+    # as the same story, and of those remembered)
+    _paragraphs: dict[int, frozenset[int]] = field(default_factory=dict, repr=False)
 
-    # Asked of the few articles compared as the same story, and of those remembered: made
-    # when first asked.
-    @functools.cached_property
-    def facets(self) -> Facets:
-        return story_facets(self.terms, self.classes, self.article.title, self.headline, self.facts)
+    def __len__(self) -> int:
+        return len(self.exact)
 
-    @functools.cached_property
-    def paragraphs(self) -> frozenset[int]:
+    def facts_of(self, row: int) -> dict[int, str]:
+        """Its facts: key -> kind."""
+        a, b = self.facts.starts[row], self.facts.starts[row + 1]
+        return dict(zip(self.facts.values[a:b].tolist(), map(chr, self.kinds[a:b]), strict=True))
+
+    def headline_of(self, row: int) -> frozenset[int]:
+        return frozenset(self.headline[row].tolist())
+
+    def key_of_headline(self, row: int) -> int | None:
+        return int(self.headline_key[row]) if len(self.headline[row]) >= HEADLINE_WORDS else None
+
+    def paragraphs(self, row: int) -> frozenset[int]:
         """The keys of its body paragraphs."""
-        return frozenset(k for k, _ in paragraph_keys(self.article))
+        keys = self._paragraphs.get(row)
+        if keys is None:
+            keys = self._paragraphs[row] = frozenset(
+                k for k, _ in paragraph_keys(self.articles[row])
+            )
+        return keys
+
+
+class _Columns:
+    """Fingerprints, article by article, in flat arrays of machine numbers."""
+
+    def __init__(self) -> None:
+        self.exact, self.words, self.size = array("q"), array("q"), array("q")
+        self.ids, self.id_counts = array("q"), array("q")
+        self.facts, self.kinds, self.fact_counts = array("q"), bytearray(), array("q")
+        self.fact_weight, self.classes = array("d"), array("q")
+        self.headline, self.headline_counts = array("I"), array("q")
+        self.headline_key, self.excerpt = array("q"), bytearray()
+
+    def add(
+        self,
+        exact: int,
+        ids: tuple[int, ...],
+        words: int,
+        size: int,
+        facts: dict[int, str],
+        heading: frozenset[int],
+        excerpt: bool,
+    ) -> None:
+        self.exact.append(exact)
+        self.ids.extend(ids)
+        self.id_counts.append(len(ids))
+        self.words.append(words)
+        self.size.append(size)
+        self.facts.extend(facts)
+        self.kinds += "".join(facts.values()).encode("ascii")
+        self.fact_counts.append(len(facts))
+        self.fact_weight.append(fact_weight(facts.values()))
+        self.classes.extend(fact_classes(facts.values()))
+        self.headline.extend(sorted(heading))
+        self.headline_counts.append(len(heading))
+        self.headline_key.append(headline_key(heading) or 0)
+        self.excerpt.append(excerpt)
+
+    def fingerprints(
+        self,
+        articles: Sequence[Article],
+        signature: np.ndarray,
+        lead: np.ndarray,
+        bands: np.ndarray,
+        terms: tuple[Ragged, Ragged],
+    ) -> Fingerprints:
+        def flat(values: array | bytearray, dtype: type) -> np.ndarray:
+            return np.frombuffer(values, dtype).copy() if len(values) else np.zeros(0, dtype)
+
+        return Fingerprints(
+            articles,
+            flat(self.exact, np.int64),
+            Ragged.of(flat(self.ids, np.int64), flat(self.id_counts, np.int64)),
+            flat(self.words, np.int64),
+            flat(self.size, np.int64),
+            signature,
+            lead,
+            bands,
+            Ragged.of(flat(self.facts, np.int64), flat(self.fact_counts, np.int64)),
+            flat(self.kinds, np.uint8),
+            flat(self.fact_weight, np.float64),
+            flat(self.classes, np.int64).reshape(len(articles), len(CLASSES)),
+            Ragged.of(flat(self.headline, np.uint32), flat(self.headline_counts, np.int64)),
+            flat(self.headline_key, np.int64),
+            flat(self.excerpt, np.bool_),
+            *terms,
+        )
 
 
 TextHashes = tuple[np.ndarray, np.ndarray]  # word hashes of the title, of the body
@@ -312,16 +420,18 @@ def exact_key(hashes: TextHashes) -> int:
 
 def fingerprint(
     articles: Sequence[Article], hashes: Sequence[TextHashes] | None = None
-) -> list[Fingerprint]:
+) -> Fingerprints:
     """Fingerprints of many articles (`hashes`: their text_hashes, when already made).
-    Shingles are signed a batch at a time and dropped: memory stays small however many
-    articles there are."""
+    Shingles are signed a batch at a time and dropped, and so are the openings once their
+    terms are counted: memory stays small however many articles there are."""
     sigs = np.empty((len(articles), NUM_PERM), np.uint32)
     leads = np.empty((len(articles), LEAD_PERM), np.uint32)
     pending: list[np.ndarray] = []
     pending_size = 0
-    partial = []
-    openings, names = [], []  # for story_terms
+    columns = _Columns()
+    openings: list[np.ndarray] = []  # for story_terms, _TERMS_AT_ONCE articles at a time
+    names: list[list[str]] = []
+    terms: list[tuple[Ragged, Ragged]] = []
 
     def sign(end: int) -> None:
         start = end - len(pending)
@@ -347,21 +457,11 @@ def fingerprint(
             fs.setdefault(name_word_key(w), NAME_WORD)
         openings.append(opening_hashes(a.title, text, (title_hashes, body_hashes)))
         names.append(names_used)
+        if len(openings) == _TERMS_AT_ONCE:
+            terms.append(story_terms(openings, names))
+            openings, names = [], []
         heading = headline_words(a.title)
-        partial.append(
-            (
-                exact,
-                identity_keys(a),
-                len(h),
-                len(shingles),
-                fs,
-                fact_weight(fs.values()),
-                fact_classes(fs.values()),
-                heading,
-                a.excerpt,
-                headline_key(heading),
-            )
-        )
+        columns.add(exact, identity_keys(a), len(h), len(shingles), fs, heading, a.excerpt)
     sign(len(articles))
     bands = (
         np.hstack(
@@ -370,10 +470,6 @@ def fingerprint(
         if len(articles)
         else np.zeros((0, FULL_BANDS + LEAD_BANDS), np.int64)
     )
-    terms = story_terms(openings, names)
-    return [
-        Fingerprint(
-            exact, ids, words, size, sigs[i], leads[i], bands[i], *rest, terms[i], articles[i]
-        )
-        for i, (exact, ids, words, size, *rest) in enumerate(partial)
-    ]
+    terms.append(story_terms(openings, names))
+    all_terms = Ragged.concat([t for t, _ in terms]), Ragged.concat([c for _, c in terms])
+    return columns.fingerprints(articles, sigs, leads, bands, all_terms)

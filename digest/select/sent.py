@@ -29,7 +29,8 @@ class SentArticle:
     classes: tuple[int, ...] | None  # dates, amounts, shares, counts; None: not recorded
     signature: np.ndarray
     lead: np.ndarray
-    terms: Counter[int]
+    terms: np.ndarray  # int64 term hashes (story_terms), sorted
+    term_counts: np.ndarray  # int64, of each of terms
     paragraphs: frozenset[int] = frozenset()  # keys of its body paragraphs
     day: int | None = None  # its date (proleptic ordinal)
 
@@ -143,7 +144,7 @@ class History:
                 tuple(np.frombuffer(classes, "<u2").tolist()) if classes else None,
                 np.frombuffer(signature, "<u4"),
                 np.frombuffer(lead, "<u4"),
-                _unpack_terms(terms),
+                *_unpack_terms(terms),
                 frozenset(np.frombuffer(paras, "<i8").tolist()) if paras else frozenset(),
                 day,
             )
@@ -180,8 +181,7 @@ def _sorted_keys(keys: Iterable[int] | np.ndarray) -> np.ndarray:
     return keys[np.concatenate(([True], keys[1:] != keys[:-1]))]  # np.unique: 50x slower
 
 
-def _unpack_terms(blob: bytes) -> Counter[int]:
+def _unpack_terms(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
     n = len(blob) // 6
-    hashes = np.frombuffer(blob, "<u4", n)
-    counts = np.frombuffer(blob, "<u2", n, offset=4 * n)
-    return Counter(dict(zip(hashes.tolist(), counts.tolist(), strict=True)))
+    hashes = np.frombuffer(blob, "<u4", n).astype(np.int64)
+    return hashes, np.frombuffer(blob, "<u2", n, offset=4 * n).astype(np.int64)

@@ -22,19 +22,22 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 from scipy import sparse
 
 from .facts import AMOUNT, CLASSES, COUNT, DATE, PERCENT, WEEKDAY
+from .ragged import Ragged
 from .sent import SentStories
 
 K = TypeVar("K")
 NAME_BIT = 1 << 31  # term hashes of name words carry it; content words never do
 FIGURES = (DATE, AMOUNT, PERCENT, COUNT)
+_FIGURE_KINDS = np.array([ord(k) for k in FIGURES], np.uint8)  # as Facets.kinds holds them
+_SHARED_KINDS = np.array([ord(k) for k in (*FIGURES, WEEKDAY)], np.uint8)
 
 # The logistic model: intercept, then one weight per feature of `features`. Fitted on ECB+
 # dev (benchmarks/stories_ecb.py measures them), but for the date conflict: ECB+'s events of
@@ -64,15 +67,22 @@ PAIRS_AT_ONCE = 10_000  # pairs whose rows are multiplied in one go: memory stay
 
 @dataclass(frozen=True)
 class Facets:
-    """What the score needs of one report: its term counts (content words and name words,
-    told apart by NAME_BIT), how many facts of each kind it states (facts.CLASSES) and its
-    facts (key -> kind; a sent telling's kinds are not kept, "")."""
+    """What the score needs of many reports, a row each: their term counts (content words and
+    name words, told apart by NAME_BIT), how many facts of each class they state
+    (facts.CLASSES), the content words of their headline (NAME_BIT clear), whether that is in
+    Cyrillic (see `script_of`), and their facts with the kind of each (as a byte; a sent
+    telling's kinds are not kept: 0)."""
 
-    terms: Mapping[int, int]
-    kinds: Mapping[str, int]
-    headline: frozenset[int] = frozenset()  # content words of the headline (NAME_BIT clear)
-    script: str = "latin"  # of its headline: "latin" or "cyrillic" (see `script_of`)
-    facts: Mapping[int, str] = field(default_factory=dict)
+    terms: Ragged
+    counts: Ragged  # of each term
+    classes: np.ndarray  # (reports, len(CLASSES))
+    headline: Ragged
+    cyrillic: np.ndarray  # bool
+    facts: Ragged
+    kinds: np.ndarray  # uint8, of each of facts.values
+
+    def __len__(self) -> int:
+        return len(self.cyrillic)
 
 
 @dataclass(frozen=True)
@@ -87,25 +97,23 @@ class Vocabulary:
     facts: np.ndarray  # sorted fact keys
 
 
-def vocabulary(candidates: Sequence[Facets], history: SentStories) -> Vocabulary:
+def vocabulary(candidates: Facets, history: SentStories) -> Vocabulary:
     """The candidates' vocabulary. A term's IDF counts the candidates and the sent articles
     that use it (among sent articles only when any of them uses a candidate's term)."""
-    used, df = np.unique(_flat(f.terms.keys() for f in candidates), return_counts=True)
+    used, df = np.unique(candidates.terms.values, return_counts=True)
     sent_df = history.term_frequencies(used) if history.count() else {}
     n = len(candidates) + (history.count() if sent_df else 0)
-    terms = np.union1d(used, _flat(f.headline for f in candidates))
+    terms = np.union1d(used, candidates.headline.values)
     counts = np.zeros(len(terms), np.int64)
     counts[np.searchsorted(terms, used)] = df
     if sent_df:
         counts[np.searchsorted(terms, _flat([sent_df.keys()]))] += _flat([sent_df.values()])
-    shared = [
-        k for f in candidates for k, kind in f.facts.items() if kind in FIGURES or kind == WEEKDAY
-    ]
+    shared = np.isin(candidates.kinds, _SHARED_KINDS)
     return Vocabulary(
         terms,
         np.log((n + 1) / (counts + 1)) + 1,
         float(np.log(n + 1) + 1),
-        np.unique(np.array(shared, np.int64)),
+        np.unique(candidates.facts.values[shared]),
     )
 
 
@@ -128,27 +136,23 @@ class Reports:
     cyrillic: np.ndarray  # its headline is in Cyrillic
 
 
-def weigh(reports: Sequence[Facets], vocab: Vocabulary) -> Reports:
+def weigh(reports: Facets, vocab: Vocabulary) -> Reports:
     """The reports' rows. A sent telling may use terms no candidate uses: they count in its
     vector's length and its headline weight, and are left out of the matrices (no
     candidate's row could share them)."""
     n = len(reports)
-    rows, terms = _entries([f.terms for f in reports])
-    weights = (1 + np.log(_flat(f.terms.values() for f in reports))) * _idf(vocab, terms)
+    rows, terms = reports.terms.holders(), reports.terms.values
+    weights = (1 + np.log(reports.counts.values)) * _idf(vocab, terms)
     is_name = (terms & NAME_BIT) != 0
     words, names = (
         _matrix(rows[m], terms[m], _unit(rows[m], weights[m], n), n, vocab.terms)
         for m in (~is_name, is_name)
     )
-    head_rows, head_terms = _entries([f.headline for f in reports])
+    head_rows, head_terms = reports.headline.holders(), reports.headline.values
     headline_weight = np.bincount(head_rows, _idf(vocab, head_terms), n)
-    wanted = set(vocab.facts.tolist())
-    held = [f.facts.keys() & wanted for f in reports]
-    fact_rows, facts = _entries(held)
-    kinds = np.array(
-        [f.facts[k] for f, keys in zip(reports, held, strict=True) for k in keys], "U1"
-    )
-    figure, weekday = np.isin(kinds, FIGURES), kinds == WEEKDAY
+    fact_rows, facts = reports.facts.holders(), reports.facts.values
+    figure = np.isin(reports.kinds, _FIGURE_KINDS)
+    weekday = reports.kinds == ord(WEEKDAY)
     return Reports(
         vocab,
         words,
@@ -158,10 +162,8 @@ def weigh(reports: Sequence[Facets], vocab: Vocabulary) -> Reports:
         _matrix(fact_rows[figure], facts[figure], np.ones(figure.sum()), n, vocab.facts),
         _matrix(fact_rows[weekday], facts[weekday], np.ones(weekday.sum()), n, vocab.facts),
         _matrix(fact_rows, facts, np.ones(len(facts)), n, vocab.facts),
-        np.array([[f.kinds.get(c, 0) for c in CLASSES] for f in reports], np.int64).reshape(
-            n, len(CLASSES)
-        ),
-        np.array([f.script == "cyrillic" for f in reports], bool),
+        reports.classes,
+        reports.cyrillic,
     )
 
 
@@ -239,11 +241,6 @@ def _row_dots(
 
 def _flat(parts: Iterable[Iterable[int]]) -> np.ndarray:
     return np.fromiter(itertools.chain.from_iterable(parts), np.int64)
-
-
-def _entries(parts: Sequence[Collection[int]]) -> tuple[np.ndarray, np.ndarray]:
-    """The row and the value of each value of each part, flat."""
-    return np.repeat(np.arange(len(parts)), [len(p) for p in parts]), _flat(parts)
 
 
 def _idf(vocab: Vocabulary, terms: np.ndarray) -> np.ndarray:

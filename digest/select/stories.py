@@ -25,6 +25,7 @@ clearly better than any other (`group`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -36,13 +37,14 @@ from scipy import sparse
 from ..models import ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
 from .facts import AMOUNT, COUNT, DATE, NAME, NAME_WORD, PERCENT
 from .fingerprint import (
-    FULL_BANDS,
-    LEAD_BANDS,
+    HEADLINE_WORDS,
     NUM_PERM,
-    Fingerprint,
+    Fingerprints,
+    candidate_facets,
     headline_words,
-    story_facets,
+    sent_facets,
 )
+from .ragged import Ragged
 from .sent import SentArticle, SentStories
 from .similarity import (
     ATTACH_P,
@@ -98,12 +100,15 @@ REPUBLISHED_CONTAINMENT = 0.1
 ANCHOR_MAX_DF = 50
 MIN_ANCHORS = 2  # pairs sharing one anchor only never reached a same-story score on ECB+
 ANCHORS = frozenset({DATE, AMOUNT, PERCENT, COUNT, NAME, NAME_WORD})
+_ANCHORS = np.array([ord(k) for k in sorted(ANCHORS)], np.uint8)  # as Fingerprints.kinds
 # Or when they share MIN_RARE_WORDS of their top content words each held by at most
 # RARE_WORD_MAX_DF articles: two write-ups that name little still tell their story in its own
 # words (ECB+ dev: 89 stories for 40 events become 84, precision unchanged).
 RARE_WORD_MAX_DF = 20
 MIN_RARE_WORDS = 3
 SMALL_STORY = 4  # copy groups: a story this small may join a bigger one (_join_small_stories)
+SENT_AT_ONCE = 4096  # sent articles scored against the candidates in one go
+SHARING_AT_ONCE = 2048  # holders whose shared keys are counted in one sparse product
 MAX_BUCKET = 50  # LSH bucket members compared with each other, beyond: only with the first
 COPY_LINKAGE = 0.4  # see _join_copy_groups
 STRENGTH = {DUPLICATE: 3, NEAR_DUPLICATE: 2, SAME_STORY: 1}
@@ -178,10 +183,15 @@ def is_copy(a: Telling, b: Telling) -> bool:
 
 @dataclass(frozen=True)
 class Told:
-    """What `mixed_into` asks of a telling: its headline words and its paragraphs' keys."""
+    """What `mixed_into` asks of a telling: its headline words and its paragraphs' keys
+    (`keys` makes them, when first asked: most pairs are settled by their headlines)."""
 
     headline: frozenset[int]
-    paragraphs: frozenset[int]
+    keys: Callable[[], frozenset[int]]
+
+    @functools.cached_property
+    def paragraphs(self) -> frozenset[int]:
+        return self.keys()
 
 
 def mixed_into(a: Told, b: Told, around: Iterable[Told]) -> bool:
@@ -241,14 +251,6 @@ def republished(a: Telling, b: Telling, day_a: int | None, day_b: int | None) ->
     return len(a.headline) >= LONG_HEADLINE or cont >= REPUBLISHED_CONTAINMENT
 
 
-def told(fp: Fingerprint) -> Told:
-    return Told(fp.headline, fp.paragraphs)
-
-
-def telling_of(fp: Fingerprint) -> Telling:
-    return Telling(fp.signature, fp.lead, fp.size, fp.headline)
-
-
 def telling_of_sent(h: SentArticle) -> Telling:
     return Telling(h.signature, h.lead, h.shingles, headline_words(h.title))
 
@@ -257,39 +259,59 @@ def telling_of_sent(h: SentArticle) -> Telling:
 
 
 class Batch:
-    """The live candidates with their fingerprints, and the facts they hold."""
+    """The live candidates with their fingerprints (row r of `fps` is candidate `live[r]`),
+    and the facts they hold."""
 
     def __init__(
-        self, candidates: Sequence[Article], fps: dict[int, Fingerprint], ref: dt.date | None
+        self,
+        candidates: Sequence[Article],
+        live: Sequence[int],
+        fps: Fingerprints,
+        ref: dt.date | None,
     ):
         self.candidates = candidates
         self.fps = fps
         self.ref = ref
-        self.live = list(fps)
-        self.tellings = {i: telling_of(fp) for i, fp in fps.items()}
-        self.bands = (
-            np.vstack([fp.bands for fp in fps.values()])
-            if fps
-            else np.zeros((0, FULL_BANDS + LEAD_BANDS), np.int64)
-        )
-        self.row = {i: r for r, i in enumerate(fps)}  # in the batch's Reports
+        self.live = list(live)
+        self.row = {i: r for r, i in enumerate(self.live)}  # in fps and the batch's Reports
+        self.row_of = np.full(len(candidates), -1, np.int64)  # the same, as an array
+        self.row_of[self.live] = np.arange(len(self.live))
+        self.bands = fps.bands
+        self._tellings: dict[int, Telling] = {}  # kept while pairs are decided
         self._reports: Reports | None = None
+        self._facts: _FactIndex | None = None
         self._relations: dict[int, dict[int, str]] | None = None
-        self.fact_holders: dict[int, list[int]] = defaultdict(list)
-        for i, fp in fps.items():
-            for k in fp.facts:
-                self.fact_holders[k].append(i)
+
+    def telling(self, i: int) -> Telling:
+        t = self._tellings.get(i)
+        if t is None:
+            r, fps = self.row[i], self.fps
+            t = Telling(fps.signature[r], fps.lead[r], int(fps.size[r]), fps.headline_of(r))
+            self._tellings[i] = t
+        return t
 
     def day(self, i: int) -> int | None:
         d = self.candidates[i].date or self.ref
         return d.toordinal() if d else None
 
+    def paragraphs(self, i: int) -> frozenset[int]:
+        return self.fps.paragraphs(self.row[i])
+
+    def facts(self) -> _FactIndex:
+        """The facts the candidates hold, with their holders."""
+        if self._facts is None:
+            self._facts = _FactIndex.of(self.fps)
+        return self._facts
+
+    def told(self, i: int) -> Told:
+        return Told(self.fps.headline_of(self.row[i]), functools.partial(self.paragraphs, i))
+
     def mixed_with_sent(self, i: int, h: SentArticle) -> bool:
         """Whether candidate `i` and the sent telling `h` only look like copies because one
         was mixed whole into the other (`mixed_into`; the candidates around `i` vote)."""
-        sent = Told(headline_words(h.title), h.paragraphs)
-        around = [told(self.fps[k]) for k in self.relations().get(i, ())]
-        return mixed_into(told(self.fps[i]), sent, around)
+        around = [self.told(k) for k in self.relations().get(i, ())]
+        sent = Told(headline_words(h.title), lambda: frozenset(h.paragraphs))
+        return mixed_into(self.told(i), sent, around)
 
     def relations(self) -> dict[int, dict[int, str]]:
         """For each candidate, the batch candidates it copies or shares its story with
@@ -305,109 +327,101 @@ class Batch:
             if STRENGTH[kind] > STRENGTH.get(rel[i].get(j, ""), 0):
                 rel[i][j] = rel[j][i] = kind
 
-        by_text: dict[int, list[int]] = defaultdict(list)
-        by_id: dict[int, list[int]] = defaultdict(list)
-        for i, fp in self.fps.items():
-            by_text[fp.exact].append(i)
-            for k in fp.ids:
-                by_id[k].append(i)
-        for members in by_text.values():
+        def related(i: int, j: int) -> bool:
+            return i in rel and j in rel[i]
+
+        fps, live = self.fps, self.live
+        for members in _holding_one_key(fps.exact, live):
             for i, j in itertools.combinations(members, 2):
                 link(i, j, DUPLICATE)
-        for members in by_id.values():  # the same GUID in one feed, the same article URL
+        # the same GUID in one feed, the same article URL
+        for members in _holding_one_key(fps.ids.values, [live[r] for r in fps.ids.holders()]):
             for i, j in itertools.combinations(members[:MAX_BUCKET], 2):
-                if j not in rel[i] and same_article(self.tellings[i], self.tellings[j]):
+                if not related(i, j) and same_article(self.telling(i), self.telling(j)):
                     link(i, j, NEAR_DUPLICATE)
 
-        by_headline: dict[int, list[int]] = defaultdict(list)
-        for i, fp in self.fps.items():
-            if fp.headline_key is not None:
-                by_headline[fp.headline_key].append(i)
-        for members in by_headline.values():
-            if len(members) < 2:
-                continue
+        titled = np.flatnonzero(fps.headline.lengths() >= HEADLINE_WORDS)
+        for members in _holding_one_key(fps.headline_key[titled], [live[r] for r in titled]):
             # The fullest telling under the headline is taken first when grouping: linking
             # each of the others to it is enough, and linear in the bucket.
-            members.sort(key=lambda i: (self.fps[i].excerpt, -self.fps[i].words))
+            members.sort(
+                key=lambda i: (bool(fps.excerpt[self.row[i]]), -int(fps.words[self.row[i]]))
+            )
             first = members[0]
             for j in members[1:]:
-                if j not in rel[first] and republished(
-                    self.tellings[first], self.tellings[j], self.day(first), self.day(j)
+                if not related(first, j) and republished(
+                    self.telling(first), self.telling(j), self.day(first), self.day(j)
                 ):
                     link(first, j, NEAR_DUPLICATE)
             for i, j in _pairs(
-                members[1:] if len(self.tellings[first].headline) < LONG_HEADLINE else []
+                members[1:] if len(self.telling(first).headline) < LONG_HEADLINE else []
             ):
-                if j not in rel[i] and republished(
-                    self.tellings[i], self.tellings[j], self.day(i), self.day(j)
+                if not related(i, j) and republished(
+                    self.telling(i), self.telling(j), self.day(i), self.day(j)
                 ):
                     link(i, j, NEAR_DUPLICATE)
 
         for i, j in bucket_pairs(self.live, self.bands):
-            if j not in rel[i] and is_copy(self.tellings[i], self.tellings[j]):
+            if not related(i, j) and is_copy(self.telling(i), self.telling(j)):
                 link(i, j, NEAR_DUPLICATE)
-
+        self._tellings.clear()
         self._unlink_mixed_in(rel)
         return rel
 
     def _unlink_mixed_in(self, rel: dict[int, dict[int, str]]) -> None:
         """Undo the copy links of a text to another story's copy it was mixed into whole."""
-        fps = self.fps
         for i in list(rel):
             for j, kind in list(rel[i].items()):
                 if j < i or kind != NEAR_DUPLICATE:
                     continue
-                around = [told(fps[h]) for h in {*rel[i], *rel[j]} - {i, j}]
-                if mixed_into(told(fps[i]), told(fps[j]), around):
+                around = [self.told(h) for h in {*rel[i], *rel[j]} - {i, j}]
+                if mixed_into(self.told(i), self.told(j), around):
                     del rel[i][j], rel[j][i]
 
-    def anchor_pairs(self) -> set[tuple[int, int]]:
-        """The pairs of candidates worth a same-story score, close in time: those that share
-        MIN_ANCHORS anchors, facts or name words held by at most ANCHOR_MAX_DF candidates (one
-        held by more is no sign of one story, and the cap keeps the pairs linear in the
-        candidates), or MIN_RARE_WORDS rare content words."""
-        anchors = [
-            holders
-            for k, holders in self.fact_holders.items()
-            if 1 < len(holders) <= ANCHOR_MAX_DF and self.fps[holders[0]].facts[k] in ANCHORS
-        ]
-        pairs = pairs_within(
-            np.fromiter(itertools.chain.from_iterable(anchors), np.int64),
-            np.repeat(np.arange(len(anchors)), [len(h) for h in anchors]),
-            MIN_ANCHORS,
+    def anchor_pairs(self) -> np.ndarray:
+        """The pairs of candidates worth a same-story score, close in time (rows of two
+        candidates): those that share MIN_ANCHORS anchors, facts or name words held by at
+        most ANCHOR_MAX_DF candidates (one held by more is no sign of one story, and the cap
+        keeps the pairs linear in the candidates), or MIN_RARE_WORDS rare content words."""
+        facts = self.facts()
+        df = facts.holders.lengths()
+        anchors = facts.holders.take(
+            np.flatnonzero((df > 1) & (df <= ANCHOR_MAX_DF) & np.isin(facts.kinds, _ANCHORS))
         )
-        holders = np.repeat(
-            np.fromiter(self.fps, np.int64), [len(fp.terms) for fp in self.fps.values()]
-        )
-        terms = np.fromiter(
-            itertools.chain.from_iterable(fp.terms for fp in self.fps.values()), np.int64
-        )
-        words = (terms & NAME_BIT) == 0
-        holders, terms = holders[words], terms[words]
-        _, word, df = np.unique(terms, return_inverse=True, return_counts=True)
+        by_anchors = pairs_within(anchors.values, anchors.holders(), MIN_ANCHORS)
+        terms = self.fps.terms
+        holders, values = terms.holders(), terms.values
+        words = (values & NAME_BIT) == 0
+        holders, values = holders[words], values[words]
+        _, word, df = np.unique(values, return_inverse=True, return_counts=True)
         rare = (df[word] > 1) & (df[word] <= RARE_WORD_MAX_DF)
-        pairs |= pairs_within(holders[rare], terms[rare], MIN_RARE_WORDS)
-        return {(i, j) for i, j in pairs if close_in_time(self.day(i), self.day(j))}
+        by_words = pairs_within(holders[rare], values[rare], MIN_RARE_WORDS)
+        rows = np.unique(np.concatenate([by_anchors, by_words]), axis=0)
+        known = [self.day(i) for i in self.live]
+        days = np.array([d or 0 for d in known], np.int64)
+        dated = np.array([d is not None for d in known], bool)
+        a, b = rows[:, 0], rows[:, 1]
+        close = ~(dated[a] & dated[b]) | (np.abs(days[a] - days[b]) <= STORY_WINDOW_DAYS)
+        return np.asarray(self.live, np.int64)[rows[close]].reshape(-1, 2)
 
-    def story_scorer(
-        self, history: SentStories
-    ) -> Callable[[Sequence[tuple[int, int]]], np.ndarray]:
-        """The same-story probability (similarity.py) of each of many pairs of candidates."""
-        fps = self.fps
+    def story_scorer(self, history: SentStories) -> Callable[[np.ndarray], np.ndarray]:
+        """The same-story probability (similarity.py) of each of many pairs of candidates
+        (rows of two)."""
 
-        def scores(pairs: Sequence[tuple[int, int]]) -> np.ndarray:
-            if not pairs:
+        def scores(pairs: np.ndarray) -> np.ndarray:
+            pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+            if not len(pairs):
                 return np.zeros(0)
-            pairs = [(min(i, j), max(i, j)) for i, j in pairs]
-            rows = np.array([(self.row[i], self.row[j]) for i, j in pairs], np.int64)
+            rows_a = self.row_of[pairs.min(axis=1)]
+            rows_b = self.row_of[pairs.max(axis=1)]
             reports = self.reports(history)
-            p = same_story(reports, rows[:, 0], reports, rows[:, 1])
+            p = same_story(reports, rows_a, reports, rows_b)
             # Paragraphs two reports share word for word without being copies were mixed in
             # by a republisher: no evidence that they tell one story (looked at only where it
             # changes the score: most pairs score 0).
+            paragraphs = self.fps.paragraphs
             for k in np.flatnonzero(p).tolist():
-                i, j = pairs[k]
-                if not fps[i].paragraphs.isdisjoint(fps[j].paragraphs):
+                if not paragraphs(rows_a[k]).isdisjoint(paragraphs(rows_b[k])):
                     p[k] = 0.0
             return p
 
@@ -417,9 +431,53 @@ class Batch:
         """The candidates weighed for the same-story score by the terms' rarity over them and
         what was sent (made once a selection: the batch and history scores use the same)."""
         if self._reports is None:
-            facets = [fp.facets for fp in self.fps.values()]
+            facets = candidate_facets(self.fps)
             self._reports = weigh(facets, vocabulary(facets, history))
         return self._reports
+
+
+@dataclass(frozen=True)
+class _FactIndex:
+    """Each fact the candidates hold, with its kind as the first candidate holding it gives it
+    and the rows of the candidates holding it, in order."""
+
+    keys: np.ndarray  # sorted
+    kinds: np.ndarray  # uint8
+    holders: Ragged
+
+    @classmethod
+    def of(cls, fps: Fingerprints) -> _FactIndex:
+        order = np.argsort(fps.facts.values, kind="stable")
+        keys = fps.facts.values[order]
+        new = np.ones(len(keys), bool)
+        new[1:] = keys[1:] != keys[:-1]
+        first = np.flatnonzero(new)
+        rows = fps.facts.holders()[order]
+        lengths = np.diff(np.append(first, len(keys)))
+        return cls(keys[first], fps.kinds[order[first]], Ragged.of(rows, lengths))
+
+    def at(self, keys: np.ndarray) -> np.ndarray:
+        """Where each of `keys` (facts the candidates hold) is."""
+        return np.searchsorted(self.keys, keys)
+
+
+def _holding_one_key(keys: np.ndarray, holders: Sequence[int]) -> list[list[int]]:
+    """The holders of each key held more than once (`holders[n]` holds `keys[n]`), in order,
+    the keys in the order they first occur."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return []
+    starts = np.flatnonzero(np.concatenate([[True], ~same]))
+    lengths = np.diff(np.append(starts, len(ordered)))
+    shared = lengths > 1
+    runs = [
+        order[a : a + n]
+        for a, n in zip(starts[shared].tolist(), lengths[shared].tolist(), strict=True)
+    ]
+    runs.sort(key=lambda run: run[0])
+    return [[holders[n] for n in run.tolist()] for run in runs]
 
 
 def _sharing(
@@ -430,7 +488,8 @@ def _sharing(
     at_least: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The pairs (a, b) of a holder of `holders_a` and one of `holders_b` that hold `at_least`
-    keys in common (`holders_x[n]` holds `keys_x[n]`), counted by one sparse product."""
+    keys in common (`holders_x[n]` holds `keys_x[n]`), counted by sparse products, a block of
+    SHARING_AT_ONCE holders of `holders_a` at a time (memory follows the block's pairs)."""
     if not len(keys_a) or not len(keys_b):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     keys, column = np.unique(np.concatenate([keys_a, keys_b]), return_inverse=True)
@@ -443,19 +502,21 @@ def _sharing(
         ones = np.ones(len(row), np.int32)
         sides.append((ids, sparse.csr_array((ones, (row, columns)), shape=(len(ids), len(keys)))))
     (ids_a, a), (ids_b, b) = sides
-    shared = (a @ b.T).tocoo()
-    enough = shared.data >= at_least
-    return ids_a[shared.row[enough]], ids_b[shared.col[enough]]
+    b_t = b.T.tocsr()
+    found_a, found_b = [], []
+    for start in range(0, a.shape[0], SHARING_AT_ONCE):
+        shared = (a[start : start + SHARING_AT_ONCE] @ b_t).tocoo()
+        enough = shared.data >= at_least
+        found_a.append(ids_a[shared.row[enough] + start])
+        found_b.append(ids_b[shared.col[enough]])
+    return np.concatenate(found_a), np.concatenate(found_b)
 
 
-def pairs_within(holders: np.ndarray, keys: np.ndarray, at_least: int) -> set[tuple[int, int]]:
-    """The pairs of candidates (i < j) that hold `at_least` keys in common."""
+def pairs_within(holders: np.ndarray, keys: np.ndarray, at_least: int) -> np.ndarray:
+    """The pairs of holders (rows of two, the smaller first, each pair once) that hold
+    `at_least` keys in common."""
     a, b = _sharing(holders, keys, holders, keys, at_least)
-    return set(zip(a[a < b].tolist(), b[a < b].tolist(), strict=True))
-
-
-def close_in_time(a: int | None, b: int | None) -> bool:
-    return a is None or b is None or abs(a - b) <= STORY_WINDOW_DAYS
+    return np.column_stack([a[a < b], b[a < b]]).astype(np.int64).reshape(-1, 2)
 
 
 def _pairs(members: list[int]) -> Iterable[tuple[int, int]]:
@@ -499,24 +560,29 @@ class Story:
 
 
 def group(
-    live: Sequence[int],
-    fps: dict[int, Fingerprint],
+    batch: Batch,
     rel: dict[int, dict[int, str]],
-    pairs: set[tuple[int, int]],
-    score: Callable[[Sequence[tuple[int, int]]], np.ndarray],
+    pairs: np.ndarray,
+    score: Callable[[np.ndarray], np.ndarray],
     position: dict[int, int],
 ) -> list[Story]:
     """Candidates into stories: copies first (`copy_groups`), then the copy groups by
     average linkage of the same-story scores of their best tellings (`pairs`: the pairs of
-    candidates worth a score); a small story then joins the bigger one it clearly belongs
-    to, if any (`_join_small_stories`)."""
-    copies = copy_groups(live, fps, rel, position)
-    rep_of = {m: s.rep for s in copies for m in s.members}
-    ordered = (sorted((rep_of[i], rep_of[j]), key=position.__getitem__) for i, j in pairs)
-    node_pairs = list(dict.fromkeys((a, b) for a, b in ordered if a != b))
-    node_score = {
-        k: p for k, p in zip(node_pairs, score(node_pairs).tolist(), strict=True) if p >= MIN_SCORE
-    }
+    candidates worth a score, rows of two); a small story then joins the bigger one it
+    clearly belongs to, if any (`_join_small_stories`)."""
+    copies = copy_groups(batch, rel, position)
+    rep = np.arange(len(batch.candidates))
+    for s in copies:
+        rep[s.members] = s.rep
+    place = np.zeros(len(batch.candidates), np.int64)
+    place[list(position)] = list(position.values())
+    a, b = rep[pairs[:, 0]], rep[pairs[:, 1]]
+    a, b = np.where(place[a] < place[b], a, b), np.where(place[a] < place[b], b, a)
+    # each pair of best tellings once, the first on the page first
+    node_pairs = np.unique(np.column_stack([a[a != b], b[a != b]]), axis=0).reshape(-1, 2)
+    p = score(node_pairs)
+    kept = p >= MIN_SCORE
+    node_score = dict(zip(map(tuple, node_pairs[kept].tolist()), p[kept].tolist(), strict=True))
     nodes = sorted((s.rep for s in copies), key=position.__getitem__)
     clusters = average_linkage(nodes, node_score, SAME_STORY_P)
     clusters = _join_small_stories(clusters, node_score)
@@ -530,7 +596,7 @@ def group(
             story.kind.update(part.kind)
             story.kind[part.rep] = SAME_STORY
         stories.append(story)
-    _best_tellings(stories, fps, position, _centrality(stories, rep_of, score))
+    _best_tellings(stories, batch, position, _centrality(stories, rep.tolist(), score))
     for s in stories:  # each story where its first telling is: newest page first, page order
         s.members[1:] = sorted(s.members[1:], key=position.__getitem__)
     stories.sort(key=lambda s: min(position[m] for m in s.members))
@@ -539,8 +605,8 @@ def group(
 
 def _centrality(
     stories: list[Story],
-    rep_of: dict[int, int],
-    score: Callable[[Sequence[tuple[int, int]]], np.ndarray],
+    rep_of: Sequence[int],
+    score: Callable[[np.ndarray], np.ndarray],
 ) -> dict[int, float]:
     """Each telling's mean same-story score with the other tellings of its story (a copy
     of it counts 1), in stories of three copy groups or more."""
@@ -551,7 +617,7 @@ def _centrality(
         for m, x in itertools.combinations(sorted(s.members), 2)
         if rep_of[m] != rep_of[x]
     ]
-    scored = dict(zip(pairs, score(pairs).tolist(), strict=True))
+    scored = dict(zip(pairs, score(np.array(pairs, np.int64)).tolist(), strict=True))
     out = {}
     for s in several:
         for m in s.members:
@@ -612,13 +678,12 @@ def _join_small_stories(
 
 
 def copy_groups(
-    live: Sequence[int],
-    fps: dict[int, Fingerprint],
-    rel: dict[int, dict[int, str]],
-    position: dict[int, int],
+    batch: Batch, rel: dict[int, dict[int, str]], position: dict[int, int]
 ) -> list[Story]:
     """Candidates into groups of copies, fullest first, without chaining through a weak link."""
-    order = sorted(live, key=lambda i: (fps[i].excerpt, -fps[i].words, position[i]))
+    row, fps = batch.row, batch.fps
+    excerpt, words, exact = fps.excerpt.tolist(), fps.words.tolist(), fps.exact.tolist()
+    order = sorted(batch.live, key=lambda i: (excerpt[row[i]], -words[row[i]], position[i]))
     stories: list[Story] = []
     story_of: dict[int, Story] = {}
     for i in order:
@@ -653,13 +718,13 @@ def copy_groups(
             stories.append(s)
         else:
             _, s, kind = best
-            if fps[i].exact == fps[s.rep].exact:
+            if exact[row[i]] == exact[row[s.rep]]:
                 kind = DUPLICATE
             s.members.append(i)
             s.kind[i] = kind
         story_of[i] = s
     stories = _join_copy_groups(stories, rel)
-    _best_tellings(stories, fps, position)
+    _best_tellings(stories, batch, position)
     for s in stories:  # each story where its first telling is: newest page first, page order
         s.members[1:] = sorted(s.members[1:], key=position.__getitem__)
     stories.sort(key=lambda s: min(position[m] for m in s.members))
@@ -696,7 +761,7 @@ def _join_copy_groups(stories: list[Story], rel: dict[int, dict[int, str]]) -> l
 
 def _best_tellings(
     stories: list[Story],
-    fps: dict[int, Fingerprint],
+    batch: Batch,
     position: dict[int, int],
     central: dict[int, float] | None = None,
 ) -> None:
@@ -709,17 +774,18 @@ def _best_tellings(
     more ways, a paragraph no other telling has was mixed in by a republisher. A copy mixed
     with another story is a poor face for either, and would carry that story's facts into
     what is remembered."""
+    row, fps = batch.row, batch.fps
     several = [s for s in stories if len(s.members) > 1]
     texts_with: dict[int, Counter[int]] = defaultdict(Counter)  # paragraph -> story -> texts
     for n, s in enumerate(several):
-        for m in {fps[m].exact: m for m in s.members}.values():
-            for p in fps[m].paragraphs:
+        for m in {int(fps.exact[row[m]]): m for m in s.members}.values():
+            for p in batch.paragraphs(m):
                 texts_with[p][n] += 1
     for n, s in enumerate(several):
-        told = len({fps[m].exact for m in s.members})
+        told = len({int(fps.exact[row[m]]) for m in s.members})
 
         def mixed(m: int, n: int = n, told: int = told) -> bool:
-            for p in fps[m].paragraphs:
+            for p in batch.paragraphs(m):
                 if not texts_with[p]:  # the same text as another telling, wrapped otherwise
                     continue
                 home, count = texts_with[p].most_common(1)[0]
@@ -731,7 +797,8 @@ def _best_tellings(
 
         def rank(m: int) -> tuple:
             centrality = -round((central or {}).get(m, 0.0), 1)
-            return (fps[m].excerpt, mixed(m), centrality, -fps[m].words, position[m])
+            r = row[m]
+            return (bool(fps.excerpt[r]), mixed(m), centrality, -int(fps.words[r]), position[m])
 
         best = min(s.members, key=rank)
         if best != s.rep:
@@ -776,43 +843,33 @@ def against_history(batch: Batch, history: SentStories) -> dict[int, SentMatch]:
     """Candidates that are tellings of a sent story: as the same article (its GUID in its
     feed, its URL), as a copy, or as another report of it. (The same text was looked up
     before fingerprinting: see texts_already_sent.)"""
-    fps = batch.fps
-    if not fps or not history.count():
+    fps, live = batch.fps, batch.live
+    if not len(fps) or not history.count():
         return {}
-    ident: dict[int, list[int]] = defaultdict(list)
-    heads: dict[int, list[int]] = defaultdict(list)
-    for i, fp in fps.items():
-        for k in fp.ids:
-            ident[k].append(i)
-        if fp.headline_key is not None:
-            heads[fp.headline_key].append(i)
-    keys = np.concatenate(
-        [
-            batch.bands.ravel(),
-            np.fromiter(ident, np.int64, len(ident)),
-            np.fromiter(heads, np.int64, len(heads)),
-        ]
-    )
+    ids = fps.ids.values
+    titled = np.flatnonzero(fps.headline.lengths() >= HEADLINE_WORDS)
+    heads = fps.headline_key[titled]
     sent_with: dict[int, list[int]] = defaultdict(list)
-    for key, aid in history.matching_keys(keys):
+    for key, aid in history.matching_keys(np.concatenate([batch.bands.ravel(), ids, heads])):
         sent_with[key].append(aid)
+    found = np.fromiter(sent_with, np.int64, len(sent_with))
     ident_hits: dict[int, set[int]] = defaultdict(set)
     band_hits: dict[int, set[int]] = defaultdict(set)
-    for key, aids in sent_with.items():
-        for i in ident.get(key, ()):
-            ident_hits[i].update(aids)
-        for i in heads.get(key, ()):
-            band_hits[i].update(aids)
-    found = np.isin(batch.bands, np.fromiter(sent_with, np.int64, len(sent_with)))
-    for row, col in zip(*np.nonzero(found), strict=True):
-        band_hits[batch.live[row]].update(sent_with[int(batch.bands[row, col])])
+    id_rows = fps.ids.holders()
+    for n in np.flatnonzero(np.isin(ids, found)).tolist():
+        ident_hits[live[id_rows[n]]].update(sent_with[int(ids[n])])
+    for n in np.flatnonzero(np.isin(heads, found)).tolist():
+        band_hits[live[titled[n]]].update(sent_with[int(heads[n])])
+    hit = np.isin(batch.bands, found)
+    for row, col in zip(*np.nonzero(hit), strict=True):
+        band_hits[live[row]].update(sent_with[int(batch.bands[row, col])])
     wanted = {a for hits in (ident_hits, band_hits) for s in hits.values() for a in s}
     sent = history.articles(wanted)
     out: dict[int, SentMatch] = {}
     for i, aids in ident_hits.items():
         for aid in sorted(aids):
             h = sent[aid]
-            if same_article(batch.tellings[i], telling_of_sent(h)):  # else: a reused GUID
+            if same_article(batch.telling(i), telling_of_sent(h)):  # else: a reused GUID
                 out[i] = SentMatch(ALREADY_SENT, h.title, h.story)
                 break
     for i, aids in band_hits.items():
@@ -822,17 +879,16 @@ def against_history(batch: Batch, history: SentStories) -> dict[int, SentMatch]:
         for aid in sorted(aids):
             h = sent[aid]
             t = telling_of_sent(h)
+            mine = batch.telling(i)
             if (
-                is_copy(batch.tellings[i], t)
-                or republished(batch.tellings[i], t, batch.day(i), h.day)
+                is_copy(mine, t) or republished(mine, t, batch.day(i), h.day)
             ) and not batch.mixed_with_sent(i, h):
-                jac, _ = estimated_similarity(
-                    fps[i].signature, h.signature, fps[i].size, h.shingles
-                )
+                jac, _ = estimated_similarity(mine.signature, h.signature, mine.size, h.shingles)
                 if best is None or jac > best[0]:
                     best = (jac, h)
         if best:
             out[i] = SentMatch(NEAR_DUPLICATE, best[1].title, best[1].story)
+    batch._tellings.clear()
     return out
 
 
@@ -844,43 +900,51 @@ def scores_against_history(
     within STORY_WINDOW_DAYS): candidate -> sent article id -> (probability, the sent
     article)."""
     fps = batch.fps
-    if not fps or not history.count():
+    if not len(fps) or not history.count():
         return {}
-    days = [d for d in map(batch.day, fps) if d is not None]
+    days = [d for d in map(batch.day, batch.live) if d is not None]
     since = (max(days) if days else dt.date.today().toordinal()) - STORY_WINDOW_DAYS
-    keys = [k for k, h in batch.fact_holders.items() if fps[h[0]].facts[k] in ANCHORS]
-    counts = history.fact_counts(keys, since)  # sent articles holding each fact
-    anchor_keys = [k for k in counts if counts[k] + len(batch.fact_holders[k]) <= ANCHOR_MAX_DF]
-    held = [(i, k) for k in anchor_keys for i in batch.fact_holders[k] if i not in settled]
+    facts = batch.facts()
+    counts = history.fact_counts(facts.keys[np.isin(facts.kinds, _ANCHORS)], since)
+    if not counts:
+        return {}
+    sent_keys = np.fromiter(counts, np.int64, len(counts))  # sent articles holding each fact
+    at = facts.at(sent_keys)
+    usable = np.fromiter(counts.values(), np.int64, len(counts)) + facts.holders.lengths()[at]
+    anchor_keys = sent_keys[usable <= ANCHOR_MAX_DF]
+    held = facts.holders.take(at[usable <= ANCHOR_MAX_DF])
+    open_rows = ~np.isin(held.values, batch.row_of[list(settled)])
     sent_held = np.array(history.facts_since(anchor_keys, since), np.int64).reshape(-1, 2)
-    candidates, sent_ids = _sharing(
-        np.array([i for i, _ in held], np.int64),
-        np.array([k for _, k in held], np.int64),
+    rows, sent_ids = _sharing(
+        held.values[open_rows],
+        anchor_keys[held.holders()[open_rows]],
         sent_held[:, 1],
         sent_held[:, 0],
         MIN_ANCHORS,  # as in the batch
     )
-    pairs = sorted(zip(candidates.tolist(), sent_ids.tolist(), strict=True))
-    if not pairs:
-        return {}
-    sent = history.articles({aid for _, aid in pairs})
-    row = {aid: r for r, aid in enumerate(sent)}
-    facets = [
-        story_facets(h.terms, h.classes, h.title, facts=dict.fromkeys(h.facts, ""))
-        for h in sent.values()
-    ]
+    live = np.asarray(batch.live, np.int64)
+    order = np.lexsort((sent_ids, live[rows]))
+    rows, sent_ids = rows[order], sent_ids[order]
     reports = batch.reports(history)
-    p = same_story(
-        reports,
-        np.array([batch.row[i] for i, _ in pairs], np.int64),
-        weigh(facets, reports.vocabulary),
-        np.array([row[aid] for _, aid in pairs], np.int64),
-    )
     out: dict[int, dict[int, tuple[float, SentArticle]]] = defaultdict(dict)
-    for (i, aid), p_pair in zip(pairs, p.tolist(), strict=True):
-        # paragraphs mixed in by a republisher: see Batch.story_scorer
-        if p_pair >= MIN_SCORE and fps[i].paragraphs.isdisjoint(sent[aid].paragraphs):
-            out[i][aid] = (p_pair, sent[aid])
+    told = np.unique(sent_ids)
+    for start in range(0, len(told), SENT_AT_ONCE):  # memory holds a block of sent articles
+        block = told[start : start + SENT_AT_ONCE]
+        in_block = np.flatnonzero(np.isin(sent_ids, block))
+        sent = history.articles(block.tolist())
+        tellings = list(sent.values())
+        sent_row = {h.id: r for r, h in enumerate(tellings)}
+        p = same_story(
+            reports,
+            rows[in_block],
+            weigh(sent_facets(tellings), reports.vocabulary),
+            np.array([sent_row[aid] for aid in sent_ids[in_block].tolist()], np.int64),
+        )
+        for k in np.flatnonzero(p >= MIN_SCORE).tolist():
+            r, aid = int(rows[in_block[k]]), int(sent_ids[in_block[k]])
+            # paragraphs mixed in by a republisher: see Batch.story_scorer
+            if fps.paragraphs(r).isdisjoint(sent[aid].paragraphs):
+                out[batch.live[r]][aid] = (float(p[k]), sent[aid])
     return out
 
 
