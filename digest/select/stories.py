@@ -203,8 +203,11 @@ def mixed_into(a: Told, b: Told, around: Iterable[Told]) -> bool:
     Under headlines that differ, a paragraph the two share is at home with the side whose
     headline more of its holders carry (the two and the tellings `around` them); when it is
     at home with one side and the other holds paragraphs of its own, that other is a
-    mixture, not a copy; and two texts each holding a paragraph at home with the other are
-    two mixtures."""
+    mixture, not a copy; two texts each holding a paragraph at home with the other are two
+    mixtures; and so are two holding a paragraph at home under a third headline, unless
+    they hold nothing else. (Two that each hold paragraphs of their own and share one with
+    no home are left copies: a copy retitled, with a paragraph added and one dropped, is
+    that too.)"""
     if headline_similarity(a.headline, b.headline) >= SAME_HEADLINE:
         return False
     shared = a.paragraphs & b.paragraphs
@@ -215,14 +218,17 @@ def mixed_into(a: Told, b: Told, around: Iterable[Told]) -> bool:
         [headline_similarity(t.headline, side.headline) >= SAME_HEADLINE for t in holders]
         for side in (a, b)
     ]
+    sides.append([not (x or y) for x, y in zip(*sides, strict=True)])  # neither headline
     homes = set()
     for p in shared:
         votes = [
             sum(v for t, v in zip(holders, side, strict=True) if p in t.paragraphs)
             for side in sides
         ]
-        if votes[0] != votes[1]:
-            homes.add(0 if votes[0] > votes[1] else 1)
+        if votes.count(max(votes)) == 1:
+            homes.add(votes.index(max(votes)))
+    if 2 in homes:  # a third story's paragraphs, mixed into both
+        return a.paragraphs != b.paragraphs
     if homes == {0, 1}:
         return True  # each holds the other's paragraphs: two mixtures of one text
     if homes == {0}:
@@ -370,11 +376,12 @@ class Batch:
 
     def _unlink_mixed_in(self, rel: dict[int, dict[int, str]]) -> None:
         """Undo the copy links of a text to another story's copy it was mixed into whole."""
+        found = {i: list(related) for i, related in rel.items()}  # who votes: all found
         for i in list(rel):
             for j, kind in list(rel[i].items()):
                 if j < i or kind != NEAR_DUPLICATE:
                     continue
-                around = [self.told(h) for h in {*rel[i], *rel[j]} - {i, j}]
+                around = [self.told(h) for h in {*found[i], *found[j]} - {i, j}]
                 if mixed_into(self.told(i), self.told(j), around):
                     del rel[i][j], rel[j][i]
 
