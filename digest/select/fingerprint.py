@@ -15,7 +15,7 @@ import functools
 import zlib
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -319,6 +319,20 @@ class Fingerprints:
 
     def __len__(self) -> int:
         return len(self.exact)
+
+    @classmethod
+    def concat(cls, parts: Sequence[Fingerprints]) -> Fingerprints:
+        """The rows of several, in order (made apart, e.g. a block of articles each)."""
+        columns = []
+        for f in fields(cls)[:-1]:  # not the paragraphs made so far
+            values = [getattr(p, f.name) for p in parts]
+            if f.name == "articles":
+                columns.append([a for v in values for a in v])
+            elif isinstance(values[0], Ragged):
+                columns.append(Ragged.concat(values))
+            else:
+                columns.append(np.concatenate(values))
+        return cls(*columns)
 
     def facts_of(self, row: int) -> dict[int, str]:
         """Its facts: key -> kind."""
