@@ -107,7 +107,7 @@ _ANCHORS = np.array([ord(k) for k in sorted(ANCHORS)], np.uint8)  # as Fingerpri
 RARE_WORD_MAX_DF = 20
 MIN_RARE_WORDS = 3
 SMALL_STORY = 4  # copy groups: a story this small may join a bigger one (_join_small_stories)
-SENT_AT_ONCE = 4096  # sent articles scored against the candidates in one go
+SENT_AT_ONCE = 1024  # sent articles scored against the candidates in one go
 SHARING_AT_ONCE = 2048  # holders whose shared keys are counted in one sparse product
 MAX_BUCKET = 50  # LSH bucket members compared with each other, beyond: only with the first
 COPY_LINKAGE = 0.4  # see _join_copy_groups
@@ -495,35 +495,53 @@ def _sharing(
     at_least: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The pairs (a, b) of a holder of `holders_a` and one of `holders_b` that hold `at_least`
-    keys in common (`holders_x[n]` holds `keys_x[n]`), counted by sparse products, a block of
-    SHARING_AT_ONCE holders of `holders_a` at a time (memory follows the block's pairs)."""
+    keys in common (`holders_x[n]` holds `keys_x[n]`), counted by sparse products."""
     if not len(keys_a) or not len(keys_b):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     keys, column = np.unique(np.concatenate([keys_a, keys_b]), return_inverse=True)
-    sides = []
-    for holders, columns in (
-        (holders_a, column[: len(keys_a)]),
-        (holders_b, column[len(keys_a) :]),
-    ):
-        ids, row = np.unique(holders, return_inverse=True)
-        ones = np.ones(len(row), np.int32)
-        sides.append((ids, sparse.csr_array((ones, (row, columns)), shape=(len(ids), len(keys)))))
-    (ids_a, a), (ids_b, b) = sides
-    b_t = b.T.tocsr()
-    found_a, found_b = [], []
-    for start in range(0, a.shape[0], SHARING_AT_ONCE):
-        shared = (a[start : start + SHARING_AT_ONCE] @ b_t).tocoo()
-        enough = shared.data >= at_least
-        found_a.append(ids_a[shared.row[enough] + start])
-        found_b.append(ids_b[shared.col[enough]])
-    return np.concatenate(found_a), np.concatenate(found_b)
+    ids_a, a = _incidence(holders_a, column[: len(keys_a)], len(keys))
+    ids_b, b = _incidence(holders_b, column[len(keys_a) :], len(keys))
+    rows, cols = _products(a, b, at_least, upper=False)
+    return ids_a[rows], ids_b[cols]
 
 
 def pairs_within(holders: np.ndarray, keys: np.ndarray, at_least: int) -> np.ndarray:
     """The pairs of holders (rows of two, the smaller first, each pair once) that hold
     `at_least` keys in common."""
-    a, b = _sharing(holders, keys, holders, keys, at_least)
-    return np.column_stack([a[a < b], b[a < b]]).astype(np.int64).reshape(-1, 2)
+    if not len(keys):
+        return np.zeros((0, 2), np.int64)
+    _, column = np.unique(keys, return_inverse=True)
+    ids, held = _incidence(holders, column, int(column.max()) + 1)
+    rows, cols = _products(held, held, at_least, upper=True)
+    return np.column_stack([ids[rows], ids[cols]]).astype(np.int64).reshape(-1, 2)
+
+
+def _incidence(
+    holders: np.ndarray, columns: np.ndarray, n_keys: int
+) -> tuple[np.ndarray, sparse.csr_array]:
+    """The holders, each once and sorted, and a row of each holder's keys (1 in the column of
+    each)."""
+    ids, row = np.unique(holders, return_inverse=True)
+    ones = np.ones(len(row), np.int32)
+    return ids, sparse.csr_array((ones, (row, columns)), shape=(len(ids), n_keys))
+
+
+def _products(
+    a: sparse.csr_array, b: sparse.csr_array, at_least: int, upper: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (row of a, row of b) whose rows share `at_least` columns (`upper`: row of a < row
+    of b only), SHARING_AT_ONCE rows of `a` at a time: memory follows one block's pairs."""
+    b_t = b.T.tocsr()
+    found_a, found_b = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for start in range(0, a.shape[0], SHARING_AT_ONCE):
+        shared = (a[start : start + SHARING_AT_ONCE] @ b_t).tocoo()
+        rows = shared.row.astype(np.int64) + start
+        enough = shared.data >= at_least
+        if upper:
+            enough &= rows < shared.col
+        found_a.append(rows[enough])
+        found_b.append(shared.col[enough].astype(np.int64))
+    return np.concatenate(found_a), np.concatenate(found_b)
 
 
 def _pairs(members: list[int]) -> Iterable[tuple[int, int]]:
