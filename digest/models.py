@@ -9,7 +9,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -25,6 +25,13 @@ CHROME = "chrome"  # site furniture: "click here" footers, "Viewing results 1 - 
 BODY_KINDS = frozenset({PROSE, QUESTION, BULLET})
 
 
+def _setstate(self: object, state: dict | list) -> None:
+    """Unpickling: a list of the fields' values, or a dict of them (pickled before slots)."""
+    names = [f.name for f in fields(self)]  # type: ignore[arg-type]
+    for name, value in state.items() if isinstance(state, dict) else zip(names, state, strict=True):
+        object.__setattr__(self, name, value)
+
+
 # Slots: a selection holds every candidate's paragraphs (40,000 articles: 375,000 of them),
 # and an instance dictionary would cost more than many a paragraph's text.
 @dataclass(frozen=True, slots=True)
@@ -32,6 +39,8 @@ class Paragraph:
     text: str
     kind: str = PROSE
     line: int | None = None  # 1-based line in the source file, when it has lines
+
+    __setstate__ = _setstate
 
 
 # A file's path or name, which a reader must never see: "/srv/seeds/000.txt", "./feed.xml",
@@ -70,6 +79,8 @@ class Article:
     source_link: str | None = None  # the source's home page
     language: str | None = None  # declared by the source ("ru"); digest.language.language_of
     listed: bool = False  # `date` is when a listing page showed it, not when it was published
+
+    __setstate__ = _setstate
 
     @property
     def shown_source(self) -> str:

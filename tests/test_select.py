@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import pickle
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from conftest import SAMPLE_SEEDS, page, real_pages
 from digest.config import SelectionConfig
 from digest.models import (
     ALREADY_SENT,
+    CAPTION,
     DUPLICATE,
     NEAR_DUPLICATE,
     OVER_LIMIT,
@@ -327,3 +329,37 @@ def test_max_articles_keeps_the_first_and_skips_the_rest_as_over_limit(store, sh
 
 def test_nothing_to_select(store):
     assert select([], History(store), EVERYTHING) == Selection([], [])
+
+
+def test_candidates_pickle_as_they_are_and_as_pickled_before_slots():
+    """Candidates cross to worker processes pickled; pickles made before Article and
+    Paragraph had slots hold a dict of fields, and still load."""
+    article = Article(
+        "Grain exports rise",
+        (Paragraph("Wheat exports rose 12% on Monday.", line=3), Paragraph("Photo", CAPTION)),
+        "feed.xml",
+        date=dt.date(2026, 3, 2),
+        url="https://example.com/a",
+    )
+    assert pickle.loads(pickle.dumps(article)) == article
+    older = Article.__new__(Article)
+    older.__setstate__(
+        {
+            "title": article.title,
+            "paragraphs": tuple(
+                _older_paragraph(p.text, p.kind, p.line) for p in article.paragraphs
+            ),
+            **{
+                k: getattr(article, k)
+                for k in Article.__slots__
+                if k not in ("title", "paragraphs")
+            },
+        }
+    )
+    assert older == article
+
+
+def _older_paragraph(text: str, kind: str, line: int | None) -> Paragraph:
+    p = Paragraph.__new__(Paragraph)
+    p.__setstate__({"text": text, "kind": kind, "line": line})
+    return p

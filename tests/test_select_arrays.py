@@ -9,12 +9,15 @@ import itertools
 import re
 import zlib
 from collections import Counter
+from dataclasses import fields
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from digest.models import Article, Paragraph
 from digest.select.facts import weekday_words
+from digest.select.ragged import Ragged
 from digest.select.stories import pairs_within
 from digest.text import STOP_WORDS, tokens
 
@@ -147,3 +150,29 @@ ONE_SCAN = re.compile(
 def test_weekdays_scanned_apart_are_those_one_scan_finds(words):
     text = " ".join(words)
     assert weekday_words(text) == [m[0] for m in ONE_SCAN.finditer(text)]
+
+
+def test_fingerprints_made_in_blocks_and_joined_are_those_of_all_at_once():
+    articles = [
+        Article(title, (Paragraph(body),), "feed.xml")
+        for title, body in [
+            ("Grain exports from Astana rise", "Tokayev said on Monday wheat exports rose 12%."),
+            ("", ""),
+            ("ΟΔΟΣ Σ", "Токаев в среду сказал, что экспорт зерна вырос на 5 млрд тенге."),
+            ("Wheat—exports “grain”", " ".join(WORDS * 40)),
+        ]
+    ]
+    whole = fingerprint_module.fingerprint(articles)
+    joined = fingerprint_module.Fingerprints.concat(
+        [fingerprint_module.fingerprint(articles[:1]), fingerprint_module.fingerprint(articles[1:])]
+    )
+    for f in fields(whole)[:-1]:
+        a, b = getattr(whole, f.name), getattr(joined, f.name)
+        if isinstance(a, Ragged):
+            assert a.values.tolist() == b.values.tolist(), f.name
+            assert a.starts.tolist() == b.starts.tolist(), f.name
+        elif f.name == "articles":
+            assert a == b
+        else:
+            assert a.tolist() == b.tolist(), f.name
+    assert whole.facts_of(0) and not whole.facts_of(1)

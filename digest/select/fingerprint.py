@@ -15,7 +15,7 @@ import functools
 import zlib
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -53,7 +53,7 @@ LEAD_BANDS, LEAD_ROWS = 4, 4  # LSH over the opening (its first 16 MinHash value
 LEAD_PERM = LEAD_BANDS * LEAD_ROWS
 TERMS_KEPT = 48  # content words stored per sent article for the cosine
 NAMES_KEPT = 24  # name words stored with them
-_TERMS_AT_ONCE = 4096  # articles whose terms are counted in one go
+_TERMS_AT_ONCE = 1024  # articles whose terms are counted in one go: ~15 MB
 _SIGN_CHUNK = 16_384  # shingles per numpy call: the buffer stays in cache
 _MAX32 = np.uint32(0xFFFFFFFF)
 
@@ -143,6 +143,7 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int, salt: int) -> np.ndarray:
     return acc.view(np.int64)
 
 
+HEADLINE_WORDS = 4
 _STOPWORDS = frozenset(w.encode() for w in STOP_WORDS)
 _WORD_MASK = np.uint32(NAME_BIT - 1)
 _TERM_MASK = NAME_BIT - 1
@@ -197,8 +198,9 @@ def story_terms(
     # there apart.
     rows = np.concatenate([word_rows, name_rows])
     order = np.argsort(rows, kind="stable")
-    terms = np.concatenate([top_words, top_names])[order].astype(np.int64)
+    terms = np.concatenate([top_words, top_names])[order].astype(np.uint32)
     counts = np.concatenate([word_counts, np.ones(len(top_names), np.int64)])[order]
+    counts = counts.astype(np.uint16)  # an opening (FACT_CHARS) holds far fewer words
     lengths = np.bincount(rows, minlength=len(words))
     return Ragged.of(terms, lengths), Ragged.of(counts, lengths)
 
@@ -282,9 +284,6 @@ def paragraph_keys(article: Article) -> list[tuple[int, str]]:
     return out
 
 
-HEADLINE_WORDS = 4  # a headline of fewer content words is too generic to name a story
-
-
 def headline_key(words: frozenset[int]) -> int | None:
     """The key of a headline's content words, when there are enough of them to name a story:
     republished tellings keep the headline (less its labels) when their texts share little."""
@@ -323,14 +322,28 @@ class Fingerprints:
     headline: Ragged  # uint32 headline_words, sorted
     headline_key: np.ndarray  # int64 headline_key; 0 where the headline has too few words
     excerpt: np.ndarray  # bool
-    terms: Ragged  # int64 term hashes (story_terms)
-    counts: Ragged  # int64: the count of each term
+    terms: Ragged  # uint32 term hashes (story_terms)
+    counts: Ragged  # uint16: the count of each term
     # the keys of its body paragraphs, made when first asked (of the few articles compared
     # as the same story, and of those remembered)
     _paragraphs: dict[int, frozenset[int]] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.exact)
+
+    @classmethod
+    def concat(cls, parts: Sequence[Fingerprints]) -> Fingerprints:
+        """The rows of several, in order (made apart, e.g. a block of articles each)."""
+        columns = []
+        for f in fields(cls)[:-1]:  # not the paragraphs made so far
+            values = [getattr(p, f.name) for p in parts]
+            if f.name == "articles":
+                columns.append([a for v in values for a in v])
+            elif isinstance(values[0], Ragged):
+                columns.append(Ragged.concat(values))
+            else:
+                columns.append(np.concatenate(values))
+        return cls(*columns)
 
     def facts_of(self, row: int) -> dict[int, str]:
         """Its facts: key -> kind."""

@@ -50,6 +50,11 @@ class Ragged:
         """The row of each value."""
         return np.repeat(np.arange(len(self)), self.lengths())
 
+    def block(self, start: int, end: int) -> Ragged:
+        """Rows `start` to `end` (a view)."""
+        starts = self.starts[start : end + 1]
+        return Ragged(self.values[starts[0] : starts[-1]], starts - starts[0])
+
     def take(self, rows: np.ndarray) -> Ragged:
         """These rows, in this order."""
         rows = np.asarray(rows, np.int64)

@@ -62,6 +62,7 @@ MIN_SCORE = 0.02  # pairs scored lower are left out of the means (they count 0)
 # generated news with names drawn from a small pool (benchmarks/selection.py), names alone
 # joined 149 of 2,266 unrelated articles to others; with this floor, 1 (ECB+ unchanged).
 MIN_WORDS = 0.05
+WEIGH_AT_ONCE = 4096  # reports weighed in one go
 PAIRS_AT_ONCE = 10_000  # pairs whose rows are multiplied in one go: memory stays small
 
 
@@ -137,33 +138,56 @@ class Reports:
 
 
 def weigh(reports: Facets, vocab: Vocabulary) -> Reports:
-    """The reports' rows. A sent telling may use terms no candidate uses: they count in its
-    vector's length and its headline weight, and are left out of the matrices (no
-    candidate's row could share them)."""
-    n = len(reports)
-    rows, terms = reports.terms.holders(), reports.terms.values
-    weights = (1 + np.log(reports.counts.values)) * _idf(vocab, terms)
+    """The reports' rows, WEIGH_AT_ONCE reports at a time (memory holds one block's
+    temporaries). A sent telling may use terms no candidate uses: they count in its vector's
+    length and its headline weight, and are left out of the matrices (no candidate's row
+    could share them)."""
+    blocks = [
+        _weigh_block(reports, vocab, start, min(start + WEIGH_AT_ONCE, len(reports)))
+        for start in range(0, len(reports), WEIGH_AT_ONCE)
+    ] or [_weigh_block(reports, vocab, 0, 0)]
+    matrices = [sparse.vstack([b[k] for b in blocks], format="csr") for k in (0, 1, 2, 4, 5, 6)]
+    words, names, headline, figures, weekdays, facts = matrices
+    return Reports(
+        vocab,
+        words,
+        names,
+        headline,
+        np.concatenate([b[3] for b in blocks]),
+        figures,
+        weekdays,
+        facts,
+        reports.classes,
+        reports.cyrillic,
+    )
+
+
+def _weigh_block(reports: Facets, vocab: Vocabulary, start: int, end: int) -> tuple:
+    n = end - start
+    block = reports.terms.block(start, end)
+    rows, terms = block.holders(), block.values.astype(np.int64)
+    counts = reports.counts.block(start, end).values.astype(np.int64)
+    weights = (1 + np.log(counts)) * _idf(vocab, terms)
     is_name = (terms & NAME_BIT) != 0
     words, names = (
         _matrix(rows[m], terms[m], _unit(rows[m], weights[m], n), n, vocab.terms)
         for m in (~is_name, is_name)
     )
-    head_rows, head_terms = reports.headline.holders(), reports.headline.values
-    headline_weight = np.bincount(head_rows, _idf(vocab, head_terms), n)
-    fact_rows, facts = reports.facts.holders(), reports.facts.values
-    figure = np.isin(reports.kinds, _FIGURE_KINDS)
-    weekday = reports.kinds == ord(WEEKDAY)
-    return Reports(
-        vocab,
+    head = reports.headline.block(start, end)
+    head_rows, head_terms = head.holders(), head.values
+    facts = reports.facts.block(start, end)
+    fact_rows, keys = facts.holders(), facts.values
+    kinds = reports.kinds[reports.facts.starts[start] : reports.facts.starts[end]]
+    figure = np.isin(kinds, _FIGURE_KINDS)
+    weekday = kinds == ord(WEEKDAY)
+    return (
         words,
         names,
         _matrix(head_rows, head_terms, np.ones(len(head_terms)), n, vocab.terms),
-        headline_weight,
-        _matrix(fact_rows[figure], facts[figure], np.ones(figure.sum()), n, vocab.facts),
-        _matrix(fact_rows[weekday], facts[weekday], np.ones(weekday.sum()), n, vocab.facts),
-        _matrix(fact_rows, facts, np.ones(len(facts)), n, vocab.facts),
-        reports.classes,
-        reports.cyrillic,
+        np.bincount(head_rows, _idf(vocab, head_terms), n),
+        _matrix(fact_rows[figure], keys[figure], np.ones(figure.sum()), n, vocab.facts),
+        _matrix(fact_rows[weekday], keys[weekday], np.ones(weekday.sum()), n, vocab.facts),
+        _matrix(fact_rows, keys, np.ones(len(keys)), n, vocab.facts),
     )
 
 
@@ -182,9 +206,13 @@ def same_story(a: Reports, rows_a: np.ndarray, b: Reports, rows_b: np.ndarray) -
     are two stories however many names they share: the people of a region turn up in many
     unrelated stories (in two scripts the words cannot agree, and the names and figures
     decide)."""
-    x = features(a, rows_a, b, rows_b)
-    p = probability(x)
-    p[(a.cyrillic[rows_a] == b.cyrillic[rows_b]) & (x[:, 0] < MIN_WORDS)] = 0.0
+    p = np.zeros(len(rows_a))
+    for start in range(0, len(rows_a), PAIRS_AT_ONCE):  # memory holds one block's features
+        part = slice(start, start + PAIRS_AT_ONCE)
+        x = features(a, rows_a[part], b, rows_b[part])
+        p[part] = probability(x)
+        one_script = a.cyrillic[rows_a[part]] == b.cyrillic[rows_b[part]]
+        p[part][one_script & (x[:, 0] < MIN_WORDS)] = 0.0
     return p
 
 
@@ -272,22 +300,30 @@ def rivals(means: Mapping[K, float], best: K) -> list[K]:
 
 
 def average_linkage(
-    nodes: Sequence[int], score: Mapping[tuple[int, int], float], threshold: float
+    nodes: Sequence[int],
+    score: Mapping[tuple[int, int], float],
+    threshold: float,
+    weight: Sequence[int] | None = None,
 ) -> list[list[int]]:
     """Groups of `nodes`, merged while two groups' mean pairwise score (pairs without a score
     count 0) reaches `threshold`, the closest two first. `score` keys are (i, j) with i < j
-    in node order; only scored pairs are ever compared, so the cost follows their number."""
+    in node order; only scored pairs are ever compared, so the cost follows their number.
+    A node of `weight` w stands for w items: its score with another is the sum over their
+    items' pairs."""
     index = {n: k for k, n in enumerate(nodes)}
     sums: dict[int, dict[int, float]] = {k: {} for k in range(len(nodes))}
     for (i, j), s in score.items():
         a, b = index[i], index[j]
         sums[a][b] = sums[a].get(b, 0.0) + s
         sums[b][a] = sums[b].get(a, 0.0) + s
-    size = {k: 1 for k in sums}
+    size = {k: weight[k] if weight else 1 for k in sums}
     members = {k: [nodes[k]] for k in sums}
 
     heap = [
-        (-s, a, b) for a, row in sums.items() for b, s in row.items() if a < b and s >= threshold
+        (-s / (size[a] * size[b]), a, b)
+        for a, row in sums.items()
+        for b, s in row.items()
+        if a < b and s >= threshold * size[a] * size[b]
     ]
     heapq.heapify(heap)
     while heap:
