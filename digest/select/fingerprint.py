@@ -401,7 +401,8 @@ class _Columns:
         terms: tuple[Ragged, Ragged],
     ) -> Fingerprints:
         def flat(values: array | bytearray, dtype: type) -> np.ndarray:
-            return np.frombuffer(values, dtype).copy() if len(values) else np.zeros(0, dtype)
+            """The values, in their own buffer (no copy)."""
+            return np.frombuffer(values, dtype) if len(values) else np.zeros(0, dtype)
 
         return Fingerprints(
             articles,

@@ -315,7 +315,7 @@ class Batch:
         _, word, df = np.unique(values, return_inverse=True, return_counts=True)
         rare = (df[word] > 1) & (df[word] <= RARE_WORD_MAX_DF)
         by_words = pairs_within(holders[rare], values[rare], MIN_RARE_WORDS)
-        rows = np.unique(np.concatenate([by_anchors, by_words]), axis=0)
+        rows = _unique_pairs(np.concatenate([by_anchors, by_words]))
         known = [self.day(i) for i in self.live]
         days = np.array([d or 0 for d in known], np.int64)
         dated = np.array([d is not None for d in known], bool)
@@ -371,7 +371,7 @@ class _FactIndex:
         new = np.ones(len(keys), bool)
         new[1:] = keys[1:] != keys[:-1]
         first = np.flatnonzero(new)
-        rows = fps.facts.holders()[order]
+        rows = fps.facts.holders()[order].astype(np.int32)
         lengths = np.diff(np.append(first, len(keys)))
         return cls(keys[first], fps.kinds[order[first]], Ragged.of(rows, lengths))
 
@@ -426,6 +426,15 @@ def pairs_within(holders: np.ndarray, keys: np.ndarray, at_least: int) -> np.nda
     ids, held = _incidence(holders, column, int(column.max()) + 1)
     rows, cols = _products(held, held, at_least, upper=True)
     return np.column_stack([ids[rows], ids[cols]]).astype(np.int64).reshape(-1, 2)
+
+
+def _unique_pairs(pairs: np.ndarray) -> np.ndarray:
+    """Each pair (a row of two ids) once, in order (np.unique(pairs, axis=0), in less memory)."""
+    if not len(pairs):
+        return np.zeros((0, 2), np.int64)
+    n = int(pairs.max()) + 1
+    keys = np.unique(pairs[:, 0].astype(np.int64) * n + pairs[:, 1])
+    return np.column_stack([keys // n, keys % n])
 
 
 def _incidence(
@@ -516,7 +525,7 @@ def group(
     a, b = rep[pairs[:, 0]], rep[pairs[:, 1]]
     a, b = np.where(place[a] < place[b], a, b), np.where(place[a] < place[b], b, a)
     # each pair of best tellings once, the first on the page first
-    node_pairs = np.unique(np.column_stack([a[a != b], b[a != b]]), axis=0).reshape(-1, 2)
+    node_pairs = _unique_pairs(np.column_stack([a[a != b], b[a != b]]))
     p = score(node_pairs)
     kept = p >= MIN_SCORE
     node_score = dict(zip(map(tuple, node_pairs[kept].tolist()), p[kept].tolist(), strict=True))
