@@ -106,6 +106,7 @@ _ANCHORS = np.array([ord(k) for k in sorted(ANCHORS)], np.uint8)  # as Fingerpri
 RARE_WORD_MAX_DF = 20
 MIN_RARE_WORDS = 3
 SMALL_STORY = 4  # copy groups: a story this small may join a bigger one (_join_small_stories)
+RARE_AT_ONCE = 4096  # candidates whose words are looked up among the rare ones at once
 SENT_AT_ONCE = 1024  # sent articles scored against the candidates in one go
 SHARING_AT_ONCE = 2048  # holders whose shared keys are counted in one sparse product
 MAX_BUCKET = 50  # LSH bucket members compared with each other, beyond: only with the first
@@ -308,13 +309,7 @@ class Batch:
             np.flatnonzero((df > 1) & (df <= ANCHOR_MAX_DF) & np.isin(facts.kinds, _ANCHORS))
         )
         by_anchors = pairs_within(anchors.values, anchors.holders(), MIN_ANCHORS)
-        terms = self.fps.terms
-        holders, values = terms.holders(), terms.values
-        words = (values & NAME_BIT) == 0
-        holders, values = holders[words], values[words]
-        _, word, df = np.unique(values, return_inverse=True, return_counts=True)
-        rare = (df[word] > 1) & (df[word] <= RARE_WORD_MAX_DF)
-        by_words = pairs_within(holders[rare], values[rare], MIN_RARE_WORDS)
+        by_words = pairs_within(*self._rare_words(), MIN_RARE_WORDS)
         rows = _unique_pairs(np.concatenate([by_anchors, by_words]))
         known = [self.day(i) for i in self.live]
         days = np.array([d or 0 for d in known], np.int64)
@@ -322,6 +317,22 @@ class Batch:
         a, b = rows[:, 0], rows[:, 1]
         close = ~(dated[a] & dated[b]) | (np.abs(days[a] - days[b]) <= STORY_WINDOW_DAYS)
         return np.asarray(self.live, np.int64)[rows[close]].reshape(-1, 2)
+
+    def _rare_words(self) -> tuple[np.ndarray, np.ndarray]:
+        """(holder row, word) of each rare content word, one held by more than one candidate
+        and at most RARE_WORD_MAX_DF; looked up a block of rows at a time (at 40,000
+        candidates the words are 2 million)."""
+        terms = self.fps.terms
+        used, df = np.unique(terms.values[(terms.values & NAME_BIT) == 0], return_counts=True)
+        rare = used[(df > 1) & (df <= RARE_WORD_MAX_DF)]
+        holders, words = [np.zeros(0, np.int64)], [np.zeros(0, np.uint32)]
+        for start in range(0, len(terms), RARE_AT_ONCE):
+            block = terms.block(start, min(start + RARE_AT_ONCE, len(terms)))
+            at = np.minimum(np.searchsorted(rare, block.values), max(len(rare) - 1, 0))
+            found = rare[at] == block.values if len(rare) else np.zeros(len(at), bool)
+            holders.append(block.holders()[found] + start)
+            words.append(block.values[found])
+        return np.concatenate(holders), np.concatenate(words)
 
     def story_scorer(self, history: SentStories) -> Callable[[np.ndarray], np.ndarray]:
         """The same-story probability (similarity.py) of each of many pairs of candidates
