@@ -20,7 +20,8 @@ stories (new words, the same facts), and the same three kinds inside the batch.
 
 `--republished`: 20 Atom feeds x 25 entries republishing the sample pages' stories
 (tests/republish.py), two selections as two runs would make them: the time of each, and the
-copies that would reach a reader and the stories lost.
+copies that would reach a reader and the stories lost; then the same built from the five
+real pages in ../shared/seeds (23 articles, excerpts too), seeds 1-40, in total.
 
 The temporary folder is removed at the end unless `--keep` names one.
 """
@@ -378,41 +379,64 @@ def measure(state: Path, candidates_file: Path) -> None:
 
 
 def republished() -> None:
-    """Two selections over the republished feeds, as two runs make them."""
+    """Two selections over the republished feeds, as two runs make them: from the sample
+    pages, and from the five real pages beside the project when they are there."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from republish import entries, write_feeds
+    from republish import ONE_EVENT, base_stories, entries, real_stories, write_feeds
 
     from digest.sources import read_paths
 
     config = SelectionConfig(max_articles=100, lookback_days=30)
-    for seed in (1, 2, 3):
-        corpus = entries(seed)
-        story = {e.link: e.story for e in corpus}
-        with tempfile.TemporaryDirectory(prefix="digest-republished-") as tmp:
-            folder = Path(tmp)
-            store = Store.open(folder / "state.sqlite3")
-            sent: list[list[int]] = []
-            seconds = []
-            present: set[int] = set()
-            for day in (0, 1):
-                write_feeds(folder / "feeds", corpus, day)
-                present |= {e.story for e in corpus if e.day <= day}
-                t = time.perf_counter()
-                articles = read_paths(sorted(map(str, (folder / "feeds").glob("*.xml")))).articles
-                selection = select(articles, History(store), config)
-                store.remember(day + 1, selection.records)
-                seconds.append(time.perf_counter() - t)
-                sent.append([story[c.article.url] for c in selection.chosen])
-            store.close()
-        copies = sum(n - 1 for run in sent for n in Counter(run).values())
-        copies += len(set(sent[0]) & set(sent[1]))
-        lost = present - set(sent[0]) - set(sent[1])
-        print(
-            f"republished seed {seed}: {len(corpus)} entries of {len(present)} stories; "
-            f"run 1 {seconds[0]:.2f} s ({len(sent[0])} stories), run 2 {seconds[1]:.2f} s "
-            f"({len(sent[1])} new); copies sent {copies}, stories lost {len(lost)} "
-            "(read + select + remember, in process)"
-        )
+    real = ROOT.parent / "shared" / "seeds"
+    corpora = [("sample pages", base_stories(), range(1, 4))]
+    if list(real.glob("*.txt")):
+        corpora.append(("real pages", real_stories(real), range(1, 41)))
+    for name, stories, seeds in corpora:
+        number = {a.title: n for n, a in enumerate(stories)}
+        one_event = {number[a]: number[b] for a, b in ONE_EVENT.items() if a in number}
+        one_event |= {b: a for a, b in one_event.items()}
+        totals = Counter()
+        for seed in seeds:
+            corpus = entries(seed, stories=stories)
+            story = {e.link: e.story for e in corpus}
+            with tempfile.TemporaryDirectory(prefix="digest-republished-") as tmp:
+                folder = Path(tmp)
+                store = Store.open(folder / "state.sqlite3")
+                sent: list[list[int]] = []
+                seconds = []
+                present: set[int] = set()
+                for day in (0, 1):
+                    write_feeds(folder / "feeds", corpus, day)
+                    present |= {e.story for e in corpus if e.day <= day}
+                    t = time.perf_counter()
+                    paths = sorted(map(str, (folder / "feeds").glob("*.xml")))
+                    articles = read_paths(paths).articles
+                    selection = select(articles, History(store), config)
+                    store.remember(day + 1, selection.records)
+                    seconds.append(time.perf_counter() - t)
+                    sent.append([story[c.article.url] for c in selection.chosen])
+                store.close()
+            copies = sum(n - 1 for run in sent for n in Counter(run).values())
+            copies += len(set(sent[0]) & set(sent[1]))
+            shown = set(sent[0]) | set(sent[1])
+            lost = {s for s in present - shown if one_event.get(s) not in shown}
+            totals.update(copies=copies, lost=len(lost), runs=1)
+            totals.update(first=seconds[0], second=seconds[1])
+            if len(seeds) <= 3:
+                print(
+                    f"republished {name}, seed {seed}: {len(corpus)} entries of {len(present)} "
+                    f"stories; run 1 {seconds[0]:.2f} s ({len(sent[0])} stories), run 2 "
+                    f"{seconds[1]:.2f} s ({len(sent[1])} new); copies sent {copies}, stories "
+                    f"lost {len(lost)} (read + select + remember, in process)"
+                )
+        if len(seeds) > 3:
+            n = totals["runs"]
+            print(
+                f"republished {name}, seeds {seeds.start}-{seeds.stop - 1}: "
+                f"{len(stories)} stories, 500 entries each; copies sent {totals['copies']}, "
+                f"stories lost {totals['lost']} (one event told by two outlets counts once); "
+                f"run 1 {totals['first'] / n:.2f} s, run 2 {totals['second'] / n:.2f} s on average"
+            )
 
 
 def main() -> None:

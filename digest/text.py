@@ -97,23 +97,32 @@ _LABEL_SUFFIX = re.compile(
 )
 
 
+HEADLINE_WORDS = 4  # a headline of fewer content words is too generic to name a story
+
+
+def _content_words(text: str) -> int:
+    return sum(w.decode() not in STOP_WORDS for w in tokens(text))
+
+
 def headline(title: str) -> str:
     """A headline without the labels republishers add: "Update: X (Part 2)" -> "X".
 
     Only a label of at most four words is taken off, and never the whole headline, so
-    "Kazakhstan: The Road Ahead" keeps its meaning in what is left.
+    "Kazakhstan: The Road Ahead" keeps its meaning in what is left; a label before a colon is
+    left on when what follows is too short to name a story alone ("Unveiling the Magic:
+    Behind the Scenes of Baikonur" is one headline).
     """
     text = title.strip()
-    for _ in range(2):  # "Update: Opinion: X"
-        m = _LABEL_PREFIX.match(text)
-        if not m or len(text) - m.end() < 12:
-            break
-        text = text[m.end() :]
     for _ in range(2):  # "X (Part 2) | Site"
         m = _LABEL_SUFFIX.search(text)
         if not m or m.start() < 12:
             break
         text = text[: m.start()]
+    for _ in range(2):  # "Update: Opinion: X"
+        m = _LABEL_PREFIX.match(text)
+        if not m or len(text) - m.end() < 12 or _content_words(text[m.end() :]) < HEADLINE_WORDS:
+            break
+        text = text[m.end() :]
     return text.strip()
 
 

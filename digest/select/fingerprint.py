@@ -147,6 +147,7 @@ def lsh_bands(sigs: np.ndarray, leads: np.ndarray) -> np.ndarray:
     return out
 
 
+HEADLINE_WORDS = 4
 _STOPWORDS = frozenset(w.encode() for w in STOP_WORDS)
 _WORD_MASK = np.uint32(NAME_BIT - 1)
 _TERM_MASK = NAME_BIT - 1
@@ -281,9 +282,6 @@ def paragraph_keys(article: Article) -> list[tuple[int, str]]:
             if len(words) >= PARAGRAPH_WORDS:
                 out.append((key64("para", b" ".join(words)), p.text))
     return out
-
-
-HEADLINE_WORDS = 4  # a headline of fewer content words is too generic to name a story
 
 
 def headline_key(words: frozenset[int]) -> int | None:

@@ -306,22 +306,30 @@ def rivals(means: Mapping[K, float], best: K) -> list[K]:
 
 
 def average_linkage(
-    nodes: Sequence[int], score: Mapping[tuple[int, int], float], threshold: float
+    nodes: Sequence[int],
+    score: Mapping[tuple[int, int], float],
+    threshold: float,
+    weight: Sequence[int] | None = None,
 ) -> list[list[int]]:
     """Groups of `nodes`, merged while two groups' mean pairwise score (pairs without a score
     count 0) reaches `threshold`, the closest two first. `score` keys are (i, j) with i < j
-    in node order; only scored pairs are ever compared, so the cost follows their number."""
+    in node order; only scored pairs are ever compared, so the cost follows their number.
+    A node of `weight` w stands for w items: its score with another is the sum over their
+    items' pairs."""
     index = {n: k for k, n in enumerate(nodes)}
     sums: dict[int, dict[int, float]] = {k: {} for k in range(len(nodes))}
     for (i, j), s in score.items():
         a, b = index[i], index[j]
         sums[a][b] = sums[a].get(b, 0.0) + s
         sums[b][a] = sums[b].get(a, 0.0) + s
-    size = {k: 1 for k in sums}
+    size = {k: weight[k] if weight else 1 for k in sums}
     members = {k: [nodes[k]] for k in sums}
 
     heap = [
-        (-s, a, b) for a, row in sums.items() for b, s in row.items() if a < b and s >= threshold
+        (-s / (size[a] * size[b]), a, b)
+        for a, row in sums.items()
+        for b, s in row.items()
+        if a < b and s >= threshold * size[a] * size[b]
     ]
     heapq.heapify(heap)
     while heap:

@@ -25,6 +25,7 @@ clearly better than any other (`group`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -110,6 +111,7 @@ RARE_AT_ONCE = 4096  # candidates whose words are looked up among the rare ones 
 SENT_AT_ONCE = 1024  # sent articles scored against the candidates in one go
 SHARING_AT_ONCE = 2048  # holders whose shared keys are counted in one sparse product
 MAX_BUCKET = 50  # LSH bucket members compared with each other, beyond: only with the first
+COPY_LINKAGE = 0.4  # see _join_copy_groups
 STRENGTH = {DUPLICATE: 3, NEAR_DUPLICATE: 2, SAME_STORY: 1}
 COPIES = (DUPLICATE, NEAR_DUPLICATE)
 
@@ -180,6 +182,63 @@ def is_copy(a: Telling, b: Telling) -> bool:
     return cont >= EXCERPT_CONTAINMENT and same_opening
 
 
+@dataclass(frozen=True)
+class Told:
+    """What `mixed_into` asks of a telling: its headline words and its paragraphs' keys
+    (`keys` makes them, when first asked: most pairs are settled by their headlines)."""
+
+    headline: frozenset[int]
+    keys: Callable[[], frozenset[int]]
+
+    @functools.cached_property
+    def paragraphs(self) -> frozenset[int]:
+        return self.keys()
+
+
+def mixed_into(a: Told, b: Told, around: Iterable[Told]) -> bool:
+    """Whether `a` and `b` only look like copies because a republisher mixed one story's
+    paragraphs whole into a copy of another: a paragraph or two of one story make its short
+    tellings look contained in that copy (a long paragraph may be most of it), and two such
+    mixtures may even hold the same text under two headlines.
+
+    Under headlines that differ, a paragraph the two share is at home with the side whose
+    headline more of its holders carry (the two and the tellings `around` them); when it is
+    at home with one side and the other holds paragraphs of its own, that other is a
+    mixture, not a copy; two texts each holding a paragraph at home with the other are two
+    mixtures; and so are two holding a paragraph at home under a third headline, unless
+    they hold nothing else. (Two that each hold paragraphs of their own and share one with
+    no home are left copies: a copy retitled, with a paragraph added and one dropped, is
+    that too.)"""
+    if headline_similarity(a.headline, b.headline) >= SAME_HEADLINE:
+        return False
+    shared = a.paragraphs & b.paragraphs
+    if not shared:
+        return False
+    holders = [t for t in (a, b, *around) if not t.paragraphs.isdisjoint(shared)]
+    sides = [
+        [headline_similarity(t.headline, side.headline) >= SAME_HEADLINE for t in holders]
+        for side in (a, b)
+    ]
+    sides.append([not (x or y) for x, y in zip(*sides, strict=True)])  # neither headline
+    homes = set()
+    for p in shared:
+        votes = [
+            sum(v for t, v in zip(holders, side, strict=True) if p in t.paragraphs)
+            for side in sides
+        ]
+        if votes.count(max(votes)) == 1:
+            homes.add(votes.index(max(votes)))
+    if 2 in homes:  # a third story's paragraphs, mixed into both
+        return a.paragraphs != b.paragraphs
+    if homes == {0, 1}:
+        return True  # each holds the other's paragraphs: two mixtures of one text
+    if homes == {0}:
+        return not b.paragraphs <= a.paragraphs  # a's paragraphs inside b, which has more
+    if homes == {1}:
+        return not a.paragraphs <= b.paragraphs
+    return False
+
+
 def same_article(a: Telling, b: Telling) -> bool:
     """Two items under one identity key (a GUID in one feed, an article URL) are one article,
     perhaps updated, when their headlines agree or the text is a copy; otherwise the key was
@@ -228,6 +287,7 @@ class Batch:
         self._tellings: dict[int, Telling] = {}  # kept while pairs are decided
         self._reports: Reports | None = None
         self._facts: _FactIndex | None = None
+        self._relations: dict[int, dict[int, str]] | None = None
 
     def telling(self, i: int) -> Telling:
         t = self._tellings.get(i)
@@ -250,8 +310,24 @@ class Batch:
             self._facts = _FactIndex.of(self.fps)
         return self._facts
 
+    def told(self, i: int) -> Told:
+        return Told(self.fps.headline_of(self.row[i]), functools.partial(self.paragraphs, i))
+
+    def mixed_with_sent(self, i: int, h: SentArticle) -> bool:
+        """Whether candidate `i` and the sent telling `h` only look like copies because one
+        was mixed whole into the other (`mixed_into`; the candidates around `i` vote)."""
+        around = [self.told(k) for k in self.relations().get(i, ())]
+        sent = Told(headline_words(h.title), lambda: frozenset(h.paragraphs))
+        return mixed_into(self.told(i), sent, around)
+
     def relations(self) -> dict[int, dict[int, str]]:
-        """For each candidate, the batch candidates it copies or shares its story with."""
+        """For each candidate, the batch candidates it copies or shares its story with
+        (made once)."""
+        if self._relations is None:
+            self._relations = self._find_relations()
+        return self._relations
+
+    def _find_relations(self) -> dict[int, dict[int, str]]:
         rel: dict[int, dict[int, str]] = defaultdict(dict)
 
         def link(i: int, j: int, kind: str) -> None:
@@ -296,7 +372,19 @@ class Batch:
             if not related(i, j) and is_copy(self.telling(i), self.telling(j)):
                 link(i, j, NEAR_DUPLICATE)
         self._tellings.clear()
+        self._unlink_mixed_in(rel)
         return rel
+
+    def _unlink_mixed_in(self, rel: dict[int, dict[int, str]]) -> None:
+        """Undo the copy links of a text to another story's copy it was mixed into whole."""
+        found = {i: list(related) for i, related in rel.items()}  # who votes: all found
+        for i in list(rel):
+            for j, kind in list(rel[i].items()):
+                if j < i or kind != NEAR_DUPLICATE:
+                    continue
+                around = [self.told(h) for h in {*found[i], *found[j]} - {i, j}]
+                if mixed_into(self.told(i), self.told(j), around):
+                    del rel[i][j], rel[j][i]
 
     def anchor_pairs(self) -> np.ndarray:
         """The pairs of candidates worth a same-story score, close in time (rows of two
@@ -680,11 +768,40 @@ def copy_groups(
             s.members.append(i)
             s.kind[i] = kind
         story_of[i] = s
+    stories = _join_copy_groups(stories, rel)
     _best_tellings(stories, batch, position)
     for s in stories:  # each story where its first telling is: newest page first, page order
         s.members[1:] = sorted(s.members[1:], key=position.__getitem__)
     stories.sort(key=lambda s: min(position[m] for m in s.members))
     return stories
+
+
+def _join_copy_groups(stories: list[Story], rel: dict[int, dict[int, str]]) -> list[Story]:
+    """Copy groups most of whose tellings are copies of each other's, as one (average
+    linkage of the share of their pairs that are copies, from COPY_LINKAGE on). A story
+    republished many times over, trimmed and reordered, falls into several groups by which
+    of its long tellings came first (copy_groups does not chain), and those groups share
+    paragraphs, which the same-story score takes for mixing."""
+    group_of = {m: n for n, s in enumerate(stories) for m in s.members}
+    links: Counter[tuple[int, int]] = Counter()
+    for i, related in rel.items():
+        for j, kind in related.items():
+            a, b = group_of.get(i), group_of.get(j)
+            if i < j and kind in COPIES and a is not None and b is not None and a != b:
+                links[min(a, b), max(a, b)] += 1
+    if not links:
+        return stories
+    sizes = [len(s.members) for s in stories]
+    out = []
+    for cluster in average_linkage(range(len(stories)), links, COPY_LINKAGE, sizes):
+        story = stories[cluster[0]]
+        for n in cluster[1:]:
+            part = stories[n]
+            story.members += part.members
+            story.kind.update(part.kind)
+            story.kind[part.rep] = NEAR_DUPLICATE
+        out.append(story)
+    return out
 
 
 def _best_tellings(
@@ -719,7 +836,7 @@ def _best_tellings(
                 home, count = texts_with[p].most_common(1)[0]
                 if home != n and count > texts_with[p][n]:
                     return True
-                if told >= 3 and texts_with[p][n] == 1:
+                if told >= 3 and (texts_with[p][n] == 1 or 3 * texts_with[p][n] < told):
                     return True
             return False
 
@@ -808,7 +925,9 @@ def against_history(batch: Batch, history: SentStories) -> dict[int, SentMatch]:
             h = sent[aid]
             t = telling_of_sent(h)
             mine = batch.telling(i)
-            if is_copy(mine, t) or republished(mine, t, batch.day(i), h.day):
+            if (
+                is_copy(mine, t) or republished(mine, t, batch.day(i), h.day)
+            ) and not batch.mixed_with_sent(i, h):
                 jac, _ = estimated_similarity(mine.signature, h.signature, mine.size, h.shingles)
                 if best is None or jac > best[0]:
                     best = (jac, h)
