@@ -95,6 +95,14 @@ _LABEL_PREFIX = re.compile(
 _LABEL_SUFFIX = re.compile(
     r"\s*(?:[(\[][^()\[\]]{1,30}[)\]]|\s[|—–-]\s+(?:[\w.'’-]+\s*){1,4})\s*$",
 )
+# ... and a note after a colon or an attribution after a comma ("X: Background", "X: What
+# We Know", "X, Officials Say"), taken off only when what is left names a story alone.
+_LABEL_TAIL = re.compile(
+    r"(?::\s+(?:[\w'’-]+\s+){0,3}[\w'’-]+"
+    r"|,\s+(?:[\w.'’-]+\s+){0,3}(?:say|says|said|report|reports|claim|claims|warn|warns))"
+    r"\s*[.!?]?\s*$",
+    re.I,
+)
 
 
 HEADLINE_WORDS = 4  # a headline of fewer content words is too generic to name a story
@@ -105,7 +113,8 @@ def _content_words(text: str) -> int:
 
 
 def headline(title: str) -> str:
-    """A headline without the labels republishers add: "Update: X (Part 2)" -> "X".
+    """A headline without the labels republishers add: "Update: X (Part 2)" -> "X",
+    "In Numbers: X, Officials Say" -> "X".
 
     Only a label of at most four words is taken off, and never the whole headline, so
     "Kazakhstan: The Road Ahead" keeps its meaning in what is left; a label before a colon is
@@ -117,6 +126,9 @@ def headline(title: str) -> str:
         m = _LABEL_SUFFIX.search(text)
         if not m or m.start() < 12:
             break
+        text = text[: m.start()]
+    m = _LABEL_TAIL.search(text)
+    if m and _content_words(text[: m.start()]) >= HEADLINE_WORDS:
         text = text[: m.start()]
     for _ in range(2):  # "Update: Opinion: X"
         m = _LABEL_PREFIX.match(text)

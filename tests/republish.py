@@ -24,8 +24,14 @@ from digest.models import Article
 from digest.sources import read_paths
 
 ROOT = Path(__file__).resolve().parents[1]
-PREFIXES = ["Update: ", "Opinion: ", "Week in Review: ", "Analysis: ", "Exclusive: ", "Breaking: "]
-SUFFIXES = [" (Part 2)", " (Updated)", " | Wire", " - Partner Desk"]
+PREFIXES = [
+    "Update: ", "Opinion: ", "Week in Review: ", "Analysis: ", "Exclusive: ", "Breaking: ",
+    "In Numbers: ", "Explainer: ",
+]  # fmt: skip
+SUFFIXES = [
+    " (Part 2)", " (Updated)", " | Wire", " - Partner Desk", ", Officials Say", ": Background",
+    ": What We Know",
+]  # fmt: skip
 # Two sample articles that are one story with another (a light edit, another outlet's report):
 # left out so every base story is a story of its own.
 RELATED = {

@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
-import string
 from pathlib import Path
 
 import pytest
 from conftest import IN_CI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from news_text import NEWS_TEXT
 
 from digest.config import SelectionConfig
 from digest.models import Article, Paragraph
@@ -134,17 +134,6 @@ def article(title: str, body: str, n: int = 0) -> Article:
         date=dt.date(2025, 12, 8),
         url=f"https://example.com/{n}",
     )
-
-
-NEWS_TEXT = st.text(
-    alphabet=st.sampled_from(
-        string.ascii_letters
-        + string.digits
-        + " .,:;'’\"%$£€½–-—()\n"
-        + "АБВГДЕЁЖЗИКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдеёжзиклмнопрстуфхцчшщъыьэюяәғқңөұүһіʻ"
-    ),
-    max_size=400,
-) | st.text(max_size=200)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

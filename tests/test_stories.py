@@ -107,11 +107,13 @@ def test_two_runs_over_republished_feeds_send_every_story_once_and_lose_none(tmp
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 3, 5])
 def test_republished_real_pages_two_runs_send_every_story_once(tmp_path, shared_seeds, seed):
     """The same corpus from the five real pages: short articles, and one page's excerpts of
     one long paragraph each, mixed whole into other stories' copies (a copy may then be
-    mostly the mixed-in text, or two copies the same text under two headlines)."""
+    mostly the mixed-in text, or two copies the same text under two headlines). Seed 5: on
+    day 2, a sent telling's copy grouped with another outlet's new tellings of its event
+    must not be their face."""
     stories = real_stories(shared_seeds)
     title = {n: a.title for n, a in enumerate(stories)}
     number = {a.title: n for n, a in enumerate(stories)}

@@ -78,6 +78,7 @@ from .stories import (
     story_sent,
     story_sent_by_score,
     texts_already_sent,
+    without_sent_copies,
 )
 
 __all__ = [
@@ -180,6 +181,11 @@ def _select(
     told: list[list[int]] = []  # the chosen stories' tellings, best first
     for story in stories:
         match = story_sent(story, matches) or story_sent_by_score(story, by_score)
+        if match is None:
+            story, sent_copies = without_sent_copies(story, matches, batch, position)
+            for m in sent_copies:
+                how = DUPLICATE if matches[m].reason == ALREADY_SENT else matches[m].reason
+                skipped[m] = Skipped(candidates[m], ALREADY_SENT, matches[m].title, how)
         rep = candidates[story.rep]
         if match is not None:  # every telling of a story already sent, however it matched
             for m in story.members:

@@ -1042,3 +1042,27 @@ def story_sent(story: Story, matches: dict[int, SentMatch]) -> SentMatch | None:
     if story.rep in matches and matches[story.rep].story == sid:
         return matches[story.rep]
     return next(matches[m] for m in story.members if m in matches and matches[m].story == sid)
+
+
+def without_sent_copies(
+    story: Story, matches: dict[int, SentMatch], batch: Batch, position: dict[int, int]
+) -> tuple[Story, list[int]]:
+    """A new story without its tellings that copy a sent one (story_sent found too few of them
+    to call the story sent), and those tellings: a telling readers already got is no face for
+    news, and is skipped as already sent. The fullest telling left is the face."""
+    sent = [m for m in story.members if m in matches]
+    fresh = [m for m in story.members if m not in matches]
+    if not sent or not fresh:
+        return story, []
+    row, fps = batch.row, batch.fps
+    rep = min(
+        fresh, key=lambda m: (bool(fps.excerpt[row[m]]), -int(fps.words[row[m]]), position[m])
+    )
+    copy = story.kind.get(rep) in COPIES
+    kind = {
+        m: story.kind[m] if copy and story.kind.get(m) in COPIES else SAME_STORY
+        for m in fresh
+        if m != rep
+    }
+    others = sorted(kind, key=position.__getitem__)
+    return Story(rep, [rep, *others], kind), sent
