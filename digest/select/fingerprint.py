@@ -53,7 +53,7 @@ LEAD_BANDS, LEAD_ROWS = 4, 4  # LSH over the opening (its first 16 MinHash value
 LEAD_PERM = LEAD_BANDS * LEAD_ROWS
 TERMS_KEPT = 48  # content words stored per sent article for the cosine
 NAMES_KEPT = 24  # name words stored with them
-_TERMS_AT_ONCE = 1024  # articles whose terms are counted in one go: ~15 MB
+_TERMS_AT_ONCE = 1024  # articles whose terms (or bands) are made in one go: ~15 MB
 _SIGN_CHUNK = 16_384  # shingles per numpy call: the buffer stays in cache
 _MAX32 = np.uint32(0xFFFFFFFF)
 
@@ -141,6 +141,18 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int, salt: int) -> np.ndarray:
         for j in range(rows):
             acc = _fmix64(acc ^ s[:, :, j]) + np.uint64(j)
     return acc.view(np.int64)
+
+
+def lsh_bands(sigs: np.ndarray, leads: np.ndarray) -> np.ndarray:
+    """The LSH keys of many articles: FULL_BANDS of the body, then LEAD_BANDS of the
+    opening; a block of rows at a time (a whole batch's temporaries would be 1 KB an
+    article)."""
+    out = np.empty((len(sigs), FULL_BANDS + LEAD_BANDS), np.int64)
+    for start in range(0, len(sigs), _TERMS_AT_ONCE):
+        rows = slice(start, start + _TERMS_AT_ONCE)
+        out[rows, :FULL_BANDS] = band_keys(sigs[rows], FULL_BANDS, FULL_ROWS, 1)
+        out[rows, FULL_BANDS:] = band_keys(leads[rows], LEAD_BANDS, LEAD_ROWS, 2)
+    return out
 
 
 HEADLINE_WORDS = 4
@@ -411,7 +423,8 @@ class _Columns:
         terms: tuple[Ragged, Ragged],
     ) -> Fingerprints:
         def flat(values: array | bytearray, dtype: type) -> np.ndarray:
-            return np.frombuffer(values, dtype).copy() if len(values) else np.zeros(0, dtype)
+            """The values, in their own buffer (no copy)."""
+            return np.frombuffer(values, dtype) if len(values) else np.zeros(0, dtype)
 
         return Fingerprints(
             articles,
@@ -490,13 +503,7 @@ def fingerprint(
         heading = headline_words(a.title)
         columns.add(exact, identity_keys(a), len(h), len(shingles), fs, heading, a.excerpt)
     sign(len(articles))
-    bands = (
-        np.hstack(
-            [band_keys(sigs, FULL_BANDS, FULL_ROWS, 1), band_keys(leads, LEAD_BANDS, LEAD_ROWS, 2)]
-        )
-        if len(articles)
-        else np.zeros((0, FULL_BANDS + LEAD_BANDS), np.int64)
-    )
+    bands = lsh_bands(sigs, leads)
     terms.append(story_terms(openings, names))
     all_terms = Ragged.concat([t for t, _ in terms]), Ragged.concat([c for _, c in terms])
     return columns.fingerprints(articles, sigs, leads, bands, all_terms)

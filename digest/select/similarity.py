@@ -63,7 +63,7 @@ MIN_SCORE = 0.02  # pairs scored lower are left out of the means (they count 0)
 # joined 149 of 2,266 unrelated articles to others; with this floor, 1 (ECB+ unchanged).
 MIN_WORDS = 0.05
 WEIGH_AT_ONCE = 4096  # reports weighed in one go
-PAIRS_AT_ONCE = 10_000  # pairs whose rows are multiplied in one go: memory stays small
+PAIRS_AT_ONCE = 4096  # pairs whose rows are multiplied in one go: ~10 MB
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,13 @@ def weigh(reports: Facets, vocab: Vocabulary) -> Reports:
         _weigh_block(reports, vocab, start, min(start + WEIGH_AT_ONCE, len(reports)))
         for start in range(0, len(reports), WEIGH_AT_ONCE)
     ] or [_weigh_block(reports, vocab, 0, 0)]
-    matrices = [sparse.vstack([b[k] for b in blocks], format="csr") for k in (0, 1, 2, 4, 5, 6)]
+    matrices = []
+    for k in (0, 1, 2, 4, 5, 6):  # each stacked and its parts dropped before the next
+        parts = [b[k] for b in blocks]
+        for b in blocks:
+            b[k] = None
+        matrices.append(sparse.vstack(parts, format="csr"))
+        del parts
     words, names, headline, figures, weekdays, facts = matrices
     return Reports(
         vocab,
@@ -162,7 +168,7 @@ def weigh(reports: Facets, vocab: Vocabulary) -> Reports:
     )
 
 
-def _weigh_block(reports: Facets, vocab: Vocabulary, start: int, end: int) -> tuple:
+def _weigh_block(reports: Facets, vocab: Vocabulary, start: int, end: int) -> list:
     n = end - start
     block = reports.terms.block(start, end)
     rows, terms = block.holders(), block.values.astype(np.int64)
@@ -180,7 +186,7 @@ def _weigh_block(reports: Facets, vocab: Vocabulary, start: int, end: int) -> tu
     kinds = reports.kinds[reports.facts.starts[start] : reports.facts.starts[end]]
     figure = np.isin(kinds, _FIGURE_KINDS)
     weekday = kinds == ord(WEEKDAY)
-    return (
+    return [
         words,
         names,
         _matrix(head_rows, head_terms, np.ones(len(head_terms)), n, vocab.terms),
@@ -188,7 +194,7 @@ def _weigh_block(reports: Facets, vocab: Vocabulary, start: int, end: int) -> tu
         _matrix(fact_rows[figure], keys[figure], np.ones(figure.sum()), n, vocab.facts),
         _matrix(fact_rows[weekday], keys[weekday], np.ones(weekday.sum()), n, vocab.facts),
         _matrix(fact_rows, keys, np.ones(len(keys)), n, vocab.facts),
-    )
+    ]
 
 
 def script_of(text: str) -> str:

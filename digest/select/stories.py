@@ -107,6 +107,7 @@ _ANCHORS = np.array([ord(k) for k in sorted(ANCHORS)], np.uint8)  # as Fingerpri
 RARE_WORD_MAX_DF = 20
 MIN_RARE_WORDS = 3
 SMALL_STORY = 4  # copy groups: a story this small may join a bigger one (_join_small_stories)
+RARE_AT_ONCE = 4096  # candidates whose words are looked up among the rare ones at once
 SENT_AT_ONCE = 1024  # sent articles scored against the candidates in one go
 SHARING_AT_ONCE = 2048  # holders whose shared keys are counted in one sparse product
 MAX_BUCKET = 50  # LSH bucket members compared with each other, beyond: only with the first
@@ -396,20 +397,30 @@ class Batch:
             np.flatnonzero((df > 1) & (df <= ANCHOR_MAX_DF) & np.isin(facts.kinds, _ANCHORS))
         )
         by_anchors = pairs_within(anchors.values, anchors.holders(), MIN_ANCHORS)
-        terms = self.fps.terms
-        holders, values = terms.holders(), terms.values
-        words = (values & NAME_BIT) == 0
-        holders, values = holders[words], values[words]
-        _, word, df = np.unique(values, return_inverse=True, return_counts=True)
-        rare = (df[word] > 1) & (df[word] <= RARE_WORD_MAX_DF)
-        by_words = pairs_within(holders[rare], values[rare], MIN_RARE_WORDS)
-        rows = np.unique(np.concatenate([by_anchors, by_words]), axis=0)
+        by_words = pairs_within(*self._rare_words(), MIN_RARE_WORDS)
+        rows = _unique_pairs(np.concatenate([by_anchors, by_words]))
         known = [self.day(i) for i in self.live]
         days = np.array([d or 0 for d in known], np.int64)
         dated = np.array([d is not None for d in known], bool)
         a, b = rows[:, 0], rows[:, 1]
         close = ~(dated[a] & dated[b]) | (np.abs(days[a] - days[b]) <= STORY_WINDOW_DAYS)
         return np.asarray(self.live, np.int64)[rows[close]].reshape(-1, 2)
+
+    def _rare_words(self) -> tuple[np.ndarray, np.ndarray]:
+        """(holder row, word) of each rare content word, one held by more than one candidate
+        and at most RARE_WORD_MAX_DF; looked up a block of rows at a time (at 40,000
+        candidates the words are 2 million)."""
+        terms = self.fps.terms
+        used, df = np.unique(terms.values[(terms.values & NAME_BIT) == 0], return_counts=True)
+        rare = used[(df > 1) & (df <= RARE_WORD_MAX_DF)]
+        holders, words = [np.zeros(0, np.int64)], [np.zeros(0, np.uint32)]
+        for start in range(0, len(terms), RARE_AT_ONCE):
+            block = terms.block(start, min(start + RARE_AT_ONCE, len(terms)))
+            at = np.minimum(np.searchsorted(rare, block.values), max(len(rare) - 1, 0))
+            found = rare[at] == block.values if len(rare) else np.zeros(len(at), bool)
+            holders.append(block.holders()[found] + start)
+            words.append(block.values[found])
+        return np.concatenate(holders), np.concatenate(words)
 
     def story_scorer(self, history: SentStories) -> Callable[[np.ndarray], np.ndarray]:
         """The same-story probability (similarity.py) of each of many pairs of candidates
@@ -459,7 +470,7 @@ class _FactIndex:
         new = np.ones(len(keys), bool)
         new[1:] = keys[1:] != keys[:-1]
         first = np.flatnonzero(new)
-        rows = fps.facts.holders()[order]
+        rows = fps.facts.holders()[order].astype(np.int32)
         lengths = np.diff(np.append(first, len(keys)))
         return cls(keys[first], fps.kinds[order[first]], Ragged.of(rows, lengths))
 
@@ -514,6 +525,15 @@ def pairs_within(holders: np.ndarray, keys: np.ndarray, at_least: int) -> np.nda
     ids, held = _incidence(holders, column, int(column.max()) + 1)
     rows, cols = _products(held, held, at_least, upper=True)
     return np.column_stack([ids[rows], ids[cols]]).astype(np.int64).reshape(-1, 2)
+
+
+def _unique_pairs(pairs: np.ndarray) -> np.ndarray:
+    """Each pair (a row of two ids) once, in order (np.unique(pairs, axis=0), in less memory)."""
+    if not len(pairs):
+        return np.zeros((0, 2), np.int64)
+    n = int(pairs.max()) + 1
+    keys = np.unique(pairs[:, 0].astype(np.int64) * n + pairs[:, 1])
+    return np.column_stack([keys // n, keys % n])
 
 
 def _incidence(
@@ -604,7 +624,7 @@ def group(
     a, b = rep[pairs[:, 0]], rep[pairs[:, 1]]
     a, b = np.where(place[a] < place[b], a, b), np.where(place[a] < place[b], b, a)
     # each pair of best tellings once, the first on the page first
-    node_pairs = np.unique(np.column_stack([a[a != b], b[a != b]]), axis=0).reshape(-1, 2)
+    node_pairs = _unique_pairs(np.column_stack([a[a != b], b[a != b]]))
     p = score(node_pairs)
     kept = p >= MIN_SCORE
     node_score = dict(zip(map(tuple, node_pairs[kept].tolist()), p[kept].tolist(), strict=True))
