@@ -28,7 +28,7 @@ import datetime as dt
 import functools
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -310,15 +310,28 @@ class Batch:
             self._facts = _FactIndex.of(self.fps)
         return self._facts
 
+    @functools.cached_property
+    def _fullness(self) -> list[tuple[bool, int]]:
+        return list(zip(self.fps.excerpt.tolist(), (-self.fps.words).tolist(), strict=True))
+
+    def fullness(self, i: int) -> tuple[bool, int]:
+        """How full candidate `i` is, fullest least: not an excerpt, then the most words."""
+        return self._fullness[self.row[i]]
+
     def told(self, i: int) -> Told:
         return Told(self.fps.headline_of(self.row[i]), functools.partial(self.paragraphs, i))
 
     def mixed_with_sent(self, i: int, h: SentArticle) -> bool:
         """Whether candidate `i` and the sent telling `h` only look like copies because one
         was mixed whole into the other (`mixed_into`; the candidates around `i` vote)."""
-        around = [self.told(k) for k in self.relations().get(i, ())]
-        sent = Told(headline_words(h.title), lambda: frozenset(h.paragraphs))
-        return mixed_into(self.told(i), sent, around)
+        sent = Told(headline_words(h.title), lambda: h.paragraphs)
+        return mixed_into(self.told(i), sent, self._told_around(self.relations(), i))
+
+    def _told_around(self, rel: Mapping[int, Iterable[int]], *of: int) -> Iterator[Told]:
+        """The tellings related to those `of` (made when `mixed_into` asks: most pairs are
+        settled by their headlines first)."""
+        for h in {k for i in of for k in rel.get(i, ())} - set(of):
+            yield self.told(h)
 
     def relations(self) -> dict[int, dict[int, str]]:
         """For each candidate, the batch candidates it copies or shares its story with
@@ -351,9 +364,7 @@ class Batch:
         for members in _holding_one_key(fps.headline_key[titled], [live[r] for r in titled]):
             # The fullest telling under the headline is taken first when grouping: linking
             # each of the others to it is enough, and linear in the bucket.
-            members.sort(
-                key=lambda i: (bool(fps.excerpt[self.row[i]]), -int(fps.words[self.row[i]]))
-            )
+            members.sort(key=self.fullness)
             first = members[0]
             for j in members[1:]:
                 if not related(first, j) and republished(
@@ -382,8 +393,7 @@ class Batch:
             for j, kind in list(rel[i].items()):
                 if j < i or kind != NEAR_DUPLICATE:
                     continue
-                around = [self.told(h) for h in {*found[i], *found[j]} - {i, j}]
-                if mixed_into(self.told(i), self.told(j), around):
+                if mixed_into(self.told(i), self.told(j), self._told_around(found, i, j)):
                     del rel[i][j], rel[j][i]
 
     def anchor_pairs(self) -> np.ndarray:
@@ -632,15 +642,7 @@ def group(
     clusters = average_linkage(nodes, node_score, SAME_STORY_P)
     clusters = _join_small_stories(clusters, node_score)
     by_rep = {s.rep: s for s in copies}
-    stories = []
-    for cluster in clusters:
-        parts = [by_rep[r] for r in cluster]
-        story = parts[0]
-        for part in parts[1:]:
-            story.members += part.members
-            story.kind.update(part.kind)
-            story.kind[part.rep] = SAME_STORY
-        stories.append(story)
+    stories = [_merged([by_rep[r] for r in cluster], SAME_STORY) for cluster in clusters]
     _best_tellings(stories, batch, position, _centrality(stories, rep.tolist(), score))
     for s in stories:  # each story where its first telling is: newest page first, page order
         s.members[1:] = sorted(s.members[1:], key=position.__getitem__)
@@ -726,9 +728,8 @@ def copy_groups(
     batch: Batch, rel: dict[int, dict[int, str]], position: dict[int, int]
 ) -> list[Story]:
     """Candidates into groups of copies, fullest first, without chaining through a weak link."""
-    row, fps = batch.row, batch.fps
-    excerpt, words, exact = fps.excerpt.tolist(), fps.words.tolist(), fps.exact.tolist()
-    order = sorted(batch.live, key=lambda i: (excerpt[row[i]], -words[row[i]], position[i]))
+    row, exact = batch.row, batch.fps.exact.tolist()
+    order = sorted(batch.live, key=lambda i: (*batch.fullness(i), position[i]))
     stories: list[Story] = []
     story_of: dict[int, Story] = {}
     for i in order:
@@ -792,16 +793,21 @@ def _join_copy_groups(stories: list[Story], rel: dict[int, dict[int, str]]) -> l
     if not links:
         return stories
     sizes = [len(s.members) for s in stories]
-    out = []
-    for cluster in average_linkage(range(len(stories)), links, COPY_LINKAGE, sizes):
-        story = stories[cluster[0]]
-        for n in cluster[1:]:
-            part = stories[n]
-            story.members += part.members
-            story.kind.update(part.kind)
-            story.kind[part.rep] = NEAR_DUPLICATE
-        out.append(story)
-    return out
+    return [
+        _merged([stories[n] for n in cluster], NEAR_DUPLICATE)
+        for cluster in average_linkage(range(len(stories)), links, COPY_LINKAGE, sizes)
+    ]
+
+
+def _merged(parts: list[Story], kind: str) -> Story:
+    """The first of `parts` with the others' tellings added, each other part's face related
+    to it as `kind`."""
+    story = parts[0]
+    for part in parts[1:]:
+        story.members += part.members
+        story.kind.update(part.kind)
+        story.kind[part.rep] = kind
+    return story
 
 
 def _best_tellings(
@@ -1054,10 +1060,7 @@ def without_sent_copies(
     fresh = [m for m in story.members if m not in matches]
     if not sent or not fresh:
         return story, []
-    row, fps = batch.row, batch.fps
-    rep = min(
-        fresh, key=lambda m: (bool(fps.excerpt[row[m]]), -int(fps.words[row[m]]), position[m])
-    )
+    rep = min(fresh, key=lambda m: (*batch.fullness(m), position[m]))
     copy = story.kind.get(rep) in COPIES
     kind = {
         m: story.kind[m] if copy and story.kind.get(m) in COPIES else SAME_STORY
