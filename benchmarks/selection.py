@@ -434,7 +434,7 @@ def republished() -> None:
     """Two selections over the republished feeds, as two runs make them: from the sample
     pages, and from the five real pages beside the project when they are there."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from republish import ONE_EVENT, base_stories, entries, real_stories, write_feeds
+    from republish import base_stories, entries, one_event_pairs, real_stories, write_feeds
 
     from digest.sources import read_paths
 
@@ -444,9 +444,7 @@ def republished() -> None:
     if list(real.glob("*.txt")):
         corpora.append(("real pages", real_stories(real), range(1, 41)))
     for name, stories, seeds in corpora:
-        number = {a.title: n for n, a in enumerate(stories)}
-        one_event = {number[a]: number[b] for a, b in ONE_EVENT.items() if a in number}
-        one_event |= {b: a for a, b in one_event.items()}
+        one_event = one_event_pairs(stories)
         totals = Counter()
         for seed in seeds:
             corpus = entries(seed, stories=stories)

@@ -25,7 +25,7 @@ from .config import DeliveryConfig
 from .errors import ConfigError
 from .message import MessageMaker, message_id_for
 from .models import RenderedDigest
-from .transports import SENT, open_transport
+from .transports import SENT, open_transport, send_through
 
 logger = logging.getLogger(__name__)
 
@@ -135,12 +135,7 @@ def deliver_issue(
     transport = open_transport(
         delivery, issue_id, sender, len(recipients), build, report, sleep, clock
     )
-    try:
-        for recipient in recipients:
-            transport.push(recipient)
-        transport.flush()
-    finally:
-        transport.close()
+    send_through(transport, recipients)
     return outcomes
 
 

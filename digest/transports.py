@@ -21,7 +21,7 @@ import socket
 import ssl
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -59,6 +59,17 @@ class Transport(Protocol):
         """Let go of connections and threads; what went out is reported if it still can be.
         Safe after an error, and more than once."""
         ...
+
+
+def send_through(transport: Transport, recipients: Iterable[str]) -> None:
+    """Drive `transport` as its contract asks: push each recipient, flush, and close it
+    whatever happens."""
+    try:
+        for recipient in recipients:
+            transport.push(recipient)
+        transport.flush()
+    finally:
+        transport.close()
 
 
 def open_transport(

@@ -49,6 +49,14 @@ ONE_EVENT = {
 }
 
 
+def one_event_pairs(stories: list[Article]) -> dict[int, int]:
+    """Story number -> the number of the story that tells the same event (`ONE_EVENT`),
+    both ways, for the stories among `stories`."""
+    number = {a.title: n for n, a in enumerate(stories)}
+    pairs = {number[a]: number[b] for a, b in ONE_EVENT.items() if a in number and b in number}
+    return pairs | {b: a for a, b in pairs.items()}
+
+
 def base_stories() -> list[Article]:
     """The sample pages' full articles, one per story."""
     seen: dict[str, Article] = {}

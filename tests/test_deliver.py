@@ -822,12 +822,7 @@ def test_each_transport_reports_an_outcome_before_the_next_message_goes_out(
         lambda s: None,
         time.monotonic,
     )
-    try:
-        for recipient in recipients:
-            transport.push(recipient)
-        transport.flush()
-    finally:
-        transport.close()
+    transports.send_through(transport, recipients)
     assert sorted(r for r, _, _ in reported) == sorted(recipients)
     assert {status for _, status, _ in reported} == {"sent"}
     lanes = connections or 1
