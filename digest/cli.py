@@ -16,7 +16,6 @@ import click
 
 from . import __version__, progress
 from .errors import DigestError, SlotDoneError, UsageError
-from .heap import return_freed_memory
 from .paths import DEFAULT_CONFIG
 
 
@@ -477,6 +476,8 @@ def archive(ctx: click.Context, out_dir: str | None, remove: tuple[str, ...]) ->
 
 
 def main() -> None:
+    from .heap import return_freed_memory  # here: `digest --help` stays light (test_shape)
+
     return_freed_memory()
     try:
         cli.main(standalone_mode=False)

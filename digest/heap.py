@@ -27,19 +27,20 @@ THRESHOLD = 512 * 1024
 
 
 @functools.cache
-def _glibc() -> ctypes.CDLL | None:
+def glibc() -> ctypes.CDLL | None:
+    """The C library, when it is glibc (not musl, not macOS)."""
     try:
         libc = ctypes.CDLL(None)
     except OSError:
         return None
-    return libc if hasattr(libc, "gnu_get_libc_version") else None  # not musl, not macOS
+    return libc if hasattr(libc, "gnu_get_libc_version") else None
 
 
 def return_freed_memory() -> None:
     """Fix glibc's thresholds. Only for digest's own process (the CLI): a library must not
     change the allocator of the process it runs in. The environment's MALLOC_TRIM_THRESHOLD_
     / MALLOC_MMAP_THRESHOLD_ win."""
-    libc = _glibc()
+    libc = glibc()
     if libc is not None and not {"MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"} & set(
         os.environ
     ):
@@ -49,6 +50,6 @@ def return_freed_memory() -> None:
 
 def give_back() -> None:
     """Give the free pages inside the heap back now (a few milliseconds)."""
-    libc = _glibc()
+    libc = glibc()
     if libc is not None:
         libc.malloc_trim(0)
