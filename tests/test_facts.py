@@ -6,18 +6,24 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
+import re
+import sys
 from pathlib import Path
 
+import facts_plain
 import pytest
-from conftest import IN_CI
+from conftest import IN_CI, need_real_pages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from news_text import NEWS_TEXT
+from republish import base_stories, real_stories
 
 from digest.config import SelectionConfig
 from digest.models import Article, Paragraph
 from digest.select import History, select
 from digest.select.facts import (
+    _WEEKDAY_RU,
+    _WEEKDAY_RU_FIRST,
     AMOUNT,
     COUNT,
     DATE,
@@ -168,3 +174,71 @@ def test_an_article_that_trips_a_bug_is_named_and_the_rest_go_out(monkeypatch):
     [problem] = selection.problems
     assert problem.source == bad.source and "'Odd One' left out" in problem.message
     assert "5.4bn" in problem.message
+
+
+# --- the fast reading is the plain one ----------------------------------------------------------
+
+# What the fast reading could get wrong: figures beside months, inside words and longer
+# numbers, every scale and share; weekdays in both languages; names after a sentence's end,
+# a quote or a bracket, hyphenated, possessive, with titles, initials and "of".
+PIECES = [
+    *"0 3 31 32 1999 2024 5,326 3,5 1.234.567 1.2.3 12. 5.4bn £1.5m 10k 1.2M 5bnbn".split(),
+    *" million| тыс.| млрд| per cent|%| процента|\u00a0000|\u202f000|x5|A320|COVID-19".split("|"),
+    *"January Jan. Sept. May декабря авг Monday monday Sunday, Wednesday's".split(),
+    *"в среду пятницу \u1c80торник President Kassym-Jomart Tokayev's Tokayev\u2019s of".split(),
+    *"Bank America Brian G. Nichols U.S. Dr. The Гран-Канария Токаев pre-Soviet".split(),
+    *"McDonald NATO Sa'ar «Астана» “Astana” (Astana) Central Asia Bay".split(),
+    *[". ", "! ", "? ", ": ", "\n", "\n\n", " ", " ", " ", "  ", ", ", "—", "-", "'", '"'],
+    *["“", "«", "(", "\t", "\u00a0", "_"],
+]  # fmt: skip
+TRICKY_TEXT = st.lists(st.sampled_from(PIECES), max_size=60).map("".join)
+
+
+def assert_read_as_plainly(title: str, text: str) -> None:
+    assert list(facts(title, text).items()) == list(facts_plain.facts(title, text).items())
+    assert name_words(title, text) == facts_plain.name_words(title, text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(TRICKY_TEXT, TRICKY_TEXT)
+def test_the_fast_reading_is_the_plain_one_on_what_it_could_get_wrong(title, text):
+    assert_read_as_plainly(title, text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(NEWS_TEXT, NEWS_TEXT)
+def test_the_fast_reading_is_the_plain_one_on_any_text(title, text):
+    assert_read_as_plainly(title, text)
+
+
+def test_the_fast_reading_is_the_plain_one_on_real_and_generated_news():
+    """Real reports (ECB+, the real pages, the sample pages, Russian news and sentences in
+    the region's languages) and the selection benchmark's generated ones."""
+    if not ECB.exists():
+        pytest.fail(f"needs {ECB}") if IN_CI else pytest.skip(f"needs {ECB}")
+    texts = [(a["title"], a["text"]) for a in json.loads(ECB.read_text("utf-8"))["articles"]]
+    pages = real_stories(need_real_pages()) + base_stories()
+    texts += [(a.title, a.text) for a in pages]
+    for path in sorted(RU_NEWS.parent.glob("*.json")):
+        for item in json.loads(path.read_text("utf-8")):
+            if isinstance(item, str):  # a sentence: as a body and as a headline
+                texts += [("", item), (item, item)]
+            else:  # an article, or a document's sentences
+                body = "\n\n".join(item["paragraphs"]) if "paragraphs" in item else ""
+                texts.append((item.get("title", ""), body or " ".join(item["sentences"])))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import selection
+
+    generator = selection.Generator((300, 800))
+    texts += [(a.title, a.text) for a in (generator.article(n)[0] for n in range(300))]
+    assert len(texts) > 1500
+    for title, text in texts:
+        assert_read_as_plainly(title, text)
+        assert_read_as_plainly(text[:120], text[7:])  # other cuts, a sentence as a headline
+
+
+def test_russian_weekdays_are_looked_for_by_every_letter_they_can_start_with():
+    assert _WEEKDAY_RU.pattern.startswith("(?=(?i:[пвсч]))")
+    first = re.compile("(?i:[пвсч])")
+    starts = {chr(c) for c in range(sys.maxunicode + 1) if first.match(chr(c))}
+    assert starts == set(_WEEKDAY_RU_FIRST)
