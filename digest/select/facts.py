@@ -385,10 +385,11 @@ _NAME_WORD_KEYS = _Memo(_name_word_keys)
 
 
 def fact_weight(kinds: Iterable[str]) -> float:
-    return sum(FACT_WEIGHTS[kind] for kind in kinds)
+    return sum(map(FACT_WEIGHTS.__getitem__, kinds))
 
 
 def fact_classes(kinds: Iterable[str]) -> tuple[int, ...]:
-    """How many facts of each of CLASSES an article states."""
-    kinds = list(kinds)
-    return tuple(kinds.count(c) for c in CLASSES)
+    """How many facts of each of CLASSES an article states (`kinds`: their kinds, or the
+    letters of the kinds in one string)."""
+    letters = "".join(kinds)  # each kind is one letter
+    return tuple(map(letters.count, CLASSES))
