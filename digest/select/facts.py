@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
+from typing import TypeVar
 
 from ..text import MONTHS as _MONTHS
 from ..text import WEEKDAYS as _WEEKDAYS
@@ -115,6 +116,26 @@ _COMMON_PLACES = {
 }  # fmt: skip
 
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class _Memo(dict[K, V]):
+    """`read(key)`, kept, looked up as in a dict (the cheapest lookup there is: an article
+    holds many figures, names and name words, and they recur from article to article).
+    Emptied when it holds `size` keys."""
+
+    def __init__(self, read: Callable[[K], V], size: int = 1 << 16) -> None:
+        super().__init__()
+        self.read, self.size = read, size
+
+    def __missing__(self, key: K) -> V:
+        if len(self) >= self.size:
+            self.clear()
+        value = self[key] = self.read(key)
+        return value
+
+
 def facts(title: str, text: str) -> dict[int, str]:
     """The checkable facts of an article (key -> kind): dates, years, weekdays, amounts,
     shares, counts, names. Whatever the text, this never raises: a figure it cannot read is
@@ -173,6 +194,9 @@ def _number_fact(groups: tuple[str | None, ...]) -> tuple[int | None, str, int |
     if not plain_number:
         return key64("num", f"{value:g}"), AMOUNT, day
     return key64("num", f"{value:g}"), COUNT if value >= 100 else FEW, day
+
+
+_NUMBER_FACTS = _Memo(_number_fact)  # the same figures recur from article to article
 
 
 @functools.lru_cache(maxsize=1 << 10)
@@ -237,7 +261,9 @@ def _name_facts(run: str) -> tuple[tuple[int, str], ...]:
     )
 
 
-@functools.lru_cache(maxsize=1 << 16)  # the same names recur from article to article
+_NAME_FACTS = _Memo(_name_facts)  # the same names recur from article to article
+
+
 def names_in(run: str) -> tuple[str, ...]:
     """The names in a run of capitalised words, as people write one name several ways:
     split where a sentence ends, at a possessive ("Tajikistan's Sipar Group") and before "of"
@@ -362,26 +388,7 @@ def _name_word_keys(word: str) -> tuple[str, ...]:
     return keys
 
 
-class _Memo(dict):
-    """`read(key)`, kept: the same numbers, names and words recur from article to article.
-    Emptied when it holds `size` keys."""
-
-    def __init__(self, read, size: int = 1 << 16) -> None:
-        super().__init__()
-        self.read, self.size = read, size
-
-    def __missing__(self, key):
-        if len(self) >= self.size:
-            self.clear()
-        value = self[key] = self.read(key)
-        return value
-
-
-# What each figure, run of names and name word reads as, kept (a dict's own lookup is the
-# cheapest there is: articles hold many of them).
-_NUMBER_FACTS = _Memo(_number_fact)
-_NAME_FACTS = _Memo(_name_facts)
-_NAME_WORD_KEYS = _Memo(_name_word_keys)
+_NAME_WORD_KEYS = _Memo(_name_word_keys)  # the same words recur from article to article
 
 
 def fact_weight(kinds: Iterable[str]) -> float:
