@@ -18,6 +18,7 @@ from digest.models import (
     DUPLICATE,
     NEAR_DUPLICATE,
     OVER_LIMIT,
+    PROSE,
     SAME_STORY,
     TOO_OLD,
     Article,
@@ -357,6 +358,24 @@ def test_candidates_pickle_as_they_are_and_as_pickled_before_slots():
         }
     )
     assert older == article
+    with_slots = Paragraph.__new__(Paragraph)  # slots, the text still a str
+    with_slots.__setstate__(["Wheat exports rose 12% on Monday.", PROSE, 3])
+    assert with_slots == article.paragraphs[0]
+
+
+def test_paragraph_text_comes_back_as_written():
+    """Paragraphs hold their text as UTF-8; what comes back is what went in, quotes, Cyrillic
+    and a lone surrogate (arbitrary feed text can carry one) included."""
+    for text in ("\u201cWe agreed,\u201d he said.", "Курс тенге вырос", "a\ud800b", ""):
+        p = Paragraph(text, CAPTION, 7)
+        assert (p.text, p.kind, p.line) == (text, CAPTION, 7)
+        assert pickle.loads(pickle.dumps(p)) == p
+        assert eval(repr(p)) == p
+    article = Article(
+        "T", (Paragraph("\u201cOne\u201d"), Paragraph("x", CAPTION), Paragraph("две")), "f"
+    )
+    assert article.text == "\u201cOne\u201d\n\nдве"
+    assert article.body_utf8 == article.text.encode()
 
 
 def _older_paragraph(text: str, kind: str, line: int | None) -> Paragraph:

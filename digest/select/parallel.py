@@ -176,7 +176,7 @@ class _Helper:
             for at in range(self.share.start, self.share.stop, PIECE):
                 self.conn.send(
                     [
-                        (a.title, _utf8(a.text), a.source, a.url, a.guid, a.excerpt)
+                        (a.title, a.body_utf8, a.source, a.url, a.guid, a.excerpt)
                         for a in articles[at : min(at + PIECE, self.share.stop)]
                     ]
                 )
@@ -254,12 +254,6 @@ def _help(conn: Connection) -> None:
             conn.send(_FAILED)
         except OSError:
             pass
-
-
-def _utf8(text: str) -> bytes:
-    """The text as it goes to a helper, whatever it holds (the helper meets a lone surrogate
-    where this process would)."""
-    return text.encode("utf-8", "surrogatepass")
 
 
 def _article(row: tuple) -> Article:

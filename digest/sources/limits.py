@@ -47,7 +47,7 @@ def cap_article(article: Article) -> tuple[Article, list[Problem]]:
             if room <= 0:
                 break
             if len(p.text) > room:
-                p = replace(p, text=cut_at_word(p.text, max(room, 2)))
+                p = Paragraph(cut_at_word(p.text, max(room, 2)), p.kind, p.line)
             kept.append(p)
             room -= len(p.text)
         changes["paragraphs"] = tuple(kept)
