@@ -116,20 +116,20 @@ _COMMON_PLACES = {
 }  # fmt: skip
 
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
 
 
-class _Memo(dict[K, V]):
+class _Memo(dict[_K, _V]):
     """`read(key)`, kept, looked up as in a dict (the cheapest lookup there is: an article
     holds many figures, names and name words, and they recur from article to article).
     Emptied when it holds `size` keys."""
 
-    def __init__(self, read: Callable[[K], V], size: int = 1 << 16) -> None:
+    def __init__(self, read: Callable[[_K], _V], size: int = 1 << 16) -> None:
         super().__init__()
         self.read, self.size = read, size
 
-    def __missing__(self, key: K) -> V:
+    def __missing__(self, key: _K) -> _V:
         if len(self) >= self.size:
             self.clear()
         value = self[key] = self.read(key)
@@ -149,7 +149,7 @@ def facts(title: str, text: str) -> dict[int, str]:
         for m in _NUMBER_RE.finditer(part):
             key, kind, day = _NUMBER_FACTS[m.groups()]
             if day is not None:
-                month = _month_near(part, m.start(), m.end())
+                month = month_near(part, m.start(), m.end())
                 if month:
                     key, kind = fact_key("date", f"{month}-{day}"), DATE
             if key is not None:
@@ -174,11 +174,12 @@ def weekday_words(part: str) -> list[str]:
     return [m[0] for m in found]
 
 
-def _number_fact(groups: tuple[str | None, ...]) -> tuple[int | None, str, int | None]:
-    """(key, kind, day) of one number as news writes it (`_NUMBER_RE`'s groups); key None
-    when unreadable or inside a word or a longer number. `day`: a plain number that is a date
-    with a month named beside it (`_month_near`: where it stands tells); key and kind are then
-    what it is without one."""
+def number_fact(groups: tuple[str | None, ...]) -> tuple[int | None, str, int | None]:
+    """(key, kind, day) of one number as news writes it: `groups` are (digits, inside, scale,
+    short, percent) as `_NUMBER_RE` finds them, `inside` the letter or figure before it when
+    it is part of a word or a longer number. Key None when unreadable or inside. `day`, for a
+    plain number up to 31: it is a date when a month is named beside it (`month_near`: where
+    it stands tells), what key and kind say otherwise."""
     digits, inside, scale, short, percent = groups
     scale = (scale or short or "").lower()
     value = None if inside else number_value(digits)
@@ -196,7 +197,7 @@ def _number_fact(groups: tuple[str | None, ...]) -> tuple[int | None, str, int |
     return key64("num", f"{value:g}"), COUNT if value >= 100 else FEW, day
 
 
-_NUMBER_FACTS = _Memo(_number_fact)  # the same figures recur from article to article
+_NUMBER_FACTS = _Memo(number_fact)  # the same figures recur from article to article
 
 
 @functools.lru_cache(maxsize=1 << 10)
@@ -236,7 +237,7 @@ def number_value(digits: str) -> float | None:
         return None
 
 
-def _month_near(text: str, start: int, end: int) -> int | None:
+def month_near(text: str, start: int, end: int) -> int | None:
     """The month named just before ("January 27") or after ("27 January", "3 декабря")."""
     before = text[max(0, start - 10) : start].split()
     if before and text[start - 1].isspace():
@@ -254,14 +255,14 @@ def fact_key(kind: str, value: str) -> int:
     return key64(kind, value)
 
 
-def _name_facts(run: str) -> tuple[tuple[int, str], ...]:
+def name_facts(run: str) -> tuple[tuple[int, str], ...]:
     """(key, kind) of each name in a run of capitalised words (`names_in`)."""
     return tuple(
         (key64("name", name), WEAK if name in _COMMON_PLACES else NAME) for name in names_in(run)
     )
 
 
-_NAME_FACTS = _Memo(_name_facts)  # the same names recur from article to article
+_NAME_FACTS = _Memo(name_facts)  # the same names recur from article to article
 
 
 def names_in(run: str) -> tuple[str, ...]:
@@ -273,11 +274,9 @@ def names_in(run: str) -> tuple[str, ...]:
     names: list[str] = []
     words: list[str] = []
     for word in run.split():
-        initial = end = False
-        if word.endswith("."):
-            initial = len(word) == 2 and word[0].isalpha()
-            end = not initial and not _is_abbreviation(word)
-            word = word.rstrip(".")
+        initial = len(word) <= 3 and word.endswith(".") and word[:-1].isalpha() and len(word) == 2
+        end = word.endswith(".") and not _is_abbreviation(word) and not initial
+        word = word.rstrip(".")
         possessive = word.endswith(_POSSESSIVES)
         if possessive:
             word = word[: -2 if word[-1] in "sS" else -1]
@@ -310,8 +309,9 @@ def _is_abbreviation(word: str) -> bool:
 
 
 def _add_name(words: list[str], names: list[str]) -> None:
-    if not _ROLE_KEYS.isdisjoint(words):
-        del words[: max(n for n, w in enumerate(words) if w in _ROLE_KEYS) + 1]
+    roles = [n for n, w in enumerate(words) if w in _ROLE_KEYS]
+    if roles:
+        del words[: roles[-1] + 1]
     while words and words[-1] in _OPENER_KEYS:  # "... Channels The documents"
         words.pop()
     while words and words[0] in _OPENER_KEYS:
@@ -376,7 +376,7 @@ def name_words(title: str, text: str) -> list[str]:
     return out
 
 
-def _name_word_keys(word: str) -> tuple[str, ...]:
+def name_word_keys(word: str) -> tuple[str, ...]:
     """The name keys a capitalised word inside a sentence gives: none for a title, an opener
     or a word too short to tell."""
     lower = word.lower()
@@ -388,7 +388,7 @@ def _name_word_keys(word: str) -> tuple[str, ...]:
     return keys
 
 
-_NAME_WORD_KEYS = _Memo(_name_word_keys)  # the same words recur from article to article
+_NAME_WORD_KEYS = _Memo(name_word_keys)  # the same words recur from article to article
 
 
 def fact_weight(kinds: Iterable[str]) -> float:
