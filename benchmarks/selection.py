@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from digest.config import SelectionConfig
+from digest.heap import give_back, return_freed_memory
 from digest.models import (
     ALREADY_SENT,
     DUPLICATE,
@@ -400,8 +401,10 @@ def descendants(pid: int) -> list[int]:
 
 def measure(state: Path, candidates_file: Path) -> None:
     """Child process: one selection, timed, with its memory."""
+    return_freed_memory()  # as digest's own processes do (digest/heap.py)
     with candidates_file.open("rb") as f:  # streamed: the whole file in memory would top the peak
         articles = pickle.load(f)
+    give_back()  # as plan_digest does between reading and selecting
     rss_before = peak_rss()
     with Store.open(state, readonly=True) as store:
         with HelperPeaks() as helpers:

@@ -16,6 +16,7 @@ import click
 
 from . import __version__, progress
 from .errors import DigestError, SlotDoneError, UsageError
+from .heap import return_freed_memory
 from .paths import DEFAULT_CONFIG
 
 
@@ -476,6 +477,7 @@ def archive(ctx: click.Context, out_dir: str | None, remove: tuple[str, ...]) ->
 
 
 def main() -> None:
+    return_freed_memory()
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from .archive import page_url
 from .config import Config
 from .errors import SourcesError
+from .heap import give_back
 from .i18n import catalogue
 from .lookback import in_the_future, reference_day, window_start
 from .models import (
@@ -123,6 +124,7 @@ def plan_digest(
                 read.problems.append(Problem(a.source, problem, a.line))
     day = reference_day(read.articles, as_of, today)
     candidates, ruled_out, rules = apply_source_rules(config, store, read, day, notes)
+    give_back()  # what reading freed, before selection's peak
     selection = select(candidates, sent, config.selection, day, rules.per_source_cap())
     selection.skipped.extend(ruled_out)
     read.problems.extend(selection.problems)  # articles selection could not read

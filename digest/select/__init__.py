@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from ..config import SelectionConfig
+from ..heap import give_back
 from ..lookback import reference_day, window_start
 from ..models import (
     ALREADY_SENT,
@@ -167,11 +168,13 @@ def _select(
         [candidates[i] for i in live], lambda keys: texts_already_sent(keys, sent)
     )
     known = {live[n]: match for n, match in found.items()}
+    give_back()  # what fingerprinting freed (and, below, grouping), before the next peak
     fresh = [i for i in live if i not in known]
     batch = Batch(candidates, fresh, prints, ref)
     matches = against_history(batch, sent)
     score = batch.story_scorer(sent)
     stories = group(batch, batch.relations(), batch.anchor_pairs(), score, position)
+    give_back()
     by_score = scores_against_history(batch, sent, set(matches))
 
     chosen: list[Chosen] = []

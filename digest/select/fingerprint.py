@@ -11,7 +11,6 @@ one buffer is many times faster than `update_batch` text by text.
 
 from __future__ import annotations
 
-import functools
 import zlib
 from array import array
 from collections.abc import Sequence
@@ -283,16 +282,15 @@ def headline_words(title: str) -> frozenset[int]:
 PARAGRAPH_WORDS = 8  # shorter paragraphs (datelines, one-line quotes) are not compared
 
 
-@functools.lru_cache(maxsize=1024)  # asked again of articles that share paragraphs
-def paragraph_keys(article: Article) -> list[tuple[int, str]]:
-    """(key, text) of each body paragraph long enough to tell: the same paragraph in two
+def paragraph_keys(article: Article) -> list[int]:
+    """The key of each body paragraph long enough to tell: the same paragraph in two
     articles that are not copies is a paragraph mixed in from another story."""
     out = []
     for p in article.paragraphs:
         if p.kind in BODY_KINDS:
             words = tokens(p.text)
             if len(words) >= PARAGRAPH_WORDS:
-                out.append((key64("para", b" ".join(words)), p.text))
+                out.append(key64("para", b" ".join(words)))
     return out
 
 
@@ -372,9 +370,7 @@ class Fingerprints:
         """The keys of its body paragraphs."""
         keys = self._paragraphs.get(row)
         if keys is None:
-            keys = self._paragraphs[row] = frozenset(
-                k for k, _ in paragraph_keys(self.articles[row])
-            )
+            keys = self._paragraphs[row] = frozenset(paragraph_keys(self.articles[row]))
         return keys
 
 

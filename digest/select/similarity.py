@@ -296,7 +296,11 @@ def _matrix(
     col = np.searchsorted(columns, keys)
     keep = col < len(columns)
     keep[keep] = columns[col[keep]] == keys[keep]
-    return sparse.csr_array((values[keep], (rows[keep], col[keep])), shape=(n, len(columns)))
+    # Indices as small as they can be: scipy keeps the int64 it is given (a third of the
+    # matrix's memory).
+    index = np.int32 if max(n, len(columns)) < 2**31 else np.int64
+    rows, col = rows[keep].astype(index), col[keep].astype(index)
+    return sparse.csr_array((values[keep], (rows, col)), shape=(n, len(columns)))
 
 
 def rivals(means: Mapping[K, float], best: K) -> list[K]:

@@ -1,0 +1,57 @@
+"""What digest/heap.py asks of glibc's allocator, seen in a fresh process's resident set."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from digest.heap import _glibc
+
+pytestmark = pytest.mark.skipif(_glibc() is None, reason="glibc's allocator only")
+
+# A stage's pattern: one big array freed (glibc then raises its thresholds), then 48 MB of
+# 1 MB arrays between objects that stay, all freed. Prints the resident MB it keeps.
+STAGE = """
+import sys
+import numpy as np
+from digest.heap import give_back, return_freed_memory
+
+def resident():
+    status = open("/proc/self/status").read()
+    return int(status.split("VmRSS:")[1].split()[0]) // 1024
+
+if "fixed" in sys.argv:
+    return_freed_memory()
+big = np.ones(8 << 20, np.uint8)
+del big
+before = resident()
+arrays, kept = [], []
+for _ in range(48):
+    arrays.append(np.ones(1 << 20, np.uint8))
+    kept.append(np.ones(1024, np.uint8))
+del arrays
+if "give_back" in sys.argv:
+    give_back()
+print(resident() - before)
+"""
+
+
+def kept_mb(*how: str) -> int:
+    out = subprocess.run(
+        [sys.executable, "-c", STAGE, *how], capture_output=True, text=True, check=True
+    )
+    return int(out.stdout)
+
+
+def test_without_either_glibc_keeps_what_a_stage_freed():
+    assert kept_mb() >= 40
+
+
+def test_fixed_thresholds_give_freed_arrays_back_as_they_are_freed():
+    assert kept_mb("fixed") <= 8
+
+
+def test_give_back_returns_the_free_pages_between_the_kept_objects():
+    assert kept_mb("give_back") <= 8
