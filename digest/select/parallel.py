@@ -34,7 +34,6 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..heap import return_freed_memory
 from ..models import Article, Paragraph
 from .fingerprint import Fingerprints, TextHashes, exact_key, fingerprint, text_hashes
 from .ragged import Ragged
@@ -237,7 +236,6 @@ def _help(conn: Connection) -> None:
     """A helper: its share's exact-text keys, then the fingerprints of each chunk asked for,
     until the pipe closes."""
     gc.disable()  # many small acyclic objects, and a short life
-    return_freed_memory()
     try:
         rows: list[tuple | None] = []
         hashes: list[TextHashes | None] = []
