@@ -6,13 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
+import re
+import sys
 from pathlib import Path
 
+import facts_plain
 import pytest
-from conftest import IN_CI
+from conftest import IN_CI, need_real_pages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from news_text import NEWS_TEXT
+from republish import base_stories, real_stories
 
 from digest.config import SelectionConfig
 from digest.models import Article, Paragraph
@@ -30,6 +34,7 @@ from digest.select.facts import (
     name_key,
     name_words,
     names_in,
+    weekday_words,
 )
 from digest.state.store import Store
 
@@ -168,3 +173,92 @@ def test_an_article_that_trips_a_bug_is_named_and_the_rest_go_out(monkeypatch):
     [problem] = selection.problems
     assert problem.source == bad.source and "'Odd One' left out" in problem.message
     assert "5.4bn" in problem.message
+
+
+# --- the fast reading is the plain one ----------------------------------------------------------
+
+# What the fast reading could get wrong: figures beside months, inside words and longer
+# numbers, every scale and share; weekdays in both languages; names after a sentence's end,
+# a quote or a bracket, hyphenated, possessive, with titles, initials and "of".
+PIECES = [
+    *"0 3 31 32 1999 2024 5,326 3,5 1.234.567 1.2.3 12. 5.4bn £1.5m 10k 1.2M 5bnbn".split(),
+    *" million| тыс.| млрд| per cent|%| процента|\u00a0000|\u202f000|x5|A320|COVID-19".split("|"),
+    *"January Jan. Sept. May декабря авг Monday monday Sunday, Wednesday's".split(),
+    *"в среду пятницу \u1c80торник President Kassym-Jomart Tokayev's Tokayev\u2019s of".split(),
+    *"Bank America Brian G. Nichols U.S. Dr. The Гран-Канария Токаев pre-Soviet".split(),
+    *"McDonald NATO Sa'ar «Астана» “Astana” (Astana) Central Asia Bay al de for".split(),
+    *[". ", "! ", "? ", ": ", "\n", "\n\n", " ", " ", " ", "  ", ", ", "—", "-", "'", '"'],
+    *["“", "«", "(", "\t", "\u00a0", "_"],
+]  # fmt: skip
+TRICKY_TEXT = st.lists(st.sampled_from(PIECES), max_size=60).map("".join)
+# ... and some of it for certain.
+TRICKY_CASES = [
+    "_5 items, x5, A320, COVID-19, 5\u00a0000 and 1\u202f000, 1.2.3 and 5bnbn",
+    "January 0, 0 January, Sept. 31, 31 декабря, May 2024, 3 Jan. and авг 10",
+    "Met President Tokayev. Gran-Canaria and Гран-Канария. “(Astana is. «Астана» (Bay)",
+    "Kofi al Bashir and Bank of America, Tokayev’s visit. Sa'ar's Dr. Brian G. Nichols",
+    "on Monday. Sunday's, в среду, пятницу \u1c80торник, \u1c83убботу",
+]
+
+
+def assert_read_as_plainly(title: str, text: str) -> None:
+    assert list(facts(title, text).items()) == list(facts_plain.facts(title, text).items())
+    assert name_words(title, text) == facts_plain.name_words(title, text)
+
+
+@pytest.mark.parametrize("text", TRICKY_CASES)
+def test_the_fast_reading_is_the_plain_one_on_what_it_is_sure_to_meet(text):
+    assert_read_as_plainly("", text)
+    assert_read_as_plainly(text, text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(TRICKY_TEXT, TRICKY_TEXT)
+def test_the_fast_reading_is_the_plain_one_on_what_it_could_get_wrong(title, text):
+    assert_read_as_plainly(title, text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(NEWS_TEXT, NEWS_TEXT)
+def test_the_fast_reading_is_the_plain_one_on_any_text(title, text):
+    assert_read_as_plainly(title, text)
+
+
+def test_the_fast_reading_is_the_plain_one_on_real_and_generated_news():
+    """Real reports (ECB+, the real pages, the sample pages, Russian news and sentences in
+    the region's languages) and the selection benchmark's generated ones."""
+    if not ECB.exists():
+        pytest.fail(f"needs {ECB}") if IN_CI else pytest.skip(f"needs {ECB}")
+    texts = [(a["title"], a["text"]) for a in json.loads(ECB.read_text("utf-8"))["articles"]]
+    pages = real_stories(need_real_pages()) + base_stories()
+    texts += [(a.title, a.text) for a in pages]
+    for path in sorted(RU_NEWS.parent.glob("*.json")):
+        for item in json.loads(path.read_text("utf-8")):
+            if isinstance(item, str):  # a sentence: as a body and as a headline
+                texts += [("", item), (item, item)]
+            else:  # an article, or a document's sentences
+                body = "\n\n".join(item["paragraphs"]) if "paragraphs" in item else ""
+                texts.append((item.get("title", ""), body or " ".join(item["sentences"])))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import selection
+
+    generator = selection.Generator((300, 800))
+    texts += [(a.title, a.text) for a in (generator.article(n)[0] for n in range(300))]
+    assert len(texts) > 1500
+    for title, text in texts:
+        assert_read_as_plainly(title, text)
+        assert_read_as_plainly(text[:120], text[7:])  # other cuts, a sentence as a headline
+
+
+def test_russian_weekdays_are_found_whatever_letter_they_start_with():
+    """Russian weekdays are looked for only in text with a letter they can start with: any
+    letter that case-insensitive matching takes for one (the rounded "ᲀ" is a "в")."""
+    first = re.compile("(?i:[пвсч])")
+    letters = [chr(c) for c in range(sys.maxunicode + 1) if first.match(chr(c))]
+    assert len(letters) > 8  # more than the upper and lower case of four letters
+    for letter in letters:
+        for rest in ("онедельник", "торник", "реду", "етверг", "ятницу", "убботу", "оскресенье"):
+            text = f"Talks on {letter}{rest}"
+            want = [m[0] for m in facts_plain.WEEKDAY_RU.finditer(text)]
+            assert weekday_words(text) == want
+            assert list(facts("", text).items()) == list(facts_plain.facts("", text).items())

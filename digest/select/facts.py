@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
+from typing import TypeVar
 
 from ..text import MONTHS as _MONTHS
 from ..text import WEEKDAYS as _WEEKDAYS
@@ -42,22 +43,38 @@ CLASSES = (DATE, AMOUNT, PERCENT, COUNT, FEW, YEAR, WEEKDAY)
 _WEEKDAY_RE = re.compile(
     r"(?=[MmTtWwFfSs])\b(?:[Mm]on|[Tt]ues|[Ww]ednes|[Tt]hurs|[Ff]ri|[Ss]atur|[Ss]un)day\b"
 )
-_CYRILLIC_RE = re.compile("[\u0400-\u04ff\u1c80-\u1c88]")  # holds any first letter of _WEEKDAY_RU
+# The letters a Russian weekday can start with, in any case (a test checks they are all
+# that _WEEKDAY_RU's first letter matches): a text without them names none, and a few fast
+# scans for them beat one scan for a letter of a set.
+_WEEKDAY_RU_FIRST = "вВпПсСчЧ\u1c80\u1c83"
 _WEEKDAY_RU = re.compile(
     r"(?=(?i:[пвсч]))"
     r"(?i:понедельник\w*|вторник\w*|сред[уаы]|четверг\w*|пятниц\w+|суббот\w+|воскресень\w+)"
 )
 _UPPER = r"A-ZА-ЯЁІЇЄҐӘҒҚҢӨҰҮҺЎ"
 _LOWER = r"a-zа-яёіїєґәғқңөұүһўʻ'’"
-_WORD = rf"[{_UPPER}][\w'\u2019.\-]*"
-_NAME_RE = re.compile(rf"{_WORD}(?:\s+(?:(?:of|for|de|al)\s+)?{_WORD})+")
-# (The capital first, then the look behind it: the scan skips to the next capital.)
-_CAPITALISED = re.compile(rf"[{_UPPER}](?<![\w.].)[{_LOWER}]+(?:-[{_UPPER}]?[{_LOWER}]+)*")
+# (Possessive: a word and the spaces after it are taken whole, so a failed run gives up at
+# once instead of trying each shorter word.)
+_WORD = rf"[{_UPPER}][\w'\u2019.\-]*+"
+_NAME_RE = re.compile(rf"{_WORD}(?:\s++(?:(?:of|for|de|al)\s++)?{_WORD})+")
+# A capitalised word, with what stands before it: the last character before it (of three at
+# most) that is not a space, a quote or a bracket, when that does not end a sentence. A word
+# with none (group 2, 3 or 4) opens a sentence or the text. (The capital first, then the looks
+# behind it: the scan skips to the next capital; every capitalised word is matched, so the
+# scan goes on after it as after any word.)
+_OPENING = " \"'\u201c\u00ab("  # what may stand between a sentence's end and its first word
+_INSIDE = rf"[^{_OPENING}.!?:\n]"
+_CAPITALISED = re.compile(
+    rf"([{_UPPER}](?<![\w.].)"
+    rf"(?>(?<=({_INSIDE}).)|(?<=({_INSIDE})[{_OPENING}].)|(?<=({_INSIDE})[{_OPENING}]{{2}}.)|)"
+    rf"[{_LOWER}]+(?:-[{_UPPER}]?[{_LOWER}]+)*)"
+)
 # A number with what qualifies it: a scale written out or abbreviated, in English or Russian
 # ("5.4bn", "£1.5m", "€3,5 млрд", "10k", "1.2M", "5 million"), and a percent sign or word.
-# It starts with a digit so the scan is fast; what precedes is checked in Python.
+# It starts with a digit so the scan is fast; the look behind the first digit takes the
+# letter or the figure it is part of ("inside": a word or a longer number), when it is one.
 _NUMBER_RE = re.compile(
-    r"(?P<digits>[0-9][0-9,.\u00a0\u202f]*(?<![,.\u00a0\u202f]))"
+    r"(?P<digits>[0-9](?:(?<=(?P<inside>[^\W_]|[.,])[0-9])|)[0-9,.\u00a0\u202f]*(?<![,.\u00a0\u202f]))"
     r"(?:(?:\s*(?P<scale>thousand|million|billion|trillion|mln|bn|тыс|млн|млрд|трлн)\b\.?)"
     r"|(?P<short>[kmbKMB]|bn|tn)\b)?"
     r"(?P<percent>\s*%|\s+(?:per\s?cent|процент\w*)\b)?"
@@ -99,6 +116,26 @@ _COMMON_PLACES = {
 }  # fmt: skip
 
 
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
+
+
+class _Memo(dict[_K, _V]):
+    """`read(key)`, kept, looked up as in a dict (the cheapest lookup there is: an article
+    holds many figures, names and name words, and they recur from article to article).
+    Emptied when it holds `size` keys."""
+
+    def __init__(self, read: Callable[[_K], _V], size: int = 1 << 16) -> None:
+        super().__init__()
+        self.read, self.size = read, size
+
+    def __missing__(self, key: _K) -> _V:
+        if len(self) >= self.size:
+            self.clear()
+        value = self[key] = self.read(key)
+        return value
+
+
 def facts(title: str, text: str) -> dict[int, str]:
     """The checkable facts of an article (key -> kind): dates, years, weekdays, amounts,
     shares, counts, names. Whatever the text, this never raises: a figure it cannot read is
@@ -110,56 +147,66 @@ def facts(title: str, text: str) -> dict[int, str]:
     body = text[:FACT_CHARS]
     for part in (title, body):
         for m in _NUMBER_RE.finditer(part):
-            start = m.start()
-            if start and (part[start - 1].isalnum() or part[start - 1] in ".,"):
-                continue  # inside a word or a longer number
-            fact = _number_fact(part, m)
-            if fact is not None:
-                out.setdefault(fact_key(*fact[:2]), fact[2])
-        for word in weekday_words(part):
-            day = _WEEKDAYS.get(word.lower())
-            if day is None:
-                day = next(
-                    (n for w, n in _WEEKDAYS.items() if word.lower().startswith(w[:4])), None
-                )
+            key, kind, day = _NUMBER_FACTS[m.groups()]
             if day is not None:
-                out.setdefault(fact_key("weekday", str(day)), WEEKDAY)
-    for m in _NAME_RE.finditer(body):
-        for name in names_in(m[0]):
-            out.setdefault(fact_key("name", name), WEAK if name in _COMMON_PLACES else NAME)
+                month = month_near(part, m.start(), m.end())
+                if month:
+                    key, kind = fact_key("date", f"{month}-{day}"), DATE
+            if key is not None:
+                out.setdefault(key, kind)
+        for word in weekday_words(part):
+            key = _weekday_key(word)
+            if key is not None:
+                out.setdefault(key, WEEKDAY)
+    for run in _NAME_RE.findall(body):
+        for key, kind in _NAME_FACTS[run]:
+            out.setdefault(key, kind)
     return out
 
 
 def weekday_words(part: str) -> list[str]:
     """The weekdays `part` names, in order: English ones only where "day" occurs, Russian
-    ones only in text with Cyrillic letters."""
+    ones only in text with the letters they start with."""
     found = list(_WEEKDAY_RE.finditer(part)) if "day" in part else []
-    if not part.isascii() and _CYRILLIC_RE.search(part):
+    if not part.isascii() and any(letter in part for letter in _WEEKDAY_RU_FIRST):
         found += _WEEKDAY_RU.finditer(part)
         found.sort(key=re.Match.start)
     return [m[0] for m in found]
 
 
-def _number_fact(part: str, m: re.Match[str]) -> tuple[str, str, str] | None:
-    """(key kind, value, fact kind) of one number as news writes it, None when unreadable."""
-    scale = (m["scale"] or m["short"] or "").lower()
-    percent = m["percent"]
-    value = number_value(m["digits"])
+def number_fact(groups: tuple[str | None, ...]) -> tuple[int | None, str, int | None]:
+    """(key, kind, day) of one number as news writes it: `groups` are (digits, inside, scale,
+    short, percent) as `_NUMBER_RE` finds them, `inside` the letter or figure before it when
+    it is part of a word or a longer number. Key None when unreadable or inside. `day`, for a
+    plain number up to 31: it is a date when a month is named beside it (`month_near`: where
+    it stands tells), what key and kind say otherwise."""
+    digits, inside, scale, short, percent = groups
+    scale = (scale or short or "").lower()
+    value = None if inside else number_value(digits)
     if value is None:
-        return None
-    plain_number = not (scale or percent) and value.is_integer() and "." not in m["digits"]
-    if plain_number and value <= 31:
-        month = _month_near(part, m.start(), m.end())
-        if month:
-            return ("date", f"{month}-{int(value)}", DATE)
+        return None, "", None
+    plain_number = not (scale or percent) and value.is_integer() and "." not in digits
+    day = int(value) if plain_number and value <= 31 else None
     if plain_number and 1900 <= value <= 2100:
-        return ("year", str(int(value)), YEAR)
+        return key64("year", str(int(value))), YEAR, day
     value *= _SCALE.get(scale, 1)
     if percent:
-        return ("num", f"{value:g}%", PERCENT)
+        return key64("num", f"{value:g}%"), PERCENT, day
     if not plain_number:
-        return ("num", f"{value:g}", AMOUNT)
-    return ("num", f"{value:g}", COUNT if value >= 100 else FEW)
+        return key64("num", f"{value:g}"), AMOUNT, day
+    return key64("num", f"{value:g}"), COUNT if value >= 100 else FEW, day
+
+
+_NUMBER_FACTS = _Memo(number_fact)  # the same figures recur from article to article
+
+
+@functools.lru_cache(maxsize=1 << 10)
+def _weekday_key(word: str) -> int | None:
+    lower = word.lower()
+    day = _WEEKDAYS.get(lower)
+    if day is None:
+        day = next((n for w, n in _WEEKDAYS.items() if lower.startswith(w[:4])), None)
+    return None if day is None else fact_key("weekday", str(day))
 
 
 def number_value(digits: str) -> float | None:
@@ -190,7 +237,7 @@ def number_value(digits: str) -> float | None:
         return None
 
 
-def _month_near(text: str, start: int, end: int) -> int | None:
+def month_near(text: str, start: int, end: int) -> int | None:
     """The month named just before ("January 27") or after ("27 January", "3 декабря")."""
     before = text[max(0, start - 10) : start].split()
     if before and text[start - 1].isspace():
@@ -208,7 +255,16 @@ def fact_key(kind: str, value: str) -> int:
     return key64(kind, value)
 
 
-@functools.lru_cache(maxsize=1 << 16)  # the same names recur from article to article
+def name_facts(run: str) -> tuple[tuple[int, str], ...]:
+    """(key, kind) of each name in a run of capitalised words (`names_in`)."""
+    return tuple(
+        (key64("name", name), WEAK if name in _COMMON_PLACES else NAME) for name in names_in(run)
+    )
+
+
+_NAME_FACTS = _Memo(name_facts)  # the same names recur from article to article
+
+
 def names_in(run: str) -> tuple[str, ...]:
     """The names in a run of capitalised words, as people write one name several ways:
     split where a sentence ends, at a possessive ("Tajikistan's Sipar Group") and before "of"
@@ -276,6 +332,9 @@ _CYRILLIC = dict(
 )
 
 
+_C_AS_K = re.compile(r"c(?!h)")
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def name_key(word: str) -> str:
     """One spelling of a name word: Latin letters without accents, lower case ("Erdoğan",
@@ -285,7 +344,7 @@ def name_key(word: str) -> str:
     if not word.isascii():
         word = "".join(_CYRILLIC.get(c, c) for c in word).replace("_", "")
     word = word.replace("dzh", "j").replace("zh", "j").replace("'", "")
-    word = re.sub(r"c(?!h)", "k", word)  # "Victor" and "Виктор", "Canaria" and "Канария"
+    word = _C_AS_K.sub("k", word)  # "Victor" and "Виктор", "Canaria" and "Канария"
     if not word:
         return word
     rest = [c for c in word[1:] if c.isalnum() and c not in "aeiouyhw"]
@@ -297,8 +356,9 @@ _ROLE_KEYS = frozenset(name_key(w) for w in _ROLES)
 _OPENER_KEYS = frozenset(name_key(w) for w in _OPENERS)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def name_word_key(word: str) -> int:
-    return fact_key("nameword", word)
+    return key64("nameword", word)  # as fact_key("nameword", word), in one call
 
 
 def name_words(title: str, text: str) -> list[str]:
@@ -306,30 +366,37 @@ def name_words(title: str, text: str) -> list[str]:
     words inside sentences, in any script, not titles or sentence openers (nor a headline in
     Title Case). Two reports of one event name the same people and places, however each writes
     their full names."""
-    out = []
+    out: list[str] = []
     words = title.split()
     title_case = sum(w[:1].isupper() for w in words) * 2 > len(words)
     for part in (text[:FACT_CHARS],) if title_case else (title, text[:FACT_CHARS]):
-        for m in _CAPITALISED.finditer(part):
-            start = m.start()
-            before = part[max(0, start - 3) : start].rstrip(" \"'\u201c\u00ab(")
-            if not before or before[-1] in ".!?:\n":
-                continue  # capitalised because it opens a sentence (or the title)
-            word = m[0]
-            lower = word.lower()
-            if lower in _OPENERS or lower in _ROLES or len(word) < 3:
-                continue
-            out.append(name_key(word))
-            if "-" in word and not word.isascii():  # "Гран-Канария" is also "Gran Canaria"
-                out.extend(name_key(part) for part in word.split("-") if len(part) >= 3)
+        for word, one, two, three in _CAPITALISED.findall(part):
+            if one or two or three:  # not capitalised because it opens a sentence (or the title)
+                out += _NAME_WORD_KEYS[word]
     return out
 
 
+def name_word_keys(word: str) -> tuple[str, ...]:
+    """The name keys a capitalised word inside a sentence gives: none for a title, an opener
+    or a word too short to tell."""
+    lower = word.lower()
+    if lower in _OPENERS or lower in _ROLES or len(word) < 3:
+        return ()
+    keys = (name_key(word),)
+    if "-" in word and not word.isascii():  # "Гран-Канария" is also "Gran Canaria"
+        keys += tuple(name_key(part) for part in word.split("-") if len(part) >= 3)
+    return keys
+
+
+_NAME_WORD_KEYS = _Memo(name_word_keys)  # the same words recur from article to article
+
+
 def fact_weight(kinds: Iterable[str]) -> float:
-    return sum(FACT_WEIGHTS[kind] for kind in kinds)
+    return sum(map(FACT_WEIGHTS.__getitem__, kinds))
 
 
 def fact_classes(kinds: Iterable[str]) -> tuple[int, ...]:
-    """How many facts of each of CLASSES an article states."""
-    kinds = list(kinds)
-    return tuple(kinds.count(c) for c in CLASSES)
+    """How many facts of each of CLASSES an article states (`kinds`: their kinds, or the
+    letters of the kinds in one string)."""
+    letters = "".join(kinds)  # each kind is one letter
+    return tuple(map(letters.count, CLASSES))
