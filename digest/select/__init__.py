@@ -58,6 +58,7 @@ from ..models import (
 )
 from ..state.sent import SentRecord
 from ..text import tokens
+from . import facts
 from .fingerprint import (
     MINHASH_SEED,
     NUM_PERM,
@@ -168,6 +169,7 @@ def _select(
         [candidates[i] for i in live], lambda keys: texts_already_sent(keys, sent)
     )
     known = {live[n]: match for n, match in found.items()}
+    facts.forget()
     give_back()  # what fingerprinting freed (and, below, grouping), before the next peak
     fresh = [i for i in live if i not in known]
     batch = Batch(candidates, fresh, prints, ref)
