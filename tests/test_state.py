@@ -3,9 +3,11 @@ overlap, leases run out. SQLite files and a real PostgreSQL cluster."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import struct
 import threading
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from digest.state import SCHEMA_VERSION, DeliveryStatus, IssueStatus, NewIssue, 
 from digest.state import exactly_once as rules
 from digest.state.postgres import safe_url
 from digest.state.queries import queries
-from digest.state.sent import KEYS, sent_rows
+from digest.state.sent import FACTS, KEYS, sent_rows
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -228,6 +230,50 @@ def test_a_version_5_history_moves_into_blocks_and_still_matches(tmp_path):
         again = select(sent, history, SelectionConfig(max_articles=50, lookback_days=10_000))
         assert not again.chosen
         assert [s.reason for s in again.skipped] == [ALREADY_SENT] * len(sent)
+
+
+def _stored(store: Store, kind: str) -> list[tuple[int, int, int | None]]:
+    """(key, article, day) of every row of every block of `kind`, read as stored."""
+    out = []
+    for keys, articles, days in store.sent_blocks(kind, 0):
+        n = len(keys) // 8
+        out += zip(
+            struct.unpack(f"<{n}q", keys),
+            struct.unpack(f"<{n}q", articles),
+            struct.unpack(f"<{n}i", days) if days else [None] * n,
+            strict=True,
+        )
+    return out
+
+
+def test_history_finds_every_stored_key_asked_for_however_many_are_asked(tmp_path):
+    """What History finds is what the blocks hold: a few keys asked of long blocks, more keys
+    than the blocks hold, keys stored for several articles, and the facts of stories from a
+    day on."""
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        for n, page in enumerate(sorted(SEEDS.glob("*.txt"))[:3], 1):
+            store.remember(n, sent_records([[a] for a in read_paths([str(page)]).articles]))
+        history = History(store)
+        rng = random.Random(5)
+        for kind, lookup in ((KEYS, history.matching_keys), (FACTS, history.facts_since)):
+            stored = _stored(store, kind)
+            keys = sorted({k for k, _, _ in stored})
+            days = sorted({d for _, _, d in stored if d is not None}) or [0]
+            shared = {k for k, n in Counter(k for k, _, _ in stored).items() if n > 1}
+            assert len(keys) > 100 and shared
+            absent = [rng.getrandbits(63) for _ in range(3 * len(stored))]
+            for wanted in (
+                keys[:3],
+                [*shared][:2],
+                rng.sample(keys, len(keys) // 2),
+                keys + absent,
+            ):
+                for day in (0, days[len(days) // 2]) if kind == FACTS else (0,):
+                    expected = sorted(
+                        (k, a) for k, a, d in stored if k in set(wanted) and (d or 0) >= day
+                    )
+                    got = lookup(wanted) if kind == KEYS else lookup(wanted, day)
+                    assert sorted(got) == expected
 
 
 def test_remembering_a_batch_writes_in_proportion_to_it(tmp_path):
