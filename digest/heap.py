@@ -8,7 +8,7 @@ it keeps (reading: parsers' buffers between the articles) only goes back when as
 (`give_back`, glibc's malloc_trim).
 
 benchmarks/selection.py, 40,000 candidates against 100,000 remembered: the selecting process
-peaks at 496 MB with the thresholds fixed, 532 MB without; 10,000 candidates select about 5%
+peaks at about 490 MB with the thresholds fixed, 530 MB without; 10,000 candidates select about 5%
 slower for it (freed arrays are mapped afresh: more page faults). Selection's helper
 processes leave them as they are: fixed, their peak was the same.
 """
