@@ -401,7 +401,7 @@ def descendants(pid: int) -> list[int]:
 
 def measure(state: Path, candidates_file: Path) -> None:
     """Child process: one selection, timed, with its memory."""
-    return_freed_memory()  # as digest's own processes do (digest/heap.py)
+    return_freed_memory()  # as the CLI does (digest/heap.py)
     with candidates_file.open("rb") as f:  # streamed: the whole file in memory would top the peak
         articles = pickle.load(f)
     give_back()  # as plan_digest does between reading and selecting

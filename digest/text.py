@@ -125,10 +125,6 @@ _LABEL_TAIL = re.compile(
 HEADLINE_WORDS = 4  # a headline of fewer content words is too generic to name a story
 
 
-def _content_words(text: str) -> int:
-    return sum(w.decode() not in STOP_WORDS for w in tokens(text))
-
-
 def headline(title: str) -> str:
     """A headline without the labels republishers add: "Update: X (Part 2)" -> "X",
     "In Numbers: X, Officials Say" -> "X".
@@ -145,11 +141,15 @@ def headline(title: str) -> str:
             break
         text = text[: m.start()]
     m = _LABEL_TAIL.search(text)
-    if m and _content_words(text[: m.start()]) >= HEADLINE_WORDS:
+    if m and len(content_words(text[: m.start()])) >= HEADLINE_WORDS:
         text = text[: m.start()]
     for _ in range(2):  # "Update: Opinion: X"
         m = _LABEL_PREFIX.match(text)
-        if not m or len(text) - m.end() < 12 or _content_words(text[m.end() :]) < HEADLINE_WORDS:
+        if (
+            not m
+            or len(text) - m.end() < 12
+            or len(content_words(text[m.end() :])) < HEADLINE_WORDS
+        ):
             break
         text = text[m.end() :]
     return text.strip()
@@ -261,6 +261,14 @@ STOP_WORDS = frozenset(
     және мен бен пен бұл осы да де ол олар үшін туралы
     va bilan bu ham uchun esa u ular haqida""".split()
 )
+STOP_WORD_BYTES = frozenset(w.encode() for w in STOP_WORDS)  # as `tokens` gives words
+
+
+def content_words(text: str) -> list[bytes]:
+    """The words of `text` (`tokens`) that are not stop words."""
+    return [w for w in tokens(text) if w not in STOP_WORD_BYTES]
+
+
 # Words a text cut short must not end on ("... the production of…"): articles, prepositions,
 # conjunctions, possessives, in English and Russian.
 DANGLING_WORDS = frozenset(

@@ -163,8 +163,12 @@ def test_fingerprints_made_in_blocks_and_joined_are_those_of_all_at_once():
         ]
     ]
     whole = fingerprint_module.fingerprint(articles)
-    joined = fingerprint_module.Fingerprints.concat(
-        [fingerprint_module.fingerprint(articles[:1]), fingerprint_module.fingerprint(articles[1:])]
+    joined = fingerprint_module.Fingerprints.joined(
+        [
+            fingerprint_module.fingerprint(articles[:1]),
+            fingerprint_module.fingerprint(articles[1:]),
+        ],
+        articles,
     )
     for f in fields(whole)[:-1]:
         a, b = getattr(whole, f.name), getattr(joined, f.name)

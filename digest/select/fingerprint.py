@@ -14,13 +14,15 @@ from __future__ import annotations
 import zlib
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
 from ..models import BODY_KINDS, Article
 from ..text import (
-    STOP_WORDS,
+    HEADLINE_WORDS,
+    STOP_WORD_BYTES,
+    content_words,
     folded,
     headline,
     is_article_url,
@@ -154,11 +156,11 @@ def lsh_bands(sigs: np.ndarray, leads: np.ndarray) -> np.ndarray:
     return out
 
 
-HEADLINE_WORDS = 4
-_STOPWORDS = frozenset(w.encode() for w in STOP_WORDS)
 _WORD_MASK = np.uint32(NAME_BIT - 1)
 _TERM_MASK = NAME_BIT - 1
-_STOP_HASHES = np.array(sorted({zlib.crc32(w) & (NAME_BIT - 1) for w in _STOPWORDS}), np.uint32)
+_STOP_HASHES = np.array(
+    sorted({zlib.crc32(w) & (NAME_BIT - 1) for w in STOP_WORD_BYTES}), np.uint32
+)
 
 
 def opening_hashes(title: str, text: str, hashes: TextHashes) -> np.ndarray:
@@ -276,7 +278,7 @@ def headline_terms(words: Ragged) -> Ragged:
 
 def headline_words(title: str) -> frozenset[int]:
     """The content words of a headline without its republishing labels."""
-    return frozenset(zlib.crc32(w) for w in tokens(headline(title)) if w not in _STOPWORDS)
+    return frozenset(map(zlib.crc32, content_words(headline(title))))
 
 
 PARAGRAPH_WORDS = 8  # shorter paragraphs (datelines, one-line quotes) are not compared
@@ -342,18 +344,27 @@ class Fingerprints:
         return len(self.exact)
 
     @classmethod
-    def concat(cls, parts: Sequence[Fingerprints]) -> Fingerprints:
-        """The rows of several, in order (made apart, e.g. a block of articles each)."""
-        columns = []
-        for f in fields(cls)[:-1]:  # not the paragraphs made so far
-            values = [getattr(p, f.name) for p in parts]
-            if f.name == "articles":
-                columns.append([a for v in values for a in v])
+    def joined(cls, parts: list[Fingerprints], articles: Sequence[Article]) -> Fingerprints:
+        """The rows of `parts` (made apart: a chunk of articles each), in order, as one
+        Fingerprints of `articles`. The parts are emptied a column at a time as it is
+        joined: memory holds one column twice at most."""
+        if not parts:
+            return fingerprint([])
+        if len(parts) == 1:
+            return replace(parts[0], articles=articles)
+        columns = {}
+        for f in fields(cls):
+            values = [getattr(part, f.name) for part in parts]
+            if isinstance(values[0], np.ndarray):
+                columns[f.name] = np.concatenate(values)
             elif isinstance(values[0], Ragged):
-                columns.append(Ragged.concat(values))
+                columns[f.name] = Ragged.concat(values)
             else:
-                columns.append(np.concatenate(values))
-        return cls(*columns)
+                continue  # the articles, given; the paragraphs, made again when asked
+            del values
+            for part in parts:
+                setattr(part, f.name, None)
+        return cls(articles=articles, **columns)
 
     def facts_of(self, row: int) -> dict[int, str]:
         """Its facts: key -> kind."""

@@ -28,7 +28,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import fields, replace
+from dataclasses import replace
 from multiprocessing.connection import Connection, wait
 from typing import TypeVar
 
@@ -61,8 +61,9 @@ def fingerprint_unsent(
     finally:
         for helper in helpers:
             helper.close()
-    rows = [p for chunk in sorted(chunks) for p in chunk]
-    return known, _joined([chunks[chunk] for chunk in sorted(chunks)], [articles[p] for p in rows])
+    order = sorted(chunks)  # by their first position: the rows in the order of `articles`
+    rows = [articles[p] for chunk in order for p in chunk]
+    return known, Fingerprints.joined([chunks[chunk] for chunk in order], rows)
 
 
 def _shares(count: int) -> list[range]:
@@ -278,24 +279,3 @@ def _article(row: tuple) -> Article:
     title, text, source, url, guid, excerpt = row
     paragraphs = (Paragraph(text.decode("utf-8", "surrogatepass")),)
     return Article(title, paragraphs, source, url=url, guid=guid, excerpt=excerpt)
-
-
-def _joined(parts: list[Fingerprints], articles: list[Article]) -> Fingerprints:
-    """The rows of `parts`, in order, as one Fingerprints of `articles`."""
-    if not parts:
-        return fingerprint([])
-    if len(parts) == 1:
-        return replace(parts[0], articles=articles)
-    columns = {}
-    for f in fields(Fingerprints):  # a column at a time, each dropped from the parts once
-        values = [getattr(part, f.name) for part in parts]  # joined: memory stays small
-        if isinstance(values[0], np.ndarray):
-            columns[f.name] = np.concatenate(values)
-        elif isinstance(values[0], Ragged):
-            columns[f.name] = Ragged.concat(values)
-        else:
-            continue
-        del values
-        for part in parts:
-            setattr(part, f.name, None)
-    return Fingerprints(articles=articles, **columns)
