@@ -187,7 +187,7 @@ def test_slots_run_once_on_postgresql(tmp_path, pg_url):
 def test_the_sent_blocks_read_back_on_postgresql_as_on_sqlite(pg_url, tmp_path):
     seeds = sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))
     sent = read_paths([str(seeds[0])]).articles
-    assert len(sent) > 3
+    assert len(sent) > 4
     records = sent_records([[a] for a in sent[:3]])
     keys = [k for r in records for k in r.keys] + [7]
     facts = [k for r in records for k in r.facts]
@@ -195,13 +195,15 @@ def test_the_sent_blocks_read_back_on_postgresql_as_on_sqlite(pg_url, tmp_path):
     for where in (tmp_path / "s.sqlite3", pg_url):
         with Store.open(where, password_env="DIGEST_TEST_PG_PASSWORD") as store:
             store.remember(1, records)
-            store.remember(2, sent_records([[sent[3]]]))
+            store.remember(2, sent_records([[sent[3], sent[4]]]))  # one story, two tellings
             history = History(store)
             found.append(
                 (
                     sorted(history.matching_keys(keys)),
                     history.fact_counts(facts, 0),
                     sorted(history.facts_since(facts, 0)),
+                    sorted((h.story, h.tellings) for h in history.articles(range(1, 6)).values()),
                 )
             )
     assert found[0] == found[1] and len(found[0][0]) >= sum(len(r.keys) for r in records)
+    assert [n for _, n in found[0][3]] == [1, 1, 1, 2, 2]  # each sent story's tellings

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import zlib
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
@@ -287,13 +287,20 @@ PARAGRAPH_WORDS = 8  # shorter paragraphs (datelines, one-line quotes) are not c
 def paragraph_keys(article: Article) -> list[int]:
     """The key of each body paragraph long enough to tell: the same paragraph in two
     articles that are not copies is a paragraph mixed in from another story."""
-    out = []
+    return [key for key, _ in _keyed_paragraphs(article)]
+
+
+def paragraph_words(article: Article) -> dict[int, list[bytes]]:
+    """The words of each paragraph `paragraph_keys` keys, by its key."""
+    return dict(_keyed_paragraphs(article))
+
+
+def _keyed_paragraphs(article: Article) -> Iterator[tuple[int, list[bytes]]]:
     for p in article.paragraphs:
         if p.kind in BODY_KINDS:
             words = tokens(p.text)
             if len(words) >= PARAGRAPH_WORDS:
-                out.append(key64("para", b" ".join(words)))
-    return out
+                yield key64("para", b" ".join(words)), words
 
 
 def headline_key(words: frozenset[int]) -> int | None:

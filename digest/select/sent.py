@@ -33,6 +33,7 @@ class SentArticle:
     term_counts: np.ndarray  # int64, of each of terms
     paragraphs: frozenset[int] = frozenset()  # keys of its body paragraphs
     day: int | None = None  # its date (proleptic ordinal)
+    tellings: int = 1  # how many tellings its story was sent with, this one included
 
 
 class SentStories(Protocol):
@@ -147,6 +148,7 @@ class History:
                 *_unpack_terms(terms),
                 frozenset(np.frombuffer(paras, "<i8").tolist()) if paras else frozenset(),
                 day,
+                max(1, tellings),
             )
             for (
                 aid,
@@ -163,6 +165,7 @@ class History:
                 terms,
                 paras,
                 day,
+                tellings,
             ) in rows
         }
 

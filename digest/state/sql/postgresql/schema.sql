@@ -181,3 +181,8 @@ CREATE TABLE sent_blocks (
     days BYTEA,                       -- facts: int32, the story day of each key
     PRIMARY KEY (kind, first_article)
 );
+
+-- name: migrate_7
+-- The tellings of a sent story, counted when a candidate is compared with one of them: a match
+-- with a few tellings of a story sent many ways rests on what those few hold alone.
+CREATE INDEX sent_articles_story ON sent_articles(story_id);

@@ -19,7 +19,8 @@ SELECT j.value, t.articles FROM unnest(%s::bigint[]) AS j(value) JOIN sent_terms
 
 -- name: sent_articles
 SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt,
-       a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day
+       a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day,
+       (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id))
 FROM unnest(%s::bigint[]) AS j(value) JOIN sent_articles a ON a.id = j.value;
 
 -- name: insert_sent_article

@@ -19,7 +19,8 @@ SELECT j.value, t.articles FROM json_each(?) j JOIN sent_terms t ON t.key = j.va
 
 -- name: sent_articles
 SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt,
-       a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day
+       a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day,
+       (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id))
 FROM json_each(?) j JOIN sent_articles a ON a.id = j.value;
 
 -- name: insert_sent_article
