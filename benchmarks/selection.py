@@ -22,7 +22,7 @@ stories (new words, the same facts), and the same three kinds inside the batch.
 `--republished`: 20 Atom feeds x 25 entries republishing the sample pages' stories
 (tests/republish.py), two selections as two runs would make them: the time of each, and the
 copies that would reach a reader and the stories lost; then the same built from the five
-real pages in ../shared/seeds (23 articles, excerpts too), seeds 1-40, in total.
+real pages in ../shared/seeds (23 articles, excerpts too), seeds 1-120, in total.
 
 The temporary folder is removed at the end unless `--keep` names one.
 """
@@ -445,7 +445,7 @@ def republished() -> None:
     real = ROOT.parent / "shared" / "seeds"
     corpora = [("sample pages", base_stories(), range(1, 4))]
     if list(real.glob("*.txt")):
-        corpora.append(("real pages", real_stories(real), range(1, 41)))
+        corpora.append(("real pages", real_stories(real), range(1, 121)))
     for name, stories, seeds in corpora:
         one_event = one_event_pairs(stories)
         totals = Counter()

@@ -264,6 +264,25 @@ def test_a_paragraph_mixed_into_many_stories_is_at_home_where_most_holders_carry
     assert mixed_into(copy, mixture, around)
 
 
+def test_a_paragraph_no_other_telling_of_either_story_holds_was_mixed_into_both():
+    """Two copies under different headlines share one long paragraph that only they hold (a
+    third story's, its own copies not out yet): when the other tellings under each headline
+    lack it, it was mixed into both; with no other tellings to ask, they stay copies (a copy
+    retitled, with a paragraph added and one dropped, looks the same)."""
+    one, two = frozenset({1, 2, 3, 4}), frozenset({5, 6, 7, 8})
+    mixed_in = 100
+
+    def told(headline: frozenset[int], paragraphs: set[int]) -> Told:
+        return Told(headline, lambda: frozenset(paragraphs))
+
+    a, b = told(one, {mixed_in, 11, 12, 13}), told(two, {mixed_in, 21})
+    kin = [told(one, {11, 12, 13}), told(one, {11, 12}), told(two, {21}), told(two, {21, 22})]
+    assert mixed_into(a, b, kin)
+    assert not mixed_into(a, b, [])
+    # as many of either side's own tellings hold it: at home with neither, foreign to neither
+    assert not mixed_into(a, b, [*kin, told(one, {mixed_in, 11}), told(two, {mixed_in, 22})])
+
+
 def test_a_story_over_the_limit_comes_back_and_is_checked_against_what_was_sent(tmp_path):
     stories = base_stories()[:4]
     config = SelectionConfig(max_articles=2, lookback_days=100_000)

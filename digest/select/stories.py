@@ -209,14 +209,16 @@ def mixed_into(a: Told, b: Told, around: Iterable[Told]) -> bool:
     at home with one side and the other holds paragraphs of its own, that other is a
     mixture, not a copy; two texts each holding a paragraph at home with the other are two
     mixtures; and so are two holding a paragraph at home under a third headline, unless
-    they hold nothing else. (Two that each hold paragraphs of their own and share one with
-    no home are left copies: a copy retitled, with a paragraph added and one dropped, is
-    that too.)"""
+    they hold nothing else. Two that each hold paragraphs of their own and share one with
+    no home are left copies (a copy retitled, with a paragraph added and one dropped, is
+    that too), unless the other tellings under each headline all lack it: then it was mixed
+    into both."""
     if headline_similarity(a.headline, b.headline) >= SAME_HEADLINE:
         return False
     shared = a.paragraphs & b.paragraphs
     if not shared:
         return False
+    around = list(around)
     holders = [t for t in (a, b, *around) if not t.paragraphs.isdisjoint(shared)]
     sides = [
         [headline_similarity(t.headline, side.headline) >= SAME_HEADLINE for t in holders]
@@ -251,7 +253,19 @@ def mixed_into(a: Told, b: Told, around: Iterable[Told]) -> bool:
         return not b.paragraphs <= a.paragraphs  # a's paragraphs inside b, which has more
     if homes == {1}:
         return not a.paragraphs <= b.paragraphs
+    if not homes:  # no headline carries them more than another: at home with neither side?
+        return a.paragraphs != b.paragraphs and all(
+            _foreign(p, side, around) for p in shared for side in (a, b)
+        )
     return False
+
+
+def _foreign(paragraph: int, side: Told, around: Sequence[Told]) -> bool:
+    """Whether the tellings `around` under `side`'s headline (two or more) all lack a
+    paragraph `side` holds: trimmed copies drop a paragraph of their own now and then, not
+    every time."""
+    kin = [t for t in around if headline_similarity(t.headline, side.headline) >= SAME_HEADLINE]
+    return len(kin) >= 2 and not any(paragraph in t.paragraphs for t in kin)
 
 
 def same_article(a: Telling, b: Telling) -> bool:
