@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 # Quotes, dashes and spaces beyond ASCII: they separate words like their ASCII kin.
@@ -266,7 +267,11 @@ STOP_WORD_BYTES = frozenset(w.encode() for w in STOP_WORDS)  # as `tokens` gives
 
 def content_words(text: str) -> list[bytes]:
     """The words of `text` (`tokens`) that are not stop words."""
-    return [w for w in tokens(text) if w not in STOP_WORD_BYTES]
+    return without_stop_words(tokens(text))
+
+
+def without_stop_words(words: Iterable[bytes]) -> list[bytes]:
+    return [w for w in words if w not in STOP_WORD_BYTES]
 
 
 # Words a text cut short must not end on ("... the production of…"): articles, prepositions,

@@ -119,7 +119,10 @@ def test_republished_real_pages_two_runs_send_every_story_once(tmp_path, shared_
     their copies grouped as one on day 2; 47, one outlet's new telling matching the one
     sent copy of another story that holds the other outlet's paragraph; 63, an excerpt
     mixed into the copies of several stories; 94 and 112, two short stories joined by one
-    long paragraph of a third mixed into a copy of each."""
+    long paragraph of a third mixed into a copy of each (told apart now both by what their
+    own paragraphs say, test_two_short_stories_holding_one_long_paragraph_of_a_third_stay_two,
+    and by their other tellings lacking it,
+    test_a_paragraph_no_other_telling_of_either_story_holds_was_mixed_into_both)."""
     stories = real_stories(shared_seeds)
     title = {n: a.title for n, a in enumerate(stories)}
     one_event = one_event_pairs(stories)
@@ -247,6 +250,31 @@ def test_two_short_stories_holding_one_long_paragraph_of_a_third_stay_two(shared
     }, told
 
 
+def test_one_press_release_retitled_by_every_site_is_one_story():
+    """Six sites run one text, each under a headline of its own and with its last paragraph
+    signed its own way: one story. (Every paragraph's holders then each carry another headline; pooled
+    as one 'third headline' they outvoted both sides, and each copy was a story of its own.)"""
+    (base,) = [a for a in base_stories() if len(a.prose) >= 5][:1]
+    titles = [
+        "Officials Outline the Plan in Detail",
+        "What the New Programme Means for Farmers",
+        "Ministry Sets Out Timeline and Budget",
+        "Regional Leaders Welcome the Decision",
+        "A Closer Look at the Announcement",
+        "Critics Ask How It Will Be Paid For",
+    ]
+    copies = [
+        feed_article(
+            t, "\n\n".join([*base.prose[:-1], f"{base.prose[-1]} (Site {n}.)"]), f"s{n}", "1"
+        )
+        for n, t in enumerate(titles)
+    ]
+    with Store.open(":memory:", readonly=True) as store:
+        selection = select(copies, History(store), EVERYTHING)
+    assert len(selection.chosen) == 1, [c.article.title for c in selection.chosen]
+    assert len(selection.chosen[0].tellings) == len(copies) - 1
+
+
 def test_a_paragraph_mixed_into_many_stories_is_at_home_where_most_holders_carry_one_headline():
     """An excerpt (one long paragraph) was mixed into a copy of another story and into copies
     of three more, each under its own headline: it is at home with the excerpt's own
@@ -277,8 +305,10 @@ def test_a_paragraph_no_other_telling_of_either_story_holds_was_mixed_into_both(
 
     a, b = told(one, {mixed_in, 11, 12, 13}), told(two, {mixed_in, 21})
     kin = [told(one, {11, 12, 13}), told(one, {11, 12}), told(two, {21}), told(two, {21, 22})]
-    assert mixed_into(a, b, kin)
+    assert mixed_into(a, b, iter(kin))  # as Batch passes them
     assert not mixed_into(a, b, [])
+    # the same text under two headlines is a copy retitled, whoever else lacks it
+    assert not mixed_into(told(one, {mixed_in}), told(two, {mixed_in}), kin)
     # as many of either side's own tellings hold it: at home with neither, foreign to neither
     assert not mixed_into(a, b, [*kin, told(one, {mixed_in, 11}), told(two, {mixed_in, 22})])
 

@@ -194,7 +194,8 @@ def _select(
             for m in story.members:
                 how = matches[m].reason if m in matches else SAME_STORY
                 how = DUPLICATE if how == ALREADY_SENT else how  # the same article (GUID, URL)
-                skipped[m] = Skipped(candidates[m], ALREADY_SENT, match.title, how)
+                title = matches[m].title if m in matches else match.title  # what it copies
+                skipped[m] = Skipped(candidates[m], ALREADY_SENT, title, how)
             continue
         if len(chosen) >= config.max_articles:
             for m in story.members:

@@ -35,7 +35,7 @@ import numpy as np
 from scipy import sparse
 
 from ..models import ALREADY_SENT, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
-from ..text import STOP_WORD_BYTES
+from ..text import without_stop_words
 from .facts import AMOUNT, COUNT, DATE, NAME, NAME_WORD, PERCENT
 from .fingerprint import (
     HEADLINE_WORDS,
@@ -75,7 +75,6 @@ NEAR_CONTAINMENT = 0.8
 #   and mixed with others holds >= 0.45 of itself in the original.
 TITLED_CONTAINMENT = 0.45
 SAME_HEADLINE = 0.6  # headline content-word Jaccard
-OWN_TEXT_ALIKE = 0.3  # see Batch._each_its_own
 # - ... and, under another headline, the copy is not mostly other text (a short article mixed
 #   whole into another story's copy is half of it or less).
 LARGER_SHARE = 0.6
@@ -88,6 +87,10 @@ RETITLED_CONTAINMENT = 0.9
 EXCERPT_CONTAINMENT = 0.6
 NEAR_LEAD = 0.5  # MinHash Jaccard of the opening words
 MIN_CONTAINED = 20  # fewer shingles than this is too little text to call it contained
+# - two texts under different headlines sharing a paragraph or two, each holding more of its
+#   own, are copies only when their own paragraphs say alike (content-word Jaccard: copies
+#   edited word by word 0.56-0.91, such mixtures of the republished real pages 0-0.08).
+OWN_TEXT_ALIKE = 0.3
 # - reports of one event are compared within a season (same-story scores: similarity.py).
 STORY_WINDOW_DAYS = 90
 # - tellings republished under the same headline (labels off) within a week are one story even
@@ -212,7 +215,8 @@ def mixed_into(a: Told, b: Told, around: Iterable[Told]) -> bool:
     they hold nothing else. Two that each hold paragraphs of their own and share one with
     no home are left copies (a copy retitled, with a paragraph added and one dropped, is
     that too), unless the other tellings under each headline all lack it: then it was mixed
-    into both."""
+    into both. (Other tellings trimmed hard enough to drop the same paragraph of their own
+    would make it look mixed in too.)"""
     if headline_similarity(a.headline, b.headline) >= SAME_HEADLINE:
         return False
     shared = a.paragraphs & b.paragraphs
@@ -231,18 +235,12 @@ def mixed_into(a: Told, b: Told, around: Iterable[Told]) -> bool:
             sum(v for t, v in zip(holders, side, strict=True) if p in t.paragraphs)
             for side in sides[:2]
         ]
-        # a third side is the third headline most of the others carry, not all of them: a
-        # paragraph mixed into many stories' copies is at home with none of those stories
-        third = [t for t, v in zip(holders, sides[2], strict=True) if v and p in t.paragraphs]
-        votes.append(
-            max(
-                (
-                    sum(headline_similarity(t.headline, u.headline) >= SAME_HEADLINE for u in third)
-                    for t in third
-                ),
-                default=0,
-            )
+        # a third side is the one third headline most of the others carry (its labels off),
+        # not all of them: a paragraph mixed into many stories' copies is at home with none
+        third = Counter(
+            t.headline for t, v in zip(holders, sides[2], strict=True) if v and p in t.paragraphs
         )
+        votes.append(max(third.values(), default=0))
         if votes.count(max(votes)) == 1:
             homes.add(votes.index(max(votes)))
     if 2 in homes:  # a third story's paragraphs, mixed into both
@@ -429,11 +427,10 @@ class Batch:
 
     def _each_its_own(self, i: int, j: int) -> bool:
         """Whether `i` and `j`, under headlines that differ, share a paragraph or two while
-        each holds more than twice as many of its own, and their own say other things: a
-        long paragraph of another story mixed into both made them look like copies. (A copy
-        edited word by word shares few paragraphs too, but its own stay alike: 0.56-0.91
-        content-word Jaccard in tests/test_neardup.py, against 0-0.08 for such mixtures of
-        the real pages.)"""
+        each holds more paragraphs of its own than they share, and their own say other
+        things (OWN_TEXT_ALIKE): a long paragraph of another story mixed into both made
+        them look like copies. (A copy edited word by word shares few paragraphs too, but
+        its own stay alike.)"""
         mine, theirs = self.paragraphs(i), self.paragraphs(j)
         shared = mine & theirs
         if not shared or min(len(mine), len(theirs)) <= 2 * len(shared):
@@ -445,9 +442,10 @@ class Batch:
 
     def _own_words(self, i: int, shared: frozenset[int]) -> set[bytes]:
         """The content words of `i`'s paragraphs outside `shared`."""
-        paragraphs = paragraph_words(self.candidates[i])
-        words = {w for key, ws in paragraphs.items() if key not in shared for w in ws}
-        return words - STOP_WORD_BYTES
+        paragraphs = paragraph_words(self.fps.articles[self.row[i]])
+        return {
+            w for key, ws in paragraphs.items() if key not in shared for w in without_stop_words(ws)
+        }
 
     def anchor_pairs(self) -> np.ndarray:
         """The pairs of candidates worth a same-story score, close in time (rows of two
