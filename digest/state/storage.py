@@ -201,7 +201,12 @@ class Storage(Protocol):
         ...
 
     def term_frequencies(self, keys: Iterable[int]) -> dict[int, int]: ...
-    def sent_article_rows(self, ids: Iterable[int]) -> list[tuple]: ...
+    def sent_article_rows(self, ids: Iterable[int]) -> list[tuple]:
+        """A row per sent article among `ids`: (id, story, title, words, shingles, excerpt,
+        fact_weight, facts, classes, signature, lead, terms, paragraphs, day, how many
+        tellings its story was sent with), arrays as little-endian blobs (the `sent_articles`
+        query of sql/*/stories.sql; select/sent.py's History.articles reads them)."""
+        ...
 
     # --- feeds and article pages (digest/sources: fetch.py, fulltext.py) -------------------
     def feed_caches(self, urls: Iterable[str] | None = None) -> dict[str, CacheInfo]:
