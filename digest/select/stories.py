@@ -253,17 +253,17 @@ def mixed_into(a: Told, b: Told, around: Iterable[Told]) -> bool:
         return not a.paragraphs <= b.paragraphs
     if not homes:  # no headline carries them more than another: at home with neither side?
         return a.paragraphs != b.paragraphs and all(
-            _foreign(p, side, around) for p in shared for side in (a, b)
+            _foreign(shared, side, around) for side in (a, b)
         )
     return False
 
 
-def _foreign(paragraph: int, side: Told, around: Sequence[Told]) -> bool:
-    """Whether the tellings `around` under `side`'s headline (two or more) all lack a
-    paragraph `side` holds: trimmed copies drop a paragraph of their own now and then, not
+def _foreign(paragraphs: frozenset[int], side: Told, around: Sequence[Told]) -> bool:
+    """Whether the tellings `around` under `side`'s headline (two or more) all lack these
+    paragraphs `side` holds: trimmed copies drop a paragraph of their own now and then, not
     every time."""
     kin = [t for t in around if headline_similarity(t.headline, side.headline) >= SAME_HEADLINE]
-    return len(kin) >= 2 and not any(paragraph in t.paragraphs for t in kin)
+    return len(kin) >= 2 and all(t.paragraphs.isdisjoint(paragraphs) for t in kin)
 
 
 def same_article(a: Telling, b: Telling) -> bool:
