@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from digest.models import Article, Paragraph
 from digest.select.facts import weekday_words
+from digest.select.pairs import pairs_within
 from digest.select.ragged import Ragged
-from digest.select.stories import pairs_within
 from digest.text import STOP_WORDS, tokens
 
 # digest.select re-exports the function `fingerprint`, which hides the module of that name.

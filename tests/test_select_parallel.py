@@ -24,9 +24,9 @@ from digest.config import SelectionConfig
 from digest.models import Article, Paragraph
 from digest.select import History, select
 from digest.select import parallel as parallel_module
+from digest.select.already_sent import texts_already_sent
 from digest.select.parallel import fingerprint_unsent
 from digest.select.ragged import Ragged
-from digest.select.stories import texts_already_sent
 from digest.state import Store
 
 # digest.select re-exports the function `fingerprint`, which hides the module of that name.

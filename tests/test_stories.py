@@ -16,7 +16,7 @@ from digest import pipeline
 from digest.config import SelectionConfig, load_config
 from digest.models import ALREADY_SENT, Article, Paragraph
 from digest.select import History, select, sent_records
-from digest.select.stories import Told, mixed_into
+from digest.select.copies import Told, mixed_into
 from digest.state import Store
 
 EVERYTHING = SelectionConfig(max_articles=1000, lookback_days=100_000)

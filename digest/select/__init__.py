@@ -13,10 +13,10 @@ Window. `lookback_days` counts back from the reference day (digest/lookback.py):
 when given, else the newest article date not in the future; articles dated earlier are
 `too-old`. Articles without a date count as new.
 
-Stories. Candidates are grouped into stories (see `stories.py`: exact copies, changed copies
-and other reports of one event, scored in `similarity.py`, grouped by average linkage so that
-two events never chain together), and each story is matched against the stories already
-sent. A new story is shown once, by its best telling (not an excerpt, not mixed with another
+Stories. Candidates are related as exact copies, changed copies (`copies.py`) and other
+reports of one event (scored in `similarity.py`; `batch.py`), grouped into stories by average
+linkage so that two events never chain together (`stories.py`), and each story is matched
+against the stories already sent (`already_sent.py`). A new story is shown once, by its best telling (not an excerpt, not mixed with another
 story, the most central, then the fullest); its other tellings stay attached
 (`Chosen.tellings`, `Chosen.also`) and are listed as skipped with the reason they joined it
 (`duplicate`, `near-duplicate`, `same-story`) and the best telling's title. Every telling of
@@ -59,6 +59,15 @@ from ..models import (
 from ..state.sent import SentRecord
 from ..text import tokens
 from . import facts
+from .already_sent import (
+    against_history,
+    scores_against_history,
+    story_sent,
+    story_sent_by_score,
+    texts_already_sent,
+    without_sent_copies,
+)
+from .batch import Batch
 from .fingerprint import (
     MINHASH_SEED,
     NUM_PERM,
@@ -72,16 +81,7 @@ from .fingerprint import (
 )
 from .parallel import fingerprint_unsent
 from .sent import History, SentArticle, SentStories
-from .stories import (
-    Batch,
-    against_history,
-    group,
-    scores_against_history,
-    story_sent,
-    story_sent_by_score,
-    texts_already_sent,
-    without_sent_copies,
-)
+from .stories import group
 
 __all__ = [
     "MINHASH_SEED",
