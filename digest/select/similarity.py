@@ -173,27 +173,29 @@ def _weigh_block(reports: Facets, vocab: Vocabulary, start: int, end: int) -> li
     block = reports.terms.block(start, end)
     rows, terms = block.holders(), block.values.astype(np.int64)
     counts = reports.counts.block(start, end).values.astype(np.int64)
-    weights = (1 + np.log(counts)) * _idf(vocab, terms)
+    term_col = _columns(vocab.terms, terms)
+    weights = (1 + np.log(counts)) * _idf(vocab, term_col)
     is_name = (terms & NAME_BIT) != 0
     words, names = (
-        _matrix(rows[m], terms[m], _unit(rows[m], weights[m], n), n, vocab.terms)
+        _matrix(rows[m], term_col[m], _unit(rows[m], weights[m], n), n, len(vocab.terms))
         for m in (~is_name, is_name)
     )
     head = reports.headline.block(start, end)
-    head_rows, head_terms = head.holders(), head.values
+    head_rows, head_col = head.holders(), _columns(vocab.terms, head.values)
     facts = reports.facts.block(start, end)
-    fact_rows, keys = facts.holders(), facts.values
+    fact_rows, fact_col = facts.holders(), _columns(vocab.facts, facts.values)
     kinds = reports.kinds[reports.facts.starts[start] : reports.facts.starts[end]]
     figure = np.isin(kinds, _FIGURE_KINDS)
     weekday = kinds == ord(WEEKDAY)
+    ones, n_facts = np.ones(len(fact_col)), len(vocab.facts)
     return [
         words,
         names,
-        _matrix(head_rows, head_terms, np.ones(len(head_terms)), n, vocab.terms),
-        np.bincount(head_rows, _idf(vocab, head_terms), n),
-        _matrix(fact_rows[figure], keys[figure], np.ones(figure.sum()), n, vocab.facts),
-        _matrix(fact_rows[weekday], keys[weekday], np.ones(weekday.sum()), n, vocab.facts),
-        _matrix(fact_rows, keys, np.ones(len(keys)), n, vocab.facts),
+        _matrix(head_rows, head_col, np.ones(len(head_col)), n, len(vocab.terms)),
+        np.bincount(head_rows, _idf(vocab, head_col), n),
+        _matrix(fact_rows[figure], fact_col[figure], ones[figure], n, n_facts),
+        _matrix(fact_rows[weekday], fact_col[weekday], ones[weekday], n, n_facts),
+        _matrix(fact_rows, fact_col, ones, n, n_facts),
     ]
 
 
@@ -277,11 +279,20 @@ def _flat(parts: Iterable[Iterable[int]]) -> np.ndarray:
     return np.fromiter(itertools.chain.from_iterable(parts), np.int64)
 
 
-def _idf(vocab: Vocabulary, terms: np.ndarray) -> np.ndarray:
+def _columns(columns: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Where each of `keys` is in the sorted `columns`; -1 where it is not. (Found once per
+    key: the lookups are most of the cost of weighing.)"""
+    col = np.searchsorted(columns, keys)
+    found = col < len(columns)
+    found[found] = columns[col[found]] == keys[found]
+    return np.where(found, col, -1)
+
+
+def _idf(vocab: Vocabulary, col: np.ndarray) -> np.ndarray:
+    """The IDF of each term at `col` in the vocabulary (-1: a term no candidate uses)."""
     if not len(vocab.terms):
-        return np.full(len(terms), vocab.unseen_idf)
-    col = np.minimum(np.searchsorted(vocab.terms, terms), len(vocab.terms) - 1)
-    return np.where(vocab.terms[col] == terms, vocab.idf[col], vocab.unseen_idf)
+        return np.full(len(col), vocab.unseen_idf)
+    return np.where(col >= 0, vocab.idf[col], vocab.unseen_idf)
 
 
 def _unit(rows: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
@@ -290,17 +301,16 @@ def _unit(rows: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
 
 
 def _matrix(
-    rows: np.ndarray, keys: np.ndarray, values: np.ndarray, n: int, columns: np.ndarray
+    rows: np.ndarray, col: np.ndarray, values: np.ndarray, n: int, width: int
 ) -> sparse.csr_array:
-    """A row per report of `values` in the columns of `keys` (keys not in `columns` left out)."""
-    col = np.searchsorted(columns, keys)
-    keep = col < len(columns)
-    keep[keep] = columns[col[keep]] == keys[keep]
+    """A row per report of `values` in the columns `col` (`_columns`: those at -1, keys not
+    among the columns, left out)."""
+    keep = col >= 0
     # Indices as small as they can be: scipy keeps the int64 it is given (a third of the
     # matrix's memory).
-    index = np.int32 if max(n, len(columns)) < 2**31 else np.int64
+    index = np.int32 if max(n, width) < 2**31 else np.int64
     rows, col = rows[keep].astype(index), col[keep].astype(index)
-    return sparse.csr_array((values[keep], (rows, col)), shape=(n, len(columns)))
+    return sparse.csr_array((values[keep], (rows, col)), shape=(n, width))
 
 
 def rivals(means: Mapping[K, float], best: K) -> list[K]:
