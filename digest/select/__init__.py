@@ -16,10 +16,11 @@ when given, else the newest article date not in the future; articles dated earli
 Stories. Candidates are related as exact copies, changed copies (`copies.py`) and other
 reports of one event (scored in `similarity.py`; `batch.py`), grouped into stories by average
 linkage so that two events never chain together (`stories.py`), and each story is matched
-against the stories already sent (`already_sent.py`). A new story is shown once, by its best telling (not an excerpt, not mixed with another
-story, the most central, then the fullest); its other tellings stay attached
-(`Chosen.tellings`, `Chosen.also`) and are listed as skipped with the reason they joined it
-(`duplicate`, `near-duplicate`, `same-story`) and the best telling's title. Every telling of
+against the stories already sent (`already_sent.py`). A new story is shown once, by its best
+telling (not an excerpt, not mixed with another story, the most central, then the fullest);
+its other tellings stay attached (`Chosen.tellings`, `Chosen.also`) and are listed as skipped
+with the reason they joined it (`duplicate`, `near-duplicate`, `same-story`) and the best
+telling's title. Every telling of
 a story already sent is skipped as `already-sent` with the sent telling's title, however it
 matched (the same text, GUID within its feed or article URL, a copy, another report:
 `Skipped.relation` says which).

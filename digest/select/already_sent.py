@@ -102,7 +102,7 @@ def against_history(batch: Batch, history: SentStories) -> dict[int, SentMatch]:
                     best = (jac, h)
         if best:
             out[i] = SentMatch(NEAR_DUPLICATE, best[1].title, best[1].story)
-    batch._tellings.clear()
+    batch.forget_tellings()
     return out
 
 
@@ -167,10 +167,10 @@ def story_sent_by_score(
 ) -> SentMatch | None:
     """The sent story this story is another report of, by the mean same-story probability
     of its tellings with that story's tellings (average linkage, as within the batch, over
-    the tellings `_compared` says), and
-    ATTACH_MARGIN times that of any other sent story (a report that two sent stories could
-    claim is more often a new event of the same kind than one sent in two parts) -- unless
-    the other claims are as strong as a match needs too: then it was sent in two parts."""
+    the tellings `_compared` says), and similarity.ATTACH_MARGIN times that of any other
+    sent story (a report that two sent stories could claim is more often a new event of the
+    same kind than one sent in two parts) -- unless the other claims are as strong as a match
+    needs too: then it was sent in two parts."""
     sums: Counter[int] = Counter()
     tellings: dict[int, dict[int, SentArticle]] = defaultdict(dict)
     for m in story.members:

@@ -5,9 +5,10 @@ Two tellings are related as
   near-duplicate  a copy (copies.py): the same GUID in one feed or article URL, one LSH
                   bucket and contained, or one headline republished within days;
   same-story      another report of the same event: a same-story probability from their
-                  words, names, headlines and facts (similarity.py) for pairs that share a
-                  rare fact or name; paragraphs shared word for word without being copies
-                  (mixed in by a republisher) make it 0.
+                  words, names, headlines and facts (similarity.py) for pairs that share
+                  rare facts or names, or rare content words (`anchor_pairs`); paragraphs
+                  shared word for word without being copies (mixed in by a republisher) make
+                  it 0.
 """
 
 from __future__ import annotations
@@ -109,6 +110,10 @@ class Batch:
             self._tellings[i] = t
         return t
 
+    def forget_tellings(self) -> None:
+        """Drop the tellings kept while pairs were decided."""
+        self._tellings.clear()
+
     def day(self, i: int) -> int | None:
         d = self.candidates[i].date or self.ref
         return d.toordinal() if d else None
@@ -194,7 +199,7 @@ class Batch:
         for i, j in bucket_pairs(self.live, self.bands):
             if not related(i, j) and is_copy(self.telling(i), self.telling(j)):
                 link(i, j, NEAR_DUPLICATE)
-        self._tellings.clear()
+        self.forget_tellings()
         self._unlink_mixed_in(rel)
         return rel
 

@@ -204,9 +204,10 @@ def same_article(a: Telling, b: Telling) -> bool:
 
 
 def republished(a: Telling, b: Telling, day_a: int | None, day_b: int | None) -> bool:
-    """Two tellings under one headline (its labels off, HEADLINE_WORDS content words or more)
-    within a few days: a story republished in parts, its copies sharing little text. Some text
-    in common is asked of headlines that are not long enough to be unmistakable."""
+    """Two tellings under one headline (its labels off, fingerprint.HEADLINE_WORDS content
+    words or more) within a few days: a story republished in parts, its copies sharing little
+    text. Some text in common is asked of headlines that are not long enough to be
+    unmistakable."""
     if day_a is not None and day_b is not None and abs(day_a - day_b) > REPUBLISHED_DAYS:
         return False
     if headline_similarity(a.headline, b.headline) < 1.0:

@@ -1,5 +1,6 @@
-"""Which pairs are worth comparing, found without comparing all pairs: holders of one key,
-holders sharing several keys (sparse products), members of one LSH bucket."""
+"""How pairs are found without comparing every pair: the holders of one key, holders sharing
+several keys (sparse products), the members of one LSH bucket. Which pairs are worth a
+comparison is batch.py's to say."""
 
 from __future__ import annotations
 

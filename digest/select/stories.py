@@ -4,8 +4,8 @@ Grouping never chains two stories through a weak link: copies are grouped first,
 first (the whole article before an excerpt, more words first, earlier on ties), each joining
 the group whose first telling it copies, or of which it copies a copy, or most of whose
 members it copies (`copy_groups`); then the groups by average linkage of their best
-tellings' same-story scores, and a group of one left alone joins the story it matches
-clearly better than any other (`group`).
+tellings' same-story scores, and a small story left alone (up to SMALL_STORY copy groups)
+joins the bigger story it matches clearly better than any other (`group`).
 """
 
 from __future__ import annotations
@@ -108,8 +108,8 @@ def _join_small_stories(
     5 of 460 articles under another event's story both before and after; so in each half of
     the topics):
     - a story of one copy group, at a mean score of ATTACH_P with the bigger story's tellings,
-      ATTACH_MARGIN times its mean with any other -- or with other stories that match the
-      first at SPLIT_P, one event left in parts;
+      similarity.ATTACH_MARGIN times its mean with any other -- or with other stories that
+      match the first at SPLIT_P, one event left in parts;
     - a story of up to SMALL_STORY copy groups, at a mean of SPLIT_P, ATTACH_MARGIN times its
       mean with any other."""
     home = {n: k for k, c in enumerate(clusters) for n in c}
