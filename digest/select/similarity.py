@@ -21,8 +21,7 @@ together through one ambiguous report.
 from __future__ import annotations
 
 import heapq
-import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -102,13 +101,13 @@ def vocabulary(candidates: Facets, history: SentStories) -> Vocabulary:
     """The candidates' vocabulary. A term's IDF counts the candidates and the sent articles
     that use it (among sent articles only when any of them uses a candidate's term)."""
     used, df = np.unique(candidates.terms.values, return_counts=True)
-    sent_df = history.term_frequencies(used) if history.count() else {}
-    n = len(candidates) + (history.count() if sent_df else 0)
+    sent_terms, sent_df = history.term_frequencies(used) if history.count() else ((), ())
+    n = len(candidates) + (history.count() if len(sent_terms) else 0)
     terms = np.union1d(used, candidates.headline.values)
     counts = np.zeros(len(terms), np.int64)
     counts[np.searchsorted(terms, used)] = df
-    if sent_df:
-        counts[np.searchsorted(terms, _flat([sent_df.keys()]))] += _flat([sent_df.values()])
+    if len(sent_terms):
+        counts[np.searchsorted(terms, sent_terms)] += sent_df
     shared = np.isin(candidates.kinds, _SHARED_KINDS)
     return Vocabulary(
         terms,
@@ -273,10 +272,6 @@ def _row_dots(
         products = a[rows_a[part]].multiply(b[rows_b[part]])
         out[part] = products.sum(axis=1) if column_weights is None else products @ column_weights
     return out
-
-
-def _flat(parts: Iterable[Iterable[int]]) -> np.ndarray:
-    return np.fromiter(itertools.chain.from_iterable(parts), np.int64)
 
 
 def _columns(columns: np.ndarray, keys: np.ndarray) -> np.ndarray:

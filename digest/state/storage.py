@@ -200,7 +200,11 @@ class Storage(Protocol):
         later: (keys, articles, days) as state/sent.py packs them."""
         ...
 
-    def term_frequencies(self, keys: Iterable[int]) -> dict[int, int]: ...
+    def term_frequencies(self, keys: Iterable[int]) -> Iterator[tuple[int, int]]:
+        """(term, how many sent articles use it) for each of `keys` a sent article uses, a row
+        at a time as the database gives them."""
+        ...
+
     def sent_article_rows(self, ids: Iterable[int]) -> list[tuple]:
         """A row per sent article among `ids`: (id, story, title, words, shingles, excerpt,
         fact_weight, facts, classes, signature, lead, terms, paragraphs, day, how many
