@@ -8,7 +8,10 @@ articles from many outlets grouped by event, CC BY 3.0), measured as
    the rest of those and all the other events: already-sent events sent again, new events
    lost.
 
-    .venv/bin/python benchmarks/stories_ecb.py [--data FILE] [--explain]
+    .venv/bin/python benchmarks/stories_ecb.py [--data FILE] [--explain] [--batches]
+
+`--batches`: the same articles in smaller batches too (each topic alone; random samples of
+30, 60 and 120), as a small or one-subject list would select them on its first run.
 
 Prints its figures; asserts nothing (tests/test_stories_real.py holds the floor).
 """
@@ -20,6 +23,7 @@ import collections
 import datetime as dt
 import itertools
 import json
+import random
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -63,6 +67,7 @@ class OneRun:
     precision: float
     recall: float
     seconds: float
+    pairs: tuple[int, int, int]  # pairs grouped right, pairs grouped, pairs of one event
 
 
 def one_run(articles: list[Article], gold: dict[str, str]) -> OneRun:
@@ -84,7 +89,7 @@ def one_run(articles: list[Article], gold: dict[str, str]) -> OneRun:
     ]
     return OneRun(
         len(sel.chosen), len(events), len(events - shown), under,
-        tp / max(tp + fp, 1), tp / max(tp + fn, 1), took,
+        tp / max(tp + fp, 1), tp / max(tp + fn, 1), took, (tp, tp + fp, tp + fn),
     )  # fmt: skip
 
 
@@ -115,10 +120,37 @@ def two_days(articles: list[Article], gold: dict[str, str]) -> TwoDays:
     return TwoDays(len(old), sorted(shown & old), len(new), sorted(new - shown), second)
 
 
+def smaller_batches(articles: list[Article], gold: dict[str, str]) -> None:
+    """The same articles selected in smaller batches, as a small or one-subject list sees
+    them on its first run (no history): each topic alone, and random samples of 30, 60 and
+    120 articles (six of each). Prints each kind's figures, pooled over its batches."""
+    topic = {a.url: gold[a.url].split("ecb")[0] for a in articles}
+    rng = random.Random(7)
+    kinds = {
+        "each topic alone": [
+            [a for a in articles if topic[a.url] == t] for t in sorted(set(topic.values()), key=int)
+        ]
+    }
+    for n in (30, 60, 120):
+        kinds[f"random {n}"] = [rng.sample(articles, n) for _ in range(6)]
+    for kind, batches in kinds.items():
+        runs = [one_run(b, {a.url: gold[a.url] for a in b}) for b in batches]
+        stories, events = sum(r.stories for r in runs), sum(r.events for r in runs)
+        tp = sum(r.pairs[0] for r in runs)
+        grouped, same = sum(r.pairs[1] for r in runs), sum(r.pairs[2] for r in runs)
+        print(
+            f"  {kind}: {stories} stories for {events} events ({stories / events:.2f} per "
+            f"event), {sum(r.events_lost for r in runs)} events lost, "
+            f"{sum(len(r.under_another) for r in runs)} articles under another event; "
+            f"pairwise precision {tp / max(grouped, 1):.3f}, recall {tp / max(same, 1):.3f}"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--explain", action="store_true")
+    ap.add_argument("--batches", action="store_true", help="also in smaller batches")
     args = ap.parse_args()
     articles, gold = ecb_articles(args.data)
     r = one_run(articles, gold)
@@ -146,6 +178,9 @@ def main() -> None:
                 print(
                     f"  lost [{gold[s.article.url]}] {s.article.title[:50]!r} as {s.relation} of {s.duplicate_of!r}"
                 )
+    if args.batches:
+        print("smaller batches, no history:")
+        smaller_batches(articles, gold)
 
 
 if __name__ == "__main__":
