@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -191,6 +192,7 @@ def test_the_sent_blocks_read_back_on_postgresql_as_on_sqlite(pg_url, tmp_path):
     records = sent_records([[a] for a in sent[:3]])
     keys = [k for r in records for k in r.keys] + [7]
     facts = [k for r in records for k in r.facts]
+    terms = [t for r in records for t, _ in r.terms] + [7]
     found = []
     for where in (tmp_path / "s.sqlite3", pg_url):
         with Store.open(where, password_env="DIGEST_TEST_PG_PASSWORD") as store:
@@ -203,7 +205,13 @@ def test_the_sent_blocks_read_back_on_postgresql_as_on_sqlite(pg_url, tmp_path):
                     history.fact_counts(facts, 0),
                     sorted(history.facts_since(facts, 0)),
                     sorted((h.story, h.tellings) for h in history.articles(range(1, 6)).values()),
+                    sorted(
+                        zip(*(t.tolist() for t in history.term_frequencies(terms)), strict=True)
+                    ),
                 )
             )
     assert found[0] == found[1] and len(found[0][0]) >= sum(len(r.keys) for r in records)
     assert [n for _, n in found[0][3]] == [1, 1, 1, 2, 2]  # each sent story's tellings
+    # every term the first three hold, counted in the articles that hold it (7: none does)
+    used = Counter(t for r in [*records, *sent_records([[sent[3], sent[4]]])] for t, _ in r.terms)
+    assert found[0][4] == sorted((t, used[t]) for t in set(terms) if t in used)
