@@ -200,7 +200,7 @@ class Storage(Protocol):
         later: (keys, articles, days) as state/sent.py packs them."""
         ...
 
-    def term_frequencies(self, keys: Iterable[int]) -> Iterator[tuple[int, int]]:
+    def term_frequencies(self, keys: Iterable[int]) -> Iterator[Sequence[int]]:
         """(term, how many sent articles use it) for each of `keys` a sent article uses, a row
         at a time as the database gives them."""
         ...

@@ -569,9 +569,10 @@ class Store:
             return iter(())
         return (tuple(r) for r in self._run("sent_blocks", kind, since))
 
-    def term_frequencies(self, keys: Sequence[int]) -> Iterator[tuple[int, int]]:
-        if self.has_schema():
-            yield from self._run("term_frequencies", self.db.as_list(keys))
+    def term_frequencies(self, keys: Sequence[int]) -> Iterator[Sequence[int]]:
+        if not self.has_schema():
+            return iter(())
+        return iter(self._run("term_frequencies", self.db.as_list(keys)))
 
     def sent_article_rows(self, ids: Sequence[int]) -> list[tuple]:
         return self._keyed("sent_articles", ids)
