@@ -190,6 +190,7 @@ def test_the_sent_blocks_read_back_on_postgresql_as_on_sqlite(pg_url, tmp_path):
     sent = read_paths([str(seeds[0])]).articles
     assert len(sent) > 4
     records = sent_records([[a] for a in sent[:3]])
+    later = sent_records([[sent[3], sent[4]]])  # one story, two tellings
     keys = [k for r in records for k in r.keys] + [7]
     facts = [k for r in records for k in r.facts]
     terms = [t for r in records for t, _ in r.terms] + [7]
@@ -197,7 +198,7 @@ def test_the_sent_blocks_read_back_on_postgresql_as_on_sqlite(pg_url, tmp_path):
     for where in (tmp_path / "s.sqlite3", pg_url):
         with Store.open(where, password_env="DIGEST_TEST_PG_PASSWORD") as store:
             store.remember(1, records)
-            store.remember(2, sent_records([[sent[3], sent[4]]]))  # one story, two tellings
+            store.remember(2, later)
             history = History(store)
             found.append(
                 (
@@ -213,5 +214,5 @@ def test_the_sent_blocks_read_back_on_postgresql_as_on_sqlite(pg_url, tmp_path):
     assert found[0] == found[1] and len(found[0][0]) >= sum(len(r.keys) for r in records)
     assert [n for _, n in found[0][3]] == [1, 1, 1, 2, 2]  # each sent story's tellings
     # every term the first three hold, counted in the articles that hold it (7: none does)
-    used = Counter(t for r in [*records, *sent_records([[sent[3], sent[4]]])] for t, _ in r.terms)
+    used = Counter(t for r in [*records, *later] for t, _ in r.terms)
     assert found[0][4] == sorted((t, used[t]) for t in set(terms) if t in used)
