@@ -114,18 +114,18 @@ class History:
         self, kind: str, keys: Iterable[int] | np.ndarray, day: int
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Per stored block of `kind` (facts: of stories dated `day` or later), the stored
-        keys among `keys` and their articles. Each stored key is looked up among the wanted
-        ones: the cost follows what was stored, read once, and memory one block."""
+        keys among `keys` and their articles, in the block's order. The smaller side is
+        looked up in the larger (both sorted): the cost follows what was stored, read once,
+        and memory one block."""
         wanted = _sorted_keys(keys)
         if not len(wanted):
             return
         for key_blob, article_blob, day_blob in self.storage.sent_blocks(kind, day):
             stored = np.frombuffer(key_blob, "<i8")
-            at = np.minimum(np.searchsorted(wanted, stored), len(wanted) - 1)
-            hit = wanted[at] == stored
+            hit = _among(stored, wanted)
             if day_blob is not None:
-                hit &= np.frombuffer(day_blob, "<i4") >= day
-            if hit.any():
+                hit = hit[np.frombuffer(day_blob, "<i4")[hit] >= day]
+            if len(hit):
                 yield stored[hit], np.frombuffer(article_blob, "<i8")[hit]
 
     def term_frequencies(self, keys: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -176,6 +176,18 @@ class History:
                 tellings,
             ) in rows
         }
+
+
+def _among(stored: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The positions in `stored` (sorted, a key perhaps more than once) of the keys in
+    `wanted` (sorted, each once), ascending."""
+    if len(wanted) * 8 < len(stored):  # a few wanted (the exact texts of a share): each found
+        start = np.searchsorted(stored, wanted, "left")
+        found = np.searchsorted(stored, wanted, "right") - start
+        first = np.repeat(start - np.cumsum(found) + found, found)
+        return first + np.arange(len(first))
+    at = np.minimum(np.searchsorted(wanted, stored), len(wanted) - 1)
+    return np.flatnonzero(wanted[at] == stored)
 
 
 def _sorted_once(keys: Iterable[int] | np.ndarray) -> list[int]:
