@@ -570,7 +570,8 @@ def bench_history(args: argparse.Namespace, gen: Generator, folder: Path, size: 
             each = ", ".join(f"{m / 1e6:.0f}" for m in r["helpers_rss"])
             print(
                 f"    processes it started (fork server, its resource tracker, helpers): peak "
-                f"RSS {each} MB; all processes together {(r['rss'] + sum(r['helpers_rss'])) / 1e6:.0f} MB"
+                f"RSS {each} MB, largest first; all processes together "
+                f"{(r['rss'] + sum(r['helpers_rss'])) / 1e6:.0f} MB"
             )
         print(f"    chosen {len(r['chosen']):,}, skipped {len(r['skipped']):,}")
         score = caught(plants, arts, r["skipped"])
