@@ -11,8 +11,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import importlib
+import multiprocessing
 import os
 import signal
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -180,3 +182,44 @@ def test_a_helper_that_dies_loses_nothing(shared_out):
     assert killed and not known
     assert same_fingerprints(prints, fingerprint_module.fingerprint(articles))
     assert not helpers_alive()
+
+
+def test_a_helper_that_fails_after_answering_sends_what_it_made_then_says_so(monkeypatch):
+    """The helper's side of the pipe, run here on a real pipe: its third chunk's answer
+    cannot be pickled (as when pickling runs out of memory). The two answers before it
+    arrive, then the failure, and the helper ends: the selecting process never waits for an
+    answer that will not come."""
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise MemoryError("pickling")
+
+    real = parallel_module.fingerprint
+    made: list[int] = []
+
+    def fingerprint(articles, hashes):
+        made.append(len(articles))
+        prints = real(articles, hashes)
+        return prints if len(made) < 3 else dataclasses.replace(prints, exact=Unpicklable())
+
+    monkeypatch.setattr(parallel_module, "fingerprint", fingerprint)
+    monkeypatch.setattr(parallel_module.gc, "disable", lambda: None)  # it would be for all tests
+    articles = feed_articles()[:48]
+    ours, theirs = multiprocessing.Pipe()
+    helper = threading.Thread(target=parallel_module._help, args=(theirs,), daemon=True)
+    helper.start()
+    ours.send([(a.title, a.body_utf8, a.source, a.url, a.guid, a.excerpt) for a in articles])
+    ours.send(None)
+    assert ours.poll(60)
+    assert len(ours.recv()) == len(articles)  # the share's keys
+    chunks = [list(range(at, at + 16)) for at in range(0, 48, 16)]
+    for chunk in chunks:
+        ours.send(chunk)
+    answers = [ours.recv() if ours.poll(60) else "no answer" for _ in chunks]
+    for chunk, answer in zip(chunks[:2], answers[:2], strict=True):
+        expected = real([articles[n] for n in chunk])
+        assert same_fingerprints(answer, dataclasses.replace(expected, articles=()))
+    assert answers[2] == parallel_module._FAILED
+    ours.close()
+    helper.join(60)
+    assert not helper.is_alive()

@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
 from typing import TypeVar
 
 import numpy as np
@@ -237,10 +238,11 @@ _FAILED = "failed"
 def _help(conn: Connection) -> None:
     """A helper: its share's exact-text keys, then the fingerprints of each chunk asked for,
     until the pipe closes. A thread sends the answers: a chunk's fingerprints outgrow the
-    pipe's buffer, and sending them waits until this process reads them, which it does
-    between chunks of its own (10,000 candidates: the helper sat idle 0.6 s of 1.5 s)."""
+    pipe's buffer, and sending them waits until the selecting process reads them, which it
+    does between chunks of its own (10,000 candidates: the helper sat idle 0.6 s of 1.5 s).
+    Each answer is pickled here, where a failure is caught and said, not in that thread."""
     gc.disable()  # many small acyclic objects, and a short life
-    answers: queue.SimpleQueue[object] = queue.SimpleQueue()
+    answers: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
     sender = threading.Thread(target=_send_all, args=(conn, answers))
     sender.start()
     try:
@@ -249,7 +251,7 @@ def _help(conn: Connection) -> None:
         while (piece := conn.recv()) is not None:
             hashes += _packed([text_hashes(_article(row)) for row in piece])
             rows += piece
-        answers.put([exact_key(h) for h in hashes])
+        answers.put(_pickled([exact_key(h) for h in hashes]))
         while True:
             try:
                 chunk = conn.recv()
@@ -259,19 +261,25 @@ def _help(conn: Connection) -> None:
             prints = fingerprint(articles, [hashes[n] for n in chunk])
             for n in chunk:
                 rows[n] = hashes[n] = None
-            answers.put(replace(prints, articles=()))  # arrays, without the articles
-    except Exception:  # noqa: BLE001 (this process redoes the work and meets the error itself)
-        answers.put(_FAILED)
+            answers.put(_pickled(replace(prints, articles=())))  # arrays, without the articles
+    except Exception:  # noqa: BLE001 (the selecting process redoes the work and meets the error)
+        answers.put(_pickled(_FAILED))
     finally:
         answers.put(None)
         sender.join()
 
 
-def _send_all(conn: Connection, answers: queue.SimpleQueue[object]) -> None:
-    """Sends the answers in the order they come, until None (or this process stops reading)."""
+def _pickled(answer: object) -> memoryview:
+    """An answer as `Connection.recv` reads it."""
+    return ForkingPickler.dumps(answer)
+
+
+def _send_all(conn: Connection, answers: queue.SimpleQueue[memoryview | None]) -> None:
+    """Sends the answers in the order they come, until None (or until the selecting process
+    closes its end)."""
     while (answer := answers.get()) is not None:
         try:
-            conn.send(answer)
+            conn.send_bytes(answer)
         except OSError:
             return
 
