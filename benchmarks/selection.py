@@ -7,10 +7,10 @@
 For each history size: generate that many articles and `remember` them in batches of 10,000
 into a fresh state file (timed: fingerprinting and writing apart, with the bytes written),
 then, for each candidate count, generate the candidates, with planted duplicates of
-every kind, and time `select` in a fresh process, twice (the first starts the fork server);
-then peak memory, each from a run of its own: the maximum resident set of each helper
-process (and the process's own, from its first run), added up, and tracemalloc inside
-`select`. Prints timings, memory and how many of the planted duplicates were caught;
+every kind, and time `select` in a fresh process, twice (the first starts the fork server),
+with the process's peak resident set from the first; then, from a run each of their own,
+the peak resident set of each helper process (added to the process's) and tracemalloc
+inside `select`. Prints timings, memory and how many of the planted duplicates were caught;
 asserts nothing.
 
 Text is generated: sentences of Zipf-distributed words (common English words on top of a
@@ -401,7 +401,8 @@ def descendants(pid: int) -> list[int]:
 
 
 def measure(state: Path, candidates_file: Path) -> None:
-    """Child process: one selection, timed, with its memory."""
+    """Child process: a selection timed twice, then once for the helpers' memory and once
+    under tracemalloc."""
     return_freed_memory()  # as the CLI does (digest/heap.py)
     with candidates_file.open("rb") as f:  # streamed: the whole file in memory would top the peak
         articles = pickle.load(f)
@@ -415,7 +416,7 @@ def measure(state: Path, candidates_file: Path) -> None:
         t = time.perf_counter()
         select(articles, History(store), CONFIG)
         again = time.perf_counter() - t
-        # Reading /proc every 10 ms takes the GIL from the selection it watches (10k: 0.4-0.6
+        # Reading /proc every 10 ms takes the GIL from the selection it watches (10k: 0.4-0.7
         # s slower): the helpers' peaks come from a run of their own, the fork server's (a
         # high-water mark of its whole life) too.
         with HelperPeaks() as helpers:

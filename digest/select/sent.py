@@ -114,19 +114,18 @@ class History:
         self, kind: str, keys: Iterable[int] | np.ndarray, day: int
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Per stored block of `kind` (facts: of stories dated `day` or later), the stored
-        keys among `keys` and their articles, in the block's order. The smaller side is
-        looked up in the larger (both sorted): the cost follows what was stored, read once,
-        and memory one block."""
+        keys among `keys` and their articles, in the block's order (see `_among`); each
+        block read once, memory holding one."""
         wanted = _sorted_keys(keys)
         if not len(wanted):
             return
         for key_blob, article_blob, day_blob in self.storage.sent_blocks(kind, day):
             stored = np.frombuffer(key_blob, "<i8")
-            hit = _among(stored, wanted)
+            at = _among(stored, wanted)
             if day_blob is not None:
-                hit = hit[np.frombuffer(day_blob, "<i4")[hit] >= day]
-            if len(hit):
-                yield stored[hit], np.frombuffer(article_blob, "<i8")[hit]
+                at = at[np.frombuffer(day_blob, "<i4")[at] >= day]
+            if len(at):
+                yield stored[at], np.frombuffer(article_blob, "<i8")[at]
 
     def term_frequencies(self, keys: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
         """The terms among `keys` a sent article uses, and in how many sent articles each
@@ -180,8 +179,10 @@ class History:
 
 def _among(stored: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """The positions in `stored` (sorted, a key perhaps more than once) of the keys in
-    `wanted` (sorted, each once), ascending."""
-    if len(wanted) * 8 < len(stored):  # a few wanted (the exact texts of a share): each found
+    `wanted` (sorted, each once), ascending. Fewer than an eighth as many wanted as stored
+    (the exact texts of a share): each wanted key is searched among the stored; else each
+    stored key among the wanted (the LSH bands of a whole batch), at the cost of the block."""
+    if len(wanted) * 8 < len(stored):
         start = np.searchsorted(stored, wanted, "left")
         found = np.searchsorted(stored, wanted, "right") - start
         first = np.repeat(start - np.cumsum(found) + found, found)
