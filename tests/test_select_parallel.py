@@ -206,7 +206,7 @@ def test_a_helper_that_fails_after_answering_sends_what_it_made_then_says_so(mon
     monkeypatch.setattr(parallel_module.gc, "disable", lambda: None)  # it would be for all tests
     articles = feed_articles()[:48]
     ours, theirs = multiprocessing.Pipe()
-    helper = threading.Thread(target=parallel_module._help, args=(theirs,), daemon=True)
+    helper = threading.Thread(target=parallel_module.helper_main, args=(theirs,), daemon=True)
     helper.start()
     ours.send([(a.title, a.body_utf8, a.source, a.url, a.guid, a.excerpt) for a in articles])
     ours.send(None)
@@ -219,7 +219,7 @@ def test_a_helper_that_fails_after_answering_sends_what_it_made_then_says_so(mon
     for chunk, answer in zip(chunks[:2], answers[:2], strict=True):
         expected = real([articles[n] for n in chunk])
         assert same_fingerprints(answer, dataclasses.replace(expected, articles=()))
-    assert answers[2] == parallel_module._FAILED
+    assert answers[2] == parallel_module.FAILED
     ours.close()
     helper.join(60)
     assert not helper.is_alive()

@@ -175,7 +175,7 @@ class _Helper:
         try:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["__main__", __name__])
-            self.process = context.Process(target=_help, args=(theirs,), daemon=True)
+            self.process = context.Process(target=helper_main, args=(theirs,), daemon=True)
             self.process.start()
             theirs.close()  # from now on, a helper that dies ends our reads
             # A piece at a time, the text as UTF-8: neither side holds the whole share in
@@ -203,7 +203,7 @@ class _Helper:
             answer = self.conn.recv()
         except (OSError, EOFError):
             return None
-        return None if answer == _FAILED else answer
+        return None if answer == FAILED else answer
 
     def feed(self) -> None:
         self.starter.join()  # its sending is over: keys came after it
@@ -232,10 +232,10 @@ class _Helper:
                 self.process.join()
 
 
-_FAILED = "failed"
+FAILED = "failed"  # a helper's last answer when it met an error: what it had left is redone here
 
 
-def _help(conn: Connection) -> None:
+def helper_main(conn: Connection) -> None:
     """A helper: its share's exact-text keys, then the fingerprints of each chunk asked for,
     until the pipe closes. A thread sends the answers: a chunk's fingerprints outgrow the
     pipe's buffer, and sending them waits until the selecting process reads them, which it
@@ -263,7 +263,7 @@ def _help(conn: Connection) -> None:
                 rows[n] = hashes[n] = None
             answers.put(_pickled(replace(prints, articles=())))  # arrays, without the articles
     except Exception:  # noqa: BLE001 (the selecting process redoes the work and meets the error)
-        answers.put(_pickled(_FAILED))
+        answers.put(_pickled(FAILED))
     finally:
         answers.put(None)
         sender.join()
