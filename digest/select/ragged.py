@@ -59,5 +59,11 @@ class Ragged:
         """These rows, in this order."""
         rows = np.asarray(rows, np.int64)
         lengths = self.lengths()[rows]
-        at = np.repeat(self.starts[rows] - (np.cumsum(lengths) - lengths), lengths)
-        return Ragged.of(self.values[at + np.arange(int(lengths.sum()))], lengths)
+        return Ragged.of(self.values[ranges(self.starts[rows], lengths)], lengths)
+
+
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions `starts[k]` to `starts[k] + lengths[k] - 1` of each range, range after
+    range."""
+    at = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return at + np.arange(len(at))

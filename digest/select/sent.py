@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from ..state.sent import FACTS, KEYS
+from .ragged import ranges
 
 
 @dataclass(frozen=True)
@@ -184,9 +185,7 @@ def _among(stored: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     stored key among the wanted (the LSH bands of a whole batch), at the cost of the block."""
     if len(wanted) * 8 < len(stored):
         start = np.searchsorted(stored, wanted, "left")
-        found = np.searchsorted(stored, wanted, "right") - start
-        first = np.repeat(start - np.cumsum(found) + found, found)
-        return first + np.arange(len(first))
+        return ranges(start, np.searchsorted(stored, wanted, "right") - start)
     at = np.minimum(np.searchsorted(wanted, stored), len(wanted) - 1)
     return np.flatnonzero(wanted[at] == stored)
 
