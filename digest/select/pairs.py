@@ -66,8 +66,25 @@ def unique_pairs(pairs: np.ndarray) -> np.ndarray:
     """Each pair (a row of two ids) once, in order (np.unique(pairs, axis=0), in less memory)."""
     if not len(pairs):
         return np.zeros((0, 2), np.int64)
+    keys, n = _pair_keys(pairs)
+    return _pairs_of(np.unique(keys), n)
+
+
+def pair_groups(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair once, in order (as unique_pairs), and the row of that each of `pairs` is."""
+    if not len(pairs):
+        return np.zeros((0, 2), np.int64), np.zeros(0, np.int64)
+    keys, n = _pair_keys(pairs)
+    unique, at = np.unique(keys, return_inverse=True)
+    return _pairs_of(unique, n), at
+
+
+def _pair_keys(pairs: np.ndarray) -> tuple[np.ndarray, int]:
     n = int(pairs.max()) + 1
-    keys = np.unique(pairs[:, 0].astype(np.int64) * n + pairs[:, 1])
+    return pairs[:, 0].astype(np.int64) * n + pairs[:, 1], n
+
+
+def _pairs_of(keys: np.ndarray, n: int) -> np.ndarray:
     return np.column_stack([keys // n, keys % n])
 
 

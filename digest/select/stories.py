@@ -3,8 +3,8 @@
 Grouping never chains two stories through a weak link: copies are grouped first, fullest
 first (the whole article before an excerpt, more words first, earlier on ties), each joining
 the group whose first telling it copies, or of which it copies a copy, or most of whose
-members it copies (`copy_groups`); then the groups by average linkage of their best
-tellings' same-story scores, and a small story left alone (up to SMALL_STORY copy groups)
+members it copies (`copy_groups`); then the groups by average linkage of their tellings'
+same-story scores, and a small story left alone (up to SMALL_STORY copy groups)
 joins the bigger story it matches clearly better than any other (`group`).
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from ..models import DUPLICATE, NEAR_DUPLICATE, SAME_STORY
 from .batch import COPIES, STRENGTH, Batch
-from .pairs import unique_pairs
+from .pairs import pair_groups
 from .similarity import ATTACH_P, MIN_SCORE, SAME_STORY_P, SPLIT_P, average_linkage, rivals
 
 SMALL_STORY = 4  # copy groups: a story this small may join a bigger one (_join_small_stories)
@@ -45,7 +45,7 @@ def group(
     position: dict[int, int],
 ) -> list[Story]:
     """Candidates into stories: copies first (`copy_groups`), then the copy groups by
-    average linkage of the same-story scores of their best tellings (`pairs`: the pairs of
+    average linkage of the same-story scores of their tellings (`pairs`: the pairs of
     candidates worth a score, rows of two); a small story then joins the bigger one it
     clearly belongs to, if any (`_join_small_stories`)."""
     copies = copy_groups(batch, rel, position)
@@ -55,10 +55,16 @@ def group(
     place = np.zeros(len(batch.candidates), np.int64)
     place[list(position)] = list(position.values())
     a, b = rep[pairs[:, 0]], rep[pairs[:, 1]]
+    apart = a != b
+    a, b, pairs = a[apart], b[apart], pairs[apart]
     a, b = np.where(place[a] < place[b], a, b), np.where(place[a] < place[b], b, a)
-    # each pair of best tellings once, the first on the page first
-    node_pairs = unique_pairs(np.column_stack([a[a != b], b[a != b]]))
-    p = score(node_pairs)
+    # Two copy groups score the mean over their tellings' pairs (pairs not worth a score count
+    # 0), not their best tellings' alone: copies differ in headline and opening, which the
+    # score reads (ECB+ dev: 60 stories become 59, recall 0.816 to 0.839, precision kept).
+    node_pairs, at = pair_groups(np.column_stack([a, b]))  # the first on the page first
+    size = np.bincount(rep, minlength=len(rep))
+    sums = np.bincount(at, score(pairs), len(node_pairs))
+    p = sums / (size[node_pairs[:, 0]] * size[node_pairs[:, 1]])
     kept = p >= MIN_SCORE
     node_score = dict(zip(map(tuple, node_pairs[kept].tolist()), p[kept].tolist(), strict=True))
     nodes = sorted((s.rep for s in copies), key=position.__getitem__)
