@@ -1,6 +1,7 @@
 """Selection's array forms give what their plain rules say: story terms ranked as
 Counter.most_common ranks them from the opening's words as the body's hashes give them, the pairs a sparse product finds are those that share the
-keys, the weekdays scanned apart are those one scan of both languages finds."""
+keys, each pair once and where each row went, where keys are in a sorted array, the weekdays
+scanned apart are those one scan of both languages finds."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from hypothesis import strategies as st
 
 from digest.models import Article, Paragraph
 from digest.select.facts import weekday_words
-from digest.select.pairs import pairs_within
+from digest.select.keys import positions_in
+from digest.select.pairs import pair_groups, pairs_within, unique_pairs
 from digest.select.ragged import Ragged
 from digest.text import STOP_WORDS, tokens
 
@@ -137,6 +139,30 @@ def test_pairs_within_are_the_pairs_sharing_enough_keys(held, at_least):
     )
     assert set(map(tuple, got.tolist())) == want
     assert len(got) == len(want)  # each pair once
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=20),
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=20),
+    st.lists(st.integers(0, 5), max_size=20),
+)
+def test_positions_in_a_sorted_array_are_where_each_key_is(stored, others, picks):
+    sorted_keys = np.array(sorted(set(stored)), np.int64)
+    keys = np.array(others + [stored[p] for p in picks if p < len(stored)], np.int64)
+    got = positions_in(sorted_keys, keys).tolist()
+    where = {k: n for n, k in enumerate(sorted_keys.tolist())}
+    assert got == [where.get(k, -1) for k in keys.tolist()]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=40))
+def test_pair_groups_give_each_pair_once_and_where_each_row_went(rows):
+    pairs = np.array(rows, np.int64).reshape(-1, 2)
+    unique, at = pair_groups(pairs)
+    assert list(map(tuple, unique.tolist())) == sorted(set(rows))
+    assert unique.tolist() == unique_pairs(pairs).tolist()
+    assert [tuple(unique[k]) for k in at.tolist()] == rows
 
 
 ONE_SCAN = re.compile(

@@ -43,6 +43,7 @@ from .fingerprint import (
     headline_words,
     paragraph_words,
 )
+from .keys import positions_in
 from .pairs import (
     MAX_BUCKET,
     bucket_pairs,
@@ -267,8 +268,7 @@ class Batch:
         holders, words = [np.zeros(0, np.int64)], [np.zeros(0, np.uint32)]
         for start in range(0, len(terms), RARE_AT_ONCE):
             block = terms.block(start, min(start + RARE_AT_ONCE, len(terms)))
-            at = np.minimum(np.searchsorted(rare, block.values), max(len(rare) - 1, 0))
-            found = rare[at] == block.values if len(rare) else np.zeros(len(at), bool)
+            found = positions_in(rare, block.values) >= 0
             holders.append(block.holders()[found] + start)
             words.append(block.values[found])
         return np.concatenate(holders), np.concatenate(words)

@@ -40,7 +40,7 @@ from .facts import (
     name_word_key,
     name_words,
 )
-from .keys import key64
+from .keys import key64, positions_in
 from .ragged import Ragged
 from .sent import SentArticle
 from .similarity import NAME_BIT, Facets, script_of
@@ -200,8 +200,7 @@ def story_terms(
     words = [h & _WORD_MASK for h in openings]
     rows = np.repeat(np.arange(len(words)), [len(w) for w in words])
     flat = np.concatenate([np.zeros(0, np.uint32), *words])
-    at = np.minimum(np.searchsorted(_STOP_HASHES, flat), len(_STOP_HASHES) - 1)
-    content = _STOP_HASHES[at] != flat
+    content = positions_in(_STOP_HASHES, flat) < 0
     word_rows, top_words, word_counts = _most_common(rows[content], flat[content], TERMS_KEPT)
     rows = np.repeat(np.arange(len(words)), [len(n) for n in names_used])
     names = word_hashes([w.encode() for n in names_used for w in n]) | np.uint32(NAME_BIT)

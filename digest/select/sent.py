@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from ..state.sent import FACTS, KEYS
+from .keys import positions_in
 from .ragged import ranges
 
 
@@ -186,8 +187,7 @@ def _among(stored: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     if len(wanted) * 8 < len(stored):
         start = np.searchsorted(stored, wanted, "left")
         return ranges(start, np.searchsorted(stored, wanted, "right") - start)
-    at = np.minimum(np.searchsorted(wanted, stored), len(wanted) - 1)
-    return np.flatnonzero(wanted[at] == stored)
+    return np.flatnonzero(positions_in(wanted, stored) >= 0)
 
 
 def _sorted_once(keys: Iterable[int] | np.ndarray) -> list[int]:

@@ -29,6 +29,7 @@ import numpy as np
 from scipy import sparse
 
 from .facts import AMOUNT, CLASSES, COUNT, DATE, PERCENT, WEEKDAY
+from .keys import positions_in
 from .ragged import Ragged
 from .sent import SentStories
 
@@ -172,7 +173,7 @@ def _weigh_block(reports: Facets, vocab: Vocabulary, start: int, end: int) -> li
     block = reports.terms.block(start, end)
     rows, terms = block.holders(), block.values.astype(np.int64)
     counts = reports.counts.block(start, end).values.astype(np.int64)
-    term_col = _columns(vocab.terms, terms)
+    term_col = positions_in(vocab.terms, terms)
     weights = (1 + np.log(counts)) * _idf(vocab, term_col)
     is_name = (terms & NAME_BIT) != 0
     words, names = (
@@ -180,9 +181,9 @@ def _weigh_block(reports: Facets, vocab: Vocabulary, start: int, end: int) -> li
         for m in (~is_name, is_name)
     )
     head = reports.headline.block(start, end)
-    head_rows, head_col = head.holders(), _columns(vocab.terms, head.values)
+    head_rows, head_col = head.holders(), positions_in(vocab.terms, head.values)
     facts = reports.facts.block(start, end)
-    fact_rows, fact_col = facts.holders(), _columns(vocab.facts, facts.values)
+    fact_rows, fact_col = facts.holders(), positions_in(vocab.facts, facts.values)
     kinds = reports.kinds[reports.facts.starts[start] : reports.facts.starts[end]]
     figure = np.isin(kinds, _FIGURE_KINDS)
     weekday = kinds == ord(WEEKDAY)
@@ -274,15 +275,6 @@ def _row_dots(
     return out
 
 
-def _columns(columns: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Where each of `keys` is in the sorted `columns`; -1 where it is not. (Found once per
-    key: the lookups are most of the cost of weighing.)"""
-    col = np.searchsorted(columns, keys)
-    found = col < len(columns)
-    found[found] = columns[col[found]] == keys[found]
-    return np.where(found, col, -1)
-
-
 def _idf(vocab: Vocabulary, col: np.ndarray) -> np.ndarray:
     """The IDF of each term at `col` in the vocabulary (-1: a term no candidate uses)."""
     if not len(vocab.terms):
@@ -298,7 +290,7 @@ def _unit(rows: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
 def _matrix(
     rows: np.ndarray, col: np.ndarray, values: np.ndarray, n: int, width: int
 ) -> sparse.csr_array:
-    """A row per report of `values` in the columns `col` (`_columns`: those at -1, keys not
+    """A row per report of `values` in the columns `col` (`positions_in`: those at -1, keys not
     among the columns, left out)."""
     keep = col >= 0
     # Indices as small as they can be: scipy keeps the int64 it is given (a third of the
