@@ -209,10 +209,16 @@ def test_the_sent_blocks_read_back_on_postgresql_as_on_sqlite(pg_url, tmp_path):
                     sorted(
                         zip(*(t.tolist() for t in history.term_frequencies(terms)), strict=True)
                     ),
+                    sorted(history.tellings_of([4, 1, 99])),
+                    [(h.facts, h.fact_kinds) for h in history.articles(range(1, 6)).values()],
                 )
             )
     assert found[0] == found[1] and len(found[0][0]) >= sum(len(r.keys) for r in records)
     assert [n for _, n in found[0][3]] == [1, 1, 1, 2, 2]  # each sent story's tellings
+    assert found[0][5] == [1, 4, 5]  # every telling of stories 1 and 4 (99: none was sent)
+    # the kind of each fact, in the order of the facts
+    assert found[0][6] == [(r.facts, r.fact_kinds) for r in [*records, *later]]
+    assert all(len(kinds) == len(facts) > 0 for facts, kinds in found[0][6])
     # every term the first three hold, counted in the articles that hold it (7: none does)
     used = Counter(t for r in [*records, *later] for t, _ in r.terms)
     assert found[0][4] == sorted((t, used[t]) for t in set(terms) if t in used)

@@ -186,7 +186,14 @@ def version_5_file_with_history(path, records) -> None:
     for n in range(1, 6):
         db.executescript(sql[f"migrate_{n}"])
     rows = sent_rows(1, 7, records)
-    db.executemany(sql["insert_sent_article"], rows.articles)
+    version_5_columns = (
+        "id, issue_id, title, source, url, guid, day, sent_at, words, shingles, excerpt, "
+        "fact_weight, facts, signature, lead, terms, story_id, classes, paragraphs"
+    )
+    db.executemany(
+        f"INSERT INTO sent_articles({version_5_columns}) VALUES ({', '.join('?' * 19)})",
+        [row[:19] for row in rows.articles],  # the fact kinds came with schema 8
+    )
     for block in rows.blocks:  # the rows the two indexes held
         keys = struct.unpack(f"<{len(block.keys) // 8}q", block.keys)
         ids = struct.unpack(f"<{len(block.articles) // 8}q", block.articles)

@@ -274,6 +274,7 @@ def _records(story: int, fps: Fingerprints, rows: Sequence[int]) -> list[SentRec
                     )
                 ),
                 paragraphs=tuple(sorted(fps.paragraphs(r))),
+                fact_kinds=fps.kinds[fps.facts.starts[r] : fps.facts.starts[r + 1]].tobytes(),
             )
         )
     return out

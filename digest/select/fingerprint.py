@@ -248,12 +248,19 @@ def candidate_facets(fps: Fingerprints) -> Facets:
 
 def sent_facets(tellings: Sequence[SentArticle]) -> Facets:
     """What the same-story score needs of sent tellings: as of candidates, but that the kinds
-    of their facts are not kept (0), nor the classes of a state stored before them."""
+    of their facts and their classes are not known (0) of tellings stored before they were
+    kept."""
     classes = np.zeros((len(tellings), len(CLASSES)), np.int64)
     for row, h in enumerate(tellings):
         stored = (h.classes or ())[: len(CLASSES)]
         classes[row, : len(stored)] = stored
-    facts = Ragged.from_rows([tuple(h.facts) for h in tellings])
+    facts = Ragged.from_rows([h.facts for h in tellings])
+    kinds = [
+        np.frombuffer(h.fact_kinds, np.uint8)
+        if len(h.fact_kinds) == len(h.facts)
+        else np.zeros(len(h.facts), np.uint8)
+        for h in tellings
+    ]
     lengths = [len(h.terms) for h in tellings]
     return Facets(
         Ragged.of(np.concatenate([np.zeros(0, np.int64), *(h.terms for h in tellings)]), lengths),
@@ -264,7 +271,7 @@ def sent_facets(tellings: Sequence[SentArticle]) -> Facets:
         headline_terms(Ragged.from_rows([sorted(headline_words(h.title)) for h in tellings])),
         np.array([script_of(h.title) == "cyrillic" for h in tellings], bool),
         facts,
-        np.zeros(len(facts.values), np.uint8),
+        np.concatenate([np.zeros(0, np.uint8), *kinds]),
     )
 
 

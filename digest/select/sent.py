@@ -28,7 +28,7 @@ class SentArticle:
     shingles: int
     excerpt: bool
     fact_weight: float
-    facts: frozenset[int]
+    facts: tuple[int, ...]
     classes: tuple[int, ...] | None  # dates, amounts, shares, counts; None: not recorded
     signature: np.ndarray
     lead: np.ndarray
@@ -37,6 +37,7 @@ class SentArticle:
     paragraphs: frozenset[int] = frozenset()  # keys of its body paragraphs
     day: int | None = None  # its date (proleptic ordinal)
     tellings: int = 1  # how many tellings its story was sent with, this one included
+    fact_kinds: bytes = b""  # the kind of each of `facts` (ASCII); empty: not recorded
 
 
 class SentStories(Protocol):
@@ -58,6 +59,10 @@ class SentStories(Protocol):
 
     def articles(self, ids: Iterable[int]) -> dict[int, SentArticle]: ...
 
+    def tellings_of(self, stories: Iterable[int]) -> dict[int, SentArticle]:
+        """Every telling of these sent stories, by id."""
+        ...
+
 
 class SentLookups(Protocol):
     """What `History` asks of the state (digest/state/storage.py's Storage has them): key
@@ -71,6 +76,8 @@ class SentLookups(Protocol):
     def sent_article_rows(self, ids: list[int]) -> list[tuple]:
         """The sent articles among `ids` (row layout: state/storage.py)."""
         ...
+
+    def sent_story_articles(self, stories: list[int]) -> list[int]: ...
 
 
 class History:
@@ -138,6 +145,11 @@ class History:
         found = np.fromiter(itertools.chain.from_iterable(rows), np.int64).reshape(-1, 2)
         return found[:, 0], found[:, 1]
 
+    def tellings_of(self, stories: Iterable[int]) -> dict[int, SentArticle]:
+        """Every telling of these sent stories, by id."""
+        stories = _sorted_once(stories)
+        return self.articles(self.storage.sent_story_articles(stories) if stories else [])
+
     def articles(self, ids: Iterable[int]) -> dict[int, SentArticle]:
         ids = _sorted_once(ids)
         rows = self.storage.sent_article_rows(ids) if ids else []
@@ -150,7 +162,7 @@ class History:
                 shingles,
                 bool(excerpt),
                 weight,
-                frozenset(np.frombuffer(facts, "<i8").tolist()),
+                tuple(np.frombuffer(facts, "<i8").tolist()),
                 tuple(np.frombuffer(classes, "<u2").tolist()) if classes else None,
                 np.frombuffer(signature, "<u4"),
                 np.frombuffer(lead, "<u4"),
@@ -158,6 +170,7 @@ class History:
                 frozenset(np.frombuffer(paras, "<i8").tolist()) if paras else frozenset(),
                 day,
                 max(1, tellings),
+                bytes(kinds or b""),
             )
             for (
                 aid,
@@ -174,6 +187,7 @@ class History:
                 terms,
                 paras,
                 day,
+                kinds,
                 tellings,
             ) in rows
         }

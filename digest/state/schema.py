@@ -11,7 +11,7 @@ from .db import Db
 from .queries import queries, statements
 from .sent import FACTS, KEYS, legacy_blocks
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 def check_version(db: Db) -> int:

@@ -47,6 +47,7 @@ class SentRecord:
     terms: tuple[tuple[int, int], ...]  # top content words: (hash, count)
     keys: tuple[int, ...]  # exact-text, identity and LSH band keys
     paragraphs: tuple[int, ...] = ()  # keys of its body paragraphs
+    fact_kinds: bytes = b""  # the kind of each of `facts`, one ASCII letter each (facts.py)
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ def sent_rows(first: int, issue_id: int, records: Sequence[SentRecord]) -> SentR
                 story,
                 _pack("H", r.classes),
                 _pack("q", r.paragraphs),
+                r.fact_kinds,
             )
         )
         keys.extend((k, aid, day) for k in r.keys)

@@ -207,9 +207,13 @@ class Storage(Protocol):
 
     def sent_article_rows(self, ids: Iterable[int]) -> list[tuple]:
         """A row per sent article among `ids`: (id, story, title, words, shingles, excerpt,
-        fact_weight, facts, classes, signature, lead, terms, paragraphs, day, how many
+        fact_weight, facts, classes, signature, lead, terms, paragraphs, day, fact kinds, how many
         tellings its story was sent with), arrays as little-endian blobs (the `sent_articles`
         query of sql/*/stories.sql; select/sent.py's History.articles reads them)."""
+        ...
+
+    def sent_story_articles(self, stories: Iterable[int]) -> list[int]:
+        """The ids of every telling of these sent stories, in order."""
         ...
 
     # --- feeds and article pages (digest/sources: fetch.py, fulltext.py) -------------------

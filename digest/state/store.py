@@ -577,6 +577,9 @@ class Store:
     def sent_article_rows(self, ids: Sequence[int]) -> list[tuple]:
         return self._keyed("sent_articles", ids)
 
+    def sent_story_articles(self, stories: Sequence[int]) -> list[int]:
+        return [r[0] for r in self._keyed("sent_story_articles", stories)]
+
     def _keyed(self, name: str, keys: Sequence[int], *params: Any) -> list[tuple]:
         if not self.has_schema():
             return []

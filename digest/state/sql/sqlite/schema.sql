@@ -186,3 +186,8 @@ CREATE TABLE sent_blocks (
 -- The tellings of a sent story, counted when a candidate is compared with one of them: a match
 -- with a few tellings of a story sent many ways rests on what those few hold alone.
 CREATE INDEX sent_articles_story ON sent_articles(story_id);
+
+-- name: migrate_8
+-- The kind of each fact of a sent telling (one ASCII letter each, facts.py): sent tellings are
+-- grouped with the candidates, and two of them share a date or a figure only by its kind.
+ALTER TABLE sent_articles ADD COLUMN fact_kinds BLOB;

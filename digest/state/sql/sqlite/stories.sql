@@ -20,13 +20,18 @@ SELECT j.value, t.articles FROM json_each(?) j JOIN sent_terms t ON t.key = j.va
 -- name: sent_articles
 SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt,
        a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day,
+       a.fact_kinds,
        (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id))
 FROM json_each(?) j JOIN sent_articles a ON a.id = j.value;
 
+-- name: sent_story_articles
+SELECT a.id FROM json_each(?) j JOIN sent_articles a ON a.story_id = j.value ORDER BY a.id;
+
 -- name: insert_sent_article
 INSERT INTO sent_articles(id, issue_id, title, source, url, guid, day, sent_at, words, shingles,
-    excerpt, fact_weight, facts, signature, lead, terms, story_id, classes, paragraphs)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+    excerpt, fact_weight, facts, signature, lead, terms, story_id, classes, paragraphs,
+    fact_kinds)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: insert_sent_block
 INSERT INTO sent_blocks(kind, first_article, newest_day, keys, articles, days)
