@@ -15,8 +15,10 @@ when given, else the newest article date not in the future; articles dated earli
 
 Stories. Candidates are related as exact copies, changed copies (`copies.py`) and other
 reports of one event (scored in `similarity.py`; `batch.py`), grouped into stories by average
-linkage so that two events never chain together (`stories.py`), and each story is matched
-against the stories already sent (`already_sent.py`). A new story is shown once, by its best
+linkage so that two events never chain together (`stories.py`), the tellings of the sent
+stories they score with grouped among them as if they had come in this batch: a story grouped
+with a sent one, or whose tellings copy a sent one, is already sent (`already_sent.py`). A new
+story is shown once, by its best
 telling (not an excerpt, not mixed with another story, the most central, then the fullest);
 its other tellings stay attached (`Chosen.tellings`, `Chosen.also`) and are listed as skipped
 with the reason they joined it (`duplicate`, `near-duplicate`, `same-story`) and the best
@@ -62,9 +64,10 @@ from ..text import tokens
 from . import facts
 from .already_sent import (
     against_history,
+    grouped_with_sent,
     scores_against_history,
+    sent_groups,
     story_sent,
-    story_sent_by_score,
     texts_already_sent,
     without_sent_copies,
 )
@@ -176,15 +179,17 @@ def _select(
     batch = Batch(candidates, fresh, prints, ref)
     matches = against_history(batch, sent)
     score = batch.story_scorer(sent)
-    stories = group(batch, batch.relations(), batch.anchor_pairs(), score, position)
+    links = sent_groups(batch, sent, scores_against_history(batch, sent, set(matches)))
+    pairs = batch.anchor_pairs()
+    batch.forget_facts()  # grouping's peak comes without them
+    stories = group(batch, batch.relations(), pairs, score, position, links)
     give_back()
-    by_score = scores_against_history(batch, sent, set(matches))
 
     chosen: list[Chosen] = []
     skipped = {i: Skipped(candidates[i], m.reason, m.title, DUPLICATE) for i, m in known.items()}
     told: list[list[int]] = []  # the chosen stories' tellings, best first
     for story in stories:
-        match = story_sent(story, matches) or story_sent_by_score(story, by_score)
+        match = story_sent(story, matches) or grouped_with_sent(story, links)
         if match is None:
             story, sent_copies = without_sent_copies(story, matches, batch, position)
             for m in sent_copies:

@@ -1,13 +1,14 @@
 """Against what was sent: which candidates are tellings of a story an earlier digest sent.
 
 The same relations as within the batch decide: the same text, the same article, a copy
-(copies.py), or another report by the same-story score averaged over the sent story's
-tellings (as average linkage does within the batch).
+(copies.py), or another report by the same-story score, the sent stories' tellings being
+grouped with the candidates as if they had come in this batch (`sent_groups`, stories.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -15,12 +16,19 @@ import numpy as np
 
 from ..models import ALREADY_SENT, NEAR_DUPLICATE, SAME_STORY
 from .batch import ANCHOR_KINDS, ANCHOR_MAX_DF, COPIES, MIN_ANCHORS, STORY_WINDOW_DAYS, Batch
-from .copies import estimated_similarity, is_copy, republished, same_article, telling_of_sent
+from .copies import (
+    Telling,
+    estimated_similarity,
+    is_copy,
+    republished,
+    same_article,
+    telling_of_sent,
+)
 from .fingerprint import HEADLINE_WORDS, sent_facets
 from .pairs import pairs_sharing
 from .sent import SentArticle, SentStories
-from .similarity import HISTORY_P, MIN_SCORE, SAME_STORY_P, rivals, same_story, weigh
-from .stories import Story
+from .similarity import MIN_SCORE, same_story, weigh
+from .stories import SentLinks, Story
 
 SENT_AT_ONCE = 1024  # sent articles scored against the candidates in one go
 
@@ -30,6 +38,21 @@ class SentMatch:
     reason: str  # already-sent, near-duplicate or same-story
     title: str  # the sent telling's title
     story: int  # the sent story
+
+
+@dataclass(frozen=True)
+class SentScores:
+    """Same-story probabilities of candidates with sent tellings, a pair each."""
+
+    candidate: np.ndarray  # int64
+    article: np.ndarray  # int64: the sent telling
+    story: np.ndarray  # int64: its story
+    p: np.ndarray  # float64
+
+    @classmethod
+    def none(cls) -> SentScores:
+        empty = np.zeros(0, np.int64)
+        return cls(empty, empty, empty, np.zeros(0))
 
 
 def texts_already_sent(keys: dict[int, int], history: SentStories) -> dict[int, SentMatch]:
@@ -106,22 +129,22 @@ def against_history(batch: Batch, history: SentStories) -> dict[int, SentMatch]:
     return out
 
 
-def scores_against_history(
-    batch: Batch, history: SentStories, settled: set[int]
-) -> dict[int, dict[int, tuple[float, SentArticle]]]:
+def scores_against_history(batch: Batch, history: SentStories, settled: set[int]) -> SentScores:
     """For each candidate not `settled` (already a copy of something sent), the same-story
     probability with each sent telling that shares MIN_ANCHORS anchors with it (sent articles
-    within STORY_WINDOW_DAYS): candidate -> sent article id -> (probability, the sent
-    article)."""
+    within STORY_WINDOW_DAYS), from MIN_SCORE on. A candidate holding a paragraph of a sent telling and not a copy of it was
+    mixed by a republisher: it has no score with what was sent, whose other outlets' tellings
+    of the paragraph's event would otherwise take it for theirs (the republished real pages,
+    seed 59: a story lost)."""
     fps = batch.fps
     if not len(fps) or not history.count():
-        return {}
+        return SentScores.none()
     days = [d for d in map(batch.day, batch.live) if d is not None]
     since = (max(days) if days else dt.date.today().toordinal()) - STORY_WINDOW_DAYS
     facts = batch.facts()
     counts = history.fact_counts(facts.keys[np.isin(facts.kinds, ANCHOR_KINDS)], since)
     if not counts:
-        return {}
+        return SentScores.none()
     sent_keys = np.fromiter(counts, np.int64, len(counts))  # sent articles holding each fact
     at = facts.at(sent_keys)
     usable = np.fromiter(counts.values(), np.int64, len(counts)) + facts.holders.lengths()[at]
@@ -140,7 +163,8 @@ def scores_against_history(
     order = np.lexsort((sent_ids, live[rows]))
     rows, sent_ids = rows[order], sent_ids[order]
     reports = batch.reports(history)
-    out: dict[int, dict[int, tuple[float, SentArticle]]] = defaultdict(dict)
+    mixed: set[int] = set()
+    out: list[tuple[int, int, int, float]] = []
     told = np.unique(sent_ids)
     for start in range(0, len(told), SENT_AT_ONCE):  # memory holds a block of sent articles
         block = told[start : start + SENT_AT_ONCE]
@@ -156,54 +180,20 @@ def scores_against_history(
         )
         for k in np.flatnonzero(p >= MIN_SCORE).tolist():
             r, aid = int(rows[in_block[k]]), int(sent_ids[in_block[k]])
-            # paragraphs mixed in by a republisher: see Batch.story_scorer
             if fps.paragraphs(r).isdisjoint(sent[aid].paragraphs):
-                out[batch.live[r]][aid] = (float(p[k]), sent[aid])
-    return out
-
-
-def story_sent_by_score(
-    story: Story, scores: dict[int, dict[int, tuple[float, SentArticle]]]
-) -> SentMatch | None:
-    """The sent story this story is another report of, by the mean same-story probability
-    of its tellings with that story's tellings (average linkage, as within the batch, over
-    the tellings `_compared` says), and similarity.ATTACH_MARGIN times that of any other
-    sent story (a report that two sent stories could claim is more often a new event of the
-    same kind than one sent in two parts) -- unless the other claims are as strong as a match
-    needs too: then it was sent in two parts."""
-    sums: Counter[int] = Counter()
-    tellings: dict[int, dict[int, SentArticle]] = defaultdict(dict)
-    for m in story.members:
-        for aid, (p, h) in scores.get(m, {}).items():
-            sums[h.story] += p
-            tellings[h.story][aid] = h
-    means = {sid: s / (len(story.members) * _compared(tellings[sid])) for sid, s in sums.items()}
-    if not means:
-        return None
-    sid, mean = max(means.items(), key=lambda kv: kv[1])
-    told = tellings[sid]
-    # As in the batch: one report and one sent telling are one story at SAME_STORY_P; a
-    # lone report joins a story told several ways from HISTORY_P on.
-    needed = HISTORY_P if len(story.members) > 1 or len(told) > 1 else SAME_STORY_P
-    # Two sent stories that each match it as well as a match needs are one event sent in two
-    # parts (ECB+ dev: 1 event of 20 fewer sent again, no new one lost); a weaker second
-    # claim makes it a new event of the same kind, unless the first is clearly stronger.
-    claimants = rivals(means, sid)
-    if mean < needed or (claimants and max(means[k] for k in claimants) < needed):
-        return None
-    face = told.get(sid) or told[min(told)]  # the telling readers got, when it was compared
-    return SentMatch(SAME_STORY, face.title, sid)
-
-
-def _compared(tellings: dict[int, SentArticle]) -> int:
-    """How many tellings of a sent story the mean is over: those a candidate was compared
-    with (sharing anchors), and at least a quarter of all it was sent with. A match with
-    fewer of a story sent many ways rests on what those few hold alone, such as another
-    story's paragraph a republisher mixed into them (the republished real pages, seeds
-    1-120: 7 stories lost without; ECB+ dev, whose sent stories are told by 1 to 11
-    outlets: no match changed)."""
-    sent_with = max(h.tellings for h in tellings.values())
-    return max(len(tellings), -(-sent_with // 4))
+                out.append((batch.live[r], aid, sent[aid].story, float(p[k])))
+            else:
+                mixed.add(batch.live[r])
+    kept = [pair for pair in out if pair[0] not in mixed]
+    if not kept:
+        return SentScores.none()
+    candidate, article, story, p = zip(*kept, strict=True)
+    return SentScores(
+        np.array(candidate, np.int64),
+        np.array(article, np.int64),
+        np.array(story, np.int64),
+        np.array(p, np.float64),
+    )
 
 
 def story_sent(story: Story, matches: dict[int, SentMatch]) -> SentMatch | None:
@@ -246,3 +236,62 @@ def without_sent_copies(
     }
     others = sorted(kind, key=position.__getitem__)
     return Story(rep, [rep, *others], kind), sent
+
+
+def sent_groups(batch: Batch, history: SentStories, scores: SentScores) -> SentLinks:
+    """The sent stories some candidate scored with (`scores`: scores_against_history), to be
+    grouped with the candidates: every telling of each, in groups of copies as the batch
+    groups its own (the fullest first, each joining the first group it copies), each group's
+    score with each candidate and with the story's other groups, and the title readers got."""
+    tellings = history.tellings_of(np.unique(scores.story).tolist())
+    by_story: dict[int, list[SentArticle]] = defaultdict(list)
+    for aid in sorted(tellings):
+        by_story[tellings[aid].story].append(tellings[aid])
+    links = SentLinks([], [], scores.candidate, np.zeros(0, np.int64), scores.p, {}, {})
+    group_of: dict[int, int] = {}
+    pairs: list[tuple[int, int]] = []  # tellings of one story in two groups
+    for story, told in by_story.items():
+        groups: list[list[tuple[SentArticle, Telling]]] = []
+        for h in sorted(told, key=lambda h: (-h.words, h.id)):
+            mine = telling_of_sent(h)
+            home = next((g for g in groups if _copies(h, mine, *g[0])), None)
+            if home is None:
+                groups.append([(h, mine)])
+            else:
+                home.append((h, mine))
+        for g in groups:
+            group_of.update((h.id, len(links.story)) for h, _ in g)
+            links.story.append(story)
+            links.tellings.append(sorted(h.id for h, _ in g))
+        links.title[story] = min(told, key=lambda h: h.id).title  # its first telling
+        ids = sorted(h.id for h in told)
+        pairs += [(x, y) for x, y in itertools.combinations(ids, 2) if group_of[x] != group_of[y]]
+    links.group = np.array([group_of[aid] for aid in scores.article.tolist()], np.int64)
+    if pairs:
+        ids = sorted(tellings)
+        row = {aid: n for n, aid in enumerate(ids)}
+        weighed = weigh(sent_facets([tellings[a] for a in ids]), batch.reports(history).vocabulary)
+        p = same_story(
+            weighed,
+            np.array([row[x] for x, _ in pairs], np.int64),
+            weighed,
+            np.array([row[y] for _, y in pairs], np.int64),
+        )
+        for (x, y), score in zip(pairs, p.tolist(), strict=True):
+            a, b = sorted((group_of[x], group_of[y]))
+            links.among[a, b] = links.among.get((a, b), 0.0) + score / (
+                len(links.tellings[a]) * len(links.tellings[b])
+            )
+    return links
+
+
+def _copies(h: SentArticle, mine: Telling, first: SentArticle, theirs: Telling) -> bool:
+    """A sent telling is a copy of the first of a group of its story's tellings."""
+    return is_copy(mine, theirs) or republished(mine, theirs, h.day, first.day)
+
+
+def grouped_with_sent(story: Story, links: SentLinks) -> SentMatch | None:
+    """The sent story grouping put this story with, under the title readers got."""
+    if story.sent is None:
+        return None
+    return SentMatch(SAME_STORY, links.title[story.sent], story.sent)

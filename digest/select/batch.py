@@ -123,10 +123,13 @@ class Batch:
         return self.fps.paragraphs(self.row[i])
 
     def facts(self) -> _FactIndex:
-        """The facts the candidates hold, with their holders."""
+        """The facts the candidates hold, with their holders (kept until `forget_facts`)."""
         if self._facts is None:
             self._facts = _FactIndex.of(self.fps)
         return self._facts
+
+    def forget_facts(self) -> None:
+        self._facts = None
 
     @functools.cached_property
     def _fullness(self) -> list[tuple[bool, int]]:

@@ -311,12 +311,13 @@ def average_linkage(
     score: Mapping[tuple[int, int], float],
     threshold: float,
     weight: Sequence[int] | None = None,
+    apart: Mapping[int, int] | None = None,
 ) -> list[list[int]]:
     """Groups of `nodes`, merged while two groups' mean pairwise score (pairs without a score
     count 0) reaches `threshold`, the closest two first. `score` keys are (i, j) with i < j
     in node order; only scored pairs are ever compared, so the cost follows their number.
     A node of `weight` w stands for w items: its score with another is the sum over their
-    items' pairs."""
+    items' pairs. Nodes `apart` gives two different values never end in one group."""
     index = {n: k for k, n in enumerate(nodes)}
     sums: dict[int, dict[int, float]] = {k: {} for k in range(len(nodes))}
     for (i, j), s in score.items():
@@ -325,6 +326,8 @@ def average_linkage(
         sums[b][a] = sums[b].get(a, 0.0) + s
     size = {k: weight[k] if weight else 1 for k in sums}
     members = {k: [nodes[k]] for k in sums}
+    apart = apart or {}
+    held = {k: {apart[nodes[k]]} if nodes[k] in apart else set() for k in sums}
 
     heap = [
         (-s / (size[a] * size[b]), a, b)
@@ -340,6 +343,8 @@ def average_linkage(
         mean = sums[a].get(b, 0.0) / (size[a] * size[b])
         if abs(mean + neg) > 1e-12:
             continue  # stale: a or b changed since it was pushed
+        if len(held[a] | held[b]) > 1:
+            continue
         # b into a
         for c, s in sums.pop(b).items():
             sums[c].pop(b, None)
@@ -350,6 +355,7 @@ def average_linkage(
         sums[a].pop(b, None)
         size[a] += size.pop(b)
         members[a] += members.pop(b)
+        held[a] |= held.pop(b)
         for c, s in sums[a].items():
             mean = s / (size[a] * size[c])
             if mean >= threshold:

@@ -27,10 +27,27 @@ COPY_LINKAGE = 0.4  # see _join_copy_groups
 
 
 @dataclass
+class SentLinks:
+    """Sent stories to group with the candidates, as nodes: each story's tellings in groups of
+    copies (as the candidates' are), each group's story and tellings; the same-story
+    probability of candidates with tellings of the groups, a pair each; each group's mean
+    with each other group of its story; and the title readers got of each story."""
+
+    story: list[int]  # of each group
+    tellings: list[list[int]]  # of each group
+    candidate: np.ndarray  # int64, a pair each
+    group: np.ndarray  # int64: the group of the pair's sent telling
+    p: np.ndarray  # float64
+    among: dict[tuple[int, int], float]  # (group, group), the first first
+    title: dict[int, str]  # by story
+
+
+@dataclass
 class Story:
     rep: int  # the best telling: fullest non-excerpt, earliest on ties
     members: list[int] = field(default_factory=list)  # rep first
     kind: dict[int, str] = field(default_factory=dict)  # member -> its relation to the rep
+    sent: int | None = None  # the sent story it was grouped with: its tellings are already sent
 
     @property
     def others(self) -> list[int]:
@@ -43,11 +60,17 @@ def group(
     pairs: np.ndarray,
     score: Callable[[np.ndarray], np.ndarray],
     position: dict[int, int],
+    sent: SentLinks | None = None,
 ) -> list[Story]:
     """Candidates into stories: copies first (`copy_groups`), then the copy groups by
     average linkage of the same-story scores of their tellings (`pairs`: the pairs of
     candidates worth a score, rows of two); a small story then joins the bigger one it
-    clearly belongs to, if any (`_join_small_stories`)."""
+    clearly belongs to, if any (`_join_small_stories`).
+
+    The groups of `sent` tellings are grouped with them, as they would have been had they
+    come in this batch, but that two sent stories never join: a story grouped with a sent one
+    is already sent (`Story.sent`). A new report of a sent event thus joins the part of it
+    that tells the event its way, not the mean of all its tellings."""
     copies = copy_groups(batch, rel, position)
     rep = np.arange(len(batch.candidates))
     for s in copies:
@@ -55,8 +78,8 @@ def group(
     place = np.zeros(len(batch.candidates), np.int64)
     place[list(position)] = list(position.values())
     a, b = rep[pairs[:, 0]], rep[pairs[:, 1]]
-    apart = a != b
-    a, b, pairs = a[apart], b[apart], pairs[apart]
+    between = a != b
+    a, b, pairs = a[between], b[between], pairs[between]
     a, b = np.where(place[a] < place[b], a, b), np.where(place[a] < place[b], b, a)
     # Two copy groups score the mean over their tellings' pairs (pairs not worth a score count
     # 0), not their best tellings' alone: copies differ in headline and opening, which the
@@ -68,15 +91,48 @@ def group(
     kept = p >= MIN_SCORE
     node_score = dict(zip(map(tuple, node_pairs[kept].tolist()), p[kept].tolist(), strict=True))
     nodes = sorted((s.rep for s in copies), key=position.__getitem__)
-    clusters = average_linkage(nodes, node_score, SAME_STORY_P)
-    clusters = _join_small_stories(clusters, node_score)
+    story_of: dict[int, int] = {}  # node -> the sent story it is a part of
+    if sent is not None:
+        story_of = _add_sent(nodes, node_score, sent, rep, size)
+    clusters = average_linkage(nodes, node_score, SAME_STORY_P, apart=story_of)
+    clusters = _join_small_stories(clusters, node_score, story_of)
     by_rep = {s.rep: s for s in copies}
-    stories = [_merged([by_rep[r] for r in cluster], SAME_STORY) for cluster in clusters]
+    stories = []
+    for cluster in clusters:
+        told = [r for r in cluster if r in by_rep]
+        if told:
+            stories.append(_merged([by_rep[r] for r in told], SAME_STORY))
+            stories[-1].sent = next((story_of[r] for r in cluster if r in story_of), None)
     _best_tellings(stories, batch, position, _centrality(stories, rep.tolist(), score))
     for s in stories:  # each story where its first telling is: newest page first, page order
         s.members[1:] = sorted(s.members[1:], key=position.__getitem__)
     stories.sort(key=lambda s: min(position[m] for m in s.members))
     return stories
+
+
+def _add_sent(
+    nodes: list[int],
+    score: dict[tuple[int, int], float],
+    sent: SentLinks,
+    rep: np.ndarray,
+    size: np.ndarray,
+) -> dict[int, int]:
+    """The groups of sent tellings added to `nodes` (numbered after the candidates) and their
+    mean scores to `score`, as a copy group's are: over their tellings' pairs. Their sent
+    stories, by node."""
+    first = len(rep)
+    pairs, at = pair_groups(np.column_stack([rep[sent.candidate], sent.group]))
+    told = np.fromiter(map(len, sent.tellings), np.int64, len(sent.tellings))
+    means = np.bincount(at, sent.p, len(pairs)) / (size[pairs[:, 0]] * told[pairs[:, 1]])
+    for (r, k), mean in zip(pairs.tolist(), means.tolist(), strict=True):
+        score[r, first + k] = mean
+    for (x, y), mean in sent.among.items():
+        score[first + x, first + y] = mean
+    for key in [k for k, p in score.items() if p < MIN_SCORE]:
+        del score[key]
+    story_of = {first + k: story for k, story in enumerate(sent.story)}
+    nodes += sorted(story_of)
+    return story_of
 
 
 def _centrality(
@@ -107,7 +163,7 @@ def _centrality(
 
 
 def _join_small_stories(
-    clusters: list[list[int]], score: dict[tuple[int, int], float]
+    clusters: list[list[int]], score: dict[tuple[int, int], float], sent: dict[int, int]
 ) -> list[list[int]]:
     """Small stories that average linkage kept apart join a bigger story they clearly belong
     to, the smallest first (ECB+ dev: 84 stories for 40 events become 62, precision 0.98 and
@@ -117,7 +173,8 @@ def _join_small_stories(
       similarity.ATTACH_MARGIN times its mean with any other -- or with other stories that
       match the first at SPLIT_P, one event left in parts;
     - a story of up to SMALL_STORY copy groups, at a mean of SPLIT_P, ATTACH_MARGIN times its
-      mean with any other."""
+      mean with any other;
+    never two stories holding parts of two sent stories (`sent`: node -> its sent story)."""
     home = {n: k for k, c in enumerate(clusters) for n in c}
     between: Counter[tuple[int, int]] = Counter()  # score sums between two stories
     for (a, b), p in score.items():
@@ -132,6 +189,7 @@ def _join_small_stories(
         touching[k].add(r)
         touching[r].add(k)
     out = [list(c) for c in clusters]
+    held = [{sent[n] for n in c if n in sent} for c in clusters]
     joined: set[int] = set()
     for x in sorted(range(len(clusters)), key=lambda k: len(clusters[k])):
         size = len(clusters[x])
@@ -146,9 +204,10 @@ def _join_small_stories(
             fits = m >= ATTACH_P and all(mean(best, k) >= SPLIT_P for k in claimants)
         else:
             fits = m >= SPLIT_P and not claimants
-        if fits:
+        if fits and len(held[best] | held[x]) <= 1:
             out[best] += out[x]
             out[x] = []
+            held[best] |= held[x]
             joined.add(x)
     return [c for c in out if c]
 
