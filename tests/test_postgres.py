@@ -222,3 +222,20 @@ def test_the_sent_blocks_read_back_on_postgresql_as_on_sqlite(pg_url, tmp_path):
     # every term the first three hold, counted in the articles that hold it (7: none does)
     used = Counter(t for r in [*records, *later] for t, _ in r.terms)
     assert found[0][4] == sorted((t, used[t]) for t in set(terms) if t in used)
+
+
+def test_a_state_no_run_has_migrated_yet_is_read_by_preview_without_fact_kinds(pg_cluster, pg_url):
+    """A read-only open (preview, history) never migrates a PostgreSQL state: one a digest
+    before schema 8 wrote is read as it is, its tellings' fact kinds unknown."""
+    seeds = sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))
+    sent = read_paths([str(seeds[0])]).articles
+    records = sent_records([[sent[0], sent[1]]])
+    with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+        store.remember(1, records)
+    with pg_cluster.connect(pg_url) as conn:  # as schema 7 left it
+        conn.execute("ALTER TABLE sent_articles DROP COLUMN fact_kinds")
+        conn.execute("UPDATE digest_schema SET version = 7")
+    with Store.open(pg_url, readonly=True, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+        assert store.db.schema_version() == 7
+        told = History(store).tellings_of([1])
+    assert [(h.facts, h.fact_kinds) for h in told.values()] == [(r.facts, b"") for r in records]

@@ -132,10 +132,11 @@ def against_history(batch: Batch, history: SentStories) -> dict[int, SentMatch]:
 def scores_against_history(batch: Batch, history: SentStories, settled: set[int]) -> SentScores:
     """For each candidate not `settled` (already a copy of something sent), the same-story
     probability with each sent telling that shares MIN_ANCHORS anchors with it (sent articles
-    within STORY_WINDOW_DAYS), from MIN_SCORE on. A candidate holding a paragraph of a sent telling and not a copy of it was
-    mixed by a republisher: it has no score with what was sent, whose other outlets' tellings
-    of the paragraph's event would otherwise take it for theirs (the republished real pages,
-    seed 59: a story lost)."""
+    within STORY_WINDOW_DAYS), from MIN_SCORE on. A pair sharing a paragraph has no score
+    (the paragraph may have been mixed in or quoted); and a candidate whose copies run in
+    the batch, holding a paragraph of a sent telling, was mixed by a republisher: it has no
+    score with that telling's story at all, whose other outlets' tellings would otherwise take
+    it for theirs (the republished real pages, seed 59: a story lost)."""
     fps = batch.fps
     if not len(fps) or not history.count():
         return SentScores.none()
@@ -163,7 +164,7 @@ def scores_against_history(batch: Batch, history: SentStories, settled: set[int]
     order = np.lexsort((sent_ids, live[rows]))
     rows, sent_ids = rows[order], sent_ids[order]
     reports = batch.reports(history)
-    mixed: set[int] = set()
+    mixed: set[tuple[int, int]] = set()  # (candidate, sent story)
     out: list[tuple[int, int, int, float]] = []
     told = np.unique(sent_ids)
     for start in range(0, len(told), SENT_AT_ONCE):  # memory holds a block of sent articles
@@ -182,9 +183,9 @@ def scores_against_history(batch: Batch, history: SentStories, settled: set[int]
             r, aid = int(rows[in_block[k]]), int(sent_ids[in_block[k]])
             if fps.paragraphs(r).isdisjoint(sent[aid].paragraphs):
                 out.append((batch.live[r], aid, sent[aid].story, float(p[k])))
-            else:
-                mixed.add(batch.live[r])
-    kept = [pair for pair in out if pair[0] not in mixed]
+            elif _has_copies(batch, batch.live[r]):
+                mixed.add((batch.live[r], sent[aid].story))
+    kept = [pair for pair in out if (pair[0], pair[2]) not in mixed]
     if not kept:
         return SentScores.none()
     candidate, article, story, p = zip(*kept, strict=True)
@@ -194,6 +195,10 @@ def scores_against_history(batch: Batch, history: SentStories, settled: set[int]
         np.array(story, np.int64),
         np.array(p, np.float64),
     )
+
+
+def _has_copies(batch: Batch, i: int) -> bool:
+    return any(kind in COPIES for kind in batch.relations().get(i, {}).values())
 
 
 def story_sent(story: Story, matches: dict[int, SentMatch]) -> SentMatch | None:
@@ -264,8 +269,13 @@ def sent_groups(batch: Batch, history: SentStories, scores: SentScores) -> SentL
             links.story.append(story)
             links.tellings.append(sorted(h.id for h, _ in g))
         links.title[story] = min(told, key=lambda h: h.id).title  # its first telling
-        ids = sorted(h.id for h in told)
-        pairs += [(x, y) for x, y in itertools.combinations(ids, 2) if group_of[x] != group_of[y]]
+        # the telling whose fact kinds are known first: only its kinds tell a shared figure
+        ids = sorted((not h.fact_kinds, h.id) for h in told)
+        pairs += [
+            (x, y)
+            for (_, x), (_, y) in itertools.combinations(ids, 2)
+            if group_of[x] != group_of[y]
+        ]
     links.group = np.array([group_of[aid] for aid in scores.article.tolist()], np.int64)
     if pairs:
         ids = sorted(tellings)

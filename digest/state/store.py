@@ -575,7 +575,8 @@ class Store:
         return iter(self._run("term_frequencies", self.db.as_list(keys)))
 
     def sent_article_rows(self, ids: Sequence[int]) -> list[tuple]:
-        return self._keyed("sent_articles", ids)
+        kinds_kept = self.has_schema() and self.db.schema_version() >= 8
+        return self._keyed("sent_articles" if kinds_kept else "sent_articles_before_8", ids)
 
     def sent_story_articles(self, stories: Sequence[int]) -> list[int]:
         return [r[0] for r in self._keyed("sent_story_articles", stories)]

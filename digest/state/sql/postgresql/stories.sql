@@ -24,6 +24,15 @@ SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt
        (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id))
 FROM unnest(%s::bigint[]) AS j(value) JOIN sent_articles a ON a.id = j.value;
 
+-- name: sent_articles_before_8
+-- A state of schema 7 or older, read by `preview` before any `run` migrated it
+-- (PostgreSQL: read-only opens never migrate): no fact kinds yet.
+SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt,
+       a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day,
+       NULL,
+       (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id))
+FROM unnest(%s::bigint[]) AS j(value) JOIN sent_articles a ON a.id = j.value;
+
 -- name: sent_story_articles
 SELECT a.id FROM unnest(%s::bigint[]) AS j(value) JOIN sent_articles a ON a.story_id = j.value
 ORDER BY a.id;
