@@ -575,8 +575,9 @@ class Store:
         return iter(self._run("term_frequencies", self.db.as_list(keys)))
 
     def sent_article_rows(self, ids: Sequence[int]) -> list[tuple]:
-        kinds_kept = self.has_schema() and self.db.schema_version() >= 8
-        return self._keyed("sent_articles" if kinds_kept else "sent_articles_before_8", ids)
+        if self.has_schema() and self.db.schema_version() < 8:  # not migrated yet: no kinds
+            return self._keyed("sent_articles_before_8", ids)
+        return self._keyed("sent_articles", ids)
 
     def sent_story_articles(self, stories: Sequence[int]) -> list[int]:
         return [r[0] for r in self._keyed("sent_story_articles", stories)]
