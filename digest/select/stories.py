@@ -125,11 +125,11 @@ def _add_sent(
     told = np.fromiter(map(len, sent.tellings), np.int64, len(sent.tellings))
     means = np.bincount(at, sent.p, len(pairs)) / (size[pairs[:, 0]] * told[pairs[:, 1]])
     for (r, k), mean in zip(pairs.tolist(), means.tolist(), strict=True):
-        score[r, first + k] = mean
+        if mean >= MIN_SCORE:  # as the candidates' own scores were kept
+            score[r, first + k] = mean
     for (x, y), mean in sent.among.items():
-        score[first + x, first + y] = mean
-    for key in [k for k, p in score.items() if p < MIN_SCORE]:
-        del score[key]
+        if mean >= MIN_SCORE:
+            score[first + x, first + y] = mean
     story_of = {first + k: story for k, story in enumerate(sent.story)}
     nodes += sorted(story_of)
     return story_of
