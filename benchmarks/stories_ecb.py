@@ -9,9 +9,12 @@ articles from many outlets grouped by event, CC BY 3.0), measured as
    lost.
 
     .venv/bin/python benchmarks/stories_ecb.py [--data FILE] [--explain] [--batches]
+                                              [--subsets N]
 
 `--batches`: the same articles in smaller batches too (each topic alone; random samples of
 30, 60 and 120), as a small or one-subject list would select them on its first run.
+`--subsets N`: one run and two days on N random sets of SUBSET_TOPICS topics, and how often
+each limit of the acceptance check holds.
 
 Prints its figures; asserts nothing (tests/test_stories_real.py holds the floor).
 """
@@ -159,15 +162,20 @@ def _next_day(article: Article) -> Article:
     return replace(article, date=DAY + day, published=article.published and article.published + day)
 
 
+def topic_of(event: str) -> int:
+    """The ECB+ topic of a gold event ("10ecbplus" -> 10)."""
+    return int(event.split("ecb")[0])
+
+
 def smaller_batches(articles: list[Article], gold: dict[str, str]) -> None:
     """The same articles selected in smaller batches, as a small or one-subject list sees
     them on its first run (no history): each topic alone, and random samples of 30, 60 and
     120 articles (six of each). Prints each kind's figures, pooled over its batches."""
-    topic = {a.url: gold[a.url].split("ecb")[0] for a in articles}
+    topic = {a.url: topic_of(gold[a.url]) for a in articles}
     rng = random.Random(7)
     kinds = {
         "each topic alone": [
-            [a for a in articles if topic[a.url] == t] for t in sorted(set(topic.values()), key=int)
+            [a for a in articles if topic[a.url] == t] for t in sorted(set(topic.values()))
         ]
     }
     for n in (30, 60, 120):
@@ -189,8 +197,10 @@ def topic_subsets(articles: list[Article], gold: dict[str, str], count: int) -> 
     """One run and two days on `count` random sets of SUBSET_TOPICS topics each, as if each
     were the held-out set: how often each limit of the acceptance check holds (all but the
     TF-IDF baseline's recall). A rule fitted to the whole dev set shows here whether it holds
-    on other mixes of its events. Prints the rates and the events most often behind a miss."""
-    topic = {a.url: int(gold[a.url].split("ecb")[0]) for a in articles}
+    on other mixes of its events. Prints the rates, and the events whose articles were most
+    often shown under another event's story or sent again (whether or not that broke a
+    limit)."""
+    topic = {a.url: topic_of(gold[a.url]) for a in articles}
     rng = random.Random(11)
     held: collections.Counter[str] = collections.Counter()
     behind: collections.Counter[str] = collections.Counter()
@@ -216,7 +226,7 @@ def topic_subsets(articles: list[Article], gold: dict[str, str], count: int) -> 
     for name in (*limits, "all at once"):
         print(f"  {name}: {held[name]}/{count}")
     print(
-        "  events most often behind a miss (under another, sent again): "
+        "  events most often under another event's story or sent again: "
         + ", ".join(f"{e} ({n})" for e, n in behind.most_common(6))
     )
 
