@@ -180,7 +180,7 @@ def _select(
     matches = against_history(batch, sent)
     score = batch.story_scorer(sent)
     links = sent_groups(batch, sent, scores_against_history(batch, sent, set(matches)))
-    pairs = batch.anchor_pairs()
+    pairs = batch.anchor_pairs(sent)
     batch.forget_facts()  # grouping's peak comes without them
     stories = group(batch, batch.relations(), pairs, score, position, links)
     give_back()

@@ -241,7 +241,7 @@ class Batch:
             w for key, ws in paragraphs.items() if key not in shared for w in without_stop_words(ws)
         }
 
-    def anchor_pairs(self) -> np.ndarray:
+    def anchor_pairs(self, history: SentStories) -> np.ndarray:
         """The pairs of candidates worth a same-story score, close in time (rows of two
         candidates): those that share MIN_ANCHORS anchors, facts or name words held by at
         most ANCHOR_MAX_DF candidates (one held by more is no sign of one story, and the cap
@@ -252,7 +252,7 @@ class Batch:
             np.flatnonzero((df > 1) & (df <= ANCHOR_MAX_DF) & np.isin(facts.kinds, ANCHOR_KINDS))
         )
         by_anchors = pairs_within(anchors.values, anchors.holders(), MIN_ANCHORS)
-        by_words = pairs_within(*self._rare_words(), MIN_RARE_WORDS)
+        by_words = pairs_within(*self._rare_words(history), MIN_RARE_WORDS)
         rows = unique_pairs(np.concatenate([by_anchors, by_words]))
         known = [self.day(i) for i in self.live]
         days = np.array([d or 0 for d in known], np.int64)
@@ -261,13 +261,15 @@ class Batch:
         close = ~(dated[a] & dated[b]) | (np.abs(days[a] - days[b]) <= STORY_WINDOW_DAYS)
         return np.asarray(self.live, np.int64)[rows[close]].reshape(-1, 2)
 
-    def _rare_words(self) -> tuple[np.ndarray, np.ndarray]:
+    def _rare_words(self, history: SentStories) -> tuple[np.ndarray, np.ndarray]:
         """(holder row, word) of each rare content word, one held by more than one candidate
-        and at most RARE_WORD_MAX_DF; looked up a block of rows at a time (at 40,000
-        candidates the words are 2 million)."""
+        and at most RARE_WORD_MAX_DF (as the same-story score's vocabulary counts them);
+        looked up a block of rows at a time (at 40,000 candidates the words are 2 million)."""
+        vocab = self.reports(history).vocabulary
+        df = vocab.used_by
+        content = (vocab.terms & NAME_BIT) == 0
+        rare = vocab.terms[content & (df > 1) & (df <= RARE_WORD_MAX_DF)].astype(np.uint32)
         terms = self.fps.terms
-        used, df = np.unique(terms.values[(terms.values & NAME_BIT) == 0], return_counts=True)
-        rare = used[(df > 1) & (df <= RARE_WORD_MAX_DF)]
         holders, words = [np.zeros(0, np.int64)], [np.zeros(0, np.uint32)]
         for start in range(0, len(terms), RARE_AT_ONCE):
             block = terms.block(start, min(start + RARE_AT_ONCE, len(terms)))

@@ -21,6 +21,7 @@ together through one ambiguous report.
 from __future__ import annotations
 
 import heapq
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -94,6 +95,7 @@ class Vocabulary:
 
     terms: np.ndarray  # sorted term hashes
     idf: np.ndarray  # of each of `terms`
+    used_by: np.ndarray  # how many candidates use each of `terms` (0: in a headline only)
     unseen_idf: float  # of a term no candidate uses
     facts: np.ndarray  # sorted fact keys
 
@@ -105,14 +107,16 @@ def vocabulary(candidates: Facets, history: SentStories) -> Vocabulary:
     sent_terms, sent_df = history.term_frequencies(used) if history.count() else ((), ())
     n = len(candidates) + (history.count() if len(sent_terms) else 0)
     terms = np.union1d(used, candidates.headline.values)
-    counts = np.zeros(len(terms), np.int64)
-    counts[np.searchsorted(terms, used)] = df
+    used_by = np.zeros(len(terms), np.int64)
+    used_by[np.searchsorted(terms, used)] = df
+    counts = used_by.copy()
     if len(sent_terms):
         counts[np.searchsorted(terms, sent_terms)] += sent_df
     shared = np.isin(candidates.kinds, _SHARED_KINDS)
     return Vocabulary(
         terms,
         np.log((n + 1) / (counts + 1)) + 1,
+        used_by,
         float(np.log(n + 1) + 1),
         np.unique(candidates.facts.values[shared]),
     )
@@ -271,7 +275,10 @@ def _row_dots(
     for start in range(0, len(rows_a), PAIRS_AT_ONCE):
         part = slice(start, start + PAIRS_AT_ONCE)
         products = a[rows_a[part]].multiply(b[rows_b[part]])
-        out[part] = products.sum(axis=1) if column_weights is None else products @ column_weights
+        if column_weights is None:
+            out[part] = products.sum(axis=1, dtype=np.float64)
+        else:
+            out[part] = products @ column_weights
     return out
 
 
@@ -294,10 +301,10 @@ def _matrix(
     among the columns, left out)."""
     keep = col >= 0
     # Indices as small as they can be: scipy keeps the int64 it is given (a third of the
-    # matrix's memory).
+    # matrix's memory); values in single precision (a cosine needs no more), summed in double.
     index = np.int32 if max(n, width) < 2**31 else np.int64
     rows, col = rows[keep].astype(index), col[keep].astype(index)
-    return sparse.csr_array((values[keep], (rows, col)), shape=(n, width))
+    return sparse.csr_array((values[keep].astype(np.float32), (rows, col)), shape=(n, width))
 
 
 def rivals(means: Mapping[K, float], best: K) -> list[K]:
@@ -319,15 +326,18 @@ def average_linkage(
     A node of `weight` w stands for w items: its score with another is the sum over their
     items' pairs. Nodes `apart` gives two different values never end in one group."""
     index = {n: k for k, n in enumerate(nodes)}
-    sums: dict[int, dict[int, float]] = {k: {} for k in range(len(nodes))}
+    # Only nodes with a score can merge: the others (most of a large batch) stay alone
+    # without a record each.
+    sums: dict[int, dict[int, float]] = defaultdict(dict)
     for (i, j), s in score.items():
         a, b = index[i], index[j]
         sums[a][b] = sums[a].get(b, 0.0) + s
         sums[b][a] = sums[b].get(a, 0.0) + s
+    scored = set(sums)
     size = {k: weight[k] if weight else 1 for k in sums}
     members = {k: [nodes[k]] for k in sums}
     apart = apart or {}
-    held = {k: {apart[nodes[k]]} if nodes[k] in apart else set() for k in sums}
+    held = {k: {apart[nodes[k]]} for k in sums if nodes[k] in apart}
 
     heap = [
         (-s / (size[a] * size[b]), a, b)
@@ -343,7 +353,7 @@ def average_linkage(
         mean = sums[a].get(b, 0.0) / (size[a] * size[b])
         if abs(mean + neg) > 1e-12:
             continue  # stale: a or b changed since it was pushed
-        if len(held[a] | held[b]) > 1:
+        if len(held.get(a, set()) | held.get(b, set())) > 1:
             continue
         # b into a
         for c, s in sums.pop(b).items():
@@ -355,9 +365,14 @@ def average_linkage(
         sums[a].pop(b, None)
         size[a] += size.pop(b)
         members[a] += members.pop(b)
-        held[a] |= held.pop(b)
+        if b in held:
+            held[a] = held.get(a, set()) | held.pop(b)
         for c, s in sums[a].items():
             mean = s / (size[a] * size[c])
             if mean >= threshold:
                 heapq.heappush(heap, (-mean, min(a, c), max(a, c)))
-    return [members[k] for k in sorted(members)]
+    return [
+        members[k] if k in scored else [n]
+        for k, n in enumerate(nodes)
+        if k in members or k not in scored
+    ]

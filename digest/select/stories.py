@@ -188,8 +188,10 @@ def _join_small_stories(
     for k, r in between:
         touching[k].add(r)
         touching[r].add(k)
-    out = [list(c) for c in clusters]
-    held = [{sent[n] for n in c if n in sent} for c in clusters]
+    out = list(clusters)  # the stories as they grow (`clusters` keeps their first sizes)
+    held: dict[int, set[int]] = defaultdict(set)  # the sent stories each story holds parts of
+    for n, story in sent.items():
+        held[home[n]].add(story)
     joined: set[int] = set()
     for x in sorted(range(len(clusters)), key=lambda k: len(clusters[k])):
         size = len(clusters[x])
@@ -205,7 +207,7 @@ def _join_small_stories(
         else:
             fits = m >= SPLIT_P and not claimants
         if fits and len(held[best] | held[x]) <= 1:
-            out[best] += out[x]
+            out[best] = out[best] + out[x]
             out[x] = []
             held[best] |= held[x]
             joined.add(x)
