@@ -337,7 +337,10 @@ def average_linkage(
     size = {k: weight[k] if weight else 1 for k in sums}
     members = {k: [nodes[k]] for k in sums}
     apart = apart or {}
-    held = {k: {apart[nodes[k]]} for k in sums if nodes[k] in apart}
+    held: dict[int, set[int]] = defaultdict(set)  # the `apart` values each group holds
+    for k in sums:
+        if nodes[k] in apart:
+            held[k].add(apart[nodes[k]])
 
     heap = [
         (-s / (size[a] * size[b]), a, b)
@@ -353,7 +356,7 @@ def average_linkage(
         mean = sums[a].get(b, 0.0) / (size[a] * size[b])
         if abs(mean + neg) > 1e-12:
             continue  # stale: a or b changed since it was pushed
-        if len(held.get(a, set()) | held.get(b, set())) > 1:
+        if len(held[a] | held[b]) > 1:
             continue
         # b into a
         for c, s in sums.pop(b).items():
@@ -365,14 +368,10 @@ def average_linkage(
         sums[a].pop(b, None)
         size[a] += size.pop(b)
         members[a] += members.pop(b)
-        if b in held:
-            held[a] = held.get(a, set()) | held.pop(b)
+        held[a] |= held.pop(b, set())
         for c, s in sums[a].items():
             mean = s / (size[a] * size[c])
             if mean >= threshold:
                 heapq.heappush(heap, (-mean, min(a, c), max(a, c)))
-    return [
-        members[k] if k in scored else [n]
-        for k, n in enumerate(nodes)
-        if k in members or k not in scored
-    ]
+    merged_away = scored - members.keys()
+    return [members.get(k, [n]) for k, n in enumerate(nodes) if k not in merged_away]
