@@ -151,9 +151,10 @@ def test_pairs_within_are_the_pairs_sharing_enough_keys(held, at_least):
 def test_positions_in_a_sorted_array_are_where_each_key_is(stored, others, picks):
     sorted_keys = np.array(sorted(set(stored)), np.int64)
     keys = np.array(others + [stored[p] for p in picks if p < len(stored)], np.int64)
-    got = positions_in(sorted_keys, keys).tolist()
     where = {k: n for n, k in enumerate(sorted_keys.tolist())}
-    assert got == [where.get(k, -1) for k in keys.tolist()]
+    for asked in (keys, np.sort(keys)):  # in no order, and in order
+        got = positions_in(sorted_keys, asked).tolist()
+        assert got == [where.get(k, -1) for k in asked.tolist()]
 
 
 @settings(max_examples=200, deadline=None)
