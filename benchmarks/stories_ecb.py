@@ -9,12 +9,16 @@ articles from many outlets grouped by event, CC BY 3.0), measured as
    lost.
 
     .venv/bin/python benchmarks/stories_ecb.py [--data FILE] [--explain] [--batches]
-                                              [--subsets N]
+                                              [--subsets N] [--sensitivity]
 
 `--batches`: the same articles in smaller batches too (each topic alone; random samples of
 30, 60 and 120), as a small or one-subject list would select them on its first run.
 `--subsets N`: one run and two days on N random sets of SUBSET_TOPICS topics, and how often
 each limit of the acceptance check holds.
+`--sensitivity`: one run and two days with each main weight of the same-story model moved a
+little either way (the intercept by 0.5, the words and names weights by 20%): how sharp the
+operating point is, that is how far other news that scores a little differently could move
+the figures.
 
 Prints its figures; asserts nothing (tests/test_stories_real.py holds the floor).
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
+import functools
 import hashlib
 import html
 import itertools
@@ -36,7 +41,7 @@ from pathlib import Path
 
 from digest.config import SelectionConfig
 from digest.models import Article, Selection
-from digest.select import History, select
+from digest.select import History, select, similarity
 from digest.sources import read_paths
 from digest.state.store import Store
 
@@ -162,6 +167,35 @@ def _next_day(article: Article) -> Article:
     return replace(article, date=DAY + day, published=article.published and article.published + day)
 
 
+SENSITIVITY = (("intercept", 0, -0.5, +0.5), ("words", 1, 0.8, 1.2), ("names", 2, 0.8, 1.2))
+
+
+def sensitivity(articles: list[Article], gold: dict[str, str]) -> None:
+    """The figures with each of SENSITIVITY's weights moved either way, the others as
+    shipped (the intercept by adding, the others by multiplying)."""
+    shipped = similarity.WEIGHTS
+    print("the same-story model's weights moved, one at a time:")
+    try:
+        for name, k, *moves in SENSITIVITY:
+            for move in moves:
+                weights = list(shipped)
+                weights[k] = weights[k] + move if k == 0 else weights[k] * move
+                similarity.probability = functools.partial(_probability, weights=weights)
+                r, t = one_run(articles, gold), two_days(articles, gold)
+                print(
+                    f"  {name} {weights[k]:+.2f} (shipped {shipped[k]:+.2f}): "
+                    f"{r.stories / r.events:.2f} stories per event, {r.events_lost} events "
+                    f"lost, {len(r.under_another)} articles under another event, precision "
+                    f"{r.precision:.3f}, recall {r.recall:.3f}; two days "
+                    f"{len(t.sent_again)}/{t.old} sent again, {len(t.lost)}/{t.new} new lost"
+                )
+    finally:
+        similarity.probability = _probability
+
+
+_probability = similarity.probability
+
+
 def topic_of(event: str) -> int:
     """The ECB+ topic of a gold event ("10ecbplus" -> 10)."""
     return int(event.split("ecb")[0])
@@ -237,6 +271,7 @@ def main() -> None:
     ap.add_argument("--explain", action="store_true")
     ap.add_argument("--batches", action="store_true", help="also in smaller batches")
     ap.add_argument("--subsets", type=int, default=0, help="also on this many topic subsets")
+    ap.add_argument("--sensitivity", action="store_true", help="also with the weights moved")
     args = ap.parse_args()
     articles, gold = ecb_articles(args.data)
     r = one_run(articles, gold)
@@ -269,6 +304,8 @@ def main() -> None:
         smaller_batches(articles, gold)
     if args.subsets:
         topic_subsets(articles, gold, args.subsets)
+    if args.sensitivity:
+        sensitivity(articles, gold)
 
 
 if __name__ == "__main__":
