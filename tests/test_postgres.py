@@ -18,6 +18,7 @@ from digest.errors import StateError
 from digest.select import History, sent_records
 from digest.sources import read_paths
 from digest.state import SCHEMA_VERSION, Store
+from digest.state.sent import NAME_BIT
 
 pytestmark = pytest.mark.slow
 
@@ -211,6 +212,7 @@ def test_the_sent_blocks_read_back_on_postgresql_as_on_sqlite(pg_url, tmp_path):
                     ),
                     sorted(history.tellings_of([4, 1, 99])),
                     [(h.facts, h.fact_kinds) for h in history.articles(range(1, 6)).values()],
+                    sorted(history.terms_since(terms, 0)),
                 )
             )
     assert found[0] == found[1] and len(found[0][0]) >= sum(len(r.keys) for r in records)
@@ -222,6 +224,29 @@ def test_the_sent_blocks_read_back_on_postgresql_as_on_sqlite(pg_url, tmp_path):
     # every term the first three hold, counted in the articles that hold it (7: none does)
     used = Counter(t for r in [*records, *later] for t, _ in r.terms)
     assert found[0][4] == sorted((t, used[t]) for t in set(terms) if t in used)
+    # the content words asked for (not the name words), with each article that holds one
+    held = {(t, n) for n, r in enumerate([*records, *later], 1) for t, _ in r.terms}
+    assert found[0][7] == sorted((t, n) for t, n in held if t in terms and not t & NAME_BIT)
+
+
+def test_a_schema_8_state_gets_the_content_words_of_what_it_sent_in_blocks_on_postgresql(
+    pg_cluster, pg_url
+):
+    seeds = sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))
+    sent = read_paths([str(seeds[0])]).articles
+    records = sent_records([[a] for a in sent[:4]])
+    words = [t for r in records for t, _ in r.terms]
+    with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+        store.remember(1, records[:2])
+        store.remember(2, records[2:])
+        want = sorted(History(store).terms_since(words, 0))
+    assert len(want) > 50
+    with pg_cluster.connect(pg_url) as conn:  # as schema 8 left it
+        conn.execute("DELETE FROM sent_blocks WHERE kind = 'terms'")
+        conn.execute("UPDATE digest_schema SET version = 8")
+    with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+        assert store.db.schema_version() == SCHEMA_VERSION
+        assert sorted(History(store).terms_since(words, 0)) == want
 
 
 def test_a_state_no_run_has_migrated_yet_is_read_by_preview_without_fact_kinds(pg_cluster, pg_url):

@@ -21,7 +21,7 @@ from digest.state import SCHEMA_VERSION, DeliveryStatus, IssueStatus, NewIssue, 
 from digest.state import exactly_once as rules
 from digest.state.postgres import safe_url
 from digest.state.queries import queries
-from digest.state.sent import FACTS, KEYS, sent_rows
+from digest.state.sent import FACTS, KEYS, NAME_BIT, TERMS, sent_rows
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -185,7 +185,7 @@ def version_5_file_with_history(path, records) -> None:
     db = sqlite3.connect(path)
     for n in range(1, 6):
         db.executescript(sql[f"migrate_{n}"])
-    rows = sent_rows(1, 7, records)
+    rows = sent_rows(1, 7, records, {})
     version_5_columns = (
         "id, issue_id, title, source, url, guid, day, sent_at, words, shingles, excerpt, "
         "fact_weight, facts, signature, lead, terms, story_id, classes, paragraphs"
@@ -194,6 +194,7 @@ def version_5_file_with_history(path, records) -> None:
         f"INSERT INTO sent_articles({version_5_columns}) VALUES ({', '.join('?' * 19)})",
         [row[:19] for row in rows.articles],  # the fact kinds came with schema 8
     )
+    db.executemany("INSERT INTO sent_terms VALUES (?, ?)", rows.terms)
     for block in rows.blocks:  # the rows the two indexes held
         keys = struct.unpack(f"<{len(block.keys) // 8}q", block.keys)
         ids = struct.unpack(f"<{len(block.articles) // 8}q", block.articles)
@@ -219,10 +220,12 @@ def test_a_version_5_history_moves_into_blocks_and_still_matches(tmp_path):
         expected = History(fresh)
         keys = [k for r in records for k in r.keys] + [12345]
         facts = [k for r in records for k in r.facts]
+        words = [t for r in records for t, _ in r.terms]
         want = (
             sorted(expected.matching_keys(keys)),
             expected.fact_counts(facts, 0),
             sorted(expected.facts_since(facts, 0)),
+            sorted(expected.terms_since(words, 0)),
         )
     with Store.open(tmp_path / "old.sqlite3") as store:
         assert store.db.schema_version() == SCHEMA_VERSION
@@ -232,8 +235,10 @@ def test_a_version_5_history_moves_into_blocks_and_still_matches(tmp_path):
             sorted(history.matching_keys(keys)),
             history.fact_counts(facts, 0),
             sorted(history.facts_since(facts, 0)),
+            sorted(history.terms_since(words, 0)),
         )
         assert got == want and len(want[0]) >= sum(len(r.keys) for r in records)
+        assert want[3] and all(not t & NAME_BIT for t, _ in want[3])  # content words only
         again = select(sent, history, SelectionConfig(max_articles=50, lookback_days=10_000))
         assert not again.chosen
         assert [s.reason for s in again.skipped] == [ALREADY_SENT] * len(sent)
@@ -262,7 +267,11 @@ def test_history_finds_every_stored_key_asked_for_however_many_are_asked(tmp_pat
             store.remember(n, sent_records([[a] for a in read_paths([str(page)]).articles]))
         history = History(store)
         rng = random.Random(5)
-        for kind, lookup in ((KEYS, history.matching_keys), (FACTS, history.facts_since)):
+        for kind, lookup in (
+            (KEYS, history.matching_keys),
+            (FACTS, history.facts_since),
+            (TERMS, history.terms_since),
+        ):
             stored = _stored(store, kind)
             keys = sorted({k for k, _, _ in stored})
             days = sorted({d for _, _, d in stored if d is not None}) or [0]
@@ -275,7 +284,7 @@ def test_history_finds_every_stored_key_asked_for_however_many_are_asked(tmp_pat
                 rng.sample(keys, len(keys) // 2),
                 keys + absent,
             ):
-                for day in (0, days[len(days) // 2]) if kind == FACTS else (0,):
+                for day in (0, days[len(days) // 2]) if kind != KEYS else (0,):
                     expected = sorted(
                         (k, a) for k, a, d in stored if k in set(wanted) and (d or 0) >= day
                     )
@@ -283,9 +292,29 @@ def test_history_finds_every_stored_key_asked_for_however_many_are_asked(tmp_pat
                     assert sorted(got) == expected
 
 
+def test_a_schema_8_state_gets_the_content_words_of_what_it_sent_in_blocks(tmp_path):
+    """Before schema 9 no blocks held the sent articles' content words: migrating makes them,
+    one per issue, from the words each sent article kept, and they read back as `remember`
+    writes them."""
+    pages = sorted(SEEDS.glob("*.txt"))[:2]
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        for n, page in enumerate(pages, 1):
+            store.remember(n, sent_records([[a] for a in read_paths([str(page)]).articles]))
+        words = [k for k, _, _ in _stored(store, TERMS)]
+        want = sorted(History(store).terms_since(words, 0))
+        blocks = store.db.execute("SELECT count(*) FROM sent_blocks WHERE kind = 'terms'")
+        assert blocks.fetchone()[0] == len(pages) and len(want) > 100
+        store.db.execute("DELETE FROM sent_blocks WHERE kind = 'terms'")
+        store.db.execute("PRAGMA user_version=8")
+        assert History(store).terms_since(words, 0) == []
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        assert store.db.schema_version() == SCHEMA_VERSION
+        assert sorted(History(store).terms_since(words, 0)) == want
+
+
 def test_remembering_a_batch_writes_in_proportion_to_it(tmp_path):
-    """Each remembered issue adds one block of keys and one of facts: the earlier blocks
-    are left as they were (a daily batch never rewrites the history before it)."""
+    """Each remembered issue adds one block of each kind (keys, facts, words): the earlier
+    blocks are left as they were (a daily batch never rewrites the history before it)."""
     sent = read_paths([str(sorted(SEEDS.glob("*.txt"))[0])]).articles
     assert len(sent) > 3
     with Store.open(tmp_path / "s.sqlite3") as store:
@@ -298,7 +327,7 @@ def test_remembering_a_batch_writes_in_proportion_to_it(tmp_path):
         store.remember(len(sent) + 1, sent_records([[sent[0]]]))
         after = store.db.execute("SELECT kind, first_article, keys FROM sent_blocks").fetchall()
     assert {(k, f): blob for k, f, blob in after if (k, f) in before} == before
-    assert len(after) == len(before) + 2
+    assert len(after) == len(before) + 3  # one block of keys, one of facts, one of words
 
 
 def test_a_reader_token_never_reads_as_an_option(tmp_path):

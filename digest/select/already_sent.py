@@ -15,7 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..models import ALREADY_SENT, NEAR_DUPLICATE, SAME_STORY
-from .batch import ANCHOR_KINDS, ANCHOR_MAX_DF, COPIES, MIN_ANCHORS, STORY_WINDOW_DAYS, Batch
+from .batch import (
+    ANCHOR_KINDS,
+    ANCHOR_MAX_DF,
+    COPIES,
+    MIN_ANCHORS,
+    MIN_RARE_WORDS,
+    STORY_WINDOW_DAYS,
+    Batch,
+)
 from .copies import (
     Telling,
     estimated_similarity,
@@ -25,7 +33,7 @@ from .copies import (
     telling_of_sent,
 )
 from .fingerprint import HEADLINE_WORDS, sent_facets
-from .pairs import pairs_sharing
+from .pairs import pairs_sharing, unique_pairs
 from .sent import SentArticle, SentStories
 from .similarity import MIN_SCORE, same_story, weigh
 from .stories import SentLinks, Story
@@ -131,35 +139,28 @@ def against_history(batch: Batch, history: SentStories) -> dict[int, SentMatch]:
 
 def scores_against_history(batch: Batch, history: SentStories, settled: set[int]) -> SentScores:
     """For each candidate not `settled` (already a copy of something sent), the same-story
-    probability with each sent telling that shares MIN_ANCHORS anchors with it (sent articles
-    within STORY_WINDOW_DAYS), from MIN_SCORE on. A pair sharing a paragraph has no score
-    (the paragraph may have been mixed in or quoted); and a candidate whose copies run in
-    the batch, holding a paragraph of a sent telling, was mixed by a republisher: it has no
-    score with that telling's story at all, whose other outlets' tellings would otherwise take
-    it for theirs (the republished real pages, seed 59: a story lost)."""
+    probability with each sent telling that shares MIN_ANCHORS anchors or MIN_RARE_WORDS rare
+    words with it, as in the batch (sent articles within STORY_WINDOW_DAYS), from MIN_SCORE
+    on. A pair sharing a paragraph has no score (the paragraph may have been mixed in or
+    quoted); and a candidate whose copies run in the batch, holding a paragraph of a sent
+    telling, was mixed by a republisher: it has no score with that telling's story at all,
+    whose other outlets' tellings would otherwise take it for theirs (the republished real
+    pages, seed 59: a story lost)."""
     fps = batch.fps
     if not len(fps) or not history.count():
         return SentScores.none()
     days = [d for d in map(batch.day, batch.live) if d is not None]
     since = (max(days) if days else dt.date.today().toordinal()) - STORY_WINDOW_DAYS
-    facts = batch.facts()
-    counts = history.fact_counts(facts.keys[np.isin(facts.kinds, ANCHOR_KINDS)], since)
-    if not counts:
-        return SentScores.none()
-    sent_keys = np.fromiter(counts, np.int64, len(counts))  # sent articles holding each fact
-    at = facts.at(sent_keys)
-    usable = np.fromiter(counts.values(), np.int64, len(counts)) + facts.holders.lengths()[at]
-    anchor_keys = sent_keys[usable <= ANCHOR_MAX_DF]
-    held = facts.holders.take(at[usable <= ANCHOR_MAX_DF])
-    open_rows = ~np.isin(held.values, batch.row_of[list(settled)])
-    sent_held = np.array(history.facts_since(anchor_keys, since), np.int64).reshape(-1, 2)
-    rows, sent_ids = pairs_sharing(
-        held.values[open_rows],
-        anchor_keys[held.holders()[open_rows]],
-        sent_held[:, 1],
-        sent_held[:, 0],
-        MIN_ANCHORS,  # as in the batch
+    settled_rows = batch.row_of[list(settled)]
+    pairs = unique_pairs(
+        np.concatenate(
+            [
+                _sharing_anchors(batch, history, since, settled_rows),
+                _sharing_rare_words(batch, history, since, settled_rows),
+            ]
+        )
     )
+    rows, sent_ids = pairs[:, 0], pairs[:, 1]
     live = np.asarray(batch.live, np.int64)
     order = np.lexsort((sent_ids, live[rows]))
     rows, sent_ids = rows[order], sent_ids[order]
@@ -195,6 +196,48 @@ def scores_against_history(batch: Batch, history: SentStories, settled: set[int]
         np.array(story, np.int64),
         np.array(p, np.float64),
     )
+
+
+def _sharing_anchors(
+    batch: Batch, history: SentStories, since: int, settled_rows: np.ndarray
+) -> np.ndarray:
+    """(candidate row, sent article) of the open candidates and the sent articles dated
+    `since` or later that share MIN_ANCHORS anchors (each held by at most ANCHOR_MAX_DF of
+    them together)."""
+    facts = batch.facts()
+    counts = history.fact_counts(facts.keys[np.isin(facts.kinds, ANCHOR_KINDS)], since)
+    if not counts:
+        return np.zeros((0, 2), np.int64)
+    sent_keys = np.fromiter(counts, np.int64, len(counts))  # sent articles holding each fact
+    at = facts.at(sent_keys)
+    usable = np.fromiter(counts.values(), np.int64, len(counts)) + facts.holders.lengths()[at]
+    anchor_keys = sent_keys[usable <= ANCHOR_MAX_DF]
+    held = facts.holders.take(at[usable <= ANCHOR_MAX_DF])
+    open_rows = ~np.isin(held.values, settled_rows)
+    sent_held = np.array(history.facts_since(anchor_keys, since), np.int64).reshape(-1, 2)
+    return np.column_stack(
+        pairs_sharing(
+            held.values[open_rows],
+            anchor_keys[held.holders()[open_rows]],
+            sent_held[:, 1],
+            sent_held[:, 0],
+            MIN_ANCHORS,  # as in the batch
+        )
+    )
+
+
+def _sharing_rare_words(
+    batch: Batch, history: SentStories, since: int, settled_rows: np.ndarray
+) -> np.ndarray:
+    """(candidate row, sent article) of the open candidates and the sent articles dated
+    `since` or later that share MIN_RARE_WORDS rare content words (Batch.rare_words): a
+    second write-up that names little (ECB+ dev: a one-sentence report of an arrest, a day
+    after the story) shares no facts with the first, but its words."""
+    rows, words = batch.rare_words(history, with_sent=True)
+    open_rows = ~np.isin(rows, settled_rows)
+    rows, words = rows[open_rows], words[open_rows].astype(np.int64)
+    sent = np.array(history.terms_since(np.unique(words), since), np.int64).reshape(-1, 2)
+    return np.column_stack(pairs_sharing(rows, words, sent[:, 1], sent[:, 0], MIN_RARE_WORDS))
 
 
 def _has_copies(batch: Batch, i: int) -> bool:

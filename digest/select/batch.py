@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..models import DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
+from ..state.sent import NAME_BIT, RARE_WORD_MAX_DF
 from ..text import without_stop_words
 from .copies import (
     LONG_HEADLINE,
@@ -54,7 +55,7 @@ from .pairs import (
 )
 from .ragged import Ragged
 from .sent import SentArticle, SentStories
-from .similarity import NAME_BIT, Reports, same_story, vocabulary, weigh
+from .similarity import Reports, same_story, vocabulary, weigh
 
 # Two texts under different headlines sharing a paragraph or two, each holding more of its
 # own, are copies only when their own paragraphs say alike (content-word Jaccard: copies
@@ -70,9 +71,10 @@ MIN_ANCHORS = 2  # pairs sharing one anchor only never reached a same-story scor
 ANCHORS = frozenset({DATE, AMOUNT, PERCENT, COUNT, NAME, NAME_WORD})
 ANCHOR_KINDS = np.array([ord(k) for k in sorted(ANCHORS)], np.uint8)  # as Fingerprints.kinds
 # Or when they share MIN_RARE_WORDS of their top content words each held by at most
-# RARE_WORD_MAX_DF articles: two write-ups that name little still tell their story in its own
-# words (ECB+ dev: 89 stories for 40 events become 84, precision unchanged).
-RARE_WORD_MAX_DF = 20
+# RARE_WORD_MAX_DF articles (state/sent.py: what was sent keeps its rare words by it): two
+# write-ups that name little still tell their story in its own words (ECB+ dev: 89 stories for
+# 40 events become 84, precision unchanged; against what was sent, 3 of 20 events sent again
+# become 2).
 MIN_RARE_WORDS = 3
 RARE_AT_ONCE = 4096  # candidates whose words are looked up among the rare ones at once
 STRENGTH = {DUPLICATE: 3, NEAR_DUPLICATE: 2, SAME_STORY: 1}
@@ -252,7 +254,7 @@ class Batch:
             np.flatnonzero((df > 1) & (df <= ANCHOR_MAX_DF) & np.isin(facts.kinds, ANCHOR_KINDS))
         )
         by_anchors = pairs_within(anchors.values, anchors.holders(), MIN_ANCHORS)
-        by_words = pairs_within(*self._rare_words(history), MIN_RARE_WORDS)
+        by_words = pairs_within(*self.rare_words(history), MIN_RARE_WORDS)
         rows = unique_pairs(np.concatenate([by_anchors, by_words]))
         known = [self.day(i) for i in self.live]
         days = np.array([d or 0 for d in known], np.int64)
@@ -261,14 +263,19 @@ class Batch:
         close = ~(dated[a] & dated[b]) | (np.abs(days[a] - days[b]) <= STORY_WINDOW_DAYS)
         return np.asarray(self.live, np.int64)[rows[close]].reshape(-1, 2)
 
-    def _rare_words(self, history: SentStories) -> tuple[np.ndarray, np.ndarray]:
-        """(holder row, word) of each rare content word, one held by more than one candidate
-        and at most RARE_WORD_MAX_DF (as the same-story score's vocabulary counts them);
-        looked up a block of rows at a time (at 40,000 candidates the words are 2 million)."""
+    def rare_words(
+        self, history: SentStories, with_sent: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(holder row, word) of each rare content word: one held by more than one candidate
+        and at most RARE_WORD_MAX_DF (as the same-story score's vocabulary counts them); or,
+        `with_sent`, one that sent articles hold too, held by at most RARE_WORD_MAX_DF
+        candidates and sent articles together. Looked up a block of rows at a time (at 40,000
+        candidates the words are 2 million)."""
         vocab = self.reports(history).vocabulary
-        df = vocab.used_by
+        df = vocab.used_by + vocab.sent_by if with_sent else vocab.used_by
+        shared = vocab.sent_by > 0 if with_sent else vocab.used_by > 1
         content = (vocab.terms & NAME_BIT) == 0
-        rare = vocab.terms[content & (df > 1) & (df <= RARE_WORD_MAX_DF)].astype(np.uint32)
+        rare = vocab.terms[content & shared & (df <= RARE_WORD_MAX_DF)].astype(np.uint32)
         terms = self.fps.terms
         holders, words = [np.zeros(0, np.int64)], [np.zeros(0, np.uint32)]
         for start in range(0, len(terms), RARE_AT_ONCE):

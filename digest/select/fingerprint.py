@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from ..models import BODY_KINDS, Article
+from ..state.sent import NAME_BIT
 from ..text import (
     HEADLINE_WORDS,
     STOP_WORD_BYTES,
@@ -43,7 +44,7 @@ from .facts import (
 from .keys import KeySet, key64
 from .ragged import Ragged
 from .sent import SentArticle
-from .similarity import NAME_BIT, Facets, script_of
+from .similarity import Facets, script_of
 
 NUM_PERM = 64  # MinHash size: 64 keeps one 10k-candidate selection within its time budget
 MINHASH_SEED = 1

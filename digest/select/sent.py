@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..state.sent import FACTS, KEYS
+from ..state.sent import FACTS, KEYS, TERMS
 from .keys import positions_in
 from .ragged import ranges
 
@@ -54,6 +54,8 @@ class SentStories(Protocol):
     def fact_counts(self, keys: Iterable[int], day: int) -> dict[int, int]: ...
 
     def facts_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]: ...
+
+    def terms_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]: ...
 
     def term_frequencies(self, keys: Iterable[int]) -> tuple[np.ndarray, np.ndarray]: ...
 
@@ -110,6 +112,11 @@ class History:
     def facts_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]:
         """(fact key, article id) for articles whose story is dated `day` or later."""
         return self._found(FACTS, keys, day)
+
+    def terms_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]:
+        """(content word, article id) for articles whose story is dated `day` or later (their
+        story terms: the most frequent content words of the title and opening)."""
+        return self._found(TERMS, keys, day)
 
     def _found(
         self, kind: str, keys: Iterable[int] | np.ndarray, day: int

@@ -29,13 +29,13 @@ from typing import TypeVar
 import numpy as np
 from scipy import sparse
 
+from ..state.sent import NAME_BIT
 from .facts import AMOUNT, CLASSES, COUNT, DATE, PERCENT, WEEKDAY
 from .keys import positions_in
 from .ragged import Ragged
 from .sent import SentStories
 
 K = TypeVar("K")
-NAME_BIT = 1 << 31  # term hashes of name words carry it; content words never do
 FIGURES = (DATE, AMOUNT, PERCENT, COUNT)
 _FIGURE_KINDS = np.array([ord(k) for k in FIGURES], np.uint8)  # as Facets.kinds holds them
 _SHARED_KINDS = np.array([ord(k) for k in (*FIGURES, WEEKDAY)], np.uint8)
@@ -96,6 +96,7 @@ class Vocabulary:
     terms: np.ndarray  # sorted term hashes
     idf: np.ndarray  # of each of `terms`
     used_by: np.ndarray  # how many candidates use each of `terms` (0: in a headline only)
+    sent_by: np.ndarray  # how many sent articles use each of `terms`
     unseen_idf: float  # of a term no candidate uses
     facts: np.ndarray  # sorted fact keys
 
@@ -109,14 +110,15 @@ def vocabulary(candidates: Facets, history: SentStories) -> Vocabulary:
     terms = np.union1d(used, candidates.headline.values)
     used_by = np.zeros(len(terms), np.int64)
     used_by[np.searchsorted(terms, used)] = df
-    counts = used_by.copy()
+    sent_by = np.zeros(len(terms), np.int64)
     if len(sent_terms):
-        counts[np.searchsorted(terms, sent_terms)] += sent_df
+        sent_by[np.searchsorted(terms, sent_terms)] = sent_df
     shared = np.isin(candidates.kinds, _SHARED_KINDS)
     return Vocabulary(
         terms,
-        np.log((n + 1) / (counts + 1)) + 1,
+        np.log((n + 1) / (used_by + sent_by + 1)) + 1,
         used_by,
+        sent_by,
         float(np.log(n + 1) + 1),
         np.unique(candidates.facts.values[shared]),
     )

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from ..errors import StateError
 from .db import Db
 from .queries import queries, statements
-from .sent import FACTS, KEYS, legacy_blocks
+from .sent import FACTS, KEYS, TERMS, blocks_per_issue, is_rare, term_rows
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 def check_version(db: Db) -> int:
@@ -42,11 +42,21 @@ def migrate(db: Db, version: int) -> None:
 def _sent_index_in_blocks(db: Db, sql: dict[str, str]) -> None:
     """Schema 6: what sent_keys and sent_facts held, into blocks, one per issue."""
     for kind, query in ((KEYS, "legacy_sent_keys"), (FACTS, "legacy_sent_facts")):
-        blocks = legacy_blocks(kind, db.execute(sql[query]))
+        blocks = blocks_per_issue(kind, db.execute(sql[query]))
         db.executemany(sql["insert_sent_block"], [b.row() for b in blocks])
     for statement in statements(sql["drop_legacy_sent_index"]):
         db.execute(statement)
 
 
+def _sent_terms_in_blocks(db: Db, sql: dict[str, str]) -> None:
+    """Schema 9: the rare content words of what was sent, into blocks, one per issue."""
+    rare = {k for k, n in db.execute(sql["sent_term_counts"]) if is_rare(k, n)}
+    blocks = blocks_per_issue(TERMS, term_rows(db.execute(sql["sent_article_terms"]), rare))
+    db.executemany(sql["insert_sent_block"], [b.row() for b in blocks])
+
+
 # What a migration does beyond its SQL, in the same transaction.
-AFTER: dict[int, Callable[[Db, dict[str, str]], None]] = {6: _sent_index_in_blocks}
+AFTER: dict[int, Callable[[Db, dict[str, str]], None]] = {
+    6: _sent_index_in_blocks,
+    9: _sent_terms_in_blocks,
+}

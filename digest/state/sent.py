@@ -8,10 +8,10 @@ facts and top content words (same story). Selection reads them back through
 `select.sent.History`. Blobs are little-endian arrays: facts and paragraph keys int64, fact
 classes uint16, terms uint32 hashes then uint16 counts.
 
-The keys and facts every lookup searches are kept in blocks, one of each kind per `remember`
-(`SentBlock`): sorted int64 keys, the int64 article of each beside them, and for facts the
-int32 story day of each. A daily batch adds its own blocks, so remembering it writes bytes in
-proportion to it, however much was sent before.
+The keys, facts and content words every lookup searches are kept in blocks, one of each kind
+per `remember` (`SentBlock`): sorted int64 keys, the int64 article of each beside them, and
+for facts and words the int32 story day of each. A daily batch adds its own blocks, so
+remembering it writes bytes in proportion to it, however much was sent before.
 """
 
 from __future__ import annotations
@@ -20,10 +20,18 @@ import datetime as dt
 import itertools
 import struct
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-KEYS, FACTS = "keys", "facts"  # the kinds of block
+KEYS, FACTS, TERMS = "keys", "facts", "terms"  # the kinds of block
+# A term hash with this bit set is a name word's; without it, a content word's.
+NAME_BIT = 1 << 31
+# A content word is rare while at most this many articles hold it (among what was sent and the
+# candidates): two write-ups that name little still tell their story in its own rare words
+# (select/batch.py). Blocks of TERMS hold the rare content words of what was sent: a word sent
+# more often can never be rare again (sent_terms counts only go up), so its later holders are
+# not written (100,000 generated articles: 4.8 million words, 340,000 of them rare).
+RARE_WORD_MAX_DF = 20
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,7 @@ class SentRecord:
     classes: tuple[int, ...]
     signature: bytes  # NUM_PERM little-endian uint32
     lead: bytes  # LEAD_PERM little-endian uint32
-    terms: tuple[tuple[int, int], ...]  # top content words: (hash, count)
+    terms: tuple[tuple[int, int], ...]  # top content and name words: (hash, count)
     keys: tuple[int, ...]  # exact-text, identity and LSH band keys
     paragraphs: tuple[int, ...] = ()  # keys of its body paragraphs
     fact_kinds: bytes = b""  # the kind of each of `facts`, one ASCII letter each (facts.py)
@@ -88,13 +96,14 @@ def block(kind: str, first: int, rows: Iterable[tuple[int, int, int]]) -> SentBl
         max(r[2] for r in rows),
         _pack("q", [r[0] for r in rows]),
         _pack("q", [r[1] for r in rows]),
-        _pack("i", [r[2] for r in rows]) if kind == FACTS else None,
+        _pack("i", [r[2] for r in rows]) if kind != KEYS else None,
     )
 
 
-def legacy_blocks(kind: str, rows: Iterable[tuple[int, int, int, int]]) -> list[SentBlock]:
-    """Blocks, one per issue, of what a state before schema 6 kept in one index: rows of
-    (issue, key, article, day) in issue order."""
+def blocks_per_issue(kind: str, rows: Iterable[tuple[int, int, int, int]]) -> list[SentBlock]:
+    """Blocks of `kind`, one per issue, from rows of (issue, key, article, day) in issue order:
+    what a state before schema 6 kept in one index, and (schema 9) the content words of what a
+    state sent before it kept them in blocks (`term_rows`)."""
     out = []
     for _, group in itertools.groupby(rows, key=lambda r: r[0]):
         triples = [(r[1], r[2], r[3]) for r in group]
@@ -104,14 +113,34 @@ def legacy_blocks(kind: str, rows: Iterable[tuple[int, int, int, int]]) -> list[
     return out
 
 
-def sent_rows(first: int, issue_id: int, records: Sequence[SentRecord]) -> SentRows:
-    """The rows for `records`, sent in `issue_id`, their ids counting from `first`."""
+def term_rows(
+    rows: Iterable[tuple[int, int, int, bytes]], rare: Container[int]
+) -> Iterator[tuple[int, int, int, int]]:
+    """(issue, word, article, day) of each of the `rare` content words of sent articles given
+    as (issue, article, day, terms blob)."""
+    for issue, aid, day, blob in rows:
+        for t in struct.unpack_from(f"<{len(blob) // 6}I", blob):
+            if t in rare:
+                yield issue, t, aid, day
+
+
+def is_rare(word: int, articles: int) -> bool:
+    """Whether a term held by this many sent articles is a rare content word."""
+    return not word & NAME_BIT and articles <= RARE_WORD_MAX_DF
+
+
+def sent_rows(
+    first: int, issue_id: int, records: Sequence[SentRecord], sent_df: Mapping[int, int]
+) -> SentRows:
+    """The rows for `records`, sent in `issue_id`, their ids counting from `first`
+    (`sent_df`: how many articles sent before hold each of their terms, where any does)."""
     sent_at = dt.datetime.now(dt.UTC)
     today = sent_at.date().toordinal()
     story_ids: dict[int, int] = {}
     rows: list[tuple] = []
     keys: list[tuple[int, int, int]] = []
     fact_rows: list[tuple[int, int, int]] = []
+    word_rows: list[tuple[int, int, int]] = []
     term_df: Counter[int] = Counter()
     for n, r in enumerate(records):
         aid = first + n
@@ -144,7 +173,13 @@ def sent_rows(first: int, issue_id: int, records: Sequence[SentRecord]) -> SentR
         )
         keys.extend((k, aid, day) for k in r.keys)
         fact_rows.extend((k, aid, day) for k in r.facts)
-    blocks = [block(KEYS, first, keys), block(FACTS, first, fact_rows)]
+        word_rows.extend((t, aid, day) for t, _ in r.terms)
+    rare = {t for t, n in term_df.items() if is_rare(t, sent_df.get(t, 0) + n)}
+    blocks = [
+        block(KEYS, first, keys),
+        block(FACTS, first, fact_rows),
+        block(TERMS, first, [w for w in word_rows if w[0] in rare]),
+    ]
     return SentRows(rows, [b for b in blocks if b is not None], sorted(term_df.items()))
 
 

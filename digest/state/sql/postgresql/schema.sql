@@ -173,7 +173,7 @@ CREATE TABLE bounce_messages (
 -- every key took in random places and rewrote most of its pages each time. (schema.py moves
 -- what sent_keys and sent_facts held into blocks, one per issue, then drops them.)
 CREATE TABLE sent_blocks (
-    kind TEXT NOT NULL,             -- keys: exact-text, GUID, URL, LSH bands; facts
+    kind TEXT NOT NULL,             -- keys: exact-text, GUID, URL, LSH bands; facts; terms
     first_article BIGINT NOT NULL,  -- the first article id the block's `remember` wrote
     newest_day BIGINT NOT NULL,     -- the newest story day in it
     keys BYTEA NOT NULL,              -- int64, sorted
@@ -191,3 +191,8 @@ CREATE INDEX sent_articles_story ON sent_articles(story_id);
 -- The kind of each fact of a sent telling (one ASCII letter each, facts.py): sent tellings are
 -- grouped with the candidates, and two of them share a date or a figure only by its kind.
 ALTER TABLE sent_articles ADD COLUMN fact_kinds BYTEA;
+
+-- name: migrate_9
+-- The content words of what was sent, in blocks like its facts (kind `terms`): a candidate
+-- that names little is compared with a sent telling when they share rare words of their own.
+-- (schema.py makes the blocks of what was sent before, one per issue, from sent_articles.)

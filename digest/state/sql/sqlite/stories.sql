@@ -58,6 +58,12 @@ JOIN sent_articles a ON a.id = k.article_id ORDER BY a.issue_id, k.key, k.articl
 SELECT a.issue_id, f.key, f.article_id, f.day FROM sent_facts f
 JOIN sent_articles a ON a.id = f.article_id ORDER BY a.issue_id, f.key, f.article_id;
 
+-- name: sent_term_counts
+SELECT key, articles FROM sent_terms;
+
+-- name: sent_article_terms
+SELECT issue_id, id, day, terms FROM sent_articles ORDER BY issue_id, id;
+
 -- name: drop_legacy_sent_index
 DROP TABLE sent_keys;
 DROP TABLE sent_facts;
