@@ -212,7 +212,7 @@ def test_the_sent_blocks_read_back_on_postgresql_as_on_sqlite(pg_url, tmp_path):
                     ),
                     sorted(history.tellings_of([4, 1, 99])),
                     [(h.facts, h.fact_kinds) for h in history.articles(range(1, 6)).values()],
-                    sorted(history.terms_since(terms, 0)),
+                    sorted(history.rare_words_since(terms, 0)),
                 )
             )
     assert found[0] == found[1] and len(found[0][0]) >= sum(len(r.keys) for r in records)
@@ -239,14 +239,14 @@ def test_a_schema_8_state_gets_the_content_words_of_what_it_sent_in_blocks_on_po
     with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
         store.remember(1, records[:2])
         store.remember(2, records[2:])
-        want = sorted(History(store).terms_since(words, 0))
+        want = sorted(History(store).rare_words_since(words, 0))
     assert len(want) > 50
     with pg_cluster.connect(pg_url) as conn:  # as schema 8 left it
-        conn.execute("DELETE FROM sent_blocks WHERE kind = 'terms'")
+        conn.execute("DELETE FROM sent_blocks WHERE kind = 'rare_words'")
         conn.execute("UPDATE digest_schema SET version = 8")
     with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
         assert store.db.schema_version() == SCHEMA_VERSION
-        assert sorted(History(store).terms_since(words, 0)) == want
+        assert sorted(History(store).rare_words_since(words, 0)) == want
 
 
 def test_a_state_no_run_has_migrated_yet_is_read_by_preview_without_fact_kinds(pg_cluster, pg_url):

@@ -7,7 +7,7 @@ import random
 import sqlite3
 import struct
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -19,9 +19,10 @@ from digest.select import History, select, sent_records
 from digest.sources import read_paths
 from digest.state import SCHEMA_VERSION, DeliveryStatus, IssueStatus, NewIssue, RunStatus, Store
 from digest.state import exactly_once as rules
+from digest.state import sent as sent_module
 from digest.state.postgres import safe_url
 from digest.state.queries import queries
-from digest.state.sent import FACTS, KEYS, NAME_BIT, TERMS, sent_rows
+from digest.state.sent import FACTS, KEYS, NAME_BIT, RARE_WORDS, content_words, sent_rows
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -225,7 +226,7 @@ def test_a_version_5_history_moves_into_blocks_and_still_matches(tmp_path):
             sorted(expected.matching_keys(keys)),
             expected.fact_counts(facts, 0),
             sorted(expected.facts_since(facts, 0)),
-            sorted(expected.terms_since(words, 0)),
+            sorted(expected.rare_words_since(words, 0)),
         )
     with Store.open(tmp_path / "old.sqlite3") as store:
         assert store.db.schema_version() == SCHEMA_VERSION
@@ -235,7 +236,7 @@ def test_a_version_5_history_moves_into_blocks_and_still_matches(tmp_path):
             sorted(history.matching_keys(keys)),
             history.fact_counts(facts, 0),
             sorted(history.facts_since(facts, 0)),
-            sorted(history.terms_since(words, 0)),
+            sorted(history.rare_words_since(words, 0)),
         )
         assert got == want and len(want[0]) >= sum(len(r.keys) for r in records)
         assert want[3] and all(not t & NAME_BIT for t, _ in want[3])  # content words only
@@ -270,7 +271,7 @@ def test_history_finds_every_stored_key_asked_for_however_many_are_asked(tmp_pat
         for kind, lookup in (
             (KEYS, history.matching_keys),
             (FACTS, history.facts_since),
-            (TERMS, history.terms_since),
+            (RARE_WORDS, history.rare_words_since),
         ):
             stored = _stored(store, kind)
             keys = sorted({k for k, _, _ in stored})
@@ -300,16 +301,41 @@ def test_a_schema_8_state_gets_the_content_words_of_what_it_sent_in_blocks(tmp_p
     with Store.open(tmp_path / "s.sqlite3") as store:
         for n, page in enumerate(pages, 1):
             store.remember(n, sent_records([[a] for a in read_paths([str(page)]).articles]))
-        words = [k for k, _, _ in _stored(store, TERMS)]
-        want = sorted(History(store).terms_since(words, 0))
-        blocks = store.db.execute("SELECT count(*) FROM sent_blocks WHERE kind = 'terms'")
+        words = [k for k, _, _ in _stored(store, RARE_WORDS)]
+        want = sorted(History(store).rare_words_since(words, 0))
+        blocks = store.db.execute("SELECT count(*) FROM sent_blocks WHERE kind = 'rare_words'")
         assert blocks.fetchone()[0] == len(pages) and len(want) > 100
-        store.db.execute("DELETE FROM sent_blocks WHERE kind = 'terms'")
+        store.db.execute("DELETE FROM sent_blocks WHERE kind = 'rare_words'")
         store.db.execute("PRAGMA user_version=8")
-        assert History(store).terms_since(words, 0) == []
+        assert History(store).rare_words_since(words, 0) == []
     with Store.open(tmp_path / "s.sqlite3") as store:
         assert store.db.schema_version() == SCHEMA_VERSION
-        assert sorted(History(store).terms_since(words, 0)) == want
+        assert sorted(History(store).rare_words_since(words, 0)) == want
+
+
+def test_every_sent_holder_of_a_word_still_rare_is_found(tmp_path, monkeypatch):
+    """A sent word is written only while it is rare (state.sent.RARE_WORD_MAX_DF): one that
+    passes the limit later keeps the holders written before, and a selection never asks for
+    it again. With the limit lowered to 2, over issues that share many words: every word the
+    limit still calls rare is found with every sent article holding it."""
+    monkeypatch.setattr(sent_module, "RARE_WORD_MAX_DF", 2)
+    sent = []
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        for n, page in enumerate(sorted(SEEDS.glob("*.txt")), 1):
+            records = sent_records([[a] for a in read_paths([str(page)]).articles])
+            store.remember(n, records)
+            sent += records
+        holders: dict[int, set[int]] = defaultdict(set)
+        for aid, record in enumerate(sent, 1):  # ids count from 1 in the order remembered
+            for word in content_words([record]):
+                holders[word].add(aid)
+        found: dict[int, set[int]] = defaultdict(set)
+        for word, aid in History(store).rare_words_since(list(holders), 0):
+            found[word].add(aid)
+    rare = [w for w, held in holders.items() if len(held) <= 2]
+    assert len(rare) > 100
+    assert {w: found[w] for w in rare} == {w: holders[w] for w in rare}
+    assert any(0 < len(found[w]) < len(held) for w, held in holders.items())  # passed later
 
 
 def test_remembering_a_batch_writes_in_proportion_to_it(tmp_path):

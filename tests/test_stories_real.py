@@ -48,7 +48,7 @@ def test_real_news_two_days_lose_no_new_event_and_resend_few(ecb):
     # 2 of 20: 3 when a report was compared with sent tellings by shared facts alone, not by
     # shared rare words as in the batch (16ecb, a one-sentence report naming no one, was sent
     # again); 5 when each new story was matched against the mean of a sent story's tellings
-    assert len(t.sent_again) <= 0.10 * t.old, t.sent_again
+    assert len(t.sent_again) <= 0.15 * t.old, t.sent_again
     assert "16ecb" not in t.sent_again
     assert {s.reason for s in t.second.skipped} <= {
         "already-sent",

@@ -232,11 +232,13 @@ def _sharing_rare_words(
     """(candidate row, sent article) of the open candidates and the sent articles dated
     `since` or later that share MIN_RARE_WORDS rare content words (Batch.rare_words): a
     second write-up that names little (ECB+ dev: a one-sentence report of an arrest, a day
-    after the story) shares no facts with the first, but its words."""
+    after the story) shares no facts with the first, but its words. A word is rare by all that
+    was ever sent, not only within the window as the anchors are (the state counts words over
+    all of it): a long history leaves fewer words rare."""
     rows, words = batch.rare_words(history, with_sent=True)
     open_rows = ~np.isin(rows, settled_rows)
     rows, words = rows[open_rows], words[open_rows].astype(np.int64)
-    sent = np.array(history.terms_since(np.unique(words), since), np.int64).reshape(-1, 2)
+    sent = np.array(history.rare_words_since(np.unique(words), since), np.int64).reshape(-1, 2)
     return np.column_stack(pairs_sharing(rows, words, sent[:, 1], sent[:, 0], MIN_RARE_WORDS))
 
 

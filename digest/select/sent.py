@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..state.sent import FACTS, KEYS, TERMS
+from ..state.sent import FACTS, KEYS, RARE_WORDS
 from .keys import positions_in
 from .ragged import ranges
 
@@ -55,7 +55,7 @@ class SentStories(Protocol):
 
     def facts_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]: ...
 
-    def terms_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]: ...
+    def rare_words_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]: ...
 
     def term_frequencies(self, keys: Iterable[int]) -> tuple[np.ndarray, np.ndarray]: ...
 
@@ -68,8 +68,8 @@ class SentStories(Protocol):
 
 class SentLookups(Protocol):
     """What `History` asks of the state (digest/state/storage.py's Storage has them): key
-    lists come sorted, each key once; the keys and facts of what was sent come in blocks
-    (digest/state/sent.py), searched here."""
+    lists come sorted, each key once; the keys, facts and rare words of what was sent come in
+    blocks (digest/state/sent.py), searched here."""
 
     def sent_article_count(self) -> int: ...
     def sent_count_since(self, day: int) -> int: ...
@@ -84,8 +84,9 @@ class SentLookups(Protocol):
 
 class History:
     """`SentStories` over the state's lookups (possibly read-only): the articles are never
-    loaded whole, and the keys and facts of what was sent are searched block by block (one
-    block of each kind per remembered issue, streamed: memory holds one block at a time)."""
+    loaded whole, and the keys, facts and rare words of what was sent are searched block by
+    block (one block of each kind per remembered issue, streamed: memory holds one block at a
+    time)."""
 
     def __init__(self, storage: SentLookups):
         self.storage = storage
@@ -113,10 +114,11 @@ class History:
         """(fact key, article id) for articles whose story is dated `day` or later."""
         return self._found(FACTS, keys, day)
 
-    def terms_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]:
-        """(content word, article id) for articles whose story is dated `day` or later (their
-        story terms: the most frequent content words of the title and opening)."""
-        return self._found(TERMS, keys, day)
+    def rare_words_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]:
+        """(word, article id) for the rare content words among `keys` (state.sent:
+        RARE_WORD_MAX_DF; a word more sent articles hold is not found) of articles whose
+        story is dated `day` or later."""
+        return self._found(RARE_WORDS, keys, day)
 
     def _found(
         self, kind: str, keys: Iterable[int] | np.ndarray, day: int
@@ -129,9 +131,9 @@ class History:
     def _search(
         self, kind: str, keys: Iterable[int] | np.ndarray, day: int
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Per stored block of `kind` (facts: of stories dated `day` or later), the stored
-        keys among `keys` and their articles, in the block's order (see `_among`); each
-        block read once, memory holding one."""
+        """Per stored block of `kind` (facts, rare words: of stories dated `day` or later),
+        the stored keys among `keys` and their articles, in the block's order (see `_among`);
+        each block read once, memory holding one."""
         wanted = _sorted_keys(keys)
         if not len(wanted):
             return

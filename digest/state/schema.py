@@ -9,7 +9,7 @@ from collections.abc import Callable
 from ..errors import StateError
 from .db import Db
 from .queries import queries, statements
-from .sent import FACTS, KEYS, TERMS, blocks_per_issue, is_rare, term_rows
+from .sent import FACTS, KEYS, RARE_WORDS, blocks_per_issue, kept_as_rare, rare_word_rows
 
 SCHEMA_VERSION = 9
 
@@ -50,8 +50,9 @@ def _sent_index_in_blocks(db: Db, sql: dict[str, str]) -> None:
 
 def _sent_terms_in_blocks(db: Db, sql: dict[str, str]) -> None:
     """Schema 9: the rare content words of what was sent, into blocks, one per issue."""
-    rare = {k for k, n in db.execute(sql["sent_term_counts"]) if is_rare(k, n)}
-    blocks = blocks_per_issue(TERMS, term_rows(db.execute(sql["sent_article_terms"]), rare))
+    rare = {k for k, n in db.execute(sql["sent_term_counts"]) if kept_as_rare(k, n)}
+    rows = rare_word_rows(db.execute(sql["sent_article_terms"]), rare)
+    blocks = blocks_per_issue(RARE_WORDS, rows)
     db.executemany(sql["insert_sent_block"], [b.row() for b in blocks])
 
 

@@ -4,13 +4,13 @@ state to read its history or unsubscribe a reader loads nothing of the selection
 `sent_rows` encodes each telling of each delivered story (the selection's `SentRecord`s, its
 fingerprints computed once) as rows: the story it belongs to, its exact-text key, its GUID
 within its feed and its article URL, its MinHash signature and LSH band keys (copies), and its
-facts and top content words (same story). Selection reads them back through
+facts and top content and name words (same story). Selection reads them back through
 `select.sent.History`. Blobs are little-endian arrays: facts and paragraph keys int64, fact
 classes uint16, terms uint32 hashes then uint16 counts.
 
-The keys, facts and content words every lookup searches are kept in blocks, one of each kind
-per `remember` (`SentBlock`): sorted int64 keys, the int64 article of each beside them, and
-for facts and words the int32 story day of each. A daily batch adds its own blocks, so
+The keys, facts and rare content words every lookup searches are kept in blocks, one of each
+kind per `remember` (`SentBlock`): sorted int64 keys, the int64 article of each beside them,
+and for facts and words the int32 story day of each. A daily batch adds its own blocks, so
 remembering it writes bytes in proportion to it, however much was sent before.
 """
 
@@ -23,14 +23,16 @@ from collections import Counter
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-KEYS, FACTS, TERMS = "keys", "facts", "terms"  # the kinds of block
+KEYS, FACTS, RARE_WORDS = "keys", "facts", "rare_words"  # the kinds of block
 # A term hash with this bit set is a name word's; without it, a content word's.
 NAME_BIT = 1 << 31
-# A content word is rare while at most this many articles hold it (among what was sent and the
-# candidates): two write-ups that name little still tell their story in its own rare words
-# (select/batch.py). Blocks of TERMS hold the rare content words of what was sent: a word sent
-# more often can never be rare again (sent_terms counts only go up), so its later holders are
-# not written (100,000 generated articles: 4.8 million words, 340,000 of them rare).
+# A content word is rare while at most this many articles hold it (the candidates, and
+# against history the candidates and what was sent): two write-ups that name little still tell
+# their story in its own rare words (select/batch.py). Blocks of RARE_WORDS hold the content
+# words of what was sent that were rare when written: a word sent more often can never be rare
+# again (sent_terms counts only go up), so its later holders are not written (100,000
+# generated articles: 340,000 of 4.8 million words kept). Raising this limit would ask for
+# holders never written: the blocks would have to be made again (schema 9's migration).
 RARE_WORD_MAX_DF = 20
 
 
@@ -60,8 +62,8 @@ class SentRecord:
 
 @dataclass(frozen=True)
 class SentBlock:
-    """The keys (or facts) of the articles one `remember` wrote, as stored: the row of
-    `insert_sent_block`."""
+    """The keys (or facts, or rare words) of the articles one `remember` wrote, as stored: the
+    row of `insert_sent_block`."""
 
     kind: str
     first_article: int
@@ -76,8 +78,8 @@ class SentBlock:
 
 @dataclass(frozen=True)
 class SentRows:
-    """What remembering some tellings writes: rows in id order, a block of their keys and one
-    of their facts, the terms' counts."""
+    """What remembering some tellings writes: rows in id order, a block of their keys, one of
+    their facts and one of their rare words, the terms' counts."""
 
     articles: list[tuple]
     blocks: list[SentBlock]
@@ -102,8 +104,8 @@ def block(kind: str, first: int, rows: Iterable[tuple[int, int, int]]) -> SentBl
 
 def blocks_per_issue(kind: str, rows: Iterable[tuple[int, int, int, int]]) -> list[SentBlock]:
     """Blocks of `kind`, one per issue, from rows of (issue, key, article, day) in issue order:
-    what a state before schema 6 kept in one index, and (schema 9) the content words of what a
-    state sent before it kept them in blocks (`term_rows`)."""
+    what a state before schema 6 kept in one index, and (schema 9) the rare words of what a
+    state sent before it kept them in blocks (`rare_word_rows`)."""
     out = []
     for _, group in itertools.groupby(rows, key=lambda r: r[0]):
         triples = [(r[1], r[2], r[3]) for r in group]
@@ -113,27 +115,38 @@ def blocks_per_issue(kind: str, rows: Iterable[tuple[int, int, int, int]]) -> li
     return out
 
 
-def term_rows(
+def rare_word_rows(
     rows: Iterable[tuple[int, int, int, bytes]], rare: Container[int]
 ) -> Iterator[tuple[int, int, int, int]]:
-    """(issue, word, article, day) of each of the `rare` content words of sent articles given
-    as (issue, article, day, terms blob)."""
+    """(issue, word, article, day) of each of the `rare` words of sent articles given as
+    (issue, article, day, terms blob)."""
     for issue, aid, day, blob in rows:
         for t in struct.unpack_from(f"<{len(blob) // 6}I", blob):
             if t in rare:
                 yield issue, t, aid, day
 
 
-def is_rare(word: int, articles: int) -> bool:
-    """Whether a term held by this many sent articles is a rare content word."""
-    return not word & NAME_BIT and articles <= RARE_WORD_MAX_DF
+def kept_as_rare(term: int, articles: int) -> bool:
+    """Whether a term held by this many sent articles is a rare content word, kept in blocks
+    of RARE_WORDS."""
+    return is_content_word(term) and articles <= RARE_WORD_MAX_DF
+
+
+def is_content_word(term: int) -> bool:
+    return not term & NAME_BIT
+
+
+def content_words(records: Iterable[SentRecord]) -> list[int]:
+    """The content words of `records`' terms, sorted, each once."""
+    return sorted({t for r in records for t, _ in r.terms if is_content_word(t)})
 
 
 def sent_rows(
     first: int, issue_id: int, records: Sequence[SentRecord], sent_df: Mapping[int, int]
 ) -> SentRows:
     """The rows for `records`, sent in `issue_id`, their ids counting from `first`
-    (`sent_df`: how many articles sent before hold each of their terms, where any does)."""
+    (`sent_df`: how many articles sent before hold each of their content words, where any
+    does: `content_words`)."""
     sent_at = dt.datetime.now(dt.UTC)
     today = sent_at.date().toordinal()
     story_ids: dict[int, int] = {}
@@ -174,11 +187,11 @@ def sent_rows(
         keys.extend((k, aid, day) for k in r.keys)
         fact_rows.extend((k, aid, day) for k in r.facts)
         word_rows.extend((t, aid, day) for t, _ in r.terms)
-    rare = {t for t, n in term_df.items() if is_rare(t, sent_df.get(t, 0) + n)}
+    rare = {t for t, n in term_df.items() if kept_as_rare(t, sent_df.get(t, 0) + n)}
     blocks = [
         block(KEYS, first, keys),
         block(FACTS, first, fact_rows),
-        block(TERMS, first, [w for w in word_rows if w[0] in rare]),
+        block(RARE_WORDS, first, [w for w in word_rows if w[0] in rare]),
     ]
     return SentRows(rows, [b for b in blocks if b is not None], sorted(term_df.items()))
 

@@ -196,8 +196,8 @@ class Storage(Protocol):
     def sent_article_count(self) -> int: ...
     def sent_count_since(self, day: int) -> int: ...
     def sent_blocks(self, kind: str, since: int) -> Iterator[tuple[bytes, bytes, bytes | None]]:
-        """The blocks of `kind` (state.sent: KEYS, FACTS, TERMS) holding a story dated `since` or
-        later: (keys, articles, days) as state/sent.py packs them."""
+        """The blocks of `kind` (state.sent: KEYS, FACTS, RARE_WORDS) holding a story dated
+        `since` or later: (keys, articles, days) as state/sent.py packs them."""
         ...
 
     def term_frequencies(self, keys: Iterable[int]) -> Iterator[Sequence[int]]:

@@ -67,7 +67,7 @@ CREATE TABLE sent_articles (
     facts BLOB NOT NULL,            -- its facts' keys, little-endian int64
     signature BLOB NOT NULL,        -- MinHash of the body, NUM_PERM little-endian uint32
     lead BLOB NOT NULL,             -- MinHash of its opening words, LEAD_PERM uint32
-    terms BLOB NOT NULL             -- top content words: uint32 hashes then uint16 counts
+    terms BLOB NOT NULL             -- top content and name words: uint32 hashes then uint16 counts
 );
 CREATE INDEX sent_articles_day ON sent_articles(day);
 CREATE INDEX sent_articles_issue ON sent_articles(issue_id);
@@ -82,7 +82,7 @@ CREATE TABLE sent_facts (           -- same-story evidence: dates, amounts, name
     article_id INTEGER NOT NULL,
     PRIMARY KEY (key, day, article_id)
 ) WITHOUT ROWID;
-CREATE TABLE sent_terms (           -- in how many sent articles each content word occurs
+CREATE TABLE sent_terms (           -- in how many sent articles each content or name word occurs
     key INTEGER PRIMARY KEY,
     articles INTEGER NOT NULL
 );
@@ -173,12 +173,12 @@ CREATE TABLE bounce_messages (
 -- every key took in random places and rewrote most of its pages each time. (schema.py moves
 -- what sent_keys and sent_facts held into blocks, one per issue, then drops them.)
 CREATE TABLE sent_blocks (
-    kind TEXT NOT NULL,             -- keys: exact-text, GUID, URL, LSH bands; facts; terms
+    kind TEXT NOT NULL,             -- keys: exact-text, GUID, URL, LSH bands; facts; rare_words
     first_article INTEGER NOT NULL,  -- the first article id the block's `remember` wrote
     newest_day INTEGER NOT NULL,     -- the newest story day in it
     keys BLOB NOT NULL,              -- int64, sorted
     articles BLOB NOT NULL,          -- int64, the article of each key
-    days BLOB,                       -- facts: int32, the story day of each key
+    days BLOB,                       -- facts, rare_words (schema 9): int32, the story day of each key
     PRIMARY KEY (kind, first_article)
 );
 
@@ -193,6 +193,7 @@ CREATE INDEX sent_articles_story ON sent_articles(story_id);
 ALTER TABLE sent_articles ADD COLUMN fact_kinds BLOB;
 
 -- name: migrate_9
--- The content words of what was sent, in blocks like its facts (kind `terms`): a candidate
--- that names little is compared with a sent telling when they share rare words of their own.
--- (schema.py makes the blocks of what was sent before, one per issue, from sent_articles.)
+-- The rare content words of what was sent, in blocks like its facts (kind `rare_words`): a
+-- candidate that names little is compared with a sent telling when they share rare words of
+-- their own. (schema.py makes the blocks of what was sent before, one per issue, from
+-- sent_articles; `days` then holds the story day of each word too.)
