@@ -22,7 +22,7 @@ from digest.state import exactly_once as rules
 from digest.state import sent as sent_module
 from digest.state.postgres import safe_url
 from digest.state.queries import queries
-from digest.state.sent import FACTS, KEYS, NAME_BIT, RARE_WORDS, content_words, sent_rows
+from digest.state.sent import FACTS, KEYS, NAME_BIT, RARE_WORDS, is_content_word, sent_rows
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -186,7 +186,7 @@ def version_5_file_with_history(path, records) -> None:
     db = sqlite3.connect(path)
     for n in range(1, 6):
         db.executescript(sql[f"migrate_{n}"])
-    rows = sent_rows(1, 7, records, {})
+    rows = sent_rows(1, 7, records, lambda words: {})
     version_5_columns = (
         "id, issue_id, title, source, url, guid, day, sent_at, words, shingles, excerpt, "
         "fact_weight, facts, signature, lead, terms, story_id, classes, paragraphs"
@@ -327,8 +327,9 @@ def test_every_sent_holder_of_a_word_still_rare_is_found(tmp_path, monkeypatch):
             sent += records
         holders: dict[int, set[int]] = defaultdict(set)
         for aid, record in enumerate(sent, 1):  # ids count from 1 in the order remembered
-            for word in content_words([record]):
-                holders[word].add(aid)
+            for word, _ in record.terms:
+                if is_content_word(word):
+                    holders[word].add(aid)
         found: dict[int, set[int]] = defaultdict(set)
         for word, aid in History(store).rare_words_since(list(holders), 0):
             found[word].add(aid)

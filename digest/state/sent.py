@@ -20,7 +20,7 @@ import datetime as dt
 import itertools
 import struct
 from collections import Counter
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 KEYS, FACTS, RARE_WORDS = "keys", "facts", "rare_words"  # the kinds of block
@@ -136,17 +136,15 @@ def is_content_word(term: int) -> bool:
     return not term & NAME_BIT
 
 
-def content_words(records: Iterable[SentRecord]) -> list[int]:
-    """The content words of `records`' terms, sorted, each once."""
-    return sorted({t for r in records for t, _ in r.terms if is_content_word(t)})
-
-
 def sent_rows(
-    first: int, issue_id: int, records: Sequence[SentRecord], sent_df: Mapping[int, int]
+    first: int,
+    issue_id: int,
+    records: Sequence[SentRecord],
+    sent_df: Callable[[list[int]], Mapping[int, int]],
 ) -> SentRows:
     """The rows for `records`, sent in `issue_id`, their ids counting from `first`
-    (`sent_df`: how many articles sent before hold each of their content words, where any
-    does: `content_words`)."""
+    (`sent_df`: how many articles sent before hold each of the content words given, sorted,
+    where any does)."""
     sent_at = dt.datetime.now(dt.UTC)
     today = sent_at.date().toordinal()
     story_ids: dict[int, int] = {}
@@ -159,7 +157,8 @@ def sent_rows(
         aid = first + n
         story = story_ids.setdefault(r.story, aid)
         day = r.day if r.day is not None else today
-        term_df.update(t for t, _ in r.terms)
+        terms = [t for t, _ in r.terms]
+        term_df.update(terms)
         rows.append(
             (
                 aid,
@@ -186,8 +185,9 @@ def sent_rows(
         )
         keys.extend((k, aid, day) for k in r.keys)
         fact_rows.extend((k, aid, day) for k in r.facts)
-        word_rows.extend((t, aid, day) for t, _ in r.terms)
-    rare = {t for t, n in term_df.items() if kept_as_rare(t, sent_df.get(t, 0) + n)}
+        word_rows.extend((t, aid, day) for t in terms)
+    before = sent_df(sorted(t for t in term_df if is_content_word(t)))
+    rare = {t for t, n in term_df.items() if kept_as_rare(t, before.get(t, 0) + n)}
     blocks = [
         block(KEYS, first, keys),
         block(FACTS, first, fact_rows),

@@ -35,7 +35,7 @@ from .postgres import PostgresDb
 from .queries import queries
 from .readers import Reader, Readers, ReaderStatus, reader_from_row
 from .schema import SCHEMA_VERSION, check_version, migrate
-from .sent import SentRecord, content_words, sent_rows
+from .sent import SentRecord, sent_rows
 from .sqlite import SqliteDb
 
 if TYPE_CHECKING:
@@ -552,8 +552,9 @@ class Store:
             return
         with self.transaction():
             first = (self._value("newest_sent_article") or 0) + 1
-            sent_df = dict(self.term_frequencies(content_words(records)))
-            rows = sent_rows(first, issue_id, records, sent_df)
+            rows = sent_rows(
+                first, issue_id, records, lambda words: dict(self.term_frequencies(words))
+            )
             self._each("insert_sent_article", rows.articles)
             self._each("insert_sent_block", [b.row() for b in rows.blocks])
             self._each("add_sent_term", rows.terms)
