@@ -9,12 +9,15 @@ articles from many outlets grouped by event, CC BY 3.0), measured as
    lost.
 
     .venv/bin/python benchmarks/stories_ecb.py [--data FILE] [--explain] [--batches]
-                                              [--subsets N] [--sensitivity]
+                                              [--subsets N] [--sensitivity] [--splits]
 
 `--batches`: the same articles in smaller batches too (each topic alone; random samples of
 30, 60 and 120), as a small or one-subject list would select them on its first run.
 `--subsets N`: one run and two days on N random sets of SUBSET_TOPICS topics, and how often
 each limit of the acceptance check holds.
+`--splits`: the two days split four ways (which half of the events comes first, which half of
+each event's articles): events sent again, new events lost, articles of new events taken for
+already sent.
 `--sensitivity`: one run and two days with each main weight of the same-story model moved a
 little either way (the intercept by 0.5, the words and names weights by 20%): how sharp the
 operating point is, that is how far other news that scores a little differently could move
@@ -40,7 +43,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from digest.config import SelectionConfig
-from digest.models import Article, Selection
+from digest.models import ALREADY_SENT, Article, Selection
 from digest.select import History, select, similarity
 from digest.sources import read_paths
 from digest.state.store import Store
@@ -136,6 +139,7 @@ def one_run(articles: list[Article], gold: dict[str, str]) -> OneRun:
 
 @dataclass
 class TwoDays:
+    old_events: set[str]  # those day 1 held
     old: int
     sent_again: list[str]  # events of day 1 shown again on day 2
     new: int
@@ -143,13 +147,18 @@ class TwoDays:
     second: Selection
 
 
-def two_days(articles: list[Article], gold: dict[str, str]) -> TwoDays:
+def two_days(
+    articles: list[Article], gold: dict[str, str], first_events: int = 0, last_half: bool = False
+) -> TwoDays:
+    """Day 1: half of the articles of every other event (of the events in order, those from
+    `first_events`, 0 or 1; their first half in id order, or `last_half`), day 2 the rest."""
     events = sorted(set(gold.values()))
     day1: set[str] = set()
     for k, e in enumerate(events):
         urls = sorted((u for u in gold if gold[u] == e), key=lambda u: u.rsplit("/", 1)[1])
-        if k % 2 == 0:
-            day1 |= set(urls[: max(1, len(urls) // 2)])
+        if k % 2 == first_events:
+            half = max(1, len(urls) // 2)
+            day1 |= set(urls[-half:] if last_half else urls[:half])
     with tempfile.TemporaryDirectory() as folder, Store.open(Path(folder) / "s.sqlite3") as store:
         first = select([a for a in articles if a.url in day1], History(store), EVERYTHING)
         store.remember(1, first.records)
@@ -158,7 +167,31 @@ def two_days(articles: list[Article], gold: dict[str, str]) -> TwoDays:
     old = {gold[u] for u in day1}
     shown = {gold[c.article.url] for c in second.chosen}
     new = set(events) - old
-    return TwoDays(len(old), sorted(shown & old), len(new), sorted(new - shown), second)
+    return TwoDays(old, len(old), sorted(shown & old), len(new), sorted(new - shown), second)
+
+
+def splits(articles: list[Article], gold: dict[str, str]) -> None:
+    """The two days split four ways (which half of the events comes on day 1, which half of
+    each of their articles): events sent again, new events lost, and the articles of new
+    events skipped as already sent (under a same-topic sent event's story)."""
+    again = lost = old = new = taken = 0
+    for first_events, last_half in itertools.product((0, 1), (False, True)):
+        t = two_days(articles, gold, first_events, last_half)
+        new_taken = sum(
+            s.reason == ALREADY_SENT and gold[s.article.url] not in t.old_events
+            for s in t.second.skipped
+        )
+        print(
+            f"  events {first_events} first, {'last' if last_half else 'first'} half of each: "
+            f"{len(t.sent_again)}/{t.old} sent again ({', '.join(t.sent_again) or 'none'}), "
+            f"{len(t.lost)}/{t.new} new lost, {new_taken} articles of new events taken as sent"
+        )
+        again, lost, taken = again + len(t.sent_again), lost + len(t.lost), taken + new_taken
+        old, new = old + t.old, new + t.new
+    print(
+        f"four splits: {again}/{old} sent again, {lost}/{new} new events lost, {taken} articles "
+        "of new events taken as sent"
+    )
 
 
 def _next_day(article: Article) -> Article:
@@ -270,6 +303,7 @@ def main() -> None:
     ap.add_argument("--batches", action="store_true", help="also in smaller batches")
     ap.add_argument("--subsets", type=int, default=0, help="also on this many topic subsets")
     ap.add_argument("--sensitivity", action="store_true", help="also with the weights moved")
+    ap.add_argument("--splits", action="store_true", help="also the two days split four ways")
     args = ap.parse_args()
     articles, gold = ecb_articles(args.data)
     r = one_run(articles, gold)
@@ -297,6 +331,8 @@ def main() -> None:
                 print(
                     f"  lost [{gold[s.article.url]}] {s.article.title[:50]!r} as {s.relation} of {s.duplicate_of!r}"
                 )
+    if args.splits:
+        splits(articles, gold)
     if args.batches:
         print("smaller batches, no history:")
         smaller_batches(articles, gold)
