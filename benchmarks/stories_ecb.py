@@ -140,11 +140,14 @@ def one_run(articles: list[Article], gold: dict[str, str]) -> OneRun:
 @dataclass
 class TwoDays:
     old_events: set[str]  # those day 1 held
-    old: int
     sent_again: list[str]  # events of day 1 shown again on day 2
     new: int
     lost: list[str]  # events new on day 2 not shown
     second: Selection
+
+    @property
+    def old(self) -> int:
+        return len(self.old_events)
 
 
 def two_days(
@@ -167,7 +170,7 @@ def two_days(
     old = {gold[u] for u in day1}
     shown = {gold[c.article.url] for c in second.chosen}
     new = set(events) - old
-    return TwoDays(old, len(old), sorted(shown & old), len(new), sorted(new - shown), second)
+    return TwoDays(old, sorted(shown & old), len(new), sorted(new - shown), second)
 
 
 def splits(articles: list[Article], gold: dict[str, str]) -> None:

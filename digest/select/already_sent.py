@@ -238,7 +238,7 @@ def _sharing_rare_words(
     rows, words = batch.rare_words(history, with_sent=True)
     open_rows = ~np.isin(rows, settled_rows)
     rows, words = rows[open_rows], words[open_rows].astype(np.int64)
-    sent = np.array(history.rare_words_since(np.unique(words), since), np.int64).reshape(-1, 2)
+    sent = np.array(history.rare_words_since(words, since), np.int64).reshape(-1, 2)
     return np.column_stack(pairs_sharing(rows, words, sent[:, 1], sent[:, 0], MIN_RARE_WORDS))
 
 

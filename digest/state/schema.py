@@ -48,7 +48,7 @@ def _sent_index_in_blocks(db: Db, sql: dict[str, str]) -> None:
         db.execute(statement)
 
 
-def _sent_terms_in_blocks(db: Db, sql: dict[str, str]) -> None:
+def _sent_rare_words_in_blocks(db: Db, sql: dict[str, str]) -> None:
     """Schema 9: the rare content words of what was sent, into blocks, one per issue."""
     rare = {k for k, n in db.execute(sql["sent_term_counts"]) if kept_as_rare(k, n)}
     rows = rare_word_rows(db.execute(sql["sent_article_terms"]), rare)
@@ -59,5 +59,5 @@ def _sent_terms_in_blocks(db: Db, sql: dict[str, str]) -> None:
 # What a migration does beyond its SQL, in the same transaction.
 AFTER: dict[int, Callable[[Db, dict[str, str]], None]] = {
     6: _sent_index_in_blocks,
-    9: _sent_terms_in_blocks,
+    9: _sent_rare_words_in_blocks,
 }
