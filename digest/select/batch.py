@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..models import DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
-from ..state.sent import NAME_BIT, RARE_WORD_MAX_DF
+from ..state.sent import RARE_WORD_MAX_DF
 from ..text import without_stop_words
 from .copies import (
     LONG_HEADLINE,
@@ -44,7 +44,6 @@ from .fingerprint import (
     headline_words,
     paragraph_words,
 )
-from .keys import positions_in
 from .pairs import (
     MAX_BUCKET,
     bucket_pairs,
@@ -76,7 +75,6 @@ ANCHOR_KINDS = np.array([ord(k) for k in sorted(ANCHORS)], np.uint8)  # as Finge
 # 40 events become 84, precision unchanged; against what was sent, 3 of 20 events sent again
 # become 2).
 MIN_RARE_WORDS = 3
-RARE_AT_ONCE = 4096  # candidates whose words are looked up among the rare ones at once
 STRENGTH = {DUPLICATE: 3, NEAR_DUPLICATE: 2, SAME_STORY: 1}
 COPIES = (DUPLICATE, NEAR_DUPLICATE)
 
@@ -269,21 +267,17 @@ class Batch:
         """(holder row, word) of each rare content word: one held by more than one candidate
         and at most RARE_WORD_MAX_DF (as the same-story score's vocabulary counts them); or,
         `with_sent`, one that sent articles hold too, held by at most RARE_WORD_MAX_DF
-        candidates and sent articles together. Looked up a block of rows at a time (at 40,000
-        candidates the words are 2 million)."""
-        vocab = self.reports(history).vocabulary
+        candidates and sent articles together. Read off the weighed content words (a column
+        per word of the vocabulary), not searched for."""
+        reports = self.reports(history)
+        vocab = reports.vocabulary
         df = vocab.used_by + vocab.sent_by if with_sent else vocab.used_by
         shared = vocab.sent_by > 0 if with_sent else vocab.used_by > 1
-        content = (vocab.terms & NAME_BIT) == 0
-        rare = vocab.terms[content & shared & (df <= RARE_WORD_MAX_DF)].astype(np.uint32)
-        terms = self.fps.terms
-        holders, words = [np.zeros(0, np.int64)], [np.zeros(0, np.uint32)]
-        for start in range(0, len(terms), RARE_AT_ONCE):
-            block = terms.block(start, min(start + RARE_AT_ONCE, len(terms)))
-            found = positions_in(rare, block.values) >= 0
-            holders.append(block.holders()[found] + start)
-            words.append(block.values[found])
-        return np.concatenate(holders), np.concatenate(words)
+        rare = shared & (df <= RARE_WORD_MAX_DF)  # content words: the matrix holds no names
+        words = reports.words
+        rows = np.repeat(np.arange(words.shape[0]), np.diff(words.indptr))
+        found = rare[words.indices]
+        return rows[found], vocab.terms[words.indices[found]].astype(np.uint32)
 
     def story_scorer(self, history: SentStories) -> Callable[[np.ndarray], np.ndarray]:
         """The same-story probability (similarity.py) of each of many pairs of candidates
