@@ -261,8 +261,8 @@ def _stored(store: Store, kind: str) -> list[tuple[int, int, int | None]]:
 
 def test_history_finds_every_stored_key_asked_for_however_many_are_asked(tmp_path):
     """What History finds is what the blocks hold: a few keys asked of long blocks, more keys
-    than the blocks hold, keys stored for several articles, and the facts of stories from a
-    day on."""
+    than the blocks hold (some ending as stored keys end: see sent._Wanted), keys stored for
+    several articles, and the facts of stories from a day on."""
     with Store.open(tmp_path / "s.sqlite3") as store:
         for n, page in enumerate(sorted(SEEDS.glob("*.txt"))[:3], 1):
             store.remember(n, sent_records([[a] for a in read_paths([str(page)]).articles]))
@@ -284,6 +284,7 @@ def test_history_finds_every_stored_key_asked_for_however_many_are_asked(tmp_pat
                 [*shared][:2],
                 rng.sample(keys, len(keys) // 2),
                 keys + absent,
+                [k ^ 1 << 40 for k in keys],  # each ends as a stored key ends, none is one
             ):
                 for day in (0, days[len(days) // 2]) if kind != KEYS else (0,):
                     expected = sorted(

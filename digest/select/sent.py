@@ -132,14 +132,14 @@ class History:
         self, kind: str, keys: Iterable[int] | np.ndarray, day: int
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Per stored block of `kind` (facts, rare words: of stories dated `day` or later),
-        the stored keys among `keys` and their articles, in the block's order (see `_among`);
+        the stored keys among `keys` and their articles, in the block's order (see `_Wanted.among`);
         each block read once, memory holding one."""
-        wanted = _sorted_keys(keys)
-        if not len(wanted):
+        wanted = _Wanted(_sorted_keys(keys))
+        if not len(wanted.keys):
             return
         for key_blob, article_blob, day_blob in self.storage.sent_blocks(kind, day):
             stored = np.frombuffer(key_blob, "<i8")
-            at = _among(stored, wanted)
+            at = wanted.among(stored)
             if day_blob is not None:
                 at = at[np.frombuffer(day_blob, "<i4")[at] >= day]
             if len(at):
@@ -202,15 +202,31 @@ class History:
         }
 
 
-def _among(stored: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """The positions in `stored` (sorted, a key perhaps more than once) of the keys in
-    `wanted` (sorted, each once), ascending. Fewer than an eighth as many wanted as stored
-    (the exact texts of a share): each wanted key is searched among the stored; else each
-    stored key among the wanted (the LSH bands of a whole batch), at the cost of the block."""
-    if len(wanted) * 8 < len(stored):
-        start = np.searchsorted(stored, wanted, "left")
-        return ranges(start, np.searchsorted(stored, wanted, "right") - start)
-    return np.flatnonzero(positions_in(wanted, stored) >= 0)
+class _Wanted:
+    """Keys searched for block by block (sorted, each once)."""
+
+    LOW_BITS = 22  # a table of 4 MB: 16 MB fill and miss the cache more, 1 MB leaves out too few
+
+    def __init__(self, keys: np.ndarray):
+        self.keys = keys
+        self._low: np.ndarray | None = None  # whether some key ends in these bits
+
+    def among(self, stored: np.ndarray) -> np.ndarray:
+        """The positions in `stored` (sorted, a key perhaps more than once) of the keys,
+        ascending. Fewer than an eighth as many keys as stored (the exact texts of a share):
+        each key is searched among the stored; else each stored key among the keys (the LSH
+        bands of a whole batch), at the cost of the block: a table of the keys' low bits
+        first leaves out most of those that are not among them (matching 250,000 bands
+        against ten 270,000-key blocks: 30 ms, not 94)."""
+        if len(self.keys) * 8 < len(stored):
+            start = np.searchsorted(stored, self.keys, "left")
+            return ranges(start, np.searchsorted(stored, self.keys, "right") - start)
+        mask = (1 << self.LOW_BITS) - 1
+        if self._low is None:
+            self._low = np.zeros(mask + 1, np.bool_)
+            self._low[self.keys & mask] = True
+        maybe = np.flatnonzero(self._low[stored & mask])
+        return maybe[positions_in(self.keys, stored[maybe]) >= 0]
 
 
 def _sorted_once(keys: Iterable[int] | np.ndarray) -> list[int]:
