@@ -10,6 +10,7 @@ articles from many outlets grouped by event, CC BY 3.0), measured as
 
     .venv/bin/python benchmarks/stories_ecb.py [--data FILE] [--explain] [--batches]
                                               [--subsets N] [--sensitivity] [--splits]
+                                              [--big-story]
 
 `--batches`: the same articles in smaller batches too (each topic alone; random samples of
 30, 60 and 120), as a small or one-subject list would select them on its first run.
@@ -18,6 +19,8 @@ each limit of the acceptance check holds.
 `--splits`: the two days split four ways (which half of the events comes first, which half of
 each event's articles): events sent again, new events lost, articles of new events taken for
 already sent.
+`--big-story`: a story sent with 64 to 459 tellings, and a new report of it selected: how the
+time grows with the tellings.
 `--sensitivity`: one run and two days with each main weight of the same-story model moved a
 little either way (the intercept by 0.5, the words and names weights by 20%): how sharp the
 operating point is, that is how far other news that scores a little differently could move
@@ -44,7 +47,7 @@ from pathlib import Path
 
 from digest.config import SelectionConfig
 from digest.models import ALREADY_SENT, Article, Selection
-from digest.select import History, select, similarity
+from digest.select import History, select, sent_records, similarity
 from digest.sources import read_paths
 from digest.state.store import Store
 
@@ -299,6 +302,26 @@ def topic_subsets(articles: list[Article], gold: dict[str, str], count: int) -> 
     )
 
 
+def big_story(articles: list[Article], gold: dict[str, str]) -> None:
+    """One story sent with many tellings (the dev articles but one, as one story), and the
+    left-out report, a day later, selected against it: the median time of five selections
+    (already_sent.MAX_SENT_TELLINGS caps what is grouped with the candidates)."""
+    report, told = articles[0], articles[1:]
+    later = replace(report, date=report.date + dt.timedelta(days=1))
+    for n in (64, 128, 256, len(told)):
+        with Store.open(":memory:") as store:
+            store.remember(1, sent_records([told[:n]]))
+            seconds = []
+            for _ in range(5):
+                start = time.perf_counter()
+                sel = select([later], History(store), EVERYTHING)
+                seconds.append(time.perf_counter() - start)
+        print(
+            f"  a story sent with {n} tellings: a new report of it selected in "
+            f"{sorted(seconds)[2]:.3f} s ({sel.skipped[0].reason if sel.skipped else 'new'})"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=DATA)
@@ -307,6 +330,7 @@ def main() -> None:
     ap.add_argument("--subsets", type=int, default=0, help="also on this many topic subsets")
     ap.add_argument("--sensitivity", action="store_true", help="also with the weights moved")
     ap.add_argument("--splits", action="store_true", help="also the two days split four ways")
+    ap.add_argument("--big-story", action="store_true", help="also a story sent many ways")
     args = ap.parse_args()
     articles, gold = ecb_articles(args.data)
     r = one_run(articles, gold)
@@ -343,6 +367,8 @@ def main() -> None:
         topic_subsets(articles, gold, args.subsets)
     if args.sensitivity:
         sensitivity(articles, gold)
+    if args.big_story:
+        big_story(articles, gold)
 
 
 if __name__ == "__main__":

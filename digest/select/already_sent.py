@@ -39,6 +39,7 @@ from .similarity import MIN_SCORE, same_story, weigh
 from .stories import SentLinks, Story
 
 SENT_AT_ONCE = 1024  # sent articles scored against the candidates in one go
+MAX_SENT_TELLINGS = 128  # of one sent story, grouped with the candidates (_kept_tellings)
 
 
 @dataclass(frozen=True)
@@ -290,17 +291,26 @@ def without_sent_copies(
 
 def sent_groups(batch: Batch, history: SentStories, scores: SentScores) -> SentLinks:
     """The sent stories some candidate scored with (`scores`: scores_against_history), to be
-    grouped with the candidates: every telling of each, in groups of copies as the batch
-    groups its own (the fullest first, each joining the first group it copies), each group's
-    score with each candidate and with the story's other groups, and the title readers got."""
-    tellings = history.tellings_of(np.unique(scores.story).tolist())
+    grouped with the candidates: their tellings (`_kept_tellings`), in groups of copies as the
+    batch groups its own (the fullest first, each joining the first group it copies), each
+    group's score with each candidate and with the story's other groups, and the title
+    readers got."""
+    every = history.tellings_of(np.unique(scores.story).tolist())
     by_story: dict[int, list[SentArticle]] = defaultdict(list)
-    for aid in sorted(tellings):
-        by_story[tellings[aid].story].append(tellings[aid])
-    links = SentLinks([], [], scores.candidate, np.zeros(0, np.int64), scores.p, {}, {})
+    for aid in sorted(every):
+        by_story[every[aid].story].append(every[aid])
+    best: dict[int, float] = {}  # each scored telling's best score with a candidate
+    for aid, p in zip(scores.article.tolist(), scores.p.tolist(), strict=True):
+        best[aid] = max(p, best.get(aid, 0.0))
+    kept = {s: _kept_tellings(told, best) for s, told in by_story.items()}
+    tellings = {h.id: h for told in kept.values() for h in told}
+    scored = np.isin(scores.article, np.fromiter(tellings, np.int64, len(tellings)))
+    links = SentLinks(
+        [], [], scores.candidate[scored], np.zeros(0, np.int64), scores.p[scored], {}, {}
+    )
     group_of: dict[int, int] = {}
     pairs: list[tuple[int, int]] = []  # tellings of one story in two groups
-    for story, told in by_story.items():
+    for story, told in kept.items():
         groups: list[list[tuple[SentArticle, Telling]]] = []
         for h in sorted(told, key=lambda h: (-h.words, h.id)):
             mine = telling_of_sent(h)
@@ -313,7 +323,7 @@ def sent_groups(batch: Batch, history: SentStories, scores: SentScores) -> SentL
             group_of.update((h.id, len(links.story)) for h, _ in g)
             links.story.append(story)
             links.tellings.append(sorted(h.id for h, _ in g))
-        links.title[story] = min(told, key=lambda h: h.id).title  # its first telling
+        links.title[story] = by_story[story][0].title  # its first telling's
         # the telling whose fact kinds are known first: only its kinds tell a shared figure
         ids = sorted((not h.fact_kinds, h.id) for h in told)
         pairs += [
@@ -321,7 +331,7 @@ def sent_groups(batch: Batch, history: SentStories, scores: SentScores) -> SentL
             for (_, x), (_, y) in itertools.combinations(ids, 2)
             if group_of[x] != group_of[y]
         ]
-    links.group = np.array([group_of[aid] for aid in scores.article.tolist()], np.int64)
+    links.group = np.array([group_of[aid] for aid in scores.article[scored].tolist()], np.int64)
     if pairs:
         ids = sorted(tellings)
         row = {aid: n for n, aid in enumerate(ids)}
@@ -338,6 +348,18 @@ def sent_groups(batch: Batch, history: SentStories, scores: SentScores) -> SentL
                 len(links.tellings[a]) * len(links.tellings[b])
             )
     return links
+
+
+def _kept_tellings(told: list[SentArticle], best: dict[int, float]) -> list[SentArticle]:
+    """The tellings of a sent story that are grouped with the candidates (`told`, by id):
+    all of them, or, of a story told more than MAX_SENT_TELLINGS ways, those candidates
+    scored best with and then the fullest. Each pair of them is compared (as copies, and by
+    the same-story score): without a cap, 460 tellings of one story cost a selection 0.5 s,
+    and the cost grows as their square."""
+    if len(told) <= MAX_SENT_TELLINGS:
+        return told
+    ranked = sorted(told, key=lambda h: (-best.get(h.id, -1.0), -h.words, h.id))
+    return sorted(ranked[:MAX_SENT_TELLINGS], key=lambda h: h.id)
 
 
 def _copies(h: SentArticle, mine: Telling, first: SentArticle, theirs: Telling) -> bool:
