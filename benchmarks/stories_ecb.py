@@ -10,7 +10,7 @@ articles from many outlets grouped by event, CC BY 3.0), measured as
 
     .venv/bin/python benchmarks/stories_ecb.py [--data FILE] [--explain] [--batches]
                                               [--subsets N] [--sensitivity] [--splits]
-                                              [--big-story]
+                                              [--big-story] [--told-many-ways]
 
 `--batches`: the same articles in smaller batches too (each topic alone; random samples of
 30, 60 and 120), as a small or one-subject list would select them on its first run.
@@ -21,6 +21,8 @@ each event's articles): events sent again, new events lost, articles of new even
 already sent.
 `--big-story`: a story sent with 64 to 459 tellings, and a new report of it selected: how the
 time grows with the tellings.
+`--told-many-ways`: one report retold 30 to 1,000 ways in one batch: how many stories it is
+shown as.
 `--sensitivity`: one run and two days with each main weight of the same-story model moved a
 little either way (the intercept by 0.5, the words and names weights by 20%): how sharp the
 operating point is, that is how far other news that scores a little differently could move
@@ -40,13 +42,14 @@ import html
 import itertools
 import json
 import random
+import re
 import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from digest.config import SelectionConfig
-from digest.models import ALREADY_SENT, Article, Selection
+from digest.models import ALREADY_SENT, Article, Paragraph, Selection
 from digest.select import History, select, sent_records, similarity
 from digest.sources import read_paths
 from digest.state.store import Store
@@ -322,6 +325,53 @@ def big_story(articles: list[Article], gold: dict[str, str]) -> None:
         )
 
 
+def told_many_ways(articles: list[Article]) -> None:
+    """The longest dev report retold N ways in one batch with the other dev articles (each
+    retelling: four in five of its sentences, in another order, one word in ten replaced by
+    a word of its own): how many stories the retellings are shown as, and the selection's
+    time. Past ANCHOR_MAX_DF retellings the facts they share are no anchors."""
+    report = max(articles, key=lambda a: len(a.text))
+    others = [a for a in articles if a is not report]
+    sentences = re.split(r"(?<=[.!?])\s+", report.text.replace("\n\n", " "))
+    for n in (30, 100, 300, 1000):
+        rng = random.Random(n)
+        retold = []
+        for k in range(n):
+            kept = [s for s in sentences if rng.random() < 0.8] or sentences[:1]
+            rng.shuffle(kept)
+            words = [
+                w if rng.random() > 0.1 else f"w{rng.randrange(10**6)}"
+                for w in " ".join(kept).split()
+            ]
+            retold.append(
+                replace(
+                    report,
+                    title=f"{report.title} ({k})",
+                    paragraphs=(Paragraph(" ".join(words)),),
+                    url=f"https://retold{k}.example/a",
+                    guid=None,
+                    source=f"https://retold{k % 50}.example/feed",
+                )
+            )
+        with Store.open(":memory:", readonly=True) as store:
+            start = time.perf_counter()
+            sel = select(retold + others, History(store), EVERYTHING)
+            seconds = time.perf_counter() - start
+        sizes = sorted(
+            (
+                1 + len(c.tellings)
+                for c in sel.chosen
+                if any("//retold" in (a.url or "") for a in (c.article, *c.tellings))
+            ),
+            reverse=True,
+        )
+        print(
+            f"  one report told {n} ways among {len(others)} others: {len(sizes)} stories "
+            f"of {', '.join(map(str, sizes[:6]))}{' ...' if len(sizes) > 6 else ''}; "
+            f"select {seconds:.2f} s"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=DATA)
@@ -331,6 +381,7 @@ def main() -> None:
     ap.add_argument("--sensitivity", action="store_true", help="also with the weights moved")
     ap.add_argument("--splits", action="store_true", help="also the two days split four ways")
     ap.add_argument("--big-story", action="store_true", help="also a story sent many ways")
+    ap.add_argument("--told-many-ways", action="store_true", help="also one report retold")
     args = ap.parse_args()
     articles, gold = ecb_articles(args.data)
     r = one_run(articles, gold)
@@ -369,6 +420,8 @@ def main() -> None:
         sensitivity(articles, gold)
     if args.big_story:
         big_story(articles, gold)
+    if args.told_many_ways:
+        told_many_ways(articles)
 
 
 if __name__ == "__main__":
