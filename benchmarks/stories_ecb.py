@@ -326,43 +326,17 @@ def big_story(articles: list[Article], gold: dict[str, str]) -> None:
 
 
 def told_many_ways(articles: list[Article]) -> None:
-    """The longest dev report retold N ways in one batch with the other dev articles (each
-    retelling: four in five of its sentences, in another order, one word in ten replaced by
-    a word of its own): how many stories the retellings are shown as, and the selection's
-    time. Past ANCHOR_MAX_DF retellings the facts they share are no anchors."""
+    """The longest dev report retold N ways (`retold`) in one batch with the other dev
+    articles: how many stories the retellings are shown as, and the selection's time."""
     report = max(articles, key=lambda a: len(a.text))
     others = [a for a in articles if a is not report]
-    sentences = re.split(r"(?<=[.!?])\s+", report.text.replace("\n\n", " "))
     for n in (30, 100, 300, 1000):
-        rng = random.Random(n)
-        retold = []
-        for k in range(n):
-            kept = [s for s in sentences if rng.random() < 0.8] or sentences[:1]
-            rng.shuffle(kept)
-            words = [
-                w if rng.random() > 0.1 else f"w{rng.randrange(10**6)}"
-                for w in " ".join(kept).split()
-            ]
-            retold.append(
-                replace(
-                    report,
-                    title=f"{report.title} ({k})",
-                    paragraphs=(Paragraph(" ".join(words)),),
-                    url=f"https://retold{k}.example/a",
-                    guid=None,
-                    source=f"https://retold{k % 50}.example/feed",
-                )
-            )
         with Store.open(":memory:", readonly=True) as store:
             start = time.perf_counter()
-            sel = select(retold + others, History(store), EVERYTHING)
+            sel = select(retold(report, n) + others, History(store), EVERYTHING)
             seconds = time.perf_counter() - start
         sizes = sorted(
-            (
-                1 + len(c.tellings)
-                for c in sel.chosen
-                if any("//retold" in (a.url or "") for a in (c.article, *c.tellings))
-            ),
+            (len(told) for told in retold_stories(sel)),
             reverse=True,
         )
         print(
@@ -370,6 +344,39 @@ def told_many_ways(articles: list[Article]) -> None:
             f"of {', '.join(map(str, sizes[:6]))}{' ...' if len(sizes) > 6 else ''}; "
             f"select {seconds:.2f} s"
         )
+
+
+def retold(report: Article, n: int) -> list[Article]:
+    """`report` retold `n` ways, as many outlets retell one wire report: each retelling four
+    in five of its sentences, in another order, one word in ten replaced by a word of its
+    own, from one of 50 feeds. Past batch.ANCHOR_MAX_DF retellings the facts they share are
+    no anchors."""
+    rng = random.Random(n)
+    sentences = re.split(r"(?<=[.!?])\s+", report.text.replace("\n\n", " "))
+    out = []
+    for k in range(n):
+        kept = [s for s in sentences if rng.random() < 0.8] or sentences[:1]
+        rng.shuffle(kept)
+        words = [
+            w if rng.random() > 0.1 else f"w{rng.randrange(10**6)}" for w in " ".join(kept).split()
+        ]
+        out.append(
+            replace(
+                report,
+                title=f"{report.title} ({k})",
+                paragraphs=(Paragraph(" ".join(words)),),
+                url=f"https://retold{k}.example/a",
+                guid=None,
+                source=f"https://retold{k % 50}.example/feed",
+            )
+        )
+    return out
+
+
+def retold_stories(sel: Selection) -> list[list[Article]]:
+    """The chosen stories holding retellings (`retold`), each as its tellings."""
+    stories = [[c.article, *c.tellings] for c in sel.chosen]
+    return [told for told in stories if any("//retold" in (a.url or "") for a in told)]
 
 
 def main() -> None:

@@ -16,7 +16,16 @@ from conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from stories_ecb import DATA, EVERYTHING, ecb_articles, one_run, topic_of, two_days  # noqa: E402
+from stories_ecb import (  # noqa: E402
+    DATA,
+    EVERYTHING,
+    ecb_articles,
+    one_run,
+    retold,
+    retold_stories,
+    topic_of,
+    two_days,
+)
 
 from digest.config import SelectionConfig  # noqa: E402
 from digest.models import ALREADY_SENT, Article, Paragraph  # noqa: E402
@@ -223,3 +232,18 @@ def test_a_story_sent_told_many_ways_still_takes_its_new_reports(ecb):
     assert {c.article.url for c in sel.chosen} <= {a.url for a in new}
     assert all(skipped[a.url].reason != ALREADY_SENT for a in new if a.url in skipped)
     assert sel.chosen
+
+
+def test_an_event_told_hundreds_of_ways_in_one_batch_is_one_story(ecb):
+    """300 retellings of one dev report among the other dev articles (stories_ecb.retold):
+    the facts they share are held by more than batch.ANCHOR_MAX_DF candidates, so they pair
+    no two retellings, and the LSH buckets past pairs.MAX_BUCKET compare only with their
+    first; the parts that leaves share those facts and are joined (six stories of 146, 90,
+    42, 20, 1 and 1 without)."""
+    articles, _ = ecb
+    report = max(articles, key=lambda a: len(a.text))
+    others = [a for a in articles if a is not report]
+    with Store.open(":memory:", readonly=True) as store:
+        sel = select(retold(report, 300) + others, History(store), EVERYTHING)
+    [story] = retold_stories(sel)
+    assert sum("//retold" in a.url for a in story) == 300

@@ -181,8 +181,9 @@ def _select(
     score = batch.story_scorer(sent)
     links = sent_groups(batch, sent, scores_against_history(batch, sent, set(matches)))
     pairs = batch.anchor_pairs(sent)
+    common = batch.common_anchors()
     batch.forget_facts()  # grouping's peak comes without them
-    stories = group(batch, batch.relations(), pairs, score, position, links)
+    stories = group(batch, batch.relations(), pairs, score, position, links, common)
     give_back()
 
     chosen: list[Chosen] = []

@@ -4,13 +4,14 @@ Grouping never chains two stories through a weak link: copies are grouped first,
 first (the whole article before an excerpt, more words first, earlier on ties), each joining
 the group whose first telling it copies, or of which it copies a copy, or most of whose
 members it copies (`copy_groups`); then the groups by average linkage of their tellings'
-same-story scores, and a small story left alone (up to SMALL_STORY copy groups)
-joins the bigger story it matches clearly better than any other (`group`).
+same-story scores; then the parts of an event told too many ways for its tellings to be
+paired, by average linkage of the stories (`_join_split_stories`); and a small story left
+alone (up to SMALL_STORY copy groups) joins the bigger story it matches clearly better than
+any other (`group`).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,11 +19,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models import DUPLICATE, NEAR_DUPLICATE, SAME_STORY
-from .batch import COPIES, STRENGTH, Batch
-from .pairs import pair_groups
+from .batch import COPIES, MIN_ANCHORS, STRENGTH, Batch
+from .pairs import pair_groups, pairs_within
 from .similarity import ATTACH_P, MIN_SCORE, SAME_STORY_P, SPLIT_P, average_linkage, rivals
 
 SMALL_STORY = 4  # copy groups: a story this small may join a bigger one (_join_small_stories)
+SPLIT_SHARERS = 50  # stories sharing a too common anchor, at most, for it to join them
+SPLIT_SAMPLE = 8  # tellings of each of two stories whose pairs estimate their mean
+CENTRAL_SAMPLE = 32  # tellings a telling of a bigger story is compared with (_centrality)
 COPY_LINKAGE = 0.4  # see _join_copy_groups
 
 
@@ -61,6 +65,7 @@ def group(
     score: Callable[[np.ndarray], np.ndarray],
     position: dict[int, int],
     sent: SentLinks | None = None,
+    common: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[Story]:
     """Candidates into stories: copies first (`copy_groups`), then the copy groups by
     average linkage of the same-story scores of their tellings (`pairs`: the pairs of
@@ -70,7 +75,10 @@ def group(
     The groups of `sent` tellings are grouped with them, as they would have been had they
     come in this batch, but that two sent stories never join: a story grouped with a sent one
     is already sent (`Story.sent`). A new report of a sent event thus joins the part of it
-    that tells the event its way, not the mean of all its tellings."""
+    that tells the event its way, not the mean of all its tellings.
+
+    Stories that share anchors too common to pair their tellings (`common`:
+    Batch.common_anchors) are joined when they are parts of one event (`_join_split_stories`)."""
     copies = copy_groups(batch, rel, position)
     rep = np.arange(len(batch.candidates))
     for s in copies:
@@ -95,8 +103,10 @@ def group(
     if sent is not None:
         story_of = _add_sent(nodes, node_score, sent, rep, size)
     clusters = average_linkage(nodes, node_score, SAME_STORY_P, apart=story_of)
-    clusters = _join_small_stories(clusters, node_score, story_of)
     by_rep = {s.rep: s for s in copies}
+    if common is not None:
+        clusters = _join_split_stories(clusters, common, rep, by_rep, score, story_of, position)
+    clusters = _join_small_stories(clusters, node_score, story_of)
     stories = []
     for cluster in clusters:
         told = [r for r in cluster if r in by_rep]
@@ -141,25 +151,98 @@ def _centrality(
     score: Callable[[np.ndarray], np.ndarray],
 ) -> dict[int, float]:
     """Each telling's mean same-story score with the other tellings of its story (a copy
-    of it counts 1), in stories of three copy groups or more."""
+    of it counts 1), in stories of three copy groups or more; in a story of more than
+    CENTRAL_SAMPLE tellings, with CENTRAL_SAMPLE of them spread over it (its pairs grow as
+    the square of its tellings: 1,000 are half a million)."""
     several = [s for s in stories if len({rep_of[m] for m in s.members}) >= 3]
-    pairs = [
-        (m, x)
-        for s in several
-        for m, x in itertools.combinations(sorted(s.members), 2)
-        if rep_of[m] != rep_of[x]
-    ]
+    samples = [_spread(sorted(s.members), CENTRAL_SAMPLE) for s in several]
+    pairs = sorted(
+        {
+            (min(m, x), max(m, x))
+            for s, sample in zip(several, samples, strict=True)
+            for m in s.members
+            for x in sample
+            if rep_of[m] != rep_of[x]
+        }
+    )
     scored = dict(zip(pairs, score(np.array(pairs, np.int64)).tolist(), strict=True))
     out = {}
-    for s in several:
+    for s, sample in zip(several, samples, strict=True):
         for m in s.members:
+            others = [x for x in sample if x != m]
             total = sum(
-                1.0 if rep_of[m] == rep_of[x] else scored[min(m, x), max(m, x)]
-                for x in s.members
-                if x != m
+                1.0 if rep_of[m] == rep_of[x] else scored[min(m, x), max(m, x)] for x in others
             )
-            out[m] = total / (len(s.members) - 1)
+            out[m] = total / len(others)
     return out
+
+
+def _spread(items: list[int], n: int) -> list[int]:
+    """`n` of `items` spread evenly over them (all of them when they are no more)."""
+    if len(items) <= n:
+        return items
+    return [items[k * len(items) // n] for k in range(n)]
+
+
+def _join_split_stories(
+    clusters: list[list[int]],
+    common: tuple[np.ndarray, np.ndarray],
+    rep: np.ndarray,
+    copies: dict[int, Story],
+    score: Callable[[np.ndarray], np.ndarray],
+    sent: dict[int, int],
+    position: dict[int, int],
+) -> list[list[int]]:
+    """Stories that are parts of one event told a few hundred ways, joined. Pairs are found
+    by anchors held by at most batch.ANCHOR_MAX_DF candidates, and average linkage counts a
+    pair never scored as 0: the reports of one event past that many share no anchor and
+    split into parts. Stories that share MIN_ANCHORS of the anchors too common to pair
+    reports (`common`: (candidate, anchor)), each held by at most SPLIT_SHARERS stories, are
+    joined by average linkage over the stories (`rep`: each candidate's copy group, a node),
+    each pair's mean estimated from up to SPLIT_SAMPLE tellings of each (its first copy
+    groups' faces, then their copies), never two holding parts of two sent stories (`sent`:
+    node -> its sent story)."""
+    holders, anchors = common
+    if not len(anchors) or len(clusters) < 2:
+        return clusters
+    cluster_of = np.full(len(rep), -1, np.int64)  # of each copy group's node
+    nodes = [(n, k) for k, c in enumerate(clusters) for n in c if n < len(rep)]
+    cluster_of[[n for n, _ in nodes]] = [k for _, k in nodes]
+    story = cluster_of[rep[holders]]
+    anchor_ids, anchor_of = np.unique(anchors, return_inverse=True)
+    held = np.unique((story * len(anchor_ids) + anchor_of)[story >= 0])  # each (story, anchor) once
+    story, anchor_of = held // len(anchor_ids), held % len(anchor_ids)
+    sharers = np.bincount(anchor_of, minlength=len(anchor_ids))
+    few = sharers[anchor_of] <= SPLIT_SHARERS
+    pairs = pairs_within(story[few], anchor_of[few], MIN_ANCHORS)
+    if not len(pairs):
+        return clusters
+    sample = {k: _first_tellings(clusters[k], copies, position) for k in np.unique(pairs).tolist()}
+    tellings = np.array(
+        [(a, b) for x, y in pairs.tolist() for a in sample[x] for b in sample[y]], np.int64
+    )
+    counts = [len(sample[x]) * len(sample[y]) for x, y in pairs.tolist()]
+    means = np.add.reduceat(score(tellings), np.cumsum([0, *counts[:-1]])) / counts
+    home = cluster_of[rep]  # of each candidate (-1: none, a candidate not selected from)
+    weight = np.bincount(home[home >= 0], minlength=len(clusters)).clip(1).tolist()
+    sums = {
+        (x, y): mean * weight[x] * weight[y]
+        for (x, y), mean in zip(pairs.tolist(), means.tolist(), strict=True)
+        if mean >= MIN_SCORE
+    }
+    apart = {k: sent[n] for k, c in enumerate(clusters) for n in c if n in sent}
+    joined = average_linkage(range(len(clusters)), sums, SAME_STORY_P, weight, apart)
+    return [[n for k in group for n in clusters[k]] for group in joined]
+
+
+def _first_tellings(
+    nodes: list[int], copies: dict[int, Story], position: dict[int, int]
+) -> list[int]:
+    """SPLIT_SAMPLE tellings of a story (`nodes`): its copy groups' faces in page order, then
+    their copies."""
+    groups = sorted((copies[n] for n in nodes if n in copies), key=lambda s: position[s.rep])
+    faces = [s.rep for s in groups]
+    return (faces + [m for s in groups for m in s.others])[:SPLIT_SAMPLE]
 
 
 def _join_small_stories(
