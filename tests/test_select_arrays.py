@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from digest.models import Article, Paragraph
 from digest.select.facts import weekday_words
 from digest.select.fingerprint import STOP_WORD_HASHES, word_hashes
-from digest.select.keys import KeySet, positions_in
+from digest.select.keys import KeySet, distinct, positions_in
 from digest.select.pairs import pair_groups, pairs_within, unique_pairs
 from digest.select.ragged import Ragged
 from digest.text import STOP_WORDS, tokens
@@ -155,6 +155,15 @@ def test_positions_in_a_sorted_array_are_where_each_key_is(stored, others, picks
     for asked in (keys, np.sort(keys)):  # in no order, and in order
         got = positions_in(sorted_keys, asked).tolist()
         assert got == [where.get(k, -1) for k in asked.tolist()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=60), st.sampled_from(["<i8", "<u4"]))
+def test_distinct_keys_are_what_np_unique_gives(keys, dtype):
+    values = np.array(keys, np.int64).astype(dtype)
+    for shaped in (values, values[: len(values) // 2 * 2].reshape(-1, 2)):
+        assert distinct(shaped).tolist() == np.unique(shaped).tolist()
+        assert distinct(shaped).dtype == np.unique(shaped).dtype
 
 
 @settings(max_examples=200, deadline=None)

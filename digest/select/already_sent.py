@@ -33,6 +33,7 @@ from .copies import (
     telling_of_sent,
 )
 from .fingerprint import HEADLINE_WORDS, sent_facets
+from .keys import distinct
 from .pairs import pairs_sharing, unique_pairs
 from .sent import SentArticle, SentStories
 from .similarity import MIN_SCORE, same_story, weigh
@@ -168,7 +169,7 @@ def scores_against_history(batch: Batch, history: SentStories, settled: set[int]
     reports = batch.reports(history)
     mixed: set[tuple[int, int]] = set()  # (candidate, sent story)
     out: list[tuple[int, int, int, float]] = []
-    told = np.unique(sent_ids)
+    told = distinct(sent_ids)
     for start in range(0, len(told), SENT_AT_ONCE):  # memory holds a block of sent articles
         block = told[start : start + SENT_AT_ONCE]
         in_block = np.flatnonzero(np.isin(sent_ids, block))
@@ -295,7 +296,7 @@ def sent_groups(batch: Batch, history: SentStories, scores: SentScores) -> SentL
     batch groups its own (the fullest first, each joining the first group it copies), each
     group's score with each candidate and with the story's other groups, and the title
     readers got."""
-    every = history.tellings_of(np.unique(scores.story).tolist())
+    every = history.tellings_of(distinct(scores.story).tolist())
     by_story: dict[int, list[SentArticle]] = defaultdict(list)
     for aid in sorted(every):
         by_story[every[aid].story].append(every[aid])

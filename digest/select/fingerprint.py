@@ -41,7 +41,7 @@ from .facts import (
     name_word_key,
     name_words,
 )
-from .keys import KeySet, key64
+from .keys import KeySet, distinct, key64
 from .ragged import Ragged
 from .sent import SentArticle
 from .similarity import Facets, script_of
@@ -279,7 +279,7 @@ def sent_facets(tellings: Sequence[SentArticle]) -> Facets:
 def headline_terms(words: Ragged) -> Ragged:
     """Headline words (headline_words) as term hashes, the same as story_terms gives: each
     row sorted, each term once."""
-    keys = np.unique(words.holders() << 32 | (words.values.astype(np.int64) & _TERM_MASK))
+    keys = distinct(words.holders() << 32 | (words.values.astype(np.int64) & _TERM_MASK))
     return Ragged.of(keys & 0xFFFFFFFF, np.bincount(keys >> 32, minlength=len(words)))
 
 

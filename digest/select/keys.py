@@ -14,6 +14,15 @@ def key64(kind: str, *parts: bytes | str) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little", signed=True)
 
 
+def distinct(keys: np.ndarray) -> np.ndarray:
+    """The keys (flattened) sorted, each once, as np.unique gives them; but numpy 2.4's
+    np.unique hashes, and takes 75 times as long on 700,000 distinct int64 keys (1 s)."""
+    keys = np.sort(np.asarray(keys).ravel())
+    if not len(keys):
+        return keys
+    return keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+
+
 def positions_in(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Where each of `keys` is in `sorted_keys`; -1 where it is not. Keys in no order (the
     terms of many reports, each term used by many) are searched for once each, in ascending
@@ -38,7 +47,7 @@ class KeySet:
     MAX_KEYS = 1024
 
     def __init__(self, keys: np.ndarray):
-        keys = np.unique(np.asarray(keys, np.uint32))
+        keys = distinct(np.asarray(keys, np.uint32))
         if not 0 < len(keys) <= self.MAX_KEYS:
             raise ValueError(f"a KeySet holds 1 to {self.MAX_KEYS} keys, not {len(keys)}")
         # With about n² slots for n keys, a random odd multiplier is collision-free more
@@ -49,7 +58,7 @@ class KeySet:
                 multiplier = np.uint32((0x9E3779B1 + 2 * odd) & 0xFFFFFFFF)
                 with np.errstate(over="ignore"):
                     slots = (keys * multiplier) >> shift
-                if len(np.unique(slots)) == len(slots):
+                if len(distinct(slots)) == len(slots):
                     self.multiplier, self.shift = multiplier, shift
                     # An empty slot holds a key of the set, whose own slot is another one:
                     # no key asked can equal it there.

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from scipy import sparse
 
+from .keys import distinct
+
 SHARING_AT_ONCE = 2048  # holders whose shared keys are counted in one sparse product
 MAX_BUCKET = 50  # LSH bucket members compared with each other, beyond: only with the first
 
@@ -67,7 +69,7 @@ def unique_pairs(pairs: np.ndarray) -> np.ndarray:
     if not len(pairs):
         return np.zeros((0, 2), np.int64)
     keys, n = _pair_keys(pairs)
-    return _pairs_of(np.unique(keys), n)
+    return _pairs_of(distinct(keys), n)
 
 
 def pair_groups(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -31,7 +31,7 @@ from scipy import sparse
 
 from ..state.sent import NAME_BIT
 from .facts import AMOUNT, CLASSES, COUNT, DATE, PERCENT, WEEKDAY
-from .keys import positions_in
+from .keys import distinct, positions_in
 from .ragged import Ragged
 from .sent import SentStories
 
@@ -120,7 +120,7 @@ def vocabulary(candidates: Facets, history: SentStories) -> Vocabulary:
         used_by,
         sent_by,
         float(np.log(n + 1) + 1),
-        np.unique(candidates.facts.values[shared]),
+        distinct(candidates.facts.values[shared]),
     )
 
 

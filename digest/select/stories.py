@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models import DUPLICATE, NEAR_DUPLICATE, SAME_STORY
-from .batch import COPIES, MIN_ANCHORS, STRENGTH, Batch
+from .batch import COPIES, MIN_ANCHORS, STORY_WINDOW_DAYS, STRENGTH, Batch
+from .keys import distinct
 from .pairs import pair_groups, pairs_within
 from .similarity import ATTACH_P, MIN_SCORE, SAME_STORY_P, SPLIT_P, average_linkage, rivals
 
@@ -105,7 +106,9 @@ def group(
     clusters = average_linkage(nodes, node_score, SAME_STORY_P, apart=story_of)
     by_rep = {s.rep: s for s in copies}
     if common is not None:
-        clusters = _join_split_stories(clusters, common, rep, by_rep, score, story_of, position)
+        clusters = _join_split_stories(
+            clusters, common, rep, by_rep, score, batch.day, story_of, position
+        )
     clusters = _join_small_stories(clusters, node_score, story_of)
     stories = []
     for cluster in clusters:
@@ -155,7 +158,7 @@ def _centrality(
     CENTRAL_SAMPLE tellings, with CENTRAL_SAMPLE of them spread over it (its pairs grow as
     the square of its tellings: 1,000 are half a million)."""
     several = [s for s in stories if len({rep_of[m] for m in s.members}) >= 3]
-    samples = [_spread(sorted(s.members), CENTRAL_SAMPLE) for s in several]
+    samples = [_spread(s.members, CENTRAL_SAMPLE) for s in several]
     pairs = sorted(
         {
             (min(m, x), max(m, x))
@@ -190,6 +193,7 @@ def _join_split_stories(
     rep: np.ndarray,
     copies: dict[int, Story],
     score: Callable[[np.ndarray], np.ndarray],
+    day: Callable[[int], int | None],
     sent: dict[int, int],
     position: dict[int, int],
 ) -> list[list[int]]:
@@ -200,8 +204,9 @@ def _join_split_stories(
     reports (`common`: (candidate, anchor)), each held by at most SPLIT_SHARERS stories, are
     joined by average linkage over the stories (`rep`: each candidate's copy group, a node),
     each pair's mean estimated from up to SPLIT_SAMPLE tellings of each (its first copy
-    groups' faces, then their copies), never two holding parts of two sent stories (`sent`:
-    node -> its sent story)."""
+    groups' faces, then their copies; two tellings further apart in `day` than
+    batch.STORY_WINDOW_DAYS count 0, as they are never paired), never two holding parts of
+    two sent stories (`sent`: node -> its sent story)."""
     holders, anchors = common
     if not len(anchors) or len(clusters) < 2:
         return clusters
@@ -210,19 +215,23 @@ def _join_split_stories(
     cluster_of[[n for n, _ in nodes]] = [k for _, k in nodes]
     story = cluster_of[rep[holders]]
     anchor_ids, anchor_of = np.unique(anchors, return_inverse=True)
-    held = np.unique((story * len(anchor_ids) + anchor_of)[story >= 0])  # each (story, anchor) once
+    held = distinct((story * len(anchor_ids) + anchor_of)[story >= 0])  # each (story, anchor) once
     story, anchor_of = held // len(anchor_ids), held % len(anchor_ids)
     sharers = np.bincount(anchor_of, minlength=len(anchor_ids))
     few = sharers[anchor_of] <= SPLIT_SHARERS
     pairs = pairs_within(story[few], anchor_of[few], MIN_ANCHORS)
     if not len(pairs):
         return clusters
-    sample = {k: _first_tellings(clusters[k], copies, position) for k in np.unique(pairs).tolist()}
+    sample = {k: _first_tellings(clusters[k], copies, position) for k in distinct(pairs).tolist()}
     tellings = np.array(
         [(a, b) for x, y in pairs.tolist() for a in sample[x] for b in sample[y]], np.int64
     )
+    told_on = {t: day(t) for told in sample.values() for t in told}
+    days = np.array([told_on[t] for t in tellings.ravel().tolist()], float)  # nan: undated
+    far = np.abs(days[0::2] - days[1::2]) > STORY_WINDOW_DAYS
     counts = [len(sample[x]) * len(sample[y]) for x, y in pairs.tolist()]
-    means = np.add.reduceat(score(tellings), np.cumsum([0, *counts[:-1]])) / counts
+    p = np.where(far, 0.0, score(tellings))
+    means = np.add.reduceat(p, np.cumsum([0, *counts[:-1]])) / counts
     home = cluster_of[rep]  # of each candidate (-1: none, a candidate not selected from)
     weight = np.bincount(home[home >= 0], minlength=len(clusters)).clip(1).tolist()
     sums = {
