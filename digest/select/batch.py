@@ -261,15 +261,16 @@ class Batch:
         close = ~(dated[a] & dated[b]) | (np.abs(days[a] - days[b]) <= STORY_WINDOW_DAYS)
         return np.asarray(self.live, np.int64)[rows[close]].reshape(-1, 2)
 
-    def common_anchors(self) -> tuple[np.ndarray, np.ndarray]:
-        """(candidate, anchor) of the anchors held by more than ANCHOR_MAX_DF candidates: too
-        common to pair their holders, but stories that share them may be parts of one event
-        told a few hundred ways (stories.py: `_join_split_stories`)."""
+    def common_anchors(self) -> Ragged:
+        """The holders (candidates) of each anchor held by more than ANCHOR_MAX_DF
+        candidates, a row each: too common to pair its holders, but stories that share them
+        may be parts of one event told a few hundred ways (stories.py:
+        `_join_split_stories`)."""
         facts = self.facts()
         df = facts.holders.lengths()
         common = np.flatnonzero((df > ANCHOR_MAX_DF) & np.isin(facts.kinds, ANCHOR_KINDS))
         held = facts.holders.take(common)
-        return np.asarray(self.live, np.int64)[held.values], facts.keys[common][held.holders()]
+        return Ragged(np.asarray(self.live, np.int32)[held.values], held.starts)
 
     def rare_words(
         self, history: SentStories, with_sent: bool = False

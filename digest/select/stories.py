@@ -22,6 +22,7 @@ from ..models import DUPLICATE, NEAR_DUPLICATE, SAME_STORY
 from .batch import COPIES, MIN_ANCHORS, STORY_WINDOW_DAYS, STRENGTH, Batch
 from .keys import distinct
 from .pairs import pair_groups, pairs_within
+from .ragged import Ragged
 from .similarity import ATTACH_P, MIN_SCORE, SAME_STORY_P, SPLIT_P, average_linkage, rivals
 
 SMALL_STORY = 4  # copy groups: a story this small may join a bigger one (_join_small_stories)
@@ -66,7 +67,7 @@ def group(
     score: Callable[[np.ndarray], np.ndarray],
     position: dict[int, int],
     sent: SentLinks | None = None,
-    common: tuple[np.ndarray, np.ndarray] | None = None,
+    common: Ragged | None = None,
 ) -> list[Story]:
     """Candidates into stories: copies first (`copy_groups`), then the copy groups by
     average linkage of the same-story scores of their tellings (`pairs`: the pairs of
@@ -189,7 +190,7 @@ def _spread(items: list[int], n: int) -> list[int]:
 
 def _join_split_stories(
     clusters: list[list[int]],
-    common: tuple[np.ndarray, np.ndarray],
+    common: Ragged,
     rep: np.ndarray,
     copies: dict[int, Story],
     score: Callable[[np.ndarray], np.ndarray],
@@ -201,25 +202,29 @@ def _join_split_stories(
     by anchors held by at most batch.ANCHOR_MAX_DF candidates, and average linkage counts a
     pair never scored as 0: the reports of one event past that many share no anchor and
     split into parts. Stories that share MIN_ANCHORS of the anchors too common to pair
-    reports (`common`: (candidate, anchor)), each held by at most SPLIT_SHARERS stories, are
+    reports (`common`: the holders of each), each held by at most SPLIT_SHARERS stories, are
     joined by average linkage over the stories (`rep`: each candidate's copy group, a node),
     each pair's mean estimated from up to SPLIT_SAMPLE tellings of each (its first copy
     groups' faces, then their copies; two tellings further apart in `day` than
     batch.STORY_WINDOW_DAYS count 0, as they are never paired), never two holding parts of
     two sent stories (`sent`: node -> its sent story)."""
-    holders, anchors = common
-    if not len(anchors) or len(clusters) < 2:
+    if not len(common) or len(clusters) < 2:
         return clusters
-    cluster_of = np.full(len(rep), -1, np.int64)  # of each copy group's node
+    cluster_of = np.full(len(rep), -1, np.int32)  # of each copy group's node
     nodes = [(n, k) for k, c in enumerate(clusters) for n in c if n < len(rep)]
     cluster_of[[n for n, _ in nodes]] = [k for _, k in nodes]
-    story = cluster_of[rep[holders]]
-    anchor_ids, anchor_of = np.unique(anchors, return_inverse=True)
-    held = distinct((story * len(anchor_ids) + anchor_of)[story >= 0])  # each (story, anchor) once
-    story, anchor_of = held // len(anchor_ids), held % len(anchor_ids)
-    sharers = np.bincount(anchor_of, minlength=len(anchor_ids))
-    few = sharers[anchor_of] <= SPLIT_SHARERS
-    pairs = pairs_within(story[few], anchor_of[few], MIN_ANCHORS)
+    # The stories holding each anchor that few enough hold, an anchor at a time (at 40,000
+    # generated candidates anchors too common to pair reports are held 700,000 times).
+    held_by: list[np.ndarray] = []
+    for anchor in range(len(common)):
+        stories = distinct(cluster_of[rep[common[anchor]]])
+        stories = stories[stories >= 0]
+        if 2 <= len(stories) <= SPLIT_SHARERS:
+            held_by.append(stories)
+    if not held_by:
+        return clusters
+    anchors = np.repeat(np.arange(len(held_by)), [len(h) for h in held_by])
+    pairs = pairs_within(np.concatenate(held_by), anchors, MIN_ANCHORS)
     if not len(pairs):
         return clusters
     sample = {k: _first_tellings(clusters[k], copies, position) for k in distinct(pairs).tolist()}
