@@ -285,10 +285,9 @@ class Batch:
         df = vocab.used_by + vocab.sent_by if with_sent else vocab.used_by
         shared = vocab.sent_by > 0 if with_sent else vocab.used_by > 1
         rare = shared & (df <= RARE_WORD_MAX_DF)  # content words: the matrix holds no names
-        words = reports.words
-        rows = np.repeat(np.arange(words.shape[0]), np.diff(words.indptr))
-        found = rare[words.indices]
-        return rows[found], vocab.terms[words.indices[found]].astype(np.uint32)
+        words = Ragged(reports.words.indices, reports.words.indptr)  # the columns of each row
+        found = rare[words.values]
+        return words.holders()[found], vocab.terms[words.values[found]].astype(np.uint32)
 
     def story_scorer(self, history: SentStories) -> Callable[[np.ndarray], np.ndarray]:
         """The same-story probability (similarity.py) of each of many pairs of candidates

@@ -223,8 +223,8 @@ def _join_split_stories(
             held_by.append(stories)
     if not held_by:
         return clusters
-    anchors = np.repeat(np.arange(len(held_by)), [len(h) for h in held_by])
-    pairs = pairs_within(np.concatenate(held_by), anchors, MIN_ANCHORS)
+    holding = Ragged.of(np.concatenate(held_by), [len(h) for h in held_by])  # a row an anchor
+    pairs = pairs_within(holding.values, holding.holders(), MIN_ANCHORS)
     if not len(pairs):
         return clusters
     sample = {k: _first_tellings(clusters[k], copies, position) for k in distinct(pairs).tolist()}
