@@ -33,6 +33,7 @@ from digest.models import (
     Paragraph,
 )
 from digest.select import (
+    LEAD_PERM,
     MINHASH_SEED,
     NUM_PERM,
     History,
@@ -294,13 +295,14 @@ def empty_store(tmp_path_factory):
 
 def test_signatures_are_datasketch_minhashes(cases):
     seeds = cases[0]
-    texts = [a.text for a in list(seeds.values())[:5]]
+    texts = [a.text for a in list(seeds.values())[:5]] + ["", "one", "two words"]
     sets = [shingle_hashes(word_hashes(tokens(t))) for t in texts]
-    ours = signatures(sets)
-    for row, s in zip(ours, sets, strict=True):
+    ours, leads = signatures(sets), signatures(sets, LEAD_PERM)
+    for row, lead, s in zip(ours, leads, sets, strict=True):
         m = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, hashfunc=int)
         m.update_batch(s.tolist())
         assert np.array_equal(row, m.hashvalues)
+        assert np.array_equal(lead, m.hashvalues[:LEAD_PERM])  # the first permutations
 
 
 @pytest.mark.slow

@@ -13,10 +13,12 @@ from collections import Counter
 from dataclasses import fields
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digest.models import Article, Paragraph
+from digest.select import kernels
 from digest.select.facts import weekday_words
 from digest.select.fingerprint import STOP_WORD_HASHES, word_hashes
 from digest.select.keys import KeySet, distinct, positions_in
@@ -120,6 +122,57 @@ def test_opening_hashes_of_any_text(title, body, word):
     for text in (body, body[: cut - len(word) // 2] + word + body):
         want = fingerprint_module.word_hashes(tokens(title + " " + text[:cut]))
         assert hashes(title, text).tolist() == want.tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400), st.binary(max_size=400))
+def test_words_hashed_in_c_are_crc32_of_each_token(text, raw):
+    """kernels.word_hashes splits where bytes.split() does (\x1c and \xa0 are no spaces to
+    it) and hashes as zlib.crc32 does."""
+    assert fingerprint_module.text_words(text).tolist() == [zlib.crc32(w) for w in tokens(text)]
+    words = np.frombuffer(kernels.word_hashes(raw + b" \x0b\x1c\xa0"), np.uint32)
+    assert words.tolist() == [zlib.crc32(w) for w in (raw + b" \x0b\x1c\xa0").split()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**32 - 1), max_size=12), st.integers(1, 4))
+def test_shingles_and_minhash_in_c_follow_their_formulas(values, k):
+    words = np.array(values, np.uint32)
+    n = min(k, len(words))
+    want = [
+        sum(values[i + j] * 0x01000193 ** (n - 1 - j) for j in range(n)) % 2**32
+        for i in range(len(values) - n + 1 if values else 0)
+    ]
+    shingles = np.frombuffer(kernels.shingle_hashes(words, k), np.uint32)
+    assert shingles.tolist() == want
+
+    def fmix32(h: int) -> int:
+        for shift, factor in ((16, 0x85EBCA6B), (13, 0xC2B2AE35)):
+            h = (h ^ (h >> shift)) * factor % 2**32
+        return h ^ (h >> 16)
+
+    a = np.array([1, 3, 2**32 - 1, 0x9E3779B1], np.uint32)
+    b = np.array([0, 7, 2**32 - 1, 12345], np.uint32)
+    out = np.zeros(4, np.uint32)
+    kernels.minhash(shingles, a, b, out)
+    least = [
+        min(((x * fmix32(s) + y) % 2**32 for s in want), default=2**32 - 1)
+        for x, y in zip(a.tolist(), b.tolist(), strict=True)
+    ]
+    assert out.tolist() == least
+
+
+def test_c_kernels_refuse_arrays_of_other_numbers():
+    """An array of other numbers, or one that is not contiguous, is an error, never read as
+    the wrong values."""
+    words = np.arange(12, dtype=np.uint32)
+    for wrong in (words.astype(np.int64), words.view(np.int32), words[::2]):
+        with pytest.raises((TypeError, ValueError)):
+            kernels.shingle_hashes(wrong, 3)
+    with pytest.raises((TypeError, ValueError)):
+        kernels.minhash(words, words[:4], words[:4], np.zeros(4, np.int32))
+    with pytest.raises(ValueError):
+        kernels.minhash(words, words[:4], words[:3], np.zeros(4, np.uint32))
 
 
 @settings(max_examples=60, deadline=None)

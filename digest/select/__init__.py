@@ -73,6 +73,7 @@ from .already_sent import (
 )
 from .batch import Batch
 from .fingerprint import (
+    LEAD_PERM,
     MINHASH_SEED,
     NUM_PERM,
     Fingerprints,
@@ -88,6 +89,7 @@ from .sent import History, SentArticle, SentStories
 from .stories import group
 
 __all__ = [
+    "LEAD_PERM",
     "MINHASH_SEED",
     "NUM_PERM",
     "History",

@@ -3,10 +3,10 @@
 Everything here is computed once per article per run (`fingerprint`), and the same values are
 stored with what is sent, so a later run compares against them without recomputing.
 
-MinHash is our own small numpy implementation, value for value the same as datasketch's
-`MinHash(num_perm, seed, scheme="affine32")` (tests/test_neardup.py checks it): datasketch's
-package import pulls in scipy (about 0.5-1 s), and signing many texts at once along rows into
-one buffer is many times faster than `update_batch` text by text.
+MinHash is our own, value for value the same as datasketch's `MinHash(num_perm, seed,
+scheme="affine32")` (tests/test_neardup.py checks it): datasketch's package import pulls in
+scipy (about 0.5-1 s), and its `update_batch` is many times slower. The per-word loops (the
+words' hashes, their shingles, the MinHash) are C, in kernels.c.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from ..text import (
     tokens,
     word_count,
 )
+from . import kernels
 from .facts import (
     CLASSES,
     FACT_CHARS,
@@ -56,8 +57,6 @@ LEAD_PERM = LEAD_BANDS * LEAD_ROWS
 TERMS_KEPT = 48  # content words stored per sent article for the cosine
 NAMES_KEPT = 24  # name words stored with them
 _TERMS_AT_ONCE = 1024  # articles whose terms (or bands) are made in one go: ~15 MB
-_SIGN_CHUNK = 16_384  # shingles per numpy call: the buffer stays in cache
-_MAX32 = np.uint32(0xFFFFFFFF)
 
 
 def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,15 +70,6 @@ def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 _PERM_A, _PERM_B = _permutations(NUM_PERM, MINHASH_SEED)
 
 
-def _fmix32(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's finalizer, as datasketch applies it before its affine32 permutations."""
-    h = h ^ (h >> np.uint32(16))
-    h = h * np.uint32(0x85EBCA6B)
-    h = h ^ (h >> np.uint32(13))
-    h = h * np.uint32(0xC2B2AE35)
-    return h ^ (h >> np.uint32(16))
-
-
 def _fmix64(h: np.ndarray) -> np.ndarray:
     h = h ^ (h >> np.uint64(33))
     h = h * np.uint64(0xFF51AFD7ED558CCD)
@@ -89,48 +79,26 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
 
 
 def word_hashes(words: Sequence[bytes]) -> np.ndarray:
+    """CRC-32 of each word, as text_words hashes a text's words."""
     return np.fromiter(map(zlib.crc32, words), np.uint32, len(words))
+
+
+def text_words(text: str) -> np.ndarray:
+    """The word hashes of `tokens(text)`, made in one pass over its folded bytes."""
+    return np.frombuffer(kernels.word_hashes(folded(text)), np.uint32)
 
 
 def shingle_hashes(h: np.ndarray) -> np.ndarray:
     """32-bit hashes of the word shingles (a text shorter than a shingle is one shingle)."""
-    with np.errstate(over="ignore"):
-        if len(h) == 0:
-            return h
-        k = min(SHINGLE_WORDS, len(h))
-        n = len(h) - k + 1
-        acc = h[:n].copy()
-        for j in range(1, k):
-            acc = acc * np.uint32(0x01000193) + h[j : j + n]
-        return acc
+    return np.frombuffer(kernels.shingle_hashes(h, SHINGLE_WORDS), np.uint32)
 
 
 def signatures(shingle_sets: Sequence[np.ndarray], num_perm: int = NUM_PERM) -> np.ndarray:
-    """MinHash signatures (rows of `num_perm` uint32) of many texts, a few at a time.
-
-    An empty set keeps the maximum. Permutations run along rows into one reused buffer, so
-    the minimum is taken over contiguous memory.
-    """
-    a, b = _PERM_A[:num_perm, None], _PERM_B[:num_perm, None]
-    out = np.full((len(shingle_sets), num_perm), _MAX32, np.uint32)
-    lengths = np.fromiter(map(len, shingle_sets), np.int64, len(shingle_sets))
-    buffer = np.empty(num_perm * max(_SIGN_CHUNK, int(lengths.max(initial=0))), np.uint32)
-    start = 0
-    while start < len(shingle_sets):
-        end, size = start, 0
-        while end < len(shingle_sets) and (end == start or size + lengths[end] <= _SIGN_CHUNK):
-            size += lengths[end]
-            end += 1
-        rows = np.flatnonzero(lengths[start:end]) + start
-        if len(rows):
-            hashes = _fmix32(np.concatenate([shingle_sets[i] for i in rows]))
-            permuted = buffer[: num_perm * len(hashes)].reshape(num_perm, len(hashes))
-            with np.errstate(over="ignore"):
-                np.multiply(a, hashes, out=permuted)
-                np.add(permuted, b, out=permuted)
-            offsets = np.concatenate([[0], np.cumsum(lengths[rows])[:-1]])
-            out[rows] = np.minimum.reduceat(permuted, offsets, axis=1).T
-        start = end
+    """MinHash signatures (rows of `num_perm` uint32) of many texts; an empty set keeps the
+    maximum."""
+    out = np.empty((len(shingle_sets), num_perm), np.uint32)
+    for shingles, row in zip(shingle_sets, out, strict=True):
+        kernels.minhash(shingles, _PERM_A[:num_perm], _PERM_B[:num_perm], row)
     return out
 
 
@@ -171,7 +139,7 @@ def opening_hashes(title: str, text: str, hashes: TextHashes) -> np.ndarray:
     follows it asks: such text is read anew.)"""
     opening = text[:FACT_CHARS]
     if "\u03a3" in title or "\u03a3" in opening:
-        return word_hashes(tokens(title + " " + opening))
+        return text_words(title + " " + opening)
     words = folded(opening)  # counted, and its last word made, without making the others
     title_hashes, body_hashes = hashes
     return np.concatenate(
@@ -472,7 +440,7 @@ TextHashes = tuple[np.ndarray, np.ndarray]  # word hashes of the title, of the b
 
 
 def text_hashes(article: Article) -> TextHashes:
-    return word_hashes(tokens(article.title)), word_hashes(tokens(article.text))
+    return text_words(article.title), text_words(article.text)
 
 
 def exact_key(hashes: TextHashes) -> int:
@@ -484,23 +452,15 @@ def fingerprint(
     articles: Sequence[Article], hashes: Sequence[TextHashes] | None = None
 ) -> Fingerprints:
     """Fingerprints of many articles (`hashes`: their text_hashes, when already made).
-    Shingles are signed a batch at a time and dropped, and so are the openings once their
-    terms are counted: memory stays small however many articles there are."""
+    Shingles are signed and dropped, and the openings once their terms are counted: memory
+    stays small however many articles there are."""
     sigs = np.empty((len(articles), NUM_PERM), np.uint32)
     leads = np.empty((len(articles), LEAD_PERM), np.uint32)
-    pending: list[np.ndarray] = []
-    pending_size = 0
+    lead_a, lead_b = _PERM_A[:LEAD_PERM], _PERM_B[:LEAD_PERM]
     columns = _Columns()
     openings: list[np.ndarray] = []  # for story_terms, _TERMS_AT_ONCE articles at a time
     names: list[list[str]] = []
     terms: list[tuple[Ragged, Ragged]] = []
-
-    def sign(end: int) -> None:
-        start = end - len(pending)
-        sigs[start:end] = signatures(pending)
-        openings = [s[: LEAD_WORDS - SHINGLE_WORDS + 1] for s in pending]
-        leads[start:end] = signatures(openings, LEAD_PERM)
-        pending.clear()
 
     for n, a in enumerate(articles):
         text = a.text
@@ -508,11 +468,8 @@ def fingerprint(
         exact = exact_key((title_hashes, body_hashes))
         h = body_hashes if len(body_hashes) else title_hashes
         shingles = shingle_hashes(h)
-        pending.append(shingles)
-        pending_size += len(shingles)
-        if pending_size >= 4 * _SIGN_CHUNK:
-            sign(n + 1)
-            pending_size = 0
+        kernels.minhash(shingles, _PERM_A, _PERM_B, sigs[n])
+        kernels.minhash(shingles[: LEAD_WORDS - SHINGLE_WORDS + 1], lead_a, lead_b, leads[n])
         fs = facts(a.title, text)
         names_used = name_words(a.title, text)
         for w in names_used:
@@ -524,7 +481,6 @@ def fingerprint(
             openings, names = [], []
         heading = headline_words(a.title)
         columns.add(exact, identity_keys(a), len(h), len(shingles), fs, heading, a.excerpt)
-    sign(len(articles))
     bands = lsh_bands(sigs, leads)
     terms.append(story_terms(openings, names))
     all_terms = Ragged.concat([t for t, _ in terms]), Ragged.concat([c for _, c in terms])
