@@ -83,17 +83,6 @@ def folded(text: str) -> bytes:
     return text.encode().translate(_ASCII_FOLD)
 
 
-# Each byte as what bytes.split() splits at (a space) or a byte of a word (a letter).
-_WORD_BYTES = bytes(0x20 if chr(b) in " \t\n\r\x0b\x0c" else 0x61 for b in range(256))
-
-
-def word_count(folded_text: bytes) -> int:
-    """len(folded_text.split()), without making the words: a word starts at each letter
-    after a space, and at the first byte when that is a letter."""
-    marked = folded_text.translate(_WORD_BYTES)
-    return marked.count(b" a") + marked.startswith(b"a")
-
-
 def plain(word: str) -> str:
     """Lower case without accents, so "Erdoğan" and "Erdogan" match."""
     word = word.lower().replace("\u2019", "'")

@@ -1,7 +1,8 @@
-"""Selection's array forms give what their plain rules say: story terms ranked as
-Counter.most_common ranks them from the opening's words as the body's hashes give them, the pairs a sparse product finds are those that share the
-keys, each pair once and where each row went, where keys are in a sorted array, the weekdays
-scanned apart are those one scan of both languages finds."""
+"""Selection's array forms give what their plain rules say: the words hashed, shingled and
+MinHashed in C as in Python, story terms ranked as Counter.most_common ranks them, the pairs a
+sparse product finds are those that share the keys, each pair once and where each row went,
+where keys are in a sorted array, the weekdays scanned apart are those one scan of both
+languages finds."""
 
 from __future__ import annotations
 
@@ -48,14 +49,6 @@ ODD = [
 WEEKDAYS = ["Monday", "sunday", "Thursday's", "Fridays", "в среду", "ПЯТНИЦУ", "вторника", "today"]
 
 
-def hashes(title: str, text: str) -> np.ndarray:
-    body = (
-        fingerprint_module.word_hashes(tokens(title)),
-        fingerprint_module.word_hashes(tokens(text)),
-    )
-    return fingerprint_module.opening_hashes(title, text, body)
-
-
 def plain_story_terms(title: str, text: str, names_used: list[str]) -> Counter[int]:
     """The rule story_terms follows, one article at a time."""
     mask = fingerprint_module.NAME_BIT - 1
@@ -85,43 +78,12 @@ texts = st.lists(st.sampled_from(WORDS + ODD + [f"w{n}" for n in range(60)]), ma
 )
 def test_story_terms_are_the_most_common_words_in_counter_order(articles):
     terms, counts = fingerprint_module.story_terms(
-        [hashes(title, body) for title, body, _ in articles], [names for _, _, names in articles]
+        [fingerprint_module.opening_hashes(title, body) for title, body, _ in articles],
+        [names for _, _, names in articles],
     )
     got = [list(zip(terms[r].tolist(), counts[r].tolist(), strict=True)) for r in range(len(terms))]
     want = [plain_story_terms(*a) for a in articles]
     assert got == [list(t.items()) for t in want]
-
-
-def opening_cut_at(title: str, filler: str, shift: int, word: str, after: str) -> None:
-    """`word` put where the opening ends, `shift` characters before the cut."""
-    cut = fingerprint_module.FACT_CHARS
-    filler = (filler + " ") * (cut // (len(filler) + 1) + 1)
-    body = filler[: cut - shift] + word + ".Α " + after
-    want = fingerprint_module.word_hashes(tokens(title + " " + body[:cut]))
-    assert hashes(title, body).tolist() == want.tolist()
-
-
-def test_opening_hashes_whatever_word_the_cut_falls_in():
-    for word in ODD + WORDS:
-        for shift in range(len(word) + 4):
-            opening_cut_at("Grain exports", "wheat", shift, word, "and more")
-
-
-@settings(max_examples=100, deadline=None)
-@given(texts, texts, st.integers(0, 60), st.sampled_from(ODD + WORDS), texts)
-def test_opening_hashes_are_those_of_the_title_and_the_opening(title, filler, shift, word, after):
-    opening_cut_at(title, filler, shift, word, after)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.text(max_size=80), st.text(max_size=2000), st.text(max_size=40))
-def test_opening_hashes_of_any_text(title, body, word):
-    """Any characters, any whitespace, a word across the cut: the opening's words are
-    counted from its folded bytes as tokens() would split them."""
-    cut = fingerprint_module.FACT_CHARS
-    for text in (body, body[: cut - len(word) // 2] + word + body):
-        want = fingerprint_module.word_hashes(tokens(title + " " + text[:cut]))
-        assert hashes(title, text).tolist() == want.tolist()
 
 
 @settings(max_examples=300, deadline=None)

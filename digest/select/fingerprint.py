@@ -29,7 +29,6 @@ from ..text import (
     is_article_url,
     normal_url,
     tokens,
-    word_count,
 )
 from . import kernels
 from .facts import (
@@ -132,23 +131,9 @@ STOP_WORD_HASHES = KeySet(
 )
 
 
-def opening_hashes(title: str, text: str, hashes: TextHashes) -> np.ndarray:
-    """The word hashes of the title and the opening (FACT_CHARS) of the body, from those of
-    the title and the whole body (`hashes`): the opening's words are the body's first ones
-    but for its last, which the cut may shorten. (A Greek capital sigma lowers as what
-    follows it asks: such text is read anew.)"""
-    opening = text[:FACT_CHARS]
-    if "\u03a3" in title or "\u03a3" in opening:
-        return text_words(title + " " + opening)
-    words = folded(opening)  # counted, and its last word made, without making the others
-    title_hashes, body_hashes = hashes
-    return np.concatenate(
-        [
-            title_hashes,
-            body_hashes[: max(word_count(words) - 1, 0)],
-            word_hashes(words.rsplit(None, 1)[-1:]),
-        ]
-    )
+def opening_hashes(title: str, text: str) -> np.ndarray:
+    """The word hashes of the title and the opening (FACT_CHARS) of the body."""
+    return text_words(title + " " + text[:FACT_CHARS])
 
 
 def story_terms(
@@ -474,7 +459,7 @@ def fingerprint(
         names_used = name_words(a.title, text)
         for w in names_used:
             fs.setdefault(name_word_key(w), NAME_WORD)
-        openings.append(opening_hashes(a.title, text, (title_hashes, body_hashes)))
+        openings.append(opening_hashes(a.title, text))
         names.append(names_used)
         if len(openings) == _TERMS_AT_ONCE:
             terms.append(story_terms(openings, names))
