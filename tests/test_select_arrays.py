@@ -124,6 +124,24 @@ def test_shingles_and_minhash_in_c_follow_their_formulas(values, k):
     assert out.tolist() == least
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 6), max_size=40), max_size=6), st.integers(0, 8))
+def test_most_common_in_c_is_counter_most_common(rows, n):
+    """Each row's n most frequent values, the first seen first among equals; values that
+    differ only in their high bits stay apart."""
+    rows = [[v * 0x10001 + (v & 1) * 2**31 for v in row] for row in rows]
+    values = np.array([v for row in rows for v in row], np.uint32)
+    kept, counts, lengths = kernels.most_common(values, np.array(list(map(len, rows)), np.int64), n)
+    kept, counts = np.frombuffer(kept, np.uint32).tolist(), np.frombuffer(counts, np.uint32)
+    at, got = 0, []
+    for length in np.frombuffer(lengths, np.int64).tolist():
+        got.append(
+            list(zip(kept[at : at + length], counts[at : at + length].tolist(), strict=True))
+        )
+        at += length
+    assert got == [Counter(row).most_common(n) for row in rows]
+
+
 def test_c_kernels_refuse_arrays_of_other_numbers():
     """An array of other numbers, or one that is not contiguous, is an error, never read as
     the wrong values."""
@@ -135,6 +153,9 @@ def test_c_kernels_refuse_arrays_of_other_numbers():
         kernels.minhash(words, words[:4], words[:4], np.zeros(4, np.int32))
     with pytest.raises(ValueError):
         kernels.minhash(words, words[:4], words[:3], np.zeros(4, np.uint32))
+    for lengths in (np.array([5, 5]), np.array([13]), np.array([-1, 13]), np.array([12], np.int32)):
+        with pytest.raises(ValueError):
+            kernels.most_common(words, lengths, 3)
 
 
 @settings(max_examples=60, deadline=None)

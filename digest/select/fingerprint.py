@@ -155,35 +155,37 @@ def story_terms(
     rows = np.repeat(np.arange(len(words)), [len(w) for w in words])
     flat = np.concatenate([np.zeros(0, np.uint32), *words])
     content = ~STOP_WORD_HASHES.contains(flat)
-    word_rows, top_words, word_counts = _most_common(rows[content], flat[content], TERMS_KEPT)
-    rows = np.repeat(np.arange(len(words)), [len(n) for n in names_used])
+    per_row = np.bincount(rows[content], minlength=len(words))
+    top_words, word_counts, word_lengths = _most_common(flat[content], per_row, TERMS_KEPT)
     names = word_hashes([w.encode() for n in names_used for w in n]) | np.uint32(NAME_BIT)
-    name_rows, top_names, _ = _most_common(rows, names, NAMES_KEPT)
+    per_row = np.array([len(n) for n in names_used], np.int64)
+    top_names, _, name_lengths = _most_common(names, per_row, NAMES_KEPT)
     # Each article's words, then its names. A name counts once however often it recurs: a
     # place named again and again ("Aralsk") would outweigh the people who tell two events
     # there apart.
-    rows = np.concatenate([word_rows, name_rows])
+    rows = np.repeat(
+        np.tile(np.arange(len(words)), 2), np.concatenate([word_lengths, name_lengths])
+    )
     order = np.argsort(rows, kind="stable")
-    terms = np.concatenate([top_words, top_names])[order].astype(np.uint32)
-    counts = np.concatenate([word_counts, np.ones(len(top_names), np.int64)])[order]
+    terms = np.concatenate([top_words, top_names])[order]
+    counts = np.concatenate([word_counts, np.ones(len(top_names), np.uint32)])[order]
     counts = counts.astype(np.uint16)  # an opening (FACT_CHARS) holds far fewer words
-    lengths = np.bincount(rows, minlength=len(words))
+    lengths = word_lengths + name_lengths
     return Ragged.of(terms, lengths), Ragged.of(counts, lengths)
 
 
 def _most_common(
-    rows: np.ndarray, values: np.ndarray, n: int
+    values: np.ndarray, lengths: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each row's `n` most frequent `values` (32-bit) with their counts, in the order
-    Counter.most_common gives them (the first seen first among equals): (rows, values,
-    counts), row by row."""
-    keys = rows.astype(np.uint64) << np.uint64(32) | values.astype(np.uint64)
-    unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
-    row = (unique >> np.uint64(32)).astype(np.int64)
-    order = np.lexsort((first, -counts, row))
-    row, unique, counts = row[order], unique[order], counts[order]
-    kept = np.arange(len(row)) - np.searchsorted(row, row) < n  # its rank within its row
-    return row[kept], unique[kept] & np.uint64(0xFFFFFFFF), counts[kept]
+    """Each row's `n` most frequent `values` (uint32; rows of `lengths`, one after another)
+    as Counter.most_common gives them (the first seen first among equals): the values kept,
+    their counts (uint32) and how many each row kept."""
+    kept, counts, kept_lengths = kernels.most_common(values, lengths, n)
+    return (
+        np.frombuffer(kept, np.uint32),
+        np.frombuffer(counts, np.uint32),
+        np.frombuffer(kept_lengths, np.int64),
+    )
 
 
 def candidate_facets(fps: Fingerprints) -> Facets:

@@ -212,7 +212,115 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(most_common_doc,
+    "most_common(values, lengths, n) -> (values, counts, lengths)\n\n"
+    "Each row's n most frequent values, as Counter(row).most_common(n) gives them: the most\n"
+    "frequent first, the first seen first among equals. values: uint32, the rows one after\n"
+    "another; lengths: int64, each row's length. Returns bytearrays: the values kept (uint32),\n"
+    "their counts (uint32), and how many each row kept (int64).");
+
+typedef struct {
+    uint32_t value, count, first;
+} Tally;
+
+static int by_count_then_first(const void *x, const void *y)
+{
+    const Tally *a = x, *b = y;
+    if (a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    return a->first < b->first ? -1 : a->first > b->first;
+}
+
+static PyObject *most_common(PyObject *self, PyObject *args)
+{
+    PyObject *values_obj, *lengths_obj, *result = NULL;
+    Py_ssize_t n;
+    Py_buffer values, lengths;
+    if (!PyArg_ParseTuple(args, "OOn", &values_obj, &lengths_obj, &n))
+        return NULL;
+    if (get_uint32s(values_obj, &values, 0, "values") < 0)
+        return NULL;
+    if (PyObject_GetBuffer(lengths_obj, &lengths, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyBuffer_Release(&values);
+        return NULL;
+    }
+    const int64_t *len = lengths.buf;
+    Py_ssize_t rows = lengths.len / (Py_ssize_t)sizeof(int64_t), total = 0, longest = 0;
+    const char *f = lengths.format ? lengths.format : "B";
+    int ok = lengths.itemsize == 8 && strchr("qlQL", f[strlen(f) - 1]) != NULL;
+    for (Py_ssize_t r = 0; ok && r < rows; r++) {
+        ok = len[r] >= 0;
+        total += len[r];
+        longest = len[r] > longest ? len[r] : longest;
+    }
+    if (!ok || n < 0 || total != values.len / (Py_ssize_t)sizeof(uint32_t)) {
+        PyErr_SetString(PyExc_ValueError, "lengths must be int64 counts that add up to the values");
+        goto done;
+    }
+    Py_ssize_t slots = 1;
+    while (slots < 2 * longest)
+        slots <<= 1;
+    int32_t *table = PyMem_Malloc(slots * sizeof(int32_t));  /* index into tallies, or -1 */
+    Tally *tallies = PyMem_Malloc((longest ? longest : 1) * sizeof(Tally));
+    PyObject *out_values = new_words(total), *out_counts = new_words(total);
+    PyObject *out_lengths = PyByteArray_FromStringAndSize(NULL, rows * (Py_ssize_t)sizeof(int64_t));
+    if (!table || !tallies || !out_values || !out_counts || !out_lengths) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    uint32_t *kept_values = (uint32_t *)PyByteArray_AS_STRING(out_values);
+    uint32_t *kept_counts = (uint32_t *)PyByteArray_AS_STRING(out_counts);
+    int64_t *kept = (int64_t *)PyByteArray_AS_STRING(out_lengths);
+    const uint32_t *v = values.buf;
+    Py_ssize_t written = 0;
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        Py_ssize_t m = len[r], distinct = 0, size = 1;
+        while (size < 2 * m)
+            size <<= 1;
+        memset(table, 0xFF, size * sizeof(int32_t));
+        for (Py_ssize_t i = 0; i < m; i++) {
+            uint32_t x = v[i];
+            size_t slot = (x * 0x9E3779B1u) & (size - 1);
+            while (table[slot] >= 0 && tallies[table[slot]].value != x)
+                slot = (slot + 1) & (size - 1);
+            if (table[slot] < 0) {
+                table[slot] = (int32_t)distinct;
+                tallies[distinct++] = (Tally){x, 0, (uint32_t)i};
+            }
+            tallies[table[slot]].count++;
+        }
+        qsort(tallies, distinct, sizeof(Tally), by_count_then_first);
+        Py_ssize_t keep = distinct < n ? distinct : n;
+        for (Py_ssize_t k = 0; k < keep; k++) {
+            kept_values[written] = tallies[k].value;
+            kept_counts[written++] = tallies[k].count;
+        }
+        kept[r] = keep;
+        v += m;
+    }
+    if (shrink(out_values, written) == NULL) {
+        out_values = NULL;  /* shrink released it */
+        goto cleanup;
+    }
+    if (shrink(out_counts, written) == NULL) {
+        out_counts = NULL;
+        goto cleanup;
+    }
+    result = PyTuple_Pack(3, out_values, out_counts, out_lengths);
+cleanup:
+    PyMem_Free(table);
+    PyMem_Free(tallies);
+    Py_XDECREF(out_values);
+    Py_XDECREF(out_counts);
+    Py_XDECREF(out_lengths);
+done:
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&lengths);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"most_common", most_common, METH_VARARGS, most_common_doc},
     {"word_hashes", word_hashes, METH_O, word_hashes_doc},
     {"shingle_hashes", shingle_hashes, METH_VARARGS, shingle_hashes_doc},
     {"minhash", minhash, METH_VARARGS, minhash_doc},
