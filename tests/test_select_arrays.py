@@ -153,9 +153,23 @@ def test_c_kernels_refuse_arrays_of_other_numbers():
         kernels.minhash(words, words[:4], words[:4], np.zeros(4, np.int32))
     with pytest.raises(ValueError):
         kernels.minhash(words, words[:4], words[:3], np.zeros(4, np.uint32))
-    for lengths in (np.array([5, 5]), np.array([13]), np.array([-1, 13]), np.array([12], np.int32)):
+    big_endian = np.frombuffer(np.array([12], "<i8").tobytes(), ">i8")  # 12 * 2**56 as read
+    for lengths in (
+        np.array([5, 5]),
+        np.array([13]),
+        np.array([-1, 13]),
+        np.array([12], np.int32),
+        np.array([12], np.uint64),
+        big_endian,
+        np.array([2**62] * 4 + [12]),  # adds up to 12 modulo 2**64: never read past the values
+    ):
         with pytest.raises(ValueError):
             kernels.most_common(words, lengths, 3)
+    with pytest.raises(ValueError):
+        kernels.most_common(words, np.array([12]), -1)
+    for k in (0, -(10**9)):  # would read before or past the words
+        with pytest.raises(ValueError):
+            kernels.shingle_hashes(words, k)
 
 
 @settings(max_examples=60, deadline=None)

@@ -40,6 +40,15 @@ static inline int is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\x0b' || c == '\x0c';
 }
 
+/* A buffer's struct format without a prefix that says the machine's own byte order. */
+static const char *native_format(const Py_buffer *view)
+{
+    const char *f = view->format ? view->format : "B";
+    if (*f == '=' || *f == '@' || (PY_LITTLE_ENDIAN && *f == '<') || (!PY_LITTLE_ENDIAN && *f == '>'))
+        f++;
+    return f;
+}
+
 /* A C-contiguous buffer of uint32 values (a numpy uint32 array): anything else is refused,
  * not read as the wrong numbers. */
 static int get_uint32s(PyObject *obj, Py_buffer *view, int writable, const char *what)
@@ -47,9 +56,7 @@ static int get_uint32s(PyObject *obj, Py_buffer *view, int writable, const char 
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, view, flags) < 0)
         return -1;
-    const char *f = view->format ? view->format : "B";
-    if (*f == '=' || *f == '@' || (PY_LITTLE_ENDIAN && *f == '<'))
-        f++;
+    const char *f = native_format(view);
     if (view->itemsize != 4 || (strcmp(f, "I") != 0 && strcmp(f, "L") != 0)) {
         PyBuffer_Release(view);
         PyErr_Format(PyExc_TypeError, "%s must hold uint32 values", what);
@@ -112,7 +119,13 @@ static PyObject *shingle_hashes(PyObject *self, PyObject *args)
     PyObject *obj;
     Py_buffer words;
     Py_ssize_t k;
-    if (!PyArg_ParseTuple(args, "On", &obj, &k) || get_uint32s(obj, &words, 0, "words") < 0)
+    if (!PyArg_ParseTuple(args, "On", &obj, &k))
+        return NULL;
+    if (k < 1) {
+        PyErr_SetString(PyExc_ValueError, "k must be at least 1");
+        return NULL;
+    }
+    if (get_uint32s(obj, &words, 0, "words") < 0)
         return NULL;
     const uint32_t *h = words.buf;
     Py_ssize_t n = words.len / (Py_ssize_t)sizeof(uint32_t);
@@ -247,18 +260,23 @@ static PyObject *most_common(PyObject *self, PyObject *args)
     }
     const int64_t *len = lengths.buf;
     Py_ssize_t rows = lengths.len / (Py_ssize_t)sizeof(int64_t), total = 0, longest = 0;
-    const char *f = lengths.format ? lengths.format : "B";
-    int ok = lengths.itemsize == 8 && strchr("qlQL", f[strlen(f) - 1]) != NULL;
-    for (Py_ssize_t r = 0; ok && r < rows; r++) {
-        ok = len[r] >= 0;
-        total += len[r];
+    const char *f = native_format(&lengths);
+    Py_ssize_t count = values.len / (Py_ssize_t)sizeof(uint32_t);
+    int ok = lengths.itemsize == 8 && (strcmp(f, "q") == 0 || strcmp(f, "l") == 0);
+    for (Py_ssize_t r = 0; ok && r < rows; r++) {  /* each within what is left: no overflow */
+        ok = len[r] >= 0 && len[r] <= count - total && len[r] <= INT32_MAX;
+        total += ok ? len[r] : 0;
         longest = len[r] > longest ? len[r] : longest;
     }
-    if (!ok || n < 0 || total != values.len / (Py_ssize_t)sizeof(uint32_t)) {
+    if (!ok || total != count) {
         PyErr_SetString(PyExc_ValueError, "lengths must be int64 counts that add up to the values");
         goto done;
     }
-    Py_ssize_t slots = 1;
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "n must not be negative");
+        goto done;
+    }
+    Py_ssize_t slots = 2;
     while (slots < 2 * longest)
         slots <<= 1;
     int32_t *table = PyMem_Malloc(slots * sizeof(int32_t));  /* index into tallies, or -1 */
@@ -275,13 +293,16 @@ static PyObject *most_common(PyObject *self, PyObject *args)
     const uint32_t *v = values.buf;
     Py_ssize_t written = 0;
     for (Py_ssize_t r = 0; r < rows; r++) {
-        Py_ssize_t m = len[r], distinct = 0, size = 1;
-        while (size < 2 * m)
+        Py_ssize_t m = len[r], distinct = 0, size = 2;
+        int shift = 31;  /* the slot is the top bits of a Fibonacci hash, log2(size) of them */
+        while (size < 2 * m) {
             size <<= 1;
+            shift--;
+        }
         memset(table, 0xFF, size * sizeof(int32_t));
         for (Py_ssize_t i = 0; i < m; i++) {
             uint32_t x = v[i];
-            size_t slot = (x * 0x9E3779B1u) & (size - 1);
+            size_t slot = (x * 0x9E3779B1u) >> shift;
             while (table[slot] >= 0 && tallies[table[slot]].value != x)
                 slot = (slot + 1) & (size - 1);
             if (table[slot] < 0) {
@@ -329,7 +350,11 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "kernels", "The per-word work of fingerprinting, in C.", -1, methods,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "kernels",
+    .m_doc = "The per-word work of fingerprinting, in C.",
+    .m_size = -1,
+    .m_methods = methods,
 };
 
 PyMODINIT_FUNC PyInit_kernels(void)
