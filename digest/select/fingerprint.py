@@ -92,12 +92,17 @@ def shingle_hashes(h: np.ndarray) -> np.ndarray:
     return np.frombuffer(kernels.shingle_hashes(h, SHINGLE_WORDS), np.uint32)
 
 
+def minhash(shingles: np.ndarray, out: np.ndarray) -> None:
+    """The MinHash of a set of shingles into `out` (uint32, one value per permutation: the
+    first len(out) permutations); an empty set keeps the maximum."""
+    kernels.minhash(shingles, _PERM_A[: len(out)], _PERM_B[: len(out)], out)
+
+
 def signatures(shingle_sets: Sequence[np.ndarray], num_perm: int = NUM_PERM) -> np.ndarray:
-    """MinHash signatures (rows of `num_perm` uint32) of many texts; an empty set keeps the
-    maximum."""
+    """MinHash signatures (rows of `num_perm` uint32) of many texts."""
     out = np.empty((len(shingle_sets), num_perm), np.uint32)
     for shingles, row in zip(shingle_sets, out, strict=True):
-        kernels.minhash(shingles, _PERM_A[:num_perm], _PERM_B[:num_perm], row)
+        minhash(shingles, row)
     return out
 
 
@@ -443,7 +448,6 @@ def fingerprint(
     stays small however many articles there are."""
     sigs = np.empty((len(articles), NUM_PERM), np.uint32)
     leads = np.empty((len(articles), LEAD_PERM), np.uint32)
-    lead_a, lead_b = _PERM_A[:LEAD_PERM], _PERM_B[:LEAD_PERM]
     columns = _Columns()
     openings: list[np.ndarray] = []  # for story_terms, _TERMS_AT_ONCE articles at a time
     names: list[list[str]] = []
@@ -455,8 +459,8 @@ def fingerprint(
         exact = exact_key((title_hashes, body_hashes))
         h = body_hashes if len(body_hashes) else title_hashes
         shingles = shingle_hashes(h)
-        kernels.minhash(shingles, _PERM_A, _PERM_B, sigs[n])
-        kernels.minhash(shingles[: LEAD_WORDS - SHINGLE_WORDS + 1], lead_a, lead_b, leads[n])
+        minhash(shingles, sigs[n])
+        minhash(shingles[: LEAD_WORDS - SHINGLE_WORDS + 1], leads[n])
         fs = facts(a.title, text)
         names_used = name_words(a.title, text)
         for w in names_used:
