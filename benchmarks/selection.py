@@ -59,7 +59,8 @@ from digest.models import (
     Article,
     Paragraph,
 )
-from digest.select import History, select, sent_records
+from digest.select.choose import select, sent_records
+from digest.select.sent import History
 from digest.state import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -508,11 +509,7 @@ def main() -> None:
         "--reuse", action="store_true", help="select against the state files kept by --keep"
     )
     parser.add_argument("--republished", action="store_true", help="the republished feeds only")
-    parser.add_argument("--measure", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.measure:
-        measure(*args.measure)
-        return
     if args.republished:
         republished()
         return
@@ -553,10 +550,16 @@ def bench_history(args: argparse.Namespace, gen: Generator, folder: Path, size: 
         cand_file = folder / f"candidates-{size}-{count}.pickle"
         cand_file.write_bytes(pickle.dumps(arts))
         os.sync()  # not timing the kernel writing the new state file out
+        # The child's main is `-c`, not this script: a selection's helpers start from a fork
+        # server that imports the main script again, and the CLI's (`digest`) imports next to
+        # nothing, where this one imports all of digest (0.1 s more on the first select).
+        measuring = (
+            f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+            f"from selection import measure; from pathlib import Path; "
+            f"measure(Path({str(state)!r}), Path({str(cand_file)!r}))"
+        )
         out = subprocess.run(
-            [sys.executable, __file__, "--measure", str(state), str(cand_file)],
-            check=True,
-            capture_output=True,
+            [sys.executable, "-c", measuring], check=True, capture_output=True
         ).stdout
         cand_file.unlink()
         r = pickle.loads(out)

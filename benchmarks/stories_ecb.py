@@ -50,7 +50,9 @@ from pathlib import Path
 
 from digest.config import SelectionConfig
 from digest.models import ALREADY_SENT, Article, Paragraph, Selection
-from digest.select import History, select, sent_records, similarity
+from digest.select import similarity
+from digest.select.choose import select, sent_records
+from digest.select.sent import History
 from digest.sources import read_paths
 from digest.state.store import Store
 

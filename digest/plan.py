@@ -39,9 +39,10 @@ from .progress import meter
 from .rates import newest_ticker, rate_rows
 from .render import render
 from .rules import SourceRules
-from .select import SentStories, select
+from .select.choose import select
 from .select.fingerprint import exact_key, text_hashes
 from .select.sections import assign_sections, section_order
+from .select.sent import SentStories
 from .sources import read_configured
 from .sources.fulltext import with_full_text
 from .summarize import make_summarizer

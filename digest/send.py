@@ -23,7 +23,8 @@ from .recipients import (
     unsubscribe_note,
 )
 from .report import RunReport, Tally
-from .select import History, sent_records
+from .select.choose import sent_records
+from .select.sent import History
 from .state import exactly_once as rules
 from .state.db import StateWriteError
 from .state.models import FrozenStory, Issue, NewIssue, RunStatus

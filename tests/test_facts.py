@@ -20,7 +20,7 @@ from republish import base_stories, real_stories
 
 from digest.config import SelectionConfig
 from digest.models import Article, Paragraph
-from digest.select import History, select
+from digest.select.choose import select
 from digest.select.facts import (
     AMOUNT,
     COUNT,
@@ -36,6 +36,7 @@ from digest.select.facts import (
     names_in,
     weekday_words,
 )
+from digest.select.sent import History
 from digest.state.store import Store
 
 # digest.select re-exports the function `fingerprint`, which hides the module of that name.

@@ -32,20 +32,19 @@ from digest.models import (
     Article,
     Paragraph,
 )
-from digest.select import (
+from digest.select.choose import select, sent_records
+from digest.select.fingerprint import (
     LEAD_PERM,
     MINHASH_SEED,
     NUM_PERM,
-    History,
-    select,
-    sent_records,
     shingle_hashes,
     signatures,
-    tokens,
     word_hashes,
 )
+from digest.select.sent import History
 from digest.sources import read_paths
 from digest.state import Store
+from digest.text import tokens
 
 FIXTURES = Path(__file__).parent / "fixtures" / "neardup"
 DAY = dt.date(2025, 12, 8)

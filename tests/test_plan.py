@@ -12,7 +12,8 @@ from digest.config import Config, SelectionConfig
 from digest.lookback import in_the_future, reference_day
 from digest.models import DEFAULT_SECTION, OTHER_SECTION, Article, Paragraph
 from digest.plan import place
-from digest.select import History, select
+from digest.select.choose import select
+from digest.select.sent import History
 from digest.sources import read_paths
 from digest.state import Store
 from digest.summarize import extractive_lead

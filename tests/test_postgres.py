@@ -15,7 +15,8 @@ from smtp_server import SmtpServer
 from test_deliver import PASSWORD, write_config
 
 from digest.errors import StateError
-from digest.select import History, sent_records
+from digest.select.choose import sent_records
+from digest.select.sent import History
 from digest.sources import read_paths
 from digest.state import SCHEMA_VERSION, Store
 from digest.state.sent import NAME_BIT

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from news_text import NEWS_TEXT
 
 from digest.config import SelectionConfig
-from digest.select import History, select
+from digest.select.choose import select
+from digest.select.sent import History
 from digest.sources import read_paths
 from digest.state.store import Store
 

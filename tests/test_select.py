@@ -25,7 +25,8 @@ from digest.models import (
     Paragraph,
     Selection,
 )
-from digest.select import History, select, sent_records
+from digest.select.choose import select, sent_records
+from digest.select.sent import History
 from digest.sources import read_paths
 from digest.state import Store
 

@@ -24,11 +24,12 @@ from republish import entries
 
 from digest.config import SelectionConfig
 from digest.models import Article, Paragraph
-from digest.select import History, select
 from digest.select import parallel as parallel_module
 from digest.select.already_sent import texts_already_sent
+from digest.select.choose import select
 from digest.select.parallel import fingerprint_unsent
 from digest.select.ragged import Ragged
+from digest.select.sent import History
 from digest.state import Store
 
 # digest.select re-exports the function `fingerprint`, which hides the module of that name.

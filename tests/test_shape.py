@@ -269,6 +269,20 @@ def test_opening_a_state_loads_nothing_of_the_selection(tmp_path):
     } == set()
 
 
+@pytest.mark.slow
+def test_a_selection_helper_loads_fingerprinting_alone():
+    """A helper process (select/parallel.py) starts from a fork server that imports its
+    module: the later stages of selection, scipy and the configuration stay out of it."""
+    code = "import sys, digest.select.parallel\nprint(' '.join(sorted(sys.modules)))\n"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split()
+    assert "digest.select.fingerprint" in loaded
+    later = {"digest.select." + m for m in ("batch", "similarity", "stories", "choose")}
+    assert {m for m in loaded if m.split(".")[0] == "scipy" or m in later} == set()
+    assert "digest.config" not in loaded
+
+
 # --- private stays private ------------------------------------------------------------------
 
 ROOT = PACKAGE.parent

@@ -15,7 +15,8 @@ import pytest
 from digest.config import SelectionConfig
 from digest.deliver import Outcome
 from digest.models import ALREADY_SENT
-from digest.select import History, select, sent_records
+from digest.select.choose import select, sent_records
+from digest.select.sent import History
 from digest.sources import read_paths
 from digest.state import SCHEMA_VERSION, DeliveryStatus, IssueStatus, NewIssue, RunStatus, Store
 from digest.state import exactly_once as rules

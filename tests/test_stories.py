@@ -15,8 +15,9 @@ from republish import base_stories, entries, one_event_pairs, real_stories, writ
 from digest import pipeline
 from digest.config import SelectionConfig, load_config
 from digest.models import ALREADY_SENT, Article, Paragraph
-from digest.select import History, select, sent_records
+from digest.select.choose import select, sent_records
 from digest.select.copies import Told, mixed_into
+from digest.select.sent import History
 from digest.state import Store
 
 EVERYTHING = SelectionConfig(max_articles=1000, lookback_days=100_000)

@@ -29,8 +29,9 @@ from stories_ecb import (  # noqa: E402
 
 from digest.config import SelectionConfig  # noqa: E402
 from digest.models import ALREADY_SENT, Article, Paragraph  # noqa: E402
-from digest.select import History, select, sent_records  # noqa: E402
 from digest.select.already_sent import MAX_SENT_TELLINGS  # noqa: E402
+from digest.select.choose import select, sent_records  # noqa: E402
+from digest.select.sent import History  # noqa: E402
 from digest.state.store import Store  # noqa: E402
 
 

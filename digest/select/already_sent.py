@@ -32,11 +32,11 @@ from .copies import (
     same_article,
     telling_of_sent,
 )
-from .fingerprint import HEADLINE_WORDS, sent_facets
+from .fingerprint import HEADLINE_WORDS
 from .keys import distinct
 from .pairs import pairs_sharing, unique_pairs
 from .sent import SentArticle, SentStories
-from .similarity import MIN_SCORE, same_story, weigh
+from .similarity import MIN_SCORE, same_story, sent_facets, weigh
 from .stories import SentLinks, Story
 
 SENT_AT_ONCE = 1024  # sent articles scored against the candidates in one go

@@ -40,7 +40,6 @@ from .facts import AMOUNT, COUNT, DATE, NAME, NAME_WORD, PERCENT
 from .fingerprint import (
     HEADLINE_WORDS,
     Fingerprints,
-    candidate_facets,
     headline_words,
     paragraph_words,
 )
@@ -54,7 +53,7 @@ from .pairs import (
 )
 from .ragged import Ragged
 from .sent import SentArticle, SentStories
-from .similarity import Reports, same_story, vocabulary, weigh
+from .similarity import Reports, candidate_facets, same_story, vocabulary, weigh
 
 # Two texts under different headlines sharing a paragraph or two, each holding more of its
 # own, are copies only when their own paragraphs say alike (content-word Jaccard: copies

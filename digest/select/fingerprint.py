@@ -41,10 +41,8 @@ from .facts import (
     name_word_key,
     name_words,
 )
-from .keys import KeySet, distinct, key64
+from .keys import KeySet, key64
 from .ragged import Ragged
-from .sent import SentArticle
-from .similarity import Facets, script_of
 
 NUM_PERM = 64  # MinHash size: 64 keeps one 10k-candidate selection within its time budget
 MINHASH_SEED = 1
@@ -130,7 +128,6 @@ def lsh_bands(sigs: np.ndarray, leads: np.ndarray) -> np.ndarray:
 
 
 _WORD_MASK = np.uint32(NAME_BIT - 1)
-_TERM_MASK = NAME_BIT - 1
 STOP_WORD_HASHES = KeySet(
     np.array(sorted({zlib.crc32(w) & (NAME_BIT - 1) for w in STOP_WORD_BYTES}), np.uint32)
 )
@@ -191,56 +188,6 @@ def _most_common(
         np.frombuffer(counts, np.uint32),
         np.frombuffer(kept_lengths, np.int64),
     )
-
-
-def candidate_facets(fps: Fingerprints) -> Facets:
-    """What the same-story score needs of the candidates (see `Facets`)."""
-    cyrillic = (script_of(a.title) == "cyrillic" for a in fps.articles)
-    return Facets(
-        fps.terms,
-        fps.counts,
-        fps.classes,
-        headline_terms(fps.headline),
-        np.fromiter(cyrillic, bool, len(fps)),
-        fps.facts,
-        fps.kinds,
-    )
-
-
-def sent_facets(tellings: Sequence[SentArticle]) -> Facets:
-    """What the same-story score needs of sent tellings: as of candidates, but that the kinds
-    of their facts and their classes are not known (0) of tellings stored before they were
-    kept."""
-    classes = np.zeros((len(tellings), len(CLASSES)), np.int64)
-    for row, h in enumerate(tellings):
-        stored = (h.classes or ())[: len(CLASSES)]
-        classes[row, : len(stored)] = stored
-    facts = Ragged.from_rows([h.facts for h in tellings])
-    kinds = [
-        np.frombuffer(h.fact_kinds, np.uint8)
-        if len(h.fact_kinds) == len(h.facts)
-        else np.zeros(len(h.facts), np.uint8)
-        for h in tellings
-    ]
-    lengths = [len(h.terms) for h in tellings]
-    return Facets(
-        Ragged.of(np.concatenate([np.zeros(0, np.int64), *(h.terms for h in tellings)]), lengths),
-        Ragged.of(
-            np.concatenate([np.zeros(0, np.int64), *(h.term_counts for h in tellings)]), lengths
-        ),
-        classes,
-        headline_terms(Ragged.from_rows([sorted(headline_words(h.title)) for h in tellings])),
-        np.array([script_of(h.title) == "cyrillic" for h in tellings], bool),
-        facts,
-        np.concatenate([np.zeros(0, np.uint8), *kinds]),
-    )
-
-
-def headline_terms(words: Ragged) -> Ragged:
-    """Headline words (headline_words) as term hashes, the same as story_terms gives: each
-    row sorted, each term once."""
-    keys = distinct(words.holders() << 32 | (words.values.astype(np.int64) & _TERM_MASK))
-    return Ragged.of(keys & 0xFFFFFFFF, np.bincount(keys >> 32, minlength=len(words)))
 
 
 def headline_words(title: str) -> frozenset[int]:

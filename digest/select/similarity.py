@@ -31,9 +31,10 @@ from scipy import sparse
 
 from ..state.sent import NAME_BIT
 from .facts import AMOUNT, CLASSES, COUNT, DATE, PERCENT, WEEKDAY
+from .fingerprint import Fingerprints, headline_words
 from .keys import distinct, positions_in
 from .ragged import Ragged
-from .sent import SentStories
+from .sent import SentArticle, SentStories
 
 K = TypeVar("K")
 FIGURES = (DATE, AMOUNT, PERCENT, COUNT)
@@ -85,6 +86,56 @@ class Facets:
 
     def __len__(self) -> int:
         return len(self.cyrillic)
+
+
+def candidate_facets(fps: Fingerprints) -> Facets:
+    """What the same-story score needs of the candidates (see `Facets`)."""
+    cyrillic = (script_of(a.title) == "cyrillic" for a in fps.articles)
+    return Facets(
+        fps.terms,
+        fps.counts,
+        fps.classes,
+        headline_terms(fps.headline),
+        np.fromiter(cyrillic, bool, len(fps)),
+        fps.facts,
+        fps.kinds,
+    )
+
+
+def sent_facets(tellings: Sequence[SentArticle]) -> Facets:
+    """What the same-story score needs of sent tellings: as of candidates, but that the kinds
+    of their facts and their classes are not known (0) of tellings stored before they were
+    kept."""
+    classes = np.zeros((len(tellings), len(CLASSES)), np.int64)
+    for row, h in enumerate(tellings):
+        stored = (h.classes or ())[: len(CLASSES)]
+        classes[row, : len(stored)] = stored
+    facts = Ragged.from_rows([h.facts for h in tellings])
+    kinds = [
+        np.frombuffer(h.fact_kinds, np.uint8)
+        if len(h.fact_kinds) == len(h.facts)
+        else np.zeros(len(h.facts), np.uint8)
+        for h in tellings
+    ]
+    lengths = [len(h.terms) for h in tellings]
+    return Facets(
+        Ragged.of(np.concatenate([np.zeros(0, np.int64), *(h.terms for h in tellings)]), lengths),
+        Ragged.of(
+            np.concatenate([np.zeros(0, np.int64), *(h.term_counts for h in tellings)]), lengths
+        ),
+        classes,
+        headline_terms(Ragged.from_rows([sorted(headline_words(h.title)) for h in tellings])),
+        np.array([script_of(h.title) == "cyrillic" for h in tellings], bool),
+        facts,
+        np.concatenate([np.zeros(0, np.uint8), *kinds]),
+    )
+
+
+def headline_terms(words: Ragged) -> Ragged:
+    """Headline words (headline_words) as term hashes, the same as story_terms gives: each
+    row sorted, each term once."""
+    keys = distinct(words.holders() << 32 | (words.values.astype(np.int64) & (NAME_BIT - 1)))
+    return Ragged.of(keys & 0xFFFFFFFF, np.bincount(keys >> 32, minlength=len(words)))
 
 
 @dataclass(frozen=True)
