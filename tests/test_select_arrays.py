@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import sparse
 
 from digest.models import Article, Paragraph
 from digest.select import kernels
@@ -170,6 +171,89 @@ def test_c_kernels_refuse_arrays_of_other_numbers():
     for k in (0, -(10**9)):  # would read before or past the words
         with pytest.raises(ValueError):
             kernels.shingle_hashes(words, k)
+
+
+def _csr(rows: list[dict[int, float]], width: int) -> sparse.csr_array:
+    """A float32 matrix of these rows ({column: value}) as the score's matrices are made."""
+    cols = [c for row in rows for c in row]
+    values = np.array([v for row in rows for v in row.values()], np.float32)
+    holders = [r for r, row in enumerate(rows) for _ in row]
+    return sparse.csr_array(
+        (values, (np.array(holders, np.int32), np.array(cols, np.int32))),
+        shape=(len(rows), width),
+    )
+
+
+_SPARSE_ROWS = st.lists(
+    st.dictionaries(
+        st.integers(0, 15), st.floats(-4, 4, allow_nan=False, width=32).filter(bool), max_size=9
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_SPARSE_ROWS, _SPARSE_ROWS, st.data(), st.booleans())
+def test_row_dots_in_c_are_the_dot_products_of_each_pair_of_rows(rows_a, rows_b, data, weigh):
+    """Each pair's dot product: each product in double, weighted, summed in column order
+    (written out here in Python); and what scipy gives, within float32's rounding."""
+    a, b = _csr(rows_a, 16), _csr(rows_b, 16)
+    n = data.draw(st.integers(0, 12))
+    pick_a = np.array(data.draw(st.lists(st.integers(0, len(rows_a) - 1), min_size=n, max_size=n)))
+    pick_b = np.array(data.draw(st.lists(st.integers(0, len(rows_b) - 1), min_size=n, max_size=n)))
+    weights = np.linspace(0.5, 2.0, 16) if weigh else None
+    out = np.zeros(n)
+    kernels.row_dots(
+        (a.indptr, a.indices, a.data),
+        pick_a.astype(np.int64),
+        (b.indptr, b.indices, b.data),
+        pick_b.astype(np.int64),
+        weights,
+        out,
+    )
+    expected = []
+    for i, j in zip(pick_a.tolist(), pick_b.tolist(), strict=True):
+        total = 0.0
+        for col in sorted(set(rows_a[i]) & set(rows_b[j])):
+            product = float(np.float32(rows_a[i][col])) * float(np.float32(rows_b[j][col]))
+            total += product * (float(weights[col]) if weigh else 1.0)
+        expected.append(total)
+    assert out.tolist() == expected
+    products = a[pick_a].multiply(b[pick_b]) if n else None
+    if n:
+        by_scipy = products @ weights if weigh else products.sum(axis=1, dtype=np.float64)
+        assert np.allclose(out, by_scipy, rtol=1e-5, atol=1e-5)
+
+
+def test_row_dots_refuse_what_they_cannot_read():
+    """Other numbers, a row outside its matrix, a column without a weight: an error, never a
+    read outside the arrays."""
+    a = _csr([{0: 1.0, 5: 2.0}, {3: 1.0}], 8)
+    parts = (a.indptr, a.indices, a.data)
+    rows, out = np.array([0, 1], np.int64), np.zeros(2)
+    kernels.row_dots(parts, rows, parts, rows, np.ones(8), out)
+    assert out.tolist() == [5.0, 1.0]
+    for wrong in (
+        dict(a=(a.indptr, a.indices, a.data.astype(np.float64))),
+        dict(a=(a.indptr.astype(np.uint32), a.indices, a.data)),
+        dict(rows_a=rows.astype(np.int32)),
+        dict(weights=np.ones(8, np.float32)),
+        dict(out=np.zeros(2, np.float32)),
+    ):
+        args = dict(a=parts, rows_a=rows, b=parts, rows_b=rows, weights=None, out=out) | wrong
+        with pytest.raises(TypeError):
+            kernels.row_dots(*args.values())
+    for rows_a in (np.array([0, 2]), np.array([-1, 0])):
+        with pytest.raises(IndexError):
+            kernels.row_dots(parts, rows_a, parts, rows, None, out)
+    broken = (np.array([0, 2, 9], np.int32), a.indices, a.data)  # a row past the values
+    with pytest.raises(IndexError):
+        kernels.row_dots(broken, rows, broken, rows, None, out)
+    with pytest.raises(IndexError):
+        kernels.row_dots(parts, rows, parts, rows, np.ones(4), out)
+    with pytest.raises(ValueError):
+        kernels.row_dots(parts, rows, parts, rows[:1], None, out)
 
 
 @settings(max_examples=60, deadline=None)

@@ -5,6 +5,9 @@
  * says what each value is; the tests hold these to zlib.crc32 over bytes.split(), to
  * datasketch's MinHash and to Counter.most_common.
  *
+ * Also the same-story score's dot products of pairs of sparse rows (similarity.py), which
+ * scipy makes by copying each pair's rows into new matrices first (row_dots).
+ *
  * Arrays come and go as buffers (bytes, bytearray, numpy arrays), so this needs no numpy
  * headers: uint32 and int64 values in the machine's byte order.
  */
@@ -341,18 +344,177 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(row_dots_doc,
+    "row_dots(a, rows_a, b, rows_b, weights, out)\n\n"
+    "The dot product of each pair of rows of two sparse matrices in CSR form, row rows_a[k]\n"
+    "of a with row rows_b[k] of b, into out[k] (float64). a and b are each (indptr, indices,\n"
+    "data): indptr and indices int32 or int64, each row's indices ascending and distinct,\n"
+    "data float32. Each product is taken in double, times weights[column] (float64) unless\n"
+    "weights is None, and the products are summed in column order. rows: int64.");
+
+/* A buffer of one kind of number, C-contiguous: 'i' an index (int32 or int64), 'q' int64,
+ * 'f' float32, 'd' float64. Anything else is refused, not read as the wrong numbers. */
+static int get_numbers(PyObject *obj, Py_buffer *view, char kind, int writable, const char *what)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0)
+        return -1;
+    const char *f = native_format(view);
+    int wide = view->itemsize == 8 && (strcmp(f, "q") == 0 || strcmp(f, "l") == 0);
+    int ok = kind == 'i' ? wide || (view->itemsize == 4 && strcmp(f, "i") == 0)
+           : kind == 'q' ? wide
+           : kind == 'f' ? view->itemsize == 4 && strcmp(f, "f") == 0
+           : view->itemsize == 8 && strcmp(f, "d") == 0;
+    if (!ok) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_TypeError, "%s must hold %s values", what,
+                     kind == 'i' ? "int32 or int64" : kind == 'q' ? "int64"
+                     : kind == 'f' ? "float32" : "float64");
+        return -1;
+    }
+    return 0;
+}
+
+static inline int64_t index_at(const Py_buffer *view, Py_ssize_t i)
+{
+    return view->itemsize == 8 ? ((const int64_t *)view->buf)[i] : ((const int32_t *)view->buf)[i];
+}
+
+typedef struct {
+    Py_buffer indptr, indices, data;
+    int held;  /* how many of the three are held */
+    Py_ssize_t rows, nnz;
+} Csr;
+
+static void release_csr(Csr *m)
+{
+    Py_buffer *views[3] = {&m->indptr, &m->indices, &m->data};
+    for (int k = 0; k < m->held; k++)
+        PyBuffer_Release(views[k]);
+    m->held = 0;
+}
+
+static int get_csr(PyObject *parts, Csr *m, const char *what)
+{
+    m->held = 0;
+    PyObject *indptr, *indices, *data;
+    if (!PyArg_ParseTuple(parts, "OOO", &indptr, &indices, &data))
+        return -1;
+    if (get_numbers(indptr, &m->indptr, 'i', 0, what) < 0)
+        return -1;
+    m->held = 1;
+    if (get_numbers(indices, &m->indices, 'i', 0, what) < 0)
+        goto fail;
+    m->held = 2;
+    if (get_numbers(data, &m->data, 'f', 0, what) < 0)
+        goto fail;
+    m->held = 3;
+    m->rows = m->indptr.len / m->indptr.itemsize - 1;
+    Py_ssize_t indices_n = m->indices.len / m->indices.itemsize, data_n = m->data.len / 4;
+    m->nnz = indices_n < data_n ? indices_n : data_n;
+    return 0;
+fail:
+    release_csr(m);
+    return -1;
+}
+
+/* Where row r of m starts and ends, or -1 when r or its bounds lie outside m. */
+static int row_span(const Csr *m, int64_t r, Py_ssize_t *start, Py_ssize_t *end)
+{
+    if (r < 0 || r >= m->rows)
+        return -1;
+    *start = index_at(&m->indptr, r);
+    *end = index_at(&m->indptr, r + 1);
+    return 0 <= *start && *start <= *end && *end <= m->nnz ? 0 : -1;
+}
+
+static PyObject *row_dots(PyObject *self, PyObject *args)
+{
+    PyObject *a_obj, *rows_a_obj, *b_obj, *rows_b_obj, *weights_obj, *out_obj, *result = NULL;
+    if (!PyArg_ParseTuple(args, "O!OO!OOO", &PyTuple_Type, &a_obj, &rows_a_obj, &PyTuple_Type,
+                          &b_obj, &rows_b_obj, &weights_obj, &out_obj))
+        return NULL;
+    Csr a = {.held = 0}, b = {.held = 0};
+    Py_buffer rows_a = {0}, rows_b = {0}, weights = {0}, out = {0};
+    int have_rows_a = 0, have_rows_b = 0, have_weights = 0, have_out = 0;
+    if (get_csr(a_obj, &a, "a") < 0 || get_csr(b_obj, &b, "b") < 0)
+        goto done;
+    if (get_numbers(rows_a_obj, &rows_a, 'q', 0, "rows_a") < 0)
+        goto done;
+    have_rows_a = 1;
+    if (get_numbers(rows_b_obj, &rows_b, 'q', 0, "rows_b") < 0)
+        goto done;
+    have_rows_b = 1;
+    if (weights_obj != Py_None) {
+        if (get_numbers(weights_obj, &weights, 'd', 0, "weights") < 0)
+            goto done;
+        have_weights = 1;
+    }
+    if (get_numbers(out_obj, &out, 'd', 1, "out") < 0)
+        goto done;
+    have_out = 1;
+    Py_ssize_t pairs = out.len / 8, weights_n = have_weights ? weights.len / 8 : 0;
+    if (rows_a.len != out.len || rows_b.len != out.len) {
+        PyErr_SetString(PyExc_ValueError, "rows_a, rows_b and out must be as long");
+        goto done;
+    }
+    const int64_t *ra = rows_a.buf, *rb = rows_b.buf;
+    const float *ad = a.data.buf, *bd = b.data.buf;
+    const double *w = weights.buf;
+    double *o = out.buf;
+    for (Py_ssize_t k = 0; k < pairs; k++) {
+        Py_ssize_t i, ie, j, je;
+        if (row_span(&a, ra[k], &i, &ie) < 0 || row_span(&b, rb[k], &j, &je) < 0) {
+            PyErr_Format(PyExc_IndexError, "pair %zd: a row outside its matrix", k);
+            goto done;
+        }
+        double sum = 0.0;
+        while (i < ie && j < je) {  /* stepped without a branch: which way is a coin toss */
+            int64_t ci = index_at(&a.indices, i), cj = index_at(&b.indices, j);
+            if (ci == cj) {
+                double product = (double)ad[i] * (double)bd[j];
+                if (have_weights) {
+                    if (ci < 0 || ci >= weights_n) {
+                        PyErr_Format(PyExc_IndexError, "pair %zd: a column without a weight", k);
+                        goto done;
+                    }
+                    product *= w[ci];
+                }
+                sum += product;
+            }
+            i += ci <= cj;
+            j += cj <= ci;
+        }
+        o[k] = sum;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    release_csr(&a);
+    release_csr(&b);
+    if (have_rows_a)
+        PyBuffer_Release(&rows_a);
+    if (have_rows_b)
+        PyBuffer_Release(&rows_b);
+    if (have_weights)
+        PyBuffer_Release(&weights);
+    if (have_out)
+        PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"most_common", most_common, METH_VARARGS, most_common_doc},
     {"word_hashes", word_hashes, METH_O, word_hashes_doc},
     {"shingle_hashes", shingle_hashes, METH_VARARGS, shingle_hashes_doc},
     {"minhash", minhash, METH_VARARGS, minhash_doc},
+    {"row_dots", row_dots, METH_VARARGS, row_dots_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "kernels",
-    .m_doc = "The per-word work of fingerprinting, in C.",
+    .m_doc = "The per-word work of fingerprinting, and the same-story score's row dots, in C.",
     .m_size = -1,
     .m_methods = methods,
 };
