@@ -171,6 +171,12 @@ def test_c_kernels_refuse_arrays_of_other_numbers():
     for k in (0, -(10**9)):  # would read before or past the words
         with pytest.raises(ValueError):
             kernels.shingle_hashes(words, k)
+    keys = words.astype(np.int64)
+    for args in ((words, keys, np.zeros(12, np.int64)), (keys, keys, np.zeros(12, np.int32))):
+        with pytest.raises(TypeError):
+            kernels.positions(*args)
+    with pytest.raises(ValueError):
+        kernels.positions(keys, keys, np.zeros(11, np.int64))
 
 
 def _csr(rows: list[dict[int, float]], width: int) -> sparse.csr_array:
@@ -289,6 +295,29 @@ def test_positions_in_a_sorted_array_are_where_each_key_is(stored, others, picks
     for asked in (keys, np.sort(keys)):  # in no order, and in order
         got = positions_in(sorted_keys, asked).tolist()
         assert got == [where.get(k, -1) for k in asked.tolist()]
+
+
+@pytest.mark.parametrize("dtype", ["<i8", "<u4"])
+def test_positions_of_many_keys_in_no_order_are_those_a_binary_search_finds(dtype):
+    """The hash table of the sorted keys (kernels.positions) against numpy's binary search:
+    many keys, most found, some not, each asked many times; keys that share their low or
+    their high bits (a table slot taken from either would collide)."""
+    rng = np.random.default_rng(7)
+    info = np.iinfo(dtype)
+    stored = np.concatenate(
+        [
+            rng.integers(info.min, info.max, 40_000, dtype=dtype, endpoint=True),
+            np.arange(5_000, dtype=dtype) << 20,  # the same low bits
+            np.arange(5_000, dtype=dtype) + 1_000,  # the same high bits
+        ]
+    )
+    sorted_keys = distinct(stored)
+    keys = np.concatenate([rng.choice(sorted_keys, 200_000), rng.integers(0, 2**31, 50_000)])
+    keys = rng.permutation(keys.astype(dtype))
+    at = np.searchsorted(sorted_keys, keys).clip(0, len(sorted_keys) - 1)
+    expected = np.where(sorted_keys[at] == keys, at, -1)
+    assert positions_in(sorted_keys, keys).tolist() == expected.tolist()
+    assert positions_in(sorted_keys[:0], keys).tolist() == [-1] * len(keys)
 
 
 @settings(max_examples=200, deadline=None)

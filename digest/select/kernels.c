@@ -6,7 +6,8 @@
  * datasketch's MinHash and to Counter.most_common.
  *
  * Also the same-story score's dot products of pairs of sparse rows (similarity.py), which
- * scipy makes by copying each pair's rows into new matrices first (row_dots).
+ * scipy makes by copying each pair's rows into new matrices first (row_dots), and where many
+ * keys in no order are in a sorted array of keys (keys.positions_in: positions).
  *
  * Arrays come and go as buffers (bytes, bytearray, numpy arrays), so this needs no numpy
  * headers: uint32 and int64 values in the machine's byte order.
@@ -502,12 +503,69 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(positions_doc,
+    "positions(sorted_keys, keys, out)\n\n"
+    "Where each of keys is in sorted_keys (its first place there), or -1, into out. All three\n"
+    "int64. A table of sorted_keys is made once and each key looked up in it, whatever order\n"
+    "the keys come in.");
+
+static PyObject *positions(PyObject *self, PyObject *args)
+{
+    PyObject *objs[3], *result = NULL;
+    Py_buffer views[3];
+    int held = 0;
+    if (!PyArg_ParseTuple(args, "OOO", &objs[0], &objs[1], &objs[2]))
+        return NULL;
+    const char *what[3] = {"sorted_keys", "keys", "out"};
+    for (; held < 3; held++)
+        if (get_numbers(objs[held], &views[held], 'q', held == 2, what[held]) < 0)
+            goto done;
+    if (views[1].len != views[2].len) {
+        PyErr_SetString(PyExc_ValueError, "keys and out must be as long");
+        goto done;
+    }
+    const int64_t *stored = views[0].buf, *keys = views[1].buf;
+    int64_t *out = views[2].buf;
+    Py_ssize_t m = views[0].len / 8, n = views[1].len / 8, size = 2;
+    int shift = 63;  /* the slot is the top bits of a Fibonacci hash, log2(size) of them */
+    while (size < 2 * m) {
+        size <<= 1;
+        shift--;
+    }
+    Py_ssize_t *table = PyMem_Malloc(size * sizeof(Py_ssize_t));  /* a place in stored, or -1 */
+    if (table == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memset(table, 0xFF, size * sizeof(Py_ssize_t));
+    for (Py_ssize_t i = 0; i < m; i++) {
+        size_t slot = ((uint64_t)stored[i] * 0x9E3779B97F4A7C15u) >> shift;
+        while (table[slot] >= 0 && stored[table[slot]] != stored[i])
+            slot = (slot + 1) & (size - 1);
+        if (table[slot] < 0)  /* a key again keeps its first place */
+            table[slot] = i;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        size_t slot = ((uint64_t)keys[k] * 0x9E3779B97F4A7C15u) >> shift;
+        while (table[slot] >= 0 && stored[table[slot]] != keys[k])
+            slot = (slot + 1) & (size - 1);
+        out[k] = table[slot];
+    }
+    PyMem_Free(table);
+    result = Py_NewRef(Py_None);
+done:
+    while (held > 0)
+        PyBuffer_Release(&views[--held]);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"most_common", most_common, METH_VARARGS, most_common_doc},
     {"word_hashes", word_hashes, METH_O, word_hashes_doc},
     {"shingle_hashes", shingle_hashes, METH_VARARGS, shingle_hashes_doc},
     {"minhash", minhash, METH_VARARGS, minhash_doc},
     {"row_dots", row_dots, METH_VARARGS, row_dots_doc},
+    {"positions", positions, METH_VARARGS, positions_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -7,6 +7,8 @@ import hashlib
 
 import numpy as np
 
+from . import kernels
+
 
 def key64(kind: str, *parts: bytes | str) -> int:
     """A stable signed 64-bit key (an SQL BIGINT) for a kind of thing and its value."""
@@ -24,17 +26,24 @@ def distinct(keys: np.ndarray) -> np.ndarray:
 
 
 def positions_in(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Where each of `keys` is in `sorted_keys`; -1 where it is not. Keys in no order (the
-    terms of many reports, each term used by many) are searched for once each, in ascending
-    order, so that the searches walk `sorted_keys` forwards: 720,000 terms among 86,000 in
-    half the time. (Keys in order gain nothing from it: they are searched as they come.)"""
-    if len(keys) > 1 and not (keys[1:] >= keys[:-1]).all():
-        distinct, where = np.unique(keys, return_inverse=True)
-        return positions_in(sorted_keys, distinct)[where]
+    """Where each of `keys` is in `sorted_keys`; -1 where it is not. Keys in order are
+    searched as they come; keys in no order (the terms of many reports, each term used by
+    many) are looked up in a hash table of `sorted_keys` (kernels.c: 1.4 million keys of a
+    10k-candidate selection in 0.01 s, where sorting them first took 0.06 s)."""
+    if len(keys) > 1 and not (keys[1:] >= keys[:-1]).all() and _fits_int64(sorted_keys, keys):
+        out = np.empty(len(keys), np.int64)
+        kernels.positions(
+            np.ascontiguousarray(sorted_keys, np.int64), np.ascontiguousarray(keys, np.int64), out
+        )
+        return out
     at = np.searchsorted(sorted_keys, keys)
     found = at < len(sorted_keys)
     found[found] = sorted_keys[at[found]] == keys[found]
     return np.where(found, at, -1)
+
+
+def _fits_int64(*arrays: np.ndarray) -> bool:
+    return all(np.can_cast(a.dtype, np.int64) for a in arrays)
 
 
 class KeySet:
