@@ -43,7 +43,18 @@ class Paragraph:
     line: int | None = None  # 1-based line in the source file, when it has lines
 
     def __init__(self, text: str, kind: str = PROSE, line: int | None = None) -> None:
-        object.__setattr__(self, "utf8", text.encode("utf-8", "surrogatepass"))
+        self._hold(text.encode("utf-8", "surrogatepass"), kind, line)
+
+    @classmethod
+    def of_utf8(cls, utf8: bytes, kind: str = PROSE, line: int | None = None) -> Paragraph:
+        """A paragraph of text already in UTF-8 (as another's `utf8`), not decoded to be
+        encoded again."""
+        paragraph = cls.__new__(cls)
+        paragraph._hold(utf8, kind, line)
+        return paragraph
+
+    def _hold(self, utf8: bytes, kind: str, line: int | None) -> None:
+        object.__setattr__(self, "utf8", utf8)
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "line", line)
 

@@ -246,21 +246,21 @@ def helper_main(conn: Connection) -> None:
     sender = threading.Thread(target=_send_all, args=(conn, answers))
     sender.start()
     try:
-        rows: list[tuple | None] = []
+        articles: list[Article | None] = []
         hashes: list[TextHashes | None] = []
         while (piece := conn.recv()) is not None:
-            hashes += _packed([text_hashes(_article(row)) for row in piece])
-            rows += piece
+            made = [_article(row) for row in piece]
+            hashes += _packed([text_hashes(a) for a in made])
+            articles += made
         answers.put(_pickled([exact_key(h) for h in hashes]))
         while True:
             try:
                 chunk = conn.recv()
             except EOFError:
                 return
-            articles = [_article(rows[n]) for n in chunk]
-            prints = fingerprint(articles, [hashes[n] for n in chunk])
+            prints = fingerprint([articles[n] for n in chunk], [hashes[n] for n in chunk])
             for n in chunk:
-                rows[n] = hashes[n] = None
+                articles[n] = hashes[n] = None
             answers.put(_pickled(replace(prints, articles=())))  # arrays, without the articles
     except Exception:  # noqa: BLE001 (the selecting process redoes the work and meets the error)
         answers.put(_pickled(FAILED))
@@ -300,5 +300,4 @@ def _packed(hashes: list[TextHashes]) -> list[TextHashes]:
 def _article(row: tuple) -> Article:
     """An article as a helper needs it: what fingerprint reads of it."""
     title, text, source, url, guid, excerpt = row
-    paragraphs = (Paragraph(text.decode("utf-8", "surrogatepass")),)
-    return Article(title, paragraphs, source, url=url, guid=guid, excerpt=excerpt)
+    return Article(title, (Paragraph.of_utf8(text),), source, url=url, guid=guid, excerpt=excerpt)
