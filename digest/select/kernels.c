@@ -436,32 +436,24 @@ static PyObject *row_dots(PyObject *self, PyObject *args)
                           &b_obj, &rows_b_obj, &weights_obj, &out_obj))
         return NULL;
     Csr a = {.held = 0}, b = {.held = 0};
-    Py_buffer rows_a = {0}, rows_b = {0}, weights = {0}, out = {0};
-    int have_rows_a = 0, have_rows_b = 0, have_weights = 0, have_out = 0;
+    Py_buffer views[4];  /* rows_a, rows_b, out, and weights unless None */
+    PyObject *objs[4] = {rows_a_obj, rows_b_obj, out_obj, weights_obj};
+    const char kinds[4] = {'q', 'q', 'd', 'd'}, *what[4] = {"rows_a", "rows_b", "out", "weights"};
+    int held = 0, have_weights = weights_obj != Py_None;
     if (get_csr(a_obj, &a, "a") < 0 || get_csr(b_obj, &b, "b") < 0)
         goto done;
-    if (get_numbers(rows_a_obj, &rows_a, 'q', 0, "rows_a") < 0)
-        goto done;
-    have_rows_a = 1;
-    if (get_numbers(rows_b_obj, &rows_b, 'q', 0, "rows_b") < 0)
-        goto done;
-    have_rows_b = 1;
-    if (weights_obj != Py_None) {
-        if (get_numbers(weights_obj, &weights, 'd', 0, "weights") < 0)
+    for (; held < 3 + have_weights; held++)
+        if (get_numbers(objs[held], &views[held], kinds[held], held == 2, what[held]) < 0)
             goto done;
-        have_weights = 1;
-    }
-    if (get_numbers(out_obj, &out, 'd', 1, "out") < 0)
-        goto done;
-    have_out = 1;
-    Py_ssize_t pairs = out.len / 8, weights_n = have_weights ? weights.len / 8 : 0;
+    const Py_buffer rows_a = views[0], rows_b = views[1], out = views[2];
+    Py_ssize_t pairs = out.len / 8, weights_n = have_weights ? views[3].len / 8 : 0;
     if (rows_a.len != out.len || rows_b.len != out.len) {
         PyErr_SetString(PyExc_ValueError, "rows_a, rows_b and out must be as long");
         goto done;
     }
     const int64_t *ra = rows_a.buf, *rb = rows_b.buf;
     const float *ad = a.data.buf, *bd = b.data.buf;
-    const double *w = weights.buf;
+    const double *w = have_weights ? views[3].buf : NULL;
     double *o = out.buf;
     for (Py_ssize_t k = 0; k < pairs; k++) {
         Py_ssize_t i, ie, j, je;
@@ -492,14 +484,8 @@ static PyObject *row_dots(PyObject *self, PyObject *args)
 done:
     release_csr(&a);
     release_csr(&b);
-    if (have_rows_a)
-        PyBuffer_Release(&rows_a);
-    if (have_rows_b)
-        PyBuffer_Release(&rows_b);
-    if (have_weights)
-        PyBuffer_Release(&weights);
-    if (have_out)
-        PyBuffer_Release(&out);
+    while (held > 0)
+        PyBuffer_Release(&views[--held]);
     return result;
 }
 
