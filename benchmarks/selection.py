@@ -550,9 +550,9 @@ def bench_history(args: argparse.Namespace, gen: Generator, folder: Path, size: 
         cand_file = folder / f"candidates-{size}-{count}.pickle"
         cand_file.write_bytes(pickle.dumps(arts))
         os.sync()  # not timing the kernel writing the new state file out
-        # The child's main is `-c`, not this script: a selection's helpers start from a fork
-        # server that imports the main script again, and the CLI's (`digest`) imports next to
-        # nothing, where this one imports all of digest (0.1 s more on the first select).
+        # The child's main is `-c`, not this script: each helper of a selection imports the
+        # main script again (digest/select/parallel.py), and the CLI's (`digest`) imports next
+        # to nothing, where this one imports all of digest (0.1 s more on a first select).
         measuring = (
             f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
             f"from selection import measure; from pathlib import Path; "

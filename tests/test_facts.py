@@ -4,7 +4,6 @@ one name written several ways; and no text, however odd, makes selection raise."
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import re
 import sys
@@ -20,6 +19,7 @@ from republish import base_stories, real_stories
 
 from digest.config import SelectionConfig
 from digest.models import Article, Paragraph
+from digest.select import fingerprint as fingerprint_module
 from digest.select.choose import select
 from digest.select.facts import (
     AMOUNT,
@@ -39,8 +39,6 @@ from digest.select.facts import (
 from digest.select.sent import History
 from digest.state.store import Store
 
-# digest.select re-exports the function `fingerprint`, which hides the module of that name.
-fingerprint_module = importlib.import_module("digest.select.fingerprint")
 EVERYTHING = SelectionConfig(max_articles=1000, lookback_days=100_000)
 
 

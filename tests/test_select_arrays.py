@@ -6,7 +6,6 @@ languages finds."""
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import re
 import zlib
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 from scipy import sparse
 
 from digest.models import Article, Paragraph
+from digest.select import fingerprint as fingerprint_module
 from digest.select import kernels
 from digest.select.facts import weekday_words
 from digest.select.fingerprint import STOP_WORD_HASHES, word_hashes
@@ -27,9 +27,6 @@ from digest.select.keys import KeySet, distinct, positions_in
 from digest.select.pairs import pair_groups, pairs_within, unique_pairs
 from digest.select.ragged import Ragged
 from digest.text import STOP_WORDS, tokens
-
-# digest.select re-exports the function `fingerprint`, which hides the module of that name.
-fingerprint_module = importlib.import_module("digest.select.fingerprint")
 
 WORDS = ["Astana", "grain", "the", "grain", "Tokayev", "wheat", "и", "Токаев", "exports", "said"]
 # Text whose words the cut at FACT_CHARS or lower case could change: long words, quotes and
@@ -173,10 +170,10 @@ def test_c_kernels_refuse_arrays_of_other_numbers():
             kernels.shingle_hashes(words, k)
     keys = words.astype(np.int64)
     for args in ((words, keys, np.zeros(12, np.int64)), (keys, keys, np.zeros(12, np.int32))):
-        with pytest.raises(TypeError):
-            kernels.positions(*args)
+        with pytest.raises(TypeError, match="must hold"):
+            kernels.positions(*args, 0)
     with pytest.raises(ValueError):
-        kernels.positions(keys, keys, np.zeros(11, np.int64))
+        kernels.positions(keys, keys, np.zeros(11, np.int64), 0)
 
 
 def _csr(rows: list[dict[int, float]], width: int) -> sparse.csr_array:
@@ -318,6 +315,10 @@ def test_positions_of_many_keys_in_no_order_are_those_a_binary_search_finds(dtyp
     expected = np.where(sorted_keys[at] == keys, at, -1)
     assert positions_in(sorted_keys, keys).tolist() == expected.tolist()
     assert positions_in(sorted_keys[:0], keys).tolist() == [-1] * len(keys)
+    for seed in (0, 1, 2**64 - 1):  # where the table puts a key changes nothing found
+        out = np.empty(len(keys), np.int64)
+        kernels.positions(sorted_keys.astype(np.int64), keys.astype(np.int64), out, seed)
+        assert out.tolist() == expected.tolist()
 
 
 @settings(max_examples=200, deadline=None)

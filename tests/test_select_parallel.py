@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import importlib
 import multiprocessing
 import os
 import signal
@@ -24,6 +23,7 @@ from republish import entries
 
 from digest.config import SelectionConfig
 from digest.models import Article, Paragraph
+from digest.select import fingerprint as fingerprint_module
 from digest.select import parallel as parallel_module
 from digest.select.already_sent import texts_already_sent
 from digest.select.choose import select
@@ -32,8 +32,6 @@ from digest.select.ragged import Ragged
 from digest.select.sent import History
 from digest.state import Store
 
-# digest.select re-exports the function `fingerprint`, which hides the module of that name.
-fingerprint_module = importlib.import_module("digest.select.fingerprint")
 EVERYTHING = SelectionConfig(max_articles=1000, lookback_days=100_000)
 DAY = dt.date(2025, 11, 20)
 

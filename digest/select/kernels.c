@@ -10,7 +10,7 @@
  * keys in no order are in a sorted array of keys (keys.positions_in: positions).
  *
  * Arrays come and go as buffers (bytes, bytearray, numpy arrays), so this needs no numpy
- * headers: uint32 and int64 values in the machine's byte order.
+ * headers: numbers in the machine's byte order, of the types each function names.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -150,7 +150,9 @@ static PyObject *shingle_hashes(PyObject *self, PyObject *args)
     return out;
 }
 
-/* MurmurHash3's finalizer, as datasketch applies it before its affine32 permutations. */
+/* MurmurHash3's finalizers. The 32-bit one as datasketch applies it before its affine32
+ * permutations; the 64-bit one places keys in positions' table (each bit of a key moves the
+ * top bits a slot is taken from). */
 static inline uint32_t fmix32(uint32_t h)
 {
     h ^= h >> 16;
@@ -158,6 +160,15 @@ static inline uint32_t fmix32(uint32_t h)
     h ^= h >> 13;
     h *= 0xC2B2AE35u;
     return h ^ (h >> 16);
+}
+
+static inline uint64_t fmix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xFF51AFD7ED558CCDu;
+    k ^= k >> 33;
+    k *= 0xC4CEB9FE1A85EC53u;
+    return k ^ (k >> 33);
 }
 
 PyDoc_STRVAR(minhash_doc,
@@ -490,17 +501,20 @@ done:
 }
 
 PyDoc_STRVAR(positions_doc,
-    "positions(sorted_keys, keys, out)\n\n"
+    "positions(sorted_keys, keys, out, seed)\n\n"
     "Where each of keys is in sorted_keys (its first place there), or -1, into out. All three\n"
     "int64. A table of sorted_keys is made once and each key looked up in it, whatever order\n"
-    "the keys come in.");
+    "the keys come in. seed (a uint64 the caller keeps secret) places the keys in the table:\n"
+    "keys are word hashes, and text made for it could otherwise crowd them into one run of\n"
+    "slots. The positions do not depend on it.");
 
 static PyObject *positions(PyObject *self, PyObject *args)
 {
     PyObject *objs[3], *result = NULL;
     Py_buffer views[3];
+    unsigned long long seed;
     int held = 0;
-    if (!PyArg_ParseTuple(args, "OOO", &objs[0], &objs[1], &objs[2]))
+    if (!PyArg_ParseTuple(args, "OOOK", &objs[0], &objs[1], &objs[2], &seed))
         return NULL;
     const char *what[3] = {"sorted_keys", "keys", "out"};
     for (; held < 3; held++)
@@ -513,7 +527,7 @@ static PyObject *positions(PyObject *self, PyObject *args)
     const int64_t *stored = views[0].buf, *keys = views[1].buf;
     int64_t *out = views[2].buf;
     Py_ssize_t m = views[0].len / 8, n = views[1].len / 8, size = 2;
-    int shift = 63;  /* the slot is the top bits of a Fibonacci hash, log2(size) of them */
+    int shift = 63;  /* the slot is the top log2(size) bits of the seeded hash */
     while (size < 2 * m) {
         size <<= 1;
         shift--;
@@ -525,14 +539,14 @@ static PyObject *positions(PyObject *self, PyObject *args)
     }
     memset(table, 0xFF, size * sizeof(Py_ssize_t));
     for (Py_ssize_t i = 0; i < m; i++) {
-        size_t slot = ((uint64_t)stored[i] * 0x9E3779B97F4A7C15u) >> shift;
+        size_t slot = fmix64((uint64_t)stored[i] ^ seed) >> shift;
         while (table[slot] >= 0 && stored[table[slot]] != stored[i])
             slot = (slot + 1) & (size - 1);
         if (table[slot] < 0)  /* a key again keeps its first place */
             table[slot] = i;
     }
     for (Py_ssize_t k = 0; k < n; k++) {
-        size_t slot = ((uint64_t)keys[k] * 0x9E3779B97F4A7C15u) >> shift;
+        size_t slot = fmix64((uint64_t)keys[k] ^ seed) >> shift;
         while (table[slot] >= 0 && stored[table[slot]] != keys[k])
             slot = (slot + 1) & (size - 1);
         out[k] = table[slot];
@@ -558,7 +572,8 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "kernels",
-    .m_doc = "The per-word work of fingerprinting, and the same-story score's row dots, in C.",
+    .m_doc = "Selection's innermost loops in C: fingerprinting's per-word work, the same-story "
+             "score's row dots, key positions.",
     .m_size = -1,
     .m_methods = methods,
 };

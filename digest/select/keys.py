@@ -4,6 +4,7 @@ and where keys are in a sorted array of them."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 import numpy as np
 
@@ -33,13 +34,21 @@ def positions_in(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     if len(keys) > 1 and not (keys[1:] >= keys[:-1]).all() and _fits_int64(sorted_keys, keys):
         out = np.empty(len(keys), np.int64)
         kernels.positions(
-            np.ascontiguousarray(sorted_keys, np.int64), np.ascontiguousarray(keys, np.int64), out
+            np.ascontiguousarray(sorted_keys, np.int64),
+            np.ascontiguousarray(keys, np.int64),
+            out,
+            _TABLE_SEED,
         )
         return out
     at = np.searchsorted(sorted_keys, keys)
     found = at < len(sorted_keys)
     found[found] = sorted_keys[at[found]] == keys[found]
     return np.where(found, at, -1)
+
+
+# Where positions_in's table puts each key: secret, so that no text can be written to crowd its
+# words' hashes into one run of slots (a made-up set of 16,000 keys took 1.6 s, not 0.02 s).
+_TABLE_SEED = secrets.randbits(64)
 
 
 def _fits_int64(*arrays: np.ndarray) -> bool:

@@ -6,14 +6,17 @@ that hashes a share of the candidates' words and fingerprints those of them whos
 not sent, a chunk at a time, while this process does the same with its own share and then
 takes unsent chunks from the helpers' queues, so the work stays balanced however busy each
 core is. Small selections, which are most runs, stay in this process: a helper costs about
-0.3 s to start the first time.
+0.2 s to start the first time.
 
 Helpers start from multiprocessing's fork server, never by forking this process: `digest
 serve` and the scheduler select from a process with threads (numpy's BLAS has one too), and
 a fork copies the locks those threads hold. The fork server starts once per process and
-imports this module before it forks a helper, so later helpers start in milliseconds. Like
-any multiprocessing start method but fork, it imports the main script again (as
-`__mp_main__`): a script that selects must guard its work by `if __name__ == "__main__"`.
+imports this module (fingerprinting, not the rest of selection) before it forks a helper, so
+later helpers start in milliseconds. Like any multiprocessing start method but fork, each
+helper imports the main script again (as `__mp_main__`; the fork server is asked to, once for
+all, but Python 3.11's does not: CPython gh-98552): a script that selects must guard its
+work by `if __name__ == "__main__"`, and one that imports much makes each helper slower to
+start (the `digest` command's script imports next to nothing).
 
 A helper is only ever an optimisation. Should one fail to start, die, or raise on an article,
 what it had left is fingerprinted in this process, which gives the same values or raises the
