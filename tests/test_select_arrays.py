@@ -26,7 +26,7 @@ from digest.select.fingerprint import STOP_WORD_HASHES, word_hashes
 from digest.select.keys import KeySet, distinct, positions_in
 from digest.select.pairs import pair_groups, pairs_within, unique_pairs
 from digest.select.ragged import Ragged
-from digest.text import STOP_WORDS, tokens
+from digest.text import STOP_WORDS, folded, tokens
 
 WORDS = ["Astana", "grain", "the", "grain", "Tokayev", "wheat", "и", "Токаев", "exports", "said"]
 # Text whose words the cut at FACT_CHARS or lower case could change: long words, quotes and
@@ -92,6 +92,15 @@ def test_words_hashed_in_c_are_crc32_of_each_token(text, raw):
     assert fingerprint_module.text_words(text).tolist() == [zlib.crc32(w) for w in tokens(text)]
     words = np.frombuffer(kernels.word_hashes(raw + b" \x0b\x1c\xa0"), np.uint32)
     assert words.tolist() == [zlib.crc32(w) for w in (raw + b" \x0b\x1c\xa0").split()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.text(max_size=200))
+def test_squeezed_in_c_is_the_words_joined_by_single_spaces(raw, text):
+    """As b" ".join(data.split()) and its word count, for any bytes (the six ASCII spaces
+    bytes.split() splits at; not \x1c or \xa0) and for folded text."""
+    for data in (raw, b" \t\n\r\x0b\x0c" + raw + b"\x1c\xa0 ", folded(text)):
+        assert kernels.squeezed(data) == (b" ".join(data.split()), len(data.split()))
 
 
 @settings(max_examples=200, deadline=None)
