@@ -44,6 +44,20 @@ static inline int is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\x0b' || c == '\x0c';
 }
 
+/* The next word of bytes.split() from *p on (before end): where it starts, *p just past it;
+ * NULL when no word is left. */
+static inline const unsigned char *next_word(const unsigned char **p, const unsigned char *end)
+{
+    const unsigned char *q = *p;
+    while (q < end && is_space(*q))
+        q++;
+    const unsigned char *start = q;
+    while (q < end && !is_space(*q))
+        q++;
+    *p = q;
+    return q > start ? start : NULL;
+}
+
 /* A buffer's struct format without a prefix that says the machine's own byte order. */
 static const char *native_format(const Py_buffer *view)
 {
@@ -100,17 +114,38 @@ static PyObject *word_hashes(PyObject *self, PyObject *arg)
     }
     uint32_t *hashes = (uint32_t *)PyByteArray_AS_STRING(out);
     Py_ssize_t count = 0;
-    while (p < end) {
-        while (p < end && is_space(*p))
-            p++;
-        const unsigned char *start = p;
-        while (p < end && !is_space(*p))
-            p++;
-        if (p > start)
-            hashes[count++] = crc32_of(start, p - start);
-    }
+    for (const unsigned char *start; (start = next_word(&p, end)) != NULL;)
+        hashes[count++] = crc32_of(start, p - start);
     PyBuffer_Release(&text);
     return shrink(out, count);
+}
+
+PyDoc_STRVAR(squeezed_doc,
+    "squeezed(data) -> (bytes, int)\n\n"
+    "The words of data.split() joined by single spaces, and how many there are: as\n"
+    "b' '.join(data.split()) and len(data.split()), without a bytes object a word.");
+
+static PyObject *squeezed(PyObject *self, PyObject *arg)
+{
+    Py_buffer text;
+    if (PyObject_GetBuffer(arg, &text, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *p = text.buf, *end = p + text.len;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, text.len), *result = NULL;
+    if (out != NULL) {
+        char *w = PyBytes_AS_STRING(out), *first = w;
+        Py_ssize_t words = 0;
+        for (const unsigned char *start; (start = next_word(&p, end)) != NULL;) {
+            if (words++)
+                *w++ = ' ';
+            memcpy(w, start, p - start);
+            w += p - start;
+        }
+        if (_PyBytes_Resize(&out, w - first) == 0)  /* on failure it releases out */
+            result = Py_BuildValue("(Nn)", out, words);
+    }
+    PyBuffer_Release(&text);
+    return result;
 }
 
 PyDoc_STRVAR(shingle_hashes_doc,
@@ -556,38 +591,6 @@ static PyObject *positions(PyObject *self, PyObject *args)
 done:
     while (held > 0)
         PyBuffer_Release(&views[--held]);
-    return result;
-}
-
-PyDoc_STRVAR(squeezed_doc,
-    "squeezed(data) -> (bytes, int)\n\n"
-    "The words of data.split() joined by single spaces, and how many there are: as\n"
-    "b' '.join(data.split()) and len(data.split()), without a bytes object a word.");
-
-static PyObject *squeezed(PyObject *self, PyObject *arg)
-{
-    Py_buffer text;
-    if (PyObject_GetBuffer(arg, &text, PyBUF_SIMPLE) < 0)
-        return NULL;
-    const unsigned char *p = text.buf, *end = p + text.len;
-    PyObject *out = PyBytes_FromStringAndSize(NULL, text.len), *result = NULL;
-    if (out != NULL) {
-        char *w = PyBytes_AS_STRING(out), *start = w;
-        Py_ssize_t words = 0;
-        while (p < end) {
-            while (p < end && is_space(*p))
-                p++;
-            if (p == end)
-                break;
-            if (words++)
-                *w++ = ' ';
-            while (p < end && !is_space(*p))
-                *w++ = (char)*p++;
-        }
-        if (_PyBytes_Resize(&out, w - start) == 0)  /* on failure it releases out */
-            result = Py_BuildValue("(Nn)", out, words);
-    }
-    PyBuffer_Release(&text);
     return result;
 }
 
