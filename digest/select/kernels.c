@@ -67,17 +67,26 @@ static const char *native_format(const Py_buffer *view)
     return f;
 }
 
-/* A C-contiguous buffer of uint32 values (a numpy uint32 array): anything else is refused,
- * not read as the wrong numbers. */
-static int get_uint32s(PyObject *obj, Py_buffer *view, int writable, const char *what)
+/* A buffer of one kind of number, C-contiguous: 'I' uint32, 'i' an index (int32 or int64),
+ * 'q' int64, 'f' float32, 'd' float64. Anything else is refused, not read as the wrong
+ * numbers. */
+static int get_numbers(PyObject *obj, Py_buffer *view, char kind, int writable, const char *what)
 {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, view, flags) < 0)
         return -1;
     const char *f = native_format(view);
-    if (view->itemsize != 4 || (strcmp(f, "I") != 0 && strcmp(f, "L") != 0)) {
+    int wide = view->itemsize == 8 && (strcmp(f, "q") == 0 || strcmp(f, "l") == 0);
+    int ok = kind == 'I' ? view->itemsize == 4 && (strcmp(f, "I") == 0 || strcmp(f, "L") == 0)
+           : kind == 'i' ? wide || (view->itemsize == 4 && strcmp(f, "i") == 0)
+           : kind == 'q' ? wide
+           : kind == 'f' ? view->itemsize == 4 && strcmp(f, "f") == 0
+           : view->itemsize == 8 && strcmp(f, "d") == 0;
+    if (!ok) {
         PyBuffer_Release(view);
-        PyErr_Format(PyExc_TypeError, "%s must hold uint32 values", what);
+        PyErr_Format(PyExc_TypeError, "%s must hold %s values", what,
+                     kind == 'I' ? "uint32" : kind == 'i' ? "int32 or int64" : kind == 'q' ? "int64"
+                     : kind == 'f' ? "float32" : "float64");
         return -1;
     }
     return 0;
@@ -164,7 +173,7 @@ static PyObject *shingle_hashes(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "k must be at least 1");
         return NULL;
     }
-    if (get_uint32s(obj, &words, 0, "words") < 0)
+    if (get_numbers(obj, &words, 'I', 0, "words") < 0)
         return NULL;
     const uint32_t *h = words.buf;
     Py_ssize_t n = words.len / (Py_ssize_t)sizeof(uint32_t);
@@ -240,18 +249,18 @@ static PyObject *minhash(PyObject *self, PyObject *args)
     Py_buffer shingles, a, b, out;
     if (!PyArg_ParseTuple(args, "OOOO", &objs[0], &objs[1], &objs[2], &objs[3]))
         return NULL;
-    if (get_uint32s(objs[0], &shingles, 0, "shingles") < 0)
+    if (get_numbers(objs[0], &shingles, 'I', 0, "shingles") < 0)
         return NULL;
-    if (get_uint32s(objs[1], &a, 0, "a") < 0) {
+    if (get_numbers(objs[1], &a, 'I', 0, "a") < 0) {
         PyBuffer_Release(&shingles);
         return NULL;
     }
-    if (get_uint32s(objs[2], &b, 0, "b") < 0) {
+    if (get_numbers(objs[2], &b, 'I', 0, "b") < 0) {
         PyBuffer_Release(&shingles);
         PyBuffer_Release(&a);
         return NULL;
     }
-    if (get_uint32s(objs[3], &out, 1, "out") < 0) {
+    if (get_numbers(objs[3], &out, 'I', 1, "out") < 0) {
         PyBuffer_Release(&shingles);
         PyBuffer_Release(&a);
         PyBuffer_Release(&b);
@@ -302,7 +311,7 @@ static PyObject *most_common(PyObject *self, PyObject *args)
     Py_buffer values, lengths;
     if (!PyArg_ParseTuple(args, "OOn", &values_obj, &lengths_obj, &n))
         return NULL;
-    if (get_uint32s(values_obj, &values, 0, "values") < 0)
+    if (get_numbers(values_obj, &values, 'I', 0, "values") < 0)
         return NULL;
     if (PyObject_GetBuffer(lengths_obj, &lengths, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
         PyBuffer_Release(&values);
@@ -398,29 +407,6 @@ PyDoc_STRVAR(row_dots_doc,
     "data): indptr and indices int32 or int64, each row's indices ascending and distinct,\n"
     "data float32. Each product is taken in double, times weights[column] (float64) unless\n"
     "weights is None, and the products are summed in column order. rows: int64.");
-
-/* A buffer of one kind of number, C-contiguous: 'i' an index (int32 or int64), 'q' int64,
- * 'f' float32, 'd' float64. Anything else is refused, not read as the wrong numbers. */
-static int get_numbers(PyObject *obj, Py_buffer *view, char kind, int writable, const char *what)
-{
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(obj, view, flags) < 0)
-        return -1;
-    const char *f = native_format(view);
-    int wide = view->itemsize == 8 && (strcmp(f, "q") == 0 || strcmp(f, "l") == 0);
-    int ok = kind == 'i' ? wide || (view->itemsize == 4 && strcmp(f, "i") == 0)
-           : kind == 'q' ? wide
-           : kind == 'f' ? view->itemsize == 4 && strcmp(f, "f") == 0
-           : view->itemsize == 8 && strcmp(f, "d") == 0;
-    if (!ok) {
-        PyBuffer_Release(view);
-        PyErr_Format(PyExc_TypeError, "%s must hold %s values", what,
-                     kind == 'i' ? "int32 or int64" : kind == 'q' ? "int64"
-                     : kind == 'f' ? "float32" : "float64");
-        return -1;
-    }
-    return 0;
-}
 
 static inline int64_t index_at(const Py_buffer *view, Py_ssize_t i)
 {
