@@ -8,9 +8,9 @@ it keeps (reading: parsers' buffers between the articles) only goes back when as
 (`give_back`, glibc's malloc_trim).
 
 benchmarks/selection.py, 40,000 candidates against 100,000 remembered: the selecting process
-peaks at about 490 MB with the thresholds fixed, 530 MB without; 10,000 candidates select about 5%
-slower for it (freed arrays are mapped afresh: more page faults). Selection's helper
-processes leave them as they are: fixed, their peak was the same.
+peaks at about 485 MB with the thresholds fixed, 500-520 MB without; 10,000 candidates select
+about 3% slower for it (arrays mapped on their own are mapped afresh: more page faults).
+Selection's helper processes leave them as they are: fixed, their peak was the same.
 """
 
 from __future__ import annotations
@@ -20,10 +20,13 @@ import functools
 import os
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (glibc's malloc.h)
-# Arrays from this size on are mapped on their own, and given back when freed; free memory at
-# the heap's top beyond it is given back too. glibc starts both at 128 KiB, which gave the
-# same peak (494 MB against 496).
-THRESHOLD = 512 * 1024
+# Arrays from MMAP_THRESHOLD on are mapped on their own, and given back when freed; smaller
+# ones come from the heap, where the next reuses their pages (a selection reads the history's
+# key blocks, 2 MB each, block after block: 10,000 candidates, 146,000 page faults a selection
+# with 512 KiB, 81,000 with 4 MiB, 3% faster; the 40k peak 480-483 MB against 482-484, one
+# run of seven 492). Free memory at the heap's top beyond TRIM_THRESHOLD is given back too.
+MMAP_THRESHOLD = 4 << 20
+TRIM_THRESHOLD = 512 << 10
 
 
 @functools.cache
@@ -44,8 +47,8 @@ def return_freed_memory() -> None:
     if libc is not None and not {"MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"} & set(
         os.environ
     ):
-        libc.mallopt(_M_MMAP_THRESHOLD, THRESHOLD)
-        libc.mallopt(_M_TRIM_THRESHOLD, THRESHOLD)
+        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
 
 
 def give_back() -> None:

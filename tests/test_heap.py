@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
-from digest.heap import glibc
+from digest.heap import MMAP_THRESHOLD, glibc
 
 pytestmark = pytest.mark.skipif(glibc() is None, reason="glibc's allocator only")
 
-# A stage's pattern: one big array freed (glibc then raises its thresholds), then 48 MB of
-# 1 MB arrays between objects that stay, all freed. Prints the resident MB it keeps.
+# A stage's pattern: one big array freed (glibc then raises its thresholds), then 48 arrays
+# of 1 MB between objects that stay, all freed. Prints the resident MB it keeps.
 STAGE = """
 import sys
 import numpy as np
@@ -38,9 +38,10 @@ print(resident() - before)
 """
 
 
-def kept_mb(*how: str) -> int:
+def kept_mb(*how: str, array: int = 1 << 20) -> int:
+    stage = STAGE.replace("np.ones(1 << 20", f"np.ones({array}")
     out = subprocess.run(
-        [sys.executable, "-c", STAGE, *how], capture_output=True, text=True, check=True
+        [sys.executable, "-c", stage, *how], capture_output=True, text=True, check=True
     )
     return int(out.stdout)
 
@@ -50,7 +51,9 @@ def test_without_eitherglibc_keeps_what_a_stage_freed():
 
 
 def test_fixed_thresholds_give_freed_arrays_back_as_they_are_freed():
-    assert kept_mb("fixed") <= 8
+    """Arrays from MMAP_THRESHOLD on; smaller ones stay in the heap for the next to reuse."""
+    assert kept_mb("fixed", array=MMAP_THRESHOLD) <= 8
+    assert kept_mb("fixed") >= 40
 
 
 def test_give_back_returns_the_free_pages_between_the_kept_objects():

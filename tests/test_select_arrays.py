@@ -6,6 +6,7 @@ languages finds."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 import zlib
@@ -23,7 +24,7 @@ from digest.select import fingerprint as fingerprint_module
 from digest.select import kernels
 from digest.select.facts import weekday_words
 from digest.select.fingerprint import STOP_WORD_HASHES, word_hashes
-from digest.select.keys import KeySet, distinct, positions_in
+from digest.select.keys import KeySet, distinct, key64, positions_in
 from digest.select.pairs import pair_groups, pairs_within, unique_pairs
 from digest.select.ragged import Ragged
 from digest.text import STOP_WORDS, folded, tokens
@@ -301,6 +302,17 @@ def test_positions_in_a_sorted_array_are_where_each_key_is(stored, others, picks
     for asked in (keys, np.sort(keys)):  # in no order, and in order
         got = positions_in(sorted_keys, asked).tolist()
         assert got == [where.get(k, -1) for k in asked.tolist()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.lists(st.one_of(st.text(), st.binary()), min_size=1, max_size=3))
+def test_keys_are_the_blake2b_of_the_parts_joined(kind, parts):
+    """Stored keys (what was sent, its facts, its texts) must never change: each is the
+    first 8 bytes of the blake2b of its kind and parts in UTF-8, joined by 0x1f, read as a
+    signed little-endian number, however the parts are given."""
+    data = b"\x1f".join(p.encode() if isinstance(p, str) else p for p in (kind, *parts))
+    digest = hashlib.blake2b(data, digest_size=8).digest()
+    assert key64(kind, *parts) == int.from_bytes(digest, "little", signed=True)
 
 
 @pytest.mark.parametrize("dtype", ["<i8", "<u4"])

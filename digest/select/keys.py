@@ -12,8 +12,12 @@ from . import kernels
 
 
 def key64(kind: str, *parts: bytes | str) -> int:
-    """A stable signed 64-bit key (an SQL BIGINT) for a kind of thing and its value."""
-    data = b"\x1f".join([p.encode() if isinstance(p, str) else p for p in (kind, *parts)])
+    """A stable signed 64-bit key (an SQL BIGINT) for a kind of thing and its value: the
+    blake2b of the parts in UTF-8, joined by 0x1f."""
+    if len(parts) == 1 and isinstance(parts[0], str):  # most keys: one value (0.5 us less)
+        data = f"{kind}\x1f{parts[0]}".encode()
+    else:
+        data = b"\x1f".join([p.encode() if isinstance(p, str) else p for p in (kind, *parts)])
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little", signed=True)
 
 
