@@ -268,7 +268,8 @@ def _join_small_stories(
     the topics):
     - a story of one copy group, at a mean score of ATTACH_P with the bigger story's tellings,
       similarity.ATTACH_MARGIN times its mean with any other -- or with other stories that
-      match the first at SPLIT_P, one event left in parts;
+      match the first at SPLIT_P, one event left in parts, or that hold parts of sent stories
+      as the first does (already sent, whichever it joined);
     - a story of up to SMALL_STORY copy groups, at a mean of SPLIT_P, ATTACH_MARGIN times its
       mean with any other;
     never two stories holding parts of two sent stories (`sent`: node -> its sent story)."""
@@ -300,7 +301,11 @@ def _join_small_stories(
         best, m = max(means.items(), key=lambda kv: kv[1])
         claimants = rivals(means, best)
         if size == 1:
-            fits = m >= ATTACH_P and all(mean(best, k) >= SPLIT_P for k in claimants)
+            # A rival that holds parts of sent stories, as the best does, decides nothing: a
+            # lone report two sent stories claim is already sent whichever it joins.
+            fits = m >= ATTACH_P and all(
+                mean(best, k) >= SPLIT_P or (held[best] and held[k]) for k in claimants
+            )
         else:
             fits = m >= SPLIT_P and not claimants
         if fits and len(held[best] | held[x]) <= 1:
