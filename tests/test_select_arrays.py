@@ -22,7 +22,7 @@ from scipy import sparse
 from digest.models import Article, Paragraph
 from digest.select import fingerprint as fingerprint_module
 from digest.select import kernels
-from digest.select.facts import weekday_words
+from digest.select.facts import NUMBER_RE, numbers, weekday_words
 from digest.select.fingerprint import STOP_WORD_HASHES, word_hashes
 from digest.select.keys import KeySet, distinct, key64, positions_in
 from digest.select.pairs import pair_groups, pairs_within, unique_pairs
@@ -184,6 +184,8 @@ def test_c_kernels_refuse_arrays_of_other_numbers():
             kernels.positions(*args, 0)
     with pytest.raises(ValueError):
         kernels.positions(keys, keys, np.zeros(11, np.int64), 0)
+    with pytest.raises(TypeError, match="str"):
+        kernels.digit_runs(b"12")
 
 
 def _csr(rows: list[dict[int, float]], width: int) -> sparse.csr_array:
@@ -424,3 +426,26 @@ def test_fingerprints_made_in_blocks_and_joined_are_those_of_all_at_once():
         else:
             assert a.tolist() == b.tolist(), f.name
     assert whole.facts_of(0) and not whole.facts_of(1)
+
+
+NUMBER_PARTS = ["1", "23", "4.5", "6,7", "8 9", "0\u00a01", "x2", "k", "bn", "%", " per cent", ",",
+                ".", " ", "\u0663", "\uff11", "млрд", "€", "$", "-", "\n"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.lists(st.sampled_from(NUMBER_PARTS), max_size=40).map("".join),
+        st.text(st.characters(codec="utf-8"), max_size=80),
+    )
+)
+def test_numbers_found_from_digit_runs_are_those_finditer_finds(text):
+    """facts.numbers starts a match only where a run of ASCII digits starts (kernels.c):
+    the same matches, groups and spans as trying the number at each character."""
+    got = [(m.span(), m.groups()) for m in numbers(text)]
+    assert got == [(m.span(), m.groups()) for m in NUMBER_RE.finditer(text)]
+    assert kernels.digit_runs(text) == [
+        n
+        for n, c in enumerate(text)
+        if c in "0123456789" and (n == 0 or text[n - 1] not in "0123456789")
+    ]

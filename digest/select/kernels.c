@@ -6,8 +6,9 @@
  * datasketch's MinHash and to Counter.most_common.
  *
  * Also the same-story score's dot products of pairs of sparse rows (similarity.py), which
- * scipy makes by copying each pair's rows into new matrices first (row_dots), and where many
- * keys in no order are in a sorted array of keys (keys.positions_in: positions).
+ * scipy makes by copying each pair's rows into new matrices first (row_dots), where many
+ * keys in no order are in a sorted array of keys (keys.positions_in: positions), and where
+ * the runs of digits of a text start, where facts.numbers tries a number (digit_runs).
  *
  * Arrays come and go as buffers (bytes, bytearray, numpy arrays), so this needs no numpy
  * headers: numbers in the machine's byte order, of the types each function names.
@@ -580,6 +581,59 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(digit_runs_doc,
+    "digit_runs(text: str) -> list[int]\n\n"
+    "Where each run of ASCII digits in text starts: a digit 0-9 whose character before is no\n"
+    "such digit, in order.");
+
+/* digit_runs for one kind of str: inlined where the kind is a constant, so each kind gets a
+ * loop of its own without a switch on every character. */
+static inline __attribute__((always_inline)) int digit_runs_of(
+    const int kind, const void *data, Py_ssize_t n, PyObject *out)
+{
+    int after_digit = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        const int digit = c >= '0' && c <= '9';
+        if (digit && !after_digit) {
+            PyObject *at = PyLong_FromSsize_t(i);
+            const int failed = at == NULL || PyList_Append(out, at) < 0;
+            Py_XDECREF(at);
+            if (failed)
+                return -1;
+        }
+        after_digit = digit;
+    }
+    return 0;
+}
+
+static PyObject *digit_runs(PyObject *self, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "digit_runs takes a str");
+        return NULL;
+    }
+    const void *data = PyUnicode_DATA(arg);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    int failed;
+    switch (PyUnicode_KIND(arg)) {
+    case PyUnicode_1BYTE_KIND:
+        failed = digit_runs_of(PyUnicode_1BYTE_KIND, data, n, out);
+        break;
+    case PyUnicode_2BYTE_KIND:
+        failed = digit_runs_of(PyUnicode_2BYTE_KIND, data, n, out);
+        break;
+    default:
+        failed = digit_runs_of(PyUnicode_4BYTE_KIND, data, n, out);
+    }
+    if (failed)
+        Py_CLEAR(out);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"most_common", most_common, METH_VARARGS, most_common_doc},
     {"word_hashes", word_hashes, METH_O, word_hashes_doc},
@@ -588,6 +642,7 @@ static PyMethodDef methods[] = {
     {"minhash", minhash, METH_VARARGS, minhash_doc},
     {"row_dots", row_dots, METH_VARARGS, row_dots_doc},
     {"positions", positions, METH_VARARGS, positions_doc},
+    {"digit_runs", digit_runs, METH_O, digit_runs_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -595,7 +650,7 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "kernels",
     .m_doc = "Selection's innermost loops in C: fingerprinting's per-word work, the same-story "
-             "score's row dots, key positions.",
+             "score's row dots, key positions, where runs of digits start.",
     .m_size = -1,
     .m_methods = methods,
 };
