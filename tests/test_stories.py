@@ -18,6 +18,7 @@ from digest.models import ALREADY_SENT, Article, Paragraph
 from digest.select.choose import select, sent_records
 from digest.select.copies import Told, mixed_into
 from digest.select.sent import History
+from digest.select.stories import join_small_stories
 from digest.state import Store
 
 EVERYTHING = SelectionConfig(max_articles=1000, lookback_days=100_000)
@@ -392,3 +393,24 @@ def test_two_events_at_one_place_with_the_same_institutions_and_finds_stay_apart
         store.remember(1, first.records)
         later = select([b], History(store), EVERYTHING)
     assert [c.article.title for c in later.chosen] == [b.title]
+
+
+# A lone report (node 0) that two sent stories claim about as well (nodes 1-2: parts of sent
+# story 100; nodes 3-4: of sent story 200), each too weakly to be a clear telling of either.
+LONE = {(0, 1): 0.2, (0, 2): 0.2, (0, 3): 0.15, (0, 4): 0.15}
+
+
+@pytest.mark.parametrize(
+    ("between", "joined"),
+    [
+        ({}, False),  # two unrelated sent events: it may be a third, new one
+        ({(1, 3): 0.3, (2, 4): 0.3}, True),  # one event sent in two parts: it is already sent
+    ],
+)
+def test_a_lone_report_two_sent_stories_claim_joins_them_only_when_they_match(between, joined):
+    """join_small_stories: rivals that hold parts of sent stories decide nothing only when
+    those sent stories match each other at ATTACH_P (0.3 over 2 x 2 pairs: 0.15)."""
+    clusters = [[0], [1, 2], [3, 4]]
+    sent = {1: 100, 2: 100, 3: 200, 4: 200}
+    got = join_small_stories(clusters, LONE | between, sent)
+    assert got == ([[1, 2, 0], [3, 4]] if joined else clusters)

@@ -74,8 +74,9 @@ def test_a_lone_report_two_sent_stories_of_its_event_claim_is_already_sent(ecb):
     three later reports scored with parts of both about as well (one: a mean of 0.36 with
     the best part, 0.32 and 0.24 with two others). Stories claiming a lone report that
     closely left it alone, as no clear telling of either, unless they were parts of one event;
-    but when all are sent, it is already sent whichever it joins (the four splits: 13 of 80
-    events sent again before, 12 after, no new event lost either way)."""
+    sent stories that match each other at ATTACH_P are (one event sent in parts): it is
+    already sent whichever it joins (the four splits: 13 of 80 events sent again before, 12
+    after, no new event lost either way)."""
     articles, gold = ecb
     t = two_days(articles, gold, first_events=0, last_half=True)
     assert "4ecb" not in t.sent_again, t.sent_again

@@ -55,7 +55,7 @@ SAME_STORY_P = 0.65
 ATTACH_P = 0.15
 # Two stories whose tellings match each other at this mean are one event that average linkage
 # left in parts: a lone report both could claim joins the stronger; a small story joins a
-# bigger one at this mean (stories._join_small_stories).
+# bigger one at this mean (stories.join_small_stories).
 SPLIT_P = 0.3
 # A new story is a telling of a sent story from this mean probability on (and the margin).
 HISTORY_P = 0.5

@@ -25,7 +25,7 @@ from .pairs import pair_groups, pairs_within
 from .ragged import Ragged
 from .similarity import ATTACH_P, MIN_SCORE, SAME_STORY_P, SPLIT_P, average_linkage, rivals
 
-SMALL_STORY = 4  # copy groups: a story this small may join a bigger one (_join_small_stories)
+SMALL_STORY = 4  # copy groups: a story this small may join a bigger one (join_small_stories)
 SPLIT_SHARERS = 50  # stories sharing a too common anchor, at most, for it to join them
 SPLIT_SAMPLE = 8  # tellings of each of two stories whose pairs estimate their mean
 CENTRAL_SAMPLE = 32  # tellings a telling of a bigger story is compared with (_centrality)
@@ -72,7 +72,7 @@ def group(
     """Candidates into stories: copies first (`copy_groups`), then the copy groups by
     average linkage of the same-story scores of their tellings (`pairs`: the pairs of
     candidates worth a score, rows of two); a small story then joins the bigger one it
-    clearly belongs to, if any (`_join_small_stories`).
+    clearly belongs to, if any (`join_small_stories`).
 
     The groups of `sent` tellings are grouped with them, as they would have been had they
     come in this batch, but that two sent stories never join: a story grouped with a sent one
@@ -110,7 +110,7 @@ def group(
         clusters = _join_split_stories(
             clusters, common, rep, by_rep, score, batch.day, story_of, position
         )
-    clusters = _join_small_stories(clusters, node_score, story_of)
+    clusters = join_small_stories(clusters, node_score, story_of)
     stories = []
     for cluster in clusters:
         told = [r for r in cluster if r in by_rep]
@@ -259,7 +259,7 @@ def _first_tellings(
     return (faces + [m for s in groups for m in s.others])[:SPLIT_SAMPLE]
 
 
-def _join_small_stories(
+def join_small_stories(
     clusters: list[list[int]], score: dict[tuple[int, int], float], sent: dict[int, int]
 ) -> list[list[int]]:
     """Small stories that average linkage kept apart join a bigger story they clearly belong
@@ -268,8 +268,8 @@ def _join_small_stories(
     the topics):
     - a story of one copy group, at a mean score of ATTACH_P with the bigger story's tellings,
       similarity.ATTACH_MARGIN times its mean with any other -- or with other stories that
-      match the first at SPLIT_P, one event left in parts, or that hold parts of sent stories
-      as the first does (already sent, whichever it joined);
+      match the first at SPLIT_P, one event left in parts, or at ATTACH_P when all hold parts
+      of sent stories (an event sent in parts: already sent, whichever it joined);
     - a story of up to SMALL_STORY copy groups, at a mean of SPLIT_P, ATTACH_MARGIN times its
       mean with any other;
     never two stories holding parts of two sent stories (`sent`: node -> its sent story)."""
@@ -301,10 +301,12 @@ def _join_small_stories(
         best, m = max(means.items(), key=lambda kv: kv[1])
         claimants = rivals(means, best)
         if size == 1:
-            # A rival that holds parts of sent stories, as the best does, decides nothing: a
-            # lone report two sent stories claim is already sent whichever it joins.
+            # A rival is no rival when it is the best's other part, or when both hold parts
+            # of sent stories that match each other at ATTACH_P (an event sent in parts): a
+            # lone report they claim is already sent whichever it joins.
             fits = m >= ATTACH_P and all(
-                mean(best, k) >= SPLIT_P or (held[best] and held[k]) for k in claimants
+                mean(best, k) >= SPLIT_P or (held[best] and held[k] and mean(best, k) >= ATTACH_P)
+                for k in claimants
             )
         else:
             fits = m >= SPLIT_P and not claimants
