@@ -14,8 +14,8 @@ from . import kernels
 def key64(kind: str, *parts: bytes | str) -> int:
     """A stable signed 64-bit key (an SQL BIGINT) for a kind of thing and its value: the
     blake2b of the parts in UTF-8, joined by 0x1f."""
-    if len(parts) == 1 and isinstance(parts[0], str):  # most keys: one value (0.5 us less)
-        data = f"{kind}\x1f{parts[0]}".encode()
+    if len(parts) == 1 and isinstance(parts[0], str):  # most keys: one value (0.4 us less)
+        data = "\x1f".join((kind, parts[0])).encode()  # a str's own text, whatever its class
     else:
         data = b"\x1f".join([p.encode() if isinstance(p, str) else p for p in (kind, *parts)])
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little", signed=True)
