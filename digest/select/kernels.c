@@ -588,7 +588,12 @@ PyDoc_STRVAR(digit_runs_doc,
 
 /* digit_runs for one kind of str: inlined where the kind is a constant, so each kind gets a
  * loop of its own without a switch on every character. */
-static inline __attribute__((always_inline)) int digit_runs_of(
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+static ALWAYS_INLINE int digit_runs_of(
     const int kind, const void *data, Py_ssize_t n, PyObject *out)
 {
     int after_digit = 0;
@@ -613,6 +618,10 @@ static PyObject *digit_runs(PyObject *self, PyObject *arg)
         PyErr_SetString(PyExc_TypeError, "digit_runs takes a str");
         return NULL;
     }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(arg) < 0)  /* a legacy str made by the old C API, not yet compact */
+        return NULL;
+#endif
     const void *data = PyUnicode_DATA(arg);
     const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
     PyObject *out = PyList_New(0);
