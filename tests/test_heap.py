@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -40,8 +41,9 @@ print(resident() - before)
 
 def kept_mb(*how: str, array: int = 1 << 20) -> int:
     stage = STAGE.replace("np.ones(1 << 20", f"np.ones({array}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}  # they would win
     out = subprocess.run(
-        [sys.executable, "-c", stage, *how], capture_output=True, text=True, check=True
+        [sys.executable, "-c", stage, *how], capture_output=True, text=True, check=True, env=env
     )
     return int(out.stdout)
 

@@ -57,8 +57,6 @@ ATTACH_P = 0.15
 # left in parts: a lone report both could claim joins the stronger; a small story joins a
 # bigger one at this mean (stories.join_small_stories).
 SPLIT_P = 0.3
-# A new story is a telling of a sent story from this mean probability on (and the margin).
-HISTORY_P = 0.5
 ATTACH_MARGIN = 2.0
 MIN_SCORE = 0.02  # pairs scored lower are left out of the means (they count 0)
 # Reports in one script whose content words' cosine is below this are never one story: on
