@@ -8,9 +8,11 @@ it keeps (reading: parsers' buffers between the articles) only goes back when as
 (`give_back`, glibc's malloc_trim).
 
 benchmarks/selection.py, 40,000 candidates against 100,000 remembered: the selecting process
-peaks at about 485 MB with the thresholds fixed, 500-520 MB without; 10,000 candidates select
-about 3% slower for it (arrays mapped on their own are mapped afresh: more page faults).
-Selection's helper processes leave them as they are: fixed, their peak was the same.
+peaks at 482-484 MB with the thresholds fixed as below, 500-520 MB without. The price is page
+faults: arrays mapped on their own, and memory given back at the heap's top, are mapped afresh
+when next asked for (10,000 candidates: about 43,000 faults a select without, 63,000-81,000
+with). Selection's helper processes leave the thresholds as they are: fixed, their peak was
+the same.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ import functools
 import os
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (glibc's malloc.h)
-# Arrays from MMAP_THRESHOLD on are mapped on their own, and given back when freed; smaller
-# ones come from the heap, where the next reuses their pages (a selection reads the history's
-# key blocks, 2 MB each, block after block: 10,000 candidates, 146,000 page faults a selection
-# with 512 KiB, 81,000 with 4 MiB, 3% faster; the 40k peak 480-483 MB against 482-484, one
-# run of seven 492). Free memory at the heap's top beyond TRIM_THRESHOLD is given back too.
+# Arrays from MMAP_THRESHOLD on are mapped on their own (unless a free block of the heap
+# fits them) and given back when freed; smaller ones come from the heap, whose pages the next
+# reuses, but for free memory at its top beyond TRIM_THRESHOLD, given back at once. A selection
+# reads the history's key blocks, 2 MB each, block after block: 10,000 candidates, a select
+# made 146,000 page faults with both at 512 KiB, 63,000-81,000 with MMAP_THRESHOLD at 4 MiB,
+# and was 3% faster (median of 10 alternating pairs); the 40k peak 480-483 MB with 512 KiB,
+# 482-484 with 4 MiB (one run of seven 492). TRIM_THRESHOLD at 8 MiB too, as glibc's own rule
+# sets it, keeps the top's pages for the next block (37,000 faults a select), but the 40k
+# peak rose to 489-496 MB, too near 500.
 MMAP_THRESHOLD = 4 << 20
 TRIM_THRESHOLD = 512 << 10
 
