@@ -47,14 +47,22 @@ def glibc() -> ctypes.CDLL | None:
 
 def return_freed_memory() -> None:
     """Fix glibc's thresholds. Only for digest's own process (the CLI): a library must not
-    change the allocator of the process it runs in. The environment's MALLOC_TRIM_THRESHOLD_
-    / MALLOC_MMAP_THRESHOLD_ win."""
+    change the allocator of the process it runs in. Thresholds the environment sets win
+    (MALLOC_TRIM_THRESHOLD_, MALLOC_MMAP_THRESHOLD_, or the same in GLIBC_TUNABLES)."""
     libc = glibc()
-    if libc is not None and not {"MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"} & set(
-        os.environ
-    ):
+    if libc is not None and not _thresholds_from_environment():
         libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
         libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+
+
+def _thresholds_from_environment() -> bool:
+    tunables = {
+        setting.partition("=")[0] for setting in os.environ.get("GLIBC_TUNABLES", "").split(":")
+    }
+    return bool(
+        {"MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"} & set(os.environ)
+        or {"glibc.malloc.trim_threshold", "glibc.malloc.mmap_threshold"} & tunables
+    )
 
 
 def give_back() -> None:
