@@ -7,10 +7,12 @@
 For each history size: generate that many articles and `remember` them in batches of 10,000
 into a fresh state file (timed: fingerprinting and writing apart, with the bytes written),
 then, for each candidate count, generate the candidates, with planted duplicates of
-every kind, and time `select` in a fresh process, twice (the first starts the fork server),
-with the process's peak resident set from the first; then, from a run each of their own,
-the peak resident set of each helper process (added to the process's) and tracemalloc
-inside `select`. Prints timings, memory and how many of the planted duplicates were caught;
+every kind, and time `select` in a fresh process, twice, with the process's peak resident
+set from the first. The candidates are read a thousand at a time, as from sources, and the
+helpers' fork server is started as reading goes on, as `digest run` does (in another
+process, the first `select` is timed without that: the selection then starts the fork
+server). Then, from a run each of their own, the peak resident set of each helper process
+(added to the process's) and tracemalloc inside `select`. Prints timings, memory and how many of the planted duplicates were caught;
 asserts nothing.
 
 Text is generated: sentences of Zipf-distributed words (common English words on top of a
@@ -60,6 +62,7 @@ from digest.models import (
     Paragraph,
 )
 from digest.select.choose import select, sent_records
+from digest.select.parallel import start_helpers_early
 from digest.select.sent import History
 from digest.state import Store
 
@@ -68,6 +71,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 3, 2)
 SENT_PER_DAY = 100  # history is spread back from TODAY at this rate
 BATCH = 10_000
+SOURCE = 1_000  # candidates read at a time, as from one source
 CONFIG = SelectionConfig(max_articles=1_000_000, lookback_days=100_000)
 
 COMMON = """the of and to in a is that for on was with as by at from it be has have said are
@@ -401,12 +405,18 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
-def measure(state: Path, candidates_file: Path) -> None:
+def measure(state: Path, candidates_file: Path, early: bool = True) -> None:
     """Child process: a selection timed twice, then once for the helpers' memory and once
-    under tracemalloc."""
+    under tracemalloc. The candidates are read a source (SOURCE articles) at a time; `early`:
+    the helpers' fork server is started as reading goes on, as `digest run` does (else only
+    the first selection is timed)."""
     return_freed_memory()  # as the CLI does (digest/heap.py)
+    articles: list[Article] = []
     with candidates_file.open("rb") as f:  # streamed: the whole file in memory would top the peak
-        articles = pickle.load(f)
+        while source := pickle.load(f):
+            articles += source
+            if early:
+                start_helpers_early(len(articles))  # as digest.plan.read_sources has it done
     give_back()  # as plan_digest does between reading and selecting
     rss_before = peak_rss()
     with Store.open(state, readonly=True) as store:
@@ -414,6 +424,9 @@ def measure(state: Path, candidates_file: Path) -> None:
         selection = select(articles, History(store), CONFIG)
         seconds = time.perf_counter() - t
         rss = peak_rss()
+        if not early:
+            sys.stdout.buffer.write(pickle.dumps({"seconds": seconds}))
+            return
         t = time.perf_counter()
         select(articles, History(store), CONFIG)
         again = time.perf_counter() - t
@@ -527,6 +540,20 @@ def main() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def measured(state: Path, candidates_file: Path, early: bool) -> dict:
+    """`measure` in a fresh process. Its main is `-c`, not this script: each helper of a
+    selection imports the main script again (digest/select/parallel.py), and the CLI's
+    (`digest`) imports next to nothing, where this one imports all of digest (0.1 s more on a
+    first select)."""
+    measuring = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+        f"from selection import measure; from pathlib import Path; "
+        f"measure(Path({str(state)!r}), Path({str(candidates_file)!r}), {early})"
+    )
+    out = subprocess.run([sys.executable, "-c", measuring], check=True, capture_output=True)
+    return pickle.loads(out.stdout)
+
+
 def bench_history(args: argparse.Namespace, gen: Generator, folder: Path, size: int) -> None:
     state = folder / f"state-{size}.sqlite3"
     if args.reuse and state.exists():
@@ -548,24 +575,19 @@ def bench_history(args: argparse.Namespace, gen: Generator, folder: Path, size: 
         arts, plants = candidates(gen, size, count)
         words = sum(len(a.text.split()) for a in arts) / len(arts)
         cand_file = folder / f"candidates-{size}-{count}.pickle"
-        cand_file.write_bytes(pickle.dumps(arts))
+        with cand_file.open("wb") as f:
+            for at in range(0, len(arts), SOURCE):
+                pickle.dump(arts[at : at + SOURCE], f)
+            pickle.dump([], f)
         os.sync()  # not timing the kernel writing the new state file out
-        # The child's main is `-c`, not this script: each helper of a selection imports the
-        # main script again (digest/select/parallel.py), and the CLI's (`digest`) imports next
-        # to nothing, where this one imports all of digest (0.1 s more on a first select).
-        measuring = (
-            f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-            f"from selection import measure; from pathlib import Path; "
-            f"measure(Path({str(state)!r}), Path({str(cand_file)!r}))"
-        )
-        out = subprocess.run(
-            [sys.executable, "-c", measuring], check=True, capture_output=True
-        ).stdout
+
+        r = measured(state, cand_file, early=True)
+        cold = measured(state, cand_file, early=False)["seconds"]
         cand_file.unlink()
-        r = pickle.loads(out)
         print(f"  {len(arts):,} candidates, {words:.0f} words on average")
         print(
-            f"    select: {r['seconds']:.2f} s (again: {r['again']:.2f} s); "
+            f"    select: {r['seconds']:.2f} s (again: {r['again']:.2f} s; with no fork "
+            f"server started while reading: {cold:.2f} s); "
             f"allocated at peak (tracemalloc) {r['peak'] / 1e6:.0f} MB; process peak RSS "
             f"{r['rss'] / 1e6:.0f} MB, of which {r['rss_before'] / 1e6:.0f} MB before select "
             "(interpreter, libraries, the candidates)"

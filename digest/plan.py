@@ -41,6 +41,7 @@ from .render import render
 from .rules import SourceRules
 from .select.choose import select
 from .select.fingerprint import exact_key, text_hashes
+from .select.parallel import start_helpers_early
 from .select.sections import assign_sections, section_order
 from .select.sent import SentStories
 from .sources import read_configured
@@ -83,9 +84,10 @@ class DigestPlan:
 def read_sources(config: Config, store=None) -> ReadResult:
     """Every configured source; feed dates are taken in the config's time zone. With a
     `store`, feeds are fetched with what it remembers of them (ETag, waits, the last body),
-    and what the fetches learned is remembered unless the store is read-only (preview)."""
+    and what the fetches learned is remembered unless the store is read-only (preview).
+    Selection's helpers start while reading goes on, once there are enough articles."""
     write = store is not None and not store.readonly
-    result = read_configured(config, store, write)
+    result = read_configured(config, store, write, counted=start_helpers_early)
     if result.sources_read == 0:
         detail = "; ".join(str(p) for p in result.problems[:3]) or "no source configured"
         raise SourcesError(

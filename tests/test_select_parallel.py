@@ -13,13 +13,16 @@ import datetime as dt
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import IN_CI
-from republish import entries
+from republish import entries, write_feeds
+from web_server import Page, Site
 
 from digest.config import SelectionConfig
 from digest.models import Article, Paragraph
@@ -222,3 +225,75 @@ def test_a_helper_that_fails_after_answering_sends_what_it_made_then_says_so(mon
     ours.close()
     helper.join(60)
     assert not helper.is_alive()
+
+
+# A process that reads a config's sources, then says how many articles it read and how many
+# fork servers it has started (waiting up to argv[3] seconds for one to appear).
+READ_AND_COUNT_FORK_SERVERS = """
+import os, sys, time
+from pathlib import Path
+from digest.select import parallel
+parallel.PARALLEL_FROM, parallel.SHARE_MIN = int(sys.argv[2]), 50
+from digest.config import load_config
+from digest.plan import read_sources
+
+read = read_sources(load_config(Path(sys.argv[1])))
+
+def fork_servers():
+    found = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = stat.read_text().rsplit(")", 1)[1].split()[1]
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        found += parent == str(os.getpid()) and b"forkserver" in command
+    return found
+
+deadline = time.monotonic() + float(sys.argv[3])
+while not fork_servers() and time.monotonic() < deadline:
+    time.sleep(0.02)
+print(len(read.articles), fork_servers())
+"""
+
+
+@pytest.mark.parametrize("served", [True, False], ids=["feeds over HTTP", "feed files"])
+def test_reading_many_articles_starts_the_helpers_fork_server_before_selection(tmp_path, served):
+    if len(os.sched_getaffinity(0)) < 2:
+        message = "one processor: no helper runs"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+    write_feeds(tmp_path / "feeds", entries(1), day=10)
+    feeds = sorted((tmp_path / "feeds").glob("*.xml"))
+    site = Site("127.0.0.1")
+    try:
+        for f in feeds:
+            site.routes[f"/{f.name}"] = Page(f.read_bytes())
+        sources = [site.url(f"/{f.name}") if served else str(f) for f in feeds]
+        config = tmp_path / "digest.yaml"
+        config.write_text(
+            "sources:\n"
+            + "".join(f"  - feed: {s}\n" for s in sources)
+            + f"state: {tmp_path / 'state.sqlite3'}\n"
+            + 'delivery:\n  from: "Daily <digest@example.com>"\n  to: [reader@example.com]\n'
+        )
+
+        def read(helpers_from: int, wait: float) -> list[int]:
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    READ_AND_COUNT_FORK_SERVERS,
+                    str(config),
+                    str(helpers_from),
+                    str(wait),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            return [int(n) for n in out.split()]
+
+        assert read(100, wait=10) == [500, 1]
+        assert read(501, wait=1) == [500, 0]  # too few for helpers: nothing started
+    finally:
+        site.close()

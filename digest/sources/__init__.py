@@ -142,16 +142,34 @@ def feed_urls(specs: Iterable) -> list[str]:
     return list(dict.fromkeys(s.value for s in specs if s.kind == "feed" and is_web_url(s.value)))
 
 
-def read_configured(config, store=None, write: bool = False) -> ReadResult:
+def read_configured(
+    config, store=None, write: bool = False, counted: Callable[[int], None] | None = None
+) -> ReadResult:
     """Every source a Config names: its web feeds fetched all at once first (with what
     `store`, the state's Storage, remembers of each), then each source read in
-    config order. `write`: remember what the fetches learned (never in a preview)."""
+    config order. `write`: remember what the fetches learned (never in a preview).
+    `counted(n)`: as reading goes on, the articles read so far."""
+    so_far = 0
+
+    def count(read: ReadResult) -> ReadResult:
+        nonlocal so_far
+        so_far += len(read.articles)
+        if counted is not None:
+            counted(so_far)
+        return read
+
     urls = feed_urls(config.sources)
     known = store.feed_caches(urls) if store is not None and urls else {}
     fetched = fetch_all(
-        urls, known, config.fetch, progress=meter("fetching", "feeds"), then=read_fetched
+        urls,
+        known,
+        config.fetch,
+        progress=meter("fetching", "feeds"),
+        then=lambda got: count(read_fetched(got)),
     )
-    result = read_specs(config.sources, progress=meter("reading", "sources"), fetched=fetched)
+    result = read_specs(
+        config.sources, progress=meter("reading", "sources"), fetched=fetched, then=count
+    )
     if write and store is not None:
         store.save_feed_caches(f.cache for f in fetched.values())
     return result
@@ -161,21 +179,24 @@ def read_specs(
     specs: Iterable,
     progress: Callable[[int, int], None] | None = None,
     fetched: dict[str, Fetched] | None = None,
+    then: Callable[[ReadResult], ReadResult] | None = None,
 ) -> ReadResult:
     """Read the sources a Config names (SourceSpec: kind, value, and what readers see of it:
     name, link, article_url); `progress(done, total)` after each. Feeds given in `fetched`
     (digest.sources.fetch: already fetched, all at once) are read from what that gave, and
-    each one's entry count is set in its cache info."""
+    each one's entry count is set in its cache info. `then(read)` on each source read here
+    (not on what `fetched` had read)."""
     result = ReadResult()
     specs = list(specs)
     fetched = fetched or {}
     for done, spec in enumerate(specs, 1):
         got = fetched.get(spec.value) if spec.kind == "feed" else None
-        if got is not None:
-            read = got.read if got.read is not None else read_fetched(got)
+        if got is not None and got.read is not None:
+            read = got.read
             got.read = None  # a feed named twice is read twice, like a file
         else:
-            read = read_source(spec.kind, spec.value)
+            read = read_fetched(got) if got is not None else read_source(spec.kind, spec.value)
+            read = then(read) if then is not None else read
         if got is not None:
             got.cache = replace(got.cache, entries=len(read.articles))
         for article in read.articles:
