@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/selection.py [--history 10000 100000] [--candidates 10000 40000]
                                              [--words 300 800] [--keep DIR [--reuse]]
+                                             [--pairs N]
     .venv/bin/python benchmarks/selection.py --republished   # the republished feeds only
 
 For each history size: generate that many articles and `remember` them in batches of 10,000
@@ -11,8 +12,10 @@ every kind, and time `select` in a fresh process, twice, with the process's peak
 set from the first. The candidates are read a thousand at a time, as from sources, and the
 helpers' fork server is started as reading goes on, as `digest run` does (in another
 process, the first `select` is timed without that: the selection then starts the fork
-server). Then, from a run each of their own, the peak resident set of each helper process
-(added to the process's) and tracemalloc inside `select`. Prints timings, memory and how many of the planted duplicates were caught;
+server; `--pairs N`: N alternating pairs of the two, in fresh processes, the one with the
+early start first in every other pair). Then, from a run each of their own, the peak
+resident set of each helper process (added to the process's) and tracemalloc inside
+`select`. Prints timings, memory and how many of the planted duplicates were caught;
 asserts nothing.
 
 Text is generated: sentences of Zipf-distributed words (common English words on top of a
@@ -39,6 +42,7 @@ import pickle
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -405,11 +409,11 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
-def measure(state: Path, candidates_file: Path, early: bool = True) -> None:
+def measure(state: Path, candidates_file: Path, early: bool = True, first: bool = False) -> None:
     """Child process: a selection timed twice, then once for the helpers' memory and once
-    under tracemalloc. The candidates are read a source (SOURCE articles) at a time; `early`:
-    the helpers' fork server is started as reading goes on, as `digest run` does (else only
-    the first selection is timed)."""
+    under tracemalloc (`first`: only the first selection timed). The candidates are read a
+    source (SOURCE articles) at a time; `early`: the helpers' fork server is started as
+    reading goes on, as `digest run` does."""
     return_freed_memory()  # as the CLI does (digest/heap.py)
     articles: list[Article] = []
     with candidates_file.open("rb") as f:  # streamed: the whole file in memory would top the peak
@@ -424,7 +428,7 @@ def measure(state: Path, candidates_file: Path, early: bool = True) -> None:
         selection = select(articles, History(store), CONFIG)
         seconds = time.perf_counter() - t
         rss = peak_rss()
-        if not early:
+        if first:
             sys.stdout.buffer.write(pickle.dumps({"seconds": seconds}))
             return
         t = time.perf_counter()
@@ -522,6 +526,12 @@ def main() -> None:
         "--reuse", action="store_true", help="select against the state files kept by --keep"
     )
     parser.add_argument("--republished", action="store_true", help="the republished feeds only")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        help="also time the first select with and without the early fork server, N pairs",
+    )
     args = parser.parse_args()
     if args.republished:
         republished()
@@ -540,7 +550,7 @@ def main() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def measured(state: Path, candidates_file: Path, early: bool) -> dict:
+def measured(state: Path, candidates_file: Path, early: bool, first: bool = False) -> dict:
     """`measure` in a fresh process. Its main is `-c`, not this script: each helper of a
     selection imports the main script again (digest/select/parallel.py), and the CLI's
     (`digest`) imports next to nothing, where this one imports all of digest (0.1 s more on a
@@ -548,7 +558,7 @@ def measured(state: Path, candidates_file: Path, early: bool) -> dict:
     measuring = (
         f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
         f"from selection import measure; from pathlib import Path; "
-        f"measure(Path({str(state)!r}), Path({str(candidates_file)!r}), {early})"
+        f"measure(Path({str(state)!r}), Path({str(candidates_file)!r}), {early}, {first})"
     )
     out = subprocess.run([sys.executable, "-c", measuring], check=True, capture_output=True)
     return pickle.loads(out.stdout)
@@ -582,7 +592,11 @@ def bench_history(args: argparse.Namespace, gen: Generator, folder: Path, size: 
         os.sync()  # not timing the kernel writing the new state file out
 
         r = measured(state, cand_file, early=True)
-        cold = measured(state, cand_file, early=False)["seconds"]
+        cold = measured(state, cand_file, early=False, first=True)["seconds"]
+        paired: dict[bool, list[float]] = {True: [], False: []}  # early start or not
+        for k in range(args.pairs):
+            for early in (True, False) if k % 2 == 0 else (False, True):
+                paired[early].append(measured(state, cand_file, early, first=True)["seconds"])
         cand_file.unlink()
         print(f"  {len(arts):,} candidates, {words:.0f} words on average")
         print(
@@ -598,6 +612,14 @@ def bench_history(args: argparse.Namespace, gen: Generator, folder: Path, size: 
                 f"    processes it started (fork server, its resource tracker, helpers): peak "
                 f"RSS {each} MB, largest first; all processes together "
                 f"{(r['rss'] + sum(r['helpers_rss'])) / 1e6:.0f} MB"
+            )
+        if args.pairs:
+            ratio = statistics.median(a / b for a, b in zip(*paired.values(), strict=True))
+            print(
+                f"    first select in {args.pairs} alternating pairs of fresh processes: median "
+                f"{statistics.median(paired[True]):.2f} s with the fork server started while "
+                f"reading, {statistics.median(paired[False]):.2f} s without (pair by pair, "
+                f"median {ratio:.2f} of it)"
             )
         print(f"    chosen {len(r['chosen']):,}, skipped {len(r['skipped']):,}")
         score = caught(plants, arts, r["skipped"])

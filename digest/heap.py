@@ -56,8 +56,14 @@ def return_freed_memory() -> None:
 
 
 def _thresholds_from_environment() -> bool:
+    """A threshold the environment sets. (A value glibc refuses, such as an mmap threshold
+    above 32 MiB, counts as set here: then neither fixes it, and glibc's own rule stays.)"""
     tunables = {
-        setting.partition("=")[0] for setting in os.environ.get("GLIBC_TUNABLES", "").split(":")
+        name
+        for name, equals, _ in (
+            setting.partition("=") for setting in os.environ.get("GLIBC_TUNABLES", "").split(":")
+        )
+        if equals  # glibc ignores a name without a value
     }
     return bool(
         {"MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"} & set(os.environ)

@@ -43,8 +43,9 @@ print(resident() - before)
 
 
 def kept_mb(*how: str, array: int = 1 << 20, **environment: str) -> int:
-    """Any malloc setting in the environment (MALLOC_*, GLIBC_TUNABLES) changes what glibc
-    does: only those given are passed."""
+    """Malloc settings in the environment (MALLOC_*, GLIBC_TUNABLES) can change what glibc
+    does (a top pad or an mmap maximum turns its own thresholds off): only those given are
+    passed."""
     stage = STAGE.replace("np.ones(1 << 20", f"np.ones({array}")
     env = {
         k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"
@@ -83,3 +84,12 @@ def test_give_back_returns_the_free_pages_between_the_kept_objects():
 def test_a_threshold_the_environment_sets_wins(environment):
     """128 KiB from the environment: the 1 MB arrays are mapped on their own and go back."""
     assert kept_mb("fixed", **environment) <= 8
+
+
+@pytest.mark.parametrize(
+    "tunables",
+    ["glibc.malloc.arena_max=2:glibc.malloc.tcache_count=8", "glibc.malloc.mmap_threshold"],
+)
+def test_other_tunables_leave_digests_thresholds_in_place(tunables):
+    """Tunables that set no threshold (a name without a value sets nothing, for glibc)."""
+    assert kept_mb("fixed", array=MMAP_THRESHOLD, GLIBC_TUNABLES=tunables) <= 8

@@ -247,7 +247,10 @@ def fork_servers():
             command = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        found += parent == str(os.getpid()) and b"forkserver" in command
+        found += parent == str(os.getpid()) and any(
+            part.startswith(b"from multiprocessing.forkserver import main")
+            for part in command.split(b"\\0")
+        )
     return found
 
 deadline = time.monotonic() + float(sys.argv[3])

@@ -78,7 +78,13 @@ def start_helpers_early(count: int) -> None:
     """For a caller about to select `count` candidates (digest's reading calls it as it goes):
     start the helpers' fork server now, in a thread, so that the selection's first helpers
     need not wait for it (10,000 candidates: about 0.2 s of the first selection in a process).
-    Nothing when the selection would start no helper, or when it was started before."""
+    Nothing when the selection would start no helper, or when it was started before (should
+    two threads start it at once, multiprocessing still starts one server).
+
+    While that thread starts the server, it holds multiprocessing's fork-server lock, a few
+    milliseconds: a child forked (os.fork, multiprocessing's fork start method) in that
+    moment would wait for the lock forever if it started helpers itself. digest never forks;
+    a program that does should not fork while reading."""
     if len(_shares(count)) > 1:
         _start_fork_server()
 
