@@ -59,6 +59,10 @@ def shared_out(monkeypatch):
     monkeypatch.setattr(parallel_module, "PARALLEL_FROM", 100)
     monkeypatch.setattr(parallel_module, "SHARE_MIN", 50)
     monkeypatch.setattr(parallel_module, "CHUNK", 16)
+    needs_two_processors()
+
+
+def needs_two_processors() -> None:
     if len(os.sched_getaffinity(0)) < 2:
         message = "one processor: no helper runs"
         pytest.fail(message) if IN_CI else pytest.skip(message)
@@ -262,9 +266,7 @@ print(len(read.articles), fork_servers())
 
 @pytest.mark.parametrize("served", [True, False], ids=["feeds over HTTP", "feed files"])
 def test_reading_many_articles_starts_the_helpers_fork_server_before_selection(tmp_path, served):
-    if len(os.sched_getaffinity(0)) < 2:
-        message = "one processor: no helper runs"
-        pytest.fail(message) if IN_CI else pytest.skip(message)
+    needs_two_processors()
     write_feeds(tmp_path / "feeds", entries(1), day=10)
     feeds = sorted((tmp_path / "feeds").glob("*.xml"))
     site = Site("127.0.0.1")
