@@ -18,6 +18,7 @@ from digest.models import ALREADY_SENT, Article, Paragraph
 from digest.select.choose import select, sent_records
 from digest.select.copies import Told, mixed_into
 from digest.select.sent import History
+from digest.select.similarity import average_linkage
 from digest.select.stories import join_small_stories
 from digest.state import Store
 
@@ -414,3 +415,27 @@ def test_a_lone_report_two_sent_stories_claim_joins_them_only_when_they_match(be
     sent = {1: 100, 2: 100, 3: 200, 4: 200}
     got = join_small_stories(clusters, LONE | between, sent)
     assert got == ([[1, 2, 0], [3, 4]] if joined else clusters)
+
+
+TUESDAY, FRIDAY = 1 << 1, 1 << 4
+# Two events' reports (0-2 and 3-5), alike within each, and alike enough across to merge.
+ALIKE = {(i, j): 0.95 if (i < 3) == (j < 3) else 0.8 for i in range(6) for j in range(i + 1, 6)}
+
+
+@pytest.mark.parametrize(
+    ("weekdays", "groups"),
+    [
+        ({0: TUESDAY, 1: TUESDAY, 2: TUESDAY, 3: FRIDAY, 4: FRIDAY, 5: FRIDAY}, 2),
+        ({}, 1),  # no weekday named: nothing to tell them apart
+        ({0: TUESDAY, 1: TUESDAY, 3: FRIDAY, 4: FRIDAY, 5: FRIDAY}, 1),  # two witnesses only
+        ({0: TUESDAY, 1: TUESDAY, 2: TUESDAY, 3: FRIDAY, 4: FRIDAY, 5: FRIDAY | TUESDAY}, 1),
+    ],
+)
+def test_groups_naming_weekdays_none_in_common_never_merge(weekdays, groups):
+    """average_linkage: two groups with DAY_WITNESSES reports each that name weekdays, none
+    named in both, stay apart however alike; fewer witnesses, or a day both name, and they
+    merge."""
+    got = average_linkage(list(range(6)), ALIKE, 0.65, weekdays=weekdays)
+    assert len(got) == groups, got
+    if groups == 2:
+        assert sorted(map(sorted, got)) == [[0, 1, 2], [3, 4, 5]]

@@ -32,6 +32,7 @@ from .copies import (
     same_article,
     telling_of_sent,
 )
+from .facts import weekday_bits
 from .fingerprint import HEADLINE_WORDS
 from .keys import distinct
 from .pairs import pairs_sharing, unique_pairs
@@ -324,6 +325,7 @@ def sent_groups(batch: Batch, history: SentStories, scores: SentScores) -> SentL
             group_of.update((h.id, len(links.story)) for h, _ in g)
             links.story.append(story)
             links.tellings.append(sorted(h.id for h, _ in g))
+            links.weekdays.append(weekday_bits(key for h, _ in g for key in h.facts))
         links.title[story] = by_story[story][0].title  # its first telling's
         # the telling whose fact kinds are known first: only its kinds tell a shared figure
         ids = sorted((not h.fact_kinds, h.id) for h in told)

@@ -36,7 +36,7 @@ from .copies import (
     republished,
     same_article,
 )
-from .facts import AMOUNT, COUNT, DATE, NAME, NAME_WORD, PERCENT
+from .facts import AMOUNT, COUNT, DATE, NAME, NAME_WORD, PERCENT, WEEKDAY, weekday_bits
 from .fingerprint import (
     HEADLINE_WORDS,
     Fingerprints,
@@ -129,6 +129,17 @@ class Batch:
 
     def forget_facts(self) -> None:
         self._facts = None
+
+    def weekdays_named(self) -> dict[int, int]:
+        """The weekdays each candidate that names any names (facts.weekday_bits)."""
+        fps = self.fps
+        at = np.flatnonzero(fps.kinds == ord(WEEKDAY))
+        keys: dict[int, list[int]] = defaultdict(list)
+        for row, key in zip(
+            fps.facts.holders()[at].tolist(), fps.facts.values[at].tolist(), strict=True
+        ):
+            keys[self.live[row]].append(key)
+        return {i: weekday_bits(named) for i, named in keys.items()}
 
     @functools.cached_property
     def _fullness(self) -> list[tuple[bool, int]]:

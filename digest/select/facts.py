@@ -215,13 +215,26 @@ def number_fact(groups: tuple[str | None, ...]) -> tuple[int | None, str, int | 
 _NUMBER_FACTS = _Memo(number_fact)  # the same figures recur from article to article
 
 
+def weekday_key(day: int) -> int:
+    """The fact key of a weekday (Monday 0)."""
+    return fact_key("weekday", str(day))
+
+
+def weekday_bits(keys: Iterable[int]) -> int:
+    """The weekdays among fact keys, a bit each (Monday 1, Sunday 64)."""
+    bits = 0
+    for key in keys:
+        bits |= _WEEKDAY_BITS.get(key, 0)
+    return bits
+
+
 @functools.lru_cache(maxsize=1 << 10)
 def _weekday_key(word: str) -> int | None:
     lower = word.lower()
     day = _WEEKDAYS.get(lower)
     if day is None:
         day = next((n for w, n in _WEEKDAYS.items() if lower.startswith(w[:4])), None)
-    return None if day is None else fact_key("weekday", str(day))
+    return None if day is None else weekday_key(day)
 
 
 def number_value(digits: str) -> float | None:
@@ -268,6 +281,9 @@ def month_near(text: str, start: int, end: int) -> int | None:
 @functools.lru_cache(maxsize=1 << 16)
 def fact_key(kind: str, value: str) -> int:
     return key64(kind, value)
+
+
+_WEEKDAY_BITS = {weekday_key(day): 1 << day for day in range(7)}
 
 
 def name_facts(run: str) -> tuple[tuple[int, str], ...]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
 
 import numpy as np
 
@@ -46,6 +48,7 @@ class SentLinks:
     p: np.ndarray  # float64
     among: dict[tuple[int, int], float]  # (group, group), the first first
     title: dict[int, str]  # by story
+    weekdays: list[int] = field(default_factory=list)  # of each group (facts.weekday_bits)
 
 
 @dataclass
@@ -104,7 +107,11 @@ def group(
     story_of: dict[int, int] = {}  # node -> the sent story it is a part of
     if sent is not None:
         story_of = _add_sent(nodes, node_score, sent, rep, size)
-    clusters = average_linkage(nodes, node_score, SAME_STORY_P, apart=story_of)
+    named = batch.weekdays_named()  # a copy group names what its copies name
+    weekdays = {s.rep: reduce(or_, (named[m] for m in s.members if m in named), 0) for s in copies}
+    if sent is not None:  # numbered as _add_sent numbers them
+        weekdays.update((len(rep) + k, days) for k, days in enumerate(sent.weekdays))
+    clusters = average_linkage(nodes, node_score, SAME_STORY_P, apart=story_of, weekdays=weekdays)
     by_rep = {s.rep: s for s in copies}
     if common is not None:
         clusters = _join_split_stories(
