@@ -17,6 +17,7 @@ from digest.select.facts import (
     month_near,
     name_facts,
     name_word_keys,
+    names_a_day,
     number_fact,
 )
 from digest.text import WEEKDAYS
@@ -70,7 +71,7 @@ def weekday_words(part: str) -> list[str]:
     if CYRILLIC.search(part):
         found += WEEKDAY_RU.finditer(part)
         found.sort(key=re.Match.start)
-    return [m[0] for m in found]
+    return [m[0] for m in found if names_a_day(part, m)]
 
 
 def name_words(title: str, text: str) -> list[str]:

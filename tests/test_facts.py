@@ -249,6 +249,23 @@ def test_the_fast_reading_is_the_plain_one_on_real_and_generated_news():
         assert_read_as_plainly(text[:120], text[7:])  # other cuts, a sentence as a headline
 
 
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("Выбросы в окружающую среду выросли, сообщили в среду.", ["среду"]),
+        ("Охрана окружающей среды; городская среда; среда обитания.", []),
+        ("Переговоры отложены до следующей среды.", ["среды"]),
+        ("Black Friday sales fell, The Sunday Times said on Monday.", ["Monday"]),
+        ("Super Tuesday and Ash Wednesday; the Mail on Sunday.", []),
+        ("Скидки в чёрную пятницу начались в четверг.", ["четверг"]),
+    ],
+)
+def test_weekday_words_that_name_no_day_are_no_weekdays(text, days):
+    """The environment ("среда") and days in names are no days: two groups of one event's
+    reports that seemed to name other days would never be grouped (similarity.DAY_WITNESSES)."""
+    assert weekday_words(text) == days
+
+
 def test_russian_weekdays_are_found_whatever_letter_they_start_with():
     """Russian weekdays are looked for only in text with a letter they can start with: any
     letter that case-insensitive matching takes for one (the rounded "ᲀ" is a "в")."""
@@ -257,7 +274,7 @@ def test_russian_weekdays_are_found_whatever_letter_they_start_with():
     assert len(letters) > 8  # more than the upper and lower case of four letters
     for letter in letters:
         for rest in ("онедельник", "торник", "реду", "етверг", "ятницу", "убботу", "оскресенье"):
-            text = f"Talks on {letter}{rest}"
+            text = f"Отложено на {letter}{rest}"  # "postponed to": no letter a day starts with
             want = [m[0] for m in facts_plain.WEEKDAY_RU.finditer(text)]
             assert weekday_words(text) == want
             assert list(facts("", text).items()) == list(facts_plain.facts("", text).items())

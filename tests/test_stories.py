@@ -15,8 +15,10 @@ from republish import base_stories, entries, one_event_pairs, real_stories, writ
 from digest import pipeline
 from digest.config import SelectionConfig, load_config
 from digest.models import ALREADY_SENT, Article, Paragraph
+from digest.select.batch import Batch
 from digest.select.choose import select, sent_records
 from digest.select.copies import Told, mixed_into
+from digest.select.fingerprint import fingerprint
 from digest.select.sent import History
 from digest.select.similarity import average_linkage
 from digest.select.stories import join_small_stories
@@ -439,3 +441,12 @@ def test_groups_naming_weekdays_none_in_common_never_merge(weekdays, groups):
     assert len(got) == groups, got
     if groups == 2:
         assert sorted(map(sorted, got)) == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_each_candidate_names_its_own_weekdays_whatever_order_they_are_fingerprinted_in():
+    """Batch.weekdays_named: fingerprint row r is candidate live[r], not candidate r."""
+    texts = ["Prices rose, the ministry said.", "Talks ended on Tuesday.", "Переговоры в пятницу."]
+    candidates = [Article(t, (Paragraph(t),), "a.txt") for t in texts]
+    live = [2, 0, 1]
+    batch = Batch(candidates, live, fingerprint([candidates[i] for i in live]), None)
+    assert batch.weekdays_named() == {1: TUESDAY, 2: FRIDAY}

@@ -181,12 +181,41 @@ def numbers(part: str) -> Iterator[re.Match]:
 
 def weekday_words(part: str) -> list[str]:
     """The weekdays `part` names, in order: English ones only where "day" occurs, Russian
-    ones only in text with the letters they start with."""
+    ones only in text with the letters they start with; not a weekday word that names no
+    day (`names_a_day`)."""
     found = list(_WEEKDAY_RE.finditer(part)) if "day" in part else []
     if not part.isascii() and any(letter in part for letter in _WEEKDAY_RU_FIRST):
         found += _WEEKDAY_RU.finditer(part)
         found.sort(key=re.Match.start)
-    return [m[0] for m in found]
+    return [m[0] for m in found if names_a_day(part, m)]
+
+
+# "Среда" is also the environment ("охрана окружающей среды", "городская среда"): it is
+# Wednesday after a preposition or a word of the time of day, one word between at most ("в
+# среду", "до следующей среды", "утром в среду"), that word not "окружающей".
+_WEDNESDAY_AFTER = re.compile(
+    r"(?i:(?<!\w)(?:в|во|до|с|со|по|к|ко|на|от|после|перед|утром|вечером|ночью|днём|днем|"
+    r"утра|вечера|ночи|дня|утро|вечер|ночь)\s+(?:(?!окружающ)\w+\s+)?)$"
+)
+# Days in names: "Black Friday", "Super Tuesday", "Ash Wednesday", "The Sunday Times", "Mail
+# on Sunday", "Monday Night Football", "чёрная пятница", "Страстная пятница".
+_NAME_BEFORE_DAY = re.compile(
+    r"(?:\b(?:Ash|Black|Good|Easter|Palm|Super|Bloody|Cyber|Holy|Maundy|Shrove|Fat|Giving|"
+    r"[Чч][её]рн\w*|[Сс]трастн\w*|[Чч]ист\w*|[Пп]рощ[её]н\w*|[Вв]ербн\w*)|\bMail on)\s+$"
+)
+_NAME_AFTER_DAY = re.compile(
+    r"\s+(?:Times|Telegraph|Mirror|Express|Herald|Post|Mail|Night|Independent|Sport|World|"
+    r"People|Star|Tribune|Observer|Business|Review|Magazine)\b"
+)
+
+
+def names_a_day(part: str, match: re.Match) -> bool:
+    """Whether the weekday word `match` found in `part` names a day (see above): a false
+    weekday would keep two groups of one event's reports apart (similarity.DAY_WITNESSES)."""
+    before = part[max(0, match.start() - 40) : match.start()]
+    if match[0][:4].lower() == "сред":
+        return _WEDNESDAY_AFTER.search(before) is not None
+    return not (_NAME_BEFORE_DAY.search(before) or _NAME_AFTER_DAY.match(part, match.end()))
 
 
 def number_fact(groups: tuple[str | None, ...]) -> tuple[int | None, str, int | None]:

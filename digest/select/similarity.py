@@ -393,8 +393,9 @@ def average_linkage(
     two groups with DAY_WITNESSES nodes each that name weekdays (`weekdays`: node -> the
     weekdays it names, a bit each), none named in both. Sibling events share people, places
     and words, but not their day (ECB+ dev, each topic with the model fitted without it: 16
-    of 460 articles under another event's story and 1 event lost become 8 and none; in
-    sample unchanged)."""
+    of 460 articles under another event's story and 1 event lost become 8 and none; the
+    shipped weights' one run and two days unchanged). Only grown groups are held apart: one
+    with fewer witnesses may take in another day's reports before it has them."""
     index = {n: k for k, n in enumerate(nodes)}
     # Only nodes with a score can merge: the others (most of a large batch) stay alone
     # without a record each.

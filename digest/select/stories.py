@@ -104,13 +104,11 @@ def group(
     kept = p >= MIN_SCORE
     node_score = dict(zip(map(tuple, node_pairs[kept].tolist()), p[kept].tolist(), strict=True))
     nodes = sorted((s.rep for s in copies), key=position.__getitem__)
-    story_of: dict[int, int] = {}  # node -> the sent story it is a part of
-    if sent is not None:
-        story_of = _add_sent(nodes, node_score, sent, rep, size)
     named = batch.weekdays_named()  # a copy group names what its copies name
     weekdays = {s.rep: reduce(or_, (named[m] for m in s.members if m in named), 0) for s in copies}
-    if sent is not None:  # numbered as _add_sent numbers them
-        weekdays.update((len(rep) + k, days) for k, days in enumerate(sent.weekdays))
+    story_of: dict[int, int] = {}  # node -> the sent story it is a part of
+    if sent is not None:
+        story_of = _add_sent(nodes, node_score, weekdays, sent, rep, size)
     clusters = average_linkage(nodes, node_score, SAME_STORY_P, apart=story_of, weekdays=weekdays)
     by_rep = {s.rep: s for s in copies}
     if common is not None:
@@ -134,13 +132,14 @@ def group(
 def _add_sent(
     nodes: list[int],
     score: dict[tuple[int, int], float],
+    weekdays: dict[int, int],
     sent: SentLinks,
     rep: np.ndarray,
     size: np.ndarray,
 ) -> dict[int, int]:
-    """The groups of sent tellings added to `nodes` (numbered after the candidates) and their
-    mean scores to `score`, as a copy group's are: over their tellings' pairs. Their sent
-    stories, by node."""
+    """The groups of sent tellings added to `nodes` (numbered after the candidates), their
+    mean scores to `score`, as a copy group's are: over their tellings' pairs, and the weekdays
+    they name to `weekdays`. Their sent stories, by node."""
     first = len(rep)
     pairs, at = pair_groups(np.column_stack([rep[sent.candidate], sent.group]))
     told = np.fromiter(map(len, sent.tellings), np.int64, len(sent.tellings))
@@ -151,6 +150,7 @@ def _add_sent(
     for (x, y), mean in sent.among.items():
         if mean >= MIN_SCORE:
             score[first + x, first + y] = mean
+    weekdays.update((first + k, days) for k, days in enumerate(sent.weekdays))
     story_of = {first + k: story for k, story in enumerate(sent.story)}
     nodes += sorted(story_of)
     return story_of
