@@ -190,32 +190,64 @@ def weekday_words(part: str) -> list[str]:
     return [m[0] for m in found if names_a_day(part, m)]
 
 
-# "Среда" is also the environment ("охрана окружающей среды", "городская среда"): it is
-# Wednesday after a preposition or a word of the time of day, one word between at most ("в
-# среду", "до следующей среды", "утром в среду"), that word not "окружающей".
+# A Russian weekday in one of its case forms, as a word of its own ("Пятницкий суд",
+# "Субботин", "Киберпонедельник" are none).
+_RU_DAY_FORM = re.compile(
+    r"(?:понедельник|вторник|четверг)(?:а|у|ом|е|и|ов|ам|ами|ах)?|сред(?:а|у|ы)|"
+    r"(?:пятниц|суббот)(?:а|ы|у|е|ей|ой|ам|ами|ах)|воскресень(?:е|я|ю|ем|и|ям|ями|ях)"
+)
+# "Среда" is also the environment ("охрана окружающей среды", "в городскую среду"): it is
+# Wednesday after a preposition or a word of time, with at most a word of time between ("в
+# среду", "до следующей среды", "утром в среду", "каждую среду", "до 18:00 среды"), after
+# another weekday and "и", "или" or a comma ("в понедельник и среду"), or before a date
+# ("Среда, 12 марта"); never before "обитания" (a habitat) or "разработки" (a toolchain).
+_TIME_WORD = (
+    r"(?:(?:прошл|следующ|ближайш|минувш|будущ|кажд|очередн|нынешн|сегодняшн|вчерашн|завтрашн|"
+    r"позапрошл|утр|вечер|ноч|полдн|полудн)\w*|эт(?:у|ой|а|от)|ту|д[её]нь|дн[её]м|дня|"
+    r"\d{1,2}[:.]\d{2})"
+)
 _WEDNESDAY_AFTER = re.compile(
-    r"(?i:(?<!\w)(?:в|во|до|с|со|по|к|ко|на|от|после|перед|утром|вечером|ночью|днём|днем|"
-    r"утра|вечера|ночи|дня|утро|вечер|ночь)\s+(?:(?!окружающ)\w+\s+)?)$"
+    r"(?i:(?<!\w)(?:(?:в|во|до|с|со|по|к|ко|на|от|за|после|перед)\s+(?:" + _TIME_WORD + r")?"
+    r"|(?:" + _TIME_WORD + r")|(?:понедельник|вторник|четверг|пятниц|суббот|воскресень)\w*"
+    r"\s*(?:,|\s(?:и|или)))\s*)$"
 )
-# Days in names: "Black Friday", "Super Tuesday", "Ash Wednesday", "The Sunday Times", "Mail
-# on Sunday", "Monday Night Football", "чёрная пятница", "Страстная пятница".
+_WEDNESDAY_BEFORE_DATE = re.compile(r",\s*\d")
+_NOT_WEDNESDAY_AFTER = re.compile(r"(?i:\s+(?:обитани|разработк|исполнени))")
+# Days in names: "Black Friday", "Super Tuesday", "Super Bowl Sunday", "Ash Wednesday", "Mail
+# on Sunday", "чёрная пятница", "Великая пятница"; a newspaper after "the": "The Sunday
+# Times"; "Monday Night Football".
 _NAME_BEFORE_DAY = re.compile(
-    r"(?:\b(?:Ash|Black|Good|Easter|Palm|Super|Bloody|Cyber|Holy|Maundy|Shrove|Fat|Giving|"
-    r"[Чч][её]рн\w*|[Сс]трастн\w*|[Чч]ист\w*|[Пп]рощ[её]н\w*|[Вв]ербн\w*)|\bMail on)\s+$"
+    r"(?:\b(?:Ash|[Bb]lack|BLACK|Good|Easter|Palm|Super|Bowl|Bloody|Cyber|Holy|Maundy|Shrove|"
+    r"Fat|Giving|Small\s+Business|Selection|Blue|Travel|Mail\s+[Oo]n)|(?i:(?<!\w)(?:ч[её]рн|"
+    r"страстн|чист|прощ[её]н|вербн|велик|родительск|кровав|пасхальн|светл)\w*))[\s-]+$"
 )
-_NAME_AFTER_DAY = re.compile(
-    r"\s+(?:Times|Telegraph|Mirror|Express|Herald|Post|Mail|Night|Independent|Sport|World|"
-    r"People|Star|Tribune|Observer|Business|Review|Magazine)\b"
+_NEWSPAPER_AFTER_DAY = re.compile(
+    r"\s+(?:Times|Telegraph|Mirror|Express|Herald|Post|Mail|Independent|Sport|World|People|Star|"
+    r"Tribune|Observer|Business|Review|Magazine)\b"
 )
+_THE_BEFORE_DAY = re.compile(r"(?i:\bthe\s+)$")
+_SHOW_AFTER_DAY = re.compile(r"\s+Night\s+(?:Football|Live|Lights|Raw)\b")
 
 
 def names_a_day(part: str, match: re.Match) -> bool:
     """Whether the weekday word `match` found in `part` names a day (see above): a false
     weekday would keep two groups of one event's reports apart (similarity.DAY_WITNESSES)."""
-    before = part[max(0, match.start() - 40) : match.start()]
-    if match[0][:4].lower() == "сред":
-        return _WEDNESDAY_AFTER.search(before) is not None
-    return not (_NAME_BEFORE_DAY.search(before) or _NAME_AFTER_DAY.match(part, match.end()))
+    start, end, word = match.start(), match.end(), match[0].casefold()
+    window = max(0, start - 40)
+    if not word.isascii():
+        if (start and part[start - 1].isalpha()) or not _RU_DAY_FORM.fullmatch(word):
+            return False
+        if word.startswith("сред"):
+            return not _NOT_WEDNESDAY_AFTER.match(part, end) and (
+                _WEDNESDAY_AFTER.search(part, window, start) is not None
+                or _WEDNESDAY_BEFORE_DATE.match(part, end) is not None
+            )
+    if _NAME_BEFORE_DAY.search(part, window, start) or _SHOW_AFTER_DAY.match(part, end):
+        return False
+    newspaper = _NEWSPAPER_AFTER_DAY.match(part, end) and _THE_BEFORE_DAY.search(
+        part, window, start
+    )
+    return not newspaper
 
 
 def number_fact(groups: tuple[str | None, ...]) -> tuple[int | None, str, int | None]:
