@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import reduce
-from operator import or_
 
 import numpy as np
 
@@ -104,8 +102,9 @@ def group(
     kept = p >= MIN_SCORE
     node_score = dict(zip(map(tuple, node_pairs[kept].tolist()), p[kept].tolist(), strict=True))
     nodes = sorted((s.rep for s in copies), key=position.__getitem__)
-    named = batch.weekdays_named()  # a copy group names what its copies name
-    weekdays = {s.rep: reduce(or_, (named[m] for m in s.members if m in named), 0) for s in copies}
+    weekdays: dict[int, int] = defaultdict(int)  # a copy group names what its copies name
+    for m, days in batch.weekdays_named().items():
+        weekdays[int(rep[m])] |= days
     story_of: dict[int, int] = {}  # node -> the sent story it is a part of
     if sent is not None:
         story_of = _add_sent(nodes, node_score, weekdays, sent, rep, size)
