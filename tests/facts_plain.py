@@ -18,6 +18,7 @@ from digest.select.facts import (
     name_facts,
     name_word_keys,
     names_a_day,
+    near_midnight,
     number_fact,
 )
 from digest.text import WEEKDAYS
@@ -54,24 +55,28 @@ def facts(title: str, text: str) -> dict[int, str]:
                 key, kind = fact_key("date", f"{month}-{day}"), DATE
             if key is not None:
                 out.setdefault(key, kind)
-        for word in weekday_words(part):
-            day = WEEKDAYS.get(word.lower())
+        for m in weekday_matches(part):
+            word = m[0].lower()
+            day = WEEKDAYS.get(word)
             if day is None:
-                day = next((n for w, n in WEEKDAYS.items() if word.lower().startswith(w[:4])), None)
+                day = next((n for w, n in WEEKDAYS.items() if word.startswith(w[:4])), None)
             if day is not None:
                 out.setdefault(fact_key("weekday", str(day)), WEEKDAY)
+                shift = near_midnight(part, m)
+                if shift:
+                    out.setdefault(fact_key("weekday", str((day + shift) % 7)), WEEKDAY)
     for m in NAME_RUN.finditer(body):
         for key, kind in name_facts(m[0]):
             out.setdefault(key, kind)
     return out
 
 
-def weekday_words(part: str) -> list[str]:
+def weekday_matches(part: str) -> list[re.Match]:
     found = list(WEEKDAY_EN.finditer(part))
     if CYRILLIC.search(part):
         found += WEEKDAY_RU.finditer(part)
         found.sort(key=re.Match.start)
-    return [m[0] for m in found if names_a_day(part, m)]
+    return [m for m in found if names_a_day(part, m)]
 
 
 def name_words(title: str, text: str) -> list[str]:

@@ -34,6 +34,7 @@ from digest.select.facts import (
     name_key,
     name_words,
     names_in,
+    weekday_bits,
     weekday_words,
 )
 from digest.select.sent import History
@@ -272,6 +273,34 @@ def test_weekday_words_that_name_no_day_are_no_weekdays(text, days):
     """The environment ("среда") and days in names are no days: two groups of one event's
     reports that seemed to name other days would never be grouped (similarity.DAY_WITNESSES)."""
     assert weekday_words(text) == days
+
+
+MON, TUE, SUN = 1 << 0, 1 << 1, 1 << 6
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("The quake struck late Sunday, officials said.", SUN | MON),
+        ("It struck late on Sunday.", SUN | MON),
+        ("Fans were arrested on Sunday night.", SUN | MON),
+        ("A fire broke out early Monday.", MON | SUN),
+        ("It broke out in the early hours of Monday morning.", MON | SUN),
+        ("Talks ended on Sunday; they resume on Tuesday.", SUN | TUE),
+        ("He spoke on Sunday morning and Monday afternoon.", SUN | MON),
+        ("Late fees rose. On Monday, the bank said so.", MON),
+        ("Землетрясение произошло в ночь на понедельник.", MON | SUN),
+        ("Толчки ощутили поздно вечером в воскресенье.", SUN | MON),
+        ("Пожар начался в воскресенье ночью.", SUN | MON),
+        ("Пожар начался рано утром в понедельник.", MON | SUN),
+        ("Пожар начался в понедельник.", MON),
+    ],
+)
+def test_a_day_named_near_midnight_is_also_the_day_other_time_zones_give_it(text, days):
+    """ "Late Sunday" in New York is early Monday in Moscow: an event near midnight is dated a
+    day apart by outlets in other time zones, and its reports must not seem to name other days
+    (similarity.DAY_WITNESSES). A day named in the morning or afternoon is that day alone."""
+    assert weekday_bits(facts("", text)) == days
 
 
 def test_russian_weekdays_are_found_whatever_letter_they_start_with():

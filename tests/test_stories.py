@@ -443,6 +443,58 @@ def test_groups_naming_weekdays_none_in_common_never_merge(weekdays, groups):
         assert sorted(map(sorted, got)) == [[0, 1, 2], [3, 4, 5]]
 
 
+# One earthquake near midnight, three reports from the Americas and three from Europe, each
+# three alike in wording; {day} is when each side says it struck.
+QUAKE_HERE = (
+    ("Strong earthquake shakes southern Peru, killing three",
+     "A magnitude 6.8 earthquake struck southern Peru {day}, killing three people and damaging "
+     "hundreds of homes in the Arequipa region, the civil defence institute said."),
+    ("Peru earthquake kills three, damages homes in Arequipa",
+     "A strong earthquake rocked southern Peru {day}, killing three people and damaging homes "
+     "across the Arequipa region, civil defence officials said."),
+    ("Deadly quake hits southern Peru",
+     "An earthquake of magnitude 6.8 hit the Arequipa region of southern Peru {day}, killing "
+     "three people and leaving hundreds of homes damaged, officials said."),
+)  # fmt: skip
+QUAKE_THERE = (
+    ("Earthquake in southern Peru leaves three dead",
+     "Three people died when a magnitude 6.8 earthquake struck the Arequipa region of southern "
+     "Peru {day}, Peru's civil defence institute said, and hundreds of homes were damaged."),
+    ("Three dead as quake strikes Peru's Arequipa",
+     "A magnitude 6.8 earthquake killed three people in southern Peru's Arequipa region {day}, "
+     "damaging hundreds of homes, according to the civil defence institute."),
+    ("Peru: quake kills three in Arequipa region",
+     "An earthquake measuring 6.8 shook the Arequipa region in southern Peru {day}, killing "
+     "three people and damaging hundreds of homes, the civil defence institute reported."),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("here", "there", "stories"),
+    [
+        ("late Sunday", "early on Monday", 1),  # one moment, dated in two time zones
+        ("on Sunday night", "on Monday", 1),
+        ("on Sunday", "on Wednesday", 2),  # alike, but three reports each name another day
+    ],
+)
+def test_an_event_near_midnight_is_one_story_though_time_zones_date_it_a_day_apart(
+    here, there, stories
+):
+    """The weekday rule (similarity.DAY_WITNESSES) keeps apart groups of reports that name
+    other days; a day named late at night or early in the morning is also the next or the
+    previous day, as other time zones give it."""
+    reports = [(t, b.format(day=here)) for t, b in QUAKE_HERE]
+    reports += [(t, b.format(day=there)) for t, b in QUAKE_THERE]
+    articles = [
+        Article(t, (Paragraph(b),), f"feed{n}.xml", url=f"https://news{n}.example/quake")
+        for n, (t, b) in enumerate(reports)
+    ]
+    with Store.open(":memory:", readonly=True) as store:
+        sel = select(articles, History(store), EVERYTHING)
+    assert len(sel.chosen) == stories, [c.article.title for c in sel.chosen]
+    assert sorted(len(c.tellings) for c in sel.chosen) == ([5] if stories == 1 else [2, 2])
+
+
 def test_each_candidate_names_its_own_weekdays_whatever_order_they_are_fingerprinted_in():
     """Batch.weekdays_named: fingerprint row r is candidate live[r], not candidate r."""
     texts = ["Prices rose, the ministry said.", "Talks ended on Tuesday.", "Переговоры в пятницу."]

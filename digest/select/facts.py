@@ -155,10 +155,13 @@ def facts(title: str, text: str) -> dict[int, str]:
                     key, kind = fact_key("date", f"{month}-{day}"), DATE
             if key is not None:
                 out.setdefault(key, kind)
-        for word in weekday_words(part):
-            key = _weekday_key(word)
-            if key is not None:
-                out.setdefault(key, WEEKDAY)
+        for m in _weekday_matches(part):
+            day = _weekday(m[0])
+            if day is not None:
+                out.setdefault(weekday_key(day), WEEKDAY)
+                shift = near_midnight(part, m)
+                if shift:  # the day another time zone gives it too
+                    out.setdefault(weekday_key((day + shift) % 7), WEEKDAY)
     for run in _NAME_RE.findall(body):
         for key, kind in _NAME_FACTS[run]:
             out.setdefault(key, kind)
@@ -183,11 +186,41 @@ def weekday_words(part: str) -> list[str]:
     """The weekdays `part` names, in order: English ones only where "day" occurs, Russian
     ones only in text with the letters they start with; not a weekday word that names no
     day (`names_a_day`)."""
+    return [m[0] for m in _weekday_matches(part)]
+
+
+def _weekday_matches(part: str) -> list[re.Match]:
     found = list(_WEEKDAY_RE.finditer(part)) if "day" in part else []
     if not part.isascii() and any(letter in part for letter in _WEEKDAY_RU_FIRST):
         found += _WEEKDAY_RU.finditer(part)
         found.sort(key=re.Match.start)
-    return [m[0] for m in found if names_a_day(part, m)]
+    return [m for m in found if names_a_day(part, m)]
+
+
+# A day named near midnight ("late Sunday", "Sunday night", "early Monday", "в ночь на
+# понедельник"): outlets in other time zones date the same moment a day later or earlier.
+_LATER_BEFORE = re.compile(
+    r"(?i:(?<!\w)(?:late|поздно(?:\s+(?:вечером|ночью))?)\s+(?:(?:on|в|во)\s+)?)$"
+)
+_LATER_AFTER = re.compile(
+    r"(?i:\s+(?:night|late|overnight|(?:поздно\s+)?ночью|поздно\s+вечером)(?!\w))"
+)
+_EARLIER_BEFORE = re.compile(
+    r"(?i:(?<!\w)(?:early|(?:in\s+)?the\s+(?:early|small)\s+hours\s+of|before\s+dawn|"
+    r"рано\s+утром|(?:ночь|ночи)\s+на)\s+(?:(?:on|в|во)\s+)?)$"
+)
+
+
+def near_midnight(part: str, match: re.Match) -> int:
+    """+1 when the weekday `match` found in `part` is named late at night, -1 early in the
+    morning, else 0."""
+    start, end = match.start(), match.end()
+    window = max(0, start - 40)
+    if _LATER_BEFORE.search(part, window, start) or _LATER_AFTER.match(part, end):
+        return 1
+    if _EARLIER_BEFORE.search(part, window, start):
+        return -1
+    return 0
 
 
 # A Russian weekday in one of its case forms, as a word of its own ("Пятницкий суд",
@@ -290,12 +323,12 @@ def weekday_bits(keys: Iterable[int]) -> int:
 
 
 @functools.lru_cache(maxsize=1 << 10)
-def _weekday_key(word: str) -> int | None:
+def _weekday(word: str) -> int | None:
     lower = word.lower()
     day = _WEEKDAYS.get(lower)
     if day is None:
         day = next((n for w, n in _WEEKDAYS.items() if lower.startswith(w[:4])), None)
-    return None if day is None else weekday_key(day)
+    return day
 
 
 def number_value(digits: str) -> float | None:
