@@ -185,6 +185,7 @@ PIECES = [
     *" million| тыс.| млрд| per cent|%| процента|\u00a0000|\u202f000|x5|A320|COVID-19".split("|"),
     *"January Jan. Sept. May декабря авг Monday monday Sunday, Wednesday's".split(),
     *"в среду пятницу \u1c80торник President Kassym-Jomart Tokayev's Tokayev\u2019s of".split(),
+    *["late ", "early ", " night", "-night", " afternoon", "в ночь на ", "поздно вечером "],
     *"Bank America Brian G. Nichols U.S. Dr. The Гран-Канария Токаев pre-Soviet".split(),
     *"McDonald NATO Sa'ar «Астана» “Astana” (Astana) Central Asia Bay al de for".split(),
     *[". ", "! ", "? ", ": ", "\n", "\n\n", " ", " ", " ", "  ", ", ", "—", "-", "'", '"'],
@@ -198,6 +199,7 @@ TRICKY_CASES = [
     "Met President Tokayev. Gran-Canaria and Гран-Канария. “(Astana is. «Астана» (Bay)",
     "Kofi al Bashir and Bank of America, Tokayev’s visit. Sa'ar's Dr. Brian G. Nichols",
     "on Monday. Sunday's, в среду, пятницу \u1c80торник, \u1c83убботу",
+    "late Sunday night, early Monday afternoon, в ночь на среду, поздно вечером в пятницу",
 ]
 
 
@@ -289,17 +291,23 @@ MON, TUE, SUN = 1 << 0, 1 << 1, 1 << 6
         ("Talks ended on Sunday; they resume on Tuesday.", SUN | TUE),
         ("He spoke on Sunday morning and Monday afternoon.", SUN | MON),
         ("Late fees rose. On Monday, the bank said so.", MON),
+        ("A late-night Sunday raid; a Sunday-night curfew.", SUN | MON),
+        ("Shelling began before dawn on Monday, in the early morning hours of Monday.", MON | SUN),
+        ("Crowds left the Sunday nightclub on Sunday evening.", SUN),
+        ("It came in late Sunday afternoon, for the late Sunday edition.", SUN),
+        ("They missed an early Monday deadline; Saturday Night Fever aired.", MON),
         ("Землетрясение произошло в ночь на понедельник.", MON | SUN),
         ("Толчки ощутили поздно вечером в воскресенье.", SUN | MON),
         ("Пожар начался в воскресенье ночью.", SUN | MON),
-        ("Пожар начался рано утром в понедельник.", MON | SUN),
-        ("Пожар начался в понедельник.", MON),
+        ("Пожар начался ранним утром в понедельник.", MON | SUN),
+        ("Пожар начался утром в понедельник.", MON),
     ],
 )
 def test_a_day_named_near_midnight_is_also_the_day_other_time_zones_give_it(text, days):
     """ "Late Sunday" in New York is early Monday in Moscow: an event near midnight is dated a
     day apart by outlets in other time zones, and its reports must not seem to name other days
-    (similarity.DAY_WITNESSES). A day named in the morning or afternoon is that day alone."""
+    (similarity.DAY_WITNESSES). A day named in the morning, afternoon or evening is that day
+    alone, and so is one that qualifies a thing (an edition, a deadline)."""
     assert weekday_bits(facts("", text)) == days
 
 

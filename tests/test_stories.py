@@ -474,6 +474,7 @@ QUAKE_THERE = (
     [
         ("late Sunday", "early on Monday", 1),  # one moment, dated in two time zones
         ("on Sunday night", "on Monday", 1),
+        ("on Sunday", "on Monday", 2),  # a day apart, and neither near midnight
         ("on Sunday", "on Wednesday", 2),  # alike, but three reports each name another day
     ],
 )

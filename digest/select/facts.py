@@ -198,17 +198,26 @@ def _weekday_matches(part: str) -> list[re.Match]:
 
 
 # A day named near midnight ("late Sunday", "Sunday night", "early Monday", "в ночь на
-# понедельник"): outlets in other time zones date the same moment a day later or earlier.
+# понедельник"): outlets in other time zones date the same moment a day later or earlier. Not a
+# part of the day far from midnight, nor a day that qualifies a thing ("late Sunday
+# afternoon", "an early Monday deadline", "the late Sunday edition").
 _LATER_BEFORE = re.compile(
-    r"(?i:(?<!\w)(?:late|поздно(?:\s+(?:вечером|ночью))?)\s+(?:(?:on|в|во)\s+)?)$"
+    r"(?i:(?<!\w)(?:late|late-night|(?:поздно|поздним)(?:\s+(?:вечером|ночью))?|ночью)"
+    r"\s+(?:(?:on|в|во)\s+)?)$"
 )
 _LATER_AFTER = re.compile(
-    r"(?i:\s+(?:night|late|overnight|(?:поздно\s+)?ночью|поздно\s+вечером)(?!\w))"
+    r"(?i:(?:\s+|-)(?:night|late(?!\s+(?:afternoon|morning|evening))|overnight)(?![\w-])|"
+    r"\s+(?:(?:поздно\s+)?ночью|(?:поздно|поздним)\s+вечером)(?!\w))"
 )
 _EARLIER_BEFORE = re.compile(
-    r"(?i:(?<!\w)(?:early|(?:in\s+)?the\s+(?:early|small)\s+hours\s+of|before\s+dawn|"
-    r"рано\s+утром|(?:ночь|ночи)\s+на)\s+(?:(?:on|в|во)\s+)?)$"
+    r"(?i:(?<!\w)(?:early|pre-dawn|(?:in\s+)?(?:the\s+)?(?:early|small)\s+(?:morning\s+)?hours"
+    r"\s+of|before\s+dawn|(?:рано|ранним)\s+утром|(?:ночь|ночи)\s+на)\s+(?:(?:on|в|во)\s+)?)$"
 )
+_NOT_NEAR_MIDNIGHT_AFTER = re.compile(
+    r"(?i:\s+(?:afternoon|evening|edition|deadline|paper|newspaper|show|service|shift|"
+    r"kick-?off|start|session))\b"
+)
+_MORNING_AFTER = re.compile(r"(?i:\s+morning)\b")
 
 
 def near_midnight(part: str, match: re.Match) -> int:
@@ -216,8 +225,12 @@ def near_midnight(part: str, match: re.Match) -> int:
     morning, else 0."""
     start, end = match.start(), match.end()
     window = max(0, start - 40)
-    if _LATER_BEFORE.search(part, window, start) or _LATER_AFTER.match(part, end):
+    if _LATER_AFTER.match(part, end):
         return 1
+    if _NOT_NEAR_MIDNIGHT_AFTER.match(part, end):
+        return 0
+    if _LATER_BEFORE.search(part, window, start):
+        return 0 if _MORNING_AFTER.match(part, end) else 1
     if _EARLIER_BEFORE.search(part, window, start):
         return -1
     return 0
@@ -259,7 +272,7 @@ _NEWSPAPER_AFTER_DAY = re.compile(
     r"Tribune|Observer|Business|Review|Magazine)\b"
 )
 _THE_BEFORE_DAY = re.compile(r"(?i:\bthe\s+)$")
-_SHOW_AFTER_DAY = re.compile(r"\s+Night\s+(?:Football|Live|Lights|Raw)\b")
+_SHOW_AFTER_DAY = re.compile(r"\s+Night\s+(?:Football|Baseball|Live|Lights|Raw|Fever)\b")
 
 
 def names_a_day(part: str, match: re.Match) -> bool:
