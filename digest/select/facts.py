@@ -197,6 +197,10 @@ def _weekday_matches(part: str) -> list[re.Match]:
     return [m for m in found if names_a_day(part, m)]
 
 
+# How far before a weekday its qualifiers are looked for (names_a_day, near_midnight): the
+# longest, "in the early morning hours of", is 30 characters.
+_LOOK_BEHIND = 40
+
 # A day named near midnight ("late Sunday", "Sunday night", "early Monday", "в ночь на
 # понедельник"): outlets in other time zones date the same moment a day later or earlier. Not a
 # part of the day far from midnight, nor a day that qualifies a thing ("late Sunday
@@ -224,7 +228,7 @@ def near_midnight(part: str, match: re.Match) -> int:
     """+1 when the weekday `match` found in `part` is named late at night, -1 early in the
     morning, else 0."""
     start, end = match.start(), match.end()
-    window = max(0, start - 40)
+    window = max(0, start - _LOOK_BEHIND)
     if _LATER_AFTER.match(part, end):
         return 1
     if _NOT_NEAR_MIDNIGHT_AFTER.match(part, end):
@@ -279,7 +283,7 @@ def names_a_day(part: str, match: re.Match) -> bool:
     """Whether the weekday word `match` found in `part` names a day (see above): a false
     weekday would keep two groups of one event's reports apart (similarity.DAY_WITNESSES)."""
     start, end, word = match.start(), match.end(), match[0].casefold()
-    window = max(0, start - 40)
+    window = max(0, start - _LOOK_BEHIND)
     if not word.isascii():
         if (start and part[start - 1].isalpha()) or not _RU_DAY_FORM.fullmatch(word):
             return False
