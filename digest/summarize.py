@@ -195,7 +195,7 @@ _AGENCIES = (
     r"24\.kg|Trend|Тренд|UzA|Dunyo|Sputnik|Спутник|Reuters|AFP|AP|Xinhua|Синьхуа|Anadolu"
 )
 _DATELINE = re.compile(
-    r"^(?P<place>[^\W\d_][\w-]*(?:[ -][^\W\d_][\w-]*){0,2}[,.]?\s+)?"
+    r"^(?P<place>[^\W\d_][\w-]*+(?: [^\W\d_][\w-]*+){0,2}[,.]?\s+)?"
     r"(?:(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})"  # "10 авг", "Dec. 3"
     r"(?:,?\s+\d{4}(?:\s*г\.|\s+года)?)?[,.]?\s+)?"
     r"(?:[-–—]\s*)?"

@@ -100,7 +100,7 @@ _LABEL_PREFIX = re.compile(
     re.I,
 )
 _LABEL_SUFFIX = re.compile(
-    r"\s*(?:[(\[][^()\[\]]{1,30}[)\]]|\s[|—–-]\s+(?:[\w.'’-]+\s*){1,4})\s*$",
+    r"\s*(?:[(\[][^()\[\]]{1,30}[)\]]|\s[|—–-]\s+[\w.'’-]+(?:\s+[\w.'’-]+){0,3})\s*$",
 )
 # ... and a note after a colon or an attribution after a comma ("X: Background", "X: What
 # We Know", "X, Officials Say"), taken off only when what is left names a story alone.

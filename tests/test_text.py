@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from babel import Locale
 
@@ -69,3 +72,29 @@ def test_every_written_form_names_its_month_and_weekday():
 )
 def test_headline_without_republishers_labels(title, shown):
     assert headline(title) == shown
+
+
+def test_a_long_unbroken_run_is_read_in_time_proportional_to_it():
+    """A headline or opening paragraph that ends in a long run without spaces (a URL slug, a
+    Japanese sentence, a hyphenated tag line) once made the label and dateline patterns try
+    every way of cutting the run into words: 400 characters took 40 s and doubling the run
+    multiplied that by about 16, so a 20,000-character run would take hours. Read here in a
+    child process with a deadline a thousand times what it needs, so a pattern that goes back
+    to that hangs no test run."""
+    run = "-".join(["pipeline"] * 2500)  # 22,499 characters
+    code = f"""
+import datetime as dt
+from digest.models import Article, Paragraph
+from digest.summarize import extractive_lead
+from digest.text import headline
+run = {run!r}
+for title in ("Breaking | " + run + "?", "Almaty - " + run + "!", "速報 — " + "速" * 20000 + "。"):
+    assert run[:1000] in headline(title) or "速" * 1000 in headline(title)
+opening = run + " Almaty (Reuters) - The bank kept its rate at 16.5 percent on Friday."
+lead = extractive_lead(Article("Rate", (Paragraph(opening),), "x.txt", 1, dt.date(2026, 3, 5)))
+print(len(lead))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
