@@ -34,7 +34,11 @@ def reference_day(
 
 
 def window_start(reference: dt.date | None, days: int | None) -> dt.date | None:
-    """The first day of a lookback of `days` days (None: no window)."""
+    """The first day of a lookback of `days` days (None: no window); the first day there is
+    when the window reaches back before it."""
     if reference is None or not days:
         return None
-    return reference - dt.timedelta(days=days)
+    try:
+        return reference - dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.min

@@ -9,7 +9,7 @@ from pathlib import Path
 from conftest import page
 
 from digest.config import Config, SelectionConfig
-from digest.lookback import in_the_future, reference_day
+from digest.lookback import in_the_future, reference_day, window_start
 from digest.models import DEFAULT_SECTION, OTHER_SECTION, Article, Paragraph
 from digest.plan import place
 from digest.select.choose import select
@@ -79,3 +79,15 @@ def test_one_reference_day_a_mis_dated_article_does_not_push_the_others_out():
     with Store.open(":memory:", readonly=True) as store:
         selection = select(a, History(store), config)  # no as_of: the same rule
     assert "Wheat Harvest Ends" in [c.article.title for c in selection.chosen]
+
+
+def test_a_window_reaching_back_before_year_one_starts_on_its_first_day():
+    """A reader leaves placeholder dates out (test_sources), but any date may come: an article
+    dated in year 1 is the reference day of a batch of its own, and the lookback before it
+    begins on the first day there is (it once raised, and no article was named)."""
+    first = dt.date.min + dt.timedelta(days=3)
+    assert window_start(first, 30) == dt.date.min
+    assert window_start(dt.date(2026, 3, 5), 30) == dt.date(2026, 2, 3)
+    with Store.open(":memory:", readonly=True) as store:
+        selection = select([dated("Year One", first)], History(store), SelectionConfig(50, 30))
+    assert [c.article.title for c in selection.chosen] == ["Year One"]

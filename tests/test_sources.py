@@ -12,9 +12,13 @@ import pytest
 from conftest import FIXTURES, SAMPLE_SEEDS, page
 from loopback import free_port
 
+from digest.config import SelectionConfig
 from digest.models import BULLET, CAPTION, CHROME, PROSE, QUESTION
+from digest.select.choose import select
+from digest.select.sent import History
 from digest.sources import read_paths
 from digest.sources.snapshot import paragraph_kind
+from digest.state.store import Store
 from digest.summarize import is_chrome
 
 REAL_PAGES = {
@@ -590,3 +594,59 @@ def test_real_page_tests_say_they_need_shared_seeds_and_fail_in_ci(tmp_path):
         command, capture_output=True, text=True, env={**env, "CI": "1"}, timeout=120
     )
     assert in_ci.returncode == 1 and "5 failed" in in_ci.stdout
+
+
+def test_a_placeholder_date_is_no_date(tmp_path):
+    """Hugo writes Go's zero time for a post with no date, other feeds the Unix epoch: such
+    an entry is undated (new, as any undated article), not dated year 1, which once made
+    selection raise counting the lookback back from it. A real date beside it is taken."""
+    rss = tmp_path / "hugo.xml"
+    rss.write_bytes(
+        _rss(
+            "<item><title>Kazakhstan Keeps Base Rate</title><link>https://x.example/a</link>"
+            "<pubDate>Mon, 01 Jan 0001 00:00:00 +0000</pubDate><description>The bank kept "
+            "its rate at 16.5 percent.</description></item>"
+            "<item><title>Epoch Post</title><link>https://x.example/b</link>"
+            "<pubDate>Thu, 01 Jan 1970 00:00:00 +0000</pubDate><description>A post on "
+            "cotton.</description></item>"
+            "<item><title>Dated Post</title><link>https://x.example/c</link>"
+            "<pubDate>Fri, 31 Dec 1999 10:00:00 +0000</pubDate><description>Text of the "
+            "post.</description></item>"
+        )
+    )
+    atom = tmp_path / "atom.xml"
+    atom.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>Steppe Wire</title><entry><title>Updated Post</title><id>u1</id>"
+        "<published>0001-01-01T00:00:00Z</published><updated>2026-03-04T08:00:00Z</updated>"
+        "<content>A post on the metro.</content></entry></feed>",
+        encoding="utf-8",
+    )
+    items = [
+        {"id": "z1", "title": "Wheat Exports Rise", "content_text": "Grain.",
+         "date_published": "0001-01-01T00:00:00Z"},
+        {"id": "z2", "title": "New Dam Opens", "content_text": "Water.",
+         "date_published": "0001-01-01T00:00:00"},  # no zone given
+    ]  # fmt: skip
+    items.append(
+        {
+            "id": "2",
+            "title": "Modified Later",
+            "content_text": "A post on the rail line.",
+            "date_published": "1970-01-01T00:00:00Z",
+            "date_modified": "2026-03-04T08:00:00+05:00",
+        }
+    )
+    feed = tmp_path / "feed.json"
+    feed.write_text(json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": items}))
+    result = read_paths([str(rss), str(atom), str(feed)])
+    assert not result.problems
+    dates = {a.title: (a.date, a.published) for a in result.articles}
+    assert dates["Kazakhstan Keeps Base Rate"] == dates["Epoch Post"] == (None, None)
+    assert dates["Dated Post"][0] == dt.date(1999, 12, 31)
+    assert dates["Updated Post"][0] == dt.date(2026, 3, 4)
+    assert dates["Wheat Exports Rise"] == dates["New Dam Opens"] == (None, None)
+    assert dates["Modified Later"][0] == dt.date(2026, 3, 4)
+    with Store.open(":memory:", readonly=True) as store:
+        chosen = select(result.articles, History(store), SelectionConfig(50, 30)).chosen
+    assert {c.article.title for c in chosen} == set(dates) - {"Dated Post"}  # 1999: too old

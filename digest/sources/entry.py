@@ -1,8 +1,9 @@
 """What every feed reader makes of an entry: its HTML as text paragraphs, its link, the
-marks that say it is an excerpt, a title when it has none."""
+marks that say it is an excerpt, a title when it has none, when it was published."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html.parser import HTMLParser
 
@@ -11,6 +12,9 @@ from ..text import clean_text
 from .limits import cut_at_word
 from .snapshot import paragraph_kind
 
+# Feeds give an entry with no date a placeholder: Go's zero time, 0001-01-01 (Hugo's feeds),
+# or the Unix epoch, 1970-01-01. No feed entry was published before 1971.
+FIRST_PUBLISHED = dt.datetime(1971, 1, 1, tzinfo=dt.UTC)
 UNTITLED_CHARS = 90  # a title made from an untitled item's first sentence is cut to this
 BLOCK_TAGS = frozenset(
     "p div br li ul ol h1 h2 h3 h4 h5 h6 blockquote pre table tr section article header "
@@ -124,3 +128,8 @@ def title_from_text(paragraphs: tuple[Paragraph, ...]) -> str:
         if first:
             return cut_at_word(first.rstrip("."), UNTITLED_CHARS)
     return ""
+
+
+def published_at(when: dt.datetime | None) -> dt.datetime | None:
+    """When an entry was published (time-zone aware), None for no date or a placeholder."""
+    return when if when is not None and when >= FIRST_PUBLISHED else None

@@ -16,7 +16,13 @@ import feedparser
 from ..language import declared_language
 from ..models import Article, Problem, ReadResult
 from ..text import clean_text, safe_href
-from .entry import blocks, html_to_paragraphs, strip_excerpt_marks, title_from_text
+from .entry import (
+    blocks,
+    html_to_paragraphs,
+    published_at,
+    strip_excerpt_marks,
+    title_from_text,
+)
 from .jsonfeed import looks_like_json, read_json_feed
 from .webpage import looks_like_html, web_page_problem
 
@@ -25,9 +31,10 @@ ENTRY_TAG = re.compile(rb"<(?:item|entry)[\s>/]")
 
 def _when(entry: feedparser.FeedParserDict) -> dt.datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
-        if value:
-            return dt.datetime.fromtimestamp(calendar.timegm(value), tz=dt.UTC)
+        if value := entry.get(key):
+            when = published_at(dt.datetime.fromtimestamp(calendar.timegm(value), tz=dt.UTC))
+            if when:  # else a placeholder: the next date the entry gives, if any
+                return when
     return None
 
 

@@ -8,7 +8,7 @@ import json
 from ..language import declared_language
 from ..models import Article, Paragraph, Problem, ReadResult
 from ..text import clean_text, safe_href
-from .entry import html_to_paragraphs, strip_excerpt_marks, title_from_text
+from .entry import html_to_paragraphs, published_at, strip_excerpt_marks, title_from_text
 from .snapshot import paragraph_kind
 
 
@@ -23,7 +23,7 @@ def _date(value: object) -> dt.datetime | None:
         when = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return published_at(when if when.tzinfo else when.replace(tzinfo=dt.UTC))
 
 
 def _text(value: object) -> str:
