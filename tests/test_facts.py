@@ -38,6 +38,7 @@ from digest.select.facts import (
     weekday_words,
 )
 from digest.select.sent import History
+from digest.sources.feed import read_feed
 from digest.state.store import Store
 
 EVERYTHING = SelectionConfig(max_articles=1000, lookback_days=100_000)
@@ -63,10 +64,38 @@ def kinds_of(text: str) -> dict[str, set[str]]:
         ("Экспорт вырос на 7,5 процента.", "7.5%", PERCENT),
         ("The plant employs 1,250 people.", "1250", COUNT),
         ("Выделено 250 тыс. тенге.", "250000", AMOUNT),
+        # thousands grouped by a space, as readers give a non-breaking one and people type it
+        ("Правительство выделит 3 500 млн тенге на ремонт школ.", "3.5e+09", AMOUNT),
+        ("Эвакуированы 2 500 человек.", "2500", COUNT),
+        ("Урожай составил 1 234,5 тыс. тонн.", "1.2345e+06", AMOUNT),
+        ("Some 12 000 soldiers took part.", "12000", COUNT),
     ],
 )
 def test_amounts_are_read_as_news_writes_them(text, value, kind):
     assert facts("", text).get(fact_key("num", value)) == kind
+
+
+def test_a_figure_grouped_by_spaces_is_one_figure_and_the_same_as_it_written_otherwise():
+    """'3 500 млн' was read as 3 and '500 млн': the amount of a different story's '500 млн
+    тенге', and not that of '3,5 млрд'. A feed's '3&#160;500' comes to facts so, as readers
+    turn a non-breaking space into a plain one."""
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        "<item><title>Школы получат деньги</title><link>https://ex.kz/a/1</link>"
+        "<description>Правительство выделит 3&#160;500 млн тенге на ремонт школ."
+        "</description></item></channel></rss>"
+    )
+    (article,) = read_feed("https://ex.kz/rss", feed.encode()).articles
+    assert "3 500 млн" in article.text
+    amounts = kinds_of(article.text)[AMOUNT]
+    assert amounts == kinds_of("Выделят 3,5 млрд тенге.")[AMOUNT]
+    assert not amounts & kinds_of("Выделят 500 млн тенге.")[AMOUNT]
+    assert not kinds_of("2 500 человек")[COUNT] & kinds_of("500 человек")[COUNT]
+    # a year and a count beside it stay two figures
+    assert kinds_of("In 2026 150 people left.") == {
+        YEAR: {fact_key("year", "2026")},
+        COUNT: {fact_key("num", "150")},
+    }
 
 
 @pytest.mark.parametrize(
@@ -182,7 +211,7 @@ def test_an_article_that_trips_a_bug_is_named_and_the_rest_go_out(monkeypatch):
 # a quote or a bracket, hyphenated, possessive, with titles, initials and "of".
 PIECES = [
     *"0 3 31 32 1999 2024 5,326 3,5 1.234.567 1.2.3 12. 5.4bn £1.5m 10k 1.2M 5bnbn".split(),
-    *" million| тыс.| млрд| per cent|%| процента|\u00a0000|\u202f000|x5|A320|COVID-19".split("|"),
+    *" million| тыс.| млрд| per cent|%| процента|\u00a0000|\u202f000| 000|x5|A320|COVID-19".split("|"),
     *"January Jan. Sept. May декабря авг Monday monday Sunday, Wednesday's".split(),
     *"в среду пятницу \u1c80торник President Kassym-Jomart Tokayev's Tokayev\u2019s of".split(),
     *["late ", "early ", " night", "-night", " afternoon", "в ночь на ", "поздно вечером "],
@@ -195,6 +224,7 @@ TRICKY_TEXT = st.lists(st.sampled_from(PIECES), max_size=60).map("".join)
 # ... and some of it for certain.
 TRICKY_CASES = [
     "_5 items, x5, A320, COVID-19, 5\u00a0000 and 1\u202f000, 1.2.3 and 5bnbn",
+    "3 500 млн, 12 000 and 1 234,5; 2026 150, 1 2345 and 12 3456 and 1 000 000.",
     "January 0, 0 January, Sept. 31, 31 декабря, May 2024, 3 Jan. and авг 10",
     "Met President Tokayev. Gran-Canaria and Гран-Канария. “(Astana is. «Астана» (Bay)",
     "Kofi al Bashir and Bank of America, Tokayev’s visit. Sa'ar's Dr. Brian G. Nichols",

@@ -74,8 +74,12 @@ _CAPITALISED = re.compile(
 # ("5.4bn", "£1.5m", "€3,5 млрд", "10k", "1.2M", "5 million"), and a percent sign or word.
 # It starts with a digit so the scan is fast; the look behind the first digit takes the
 # letter or the figure it is part of ("inside": a word or a longer number), when it is one.
+# Thousands may be grouped by a plain space ("3 500 млн", "12 000"): the readers turn a
+# non-breaking space into one (text.clean_text), and people type one; only groups of three
+# digits after one of at most three, so "2026 150" stays two numbers.
 NUMBER_RE = re.compile(
-    r"(?P<digits>[0-9](?:(?<=(?P<inside>[^\W_]|[.,])[0-9])|)[0-9,.\u00a0\u202f]*(?<![,.\u00a0\u202f]))"
+    r"(?P<digits>[0-9](?:(?<=(?P<inside>[^\W_]|[.,])[0-9])|)"
+    r"(?:[0-9]{0,2}(?: [0-9]{3})+(?:[,.][0-9]+)?(?![0-9])|[0-9,.\u00a0\u202f]*(?<![,.\u00a0\u202f])))"
     r"(?:(?:\s*(?P<scale>thousand|million|billion|trillion|mln|bn|тыс|млн|млрд|трлн)\b\.?)"
     r"|(?P<short>[kmbKMB]|bn|tn)\b)?"
     r"(?P<percent>\s*%|\s+(?:per\s?cent|процент\w*)\b)?"
@@ -352,7 +356,7 @@ def number_value(digits: str) -> float | None:
     """The value of digits as written in English or Russian news: "1,234.5", "1 234,5",
     "3,5" (a decimal comma), "1.234.567" (dots grouping thousands); None when it is not one
     number ("1.2.3")."""
-    digits = digits.rstrip(".,").replace("\u00a0", "").replace("\u202f", "")
+    digits = digits.rstrip(".,").replace(" ", "").replace("\u00a0", "").replace("\u202f", "")
     if not digits:
         return None
     commas, dots = digits.count(","), digits.count(".")
