@@ -31,7 +31,7 @@ CAPITALISED = re.compile(rf"[{UPPER}](?<![\w.].)[{LOWER}]+(?:-[{UPPER}]?[{LOWER}
 NUMBER = re.compile(
     r"(?P<digits>[0-9](?:[0-9]{0,2}(?: [0-9]{3})+(?:[,.][0-9]+)?(?![0-9])"
     r"|[0-9,.\u00a0\u202f]*(?<![,.\u00a0\u202f])))"
-    r"(?:(?:\s*(?P<scale>thousand|million|billion|trillion|mln|bn|тыс|млн|млрд|трлн)\b\.?)"
+    r"(?:(?:\s*(?P<scale>(?i:thousand|million|billion|trillion|mln|bn|тыс|млн|млрд|трлн))\b\.?)"
     r"|(?P<short>[kmbKMB]|bn|tn)\b)?"
     r"(?P<percent>\s*%|\s+(?:per\s?cent|процент\w*)\b)?"
 )

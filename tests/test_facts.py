@@ -116,6 +116,17 @@ def test_dates_and_weekdays_in_english_and_russian():
     assert english[DATE] == russian[DATE]
     assert english[WEEKDAY] == russian[WEEKDAY]
     assert len(english[YEAR]) == 1
+    # a day with its ordinal (British style), and the Russian genitive ordinal
+    for text in ("Talks on the 3rd of December.", "Talks on 3rd December.", "3-го декабря"):
+        assert kinds_of(text) == {DATE: english[DATE]}, text
+    assert DATE not in kinds_of("The 3rd of them, 3 of December's talks ended.")
+
+
+@pytest.mark.parametrize(
+    "text", ["Kazakhstan Signs $7 Billion Gas Deal", "KAZAKHSTAN SIGNS $7 BILLION GAS DEAL"]
+)
+def test_a_scale_word_in_a_headline_is_read_in_any_case(text):
+    assert kinds_of(text)[AMOUNT] == kinds_of("$7bn gas deal")[AMOUNT]
 
 
 RU_NEWS = Path(__file__).parent / "fixtures" / "languages" / "ru_news.json"

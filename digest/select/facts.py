@@ -80,7 +80,7 @@ _CAPITALISED = re.compile(
 NUMBER_RE = re.compile(
     r"(?P<digits>[0-9](?:(?<=(?P<inside>[^\W_]|[.,])[0-9])|)"
     r"(?:[0-9]{0,2}(?: [0-9]{3})+(?:[,.][0-9]+)?(?![0-9])|[0-9,.\u00a0\u202f]*(?<![,.\u00a0\u202f])))"
-    r"(?:(?:\s*(?P<scale>thousand|million|billion|trillion|mln|bn|тыс|млн|млрд|трлн)\b\.?)"
+    r"(?:(?:\s*(?P<scale>(?i:thousand|million|billion|trillion|mln|bn|тыс|млн|млрд|трлн))\b\.?)"
     r"|(?P<short>[kmbKMB]|bn|tn)\b)?"
     r"(?P<percent>\s*%|\s+(?:per\s?cent|процент\w*)\b)?"
 )
@@ -381,16 +381,22 @@ def number_value(digits: str) -> float | None:
 
 
 def month_near(text: str, start: int, end: int) -> int | None:
-    """The month named just before ("January 27") or after ("27 January", "3 декабря")."""
+    """The month named just before ("January 27") or after ("27 January", "3 декабря", "27th
+    of January")."""
     before = text[max(0, start - 10) : start].split()
     if before and text[start - 1].isspace():
         month = _MONTHS.get(before[-1].lower().rstrip("."))
         if month and before[-1][0].isupper():
             return month
-    after = text[end : end + 11].split()
-    if after and text[end : end + 1].isspace():
+    ordinal = _ORDINAL.match(text, end)  # "5th March", "21st of March", "5-го марта"
+    after = text[ordinal.end() : ordinal.end() + 11].split() if ordinal else []
+    if after:
         return _MONTHS.get(after[0].rstrip(".,;:").lower())
     return None
+
+
+# What may stand between a day's number and the month after it, a space at least.
+_ORDINAL = re.compile(r"(?:(?:st|nd|rd|th)(?:\s+of)?|-го)?(?=\s)")
 
 
 @functools.lru_cache(maxsize=1 << 16)
