@@ -978,6 +978,8 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> Config:
         line = mark.line + 1 if mark else None
         problem = getattr(e, "problem", None) or str(e)
         raise ConfigError(f"not valid YAML: {problem}", str(path), line) from None
+    except RecursionError:  # Python's composer, on what libyaml refused or where it is absent
+        raise ConfigError("not valid YAML: nested too deeply", str(path)) from None
     if root is None:
         raise ConfigError(
             "the configuration file is empty",

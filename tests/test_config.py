@@ -634,3 +634,6 @@ def test_a_yaml_syntax_error_says_what_was_expected_where(tmp_path):
     assert e.line == 2 and "not valid YAML: expected ',' or ']', but got ':'" in str(e)
     e = error_of(tmp_path, "sources:\n\t- a\n")
     assert e.line == 2 and "'\\t'" in str(e)
+    # nested past what libyaml takes, and then past Python's stack: one message, no traceback
+    e = error_of(tmp_path, "title: " + "[" * 1500 + "]" * 1500 + "\n")
+    assert str(e).endswith("not valid YAML: nested too deeply")

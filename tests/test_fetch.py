@@ -4,6 +4,7 @@ Retry-After, max-age, ETag/304, per-host limits; and what the state remembers of
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import time
 
@@ -188,6 +189,22 @@ def test_cache_control_max_age_is_honoured_and_the_last_copy_read(site):
     assert second.notes == [
         f"not asked before {first.cache.not_before} (max-age); its last copy read"
     ]
+
+
+def test_a_wait_past_all_bounds_is_a_week_and_the_body_is_read(site):
+    """A max-age or Retry-After too large for a time span once threw the good feed away."""
+    huge = "9" * 30
+    site.routes = {
+        "/f": Page(FEED, headers={"Cache-Control": f"max-age={huge}"}),
+        "/busy": Page(b"slow down", 429, {"Retry-After": huge}),
+    }
+    got = fetch_all([site.url("/f"), site.url("/busy")])
+    feed, busy = got[site.url("/f")], got[site.url("/busy")]
+    assert feed.body == FEED and feed.error is None
+    assert busy.error.startswith("the server answered HTTP 429 Too Many Requests; not asked")
+    for got in (feed, busy):
+        ahead = dt.datetime.fromisoformat(got.cache.not_before) - dt.datetime.now(dt.UTC)
+        assert dt.timedelta(days=6, hours=23) < ahead <= dt.timedelta(days=7)
 
 
 def test_etag_is_sent_back_and_a_304_reads_the_last_body(site):

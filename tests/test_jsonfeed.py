@@ -110,3 +110,18 @@ def test_excerpt_marks_are_stripped_and_the_entry_marked_an_excerpt():
     excerpt, full = read_feed("wp.xml", rss).articles
     assert excerpt.text == "A 500 MW wind farm opened near Zhanatas on Friday …"
     assert excerpt.excerpt and not full.excerpt
+
+
+def test_a_feed_nested_a_thousand_deep_is_one_problem_and_the_others_are_read(tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(
+        json_feed([{"id": "1", "content_text": "x", "tags": []}]).replace(
+            b'"tags": []', b'"tags": ' + b"[" * 5000 + b"]" * 5000
+        )
+    )
+    good = tmp_path / "good.json"
+    good.write_bytes(json_feed([{"id": "2", "title": "Wheat Exports Rise", "content_text": "x"}]))
+    result = read_paths([str(deep), str(good)])
+    assert [a.title for a in result.articles] == ["Wheat Exports Rise"]
+    (problem,) = result.problems
+    assert problem.source == str(deep) and problem.message.endswith("(nested too deeply)")

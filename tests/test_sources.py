@@ -609,6 +609,9 @@ def test_a_placeholder_date_is_no_date(tmp_path):
             "<item><title>Epoch Post</title><link>https://x.example/b</link>"
             "<pubDate>Thu, 01 Jan 1970 00:00:00 +0000</pubDate><description>A post on "
             "cotton.</description></item>"
+            "<item><title>Last Day Post</title><link>https://x.example/d</link>"
+            "<pubDate>Fri, 31 Dec 9999 22:00:00 +0000</pubDate><description>A post on "
+            "dams.</description></item>"
             "<item><title>Dated Post</title><link>https://x.example/c</link>"
             "<pubDate>Fri, 31 Dec 1999 10:00:00 +0000</pubDate><description>Text of the "
             "post.</description></item>"
@@ -643,6 +646,7 @@ def test_a_placeholder_date_is_no_date(tmp_path):
     assert not result.problems
     dates = {a.title: (a.date, a.published) for a in result.articles}
     assert dates["Kazakhstan Keeps Base Rate"] == dates["Epoch Post"] == (None, None)
+    assert dates["Last Day Post"] == (None, None)  # no zone east of UTC could hold it
     assert dates["Dated Post"][0] == dt.date(1999, 12, 31)
     assert dates["Updated Post"][0] == dt.date(2026, 3, 4)
     assert dates["Wheat Exports Rise"] == dates["New Dam Opens"] == (None, None)

@@ -13,8 +13,10 @@ from .limits import cut_at_word
 from .snapshot import paragraph_kind
 
 # Feeds give an entry with no date a placeholder: Go's zero time, 0001-01-01 (Hugo's feeds),
-# or the Unix epoch, 1970-01-01. No feed entry was published before 1971.
+# the Unix epoch, 1970-01-01, or the last day there is, 9999-12-31 (which no time zone east
+# of UTC can even hold). No feed entry was published before 1971 or will be after 9000.
 FIRST_PUBLISHED = dt.datetime(1971, 1, 1, tzinfo=dt.UTC)
+LAST_PUBLISHED = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 UNTITLED_CHARS = 90  # a title made from an untitled item's first sentence is cut to this
 BLOCK_TAGS = frozenset(
     "p div br li ul ol h1 h2 h3 h4 h5 h6 blockquote pre table tr section article header "
@@ -132,4 +134,4 @@ def title_from_text(paragraphs: tuple[Paragraph, ...]) -> str:
 
 def published_at(when: dt.datetime | None) -> dt.datetime | None:
     """When an entry was published (time-zone aware), None for no date or a placeholder."""
-    return when if when is not None and when >= FIRST_PUBLISHED else None
+    return when if when is not None and FIRST_PUBLISHED <= when < LAST_PUBLISHED else None

@@ -310,7 +310,7 @@ def _wait(resp, started: dt.datetime) -> tuple[str | None, str | None]:
             seconds, why = float(match.group(1)), "max-age"
     if not seconds or seconds <= 0:
         return None, None
-    until = started + min(dt.timedelta(seconds=seconds), MAX_WAIT)
+    until = started + dt.timedelta(seconds=min(seconds, MAX_WAIT.total_seconds()))
     return until.isoformat(), why
 
 

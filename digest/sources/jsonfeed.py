@@ -38,6 +38,9 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
         line = getattr(e, "lineno", None)
         result.problems.append(Problem(source, f"not a readable JSON Feed ({e})", line))
         return result
+    except RecursionError:  # arrays or objects nested a thousand deep
+        result.problems.append(Problem(source, "not a readable JSON Feed (nested too deeply)"))
+        return result
     version = doc.get("version", "") if isinstance(doc, dict) else ""
     if not (isinstance(version, str) and version.startswith("https://jsonfeed.org/version/")):
         result.problems.append(
