@@ -25,6 +25,9 @@ def _load(ctx: click.Context):
     return load_config(ctx.obj["config"])
 
 
+MAX_LISTED = 100_000  # --next, --limit: more is no list anyone reads (or SQLite's integers hold)
+
+
 def _as_of(value: str | None) -> dt.date | None:
     if value is None:
         return None
@@ -209,7 +212,10 @@ def run(
 
 @cli.command()
 @click.option(
-    "--next", "next_n", type=click.IntRange(min=1), help="Print the next N slot times and exit."
+    "--next",
+    "next_n",
+    type=click.IntRange(min=1, max=MAX_LISTED),
+    help="Print the next N slot times and exit.",
 )
 @click.option("--after", help="With --next: count slots after this ISO time.")
 @click.option("--json-logs", is_flag=True, help="One JSON object per log line.")
@@ -234,7 +240,7 @@ def schedule(ctx: click.Context, next_n: int | None, after: str | None, json_log
     "--limit",
     default=20,
     show_default=True,
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_LISTED),
     help="How many past runs.",
 )
 @click.pass_context

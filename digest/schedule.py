@@ -129,6 +129,8 @@ class Cadence:
                 f"{option}: {text!r} is not an ISO 8601 time",
                 "e.g. 2026-10-24T07:00 (in the config's timezone) or 2026-10-24T07:00+02:00",
             ) from None
+        if not 1900 <= moment.year <= 9000:  # as --as-of: no slot was or will be there
+            raise UsageError(f"{option}: {text!r} is outside the years 1900 to 9000")
         return moment if moment.tzinfo is None else moment.astimezone(self.tz)
 
     def slot_of(self, wall: datetime) -> datetime | None:

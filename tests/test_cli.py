@@ -141,6 +141,18 @@ def test_bad_as_of_is_a_usage_error(value):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "args", [("schedule", "--next", "99999999999"), ("history", "--limit", "9" * 20)]
+)
+def test_a_count_past_any_list_is_a_usage_error(args):
+    """--next 99999999999 once counted slots for minutes before it overflowed, and --limit
+    past SQLite's integers raised."""
+    result = digest(*args)
+    assert result.returncode == 2 and args[1] in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
 def test_run_whose_sources_all_fail_exits_1_with_a_json_report(tmp_path):
     port = free_port()
     config = tmp_path / "digest.yaml"

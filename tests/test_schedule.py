@@ -355,6 +355,12 @@ def test_a_time_that_is_not_a_slot_is_a_usage_error_naming_the_slots_around_it(t
     assert "2026-03-09T07:00:00+01:00" in str(info.value)
     with pytest.raises(UsageError, match="--slot"):
         resolve_slot(config, "tomorrow")
+    # the ends of the calendar (cronsim and the zones overflowed there): years as --as-of's
+    for far in ("9999-12-31T23:59", "0001-01-01T00:00", "9999-12-31T23:00+00:00"):
+        with pytest.raises(UsageError, match="--slot: .* outside the years 1900 to 9000"):
+            resolve_slot(config, far)
+        with pytest.raises(UsageError, match="--after: .* outside the years 1900 to 9000"):
+            next_slots(config, 3, far)
 
 
 @pytest.mark.skipif(
