@@ -135,31 +135,47 @@ def read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
     # Undecodable bytes become U+FFFD, so a bad line is reported by its number.
     text = raw.decode("utf-8-sig", errors="replace")
     delimiter = _delimiter(text)
+    lines = text.splitlines()
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+    def add(row: list[str], line: int) -> None:
+        first = row[0].strip() if row else ""
+        if not first or first.startswith("#"):
+            return
+        if line == 1 and first.lower() in HEADER_WORDS:
+            return
+        address = normalize_address(first)
+        if address is None:
+            hint = (
+                " (the file is separated by `;`, so is this line?)"
+                if delimiter == "," and ";" in first
+                else ""
+            )
+            problems.append(
+                Problem(str(path), f"not a valid email address: {first!r}; skipped{hint}", line)
+            )
+            return
+        name = clean_text(row[1]) if len(row) > 1 else ""
+        recipients.append(Recipient(address, name or None))
+
+    def unquoted(line: int) -> list[str]:
+        return next(csv.reader([lines[line - 1].replace('"', "")], delimiter=delimiter), [])
+
     try:
+        start = 1
         for row in reader:
-            first = row[0].strip() if row else ""
-            if not first or first.startswith("#"):
-                continue
-            if reader.line_num == 1 and first.lower() in HEADER_WORDS:
-                continue
-            address = normalize_address(first)
-            if address is None:
-                hint = (
-                    " (the file is separated by `;`, so is this line?)"
-                    if delimiter == "," and ";" in first
-                    else ""
-                )
+            taken = range(start + 1, reader.line_num + 1)  # lines a quoted field ran on to
+            if any(normalize_address((unquoted(n) or [""])[0].strip()) for n in taken):
+                # A quote opened and never closed took readers' lines into one field: each
+                # line is read on its own, the quotes left out, and no reader is lost.
                 problems.append(
-                    Problem(
-                        str(path),
-                        f"not a valid email address: {first!r}; skipped{hint}",
-                        reader.line_num,
-                    )
+                    Problem(str(path), "a quote is not closed on this line; read without it", start)
                 )
-                continue
-            name = clean_text(row[1]) if len(row) > 1 else ""
-            recipients.append(Recipient(address, name or None))
+                for n in range(start, reader.line_num + 1):
+                    add(unquoted(n), n)
+            else:
+                add(row, start)
+            start = reader.line_num + 1
     except csv.Error as e:
         problems.append(Problem(str(path), f"not valid CSV ({e}); rest skipped", reader.line_num))
     return recipients, problems

@@ -27,7 +27,7 @@ from digest import message as mime
 from digest.config import Config, DeliveryConfig, DkimConfig, SmtpConfig
 from digest.errors import ConfigError, DeliveryError
 from digest.models import RenderedDigest, fill_footer
-from digest.recipients import load_recipients
+from digest.recipients import load_recipients, read_recipients
 from digest.state import NewIssue, Store
 from digest.state import exactly_once as rules
 from digest.state.exactly_once import DeliveryLog as StoreDeliveryLog
@@ -429,6 +429,34 @@ def test_recipients_from_to_and_csv_bad_lines_reported_duplicates_once(tmp_path)
         (str(csv_file), 8),
     ]
     assert "not-an-address" in str(problems[1]) and f"{csv_file}:5" in str(problems[1])
+
+
+def test_a_stray_quote_in_the_recipients_file_loses_no_reader(tmp_path):
+    """A quote opened and never closed once took every line after it into one field: the
+    readers after it were dropped, and the one problem named the last line. A name quoted
+    over two lines is still one name."""
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text(
+        'ann@example.org,Ann\n"bob@example.org,Bob\ncarl@example.org,Carl\neve@example.org,Eve\n',
+        encoding="utf-8",
+    )
+    readers, problems = read_recipients(DeliveryConfig(recipients=csv_file))
+    assert [(r.address, r.name) for r in readers] == [
+        ("ann@example.org", "Ann"),
+        ("bob@example.org", "Bob"),
+        ("carl@example.org", "Carl"),
+        ("eve@example.org", "Eve"),
+    ]
+    assert [str(p) for p in problems] == [
+        f"{csv_file}:2: a quote is not closed on this line; read without it"
+    ]
+    csv_file.write_text('dora@example.org,"Dora\nthe Second"\neve@example.org,Eve\n')
+    readers, problems = read_recipients(DeliveryConfig(recipients=csv_file))
+    assert [(r.address, r.name) for r in readers] == [
+        ("dora@example.org", "Dora the Second"),
+        ("eve@example.org", "Eve"),
+    ]
+    assert problems == []
 
 
 def test_recipients_file_with_garbage_gives_problems_not_a_crash(tmp_path):
