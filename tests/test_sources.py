@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import http.server
 import json
@@ -654,3 +655,43 @@ def test_a_placeholder_date_is_no_date(tmp_path):
     with Store.open(":memory:", readonly=True) as store:
         chosen = select(result.articles, History(store), SelectionConfig(50, 30)).chosen
     assert {c.article.title for c in chosen} == set(dates) - {"Dated Post"}  # 1999: too old
+
+
+def test_utf16_and_utf32_files_with_a_byte_order_mark_are_read_as_their_utf8_twins(tmp_path):
+    """Windows tools save "Unicode" text as UTF-16 with a mark: such a snapshot, feed or JSON
+    Feed in a folder was called binary data (a NUL byte), a UTF-16 JSON Feed an unreadable
+    RSS feed, and UTF-16 XML with no declaration not well-formed."""
+    snapshot = (SAMPLE_SEEDS / "2025-11-04_front.txt").read_text(encoding="utf-8")
+    rss = (FIXTURES / "feeds" / "rss.xml").read_text(encoding="utf-8")
+    json_feed = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "items": [{"id": "1", "title": "Таджикистан строит плотину", "content_text": "Вода."}],
+        },
+        ensure_ascii=False,
+    )
+    twins = {
+        "front.txt": snapshot,
+        "declared.xml": rss.replace('encoding="UTF-8"', 'encoding="UTF-16"'),
+        "undeclared.xml": rss.split("?>", 1)[1],
+        "feed.json": json_feed,
+    }
+    marks = [
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+    ]
+    utf8, unicode = tmp_path / "utf8", tmp_path / "unicode"
+    utf8.mkdir(), unicode.mkdir()
+    for n, (name, text) in enumerate(twins.items()):
+        (utf8 / name).write_text(text.replace('encoding="UTF-16"', 'encoding="UTF-8"'))
+        mark, encoding = marks[n % len(marks)]
+        (unicode / name).write_bytes(mark + text.encode(encoding))
+    want, got = read_paths([str(utf8)]), read_paths([str(unicode)])
+    assert not want.problems and not got.problems
+    assert len(got.articles) == len(want.articles) > 10
+    assert [(a.title, a.text) for a in got.articles] == [(a.title, a.text) for a in want.articles]
+    assert [(r.pair, r.rate, r.line) for r in got.rates] == [
+        (r.pair, r.rate, r.line) for r in want.rates
+    ]
+    assert got.rates

@@ -388,15 +388,19 @@ def month_near(text: str, start: int, end: int) -> int | None:
         month = _MONTHS.get(before[-1].lower().rstrip("."))
         if month and before[-1][0].isupper():
             return month
-    ordinal = _ORDINAL.match(text, end)  # "5th March", "21st of March", "5-го марта"
-    after = text[ordinal.end() : ordinal.end() + 11].split() if ordinal else []
+    if not text[end : end + 1].isspace():
+        ordinal = _ORDINAL.match(text, end)  # "5th March", "21st of March", "5-го марта"
+        if not ordinal:
+            return None
+        end = ordinal.end()
+    after = text[end : end + 11].split()
     if after:
         return _MONTHS.get(after[0].rstrip(".,;:").lower())
     return None
 
 
-# What may stand between a day's number and the month after it, a space at least.
-_ORDINAL = re.compile(r"(?:(?:st|nd|rd|th)(?:\s+of)?|-го)?(?=\s)")
+# An ordinal's ending between a day's number and the month after it.
+_ORDINAL = re.compile(r"(?:(?:st|nd|rd|th)(?:\s+of)?|-го)(?=\s)")
 
 
 @functools.lru_cache(maxsize=1 << 16)

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from ..models import Problem, ReadResult
 from ..progress import meter
 from ..text import is_web_url
+from .encoding import opening
 from .feed import read_feed
 from .fetch import Fetched, fetch_all, fetch_bytes
 from .limits import cap_article
@@ -43,7 +44,7 @@ def _read_bytes(location: str) -> tuple[bytes | None, Problem | None]:
 
 def _looks_like_feed(data: bytes) -> bool:
     """XML (RSS, Atom; or a web page, which the feed reader names) or JSON (JSON Feed)."""
-    return data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"<", b"{"))
+    return opening(data, 16).startswith((b"<", b"{"))
 
 
 def read_file(location: str, kind: str | None = None) -> ReadResult:

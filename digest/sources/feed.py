@@ -16,6 +16,7 @@ import feedparser
 from ..language import declared_language
 from ..models import Article, Problem, ReadResult
 from ..text import clean_text, safe_href
+from .encoding import marked_encoding, opening
 from .entry import (
     blocks,
     html_to_paragraphs,
@@ -74,6 +75,11 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
     if looks_like_html(data):
         result.problems.append(web_page_problem(source, data))
         return result
+    marked = marked_encoding(data)
+    if marked and marked[0] != "utf-8" and not opening(data, 16).startswith(b"<?xml"):
+        # UTF-16 or -32 with no XML declaration, which feedparser cannot read: it gets the
+        # text as UTF-8, and no HTTP charset (which would no longer be true).
+        data, content_type = data[marked[1] :].decode(marked[0], errors="replace").encode(), None
     # Our own reader turns the HTML into text (markup, scripts and styles dropped) and the
     # renderer escapes it: feedparser's sanitizer and URI rewriting would cost a third of the
     # parse for nothing.

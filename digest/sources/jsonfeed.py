@@ -8,12 +8,13 @@ import json
 from ..language import declared_language
 from ..models import Article, Paragraph, Problem, ReadResult
 from ..text import clean_text, safe_href
+from .encoding import opening
 from .entry import html_to_paragraphs, published_at, strip_excerpt_marks, title_from_text
 from .snapshot import paragraph_kind
 
 
 def looks_like_json(data: bytes) -> bool:
-    return data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+    return opening(data, 16).startswith(b"{")
 
 
 def _date(value: object) -> dt.datetime | None:
@@ -33,7 +34,7 @@ def _text(value: object) -> str:
 def read_json_feed(source: str, data: bytes) -> ReadResult:
     result = ReadResult()
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
+        doc = json.loads(data)  # UTF-8, or UTF-16 or -32 as its first bytes say
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         line = getattr(e, "lineno", None)
         result.problems.append(Problem(source, f"not a readable JSON Feed ({e})", line))

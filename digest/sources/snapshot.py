@@ -35,6 +35,7 @@ from ..models import (
     ReadResult,
 )
 from ..text import CAPTIONS, CHROME_PHRASES, LISTING_COUNTER, clean_text, is_interviewer_line
+from .encoding import marked_encoding
 
 TICKER = re.compile(
     r"^\s*[•·*]?\s*(?P<pair>[A-Z]{3}/[A-Z]{3})\s*=\s*(?P<rate>\d[\d,]*(?:\.\d+)?)"
@@ -164,17 +165,18 @@ def read_snapshot(path: str, data: bytes) -> ReadResult:
     if not data.strip():
         result.problems.append(Problem(path, "empty file: no ticker, date or articles"))
         return result
-    if b"\x00" in data:
+    encoding, skip = marked_encoding(data) or ("utf-8", 0)  # a Windows "Unicode" file: UTF-16
+    if encoding == "utf-8" and b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         result.problems.append(Problem(path, "binary data (NUL byte), not a text snapshot", line))
         return result
     try:
-        text = data.decode("utf-8-sig")
+        text = data[skip:].decode(encoding)
     except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        result.problems.append(
-            Problem(path, f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})", line)
-        )
+        at = skip + e.start
+        line = data[:at].count(b"\n") + 1
+        message = f"not {encoding.upper()} text (byte 0x{data[at]:02x} at offset {at})"
+        result.problems.append(Problem(path, message, line))
         return result
 
     lines = text.splitlines()

@@ -8,6 +8,7 @@ from urllib.parse import urljoin
 
 from ..models import Problem
 from ..text import is_web_url
+from .encoding import opening
 
 _HTML_START = re.compile(
     rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>]|head[\s>])", re.I | re.S
@@ -21,7 +22,7 @@ FEED_TYPES = (
 
 
 def looks_like_html(data: bytes) -> bool:
-    return bool(_HTML_START.match(data.lstrip(b"\xef\xbb\xbf")[:4096]))
+    return bool(_HTML_START.match(opening(data)))
 
 
 class _Alternates(HTMLParser):
