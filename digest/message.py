@@ -271,16 +271,14 @@ def dkim_header(data: bytes, config: DkimConfig) -> bytes:
     digest/dkim_sign.py with OpenSSL, through `cryptography`)."""
     try:
         key = load_key(str(config.key_file), config.key_file.stat().st_mtime_ns)
-    except OSError as e:
+    except OSError as e:  # the config's file and line are added where it is known
         raise ConfigError(
-            f"cannot read the DKIM key ({e.strerror})",
-            str(config.key_file),
+            f"cannot read the DKIM key {config.key_file} ({e.strerror})",
             key="delivery.dkim.key_file",
         ) from None
     except DkimKeyError as e:
         raise ConfigError(
-            f"cannot sign with this DKIM key ({e})",
-            str(config.key_file),
+            f"cannot sign with the DKIM key {config.key_file} ({e})",
             key="delivery.dkim.key_file",
             hint="the key file must hold an RSA (or Ed25519) private key in PEM form",
         ) from None

@@ -22,6 +22,7 @@ from .report import RunReport
 from .send import Cycle, prepare, recipients_of
 from .state import Store, run_lock
 from .state.models import RunStatus
+from .transports import check_outbox
 
 __all__ = ["RunReport", "archive", "prepare", "preview", "run"]
 
@@ -36,7 +37,10 @@ def preview(
     if plan.rendered is None:
         report.message = "nothing new since the last digest"
         return report, []
-    paths = write_preview(config, plan, out_dir)
+    try:
+        paths = write_preview(config, plan, out_dir)
+    except ConfigError as e:  # the DKIM key, found when the message is signed
+        raise config.lines.locate(e) from None
     report.message = (
         f"{len(plan.stories)} articles, {len(plan.selection.skipped)} skipped, "
         f"{len(plan.rendered.html.encode()):,} bytes of HTML: {plan.rendered.subject}"
@@ -89,6 +93,10 @@ def _dry_run(config: Config, as_of: dt.date | None) -> RunReport:
         recipients = recipients_of(config, plan, store)
     if not recipients:
         plan.notes.append("no one to send to: set delivery.to or delivery.recipients")
+    elif plan.rendered is not None:  # what sending would meet first: its DKIM key, its outbox
+        build_message(plan.rendered, config.delivery, recipients[0], token=None)
+        if config.delivery.smtp is None:
+            check_outbox(config.delivery.outbox)
     return RunReport(
         RunStatus.DRY_RUN,
         plan,

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .config import DeliveryConfig, SmtpConfig
-from .errors import DeliveryError
+from .errors import ConfigError, DeliveryError
 from .text import EMAIL
 
 # Delivery statuses as the state stores them. Plain strings until the state layer's
@@ -97,6 +97,18 @@ def open_transport(
     )
 
 
+def check_outbox(folder: Path) -> None:
+    """A ConfigError when `delivery.outbox` names a file, or a folder inside one."""
+    for place in (folder, *folder.parents):
+        if place.exists():
+            if not place.is_dir():
+                raise ConfigError(
+                    f"the outbox {folder} is not a folder: {place} is a file",
+                    key="delivery.outbox",
+                )
+            return
+
+
 class Outbox:
     """Each message as an .eml file. One name per issue and recipient, so a resumed run that
     writes a message again replaces the file instead of adding a copy."""
@@ -105,6 +117,7 @@ class Outbox:
         self.folder = Path(folder)
         self.prefix = f"issue-{issue_id:05d}-"
         self.build, self.report = build, report
+        check_outbox(self.folder)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:

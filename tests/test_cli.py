@@ -278,6 +278,32 @@ def test_only_bad_addresses_exit_2_naming_them(tmp_path, dry_run):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "run"])
+def test_a_bad_dkim_key_or_an_outbox_that_is_a_file_exits_2_naming_the_line(tmp_path, dry_run):
+    """A dry run meets what sending would meet first (it once passed both, and the real run
+    then failed), and the error names the config's line, not only the key file."""
+    key = tmp_path / "dkim.pem"
+    key.write_text("not a key\n")
+    config = sample_config(
+        tmp_path,
+        "  to: [a@example.com]\n"
+        f"  dkim:\n    domain: example.com\n    selector: digest\n    key_file: {key}\n",
+    )
+    args = ("--config", str(config), "run", *(["--dry-run"] if dry_run else []))
+    result = digest(*args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{config}:10: delivery.dkim.key_file: cannot sign with the DKIM key {key}" in (
+        result.stderr
+    )
+    outbox = tmp_path / "outbox.txt"
+    outbox.write_text("a file\n")
+    config.write_text(config.read_text().split("  dkim:")[0] + f"  outbox: {outbox}\n")
+    result = digest(*args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{config}:7: delivery.outbox: the outbox {outbox} is not a folder" in result.stderr
+
+
+@pytest.mark.slow
 def test_dry_run_shows_the_recipients_file_s_problems(tmp_path):
     (tmp_path / "list.csv").write_text("email,name\na@example.com,Ann\nnobody,X\n")
     config = sample_config(tmp_path, f"  recipients: {tmp_path / 'list.csv'}\n")

@@ -963,7 +963,7 @@ def test_outbox_one_eml_per_recipient_written_atomically(tmp_path, rendered, sto
 def test_outbox_that_cannot_be_written_stops_with_a_clear_message(tmp_path, rendered, store):
     (tmp_path / "outbox").write_text("a file where the folder should be")
     issue = freeze(store, ["a@x.org"])
-    with pytest.raises(DeliveryError, match="outbox"):
+    with pytest.raises(ConfigError, match="delivery.outbox: the outbox .* is not a folder"):
         send_issue(delivery_config(tmp_path), store, issue, rendered, ["a@x.org"])
     assert statuses(store, issue) == {"a@x.org": "pending"}
 
