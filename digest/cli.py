@@ -152,9 +152,10 @@ def preview(
     folder = config.preview_folder(Path(out_dir) if out_dir else None)
     with progress.shown(enabled=not as_json):
         report, paths = pipeline.preview(config, folder, _as_of(as_of))
-    _warn(report.to_json()["problems"])
+    data = report.to_json()
+    _warn(data["problems"] + data["notes"])  # as `run` does
     if as_json:
-        _print_json(report.to_json())
+        _print_json(data)
     else:
         for path in paths:
             click.echo(str(path))
@@ -320,11 +321,15 @@ def _reader_line(r) -> str:
     return f"{r.email}{name}  {r.status}{extra}  {r.source or ''}"
 
 
-@readers_group.command(name="list")
-@click.option(
+_reader_status = click.option(
     "--status",
     type=click.Choice(["pending", "active", "paused", "unsubscribed", "bounced", "complained"]),
+    help="Only the readers in this status.",
 )
+
+
+@readers_group.command(name="list")
+@_reader_status
 @click.option("--json", "as_json", is_flag=True, help='Print {"readers": [...]}.')
 @click.pass_context
 def readers_list(ctx: click.Context, status: str | None, as_json: bool) -> None:
@@ -387,13 +392,14 @@ def readers_import(ctx: click.Context, csv_file: str, as_json: bool) -> None:
 
 
 @readers_group.command(name="export")
+@_reader_status
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of CSV.")
 @click.pass_context
-def readers_export(ctx: click.Context, as_json: bool) -> None:
+def readers_export(ctx: click.Context, status: str | None, as_json: bool) -> None:
     """Every reader with the proof of their consent, as CSV (or JSON) on stdout."""
     from . import readers
 
-    found = readers.list_readers(_load(ctx))
+    found = readers.list_readers(_load(ctx), status)
     if as_json:
         _print_json({"readers": [r.to_json() for r in found]})
     else:

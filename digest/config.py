@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob as globmod
+import ipaddress
 import os
 import re
 import string
@@ -746,12 +747,19 @@ def _smtp_rules(smtp: SmtpConfig, fields: dict[str, _Node], node: _Node) -> None
             "a username needs `password_env`: the name of the "
             "environment variable holding the password"
         )
-    loopback = smtp.host in ("localhost", "127.0.0.1", "::1")
-    if smtp.username and smtp.security == "none" and not loopback:
+    if smtp.username and smtp.security == "none" and not _loopback(smtp.host):
         raise fields["security"].error(
             "`none` would send the password in clear text over the network",
             "use starttls or ssl (none is only allowed with a relay on this machine)",
         )
+
+
+def _loopback(host: str) -> bool:
+    """A host on this machine: localhost, or a loopback address (127.0.0.0/8, ::1)."""
+    try:
+        return host.lower() == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _bounces_rules(bounces: BouncesConfig, fields: dict[str, _Node], node: _Node) -> None:

@@ -371,3 +371,19 @@ def test_preview_of_a_config_outside_a_config_folder_writes_beside_it(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (folder / "var" / "preview" / "digest.html").is_file()
     assert not (tmp_path / "some" / "var").exists()
+
+
+@pytest.mark.slow
+def test_preview_says_in_text_what_it_notes_as_json_does(tmp_path):
+    """With the LLM's key variable unset, a text-mode preview once printed nothing of why
+    every lead was extractive: its notes went out in --json alone."""
+    config = tmp_path / "digest.yaml"
+    config.write_text(
+        f"title: T\nsources: [{ROOT / 'seeds'}/*.txt]\n"
+        "summary:\n  backend: llm\n  llm:\n    base_url: http://127.0.0.1:9/v1\n"
+        "    model: m\n    api_key_env: DIGEST_TEST_KEY_NOBODY_SETS\n"
+    )
+    result = digest("--config", str(config), "preview", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "llm lead not used" in line]
+    assert notes and all("DIGEST_TEST_KEY_NOBODY_SETS is not set" in line for line in notes)

@@ -248,7 +248,10 @@ def test_password_over_an_unencrypted_link_is_refused_except_on_loopback(tmp_pat
     )
     e = error_of(tmp_path, GOOD + block.format(host="smtp.example.com"))
     assert e.key == "delivery.smtp.security" and "clear text" in str(e)
-    assert load_config(write(tmp_path, GOOD + block.format(host="127.0.0.1"))).delivery.smtp
+    for host in ("127.0.0.1", "127.0.0.2", "localhost", "'::1'"):
+        assert load_config(write(tmp_path, GOOD + block.format(host=host))).delivery.smtp, host
+    for host in ("10.0.0.1", "localhost.example.com", "127.0.0.1.example.com"):
+        assert "clear text" in str(error_of(tmp_path, GOOD + block.format(host=host))), host
 
 
 # --- issue 15: ports, line breaks, documented keys, the default var/ ------------------------

@@ -456,6 +456,9 @@ def test_readers_import_export_list_and_remove_from_the_command_line(tmp_path):
     lines = exported.stdout.splitlines()
     assert lines[0].startswith("email,name,status,source,created_at,consent_at,consent_ip")
     assert lines[1].startswith("ann@example.org,Ann Ünal,active,import,")
+    active = cli(config, "readers", "export", "--status", "active").stdout.splitlines()
+    assert [line.split(",")[0] for line in active] == ["email", *[r["email"] for r in listed]]
+    assert cli(config, "readers", "export", "--status", "bounced").stdout.splitlines() == [lines[0]]
     assert cli(config, "readers", "remove", "bob@example.org").returncode == 0
     missing = cli(config, "readers", "remove", "bob@example.org")
     assert missing.returncode == 2 and "no such reader" in missing.stderr
