@@ -15,14 +15,18 @@ from pathlib import Path
 import click
 
 from . import __version__, progress
-from .errors import DigestError, SlotDoneError, UsageError
+from .errors import ConfigError, DigestError, SlotDoneError, UsageError
 from .paths import DEFAULT_CONFIG
+
+_loaded: list = []  # the config this command loaded: its errors found later name its lines
 
 
 def _load(ctx: click.Context):
     from .config import load_config
 
-    return load_config(ctx.obj["config"])
+    config = load_config(ctx.obj["config"])
+    _loaded[:] = [config]
+    return config
 
 
 MAX_LISTED = 100_000  # --next, --limit: more is no list anyone reads (or SQLite's integers hold)
@@ -502,6 +506,8 @@ def main() -> None:
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except DigestError as e:
+        if isinstance(e, ConfigError) and _loaded:  # a secret's variable, found when needed
+            e = _loaded[0].lines.locate(e)
         click.echo(f"digest: {e}", err=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:

@@ -222,6 +222,8 @@ def _path(node: _Node) -> Path:
 def _existing_file(what: str) -> Check:
     def check(node: _Node) -> Path:
         path = _path(node)
+        if path.is_dir():
+            raise node.error(f"the {what} {path} is a folder, not a file")
         if not path.is_file():
             raise node.error(f"no such {what}: {path}")
         return path
@@ -650,9 +652,12 @@ class LineMap:
         return self.lines.get(key)
 
     def locate(self, error: ConfigError) -> ConfigError:
-        """`error` (about a key, raised without knowing the file) with its file and line."""
-        if error.path or not error.key or not self.file:
+        """`error` (about a key, raised without knowing the file, or its line) with its file
+        and line."""
+        if not error.key or not self.file or error.line:
             return error
+        if error.path and Path(error.path).resolve() != Path(self.file).resolve():
+            return error  # about another file (a DKIM key, a recipients list)
         return ConfigError(error.what, self.file, self.line(error.key), error.key, error.hint)
 
 

@@ -387,3 +387,20 @@ def test_preview_says_in_text_what_it_notes_as_json_does(tmp_path):
     assert result.returncode == 0, result.stderr
     notes = [line for line in result.stderr.splitlines() if "llm lead not used" in line]
     assert notes and all("DIGEST_TEST_KEY_NOBODY_SETS is not set" in line for line in notes)
+
+
+@pytest.mark.slow
+def test_a_secret_s_variable_unset_is_named_with_its_config_line(tmp_path):
+    """The secret's variable is read when it is needed, after loading: the error once named
+    the key alone (web.secret_env, bounces.imap.password_env, state_password_env), where
+    SMTP's named the file and line."""
+    config = tmp_path / "digest.yaml"
+    config.write_text(
+        f"title: T\nsources: [{ROOT / 'seeds'}/*.txt]\nstate: {tmp_path / 's.sqlite3'}\n"
+        'web:\n  url: "http://127.0.0.1:9/"\n  secret_env: DIGEST_TEST_SECRET_NOBODY_SETS\n'
+    )
+    result = digest("--config", str(config), "serve", "--port", "9")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{config}:6: web.secret_env: environment variable DIGEST_TEST_SECRET_NOBODY_SETS" in (
+        result.stderr
+    )

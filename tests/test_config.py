@@ -241,6 +241,14 @@ def test_the_sender_is_an_address_as_readers_addresses_are(tmp_path, sender):
     assert normalize_address("digest@localhost") is None  # no reader's address
 
 
+def test_a_recipients_file_that_is_a_folder_or_missing_says_which(tmp_path):
+    (tmp_path / "lists").mkdir()
+    e = error_of(tmp_path, GOOD + f"  recipients: {tmp_path / 'lists'}\n")
+    assert e.key == "delivery.recipients" and "is a folder, not a file" in str(e)
+    e = error_of(tmp_path, GOOD + f"  recipients: {tmp_path / 'gone.csv'}\n")
+    assert e.key == "delivery.recipients" and "no such recipients file" in str(e)
+
+
 def test_password_over_an_unencrypted_link_is_refused_except_on_loopback(tmp_path):
     block = (
         "  smtp:\n    host: {host}\n    security: none\n    username: u\n"

@@ -106,6 +106,12 @@ def test_the_password_comes_from_the_environment_and_never_shows(tmp_path, pg_ur
     )
     assert missing.returncode == 2
     assert "DIGEST_TEST_PG_PASSWORD is not set" in missing.stderr
+    line = next(
+        n
+        for n, text in enumerate(config.read_text().splitlines(), 1)
+        if text.startswith("state_password_env")
+    )
+    assert f"{config}:{line}: state_password_env:" in missing.stderr  # the line, as SMTP's
     wrong = subprocess.run(
         [*digest_command(), "--config", str(config), "history"],
         capture_output=True,
