@@ -6,6 +6,7 @@ import codecs
 import datetime as dt
 import http.server
 import json
+import os
 import threading
 from decimal import Decimal
 
@@ -17,7 +18,7 @@ from digest.config import SelectionConfig
 from digest.models import BULLET, CAPTION, CHROME, PROSE, QUESTION
 from digest.select.choose import select
 from digest.select.sent import History
-from digest.sources import read_paths
+from digest.sources import MAX_FILE_BYTES, read_paths
 from digest.sources.snapshot import paragraph_kind
 from digest.state.store import Store
 from digest.summarize import is_chrome
@@ -695,3 +696,20 @@ def test_utf16_and_utf32_files_with_a_byte_order_mark_are_read_as_their_utf8_twi
         (r.pair, r.rate, r.line) for r in want.rates
     ]
     assert got.rates
+
+
+def test_a_pipe_or_an_oversized_file_is_one_problem_and_the_rest_are_read(tmp_path):
+    """A FIFO named as a source once held the run for ever (opening one waits for a writer),
+    and a 55 MB snapshot took a minute and 1.4 GB: neither is read now."""
+    pipe = tmp_path / "pipe.txt"
+    os.mkfifo(pipe)
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as f:
+        f.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk used
+    good = SAMPLE_SEEDS / "2025-11-04_front.txt"
+    result = read_paths([str(pipe), str(huge), str(good)])
+    assert [(p.source, p.message) for p in result.problems] == [
+        (str(pipe), "not a regular file (a pipe or a device)"),
+        (str(huge), f"larger than {MAX_FILE_BYTES:,} bytes; not read"),
+    ]
+    assert result.articles and {a.source for a in result.articles} == {str(good)}
