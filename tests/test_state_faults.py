@@ -122,6 +122,20 @@ def test_another_programs_sqlite_file_is_refused_and_left_byte_identical(tmp_pat
     db.close()
 
 
+def test_a_state_link_to_nothing_is_refused_not_read_as_nothing_sent(tmp_path):
+    """A `state:` that links to a disk not mounted once told preview that nothing was ever
+    sent, and run that the file was damaged ("restore it from a backup")."""
+    config = write_config(tmp_path, None, READERS[:3])
+    target = tmp_path / "mnt" / "state.sqlite3"
+    (tmp_path / "state.sqlite3").symlink_to(target)
+    for command in (["run"], ["preview", "--out", str(tmp_path / "p")], ["history"]):
+        result = digest(config, *command)
+        assert result.returncode == 2, (command, result.stderr)
+        assert f"a link to {target}, which does not exist" in result.stderr, command
+        assert "Traceback" not in result.stderr
+    assert not target.exists() and not target.parent.exists()
+
+
 # --- a full disk after the mail went out ---------------------------------------------------
 
 
