@@ -713,3 +713,41 @@ def test_a_pipe_or_an_oversized_file_is_one_problem_and_the_rest_are_read(tmp_pa
         (str(huge), f"larger than {MAX_FILE_BYTES:,} bytes; not read"),
     ]
     assert result.articles and {a.source for a in result.articles} == {str(good)}
+
+
+def test_a_date_that_cannot_be_read_is_said_and_the_entry_kept_undated(tmp_path):
+    """Such entries once became undated without a word (a placeholder date stays silent:
+    test_a_placeholder_date_is_no_date)."""
+    rss = tmp_path / "rss.xml"
+    rss.write_bytes(
+        _rss(
+            "<item><title>Wind Farm Opens</title><link>https://x.example/a</link>"
+            "<pubDate>not a date</pubDate><description>Wind.</description></item>"
+            "<item><title>Dam Repaired</title><link>https://x.example/b</link>"
+            "<pubDate>Mon, 30 Feb 2025 10:00:00 +0000</pubDate><description>Dam.</description>"
+            "</item>"
+        )
+    )
+    feed = tmp_path / "feed.json"
+    feed.write_text(
+        json.dumps(
+            {
+                "version": "https://jsonfeed.org/version/1.1",
+                "items": [
+                    {"id": "1", "title": "Rail Link", "content_text": "Rail.",
+                     "date_published": "yesterday"},
+                ],
+            }
+        )
+    )  # fmt: skip
+    result = read_paths([str(rss), str(feed)])
+    assert {a.title: a.date for a in result.articles} == {
+        "Wind Farm Opens": None,
+        "Dam Repaired": None,
+        "Rail Link": None,
+    }
+    assert [str(p) for p in result.problems] == [
+        f"{rss}: 'Wind Farm Opens': date 'not a date' not read; taken as undated",
+        f"{rss}: 'Dam Repaired': date 'Mon, 30 Feb 2025 10:00:00 +0000' not read; taken as undated",
+        f"{feed}: 'Rail Link': date 'yesterday' not read; taken as undated",
+    ]

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from html.parser import HTMLParser
 
-from ..models import Paragraph
+from ..models import Paragraph, Problem
 from ..text import clean_text
 from .limits import cut_at_word
 from .snapshot import paragraph_kind
@@ -135,3 +135,8 @@ def title_from_text(paragraphs: tuple[Paragraph, ...]) -> str:
 def published_at(when: dt.datetime | None) -> dt.datetime | None:
     """When an entry was published (time-zone aware), None for no date or a placeholder."""
     return when if when is not None and FIRST_PUBLISHED <= when < LAST_PUBLISHED else None
+
+
+def unread_date(source: str, title: str, written: str) -> Problem:
+    """The problem of an entry whose date could not be read: it is taken as undated."""
+    return Problem(source, f"{title!r}: date {written.strip()[:60]!r} not read; taken as undated")

@@ -23,6 +23,7 @@ from .entry import (
     published_at,
     strip_excerpt_marks,
     title_from_text,
+    unread_date,
 )
 from .jsonfeed import looks_like_json, read_json_feed
 from .webpage import looks_like_html, web_page_problem
@@ -37,6 +38,18 @@ def _when(entry: feedparser.FeedParserDict) -> dt.datetime | None:
             if when:  # else a placeholder: the next date the entry gives, if any
                 return when
     return None
+
+
+def _unread_date(entry: feedparser.FeedParserDict) -> str | None:
+    """A date the entry writes that feedparser could not read, if any."""
+    return next(
+        (
+            entry[k]
+            for k in ("published", "updated", "created")
+            if entry.get(k) and not entry.get(f"{k}_parsed")
+        ),
+        None,
+    )
 
 
 def _entry_link(entry: feedparser.FeedParserDict, base: str | None) -> str | None:
@@ -131,6 +144,8 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
         if not title:
             continue  # no title and no text: nothing to show
         published = _when(entry)
+        if published is None and (written := _unread_date(entry)):
+            result.problems.append(unread_date(source, title, written))
         result.articles.append(
             Article(
                 title=title,

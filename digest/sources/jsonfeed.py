@@ -9,7 +9,13 @@ from ..language import declared_language
 from ..models import Article, Paragraph, Problem, ReadResult
 from ..text import clean_text, safe_href
 from .encoding import opening
-from .entry import html_to_paragraphs, published_at, strip_excerpt_marks, title_from_text
+from .entry import (
+    html_to_paragraphs,
+    published_at,
+    strip_excerpt_marks,
+    title_from_text,
+    unread_date,
+)
 from .snapshot import paragraph_kind
 
 
@@ -18,13 +24,23 @@ def looks_like_json(data: bytes) -> bool:
 
 
 def _date(value: object) -> dt.datetime | None:
+    when = _iso(value)
+    return published_at(when if when.tzinfo else when.replace(tzinfo=dt.UTC)) if when else None
+
+
+def _iso(value: object) -> dt.datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
     try:
-        when = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return published_at(when if when.tzinfo else when.replace(tzinfo=dt.UTC))
+
+
+def _unread_date(item: dict) -> str | None:
+    """A date the item writes that is no ISO 8601 time, if any."""
+    dates = (item.get("date_published"), item.get("date_modified"))
+    return next((d for d in dates if isinstance(d, str) and d.strip() and not _iso(d)), None)
 
 
 def _text(value: object) -> str:
@@ -75,6 +91,8 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
         if not title:
             continue
         published = _date(item.get("date_published")) or _date(item.get("date_modified"))
+        if published is None and (written := _unread_date(item)):
+            result.problems.append(unread_date(source, title, written))
         url = safe_href(_text(item.get("url"))) or safe_href(_text(item.get("external_url")))
         guid = item.get("id")
         result.articles.append(
