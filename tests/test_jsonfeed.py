@@ -81,7 +81,9 @@ def test_items_without_a_title_get_their_first_sentence_cut_cleanly():
         "</channel></rss>"
     ).encode()
     result = read_feed("toots.xml", rss)
-    assert result.problems == []
+    assert [str(p) for p in result.problems] == [
+        "toots.xml: 1 entry with no title and no text left out"
+    ]
     titles = [a.title for a in result.articles]
     assert titles[0] == "Snow closed the Anzob pass on Tuesday"
     assert len(titles[1]) <= 90 and titles[1].endswith("…") and " " in titles[1]

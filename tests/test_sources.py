@@ -751,3 +751,28 @@ def test_a_date_that_cannot_be_read_is_said_and_the_entry_kept_undated(tmp_path)
         f"{rss}: 'Dam Repaired': date 'Mon, 30 Feb 2025 10:00:00 +0000' not read; taken as undated",
         f"{feed}: 'Rail Link': date 'yesterday' not read; taken as undated",
     ]
+
+
+def test_entries_with_no_title_and_no_text_are_counted_in_one_problem(tmp_path):
+    rss = tmp_path / "rss.xml"
+    rss.write_bytes(
+        _rss(
+            "<item><title>Wind Farm Opens</title><description>Wind.</description></item>"
+            "<item><link>https://x.example/1</link></item><item><title> </title></item>"
+        )
+    )
+    feed = tmp_path / "feed.json"
+    feed.write_text(
+        json.dumps(
+            {
+                "version": "https://jsonfeed.org/version/1.1",
+                "items": [{"id": "1", "title": "Rail Link"}, {"id": "2"}],
+            }
+        )
+    )
+    result = read_paths([str(rss), str(feed)])
+    assert [a.title for a in result.articles] == ["Wind Farm Opens", "Rail Link"]
+    assert [str(p) for p in result.problems] == [
+        f"{rss}: 2 entries with no title and no text left out",
+        f"{feed}: 1 entry with no title and no text left out",
+    ]

@@ -140,3 +140,9 @@ def published_at(when: dt.datetime | None) -> dt.datetime | None:
 def unread_date(source: str, title: str, written: str) -> Problem:
     """The problem of an entry whose date could not be read: it is taken as undated."""
     return Problem(source, f"{title!r}: date {written.strip()[:60]!r} not read; taken as undated")
+
+
+def empty_entries(source: str, count: int) -> Problem:
+    """The problem of a feed some of whose entries have no title and no text: left out."""
+    entries = "entry" if count == 1 else "entries"
+    return Problem(source, f"{count} {entries} with no title and no text left out")

@@ -19,6 +19,7 @@ from ..text import clean_text, safe_href
 from .encoding import marked_encoding, opening
 from .entry import (
     blocks,
+    empty_entries,
     html_to_paragraphs,
     published_at,
     strip_excerpt_marks,
@@ -131,6 +132,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
     channel = parsed.get("feed", {})
     feed_name = clean_text(channel.get("title", "")) or None
     feed_link = safe_href(channel.get("link")) or safe_href(source)
+    empty = 0
     for entry in parsed.entries:
         html = ""
         if entry.get("content"):
@@ -141,8 +143,9 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
         if "html" in entry.get("title_detail", {}).get("type", ""):
             title = " ".join(block for block, _ in blocks(title))
         title = clean_text(title) or title_from_text(paragraphs)
-        if not title:
-            continue  # no title and no text: nothing to show
+        if not title:  # no title and no text: nothing to show
+            empty += 1
+            continue
         published = _when(entry)
         if published is None and (written := _unread_date(entry)):
             result.problems.append(unread_date(source, title, written))
@@ -163,6 +166,8 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
         )
     if result.articles:
         result.sources_read = 1
+        if empty:
+            result.problems.append(empty_entries(source, empty))
     elif not parsed.bozo:
         what = "feed has no entries" if not parsed.entries else "feed's entries are all empty"
         result.problems.append(Problem(source, what))

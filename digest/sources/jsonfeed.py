@@ -10,6 +10,7 @@ from ..models import Article, Paragraph, Problem, ReadResult
 from ..text import clean_text, safe_href
 from .encoding import opening
 from .entry import (
+    empty_entries,
     html_to_paragraphs,
     published_at,
     strip_excerpt_marks,
@@ -72,6 +73,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
         return result
     name = clean_text(_text(doc.get("title"))) or None
     home = safe_href(_text(doc.get("home_page_url")))
+    empty = 0
     for number, item in enumerate(items, 1):
         if not isinstance(item, dict):
             result.problems.append(Problem(source, f"item {number} is not an object; skipped"))
@@ -88,7 +90,8 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
             ]
         body, excerpt = strip_excerpt_marks(paragraphs)
         title = clean_text(_text(item.get("title"))) or title_from_text(body)
-        if not title:
+        if not title:  # no title and no text: nothing to show
+            empty += 1
             continue
         published = _date(item.get("date_published")) or _date(item.get("date_modified"))
         if published is None and (written := _unread_date(item)):
@@ -112,6 +115,8 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
         )
     if result.articles:
         result.sources_read = 1
+        if empty:
+            result.problems.append(empty_entries(source, empty))
     else:
         result.problems.append(Problem(source, "feed has no entries"))
     return result
