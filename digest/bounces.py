@@ -21,6 +21,7 @@ import email
 import email.policy
 import hashlib
 import imaplib
+import logging
 import mailbox
 import os
 import re
@@ -34,6 +35,12 @@ from flufl.bounce import all_failures
 
 from .errors import ConfigError, DigestError
 from .tokens import BadToken, Signer
+
+# flufl.bounce logs a detector's exception, traceback and all, before it raises it: the
+# message is named in the report instead (read_bounces).
+_FLUFL_LOG = logging.getLogger("flufl.bounce")
+_FLUFL_LOG.addHandler(logging.NullHandler())
+_FLUFL_LOG.propagate = False
 
 
 class BounceMailboxError(DigestError):
@@ -205,25 +212,32 @@ Entry = tuple[str, bytes, Callable[[], None]]
 
 
 def _maildir(path) -> Iterator[Entry]:
+    """The unseen messages of a Maildir, read as bytes: a message is parsed by `classify`
+    alone, inside its own guard (mailbox.Maildir parses each to read its flags, and one
+    message nested 3,000 deep stopped every run). Seen: moved to cur/ with the S flag."""
     if not (path / "new").is_dir() and not (path / "cur").is_dir():
         raise BounceMailboxError(
             f"{path}: not a Maildir (no new/ or cur/ folder)",
             "point `bounces.maildir` at the mailbox your mail server delivers bounces to",
         )
-    box = mailbox.Maildir(path, factory=None, create=False)
-    for key in list(box.keys()):
-        msg = box.get_message(key)
-        if "S" in msg.get_flags():
-            continue
+    for sub in ("new", "cur"):
+        folder = path / sub
+        files = sorted(folder.iterdir()) if folder.is_dir() else []
+        for file in files:
+            key, _, info = file.name.partition(":")
+            flags = info[2:] if info.startswith("2,") else ""
+            if file.name.startswith(".") or "S" in flags or not file.is_file():
+                continue
 
-        def done(key=key, msg=msg) -> None:
-            msg.set_subdir("cur")
-            msg.add_flag("S")
-            box[key] = msg
+            def done(file=file, key=key, flags=flags) -> None:
+                seen = "".join(sorted(set(flags) | {"S"}))
+                file.rename(path / "cur" / f"{key}:2,{seen}")
 
-        with box.get_file(key) as f:
-            raw = f.read()
-        yield key, raw, done
+            try:
+                raw = file.read_bytes()
+            except OSError:  # taken by another reader of the box meanwhile
+                continue
+            yield key, raw, done
 
 
 def _mbox(path) -> Iterator[Entry]:
@@ -296,6 +310,9 @@ def messages(config) -> Iterator[Entry]:
 def read_bounces(config, store) -> BounceReport:
     """Read the new messages of the `bounces:` mailbox and record what they say."""
     signer = config.web.signer() if config.web else None
+    # With a return path per reader, a bounce that was not sent back to one, or a complaint
+    # that quotes no message of ours, is anyone's word: it names an address, never a token.
+    per_reader = "{token}" in (config.delivery.return_path or "")
     readers = store.readers()
     report = BounceReport()
     for key, raw, done in messages(config):
@@ -306,12 +323,18 @@ def read_bounces(config, store) -> BounceReport:
         report.read += 1
         try:
             findings = classify(raw, signer)
+            if not findings:
+                report.ignored.append(f"{key}: not a bounce or complaint, left alone")
         except Exception as e:  # one broken message never stops the others
             findings = []
             report.ignored.append(f"{key}: cannot be read as a bounce ({type(e).__name__})")
-        if not findings:
-            report.ignored.append(f"{key}: not a bounce or complaint, left alone")
         for finding in findings:
+            if per_reader and finding.token is None:
+                report.ignored.append(
+                    f"{key}: names {finding.email} but no reader's return path or link: "
+                    "left alone (anyone can write such a message)"
+                )
+                continue
             reader = readers.by_token(finding.token) if finding.token else None
             address = reader.email if reader else finding.email
             after = readers.bounce(address, finding.kind, finding.detail) if address else None

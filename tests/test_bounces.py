@@ -125,6 +125,57 @@ def test_a_verp_address_names_the_reader_whatever_the_bounce_says(tmp_path):
     assert SIGNER.open_verp(SIGNER.verp(token).upper()) == token  # servers may change case
 
 
+def test_a_hostile_message_stops_nothing_and_a_forged_bounce_is_not_believed(tmp_path):
+    """One message nested 3,000 deep once stopped every `bounces` and every `run` for good
+    (the Maildir was parsed to read its flags, outside the guard). And with a return path
+    per reader, a bounce not sent back to one, or a complaint quoting no message of ours,
+    names an address anyone can write: it is left alone."""
+    import sqlite3
+
+    config = write_config(
+        tmp_path,
+        8080,
+        '  return_path: "bounces+{token}@example.com"\n'
+        f"bounces:\n  maildir: {tmp_path}/bounces\n",
+    )
+    for address in ("userx@example.com", "ann@example.org", "soft@example.fi"):
+        assert cli(config, "readers", "add", address).returncode == 0
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+        token = db.execute(
+            "SELECT token FROM subscribers WHERE email='soft@example.fi'"
+        ).fetchone()[0]
+    db.close()
+    deep = b"Content-Type: multipart/mixed; boundary=b0\n\n" + b"".join(
+        b"--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n" % (n, n + 1) for n in range(3000)
+    )
+    verp = f"bounces+{SIGNER.verp(token)}@example.com".encode()
+    box = mailbox.Maildir(tmp_path / "bounces", create=True)
+    box.add(deep)
+    box.add((BOUNCES / "dsn_01.txt").read_bytes())  # names userx@example.com, no token
+    box.add(arf("ann@example.org", "ann@example.org"))  # quotes no message of ours
+    box.add(b"Delivered-To: " + verp + b"\n" + (BOUNCES / "postfix_01.txt").read_bytes())
+    result = cli(config, "bounces", "--json")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    report = json.loads(result.stdout)
+    assert report["read"] == 4
+    assert sorted(re.sub(r"^\S+: ", "", line) for line in report["ignored"]) == [
+        "cannot be read as a bounce (RecursionError)",
+        "names ann@example.org but no reader's return path or link: left alone "
+        "(anyone can write such a message)",
+        "names userx@example.com but no reader's return path or link: left alone "
+        "(anyone can write such a message)",
+    ]
+    assert statuses(config) == {
+        "userx@example.com": "active",
+        "ann@example.org": "active",
+        "soft@example.fi": "bounced",
+    }
+    assert json.loads(cli(config, "bounces", "--json").stdout)["read"] == 0  # each read once
+    assert not list((tmp_path / "bounces" / "new").iterdir())
+    dry = cli(config, "run", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+
+
 def test_run_sends_with_a_verp_envelope_and_a_5xx_at_rcpt_is_a_hard_bounce(tmp_path):
     from smtp_server import Behaviour, SmtpServer
 
