@@ -246,7 +246,7 @@ class App:
             *response.headers,
         ]
         start_response(response.status, headers)
-        return [response.body]
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [response.body]
 
     def security_headers(self, archive: bool) -> list[tuple[str, str]]:
         if archive:
@@ -296,8 +296,12 @@ class App:
         if rest == "healthz":
             self.store().db.schema_version()  # the state answers
             return Response("200 OK", b"ok\n", "text/plain; charset=utf-8")
-        if rest == "archive" or rest.startswith("archive/"):
-            return self.archive_file(rest[len("archive") :].lstrip("/"))
+        if rest == "archive":  # its pages' links are relative to the folder
+            return Response(
+                "301 Moved Permanently", b"", headers=(("Location", self.url("archive/")),)
+            )
+        if rest.startswith("archive/"):
+            return self.archive_file(rest[len("archive/") :])
         kind, _, token = rest.partition("/")
         if kind == "confirm" and token and method != "POST":
             return self.confirm(token)
@@ -583,11 +587,13 @@ class App:
     def archive_file(self, rest: str) -> Response:
         if not self.archive.is_dir():
             return self.not_found()
-        target = (self.archive / (rest or "index.html")).resolve()
-        root = self.archive.resolve()
-        if target.is_dir():
-            target = target / "index.html"
-        if root not in target.parents or not target.is_file():
+        try:  # a NUL byte or a name too long for the file system: no such page
+            target = (self.archive / (rest or "index.html")).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if self.archive.resolve() not in target.parents or not target.is_file():
+                return self.not_found()
+        except (ValueError, OSError):
             return self.not_found()
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if kind.startswith("text/") or kind.endswith("xml"):
@@ -605,6 +611,10 @@ def make_server(config: Config, host: str = "127.0.0.1", port: int = 8080):
         threads=4,
         max_request_body_size=MAX_BODY,
         max_request_header_size=16 * 1024,
+        # Idle or trickling clients: waitress's 100 connections and 120 s let 100 of them
+        # lock everyone out; a proxy in front buffers them, these make it harder without.
+        connection_limit=1000,
+        channel_timeout=30,
         trusted_proxy="127.0.0.1",  # the TLS proxy in front, on this machine
         trusted_proxy_headers={"x-forwarded-for"},
         clear_untrusted_proxy_headers=True,

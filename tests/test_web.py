@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -485,8 +486,26 @@ def test_the_archive_is_served_and_nothing_outside_it(tmp_path):
             "/archive/../digest.yaml",
             "/archive/%2e%2e/digest.yaml",
             "/archive/..%2fdigest.yaml",
+            "/archive/%00",  # these three were a 500 and a logged traceback
+            "/archive/index.html%00.txt",
+            "/archive/" + "a" * 5000,
         ):
             assert server.request("GET", path)[0] == 404, path
+        # without its slash, the index's relative links would miss the folder
+        status, headers, _ = server.request("GET", "/archive")
+        assert status == 301 and headers["location"].endswith("/archive/")
+        # a HEAD answer has headers alone: a body after it broke the next answer on the line
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(
+                b"HEAD /archive/ HTTP/1.1\r\nHost: x\r\n\r\n"
+                b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and b"Content-Length: 19" in head
+        assert rest.startswith(b"HTTP/1.1 200") and rest.endswith(b"\r\n\r\nok\n")
     finally:
         server.stop()
 
