@@ -71,7 +71,8 @@ class Signer:
         stamp = str(int(time.time() if at is None else at))
         return f"{token}.{stamp}.{self._sig('confirm', token, stamp)}"
 
-    def open_confirm(self, signed: str, now: float | None = None) -> str:
+    def open_confirm(self, signed: str, now: float | None = None) -> tuple[str, int]:
+        """(the reader's token, when the link was made, in seconds since the epoch)."""
         parts = signed.split(".")
         if len(parts) != 3 or not _plain(parts[0]) or not parts[1].isdigit():
             raise BadToken("not a valid confirmation link")
@@ -81,7 +82,7 @@ class Signer:
         age = (time.time() if now is None else now) - int(stamp)
         if not 0 <= age <= CONFIRM_SECONDS:
             raise BadToken("this confirmation link has expired: sign up again")
-        return token
+        return token, int(stamp)
 
     # --- forms ----------------------------------------------------------------------------
 

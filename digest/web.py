@@ -452,10 +452,10 @@ class App:
 
     def confirm(self, signed: str) -> Response:
         try:
-            token = self.signer.open_confirm(signed)
+            token, made = self.signer.open_confirm(signed)
         except BadToken as e:
             return self.bad_link(str(e) if "expired" in str(e) else "")
-        reader = self.store().readers().confirm(token)
+        reader = self.store().readers().confirm(token, made)
         if reader is None:
             return self.bad_link()
         if reader.status == ReaderStatus.PENDING:

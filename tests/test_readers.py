@@ -3,6 +3,9 @@ bounce thresholds (digest/state/readers.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+
 import pytest
 
 from digest.state import Store
@@ -25,7 +28,7 @@ def test_a_sign_up_is_pending_until_confirmed_with_its_proof_of_consent(store):
     reader = readers.sign_up("Ann@Example.org", "Ann", "192.0.2.7")
     assert reader.status == ReaderStatus.PENDING and reader.consent_ip == "192.0.2.7"
     assert "ann@example.org" in readers.blocked()
-    confirmed = readers.confirm(reader.token)
+    confirmed = readers.confirm(reader.token, int(time.time()))
     assert confirmed.status == ReaderStatus.ACTIVE and confirmed.confirmed_at
     assert readers.sign_up("ann@example.org", None, "192.0.2.8") is None  # already reading
     assert [r.email for r in readers.sendable()] == ["ann@example.org"]
@@ -40,7 +43,13 @@ def test_an_unsubscribed_reader_comes_back_only_by_confirming_again(store):
     assert readers.add_listed([("bob@example.org", None)], "config") == 0  # a list can't either
     again = readers.sign_up("bob@example.org", None, "192.0.2.9")
     assert again.status == ReaderStatus.PENDING
-    assert readers.confirm(again.token).status == ReaderStatus.ACTIVE
+    # signed up again by anyone, they are not the operator's to re-add before they confirm
+    with pytest.raises(ValueError, match="confirming a new sign-up"):
+        readers.add_by_operator("bob@example.org")
+    # a link made for a sign-up before this one (before they left) confirms nothing
+    signed_up = dt.datetime.fromisoformat(again.consent_at).timestamp()
+    assert readers.confirm(again.token, int(signed_up) - 3600).status == ReaderStatus.PENDING
+    assert readers.confirm(again.token, int(time.time())).status == ReaderStatus.ACTIVE
 
 
 def test_soft_bounces_count_within_the_window_hard_and_complaints_at_once(store):

@@ -122,7 +122,11 @@ class Readers:
         refused (ValueError): they come back only by confirming a new sign-up."""
         with self.store.transaction():
             known = self.get(email)
-            if known is not None and known.status in GONE:
+            # (pending after leaving: someone signed them up again, and they have not confirmed)
+            left = (
+                known is not None and known.status == ReaderStatus.PENDING and known.unsubscribed_at
+            )
+            if known is not None and (known.status in GONE or left):
                 raise ValueError(
                     f"{known.email} {known.status} on {known.unsubscribed_at or known.updated_at}"
                     ": they come back only by confirming a new sign-up (the subscribe page)"
@@ -158,9 +162,16 @@ class Readers:
                 self.store.pending_again(email, name, client)
         return self.get(email)
 
-    def confirm(self, token: str) -> Reader | None:
-        """The reader behind a (verified) confirmation token becomes active."""
-        self.store.confirm_reader(token)
+    def confirm(self, token: str, made: int) -> Reader | None:
+        """The reader behind a (verified) confirmation link made at `made` (epoch seconds)
+        becomes active, when the link answers their latest sign-up: one made for a sign-up
+        before it (before they left, and someone signed them up again) confirms nothing."""
+        reader = self.by_token(token)
+        if reader is None or reader.status != ReaderStatus.PENDING:
+            return reader
+        signed_up = dt.datetime.fromisoformat(reader.consent_at) if reader.consent_at else None
+        if signed_up is None or made >= signed_up.timestamp():
+            self.store.confirm_reader(token)
         return self.by_token(token)
 
     def set_status(
