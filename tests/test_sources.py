@@ -713,6 +713,14 @@ def test_a_pipe_or_an_oversized_file_is_one_problem_and_the_rest_are_read(tmp_pa
         (str(huge), f"larger than {MAX_FILE_BYTES:,} bytes; not read"),
     ]
     assert result.articles and {a.source for a in result.articles} == {str(good)}
+    # in a folder too, said as such (it was "not a .txt ... file")
+    (tmp_path / "good.txt").write_bytes(good.read_bytes())
+    huge.unlink()
+    in_folder = read_paths([str(tmp_path)])
+    assert [(p.source, p.message) for p in in_folder.problems] == [
+        (str(pipe), "not a regular file (a pipe or a device)")
+    ]
+    assert len(in_folder.articles) == len(result.articles)
 
 
 def test_a_date_that_cannot_be_read_is_said_and_the_entry_kept_undated(tmp_path):

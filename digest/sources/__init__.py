@@ -100,7 +100,7 @@ def read_folder(folder: str) -> ReadResult:
         return result
     files, skipped = [], []
     for p in entries:
-        if p.is_file() and p.suffix.lower() in FEED_SUFFIXES + SNAPSHOT_SUFFIXES:
+        if not p.is_dir() and p.suffix.lower() in FEED_SUFFIXES + SNAPSHOT_SUFFIXES:
             files.append(p)
         else:
             skipped.append(p.name + ("/" if p.is_dir() else ""))
