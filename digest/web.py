@@ -115,6 +115,12 @@ class RateLimit:
                     del self.events[k]
             return True
 
+    def refund(self, key: str) -> None:
+        """Take back `key`'s last event: it turned out not to count (a typo in the form)."""
+        with self.lock:
+            if self.events.get(key):
+                self.events[key].pop()
+
 
 class Mailer:
     """Confirmation messages, sent by one background thread through the configured delivery
@@ -429,7 +435,9 @@ class App:
             return self.too_many()
         email = normalize_address(fields.get("email", ""))
         name = clean_text(fields.get("name", ""))[:100] or None
-        if email is None:
+        if email is None:  # a typo costs the client none of its sign-ups
+            self.signups.refund(self.client(environ))
+            self.posts.refund(self.client(environ))
             return self.page(
                 f"Subscribe to {self.config.title}",
                 ["That is not an email address we can send to. Please check it."],
