@@ -37,10 +37,7 @@ def preview(
     if plan.rendered is None:
         report.message = "nothing new since the last digest"
         return report, []
-    try:
-        paths = write_preview(config, plan, out_dir)
-    except ConfigError as e:  # the DKIM key, found when the message is signed
-        raise config.lines.locate(e) from None
+    paths = write_preview(config, plan, out_dir)
     report.message = (
         f"{len(plan.stories)} articles, {len(plan.selection.skipped)} skipped, "
         f"{len(plan.rendered.html.encode()):,} bytes of HTML: {plan.rendered.subject}"

@@ -295,6 +295,8 @@ def test_a_bad_dkim_key_or_an_outbox_that_is_a_file_exits_2_naming_the_line(tmp_
     assert f"{config}:10: delivery.dkim.key_file: cannot sign with the DKIM key {key}" in (
         result.stderr
     )
+    preview = digest("--config", str(config), "preview", "--out", str(tmp_path / "p"))
+    assert preview.returncode == 2 and f"{config}:10: delivery.dkim.key_file:" in preview.stderr
     outbox = tmp_path / "outbox.txt"
     outbox.write_text("a file\n")
     config.write_text(config.read_text().split("  dkim:")[0] + f"  outbox: {outbox}\n")

@@ -39,7 +39,8 @@ def _read_bytes(location: str) -> tuple[bytes | None, Problem | None]:
         if is_web_url(location):
             return fetch_bytes(location), None
         path = Path(location)
-        if not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():  # opening a FIFO waits
+        mode = path.stat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # opening a FIFO waits for a writer
             return None, Problem(location, "not a regular file (a pipe or a device)")
         with path.open("rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)
