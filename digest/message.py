@@ -4,6 +4,7 @@ Message-ID and a DKIM signature when configured. Nothing here sends."""
 
 from __future__ import annotations
 
+import base64
 import binascii
 import datetime
 import email
@@ -94,8 +95,8 @@ class MessageMaker:
         self.delivery = delivery
         name, address = parseaddr(delivery.from_addr)
         self.domain = address.rpartition("@")[2] or "localhost"
-        self.from_ = fold_header("From", Address(display_name=header_safe(name), addr_spec=address))
-        self.subject = fold_header("Subject", header_safe(rendered.subject))
+        self.from_ = address_header("From", header_safe(name), address)
+        self.subject = text_header("Subject", header_safe(rendered.subject))
         self.list_id = fold_header("List-Id", list_id(delivery.from_addr))
         # the CSV's name column, `Name <addr>` in to:, and the names readers gave (by address)
         self.names = recipient_names(delivery) | (names or {})
@@ -104,7 +105,7 @@ class MessageMaker:
         # "=_" never occurs in quoted-printable text, so this boundary cannot collide.
         b = f"=_digest_{secrets.token_hex(12)}".encode()
         self.mime = (
-            b'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="%s"\r\n' % b
+            b'MIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n boundary="%s"\r\n' % b
         )
         self.text_head = b"\r\n--%s\r\n%s\r\n" % (b, _part_head("plain"))
         self.html_head = b"\r\n--%s\r\n%s\r\n" % (b, _part_head("html"))
@@ -162,7 +163,7 @@ class MessageMaker:
         line = f"To: {formataddr((name, recipient), charset='utf-8')}"
         if len(line) <= 78:
             return f"{line}\r\n".encode("ascii")
-        return fold_header("To", Address(display_name=name, addr_spec=recipient))
+        return address_header("To", name, recipient)
 
 
 class _EncodedPart:
@@ -245,6 +246,54 @@ def fold_header(name: str, value: object) -> bytes:
     # The folder can leave a space before a fold that precedes an encoded word; unfolding
     # then reads two spaces ("Electric  Vehicle"). One space, in the fold, is enough.
     return folded.replace(b" \r\n ", b"\r\n ")
+
+
+def text_header(name: str, text: str) -> bytes:
+    """An unstructured header (Subject) of one line of text. Where it needs RFC 2047 encoded
+    words, the whole text is encoded words that carry their own spaces: the email package's
+    folder can leave the space between two words outside, between two encoded words, where
+    RFC 2047 decoders drop it ("вдвое больше" reads "вдвоебольше")."""
+    folded = fold_header(name, text)
+    if b"=?" not in folded:
+        return folded
+    return f"{name}: {_encoded_words(text)}\r\n".encode("ascii")
+
+
+def address_header(name: str, display_name: str, address: str) -> bytes:
+    """`From:` or `To:` with a display name, encoded as `text_header` encodes (the address
+    itself stays plain, on the last line when it fits)."""
+    folded = fold_header(name, Address(display_name=display_name, addr_spec=address))
+    if b"=?" not in folded or not address.isascii():
+        return folded
+    words = _encoded_words(display_name)
+    last_line = f"{name}: {words}".rpartition("\r\n")[2]
+    gap = " " if len(last_line) + len(address) + 3 <= 78 else "\r\n "
+    return f"{name}: {words}{gap}<{address}>\r\n".encode("ascii")
+
+
+def _encoded_words(text: str) -> str:
+    """`text` as RFC 2047 encoded words (UTF-8, base64), one a line: each holds whole words
+    with the space after each, as decoders drop the whitespace between two encoded words; a
+    word longer than one encoded word is cut between characters. 42 bytes make an encoded
+    word of 68 characters, which fits after "Subject: " in 78."""
+    chunks, current = [], b""
+    for piece in re.findall(r"\S+\s*|\s+", text):
+        data = piece.encode()
+        if current and len(current) + len(data) > _ENCODED_BYTES:
+            chunks.append(current)
+            current = b""
+        while len(data) > _ENCODED_BYTES:
+            cut = _ENCODED_BYTES
+            while data[cut] & 0xC0 == 0x80:  # not inside a character's bytes
+                cut -= 1
+            chunks.append(data[:cut])
+            data = data[cut:]
+        current += data
+    chunks.append(current)
+    return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(c).decode()}?=" for c in chunks)
+
+
+_ENCODED_BYTES = 42
 
 
 def to_crlf(text: str) -> str:

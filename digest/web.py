@@ -50,7 +50,7 @@ from waitress.server import create_server
 from .config import Config
 from .deliver import envelope_sender
 from .errors import ConfigError, UsageError
-from .message import WIRE, dkim_header
+from .message import WIRE, address_header, dkim_header, fold_header, header_safe, text_header
 from .render import template_dir as templates
 from .state import Store
 from .state.readers import GONE, Reader, ReaderStatus
@@ -141,20 +141,27 @@ class Mailer:
 
     def message(self, email: str, link: str) -> bytes:
         delivery = self.config.delivery
-        msg = EmailMessage()
-        msg["From"] = delivery.from_addr
-        msg["To"] = email
-        msg["Subject"] = f"Confirm your subscription to {self.config.title}"
-        msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
-        domain = parseaddr(delivery.from_addr)[1].rpartition("@")[2] or "localhost"
-        msg["Message-ID"] = make_msgid(domain=domain)
-        msg["Auto-Submitted"] = "auto-generated"
+        name, address = parseaddr(delivery.from_addr)
+        domain = address.rpartition("@")[2] or "localhost"
+        head = b"".join(
+            (
+                address_header("From", header_safe(name), address),
+                fold_header("To", email),
+                text_header(
+                    "Subject", header_safe(f"Confirm your subscription to {self.config.title}")
+                ),
+                f"Date: {format_datetime(dt.datetime.now(dt.UTC))}\r\n".encode(),
+                f"Message-ID: {make_msgid(domain=domain)}\r\n".encode(),
+                b"Auto-Submitted: auto-generated\r\n",
+            )
+        )
+        msg = EmailMessage()  # the body and its MIME headers
         msg.set_content(
             f"Someone, probably you, asked to receive {self.config.title} at this address.\n\n"
             f"To confirm, open this link within 48 hours:\n\n{link}\n\n"
             "If it was not you, ignore this message: nothing will be sent.\n"
         )
-        data = msg.as_bytes(policy=WIRE)
+        data = head + msg.as_bytes(policy=WIRE)
         if delivery.dkim:
             data = dkim_header(data, delivery.dkim) + data
         return data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import email
+import email.header
 import glob
 import json
 import os
@@ -1169,6 +1170,52 @@ def test_long_subjects_fold_and_read_back_exactly(subject):
     assert all(len(line) <= 78 for line in folded.split(b"\r\n"))
     parsed = email.message_from_bytes(folded + b"\r\n", policy=default_policy)
     assert parsed["Subject"] == subject
+
+
+def rfc2047_decoded(value: str) -> str:
+    """A header as RFC 2047 decoders read it (the legacy email.header, as many clients):
+    whitespace between two adjacent encoded words is dropped."""
+    return str(email.header.make_header(email.header.decode_header(value)))
+
+
+def test_non_latin_subject_and_names_keep_every_space_for_rfc2047_decoders(tmp_path, rendered):
+    """Python's folder can leave the space between two words outside their encoded words,
+    where RFC 2047 decoders drop it: "вдвое больше" read "вдвоебольше" (found on 207 of
+    3,000 random subjects). Every subject of these words, and long names in From and To, must
+    read back exactly with both the legacy and the modern decoder."""
+    import random
+
+    words = (
+        "Мэрия Бишкека закупит ещё 120 автобусов, т.е. вдвое больше, чем в 2025 г. "
+        "Kazakhstan's Tokayev, Ashgabat: 5 مليار דולר 🇰🇿 «Север — Юг» $2,5 млрд"
+    ).split()
+    rng = random.Random(7)
+    for _ in range(300):
+        subject = " ".join(rng.choice(words) for _ in range(rng.randint(3, 16)))
+        name = " ".join(rng.choice(words) for _ in range(rng.randint(2, 9)))
+        delivery = DeliveryConfig(
+            from_addr=f'"{name}" <digest@example.com>', outbox=tmp_path, unsubscribe_url=UNSUB
+        )
+        maker = mime.MessageMaker(
+            RenderedDigest(subject, "", rendered.html, rendered.text),
+            delivery,
+            names={"reader@x.org": name},
+        )
+        data = maker.bytes_for("reader@x.org", "tok")
+        head = data.split(b"\r\n\r\n", 1)[0]
+        assert all(len(line) <= 78 for line in head.split(b"\r\n") if b"DKIM" not in line)
+        legacy = email.message_from_bytes(data)
+        assert rfc2047_decoded(legacy["Subject"]) == subject
+        for header, address in (("From", "digest@example.com"), ("To", "reader@x.org")):
+            shown = rfc2047_decoded(legacy[header])  # an ASCII name with a comma is quoted
+            assert shown in (f"{name} <{address}>", f'"{name}" <{address}>'), header
+        modern = parse(data)
+        assert modern["Subject"] == subject
+        # Python's own parser puts a space between two encoded words of a name (against RFC
+        # 2047, which real clients follow): a name may read with two spaces there.
+        assert " ".join(modern["From"].addresses[0].display_name.split()) == name
+        assert " ".join(modern["To"].addresses[0].display_name.split()) == name
+        assert modern["To"].addresses[0].addr_spec == "reader@x.org"
 
 
 def test_a_placeholder_inside_source_text_is_not_filled_with_the_readers_link(tmp_path):

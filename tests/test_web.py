@@ -600,3 +600,33 @@ def test_one_click_posts_from_one_mail_provider_are_not_rate_limited(server):
         for _ in range(61)
     ]
     assert codes[:60] == [403] * 60 and codes[60] == 429
+
+
+def test_a_confirmation_titled_in_russian_reads_back_word_for_word(tmp_path):
+    """The confirmation's Subject and From carry the list's title: encoded so that RFC 2047
+    decoders, which drop the whitespace between encoded words, keep every space."""
+    import email.header
+
+    from digest.config import load_config
+    from digest.tokens import Signer
+    from digest.web import Mailer
+
+    title = "Дайджест Центральной Азии: главное за неделю, т.е. всё важное о регионе"
+    config = write_config(tmp_path, 8080)
+    config.write_text(
+        config.read_text()
+        .replace("title: Test Daily", f'title: "{title}"')
+        .replace('"Test Daily <digest@example.com>"', f"'\"{title}\" <digest@example.com>'")
+    )
+    mailer = Mailer(load_config(config), Signer(SECRET.encode()))
+    data = mailer.message("new@example.org", "http://127.0.0.1:8080/confirm/x")
+    message = email.message_from_bytes(data)
+
+    def shown(header: str) -> str:
+        return str(email.header.make_header(email.header.decode_header(message[header])))
+
+    assert shown("Subject") == f"Confirm your subscription to {title}"
+    assert shown("From") == f"{title} <digest@example.com>"
+    assert message["To"] == "new@example.org"
+    assert "open this link within 48 hours" in message.get_payload(decode=True).decode()
+    assert all(len(line) <= 78 for line in data.split(b"\r\n\r\n")[0].split(b"\r\n"))
