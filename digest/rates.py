@@ -68,15 +68,17 @@ BANK_DECIMALS = 2  # exchange boards show at most two decimals: 87.41, 9.18
 
 def reader_figure(rate: Decimal) -> tuple[Decimal | None, bool]:
     """(figure, approximate) as a reader sees what one USD buys: at most two decimals, as a
-    bank writes it, and never more digits than the quote supports (0.01144 -> 87.4,
-    0.10899 -> 9.18, 0.28490 -> 3.51, 0.00196 -> about 510); None ("n/a") when the quote
-    supports no figure at all (0.00008: anything from 11,800 to 13,300)."""
+    bank writes it, but two significant digits below one (a quote of 2650.12, gold's: 0.00038,
+    not 0.00), and never more digits than the quote supports (0.01144 -> 87.4, 0.10899 ->
+    9.18, 0.28490 -> 3.51, 0.00196 -> about 510); None ("n/a") when the quote supports no
+    figure at all (0.00008: anything from 11,800 to 13,300)."""
     figure, approx, span = per_usd_figures(rate)
     if figure is None or span is not None:
         return None, False
     if approx:
         return figure, True
-    places = min(BANK_DECIMALS, max(0, -figure.as_tuple().exponent))
+    supported = max(0, -figure.as_tuple().exponent)
+    places = min(supported, max(BANK_DECIMALS, 1 - figure.adjusted()))
     exact = Decimal(1) / rate
     return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN), False
 

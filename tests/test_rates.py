@@ -6,10 +6,17 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from conftest import page
+from conftest import SAMPLE_SEEDS, page
 
 from digest.models import RateQuote
-from digest.rates import inverse_bounds, newest_ticker, per_usd, per_usd_figures, rate_rows
+from digest.rates import (
+    inverse_bounds,
+    newest_ticker,
+    per_usd,
+    per_usd_figures,
+    rate_rows,
+    reader_figure,
+)
 from digest.sources import read_paths
 
 
@@ -78,3 +85,54 @@ def test_a_coarse_quote_gives_its_range_to_the_table():
     (row,) = rate_rows([quote])
     assert row.per_usd_range == (Decimal("11800"), Decimal("13300"))
     assert row.per_usd_approx
+
+
+@pytest.mark.parametrize(
+    ("rate", "shown"),
+    [
+        ("0.01144", "87.4"),
+        ("0.10899", "9.18"),  # two decimals, as a bank writes it
+        ("1.0869", "0.92"),
+        ("2650.12", "0.00038"),  # gold: two significant digits, never 0.00
+        ("95000.5", "0.000011"),
+        ("1234567.89", "8.1E-7"),
+    ],
+)
+def test_what_a_dollar_buys_never_rounds_to_nothing(rate, shown):
+    figure, approx = reader_figure(Decimal(rate))
+    assert str(figure) == shown and not approx
+
+
+def unreadable_ticker_page(tmp_path, line: str):
+    """The sample page of 10 Nov 2025 with `line` as the last line of its ticker."""
+    lines = (SAMPLE_SEEDS / "2025-11-10_front.txt").read_text(encoding="utf-8").splitlines()
+    last = max(n for n, text in enumerate(lines) if "/USD =" in text)
+    lines[last] = line
+    path = tmp_path / "2025-11-10_front.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, last + 1
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("  • UZS/USD = — 0%", "unreadable rate quote"),  # a ticker with no quote
+        ("  • AMD/USD = -0.0025 0.1%", "unreadable rate quote"),
+        ("  • USD/KZT = 478.50 0.1%", "USD/KZT left out"),  # not a price in US dollars
+        ("  • RUB/EUR = 95.20 0.3%", "RUB/EUR left out"),
+    ],
+)
+def test_a_ticker_line_that_gives_no_price_in_dollars_is_a_problem_not_the_page(
+    tmp_path, line, problem
+):
+    """One such line once ended the ticker: the page date after it became the top story's
+    headline (and the Subject), and the undated quotes left the table empty."""
+    path, number = unreadable_ticker_page(tmp_path, line)
+    result = read_paths([str(path)])
+    original = read_paths([str(SAMPLE_SEEDS / "2025-11-10_front.txt")])
+    assert [(p.line, problem in p.message) for p in result.problems] == [(number, True)]
+    assert [a.title for a in result.articles] == [a.title for a in original.articles]
+    assert {a.date for a in result.articles} == {dt.date(2025, 11, 10)}
+    assert {q.pair for q in newest_ticker(result.rates)} == {
+        q.pair for q in newest_ticker(original.rates)
+    }

@@ -41,6 +41,9 @@ TICKER = re.compile(
     r"^\s*[•·*]?\s*(?P<pair>[A-Z]{3}/[A-Z]{3})\s*=\s*(?P<rate>\d[\d,]*(?:\.\d+)?)"
     r"\s+(?P<change>[-+−]?\d+(?:\.\d+)?)\s*%\s*$"
 )
+# A ticker line whose figures cannot be read ("UZS/USD = — 0%", a negative rate): a problem,
+# never a paragraph (it would end the ticker, and the page date after it would be a title).
+TICKER_PAIR = re.compile(r"^\s*[•·*]?\s*[A-Z]{3}/[A-Z]{3}\s*=")
 DATE_FORMATS = ("%d %B %Y", "%B %d, %Y", "%d %b %Y", "%b %d, %Y", "%Y-%m-%d")
 LISTING_CHROME = re.compile(LISTING_COUNTER + "$", re.I)
 CHROME_LINE = re.compile(
@@ -194,8 +197,17 @@ def read_snapshot(path: str, data: bytes) -> ReadResult:
             after_blank = True
             continue
         ticker = TICKER.match(clean_text(raw))
+        if not ticker and TICKER_PAIR.match(clean_text(raw)):
+            result.problems.append(Problem(path, f"unreadable rate quote {raw.strip()!r}", number))
+            after_blank = True
+            continue
         if ticker:
             pair = ticker["pair"]
+            if not pair.endswith("/USD") or pair == "USD/USD":
+                message = f"{pair} left out: the rate table shows prices in US dollars (XXX/USD)"
+                result.problems.append(Problem(path, message, number))
+                after_blank = True
+                continue
             try:
                 quote = RateQuote(
                     pair=pair,
