@@ -214,8 +214,9 @@ def _without_dateline(text: str) -> str:
     return text[match.end() :]
 
 
-def _usable(sentence: str, last_in_paragraph: bool, excerpt: bool) -> str | None:
-    """The sentence as it may appear in a lead, or None when it must not."""
+def _usable(sentence: str, may_lack_stop: bool) -> str | None:
+    """The sentence as it may appear in a lead, or None when it must not. `may_lack_stop`:
+    it ends a paragraph that more of the article follows (see below)."""
     if len(sentence.split()) < 4 or is_chrome(sentence) or not _balanced(sentence):
         return None
     if sentence.endswith(("...", ELLIPSIS)) or sentence.rstrip("”’\"')").endswith("?"):
@@ -223,8 +224,10 @@ def _usable(sentence: str, last_in_paragraph: bool, excerpt: bool) -> str | None
     if _ENDS_SENTENCE.search(sentence):
         return sentence
     # A paragraph that lost its full stop ("... in agricultural products") is still a
-    # sentence when it is long; short unpunctuated lines are captions and headings.
-    if last_in_paragraph and not excerpt and len(sentence.split()) >= 20:
+    # sentence when it is long; short unpunctuated lines are captions and headings. Not the
+    # text's last paragraph: that is how a publisher's cut feed description ends ("... unless
+    # the government found another 2 bill"); on the real pages no such paragraph is last.
+    if may_lack_stop and len(sentence.split()) >= 20:
         if sentence[-1].isalnum():
             return sentence + "."
     return None
@@ -247,7 +250,7 @@ def _candidates(article: Article) -> list[_Sentence]:
     out: list[_Sentence] = []
     in_interview = False
     read = 0  # characters split so far
-    for paragraph in article.paragraphs:
+    for number, paragraph in enumerate(article.paragraphs, start=1):
         news = sum(not s.speech for s in out)
         if news >= _OPENING or len(out) >= 2 * _OPENING or read >= _OPENING_CHARS:
             break
@@ -268,7 +271,8 @@ def _candidates(article: Article) -> list[_Sentence]:
         read += len(text)
         sentences = split_sentences(text, language)
         for i, raw in enumerate(sentences):
-            sentence = _usable(raw, i == len(sentences) - 1, article.excerpt)
+            goes_on = number < len(article.paragraphs) and not article.excerpt
+            sentence = _usable(raw, goes_on and i == len(sentences) - 1)
             if sentence is None:
                 continue
             stems = _stems(sentence)

@@ -428,7 +428,28 @@ def test_paragraph_that_lost_its_full_stop_gets_one():
         "agreements were signed for Turkish investments of $2 billion in Kazakhstan’s "
         "agro-industrial sector"
     )
-    assert extractive_lead(article(text)) == text + "."
+    following = "The ministry said the first projects would start next year."
+    assert extractive_lead(article(text, following)) == text + "."
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        "Kazakhstan's energy ministry said on Friday that it would build a new oil refinery in "
+        "the Atyrau region with Chinese partners, and that the plant would not be ready before "
+        "2031 unless the government found another 2 bill",
+        "Uzbekistan's economy minister Jamshid Kuchkarov told parliament on Thursday that the "
+        "government would keep bread prices where they are in 2027 and would not allow bakeries "
+        "to raise them, unless the harvest fails and wheat imports from Kazakhstan rise above",
+    ],
+)
+def test_a_feed_description_cut_by_its_publisher_is_no_sentence(cut):
+    """The text's last paragraph without a full stop is how a cut description ends: given one,
+    "another 2 bill." would tell readers something the article does not."""
+    assert extractive_lead(article(cut)) == ""
+    assert extractive_lead(article("Officials met in Astana on Friday to sign it.", cut)) == (
+        "Officials met in Astana on Friday to sign it."
+    )
 
 
 def test_short_unpunctuated_lines_are_not_sentences():
