@@ -9,7 +9,7 @@ previous rates handed in); sending and recording are `send.py`'s.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 
 from .archive import page_url
@@ -21,6 +21,7 @@ from .lookback import in_the_future, reference_day, window_start
 from .models import (
     DUPLICATE,
     NEAR_DUPLICATE,
+    OVER_LIMIT,
     TOO_OLD,
     Article,
     Chosen,
@@ -144,12 +145,59 @@ def plan_digest(
     rows = rate_rows(newest_ticker(read.rates), previous_rates)
     names = {a.source: a.source_name for a in read.articles if a.source_name}
     copies = {id(s.article) for s in selection.skipped if s.reason in (DUPLICATE, NEAR_DUPLICATE)}
-    digest = build_digest(config, stories, rows, source_names=names, today=today, copies=copies)
-    rendered = None
-    if stories or not config.skip_empty:  # skip_empty false: rates, "nothing new"
-        digest = _with_view_url(config, digest, run_id)
-        rendered = render(digest)
+
+    def rendered_with(stories: list[PlannedStory]) -> tuple[Digest, RenderedDigest]:
+        digest = build_digest(config, stories, rows, source_names=names, today=today, copies=copies)
+        return digest, render(_with_view_url(config, digest, run_id))
+
+    if not stories and config.skip_empty:  # else the rates and "nothing new" go out
+        digest = build_digest(config, [], rows, source_names=names, today=today, copies=copies)
+        return DigestPlan(read, selection, stories, digest, None, notes)
+    digest, rendered = rendered_with(stories)
+    size = len(rendered.html.encode())
+    if size > MAX_HTML_BYTES and len(stories) > 1:
+        stories, digest, rendered = _fit_one_message(selection, stories, rendered_with, size, notes)
     return DigestPlan(read, selection, stories, digest, rendered, notes)
+
+
+# Gmail shows a message whose HTML is over about 102 KB clipped: the rest, the unsubscribe
+# link with it, behind "View entire message".
+MAX_HTML_BYTES = 100_000
+
+
+def _fit_one_message(
+    selection: Selection,
+    stories: list[PlannedStory],
+    rendered_with: Callable[[list[PlannedStory]], tuple[Digest, RenderedDigest]],
+    size: int,
+    notes: list[str],
+) -> tuple[list[PlannedStory], Digest, RenderedDigest]:
+    """The most stories whose message stays under MAX_HTML_BYTES: the top story and then
+    the selection's order; the others are over the limit, wait for the next digest (they are
+    not remembered as sent), and a note says so."""
+    rank = {id(c): n for n, c in enumerate(selection.chosen)}
+    order = [stories[0], *sorted(stories[1:], key=lambda s: rank[id(s.chosen)])]
+
+    def first(count: int) -> list[PlannedStory]:
+        kept = {id(s) for s in order[:count]}
+        return [s for s in stories if id(s) in kept]
+
+    too_many, fits = len(stories), 1
+    best = rendered_with(first(1))
+    while too_many - fits > 1:  # the HTML grows with every story: halve the gap
+        middle = (fits + too_many) // 2
+        attempt = rendered_with(first(middle))
+        if len(attempt[1].html.encode()) <= MAX_HTML_BYTES:
+            fits, best = middle, attempt
+        else:
+            too_many = middle
+    kept = first(fits)
+    notes.append(
+        f"{len(stories) - fits} of {len(stories)} stories wait for the next digest: with them "
+        f"the HTML would be {size:,} bytes, and Gmail clips messages over about 102 KB "
+        "(lower selection.max_articles to choose fewer)"
+    )
+    return withdraw(selection, stories, kept, OVER_LIMIT), *best
 
 
 def apply_source_rules(config: Config, store, read: ReadResult, as_of, notes: list[str]):
@@ -218,25 +266,31 @@ def drop_stale_stories(
             old[key] = min(a.date, old.get(key, a.date))
     if not old:
         return stories
-    kept, stale = [], set()
-    for story in stories:
-        if any(exact_key(text_hashes(a)) in old for a in story.tellings):
-            stale.update((a.title, a.source) for a in story.tellings)
-            selection.skipped.append(Skipped(story.article, TOO_OLD))
-        else:
-            kept.append(story)
-    if stale:
-        make = selection.make_records
+    kept = [s for s in stories if not any(exact_key(text_hashes(a)) in old for a in s.tellings)]
+    return withdraw(selection, stories, kept, TOO_OLD)
 
-        def fresh_records() -> list:
-            records = make()
-            gone = {r.story for r in records if (r.title, r.source) in stale}
-            return [r for r in records if r.story not in gone]
 
-        selection.make_records = fresh_records
-        selection.__dict__.pop("records", None)  # made only after delivery; never stale
-        chosen = {id(s.chosen) for s in kept}
-        selection.chosen[:] = [c for c in selection.chosen if id(c) in chosen]
+def withdraw(
+    selection: Selection, stories: list[PlannedStory], kept: list[PlannedStory], reason: str
+) -> list[PlannedStory]:
+    """`kept` of the chosen `stories`; the others become skipped for `reason`, no longer
+    chosen, and are not remembered as sent. Returns `kept`."""
+    ids = {id(s.chosen) for s in kept}
+    dropped = [s for s in stories if id(s.chosen) not in ids]
+    if not dropped:
+        return kept
+    gone = {(a.title, a.source) for s in dropped for a in s.tellings}
+    selection.skipped.extend(Skipped(s.article, reason) for s in dropped)
+    make = selection.make_records
+
+    def kept_records() -> list:
+        records = make()
+        out = {r.story for r in records if (r.title, r.source) in gone}
+        return [r for r in records if r.story not in out]
+
+    selection.make_records = kept_records
+    selection.__dict__.pop("records", None)  # made only after delivery; never stale
+    selection.chosen[:] = [c for c in selection.chosen if id(c) in ids]
     return kept
 
 
