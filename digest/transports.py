@@ -12,6 +12,8 @@ on the same connection: that is the exactly-once promise.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import os
 import queue
@@ -20,8 +22,9 @@ import smtplib
 import socket
 import ssl
 import threading
+import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -36,6 +39,13 @@ SENT, FAILED, RETRYING = "sent", "failed", "retrying"
 BACKOFF_BASE = 2.0  # seconds before the first retry of a 4xx answer; doubles each time
 BACKOFF_MAX = 60.0
 MAX_DEFERRED_IN_A_ROW = 5  # this many recipients deferred one after another: the relay is unwell
+# Answers recorded for a refusal that is not of the reader's address (a 5xx at MAIL, or to
+# the message itself): no hard bounce (only a 5xx at RCPT is one, see send.py).
+REFUSED_SENDER = "the sender refused: "
+# RFC 5321, 4.5.3.2.6: a relay may take ten minutes to answer a message it scans, and a
+# message sent again on a timeout is one more copy for each try.
+ANSWER_SECONDS = 600.0
+REFUSED_MESSAGE = "the message refused: "
 
 Build = Callable[[str], bytes]  # a recipient's message, ready for the wire
 Report = Callable[[str, str, str], None]  # recipient, status, the answer to record
@@ -224,9 +234,14 @@ class RelayTransport:
                 if not (lost and attempt == 1 and self.sent):
                     self.sleep(backoff(attempt))
             self.pace.wait()
+            sender = self.sender(recipient) if callable(self.sender) else self.sender
             try:
-                sender = self.sender(recipient) if callable(self.sender) else self.sender
-                code, answer = self.relay.send(sender, recipient, data, while_waiting)
+                code, answer, step = self.relay.send(sender, recipient, data, while_waiting)
+            except Unanswered as e:
+                # Sent again in this run, a slow relay would get it once a try (RFC 5321
+                # gives its answer ten minutes): once more in the next run, at most.
+                self.relay.close()
+                return RETRYING, f"no answer to the message ({e}); the relay may have it"
             except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as e:
                 self.relay.close()
                 lost, answer = True, f"connection to the relay lost: {_reason(e)}"
@@ -235,8 +250,12 @@ class RelayTransport:
             if 200 <= code < 300:
                 self.sent += 1
                 return SENT, answer
-            if code >= 500:
-                return FAILED, answer
+            if code >= 500 and step == "MAIL":
+                # the sender refused ("530 authentication required"): no fault of the
+                # reader's, who is tried again next run; refused for all, it stops the run
+                return RETRYING, f"{REFUSED_SENDER}{answer}"
+            if code >= 500:  # at RCPT the address (a hard bounce), else this message
+                return FAILED, answer if step == "RCPT" else f"{REFUSED_MESSAGE}{answer}"
         if lost:
             what = "was lost" if self.sent else "cannot be reached"
             raise DeliveryError(
@@ -279,7 +298,8 @@ class Ahead:
 
 
 class Deferrals:
-    """Stops a run when the relay deferred the last few recipients: it is unwell."""
+    """Stops a run when the relay deferred the last few recipients, or refused the message
+    itself for each: it is unwell, or will refuse everyone the same way."""
 
     def __init__(self, config: SmtpConfig):
         self.config = config
@@ -287,9 +307,11 @@ class Deferrals:
 
     def check(self, status: str, answer: str, sent: int) -> None:
         self.recent.append((status, answer))
-        if len(self.recent) == MAX_DEFERRED_IN_A_ROW and all(s == RETRYING for s, _ in self.recent):
+        if len(self.recent) == MAX_DEFERRED_IN_A_ROW and all(
+            s == RETRYING or a.startswith(REFUSED_MESSAGE) for s, a in self.recent
+        ):
             raise DeliveryError(
-                f"the SMTP relay {self.config.host}:{self.config.port} deferred "
+                f"the SMTP relay {self.config.host}:{self.config.port} deferred or refused "
                 f"{MAX_DEFERRED_IN_A_ROW} recipients in a row (last: {answer}); "
                 f"stopped after {sent} sent in this run",
                 "the next `digest run` sends to those not yet sent to",
@@ -429,9 +451,10 @@ def _reason(error: BaseException) -> str:
 
 
 def _answer(code: int, text: bytes | str) -> str:
+    """`code text` on one line; the text alone for a code no relay gave (0, smtplib's -1)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
-    return f"{code} {' '.join(text.split())}".strip()
+    return f"{code if code > 0 else ''} {' '.join(text.split())}".strip()
 
 
 class Pacer:
@@ -464,35 +487,55 @@ class Relay:
         self.config = config
         self.conn: smtplib.SMTP | None = None
         self.where = f"{config.host}:{config.port}"
+        self.watchdog = Watchdog()
 
     def open(self) -> smtplib.SMTP:
         s = self.config
         context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
         local = s.helo or local_hostname()
+        if s.security == "ssl":
+            conn = smtplib.SMTP_SSL(local_hostname=local, timeout=s.timeout, context=context)
+        else:
+            conn = smtplib.SMTP(local_hostname=local, timeout=s.timeout)
+        conn._host = s.host  # for TLS's server name, as smtplib.SMTP(host, port) sets it
+        make_socket = conn._get_socket  # the greeting is read as soon as the socket is made
+
+        def watched_socket(*args):
+            sock = make_socket(*args)
+            self.watchdog.watch(sock)
+            return sock
+
+        conn._get_socket = watched_socket  # type: ignore[method-assign]
         try:
-            if s.security == "ssl":
-                conn = smtplib.SMTP_SSL(
-                    s.host, s.port, local_hostname=local, timeout=s.timeout, context=context
-                )
-            else:
-                conn = smtplib.SMTP(s.host, s.port, local_hostname=local, timeout=s.timeout)
+            with self.watchdog.step(None, s.timeout):
+                code, greeting = conn.connect(s.host, s.port)
+            if code != 220:  # as smtplib.SMTP(host, port) does
+                raise smtplib.SMTPConnectError(code, greeting)
         except ssl.SSLCertVerificationError as e:
+            conn.close()
             raise self._tls_error(e) from None
+        except BaseException:
+            conn.close()
+            raise
         try:
             # Each message ends in a short write while the relay holds back its ACK: without
             # this, Nagle's algorithm adds the relay's delayed-ACK time (~40 ms) per message.
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn.ehlo_or_helo_if_needed()
+            with self.watchdog.step(conn.sock, s.timeout):
+                conn.ehlo_or_helo_if_needed()
             if s.security == "starttls":
                 if not conn.has_extn("starttls"):
                     raise DeliveryError(
                         f"the SMTP relay {self.where} does not offer STARTTLS",
                         "use `security: ssl` (port 465), or `none` only on a trusted network",
                     )
-                conn.starttls(context=context)
-                conn.ehlo()
+                with self.watchdog.step(conn.sock, s.timeout):
+                    conn.starttls(context=context)
+                with self.watchdog.step(conn.sock, s.timeout):
+                    conn.ehlo()
             if s.username:
-                conn.login(s.username, s.password() or "")
+                with self.watchdog.step(conn.sock, s.timeout):
+                    conn.login(s.username, s.password() or "")
         except ssl.SSLCertVerificationError as e:
             conn.close()
             raise self._tls_error(e) from None
@@ -539,75 +582,157 @@ class Relay:
         recipient: str,
         data: bytes,
         while_waiting: Callable[[], None] | None = None,
-    ) -> tuple[int, str]:
-        """One SMTP transaction; returns the relay's answer (code, text): the first refusal
-        of MAIL, RCPT or DATA, else the answer to the message itself. `while_waiting` is
-        called once the message has gone out, before its answer is read; it must not raise."""
+    ) -> tuple[int, str, str]:
+        """One SMTP transaction; returns the relay's answer (code, text, step): the first
+        refusal of MAIL, RCPT or DATA, else the answer to the message itself ("message").
+        `while_waiting` is called once the message has gone out, before its answer is read;
+        it must not raise. Raises Unanswered when the message went out and no readable
+        answer came."""
         conn = self.conn or self.open()
+        message = functools.partial(_message, conn, data, while_waiting, self.watchdog)
         try:
-            if conn.has_extn("pipelining"):
-                code, text = _pipelined(conn, sender, recipient, data, while_waiting)
-            else:
-                conn.putcmd("mail", f"FROM:{_quoteaddr(sender)}")
-                code, text = conn.getreply()
-                if code == 250:
-                    conn.putcmd("rcpt", f"TO:{_quoteaddr(recipient)}")
-                    code, text = conn.getreply()
-                    if code in (250, 251):
-                        conn.putcmd("data")
-                        code, text = conn.getreply()
-                        if code == 354:
-                            code, text = _message(conn, data, while_waiting)
+            with self.watchdog.step(conn.sock, self.config.timeout):
+                if conn.has_extn("pipelining"):
+                    code, text, step = _pipelined(conn, sender, recipient)
+                else:
+                    conn.putcmd("mail", f"FROM:{_quoteaddr(sender)}")
+                    (code, text), step = conn.getreply(), "MAIL"
+                    if code == 250:
+                        conn.putcmd("rcpt", f"TO:{_quoteaddr(recipient)}")
+                        (code, text), step = conn.getreply(), "RCPT"
+                        if code in (250, 251):
+                            conn.putcmd("data")
+                            (code, text), step = _go_ahead(conn.getreply())
+            if code == 354:
+                code, text, step = message()
         except BaseException:
             self.close()
             raise
-        if code == 421:  # the relay is closing the connection
+        if code == 421 or code < 200:  # the relay is closing, or out of step with us
             self.close()
         elif code != 250:
             try:
                 conn.rset()
             except (smtplib.SMTPException, OSError):
                 self.close()  # the answer stands; the next message opens a new connection
-        return code, _answer(code, text)
+        return code, _answer(code, text), step
 
     def close(self) -> None:
         conn, self.conn = self.conn, None
         if conn is None:
             return
         try:
-            conn.quit()
+            with self.watchdog.step(conn.sock, self.config.timeout):
+                conn.quit()
         except (smtplib.SMTPException, OSError):
             conn.close()
+        finally:
+            self.watchdog.stop()
+
+
+class Watchdog:
+    """Cuts a connection when one step (the greeting, a login, a message's commands, its
+    answer) runs past its time in all: smtplib's timeout bounds each read, and a relay that
+    trickles a byte at a time keeps every read alive for ever. One thread, started with the
+    first step and stopped with the connection."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.sock: socket.socket | None = None
+        self.when: float | None = None
+        self.cut = False  # the last step ran out of time
+        self.thread: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def step(self, sock: socket.socket | None, seconds: float) -> Iterator[None]:
+        """Watch `sock` (None: the one `watch` is given) for `seconds`; a step cut short
+        raises TimeoutError."""
+        with self.cond:
+            self.sock, self.when, self.cut = sock, time.monotonic() + seconds, False
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="digest-smtp-watchdog")
+                self.thread.daemon = True
+                self.thread.start()
+            self.cond.notify()
+        try:
+            yield
+        except (OSError, smtplib.SMTPException) as e:
+            if self.cut:
+                raise TimeoutError(f"no end in {seconds:g} s (the relay trickles)") from e
+            raise
+        finally:
+            with self.cond:
+                self.when = None
+
+    def watch(self, sock: socket.socket) -> None:
+        """The socket a step begun without one (connecting) is to cut."""
+        with self.cond:
+            self.sock = sock
+
+    def stop(self) -> None:
+        with self.cond:
+            thread, self.thread = self.thread, None
+            self.when = None
+            self.cond.notify()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _run(self) -> None:
+        me = threading.current_thread()
+        with self.cond:
+            while self.thread is me:
+                if self.when is None:
+                    self.cond.wait()
+                    continue
+                left = self.when - time.monotonic()
+                if left > 0:
+                    self.cond.wait(left)
+                    continue
+                self.when, self.cut = None, True
+                if self.sock is not None:
+                    try:
+                        self.sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
 
 
 def _pipelined(
     conn: smtplib.SMTP,
     sender: str,
     recipient: str,
-    data: bytes,
-    while_waiting: Callable[[], None] | None,
-) -> tuple[int, bytes]:
+) -> tuple[int, bytes, str]:
     """MAIL, RCPT and DATA in one write, then their three answers (RFC 2920): one round trip
-    where there were three. Every answer is checked, in order. The message goes out only
-    after MAIL, RCPT and DATA were all accepted; when DATA was accepted although MAIL or RCPT
+    where there were three. Every answer is checked, in order. The message may go out (354)
+    only after MAIL, RCPT and DATA were all accepted; when DATA was accepted although MAIL or RCPT
     was refused, a lone "." ends the empty message (RFC 2920, 3.1) and the refusal is the
     answer. A 421 means the relay is closing the connection: no further answers come."""
     conn.send(f"MAIL FROM:{_quoteaddr(sender)}\r\nRCPT TO:{_quoteaddr(recipient)}\r\nDATA\r\n")
-    mail = conn.getreply()
+    mail = (*conn.getreply(), "MAIL")
     if mail[0] == 421:
         return mail
-    rcpt = conn.getreply()
+    rcpt = (*conn.getreply(), "RCPT")
     if rcpt[0] == 421:
         return rcpt
-    go_ahead = conn.getreply()
+    (code, text), step = _go_ahead(conn.getreply())
     refusal = mail if mail[0] != 250 else rcpt if rcpt[0] not in (250, 251) else None
-    if go_ahead[0] != 354:
-        return refusal or go_ahead  # nothing to end: the caller's RSET clears the rest
+    if code != 354:
+        return refusal or (code, text, step)  # nothing to end: the caller's RSET clears the rest
     if refusal:
         conn.send(b".\r\n")
         conn.getreply()  # whatever the relay makes of an empty message to nobody
         return refusal
-    return _message(conn, data, while_waiting)
+    return code, text, step  # go ahead: the caller sends the message
+
+
+def _go_ahead(reply: tuple[int, bytes]) -> tuple[tuple[int, bytes], str]:
+    """DATA's answer, and its step: only 354 lets the message go, and a 4xx or 5xx refuses
+    it. Any other answer (a 250 from a relay out of step with us) is no answer to DATA: the
+    message did not go, and is no delivery (code 0: tried again)."""
+    code, text = reply
+    if code == 354 or code >= 400:
+        return reply, "DATA"
+    said = _answer(code, text)
+    return (0, f"the relay answered DATA with '{said}', not 354: not sent".encode()), "DATA"
 
 
 def _quoteaddr(address: str) -> str:
@@ -616,19 +741,46 @@ def _quoteaddr(address: str) -> str:
 
 
 def _message(
-    conn: smtplib.SMTP, data: bytes, while_waiting: Callable[[], None] | None
-) -> tuple[int, bytes]:
+    conn: smtplib.SMTP,
+    data: bytes,
+    while_waiting: Callable[[], None] | None,
+    watchdog: Watchdog,
+) -> tuple[int, bytes, str]:
     """The message after DATA's 354: dot-stuffed (RFC 5321, 4.5.2: a line that starts with
-    "." gets another), ended by a lone ".", then the relay's answer."""
+    "." gets another), ended by a lone ".", then the relay's answer, awaited ANSWER_SECONDS
+    (or the longer configured timeout)."""
     body = data.replace(b"\r\n.", b"\r\n..")
     if body.startswith(b"."):
         body = b"." + body
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
-    conn.send(body + b".\r\n")
-    if while_waiting is not None:
-        while_waiting()
-    return conn.getreply()
+    patience = max(ANSWER_SECONDS, conn.timeout or 0.0)
+    conn.sock.settimeout(patience)
+    try:
+        with watchdog.step(conn.sock, patience):
+            conn.send(body + b".\r\n")
+            if while_waiting is not None:
+                while_waiting()
+            code, text = conn.getreply()
+    except smtplib.SMTPResponseException as e:  # "500 Line too long"
+        raise Unanswered(f"an answer that is no SMTP answer: {_reason(e)}") from None
+    except TimeoutError:
+        raise Unanswered(f"none in {patience:g} s") from None
+    except smtplib.SMTPServerDisconnected as e:
+        if isinstance(e.__context__, TimeoutError):
+            raise Unanswered(f"none in {patience:g} s") from None
+        raise  # dropped: the relay has not taken it (RFC 5321, 6.1), so it goes again
+    finally:
+        if conn.sock is not None:
+            conn.sock.settimeout(conn.timeout)
+    if code < 200:  # smtplib's -1: a line that is no SMTP answer
+        raise Unanswered(f"an answer that is no SMTP answer: {_answer(code, text)!r}")
+    return code, text, "message"
+
+
+class Unanswered(Exception):
+    """The message went out in full, the relay is still there, and no readable answer came
+    in time: it may have the message."""
 
 
 _fqdn: str | None = None

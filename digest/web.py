@@ -188,10 +188,10 @@ class Mailer:
                     sender = sender(email) if callable(sender) else sender
                 relay = Relay(delivery.smtp)
                 try:
-                    code, answer = relay.send(sender, email, data)
+                    code, answer, _ = relay.send(sender, email, data)
                 finally:
                     relay.close()
-                if code >= 300:
+                if not 200 <= code < 300:
                     log.warning("confirmation to %s: %s", email, answer)
             except Exception as e:  # the server goes on; the reader can sign up again
                 log.warning("confirmation to %s not sent: %s", email, e)

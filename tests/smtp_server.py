@@ -72,6 +72,8 @@ class Behaviour:
     hold_signalled: bool = False
     pipelining: bool = False  # offer PIPELINING in the EHLO answer
     mail_answers: list[str] = field(default_factory=list)  # the next MAILs get these (each once)
+    # the next messages get these once their data is in, instead of being taken (each once)
+    data_answers: list[str] = field(default_factory=list)
     # answer DATA with 354 even when every RCPT was refused (RFC 2920 names such servers),
     # then refuse the (empty) message: the client must end it with a lone "."
     data_despite_refusal: bool = False
@@ -147,6 +149,8 @@ class Handler:
             server.transport.close()
             return "421 4.4.2 closing connection (test)"
         rcpt_tos = [r for r in envelope.rcpt_tos if r != _NOBODY]
+        if b.data_answers and rcpt_tos:
+            return b.data_answers.pop(0)
         if not rcpt_tos:
             with self.lock:
                 self.empty_data.append(envelope.original_content)

@@ -582,7 +582,7 @@ def test_relay_deferring_everyone_stops_the_run(tmp_path, rendered, store, smtp_
     smtp_server.behaviour.defer_always.update({r: "421 4.3.2 try later" for r in recipients})
     config = delivery_config(tmp_path, smtp_for(smtp_server, retries=1))
     issue = freeze(store, recipients)
-    with pytest.raises(DeliveryError, match="deferred 5 recipients in a row"):
+    with pytest.raises(DeliveryError, match="deferred or refused 5 recipients in a row"):
         send_issue(config, store, issue, rendered, recipients, sleep=lambda s: None)
     assert list(statuses(store, issue).values()).count("retrying") == 5
     assert len(store.pending_recipients(issue)) == 10
@@ -732,7 +732,7 @@ def test_refused_rcpt_when_the_relay_still_takes_data_ends_it_with_a_lone_dot(
 
 
 @both_ways()
-def test_refused_mail_sends_no_message_and_is_classified_like_rcpt(
+def test_refused_mail_sends_no_message_and_leaves_the_reader_to_the_next_run(
     tmp_path, rendered, store, smtp_server
 ):
     behaviour = smtp_server.behaviour
@@ -744,7 +744,9 @@ def test_refused_mail_sends_no_message_and_is_classified_like_rcpt(
     issue = freeze(store, recipients)
     outcomes = send_issue(config, store, issue, rendered, recipients, sleep=sleeps.append)
     assert [(o.status, o.answer) for o in outcomes] == [
-        ("failed", "550 5.7.1 sender not allowed"),  # 451, retried once, then 550
+        # 451, retried once, then 550: the sender refused, no fault of the reader's (who is
+        # tried again next run, never marked bounced)
+        ("retrying", "the sender refused: 550 5.7.1 sender not allowed"),
         ("sent", "250 2.0.0 OK queued as Q00001"),
     ]
     assert backoffs(sleeps) == [0.01]
@@ -752,8 +754,76 @@ def test_refused_mail_sends_no_message_and_is_classified_like_rcpt(
     stream = b"".join(smtp_server.reads())
     assert stream.count(b"\r\nMIME-Version: 1.0\r\n") == 1  # only b's message went out
     assert smtp_server.count_for() == {"b@x.org": 1}
-    assert statuses(store, issue) == {"a@x.org": "failed", "b@x.org": "sent"}
+    assert statuses(store, issue) == {"a@x.org": "retrying", "b@x.org": "sent"}
     assert smtp_server.handler.connections == 1
+
+
+def test_a_relay_answering_data_with_250_sends_nothing_and_records_nothing_sent(
+    tmp_path, rendered, store
+):
+    """Only 354 lets the message go: a relay answering DATA with 250 never got it, and its
+    readers were recorded as sent."""
+    from odd_relay import OddRelay
+
+    with OddRelay("data-250") as relay:
+        smtp = SmtpConfig(host="127.0.0.1", port=relay.port, security="none", retries=0)
+        issue = freeze(store, ["a@x.org", "b@x.org"])
+        outcomes = send_issue(
+            delivery_config(tmp_path, smtp), store, issue, rendered, ["a@x.org", "b@x.org"]
+        )
+        assert not relay.taken
+    assert [o.status for o in outcomes] == ["retrying", "retrying"]
+    assert "not 354" in outcomes[0].answer
+
+
+def test_a_relay_trickling_its_greeting_is_given_up_on_in_the_timeout(tmp_path, rendered, store):
+    """smtplib's timeout bounds each read, and a relay sending a byte every 0.2 s kept the run
+    (and the state's lock) for ever: each step now has `timeout` seconds in all."""
+    from odd_relay import OddRelay
+
+    with OddRelay("trickle") as relay:
+        smtp = SmtpConfig(host="127.0.0.1", port=relay.port, security="none", retries=0, timeout=1)
+        issue = freeze(store, ["a@x.org"])
+        with pytest.raises(DeliveryError, match="no end in 1 s"):
+            send_issue(delivery_config(tmp_path, smtp), store, issue, rendered, ["a@x.org"])
+    assert statuses(store, issue) == {"a@x.org": "pending"}
+
+
+def test_a_message_answered_with_no_smtp_answer_goes_once_a_run(tmp_path, rendered, store):
+    """The relay took the message and answered garbage: sent again at once, it was taken four
+    times a run (retries 3). It may have the message, so it goes again in the next run only."""
+    from odd_relay import OddRelay
+
+    with OddRelay("garbage") as relay:
+        smtp = SmtpConfig(host="127.0.0.1", port=relay.port, security="none", retries=3)
+        issue = freeze(store, ["a@x.org", "b@x.org"])
+        outcomes = send_issue(
+            delivery_config(tmp_path, smtp),
+            store,
+            issue,
+            rendered,
+            ["a@x.org", "b@x.org"],
+            sleep=lambda _: None,
+        )
+        assert relay.taken == {"a@x.org": 1, "b@x.org": 1}
+    assert [o.status for o in outcomes] == ["retrying", "retrying"]
+    assert "the relay may have it" in outcomes[0].answer
+
+
+@both_ways()
+def test_a_slow_answer_to_the_message_is_waited_for_not_sent_again(
+    tmp_path, rendered, store, smtp_server
+):
+    """A relay scanning a message may answer it minutes later (RFC 5321 allows ten): a
+    timeout of 1 s re-sent it each time, a copy a try, every run."""
+    smtp_server.behaviour.delay_data[0] = 2.5
+    smtp = smtp_for(smtp_server, timeout=1, retries=3)
+    issue = freeze(store, ["a@x.org", "b@x.org"])
+    outcomes = send_issue(
+        delivery_config(tmp_path, smtp), store, issue, rendered, ["a@x.org", "b@x.org"]
+    )
+    assert [o.status for o in outcomes] == ["sent", "sent"]
+    assert smtp_server.count_for() == {"a@x.org": 1, "b@x.org": 1}
 
 
 def test_unreachable_relay_stops_with_a_clear_message(tmp_path, rendered, store):
@@ -1108,6 +1178,38 @@ def run_cycle(config_path: Path):
     from digest.config import load_config
 
     return pipeline.run(load_config(config_path))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("refusal", "where"),
+    [("530 5.7.0 Authentication required", "mail"), ("552 5.3.4 Message too big", "data")],
+)
+def test_a_relay_refusing_the_sender_or_the_message_bounces_no_reader(
+    tmp_path, smtp_server, refusal, where
+):
+    """Only a 5xx at RCPT refuses an address. A relay that refuses the sender (it wants a
+    login) or the message (too big, spam) refuses everyone alike: that once marked every
+    reader bounced for good, and the next run said there was no one to send to. Now no
+    reader is bounced, the run stops after five such answers in a row, and once the relay is
+    mended the readers not refused the message get the issue."""
+    readers = [f"r{i}@x.org" for i in range(8)]
+    answers = getattr(smtp_server.behaviour, f"{where}_answers")
+    answers.extend([refusal] * len(readers))
+    config = write_config(tmp_path, smtp_server, readers, retries=0)
+    with pytest.raises(DeliveryError, match="refused 5 recipients in a row"):
+        run_cycle(config)
+    assert smtp_server.count_for() == {}
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        assert not store.readers().all("bounced")
+        rows = dict(store.db.execute("SELECT recipient, status FROM deliveries").fetchall())
+    assert list(rows.values()).count("failed") == (5 if where == "data" else 0)
+    answers.clear()
+    run_cycle(config)
+    got = smtp_server.count_for()
+    assert set(got.values()) == {1}
+    refused_message = {r for r, status in rows.items() if status == "failed"}
+    assert set(got) == set(readers) - refused_message
 
 
 @pytest.mark.slow
