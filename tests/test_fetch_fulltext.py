@@ -162,3 +162,42 @@ def test_an_excerpt_is_never_the_best_telling_over_a_full_text(tmp_path):
     assert [(c["source"], [x["source"] for x in c["also"]]) for c in report["chosen"]] == [
         ("paper", ["wire"])
     ]
+
+
+def test_a_page_that_is_not_the_entrys_story_never_replaces_its_text(tmp_path, site):
+    """Entries of four stories linking to one page (a home page, a press-release list), a
+    link that redirects to a login page, and a cookie wall: each page once became the text,
+    so the lead read "Enter your e-mail address and password ...", and three of the four
+    stories sharing a link were skipped as copies of one another, then remembered as sent.
+    Each keeps its feed's text, with one note a page."""
+    articles = sample()[:6]
+    feed = teaser_feed(site, articles)
+    for n in range(4):  # the first four link to one page
+        feed = feed.replace(site.url(f"/a/{n}").encode(), site.url("/home").encode())
+    site.routes["/feed.xml"] = Page(feed)
+    home = [p for a in articles[:4] for p in a.prose[:2]]
+    site.routes["/home"] = Page(article_page("Steppe Wire: the news today", home))
+    site.routes["/a/4"] = Page(b"", status=302, headers={"Location": site.url("/login")})
+    login = [
+        "Enter your e-mail address and password to log in to your Steppe Wire account. "
+        "Readers with a subscription can read every article on the site and in our apps.",
+        "Forgot your password? We send a link to reset it to the address you signed up with. "
+        "Not a subscriber yet? Subscribe for 4.99 a month and cancel at any time you like.",
+    ]
+    site.routes["/login"] = Page(article_page("Log in", login))
+    consent = [
+        "We and our 847 partners store and access information on your device, such as "
+        "cookies, and process personal data such as unique identifiers and standard data.",
+        "You may click to consent to our and our partners' processing as described above, or "
+        "access more detailed information and change your preferences before consenting.",
+    ]
+    site.routes["/a/5"] = Page(article_page("Your privacy", consent))
+
+    report = preview(load_config(config(tmp_path, site.url("/feed.xml"))), tmp_path / "p")[0]
+    shown = report.to_json()
+    assert sorted(c["title"] for c in shown["chosen"]) == sorted(a.title for a in articles)
+    for c in shown["chosen"]:
+        assert not any(w in c["lead"] for w in ("password", "partners", "Steppe Wire: the"))
+    notes = shown["notes"]
+    assert sum("4 entries of other titles link to it" in n for n in notes) == 1
+    assert sum("does not tell the entry's story" in n for n in notes) == 2
