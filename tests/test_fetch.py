@@ -12,7 +12,7 @@ import pytest
 from web_server import Page, Site, hang, loopback_hosts, redirect, trickle
 
 from digest.config import FetchConfig, SourceSpec
-from digest.sources import read_specs
+from digest.sources import read_fetched, read_specs
 from digest.sources.feed import read_feed
 from digest.sources.fetch import fetch_all
 from digest.state import Store
@@ -246,11 +246,30 @@ def test_an_html_page_given_as_a_feed_names_the_feed_it_links_to(site):
     )
     site.routes = {"/": Page(page, headers={"Content-Type": "text/html"})}
     got = fetch_all([site.url("/")])[site.url("/")]
-    read = read_feed(got.url, got.body, got.content_type)
-    assert [p.message for p in read.problems] == [
-        f"this is a web page, not a feed; it names its feed: {site.url('/rss.xml')} "
+    assert got.error == (
+        f"answered with a web page, not a feed; it names its feed: {site.url('/rss.xml')} "
         "- put that address in `feed:`"
-    ]
+    )
+    assert got.cache.failures == 1 and got.body is None  # nothing read before
+
+
+def test_a_feed_that_turns_into_a_web_page_is_a_failing_feed_whose_last_copy_is_read(site):
+    """A feed URL answering 200 with a page (a maintenance page, the home page after a
+    redesign) was a success: its last copy, with the stories still waiting, was replaced by
+    the page and never read, and three such runs in a row gave no warning."""
+    url = site.url("/f")
+    site.routes = {"/f": Page(FEED)}
+    first = fetch_all([url])[url]
+    site.routes = {"/f": Page(b"<!DOCTYPE html><html><body>Down for maintenance</body></html>")}
+    known = first.cache
+    for run in (1, 2, 3):
+        got = fetch_all([url], {url: known})[url]
+        known = got.cache
+        assert got.error and "web page" in got.error
+        assert got.body == FEED and known.body == FEED and known.failures == run
+    read = read_fetched(got)
+    assert len(read.articles) == len(read_feed(url, FEED).articles) > 0
+    assert "failed 3 fetches in a row" in read.problems[-1].message
 
 
 def test_the_feed_cache_round_trips_through_sqlite(tmp_path, site):

@@ -32,6 +32,7 @@ from urllib.parse import urljoin, urlsplit
 from ..config import FetchConfig
 from ..state.models import CacheInfo
 from ..text import is_web_url
+from .webpage import looks_like_html, web_page_problem
 
 DEFAULT_FETCH = FetchConfig()
 CONNECT_TIMEOUT = 10.0  # within the URL's whole deadline (`fetch.timeout`)
@@ -257,6 +258,9 @@ async def _answer(resp, url, known: CacheInfo, settings, started, moved) -> Fetc
             raise FetchError(f"larger than the cap of {_mb(settings.max_bytes)}; not read further")
         chunks.append(chunk)
     body = _gunzip(b"".join(chunks), settings.max_bytes)
+    if looks_like_html(body):  # a maintenance page, the site's home after a redesign
+        why = web_page_problem(url, body).message.replace("this is", "answered with", 1)
+        return _failed(url, known, started, why, status="200, a web page", moved_to=moved_to)
     content_type = resp.headers.get("Content-Type")
     cache = replace(
         known,
