@@ -23,7 +23,7 @@ from .dkim_sign import DkimKeyError, load_key, sign
 from .errors import ConfigError
 from .models import RenderedDigest, around_footer_link
 from .recipients import recipient_names
-from .text import EMAIL, clean_text
+from .text import EMAIL, clean_text, reader_name
 
 # The headers a DKIM signature covers; the List-Unsubscribe pair must be among them or
 # receivers ignore one-click unsubscribe.
@@ -157,7 +157,7 @@ class MessageMaker:
         by the email package (formataddr; folded by the policy when it is long)."""
         if not EMAIL.match(recipient):
             return fold_header("To", header_safe(recipient))
-        name = header_safe(self.names.get(recipient.lower(), ""))
+        name = reader_name(self.names.get(recipient.lower())) or ""  # stored before the cap too
         if not name:  # the plain ASCII addresses load_recipients gives
             return f"To: {recipient}\r\n".encode()
         line = f"To: {formataddr((name, recipient), charset='utf-8')}"

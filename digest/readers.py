@@ -16,7 +16,7 @@ from .errors import UsageError
 from .recipients import read_csv
 from .state import Store
 from .state.readers import Reader, ReaderStatus
-from .text import clean_text, normalize_address
+from .text import normalize_address, reader_name
 from .tokens import BadToken
 
 EXPORT_COLUMNS = (
@@ -51,7 +51,7 @@ def list_readers(config, status: str | None = None) -> list[Reader]:
 def add(config, email: str, name: str | None) -> Reader:
     with Store.for_config(config) as store:
         try:
-            return store.readers().add_by_operator(address(email), clean_text(name or "") or None)
+            return store.readers().add_by_operator(address(email), reader_name(name))
         except ValueError as e:
             raise UsageError(str(e)) from None
 

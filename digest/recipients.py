@@ -20,7 +20,7 @@ from pathlib import Path
 from .config import DeliveryConfig, LineMap
 from .errors import ConfigError
 from .models import Problem
-from .text import clean_text, normalize_address
+from .text import normalize_address, reader_name
 
 HEADER_WORDS = ("email", "e-mail", "address", "mail")
 
@@ -65,7 +65,7 @@ def _parse_one(text: str) -> Recipient | None:
     if address is None:
         return None
     name, _ = parseaddr(f"{named['name'].strip()} <{address}>")
-    return Recipient(address, clean_text(name) or None)
+    return Recipient(address, reader_name(name))
 
 
 def _delimiter(text: str) -> str:
@@ -155,8 +155,7 @@ def read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
                 Problem(str(path), f"not a valid email address: {first!r}; skipped{hint}", line)
             )
             return
-        name = clean_text(row[1]) if len(row) > 1 else ""
-        recipients.append(Recipient(address, name or None))
+        recipients.append(Recipient(address, reader_name(row[1]) if len(row) > 1 else None))
 
     def unquoted(line: int) -> list[str]:
         return next(csv.reader([lines[line - 1].replace('"', "")], delimiter=delimiter), [])

@@ -180,6 +180,15 @@ def is_article_url(url: str | None) -> bool:
 _KEEP_FORMAT_CHARS = "\u200c\u200d"  # ZWNJ/ZWJ: needed by Persian script and emoji sequences
 
 
+MAX_NAME = 100  # characters of a reader's name: a To: header line stays far under 998
+
+
+def reader_name(text: str | None) -> str | None:
+    """A reader's name as given (a form, a CSV list, the operator), made one clean line of
+    at most MAX_NAME characters; None when nothing is left."""
+    return clean_text(text or "")[:MAX_NAME].strip() or None
+
+
 def clean_text(text: str) -> str:
     """One line of displayable text: control and format characters gone, whitespace collapsed."""
     if not text.isprintable():  # the rare slow path: only for text with odd characters

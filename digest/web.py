@@ -54,7 +54,7 @@ from .message import WIRE, address_header, dkim_header, fold_header, header_safe
 from .render import template_dir as templates
 from .state import Store
 from .state.readers import GONE, Reader, ReaderStatus
-from .text import clean_text, normalize_address
+from .text import normalize_address, reader_name
 from .tokens import BadToken, Signer
 from .transports import Relay, file_safe_name
 
@@ -441,7 +441,7 @@ class App:
         if not self.signups.allow(self.client(environ)):
             return self.too_many()
         email = normalize_address(fields.get("email", ""))
-        name = clean_text(fields.get("name", ""))[:100] or None
+        name = reader_name(fields.get("name"))
         if email is None:  # a typo costs the client none of its sign-ups
             self.signups.refund(self.client(environ))
             self.posts.refund(self.client(environ))
@@ -559,7 +559,7 @@ class App:
                 return self.forbidden()
             action = fields.get("do")
             if action == "name":
-                readers.rename(reader.email, clean_text(fields.get("name", ""))[:100] or None)
+                readers.rename(reader.email, reader_name(fields.get("name")))
                 said.append("Your name is saved.")
             elif action == "pause" and reader.status == ReaderStatus.ACTIVE:
                 try:

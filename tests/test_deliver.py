@@ -1424,3 +1424,20 @@ def test_date_is_numeric_utc_and_helo_is_the_configured_name(
         rb"\r\nDate: \w{3}, \d{2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n", received.data
     )
     assert received.helo == "mail.example.net"
+
+
+def test_a_very_long_reader_name_keeps_every_header_line_within_998(tmp_path, rendered):
+    """A name of 2,000 characters (a CSV list, `readers add --name`; the web form always cut
+    at 100) gave a To: line of 2,001 bytes, past RFC 5322's 998: a relay may refuse it."""
+    from digest.text import MAX_NAME
+
+    long_name = "N" * 2000
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text(f"email,name\nlong@x.org,{long_name}\n", encoding="utf-8")
+    config = delivery_config(tmp_path, recipients=csv_file)
+    [listed], _ = read_recipients(config.delivery)
+    assert listed.name == "N" * MAX_NAME
+    maker = mime.MessageMaker(rendered, config.delivery, names={"long@x.org": long_name})
+    data = maker.bytes_for("long@x.org", "tok")
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+    assert parse(data)["To"].addresses[0].display_name == "N" * MAX_NAME
