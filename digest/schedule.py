@@ -155,7 +155,7 @@ class Cadence:
                 if slot > last:
                     last = slot
                     yield slot
-        except CronSimError:
+        except (CronSimError, OverflowError):  # past the year 9999, datetime's last
             return
 
     def next_after(self, moment: datetime) -> datetime | None:
@@ -233,6 +233,10 @@ def resolve_slot(config: Config, text: str, now: datetime | None = None) -> str:
         return slot_key(latest)
     named = cadence.wall_or_moment(text, "--slot")
     slot = cadence.slot_of(named.replace(tzinfo=None))
+    if slot is None:  # a slot where the clock jumped forward, named as `schedule` lists it
+        moment = cadence.parse(text, "--slot").astimezone(UTC)
+        jump = cadence.next_after(moment - timedelta(seconds=1))
+        slot = jump if jump == moment else None
     if slot is None:
         moment = cadence.parse(text, "--slot")
         around = [cadence.latest_at_or_before(moment), cadence.next_after(moment)]

@@ -117,6 +117,23 @@ def test_the_night_clocks_go_forward_runs_the_missing_0230_when_they_jump(tmp_pa
     ]
 
 
+def test_the_jump_a_missing_slot_runs_at_is_a_slot_for_run(tmp_path):
+    """`schedule` and `history` name the missing 02:30 by the moment it runs, 03:00+02:00;
+    `run --slot` refused that very name (only the missing 02:30 was taken). Every name of it
+    is the one slot; 03:00 on another day is none."""
+    config = load_config(write_config(tmp_path, "30 2 * * *"))
+    after = datetime(2026, 3, 30, 12, tzinfo=BERLIN)
+    names = [
+        "2026-03-29T03:00:00+02:00",
+        "2026-03-29T03:00",
+        "2026-03-29T01:00Z",
+        "2026-03-29T02:30",
+    ]
+    assert {resolve_slot(config, n, after) for n in names} == {"2026-03-29T03:00:00+02:00"}
+    with pytest.raises(UsageError, match="not a time of the schedule"):
+        resolve_slot(config, "2026-03-28T03:00", after)
+
+
 def test_an_hourly_schedule_runs_once_per_wall_clock_hour_when_clocks_go_back(tmp_path):
     # The decision for the repeated hour: every schedule, `*` in the hour too, runs each
     # wall-clock time once, at its first occurrence. cronsim alone (as Debian's cron) would
@@ -185,6 +202,14 @@ def test_next_without_after_starts_from_now(tmp_path):
     slots = next_slots(config, 3, None)
     assert len(slots) == 3 and before < slots[0] < slots[1] < slots[2]
     assert slots[1] - slots[0] == timedelta(minutes=5)
+
+
+def test_listing_slots_ends_at_the_last_year_a_date_can_hold(tmp_path):
+    """A yearly schedule listed 8,000 ahead ran past 9999: cronsim's OverflowError was a
+    traceback. The list ends with the last slot there is."""
+    config = load_config(write_config(tmp_path, "0 7 1 1 *"))
+    slots = next_slots(config, 8000, "2026-01-01T00:00")
+    assert len(slots) == 9999 - 2026 + 1 and slots[-1].year == 9999
 
 
 @pytest.mark.slow
