@@ -15,7 +15,7 @@ from pathlib import Path
 from .archive import ArchiveReport, write_archive
 from .config import Config
 from .errors import ConfigError, UsageError
-from .message import build_message, message_bytes, unsubscribe_link
+from .message import build_message, dkim_header, message_bytes, unsubscribe_link
 from .models import fill_footer
 from .plan import DigestPlan
 from .report import RunReport
@@ -73,6 +73,7 @@ def run(
     """One full cycle (send.py): finishes the issues earlier runs left half-sent first, then
     plans, freezes the new issue, sends it and settles it."""
     try:
+        _check_before_sending(config)
         if dry_run:
             return _dry_run(config, as_of)
         with (
@@ -82,6 +83,17 @@ def run(
             return Cycle(config, store, as_of, slot).run()
     except ConfigError as e:  # a setting found wrong while sending: name its file and line
         raise config.lines.locate(e) from None
+
+
+def _check_before_sending(config: Config) -> None:
+    """What sending needs from outside the config file, checked before a run takes its slot
+    and freezes an issue: the SMTP password's variable and the DKIM key (found at the first
+    message, they had used up the slot, and its readers waited for the next one)."""
+    delivery = config.delivery
+    if delivery.smtp is not None and delivery.smtp.username:
+        delivery.smtp.password()
+    if delivery.dkim is not None:
+        dkim_header(b"From: <check@localhost>\r\n\r\n", delivery.dkim)
 
 
 def _dry_run(config: Config, as_of: dt.date | None) -> RunReport:

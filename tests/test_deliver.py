@@ -614,6 +614,28 @@ def test_unset_password_variable_is_a_config_error(
     assert statuses(store, issue) == {"a@x.org": "pending"}
 
 
+@pytest.mark.slow
+def test_an_unset_password_variable_stops_a_run_before_it_takes_its_slot(
+    tmp_path, tls_smtp_server, monkeypatch
+):
+    """Found at the first message, the missing variable had already used up the run's slot:
+    `run --slot now` once it was set said the slot had run, and its readers waited a day."""
+    from digest import pipeline
+    from digest.config import load_config
+
+    config_path = write_config(tmp_path, tls_smtp_server, ["a@x.org", "b@x.org"])
+    config_path.write_text(config_path.read_text() + 'schedule: "0 7 * * *"\n')
+    monkeypatch.delenv("DIGEST_TEST_SMTP_PASSWORD")
+    with pytest.raises(ConfigError, match="DIGEST_TEST_SMTP_PASSWORD is not set"):
+        pipeline.run(load_config(config_path), slot="now")
+    with pytest.raises(ConfigError, match="DIGEST_TEST_SMTP_PASSWORD is not set"):
+        pipeline.run(load_config(config_path), dry_run=True)
+    monkeypatch.setenv("DIGEST_TEST_SMTP_PASSWORD", PASSWORD)
+    report = pipeline.run(load_config(config_path), slot="now")
+    assert report.status == "delivered"
+    assert tls_smtp_server.count_for() == {"a@x.org": 1, "b@x.org": 1}
+
+
 def test_auth_without_tls_is_refused_with_a_hint(tmp_path, rendered, store, tls_smtp_server):
     config = delivery_config(tmp_path, smtp_for(tls_smtp_server, security="none"))
     issue = freeze(store, ["a@x.org"])
