@@ -14,6 +14,8 @@ import unicodedata
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+import idna
+
 # Quotes, dashes and spaces beyond ASCII: they separate words like their ASCII kin.
 UNICODE_PUNCT = (
     "\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u00ab\u00bb\u2039\u203a"  # quotes
@@ -221,9 +223,9 @@ def normalize_address(text: str, *, host_only: bool = False) -> str | None:
     address = text.strip()
     local, at, domain = address.rpartition("@")
     if at and domain and not domain.isascii():
-        try:
-            address = f"{local}@{domain.encode('idna').decode('ascii')}"
-        except UnicodeError:
+        try:  # IDNA 2008 (UTS 46): Python's own codec, IDNA 2003, maps "faß.de" to fass.de
+            address = f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+        except (idna.IDNAError, UnicodeError):
             return None
     if len(address) > 254:
         return None

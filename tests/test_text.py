@@ -98,3 +98,20 @@ print(len(lead))
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("address", "sent_to"),
+    [
+        ("info@faß.de", "info@xn--fa-hia.de"),  # IDNA 2003 made it fass.de: another domain
+        ("x@ςοφία.gr", "x@xn--kxae4blv.gr"),  # final sigma kept (2003: xn--kxae4bpq)
+        ("a@Bücher.example", "a@xn--bcher-kva.example"),  # mapped to lower case (UTS 46)
+        ("a@☃.net", None),  # a symbol: no domain under IDNA 2008
+    ],
+)
+def test_international_domains_are_encoded_as_mail_systems_do(address, sent_to):
+    """IDNA 2008 with UTS 46, as browsers and mail systems do: Python's own codec (IDNA 2003)
+    sent a reader's digest, unsubscribe token and all, to another domain's mailboxes."""
+    from digest.text import normalize_address
+
+    assert normalize_address(address) == sent_to
