@@ -148,7 +148,8 @@ def plan_digest(
 
     def rendered_with(stories: list[PlannedStory]) -> tuple[Digest, RenderedDigest]:
         digest = build_digest(config, stories, rows, source_names=names, today=today, copies=copies)
-        return digest, render(_with_view_url(config, digest, run_id))
+        digest = _with_view_url(config, digest, run_id)
+        return digest, render(digest)
 
     if not stories and config.skip_empty:  # else the rates and "nothing new" go out
         digest = build_digest(config, [], rows, source_names=names, today=today, copies=copies)
