@@ -31,7 +31,7 @@ from digest.models import (
     RenderedDigest,
 )
 from digest.rates import inverse_change, reader_figure
-from digest.text import DANGLING_WORDS, clean_text, safe_href
+from digest.text import DANGLING_WORDS, clean_text, direction, safe_href
 
 SUBJECT_MAX = 78  # RFC 5322's recommended line length; longer subjects get cut in inboxes
 PREHEADER_MAX = 140  # about what inbox lists show after the subject
@@ -254,6 +254,14 @@ class _Item:
     first: bool  # the top story: its own block, larger
 
     @property
+    def title_dir(self) -> str:
+        return direction(self.title)
+
+    @property
+    def lead_dir(self) -> str:
+        return direction(self.lead)
+
+    @property
     def meta(self) -> str:
         """The source and date line as plain text."""
         if self.source:
@@ -411,6 +419,8 @@ def _make_env() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["wrap"] = _wrap
+    # right-to-left text aligned right also where a client ignores dir (Outlook's Word engine)
+    env.filters["aligned"] = lambda way: "text-align:right;" if way == "rtl" else ""
     env.filters["bullet"] = _bullet
     return env
 

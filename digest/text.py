@@ -182,6 +182,18 @@ def is_article_url(url: str | None) -> bool:
 _KEEP_FORMAT_CHARS = "\u200c\u200d"  # ZWNJ/ZWJ: needed by Persian script and emoji sequences
 
 
+def direction(text: str) -> str:
+    """The text's direction, "rtl" or "ltr": its first strong character's (Arabic, Hebrew
+    are right to left), as dir="auto" finds it, said outright for clients that ignore auto."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return "ltr"
+
+
 MAX_NAME = 100  # characters of a reader's name: a To: header line stays far under 998
 
 

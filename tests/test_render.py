@@ -847,7 +847,7 @@ def test_also_reported_by_links_every_other_telling():
 
 def test_the_lead_story_is_larger_than_the_rest():
     html = render(sample_digest()).html
-    sizes = re.findall(r'<div class="it([^"]*)"[^>]*><h3 style="[^"]*font-size:(\d+)px', html)
+    sizes = re.findall(r'<div class="it([^"]*)"[^>]*><h3 [^>]*style="[^"]*font-size:(\d+)px', html)
     assert sizes[0] == (" lead-story", "24")
     assert {size for cls, size in sizes[1:]} == {"20"} and all(not c for c, _ in sizes[1:])
     assert html.count(" lead-story") == 1  # the story (the small-screen rules aside)

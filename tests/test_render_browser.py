@@ -373,3 +373,39 @@ def test_long_words_and_many_stories_never_scroll_sideways(browser, width):
     assert all(r["lines"] == 1 and r["right"] <= width for r in got["rates"]), got["rates"]
     assert len(got["titles"]) == 51
     assert all(t["right"] <= width for t in got["titles"])
+
+
+@pytest.mark.parametrize("width", [375, 1024])
+def test_arabic_and_hebrew_stories_read_right_to_left(browser, width):
+    """The message is dir="ltr": an Arabic or Hebrew headline and lead were laid out left to
+    right, the full stop on the wrong side and mixed phrases out of order. Each reads right to
+    left and is aligned right (with or without the style sheet); a Latin story beside them
+    stays left to right."""
+    stories = (
+        DigestItem(
+            "إيران تعلن صفقة بقيمة 5 مليارات دولار مع Kazakhstan",
+            "أعلنت الحكومة الإيرانية يوم الأحد عن صفقة بقيمة 5 مليارات دولار.",
+            TCA,
+        ),
+        DigestItem(
+            "ישראל חותמת על הסכם מים עם Uzbekistan",
+            "ממשלת ישראל חתמה ביום שלישי על הסכם מים עם Uzbekistan.",
+            TCA,
+        ),
+        DigestItem(STORIES[0][0], STORIES[0][1], TCA),
+    )
+    digest = sample_digest(sections=(DigestSection("Kazakhstan", stories),))
+    for html in (render(digest).html, _strip_style(render(digest).html)):
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        try:
+            page.set_content(html, wait_until="load")
+            got = page.evaluate(
+                """() => [...document.querySelectorAll('div.it h3, div.it p.lead')].map(el => {
+                  const s = getComputedStyle(el);
+                  return [el.textContent.trim().slice(0, 12), s.direction, s.textAlign];
+                })"""
+            )
+        finally:
+            page.close()
+        ways = [(d, a in ("right", "end")) for _, d, a in got]
+        assert ways == [("rtl", True)] * 4 + [("ltr", False)] * 2, got
