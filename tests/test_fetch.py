@@ -245,7 +245,7 @@ def test_an_html_page_given_as_a_feed_names_the_feed_it_links_to(site):
         b"<body>hello</body></html>"
     )
     site.routes = {"/": Page(page, headers={"Content-Type": "text/html"})}
-    got = fetch_all([site.url("/")])[site.url("/")]
+    got = fetch_all([site.url("/")], feeds=True)[site.url("/")]
     assert got.error == (
         f"answered with a web page, not a feed; it names its feed: {site.url('/rss.xml')} "
         "- put that address in `feed:`"
@@ -263,7 +263,7 @@ def test_a_feed_that_turns_into_a_web_page_is_a_failing_feed_whose_last_copy_is_
     site.routes = {"/f": Page(b"<!DOCTYPE html><html><body>Down for maintenance</body></html>")}
     known = first.cache
     for run in (1, 2, 3):
-        got = fetch_all([url], {url: known})[url]
+        got = fetch_all([url], {url: known}, feeds=True)[url]
         known = got.cache
         assert got.error and "web page" in got.error
         assert got.body == FEED and known.body == FEED and known.failures == run

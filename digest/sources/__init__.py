@@ -180,6 +180,7 @@ def read_configured(
         config.fetch,
         progress=meter("fetching", "feeds"),
         then=lambda got: count(read_fetched(got)),
+        feeds=True,
     )
     result = read_specs(
         config.sources, progress=meter("reading", "sources"), fetched=fetched, then=count

@@ -75,15 +75,18 @@ def fetch_all(
     progress: Callable[[int, int], None] | None = None,
     conditional: bool = True,
     then: Callable[[Fetched], Any] | None = None,
+    feeds: bool = False,
 ) -> dict[str, Fetched]:
     """Fetch every URL (each once) concurrently; never raises for a bad URL or server.
     `then(fetched)`, when given, runs on each as soon as it arrives, in one worker thread
     while the others are still on their way (its result in `Fetched.read`): reading the
-    feeds overlaps waiting for the slow ones."""
+    feeds overlaps waiting for the slow ones. `feeds`: the URLs are feeds, and a web page
+    answered for one is a failed fetch (a maintenance page, the site's home page after a
+    redesign): its last copy, with the stories still waiting, is kept and read."""
     urls = list(dict.fromkeys(urls))
     if not urls:
         return {}
-    return asyncio.run(_fetch_all(urls, cache or {}, settings, progress, conditional, then))
+    return asyncio.run(_fetch_all(urls, cache or {}, settings, progress, conditional, then, feeds))
 
 
 def fetch_bytes(url: str, settings: FetchConfig = DEFAULT_FETCH) -> bytes:
@@ -94,7 +97,9 @@ def fetch_bytes(url: str, settings: FetchConfig = DEFAULT_FETCH) -> bytes:
     return got.body or b""
 
 
-async def _fetch_all(urls, cache, settings, progress, conditional, then) -> dict[str, Fetched]:
+async def _fetch_all(
+    urls, cache, settings, progress, conditional, then, feeds
+) -> dict[str, Fetched]:
     import aiohttp
 
     loop = asyncio.get_running_loop()
@@ -117,6 +122,12 @@ async def _fetch_all(urls, cache, settings, progress, conditional, then) -> dict
             nonlocal done
             known = cache.get(url) or CacheInfo(url)
             got = await _one(session, url, known, settings, total_limit, hosts, conditional)
+            if feeds and got.fresh and looks_like_html(got.body or b""):
+                why = web_page_problem(url, got.body or b"").message
+                why = why.replace("this is", "answered with", 1)
+                started = dt.datetime.fromisoformat(got.cache.last_fetch or "")
+                moved_to = got.cache.moved_to
+                got = _failed(url, known, started, why, status="200, a web page", moved_to=moved_to)
             if worker is not None:
                 try:
                     got.read = await loop.run_in_executor(worker, then, got)
@@ -258,9 +269,6 @@ async def _answer(resp, url, known: CacheInfo, settings, started, moved) -> Fetc
             raise FetchError(f"larger than the cap of {_mb(settings.max_bytes)}; not read further")
         chunks.append(chunk)
     body = _gunzip(b"".join(chunks), settings.max_bytes)
-    if looks_like_html(body):  # a maintenance page, the site's home after a redesign
-        why = web_page_problem(url, body).message.replace("this is", "answered with", 1)
-        return _failed(url, known, started, why, status="200, a web page", moved_to=moved_to)
     content_type = resp.headers.get("Content-Type")
     cache = replace(
         known,
