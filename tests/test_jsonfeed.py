@@ -7,6 +7,7 @@ import json
 
 from digest.sources import read_paths
 from digest.sources.feed import read_feed
+from digest.sources.jsonfeed import read_json_feed
 
 
 def json_feed(items: list[dict], **top) -> bytes:
@@ -127,3 +128,29 @@ def test_a_feed_nested_a_thousand_deep_is_one_problem_and_the_others_are_read(tm
     assert [a.title for a in result.articles] == ["Wheat Exports Rise"]
     (problem,) = result.problems
     assert problem.source == str(deep) and problem.message.endswith("(nested too deeply)")
+
+
+def test_markup_where_a_feed_promises_plain_text_is_read_as_html():
+    """JSON Feed's content_text is plain text, but publishers put HTML there: the entities
+    reached the lead ("Tashkent&#8217;s mayor ... smog.&nbsp;The ban") and a story wrapped
+    in <p> had no lead at all."""
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Wire",
+        "items": [
+            {
+                "id": "1",
+                "title": "Tashkent Bans Cars From Old City Centre",
+                "content_text": "<p>Tashkent&#8217;s mayor said on Thursday that cars would be "
+                "banned on Sundays.&nbsp;The ban starts in January.</p><p>Second part.</p>",
+            },
+            {"id": "2", "title": "Plain", "content_text": "One line.\n\nTwo < three & four."},
+        ],
+    }
+    first, second = read_json_feed("f.json", json.dumps(feed).encode()).articles
+    assert [p.text for p in first.paragraphs] == [
+        "Tashkent’s mayor said on Thursday that cars would be banned on Sundays. The ban "
+        "starts in January.",
+        "Second part.",
+    ]
+    assert [p.text for p in second.paragraphs] == ["One line.", "Two < three & four."]

@@ -784,3 +784,30 @@ def test_entries_with_no_title_and_no_text_are_counted_in_one_problem(tmp_path):
         f"{rss}: 2 entries with no title and no text left out",
         f"{feed}: 1 entry with no title and no text left out",
     ]
+
+
+def test_a_feeds_text_and_titles_read_as_their_types_say():
+    """Atom's type="text" is words, not markup ("<slot>" was dropped and its paragraphs
+    merged); a channel title of type html lost none of its tags (readers saw "<b>"); and a
+    description escaped twice ("&amp;lt;p&amp;gt;") showed its tags and gave no lead."""
+    from digest.sources.feed import read_feed
+
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title type="html">The &lt;b&gt;Steppe&lt;/b&gt;
+&amp;amp; Valley Times</title><id>urn:x</id><updated>2026-12-04T10:00:00Z</updated>
+<entry><id>urn:1</id><title>Templates change</title><updated>2026-12-04T10:00:00Z</updated>
+<content type="text">Use &lt;slot name="x"&gt; instead of &lt;content&gt; now.
+
+Upgrade before January.</content></entry></feed>"""
+    [entry] = read_feed("a.xml", atom).articles
+    assert entry.source_name == "The Steppe & Valley Times"
+    assert [p.text for p in entry.paragraphs] == [
+        'Use <slot name="x"> instead of <content> now.',
+        "Upgrade before January.",
+    ]
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>
+<item><title>Wage rises</title><description>&amp;lt;p&amp;gt;&amp;lt;strong&amp;gt;ASTANA
+&amp;lt;/strong&amp;gt; &amp;amp;mdash; The minimum wage rises to 93,000 tenge.&amp;lt;/p&amp;gt;
+</description></item></channel></rss>"""
+    [item] = read_feed("r.xml", rss).articles
+    assert [p.text for p in item.paragraphs] == ["ASTANA — The minimum wage rises to 93,000 tenge."]

@@ -80,7 +80,30 @@ def html_to_paragraphs(html: str) -> list[Paragraph]:
     for text, in_caption in blocks(html):
         text = re.sub(r"^•\s+", "• ", text)
         paragraphs.append(Paragraph(text, "caption" if in_caption else paragraph_kind(text)))
+    if paragraphs and _OPENING_TAG.match(paragraphs[0].text):  # escaped twice by its feed
+        return html_to_paragraphs("\n".join(p.text for p in paragraphs))
     return paragraphs
+
+
+def text_to_paragraphs(text: str) -> list[Paragraph]:
+    """Text a feed calls plain (JSON Feed's content_text, Atom's type="text"): paragraphs at
+    blank lines. Publishers put HTML there all the same (a story in <p>s, "&#8217;"): text
+    with such tags or entities is read as HTML."""
+    if _MARKUP.search(text):
+        return html_to_paragraphs(text)
+    return [
+        Paragraph(t, paragraph_kind(t))
+        for t in (clean_text(part) for part in re.split(r"\n\s*\n", text))
+        if t
+    ]
+
+
+_HTML_TAGS = r"(?:p|br|div|span|a|strong|em|b|i|ul|ol|li|h[1-6]|blockquote|figure|img)"
+_MARKUP = re.compile(
+    rf"</?{_HTML_TAGS}\b[^<>]*>|&(?:#[0-9]+|#x[0-9a-f]+|[a-z]{{2,8}}[0-9]?);", re.I
+)
+# A text whose every tag was escaped twice ("&amp;lt;p&amp;gt;") starts with one once read.
+_OPENING_TAG = re.compile(rf"<{_HTML_TAGS}\b[^<>]*>", re.I)
 
 
 # What feeds put in a teaser to say the rest is elsewhere: WordPress's "The post X appeared

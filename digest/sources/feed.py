@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from ..language import declared_language
-from ..models import Article, Problem, ReadResult
+from ..models import Article, Paragraph, Problem, ReadResult
 from ..text import clean_text, safe_href
 from .encoding import marked_encoding, opening
 from .entry import (
@@ -23,6 +23,7 @@ from .entry import (
     html_to_paragraphs,
     published_at,
     strip_excerpt_marks,
+    text_to_paragraphs,
     title_from_text,
     unread_date,
 )
@@ -65,6 +66,26 @@ def _entry_link(entry: feedparser.FeedParserDict, base: str | None) -> str | Non
         return safe_href(urljoin(base, link) if base else link)
     except ValueError:  # "http://[broken/1": urljoin cannot read it, and it is no link
         return None
+
+
+def _text(entry: feedparser.FeedParserDict) -> list[Paragraph]:
+    """The entry's text: its longest content, else its summary; HTML unless the feed says
+    it is plain text (Atom's type="text", where "<slot>" is words, not a tag)."""
+    detail = entry.get("summary_detail") or {}
+    if entry.get("content"):
+        detail = max(entry.content, key=lambda c: len(c.get("value", "")))
+    value = detail.get("value", "") or entry.get("summary", "")
+    if detail.get("type") == "text/plain":
+        return text_to_paragraphs(value)
+    return html_to_paragraphs(value)
+
+
+def _title(item: feedparser.FeedParserDict) -> str:
+    """An entry's or the channel's title as one line of text (an HTML title's tags gone)."""
+    title = item.get("title", "")
+    if "html" in item.get("title_detail", {}).get("type", ""):
+        title = " ".join(block for block, _ in blocks(title))
+    return clean_text(title)
 
 
 def _declared_language(entry: feedparser.FeedParserDict, channel) -> str | None:
@@ -130,19 +151,12 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
         return result
 
     channel = parsed.get("feed", {})
-    feed_name = clean_text(channel.get("title", "")) or None
+    feed_name = _title(channel) or None
     feed_link = safe_href(channel.get("link")) or safe_href(source)
     empty = 0
     for entry in parsed.entries:
-        html = ""
-        if entry.get("content"):
-            html = max((c.get("value", "") for c in entry.content), key=len)
-        html = html or entry.get("summary", "")
-        paragraphs, excerpt = strip_excerpt_marks(html_to_paragraphs(html))
-        title = entry.get("title", "")
-        if "html" in entry.get("title_detail", {}).get("type", ""):
-            title = " ".join(block for block, _ in blocks(title))
-        title = clean_text(title) or title_from_text(paragraphs)
+        paragraphs, excerpt = strip_excerpt_marks(_text(entry))
+        title = _title(entry) or title_from_text(paragraphs)
         if not title:  # no title and no text: nothing to show
             empty += 1
             continue

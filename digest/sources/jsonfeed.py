@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 from ..language import declared_language
-from ..models import Article, Paragraph, Problem, ReadResult
+from ..models import Article, Problem, ReadResult
 from ..text import clean_text, safe_href
 from .encoding import opening
 from .entry import (
@@ -14,10 +14,10 @@ from .entry import (
     html_to_paragraphs,
     published_at,
     strip_excerpt_marks,
+    text_to_paragraphs,
     title_from_text,
     unread_date,
 )
-from .snapshot import paragraph_kind
 
 
 def looks_like_json(data: bytes) -> bool:
@@ -83,11 +83,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
             paragraphs = html_to_paragraphs(html)
         else:
             plain = _text(item.get("content_text")) or _text(item.get("summary"))
-            paragraphs = [
-                Paragraph(t, paragraph_kind(t))
-                for t in (clean_text(block) for block in plain.split("\n\n"))
-                if t
-            ]
+            paragraphs = text_to_paragraphs(plain)
         body, excerpt = strip_excerpt_marks(paragraphs)
         title = clean_text(_text(item.get("title"))) or title_from_text(body)
         if not title:  # no title and no text: nothing to show
