@@ -811,3 +811,35 @@ Upgrade before January.</content></entry></feed>"""
 </description></item></channel></rss>"""
     [item] = read_feed("r.xml", rss).articles
     assert [p.text for p in item.paragraphs] == ["ASTANA — The minimum wage rises to 93,000 tenge."]
+
+
+def test_an_entry_gets_the_link_its_feed_gives_somewhere():
+    """An empty <link> beside a permalink GUID, a podcast's enclosure alone, a link with a
+    space, a JSON Feed's relative url: each story had no link at all."""
+    from digest.sources.feed import read_feed
+    from digest.sources.jsonfeed import read_json_feed
+
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>L</title>
+<link>https://links.example.com/</link>
+<item><title>One</title><link/><guid>https://links.example.com/p/1</guid></item>
+<item><title>Two</title><link>  </link><guid isPermaLink="true">https://links.example.com/p/2</guid></item>
+<item><title>Three</title><enclosure url="https://cdn.links.example.com/ep3.mp3" length="1"
+ type="audio/mpeg"/><guid isPermaLink="false">ep3</guid></item>
+<item><title>Four</title><link>https://links.example.com/p/4 final.html</link></item>
+<item><title>Five</title><guid>12345</guid></item>
+</channel></rss>"""
+    assert [a.url for a in read_feed("r.xml", rss).articles] == [
+        "https://links.example.com/p/1",
+        "https://links.example.com/p/2",
+        "https://cdn.links.example.com/ep3.mp3",
+        "https://links.example.com/p/4%20final.html",
+        None,  # a GUID that is no web address is no link
+    ]
+    jf = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "J", '
+        b'"home_page_url": "https://jf.example.com/", '
+        b'"items": [{"id": "5", "url": "/posts/5", "title": "Five", "content_text": "x"}]}'
+    )
+    assert [a.url for a in read_json_feed("j.json", jf).articles] == [
+        "https://jf.example.com/posts/5"
+    ]

@@ -55,17 +55,28 @@ def _unread_date(entry: feedparser.FeedParserDict) -> str | None:
 
 
 def _entry_link(entry: feedparser.FeedParserDict, base: str | None) -> str | None:
-    """The entry's link, resolved against the channel link; a GUID that is no URL (feedparser
-    offers an RSS <guid> as the link when the entry has none) is never a link."""
-    link = entry.get("link")
-    if not link:
-        return None
-    if entry.get("guidislink") and not safe_href(link):
-        return None
-    try:
-        return safe_href(urljoin(base, link) if base else link)
-    except ValueError:  # "http://[broken/1": urljoin cannot read it, and it is no link
-        return None
+    """The entry's link, resolved against the channel link; else, when its <link> is empty,
+    its GUID if that is a web address (RSS's permalink); else its enclosure (a podcast's
+    episode). A GUID that is no URL (feedparser offers an RSS <guid> as the link when the
+    entry has none) is never a link; a space in a link is escaped, as browsers do."""
+    link = entry.get("link") or ""
+    candidates = [link]
+    if not link.strip():
+        candidates.append(entry.get("id") if safe_href(entry.get("id")) else None)
+    candidates += [e.get("href") for e in entry.get("links", ()) if e.get("rel") == "enclosure"]
+    for candidate in candidates:
+        if not candidate or not candidate.strip():
+            continue
+        if candidate is link and entry.get("guidislink") and not safe_href(link):
+            continue
+        candidate = candidate.strip().replace(" ", "%20")
+        try:
+            href = safe_href(urljoin(base, candidate) if base else candidate)
+        except ValueError:  # "http://[broken/1": urljoin cannot read it, and it is no link
+            continue
+        if href:
+            return href
+    return None
 
 
 def _text(entry: feedparser.FeedParserDict) -> list[Paragraph]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from urllib.parse import urljoin
 
 from ..language import declared_language
 from ..models import Article, Problem, ReadResult
@@ -18,6 +19,16 @@ from .entry import (
     title_from_text,
     unread_date,
 )
+
+
+def _link(value: object, base: str | None) -> str | None:
+    text = _text(value).strip().replace(" ", "%20")
+    if not text:
+        return None
+    try:
+        return safe_href(urljoin(base, text) if base else text)
+    except ValueError:
+        return None
 
 
 def looks_like_json(data: bytes) -> bool:
@@ -73,6 +84,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
         return result
     name = clean_text(_text(doc.get("title"))) or None
     home = safe_href(_text(doc.get("home_page_url")))
+    base = home or safe_href(_text(doc.get("feed_url"))) or safe_href(source)  # "/posts/5"
     empty = 0
     for number, item in enumerate(items, 1):
         if not isinstance(item, dict):
@@ -92,7 +104,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
         published = _date(item.get("date_published")) or _date(item.get("date_modified"))
         if published is None and (written := _unread_date(item)):
             result.problems.append(unread_date(source, title, written))
-        url = safe_href(_text(item.get("url"))) or safe_href(_text(item.get("external_url")))
+        url = _link(item.get("url"), base) or _link(item.get("external_url"), base)
         guid = item.get("id")
         result.articles.append(
             Article(
