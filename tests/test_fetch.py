@@ -298,3 +298,30 @@ def test_the_feed_cache_round_trips_through_postgresql(pg_url, site):
             "https://x.example/a": (["One.", "Two."], None)
         }
         assert store.sent_urls(["https://x.example/a"]) == set()  # nothing sent yet
+
+
+@pytest.mark.parametrize(
+    ("content_type", "problem"),
+    [
+        ("text/xml", None),  # RFC 3023's US-ASCII: a false warning on a correct feed
+        ("text/html; charset=windows-1251", None),  # feedparser then called it not well-formed
+        ("application/xml; charset=windows-1252", "says charset=windows-1252, the feed declares"),
+    ],
+)
+def test_a_feeds_declared_encoding_is_read_whatever_the_server_says(site, content_type, problem):
+    """Servers send feeds with a site-wide Content-Type: a correct windows-1251 feed was
+    warned about as US-ASCII, called not well-formed, or read as windows-1252 without a word
+    ("Êóðñ ñîìà")."""
+    body = (
+        '<?xml version="1.0" encoding="windows-1251"?><rss version="2.0"><channel>'
+        "<title>Новости Бишкека</title><item><title>Курс сома укрепился</title>"
+        "<description>Сом укрепился к доллару.</description></item></channel></rss>"
+    ).encode("cp1251")
+    site.routes = {"/f": Page(body, headers={"Content-Type": content_type})}
+    got = fetch_all([site.url("/f")], feeds=True)[site.url("/f")]
+    read = read_feed(got.url, got.body, got.content_type)
+    [article] = read.articles
+    assert (article.title, article.source_name) == ("Курс сома укрепился", "Новости Бишкека")
+    messages = [p.message for p in read.problems]
+    assert messages == ([] if problem is None else [messages[0]])
+    assert problem is None or problem in messages[0]
