@@ -843,3 +843,24 @@ def test_an_entry_gets_the_link_its_feed_gives_somewhere():
     assert [a.url for a in read_json_feed("j.json", jf).articles] == [
         "https://jf.example.com/posts/5"
     ]
+
+
+def test_dates_in_the_zones_news_feeds_name_are_read_in_those_zones():
+    """feedparser knows the US zones; "MSK", "CEST" or "IST" it read as UTC, hours off with
+    no word. A zone nobody knows is still read as UTC, and now said so."""
+    import datetime as dt
+
+    from digest.sources.feed import read_feed
+
+    items = "".join(
+        f"<item><title>{zone}</title><pubDate>Thu, 03 Dec 2026 23:30:00 {zone}</pubDate></item>"
+        for zone in ("MSK", "CEST", "IST", "ALMT", "XYZ")
+    )
+    read = read_feed(
+        "z.xml", f'<rss version="2.0"><channel><title>Z</title>{items}</channel></rss>'.encode()
+    )
+    utc = {a.title: a.published.astimezone(dt.UTC).strftime("%H:%M") for a in read.articles}
+    assert utc == {"MSK": "20:30", "CEST": "21:30", "IST": "18:00", "ALMT": "18:30", "XYZ": "23:30"}
+    assert [p.message for p in read.problems] == [
+        "'XYZ': time zone 'XYZ' unknown; its time read as UTC"
+    ]

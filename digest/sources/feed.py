@@ -34,6 +34,18 @@ from .webpage import looks_like_html, web_page_problem
 
 ENTRY_TAG = re.compile(rb"<(?:item|entry)[\s>/]")
 
+# Zone names feeds write that feedparser does not know: it read them as UTC, hours off
+# without a word ("10:00 MSK" as 13:00 Moscow time). IST is India's (Irish and Israeli
+# feeds write +0100 / +0200 as a rule); zones whose names clash (AMT, AST) are left out.
+_ZONES = feedparser.datetimes.rfc822.timezone_names
+_ZONES.update(
+    utc=0, wet=0, west=1, bst=1, cet=1, cest=2, eet=2, eest=3, msk=3, trt=3, get=4, azt=4,
+    pkt=5, uzt=5, tjt=5, tmt=5, almt=5, qyzt=5, ist=5.5, kgt=6, ict=7, wib=7, hkt=8, sgt=8,
+    awst=8, jst=9, kst=9, aest=10, aedt=11, nzst=12, nzdt=13, wat=1, cat=2, sast=2, eat=3,
+    hst=-10, akst=-9, akdt=-8,
+)  # fmt: skip
+_ZONE_NAME = re.compile(r"\d\d:\d\d(?::\d\d)?\s+([A-Za-z]{1,5})\s*$")
+
 
 def _when(entry: feedparser.FeedParserDict) -> dt.datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
@@ -41,6 +53,14 @@ def _when(entry: feedparser.FeedParserDict) -> dt.datetime | None:
             when = published_at(dt.datetime.fromtimestamp(calendar.timegm(value), tz=dt.UTC))
             if when:  # else a placeholder: the next date the entry gives, if any
                 return when
+    return None
+
+
+def _unknown_zone(entry: feedparser.FeedParserDict) -> str | None:
+    """A zone name the entry's date ends in that feedparser took for UTC, if any."""
+    for key in ("published", "updated", "created"):
+        if (written := entry.get(key)) and (name := _ZONE_NAME.search(written)):
+            return None if name.group(1).lower() in _ZONES else name.group(1)
     return None
 
 
@@ -222,6 +242,9 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
         published = _when(entry)
         if published is None and (written := _unread_date(entry)):
             result.problems.append(unread_date(source, title, written))
+        elif published is not None and (zone := _unknown_zone(entry)):
+            message = f"{title!r}: time zone {zone!r} unknown; its time read as UTC"
+            result.problems.append(Problem(source, message))
         result.articles.append(
             Article(
                 title=title,
