@@ -325,3 +325,15 @@ def test_a_feeds_declared_encoding_is_read_whatever_the_server_says(site, conten
     messages = [p.message for p in read.problems]
     assert messages == ([] if problem is None else [messages[0]])
     assert problem is None or problem in messages[0]
+
+
+def test_a_daily_max_age_leaves_the_next_days_run_room_to_ask(site):
+    """max-age=86400 kept the feed from being asked until the very second a day later: a
+    daily run that started a little earlier than the day before skipped the feed, and its day
+    of news came a day late. A copy that old is only stale; a tenth of the age, at most an
+    hour, is left to the cadence."""
+    site.routes = {"/f": Page(FEED, headers={"Cache-Control": "max-age=86400"})}
+    url = site.url("/f")
+    got = fetch_all([url])[url]
+    fetched = dt.datetime.fromisoformat(got.cache.last_fetch)
+    assert dt.datetime.fromisoformat(got.cache.not_before) - fetched == dt.timedelta(hours=23)

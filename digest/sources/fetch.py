@@ -38,6 +38,7 @@ DEFAULT_FETCH = FetchConfig()
 CONNECT_TIMEOUT = 10.0  # within the URL's whole deadline (`fetch.timeout`)
 MAX_REDIRECTS = 5
 MAX_WAIT = dt.timedelta(days=7)  # a Retry-After or max-age further away is taken as this
+MAX_AGE_SLACK = 3600.0  # seconds a max-age wait is shortened by, at most (see _wait)
 PERMANENT = (301, 308)
 TEMPORARY = (302, 303, 307)
 
@@ -319,7 +320,11 @@ def _wait(resp, started: dt.datetime) -> tuple[str | None, str | None]:
     elif resp.status in (200, 304):
         match = _MAX_AGE.search(resp.headers.get("Cache-Control", ""))
         if match and "no-cache" not in resp.headers.get("Cache-Control", "").lower():
-            seconds, why = float(match.group(1)), "max-age"
+            # A copy this old is still fresh, not one that must not be asked for: a run a
+            # day later, a second earlier than this one, skipped a max-age=86400 feed and
+            # its day's news. A tenth of the age (at most an hour) is left to a cadence.
+            age = float(match.group(1))
+            seconds, why = age - min(age / 10, MAX_AGE_SLACK), "max-age"
     if not seconds or seconds <= 0:
         return None, None
     until = started + dt.timedelta(seconds=min(seconds, MAX_WAIT.total_seconds()))
