@@ -864,3 +864,25 @@ def test_dates_in_the_zones_news_feeds_name_are_read_in_those_zones():
     assert [p.message for p in read.problems] == [
         "'XYZ': time zone 'XYZ' unknown; its time read as UTC"
     ]
+
+
+@pytest.mark.parametrize("inside", ["\u2028", "\r", "\x0c", "\x85"])
+def test_a_line_separator_inside_a_snapshot_title_keeps_the_title_whole(tmp_path, inside):
+    """str.splitlines() also splits at U+2028, a lone CR, a form feed or NEL: one of those
+    inside a title cut it in two, the rest becoming a paragraph, with no problem said. The
+    page's lines end at LF (CRLF, or CR alone in a file without LF) only."""
+    page = (SAMPLE_SEEDS / "2025-11-10_front.txt").read_text(encoding="utf-8")
+    original = read_paths([str(SAMPLE_SEEDS / "2025-11-10_front.txt")]).articles
+    title = original[0].title
+    cut = title.index(" ", len(title) // 2)
+    changed = tmp_path / "2025-11-10_front.txt"
+    changed.write_text(
+        page.replace(title, title[:cut] + inside + title[cut + 1 :], 1),
+        encoding="utf-8",
+        newline="",
+    )
+    for data in (changed.read_bytes(), page.replace("\n", "\r\n").encode()):
+        changed.write_bytes(data)
+        read = read_paths([str(changed)])
+        assert [a.title for a in read.articles] == [a.title for a in original]
+        assert [a.text for a in read.articles] == [a.text for a in original]

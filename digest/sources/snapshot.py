@@ -162,6 +162,15 @@ def _decimal(text: str) -> Decimal:
     return Decimal(text.replace(",", "").replace("−", "-"))
 
 
+def page_lines(text: str) -> list[str]:
+    """The page's lines: split at its line ends (LF, CRLF, or CR alone in a file that has
+    no LF), never at the other characters str.splitlines takes for one (U+2028, a form feed,
+    a CR inside a line): one of those inside a title cut it in two without a word."""
+    if "\n" not in text:
+        return text.split("\r")
+    return text.replace("\r\n", "\n").split("\n")
+
+
 def read_snapshot(path: str, data: bytes) -> ReadResult:
     """Read one page snapshot. Problems are reported, never raised."""
     result = ReadResult()
@@ -182,7 +191,7 @@ def read_snapshot(path: str, data: bytes) -> ReadResult:
         result.problems.append(Problem(path, message, line))
         return result
 
-    lines = text.splitlines()
+    lines = page_lines(text)
     page_date: dt.date | None = None
     date_line = None
     seen_pairs: dict[str, RateQuote] = {}
