@@ -20,6 +20,7 @@ from pathlib import Path
 from .config import DeliveryConfig, LineMap
 from .errors import ConfigError
 from .models import Problem
+from .sources.encoding import marked_encoding
 from .text import normalize_address, reader_name
 
 HEADER_WORDS = ("email", "e-mail", "address", "mail")
@@ -130,16 +131,27 @@ def read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
         raw = path.read_bytes()
     except OSError as e:
         return [], [Problem(str(path), f"cannot read the recipients file ({e.strerror})")]
-    if b"\x00" in raw:
+    encoding, skip = marked_encoding(raw) or ("utf-8", 0)  # Excel's "Unicode text": UTF-16
+    if encoding == "utf-8" and b"\x00" in raw:
         return [], [Problem(str(path), "not a CSV text file (binary data); nobody read")]
-    # Undecodable bytes become U+FFFD, so a bad line is reported by its number.
-    text = raw.decode("utf-8-sig", errors="replace")
+    try:
+        text = raw[skip:].decode(encoding)
+    except UnicodeDecodeError as e:  # Excel's own "CSV" on Windows: the ANSI code page
+        line = raw[: skip + e.start].count(b"\n") + 1
+        message = (
+            f"not {encoding.upper()} text (byte 0x{raw[skip + e.start]:02x}): read as Windows-1252"
+        )
+        problems.append(Problem(str(path), message, line))
+        text = raw[skip:].decode("cp1252", errors="replace")
     delimiter = _delimiter(text)
     lines = text.splitlines()
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
     def add(row: list[str], line: int) -> None:
         first = row[0].strip() if row else ""
+        if not first and any(cell.strip() for cell in row):
+            problems.append(Problem(str(path), "no address in the first column; skipped", line))
+            return
         if not first or first.startswith("#"):
             return
         if line == 1 and first.lower() in HEADER_WORDS:

@@ -432,6 +432,38 @@ def test_recipients_from_to_and_csv_bad_lines_reported_duplicates_once(tmp_path)
     assert "not-an-address" in str(problems[1]) and f"{csv_file}:5" in str(problems[1])
 
 
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        # Excel's "Unicode text": UTF-16 with a byte-order mark, tab-separated
+        ("email\tname\na@x.org\tJörg\nb@x.org\tAnn\n".encode("utf-16"), None),
+        # Excel's "CSV" on Windows: the ANSI code page
+        ("email,name\na@x.org,Jörg\nb@x.org,Ann\n".encode("cp1252"), "read as Windows-1252"),
+    ],
+)
+def test_a_recipients_file_as_excel_saves_it_is_read(tmp_path, data, problem):
+    """A UTF-16 list was refused as binary data ("0 new readers", exit 0), and a Windows-1252
+    one lost its names' letters to U+FFFD without a word."""
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_bytes(data)
+    recipients, problems = read_recipients(DeliveryConfig(recipients=csv_file))
+    assert [(r.address, r.name) for r in recipients] == [("a@x.org", "Jörg"), ("b@x.org", "Ann")]
+    assert [p.message for p in problems if problem and problem in p.message] == [
+        p.message for p in problems
+    ]
+    assert len(problems) == (1 if problem else 0)
+
+
+def test_a_recipients_row_with_its_address_out_of_place_is_said(tmp_path):
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text("email,name\n,e2@example.org\nok@example.org,Ok\n", encoding="utf-8")
+    recipients, problems = read_recipients(DeliveryConfig(recipients=csv_file))
+    assert [r.address for r in recipients] == ["ok@example.org"]
+    assert [(p.line, p.message) for p in problems] == [
+        (2, "no address in the first column; skipped")
+    ]
+
+
 def test_a_stray_quote_in_the_recipients_file_loses_no_reader(tmp_path):
     """A quote opened and never closed once took every line after it into one field: the
     readers after it were dropped, and the one problem named the last line. A name quoted
