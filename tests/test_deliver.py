@@ -500,7 +500,8 @@ def test_recipients_file_with_garbage_gives_problems_not_a_crash(tmp_path):
     latin1 = tmp_path / "latin1.csv"
     latin1.write_bytes(b"ok@example.org\nj\xe9r\xf4me@example.org\n")
     recipients, problems = load_recipients(DeliveryConfig(recipients=latin1))
-    assert recipients == ["ok@example.org"] and [p.line for p in problems] == [2]
+    assert recipients == ["ok@example.org"] and [p.line for p in problems] == [2, 2]
+    assert "read as Windows-1252" in problems[0].message  # then: not an address (not ASCII)
     gone = tmp_path / "gone.csv"
     recipients, problems = load_recipients(DeliveryConfig(recipients=gone))
     assert recipients == [] and "cannot read" in problems[0].message
