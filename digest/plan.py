@@ -21,7 +21,6 @@ from .lookback import in_the_future, reference_day, window_start
 from .models import (
     DUPLICATE,
     NEAR_DUPLICATE,
-    OVER_LIMIT,
     TOO_OLD,
     Article,
     Chosen,
@@ -146,8 +145,12 @@ def plan_digest(
     names = {a.source: a.source_name for a in read.articles if a.source_name}
     copies = {id(s.article) for s in selection.skipped if s.reason in (DUPLICATE, NEAR_DUPLICATE)}
 
-    def rendered_with(stories: list[PlannedStory]) -> tuple[Digest, RenderedDigest]:
-        digest = build_digest(config, stories, rows, source_names=names, today=today, copies=copies)
+    def rendered_with(
+        stories: list[PlannedStory], brief: Collection[int] = ()
+    ) -> tuple[Digest, RenderedDigest]:
+        digest = build_digest(
+            config, stories, rows, source_names=names, today=today, copies=copies, brief=brief
+        )
         digest = _with_view_url(config, digest, run_id)
         return digest, render(digest)
 
@@ -157,7 +160,7 @@ def plan_digest(
     digest, rendered = rendered_with(stories)
     size = len(rendered.html.encode())
     if size > MAX_HTML_BYTES and len(stories) > 1:
-        stories, digest, rendered = _fit_one_message(selection, stories, rendered_with, size, notes)
+        digest, rendered = _fit_one_message(selection, stories, rendered_with, size, notes)
     return DigestPlan(read, selection, stories, digest, rendered, notes)
 
 
@@ -169,36 +172,41 @@ MAX_HTML_BYTES = 100_000
 def _fit_one_message(
     selection: Selection,
     stories: list[PlannedStory],
-    rendered_with: Callable[[list[PlannedStory]], tuple[Digest, RenderedDigest]],
+    rendered_with: Callable[[list[PlannedStory], Collection[int]], tuple[Digest, RenderedDigest]],
     size: int,
     notes: list[str],
-) -> tuple[list[PlannedStory], Digest, RenderedDigest]:
-    """The most stories whose message stays under MAX_HTML_BYTES: the top story and then
-    the selection's order; the others are over the limit, wait for the next digest (they are
-    not remembered as sent), and a note says so."""
+) -> tuple[Digest, RenderedDigest]:
+    """The message under MAX_HTML_BYTES with every story in it: the fewest stories shown as
+    their headline alone (no lead, no other tellings listed), the last in the selection's
+    order first, never the top story; a note says how many, and whether even that is over."""
     rank = {id(c): n for n, c in enumerate(selection.chosen)}
-    order = [stories[0], *sorted(stories[1:], key=lambda s: rank[id(s.chosen)])]
+    tail = sorted(stories[1:], key=lambda s: rank[id(s.chosen)], reverse=True)
 
-    def first(count: int) -> list[PlannedStory]:
-        kept = {id(s) for s in order[:count]}
-        return [s for s in stories if id(s) in kept]
+    def brief(count: int) -> tuple[Digest, RenderedDigest]:
+        return rendered_with(stories, {id(s) for s in tail[:count]})
 
-    too_many, fits = len(stories), 1
-    best = rendered_with(first(1))
-    while too_many - fits > 1:  # the HTML grows with every story: halve the gap
-        middle = (fits + too_many) // 2
-        attempt = rendered_with(first(middle))
+    fits, too_few = len(tail), 0  # stories made brief: enough, and not enough
+    best = brief(fits)
+    if len(best[1].html.encode()) > MAX_HTML_BYTES:
+        notes.append(
+            f"the HTML is {len(best[1].html.encode()):,} bytes even with {fits} of "
+            f"{len(stories)} stories as headlines alone: Gmail clips messages over about "
+            "102 KB (lower selection.max_articles)"
+        )
+        return best
+    while fits - too_few > 1:  # the HTML shrinks with every story made brief: halve the gap
+        middle = (fits + too_few) // 2
+        attempt = brief(middle)
         if len(attempt[1].html.encode()) <= MAX_HTML_BYTES:
             fits, best = middle, attempt
         else:
-            too_many = middle
-    kept = first(fits)
+            too_few = middle
     notes.append(
-        f"{len(stories) - fits} of {len(stories)} stories wait for the next digest: with them "
-        f"the HTML would be {size:,} bytes, and Gmail clips messages over about 102 KB "
-        "(lower selection.max_articles to choose fewer)"
+        f"{fits} of {len(stories)} stories shown as their headline alone: with their leads "
+        f"and other tellings the HTML would be {size:,} bytes, and Gmail clips messages over "
+        "about 102 KB (lower selection.max_articles to choose fewer)"
     )
-    return withdraw(selection, stories, kept, OVER_LIMIT), *best
+    return best
 
 
 def apply_source_rules(config: Config, store, read: ReadResult, as_of, notes: list[str]):
@@ -319,11 +327,13 @@ def build_digest(
     source_names: dict[str, str] | None = None,
     today: dt.date | None = None,
     copies: Collection[int] = (),
+    brief: Collection[int] = (),
 ) -> Digest:
     """The digest as readers get it. Its date is the day it goes out, in the config's zone
     (`today`); each story is dated when its sources first told it. `copies`: the ids of the
     articles that are copies (duplicate, near-duplicate) of their story's best telling: the
-    same outlet's are no other outlet's report."""
+    same outlet's are no other outlet's report. `brief`: the ids of the stories shown as
+    their headline alone (no lead, no other tellings listed: see _fit_one_message)."""
     date = today or dt.datetime.now(config.tz).date()
     sections: dict[str, list[DigestItem]] = {}
     for story in stories:
@@ -334,15 +344,16 @@ def build_digest(
             for t in story.chosen.tellings
             if t.shown_source != a.shown_source or id(t) not in copies
         )
+        short = id(story) in brief
         sections.setdefault(story.section, []).append(
             DigestItem(
                 a.title,
-                story.lead,
+                "" if short else story.lead,
                 a.shown_source,
                 a.url,
                 first.date,
                 source_link=a.source_link,
-                also=replace(story.chosen, tellings=others).also,
+                also=() if short else replace(story.chosen, tellings=others).also,
                 listed=first.listed,
             )
         )
