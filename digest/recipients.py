@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
@@ -123,6 +124,21 @@ def read_recipients(
     return recipients, problems
 
 
+def _lines(data: bytes) -> Iterable[tuple[int, bytes]]:
+    return enumerate(data.splitlines(keepends=True), start=1)
+
+
+def _line_text(line: bytes, number: int, path: Path, problems: list[Problem]) -> str:
+    """One line of a list that is not all UTF-8: UTF-8 where it is, else Windows-1252 (one
+    stray byte no longer garbles every other line's names)."""
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        message = f"not UTF-8 text (byte 0x{line[e.start]:02x}): read as Windows-1252"
+        problems.append(Problem(str(path), message, number))
+        return line.decode("cp1252", errors="replace")
+
+
 def read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
     """The readers in a CSV file, and a problem for each row that is not one."""
     recipients: list[Recipient] = []
@@ -136,13 +152,8 @@ def read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
         return [], [Problem(str(path), "not a CSV text file (binary data); nobody read")]
     try:
         text = raw[skip:].decode(encoding)
-    except UnicodeDecodeError as e:  # Excel's own "CSV" on Windows: the ANSI code page
-        line = raw[: skip + e.start].count(b"\n") + 1
-        message = (
-            f"not {encoding.upper()} text (byte 0x{raw[skip + e.start]:02x}): read as Windows-1252"
-        )
-        problems.append(Problem(str(path), message, line))
-        text = raw[skip:].decode("cp1252", errors="replace")
+    except UnicodeDecodeError:  # Excel's own "CSV" on Windows: the ANSI code page, by line
+        text = "".join(_line_text(line, n, path, problems) for n, line in _lines(raw[skip:]))
     delimiter = _delimiter(text)
     lines = text.splitlines()
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

@@ -603,7 +603,7 @@ class Relay:
                         if code in (250, 251):
                             conn.putcmd("data")
                             (code, text), step = _go_ahead(conn.getreply())
-            if code == 354:
+            if code == 354 and step == "DATA":  # 354 to anything else is no go-ahead
                 code, text, step = message()
         except BaseException:
             self.close()
@@ -619,7 +619,8 @@ class Relay:
 
     def close(self) -> None:
         conn, self.conn = self.conn, None
-        if conn is None:
+        if conn is None:  # never opened, or opening failed: the watchdog may have started
+            self.watchdog.stop()
             return
         try:
             with self.watchdog.step(conn.sock, self.config.timeout):

@@ -454,6 +454,20 @@ def test_a_recipients_file_as_excel_saves_it_is_read(tmp_path, data, problem):
     assert len(problems) == (1 if problem else 0)
 
 
+def test_one_stray_byte_in_a_utf8_recipients_list_garbles_only_its_line(tmp_path):
+    """A UTF-8 list with one Windows-1252 name was read whole as Windows-1252: every other
+    Cyrillic name became mojibake ("Ð˜Ð²Ð°Ð½")."""
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_bytes(
+        "email,name\nivan@x.org,Иван Петров\n".encode()
+        + b"rene@x.org,Ren\xe9 Dupont\n"
+        + "aigerim@x.kz,Айгерим\n".encode()
+    )
+    recipients, problems = read_recipients(DeliveryConfig(recipients=csv_file))
+    assert [r.name for r in recipients] == ["Иван Петров", "René Dupont", "Айгерим"]
+    assert [p.line for p in problems] == [3]
+
+
 def test_a_recipients_row_with_its_address_out_of_place_is_said(tmp_path):
     csv_file = tmp_path / "list.csv"
     csv_file.write_text("email,name\n,e2@example.org\nok@example.org,Ok\n", encoding="utf-8")
@@ -634,6 +648,23 @@ def test_wrong_password_stops_the_run_and_marks_nobody(
     assert "wrong-Pa55word" not in message
     assert statuses(store, issue) == {"a@x.org": "pending", "b@x.org": "pending"}
     assert tls_smtp_server.messages == []
+
+
+def test_a_relay_that_cannot_be_reached_leaves_no_thread_behind(tmp_path):
+    """The web server makes a Relay for each confirmation: one whose connection failed kept
+    its watchdog thread for ever, one more with each sign-up while the relay was down."""
+    import threading
+
+    from digest.transports import Relay
+
+    with SmtpServer() as server:
+        port = server.port  # nobody listens there once the server is gone
+    for _ in range(5):
+        relay = Relay(SmtpConfig(host="127.0.0.1", port=port, security="none", timeout=2))
+        with pytest.raises(OSError):
+            relay.send("d@example.com", "a@x.org", b"Subject: x\r\n\r\nx\r\n")
+        relay.close()
+    assert not [t for t in threading.enumerate() if t.name == "digest-smtp-watchdog"]
 
 
 def test_unset_password_variable_is_a_config_error(

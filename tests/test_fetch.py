@@ -300,6 +300,20 @@ def test_the_feed_cache_round_trips_through_postgresql(pg_url, site):
         assert store.sent_urls(["https://x.example/a"]) == set()  # nothing sent yet
 
 
+def test_a_utf8_feed_with_a_stale_declaration_is_read_as_the_server_says(site):
+    """Any bytes read in a single-byte charset: a UTF-8 feed served as UTF-8 whose
+    declaration still said windows-1251 was read as windows-1251 ("CafГ©")."""
+    body = (
+        '<?xml version="1.0" encoding="windows-1251"?><rss version="2.0"><channel>'
+        "<title>W</title><item><title>Café — Курс сома</title></item></channel></rss>"
+    ).encode()
+    site.routes = {"/f": Page(body, headers={"Content-Type": "application/rss+xml; charset=utf-8"})}
+    got = fetch_all([site.url("/f")], feeds=True)[site.url("/f")]
+    read = read_feed(got.url, got.body, got.content_type)
+    assert [a.title for a in read.articles] == ["Café — Курс сома"]
+    assert ["read as utf-8" in p.message for p in read.problems] == [True]
+
+
 @pytest.mark.parametrize(
     ("content_type", "problem"),
     [

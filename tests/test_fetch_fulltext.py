@@ -201,3 +201,27 @@ def test_a_page_that_is_not_the_entrys_story_never_replaces_its_text(tmp_path, s
     notes = shown["notes"]
     assert sum("4 entries of other titles link to it" in n for n in notes) == 1
     assert sum("does not tell the entry's story" in n for n in notes) == 2
+
+
+def test_a_russian_login_page_does_not_tell_russian_news():
+    """Words were compared by their first five UTF-8 bytes: two and a half Cyrillic letters,
+    so one login and cookie page "told" half of ordinary Russian headlines."""
+    from digest.models import Article
+    from digest.sources.fulltext import tells
+
+    login = [
+        "Вход в личный кабинет",
+        "Введите логин и пароль. Забыли пароль? Регистрация.",
+        "Мы используем файлы cookie. Продолжая пользоваться сайтом, вы соглашаетесь с политикой "
+        "конфиденциальности.",
+    ]
+    titles = [
+        "Правительство Казахстана повысило пенсии с первого января",
+        "Нацбанк сохранил базовую ставку на уровне 14,25%",
+        "В Алматы открылся новый пассажирский терминал аэропорта",
+        "Президент подписал закон о поддержке предпринимателей",
+        "Землетрясение магнитудой 5 произошло в Кыргызстане",
+    ]
+    story = ["Правительство Казахстана повысило пенсии с первого января, сообщило министерство."]
+    assert not [t for t in titles if tells(Article(title=t, paragraphs=(), source="s"), login)]
+    assert tells(Article(title=titles[0], paragraphs=(), source="s"), story)

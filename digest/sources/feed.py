@@ -100,11 +100,13 @@ def _xml_headers(
     match = _DECLARED.match(data[:200])
     declared = match.group(1).decode() if match else None
     if declared and _codec(declared) not in (None, _codec(charset)):
-        try:
-            data.decode(declared)
-            charset, read = declared, declared
-        except UnicodeDecodeError:
-            read = charset
+        read = charset if _is_utf8(charset, data) else declared
+        if read == declared:
+            try:
+                data.decode(declared)
+                charset = declared
+            except UnicodeDecodeError:
+                read = charset
         result.problems.append(
             Problem(
                 source,
@@ -113,6 +115,18 @@ def _xml_headers(
             )
         )
     return {"content-type": f"application/xml; charset={charset}"}
+
+
+def _is_utf8(charset: str, data: bytes) -> bool:
+    """The header says UTF-8 and the bytes are UTF-8, non-ASCII included: that holds (a
+    single-byte charset reads any bytes, so its reading proves nothing)."""
+    if _codec(charset) != "utf-8" or data.isascii():
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _codec(name: str) -> str | None:

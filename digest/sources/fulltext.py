@@ -121,8 +121,10 @@ def tells(article: Article, paragraphs: list[str]) -> bool:
     return len(teaser) >= 5 and len(teaser & page) >= 0.5 * len(teaser)
 
 
-def _word_stems(text: str) -> set[bytes]:
-    return {w[:5] for w in content_words(text) if not w.isdigit()}
+def _word_stems(text: str) -> set[str]:
+    """Each content word's first five letters (letters, not UTF-8 bytes: a Russian word's
+    five bytes are two and a half letters)."""
+    return {w.decode()[:5] for w in content_words(text) if not w.isdigit()}
 
 
 def _words(paragraphs: list[str]) -> int:
