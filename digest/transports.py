@@ -46,6 +46,8 @@ REFUSED_SENDER = "the sender refused: "
 # message sent again on a timeout is one more copy for each try.
 ANSWER_SECONDS = 600.0
 REFUSED_MESSAGE = "the message refused: "
+UNANSWERED = "no answer to the message "
+MAX_UNANSWERED_IN_A_ROW = 2  # each waited ANSWER_SECONDS: a relay this slow is unwell
 
 Build = Callable[[str], bytes]  # a recipient's message, ready for the wire
 Report = Callable[[str, str, str], None]  # recipient, status, the answer to record
@@ -241,7 +243,7 @@ class RelayTransport:
                 # Sent again in this run, a slow relay would get it once a try (RFC 5321
                 # gives its answer ten minutes): once more in the next run, at most.
                 self.relay.close()
-                return RETRYING, f"no answer to the message ({e}); the relay may have it"
+                return RETRYING, f"{UNANSWERED}({e}); the relay may have it"
             except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as e:
                 self.relay.close()
                 lost, answer = True, f"connection to the relay lost: {_reason(e)}"
@@ -307,6 +309,14 @@ class Deferrals:
 
     def check(self, status: str, answer: str, sent: int) -> None:
         self.recent.append((status, answer))
+        last = list(self.recent)[-MAX_UNANSWERED_IN_A_ROW:]
+        if len(last) == MAX_UNANSWERED_IN_A_ROW and all(a.startswith(UNANSWERED) for _, a in last):
+            raise DeliveryError(
+                f"the SMTP relay {self.config.host}:{self.config.port} answered none of the "
+                f"last {MAX_UNANSWERED_IN_A_ROW} messages in {ANSWER_SECONDS:g} s (last: "
+                f"{answer}); stopped after {sent} sent in this run",
+                "the next `digest run` sends to those not yet sent to (and again to these)",
+            )
         if len(self.recent) == MAX_DEFERRED_IN_A_ROW and all(
             s == RETRYING or a.startswith(REFUSED_MESSAGE) for s, a in self.recent
         ):
