@@ -27,7 +27,7 @@ import pysbd
 from razdel import sentenize
 
 from .language import CYRILLIC_LANGUAGES, ENGLISH
-from .text import EN_MONTH_ABBREVIATIONS, RU_MONTH_ABBREVIATIONS
+from .text import CJK, CJK_SENTENCE_END, EN_MONTH_ABBREVIATIONS, RU_MONTH_ABBREVIATIONS
 
 __all__ = ["split_sentences", "text_before_limit"]
 
@@ -127,6 +127,9 @@ def split_sentences(text: str, language: str = ENGLISH) -> tuple[str, ...]:
     text = _MISSING_SPACE.sub(" ", " ".join(text.split()))
     if not text:
         return ()
+    if CJK.search(text) and any(end in text for end in CJK_SENTENCE_END):
+        # Chinese and Japanese end a sentence with "。", "！" or "？" and no space after
+        return tuple(s.strip() for s in _CJK_SENTENCE.findall(text) if s.strip())
     if not _INNER_END.search(text):
         return (text,)
     merged: list[str] = []
@@ -140,6 +143,8 @@ def split_sentences(text: str, language: str = ENGLISH) -> tuple[str, ...]:
             merged.append(piece)
     return tuple(merged)
 
+
+_CJK_SENTENCE = re.compile(rf"[^{CJK_SENTENCE_END}]+(?:[{CJK_SENTENCE_END}]+[」』”’）)]*|$)")
 
 # A boundary every splitter agrees with: "word. Next", three lowercase letters before the
 # full stop (no initial), not an abbreviation.

@@ -37,6 +37,8 @@ from .sentences import split_sentences, text_before_limit
 from .text import (
     CAPTIONS,
     CHROME_PHRASES,
+    CJK,
+    CJK_SENTENCE_END,
     DANGLING_WORDS,
     EN_MONTHS,
     EN_WEEKDAYS,
@@ -48,6 +50,7 @@ from .text import (
     WEEKDAYS,
     is_interviewer_line,
     is_web_url,
+    word_count,
 )
 
 __all__ = ["LeadResult", "extractive_lead", "is_chrome", "make_summarizer", "split_sentences"]
@@ -141,7 +144,7 @@ _REFERRING = frozenset(
     он она они его её ее их это этом этого этой эти этих этот эта таких такой
     ол олар бұл осы оның олардың u ular bu shu uning ularning""".split()
 )
-_ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*$")
+_ENDS_SENTENCE = re.compile(r"[.!?。！？][\"'”’)\]」』）]*$")
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
 
 
@@ -217,7 +220,7 @@ def _without_dateline(text: str) -> str:
 def _usable(sentence: str, may_lack_stop: bool) -> str | None:
     """The sentence as it may appear in a lead, or None when it must not. `may_lack_stop`:
     it ends a paragraph that more of the article follows (see below)."""
-    if len(sentence.split()) < 4 or is_chrome(sentence) or not _balanced(sentence):
+    if word_count(sentence) < 4 or is_chrome(sentence) or not _balanced(sentence):
         return None
     if sentence.endswith(("...", ELLIPSIS)) or sentence.rstrip("”’\"')").endswith("?"):
         return None  # cut short by the page, or a question: not news
@@ -227,7 +230,7 @@ def _usable(sentence: str, may_lack_stop: bool) -> str | None:
     # sentence when it is long; short unpunctuated lines are captions and headings. Not the
     # text's last paragraph: that is how a publisher's cut feed description ends ("... unless
     # the government found another 2 bill"); on the real pages no such paragraph is last.
-    if may_lack_stop and len(sentence.split()) >= 20:
+    if may_lack_stop and word_count(sentence) >= 20:
         if sentence[-1].isalnum():
             return sentence + "."
     return None
@@ -278,7 +281,7 @@ def _candidates(article: Article) -> list[_Sentence]:
             stems = _stems(sentence)
             if _near_title(stems, title):
                 continue
-            out.append(_Sentence(sentence, len(out), speech, len(sentence.split()), stems))
+            out.append(_Sentence(sentence, len(out), speech, word_count(sentence), stems))
     return out
 
 
@@ -407,6 +410,8 @@ def _shorten(sentence: str, max_words: int) -> str:
     Never inside a name or a number ("… Dauren Tleuov…" would cut the minister from his
     visit, "$95…" the million): a comma right after a name or number ends a clause only when
     a new clause follows ("… in Kazakhstan, during a visit")."""
+    if CJK.search(sentence) and word_count(sentence) > len(sentence.split()):
+        return _shorten_cjk(sentence, max_words)
     words = sentence.split()
     floor = min(12, max(1, max_words // 2))
     # "Twenty years after the dam was completed, the water returned": the first clause of
@@ -433,6 +438,16 @@ def _shorten(sentence: str, max_words: int) -> str:
             cut.pop()
         best = " ".join(cut).rstrip(",;:–—-")
     return best + ELLIPSIS
+
+
+def _shorten_cjk(sentence: str, max_words: int) -> str:
+    """A Chinese or Japanese sentence cut to max_words words (two characters each, as
+    word_count counts them) at its last comma within them, else at that length, + "…"."""
+    head = sentence[: 2 * max_words]
+    comma = max(head.rfind(c) for c in "，、；：")
+    if comma >= max_words // 2:
+        head = head[:comma]
+    return head.rstrip("，、；： ") + ELLIPSIS
 
 
 _ATTRIBUTION = re.compile(
@@ -491,7 +506,15 @@ def extractive_lead(article: Article, max_words: int = 40) -> str:
             continue  # says again what a chosen sentence says
         chosen[s.order] = s
         words += s.words
-    return " ".join(chosen[k].text for k in sorted(chosen))
+    return _joined([chosen[k].text for k in sorted(chosen)])
+
+
+def _joined(sentences: list[str]) -> str:
+    """Sentences as one lead: a space between them, none after a Chinese or Japanese one."""
+    out = sentences[0]
+    for s in sentences[1:]:
+        out += s if out.endswith(tuple(CJK_SENTENCE_END)) else f" {s}"
+    return out
 
 
 # --- llm backend ------------------------------------------------------------------------

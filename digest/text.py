@@ -194,6 +194,22 @@ def direction(text: str) -> str:
     return "ltr"
 
 
+# Scripts written without spaces between words: Chinese, Japanese (kana), Korean syllables.
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+CJK_SENTENCE_END = "。！？"
+
+
+def word_count(text: str) -> int:
+    """Words as a reader of the text counts them: whitespace-separated ones, and in Chinese
+    or Japanese, written without spaces, a word for every two characters (words there are
+    one to three characters long, two most often)."""
+    count = 0
+    for token in text.split():
+        letters = len(CJK.findall(token))
+        count += (letters + 1) // 2 if letters else 1
+    return count
+
+
 MAX_NAME = 100  # characters of a reader's name: a To: header line stays far under 998
 
 

@@ -842,3 +842,27 @@ def test_the_sentence_that_says_where_and_when_leads(shared_seeds):
     lead = extractive_lead(japan, 40)
     assert lead.startswith("On December 19-20, Tokyo will host a landmark summit")
     assert ENDS_SENTENCE.search(lead) and not lead.endswith(ELLIPSIS)
+
+
+def test_chinese_and_japanese_articles_get_a_lead_of_whole_sentences():
+    """Sentences written without spaces were one "word" each, under the four a sentence
+    needs: Chinese and Japanese stories had no lead at all."""
+    zh = article(
+        "哈萨克斯坦交通部周三表示，哈萨克斯坦与中国签署了一项价值二十亿美元的新铁路协议。"
+        "该协议将在未来五年内把两国之间的过境运输能力提高一倍。",
+        "该项目还包括对现有线路进行电气化改造。",
+        title="哈萨克斯坦与中国签署新的铁路协议",
+    )
+    assert extractive_lead(zh) == (
+        "哈萨克斯坦交通部周三表示，哈萨克斯坦与中国签署了一项价值二十亿美元的新铁路协议。"
+    )
+    ja = article(
+        "カザフスタンの国営原子力企業カザトムプロムは水曜日、日本の電力会社とウラン供給契約を"
+        "締結したと発表した。両国は脱炭素で協力を強める。",
+        title="カザフスタン、日本企業とウラン供給契約を締結",
+    )
+    lead = extractive_lead(ja, max_words=60)
+    assert lead.startswith("カザフスタンの国営原子力企業") and lead.endswith("。")
+    assert " " not in lead  # sentences joined as the language writes them
+    cut = extractive_lead(zh, max_words=12)  # 12 words: about 24 characters
+    assert cut.endswith("…") and len(cut) <= 25 and cut.startswith("哈萨克斯坦交通部周三表示")
