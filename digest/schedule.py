@@ -431,7 +431,7 @@ class SlotScheduler:
             try:
                 if self._has_run(key):
                     return SlotResult("already-ran", message="the state has a run for this slot")
-                return self._outcome(self.run(self.config, key))
+                return self._outcome(key, self.run(self.config, key))
             except LockedError as e:
                 if self._has_run(key):  # another process took this very slot meanwhile
                     return SlotResult("already-ran", message="the state has a run for this slot")
@@ -445,14 +445,20 @@ class SlotScheduler:
             except DigestError as e:
                 return SlotResult("error", message=str(e))
             except Exception as e:  # a bug: say so, keep the schedule going
-                traceback.print_exc()
+                # in the log's own form: a raw traceback broke --json-logs' one object a line
+                self.log.event("traceback", slot=key, message=traceback.format_exc().strip())
                 return SlotResult("crashed", message=f"{type(e).__name__}: {e}")
 
     def _has_run(self, key: str) -> bool:
         with Store.for_config(self.config, readonly=True) as store:
             return slot_has_run(store, key)
 
-    def _outcome(self, report: RunReport) -> SlotResult:
+    def _outcome(self, key: str, report: RunReport) -> SlotResult:
+        """The slot's result; the run's warnings (a broken feed, an archive not updated)
+        each a log line first, as `digest run` prints them."""
+        data = report.to_json()
+        for warning in data.get("problems", []) + data.get("notes", []):
+            self.log.event("warning", slot=key, message=warning)
         tally = report.tally  # the message says what finishing earlier issues did
         return SlotResult(
             str(report.status), report.chosen, tally.own_sent, tally.own_failed, report.message

@@ -219,6 +219,12 @@ def reader_name(text: str | None) -> str | None:
     return clean_text(text or "")[:MAX_NAME].strip() or None
 
 
+def _noncharacter(code: int) -> bool:
+    """Unicode's noncharacters (U+FDD0-FDEF, U+xFFFE, U+xFFFF): never text; a U+FFFE in a
+    title crashed the MJML renderer."""
+    return 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
+
+
 def clean_text(text: str) -> str:
     """One line of displayable text: control and format characters gone, whitespace collapsed."""
     if not text.isprintable():  # the rare slow path: only for text with odd characters
@@ -229,6 +235,8 @@ def clean_text(text: str) -> str:
                 chars.append(" ")
             elif cat == "Cs":
                 chars.append("\ufffd")  # a lone surrogate cannot be encoded in the message
+            elif _noncharacter(ord(ch)):
+                continue
             elif cat != "Cf" or ch in _KEEP_FORMAT_CHARS:  # Cf: bidi overrides, BOM, soft hyphen
                 chars.append(ch)
         text = "".join(chars)

@@ -936,3 +936,13 @@ def test_a_cut_subject_never_ends_on_a_small_word_in_either_language():
         head = subject.removesuffix(" + 3 more")
         if head.endswith("…"):
             assert head.removesuffix("…").split()[-1].lower() not in DANGLING_WORDS, subject
+
+
+def test_unicode_noncharacters_in_a_title_are_dropped_not_a_crash():
+    """A U+FFFE in a source's title crashed the MJML renderer: preview and run exited 1,
+    and under the scheduler the slot failed for good."""
+    item = DigestItem("Astana\ufffe opens a bridge\uffff over the Ishim\ufdd0", "A lead.", TCA)
+    digest = sample_digest(sections=(DigestSection(DEFAULT_SECTION, (item,)),))
+    rendered = render(digest)
+    assert "Astana opens a bridge over the Ishim" in seen(rendered.html)
+    assert "Astana opens a bridge over the Ishim" in rendered.text

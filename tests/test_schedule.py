@@ -561,7 +561,45 @@ def test_errors_are_one_log_line_and_the_schedule_goes_on(tmp_path, capsys):
         scheduler, _, stream = scheduler_for(tmp_path, THURSDAY_NOON, run=run)
         assert scheduler.run_slot(THURSDAY_NOON) == status
         assert f"status={status}" in stream.getvalue()
-    assert "KeyError" in capsys.readouterr().err  # a bug shows its traceback
+    assert "KeyError" in stream.getvalue()  # a bug shows its traceback, in the log
+    assert capsys.readouterr().err == ""
+
+
+def test_a_crash_keeps_the_json_log_one_object_a_line(tmp_path):
+    """A bug's traceback went to stderr raw, between the JSON lines `--json-logs` promises."""
+
+    def bug(config, slot):
+        raise KeyError("oops")
+
+    config = load_config(write_config(tmp_path))
+    stream = io.StringIO()
+    scheduler = SlotScheduler(
+        config, clock=lambda: THURSDAY_NOON, run=bug, log=SlotLog(stream, True)
+    )
+    assert scheduler.run_slot(THURSDAY_NOON) == "crashed"
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["event"] for line in lines] == ["traceback", "slot"]
+    assert "KeyError: 'oops'" in lines[0]["message"]
+
+
+def test_a_scheduled_run_logs_the_warnings_digest_run_prints(tmp_path):
+    """A broken feed, an archive that could not be written: `run` says so on stderr, and the
+    scheduler, which logs only each slot's line, said nothing."""
+    from digest.pipeline import run
+
+    broken = tmp_path / "broken.xml"
+    broken.write_text('<?xml version="1.0"?><rss version="2.0"><channel><title>B</title><item>')
+    path = write_config(tmp_path)
+    path.write_text(path.read_text().replace(f"  - {SEED}\n", f"  - {SEED}\n  - feed: {broken}\n"))
+    config = load_config(path)
+    stream = io.StringIO()
+    scheduler = SlotScheduler(
+        config, clock=lambda: THURSDAY_NOON, run=lambda c, s: run(c, slot=s), log=SlotLog(stream)
+    )
+    assert scheduler.run_slot(THURSDAY_NOON) == "delivered"
+    warnings = [line for line in stream.getvalue().splitlines() if line.startswith("event=warning")]
+    assert warnings and all("slot=2026-03-05T12:00:00+01:00" in w for w in warnings)
+    assert any(str(broken) in w for w in warnings)
 
 
 def test_log_lines_are_stable_text_or_json():
