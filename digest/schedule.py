@@ -585,8 +585,20 @@ class SlotScheduler:
             self.log.slot(
                 slot_key(slot), "skipped", message="the previous slot's run is still going"
             )
-        # The next slot after this one, or after now if this one came late.
-        upcoming = self.cadence.next_after(max(slot, self.clock()))
+        self._plan_after(slot)
+
+    def _plan_after(self, slot: datetime) -> None:
+        """The next slot after this one, or after now if this one came late. With `catch_up:
+        none`, the slots the process slept through (a suspended machine) are each a `missed`
+        line, but the latest that came, when it is still on time, runs."""
+        now = self.clock()
+        upcoming = self.cadence.next_after(max(slot, now))
+        if self.config.catch_up == "none" and now > slot:
+            passed = list(self.cadence.slots_between(slot, now))
+            if passed and (now - passed[-1]).total_seconds() <= ON_TIME_SECONDS:
+                upcoming = passed.pop()
+            for late in passed:
+                self.log.slot(slot_key(late), "missed", message="passed while the process slept")
         if upcoming is not None and not self._stopping.is_set():
             self._plan(upcoming)
 

@@ -838,3 +838,32 @@ def test_the_shipped_timer_fires_at_the_shipped_configs_slots():
     slots = next_slots(config, 6, None)
     utc = ZoneInfo("UTC")
     assert [s.astimezone(utc).strftime("%Y-%m-%d %H:%M:%S") for s in slots] == fires
+
+
+def test_with_catch_up_none_the_slots_slept_through_are_said_and_one_on_time_runs(tmp_path):
+    """A process suspended from 18:15 to 18:21:40 (every minute): the 18:16 slot it woke to
+    was missed, and then the next planned was 18:22, so the 18:21 slot, 40 s late and on
+    time, never ran, and 18:17 to 18:20 left no line at all."""
+    from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
+
+    from digest.schedule import SLOT_JOB
+
+    now = datetime(2026, 3, 5, 18, 21, 40, tzinfo=BERLIN)
+
+    def woke(schedule: str, slot: datetime) -> tuple[list[datetime], list[str]]:
+        config = load_config(write_config(tmp_path, schedule, extra="catch_up: none\n"))
+        stream, planned = io.StringIO(), []
+        scheduler = SlotScheduler(
+            config, clock=lambda: now, run=FakePipeline(), log=SlotLog(stream)
+        )
+        scheduler._plan = planned.append  # what APScheduler would be given
+        event = JobSubmissionEvent(EVENT_JOB_SUBMITTED, SLOT_JOB, "default", [slot])
+        scheduler._on_slot_event(event)
+        return planned, [line.split()[0] for line in stream.getvalue().splitlines()]
+
+    planned, missed = woke("* * * * *", datetime(2026, 3, 5, 18, 16, tzinfo=BERLIN))
+    assert planned == [datetime(2026, 3, 5, 18, 21, tzinfo=BERLIN)]
+    assert missed == [f"slot=2026-03-05T18:{m}:00+01:00" for m in (17, 18, 19, 20)]
+    planned, missed = woke("0 * * * *", datetime(2026, 3, 5, 17, tzinfo=BERLIN))
+    assert planned == [datetime(2026, 3, 5, 19, tzinfo=BERLIN)]  # 18:00 came 21 min ago
+    assert missed == ["slot=2026-03-05T18:00:00+01:00"]
