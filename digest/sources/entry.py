@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from html.parser import HTMLParser
+from urllib.parse import urljoin
 
 from ..models import Paragraph, Problem
-from ..text import clean_text
+from ..text import clean_text, safe_href
 from .limits import cut_at_word
 from .snapshot import paragraph_kind
 
@@ -158,6 +159,18 @@ def title_from_text(paragraphs: tuple[Paragraph, ...]) -> str:
 def published_at(when: dt.datetime | None) -> dt.datetime | None:
     """When an entry was published (time-zone aware), None for no date or a placeholder."""
     return when if when is not None and FIRST_PUBLISHED <= when < LAST_PUBLISHED else None
+
+
+def resolved_link(link: str | None, base: str | None) -> str | None:
+    """A feed's link as readers can follow it: resolved against `base`, a space escaped as
+    browsers do; None when it is no web address."""
+    link = (link or "").strip().replace(" ", "%20")
+    if not link:
+        return None
+    try:
+        return safe_href(urljoin(base, link) if base else link)
+    except ValueError:  # "http://[broken/1": urljoin cannot read it, and it is no link
+        return None
 
 
 def unread_date(source: str, title: str, written: str) -> Problem:

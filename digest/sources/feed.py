@@ -11,7 +11,6 @@ import codecs
 import datetime as dt
 import email.message
 import re
-from urllib.parse import urljoin
 
 import feedparser
 
@@ -24,6 +23,7 @@ from .entry import (
     empty_entries,
     html_to_paragraphs,
     published_at,
+    resolved_link,
     strip_excerpt_marks,
     text_to_paragraphs,
     title_from_text,
@@ -147,16 +147,9 @@ def _entry_link(entry: feedparser.FeedParserDict, base: str | None) -> str | Non
         candidates.append(entry.get("id") if safe_href(entry.get("id")) else None)
     candidates += [e.get("href") for e in entry.get("links", ()) if e.get("rel") == "enclosure"]
     for candidate in candidates:
-        if not candidate or not candidate.strip():
-            continue
         if candidate is link and entry.get("guidislink") and not safe_href(link):
             continue
-        candidate = candidate.strip().replace(" ", "%20")
-        try:
-            href = safe_href(urljoin(base, candidate) if base else candidate)
-        except ValueError:  # "http://[broken/1": urljoin cannot read it, and it is no link
-            continue
-        if href:
+        if href := resolved_link(candidate, base):
             return href
     return None
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from urllib.parse import urljoin
 
 from ..language import declared_language
 from ..models import Article, Problem, ReadResult
@@ -14,21 +13,12 @@ from .entry import (
     empty_entries,
     html_to_paragraphs,
     published_at,
+    resolved_link,
     strip_excerpt_marks,
     text_to_paragraphs,
     title_from_text,
     unread_date,
 )
-
-
-def _link(value: object, base: str | None) -> str | None:
-    text = _text(value).strip().replace(" ", "%20")
-    if not text:
-        return None
-    try:
-        return safe_href(urljoin(base, text) if base else text)
-    except ValueError:
-        return None
 
 
 def looks_like_json(data: bytes) -> bool:
@@ -104,7 +94,9 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
         published = _date(item.get("date_published")) or _date(item.get("date_modified"))
         if published is None and (written := _unread_date(item)):
             result.problems.append(unread_date(source, title, written))
-        url = _link(item.get("url"), base) or _link(item.get("external_url"), base)
+        url = resolved_link(_text(item.get("url")), base) or resolved_link(
+            _text(item.get("external_url")), base
+        )
         guid = item.get("id")
         result.articles.append(
             Article(
