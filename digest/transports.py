@@ -13,7 +13,6 @@ on the same connection: that is the exactly-once promise.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import os
 import queue
@@ -599,7 +598,6 @@ class Relay:
         it must not raise. Raises Unanswered when the message went out and no readable
         answer came."""
         conn = self.conn or self.open()
-        message = functools.partial(_message, conn, data, while_waiting, self.watchdog)
         try:
             with self.watchdog.step(conn.sock, self.config.timeout):
                 if conn.has_extn("pipelining"):
@@ -614,7 +612,7 @@ class Relay:
                             conn.putcmd("data")
                             (code, text), step = _go_ahead(conn.getreply())
             if code == 354 and step == "DATA":  # 354 to anything else is no go-ahead
-                code, text, step = message()
+                code, text, step = _message(conn, data, while_waiting, self.watchdog)
         except BaseException:
             self.close()
             raise
