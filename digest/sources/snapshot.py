@@ -205,8 +205,9 @@ def read_snapshot(path: str, data: bytes) -> ReadResult:
                 blocks[-1].spacer_follows = True
             after_blank = True
             continue
-        ticker = TICKER.match(clean_text(raw))
-        if not ticker and TICKER_PAIR.match(clean_text(raw)):
+        line = clean_text(raw)
+        ticker = TICKER.match(line)
+        if not ticker and TICKER_PAIR.match(line):
             result.problems.append(Problem(path, f"unreadable rate quote {raw.strip()!r}", number))
             after_blank = True
             continue
@@ -250,7 +251,7 @@ def read_snapshot(path: str, data: bytes) -> ReadResult:
                 date_line = number
                 after_blank = True
                 continue
-        blocks.append(Block(number, clean_text(raw), after_blank))
+        blocks.append(Block(number, line, after_blank))
         after_blank = False
 
     if page_date is None and not rates:
