@@ -156,10 +156,9 @@ def preview(
     folder = config.preview_folder(Path(out_dir) if out_dir else None)
     with progress.shown(enabled=not as_json):
         report, paths = pipeline.preview(config, folder, _as_of(as_of))
-    data = report.to_json()
-    _warn(data["problems"] + data["notes"])  # as `run` does
+    _warn(report.warnings)  # as `run` does
     if as_json:
-        _print_json(data)
+        _print_json(report.to_json())
     else:
         for path in paths:
             click.echo(str(path))
@@ -202,10 +201,9 @@ def run(
             status = RunStatus.ALREADY_RAN if isinstance(e, SlotDoneError) else RunStatus.FAILED
             _print_json(pipeline.RunReport(status, message=e.message).to_json())
         raise
-    data = report.to_json()
-    _warn(data["problems"] + data["notes"])
+    _warn(report.warnings)
     if as_json:
-        _print_json(data)
+        _print_json(report.to_json())
     else:
         click.echo(report.message)
         for d in report.delivered:

@@ -102,6 +102,14 @@ class RunReport:
         """Deliveries finishing issues earlier runs began."""
         return [_outcome_json(o) for o in self.tally.resumed]
 
+    @property
+    def warnings(self) -> list[str]:
+        """What `run` and `preview` print as warnings (and the scheduler logs): the sources'
+        problems, then the notes."""
+        if self.plan is None:
+            return []
+        return [str(x) for x in self.plan.read.problems] + list(self.plan.notes)
+
     def to_json(self) -> dict:
         p = self.plan
         chosen, skipped, rates, subject, problems, notes = [], [], [], None, [], []

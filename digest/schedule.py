@@ -456,8 +456,7 @@ class SlotScheduler:
     def _outcome(self, key: str, report: RunReport) -> SlotResult:
         """The slot's result; the run's warnings (a broken feed, an archive not updated)
         each a log line first, as `digest run` prints them."""
-        data = report.to_json()
-        for warning in data.get("problems", []) + data.get("notes", []):
+        for warning in report.warnings:
             self.log.event("warning", slot=key, message=warning)
         tally = report.tally  # the message says what finishing earlier issues did
         return SlotResult(
