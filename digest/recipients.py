@@ -19,9 +19,9 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from .config import DeliveryConfig, LineMap
+from .encoding import marked_encoding
 from .errors import ConfigError
 from .models import Problem
-from .sources.encoding import marked_encoding
 from .text import normalize_address, reader_name
 
 HEADER_WORDS = ("email", "e-mail", "address", "mail")

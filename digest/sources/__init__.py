@@ -14,10 +14,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..config import FetchConfig
+from ..encoding import opening
 from ..models import Problem, ReadResult
 from ..progress import meter
 from ..text import is_web_url
-from .encoding import opening
 from .feed import read_feed
 from .fetch import Fetched, fetch_all, fetch_bytes
 from .limits import cap_article

@@ -14,10 +14,10 @@ import re
 
 import feedparser
 
+from ..encoding import marked_encoding, opening
 from ..language import declared_language
 from ..models import Article, Paragraph, Problem, ReadResult
 from ..text import clean_text, safe_href
-from .encoding import marked_encoding, opening
 from .entry import (
     blocks,
     empty_entries,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from ..encoding import opening
 from ..language import declared_language
 from ..models import Article, Problem, ReadResult
 from ..text import clean_text, safe_href
-from .encoding import opening
 from .entry import (
     empty_entries,
     html_to_paragraphs,

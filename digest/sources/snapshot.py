@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from ..encoding import marked_encoding
 from ..models import (
     BULLET,
     CAPTION,
@@ -35,7 +36,6 @@ from ..models import (
     ReadResult,
 )
 from ..text import CAPTIONS, CHROME_PHRASES, LISTING_COUNTER, clean_text, is_interviewer_line
-from .encoding import marked_encoding
 
 TICKER = re.compile(
     r"^\s*[•·*]?\s*(?P<pair>[A-Z]{3}/[A-Z]{3})\s*=\s*(?P<rate>\d[\d,]*(?:\.\d+)?)"

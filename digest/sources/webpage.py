@@ -6,9 +6,9 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
+from ..encoding import opening
 from ..models import Problem
 from ..text import is_web_url
-from .encoding import opening
 
 _HTML_START = re.compile(
     rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>]|head[\s>])", re.I | re.S
