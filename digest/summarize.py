@@ -43,13 +43,12 @@ from .text import (
     EN_MONTHS,
     EN_WEEKDAYS,
     LISTING_COUNTER,
-    MONTHS,
     RU_MONTHS_GENITIVE,
     RU_WEEKDAYS_ACCUSATIVE,
     STOP_WORDS,
-    WEEKDAYS,
     is_interviewer_line,
     is_web_url,
+    says_only_when,
     word_count,
 )
 
@@ -67,11 +66,6 @@ class LeadResult:
 
 # --- what is not news -------------------------------------------------------------------
 
-_DATE_WORDS = frozenset(
-    (*MONTHS, *WEEKDAYS)
-    + tuple("г года updated published posted last on at am pm a.m p.m gmt utc в обновлено".split())
-)
-_DATE_NUMBER = re.compile(r"\d{1,4}(?:[:/.-]\d{1,4})*(?:st|nd|rd|th)?")
 _CHROME = re.compile(
     "|".join(
         (
@@ -102,20 +96,10 @@ _BYLINE = re.compile(
 _LABEL = re.compile(r"^([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,2})\s*:\s+(?=\S)")
 
 
-def _is_date(sentence: str) -> bool:
-    tokens = [t.strip(",.:|()").lower() for t in sentence.split()]
-    tokens = [t for t in tokens if t]
-    return (
-        bool(tokens)
-        and any(_DATE_NUMBER.fullmatch(t) for t in tokens)
-        and all(t in _DATE_WORDS or _DATE_NUMBER.fullmatch(t) for t in tokens)
-    )
-
-
 def is_chrome(sentence: str) -> bool:
     """Site furniture, captions, credits, bylines, bare dates, question lines."""
     s = sentence.strip()
-    if _CHROME.search(s) or is_interviewer_line(s) or _is_date(s):
+    if _CHROME.search(s) or is_interviewer_line(s) or says_only_when(s):
         return True
     return len(s.split()) <= 12 and bool(_BYLINE.match(s))
 

@@ -375,3 +375,23 @@ WEEKDAYS = _calendar(
     EN_WEEKDAY_ABBREVIATIONS,
     start=0,
 )
+
+
+_WHEN_WORDS = frozenset(
+    (*MONTHS, *WEEKDAYS)
+    + tuple("г года updated published posted last on at am pm a.m p.m a p m в обновлено".split())
+    + tuple("gmt utc et est edt ct cst cdt pt pst pdt bst cet cest msk ist".split())
+)
+# A figure of a date or a time: "27", "11/27/2005", "7:21", "2013-07-22", "5th", "19pm".
+_WHEN_NUMBER = re.compile(r"\d{1,4}(?:[:/.-]\d{1,4})*(?:st|nd|rd|th|am|pm)?")
+
+
+def says_only_when(line: str) -> bool:
+    """Whether the line is a date or time stamp and nothing more ("Posted 11/27/2005 7:21 AM",
+    "9:53 AM, MON 22 JUL 2013", "Обновлено 3 декабря"): site furniture as a sentence, and no
+    headline for a story."""
+    tokens = [t.strip(",.:|()@/-–—").lower() for t in line.split()]
+    tokens = [t for t in tokens if t]
+    return any(_WHEN_NUMBER.fullmatch(t) for t in tokens) and all(
+        t in _WHEN_WORDS or _WHEN_NUMBER.fullmatch(t) for t in tokens
+    )

@@ -282,6 +282,22 @@ def test_one_press_release_retitled_by_every_site_is_one_story():
     assert len(selection.chosen[0].tellings) == len(copies) - 1
 
 
+@pytest.mark.parametrize(
+    "stamp", ["Posted 11 / 27 / 2005 7:21 AM", "9:53 AM, MON 22 JUL 2013", "Обновлено 3 декабря"]
+)
+def test_a_story_is_shown_under_a_headline_not_under_a_time_stamp(stamp):
+    """Some sites' feeds title a post with when it was posted (ECB+ holds 16 such titles of
+    460): a story told also under a headline is shown under the headline, though the stamped
+    telling is the fuller one."""
+    (base,) = [a for a in base_stories() if len(a.prose) >= 5][:1]
+    stamped = feed_article(stamp, "\n\n".join(base.prose), "https://a.example/rss", "1")
+    headed = feed_article(base.title, "\n\n".join(base.prose[:-1]), "https://b.example/rss", "1")
+    with Store.open(":memory:", readonly=True) as store:
+        selection = select([stamped, headed], History(store), EVERYTHING)
+    assert [c.article.title for c in selection.chosen] == [base.title]
+    assert [t.title for t in selection.chosen[0].tellings] == [stamp]
+
+
 def test_a_paragraph_mixed_into_many_stories_is_at_home_where_most_holders_carry_one_headline():
     """An excerpt (one long paragraph) was mixed into a copy of another story and into copies
     of three more, each under its own headline: it is at home with the excerpt's own

@@ -17,6 +17,7 @@ from digest.text import (
     RU_WEEKDAYS,
     WEEKDAYS,
     headline,
+    says_only_when,
 )
 
 
@@ -115,3 +116,21 @@ def test_international_domains_are_encoded_as_mail_systems_do(address, sent_to):
     from digest.text import normalize_address
 
     assert normalize_address(address) == sent_to
+
+
+@pytest.mark.parametrize(
+    ("line", "stamp"),
+    [
+        ("Posted: Nov 27, 2005 8:20 AM ET Last Updated: Nov 27, 2005 8:10 PM ET", True),
+        ("updated 8:41 p. m. EST, Tue March 3, 2009", True),
+        ("9 / 10 / 2010 @ 1: 19PM", True),
+        ("Обновлено 3 декабря 2026, 10:15", True),
+        ("Sunday, March 17, 2013 | 5:00 PM", True),
+        ("Election 2024", False),
+        ("Article posted on 08.07.2012", False),
+        ("5.9 Earthquake Jolts Iran", False),
+        ("Posted by the editors", False),
+    ],
+)
+def test_a_line_that_says_only_when(line, stamp):
+    assert says_only_when(line) is stamp

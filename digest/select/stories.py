@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models import DUPLICATE, NEAR_DUPLICATE, SAME_STORY
+from ..text import says_only_when
 from .batch import COPIES, MIN_ANCHORS, STORY_WINDOW_DAYS, STRENGTH, Batch
 from .keys import distinct
 from .pairs import pair_groups, pairs_within
@@ -434,7 +435,8 @@ def _best_tellings(
     central: dict[int, float] | None = None,
 ) -> None:
     """Each story's best telling, the one shown and remembered as the story: not an excerpt,
-    with no paragraph of another story in it, then the most central (`central`: its mean
+    with no paragraph of another story in it, headed by more than a date and time ("Posted
+    11/27/2005 7:21 AM": some sites' feeds title posts so), then the most central (`central`: its mean
     same-story score with the story's other tellings, to a tenth: a story's oddest report,
     often its longest, is a poor face for it), then the fullest, then the first.
 
@@ -466,7 +468,14 @@ def _best_tellings(
         def rank(m: int) -> tuple:
             centrality = -round((central or {}).get(m, 0.0), 1)
             r = row[m]
-            return (bool(fps.excerpt[r]), mixed(m), centrality, -int(fps.words[r]), position[m])
+            return (
+                bool(fps.excerpt[r]),
+                mixed(m),
+                says_only_when(batch.candidates[m].title),
+                centrality,
+                -int(fps.words[r]),
+                position[m],
+            )
 
         best = min(s.members, key=rank)
         if best != s.rep:
