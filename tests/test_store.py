@@ -106,13 +106,22 @@ def test_unsubscribe_by_email_or_token(tmp_path):
 
 
 @pytest.mark.slow
-def test_run_lock_refuses_a_second_process(tmp_path):
+@pytest.mark.parametrize("through_a_link", [False, True])
+def test_run_lock_refuses_a_second_process(tmp_path, through_a_link):
+    """Also when the second names the state through a link: one file is one state (two runs
+    each holding a lock of their own re-sent each other's readers)."""
     state = tmp_path / "s.sqlite3"
+    Store.open(state).close()
+    named = state
+    if through_a_link:
+        (tmp_path / "elsewhere").mkdir()
+        named = tmp_path / "elsewhere" / "link.sqlite3"
+        named.symlink_to(state)
     code = textwrap.dedent(f"""
         from digest.state import run_lock
         from digest.errors import LockedError
         try:
-            with run_lock({str(state)!r}):
+            with run_lock({str(named)!r}):
                 print("got it")
         except LockedError as e:
             print("refused:", e)

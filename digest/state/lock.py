@@ -1,8 +1,8 @@
 """The one lock of the state: "only one of these at a time", across processes.
 
-SQLite state: an OS lock (flock) on a file beside the state, `<state>.lock` for runs and
-`<state>.schedule.lock` for the scheduler; it holds the holder's pid, and is freed even on
-kill -9. PostgreSQL state: runs need no lock (senders share the work row by row, see
+SQLite state: an OS lock (flock) on a file beside the state (beside the file a link names),
+`<state>.lock` for runs and `<state>.schedule.lock` for the scheduler; it holds the holder's
+pid, and is freed even on kill -9. A hard link is another name the lock cannot tell. PostgreSQL state: runs need no lock (senders share the work row by row, see
 exactly_once.py); a scheduler holds an advisory lock, one per machine, on its own connection,
 freed by the server when the process dies.
 """
@@ -42,7 +42,8 @@ def file_lock(
     refusal: Callable[[str, Path, str], LockedError],
     wait: bool = False,
 ) -> Iterator[Path]:
-    lock_path = Path(f"{state}{suffix}")
+    # Beside the file itself: a state reached by two paths (a link) is one state, one lock.
+    lock_path = Path(f"{Path(state).resolve()}{suffix}")
     try:
         if Path(state).is_file() and Path(state).stat().st_size > 0:
             check_ours(Path(state))  # no lock file beside something not ours
