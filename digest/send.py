@@ -110,6 +110,9 @@ class Cycle:
             rules.issue_of_run(self.store, start.helps, wait=self.store.lease_seconds)
             self.finish_open_issues()
             return self.finish_helping("nothing new to freeze")
+        # Before the open issues are finished: an issue another sender freezes after we
+        # found none open is then newer than `seen`, and ours is refused (we help send it).
+        seen = self.store.newest_issue_id()
         self.finish_open_issues()
         waiting = rules.waiting_issue(self.store)
         if waiting is not None:
@@ -118,7 +121,6 @@ class Cycle:
                 "readers and nobody has it yet: new articles wait for it"
             )
             return self.finish_without_issue(RunStatus.DEFERRED, message)
-        seen = self.store.newest_issue_id()
         plan = self.plan = prepare(self.config, self.store, self.as_of, self.run_id)
         if plan.rendered is None:
             return self.finish_without_issue(RunStatus.EMPTY, "nothing new since the last digest")

@@ -9,6 +9,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -174,3 +175,55 @@ def test_one_scheduler_per_machine_on_postgresql(pg_url):
         assert "another `digest schedule`" in str(info.value)
     with schedule_lock(pg_url, "DIGEST_TEST_PG_PASSWORD"):  # free again
         pass
+
+
+# Sender B, held right after finishing the open issues (it found none) until `go` exists:
+# a sender on a loaded machine, or across a slow link to the database.
+HELD_SENDER = """
+import sys, time
+from pathlib import Path
+import digest.send as send
+from digest.cli import main
+ready, go = Path(sys.argv[1]), Path(sys.argv[2])
+original = send.Cycle.finish_open_issues
+def held(self):
+    original(self)
+    ready.touch()
+    end = time.monotonic() + 120
+    while not go.exists() and time.monotonic() < end:
+        time.sleep(0.02)
+send.Cycle.finish_open_issues = held
+sys.argv = ["digest", *sys.argv[3:]]
+sys.exit(main())
+"""
+
+
+def test_a_sender_that_found_no_open_issue_helps_one_frozen_meanwhile(tmp_path, pg_url):
+    """B finds no open issue; A then freezes issue 1 and sends to a reader before B goes on.
+    B must help send issue 1, not plan its own against a history that does not hold issue 1's
+    stories yet (they are remembered once the issue is settled): every reader got the same
+    stories in two digests."""
+    readers = [f"reader{i:03d}@example.org" for i in range(60)]
+    ready, go = tmp_path / "b-ready", tmp_path / "go"
+    with SmtpServer(behaviour=Behaviour(delay_mail=0.02)) as server:
+        config = pg_config(tmp_path, pg_url, server, readers)
+        assert digest(config, "readers", "list").returncode == 0  # the tables, nothing sent
+        b = subprocess.Popen(
+            [sys.executable, "-c", HELD_SENDER, str(ready), str(go), "--config", str(config)]
+            + ["run", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **ENV},
+        )
+        wait_for(ready.exists)
+        a = start(config)
+        wait_for(lambda: len(server.messages) >= 1)  # A froze issue 1 and sent to a reader
+        go.touch()
+        for p in (a, b):
+            out, err = p.communicate(timeout=240)
+            assert p.returncode == 0, err
+        copies, _ = tally(server)
+        history = json.loads(digest(config, "history", "--json").stdout)
+    assert set(copies) == set(readers) and max(copies.values()) == 1
+    assert len({e["issue"] for e in history if e["issue"] is not None}) == 1
