@@ -227,3 +227,39 @@ def test_a_sender_that_found_no_open_issue_helps_one_frozen_meanwhile(tmp_path, 
         history = json.loads(digest(config, "history", "--json").stdout)
     assert set(copies) == set(readers) and max(copies.values()) == 1
     assert len({e["issue"] for e in history if e["issue"] is not None}) == 1
+
+
+# A sender on a machine whose clock runs OFFSET seconds ahead (as one without NTP).
+SKEWED_SENDER = """
+import datetime as dt, sys
+import digest.state.store as store
+from digest.cli import main
+offset = dt.timedelta(seconds=float(sys.argv[1]))
+original = store.utc_now
+store.utc_now = lambda: original() + offset
+sys.argv = ["digest", *sys.argv[2:]]
+sys.exit(main())
+"""
+
+
+def test_a_sender_whose_clock_runs_ahead_never_takes_a_live_claim(tmp_path, pg_url):
+    """Leases are stamped and compared on the database server's clock: a sender whose own
+    clock ran ten minutes ahead (past the 300-second lease) took the other's live claims for
+    expired and sent their readers a second copy (about 100 of 300)."""
+    readers = [f"reader{i:03d}@example.org" for i in range(300)]
+    with SmtpServer(behaviour=Behaviour(delay_mail=0.02)) as server:
+        config = pg_config(tmp_path, pg_url, server, readers)
+        a = start(config)
+        wait_for(lambda: len(server.messages) >= 10)  # A froze the issue and is sending
+        b = subprocess.Popen(
+            [sys.executable, "-c", SKEWED_SENDER, "600", "--config", str(config), "run"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **ENV},
+        )
+        for p in (a, b):
+            out, err = p.communicate(timeout=240)
+            assert p.returncode == 0, err
+        copies, _ = tally(server)
+    assert set(copies) == set(readers) and max(copies.values()) == 1

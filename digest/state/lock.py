@@ -43,7 +43,9 @@ def file_lock(
     wait: bool = False,
 ) -> Iterator[Path]:
     # Beside the file itself: a state reached by two paths (a link) is one state, one lock.
-    lock_path = Path(f"{Path(state).resolve()}{suffix}")
+    # (A link to nothing is refused when the state is opened; nothing is made where it points.)
+    real = Path(state).resolve() if Path(state).exists() else Path(state)
+    lock_path = Path(f"{real}{suffix}")
     try:
         if Path(state).is_file() and Path(state).stat().st_size > 0:
             check_ours(Path(state))  # no lock file beside something not ours

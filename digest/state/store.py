@@ -45,8 +45,13 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA_VERSION", "Store", "is_url", "now", "sender_id"]
 
 
+def utc_now() -> dt.datetime:
+    """This machine's clock."""
+    return dt.datetime.now(dt.UTC)
+
+
 def now(offset_seconds: float = 0) -> str:
-    moment = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset_seconds)
+    moment = utc_now() + dt.timedelta(seconds=offset_seconds)
     return moment.isoformat(timespec="seconds")
 
 
@@ -80,6 +85,7 @@ class Store:
         self.sender = sender_id()
         self.several_senders = db.dialect == "postgresql"
         self.sql = queries(db.dialect)
+        self.clock_skew = self._clock_skew() if self.several_senders else 0.0
         self._schema = False
         self._held: set[int] = set()  # runs this process holds alive
 
@@ -124,6 +130,20 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def now(self, offset_seconds: float = 0) -> str:
+        """The time on the clock all senders share (the database server's), as stored."""
+        return now(offset_seconds + self.clock_skew)
+
+    def _clock_skew(self) -> float:
+        """How many seconds the database server's clock runs ahead of this machine's. Senders
+        on several machines stamp and compare leases by the one clock they share: one whose
+        own clock ran ten minutes ahead took the others' live claims for expired and sent
+        their readers a second copy."""
+        before = utc_now()
+        server = float(self._value("clock_seconds"))
+        after = utc_now()
+        return server - (before + (after - before) / 2).timestamp()
+
     def __enter__(self) -> Store:
         return self
 
@@ -165,7 +185,7 @@ class Store:
     # --- runs ---------------------------------------------------------------------------
 
     def insert_run(self, slot: str | None, status: RunStatus, message: str | None) -> int:
-        return int(self._value("insert_run", now(), slot, status, self.sender, message))
+        return int(self._value("insert_run", self.now(), slot, status, self.sender, message))
 
     def slot_owner(self, slot: str) -> tuple[int, str] | None:
         if not self.has_schema():
@@ -186,7 +206,7 @@ class Store:
         message: str | None = None,
     ) -> None:
         with self.transaction():
-            self._run("finish_run", now(), str(status), chosen, sent, failed, message, run_id)
+            self._run("finish_run", self.now(), str(status), chosen, sent, failed, message, run_id)
         if run_id in self._held:
             self._held.discard(run_id)
             self.db.let_go(run_id)
@@ -210,7 +230,7 @@ class Store:
         ids = self.db.as_list(run_ids)
         with self.transaction():
             self._run("release_claims_of_runs", DeliveryStatus.PENDING, DeliveryStatus.CLAIMED, ids)
-            cursor = self._run("mark_runs", RunStatus.KILLED, now(), RunStatus.RUNNING, ids)
+            cursor = self._run("mark_runs", RunStatus.KILLED, self.now(), RunStatus.RUNNING, ids)
             return cursor.rowcount
 
     def recorded_slots(self) -> list[str]:
@@ -256,7 +276,7 @@ class Store:
         recipients: Sequence[str],
         rates: Sequence[RateRow],
     ) -> int:
-        stamp = now()
+        stamp = self.now()
         with self.transaction():
             issue_id = int(
                 self._value(
@@ -336,11 +356,11 @@ class Store:
 
     def claimable(self, issue_id: int, run_id: int, limit: int) -> list[str]:
         P, C, R = DeliveryStatus.PENDING, DeliveryStatus.CLAIMED, DeliveryStatus.RETRYING
-        rows = self._all("claimable", issue_id, P, R, run_id, C, now(), R, limit)
+        rows = self._all("claimable", issue_id, P, R, run_id, C, self.now(), R, limit)
         return [r[0] for r in rows]
 
     def mark_claimed(self, issue_id: int, recipients: Sequence[str], run_id: int) -> None:
-        until = now(self.lease_seconds)
+        until = self.now(self.lease_seconds)
         self._each(
             "claim_delivery",
             [(DeliveryStatus.CLAIMED, self.sender, run_id, until, issue_id, r) for r in recipients],
@@ -348,7 +368,7 @@ class Store:
 
     def others_claims(self, issue_id: int, run_id: int) -> int:
         """How many of the issue's readers other senders hold live claims on."""
-        return self._value("others_claims", issue_id, DeliveryStatus.CLAIMED, run_id, now())
+        return self._value("others_claims", issue_id, DeliveryStatus.CLAIMED, run_id, self.now())
 
     def release_claims(self, issue_id: int, run_id: int) -> None:
         with self.transaction():
@@ -357,7 +377,7 @@ class Store:
 
     def renew_lease(self, issue_id: int, run_id: int) -> None:
         with self.transaction():
-            until = now(self.lease_seconds)
+            until = self.now(self.lease_seconds)
             self._run("renew_lease", until, issue_id, run_id, DeliveryStatus.CLAIMED)
 
     def set_deliveries(
@@ -365,7 +385,7 @@ class Store:
     ) -> None:
         """Record several outcomes (recipient, status, answer, message_id) in one
         transaction; each one's sender and run are kept for `history`."""
-        stamp = now()
+        stamp = self.now()
         values = [(str(s), a, m, stamp, self.sender, run_id, issue_id, r) for r, s, a, m in rows]
         if len(values) == 1:  # one statement commits on its own: one round trip, not three
             self.db.check_writable()
@@ -377,7 +397,7 @@ class Store:
     def give_up_deferred(self, issue_id: int, max_runs: int) -> int:
         with self.transaction():
             F, R = DeliveryStatus.FAILED, DeliveryStatus.RETRYING
-            return self._run("give_up_deferred", F, now(), issue_id, R, max_runs).rowcount
+            return self._run("give_up_deferred", F, self.now(), issue_id, R, max_runs).rowcount
 
     def delivery_counts(self, issue_id: int) -> dict[DeliveryStatus, int]:
         rows = self._all("delivery_counts", issue_id)
@@ -464,14 +484,14 @@ class Store:
         return [_reader(r) for r in rows]
 
     def sendable_readers(self) -> list[Reader]:
-        return [_reader(r) for r in self._all("sendable_readers", now())]
+        return [_reader(r) for r in self._all("sendable_readers", self.now())]
 
     def blocked_readers(self) -> set[str]:
-        return {r[0] for r in self._all("blocked_readers", now())}
+        return {r[0] for r in self._all("blocked_readers", self.now())}
 
     def blocked_among(self, emails: Sequence[str]) -> set[str]:
         keys = {e.lower(): e for e in emails}
-        rows = self._all("blocked_among", self.db.as_list(list(keys)), now())
+        rows = self._all("blocked_among", self.db.as_list(list(keys)), self.now())
         return {keys[r[0]] for r in rows}
 
     def reader_names(self, emails: Sequence[str]) -> dict[str, str]:
@@ -479,7 +499,7 @@ class Store:
         return {r[0]: r[1] for r in self._all("reader_names", self.db.as_list(wanted))}
 
     def add_readers(self, rows: Sequence[NewReader]) -> int:
-        stamp = now()
+        stamp = self.now()
         with self.transaction():
             before = self._value("count_readers")
             self._each(
@@ -492,14 +512,14 @@ class Store:
             return self._value("count_readers") - before
 
     def reactivate_reader(self, email: str, name: str | None) -> None:
-        self._run("reactivate_reader", name, now(), email.lower())
+        self._run("reactivate_reader", name, self.now(), email.lower())
 
     def pending_again(self, email: str, name: str | None, client: str) -> None:
-        stamp = now()
+        stamp = self.now()
         self._run("pending_again", name, stamp, client, stamp, email.lower())
 
     def confirm_reader(self, token: str) -> None:
-        stamp = now()
+        stamp = self.now()
         self._run("confirm_reader", stamp, stamp, token)
 
     def set_reader_status(
@@ -510,7 +530,7 @@ class Store:
         paused_until: str | None,
         gone: bool,
     ) -> None:
-        stamp = now()
+        stamp = self.now()
         self._run(
             "set_reader_status",
             str(status),
@@ -523,14 +543,14 @@ class Store:
         )
 
     def rename_reader(self, email: str, name: str | None) -> None:
-        self._run("rename_reader", name, now(), email.lower())
+        self._run("rename_reader", name, self.now(), email.lower())
 
     def remove_reader(self, email: str) -> bool:
         with self.transaction():
             return self._run("remove_reader", email.lower()).rowcount > 0
 
     def add_bounce(self, email: str, kind: str, detail: str) -> None:
-        self._run("add_bounce", email.lower(), kind, now(), detail[:500])
+        self._run("add_bounce", email.lower(), kind, self.now(), detail[:500])
 
     def soft_bounces_since(self, email: str, since: str) -> int:
         return int(self._value("soft_bounces_since", email.lower(), since))
@@ -539,7 +559,7 @@ class Store:
         return self._one("bounce_message_seen", key) is not None
 
     def mark_bounce_message(self, key: str) -> None:
-        self._run("mark_bounce_message", key, now())
+        self._run("mark_bounce_message", key, self.now())
 
     # --- the stories already sent -------------------------------------------------------
 

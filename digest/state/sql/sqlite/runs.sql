@@ -40,3 +40,7 @@ FROM runs ORDER BY id DESC LIMIT ?;
 -- name: run
 SELECT id, started_at, finished_at, slot, status, chosen, sent, failed, message, sender
 FROM runs WHERE id = ?;
+
+-- name: clock_seconds
+-- The database's clock, in seconds since 1970 (senders on several machines share it).
+SELECT (julianday('now') - 2440587.5) * 86400.0;
