@@ -27,7 +27,13 @@ import pysbd
 from razdel import sentenize
 
 from .language import CYRILLIC_LANGUAGES, ENGLISH
-from .text import CJK, CJK_SENTENCE_END, EN_MONTH_ABBREVIATIONS, RU_MONTH_ABBREVIATIONS
+from .text import (
+    CJK,
+    CJK_SENTENCE_END,
+    EN_MONTH_ABBREVIATIONS,
+    RU_MONTH_ABBREVIATIONS,
+    STOP_WORDS,
+)
 
 __all__ = ["split_sentences", "text_before_limit"]
 
@@ -59,7 +65,7 @@ def _ends_with_initial(text: str) -> bool:
 # (nearly) never end one. razdel, after a month abbreviation before the year: "5 дек. 2025".
 _NEVER_FINAL = re.compile(
     r"(?:^|[\s(])(?:Mr|Mrs|Ms|Dr|Prof|Gen|Col|Lt|Maj|Capt|Sgt|Sen|Rep|Gov|Pres|Amb|St|Mt|"
-    r"No|Nos|Vol|Approx|Fig|vs|"
+    r"No|Nos|Vol|[Aa]pprox|Fig|vs|"
     + "|".join((*(m.capitalize() for m in EN_MONTH_ABBREVIATIONS), *RU_MONTH_ABBREVIATIONS))
     + r"|проф|акад|ген|им|ул|просп|пр-т|обл|гг)\.$"
 )
@@ -74,8 +80,23 @@ _INNER_END = re.compile(r"[.!?…][\"'”’»)\]]*\s")
 
 def _pieces(text: str, language: str) -> list[str]:
     if language in CYRILLIC_LANGUAGES or (language == "uz" and _mostly_cyrillic(text)):
-        return [s.text for s in sentenize(text)]
+        return [part for s in sentenize(text) for part in _after_figures(s.text)]
     return _pysbd().segment(text)
+
+
+# razdel reads "т." and "г." after a figure as inside a sentence ("в 2024 г. добыча", "в 2023 г.
+# Москва приняла"); before a capitalised function word, which only a sentence opens, one ends
+# there: "до 500 млн т. В 2024 г. добыча", "рекорд 1936 г. Об этом сообщил".
+_FIGURE_ABBREVIATION = re.compile(r"\d(?:\s[а-яё]{1,4}\.?){0,2}\s[а-яё]{1,4}\.\s+([А-ЯЁ][а-яё]*)\b")
+
+
+def _after_figures(sentence: str) -> list[str]:
+    out, start = [], 0
+    for match in _FIGURE_ABBREVIATION.finditer(sentence):
+        if match.group(1).lower() in STOP_WORDS:
+            out.append(sentence[start : match.start(1)])
+            start = match.start(1)
+    return [*out, sentence[start:]]
 
 
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
@@ -107,6 +128,7 @@ def _continues(previous: str, piece: str, language: str) -> bool:
     abbreviation = _ABBREVIATION_END.search(previous) and previous[-2].islower()
     return bool(
         piece[0].islower()
+        or piece[0] in ",;:"  # "Rep. Ro Khanna, D-Calif." + ", who wrote it, called ..."
         or previous.endswith((";", ","))  # razdel ends one at "(Wilhelm Stekel;"
         or previous.count("(") > previous.count(")")  # inside brackets: "(… 1894 (1895?)"
         # inside guillemets that the piece closes: «Black Mirror. Внутри Черного Зеркала» is
@@ -138,7 +160,8 @@ def split_sentences(text: str, language: str = ENGLISH) -> tuple[str, ...]:
         if not piece:
             continue
         if merged and _continues(merged[-1], piece, language):
-            merged[-1] = f"{merged[-1]} {piece}"
+            space = "" if piece[0] in ",;:" else " "
+            merged[-1] = f"{merged[-1]}{space}{piece}"
         else:
             merged.append(piece)
     return tuple(merged)

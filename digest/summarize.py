@@ -36,7 +36,7 @@ from .models import PROSE, QUESTION, Article
 from .sentences import split_sentences, text_before_limit
 from .text import (
     CAPTIONS,
-    CHROME_PHRASES,
+    CHROME_CALL,
     CJK,
     CJK_SENTENCE_END,
     DANGLING_WORDS,
@@ -69,7 +69,7 @@ class LeadResult:
 _CHROME = re.compile(
     "|".join(
         (
-            *CHROME_PHRASES,
+            CHROME_CALL,
             r"\bfind out more\b",
             r"\bsign up (?:for|to)\b",
             r"\bfollow us\b",
@@ -86,6 +86,19 @@ _CHROME = re.compile(
     ),
     re.IGNORECASE,
 )
+# Notes and prompts about the page, not the news: "Editor's note: ...", "This story has been
+# updated ...", "Материал обновлен в 16:20.", "Get our free morning newsletter ...", "You have
+# read 3 of 5 free articles this month.", "Подписывайтесь на наш канал". A paragraph that opens
+# with one is all note ("... The foundation has no editorial control.").
+_NOTE = re.compile(
+    r"^(?:editor['’]?s['’]?\s+note|note\s+to\s+readers|примечание\s+редакции)\s*:"
+    r"|^this\s+(?:story|article|report|post)\s+(?:has\s+been|was)\s+(?:updated|corrected)\b"
+    r"|^(?:материал|новость|статья|текст)\s+(?:был\s+)?(?:обновл[её]н|дополнен|исправлен)"
+    r"|^(?:get|sign\s+up|subscribe)\b.{0,80}\b(?:newsletters?|inbox)\b"
+    r"|^you(?:['’]ve|\s+have)\s+read\s+\d+\s+(?:of\s+\d+\s+)?(?:free\s+)?(?:articles|stories)\b"
+    r"|^(?:подписывайтесь|подпишитесь)\b|^читайте\s+(?:также|еще|ещё)\b",
+    re.IGNORECASE,
+)
 _NAME = r"[A-Z][\w'’.-]*"
 _BYLINE = re.compile(
     rf"^(?:(?i:written|reported|reporting|words|text|photos?)\s+)?(?i:by)\s+{_NAME}"
@@ -99,7 +112,7 @@ _LABEL = re.compile(r"^([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,2})\s*:\s+(?=\
 def is_chrome(sentence: str) -> bool:
     """Site furniture, captions, credits, bylines, bare dates, question lines."""
     s = sentence.strip()
-    if _CHROME.search(s) or is_interviewer_line(s) or says_only_when(s):
+    if _CHROME.search(s) or _NOTE.match(s) or is_interviewer_line(s) or says_only_when(s):
         return True
     return len(s.split()) <= 12 and bool(_BYLINE.match(s))
 
@@ -175,29 +188,37 @@ def _balanced(s: str) -> bool:
 
 
 # A wire dateline before the news: "МОСКВА, 10 авг - РИА Новости.", "Москва. 7 мая. INTERFAX.RU -",
-# "КРАСНОЯРСК, 10 августа. /ТАСС/.", "ALMATY (Reuters) -": a place and date, then the agency
-# in brackets, slashes or by name, then a dash or full stop.
+# "КРАСНОЯРСК, 10 августа. /ТАСС/.", "ЕКАТЕРИНБУРГ, 3 декабря. /Корр. ТАСС Иван Петров/.",
+# "SACRAMENTO, Calif. (AP) —", "SAN FRANCISCO/NEW YORK, Jan 3 (Reuters) -", "Washington CNN —",
+# "OTTAWA —": a place and a date, each optional, then the agency in brackets, in slashes or by
+# name (as written or in capitals, with a regional desk: "ИНТЕРФАКС-СИБИРЬ"), then a dash or a
+# full stop.
 _AGENCIES = (
     r"INTERFAX\.RU|Интерфакс|РИА Новости|ТАСС|TASS|Kazinform|Казинформ|Kabar|Кабар|AKIpress|"
-    r"24\.kg|Trend|Тренд|UzA|Dunyo|Sputnik|Спутник|Reuters|AFP|AP|Xinhua|Синьхуа|Anadolu"
+    r"24\.kg|Trend|Тренд|UzA|Dunyo|Sputnik|Спутник|Reuters|AFP|AP|Xinhua|Синьхуа|Anadolu|CNN"
 )
+_AGENCY = rf"(?:{_AGENCIES}|{_AGENCIES.upper()})(?:-[^\W\d_]+)?\b"
 _DATELINE = re.compile(
-    r"^(?P<place>[^\W\d_][\w-]*+(?: [^\W\d_][\w-]*+){0,2}[,.]?\s+)?"
+    rf"^(?P<place>[^\W\d_][\w-]*+(?:[ /](?!{_AGENCY})[^\W\d_][\w-]*+){{0,3}}"
+    r"(?:,\s+[A-Z][a-z]{1,5}\.|,\s+(?:[A-Z]\.){2,3})?[,.]?\s+)?"  # "Calif.", "D.C."
     r"(?:(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})"  # "10 авг", "Dec. 3"
     r"(?:,?\s+\d{4}(?:\s*г\.|\s+года)?)?[,.]?\s+)?"
     r"(?:[-–—]\s*)?"
-    rf"(?:/\s*[^/]{{2,20}}\s*/|(?P<bracket>\([^()]{{2,30}}\))|(?:{_AGENCIES})\b)"
-    r"\.?\s*(?:[-–—.]\s*|$)"
+    rf"(?:(?P<agency>/\s*[^/]{{2,40}}\s*/|\({_AGENCY}\)|{_AGENCY})|(?P<bracket>\([^()]{{2,30}}\)))?"
+    r"\.?\s*(?P<end>[-–—.]\s*|$)"
 )
 
 
 def _without_dateline(text: str) -> str:
     match = _DATELINE.match(text)
-    if not match or match.end() > 80:
-        return text
-    # "(Reuters)" after a place in capitals only: "Kazakhstan (KZ) - the largest" is news.
-    if match.group("bracket") and not (match.group("place") or "").strip(" ,.").isupper():
-        return text
+    if not match or match.end() > 80 or text[match.end() : match.end() + 1].islower():
+        return text  # "Kazakhstan (KZ) - the largest": the news goes on, no dateline ended
+    # Without an agency, only a place in capitals is a dateline ("OTTAWA —", "ALMATY (KZ) -"):
+    # "Kazakhstan (KZ) -" and "Paris —" may be news.
+    if not match.group("agency"):
+        place = (match.group("place") or "").split(",")[0].strip(" .")
+        if not (place.isupper() and (match.group("bracket") or match.group("end").strip() != ".")):
+            return text
     return text[match.end() :]
 
 
@@ -237,6 +258,7 @@ def _candidates(article: Article) -> list[_Sentence]:
     out: list[_Sentence] = []
     in_interview = False
     read = 0  # characters split so far
+    repeat = None  # the sentence just left out as the title's repeat
     for number, paragraph in enumerate(article.paragraphs, start=1):
         news = sum(not s.speech for s in out)
         if news >= _OPENING or len(out) >= 2 * _OPENING or read >= _OPENING_CHARS:
@@ -244,9 +266,10 @@ def _candidates(article: Article) -> list[_Sentence]:
         if paragraph.kind != PROSE:
             in_interview = in_interview or paragraph.kind == QUESTION
             continue
-        text = " ".join(paragraph.text.split())
-        if not out:
-            text = _without_dateline(text)
+        # a dateline may follow a note ("This story has been updated ..."): any paragraph
+        text = _without_dateline(" ".join(paragraph.text.split()))
+        if _NOTE.match(text):
+            continue
         if is_interviewer_line(text):
             in_interview = True
             continue
@@ -263,9 +286,16 @@ def _candidates(article: Article) -> list[_Sentence]:
             if sentence is None:
                 continue
             stems = _stems(sentence)
+            s = _Sentence(sentence, len(out), speech, word_count(sentence), stems)
             if _near_title(stems, title):
+                repeat = s
                 continue
-            out.append(_Sentence(sentence, len(out), speech, word_count(sentence), stems))
+            # A headline repeat stays when the next sentence leans on it ("Its recall covers").
+            if repeat and _needs_context(s):
+                out.append(repeat)
+                s.order += 1
+            repeat = None
+            out.append(s)
     return out
 
 

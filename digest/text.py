@@ -31,6 +31,10 @@ _ASCII_FOLD = bytes.maketrans(
 # Site furniture the page reader keeps out of an article's text and the leads keep out of a
 # lead: calls to follow a link, and a listing page's result counter.
 CHROME_PHRASES = (r"\bclick here\b", r"\bread more\b", r"\bcontinue reading\b")
+# A call opens a line or closes it ("Read more: ...", "..., click here."); in the middle of a
+# sentence its words are prose ("twice as likely to read more than ten books").
+_CALLS = "|".join(CHROME_PHRASES)
+CHROME_CALL = rf"^\W*(?:{_CALLS})|[.!?…,:;|\[(]\s*(?:{_CALLS})\W*$"
 LISTING_COUNTER = (
     r"^(?:viewing|showing)\s+(?:results?|items?|articles?|stories)?\s*\d+\s*[-–]\s*\d+\s+of\s+\d+"
 )
@@ -38,8 +42,11 @@ LISTING_COUNTER = (
 # Captions and credits, kept out of an article's text by the readers and out of a lead by the
 # leads: "...; image: Veit Helmer", "Photo: AP", "Фото: ТАСС", "Still from the film ...",
 # "Sketch of Sidney Jackson by ...", "Pictured: ...". Case does not matter.
+# A credit opens the line or follows a sentence or a semicolon, never a word: "most of the
+# shortfall came from one source: a 12% fall" is prose.
 CAPTIONS = (
-    r"(?:^|[;\s])\s*(?:image|photo|photograph|picture|credits?|courtesy|illustration|source|"
+    r"(?:^|[.!?…;|])(?:^|[;\s])\s*(?:image|photo|photograph|picture|credits?|courtesy|"
+    r"illustration|source|"
     r"фото|источник)\s*:\s*\S"
     r"|^(?:photo|image|picture|illustration|sketch|map|still|screenshot)s?\s+"
     r"(?:of|by|from|courtesy)\b|^pictured\b|^фото\s+в\s+анонсе\s*:"
@@ -315,8 +322,13 @@ def without_stop_words(words: Iterable[bytes]) -> list[bytes]:
 DANGLING_WORDS = frozenset(
     """a an the and or but of to in into on at by for with from as that which who whose while
     including such like than its his her their
+    near about over under after before between among through during without within against
+    toward towards across behind beyond upon onto via per
+    be been being is are was were am has have had do does did will would shall should can
+    could may might must not
     в во на и а но или с со по к ко о об от из за для до при у что который которая которое
-    которые как его ее её их""".split()
+    которые как его ее её их около возле над под между через после перед без среди вокруг
+    был была были было будет будут быть является не""".split()
 )
 
 

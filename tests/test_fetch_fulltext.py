@@ -225,3 +225,55 @@ def test_a_russian_login_page_does_not_tell_russian_news():
     story = ["Правительство Казахстана повысило пенсии с первого января, сообщило министерство."]
     assert not [t for t in titles if tells(Article(title=t, paragraphs=(), source="s"), login)]
     assert tells(Article(title=titles[0], paragraphs=(), source="s"), story)
+
+
+def short_page(title: str, article: str) -> bytes:
+    """A short news page as the hunt (s22/h2) found them: the <article> of a few paragraphs."""
+    return (
+        f'<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8"><title>{title} | news'
+        f'</title><meta property="og:title" content="{title}"></head><body><header><nav>'
+        "<a href='/politics'>Политика</a> <a href='/economy'>Экономика</a></nav></header>"
+        f"<main><article><h1>{title}</h1>{article}</article></main><aside><h2>Читайте также</h2>"
+        "<ul><li><a href='/a'>В Москве выпал первый снег</a></li></ul></aside>"
+        "<footer><p>© 2025 «Новости Примера». Все права защищены. 18+</p></footer></body></html>"
+    ).encode()
+
+
+def test_a_short_pages_article_given_as_one_line_loses_its_headline_and_byline():
+    """trafilatura gave this page's whole <article> as one line: "«Газпром» сократил добычу
+    газа на 6% Дмитрий Козлов Как стало известно ...", and that was the lead."""
+    page = short_page(
+        "«Газпром» сократил добычу газа на 6%",
+        '<p class="doc__byline">Дмитрий Козлов</p><p>Как стало известно “Ъ”, ПАО «Газпром» по '
+        "итогам 11 месяцев 2024 г. сократило добычу газа на 6%, до 380 млрд куб. м. Основная "
+        "причина — падение экспорта в Европу.</p><p>В компании от комментариев отказались.</p>",
+    )
+    text = extract(page, title="«Газпром» сократил добычу газа на 6%")
+    assert text[0].startswith("Как стало известно “Ъ”, ПАО «Газпром» по итогам 11 месяцев")
+
+
+def test_a_short_page_is_taken_over_a_teaser_of_two_words(tmp_path, site):
+    """A 39-word page was "no article text" beside the feed's "Viber заблокирован.": the lead
+    was empty."""
+    title = "Роскомнадзор заблокировал Viber в России"
+    site.routes["/a/0"] = Page(
+        short_page(
+            title,
+            "<p>Роскомнадзор ограничил доступ к мессенджеру Viber в России из-за нарушения "
+            "требований законодательства, т.е. требований о предотвращении использования "
+            "мессенджера в террористических и экстремистских целях, сообщили в ведомстве.</p>"
+            "<p>Ранее РКН ограничил доступ к Signal. В 2024 г. ведомство также замедлило "
+            "YouTube.</p>",
+        )
+    )
+    site.routes["/feed.xml"] = Page(
+        (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>ru</title>'
+            f"<item><title>{title}</title><link>{site.url('/a/0')}</link>"
+            "<pubDate>Wed, 05 Mar 2025 05:00:00 +0000</pubDate>"
+            "<description>Viber заблокирован.</description></item></channel></rss>"
+        ).encode()
+    )
+    report = preview(load_config(config(tmp_path, site.url("/feed.xml"))), tmp_path / "p")[0]
+    [chosen] = report.to_json()["chosen"]
+    assert chosen["lead"].startswith("Роскомнадзор ограничил доступ к мессенджеру Viber")

@@ -35,7 +35,7 @@ from ..models import (
     RateQuote,
     ReadResult,
 )
-from ..text import CAPTIONS, CHROME_PHRASES, LISTING_COUNTER, clean_text, is_interviewer_line
+from ..text import CAPTIONS, CHROME_CALL, LISTING_COUNTER, clean_text, is_interviewer_line
 
 TICKER = re.compile(
     r"^\s*[•·*]?\s*(?P<pair>[A-Z]{3}/[A-Z]{3})\s*=\s*(?P<rate>\d[\d,]*(?:\.\d+)?)"
@@ -47,11 +47,11 @@ TICKER_PAIR = re.compile(r"^\s*[•·*]?\s*[A-Z]{3}/[A-Z]{3}\s*=")
 DATE_FORMATS = ("%d %B %Y", "%B %d, %Y", "%d %b %Y", "%b %d, %Y", "%Y-%m-%d")
 LISTING_CHROME = re.compile(LISTING_COUNTER + "$", re.I)
 CHROME_LINE = re.compile(
-    "|".join(CHROME_PHRASES)
-    + r"|^find out more about .* here\.?$|^(to )?read (part|the full)\b.*\bhere\b",
+    CHROME_CALL + r"|^find out more about .* here\.?$|^(to )?read (part|the full)\b.*\bhere\b",
     re.I,
 )
 CAPTION_LINE = re.compile(CAPTIONS, re.I)
+INNER_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)]*\s+(?=[\"“«(]?[A-ZА-ЯЁ])")
 CHROME_WORDS = re.compile(
     r"^(advertisement|sponsored( content)?|related( articles| stories| news)?|share( this)?"
     r"( article| story)?|tags?|read next|most read|more news)\s*:?$",
@@ -149,7 +149,9 @@ def heading_kind(text: str) -> str | None:
 def paragraph_kind(text: str) -> str:
     if LISTING_CHROME.match(text) or CHROME_LINE.search(text) or CHROME_WORDS.match(text):
         return CHROME
-    if CAPTION_LINE.search(text):
+    # A caption is a sentence or two and its credit; more is article text with a credit in it
+    # (a short page's article extracted as one line).
+    if CAPTION_LINE.search(text) and len(INNER_SENTENCE_END.findall(text)) < 2:
         return CAPTION
     if is_interviewer_line(text):
         return QUESTION
