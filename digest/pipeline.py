@@ -87,8 +87,11 @@ def run(
 
 def _check_before_sending(config: Config) -> None:
     """What sending needs from outside the config file, checked before a run takes its slot
-    and freezes an issue: the SMTP password's variable and the DKIM key (found at the first
-    message, they had used up the slot, and its readers waited for the next one)."""
+    and freezes an issue: the SMTP password's variable, the DKIM key and the secret that
+    signs each reader's links (found at the first message, they had used up the slot, and
+    its readers waited for the next one; a dry run passed without them)."""
+    if config.web is not None:
+        config.web.signer()
     delivery = config.delivery
     if delivery.smtp is not None and delivery.smtp.username:
         delivery.smtp.password()

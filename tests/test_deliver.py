@@ -700,6 +700,31 @@ def test_an_unset_password_variable_stops_a_run_before_it_takes_its_slot(
     assert tls_smtp_server.count_for() == {"a@x.org": 1, "b@x.org": 1}
 
 
+@pytest.mark.slow
+def test_an_unset_web_secret_stops_a_dry_run_and_a_run_before_it_takes_its_slot(
+    tmp_path, tls_smtp_server, monkeypatch
+):
+    """Each reader's unsubscribe link is signed with `web.secret_env`: a dry run without it
+    said all was well, and the real run (from cron, without the variable) failed after it
+    had recorded a run."""
+    from digest import pipeline
+    from digest.config import load_config
+
+    config_path = write_config(tmp_path, tls_smtp_server, ["a@x.org"])
+    config_path.write_text(
+        config_path.read_text()
+        + 'schedule: "0 7 * * *"\nweb:\n  url: https://news.example.com/\n'
+        + "  secret_env: DIGEST_TEST_WEB_SECRET\n"
+    )
+    monkeypatch.delenv("DIGEST_TEST_WEB_SECRET", raising=False)
+    for attempt in ({"dry_run": True}, {"slot": "now"}):
+        with pytest.raises(ConfigError, match="DIGEST_TEST_WEB_SECRET"):
+            pipeline.run(load_config(config_path), **attempt)
+    assert tls_smtp_server.count_for() == {}
+    monkeypatch.setenv("DIGEST_TEST_WEB_SECRET", "a-long-enough-secret-for-signing-links")
+    assert pipeline.run(load_config(config_path), slot="now").status == "delivered"
+
+
 def test_auth_without_tls_is_refused_with_a_hint(tmp_path, rendered, store, tls_smtp_server):
     config = delivery_config(tmp_path, smtp_for(tls_smtp_server, security="none"))
     issue = freeze(store, ["a@x.org"])
