@@ -170,7 +170,7 @@ def read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
         address = normalize_address(first)
         if address is None:
             hint = (
-                " (the file is separated by `;`, so is this line?)"
+                " (the file is separated by commas: is this line separated by `;`?)"
                 if delimiter == "," and ";" in first
                 else ""
             )

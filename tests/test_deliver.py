@@ -478,6 +478,20 @@ def test_a_recipients_row_with_its_address_out_of_place_is_said(tmp_path):
     ]
 
 
+def test_a_semicolon_line_in_a_comma_separated_list_is_said_as_such(tmp_path):
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text("email,name\nann@example.org,Ann\ncarol@example.org;Carol\n")
+    recipients, problems = read_recipients(DeliveryConfig(recipients=csv_file))
+    assert [r.address for r in recipients] == ["ann@example.org"]
+    assert [(p.line, p.message) for p in problems] == [
+        (
+            3,
+            "not a valid email address: 'carol@example.org;Carol'; skipped "
+            "(the file is separated by commas: is this line separated by `;`?)",
+        )
+    ]
+
+
 def test_a_stray_quote_in_the_recipients_file_loses_no_reader(tmp_path):
     """A quote opened and never closed once took every line after it into one field: the
     readers after it were dropped, and the one problem named the last line. A name quoted
