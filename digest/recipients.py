@@ -270,8 +270,13 @@ def unsubscribe_note(config) -> list[str]:
             "and run `digest serve`"
         ]
     if url.startswith("http://"):
+        # the key it is written under: the link itself, or `web.url` it is made from
+        key = "delivery.unsubscribe_url"
+        if config.lines.line(key) is None and config.lines.line("web.url") is not None:
+            key = "web.url"
+        line = config.lines.line(key)
         return [
-            f"{config.path}: delivery.unsubscribe_url is http://, so messages carry no one-click "
-            "unsubscribe header (RFC 8058 needs https://)"
+            f"{config.path}{f':{line}' if line else ''}: {key} is http://, so messages carry "
+            "no one-click unsubscribe header (RFC 8058 needs https://)"
         ]
     return []

@@ -1574,3 +1574,24 @@ def test_a_very_long_reader_name_keeps_every_header_line_within_998(tmp_path, re
     data = maker.bytes_for("long@x.org", "tok")
     assert max(len(line) for line in data.split(b"\r\n")) <= 998
     assert parse(data)["To"].addresses[0].display_name == "N" * MAX_NAME
+
+
+@pytest.mark.parametrize("written", ["web", "delivery"])
+def test_an_http_unsubscribe_link_is_said_under_the_key_it_is_written_at(tmp_path, written):
+    from digest.config import load_config
+    from digest.recipients import unsubscribe_note
+
+    config_path = tmp_path / "digest.yaml"
+    link = "  unsubscribe_url: http://news.example.com/u/{token}\n" if written == "delivery" else ""
+    config_path.write_text(
+        f"sources:\n  - folder: {tmp_path}\n"
+        "delivery:\n  from: d@example.com\n  to: [a@x.org]\n"
+        "  smtp:\n    host: 127.0.0.1\n    security: none\n"
+        + link
+        + "web:\n  url: http://news.example.com/\n  secret_env: DIGEST_TEST_WEB_SECRET\n"
+    )
+    key, line = ("web.url", 10) if written == "web" else ("delivery.unsubscribe_url", 9)
+    assert unsubscribe_note(load_config(config_path)) == [
+        f"{config_path}:{line}: {key} is http://, so messages carry no one-click unsubscribe "
+        "header (RFC 8058 needs https://)"
+    ]
