@@ -443,15 +443,28 @@ class SlotScheduler:
                 if self._stopping.wait(self.retry_seconds):
                     return SlotResult("skipped", message="stopping while waiting for the state")
             except DigestError as e:
-                return SlotResult("error", message=str(e))
+                return SlotResult("error", *self._what_went_out(key), message=str(e))
             except Exception as e:  # a bug: say so, keep the schedule going
                 # in the log's own form: a raw traceback broke --json-logs' one object a line
                 self.log.event("traceback", slot=key, message=traceback.format_exc().strip())
-                return SlotResult("crashed", message=f"{type(e).__name__}: {e}")
+                return SlotResult("crashed", *self._what_went_out(key), f"{type(e).__name__}: {e}")
 
     def _has_run(self, key: str) -> bool:
         with Store.for_config(self.config, readonly=True) as store:
             return slot_has_run(store, key)
+
+    def _what_went_out(self, key: str) -> tuple[int, int, int]:
+        """What a run that stopped early did for the slot (its issue's articles, the messages
+        it sent and failed), as `history` counts them: a run can fail after its readers got
+        the digest, and the slot's line said "sent=0"."""
+        try:
+            with Store.for_config(self.config, readonly=True) as store:
+                entries = [e for e in store.history(limit=5) if e["slot"] == key]
+        except DigestError:  # the state itself is what failed
+            return 0, 0, 0
+        if not entries:
+            return 0, 0, 0
+        return entries[0]["articles"] or 0, entries[0]["sent"], entries[0]["failed"]
 
     def _outcome(self, key: str, report: RunReport) -> SlotResult:
         """The slot's result; the run's warnings (a broken feed, an archive not updated)

@@ -565,6 +565,20 @@ def test_errors_are_one_log_line_and_the_schedule_goes_on(tmp_path, capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_a_slot_whose_run_fails_after_sending_says_what_went_out(tmp_path):
+    """A bug after the readers got the digest: the slot's line said sent=0."""
+    from digest.pipeline import run
+
+    def sent_then_bug(config, slot):
+        run(config, slot=slot)
+        raise KeyError("oops")
+
+    scheduler, _, stream = scheduler_for(tmp_path, THURSDAY_NOON, run=sent_then_bug)
+    assert scheduler.run_slot(THURSDAY_NOON) == "crashed"
+    line = next(x for x in stream.getvalue().splitlines() if "status=crashed" in x)
+    assert " sent=1 " in line and " chosen=0 " not in line, line
+
+
 def test_a_crash_keeps_the_json_log_one_object_a_line(tmp_path):
     """A bug's traceback went to stderr raw, between the JSON lines `--json-logs` promises."""
 
