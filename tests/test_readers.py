@@ -70,8 +70,14 @@ def test_a_pause_ends_by_itself(store):
     readers.add_by_operator("p@example.org")
     readers.set_status("p@example.org", ReaderStatus.PAUSED, "reader", "2000-01-01")
     assert [r.email for r in readers.sendable()] == ["p@example.org"]  # its date has passed
+    # and reads as active wherever it is listed (`readers list`, `export --status active`)
+    assert readers.get("p@example.org").status == ReaderStatus.ACTIVE
+    assert [r.email for r in readers.all("active")] == ["p@example.org"]
+    assert readers.all("paused") == []
     readers.set_status("p@example.org", ReaderStatus.PAUSED, "reader", "2999-01-01")
     assert readers.sendable() == [] and readers.blocked() == {"p@example.org"}
+    assert readers.get("p@example.org").status == ReaderStatus.PAUSED
+    assert [r.email for r in readers.all("paused")] == ["p@example.org"]
 
 
 def test_a_readers_name_is_one_line_however_it_comes_in(tmp_path):

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -68,9 +68,17 @@ class Reader:
 
 
 def reader_from_row(row: tuple) -> Reader:
-    """A row of the reader queries (their columns in Reader's order)."""
+    """A row of the reader queries (their columns in Reader's order); a pause that has ended
+    reads as active, as sending treats it."""
     email, token, status, *rest = row
-    return Reader(email, token, ReaderStatus(status), *rest)
+    reader = Reader(email, token, ReaderStatus(status), *rest)
+    if (
+        reader.status == ReaderStatus.PAUSED
+        and reader.paused_until
+        and reader.paused_until <= now()
+    ):
+        return replace(reader, status=ReaderStatus.ACTIVE)
+    return reader
 
 
 class Readers:
@@ -88,7 +96,10 @@ class Readers:
         return self.store.reader_by_token(token)
 
     def all(self, status: str | None = None) -> list[Reader]:
-        return self.store.all_readers(status)
+        # a pause that has ended is stored as paused and reads as active (reader_from_row)
+        pause = status in (ReaderStatus.ACTIVE, ReaderStatus.PAUSED)
+        readers = self.store.all_readers(None if pause else status)
+        return [r for r in readers if status is None or r.status == status]
 
     def sendable(self, source_not: str | None = None) -> list[Reader]:
         """Readers who get the next issue: active ones, and paused ones whose pause ended."""
