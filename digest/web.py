@@ -429,7 +429,7 @@ class App:
         if method != "POST":
             return self.page(
                 f"Subscribe to {self.config.title}",
-                ["The day's news in one message, on weekday mornings."],
+                ["The news in one message: each story once, with a short lead."],
                 headers=headers,
                 **form_context,
             )

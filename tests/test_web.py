@@ -630,3 +630,10 @@ def test_a_confirmation_titled_in_russian_reads_back_word_for_word(tmp_path):
     assert message["To"] == "new@example.org"
     assert "open this link within 48 hours" in message.get_payload(decode=True).decode()
     assert all(len(line) <= 78 for line in data.split(b"\r\n\r\n")[0].split(b"\r\n"))
+
+
+def test_the_sign_up_page_promises_no_cadence(server):
+    """It said "on weekday mornings" whatever the schedule (a list sent on Saturdays)."""
+    status, _, page = server.request("GET", "/subscribe")
+    assert status == 200 and "Subscribe to" in page
+    assert "weekday" not in page and "morning" not in page
