@@ -110,6 +110,7 @@ class Article:
     source_link: str | None = None  # the source's home page
     language: str | None = None  # declared by the source ("ru"); digest.language.language_of
     listed: bool = False  # `date` is when a listing page showed it, not when it was published
+    untitled: bool = False  # the source gave no title: `title` is its text's first sentence
 
     __setstate__ = _setstate
 

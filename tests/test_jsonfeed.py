@@ -87,6 +87,7 @@ def test_items_without_a_title_get_their_first_sentence_cut_cleanly():
     ]
     titles = [a.title for a in result.articles]
     assert titles[0] == "Snow closed the Anzob pass on Tuesday"
+    assert all(a.untitled for a in result.articles)  # a made title: no story's face if it can help
     assert len(titles[1]) <= 90 and titles[1].endswith("…") and " " in titles[1]
     assert titles[1].startswith("A very long first sentence that keeps going")
     assert len(titles) == 2  # the empty item gives nothing to show

@@ -435,8 +435,9 @@ def _best_tellings(
     central: dict[int, float] | None = None,
 ) -> None:
     """Each story's best telling, the one shown and remembered as the story: not an excerpt,
-    with no paragraph of another story in it, headed by more than a date and time ("Posted
-    11/27/2005 7:21 AM": some sites' feeds title posts so), then the most central (`central`: its mean
+    under a headline of its own (not one made of an untitled post's first sentence, not a date
+    and time: "Posted 11/27/2005 7:21 AM", as some sites' feeds title posts), with no
+    paragraph of another story in it, then the most central (`central`: its mean
     same-story score with the story's other tellings, to a tenth: a story's oddest report,
     often its longest, is a poor face for it), then the fullest, then the first.
 
@@ -470,8 +471,8 @@ def _best_tellings(
             r = row[m]
             return (
                 bool(fps.excerpt[r]),
+                batch.candidates[m].untitled or says_only_when(batch.candidates[m].title),
                 mixed(m),
-                says_only_when(batch.candidates[m].title),
                 centrality,
                 -int(fps.words[r]),
                 position[m],

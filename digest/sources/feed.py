@@ -242,7 +242,8 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
     empty = 0
     for entry in parsed.entries:
         paragraphs, excerpt = strip_excerpt_marks(_text(entry))
-        title = _title(entry) or title_from_text(paragraphs)
+        given = _title(entry)
+        title = given or title_from_text(paragraphs)
         if not title:  # no title and no text: nothing to show
             empty += 1
             continue
@@ -262,6 +263,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
                 url=_entry_link(entry, feed_link),
                 guid=entry.get("id") or entry.get("link") or None,
                 excerpt=excerpt,
+                untitled=not given,
                 source_name=feed_name,
                 source_link=safe_href(channel.get("link")),
                 language=_declared_language(entry, channel),

@@ -87,7 +87,8 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
             plain = _text(item.get("content_text")) or _text(item.get("summary"))
             paragraphs = text_to_paragraphs(plain)
         body, excerpt = strip_excerpt_marks(paragraphs)
-        title = clean_text(_text(item.get("title"))) or title_from_text(body)
+        given = clean_text(_text(item.get("title")))
+        title = given or title_from_text(body)
         if not title:  # no title and no text: nothing to show
             empty += 1
             continue
@@ -108,6 +109,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
                 url=url,
                 guid=str(guid) if guid not in (None, "") else url,
                 excerpt=excerpt,
+                untitled=not given,
                 source_name=name,
                 source_link=home,
                 language=declared_language(_text(doc.get("language"))),
