@@ -35,23 +35,34 @@ def _b64(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class Signer:
-    secret: bytes
+    secret: bytes  # signs
+    earlier: tuple[bytes, ...] = ()  # still accepted: links in messages already sent
 
     @classmethod
     def from_env(cls, name: str, where: str = "web.secret_env") -> Signer:
-        value = os.environ.get(name, "")
-        if len(value) < 16:
+        """The secret, and after it, separated by spaces, earlier ones still accepted: a new
+        secret alone would break every unsubscribe link in the messages readers already have."""
+        secrets = os.environ.get(name, "").split()
+        if not secrets or any(len(s) < 16 for s in secrets):
             raise ConfigError(
-                f"environment variable {name} is {'too short' if value else 'not set'}",
+                f"environment variable {name} is {'too short' if secrets else 'not set'}",
                 key=where,
                 hint=f'export {name}="$(python3 -c "import secrets; print(secrets.token_urlsafe(32))")"'
-                " (at least 16 characters; it signs every link and form)",
+                " (at least 16 characters; it signs every link and form; to change it, put the"
+                " new one first and the old one after a space)",
             )
-        return cls(value.encode())
+        return cls(secrets[0].encode(), tuple(s.encode() for s in secrets[1:]))
 
-    def _sig(self, purpose: str, *parts: str) -> str:
+    def _sig(self, purpose: str, *parts: str, secret: bytes | None = None) -> str:
         message = "\x00".join((purpose, *parts)).encode()
-        return _b64(hmac.new(self.secret, message, hashlib.sha256).digest()[:_SIG_BYTES])
+        key = self.secret if secret is None else secret
+        return _b64(hmac.new(key, message, hashlib.sha256).digest()[:_SIG_BYTES])
+
+    def _signed(self, given: str, purpose: str, *parts: str) -> bool:
+        """Whether `given` is the signature of `parts` by the secret or an earlier one."""
+        return any(
+            _ok(given, self._sig(purpose, *parts, secret=k)) for k in (self.secret, *self.earlier)
+        )
 
     # --- a reader's link token: `<state token>.<signature>` ----------------------------
 
@@ -61,7 +72,7 @@ class Signer:
     def open_reader(self, signed: str) -> str:
         """The state token inside a reader link token; BadToken when it is not one of ours."""
         token, dot, sig = signed.rpartition(".")
-        if not dot or not token or not _plain(token) or not _ok(sig, self._sig("reader", token)):
+        if not dot or not token or not _plain(token) or not self._signed(sig, "reader", token):
             raise BadToken("not a valid link")
         return token
 
@@ -77,7 +88,7 @@ class Signer:
         if len(parts) != 3 or not _plain(parts[0]) or not parts[1].isdigit():
             raise BadToken("not a valid confirmation link")
         token, stamp, sig = parts
-        if not _ok(sig, self._sig("confirm", token, stamp)):
+        if not self._signed(sig, "confirm", token, stamp):
             raise BadToken("not a valid confirmation link")
         age = (time.time() if now is None else now) - int(stamp)
         if not 0 <= age <= CONFIRM_SECONDS:
@@ -92,7 +103,7 @@ class Signer:
         return self._sig("csrf", bound_to, form)
 
     def check_csrf(self, value: str, bound_to: str, form: str) -> bool:
-        return bool(bound_to) and _ok(value, self.csrf(bound_to, form))
+        return bool(bound_to) and self._signed(value, "csrf", bound_to, form)
 
     # --- VERP: the bounce address's part after `+` ------------------------------------
 
@@ -110,13 +121,15 @@ class Signer:
         except (ValueError, base64.binascii.Error):
             raise BadToken("not one of our bounce addresses") from None
         token = _b64(raw)
-        if not dash or not _ok(sig, self._verp_sig(token)):
+        keys = (self.secret, *self.earlier)
+        if not dash or not any(_ok(sig, self._verp_sig(token, k)) for k in keys):
             raise BadToken("not one of our bounce addresses")
         return token
 
-    def _verp_sig(self, token: str) -> str:
+    def _verp_sig(self, token: str, secret: bytes | None = None) -> str:
         message = "\x00".join(("verp", token)).encode()
-        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:16]
+        key = self.secret if secret is None else secret
+        return hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
 
 
 def _ok(given: str, expected: str) -> bool:

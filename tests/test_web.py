@@ -637,3 +637,26 @@ def test_the_sign_up_page_promises_no_cadence(server):
     status, _, page = server.request("GET", "/subscribe")
     assert status == 200 and "Subscribe to" in page
     assert "weekday" not in page and "morning" not in page
+
+
+def test_a_new_secret_with_the_old_one_after_it_keeps_sent_links_working(monkeypatch):
+    """A new secret alone broke every unsubscribe link in the messages readers already had
+    (one-click answered 404). The variable holds the new secret first, then earlier ones."""
+    from digest.errors import ConfigError
+    from digest.tokens import BadToken, Signer
+
+    old, new = "an-old-secret-0123456789", "a-new-secret-9876543210"
+    monkeypatch.setenv("DIGEST_TEST_ROTATED", old)
+    sent = Signer.from_env("DIGEST_TEST_ROTATED")
+    token = "q" * 32  # a state token: 24 random bytes, URL-safe base64
+    link, verp = sent.reader(token), sent.verp(token)
+    monkeypatch.setenv("DIGEST_TEST_ROTATED", new)
+    with pytest.raises(BadToken):
+        Signer.from_env("DIGEST_TEST_ROTATED").open_reader(link)
+    monkeypatch.setenv("DIGEST_TEST_ROTATED", f"{new} {old}")
+    rotated = Signer.from_env("DIGEST_TEST_ROTATED")
+    assert rotated.open_reader(link) == token and rotated.open_verp(verp) == token
+    assert rotated.reader(token) == Signer(new.encode()).reader(token)  # new links: new secret
+    monkeypatch.setenv("DIGEST_TEST_ROTATED", f"{new} short")
+    with pytest.raises(ConfigError, match="too short"):
+        Signer.from_env("DIGEST_TEST_ROTATED")
