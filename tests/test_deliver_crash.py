@@ -150,3 +150,32 @@ def test_killed_while_writing_the_outbox_then_rerun_leaves_one_file_each(tmp_pat
     assert to == {r: 1 for r in recipients}
     assert sorted(p.name for p in outbox.iterdir()) == sorted(p.name for p in files)  # no temp
     assert sorted((r, s) for r, s, _ in deliveries(tmp_path)) == [(r, "sent") for r in recipients]
+
+
+def test_a_slot_killed_while_sending_is_finished_by_running_that_slot_again(tmp_path):
+    """`run --slot S` again after its run was killed mid-send said "slot S has already run:
+    nothing to do" and left the readers not yet sent to waiting for the next slot."""
+    signal = threading.Event()
+    behaviour = Behaviour(delay_mail=0.004, signals={("MAIL", 40): signal}, hold_signalled=True)
+    slot = "2026-03-05T07:00:00+05:00"  # the config is on Almaty time
+    with SmtpServer(behaviour=behaviour) as server:
+        config = write_config(tmp_path, server, RECIPIENTS)
+        config.write_text(config.read_text() + 'schedule: "0 7 * * *"\n')
+        command = [*digest_command(), "--config", str(config), "run", "--json", "--slot", slot]
+        first = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **ENV},
+        )
+        kill_when(first, signal)
+        again = subprocess.run(
+            command, capture_output=True, text=True, timeout=300, env={**os.environ, **ENV}
+        )
+        assert again.returncode == 0, again.stderr
+        report = json.loads(again.stdout)
+        assert len(report["resumed"]) == len(RECIPIENTS) - 40
+        assert server.count_for() == {r: 1 for r in RECIPIENTS}
+        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **ENV})
+        assert "has already run: nothing to do" in done.stdout + done.stderr

@@ -69,23 +69,32 @@ class RunStart:
 
 def begin_run(store: Storage, slot: str | None = None) -> RunStart:
     """Record a run (this process as its sender). A slot whose earlier run counts refuses
-    (SlotDoneError), unless that run is another live sender's, still at work: then this run
-    helps send the slot's issue. A slot whose run failed before freezing an issue is released
-    for this one."""
+    (SlotDoneError), unless that run is another live sender's, still at work, or stopped
+    while sending the slot's issue: then this run helps send (or finishes) that issue. A slot
+    whose run failed before freezing an issue is released for this one."""
     helps, message = None, None
     with store.transaction(lock="runs"):
         if slot is not None:
             owner = store.slot_owner(slot)
             if owner is not None:
                 owner_id, status = owner
-                if status != RunStatus.RUNNING or not store.run_alive_elsewhere(owner_id):
+                alive = status == RunStatus.RUNNING and store.run_alive_elsewhere(owner_id)
+                issue_id = store.issue_of_run(owner_id)
+                unfinished = issue_id in {i.id for i in store.open_issues()}
+                if not alive and not unfinished:
                     raise SlotDoneError(
                         f"slot {slot} has already run: nothing to do",
                         "each slot runs once; `digest history` shows its run",
                     )
-                # another live sender serves the slot: help send its issue (once frozen)
+                # Another live sender serves the slot: help send its issue (once frozen). Or
+                # its run stopped while sending (killed, failed): finish sending that issue;
+                # "nothing to do" had left its readers waiting for the next slot.
                 helps = owner_id
-                message = f"helps send slot {slot}'s issue (run {owner_id})"
+                message = (
+                    f"helps send slot {slot}'s issue (run {owner_id})"
+                    if alive
+                    else f"finishes slot {slot}'s issue {issue_id} (run {owner_id} stopped)"
+                )
                 slot = None
             else:
                 store.release_slot(slot)
