@@ -13,7 +13,7 @@ import io
 from pathlib import Path
 
 from .errors import UsageError
-from .recipients import read_csv
+from .recipients import read_csv, read_recipients
 from .state import Store
 from .state.readers import Reader, ReaderStatus
 from .text import normalize_address, reader_name
@@ -84,8 +84,8 @@ def export_csv(readers: list[Reader]) -> str:
 
 def unsubscribe(config, token: str | None, email: str | None) -> str | None:
     """A reader's link token (as in their messages), or the operator's --email; never an
-    address where a token is expected. Returns the address unsubscribed (None: no such
-    token)."""
+    address where a token is expected. Returns the address unsubscribed, said as no reader's
+    when it was none (None: no such token)."""
     if token is not None:
         if "@" in token:
             raise UsageError(
@@ -97,7 +97,11 @@ def unsubscribe(config, token: str | None, email: str | None) -> str | None:
     with Store.for_config(config) as store:
         readers = store.readers()
         if email is not None:
-            return readers.unsubscribe_address(address(email), "unsubscribed by the operator").email
+            listed = {r.address.lower() for r in read_recipients(config.delivery)[0]}
+            known = readers.get(address(email)) is not None or address(email).lower() in listed
+            gone = readers.unsubscribe_address(address(email), "unsubscribed by the operator")
+            # a typo must not pass for done: an unknown address is only kept out from now on
+            return gone.email if known else f"{gone.email} (no reader had it: it is kept out)"
         state_token = token
         signer = config.web.signer() if config.web else None
         if signer is not None and "." in token:

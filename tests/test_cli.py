@@ -249,6 +249,19 @@ def test_unsubscribe_refuses_a_line_break_naming_the_argument(tmp_path):
 
 
 @pytest.mark.slow
+def test_unsubscribing_an_address_no_reader_has_says_so(tmp_path):
+    """A typo in `unsubscribe --email` passed for done: the address is kept out, and said to
+    be no reader's."""
+    config = sample_config(tmp_path, "  to: [ann@example.com]\n")
+    assert digest("--config", str(config), "readers", "list").returncode == 0
+    known = digest("--config", str(config), "unsubscribe", "--email", "ann@example.com")
+    assert known.stdout.strip() == "ann@example.com will not get digests any more"
+    typo = digest("--config", str(config), "unsubscribe", "--email", "anne@example.com")
+    assert typo.returncode == 0
+    assert "anne@example.com (no reader had it: it is kept out)" in typo.stdout
+
+
+@pytest.mark.slow
 def test_invalid_to_addresses_are_warned_once_with_their_line(tmp_path):
     config = sample_config(
         tmp_path, '  to:\n    - good@example.com\n    - "bad@@x"\n    - not-an-address\n'
