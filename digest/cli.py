@@ -259,8 +259,9 @@ def history(ctx: click.Context, as_json: bool, limit: int) -> None:
         click.echo("no digest yet: `digest run` sends the first")
     for e in entries:
         slot = f" slot {e['slot']}" if e["slot"] else ""
+        articles = f"{e['articles']} article{'' if e['articles'] == 1 else 's'}"
         click.echo(
-            f"#{e['run']} {e['started_at']}{slot} {e['status']}: {e['articles']} articles, "
+            f"#{e['run']} {e['started_at']}{slot} {e['status']}: {articles}, "
             f"sent {e['sent']}, failed {e['failed']}"
             + (f" — issue {e['issue']}: {e['subject']}" if e["subject"] else "")
         )
