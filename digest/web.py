@@ -135,18 +135,21 @@ class Mailer:
     def confirm(self, reader: Reader) -> None:
         link = f"{self.config.web.url}confirm/{self.signer.confirm(reader.token)}"
         try:
-            self.queue.put_nowait((reader.email, reader.token, link))
+            self.queue.put_nowait((reader.email, reader.token, link, reader.name))
         except queue.Full:
             pass  # a flood: the reader can sign up again later
 
-    def message(self, email: str, link: str) -> bytes:
+    def message(self, email: str, link: str, reader: str | None = None) -> bytes:
+        """The confirmation, to the reader under the name they gave."""
         delivery = self.config.delivery
         name, address = parseaddr(delivery.from_addr)
         domain = address.rpartition("@")[2] or "localhost"
         head = b"".join(
             (
                 address_header("From", header_safe(name), address),
-                fold_header("To", email),
+                address_header("To", header_safe(reader), email)
+                if reader
+                else fold_header("To", email),
                 text_header(
                     "Subject", header_safe(f"Confirm your subscription to {self.config.title}")
                 ),
@@ -172,15 +175,15 @@ class Mailer:
             item = self.queue.get()
             if item is None:
                 return
-            email, token, link = item
+            email, token, link, name = item
             delivery = self.config.delivery
             try:
-                data = self.message(email, link)
+                data = self.message(email, link, name)
                 if delivery.smtp is None:
                     folder = Path(delivery.outbox)
                     folder.mkdir(parents=True, exist_ok=True)
-                    name = f"confirm-{file_safe_name(email)}-{time.time_ns()}.eml"
-                    (folder / name).write_bytes(data)
+                    file = f"confirm-{file_safe_name(email)}-{time.time_ns()}.eml"
+                    (folder / file).write_bytes(data)
                     continue
                 sender = parseaddr(delivery.from_addr)[1]
                 if delivery.return_path:
@@ -385,7 +388,9 @@ class App:
         return self.page("Not found", ["There is no page here."], "404 Not Found")
 
     def bad_link(self, why: str = "") -> Response:
-        lines = [why or "This link is not valid. Copy it whole from the message, or sign up again."]
+        again = f"Sign up again at {self.config.web.url}subscribe."
+        why = why[:1].upper() + why[1:] + ("." if why and why[-1] not in ".!?" else "")
+        lines = [why or "This link is not valid. Copy it whole from the message.", again]
         return self.page("Link not valid", lines, "404 Not Found", page="none")
 
     def too_many(self) -> Response:
