@@ -42,8 +42,13 @@ class Signer:
     def from_env(cls, name: str, where: str = "web.secret_env") -> Signer:
         """The secret, and after it, separated by spaces, earlier ones still accepted: a new
         secret alone would break every unsubscribe link in the messages readers already have."""
-        secrets = os.environ.get(name, "").split()
-        if not secrets or any(len(s) < 16 for s in secrets):
+        value = os.environ.get(name, "")
+        secrets = value.split()
+        if len(secrets) < 2 or any(len(s) < 16 for s in secrets):
+            secrets = [value] if value.strip() else []  # one secret, as written (a passphrase)
+        elif value not in secrets:  # and the whole value as written, as it signed before
+            secrets.append(value)
+        if not secrets or len(secrets[0]) < 16:
             raise ConfigError(
                 f"environment variable {name} is {'too short' if secrets else 'not set'}",
                 key=where,

@@ -79,8 +79,10 @@ def begin_run(store: Storage, slot: str | None = None) -> RunStart:
             if owner is not None:
                 owner_id, status = owner
                 alive = status == RunStatus.RUNNING and store.run_alive_elsewhere(owner_id)
+                stopped = status in (RunStatus.RUNNING, RunStatus.KILLED, RunStatus.FAILED)
                 issue_id = store.issue_of_run(owner_id)
-                unfinished = issue_id in {i.id for i in store.open_issues()}
+                # (an issue open only for readers deferred by their servers is no stopped run's)
+                unfinished = stopped and issue_id in {i.id for i in store.open_issues()}
                 if not alive and not unfinished:
                     raise SlotDoneError(
                         f"slot {slot} has already run: nothing to do",

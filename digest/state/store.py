@@ -131,7 +131,9 @@ class Store:
         self.db.close()
 
     def now(self, offset_seconds: float = 0) -> str:
-        """The time on the clock all senders share (the database server's), as stored."""
+        """The time on the clock all senders share (the database server's), for runs, issues
+        and deliveries. Readers' times stay on this machine's clock: the signed links they
+        are compared with (a confirmation's time) are made by it."""
         return now(offset_seconds + self.clock_skew)
 
     def _clock_skew(self) -> float:
@@ -484,14 +486,14 @@ class Store:
         return [_reader(r) for r in rows]
 
     def sendable_readers(self) -> list[Reader]:
-        return [_reader(r) for r in self._all("sendable_readers", self.now())]
+        return [_reader(r) for r in self._all("sendable_readers", now())]
 
     def blocked_readers(self) -> set[str]:
-        return {r[0] for r in self._all("blocked_readers", self.now())}
+        return {r[0] for r in self._all("blocked_readers", now())}
 
     def blocked_among(self, emails: Sequence[str]) -> set[str]:
         keys = {e.lower(): e for e in emails}
-        rows = self._all("blocked_among", self.db.as_list(list(keys)), self.now())
+        rows = self._all("blocked_among", self.db.as_list(list(keys)), now())
         return {keys[r[0]] for r in rows}
 
     def reader_names(self, emails: Sequence[str]) -> dict[str, str]:
@@ -499,7 +501,7 @@ class Store:
         return {r[0]: r[1] for r in self._all("reader_names", self.db.as_list(wanted))}
 
     def add_readers(self, rows: Sequence[NewReader]) -> int:
-        stamp = self.now()
+        stamp = now()
         with self.transaction():
             before = self._value("count_readers")
             self._each(
@@ -512,14 +514,14 @@ class Store:
             return self._value("count_readers") - before
 
     def reactivate_reader(self, email: str, name: str | None) -> None:
-        self._run("reactivate_reader", name, self.now(), email.lower())
+        self._run("reactivate_reader", name, now(), email.lower())
 
     def pending_again(self, email: str, name: str | None, client: str) -> None:
-        stamp = self.now()
+        stamp = now()
         self._run("pending_again", name, stamp, client, stamp, email.lower())
 
     def confirm_reader(self, token: str) -> None:
-        stamp = self.now()
+        stamp = now()
         self._run("confirm_reader", stamp, stamp, token)
 
     def set_reader_status(
@@ -530,7 +532,7 @@ class Store:
         paused_until: str | None,
         gone: bool,
     ) -> None:
-        stamp = self.now()
+        stamp = now()
         self._run(
             "set_reader_status",
             str(status),
@@ -543,14 +545,14 @@ class Store:
         )
 
     def rename_reader(self, email: str, name: str | None) -> None:
-        self._run("rename_reader", name, self.now(), email.lower())
+        self._run("rename_reader", name, now(), email.lower())
 
     def remove_reader(self, email: str) -> bool:
         with self.transaction():
             return self._run("remove_reader", email.lower()).rowcount > 0
 
     def add_bounce(self, email: str, kind: str, detail: str) -> None:
-        self._run("add_bounce", email.lower(), kind, self.now(), detail[:500])
+        self._run("add_bounce", email.lower(), kind, now(), detail[:500])
 
     def soft_bounces_since(self, email: str, since: str) -> int:
         return int(self._value("soft_bounces_since", email.lower(), since))
@@ -559,7 +561,7 @@ class Store:
         return self._one("bounce_message_seen", key) is not None
 
     def mark_bounce_message(self, key: str) -> None:
-        self._run("mark_bounce_message", key, self.now())
+        self._run("mark_bounce_message", key, now())
 
     # --- the stories already sent -------------------------------------------------------
 
