@@ -31,7 +31,7 @@ from digest.models import (
     RenderedDigest,
 )
 from digest.rates import inverse_change, reader_figure
-from digest.text import DANGLING_WORDS, clean_text, direction, safe_href
+from digest.text import clean_text, dangles, direction, safe_href
 
 SUBJECT_MAX = 78  # RFC 5322's recommended line length; longer subjects get cut in inboxes
 PREHEADER_MAX = 140  # about what inbox lists show after the subject
@@ -108,7 +108,7 @@ def shorten(text: str, limit: int) -> str:
     if space >= limit // 2:  # a single very long word is cut inside instead
         cut = cut[:space]
     words = cut.rstrip(" ,;:·-–—|/").split(" ")
-    while len(words) > 1 and words[-1].lower() in DANGLING_WORDS:
+    while len(words) > 1 and dangles(words[-1]):
         words.pop()
     return " ".join(words).rstrip(" ,;:·-–—|/") + "…"
 

@@ -87,7 +87,9 @@ def _pieces(text: str, language: str) -> list[str]:
 # razdel reads "т." and "г." after a figure as inside a sentence ("в 2024 г. добыча", "в 2023 г.
 # Москва приняла"); before a capitalised function word, which only a sentence opens, one ends
 # there: "до 500 млн т. В 2024 г. добыча", "рекорд 1936 г. Об этом сообщил".
-_FIGURE_ABBREVIATION = re.compile(r"\d(?:\s[а-яё]{1,4}\.?){0,2}\s[а-яё]{1,4}\.\s+([А-ЯЁ][а-яё]*)\b")
+_FIGURE_ABBREVIATION = re.compile(
+    r"\d(?:\s[а-яё]{1,4}\.?){0,2}\s[а-яё]{1,4}\.\s+([А-ЯЁ][а-яё]*)\b(?!\.)"  # not "И. Петров"
+)
 
 
 def _after_figures(sentence: str) -> list[str]:

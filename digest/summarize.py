@@ -39,13 +39,13 @@ from .text import (
     CHROME_CALL,
     CJK,
     CJK_SENTENCE_END,
-    DANGLING_WORDS,
     EN_MONTHS,
     EN_WEEKDAYS,
     LISTING_COUNTER,
     RU_MONTHS_GENITIVE,
     RU_WEEKDAYS_ACCUSATIVE,
     STOP_WORDS,
+    dangles,
     is_interviewer_line,
     is_web_url,
     says_only_when,
@@ -201,7 +201,7 @@ _AGENCY = rf"(?:{_AGENCIES}|{_AGENCIES.upper()})(?:-[^\W\d_]+)?\b"
 _DATELINE = re.compile(
     rf"^(?P<place>[^\W\d_][\w-]*+(?:[ /](?!{_AGENCY})[^\W\d_][\w-]*+){{0,3}}"
     r"(?:,\s+[A-Z][a-z]{1,5}\.|,\s+(?:[A-Z]\.){2,3})?[,.]?\s+)?"  # "Calif.", "D.C."
-    r"(?:(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})"  # "10 авг", "Dec. 3"
+    r"(?P<date>(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})"  # "10 авг", "Dec. 3"
     r"(?:,?\s+\d{4}(?:\s*г\.|\s+года)?)?[,.]?\s+)?"
     r"(?:[-–—]\s*)?"
     rf"(?:(?P<agency>/\s*[^/]{{2,40}}\s*/|\({_AGENCY}\)|{_AGENCY})|(?P<bracket>\([^()]{{2,30}}\)))?"
@@ -209,17 +209,26 @@ _DATELINE = re.compile(
 )
 
 
-def _without_dateline(text: str) -> str:
+def _without_dateline(text: str, first: bool = True) -> str:
+    """`text` without the wire dateline it opens with. After the first paragraph (a dateline
+    after an update note) only an agency in brackets or slashes marks one."""
     match = _DATELINE.match(text)
     if not match or match.end() > 80 or text[match.end() : match.end() + 1].islower():
         return text  # "Kazakhstan (KZ) - the largest": the news goes on, no dateline ended
-    # Without an agency, only a place in capitals is a dateline ("OTTAWA —", "ALMATY (KZ) -"):
-    # "Kazakhstan (KZ) -" and "Paris —" may be news.
-    if not match.group("agency"):
-        place = (match.group("place") or "").split(",")[0].strip(" .")
-        if not (place.isupper() and (match.group("bracket") or match.group("end").strip() != ".")):
-            return text
-    return text[match.end() :]
+    agency = match.group("agency") or ""
+    place = (match.group("place") or "").split(",")[0].strip(" .")
+    if agency[:1] in ("(", "/"):  # "(Reuters) -", "/ТАСС/."
+        return text[match.end() :]
+    if not first:
+        return text
+    if agency:  # a bare name: "Washington CNN —", or with a date or a place in capitals
+        # before a full stop ("Москва. 7 мая. INTERFAX.RU."): "... told CNN." is news
+        dash = match.group("end").strip()[:1] in ("-", "–", "—")
+        dated = match.group("date") or place.isupper()
+        return text[match.end() :] if dash or dated else text
+    # no agency: "ALMATY (KZ) -", a bracket after a place in capitals ("US - China talks" and
+    # "Kazakhstan (KZ) -" are news)
+    return text[match.end() :] if match.group("bracket") and place.isupper() else text
 
 
 def _usable(sentence: str, may_lack_stop: bool) -> str | None:
@@ -267,7 +276,7 @@ def _candidates(article: Article) -> list[_Sentence]:
             in_interview = in_interview or paragraph.kind == QUESTION
             continue
         # a dateline may follow a note ("This story has been updated ..."): any paragraph
-        text = _without_dateline(" ".join(paragraph.text.split()))
+        text = _without_dateline(" ".join(paragraph.text.split()), first=not out)
         if _NOTE.match(text):
             continue
         if is_interviewer_line(text):
@@ -446,8 +455,7 @@ def _shorten(sentence: str, max_words: int) -> str:
     if best is None:  # no clause boundary in reach: whole words, no dangling "of the"
         cut = words[:max_words]
         while len(cut) > 1 and (
-            cut[-1].lower().strip(",;:") in DANGLING_WORDS
-            or (_fact_word(cut[-1]) and _fact_word(words[len(cut)]))
+            dangles(cut[-1].strip(",;:")) or (_fact_word(cut[-1]) and _fact_word(words[len(cut)]))
         ):
             cut.pop()
         best = " ".join(cut).rstrip(",;:–—-")

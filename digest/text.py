@@ -34,19 +34,23 @@ CHROME_PHRASES = (r"\bclick here\b", r"\bread more\b", r"\bcontinue reading\b")
 # A call opens a line or closes it ("Read more: ...", "..., click here."); in the middle of a
 # sentence its words are prose ("twice as likely to read more than ten books").
 _CALLS = "|".join(CHROME_PHRASES)
-CHROME_CALL = rf"^\W*(?:{_CALLS})|[.!?…,:;|\[(]\s*(?:{_CALLS})\W*$"
+# A short line ending on a call is all call: "For more information click here."
+CHROME_CALL = (
+    rf"^\W*(?:{_CALLS})|[.!?…,:;|\[(]\s*(?:{_CALLS})\W*$|^(?:\S+\s+){{0,6}}(?:{_CALLS})\W*$"
+)
 LISTING_COUNTER = (
     r"^(?:viewing|showing)\s+(?:results?|items?|articles?|stories)?\s*\d+\s*[-–]\s*\d+\s+of\s+\d+"
 )
 
 # Captions and credits, kept out of an article's text by the readers and out of a lead by the
 # leads: "...; image: Veit Helmer", "Photo: AP", "Фото: ТАСС", "Still from the film ...",
-# "Sketch of Sidney Jackson by ...", "Pictured: ...". Case does not matter.
+# "Sketch of Sidney Jackson by ...", "Pictured: ...", "(Image credit: Getty Images)", "Автор
+# фото: ...". Case does not matter.
 # A credit opens the line or follows a sentence or a semicolon, never a word: "most of the
 # shortfall came from one source: a 12% fall" is prose.
 CAPTIONS = (
-    r"(?:^|[.!?…;|])(?:^|[;\s])\s*(?:image|photo|photograph|picture|credits?|courtesy|"
-    r"illustration|source|"
+    r"(?:^|[.!?…;|(]|[.!?…;|]\s)\s*(?:(?:photo|image|picture|автор)\s+)?"  # "Photo credit:"
+    r"(?:image|photo|photograph|picture|credits?|courtesy|illustration|source|"
     r"фото|источник)\s*:\s*\S"
     r"|^(?:photo|image|picture|illustration|sketch|map|still|screenshot)s?\s+"
     r"(?:of|by|from|courtesy)\b|^pictured\b|^фото\s+в\s+анонсе\s*:"
@@ -330,6 +334,19 @@ DANGLING_WORDS = frozenset(
     которые как его ее её их около возле над под между через после перед без среди вокруг
     был была были было будет будут быть является не""".split()
 )
+
+# Of those, the ones that are also names, months or acronyms when capitalised ("May", "Will",
+# "IS"): a cut ends on them as written.
+_ALSO_NAMES = frozenset("may will can am is be did does".split())
+
+
+def dangles(word: str) -> bool:
+    """Whether a text cut short must not end on `word` (DANGLING_WORDS), case aside, unless it
+    is written as a name or an acronym ("... rates in May", "... strikes on IS")."""
+    lower = word.lower()
+    if lower not in DANGLING_WORDS or (len(word) > 1 and word.isupper()):
+        return False
+    return word.islower() or lower not in _ALSO_NAMES
 
 
 # Month and weekday names as English and Russian news write them, for reading dates in text

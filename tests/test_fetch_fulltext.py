@@ -277,3 +277,37 @@ def test_a_short_page_is_taken_over_a_teaser_of_two_words(tmp_path, site):
     report = preview(load_config(config(tmp_path, site.url("/feed.xml"))), tmp_path / "p")[0]
     [chosen] = report.to_json()["chosen"]
     assert chosen["lead"].startswith("Роскомнадзор ограничил доступ к мессенджеру Viber")
+
+
+def test_a_lede_that_opens_with_the_headlines_words_keeps_them():
+    """Only a headline glued to a capitalised byline or sentence comes off (review: "Storm
+    Ciaran hits Britain with winds of 100mph" lost its first four words)."""
+    title = "Storm Ciaran hits Britain"
+    page = (
+        f"<html><head><title>{title}</title></head><body><article><p>{title} with winds of "
+        "100mph on Thursday, cutting power to 150,000 homes across the south of England and "
+        "closing schools in Cornwall and Devon.</p><p>The Met Office issued a red warning for "
+        "the coast, and ferries were cancelled.</p><p>Forecasters expect the storm to move on "
+        "to France by Friday morning.</p></article></body></html>"
+    ).encode()
+    assert extract(page, "https://x.example/a", title)[0].startswith(f"{title} with winds")
+
+
+def test_a_page_under_forty_words_never_replaces_an_entry_with_no_text(tmp_path, site):
+    """With no feed text to compare, a 14-word paywall page became the article (review)."""
+    title = "Pension age rises to 63 for women in Kazakhstan"
+    site.routes["/a/0"] = Page(
+        short_page(
+            title, f"<p>{title}. Subscribe to unlock this article.</p><p>Already a subscriber?</p>"
+        )
+    )
+    site.routes["/feed.xml"] = Page(
+        (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+            f"<item><title>{title}</title><link>{site.url('/a/0')}</link>"
+            "<pubDate>Wed, 05 Mar 2025 05:00:00 +0000</pubDate></item></channel></rss>"
+        ).encode()
+    )
+    report = preview(load_config(config(tmp_path, site.url("/feed.xml"))), tmp_path / "p")[0]
+    [chosen] = report.to_json()["chosen"]
+    assert "Subscribe" not in (chosen["lead"] or "")

@@ -74,16 +74,22 @@ def feed_article(title: str, *paragraphs: str, language: str | None = None) -> A
             "The Supreme Court on Wednesday agreed to hear TikTok's challenge to a federal law "
             "that would ban the popular social media app in the United States.",
         ),
-        (
-            "OTTAWA — ",
-            "Prime Minister Justin Trudeau said on Monday he would resign as leader of the "
-            "Liberal Party once a new leader is chosen, ending nearly a decade in power.",
-        ),
     ],
 )
 def test_a_wire_dateline_never_opens_the_lead(dateline, news):
     a = feed_article("Headline", dateline + news, "The story goes on here with more detail.")
     assert extractive_lead(a, 40) == news
+
+
+def test_a_sentence_ending_on_an_agencys_name_is_news():
+    """A bare agency name before a full stop marks a dateline only with a date or a place in
+    capitals, and only in the first paragraph: "The president spoke to CNN." is news (review)."""
+    a = feed_article(
+        "Congress passes stopgap bill",
+        "Congress passed a stopgap spending bill late on Thursday, averting a shutdown.",
+        "The president spoke to CNN. He said he would sign the bill on Friday morning.",
+    )
+    assert "The president spoke to CNN." in extractive_lead(a, 40)
 
 
 def test_a_dateline_after_an_update_note_is_left_out_with_the_note():
@@ -104,6 +110,9 @@ def test_a_dateline_after_an_update_note_is_left_out_with_the_note():
         "Kazakhstan (KZ) - the largest landlocked country in the world - has opened a new "
         "railway line to China, the transport ministry said on Tuesday.",
         "Paris — and the rest of France — will host the summit in June, the Elysee said.",
+        # a capitalised name and a dash without an agency may be the news itself (review)
+        "US - China talks on tariffs resumed in Geneva on Monday, officials said.",
+        "NASA — Astronauts aboard the station will stay two more months, the agency said.",
     ],
 )
 def test_a_place_that_opens_the_news_is_not_a_dateline(text):
@@ -210,6 +219,12 @@ def test_prose_with_the_words_of_a_call_or_a_credit_is_the_lede(text):
         "Photo: AP",
         "Protesters gather in Almaty. Photo: Reuters",
         "To read the full report, click here.",
+        # review: credits with a modifier or in brackets, a short line ending on a call
+        "Photo credit: Reuters",
+        "(Image credit: Getty Images)",
+        "Picture credit: PA",
+        "Автор фото: Иван Петров",
+        "For more information click here.",
     ],
 )
 def test_calls_and_credits_at_the_ends_of_a_line_are_still_chrome(line):
@@ -304,6 +319,11 @@ def test_a_sentence_leaning_on_the_headlines_repeat_does_not_open_the_lead(title
                 "В 2023 г. Москва приняла закон.",
                 "Студенты МГТУ им. Н.Э. Баумана вышли на ул. Ленина встречать В.В. Путина.",
             ],
+        ),
+        (  # an initial that is also a word ("И", "А", "В") is an initial before a name (review)
+            "В 2024 г. И. Петров стал директором завода.",
+            "ru",
+            ["В 2024 г. И. Петров стал директором завода."],
         ),
     ],
 )

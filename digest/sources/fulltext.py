@@ -49,9 +49,16 @@ def extract(html: bytes, url: str | None = None, title: str = "") -> list[str]:
     paragraphs = [p for p in (clean_text(line) for line in text.split("\n")) if p]
     if paragraphs and title and headline(paragraphs[0]) == headline(title):
         paragraphs = paragraphs[1:]
-    elif paragraphs and title and paragraphs[0].startswith(clean_text(title) + " "):
+    elif len(paragraphs) == 1 and title and _glued(paragraphs[0], clean_text(title)):
         paragraphs[0] = _without_heading(paragraphs[0], clean_text(title), html, url)
     return [p for p in paragraphs if p]
+
+
+def _glued(line: str, title: str) -> bool:
+    """Whether the page's one line opens with its headline glued to what follows it (a byline
+    or a sentence, capitalised): "Storm Ciaran hits Britain with winds of 100mph" is a lede."""
+    rest = line[len(title) :] if line.startswith(title + " ") else ""
+    return rest.strip()[:1].isupper()
 
 
 def _without_heading(line: str, title: str, html: bytes, url: str | None) -> str:
@@ -143,9 +150,11 @@ def _word_stems(text: str) -> set[str]:
 
 
 def _short(paragraphs: list[str], article: Article) -> bool:
-    """Too short for an article, unless the feed gave no more than a teaser of it."""
+    """Too short for an article, unless the feed gave a teaser of it a third as long (with no
+    text at all in the feed, a 14-word "subscribe to unlock" page is no article)."""
     words = _words(paragraphs)
-    return words < MIN_WORDS and words < TEASER_SHARE * len(article.text.split())
+    teaser = len(article.text.split())
+    return words < MIN_WORDS and (not teaser or words < TEASER_SHARE * teaser)
 
 
 def _words(paragraphs: list[str]) -> int:
