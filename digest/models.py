@@ -9,7 +9,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -26,10 +26,17 @@ BODY_KINDS = frozenset({PROSE, QUESTION, BULLET})
 
 
 def _setstate(self: object, state: dict | list) -> None:
-    """Unpickling: a list of the fields' values, or a dict of them (pickled before slots)."""
-    names = [f.name for f in fields(self)]  # type: ignore[arg-type]
-    for name, value in state.items() if isinstance(state, dict) else zip(names, state, strict=True):
-        object.__setattr__(self, name, value)
+    """Unpickling: a list of the fields' values, or a dict of them (pickled before slots). A
+    field added since (at the end, with a default: `Article.untitled`) keeps its default."""
+    known = fields(self)  # type: ignore[arg-type]
+    if not isinstance(state, dict):
+        if len(state) > len(known):
+            raise ValueError(f"{len(state)} values pickled for {len(known)} fields")
+        state = dict(zip((f.name for f in known), state, strict=False))  # fewer: added since
+    for f in known:
+        if f.name not in state and f.default is MISSING:
+            raise ValueError(f"no {f.name!r} in the pickled {type(self).__name__}")
+        object.__setattr__(self, f.name, state.get(f.name, f.default))
 
 
 # Slots: a selection holds every candidate's paragraphs (40,000 articles: 375,000 of them),

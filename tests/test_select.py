@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import pickle
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -359,6 +359,13 @@ def test_candidates_pickle_as_they_are_and_as_pickled_before_slots():
         }
     )
     assert older == article
+    before_untitled = Article.__new__(Article)  # a list of the fields before `untitled`
+    before_untitled.__setstate__([getattr(article, f.name) for f in fields(Article)][:-1])
+    assert before_untitled == article and before_untitled.untitled is False
+    with pytest.raises(ValueError):
+        Article.__new__(Article).__setstate__(
+            [*(getattr(article, f.name) for f in fields(Article)), 1]
+        )
     with_slots = Paragraph.__new__(Paragraph)  # slots, the text still a str
     with_slots.__setstate__(["Wheat exports rose 12% on Monday.", PROSE, 3])
     assert with_slots == article.paragraphs[0]
