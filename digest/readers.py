@@ -97,9 +97,10 @@ def unsubscribe(config, token: str | None, email: str | None) -> str | None:
     with Store.for_config(config) as store:
         readers = store.readers()
         if email is not None:
+            given = address(email)
             listed = {r.address.lower() for r in read_recipients(config.delivery)[0]}
-            known = readers.get(address(email)) is not None or address(email).lower() in listed
-            gone = readers.unsubscribe_address(address(email), "unsubscribed by the operator")
+            known = readers.get(given) is not None or given.lower() in listed
+            gone = readers.unsubscribe_address(given, "unsubscribed by the operator")
             # a typo must not pass for done: an unknown address is only kept out from now on
             return gone.email if known else f"{gone.email} (no reader had it: it is kept out)"
         state_token = token

@@ -190,9 +190,9 @@ def _balanced(s: str) -> bool:
 # A wire dateline before the news: "МОСКВА, 10 авг - РИА Новости.", "Москва. 7 мая. INTERFAX.RU -",
 # "КРАСНОЯРСК, 10 августа. /ТАСС/.", "ЕКАТЕРИНБУРГ, 3 декабря. /Корр. ТАСС Иван Петров/.",
 # "SACRAMENTO, Calif. (AP) —", "SAN FRANCISCO/NEW YORK, Jan 3 (Reuters) -", "Washington CNN —",
-# "OTTAWA —": a place and a date, each optional, then the agency in brackets, in slashes or by
-# name (as written or in capitals, with a regional desk: "ИНТЕРФАКС-СИБИРЬ"), then a dash or a
-# full stop.
+# "ALMATY (KZ) -": a place and a date, each optional, then the agency in brackets, in slashes or
+# by name (as written or in capitals, with a regional desk: "ИНТЕРФАКС-СИБИРЬ"), then a dash or
+# a full stop (when each counts: `_without_dateline`).
 _AGENCIES = (
     r"INTERFAX\.RU|Интерфакс|РИА Новости|ТАСС|TASS|Kazinform|Казинформ|Kabar|Кабар|AKIpress|"
     r"24\.kg|Trend|Тренд|UzA|Dunyo|Sputnik|Спутник|Reuters|AFP|AP|Xinhua|Синьхуа|Anadolu|CNN"

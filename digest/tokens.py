@@ -46,7 +46,7 @@ class Signer:
         secrets = value.split()
         if len(secrets) < 2 or any(len(s) < 16 for s in secrets):
             secrets = [value] if value.strip() else []  # one secret, as written (a passphrase)
-        elif value not in secrets:  # and the whole value as written, as it signed before
+        else:  # and the whole value as written, as it signed before
             secrets.append(value)
         if not secrets or len(secrets[0]) < 16:
             raise ConfigError(
@@ -63,11 +63,14 @@ class Signer:
         key = self.secret if secret is None else secret
         return _b64(hmac.new(key, message, hashlib.sha256).digest()[:_SIG_BYTES])
 
+    @property
+    def _accepted(self) -> tuple[bytes, ...]:
+        """The secret and the earlier ones: what a signature may have been made with."""
+        return (self.secret, *self.earlier)
+
     def _signed(self, given: str, purpose: str, *parts: str) -> bool:
         """Whether `given` is the signature of `parts` by the secret or an earlier one."""
-        return any(
-            _ok(given, self._sig(purpose, *parts, secret=k)) for k in (self.secret, *self.earlier)
-        )
+        return any(_ok(given, self._sig(purpose, *parts, secret=k)) for k in self._accepted)
 
     # --- a reader's link token: `<state token>.<signature>` ----------------------------
 
@@ -126,8 +129,7 @@ class Signer:
         except (ValueError, base64.binascii.Error):
             raise BadToken("not one of our bounce addresses") from None
         token = _b64(raw)
-        keys = (self.secret, *self.earlier)
-        if not dash or not any(_ok(sig, self._verp_sig(token, k)) for k in keys):
+        if not dash or not any(_ok(sig, self._verp_sig(token, k)) for k in self._accepted):
             raise BadToken("not one of our bounce addresses")
         return token
 

@@ -286,6 +286,7 @@ def same_story(a: Reports, rows_a: np.ndarray, b: Reports, rows_b: np.ndarray) -
     decide). Two that name no one in common and differ in figures or weekdays are two
     stories however many words they share."""
     p = np.zeros(len(rows_a))
+    a_names, b_names = np.diff(a.names.indptr) > 0, np.diff(b.names.indptr) > 0  # names any
     for start in range(0, len(rows_a), PAIRS_AT_ONCE):  # memory holds one block's features
         part = slice(start, start + PAIRS_AT_ONCE)
         x = features(a, rows_a[part], b, rows_b[part])
@@ -298,8 +299,7 @@ def same_story(a: Reports, rows_a: np.ndarray, b: Reports, rows_b: np.ndarray) -
         # in one template's sentences) was one story. On ECB+ dev none of the 310 same-topic
         # pairs so apart tells one event. (Across scripts a name's two spellings need not
         # meet: "Лейпциге" and "Leipzig".)
-        named = one_script & (np.diff(a.names.indptr)[rows_a[part]] > 0)
-        named &= np.diff(b.names.indptr)[rows_b[part]] > 0
+        named = one_script & a_names[rows_a[part]] & b_names[rows_b[part]]
         differ = (x[:, 2] > 0) | (x[:, 4] > 0)  # a weekday or a figure conflict
         p[part][named & (x[:, 1] == 0) & differ] = 0.0
     return p

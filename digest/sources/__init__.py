@@ -235,11 +235,11 @@ def read_fetched(got: Fetched) -> ReadResult:
             Problem(url, f"moved permanently to {cache.moved_to}: update `feed:` in the config")
         )
     if got.error:  # one line: what failed, what was read instead, how long it has failed
-        last = f"; its last copy ({cache.last_success}) read" if got.body is not None else ""
+        last = ""
         if cache.last_success is None and cache.failures < FAILING_RUNS:
-            last = (
-                "; never read yet: is its address in `feed:` right?"  # a typo, or a new feed down
-            )
+            last = "; never read yet: is its address in `feed:` right?"  # a typo, or a new feed
+        elif got.body is not None:
+            last = f"; its last copy ({cache.last_success}) read"
         warning = ""
         if cache.failures >= FAILING_RUNS:
             since = f"last success {cache.last_success}" if cache.last_success else "never read"

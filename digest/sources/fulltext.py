@@ -47,10 +47,11 @@ def extract(html: bytes, url: str | None = None, title: str = "") -> list[str]:
     if not text:
         return []
     paragraphs = [p for p in (clean_text(line) for line in text.split("\n")) if p]
+    heading = clean_text(title)
     if paragraphs and title and headline(paragraphs[0]) == headline(title):
         paragraphs = paragraphs[1:]
-    elif len(paragraphs) == 1 and title and _glued(paragraphs[0], clean_text(title)):
-        paragraphs[0] = _without_heading(paragraphs[0], clean_text(title), html, url)
+    elif len(paragraphs) == 1 and heading and _glued(paragraphs[0], heading):
+        paragraphs[0] = _without_heading(paragraphs[0], heading, html, url)
     return [p for p in paragraphs if p]
 
 

@@ -82,7 +82,9 @@ def begin_run(store: Storage, slot: str | None = None) -> RunStart:
                 stopped = status in (RunStatus.RUNNING, RunStatus.KILLED, RunStatus.FAILED)
                 issue_id = store.issue_of_run(owner_id)
                 # (an issue open only for readers deferred by their servers is no stopped run's)
-                unfinished = stopped and issue_id in {i.id for i in store.open_issues()}
+                unfinished = (
+                    not alive and stopped and issue_id in {i.id for i in store.open_issues()}
+                )
                 if not alive and not unfinished:
                     raise SlotDoneError(
                         f"slot {slot} has already run: nothing to do",

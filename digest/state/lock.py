@@ -2,9 +2,10 @@
 
 SQLite state: an OS lock (flock) on a file beside the state (beside the file a link names),
 `<state>.lock` for runs and `<state>.schedule.lock` for the scheduler; it holds the holder's
-pid, and is freed even on kill -9. A hard link is another name the lock cannot tell. PostgreSQL state: runs need no lock (senders share the work row by row, see
-exactly_once.py); a scheduler holds an advisory lock, one per machine, on its own connection,
-freed by the server when the process dies.
+pid, and is freed even on kill -9. A hard link is another name the lock cannot tell.
+PostgreSQL state: runs need no lock (senders share the work row by row, see exactly_once.py);
+a scheduler holds an advisory lock, one per machine, on its own connection, freed by the
+server when the process dies.
 """
 
 from __future__ import annotations
