@@ -29,6 +29,10 @@ class BadToken(ValueError):
     expired."""
 
 
+class ExpiredToken(BadToken):
+    """A confirmation link signed by us that is older than CONFIRM_SECONDS."""
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -100,7 +104,7 @@ class Signer:
             raise BadToken("not a valid confirmation link")
         age = (time.time() if now is None else now) - int(stamp)
         if not 0 <= age <= CONFIRM_SECONDS:
-            raise BadToken("this confirmation link has expired: sign up again")
+            raise ExpiredToken("this confirmation link has expired: sign up again")
         return token, int(stamp)
 
     # --- forms ----------------------------------------------------------------------------

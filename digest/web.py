@@ -15,6 +15,9 @@ Routes (below the path of web.url):
   GET      archive/...          the static archive
   GET      healthz              "ok" when the state answers
 
+Every word a reader sees (pages, the confirmation message) comes from the catalogue of the
+config's `language:` (digest/i18n/), as the digest's own words do.
+
 Tokens are signed (digest/tokens.py); an address is never taken where a token is. Every form
 carries a CSRF field bound to the reader's token (or, on the sign-up form, to a cookie) and to
 the form; a POST whose Origin is another site is refused. Sign-up answers the same whatever
@@ -50,12 +53,13 @@ from waitress.server import create_server
 from .config import Config
 from .deliver import envelope_sender
 from .errors import ConfigError, UsageError
+from .i18n import Catalogue, catalogue
 from .message import WIRE, address_header, dkim_header, fold_header, header_safe, text_header
 from .render import template_dir as templates
 from .state import Store
 from .state.readers import GONE, Reader, ReaderStatus
 from .text import normalize_address, reader_name
-from .tokens import BadToken, Signer
+from .tokens import CONFIRM_SECONDS, BadToken, ExpiredToken, Signer
 from .transports import Relay, file_safe_name
 
 logger = logging.getLogger(__name__)
@@ -128,6 +132,7 @@ class Mailer:
 
     def __init__(self, config: Config, signer: Signer):
         self.config, self.signer = config, signer
+        self.words = catalogue(config.language)
         self.queue: queue.Queue[tuple[str, str, str] | None] = queue.Queue(maxsize=1000)
         self.thread = threading.Thread(target=self._work, name="digest-mailer", daemon=True)
         self.thread.start()
@@ -141,7 +146,7 @@ class Mailer:
 
     def message(self, email: str, link: str, reader: str | None = None) -> bytes:
         """The confirmation, to the reader under the name they gave."""
-        delivery = self.config.delivery
+        delivery, words = self.config.delivery, self.words
         name, address = parseaddr(delivery.from_addr)
         domain = address.rpartition("@")[2] or "localhost"
         head = b"".join(
@@ -151,7 +156,7 @@ class Mailer:
                 if reader
                 else fold_header("To", email),
                 text_header(
-                    "Subject", header_safe(f"Confirm your subscription to {self.config.title}")
+                    "Subject", header_safe(words.t("confirm_subject", title=self.config.title))
                 ),
                 f"Date: {format_datetime(dt.datetime.now(dt.UTC))}\r\n".encode(),
                 f"Message-ID: {make_msgid(domain=domain)}\r\n".encode(),
@@ -160,9 +165,9 @@ class Mailer:
         )
         msg = EmailMessage()  # the body and its MIME headers
         msg.set_content(
-            f"Someone, probably you, asked to receive {self.config.title} at this address.\n\n"
-            f"To confirm, open this link within 48 hours:\n\n{link}\n\n"
-            "If it was not you, ignore this message: nothing will be sent.\n"
+            f"{words.t('confirm_asked', title=self.config.title)}\n\n"
+            f"{words.t('confirm_open', hours=within_hours(words))}\n\n{link}\n\n"
+            f"{words.t('confirm_ignore')}\n"
         )
         data = head + msg.as_bytes(policy=WIRE)
         if delivery.dkim:
@@ -204,6 +209,11 @@ class Mailer:
         self.thread.join(timeout=30)
 
 
+def within_hours(words: Catalogue) -> str:
+    """How long a confirmation link works ("48 hours"), as the text after "within" says it."""
+    return words.n("within_hours", CONFIRM_SECONDS // 3600)
+
+
 class App:
     """The WSGI application."""
 
@@ -215,6 +225,7 @@ class App:
                 key="web",
             )
         self.config = config
+        self.words = catalogue(config.language)
         self.signer = config.web.signer()
         url = urlsplit(config.web.url)
         self.origin = f"{url.scheme}://{url.netloc}"
@@ -251,8 +262,8 @@ class App:
                     self._store.close()
                     self._store = None
             response = self.page(
-                "Something went wrong",
-                ["Please try again in a minute."],
+                self.words.t("server_error"),
+                [self.words.t("server_error_text")],
                 "500 Internal Server Error",
             )
         headers = [
@@ -301,7 +312,9 @@ class App:
             length = environ.get("CONTENT_LENGTH") or "0"
             if not length.isdigit() or int(length) > MAX_BODY:
                 return self.page(
-                    "Too large", ["That request is too large."], "413 Content Too Large"
+                    self.words.t("too_large"),
+                    [self.words.t("too_large_text")],
+                    "413 Content Too Large",
                 )
             # one-click POSTs come from mail providers' servers, many readers' from one address:
             # they carry a signed token and are not limited per client (see unsubscribe)
@@ -373,6 +386,8 @@ class App:
     ) -> Response:
         archive = self.url("archive/") if self.archive.is_dir() else None
         html = _ENV.get_template("web_page.html.j2").render(
+            t=self.words.t,
+            lang=self.words.language,
             title=self.config.title,
             heading=heading,
             lines=lines,
@@ -385,34 +400,31 @@ class App:
         return Response(status, html.encode("utf-8"), headers=headers)
 
     def not_found(self) -> Response:
-        return self.page("Not found", ["There is no page here."], "404 Not Found")
+        t = self.words.t
+        return self.page(t("not_found"), [t("not_found_text")], "404 Not Found")
 
-    def bad_link(self, why: str = "") -> Response:
-        again = f"Sign up again at {self.config.web.url}subscribe."
-        why = why[:1].upper() + why[1:] + ("." if why and why[-1] not in ".!?" else "")
-        lines = [why or "This link is not valid. Copy it whole from the message.", again]
-        return self.page("Link not valid", lines, "404 Not Found", page="none")
+    def bad_link(self, why: str = "link_not_valid_text") -> Response:
+        """`why`: the catalogue's key for what is wrong with the link."""
+        t = self.words.t
+        lines = [t(why), t("sign_up_again", url=f"{self.config.web.url}subscribe")]
+        return self.page(t("link_not_valid"), lines, "404 Not Found", page="none")
 
     def too_many(self) -> Response:
         return self.page(
-            "Too many requests",
-            ["Please wait a few minutes and try again."],
+            self.words.t("too_many"),
+            [self.words.t("too_many_text")],
             "429 Too Many Requests",
             headers=(("Retry-After", "600"),),
         )
 
     def forbidden(self) -> Response:
-        return self.page(
-            "Form expired",
-            [
-                "This form was not sent from this site, or has expired. Please reload the page and try again."
-            ],
-            "403 Forbidden",
-        )
+        t = self.words.t
+        return self.page(t("form_expired"), [t("form_expired_text")], "403 Forbidden")
 
     # --- subscribe and confirm ------------------------------------------------------------
 
     def subscribe(self, environ: Environ, method: str) -> Response:
+        t, title = self.words.t, self.config.title
         cookie = self.cookie(environ)
         headers: tuple[tuple[str, str], ...] = ()
         if cookie is None:
@@ -433,8 +445,8 @@ class App:
         }
         if method != "POST":
             return self.page(
-                f"Subscribe to {self.config.title}",
-                ["The news in one message: each story once, with a short lead."],
+                t("subscribe_to", title=title),
+                [t("subscribe_pitch")],
                 headers=headers,
                 **form_context,
             )
@@ -451,8 +463,8 @@ class App:
             self.signups.refund(self.client(environ))
             self.posts.refund(self.client(environ))
             return self.page(
-                f"Subscribe to {self.config.title}",
-                ["That is not an email address we can send to. Please check it."],
+                t("subscribe_to", title=title),
+                [t("not_an_address")],
                 "422 Unprocessable Content",
                 headers=headers,
                 **{**form_context, "email": fields.get("email", "")[:254], "name": name or ""},
@@ -462,27 +474,27 @@ class App:
             self.mailer.confirm(reader)
         # the same answer whether or not the address is known, or was sent anything
         return self.page(
-            "Check your inbox",
-            [
-                f"If {email} can receive {self.config.title}, a message with a confirmation "
-                "link is on its way. Open it within 48 hours to start receiving the digest."
-            ],
+            t("check_inbox"),
+            [t("check_inbox_text", email=email, title=title, hours=within_hours(self.words))],
             headers=headers,
         )
 
     def confirm(self, signed: str) -> Response:
         try:
             token, made = self.signer.open_confirm(signed)
-        except BadToken as e:
-            return self.bad_link(str(e) if "expired" in str(e) else "")
+        except ExpiredToken:
+            return self.bad_link("link_expired_text")
+        except BadToken:
+            return self.bad_link()
         reader = self.store().readers().confirm(token, made)
         if reader is None:
             return self.bad_link()
         if reader.status == ReaderStatus.PENDING:
             return self.bad_link()
+        t = self.words.t
         return self.page(
-            "You are subscribed",
-            [f"{reader.email} will receive {self.config.title} from the next issue on."],
+            t("subscribed"),
+            [t("subscribed_text", email=reader.email, title=self.config.title)],
         )
 
     # --- unsubscribe and preferences ------------------------------------------------------
@@ -500,20 +512,21 @@ class App:
         return self.store().readers().by_token(token)
 
     def unsubscribe(self, environ: Environ, method: str, signed: str) -> Response:
+        t, title = self.words.t, self.config.title
         reader = self.reader_of(signed)
         if reader is None:
             return self.bad_link()
         if method != "POST":
             if reader.status in GONE:
                 return self.page(
-                    "You are unsubscribed",
-                    [f"{reader.email} receives nothing more from {self.config.title}."],
+                    t("unsubscribed"),
+                    [t("unsubscribed_already", email=reader.email, title=title)],
                     page="preferences",
                     **self.preference_context(signed, reader),
                 )
             return self.page(
-                f"Unsubscribe from {self.config.title}?",
-                [f"{reader.email} will receive nothing more once you press the button."],
+                t("unsubscribe_from", title=title),
+                [t("unsubscribe_text", email=reader.email)],
                 page="unsubscribe",
                 action=self.url("unsubscribe", signed),
                 csrf=self.signer.csrf(signed, "unsubscribe"),
@@ -532,8 +545,8 @@ class App:
         if reader.status not in GONE:
             self.store().readers().set_status(reader.email, ReaderStatus.UNSUBSCRIBED, "web")
         return self.page(
-            "You are unsubscribed",
-            [f"{reader.email} will receive nothing more from {self.config.title}."],
+            t("unsubscribed"),
+            [t("unsubscribed_text", email=reader.email, title=title)],
             page="preferences",
             **self.preference_context(signed, self.store().readers().get(reader.email)),
         )
@@ -551,6 +564,7 @@ class App:
         }
 
     def preferences(self, environ: Environ, method: str, signed: str) -> Response:
+        t = self.words.t
         reader = self.reader_of(signed)
         if reader is None:
             return self.bad_link()
@@ -565,7 +579,7 @@ class App:
             action = fields.get("do")
             if action == "name":
                 readers.rename(reader.email, reader_name(fields.get("name")))
-                said.append("Your name is saved.")
+                said.append(t("name_saved"))
             elif action == "pause" and reader.status == ReaderStatus.ACTIVE:
                 try:
                     until = dt.date.fromisoformat(fields.get("until", ""))
@@ -573,31 +587,31 @@ class App:
                     until = None
                 today = dt.date.today()
                 if until is None or not today < until <= today + dt.timedelta(days=MAX_PAUSE_DAYS):
-                    said.append("Please pick a date within the next year.")
+                    said.append(t("pause_date_wrong"))
                 else:
                     readers.set_status(
                         reader.email, ReaderStatus.PAUSED, "paused by the reader", until.isoformat()
                     )
-                    said.append(f"Paused: nothing until {until.isoformat()}.")
+                    said.append(t("paused_now", date=until.isoformat()))
             elif action == "resume" and reader.status == ReaderStatus.PAUSED:
                 readers.set_status(reader.email, ReaderStatus.ACTIVE, "resumed by the reader")
-                said.append("Resumed: you get the next issue.")
+                said.append(t("resumed"))
             elif action == "unsubscribe" and reader.status not in GONE:
                 readers.set_status(reader.email, ReaderStatus.UNSUBSCRIBED, "web")
-                said.append("You are unsubscribed.")
+                said.append(t("status_unsubscribed"))
             reader = readers.get(reader.email)
         state = {
-            ReaderStatus.ACTIVE: "You receive every issue.",
-            ReaderStatus.PAUSED: f"Paused until {reader.paused_until}.",
-            ReaderStatus.PENDING: "Not confirmed yet: open the link in the confirmation message.",
-            ReaderStatus.UNSUBSCRIBED: "You are unsubscribed.",
-            ReaderStatus.BOUNCED: "Your address bounced, so nothing is sent to it.",
-            ReaderStatus.COMPLAINED: "You are unsubscribed.",
+            ReaderStatus.ACTIVE: t("status_active"),
+            ReaderStatus.PAUSED: t("status_paused", date=reader.paused_until),
+            ReaderStatus.PENDING: t("status_pending"),
+            ReaderStatus.UNSUBSCRIBED: t("status_unsubscribed"),
+            ReaderStatus.BOUNCED: t("status_bounced"),
+            ReaderStatus.COMPLAINED: t("status_unsubscribed"),
         }[reader.status]
         lines = said + ([state] if state not in said else [])
         return self.page(
-            "Your subscription",
-            [f"{reader.email}: " + lines[0], *lines[1:]],
+            t("your_subscription"),
+            [t("reader_line", email=reader.email, line=lines[0]), *lines[1:]],
             page="preferences",
             **self.preference_context(signed, reader),
         )
