@@ -570,6 +570,7 @@ class App:
             return self.bad_link()
         readers = self.store().readers()
         said: list[str] = []
+        changed = False  # an action that changed the status says the new one itself
         if method == "POST":
             fields = self.form(environ)
             if not self.same_origin(environ) or not self.signer.check_csrf(
@@ -592,29 +593,39 @@ class App:
                     readers.set_status(
                         reader.email, ReaderStatus.PAUSED, "paused by the reader", until.isoformat()
                     )
-                    said.append(t("paused_now", date=until.isoformat()))
+                    said.append(t("paused_now", date=self.words.date(until)))
+                    changed = True
             elif action == "resume" and reader.status == ReaderStatus.PAUSED:
                 readers.set_status(reader.email, ReaderStatus.ACTIVE, "resumed by the reader")
                 said.append(t("resumed"))
+                changed = True
             elif action == "unsubscribe" and reader.status not in GONE:
                 readers.set_status(reader.email, ReaderStatus.UNSUBSCRIBED, "web")
                 said.append(t("status_unsubscribed"))
+                changed = True
             reader = readers.get(reader.email)
         state = {
             ReaderStatus.ACTIVE: t("status_active"),
-            ReaderStatus.PAUSED: t("status_paused", date=reader.paused_until),
+            ReaderStatus.PAUSED: t("status_paused", date=self._paused_until(reader)),
             ReaderStatus.PENDING: t("status_pending"),
             ReaderStatus.UNSUBSCRIBED: t("status_unsubscribed"),
             ReaderStatus.BOUNCED: t("status_bounced"),
             ReaderStatus.COMPLAINED: t("status_unsubscribed"),
         }[reader.status]
-        lines = said + ([state] if state not in said else [])
+        lines = said if changed else [*said, state]
         return self.page(
             t("your_subscription"),
             [t("reader_line", email=reader.email, line=lines[0]), *lines[1:]],
             page="preferences",
             **self.preference_context(signed, reader),
         )
+
+    def _paused_until(self, reader: Reader) -> str:
+        """The day a pause ends, as the language writes dates (as stored, if unreadable)."""
+        try:
+            return self.words.date(dt.date.fromisoformat((reader.paused_until or "")[:10]))
+        except ValueError:
+            return reader.paused_until or ""
 
     # --- the archive --------------------------------------------------------------------
 

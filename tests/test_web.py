@@ -287,11 +287,17 @@ def test_preferences_pause_resume_rename_and_unsubscribe(server):
 
     token = active_reader(server, "prefs@example.org")
     csrf, _ = server.form(f"/preferences/{token}")
-    until = (dt.date.today() + dt.timedelta(days=14)).isoformat()
+    day = dt.date.today() + dt.timedelta(days=14)
+    until = day.isoformat()
     status, _, text = server.request(
         "POST", f"/preferences/{token}", f"csrf={csrf}&do=pause&until={until}"
     )
-    assert status == 200 and f"Paused: nothing until {until}" in text
+    # the day as readers write it, and said once: not again as the status under it
+    written = f"{day.day} {day:%B} {day.year}"
+    assert status == 200 and f"Paused: nothing until {written}." in text
+    assert "Paused until" not in text
+    _, _, page = server.request("GET", f"/preferences/{token}")
+    assert f"Paused until {written}." in page
     assert server.readers()["prefs@example.org"]["status"] == "paused"
     dry = json.loads(cli(server.config, "run", "--dry-run", "--json").stdout)
     assert "prefs@example.org" not in {d["recipient"] for d in dry["delivered"]}
