@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import digest_command
 from smtp_server import SmtpServer
-from test_deliver import PASSWORD, write_config
+from test_deliver import PASSWORD, seed_pages, write_config
 
 from digest.errors import StateError
 from digest.select.choose import sent_records
@@ -271,3 +271,50 @@ def test_a_state_no_run_has_migrated_yet_is_read_by_preview_without_fact_kinds(p
         assert store.db.schema_version() == 7
         told = History(store).tellings_of([1])
     assert [(h.facts, h.fact_kinds) for h in told.values()] == [(r.facts, b"") for r in records]
+
+
+def test_preview_and_a_dry_run_read_a_state_from_before_the_sent_blocks(
+    pg_cluster, pg_url, tmp_path
+):
+    """A PostgreSQL state a digest before schema 6 left (the sent keys and facts in indexes
+    of their own) and no run has migrated yet: preview and a dry run, the first commands after
+    an upgrade, said 'cannot read the state (relation "sent_blocks" does not exist) ... restore
+    it from a backup'. They read what was sent as its migration will make it (the rare words
+    too), and leave the state as it was."""
+    from test_state import VERSION_5_COLUMNS, version_5_rows
+
+    from digest.state.queries import queries, statements
+
+    sent = read_paths(seed_pages()).articles
+    records = sent_records([[a] for a in sent])
+    articles, terms, keys, facts = version_5_rows(records)
+    with pg_cluster.connect(pg_url) as conn:  # as digest left it at schema 5
+        for n in range(1, 6):
+            for statement in statements(queries("postgresql")[f"migrate_{n}"]):
+                conn.execute(statement)
+        with conn.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO sent_articles({VERSION_5_COLUMNS}) VALUES ({', '.join(['%s'] * 19)})",
+                articles,
+            )
+            cur.executemany("INSERT INTO sent_terms VALUES (%s, %s)", terms)
+            cur.executemany("INSERT INTO sent_keys VALUES (%s, %s)", keys)
+            cur.executemany("INSERT INTO sent_facts VALUES (%s, %s, %s)", facts)
+        conn.execute("CREATE TABLE digest_schema (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO digest_schema VALUES (5)")
+    before = counts(pg_cluster, pg_url)
+    config = pg_config(tmp_path, pg_url, None, ["reader@example.org"])
+
+    preview = digest(config, "preview", "--json")
+    assert preview.returncode == 0, preview.stderr
+    report = json.loads(preview.stdout)
+    assert not report["chosen"] and report["message"] == "nothing new since the last digest"
+    assert {s["reason"] for s in report["skipped"]} == {"already-sent"}
+    dry = digest(config, "run", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    with Store.open(pg_url, readonly=True, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+        words = [t for r in records for t, _ in r.terms]
+        assert History(store).rare_words_since(words, 0)  # as schema 9's migration makes them
+    assert counts(pg_cluster, pg_url) == before  # sent_keys and sent_facts, no blocks
+    with pg_cluster.connect(pg_url) as conn:
+        assert conn.execute("SELECT version FROM digest_schema").fetchone() == (5,)

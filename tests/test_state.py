@@ -181,6 +181,29 @@ def test_an_issue_keeps_its_stories_in_its_own_record_and_older_issues_still_rea
         assert [s.title for s in issue.stories] == ["a", "b"]
 
 
+VERSION_5_COLUMNS = (
+    "id, issue_id, title, source, url, guid, day, sent_at, words, shingles, excerpt, "
+    "fact_weight, facts, signature, lead, terms, story_id, classes, paragraphs"
+)
+
+
+def version_5_rows(records) -> tuple[list, list, list, list]:
+    """What a state before the sent index went into blocks (schema 5) held of `records` sent
+    in issue 7: rows of sent_articles (without the fact kinds of schema 8), sent_terms,
+    sent_keys and sent_facts."""
+    rows = sent_rows(1, 7, records, lambda words: {})
+    keys, facts = [], []
+    for block in rows.blocks:  # the rows the two indexes held
+        found = struct.unpack(f"<{len(block.keys) // 8}q", block.keys)
+        ids = struct.unpack(f"<{len(block.articles) // 8}q", block.articles)
+        if block.kind == KEYS:
+            keys += zip(found, ids, strict=True)
+        else:
+            days = struct.unpack(f"<{len(block.days) // 4}i", block.days)
+            facts += zip(found, days, ids, strict=True)
+    return [row[:19] for row in rows.articles], rows.terms, keys, facts
+
+
 def version_5_file_with_history(path, records) -> None:
     """A state file as digest 0.x wrote it before the sent index went into blocks (schema
     5): the sent articles' keys and facts in two indexes of their own."""
@@ -188,26 +211,14 @@ def version_5_file_with_history(path, records) -> None:
     db = sqlite3.connect(path)
     for n in range(1, 6):
         db.executescript(sql[f"migrate_{n}"])
-    rows = sent_rows(1, 7, records, lambda words: {})
-    version_5_columns = (
-        "id, issue_id, title, source, url, guid, day, sent_at, words, shingles, excerpt, "
-        "fact_weight, facts, signature, lead, terms, story_id, classes, paragraphs"
-    )
+    articles, terms, keys, facts = version_5_rows(records)
     db.executemany(
-        f"INSERT INTO sent_articles({version_5_columns}) VALUES ({', '.join('?' * 19)})",
-        [row[:19] for row in rows.articles],  # the fact kinds came with schema 8
+        f"INSERT INTO sent_articles({VERSION_5_COLUMNS}) VALUES ({', '.join('?' * 19)})",
+        articles,
     )
-    db.executemany("INSERT INTO sent_terms VALUES (?, ?)", rows.terms)
-    for block in rows.blocks:  # the rows the two indexes held
-        keys = struct.unpack(f"<{len(block.keys) // 8}q", block.keys)
-        ids = struct.unpack(f"<{len(block.articles) // 8}q", block.articles)
-        if block.kind == KEYS:
-            db.executemany("INSERT INTO sent_keys VALUES (?, ?)", zip(keys, ids, strict=True))
-        else:
-            days = struct.unpack(f"<{len(block.days) // 4}i", block.days)
-            db.executemany(
-                "INSERT INTO sent_facts VALUES (?, ?, ?)", zip(keys, days, ids, strict=True)
-            )
+    db.executemany("INSERT INTO sent_terms VALUES (?, ?)", terms)
+    db.executemany("INSERT INTO sent_keys VALUES (?, ?)", keys)
+    db.executemany("INSERT INTO sent_facts VALUES (?, ?, ?)", facts)
     db.execute("PRAGMA user_version=5")
     db.commit()
     db.close()

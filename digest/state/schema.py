@@ -9,7 +9,15 @@ from collections.abc import Callable
 from ..errors import StateError
 from .db import Db
 from .queries import queries, statements
-from .sent import FACTS, KEYS, RARE_WORDS, blocks_per_issue, kept_as_rare, rare_word_rows
+from .sent import (
+    FACTS,
+    KEYS,
+    RARE_WORDS,
+    SentBlock,
+    blocks_per_issue,
+    kept_as_rare,
+    rare_word_rows,
+)
 
 SCHEMA_VERSION = 9
 
@@ -41,19 +49,37 @@ def migrate(db: Db, version: int) -> None:
 
 def _sent_index_in_blocks(db: Db, sql: dict[str, str]) -> None:
     """Schema 6: what sent_keys and sent_facts held, into blocks, one per issue."""
-    for kind, query in ((KEYS, "legacy_sent_keys"), (FACTS, "legacy_sent_facts")):
-        blocks = blocks_per_issue(kind, db.execute(sql[query]))
-        db.executemany(sql["insert_sent_block"], [b.row() for b in blocks])
+    for kind in (KEYS, FACTS):
+        db.executemany(sql["insert_sent_block"], [b.row() for b in _legacy_blocks(db, sql, kind)])
     for statement in statements(sql["drop_legacy_sent_index"]):
         db.execute(statement)
 
 
 def _sent_rare_words_in_blocks(db: Db, sql: dict[str, str]) -> None:
     """Schema 9: the rare content words of what was sent, into blocks, one per issue."""
+    db.executemany(sql["insert_sent_block"], [b.row() for b in _rare_word_blocks(db, sql)])
+
+
+def _legacy_blocks(db: Db, sql: dict[str, str], kind: str) -> list[SentBlock]:
+    query = {KEYS: "legacy_sent_keys", FACTS: "legacy_sent_facts"}[kind]
+    return blocks_per_issue(kind, db.execute(sql[query]))
+
+
+def _rare_word_blocks(db: Db, sql: dict[str, str]) -> list[SentBlock]:
     rare = {k for k, n in db.execute(sql["sent_term_counts"]) if kept_as_rare(k, n)}
-    rows = rare_word_rows(db.execute(sql["sent_article_terms"]), rare)
-    blocks = blocks_per_issue(RARE_WORDS, rows)
-    db.executemany(sql["insert_sent_block"], [b.row() for b in blocks])
+    return blocks_per_issue(RARE_WORDS, rare_word_rows(db.execute(sql["sent_article_terms"]), rare))
+
+
+def blocks_not_migrated(db: Db, version: int, kind: str) -> list[SentBlock] | None:
+    """The blocks of `kind` a state of `version` would have once migrated, made in memory from
+    what it holds; None when it has them (a read-only look at an older PostgreSQL state, which
+    is never migrated: before schema 6 it has no blocks at all, before 9 no rare words)."""
+    sql = queries(db.dialect)
+    if kind == RARE_WORDS and version < 9:
+        return _rare_word_blocks(db, sql)
+    if kind in (KEYS, FACTS) and version < 6:
+        return _legacy_blocks(db, sql, kind)
+    return None
 
 
 # What a migration does beyond its SQL, in the same transaction.

@@ -34,8 +34,8 @@ from .models import (
 from .postgres import PostgresDb
 from .queries import queries
 from .readers import Reader, Readers, ReaderStatus, reader_from_row
-from .schema import SCHEMA_VERSION, check_version, migrate
-from .sent import SentRecord, sent_rows
+from .schema import SCHEMA_VERSION, blocks_not_migrated, check_version, migrate
+from .sent import SentBlock, SentRecord, sent_rows
 from .sqlite import SqliteDb
 
 if TYPE_CHECKING:
@@ -88,6 +88,8 @@ class Store:
         self.clock_skew = self._clock_skew() if self.several_senders else 0.0
         self._schema = False
         self._held: set[int] = set()  # runs this process holds alive
+        # read-only, of an older state: the blocks its migrations would make (schema.py)
+        self._not_migrated: dict[str, list[SentBlock] | None] = {}
 
     # --- opening ------------------------------------------------------------------------
 
@@ -591,6 +593,12 @@ class Store:
     def sent_blocks(self, kind: str, since: int) -> Iterator[tuple[bytes, bytes, bytes | None]]:
         if not self.has_schema():
             return iter(())
+        if self.readonly and kind not in self._not_migrated:
+            version = self.db.schema_version()
+            self._not_migrated[kind] = blocks_not_migrated(self.db, version, kind)
+        made = self._not_migrated.get(kind)
+        if made is not None:
+            return ((b.keys, b.articles, b.days) for b in made if b.newest_day >= since)
         return (tuple(r) for r in self._run("sent_blocks", kind, since))
 
     def term_frequencies(self, keys: Sequence[int]) -> Iterator[Sequence[int]]:
