@@ -18,7 +18,7 @@ from digest.errors import StateError
 from digest.select.choose import sent_records
 from digest.select.sent import History
 from digest.sources import read_paths
-from digest.state import SCHEMA_VERSION, Store
+from digest.state import SCHEMA_VERSION, RunStatus, Store
 from digest.state.sent import NAME_BIT
 
 pytestmark = pytest.mark.slow
@@ -318,3 +318,23 @@ def test_preview_and_a_dry_run_read_a_state_from_before_the_sent_blocks(
     assert counts(pg_cluster, pg_url) == before  # sent_keys and sent_facts, no blocks
     with pg_cluster.connect(pg_url) as conn:
         assert conn.execute("SELECT version FROM digest_schema").fetchone() == (5,)
+
+
+def test_an_upgrade_waits_for_the_run_a_sender_with_the_older_digest_is_in(pg_cluster, pg_url):
+    """Two senders, one upgraded while the other (the older digest) was sending: the upgraded
+    one migrated at once, and the older one then remembered its issue as its schema had it (no
+    rare-word blocks: its stories could be sent again; before schema 6, into tables dropped).
+    The upgrade is refused, the state left as it was, until that run has finished."""
+    older = Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD")
+    run_id = older.insert_run(None, RunStatus.RUNNING, None)
+    older.hold_run(run_id)  # as every digest with PostgreSQL does while its run lives
+    with pg_cluster.connect(pg_url) as conn:  # the state as the older digest knows it
+        conn.execute("UPDATE digest_schema SET version = 8")
+    with pytest.raises(StateError, match=rf"run {run_id} of another sender.*schema 8"):
+        Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD")
+    with Store.open(pg_url, readonly=True, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+        assert store.db.schema_version() == 8
+    older.finish_run(run_id, RunStatus.DELIVERED)
+    older.close()
+    with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+        assert store.db.schema_version() == SCHEMA_VERSION

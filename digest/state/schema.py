@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from ..errors import StateError
 from .db import Db
+from .models import RunStatus
 from .queries import queries, statements
 from .sent import (
     FACTS,
@@ -35,6 +36,8 @@ def check_version(db: Db) -> int:
 
 def migrate(db: Db, version: int) -> None:
     sql = queries(db.dialect)
+    if 0 < version < SCHEMA_VERSION:
+        _refuse_while_older_runs_live(db, sql, version)
     for target in range(version + 1, SCHEMA_VERSION + 1):
         with db.transaction():
             db.lock_in_transaction("migrate")
@@ -45,6 +48,22 @@ def migrate(db: Db, version: int) -> None:
             if target in AFTER:
                 AFTER[target](db, sql)
             db.set_schema_version(target)
+
+
+def _refuse_while_older_runs_live(db: Db, sql: dict[str, str], version: int) -> None:
+    """Several senders (PostgreSQL): a sender with the older digest in the middle of a run
+    goes on writing as its schema had it, and what it sends is remembered without what the
+    migrations add (its stories' rare words: sent again), or not at all (the tables it writes
+    to dropped): the upgrade waits until its run has finished."""
+    running = [row[0] for row in db.execute(sql["runs_with_status"], (RunStatus.RUNNING,))]
+    live = [run_id for run_id in running if db.held_elsewhere(run_id)]
+    if live:
+        raise StateError(
+            f"{db.where}: run {', '.join(map(str, live))} of another sender, with an older "
+            f"digest (schema {version}), is still going; left as it was",
+            f"run again once it has finished: this digest then brings the state to schema "
+            f"{SCHEMA_VERSION}, and senders with the older one refuse it from then on",
+        )
 
 
 def _sent_index_in_blocks(db: Db, sql: dict[str, str]) -> None:
