@@ -137,6 +137,39 @@ def test_minus_zero_change_keeps_its_sign():
     assert tjs.change_pct == Decimal("-0.19")
 
 
+RUSSIAN_PAGE = """\
+• KGS/USD = 0.01144 0%
+  • KZT/USD = 0.00196 -0.12%
+{date}
+
+Таджикистан намерен расширить производство бронетехники
+
+Таджикская компания Sipar Group планирует расширить производство бронированных автомобилей \
+на своем заводе в г. Турсунзаде. Проект реализуется с привлечением инвестиций в $15 млн.
+
+ЮНИСЕФ: страны Центральной Азии должны сократить число детей в интернатах
+
+Около 60 тыс. детей в пяти странах Центральной Азии по-прежнему находятся в интернатах, \
+говорится в новом докладе ЮНИСЕФ.
+"""
+
+
+@pytest.mark.parametrize("date", ["05 декабря 2025", "5 дек. 2025 г.", "5 декабря 2025 года"])
+def test_a_page_dated_in_russian_keeps_its_date_titles_and_rate_table(tmp_path, date):
+    # Its date was read as the first title (the real first title then "could be a title
+    # too"), the articles were undated and the rates had no page date: no rate table at all.
+    snapshot = tmp_path / "2025-12-05.txt"
+    snapshot.write_text(RUSSIAN_PAGE.format(date=date), encoding="utf-8")
+    result = read_paths([str(snapshot)])
+    assert result.problems == []
+    assert [a.title for a in result.articles] == [
+        "Таджикистан намерен расширить производство бронетехники",
+        "ЮНИСЕФ: страны Центральной Азии должны сократить число детей в интернатах",
+    ]
+    assert {a.date for a in result.articles} == {dt.date(2025, 12, 5)}
+    assert {q.date for q in result.rates} == {dt.date(2025, 12, 5)}
+
+
 def test_non_breaking_space_lines_are_spacers_not_paragraphs():
     article = by_title(read_page("001"), "Unveiling the Magic")
     assert all(p.text.strip() for p in article.paragraphs)

@@ -35,7 +35,14 @@ from ..models import (
     RateQuote,
     ReadResult,
 )
-from ..text import CAPTIONS, CHROME_CALL, LISTING_COUNTER, clean_text, is_interviewer_line
+from ..text import (
+    CAPTIONS,
+    CHROME_CALL,
+    LISTING_COUNTER,
+    MONTHS,
+    clean_text,
+    is_interviewer_line,
+)
 
 TICKER = re.compile(
     r"^\s*[•·*]?\s*(?P<pair>[A-Z]{3}/[A-Z]{3})\s*=\s*(?P<rate>\d[\d,]*(?:\.\d+)?)"
@@ -45,6 +52,11 @@ TICKER = re.compile(
 # never a paragraph (it would end the ticker, and the page date after it would be a title).
 TICKER_PAIR = re.compile(r"^\s*[•·*]?\s*[A-Z]{3}/[A-Z]{3}\s*=")
 DATE_FORMATS = ("%d %B %Y", "%B %d, %Y", "%d %b %Y", "%b %d, %Y", "%Y-%m-%d")
+# A page in Russian dates itself "05 декабря 2025" or "5 дек. 2025 г.": strptime reads only
+# the C locale's English names, so a day, a month word of text.MONTHS and a year.
+DAY_MONTH_YEAR = re.compile(
+    r"(?P<day>\d{1,2})\s+(?P<month>\w+)\.?\s+(?P<year>\d{4})(?:\s*г(?:\.|ода))?"
+)
 LISTING_CHROME = re.compile(LISTING_COUNTER + "$", re.I)
 CHROME_LINE = re.compile(
     CHROME_CALL + r"|^find out more about .* here\.?$|^(to )?read (part|the full)\b.*\bhere\b",
@@ -93,6 +105,13 @@ def parse_page_date(text: str) -> dt.date | None:
             return dt.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
+    written = DAY_MONTH_YEAR.fullmatch(text)
+    month = written and MONTHS.get(written["month"].lower())
+    if written and month:
+        try:
+            return dt.date(int(written["year"]), month, int(written["day"]))
+        except ValueError:
+            return None
     return None
 
 
