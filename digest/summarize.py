@@ -191,10 +191,11 @@ def _balanced(s: str) -> bool:
 # "КРАСНОЯРСК, 10 августа. /ТАСС/.", "ЕКАТЕРИНБУРГ, 3 декабря. /Корр. ТАСС Иван Петров/.",
 # "SACRAMENTO, Calif. (AP) —", "SAN FRANCISCO/NEW YORK, Jan 3 (Reuters) -", "Washington CNN —",
 # "ALMATY (KZ) -": a place and a date, each optional, then the agency in brackets, in slashes or
-# by name (as written or in capitals, with a regional desk: "ИНТЕРФАКС-СИБИРЬ"), then a dash or
-# a full stop (when each counts: `_without_dateline`).
+# by name (as written or in capitals, with a regional desk: "ИНТЕРФАКС-СИБИРЬ",
+# "INTERFAX-KAZAKHSTAN"), then a dash or a full stop (when each counts: `_without_dateline`).
 _AGENCIES = (
-    r"INTERFAX\.RU|Интерфакс|РИА Новости|ТАСС|TASS|Kazinform|Казинформ|Kabar|Кабар|AKIpress|"
+    r"INTERFAX\.RU|Interfax|Интерфакс|РИА Новости|ТАСС|TASS|Kazinform|Казинформ|КазТАГ|KazTAG|"
+    r"Kabar|Кабар|AKIpress|"
     r"24\.kg|Trend|Тренд|UzA|Dunyo|Sputnik|Спутник|Reuters|AFP|AP|Xinhua|Синьхуа|Anadolu|CNN"
 )
 _AGENCY = rf"(?:{_AGENCIES}|{_AGENCIES.upper()})(?:-[^\W\d_]+)?\b"
