@@ -176,12 +176,18 @@ def _closed(s: str, opening: str, closing: str) -> bool:
     )
 
 
+# A straight quote opens at the start or after a space or bracket, before a letter; any other
+# closes. Russian copy typed with straight quotes shares the closing one as with «»: Interfax's
+# 'АО "НК "КазМунайГаз" (КМГ)' has three.
+_STRAIGHT_OPENING = re.compile(r'(?<![^\s(\[«„“/–—-])"(?=\S)')
+
+
 def _balanced(s: str) -> bool:
     curly = ("„", "“") if "„" in s else ("“", "”")
     return (
         _closed(s, *curly)
         and _closed(s, "«", "»")
-        and s.count('"') % 2 == 0
+        and _closed(_STRAIGHT_OPENING.sub("\x01", s), "\x01", '"')
         and s.count("(") == s.count(")")
         and s.count("[") == s.count("]")
     )

@@ -91,6 +91,29 @@ def test_a_wire_dateline_never_opens_the_lead(dateline, news):
     assert extractive_lead(a, 40) == news
 
 
+@pytest.mark.parametrize(
+    "company",
+    [
+        'АО "Национальная компания "КазМунайГаз" (КМГ)',
+        "АО «Национальная компания «КазМунайГаз» (КМГ)",
+    ],
+)
+def test_nested_quotes_sharing_their_closing_mark_are_balanced(company):
+    """Russian copy closes nested quotes with one mark, straight quotes too (Interfax):
+    the lede naming the company was never a lead."""
+    news = (
+        f"{company} в январе-октябре 2025 года добыло 19,6 млн тонн нефти и газового "
+        "конденсата, что на 2,1% меньше, чем за аналогичный период прошлого года."
+    )
+    a = feed_article(
+        "КМГ сократил добычу нефти на 2,1%",
+        news,
+        "Снижение связано с плановым ремонтом на месторождении Кашаган.",
+        language="ru",
+    )
+    assert extractive_lead(a, 40).startswith(news)
+
+
 def test_a_sentence_ending_on_an_agencys_name_is_news():
     """A bare agency name before a full stop marks a dateline only with a date or a place in
     capitals, and only in the first paragraph: "The president spoke to CNN." is news (review)."""
