@@ -49,6 +49,7 @@ from .text import (
     is_interviewer_line,
     is_web_url,
     says_only_when,
+    without_dateline,
     word_count,
 )
 
@@ -193,51 +194,6 @@ def _balanced(s: str) -> bool:
     )
 
 
-# A wire dateline before the news: "МОСКВА, 10 авг - РИА Новости.", "Москва. 7 мая. INTERFAX.RU -",
-# "КРАСНОЯРСК, 10 августа. /ТАСС/.", "ЕКАТЕРИНБУРГ, 3 декабря. /Корр. ТАСС Иван Петров/.",
-# "SACRAMENTO, Calif. (AP) —", "SAN FRANCISCO/NEW YORK, Jan 3 (Reuters) -", "Washington CNN —",
-# "ALMATY (KZ) -": a place and a date, each optional, then the agency in brackets, in slashes or
-# by name (as written or in capitals, with a regional desk: "ИНТЕРФАКС-СИБИРЬ",
-# "INTERFAX-KAZAKHSTAN"), then a dash or a full stop (when each counts: `_without_dateline`).
-_AGENCIES = (
-    r"INTERFAX\.RU|Interfax|Интерфакс|РИА Новости|ТАСС|TASS|Kazinform|Казинформ|КазТАГ|KazTAG|"
-    r"Kabar|Кабар|AKIpress|"
-    r"24\.kg|Trend|Тренд|UzA|Dunyo|Sputnik|Спутник|Reuters|AFP|AP|Xinhua|Синьхуа|Anadolu|CNN"
-)
-_AGENCY = rf"(?:{_AGENCIES}|{_AGENCIES.upper()})(?:-[^\W\d_]+)?\b"
-_DATELINE = re.compile(
-    rf"^(?P<place>[^\W\d_][\w-]*+(?:[ /](?!{_AGENCY})[^\W\d_][\w-]*+){{0,3}}"
-    r"(?:,\s+[A-Z][a-z]{1,5}\.|,\s+(?:[A-Z]\.){2,3})?[,.]?\s+)?"  # "Calif.", "D.C."
-    r"(?P<date>(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})"  # "10 авг", "Dec. 3"
-    r"(?:,?\s+\d{4}(?:\s*г\.|\s+года)?)?[,.]?\s+)?"
-    r"(?:[-–—]\s*)?"
-    rf"(?:(?P<agency>/\s*[^/]{{2,40}}\s*/|\({_AGENCY}\)|{_AGENCY})|(?P<bracket>\([^()]{{2,30}}\)))?"
-    r"\.?\s*(?P<end>[-–—.]\s*|$)"
-)
-
-
-def _without_dateline(text: str, first: bool = True) -> str:
-    """`text` without the wire dateline it opens with. After the first paragraph (a dateline
-    after an update note) only an agency in brackets or slashes marks one."""
-    match = _DATELINE.match(text)
-    if not match or match.end() > 80 or text[match.end() : match.end() + 1].islower():
-        return text  # "Kazakhstan (KZ) - the largest": the news goes on, no dateline ended
-    agency = match.group("agency") or ""
-    place = (match.group("place") or "").split(",")[0].strip(" .")
-    if agency[:1] in ("(", "/"):  # "(Reuters) -", "/ТАСС/."
-        return text[match.end() :]
-    if not first:
-        return text
-    if agency:  # a bare name: "Washington CNN —", or with a date or a place in capitals
-        # before a full stop ("Москва. 7 мая. INTERFAX.RU."): "... told CNN." is news
-        dash = match.group("end").strip()[:1] in ("-", "–", "—")
-        dated = match.group("date") or place.isupper()
-        return text[match.end() :] if dash or dated else text
-    # no agency: "ALMATY (KZ) -", a bracket after a place in capitals ("US - China talks" and
-    # "Kazakhstan (KZ) -" are news)
-    return text[match.end() :] if match.group("bracket") and place.isupper() else text
-
-
 def _usable(sentence: str, may_lack_stop: bool) -> str | None:
     """The sentence as it may appear in a lead, or None when it must not. `may_lack_stop`:
     it ends a paragraph that more of the article follows (see below)."""
@@ -283,7 +239,7 @@ def _candidates(article: Article) -> list[_Sentence]:
             in_interview = in_interview or paragraph.kind == QUESTION
             continue
         # a dateline may follow a note ("This story has been updated ..."): any paragraph
-        text = _without_dateline(" ".join(paragraph.text.split()), first=not out)
+        text = without_dateline(" ".join(paragraph.text.split()), first=not out)
         if _NOTE.match(text):
             continue
         if is_interviewer_line(text):

@@ -310,6 +310,34 @@ def test_two_formulaic_reports_of_other_places_people_and_days_are_two_stories()
     assert [c.article.title for c in selection.chosen] == [r.title for r in reports]
 
 
+def test_two_reports_from_one_desk_on_one_day_are_not_one_story_by_their_datelines():
+    """A wire dateline gives the day and city the desk filed from, the same for all its
+    reports that day: it is no fact of the event. A decree and a GDP figure, both filed from
+    Bishkek on 5 December, shared that date and were one story (the GDP report hidden)."""
+    dateline = "БИШКЕК, 5 дек — РИА Новости. "
+    reports = [
+        feed_article(
+            "Президент Киргизии повысил зарплаты учителям в полтора раза",
+            dateline + "Президент Киргизии Садыр Жапаров подписал указ о повышении заработной "
+            "платы учителям на 50% с 1 января, сообщила пресс-служба главы республики.\n\n"
+            "Средняя зарплата учителя в Киргизии сейчас составляет около 30 тысяч сомов.",
+            "https://ria.ru/export/rss2/index.xml",
+            "https://ria.ru/20251205/1.html",
+        ),
+        feed_article(
+            "ВВП Киргизии за 11 месяцев вырос на 10,5%",
+            dateline + "Валовой внутренний продукт Киргизии в январе-ноябре вырос на 10,5% по "
+            "сравнению с аналогичным периодом прошлого года, сообщил Нацстатком республики."
+            "\n\nОсновной вклад в рост внесли строительство и торговля.",
+            "https://ria.ru/export/rss2/index.xml",
+            "https://ria.ru/20251205/2.html",
+        ),
+    ]
+    with Store.open(":memory:", readonly=True) as store:
+        selection = select(reports, History(store), EVERYTHING)
+    assert [c.article.title for c in selection.chosen] == [r.title for r in reports]
+
+
 def test_a_story_is_shown_under_a_headline_not_an_untitled_posts_first_sentence():
     """An untitled post (Mastodon, a newsroom's social feed) quoting an article's first
     paragraph was the most central telling of three (real ECB+ dev reports of one event), and
