@@ -203,12 +203,33 @@ def test_a_place_that_opens_the_news_is_not_a_dateline(text):
             ],
             "Годовая инфляция",
         ),
+        (
+            "Ураган обесточил сотни домов на Иссык-Куле",
+            [
+                "ПРИМ. РЕД.: материал обновлен в 14:20.",
+                "Около 300 жилых домов остались без электричества в Иссык-Кульской области "
+                "после урагана, сообщили в ОАО «НЭСК».",
+                "Аварийные бригады восстановят подачу света до вечера.",
+            ],
+            "Около 300 жилых домов",
+        ),
+        (
+            "В Алматы закроют каток «Медеу»",
+            [
+                "От редакции: материал дополнен комментарием акимата.",
+                "Высокогорный каток «Медеу» закроется на реконструкцию с 1 февраля 2026 года, "
+                "сообщили в акимате Алматы.",
+            ],
+            "Высокогорный каток",
+        ),
     ],
 )
 def test_a_note_or_prompt_about_the_page_is_not_the_lead(title, paragraphs, lead):
     got = extractive_lead(feed_article(title, *paragraphs), 40)
     assert got.startswith(lead)
-    assert not any(w in got for w in ("note", "newsletter", "обновлен", "Подписывайтесь"))
+    assert not any(
+        w in got for w in ("note", "newsletter", "обновлен", "дополнен", "Подписывайтесь", "РЕД.")
+    )
 
 
 def test_a_paywall_meter_never_keeps_the_lede_company():
