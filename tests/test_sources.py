@@ -819,6 +819,28 @@ def test_entries_with_no_title_and_no_text_are_counted_in_one_problem(tmp_path):
     ]
 
 
+def test_a_telegram_post_without_a_title_is_headed_by_its_words_not_its_emoji(tmp_path):
+    """A Telegram channel bridged to RSS opens its posts with emoji: the headline made of the
+    first sentence began with them, and so did the Subject when it was the top story."""
+    rss = tmp_path / "telegram.xml"
+    rss.write_bytes(
+        _rss(
+            "<item><link>https://t.me/kaktusmedia/41170</link><description><![CDATA["
+            "<p>\u26a1\ufe0f В Бишкеке с 4 по 6 декабря отключат горячую воду в Октябрьском "
+            "районе. Список адресов — на сайте «Бишкектеплосети».</p>]]></description></item>"
+            "<item><link>https://t.me/kaktusmedia/41234</link><description><![CDATA["
+            "<p>\U0001f1f0\U0001f1ff\U0001f1f0\U0001f1ec Садыр Жапаров встретился с "
+            "Касым-Жомартом Токаевым в Астане. Президенты обсудили транзит грузов.</p>"
+            "]]></description></item>"
+        )
+    )
+    result = read_paths([str(rss)])
+    assert [a.title for a in result.articles] == [
+        "В Бишкеке с 4 по 6 декабря отключат горячую воду в Октябрьском районе",
+        "Садыр Жапаров встретился с Касым-Жомартом Токаевым в Астане",
+    ]
+
+
 def test_a_feeds_text_and_titles_read_as_their_types_say():
     """Atom's type="text" is words, not markup ("<slot>" was dropped and its paragraphs
     merged); a channel title of type html lost none of its tags (readers saw "<b>"); and a

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
@@ -150,10 +151,22 @@ def title_from_text(paragraphs: tuple[Paragraph, ...]) -> str:
     for p in paragraphs:
         if p.kind not in ("prose", "question", "bullet"):
             continue
-        first = _SENTENCE_END.split(p.text.lstrip("• "), 1)[0].strip()
+        first = _SENTENCE_END.split(_without_pictographs(p.text.lstrip("• ")), 1)[0].strip()
         if first:
             return cut_at_word(first.rstrip("."), UNTITLED_CHARS)
     return ""
+
+
+def _without_pictographs(text: str) -> str:
+    """`text` without the emoji it opens with: Telegram channels start a post with one
+    ("⚡️ В Бишкеке ...", "🇰🇿🇰🇬 ..."), no headline does. Symbols, their modifiers and
+    variation selectors, joiners, spaces."""
+    start = 0
+    while start < len(text) and (
+        text[start].isspace() or unicodedata.category(text[start]) in ("So", "Sk", "Mn", "Cf")
+    ):
+        start += 1
+    return text[start:]
 
 
 def published_at(when: dt.datetime | None) -> dt.datetime | None:
