@@ -7,6 +7,8 @@ import random
 import shutil
 import sqlite3
 import struct
+import subprocess
+import sys
 import threading
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -15,11 +17,20 @@ import pytest
 
 from digest.config import SelectionConfig
 from digest.deliver import Outcome
+from digest.errors import StateError
 from digest.models import ALREADY_SENT
 from digest.select.choose import select, sent_records
 from digest.select.sent import History
 from digest.sources import read_paths
-from digest.state import SCHEMA_VERSION, DeliveryStatus, IssueStatus, NewIssue, RunStatus, Store
+from digest.state import (
+    SCHEMA_VERSION,
+    DeliveryStatus,
+    IssueStatus,
+    NewIssue,
+    RunStatus,
+    Store,
+    run_lock,
+)
 from digest.state import exactly_once as rules
 from digest.state import sent as sent_module
 from digest.state.postgres import safe_url
@@ -394,3 +405,42 @@ def test_a_plain_copy_of_the_state_holds_what_a_finished_command_wrote(tmp_path)
         assert serving.unsubscribed() == {"ben@example.org"}
     with Store.open(backup, readonly=True) as restored:
         assert restored.unsubscribed() == {"ben@example.org"}
+
+
+def test_an_upgrade_waits_for_the_run_an_older_digest_is_in_on_sqlite(tmp_path):
+    """A `digest run` of the older digest, mid-send, holds the run lock; any writing command of
+    the newer one (readers add, serve, bounces) used to migrate the file under it, and that run
+    then remembered its issue as its own schema had it (before schema 9 without the rare words
+    that match its stories; from schema 5, into tables the migration had dropped). The upgrade
+    waits for that run, as on PostgreSQL; a run of this digest (which holds the lock itself)
+    migrates, and so does anyone once the older run has let go."""
+    path = tmp_path / "s.sqlite3"
+    with Store.open(path) as store:
+        run_id = store.insert_run(None, RunStatus.RUNNING, None)
+        store.db.execute("DELETE FROM sent_blocks WHERE kind = 'rare_words'")
+        store.db.execute("PRAGMA user_version=8")  # the state as the older digest knows it
+    older = subprocess.Popen(  # the older digest's run: its pid in the lock file, locked
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            "f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX)\n"
+            "f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()\n"
+            "print('held', flush=True); sys.stdin.read()",
+            f"{path}.lock",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert older.stdout.readline() == "held\n"
+        with pytest.raises(StateError, match=rf"run {run_id} of another sender.*schema 8"):
+            Store.open(path)
+        with Store.open(path, readonly=True) as store:  # a look still works, in memory
+            assert store.db.schema_version() == SCHEMA_VERSION
+        assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (8,)
+    finally:
+        older.communicate("")
+    with run_lock(path), Store.open(path) as store:  # this digest's own run holds the lock
+        assert store.db.schema_version() == SCHEMA_VERSION

@@ -40,6 +40,7 @@ class Db:
     dialect: str  # "sqlite" | "postgresql"
     where: str  # the file, or the URL without password: for messages
     readonly: bool
+    memory = False  # a copy in memory: SQLite's read-only look at an older or missing file
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         raise NotImplementedError

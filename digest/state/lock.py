@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import LockedError, StateError
 from .postgres import PostgresDb, lock_key
-from .sqlite import check_ours
+from .sqlite import RUN_LOCK, check_ours, lock_path
 from .store import is_url
 
 
@@ -43,18 +43,15 @@ def file_lock(
     refusal: Callable[[str, Path, str], LockedError],
     wait: bool = False,
 ) -> Iterator[Path]:
-    # Beside the file itself: a state reached by two paths (a link) is one state, one lock.
-    # (A link to nothing is refused when the state is opened; nothing is made where it points.)
-    real = Path(state).resolve() if Path(state).exists() else Path(state)
-    lock_path = Path(f"{real}{suffix}")
+    path = lock_path(state, suffix)
     try:
         if Path(state).is_file() and Path(state).stat().st_size > 0:
             check_ours(Path(state))  # no lock file beside something not ours
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        handle = lock_path.open("a+")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+")
     except OSError as e:
         raise StateError(
-            f"{lock_path}: cannot make the lock file beside the state ({e.strerror})",
+            f"{path}: cannot make the lock file beside the state ({e.strerror})",
             "check `state:` and the folder's permissions",
         ) from None
     with handle:
@@ -63,13 +60,13 @@ def file_lock(
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
-            raise refusal(str(state), lock_path, holder) from None
+            raise refusal(str(state), path, holder) from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
         try:
-            yield lock_path
+            yield path
         finally:
             handle.seek(0)
             handle.truncate()
@@ -83,7 +80,7 @@ def run_lock(state: str | os.PathLike[str], wait: bool = False) -> Iterator[None
     if is_url(state):
         yield None
         return
-    with file_lock(state, ".lock", _run_refusal, wait):
+    with file_lock(state, RUN_LOCK, _run_refusal, wait):
         yield None
 
 

@@ -9,6 +9,7 @@ beside it. Read-only opening (preview, history) writes nothing at all.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import sqlite3
@@ -22,6 +23,15 @@ from .db import Db, is_write
 from .schema import SCHEMA_VERSION
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+RUN_LOCK = ".lock"  # the run lock's file: `<state>.lock` (lock.py)
+
+
+def lock_path(state: str | os.PathLike[str], suffix: str) -> Path:
+    """The file of a lock `suffix` of a state: beside the file itself, so that a state reached
+    by two paths (a link) is one state, one lock. (A link to nothing is refused when the state
+    is opened; nothing is made where it points.)"""
+    real = Path(state).resolve() if Path(state).exists() else Path(state)
+    return Path(f"{real}{suffix}")
 
 
 class SqliteDb(Db):
@@ -34,6 +44,21 @@ class SqliteDb(Db):
         self.readonly = readonly
         self._depth = 0
         self.memory = False  # a read-only look at a file that does not exist yet
+
+    def held_elsewhere(self, run_id: int) -> bool:
+        """Another process holds the run lock (lock.py): a file has one run at a time, so a
+        run recorded as running is that process's."""
+        try:
+            handle = lock_path(self.path, RUN_LOCK).open("r")
+        except OSError:  # no lock file: no run ever held it
+            return False
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:  # held: by this process (a run opening its state) or not
+                return handle.read().strip() != str(os.getpid())
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
 
     # --- opening ------------------------------------------------------------------------
 
@@ -182,7 +207,7 @@ class SqliteDb(Db):
         return self.conn.total_changes
 
     def close(self) -> None:
-        if not self.readonly and not getattr(self, "memory", False):
+        if not self.readonly and not self.memory:
             # Fold what this connection wrote into the file itself, as closing the last
             # connection would: while `serve` or `schedule` holds the state open that never
             # comes, and a plain copy of the file (a nightly backup) missed weeks of writes.

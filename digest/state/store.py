@@ -112,7 +112,7 @@ class Store:
             version = check_version(db)
             if not readonly:
                 migrate(db, version)
-            elif getattr(db, "memory", False):
+            elif db.memory:
                 _memory_schema(db, version)
         except BaseException:
             db.close()
