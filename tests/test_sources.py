@@ -832,12 +832,29 @@ def test_a_telegram_post_without_a_title_is_headed_by_its_words_not_its_emoji(tm
             "<p>\U0001f1f0\U0001f1ff\U0001f1f0\U0001f1ec Садыр Жапаров встретился с "
             "Касым-Жомартом Токаевым в Астане. Президенты обсудили транзит грузов.</p>"
             "]]></description></item>"
+            "<item><link>https://t.me/kaktusmedia/41301</link><description><![CDATA["
+            "<p>1\ufe0f\u20e3 Первое: в Оше открыли новую школу. Второе: ...</p>"
+            "]]></description></item>"
+            "<item><link>https://t.me/kaktusmedia/41302</link><description><![CDATA["
+            "<p>\u203c\ufe0f\U0001f468\u200d\U0001f469\u200d\U0001f467 Срочно: "
+            "семьям с детьми продлили выплаты. Подробности позже.</p>]]></description></item>"
+            # what opens a headline and is no emoji stays: a sign, a symbol, a figure
+            "<item><link>https://t.me/kaktusmedia/41303</link><description><![CDATA["
+            "<p>\u2116 1 в рейтинге городов — Бишкек. Так решили читатели.</p>"
+            "]]></description></item>"
+            "<item><link>https://t.me/kaktusmedia/41304</link><description><![CDATA["
+            "<p>\u2103 Температура упадет до минус 20. Синоптики предупреждают.</p>"
+            "]]></description></item>"
         )
     )
     result = read_paths([str(rss)])
     assert [a.title for a in result.articles] == [
         "В Бишкеке с 4 по 6 декабря отключат горячую воду в Октябрьском районе",
         "Садыр Жапаров встретился с Касым-Жомартом Токаевым в Астане",
+        "Первое: в Оше открыли новую школу",
+        "Срочно: семьям с детьми продлили выплаты",
+        "\u2116 1 в рейтинге городов — Бишкек",
+        "\u2103 Температура упадет до минус 20",
     ]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
@@ -159,14 +158,18 @@ def title_from_text(paragraphs: tuple[Paragraph, ...]) -> str:
 
 def _without_pictographs(text: str) -> str:
     """`text` without the emoji it opens with: Telegram channels start a post with one
-    ("⚡️ В Бишкеке ...", "🇰🇿🇰🇬 ..."), no headline does. Symbols, their modifiers and
-    variation selectors, joiners, spaces."""
-    start = 0
-    while start < len(text) and (
-        text[start].isspace() or unicodedata.category(text[start]) in ("So", "Sk", "Mn", "Cf")
-    ):
-        start += 1
-    return text[start:]
+    ("⚡️ В Бишкеке ...", "🇰🇿🇰🇬 ...", "1️⃣ ..."), no headline does. Emoji only: "№ 1",
+    "℃" and "©2025" are words of the headline."""
+    return _LEADING_EMOJI.sub("", text, count=1)
+
+
+# Pictographs, flags and skin tones (U+1F000-1FAFF), the older symbols emoji took over
+# (U+2600-27BF, 2B00-2BFF, 23E9-23FA, ‼ ⁉), with their variation selectors, joiners and tags;
+# keycaps ("1️⃣": a digit, # or * only with U+20E3); spaces between them.
+_LEADING_EMOJI = re.compile(
+    r"^(?:[\s\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u23e9-\u23fa\u203c\u2049"
+    r"\ufe0e\ufe0f\u200d\U000e0020-\U000e007f]|[0-9#*]\ufe0f?\u20e3)+"
+)
 
 
 def published_at(when: dt.datetime | None) -> dt.datetime | None:
