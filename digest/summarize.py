@@ -178,9 +178,10 @@ def _closed(s: str, opening: str, closing: str) -> bool:
     )
 
 
-# A straight quote opens at the start or after a space or bracket, before a letter; any other
-# closes. Russian copy typed with straight quotes shares the closing one as with «»: Interfax's
-# 'АО "НК "КазМунайГаз" (КМГ)' has three.
+# Straight quotes are balanced in pairs, however spaced ('ТОО"Казахмыс"', 'said:"We', '55"
+# and 65"'); an odd count is read by side: a quote opens at the start or after a space or
+# bracket, before a letter, and any other closes. Russian copy typed with straight quotes
+# shares the closing one as with «»: Interfax's 'АО "НК "КазМунайГаз" (КМГ)' has three.
 _STRAIGHT_OPENING = re.compile(r'(?<![^\s(\[«„“/–—-])"(?=\S)')
 
 
@@ -189,7 +190,7 @@ def _balanced(s: str) -> bool:
     return (
         _closed(s, *curly)
         and _closed(s, "«", "»")
-        and _closed(_STRAIGHT_OPENING.sub("\x01", s), "\x01", '"')
+        and (s.count('"') % 2 == 0 or _closed(_STRAIGHT_OPENING.sub("\x01", s), "\x01", '"'))
         and s.count("(") == s.count(")")
         and s.count("[") == s.count("]")
     )

@@ -114,6 +114,22 @@ def test_nested_quotes_sharing_their_closing_mark_are_balanced(company):
     assert extractive_lead(a, 40).startswith(news)
 
 
+@pytest.mark.parametrize(
+    ("title", "news", "language"),
+    [
+        ("Казахмыс нарастил добычу", 'ТОО"Казахмыс" увеличило добычу меди на 12% за год.', "ru"),
+        ("Samsung cuts TV prices", 'Samsung cut the price of its 55" and 65" televisions.', "en"),
+        ("Minister speaks", 'The minister said:"We are ready to sign the deal this week".', "en"),
+    ],
+)
+def test_straight_quotes_in_pairs_are_balanced_however_spaced(title, news, language):
+    """Quotes in pairs are balanced whatever stands beside them (a missing space, inch marks);
+    only an odd count is read by side (review: reading every quote by side threw these ledes
+    out, and the lead opened on the next sentence)."""
+    a = feed_article(title, news, "The story goes on here with more detail.", language=language)
+    assert extractive_lead(a, 40).startswith(news)
+
+
 def test_a_sentence_ending_on_an_agencys_name_is_news():
     """A bare agency name before a full stop marks a dateline only with a date or a place in
     capitals, and only in the first paragraph: "The president spoke to CNN." is news (review)."""
