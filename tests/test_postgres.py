@@ -330,7 +330,7 @@ def test_an_upgrade_waits_for_the_run_a_sender_with_the_older_digest_is_in(pg_cl
     older.hold_run(run_id)  # as every digest with PostgreSQL does while its run lives
     with pg_cluster.connect(pg_url) as conn:  # the state as the older digest knows it
         conn.execute("UPDATE digest_schema SET version = 8")
-    with pytest.raises(StateError, match=rf"run {run_id} of another sender.*schema 8"):
+    with pytest.raises(StateError, match=rf"run {run_id} of the older digest \(schema 8\)"):
         Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD")
     with Store.open(pg_url, readonly=True, password_env="DIGEST_TEST_PG_PASSWORD") as store:
         assert store.db.schema_version() == 8
@@ -338,3 +338,31 @@ def test_an_upgrade_waits_for_the_run_a_sender_with_the_older_digest_is_in(pg_cl
     older.close()
     with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
         assert store.db.schema_version() == SCHEMA_VERSION
+
+
+def test_two_upgraded_senders_starting_together_both_run(pg_cluster, pg_url, monkeypatch):
+    """Both senders run the newer digest on a state the older one left: A migrates and begins
+    its run between C reading the version and C's look for older runs. C was refused, told
+    A's run was the older digest's (review); the look is made under the migration's lock."""
+    import digest.state.store as store_module
+
+    env = "DIGEST_TEST_PG_PASSWORD"
+    Store.open(pg_url, password_env=env).close()
+    with pg_cluster.connect(pg_url) as conn:
+        conn.execute("UPDATE digest_schema SET version = 8")  # as the older digest left it
+    read_version = store_module.check_version
+    first: list[Store] = []
+
+    def a_migrates_and_runs_once_c_has_read(db):
+        version = read_version(db)  # C has read 8; now A opens, migrates and runs
+        monkeypatch.setattr(store_module, "check_version", read_version)
+        first.append(Store.open(pg_url, password_env=env))
+        first[0].hold_run(first[0].insert_run(None, RunStatus.RUNNING, None))
+        return version
+
+    monkeypatch.setattr(store_module, "check_version", a_migrates_and_runs_once_c_has_read)
+    try:
+        with Store.open(pg_url, password_env=env) as c:
+            assert c.db.schema_version() == SCHEMA_VERSION
+    finally:
+        first[0].close()

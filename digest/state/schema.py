@@ -36,13 +36,16 @@ def check_version(db: Db) -> int:
 
 def migrate(db: Db, version: int) -> None:
     sql = queries(db.dialect)
-    if 0 < version < SCHEMA_VERSION and not db.memory:
-        _refuse_while_older_runs_live(db, sql, version)
     for target in range(version + 1, SCHEMA_VERSION + 1):
         with db.transaction():
             db.lock_in_transaction("migrate")
-            if db.schema_version() >= target:  # another sender migrated meanwhile
+            now = db.schema_version()
+            if now >= target:  # another sender migrated meanwhile
                 continue
+            if target == version + 1 and now > 0 and not db.memory:
+                # read under the migration's lock: a sender that migrated and began its run
+                # meanwhile runs this digest, not the older one
+                _refuse_while_older_runs_live(db, sql, now)
             for statement in statements(sql[f"migrate_{target}"]):
                 db.execute(statement)
             if target in AFTER:
@@ -60,8 +63,8 @@ def _refuse_while_older_runs_live(db: Db, sql: dict[str, str], version: int) -> 
     live = [run_id for run_id in running if db.held_elsewhere(run_id)]
     if live:
         raise StateError(
-            f"{db.where}: run {', '.join(map(str, live))} of another sender, with an older "
-            f"digest (schema {version}), is still going; left as it was",
+            f"{db.where}: run {', '.join(map(str, live))} of the older digest (schema "
+            f"{version}) is still going; left as it was",
             f"run again once it has finished: this digest then brings the state to schema "
             f"{SCHEMA_VERSION}, and senders with the older one refuse it from then on",
         )
