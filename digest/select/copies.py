@@ -100,6 +100,11 @@ def is_copy(a: Telling, b: Telling) -> bool:
     story's copy does not make that copy a telling of it."""
     jac, cont, cont_larger = _containments(a.signature, b.signature, a.size, b.size)
     headlines = headline_similarity(a.headline, b.headline)
+    if min(a.size, b.size) < MIN_CONTAINED and headlines < SAME_HEADLINE:
+        # Too little text to be anyone's: a feed's boilerplate ("Comments" under every Hacker
+        # News item, Reddit's "submitted by /u/... [link] [comments]") is one text under
+        # headlines that differ, and they are two items.
+        return False
     if a.headline and b.headline and headlines < OTHER_HEADLINE:
         # Headlines with no word in common: two stories, unless nearly all of the text is one.
         return jac >= RETITLED_JACCARD or (
