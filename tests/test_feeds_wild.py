@@ -3,6 +3,8 @@ for byte in their shape, read and selected as a run reads and selects them."""
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from digest.config import SelectionConfig
@@ -63,3 +65,110 @@ def test_hacker_news_items_all_saying_comments_are_each_a_story_today_and_tomorr
         "Uzbekistan launches its first communications satellite",
         "A history of the Kazakh alphabet reforms",
     ]
+
+
+def reddit(*entries: tuple[str, str, str, str]) -> bytes:
+    """www.reddit.com/r/NAME/.rss (Atom): a link post's content is its thumbnail, who
+    submitted it and the [link] and [comments] links; the entry's link is the comments page."""
+    out = []
+    for post, title, link, user in entries:
+        comments = f"https://www.reddit.com/r/Kazakhstan/comments/{post}/"
+        content = (
+            f'<table> <tr><td> <a href="{comments}"> <img src="https://external-preview.redd.it/'
+            f'{post}.jpg?width=640&amp;crop=smart" alt="{title}" title="{title}" /> </a> </td><td>'
+            f' &#32; submitted by &#32; <a href="https://www.reddit.com/user/{user}"> /u/{user} '
+            f'</a> <br/> <span><a href="{link}">[link]</a></span> &#32; <span><a href="{comments}">'
+            "[comments]</a></span> </td></tr></table>"
+        )
+        out.append(
+            f"<entry><author><name>/u/{user}</name><uri>https://www.reddit.com/user/{user}</uri>"
+            f'</author><category term="Kazakhstan" label="r/Kazakhstan"/><content type="html">'
+            f"{html.escape(content)}</content><id>t3_{post}</id>"
+            f'<link href="{comments}" /><updated>2026-12-06T23:40:11+05:00</updated>'
+            f"<published>2026-12-06T23:40:11+05:00</published><title>{html.escape(title)}"
+            "</title></entry>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
+        'xmlns:media="http://search.yahoo.com/mrss/"><category term="Kazakhstan" '
+        'label="r/Kazakhstan"/><updated>2026-12-07T00:00:00+05:00</updated>'
+        "<id>/r/Kazakhstan/.rss</id>"
+        '<link rel="alternate" href="https://www.reddit.com/r/Kazakhstan/" type="text/html" />'
+        f"<title>Kazakhstan</title>{''.join(out)}</feed>"
+    ).encode()
+
+
+def wordpress(title: str, slug: str, paragraphs: list[str]) -> bytes:
+    """A WordPress feed (with Yoast's tracking parameters on the link): the post whole in
+    content:encoded, "The post ... appeared first on ..." closing it."""
+    link = f"https://astanatimes.com/2026/12/{slug}/"
+    body = "".join(f"<p>{p}</p>\n" for p in paragraphs)
+    body += (
+        f'<p>The post <a rel="nofollow" href="{link}">{title}</a> appeared first on '
+        '<a rel="nofollow" href="https://astanatimes.com">The Astana Times</a>.</p>\n'
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"
+	xmlns:content="http://purl.org/rss/1.0/modules/content/"
+	xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel>
+	<title>The Astana Times</title>
+	<link>https://astanatimes.com</link>
+	<description>Kazakhstan news and analysis</description>
+	<item>
+		<title>{html.escape(title)}</title>
+		<link>{link}?utm_source=rss&#038;utm_medium=rss&#038;utm_campaign={slug}</link>
+		<dc:creator><![CDATA[Aibarshyn Akhmetkali]]></dc:creator>
+		<pubDate>Sun, 06 Dec 2026 18:12:40 +0000</pubDate>
+		<guid isPermaLink="false">https://astanatimes.com/?p=90210</guid>
+		<description><![CDATA[<p>{paragraphs[0][:150]} [&#8230;]</p>]]></description>
+		<content:encoded><![CDATA[{body}]]></content:encoded>
+	</item>
+	</channel>
+</rss>
+""".encode()
+
+
+ROSATOM = [
+    "ASTANA – Kazakhstan has chosen Russia’s state nuclear corporation Rosatom to lead the "
+    "consortium that will build the country’s first nuclear power plant near the village of "
+    "Ulken on the shore of Lake Balkhash, the Agency for Atomic Energy said on Saturday.",
+    "The plant will have two VVER-1200 reactors with a combined capacity of 2.4 gigawatts. "
+    "Construction is expected to begin in 2027 and the first unit is due to be connected to "
+    "the grid by 2035, agency chairman Almasadam Satkaliyev told reporters in Astana.",
+    "China National Nuclear Corporation, France’s EDF and Korea Hydro & Nuclear Power had "
+    "also bid for the project. Satkaliyev said Rosatom offered the best terms.",
+]
+FEEDBURNER = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<rss xmlns:feedburner="http://rssnamespace.org/'
+    b'feedburner/ext/1.0" version="2.0"><channel><title>RFE/RL - Central Asia</title>'
+    b"<link>https://www.rferl.org</link><description>RFE/RL</description><item><title>Kazakhstan"
+    b" Taps Russia's Rosatom For First Nuclear Plant Despite Western Misgivings</title><link>"
+    b"http://feedproxy.google.com/~r/rferl/centralasia/~3/Xy1zAbC2dE4/33231234.html</link>"
+    b'<guid isPermaLink="false">https://www.rferl.org/a/33231234.html</guid><pubDate>Sun, 06 '
+    b"Dec 2026 20:02:11 +0100</pubDate><description>Kazakhstan has chosen Russia's state-owned"
+    b" Rosatom to lead construction of its first nuclear power plant, a decision likely to "
+    b"deepen Astana's energy ties with Moscow as Western governments seek to isolate the "
+    b'Kremlin.&lt;img src="http://feeds.feedburner.com/~r/rferl/centralasia/~4/Xy1zAbC2dE4" '
+    b'height="1" width="1" alt=""/&gt;</description><feedburner:origLink>'
+    b"https://www.rferl.org/a/33231234.html</feedburner:origLink></item></channel></rss>"
+)
+
+
+def test_a_story_a_subreddit_links_to_is_told_by_an_article_not_by_the_link_post(store):
+    read = [
+        read_feed("https://www.reddit.com/r/Kazakhstan/.rss", reddit((
+            "1h8xk2q", "Kazakhstan picks Russia's Rosatom to build its first nuclear power plant",
+            "https://www.reuters.com/business/energy/kazakhstan-rosatom/", "Dont_Panic_Steppe"
+        ))),
+        read_feed("https://astanatimes.com/feed/", wordpress(
+            "Kazakhstan picks Rosatom to lead construction of its first nuclear power plant",
+            "kazakhstan-picks-rosatom", ROSATOM,
+        )),
+        read_feed("http://feeds.feedburner.com/rferl/centralasia", FEEDBURNER),
+    ]  # fmt: skip
+    selection = select([a for r in read for a in r.articles], History(store), EVERYTHING)
+    assert len(selection.chosen) == 1
+    chosen = selection.chosen[0]
+    assert len(chosen.tellings) == 2
+    assert chosen.article.source_name != "Kazakhstan"  # the subreddit: its link post
+    assert "Kazakhstan" in [t.source_name for t in chosen.tellings]

@@ -436,7 +436,9 @@ def _best_tellings(
 ) -> None:
     """Each story's best telling, the one shown and remembered as the story: not an excerpt,
     under a headline of its own (not one made of an untitled post's first sentence, not a date
-    and time: "Posted 11/27/2005 7:21 AM", as some sites' feeds title posts), with no
+    and time: "Posted 11/27/2005 7:21 AM", as some sites' feeds title posts), with a
+    paragraph to tell it (not a link post: Reddit's "submitted by /u/... [link] [comments]",
+    which has no paragraph for another story's to be mixed into either), with no
     paragraph of another story in it, then the most central (`central`: its mean
     same-story score with the story's other tellings, to a tenth: a story's oddest report,
     often its longest, is a poor face for it), then the fullest, then the first.
@@ -472,6 +474,7 @@ def _best_tellings(
             return (
                 bool(fps.excerpt[r]),
                 batch.candidates[m].untitled or says_only_when(batch.candidates[m].title),
+                not batch.paragraphs(m),
                 mixed(m),
                 centrality,
                 -int(fps.words[r]),
