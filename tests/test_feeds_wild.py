@@ -172,3 +172,82 @@ def test_a_story_a_subreddit_links_to_is_told_by_an_article_not_by_the_link_post
     assert len(chosen.tellings) == 2
     assert chosen.article.source_name != "Kazakhstan"  # the subreddit: its link post
     assert "Kazakhstan" in [t.source_name for t in chosen.tellings]
+
+
+def google_news(*items: tuple[str, str, str, list[tuple[str, str]]]) -> bytes:
+    """news.google.com/rss/search: every link a news.google.com redirect, every title ending
+    " - Outlet", the description the headline and its outlet, or a list of the headlines of
+    the story's other reports, each with its outlet."""
+    out = []
+    for n, (title, outlet, home, related) in enumerate(items):
+        link = f"https://news.google.com/rss/articles/CBMi{n}AFBVV95cUxPVWxNX3lQS2Z0OHhW?oc=5"
+        heads = [
+            f'<a href="https://news.google.com/rss/articles/CBMi{n}{k}AFBVV95cUxQ?oc=5" '
+            f'target="_blank">{html.escape(head)}</a>&nbsp;&nbsp;<font color="#6f6f6f">'
+            f"{html.escape(by)}</font>"
+            for k, (head, by) in enumerate(related)
+        ]
+        description = "<ol>" + "".join(f"<li>{h}</li>" for h in heads) + "</ol>"
+        out.append(
+            f"<item><title>{html.escape(title)} - {outlet}</title><link>{link}</link>"
+            f'<guid isPermaLink="false">CBMi{n}AFBVV95cUxPVWxNX3lQS2Z0OHhW</guid>'
+            "<pubDate>Sun, 06 Dec 2026 19:40:00 GMT</pubDate>"
+            f"<description>{html.escape(heads[0] if len(heads) == 1 else description)}"
+            f'</description><source url="{home}">{outlet}</source></item>'
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><rss xmlns:media="http://search'
+        '.yahoo.com/mrss/" version="2.0"><channel><generator>NFE/5.0</generator><title>'
+        '"Kazakhstan" - Google News</title><link>https://news.google.com/search?q=Kazakhstan&amp;'
+        "hl=en-US&amp;gl=US&amp;ceid=US:en</link><language>en-US</language><description>Google "
+        f"News</description>{''.join(out)}</channel></rss>"
+    ).encode()
+
+
+def test_google_news_headline_lists_are_no_text_and_the_outlets_article_tells_the_story(store):
+    rosatom = "Kazakhstan chooses Russia's Rosatom to build its first nuclear power plant"
+    news = read_feed("https://news.google.com/rss/search?q=Kazakhstan", google_news(
+        (rosatom, "Reuters", "https://www.reuters.com", [
+            (rosatom, "Reuters"),
+            ("Kazakhstan picks Rosatom to lead construction of its first nuclear power plant",
+             "The Astana Times"),
+            ("Rosatom to lead Kazakhstan nuclear plant consortium, China's CNNC to build second",
+             "Bloomberg"),
+        ]),
+        ("Tokayev signs law on artificial intelligence", "Kazinform", "https://en.inform.kz",
+         [("Tokayev signs law on artificial intelligence", "Kazinform")]),
+    )).articles  # fmt: skip
+    assert [a.text for a in news] == ["", ""]
+    outlet = read_feed("https://astanatimes.com/feed/", wordpress(
+        "Kazakhstan picks Rosatom to lead construction of its first nuclear power plant",
+        "kazakhstan-picks-rosatom", ROSATOM,
+    )).articles  # fmt: skip
+    feedburner = read_feed("http://feeds.feedburner.com/rferl/centralasia", FEEDBURNER).articles
+    selection = select(news + outlet + feedburner, History(store), EVERYTHING)
+    told = {c.article.source_name: [t.source_name for t in c.tellings] for c in selection.chosen}
+    assert len(told) == 2
+    assert '"Kazakhstan" - Google News' in told  # the law on AI: Google News alone tells it
+    (rosatom_story,) = (tellings for name, tellings in told.items() if len(tellings) == 2)
+    assert '"Kazakhstan" - Google News' in rosatom_story
+
+
+def test_a_block_of_links_is_not_text_but_a_linked_word_in_a_sentence_is(store):
+    read = read_feed(HN, hacker_news((1, "Show HN: Kzstat", "https://github.com/qazdata/kzstat")))
+    assert read.articles[0].text == ""
+    substack = (
+        "<p>Rosatom's offer came with state export credit covering most of the cost, as in "
+        'Hungary and <a href="https://en.wikipedia.org/wiki/Egypt">Egypt</a>.</p>'
+        '<p class="button-wrapper"><a class="button primary" href="https://steppeletter.'
+        'substack.com/subscribe?"><span>Subscribe now</span></a></p>'
+        '<p>See <a href="../markets/">our markets page</a>.</p>'
+    )
+    item = (
+        "<item><title>Why Rosatom won</title><link>https://steppeletter.substack.com/p/why</link>"
+        f"<description>{html.escape(substack)}</description></item>"
+    )
+    feed = f'<rss version="2.0"><channel><title>Steppe Letter</title>{item}</channel></rss>'
+    (article,) = read_feed("https://steppeletter.substack.com/feed", feed.encode()).articles
+    assert article.text == (
+        "Rosatom's offer came with state export credit covering most of the cost, as in "
+        "Hungary and Egypt."
+    )

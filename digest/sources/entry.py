@@ -8,7 +8,7 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
-from ..models import Paragraph, Problem
+from ..models import CAPTION, CHROME, Paragraph, Problem
 from ..text import clean_text, safe_href
 from .limits import cut_at_word
 from .snapshot import paragraph_kind
@@ -24,37 +24,56 @@ BLOCK_TAGS = frozenset(
     "footer figure figcaption hr".split()
 )
 SKIP_TAGS = frozenset({"script", "style", "head", "title", "noscript", "iframe", "object"})
+# A block that is a link, or links, with at most this many words beside them is no text but
+# a pointer to one: Hacker News's "Comments", Reddit's "[link] [comments]", Substack's
+# "Subscribe now" and "Share", and Google News's headlines of other outlets' reports (each
+# followed by the outlet's name), which made the story's most central telling and no lead.
+LINK_TAIL_WORDS = 5
+_WORD = re.compile(r"\w+")
 
 
 class _TextBlocks(HTMLParser):
-    """Collects the text of an HTML fragment as paragraphs, split at block elements."""
+    """Collects the text of an HTML fragment as paragraphs, split at block elements, each
+    with its kind when its markup tells it: CAPTION inside a <figcaption>, CHROME for links."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.blocks: list[tuple[str, bool]] = []  # (text, inside a <figcaption>)
-        self._parts: list[str] = []
+        self.blocks: list[tuple[str, str | None]] = []  # (text, CAPTION, CHROME or None)
+        self._parts: list[tuple[str, bool]] = []  # (text, inside a link)
         self._skip = 0
         self._caption = 0
+        self._link = 0
 
     def _flush(self) -> None:
-        text = clean_text("".join(self._parts))
+        text = clean_text("".join(part for part, _ in self._parts))
         if text:
-            self.blocks.append((text, self._caption > 0))
+            linked = sum(len(_WORD.findall(p)) for p, in_link in self._parts if in_link)
+            beside = sum(len(_WORD.findall(p)) for p, in_link in self._parts if not in_link)
+            kind = None
+            if self._caption > 0:
+                kind = CAPTION
+            elif linked > beside and beside <= LINK_TAIL_WORDS:
+                kind = CHROME
+            self.blocks.append((text, kind))
         self._parts = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in SKIP_TAGS:
             self._skip += 1
+        elif tag == "a":
+            self._link += 1
         elif tag in BLOCK_TAGS:
             self._flush()
             if tag == "li":
-                self._parts.append("• ")
+                self._parts.append(("• ", False))
             if tag == "figcaption":
                 self._caption += 1
 
     def handle_endtag(self, tag: str) -> None:
         if tag in SKIP_TAGS:
             self._skip = max(0, self._skip - 1)
+        elif tag == "a":
+            self._link = max(0, self._link - 1)
         elif tag in BLOCK_TAGS:
             self._flush()
             if tag == "figcaption":
@@ -62,14 +81,14 @@ class _TextBlocks(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self._skip:
-            self._parts.append(data)
+            self._parts.append((data, self._link > 0))
 
     def close(self) -> None:
         super().close()
         self._flush()
 
 
-def blocks(html: str) -> list[tuple[str, bool]]:
+def blocks(html: str) -> list[tuple[str, str | None]]:
     parser = _TextBlocks()
     parser.feed(html)
     parser.close()
@@ -78,9 +97,9 @@ def blocks(html: str) -> list[tuple[str, bool]]:
 
 def html_to_paragraphs(html: str) -> list[Paragraph]:
     paragraphs = []
-    for text, in_caption in blocks(html):
+    for text, kind in blocks(html):
         text = re.sub(r"^•\s+", "• ", text)
-        paragraphs.append(Paragraph(text, "caption" if in_caption else paragraph_kind(text)))
+        paragraphs.append(Paragraph(text, kind or paragraph_kind(text)))
     if paragraphs and _OPENING_TAG.match(paragraphs[0].text):  # escaped twice by its feed
         return html_to_paragraphs("\n".join(p.text for p in paragraphs))
     return paragraphs
