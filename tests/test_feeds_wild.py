@@ -251,3 +251,8 @@ def test_a_block_of_links_is_not_text_but_a_linked_word_in_a_sentence_is(store):
         "Rosatom's offer came with state export credit covering most of the cost, as in "
         "Hungary and Egypt."
     )
+
+
+def test_a_feedburner_item_links_to_the_article_not_to_feedproxy():
+    (article,) = read_feed("http://feeds.feedburner.com/rferl/centralasia", FEEDBURNER).articles
+    assert article.url == "https://www.rferl.org/a/33231234.html"

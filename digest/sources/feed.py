@@ -140,8 +140,10 @@ def _entry_link(entry: feedparser.FeedParserDict, base: str | None) -> str | Non
     """The entry's link, resolved against the channel link; else, when its <link> is empty,
     its GUID if that is a web address (RSS's permalink); else its enclosure (a podcast's
     episode). A GUID that is no URL (feedparser offers an RSS <guid> as the link when the
-    entry has none) is never a link; a space in a link is escaped, as browsers do."""
-    link = entry.get("link") or ""
+    entry has none) is never a link; a space in a link is escaped, as browsers do. Feedburner's
+    <feedburner:origLink> is the article's own address, its <link> a feedproxy.google.com
+    redirect (a service Google has retired)."""
+    link = entry.get("feedburner_origlink") or entry.get("link") or ""
     candidates = [link]
     if not link.strip():
         candidates.append(entry.get("id") if safe_href(entry.get("id")) else None)
