@@ -256,3 +256,24 @@ def test_a_block_of_links_is_not_text_but_a_linked_word_in_a_sentence_is(store):
 def test_a_feedburner_item_links_to_the_article_not_to_feedproxy():
     (article,) = read_feed("http://feeds.feedburner.com/rferl/centralasia", FEEDBURNER).articles
     assert article.url == "https://www.rferl.org/a/33231234.html"
+
+
+def test_a_whole_wordpress_post_is_no_excerpt_and_tells_its_story_over_aggregators(store):
+    metro = "Almaty to open three new metro stations by end of 2027, akimat says"
+    post = read_feed("https://astanatimes.com/feed/", wordpress(metro, "almaty-metro", [
+        "ALMATY – The Almaty metro will get three new stations on its first line by the end of "
+        "2027, the city akimat said on Friday, extending the line westward to Kalkaman.",
+        "The extension, 4.5 kilometres long, will cost 187 billion tenge and is financed from "
+        "the city budget. Tunnelling started in March.",
+    ])).articles  # fmt: skip
+    assert not post[0].excerpt and "appeared first" not in post[0].text
+    news = read_feed("https://news.google.com/rss/search?q=Kazakhstan", google_news(
+        (metro, "The Astana Times", "https://astanatimes.com", [(metro, "The Astana Times")]),
+    )).articles  # fmt: skip
+    link_post = read_feed("https://www.reddit.com/r/Kazakhstan/.rss", reddit((
+        "1h8ab3c", "Almaty metro extension: three new stations by 2027",
+        "https://astanatimes.com/2026/12/almaty-metro/", "almaty_local",
+    ))).articles  # fmt: skip
+    (chosen,) = select(news + link_post + post, History(store), EVERYTHING).chosen
+    assert chosen.article.source_name == "The Astana Times"
+    assert len(chosen.tellings) == 2

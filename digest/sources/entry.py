@@ -126,8 +126,11 @@ _MARKUP = re.compile(
 _OPENING_TAG = re.compile(rf"<{_HTML_TAGS}\b[^<>]*>", re.I)
 
 
-# What feeds put in a teaser to say the rest is elsewhere: WordPress's "The post X appeared
-# first on Y.", "[…]", "Continue reading →", "Read more". Such an entry is an excerpt.
+# What feeds put in a teaser to say the rest is elsewhere: "[…]", "Continue reading →",
+# "Read more". Such an entry is an excerpt. WordPress's "The post X appeared first on Y."
+# (Yoast's footer) closes whole posts in content:encoded as well as teasers: it goes, and
+# says nothing of which the entry is (a whole post marked an excerpt lost its story to a
+# Google News headline with no text at all).
 _POST_APPEARED = re.compile(r"^The post .+ appeared first on .+$", re.S)
 _READ_ON = re.compile(
     r"^(?:continue reading|read more|read the (?:full|rest of the) (?:story|article))\b.{0,80}$",
@@ -144,7 +147,9 @@ def strip_excerpt_marks(paragraphs: list[Paragraph]) -> tuple[tuple[Paragraph, .
     kept = []
     for n, p in enumerate(paragraphs, 1):
         last = n == len(paragraphs)
-        if _POST_APPEARED.match(p.text) or (last and _READ_ON.match(p.text)):
+        if _POST_APPEARED.match(p.text):  # under a teaser and a whole post alike: no mark
+            continue
+        if last and _READ_ON.match(p.text):
             excerpt = True
             continue
         text = _TRAILING_MARK.sub("", p.text)
