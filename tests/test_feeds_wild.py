@@ -277,3 +277,40 @@ def test_a_whole_wordpress_post_is_no_excerpt_and_tells_its_story_over_aggregato
     (chosen,) = select(news + link_post + post, History(store), EVERYTHING).chosen
     assert chosen.article.source_name == "The Astana Times"
     assert len(chosen.tellings) == 2
+
+
+REUTERS = "https://www.reuters.com/business/energy/kazakhstan-chooses-rosatom-2026-12-06/"
+BING_NEWS = (
+    b'<?xml version="1.0" encoding="utf-8" ?><rss version="2.0" xmlns:News="https://www.bing.com'
+    b':443/news/search?q=Kazakhstan&amp;format=rss"><channel><title>Kazakhstan - BingNews</title>'
+    b"<link>https://www.bing.com:443/news/search?q=Kazakhstan&amp;format=rss</link><description>"
+    b"Search results</description><item><title>Kazakhstan chooses Rosatom to build first nuclear"
+    b" power plant</title><link>http://www.bing.com/news/apiclick.aspx?ref=FexRss&amp;aid=&amp;"
+    b"tid=6753A5F2B8E14C1E9D3B2A4F5E6D7C8B&amp;url=https%3a%2f%2fwww.reuters.com%2fbusiness%2f"
+    b"energy%2fkazakhstan-chooses-rosatom-2026-12-06%2f&amp;c=15848237591164183412&amp;mkt=en-us"
+    b"</link><description>Kazakhstan has chosen Russia&amp;#39;s state nuclear corporation Rosatom"
+    b" to lead an international consortium to build the country&amp;#39;s first nuclear power "
+    b"plant, the country&amp;#39;s atomic energy agency said on Saturday.</description><pubDate>"
+    b"Sun, 06 Dec 2026 19:45:00 GMT</pubDate><News:Source>Reuters</News:Source></item>"
+    b"</channel></rss>"
+)
+GOOGLE_ALERT = (
+    b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" xmlns:idx='
+    b'"urn:atom-extension:indexing"><id>tag:google.com,2005:reader/user/0000/state/com.google/'
+    b'alerts/1234</id><title>Google Alert - Kazakhstan</title><link href="https://www.google.'
+    b'com/alerts/feeds/0000/1234" rel="self"></link><updated>2026-12-06T19:45:00Z</updated>'
+    b"<entry><id>tag:google.com,2013:googlealerts/feed:1234567890123456789</id><title type="
+    b'"html">&lt;b&gt;Kazakhstan&lt;/b&gt; chooses Rosatom to build first nuclear power plant'
+    b'</title><link href="https://www.google.com/url?rct=j&amp;sa=t&amp;url=https://www.reuters'
+    b".com/business/energy/kazakhstan-chooses-rosatom-2026-12-06/&amp;ct=ga&amp;cd=CAIyGjE0ZjY3"
+    b'&amp;usg=AOvVaw0abc" /><published>2026-12-06T19:45:00Z</published><updated>2026-12-06T19:'
+    b'45:00Z</updated><content type="html">&lt;b&gt;Kazakhstan&lt;/b&gt; has chosen Russia&amp;'
+    b"#39;s state nuclear corporation Rosatom to lead ...</content><author><name></name></author>"
+    b"</entry></feed>"
+)
+
+
+def test_bing_news_and_google_alerts_link_to_the_article_not_to_their_click_counters():
+    (bing,) = read_feed("https://www.bing.com/news/search?format=rss", BING_NEWS).articles
+    (alert,) = read_feed("https://www.google.com/alerts/feeds/0000/1234", GOOGLE_ALERT).articles
+    assert bing.url == alert.url == REUTERS

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from html.parser import HTMLParser
-from urllib.parse import urljoin
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..models import CAPTION, CHROME, Paragraph, Problem
 from ..text import clean_text, safe_href
@@ -208,9 +208,31 @@ def resolved_link(link: str | None, base: str | None) -> str | None:
     if not link:
         return None
     try:
-        return safe_href(urljoin(base, link) if base else link)
+        href = safe_href(urljoin(base, link) if base else link)
     except ValueError:  # "http://[broken/1": urljoin cannot read it, and it is no link
         return None
+    return _unwrapped(href) if href else None
+
+
+# Aggregators whose links are a click-counting redirect with the article's address in a
+# query parameter: Bing News ("www.bing.com/news/apiclick.aspx?...&url=https%3a%2f%2f..."),
+# Google Alerts ("www.google.com/url?rct=j&sa=t&url=https://..."). Google News's own links
+# hide the address and stay as they are.
+_REDIRECTS = {
+    ("www.bing.com", "/news/apiclick.aspx"): "url",
+    ("bing.com", "/news/apiclick.aspx"): "url",
+    ("www.google.com", "/url"): "url",
+}
+
+
+def _unwrapped(href: str) -> str:
+    """The article's own address when `href` is an aggregator's redirect to it."""
+    parts = urlsplit(href)
+    name = _REDIRECTS.get(((parts.hostname or "").lower(), parts.path.lower()))
+    if name is None:
+        return href
+    target = next(iter(parse_qs(parts.query).get(name, ())), None)
+    return safe_href(target) or href
 
 
 def unread_date(source: str, title: str, written: str) -> Problem:
