@@ -314,3 +314,32 @@ def test_bing_news_and_google_alerts_link_to_the_article_not_to_their_click_coun
     (bing,) = read_feed("https://www.bing.com/news/search?format=rss", BING_NEWS).articles
     (alert,) = read_feed("https://www.google.com/alerts/feeds/0000/1234", GOOGLE_ALERT).articles
     assert bing.url == alert.url == REUTERS
+
+
+def test_footnote_marks_are_not_words_of_the_sentence_they_follow():
+    substack = (
+        "<p>Rosatom's offer came with state export credit, as in Hungary and Egypt."
+        '<a class="footnote-anchor" data-component-name="FootnoteAnchorToDOM" '
+        'id="footnote-anchor-1" href="#footnote-1" target="_self">1</a> Neither CNNC nor EDF '
+        'matched it in <a href="https://example.com/2024">2024</a>.</p>'
+        '<div class="footnote" data-component-name="FootnoteToDOM"><a id="footnote-1" '
+        'href="#footnote-anchor-1" class="footnote-number" contenteditable="false" '
+        'target="_self">1</a><div class="footnote-content"><p>Paks II was financed with a '
+        "Russian state loan.</p></div></div>"
+        '<p>Markdown writes them so.<sup class="footnote-ref"><a href="#fn2" id="fnref2">[2]</a>'
+        '</sup></p><ol class="footnotes-list"><li id="fn2">A note. <a href="#fnref2" '
+        'class="footnote-backref">↩︎</a></li></ol>'
+    )
+    item = (
+        "<item><title>Why Rosatom won</title><link>https://steppeletter.substack.com/p/why</link>"
+        f"<description>{html.escape(substack)}</description></item>"
+    )
+    feed = f'<rss version="2.0"><channel><title>Steppe Letter</title>{item}</channel></rss>'
+    (article,) = read_feed("https://steppeletter.substack.com/feed", feed.encode()).articles
+    assert article.text.split("\n\n") == [
+        "Rosatom's offer came with state export credit, as in Hungary and Egypt. Neither CNNC "
+        "nor EDF matched it in 2024.",
+        "Paks II was financed with a Russian state loan.",
+        "Markdown writes them so.",
+        "• A note.",
+    ]

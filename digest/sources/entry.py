@@ -30,6 +30,9 @@ SKIP_TAGS = frozenset({"script", "style", "head", "title", "noscript", "iframe",
 # followed by the outlet's name), which made the story's most central telling and no lead.
 LINK_TAIL_WORDS = 5
 _WORD = re.compile(r"\w+")
+# A link within the page whose text is a number or a return arrow is a footnote's mark or its
+# way back (Substack's "Egypt.1 Neither", WordPress's and Markdown's "[1]", "↩︎"): no words.
+_FOOTNOTE_MARK = re.compile(r"^\s*(?:\[?\d{1,3}\]?|↩\ufe0e?)\s*$")
 
 
 class _TextBlocks(HTMLParser):
@@ -43,6 +46,7 @@ class _TextBlocks(HTMLParser):
         self._skip = 0
         self._caption = 0
         self._link = 0
+        self._in_page: list[int | None] = []  # per open <a>: where its text starts, if "#..."
 
     def _flush(self) -> None:
         text = clean_text("".join(part for part, _ in self._parts))
@@ -56,12 +60,15 @@ class _TextBlocks(HTMLParser):
                 kind = CHROME
             self.blocks.append((text, kind))
         self._parts = []
+        self._in_page = [None] * len(self._in_page)  # a link's text across blocks is kept
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in SKIP_TAGS:
             self._skip += 1
         elif tag == "a":
             self._link += 1
+            href = dict(attrs).get("href") or ""
+            self._in_page.append(len(self._parts) if href.startswith("#") else None)
         elif tag in BLOCK_TAGS:
             self._flush()
             if tag == "li":
@@ -74,6 +81,10 @@ class _TextBlocks(HTMLParser):
             self._skip = max(0, self._skip - 1)
         elif tag == "a":
             self._link = max(0, self._link - 1)
+            start = self._in_page.pop() if self._in_page else None
+            if start is not None:
+                if _FOOTNOTE_MARK.match("".join(part for part, _ in self._parts[start:])):
+                    del self._parts[start:]
         elif tag in BLOCK_TAGS:
             self._flush()
             if tag == "figcaption":
