@@ -143,6 +143,21 @@ def test_a_feed_failing_runs_in_a_row_is_a_warning_and_the_others_are_read(tmp_p
     assert all(len(r["chosen"]) == 1 for r in reports)
 
 
+def test_a_feed_gone_for_good_says_to_take_it_out_of_the_config(tmp_path, site):
+    articles = sample_articles()
+    site.routes["/f.xml"] = Page(rss("f", articles[:6]))
+    config = load_config(write_config(tmp_path, [site.url("/f.xml")], max_articles=2))
+    run(config)
+    site.routes["/f.xml"] = Page(b"<html><body><h1>410 Gone</h1></body></html>", 410)
+    second = run(config).to_json()
+    with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
+        cache = store.feed_caches()[site.url("/f.xml")]
+    assert second["problems"] == [
+        f"{site.url('/f.xml')}: the server answered HTTP 410 Gone: the feed is gone for good; "
+        f"take it out of `feed:`; its last copy ({cache.last_success}) read"
+    ]
+
+
 def test_a_moved_feed_is_reported_until_the_config_is_updated(tmp_path, site):
     moved = redirect(301, "/new.xml")
     site.routes["/old.xml"] = moved

@@ -245,6 +245,8 @@ async def _answer(resp, url, known: CacheInfo, settings, started, moved) -> Fetc
         return Fetched(url, cache, known.body, known.content_type, not_modified=True, moved=moved)
     if resp.status != 200:
         why = f"the server answered HTTP {resp.status} {resp.reason or ''}".rstrip()
+        if resp.status == 410:  # a publisher's word that the feed is not coming back
+            why += ": the feed is gone for good; take it out of `feed:`"
         if resp.status in (429, 503) and wait[0]:
             why += f"; not asked again before {wait[0]} (Retry-After)"
         return _failed(
