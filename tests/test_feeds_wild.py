@@ -343,3 +343,26 @@ def test_footnote_marks_are_not_words_of_the_sentence_they_follow():
         "Markdown writes them so.",
         "• A note.",
     ]
+
+
+def test_a_title_escaped_twice_reads_as_its_words():
+    atom = (
+        b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        b'<title type="html">Kaz &amp;amp; Co. News</title><id>urn:kaz</id>'
+        b"<entry><title>AT&amp;amp;T opens office in Almaty</title><id>urn:kaz:1</id>"
+        b"<updated>2026-12-06T16:00:00Z</updated><summary>The US telecoms group opened an office"
+        b" in Almaty.</summary></entry>"
+        b'<entry><title type="html">Tenge &amp;amp;amp; bonds rally, &amp;lt;slot&amp;gt; '
+        b"&amp;amp;#8217;s</title><id>urn:kaz:2</id><updated>2026-12-06T16:00:00Z</updated>"
+        b"<summary>The tenge rallied.</summary></entry>"
+        b'<entry><title type="text">Why a &lt;slot&gt; in a title is words</title>'
+        b"<id>urn:kaz:3</id><updated>2026-12-06T16:00:00Z</updated><summary>Tags.</summary>"
+        b"</entry></feed>"
+    )
+    read = read_feed("https://kz.example.org/atom.xml", atom).articles
+    assert [a.title for a in read] == [
+        "AT&T opens office in Almaty",
+        "Tenge & bonds rally, <slot> ’s",
+        "Why a <slot> in a title is words",
+    ]
+    assert read[0].source_name == "Kaz & Co. News"

@@ -130,9 +130,9 @@ def text_to_paragraphs(text: str) -> list[Paragraph]:
 
 
 _HTML_TAGS = r"(?:p|br|div|span|a|strong|em|b|i|ul|ol|li|h[1-6]|blockquote|figure|img)"
-_MARKUP = re.compile(
-    rf"</?{_HTML_TAGS}\b[^<>]*>|&(?:#[0-9]+|#x[0-9a-f]+|[a-z]{{2,8}}[0-9]?);", re.I
-)
+_ENTITY = r"&(?:#[0-9]+|#x[0-9a-f]+|[a-z]{2,8}[0-9]?);"
+_MARKUP = re.compile(rf"</?{_HTML_TAGS}\b[^<>]*>|{_ENTITY}", re.I)
+HTML_ENTITY = re.compile(_ENTITY, re.I)
 # A text whose every tag was escaped twice ("&amp;lt;p&amp;gt;") starts with one once read.
 _OPENING_TAG = re.compile(rf"<{_HTML_TAGS}\b[^<>]*>", re.I)
 

@@ -10,6 +10,7 @@ import calendar
 import codecs
 import datetime as dt
 import email.message
+import html
 import re
 
 import feedparser
@@ -19,6 +20,7 @@ from ..language import declared_language
 from ..models import Article, Paragraph, Problem, ReadResult
 from ..text import clean_text, safe_href
 from .entry import (
+    HTML_ENTITY,
     blocks,
     empty_entries,
     html_to_paragraphs,
@@ -169,10 +171,14 @@ def _text(entry: feedparser.FeedParserDict) -> list[Paragraph]:
 
 
 def _title(item: feedparser.FeedParserDict) -> str:
-    """An entry's or the channel's title as one line of text (an HTML title's tags gone)."""
+    """An entry's or the channel's title as one line of text (an HTML title's tags gone). An
+    entity still there once it is read was escaped twice by its feed ("AT&amp;amp;T", which
+    readers saw as "AT&amp;T"): it is read once more."""
     title = item.get("title", "")
     if "html" in item.get("title_detail", {}).get("type", ""):
         title = " ".join(block for block, _ in blocks(title))
+    if HTML_ENTITY.search(title):
+        title = html.unescape(title)
     return clean_text(title)
 
 
