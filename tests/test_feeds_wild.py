@@ -226,9 +226,19 @@ def test_google_news_headline_lists_are_no_text_and_the_outlets_article_tells_th
     selection = select(news + outlet + feedburner, History(store), EVERYTHING)
     told = {c.article.source_name: [t.source_name for t in c.tellings] for c in selection.chosen}
     assert len(told) == 2
-    assert '"Kazakhstan" - Google News' in told  # the law on AI: Google News alone tells it
+    assert "Kazinform" in told  # the law on AI: Google News alone tells it
     (rosatom_story,) = (tellings for name, tellings in told.items() if len(tellings) == 2)
-    assert '"Kazakhstan" - Google News' in rosatom_story
+    assert "Reuters" in rosatom_story  # through Google News
+
+
+def test_a_google_news_headline_is_the_outlets_and_the_outlet_its_source():
+    (article,) = read_feed("https://news.google.com/rss/search?q=Kazakhstan", google_news(
+        ("Tokayev signs law on artificial intelligence", "Kazinform", "https://en.inform.kz",
+         [("Tokayev signs law on artificial intelligence", "Kazinform")]),
+    )).articles  # fmt: skip
+    assert article.title == "Tokayev signs law on artificial intelligence"
+    assert (article.source_name, article.source_link) == ("Kazinform", "https://en.inform.kz")
+    assert article.url.startswith("https://news.google.com/rss/articles/")
 
 
 def test_a_block_of_links_is_not_text_but_a_linked_word_in_a_sentence_is(store):

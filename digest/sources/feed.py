@@ -182,6 +182,17 @@ def _title(item: feedparser.FeedParserDict) -> str:
     return clean_text(title)
 
 
+def _outlet(entry: feedparser.FeedParserDict, title: str) -> tuple[str, str | None, str]:
+    """The outlet an aggregator's entry names in its <source> (RSS 2.0: the channel the item
+    came from; Google News names the publisher there and ends the title with " - Reuters"),
+    its home page, and the title without that ending; ("", None, title) when it names none."""
+    source = entry.get("source") or {}
+    name = clean_text(source.get("title") or "")
+    if not name:
+        return "", None, title
+    return name, safe_href(source.get("href")), title.removesuffix(f" - {name}") or title
+
+
 def _declared_language(entry: feedparser.FeedParserDict, channel) -> str | None:
     """The entry's language as the feed declares it: its content's xml:lang, else the
     channel's <language>."""
@@ -250,7 +261,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
     empty = 0
     for entry in parsed.entries:
         paragraphs, excerpt = strip_excerpt_marks(_text(entry))
-        given = _title(entry)
+        outlet, outlet_link, given = _outlet(entry, _title(entry))
         title = given or title_from_text(paragraphs)
         if not title:  # no title and no text: nothing to show
             empty += 1
@@ -272,8 +283,8 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
                 guid=entry.get("id") or entry.get("link") or None,
                 excerpt=excerpt,
                 untitled=not given,
-                source_name=feed_name,
-                source_link=safe_href(channel.get("link")),
+                source_name=outlet or feed_name,
+                source_link=outlet_link if outlet else safe_href(channel.get("link")),
                 language=_declared_language(entry, channel),
             )
         )
