@@ -272,6 +272,20 @@ def test_a_feed_that_turns_into_a_web_page_is_a_failing_feed_whose_last_copy_is_
     assert "failed 3 fetches in a row" in read.problems[-1].message
 
 
+def test_a_feed_answering_an_empty_body_is_a_failing_feed_whose_last_copy_is_read(site):
+    """WordPress answers 200 with nothing after a PHP error: that was a success, its last
+    copy replaced by nothing ("empty feed"), the stories waiting in it not read."""
+    url = site.url("/f")
+    site.routes = {"/f": Page(FEED)}
+    first = fetch_all([url])[url]
+    site.routes = {"/f": Page(b"\n", headers={"Content-Type": "application/rss+xml"})}
+    got = fetch_all([url], {url: first.cache}, feeds=True)[url]
+    assert got.error == "answered with an empty body, not a feed"
+    assert (got.body, got.cache.body, got.cache.failures) == (FEED, FEED, 1)
+    assert got.cache.status == "200, empty"
+    assert [a.title for a in read_fetched(got).articles] == ["Almaty opens metro line"]
+
+
 def test_the_feed_cache_round_trips_through_sqlite(tmp_path, site):
     site.routes = {"/f": Page(FEED, etag='"v1"')}
     url = site.url("/f")

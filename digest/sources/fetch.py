@@ -81,9 +81,9 @@ def fetch_all(
     """Fetch every URL (each once) concurrently; never raises for a bad URL or server.
     `then(fetched)`, when given, runs on each as soon as it arrives, in one worker thread
     while the others are still on their way (its result in `Fetched.read`): reading the
-    feeds overlaps waiting for the slow ones. `feeds`: the URLs are feeds, and a web page
-    answered for one is a failed fetch (a maintenance page, the site's home page after a
-    redesign): its last copy, with the stories still waiting, is kept and read."""
+    feeds overlaps waiting for the slow ones. `feeds`: the URLs are feeds, and a web page or
+    an empty body answered for one is a failed fetch (`_not_a_feed`): its last copy, with
+    the stories still waiting, is kept and read."""
     urls = list(dict.fromkeys(urls))
     if not urls:
         return {}
@@ -123,12 +123,10 @@ async def _fetch_all(
             nonlocal done
             known = cache.get(url) or CacheInfo(url)
             got = await _one(session, url, known, settings, total_limit, hosts, conditional)
-            if feeds and got.fresh and looks_like_html(got.body or b""):
-                why = web_page_problem(url, got.body or b"").message
-                why = why.replace("this is", "answered with", 1)
+            if feeds and got.fresh and (wrong := _not_a_feed(url, got.body or b"")):
                 started = dt.datetime.fromisoformat(got.cache.last_fetch or "")
                 moved_to = got.cache.moved_to
-                got = _failed(url, known, started, why, status="200, a web page", moved_to=moved_to)
+                got = _failed(url, known, started, wrong[0], status=wrong[1], moved_to=moved_to)
             if worker is not None:
                 try:
                     got.read = await loop.run_in_executor(worker, then, got)
@@ -145,6 +143,18 @@ async def _fetch_all(
             if worker is not None:
                 worker.shutdown()
     return out
+
+
+def _not_a_feed(url: str, body: bytes) -> tuple[str, str] | None:
+    """Why a feed's 200 answer is no feed, and its status, if it is none: a web page (a
+    maintenance page, the home page after a redesign) or nothing at all (WordPress's blank
+    page after a PHP error, a CDN's hiccup)."""
+    if not body.strip():
+        return "answered with an empty body, not a feed", "200, empty"
+    if looks_like_html(body):
+        why = web_page_problem(url, body).message.replace("this is", "answered with", 1)
+        return why, "200, a web page"
+    return None
 
 
 async def _one(session, url, known: CacheInfo, settings, total_limit, hosts, conditional):
