@@ -376,3 +376,45 @@ def test_a_title_escaped_twice_reads_as_its_words():
         "Why a <slot> in a title is words",
     ]
     assert read[0].source_name == "Kaz & Co. News"
+
+
+SHOW = (
+    "Steppe Talk is a weekly podcast about politics, business and culture in Central Asia, "
+    "hosted by Dana Ospanova and Timur Akhmetov. New episodes every Friday. Support the show "
+    "on Patreon and follow us on Telegram and Instagram for news between episodes."
+)
+
+
+def podcast(*episodes: tuple[int, str, str]) -> bytes:
+    """A podcast whose every episode's <itunes:summary> is the show's blurb, some with a
+    line of their own before it."""
+    items = "".join(
+        f"<item><title>{title}</title><itunes:summary>{own}{SHOW}</itunes:summary>"
+        f'<enclosure url="https://media.transistor.fm/{n}.mp3" length="41234567" '
+        f'type="audio/mpeg"/><guid isPermaLink="false">b6c3f3a2-{n:04d}</guid>'
+        f"<pubDate>Fri, {n - 20:02d} Nov 2026 06:00:00 +0600</pubDate></item>"
+        for n, title, own in episodes
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" xmlns:itunes="http://www.'
+        'itunes.com/dtds/podcast-1.0.dtd"><channel><title>Steppe Talk</title><link>'
+        f"https://steppetalk.transistor.fm</link>{items}</channel></rss>"
+    ).encode()
+
+
+def test_podcast_episodes_sharing_the_shows_blurb_are_each_an_episode(store):
+    feed = "https://feeds.transistor.fm/steppe-talk"
+    week = [
+        (42, "Episode 42: The nuclear tender", ""),
+        (41, "Episode 41: Water wars that weren't", "How the Syr Darya is shared.\n\n"),
+        (40, "Episode 40: Live from the Almaty book fair", ""),
+    ]
+    read = read_feed(feed, podcast(*week)).articles
+    assert [a.text for a in read] == ["", "How the Syr Darya is shared.", ""]
+    first = select(read, History(store), EVERYTHING)
+    assert len(first.chosen) == 3
+    store.remember(1, first.records)
+    later = read_feed(feed, podcast((43, "Episode 43: Bishkek's new mayor", ""), *week)).articles
+    assert [c.article.title for c in select(later, History(store), EVERYTHING).chosen] == [
+        "Episode 43: Bishkek's new mayor"
+    ]

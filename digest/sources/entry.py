@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
+from dataclasses import replace
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-from ..models import CAPTION, CHROME, Paragraph, Problem
+from ..models import BODY_KINDS, CAPTION, CHROME, Article, Paragraph, Problem
 from ..text import clean_text, safe_href
 from .limits import cut_at_word
 from .snapshot import paragraph_kind
@@ -244,6 +246,39 @@ def _unwrapped(href: str) -> str:
         return href
     target = next(iter(parse_qs(parts.query).get(name, ())), None)
     return safe_href(target) or href
+
+
+# A paragraph half or more of a feed's entries carry, and at least this many, is the feed's,
+# not an entry's: a podcast's blurb under every episode, a YouTube channel's links under
+# every video, Substack's "X is a reader-supported publication", a newsletter's footer. Taken
+# for text, it made every entry a copy of the first (one episode per feed, each next one
+# "already sent"). A story's paragraphs in its updates and copies are in fewer (a feed
+# carries other stories too).
+BOILERPLATE_ENTRIES = 3
+
+
+def without_boilerplate(articles: list[Article]) -> list[Article]:
+    """The articles of one feed with the paragraphs that are the feed's (BOILERPLATE_ENTRIES)
+    marked CHROME (left out of their text, their leads and story matching)."""
+    carried = Counter(
+        text for a in articles for text in {p.utf8 for p in a.paragraphs if p.kind in BODY_KINDS}
+    )
+    least = max(BOILERPLATE_ENTRIES, (len(articles) + 1) // 2)
+    common = {text for text, n in carried.items() if n >= least}
+    if not common:
+        return articles
+    return [
+        replace(
+            a,
+            paragraphs=tuple(
+                Paragraph.of_utf8(p.utf8, CHROME, p.line) if p.utf8 in common else p
+                for p in a.paragraphs
+            ),
+        )
+        if any(p.utf8 in common for p in a.paragraphs)
+        else a
+        for a in articles
+    ]
 
 
 def unread_date(source: str, title: str, written: str) -> Problem:

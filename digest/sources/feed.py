@@ -30,6 +30,7 @@ from .entry import (
     text_to_paragraphs,
     title_from_text,
     unread_date,
+    without_boilerplate,
 )
 from .jsonfeed import looks_like_json, read_json_feed
 from .webpage import looks_like_html, web_page_problem
@@ -289,6 +290,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
             )
         )
     if result.articles:
+        result.articles = without_boilerplate(result.articles)
         result.sources_read = 1
         if empty:
             result.problems.append(empty_entries(source, empty))

@@ -18,6 +18,7 @@ from .entry import (
     text_to_paragraphs,
     title_from_text,
     unread_date,
+    without_boilerplate,
 )
 
 
@@ -116,6 +117,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
             )
         )
     if result.articles:
+        result.articles = without_boilerplate(result.articles)
         result.sources_read = 1
         if empty:
             result.problems.append(empty_entries(source, empty))
