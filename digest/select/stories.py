@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..models import DUPLICATE, NEAR_DUPLICATE, SAME_STORY
+from ..models import BODY_KINDS, DUPLICATE, NEAR_DUPLICATE, SAME_STORY, Article
 from ..text import says_only_when
 from .batch import COPIES, MIN_ANCHORS, STORY_WINDOW_DAYS, STRENGTH, Batch
 from .keys import distinct
@@ -29,6 +29,7 @@ from .similarity import ATTACH_P, MIN_SCORE, SAME_STORY_P, SPLIT_P, average_link
 SMALL_STORY = 4  # copy groups: a story this small may join a bigger one (join_small_stories)
 SPLIT_SHARERS = 50  # stories sharing a too common anchor, at most, for it to join them
 SPLIT_SAMPLE = 8  # tellings of each of two stories whose pairs estimate their mean
+LINK_POST_WORDS = 5  # a body of fewer words tells no story (_tells_little)
 CENTRAL_SAMPLE = 32  # tellings a telling of a bigger story is compared with (_centrality)
 COPY_LINKAGE = 0.4  # see _join_copy_groups
 
@@ -428,6 +429,15 @@ def _merged(parts: list[Story], kind: str) -> Story:
     return story
 
 
+def _tells_little(article: Article) -> bool:
+    """A link post: its body is a byline at most (Reddit's "submitted by /u/... [link]
+    [comments]"), no story told, and no paragraph for another story's to be mixed into either.
+    (ECB+ holds a whole report of seven words: "The parliament election is over in
+    Turkmenistan.")"""
+    body = (p.text for p in article.paragraphs if p.kind in BODY_KINDS)
+    return sum(len(text.split()) for text in body) < LINK_POST_WORDS
+
+
 def _best_tellings(
     stories: list[Story],
     batch: Batch,
@@ -436,9 +446,8 @@ def _best_tellings(
 ) -> None:
     """Each story's best telling, the one shown and remembered as the story: not an excerpt,
     under a headline of its own (not one made of an untitled post's first sentence, not a date
-    and time: "Posted 11/27/2005 7:21 AM", as some sites' feeds title posts), with a
-    paragraph to tell it (not a link post: Reddit's "submitted by /u/... [link] [comments]",
-    which has no paragraph for another story's to be mixed into either), with no
+    and time: "Posted 11/27/2005 7:21 AM", as some sites' feeds title posts), with text to
+    tell it (`_tells_little`), with no
     paragraph of another story in it, then the most central (`central`: its mean
     same-story score with the story's other tellings, to a tenth: a story's oddest report,
     often its longest, is a poor face for it), then the fullest, then the first.
@@ -474,7 +483,7 @@ def _best_tellings(
             return (
                 bool(fps.excerpt[r]),
                 batch.candidates[m].untitled or says_only_when(batch.candidates[m].title),
-                not batch.paragraphs(m),
+                _tells_little(batch.candidates[m]),
                 mixed(m),
                 centrality,
                 -int(fps.words[r]),
