@@ -418,3 +418,28 @@ def test_podcast_episodes_sharing_the_shows_blurb_are_each_an_episode(store):
     assert [c.article.title for c in select(later, History(store), EVERYTHING).chosen] == [
         "Episode 43: Bishkek's new mayor"
     ]
+
+
+def test_copies_of_one_story_in_a_small_feed_keep_the_paragraph_they_share():
+    """Half of a small feed is one story, republished as excerpts under new headline prefixes:
+    the paragraph they share is the story's, not the feed's furniture (taken for a blurb, it
+    left the copies without text, and the republished real pages lost a story and sent a
+    copy)."""
+    story = (
+        "On Monday, Astana hosted an extraordinary meeting of the Regional Contact Group on "
+        "water, where five ministers agreed to coordinate releases from the Toktogul dam."
+    )
+    heads = ["In Numbers: ", "Week in Review: ", "", "Explainer: "]
+    own = [f"Story {n} of the day told in a paragraph of its own, number {n}." for n in range(4)]
+    items = [(f"{h}Coordination Instead of Declarations at Astana", story) for h in heads]
+    items += [(f"Other news number {n} from the region today", own[n]) for n in range(4)]
+    feed = "".join(
+        f"<item><title>{t}</title><link>https://news.example/{n}</link>"
+        f"<description>{text}</description></item>"
+        for n, (t, text) in enumerate(items)
+    )
+    data = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>{feed}</channel></rss>'
+    )
+    read = read_feed("https://news.example/feed", data.encode()).articles
+    assert [a.text for a in read[:4]] == [story] * 4

@@ -260,11 +260,24 @@ BOILERPLATE_ENTRIES = 3
 def without_boilerplate(articles: list[Article]) -> list[Article]:
     """The articles of one feed with the paragraphs that are the feed's (BOILERPLATE_ENTRIES)
     marked CHROME (left out of their text, their leads and story matching)."""
-    carried = Counter(
-        text for a in articles for text in {p.utf8 for p in a.paragraphs if p.kind in BODY_KINDS}
-    )
+    texts = [{p.utf8 for p in a.paragraphs if p.kind in BODY_KINDS} for a in articles]
+    carried = Counter(text for t in texts for text in t)
     least = max(BOILERPLATE_ENTRIES, (len(articles) + 1) // 2)
     common = {text for text, n in carried.items() if n >= least}
+    # ... under entries that tell other things: copies of one story in a small feed (its
+    # republications, excerpts and updates) carry its paragraphs under its headline's words.
+    # (Words in three titles of four are the feed's own: "Episode".)
+    heads = [{w.lower().encode() for w in _WORD.findall(a.title) if len(w) > 3} for a in articles]
+    title_words = Counter(w for h in heads for w in h)
+    rests = [
+        (t - common) | {w for w in h if 4 * title_words[w] < 3 * len(articles)}
+        for t, h in zip(texts, heads, strict=True)
+    ]
+    common = {
+        c
+        for c in common
+        if _apart([r for r, t in zip(rests, texts, strict=True) if c in t]) >= least
+    }
     if not common:
         return articles
     return [
@@ -279,6 +292,18 @@ def without_boilerplate(articles: list[Article]) -> list[Article]:
         else a
         for a in articles
     ]
+
+
+def _apart(rests: list[set[bytes]]) -> int:
+    """How many of these entries (each one's paragraphs and headline words but the feed's)
+    share none with the ones counted before them."""
+    seen: set[bytes] = set()
+    apart = 0
+    for rest in rests:
+        if not rest & seen:
+            apart += 1
+        seen |= rest
+    return apart
 
 
 def unread_date(source: str, title: str, written: str) -> Problem:
