@@ -14,9 +14,10 @@ that drop duplicates by Message-ID (Gmail does) show one copy.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Protocol
@@ -99,17 +100,61 @@ def deliver_issue(
     signer: LinkSigner | None = None,
     names: dict[str, str] | None = None,
 ) -> list[Outcome]:
-    """Send the issue to each recipient and record each outcome the moment it is known.
-    `signer` (digest.tokens.Signer) makes each reader's link token and VERP bounce address
-    from the state's token; without it the links carry the state's token as it is.
+    """Send the issue to each recipient and record each outcome the moment it is known:
+    `deliver_batches` with one batch. Returns one Outcome per recipient tried."""
+    return deliver_batches(
+        delivery,
+        log,
+        issue_id,
+        rendered,
+        [recipients],
+        len(recipients),
+        progress=progress,
+        sleep=sleep,
+        clock=clock,
+        signer=signer,
+        names=lambda _batch: names or {},
+    )
+
+
+def deliver_batches(
+    delivery: DeliveryConfig,
+    log: DeliveryLog,
+    issue_id: int,
+    rendered: RenderedDigest,
+    batches: Iterable[Sequence[str]],
+    total: int,
+    *,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    signer: LinkSigner | None = None,
+    names: Callable[[Sequence[str]], dict[str, str]] | None = None,
+) -> list[Outcome]:
+    """Send the issue to the recipients of each batch (taken one after another, as the
+    previous one goes out: the sender claims and re-checks each just before) over one
+    transport: one connection to the relay and its login for the whole issue, each part of
+    the message encoded once. `total` is how many are expected (the progress line, how many
+    connections are worth opening); `names(batch)` the names readers gave, by lower-case
+    address. `signer` (digest.tokens.Signer) makes each reader's link token and VERP bounce
+    address from the state's token; without it the links carry the state's token as it is.
 
     Returns one Outcome per recipient tried. Raises DeliveryError when the relay refuses the
     login or cannot be reached; recipients not yet sent to then stay pending for the next run.
     """
-    if not recipients:
+    batches = iter(batches)
+    first = next(batches, None)
+    if not first:
         return []
-    maker = MessageMaker(rendered, delivery, names)
-    tokens = log.tokens(recipients)
+    maker = MessageMaker(rendered, delivery)
+    tokens: dict[str, str] = {}  # of the batches taken so far
+
+    def recipients() -> Iterator[str]:
+        for batch in itertools.chain([first], batches):
+            tokens.update(log.tokens(batch))
+            if names is not None:
+                maker.names.update(names(batch))
+            yield from batch
 
     def build(recipient: str) -> bytes:
         token = tokens[recipient]
@@ -127,15 +172,13 @@ def deliver_issue(
         if status != SENT:
             log_warning(outcome)
         if progress is not None:
-            progress(len(outcomes), len(recipients))
+            progress(len(outcomes), max(total, len(outcomes)))
 
     sender: str | Callable[[str], str] = parseaddr(delivery.from_addr)[1]
     if delivery.return_path:
         sender = envelope_sender(delivery.return_path, tokens, signer)
-    transport = open_transport(
-        delivery, issue_id, sender, len(recipients), build, report, sleep, clock
-    )
-    send_through(transport, recipients)
+    transport = open_transport(delivery, issue_id, sender, total, build, report, sleep, clock)
+    send_through(transport, recipients())
     return outcomes
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from .archive import write_archive
 from .bounces import BounceMailboxError, read_bounces
 from .config import Config
-from .deliver import deliver_issue
+from .deliver import deliver_batches
 from .errors import DeliveryError, DigestError
 from .models import RenderedDigest
 from .plan import DigestPlan, plan_digest, read_sources
@@ -27,7 +27,7 @@ from .select.choose import sent_records
 from .select.sent import History
 from .state import exactly_once as rules
 from .state.db import StateWriteError
-from .state.models import FrozenStory, Issue, NewIssue, RunStatus
+from .state.models import DeliveryStatus, FrozenStory, Issue, NewIssue, RunStatus
 from .state.storage import Storage
 from .text import normalize_address
 
@@ -160,40 +160,47 @@ class Cycle:
         progress = _IssueProgress(meter("sending", "messages"), self.store, issue.id)
         try:
             while True:
-                # batches on SQLite too: readers are re-checked before each one
-                batch = rules.claim(self.store, issue.id, self.run_id, rules.BATCH)
-                if not batch:
-                    if not rules.others_claims(self.store, issue.id, self.run_id):
-                        break
-                    # others are sending the rest: a dead one's claims are freed at once,
-                    # a hung one's when its lease runs out
-                    time.sleep(0.5)
-                    rules.close_killed_runs(self.store)
-                    continue
-                batch = self.drop_blocked(issue.id, batch)
-                if not batch:
-                    continue
-                self.log.claimed(batch)
                 try:
-                    deliver_issue(
+                    deliver_batches(
                         self.config.delivery,
                         self.log,
                         issue.id,
                         rendered,
-                        batch,
-                        progress=progress.of_batch(len(batch)),
+                        self.claimed_batches(issue.id),
+                        progress.total,
+                        progress=progress.callback(),
                         signer=self.signer,
-                        names=self.store.readers().names(batch),
+                        names=self.store.readers().names,
                     )
                 except rules.LeaseLost:
                     continue
                 finally:
                     rules.release(self.store, issue.id, self.run_id)
                     self.note_hard_bounces(issue.id)
+                if not rules.others_claims(self.store, issue.id, self.run_id):
+                    break
+                # others are sending the rest: a dead one's claims are freed at once, a hung
+                # one's when its lease runs out
+                time.sleep(0.5)
+                rules.close_killed_runs(self.store)
         finally:  # also when the relay fails mid-way: what was tried is settled
             rules.give_up_deferred(self.store, issue.id)
             rules.settle(self.store, issue.id, records or _records_again)
         return self.log.outcomes.get(issue.id, [])[before:]
+
+    def claimed_batches(self, issue_id: int) -> Iterator[list[str]]:
+        """The issue's readers nobody has yet, claimed a batch at a time as the previous one
+        goes out (on SQLite too: readers are re-checked before each one), over one connection;
+        ends when nothing is left to claim."""
+        while True:
+            self.note_hard_bounces(issue_id)
+            batch = rules.claim(self.store, issue_id, self.run_id, rules.BATCH)
+            if not batch:
+                return
+            batch = self.drop_blocked(issue_id, batch)
+            if batch:
+                self.log.claimed(batch)
+                yield batch
 
     def drop_blocked(self, issue_id: int, batch: list[str]) -> list[str]:
         """Readers re-checked before each batch: one who unsubscribed (or bounced, paused)
@@ -313,20 +320,27 @@ class Cycle:
 
 
 class _IssueProgress:
-    """One progress line for the whole issue across its batches of readers (deliver counts
-    within a batch)."""
+    """How many readers an issue has left to send to (`total`), and one progress line for
+    them across the calls of deliver_batches."""
 
     def __init__(self, meter, store: Storage, issue_id: int):
         self.meter, self.done = meter, 0
-        self.total = len(store.pending_recipients(issue_id)) if meter else 0
+        counts = store.delivery_counts(issue_id)
+        self.total = counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.RETRYING, 0)
 
-    def of_batch(self, size: int):
+    def callback(self):
+        """What one call of deliver_batches reports its progress to, counted on from the
+        calls before it."""
         if self.meter is None:
             return None
         start = self.done
-        self.done += size
-        self.total = max(self.total, self.done)
-        return lambda done, _total: self.meter(start + done, self.total)
+
+        def show(done: int, _total: int) -> None:
+            self.done = start + done
+            self.total = max(self.total, self.done)
+            self.meter(self.done, self.total)
+
+        return show
 
 
 def _records_again(issue: Issue) -> list:

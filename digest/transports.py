@@ -365,6 +365,12 @@ class ParallelRelay:
     def push(self, recipient: str) -> None:
         self.todo.put(recipient)
         self._collect(wait=False)
+        # No more than a message a lane waits: the next batch is claimed (and its readers
+        # re-checked) only as this one goes out.
+        while self.todo.qsize() > len(self.threads) and self.running:
+            self._handle(*self.results.get())
+        if self.error is not None:  # the lanes are stopping: no more recipients
+            raise self.error
 
     def flush(self) -> None:
         for _ in self.threads:  # no more recipients: each lane ends after its last
@@ -394,29 +400,34 @@ class ParallelRelay:
         """Report the outcomes the lanes have; with `wait`, until every lane has ended."""
         while self.running:
             try:
-                kind, value, done = self.results.get(block=wait)
+                result = self.results.get(block=wait)
             except queue.Empty:
                 return
-            if kind == "exit":
-                self.running -= 1
-            elif kind == "error":
+            self._handle(*result)
+
+    def _handle(self, kind: str, value, done: threading.Event | None) -> None:
+        """One result of a lane: its end, its error, or an outcome to report."""
+        if kind == "exit":
+            self.running -= 1
+        elif kind == "error":
+            self.stop.set()
+            self.error = self.error or value
+        else:
+            assert done is not None
+            try:
+                self.report(*value)
+            except BaseException:
                 self.stop.set()
-                self.error = self.error or value
-            else:
+                raise
+            finally:
+                done.set()
+            self.sent += value[1] == SENT
+            if self.error is None:
                 try:
-                    self.report(*value)
-                except BaseException:
+                    self.deferrals.check(value[1], value[2], self.sent)
+                except DeliveryError as e:
                     self.stop.set()
-                    raise
-                finally:
-                    done.set()
-                self.sent += value[1] == SENT
-                if self.error is None:
-                    try:
-                        self.deferrals.check(value[1], value[2], self.sent)
-                    except DeliveryError as e:
-                        self.stop.set()
-                        self.error = e
+                    self.error = e
 
     def _take(self) -> str | None:
         if self.stop.is_set():

@@ -739,6 +739,29 @@ def test_an_unset_web_secret_stops_a_dry_run_and_a_run_before_it_takes_its_slot(
     assert pipeline.run(load_config(config_path), slot="now").status == "delivered"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("connections", [1, 3])
+def test_an_issue_to_more_readers_than_a_batch_logs_in_once_a_connection(
+    tmp_path, tls_smtp_server, connections
+):
+    """Readers are claimed, and re-checked, 100 at a time: each batch opened its own
+    connections, TLS and login, and read the recipients list again for the names (a run to
+    50,000 listed readers logged in 500 times and read its 50,000-line list 500 times)."""
+    from digest import pipeline
+    from digest.config import load_config
+
+    recipients = [f"r{i}@example.org" for i in range(250)]
+    config_path = write_config(tmp_path, tls_smtp_server, recipients, connections=connections)
+    (tmp_path / "list.csv").write_text(
+        "email,name\n" + "".join(f"{r},Reader {i}\n" for i, r in enumerate(recipients))
+    )
+    assert pipeline.run(load_config(config_path)).status == "delivered"
+    assert tls_smtp_server.count_for() == {r: 1 for r in recipients}
+    assert tls_smtp_server.handler.connections == connections
+    to = {m.rcpt_tos[0]: m.message["To"] for m in tls_smtp_server.messages}
+    assert to["r249@example.org"] == "Reader 249 <r249@example.org>"
+
+
 def test_auth_without_tls_is_refused_with_a_hint(tmp_path, rendered, store, tls_smtp_server):
     config = delivery_config(tmp_path, smtp_for(tls_smtp_server, security="none"))
     issue = freeze(store, ["a@x.org"])
