@@ -72,6 +72,12 @@ class DeliveryError(DigestError):
     exit_code = 1
 
 
+class ReadersDeferred(DeliveryError):
+    """The relay deferred (or refused the message for) several readers in a row: unwell for
+    today's readers; readers it deferred in an earlier run, retried last and together, say
+    nothing of the others."""
+
+
 class LockedError(DigestError):
     """Another digest process holds the state."""
 

@@ -13,7 +13,7 @@ from .archive import write_archive
 from .bounces import BounceMailboxError, read_bounces
 from .config import Config
 from .deliver import deliver_batches
-from .errors import DeliveryError, DigestError
+from .errors import DeliveryError, DigestError, ReadersDeferred
 from .models import RenderedDigest
 from .plan import DigestPlan, plan_digest, read_sources
 from .progress import meter
@@ -143,7 +143,17 @@ class Cycle:
         unsubscribed = {(normalize_address(u) or u).lower() for u in self.store.unsubscribed()}
         for issue in rules.open_issues(self.store):
             rules.drop_unsubscribed(self.store, issue.id, unsubscribed)
-            outcomes = self.send(issue)
+            try:
+                outcomes = self.send(issue)
+            except ReadersDeferred as e:
+                # The readers deferred in earlier runs come last and together: deferred
+                # again, they stopped every later run before its own issue was sent.
+                why = e.message.split(";")[0]
+                self.notes.append(
+                    f"issue {issue.id} ({issue.subject!r}) not finished: {why}; "
+                    "its readers left are tried again by the next run"
+                )
+                continue
             if outcomes:
                 sent = sum(1 for o in outcomes if o.status == "sent")
                 self.notes.append(

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .config import DeliveryConfig, SmtpConfig
-from .errors import ConfigError, DeliveryError
+from .errors import ConfigError, DeliveryError, ReadersDeferred
 from .text import EMAIL
 
 # Delivery statuses as the state stores them. Plain strings until the state layer's
@@ -319,7 +319,7 @@ class Deferrals:
         if len(self.recent) == MAX_DEFERRED_IN_A_ROW and all(
             s == RETRYING or a.startswith(REFUSED_MESSAGE) for s, a in self.recent
         ):
-            raise DeliveryError(
+            raise ReadersDeferred(
                 f"the SMTP relay {self.config.host}:{self.config.port} deferred or refused "
                 f"{MAX_DEFERRED_IN_A_ROW} recipients in a row (last: {answer}); "
                 f"stopped after {sent} sent in this run",

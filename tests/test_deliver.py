@@ -1369,6 +1369,27 @@ def test_a_relay_refusing_the_sender_or_the_message_bounces_no_reader(
 
 
 @pytest.mark.slow
+def test_readers_deferred_again_do_not_stop_the_next_issue(tmp_path, smtp_server):
+    """Six of twenty readers whose servers keep deferring (a full mailbox): the next runs try
+    them first, all together, and five deferrals in a row stopped each run before its own
+    issue was frozen: the other fourteen got no digest for days."""
+    readers = [f"r{i:02d}@x.org" for i in range(20)]
+    deferred = readers[::3][:6]  # among the others: no five in a row in the first issue
+    for r in deferred:
+        smtp_server.behaviour.defer_always[r] = "452 4.2.2 mailbox full"
+    config = write_config(tmp_path, smtp_server, readers, retries=0)
+    config.write_text(config.read_text().replace("max_articles: 100", "max_articles: 3"))
+    first = run_cycle(config)
+    assert first.status == "partly-delivered"
+    second = run_cycle(config)
+    assert second.status == "partly-delivered", second.message
+    assert "not finished: the SMTP relay" in second.message
+    subjects = subjects_by_recipient(smtp_server)
+    assert set(subjects) == set(readers) - set(deferred)
+    assert all(len(set(s)) == len(s) == 2 for s in subjects.values())
+
+
+@pytest.mark.slow
 def test_an_issue_deferred_for_everyone_holds_new_issues_back_and_nothing_goes_twice(
     tmp_path, smtp_server
 ):
