@@ -69,6 +69,7 @@ MAX_PAUSE_DAYS = 366
 SIGNUPS_PER_CLIENT = (5, 600)  # 5 sign-ups in 10 minutes from one client
 MAILS_PER_ADDRESS = (3, 86400)  # 3 confirmation mails a day to one address
 POSTS_PER_CLIENT = (60, 60)  # any form, 60 a minute from one client
+PRUNE_AT = 100_000  # keys a rate limit holds before it forgets those gone quiet
 CSRF_COOKIE = "digest_csrf"
 
 Environ = dict
@@ -103,6 +104,7 @@ class RateLimit:
     def __init__(self, count: int, seconds: float, clock: Callable[[], float] = time.monotonic):
         self.count, self.seconds, self.clock = count, seconds, clock
         self.events: dict[str, deque[float]] = defaultdict(deque)
+        self.prune_at = PRUNE_AT
         self.lock = threading.Lock()
 
     def allow(self, key: str) -> bool:
@@ -114,9 +116,13 @@ class RateLimit:
             if len(events) >= self.count:
                 return False
             events.append(now)
-            if len(self.events) > 100_000:  # a flood of keys: forget the idle ones
-                for k in [k for k, v in self.events.items() if not v]:
+            if len(self.events) > self.prune_at:
+                # forget the keys with no event left in the window (a key's events are only
+                # dropped when it comes again); the next look when there are twice as many
+                cutoff = now - self.seconds
+                for k in [k for k, v in self.events.items() if not v or v[-1] <= cutoff]:
                     del self.events[k]
+                self.prune_at = max(PRUNE_AT, 2 * len(self.events))
             return True
 
     def refund(self, key: str) -> None:

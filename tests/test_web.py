@@ -675,3 +675,19 @@ def test_a_new_secret_with_the_old_one_after_it_keeps_sent_links_working(monkeyp
     monkeypatch.setenv("DIGEST_TEST_ROTATED", "short one")
     with pytest.raises(ConfigError, match="too short"):
         Signer.from_env("DIGEST_TEST_ROTATED")
+
+
+def test_a_rate_limit_forgets_the_clients_gone_quiet():
+    """Each client's or address's events were dropped only when it came again, so the
+    limits held every key ever seen; past 100,000 keys (a year of sign-ups, of clients)
+    every request scanned them all under the server's lock, and found none to forget."""
+    from digest.web import RateLimit
+
+    now = [0.0]
+    limit = RateLimit(3, 600, clock=lambda: now[0])
+    for n in range(100_001):
+        now[0] += 1
+        assert limit.allow(f"client{n}")
+    assert len(limit.events) <= 600  # the keys seen in the last ten minutes
+    assert limit.allow("client100000") and limit.allow("client100000")
+    assert not limit.allow("client100000")  # a key still in its window keeps its count
