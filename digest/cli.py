@@ -44,8 +44,17 @@ def _as_of(value: str | None) -> dt.date | None:
     return day
 
 
-def _print_json(data: object) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+def print_json(data: object) -> None:
+    # written a piece at a time as it is encoded: `history --json` of a large list is
+    # hundreds of MB, and json.dumps held it all, in millions of pieces, before the join
+    out = sys.stdout
+    pieces: list[str] = []
+    for piece in json.JSONEncoder(ensure_ascii=False, indent=2, default=str).iterencode(data):
+        pieces.append(piece)
+        if len(pieces) == 8192:
+            out.write("".join(pieces))
+            pieces.clear()
+    out.write("".join(pieces) + "\n")
 
 
 def _warn(lines) -> None:
@@ -81,7 +90,7 @@ def parse(paths: tuple[str, ...], as_json: bool) -> None:
     result = read_paths(paths)
     _warn(result.problems)
     if as_json:
-        _print_json(
+        print_json(
             {
                 "articles": [
                     {
@@ -158,7 +167,7 @@ def preview(
         report, paths = pipeline.preview(config, folder, _as_of(as_of))
     _warn(report.warnings)  # as `run` does
     if as_json:
-        _print_json(report.to_json())
+        print_json(report.to_json())
     else:
         for path in paths:
             click.echo(str(path))
@@ -199,11 +208,11 @@ def run(
     except DigestError as e:
         if as_json:  # scripts still get one object, then the one-line error and exit code
             status = RunStatus.ALREADY_RAN if isinstance(e, SlotDoneError) else RunStatus.FAILED
-            _print_json(pipeline.RunReport(status, message=e.message).to_json())
+            print_json(pipeline.RunReport(status, message=e.message).to_json())
         raise
     _warn(report.warnings)
     if as_json:
-        _print_json(report.to_json())
+        print_json(report.to_json())
     else:
         click.echo(report.message)
         for d in report.delivered:
@@ -253,7 +262,7 @@ def history(ctx: click.Context, as_json: bool, limit: int) -> None:
 
     entries = past_digests(_load(ctx), limit)
     if as_json:
-        _print_json(entries)
+        print_json(entries)
         return
     if not entries:
         click.echo("no digest yet: `digest run` sends the first")
@@ -290,7 +299,7 @@ def sources(ctx: click.Context, as_json: bool) -> None:
 
     entries = source_health(_load(ctx))
     if as_json:
-        _print_json({"sources": entries})
+        print_json({"sources": entries})
         return
     for line in health_lines(entries):
         click.echo(line)
@@ -341,7 +350,7 @@ def readers_list(ctx: click.Context, status: str | None, as_json: bool) -> None:
 
     found = readers.list_readers(_load(ctx), status)
     if as_json:
-        _print_json({"readers": [r.to_json() for r in found]})
+        print_json({"readers": [r.to_json() for r in found]})
         return
     for r in found:
         click.echo(_reader_line(r))
@@ -358,7 +367,7 @@ def readers_add(ctx: click.Context, email: str, name: str | None, as_json: bool)
     from . import readers
 
     r = readers.add(_load(ctx), email, name)
-    _print_json(r.to_json()) if as_json else click.echo(_reader_line(r))
+    print_json(r.to_json()) if as_json else click.echo(_reader_line(r))
 
 
 @readers_group.command(name="remove")
@@ -371,7 +380,7 @@ def readers_remove(ctx: click.Context, email: str, as_json: bool) -> None:
 
     removed = readers.remove(_load(ctx), email)
     if as_json:
-        _print_json({"email": email, "removed": removed})
+        print_json({"email": email, "removed": removed})
     elif not removed:
         raise UsageError(f"{email}: no such reader")
     else:
@@ -389,7 +398,7 @@ def readers_import(ctx: click.Context, csv_file: str, as_json: bool) -> None:
     new, known, problems = readers.import_csv(_load(ctx), Path(csv_file))
     _warn(problems)
     if as_json:
-        _print_json({"added": new, "known": known, "problems": problems})
+        print_json({"added": new, "known": known, "problems": problems})
     else:
         click.echo(f"{new} new readers, {known} already known")
 
@@ -404,7 +413,7 @@ def readers_export(ctx: click.Context, status: str | None, as_json: bool) -> Non
 
     found = readers.list_readers(_load(ctx), status)
     if as_json:
-        _print_json({"readers": [r.to_json() for r in found]})
+        print_json({"readers": [r.to_json() for r in found]})
     else:
         click.echo(readers.export_csv(found), nl=False)
 
@@ -423,7 +432,7 @@ def bounces(ctx: click.Context, as_json: bool) -> None:
     with Store.for_config(config) as store:
         report = read_bounces(config, store)
     if as_json:
-        _print_json(report.to_json())
+        print_json(report.to_json())
         return
     for e in report.events:
         click.echo(f"{e['email']}: {e['kind']} -> {e['status']} ({e['detail']})")

@@ -414,13 +414,14 @@ class Store:
     def deliveries(self, issue_id: int) -> list[Delivery]:
         return [_delivery(r) for r in self._all("deliveries", issue_id)]
 
-    def deliveries_by_run(self, run_ids: Sequence[int]) -> dict[int, list[Delivery]]:
-        """Every delivery each run last tried (any issue: a run also finishes older ones)."""
+    def counts_by_run(self, run_ids: Sequence[int]) -> dict[int, dict[DeliveryStatus, int]]:
+        """How many deliveries each run last tried, by status (any issue: a run also
+        finishes older ones)."""
         if not run_ids or not self.has_schema():
             return {}
-        out: dict[int, list[Delivery]] = {}
-        for r in self._all("deliveries_by_run", self.db.as_list(run_ids)):
-            out.setdefault(r["run_id"], []).append(_delivery(r))
+        out: dict[int, dict[DeliveryStatus, int]] = {}
+        for run_id, status, count in self._all("counts_by_run", self.db.as_list(run_ids)):
+            out.setdefault(run_id, {})[status_of(DeliveryStatus, status)] = count
         return out
 
     def pending_recipients(self, issue_id: int) -> list[str]:
@@ -686,16 +687,14 @@ class Store:
         runs = self.runs(limit)
         ids = [r.id for r in runs]
         issues = self.issues_of_runs(ids)
-        by_run = self.deliveries_by_run(ids)
+        by_run = self.counts_by_run(ids)
         entries = []
         for r in runs:
             issue = issues.get(r.id)
             done = by_run.get(r.id)
             if done is not None:  # recorded per delivery (schema 2)
-                sent = sum(1 for d in done if d.status == DeliveryStatus.SENT)
-                failed = sum(
-                    1 for d in done if d.status in (DeliveryStatus.FAILED, DeliveryStatus.RETRYING)
-                )
+                sent = done.get(DeliveryStatus.SENT, 0)
+                failed = done.get(DeliveryStatus.FAILED, 0) + done.get(DeliveryStatus.RETRYING, 0)
             else:
                 sent, failed = r.sent, r.failed
             articles = r.chosen

@@ -49,10 +49,9 @@ SELECT issue_id, recipient, status, attempts, answer, message_id, updated_at, se
        lease_until
 FROM deliveries WHERE issue_id = %s ORDER BY recipient;
 
--- name: deliveries_by_run
-SELECT issue_id, recipient, status, attempts, answer, message_id, updated_at, sender, run_id,
-       lease_until
-FROM deliveries WHERE run_id = ANY(%s) ORDER BY issue_id, recipient;
+-- name: counts_by_run
+-- What each run last tried, counted by status (any issue: a run also finishes older ones).
+SELECT run_id, status, count(*) FROM deliveries WHERE run_id = ANY(%s) GROUP BY run_id, status;
 
 -- name: recipients_left
 -- Pending readers by address, then the deferred ones.

@@ -47,10 +47,9 @@ SELECT issue_id, recipient, status, attempts, answer, message_id, updated_at, se
        lease_until
 FROM deliveries WHERE issue_id = ? ORDER BY recipient;
 
--- name: deliveries_by_run
-SELECT issue_id, recipient, status, attempts, answer, message_id, updated_at, sender, run_id,
-       lease_until
-FROM deliveries WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY issue_id, recipient;
+-- name: counts_by_run
+-- What each run last tried, counted by status (any issue: a run also finishes older ones).
+SELECT run_id, status, count(*) FROM deliveries WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id, status;
 
 -- name: recipients_left
 -- Pending readers in the order they were frozen, then the deferred ones.
