@@ -359,9 +359,17 @@ class Store:
     # --- deliveries ---------------------------------------------------------------------
 
     def claimable(self, issue_id: int, run_id: int, limit: int) -> list[str]:
+        """Up to `limit` readers nobody has: pending, then claims run out, then deferred in
+        an earlier run (see deliveries.sql)."""
         P, C, R = DeliveryStatus.PENDING, DeliveryStatus.CLAIMED, DeliveryStatus.RETRYING
-        rows = self._all("claimable", issue_id, P, R, run_id, C, self.now(), R, limit)
-        return [r[0] for r in rows]
+        found = [r[0] for r in self._all("claimable_pending", issue_id, P, limit)]
+        if len(found) < limit:
+            rows = self._all("claimable_expired", issue_id, C, self.now(), limit - len(found))
+            found += [r[0] for r in rows]
+        if len(found) < limit:
+            rows = self._all("claimable_retrying", issue_id, R, run_id, limit - len(found))
+            found += [r[0] for r in rows]
+        return found
 
     def mark_claimed(self, issue_id: int, recipients: Sequence[str], run_id: int) -> None:
         until = self.now(self.lease_seconds)

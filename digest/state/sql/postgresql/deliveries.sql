@@ -1,15 +1,27 @@
 -- Deliveries: one row an issue and reader; claimed by one sender at a time.
 
--- name: claimable
--- Readers nobody has yet: pending ones by address, then those deferred in
--- an earlier run, and those whose claim by another sender ran out.
--- Rows another sender is claiming are skipped: senders never share a reader.
--- params: issue, pending, retrying, run, claimed, now, retrying, limit
+-- Readers nobody has yet, for the next claim (store.claimable takes them in this order):
+-- pending ones by address, those whose claim by another sender ran out, then those deferred
+-- in an earlier run. Rows another sender is claiming are skipped: senders never share a
+-- reader.
+
+-- name: claimable_pending
+-- params: issue, pending, limit
+SELECT recipient FROM deliveries WHERE issue_id = %s AND status = %s
+ORDER BY recipient LIMIT %s
+FOR UPDATE SKIP LOCKED;
+
+-- name: claimable_expired
+-- params: issue, claimed, now, limit
+SELECT recipient FROM deliveries WHERE issue_id = %s AND status = %s AND lease_until < %s
+ORDER BY recipient LIMIT %s
+FOR UPDATE SKIP LOCKED;
+
+-- name: claimable_retrying
+-- params: issue, retrying, run, limit
 SELECT recipient FROM deliveries
-WHERE issue_id = %s
-  AND (status = %s OR (status = %s AND (run_id IS NULL OR run_id <> %s))
-       OR (status = %s AND lease_until < %s))
-ORDER BY status = %s, recipient LIMIT %s
+WHERE issue_id = %s AND status = %s AND (run_id IS NULL OR run_id <> %s)
+ORDER BY recipient LIMIT %s
 FOR UPDATE SKIP LOCKED;
 
 -- name: claim_delivery

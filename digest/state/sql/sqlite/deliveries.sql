@@ -1,14 +1,25 @@
 -- Deliveries: one row an issue and reader; claimed by one sender at a time.
 
--- name: claimable
--- Readers nobody has yet: pending ones in the order they were frozen, then those deferred in
--- an earlier run, and those whose claim by another sender ran out.
--- params: issue, pending, retrying, run, claimed, now, retrying, limit
+-- Readers nobody has yet, for the next claim (store.claimable takes them in this order):
+-- pending ones in the order they were frozen, those whose claim by another sender ran out,
+-- then those deferred in an earlier run. One query a status, each read in order from the
+-- index on (issue_id, status) and stopped at the limit: one OR over the statuses read and
+-- sorted every row of the issue for each batch of 100 (quadratic in the readers).
+
+-- name: claimable_pending
+-- params: issue, pending, limit
+SELECT recipient FROM deliveries WHERE issue_id = ? AND status = ? ORDER BY rowid LIMIT ?;
+
+-- name: claimable_expired
+-- params: issue, claimed, now, limit
+SELECT recipient FROM deliveries WHERE issue_id = ? AND status = ? AND lease_until < ?
+ORDER BY rowid LIMIT ?;
+
+-- name: claimable_retrying
+-- params: issue, retrying, run, limit
 SELECT recipient FROM deliveries
-WHERE issue_id = ?
-  AND (status = ? OR (status = ? AND (run_id IS NULL OR run_id <> ?))
-       OR (status = ? AND lease_until < ?))
-ORDER BY status = ?, rowid LIMIT ?;
+WHERE issue_id = ? AND status = ? AND (run_id IS NULL OR run_id <> ?)
+ORDER BY rowid LIMIT ?;
 
 -- name: claim_delivery
 UPDATE deliveries SET status = ?, sender = ?, run_id = ?, lease_until = ?
