@@ -762,6 +762,29 @@ def test_an_issue_to_more_readers_than_a_batch_logs_in_once_a_connection(
     assert to["r249@example.org"] == "Reader 249 <r249@example.org>"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("connections", [1, 3])
+def test_a_batch_slower_than_the_lease_is_not_claimed_again_by_its_own_run(
+    tmp_path, smtp_server, connections
+):
+    """The next batch is claimed while the last of the one before is still going out; when a
+    batch took longer than the lease (300 s: a relay paced at 20 a minute), the claim found
+    that run's own expired claims and sent them again (review: 1 reader of 101 got two
+    copies over one connection, 8 over three). A run never claims its own readers again, and
+    its claims start anew with each batch it claims."""
+    from digest import pipeline
+    from digest.config import load_config
+
+    recipients = [f"r{i:03d}@example.org" for i in range(101)]
+    config_path = write_config(
+        tmp_path, smtp_server, recipients, max_per_minute=3000, connections=connections
+    )
+    with config_path.open("a") as f:
+        f.write("state_lease_seconds: 1  # a batch of 100 at 50 a second takes 2\n")
+    assert pipeline.run(load_config(config_path)).status == "delivered"
+    assert smtp_server.count_for() == {r: 1 for r in recipients}
+
+
 def test_auth_without_tls_is_refused_with_a_hint(tmp_path, rendered, store, tls_smtp_server):
     config = delivery_config(tmp_path, smtp_for(tls_smtp_server, security="none"))
     issue = freeze(store, ["a@x.org"])

@@ -364,7 +364,8 @@ class Store:
         P, C, R = DeliveryStatus.PENDING, DeliveryStatus.CLAIMED, DeliveryStatus.RETRYING
         found = [r[0] for r in self._all("claimable_pending", issue_id, P, limit)]
         if len(found) < limit:
-            rows = self._all("claimable_expired", issue_id, C, self.now(), limit - len(found))
+            now, left = self.now(), limit - len(found)
+            rows = self._all("claimable_expired", issue_id, C, now, run_id, left)
             found += [r[0] for r in rows]
         if len(found) < limit:
             rows = self._all("claimable_retrying", issue_id, R, run_id, limit - len(found))

@@ -12,8 +12,10 @@ ORDER BY recipient LIMIT %s
 FOR UPDATE SKIP LOCKED;
 
 -- name: claimable_expired
--- params: issue, claimed, now, limit
+-- params: issue, claimed, now, run, limit
+-- (never this run's own: a batch is claimed while the one before it is still going out)
 SELECT recipient FROM deliveries WHERE issue_id = %s AND status = %s AND lease_until < %s
+    AND (run_id IS NULL OR run_id <> %s)
 ORDER BY recipient LIMIT %s
 FOR UPDATE SKIP LOCKED;
 

@@ -11,8 +11,10 @@
 SELECT recipient FROM deliveries WHERE issue_id = ? AND status = ? ORDER BY rowid LIMIT ?;
 
 -- name: claimable_expired
--- params: issue, claimed, now, limit
+-- params: issue, claimed, now, run, limit
+-- (never this run's own: a batch is claimed while the one before it is still going out)
 SELECT recipient FROM deliveries WHERE issue_id = ? AND status = ? AND lease_until < ?
+    AND (run_id IS NULL OR run_id <> ?)
 ORDER BY rowid LIMIT ?;
 
 -- name: claimable_retrying
