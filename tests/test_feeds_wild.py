@@ -443,3 +443,38 @@ def test_copies_of_one_story_in_a_small_feed_keep_the_paragraph_they_share():
     )
     read = read_feed("https://news.example/feed", data.encode()).articles
     assert [a.text for a in read[:4]] == [story] * 4
+
+
+def test_two_posts_of_one_redditor_are_two_stories_and_a_short_brief_retitled_is_one(store):
+    """A byline is no article: one user's link posts, each "submitted by /u/..." under its
+    own headline, are two posts. But a short wire brief under two outlets' headlines is one
+    story, and the next day a third outlet's copy is already sent (review: a rule for too
+    little text, 20 shingles, made the brief two stories and sent it again)."""
+    posts = read_feed("https://www.reddit.com/r/Kazakhstan/.rss", reddit(
+        ("1h8xk2q", "Kazakhstan picks Rosatom to build its first nuclear power plant",
+         "https://www.reuters.com/business/energy/kazakhstan-rosatom/", "Dont_Panic_Steppe"),
+        ("1h8xk3r", "Almaty metro extends its second line to Kalkaman",
+         "https://kursiv.media/en/2026-12-06/almaty-metro/", "Dont_Panic_Steppe"),
+    )).articles  # fmt: skip
+    assert len(select(posts, History(store), EVERYTHING).chosen) == 2
+
+    brief = (
+        "Kazakhstan's central bank raised its base rate to 16.5 percent on Friday, citing "
+        "faster inflation."
+    )
+
+    def outlet(site: str, title: str) -> list:
+        data = (
+            f'<rss version="2.0"><channel><title>{site}</title><link>https://{site}/</link>'
+            f"<item><title>{title}</title><link>https://{site}/1</link>"
+            f"<description>{brief}</description></item></channel></rss>"
+        )
+        return read_feed(f"https://{site}/feed", data.encode()).articles
+
+    today = outlet("kursiv.media", "Kazakhstan hikes base rate to 16.5%")
+    today += outlet("inform.kz", "National Bank lifts key rate as prices climb")
+    first = select(today, History(store), EVERYTHING)
+    assert [len(c.tellings) for c in first.chosen] == [1]
+    store.remember(1, first.records)
+    later = outlet("tengrinews.kz", "Tenge firms after NBK decision")
+    assert select(later, History(store), EVERYTHING).chosen == []

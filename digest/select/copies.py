@@ -47,6 +47,7 @@ RETITLED_CONTAINMENT = 0.9
 EXCERPT_CONTAINMENT = 0.6
 NEAR_LEAD = 0.5  # MinHash Jaccard of the opening words
 MIN_CONTAINED = 20  # fewer shingles than this is too little text to call it contained
+BYLINE_SHINGLES = 5  # fewer shingles than this (a byline) makes no two headlines one
 # - tellings republished under the same headline (labels off) within a week are one story even
 #   when each keeps a different half of the text; with fewer than LONG_HEADLINE content words
 #   they must also share a tenth of the smaller text.
@@ -100,10 +101,9 @@ def is_copy(a: Telling, b: Telling) -> bool:
     story's copy does not make that copy a telling of it."""
     jac, cont, cont_larger = _containments(a.signature, b.signature, a.size, b.size)
     headlines = headline_similarity(a.headline, b.headline)
-    if min(a.size, b.size) < MIN_CONTAINED and headlines < SAME_HEADLINE:
-        # Too little text to be anyone's: a feed's boilerplate ("Comments" under every Hacker
-        # News item, Reddit's "submitted by /u/... [link] [comments]") is one text under
-        # headlines that differ, and they are two items.
+    if min(a.size, b.size) < BYLINE_SHINGLES and headlines < SAME_HEADLINE:
+        # A byline is no article: Reddit's "submitted by /u/..." is one text under every post
+        # of one user, and they are two posts. (A short brief under two headlines is a copy.)
         return False
     if a.headline and b.headline and headlines < OTHER_HEADLINE:
         # Headlines with no word in common: two stories, unless nearly all of the text is one.
