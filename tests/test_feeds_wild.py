@@ -4,6 +4,7 @@ for byte in their shape, read and selected as a run reads and selects them."""
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 
@@ -478,3 +479,29 @@ def test_two_posts_of_one_redditor_are_two_stories_and_a_short_brief_retitled_is
     store.remember(1, first.records)
     later = outlet("tengrinews.kz", "Tenge firms after NBK decision")
     assert select(later, History(store), EVERYTHING).chosen == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<p>As <a href="https://ft.com/a">the Financial Times reported last week</a>, <a href="'
+        "https://nbk.kz/r\">the central bank's decision to raise the base rate to 16.5 percent"
+        '</a> followed <a href="https://stat.gov.kz/i">a jump in annual inflation to 9.4 '
+        "percent in November</a>.</p>",
+        '<p><a href="https://www.bbc.com/news/aral">The northern Aral Sea is coming back to '
+        "life, with fish returning to waters that had dried up for decades</a>. Wonderful.</p>",
+        '<a href="https://example.kz/news/123">Kazakhstan\'s parliament on Tuesday approved a '
+        "law that lets the state buy back stakes in strategic oil fields sold in the 1990s.</a>",
+    ],
+)
+def test_a_sentence_written_around_its_links_is_text_not_chrome(body):
+    """Blocks of links with a few words beside them are chrome ("Comments", "[link]
+    [comments]", Google News's headline lists), but a sentence is text however much of it is
+    linked (review: these three entries had no text and no lead)."""
+    data = (
+        '<rss version="2.0"><channel><title>Blog</title><link>https://example.kz/</link><item>'
+        f"<title>Story</title><link>https://example.kz/1</link><description>{html.escape(body)}"
+        "</description></item></channel></rss>"
+    )
+    [entry] = read_feed("https://example.kz/feed", data.encode()).articles
+    assert entry.text and entry.text == re.sub(r"<[^>]+>", "", body).replace("&#x27;", "'")

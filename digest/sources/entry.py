@@ -32,6 +32,16 @@ SKIP_TAGS = frozenset({"script", "style", "head", "title", "noscript", "iframe",
 # followed by the outlet's name), which made the story's most central telling and no lead.
 LINK_TAIL_WORDS = 5
 _WORD = re.compile(r"\w+")
+# ... unless it is a sentence longer than that, links or not: a paragraph written around its
+# links, a link blog's "<a>The Aral Sea is coming back to life</a>. Wonderful.", a description
+# wrapped in its link ("See our markets page." and "Read more..." are pointers).
+_SENTENCE_ENDS = re.compile(r"[\w\"'»”)][.!?][\"'»”)]?$")
+
+
+def _a_sentence(text: str) -> bool:
+    return bool(_SENTENCE_ENDS.search(text)) and len(_WORD.findall(text)) > LINK_TAIL_WORDS
+
+
 # A link within the page whose text is a number or a return arrow is a footnote's mark or its
 # way back (Substack's "Egypt.1 Neither", WordPress's and Markdown's "[1]", "↩︎"): no words.
 _FOOTNOTE_MARK = re.compile(r"^\s*(?:\[?\d{1,3}\]?|↩\ufe0e?)\s*$")
@@ -58,7 +68,7 @@ class _TextBlocks(HTMLParser):
             kind = None
             if self._caption > 0:
                 kind = CAPTION
-            elif linked > beside and beside <= LINK_TAIL_WORDS:
+            elif linked > beside and beside <= LINK_TAIL_WORDS and not _a_sentence(text):
                 kind = CHROME
             self.blocks.append((text, kind))
         self._parts = []
