@@ -240,6 +240,12 @@ def test_a_google_news_headline_is_the_outlets_and_the_outlet_its_source():
     assert article.title == "Tokayev signs law on artificial intelligence"
     assert (article.source_name, article.source_link) == ("Kazinform", "https://en.inform.kz")
     assert article.url.startswith("https://news.google.com/rss/articles/")
+    # RSS 2.0's <source url> is the channel's feed (a Planet's): the outlet links to its site
+    (planet,) = read_feed("https://planet.example/rss", google_news(
+        ("Tokayev signs law on artificial intelligence", "Kazinform",
+         "https://en.inform.kz/rss/eng.xml", [("Tokayev signs law", "Kazinform")]),
+    )).articles  # fmt: skip
+    assert planet.source_link == "https://en.inform.kz"
 
 
 def test_a_block_of_links_is_not_text_but_a_linked_word_in_a_sentence_is(store):

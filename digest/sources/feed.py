@@ -12,6 +12,7 @@ import datetime as dt
 import email.message
 import html
 import re
+from urllib.parse import urlsplit, urlunsplit
 
 import feedparser
 
@@ -186,12 +187,15 @@ def _title(item: feedparser.FeedParserDict) -> str:
 def _outlet(entry: feedparser.FeedParserDict, title: str) -> tuple[str, str | None, str]:
     """The outlet an aggregator's entry names in its <source> (RSS 2.0: the channel the item
     came from; Google News names the publisher there and ends the title with " - Reuters"),
-    its home page, and the title without that ending; ("", None, title) when it names none."""
+    its home page (the site of the source's address, which RSS makes its feed's), and the
+    title without that ending; ("", None, title) when it names none."""
     source = entry.get("source") or {}
     name = clean_text(source.get("title") or "")
     if not name:
         return "", None, title
-    return name, safe_href(source.get("href")), title.removesuffix(f" - {name}") or title
+    href = safe_href(source.get("href"))
+    home = href and urlunsplit((*urlsplit(href)[:2], "", "", ""))
+    return name, home, title.removesuffix(f" - {name}") or title
 
 
 def _declared_language(entry: feedparser.FeedParserDict, channel) -> str | None:
