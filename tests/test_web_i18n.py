@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import pytest
 import yaml
 from conftest import ROOT
+from test_i18n import english_phrases
 from test_web import SECRET, Server, active_reader, cli
 
 from digest.i18n import catalogue
@@ -23,20 +24,6 @@ TITLE = "Test Daily"  # the list's own name, as test_web's config gives it
 # what a reader's page or message may show in Latin letters: addresses, links, the title, and
 # the feed format's name ("Лента Atom")
 OWN_LATIN = re.compile(r"[\w.+-]+@[\w.-]+|https?://\S+|\bAtom\b|" + re.escape(TITLE))
-
-
-def english_phrases() -> set[str]:
-    """Every phrase of the English catalogue (the words between its placeholders)."""
-    english = yaml.safe_load((CATALOGUES / "en.yaml").read_text(encoding="utf-8"))
-    phrases = set()
-    for key, value in english.items():
-        if key in ("locale", "currencies"):
-            continue
-        for text in value.values() if isinstance(value, dict) else [value]:
-            for part in re.split(r"\{[^}]*\}", str(text)):
-                if len(part.strip(" :·,.()+$?")) >= 4:
-                    phrases.add(part.strip(" :·,.()+$?"))
-    return phrases
 
 
 class _Text(HTMLParser):
