@@ -176,9 +176,10 @@ def claim(store: Storage, issue_id: int, run_id: int, limit: int | None = None) 
         limit = BATCH if store.several_senders else EVERYONE
     with store.transaction():
         batch = store.claimable(issue_id, run_id, limit)
-        # the batch before is still going out: its claims start anew with this one's, as the
-        # sender's lease clock does (DeliveryLog.claimed)
-        store.renew_lease(issue_id, run_id)
+        if store.several_senders:  # (alone, a run never takes its own claims: no lease to keep)
+            # the batch before is still going out: its claims start anew with this one's, as
+            # the sender's lease clock does (DeliveryLog.claimed)
+            store.renew_lease(issue_id, run_id)
         store.mark_claimed(issue_id, batch, run_id)
     return batch
 
