@@ -248,6 +248,17 @@ def test_a_google_news_headline_is_the_outlets_and_the_outlet_its_source():
     assert planet.source_link == "https://en.inform.kz"
 
 
+def substack_post(body: str):
+    """The one post of a Substack feed whose description is `body`, as digest reads it."""
+    item = (
+        "<item><title>Why Rosatom won</title><link>https://steppeletter.substack.com/p/why</link>"
+        f"<description>{html.escape(body)}</description></item>"
+    )
+    feed = f'<rss version="2.0"><channel><title>Steppe Letter</title>{item}</channel></rss>'
+    (article,) = read_feed("https://steppeletter.substack.com/feed", feed.encode()).articles
+    return article
+
+
 def test_a_block_of_links_is_not_text_but_a_linked_word_in_a_sentence_is(store):
     read = read_feed(HN, hacker_news((1, "Show HN: Kzstat", "https://github.com/qazdata/kzstat")))
     assert read.articles[0].text == ""
@@ -258,12 +269,7 @@ def test_a_block_of_links_is_not_text_but_a_linked_word_in_a_sentence_is(store):
         'substack.com/subscribe?"><span>Subscribe now</span></a></p>'
         '<p>See <a href="../markets/">our markets page</a>.</p>'
     )
-    item = (
-        "<item><title>Why Rosatom won</title><link>https://steppeletter.substack.com/p/why</link>"
-        f"<description>{html.escape(substack)}</description></item>"
-    )
-    feed = f'<rss version="2.0"><channel><title>Steppe Letter</title>{item}</channel></rss>'
-    (article,) = read_feed("https://steppeletter.substack.com/feed", feed.encode()).articles
+    article = substack_post(substack)
     assert article.text == (
         "Rosatom's offer came with state export credit covering most of the cost, as in "
         "Hungary and Egypt."
@@ -347,12 +353,7 @@ def test_footnote_marks_are_not_words_of_the_sentence_they_follow():
         '</sup></p><ol class="footnotes-list"><li id="fn2">A note. <a href="#fnref2" '
         'class="footnote-backref">↩︎</a></li></ol>'
     )
-    item = (
-        "<item><title>Why Rosatom won</title><link>https://steppeletter.substack.com/p/why</link>"
-        f"<description>{html.escape(substack)}</description></item>"
-    )
-    feed = f'<rss version="2.0"><channel><title>Steppe Letter</title>{item}</channel></rss>'
-    (article,) = read_feed("https://steppeletter.substack.com/feed", feed.encode()).articles
+    article = substack_post(substack)
     assert article.text.split("\n\n") == [
         "Rosatom's offer came with state export credit, as in Hungary and Egypt. Neither CNNC "
         "nor EDF matched it in 2024.",

@@ -143,21 +143,6 @@ def test_a_feed_failing_runs_in_a_row_is_a_warning_and_the_others_are_read(tmp_p
     assert all(len(r["chosen"]) == 1 for r in reports)
 
 
-def test_a_feed_gone_for_good_says_to_take_it_out_of_the_config(tmp_path, site):
-    articles = sample_articles()
-    site.routes["/f.xml"] = Page(rss("f", articles[:6]))
-    config = load_config(write_config(tmp_path, [site.url("/f.xml")], max_articles=2))
-    run(config)
-    site.routes["/f.xml"] = Page(b"<html><body><h1>410 Gone</h1></body></html>", 410)
-    second = run(config).to_json()
-    with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
-        cache = store.feed_caches()[site.url("/f.xml")]
-    assert second["problems"] == [
-        f"{site.url('/f.xml')}: the server answered HTTP 410 Gone: the feed is gone for good; "
-        f"take it out of `feed:`; its last copy ({cache.last_success}) read"
-    ]
-
-
 def test_a_moved_feed_is_reported_until_the_config_is_updated(tmp_path, site):
     moved = redirect(301, "/new.xml")
     site.routes["/old.xml"] = moved
@@ -173,19 +158,29 @@ def test_a_moved_feed_is_reported_until_the_config_is_updated(tmp_path, site):
     assert len(site.asked("/old.xml")) == 1
 
 
-def test_a_feed_that_fails_after_a_good_run_is_read_from_its_last_copy(tmp_path, site):
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        (503, "HTTP 503 Service Unavailable"),
+        # a feed gone for good says to take it out of the config
+        (410, "HTTP 410 Gone: the feed is gone for good; take it out of `feed:`"),
+    ],
+)
+def test_a_feed_that_fails_after_a_good_run_is_read_from_its_last_copy(
+    tmp_path, site, status, said
+):
     articles = sample_articles()
     site.routes["/f.xml"] = Page(rss("f", articles[:6]))
     config = load_config(write_config(tmp_path, [site.url("/f.xml")], max_articles=2))
     first = run(config).to_json()
-    site.routes["/f.xml"] = Page(b"down", 503)
+    site.routes["/f.xml"] = Page(b"<html><body><h1>down</h1></body></html>", status)
     second = run(config).to_json()
     with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
         cache = store.feed_caches()[site.url("/f.xml")]
     assert second["problems"] == [
-        f"{site.url('/f.xml')}: the server answered HTTP 503 Service Unavailable; its last copy "
-        f"({cache.last_success}) read"
+        f"{site.url('/f.xml')}: the server answered {said}; its last copy ({cache.last_success}) "
+        "read"
     ]
-    assert (cache.status, cache.failures) == ("503", 1)
+    assert (cache.status, cache.failures) == (str(status), 1)
     assert len(second["chosen"]) == 2
     assert not {c["title"] for c in first["chosen"]} & {c["title"] for c in second["chosen"]}
