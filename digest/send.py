@@ -148,9 +148,8 @@ class Cycle:
             except ReadersDeferred as e:
                 # The readers deferred in earlier runs come last and together: deferred
                 # again, they stopped every later run before its own issue was sent.
-                why = e.message.split(";")[0]
                 self.notes.append(
-                    f"issue {issue.id} ({issue.subject!r}) not finished: {why}; "
+                    f"issue {issue.id} ({issue.subject!r}) not finished: {e.message}; "
                     "its readers left are tried again by the next run"
                 )
                 continue

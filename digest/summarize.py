@@ -88,9 +88,10 @@ _CHROME = re.compile(
     re.IGNORECASE,
 )
 # Notes and prompts about the page, not the news: "Editor's note: ...", "This story has been
-# updated ...", "Прим. ред.: ...", "Материал обновлен в 16:20.", "Get our free morning newsletter ...", "You have
-# read 3 of 5 free articles this month.", "Подписывайтесь на наш канал". A paragraph that opens
-# with one is all note ("... The foundation has no editorial control.").
+# updated ...", "Прим. ред.: ...", "Материал обновлен в 16:20.", "Get our free morning
+# newsletter ...", "You have read 3 of 5 free articles this month.", "Подписывайтесь на наш
+# канал". A paragraph that opens with one is all note ("... The foundation has no editorial
+# control.").
 _NOTE = re.compile(
     r"^(?:editor['’]?s['’]?\s+note|note\s+to\s+readers|примечание\s+редакции|прим\.\s*ред\."
     r"|от\s+редакции)\s*:"

@@ -94,7 +94,8 @@ def freeze(store: Store, recipients: list[str]) -> int:
 
 
 def send_issue(config: Config, store: Store, issue: int, rendered, recipients, **kw):
-    """deliver_issue as the pipeline calls it: the delivery settings, the state's log."""
+    """deliver_issue (the pipeline's deliver_batches with one batch): the delivery settings,
+    the state's log."""
     return deliver.deliver_issue(
         config.delivery, StoreDeliveryLog(store), issue, rendered, recipients, **kw
     )

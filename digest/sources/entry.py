@@ -262,8 +262,8 @@ def _unwrapped(href: str) -> str:
 # not an entry's: a podcast's blurb under every episode, a YouTube channel's links under
 # every video, Substack's "X is a reader-supported publication", a newsletter's footer. Taken
 # for text, it made every entry a copy of the first (one episode per feed, each next one
-# "already sent"). A story's paragraphs in its updates and copies are in fewer (a feed
-# carries other stories too).
+# "already sent"). A story's paragraphs, in its updates and copies, are carried under its
+# headline's words (`without_boilerplate`).
 BOILERPLATE_ENTRIES = 3
 
 

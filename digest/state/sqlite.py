@@ -43,7 +43,6 @@ class SqliteDb(Db):
         self.where = str(path)
         self.readonly = readonly
         self._depth = 0
-        self.memory = False  # a read-only look at a file that does not exist yet
 
     def held_elsewhere(self, run_id: int) -> bool:
         """Another process holds the run lock (lock.py): a file has one run at a time, so a
