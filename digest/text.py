@@ -107,9 +107,11 @@ def plain(word: str) -> str:
 # Labels republishers put before or after a headline. A prefix is a short label and a colon
 # ("Update:", "Week in Review:", "EXCLUSIVE —"); a suffix a part number, an "updated" note or a
 # site name after a bar or a dash ("(Part 2)", "[Updated]", "| Kazinform").
+_LABEL_WORDS = ("breaking", "exclusive", "update", "updated", "watch", "video", "opinion",
+               "analysis", "live")  # fmt: skip
 _LABEL_PREFIX = re.compile(
     r"^\s*(?:(?:[\w'’-]+\s+){0,3}[\w'’-]+\s*[:|]\s+|"
-    r"(?:breaking|exclusive|update[d]?|watch|video|opinion|analysis|live)\s*[—–-]\s+)",
+    rf"(?:{'|'.join(_LABEL_WORDS)})\s*[—–-]\s+)",
     re.I,
 )
 _LABEL_SUFFIX = re.compile(
@@ -428,25 +430,62 @@ def says_only_when(line: str) -> bool:
 
 # A wire dateline before the news: "МОСКВА, 10 авг - РИА Новости.", "Москва. 7 мая. INTERFAX.RU -",
 # "КРАСНОЯРСК, 10 августа. /ТАСС/.", "ЕКАТЕРИНБУРГ, 3 декабря. /Корр. ТАСС Иван Петров/.",
-# "SACRAMENTO, Calif. (AP) —", "SAN FRANCISCO/NEW YORK, Jan 3 (Reuters) -", "Washington CNN —",
-# "ALMATY (KZ) -": a place and a date, each optional, then the agency in brackets, in slashes or
-# by name (as written or in capitals, with a regional desk: "ИНТЕРФАКС-СИБИРЬ",
-# "INTERFAX-KAZAKHSTAN"), then a dash or a full stop (when each counts: `without_dateline`).
+# "SACRAMENTO, Calif. (AP) —", "KYIV, Ukraine (AP) —", "ST. LOUIS (AP) —",
+# "SAN FRANCISCO/NEW YORK, Jan 3 (Reuters) -", "BEIJING, Dec. 5 (Xinhua) --", "Washington CNN —",
+# "ALMATY (KZ) -": a place (words of letters: no "Q3") and a date, each optional, then the
+# agency in brackets, in slashes or by name (as written or in capitals, with a regional desk:
+# "ИНТЕРФАКС-СИБИРЬ", "INTERFAX-KAZAKHSTAN"; in brackets with a desk's word: "(CNN Business)"),
+# then a dash or a full stop (when each counts: `without_dateline`).
 _AGENCIES = (
     r"INTERFAX\.RU|Interfax|Интерфакс|РИА Новости|ТАСС|TASS|Kazinform|Казинформ|КазТАГ|KazTAG|"
     r"Kabar|Кабар|AKIpress|"
-    r"24\.kg|Trend|Тренд|UzA|Dunyo|Sputnik|Спутник|Reuters|AFP|AP|Xinhua|Синьхуа|Anadolu|CNN"
+    r"24\.kg|Trend|Тренд|UzA|Dunyo|Sputnik|Спутник|Reuters|AFP|AP|Xinhua|Синьхуа|Anadolu|CNN|"
+    r"Bloomberg|UPI|PTI|IANS|Yonhap|Kyodo|dpa|EFE|ANSA|Ukrinform|BelTA"
 )
 _AGENCY = rf"(?:{_AGENCIES}|{_AGENCIES.upper()})(?:-[^\W\d_]+)?\b"
+_PLACE_WORD = r"[^\W\d_](?:[^\W\d_]{1,2}\.|(?:[^\W\d_]|['’-])*+)"  # "ST.", "COEUR D'ALENE"
+_DASH = r"(?:--|[-–—])"
 _DATELINE = re.compile(
-    rf"^(?P<place>[^\W\d_][\w-]*+(?:[ /](?!{_AGENCY})[^\W\d_][\w-]*+){{0,3}}"
-    r"(?:,\s+[A-Z][a-z]{1,5}\.|,\s+(?:[A-Z]\.){2,3})?[,.]?\s+)?"  # "Calif.", "D.C."
+    rf"^(?P<place>{_PLACE_WORD}(?:[ /](?!{_AGENCY}){_PLACE_WORD}){{0,3}}"
+    r"(?:,\s+[A-Z][a-z]{1,5}\.|,\s+(?:[A-Z]\.){2,3}|,\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)?"
+    r"[,.]?\s+)?"  # "Calif.", "D.C.", "Ukraine", "Gaza Strip"
     r"(?P<date>(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})"  # "10 авг", "Dec. 3"
     r"(?:,?\s+\d{4}(?:\s*г\.|\s+года)?)?[,.]?\s+)?"
-    r"(?:[-–—]\s*)?"
-    rf"(?:(?P<agency>/\s*[^/]{{2,40}}\s*/|\({_AGENCY}\)|{_AGENCY})|(?P<bracket>\([^()]{{2,30}}\)))?"
-    r"\.?\s*(?P<end>[-–—.]\s*|$)"
+    rf"(?:{_DASH}\s*)?"
+    rf"(?:(?P<agency>/\s*[^/]{{2,40}}\s*/|\({_AGENCY}(?:\s[A-Z][a-z]+)?\)|{_AGENCY})"
+    r"|(?P<bracket>\([^()]{2,30}\)))?"
+    rf"\.?\s*(?P<end>(?:{_DASH}|\.)\s*|$)"
 )
+
+
+def _names_an_outlet(bracket: str, place: str) -> bool:
+    """Whether the bracket after a place in capitals names the outlet that filed the news
+    ("ALMATY (KZ) -", "NEW DELHI (PTI) -", "LOS ANGELES (KABC) --"), as a dateline's does.
+    Not a ticker ("NVIDIA (NVDA) —", "IBM (NYSE: IBM) —", "BYD (1211.HK) -"), a score
+    ("LAKERS (12-3) —"), a period ("THIRD QUARTER (July-September) —"), the words of an
+    acronym ("WHO (World Health Organization) —") or a label's note ("EXCLUSIVE (Video) —")."""
+    inside = bracket.strip("() ")
+    words = re.findall(r"[^\W\d_]+", inside)
+    letters = "".join(re.findall(r"[^\W\d_]+", place))
+    if (
+        not inside[:1].isupper()
+        or any(c.isdigit() or c == ":" for c in inside)
+        or any(w.lower() in MONTHS for w in words)
+        or place.split()[0].lower() in _LABEL_WORDS
+    ):
+        return False
+    # a ticker: three or more of the name's letters in order, from its first ("NVIDIA (NVDA)");
+    # two may be an agency's ("ANKARA (AA)", Anadolu's)
+    rest = iter(letters[1:])
+    abbreviates = inside[0] == letters[0] and all(c in rest for c in inside[1:])
+    if (
+        inside.isalpha()
+        and inside.isupper()
+        and (inside == letters or len(inside) >= 3 and abbreviates)
+    ):
+        return False
+    initials = "".join(w[0] for w in words if w[0].isupper())
+    return not (len(words) > 1 and initials == letters)
 
 
 def without_dateline(text: str, first: bool = True) -> str:
@@ -461,11 +500,14 @@ def without_dateline(text: str, first: bool = True) -> str:
         return text[match.end() :]
     if not first:
         return text
-    if agency:  # a bare name: "Washington CNN —", or with a date or a place in capitals
-        # before a full stop ("Москва. 7 мая. INTERFAX.RU."): "... told CNN." is news
+    if agency:  # a bare name: with a date or a place in capitals ("Москва. 7 мая. INTERFAX.RU.",
+        # "ASTANA. KAZINFORM –"), or in capitals before a dash ("Washington CNN —"): "... told
+        # CNN." and "Market Trend — Oil prices rose" are news
         dash = match.group("end").strip()[:1] in ("-", "–", "—")
         dated = match.group("date") or place.isupper()
-        return text[match.end() :] if dash or dated else text
-    # no agency: "ALMATY (KZ) -", a bracket after a place in capitals ("US - China talks" and
-    # "Kazakhstan (KZ) -" are news)
-    return text[match.end() :] if match.group("bracket") and place.isupper() else text
+        return text[match.end() :] if dated or (dash and agency.isupper()) else text
+    # no agency: "ALMATY (KZ) -", a bracket naming an outlet after a place in capitals ("US -
+    # China talks", "Kazakhstan (KZ) -" and "NVIDIA (NVDA) —" are news)
+    bracket = match.group("bracket")
+    named = bracket and place.isupper() and _names_an_outlet(bracket, place)
+    return text[match.end() :] if named else text

@@ -162,6 +162,9 @@ def test_a_dateline_after_an_update_note_is_left_out_with_the_note():
         # a capitalised name and a dash without an agency may be the news itself (review)
         "US - China talks on tariffs resumed in Geneva on Monday, officials said.",
         "NASA — Astronauts aboard the station will stay two more months, the agency said.",
+        # a company and its ticker (hunt s24/links: the lead lost the company's name)
+        "NVIDIA (NVDA) — Shares of the chipmaker rose 4% on Tuesday after it reported record "
+        "quarterly revenue from data-centre chips.",
     ],
 )
 def test_a_place_that_opens_the_news_is_not_a_dateline(text):

@@ -19,6 +19,7 @@ from digest.text import (
     dangles,
     headline,
     says_only_when,
+    without_dateline,
 )
 
 
@@ -146,3 +147,73 @@ def test_a_cut_never_ends_on_a_word_that_needs_the_next_but_names_stay(word, dan
     """ "... was due to be…" ends too soon; "... rates in May…" and "... strikes on IS…" do not
     (review: the auxiliaries added to the list took months and acronyms off the end)."""
     assert dangles(word) is dangling
+
+
+# Datelines as the wires and papers write them (AP, Reuters, AFP, Bloomberg, UPI, Xinhua, CNN,
+# TASS, RIA, Interfax, Kazinform, KazTAG, Kabar, PTI, Yonhap, dpa, a TV station's call sign) ...
+WIRE_DATELINES = [
+    "WASHINGTON (Reuters) — ",
+    "WASHINGTON (Reuters) -- ",
+    "LONDON, Dec 5 (Reuters Breakingviews) - ",
+    "PORTLAND, Ore. (AP) — ",
+    "ST. LOUIS (AP) — ",
+    "WINSTON-SALEM, N.C. (AP) — ",
+    "KYIV, Ukraine (AP) — ",
+    "COEUR D'ALENE, Idaho (AP) — ",
+    "RIO DE JANEIRO (AP) — ",
+    "(CNN) — ",
+    "NEW YORK (CNN Business) — ",
+    "Washington CNN — ",
+    "(Bloomberg) -- ",
+    "NEW YORK (Bloomberg) -- ",
+    "WASHINGTON, Dec. 5 (UPI) -- ",
+    "Dec. 5 (UPI) -- ",
+    "Paris (AFP) – ",
+    "BEIJING, Dec. 5 (Xinhua) -- ",
+    "MOSCOW, December 5. /TASS/. ",
+    "БИШКЕК, 5 дек — РИА Новости. ",
+    "Москва. 5 декабря. INTERFAX.RU - ",
+    "MOSCOW. Dec 5 (Interfax) - ",
+    "ASTANA. KAZINFORM – ",
+    "Алматы. 5 декабря. КазТАГ – ",
+    "BISHKEK (Kabar) — ",
+    "ALMATY (KZ) - ",
+    "NEW DELHI (PTI) - ",
+    "SEOUL (Yonhap) -- ",
+    "ANKARA (AA) - ",
+    "BERLIN (dpa) - ",
+    "LOS ANGELES (KABC) -- ",
+]
+# ... and openings that look like one but are the news: a company and its ticker, an acronym
+# spelled out, a period, a team's record, a label's note, a name that is also an agency's.
+NOT_DATELINES = [
+    "NVIDIA (NVDA) — Shares rose 4% on Tuesday after the chipmaker reported record revenue.",
+    "NVIDIA (NVDA) — shares rose 4% on Tuesday after the chipmaker reported record revenue.",
+    "Apple (AAPL) - The iPhone maker said it would buy back $110 billion of its stock.",
+    "AMD (AMD) - Advanced Micro Devices unveiled its new data-centre chips on Thursday.",
+    "TESLA (TSLA) — Tesla delivered fewer cars than analysts expected in the fourth quarter.",
+    "KASPI (KSPI) — Kazakhstan's fintech group reported a 20% jump in net income.",
+    "BYD (1211.HK) - The Chinese carmaker sold more electric cars than Tesla last quarter.",
+    "IBM (NYSE: IBM) — The company said it would cut 3,900 jobs.",
+    "WHO (World Health Organization) — The agency declared the outbreak over on Monday.",
+    "Q3 (July-September) — Revenue grew 12% from a year earlier.",
+    "THIRD QUARTER (July-September) — Revenue grew 12% from a year earlier.",
+    "LAKERS (12-3) — The Lakers won their ninth straight game on Sunday night.",
+    "Lakers (12-3) — The Lakers won their ninth straight game on Sunday night.",
+    "EXCLUSIVE (Video) — The minister said he would resign.",
+    "Market Trend — Oil prices rose on Monday as OPEC+ kept its output cuts.",
+    "Kazakhstan (KZ) - the largest landlocked country in the world opened a new line.",
+]
+
+
+@pytest.mark.parametrize("dateline", WIRE_DATELINES)
+def test_a_wire_dateline_comes_off_the_news(dateline):
+    news = "The Senate passed the bill on Tuesday."
+    assert without_dateline(dateline + news) == news
+
+
+@pytest.mark.parametrize("text", NOT_DATELINES)
+def test_an_opening_that_only_looks_like_a_dateline_is_the_news(text):
+    """Datelines come off before facts, names and leads are read: "NVIDIA (NVDA) —" taken
+    for one hid the company from its story and its lead."""
+    assert without_dateline(text) == text
