@@ -160,6 +160,33 @@ def headline(title: str) -> str:
     return text.strip()
 
 
+# Query parameters that say where a click came from, never what the page shows: Google
+# Analytics' campaign tags (every utm_*) and the click and mail ids of ad, mail and social
+# platforms, as Firefox's query stripping lists them (its query-stripping.json), with
+# Mailchimp's campaign id and HubSpot's and Instagram's share ids. Links are shown and matched
+# without them; "ref", "source" and the like may select content and stay.
+_TRACKING = frozenset(
+    """fbclid gclid dclid gbraid wbraid msclkid twclid yclid ysclid igshid mc_cid mc_eid _hsenc
+    _hsmi __hssc __hstc __hsfp hsctatracking mkt_tok oly_anon_id oly_enc_id vero_id wickedid
+    _openstat""".split()
+)
+
+
+def _tracks(param: str) -> bool:
+    name = param.partition("=")[0].lower()
+    return name.startswith("utm_") or name in _TRACKING
+
+
+def without_tracking(url: str) -> str:
+    """`url` without its tracking parameters (`_TRACKING`), the rest as written."""
+    head, hash_mark, fragment = url.partition("#")
+    base, question, query = head.partition("?")
+    if not question:
+        return url
+    params = [p for p in query.split("&") if p and not _tracks(p)]
+    return base + ("?" + "&".join(params) if params else "") + hash_mark + fragment
+
+
 def normal_url(url: str) -> str:
     """A URL as feeds vary it: no scheme, `www.`, fragment, tracking parameters or final `/`."""
     url = url.strip()
@@ -168,7 +195,7 @@ def normal_url(url: str) -> str:
     host, _, rest = url.partition("/")
     host = host.lower().removeprefix("www.")
     path, _, query = rest.partition("?")
-    params = [p for p in query.split("&") if p and not p.lower().startswith(("utm_", "fbclid="))]
+    params = [p for p in query.split("&") if p and not _tracks(p)]
     return host + "/" + path.rstrip("/") + ("?" + "&".join(params) if params else "")
 
 

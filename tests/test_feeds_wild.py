@@ -512,3 +512,60 @@ def test_a_sentence_written_around_its_links_is_text_not_chrome(body):
     )
     [entry] = read_feed("https://example.kz/feed", data.encode()).articles
     assert entry.text and entry.text == re.sub(r"<[^>]+>", "", body).replace("&#x27;", "'")
+
+
+def pinboard(*bookmarks: tuple[str, str, str]) -> bytes:
+    """feeds.pinboard.in/rss/u:NAME/ (RSS 1.0): each bookmark's link as its reader saved it,
+    from a newsletter (Mailchimp's mc_cid and mc_eid) or a share button (utm_*, fbclid)."""
+    seq = "".join(f'<rdf:li rdf:resource="{html.escape(url)}"/>' for url, _, _ in bookmarks)
+    items = "".join(
+        f'<item rdf:about="{html.escape(url)}"><title>{html.escape(title)}</title>'
+        f"<dc:date>2026-12-07T05:11:05+00:00</dc:date><link>{html.escape(url)}</link>"
+        f"<dc:creator>steppe_reader</dc:creator><description>{html.escape(note)}</description>"
+        "<dc:subject>kazakhstan energy</dc:subject><dc:source>http://pinboard.in/</dc:source>"
+        "</item>"
+        for url, title, note in bookmarks
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
+        '22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/'
+        'elements/1.1/"><channel rdf:about="http://pinboard.in"><title>Pinboard (steppe_reader)'
+        "</title><link>https://pinboard.in/u:steppe_reader/public/</link><description>"
+        f"</description><items><rdf:Seq>{seq}</rdf:Seq></items></channel>{items}</rdf:RDF>"
+    ).encode()
+
+
+def test_an_article_linked_with_tracking_parameters_is_its_one_clean_address(store):
+    """A link is shown without the parameters that only count clicks (WordPress's utm_* on
+    every RSS link, a newsletter's mc_cid and mc_eid, Facebook's fbclid), and the article sent
+    yesterday is the same article when a bookmark links to it with them today, under a
+    headline of its own. Parameters that choose the page stay."""
+    metro = "Almaty to open three new metro stations by end of 2027, akimat says"
+    (post,) = read_feed("https://astanatimes.com/feed/", wordpress(metro, "almaty-metro", [
+        "ALMATY – The Almaty metro will get three new stations on its first line by the end of "
+        "2027, the city akimat said on Friday, extending the line westward to Kalkaman.",
+        "The extension, 4.5 kilometres long, will cost 187 billion tenge and is financed from "
+        "the city budget. Tunnelling started in March.",
+    ])).articles  # fmt: skip
+    assert post.url == "https://astanatimes.com/2026/12/almaty-metro/"
+    first = select([post], History(store), EVERYTHING)
+    store.remember(1, first.records)
+
+    bookmarks = read_feed("https://feeds.pinboard.in/rss/u:steppe_reader/", pinboard(
+        ("https://astanatimes.com/2026/12/almaty-metro/?mc_cid=4f2a9c1b7d&mc_eid=0c1d2e3f4a",
+         "Almaty metro to get three new stations by end of 2027",
+         "Finally. The western districts have waited ten years for this."),
+        ("https://kursiv.media/en/?p=90210&fbclid=IwAR2xYz_Q8kLm3nB7vC&utm_source=facebook",
+         "Kaspi's quarterly profit beats forecasts",
+         "Worth reading for the lending numbers."),
+    )).articles  # fmt: skip
+    assert [b.url for b in bookmarks] == [
+        "https://astanatimes.com/2026/12/almaty-metro/",
+        "https://kursiv.media/en/?p=90210",
+    ]
+    second = select(bookmarks, History(store), EVERYTHING)
+    assert [c.article.title for c in second.chosen] == ["Kaspi's quarterly profit beats forecasts"]
+    # as the same article (its address), not as another report of the story
+    assert [(s.reason, s.relation, s.duplicate_of) for s in second.skipped] == [
+        ("already-sent", "duplicate", metro)
+    ]

@@ -20,6 +20,7 @@ from digest.text import (
     headline,
     says_only_when,
     without_dateline,
+    without_tracking,
 )
 
 
@@ -217,3 +218,42 @@ def test_an_opening_that_only_looks_like_a_dateline_is_the_news(text):
     """Datelines come off before facts, names and leads are read: "NVIDIA (NVDA) —" taken
     for one hid the company from its story and its lead."""
     assert without_dateline(text) == text
+
+
+KEPT = [  # what selects the page stays: an id, a page, a search, a "ref" or "source" of its own
+    "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42",
+    "https://news.example.com/story.php?id=12&ref=rss&source=feed",
+    "https://example.com/search?q=utm_source",
+    "https://example.com/a?utm=1&putm_source=2",
+]
+
+
+@pytest.mark.parametrize(
+    "link, clean",
+    [
+        (
+            "https://astanatimes.com/2026/12/almaty-metro/?utm_source=rss&utm_medium=rss&"
+            "utm_campaign=almaty-metro",
+            "https://astanatimes.com/2026/12/almaty-metro/",
+        ),
+        (
+            "https://kursiv.media/en/?p=90210&fbclid=IwAR2xYz&UTM_Source=facebook#comments",
+            "https://kursiv.media/en/?p=90210#comments",
+        ),
+        (
+            "https://www.rferl.org/a/33231234.html?mc_cid=4f2a9c&mc_eid=0c1d2e",
+            "https://www.rferl.org/a/33231234.html",
+        ),
+        (
+            "https://blog.example.com/post?_hsenc=p2ANqtz-9&_hsmi=123456&page=2",
+            "https://blog.example.com/post?page=2",
+        ),
+        (
+            "https://shop.example.kz/item?gclid=Cj0KCQ&msclkid=a1b2&yclid=77&id=5",
+            "https://shop.example.kz/item?id=5",
+        ),
+        *((link, link) for link in KEPT),
+    ],
+)
+def test_a_link_loses_its_tracking_parameters_and_keeps_what_selects_the_page(link, clean):
+    assert without_tracking(link) == clean

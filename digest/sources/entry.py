@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..models import BODY_KINDS, CAPTION, CHROME, Article, Paragraph, Problem
-from ..text import clean_text, safe_href
+from ..text import clean_text, safe_href, without_tracking
 from .limits import cut_at_word
 from .snapshot import paragraph_kind
 
@@ -226,7 +226,8 @@ def published_at(when: dt.datetime | None) -> dt.datetime | None:
 
 def resolved_link(link: str | None, base: str | None) -> str | None:
     """A feed's link as readers can follow it: resolved against `base`, a space escaped as
-    browsers do; None when it is no web address."""
+    browsers do, an aggregator's redirect followed, no tracking parameters; None when it is no
+    web address."""
     link = (link or "").strip().replace(" ", "%20")
     if not link:
         return None
@@ -234,7 +235,7 @@ def resolved_link(link: str | None, base: str | None) -> str | None:
         href = safe_href(urljoin(base, link) if base else link)
     except ValueError:  # "http://[broken/1": urljoin cannot read it, and it is no link
         return None
-    return _unwrapped(href) if href else None
+    return without_tracking(_unwrapped(href)) if href else None
 
 
 # Aggregators whose links are a click-counting redirect with the article's address in a
