@@ -175,6 +175,29 @@ def test_a_story_a_subreddit_links_to_is_told_by_an_article_not_by_the_link_post
     assert "Kazakhstan" in [t.source_name for t in chosen.tellings]
 
 
+def test_a_reddit_link_post_links_to_its_article_and_a_text_or_picture_post_to_reddit(store):
+    """A link post's entry links to its comments page; the digest's link is the article it
+    is about ("[link]", without the share's tracking). A text post's "[link]" is its own
+    page and a picture's is on Reddit's image host: both stay on the post."""
+    comments = "https://www.reddit.com/r/Kazakhstan/comments/{}/"
+    posts = read_feed("https://www.reddit.com/r/Kazakhstan/.rss", reddit(
+        ("1h8xk2q", "Kazakhstan picks Russia's Rosatom to build its first nuclear power plant",
+         "https://www.reuters.com/business/energy/kazakhstan-rosatom/?utm_source=reddit.com",
+         "Dont_Panic_Steppe"),
+        ("1h8xm7t", "Moving to Almaty next year: which district is best for a family?",
+         comments.format("1h8xm7t"), "new_in_almaty"),
+        ("1h8xn0a", "First snow on Medeu this morning", "https://i.redd.it/8k2m4n6p0q1r.jpeg",
+         "medeu_fan"),
+    )).articles  # fmt: skip
+    assert [p.url for p in posts] == [
+        "https://www.reuters.com/business/energy/kazakhstan-rosatom/",
+        comments.format("1h8xm7t"),
+        comments.format("1h8xn0a"),
+    ]
+    chosen = select(posts, History(store), EVERYTHING).chosen
+    assert chosen[0].article.url == "https://www.reuters.com/business/energy/kazakhstan-rosatom/"
+
+
 def google_news(*items: tuple[str, str, str, list[tuple[str, str]]]) -> bytes:
     """news.google.com/rss/search: every link a news.google.com redirect, every title ending
     " - Outlet", the description the headline and its outlet, or a list of the headlines of

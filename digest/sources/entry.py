@@ -259,6 +259,55 @@ def _unwrapped(href: str) -> str:
     return safe_href(target) or href
 
 
+class _Anchors(HTMLParser):
+    """The links of an HTML fragment: (text, href) each."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, str]] = []
+        self._href: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._href, self._text = dict(attrs).get("href") or "", []
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href is not None:
+            self.found.append((clean_text("".join(self._text)), self._href))
+            self._href = None
+
+
+# Reddit's link posts: the entry's link is the post's comments page, its text names the
+# article it is about ("[link]", beside "[comments]"). The reader wants the article; a text
+# post, an image or video on Reddit's own hosts, or a cross-post stays on Reddit's page.
+_LINK_POST_HOSTS = ("reddit.com", "redd.it")
+
+
+def _on(host: str, sites: tuple[str, ...]) -> bool:
+    return any(host == site or host.endswith("." + site) for site in sites)
+
+
+def linked_article(html: str, link: str | None) -> str | None:
+    """The article a link post's comments page `link` is about (`_LINK_POST_HOSTS`), else
+    None."""
+    on_reddit = link and _on(urlsplit(link).hostname or "", _LINK_POST_HOSTS)
+    if not on_reddit or "[link]" not in html:
+        return None
+    parser = _Anchors()
+    parser.feed(html)
+    parser.close()
+    anchors = dict(reversed(parser.found))  # the first of each text
+    target = resolved_link(anchors.get("[link]"), link)
+    if not target or _on(urlsplit(target).hostname or "", _LINK_POST_HOSTS):
+        return None
+    return target
+
+
 # A paragraph half or more of a feed's entries carry, and at least this many, is the feed's,
 # not an entry's: a podcast's blurb under every episode, a YouTube channel's links under
 # every video, Substack's "X is a reader-supported publication", a newsletter's footer. Taken

@@ -25,6 +25,7 @@ from .entry import (
     blocks,
     empty_entries,
     html_to_paragraphs,
+    linked_article,
     published_at,
     resolved_link,
     strip_excerpt_marks,
@@ -146,7 +147,8 @@ def _entry_link(entry: feedparser.FeedParserDict, base: str | None) -> str | Non
     episode). A GUID that is no URL (feedparser offers an RSS <guid> as the link when the
     entry has none) is never a link; a space in a link is escaped, as browsers do. Feedburner's
     <feedburner:origLink> is the article's own address, its <link> a feedproxy.google.com
-    redirect (a service Google has retired)."""
+    redirect (a service Google has retired). A Reddit link post's link is its comments page:
+    the article its text links is the entry's (`linked_article`)."""
     link = entry.get("feedburner_origlink") or entry.get("link") or ""
     candidates = [link]
     if not link.strip():
@@ -156,20 +158,25 @@ def _entry_link(entry: feedparser.FeedParserDict, base: str | None) -> str | Non
         if candidate is link and entry.get("guidislink") and not safe_href(link):
             continue
         if href := resolved_link(candidate, base):
-            return href
+            value, plain = _content(entry)
+            return (None if plain else linked_article(value, href)) or href
     return None
 
 
-def _text(entry: feedparser.FeedParserDict) -> list[Paragraph]:
-    """The entry's text: its longest content, else its summary; HTML unless the feed says
-    it is plain text (Atom's type="text", where "<slot>" is words, not a tag)."""
+def _content(entry: feedparser.FeedParserDict) -> tuple[str, bool]:
+    """The entry's longest content, else its summary, and whether the feed says it is plain
+    text (Atom's type="text", where "<slot>" is words, not a tag) rather than HTML."""
     detail = entry.get("summary_detail") or {}
     if entry.get("content"):
         detail = max(entry.content, key=lambda c: len(c.get("value", "")))
     value = detail.get("value", "") or entry.get("summary", "")
-    if detail.get("type") == "text/plain":
-        return text_to_paragraphs(value)
-    return html_to_paragraphs(value)
+    return value, detail.get("type") == "text/plain"
+
+
+def _text(entry: feedparser.FeedParserDict) -> list[Paragraph]:
+    """The entry's text (`_content`) as paragraphs."""
+    value, plain = _content(entry)
+    return text_to_paragraphs(value) if plain else html_to_paragraphs(value)
 
 
 def _title(item: feedparser.FeedParserDict) -> str:
