@@ -362,6 +362,15 @@ def test_bing_news_and_google_alerts_link_to_the_article_not_to_their_click_coun
     assert bing.url == alert.url == REUTERS
 
 
+def test_a_bing_news_item_is_shown_under_its_outlet_as_google_news_items_are(store):
+    """Bing News names each item's outlet in <News:Source>, as Google News does in <source>:
+    the story is the outlet's, linked to its site, not "Kazakhstan - BingNews"'s."""
+    (bing,) = read_feed("https://www.bing.com/news/search?format=rss", BING_NEWS).articles
+    assert (bing.source_name, bing.source_link) == ("Reuters", "https://www.reuters.com")
+    (chosen,) = select([bing], History(store), EVERYTHING).chosen
+    assert chosen.article.source_name == "Reuters"
+
+
 def test_footnote_marks_are_not_words_of_the_sentence_they_follow():
     substack = (
         "<p>Rosatom's offer came with state export credit, as in Hungary and Egypt."

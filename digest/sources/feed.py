@@ -191,18 +191,28 @@ def _title(item: feedparser.FeedParserDict) -> str:
     return clean_text(title)
 
 
-def _outlet(entry: feedparser.FeedParserDict, title: str) -> tuple[str, str | None, str]:
+def _outlet(
+    entry: feedparser.FeedParserDict, title: str, url: str | None, feed_link: str | None
+) -> tuple[str, str | None, str]:
     """The outlet an aggregator's entry names in its <source> (RSS 2.0: the channel the item
-    came from; Google News names the publisher there and ends the title with " - Reuters"),
-    its home page (the site of the source's address, which RSS makes its feed's), and the
-    title without that ending; ("", None, title) when it names none."""
+    came from; Google News names the publisher there and ends the title with " - Reuters") or
+    in Bing News's <News:Source>, its home page (the site of the source's address, which RSS
+    makes its feed's; for Bing, of the article's, when that is not the aggregator's own), and
+    the title without that ending; ("", None, title) when it names none."""
     source = entry.get("source") or {}
     name = clean_text(source.get("title") or "")
+    href = safe_href(source.get("href"))
+    if not name and isinstance(entry.get("news_source"), str):
+        name = clean_text(entry.news_source)
+        href = url if url and _host(url) != _host(feed_link) else None
     if not name:
         return "", None, title
-    href = safe_href(source.get("href"))
     home = href and urlunsplit((*urlsplit(href)[:2], "", "", ""))
     return name, home, title.removesuffix(f" - {name}") or title
+
+
+def _host(url: str | None) -> str:
+    return (urlsplit(url).hostname or "") if url else ""
 
 
 def _declared_language(entry: feedparser.FeedParserDict, channel) -> str | None:
@@ -273,7 +283,8 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
     empty = 0
     for entry in parsed.entries:
         paragraphs, excerpt = strip_excerpt_marks(_text(entry))
-        outlet, outlet_link, given = _outlet(entry, _title(entry))
+        url = _entry_link(entry, feed_link)
+        outlet, outlet_link, given = _outlet(entry, _title(entry), url, feed_link)
         title = given or title_from_text(paragraphs)
         if not title:  # no title and no text: nothing to show
             empty += 1
@@ -291,7 +302,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
                 source=source,
                 date=published.date() if published else None,
                 published=published,
-                url=_entry_link(entry, feed_link),
+                url=url,
                 guid=entry.get("id") or entry.get("link") or None,
                 excerpt=excerpt,
                 untitled=not given,
