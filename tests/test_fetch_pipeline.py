@@ -1,6 +1,7 @@
 """Whole cycles over feeds served on loopback: a second run over unchanged feeds is all 304s
 and loses none of the stories that wait; preview never writes the feed cache; a feed that
-keeps failing is a warning; `digest sources` shows each feed's health."""
+keeps failing is a warning; `digest sources` shows each feed's health; the digest's links are
+the articles' own."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SAMPLE_SEEDS, digest_command
+from test_feeds_wild import BING_NEWS, ROSATOM, reddit, wordpress
 from web_server import Page, Site, redirect
 
 from digest.config import load_config
@@ -184,3 +186,38 @@ def test_a_feed_that_fails_after_a_good_run_is_read_from_its_last_copy(
     assert (cache.status, cache.failures) == (str(status), 1)
     assert len(second["chosen"]) == 2
     assert not {c["title"] for c in first["chosen"]} & {c["title"] for c in second["chosen"]}
+
+
+def test_the_digest_links_each_story_to_its_article_clean_under_its_outlet(tmp_path, site):
+    """A WordPress feed (utm_* on every link), a subreddit (link posts: the entry links to
+    its comments page) and Bing News (a click counter for a link, the outlet in
+    <News:Source>), served as their services serve them: every story links to the article,
+    without tracking parameters, under the outlet that wrote it."""
+    kaspi = "https://kursiv.media/en/2026-12-06/kaspi-q3/"
+    site.routes["/astanatimes.xml"] = Page(wordpress(
+        "Kazakhstan picks Rosatom to lead construction of its first nuclear power plant",
+        "kazakhstan-picks-rosatom", ROSATOM,
+    ))  # fmt: skip
+    site.routes["/r/Kazakhstan/.rss"] = Page(reddit((
+        "1h8xk9z", "Kaspi's quarterly profit beats forecasts as lending grows 30%",
+        f"{kaspi}?utm_source=share&utm_medium=web3x&utm_name=web3xcss", "tenge_watcher",
+    )))  # fmt: skip
+    site.routes["/bing.xml"] = Page(BING_NEWS)
+    feeds = [site.url(p) for p in ("/astanatimes.xml", "/r/Kazakhstan/.rss", "/bing.xml")]
+    config = load_config(write_config(tmp_path, feeds))
+    report, _ = preview(config, tmp_path / "preview")
+    reuters = "https://www.reuters.com/business/energy/kazakhstan-chooses-rosatom-2026-12-06/"
+    told = [
+        (c["source"], c["url"], [(a["source"], a["url"]) for a in c["also"]])
+        for c in report.to_json()["chosen"]
+    ]
+    assert told == [
+        (
+            "The Astana Times",
+            "https://astanatimes.com/2026/12/kazakhstan-picks-rosatom/",
+            [("Reuters", reuters)],
+        ),
+        ("Kazakhstan", kaspi, []),  # the subreddit tells it; its link is the article
+    ]
+    text = (tmp_path / "preview" / "digest.txt").read_text()
+    assert kaspi in text and "utm_" not in text and "reddit.com/r/Kazakhstan/comments" not in text
