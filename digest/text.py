@@ -470,7 +470,9 @@ _AGENCIES = (
     r"Bloomberg|UPI|PTI|IANS|Yonhap|Kyodo|dpa|EFE|ANSA|Ukrinform|BelTA"
 )
 _AGENCY = rf"(?:{_AGENCIES}|{_AGENCIES.upper()})(?:-[^\W\d_]+)?\b"
-_PLACE_WORD = r"[^\W\d_](?:[^\W\d_]{1,2}\.|(?:[^\W\d_]|['’-])*+)"  # "ST.", "COEUR D'ALENE"
+# "ST. LOUIS", "FT. WORTH", "COEUR D'ALENE": of abbreviations only a place's (a title's, "DR.",
+# "GOV.", "MR.", opens a name: "DR. FAUCI (NIAID) —" is news)
+_PLACE_WORD = r"(?:(?:ST|St|STE|Ste|FT|Ft|MT|Mt|PT|Pt)\.|[^\W\d_](?:[^\W\d_]|['’-])*+)"
 _DASH = r"(?:--|[-–—])"
 _DATELINE = re.compile(
     rf"^(?P<place>{_PLACE_WORD}(?:[ /](?!{_AGENCY}){_PLACE_WORD}){{0,3}}"

@@ -204,6 +204,10 @@ NOT_DATELINES = [
     "EXCLUSIVE (Video) — The minister said he would resign.",
     "Market Trend — Oil prices rose on Monday as OPEC+ kept its output cuts.",
     "Kazakhstan (KZ) - the largest landlocked country in the world opened a new line.",
+    # a title is no place (review: "ST." made every two-letter word and a full stop one)
+    "DR. FAUCI (NIAID) — The doctor said the vaccine was safe.",
+    "GOV. NEWSOM (Calif.) — The governor signed the bill.",
+    "MR. PUTIN (Russia) — The president said talks would go on.",
 ]
 
 
