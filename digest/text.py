@@ -471,8 +471,11 @@ _AGENCIES = (
 )
 _AGENCY = rf"(?:{_AGENCIES}|{_AGENCIES.upper()})(?:-[^\W\d_]+)?\b"
 # "ST. LOUIS", "FT. WORTH", "COEUR D'ALENE": of abbreviations only a place's (a title's, "DR.",
-# "GOV.", "MR.", opens a name: "DR. FAUCI (NIAID) —" is news)
-_PLACE_WORD = r"(?:(?:ST|St|STE|Ste|FT|Ft|MT|Mt|PT|Pt)\.|[^\W\d_](?:[^\W\d_]|['’-])*+)"
+# "GOV.", "MR.", opens a name: "DR. FAUCI (NIAID) —" is news), and no possessive ("DOMINO'S")
+_PLACE_WORD = (
+    r"(?:(?:ST|St|STE|Ste|FT|Ft|MT|Mt|PT|Pt)\.|"
+    r"[^\W\d_](?:[^\W\d_]|['’](?![Ss](?![^\W\d_]))|-)*+)"
+)
 _DASH = r"(?:--|[-–—])"
 _DATELINE = re.compile(
     rf"^(?P<place>{_PLACE_WORD}(?:[ /](?!{_AGENCY}){_PLACE_WORD}){{0,3}}"

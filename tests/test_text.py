@@ -208,6 +208,10 @@ NOT_DATELINES = [
     "DR. FAUCI (NIAID) — The doctor said the vaccine was safe.",
     "GOV. NEWSOM (Calif.) — The governor signed the bill.",
     "MR. PUTIN (Russia) — The president said talks would go on.",
+    # nor a possessive: "COEUR D'ALENE" is a place, "DOMINO'S" a company
+    "DOMINO'S (DPZ) — The pizza chain said same-store sales rose 3%.",
+    "KOHL'S (KSS) — The retailer cut its forecast.",
+    "SOTHEBY’S (BID) — A Monet sold for $35 million.",
 ]
 
 
