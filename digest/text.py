@@ -490,10 +490,17 @@ _DATELINE = re.compile(
 )
 
 
+# Exchanges a company's name is followed by ("NVIDIA (NASDAQ) —"), and a ticker with its
+# exchange's suffix as Reuters and Bloomberg write it ("NVDA.O", "OR.PA", "SBER.MM").
+_EXCHANGES = frozenset("NASDAQ NYSE AMEX OTC LSE TSX ASX HKEX MOEX KASE AIX".split())
+_SUFFIXED_TICKER = re.compile(r"[A-Z]{1,5}\.[A-Z]{1,2}")
+
+
 def _names_an_outlet(bracket: str, place: str) -> bool:
     """Whether the bracket after a place in capitals names the outlet that filed the news
     ("ALMATY (KZ) -", "NEW DELHI (PTI) -", "LOS ANGELES (KABC) --"), as a dateline's does.
-    Not a ticker ("NVIDIA (NVDA) —", "IBM (NYSE: IBM) —", "BYD (1211.HK) -"), a score
+    Not a ticker or an exchange ("NVIDIA (NVDA) —", "IBM (NYSE: IBM) —", "BYD (1211.HK) -",
+    "NVIDIA (NVDA.O) —", "NVIDIA (NASDAQ) —"), a score
     ("LAKERS (12-3) —"), a period ("THIRD QUARTER (July-September) —"), the words of an
     acronym ("WHO (World Health Organization) —") or a label's note ("EXCLUSIVE (Video) —")."""
     inside = bracket.strip("() ")
@@ -502,6 +509,8 @@ def _names_an_outlet(bracket: str, place: str) -> bool:
     if (
         not inside[:1].isupper()
         or any(c.isdigit() or c == ":" for c in inside)
+        or inside.upper() in _EXCHANGES
+        or _SUFFIXED_TICKER.fullmatch(inside)
         or any(w.lower() in MONTHS for w in words)
         or place.split()[0].lower() in _LABEL_WORDS
     ):

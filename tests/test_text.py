@@ -212,6 +212,11 @@ NOT_DATELINES = [
     "DOMINO'S (DPZ) — The pizza chain said same-store sales rose 3%.",
     "KOHL'S (KSS) — The retailer cut its forecast.",
     "SOTHEBY’S (BID) — A Monet sold for $35 million.",
+    # an exchange, or a ticker as Reuters writes it (with its exchange's suffix)
+    "NVIDIA (NASDAQ) — Shares rose 4% after the chipmaker reported record revenue.",
+    "NVIDIA (NVDA.O) — Shares rose 4% after the chipmaker reported record revenue.",
+    "L'OREAL (OR.PA) — The cosmetics maker's sales grew 5% in the third quarter.",
+    "SBERBANK (SBER.MM) — Russia's largest lender reported record profit.",
 ]
 
 
