@@ -542,11 +542,15 @@ def without_dateline(text: str, first: bool = True) -> str:
     if not first:
         return text
     if agency:  # a bare name: with a date or a place in capitals ("Москва. 7 мая. INTERFAX.RU.",
-        # "ASTANA. KAZINFORM –"), or in capitals before a dash ("Washington CNN —"): "... told
-        # CNN." and "Market Trend — Oil prices rose" are news
+        # "ASTANA. KAZINFORM –"), or before a dash in capitals ("Washington CNN —") or after a
+        # place and its full stop or comma ("Астана. Казинформ –"): "... told CNN." and "Market
+        # Trend — Oil prices rose" are news
         dash = match.group("end").strip()[:1] in ("-", "–", "—")
         dated = match.group("date") or place.isupper()
-        return text[match.end() :] if dated or (dash and agency.isupper()) else text
+        placed = (match.group("place") or "").rstrip()[-1:] in (".", ",") and all(
+            word[:1].isupper() for word in place.split()
+        )
+        return text[match.end() :] if dated or (dash and (agency.isupper() or placed)) else text
     # no agency: "ALMATY (KZ) -", a bracket naming an outlet after a place in capitals ("US -
     # China talks", "Kazakhstan (KZ) -" and "NVIDIA (NVDA) —" are news)
     bracket = match.group("bracket")

@@ -177,6 +177,8 @@ WIRE_DATELINES = [
     "MOSCOW. Dec 5 (Interfax) - ",
     "ASTANA. KAZINFORM – ",
     "Алматы. 5 декабря. КазТАГ – ",
+    "Астана. Казинформ – ",  # a place and a full stop before the agency's name: no date needed
+    "Алматы, КазТАГ – ",
     "BISHKEK (Kabar) — ",
     "ALMATY (KZ) - ",
     "NEW DELHI (PTI) - ",
