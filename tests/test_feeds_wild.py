@@ -198,6 +198,29 @@ def test_a_reddit_link_post_links_to_its_article_and_a_text_or_picture_post_to_r
     assert chosen[0].article.url == "https://www.reuters.com/business/energy/kazakhstan-rosatom/"
 
 
+def test_a_reddit_text_post_that_links_a_page_as_link_stays_on_its_post():
+    """A text post's own words come before Reddit's "[link]" (its page): a link the poster
+    wrote as "[[link]](...)" is no article the post is about (review: the first "[link]" was
+    taken, so the digest linked the poster's aside)."""
+    comments = "https://www.reddit.com/r/Kazakhstan/comments/1h8xm7t/moving_to_almaty/"
+    content = (
+        '<!-- SC_OFF --><div class="md"><p>Which district is best for a family? This guide '
+        'helped <a href="https://www.example.kz/blog/almaty-districts">[link]</a> but it is '
+        "old.</p></div><!-- SC_ON --> &#32; submitted by &#32; <a href=\"https://www.reddit.com/"
+        'user/new_in_almaty"> /u/new_in_almaty </a> <br/> <span><a href="'
+        f'{comments}">[link]</a></span> &#32; <span><a href="{comments}">[comments]</a></span>'
+    )
+    feed = (
+        '<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>Kazakhstan</title><entry><content type=\"html\">"
+        f'{html.escape(content)}</content><id>t3_1h8xm7t</id><link href="{comments}" />'
+        "<updated>2026-12-06T23:40:11+05:00</updated><title>Moving to Almaty next year: which "
+        "district is best for a family?</title></entry></feed>"
+    ).encode()
+    (post,) = read_feed("https://www.reddit.com/r/Kazakhstan/.rss", feed).articles
+    assert post.url == comments
+
+
 def google_news(*items: tuple[str, str, str, list[tuple[str, str]]]) -> bytes:
     """news.google.com/rss/search: every link a news.google.com redirect, every title ending
     " - Outlet", the description the headline and its outlet, or a list of the headlines of

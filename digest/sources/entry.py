@@ -301,7 +301,9 @@ def linked_article(html: str, link: str | None) -> str | None:
     parser = _Anchors()
     parser.feed(html)
     parser.close()
-    anchors = dict(reversed(parser.found))  # the first of each text
+    # Reddit's own "[link]" closes the entry, after the poster's words (which may link a page
+    # as "[link]" too): the last one
+    anchors = dict(parser.found)  # the last of each text
     target = resolved_link(anchors.get("[link]"), link)
     if not target or _on(urlsplit(target).hostname or "", _LINK_POST_HOSTS):
         return None
