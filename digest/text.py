@@ -517,12 +517,14 @@ def _names_an_outlet(bracket: str, place: str) -> bool:
         return False
     # a ticker: three or more of the name's letters in order, from its first ("NVIDIA (NVDA)");
     # two may be an agency's ("ANKARA (AA)", Anadolu's)
+    # ... or a Latin one after a name in another script ("СБЕРБАНК (SBER) —")
     rest = iter(letters[1:])
     abbreviates = inside[0] == letters[0] and all(c in rest for c in inside[1:])
+    latin = inside.isascii() and not letters.isascii()
     if (
         inside.isalpha()
         and inside.isupper()
-        and (inside == letters or len(inside) >= 3 and abbreviates)
+        and (inside == letters or len(inside) >= 3 and (abbreviates or latin))
     ):
         return False
     initials = "".join(w[0] for w in words if w[0].isupper())

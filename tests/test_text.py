@@ -219,6 +219,10 @@ NOT_DATELINES = [
     "NVIDIA (NVDA.O) — Shares rose 4% after the chipmaker reported record revenue.",
     "L'OREAL (OR.PA) — The cosmetics maker's sales grew 5% in the third quarter.",
     "SBERBANK (SBER.MM) — Russia's largest lender reported record profit.",
+    # a Latin ticker after a company's name in Cyrillic: never "three of its letters in order"
+    "СБЕРБАНК (SBER) — Чистая прибыль банка выросла на 12%.",
+    "ГАЗПРОМ (GAZP) — Акции компании подорожали на 3%.",
+    "КАЗАТОМПРОМ (KAP) — Компания снизила прогноз добычи урана.",
 ]
 
 
