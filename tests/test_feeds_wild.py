@@ -206,13 +206,13 @@ def test_a_reddit_text_post_that_links_a_page_as_link_stays_on_its_post():
     content = (
         '<!-- SC_OFF --><div class="md"><p>Which district is best for a family? This guide '
         'helped <a href="https://www.example.kz/blog/almaty-districts">[link]</a> but it is '
-        "old.</p></div><!-- SC_ON --> &#32; submitted by &#32; <a href=\"https://www.reddit.com/"
+        'old.</p></div><!-- SC_ON --> &#32; submitted by &#32; <a href="https://www.reddit.com/'
         'user/new_in_almaty"> /u/new_in_almaty </a> <br/> <span><a href="'
         f'{comments}">[link]</a></span> &#32; <span><a href="{comments}">[comments]</a></span>'
     )
     feed = (
         '<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-        "<title>Kazakhstan</title><entry><content type=\"html\">"
+        '<title>Kazakhstan</title><entry><content type="html">'
         f'{html.escape(content)}</content><id>t3_1h8xm7t</id><link href="{comments}" />'
         "<updated>2026-12-06T23:40:11+05:00</updated><title>Moving to Almaty next year: which "
         "district is best for a family?</title></entry></feed>"
@@ -624,3 +624,65 @@ def test_an_article_linked_with_tracking_parameters_is_its_one_clean_address(sto
     assert [(s.reason, s.relation, s.duplicate_of) for s in second.skipped] == [
         ("already-sent", "duplicate", metro)
     ]
+
+
+BRIEFS = [
+    "Kazakhstan's central bank kept its base rate at 16.5 percent on Friday. Inflation slowed "
+    "to 11.2 percent in November.",
+    "Uzbekistan opened the Tashkent-Samarkand motorway's first stretch on Monday. Tolls are "
+    "15,000 soum for cars.",
+    "Kyrgyzstan capped the fees money transfer services may charge migrants at 1 percent. The "
+    "law passed on Tuesday.",
+    "Tajikistan's Rogun dam started its third turbine on Wednesday. The plant now makes 600 "
+    "megawatts.",
+    "Turkmenistan signed a deal with CNPC on Thursday to build line D of the gas pipeline to "
+    "China. Talks had stalled since 2014.",
+]
+
+
+def one_titled(title: str, bodies: list[str]) -> bytes:
+    """A feed whose every item has one title (a newsletter's "Daily Brief", a Telegram
+    bridge's channel name over every post), newest first, an item a day."""
+    items = "".join(
+        f"<item><title>{title}</title><link>https://t.me/ordakz/{5000 + n}</link>"
+        f"<guid>https://t.me/ordakz/{5000 + n}</guid>"
+        f"<pubDate>{n + 1:02d} Dec 2026 06:00:00 +0500</pubDate>"
+        f"<description>{html.escape(f'<p>{body}</p>')}</description></item>"
+        for n, body in reversed(list(enumerate(bodies)))
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Orda.kz</title>'
+        f"<link>https://t.me/s/ordakz</link>{items}</channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize("title", ["Daily Brief", "Orda.kz", "Morning Newsletter #212"])
+def test_items_of_a_feed_that_share_one_title_are_each_sent_under_their_first_sentence(
+    store, title
+):
+    """The one title a feed gives every item is the feed's, no headline: taken for one, it
+    made the items copies or reports of one story (some lost in the batch) and, the next day,
+    of the story sent (README's limit: "sends only its first item")."""
+    feed = "https://rsshub.example/telegram/channel/ordakz"
+    first = select(read_feed(feed, one_titled(title, BRIEFS[:3])).articles, History(store),
+                   EVERYTHING)  # fmt: skip
+    assert sorted(c.article.title for c in first.chosen) == [
+        "Kazakhstan's central bank kept its base rate at 16.5 percent on Friday",
+        "Kyrgyzstan capped the fees money transfer services may charge migrants at 1 percent",
+        "Uzbekistan opened the Tashkent-Samarkand motorway's first stretch on Monday",
+    ]
+    store.remember(1, first.records)
+    second = select(read_feed(feed, one_titled(title, BRIEFS)).articles, History(store),
+                    EVERYTHING)  # fmt: skip
+    assert [c.article.title for c in second.chosen] == [
+        "Turkmenistan signed a deal with CNPC on Thursday to build line D of the gas pipeline to…",
+        "Tajikistan's Rogun dam started its third turbine on Wednesday",
+    ]
+    assert [s.reason for s in second.skipped] == ["already-sent"] * 3
+
+
+def test_copies_of_one_item_under_the_feeds_one_title_are_still_one_story(store):
+    """Reposted under new GUIDs (the same text), items under a feed's one title stay copies."""
+    feed = "https://steppebrief.substack.com/feed"
+    read = read_feed(feed, one_titled("Daily Brief", [*BRIEFS[:3], BRIEFS[0], BRIEFS[1]]))
+    assert len(select(read.articles, History(store), EVERYTHING).chosen) == 3

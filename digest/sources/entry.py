@@ -321,7 +321,12 @@ BOILERPLATE_ENTRIES = 3
 
 def without_boilerplate(articles: list[Article]) -> list[Article]:
     """The articles of one feed with the paragraphs that are the feed's (BOILERPLATE_ENTRIES)
-    marked CHROME (left out of their text, their leads and story matching)."""
+    marked CHROME (left out of their text, their leads and story matching), and titled by
+    their text when their title is the feed's (`_titled_by_text`)."""
+    return _titled_by_text(_without_shared_paragraphs(articles))
+
+
+def _without_shared_paragraphs(articles: list[Article]) -> list[Article]:
     texts = [{p.utf8 for p in a.paragraphs if p.kind in BODY_KINDS} for a in articles]
     carried = Counter(text for t in texts for text in t)
     least = max(BOILERPLATE_ENTRIES, (len(articles) + 1) // 2)
@@ -354,6 +359,34 @@ def without_boilerplate(articles: list[Article]) -> list[Article]:
         else a
         for a in articles
     ]
+
+
+# A title BOILERPLATE_ENTRIES or more of a feed's entries carry while telling other things is
+# the feed's, not a headline: a newsletter's "Daily Brief" or "Morning Newsletter #212", a
+# podcast's "New episode", "Untitled", a Telegram bridge's channel name over every post. Taken
+# for a headline, it made each entry a copy or another report of the first (one entry a feed,
+# the next day's "already sent") and said nothing in the digest. Such an entry is titled as an
+# untitled one is, by its text's first sentence (a reader then sees what each entry tells).
+# Titles are the same here case, punctuation and figures aside.
+def _titled_by_text(articles: list[Article]) -> list[Article]:
+    texts = [{p.utf8 for p in a.paragraphs if p.kind in BODY_KINDS} for a in articles]
+    keys = [_title_key(a.title) for a in articles]
+    carriers: dict[tuple[str, ...], list[set[bytes]]] = {}
+    for key, text in zip(keys, texts, strict=True):
+        carriers.setdefault(key, []).append(text)
+    shared = {k for k, t in carriers.items() if _apart(t) >= BOILERPLATE_ENTRIES}
+    if not shared:
+        return articles
+    return [
+        replace(a, title=title, untitled=True)
+        if key in shared and (title := title_from_text(a.paragraphs))
+        else a
+        for a, key in zip(articles, keys, strict=True)
+    ]
+
+
+def _title_key(title: str) -> tuple[str, ...]:
+    return tuple(w for w in _WORD.findall(title.casefold()) if not w.isdigit())
 
 
 def _apart(rests: list[set[bytes]]) -> int:
