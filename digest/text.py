@@ -130,6 +130,12 @@ _LABEL_TAIL = re.compile(
 HEADLINE_WORDS = 4  # a headline of fewer content words is too generic to name a story
 
 
+def title_key(title: str) -> str:
+    """A title as the items of one feed are told to share it by: its words, case and figures
+    aside ("Morning Newsletter #212" and "Morning newsletter #213" are one)."""
+    return " ".join(w for w in re.findall(r"\w+", title.casefold()) if not w.isdigit())
+
+
 def headline(title: str) -> str:
     """A headline without the labels republishers add: "Update: X (Part 2)" -> "X",
     "In Numbers: X, Officials Say" -> "X".

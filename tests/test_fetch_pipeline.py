@@ -221,3 +221,56 @@ def test_the_digest_links_each_story_to_its_article_clean_under_its_outlet(tmp_p
     ]
     text = (tmp_path / "preview" / "digest.txt").read_text()
     assert kaspi in text and "utm_" not in text and "reddit.com/r/Kazakhstan/comments" not in text
+
+
+def test_a_telegram_bridge_titling_every_post_with_its_channel_sends_each_post_as_it_comes(
+    tmp_path, site
+):
+    """A bridge's feed whose every post is titled with the channel's name, two runs a day
+    apart through a relay: each post is sent once, headlined by its first sentence, and none
+    is taken for another (the channel's name made them one story: posts lost that day and
+    the next)."""
+    from smtp_server import SmtpServer
+
+    posts = [
+        "Almaty's metro will run until 1 a.m. from 15 December, the akimat said. Fares stay.",
+        "Astana airport closed for four hours on Tuesday because of fog; 23 flights diverted.",
+        "Kazakhstan will raise the minimum wage to 93,000 tenge from January 1, the ministry said.",
+        "Roads between Shymkent and Taraz are closed to trucks after heavy snow, officials said.",
+        "Air Astana will fly from Almaty to Tokyo Narita from April, three times a week.",
+    ]
+
+    def channel(count: int) -> bytes:
+        entries = "".join(
+            f"<entry><title>Orda.kz</title><id>https://t.me/ordakz/{5000 + n}</id>"
+            f'<link href="https://t.me/ordakz/{5000 + n}"/>'
+            f"<updated>2026-12-0{n + 1}T09:00:00+05:00</updated>"
+            f'<content type="html">{html.escape(f"<p>{posts[n]}</p>")}</content></entry>'
+            for n in reversed(range(count))
+        )
+        return (
+            '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+            "<title>Orda.kz</title><id>https://t.me/s/ordakz</id>"
+            f'<link href="https://t.me/s/ordakz"/>{entries}</feed>'
+        ).encode()
+
+    with SmtpServer() as relay:
+        smtp = f"  smtp:\n    host: 127.0.0.1\n    port: {relay.port}\n    security: none\n"
+        path = write_config(tmp_path, [site.url("/ordakz.xml")], smtp, max_articles=10)
+        path.write_text(path.read_text().replace(f"  outbox: {tmp_path / 'outbox'}\n", ""))
+        config = load_config(path)
+        site.routes["/ordakz.xml"] = Page(channel(3))
+        first = run(config).to_json()
+        site.routes["/ordakz.xml"] = Page(channel(5))
+        second = run(config).to_json()
+        subjects = [m.message["Subject"] for m in relay.messages]
+    sent = [c["title"] for c in first["chosen"] + second["chosen"]]
+    assert sorted(sent) == [
+        "Air Astana will fly from Almaty to Tokyo Narita from April, three times a week",
+        "Almaty's metro will run until 1 a.m. from 15 December, the akimat said",
+        "Astana airport closed for four hours on Tuesday because of fog; 23 flights diverted",
+        "Kazakhstan will raise the minimum wage to 93,000 tenge from January 1, the ministry said",
+        "Roads between Shymkent and Taraz are closed to trucks after heavy snow, officials said",
+    ]
+    assert [s["reason"] for s in second["skipped"]] == ["already-sent"] * 3
+    assert len(subjects) == 2 and not any(s.startswith("Orda.kz") for s in subjects)

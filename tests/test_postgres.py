@@ -220,6 +220,7 @@ def test_the_sent_blocks_read_back_on_postgresql_as_on_sqlite(pg_url, tmp_path):
                     sorted(history.tellings_of([4, 1, 99])),
                     [(h.facts, h.fact_kinds) for h in history.articles(range(1, 6)).values()],
                     sorted(history.rare_words_since(terms, 0)),
+                    [h.source for h in history.articles(range(1, 6)).values()],
                 )
             )
     assert found[0] == found[1] and len(found[0][0]) >= sum(len(r.keys) for r in records)
@@ -234,6 +235,7 @@ def test_the_sent_blocks_read_back_on_postgresql_as_on_sqlite(pg_url, tmp_path):
     # the content words asked for (not the name words), with each article that holds one
     held = {(t, n) for n, r in enumerate([*records, *later], 1) for t, _ in r.terms}
     assert found[0][7] == sorted((t, n) for t, n in held if t in terms and not t & NAME_BIT)
+    assert found[0][8] == [str(seeds[0])] * 5  # where each was read from
 
 
 def test_a_schema_8_state_gets_the_content_words_of_what_it_sent_in_blocks_on_postgresql(
@@ -250,6 +252,7 @@ def test_a_schema_8_state_gets_the_content_words_of_what_it_sent_in_blocks_on_po
     assert len(want) > 50
     with pg_cluster.connect(pg_url) as conn:  # as schema 8 left it
         conn.execute("DELETE FROM sent_blocks WHERE kind = 'rare_words'")
+        conn.execute("ALTER TABLE sent_articles DROP COLUMN outlet")
         conn.execute("UPDATE digest_schema SET version = 8")
     with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
         assert store.db.schema_version() == SCHEMA_VERSION
@@ -329,6 +332,7 @@ def test_an_upgrade_waits_for_the_run_a_sender_with_the_older_digest_is_in(pg_cl
     run_id = older.insert_run(None, RunStatus.RUNNING, None)
     older.hold_run(run_id)  # as every digest with PostgreSQL does while its run lives
     with pg_cluster.connect(pg_url) as conn:  # the state as the older digest knows it
+        conn.execute("ALTER TABLE sent_articles DROP COLUMN outlet")
         conn.execute("UPDATE digest_schema SET version = 8")
     with pytest.raises(StateError, match=rf"run {run_id} of the older digest \(schema 8\)"):
         Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD")
@@ -349,6 +353,7 @@ def test_two_upgraded_senders_starting_together_both_run(pg_cluster, pg_url, mon
     env = "DIGEST_TEST_PG_PASSWORD"
     Store.open(pg_url, password_env=env).close()
     with pg_cluster.connect(pg_url) as conn:
+        conn.execute("ALTER TABLE sent_articles DROP COLUMN outlet")
         conn.execute("UPDATE digest_schema SET version = 8")  # as the older digest left it
     read_version = store_module.check_version
     first: list[Store] = []
@@ -366,3 +371,29 @@ def test_two_upgraded_senders_starting_together_both_run(pg_cluster, pg_url, mon
             assert c.db.schema_version() == SCHEMA_VERSION
     finally:
         first[0].close()
+
+
+def test_a_schema_9_state_keeps_the_outlet_of_what_it_sends_from_then_on_on_postgresql(
+    pg_cluster, pg_url
+):
+    """As on SQLite (tests/test_state.py): read as it is before a run migrates it (preview),
+    then migrated, tellings sent before have no outlet and those sent after have theirs."""
+    seeds = sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))
+    first, second = (read_paths([str(p)]).articles for p in seeds[:2])
+    with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+        store.remember(1, sent_records([first[:2]]))
+    with pg_cluster.connect(pg_url) as conn:  # as schema 9 left it
+        conn.execute("ALTER TABLE sent_articles DROP COLUMN outlet")
+        conn.execute("UPDATE digest_schema SET version = 9")
+    with Store.open(pg_url, readonly=True, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+        assert store.db.schema_version() == 9
+        assert [h.outlet for h in History(store).tellings_of([1]).values()] == [None, None]
+    with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
+        assert store.db.schema_version() == SCHEMA_VERSION == 10
+        store.remember(2, sent_records([second[:1]]))
+        told = History(store).articles([1, 2, 3])
+    assert [(h.source, h.outlet) for h in told.values()] == [
+        (first[0].source, None),
+        (first[1].source, None),
+        (second[0].source, second[0].source_name or ""),
+    ]

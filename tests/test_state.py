@@ -331,6 +331,7 @@ def test_a_schema_8_state_gets_the_content_words_of_what_it_sent_in_blocks(tmp_p
         blocks = store.db.execute("SELECT count(*) FROM sent_blocks WHERE kind = 'rare_words'")
         assert blocks.fetchone()[0] == len(pages) and len(want) > 100
         store.db.execute("DELETE FROM sent_blocks WHERE kind = 'rare_words'")
+        store.db.execute("ALTER TABLE sent_articles DROP COLUMN outlet")
         store.db.execute("PRAGMA user_version=8")
         assert History(store).rare_words_since(words, 0) == []
     with Store.open(tmp_path / "s.sqlite3") as store:
@@ -418,6 +419,7 @@ def test_an_upgrade_waits_for_the_run_an_older_digest_is_in_on_sqlite(tmp_path):
     with Store.open(path) as store:
         run_id = store.insert_run(None, RunStatus.RUNNING, None)
         store.db.execute("DELETE FROM sent_blocks WHERE kind = 'rare_words'")
+        store.db.execute("ALTER TABLE sent_articles DROP COLUMN outlet")
         store.db.execute("PRAGMA user_version=8")  # the state as the older digest knows it
     older = subprocess.Popen(  # the older digest's run: its pid in the lock file, locked
         [
@@ -444,3 +446,24 @@ def test_an_upgrade_waits_for_the_run_an_older_digest_is_in_on_sqlite(tmp_path):
         older.communicate("")
     with run_lock(path), Store.open(path) as store:  # this digest's own run holds the lock
         assert store.db.schema_version() == SCHEMA_VERSION
+
+
+def test_a_schema_9_state_keeps_the_outlet_of_what_it_sends_from_then_on(tmp_path):
+    """Schema 10 keeps with each sent telling the outlet readers saw (two items of one outlet
+    in one feed under one title are not one story by their headline, select/similarity.py);
+    a telling sent before has none, and its headline stays evidence."""
+    first, second = (read_paths([str(p)]).articles for p in sorted(SEEDS.glob("*.txt"))[:2])
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        store.remember(1, sent_records([first[:2]]))
+        store.db.execute("ALTER TABLE sent_articles DROP COLUMN outlet")
+        store.db.execute("PRAGMA user_version=9")
+        assert [h.outlet for h in History(store).tellings_of([1]).values()] == [None, None]
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        assert store.db.schema_version() == SCHEMA_VERSION == 10
+        store.remember(2, sent_records([second[:1]]))
+        told = History(store).articles([1, 2, 3])
+    assert [(h.source, h.outlet) for h in told.values()] == [
+        (first[0].source, None),
+        (first[1].source, None),
+        (second[0].source, second[0].source_name or ""),
+    ]

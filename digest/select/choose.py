@@ -236,6 +236,7 @@ def _records(story: int, fps: Fingerprints, rows: Sequence[int]) -> list[SentRec
                 story=story,
                 title=a.title,
                 source=a.source,
+                outlet=a.source_name or "",
                 url=a.url,
                 guid=a.guid,
                 day=a.date.toordinal() if a.date else None,

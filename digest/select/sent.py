@@ -38,6 +38,8 @@ class SentArticle:
     day: int | None = None  # its date (proleptic ordinal)
     tellings: int = 1  # how many tellings its story was sent with, this one included
     fact_kinds: bytes = b""  # the kind of each of `facts` (ASCII); empty: not recorded
+    source: str = ""  # the file or feed it was read from
+    outlet: str | None = None  # the outlet readers saw; None: sent before it was kept
 
 
 class SentStories(Protocol):
@@ -180,6 +182,8 @@ class History:
                 day,
                 max(1, tellings),
                 bytes(kinds or b""),
+                source,
+                outlet,
             )
             for (
                 aid,
@@ -198,6 +202,8 @@ class History:
                 day,
                 kinds,
                 tellings,
+                source,
+                outlet,
             ) in rows
         }
 

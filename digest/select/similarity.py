@@ -8,7 +8,8 @@ they name and the days and figures they give. The score combines
           and transliterations (facts.name_key), so "Brian G. Nichols" meets "Brian Nichols"
           and "Токаев" meets "Tokayev",
   facts   weekdays and figures both give: shared ones for, none shared against,
-  headline the content words of the two headlines, weighted by rarity,
+  headline the content words of the two headlines, weighted by rarity (none for two
+          items of one feed under one title: "Daily Brief" over every item is the feed's),
 into the probability that the two tell one story (a logistic model; its weights below were
 fitted on the pairs of ECB+ topics 1-22, real news from many outlets grouped by event, see
 WEIGHTS).
@@ -30,10 +31,11 @@ import numpy as np
 from scipy import sparse
 
 from ..state.sent import NAME_BIT
+from ..text import title_key
 from . import kernels
 from .facts import AMOUNT, CLASSES, COUNT, DATE, PERCENT, WEEKDAY
 from .fingerprint import Fingerprints, headline_words
-from .keys import distinct, positions_in
+from .keys import distinct, key64, positions_in
 from .ragged import Ragged
 from .sent import SentArticle, SentStories
 
@@ -86,8 +88,8 @@ class Facets:
     """What the score needs of many reports, a row each: their term counts (content words and
     name words, told apart by NAME_BIT), how many facts of each class they state
     (facts.CLASSES), the content words of their headline (NAME_BIT clear), whether that is in
-    Cyrillic (see `script_of`), and their facts with the kind of each (as a byte; a sent
-    telling's kinds are not kept: 0)."""
+    Cyrillic (see `script_of`), their facts with the kind of each (as a byte; a sent
+    telling's kinds are not kept: 0), and the key of their source and title (`feed_title`)."""
 
     terms: Ragged
     counts: Ragged  # of each term
@@ -96,6 +98,7 @@ class Facets:
     cyrillic: np.ndarray  # bool
     facts: Ragged
     kinds: np.ndarray  # uint8, of each of facts.values
+    feed_title: np.ndarray  # int64
 
     def __len__(self) -> int:
         return len(self.cyrillic)
@@ -112,6 +115,11 @@ def candidate_facets(fps: Fingerprints) -> Facets:
         np.fromiter(cyrillic, bool, len(fps)),
         fps.facts,
         fps.kinds,
+        np.fromiter(
+            (feed_title(a.source, a.source_name or "", a.title) for a in fps.articles),
+            np.int64,
+            len(fps),
+        ),
     )
 
 
@@ -141,7 +149,21 @@ def sent_facets(tellings: Sequence[SentArticle]) -> Facets:
         np.array([script_of(h.title) == "cyrillic" for h in tellings], bool),
         facts,
         np.concatenate([np.zeros(0, np.uint8), *kinds]),
+        np.array([feed_title(h.source, h.outlet, h.title) for h in tellings], np.int64),
     )
+
+
+def feed_title(source: str, outlet: str | None, title: str) -> int:
+    """The key of a report's source, outlet and title (text.title_key): two items of one
+    outlet in one feed under one title share it, and their headline says nothing of whether
+    they tell one story (a feed's one title over items that tell other things is the feed's:
+    the reader titles them by their text when it sees three, `sources.entry`; a feed that
+    holds one or two items at a time shows it only against what was sent from it). Two
+    outlets an aggregator lists under one headline keep it as evidence, and so does a
+    telling sent before its outlet was kept (None: no candidate's key)."""
+    if outlet is None:
+        return key64("feed title, outlet unknown", source, title_key(title))
+    return key64("feed title", source, outlet, title_key(title))
 
 
 def headline_terms(words: Ragged) -> Ragged:
@@ -205,6 +227,7 @@ class Reports:
     facts: sparse.csr_array  # 1 for each fact, whatever its kind
     kinds: np.ndarray  # (reports, len(CLASSES)) facts of each class
     cyrillic: np.ndarray  # its headline is in Cyrillic
+    feed_title: np.ndarray  # int64 (Facets.feed_title)
 
 
 def weigh(reports: Facets, vocab: Vocabulary) -> Reports:
@@ -235,6 +258,7 @@ def weigh(reports: Facets, vocab: Vocabulary) -> Reports:
         facts,
         reports.classes,
         reports.cyrillic,
+        reports.feed_title,
     )
 
 
@@ -307,7 +331,8 @@ def same_story(a: Reports, rows_a: np.ndarray, b: Reports, rows_b: np.ndarray) -
 
 def features(a: Reports, rows_a: np.ndarray, b: Reports, rows_b: np.ndarray) -> np.ndarray:
     """A row per pair: words cosine, names cosine, weekday conflict, date conflict, figure
-    conflict, shared figures (at most 3), headline words in common (IDF-weighted Jaccard).
+    conflict, shared figures (at most 3), headline words in common (IDF-weighted Jaccard;
+    none for two items of one feed under one title, `feed_title`).
     The facts shared are counted by the kind the first report gives them. (Shared years were
     evidence on ECB+, whose same-topic events are years apart, but in a week of news every
     article gives this year.)"""
@@ -321,6 +346,7 @@ def features(a: Reports, rows_a: np.ndarray, b: Reports, rows_b: np.ndarray) -> 
     no_figure = figures_shared == 0
     common = _row_dots(a.headline, rows_a, b.headline, rows_b, a.vocabulary.idf)
     union = a.headline_weight[rows_a] + b.headline_weight[rows_b] - common
+    common[a.feed_title[rows_a] == b.feed_title[rows_b]] = 0.0
     return np.column_stack(
         [
             _row_dots(a.words, rows_a, b.words, rows_b),

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..models import BODY_KINDS, CAPTION, CHROME, Article, Paragraph, Problem
-from ..text import clean_text, safe_href, without_tracking
+from ..text import clean_text, safe_href, title_key, without_tracking
 from .limits import cut_at_word
 from .snapshot import paragraph_kind
 
@@ -367,11 +367,10 @@ def _without_shared_paragraphs(articles: list[Article]) -> list[Article]:
 # for a headline, it made each entry a copy or another report of the first (one entry a feed,
 # the next day's "already sent") and said nothing in the digest. Such an entry is titled as an
 # untitled one is, by its text's first sentence (a reader then sees what each entry tells).
-# Titles are the same here case, punctuation and figures aside.
 def _titled_by_text(articles: list[Article]) -> list[Article]:
     texts = [{p.utf8 for p in a.paragraphs if p.kind in BODY_KINDS} for a in articles]
-    keys = [_title_key(a.title) for a in articles]
-    carriers: dict[tuple[str, ...], list[set[bytes]]] = {}
+    keys = [(a.source_name, title_key(a.title)) for a in articles]  # an aggregator's outlets
+    carriers: dict[tuple[str | None, str], list[set[bytes]]] = {}
     for key, text in zip(keys, texts, strict=True):
         carriers.setdefault(key, []).append(text)
     shared = {k for k, t in carriers.items() if _apart(t) >= BOILERPLATE_ENTRIES}
@@ -383,10 +382,6 @@ def _titled_by_text(articles: list[Article]) -> list[Article]:
         else a
         for a, key in zip(articles, keys, strict=True)
     ]
-
-
-def _title_key(title: str) -> tuple[str, ...]:
-    return tuple(w for w in _WORD.findall(title.casefold()) if not w.isdigit())
 
 
 def _apart(rests: list[set[bytes]]) -> int:

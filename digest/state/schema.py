@@ -20,7 +20,7 @@ from .sent import (
     rare_word_rows,
 )
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 def check_version(db: Db) -> int:

@@ -58,6 +58,7 @@ class SentRecord:
     keys: tuple[int, ...]  # exact-text, identity and LSH band keys
     paragraphs: tuple[int, ...] = ()  # keys of its body paragraphs
     fact_kinds: bytes = b""  # the kind of each of `facts`, one ASCII letter each (facts.py)
+    outlet: str = ""  # the outlet readers saw (Article.source_name)
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ def sent_rows(
                 _pack("H", r.classes),
                 _pack("q", r.paragraphs),
                 r.fact_kinds,
+                r.outlet,
             )
         )
         keys.extend((k, aid, day) for k in r.keys)

@@ -208,7 +208,7 @@ class Storage(Protocol):
     def sent_article_rows(self, ids: Iterable[int]) -> list[tuple]:
         """A row per sent article among `ids`: (id, story, title, words, shingles, excerpt,
         fact_weight, facts, classes, signature, lead, terms, paragraphs, day, fact kinds, how many
-        tellings its story was sent with), arrays as little-endian blobs (the `sent_articles`
+        tellings its story was sent with, the source it was read from, its outlet), arrays as little-endian blobs (the `sent_articles`
         query of sql/*/stories.sql; select/sent.py's History.articles reads them)."""
         ...
 

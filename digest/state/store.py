@@ -617,8 +617,11 @@ class Store:
         return iter(self._run("term_frequencies", self.db.as_list(keys)))
 
     def sent_article_rows(self, ids: Sequence[int]) -> list[tuple]:
-        if self.has_schema() and self.db.schema_version() < 8:  # not migrated yet: no kinds
+        version = self.db.schema_version() if self.has_schema() else SCHEMA_VERSION
+        if version < 8:  # not migrated yet: no fact kinds, no outlets
             return self._keyed("sent_articles_before_8", ids)
+        if version < 10:  # no outlets
+            return self._keyed("sent_articles_before_10", ids)
         return self._keyed("sent_articles", ids)
 
     def sent_story_articles(self, stories: Sequence[int]) -> list[int]:

@@ -21,16 +21,27 @@ SELECT j.value, t.articles FROM unnest(%s::bigint[]) AS j(value) JOIN sent_terms
 SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt,
        a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day,
        a.fact_kinds,
-       (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id))
+       (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id)),
+       a.source, a.outlet
+FROM unnest(%s::bigint[]) AS j(value) JOIN sent_articles a ON a.id = j.value;
+
+-- name: sent_articles_before_10
+-- A state of schema 8 or 9, read by `preview` before any `run` migrated it (PostgreSQL:
+-- read-only opens never migrate): no outlets yet.
+SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt,
+       a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day,
+       a.fact_kinds,
+       (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id)),
+       a.source, NULL
 FROM unnest(%s::bigint[]) AS j(value) JOIN sent_articles a ON a.id = j.value;
 
 -- name: sent_articles_before_8
--- A state of schema 7 or older, read by `preview` before any `run` migrated it
--- (PostgreSQL: read-only opens never migrate): no fact kinds yet.
+-- A state of schema 7 or older, likewise: no fact kinds and no outlets yet.
 SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt,
        a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day,
        NULL,
-       (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id))
+       (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id)),
+       a.source, NULL
 FROM unnest(%s::bigint[]) AS j(value) JOIN sent_articles a ON a.id = j.value;
 
 -- name: sent_story_articles
@@ -40,8 +51,8 @@ ORDER BY a.id;
 -- name: insert_sent_article
 INSERT INTO sent_articles(id, issue_id, title, source, url, guid, day, sent_at, words, shingles,
     excerpt, fact_weight, facts, signature, lead, terms, story_id, classes, paragraphs,
-    fact_kinds)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s);
+    fact_kinds, outlet)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s);
 
 -- name: insert_sent_block
 INSERT INTO sent_blocks(kind, first_article, newest_day, keys, articles, days)

@@ -197,3 +197,9 @@ ALTER TABLE sent_articles ADD COLUMN fact_kinds BLOB;
 -- candidate that names little is compared with a sent telling when they share rare words of
 -- their own. (schema.py makes the blocks of what was sent before, one per issue, from
 -- sent_articles; `days` then holds the story day of each word too.)
+
+-- name: migrate_10
+-- The outlet readers saw of each sent telling (a feed's name, or the outlet an aggregator's
+-- entry names): two items of one outlet in one feed under one title (a newsletter's "Daily
+-- Brief" every day) are not one story by their headline. Tellings sent before: NULL.
+ALTER TABLE sent_articles ADD COLUMN outlet TEXT;

@@ -21,16 +21,27 @@ SELECT j.value, t.articles FROM json_each(?) j JOIN sent_terms t ON t.key = j.va
 SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt,
        a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day,
        a.fact_kinds,
-       (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id))
+       (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id)),
+       a.source, a.outlet
+FROM json_each(?) j JOIN sent_articles a ON a.id = j.value;
+
+-- name: sent_articles_before_10
+-- A state of schema 8 or 9, read by `preview` before any `run` migrated it (PostgreSQL:
+-- read-only opens never migrate): no outlets yet.
+SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt,
+       a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day,
+       a.fact_kinds,
+       (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id)),
+       a.source, NULL
 FROM json_each(?) j JOIN sent_articles a ON a.id = j.value;
 
 -- name: sent_articles_before_8
--- A state of schema 7 or older, read by `preview` before any `run` migrated it
--- (PostgreSQL: read-only opens never migrate): no fact kinds yet.
+-- A state of schema 7 or older, likewise: no fact kinds and no outlets yet.
 SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt,
        a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day,
        NULL,
-       (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id))
+       (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id)),
+       a.source, NULL
 FROM json_each(?) j JOIN sent_articles a ON a.id = j.value;
 
 -- name: sent_story_articles
@@ -39,8 +50,8 @@ SELECT a.id FROM json_each(?) j JOIN sent_articles a ON a.story_id = j.value ORD
 -- name: insert_sent_article
 INSERT INTO sent_articles(id, issue_id, title, source, url, guid, day, sent_at, words, shingles,
     excerpt, fact_weight, facts, signature, lead, terms, story_id, classes, paragraphs,
-    fact_kinds)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+    fact_kinds, outlet)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: insert_sent_block
 INSERT INTO sent_blocks(kind, first_article, newest_day, keys, articles, days)
