@@ -714,3 +714,27 @@ def test_a_feed_that_holds_one_item_at_a_time_under_its_one_title_sends_each(sto
         chosen = select(newest, History(store), EVERYTHING)
         assert [c.article.text for c in chosen.chosen] == [body]
         store.remember(day, chosen.records)
+
+
+def test_outlets_an_aggregator_lists_under_one_headline_are_still_one_story(store):
+    """Three outlets' reports of one event under one headline, each with a snippet of its own,
+    in one aggregator's feed: the headline is theirs, not the feed's, and they are one story."""
+    head = "Kazakhstan picks Rosatom to build its first nuclear power plant"
+    snippets = [
+        ("Reuters", "Kazakhstan on Friday chose Russia's state nuclear firm to lead the group."),
+        ("Bloomberg", "The Central Asian nation weighed bids from China, France and Korea."),
+        ("Kursiv", "The plant near Lake Balkhash is to have two reactors of 1.2 gigawatts."),
+    ]
+    items = "".join(
+        f"<item><title>{head}</title><link>https://bing.example/{n}</link>"
+        f"<pubDate>Fri, 04 Dec 2026 1{n}:00:00 GMT</pubDate><description>{text}</description>"
+        f'<source url="https://{outlet.lower()}.example">{outlet}</source></item>'
+        for n, (outlet, text) in enumerate(snippets)
+    )
+    feed = f'<rss version="2.0"><channel><title>Kazakhstan - News</title>{items}</channel></rss>'
+    read = read_feed("https://bing.example/news/search?q=Kazakhstan&format=rss", feed.encode())
+    assert [(a.title, a.source_name) for a in read.articles] == [(head, o) for o, _ in snippets]
+    selection = select(read.articles, History(store), EVERYTHING)
+    assert len(selection.chosen) == 1
+    assert {s.reason for s in selection.skipped} <= {"near-duplicate", "same-story"}
+    assert len(selection.skipped) == 2
