@@ -706,14 +706,25 @@ def test_copies_of_one_item_under_the_feeds_one_title_are_still_one_story(store)
 def test_a_feed_that_holds_one_item_at_a_time_under_its_one_title_sends_each(store, title):
     """A feed of one item at a time shows no title shared in any one read: what was sent from
     it under that title before is no evidence that the next item tells that story (a post on
-    Air Astana's flights from Almaty was taken for the one on Almaty's metro: "already-sent")."""
+    Air Astana's flights from Almaty was taken for the one on Almaty's metro: "already-sent").
+    Once two stories went out under it, the third item under it shows it is the feed's: from
+    then on each is titled by its first sentence, as in a read of three."""
     feed = "https://rsshub.example/telegram/channel/ordakz"
+    titles = []
     for day, body in enumerate(POSTS, 1):
         newest = read_feed(feed, one_titled(title, [body], day - 1)).articles
         assert [(a.title, a.text) for a in newest] == [(title, body)]
         chosen = select(newest, History(store), EVERYTHING)
         assert [c.article.text for c in chosen.chosen] == [body]
+        titles += [c.article.title for c in chosen.chosen]
         store.remember(day, chosen.records)
+    assert titles == [
+        title,
+        title,
+        "Kazakhstan will raise the minimum wage to 93,000 tenge from January 1, the labour…",
+        "Heavy snow: roads between Shymkent and Taraz are closed to trucks until further notice…",
+        "Air Astana will start direct flights from Almaty to Tokyo Narita in April, three times a…",
+    ]
 
 
 def test_outlets_an_aggregator_lists_under_one_headline_are_still_one_story(store):

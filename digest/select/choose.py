@@ -13,6 +13,9 @@ Window. `lookback_days` counts back from the reference day (digest/lookback.py):
 when given, else the newest article date not in the future; articles dated earlier are
 `too-old`. Articles without a date count as new.
 
+Titles. A candidate under a title its feed sent two stories under is titled by its text
+(`titles.py`: the feed's one title, "Daily Brief", told across days).
+
 Stories. Candidates are related as exact copies, changed copies (`copies.py`) and other
 reports of one event (scored in `similarity.py`; `batch.py`), grouped into stories by average
 linkage so that two events never chain together (`stories.py`), the tellings of the sent
@@ -74,8 +77,9 @@ from .batch import Batch
 from .fingerprint import Fingerprints, fingerprint, text_hashes
 from .parallel import fingerprint_unsent
 from .sent import SentStories
-from .similarity import candidate_facets
+from .similarity import candidate_facets, feed_title_of
 from .stories import group
+from .titles import titled_by_history
 
 
 def select(
@@ -139,6 +143,7 @@ def _select(
 ) -> Selection:
     if not candidates:
         return Selection([], [])
+    candidates = titled_by_history(candidates, sent)
     ref = reference_day(candidates, as_of, dt.date.today())
     order = _stable_order(candidates, ref)
     position = {i: n for n, i in enumerate(order)}
@@ -253,6 +258,7 @@ def _records(story: int, fps: Fingerprints, rows: Sequence[int]) -> list[SentRec
                     sorted(
                         {int(fps.exact[r]), *fps.ids[r].tolist(), *fps.bands[r].tolist()}
                         | ({key} if key is not None else set())
+                        | {feed_title_of(a)}  # for titles.titled_by_history
                     )
                 ),
                 paragraphs=tuple(sorted(fps.paragraphs(r))),

@@ -30,6 +30,7 @@ from typing import TypeVar
 import numpy as np
 from scipy import sparse
 
+from ..models import Article
 from ..state.sent import NAME_BIT
 from ..text import title_key
 from . import kernels
@@ -115,11 +116,7 @@ def candidate_facets(fps: Fingerprints) -> Facets:
         np.fromiter(cyrillic, bool, len(fps)),
         fps.facts,
         fps.kinds,
-        np.fromiter(
-            (feed_title(a.source, a.source_name or "", a.title) for a in fps.articles),
-            np.int64,
-            len(fps),
-        ),
+        np.fromiter(map(feed_title_of, fps.articles), np.int64, len(fps)),
     )
 
 
@@ -151,6 +148,11 @@ def sent_facets(tellings: Sequence[SentArticle]) -> Facets:
         np.concatenate([np.zeros(0, np.uint8), *kinds]),
         np.array([feed_title(h.source, h.outlet, h.title) for h in tellings], np.int64),
     )
+
+
+def feed_title_of(article: Article) -> int:
+    """`feed_title` of a candidate (its outlet: the name readers see of it)."""
+    return feed_title(article.source, article.source_name or "", article.title)
 
 
 def feed_title(source: str, outlet: str | None, title: str) -> int:

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..models import BODY_KINDS, CAPTION, CHROME, Article, Paragraph, Problem
-from ..text import clean_text, safe_href, title_key, without_tracking
+from ..text import clean_text, safe_href, says_only_when, title_key, without_tracking
 from .limits import cut_at_word
 from .snapshot import paragraph_kind
 
@@ -367,21 +367,30 @@ def _without_shared_paragraphs(articles: list[Article]) -> list[Article]:
 # for a headline, it made each entry a copy or another report of the first (one entry a feed,
 # the next day's "already sent") and said nothing in the digest. Such an entry is titled as an
 # untitled one is, by its text's first sentence (a reader then sees what each entry tells).
+# A time stamp for a title ("17 July 2012 Last updated at 12:34 GMT", BBC pages) is known for
+# no headline already (text.says_only_when) and stays: a BBC page's first "sentence" is its
+# headline run into its lead, and so titled, a real report quoting a paragraph of its sent
+# event was sent again (tests/test_stories_real.py).
 def _titled_by_text(articles: list[Article]) -> list[Article]:
     texts = [{p.utf8 for p in a.paragraphs if p.kind in BODY_KINDS} for a in articles]
     keys = [(a.source_name, title_key(a.title)) for a in articles]  # an aggregator's outlets
     carriers: dict[tuple[str | None, str], list[set[bytes]]] = {}
-    for key, text in zip(keys, texts, strict=True):
-        carriers.setdefault(key, []).append(text)
+    for a, key, text in zip(articles, keys, texts, strict=True):
+        if not says_only_when(a.title):
+            carriers.setdefault(key, []).append(text)
     shared = {k for k, t in carriers.items() if _apart(t) >= BOILERPLATE_ENTRIES}
     if not shared:
         return articles
     return [
-        replace(a, title=title, untitled=True)
-        if key in shared and (title := title_from_text(a.paragraphs))
-        else a
-        for a, key in zip(articles, keys, strict=True)
+        titled_by_text(a) if key in shared else a for a, key in zip(articles, keys, strict=True)
     ]
+
+
+def titled_by_text(article: Article) -> Article:
+    """The article titled as an untitled one is, by its text's first sentence (as it was
+    when it has no text)."""
+    title = title_from_text(article.paragraphs)
+    return replace(article, title=title, untitled=True) if title else article
 
 
 def _apart(rests: list[set[bytes]]) -> int:

@@ -1,0 +1,35 @@
+"""A feed's one title told from what was sent from it: a feed that holds one or two items at a
+time shows no title shared in any one read (sources/entry.py tells it from three), but once
+it has sent FEED_TITLE_STORIES stories under one title (`similarity.feed_title`: one outlet of
+one feed), that title is the feed's, and its next items are titled by their text."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from ..models import Article
+from ..sources.entry import titled_by_text
+from .sent import SentStories
+from .similarity import feed_title_of
+
+FEED_TITLE_STORIES = 2  # with the item in hand, three items under the title: as in one read
+
+
+def titled_by_history(candidates: list[Article], sent: SentStories) -> list[Article]:
+    """The candidates, those under a title their feed has sent FEED_TITLE_STORIES stories
+    under titled by their text."""
+    keys = [None if a.untitled else feed_title_of(a) for a in candidates]
+    wanted = {k for k in keys if k is not None}
+    if not wanted or not sent.count():
+        return candidates
+    hits = sent.matching_keys(np.fromiter(wanted, np.int64, len(wanted)))
+    if not hits:
+        return candidates
+    told = sent.articles({aid for _, aid in hits})
+    stories: dict[int, set[int]] = defaultdict(set)
+    for key, aid in hits:
+        stories[key].add(told[aid].story)
+    feeds = {k for k, s in stories.items() if len(s) >= FEED_TITLE_STORIES}
+    return [titled_by_text(a) if k in feeds else a for a, k in zip(candidates, keys, strict=True)]
