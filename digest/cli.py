@@ -281,6 +281,8 @@ def history(ctx: click.Context, as_json: bool, limit: int) -> None:
                 "    sent by "
                 + ", ".join(f"{name} ({n})" for name, n in sorted(e["senders"].items()))
             )
+        if e["forgotten"]:
+            click.echo("    each reader's delivery forgotten (state_deliveries_days): counts only")
         for d in e["deliveries"]:
             click.echo(
                 f"    {d['recipient']}: {d['status']}"

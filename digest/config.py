@@ -415,13 +415,18 @@ def _llm_url(node: _Node) -> str:
     return url
 
 
-def _keep(node: _Node) -> int | None:
-    value = node.scalar()
-    if value == "all":
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return node.integer(minimum=1)
-    raise node.error(f"must be `all` or a number of issues, not {value!r}")
+def _all_or(what: str, maximum: int | None = None) -> Check:
+    """`all` (None), or a whole number of `what` from 1."""
+
+    def check(node: _Node) -> int | None:
+        value = node.scalar()
+        if value == "all":
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return node.integer(minimum=1, maximum=maximum)
+        raise node.error(f"must be `all` or a number of {what}, not {value!r}")
+
+    return check
 
 
 def _patterns(node: _Node) -> tuple:
@@ -598,7 +603,9 @@ class ArchiveConfig:
             "the http(s) address of the archive folder", 'e.g. "https://news.example.com/archive/"'
         ),
     )
-    keep: int | None = setting(None, _keep)  # the newest N issues on the site; None: all
+    keep: int | None = setting(
+        None, _all_or("issues")
+    )  # the newest N issues on the site; None: all
     folder: Path | None = setting(None, _path)  # None: var/archive (paths.archive_folder)
 
 
@@ -684,6 +691,8 @@ class Config:
     state_password_env: str | None = setting(None, _text)  # env var with the PostgreSQL password
     # a sender's claim on a batch of readers lasts this long
     state_lease_seconds: int = setting(300, _whole(1, 86400))
+    # each reader's delivery of an issue is kept this long, then only counted; None: kept
+    state_deliveries_days: int | None = setting(90, _all_or("days", 36500))
     selection: SelectionConfig = setting(factory=SelectionConfig, check=_section(SelectionConfig))
     summary: SummaryConfig = setting(factory=SummaryConfig, check=_section(SummaryConfig))
     schedule: str = setting("0 7 * * 1-5", _cron)

@@ -291,6 +291,9 @@ class Cycle:
         """The run's end, recorded with the run; an issue that reached readers updates the
         archive."""
         tally = report.tally
+        forgot = forget_old_readers(self.config, self.store)
+        if forgot:
+            report.message = f"{report.message}; {forgot}"
         self.store.finish_run(
             self.run_id, report.status, report.chosen, tally.sent, tally.failed, report.message
         )
@@ -356,6 +359,25 @@ def _records_again(issue: Issue) -> list:
     """What to remember of an issue frozen by an earlier run: its stories' records, the
     fingerprints computed again from the frozen tellings."""
     return sent_records([list(s.tellings) for s in rules.stories_of(issue)])
+
+
+def forget_old_readers(config: Config, store: Storage) -> str:
+    """Rule 9 (exactly_once.py) at a run's end: what it did, for the run's message. The run
+    stands whatever happens here; what is not forgotten now is by the next run."""
+    days = config.state_deliveries_days
+    if days is None:
+        return ""
+    try:
+        forgot = rules.forget_readers(store, days)
+    except DigestError as e:
+        return f"readers' rows of old issues not forgotten: {e.message}"
+    if not forgot.rows:
+        return ""
+    issues = f"{forgot.issues} issue{'' if forgot.issues == 1 else 's'}"
+    return (
+        f"forgot {forgot.rows} readers' rows of {issues} frozen over {days} days ago "
+        "(state_deliveries_days; their counts are kept)"
+    )
 
 
 def refresh_archive(config: Config, store: Storage, notes: list[str]) -> None:

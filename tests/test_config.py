@@ -582,6 +582,13 @@ def test_nested_errors_name_their_own_line_and_dotted_key(tmp_path, block, line,
         ("selection:\n  sections:\n    News: []\n", 12, "selection.sections.News", "no keyword"),
         ("selection:\n  include: [/(/]\n", 11, "selection.include[0]", "regular expression"),
         ("state_lease_seconds: 0\n", 10, "state_lease_seconds", "at least 1"),
+        ("state_deliveries_days: 0\n", 10, "state_deliveries_days", "at least 1"),
+        (
+            "state_deliveries_days: forever\n",
+            10,
+            "state_deliveries_days",
+            "`all` or a number of days",
+        ),
         ("language: xx\n", 10, "language", "no catalogue"),
     ],
 )

@@ -31,6 +31,11 @@
 8. **Deferred readers.** A reader the relay defers (4xx) is tried once per run, and given up
    (`failed`) after MAX_DEFERRED_RUNS runs. Readers who unsubscribed before delivery are
    marked failed, never sent.
+9. **Forget readers of old issues.** An issue settled (`delivered` or `failed`) with nobody
+   left to try, frozen more than `state_deliveries_days` ago, is never sent again: its
+   readers' rows are counted into its tallies (per run, sender and status) and deleted, a
+   batch a transaction, so every count reads the same before, during and after. An issue
+   still `sending`, or with a reader pending, claimed or deferred, keeps every row.
 
 The rules decide; the storage (`storage.Storage`) only stores and reads: nothing here runs
 SQL or knows which database it is on beyond `storage.several_senders`.
@@ -52,6 +57,10 @@ MAX_DEFERRED_RUNS = 3
 # Readers per claim where several senders share the state; a single sender claims them all.
 BATCH = 100
 EVERYONE = 10**9
+# Readers' rows of old issues forgotten per transaction, and at most per run (rule 9): a
+# first run after an upgrade over a year of issues spreads the work over a few runs.
+FORGET_BATCH = 5_000
+FORGET_PER_RUN = 1_000_000
 
 
 class LeaseLost(DigestError):
@@ -301,3 +310,30 @@ def waiting_issue(store: Storage) -> Issue | None:
 def stories_of(issue: Issue) -> list[FrozenStory]:
     """The stories frozen with an issue."""
     return decode_stories(issue.articles, issue.report)
+
+
+# --- 9: forget readers of old issues -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    issues: int  # issues whose readers' rows all went
+    rows: int
+
+
+def forget_readers(
+    store: Storage, days: int, batch: int = FORGET_BATCH, most: int = FORGET_PER_RUN
+) -> Forgotten:
+    """The readers' rows of issues settled and frozen more than `days` ago, counted into
+    their tallies and deleted, `batch` rows a transaction, at most about `most` rows a call."""
+    issues = rows = 0
+    for issue_id in store.issues_to_forget(store.now(-days * 86400)):
+        while rows < most:
+            done = store.forget_deliveries(issue_id, batch)
+            rows += done
+            if done < batch:
+                issues += 1
+                break
+        if rows >= most:
+            break
+    return Forgotten(issues, rows)

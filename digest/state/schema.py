@@ -20,7 +20,7 @@ from .sent import (
     rare_word_rows,
 )
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
 def check_version(db: Db) -> int:

@@ -88,6 +88,7 @@ class Store:
         self.clock_skew = self._clock_skew() if self.several_senders else 0.0
         self._schema = False
         self._held: set[int] = set()  # runs this process holds alive
+        self._tallies: bool | None = None  # has delivery_tallies (schema 11)
         # read-only, of an older state: the blocks its migrations would make (schema.py)
         self._not_migrated: dict[str, list[SentBlock] | None] = {}
 
@@ -346,14 +347,14 @@ class Store:
                 r["text"],
                 tuple(decode_stories(r["articles"], r["report"])),
             )
-            for r in self._all("delivered_issues", DeliveryStatus.SENT)
+            for r in self._with_tallies("delivered_issues", DeliveryStatus.SENT)
         ]
 
     def previous_rates(self) -> dict[str, Decimal]:
         """The rates of the newest issue delivered to at least one reader."""
         if not self.has_schema():
             return {}
-        rows = self._all("previous_rates", DeliveryStatus.SENT)
+        rows = self._with_tallies("previous_rates", DeliveryStatus.SENT)
         return {pair: Decimal(rate) for pair, rate in rows}
 
     # --- deliveries ---------------------------------------------------------------------
@@ -413,12 +414,13 @@ class Store:
             return self._run("give_up_deferred", F, self.now(), issue_id, R, max_runs).rowcount
 
     def delivery_counts(self, issue_id: int) -> dict[DeliveryStatus, int]:
-        rows = self._all("delivery_counts", issue_id)
+        rows = self._all("delivery_counts", issue_id, issue_id)
         return {status_of(DeliveryStatus, r[0]): r[1] for r in rows}
 
     def sent_count(self, issue_id: int) -> int:
         """How many readers the relay (or the outbox) has accepted the issue for."""
-        return self._value("count_with_status", issue_id, DeliveryStatus.SENT)
+        S = DeliveryStatus.SENT
+        return self._value("count_with_status", issue_id, S, issue_id, S)
 
     def deliveries(self, issue_id: int) -> list[Delivery]:
         return [_delivery(r) for r in self._all("deliveries", issue_id)]
@@ -429,9 +431,58 @@ class Store:
         if not run_ids or not self.has_schema():
             return {}
         out: dict[int, dict[DeliveryStatus, int]] = {}
-        for run_id, status, count in self._all("counts_by_run", self.db.as_list(run_ids)):
+        ids = self.db.as_list(run_ids)
+        for run_id, status, count in self._with_tallies("counts_by_run", ids):
             out.setdefault(run_id, {})[status_of(DeliveryStatus, status)] = count
         return out
+
+    def senders(self, issue_id: int) -> dict[str, int]:
+        """How many readers each sender sent the issue to."""
+        return dict(self._with_tallies("senders_of_issue", issue_id, DeliveryStatus.SENT))
+
+    def issues_to_forget(self, created_before: str) -> list[int]:
+        """Issues frozen before then whose readers' rows may go: not sending, nobody left to
+        try (exactly_once.forget_readers)."""
+        if not self.has_schema():
+            return []
+        S = DeliveryStatus
+        left = (S.PENDING, S.CLAIMED, S.RETRYING)
+        return [
+            r[0] for r in self._all("issues_to_forget", IssueStatus.SENDING, created_before, *left)
+        ]
+
+    def forget_deliveries(self, issue_id: int, limit: int) -> int:
+        """Up to `limit` of the issue's readers' rows deleted and added to its tallies, in one
+        transaction; how many."""
+        tallies: dict[tuple[int, str, str], list[Any]] = {}
+        with self.transaction(lock="forget"):
+            for run_id, sender, status, at in self._all(
+                "forget_deliveries", issue_id, issue_id, limit
+            ):
+                key = (run_id or 0, sender or "", status)
+                tally = tallies.setdefault(key, [0, at, at])
+                tally[0] += 1
+                tally[1], tally[2] = min(tally[1], at), max(tally[2], at)
+            self._each("add_tally", [(issue_id, *key, *tally) for key, tally in tallies.items()])
+        return sum(tally[0] for tally in tallies.values())
+
+    def forgotten(self, issue_id: int) -> bool:
+        """Have the issue's readers' rows been forgotten (their counts kept)?"""
+        return self._tallied() and self._one("forgotten", issue_id) is not None
+
+    def _tallied(self) -> bool:
+        """The state has `delivery_tallies` (schema 11); a read-only look at an older
+        PostgreSQL state, never migrated, has not: none of its rows were forgotten."""
+        if self._tallies is None:
+            self._tallies = self.db.schema_version() >= 11
+        return self._tallies
+
+    def _with_tallies(self, name: str, *params: Any) -> list[Any]:
+        """A query over the readers' rows and the tallies of those forgotten, each taking
+        `params`; of a state before schema 11 its variant over the rows alone."""
+        if self._tallied():
+            return self._all(name, *params, *params)
+        return self._all(f"{name}_before_11", *params)
 
     def pending_recipients(self, issue_id: int) -> list[str]:
         P, R = DeliveryStatus.PENDING, DeliveryStatus.RETRYING
@@ -715,10 +766,7 @@ class Store:
                 if articles is None:  # frozen by an older digest
                     articles = len(json.loads(issue.articles))
             deliveries = self.deliveries(issue.id) if issue else []
-            senders: dict[str, int] = {}
-            for d in deliveries:
-                if d.status == DeliveryStatus.SENT and d.sender:
-                    senders[d.sender] = senders.get(d.sender, 0) + 1
+            senders = self.senders(issue.id) if issue else {}
             entries.append(
                 {
                     "run": r.id,
@@ -735,6 +783,8 @@ class Store:
                     "issue_status": str(issue.status) if issue else None,
                     "subject": issue.subject if issue else None,
                     "senders": senders,
+                    # its readers' rows were forgotten (state_deliveries_days): counts only
+                    "forgotten": issue is not None and self.forgotten(issue.id),
                     "deliveries": [
                         {
                             "recipient": d.recipient,

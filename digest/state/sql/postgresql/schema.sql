@@ -203,3 +203,20 @@ ALTER TABLE sent_articles ADD COLUMN fact_kinds BYTEA;
 -- entry names): two items of one outlet in one feed under one title (a newsletter's "Daily
 -- Brief" every day) are not one story by their headline. Tellings sent before: NULL.
 ALTER TABLE sent_articles ADD COLUMN outlet TEXT;
+
+-- name: migrate_11
+-- Deliveries of a finished issue, once older than `state_deliveries_days`: counted here (per
+-- run, sender and status, with the first and last time) as their rows are deleted, a batch at
+-- a time (exactly_once.forget_readers). Every count reads the rows left plus these. (IF NOT
+-- EXISTS: a state whose version was set back is migrated again as it is.)
+CREATE TABLE IF NOT EXISTS delivery_tallies (
+    issue_id BIGINT NOT NULL,
+    run_id BIGINT NOT NULL,         -- 0: no run recorded it
+    sender TEXT NOT NULL,           -- '': no sender recorded it
+    status TEXT NOT NULL,           -- a DeliveryStatus
+    readers BIGINT NOT NULL,
+    first_at TEXT NOT NULL,
+    last_at TEXT NOT NULL,
+    PRIMARY KEY (issue_id, run_id, sender, status)
+);
+CREATE INDEX IF NOT EXISTS delivery_tallies_run ON delivery_tallies(run_id);

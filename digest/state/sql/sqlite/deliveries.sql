@@ -50,10 +50,15 @@ UPDATE deliveries SET status = ?,
 WHERE issue_id = ? AND status = ? AND attempts >= ?;
 
 -- name: delivery_counts
-SELECT status, count(*) FROM deliveries WHERE issue_id = ? GROUP BY status;
+-- (the rows left, and the tallies of those forgotten)
+SELECT status, sum(n) FROM (
+    SELECT status, count(*) AS n FROM deliveries WHERE issue_id = ? GROUP BY status
+    UNION ALL SELECT status, readers FROM delivery_tallies WHERE issue_id = ?
+) GROUP BY status;
 
 -- name: count_with_status
-SELECT count(*) FROM deliveries WHERE issue_id = ? AND status = ?;
+SELECT (SELECT count(*) FROM deliveries WHERE issue_id = ? AND status = ?)
+    + (SELECT coalesce(sum(readers), 0) FROM delivery_tallies WHERE issue_id = ? AND status = ?);
 
 -- name: deliveries
 SELECT issue_id, recipient, status, attempts, answer, message_id, updated_at, sender, run_id,
@@ -62,9 +67,60 @@ FROM deliveries WHERE issue_id = ? ORDER BY recipient;
 
 -- name: counts_by_run
 -- What each run last tried, counted by status (any issue: a run also finishes older ones).
-SELECT run_id, status, count(*) FROM deliveries WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id, status;
+SELECT run_id, status, sum(n) FROM (
+    SELECT run_id, status, count(*) AS n FROM deliveries
+    WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id, status
+    UNION ALL SELECT run_id, status, readers FROM delivery_tallies
+    WHERE run_id IN (SELECT value FROM json_each(?))
+) GROUP BY run_id, status;
 
 -- name: recipients_left
 -- Pending readers in the order they were frozen, then the deferred ones.
 SELECT recipient FROM deliveries WHERE issue_id = ? AND status IN (?, ?)
 ORDER BY status = ?, rowid;
+
+-- name: senders_of_issue
+-- How many readers each sender sent the issue to.
+SELECT sender, sum(n) FROM (
+    SELECT sender, count(*) AS n FROM deliveries
+    WHERE issue_id = ? AND status = ? AND sender IS NOT NULL GROUP BY sender
+    UNION ALL SELECT sender, readers FROM delivery_tallies
+    WHERE issue_id = ? AND status = ? AND sender <> ''
+) GROUP BY sender;
+
+-- name: forgotten
+SELECT 1 FROM delivery_tallies WHERE issue_id = ? LIMIT 1;
+
+-- name: issues_to_forget
+-- params: sending, created before, pending, claimed, retrying
+-- Finished issues old enough that still hold readers' rows: not sending, nobody left to try.
+SELECT i.id FROM issues i
+WHERE i.status <> ? AND i.created_at < ?
+    AND EXISTS (SELECT 1 FROM deliveries d WHERE d.issue_id = i.id)
+    AND NOT EXISTS (SELECT 1 FROM deliveries d
+                    WHERE d.issue_id = i.id AND d.status IN (?, ?, ?))
+ORDER BY i.id;
+
+-- name: forget_deliveries
+-- params: issue, issue, limit: a batch of its rows, deleted, what they held returned
+DELETE FROM deliveries
+WHERE issue_id = ? AND recipient IN (SELECT recipient FROM deliveries WHERE issue_id = ? LIMIT ?)
+RETURNING run_id, sender, status, updated_at;
+
+-- name: add_tally
+INSERT INTO delivery_tallies(issue_id, run_id, sender, status, readers, first_at, last_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (issue_id, run_id, sender, status) DO UPDATE
+SET readers = delivery_tallies.readers + excluded.readers,
+    first_at = min(delivery_tallies.first_at, excluded.first_at),
+    last_at = max(delivery_tallies.last_at, excluded.last_at);
+
+-- Of a state before schema 11 (a read-only look at an older PostgreSQL state, never
+-- migrated: no tallies yet), the counts above over the readers' rows alone.
+
+-- name: counts_by_run_before_11
+SELECT run_id, status, count(*) FROM deliveries WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id, status;
+
+-- name: senders_of_issue_before_11
+SELECT sender, count(*) FROM deliveries
+WHERE issue_id = ? AND status = ? AND sender IS NOT NULL GROUP BY sender;

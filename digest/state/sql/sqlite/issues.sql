@@ -44,15 +44,38 @@ SELECT id, run_id, created_at, digest_date, subject, preheader, html, text, repo
 FROM issues WHERE run_id IN (SELECT value FROM json_each(?));
 
 -- name: delivered_issues
--- Every issue at least one reader has, oldest first, with when the first reader got it.
+-- Every issue at least one reader has, oldest first, with when the first reader got it (from
+-- its rows, or the tallies of those forgotten).
+SELECT i.id, i.run_id, i.digest_date, i.subject, i.html, i.text, i.report, i.articles,
+       s.sent_at
+FROM issues i JOIN (
+    SELECT issue_id, min(at) AS sent_at FROM (
+        SELECT issue_id, min(updated_at) AS at FROM deliveries WHERE status = ?
+        GROUP BY issue_id
+        UNION ALL SELECT issue_id, min(first_at) FROM delivery_tallies WHERE status = ?
+        GROUP BY issue_id
+    ) GROUP BY issue_id
+) s ON s.issue_id = i.id
+ORDER BY i.id;
+
+-- name: previous_rates
+-- The rates of the newest issue delivered to at least one reader.
+SELECT pair, rate FROM rate_history
+WHERE issue_id = (SELECT max(issue_id) FROM rate_history
+                  WHERE issue_id IN (SELECT issue_id FROM deliveries WHERE status = ?
+                                     UNION SELECT issue_id FROM delivery_tallies
+                                     WHERE status = ?));
+
+-- Of a state before schema 11 (see deliveries.sql): from the readers' rows alone.
+
+-- name: delivered_issues_before_11
 SELECT i.id, i.run_id, i.digest_date, i.subject, i.html, i.text, i.report, i.articles,
        min(d.updated_at) AS sent_at
 FROM issues i JOIN deliveries d ON d.issue_id = i.id AND d.status = ?
 GROUP BY i.id, i.run_id, i.digest_date, i.subject, i.html, i.text, i.report, i.articles
 ORDER BY i.id;
 
--- name: previous_rates
--- The rates of the newest issue delivered to at least one reader.
+-- name: previous_rates_before_11
 SELECT pair, rate FROM rate_history
 WHERE issue_id = (SELECT max(issue_id) FROM rate_history
                   WHERE issue_id IN (SELECT issue_id FROM deliveries WHERE status = ?));
