@@ -126,7 +126,7 @@ def test_a_state_of_schema_10_is_upgraded_and_its_old_issues_forgotten(state):
         assert [i.id for i in store.delivered_issues()] == [issue]
         assert store.previous_rates()
     with open_store(state) as store:
-        assert store.db.schema_version() == SCHEMA_VERSION == 11
+        assert store.db.schema_version() == SCHEMA_VERSION
         assert rules.forget_readers(store, days=90) == rules.Forgotten(1, 2)
         assert store.history()[0]["sent"] == 1 and store.history()[0]["failed"] == 1
 

@@ -20,7 +20,7 @@ from .sent import (
     rare_word_rows,
 )
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 
 def check_version(db: Db) -> int:

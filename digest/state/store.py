@@ -303,6 +303,7 @@ class Store:
             pending = DeliveryStatus.PENDING
             self._each("insert_delivery", [(issue_id, r, pending, stamp) for r in recipients])
             self._each("insert_rate", [(issue_id, *rate) for rate in rates])
+        self._run("analyze_deliveries")
         return issue_id
 
     def set_issue_status(self, issue_id: int, status: IssueStatus) -> None:

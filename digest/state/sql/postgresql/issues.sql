@@ -79,3 +79,10 @@ ORDER BY i.id;
 SELECT pair, rate FROM rate_history
 WHERE issue_id = (SELECT max(issue_id) FROM rate_history
                   WHERE issue_id IN (SELECT issue_id FROM deliveries WHERE status = %s));
+
+-- name: analyze_deliveries
+-- After an issue is frozen: the planner then knows its readers are pending, and claims them
+-- in address order from deliveries_claim (schema 12). With the statistics of before (the
+-- issue unknown: one row, it guessed), reading the issue by address from its first reader,
+-- passing over those done, cost it the same: each claim read every reader done before it.
+ANALYZE deliveries;

@@ -220,3 +220,7 @@ CREATE TABLE IF NOT EXISTS delivery_tallies (
     PRIMARY KEY (issue_id, run_id, sender, status)
 );
 CREATE INDEX IF NOT EXISTS delivery_tallies_run ON delivery_tallies(run_id);
+
+-- name: migrate_12
+-- Nothing here: the index on (issue_id, status) already reads a claim's readers in the order
+-- it takes them (rowid); PostgreSQL's claims, in address order, got an index of their own.
