@@ -30,6 +30,7 @@ def _load(ctx: click.Context):
 
 
 MAX_LISTED = 100_000  # --next, --limit: more is no list anyone reads (or SQLite's integers hold)
+NOT_SENT_SHOWN = 10  # `history`: readers an issue did not reach, listed without --readers
 
 
 def _as_of(value: str | None) -> dt.date | None:
@@ -255,12 +256,19 @@ def schedule(ctx: click.Context, next_n: int | None, after: str | None, json_log
     type=click.IntRange(min=1, max=MAX_LISTED),
     help="How many past runs.",
 )
+@click.option(
+    "--readers",
+    is_flag=True,
+    help=f"List every reader (default: those not reached, up to {NOT_SENT_SHOWN}).",
+)
 @click.pass_context
-def history(ctx: click.Context, as_json: bool, limit: int) -> None:
+def history(ctx: click.Context, as_json: bool, limit: int, readers: bool) -> None:
     """Past digests: when, how many articles, to whom, what failed, which sender sent it."""
     from .state import past_digests
 
-    entries = past_digests(_load(ctx), limit)
+    # JSON (for scripts) has every reader; on a terminal a large list's runs stay readable
+    every = as_json or readers
+    entries = past_digests(_load(ctx), limit, None if every else NOT_SENT_SHOWN)
     if as_json:
         print_json(entries)
         return
@@ -289,6 +297,9 @@ def history(ctx: click.Context, as_json: bool, limit: int) -> None:
                 + (f" ({d['answer']})" if d["status"] != "sent" and d["answer"] else "")
                 + (f" by {d['sender']}" if len(e["senders"]) > 1 and d["sender"] else "")
             )
+        more = sum(n for s, n in e["readers"].items() if s != "sent") - len(e["deliveries"])
+        if not every and more > 0 and not e["forgotten"]:
+            click.echo(f"    and {more} more not reached: `digest history --readers` lists them")
 
 
 @cli.command()

@@ -445,3 +445,37 @@ def test_json_is_written_as_it_is_encoded(tmp_path, monkeypatch):
     size = path.stat().st_size
     assert json.loads(path.read_text(encoding="utf-8"))[0]["deliveries"] == deliveries
     assert size > 4_000_000 and peak < size / 4, (peak, size)
+
+
+@pytest.mark.slow
+def test_history_lists_the_readers_not_reached_and_every_reader_when_asked(tmp_path):
+    """`history` printed a line for every reader of every run it showed: 20 runs to 50,000
+    readers were a million lines. It now shows each run's counts and the readers it did not
+    reach (ten at most, then how many more); `--readers` lists every reader, and `--json`
+    keeps every reader for scripts."""
+    from smtp_server import SmtpServer
+    from test_deliver import digest as digest_run
+    from test_deliver import write_config
+
+    readers = [f"reader{n:02d}@example.org" for n in range(40)]
+    refused = readers[::3]  # 14 of them
+    with SmtpServer() as server:
+        for r in refused:
+            server.behaviour.reject[r] = "550 5.1.1 no such user"
+        config = write_config(tmp_path, server, readers)
+        run = digest_run(config, "run")
+    assert run.returncode == 0, run.stderr
+
+    text = digest_run(config, "history").stdout
+    assert "sent 26, failed 14" in text
+    listed = [r for r in readers if f"    {r}:" in text]
+    assert listed == refused[:10]
+    assert f"    {refused[0]}: failed (550 5.1.1 no such user)" in text
+    assert "    and 4 more not reached: `digest history --readers` lists them" in text
+
+    every = digest_run(config, "history", "--readers").stdout
+    assert [r for r in readers if f"    {r}:" in every] == readers
+    assert "more not reached" not in every
+
+    entry = json.loads(digest_run(config, "history", "--json").stdout)[0]
+    assert len(entry["deliveries"]) == 40 and entry["readers"] == {"sent": 26, "failed": 14}

@@ -78,7 +78,7 @@ def test_three_senders_killed_at_random_reach_every_reader_exactly_once(tmp_path
 
         copies, ids = tally(server)
         history = json.loads(digest(config, "history", "--json", "--limit", "50").stdout)
-        text = digest(config, "history", "--limit", "50").stdout
+        text = digest(config, "history", "--limit", "50", "--readers").stdout
 
     missing = [r for r in readers if copies[r] == 0]
     extra = sum(n - 1 for n in copies.values() if n > 1)

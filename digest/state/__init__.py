@@ -37,10 +37,11 @@ from .schema import SCHEMA_VERSION
 from .store import Store, is_url
 
 
-def past_digests(config, limit: int = 20) -> list[dict]:
-    """`digest history`: the newest runs with their issues and deliveries (read-only)."""
+def past_digests(config, limit: int = 20, not_sent: int | None = None) -> list[dict]:
+    """`digest history`: the newest runs with their issues and deliveries (read-only); with
+    `not_sent`, at most that many readers an issue, those it did not reach."""
     with Store.for_config(config, readonly=True) as store:
-        return store.history(limit)
+        return store.history(limit, not_sent)
 
 
 def unsubscribe(config, email_or_token: str) -> str | None:

@@ -415,7 +415,7 @@ class Store:
             return self._run("give_up_deferred", F, self.now(), issue_id, R, max_runs).rowcount
 
     def delivery_counts(self, issue_id: int) -> dict[DeliveryStatus, int]:
-        rows = self._all("delivery_counts", issue_id, issue_id)
+        rows = self._with_tallies("delivery_counts", issue_id)
         return {status_of(DeliveryStatus, r[0]): r[1] for r in rows}
 
     def sent_count(self, issue_id: int) -> int:
@@ -425,6 +425,11 @@ class Store:
 
     def deliveries(self, issue_id: int) -> list[Delivery]:
         return [_delivery(r) for r in self._all("deliveries", issue_id)]
+
+    def deliveries_not_sent(self, issue_id: int, limit: int) -> list[Delivery]:
+        """Up to `limit` of the issue's readers the relay has not accepted it for, by address."""
+        rows = self._all("deliveries_not_sent", issue_id, DeliveryStatus.SENT, limit)
+        return [_delivery(r) for r in rows]
 
     def counts_by_run(self, run_ids: Sequence[int]) -> dict[int, dict[DeliveryStatus, int]]:
         """How many deliveries each run last tried, by status (any issue: a run also
@@ -743,10 +748,11 @@ class Store:
 
     # --- `digest history` ---------------------------------------------------------------
 
-    def history(self, limit: int = 20) -> list[dict]:
+    def history(self, limit: int = 20, not_sent: int | None = None) -> list[dict]:
         """The newest `limit` runs, newest first, each with the issue it froze (its subject,
-        slot, article count and every reader's delivery: status, answer, which sender), and
-        what the run itself sent (counted from the deliveries it recorded, so a run that could
+        slot, article count, its readers counted by status, and every reader's delivery:
+        status, answer, which sender; with `not_sent`, at most that many readers, those the
+        relay has not accepted it for), and what the run itself sent (counted from the deliveries it recorded, so a run that could
         not record its own end still shows what went out)."""
         runs = self.runs(limit)
         ids = [r.id for r in runs]
@@ -766,7 +772,12 @@ class Store:
                 articles = issue.article_count
                 if articles is None:  # frozen by an older digest
                     articles = len(json.loads(issue.articles))
-            deliveries = self.deliveries(issue.id) if issue else []
+            if issue is None:
+                deliveries = []
+            elif not_sent is None:
+                deliveries = self.deliveries(issue.id)
+            else:
+                deliveries = self.deliveries_not_sent(issue.id, not_sent)
             senders = self.senders(issue.id) if issue else {}
             entries.append(
                 {
@@ -784,6 +795,10 @@ class Store:
                     "issue_status": str(issue.status) if issue else None,
                     "subject": issue.subject if issue else None,
                     "senders": senders,
+                    "readers": {
+                        str(s): n
+                        for s, n in (self.delivery_counts(issue.id) if issue else {}).items()
+                    },
                     # its readers' rows were forgotten (state_deliveries_days): counts only
                     "forgotten": issue is not None and self.forgotten(issue.id),
                     "deliveries": [

@@ -68,6 +68,12 @@ SELECT issue_id, recipient, status, attempts, answer, message_id, updated_at, se
        lease_until
 FROM deliveries WHERE issue_id = %s ORDER BY recipient;
 
+-- name: deliveries_not_sent
+-- params: issue, sent, limit
+SELECT issue_id, recipient, status, attempts, answer, message_id, updated_at, sender, run_id,
+       lease_until
+FROM deliveries WHERE issue_id = %s AND status <> %s ORDER BY recipient LIMIT %s;
+
 -- name: counts_by_run
 -- What each run last tried, counted by status (any issue: a run also finishes older ones).
 SELECT run_id, status, CAST(sum(n) AS BIGINT) FROM (
@@ -119,6 +125,9 @@ SET readers = delivery_tallies.readers + excluded.readers,
 
 -- Of a state before schema 11 (a read-only look at an older PostgreSQL state, never
 -- migrated: no tallies yet), the counts above over the readers' rows alone.
+
+-- name: delivery_counts_before_11
+SELECT status, count(*) FROM deliveries WHERE issue_id = %s GROUP BY status;
 
 -- name: counts_by_run_before_11
 SELECT run_id, status, count(*) FROM deliveries WHERE run_id = ANY(%s) GROUP BY run_id, status;
