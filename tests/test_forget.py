@@ -163,3 +163,26 @@ def test_a_run_forgets_the_readers_of_issues_older_than_the_setting(tmp_path):
     archive = digest(config, "archive", "--out", str(tmp_path / "site"))
     assert archive.returncode == 0, archive.stderr
     assert len(list((tmp_path / "site" / "issues").glob("*.html"))) == 1
+
+
+def test_history_lists_no_reader_of_an_issue_partly_forgotten(tmp_path):
+    """A run that reaches its cap (FORGET_PER_RUN) mid-issue, or stops mid-way, leaves the
+    issue partly forgotten until the next run. `history` said "counts only" and went on to
+    list some of its readers (those not yet forgotten), without the "and N more" of the
+    readers it could no longer name: it now shows the counts only, as for an issue wholly
+    forgotten."""
+    readers = [f"reader{n:02d}@example.org" for n in range(15)]
+    config = write_config(tmp_path, None, readers)
+    with open_store(tmp_path / "state.sqlite3") as store:
+        _, issue = issue_with(
+            store, {r: "failed" if n < 11 else "sent" for n, r in enumerate(readers)}
+        )
+        backdate(store, issue)
+        assert rules.forget_readers(store, days=90, batch=4, most=4) == rules.Forgotten(0, 4)
+        assert len(store.deliveries(issue)) == 11
+    for args in ((), ("--readers",)):
+        shown = digest(config, "history", *args)
+        assert shown.returncode == 0, shown.stderr
+        assert "sent 4, failed 11" in shown.stdout
+        assert "delivery forgotten (state_deliveries_days): counts only" in shown.stdout
+        assert not [r for r in readers if r in shown.stdout], shown.stdout

@@ -752,7 +752,7 @@ class Store:
         """The newest `limit` runs, newest first, each with the issue it froze (its subject,
         slot, article count, its readers counted by status, and every reader's delivery:
         status, answer, which sender; with `not_sent`, at most that many readers, those the
-        relay has not accepted it for), and what the run itself sent (counted from the deliveries it recorded, so a run that could
+        relay has not accepted it for; none once its rows were forgotten, some or all), and what the run itself sent (counted from the deliveries it recorded, so a run that could
         not record its own end still shows what went out)."""
         runs = self.runs(limit)
         ids = [r.id for r in runs]
@@ -772,7 +772,9 @@ class Store:
                 articles = issue.article_count
                 if articles is None:  # frozen by an older digest
                     articles = len(json.loads(issue.articles))
-            if issue is None:
+            # its readers' rows forgotten (state_deliveries_days), some or all: counts only
+            forgotten = issue is not None and self.forgotten(issue.id)
+            if issue is None or forgotten:
                 deliveries = []
             elif not_sent is None:
                 deliveries = self.deliveries(issue.id)
@@ -799,8 +801,7 @@ class Store:
                         str(s): n
                         for s, n in (self.delivery_counts(issue.id) if issue else {}).items()
                     },
-                    # its readers' rows were forgotten (state_deliveries_days): counts only
-                    "forgotten": issue is not None and self.forgotten(issue.id),
+                    "forgotten": forgotten,
                     "deliveries": [
                         {
                             "recipient": d.recipient,
