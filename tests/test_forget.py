@@ -186,3 +186,18 @@ def test_history_lists_no_reader_of_an_issue_partly_forgotten(tmp_path):
         assert "sent 4, failed 11" in shown.stdout
         assert "delivery forgotten (state_deliveries_days): counts only" in shown.stdout
         assert not [r for r in readers if r in shown.stdout], shown.stdout
+
+
+def test_a_run_that_stops_at_its_share_counts_the_issue_it_finished(state):
+    """The run's message named one issue too few when its share (FORGET_PER_RUN) ended on
+    an issue's last full batch (an issue of 20,000 or 50,000 readers, 5,000 a batch, a
+    share of 1,000,000): "forgot 10 readers' rows of 0 issues", each run."""
+    with open_store(state) as store:
+        readers = {f"r{n}@example.org": "sent" for n in range(10)}
+        issues = [issue_with(store, readers)[1] for _ in range(2)]
+        for issue in issues:
+            backdate(store, issue)
+        assert rules.forget_readers(store, days=90, batch=5, most=10) == rules.Forgotten(1, 10)
+        assert rules.forget_readers(store, days=90, batch=5, most=8) == rules.Forgotten(1, 10)
+        assert [store.deliveries(i) for i in issues] == [[], []]
+        assert rules.forget_readers(store, days=90, batch=5, most=10) == rules.Forgotten(0, 0)

@@ -326,14 +326,16 @@ def forget_readers(
 ) -> Forgotten:
     """The readers' rows of issues settled and frozen more than `days` ago, counted into
     their tallies and deleted, `batch` rows a transaction, at most about `most` rows a call."""
+    before = store.now(-days * 86400)
     issues = rows = 0
-    for issue_id in store.issues_to_forget(store.now(-days * 86400)):
+    for issue_id in store.issues_to_forget(before):
         while rows < most:
             done = store.forget_deliveries(issue_id, batch)
             rows += done
             if done < batch:
                 issues += 1
                 break
-        if rows >= most:
+        else:  # the run's share is done; its last full batch may have been the issue's last
+            issues += issue_id not in store.issues_to_forget(before)
             break
     return Forgotten(issues, rows)
