@@ -456,10 +456,10 @@ class SlotScheduler:
     def _what_went_out(self, key: str) -> tuple[int, int, int]:
         """What a run that stopped early did for the slot (its issue's articles, the messages
         it sent and failed), as `history` counts them: a run can fail after its readers got
-        the digest, and the slot's line said "sent=0"."""
+        the digest, and the slot's line said "sent=0". Counts only: no reader is listed."""
         try:
             with Store.for_config(self.config, readonly=True) as store:
-                entries = [e for e in store.history(limit=5) if e["slot"] == key]
+                entries = [e for e in store.history(5, not_sent=0) if e["slot"] == key]
         except DigestError:  # the state itself is what failed
             return 0, 0, 0
         if not entries:

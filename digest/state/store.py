@@ -752,7 +752,8 @@ class Store:
         """The newest `limit` runs, newest first, each with the issue it froze (its subject,
         slot, article count, its readers counted by status, and every reader's delivery:
         status, answer, which sender; with `not_sent`, at most that many readers, those the
-        relay has not accepted it for; none once its rows were forgotten, some or all), and what the run itself sent (counted from the deliveries it recorded, so a run that could
+        relay has not accepted it for; none once its rows were forgotten, some or all), and
+        what the run itself sent (counted from the deliveries it recorded, so a run that could
         not record its own end still shows what went out)."""
         runs = self.runs(limit)
         ids = [r.id for r in runs]
