@@ -136,6 +136,17 @@ def title_key(title: str) -> str:
     return " ".join(w for w in re.findall(r"\w+", title.casefold()) if not w.isdigit())
 
 
+def site_of(url: str | None) -> str:
+    """The host a link is on, "www." aside: the items a feed's one title covers are on its
+    own site (a newsletter's, a Telegram channel's), an aggregator's items under one wire
+    headline on each outlet's."""
+    try:
+        host = urlsplit(url or "").hostname or ""
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
+
+
 def headline(title: str) -> str:
     """A headline without the labels republishers add: "Update: X (Part 2)" -> "X",
     "In Numbers: X, Officials Say" -> "X".

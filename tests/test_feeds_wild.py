@@ -749,3 +749,30 @@ def test_outlets_an_aggregator_lists_under_one_headline_are_still_one_story(stor
     assert len(selection.chosen) == 1
     assert {s.reason for s in selection.skipped} <= {"near-duplicate", "same-story"}
     assert len(selection.skipped) == 2
+
+
+def test_outlets_an_alerts_feed_lists_under_one_headline_without_naming_them_keep_it(store):
+    """Google Alerts names no outlet (no <source>): its entries are the alert's, each linking
+    to its outlet's page. Three outlets' reports of one event under the wire's one headline
+    kept it and were one story; taken for the feed's one title, each was headlined by its
+    snippet's first sentence and sent as a story of its own."""
+    head = "Kazakhstan picks Rosatom to build its first nuclear power plant"
+    snippets = [
+        ("reuters", "Kazakhstan on Friday chose Russia's state nuclear firm to lead the group."),
+        ("bloomberg", "The Central Asian nation weighed bids from China, France and Korea."),
+        ("kursiv", "The plant near Lake Balkhash is to have two reactors of 1.2 gigawatts."),
+    ]
+    entries = "".join(
+        f"<entry><title type='html'>{head}</title><id>tag:google.com,2013:googlealerts/feed:{n}"
+        f"</id><link href='https://www.google.com/url?rct=j&amp;url=https://{outlet}.example/"
+        f"{n}'/><published>2026-12-04T1{n}:00:00Z</published><content type='html'>{text}"
+        "</content></entry>"
+        for n, (outlet, text) in enumerate(snippets)
+    )
+    feed = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>Google Alert - Kazakhstan</title>'
+        f"{entries}</feed>"
+    )
+    read = read_feed("https://www.google.com/alerts/feeds/1234/5678", feed.encode())
+    assert [a.title for a in read.articles] == [head] * 3
+    assert len(select(read.articles, History(store), EVERYTHING).chosen) == 1

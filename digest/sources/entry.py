@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..models import BODY_KINDS, CAPTION, CHROME, Article, Paragraph, Problem
-from ..text import clean_text, safe_href, says_only_when, title_key, without_tracking
+from ..text import clean_text, safe_href, says_only_when, site_of, title_key, without_tracking
 from .limits import cut_at_word
 from .snapshot import paragraph_kind
 
@@ -373,8 +373,9 @@ def _without_shared_paragraphs(articles: list[Article]) -> list[Article]:
 # event was sent again (tests/test_stories_real.py).
 def _titled_by_text(articles: list[Article]) -> list[Article]:
     texts = [{p.utf8 for p in a.paragraphs if p.kind in BODY_KINDS} for a in articles]
-    keys = [(a.source_name, title_key(a.title)) for a in articles]  # an aggregator's outlets
-    carriers: dict[tuple[str | None, str], list[set[bytes]]] = {}
+    # an aggregator's outlets: by the name it gives each, or else by the site each links to
+    keys = [(a.source_name, site_of(a.url), title_key(a.title)) for a in articles]
+    carriers: dict[tuple[str | None, str, str], list[set[bytes]]] = {}
     for a, key, text in zip(articles, keys, texts, strict=True):
         if not says_only_when(a.title):
             carriers.setdefault(key, []).append(text)
