@@ -776,3 +776,31 @@ def test_outlets_an_alerts_feed_lists_under_one_headline_without_naming_them_kee
     read = read_feed("https://www.google.com/alerts/feeds/1234/5678", feed.encode())
     assert [a.title for a in read.articles] == [head] * 3
     assert len(select(read.articles, History(store), EVERYTHING).chosen) == 1
+
+
+@pytest.mark.parametrize(
+    ("post", "title"),
+    [
+        (
+            "Глава МВД Е. Тургумбаев провёл совещание в Астане. Подробности позже.",
+            "Глава МВД Е. Тургумбаев провёл совещание в Астане",
+        ),
+        (
+            "U.S. Secretary of State met Tokayev in Astana on Monday. Talks lasted two hours.",
+            "U.S. Secretary of State met Tokayev in Astana on Monday",
+        ),
+        (
+            "Mr. Smith of Almaty won the city's chess open on Sunday. He is 12.",
+            "Mr. Smith of Almaty won the city's chess open on Sunday",
+        ),
+    ],
+)
+def test_a_post_titled_by_its_first_sentence_is_not_cut_at_an_initial_or_abbreviation(
+    store, post, title
+):
+    """Posts under a Telegram bridge's one title are headlined by their first sentence: it
+    does not end at an initial, "U.S." or "Mr." (the headlines were "Глава МВД Е", "U.S",
+    "Mr")."""
+    feed = "https://rsshub.example/telegram/channel/ordakz"
+    read = read_feed(feed, one_titled("Orda.kz", [post, *POSTS[:2]]))
+    assert [a.title for a in read.articles][-1] == title

@@ -197,10 +197,31 @@ def title_from_text(paragraphs: tuple[Paragraph, ...]) -> str:
     for p in paragraphs:
         if p.kind not in ("prose", "question", "bullet"):
             continue
-        first = _SENTENCE_END.split(_without_pictographs(p.text.lstrip("• ")), 1)[0].strip()
+        first = first_sentence(_without_pictographs(p.text.lstrip("• ")))
         if first:
             return cut_at_word(first.rstrip("."), UNTITLED_CHARS)
     return ""
+
+
+def first_sentence(text: str) -> str:
+    """The text up to its first sentence's end: not at an initial ("Глава МВД Е. Тургумбаев",
+    "Brian G. Nichols"), an abbreviation ("Mr. Smith", "U.S. President") or a dotted acronym,
+    whose full stops end no sentence (the headline was "Глава МВД Е", "U.S", "Mr")."""
+    for end in _SENTENCE_END.finditer(text):
+        before = text[: end.start()].rsplit(None, 1)[-1].lstrip("\"'“‘([«")
+        if not _NO_SENTENCE_END.fullmatch(before) and before.casefold() not in _ABBREVIATIONS:
+            return text[: end.start()].strip()
+    return text.strip()
+
+
+# An initial ("Е.", "G."), a dotted acronym ("U.S.", "U.K.", "С.-Петербург" aside), and
+# abbreviations a name or a place follows
+_NO_SENTENCE_END = re.compile(r"(?:[^\W\d_]\.)+")
+_ABBREVIATIONS = set(
+    "mr. mrs. ms. dr. prof. st. mt. gen. gov. sen. rep. col. lt. sgt. capt. rev. jr. sr. "
+    "no. vs. inc. corp. co. ltd. plc. "
+    "г. гг. ул. пр. пос. им. св. проф. акад. ген. тов. т. д. с. ст.".split()
+)
 
 
 def _without_pictographs(text: str) -> str:
