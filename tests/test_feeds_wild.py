@@ -804,3 +804,25 @@ def test_a_post_titled_by_its_first_sentence_is_not_cut_at_an_initial_or_abbrevi
     feed = "https://rsshub.example/telegram/channel/ordakz"
     read = read_feed(feed, one_titled("Orda.kz", [post, *POSTS[:2]]))
     assert [a.title for a in read.articles][-1] == title
+
+
+@pytest.mark.parametrize(
+    ("post", "title"),
+    [
+        (
+            "МОСКВА, 10 дек - РИА Новости. Путин подписал закон о налоге на майнинг. Он вступит "
+            "в силу с 1 января.",
+            "Путин подписал закон о налоге на майнинг",
+        ),
+        (
+            "КРАСНОЯРСК, 10 декабря. /ТАСС/. Пожар на складе в Красноярске потушили к утру.",
+            "Пожар на складе в Красноярске потушили к утру",
+        ),
+    ],
+)
+def test_a_post_titled_by_its_first_sentence_is_not_headlined_by_its_dateline(store, post, title):
+    """A wire item under a feed's one title opening with its dateline: the dateline is no
+    headline (it was "МОСКВА, 10 дек - РИА Новости", "КРАСНОЯРСК, 10 декабря. /ТАСС/")."""
+    feed = "https://rsshub.example/telegram/channel/ria_novosti"
+    read = read_feed(feed, one_titled("РИА Новости", [post, *POSTS[:2]]))
+    assert [a.title for a in read.articles][-1] == title

@@ -11,7 +11,15 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..models import BODY_KINDS, CAPTION, CHROME, Article, Paragraph, Problem
-from ..text import clean_text, safe_href, says_only_when, site_of, title_key, without_tracking
+from ..text import (
+    clean_text,
+    safe_href,
+    says_only_when,
+    site_of,
+    title_key,
+    without_dateline,
+    without_tracking,
+)
 from .limits import cut_at_word
 from .snapshot import paragraph_kind
 
@@ -197,7 +205,8 @@ def title_from_text(paragraphs: tuple[Paragraph, ...]) -> str:
     for p in paragraphs:
         if p.kind not in ("prose", "question", "bullet"):
             continue
-        first = first_sentence(_without_pictographs(p.text.lstrip("• ")))
+        # a wire's dateline is no headline ("МОСКВА, 10 авг - РИА Новости" was one)
+        first = first_sentence(without_dateline(_without_pictographs(p.text.lstrip("• "))))
         if first:
             return cut_at_word(first.rstrip("."), UNTITLED_CHARS)
     return ""
