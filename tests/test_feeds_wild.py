@@ -826,3 +826,17 @@ def test_a_post_titled_by_its_first_sentence_is_not_headlined_by_its_dateline(st
     feed = "https://rsshub.example/telegram/channel/ria_novosti"
     read = read_feed(feed, one_titled("РИА Новости", [post, *POSTS[:2]]))
     assert [a.title for a in read.articles][-1] == title
+
+
+def test_a_feed_whose_one_title_showed_in_a_read_of_three_is_known_when_it_holds_fewer(store):
+    """A newsletter's first read holds three issues under its one title (each sent under its
+    first sentence); from then on its feed holds the day's issue only: that is titled by its
+    first sentence too (it was "Daily Brief", twice, before two stories went out under it)."""
+    feed = "https://steppebrief.substack.com/feed"
+    titles = []
+    for day, (first, last) in enumerate([(0, 3), (3, 4), (4, 5)], 1):
+        read = read_feed(feed, one_titled("Daily Brief", BRIEFS[first:last], first)).articles
+        chosen = select(read, History(store), EVERYTHING)
+        titles += [c.article.title for c in chosen.chosen]
+        store.remember(day, chosen.records)
+    assert len(titles) == 5 and "Daily Brief" not in titles

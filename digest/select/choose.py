@@ -258,7 +258,7 @@ def _records(story: int, fps: Fingerprints, rows: Sequence[int]) -> list[SentRec
                     sorted(
                         {int(fps.exact[r]), *fps.ids[r].tolist(), *fps.bands[r].tolist()}
                         | ({key} if key is not None else set())
-                        | {feed_title_of(a)}  # for titles.titled_by_history
+                        | {feed_title_of(a, given=True)}  # for titles.titled_by_history
                     )
                 ),
                 paragraphs=tuple(sorted(fps.paragraphs(r))),

@@ -150,9 +150,13 @@ def sent_facets(tellings: Sequence[SentArticle]) -> Facets:
     )
 
 
-def feed_title_of(article: Article) -> int:
-    """`feed_title` of a candidate (its outlet: the name readers see of it)."""
-    return feed_title(article.source, article.source_name or "", article.title)
+def feed_title_of(article: Article, given: bool = False) -> int:
+    """`feed_title` of a candidate (its outlet: the name readers see of it); `given`: of the
+    title its feed gave it, when that was the feed's and it is titled by its text (kept with
+    what is sent: a feed that showed its one title in a read of three and holds fewer later
+    is known by what it sent, titles.titled_by_history)."""
+    title = (article.feed_title or article.title) if given else article.title
+    return feed_title(article.source, article.source_name or "", title)
 
 
 def feed_title(source: str, outlet: str | None, title: str) -> int:

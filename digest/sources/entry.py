@@ -421,7 +421,9 @@ def titled_by_text(article: Article) -> Article:
     """The article titled as an untitled one is, by its text's first sentence (as it was
     when it has no text)."""
     title = title_from_text(article.paragraphs)
-    return replace(article, title=title, untitled=True) if title else article
+    if not title:
+        return article
+    return replace(article, title=title, untitled=True, feed_title=article.title)
 
 
 def _apart(rests: list[set[bytes]]) -> int:
