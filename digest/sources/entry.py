@@ -10,7 +10,9 @@ from dataclasses import replace
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
+from ..language import detect
 from ..models import BODY_KINDS, CAPTION, CHROME, Article, Paragraph, Problem
+from ..sentences import split_sentences
 from ..text import (
     clean_text,
     safe_href,
@@ -196,41 +198,19 @@ def strip_excerpt_marks(paragraphs: list[Paragraph]) -> tuple[tuple[Paragraph, .
     return tuple(kept), excerpt
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"'“‘(\[]?[A-ZА-ЯЁ0-9])")
-
-
 def title_from_text(paragraphs: tuple[Paragraph, ...]) -> str:
     """A title for an item that has none (valid RSS: Mastodon, podcasts): its text's first
-    sentence, cut at a word within UNTITLED_CHARS."""
+    sentence (the project's splitter, in the text's language: an initial or "Mr." ends
+    none), cut at a word within UNTITLED_CHARS."""
     for p in paragraphs:
         if p.kind not in ("prose", "question", "bullet"):
             continue
         # a wire's dateline is no headline ("МОСКВА, 10 авг - РИА Новости" was one)
-        first = first_sentence(without_dateline(_without_pictographs(p.text.lstrip("• "))))
+        text = without_dateline(_without_pictographs(p.text.lstrip("• ")))
+        first = next(iter(split_sentences(text, detect(text))), "")
         if first:
             return cut_at_word(first.rstrip("."), UNTITLED_CHARS)
     return ""
-
-
-def first_sentence(text: str) -> str:
-    """The text up to its first sentence's end: not at an initial ("Глава МВД Е. Тургумбаев",
-    "Brian G. Nichols"), an abbreviation ("Mr. Smith", "U.S. President") or a dotted acronym,
-    whose full stops end no sentence (the headline was "Глава МВД Е", "U.S", "Mr")."""
-    for end in _SENTENCE_END.finditer(text):
-        before = text[: end.start()].rsplit(None, 1)[-1].lstrip("\"'“‘([«")
-        if not _NO_SENTENCE_END.fullmatch(before) and before.casefold() not in _ABBREVIATIONS:
-            return text[: end.start()].strip()
-    return text.strip()
-
-
-# An initial ("Е.", "G."), a dotted acronym ("U.S.", "U.K.", "С.-Петербург" aside), and
-# abbreviations a name or a place follows
-_NO_SENTENCE_END = re.compile(r"(?:[^\W\d_]\.)+")
-_ABBREVIATIONS = set(
-    "mr. mrs. ms. dr. prof. st. mt. gen. gov. sen. rep. col. lt. sgt. capt. rev. jr. sr. "
-    "no. vs. inc. corp. co. ltd. plc. "
-    "г. гг. ул. пр. пос. им. св. проф. акад. ген. тов. т. д. с. ст.".split()
-)
 
 
 def _without_pictographs(text: str) -> str:
