@@ -840,3 +840,18 @@ def test_a_feed_whose_one_title_showed_in_a_read_of_three_is_known_when_it_holds
         titles += [c.article.title for c in chosen.chosen]
         store.remember(day, chosen.records)
     assert len(titles) == 5 and "Daily Brief" not in titles
+
+
+def test_a_feed_titling_every_item_with_a_time_stamp_keeps_it_after_two_stories_went_out(store):
+    """A time stamp for a title (BBC pages: "17 July 2012 Last updated at 12:34 GMT") is no
+    headline already and stays, in one read and once two stories went out under one such
+    title: titled by its first sentence, a page's headline run into its lead was the title."""
+    feed = "https://www.bbc.co.uk/news/world/rss.xml"
+    stamps = [f"{day} December 2026 Last updated at 0{day}:15 GMT" for day in (1, 2, 3)]
+    titles = []
+    for day, stamp in enumerate(stamps):
+        read = read_feed(feed, one_titled(stamp, BRIEFS[day : day + 1], day)).articles
+        chosen = select(read, History(store), EVERYTHING)
+        titles += [c.article.title for c in chosen.chosen]
+        store.remember(day + 1, chosen.records)
+    assert titles == stamps

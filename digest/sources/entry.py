@@ -399,8 +399,8 @@ def _titled_by_text(articles: list[Article]) -> list[Article]:
 
 def titled_by_text(article: Article) -> Article:
     """The article titled as an untitled one is, by its text's first sentence (as it was
-    when it has no text)."""
-    title = title_from_text(article.paragraphs)
+    when it has no text, or a time stamp for a title: see `_titled_by_text`)."""
+    title = "" if says_only_when(article.title) else title_from_text(article.paragraphs)
     if not title:
         return article
     return replace(article, title=title, untitled=True, feed_title=article.title)
