@@ -222,9 +222,13 @@ def _path(node: _Node) -> Path:
 def _existing_file(what: str) -> Check:
     def check(node: _Node) -> Path:
         path = _path(node)
-        if path.is_dir():
+        try:
+            is_dir, is_file = path.is_dir(), path.is_file()
+        except OSError as e:  # a name too long for the file system
+            raise node.error(f"cannot use the {what} {path} ({e.strerror or e})") from None
+        if is_dir:
             raise node.error(f"the {what} {path} is a folder, not a file")
-        if not path.is_file():
+        if not is_file:
             raise node.error(f"no such {what}: {path}")
         return path
 
@@ -293,7 +297,7 @@ def _zone(node: _Node) -> str:
     zone = node.string()
     try:
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         raise node.error(
             f"unknown time zone {zone!r}", "use an IANA name such as Asia/Almaty or UTC"
         ) from None

@@ -213,6 +213,25 @@ def test_odd_yaml_is_a_clear_error_not_a_crash(tmp_path, extra, key, words):
     assert words in str(e) and e.key == key
 
 
+@pytest.mark.parametrize(
+    ("extra", "key", "words"),
+    [
+        ("timezone: " + "x" * 5000, "timezone", "unknown time zone"),
+        ("  recipients: " + "x" * 5000 + "\n", "delivery.recipients", "File name too long"),
+        (
+            "  dkim:\n    domain: a.example\n    selector: s\n    key_file: " + "k" * 5000 + "\n",
+            "delivery.dkim.key_file",
+            "File name too long",
+        ),
+    ],
+)
+def test_a_value_too_long_for_a_file_name_is_a_clear_error(tmp_path, extra, key, words):
+    """ZoneInfo and Path.is_dir raise OSError (ENAMETOOLONG) for such a name, not False."""
+    text = GOOD.replace("timezone: Asia/Almaty", extra) if "timezone" in extra else GOOD + extra
+    e = error_of(tmp_path, text)
+    assert e.key == key and words in str(e)
+
+
 @pytest.mark.parametrize("timeout", ["0", "-1", ".inf", "7200"])
 def test_smtp_timeout_must_be_sensible(tmp_path, timeout):
     e = error_of(tmp_path, GOOD + f"  smtp:\n    host: x\n    timeout: {timeout}\n")
