@@ -136,6 +136,19 @@ def test_a_state_link_to_nothing_is_refused_not_read_as_nothing_sent(tmp_path):
     assert not target.exists() and not target.parent.exists()
 
 
+def test_a_state_name_too_long_for_the_file_system_is_refused_naming_it(tmp_path):
+    """`state:` with a name over 255 bytes (a pasted value) ended every command in a
+    traceback: Path.is_symlink raises ENAMETOOLONG."""
+    config = write_config(tmp_path, None, READERS[:1])
+    long_name = "s" * 300 + ".sqlite3"
+    config.write_text(config.read_text().replace("state.sqlite3", long_name))
+    for command in (["run", "--dry-run"], ["preview", "--out", str(tmp_path / "p")], ["history"]):
+        result = digest(config, *command)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert long_name in result.stderr and "File name too long" in result.stderr, command
+
+
 # --- a full disk after the mail went out ---------------------------------------------------
 
 

@@ -63,12 +63,12 @@ class SqliteDb(Db):
 
     @classmethod
     def open(cls, path: Path, readonly: bool) -> SqliteDb:
-        if path.is_symlink() and not path.exists():  # else read as "nothing sent yet"
-            raise StateError(
-                f"{path}: a link to {os.readlink(path)}, which does not exist",
-                "mount or restore what it points at, or point `state:` at the file itself",
-            )
         try:
+            if path.is_symlink() and not path.exists():  # else read as "nothing sent yet"
+                raise StateError(
+                    f"{path}: a link to {os.readlink(path)}, which does not exist",
+                    "mount or restore what it points at, or point `state:` at the file itself",
+                )
             exists = path.exists() and path.stat().st_size > 0
             if exists:
                 check_header(path)
