@@ -111,8 +111,14 @@ def open_transport(
 def check_outbox(folder: Path) -> None:
     """A ConfigError when `delivery.outbox` names a file, or a folder inside one."""
     for place in (folder, *folder.parents):
-        if place.exists():
-            if not place.is_dir():
+        try:
+            exists, is_dir = place.exists(), place.is_dir()
+        except OSError as e:  # a name too long for the file system
+            raise ConfigError(
+                f"cannot use the outbox {folder} ({e.strerror or e})", key="delivery.outbox"
+            ) from None
+        if exists:
+            if not is_dir:
                 raise ConfigError(
                     f"the outbox {folder} is not a folder: {place} is a file",
                     key="delivery.outbox",

@@ -319,6 +319,18 @@ def test_a_bad_dkim_key_or_an_outbox_that_is_a_file_exits_2_naming_the_line(tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "run"])
+def test_an_outbox_name_too_long_for_the_file_system_exits_2_naming_the_line(tmp_path, dry_run):
+    """Path.exists raises ENAMETOOLONG for a name over 255 bytes: it was a traceback."""
+    outbox = tmp_path / ("o" * 300)
+    config = sample_config(tmp_path, "  to: [a@example.com]\n")
+    config.write_text(config.read_text().replace(str(tmp_path / "outbox"), str(outbox)))
+    result = digest("--config", str(config), "run", *(["--dry-run"] if dry_run else []))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{config}:7: delivery.outbox: cannot use the outbox {outbox}" in result.stderr
+
+
+@pytest.mark.slow
 def test_dry_run_shows_the_recipients_file_s_problems(tmp_path):
     (tmp_path / "list.csv").write_text("email,name\na@example.com,Ann\nnobody,X\n")
     config = sample_config(tmp_path, f"  recipients: {tmp_path / 'list.csv'}\n")
