@@ -74,6 +74,7 @@ def setting(
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NULL_TAG = "tag:yaml.org,2002:null"
+_OTHER_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")  # file://, sqlite:///, ftp://
 
 
 class _Node:
@@ -165,6 +166,17 @@ class _Node:
         text = os.path.expanduser(_ENV_REF.sub(env, text))
         if text.startswith(("http://", "https://")) or os.path.isabs(text):
             return text
+        url = _OTHER_URL.match(text)
+        if url:  # else `sqlite:///var/x` made a folder `sqlite:` beside the config and used it
+            path = urlsplit(text).path
+            hint = (
+                f"write the path itself: {path}" if url[1].lower() in ("file", "sqlite") else None
+            )
+            raise self.error(
+                f"{text!r} is a {url[1]}: URL; only http(s) and (for `state`) postgresql URLs "
+                "are read, anything else is a path",
+                hint or "write a path (relative paths start at the config file's folder)",
+            )
         return os.path.normpath(str(self.base / text))
 
 

@@ -232,6 +232,29 @@ def test_a_value_too_long_for_a_file_name_is_a_clear_error(tmp_path, extra, key,
     assert e.key == key and words in str(e)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "key", "hint"),
+    [
+        (
+            "state: ../var/state.sqlite3",
+            "state: sqlite:///var/state.sqlite3",
+            "state",
+            "write the path itself: /var/state.sqlite3",
+        ),
+        ("state: ../var/state.sqlite3", "state: mysql://u@db/d", "state", "write a path"),
+        ("  - pages/*.txt", "  - feed: file:///srv/feed.xml", "sources[0].feed", "/srv/feed.xml"),
+        ("  outbox: ../var/outbox", "  outbox: file:///srv/outbox", "delivery.outbox", "/srv"),
+    ],
+)
+def test_a_url_other_than_http_or_postgresql_where_a_path_goes_is_refused(
+    tmp_path, old, new, key, hint
+):
+    """`state: sqlite:///var/x` once made a folder `sqlite:` beside the config and kept the
+    state there; `feed: file:///x` said "no such feed file: <config folder>/file:/x"."""
+    e = error_of(tmp_path, GOOD.replace(old, new))
+    assert e.key == key and "URL" in e.what and hint in str(e)
+
+
 @pytest.mark.parametrize("timeout", ["0", "-1", ".inf", "7200"])
 def test_smtp_timeout_must_be_sensible(tmp_path, timeout):
     e = error_of(tmp_path, GOOD + f"  smtp:\n    host: x\n    timeout: {timeout}\n")
