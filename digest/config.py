@@ -274,7 +274,12 @@ def _http_url(node: _Node) -> str:
 def _article_url(node: _Node) -> str:
     value = _http_url(node)
     try:
-        names = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
+        # each field whole, so `{title!x}` or `{title:>99999999999}` cannot fail when filled
+        names = {
+            f"{f}{'!' + c if c else ''}{':' + spec if spec else ''}"
+            for _, f, spec, c in string.Formatter().parse(value)
+            if f is not None
+        }
     except ValueError as e:
         raise node.error(f"bad placeholder ({e})", "write {title}; a literal brace as {{") from None
     if names != {"title"}:

@@ -104,6 +104,17 @@ def test_a_source_mapping_names_the_pages_and_links_each_story(tmp_path, shared_
             "sources[0].article_url",
             "no other placeholder",
         ),
+        # filled in as each page is read: they were a traceback there (ValueError, MemoryError)
+        (
+            "  - path: '*.yaml'\n    article_url: https://x.example/{title!x}",
+            "sources[0].article_url",
+            "no other placeholder",
+        ),
+        (
+            "  - path: '*.yaml'\n    article_url: https://x.example/{title:>99999999999}",
+            "sources[0].article_url",
+            "no other placeholder",
+        ),
         ("  - path: '*.yaml'\n    colour: red", "sources[0].colour", "unknown key"),
     ],
 )
