@@ -1020,6 +1020,9 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> Config:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
         problem = getattr(e, "problem", None) or str(e)
+        if isinstance(e, yaml.reader.ReaderError):  # a control character: no mark, a position
+            line = text.count("\n", 0, e.position) + 1
+            problem = f"the control character U+{e.character:04X} is not allowed"
         raise ConfigError(f"not valid YAML: {problem}", str(path), line) from None
     except RecursionError:  # Python's composer, on what libyaml refused or where it is absent
         raise ConfigError("not valid YAML: nested too deeply", str(path)) from None

@@ -176,6 +176,14 @@ def test_invalid_yaml_names_the_line(tmp_path):
     assert e.line is not None and "not valid YAML" in str(e)
 
 
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b"])
+def test_a_control_character_in_the_file_names_its_line(tmp_path, char):
+    """A NUL or an escape pasted from a terminal was "special characters are not allowed
+    in "<unicode string>", position 281": no line."""
+    e = error_of(tmp_path, GOOD.replace("to: [reader@example.com]", f"to: [reader{char}@x.org]"))
+    assert e.line == 8 and f"U+{ord(char):04X}" in str(e) and "position" not in str(e)
+
+
 def test_missing_file_says_what_to_do(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "nope.yaml")
