@@ -655,7 +655,19 @@ class App:
 def make_server(config: Config, host: str = "127.0.0.1", port: int = 8080):
     """The waitress server (not yet serving); `.run()` serves until stopped."""
     app = App(config)
-    server = create_server(
+    try:
+        server = _listen(app, host, port)
+    except ValueError:  # waitress, when the host is no address and no name that resolves
+        raise UsageError(
+            f"--host {host} --port {port}: cannot listen (no such address or host name)",
+            "give an address of this machine, e.g. 127.0.0.1 or 0.0.0.0",
+        ) from None
+    server.digest_app = app
+    return server
+
+
+def _listen(app: App, host: str, port: int):
+    return create_server(
         app,
         host=host,
         port=port,
@@ -671,8 +683,6 @@ def make_server(config: Config, host: str = "127.0.0.1", port: int = 8080):
         clear_untrusted_proxy_headers=True,
         ident="digest",
     )
-    server.digest_app = app
-    return server
 
 
 def serve(config: Config, host: str = "127.0.0.1", port: int = 8080) -> None:

@@ -177,6 +177,17 @@ def active_reader(server: Server, address: str) -> str:
 # --- sign-up ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("host", ["no-such-host.invalid", ""])
+def test_serve_on_a_host_that_is_no_address_exits_2_naming_it(tmp_path, host):
+    """waitress raises ValueError("Invalid host/port specified.") for a name that does not
+    resolve: it was a traceback, where a busy port was one line."""
+    result = cli(write_config(tmp_path, 9), "serve", "--host", host, "--port", "0")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"--host {host} --port 0: cannot listen (no such address or host name)" in (
+        result.stderr
+    )
+
+
 def test_sign_up_is_double_opt_in_and_keeps_the_proof_of_consent(server):
     status, text = server.sign_up("new@example.org", name="Ann Reader")
     assert status == 200 and "Check your inbox" in text
