@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 from .errors import UsageError
@@ -64,7 +65,7 @@ def remove(config, email: str) -> bool:
 def import_csv(config, path: Path) -> tuple[int, int, list[str]]:
     """New readers from a CSV (email[,name]): active, source `import`. Known readers keep
     their status (one who unsubscribed is not brought back). Returns (new, known, problems)."""
-    if not path.is_file():
+    if not os.path.isfile(path):  # (False, not OSError, for a name too long)
         raise UsageError(f"{path}: no such file")
     found, problems = read_csv(path)
     with Store.for_config(config) as store:

@@ -330,6 +330,16 @@ def test_an_outbox_name_too_long_for_the_file_system_exits_2_naming_the_line(tmp
     assert f"{config}:7: delivery.outbox: cannot use the outbox {outbox}" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["parse"], ["readers", "import"]])
+def test_a_path_argument_too_long_for_the_file_system_is_one_line(tmp_path, command):
+    """Path.is_dir / is_file raise ENAMETOOLONG for a name over 255 bytes: a traceback."""
+    config = sample_config(tmp_path, "")
+    name = "p" * 300
+    result = digest("--config", str(config), *command, name, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert name in result.stderr
+
+
 @pytest.mark.slow
 def test_dry_run_shows_the_recipients_file_s_problems(tmp_path):
     (tmp_path / "list.csv").write_text("email,name\na@example.com,Ann\nnobody,X\n")

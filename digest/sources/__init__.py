@@ -7,6 +7,7 @@ Every failure becomes a Problem naming the source; nothing here raises for bad i
 from __future__ import annotations
 
 import glob
+import os
 import stat
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -144,7 +145,7 @@ def read_paths(paths: Iterable[str]) -> ReadResult:
     result = ReadResult()
     for location in paths:
         location = str(location)
-        if not is_web_url(location) and Path(location).is_dir():
+        if not is_web_url(location) and os.path.isdir(location):  # False for a name too long
             result.extend(read_folder(location))
         else:
             result.extend(read_file(location))
