@@ -340,6 +340,15 @@ def test_a_path_argument_too_long_for_the_file_system_is_one_line(tmp_path, comm
     assert name in result.stderr
 
 
+def test_state_copy_to_a_malformed_url_is_one_line(tmp_path):
+    """urlsplit raises ValueError for `postgresql://u@[::1/d` (an unclosed IPv6 bracket):
+    it was a traceback from the password-less URL printed in messages."""
+    config = sample_config(tmp_path, "")
+    result = digest("--config", str(config), "state", "copy", "--to", "postgresql://u@[::1/d")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--to 'postgresql://u@[::1/d': not a usable PostgreSQL URL" in result.stderr
+
+
 @pytest.mark.slow
 def test_dry_run_shows_the_recipients_file_s_problems(tmp_path):
     (tmp_path / "list.csv").write_text("email,name\na@example.com,Ann\nnobody,X\n")

@@ -9,6 +9,8 @@ identity columns are moved past the copied ids.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from ..errors import StateError, UsageError
 from .store import Store, is_url
 
@@ -20,6 +22,10 @@ def copy_state(config, target: str, password_env: str | None = None) -> dict[str
         raise UsageError("`state copy` copies a SQLite state: `state:` is already a URL")
     if not is_url(target):
         raise UsageError(f"--to {target!r}: give a postgresql://user@host:5432/db URL")
+    try:
+        urlsplit(target).port  # noqa: B018 (a bad host or port raises here)
+    except ValueError as e:
+        raise UsageError(f"--to {target!r}: not a usable PostgreSQL URL ({e})") from None
     if ":" in (target.split("://", 1)[1].split("@", 1)[0] if "@" in target else ""):
         raise UsageError("--to: the URL must not hold the password; use --password-env VAR")
     with Store.open(config.state, readonly=True) as source:
