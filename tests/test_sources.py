@@ -594,6 +594,27 @@ def test_huge_titles_and_texts_from_a_feed_are_capped_and_said(tmp_path):
     assert "kept to its first 20,000" in text_note.message
 
 
+def test_a_feed_s_huge_title_is_capped_as_the_source_name_and_said(tmp_path):
+    """A feed's <title> names its source under every story: 300,000 characters of it (an
+    entity expanded a few times over, a broken generator) made a 340 KB digest."""
+    feed = tmp_path / "named.xml"
+    feed.write_bytes(_rss(_items(2)).replace(b"Steppe Wire", b"Steppe Wire " * 25_000))
+    result = read_paths([str(feed)])
+    names = {a.source_name for a in result.articles}
+    assert len(names) == 1 and len(names.pop()) <= 100
+    notes = [p.message for p in result.problems]
+    assert notes == ["feed title of 299,999 characters cut to 100"]  # once, not per entry
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Steppe Wire " * 25_000,
+        "items": [{"id": "1", "title": "Story", "content_text": "Text of the story."}],
+    }
+    (tmp_path / "named.json").write_text(json.dumps(doc))
+    result = read_paths([str(tmp_path / "named.json")])
+    assert len(result.articles[0].source_name) <= 100
+    assert [p.message for p in result.problems] == notes
+
+
 def test_a_feed_declaring_the_wrong_encoding_is_decoded_right_and_reported(tmp_path):
     feed = tmp_path / "cp1251.xml"
     feed.write_bytes(

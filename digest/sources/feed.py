@@ -35,6 +35,7 @@ from .entry import (
     without_boilerplate,
 )
 from .jsonfeed import looks_like_json, read_json_feed
+from .limits import cap_name
 from .webpage import looks_like_html, web_page_problem
 
 ENTRY_TAG = re.compile(rb"<(?:item|entry)[\s>/]")
@@ -278,7 +279,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
         return result
 
     channel = parsed.get("feed", {})
-    feed_name = _title(channel) or None
+    feed_name = cap_name(_title(channel) or None, source, result.problems)
     feed_link = safe_href(channel.get("link")) or safe_href(source)
     empty = 0
     for entry in parsed.entries:

@@ -20,6 +20,7 @@ from .entry import (
     unread_date,
     without_boilerplate,
 )
+from .limits import cap_name
 
 
 def looks_like_json(data: bytes) -> bool:
@@ -73,7 +74,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
     if not isinstance(items, list):
         result.problems.append(Problem(source, "JSON Feed without an `items` list"))
         return result
-    name = clean_text(_text(doc.get("title"))) or None
+    name = cap_name(clean_text(_text(doc.get("title"))) or None, source, result.problems)
     home = safe_href(_text(doc.get("home_page_url")))
     base = home or safe_href(_text(doc.get("feed_url"))) or safe_href(source)  # "/posts/5"
     empty = 0

@@ -1,7 +1,8 @@
 """Length caps on what readers keep: a hostile or broken source cannot make a huge digest.
 
-A title longer than MAX_TITLE_CHARS is cut at a word and ends with "…"; an article's body
-is kept up to MAX_TEXT_CHARS (enough for any lead), the rest left out. Either cut is said
+A title longer than MAX_TITLE_CHARS (a feed's name: MAX_NAME_CHARS) is cut at a word and
+ends with "…"; an article's body is kept up to MAX_TEXT_CHARS (enough for any lead), the
+rest left out. Either cut is said
 in a Problem naming the source, so the user knows the text is shorter than the source's.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import replace
 from ..models import Article, Paragraph, Problem
 
 MAX_TITLE_CHARS = 300
+MAX_NAME_CHARS = 100  # a feed's own title: its source's name, shown under every story
 MAX_TEXT_CHARS = 20_000
 ELLIPSIS = "…"
 
@@ -24,6 +26,16 @@ def cut_at_word(text: str, limit: int) -> str:
     cut = head.rsplit(None, 1)[0] if " " in head.strip() else head[:-1]
     cut = cut[: limit - len(ELLIPSIS)].rstrip(" ,;:-–—")
     return cut + ELLIPSIS
+
+
+def cap_name(name: str | None, where: str, problems: list[Problem]) -> str | None:
+    """A feed's name within MAX_NAME_CHARS; a cut is said once, in `problems`."""
+    if name is None or len(name) <= MAX_NAME_CHARS:
+        return name
+    problems.append(
+        Problem(where, f"feed title of {len(name):,} characters cut to {MAX_NAME_CHARS}")
+    )
+    return cut_at_word(name, MAX_NAME_CHARS)
 
 
 def cap_article(article: Article) -> tuple[Article, list[Problem]]:
