@@ -2,8 +2,8 @@
 
 A title longer than MAX_TITLE_CHARS (a feed's name: MAX_NAME_CHARS) is cut at a word and
 ends with "…"; an article's body is kept up to MAX_TEXT_CHARS (enough for any lead), the
-rest left out. Either cut is said
-in a Problem naming the source, so the user knows the text is shorter than the source's.
+rest left out. Each cut is said in a Problem naming the source, so the user knows the text
+is shorter than the source's.
 """
 
 from __future__ import annotations
