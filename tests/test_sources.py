@@ -979,3 +979,17 @@ def test_a_line_separator_inside_a_snapshot_title_keeps_the_title_whole(tmp_path
         read = read_paths([str(changed)])
         assert [a.title for a in read.articles] == [a.title for a in original]
         assert [a.text for a in read.articles] == [a.text for a in original]
+
+
+def test_a_huge_entry_link_is_dropped_and_said(tmp_path):
+    """A 100,000-character <link> (a broken or hostile feed) made a 135 KB digest, past
+    Gmail's ~102 KB clip: it is dropped, the story kept without it, the source named."""
+    feed = tmp_path / "linked.xml"
+    huge = "https://x.example/" + "a" * 100_000
+    feed.write_bytes(_rss(_items(2).replace("https://x.example/1", huge)))
+    result = read_paths([str(feed)])
+    assert [a.url for a in result.articles] == ["https://x.example/0", None]
+    (problem,) = result.problems
+    assert problem.source == str(feed)
+    assert "link of 100,018 characters (over 2,048) dropped" in problem.message
+    assert "'Story Number 1'" in problem.message

@@ -2,8 +2,9 @@
 
 A title longer than MAX_TITLE_CHARS (a feed's name: MAX_NAME_CHARS) is cut at a word and
 ends with "…"; an article's body is kept up to MAX_TEXT_CHARS (enough for any lead), the
-rest left out. Each cut is said in a Problem naming the source, so the user knows the text
-is shorter than the source's.
+rest left out. A link longer than MAX_URL_CHARS is dropped, not cut (a cut link leads
+nowhere): the story shows without it. Each cut is said in a Problem naming the source, so
+the user knows the text is shorter than the source's.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from ..models import Article, Paragraph, Problem
 MAX_TITLE_CHARS = 300
 MAX_NAME_CHARS = 100  # a feed's own title: its source's name, shown under every story
 MAX_TEXT_CHARS = 20_000
+# sitemaps.org's limit and about what old browsers followed (2,083): real article links are a
+# few hundred characters, and a digest's 20-odd links must stay well within Gmail's ~102 KB clip
+MAX_URL_CHARS = 2_048
 ELLIPSIS = "…"
 
 
@@ -49,6 +53,15 @@ def cap_article(article: Article) -> tuple[Article, list[Problem]]:
             Problem(
                 where,
                 f"title of {len(article.title):,} characters cut to {MAX_TITLE_CHARS} at a word",
+            )
+        )
+    if article.url is not None and len(article.url) > MAX_URL_CHARS:
+        changes["url"] = None
+        problems.append(
+            Problem(
+                where,
+                f"link of {len(article.url):,} characters (over {MAX_URL_CHARS:,}) dropped: "
+                f"{article.title[:60]!r} shows without it",
             )
         )
     total = sum(len(p.text) for p in article.paragraphs)
