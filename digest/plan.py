@@ -267,16 +267,27 @@ def drop_stale_stories(
         return stories
     # the same text has the same title: only old articles titled as a chosen telling is are
     # hashed whole (a long feed history costs a title's tokens each, not a body's hashes)
-    titles = {tuple(tokens(a.title)) for s in stories for a in s.tellings}
+    titles = {tuple(tokens(_given_title(a))) for s in stories for a in s.tellings}
     old: dict[int, dt.date] = {}
     for a in articles:
-        if a.date and a.date < cutoff and tuple(tokens(a.title)) in titles:
-            key = exact_key(text_hashes(a))
+        if a.date and a.date < cutoff and tuple(tokens(_given_title(a))) in titles:
+            key = _text_key(a)
             old[key] = min(a.date, old.get(key, a.date))
     if not old:
         return stories
-    kept = [s for s in stories if not any(exact_key(text_hashes(a)) in old for a in s.tellings)]
+    kept = [s for s in stories if not any(_text_key(a) in old for a in s.tellings)]
     return withdraw(selection, stories, kept, TOO_OLD)
+
+
+def _given_title(article: Article) -> str:
+    """The title its source gave: a feed's one title survives the article being titled by
+    its text since (select.titles does it to a chosen item, not to what was read)."""
+    return article.feed_title or article.title
+
+
+def _text_key(article: Article) -> int:
+    """The key of an article's text under the title its source gave."""
+    return exact_key(text_hashes(replace(article, title=_given_title(article))))
 
 
 def withdraw(
