@@ -851,7 +851,7 @@ def _read(cls: type, node: _Node, fields: dict[str, _Node] | None = None, **give
 
 def _source(item: _Node) -> SourceSpec:
     if not isinstance(item.node, yaml.MappingNode):
-        pattern = item.expand(item.string())
+        pattern = item.expand(_source_text(item))
         _check_glob(item, pattern)
         return SourceSpec("glob", pattern)
     fields = item.mapping(_keys(SourceSpec))
@@ -860,7 +860,7 @@ def _source(item: _Node) -> SourceSpec:
         raise item.error("give exactly one of `path:`, `feed:` or `folder:`")
     kind = kinds[0]
     node = fields[kind]
-    value = node.expand(node.string())
+    value = node.expand(_source_text(node))
     if kind == "path":
         _check_glob(node, value)
     elif kind == "folder" or not value.startswith(("http://", "https://")):
@@ -869,6 +869,18 @@ def _source(item: _Node) -> SourceSpec:
             raise node.error(problem[0], problem[1])
     item.file.lines[item.key] = node.line  # a source is where its path, feed or folder is
     return _read(SourceSpec, item, fields, kind="glob" if kind == "path" else kind, value=value)
+
+
+def _source_text(node: _Node) -> str:
+    """A source's path, glob or URL as written; empty is an error, not the config's folder
+    (an empty `path:` read the config's folder, found no page and ended the run)."""
+    text = node.string()
+    if not text.strip():
+        raise node.error(
+            "is empty",
+            'name page snapshots ("../pages/*.txt"), a feed, or the config\'s own folder as "."',
+        )
+    return text
 
 
 def _check_glob(node: _Node, pattern: str) -> None:

@@ -656,6 +656,17 @@ def test_a_source_entry_keeps_its_keys_lines(tmp_path):
     assert (e.line, e.key) == (5, "sources[0].url") and "known keys here" in str(e)
 
 
+@pytest.mark.parametrize("entry", ['path: ""', 'folder: " "', 'feed: ""'])
+def test_an_empty_source_path_is_a_config_error_not_the_config_s_folder(tmp_path, entry):
+    """`path: ""` read the config's own folder: with no page there the run ended with exit 1
+    ("nothing could be read"), nothing said of the line that caused it."""
+    e = error_of(tmp_path, GOOD.replace("  - pages/*.txt\n", f"  - {entry}\n    name: A\n"))
+    assert (e.line, e.key) == (4, f"sources[0].{entry.split(':')[0]}"), str(e)
+    assert "is empty" in str(e) and '"."' in str(e)
+    e = error_of(tmp_path, GOOD.replace("  - pages/*.txt\n", '  - ""\n'))
+    assert (e.line, e.key) == (4, "sources[0]") and "is empty" in str(e)
+
+
 def test_sources_health_names_the_line_each_source_is_written_on(tmp_path):
     from digest.sources.health import source_health
 
