@@ -365,3 +365,16 @@ def test_a_daily_max_age_leaves_the_next_days_run_room_to_ask(site):
     got = fetch_all([url])[url]
     fetched = dt.datetime.fromisoformat(got.cache.last_fetch)
     assert dt.datetime.fromisoformat(got.cache.not_before) - fetched == dt.timedelta(hours=23)
+
+
+def test_a_json_array_served_as_a_feed_says_what_it_is(site):
+    """An API's list served at a feed's address was "not a readable RSS/Atom feed": it is
+    JSON, only not a JSON Feed."""
+    body = b'[{"title": "Almaty opens metro line", "url": "https://x.example/1"}]'
+    site.routes = {"/api/news": Page(body, headers={"Content-Type": "application/json"})}
+    url = site.url("/api/news")
+    read = read_specs([SourceSpec("feed", url)], fetched=fetch_all([url]))
+    assert read.articles == []
+    assert [(p.source, p.message) for p in read.problems] == [
+        (url, "JSON, but not a JSON Feed: an array, not an object with `version` and `items`")
+    ]

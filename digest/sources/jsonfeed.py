@@ -24,7 +24,8 @@ from .limits import cap_name
 
 
 def looks_like_json(data: bytes) -> bool:
-    return opening(data, 16).startswith(b"{")
+    """An object (a JSON Feed) or an array (an API's list, served as a feed by mistake)."""
+    return opening(data, 16).startswith((b"{", b"["))
 
 
 def _date(value: object) -> dt.datetime | None:
@@ -62,7 +63,15 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
     except RecursionError:  # arrays or objects nested a thousand deep
         result.problems.append(Problem(source, "not a readable JSON Feed (nested too deeply)"))
         return result
-    version = doc.get("version", "") if isinstance(doc, dict) else ""
+    if not isinstance(doc, dict):  # it opens with "[": an array
+        result.problems.append(
+            Problem(
+                source,
+                "JSON, but not a JSON Feed: an array, not an object with `version` and `items`",
+            )
+        )
+        return result
+    version = doc.get("version", "")
     if not (isinstance(version, str) and version.startswith("https://jsonfeed.org/version/")):
         result.problems.append(
             Problem(
