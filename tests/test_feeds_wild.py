@@ -731,15 +731,19 @@ def test_a_feed_that_holds_one_item_at_a_time_under_its_one_title_sends_each(sto
     ]
 
 
+# One event three outlets report under one headline, each with a snippet of its own.
+ROSATOM = "Kazakhstan picks Rosatom to build its first nuclear power plant"
+ROSATOM_SNIPPETS = [
+    ("Reuters", "Kazakhstan on Friday chose Russia's state nuclear firm to lead the group."),
+    ("Bloomberg", "The Central Asian nation weighed bids from China, France and Korea."),
+    ("Kursiv", "The plant near Lake Balkhash is to have two reactors of 1.2 gigawatts."),
+]
+
+
 def test_outlets_an_aggregator_lists_under_one_headline_are_still_one_story(store):
     """Three outlets' reports of one event under one headline, each with a snippet of its own,
     in one aggregator's feed: the headline is theirs, not the feed's, and they are one story."""
-    head = "Kazakhstan picks Rosatom to build its first nuclear power plant"
-    snippets = [
-        ("Reuters", "Kazakhstan on Friday chose Russia's state nuclear firm to lead the group."),
-        ("Bloomberg", "The Central Asian nation weighed bids from China, France and Korea."),
-        ("Kursiv", "The plant near Lake Balkhash is to have two reactors of 1.2 gigawatts."),
-    ]
+    head, snippets = ROSATOM, ROSATOM_SNIPPETS
     items = "".join(
         f"<item><title>{head}</title><link>https://bing.example/{n}</link>"
         f"<pubDate>Fri, 04 Dec 2026 1{n}:00:00 GMT</pubDate><description>{text}</description>"
@@ -760,12 +764,8 @@ def test_outlets_an_alerts_feed_lists_under_one_headline_without_naming_them_kee
     to its outlet's page. Three outlets' reports of one event under the wire's one headline
     kept it and were one story; taken for the feed's one title, each was headlined by its
     snippet's first sentence and sent as a story of its own."""
-    head = "Kazakhstan picks Rosatom to build its first nuclear power plant"
-    snippets = [
-        ("reuters", "Kazakhstan on Friday chose Russia's state nuclear firm to lead the group."),
-        ("bloomberg", "The Central Asian nation weighed bids from China, France and Korea."),
-        ("kursiv", "The plant near Lake Balkhash is to have two reactors of 1.2 gigawatts."),
-    ]
+    head = ROSATOM
+    snippets = [(outlet.lower(), text) for outlet, text in ROSATOM_SNIPPETS]
     entries = "".join(
         f"<entry><title type='html'>{head}</title><id>tag:google.com,2013:googlealerts/feed:{n}"
         f"</id><link href='https://www.google.com/url?rct=j&amp;url=https://{outlet}.example/"
