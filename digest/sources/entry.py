@@ -305,7 +305,7 @@ def _on(host: str, sites: tuple[str, ...]) -> bool:
 def linked_article(html: str, link: str | None) -> str | None:
     """The article a link post's comments page `link` is about (`_LINK_POST_HOSTS`), else
     None."""
-    on_reddit = link and _on(urlsplit(link).hostname or "", _LINK_POST_HOSTS)
+    on_reddit = link and _on(site_of(link), _LINK_POST_HOSTS)
     if not on_reddit or "[link]" not in html:
         return None
     parser = _Anchors()
@@ -315,7 +315,7 @@ def linked_article(html: str, link: str | None) -> str | None:
     # as "[link]" too): the last one
     anchors = dict(parser.found)  # the last of each text
     target = resolved_link(anchors.get("[link]"), link)
-    if not target or _on(urlsplit(target).hostname or "", _LINK_POST_HOSTS):
+    if not target or _on(site_of(target), _LINK_POST_HOSTS):
         return None
     return target
 
@@ -378,7 +378,8 @@ def _without_shared_paragraphs(articles: list[Article]) -> list[Article]:
 # the next day's "already sent") and said nothing in the digest. Such an entry is titled as an
 # untitled one is, by its text's first sentence (a reader then sees what each entry tells).
 # A time stamp for a title ("17 July 2012 Last updated at 12:34 GMT", BBC pages) is known for
-# no headline already (text.says_only_when) and stays: a BBC page's first "sentence" is its
+# no headline already (text.says_only_when) and stays (`titled_by_text`, the one place this
+# rule and titles.titled_by_history both call): a BBC page's first "sentence" is its
 # headline run into its lead, and so titled, a real report quoting a paragraph of its sent
 # event was sent again (tests/test_stories_real.py).
 def _titled_by_text(articles: list[Article]) -> list[Article]:
@@ -386,9 +387,8 @@ def _titled_by_text(articles: list[Article]) -> list[Article]:
     # an aggregator's outlets: by the name it gives each, or else by the site each links to
     keys = [(a.source_name, site_of(a.url), title_key(a.title)) for a in articles]
     carriers: dict[tuple[str | None, str, str], list[set[bytes]]] = {}
-    for a, key, text in zip(articles, keys, texts, strict=True):
-        if not says_only_when(a.title):
-            carriers.setdefault(key, []).append(text)
+    for key, text in zip(keys, texts, strict=True):
+        carriers.setdefault(key, []).append(text)
     shared = {k for k, t in carriers.items() if _apart(t) >= BOILERPLATE_ENTRIES}
     if not shared:
         return articles

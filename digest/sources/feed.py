@@ -19,7 +19,7 @@ import feedparser
 from ..encoding import marked_encoding, opening
 from ..language import declared_language
 from ..models import Article, Paragraph, Problem, ReadResult
-from ..text import clean_text, safe_href
+from ..text import clean_text, safe_href, site_of
 from .entry import (
     HTML_ENTITY,
     blocks,
@@ -205,15 +205,11 @@ def _outlet(
     href = safe_href(source.get("href"))
     if not name and isinstance(entry.get("news_source"), str):
         name = clean_text(entry.news_source)
-        href = url if url and _host(url) != _host(feed_link) else None
+        href = url if url and site_of(url) != site_of(feed_link) else None
     if not name:
         return "", None, title
     home = href and urlunsplit((*urlsplit(href)[:2], "", "", ""))
     return name, home, title.removesuffix(f" - {name}") or title
-
-
-def _host(url: str | None) -> str:
-    return (urlsplit(url).hostname or "") if url else ""
 
 
 def _declared_language(entry: feedparser.FeedParserDict, channel) -> str | None:
