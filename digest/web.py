@@ -656,7 +656,22 @@ def make_server(config: Config, host: str = "127.0.0.1", port: int = 8080):
     """The waitress server (not yet serving); `.run()` serves until stopped."""
     app = App(config)
     try:
-        server = _listen(app, host, port)
+        server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=4,
+            max_request_body_size=MAX_BODY,
+            max_request_header_size=16 * 1024,
+            # Idle or trickling clients: waitress's 100 connections and 120 s let 100 of them
+            # lock everyone out; a proxy in front buffers them, these make it harder without.
+            connection_limit=1000,
+            channel_timeout=30,
+            trusted_proxy="127.0.0.1",  # the TLS proxy in front, on this machine
+            trusted_proxy_headers={"x-forwarded-for"},
+            clear_untrusted_proxy_headers=True,
+            ident="digest",
+        )
     except ValueError:  # waitress, when the host is no address and no name that resolves
         raise UsageError(
             f"--host {host} --port {port}: cannot listen (no such address or host name)",
@@ -664,25 +679,6 @@ def make_server(config: Config, host: str = "127.0.0.1", port: int = 8080):
         ) from None
     server.digest_app = app
     return server
-
-
-def _listen(app: App, host: str, port: int):
-    return create_server(
-        app,
-        host=host,
-        port=port,
-        threads=4,
-        max_request_body_size=MAX_BODY,
-        max_request_header_size=16 * 1024,
-        # Idle or trickling clients: waitress's 100 connections and 120 s let 100 of them
-        # lock everyone out; a proxy in front buffers them, these make it harder without.
-        connection_limit=1000,
-        channel_timeout=30,
-        trusted_proxy="127.0.0.1",  # the TLS proxy in front, on this machine
-        trusted_proxy_headers={"x-forwarded-for"},
-        clear_untrusted_proxy_headers=True,
-        ident="digest",
-    )
 
 
 def serve(config: Config, host: str = "127.0.0.1", port: int = 8080) -> None:
