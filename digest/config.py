@@ -624,9 +624,8 @@ class ArchiveConfig:
             "the http(s) address of the archive folder", 'e.g. "https://news.example.com/archive/"'
         ),
     )
-    keep: int | None = setting(
-        None, _all_or("issues")
-    )  # the newest N issues on the site; None: all
+    # the newest N issues on the site; None: all
+    keep: int | None = setting(None, _all_or("issues"))
     folder: Path | None = setting(None, _path)  # None: var/archive (paths.archive_folder)
 
 
