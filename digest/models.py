@@ -119,7 +119,7 @@ class Article:
     listed: bool = False  # `date` is when a listing page showed it, not when it was published
     untitled: bool = False  # the source gave no title: `title` is its text's first sentence
     # the title the source gave when it is the feed's (a newsletter's "Daily Brief" over every
-    # item) and `title` is the text's first sentence (sources.entry.titled_by_text)
+    # item) and `title` is the text's first sentence (untitled.titled_by_text)
     feed_title: str | None = None
 
     __setstate__ = _setstate

@@ -39,6 +39,7 @@ from .text import (
     CHROME_CALL,
     CJK,
     CJK_SENTENCE_END,
+    ELLIPSIS,
     EN_MONTHS,
     EN_WEEKDAYS,
     LISTING_COUNTER,
@@ -54,8 +55,6 @@ from .text import (
 )
 
 __all__ = ["LeadResult", "extractive_lead", "is_chrome", "make_summarizer", "split_sentences"]
-
-ELLIPSIS = "…"
 
 
 @dataclass(frozen=True)

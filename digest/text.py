@@ -130,6 +130,19 @@ _LABEL_TAIL = re.compile(
 HEADLINE_WORDS = 4  # a headline of fewer content words is too generic to name a story
 
 
+ELLIPSIS = "…"
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """`text` within `limit` characters, cut at a word boundary, ending with "…"."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - len(ELLIPSIS) + 1]
+    cut = head.rsplit(None, 1)[0] if " " in head.strip() else head[:-1]
+    cut = cut[: limit - len(ELLIPSIS)].rstrip(" ,;:-–—")
+    return cut + ELLIPSIS
+
+
 def title_key(title: str) -> str:
     """A title as the items of one feed are told to share it by: its words, case and figures
     aside ("Morning Newsletter #212" and "Morning newsletter #213" are one)."""

@@ -10,7 +10,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..models import Article
-from ..sources.entry import titled_by_text
+from ..untitled import titled_by_text
 from .sent import SentStories
 from .similarity import feed_title_of
 

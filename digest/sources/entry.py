@@ -10,19 +10,15 @@ from dataclasses import replace
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-from ..language import detect
 from ..models import BODY_KINDS, CAPTION, CHROME, Article, Paragraph, Problem
-from ..sentences import split_sentences
 from ..text import (
     clean_text,
     safe_href,
-    says_only_when,
     site_of,
     title_key,
-    without_dateline,
     without_tracking,
 )
-from .limits import cut_at_word
+from ..untitled import titled_by_text
 from .snapshot import paragraph_kind
 
 # Feeds give an entry with no date a placeholder: Go's zero time, 0001-01-01 (Hugo's feeds),
@@ -30,7 +26,6 @@ from .snapshot import paragraph_kind
 # of UTC can even hold). No feed entry was published before 1971 or will be after 9000.
 FIRST_PUBLISHED = dt.datetime(1971, 1, 1, tzinfo=dt.UTC)
 LAST_PUBLISHED = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
-UNTITLED_CHARS = 90  # a title made from an untitled item's first sentence is cut to this
 BLOCK_TAGS = frozenset(
     "p div br li ul ol h1 h2 h3 h4 h5 h6 blockquote pre table tr section article header "
     "footer figure figcaption hr".split()
@@ -198,37 +193,6 @@ def strip_excerpt_marks(paragraphs: list[Paragraph]) -> tuple[tuple[Paragraph, .
     return tuple(kept), excerpt
 
 
-def title_from_text(paragraphs: tuple[Paragraph, ...]) -> str:
-    """A title for an item that has none (valid RSS: Mastodon, podcasts): its text's first
-    sentence (the project's splitter, in the text's language: an initial or "Mr." ends
-    none), cut at a word within UNTITLED_CHARS."""
-    for p in paragraphs:
-        if p.kind not in ("prose", "question", "bullet"):
-            continue
-        # a wire's dateline is no headline ("МОСКВА, 10 авг - РИА Новости" was one)
-        text = without_dateline(_without_pictographs(p.text.lstrip("• ")))
-        first = next(iter(split_sentences(text, detect(text))), "")
-        if first:
-            return cut_at_word(first.rstrip("."), UNTITLED_CHARS)
-    return ""
-
-
-def _without_pictographs(text: str) -> str:
-    """`text` without the emoji it opens with: Telegram channels start a post with one
-    ("⚡️ В Бишкеке ...", "🇰🇿🇰🇬 ...", "1️⃣ ..."), no headline does. Emoji only: "№ 1",
-    "℃" and "©2025" are words of the headline."""
-    return _LEADING_EMOJI.sub("", text, count=1)
-
-
-# Pictographs, flags and skin tones (U+1F000-1FAFF), the older symbols emoji took over
-# (U+2600-27BF, 2B00-2BFF, 23E9-23FA, ‼ ⁉), with their variation selectors, joiners and tags;
-# keycaps ("1️⃣": a digit, # or * only with U+20E3); spaces between them.
-_LEADING_EMOJI = re.compile(
-    r"^(?:[\s\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u23e9-\u23fa\u203c\u2049"
-    r"\ufe0e\ufe0f\u200d\U000e0020-\U000e007f]|[0-9#*]\ufe0f?\u20e3)+"
-)
-
-
 def published_at(when: dt.datetime | None) -> dt.datetime | None:
     """When an entry was published (time-zone aware), None for no date or a placeholder."""
     return when if when is not None and FIRST_PUBLISHED <= when < LAST_PUBLISHED else None
@@ -378,10 +342,10 @@ def _without_shared_paragraphs(articles: list[Article]) -> list[Article]:
 # the next day's "already sent") and said nothing in the digest. Such an entry is titled as an
 # untitled one is, by its text's first sentence (a reader then sees what each entry tells).
 # A time stamp for a title ("17 July 2012 Last updated at 12:34 GMT", BBC pages) is known for
-# no headline already (text.says_only_when) and stays (`titled_by_text`, the one place this
-# rule and titles.titled_by_history both call): a BBC page's first "sentence" is its
-# headline run into its lead, and so titled, a real report quoting a paragraph of its sent
-# event was sent again (tests/test_stories_real.py).
+# no headline already (text.says_only_when) and stays (`untitled.titled_by_text`, which this
+# rule and select.titles both call): a BBC page's first "sentence" is its headline run into
+# its lead, and so titled, a real report quoting a paragraph of its sent event was sent again
+# (tests/test_stories_real.py).
 def _titled_by_text(articles: list[Article]) -> list[Article]:
     texts = [{p.utf8 for p in a.paragraphs if p.kind in BODY_KINDS} for a in articles]
     # an aggregator's outlets: by the name it gives each, or else by the site each links to
@@ -395,15 +359,6 @@ def _titled_by_text(articles: list[Article]) -> list[Article]:
     return [
         titled_by_text(a) if key in shared else a for a, key in zip(articles, keys, strict=True)
     ]
-
-
-def titled_by_text(article: Article) -> Article:
-    """The article titled as an untitled one is, by its text's first sentence (as it was
-    when it has no text, or a time stamp for a title: see `_titled_by_text`)."""
-    title = "" if says_only_when(article.title) else title_from_text(article.paragraphs)
-    if not title:
-        return article
-    return replace(article, title=title, untitled=True, feed_title=article.title)
 
 
 def _apart(rests: list[set[bytes]]) -> int:

@@ -20,6 +20,7 @@ from ..encoding import marked_encoding, opening
 from ..language import declared_language
 from ..models import Article, Paragraph, Problem, ReadResult
 from ..text import clean_text, safe_href, site_of
+from ..untitled import title_from_text
 from .entry import (
     HTML_ENTITY,
     blocks,
@@ -30,7 +31,6 @@ from .entry import (
     resolved_link,
     strip_excerpt_marks,
     text_to_paragraphs,
-    title_from_text,
     unread_date,
     without_boilerplate,
 )

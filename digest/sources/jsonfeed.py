@@ -9,6 +9,7 @@ from ..encoding import opening
 from ..language import declared_language
 from ..models import Article, Problem, ReadResult
 from ..text import clean_text, safe_href
+from ..untitled import title_from_text
 from .entry import (
     empty_entries,
     html_to_paragraphs,
@@ -16,7 +17,6 @@ from .entry import (
     resolved_link,
     strip_excerpt_marks,
     text_to_paragraphs,
-    title_from_text,
     unread_date,
     without_boilerplate,
 )

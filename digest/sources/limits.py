@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..models import Article, Paragraph, Problem
+from ..text import cut_at_word
 
 MAX_TITLE_CHARS = 300
 MAX_NAME_CHARS = 100  # a feed's own title: its source's name, shown under every story
@@ -19,17 +20,6 @@ MAX_TEXT_CHARS = 20_000
 # sitemaps.org's limit and about what old browsers followed (2,083): real article links are a
 # few hundred characters, and a digest's 20-odd links must stay well within Gmail's ~102 KB clip
 MAX_URL_CHARS = 2_048
-ELLIPSIS = "…"
-
-
-def cut_at_word(text: str, limit: int) -> str:
-    """`text` within `limit` characters, cut at a word boundary, ending with "…"."""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - len(ELLIPSIS) + 1]
-    cut = head.rsplit(None, 1)[0] if " " in head.strip() else head[:-1]
-    cut = cut[: limit - len(ELLIPSIS)].rstrip(" ,;:-–—")
-    return cut + ELLIPSIS
 
 
 def cap_name(name: str | None, where: str, problems: list[Problem]) -> str | None:
