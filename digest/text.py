@@ -520,45 +520,30 @@ _DATELINE = re.compile(
 )
 
 
-# Exchanges a company's name is followed by ("NVIDIA (NASDAQ) —"), and a ticker with its
-# exchange's suffix as Reuters and Bloomberg write it ("NVDA.O", "OR.PA", "SBER.MM").
+# Exchanges a company's name is followed by ("NVIDIA (NASDAQ) —")
 _EXCHANGES = frozenset("NASDAQ NYSE AMEX OTC LSE TSX ASX HKEX MOEX KASE AIX".split())
-_SUFFIXED_TICKER = re.compile(r"[A-Z]{1,5}\.[A-Z]{1,2}")
 
 
 def _names_an_outlet(bracket: str, place: str) -> bool:
-    """Whether the bracket after a place in capitals names the outlet that filed the news
-    ("ALMATY (KZ) -", "NEW DELHI (PTI) -", "LOS ANGELES (KABC) --"), as a dateline's does.
-    Not a ticker or an exchange ("NVIDIA (NVDA) —", "IBM (NYSE: IBM) —", "BYD (1211.HK) -",
-    "NVIDIA (NVDA.O) —", "NVIDIA (NASDAQ) —"), a score
-    ("LAKERS (12-3) —"), a period ("THIRD QUARTER (July-September) —"), the words of an
-    acronym ("WHO (World Health Organization) —") or a label's note ("EXCLUSIVE (Video) —")."""
+    """Whether a bracket that is no known agency, after a word in capitals, names the outlet
+    that filed the news: a code of two to four capitals, as a station's call sign or an
+    agency's initials ("ALMATY (KZ) -", "LOS ANGELES (KABC) --"). An outlet written in words
+    is a known agency or none: "SAMSUNG (South Korea) —", "WHO (World Health Organization) —",
+    "EXCLUSIVE (Video) —" are news. Nor is a company's ticker, made of its name's letters from
+    its first ("NVIDIA (NVDA) —", "APPLE (AAPL) —", "MICROSOFT (MSFT) —"; two may be an
+    agency's, "ANKARA (AA)"), a Latin ticker after a name in another script ("СБЕРБАНК (SBER)
+    —"), or an exchange ("NVIDIA (NASDAQ) —", "IBM (NYSE) —")."""
     inside = bracket.strip("() ")
-    words = re.findall(r"[^\W\d_]+", inside)
     letters = "".join(re.findall(r"[^\W\d_]+", place))
     if (
-        not inside[:1].isupper()
-        or any(c.isdigit() or c == ":" for c in inside)
-        or inside.upper() in _EXCHANGES
-        or _SUFFIXED_TICKER.fullmatch(inside)
-        or any(w.lower() in MONTHS for w in words)
+        not (inside.isalpha() and inside.isupper() and 2 <= len(inside) <= 4)
+        or inside in _EXCHANGES
         or place.split()[0].lower() in _LABEL_WORDS
+        or inside == letters
+        or (inside.isascii() and not letters.isascii())
     ):
         return False
-    # a ticker: three or more of the name's letters in order, from its first ("NVIDIA (NVDA)");
-    # two may be an agency's ("ANKARA (AA)", Anadolu's)
-    # ... or a Latin one after a name in another script ("СБЕРБАНК (SBER) —")
-    rest = iter(letters[1:])
-    abbreviates = inside[0] == letters[0] and all(c in rest for c in inside[1:])
-    latin = inside.isascii() and not letters.isascii()
-    if (
-        inside.isalpha()
-        and inside.isupper()
-        and (inside == letters or len(inside) >= 3 and (abbreviates or latin))
-    ):
-        return False
-    initials = "".join(w[0] for w in words if w[0].isupper())
-    return not (len(words) > 1 and initials == letters)
+    return len(inside) < 3 or not (inside[0] == letters[0] and set(inside) <= set(letters))
 
 
 def without_dateline(text: str, first: bool = True) -> str:

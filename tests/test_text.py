@@ -223,6 +223,14 @@ NOT_DATELINES = [
     "СБЕРБАНК (SBER) — Чистая прибыль банка выросла на 12%.",
     "ГАЗПРОМ (GAZP) — Акции компании подорожали на 3%.",
     "КАЗАТОМПРОМ (KAP) — Компания снизила прогноз добычи урана.",
+    # a ticker of the name's letters out of order or twice, or longer than an outlet's code
+    "APPLE (AAPL) — Apple said it would buy back $110 billion of its stock.",
+    "MICROSOFT (MSFT) — Microsoft said cloud revenue grew 40%.",
+    "ALPHABET (GOOGL) — Google's parent beat profit forecasts.",
+    # a place or a company's note in words: an outlet in words is a known agency or none
+    "SAMSUNG (South Korea) — Samsung Electronics expects operating profit to fall.",
+    "TOYOTA (Japan) — The carmaker recalled 1 million vehicles.",
+    "GOOGLE (Alphabet) — The search giant was fined by the EU.",
 ]
 
 
