@@ -494,8 +494,8 @@ def says_only_when(line: str) -> bool:
 # "ИНТЕРФАКС-СИБИРЬ", "INTERFAX-KAZAKHSTAN"; in brackets with a desk's word: "(CNN Business)"),
 # then a dash or a full stop (when each counts: `without_dateline`).
 _AGENCIES = (
-    r"INTERFAX\.RU|Interfax|Интерфакс|РИА Новости|ТАСС|TASS|Kazinform|Казинформ|КазТАГ|KazTAG|"
-    r"Kabar|Кабар|AKIpress|"
+    r"INTERFAX\.RU|Interfax|Интерфакс|РИА Новости|ТАСС|TASS|Kazinform|Казинформ|ҚазАқпарат|"
+    r"КазТАГ|KazTAG|Tengrinews(?:\.kz)?|Kabar|Кабар|AKIpress|АКИpress|UzDaily(?:\.com|\.uz)?|"
     r"24\.kg|Trend|Тренд|UzA|Dunyo|Sputnik|Спутник|Reuters|AFP|AP|Xinhua|Синьхуа|Anadolu|CNN|"
     r"Bloomberg|UPI|PTI|IANS|Yonhap|Kyodo|dpa|EFE|ANSA|Ukrinform|BelTA"
 )

@@ -186,6 +186,16 @@ WIRE_DATELINES = [
     "ANKARA (AA) - ",
     "BERLIN (dpa) - ",
     "LOS ANGELES (KABC) -- ",
+    # Kazakhstan's, Kyrgyzstan's and Uzbekistan's agencies, as each writes its name
+    "НҰР-СҰЛТАН. ҚазАқпарат – ",
+    "Алматы. Tengrinews.kz – ",
+    "Бишкек (АКИpress) – ",
+    "Tashkent, Uzbekistan (UzDaily.com) -- ",
+    "АСТАНА. KAZINFORM – ",
+    "ALMATY. KAZINFORM - ",
+    "БИШКЕК, 5 дек — Кабар. ",
+    "ТАШКЕНТ, 5 декабря. /УзА/. ",
+    "ТАШКЕНТ, 5 дек - Sputnik. ",
 ]
 # ... and openings that look like one but are the news: a company and its ticker, an acronym
 # spelled out, a period, a team's record, a label's note, a name that is also an agency's.
@@ -231,6 +241,9 @@ NOT_DATELINES = [
     "SAMSUNG (South Korea) — Samsung Electronics expects operating profit to fall.",
     "TOYOTA (Japan) — The carmaker recalled 1 million vehicles.",
     "GOOGLE (Alphabet) — The search giant was fined by the EU.",
+    # a place and what is news from it; an outlet that reports, and no dash or full stop ended
+    "Москва. Кремль заявил, что переговоры продолжатся в январе.",
+    "Алматы. Tengrinews.kz сообщает о новых правилах въезда в город.",
 ]
 
 
