@@ -492,12 +492,13 @@ def says_only_when(line: str) -> bool:
 # "ALMATY (KZ) -": a place (words of letters: no "Q3") and a date, each optional, then the
 # agency in brackets, in slashes or by name (as written or in capitals, with a regional desk:
 # "ИНТЕРФАКС-СИБИРЬ", "INTERFAX-KAZAKHSTAN"; in brackets with a desk's word: "(CNN Business)"),
-# then a dash or a full stop (when each counts: `without_dateline`).
+# then a dash or a full stop, or after a date ANI's colon or PTI's nothing (when each counts:
+# `without_dateline`).
 _AGENCIES = (
     r"INTERFAX\.RU|Interfax|Интерфакс|РИА Новости|ТАСС|TASS|Kazinform|Казинформ|ҚазАқпарат|"
     r"КазТАГ|KazTAG|Tengrinews(?:\.kz)?|Kabar|Кабар|AKIpress|АКИpress|UzDaily(?:\.com|\.uz)?|"
     r"24\.kg|Trend|Тренд|UzA|Dunyo|Sputnik|Спутник|Reuters|AFP|AP|Xinhua|Синьхуа|Anadolu|CNN|"
-    r"Bloomberg|UPI|PTI|IANS|Yonhap|Kyodo|dpa|EFE|ANSA|Ukrinform|BelTA"
+    r"Bloomberg|UPI|PTI|IANS|ANI|Yonhap|Kyodo|dpa|EFE|ANSA|Ukrinform|BelTA"
 )
 _AGENCY = rf"(?:{_AGENCIES}|{_AGENCIES.upper()})(?:-[^\W\d_]+)?\b"
 # "ST. LOUIS", "FT. WORTH", "COEUR D'ALENE": of abbreviations only a place's (a title's, "DR.",
@@ -509,14 +510,15 @@ _PLACE_WORD = (
 _DASH = r"(?:--|[-–—])"
 _DATELINE = re.compile(
     rf"^(?P<place>{_PLACE_WORD}(?:[ /](?!{_AGENCY}){_PLACE_WORD}){{0,3}}"
-    r"(?:,\s+[A-Z][a-z]{1,5}\.|,\s+(?:[A-Z]\.){2,3}|,\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)?"
-    r"[,.]?\s+)?"  # "Calif.", "D.C.", "Ukraine", "Gaza Strip"
+    r"(?:,\s+[A-Z][a-z]{1,5}\.|,\s+(?:[A-Z]\.){2,3}|,\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?"
+    r"|\s+\[[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\])?"  # "Calif.", "D.C.", "Ukraine", "Gaza Strip"
+    r"[,.]?\s+)?"  # ANI's "New Delhi [India],"
     r"(?P<date>(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})"  # "10 авг", "Dec. 3"
     r"(?:,?\s+\d{4}(?:\s*г\.|\s+года)?)?[,.]?\s+)?"
     rf"(?:{_DASH}\s*)?"
     rf"(?:(?P<agency>/\s*[^/]{{2,40}}\s*/|\({_AGENCY}(?:\s[A-Z][a-z]+)?\)|{_AGENCY})"
     r"|(?P<bracket>\([^()]{2,30}\)))?"
-    rf"\.?\s*(?P<end>(?:{_DASH}|\.)\s*|$)"
+    rf"\.?\s*(?P<end>(?:{_DASH}|[.:])\s*|$|(?<=\))\s+)"  # ANI's colon, PTI's nothing
 )
 
 
@@ -554,6 +556,11 @@ def without_dateline(text: str, first: bool = True) -> str:
         return text  # "Kazakhstan (KZ) - the largest": the news goes on, no dateline ended
     agency = match.group("agency") or ""
     place = (match.group("place") or "").split(",")[0].strip(" .")
+    if match.group("end").strip() in ("", ":") and match.end() < len(text):
+        # only after a date and an agency in brackets: "New Delhi, Dec 5 (PTI) The ...",
+        # "New Delhi [India], December 5 (ANI): The ..."; "Shares of Apple (AP) Inc" is news
+        dated = match.group("date") and agency[:1] == "("
+        return text[match.end() :] if dated else text
     if agency[:1] in ("(", "/"):  # "(Reuters) -", "/ТАСС/."
         return text[match.end() :]
     if not first:

@@ -196,6 +196,16 @@ WIRE_DATELINES = [
     "БИШКЕК, 5 дек — Кабар. ",
     "ТАШКЕНТ, 5 декабря. /УзА/. ",
     "ТАШКЕНТ, 5 дек - Sputnik. ",
+    # India's agencies as their copy is carried: PTI's and IANS's with nothing after the
+    # bracket, ANI's with a colon and the country in square brackets
+    "New Delhi, Dec 5 (PTI) ",
+    "NEW DELHI, Dec 5 (PTI) - ",
+    "Mumbai, Dec 5 (IANS) ",
+    "New Delhi [India], December 5 (ANI): ",
+    "TOKYO, Dec. 5 (Kyodo) -- ",
+    "SEOUL, Dec. 5 (Yonhap) -- ",
+    "(AFP) - ",
+    "Dec 5 (Reuters) - ",
 ]
 # ... and openings that look like one but are the news: a company and its ticker, an acronym
 # spelled out, a period, a team's record, a label's note, a name that is also an agency's.
@@ -244,6 +254,8 @@ NOT_DATELINES = [
     # a place and what is news from it; an outlet that reports, and no dash or full stop ended
     "Москва. Кремль заявил, что переговоры продолжатся в январе.",
     "Алматы. Tengrinews.kz сообщает о новых правилах въезда в город.",
+    # an agency's bracket with nothing after it ends a dateline only after a date
+    "The Associated Press (AP) Stylebook added an entry on artificial intelligence.",
 ]
 
 
