@@ -498,7 +498,8 @@ _AGENCIES = (
     r"INTERFAX\.RU|Interfax|Интерфакс|РИА Новости|ТАСС|TASS|Kazinform|Казинформ|ҚазАқпарат|"
     r"КазТАГ|KazTAG|Tengrinews(?:\.kz)?|Kabar|Кабар|AKIpress|АКИpress|UzDaily(?:\.com|\.uz)?|"
     r"24\.kg|Trend|Тренд|UzA|Dunyo|Sputnik|Спутник|Reuters|AFP|AP|Xinhua|Синьхуа|Anadolu|CNN|"
-    r"Bloomberg|UPI|PTI|IANS|ANI|Yonhap|Kyodo|dpa|EFE|ANSA|Ukrinform|BelTA"
+    r"Bloomberg|UPI|PTI|IANS|ANI|APP|Yonhap|Kyodo|Jiji|dpa|EFE|ANSA|Ukrinform|BelTA|Bernama|"
+    r"Antara|Agerpres|Azertac|Khovar|Ховар|Kun\.uz|Lusa|Belga|Europa Press|Prensa Latina|Tasnim"
 )
 _AGENCY = rf"(?:{_AGENCIES}|{_AGENCIES.upper()})(?:-[^\W\d_]+)?\b"
 # "ST. LOUIS", "FT. WORTH", "COEUR D'ALENE": of abbreviations only a place's (a title's, "DR.",
@@ -513,7 +514,7 @@ _DATELINE = re.compile(
     r"(?:,\s+[A-Z][a-z]{1,5}\.|,\s+(?:[A-Z]\.){2,3}|,\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?"
     r"|\s+\[[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\])?"  # "Calif.", "D.C.", "Ukraine", "Gaza Strip"
     r"[,.]?\s+)?"  # ANI's "New Delhi [India],"
-    r"(?P<date>(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})"  # "10 авг", "Dec. 3"
+    r"(?P<date>(?:\d{1,2}(?:st|nd|rd|th)?\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})"  # "Dec. 3"
     r"(?:,?\s+\d{4}(?:\s*г\.|\s+года)?)?[,.]?\s+)?"
     rf"(?:{_DASH}\s*)?"
     rf"(?:(?P<agency>/\s*[^/]{{2,40}}\s*/|\({_AGENCY}(?:\s[A-Z][a-z]+)?\)|{_AGENCY})"

@@ -206,6 +206,19 @@ WIRE_DATELINES = [
     "SEOUL, Dec. 5 (Yonhap) -- ",
     "(AFP) - ",
     "Dec 5 (Reuters) - ",
+    # national agencies whose name is no code of capitals: known by name, as a company's note
+    # in words is not ("SAMSUNG (South Korea) —")
+    "KUALA LUMPUR, Dec 5 (Bernama) -- ",
+    "Jakarta (ANTARA) - ",
+    "TOKYO (Jiji Press) — ",
+    "BUCHAREST, Dec 5 (Agerpres) - ",
+    "Baku, December 5, AZERTAC. ",
+    "DUSHANBE (Khovar) - ",
+    "Tashkent (Kun.uz) -- ",
+    "LISBON (Lusa) - ",
+    "MADRID (Europa Press) - ",
+    "ISLAMABAD, Dec 5 (APP): ",
+    "ABU DHABI, 5th December, 2026 (WAM) -- ",
 ]
 # ... and openings that look like one but are the news: a company and its ticker, an acronym
 # spelled out, a period, a team's record, a label's note, a name that is also an agency's.
