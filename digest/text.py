@@ -499,7 +499,8 @@ _AGENCIES = (
     r"КазТАГ|KazTAG|Tengrinews(?:\.kz)?|Kabar|Кабар|AKIpress|АКИpress|UzDaily(?:\.com|\.uz)?|"
     r"24\.kg|Trend|Тренд|UzA|Dunyo|Sputnik|Спутник|Reuters|AFP|AP|Xinhua|Синьхуа|Anadolu|CNN|"
     r"Bloomberg|UPI|PTI|IANS|ANI|APP|Yonhap|Kyodo|Jiji|dpa|EFE|ANSA|Ukrinform|BelTA|Bernama|"
-    r"Antara|Agerpres|Azertac|Khovar|Ховар|Kun\.uz|Lusa|Belga|Europa Press|Prensa Latina|Tasnim"
+    r"Antara|Agerpres|Azertac|Khovar|Ховар|Kun\.uz|Lusa|Belga|Europa Press|Prensa Latina|Tasnim|"
+    r"AA|QNA|IRNA|VNA|MENA|BSS|CNA"
 )
 _AGENCY = rf"(?:{_AGENCIES}|{_AGENCIES.upper()})(?:-[^\W\d_]+)?\b"
 # "ST. LOUIS", "FT. WORTH", "COEUR D'ALENE": of abbreviations only a place's (a title's, "DR.",
@@ -528,25 +529,24 @@ _EXCHANGES = frozenset("NASDAQ NYSE AMEX OTC LSE TSX ASX HKEX MOEX KASE AIX".spl
 
 
 def _names_an_outlet(bracket: str, place: str) -> bool:
-    """Whether a bracket that is no known agency, after a word in capitals, names the outlet
-    that filed the news: a code of two to four capitals, as a station's call sign or an
-    agency's initials ("ALMATY (KZ) -", "LOS ANGELES (KABC) --"). An outlet written in words
-    is a known agency or none: "SAMSUNG (South Korea) —", "WHO (World Health Organization) —",
-    "EXCLUSIVE (Video) —" are news. Nor is a company's ticker, made of its name's letters from
-    its first ("NVIDIA (NVDA) —", "APPLE (AAPL) —", "MICROSOFT (MSFT) —"; two may be an
-    agency's, "ANKARA (AA)"), a Latin ticker after a name in another script ("СБЕРБАНК (SBER)
-    —"), or an exchange ("NVIDIA (NASDAQ) —", "IBM (NYSE) —")."""
+    """Whether a bracket that is no known agency, after a word in capitals, names the station
+    that filed the news: a North American call sign, K or W and up to three more capitals
+    ("LOS ANGELES (KABC) --", "ALMATY (KZ) -"). Any other bracket is a company's ticker
+    ("APPLE (AAPL) —", "META (FB) —", "BOEING (BA) —"), an exchange, a place or a note in words
+    ("SAMSUNG (South Korea) —", "WHO (World Health Organization) —") as much as an outlet: an
+    agency is known by name. Nor is a code of the name's letters from its first a call sign
+    ("WALMART (WMT) —", "KIMBERLY-CLARK (KMB) —"), or a Latin one after a name in another
+    script ("КАЗАТОМПРОМ (KAP) —")."""
     inside = bracket.strip("() ")
     letters = "".join(re.findall(r"[^\W\d_]+", place))
     if (
-        not (inside.isalpha() and inside.isupper() and 2 <= len(inside) <= 4)
+        not re.fullmatch(r"[KW][A-Z]{1,3}", inside)
         or inside in _EXCHANGES
         or place.split()[0].lower() in _LABEL_WORDS
-        or inside == letters
-        or (inside.isascii() and not letters.isascii())
+        or not letters.isascii()
     ):
         return False
-    return len(inside) < 3 or not (inside[0] == letters[0] and set(inside) <= set(letters))
+    return not (inside[0] == letters[0] and set(inside) <= set(letters))
 
 
 def without_dateline(text: str, first: bool = True) -> str:

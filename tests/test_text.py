@@ -219,6 +219,13 @@ WIRE_DATELINES = [
     "MADRID (Europa Press) - ",
     "ISLAMABAD, Dec 5 (APP): ",
     "ABU DHABI, 5th December, 2026 (WAM) -- ",
+    # a station's call sign, or an agency's initials as it writes them
+    "WASHINGTON (WJLA) -- ",
+    "KANSAS CITY (KCTV) -- ",
+    "SAN FRANCISCO (KGO) -- ",
+    "DOHA (QNA) - ",
+    "CAIRO, Dec 5 (MENA) - ",
+    "TAIPEI (CNA) -- ",
 ]
 # ... and openings that look like one but are the news: a company and its ticker, an acronym
 # spelled out, a period, a team's record, a label's note, a name that is also an agency's.
@@ -264,6 +271,13 @@ NOT_DATELINES = [
     "SAMSUNG (South Korea) — Samsung Electronics expects operating profit to fall.",
     "TOYOTA (Japan) — The carmaker recalled 1 million vehicles.",
     "GOOGLE (Alphabet) — The search giant was fined by the EU.",
+    # a ticker that is no call sign, whatever its letters
+    "META (FB) — The social network said ad revenue rose 22%.",
+    "BOEING (BA) — The planemaker delivered 40 jets in November.",
+    "EXXON MOBIL (XOM) — The oil major raised its dividend.",
+    "GENERAL MOTORS (GM) — The carmaker said it would cut 1,000 jobs.",
+    "KROGER (KR) — The grocer raised its forecast.",
+    "WALMART (WMT) — The retailer said online sales grew 27%.",
     # a place and what is news from it; an outlet that reports, and no dash or full stop ended
     "Москва. Кремль заявил, что переговоры продолжатся в январе.",
     "Алматы. Tengrinews.kz сообщает о новых правилах въезда в город.",
