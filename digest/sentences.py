@@ -62,13 +62,18 @@ def _ends_with_initial(text: str) -> bool:
 
 
 # pysbd ends a sentence after some of these ("Approx. 20", "Vol. 3"); in news copy they
-# (nearly) never end one. razdel, after a month abbreviation before the year: "5 дек. 2025".
+# (nearly) never end one. razdel, after a month abbreviation before the year or another month
+# ("5 дек. 2025", "за янв.–нояб. 2026 г."), and after the kinds of place a name follows
+# ("в мкр. Аксай-4", "пгт. Кошой", "наб. Фонтанки"), which Almaty and Tashkent news
+# give in every address.
 _NEVER_FINAL = re.compile(
-    r"(?:^|[\s(])(?:Mr|Mrs|Ms|Dr|Prof|Gen|Col|Lt|Maj|Capt|Sgt|Sen|Rep|Gov|Pres|Amb|St|Mt|"
+    r"(?:^|[\s(/–—-])(?:Mr|Mrs|Ms|Dr|Prof|Gen|Col|Lt|Maj|Capt|Sgt|Sen|Rep|Gov|Pres|Amb|St|Mt|"
     r"No|Nos|Vol|[Aa]pprox|Fig|vs|"
     + "|".join((*(m.capitalize() for m in EN_MONTH_ABBREVIATIONS), *RU_MONTH_ABBREVIATIONS))
-    + r"|проф|акад|ген|им|ул|просп|пр-т|обл|гг)\.$"
+    + r"|проф|акад|ген|им|ул|просп|пр-т|обл|гг|мкр|мкрн|пгт|дер|наб)\.$"
 )
+# "3 млрд долл. США": the dollar's country, not a new sentence.
+_DOLLARS_OF = re.compile(r"(?:^|\s)долл?\.$")
 # ... and between company suffixes: "Acme Co. Ltd. is ..." ("Sea Value Plc. plans" is the
 # lowercase rule).
 _CORPORATE_START = re.compile(r"(?:Ltd|Inc|Plc|Co|Corp)\.|(?:LLC|LLP|PLC|GmbH)\b")
@@ -117,10 +122,12 @@ _ABBREVIATION_END = re.compile(
 
 
 # Kazakh and Uzbek put the verb last: a sentence there does not end on an abbreviation of
-# a year or era ("б.з.б. 330 ж. Александр Македонский талқандады").
+# a year or era ("б.з.б. 330 ж. Александр Македонский талқандады"), nor on a city's or a
+# district's before the next name ("Алматы қ. Әуезов ауданы", "Toshkent sh. Yunusobod tumani").
 _VERB_FINAL = frozenset({"kk", "uz", "ky", "tg"})
 _TURKIC_ABBREVIATION = re.compile(
-    r"(?:^|[\s(])(?:ж|жж|ғ|ғғ|б\.з\.б|б\.з\.д|б\.з|мөлш|млн|млрд|y|yy|mln|mlrd|m\.a)\.$",
+    r"(?:^|[\s(])(?:ж|жж|ғ|ғғ|б\.з\.б|б\.з\.д|б\.з|мөлш|млн|млрд|y|yy|mln|mlrd|m\.a"
+    r"|қ|ш|ауд|көш|sh|tum|vil)\.$",
     re.IGNORECASE,
 )
 
@@ -140,6 +147,7 @@ def _continues(previous: str, piece: str, language: str) -> bool:
         or (language in _VERB_FINAL and _TURKIC_ABBREVIATION.search(previous))
         or _ends_with_initial(previous)
         or _NEVER_FINAL.search(previous)
+        or (_DOLLARS_OF.search(previous) and piece.startswith("США"))
         or _CORPORATE_START.match(piece)
     )
 

@@ -194,6 +194,39 @@ def test_initials_and_quoted_titles_never_end_a_sentence_in_any_language(languag
     assert list(split_sentences(text, language)) == sentences
 
 
+@pytest.mark.parametrize(
+    "language, text",
+    [
+        # an Almaty address: razdel ended the sentence after "мкр.", and the lead opened on
+        # "Аксай-4 в Ауэзовском районе ..."
+        ("ru", "Пожар произошел в мкр. Аксай-4 в Ауэзовском районе Алматы в воскресенье."),
+        ("ru", "В пгт. Кошой-Коргон открыли школу на 600 мест."),
+        ("ru", "Митинг прошел на наб. Фонтанки у здания администрации."),
+        ("ru", "Общая стоимость контрактов превысила 5,2 млрд долл. США, сообщил Токаев."),
+        ("ru", "Товарооборот за янв.–нояб. 2026 г. вырос на 12,4%, сообщил Минэкономики."),
+        ("kk", "Өрт Алматы қ. Әуезов ауданындағы тұрғын үйде болды."),
+        ("uz", "Voqea Toshkent sh. Yunusobod tumanidagi uyda sodir boʻldi."),
+        ("uz", "Ёнғин Тошкент ш. Юнусобод туманидаги уйда содир бўлди."),
+    ],
+)
+def test_an_abbreviation_before_a_name_or_a_country_does_not_end_a_sentence(language, text):
+    after = {"ru": "Пострадавших нет.", "kk": "Зардап шеккендер жоқ.", "uz": "Qurbonlar yoʻq."}
+    assert split_sentences(f"{text} {after[language]}", language) == (text, after[language])
+
+
+def test_a_lead_of_an_almaty_fire_opens_where_its_sentence_does():
+    first = "Пожар произошел в мкр. Аксай-4 в Ауэзовском районе Алматы ранним утром в воскресенье."
+    fire = article(
+        f"{first} Из горящего дома эвакуировали 40 человек, в том числе 12 детей, сообщили "
+        "в ДЧС г. Алматы.",
+        "По данным спасателей, огонь охватил квартиру на 5-м этаже девятиэтажного дома. "
+        "Пострадавших нет, причины пожара устанавливаются.",
+        title="Пожар в многоэтажке в Алматы: эвакуированы 40 человек",
+        language="ru",
+    )
+    assert extractive_lead(fire).startswith(first)
+
+
 @pytest.mark.parametrize("language", ["en", "ru", "kk", "uz"])
 def test_stray_full_stops_split_without_error(language):
     text = ". Hello there friends. ."
