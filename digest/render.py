@@ -141,10 +141,11 @@ def change(pct: Decimal | None, words: Catalogue | None = None) -> tuple[str, st
         return "none", "", ""
     if pct.quantize(Decimal("0.01")) == 0:
         return "flat", "±0%", words.t("unchanged")
-    size = words.number(abs(pct).quantize(Decimal("0.01")).normalize())
+    shown = abs(pct).quantize(Decimal("0.01")).normalize()
+    size = words.number(shown)
     if pct > 0:
-        return "up", f"+{size}%", words.t("up", pct=size)
-    return "down", f"\u2212{size}%", words.t("down", pct=size)
+        return "up", f"+{size}%", words.n("up", shown, pct=size)
+    return "down", f"\u2212{size}%", words.n("down", shown, pct=size)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,23 @@ def test_russian_plurals_follow_russian_rules():
     assert [en.n("stories", n) for n in (1, 2, 1000)] == ["1 story", "2 stories", "1,000 stories"]
 
 
+def test_a_rate_change_is_read_out_in_the_number_russian_gives_it():
+    """The screen reader's words for a rate's change: "рост на 1 процента" and "снижение на
+    5 процента" were wrong for a whole percent (a devaluation moves the tenge by 5)."""
+    from decimal import Decimal
+
+    from digest.render import change
+
+    ru = catalogue("ru")
+    said = [change(Decimal(p), ru)[2] for p in ("1", "-5", "21", "2", "0.5", "-1.5", "1.00")]
+    assert said == [
+        "рост на 1 процент", "снижение на 5 процентов", "рост на 21 процент",
+        "рост на 2 процента", "рост на 0,5 процента", "снижение на 1,5 процента",
+        "рост на 1 процент",
+    ]  # fmt: skip
+    assert change(Decimal("-5"), catalogue("en"))[2] == "down 5 percent"
+
+
 def test_a_russian_digest_speaks_russian_everywhere():
     digest = sample_digest(language="ru")
     rendered = render(digest)

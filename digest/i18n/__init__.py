@@ -59,8 +59,9 @@ class Catalogue:
             text = text.get("other") or next(iter(text.values()))
         return str(text).format(**values) if values else str(text)
 
-    def n(self, key: str, count: int, /, **values: object) -> str:
-        """The plural form of `key` for `count` ({n} is the count, written as numbers are)."""
+    def n(self, key: str, count: int | Decimal, /, **values: object) -> str:
+        """The plural form of `key` for `count` ({n} is the count, written as numbers are;
+        a Decimal's form is that of its digits as shown: 1.5 is not 1)."""
         forms = self._get(key)
         if not isinstance(forms, dict):
             return str(forms).format(n=self.number(count), **values)
