@@ -510,6 +510,10 @@ _PLACE_WORD = (
     r"[^\W\d_](?:[^\W\d_]|['’](?![Ss](?![^\W\d_]))|-)*+)"
 )
 _DASH = r"(?:--|[-–—])"
+# The correspondent a wire names after its own name: "МОСКВА, 2 дек — РИА Новости, Наталья
+# Дембинская.", "АСТАНА, 3 дек — Sputnik, Ольга Кравец." (left in, the name made every report
+# of that desk that day one story)
+_BYLINE = r",\s+[A-ZА-ЯЁ][^\W\d_]+(?:[\s-][A-ZА-ЯЁ][^\W\d_]+){0,2}"
 _DATELINE = re.compile(
     rf"^(?P<place>{_PLACE_WORD}(?:[ /](?!{_AGENCY}){_PLACE_WORD}){{0,3}}"
     r"(?:,\s+[A-Z][a-z]{1,5}\.|,\s+(?:[A-Z]\.){2,3}|,\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?"
@@ -519,6 +523,7 @@ _DATELINE = re.compile(
     r"(?:,?\s+\d{4}(?:\s*г\.|\s+года)?)?[,.]?\s+)?"
     rf"(?:{_DASH}\s*)?"
     rf"(?:(?P<agency>/\s*[^/]{{2,40}}\s*/|\({_AGENCY}(?:\s[A-Z][a-z]+)?\)|{_AGENCY})"
+    rf"(?:{_BYLINE})?"
     r"|(?P<bracket>\([^()]{2,30}\)))?"
     rf"\.?\s*(?P<end>(?:{_DASH}|[.:])\s*|$|(?<=\))\s+)"  # ANI's colon, PTI's nothing
 )

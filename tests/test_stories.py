@@ -338,6 +338,34 @@ def test_two_reports_from_one_desk_on_one_day_are_not_one_story_by_their_datelin
     assert [c.article.title for c in selection.chosen] == [r.title for r in reports]
 
 
+def test_two_reports_of_one_correspondent_on_one_day_are_not_one_story_by_the_byline():
+    """RIA and Sputnik name their correspondent in the dateline ("МОСКВА, 2 дек — РИА
+    Новости, Наталья Дембинская."): the dateline stayed in, and the name, the agency and the
+    day made a bond auction and the rouble's rate one story (the rate report hidden)."""
+    dateline = "МОСКВА, 2 дек — РИА Новости, Наталья Дембинская. "
+    reports = [
+        feed_article(
+            "Минфин разместил ОФЗ на 50 миллиардов рублей",
+            dateline + "Минфин России в среду разместил на аукционе облигации федерального займа "
+            "на 50 миллиардов рублей при спросе в 120 миллиардов, следует из данных ведомства."
+            "\n\nСредневзвешенная доходность выпуска составила 14,9% годовых.",
+            "https://ria.ru/export/rss2/index.xml",
+            "https://ria.ru/20261202/1.html",
+        ),
+        feed_article(
+            "Рубль на Мосбирже укрепился к доллару",
+            dateline + "Курс рубля в среду вырос по отношению к доллару и юаню, следует из данных "
+            "торгов Московской биржи.\n\nОфициальный курс доллара, установленный Банком России, "
+            "составил 92,4 рубля.",
+            "https://ria.ru/export/rss2/index.xml",
+            "https://ria.ru/20261202/2.html",
+        ),
+    ]
+    with Store.open(":memory:", readonly=True) as store:
+        selection = select(reports, History(store), EVERYTHING)
+    assert [c.article.title for c in selection.chosen] == [r.title for r in reports]
+
+
 def test_a_story_is_shown_under_a_headline_not_an_untitled_posts_first_sentence():
     """An untitled post (Mastodon, a newsroom's social feed) quoting an article's first
     paragraph was the most central telling of three (real ECB+ dev reports of one event), and

@@ -173,6 +173,8 @@ WIRE_DATELINES = [
     "BEIJING, Dec. 5 (Xinhua) -- ",
     "MOSCOW, December 5. /TASS/. ",
     "БИШКЕК, 5 дек — РИА Новости. ",
+    "МОСКВА, 2 дек — РИА Новости, Наталья Дембинская. ",  # the correspondent's byline
+    "АСТАНА, 3 дек — Sputnik, Ольга Кравец. ",
     "Москва. 5 декабря. INTERFAX.RU - ",
     "MOSCOW. Dec 5 (Interfax) - ",
     "ASTANA. KAZINFORM – ",
