@@ -401,7 +401,9 @@ _ALSO_NAMES = frozenset("may will can am is be did does".split())
 
 def dangles(word: str) -> bool:
     """Whether a text cut short must not end on `word` (DANGLING_WORDS), case aside, unless it
-    is written as a name or an acronym ("... rates in May", "... strikes on IS")."""
+    is written as a name or an acronym ("... rates in May", "... strikes on IS"); after the
+    quotation mark it opens too ("... закон «О…", "... the “of…")."""
+    word = word.lstrip("«„“‘\"'(")
     lower = word.lower()
     if lower not in DANGLING_WORDS or (len(word) > 1 and word.isupper()):
         return False

@@ -66,6 +66,17 @@ def test_a_rate_change_is_read_out_in_the_number_russian_gives_it():
     assert change(Decimal("-5"), catalogue("en"))[2] == "down 5 percent"
 
 
+def test_a_russian_subject_cut_short_does_not_end_inside_a_quoted_title_on_a_preposition():
+    from digest.render import make_subject
+
+    headline = (
+        "Президент Кыргызстана Садыр Жапаров подписал закон «О государственном языке "
+        "Кыргызской Республики»"
+    )
+    subject = make_subject(headline, 8, words=catalogue("ru"))
+    assert subject == "Президент Кыргызстана Садыр Жапаров подписал закон… + ещё 8"
+
+
 def test_a_russian_digest_speaks_russian_everywhere():
     digest = sample_digest(language="ru")
     rendered = render(digest)

@@ -142,7 +142,9 @@ def test_a_line_that_says_only_when(line, stamp):
 @pytest.mark.parametrize(
     ("word", "dangling"),
     [("of", True), ("The", True), ("was", True), ("may", True), ("May", False), ("IS", False)]
-    + [("Will", False), ("в", True), ("Москве", False)],
+    + [("Will", False), ("в", True), ("Москве", False)]
+    # a title in quotation marks opened on one ("закон «О государственном языке»")
+    + [("«О", True), ("„в", True), ("(the", True), ("«ФНБ", False), ("«", False)],
 )
 def test_a_cut_never_ends_on_a_word_that_needs_the_next_but_names_stay(word, dangling):
     """ "... was due to be…" ends too soon; "... rates in May…" and "... strikes on IS…" do not
