@@ -171,6 +171,20 @@ def test_name_words_leave_out_sentence_openers_titles_and_title_case_headlines()
     assert words == [name_key("Aralsk"), name_key("Tokayev"), name_key("Tokayev")]
 
 
+def test_words_russian_official_style_capitalises_are_no_names():
+    """ "Закон Республики Казахстан", "с Президентом России", "подписали Договор": the
+    republic, the act and the role are common nouns in any case; the country and the
+    person are the names."""
+    words = name_words(
+        "Токаев подписал закон о бюджете",
+        "Глава государства подписал Закон Республики Казахстан «О бюджете». Ранее Касым-Жомарт "
+        "Токаев провел переговоры с Президентом России Владимиром Путиным и подписал Договор "
+        "о границе с Главой Узбекистана, а Правительству поручил внести Постановление.",
+    )
+    names = "Казахстан Касым-Жомарт Касым Жомарт Токаев России Владимиром Путиным Узбекистана"
+    assert words == [name_key(w) for w in names.split()]
+
+
 def article(title: str, body: str, n: int = 0) -> Article:
     return Article(
         title,

@@ -366,6 +366,90 @@ def test_two_reports_of_one_correspondent_on_one_day_are_not_one_story_by_the_by
     assert [c.article.title for c in selection.chosen] == [r.title for r in reports]
 
 
+def test_two_presidents_signing_two_laws_are_two_stories(tmp_path):
+    """A Kazakh budget law and a Kyrgyz language law, each signed by its president, after
+    weeks of Akorda news sent: they shared only "Республики", which official style
+    capitalises, and the budget law was shown as a telling of the Kyrgyz one."""
+    received = [
+        ("министра энергетики Алмасадама Саткалиева", "развитие атомной энергетики"),
+        ("акима Алматы Ерболата Досаева", "программы развития мегаполиса"),
+        ("председателя Нацбанка Тимура Сулейменова", "ситуацию на валютном рынке"),
+        ("министра финансов Мади Такиева", "исполнение бюджета"),
+        ("генерального прокурора Берика Асылова", "работу органов прокуратуры"),
+        ("министра здравоохранения Акмарал Альназарову", "модернизацию больниц"),
+        ("акима Шымкента Габита Сыздыкбекова", "развитие города"),
+        ("министра сельского хозяйства Айдарбека Сапарова", "итоги уборочной кампании"),
+        ("министра просвещения Гани Бейсембаева", "строительство новых школ"),
+        ("председателя Сената Маулена Ашимбаева", "законотворческую работу"),
+    ]
+    akorda = [
+        feed_article(
+            f"Токаев принял {who.split()[0]} {who.split()[-2]}",
+            f"Глава государства Касым-Жомарт Токаев принял в Акорде {who}. Об этом сообщила "
+            f"пресс-служба Акорды.\n\nПрезиденту доложено про {what}. Было отмечено, что "
+            f"реализовано {40 + 7 * n} проектов.",
+            "https://akorda.kz/rss/",
+            f"https://akorda.kz/{n}",
+        )
+        for n, (who, what) in enumerate(received)
+    ]
+    border = [
+        feed_article(
+            title,
+            text + "\n\nТакже подписано 14 межправительственных соглашений.",
+            f"https://{site}/rss/",
+            f"https://{site}/1",
+        )
+        for site, title, text in [
+            (
+                "inform.kz",
+                "Казахстан и Узбекистан подписали договор о демаркации границы",
+                "Президент Казахстана Касым-Жомарт Токаев и Президент Узбекистана Шавкат "
+                "Мирзиёев подписали Договор о демаркации казахстанско-узбекской государственной "
+                "границы, передает корреспондент агентства.",
+            ),
+            (
+                "gazeta.uz",
+                "Шавкат Мирзиёев и Касым-Жомарт Токаев подписали договор о границе",
+                "Президенты Узбекистана и Казахстана Шавкат Мирзиёев и Касым-Жомарт Токаев 5 "
+                "декабря в Астане подписали договор о демаркации узбекско-казахстанской границы.",
+            ),
+        ]
+    ]
+    kyrgyz = [
+        feed_article(
+            "Садыр Жапаров подписал закон о госязыке",
+            "Президент Кыргызстана Садыр Жапаров подписал закон «О государственном языке "
+            "Кыргызской Республики». Об этом сообщает пресс-служба главы государства.\n\n"
+            "Закон был принят Жогорку Кенешем 12 ноября 2026 года.",
+            "https://24.kg/rss/",
+            "https://24.kg/1",
+        ),
+        feed_article(
+            "С. Жапаров подписал закон о государственном языке",
+            "Президент С. Жапаров подписал закон «О государственном языке Кыргызской "
+            "Республики», принятый Жогорку Кенешем 12 ноября 2026 г.\n\nЗакон устанавливает "
+            "обязательное использование кыргызского языка в делопроизводстве госорганов.",
+            "https://akipress.org/rss/",
+            "https://akipress.org/1",
+        ),
+    ]
+    budget = feed_article(
+        "Токаев подписал закон о республиканском бюджете на 2027–2029 годы",
+        "Глава государства Касым-Жомарт Токаев подписал Закон Республики Казахстан «О "
+        "республиканском бюджете на 2027–2029 годы». Об этом сообщила пресс-служба Акорды.\n\n"
+        "Доходы бюджета на 2027 год утверждены в сумме 25 трлн 480 млрд тенге.",
+        "https://tengrinews.kz/rss/",
+        "https://tengrinews.kz/1",
+    )
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        sent = select(akorda, History(store), EVERYTHING)
+        store.remember(1, sent.records)
+        selection = select([*border, *kyrgyz, budget], History(store), EVERYTHING)
+    chosen = {c.article.title: c for c in selection.chosen}
+    assert budget.title in chosen, {t: [a.title for a in c.tellings] for t, c in chosen.items()}
+
+
 def test_a_story_is_shown_under_a_headline_not_an_untitled_posts_first_sentence():
     """An untitled post (Mastodon, a newsroom's social feed) quoting an article's first
     paragraph was the most central telling of three (real ECB+ dev reports of one event), and

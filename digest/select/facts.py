@@ -110,6 +110,31 @@ sergeant captain general colonel major rev reverend father coach
 президент премьер-министр министр председатель посол глава губернатор аким мэр
 господин госпожа""".split()
 )
+
+
+def _russian_cases(table: str) -> set[str]:
+    """Each "stem:ending,ending" of `table` in each of its case forms."""
+    return {
+        stem + ending
+        for entry in table.split()
+        for stem, endings in [entry.split(":")]
+        for ending in endings.split(",")
+    }
+
+
+# Russian official style capitalises the president, the head of state, the republic and the
+# acts they sign ("Закон Республики Казахстан", "Кыргызской Республики", "с Президентом России",
+# "Глава государства", "подписали Договор"): common nouns, in any case, that made a Kazakh budget
+# law and a Kyrgyz language law one story (they shared "Республики").
+_ROLES |= _russian_cases(
+    "президент:,а,у,ом,е министр:,а,у,ом,е председател:ь,я,ю,ем,е глав:а,ы,е,у,ой "
+    "посл:а,у,ом аким:,а,у,ом,е премьер-министр:,а,у,ом,е"
+)
+_OPENERS |= _russian_cases(
+    "республик:а,и,е,у,ой государств:о,а,у,ом,е правительств:о,а,у,ом,е "
+    "закон:,а,у,ом,е договор:,а,у,ом,е указ:,а,у,ом,е "
+    "соглашени:е,я,ю,ем,и постановлени:е,я,ю,ем,и"
+)
 _ABBREVIATIONS = set(
     "dr. mr. mrs. ms. st. jr. inc. plc. co. ltd. corp. gen. gov. sen. prof.".split()
 )
