@@ -9,7 +9,8 @@ Each new message is read once (the state keeps a hash of every message read):
   the failed addresses that flufl.bounce (GNU Mailman's detector: RFC 3464 DSNs and the
   non-standard formats of many real MTAs) finds in it;
 - a permanent failure (5.x.x) stops mail to that reader at once; temporary ones (4.x.x) after
-  3 within 30 days (digest/state/readers.py).
+  3 within 30 days; a refusal by policy (X.7.X: a spam or DMARC block) stops nobody
+  (digest/state/readers.py).
 
 A message that is neither (a reader's reply) is left alone and noted. One broken message
 never stops the others.
@@ -34,6 +35,7 @@ from email.utils import getaddresses
 from flufl.bounce import all_failures
 
 from .errors import ConfigError, DigestError
+from .state.readers import bounce_kind
 from .tokens import BadToken, Signer
 
 # flufl.bounce logs a detector's exception, traceback and all, before it raises it: the
@@ -341,7 +343,7 @@ def read_bounces(config, store) -> BounceReport:
             report.events.append(
                 {
                     "email": address,
-                    "kind": finding.kind,
+                    "kind": bounce_kind(finding.kind, finding.detail),
                     "status": str(after.status) if after else "not a reader",
                     "detail": finding.detail,
                     "message": key,

@@ -223,7 +223,8 @@ class Cycle:
         return [r for r in batch if r not in blocked]
 
     def note_hard_bounces(self, issue_id: int) -> None:
-        """A 5xx at RCPT is a hard bounce: that reader gets nothing more."""
+        """A 5xx at RCPT is a hard bounce: that reader gets nothing more (unless it is a
+        refusal by policy, X.7.X: see Readers.bounce)."""
         outcomes = self.log.outcomes.get(issue_id, [])
         for o in outcomes[self._bounces_noted.get(issue_id, 0) :]:
             if str(o.status) == "failed" and (o.answer or "")[:1] == "5":

@@ -32,12 +32,14 @@ def available() -> str | None:
 
 
 class Postfix:
-    def __init__(self, relay_port: int):
+    def __init__(self, relay_port: int, mynetworks: str = "127.0.0.0/8"):
+        # mynetworks: the clients it relays for (another one: `554 5.7.1 Relay access denied`)
         # not under pytest's tmp_path: Postfix's own processes (user postfix) must reach it
         self.root = Path(tempfile.mkdtemp(prefix="digest-postfix-"))
         self.root.chmod(0o755)
         self.port = free_port()
         self.relay_port = relay_port
+        self.mynetworks = mynetworks
         self.etc = self.root / "etc"
         self.maildir = self.root / "mail" / "bounces"
         self.log = self.root / "maillog"
@@ -64,7 +66,7 @@ myorigin = $myhostname
 mydestination = local.test
 inet_interfaces = loopback-only
 inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
+mynetworks = {self.mynetworks}
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 relay_domains = remote.test
 transport_maps = inline:{{ remote.test=smtp:[127.0.0.1]:{self.relay_port} }}

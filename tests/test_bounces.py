@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
+from loopback import free_port
 from test_web import SECRET, cli, write_config
 
 from digest.bounces import classify
@@ -200,6 +201,42 @@ def test_run_sends_with_a_verp_envelope_and_a_5xx_at_rcpt_is_a_hard_bounce(tmp_p
         assert "gone@example.org" not in senders
     finally:
         server.stop()
+
+
+def test_a_refusal_by_policy_stops_nobody(tmp_path):
+    """X.7.X says our message or server was refused, not the reader's address: a relay that
+    will not relay for us (a real Postfix, `554 5.7.1 Relay access denied` at every RCPT)
+    once made every reader `bounced` in one run, and Gmail's spam block (550 5.7.1, in a
+    real Exim DSN) one more each time."""
+    import os
+
+    from postfix import Postfix, available
+
+    why = available()
+    if why:
+        pytest.fail(why) if os.environ.get("CI") else pytest.skip(why)
+    mta = Postfix(free_port(), mynetworks="127.0.0.2/32").start()  # we are not among them
+    try:
+        config = setup(tmp_path, f"maildir: {tmp_path}/bounces")
+        config.write_text(
+            config.read_text().replace(
+                "  outbox:", f"  smtp: {{host: 127.0.0.1, port: {mta.port}, security: none}}\n  #"
+            )
+        )
+        ran = cli(config, "run", "--json")
+        assert "554 5.7.1 <ann@example.org>: Relay access denied" in ran.stderr
+    finally:
+        mta.stop()
+    assert set(statuses(config).values()) == {"active"}
+    box = mailbox.Maildir(tmp_path / "bounces", create=True)
+    box.add(
+        (BOUNCES / "simple_42.txt").read_bytes().replace(b"david...@gmail.com", b"ann@example.org")
+    )
+    report = json.loads(cli(config, "bounces", "--json").stdout)
+    assert [(e["email"], e["kind"], e["status"]) for e in report["events"]] == [
+        ("ann@example.org", "blocked", "active")
+    ]
+    assert set(statuses(config).values()) == {"active"}
 
 
 def test_a_missing_mailbox_is_one_clear_error(tmp_path):

@@ -22,6 +22,7 @@ SQL in sql/<dialect>/readers.sql), so they read the same on either database.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
@@ -29,6 +30,19 @@ from typing import Any
 
 SOFT_LIMIT = 3
 SOFT_DAYS = 30
+
+# An enhanced status X.7.X (RFC 3463: security or policy) refuses our message or our server,
+# not the reader's address: a relay that will not relay for us ("554 5.7.1 Relay access
+# denied", at every RCPT), a spam or DMARC block (Gmail's 550 5.7.1, 5.7.26).
+_POLICY = re.compile(r"(?<![\d.])[45]\.7\.\d{1,3}(?![\d.])")
+
+
+def bounce_kind(kind: str, detail: str) -> str:
+    """What a failure counts as: `blocked` (recorded, stops nobody) for a policy refusal,
+    else the kind it was found as (hard, soft, complaint)."""
+    if kind in ("hard", "soft") and _POLICY.search(detail or ""):
+        return "blocked"
+    return kind
 
 
 class ReaderStatus(StrEnum):
@@ -220,7 +234,9 @@ class Readers:
     def bounce(self, email: str, kind: str, detail: str) -> Reader | None:
         """Record a bounce or complaint of a known reader; returns the reader as they now are
         (None: not a reader of ours). Hard: bounced at once; soft: bounced at the
-        SOFT_LIMIT-th within SOFT_DAYS; complaint: complained (unsubscribed)."""
+        SOFT_LIMIT-th within SOFT_DAYS; complaint: complained (unsubscribed); a policy
+        refusal (bounce_kind: blocked) stops nobody."""
+        kind = bounce_kind(kind, detail)
         since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=SOFT_DAYS)).isoformat(
             timespec="seconds"
         )
@@ -234,7 +250,7 @@ class Readers:
                 new = ReaderStatus.COMPLAINED
             elif kind == "hard":
                 new = ReaderStatus.BOUNCED
-            else:
+            elif kind == "soft":
                 soft = self.store.soft_bounces_since(reader.email, since)
                 if soft >= SOFT_LIMIT:
                     new = ReaderStatus.BOUNCED
