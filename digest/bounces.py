@@ -8,8 +8,8 @@ Each new message is read once (the state keeps a hash of every message read):
   (`delivery.return_path: "bounces+{token}@..."`: exact, whatever the bounce's format), else by
   the failed addresses that flufl.bounce (GNU Mailman's detector: RFC 3464 DSNs and the
   non-standard formats of many real MTAs) finds in it;
-- a permanent failure (5.x.x) stops mail to that reader at once; temporary ones (4.x.x) after
-  3 within 30 days; a refusal by policy (X.7.X: a spam or DMARC block) stops nobody
+- a permanent failure (5.x.x) stops mail to that reader at once; temporary ones (4.x.x, also
+  when the MTA gave up on them) after 3 within 30 days; a refusal by policy (X.7.X: a spam or DMARC block) stops nobody
   (digest/state/readers.py).
 
 A message that is neither (a reader's reply) is left alone and noted. One broken message
@@ -168,15 +168,16 @@ def _feedback(msg: Message, signer: Signer | None) -> list[Finding]:
     return [Finding("complaint", address, token, f"complaint ({kind}) by feedback report")]
 
 
-def _diagnostic(msg: Message) -> str:
-    """The first status / diagnostic line a DSN gives, for the record."""
+def _delivery_status(msg: Message) -> tuple[str, str | None]:
+    """The first diagnostic line a DSN gives (for the record), and its Status (5.1.1)."""
     for part in msg.walk():
         if part.get_content_type() == "message/delivery-status":
             for block in part.get_payload() or []:
-                code = block.get("Diagnostic-Code") or block.get("Status")
+                status = str(block.get("Status") or "").strip() or None
+                code = block.get("Diagnostic-Code") or status
                 if code:
-                    return " ".join(str(code).split())[:300]
-    return str(msg.get("Subject", "bounce"))[:300]
+                    return " ".join(str(code).split())[:300], status
+    return str(msg.get("Subject", "bounce"))[:300], None
 
 
 def classify(raw: bytes, signer: Signer | None) -> list[Finding]:
@@ -186,15 +187,18 @@ def classify(raw: bytes, signer: Signer | None) -> list[Finding]:
         return _feedback(msg, signer)
     temporary, permanent = all_failures(msg)
     token = _verp_token(_envelope_addresses(msg), signer)
-    detail = _diagnostic(msg)
+    detail, status = _delivery_status(msg)
+    # a DSN's Status decides (RFC 3464): "failed" with 4.x.x is mail that expired in a queue
+    # after temporary failures (a full mailbox, a server down for days), not a bad address
+    failed = "soft" if (status or "").startswith("4.") else "hard"
     if token is not None:
         if permanent or not temporary:
             dsn = msg.get_content_type() == "multipart/report"
             if permanent or dsn or _looks_like_bounce(msg):
-                return [Finding("hard", None, token, detail)]
+                return [Finding(failed, None, token, detail)]
             return []
         return [Finding("soft", None, token, detail)]
-    found = [Finding("hard", a.decode(errors="replace"), None, detail) for a in sorted(permanent)]
+    found = [Finding(failed, a.decode(errors="replace"), None, detail) for a in sorted(permanent)]
     found += [
         Finding("soft", a.decode(errors="replace"), None, detail)
         for a in sorted(temporary - permanent)

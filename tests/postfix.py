@@ -32,14 +32,16 @@ def available() -> str | None:
 
 
 class Postfix:
-    def __init__(self, relay_port: int, mynetworks: str = "127.0.0.0/8"):
-        # mynetworks: the clients it relays for (another one: `554 5.7.1 Relay access denied`)
+    def __init__(self, relay_port: int, mynetworks: str = "127.0.0.0/8", settings: str = ""):
+        # mynetworks: the clients it relays for (another one: `554 5.7.1 Relay access denied`);
+        # settings: more lines of main.cf
         # not under pytest's tmp_path: Postfix's own processes (user postfix) must reach it
         self.root = Path(tempfile.mkdtemp(prefix="digest-postfix-"))
         self.root.chmod(0o755)
         self.port = free_port()
         self.relay_port = relay_port
         self.mynetworks = mynetworks
+        self.settings = settings
         self.etc = self.root / "etc"
         self.maildir = self.root / "mail" / "bounces"
         self.log = self.root / "maillog"
@@ -84,7 +86,7 @@ maillog_file_prefixes = {self.root}
 maillog_file = {self.log}
 biff = no
 smtputf8_enable = no
-"""
+{self.settings}"""
         )
         result = subprocess.run(
             [POSTFIX, "-c", str(self.etc), "start"], capture_output=True, text=True, timeout=60

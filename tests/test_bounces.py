@@ -33,6 +33,7 @@ REAL = [
     ("dsn_01.txt", "userx@example.com", "hard"),
     ("dsn_06.txt", "userx@example.com", "soft"),
     ("dsn_17.txt", "userx@example.fi", "soft"),
+    ("dsn_02.txt", "zzzzz@example.uk", "soft"),  # failed, 4.4.7: expired in a queue
     ("simple_03.txt", "userx@example.za", "soft"),
 ]
 
@@ -237,6 +238,47 @@ def test_a_refusal_by_policy_stops_nobody(tmp_path):
         ("ann@example.org", "blocked", "active")
     ]
     assert set(statuses(config).values()) == {"active"}
+
+
+def test_mail_that_expired_in_a_queue_is_a_soft_bounce(tmp_path):
+    """A reader's mailbox is full (452 4.2.2) until a real Postfix gives up on the message: its
+    DSN says `Action: failed` with `Status: 4.2.2`, which stopped the reader at once as if the
+    address did not exist."""
+    import os
+
+    from postfix import Postfix, available
+    from smtp_server import Behaviour, SmtpServer
+
+    why = available()
+    if why:
+        pytest.fail(why) if os.environ.get("CI") else pytest.skip(why)
+    full = {"full@remote.test": "452 4.2.2 mailbox full"}
+    remote = SmtpServer(behaviour=Behaviour(defer_always=full)).start()
+    # give up after the first try (the default is 5 days)
+    settings = "maximal_queue_lifetime = 0\nbounce_queue_lifetime = 0\n"
+    mta = Postfix(remote.port, settings=settings).start()
+    try:
+        config = write_config(
+            tmp_path,
+            8080,
+            f"""  return_path: "bounces+{{token}}@bounce.test"
+  smtp: {{host: 127.0.0.1, port: {mta.port}, security: none}}
+bounces:
+  maildir: {mta.maildir}
+""",
+        )
+        config.write_text(config.read_text().replace("to: [listed@example.com]", "to: []"))
+        assert cli(config, "readers", "add", "full@remote.test").returncode == 0
+        assert cli(config, "run").returncode == 0
+        [dsn] = mta.wait_for_bounce()
+        assert b"Action: failed" in dsn.read_bytes() and b"Status: 4.2.2" in dsn.read_bytes()
+        report = json.loads(cli(config, "bounces", "--json").stdout)
+        assert [(e["email"], e["kind"], e["status"]) for e in report["events"]] == [
+            ("full@remote.test", "soft", "active")
+        ]
+    finally:
+        mta.stop()
+        remote.stop()
 
 
 def test_a_missing_mailbox_is_one_clear_error(tmp_path):
