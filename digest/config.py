@@ -48,7 +48,7 @@ from .paths import (
     project_folder,
 )
 from .rules import NO_RULES, Rules, pattern
-from .text import is_web_url, normalize_address
+from .text import domain_as_ascii, is_web_url, normalize_address
 from .tokens import Signer
 
 Check = Callable[["_Node"], Any]
@@ -305,6 +305,22 @@ def _folder_url(what: str, example: str) -> Check:
             or any(c.isspace() or c in "\"'<>" or not c.isprintable() for c in url)
         ):
             raise node.error(f"must be {what}, not {url!r}", example)
+        # its origin as browsers send it (`digest serve` checks each form's Origin against it)
+        # and an ASCII host for the List-Unsubscribe header: "https://Новости.рф:443" is
+        # "https://xn--b1amnebsh.xn--p1ai"
+        host = domain_as_ascii(parts.hostname)
+        try:
+            given_port = parts.port
+        except ValueError:  # not a number, or over 65535
+            given_port = host = None
+        if host is None:
+            raise node.error(f"must be {what}, not {url!r}", example)
+        scheme = parts.scheme.lower()
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
+        default = {"http": 80, "https": 443}[scheme]
+        port = f":{given_port}" if given_port not in (None, default) else ""
+        url = f"{scheme}://{host}{port}{parts.path}"
         return url if url.endswith("/") else url + "/"
 
     return check

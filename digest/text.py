@@ -321,6 +321,17 @@ EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
 _HOST_ADDRESS = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}$")  # "digest@localhost"
 
 
+def domain_as_ascii(domain: str) -> str | None:
+    """An IDN domain in its ASCII form, as browsers and mail systems write it ("новости.рф":
+    "xn--b1amnebsh.xn--p1ai"); None when it cannot be one."""
+    if domain.isascii():
+        return domain
+    try:  # IDNA 2008 (UTS 46): Python's own codec, IDNA 2003, maps "faß.de" to fass.de
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return None
+
+
 def normalize_address(text: str, *, host_only: bool = False) -> str | None:
     """The address as it will be sent to (an IDN domain in its ASCII form), or None when it is
     not a usable address: readers, `to:`, the CSV, the sign-up form and `from:` alike.
@@ -329,10 +340,10 @@ def normalize_address(text: str, *, host_only: bool = False) -> str | None:
     address = text.strip()
     local, at, domain = address.rpartition("@")
     if at and domain and not domain.isascii():
-        try:  # IDNA 2008 (UTS 46): Python's own codec, IDNA 2003, maps "faß.de" to fass.de
-            address = f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
-        except (idna.IDNAError, UnicodeError):
+        ascii_domain = domain_as_ascii(domain)
+        if ascii_domain is None:
             return None
+        address = f"{local}@{ascii_domain}"
     if len(address) > 254:
         return None
     if EMAIL.match(address) or (host_only and _HOST_ADDRESS.match(address)):

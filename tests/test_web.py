@@ -25,13 +25,13 @@ pytestmark = pytest.mark.slow
 SECRET = "test-secret-0123456789abcdef"
 
 
-def write_config(folder: Path, port: int, extra: str = "") -> Path:
+def write_config(folder: Path, port: int, extra: str = "", host: str = "127.0.0.1") -> Path:
     config = folder / "digest.yaml"
     config.write_text(
         f"""title: Test Daily
 sources: ["{SAMPLE_SEEDS}/*.txt"]
 state: {folder}/state.sqlite3
-web: {{url: "http://127.0.0.1:{port}/", secret_env: DIGEST_WEB_SECRET}}
+web: {{url: "http://{host}:{port}/", secret_env: DIGEST_WEB_SECRET}}
 delivery:
   from: "Test Daily <digest@example.com>"
   to: [listed@example.com]
@@ -57,9 +57,10 @@ def cli(config: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 class Server:
-    def __init__(self, folder: Path, extra: str = ""):
+    def __init__(self, folder: Path, extra: str = "", host: str = "127.0.0.1"):
+        """`host`: the site's name in web.url (it still listens on 127.0.0.1)."""
         self.port = free_port()
-        self.config = write_config(folder, self.port, extra)
+        self.config = write_config(folder, self.port, extra, host)
         self.folder = folder
         self.proc = subprocess.Popen(
             [*digest_command(), "--config", str(self.config), "serve", "--port", str(self.port)],

@@ -5,10 +5,12 @@ var/screenshots/web-*.png for a person to look at."""
 
 from __future__ import annotations
 
+import email
+
 import pytest
 from conftest import ROOT
 from test_render_browser import browser  # noqa: F401  (the fixture)
-from test_web import Server, active_reader
+from test_web import Server, active_reader, cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -86,3 +88,35 @@ def test_dark_pages_are_dark_and_light_pages_light(browser, server):  # noqa: F8
         colours[scheme] = page.evaluate("getComputedStyle(document.body).backgroundColor")
         context.close()
     assert colours == {"light": "rgb(238, 241, 245)", "dark": "rgb(14, 17, 22)"}
+
+
+def test_a_site_named_in_its_own_script_takes_its_forms(browser, tmp_path):  # noqa: F811
+    """web.url written as the operator reads it, "http://Новости.рф:PORT/": the browser sends
+    the form's Origin in ASCII (xn--), which the server took for another site's, so every
+    form answered "Form expired"; and List-Unsubscribe went out RFC 2047-encoded, a header no
+    mail provider reads as a link."""
+    server = Server(tmp_path, host="Новости.рф")
+    try:
+        # the browser reaches the site by its name through the server itself as its proxy
+        context = browser.new_context(proxy={"server": f"http://127.0.0.1:{server.port}"})
+        page = context.new_page()
+        page.goto(f"http://новости.рф:{server.port}/subscribe")
+        page.fill("#email", "ann@example.org")
+        page.click("button[type=submit]")
+        assert "Check your inbox" in page.inner_text("h1")
+        [link] = server.wait_confirmations("ann@example.org")
+        assert link.startswith(f"http://xn--b1amnebsh.xn--p1ai:{server.port}/confirm/")
+        page.goto(link)
+        assert "You are subscribed" in page.inner_text("h1")
+        page.goto(
+            f"http://новости.рф:{server.port}/unsubscribe/{server.token_of('ann@example.org')}"
+        )
+        page.click("button:has-text('Unsubscribe')")
+        assert "You are unsubscribed" in page.inner_text("h1")
+        context.close()
+        assert cli(server.config, "run").returncode == 0  # to listed@example.com
+        [sent] = (tmp_path / "outbox").glob("*listed@example.com*.eml")
+        header = email.message_from_bytes(sent.read_bytes())["List-Unsubscribe"]
+        assert header.startswith(f"<http://xn--b1amnebsh.xn--p1ai:{server.port}/unsubscribe/")
+    finally:
+        server.stop()
