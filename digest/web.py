@@ -338,6 +338,7 @@ class App:
         if rest.startswith("archive/"):
             return self.archive_file(rest[len("archive/") :])
         kind, _, token = rest.partition("/")
+        token = token.removesuffix("/")  # a link written with a slash after the token
         if kind == "confirm" and token and method != "POST":
             return self.confirm(token)
         if kind == "unsubscribe" and token:

@@ -279,6 +279,30 @@ def test_one_click_post_answers_200_without_cookie_csrf_or_redirect(server):
     assert server.readers()["oneclick@example.org"]["status"] == "unsubscribed"
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=b"],
+)
+def test_one_click_as_providers_send_it_and_a_slash_after_the_token(server, content_type):
+    """A link written with a slash after the token (delivery.unsubscribe_url: ".../{token}/")
+    answered 404 to the one-click POST, and the reader kept getting mail."""
+    token = active_reader(server, "slash@example.org")
+    body = "List-Unsubscribe=One-Click"
+    if content_type.startswith("multipart"):
+        body = (
+            '--b\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\n'
+            "One-Click\r\n--b--\r\n"
+        )
+    for method in ("HEAD", "GET"):  # link scanners fetch it first
+        assert server.request(method, f"/unsubscribe/{token}/")[0] == 200
+    assert server.readers()["slash@example.org"]["status"] == "active"
+    status, headers, _ = server.request(
+        "POST", f"/unsubscribe/{token}/", body, {"Content-Type": content_type}
+    )
+    assert status == 200 and "set-cookie" not in headers and "location" not in headers
+    assert server.readers()["slash@example.org"]["status"] == "unsubscribed"
+
+
 def test_an_unsubscribed_reader_comes_back_only_through_a_new_confirmation(server):
     token = active_reader(server, "back@example.org")
     server.request("POST", f"/unsubscribe/{token}", "List-Unsubscribe=One-Click")
