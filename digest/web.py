@@ -540,7 +540,8 @@ class App:
                 preferences=self.url("preferences", signed),
             )
         fields = self.form(environ)
-        if fields.get("List-Unsubscribe") == "One-Click":  # RFC 8058: from the mail client
+        # RFC 8058: from the mail provider (its body sometimes ends in a line break)
+        if fields.get("List-Unsubscribe", "").strip() == "One-Click":
             self.store().readers().set_status(reader.email, ReaderStatus.UNSUBSCRIBED, "one-click")
             return Response("200 OK", b"unsubscribed\n", "text/plain; charset=utf-8")
         if not self.posts.allow(self.client(environ)):

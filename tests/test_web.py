@@ -303,6 +303,15 @@ def test_one_click_as_providers_send_it_and_a_slash_after_the_token(server, cont
     assert server.readers()["slash@example.org"]["status"] == "unsubscribed"
 
 
+def test_a_one_click_body_ending_in_a_line_break_unsubscribes(server):
+    """`List-Unsubscribe=One-Click` with a CRLF after it (a client writing the body as a
+    line) was taken for a form post without its CSRF field: 403, and the reader stayed."""
+    token = active_reader(server, "crlf@example.org")
+    status, _, _ = server.request("POST", f"/unsubscribe/{token}", "List-Unsubscribe=One-Click\r\n")
+    assert status == 200
+    assert server.readers()["crlf@example.org"]["status"] == "unsubscribed"
+
+
 def test_an_unsubscribed_reader_comes_back_only_through_a_new_confirmation(server):
     token = active_reader(server, "back@example.org")
     server.request("POST", f"/unsubscribe/{token}", "List-Unsubscribe=One-Click")
