@@ -717,6 +717,12 @@ def test_a_new_secret_with_the_old_one_after_it_keeps_sent_links_working(monkeyp
     for written in ("correct horse battery staple", f"{old}\n"):
         monkeypatch.setenv("DIGEST_TEST_ROTATED", written)
         assert Signer.from_env("DIGEST_TEST_ROTATED") == Signer(written.encode())
+    # an old passphrase (spaces in it) after a new secret: its links still work
+    phrase = "correct horse battery staple"
+    monkeypatch.setenv("DIGEST_TEST_ROTATED", phrase)
+    link = Signer.from_env("DIGEST_TEST_ROTATED").reader(token)
+    monkeypatch.setenv("DIGEST_TEST_ROTATED", f"{new} {phrase}")
+    assert Signer.from_env("DIGEST_TEST_ROTATED").open_reader(link) == token
     monkeypatch.setenv("DIGEST_TEST_ROTATED", "short one")
     with pytest.raises(ConfigError, match="too short"):
         Signer.from_env("DIGEST_TEST_ROTATED")
