@@ -67,7 +67,7 @@ logger = logging.getLogger(__name__)
 MAX_BODY = 8 * 1024  # a form of ours is well under 1 KB
 MAX_PAUSE_DAYS = 366
 SIGNUPS_PER_CLIENT = (5, 600)  # 5 sign-ups in 10 minutes from one client
-MAILS_PER_ADDRESS = (3, 86400)  # 3 confirmation mails a day to one address
+MAILS_PER_ADDRESS = (3, 86400)  # 3 confirmation mails a day to one inbox (inbox_of)
 POSTS_PER_CLIENT = (60, 60)  # any form, 60 a minute from one client
 PRUNE_AT = 100_000  # keys a rate limit holds before it forgets those gone quiet
 CSRF_COOKIE = "digest_csrf"
@@ -213,6 +213,16 @@ class Mailer:
     def close(self) -> None:
         self.queue.put(None)
         self.thread.join(timeout=30)
+
+
+def inbox_of(email: str) -> str:
+    """The inbox an address delivers to, for the limit on confirmation mails: sub-addresses
+    (ann+1@, ann+2@) are one inbox at most providers, and at Gmail dots count for nothing."""
+    local, _, domain = email.lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in ("gmail.com", "googlemail.com"):
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
 
 
 def within_hours(words: Catalogue) -> str:
@@ -477,7 +487,7 @@ class App:
                 **{**form_context, "email": fields.get("email", "")[:254], "name": name or ""},
             )
         reader = self.store().readers().sign_up(email, name, self.client(environ))
-        if reader is not None and self.mails.allow(email.lower()):
+        if reader is not None and self.mails.allow(inbox_of(email)):
             self.mailer.confirm(reader)
         # the same answer whether or not the address is known, or was sent anything
         return self.page(

@@ -255,6 +255,24 @@ def test_sign_up_is_rate_limited_per_client_and_per_address(server):
     assert len(server.wait_confirmations("victim@example.org", 3)) == 3
 
 
+def test_one_inbox_under_many_addresses_gets_at_most_3_confirmations(server):
+    """victim+1@, victim+2@, ... (and at Gmail v.ictim@, vi.ctim@) all land in one inbox: each
+    counted as an address of its own, and 5 clients sent it 5 confirmation mails in a row."""
+    for n in range(5):
+        assert server.sign_up(f"victim+{n}@example.org", client=f"127.0.0.{20 + n}")[0] == 200
+        gmail = "victim"[: n + 1] + "." + "victim"[n + 1 :] + "@gmail.com"
+        assert server.sign_up(gmail, client=f"127.0.0.{30 + n}")[0] == 200
+    # one mail after them: the mailer sends in order, so once it is out the others are
+    assert server.sign_up("last@example.net", client="127.0.0.40")[0] == 200
+    assert server.wait_confirmations("last@example.net")
+    sent = [
+        email.utils.parseaddr(email.message_from_bytes(f.read_bytes())["To"])[1]
+        for f in (server.folder / "outbox").glob("confirm-*.eml")
+    ]
+    assert len([a for a in sent if a.endswith("@example.org")]) == 3
+    assert len([a for a in sent if a.endswith("@gmail.com")]) == 3
+
+
 # --- unsubscribe --------------------------------------------------------------------------
 
 
