@@ -73,7 +73,10 @@ class Server:
             try:
                 if self.request("GET", "/healthz")[0] == 200:
                     return
-            except OSError:
+            # BadStatusLine (an HTTPException): before the server listens, a connection to a
+            # port in the ephemeral range can meet itself (TCP simultaneous open) and read
+            # back its own request
+            except (OSError, http.client.HTTPException):
                 time.sleep(0.1)
         self.stop()
         raise AssertionError(f"digest serve did not start: {self.proc.stderr.read().decode()}")
