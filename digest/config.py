@@ -30,7 +30,7 @@ from email.utils import parseaddr
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -306,8 +306,8 @@ def _folder_url(what: str, example: str) -> Check:
         ):
             raise node.error(f"must be {what}, not {url!r}", example)
         # its origin as browsers send it (`digest serve` checks each form's Origin against it)
-        # and an ASCII host for the List-Unsubscribe header: "https://Новости.рф:443" is
-        # "https://xn--b1amnebsh.xn--p1ai"
+        # and ASCII for the List-Unsubscribe header: "https://Новости.рф:443" is
+        # "https://xn--b1amnebsh.xn--p1ai", a path's other letters percent-encoded
         host = domain_as_ascii(parts.hostname)
         try:
             given_port = parts.port
@@ -320,7 +320,8 @@ def _folder_url(what: str, example: str) -> Check:
             host = f"[{host}]"
         default = {"http": 80, "https": 443}[scheme]
         port = f":{given_port}" if given_port not in (None, default) else ""
-        url = f"{scheme}://{host}{port}{parts.path}"
+        path = quote(parts.path, safe="/%:@!$&'()*+,;=~")  # "/новости/": "/%D0%BD...%B8/"
+        url = f"{scheme}://{host}{port}{path}"
         return url if url.endswith("/") else url + "/"
 
     return check

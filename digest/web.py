@@ -45,7 +45,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote_to_bytes, urlsplit
 
 import jinja2
 from waitress.server import create_server
@@ -245,7 +245,9 @@ class App:
         self.signer = config.web.signer()
         url = urlsplit(config.web.url)
         self.origin = f"{url.scheme}://{url.netloc}"
-        self.root = url.path if url.path.endswith("/") else url.path + "/"
+        self.root = url.path if url.path.endswith("/") else url.path + "/"  # as links write it
+        # as PATH_INFO gives it (WSGI: the path's bytes, percent-decoded, as Latin-1)
+        self.path_root = unquote_to_bytes(self.root).decode("latin-1")
         self.https = url.scheme == "https"
         self.signups = RateLimit(*SIGNUPS_PER_CLIENT)
         self.mails = RateLimit(*MAILS_PER_ADDRESS)
@@ -319,9 +321,9 @@ class App:
     def route(self, environ: Environ) -> Response:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "/")
-        if not path.startswith(self.root) and path + "/" != self.root:
+        if not path.startswith(self.path_root) and path + "/" != self.path_root:
             return self.not_found()
-        rest = path[len(self.root) :]
+        rest = path[len(self.path_root) :]
         if method not in ("GET", "HEAD", "POST"):
             return Response("405 Method Not Allowed", b"", headers=(("Allow", "GET, POST"),))
         if method == "POST":

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from conftest import SAMPLE_SEEDS, digest_command
@@ -25,13 +26,15 @@ pytestmark = pytest.mark.slow
 SECRET = "test-secret-0123456789abcdef"
 
 
-def write_config(folder: Path, port: int, extra: str = "", host: str = "127.0.0.1") -> Path:
+def write_config(
+    folder: Path, port: int, extra: str = "", host: str = "127.0.0.1", path: str = "/"
+) -> Path:
     config = folder / "digest.yaml"
     config.write_text(
         f"""title: Test Daily
 sources: ["{SAMPLE_SEEDS}/*.txt"]
 state: {folder}/state.sqlite3
-web: {{url: "http://{host}:{port}/", secret_env: DIGEST_WEB_SECRET}}
+web: {{url: "http://{host}:{port}{path}", secret_env: DIGEST_WEB_SECRET}}
 delivery:
   from: "Test Daily <digest@example.com>"
   to: [listed@example.com]
@@ -57,10 +60,11 @@ def cli(config: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 class Server:
-    def __init__(self, folder: Path, extra: str = "", host: str = "127.0.0.1"):
-        """`host`: the site's name in web.url (it still listens on 127.0.0.1)."""
+    def __init__(self, folder: Path, extra: str = "", host: str = "127.0.0.1", path: str = "/"):
+        """`host`, `path`: the site's name and folder in web.url (it listens on 127.0.0.1)."""
         self.port = free_port()
-        self.config = write_config(folder, self.port, extra, host)
+        self.root = quote(path)  # its pages' paths begin with this
+        self.config = write_config(folder, self.port, extra, host, path)
         self.folder = folder
         self.proc = subprocess.Popen(
             [*digest_command(), "--config", str(self.config), "serve", "--port", str(self.port)],
@@ -71,7 +75,7 @@ class Server:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                if self.request("GET", "/healthz")[0] == 200:
+                if self.request("GET", f"{self.root}healthz")[0] == 200:
                     return
             # BadStatusLine (an HTTPException): before the server listens, a connection to a
             # port in the ephemeral range can meet itself (TCP simultaneous open) and read
@@ -274,6 +278,33 @@ def test_one_inbox_under_many_addresses_gets_at_most_3_confirmations(server):
     ]
     assert len([a for a in sent if a.endswith("@example.org")]) == 3
     assert len([a for a in sent if a.endswith("@gmail.com")]) == 3
+
+
+def test_a_folder_named_in_its_own_script_serves_its_pages(tmp_path):
+    """web.url "http://127.0.0.1:PORT/новости/": every page answered 404 (the path came in
+    percent-encoded, the server compared it with the letters), and List-Unsubscribe went out
+    RFC 2047-encoded."""
+    server = Server(tmp_path, path="/новости/")
+    try:
+        root = "/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/"
+        assert server.root == root
+        status, headers, text = server.request("GET", f"{root}subscribe")
+        assert status == 200 and f'action="{root}subscribe"' in text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', text)[1]
+        cookie = headers["set-cookie"].split(";")[0]
+        assert f"Path={root};" in headers["set-cookie"]
+        body = f"csrf={csrf}&email=ann%40example.org"
+        assert server.request("POST", f"{root}subscribe", body, {"Cookie": cookie})[0] == 200
+        [link] = server.wait_confirmations("ann@example.org")
+        assert link.startswith(f"http://127.0.0.1:{server.port}{root}confirm/")
+        assert server.request("GET", link.split(str(server.port), 1)[1])[0] == 200
+        assert server.readers()["ann@example.org"]["status"] == "active"
+        assert cli(server.config, "run").returncode == 0
+        [sent] = (tmp_path / "outbox").glob("*listed@example.com*.eml")
+        header = email.message_from_bytes(sent.read_bytes())["List-Unsubscribe"]
+        assert header.startswith(f"<http://127.0.0.1:{server.port}{root}unsubscribe/")
+    finally:
+        server.stop()
 
 
 # --- unsubscribe --------------------------------------------------------------------------
