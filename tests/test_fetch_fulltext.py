@@ -14,10 +14,11 @@ import pytest
 from conftest import SAMPLE_SEEDS
 from web_server import Page, Site
 
-from digest.config import load_config
+from digest.config import FetchConfig, load_config
+from digest.models import Article, Paragraph
 from digest.pipeline import preview, run
 from digest.sources import read_paths
-from digest.sources.fulltext import extract
+from digest.sources.fulltext import extract, with_full_text
 from digest.state import Store
 
 pytestmark = pytest.mark.slow  # real servers on loopback
@@ -311,3 +312,27 @@ def test_a_page_under_forty_words_never_replaces_an_entry_with_no_text(tmp_path,
     report = preview(load_config(config(tmp_path, site.url("/feed.xml"))), tmp_path / "p")[0]
     [chosen] = report.to_json()["chosen"]
     assert "Subscribe" not in (chosen["lead"] or "")
+
+
+def test_a_page_that_failed_for_a_moment_is_asked_again_next_run_and_a_404_is_not(tmp_path, site):
+    """A page that timed out or answered 503 once was cached as failed: every later run kept
+    the teaser and repeated the old error (with its Retry-After long past)."""
+    a = sample()[0]
+    answers = iter([Page(b"", 503, headers={"Retry-After": "1"})])
+    page = Page(article_page(a.title, list(a.prose)))
+
+    def flaky(handler):
+        handler._send(next(answers, page))
+
+    site.routes["/a/0"] = flaky  # /a/1 is missing: 404
+    entries = [
+        Article(title=a.title, paragraphs=(Paragraph("A teaser."),), source="f", url=site.url(p))
+        for p in ("/a/0", "/a/1")
+    ]
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        for expected in ("A teaser.", list(a.prose)[0]):
+            read, notes = with_full_text(entries, lambda _: True, store, True, FetchConfig())
+            assert read[0].text.split("\n\n")[0] == expected
+            assert read[1].text == "A teaser."
+    assert len(site.asked("/a/0")) == 2
+    assert len(site.asked("/a/1")) == 1  # a 404 is cached

@@ -8,7 +8,8 @@ to download; it needs `lxml_html_clean` beside lxml >= 5.
 
 Pages are fetched with the feeds' manners (digest.sources.fetch: per-host limits, deadline,
 byte cap), never for an article an earlier digest sent, and each URL once: what a page gave
-(its paragraphs, or why none) is cached in the state by URL. A page that cannot be fetched
+(its paragraphs, or why none) is cached in the state by URL; a fetch that failed only this
+time (a 5xx, a timeout) is not, and is tried again next run. A page that cannot be fetched
 or gives no more text than the feed falls back to the feed's text, with a note.
 """
 
@@ -22,7 +23,7 @@ from dataclasses import replace
 from ..config import FetchConfig
 from ..models import Article, Paragraph
 from ..text import clean_text, content_words, headline
-from .fetch import DEFAULT_FETCH, fetch_all
+from .fetch import DEFAULT_FETCH, Fetched, fetch_all
 from .limits import cap_article
 from .snapshot import paragraph_kind
 
@@ -93,16 +94,20 @@ def with_full_text(
     urls = [u for u in urls if u not in sent]
     pages = store.page_texts(urls) if store is not None else {}
     new: dict[str, tuple[list[str] | None, str | None]] = {}
+    passing: set[str] = set()  # failed this time only: not cached, asked again next run
     to_fetch = [u for u in urls if u not in pages]
     titles = {a.url: a.title for a in pending}
     for url, got in fetch_all(to_fetch, settings=settings, progress=progress).items():
         if got.error:
             new[url] = (None, got.error)
+            if not _lasting(got):
+                passing.add(url)
             continue
         paragraphs = extract(got.body or b"", url, titles.get(url, ""))
         new[url] = (paragraphs, None) if paragraphs else (None, "no article text found on the page")
-    if write and store is not None and new:
-        store.save_page_texts(new, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    kept = {url: page for url, page in new.items() if url not in passing}
+    if write and store is not None and kept:
+        store.save_page_texts(kept, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     pages.update(new)
     headlines: dict[str, set[str]] = {}
     for a in pending:
@@ -128,6 +133,14 @@ def with_full_text(
         body = tuple(Paragraph(p, paragraph_kind(p)) for p in paragraphs)
         out.append(cap_article(replace(a, paragraphs=body, excerpt=False))[0])
     return out, list(dict.fromkeys(notes))  # a page many entries link to: one note
+
+
+def _lasting(got: Fetched) -> bool:
+    """A page's failed fetch that asking again will not mend, so it is cached: the server's
+    own 4xx answer (gone, forbidden, a paywall's 401), not 408 or 429. A 5xx, a timeout or a
+    broken connection is a passing one: cached, it cost the article its text for good."""
+    status = got.cache.status or ""
+    return status.isdigit() and 400 <= int(status) < 500 and int(status) not in (408, 429)
 
 
 def tells(article: Article, paragraphs: list[str]) -> bool:
