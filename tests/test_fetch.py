@@ -378,3 +378,15 @@ def test_a_json_array_served_as_a_feed_says_what_it_is(site):
     assert [(p.source, p.message) for p in read.problems] == [
         (url, "JSON, but not a JSON Feed: an array, not an object with `version` and `items`")
     ]
+
+
+def test_max_age_counts_the_age_a_cdn_says_its_copy_has(site):
+    """A CDN's copy of a max-age=86400 feed 20 hours old (Age: 72000) is fresh 4 hours more;
+    the feed was not asked again for 23 hours, and a run 12 hours later read the old copy."""
+    site.routes = {"/f": Page(FEED, headers={"Cache-Control": "max-age=86400", "Age": "72000"})}
+    url = site.url("/f")
+    got = fetch_all([url])[url]
+    fetched = dt.datetime.fromisoformat(got.cache.last_fetch)
+    assert dt.datetime.fromisoformat(got.cache.not_before) - fetched == dt.timedelta(hours=3)
+    site.routes = {"/f": Page(FEED, headers={"Cache-Control": "max-age=3600", "Age": "3500"})}
+    assert fetch_all([url])[url].cache.not_before is None  # as good as stale: asked next run

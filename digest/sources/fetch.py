@@ -335,12 +335,20 @@ def _wait(resp, started: dt.datetime) -> tuple[str | None, str | None]:
             # A copy this old is still fresh, not one that must not be asked for: a run a
             # day later, a second earlier than this one, skipped a max-age=86400 feed and
             # its day's news. A tenth of the age (at most an hour) is left to a cadence.
+            # A cache on the way (a CDN) says in `Age` how long its copy has been fresh.
             age = float(match.group(1))
-            seconds, why = age - min(age / 10, MAX_AGE_SLACK), "max-age"
+            seconds = age - min(age / 10, MAX_AGE_SLACK) - _seconds(resp.headers.get("Age"))
+            why = "max-age"
     if not seconds or seconds <= 0:
         return None, None
     until = started + dt.timedelta(seconds=min(seconds, MAX_WAIT.total_seconds()))
     return until.isoformat(), why
+
+
+def _seconds(value: str | None) -> float:
+    """A header's whole seconds (`Age`), 0 when absent or unreadable, at most MAX_WAIT."""
+    value = (value or "").strip()
+    return min(float(value), MAX_WAIT.total_seconds()) if value.isdigit() else 0.0
 
 
 def _retry_after(value: str, started: dt.datetime) -> float | None:
