@@ -149,6 +149,20 @@ def test_a_permanent_redirect_is_followed_remembered_and_reported(site, code):
     assert len(site.asked("/old")) == 1 and len(site.asked("/new")) == 2
 
 
+def test_a_move_undone_is_forgotten_and_no_longer_reported(site):
+    """A feed moved from /old to /new, then /new sent back to /old (the site reverted):
+    every run still told the editor to update `feed:` to /new, and asked /new first."""
+    site.routes = {"/old": redirect(301, "/new"), "/new": Page(FEED)}
+    old = site.url("/old")
+    first = fetch_all([old])[old]
+    site.routes = {"/new": redirect(301, "/old"), "/old": Page(FEED)}
+    back = fetch_all([old], cache={old: first.cache})[old]
+    assert back.body == FEED and back.cache.moved_to is None
+    assert read_specs([SourceSpec("feed", old)], fetched={old: back}).problems == []
+    fetch_all([old], cache={old: back.cache})
+    assert len(site.asked("/new")) == 2  # the first run's and the second's, not the third's
+
+
 @pytest.mark.parametrize("code", [302, 303, 307])
 def test_a_temporary_redirect_is_followed_and_not_remembered(site, code):
     moved = redirect(code, "/today")

@@ -239,7 +239,9 @@ async def _get(session, url, ask, headers, known: CacheInfo, settings, started) 
 async def _answer(resp, url, known: CacheInfo, settings, started, moved) -> Fetched:
     stamp = started.isoformat()
     wait = _wait(resp, started)
-    moved_to = moved if moved and moved != url else known.moved_to
+    moved_to = moved or known.moved_to
+    if moved == url:  # the address remembered sends back to `feed:`'s: the move is undone
+        moved_to = moved = None
     if resp.status == 304:
         cache = replace(
             known,
