@@ -404,3 +404,27 @@ def test_max_age_counts_the_age_a_cdn_says_its_copy_has(site):
     assert dt.datetime.fromisoformat(got.cache.not_before) - fetched == dt.timedelta(hours=3)
     site.routes = {"/f": Page(FEED, headers={"Cache-Control": "max-age=3600", "Age": "3500"})}
     assert fetch_all([url])[url].cache.not_before is None  # as good as stale: asked next run
+
+
+def test_a_host_that_answers_429_is_not_asked_again_in_that_run(two_sites):
+    """Twenty subreddits' feeds on one host that limits each client: after its first 429 the
+    other feeds were asked all the same, each answered 429, and the host took us for a bot.
+    Its other feeds are read from their last copies; another host is asked as ever."""
+    limited, other = two_sites
+    answers = iter([Page(FEED), Page(FEED)])  # the last run's and this run's first
+
+    def limiting(handler):
+        handler._send(next(answers, Page(b"Too Many Requests", 429, {"Retry-After": "600"})))
+
+    limited.routes = {f"/r/{n}": limiting for n in range(6)}
+    other.routes = {"/f": Page(FEED)}
+    urls = [limited.url(f"/r/{n}") for n in range(6)]
+    last = fetch_all([urls[5]], settings=FetchConfig(per_host=1))[urls[5]].cache
+    got = fetch_all([*urls, other.url("/f")], {urls[5]: last}, FetchConfig(per_host=1))
+    assert [path for path, _ in limited.requests] == ["/r/5", "/r/0", "/r/1"]
+    assert got[urls[1]].cache.status == "429"
+    why = f"not asked: {limited.host} answered HTTP 429 to {urls[1]}"
+    assert [got[u].error for u in urls[2:5]] == [why] * 3
+    assert got[urls[5]].error is None and got[urls[5]].body == FEED
+    assert got[urls[5]].notes == [f"{why}; its last copy read"]
+    assert got[other.url("/f")].body == FEED

@@ -11,7 +11,7 @@ each read (urllib, urllib3, httpx) does not give.
 Manners: at most `per_host` requests to one host at a time and `concurrency` in all; a
 User-Agent naming the config's contact URL; `If-None-Match` / `If-Modified-Since` from the
 last answer; `Retry-After` (429, 503) and `Cache-Control: max-age` kept as the time before
-which the URL is not asked again; redirects followed by hand, so a permanent one (301, 308)
+which the URL is not asked again, and a host's 429 heeded by all its URLs in the run; redirects followed by hand, so a permanent one (301, 308)
 is remembered and reported while temporary ones (302, 303, 307) are not. Nothing is read
 past the byte cap: a Content-Length above it is refused before the body is read.
 """
@@ -108,6 +108,7 @@ async def _fetch_all(
 
     total_limit = asyncio.Semaphore(settings.concurrency)
     hosts: dict[str, asyncio.Semaphore] = {}
+    resting: dict[str, str] = {}  # host -> why it is not asked again in this run (a 429)
     done = 0
     out: dict[str, Fetched] = {}
     connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
@@ -122,7 +123,9 @@ async def _fetch_all(
         async def one(url: str) -> None:
             nonlocal done
             known = cache.get(url) or CacheInfo(url)
-            got = await _one(session, url, known, settings, total_limit, hosts, conditional)
+            got = await _one(
+                session, url, known, settings, total_limit, hosts, resting, conditional
+            )
             if feeds and got.fresh and (wrong := _not_a_feed(url, got.body or b"")):
                 started = dt.datetime.fromisoformat(got.cache.last_fetch or "")
                 moved_to = got.cache.moved_to
@@ -157,18 +160,11 @@ def _not_a_feed(url: str, body: bytes) -> tuple[str, str] | None:
     return None
 
 
-async def _one(session, url, known: CacheInfo, settings, total_limit, hosts, conditional):
+async def _one(session, url, known: CacheInfo, settings, total_limit, hosts, resting, conditional):
     started = now_utc()
     if known.not_before and dt.datetime.fromisoformat(known.not_before) > started:
         why = known.asked_because or "the server"
-        got = Fetched(url, known, known.body, known.content_type, waited=True)
-        got.notes.append(
-            f"not asked before {known.not_before} ({why}); "
-            + ("its last copy read" if known.body is not None else "nothing read")
-        )
-        if known.body is None:
-            got.error = f"the server asked not to be asked before {known.not_before} ({why})"
-        return got
+        return _not_asked(url, known, f"not asked before {known.not_before} ({why})")
     ask = known.moved_to or url
     host = (urlsplit(ask).hostname or "").lower()
     limit = hosts.setdefault(host, asyncio.Semaphore(settings.per_host))
@@ -179,9 +175,16 @@ async def _one(session, url, known: CacheInfo, settings, total_limit, hosts, con
         if known.last_modified:
             headers["If-Modified-Since"] = known.last_modified
     async with limit, total_limit:  # the host first: a feed waiting for its host holds no slot
+        if host in resting:
+            return _not_asked(url, known, resting[host])
         try:
             async with asyncio.timeout(settings.timeout):
-                return await _get(session, url, ask, headers, known, settings, started)
+                got = await _get(session, url, ask, headers, known, settings, started)
+            if got.cache.status == "429" or (got.cache.status == "503" and got.cache.not_before):
+                # a host's "too many requests" is said to us, not to one URL: its other URLs
+                # are not asked in this run either
+                resting[host] = f"not asked: {host} answered HTTP {got.cache.status} to {url}"
+            return got
         except TimeoutError:
             error = f"no complete answer within {settings.timeout:g} s; gave up"
         except FetchError as e:
@@ -189,6 +192,17 @@ async def _one(session, url, known: CacheInfo, settings, total_limit, hosts, con
         except Exception as e:  # aiohttp's ClientError family, OSError, bad URLs
             error = _connection_error(e)
     return _failed(url, known, started, error)
+
+
+def _not_asked(url: str, known: CacheInfo, why: str) -> Fetched:
+    """Not asked (`why`): its last copy is read; with none, that is the error."""
+    got = Fetched(url, known, known.body, known.content_type, waited=True)
+    got.notes.append(
+        f"{why}; " + ("its last copy read" if known.body is not None else "nothing read")
+    )
+    if known.body is None:
+        got.error = why
+    return got
 
 
 def _connection_error(e: Exception) -> str:
