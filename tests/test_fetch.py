@@ -180,6 +180,9 @@ def test_429_with_retry_after_is_not_asked_again_before_then(site):
     second = fetch_all([url], cache={url: first.cache})[url]
     assert len(site.asked("/busy")) == 1  # not asked again
     assert second.waited and "Retry-After" in second.notes[0]
+    # a new feed's server asking to wait is there: no "is its address right?" (a typo's hint)
+    for got in (first, second):
+        assert [p.message for p in read_fetched(got).problems] == [got.error]
 
 
 def test_retry_after_as_an_http_date_on_503(site):

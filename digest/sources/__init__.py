@@ -237,7 +237,8 @@ def read_fetched(got: Fetched) -> ReadResult:
         )
     if got.error:  # one line: what failed, what was read instead, how long it has failed
         last = ""
-        if cache.last_success is None and cache.failures < FAILING_RUNS:
+        waiting = got.waited or cache.not_before or cache.status == "429"  # the server is there
+        if cache.last_success is None and cache.failures < FAILING_RUNS and not waiting:
             last = "; never read yet: is its address in `feed:` right?"  # a typo, or a new feed
         elif got.body is not None:
             last = f"; its last copy ({cache.last_success}) read"
