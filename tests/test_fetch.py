@@ -431,3 +431,21 @@ def test_a_host_that_answers_429_is_not_asked_again_in_that_run(two_sites):
     assert got[urls[5]].error is None and got[urls[5]].body == FEED
     assert got[urls[5]].notes == [f"{why}; its last copy read"]
     assert got[other.url("/f")].body == FEED
+
+
+def test_a_host_leaving_two_urls_unanswered_is_not_asked_for_its_others(two_sites):
+    """An overloaded newspaper host that accepts and answers nothing, twenty of its section
+    feeds in the config: each cost the whole deadline, two at a time: 200 s at the default
+    20 s. After two unanswered URLs its others are not asked; one feed of a host that hangs
+    alone (a huge feed) costs the others of its host nothing."""
+    hung, fine = two_sites
+    hung.routes = {f"/s/{n}": hang for n in range(6)}
+    fine.routes = {"/huge": hang, **{f"/f/{n}": Page(FEED) for n in range(3)}}
+    urls = [hung.url(f"/s/{n}") for n in range(6)]
+    others = [fine.url(p) for p in ("/huge", "/f/0", "/f/1", "/f/2")]
+    got = fetch_all(urls + others, settings=FetchConfig(timeout=1.5, per_host=1))
+    assert len(hung.requests) == 2
+    why = f"not asked: {hung.host} left 2 URLs unanswered within 1.5 s"
+    timed_out = "no complete answer within 1.5 s; gave up"
+    assert [got[u].error for u in urls] == [timed_out] * 2 + [why] * 4
+    assert [got[u].body for u in others[1:]] == [FEED] * 3

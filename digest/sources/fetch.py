@@ -11,7 +11,8 @@ each read (urllib, urllib3, httpx) does not give.
 Manners: at most `per_host` requests to one host at a time and `concurrency` in all; a
 User-Agent naming the config's contact URL; `If-None-Match` / `If-Modified-Since` from the
 last answer; `Retry-After` (429, 503) and `Cache-Control: max-age` kept as the time before
-which the URL is not asked again, and a host's 429 heeded by all its URLs in the run; redirects followed by hand, so a permanent one (301, 308)
+which the URL is not asked again; a host's 429, or two of its URLs left unanswered, heeded by
+all its URLs in the run (`_Hosts`); redirects followed by hand, so a permanent one (301, 308)
 is remembered and reported while temporary ones (302, 303, 307) are not. Nothing is read
 past the byte cap: a Content-Length above it is refused before the body is read.
 """
@@ -37,6 +38,7 @@ from .webpage import looks_like_html, web_page_problem
 DEFAULT_FETCH = FetchConfig()
 CONNECT_TIMEOUT = 10.0  # within the URL's whole deadline (`fetch.timeout`)
 MAX_REDIRECTS = 5
+HUNG_AFTER = 2  # URLs of one host left unanswered in a run before its others are not asked
 MAX_WAIT = dt.timedelta(days=7)  # a Retry-After or max-age further away is taken as this
 MAX_AGE_SLACK = 3600.0  # seconds a max-age wait is shortened by, at most (see _wait)
 PERMANENT = (301, 308)
@@ -107,8 +109,7 @@ async def _fetch_all(
     worker = ThreadPoolExecutor(1, thread_name_prefix="digest-read") if then else None
 
     total_limit = asyncio.Semaphore(settings.concurrency)
-    hosts: dict[str, asyncio.Semaphore] = {}
-    resting: dict[str, str] = {}  # host -> why it is not asked again in this run (a 429)
+    hosts = _Hosts(settings.per_host)
     done = 0
     out: dict[str, Fetched] = {}
     connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
@@ -123,9 +124,7 @@ async def _fetch_all(
         async def one(url: str) -> None:
             nonlocal done
             known = cache.get(url) or CacheInfo(url)
-            got = await _one(
-                session, url, known, settings, total_limit, hosts, resting, conditional
-            )
+            got = await _one(session, url, known, settings, total_limit, hosts, conditional)
             if feeds and got.fresh and (wrong := _not_a_feed(url, got.body or b"")):
                 started = dt.datetime.fromisoformat(got.cache.last_fetch or "")
                 moved_to = got.cache.moved_to
@@ -160,14 +159,41 @@ def _not_a_feed(url: str, body: bytes) -> tuple[str, str] | None:
     return None
 
 
-async def _one(session, url, known: CacheInfo, settings, total_limit, hosts, resting, conditional):
+@dataclass
+class _Hosts:
+    """The hosts of one fetch_all: each one's limit of requests at once, and why a host is
+    not asked again in this run, once it is so."""
+
+    per_host: int
+    limits: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    resting: dict[str, str] = field(default_factory=dict)
+    unanswered: dict[str, int] = field(default_factory=dict)
+
+    def limit(self, host: str) -> asyncio.Semaphore:
+        return self.limits.setdefault(host, asyncio.Semaphore(self.per_host))
+
+    def answered(self, host: str, url: str, got: Fetched) -> None:
+        """A host's "too many requests" is said to us, not to one URL: its other URLs are
+        not asked in this run either."""
+        if got.cache.status == "429" or (got.cache.status == "503" and got.cache.not_before):
+            self.resting[host] = f"not asked: {host} answered HTTP {got.cache.status} to {url}"
+
+    def timed_out(self, host: str, seconds: float) -> None:
+        """One URL left unanswered may be its own (a huge feed); a second one is the host's
+        (overloaded, hanging): its other URLs would each cost the deadline too."""
+        n = self.unanswered[host] = self.unanswered.get(host, 0) + 1
+        if n >= HUNG_AFTER:
+            self.resting[host] = f"not asked: {host} left {n} URLs unanswered within {seconds:g} s"
+
+
+async def _one(session, url, known: CacheInfo, settings, total_limit, hosts: _Hosts, conditional):
     started = now_utc()
     if known.not_before and dt.datetime.fromisoformat(known.not_before) > started:
         why = known.asked_because or "the server"
         return _not_asked(url, known, f"not asked before {known.not_before} ({why})")
     ask = known.moved_to or url
     host = (urlsplit(ask).hostname or "").lower()
-    limit = hosts.setdefault(host, asyncio.Semaphore(settings.per_host))
+    limit = hosts.limit(host)
     headers = {}
     if conditional and known.body is not None:
         if known.etag:
@@ -175,18 +201,16 @@ async def _one(session, url, known: CacheInfo, settings, total_limit, hosts, res
         if known.last_modified:
             headers["If-Modified-Since"] = known.last_modified
     async with limit, total_limit:  # the host first: a feed waiting for its host holds no slot
-        if host in resting:
-            return _not_asked(url, known, resting[host])
+        if host in hosts.resting:
+            return _not_asked(url, known, hosts.resting[host])
         try:
             async with asyncio.timeout(settings.timeout):
                 got = await _get(session, url, ask, headers, known, settings, started)
-            if got.cache.status == "429" or (got.cache.status == "503" and got.cache.not_before):
-                # a host's "too many requests" is said to us, not to one URL: its other URLs
-                # are not asked in this run either
-                resting[host] = f"not asked: {host} answered HTTP {got.cache.status} to {url}"
+            hosts.answered(host, url, got)
             return got
         except TimeoutError:
             error = f"no complete answer within {settings.timeout:g} s; gave up"
+            hosts.timed_out(host, settings.timeout)
         except FetchError as e:
             error = str(e)
         except Exception as e:  # aiohttp's ClientError family, OSError, bad URLs
