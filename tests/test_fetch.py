@@ -4,6 +4,7 @@ Retry-After, max-age, ETag/304, per-host limits; and what the state remembers of
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import gzip
 import time
@@ -343,6 +344,26 @@ def test_a_utf8_feed_with_a_stale_declaration_is_read_as_the_server_says(site):
     read = read_feed(got.url, got.body, got.content_type)
     assert [a.title for a in read.articles] == ["Café — Курс сома"]
     assert ["read as utf-8" in p.message for p in read.problems] == [True]
+
+
+@pytest.mark.parametrize("content_type", ["text/xml; charset=utf-8", "text/xml; charset=utf-16"])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig"])
+def test_a_feeds_byte_order_mark_wins_over_the_servers_charset(site, content_type, encoding):
+    """A feed a Windows tool saved as "Unicode" (UTF-16 with a byte-order mark), served with
+    the site's charset=utf-8, or big-endian under charset=utf-16: "not a readable RSS/Atom
+    feed". The mark says the encoding, as browsers read it."""
+    body = (
+        f'<?xml version="1.0" encoding="{encoding.removesuffix("-sig")}"?><rss version="2.0">'
+        "<channel><title>Лента</title><item><title>Курс сома укрепился</title>"
+        "<description>Сом укрепился.</description></item></channel></rss>"
+    ).encode(encoding)
+    if encoding == "utf-16-be":
+        body = codecs.BOM_UTF16_BE + body
+    site.routes = {"/f": Page(body, headers={"Content-Type": content_type})}
+    got = fetch_all([site.url("/f")], feeds=True)[site.url("/f")]
+    read = read_feed(got.url, got.body, got.content_type)
+    assert [a.title for a in read.articles] == ["Курс сома укрепился"]
+    assert read.problems == []
 
 
 @pytest.mark.parametrize(

@@ -235,10 +235,12 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
         result.problems.append(web_page_problem(source, data))
         return result
     marked = marked_encoding(data)
+    if marked:  # a byte-order mark is the encoding, whatever the server's charset says
+        content_type = None
     if marked and marked[0] != "utf-8" and not opening(data, 16).startswith(b"<?xml"):
         # UTF-16 or -32 with no XML declaration, which feedparser cannot read: it gets the
-        # text as UTF-8, and no HTTP charset (which would no longer be true).
-        data, content_type = data[marked[1] :].decode(marked[0], errors="replace").encode(), None
+        # text as UTF-8.
+        data = data[marked[1] :].decode(marked[0], errors="replace").encode()
     # Our own reader turns the HTML into text (markup, scripts and styles dropped) and the
     # renderer escapes it: feedparser's sanitizer and URI rewriting would cost a third of the
     # parse for nothing.
