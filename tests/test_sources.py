@@ -993,3 +993,30 @@ def test_a_huge_entry_link_is_dropped_and_said(tmp_path):
     assert problem.source == str(feed)
     assert "link of 100,018 characters (over 2,048) dropped" in problem.message
     assert "'Story Number 1'" in problem.message
+
+
+def test_a_wordpress_feed_with_blank_lines_before_its_declaration_reads_without_a_problem(
+    tmp_path,
+):
+    """A theme's or plugin's stray blank lines before `<?xml` (XML forbids them, WordPress
+    sends them): the feed was read leniently and every run said "feed is not well-formed
+    XML"; its declared windows-1251 then held only by feedparser's guess."""
+    feed = tmp_path / "wp.xml"
+    feed.write_bytes(
+        b"\n\n"
+        + (
+            '<?xml version="1.0" encoding="windows-1251"?><rss version="2.0" '
+            'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+            "<title>Новости Оша</title><link>https://osh.example/</link><item>"
+            "<title>В Оше открыли новый мост</title><link>https://osh.example/most/</link>"
+            "<content:encoded><![CDATA[<p>Мост через реку Ак-Буура открыли в субботу.</p>]]>"
+            "</content:encoded></item></channel></rss>"
+        ).encode("cp1251")
+    )
+    read = read_paths([str(feed)])
+    assert read.problems == []
+    [article] = read.articles
+    assert (article.title, article.text) == (
+        "В Оше открыли новый мост",
+        "Мост через реку Ак-Буура открыли в субботу.",
+    )

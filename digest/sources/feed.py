@@ -222,6 +222,15 @@ def _declared_language(entry: feedparser.FeedParserDict, channel) -> str | None:
     return None
 
 
+def _declaration_first(data: bytes) -> bytes:
+    """The feed without the white space before its XML declaration, which XML forbids and
+    WordPress sites send (a theme's or plugin's stray blank lines): feedparser read such a
+    feed leniently, and every run called it "not well-formed"."""
+    mark = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
+    rest = data[len(mark) :].lstrip(b" \t\r\n")
+    return mark + rest if rest.startswith(b"<?xml") else data
+
+
 def read_feed(source: str, data: bytes, content_type: str | None = None) -> ReadResult:
     """Read an RSS, Atom or JSON feed already in memory (`content_type`: the HTTP header's,
     whose charset wins over the document's own). Problems are reported, never raised."""
@@ -234,6 +243,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
     if looks_like_html(data):
         result.problems.append(web_page_problem(source, data))
         return result
+    data = _declaration_first(data)
     marked = marked_encoding(data)
     if marked:  # a byte-order mark is the encoding, whatever the server's charset says
         content_type = None
