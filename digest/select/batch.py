@@ -53,7 +53,14 @@ from .pairs import (
 )
 from .ragged import Ragged
 from .sent import SentArticle, SentStories
-from .similarity import Reports, candidate_facets, same_story, vocabulary, weigh
+from .similarity import (
+    Reports,
+    candidate_facets,
+    feed_title_of,
+    same_story,
+    vocabulary,
+    weigh,
+)
 
 # Two texts under different headlines sharing a paragraph or two, each holding more of its
 # own, are copies only when their own paragraphs say alike (content-word Jaccard: copies
@@ -106,7 +113,10 @@ class Batch:
         t = self._tellings.get(i)
         if t is None:
             r, fps = self.row[i], self.fps
-            t = Telling(fps.signature[r], fps.lead[r], int(fps.size[r]), fps.headline_of(r))
+            t = Telling(
+                fps.signature[r], fps.lead[r], int(fps.size[r]), fps.headline_of(r),
+                feed_title_of(fps.articles[r]),
+            )  # fmt: skip
             self._tellings[i] = t
         return t
 

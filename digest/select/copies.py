@@ -22,6 +22,7 @@ import numpy as np
 
 from .fingerprint import NUM_PERM, headline_words
 from .sent import SentArticle
+from .similarity import feed_title
 
 # Thresholds measured on tests/test_neardup.py's labelled set (real articles, their changed
 # copies, other outlets' reports of the same events, same-topic different events) and on the
@@ -93,6 +94,7 @@ class Telling:
     lead: np.ndarray
     size: int
     headline: frozenset[int]
+    feed_title: int  # similarity.feed_title: its feed, outlet and title
 
 
 def is_copy(a: Telling, b: Telling) -> bool:
@@ -218,8 +220,14 @@ def republished(a: Telling, b: Telling, day_a: int | None, day_b: int | None) ->
     if headline_similarity(a.headline, b.headline) < 1.0:
         return False
     _, cont, _ = _containments(a.signature, b.signature, a.size, b.size)
-    return len(a.headline) >= LONG_HEADLINE or cont >= REPUBLISHED_CONTAINMENT
+    # Two items of one feed and outlet under one title prove nothing by it: it may be the
+    # feed's own, over each item of a feed that holds one at a time.
+    long = len(a.headline) >= LONG_HEADLINE and a.feed_title != b.feed_title
+    return long or cont >= REPUBLISHED_CONTAINMENT
 
 
 def telling_of_sent(h: SentArticle) -> Telling:
-    return Telling(h.signature, h.lead, h.shingles, headline_words(h.title))
+    return Telling(
+        h.signature, h.lead, h.shingles, headline_words(h.title),
+        feed_title(h.source, h.outlet, h.url, h.title),
+    )  # fmt: skip

@@ -40,6 +40,7 @@ class SentArticle:
     fact_kinds: bytes = b""  # the kind of each of `facts` (ASCII); empty: not recorded
     source: str = ""  # the file or feed it was read from
     outlet: str | None = None  # the outlet readers saw; None: sent before it was kept
+    url: str | None = None  # its link
 
 
 class SentStories(Protocol):
@@ -184,6 +185,7 @@ class History:
                 bytes(kinds or b""),
                 source,
                 outlet,
+                url,
             )
             for (
                 aid,
@@ -204,6 +206,7 @@ class History:
                 tellings,
                 source,
                 outlet,
+                url,
             ) in rows
         }
 

@@ -32,7 +32,7 @@ from scipy import sparse
 
 from ..models import Article
 from ..state.sent import NAME_BIT
-from ..text import title_key
+from ..text import site_of, title_key
 from . import kernels
 from .facts import AMOUNT, CLASSES, COUNT, DATE, PERCENT, WEEKDAY
 from .fingerprint import Fingerprints, headline_words
@@ -146,7 +146,7 @@ def sent_facets(tellings: Sequence[SentArticle]) -> Facets:
         np.array([script_of(h.title) == "cyrillic" for h in tellings], bool),
         facts,
         np.concatenate([np.zeros(0, np.uint8), *kinds]),
-        np.array([feed_title(h.source, h.outlet, h.title) for h in tellings], np.int64),
+        np.array([feed_title(h.source, h.outlet, h.url, h.title) for h in tellings], np.int64),
     )
 
 
@@ -156,20 +156,22 @@ def feed_title_of(article: Article, given: bool = False) -> int:
     what is sent: a feed that showed its one title in a read of three and holds fewer later
     is known by what it sent, titles.titled_by_history)."""
     title = (article.feed_title or article.title) if given else article.title
-    return feed_title(article.source, article.source_name or "", title)
+    return feed_title(article.source, article.source_name or "", article.url, title)
 
 
-def feed_title(source: str, outlet: str | None, title: str) -> int:
-    """The key of a report's source, outlet and title (text.title_key): two items of one
-    outlet in one feed under one title share it, and their headline says nothing of whether
-    they tell one story (a feed's one title over items that tell other things is the feed's:
-    the reader titles them by their text when it sees three, `sources.entry`; a feed that
-    holds one or two items at a time shows it only against what was sent from it). Two
-    outlets an aggregator lists under one headline keep it as evidence, and so does a
-    telling sent before its outlet was kept (None: no candidate's key)."""
+def feed_title(source: str, outlet: str | None, link: str | None, title: str) -> int:
+    """The key of a report's source, outlet, the site it links to and its title
+    (text.title_key): two items of one outlet in one feed on one site under one title share
+    it, and their headline says nothing of whether they tell one story (a feed's one title
+    over items that tell other things is the feed's: the reader titles them by their text
+    when it sees three, `sources.entry`; a feed that holds one or two items at a time shows
+    it only against what was sent from it). Two outlets an aggregator lists under one
+    headline keep it as evidence, named (Google News's <source>) or not (Google Alerts:
+    each links to its outlet's site), and so does a telling sent before its outlet was kept
+    (None: no candidate's key)."""
     if outlet is None:
         return key64("feed title, outlet unknown", source, title_key(title))
-    return key64("feed title", source, outlet, title_key(title))
+    return key64("feed title", source, outlet, site_of(link), title_key(title))
 
 
 def headline_terms(words: Ragged) -> Ragged:

@@ -22,7 +22,7 @@ SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt
        a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day,
        a.fact_kinds,
        (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id)),
-       a.source, a.outlet
+       a.source, a.outlet, a.url
 FROM json_each(?) j JOIN sent_articles a ON a.id = j.value;
 
 -- name: sent_articles_before_10
@@ -32,7 +32,7 @@ SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt
        a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day,
        a.fact_kinds,
        (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id)),
-       a.source, NULL
+       a.source, NULL, a.url
 FROM json_each(?) j JOIN sent_articles a ON a.id = j.value;
 
 -- name: sent_articles_before_8
@@ -41,7 +41,7 @@ SELECT a.id, coalesce(a.story_id, a.id), a.title, a.words, a.shingles, a.excerpt
        a.fact_weight, a.facts, a.classes, a.signature, a.lead, a.terms, a.paragraphs, a.day,
        NULL,
        (SELECT count(*) FROM sent_articles s WHERE s.story_id = coalesce(a.story_id, a.id)),
-       a.source, NULL
+       a.source, NULL, a.url
 FROM json_each(?) j JOIN sent_articles a ON a.id = j.value;
 
 -- name: sent_story_articles
