@@ -214,16 +214,17 @@ def republished(a: Telling, b: Telling, day_a: int | None, day_b: int | None) ->
     """Two tellings under one headline (its labels off, fingerprint.HEADLINE_WORDS content
     words or more) within a few days: a story republished in parts, its copies sharing little
     text. Some text in common is asked of headlines that are not long enough to be
-    unmistakable."""
+    unmistakable, and any of two items of one feed and outlet (`similarity.feed_title`)."""
     if day_a is not None and day_b is not None and abs(day_a - day_b) > REPUBLISHED_DAYS:
         return False
     if headline_similarity(a.headline, b.headline) < 1.0:
         return False
     _, cont, _ = _containments(a.signature, b.signature, a.size, b.size)
-    # Two items of one feed and outlet under one title prove nothing by it: it may be the
-    # feed's own, over each item of a feed that holds one at a time.
-    long = len(a.headline) >= LONG_HEADLINE and a.feed_title != b.feed_title
-    return long or cont >= REPUBLISHED_CONTAINMENT
+    if len(a.headline) < LONG_HEADLINE:
+        return cont >= REPUBLISHED_CONTAINMENT
+    # Two items of one feed and outlet under one title that share no text at all: the title
+    # may be the feed's own, over each item of a feed that holds one at a time.
+    return a.feed_title != b.feed_title or cont > 0
 
 
 def telling_of_sent(h: SentArticle) -> Telling:
