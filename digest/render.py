@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
@@ -41,6 +42,20 @@ NEUTRAL = "#5c6672"  # a currency moving is not good or bad news: one quiet colo
 
 _SPLIT_TAGS = re.compile(r">\s*\n\s*<")
 _INDENT = re.compile(r"\n\s+")
+
+
+LRM = "\u200e"  # LEFT-TO-RIGHT MARK: invisible, a strong left-to-right letter to the layout
+
+
+def closed_ltr(name: str) -> str:
+    """A name set inside a left-to-right line (an outlet's name before " · 6 Dec 2026", one
+    of a list), with a left-to-right mark after it when it holds right-to-left letters: else
+    the neutral " · " and the digits after it join its right-to-left run, and "BBC News فارسی
+    · 6 Dec 2026" is laid out "BBC News 6 · فارسی Dec 2026". A mark, not dir="auto" or <bdi>:
+    plain text and every mail client's layout honour it."""
+    if any(unicodedata.bidirectional(char) in ("R", "AL") for char in name):
+        return name + LRM
+    return name
 
 
 def make_subject(
@@ -287,11 +302,12 @@ def _item(
         name = clean_text(telling.source or "")
         href = safe_href(telling.url)
         if not name or name == source:
-            link = _Link(clean_text(telling.title), href)
-            if link.text and link not in more:
+            title = clean_text(telling.title)
+            link = _Link(closed_ltr(title), href)
+            if title and link not in more:
                 more.append(link)
-        elif _Link(name, href) not in also:
-            also.append(_Link(name, href))
+        elif _Link(closed_ltr(name), href) not in also:
+            also.append(_Link(closed_ltr(name), href))
     date = ""
     if item.date and item.date != digest.date:  # today's date on every story is noise
         shown = words.date(item.date, "short")
@@ -299,7 +315,11 @@ def _item(
     return _Item(
         title=clean_text(item.title) or words.t("untitled"),
         lead=clean_text(item.lead),
-        source=_Link(source, safe_href(item.source_link)) if source and show_source else None,
+        source=(
+            _Link(closed_ltr(source), safe_href(item.source_link))
+            if source and show_source
+            else None
+        ),
         href=safe_href(item.url),
         date=date,
         iso_date=item.date.isoformat() if item.date else "",

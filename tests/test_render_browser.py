@@ -8,24 +8,26 @@ light and dark.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
 import subprocess
+from html import escape
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, SHARED_SEEDS, digest_command
 
-from digest.models import DigestItem, DigestSection
+from digest.models import DigestItem, DigestSection, Telling
 from digest.render import render
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 try:
-    from test_render import STORIES, TCA, big_digest, sample_digest
+    from test_render import DAY, STORIES, TCA, big_digest, sample_digest
 except ImportError:  # tests/ made a package
-    from tests.test_render import STORIES, TCA, big_digest, sample_digest
+    from tests.test_render import DAY, STORIES, TCA, big_digest, sample_digest
 
 SHOTS = ROOT / "var" / "screenshots"
 CHROMIUM = os.environ.get("DIGEST_CHROMIUM", "/usr/bin/chromium")
@@ -409,3 +411,69 @@ def test_arabic_and_hebrew_stories_read_right_to_left(browser, width):
             page.close()
         ways = [(d, a in ("right", "end")) for _, d, a in got]
         assert ways == [("rtl", True)] * 4 + [("ltr", False)] * 2, got
+
+
+BIDI_BOXES = """(needles) => {
+  // The boxes a browser draws each needle in: one box per run it is split into.
+  const boxes = (range) => [...range.getClientRects()].map((r) => [r.left, r.right]);
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const found = {};
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const needle of needles) {
+      const at = node.data.indexOf(needle);
+      if (at >= 0 && !(needle in found)) {
+        const range = document.createRange();
+        range.setStart(node, at);
+        range.setEnd(node, at + needle.length);
+        found[needle] = boxes(range);
+      }
+    }
+  }
+  return found;
+}"""
+
+
+@pytest.mark.parametrize("part", ["html", "text"])
+def test_a_right_to_left_source_name_keeps_the_date_and_names_after_it_in_order(browser, part):
+    """A Persian outlet's name ("BBC News فارسی - ایران") drew the date after it into its
+    right-to-left run: the line read "BBC News 6 · ایران - فارسی Dec 2026", and "Also reported
+    by BBC فارسی, 24.kg" split "24" from ".kg". The date and the next name stay whole, after
+    the name, in the HTML and in the text part as a mail reader lays it out (left to right)."""
+    persian = "BBC News فارسی - ایران"
+    story = DigestItem(
+        "تاجیکستان و ایران توافق‌نامه انرژی امضا کردند",
+        "وزیران انرژی تاجیکستان و ایران روز یکشنبه توافق‌نامه‌ای امضا کردند.",
+        persian,
+        "https://www.bbc.com/persian/articles/c1x2y3z4",
+        DAY - dt.timedelta(days=1),
+        "https://www.bbc.com/persian",
+        (
+            Telling("همان خبر", "BBC فارسی", "https://www.bbc.com/persian/a", DAY),
+            Telling("Same story", "24.kg", "https://24.kg/a", DAY),
+        ),
+    )
+    digest = sample_digest(
+        sections=(
+            DigestSection("Tajikistan", (story, DigestItem(STORIES[0][0], STORIES[0][1], TCA))),
+        )
+    )
+    rendered = render(digest)
+    if part == "html":
+        html = rendered.html
+    else:  # a mail reader shows the text part as it is, left to right, one line a paragraph
+        lines = "".join(
+            f"<div>{escape(line) or '&nbsp;'}</div>" for line in rendered.text.split("\n")
+        )
+        html = f'<body style="font-family:monospace" dir="ltr">{lines}</body>'
+    page = browser.new_page(viewport={"width": 1024, "height": 800})
+    try:
+        page.set_content(html, wait_until="load")
+        got = page.evaluate(BIDI_BOXES, [persian, "7 Dec 2025", "BBC فارسی", "24.kg"])
+    finally:
+        page.close()
+    name, date = got[persian], got["7 Dec 2025"]
+    assert len(date) == 1, f"the date is split in {len(date)} pieces: {date}"
+    assert date[0][0] >= max(right for _, right in name) - 1, got
+    if part == "html":  # the text part lists each other outlet on a line of its own
+        assert len(got["24.kg"]) == 1, got
+        assert got["24.kg"][0][0] >= max(right for _, right in got["BBC فارسی"]) - 1, got
