@@ -28,6 +28,7 @@ from .models import (
     DigestItem,
     DigestSection,
     Problem,
+    RateQuote,
     RateRow,
     ReadResult,
     RenderedDigest,
@@ -141,7 +142,7 @@ def plan_digest(
     stories = place(config, selection.chosen, leads, rules)
     stories = drop_stale_stories(config, selection, stories, read.articles, day)
     stories = top_story_first(stories)
-    rows = rate_rows(newest_ticker(read.rates), previous_rates)
+    rows = rate_rows(current_ticker(read, day, as_of, config, notes), previous_rates)
     names = {a.source: a.source_name for a in read.articles if a.source_name}
     copies = {id(s.article) for s in selection.skipped if s.reason in (DUPLICATE, NEAR_DUPLICATE)}
 
@@ -312,6 +313,26 @@ def withdraw(
     selection.__dict__.pop("records", None)  # made only after delivery; never stale
     selection.chosen[:] = [c for c in selection.chosen if id(c) in ids]
     return kept
+
+
+def current_ticker(
+    read: ReadResult,
+    day: dt.date | None,
+    as_of: dt.date | None,
+    config: Config,
+    notes: list[str],
+) -> list[RateQuote]:
+    """The rates the digest shows: the newest ticker in the lookback window, as its stories
+    are. A ticker older than the window is not today's rates (its date in small capitals
+    did not stop "$1 buys 87.5 KGS" heading a digest nine months later), and one dated after
+    `--as-of` was not published yet: the digest then shows none, and a note says why."""
+    since = window_start(day, config.selection.lookback_days)
+    ticker = newest_ticker(read.rates, since, as_of)
+    newest = newest_ticker(read.rates)
+    if newest and not ticker:
+        window = f"{since or 'the first day'} to {as_of or day}"
+        notes.append(f"no rates shown: none is dated in the lookback ({window})")
+    return ticker
 
 
 def top_story_first(stories: list[PlannedStory]) -> list[PlannedStory]:

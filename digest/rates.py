@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -99,10 +100,18 @@ def per_usd(rate: Decimal) -> tuple[Decimal | None, bool]:
     return figure, approx
 
 
-def newest_ticker(quotes: Iterable[RateQuote]) -> list[RateQuote]:
-    """The quotes of the newest page (by page date; among pages of one date, the one with the
-    most pairs, then the last read)."""
-    quotes = [q for q in quotes if q.date is not None]
+def newest_ticker(
+    quotes: Iterable[RateQuote], since: dt.date | None = None, until: dt.date | None = None
+) -> list[RateQuote]:
+    """The quotes of the newest page dated from `since` to `until` (either open; by page date;
+    among pages of one date, the one with the most pairs, then the last read)."""
+    quotes = [
+        q
+        for q in quotes
+        if q.date is not None
+        and (since is None or q.date >= since)
+        and (until is None or q.date <= until)
+    ]
     if not quotes:
         return []
     newest = max(q.date for q in quotes)

@@ -380,3 +380,50 @@ def test_a_digest_too_big_for_gmail_shows_its_last_stories_as_headlines(tmp_path
         message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
         assert len(message.get_body(("html",)).get_content().encode()) <= MAX_HTML_BYTES + 200
     assert run_json("--config", config, "run")["chosen"] == []  # every story went out
+
+
+def _text_part(out: Path) -> str:
+    message = email.message_from_bytes(
+        (out / "digest.eml").read_bytes(), policy=email.policy.default
+    )
+    return message.get_body(("plain",)).get_content()
+
+
+@pytest.mark.slow
+def test_as_of_shows_the_rates_of_that_day_not_a_later_pages(tmp_path, shared_seeds):
+    """`preview --as-of 2025-12-08` on the real pages chose that day's stories under the rates
+    of 21 Feb 2026, a page published after it (KZT 0.00200, TJS 0.10593)."""
+    config = write_config(tmp_path, [shared_seeds / "*.txt"], lookback_days="7")
+    out = tmp_path / "p"
+    report = run_json("--config", config, "preview", "--out", out, "--as-of", "2025-12-08")
+    rates = {r["pair"]: r["rate"] for r in report["rates"]}
+    assert rates["KZT/USD"] == 0.00196 and rates["TJS/USD"] in (0.10899, 0.10904), rates
+    assert "1 US dollar buys · 8 Dec 2025:" in _text_part(out)
+
+
+STALE_RATES_FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>Kun.uz</title>
+<link>https://kun.uz/en</link>
+<item><title>Tashkent Opens a New Metro Line</title>
+<link>https://kun.uz/en/news/2026/03/02/metro</link>
+<pubDate>Mon, 02 Mar 2026 11:00:00 +0500</pubDate>
+<description>Tashkent opened a new metro line on Monday, linking the Yunusabad district to the
+centre, the city's mayor said.</description></item>
+</channel></rss>"""
+
+
+@pytest.mark.slow
+def test_rates_older_than_the_lookback_are_not_shown_as_todays(tmp_path):
+    """The only rate ticker is a page of 21 Feb 2026 and the news is of 2 March: the digest
+    headed its news with "1 US dollar buys · 21 Feb 2026" and its preheader said "$1 buys
+    87.5 KGS, ≈500 KZT, …" with no date. Rates older than the lookback, like stories, are not
+    shown; a note says why."""
+    feed = tmp_path / "feed.xml"
+    feed.write_text(STALE_RATES_FEED)
+    config = write_config(tmp_path, [page("003"), f"feed: {feed}"], lookback_days="7")
+    out = tmp_path / "p"
+    report = run_json("--config", config, "preview", "--out", out)
+    assert [c["title"] for c in report["chosen"]] == ["Tashkent Opens a New Metro Line"]
+    assert report["rates"] == []
+    assert any("no rates shown" in n and "2026-02-23" in n for n in report["notes"])
+    assert "dollar" not in _text_part(out)
+    assert "$1 buys" not in (out / "digest.html").read_text()
