@@ -324,6 +324,7 @@ class DigestItem:
     source_link: str | None = None  # the source's home page, linked from its name
     also: tuple[Telling, ...] = ()  # the other tellings of the story: "Also reported by"
     listed: bool = False  # `date` is a listing page's ("listed 8 Dec"), not a publication's
+    language: str | None = None  # the story's own ("ru"), for its lang= when not the digest's
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from .config import Config
 from .errors import SourcesError
 from .heap import give_back
 from .i18n import catalogue
+from .language import language_of
 from .lookback import in_the_future, reference_day, window_start
 from .models import (
     DUPLICATE,
@@ -387,6 +388,7 @@ def build_digest(
                 source_link=a.source_link,
                 also=() if short else replace(story.chosen, tellings=others).also,
                 listed=first.listed,
+                language=language_of(a),
             )
         )
     rates_source = None

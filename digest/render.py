@@ -268,6 +268,7 @@ class _Item:
     more: tuple[_Link, ...]  # the same outlet's other articles on the story: "More on this"
     anchor: str
     first: bool  # the top story: its own block, larger
+    lang: str  # the story's language when not the digest's (lang=: a screen reader's voice)
 
     @property
     def title_dir(self) -> str:
@@ -327,6 +328,7 @@ def _item(
         more=tuple(more),
         anchor=f"story-{number}",
         first=number == 1,
+        lang=item.language if item.language and item.language != words.language else "",
     )
 
 

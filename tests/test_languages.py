@@ -10,6 +10,7 @@ treebanks' annotators drew them.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -544,3 +545,46 @@ def test_a_russian_digest_of_real_news_reads_whole_in_a_browser(tmp_path, browse
         shown = " ".join(got["text"].split())
         for story in chosen:
             assert " ".join(story["lead"].split()) in shown, story["title"]
+
+
+def test_each_story_in_another_language_says_so_for_screen_readers(tmp_path):
+    """An English digest of Russian and Kazakh news marked nothing but <html lang="en">: a
+    screen reader read "Россия строит новую авиабазу" with its English voice (WCAG 3.1.2,
+    language of parts). Each story not in the digest's language carries its own lang=,
+    declared by the feed or told by its letters."""
+    from digest.config import load_config
+    from digest.pipeline import preview
+
+    russian = {a.title: a for a in russian_articles()}
+    syria = russian["Times: Россия строит новую авиабазу в Сирии"]
+    kazakh = next(d for d in _json("kk_ktb_documents.json") if d["document"].startswith("akorda"))
+    english = (
+        "Kazakhstan Opens New Rail Link to China",
+        [
+            "Kazakhstan opened a new rail link to China on Wednesday, the national rail company said."
+        ],
+        "en",
+    )
+    entries = [
+        english,
+        (syria.title, [p.text for p in syria.paragraphs], ""),  # undeclared: told by its letters
+        ("Ақорда жаңалықтары", [" ".join(kazakh["sentences"][i : i + 4]) for i in (0, 4)], "kk"),
+    ]
+    feed = tmp_path / "region.xml"
+    feed.write_text(_atom(entries).replace(" xml:lang=''", ""), encoding="utf-8")
+    config = tmp_path / "digest.yaml"
+    config.write_text(
+        f"title: Regional Daily\nsources:\n  - feed: {feed}\nstate: {tmp_path / 's.sqlite3'}\n",
+        encoding="utf-8",
+    )
+    _, paths = preview(load_config(config), tmp_path / "out")
+    html = paths[0].read_text(encoding="utf-8")
+    stories = re.findall(
+        r'<div class="it[^"]*" id="story-\d+"([^>]*)>.*?<h3[^>]*>(?:<a[^>]*>)?([^<]*)', html
+    )
+    langs = {title: re.search(r'lang="([^"]*)"', attrs) for attrs, title in stories}
+    assert {t: m and m.group(1) for t, m in langs.items()} == {
+        english[0]: None,  # the digest's own language: nothing to say
+        syria.title: "ru",
+        "Ақорда жаңалықтары": "kk",
+    }
