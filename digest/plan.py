@@ -338,13 +338,14 @@ def current_ticker(
 
 def top_story_first(stories: list[PlannedStory]) -> list[PlannedStory]:
     """The top story first: the story the most outlets carried, then the newest (by when it
-    was first told), then the one told most often, then the placed order."""
+    was first told), then the one told most often, then the placed order. Outlets are what
+    readers see, as in "Also reported by": the pages of one unnamed source are one."""
     if len(stories) < 2:
         return stories
 
     def rank(n: int) -> tuple[int, int, int, int]:
         c = stories[n].chosen
-        outlets = len({a.shown_source or a.source for a in (c.article, *c.tellings)})
+        outlets = len({a.shown_source for a in (c.article, *c.tellings)})
         day = c.first_told.date
         return (-outlets, -(day.toordinal() if day else 0), -len(c.tellings), n)
 

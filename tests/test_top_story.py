@@ -181,6 +181,27 @@ def test_the_top_story_comes_first_in_the_json_and_the_digest(tmp_path):
     assert text.index("1 US dollar buys") < text.index("TOP STORY")
 
 
+@pytest.mark.slow
+def test_pages_of_one_unnamed_source_are_one_outlet_for_the_top_story(tmp_path):
+    """With the real pages given as `path:` alone (no name), each page file counted as an
+    outlet: a December story listed on three of them, shown under no name and with no "Also
+    reported by", beat every February story as "the story most outlets carried". Outlets are
+    what readers see, as in "Also reported by": one unnamed source is one."""
+    seeds = need_real_pages()
+    config = write_config(tmp_path, str(seeds / "*.txt"))
+    config.write_text(
+        "\n".join(
+            line
+            for line in config.read_text().splitlines()
+            if not line.lstrip().startswith(("name:", "link:"))
+        )
+        + "\n"
+    )
+    report = preview_json(config)
+    assert all(not c["source"] and not c["also"] for c in report["chosen"][:3]), report["chosen"]
+    assert report["chosen"][0]["date"] == max(c["date"] for c in report["chosen"])
+
+
 # --- also reported by ---------------------------------------------------------------------------
 
 
