@@ -75,8 +75,11 @@ def make_subject(
             [words.date(date, "short")] if date else []
         )
         return shorten(", ".join(head), SUBJECT_MAX)
-    suffix = f" {words.t('subject_more', n=more)}" if more > 0 else ""
-    return shorten(headline, SUBJECT_MAX - len(suffix)) + suffix
+    if more <= 0:
+        return shorten(headline, SUBJECT_MAX)
+    suffix = f" {words.t('subject_more', n=more)}"
+    # the mark after a right-to-left headline is invisible: it takes none of the 78
+    return closed_ltr(shorten(headline, SUBJECT_MAX - len(suffix))) + suffix
 
 
 def make_preheader(
@@ -86,7 +89,7 @@ def make_preheader(
     that does not fit is passed over for a shorter one after it; a headline cut short can
     say something it does not: "Turkey Set $5…"), then the rates. With no other story:
     `fallback` (the top story's lead) and the rates."""
-    heads = [h for h in (clean_text(h) for h in headlines) if h]
+    heads = [closed_ltr(h) for h in (clean_text(h) for h in headlines) if h]
     tail = [rates] if rates else []
     room = limit - (len(rates) + 3 if rates else 0)
     shown: list[str] = []
@@ -96,7 +99,7 @@ def make_preheader(
     if not heads:
         lead = clean_text(fallback)
         if lead:
-            shown.append(shorten(lead, max(room, 20)))
+            shown.append(closed_ltr(shorten(lead, max(room, 20))))
     return shorten(" · ".join([*shown, *tail]), limit)
 
 

@@ -249,7 +249,9 @@ def is_article_url(url: str | None) -> bool:
     return bool(path.strip("/"))
 
 
-_KEEP_FORMAT_CHARS = "\u200c\u200d"  # ZWNJ/ZWJ: needed by Persian script and emoji sequences
+# ZWNJ/ZWJ: needed by Persian script and emoji sequences; LRM/RLM: marks with no scope, which
+# keep a right-to-left name and what follows it in order (render.closed_ltr)
+_KEEP_FORMAT_CHARS = "\u200c\u200d\u200e\u200f"
 
 
 def direction(text: str) -> str:

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SHARED_SEEDS, digest_command
 
+from digest.config import DeliveryConfig
+from digest.message import build_message
 from digest.models import DigestItem, DigestSection, Telling
 from digest.render import render
 
@@ -477,3 +479,30 @@ def test_a_right_to_left_source_name_keeps_the_date_and_names_after_it_in_order(
     if part == "html":  # the text part lists each other outlet on a line of its own
         assert len(got["24.kg"]) == 1, got
         assert got["24.kg"][0][0] >= max(right for _, right in got["BBC فارسی"]) - 1, got
+
+
+def test_a_right_to_left_headline_keeps_the_subject_and_preheader_in_order(browser):
+    """An inbox shows the subject (as the message carries it) and the preheader on one
+    left-to-right line: after a Persian
+    top headline, "+ 2 more" was laid out "2 + <headline> more", and after a Persian headline
+    in the preheader, "$1 buys" came out as "$1 · <headline> buys". What follows a headline
+    stays after it, whole."""
+    persian = "تاجیکستان و ایران توافق‌نامه انرژی امضا کردند"
+    second = DigestItem("افغانستان و ازبکستان راه‌آهن می‌سازند", "سه شنبه.", TCA)
+    top = DigestItem(persian, "وزیران انرژی روز یکشنبه توافق‌نامه‌ای امضا کردند.", TCA)
+    digest = sample_digest(
+        sections=(DigestSection("Tajikistan", (top, second, DigestItem(*STORIES[0][:2], TCA))),)
+    )
+    rendered = render(digest)
+    delivery = DeliveryConfig(from_addr="Central Asia Daily <digest@example.com>")
+    subject = build_message(rendered, delivery, "reader@example.com", "t")["Subject"]
+    lines = "".join(f"<div>{escape(x)}</div>" for x in (subject, rendered.preheader))
+    page = browser.new_page(viewport={"width": 1600, "height": 400})
+    try:
+        page.set_content(f'<body dir="ltr">{lines}</body>', wait_until="load")
+        got = page.evaluate(BIDI_BOXES, [persian, "+ 2 more", second.title, "$1 buys"])
+    finally:
+        page.close()
+    for before, after in ((persian, "+ 2 more"), (second.title, "$1 buys")):
+        assert len(got[after]) == 1, got
+        assert got[after][0][0] >= max(right for _, right in got[before]) - 1, (before, got)
