@@ -427,3 +427,45 @@ def test_rates_older_than_the_lookback_are_not_shown_as_todays(tmp_path):
     assert any("no rates shown" in n and "2026-02-23" in n for n in report["notes"])
     assert "dollar" not in _text_part(out)
     assert "$1 buys" not in (out / "digest.html").read_text()
+
+
+DATE_ONLY_RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Gazeta</title>
+<link>https://gazeta.uz/</link>
+<item><title>Uzbekistan Adopts Its 2026 Budget</title><link>https://gazeta.uz/a/1</link>
+<dc:date>2025-11-09</dc:date><description>Uzbekistan's parliament adopted the 2026 state budget
+on Sunday, raising spending on schools by a fifth.</description></item>
+</channel></rss>"""
+DATE_ONLY_JSON = {
+    "version": "https://jsonfeed.org/version/1.1",
+    "title": "Kun.uz",
+    "home_page_url": "https://kun.uz/",
+    "items": [
+        {
+            "id": "1",
+            "url": "https://kun.uz/news/1",
+            "title": "Samarkand Opens a Winter Festival",
+            "content_text": "Samarkand opened its first winter festival on Sunday with concerts "
+            "on the Registan square.",
+            "date_published": "2025-11-09",
+        }
+    ],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Almaty"])
+def test_a_date_written_without_a_time_is_that_day_in_any_zone(tmp_path, zone):
+    """A feed that dates its entries by day alone (dc:date "2025-11-09", a JSON Feed's
+    "2025-11-09") was read as midnight UTC: in New York the digest dated both stories
+    "8 Nov 2025", the day before the one the feed wrote."""
+    rss, jsonfeed = tmp_path / "gazeta.xml", tmp_path / "kun.json"
+    rss.write_text(DATE_ONLY_RSS, encoding="utf-8")
+    jsonfeed.write_text(json.dumps(DATE_ONLY_JSON), encoding="utf-8")
+    config = write_config(tmp_path, [f"feed: {rss}", f"feed: {jsonfeed}"])
+    config.write_text(config.read_text().replace("Asia/Almaty", zone))
+    report = run_json("--config", config, "preview", "--out", tmp_path / "p")
+    assert {c["title"]: c["date"] for c in report["chosen"]} == {
+        "Uzbekistan Adopts Its 2026 Budget": "2025-11-09",
+        "Samarkand Opens a Winter Festival": "2025-11-09",
+    }

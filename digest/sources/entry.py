@@ -193,6 +193,16 @@ def strip_excerpt_marks(paragraphs: list[Paragraph]) -> tuple[tuple[Paragraph, .
     return tuple(kept), excerpt
 
 
+_TIME_OF_DAY = re.compile(r"\d:\d\d|T\d\d")
+
+
+def day_at_noon(when: dt.datetime, written: str) -> dt.datetime:
+    """A date written without a time of day ("2025-11-09", RSS's dc:date) as noon UTC: the day
+    it names in every zone from UTC-11 to UTC+11. Read as midnight UTC it was the day before
+    everywhere west of Greenwich."""
+    return when if _TIME_OF_DAY.search(written) else when.replace(hour=12)
+
+
 def published_at(when: dt.datetime | None) -> dt.datetime | None:
     """When an entry was published (time-zone aware), None for no date or a placeholder."""
     return when if when is not None and FIRST_PUBLISHED <= when < LAST_PUBLISHED else None

@@ -24,6 +24,7 @@ from ..untitled import title_from_text
 from .entry import (
     HTML_ENTITY,
     blocks,
+    day_at_noon,
     empty_entries,
     html_to_paragraphs,
     linked_article,
@@ -56,7 +57,8 @@ _ZONE_NAME = re.compile(r"\d\d:\d\d(?::\d\d)?\s+([A-Za-z]{1,5})\s*$")
 def _when(entry: feedparser.FeedParserDict) -> dt.datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         if value := entry.get(key):
-            when = published_at(dt.datetime.fromtimestamp(calendar.timegm(value), tz=dt.UTC))
+            when = dt.datetime.fromtimestamp(calendar.timegm(value), tz=dt.UTC)
+            when = published_at(day_at_noon(when, entry.get(key.removesuffix("_parsed"), "")))
             if when:  # else a placeholder: the next date the entry gives, if any
                 return when
     return None

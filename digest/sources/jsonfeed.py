@@ -11,6 +11,7 @@ from ..models import Article, Problem, ReadResult
 from ..text import clean_text, safe_href
 from ..untitled import title_from_text
 from .entry import (
+    day_at_noon,
     empty_entries,
     html_to_paragraphs,
     published_at,
@@ -30,7 +31,11 @@ def looks_like_json(data: bytes) -> bool:
 
 def _date(value: object) -> dt.datetime | None:
     when = _iso(value)
-    return published_at(when if when.tzinfo else when.replace(tzinfo=dt.UTC)) if when else None
+    if when is None:
+        return None
+    return published_at(
+        day_at_noon(when if when.tzinfo else when.replace(tzinfo=dt.UTC), str(value))
+    )
 
 
 def _iso(value: object) -> dt.datetime | None:
