@@ -240,6 +240,22 @@ def test_a_refusal_by_policy_stops_nobody(tmp_path):
     assert set(statuses(config).values()) == {"active"}
 
 
+def through_postfix(tmp_path, mta):
+    """A config that sends through the private Postfix `mta` with a VERP return path, reads
+    its bounces Maildir, and lists no addresses of its own."""
+    config = write_config(
+        tmp_path,
+        8080,
+        f"""  return_path: "bounces+{{token}}@bounce.test"
+  smtp: {{host: 127.0.0.1, port: {mta.port}, security: none}}
+bounces:
+  maildir: {mta.maildir}
+""",
+    )
+    config.write_text(config.read_text().replace("to: [listed@example.com]", "to: []"))
+    return config
+
+
 def test_mail_that_expired_in_a_queue_is_a_soft_bounce(tmp_path):
     """A reader's mailbox is full (452 4.2.2) until a real Postfix gives up on the message: its
     DSN says `Action: failed` with `Status: 4.2.2`, which stopped the reader at once as if the
@@ -258,16 +274,7 @@ def test_mail_that_expired_in_a_queue_is_a_soft_bounce(tmp_path):
     settings = "maximal_queue_lifetime = 0\nbounce_queue_lifetime = 0\n"
     mta = Postfix(remote.port, settings=settings).start()
     try:
-        config = write_config(
-            tmp_path,
-            8080,
-            f"""  return_path: "bounces+{{token}}@bounce.test"
-  smtp: {{host: 127.0.0.1, port: {mta.port}, security: none}}
-bounces:
-  maildir: {mta.maildir}
-""",
-        )
-        config.write_text(config.read_text().replace("to: [listed@example.com]", "to: []"))
+        config = through_postfix(tmp_path, mta)
         assert cli(config, "readers", "add", "full@remote.test").returncode == 0
         assert cli(config, "run").returncode == 0
         [dsn] = mta.wait_for_bounce()
@@ -305,16 +312,7 @@ def test_real_postfix_bounces_come_back_to_the_verp_address_and_stop_the_reader(
     remote.start()
     mta = Postfix(remote.port).start()
     try:
-        config = write_config(
-            tmp_path,
-            8080,
-            f"""  return_path: "bounces+{{token}}@bounce.test"
-  smtp: {{host: 127.0.0.1, port: {mta.port}, security: none}}
-bounces:
-  maildir: {mta.maildir}
-""",
-        )
-        config.write_text(config.read_text().replace("to: [listed@example.com]", "to: []"))
+        config = through_postfix(tmp_path, mta)
         for address in ("ann@remote.test", "gone@remote.test", "nosuchuser@local.test"):
             assert cli(config, "readers", "add", address).returncode == 0
         ran = cli(config, "run", "--json")

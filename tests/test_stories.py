@@ -159,6 +159,17 @@ def feed_article(title: str, body: str, feed: str, guid: str) -> Article:
     return Article(title, paragraphs, feed, date=dt.date(2025, 11, 20), guid=guid)
 
 
+def assert_each_a_story(reports: list[Article]) -> None:
+    """Each report is a story of its own, on a fresh state."""
+    with Store.open(":memory:", readonly=True) as store:
+        selection = select(reports, History(store), EVERYTHING)
+    assert [c.article.title for c in selection.chosen] == [r.title for r in reports]
+
+
+def ria_report(title: str, body: str, guid: str) -> Article:
+    return feed_article(title, body, "https://ria.ru/export/rss2/index.xml", guid)
+
+
 def test_feeds_that_number_items_alike_lose_nothing(tmp_path):
     stories = base_stories()[:6]
     feed_a = [
@@ -305,9 +316,7 @@ def test_two_formulaic_reports_of_other_places_people_and_days_are_two_stories()
         opening("Leipzig", 367, "Sunday", 8, "Dmitri Falkner", "Corvid Robotics", 49, 6231),
         opening("Graz", 40, "Thursday", 3, "Olga Szabo", "Meridian Steel", 812, 950),
     ]
-    with Store.open(":memory:", readonly=True) as store:
-        selection = select(reports, History(store), EVERYTHING)
-    assert [c.article.title for c in selection.chosen] == [r.title for r in reports]
+    assert_each_a_story(reports)
 
 
 def test_two_reports_from_one_desk_on_one_day_are_not_one_story_by_their_datelines():
@@ -316,26 +325,22 @@ def test_two_reports_from_one_desk_on_one_day_are_not_one_story_by_their_datelin
     Bishkek on 5 December, shared that date and were one story (the GDP report hidden)."""
     dateline = "БИШКЕК, 5 дек — РИА Новости. "
     reports = [
-        feed_article(
+        ria_report(
             "Президент Киргизии повысил зарплаты учителям в полтора раза",
             dateline + "Президент Киргизии Садыр Жапаров подписал указ о повышении заработной "
             "платы учителям на 50% с 1 января, сообщила пресс-служба главы республики.\n\n"
             "Средняя зарплата учителя в Киргизии сейчас составляет около 30 тысяч сомов.",
-            "https://ria.ru/export/rss2/index.xml",
             "https://ria.ru/20251205/1.html",
         ),
-        feed_article(
+        ria_report(
             "ВВП Киргизии за 11 месяцев вырос на 10,5%",
             dateline + "Валовой внутренний продукт Киргизии в январе-ноябре вырос на 10,5% по "
             "сравнению с аналогичным периодом прошлого года, сообщил Нацстатком республики."
             "\n\nОсновной вклад в рост внесли строительство и торговля.",
-            "https://ria.ru/export/rss2/index.xml",
             "https://ria.ru/20251205/2.html",
         ),
     ]
-    with Store.open(":memory:", readonly=True) as store:
-        selection = select(reports, History(store), EVERYTHING)
-    assert [c.article.title for c in selection.chosen] == [r.title for r in reports]
+    assert_each_a_story(reports)
 
 
 def test_two_reports_of_one_correspondent_on_one_day_are_not_one_story_by_the_byline():
@@ -344,26 +349,22 @@ def test_two_reports_of_one_correspondent_on_one_day_are_not_one_story_by_the_by
     day made a bond auction and the rouble's rate one story (the rate report hidden)."""
     dateline = "МОСКВА, 2 дек — РИА Новости, Наталья Дембинская. "
     reports = [
-        feed_article(
+        ria_report(
             "Минфин разместил ОФЗ на 50 миллиардов рублей",
             dateline + "Минфин России в среду разместил на аукционе облигации федерального займа "
             "на 50 миллиардов рублей при спросе в 120 миллиардов, следует из данных ведомства."
             "\n\nСредневзвешенная доходность выпуска составила 14,9% годовых.",
-            "https://ria.ru/export/rss2/index.xml",
             "https://ria.ru/20261202/1.html",
         ),
-        feed_article(
+        ria_report(
             "Рубль на Мосбирже укрепился к доллару",
             dateline + "Курс рубля в среду вырос по отношению к доллару и юаню, следует из данных "
             "торгов Московской биржи.\n\nОфициальный курс доллара, установленный Банком России, "
             "составил 92,4 рубля.",
-            "https://ria.ru/export/rss2/index.xml",
             "https://ria.ru/20261202/2.html",
         ),
     ]
-    with Store.open(":memory:", readonly=True) as store:
-        selection = select(reports, History(store), EVERYTHING)
-    assert [c.article.title for c in selection.chosen] == [r.title for r in reports]
+    assert_each_a_story(reports)
 
 
 def test_two_presidents_signing_two_laws_are_two_stories(tmp_path):
