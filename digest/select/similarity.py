@@ -105,9 +105,12 @@ class Facets:
         return len(self.cyrillic)
 
 
-def candidate_facets(fps: Fingerprints) -> Facets:
-    """What the same-story score needs of the candidates (see `Facets`)."""
+def candidate_facets(fps: Fingerprints, feed_titles: np.ndarray | None = None) -> Facets:
+    """What the same-story score needs of the candidates (see `Facets`; `feed_titles`: their
+    `feed_title` keys, when known)."""
     cyrillic = (script_of(a.title) == "cyrillic" for a in fps.articles)
+    if feed_titles is None:
+        feed_titles = np.fromiter(map(feed_title_of, fps.articles), np.int64, len(fps))
     return Facets(
         fps.terms,
         fps.counts,
@@ -116,7 +119,7 @@ def candidate_facets(fps: Fingerprints) -> Facets:
         np.fromiter(cyrillic, bool, len(fps)),
         fps.facts,
         fps.kinds,
-        np.fromiter(map(feed_title_of, fps.articles), np.int64, len(fps)),
+        feed_titles,
     )
 
 
