@@ -518,6 +518,13 @@ _AGENCIES = (
     r"AA|QNA|IRNA|VNA|MENA|BSS|CNA"
 )
 _AGENCY = rf"(?:{_AGENCIES}|{_AGENCIES.upper()})(?:-[^\W\d_]+)?\b"
+# National agencies known by a code that is also a word or a name ("SPA", "MAP", "PA"): an
+# outlet only in brackets ("RIYADH (SPA) -", "WARSAW (PAP) -", "LONDON (PA Media) -"). Not
+# those that are a company's ticker too (Molson Coors' TAP, APA Corp's APA, Advance Auto
+# Parts' AAP, Cohen & Steers' CNS).
+_AGENCY_CODES = (
+    r"SPA|WAM|KUNA|BNA|ONA|SANA|NNA|MAP|APS|PAP|MTI|CTK|BTA|UNB|UNN|UNI|PNA|PA|HINA|STA|ANP|NTB"
+)
 # "ST. LOUIS", "FT. WORTH", "COEUR D'ALENE": of abbreviations only a place's (a title's, "DR.",
 # "GOV.", "MR.", opens a name: "DR. FAUCI (NIAID) —" is news), and no possessive ("DOMINO'S")
 _PLACE_WORD = (
@@ -537,7 +544,8 @@ _DATELINE = re.compile(
     r"(?P<date>(?:\d{1,2}(?:st|nd|rd|th)?\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})"  # "Dec. 3"
     r"(?:,?\s+\d{4}(?:\s*г\.|\s+года)?)?[,.]?\s+)?"
     rf"(?:{_DASH}\s*)?"
-    rf"(?:(?P<agency>/\s*[^/]{{2,40}}\s*/|\({_AGENCY}(?:\s[A-Z][a-z]+)?\)|{_AGENCY})"
+    rf"(?:(?P<agency>/\s*[^/]{{2,40}}\s*/|{_AGENCY}"
+    rf"|\((?:{_AGENCY}|(?:{_AGENCY_CODES})\b)(?:\s[A-Z][a-z]+)?\))"
     rf"(?:{_BYLINE})?"
     r"|(?P<bracket>\([^()]{2,30}\)))?"
     rf"\.?\s*(?P<end>(?:{_DASH}|[.:])\s*|$|(?<=\))\s+)"  # ANI's colon, PTI's nothing
