@@ -181,6 +181,7 @@ class ReadResult:
     sources_read: int = 0  # sources that gave at least something
     notes: list[str] = field(default_factory=list)  # what fetching did that is no problem
     origins: dict = field(default_factory=dict)  # Article.source -> the config's SourceSpec
+    resting: dict[str, str] = field(default_factory=dict)  # hosts not asked again, and why
 
     def extend(self, other: ReadResult) -> None:
         self.articles.extend(other.articles)
@@ -190,6 +191,7 @@ class ReadResult:
         self.notes.extend(other.notes)
         for source, spec in other.origins.items():
             self.origins.setdefault(source, spec)
+        self.resting.update(other.resting)
 
 
 # Reasons an article is left out of a digest (the CLI contract's `reason`).

@@ -224,6 +224,7 @@ def apply_source_rules(config: Config, store, read: ReadResult, as_of, notes: li
         write=store is not None and not store.readonly,
         settings=config.fetch,
         progress=meter("fetching", "pages"),
+        resting=read.resting,
     )
     notes.extend(full_text_notes)
     candidates, excluded = rules.excluded(candidates)

@@ -336,3 +336,27 @@ def test_a_page_that_failed_for_a_moment_is_asked_again_next_run_and_a_404_is_no
             assert read[1].text == "A teaser."
     assert len(site.asked("/a/0")) == 2
     assert len(site.asked("/a/1")) == 1  # a 404 is cached
+
+
+def test_a_host_that_answered_429_to_a_feed_is_not_asked_for_pages_in_that_run(tmp_path, site):
+    """A host that answered 429 to one of its feeds was left alone by its other feeds, then
+    asked for the page of every new article of the run all the same (the README: "asked
+    nothing more in that run ... its pages are asked next run"). The rest holds for pages."""
+    articles = sample()[:3]
+    site.routes["/feed.xml"] = Page(teaser_feed(site, articles))
+    site.routes["/busy.xml"] = Page(b"Too Many Requests", 429, {"Retry-After": "600"})
+    for n, a in enumerate(articles):
+        site.routes[f"/a/{n}"] = Page(article_page(a.title, list(a.prose)))
+    path = config(tmp_path, site.url("/feed.xml"))
+    busy = f"  - feed: {site.url('/busy.xml')}\n    full_text: true\nfetch:\n  per_host: 1\n"
+    path.write_text(
+        path.read_text().replace("    full_text: true\n", f"    full_text: true\n{busy}")
+    )
+    report = run(load_config(path)).to_json()
+    assert [p for p, _ in site.requests] == ["/feed.xml", "/busy.xml"]
+    why = f"not asked: 127.0.0.1 answered HTTP 429 to {site.url('/busy.xml')}"
+    assert report["notes"] == [
+        f"{site.url(f'/a/{n}')}: full text not used ({why}); the feed's text kept" for n in range(3)
+    ]
+    with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:  # asked next run
+        assert store.page_texts([site.url(f"/a/{n}") for n in range(3)]) == {}

@@ -175,6 +175,7 @@ def read_configured(
 
     urls = feed_urls(config.sources)
     known = store.feed_caches(urls) if store is not None and urls else {}
+    resting: dict[str, str] = {}  # a host's 429 or hang holds for the run's pages too
     fetched = fetch_all(
         urls,
         known,
@@ -182,10 +183,12 @@ def read_configured(
         progress=meter("fetching", "feeds"),
         then=lambda got: count(read_fetched(got)),
         feeds=True,
+        resting=resting,
     )
     result = read_specs(
         config.sources, progress=meter("reading", "sources"), fetched=fetched, then=count
     )
+    result.resting.update(resting)
     if write and store is not None:
         store.save_feed_caches(f.cache for f in fetched.values())
     return result

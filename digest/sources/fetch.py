@@ -79,17 +79,22 @@ def fetch_all(
     conditional: bool = True,
     then: Callable[[Fetched], Any] | None = None,
     feeds: bool = False,
+    resting: dict[str, str] | None = None,
 ) -> dict[str, Fetched]:
     """Fetch every URL (each once) concurrently; never raises for a bad URL or server.
     `then(fetched)`, when given, runs on each as soon as it arrives, in one worker thread
     while the others are still on their way (its result in `Fetched.read`): reading the
     feeds overlaps waiting for the slow ones. `feeds`: the URLs are feeds, and a web page or
     an empty body answered for one is a failed fetch (`_not_a_feed`): its last copy, with
-    the stories still waiting, is kept and read."""
+    the stories still waiting, is kept and read. `resting`: the hosts not to be asked (host:
+    why), filled by this fetch, shared by a run's fetches (its feeds', then its pages')."""
     urls = list(dict.fromkeys(urls))
     if not urls:
         return {}
-    return asyncio.run(_fetch_all(urls, cache or {}, settings, progress, conditional, then, feeds))
+    hosts = _Hosts(settings.per_host, resting=resting if resting is not None else {})
+    return asyncio.run(
+        _fetch_all(urls, cache or {}, settings, progress, conditional, then, feeds, hosts)
+    )
 
 
 def fetch_bytes(url: str, settings: FetchConfig = DEFAULT_FETCH) -> bytes:
@@ -101,7 +106,7 @@ def fetch_bytes(url: str, settings: FetchConfig = DEFAULT_FETCH) -> bytes:
 
 
 async def _fetch_all(
-    urls, cache, settings, progress, conditional, then, feeds
+    urls, cache, settings, progress, conditional, then, feeds, hosts: _Hosts
 ) -> dict[str, Fetched]:
     import aiohttp
 
@@ -109,7 +114,6 @@ async def _fetch_all(
     worker = ThreadPoolExecutor(1, thread_name_prefix="digest-read") if then else None
 
     total_limit = asyncio.Semaphore(settings.concurrency)
-    hosts = _Hosts(settings.per_host)
     done = 0
     out: dict[str, Fetched] = {}
     connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)

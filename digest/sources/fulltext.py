@@ -83,9 +83,11 @@ def with_full_text(
     write: bool,
     settings: FetchConfig = DEFAULT_FETCH,
     progress: Callable[[int, int], None] | None = None,
+    resting: dict[str, str] | None = None,
 ) -> tuple[list[Article], list[str]]:
     """The articles, those `wanted` with their page's main text; and a note for each page
-    that fell back to the feed's text."""
+    that fell back to the feed's text. `resting`: the hosts the run's feeds found resting
+    (fetch_all), not asked for pages either."""
     pending = [a for a in articles if wanted(a) and a.url]
     urls = list(dict.fromkeys(a.url for a in pending))
     if not urls:
@@ -97,7 +99,9 @@ def with_full_text(
     passing: set[str] = set()  # failed this time only: not cached, asked again next run
     to_fetch = [u for u in urls if u not in pages]
     titles = {a.url: a.title for a in pending}
-    for url, got in fetch_all(to_fetch, settings=settings, progress=progress).items():
+    for url, got in fetch_all(
+        to_fetch, settings=settings, progress=progress, resting=resting
+    ).items():
         if got.error:
             new[url] = (None, got.error)
             if not _lasting(got):
