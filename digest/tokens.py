@@ -50,10 +50,12 @@ class Signer:
         secrets = value.split()
         if len(secrets) < 2 or any(len(s) < 16 for s in secrets):
             secrets = [value] if value.strip() else []  # one secret, as written (a passphrase)
-            first, _, earlier = value.strip().partition(" ")
+            first, earlier = [*value.split(maxsplit=1), "", ""][:2]
             if len(first) >= 16 and len(earlier.strip()) >= 16:
-                # a new secret before an old passphrase: the passphrase as it signed before
-                secrets.append(earlier.strip())
+                # a new secret before an old passphrase: the new one signs (as the README says:
+                # links made now must outlive the old one), the passphrase as it signed before
+                # and the whole value as written are accepted
+                secrets = [first, earlier.strip(), value]
         else:  # and the whole value as written, as it signed before
             secrets.append(value)
         if not secrets or len(secrets[0]) < 16:
