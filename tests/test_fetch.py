@@ -454,6 +454,20 @@ def test_a_host_that_answers_429_is_not_asked_again_in_that_run(two_sites):
     assert got[other.url("/f")].body == FEED
 
 
+def test_a_429_behind_a_redirect_rests_the_host_that_answered_it(two_sites):
+    """An aggregator's links (a redirector's host) to many publishers: one publisher's 429
+    rested the redirector, and every other link of it, to publishers that never limited us,
+    was not asked ("not asked: <redirector> answered HTTP 429"). The host that said it rests."""
+    redirector, publisher = two_sites
+    redirector.routes = {"/go/1": redirect(302, publisher.url("/p/1")), "/go/2": Page(FEED)}
+    publisher.routes = {"/p/1": Page(b"Too Many Requests", 429, {"Retry-After": "600"})}
+    urls = [redirector.url("/go/1"), redirector.url("/go/2")]
+    got = fetch_all(urls, settings=FetchConfig(per_host=1))
+    assert got[urls[0]].cache.status == "429"
+    assert got[urls[1]].error is None and got[urls[1]].body == FEED
+    assert [path for path, _ in redirector.requests] == ["/go/1", "/go/2"]
+
+
 def test_a_host_leaving_two_urls_unanswered_is_not_asked_for_its_others(two_sites):
     """An overloaded newspaper host that accepts and answers nothing, twenty of its section
     feeds in the config: each cost the whole deadline, two at a time: 200 s at the default

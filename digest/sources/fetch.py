@@ -196,7 +196,7 @@ async def _one(session, url, known: CacheInfo, settings, total_limit, hosts: _Ho
         why = known.asked_because or "the server"
         return _not_asked(url, known, f"not asked before {known.not_before} ({why})")
     ask = known.moved_to or url
-    host = (urlsplit(ask).hostname or "").lower()
+    host = _host(ask)
     limit = hosts.limit(host)
     headers = {}
     if conditional and known.body is not None:
@@ -204,22 +204,29 @@ async def _one(session, url, known: CacheInfo, settings, total_limit, hosts: _Ho
             headers["If-None-Match"] = known.etag
         if known.last_modified:
             headers["If-Modified-Since"] = known.last_modified
+    # each address asked, the last the one that answered or hung: the host a rest is for (an
+    # aggregator's link is not rested for its publisher's 429)
+    asked = [ask]
     async with limit, total_limit:  # the host first: a feed waiting for its host holds no slot
         if host in hosts.resting:
             return _not_asked(url, known, hosts.resting[host])
         try:
             async with asyncio.timeout(settings.timeout):
-                got = await _get(session, url, ask, headers, known, settings, started)
-            hosts.answered(host, url, got)
+                got = await _get(session, url, asked, headers, known, settings, started)
+            hosts.answered(_host(asked[-1]), asked[-1], got)
             return got
         except TimeoutError:
             error = f"no complete answer within {settings.timeout:g} s; gave up"
-            hosts.timed_out(host, settings.timeout)
+            hosts.timed_out(_host(asked[-1]), settings.timeout)
         except FetchError as e:
             error = str(e)
         except Exception as e:  # aiohttp's ClientError family, OSError, bad URLs
             error = _connection_error(e)
     return _failed(url, known, started, error)
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 def _not_asked(url: str, known: CacheInfo, why: str) -> Fetched:
@@ -258,7 +265,11 @@ def _failed(url: str, known: CacheInfo, started: dt.datetime, error: str, **chan
     return Fetched(url, cache, known.body, known.content_type, error=error)
 
 
-async def _get(session, url, ask, headers, known: CacheInfo, settings, started) -> Fetched:
+async def _get(
+    session, url, asked: list[str], headers, known: CacheInfo, settings, started
+) -> Fetched:
+    """The answer to `url`, asked at asked[0], its redirects followed (each added to `asked`)."""
+    ask = asked[0]
     moved: str | None = None
     permanent = True
     for _hop in range(MAX_REDIRECTS + 1):
@@ -268,6 +279,7 @@ async def _get(session, url, ask, headers, known: CacheInfo, settings, started) 
                 if not location:
                     raise FetchError(f"HTTP {resp.status} redirect without a Location")
                 ask = urljoin(ask, location)
+                asked.append(ask)
                 if not is_web_url(ask):
                     raise FetchError(f"redirected to {ask!r}, which is not a web address")
                 permanent = permanent and resp.status in PERMANENT
