@@ -305,26 +305,39 @@ def _folder_url(what: str, example: str) -> Check:
             or any(c.isspace() or c in "\"'<>" or not c.isprintable() for c in url)
         ):
             raise node.error(f"must be {what}, not {url!r}", example)
-        # its origin as browsers send it (`digest serve` checks each form's Origin against it)
-        # and ASCII for the List-Unsubscribe header: "https://Новости.рф:443" is
-        # "https://xn--b1amnebsh.xn--p1ai", a path's other letters percent-encoded
-        host = domain_as_ascii(parts.hostname)
-        try:
-            given_port = parts.port
-        except ValueError:  # not a number, or over 65535
-            given_port = host = None
-        if host is None:
-            raise node.error(f"must be {what}, not {url!r}", example)
-        scheme = parts.scheme.lower()
-        if ":" in host:  # an IPv6 address
-            host = f"[{host}]"
-        default = {"http": 80, "https": 443}[scheme]
-        port = f":{given_port}" if given_port not in (None, default) else ""
-        path = quote(parts.path, safe="/%:@!$&'()*+,;=~")  # "/новости/": "/%D0%BD...%B8/"
-        url = f"{scheme}://{host}{port}{path}"
+        url = _as_browsers_write(url)
+        if url is None:
+            raise node.error(f"must be {what}, not {node.string().strip()!r}", example)
         return url if url.endswith("/") else url + "/"
 
     return check
+
+
+def _as_browsers_write(url: str) -> str | None:
+    """An http(s) URL with its origin as browsers send it (`digest serve` checks each form's
+    Origin against it) and in ASCII for the List-Unsubscribe header: "https://Новости.рф:443"
+    is "https://xn--b1amnebsh.xn--p1ai", a path's other letters percent-encoded ({token}
+    kept); None for a host or port that cannot be one."""
+    parts = urlsplit(url)
+    host = domain_as_ascii(parts.hostname or "")
+    try:
+        given_port = parts.port
+    except ValueError:  # not a number, or over 65535
+        return None
+    if not host:
+        return None
+    scheme = parts.scheme.lower()
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}[scheme]
+    port = f":{given_port}" if given_port not in (None, default) else ""
+    path = quote(parts.path, safe="/%:@!$&'()*+,;=~{}")  # "/новости/": "/%D0%BD...%B8/"
+    rest = "".join(  # an unsubscribe URL's query or fragment
+        f"{mark}{quote(part, safe='/%:@!$&()*+,;=~{}?')}"
+        for mark, part in (("?", parts.query), ("#", parts.fragment))
+        if part
+    )
+    return f"{scheme}://{host}{port}{path}{rest}"
 
 
 def _zone(node: _Node) -> str:
@@ -414,10 +427,16 @@ def _to(node: _Node) -> tuple[str, ...]:
 
 
 def _unsubscribe_url(node: _Node) -> str:
-    url = node.string()
+    url = node.string().strip()
     if "{token}" not in url or not url.startswith(("https://", "http://", "mailto:")):
         raise node.error("must be an http(s) or mailto URL holding {token}")
-    return url
+    if url.startswith("mailto:"):
+        return url
+    # as web.url: ASCII, or the List-Unsubscribe header goes out RFC 2047-encoded, no link
+    web = _as_browsers_write(url)
+    if web is None or "{token}" not in web:
+        raise node.error("must be an http(s) or mailto URL holding {token}")
+    return web
 
 
 def _return_path(node: _Node) -> str:

@@ -279,6 +279,26 @@ def test_unsubscribe_link_per_recipient_in_headers_and_footer(tmp_path, rendered
     assert len(set(links.values())) == 2
 
 
+def test_an_unsubscribe_url_written_in_unicode_goes_out_as_a_link_mail_providers_read(
+    tmp_path, rendered
+):
+    """delivery.unsubscribe_url on a Cyrillic domain and path: List-Unsubscribe went out
+    RFC 2047-encoded, which no provider reads as a link (no one-click unsubscribe), while the
+    same address as web.url was already written in ASCII. One rule for both now."""
+    from digest.config import load_config
+
+    path = tmp_path / "digest.yaml"
+    path.write_text(
+        f"sources:\n  - folder: {tmp_path}\n"
+        "delivery:\n  from: d@example.com\n  to: [a@x.org]\n"
+        '  unsubscribe_url: "https://Новости.рф:443/отписка/{token}/?list=день"\n'
+    )
+    delivery = load_config(path).delivery
+    msg = parse(mime.message_bytes(mime.build_message(rendered, delivery, "a@x.org", "tok")))
+    url = "https://xn--b1amnebsh.xn--p1ai/%D0%BE%D1%82%D0%BF%D0%B8%D1%81%D0%BA%D0%B0/tok/"
+    assert msg["List-Unsubscribe"] == f"<{url}?list=%D0%B4%D0%B5%D0%BD%D1%8C>"
+
+
 def test_without_unsubscribe_url_a_mailto_to_the_sender(tmp_path, rendered):
     delivery = delivery_config(tmp_path, unsubscribe_url=None).delivery
     msg = parse(mime.message_bytes(mime.build_message(rendered, delivery, "a@x.org", "t")))
