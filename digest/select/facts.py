@@ -125,12 +125,13 @@ def _russian_cases(table: str) -> set[str]:
 # Russian official style capitalises the president, the head of state, the republic and the
 # acts they sign ("Закон Республики Казахстан", "Кыргызской Республики", "с Президентом России",
 # "Глава государства", "подписали Договор"): common nouns, in any case, that made a Kazakh budget
-# law and a Kyrgyz language law one story (they shared "Республики").
-_ROLES |= _russian_cases(
+# law and a Kyrgyz language law one story (they shared "Республики"). Known as written, not
+# by their skeleton (name_key), which is also surnames': "Закона" and "Зыкина" are both "zkn".
+_OFFICIAL_ROLES = _russian_cases(
     "президент:,а,у,ом,е министр:,а,у,ом,е председател:ь,я,ю,ем,е глав:а,ы,е,у,ой "
     "посл:а,у,ом аким:,а,у,ом,е премьер-министр:,а,у,ом,е"
 )
-_OPENERS |= _russian_cases(
+_OFFICIAL_NOUNS = _russian_cases(
     "республик:а,и,е,у,ой государств:о,а,у,ом,е правительств:о,а,у,ом,е "
     "закон:,а,у,ом,е договор:,а,у,ом,е указ:,а,у,ом,е "
     "соглашени:е,я,ю,ем,и постановлени:е,я,ю,ем,и"
@@ -453,7 +454,7 @@ def names_in(run: str) -> tuple[str, ...]:
     and middle initials ("Brian G. Nichols" is "Brian Nichols"); in Latin letters whatever
     the script ("Токаев" is "Tokayev")."""
     names: list[str] = []
-    words: list[str] = []
+    words: list[tuple[str, str]] = []  # (its name key, the word in lower case)
     for word in run.split():
         initial = len(word) <= 3 and word.endswith(".") and word[:-1].isalpha() and len(word) == 2
         end = word.endswith(".") and not _is_abbreviation(word) and not initial
@@ -461,12 +462,16 @@ def names_in(run: str) -> tuple[str, ...]:
         possessive = word.endswith(_POSSESSIVES)
         if possessive:
             word = word[: -2 if word[-1] in "sS" else -1]
-        if word in ("of", "for", "de", "al") and len(words) >= 2 and words[0] not in _PLACE_HEADS:
+        if (
+            word in ("of", "for", "de", "al")
+            and len(words) >= 2
+            and words[0][0] not in _PLACE_HEADS
+        ):
             _add_name(words, names)
             words = []
             continue
         if word and not initial:
-            words.append(name_key(word))
+            words.append((name_key(word), word.lower()))
         if end or possessive:  # the owner ends at its possessive: "Gideon Sa'ar's visit"
             _add_name(words, names)
             words = []
@@ -489,16 +494,20 @@ def _is_abbreviation(word: str) -> bool:
     )
 
 
-def _add_name(words: list[str], names: list[str]) -> None:
-    roles = [n for n, w in enumerate(words) if w in _ROLE_KEYS]
+def _add_name(words: list[tuple[str, str]], names: list[str]) -> None:
+    roles = [n for n, (key, w) in enumerate(words) if key in _ROLE_KEYS or w in _OFFICIAL_ROLES]
     if roles:
         del words[: roles[-1] + 1]
-    while words and words[-1] in _OPENER_KEYS:  # "... Channels The documents"
+    while words and _opens(*words[-1]):  # "... Channels The documents"
         words.pop()
-    while words and words[0] in _OPENER_KEYS:
+    while words and _opens(*words[0]):
         words.pop(0)
     if len(words) >= 2:
-        names.append(" ".join(words))
+        names.append(" ".join(key for key, _ in words))
+
+
+def _opens(key: str, word: str) -> bool:
+    return key in _OPENER_KEYS or word in _OFFICIAL_NOUNS
 
 
 # --- one spelling of a name across scripts and transliterations ---------------------------------
@@ -533,6 +542,7 @@ def name_key(word: str) -> str:
     return skeleton if len(skeleton) >= 3 else word  # "Sea" and "Syr" stay apart
 
 
+_OFFICIAL_WORDS = _OFFICIAL_ROLES | _OFFICIAL_NOUNS
 _ROLE_KEYS = frozenset(name_key(w) for w in _ROLES)
 _OPENER_KEYS = frozenset(name_key(w) for w in _OPENERS)
 
@@ -561,7 +571,7 @@ def name_word_keys(word: str) -> tuple[str, ...]:
     """The name keys a capitalised word inside a sentence gives: none for a title, an opener
     or a word too short to tell."""
     lower = word.lower()
-    if lower in _OPENERS or lower in _ROLES or len(word) < 3:
+    if lower in _OPENERS or lower in _ROLES or lower in _OFFICIAL_WORDS or len(word) < 3:
         return ()
     keys = (name_key(word),)
     if "-" in word and not word.isascii():  # "Гран-Канария" is also "Gran Canaria"
