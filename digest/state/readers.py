@@ -35,13 +35,18 @@ SOFT_DAYS = 30
 # not the reader's address: a relay that will not relay for us ("554 5.7.1 Relay access
 # denied", at every RCPT), a spam or DMARC block (Gmail's 550 5.7.1, 5.7.26).
 _POLICY = re.compile(r"(?<![\d.])[45]\.7\.\d{1,3}(?![\d.])")
+# A full mailbox (X.2.2) empties when its owner reads mail: soft whatever its class (Dovecot
+# and Exchange answer "552 5.2.2" over quota, RFC 3463 lets 5.2.2 be permanent).
+_FULL = re.compile(r"(?<![\d.])[45]\.2\.2(?![\d.])")
 
 
 def bounce_kind(kind: str, detail: str) -> str:
     """What a failure counts as: `blocked` (recorded, stops nobody) for a policy refusal,
-    else the kind it was found as (hard, soft, complaint)."""
+    `soft` for a full mailbox, else the kind it was found as (hard, soft, complaint)."""
     if kind in ("hard", "soft") and _POLICY.search(detail or ""):
         return "blocked"
+    if kind == "hard" and _FULL.search(detail or ""):
+        return "soft"
     return kind
 
 
