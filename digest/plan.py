@@ -330,8 +330,7 @@ def current_ticker(
     `--as-of` was not published yet: the digest then shows none, and a note says why."""
     since = window_start(day, config.selection.lookback_days)
     ticker = newest_ticker(read.rates, since, as_of)
-    newest = newest_ticker(read.rates)
-    if newest and not ticker:
+    if not ticker and any(q.date is not None for q in read.rates):
         window = f"{since or 'the first day'} to {as_of or day}"
         notes.append(f"no rates shown: none is dated in the lookback ({window})")
     return ticker

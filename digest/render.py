@@ -310,8 +310,8 @@ def _item(
             link = _Link(closed_ltr(title), href)
             if title and link not in more:
                 more.append(link)
-        elif _Link(closed_ltr(name), href) not in also:
-            also.append(_Link(closed_ltr(name), href))
+        elif (link := _Link(closed_ltr(name), href)) not in also:
+            also.append(link)
     date = ""
     if item.date and item.date != digest.date:  # today's date on every story is noise
         shown = words.date(item.date, "short")

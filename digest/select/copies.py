@@ -94,7 +94,7 @@ class Telling:
     lead: np.ndarray
     size: int
     headline: frozenset[int]
-    feed_title: int  # similarity.feed_title: its feed, outlet and title
+    feed_title: int  # similarity.feed_title: its feed, outlet, site and title
 
 
 def is_copy(a: Telling, b: Telling) -> bool:
