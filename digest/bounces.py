@@ -35,7 +35,7 @@ from email.utils import getaddresses
 from flufl.bounce import all_failures
 
 from .errors import ConfigError, DigestError
-from .state.readers import bounce_kind
+from .state.readers import bounce_kind, says_mailbox_full
 from .tokens import BadToken, Signer
 
 # flufl.bounce logs a detector's exception, traceback and all, before it raises it: the
@@ -168,16 +168,67 @@ def _feedback(msg: Message, signer: Signer | None) -> list[Finding]:
     return [Finding("complaint", address, token, f"complaint ({kind}) by feedback report")]
 
 
+# an enhanced status code (RFC 3463) inside a diagnostic: "552 5.2.2 Mailbox full"
+_ENHANCED = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])")
+# where a bounce's own words end: the returned message's first header, or the line that
+# announces it ("--- Below this line is a copy of the message.", "Original message follows")
+_RETURNED = re.compile(
+    r"(?:return-path|received|message-id|from|to|subject|date|mime-version|content-type"
+    r"|dkim-signature|list-unsubscribe)[ \t]*:"
+    r"|.*(?:below this line|original message (?:follows|below|headers)|this is a copy of the )"
+    r"|\s*-{2,}.*(?:copy of|original message)",
+    re.IGNORECASE,
+)
+
+
 def _delivery_status(msg: Message) -> tuple[str, str | None]:
-    """The first diagnostic line a DSN gives (for the record), and its Status (5.1.1)."""
+    """What a bounce says went wrong (for the record, and for `bounce_kind`), and its DSN
+    Status (5.1.1). A DSN's first diagnostic, with the Status beside it when the diagnostic
+    has no enhanced code ("X-Postfix; cannot update mailbox", Status 5.2.2); a full mailbox
+    told only in the bounce's own words (most non-DSN formats) is added."""
+    detail, status = " ".join(str(msg.get("Subject", "bounce")).split()), None
     for part in msg.walk():
         if part.get_content_type() == "message/delivery-status":
-            for block in part.get_payload() or []:
-                status = str(block.get("Status") or "").strip() or None
-                code = block.get("Diagnostic-Code") or status
-                if code:
-                    return " ".join(str(code).split())[:300], status
-    return str(msg.get("Subject", "bounce"))[:300], None
+            found = next(
+                (
+                    b
+                    for b in part.get_payload() or []
+                    if b.get("Diagnostic-Code") or b.get("Status")
+                ),
+                None,
+            )
+            if found is not None:
+                status = (str(found.get("Status") or "").split() or [None])[0]
+                detail = " ".join(str(found.get("Diagnostic-Code") or found["Status"]).split())
+                if status and not _ENHANCED.search(detail):
+                    detail = f"{detail} (Status {status})"
+            break
+    if not says_mailbox_full(detail):
+        full = next((line for line in _own_words(msg) if says_mailbox_full(line)), None)
+        if full is not None:
+            detail = f"{detail[:150]}: {' '.join(full.split())[:140]}"
+    return detail[:300], status
+
+
+def _own_words(part: Message) -> Iterator[str]:
+    """The lines of a bounce's own text parts, without the message it returns."""
+    if part.get_content_maintype() == "message":
+        return
+    if part.is_multipart():
+        for sub in part.get_payload():
+            yield from _own_words(sub)
+        return
+    if part.get_content_type() != "text/plain":
+        return
+    payload = part.get_payload(decode=True) or b""
+    try:
+        text = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        text = payload.decode("latin-1")
+    for line in text.splitlines():
+        if _RETURNED.match(line):
+            return
+        yield line
 
 
 def classify(raw: bytes, signer: Signer | None) -> list[Finding]:

@@ -16,6 +16,7 @@ from loopback import free_port
 from test_web import SECRET, cli, write_config
 
 from digest.bounces import classify
+from digest.state.readers import bounce_kind
 from digest.tokens import Signer
 
 BOUNCES = FIXTURES / "bounces"
@@ -42,6 +43,62 @@ REAL = [
 def test_real_bounces_of_several_mtas_name_the_failed_reader(name, address, kind):
     found = classify((BOUNCES / name).read_bytes(), SIGNER)
     assert (address, kind) in {(f.email, f.kind) for f in found}
+
+
+# every full mailbox of flufl.bounce's collection: the failed address, as its tests say
+FULL = [
+    ("dsn_01.txt", "userx@example.com"),  # Status: 5.0.0 (recipient reached disk quota)
+    ("dsn_04.txt", "userx@example.ch"),  # "disk quota exceeded" in the DSN's own words only
+    ("hotpop_01.txt", "userx@example.com"),
+    ("newmailru_01.txt", "zzzzz@newmail.ru"),
+    ("postfix_04.txt", "userx@mail1.example.com"),
+    ("qmail_02.txt", None),  # "the user's mailfolder is full"
+    ("qmail_06.txt", "ntl@xxx.com"),
+    ("qmail_07.txt", None),
+    ("simple_01.txt", "bbbsss@example.com"),  # an SMTP transcript: "552 ... mailbox quota"
+    ("simple_07.txt", "userx@example.net"),
+    ("simple_09.txt", "userx@example.de"),
+    ("simple_14.txt", "userx@example.com"),
+    ("simple_38.txt", "userx@example.com"),
+    ("simple_45.txt", "subscriber@earthlink.net"),
+    ("yahoo_02.txt", "userx@example.es"),
+    ("yahoo_04.txt", "usery@example.uk"),
+]
+
+
+@pytest.mark.parametrize(("name", "address"), FULL)
+def test_a_full_mailbox_told_in_any_format_is_soft(name, address):
+    """A full mailbox empties when its owner reads mail, yet 16 of the 118 real bounces were
+    full mailboxes told in words or a 5.0.0 Status ("This account is over quota", "User's
+    Disk Quota Exceeded", "mailfolder is full"), and each stopped its reader at once."""
+    found = classify((BOUNCES / name).read_bytes(), SIGNER)
+    assert found and (address is None or address in {f.email for f in found})
+    assert {bounce_kind(f.kind, f.detail) for f in found} == {"soft"}
+
+
+def test_only_the_bounce_s_own_words_say_a_mailbox_is_full():
+    """The returned message is ours: a headline about an export quota, quoted under a real
+    qmail bounce of an unknown address, must not make the bounce soft."""
+    raw = (BOUNCES / "qmail_01.txt").read_bytes()
+    ours = b"Subject: EU lifts the steel quota\n\nA full mailbox of quota news.\n"
+    quoted = raw.replace(b"Message removed", ours)
+    assert quoted != raw
+    [found] = classify(quoted, SIGNER)
+    assert (found.email, bounce_kind(found.kind, found.detail)) == ("userx@example.de", "hard")
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"), [("5.0.0", "hard"), ("5.2.2", "soft"), ("5.7.1", "blocked")]
+)
+def test_a_dsn_status_counts_when_its_diagnostic_has_no_enhanced_code(status, kind):
+    """Postfix's own DSNs give "Diagnostic-Code: X-Postfix; ..." and put the enhanced code in
+    Status alone: a real one (an unknown user, 5.0.0), and the same with the Status Postfix
+    gives a full mailbox (5.2.2) or a refusal by policy (5.7.1), which were hard."""
+    raw = (BOUNCES / "dsn_10.txt").read_bytes()
+    assert b"Status: 5.0.0" in raw and b"Diagnostic-Code: X-Postfix; host" in raw
+    [found] = classify(raw.replace(b"Status: 5.0.0", f"Status: {status}".encode()), SIGNER)
+    assert found.email == "anne.person@dom.ain"
+    assert bounce_kind(found.kind, found.detail) == kind
 
 
 def arf(rcpt: str, to: str, link: str = "https://example.com/") -> bytes:

@@ -36,8 +36,19 @@ SOFT_DAYS = 30
 # denied", at every RCPT), a spam or DMARC block (Gmail's 550 5.7.1, 5.7.26).
 _POLICY = re.compile(r"(?<![\d.])[45]\.7\.\d{1,3}(?![\d.])")
 # A full mailbox (X.2.2) empties when its owner reads mail: soft whatever its class (Dovecot
-# and Exchange answer "552 5.2.2" over quota, RFC 3463 lets 5.2.2 be permanent).
-_FULL = re.compile(r"(?<![\d.])[45]\.2\.2(?![\d.])")
+# and Exchange answer "552 5.2.2" over quota, RFC 3463 lets 5.2.2 be permanent). Many MTAs
+# only say so in words: "over disk quota", "User's Disk Quota Exceeded", "mailfolder is full",
+# Sendmail's "exceeded storage allocation".
+_FULL = re.compile(
+    r"(?<![\d.])[45]\.2\.2(?![\d.])|quota|storage allocation"
+    r"|\b(?:mail ?(?:box|folder)|inbox) (?:is )?full\b|\bfull (?:mail ?(?:box|folder)|inbox)\b",
+    re.IGNORECASE,
+)
+
+
+def says_mailbox_full(text: str) -> bool:
+    """Whether a bounce's diagnostic says the reader's mailbox is full."""
+    return bool(_FULL.search(text))
 
 
 def bounce_kind(kind: str, detail: str) -> str:
@@ -45,7 +56,7 @@ def bounce_kind(kind: str, detail: str) -> str:
     `soft` for a full mailbox, else the kind it was found as (hard, soft, complaint)."""
     if kind in ("hard", "soft") and _POLICY.search(detail or ""):
         return "blocked"
-    if kind == "hard" and _FULL.search(detail or ""):
+    if kind == "hard" and says_mailbox_full(detail or ""):
         return "soft"
     return kind
 
