@@ -9,7 +9,7 @@ Each new message is read once (the state keeps a hash of every message read):
   the failed addresses that flufl.bounce (GNU Mailman's detector: RFC 3464 DSNs and the
   non-standard formats of many real MTAs) finds in it;
 - a permanent failure (5.x.x) stops mail to that reader at once; temporary ones (4.x.x, also
-  when the MTA gave up on them) after 3 within 30 days; a refusal by policy (X.7.X: a spam or DMARC block) stops nobody
+  when the MTA gave up on them, and a full mailbox however told) after 3 within 30 days; a refusal by policy (X.7.X: a spam or DMARC block) stops nobody
   (digest/state/readers.py).
 
 A message that is neither (a reader's reply) is left alone and noted. One broken message
