@@ -19,6 +19,8 @@ never stops the others.
 from __future__ import annotations
 
 import email
+import email.errors
+import email.header
 import email.policy
 import hashlib
 import imaplib
@@ -182,32 +184,44 @@ _RETURNED = re.compile(
 
 
 def _delivery_status(msg: Message) -> tuple[str, str | None]:
-    """What a bounce says went wrong (for the record, and for `bounce_kind`), and its DSN
-    Status (5.1.1). A DSN's first diagnostic, with the Status beside it when the diagnostic
-    has no enhanced code ("X-Postfix; cannot update mailbox", Status 5.2.2); a full mailbox
-    told only in the bounce's own words (most non-DSN formats) is added."""
-    detail, status = " ".join(str(msg.get("Subject", "bounce")).split()), None
+    """What a bounce says went wrong (for the record, and for `bounce_kind`), and its status
+    (5.1.1). A DSN's first diagnostic, with its Status beside it when the diagnostic has no
+    enhanced code ("X-Postfix; cannot update mailbox", Status 5.2.2). Other formats say it in
+    their own words: the line that says the mailbox is full, else the first line with an
+    enhanced code ("... (#4.4.1)"), whose code is then the status."""
+    detail, status = _subject(msg), None
     for part in msg.walk():
         if part.get_content_type() == "message/delivery-status":
-            found = next(
-                (
-                    b
-                    for b in part.get_payload() or []
-                    if b.get("Diagnostic-Code") or b.get("Status")
-                ),
-                None,
-            )
+            blocks = part.get_payload() or []
+            found = next((b for b in blocks if b.get("Diagnostic-Code") or b.get("Status")), None)
             if found is not None:
                 status = (str(found.get("Status") or "").split() or [None])[0]
                 detail = " ".join(str(found.get("Diagnostic-Code") or found["Status"]).split())
                 if status and not _ENHANCED.search(detail):
                     detail = f"{detail} (Status {status})"
             break
-    if not says_mailbox_full(detail):
-        full = next((line for line in _own_words(msg) if says_mailbox_full(line)), None)
-        if full is not None:
-            detail = f"{detail[:150]}: {' '.join(full.split())[:140]}"
+    if says_mailbox_full(detail):
+        return detail[:300], status
+    own = [" ".join(line.split()) for line in _own_words(msg)]
+    said = next((line for line in own if says_mailbox_full(line)), None)
+    if status is None:
+        coded = next((line for line in own if _ENHANCED.search(line)), None)
+        if coded is not None:
+            status = _ENHANCED.search(coded).group()
+            said = said or coded
+    if said is not None:
+        detail = f"{detail[:150]}: {said[:140]}"
     return detail[:300], status
+
+
+def _subject(msg: Message) -> str:
+    """The bounce's Subject on one line, its encoded words decoded ("=?utf-8?B?...?=")."""
+    raw = str(msg.get("Subject", "bounce"))
+    try:
+        raw = str(email.header.make_header(email.header.decode_header(raw)))
+    except (LookupError, UnicodeDecodeError, email.errors.HeaderParseError):
+        pass  # an unknown charset or a broken encoded word: kept as written
+    return " ".join(raw.split())
 
 
 def _own_words(part: Message) -> Iterator[str]:
