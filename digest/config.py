@@ -296,11 +296,11 @@ def _folder_url(what: str, example: str) -> Check:
 
     def check(node: _Node) -> str:
         url = node.string().strip()
+        if not is_web_url(url):
+            raise node.error(f"must be {what}, not {url!r}", example)
         parts = urlsplit(url)
         if (
-            parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or parts.query
+            parts.query
             or parts.fragment
             or any(c.isspace() or c in "\"'<>" or not c.isprintable() for c in url)
         ):
@@ -318,6 +318,8 @@ def _as_browsers_write(url: str) -> str | None:
     Origin against it) and in ASCII for the List-Unsubscribe header: "https://Новости.рф:443"
     is "https://xn--b1amnebsh.xn--p1ai", a path's other letters percent-encoded ({token}
     kept); None for a host or port that cannot be one."""
+    if not is_web_url(url):
+        return None
     parts = urlsplit(url)
     host = domain_as_ascii(parts.hostname or "")
     try:

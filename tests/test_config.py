@@ -648,6 +648,23 @@ def test_every_section_keeps_file_line_and_key(tmp_path, extra, line, key, words
     assert words in str(e)
 
 
+@pytest.mark.parametrize(
+    ("extra", "line", "key"),
+    [
+        ('archive:\n  url: "http://[news.example/archive/"\n', 11, "archive.url"),
+        ('web:\n  url: "https://[news.example/"\n  secret_env: S\n', 11, "web.url"),
+        ('  unsubscribe_url: "https://[news.example/u/{token}"\n', 10, "delivery.unsubscribe_url"),
+    ],
+)
+def test_an_address_urllib_cannot_split_is_a_config_error(tmp_path, extra, line, key):
+    """A bracket never closed ("http://[news.example/") made urllib raise inside the checks of
+    a site's address, and every command stopped on a traceback: they ask text.is_web_url,
+    the one rule for an http(s) address, as `link:` and `feed:` do."""
+    e = error_of(tmp_path, GOOD + extra)
+    assert (e.line, e.key) == (line, key), str(e)
+    assert "must be" in str(e)
+
+
 def test_a_source_entry_keeps_its_keys_lines(tmp_path):
     entry = "  - path: pages/*.txt\n    name: Pages\n    max_per_source: 0\n"
     e = error_of(tmp_path, GOOD.replace("  - pages/*.txt\n", entry))
