@@ -170,6 +170,40 @@ def test_a_page_dated_in_russian_keeps_its_date_titles_and_rate_table(tmp_path, 
     assert {q.date for q in result.rates} == {dt.date(2025, 12, 5)}
 
 
+ENGLISH_PAGE = """\
+{date}
+
+Kazakhstan Opens New Wind Farm Near Almaty
+
+The 100 MW wind farm near Almaty began supplying power to the regional grid on Friday, the \
+energy ministry said.
+
+Uzbekistan Launches Metro Line in Tashkent
+
+A new metro line connecting the northern districts of Tashkent opened to passengers on \
+Friday, the city administration said.
+"""
+
+
+@pytest.mark.parametrize(
+    "date", ["Dec. 5, 2025", "Sept. 5, 2025", "Sept 5, 2025", "December 5, 2025", "5 Dec 2025"]
+)
+def test_a_page_dated_as_newspapers_write_it_is_read(tmp_path, date):
+    """A page dated "Dec. 5, 2025" (AP style) was "not a page snapshot": nothing read. The
+    month before the day was read by strptime's own English names, the day before the month
+    by text.MONTHS; both now read the month by text.MONTHS."""
+    snapshot = tmp_path / "page.txt"
+    snapshot.write_text(ENGLISH_PAGE.format(date=date), encoding="utf-8")
+    result = read_paths([str(snapshot)])
+    assert result.problems == []
+    assert [a.title for a in result.articles] == [
+        "Kazakhstan Opens New Wind Farm Near Almaty",
+        "Uzbekistan Launches Metro Line in Tashkent",
+    ]
+    month = 9 if date.startswith("Sept") else 12
+    assert {a.date for a in result.articles} == {dt.date(2025, month, 5)}
+
+
 def test_non_breaking_space_lines_are_spacers_not_paragraphs():
     article = by_title(read_page("001"), "Unveiling the Magic")
     assert all(p.text.strip() for p in article.paragraphs)

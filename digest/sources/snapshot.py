@@ -51,11 +51,11 @@ TICKER = re.compile(
 # A ticker line whose figures cannot be read ("UZS/USD = — 0%", a negative rate): a problem,
 # never a paragraph (it would end the ticker, and the page date after it would be a title).
 TICKER_PAIR = re.compile(r"^\s*[•·*]?\s*[A-Z]{3}/[A-Z]{3}\s*=")
-DATE_FORMATS = ("%d %B %Y", "%B %d, %Y", "%d %b %Y", "%b %d, %Y", "%Y-%m-%d")
-# A page in Russian dates itself "05 декабря 2025" or "5 дек. 2025 г.": strptime reads only
-# the C locale's English names, so a day, a month word of text.MONTHS and a year.
-DAY_MONTH_YEAR = re.compile(
-    r"(?P<day>\d{1,2})\s+(?P<month>\w+)\.?\s+(?P<year>\d{4})(?:\s*г(?:\.|ода))?"
+# A page dates itself "08 December 2025", "Dec. 5, 2025", "05 декабря 2025" or "5 дек. 2025
+# г.": a day, a month word of text.MONTHS and a year, in either order; or "2025-12-08".
+WRITTEN_DATES = (
+    re.compile(r"(?P<day>\d{1,2})\s+(?P<month>\w+)\.?\s+(?P<year>\d{4})(?:\s*г(?:\.|ода))?"),
+    re.compile(r"(?P<month>\w+)\.?\s+(?P<day>\d{1,2}),\s+(?P<year>\d{4})"),
 )
 LISTING_CHROME = re.compile(LISTING_COUNTER + "$", re.I)
 CHROME_LINE = re.compile(
@@ -100,18 +100,18 @@ def _is_spacer(line: str) -> bool:
 
 def parse_page_date(text: str) -> dt.date | None:
     text = clean_text(text)
-    for fmt in DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    written = DAY_MONTH_YEAR.fullmatch(text)
-    month = written and MONTHS.get(written["month"].lower())
-    if written and month:
-        try:
-            return dt.date(int(written["year"]), month, int(written["day"]))
-        except ValueError:
-            return None
+    try:
+        return dt.datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        pass
+    for pattern in WRITTEN_DATES:
+        written = pattern.fullmatch(text)
+        month = written and MONTHS.get(written["month"].lower())
+        if written and month:
+            try:
+                return dt.date(int(written["year"]), month, int(written["day"]))
+            except ValueError:
+                return None
     return None
 
 
