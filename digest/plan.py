@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from .archive import page_url
 from .config import Config
@@ -48,6 +49,7 @@ from .select.sections import assign_sections, section_order
 from .select.sent import SentStories
 from .sources import read_configured
 from .sources.fulltext import with_full_text
+from .state.storage import Storage
 from .summarize import make_summarizer
 from .text import tokens
 
@@ -83,7 +85,7 @@ class DigestPlan:
     notes: list[str] = field(default_factory=list)
 
 
-def read_sources(config: Config, store=None) -> ReadResult:
+def read_sources(config: Config, store: Storage | None = None) -> ReadResult:
     """Every configured source; feed dates are taken in the config's time zone. With a
     `store`, feeds are fetched with what it remembers of them (ETag, waits, the last body),
     and what the fetches learned is remembered unless the store is read-only (preview).
@@ -107,10 +109,10 @@ def plan_digest(
     config: Config,
     read: ReadResult,
     sent: SentStories,
-    previous_rates: dict,
+    previous_rates: dict[str, Decimal],
     as_of: dt.date | None = None,
     run_id: int | None = None,
-    store=None,
+    store: Storage | None = None,
 ) -> DigestPlan:
     """Select, lead, place and render. `as_of` moves the lookback (nothing published after it
     is a candidate yet); `run_id` names the issue's archive page, for "View in browser";
@@ -211,7 +213,13 @@ def _fit_one_message(
     return best
 
 
-def apply_source_rules(config: Config, store, read: ReadResult, as_of, notes: list[str]):
+def apply_source_rules(
+    config: Config,
+    store: Storage | None,
+    read: ReadResult,
+    as_of: dt.date | None,
+    notes: list[str],
+) -> tuple[list[Article], list[Skipped], SourceRules]:
     """The candidates the source rules keep (digest/rules.py), with full text where a source
     asks for it (digest/sources/fulltext.py); the articles the rules leave out as skipped."""
     rules = SourceRules.of_config(config, read.origins)

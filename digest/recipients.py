@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
 
-from .config import DeliveryConfig, LineMap
+from .config import Config, DeliveryConfig, LineMap
 from .encoding import marked_encoding
 from .errors import ConfigError
 from .models import Problem
+from .state.storage import Storage
 from .text import normalize_address, reader_name
 
 HEADER_WORDS = ("email", "e-mail", "address", "mail")
@@ -234,7 +235,7 @@ def nobody_to_send_to(lines: LineMap, problems: list[Problem]) -> ConfigError:
     )
 
 
-def readers_to_send_to(config, store) -> tuple[list[str], list[Problem]]:
+def readers_to_send_to(config: Config, store: Storage) -> tuple[list[str], list[Problem]]:
     """Who the next issue goes to: the addresses `delivery.to` and the CSV list (each one
     also a reader in the state, made active the first time it is listed), and every other
     active reader in the state (signed up on the web, added or imported by the operator);
@@ -257,7 +258,7 @@ def readers_to_send_to(config, store) -> tuple[list[str], list[Problem]]:
     return out, problems
 
 
-def unsubscribe_note(config) -> list[str]:
+def unsubscribe_note(config: Config) -> list[str]:
     """Without an https unsubscribe URL there is no one-click unsubscribe (RFC 8058), which
     Gmail and Yahoo require of bulk senders."""
     url = config.delivery.unsubscribe_url

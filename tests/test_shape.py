@@ -407,3 +407,36 @@ def test_the_unsubscribe_placeholder_is_written_only_by_its_owner():
             if "{unsubscribe_url}" in node.value:
                 offenders.append(f"{where}:{node.lineno}: {node.value[:60]!r}")
     assert offenders == []
+
+
+# --- typed contracts between the stages (issue 22, item 4) ------------------------------------
+
+STAGES = (
+    "digest/pipeline.py",
+    "digest/plan.py",
+    "digest/send.py",
+    "digest/report.py",
+    "digest/recipients.py",
+    "digest/deliver.py",
+    "digest/sources/__init__.py",
+)
+
+
+def test_what_the_stages_hand_each_other_is_typed():
+    """Every public function of a stage names the types it takes and gives: a parameter left
+    bare (`store`, `spec`) was read with `getattr(spec, "name", None)` as if it could be
+    anything."""
+    bare = []
+    for where in STAGES:
+        tree = ast.parse((ROOT / where).read_text(encoding="utf-8"))
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            args = node.args
+            params = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+            untyped = [a.arg for a in params if a.annotation is None]
+            if node.returns is None:
+                untyped.append("return")
+            if untyped:
+                bare.append(f"{where}:{node.lineno}: {node.name} {untyped}")
+    assert bare == []

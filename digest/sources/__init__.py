@@ -12,17 +12,21 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from ..config import FetchConfig
+from ..config import Config, FetchConfig, SourceSpec
 from ..encoding import opening
-from ..models import Problem, ReadResult
+from ..models import Article, Problem, ReadResult
 from ..progress import meter
 from ..text import is_web_url
 from .feed import read_feed
 from .fetch import Fetched, fetch_all, fetch_bytes
 from .limits import cap_article
 from .snapshot import read_snapshot
+
+if TYPE_CHECKING:  # reading (`digest parse`) opens no state
+    from ..state.storage import Storage
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf", ".json")
 SNAPSHOT_SUFFIXES = (".txt",)
@@ -152,13 +156,16 @@ def read_paths(paths: Iterable[str]) -> ReadResult:
     return result
 
 
-def feed_urls(specs: Iterable) -> list[str]:
+def feed_urls(specs: Iterable[SourceSpec]) -> list[str]:
     """The feeds among the sources that are fetched over HTTP, each once, in config order."""
     return list(dict.fromkeys(s.value for s in specs if s.kind == "feed" and is_web_url(s.value)))
 
 
 def read_configured(
-    config, store=None, write: bool = False, counted: Callable[[int], None] | None = None
+    config: Config,
+    store: Storage | None = None,
+    write: bool = False,
+    counted: Callable[[int], None] | None = None,
 ) -> ReadResult:
     """Every source a Config names: its web feeds fetched all at once first (with what
     `store`, the state's Storage, remembers of each), then each source read in
@@ -195,7 +202,7 @@ def read_configured(
 
 
 def read_specs(
-    specs: Iterable,
+    specs: Iterable[SourceSpec],
     progress: Callable[[int, int], None] | None = None,
     fetched: dict[str, Fetched] | None = None,
     then: Callable[[ReadResult], ReadResult] | None = None,
@@ -256,13 +263,13 @@ def read_fetched(got: Fetched) -> ReadResult:
     return result
 
 
-def named(article, spec):
+def named(article: Article, spec: SourceSpec) -> Article:
     """The article as the config names its source: the spec's name and link win over a
     feed's own; `article_url` gives a link to an article its page does not link."""
-    name = getattr(spec, "name", None) or article.source_name
-    link = getattr(spec, "link", None) or article.source_link
+    name = spec.name or article.source_name
+    link = spec.link or article.source_link
     url = article.url
-    template = getattr(spec, "article_url", None)
+    template = spec.article_url
     if not url and template:
         url = template.format(title=quote(article.title, safe=""))
     if (name, link, url) == (article.source_name, article.source_link, article.url):

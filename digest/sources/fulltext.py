@@ -19,6 +19,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..config import FetchConfig
 from ..models import Article, Paragraph
@@ -26,6 +27,9 @@ from ..text import clean_text, content_words, headline
 from .fetch import DEFAULT_FETCH, Fetched, fetch_all
 from .limits import cap_article
 from .snapshot import paragraph_kind
+
+if TYPE_CHECKING:
+    from ..state.storage import Storage
 
 MIN_WORDS = 40  # an extraction shorter than this is no article (a paywall, a video page) ...
 TEASER_SHARE = 3  # ... unless the feed's text is a teaser of a third of its words or fewer
@@ -79,7 +83,7 @@ def _without_heading(line: str, title: str, html: bytes, url: str | None) -> str
 def with_full_text(
     articles: Sequence[Article],
     wanted: Callable[[Article], bool],
-    store,  # the state's Storage (digest/state/storage.py), or None
+    store: Storage | None,
     write: bool,
     settings: FetchConfig = DEFAULT_FETCH,
     progress: Callable[[int, int], None] | None = None,
