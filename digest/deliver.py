@@ -19,12 +19,11 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from email.utils import parseaddr
 from typing import Protocol
 
 from .config import DeliveryConfig
 from .errors import ConfigError
-from .message import MessageMaker, message_id_for
+from .message import MessageMaker, message_id_for, sender
 from .models import RenderedDigest
 from .transports import SENT, open_transport, send_through
 
@@ -69,10 +68,14 @@ class LinkSigner(Protocol):
 
 
 def envelope_sender(
-    return_path: str, tokens: dict[str, str], signer: LinkSigner | None
+    delivery: DeliveryConfig, tokens: dict[str, str], signer: LinkSigner | None
 ) -> str | Callable[[str], str]:
-    """`delivery.return_path`: one envelope sender for all, or with {token} one per reader
-    (VERP), so a bounce names its reader exactly, whatever the bounce's format."""
+    """The envelope sender: `delivery.from`'s address, or `delivery.return_path`: one for
+    all, or with {token} one per reader (VERP), so a bounce names its reader exactly,
+    whatever the bounce's format."""
+    return_path = delivery.return_path
+    if not return_path:
+        return sender(delivery.from_addr)[1]
     if "{token}" not in return_path:
         return return_path
     if signer is None:
@@ -174,10 +177,8 @@ def deliver_batches(
         if progress is not None:
             progress(len(outcomes), max(total, len(outcomes)))
 
-    sender: str | Callable[[str], str] = parseaddr(delivery.from_addr)[1]
-    if delivery.return_path:
-        sender = envelope_sender(delivery.return_path, tokens, signer)
-    transport = open_transport(delivery, issue_id, sender, total, build, report, sleep, clock)
+    envelope = envelope_sender(delivery, tokens, signer)
+    transport = open_transport(delivery, issue_id, envelope, total, build, report, sleep, clock)
     send_through(transport, recipients())
     return outcomes
 

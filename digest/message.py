@@ -55,17 +55,28 @@ def unsubscribe_link(delivery: DeliveryConfig, token: str | None) -> str:
     if delivery.unsubscribe_url:
         # preview has no recipient and so no token: the link shows where it would lead
         return delivery.unsubscribe_url.replace("{token}", token or "preview")
-    return f"mailto:{parseaddr(delivery.from_addr)[1]}?subject=unsubscribe"
+    return f"mailto:{sender(delivery.from_addr)[1]}?subject=unsubscribe"
+
+
+def sender(from_addr: str) -> tuple[str, str, str]:
+    """`delivery.from`'s display name, its address, and the domain the Message-IDs and the
+    List-Id are made under ("localhost" for an address without one)."""
+    name, address = parseaddr(from_addr)
+    return name, address, address.rpartition("@")[2] or "localhost"
+
+
+def from_header(from_addr: str) -> bytes:
+    name, address, _ = sender(from_addr)
+    return address_header("From", header_safe(name), address)
 
 
 def list_id(from_addr: str) -> str:
     """RFC 2919 List-Id from the From header: `Central Asia Daily <digest.example.com>`."""
-    name, address = parseaddr(from_addr)
-    local, _, domain = address.rpartition("@")
-    label = re.sub(r"[^A-Za-z0-9-]+", "-", local).strip("-") or "digest"
+    name, address, domain = sender(from_addr)
+    label = re.sub(r"[^A-Za-z0-9-]+", "-", address.rpartition("@")[0]).strip("-") or "digest"
     # The phrase is shown only; characters that would need quoting are dropped.
     phrase = " ".join(re.sub(r'[()<>\[\]:;@\\,."]', " ", header_safe(name)).split())
-    list_address = f"<{label}.{domain or 'localhost'}>"
+    list_address = f"<{label}.{domain}>"
     return f"{phrase} {list_address}" if phrase else list_address
 
 
@@ -93,9 +104,8 @@ class MessageMaker:
         names: dict[str, str] | None = None,
     ):
         self.delivery = delivery
-        name, address = parseaddr(delivery.from_addr)
-        self.domain = address.rpartition("@")[2] or "localhost"
-        self.from_ = address_header("From", header_safe(name), address)
+        self.domain = sender(delivery.from_addr)[2]
+        self.from_ = from_header(delivery.from_addr)
         self.subject = text_header("Subject", header_safe(rendered.subject))
         self.list_id = fold_header("List-Id", list_id(delivery.from_addr))
         # the CSV's name column, `Name <addr>` in to:, and the names readers gave (by address)

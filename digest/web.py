@@ -42,7 +42,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import parse_qs, unquote_to_bytes, urlsplit
@@ -54,7 +54,16 @@ from .config import Config
 from .deliver import envelope_sender
 from .errors import ConfigError, UsageError
 from .i18n import Catalogue, catalogue
-from .message import WIRE, address_header, dkim_header, fold_header, header_safe, text_header
+from .message import (
+    WIRE,
+    address_header,
+    dkim_header,
+    fold_header,
+    from_header,
+    header_safe,
+    sender,
+    text_header,
+)
 from .render import template_dir as templates
 from .state import Store
 from .state.readers import GONE, Reader, ReaderStatus
@@ -153,11 +162,9 @@ class Mailer:
     def message(self, email: str, link: str, reader: str | None = None) -> bytes:
         """The confirmation, to the reader under the name they gave."""
         delivery, words = self.config.delivery, self.words
-        name, address = parseaddr(delivery.from_addr)
-        domain = address.rpartition("@")[2] or "localhost"
         head = b"".join(
             (
-                address_header("From", header_safe(name), address),
+                from_header(delivery.from_addr),
                 address_header("To", header_safe(reader), email)
                 if reader
                 else fold_header("To", email),
@@ -165,7 +172,7 @@ class Mailer:
                     "Subject", header_safe(words.t("confirm_subject", title=self.config.title))
                 ),
                 f"Date: {format_datetime(dt.datetime.now(dt.UTC))}\r\n".encode(),
-                f"Message-ID: {make_msgid(domain=domain)}\r\n".encode(),
+                f"Message-ID: {make_msgid(domain=sender(delivery.from_addr)[2])}\r\n".encode(),
                 b"Auto-Submitted: auto-generated\r\n",
             )
         )
@@ -196,13 +203,12 @@ class Mailer:
                     file = f"confirm-{file_safe_name(email)}-{time.time_ns()}.eml"
                     (folder / file).write_bytes(data)
                     continue
-                sender = parseaddr(delivery.from_addr)[1]
-                if delivery.return_path:
-                    sender = envelope_sender(delivery.return_path, {email: token}, self.signer)
-                    sender = sender(email) if callable(sender) else sender
+                envelope = envelope_sender(delivery, {email: token}, self.signer)
                 relay = Relay(delivery.smtp)
                 try:
-                    code, answer, _ = relay.send(sender, email, data)
+                    code, answer, _ = relay.send(
+                        envelope(email) if callable(envelope) else envelope, email, data
+                    )
                 finally:
                     relay.close()
                 if not 200 <= code < 300:

@@ -440,3 +440,23 @@ def test_what_the_stages_hand_each_other_is_typed():
             if untyped:
                 bare.append(f"{where}:{node.lineno}: {node.name} {untyped}")
     assert bare == []
+
+
+def test_the_senders_address_is_read_only_by_message_sender():
+    """`delivery.from` gives the From header, the Message-IDs' and List-Id's domain and the
+    envelope sender of the digest and of the sign-up confirmation: message.sender reads it,
+    deliver.envelope_sender picks the envelope sender; no other module parses it."""
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        where = str(path.relative_to(PACKAGE.parent))
+        if where == "digest/message.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and ast.unparse(node.func).endswith("parseaddr")
+                and "from_addr" in ast.unparse(node.args[0])
+            ):
+                offenders.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
+    assert offenders == []
