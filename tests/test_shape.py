@@ -460,3 +460,22 @@ def test_the_senders_address_is_read_only_by_message_sender():
             ):
                 offenders.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
     assert offenders == []
+
+
+def test_the_readmes_layout_names_every_module():
+    """The README's Layout is where a newcomer finds a module: one added since it was written
+    (encoding.py, untitled.py, select/titles.py, ...) was in no row of it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"[\w/]+\.py", layout))
+    unnamed = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        inside = path.relative_to(PACKAGE)
+        folder = f"digest/{inside.parent}/" if inside.parent.parts else "digest/"
+        if not {inside.name, str(inside), f"digest/{inside}"} & named:
+            unnamed.append(str(inside))
+        elif inside.parent.parts and folder not in layout:
+            unnamed.append(f"{inside} (its folder)")
+    assert unnamed == []
