@@ -459,12 +459,12 @@ class SlotScheduler:
         the digest, and the slot's line said "sent=0". Counts only: no reader is listed."""
         try:
             with Store.for_config(self.config, readonly=True) as store:
-                entries = [e for e in store.history(5, not_sent=0) if e["slot"] == key]
+                out = store.went_out(key)
         except DigestError:  # the state itself is what failed
             return 0, 0, 0
-        if not entries:
+        if out is None:
             return 0, 0, 0
-        return entries[0]["articles"] or 0, entries[0]["sent"], entries[0]["failed"]
+        return out.articles or 0, out.sent, out.failed
 
     def _outcome(self, key: str, report: RunReport) -> SlotResult:
         """The slot's result; the run's warnings (a broken feed, an archive not updated)

@@ -83,6 +83,34 @@ def test_a_version_1_file_is_migrated_and_keeps_everything(tmp_path):
         assert entry["deliveries"][0]["sender"] is None  # not known before several senders
 
 
+def test_what_a_slots_run_did_is_counted_as_history_counts_it(tmp_path):
+    """The scheduler's line for a slot whose run failed after sending (schedule.py) reads
+    Store.went_out, typed, where it read the keys of `digest history`'s JSON."""
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        run = rules.begin_run(store, "2026-03-05T07:00:00+01:00")
+        new = NewIssue("2026-03-05", "s", "p", "h", "t", [], ["a@example.org", "b@example.org"])
+        issue = rules.freeze(store, run.id, new, store.newest_issue_id())
+        outcomes = [
+            ("a@example.org", "sent", "250", None),
+            ("b@example.org", "failed", "550", None),
+        ]
+        store.set_deliveries(issue, outcomes, run.id)
+        rules.begin_run(store, "2026-03-06T07:00:00+01:00")  # a newer run, another slot
+        (entry,) = [e for e in store.history() if e["slot"] == "2026-03-05T07:00:00+01:00"]
+        went = store.went_out("2026-03-05T07:00:00+01:00")
+        assert went is not None
+        assert (
+            (went.articles, went.sent, went.failed)
+            == (
+                entry["articles"],
+                entry["sent"],
+                entry["failed"],
+            )
+            == (0, 1, 1)
+        )
+        assert store.went_out("2026-03-07T07:00:00+01:00") is None
+
+
 def test_messages_name_the_database_url_without_its_password():
     assert safe_url("postgresql://u:secret@h:5/db?sslmode=require") == "postgresql://u@h:5/db"
 

@@ -96,6 +96,18 @@ class Delivery(_Record):
 
 
 @dataclass(frozen=True)
+class WentOut:
+    """What a run did, as `digest history` counts it: its issue's articles, and the messages
+    it sent and failed (counted from the deliveries it recorded, so a run that could not
+    record its own end still shows what went out)."""
+
+    slot: str | None  # the run's, else its issue's
+    articles: int | None
+    sent: int
+    failed: int
+
+
+@dataclass(frozen=True)
 class FrozenStory:
     """A story as its issue froze it (frozen.py stores it): what the archive shows, and every
     telling to remember once a reader has the issue."""

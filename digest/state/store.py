@@ -29,6 +29,7 @@ from .models import (
     IssueStatus,
     Run,
     RunStatus,
+    WentOut,
     status_of,
 )
 from .postgres import PostgresDb
@@ -755,24 +756,10 @@ class Store:
         relay has not accepted it for; none once its rows were forgotten, some or all), and
         what the run itself sent (counted from the deliveries it recorded, so a run that could
         not record its own end still shows what went out)."""
-        runs = self.runs(limit)
-        ids = [r.id for r in runs]
-        issues = self.issues_of_runs(ids)
-        by_run = self.counts_by_run(ids)
+        runs, issues, went = self._went_out(limit)
         entries = []
-        for r in runs:
+        for r, out in zip(runs, went, strict=True):
             issue = issues.get(r.id)
-            done = by_run.get(r.id)
-            if done is not None:  # recorded per delivery (schema 2)
-                sent = done.get(DeliveryStatus.SENT, 0)
-                failed = done.get(DeliveryStatus.FAILED, 0) + done.get(DeliveryStatus.RETRYING, 0)
-            else:
-                sent, failed = r.sent, r.failed
-            articles = r.chosen
-            if issue is not None and not articles:
-                articles = issue.article_count
-                if articles is None:  # frozen by an older digest
-                    articles = len(json.loads(issue.articles))
             # its readers' rows forgotten (state_deliveries_days), some or all: counts only
             forgotten = issue is not None and self.forgotten(issue.id)
             if issue is None or forgotten:
@@ -787,12 +774,12 @@ class Store:
                     "run": r.id,
                     "started_at": r.started_at,
                     "finished_at": r.finished_at,
-                    "slot": r.slot or (issue.slot if issue else None),
+                    "slot": out.slot,
                     "status": str(r.status),
                     "sender": r.sender,
-                    "articles": articles,
-                    "sent": sent,
-                    "failed": failed,
+                    "articles": out.articles,
+                    "sent": out.sent,
+                    "failed": out.failed,
                     "message": r.message,
                     "issue": issue.id if issue else None,
                     "issue_status": str(issue.status) if issue else None,
@@ -816,6 +803,35 @@ class Store:
                 }
             )
         return entries
+
+    def went_out(self, slot: str, limit: int = 5) -> WentOut | None:
+        """What the newest of the last `limit` runs did for `slot` (as `history` counts it)."""
+        _, _, went = self._went_out(limit)
+        return next((out for out in went if out.slot == slot), None)
+
+    def _went_out(self, limit: int) -> tuple[list[Run], dict[int, Issue], list[WentOut]]:
+        """The newest `limit` runs, their issues by run, and what each did."""
+        runs = self.runs(limit)
+        ids = [r.id for r in runs]
+        issues = self.issues_of_runs(ids)
+        by_run = self.counts_by_run(ids)
+        went = []
+        for r in runs:
+            issue = issues.get(r.id)
+            done = by_run.get(r.id)
+            if done is not None:  # recorded per delivery (schema 2)
+                sent = done.get(DeliveryStatus.SENT, 0)
+                failed = done.get(DeliveryStatus.FAILED, 0) + done.get(DeliveryStatus.RETRYING, 0)
+            else:
+                sent, failed = r.sent, r.failed
+            articles = r.chosen
+            if issue is not None and not articles:
+                articles = issue.article_count
+                if articles is None:  # frozen by an older digest
+                    articles = len(json.loads(issue.articles))
+            slot = r.slot or (issue.slot if issue else None)
+            went.append(WentOut(slot, articles, sent, failed))
+        return runs, issues, went
 
 
 def _memory_schema(db: Db, version: int) -> None:
