@@ -67,6 +67,7 @@ from .errors import ConfigError, DigestError, LockedError, UsageError
 from .state import Store
 from .state import lock as state_lock
 from .state.exactly_once import slot_has_run
+from .state.models import RunStatus
 
 if TYPE_CHECKING:
     from .report import RunReport
@@ -430,11 +431,15 @@ class SlotScheduler:
         while True:
             try:
                 if self._has_run(key):
-                    return SlotResult("already-ran", message="the state has a run for this slot")
+                    return SlotResult(
+                        RunStatus.ALREADY_RAN, message="the state has a run for this slot"
+                    )
                 return self._outcome(key, self.run(self.config, key))
             except LockedError as e:
                 if self._has_run(key):  # another process took this very slot meanwhile
-                    return SlotResult("already-ran", message="the state has a run for this slot")
+                    return SlotResult(
+                        RunStatus.ALREADY_RAN, message="the state has a run for this slot"
+                    )
                 if time.monotonic() >= deadline:
                     return SlotResult("busy", message=f"{e.message}; gave up waiting")
                 if not waiting:

@@ -154,7 +154,7 @@ class Cycle:
                 )
                 continue
             if outcomes:
-                sent = sum(1 for o in outcomes if o.status == "sent")
+                sent = sum(1 for o in outcomes if o.status == DeliveryStatus.SENT)
                 self.notes.append(
                     f"finished issue {issue.id} ({issue.subject!r}) begun earlier: "
                     f"sent to {sent} more of its readers"
@@ -218,7 +218,10 @@ class Cycle:
         if blocked:
             self.store.set_deliveries(
                 issue_id,
-                [(r, "failed", "no longer a reader before delivery", None) for r in blocked],
+                [
+                    (r, DeliveryStatus.FAILED, "no longer a reader before delivery", None)
+                    for r in blocked
+                ],
             )
         return [r for r in batch if r not in blocked]
 
@@ -227,7 +230,7 @@ class Cycle:
         refusal by policy, X.7.X: see Readers.bounce)."""
         outcomes = self.log.outcomes.get(issue_id, [])
         for o in outcomes[self._bounces_noted.get(issue_id, 0) :]:
-            if str(o.status) == "failed" and (o.answer or "")[:1] == "5":
+            if o.status == DeliveryStatus.FAILED and (o.answer or "")[:1] == "5":
                 self.store.readers().bounce(o.recipient, "hard", o.answer)
         self._bounces_noted[issue_id] = len(outcomes)
 

@@ -14,6 +14,7 @@ import pytest
 
 import digest
 from digest.state import schema
+from digest.state.models import DeliveryStatus, RunStatus
 from digest.state.queries import DIALECTS, queries
 from digest.state.storage import Storage
 from digest.state.store import Store
@@ -479,3 +480,21 @@ def test_the_readmes_layout_names_every_module():
         elif inside.parent.parts and folder not in layout:
             unnamed.append(f"{inside} (its folder)")
     assert unnamed == []
+
+
+def test_the_stages_name_a_status_by_its_member():
+    """A run's and a delivery's statuses are RunStatus and DeliveryStatus members: a stage
+    that spells one ("already-ran", "failed") has a second copy of the status to keep in
+    step. Dict keys (JSON) and `__all__` are names, not statuses."""
+    statuses = {s.value for s in (*RunStatus, *DeliveryStatus)}
+    offenders = []
+    for where in (*STAGES, "digest/schedule.py"):
+        tree = ast.parse((ROOT / where).read_text(encoding="utf-8"))
+        names = {id(k) for n in ast.walk(tree) if isinstance(n, ast.Dict) for k in n.keys}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and "__all__" in ast.unparse(node.targets[0]):
+                names.update(id(n) for n in ast.walk(node.value))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in statuses and id(node) not in names:
+                offenders.append(f"{where}:{node.lineno}: {node.value!r}")
+    assert offenders == []
