@@ -7,6 +7,12 @@ should reach the user as a traceback for an input or configuration problem.
 from __future__ import annotations
 
 
+def reason(error: BaseException) -> str:
+    """What a library's exception says, on one line for a message (its type's name when it
+    says nothing)."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 class DigestError(Exception):
     """Base for every error the user can act on."""
 

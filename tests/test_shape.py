@@ -498,3 +498,17 @@ def test_the_stages_name_a_status_by_its_member():
             if isinstance(node, ast.Constant) and node.value in statuses and id(node) not in names:
                 offenders.append(f"{where}:{node.lineno}: {node.value!r}")
     assert offenders == []
+
+
+def test_an_exceptions_words_are_made_one_line_only_by_errors_reason():
+    """A library's exception in a message, on one line: errors.reason (the state's
+    connections and the fetcher each had a copy, two without its fallback)."""
+    copy = re.compile(r"\" \"\.join\(str\((?:e|error|exc|err)\)\.split\(\)\)")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "errors.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if copy.search(line)
+    ]
+    assert offenders == []

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..config import FetchConfig
+from ..errors import reason
 from ..state.models import CacheInfo
 from ..text import is_web_url
 from .webpage import looks_like_html, web_page_problem
@@ -249,8 +250,7 @@ def _connection_error(e: Exception) -> str:
         return f"could not connect ({e.os_error.strerror or e.os_error})"
     if isinstance(e, aiohttp.ClientPayloadError):
         return f"the answer broke off or could not be decoded ({e})"
-    reason = " ".join(str(e).split()) or type(e).__name__
-    return f"broken HTTP answer ({reason})"
+    return f"broken HTTP answer ({reason(e)})"
 
 
 def _failed(url: str, known: CacheInfo, started: dt.datetime, error: str, **changes) -> Fetched:

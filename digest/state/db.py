@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from ..errors import StateError
+from ..errors import StateError, reason
 
 
 class Cursor(Protocol):
@@ -101,16 +101,16 @@ class Db:
 
     def failed(self, error: Exception, writing: bool) -> StateError:
         """The StateError for a database error met while using the state."""
-        reason = " ".join(str(error).split()) or type(error).__name__
+        why = reason(error)
         if writing:
             return StateWriteError(
-                f"{self.where}: cannot write to the state ({reason}); what was recorded "
+                f"{self.where}: cannot write to the state ({why}); what was recorded "
                 "before stays recorded",
                 "free some space or fix the permissions, then run again: the next run "
                 "finishes what this one began",
             )
         return StateError(
-            f"{self.where}: cannot read the state ({reason})",
+            f"{self.where}: cannot read the state ({why})",
             "restore it from a backup, or point `state:` at a new file",
         )
 

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import ConfigError, StateError
+from ..errors import ConfigError, StateError, reason
 from .db import Db, is_write
 
 
@@ -93,9 +93,8 @@ class PostgresDb(Db):
         try:
             conn = psycopg.connect(url, **kwargs)
         except psycopg.Error as e:
-            reason = " ".join(str(e).split())
             raise StateError(
-                f"{safe_url(url)}: cannot connect to the PostgreSQL state ({reason})",
+                f"{safe_url(url)}: cannot connect to the PostgreSQL state ({reason(e)})",
                 "check `state:` and `state_password_env`, and that the server runs",
             ) from None
         conn.row_factory = _row_factory
@@ -133,9 +132,8 @@ class PostgresDb(Db):
         the `public` schema): say which, and the GRANT that fixes it."""
         user = urlsplit(self.where).username or "the digest role"
         database = urlsplit(self.where).path.lstrip("/") or "the database"
-        reason = " ".join(str(error).split())
         return StateError(
-            f"{self.where}: the role {user} may not do this ({reason})",
+            f"{self.where}: the role {user} may not do this ({reason(error)})",
             f"as a superuser: GRANT CREATE ON SCHEMA public TO {user}; (PostgreSQL 15 and later), "
             f"or make {user} the owner of {database} (CREATE DATABASE {database} OWNER {user}); "
             "see the README's PostgreSQL section",
