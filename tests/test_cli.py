@@ -37,29 +37,6 @@ def test_help_and_version_work_everywhere():
     assert version.returncode == 0 and "digest, version" in version.stdout
 
 
-def test_help_does_not_import_the_heavy_stages():
-    code = (
-        "import sys; from digest.cli import cli\n"
-        "try:\n    cli.main(['--help'], standalone_mode=False)\nexcept SystemExit: pass\n"
-        "heavy = [m for m in ('feedparser', 'mjml', 'datasketch', 'pysbd', 'apscheduler',"
-        " 'jinja2', 'numpy') if m in sys.modules]\nprint(heavy)"
-    )
-    result = subprocess.run(
-        [
-            digest_command()[0].replace("digest", "python")
-            if digest_command()[0].endswith("/digest")
-            else digest_command()[0],
-            "-c",
-            code,
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("[]")
-
-
 @pytest.mark.slow
 def test_parse_json_follows_the_contract(shared_seeds):
     result = digest("parse", *map(str, real_pages()), "--json")

@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from datetime import datetime, timedelta
@@ -814,20 +813,6 @@ def test_the_real_pipeline_on_a_per_second_cadence_sends_once_then_stops_cleanly
     assert [r.status for r in reversed(runs)][:2] == ["delivered", "empty"], err
     assert len(list(outbox.iterdir())) >= 1
     assert len({r.slot for r in runs}) == len(runs)
-
-
-def test_help_still_does_not_import_apscheduler():
-    code = textwrap.dedent("""
-        import sys
-        from digest.cli import cli
-        try:
-            cli.main(['schedule', '--help'], standalone_mode=False)
-        except SystemExit:
-            pass
-        print('apscheduler' in sys.modules)
-    """)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stdout.strip().endswith("False"), result.stderr
 
 
 # --- the shipped systemd timer --------------------------------------------------------------
