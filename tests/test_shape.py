@@ -515,3 +515,20 @@ def test_an_exceptions_words_are_made_one_line_only_by_errors_reason():
         if copy.search(line)
     ]
     assert offenders == []
+
+
+def test_the_rules_and_the_storage_protocol_take_no_any():
+    """What the exactly-once rules record and remember is typed: outcomes were `Any`, the
+    records to remember a bare `list`/`Sequence`."""
+    loose = []
+    for where in ("digest/state/exactly_once.py", "digest/state/storage.py"):
+        tree = ast.parse((ROOT / where).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.arg | ast.AnnAssign) or (
+                isinstance(node, ast.FunctionDef) and node.returns is not None
+            ):
+                hint = node.returns if isinstance(node, ast.FunctionDef) else node.annotation
+                text = ast.unparse(hint) if hint is not None else ""
+                if re.search(r"\bAny\b|^(list|Sequence)$|\[(list|Sequence)\]", text):
+                    loose.append(f"{where}:{node.lineno}: {text}")
+    assert loose == []

@@ -46,12 +46,27 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 from ..errors import DigestError, SlotDoneError
 from .frozen import decode_stories, encode_stories
 from .models import DeliveryStatus, FrozenStory, Issue, IssueStatus, NewIssue, RunStatus
+from .sent import SentRecord
 from .storage import Storage
+
+
+class ReportedOutcome(Protocol):
+    """One recipient's outcome as delivery reports it (deliver.Outcome)."""
+
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def answer(self) -> str | None: ...
+    @property
+    def message_id(self) -> str | None: ...
+
 
 MAX_DEFERRED_RUNS = 3
 # Readers per claim where several senders share the state; a single sender claims them all.
@@ -213,7 +228,7 @@ class DeliveryLog:
         self.store, self.run_id, self.clock = store, run_id, clock
         self.lease = store.lease_seconds
         self.claimed_at = clock()
-        self.outcomes: dict[int, list[Any]] = {}  # what this run recorded, by issue
+        self.outcomes: dict[int, list[ReportedOutcome]] = {}  # what this run recorded, by issue
         self._tokens: dict[str, str] = {}  # the claimed batch's
 
     def claimed(self, batch: Sequence[str] = ()) -> None:
@@ -227,7 +242,7 @@ class DeliveryLog:
             return {r: known[r] for r in recipients}
         return self.store.tokens_for(list(recipients))
 
-    def record(self, issue_id: int, outcomes: Iterable[Any]) -> None:
+    def record(self, issue_id: int, outcomes: Iterable[ReportedOutcome]) -> None:
         outcomes = list(outcomes)
         self.store.set_deliveries(issue_id, [_outcome_row(o) for o in outcomes], self.run_id)
         self.outcomes.setdefault(issue_id, []).extend(outcomes)
@@ -249,7 +264,7 @@ class DeliveryLog:
         self.claimed_at = self.clock()
 
 
-def _outcome_row(o: Any) -> tuple[str, str, str | None, str | None]:
+def _outcome_row(o: ReportedOutcome) -> tuple[str, str, str | None, str | None]:
     """A deliver.Outcome as the storage records it."""
     return (o.recipient, str(o.status), o.answer, o.message_id)
 
@@ -279,7 +294,9 @@ def give_up_deferred(store: Storage, issue_id: int, max_runs: int = MAX_DEFERRED
 
 
 def settle(
-    store: Storage, issue_id: int, records: Callable[[Issue], list] | None = None
+    store: Storage,
+    issue_id: int,
+    records: Callable[[Issue], Sequence[SentRecord]] | None = None,
 ) -> IssueStatus:
     """Remember the issue's stories once one reader has it; close it when nobody is left.
 

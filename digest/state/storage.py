@@ -24,6 +24,7 @@ from .models import (
     RunStatus,
 )
 from .readers import Reader
+from .sent import SentRecord
 
 # One recipient's outcome as recorded: (recipient, status, server's answer, Message-ID).
 Outcome = tuple[str, str, str | None, str | None]
@@ -200,7 +201,7 @@ class Storage(Protocol):
 
     # --- the stories already sent (select.sent.History reads them) --------------------------------
     def remembered(self, issue_id: int) -> bool: ...
-    def remember(self, issue_id: int, records: Sequence) -> None: ...
+    def remember(self, issue_id: int, records: Sequence[SentRecord]) -> None: ...
     def sent_article_count(self) -> int: ...
     def sent_count_since(self, day: int) -> int: ...
     def sent_blocks(self, kind: str, since: int) -> Iterator[tuple[bytes, bytes, bytes | None]]:
