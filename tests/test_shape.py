@@ -4,6 +4,7 @@ and connections, both databases answering every storage operation."""
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import re
 import subprocess
@@ -20,6 +21,16 @@ from digest.state.storage import Storage
 from digest.state.store import Store
 
 PACKAGE = Path(digest.__file__).parent
+
+
+@functools.cache
+def _parsed(text: str) -> ast.Module:
+    return ast.parse(text)
+
+
+def tree_of(path: Path) -> ast.Module:
+    """A module's syntax tree, parsed once however many of these rules read it."""
+    return _parsed(path.read_text(encoding="utf-8"))
 
 
 def modules() -> dict[str, Path]:
@@ -62,7 +73,7 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
         for child in ast.iter_child_nodes(node):
             visit(child)
 
-    visit(ast.parse(path.read_text(encoding="utf-8")))
+    visit(tree_of(path))
     found.discard(name)
     return found
 
@@ -146,7 +157,7 @@ def test_no_sql_outside_the_query_files_and_the_connections():
         where = str(path.relative_to(PACKAGE.parent))
         if where in CONNECTIONS:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = tree_of(path)
         docs = {
             id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr)
         }  # docstrings and bare strings may speak of SQL
@@ -203,7 +214,7 @@ def test_modules_import_at_their_top():
     late = []
     for path in sorted(PACKAGE.rglob("*.py")):
         where = str(path.relative_to(PACKAGE.parent))
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = tree_of(path)
         top = {id(n) for n in tree.body}
         for node in tree.body:
             if isinstance(node, ast.If | ast.Try):  # `if TYPE_CHECKING:`, optional imports
@@ -305,10 +316,16 @@ def private_reaches(path: Path, mods: dict[str, Path]) -> list[str]:
     where = str(path.relative_to(ROOT))
     own = next((n for n, p in mods.items() if p == path), None)
     package = (own or "").rpartition(".")[0] if path.name != "__init__.py" else own or ""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found, aliases = [], {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
+    tree = tree_of(path)
+    found, aliases, reaches = [], {}, []
+    for node in ast.walk(tree):  # once: a walk of the tests' trees is most of this rule's time
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and _private(node.attr)
+        ):
+            reaches.append(node)
+        elif isinstance(node, ast.ImportFrom):
             base = package
             for _ in range(node.level - 1):
                 base = base.rpartition(".")[0]
@@ -324,13 +341,8 @@ def private_reaches(path: Path, mods: dict[str, Path]) -> list[str]:
             for alias in node.names:
                 if alias.name in mods and alias.asname:
                     aliases[alias.asname] = alias.name
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Attribute)
-            and isinstance(node.value, ast.Name)
-            and aliases.get(node.value.id) not in (None, own)
-            and _private(node.attr)
-        ):
+    for node in reaches:  # once every import is known
+        if aliases.get(node.value.id) not in (None, own):
             found.append(f"{where}:{node.lineno}: {aliases[node.value.id]}.{node.attr}")
     return found
 
@@ -376,7 +388,7 @@ MONTH_TABLE_OWNERS = {"digest/text.py", "digest/cron.py"}
 
 
 def string_constants(path: Path) -> list[ast.Constant]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = tree_of(path)
     return [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
 
 
@@ -432,7 +444,7 @@ def test_what_the_stages_hand_each_other_is_typed():
     anything."""
     bare = []
     for where in STAGES:
-        tree = ast.parse((ROOT / where).read_text(encoding="utf-8"))
+        tree = tree_of(ROOT / where)
         for node in tree.body:
             if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
                 continue
@@ -455,7 +467,7 @@ def test_the_senders_address_is_read_only_by_message_sender():
         where = str(path.relative_to(PACKAGE.parent))
         if where == "digest/message.py":
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = tree_of(path)
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Call)
@@ -492,7 +504,7 @@ def test_the_stages_name_a_status_by_its_member():
     statuses = {s.value for s in (*RunStatus, *DeliveryStatus)}
     offenders = []
     for where in (*STAGES, "digest/schedule.py"):
-        tree = ast.parse((ROOT / where).read_text(encoding="utf-8"))
+        tree = tree_of(ROOT / where)
         names = {id(k) for n in ast.walk(tree) if isinstance(n, ast.Dict) for k in n.keys}
         for node in ast.walk(tree):
             if isinstance(node, ast.Assign) and "__all__" in ast.unparse(node.targets[0]):
@@ -522,7 +534,7 @@ def test_the_rules_and_the_storage_protocol_take_no_any():
     records to remember a bare `list`/`Sequence`."""
     loose = []
     for where in ("digest/state/exactly_once.py", "digest/state/storage.py"):
-        tree = ast.parse((ROOT / where).read_text(encoding="utf-8"))
+        tree = tree_of(ROOT / where)
         for node in ast.walk(tree):
             if isinstance(node, ast.arg | ast.AnnAssign) or (
                 isinstance(node, ast.FunctionDef) and node.returns is not None
