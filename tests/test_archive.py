@@ -410,6 +410,7 @@ def test_public_html_drops_only_the_footer_links_of_one_reader():
     assert archive_mod.public_html("<p>see {unsubscribe_url}</p>") == "<p>see #</p>"
 
 
+@pytest.mark.slow
 def test_view_url_is_the_page_the_archive_writes(tmp_path):
     from digest import pipeline
     from digest.state import Store

@@ -141,6 +141,7 @@ def statuses(config: Path) -> dict[str, str]:
     return {r["email"]: r["status"] for r in json.loads(result.stdout)["readers"]}
 
 
+@pytest.mark.slow
 def test_a_maildir_of_bounces_and_complaints_changes_statuses_once(tmp_path):
     config = setup(tmp_path, f"maildir: {tmp_path}/bounces")
     box = mailbox.Maildir(tmp_path / "bounces", create=True)
@@ -163,6 +164,7 @@ def test_a_maildir_of_bounces_and_complaints_changes_statuses_once(tmp_path):
     assert {d["recipient"] for d in dry["delivered"]} == {"listed@example.com", "soft@example.fi"}
 
 
+@pytest.mark.slow
 def test_soft_bounces_stop_mail_at_the_third_within_30_days(tmp_path):
     config = setup(tmp_path, f"mbox: {tmp_path}/bounces.mbox")
     box = mailbox.mbox(tmp_path / "bounces.mbox")
@@ -178,6 +180,7 @@ def test_soft_bounces_stop_mail_at_the_third_within_30_days(tmp_path):
     box.close()
 
 
+@pytest.mark.slow
 def test_a_verp_address_names_the_reader_whatever_the_bounce_says(tmp_path):
     """A bounce of a forwarded address: the failed address is not the reader's, the VERP
     envelope sender the bounce came back to is."""
@@ -198,6 +201,7 @@ def test_a_verp_address_names_the_reader_whatever_the_bounce_says(tmp_path):
     assert SIGNER.open_verp(SIGNER.verp(token).upper()) == token  # servers may change case
 
 
+@pytest.mark.slow
 def test_a_hostile_message_stops_nothing_and_a_forged_bounce_is_not_believed(tmp_path):
     """One message nested 3,000 deep once stopped every `bounces` and every `run` for good
     (the Maildir was parsed to read its flags, outside the guard). And with a return path
@@ -249,6 +253,7 @@ def test_a_hostile_message_stops_nothing_and_a_forged_bounce_is_not_believed(tmp
     assert dry.returncode == 0, dry.stderr
 
 
+@pytest.mark.slow
 def test_run_sends_with_a_verp_envelope_and_a_5xx_at_rcpt_is_a_hard_bounce(tmp_path):
     from smtp_server import Behaviour, SmtpServer
 
@@ -275,6 +280,7 @@ def test_run_sends_with_a_verp_envelope_and_a_5xx_at_rcpt_is_a_hard_bounce(tmp_p
         server.stop()
 
 
+@pytest.mark.slow
 def test_a_refusal_by_policy_stops_nobody(tmp_path):
     """X.7.X says our message or server was refused, not the reader's address: a relay that
     will not relay for us (a real Postfix, `554 5.7.1 Relay access denied` at every RCPT)
@@ -327,6 +333,7 @@ bounces:
     return config
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("answer", "status"),
     [("452 4.2.2 mailbox full", b"Status: 4.2.2"), ("552 5.2.2 over quota", b"Status: 5.2.2")],
@@ -367,6 +374,7 @@ def test_a_full_mailbox_is_a_soft_bounce(tmp_path, answer, status):
         remote.stop()
 
 
+@pytest.mark.slow
 def test_a_missing_mailbox_is_one_clear_error(tmp_path):
     config = setup(tmp_path, f"maildir: {tmp_path}/nowhere")
     result = cli(config, "bounces")
@@ -375,6 +383,7 @@ def test_a_missing_mailbox_is_one_clear_error(tmp_path):
     shutil.rmtree(tmp_path / "outbox", ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_real_postfix_bounces_come_back_to_the_verp_address_and_stop_the_reader(tmp_path):
     """A private Postfix on loopback: an unknown local user is refused at RCPT (a hard bounce
     at once); a remote refusal comes back later as Postfix's own DSN to the reader's VERP
@@ -410,6 +419,7 @@ def test_real_postfix_bounces_come_back_to_the_verp_address_and_stop_the_reader(
         remote.stop()
 
 
+@pytest.mark.slow
 def test_an_imap_mailbox_over_tls_is_read_once_and_a_wrong_password_is_one_clear_error(
     tmp_path, monkeypatch
 ):

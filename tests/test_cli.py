@@ -58,6 +58,7 @@ def test_parse_json_follows_the_contract(shared_seeds):
     assert data["problems"] == []
 
 
+@pytest.mark.slow
 def test_parse_human_table(shared_seeds):
     result = digest("parse", str(real_pages()[0]))
     assert result.returncode == 0
@@ -65,6 +66,7 @@ def test_parse_human_table(shared_seeds):
     assert "6 articles, 5 rate quotes, 0 problems" in result.stdout
 
 
+@pytest.mark.slow
 def test_parse_bad_file_alone_exits_2_with_one_clear_line(tmp_path):
     bad = tmp_path / "garbage.txt"
     bad.write_bytes(b"\x00\x01\x02 not text")
@@ -76,6 +78,7 @@ def test_parse_bad_file_alone_exits_2_with_one_clear_line(tmp_path):
     assert data["articles"] == [] and len(data["problems"]) == 1
 
 
+@pytest.mark.slow
 def test_parse_bad_file_beside_a_good_one_still_reads_the_good_one(tmp_path, shared_seeds):
     bad = tmp_path / "empty.txt"
     bad.write_text("")
@@ -105,6 +108,7 @@ def test_bad_config_value_is_exit_2_naming_line_and_key(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_unknown_command_is_a_usage_error():
     result = digest("frobnicate")
     assert result.returncode == 2 and "No such command" in result.stderr
@@ -207,6 +211,7 @@ def sample_config(tmp_path, delivery: str) -> Path:
     return config
 
 
+@pytest.mark.slow
 def test_parse_text_mode_prints_each_rate_quote_s_date(tmp_path):
     result = digest("parse", str(ROOT / "seeds" / "2025-11-04_front.txt"))
     assert result.returncode == 0, result.stderr
@@ -307,6 +312,7 @@ def test_an_outbox_name_too_long_for_the_file_system_exits_2_naming_the_line(tmp
     assert f"{config}:7: delivery.outbox: cannot use the outbox {outbox}" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["parse"], ["readers", "import"]])
 def test_a_path_argument_too_long_for_the_file_system_is_one_line(tmp_path, command):
     """Path.is_dir / is_file raise ENAMETOOLONG for a name over 255 bytes: a traceback."""
@@ -317,6 +323,7 @@ def test_a_path_argument_too_long_for_the_file_system_is_one_line(tmp_path, comm
     assert name in result.stderr
 
 
+@pytest.mark.slow
 def test_state_copy_to_a_malformed_url_is_one_line(tmp_path):
     """urlsplit raises ValueError for `postgresql://u@[::1/d` (an unclosed IPv6 bracket):
     it was a traceback from the password-less URL printed in messages."""
@@ -429,6 +436,7 @@ def test_a_secret_s_variable_unset_is_named_with_its_config_line(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_json_is_written_as_it_is_encoded(tmp_path, monkeypatch):
     """`history --json` of 20 issues to 50,000 readers is 190 MB of JSON; json.dumps held all
     of it (and its millions of pieces) before a byte was written: 1.7 GB at its peak."""

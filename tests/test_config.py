@@ -725,6 +725,7 @@ def test_an_unset_password_variable_found_while_sending_names_file_and_line(tmp_
     assert str(e).startswith(f"{path.resolve()}:9: delivery.smtp.password_env: environment var")
 
 
+@pytest.mark.slow
 def test_a_yaml_syntax_error_says_what_was_expected_where(tmp_path):
     e = error_of(tmp_path, "title: [unclosed\nsources: []\n")
     assert e.line == 2 and "not valid YAML: expected ',' or ']', but got ':'" in str(e)

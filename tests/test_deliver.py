@@ -968,6 +968,7 @@ def test_a_relay_answering_data_with_250_sends_nothing_and_records_nothing_sent(
     assert "not 354" in outcomes[0].answer
 
 
+@pytest.mark.slow
 def test_a_relay_trickling_its_greeting_is_given_up_on_in_the_timeout(tmp_path, rendered, store):
     """smtplib's timeout bounds each read, and a relay sending a byte every 0.2 s kept the run
     (and the state's lock) for ever: each step now has `timeout` seconds in all."""
@@ -1010,6 +1011,7 @@ def test_a_message_answered_with_no_smtp_answer_goes_once_a_run(tmp_path, render
     assert "the relay may have it" in answers["a@x.org"]
 
 
+@pytest.mark.slow
 @both_ways()
 def test_a_slow_answer_to_the_message_is_waited_for_not_sent_again(
     tmp_path, rendered, store, smtp_server
@@ -1501,6 +1503,7 @@ def rfc2047_decoded(value: str) -> str:
     return str(email.header.make_header(email.header.decode_header(value)))
 
 
+@pytest.mark.slow
 def test_non_latin_subject_and_names_keep_every_space_for_rfc2047_decoders(tmp_path, rendered):
     """Python's folder can leave the space between two words outside their encoded words,
     where RFC 2047 decoders drop it: "вдвое больше" read "вдвоебольше" (found on 207 of

@@ -203,6 +203,7 @@ def article(title: str, body: str, n: int = 0) -> Article:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(NEWS_TEXT, NEWS_TEXT), min_size=1, max_size=6))
 def test_no_text_makes_selection_raise(pieces):
@@ -277,6 +278,7 @@ def test_the_fast_reading_is_the_plain_one_on_what_it_is_sure_to_meet(text):
     assert_read_as_plainly(text, text)
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(TRICKY_TEXT, TRICKY_TEXT)
 def test_the_fast_reading_is_the_plain_one_on_what_it_could_get_wrong(title, text):
@@ -289,6 +291,7 @@ def test_the_fast_reading_is_the_plain_one_on_any_text(title, text):
     assert_read_as_plainly(title, text)
 
 
+@pytest.mark.slow
 def test_the_fast_reading_is_the_plain_one_on_real_and_generated_news():
     """Real reports (ECB+, the real pages, the sample pages, Russian news and sentences in
     the region's languages) and the selection benchmark's generated ones."""

@@ -165,6 +165,7 @@ def test_a_run_forgets_the_readers_of_issues_older_than_the_setting(tmp_path):
     assert len(list((tmp_path / "site" / "issues").glob("*.html"))) == 1
 
 
+@pytest.mark.slow
 def test_history_lists_no_reader_of_an_issue_partly_forgotten(tmp_path):
     """A run that reaches its cap (FORGET_PER_RUN) mid-issue, or stops mid-way, leaves the
     issue partly forgotten until the next run. `history` said "counts only" and went on to

@@ -60,20 +60,24 @@ def kept_mb(*how: str, array: int = 1 << 20, **environment: str) -> int:
     return int(out.stdout)
 
 
+@pytest.mark.slow
 def test_left_to_itself_glibc_keeps_what_a_stage_freed():
     assert kept_mb() >= 40
 
 
+@pytest.mark.slow
 def test_fixed_thresholds_give_freed_arrays_back_as_they_are_freed():
     """Arrays from MMAP_THRESHOLD on; smaller ones stay in the heap for the next to reuse."""
     assert kept_mb("fixed", array=MMAP_THRESHOLD) <= 8
     assert kept_mb("fixed") >= 40
 
 
+@pytest.mark.slow
 def test_give_back_returns_the_free_pages_between_the_kept_objects():
     assert kept_mb("fixed", "give_back") <= 8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "environment",
     [
@@ -86,6 +90,7 @@ def test_a_threshold_the_environment_sets_wins(environment):
     assert kept_mb("fixed", **environment) <= 8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "tunables",
     ["glibc.malloc.arena_max=2:glibc.malloc.tcache_count=8", "glibc.malloc.mmap_threshold"],

@@ -12,7 +12,7 @@ from digest.state import Store
 from digest.state.readers import ReaderStatus
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def store(request, tmp_path):
     if request.param == "sqlite":
         with Store.open(tmp_path / "state.sqlite3") as s:

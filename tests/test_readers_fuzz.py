@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from news_text import NEWS_TEXT
@@ -69,6 +70,7 @@ def read_and_select(paths: list[Path]) -> None:
     assert len(selection.chosen) + len(selection.skipped) == len(result.articles)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(title=NEWS_TEXT, body=NEWS_TEXT, date=NEWS_TEXT)
 def test_no_text_inside_a_feed_or_a_page_makes_reading_raise(tmp_path, title, body, date):
@@ -86,6 +88,7 @@ def test_no_text_inside_a_feed_or_a_page_makes_reading_raise(tmp_path, title, bo
     read_and_select(paths)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(data=st.binary(max_size=400), suffix=st.sampled_from([".xml", ".rss", ".json", ".txt"]))
 def test_no_bytes_under_a_feed_or_page_name_make_reading_raise(tmp_path, data, suffix):

@@ -532,6 +532,7 @@ def _lint_failures(html: str, tmp_path: Path) -> list[str]:
     return failures
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "digest",
     [sample_digest, big_digest, lambda: seed_digests()[0][1]],
@@ -542,6 +543,7 @@ def test_html_uses_only_features_the_promised_clients_support(tmp_path, digest):
     assert not failures, failures
 
 
+@pytest.mark.slow
 def test_apple_mail_supports_everything_without_excuses(tmp_path):
     """The allow-list excuses Gmail and Outlook only: Apple Mail gets the whole design."""
     html = render(big_digest(50)).html
@@ -550,6 +552,7 @@ def test_apple_mail_supports_everything_without_excuses(tmp_path):
     assert not _lint_failures(html, tmp_path)
 
 
+@pytest.mark.slow
 def test_email_lint_catches_an_unsupported_feature(tmp_path):
     html = render(sample_digest()).html.replace(
         '<div class="it"', '<div style="position:absolute;" class="it"', 1

@@ -203,6 +203,7 @@ def test_next_without_after_starts_from_now(tmp_path):
     assert slots[1] - slots[0] == timedelta(minutes=5)
 
 
+@pytest.mark.slow
 def test_listing_slots_ends_at_the_last_year_a_date_can_hold(tmp_path):
     """A yearly schedule listed 8,000 ahead ran past 9999: cronsim's OverflowError was a
     traceback. The list ends with the last slot there is."""
@@ -520,6 +521,7 @@ def test_a_slot_already_in_the_state_is_not_run_again(tmp_path):
     assert "status=already-ran" in stream.getvalue().splitlines()[1]
 
 
+@pytest.mark.slow
 def test_a_slot_waits_for_a_manual_run_holding_the_state(tmp_path):
     scheduler, run, stream = scheduler_for(tmp_path, THURSDAY_NOON)
     slot = datetime(2026, 3, 5, 7, tzinfo=BERLIN)
@@ -534,6 +536,7 @@ def test_a_slot_waits_for_a_manual_run_holding_the_state(tmp_path):
     assert stream.getvalue().startswith("event=waiting slot=2026-03-05T07:00:00+01:00")
 
 
+@pytest.mark.slow
 def test_a_stop_while_waiting_for_the_state_skips_the_slot(tmp_path):
     scheduler, run, stream = scheduler_for(tmp_path, THURSDAY_NOON)
     scheduler._started.set()  # as if the scheduler were up
@@ -818,6 +821,7 @@ def test_the_real_pipeline_on_a_per_second_cadence_sends_once_then_stops_cleanly
 # --- the shipped systemd timer --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_shipped_timer_fires_at_the_shipped_configs_slots():
     timer = (ROOT / "config" / "digest.timer").read_text()
     service = (ROOT / "config" / "digest.service").read_text()

@@ -132,6 +132,7 @@ def test_shingles_and_minhash_in_c_follow_their_formulas(values, k):
     assert out.tolist() == least
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(st.integers(0, 6), max_size=40), max_size=6), st.integers(0, 8))
 def test_most_common_in_c_is_counter_most_common(rows, n):
@@ -208,6 +209,7 @@ _SPARSE_ROWS = st.lists(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(_SPARSE_ROWS, _SPARSE_ROWS, st.data(), st.booleans())
 def test_row_dots_in_c_are_the_dot_products_of_each_pair_of_rows(rows_a, rows_b, data, weigh):
@@ -291,6 +293,7 @@ def test_pairs_within_are_the_pairs_sharing_enough_keys(held, at_least):
     assert len(got) == len(want)  # each pair once
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.integers(-(2**63), 2**63 - 1), max_size=20),
@@ -315,6 +318,7 @@ class _Shown(str):
     __format__ = None  # an f-string of it fails
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(
     st.text(),
@@ -356,6 +360,7 @@ def test_positions_of_many_keys_in_no_order_are_those_a_binary_search_finds(dtyp
         assert out.tolist() == expected.tolist()
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=60), st.sampled_from(["<i8", "<u4"]))
 def test_distinct_keys_are_what_np_unique_gives(keys, dtype):
@@ -365,6 +370,7 @@ def test_distinct_keys_are_what_np_unique_gives(keys, dtype):
         assert distinct(shaped).dtype == np.unique(shaped).dtype
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=300),
@@ -403,6 +409,7 @@ ONE_SCAN = re.compile(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(WEEKDAYS + WORDS + ["—", "“", "среду", "Sunday"]), max_size=30))
 def test_weekdays_scanned_apart_are_those_one_scan_finds(words):
@@ -444,6 +451,7 @@ NUMBER_PARTS = ["1", "23", "4.5", "6,7", "8 9", "0\u00a01", "x2", "k", "bn", "%"
                 ".", " ", "\u0663", "\uff11", "млрд", "€", "$", "-", "\n"]  # fmt: skip
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(
     st.one_of(

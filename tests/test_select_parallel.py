@@ -106,6 +106,7 @@ def parent_of(pid: str) -> int | None:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
 
 
+@pytest.mark.slow
 def test_helpers_give_the_fingerprints_one_process_gives(shared_out):
     articles = feed_articles()
     with Store.open(":memory:") as store:
@@ -139,6 +140,7 @@ def outcome(selection) -> tuple:
     )
 
 
+@pytest.mark.slow
 def test_a_shared_out_selection_is_the_one_process_selection(shared_out, monkeypatch):
     articles = feed_articles(2)
     with Store.open(":memory:", readonly=True) as store:
@@ -149,6 +151,7 @@ def test_a_shared_out_selection_is_the_one_process_selection(shared_out, monkeyp
     assert len(shared[0]) >= 18
 
 
+@pytest.mark.slow
 def test_an_article_that_trips_a_bug_in_a_helper_is_named_and_the_rest_go_out(shared_out):
     """A lone surrogate cannot be encoded (readers never give one, but a bug could): the
     article sorts last, into a helper's share, and raises there while its words are hashed.
@@ -169,6 +172,7 @@ def test_an_article_that_trips_a_bug_in_a_helper_is_named_and_the_rest_go_out(sh
     assert not helpers_alive()
 
 
+@pytest.mark.slow
 def test_a_helper_that_dies_loses_nothing(shared_out):
     """The helpers are killed as soon as their share's keys are in: what they had been
     given, or were to be given, is fingerprinted in this process."""
@@ -264,6 +268,7 @@ print(len(read.articles), fork_servers())
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("served", [True, False], ids=["feeds over HTTP", "feed files"])
 def test_reading_many_articles_starts_the_helpers_fork_server_before_selection(tmp_path, served):
     needs_two_processors()

@@ -544,3 +544,77 @@ def test_the_rules_and_the_storage_protocol_take_no_any():
                 if re.search(r"\bAny\b|^(list|Sequence)$|\[(list|Sequence)\]", text):
                     loose.append(f"{where}:{node.lineno}: {text}")
     assert loose == []
+
+
+# --- the fast tests stay fast (issue 22, item 10) --------------------------------------------
+
+TESTS = ROOT / "tests"
+# What starts another process, a daemon or a browser, or waits on the clock.
+SPAWNS = re.compile(
+    r"\bsubprocess\.|\bPopen\(|\bPostfix\(|\bDovecot\(|\bpg_url\b|\bchromium\b|\bplaywright\b"
+    r"|\btime\.sleep\(|\bdigest_command\("
+)
+
+
+def _marked_slow(node: ast.AST) -> bool:
+    return any(ast.unparse(d).startswith("pytest.mark.slow") for d in node.decorator_list)
+
+
+def _spawning_helpers(tree: ast.Module, imported: set[str]) -> set[str]:
+    """The module's own functions that start a process (or call one that does), and the
+    spawning helpers it imports from other test modules."""
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    spawning = set(imported)
+    while True:
+        more = {
+            name
+            for name, node in functions.items()
+            if name not in spawning
+            and not name.startswith("test")
+            and (
+                SPAWNS.search(ast.unparse(node))
+                or any(re.search(rf"\b{h}\(", ast.unparse(node)) for h in spawning)
+            )
+        }
+        if not more:
+            return spawning
+        spawning |= more
+
+
+def test_a_test_that_starts_a_process_or_sleeps_is_marked_slow():
+    """`pytest -m "not slow"` is the loop a developer runs: a test that runs `digest` in a
+    subprocess, starts Postfix, Dovecot, PostgreSQL or a browser, or sleeps, is marked slow
+    (test_bounces.py ran `digest`, Postfix and Dovecot eleven times unmarked: 88 s)."""
+    helpers: dict[str, set[str]] = {}
+    trees = {p: tree_of(p) for p in sorted(TESTS.glob("*.py"))}
+    for _ in range(2):  # helpers imported from other test modules (test_web.cli)
+        for path, tree in trees.items():
+            imported = {
+                alias.asname or alias.name
+                for node in tree.body
+                if isinstance(node, ast.ImportFrom) and node.module in helpers
+                for alias in node.names
+                if alias.name in helpers[node.module]
+            }
+            helpers[path.stem] = _spawning_helpers(tree, imported)
+    unmarked = []
+    for path, tree in trees.items():
+        if not path.name.startswith("test_"):
+            continue
+        if any(
+            isinstance(n, ast.Assign)
+            and "pytestmark" in ast.unparse(n.targets[0])
+            and "pytest.mark.slow" in ast.unparse(n.value)
+            for n in tree.body
+        ):
+            continue
+        spawning = helpers[path.stem]
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test"):
+                continue
+            body = ast.unparse(node)
+            if not _marked_slow(node) and (
+                SPAWNS.search(body) or any(re.search(rf"\b{h}\(", body) for h in spawning)
+            ):
+                unmarked.append(f"{path.name}:{node.lineno}: {node.name}")
+    assert unmarked == []

@@ -263,6 +263,7 @@ def version_5_file_with_history(path, records) -> None:
     db.close()
 
 
+@pytest.mark.slow
 def test_a_version_5_history_moves_into_blocks_and_still_matches(tmp_path):
     sent = read_paths([str(sorted(SEEDS.glob("*.txt"))[0])]).articles[:6]
     assert len(sent) == 6
@@ -311,6 +312,7 @@ def _stored(store: Store, kind: str) -> list[tuple[int, int, int | None]]:
     return out
 
 
+@pytest.mark.slow
 def test_history_finds_every_stored_key_asked_for_however_many_are_asked(tmp_path):
     """What History finds is what the blocks hold: a few keys asked of long blocks, more keys
     than the blocks hold (some ending as stored keys end: see sent._Wanted), keys stored for
@@ -436,6 +438,7 @@ def test_a_plain_copy_of_the_state_holds_what_a_finished_command_wrote(tmp_path)
         assert restored.unsubscribed() == {"ben@example.org"}
 
 
+@pytest.mark.slow
 def test_an_upgrade_waits_for_the_run_an_older_digest_is_in_on_sqlite(tmp_path):
     """A `digest run` of the older digest, mid-send, holds the run lock; any writing command of
     the newer one (readers add, serve, bounces) used to migrate the file under it, and that run

@@ -189,6 +189,7 @@ def test_no_lock_file_is_left_beside_a_file_that_is_not_state(tmp_path):
     assert not (tmp_path / "notes.txt.lock").exists()
 
 
+@pytest.mark.slow
 def test_claiming_the_next_batch_reads_the_batch_not_the_whole_issue(tmp_path):
     """Each batch of 100 was claimed by one query over every status, which read and sorted
     every reader of the issue: sending to 40,000 readers spent 4.8 s claiming (0.4 s for

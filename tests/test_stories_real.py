@@ -47,6 +47,7 @@ def ecb():
     return ecb_articles(DATA)
 
 
+@pytest.mark.slow
 def test_real_news_one_run_groups_each_event_precisely_and_loses_none(ecb):
     articles, gold = ecb
     r = one_run(articles, gold)
@@ -56,6 +57,7 @@ def test_real_news_one_run_groups_each_event_precisely_and_loses_none(ecb):
     assert r.stories <= 1.7 * r.events
 
 
+@pytest.mark.slow
 def test_real_news_two_days_lose_no_new_event_and_resend_few(ecb):
     articles, gold = ecb
     t = two_days(articles, gold)
@@ -73,6 +75,7 @@ def test_real_news_two_days_lose_no_new_event_and_resend_few(ecb):
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("room", [20, 30, 40])
 def test_real_news_over_the_limit_one_run_is_chosen_the_next(ecb, room):
     """Every story the limit (max_articles) held back waits for the next run, where the
@@ -91,6 +94,7 @@ def test_real_news_over_the_limit_one_run_is_chosen_the_next(ecb, room):
     assert waiting <= {gold[c.article.url] for c in second.chosen}
 
 
+@pytest.mark.slow
 def test_a_lone_report_two_sent_stories_of_its_event_claim_is_already_sent(ecb):
     """ECB+ event 4ecb (Bettie Page's death), its last half sent on day 1 as two stories:
     three later reports scored with parts of both about as well (one: a mean of 0.36 with
@@ -112,6 +116,7 @@ def fitted_without_topic_9(ecb):
     return fitted_weights(features, same, pair_topic != 9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("weekday_rule", [True, False])
 def test_sibling_events_of_other_weekdays_stay_apart_in_a_topic_the_model_never_saw(
     ecb, fitted_without_topic_9, monkeypatch, weekday_rule
@@ -135,6 +140,7 @@ def test_sibling_events_of_other_weekdays_stay_apart_in_a_topic_the_model_never_
         assert r.events_lost == 1 and len(r.under_another) >= 10
 
 
+@pytest.mark.slow
 def test_a_new_sibling_event_of_other_weekdays_is_not_taken_for_the_sent_one(ecb, monkeypatch):
     """The sent stories' tellings are held to the weekday rule as the candidates are: on the
     two days with the events of odd place first (day 1: the first half of each), one new
@@ -163,6 +169,7 @@ def test_near_copies_of_one_report_count_with_all_their_tellings(ecb):
     assert set(stories[0]) == {"18ecb"}
 
 
+@pytest.mark.slow
 def test_a_new_report_quoting_a_paragraph_of_a_sent_telling_of_its_event_is_already_sent(ecb):
     """A report that quotes a long paragraph of one of its event's sent tellings (as outlets
     quote the wire) is still scored with that story's other tellings: it is mostly already
@@ -288,6 +295,7 @@ def test_a_real_russian_report_and_its_retelling_are_one_story_in_a_batch_and_ag
     assert [(s.reason, s.duplicate_of) for s in later.skipped] == [(ALREADY_SENT, real.title)]
 
 
+@pytest.mark.slow
 def test_a_story_sent_told_many_ways_still_takes_its_new_reports(ecb):
     """A sent story told more ways than are grouped with the candidates (already_sent:
     MAX_SENT_TELLINGS, those a candidate scored best with, then the fullest): a new report of
@@ -312,6 +320,7 @@ def test_a_story_sent_told_many_ways_still_takes_its_new_reports(ecb):
     assert sel.chosen
 
 
+@pytest.mark.slow
 def test_an_event_told_hundreds_of_ways_in_one_batch_is_one_story(ecb):
     """300 retellings of one dev report among the other dev articles (stories_ecb.retold):
     the facts they share are held by more than batch.ANCHOR_MAX_DF candidates, so they pair

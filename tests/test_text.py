@@ -78,6 +78,7 @@ def test_headline_without_republishers_labels(title, shown):
     assert headline(title) == shown
 
 
+@pytest.mark.slow
 def test_a_long_unbroken_run_is_read_in_time_proportional_to_it():
     """A headline or opening paragraph that ends in a long run without spaces (a URL slug, a
     Japanese sentence, a hyphenated tag line) once made the label and dateline patterns try
