@@ -444,18 +444,15 @@ def _unsubscribe_url(node: _Node) -> str:
 def _return_path(node: _Node) -> str:
     """`bounces+{token}@example.com`: the envelope sender, one per reader (VERP)."""
     value = node.string().strip()
-    local, at, domain = value.rpartition("@")
-    if (
-        not at
-        or local.count("{token}") > 1
-        or not re.fullmatch(r"[A-Za-z0-9.+_={}-]+", local)
-        or not re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}", domain)
-    ):
+    local = value.rpartition("@")[0]
+    # an address as every other (text.normalize_address), a token standing in for {token}
+    usable = normalize_address(value.replace("{token}", "t"))
+    if usable is None or local.count("{token}") > 1 or "{token}" in value.rpartition("@")[2]:
         raise node.error(
             f"must be an address, optionally with {{token}} before the @, not {value!r}",
             'e.g. "bounces+{token}@example.com" (the mail server delivers bounces+... to bounces)',
         )
-    return value
+    return f"{local}@{usable.rpartition('@')[2]}"
 
 
 def _helo(node: _Node) -> str:

@@ -665,6 +665,28 @@ def test_an_address_urllib_cannot_split_is_a_config_error(tmp_path, extra, line,
     assert "must be" in str(e)
 
 
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("bounces+{token}@Новости.рф", "bounces+{token}@xn--b1amnebsh.xn--p1ai"),
+        ("bounces@example.com", "bounces@example.com"),
+        ("bounces+{token}@-bad-.example.com", None),
+        ("bounces+{token}@a..example.com", None),
+        ("bounces+{token}{token}@example.com", None),
+    ],
+)
+def test_the_return_path_is_an_address_as_from_is(tmp_path, written, read):
+    """delivery.return_path had an address rule of its own: an IDN domain, which `from:` takes
+    and writes in ASCII, was "not an address", and a domain no server has (`-bad-.`, `a..`)
+    went out as the envelope sender of every message. It is read by text.normalize_address."""
+    text = GOOD + f'  return_path: "{written}"\n'
+    if read is None:
+        e = error_of(tmp_path, text)
+        assert e.key == "delivery.return_path" and "must be an address" in str(e)
+    else:
+        assert load_config(write(tmp_path, text)).delivery.return_path == read
+
+
 def test_a_source_entry_keeps_its_keys_lines(tmp_path):
     entry = "  - path: pages/*.txt\n    name: Pages\n    max_per_source: 0\n"
     e = error_of(tmp_path, GOOD.replace("  - pages/*.txt\n", entry))
