@@ -51,6 +51,7 @@ from .text import (
     is_web_url,
     says_only_when,
     without_dateline,
+    without_timestamp,
     word_count,
 )
 
@@ -199,6 +200,8 @@ def _balanced(s: str) -> bool:
 def _usable(sentence: str, may_lack_stop: bool) -> str | None:
     """The sentence as it may appear in a lead, or None when it must not. `may_lack_stop`:
     it ends a paragraph that more of the article follows (see below)."""
+    sentence = without_timestamp(sentence)  # a stamp after a sentence: "... Monday. Monday, Sep
+    # 10, 2012 | Updated 9:01 AM EDT The murder trial ..."
     if word_count(sentence) < 4 or is_chrome(sentence) or not _balanced(sentence):
         return None
     if sentence.endswith(("...", ELLIPSIS)) or sentence.rstrip("”’\"')").endswith("?"):
@@ -240,8 +243,10 @@ def _candidates(article: Article) -> list[_Sentence]:
         if paragraph.kind != PROSE:
             in_interview = in_interview or paragraph.kind == QUESTION
             continue
-        # a dateline may follow a note ("This story has been updated ..."): any paragraph
-        text = without_dateline(" ".join(paragraph.text.split()), first=not out)
+        # a dateline may follow a note ("This story has been updated ...") or a page's time
+        # stamp ("Updated 8:52 PM EDT WASHINGTON (AP) — ..."): any paragraph
+        text = " ".join(paragraph.text.split())
+        text = without_dateline(without_timestamp(text), first=not out)
         if _NOTE.match(text):
             continue
         if is_interviewer_line(text):

@@ -500,6 +500,89 @@ def says_only_when(line: str) -> bool:
     )
 
 
+# A page's time stamp run into the news it heads, as pages and extractors give it: "May 3,
+# 2013 | 8:20 am Lindsay Lohan's attorney said ...", "Updated 4/9/2007 6:04 PM A man ...",
+# "published: 2012-04-04 11:47:35 During ...", "on Jul 7 2012, 5:55p Wladimir Klitschko ..."
+# (a byline's tail), "Published on: Fri, 11 Nov 2011 at 09:56 IST ...", "Обновлено 3 декабря
+# 2025, 14:20 Президент ...". Its words: labels, figures, months and weekdays beside a figure
+# ("May Day" is news), prepositions before one, zones after one ("EDT", "UK", "GMT+01:00").
+_STAMP_LABELS = frozenset(
+    "updated published posted originally first last edited time обновлено опубликовано".split()
+)
+_STAMP_NUMBER = re.compile(r"\d{1,4}(?:[:/.-]\d{1,4})*(?:st|nd|rd|th|am|pm|a|p|h)?")
+_STAMP_TIME = re.compile(r"\d{1,2}[:.]\d\d|\d{1,2}(?:am|pm|a|p)|am|pm|a\.m|p\.m")
+_STAMP_ZONE = re.compile(
+    r"(?:gmt|utc)(?:[+-]\d{1,2}(?::?\d\d)?)?|[ecmp][sd]?t|[ab]st|aes?t|aedt|ce[s]?t|ee[s]?t|msk|ist"
+    r"|pkt|almt|sgt|hkt|jst|kst|hst|ak[sd]t|uk"
+)
+_STAMP_DATE = re.compile(r"(?:19|20)\d\d|\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}.*")  # a year, 4/9/2007
+_STAMP_PREPOSITIONS = frozenset("on at в".split())
+_STAMP_TRIM = ",.:|()[]@/-–—"
+
+
+def _stamp_length(words: list[str]) -> int:
+    """How many of `words` open a time stamp: 0 when they do not open one (no figure of a
+    date or a time among them: "Originally," and "Updated figures" are news). A capitalised
+    "On" or "В" opens the news, not a stamp."""
+    tokens = [w.strip(_STAMP_TRIM).lower() for w in words]
+
+    def number(i: int) -> bool:
+        return i < len(tokens) and bool(_STAMP_NUMBER.fullmatch(tokens[i]))
+
+    def calendar(i: int) -> bool:
+        return i < len(tokens) and tokens[i].rstrip(".") in (*MONTHS, *WEEKDAYS)
+
+    end, stamped = 0, False  # words taken; whether a year, a time or a date in figures is
+    for i, t in enumerate(tokens):
+        if not t or number(i):
+            stamped = stamped or bool(_STAMP_DATE.fullmatch(t) or _STAMP_TIME.fullmatch(t))
+        elif calendar(i):
+            if not (number(i + 1) or calendar(i + 1) or (i and number(i - 1))):
+                break
+        elif t in _STAMP_LABELS:
+            pass
+        elif t in ("a", "p"):  # "7 a. m."
+            if tokens[i + 1 : i + 2] != ["m"]:
+                break
+        elif t in _STAMP_PREPOSITIONS:  # "at 5", "в 14:20"
+            if words[i].istitle() or not (number(i + 1) or calendar(i + 1)):
+                break  # "On October 1-2 Ashgabat hosts ...": the news
+        elif t in ("m", "г", "года") or _STAMP_TIME.fullmatch(t):
+            if not i or not (number(i - 1) or tokens[i - 1] in ("a", "p")):
+                break
+            stamped = True
+        elif _STAMP_ZONE.fullmatch(t) and words[i].strip(_STAMP_TRIM).isupper():
+            previous = tokens[i - 1] if i else ""
+            if not (
+                number(i - 1)
+                or previous == "m"
+                or _STAMP_TIME.fullmatch(previous)
+                or _STAMP_ZONE.fullmatch(previous)
+            ):
+                break  # "EDT", "UK", "GMT+05:00" after the time
+        else:
+            break
+        end = i + 1
+    return end if stamped else 0
+
+
+_NEWS_START = re.compile(r"^[\"'“‘«„(]*[A-ZА-ЯЁ]")
+
+
+def without_timestamp(text: str) -> str:
+    """`text` without the time stamp it opens with, when news in a sentence's capital follows
+    it; as it was otherwise. Only words are taken off: nothing is added."""
+    words = text.split(" ")
+    n = _stamp_length(words[:24])
+    while n:  # the longest stamp after which a sentence starts: "5/5/2010 US troops ..."
+        rest = " ".join(words[n:]).lstrip()
+        if _NEWS_START.match(rest) and len(rest.split()) >= 4:
+            return rest
+        n -= 1
+        n = n if n and _stamp_length(words[:n]) == n else 0
+    return text
+
+
 # A wire dateline before the news: "МОСКВА, 10 авг - РИА Новости.", "Москва. 7 мая. INTERFAX.RU -",
 # "КРАСНОЯРСК, 10 августа. /ТАСС/.", "ЕКАТЕРИНБУРГ, 3 декабря. /Корр. ТАСС Иван Петров/.",
 # "SACRAMENTO, Calif. (AP) —", "KYIV, Ukraine (AP) —", "ST. LOUIS (AP) —",

@@ -1,0 +1,130 @@
+"""Leads on real articles (an audit of issue 5 over ECB+ dev, topics 1-22: ECB+ 1.0, Cybulska &
+Vossen, LREC 2014, CC BY 3.0, github.com/tommasoc80/EventStoryLine; the article ids are named).
+Each text is an article's paragraph as the corpus has it (its spacing around punctuation too)."""
+
+from __future__ import annotations
+
+import pytest
+
+from digest.models import Article, Paragraph
+from digest.sources.snapshot import paragraph_kind
+from digest.summarize import extractive_lead
+from digest.text import without_timestamp
+
+
+def feed_article(title: str, *paragraphs: str) -> Article:
+    """An entry as a feed gives it: each paragraph kind as the feed reader reads it."""
+    paras = tuple(Paragraph(p, paragraph_kind(p)) for p in paragraphs)
+    return Article(title=title, paragraphs=paras, source="test")
+
+
+# --- a page's time stamp run into the lede ------------------------------------------------
+# 46 of the 460 leads opened with one ("Updated 4 / 9 / 2007 6:04 PM A man suspected ...").
+
+
+@pytest.mark.parametrize(
+    "title, paragraph, news",
+    [
+        (  # 18_2ecbplus
+            "1 dead, 2 hurt in Mich. office shooting; police say suspect had worked there",
+            "Updated 4 / 9 / 2007 6:04 PM A man suspected of shooting three people at an "
+            "accounting firm where he had worked was arrested a few hours later after a "
+            "high-speed chase, authorities said. One victim died in the Monday morning attack.",
+            "A man suspected of shooting three people",
+        ),
+        (  # 7_5ecbplus: a byline's tail
+            "Klitschko vs Thompson II Results: Wladimir Klitschko Cruises Again, Wins in Six",
+            "on Jul 7 2012, 5: 55p Wladimir Klitschko won his 16th straight fight today, "
+            "successfully defending the WBA, WBO, and IBF heavyweight titles against Tony "
+            "Thompson, stopping the 40-year-old American in the sixth round of a fight that was "
+            "never really close. Klitschko (58-3, 51 KO) bombed Thompson with a vicious right "
+            "hand in the fifth round, putting him down late in the frame.",
+            "Wladimir Klitschko won his 16th straight fight today",
+        ),
+        (  # 6_1ecbplus
+            "The Hunger Games Director Gary Ross Still In Negotiations For The Sequel",
+            "published: 2012-04-04 11:47:35 During the promotional period for The Hunger Games "
+            "everyone involved made sure to note how different the franchise was from Twilight.",
+            "During the promotional period",
+        ),
+        (  # 8_5ecbplus
+            "Three Killed In Athens Bank Fire Amid Strike",
+            "7: 00pm UK, Wednesday 05 May 2010 Three people have died after rioters in Greece "
+            "set fire to a bank in Athens during a nationwide strike against huge spending cuts "
+            "aimed at rescuing the country's economy. Greek police clashed with protesters in "
+            "the capital as tens of thousands of people joined a 24-hour walkout.",
+            "Three people have died after rioters",
+        ),
+        (  # 19_6ecbplus
+            "Brooklyn neighborhood on police lockdown following protest",
+            "Published time: March 12, 2013 02:03 Edited time: March 13, 2013 02:15 Police "
+            "intervened after more than 100 people joined together for a candlelit vigil in the "
+            "East Flatbush neighborhood in Brooklyn, New York, where 16-year-old Kimani Gray was "
+            "shot multiple times by police on Saturday.",
+            "Police intervened after more than 100 people",
+        ),
+        (  # 12_4ecbplus: the stamp before a dateline (one with no agency, which stays)
+            "Indian Navy captures 26 Somali pirates in Gulf of Aden",
+            "Published on: Fri, 11 Nov 2011 at 09:56 IST New Delhi / Mumbai: An Indian warship "
+            "foiled a five-boat pirate attack on merchant vessels transiting the Gulf of Aden on "
+            "Friday capturing 26 Somani brigands on three of the skiffs and confiscating their "
+            "weapons.",
+            "New Delhi / Mumbai: An Indian warship foiled",
+        ),
+        (  # 22_10ecbplus: a stamp after the first sentence
+            "Trial Begins for Kraft Shooting Suspect",
+            "The murder trial of a suspended female employee who allegedly shot and killed two "
+            "co-workers two years ago starts Monday. Monday, Sep 10, 2012 | Updated 9:01 AM EDT "
+            "The murder trial for the suspended Kraft foods employee accused of shooting three "
+            "co-workers, killing two of them, starts Monday.",
+            "The murder trial",
+        ),
+    ],
+)
+def test_a_page_time_stamp_is_no_part_of_the_lead(title, paragraph, news):
+    lead = extractive_lead(feed_article(title, paragraph, "More follows here, as it does."))
+    assert lead.startswith(news)
+    assert not any(
+        w in lead for w in ("Updated", "published:", "2012-04-04", "PM", "pm", " 5: 55p")
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # news that opens with a date or a time is news (ECB+ 12_3ecb, 10_3ecbplus, 4_10ecb;
+        # the Russian from tests/fixtures/languages/ru_news.json)
+        "On 23 October, the government gave a go-ahead to the Navy's request for a pro-active "
+        "approach against the pirates.",
+        "On Sunday night, the Los Angeles Angels withdrew their contract offer to Teixeira.",
+        "In 1955, she appeared in a Christmas spread for Playboy.",
+        "13 августа в издательстве «Эксмо» выходит книга «Black Mirror. Внутри Черного Зеркала».",
+        "2:0 к перерыву - казалось, более чем комфортное преимущество.",
+        # "May Day" is no date, "Originally," no stamp, "On October 1-2" the news (11_5ecbplus)
+        "May Day protests drew thousands of people into the streets on Monday.",
+        "Originally, Orozco's mother was to take the stand to tell her son's story.",
+        "Posted 1 year, 160 days ago [downloaded on 2 October 2013] As I said many times.",
+    ],
+)
+def test_news_that_opens_with_a_date_keeps_it(text):
+    assert without_timestamp(text) == text
+
+
+def test_only_the_stamp_goes():
+    # 11_5ecbplus: the zone in brackets is the stamp's, "On October 1-2" the news
+    text = (
+        "2 October 2013, 15:39 (GMT+05:00) On October 1-2 Ashgabat hosts a seminar organised "
+        "with the assistance of the United Nations Development Programme."
+    )
+    assert without_timestamp(text) == text.split(") ", 1)[1]
+    # 1_17ecbplus: "a. m." and a zone after it
+    text = (
+        "May 3, 2013 at 7:31 AM ET Updated 5:40 p. m. ET Early Friday morning, around 1:30 a. "
+        "m., the 26-year-old actress checked into Betty Ford Center."
+    )
+    assert without_timestamp(text).startswith("Early Friday morning")
+    # a stamp in Russian
+    assert (
+        without_timestamp("Обновлено 3 декабря 2025, 14:20 Президент подписал закон о бюджете.")
+        == "Президент подписал закон о бюджете."
+    )
