@@ -164,6 +164,7 @@ class _Sentence:
     words: int
     stems: frozenset[str]
     score: float = 0.0
+    repeat: bool = False  # says what the title says: kept only for the sentence leaning on it
 
 
 _OPENING = 8  # usable sentences looked at, not counting interview answers
@@ -271,6 +272,7 @@ def _candidates(article: Article) -> list[_Sentence]:
                 continue
             # A headline repeat stays when the next sentence leans on it ("Its recall covers").
             if repeat and _needs_context(s):
+                repeat.repeat = True
                 out.append(repeat)
                 s.order += 1
             repeat = None
@@ -462,6 +464,20 @@ def extractive_lead(article: Article, max_words: int = 40) -> str:
     _score(sentences, title)
     ranked = sorted(sentences, key=lambda s: -s.score)
     anchor = ranked[0]
+    company = None  # the sentence that leans on a repeat of the title
+    if anchor.repeat:
+        # The title again is no lead: with what leans on it when both fit, else another.
+        company = next((s for s in sentences if s.order == anchor.order + 1), None)
+        if company is None or anchor.words + company.words > max_words:
+            repeats = {s.order for s in sentences if s.repeat}
+            ranked = [
+                s
+                for s in ranked
+                if not s.repeat and not (s.order - 1 in repeats and _needs_context(s))
+            ]
+            if not ranked:
+                return ""
+            anchor, company = ranked[0], None
     if anchor.words > max_words:
         cut = _shorten(anchor.text, max_words)
         # Cut at a word, not at a clause, with a name or number lost ("of the old port…"
@@ -484,11 +500,13 @@ def extractive_lead(article: Article, max_words: int = 40) -> str:
     # One good sentence is a lead. A short one gets company from near it, when that
     # carries facts of its own and does not lean on a sentence left out.
     chosen = {anchor.order: anchor}
-    words = anchor.words
+    if company is not None:
+        chosen[company.order] = company
+    words = sum(s.words for s in chosen.values())
     for s in ranked[1:]:
         if words >= _SHORT_LEAD * max_words:
             break
-        if s.words > max_words - words or abs(s.order - anchor.order) > _NEAR:
+        if s.order in chosen or s.words > max_words - words or abs(s.order - anchor.order) > _NEAR:
             continue
         if (_needs_context(s) and s.order - 1 not in chosen) or _facts(s) == (0, False):
             continue

@@ -128,3 +128,47 @@ def test_only_the_stamp_goes():
         without_timestamp("Обновлено 3 декабря 2025, 14:20 Президент подписал закон о бюджете.")
         == "Президент подписал закон о бюджете."
     )
+
+
+# --- a lede that is the title ---------------------------------------------------------------
+# The lede left out as the title's repeat came back for the sentence leaning on it, and then
+# made the lead alone: 13 of the 460 leads were their title again.
+
+_PARTY_GIRL = (  # 1_18ecb
+    "The notorious party girl, who makes headlines for her wild antics and plastic "
+    "surgery-enhanced figure, had checked into the Promises Treatment Centre in Malibu, her "
+    "publicist confirmed."
+)
+_VOTERS = (  # 11_8ecb
+    "Turkmenistan's voters are going to the polls in parliamentary elections portrayed by the "
+    "government as a step towards democracy in the gas-rich Central Asian nation."
+)
+
+
+def test_a_lede_that_is_the_title_comes_with_the_sentence_leaning_on_it():
+    article = feed_article(
+        _PARTY_GIRL,
+        f'{_PARTY_GIRL} He did not say what Reid was being treated for. "We appreciate your '
+        "respect to her and her family's privacy at this time,\" he said.",
+        "Reid, 33, was infamously photographed topless on the red carpet when her dress slipped "
+        "off, exposing one of her breasts. Reid has starred in American Pie, and had a guest "
+        "role in television sitcom Scrubs.",
+    )
+    assert (
+        extractive_lead(article) == f"{_PARTY_GIRL} He did not say what Reid was being treated for."
+    )
+
+
+def test_a_lede_that_is_the_title_is_not_the_lead_alone():
+    article = feed_article(
+        _VOTERS,
+        f"{_VOTERS} But critics say that Sunday's vote is a sham with all the candidates either "
+        "representing the ruling Democratic Party, the only registered party, or a handful of "
+        'state-approved independents. "Beyond all the pompous declarations, there will be no '
+        'real change," Tadzhigul Begmedova, director of the Turkmenistan Helsinki Foundation for '
+        "Human Rights, said from Bulgaria.",
+        "Berdymukhamedov rolled back some of the decrees which had celebrated the previous leader "
+        "and vowed to increase democracy and foreign investment.",
+    )
+    lead = extractive_lead(article)
+    assert lead and _VOTERS not in lead and not lead.startswith("But ")
