@@ -399,6 +399,35 @@ def _clause_cut(sentence: str, cut: str) -> bool:
     return bool(_CLAUSE_END.match(sentence, len(head)))
 
 
+# A sentence that opens with these opens with a clause or a phrase before its main clause
+# ("In a move that ..., President Obama is restoring ..."), and what may follow such a
+# clause's comma before the main clause does ("..., along with drugs and weapons, the Texas
+# Department ...").
+_FRONTING = _SUBORDINATORS | frozenset("in on at with for by from under over".split())
+_NOT_MAIN = _CLAUSE_OPENERS | frozenset(
+    "along including in on at of for from to by as like than over under into about".split()
+)
+
+
+def _main_clause(sentence: str) -> int:
+    """Where the main clause of `sentence` starts, when a clause or a phrase comes first
+    ("After facing serious questions about how ..., the Texas Department found itself ..."): the
+    end of the first clause boundary that no preposition, participle or clause opener follows;
+    0 when it opens with its main clause. "Twenty years after the dam was completed" or "In a
+    move that could anger some people" alone says nothing happened."""
+    words = sentence.split()
+    if not words or not (
+        words[0].lower() in _FRONTING or any(w.lower() in _SUBORDINATORS for w in words[:3])
+    ):
+        return 0
+    for match in _CLAUSE_END.finditer(sentence):
+        after = sentence[match.end() :].split()
+        first = after[0].strip("“\"'(").lower() if after else ""
+        if first and first not in _NOT_MAIN and not first.endswith(("ing", "ed")):
+            return match.end()
+    return len(sentence)
+
+
 def _shorten(sentence: str, max_words: int) -> str:
     """The longest head of `sentence` of at most max_words words that ends a clause, + "…".
 
@@ -409,11 +438,9 @@ def _shorten(sentence: str, max_words: int) -> str:
         return _shorten_cjk(sentence, max_words)
     words = sentence.split()
     floor = min(12, max(1, max_words // 2))
-    # "Twenty years after the dam was completed, the water returned": the first clause of
-    # such a sentence is not a lead on its own.
-    fronted = any(w.lower() in _SUBORDINATORS for w in words[:3])
+    main = _main_clause(sentence)  # a cut before it would leave the lead no main clause
     best = None
-    for i, match in enumerate(_CLAUSE_END.finditer(sentence)):
+    for match in _CLAUSE_END.finditer(sentence):
         head = sentence[: match.start()].rstrip()
         n = len(head.split())
         if n > max_words:
@@ -422,12 +449,14 @@ def _shorten(sentence: str, max_words: int) -> str:
         if match.group().strip() == "," and head.split() and tail:
             if _splits_a_fact(head.split()[-1], tail[0]):
                 continue
-        if n >= floor and _balanced(head) and not (i == 0 and fronted):
+        if n >= floor and _balanced(head) and match.start() > main:
             best = head
     if best is None:  # no clause boundary in reach: whole words, no dangling "of the"
         cut = words[:max_words]
         while len(cut) > 1 and (
-            dangles(cut[-1].strip(",;:")) or (_fact_word(cut[-1]) and _fact_word(words[len(cut)]))
+            dangles(cut[-1].strip(",;:"))
+            or (_fact_word(cut[-1]) and _fact_word(words[len(cut)]))
+            or not _balanced(" ".join(cut))  # no quotation cut open: ': "Witnesses said…'
         ):
             cut.pop()
         best = " ".join(cut).rstrip(",;:–—-")
@@ -491,6 +520,8 @@ def extractive_lead(article: Article, max_words: int = 40) -> str:
         # ... and a cut that drops who says so ("…, according to the ministry") takes a claim
         # from its source: a good whole sentence is better there too.
         attribution_lost = bool(_ATTRIBUTION.search(" ".join(lost)))
+        if whole and len(cut) - len(ELLIPSIS) <= _main_clause(anchor.text):
+            return whole[0].text  # the cut says nothing happened: "In a move that ...…"
         if whole and (
             attribution_lost or (not _clause_cut(anchor.text, cut) and any(map(_fact_word, lost)))
         ):

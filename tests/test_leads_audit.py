@@ -172,3 +172,43 @@ def test_a_lede_that_is_the_title_is_not_the_lead_alone():
     )
     lead = extractive_lead(article)
     assert lead and _VOTERS not in lead and not lead.startswith("But ")
+
+
+# --- a cut that leaves no main clause -----------------------------------------------------
+# A first sentence over max_words that opens with a clause or a phrase was cut inside it: the
+# lead said nothing happened ("In a move that will subject ... scrutiny…"; 3 of the 41 cut
+# leads).
+
+
+@pytest.mark.parametrize(
+    "title, paragraph, main",
+    [
+        (  # 9_5ecbplus
+            "Obama Reverses Bush on Species Protection Measure",
+            "In a move that will subject a number of government projects to enhanced "
+            "environmental and scientific scrutiny, President Obama is restoring a requirement "
+            "that U. S. agencies consult with independent federal experts to determine whether "
+            "their actions might harm threatened and endangered species. The presidential "
+            "memorandum issued yesterday, which marks yet another reversal of former president "
+            "George W. Bush's environmental legacy, will revive a decades-old practice under the "
+            "Endangered Species Act that calls for agencies to consult with either the Fish and "
+            "Wildlife Service or the National Oceanic and Atmospheric Administration on whether "
+            "their projects could affect imperiled species.",
+            "President Obama is restoring",
+        ),
+        (  # 3_8ecbplus
+            "Escape renews calls for prison agency shake-up",
+            "After facing serious questions about how 900 prohibited cell phones were smuggled "
+            "into Texas prisons this year, along with drugs and weapons, the Texas Department of "
+            "Criminal Justice found itself on the defensive again Tuesday while trying to find an "
+            "inmate who escaped despite being shackled to a wheelchair. TDCJ officials could "
+            "answer few questions about how convicted rapist Arcade Joseph Comeaux Jr., 49, "
+            "escaped Monday from a prison van in Baytown after pulling a gun and handcuffing two "
+            "transport officers, stealing their three guns and walking away.",
+            "the Texas Department of Criminal Justice found itself",
+        ),
+    ],
+)
+def test_a_cut_lead_keeps_the_main_clause(title, paragraph, main):
+    lead = extractive_lead(feed_article(title, paragraph, "More follows here, as it does."))
+    assert main in lead
