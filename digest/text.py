@@ -569,18 +569,37 @@ def _stamp_length(words: list[str]) -> int:
 _NEWS_START = re.compile(r"^[\"'“‘«„(]*[A-ZА-ЯЁ]")
 
 
+# A stamp's label after a heading or a caption with no full stop: "Team Execs Meet With Player's
+# Agent UPDATED 3:09 AM EST Dec 19, 2008 Despite saying ...".
+# The word before the label is a heading's (capitalised), a date's figure or a "|".
+_LABELLED_STAMP = re.compile(
+    r"(?:[A-Z0-9]\S*|\|)\s+(UPDATED|Updated|PUBLISHED|Published|POSTED|Posted)\b"
+)
+
+
 def without_timestamp(text: str) -> str:
     """`text` without the time stamp it opens with, when news in a sentence's capital follows
-    it; as it was otherwise. Only words are taken off: nothing is added."""
-    words = text.split(" ")
+    it, and without a heading or caption before a labelled stamp; as it was otherwise. Only
+    words are taken off: nothing is added."""
+    rest = _after_stamp(text.split(" "))
+    if rest is None:
+        label = _LABELLED_STAMP.search(text, 0, 200)
+        if label and not re.search(r"[.!?]", text[: label.start(1)]):
+            rest = _after_stamp(text[label.start(1) :].split())
+    return text if rest is None else rest
+
+
+def _after_stamp(words: list[str]) -> str | None:
+    """What follows the time stamp that `words` open with: the longest stamp after which a
+    sentence starts ("5/5/2010 US troops ..."); None when there is none."""
     n = _stamp_length(words[:24])
-    while n:  # the longest stamp after which a sentence starts: "5/5/2010 US troops ..."
+    while n:
         rest = " ".join(words[n:]).lstrip()
         if _NEWS_START.match(rest) and len(rest.split()) >= 4:
             return rest
         n -= 1
         n = n if n and _stamp_length(words[:n]) == n else 0
-    return text
+    return None
 
 
 # A wire dateline before the news: "МОСКВА, 10 авг - РИА Новости.", "Москва. 7 мая. INTERFAX.RU -",
