@@ -90,7 +90,7 @@ _CHROME = re.compile(
 # Notes and prompts about the page, not the news: "Editor's note: ...", "This story has been
 # updated ...", "Прим. ред.: ...", "Материал обновлен в 16:20.", "Get our free morning
 # newsletter ...", "You have read 3 of 5 free articles this month.", "Подписывайтесь на наш
-# канал". A paragraph that opens with one is all note ("... The foundation has no editorial
+# канал", "Submit your letter to the editor via this form.", "Присылайте свои новости". A paragraph that opens with one is all note ("... The foundation has no editorial
 # control.").
 _NOTE = re.compile(
     r"^(?:editor['’]?s['’]?\s+note|note\s+to\s+readers|примечание\s+редакции|прим\.\s*ред\."
@@ -99,7 +99,9 @@ _NOTE = re.compile(
     r"|^(?:материал|новость|статья|текст)\s+(?:был\s+)?(?:обновл[её]н|дополнен|исправлен)"
     r"|^(?:get|sign\s+up|subscribe)\b.{0,80}\b(?:newsletters?|inbox)\b"
     r"|^you(?:['’]ve|\s+have)\s+read\s+\d+\s+(?:of\s+\d+\s+)?(?:free\s+)?(?:articles|stories)\b"
-    r"|^(?:подписывайтесь|подпишитесь)\b|^читайте\s+(?:также|еще|ещё)\b",
+    r"|^(?:подписывайтесь|подпишитесь)\b|^читайте\s+(?:также|еще|ещё)\b"
+    r"|^(?:submit|send)\s+(?:us\s+)?(?:your|a)\s+(?:letters?|tips?|stor(?:y|ies)|news|photos?"
+    r"|videos?|comments?|questions?|feedback)\b|^(?:присылайте|пришлите)\b",
     re.IGNORECASE,
 )
 _NAME = r"[A-Z][\w'’.-]*"

@@ -252,3 +252,21 @@ def test_what_comes_before_a_labelled_stamp_is_no_lead(title, paragraph, news):
 )
 def test_a_label_inside_a_sentence_is_no_stamp(text):
     assert without_timestamp(text) == text
+
+
+# --- a call to send the paper something --------------------------------------------------
+
+
+def test_a_call_to_send_letters_is_no_lead():
+    # The Mercury News' letters page as trafilatura extracts it (trafilatura's test cache,
+    # tests/cache/mercurynews.com.2023.01.16.letters-1119.html): the call opened the lead.
+    article = feed_article(
+        "Letters: Coddling criminals",
+        "Submit your letter to the editor via this form. Read more Letters to the Editor.",
+        "It should not surprise anyone that Alameda County District Attorney Pamela Price "
+        "dropped special circumstances against David Misch, one involving his alleged "
+        "kidnapping and murder of Michaela Garecht in 1988.",
+        "The voters and residents of Alameda County are being introduced to a new form of "
+        "criminal justice.",
+    )
+    assert extractive_lead(article).startswith("It should not surprise anyone")
