@@ -90,7 +90,8 @@ _CHROME = re.compile(
 # Notes and prompts about the page, not the news: "Editor's note: ...", "This story has been
 # updated ...", "Прим. ред.: ...", "Материал обновлен в 16:20.", "Get our free morning
 # newsletter ...", "You have read 3 of 5 free articles this month.", "Подписывайтесь на наш
-# канал", "Submit your letter to the editor via this form.", "Присылайте свои новости". A paragraph that opens with one is all note ("... The foundation has no editorial
+# канал", "Submit your letter to the editor via this form.", "Присылайте свои новости", cookie
+# banners. A paragraph that opens with one is all note ("... The foundation has no editorial
 # control.").
 _NOTE = re.compile(
     r"^(?:editor['’]?s['’]?\s+note|note\s+to\s+readers|примечание\s+редакции|прим\.\s*ред\."
@@ -101,7 +102,13 @@ _NOTE = re.compile(
     r"|^you(?:['’]ve|\s+have)\s+read\s+\d+\s+(?:of\s+\d+\s+)?(?:free\s+)?(?:articles|stories)\b"
     r"|^(?:подписывайтесь|подпишитесь)\b|^читайте\s+(?:также|еще|ещё)\b"
     r"|^(?:submit|send)\s+(?:us\s+)?(?:your|a)\s+(?:letters?|tips?|stor(?:y|ies)|news|photos?"
-    r"|videos?|comments?|questions?|feedback)\b|^(?:присылайте|пришлите)\b",
+    r"|videos?|comments?|questions?|feedback)\b|^(?:присылайте|пришлите)\b"
+    # a cookie banner: "We use cookies to ...", "Auf unserer Website werden Cookies ...",
+    # "Мы используем файлы cookie ..."; news about cookies names no site of its own
+    r"|^(?:we\s+(?:also\s+)?use|wir\s+(?:verwenden|nutzen|setzen)|мы\s+(?:используем|применяем)"
+    r"|by\s+(?:continuing|using)|(?:this|our|diese|unsere)\s+(?:web)?site"
+    r"|auf\s+(?:unserer|dieser)\s+(?:website|webseite|seite)|(?:этот|наш)\s+сайт)\b"
+    r"[^.!?]{0,80}\bcookie",
     re.IGNORECASE,
 )
 _NAME = r"[A-Z][\w'’.-]*"

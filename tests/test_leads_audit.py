@@ -270,3 +270,34 @@ def test_a_call_to_send_letters_is_no_lead():
         "criminal justice.",
     )
     assert extractive_lead(article).startswith("It should not surprise anyone")
+
+
+# --- a cookie banner ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "banner",
+    [
+        # austria.info as trafilatura extracts it (its test cache, austria.info.radfahren.html)
+        "Auf unserer Website werden Cookies gemäß unserer Datenschutzerklärung verwendet. Diese "
+        "helfen uns dabei die Benutzererfahrung zu optimieren. Sie können jederzeit dem Einsatz "
+        "von Cookies auf dieser Website in unserer Datenschutzerklärung widersprechen.",
+        # a site's banner as published (its text, in a public repository's cookie component)
+        "We use cookies to improve your experience, analyze site traffic, and serve targeted "
+        "advertisements. By continuing to use this site, you consent to our use of cookies.",
+    ],
+)
+def test_a_cookie_banner_is_no_lead(banner):
+    article = feed_article(
+        "Radfahren in der Stadt Salzburg",
+        banner,
+        "Salzburg liebt seine Radfahrer. Markierte Radwege führen viele Kilometer in und um die "
+        "Stadt herum.",
+    )
+    assert extractive_lead(article).startswith("Salzburg liebt seine Radfahrer.")
+
+
+def test_cookies_in_the_news_stay():
+    # ECB+ 22_12ecbplus, 22_14ecbplus: the plant "makes Nabisco cookies and crackers"
+    text = "About 100 people were at work at the plant, which makes Nabisco cookies and crackers."
+    assert extractive_lead(feed_article("Kraft plant shooting", text)) == text
