@@ -72,6 +72,15 @@ _NEVER_FINAL = re.compile(
     + "|".join((*(m.capitalize() for m in EN_MONTH_ABBREVIATIONS), *RU_MONTH_ABBREVIATIONS))
     + r"|проф|акад|ген|им|ул|просп|пр-т|обл|гг|мкр|мкрн|пгт|дер|наб)\.$"
 )
+# German writes an ordinal with a full stop: "am 31. Januar", "im 15. Jahrhundert", "im 4. Stock";
+# pysbd ends a sentence there. A figure after an article or a preposition that only an ordinal
+# follows ends none, nor a day before a month's German name ("The death toll rose to 15." does,
+# and "15. January" is no English).
+_ORDINAL = re.compile(
+    r"(?:^|\s)(?:am|im|vom|zum|zur|bis|ab|seit|beim|dem|der|die|das|den|des)\s+\d{1,3}\.$"
+)
+_DAY = re.compile(r"(?:^|\s)\d{1,2}\.$")
+_GERMAN_MONTH = re.compile(r"(?:Januar|Jänner|Februar|März|Mai|Juni|Juli|Oktober|Dezember)\b")
 # "3 млрд долл. США": the dollar's country, not a new sentence.
 _DOLLARS_OF = re.compile(r"(?:^|\s)долл?\.$")
 # ... and between company suffixes: "Acme Co. Ltd. is ..." ("Sea Value Plc. plans" is the
@@ -149,6 +158,8 @@ def _continues(previous: str, piece: str, language: str) -> bool:
         or _NEVER_FINAL.search(previous)
         or (_DOLLARS_OF.search(previous) and piece.startswith("США"))
         or _CORPORATE_START.match(piece)
+        or _ORDINAL.search(previous)
+        or (_DAY.search(previous) and _GERMAN_MONTH.match(piece))
     )
 
 
