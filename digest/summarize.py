@@ -67,6 +67,9 @@ class LeadResult:
 
 # --- what is not news -------------------------------------------------------------------
 
+_DATE = (  # "Wednesday, September 18, 2013", "May 3, 2013"
+    rf"(?:(?:{'|'.join(EN_WEEKDAYS)}),?\s+)?(?:{'|'.join(EN_MONTHS)})\s+\d{{1,2}},?\s+\d{{4}}"
+)
 _CHROME = re.compile(
     "|".join(
         (
@@ -83,6 +86,9 @@ _CHROME = re.compile(
             r"^(?:next|previous|prev|older|newer|load more|more stories|back to top)\b.{0,20}$",
             CAPTIONS,
             r"^this is (?:part|the \w+ part) \w+ of\b",
+            # a blog's byline: "On behalf of Howard R. Sanders, Esq. posted in Pedestrian
+            # Accidents on Wednesday, September 18, 2013."
+            rf"^(?:on behalf of|posted by|by)\s.{{1,80}}?\bposted in\s.{{1,60}}\bon\s+{_DATE}\.?$",
         )
     ),
     re.IGNORECASE,

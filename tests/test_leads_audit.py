@@ -9,7 +9,7 @@ import pytest
 from digest.models import Article, Paragraph
 from digest.sentences import split_sentences
 from digest.sources.snapshot import paragraph_kind
-from digest.summarize import extractive_lead
+from digest.summarize import extractive_lead, is_chrome
 from digest.text import without_timestamp
 
 
@@ -346,3 +346,23 @@ def test_an_english_sentence_may_end_on_a_figure():
         "The death toll rose to 15.",
         "January was the deadliest month.",
     )
+
+
+# --- a blog's byline ------------------------------------------------------------------------
+
+
+def test_a_blog_byline_is_no_part_of_the_lead():
+    # ECB+ 21_10ecbplus: a law firm's blog post, its byline run into the first paragraph
+    article = feed_article(
+        "New York woman killed in hit-and-run crash",
+        "On behalf of Howard R. Sanders, Esq. posted in Pedestrian Accidents on Wednesday, "
+        "September 18, 2013. According to investigators, a woman was killed by a hit-and-run "
+        "driver in Queens on the night of Sept. 13.",
+        "She was walking among some parked cars when she was hit by a grey Toyota Camry.",
+    )
+    assert extractive_lead(article).startswith("According to investigators, a woman was killed")
+
+
+def test_posted_in_the_news_is_news():
+    text = "By the time the video was posted on YouTube on Monday, the minister had resigned."
+    assert not is_chrome(text)
