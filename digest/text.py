@@ -515,15 +515,17 @@ _STAMP_ZONE = re.compile(
     r"(?:gmt|utc)(?:[+-]\d{1,2}(?::?\d\d)?)?|[ecmp][sd]?t|[ab]st|aes?t|aedt|ce[s]?t|ee[s]?t|msk|ist"
     r"|pkt|almt|sgt|hkt|jst|kst|hst|ak[sd]t|uk"
 )
-_STAMP_DATE = re.compile(r"(?:19|20)\d\d|\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}.*")  # a year, 4/9/2007
+_STAMP_YEAR = re.compile(r"(?:19|20)\d\d")
+_STAMP_FIGURES = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}.*")  # 4/9/2007, 2012-04-04
 _STAMP_PREPOSITIONS = frozenset("on at в".split())
 _STAMP_TRIM = ",.:|()[]@/-–—"
 
 
 def _stamp_length(words: list[str]) -> int:
-    """How many of `words` open a time stamp: 0 when they do not open one (no figure of a
-    date or a time among them: "Originally," and "Updated figures" are news). A capitalised
-    "On" or "В" opens the news, not a stamp."""
+    """How many of `words` open a time stamp: 0 when they do not open one (no time, date in
+    figures or year among them: "Originally," and "Updated figures" are news). A capitalised
+    "On" or "В" opens the news, not a stamp, and so may a date in Russian ("30 апреля 1984 года
+    Муамар Каддафи предложил ..."): one is a stamp with a time or a label."""
     tokens = [w.strip(_STAMP_TRIM).lower() for w in words]
 
     def number(i: int) -> bool:
@@ -532,15 +534,18 @@ def _stamp_length(words: list[str]) -> int:
     def calendar(i: int) -> bool:
         return i < len(tokens) and tokens[i].rstrip(".") in (*MONTHS, *WEEKDAYS)
 
-    end, stamped = 0, False  # words taken; whether a year, a time or a date in figures is
+    end, stamped = 0, False  # words taken; whether a time or a date in figures is among them
+    year = label = russian = False
     for i, t in enumerate(tokens):
         if not t or number(i):
-            stamped = stamped or bool(_STAMP_DATE.fullmatch(t) or _STAMP_TIME.fullmatch(t))
+            stamped = stamped or bool(_STAMP_FIGURES.fullmatch(t) or _STAMP_TIME.fullmatch(t))
+            year = year or bool(_STAMP_YEAR.fullmatch(t))
         elif calendar(i):
             if not (number(i + 1) or calendar(i + 1) or (i and number(i - 1))):
                 break
+            russian = russian or not t.isascii()
         elif t in _STAMP_LABELS:
-            pass
+            label = True
         elif t in ("a", "p"):  # "7 a. m."
             if tokens[i + 1 : i + 2] != ["m"]:
                 break
@@ -550,7 +555,7 @@ def _stamp_length(words: list[str]) -> int:
         elif t in ("m", "г", "года") or _STAMP_TIME.fullmatch(t):
             if not i or not (number(i - 1) or tokens[i - 1] in ("a", "p")):
                 break
-            stamped = True
+            stamped = stamped or t not in ("г", "года")
         elif _STAMP_ZONE.fullmatch(t) and words[i].strip(_STAMP_TRIM).isupper():
             previous = tokens[i - 1] if i else ""
             if not (
@@ -563,7 +568,7 @@ def _stamp_length(words: list[str]) -> int:
         else:
             break
         end = i + 1
-    return end if stamped else 0
+    return end if stamped or (year and (label or not russian)) else 0
 
 
 _NEWS_START = re.compile(r"^[\"'“‘«„(]*[A-ZА-ЯЁ]")

@@ -101,6 +101,10 @@ def test_a_page_time_stamp_is_no_part_of_the_lead(title, paragraph, news):
         "In 1955, she appeared in a Christmas spread for Playboy.",
         "13 августа в издательстве «Эксмо» выходит книга «Black Mirror. Внутри Черного Зеркала».",
         "2:0 к перерыву - казалось, более чем комфортное преимущество.",
+        # Russian opens a sentence with its date, no comma (tests/fixtures/languages/
+        # ru_gsd_sentences.json, UD Russian GSD)
+        "30 апреля 1984 года Муамар Каддафи предложил одновременно вывести французские и "
+        "ливийские войска из Чада.",
         # "May Day" is no date, "Originally," no stamp, "On October 1-2" the news (11_5ecbplus)
         "May Day protests drew thousands of people into the streets on Monday.",
         "Originally, Orozco's mother was to take the stand to tell her son's story.",
