@@ -517,6 +517,8 @@ _STAMP_ZONE = re.compile(
 )
 _STAMP_YEAR = re.compile(r"(?:19|20)\d\d")
 _STAMP_FIGURES = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}.*")  # 4/9/2007, 2012-04-04
+_CALENDAR_WORDS = frozenset((*MONTHS, *WEEKDAYS))
+_STAMP_OPENERS = frozenset(("on", *_STAMP_LABELS))  # "on Jul 7 2012, 5:55p"
 _STAMP_PREPOSITIONS = frozenset("on at в".split())
 _STAMP_TRIM = ",.:|()[]@/-–—"
 
@@ -532,7 +534,7 @@ def _stamp_length(words: list[str]) -> int:
         return i < len(tokens) and bool(_STAMP_NUMBER.fullmatch(tokens[i]))
 
     def calendar(i: int) -> bool:
-        return i < len(tokens) and tokens[i].rstrip(".") in (*MONTHS, *WEEKDAYS)
+        return i < len(tokens) and tokens[i].rstrip(".") in _CALENDAR_WORDS
 
     end, stamped = 0, False  # words taken; whether a time or a date in figures is among them
     year = label = russian = False
@@ -576,6 +578,7 @@ _NEWS_START = re.compile(r"^[\"'“‘«„(]*[A-ZА-ЯЁ]")
 
 # A stamp's label after a heading or a caption with no full stop: "Team Execs Meet With Player's
 # Agent UPDATED 3:09 AM EST Dec 19, 2008 Despite saying ...".
+_STAMP_LABEL = re.compile(r"UPDATED|Updated|PUBLISHED|Published|POSTED|Posted")
 # The word before the label is a heading's (capitalised), a date's figure or a "|".
 _LABELLED_STAMP = re.compile(
     r"(?:[A-Z0-9]\S*|\|)\s+(UPDATED|Updated|PUBLISHED|Published|POSTED|Posted)\b"
@@ -586,8 +589,10 @@ def without_timestamp(text: str) -> str:
     """`text` without the time stamp it opens with, when news in a sentence's capital follows
     it, and without a heading or caption before a labelled stamp; as it was otherwise. Only
     words are taken off: nothing is added."""
-    rest = _after_stamp(text.split(" "))
-    if rest is None:
+    first = text.split(" ", 1)[0].strip(_STAMP_TRIM).lower()  # most news opens with no stamp
+    opens = first[:1].isdigit() or first in _CALENDAR_WORDS or first in _STAMP_OPENERS
+    rest = _after_stamp(text.split(" ")) if opens else None
+    if rest is None and _STAMP_LABEL.search(text, 0, 200):
         label = _LABELLED_STAMP.search(text, 0, 200)
         if label and not re.search(r"[.!?]", text[: label.start(1)]):
             rest = _after_stamp(text[label.start(1) :].split())
