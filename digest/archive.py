@@ -187,8 +187,9 @@ def write_archive(
         if name not in unpublished:
             unpublished.append(name)
             report.unpublished.append(name)
-    shown = [i for i in issues if page_name(i.digest_date, i.run_id) not in unpublished]
-    shown.sort(key=lambda i: (stored_time(i.sent_at), i.run_id), reverse=True)  # newest first
+    # Newest first in the order the issues were made, as they are numbered: not by send
+    # time, which a clock set wrong (a year ahead, then put right) would keep on top for good.
+    shown = [i for i in reversed(issues) if page_name(i.digest_date, i.run_id) not in unpublished]
     if keep is not None:
         shown = shown[:keep]
     report.pages = [_page(i, site, numbers[page_name(i.digest_date, i.run_id)]) for i in shown]

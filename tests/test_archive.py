@@ -300,6 +300,29 @@ def test_keep_publishes_only_the_newest_issues(tmp_path):
 
 
 @pytest.mark.slow
+def test_an_issue_sent_while_the_clock_was_wrong_does_not_stay_on_top(tmp_path):
+    """The machine's clock was years ahead for the first issue, then put right: the newest
+    issue is still the one made last (on top, kept by `keep`), as its number says."""
+    config, reports = two_runs(tmp_path, archive="  keep: 1")
+    old, new = names_in_state(tmp_path / "state.sqlite3")
+    conn = sqlite3.connect(tmp_path / "state.sqlite3")
+    with conn:
+        conn.execute(
+            "UPDATE deliveries SET updated_at = '2099-01-01T00:00:00+00:00' "
+            "WHERE issue_id = (SELECT min(id) FROM issues)"
+        )
+    conn.close()
+    site = tmp_path / "site"
+    assert digest("--config", config, "archive").returncode == 0
+    assert sorted(p.stem for p in (site / "issues").glob("*.html")) == [new]
+    index = Page((site / "index.html").read_text(encoding="utf-8"))
+    assert [h for h in index.links if h.startswith("issues/")] == [f"issues/{new}.html"]
+    assert "No. 2" in index.text
+    parsed = feedparser.parse((site / "feed.xml").read_bytes())
+    assert [e.title for e in parsed.entries] == [reports[1]["subject"]]
+
+
+@pytest.mark.slow
 def test_archive_with_nothing_delivered_says_so_and_is_a_valid_feed(tmp_path):
     config = write_config(tmp_path, str(SAMPLE_SEEDS / "*.txt"))
     result = digest("--config", config, "archive", "--out", tmp_path / "out")
