@@ -6,6 +6,8 @@ only what cronsim does not do:
 
 - two spellings: names in full (`Sunday`, `tues`, `March`), and Sunday closing a range
   (`fri-sun` is Friday to Sunday: cronsim would read it as a range that runs backwards);
+- cron's nicknames (`@daily`, `@hourly`, ...) as the five fields Debian's cron reads them as;
+  `@reboot` is no cadence and is refused;
 - a refusal: an expression that restricts both day-of-month and day-of-week. Cron (and
   cronsim) then runs on either day, not only on days that are both, which surprises more
   people than it serves; name the days in one of the two fields;
@@ -29,6 +31,17 @@ MONTH_NAMES = (
 )  # fmt: skip
 
 
+NICKNAMES = {  # as crontab(5) defines them
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+
 class CronError(ValueError):
     def __init__(self, message: str, never: bool = False):
         super().__init__(message)
@@ -49,6 +62,14 @@ def _short_names(field: str, names: tuple[str, ...]) -> str:
 def cron_expression(expression: str) -> str:
     """Check a standard cron expression; return it as cronsim is to read it (a CronError says
     what is wrong)."""
+    if expression.strip().startswith("@"):
+        nickname = expression.strip().lower()
+        if nickname not in NICKNAMES:
+            raise CronError(
+                f"{nickname} is not a cadence digest can keep: use "
+                f"{', '.join(NICKNAMES)} or five fields"
+            )
+        expression = NICKNAMES[nickname]
     parts = expression.split()
     if len(parts) != 5:
         raise CronError(

@@ -64,6 +64,33 @@ def test_cronsim_gets_the_weekdays_it_cannot_spell_itself():
     assert cron_expression("*/15 * * * *") == "*/15 * * * *"
 
 
+@pytest.mark.parametrize(
+    ("nickname", "fields"),
+    [
+        ("@daily", "0 0 * * *"),
+        ("@midnight", "0 0 * * *"),
+        ("@hourly", "0 * * * *"),
+        ("@weekly", "0 0 * * 0"),
+        ("@monthly", "0 0 1 * *"),
+        ("@yearly", "0 0 1 1 *"),
+        ("@Annually", "0 0 1 1 *"),
+    ],
+)
+def test_crons_nicknames_are_the_fields_crontab_gives_them(nickname, fields):
+    berlin = ZoneInfo("Europe/Berlin")
+    ours, theirs = Cadence.from_cron(nickname, berlin), Cadence.from_cron(fields, berlin)
+    moment = datetime(2026, 3, 28, tzinfo=berlin)  # across the night clocks go forward
+    for _ in range(5):
+        assert ours.next_after(moment) == theirs.next_after(moment) is not None
+        moment = ours.next_after(moment)
+
+
+@pytest.mark.parametrize("nickname", ["@reboot", "@every 5m", "@dialy"])
+def test_a_nickname_that_is_no_cadence_is_refused_naming_the_ones_there_are(nickname):
+    with pytest.raises(CronError, match="@daily"):
+        cron_expression(nickname)
+
+
 def test_an_expression_that_never_fires_says_so():
     with pytest.raises(CronError, match="never fires") as info:
         cron_expression("0 7 31 2 *")
