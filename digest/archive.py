@@ -42,6 +42,7 @@ from .text import clean_text, safe_href
 PAGES = "issues"  # the issue pages' sub-folder
 REMOVED = ".unpublished"  # names of the issues taken off the site, one per line
 ATOM = "http://www.w3.org/2005/Atom"
+XML = "http://www.w3.org/XML/1998/namespace"  # xml:lang
 _NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-\d+$")
 _SEPARATOR_BEFORE = re.compile(r"\s*·\s*$")
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -432,7 +433,7 @@ def _feed(pages: list[Page], title: str, url: str | None, words: Catalogue) -> b
         return el
 
     base = url or ""
-    feed = ET.Element(f"{{{ATOM}}}feed")
+    feed = ET.Element(f"{{{ATOM}}}feed", {f"{{{XML}}}lang": words.language})
     add(feed, "id", _urn(title, "feed"))
     add(feed, "title", title)
     add(feed, "subtitle", words.t("archive_description", title=title))
@@ -472,7 +473,9 @@ def _content_html(page: Page, words: Catalogue) -> str:
         if href:
             head = f'<a href="{html.escape(href, quote=True)}">{head}</a>'
         items.append(
-            f"<li><strong>{head}</strong>" + (f"<br>{html.escape(lead)}" if lead else "") + "</li>"
+            f'<li dir="auto"><strong>{head}</strong>'
+            + (f"<br>{html.escape(lead)}" if lead else "")
+            + "</li>"
         )
     return "<ul>" + "".join(items) + "</ul>"
 

@@ -586,7 +586,9 @@ def test_the_archive_reads_as_a_website(tmp_path):
     index = Page(index_html)
 
     # headlines as headings, newest first, each issue numbered; the subject's "+ N more" gone
-    headings = [html.unescape(h) for h in re.findall(r"<h2><a [^>]*>(.*?)</a></h2>", index_html)]
+    headings = [
+        html.unescape(h) for h in re.findall(r"<h2[^>]*><a [^>]*>(.*?)</a></h2>", index_html)
+    ]
     assert headings == [r["chosen"][0]["title"] for r in reversed(reports)]
     assert "more</a>" not in index_html
     assert re.findall(r"No\. (\d+) · <time", index_html) == ["2", "1"]
@@ -657,3 +659,53 @@ def test_a_russian_archive_speaks_russian(tmp_path):
     index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert '<html lang="ru">' in index and "Все выпуски, сначала новые · 2 выпуска" in index
     assert "№ 2 · <time" in index and "Лента Atom" in index
+    feed = (tmp_path / "site" / "feed.xml").read_bytes()
+    assert ET.fromstring(feed).get("{http://www.w3.org/XML/1998/namespace}lang") == "ru"
+    assert feedparser.parse(feed).feed.language == "ru"
+
+
+ARABIC = "مجلس الوزراء يوافق على خطة المياه الجديدة"
+ENTRY = (
+    "<entry><id>urn:x:{n}</id><title>{title}</title><link href='https://ex.example/{n}'/>"
+    "<updated>{day}T0{n}:00:00Z</updated><content type='text'>{text}</content></entry>"
+)
+
+
+@pytest.mark.slow
+def test_right_to_left_headlines_keep_their_direction_on_the_index_and_in_the_feed(tmp_path):
+    """An Arabic story in an English digest: the e-mail sets it right to left; the index
+    and the feed's entry let the browser (or feed reader) find its direction too."""
+    day = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    texts = [
+        (
+            "Wind farm opens near Zhanatas",
+            "A new wind farm near Zhanatas started producing "
+            "power on Tuesday, the operator said. The 100 megawatt plant cost 150 million dollars.",
+        ),
+        (
+            ARABIC,
+            "وافق مجلس الوزراء يوم الثلاثاء على خطة جديدة لإدارة المياه في المناطق "
+            "الجنوبية. وقال الوزير إن الخطة ستكلف مليار دولار وستنفذ على مدى خمس سنوات.",
+        ),
+    ]
+    entries = "".join(
+        ENTRY.format(n=n, title=html.escape(t), day=day, text=html.escape(x))
+        for n, (t, x) in enumerate(texts)
+    )
+    feed_file = tmp_path / "feed.xml"
+    feed_file.write_text(
+        "<feed xmlns='http://www.w3.org/2005/Atom'><title>Ex</title><id>urn:x</id>"
+        f"<updated>{day}T09:00:00Z</updated>{entries}</feed>",
+        encoding="utf-8",
+    )
+    config = write_config(tmp_path, f"feed: {feed_file}")
+    assert run_json("--config", config, "run")["status"] == "delivered"
+    site = tmp_path / "site"
+    index = (site / "index.html").read_text(encoding="utf-8")
+    # as the issue's heading, or one of its next headlines: its direction from its text
+    heading = re.search(rf'<h2 dir="auto"><a [^>]*>{ARABIC}</a></h2>', index)
+    assert heading or f"<li><bdi>{ARABIC}</bdi></li>" in index, index
+    feed = (site / "feed.xml").read_bytes()
+    assert ET.fromstring(feed).get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+    content = feedparser.parse(feed).entries[0].content[0].value
+    assert re.search(rf'<li dir="auto"><strong><a [^>]*>{ARABIC}</a>', content)
