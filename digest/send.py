@@ -308,8 +308,10 @@ class Cycle:
 
     def _interrupted(self, error: DeliveryError) -> RunReport:
         """The relay went away after some messages went out: partly delivered, not failed;
-        the readers not reached stay pending for the next run."""
+        the readers not reached stay pending for the next run. Those reached have the issue:
+        its archive page is there for their "View in browser"."""
         tally = self.tally()
+        refresh_archive(self.config, self.store, self.notes)
         reason = str(error.message).split(";")[0]
         message = "; ".join(
             [

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -248,6 +249,30 @@ def test_a_relay_that_goes_away_after_some_messages_is_a_partial_delivery(tmp_pa
     assert "cannot be reached" not in result.stdout + result.stderr  # it was reached, then lost
     entries = history(config)
     assert entries[0]["status"] == "partly-delivered" and entries[0]["sent"] == went_out
+
+
+def test_an_issue_some_readers_got_before_the_relay_went_away_is_in_the_archive(tmp_path):
+    """Their "View in browser" (and the archive's readers) find the issue at once, not after
+    the next run that delivers something."""
+    reached = threading.Event()
+    server = SmtpServer(behaviour=Behaviour(signals={("MAIL", 3): reached})).start()
+    config = write_config(tmp_path, server, READERS[:10], retries=1)
+    with config.open("a") as f:
+        f.write(
+            f"archive:\n  url: https://news.example.com/archive/\n  folder: {tmp_path / 'site'}\n"
+        )
+    threading.Thread(target=lambda: reached.wait(120) and server.stop()).start()
+    try:
+        result = digest(config, "run", "--json")
+    finally:
+        reached.set()
+    report = json.loads(result.stdout)
+    assert report["status"] == "partly-delivered", report
+    html = server.messages[0].message.get_body(("html",)).get_content()
+    view = set(re.findall(r"https://news\.example\.com/archive/(issues/[^\"<\s]+)", html))
+    assert len(view) == 1  # the e-mail's "View in browser"
+    pages = (tmp_path / "site" / "issues").glob("*.html")
+    assert {f"issues/{p.name}" for p in pages} == view
 
 
 # --- history -------------------------------------------------------------------------------
