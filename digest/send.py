@@ -200,7 +200,10 @@ class Cycle:
     def claimed_batches(self, issue_id: int) -> Iterator[list[str]]:
         """The issue's readers nobody has yet, claimed a batch at a time as the previous one
         goes out (on SQLite too: readers are re-checked before each one), over one connection;
-        ends when nothing is left to claim."""
+        ends when nothing is left to claim. Once the first batch of the run's own issue went
+        out, its archive page is written: those readers' "View in browser" must not wait for
+        the last of a long list."""
+        batches = 0
         while True:
             self.note_hard_bounces(issue_id)
             batch = rules.claim(self.store, issue_id, self.run_id, rules.BATCH)
@@ -209,6 +212,9 @@ class Cycle:
             batch = self.drop_blocked(issue_id, batch)
             if batch:
                 self.log.claimed(batch)
+                batches += 1
+                if batches == 2 and issue_id == self.own_issue:
+                    refresh_archive(self.config, self.store, self.notes)
                 yield batch
 
     def drop_blocked(self, issue_id: int, batch: list[str]) -> list[str]:

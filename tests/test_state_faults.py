@@ -251,6 +251,17 @@ def test_a_relay_that_goes_away_after_some_messages_is_a_partial_delivery(tmp_pa
     assert entries[0]["status"] == "partly-delivered" and entries[0]["sent"] == went_out
 
 
+ARCHIVE_URL = "https://news.example.com/archive/"
+
+
+def view_in_browser(received) -> set[str]:
+    """The archive page a sent message's "View in browser" names (relative to the archive)."""
+    html = received.message.get_body(("html",)).get_content()
+    view = set(re.findall(rf"{re.escape(ARCHIVE_URL)}(issues/[^\"<\s]+)", html))
+    assert len(view) == 1, view
+    return view
+
+
 def test_an_issue_some_readers_got_before_the_relay_went_away_is_in_the_archive(tmp_path):
     """Their "View in browser" (and the archive's readers) find the issue at once, not after
     the next run that delivers something."""
@@ -258,9 +269,7 @@ def test_an_issue_some_readers_got_before_the_relay_went_away_is_in_the_archive(
     server = SmtpServer(behaviour=Behaviour(signals={("MAIL", 3): reached})).start()
     config = write_config(tmp_path, server, READERS[:10], retries=1)
     with config.open("a") as f:
-        f.write(
-            f"archive:\n  url: https://news.example.com/archive/\n  folder: {tmp_path / 'site'}\n"
-        )
+        f.write(f"archive:\n  url: {ARCHIVE_URL}\n  folder: {tmp_path / 'site'}\n")
     threading.Thread(target=lambda: reached.wait(120) and server.stop()).start()
     try:
         result = digest(config, "run", "--json")
@@ -268,11 +277,33 @@ def test_an_issue_some_readers_got_before_the_relay_went_away_is_in_the_archive(
         reached.set()
     report = json.loads(result.stdout)
     assert report["status"] == "partly-delivered", report
-    html = server.messages[0].message.get_body(("html",)).get_content()
-    view = set(re.findall(r"https://news\.example\.com/archive/(issues/[^\"<\s]+)", html))
-    assert len(view) == 1  # the e-mail's "View in browser"
     pages = (tmp_path / "site" / "issues").glob("*.html")
-    assert {f"issues/{p.name}" for p in pages} == view
+    assert {f"issues/{p.name}" for p in pages} == view_in_browser(server.messages[0])
+
+
+def test_the_archive_page_is_there_while_a_long_list_is_still_being_sent(tmp_path):
+    """The first readers of a long list click "View in browser" while the rest still wait:
+    the page is written once the first batch went out, not when the last reader has it."""
+    readers = [f"reader{i:03d}@example.org" for i in range(150)]
+    reached = threading.Event()
+    behaviour = Behaviour(signals={("MAIL", 110): reached}, hold_signalled=True)
+    with SmtpServer(behaviour=behaviour) as server:
+        config = write_config(tmp_path, server, readers)
+        with config.open("a") as f:
+            f.write(f"archive:\n  url: {ARCHIVE_URL}\n  folder: {tmp_path / 'site'}\n")
+        process = subprocess.Popen(
+            [*digest_command(), "--config", str(config), "run"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **ENV},
+        )
+        try:
+            assert reached.wait(120)  # 110 readers have it; the relay holds the 111th
+            pages = {f"issues/{p.name}" for p in (tmp_path / "site" / "issues").glob("*.html")}
+            assert pages == view_in_browser(server.messages[0])
+        finally:
+            process.kill()
+            process.wait(30)
 
 
 # --- history -------------------------------------------------------------------------------
