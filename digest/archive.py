@@ -42,6 +42,8 @@ from .text import clean_text, safe_href
 PAGES = "issues"  # the issue pages' sub-folder
 REMOVED = ".unpublished"  # names of the issues taken off the site, one per line
 ATOM = "http://www.w3.org/2005/Atom"
+FEED = "feed.xml"
+FEED_TYPE = "application/atom+xml; charset=utf-8"  # RFC 4287's own media type
 XML = "http://www.w3.org/XML/1998/namespace"  # xml:lang
 _NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-\d+$")
 _SEPARATOR_BEFORE = re.compile(r"\s*·\s*$")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from .archive import FEED_TYPE
 from .errors import UsageError
 
 
@@ -58,7 +59,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         **http.server.SimpleHTTPRequestHandler.extensions_map,
         ".html": "text/html; charset=utf-8",
         ".txt": "text/plain; charset=utf-8",
-        ".xml": "application/atom+xml; charset=utf-8",  # the archive's feed.xml
+        ".xml": FEED_TYPE,  # the archive's feed.xml
         ".eml": "message/rfc822",
     }
 

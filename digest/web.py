@@ -50,6 +50,7 @@ from urllib.parse import parse_qs, unquote_to_bytes, urlsplit
 import jinja2
 from waitress.server import create_server
 
+from .archive import FEED, FEED_TYPE
 from .config import Config
 from .deliver import envelope_sender
 from .errors import ConfigError, UsageError
@@ -667,7 +668,9 @@ class App:
         except (ValueError, OSError):
             return self.not_found()
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        if kind.startswith("text/") or kind.endswith("xml"):
+        if target.name == FEED:
+            kind = FEED_TYPE  # not the application/xml a file name gives: feed readers ask
+        elif kind.startswith("text/") or kind.endswith("xml"):
             kind += "; charset=utf-8"
         return Response("200 OK", target.read_bytes(), kind, archive=True)
 
