@@ -172,7 +172,7 @@ def test_one_scheduler_per_machine_on_postgresql(pg_url):
         with pytest.raises(LockedError) as info:
             with schedule_lock(pg_url, "DIGEST_TEST_PG_PASSWORD"):
                 pass
-        assert "another `digest schedule`" in str(info.value)
+        assert "another `digest schedule` (on this machine) is already running" in str(info.value)
     with schedule_lock(pg_url, "DIGEST_TEST_PG_PASSWORD"):  # free again
         pass
 

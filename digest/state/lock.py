@@ -30,8 +30,10 @@ def _run_refusal(state: str, path: Path, holder: str) -> LockedError:
 
 
 def _schedule_refusal(state: str, path: Path | str, holder: str) -> LockedError:
+    """`holder`: the pid the lock file holds, or (PostgreSQL) where the holder runs."""
+    who = f"pid {holder}" if holder.isdigit() or holder == "unknown" else holder
     return LockedError(
-        f"another `digest schedule` (pid {holder}) is already running on {state}: it holds {path}",
+        f"another `digest schedule` ({who}) is already running on {state}: it holds {path}",
         "stop that one first (SIGTERM lets its run finish), or use another `state:`",
     )
 
