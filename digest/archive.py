@@ -214,7 +214,7 @@ def write_archive(
                 report.unchanged += 1
         for old in sorted((folder / PAGES).glob("*.html")):
             if _NAME.match(old.stem) and old not in files:  # unpublished, or past `keep`
-                old.unlink()
+                old.unlink(missing_ok=True)  # or another writer just did
                 report.deleted.append(old)
     except OSError as e:
         raise UsageError(
@@ -226,13 +226,14 @@ def write_archive(
 
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Write `data` to `path` unless it already holds exactly that (its mtime stays then).
-    A new file is put in place whole (rename), so a web server never serves half of one."""
+    A new file is put in place whole (rename), so a web server never serves half of one; the
+    file it is made in is this process's own, as two senders may write one archive at once."""
     try:
         if path.read_bytes() == data:
             return False
     except FileNotFoundError:
         pass
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
     return True

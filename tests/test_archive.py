@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import multiprocessing
 import re
 import shutil
 import sqlite3
@@ -320,6 +321,35 @@ def test_an_issue_sent_while_the_clock_was_wrong_does_not_stay_on_top(tmp_path):
     assert "No. 2" in index.text
     parsed = feedparser.parse((site / "feed.xml").read_bytes())
     assert [e.title for e in parsed.entries] == [reports[1]["subject"]]
+
+
+def _write_often(tag: str, path: Path, barrier, failures) -> None:
+    barrier.wait()
+    for n in range(1500):
+        try:
+            archive_mod.write_if_changed(path, f"{tag}{n}".encode() * 5000)
+        except OSError as e:
+            failures.put(f"{tag}: {e}")
+            return
+    failures.put("")
+
+
+def test_two_processes_writing_one_archive_at_once_both_succeed(tmp_path):
+    """Two senders of one PostgreSQL state on one machine finish an issue together and both
+    bring the archive up to date: neither may take the other's half-written file."""
+    context = multiprocessing.get_context("fork")
+    barrier, failures = context.Barrier(2), context.Queue()
+    writers = [
+        context.Process(target=_write_often, args=(tag, tmp_path / "index.html", barrier, failures))
+        for tag in "AB"
+    ]
+    for w in writers:
+        w.start()
+    said = [failures.get(timeout=120) for _ in writers]
+    for w in writers:
+        w.join(30)
+    assert said == ["", ""]
+    assert [p.name for p in tmp_path.iterdir()] == ["index.html"]  # no temporary file left
 
 
 @pytest.mark.slow
