@@ -26,6 +26,7 @@ from digest.select.facts import (
     COUNT,
     DATE,
     FACT_CHARS,
+    NAME,
     PERCENT,
     WEEKDAY,
     YEAR,
@@ -37,6 +38,7 @@ from digest.select.facts import (
     weekday_bits,
     weekday_words,
 )
+from digest.select.keys import key64
 from digest.select.sent import History
 from digest.sources.feed import read_feed
 from digest.state.store import Store
@@ -130,6 +132,7 @@ def test_a_scale_word_in_a_headline_is_read_in_any_case(text):
 
 
 RU_NEWS = Path(__file__).parent / "fixtures" / "languages" / "ru_news.json"
+UZ_NEWS = json.loads((RU_NEWS.parent / "uz_ut_news_sentences.json").read_text("utf-8"))
 ECB = Path(__file__).resolve().parents[2] / "shared" / "data" / "ecbplus_dev.json"
 
 
@@ -191,6 +194,79 @@ def test_a_surname_that_reads_like_an_official_noun_is_still_a_name():
     for person in ("Людмила Зыкина", "Андрей Зыкин", "Сергей Заикин", "Oleg Zykin"):
         assert names_in(person) == (" ".join(name_key(w) for w in person.split()),)
     assert names_in("Закона Республики Казахстан") == ()
+
+
+def person(text: str) -> set[int]:
+    """The names (of more than one word) that `text` states as facts."""
+    return {key for key, kind in facts("", text).items() if kind == NAME}
+
+
+def test_one_name_in_uzbek_and_kazakh_latin_english_and_cyrillic():
+    """Uzbek and Kazakh Latin write қ as q and ў as oʻ ("Toqayev", "Oʻzbekiston"), English
+    writes "ye" where Russian writes е ("Yerevan", "Yermek"), and "dj" for дж: each meets
+    its Cyrillic and its English spelling."""
+    for one, other in [
+        ("Toqayev", "Токаев"), ("Тоқаев", "Tokayev"), ("Qasim-Jomart", "Kassym-Jomart"),
+        ("Oʻzbekiston", "Uzbekistan"), ("O'zbekiston", "Ўзбекистон"), ("Qazaqstan", "Казахстан"),
+        ("Samarqand", "Самарканд"), ("Chirchiq", "Chirchik"), ("Qatar", "Катар"),
+        ("Yerevan", "Ереван"), ("Yermek", "Ермек"), ("Yeltsin", "Ельцин"), ("Yevgeny", "Евгений"),
+        ("Djaparov", "Жапаров"), ("Sadir", "Садыр"),
+    ]:  # fmt: skip
+        assert name_key(one) == name_key(other), (one, other)
+    uzbek = next(s for s in UZ_NEWS if "Mirziyoyev" in s)  # the UD Uzbek treebank's news
+    english = "President of Uzbekistan Shavkat Mirziyoyev paid an official visit to Turkey."
+    russian = "Президент Узбекистана Шавкат Мирзиёев прибыл с официальным визитом в Турцию."
+    assert person(english) == person(russian) == {key64("name", "svkt mrzv")} <= person(uzbek)
+    assert name_words("", "В Ташкенте Oʻzbekiston") == name_words("", "В Ташкенте Узбекистан")
+
+
+def test_a_russian_name_in_the_instrumental_and_after_its_title_is_the_name():
+    """Russian puts the person's country after the title and the person in the
+    instrumental after "с": "с Президентом Узбекистана Шавкатом Мирзиёевым" names the man
+    of "President Shavkat Mirziyoyev"; a patronymic is left out as a middle initial."""
+    real = "\n".join(p for a in json.loads(RU_NEWS.read_text("utf-8")) for p in a["paragraphs"])
+    # "делит его с ... Федором Смоловым", "с ... Денисом Паком и Сергеем Гайсиным"
+    for instrumental, nominative, english in [
+        ("Федором Смоловым", "Фёдор Смолов", "Fyodor Smolov"),
+        ("Сергеем Гайсиным", "Сергей Гайсин", "Sergei Gaisin"),
+    ]:
+        assert instrumental in real
+        assert person(instrumental) == person(nominative) == person(english)
+    assert name_key("Кокориным") == name_key("Kokorin")  # "новый контракт с Кокориным"
+    assert name_key("Нурмагомедовым") == name_key("Нурмагомедов")  # "к поединку с Нурмагомедовым"
+    for russian, english in [
+        ("Президент Казахстана Касым-Жомарт Токаев провел переговоры с Президентом "
+         "Узбекистана Шавкатом Мирзиёевым.",
+         "Kazakh President Kassym-Jomart Tokayev held talks with Uzbek President Shavkat "
+         "Mirziyoyev."),
+        ("Об этом заявил президент России Владимир Владимирович Путин на встрече с "
+         "Касым-Жомартом Токаевым.",
+         "Russian President Vladimir Putin said so at a meeting with Kassym-Jomart Tokayev."),
+        ("Указ подписал Президент Кыргызской Республики Садыр Жапаров.",
+         "The decree was signed by President Sadyr Japarov."),
+        ("Об этом сообщил Г-н Дональд Трамп после встречи с Главой МИД России Сергеем Лавровым.",
+         "Mr Donald Trump said so after meeting Russia's Foreign Minister Sergei Lavrov."),
+    ]:  # fmt: skip
+        assert person(russian) == person(english), russian
+
+
+def test_what_reads_like_a_case_ending_but_is_not_one_keeps_two_names_apart():
+    """A nominative that ends as an instrumental would ("Вадим", "Газпром", "Бахром") is
+    no case form: it keeps its spelling, and first names lose "-ом" only before a surname in
+    the instrumental. Two people sharing a surname stay two names."""
+    for russian, latin in [
+        ("Вадим", "Vadim"), ("Максим", "Maksim"), ("Ибрагим", "Ibragim"), ("Касым", "Kassym"),
+        ("Артём", "Artem"), ("Газпром", "Gazprom"), ("Росатом", "Rosatom"), ("Крым", "Krym"),
+        ("Бахром", "Bakhrom"), ("Ислом", "Islom"),
+    ]:  # fmt: skip
+        assert name_key(russian) == name_key(latin), russian
+    assert name_key("Бахром") != name_key("Бухара")
+    assert person("Бахром Каримов") == person("Bakhrom Karimov")
+    assert person("Роман Абрамович") == person("Roman Abramovich")  # a surname in -вич stays
+    assert person("Светлана Путина") != person("Владимир Путин")
+    assert person("Анна Токаева") != person("Касым-Жомарт Токаев")
+    assert not person("Встреча со Светланой Путиной.") & person("Встреча с Владимиром Путиным.")
+    assert person("O'Neill and Patrick O'Brien") == person("O’Neill and Patrick O’Brien")
 
 
 def article(title: str, body: str, n: int = 0) -> Article:

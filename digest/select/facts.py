@@ -129,7 +129,9 @@ def _russian_cases(table: str) -> set[str]:
 # by their skeleton (name_key), which is also surnames': "Закона" and "Зыкина" are both "zkn".
 _OFFICIAL_ROLES = _russian_cases(
     "президент:,а,у,ом,е министр:,а,у,ом,е председател:ь,я,ю,ем,е глав:а,ы,е,у,ой "
-    "посл:а,у,ом аким:,а,у,ом,е премьер-министр:,а,у,ом,е"
+    "посл:а,у,ом аким:,а,у,ом,е премьер-министр:,а,у,ом,е вице-президент:,а,у,ом,е "
+    "вице-премьер:,а,у,ом,е генсек:,а,у,ом,е госсекретар:ь,я,ю,ем,е спикер:,а,у,ом,е "
+    "господ:ин,ина,ину,ином,ине госпож:а,и,е,у,ой г-:н,на,ну,ном,не,жа,жи,же,жу,жой"
 )
 _OFFICIAL_NOUNS = _russian_cases(
     "республик:а,и,е,у,ой государств:о,а,у,ом,е правительств:о,а,у,ом,е "
@@ -451,8 +453,9 @@ def names_in(run: str) -> tuple[str, ...]:
     """The names in a run of capitalised words, as people write one name several ways:
     split where a sentence ends, at a possessive ("Tajikistan's Sipar Group") and before "of"
     after a person ("James Bodiford of Superior Court"); without sentence openers, titles
-    and middle initials ("Brian G. Nichols" is "Brian Nichols"); in Latin letters whatever
-    the script ("Токаев" is "Tokayev")."""
+    and middle initials ("Brian G. Nichols" is "Brian Nichols"), the place after a title
+    ("President of Uzbekistan Shavkat Mirziyoyev", `_as_russian_writes`); in Latin letters
+    whatever the script ("Токаев" is "Tokayev")."""
     names: list[str] = []
     words: list[tuple[str, str]] = []  # (its name key, the word in lower case)
     for word in run.split():
@@ -498,12 +501,40 @@ def _add_name(words: list[tuple[str, str]], names: list[str]) -> None:
     roles = [n for n, (key, w) in enumerate(words) if key in _ROLE_KEYS or w in _OFFICIAL_ROLES]
     if roles:
         del words[: roles[-1] + 1]
+        if len(words) >= 4 and words[0][1] == "of":  # "President of Uzbekistan Shavkat Mirziyoyev"
+            del words[:2]
     while words and _opens(*words[-1]):  # "... Channels The documents"
         words.pop()
     while words and _opens(*words[0]):
         words.pop(0)
+    _as_russian_writes(words, titled=bool(roles))
     if len(words) >= 2:
         names.append(" ".join(key for key, _ in words))
+
+
+def _as_russian_writes(words: list[tuple[str, str]], titled: bool) -> None:
+    """The person of a Russian run of names (`_add_name`'s words, in place): first names
+    before a surname in the instrumental in their nominative too ("Шавкатом Мирзиёевым"), no
+    patronymic (as a middle initial: "Владимир Владимирович Путин"), and not whose title it
+    is, named after the title ("президент Казахстана Касым-Жомарт Токаев", "Президент
+    Кыргызской Республики Садыр Жапаров")."""
+    if len(words) >= 2 and not words[-1][1].isascii() and _INSTRUMENTAL.search(words[-1][1]):
+        words[:-1] = [
+            (name_key(w[:-2]), w[:-2]) if w.endswith(("ом", "ем")) else (key, w)
+            for key, w in words[:-1]
+        ]
+    if len(words) >= 3:
+        words[1:-1] = [(key, w) for key, w in words[1:-1] if not _PATRONYMIC.search(w)]
+    while len(words) >= 3 and not words[0][1].isascii():
+        first = words[0][1]
+        if not (titled or first.endswith(_GENITIVE) or first in _OFFICIAL_NOUNS):
+            break
+        del words[0]
+        titled = False
+
+
+_GENITIVE = ("а", "я", "и", "ы", "ой", "ей")
+_PATRONYMIC = re.compile(r"(?:[оеё]вич|ьич|[оеё]вн|ичн)(?:а|у|ем|е|ой|ы|ою)?$")
 
 
 def _opens(key: str, word: str) -> bool:
@@ -523,18 +554,32 @@ _CYRILLIC = dict(
 
 
 _C_AS_K = re.compile(r"c(?!h)")
+# Uzbek Latin writes ў as oʻ (also o' o‘ o’ o`): at the start of a word it is the "u" of
+# Russian and English ("Oʻzbekiston", "Узбекистан", "Uzbekistan"); "O'Neill" is no Uzbek word.
+_UZBEK_U = re.compile(r"^[Oo][\u02bb\u02bc'\u2018\u2019`](?=[a-z])")
+_APOSTROPHES = str.maketrans("", "", "'\u02bb\u02bc\u2018`")
+# The instrumental case of a Russian surname, of a "-ский" one, of a "-стан" country and of a
+# patronymic ("с Токаевым", "Путиным", "Достоевским", "Казахстаном", "Владимировичем"): their
+# endings make the only letter that case adds to a skeleton. No nominative ends in them, unlike
+# the first names' "-ом", "-ем", "-им" ("Бахром", "Артём", "Вадим", "Газпром"), which stay.
+_INSTRUMENTAL = re.compile(r"(?:(?<=[оеё]в|ин|ын)ым|(?<=[сц]к)им|(?<=стан)ом|(?<=вич)ем)$")
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def name_key(word: str) -> str:
     """One spelling of a name word: Latin letters without accents, lower case ("Erdoğan",
     "Erdogan"); Cyrillic transliterated, so "Токаев" and "Tokayev", "Жапаров" and "Japarov"
-    meet: vowels after the first letter, y, w and h left out, dzh/zh as j."""
-    word = plain(word)
+    meet: vowels after the first letter, y, w and h left out, dzh/zh/dj as j, q as k
+    ("Toqayev", "Тоқаев"), "ye" opening a word as e ("Yerevan", "Ереван"); a Russian
+    surname in the instrumental as in the nominative ("Токаевым")."""
+    word = plain(_UZBEK_U.sub("u", word)).translate(_APOSTROPHES)
     if not word.isascii():
+        word = _INSTRUMENTAL.sub("", word)
         word = "".join(_CYRILLIC.get(c, c) for c in word).replace("_", "")
-    word = word.replace("dzh", "j").replace("zh", "j").replace("'", "")
+    word = word.replace("dzh", "j").replace("zh", "j").replace("dj", "j").replace("q", "k")
     word = _C_AS_K.sub("k", word)  # "Victor" and "Виктор", "Canaria" and "Канария"
+    if word.startswith("ye"):
+        word = word[1:]
     if not word:
         return word
     rest = [c for c in word[1:] if c.isalnum() and c not in "aeiouyhw"]
