@@ -627,9 +627,19 @@ _AGENCIES = (
     r"24\.kg|Trend|Тренд|UzA|Dunyo|Sputnik|Спутник|Reuters|AFP|AP|Xinhua|Синьхуа|Anadolu|CNN|"
     r"Bloomberg|UPI|PTI|IANS|ANI|APP|Yonhap|Kyodo|Jiji|dpa|EFE|ANSA|Ukrinform|BelTA|Bernama|"
     r"Antara|Agerpres|Azertac|Khovar|Ховар|Kun\.uz|Lusa|Belga|Europa Press|Prensa Latina|Tasnim|"
-    r"AA|QNA|IRNA|VNA|MENA|BSS|CNA"
+    r"AA|QNA|IRNA|VNA|MENA|BSS|CNA|REGNUM|Регнум|ПРАЙМ|БелТА"
 )
-_AGENCY = rf"(?:{_AGENCIES}|{_AGENCIES.upper()})(?:-[^\W\d_]+)?\b"
+# Sputnik's and RIA's editions after the name ("АСТАНА, 6 дек — Sputnik Казахстан.");
+# "ИА" (информационное агентство) before it, the name in quotes or not ("Бишкек (ИА
+# «24.kg») —", "Москва, 5 декабря. ИА REGNUM.").
+_EDITIONS = (
+    r"Казахстан|Кыргызстан|Таджикистан|Узбекистан|Беларусь|Армения|Азербайджан|Грузия|"
+    r"Молдова|Абхазия|Латвия|Литва|Эстония|Крым"
+)
+_AGENCY = (
+    rf"(?:ИА\s+)?(?:«(?:{_AGENCIES})»|(?:{_AGENCIES}|{_AGENCIES.upper()})(?:-[^\W\d_]+)?\b)"
+    rf"(?:\s(?:{_EDITIONS})\b)?"
+)
 # National agencies known by a code that is also a word or a name ("SPA", "MAP", "PA"): an
 # outlet only in brackets ("RIYADH (SPA) -", "WARSAW (PAP) -", "LONDON (PA Media) -"). Not
 # those that are a company's ticker too (Molson Coors' TAP, APA Corp's APA, Advance Auto
@@ -654,7 +664,7 @@ _DATELINE = re.compile(
     r"|\s+\[[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\])?"  # "Calif.", "D.C.", "Ukraine", "Gaza Strip"
     r"[,.]?\s+)?"  # ANI's "New Delhi [India],"
     r"(?P<date>(?:\d{1,2}(?:st|nd|rd|th)?\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})"  # "Dec. 3"
-    r"(?:,?\s+\d{4}(?:\s*г\.|\s+года)?)?[,.]?\s+)?"
+    r"(?:,?\s+\d{4}(?:\s*г\.|\s+года)?)?(?:,\s+\d{1,2}:\d{2})?[,.]?\s+)?"  # REGNUM's time
     rf"(?:{_DASH}\s*)?"
     rf"(?:(?P<agency>/\s*[^/]{{2,40}}\s*/|{_AGENCY}"
     rf"|\((?:{_AGENCY}|(?:{_AGENCY_CODES})\b)(?:\s[A-Z][a-z]+)?\))"

@@ -201,6 +201,18 @@ WIRE_DATELINES = [
     "БИШКЕК, 5 дек — Кабар. ",
     "ТАШКЕНТ, 5 декабря. /УзА/. ",
     "ТАШКЕНТ, 5 дек - Sputnik. ",
+    # an edition after the agency's name, "ИА" before it, its name in quotes, a time of day
+    "АСТАНА, 6 дек — Sputnik Казахстан. ",
+    "БИШКЕК, 7 дек — Sputnik Кыргызстан, Ольга Кравец. ",
+    "ДУШАНБЕ, 5 дек — Sputnik Таджикистан. ",
+    "СИМФЕРОПОЛЬ, 5 дек — РИА Новости Крым. ",
+    "Бишкек (ИА «24.kg») — ",
+    "БИШКЕК, 7 декабря (ИА «24.kg»). ",
+    "Бишкек, 7 декабря. ИА «24.kg». ",
+    "Москва, 5 декабря, ИА REGNUM. ",
+    "Москва, 5 декабря 2025, 12:10 — ИА REGNUM. ",
+    "МОСКВА, 5 дек — ПРАЙМ. ",
+    "МИНСК, 5 декабря (БелТА) - ",
     # India's agencies as their copy is carried: PTI's and IANS's with nothing after the
     # bracket, ANI's with a colon and the country in square brackets
     "New Delhi, Dec 5 (PTI) ",
@@ -299,6 +311,10 @@ NOT_DATELINES = [
     # a place and what is news from it; an outlet that reports, and no dash or full stop ended
     "Москва. Кремль заявил, что переговоры продолжатся в январе.",
     "Алматы. Tengrinews.kz сообщает о новых правилах въезда в город.",
+    "Sputnik Казахстан сообщил о пожаре на рынке в Алматы.",
+    "ИА REGNUM сообщает о пожаре на рынке в Алматы.",
+    "Бишкек (ИА «24.kg») сообщает о пожаре на рынке.",
+    "Москва, 5 декабря 2025, 12:10 — Кремль заявил, что переговоры продолжатся.",
     # an agency's bracket with nothing after it ends a dateline only after a date
     "The Associated Press (AP) Stylebook added an entry on artificial intelligence.",
 ]
