@@ -746,6 +746,38 @@ def test_a_placeholder_date_is_no_date(tmp_path):
     assert {c.article.title for c in chosen} == set(dates) - {"Dated Post"}  # 1999: too old
 
 
+def test_a_placeholder_beyond_the_calendar_is_no_date_and_no_crash(tmp_path):
+    """PHP and MySQL write "0000-00-00" for a post with no date, and year 1 or 9999 with a
+    zone lies outside any calendar in UTC: one such entry made `parse`, `preview` and `run`
+    raise "ValueError: year -1 is out of range" (found by the widened tests/news_text.py)."""
+    placeholders = ["0000-00-00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"]
+    items = "".join(
+        f"<item><title>Post {n}</title><link>https://x.example/{n}</link><pubDate>{date}"
+        "</pubDate><description>Snow closed the pass.</description></item>"
+        for n, date in enumerate(placeholders)
+    )
+    rss = tmp_path / "zero.xml"
+    rss.write_bytes(
+        _rss(
+            items + "<item><title>Dated Post</title><link>https://x.example/d</link>"
+            "<pubDate>Mon, 07 Dec 2026 09:00:00 +0600</pubDate><description>The bank kept "
+            "its rate.</description></item>"
+        )
+    )
+    atom = tmp_path / "zero.atom"
+    atom.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>Steppe Wire</title><entry><title>Zero Post</title><id>z</id>"
+        "<updated>0000-00-00</updated><content>A post on the metro.</content></entry></feed>",
+        encoding="utf-8",
+    )
+    result = read_paths([str(rss), str(atom)])
+    assert not result.problems
+    dates = {a.title: a.date for a in result.articles}
+    assert dates == {"Post 0": None, "Post 1": None, "Post 2": None, "Dated Post":
+                     dt.date(2026, 12, 7), "Zero Post": None}  # fmt: skip
+
+
 def test_utf16_and_utf32_files_with_a_byte_order_mark_are_read_as_their_utf8_twins(tmp_path):
     """Windows tools save "Unicode" text as UTF-16 with a mark: such a snapshot, feed or JSON
     Feed in a folder was called binary data (a NUL byte), a UTF-16 JSON Feed an unreadable

@@ -57,7 +57,10 @@ _ZONE_NAME = re.compile(r"\d\d:\d\d(?::\d\d)?\s+([A-Za-z]{1,5})\s*$")
 def _when(entry: feedparser.FeedParserDict) -> dt.datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         if value := entry.get(key):
-            when = dt.datetime.fromtimestamp(calendar.timegm(value), tz=dt.UTC)
+            try:
+                when = dt.datetime.fromtimestamp(calendar.timegm(value), tz=dt.UTC)
+            except (ValueError, OverflowError):  # a placeholder out of the calendar's range
+                continue  # ("0000-00-00", year 1 east of UTC), as `published_at`'s
             when = published_at(day_at_noon(when, entry.get(key.removesuffix("_parsed"), "")))
             if when:  # else a placeholder: the next date the entry gives, if any
                 return when
