@@ -5,9 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from digest.config import SelectionConfig
+from digest.select.choose import select
+from digest.select.sent import History
 from digest.sources import read_paths
 from digest.sources.feed import read_feed
 from digest.sources.jsonfeed import read_json_feed
+from digest.state.store import Store
 
 
 def json_feed(items: list[dict], **top) -> bytes:
@@ -129,6 +133,36 @@ def test_a_feed_nested_a_thousand_deep_is_one_problem_and_the_others_are_read(tm
     assert [a.title for a in result.articles] == ["Wheat Exports Rise"]
     (problem,) = result.problems
     assert problem.source == str(deep) and problem.message.endswith("(nested too deeply)")
+
+
+def test_a_number_too_long_to_read_is_one_problem_and_the_others_are_read(tmp_path):
+    """Python reads no integer of over 4,300 digits: a feed holding one made `parse`,
+    `preview` and `run` stop with "ValueError: Exceeds the limit (4300 digits)"."""
+    long = tmp_path / "long.json"
+    long.write_bytes(json_feed([{"id": "1", "title": "T", "content_text": "x"}]).replace(
+        b'"id": "1"', b'"id": ' + b"9" * 5000
+    ))  # fmt: skip
+    good = tmp_path / "good.json"
+    good.write_bytes(json_feed([{"id": "2", "title": "Wheat Exports Rise", "content_text": "x"}]))
+    result = read_paths([str(long), str(good)])
+    assert [a.title for a in result.articles] == ["Wheat Exports Rise"]
+    (problem,) = result.problems
+    assert problem.source == str(long) and "not a readable JSON Feed" in problem.message
+
+
+def test_an_id_cut_inside_an_emoji_is_an_id_and_its_item_goes_out(tmp_path):
+    """A script that cuts a string by UTF-16 units leaves half an emoji, which JSON escapes
+    ("\\ud83d"): such an id made its item "left out: selection failed on it" (no key, no
+    database row takes a lone surrogate)."""
+    feed = tmp_path / "feed.json"
+    feed.write_bytes(
+        json_feed([{"id": "post-1 \ud83d", "title": "Snow Closes the Pass", "content_text": "x"}])
+    )
+    (article,) = read_paths([str(feed)]).articles
+    assert article.guid == "post-1 \ufffd"
+    with Store.open(":memory:", readonly=True) as store:
+        selection = select([article], History(store), SelectionConfig(50, 100_000))
+    assert not selection.problems and len(selection.chosen) == 1
 
 
 def test_markup_where_a_feed_promises_plain_text_is_read_as_html():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 from ..encoding import opening
 from ..language import declared_language
@@ -53,6 +54,15 @@ def _unread_date(item: dict) -> str | None:
     return next((d for d in dates if isinstance(d, str) and d.strip() and not _iso(d)), None)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _well_formed(text: str) -> str:
+    """`text` without lone surrogates (U+FFFD for each): JSON can escape one ("\\ud83d", an
+    emoji cut in two), and no key or database takes it."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
@@ -61,7 +71,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
     result = ReadResult()
     try:
         doc = json.loads(data)  # UTF-8, or UTF-16 or -32 as its first bytes say
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except ValueError as e:  # not JSON, not UTF-8, or an integer of over 4,300 digits
         line = getattr(e, "lineno", None)
         result.problems.append(Problem(source, f"not a readable JSON Feed ({e})", line))
         return result
@@ -123,7 +133,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
                 date=published.date() if published else None,
                 published=published,
                 url=url,
-                guid=str(guid) if guid not in (None, "") else url,
+                guid=_well_formed(str(guid)) if guid not in (None, "") else url,
                 excerpt=excerpt,
                 untitled=not given,
                 source_name=name,
