@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from news_text import NEWS_TEXT
+from news_text import NEWS_DATES, NEWS_TEXT
 
 from digest.config import SelectionConfig
 from digest.select.choose import select
@@ -72,7 +72,7 @@ def read_and_select(paths: list[Path]) -> None:
 
 @pytest.mark.slow
 @SETTINGS
-@given(title=NEWS_TEXT, body=NEWS_TEXT, date=NEWS_TEXT)
+@given(title=NEWS_TEXT, body=NEWS_TEXT, date=NEWS_DATES)
 def test_no_text_inside_a_feed_or_a_page_makes_reading_raise(tmp_path, title, body, date):
     files = {
         "feed.atom": atom(title, body, date),
@@ -94,4 +94,29 @@ def test_no_text_inside_a_feed_or_a_page_makes_reading_raise(tmp_path, title, bo
 def test_no_bytes_under_a_feed_or_page_name_make_reading_raise(tmp_path, data, suffix):
     path = tmp_path / f"input{suffix}"
     path.write_bytes(data)
+    read_and_select([path])
+
+
+# Any JSON value where a JSON Feed promises a string: numbers of any size, NaN, lists, objects.
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | NEWS_TEXT | NEWS_DATES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=8,
+)
+ITEM_KEYS = "id title content_html content_text summary url external_url date_published "
+ITEM_KEYS += "date_modified authors tags language image"
+
+
+@SETTINGS
+@given(
+    item=st.dictionaries(st.sampled_from(ITEM_KEYS.split()), JSON_VALUES, max_size=8),
+    top=st.dictionaries(
+        st.sampled_from("title home_page_url feed_url language items".split()), JSON_VALUES
+    ),
+)
+def test_no_value_where_a_json_feed_has_a_string_makes_reading_raise(tmp_path, item, top):
+    other = {"id": "2", "title": "Wheat Exports Rise", "content_text": "Grain."}
+    doc = {"version": "https://jsonfeed.org/version/1.1", "items": [item, other], **top}
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps(doc), encoding="utf-8", errors="surrogatepass")
     read_and_select([path])
