@@ -14,6 +14,7 @@ from digest.select.facts import (
     FACT_CHARS,
     WEEKDAY,
     fact_key,
+    instrumental_words,
     month_near,
     name_facts,
     name_word_keys,
@@ -85,10 +86,11 @@ def name_words(title: str, text: str) -> list[str]:
     words = title.split()
     title_case = sum(w[:1].isupper() for w in words) * 2 > len(words)
     for part in (text[:FACT_CHARS],) if title_case else (title, text[:FACT_CHARS]):
+        instrumental = instrumental_words(part)
         for m in CAPITALISED.finditer(part):
             start = m.start()
             before = part[max(0, start - 3) : start].rstrip(" \"'\u201c\u00ab(")
             if not before or before[-1] in ".!?:\n":
                 continue  # capitalised because it opens a sentence (or the title)
-            out += name_word_keys(m[0])
+            out += name_word_keys(m[0][:-2] if m[0] in instrumental else m[0])
     return out

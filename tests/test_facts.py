@@ -184,7 +184,7 @@ def test_words_russian_official_style_capitalises_are_no_names():
         "Токаев провел переговоры с Президентом России Владимиром Путиным и подписал Договор "
         "о границе с Главой Узбекистана, а Правительству поручил внести Постановление.",
     )
-    names = "Казахстан Касым-Жомарт Касым Жомарт Токаев России Владимиром Путиным Узбекистана"
+    names = "Казахстан Касым-Жомарт Касым Жомарт Токаев России Владимир Путин Узбекистана"
     assert words == [name_key(w) for w in names.split()]
 
 
@@ -248,6 +248,13 @@ def test_a_russian_name_in_the_instrumental_and_after_its_title_is_the_name():
          "Mr Donald Trump said so after meeting Russia's Foreign Minister Sergei Lavrov."),
     ]:  # fmt: skip
         assert person(russian) == person(english), russian
+    # one word of a name in the instrumental, after "с" or before the surname
+    assert name_words("", "Токаев провел переговоры с Эрдоганом и с Игорем Шуваловым.") == [
+        name_key(w) for w in "Erdoğan Igor Shuvalov".split()
+    ]
+    assert name_words("", "Соглашение подписано Шавкатом Мирзиёевым в Ташкенте.") == [
+        name_key(w) for w in "Shavkat Mirziyoyev Tashkent".split()
+    ]
 
 
 def test_what_reads_like_a_case_ending_but_is_not_one_keeps_two_names_apart():
@@ -262,6 +269,9 @@ def test_what_reads_like_a_case_ending_but_is_not_one_keeps_two_names_apart():
         assert name_key(russian) == name_key(latin), russian
     assert name_key("Бахром") != name_key("Бухара")
     assert person("Бахром Каримов") == person("Bakhrom Karimov")
+    assert name_words("", "Вчера Бахром и Газпром голосовали за Газпром, а не с Бахромом.") == [
+        name_key(w) for w in "Bakhrom Gazprom Gazprom Bakhrom".split()
+    ]
     assert person("Роман Абрамович") == person("Roman Abramovich")  # a surname in -вич stays
     assert person("Светлана Путина") != person("Владимир Путин")
     assert person("Анна Токаева") != person("Касым-Жомарт Токаев")

@@ -606,10 +606,30 @@ def name_words(title: str, text: str) -> list[str]:
     words = title.split()
     title_case = sum(w[:1].isupper() for w in words) * 2 > len(words)
     for part in (text[:FACT_CHARS],) if title_case else (title, text[:FACT_CHARS]):
+        instrumental = instrumental_words(part)
         for word, one, two, three in _CAPITALISED.findall(part):
             if one or two or three:  # not capitalised because it opens a sentence (or the title)
-                out += _NAME_WORD_KEYS[word]
+                out += _NAME_WORD_KEYS[word[:-2] if word in instrumental else word]
     return out
+
+
+# A Russian name in the instrumental by what stands around it: after "с", "со", "между",
+# "перед" ("переговоры с Эрдоганом", "с Игорем"), or a first name before a surname in the
+# instrumental ("Шавкатом Мирзиёевым", "Владимиром Владимировичем Путиным"). Its "-ом" or
+# "-ем" is an ending there, where "Бахром", "Газпром" or "Артём" alone may be a whole name.
+_NAME_IN_INSTRUMENTAL = r"([А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)*[ое]м)(?![а-яё-])"
+_AFTER_WITH = re.compile(rf"(?<![^\W\d_])(?:[сС]о?|между|перед)\s+{_NAME_IN_INSTRUMENTAL}")
+_BEFORE_SURNAME = re.compile(
+    rf"{_NAME_IN_INSTRUMENTAL}\s+(?:[А-ЯЁ][а-яё]+вичем\s+)?[А-ЯЁ][а-яё]+(?:[оеё]в|ин|ын)ым\b"
+)
+
+
+def instrumental_words(part: str) -> frozenset[str]:
+    """The capitalised words `part` writes in the instrumental case, as above (`name_words`
+    reads them without their ending)."""
+    if part.isascii() or "м" not in part:
+        return frozenset()
+    return frozenset(_AFTER_WITH.findall(part) + _BEFORE_SURNAME.findall(part))
 
 
 def name_word_keys(word: str) -> tuple[str, ...]:
