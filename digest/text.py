@@ -297,6 +297,16 @@ def _noncharacter(code: int) -> bool:
     return 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def well_formed(text: str) -> str:
+    """`text` with U+FFFD for each lone surrogate, which no key, database or mail takes: JSON
+    escapes half an emoji as one ("\\ud83d", a string cut by UTF-16 units), and Python
+    holds a file name's bytes that are no UTF-8 as some ("caf\\udce9.rss", Latin-1)."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def clean_text(text: str) -> str:
     """One line of displayable text: control and format characters gone, whitespace collapsed."""
     if not text.isprintable():  # the rare slow path: only for text with odd characters

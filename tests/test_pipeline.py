@@ -6,6 +6,7 @@ import email
 import email.policy
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -143,6 +144,27 @@ def test_run_records_then_nothing_new_sends_nothing(tmp_path):
     history = json.loads(digest("--config", config, "history", "--json").stdout)
     assert [h["status"] for h in history] == ["empty", "delivered"]
     assert {d["status"] for d in history[1]["deliveries"]} == {"sent"}
+
+
+def test_a_feed_file_named_in_latin_1_is_read_sent_and_remembered(tmp_path):
+    """A file copied from Windows or a zip as "café.rss" in Latin-1 has a name that is no
+    UTF-8, which Python holds with a lone surrogate ("caf\\udce9.rss"): every article of it
+    was "left out: selection failed on it". They go out now, and are not sent again."""
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    items = "".join(
+        f"<item><title>{title}</title><link>https://kabar.example/{n}</link>"
+        f"<description>{title}, the ministry said on Monday.</description></item>"
+        for n, title in enumerate(["Snow Closes the Too-Ashuu Pass", "Bank Keeps Its Rate"])
+    )
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Kabar</title>{items}'
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.rss"), "wb") as f:
+        f.write(feed.encode() + b"</channel></rss>")
+    config = write_config(tmp_path, [folder])
+    first = run_json("--config", config, "run")
+    assert first["status"] == "delivered" and not first["problems"]
+    assert len(first["chosen"]) == 2
+    assert run_json("--config", config, "run")["status"] == "empty"
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from ..config import Config, FetchConfig, SourceSpec
 from ..encoding import opening
 from ..models import Article, Problem, ReadResult
 from ..progress import meter
-from ..text import is_web_url
+from ..text import is_web_url, well_formed
 from .feed import read_feed
 from .fetch import Fetched, fetch_all, fetch_bytes
 from .limits import cap_article
@@ -73,7 +73,8 @@ def read_file(location: str, kind: str | None = None) -> ReadResult:
     assert data is not None
     if kind is None:
         kind = "feed" if _looks_like_feed(data) else "snapshot"
-    result = read_feed(location, data) if kind == "feed" else read_snapshot(location, data)
+    name = well_formed(location)  # "caf\udce9.rss": a name in Latin-1 on a UTF-8 system
+    result = read_feed(name, data) if kind == "feed" else read_snapshot(name, data)
     return _capped(result)
 
 

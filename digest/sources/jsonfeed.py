@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 
 from ..encoding import opening
 from ..language import declared_language
 from ..models import Article, Problem, ReadResult
-from ..text import clean_text, safe_href
+from ..text import clean_text, safe_href, well_formed
 from ..untitled import title_from_text
 from .entry import (
     day_at_noon,
@@ -52,15 +51,6 @@ def _unread_date(item: dict) -> str | None:
     """A date the item writes that is no ISO 8601 time, if any."""
     dates = (item.get("date_published"), item.get("date_modified"))
     return next((d for d in dates if isinstance(d, str) and d.strip() and not _iso(d)), None)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _well_formed(text: str) -> str:
-    """`text` without lone surrogates (U+FFFD for each): JSON can escape one ("\\ud83d", an
-    emoji cut in two), and no key or database takes it."""
-    return _SURROGATE.sub("\ufffd", text)
 
 
 def _text(value: object) -> str:
@@ -133,7 +123,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
                 date=published.date() if published else None,
                 published=published,
                 url=url,
-                guid=_well_formed(str(guid)) if guid not in (None, "") else url,
+                guid=well_formed(str(guid)) if guid not in (None, "") else url,
                 excerpt=excerpt,
                 untitled=not given,
                 source_name=name,
