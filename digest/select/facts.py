@@ -527,7 +527,9 @@ def _as_russian_writes(words: list[tuple[str, str]], titled: bool) -> None:
         words[1:-1] = [(key, w) for key, w in words[1:-1] if not _PATRONYMIC.search(w)]
     while len(words) >= 3 and not words[0][1].isascii():
         first = words[0][1]
-        if not (titled or first.endswith(_GENITIVE) or first in _OFFICIAL_NOUNS):
+        # a genitive before a name in another case ("Адольфа Феликса Галланда" is one name)
+        genitive = first.endswith(_GENITIVE) and not words[-1][1].endswith(_GENITIVE)
+        if not (titled or genitive or first in _OFFICIAL_NOUNS):
             break
         del words[0]
         titled = False
@@ -570,7 +572,7 @@ def name_key(word: str) -> str:
     """One spelling of a name word: Latin letters without accents, lower case ("Erdoğan",
     "Erdogan"); Cyrillic transliterated, so "Токаев" and "Tokayev", "Жапаров" and "Japarov"
     meet: vowels after the first letter, y, w and h left out, dzh/zh/dj as j, q as k
-    ("Toqayev", "Тоқаев"), "ye" opening a word as e ("Yerevan", "Ереван"); a Russian
+    ("Toqayev", "Тоқаев"), "ye" opening a longer word as e ("Yerevan", "Ереван"); a Russian
     surname in the instrumental as in the nominative ("Токаевым")."""
     word = plain(_UZBEK_U.sub("u", word)).translate(_APOSTROPHES)
     if not word.isascii():
@@ -578,7 +580,7 @@ def name_key(word: str) -> str:
         word = "".join(_CYRILLIC.get(c, c) for c in word).replace("_", "")
     word = word.replace("dzh", "j").replace("zh", "j").replace("dj", "j").replace("q", "k")
     word = _C_AS_K.sub("k", word)  # "Victor" and "Виктор", "Canaria" and "Канария"
-    if word.startswith("ye"):
+    if word.startswith("ye") and len(word) >= 6:  # not "yet" (an opener) nor "Yemen" ("Emin")
         word = word[1:]
     if not word:
         return word
