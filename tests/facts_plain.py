@@ -24,8 +24,8 @@ from digest.select.facts import (
 )
 from digest.text import WEEKDAYS
 
-UPPER = "A-ZА-ЯЁІЇЄҐӘҒҚҢӨҰҮҺЎ"
-LOWER = "a-zа-яёіїєґәғқңөұүһўʻ'’"
+UPPER = "A-ZА-ЯЁІЇЄҐӘҒҚҢӨҰҮҺЎÀ-ÖØ-ÞĀĂĄĆČĎĐĒĖĘĚĞĢĪĮİĶĹĻĽŁŃŅŇŌŐŒŘŚŞŠŢŤŪŮŰŲŸŹŻŽƏ"
+LOWER = "a-zа-яёіїєґәғқңөұүһўʻ'’à-öø-ÿāăąćčďđēėęěğģīįıķĺļľłńņňōőœřśşšţťūůűųźżžə"
 WORD = rf"[{UPPER}][\w'\u2019.\-]*"
 NAME_RUN = re.compile(rf"{WORD}(?:\s+(?:(?:of|for|de|al)\s+)?{WORD})+")
 CAPITALISED = re.compile(rf"[{UPPER}](?<![\w.].)[{LOWER}]+(?:-[{UPPER}]?[{LOWER}]+)*")

@@ -220,6 +220,19 @@ def test_one_name_in_uzbek_and_kazakh_latin_english_and_cyrillic():
     assert name_words("", "В Ташкенте Oʻzbekiston") == name_words("", "В Ташкенте Узбекистан")
 
 
+def test_a_name_with_accented_latin_letters_is_read_whole():
+    """Name words were read up to the first accented letter: "Erdoğan" as "Erdo", "Türkiye",
+    "Əliyev" not at all, so a Turkish or Azerbaijani name never met its Russian spelling."""
+    seed = (need_real_pages() / "003_387bb8a3613c2d51.txt").read_text(encoding="utf-8")
+    english = next(p for p in seed.split("\n\n") if "President Recep Tayyip Erdoğan" in p)
+    russian = "В Анкаре Шавкат Мирзиёев встретился с Реджепом Тайипом Эрдоганом."
+    assert name_key("Erdoğan") in name_words("", english)
+    assert {name_key(w) for w in ["Erdoğan", "Mirziyoyev"]} <= set(name_words("", russian))
+    assert name_words("", "Он встретил İlham Əliyev и Aleksandar Vučić.") == [
+        name_key(w) for w in ["Ilham", "Aliyev", "Aleksandar", "Vucic"]
+    ]
+
+
 def test_a_russian_name_in_the_instrumental_and_after_its_title_is_the_name():
     """Russian puts the person's country after the title and the person in the
     instrumental after "с": "с Президентом Узбекистана Шавкатом Мирзиёевым" names the man

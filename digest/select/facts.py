@@ -52,8 +52,10 @@ _WEEKDAY_RU = re.compile(
     r"(?=(?i:[пвсч]))"
     r"(?i:понедельник\w*|вторник\w*|сред[уаы]|четверг\w*|пятниц\w+|суббот\w+|воскресень\w+)"
 )
-_UPPER = r"A-ZА-ЯЁІЇЄҐӘҒҚҢӨҰҮҺЎ"
-_LOWER = r"a-zа-яёіїєґәғқңөұүһўʻ'’"
+# Latin letters with accents too: Turkish, Azerbaijani and the Kazakh and Uzbek Latin
+# alphabets' ("Erdoğan", "Türkiye", "Əliyev", "Qasym-Jomart Toqaev"), Vučić's, José's.
+_UPPER = r"A-ZА-ЯЁІЇЄҐӘҒҚҢӨҰҮҺЎÀ-ÖØ-ÞĀĂĄĆČĎĐĒĖĘĚĞĢĪĮİĶĹĻĽŁŃŅŇŌŐŒŘŚŞŠŢŤŪŮŰŲŸŹŻŽƏ"
+_LOWER = r"a-zа-яёіїєґәғқңөұүһўʻ'’à-öø-ÿāăąćčďđēėęěğģīįıķĺļľłńņňōőœřśşšţťūůűųźżžə"
 # (Possessive: a word and the spaces after it are taken whole, so a failed run gives up at
 # once instead of trying each shorter word.)
 _WORD = rf"[{_UPPER}][\w'\u2019.\-]*+"
@@ -556,6 +558,9 @@ _CYRILLIC = dict(
 
 
 _C_AS_K = re.compile(r"c(?!h)")
+# Latin letters NFKD does not take the accent off ("Əliyev" is "Aliyev", "Gıda", "Łódź").
+_LATIN = str.maketrans({"ı": "i", "ə": "a", "ł": "l", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe",
+                        "ß": "ss"})  # fmt: skip
 # Uzbek Latin writes ў as oʻ (also o' o‘ o’ o`): at the start of a word it is the "u" of
 # Russian and English ("Oʻzbekiston", "Узбекистан", "Uzbekistan"); "O'Neill" is no Uzbek word.
 _UZBEK_U = re.compile(r"^[Oo][\u02bb\u02bc'\u2018\u2019`](?=[a-z])")
@@ -576,7 +581,7 @@ def name_key(word: str) -> str:
     surname in the instrumental as in the nominative ("Токаевым")."""
     word = plain(_UZBEK_U.sub("u", word)).translate(_APOSTROPHES)
     if not word.isascii():
-        word = _INSTRUMENTAL.sub("", word)
+        word = _INSTRUMENTAL.sub("", word).translate(_LATIN)
         word = "".join(_CYRILLIC.get(c, c) for c in word).replace("_", "")
     word = word.replace("dzh", "j").replace("zh", "j").replace("dj", "j").replace("q", "k")
     word = _C_AS_K.sub("k", word)  # "Victor" and "Виктор", "Canaria" and "Канария"
@@ -615,14 +620,21 @@ def name_words(title: str, text: str) -> list[str]:
     return out
 
 
-# A Russian name in the instrumental by what stands around it: after "с", "со", "между",
-# "перед" ("переговоры с Эрдоганом", "с Игорем"), or a first name before a surname in the
-# instrumental ("Шавкатом Мирзиёевым", "Владимиром Владимировичем Путиным"). Its "-ом" or
-# "-ем" is an ending there, where "Бахром", "Газпром" or "Артём" alone may be a whole name.
-_NAME_IN_INSTRUMENTAL = r"([А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)*[ое]м)(?![а-яё-])"
-_AFTER_WITH = re.compile(rf"(?<![^\W\d_])(?:[сС]о?|между|перед)\s+{_NAME_IN_INSTRUMENTAL}")
+# A Russian name in the instrumental by what stands around it: the capitalised words right
+# after "с", "со", "между", "перед" or a title in the instrumental, one after another or
+# joined by "и" ("переговоры с Эрдоганом", "с Президентом Турции Реджепом Тайипом
+# Эрдоганом", "с Трампом и Макроном"), and a first name before a surname in the instrumental
+# ("Шавкатом Мирзиёевым"). Their "-ом" or "-ем" is an ending there, where "Бахром", "Газпром"
+# or "Артём" alone may be a whole name.
+_INSTRUMENTAL_START = re.compile(
+    r"(?<![^\W\d_])(?:[сС]о?|между|перед|(?i:(?:вице-)?президентом|премьер-министром|министром|"
+    r"председателем|послом|акимом|главой|генсеком|госсекретар[её]м|спикером|г-ном|господином))"
+    r"\s+"
+)
+_NEXT_NAME = re.compile(r"(?:и\s+)?([А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)*)(?![а-яё-])\s*")
 _BEFORE_SURNAME = re.compile(
-    rf"{_NAME_IN_INSTRUMENTAL}\s+(?:[А-ЯЁ][а-яё]+вичем\s+)?[А-ЯЁ][а-яё]+(?:[оеё]в|ин|ын)ым\b"
+    r"([А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)*[ое]м)\s+(?:[А-ЯЁ][а-яё]+вичем\s+)?"
+    r"[А-ЯЁ][а-яё]+(?:[оеё]в|ин|ын)ым\b"
 )
 
 
@@ -631,7 +643,14 @@ def instrumental_words(part: str) -> frozenset[str]:
     reads them without their ending)."""
     if part.isascii() or "м" not in part:
         return frozenset()
-    return frozenset(_AFTER_WITH.findall(part) + _BEFORE_SURNAME.findall(part))
+    found = _BEFORE_SURNAME.findall(part)
+    for start in _INSTRUMENTAL_START.finditer(part):
+        at = start.end()
+        while word := _NEXT_NAME.match(part, at):
+            if word[1].endswith(("ом", "ем")):
+                found.append(word[1])
+            at = word.end()
+    return frozenset(found)
 
 
 def name_word_keys(word: str) -> tuple[str, ...]:
