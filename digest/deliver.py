@@ -90,36 +90,6 @@ def envelope_sender(
 Progress = Callable[[int, int], None]
 
 
-def deliver_issue(
-    delivery: DeliveryConfig,
-    log: DeliveryLog,
-    issue_id: int,
-    rendered: RenderedDigest,
-    recipients: Sequence[str],
-    *,
-    progress: Progress | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-    signer: LinkSigner | None = None,
-    names: dict[str, str] | None = None,
-) -> list[Outcome]:
-    """Send the issue to each recipient and record each outcome the moment it is known:
-    `deliver_batches` with one batch. Returns one Outcome per recipient tried."""
-    return deliver_batches(
-        delivery,
-        log,
-        issue_id,
-        rendered,
-        [recipients],
-        len(recipients),
-        progress=progress,
-        sleep=sleep,
-        clock=clock,
-        signer=signer,
-        names=lambda _batch: names or {},
-    )
-
-
 def deliver_batches(
     delivery: DeliveryConfig,
     log: DeliveryLog,

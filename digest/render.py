@@ -131,11 +131,6 @@ def shorten(text: str, limit: int) -> str:
     return " ".join(words).rstrip(" ,;:·-–—|/") + "…"
 
 
-def short_date(date: dt.date, language: str = "en") -> str:
-    """8 Dec 2025, as the language writes it."""
-    return catalogue(language).date(date, "short")
-
-
 def _unsubscribe_href(url: str) -> Markup:
     """The unsubscribe URL or placeholder, verbatim: delivery finds and replaces it as given."""
     if not url or any(ch in '"<>\\' or ch.isspace() or not ch.isprintable() for ch in url):

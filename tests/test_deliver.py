@@ -93,11 +93,18 @@ def freeze(store: Store, recipients: list[str]) -> int:
     return rules.freeze(store, run_id, new, store.newest_issue_id())
 
 
-def send_issue(config: Config, store: Store, issue: int, rendered, recipients, **kw):
-    """deliver_issue (the pipeline's deliver_batches with one batch): the delivery settings,
-    the state's log."""
-    return deliver.deliver_issue(
-        config.delivery, StoreDeliveryLog(store), issue, rendered, recipients, **kw
+def send_issue(config: Config, store: Store, issue: int, rendered, recipients, names=None, **kw):
+    """The pipeline's deliver_batches with one batch: the delivery settings, the state's log,
+    `names` the names readers gave, by lower-case address."""
+    return deliver.deliver_batches(
+        config.delivery,
+        StoreDeliveryLog(store),
+        issue,
+        rendered,
+        [recipients],
+        len(recipients),
+        names=lambda _batch: names or {},
+        **kw,
     )
 
 
@@ -1100,7 +1107,7 @@ def test_parallel_connections_each_reader_once_each_outcome_recorded(
 def test_each_transport_reports_an_outcome_before_the_next_message_goes_out(
     tmp_path, smtp_server, connections
 ):
-    # The Transport contract deliver_issue relies on: push each recipient, flush, close;
+    # The Transport contract deliver_batches relies on: push each recipient, flush, close;
     # every outcome reported in the pushing thread before that connection sends more.
     smtp = None if connections is None else smtp_for(smtp_server, connections=connections)
     delivery = delivery_config(tmp_path, smtp).delivery
@@ -1188,7 +1195,9 @@ def test_parallel_connections_stop_at_once_when_the_state_cannot_record(
     config = delivery_config(tmp_path, smtp_for(smtp_server, connections=3))
     issue = freeze(store, recipients)
     with pytest.raises(sqlite3.OperationalError, match="disk is full"):
-        deliver.deliver_issue(config.delivery, FullDisk(store), issue, rendered, recipients)
+        deliver.deliver_batches(
+            config.delivery, FullDisk(store), issue, rendered, [recipients], len(recipients)
+        )
     sent = [r for r, status in statuses(store, issue).items() if status == "sent"]
     assert 9 <= len(sent) <= 9 + 2  # the two other connections' last messages, if taken
     assert len(smtp_server.messages) <= len(sent) + 1  # only the unrecorded one beyond
