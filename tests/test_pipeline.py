@@ -146,6 +146,7 @@ def test_run_records_then_nothing_new_sends_nothing(tmp_path):
     assert {d["status"] for d in history[1]["deliveries"]} == {"sent"}
 
 
+@pytest.mark.slow
 def test_a_feed_file_named_in_latin_1_is_read_sent_and_remembered(tmp_path):
     """A file copied from Windows or a zip as "café.rss" in Latin-1 has a name that is no
     UTF-8, which Python holds with a lone surrogate ("caf\\udce9.rss"): every article of it
