@@ -213,8 +213,8 @@ class Cycle:
             if batch:
                 self.log.claimed(batch)
                 batches += 1
-                if batches == 2 and issue_id == self.own_issue:
-                    refresh_archive(self.config, self.store, self.notes)
+                if batches == 2 and issue_id == self.own_issue and self.plan is not None:
+                    refresh_archive(self.config, self.store, self.plan.notes)
                 yield batch
 
     def drop_blocked(self, issue_id: int, batch: list[str]) -> list[str]:
@@ -409,4 +409,6 @@ def refresh_archive(config: Config, store: Storage, notes: list[str]) -> None:
         )
     except Exception as e:  # noqa: BLE001 - whatever went wrong, the delivery stands
         why = e.message if isinstance(e, DigestError) else f"{type(e).__name__}: {e}"
-        notes.append(f"the archive was not updated: {why}")
+        note = f"the archive was not updated: {why}"
+        if note not in notes:  # a long list's issue is published twice (send.claimed_batches)
+            notes.append(note)

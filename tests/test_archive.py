@@ -385,6 +385,26 @@ def test_a_failure_to_write_the_archive_is_a_warning_and_nothing_is_sent_again(t
     conn.close()
 
 
+@pytest.mark.slow
+def test_an_archive_that_cannot_be_written_is_said_once_on_a_long_list(tmp_path):
+    """A list of more than one batch publishes once its first batch went out and again at
+    the end: a folder that cannot be written is still one warning."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(sorted(SAMPLE_SEEDS.glob("*.txt"))[0], inbox)
+    config = write_config(tmp_path, str(inbox / "*.txt"))
+    readers = tmp_path / "readers.csv"
+    readers.write_text("email\n" + "".join(f"r{n}@example.org\n" for n in range(150)))
+    text = config.read_text()
+    config.write_text(text.replace(f"  to: [{', '.join(READERS)}]", f"  recipients: {readers}"))
+    (tmp_path / "site").write_text("a file where the archive's folder should be")
+    result = digest("--config", config, "run")
+    assert result.returncode == 0, result.stderr
+    assert "sent to 150 of 150" in result.stdout
+    said = result.stdout + result.stderr
+    assert said.count("the archive was not updated") == 1, said
+
+
 # --- untrusted text -------------------------------------------------------------------------------
 
 
