@@ -585,7 +585,8 @@ def name_key(word: str) -> str:
         word = "".join(_CYRILLIC.get(c, c) for c in word).replace("_", "")
     word = word.replace("dzh", "j").replace("zh", "j").replace("dj", "j").replace("q", "k")
     word = _C_AS_K.sub("k", word)  # "Victor" and "Виктор", "Canaria" and "Канария"
-    if word.startswith("ye") and len(word) >= 6:  # not "yet" (an opener) nor "Yemen" ("Emin")
+    # not "yet" (an opener), nor Yemen in any form ("Yemeni", "Yemen's" are "Emin", "Emine")
+    if word.startswith("ye") and len(word) >= 6 and not word.startswith("yemen"):
         word = word[1:]
     if not word:
         return word
