@@ -535,7 +535,8 @@ _STAMP_TRIM = ",.:|()[]@/-–—"
 
 def _stamp_length(words: list[str]) -> int:
     """How many of `words` open a time stamp: 0 when they do not open one (no time, date in
-    figures or year among them: "Originally," and "Updated figures" are news). A capitalised
+    figures or year among them: "Originally," and "Updated figures" are news; nor a year
+    alone: "2012 Olympic champion Usain Bolt said ..."). A capitalised
     "On" or "В" opens the news, not a stamp, and so may a date in Russian ("30 апреля 1984 года
     Муамар Каддафи предложил ..."): one is a stamp with a time or a label."""
     tokens = [w.strip(_STAMP_TRIM).lower() for w in words]
@@ -548,14 +549,17 @@ def _stamp_length(words: list[str]) -> int:
 
     end, stamped = 0, False  # words taken; whether a time or a date in figures is among them
     year = label = russian = False
+    dates = 0  # figures and month or weekday names: a year alone ("2012 Olympic ...") is none
     for i, t in enumerate(tokens):
         if not t or number(i):
             stamped = stamped or bool(_STAMP_FIGURES.fullmatch(t) or _STAMP_TIME.fullmatch(t))
             year = year or bool(_STAMP_YEAR.fullmatch(t))
+            dates += bool(t)
         elif calendar(i):
             if not (number(i + 1) or calendar(i + 1) or (i and number(i - 1))):
                 break
             russian = russian or not t.isascii()
+            dates += 1
         elif t in _STAMP_LABELS:
             label = True
         elif t in ("a", "p"):  # "7 a. m."
@@ -580,7 +584,7 @@ def _stamp_length(words: list[str]) -> int:
         else:
             break
         end = i + 1
-    return end if stamped or (year and (label or not russian)) else 0
+    return end if stamped or (year and (label or (dates > 1 and not russian))) else 0
 
 
 _NEWS_START = re.compile(r"^[\"'“‘«„(]*[A-ZА-ЯЁ]")

@@ -109,6 +109,9 @@ def test_a_page_time_stamp_is_no_part_of_the_lead(title, paragraph, news):
         "May Day protests drew thousands of people into the streets on Monday.",
         "Originally, Orozco's mother was to take the stand to tell her son's story.",
         "Posted 1 year, 160 days ago [downloaded on 2 October 2013] As I said many times.",
+        # a year alone is the news' own ("2008 Democratic nominee"), not a page's stamp
+        "2012 Olympic champion Usain Bolt said on Monday he would retire.",
+        "2008 Democratic nominee Barack Obama spoke at the convention on Tuesday.",
     ],
 )
 def test_news_that_opens_with_a_date_keeps_it(text):
