@@ -75,9 +75,9 @@ _NEVER_FINAL = re.compile(
 # German writes an ordinal with a full stop: "am 31. Januar", "im 15. Jahrhundert", "im 4. Stock";
 # pysbd ends a sentence there. A figure after an article or a preposition that only an ordinal
 # follows ends none, nor a day before a month's German name ("The death toll rose to 15." does,
-# and "15. January" is no English).
+# and "15. January" is no English; nor is "am" after "I": "I am 25. I have no job").
 _ORDINAL = re.compile(
-    r"(?:^|\s)(?:am|im|vom|zum|zur|bis|ab|seit|beim|dem|der|die|das|den|des)\s+\d{1,3}\.$"
+    r"(?:^|(?<!\bI)\s)(?:am|im|vom|zum|zur|bis|ab|seit|beim|dem|der|die|das|den|des)\s+\d{1,3}\.$"
 )
 _DAY = re.compile(r"(?:^|\s)\d{1,2}\.$")
 _GERMAN_MONTH = re.compile(r"(?:Januar|Jänner|Februar|März|Mai|Juni|Juli|Oktober|Dezember)\b")

@@ -353,6 +353,12 @@ def test_an_english_sentence_may_end_on_a_figure():
         "The death toll rose to 15.",
         "January was the deadliest month.",
     )
+    # English "am" before a figure is "I am": German's "am 8." is no reason to go on
+    text = "Asked how old he was, he said: I am 17. He was later released by the police."
+    assert split_sentences(text, "en") == (
+        "Asked how old he was, he said: I am 17.",
+        "He was later released by the police.",
+    )
 
 
 # --- a blog's byline ------------------------------------------------------------------------
