@@ -112,7 +112,9 @@ _NOTE = re.compile(
     # a cookie banner: "We use cookies to ...", "Auf unserer Website werden Cookies ...",
     # "Мы используем файлы cookie ..."; news about cookies names no site of its own
     r"|^(?:we\s+(?:also\s+)?use|wir\s+(?:verwenden|nutzen|setzen)|мы\s+(?:используем|применяем)"
-    r"|by\s+(?:continuing|using)|(?:this|our|diese|unsere)\s+(?:web)?site"
+    # (the site of itself: "By using cookies, Google tracked users ..." is news)
+    r"|by\s+(?:continuing\s+to\s+(?:use|browse)|using)\s+(?:this|our)\s+(?:web)?site"
+    r"|(?:this|our|diese|unsere)\s+(?:web)?site\s+(?:uses|verwendet|nutzt)"
     r"|auf\s+(?:unserer|dieser)\s+(?:website|webseite|seite)|(?:этот|наш)\s+сайт)\b"
     r"[^.!?]{0,80}\bcookie",
     re.IGNORECASE,

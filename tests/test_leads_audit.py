@@ -309,6 +309,14 @@ def test_cookies_in_the_news_stay():
     # ECB+ 22_12ecbplus, 22_14ecbplus: the plant "makes Nabisco cookies and crackers"
     text = "About 100 people were at work at the plant, which makes Nabisco cookies and crackers."
     assert extractive_lead(feed_article("Kraft plant shooting", text)) == text
+    # the news's own sentence on cookies, not a site's about itself
+    text = (
+        "By using third-party cookies, Google tracked millions of users across websites "
+        "without their consent, the court in Luxembourg found on Tuesday."
+    )
+    assert extractive_lead(feed_article("EU court rules against Google", text)) == text
+    text = "Our site in Leeds will bake 40,000 cookies a day, the chief executive said on Monday."
+    assert extractive_lead(feed_article("Bakery opens in Leeds", text)) == text
 
 
 # --- German ordinals ----------------------------------------------------------------------
