@@ -38,6 +38,7 @@ from flufl.bounce import all_failures
 
 from .errors import ConfigError, DigestError
 from .state.readers import bounce_kind, says_mailbox_full
+from .text import clean_text
 from .tokens import BadToken, Signer
 
 # flufl.bounce logs a detector's exception, traceback and all, before it raises it: the
@@ -196,13 +197,13 @@ def _delivery_status(msg: Message) -> tuple[str, str | None]:
             found = next((b for b in blocks if b.get("Diagnostic-Code") or b.get("Status")), None)
             if found is not None:
                 status = (str(found.get("Status") or "").split() or [None])[0]
-                detail = " ".join(str(found.get("Diagnostic-Code") or found["Status"]).split())
+                detail = clean_text(str(found.get("Diagnostic-Code") or found["Status"]))
                 if status and not _ENHANCED.search(detail):
                     detail = f"{detail} (Status {status})"
             break
     if says_mailbox_full(detail):
         return detail[:300], status
-    own = [" ".join(line.split()) for line in _own_words(msg)]
+    own = [clean_text(line) for line in _own_words(msg)]
     said = next((line for line in own if says_mailbox_full(line)), None)
     if status is None:
         coded = next((line for line in own if _ENHANCED.search(line)), None)
@@ -215,13 +216,14 @@ def _delivery_status(msg: Message) -> tuple[str, str | None]:
 
 
 def _subject(msg: Message) -> str:
-    """The bounce's Subject on one line, its encoded words decoded ("=?utf-8?B?...?=")."""
+    """The bounce's Subject on one line, its encoded words decoded ("=?utf-8?B?...?="), without
+    the control characters they may hide (a NUL no PostgreSQL text takes, a terminal's ESC)."""
     raw = str(msg.get("Subject", "bounce"))
     try:
         raw = str(email.header.make_header(email.header.decode_header(raw)))
     except (LookupError, UnicodeDecodeError, email.errors.HeaderParseError):
         pass  # an unknown charset or a broken encoded word: kept as written
-    return " ".join(raw.split())
+    return clean_text(raw)
 
 
 def _own_words(part: Message) -> Iterator[str]:

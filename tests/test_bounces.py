@@ -115,6 +115,20 @@ def test_what_a_bounce_says_is_recorded_readably():
     )
 
 
+def test_what_a_bounce_says_is_recorded_without_control_characters():
+    """An encoded word or a body line may hide a NUL (which no PostgreSQL text takes: `digest
+    bounces` stopped there, at every run) or a terminal's escape: the record has neither."""
+    raw = (BOUNCES / "qmail_02.txt").read_bytes()
+    raw = raw.replace(b"Subject: failure notice", b"Subject: =?utf-8?q?failure=00notice=1b[2J?=")
+    raw = raw.replace(b"because the user's", b"because\x00the user's")
+    [found] = classify(raw, SIGNER)
+    assert found.detail == (
+        "failure notice [2J: The e-mail message could not be delivered because the user's "
+        "mailfolder is full."
+    )
+    assert bounce_kind(found.kind, found.detail) == "soft"
+
+
 def arf(rcpt: str, to: str, link: str = "https://example.com/") -> bytes:
     text = (BOUNCES / "arf_rfc5965.txt").read_text()
     return text.replace("{RCPT}", rcpt).replace("{TO}", to).replace("{LINK}", link).encode()
