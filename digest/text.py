@@ -536,7 +536,8 @@ _STAMP_TRIM = ",.:|()[]@/-–—"
 def _stamp_length(words: list[str]) -> int:
     """How many of `words` open a time stamp: 0 when they do not open one (no time, date in
     figures or year among them: "Originally," and "Updated figures" are news; nor a year
-    alone: "2012 Olympic champion Usain Bolt said ..."). A capitalised
+    alone, labelled or not: "2012 Olympic champion Usain Bolt said ...", "Apple Posted 2015
+    Profits ..."). A capitalised
     "On" or "В" opens the news, not a stamp, and so may a date in Russian ("30 апреля 1984 года
     Муамар Каддафи предложил ..."): one is a stamp with a time or a label."""
     tokens = [w.strip(_STAMP_TRIM).lower() for w in words]
@@ -584,7 +585,7 @@ def _stamp_length(words: list[str]) -> int:
         else:
             break
         end = i + 1
-    return end if stamped or (year and (label or (dates > 1 and not russian))) else 0
+    return end if stamped or (year and dates > 1 and (label or not russian)) else 0
 
 
 _NEWS_START = re.compile(r"^[\"'“‘«„(]*[A-ZА-ЯЁ]")

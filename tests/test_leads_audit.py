@@ -112,6 +112,8 @@ def test_a_page_time_stamp_is_no_part_of_the_lead(title, paragraph, news):
         # a year alone is the news' own ("2008 Democratic nominee"), not a page's stamp
         "2012 Olympic champion Usain Bolt said on Monday he would retire.",
         "2008 Democratic nominee Barack Obama spoke at the convention on Tuesday.",
+        # nor after a label: "Posted 2015 Profits" is a deck's news, not "Posted: Dec 5, 2015"
+        "Apple Posted 2015 Profits Of Record Size In China, Analysts Said",
     ],
 )
 def test_news_that_opens_with_a_date_keeps_it(text):
