@@ -527,7 +527,7 @@ def _as_russian_writes(words: list[tuple[str, str]], titled: bool) -> None:
         ]
     if len(words) >= 3:
         words[1:-1] = [(key, w) for key, w in words[1:-1] if not _PATRONYMIC.search(w)]
-    while len(words) >= 3 and not words[0][1].isascii():
+    while len(words) >= 3 and words[0][1][:1] in _CYRILLIC:  # not "President José Raúl Mulino"
         first = words[0][1]
         # a genitive before a name in another case ("Адольфа Феликса Галланда" is one name)
         genitive = first.endswith(_GENITIVE) and not words[-1][1].endswith(_GENITIVE)
