@@ -334,6 +334,7 @@ def _write_often(tag: str, path: Path, barrier, failures) -> None:
     failures.put("")
 
 
+@pytest.mark.slow
 def test_two_processes_writing_one_archive_at_once_both_succeed(tmp_path):
     """Two senders of one PostgreSQL state on one machine finish an issue together and both
     bring the archive up to date: neither may take the other's half-written file."""

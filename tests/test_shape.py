@@ -553,7 +553,7 @@ TESTS = ROOT / "tests"
 # What starts another process, a daemon or a browser, or waits on the clock.
 SPAWNS = re.compile(
     r"\bsubprocess\.|\bPopen\(|\bPostfix\(|\bDovecot\(|\bpg_url\b|\bchromium\b|\bplaywright\b"
-    r"|\btime\.sleep\(|\bdigest_command\("
+    r"|\btime\.sleep\(|\bdigest_command\(|\.Process\(|ProcessPoolExecutor\("  # multiprocessing's too
 )
 
 
