@@ -424,9 +424,14 @@ def _index(pages: list[Page], site: _Site) -> str:
 # --- the Atom feed ------------------------------------------------------------------------------
 
 
+# The feed carries the newest issues only: each entry holds its whole issue (about 6 KB), and
+# every feed reader fetches the whole file at each poll. The index and the pages keep them all.
+FEED_ENTRIES = 50
+
+
 def _feed(pages: list[Page], title: str, url: str | None, words: Catalogue) -> bytes:
-    """Atom 1.0 (RFC 4287). Written with ElementTree, which escapes every text and attribute;
-    characters XML cannot carry at all are dropped first."""
+    """Atom 1.0 (RFC 4287), the newest FEED_ENTRIES issues. Written with ElementTree, which
+    escapes every text and attribute; characters XML cannot carry at all are dropped first."""
     ET.register_namespace("", ATOM)
 
     def add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -447,7 +452,7 @@ def _feed(pages: list[Page], title: str, url: str | None, words: Catalogue) -> b
     add(feed, "link", rel="self", type="application/atom+xml", href=f"{base}feed.xml")
     add(feed, "link", rel="alternate", type="text/html", href=f"{base}index.html")
     add(feed, "generator", "digest")
-    for page in pages:
+    for page in pages[:FEED_ENTRIES]:
         entry = add(feed, "entry")
         add(entry, "id", _urn(title, page.name))
         add(entry, "title", page.subject)

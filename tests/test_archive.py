@@ -20,6 +20,7 @@ from conftest import ROOT, SAMPLE_SEEDS, digest_command
 
 from digest import archive as archive_mod
 from digest.config import load_config
+from digest.state import Store
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 URL = "https://news.example.com/archive/"
@@ -298,6 +299,24 @@ def test_keep_publishes_only_the_newest_issues(tmp_path):
     for href in index.links:
         if not href.startswith(("http://", "https://")):
             assert (moved / href).is_file(), href
+
+
+@pytest.mark.slow
+def test_the_feed_carries_the_newest_issues_and_the_index_all(tmp_path, monkeypatch):
+    """With `keep: all` the feed grew by a whole issue (about 6 KB) each time, and every feed
+    reader fetched all of it at each poll: after years, megabytes. The feed now carries the
+    newest FEED_ENTRIES issues (here 1, of 2), the index and the pages every one."""
+    config, reports = two_runs(tmp_path, archive="  keep: all")
+    old, new = names_in_state(tmp_path / "state.sqlite3")
+    monkeypatch.setattr(archive_mod, "FEED_ENTRIES", 1)
+    site = tmp_path / "site"
+    with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
+        archive_mod.write_archive(store, site, title="Daily")
+    assert sorted(p.stem for p in (site / "issues").glob("*.html")) == sorted([old, new])
+    index = Page((site / "index.html").read_text(encoding="utf-8")).links
+    assert f"issues/{old}.html" in index and f"issues/{new}.html" in index
+    parsed = feedparser.parse((site / "feed.xml").read_bytes())
+    assert [e.title for e in parsed.entries] == [reports[1]["subject"]]
 
 
 @pytest.mark.slow
