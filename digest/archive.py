@@ -20,13 +20,15 @@ frozen HTML's unsubscribe placeholder (filled per reader when sent) is taken out
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import functools
 import html
 import os
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -41,6 +43,7 @@ from .text import clean_text, safe_href
 
 PAGES = "issues"  # the issue pages' sub-folder
 REMOVED = ".unpublished"  # names of the issues taken off the site, one per line
+LOCK = ".lock"  # held by the one writer at a time
 ATOM = "http://www.w3.org/2005/Atom"
 FEED = "feed.xml"
 FEED_TYPE = "application/atom+xml; charset=utf-8"  # RFC 4287's own media type
@@ -171,6 +174,44 @@ def write_archive(
     subscribe page.
     Raises UsageError when the folder cannot be written or a name in `remove` is not a
     delivered issue."""
+    with _one_writer(folder):
+        return _write_archive(source, folder, title, url, keep, remove, language, web_url)
+
+
+@contextmanager
+def _one_writer(folder: Path) -> Iterator[None]:
+    """One writer of `folder` at a time (two senders of one PostgreSQL state on one machine,
+    or `digest archive` beside a run): a writer reads the delivered issues, then deletes the
+    pages it does not know, so another's newer page written meanwhile would be lost."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / LOCK, "a")  # noqa: SIM115 - closed below, after the unlock
+    except OSError as e:
+        raise _unwritable(folder, e) from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()  # frees the lock
+
+
+def _unwritable(folder: Path, e: OSError) -> UsageError:
+    return UsageError(
+        f"{folder}: cannot write the archive there ({e.strerror})",
+        "pass --out DIR, or set archive.folder to a folder you can write to",
+    )
+
+
+def _write_archive(
+    source: DeliveredIssues,
+    folder: Path,
+    title: str,
+    url: str | None,
+    keep: int | None,
+    remove: Sequence[str],
+    language: str,
+    web_url: str | None,
+) -> ArchiveReport:
     words = catalogue(language)
     title = clean_text(title) or words.t("digest")
     site = _Site(title, url, words, safe_href(f"{web_url}subscribe") if web_url else None)
@@ -217,10 +258,7 @@ def write_archive(
                 old.unlink(missing_ok=True)  # or another writer just did
                 report.deleted.append(old)
     except OSError as e:
-        raise UsageError(
-            f"{folder}: cannot write the archive there ({e.strerror})",
-            "pass --out DIR, or set archive.folder to a folder you can write to",
-        ) from None
+        raise _unwritable(folder, e) from None
     return report
 
 

@@ -665,6 +665,10 @@ class App:
                 target = target / "index.html"
             if self.archive.resolve() not in target.parents or not target.is_file():
                 return self.not_found()
+            if any(
+                part.startswith(".") for part in target.relative_to(self.archive.resolve()).parts
+            ):
+                return self.not_found()  # the archive's own files (.unpublished, .lock)
         except (ValueError, OSError):
             return self.not_found()
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"

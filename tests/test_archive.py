@@ -342,6 +342,34 @@ def test_an_issue_sent_while_the_clock_was_wrong_does_not_stay_on_top(tmp_path):
     assert [e.title for e in parsed.entries] == [reports[1]["subject"]]
 
 
+@pytest.mark.slow
+def test_one_writer_at_a_time_brings_the_archive_up_to_date(tmp_path):
+    """A writer reads the delivered issues, then deletes the pages it does not know: two at
+    once (two senders of one PostgreSQL state on one machine) could delete the other's newer
+    page. A second writer waits while the first holds the archive's lock."""
+    import fcntl
+    import threading
+
+    config, _ = two_runs(tmp_path, archive="  keep: all")
+    site = tmp_path / "site"
+    shutil.rmtree(site)  # the runs' own archive
+    site.mkdir()
+    done = threading.Event()
+
+    def write() -> None:
+        with Store.open(tmp_path / "state.sqlite3", readonly=True) as store:
+            archive_mod.write_archive(store, site, title="Daily")
+        done.set()
+
+    with open(site / archive_mod.LOCK, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another writer at work
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert not done.wait(1.0) and not (site / "index.html").exists()
+    writer.join(30)
+    assert done.is_set() and (site / "index.html").is_file()
+
+
 def _write_often(tag: str, path: Path, barrier, failures) -> None:
     barrier.wait()
     for n in range(1500):

@@ -583,6 +583,8 @@ def test_the_archive_is_served_and_nothing_outside_it(tmp_path):
     archive.mkdir(parents=True)
     (archive / "index.html").write_text("<h1>All issues</h1>")
     (archive / "feed.xml").write_text("<feed/>")
+    (archive / ".unpublished").write_text("2025-11-10-7\n")  # the archive's own files
+    (archive / ".lock").write_text("")
     server = Server(tmp_path, "archive:\n  folder: " + str(archive) + "\n")
     try:
         status, headers, text = server.request("GET", "/archive/")
@@ -596,6 +598,8 @@ def test_the_archive_is_served_and_nothing_outside_it(tmp_path):
             "/archive/%00",  # these three were a 500 and a logged traceback
             "/archive/index.html%00.txt",
             "/archive/" + "a" * 5000,
+            "/archive/.unpublished",  # which issues were taken off the site
+            "/archive/.lock",
         ):
             assert server.request("GET", path)[0] == 404, path
         # without its slash, the index's relative links would miss the folder
