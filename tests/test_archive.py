@@ -224,7 +224,7 @@ def test_nothing_of_a_reader_anywhere_in_the_archive(tmp_path):
     sent = b"".join(p.read_bytes() for p in (tmp_path / "outbox").glob("*.eml"))
     assert all(t.encode() in sent for t in tokens)
     files = [p for p in (tmp_path / "site").rglob("*") if p.is_file()]
-    assert len(files) == 4  # index, feed, two pages
+    assert len(files) == 5  # index, feed, two pages, and the empty .lock of its writers
     for path in files:
         data = path.read_bytes()
         for secret in [*tokens, *READERS, "token=", "{unsubscribe_url}", "unsubscribe"]:
