@@ -196,7 +196,7 @@ def _delivery_status(msg: Message) -> tuple[str, str | None]:
             blocks = part.get_payload() or []
             found = next((b for b in blocks if b.get("Diagnostic-Code") or b.get("Status")), None)
             if found is not None:
-                status = (str(found.get("Status") or "").split() or [None])[0]
+                status = (clean_text(str(found.get("Status") or "")).split() or [None])[0]
                 detail = clean_text(str(found.get("Diagnostic-Code") or found["Status"]))
                 if status and not _ENHANCED.search(detail):
                     detail = f"{detail} (Status {status})"

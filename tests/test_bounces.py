@@ -109,6 +109,9 @@ def test_what_a_bounce_says_is_recorded_readably():
     "=?utf-8?B?RGVsaXZlcnkgZmFpbHVyZSBub3RpZmljYXRpb25=?=" or a Subject folded on two lines."""
     [encoded] = classify((BOUNCES / "simple_22.txt").read_bytes(), SIGNER)
     assert encoded.detail == "Delivery failure notification"
+    raw = (BOUNCES / "dsn_10.txt").read_bytes().replace(b"Status: 5.0.0", b"Status: 5.0.0\x00")
+    [hidden] = classify(raw, SIGNER)  # a NUL no PostgreSQL text takes, beside the diagnostic
+    assert "\x00" not in hidden.detail and hidden.detail.endswith("(Status 5.0.0)")
     [expired] = classify((BOUNCES / "yahoo_01.txt").read_bytes(), SIGNER)
     assert expired.detail == (
         "failure delivery: Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)"
