@@ -230,11 +230,17 @@ def test_a_full_disk_after_the_mail_went_out_is_a_failed_run_and_history_stays_t
 # --- a relay that goes away mid-send -------------------------------------------------------
 
 
-def test_a_relay_that_goes_away_after_some_messages_is_a_partial_delivery(tmp_path):
+def relay_gone_at(mail: int) -> tuple[SmtpServer, threading.Event]:
+    """A relay that goes away at its `mail`-th MAIL command; set the event when done."""
     reached = threading.Event()
-    server = SmtpServer(behaviour=Behaviour(signals={("MAIL", 7): reached})).start()
-    config = write_config(tmp_path, server, READERS[:20], retries=1)
+    server = SmtpServer(behaviour=Behaviour(signals={("MAIL", mail): reached})).start()
     threading.Thread(target=lambda: reached.wait(120) and server.stop()).start()
+    return server, reached
+
+
+def test_a_relay_that_goes_away_after_some_messages_is_a_partial_delivery(tmp_path):
+    server, reached = relay_gone_at(7)
+    config = write_config(tmp_path, server, READERS[:20], retries=1)
     try:
         result = digest(config, "run", "--json")
     finally:
@@ -265,12 +271,10 @@ def view_in_browser(received) -> set[str]:
 def test_an_issue_some_readers_got_before_the_relay_went_away_is_in_the_archive(tmp_path):
     """Their "View in browser" (and the archive's readers) find the issue at once, not after
     the next run that delivers something."""
-    reached = threading.Event()
-    server = SmtpServer(behaviour=Behaviour(signals={("MAIL", 3): reached})).start()
+    server, reached = relay_gone_at(3)
     config = write_config(tmp_path, server, READERS[:10], retries=1)
     with config.open("a") as f:
         f.write(f"archive:\n  url: {ARCHIVE_URL}\n  folder: {tmp_path / 'site'}\n")
-    threading.Thread(target=lambda: reached.wait(120) and server.stop()).start()
     try:
         result = digest(config, "run", "--json")
     finally:
