@@ -273,6 +273,27 @@ def test_a_russian_name_in_the_instrumental_and_after_its_title_is_the_name():
     ]
 
 
+def test_a_russian_title_drops_the_place_after_it_and_keeps_a_first_name():
+    """After a title Russian may name the country ("Президент Казахстана", "Председатель КНР")
+    or go straight to the person: only a word that reads as a place goes, so a three-word
+    name after a title keeps its first name."""
+    for titled, name in [
+        ("Президент Реджеп Тайип Эрдоган", "Реджеп Тайип Эрдоган"),
+        ("Председатель Ким Чен Ын", "Ким Чен Ын"),
+        ("Президент Андрес Мануэль Лопес Обрадор", "Андрес Мануэль Лопес Обрадор"),
+        ("Президент Турции Реджеп Тайип Эрдоган", "Реджеп Тайип Эрдоган"),
+        ("Президент Казахстана Касым-Жомарт Токаев", "Касым-Жомарт Токаев"),
+        ("Председатель КНР Си Цзиньпин", "Си Цзиньпин"),
+        ("Президент РФ Владимир Путин", "Владимир Путин"),
+        ("Президент Италии Серджо Маттарелла", "Серджо Маттарелла"),
+        ("Президент Соединённых Штатов Дональд Трамп", "Дональд Трамп"),
+        ("Министр Ольга Любимова", "Ольга Любимова"),
+        ("Министр Мария Захарова", "Мария Захарова"),
+    ]:  # fmt: skip
+        assert person(f"Так заявил {titled}.") == person(f"Так заявил {name}."), titled
+        assert len(person(f"Так заявил {name}.")) == 1, name
+
+
 def test_what_reads_like_a_case_ending_but_is_not_one_keeps_two_names_apart():
     """A nominative that ends as an instrumental would ("Вадим", "Газпром", "Бахром") is
     no case form: it keeps its spelling, and first names lose "-ом" only before a surname in

@@ -459,7 +459,7 @@ def names_in(run: str) -> tuple[str, ...]:
     ("President of Uzbekistan Shavkat Mirziyoyev", `_as_russian_writes`); in Latin letters
     whatever the script ("Токаев" is "Tokayev")."""
     names: list[str] = []
-    words: list[tuple[str, str]] = []  # (its name key, the word in lower case)
+    words: list[tuple[str, str, bool]] = []  # (its name key, in lower case, in capitals)
     for word in run.split():
         initial = len(word) <= 3 and word.endswith(".") and word[:-1].isalpha() and len(word) == 2
         end = word.endswith(".") and not _is_abbreviation(word) and not initial
@@ -476,7 +476,7 @@ def names_in(run: str) -> tuple[str, ...]:
             words = []
             continue
         if word and not initial:
-            words.append((name_key(word), word.lower()))
+            words.append((name_key(word), word.lower(), word.isupper()))
         if end or possessive:  # the owner ends at its possessive: "Gideon Sa'ar's visit"
             _add_name(words, names)
             words = []
@@ -499,45 +499,53 @@ def _is_abbreviation(word: str) -> bool:
     )
 
 
-def _add_name(words: list[tuple[str, str]], names: list[str]) -> None:
-    roles = [n for n, (key, w) in enumerate(words) if key in _ROLE_KEYS or w in _OFFICIAL_ROLES]
+def _add_name(words: list[tuple[str, str, bool]], names: list[str]) -> None:
+    roles = [n for n, (key, w, _) in enumerate(words) if key in _ROLE_KEYS or w in _OFFICIAL_ROLES]
     if roles:
         del words[: roles[-1] + 1]
         if len(words) >= 4 and words[0][1] == "of":  # "President of Uzbekistan Shavkat Mirziyoyev"
             del words[:2]
-    while words and _opens(*words[-1]):  # "... Channels The documents"
+    while words and _opens(*words[-1][:2]):  # "... Channels The documents"
         words.pop()
-    while words and _opens(*words[0]):
+    while words and _opens(*words[0][:2]):
         words.pop(0)
     _as_russian_writes(words, titled=bool(roles))
     if len(words) >= 2:
-        names.append(" ".join(key for key, _ in words))
+        names.append(" ".join(key for key, _, _ in words))
 
 
-def _as_russian_writes(words: list[tuple[str, str]], titled: bool) -> None:
+def _as_russian_writes(words: list[tuple[str, str, bool]], titled: bool) -> None:
     """The person of a Russian run of names (`_add_name`'s words, in place): first names
     before a surname in the instrumental in their nominative too ("Шавкатом Мирзиёевым"), no
     patronymic (as a middle initial: "Владимир Владимирович Путин"), and not whose title it
     is, named after the title ("президент Казахстана Касым-Жомарт Токаев", "Президент
-    Кыргызской Республики Садыр Жапаров")."""
+    Кыргызской Республики Садыр Жапаров", "Президент РФ"): only a word that reads as a place
+    is left out, so "Президент Реджеп Тайип Эрдоган" keeps his first name."""
     if len(words) >= 2 and not words[-1][1].isascii() and _INSTRUMENTAL.search(words[-1][1]):
         words[:-1] = [
-            (name_key(w[:-2]), w[:-2]) if w.endswith(("ом", "ем")) else (key, w)
-            for key, w in words[:-1]
+            (name_key(w[:-2]), w[:-2], caps) if w.endswith(("ом", "ем")) else (key, w, caps)
+            for key, w, caps in words[:-1]
         ]
     if len(words) >= 3:
-        words[1:-1] = [(key, w) for key, w in words[1:-1] if not _PATRONYMIC.search(w)]
+        words[1:-1] = [word for word in words[1:-1] if not _PATRONYMIC.search(word[1])]
     while len(words) >= 3 and words[0][1][:1] in _CYRILLIC:  # not "President José Raúl Mulino"
-        first = words[0][1]
+        _, first, caps = words[0]
+        # after a title, whose place it is: a genitive ("Италии", "Соединённых Штатов"), an
+        # official noun or an abbreviation ("РФ", "МИД"); a word that reads as none of them
+        # is the person's first name. A first name in "-а" or "-я" there reads as a place
+        # and goes ("Президент Мария Корина Мачадо"): far rarer than a place, and the name
+        # left still names her.
+        place = titled and (first.endswith(_PLACE_GENITIVE) or caps and not words[1][2])
         # a genitive before a name in another case ("Адольфа Феликса Галланда" is one name)
         genitive = first.endswith(_GENITIVE) and not words[-1][1].endswith(_GENITIVE)
-        if not (titled or genitive or first in _OFFICIAL_NOUNS):
+        if not (place or genitive or first in _OFFICIAL_NOUNS):
             break
         del words[0]
-        titled = False
+        titled = place
 
 
 _GENITIVE = ("а", "я", "и", "ы", "ой", "ей")
+_PLACE_GENITIVE = (*_GENITIVE, "ов", "ых", "их")  # and the plural: "Нидерландов", "Соединённых"
 _PATRONYMIC = re.compile(r"(?:[оеё]вич|ьич|[оеё]вн|ичн)(?:а|у|ем|е|ой|ы|ою)?$")
 
 
