@@ -92,5 +92,5 @@ def name_words(title: str, text: str) -> list[str]:
             before = part[max(0, start - 3) : start].rstrip(" \"'\u201c\u00ab(")
             if not before or before[-1] in ".!?:\n":
                 continue  # capitalised because it opens a sentence (or the title)
-            out += name_word_keys(m[0][:-2] if m[0] in instrumental else m[0])
+            out += name_word_keys(m[0][:-2] if start in instrumental else m[0])
     return out

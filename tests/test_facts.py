@@ -273,6 +273,18 @@ def test_a_russian_name_in_the_instrumental_and_after_its_title_is_the_name():
     ]
 
 
+def test_a_word_in_the_instrumental_loses_its_ending_there_only():
+    """ "с Китаем Газпром подписал": Газпром may read as the instrumental there, but not
+    where the article names it again ("Позже Газпром сообщил")."""
+    text = "После переговоров с Китаем Газпром подписал контракт. Позже Газпром сообщил об этом."
+    words = name_words("", text)
+    assert words[-1] == name_key("Газпром") == name_key("Gazprom")
+    assert words == facts_plain.name_words("", text)
+    assert name_words("", "Встреча с Ильхамом Алиевым. Позже Ильхам Алиев уехал.") == [
+        name_key(w) for w in "Ильхам Алиев Ильхам Алиев".split()
+    ]
+
+
 def test_a_russian_title_drops_the_place_after_it_and_keeps_a_first_name():
     """After a title Russian may name the country ("Президент Казахстана", "Председатель КНР")
     or go straight to the person: only a word that reads as a place goes, so a three-word

@@ -623,9 +623,14 @@ def name_words(title: str, text: str) -> list[str]:
     title_case = sum(w[:1].isupper() for w in words) * 2 > len(words)
     for part in (text[:FACT_CHARS],) if title_case else (title, text[:FACT_CHARS]):
         instrumental = instrumental_words(part)
-        for word, one, two, three in _CAPITALISED.findall(part):
+        found = (
+            ((m.start(), m.groups()) for m in _CAPITALISED.finditer(part))
+            if instrumental  # where a word stands is needed only then; findall is faster
+            else ((-1, groups) for groups in _CAPITALISED.findall(part))
+        )
+        for at, (word, one, two, three) in found:
             if one or two or three:  # not capitalised because it opens a sentence (or the title)
-                out += _NAME_WORD_KEYS[word[:-2] if word in instrumental else word]
+                out += _NAME_WORD_KEYS[word[:-2] if at in instrumental else word]
     return out
 
 
@@ -647,17 +652,18 @@ _BEFORE_SURNAME = re.compile(
 )
 
 
-def instrumental_words(part: str) -> frozenset[str]:
-    """The capitalised words `part` writes in the instrumental case, as above (`name_words`
-    reads them without their ending)."""
+def instrumental_words(part: str) -> frozenset[int]:
+    """Where the capitalised words `part` writes in the instrumental case start, as above
+    (`name_words` reads them without their ending). Where, not which: "с Китаем Газпром
+    подписал" is no reason to read Газпром without "-ом" elsewhere in the article."""
     if part.isascii() or "м" not in part:
         return frozenset()
-    found = _BEFORE_SURNAME.findall(part)
+    found = [m.start(1) for m in _BEFORE_SURNAME.finditer(part)]
     for start in _INSTRUMENTAL_START.finditer(part):
         at = start.end()
         while word := _NEXT_NAME.match(part, at):
             if word[1].endswith(("ом", "ем")):
-                found.append(word[1])
+                found.append(word.start(1))
             at = word.end()
     return frozenset(found)
 
