@@ -273,6 +273,18 @@ def test_a_russian_name_in_the_instrumental_and_after_its_title_is_the_name():
     ]
 
 
+def test_the_place_after_title_of_goes_whole():
+    """ "Governor of New York Kathy Hochul" is Kathy Hochul, as "New York Governor Kathy
+    Hochul" is; a place of one word goes as before, and a name of three or four words stays."""
+    for titled, name in [
+        ("Governor of New York Kathy Hochul", "Kathy Hochul"),
+        ("President of South Korea Lee Jae-myung", "Lee Jae-myung"),
+        ("President of Uzbekistan Shavkat Mirziyoyev", "Shavkat Mirziyoyev"),
+        ("President of Mexico Andrés Manuel López Obrador", "Andrés Manuel López Obrador"),
+    ]:
+        assert names_in(titled) == names_in(name), titled
+
+
 def test_a_word_in_the_instrumental_loses_its_ending_there_only():
     """ "с Китаем Газпром подписал": Газпром may read as the instrumental there, but not
     where the article names it again ("Позже Газпром сообщил")."""

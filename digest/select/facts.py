@@ -489,6 +489,13 @@ _PLACE_HEADS = set(
     """bank university republic ministry department court council house office people state
 kingdom gulf bay sea lake city county museum institute school college federation union""".split()
 )
+# First words of places of two words: "Governor of New York Kathy Hochul" is Kathy Hochul.
+# A place of two words that opens otherwise stays in part ("Rhode Island Dan McKee" reads as
+# "Island Dan McKee"): its words cannot be told from a person's in a run of names.
+_PLACE_OPENERS = set(
+    """new north south east west great united saudi sri costa el san santa são sao los las hong
+puerto sierra burkina cape czech dominican papua rhode abu buenos tel kuala rio st""".split()
+)
 _POSSESSIVES = ("'s", "\u2019s", "'", "\u2019")
 
 
@@ -503,8 +510,11 @@ def _add_name(words: list[tuple[str, str, bool]], names: list[str]) -> None:
     roles = [n for n, (key, w, _) in enumerate(words) if key in _ROLE_KEYS or w in _OFFICIAL_ROLES]
     if roles:
         del words[: roles[-1] + 1]
-        if len(words) >= 4 and words[0][1] == "of":  # "President of Uzbekistan Shavkat Mirziyoyev"
-            del words[:2]
+        if words and words[0][1] == "of":  # "President of Uzbekistan Shavkat Mirziyoyev"
+            # "of", the place, and at least two words of the person's name left
+            place = 3 if len(words) >= 2 and words[1][1] in _PLACE_OPENERS else 2
+            if len(words) >= place + 2:
+                del words[:place]
     while words and _opens(*words[-1][:2]):  # "... Channels The documents"
         words.pop()
     while words and _opens(*words[0][:2]):
