@@ -49,7 +49,7 @@ from .paths import (
 )
 from .rules import NO_RULES, Rules, pattern
 from .text import domain_as_ascii, is_web_url, normalize_address
-from .tokens import Signer
+from .tokens import VERP_LENGTH, Signer
 
 Check = Callable[["_Node"], Any]
 
@@ -445,12 +445,19 @@ def _return_path(node: _Node) -> str:
     """`bounces+{token}@example.com`: the envelope sender, one per reader (VERP)."""
     value = node.string().strip()
     local = value.rpartition("@")[0]
-    # an address as every other (text.normalize_address), a token standing in for {token}
-    usable = normalize_address(value.replace("{token}", "t"))
+    # an address as every other (text.normalize_address), a reader's token in place of {token}
+    with_token = value.replace("{token}", "t" * VERP_LENGTH)
+    usable = normalize_address(with_token)
     if usable is None or local.count("{token}") > 1 or "{token}" in value.rpartition("@")[2]:
         raise node.error(
             f"must be an address, optionally with {{token}} before the @, not {value!r}",
             'e.g. "bounces+{token}@example.com" (the mail server delivers bounces+... to bounces)',
+        )
+    if len(with_token.rpartition("@")[0]) > 64:  # RFC 5321: servers may refuse a longer one
+        raise node.error(
+            f"{local!r} is {len(with_token.rpartition('@')[0])} characters with a reader's "
+            f"token ({VERP_LENGTH}), over the 64 mail servers take before the @",
+            'shorten what stands beside {token}, e.g. "bounces+{token}@example.com"',
         )
     return f"{local}@{usable.rpartition('@')[2]}"
 

@@ -149,6 +149,11 @@ class Signer:
         return hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
 
 
+# The length of a reader's VERP token (Signer.verp): the 32-character state token (24 bytes)
+# as 39 base32 letters, a dash, 16 hex digits of signature.
+VERP_LENGTH = 56
+
+
 def _ok(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 

@@ -687,6 +687,22 @@ def test_the_return_path_is_an_address_as_from_is(tmp_path, written, read):
         assert load_config(write(tmp_path, text)).delivery.return_path == read
 
 
+def test_a_return_path_too_long_for_a_reader_s_token_is_refused(tmp_path):
+    """With each reader's token in it (56 characters), "newsletter-bounces+{token}@" made a
+    local part of 75 characters, over the 64 RFC 5321 lets servers refuse: every message's
+    envelope sender could be refused, and the config took it. It is a config error now."""
+    from digest.state.store import reader_token
+    from digest.tokens import VERP_LENGTH, Signer
+
+    signer = Signer(b"a secret of some length")
+    assert {len(signer.verp(reader_token())) for _ in range(200)} == {VERP_LENGTH}
+    text = GOOD + '  return_path: "newsletter-bounces+{token}@example.com"\n'
+    e = error_of(tmp_path, text)
+    assert e.key == "delivery.return_path" and "75 characters" in str(e) and "64" in str(e)
+    fits = GOOD + '  return_path: "bounces+{token}@example.com"\n'  # 8 + 56 = 64
+    assert load_config(write(tmp_path, fits)).delivery.return_path == "bounces+{token}@example.com"
+
+
 def test_a_source_entry_keeps_its_keys_lines(tmp_path):
     entry = "  - path: pages/*.txt\n    name: Pages\n    max_per_source: 0\n"
     e = error_of(tmp_path, GOOD.replace("  - pages/*.txt\n", entry))
