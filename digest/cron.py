@@ -66,7 +66,7 @@ def cron_expression(expression: str) -> str:
         nickname = expression.strip().lower()
         if nickname not in NICKNAMES:
             raise CronError(
-                f"{nickname} is not a cadence digest can keep: use "
+                f"{expression.strip()} is not a cadence digest can keep: use "
                 f"{', '.join(NICKNAMES)} or five fields"
             )
         expression = NICKNAMES[nickname]

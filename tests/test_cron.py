@@ -85,10 +85,11 @@ def test_crons_nicknames_are_the_fields_crontab_gives_them(nickname, fields):
         moment = ours.next_after(moment)
 
 
-@pytest.mark.parametrize("nickname", ["@reboot", "@every 5m", "@dialy"])
+@pytest.mark.parametrize("nickname", ["@reboot", "@every 5m", "@dialy", "@Every 5M"])
 def test_a_nickname_that_is_no_cadence_is_refused_naming_the_ones_there_are(nickname):
-    with pytest.raises(CronError, match="@daily"):
+    with pytest.raises(CronError, match="@daily") as refused:
         cron_expression(nickname)
+    assert str(refused.value).startswith(f"{nickname} is not")  # as written, not lower-cased
 
 
 def test_an_expression_that_never_fires_says_so():
