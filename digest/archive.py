@@ -102,6 +102,7 @@ class Page:
     number: int = 0  # the issue's number: 1 for the first issue ever delivered
     title: str = ""  # the page's own <title>: the digest, the number, the date, the headline
     description: str = ""  # the headlines, for search results and link previews
+    rates: bool = True  # the issue carries the rates strip (an issue of feeds alone has none)
 
     @property
     def headline(self) -> str:
@@ -341,14 +342,16 @@ def _page(issue: IssueRecord, site: _Site, number: int) -> Page:
     words = site.words
     stories = _stories(issue.stories, words.t("untitled"))
     subject = clean_text(issue.subject) or words.t("untitled")
-    info = Page(name, subject, day, sent_at, stories, html="", number=number)
+    # the strip's heading, as the template writes it: source text cannot make the attribute
+    rates = 'id="rates"' in issue.html
+    info = Page(name, subject, day, sent_at, stories, html="", number=number, rates=rates)
     when = words.date(day, "short")
     page_title = (
         words.t("issue_title", title=site.title, n=number, date=when, headline=info.headline)
         if stories
         else words.t("issue_title_empty", title=site.title, n=number, date=when)
     )
-    description = _description(stories, words)
+    description = _description(stories, words, rates)
     info = replace(info, title=page_title, description=description)
     own = page_url(site.url, issue.digest_date, issue.run_id)
     body = public_html(issue.html, own)
@@ -374,11 +377,13 @@ _REASON = re.compile(r'<span class="reason">.*?</span>(<br\s*/?>)?', re.S)
 _OLD_REASON = re.compile(r"You receive this because you subscribed to [^<]*?\.(<br\s*/?>)?")
 
 
-def _description(stories: tuple[tuple[str, str, str | None], ...], words: Catalogue) -> str:
+def _description(
+    stories: tuple[tuple[str, str, str | None], ...], words: Catalogue, rates: bool
+) -> str:
     """The issue in one line for search results and previews: its headlines, or the top
     story's lead when it has one story."""
     if not stories:
-        return words.t("rates_only")
+        return words.t("rates_only" if rates else "nothing_new")
     if len(stories) == 1:
         return stories[0][1] or stories[0][0]
     heads = " · ".join(s[0] for s in stories[:4])

@@ -370,6 +370,25 @@ def test_one_writer_at_a_time_brings_the_archive_up_to_date(tmp_path):
     assert done.is_set() and (site / "index.html").is_file()
 
 
+@pytest.mark.slow
+def test_an_empty_issue_without_rates_does_not_promise_them(tmp_path):
+    """A digest of feeds alone (no rates) with skip_empty: false sends "nothing new" issues;
+    the index and the page's description said "Nothing new since the last digest; the
+    day's rates." of an issue that carries none."""
+    feed = ROOT / "tests" / "fixtures" / "feeds" / "atom.xml"
+    config = write_config(tmp_path, f"feed: {feed}")
+    config.write_text(config.read_text() + "skip_empty: false\n")
+    assert run_json("--config", config, "run")["status"] == "delivered"
+    again = run_json("--config", config, "run")
+    assert again["status"] == "delivered" and again["chosen"] == []
+    index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "Nothing new since the last digest." in index and "rates" not in Page(index).text
+    [empty] = [
+        p for p in (tmp_path / "site" / "issues").glob("*.html") if "Nothing new" in p.read_text()
+    ]
+    assert "the day&#39;s rates" not in empty.read_text() and "day's rates" not in empty.read_text()
+
+
 def _write_often(tag: str, path: Path, barrier, failures) -> None:
     barrier.wait()
     for n in range(1500):
