@@ -593,11 +593,10 @@ _NEWS_START = re.compile(r"^[\"'“‘«„(]*[A-ZА-ЯЁ]")
 
 # A stamp's label after a heading or a caption with no full stop: "Team Execs Meet With Player's
 # Agent UPDATED 3:09 AM EST Dec 19, 2008 Despite saying ...".
-_STAMP_LABEL = re.compile(r"UPDATED|Updated|PUBLISHED|Published|POSTED|Posted")
+_LABEL_WRITTEN = r"UPDATED|Updated|PUBLISHED|Published|POSTED|Posted"
+_STAMP_LABEL = re.compile(_LABEL_WRITTEN)
 # The word before the label is a heading's (capitalised), a date's figure or a "|".
-_LABELLED_STAMP = re.compile(
-    r"(?:[A-Z0-9]\S*|\|)\s+(UPDATED|Updated|PUBLISHED|Published|POSTED|Posted)\b"
-)
+_LABELLED_STAMP = re.compile(rf"(?:[A-Z0-9]\S*|\|)\s+({_LABEL_WRITTEN})\b")
 
 
 def without_timestamp(text: str) -> str:
