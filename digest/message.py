@@ -75,7 +75,8 @@ def list_id(from_addr: str) -> str:
     name, address, domain = sender(from_addr)
     label = re.sub(r"[^A-Za-z0-9-]+", "-", address.rpartition("@")[0]).strip("-") or "digest"
     # The phrase is shown only; characters that would need quoting are dropped.
-    phrase = " ".join(re.sub(r'[()<>\[\]:;@\\,."]', " ", header_safe(name)).split())
+    # "=" too: with it, "=?...?=" would be read as an encoded word (see looks_encoded).
+    phrase = " ".join(re.sub(r'[()<>\[\]:;@\\,."=]', " ", header_safe(name)).split())
     list_address = f"<{label}.{domain}>"
     return f"{phrase} {list_address}" if phrase else list_address
 
@@ -171,7 +172,7 @@ class MessageMaker:
         if not name:  # the plain ASCII addresses load_recipients gives
             return f"To: {recipient}\r\n".encode()
         line = f"To: {formataddr((name, recipient), charset='utf-8')}"
-        if len(line) <= 78:
+        if len(line) <= 78 and not looks_encoded(name):
             return f"{line}\r\n".encode("ascii")
         return address_header("To", name, recipient)
 
@@ -250,6 +251,14 @@ def message_bytes(message: EmailMessage) -> bytes:
     return message.as_bytes(policy=WIRE)
 
 
+def looks_encoded(text: str) -> bool:
+    """Text with "=?" in it, which the email package reads as RFC 2047 encoded words and
+    decodes before folding: a headline "=?utf-8?q?A=0D=0AReply-To:_x@evil.example?=" went out
+    as a Subject line and a Reply-To line. Such text is encoded here (`_encoded_words`), so
+    it reads back as written."""
+    return "=?" in text
+
+
 def fold_header(name: str, value: object) -> bytes:
     """One header, RFC 2047-encoded where needed and folded, CRLF-terminated."""
     folded = WIRE.fold_binary(*WIRE.header_store_parse(name, value))
@@ -263,18 +272,20 @@ def text_header(name: str, text: str) -> bytes:
     words, the whole text is encoded words that carry their own spaces: the email package's
     folder can leave the space between two words outside, between two encoded words, where
     RFC 2047 decoders drop it ("вдвое больше" reads "вдвоебольше")."""
-    folded = fold_header(name, text)
-    if b"=?" not in folded:
-        return folded
+    if not looks_encoded(text):
+        folded = fold_header(name, text)
+        if b"=?" not in folded:
+            return folded
     return f"{name}: {_encoded_words(text)}\r\n".encode("ascii")
 
 
 def address_header(name: str, display_name: str, address: str) -> bytes:
     """`From:` or `To:` with a display name, encoded as `text_header` encodes (the address
     itself stays plain, on the last line when it fits)."""
-    folded = fold_header(name, Address(display_name=display_name, addr_spec=address))
-    if b"=?" not in folded or not address.isascii():
-        return folded
+    if not looks_encoded(display_name):
+        folded = fold_header(name, Address(display_name=display_name, addr_spec=address))
+        if b"=?" not in folded or not address.isascii():
+            return folded
     words = _encoded_words(display_name)
     last_line = f"{name}: {words}".rpartition("\r\n")[2]
     gap = " " if len(last_line) + len(address) + 3 <= 78 else "\r\n "

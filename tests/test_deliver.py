@@ -33,6 +33,7 @@ from digest.state import NewIssue, Store
 from digest.state import exactly_once as rules
 from digest.state.exactly_once import DeliveryLog as StoreDeliveryLog
 from digest.state.exactly_once import begin_run
+from digest.text import reader_name
 
 PASSWORD = "s3cret-Pa55"
 UNSUB = "https://digest.example.com/unsubscribe?token={token}"
@@ -257,6 +258,40 @@ def test_subject_is_one_line_and_rfc2047_encoded(tmp_path, rendered):
     msg = parse(data)
     assert msg["Bcc"] is None
     assert msg["Subject"] == "Алматы: Bcc: victim@evil.example [31m Ташкент news"
+
+
+@pytest.mark.parametrize("short", [True, False], ids=["short", "folded"])
+def test_text_that_looks_like_encoded_words_goes_out_as_written_not_as_headers(
+    tmp_path, rendered, short
+):
+    """A feed's headline "=?utf-8?q?A=0D=0AReply-To:_a@evil.example?=" (the subject), or such
+    a name from the sign-up form or the CSV: the email package decoded it while folding, and
+    every reader's message carried a Reply-To line (a To name gave an X-Evil line)."""
+    evil = "=?utf-8?q?A=0D=0AReply-To:_a@evil.example=0D=0AX-Evil:_1?="
+    text = evil if short else f"{evil} {'and more words ' * 5}".strip()
+    delivery = DeliveryConfig(
+        from_addr=f'"{text}" <digest@example.com>', outbox=tmp_path, unsubscribe_url=UNSUB
+    )
+    maker = mime.MessageMaker(
+        RenderedDigest(text, "", rendered.html, rendered.text),
+        delivery,
+        names={"reader@x.org": text},
+    )
+    data = maker.bytes_for("reader@x.org", "tok")
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert not re.search(rb"^(Reply-To|X-Evil):", head, re.MULTILINE)
+    legacy = email.message_from_bytes(data)
+    assert rfc2047_decoded(legacy["Subject"]) == text
+    name = reader_name(text)  # a reader's name is cut at MAX_NAME
+    for header, shown in (
+        ("From", f"{text} <digest@example.com>"),
+        ("To", f"{name} <reader@x.org>"),
+    ):
+        assert rfc2047_decoded(legacy[header]) == shown
+    modern = parse(data)
+    assert modern["Reply-To"] is None and modern["X-Evil"] is None
+    assert modern["Subject"] == text
+    assert modern["To"].addresses[0].addr_spec == "reader@x.org"
 
 
 def test_list_id_title_is_sanitised(rendered):
