@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from .archive import write_archive
 from .bounces import BounceMailboxError, read_bounces
 from .config import Config
-from .deliver import deliver_batches
+from .deliver import Outcome, deliver_batches, log_warning
 from .errors import DeliveryError, DigestError, ReadersDeferred
 from .models import RenderedDigest
 from .plan import DigestPlan, plan_digest, read_sources
@@ -193,9 +193,21 @@ class Cycle:
                 time.sleep(0.5)
                 rules.close_killed_runs(self.store)
         finally:  # also when the relay fails mid-way: what was tried is settled
-            rules.give_up_deferred(self.store, issue.id)
+            self.given_up(issue.id, rules.give_up_deferred(self.store, issue.id))
             rules.settle(self.store, issue.id, records or _records_again)
         return self.log.outcomes.get(issue.id, [])[before:]
+
+    def given_up(self, issue_id: int, answers: dict[str, str]) -> None:
+        """Readers this run's try left deferred in too many runs are failed for good: its
+        report and warnings say so (they said "retrying": tried again by the next run)."""
+        outcomes = self.log.outcomes.get(issue_id, [])
+        for i, o in enumerate(outcomes):
+            if o.recipient in answers:
+                failed = Outcome(
+                    o.recipient, DeliveryStatus.FAILED, answers[o.recipient], o.message_id
+                )
+                outcomes[i] = failed
+                log_warning(failed)
 
     def claimed_batches(self, issue_id: int) -> Iterator[list[str]]:
         """The issue's readers nobody has yet, claimed a batch at a time as the previous one

@@ -1525,6 +1525,29 @@ def test_a_reader_deferred_in_three_runs_is_given_up_and_does_not_block_others(
     assert not [r for r in rows if r[1] == "retrying" and "gave up" in (r[2] or "")]
 
 
+@pytest.mark.slow
+@needs_pipeline
+def test_the_run_that_gives_up_on_a_deferred_reader_reports_it_failed(tmp_path, smtp_server):
+    """The third run deferred again gave the reader up (failed for good), but its report, its
+    JSON and its warning said "retrying": the next run would try again. It tries nobody."""
+    smtp_server.behaviour.defer_always["grey@x.org"] = "451 4.7.1 Greylisted"
+    config = write_config(tmp_path, smtp_server, ["ok@x.org", "grey@x.org"], retries=0)
+    reports = []
+    for _ in range(3):
+        done = digest(config, "run", "--json")
+        assert done.returncode == 0, done.stderr
+        reports.append((json.loads(done.stdout), done.stderr))
+    (second, _), (third, warnings) = reports[1:]
+    assert second["resumed"] == [
+        {"recipient": "grey@x.org", "status": "retrying", "answer": "451 4.7.1 Greylisted"}
+    ]
+    given_up = "451 4.7.1 Greylisted (gave up after 3 runs)"
+    assert third["resumed"] == [{"recipient": "grey@x.org", "status": "failed", "answer": given_up}]
+    assert f"grey@x.org: failed ({given_up})" in warnings
+    last = json.loads(digest(config, "run", "--json").stdout)
+    assert last["resumed"] == [] and smtp_server.count_for() == {"ok@x.org": 1}
+
+
 @pytest.mark.parametrize(
     "subject",
     [

@@ -451,3 +451,17 @@ def test_claiming_a_batch_reads_the_batch_not_every_reader_left(pg_cluster, pg_u
     with Store.open(pg_url, password_env="DIGEST_TEST_PG_PASSWORD") as store:
         assert store.db.schema_version() == SCHEMA_VERSION
         assert max(rows_read(store.db.execute, issue, run + 1).values()) == 100
+
+
+def test_the_run_that_gives_up_on_a_deferred_reader_reports_it_failed_on_postgresql(
+    tmp_path, pg_url
+):
+    """As on SQLite (test_deliver): the third run deferred again reports the reader failed."""
+    with SmtpServer() as server:
+        server.behaviour.defer_always["grey@x.org"] = "451 4.7.1 Greylisted"
+        config = pg_config(tmp_path, pg_url, server, ["ok@x.org", "grey@x.org"])
+        config.write_text(config.read_text() + "    retries: 0\n")
+        reports = [json.loads(digest(config, "run", "--json").stdout) for _ in range(3)]
+        assert [r["resumed"][0]["status"] for r in reports[1:]] == ["retrying", "failed"]
+        assert reports[2]["resumed"][0]["answer"] == "451 4.7.1 Greylisted (gave up after 3 runs)"
+        assert json.loads(digest(config, "run", "--json").stdout)["resumed"] == []

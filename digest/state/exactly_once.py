@@ -288,8 +288,11 @@ def drop_unsubscribed(store: Storage, issue_id: int, unsubscribed: set[str]) -> 
     return len(gone)
 
 
-def give_up_deferred(store: Storage, issue_id: int, max_runs: int = MAX_DEFERRED_RUNS) -> int:
-    """Readers still deferred after `max_runs` tries: failed for good."""
+def give_up_deferred(
+    store: Storage, issue_id: int, max_runs: int = MAX_DEFERRED_RUNS
+) -> dict[str, str]:
+    """Readers still deferred after `max_runs` tries: failed for good. Returns each one's
+    answer as now recorded, by recipient."""
     return store.give_up_deferred(issue_id, max_runs)
 
 

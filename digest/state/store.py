@@ -410,10 +410,11 @@ class Store:
         with self.transaction():
             self._each("record_delivery", values)
 
-    def give_up_deferred(self, issue_id: int, max_runs: int) -> int:
+    def give_up_deferred(self, issue_id: int, max_runs: int) -> dict[str, str]:
         with self.transaction():
             F, R = DeliveryStatus.FAILED, DeliveryStatus.RETRYING
-            return self._run("give_up_deferred", F, self.now(), issue_id, R, max_runs).rowcount
+            rows = self._all("give_up_deferred", F, self.now(), issue_id, R, max_runs)
+            return {r[0]: r[1] for r in rows}
 
     def delivery_counts(self, issue_id: int) -> dict[DeliveryStatus, int]:
         rows = self._with_tallies("delivery_counts", issue_id)

@@ -50,7 +50,8 @@ WHERE issue_id = %s AND recipient = %s;
 -- name: give_up_deferred
 UPDATE deliveries SET status = %s,
     answer = coalesce(answer, '') || ' (gave up after ' || attempts || ' runs)', updated_at = %s
-WHERE issue_id = %s AND status = %s AND attempts >= %s;
+WHERE issue_id = %s AND status = %s AND attempts >= %s
+RETURNING recipient, answer;
 
 -- name: delivery_counts
 -- (the rows left, and the tallies of those forgotten)

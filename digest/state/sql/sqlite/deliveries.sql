@@ -47,7 +47,8 @@ WHERE issue_id = ? AND recipient = ?;
 -- name: give_up_deferred
 UPDATE deliveries SET status = ?,
     answer = coalesce(answer, '') || ' (gave up after ' || attempts || ' runs)', updated_at = ?
-WHERE issue_id = ? AND status = ? AND attempts >= ?;
+WHERE issue_id = ? AND status = ? AND attempts >= ?
+RETURNING recipient, answer;
 
 -- name: delivery_counts
 -- (the rows left, and the tallies of those forgotten)
