@@ -251,7 +251,11 @@ class RelayTransport:
                 return RETRYING, f"{UNANSWERED}({e}); the relay may have it"
             except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as e:
                 self.relay.close()
-                lost, answer = True, f"connection to the relay lost: {_reason(e)}"
+                lost = True
+                if isinstance(e, TimeoutError):  # a silent (or trickling) relay, cut by us
+                    answer = f"no answer within {self.config.timeout:g} s"
+                else:
+                    answer = f"connection to the relay lost: {_reason(e)}"
                 continue
             lost = False
             if 200 <= code < 300:
@@ -684,7 +688,7 @@ class Watchdog:
             yield
         except (OSError, smtplib.SMTPException) as e:
             if self.cut:
-                raise TimeoutError(f"no end in {seconds:g} s (the relay trickles)") from e
+                raise TimeoutError(f"no complete answer in {seconds:g} s") from e
             raise
         finally:
             with self.cond:

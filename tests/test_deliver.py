@@ -1019,9 +1019,25 @@ def test_a_relay_trickling_its_greeting_is_given_up_on_in_the_timeout(tmp_path, 
     with OddRelay("trickle") as relay:
         smtp = SmtpConfig(host="127.0.0.1", port=relay.port, security="none", retries=0, timeout=1)
         issue = freeze(store, ["a@x.org"])
-        with pytest.raises(DeliveryError, match="no end in 1 s"):
+        with pytest.raises(DeliveryError, match="no answer within 1 s"):
             send_issue(delivery_config(tmp_path, smtp), store, issue, rendered, ["a@x.org"])
     assert statuses(store, issue) == {"a@x.org": "pending"}
+
+
+@pytest.mark.slow
+def test_a_relay_silent_past_the_timeout_is_said_to_be_silent(
+    tmp_path, rendered, store, smtp_server
+):
+    """A relay that sat on MAIL past `timeout` was reported as "connection to the relay lost:
+    no end in 2 s (the relay trickles)": it neither dropped us nor trickled."""
+    smtp_server.behaviour.delay_mail = 2.5
+    smtp = smtp_for(smtp_server, timeout=1, retries=0)
+    issue = freeze(store, ["a@x.org"])
+    with pytest.raises(DeliveryError) as stopped:
+        send_issue(delivery_config(tmp_path, smtp), store, issue, rendered, ["a@x.org"])
+    said = str(stopped.value.message)
+    assert "no answer within 1 s" in said
+    assert "trickles" not in said and "connection to the relay lost" not in said
 
 
 def test_a_message_answered_with_no_smtp_answer_goes_once_a_run(tmp_path, rendered, store):
