@@ -201,3 +201,28 @@ def test_catalogues_ship_as_package_data():
     assert "digest.i18n" in pyproject["tool"]["setuptools"]["packages"]
     for code in languages():
         assert any(fnmatch(f"{code}.yaml", p) for p in patterns), code
+
+
+def test_a_currency_beyond_the_catalogue_is_named_as_the_catalogues_are():
+    """A ticker with the pound and the yen beside the som: CLDR's display names are title case
+    ("British Pound", "Japanese Yen"), the catalogue's are not ("Kyrgyz som", "euro"); the
+    strip read "Kyrgyz som 87.5 · British Pound 0.79". A unit's name, as CLDR counts one."""
+    from decimal import Decimal as D
+
+    from digest.models import RateQuote
+    from digest.rates import rate_rows
+
+    quotes = [
+        RateQuote(pair, D(rate), D("0"), "ticker.txt", 1)
+        for pair, rate in [("KGS/USD", "0.01143"), ("GBP/USD", "1.2675"), ("JPY/USD", "0.006650")]
+    ]
+    text = render(sample_digest(rates=tuple(rate_rows(quotes)))).text
+    assert "- Kyrgyz som: 87.5" in text
+    assert "- British pound: 0.79" in text and "- Japanese yen: 150.4" in text
+    english = catalogue("en")
+    assert [english.currency(c) for c in ("AED", "USD", "KGS")] == [
+        "UAE dirham",
+        "US dollar",
+        "Kyrgyz som",
+    ]
+    assert catalogue("ru").currency("GBP") == "британский фунт стерлингов"

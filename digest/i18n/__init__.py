@@ -82,11 +82,12 @@ class Catalogue:
         return format_decimal(value, format=pattern, locale=self.locale, decimal_quantization=True)
 
     def currency(self, code: str) -> str:
-        """A currency's name as readers here call it: the catalogue's, else CLDR's."""
+        """A currency's name as readers here call it: the catalogue's, else CLDR's name of one
+        unit ("British pound", "UAE dirham"; its display name is title case, "British Pound")."""
         names = self.words.get("currencies") or {}
         if code in names:
             return str(names[code])
-        return get_currency_name(code, locale=self.locale)
+        return get_currency_name(code, count=1, locale=self.locale)
 
     def _get(self, key: str) -> Any:
         if key in self.words:
