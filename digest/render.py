@@ -239,10 +239,17 @@ def _rates_note(digest: Digest, rows: list[RateRow], shown: list[_Rate], words: 
     return note
 
 
-def _rates_preheader(rates: list[_Rate], words: Catalogue) -> str:
-    """ "$1 buys 87.4 KGS, ≈510 KZT, 9.18 TJS": the rates in a few characters."""
+def _rates_preheader(rates: list[_Rate], words: Catalogue, limit: int = PREHEADER_MAX // 2) -> str:
+    """ "$1 buys 87.4 KGS, ≈510 KZT, 9.18 TJS": the rates in a few characters, the first in
+    ticker order that fit in `limit` (a long ticker would leave the next headlines no room)."""
     shown = [f"{'≈' if r.approx else ''}{r.figure} {r.code}" for r in rates if r.available]
-    return words.t("preheader_rates", rates=", ".join(shown)) if shown else ""
+    line = ""
+    for n in range(1, len(shown) + 1):
+        longer = words.t("preheader_rates", rates=", ".join(shown[:n]))
+        if line and len(longer) > limit:
+            break
+        line = longer
+    return line
 
 
 # --- view -------------------------------------------------------------------------------------

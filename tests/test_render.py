@@ -814,6 +814,32 @@ def test_preheader_on_real_pages_uses_most_of_its_room():
         assert "$1 buys" in rendered.preheader and "KGS" in rendered.preheader, name
 
 
+def test_preheader_of_a_long_ticker_still_gives_the_next_headline():
+    """A ticker of 20 currencies made a 200-character rates line: it took the preheader's
+    whole room, no headline was left in it and the inbox line ended "…, 1.70…" (with one
+    story, its lead was cut to 20 characters). The rates get at most half the room, in
+    whole figures, first in ticker order."""
+    from digest.models import RateQuote
+    from digest.rates import rate_rows as rows_for
+
+    quotes = [
+        RateQuote(f"{code}/USD", D(rate), D("0"), "ticker.txt", 1)
+        for code, rate in [
+            ("KGS", "0.01143"), ("KZT", "0.00200"), ("TJS", "0.10593"), ("TMT", "0.28575"),
+            ("RUB", "0.01262"), ("EUR", "1.0842"), ("GBP", "1.2675"), ("CNY", "0.13810"),
+            ("JPY", "0.006650"), ("TRY", "0.02870"), ("INR", "0.01198"), ("AED", "0.27229"),
+            ("KRW", "0.000690"), ("GEL", "0.36900"), ("AZN", "0.58824"), ("AFN", "0.01470"),
+        ]
+    ]  # fmt: skip
+    pre = render(sample_digest(rates=tuple(rows_for(quotes)))).preheader
+    assert pre.startswith("Astana–Israel Talks Span Technology, Trade, and Holocaust Remembrance")
+    assert pre.endswith(" · $1 buys 87.5 KGS, ≈500 KZT, 9.44 TJS, 3.50 TMT, 79.2 RUB, 0.92 EUR")
+    assert len(pre) <= 140 and "…" not in pre
+    story = next(replace(i, also=()) for i in sample_digest().items if i.lead)
+    one = sample_digest(sections=(DigestSection(OTHER_SECTION, (story,)),), rates=rows_for(quotes))
+    assert render(one).preheader.startswith(story.lead[:60])
+
+
 def test_subject_is_the_lead_headline_and_how_many_more():
     assert make_subject("Kazakhstan Starts Building 1 GW Wind Farm", 11) == (
         "Kazakhstan Starts Building 1 GW Wind Farm + 11 more"
