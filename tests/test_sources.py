@@ -170,6 +170,28 @@ def test_a_page_dated_in_russian_keeps_its_date_titles_and_rate_table(tmp_path, 
     assert {q.date for q in result.rates} == {dt.date(2025, 12, 5)}
 
 
+def test_a_ticker_written_with_decimal_commas_reads_its_figures(tmp_path):
+    """A page that writes its rates as Russian does, "KZT/USD = 0,00200 0%": the comma was
+    taken for a thousands separator, the quote read as 200, and the strip told readers that a
+    dollar buys "≈ 0.0050" tenge. A comma is a decimal comma unless it groups thousands
+    ("1,262.5", "12,500"); "-0,19%" reads too (it was an unreadable quote)."""
+    ticker = (
+        "• KGS/USD = 0,01143 0%\n  • KZT/USD = 0,00200 0%\n  • TJS/USD = 0,10593 −0,19%\n"
+        "  • XAU/USD = 2,650.12 1.10%\n  • BTC/USD = 97,250 0%\n"
+    )
+    snapshot = tmp_path / "2025-12-05.txt"
+    snapshot.write_text(ticker + RUSSIAN_PAGE.split("\n", 2)[2].format(date="5 декабря 2025"))
+    result = read_paths([str(snapshot)])
+    assert result.problems == []
+    assert [(q.pair, q.rate, q.change_pct) for q in result.rates] == [
+        ("KGS/USD", Decimal("0.01143"), 0),
+        ("KZT/USD", Decimal("0.00200"), 0),
+        ("TJS/USD", Decimal("0.10593"), Decimal("-0.19")),
+        ("XAU/USD", Decimal("2650.12"), Decimal("1.10")),
+        ("BTC/USD", Decimal("97250"), 0),
+    ]
+
+
 ENGLISH_PAGE = """\
 {date}
 

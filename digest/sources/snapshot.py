@@ -46,8 +46,11 @@ from ..text import (
 
 TICKER = re.compile(
     r"^\s*[•·*]?\s*(?P<pair>[A-Z]{3}/[A-Z]{3})\s*=\s*(?P<rate>\d[\d,]*(?:\.\d+)?)"
-    r"\s+(?P<change>[-+−]?\d+(?:\.\d+)?)\s*%\s*$"
+    r"\s+(?P<change>[-+−]?\d+(?:[.,]\d+)?)\s*%\s*$"
 )
+# A comma groups thousands ("2,650.12", "97,250") only so; else it is a decimal comma, as
+# Russian writes figures ("0,00196", "-0,12").
+THOUSANDS = re.compile(r"[-+]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
 # A ticker line whose figures cannot be read ("UZS/USD = — 0%", a negative rate): a problem,
 # never a paragraph (it would end the ticker, and the page date after it would be a title).
 TICKER_PAIR = re.compile(r"^\s*[•·*]?\s*[A-Z]{3}/[A-Z]{3}\s*=")
@@ -180,7 +183,10 @@ def paragraph_kind(text: str) -> str:
 
 
 def _decimal(text: str) -> Decimal:
-    return Decimal(text.replace(",", "").replace("−", "-"))
+    text = text.replace("−", "-")
+    if THOUSANDS.fullmatch(text):
+        return Decimal(text.replace(",", ""))
+    return Decimal(text.replace(",", "."))
 
 
 def page_lines(text: str) -> list[str]:
