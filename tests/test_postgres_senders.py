@@ -263,3 +263,33 @@ def test_a_sender_whose_clock_runs_ahead_never_takes_a_live_claim(tmp_path, pg_u
             assert p.returncode == 0, err
         copies, _ = tally(server)
     assert set(copies) == set(readers) and max(copies.values()) == 1
+
+
+def test_a_sender_that_loses_its_database_connection_says_so_and_loses_nobody(
+    tmp_path, pg_cluster, pg_url
+):
+    """The PostgreSQL server restarted (or the link dropped) while a run was sending: the
+    sender printed psycopg's traceback ("the connection is lost", raised where a
+    transaction began) three times over. Now one line naming the state, exit 1, and the
+    next run finishes the issue."""
+    readers = [f"reader{i:03d}@example.org" for i in range(200)]
+    with SmtpServer(behaviour=Behaviour(delay_mail=0.01)) as server:
+        config = pg_config(tmp_path, pg_url, server, readers)
+        sender = start(config)
+        wait_for(lambda: len(server.messages) >= 20)
+        with pg_cluster.connect(pg_url) as conn:  # what a server restart does to each session
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        _out, err = sender.communicate(timeout=240)
+        assert sender.returncode == 1, err
+        assert "Traceback" not in err and "psycopg" not in err
+        assert pg_url.split("@", 1)[1] in err and "connection" in err and "run again" in err
+        finished = digest(config, "run", "--json")
+        assert finished.returncode == 0, finished.stderr
+        copies, ids = tally(server)
+    assert set(copies) == set(readers)  # nobody lost
+    # at most the message in flight when the connection went, with the same Message-ID
+    assert sum(n - 1 for n in copies.values()) <= 1
+    assert all(len(v) == 1 for v in ids.values())

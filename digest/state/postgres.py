@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConfigError, StateError, reason
-from .db import Db, is_write
+from .db import Db, StateWriteError, is_write
 
 
 class Row(tuple):
@@ -104,28 +104,42 @@ class PostgresDb(Db):
         try:
             # one look at the tables: another sender may be creating them right now
             tables = db.tables()
-            if tables and "digest_schema" not in tables:
-                conn.close()
-                raise StateError(
-                    f"{db.where}: a database of another program (it has tables "
-                    f"{', '.join(tables[:5])}), not a digest state; left as it was",
-                    "point `state:` at an empty database; digest makes its own tables",
-                )
-        except psycopg.Error as e:
+        except StateError:
             conn.close()
-            raise db.failed(e, False) from None
+            raise
+        if tables and "digest_schema" not in tables:
+            conn.close()
+            raise StateError(
+                f"{db.where}: a database of another program (it has tables "
+                f"{', '.join(tables[:5])}), not a digest state; left as it was",
+                "point `state:` at an empty database; digest makes its own tables",
+            )
         return db
 
     def _run(self, method, sql: str, params):
-        errors = self._driver.errors
         try:
             return method(sql, params)
         except self._driver.Error as e:
-            if isinstance(e, errors.UniqueViolation | errors.LockNotAvailable):
-                raise
-            if isinstance(e, errors.InsufficientPrivilege):
-                raise self.not_allowed(e) from None
-            raise self.failed(e, is_write(sql) or self._depth > 0) from None
+            raise self._error(e, is_write(sql) or self._depth > 0) from None
+
+    def _error(self, error: Exception, writing: bool) -> Exception:
+        """The error to raise for a driver's error (a few are the callers' to handle)."""
+        errors = self._driver.errors
+        if isinstance(error, errors.UniqueViolation | errors.LockNotAvailable):
+            return error
+        if isinstance(error, errors.InsufficientPrivilege):
+            return self.not_allowed(error)
+        return self.failed(error, writing)
+
+    def failed(self, error: Exception, writing: bool) -> StateError:
+        if not self.conn.broken:
+            return super().failed(error, writing)
+        # the server restarted or the link dropped: nothing is wrong with the state
+        return StateWriteError(
+            f"{self.where}: lost the connection to the PostgreSQL state ({reason(error)}); "
+            "what was recorded before stays recorded",
+            "run again once the server answers: the next run finishes what this one began",
+        )
 
     def not_allowed(self, error: Exception) -> StateError:
         """The role lacks a grant (PostgreSQL 15 no longer lets every role create tables in
@@ -183,12 +197,15 @@ class PostgresDb(Db):
     @contextmanager
     def transaction(self) -> Iterator[PostgresDb]:
         self.check_writable()
-        with self.conn.transaction():
-            self._depth += 1
-            try:
-                yield self
-            finally:
-                self._depth -= 1
+        try:
+            with self.conn.transaction():  # its BEGIN and COMMIT fail here, too
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+        except self._driver.Error as e:
+            raise self._error(e, True) from None
 
     def lock_in_transaction(self, name: str) -> None:
         self.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, lock_key(name)))
@@ -215,7 +232,7 @@ class PostgresDb(Db):
         return True
 
     def tables(self) -> list[str]:
-        rows = self.conn.execute(
+        rows = self.execute(
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_schema = current_schema() ORDER BY table_name"
         )
@@ -224,7 +241,7 @@ class PostgresDb(Db):
     def schema_version(self) -> int:
         if "digest_schema" not in self.tables():
             return 0
-        return int(self.conn.execute("SELECT max(version) FROM digest_schema").fetchone()[0] or 0)
+        return int(self.scalar("SELECT max(version) FROM digest_schema") or 0)
 
     def set_schema_version(self, version: int) -> None:
         self.execute("CREATE TABLE IF NOT EXISTS digest_schema (version INTEGER NOT NULL)")
