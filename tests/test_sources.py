@@ -226,6 +226,31 @@ def test_a_page_dated_as_newspapers_write_it_is_read(tmp_path, date):
     assert {a.date for a in result.articles} == {dt.date(2025, month, 5)}
 
 
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Friday, 5 December 2025",
+        "Friday, December 5, 2025",
+        "Fri, 5 Dec 2025",
+        "Fri. Dec. 5, 2025",
+        "пятница, 5 декабря 2025",
+    ],
+)
+def test_a_page_dated_with_its_weekday_is_read(tmp_path, date):
+    """A page dated as most sites' headers write it, "Friday, 5 December 2025", lost its date
+    and its first article: the date line was taken for a title and the first real title for
+    a paragraph under it, so the digest showed a headline "Friday, 5 December 2025"."""
+    snapshot = tmp_path / "page.txt"
+    snapshot.write_text(ENGLISH_PAGE.format(date=date), encoding="utf-8")
+    result = read_paths([str(snapshot)])
+    assert result.problems == []
+    assert [a.title for a in result.articles] == [
+        "Kazakhstan Opens New Wind Farm Near Almaty",
+        "Uzbekistan Launches Metro Line in Tashkent",
+    ]
+    assert {a.date for a in result.articles} == {dt.date(2025, 12, 5)}
+
+
 def test_non_breaking_space_lines_are_spacers_not_paragraphs():
     article = by_title(read_page("001"), "Unveiling the Magic")
     assert all(p.text.strip() for p in article.paragraphs)

@@ -38,8 +38,11 @@ from ..models import (
 from ..text import (
     CAPTIONS,
     CHROME_CALL,
+    EN_WEEKDAY_ABBREVIATIONS,
+    EN_WEEKDAYS,
     LISTING_COUNTER,
     MONTHS,
+    RU_WEEKDAYS,
     clean_text,
     is_interviewer_line,
 )
@@ -59,6 +62,11 @@ TICKER_PAIR = re.compile(r"^\s*[•·*]?\s*[A-Z]{3}/[A-Z]{3}\s*=")
 WRITTEN_DATES = (
     re.compile(r"(?P<day>\d{1,2})\s+(?P<month>\w+)\.?\s+(?P<year>\d{4})(?:\s*г(?:\.|ода))?"),
     re.compile(r"(?P<month>\w+)\.?\s+(?P<day>\d{1,2}),\s+(?P<year>\d{4})"),
+)
+# ... after the weekday most sites' headers put first: "Friday, 5 December 2025", "Fri. Dec. 5,
+# 2025", "пятница, 5 декабря 2025" (else the date line was read as a title).
+WEEKDAY = re.compile(
+    rf"(?:{'|'.join((*EN_WEEKDAYS, *EN_WEEKDAY_ABBREVIATIONS, *RU_WEEKDAYS))})\.?,?\s+", re.I
 )
 LISTING_CHROME = re.compile(LISTING_COUNTER + "$", re.I)
 CHROME_LINE = re.compile(
@@ -107,6 +115,7 @@ def parse_page_date(text: str) -> dt.date | None:
         return dt.datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
         pass
+    text = text[weekday.end() :] if (weekday := WEEKDAY.match(text)) else text
     for pattern in WRITTEN_DATES:
         written = pattern.fullmatch(text)
         month = written and MONTHS.get(written["month"].lower())
