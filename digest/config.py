@@ -164,6 +164,9 @@ class _Node:
             return os.environ[name]
 
         text = os.path.expanduser(_ENV_REF.sub(env, text))
+        if control := next((c for c in text if ord(c) < 32 or ord(c) == 127), None):
+            # a NUL ("a\x00b" in quotes) stopped `run` with "ValueError: embedded null byte"
+            raise self.error(f"holds the control character U+{ord(control):04X}")
         if text.startswith(("http://", "https://")) or os.path.isabs(text):
             return text
         url = _OTHER_URL.match(text)

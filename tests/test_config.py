@@ -263,6 +263,22 @@ def test_a_url_other_than_http_or_postgresql_where_a_path_goes_is_refused(
     assert e.key == key and "URL" in e.what and hint in str(e)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("state: ../var/state.sqlite3", 'state: "../var/a\\x00b"', "state"),
+        ("  outbox: ../var/outbox", '  outbox: "../var/out\\x00box"', "delivery.outbox"),
+        ("state: ../var/state.sqlite3", 'archive:\n  folder: "a\\x00b"', "archive.folder"),
+        ("  - pages/*.txt", '  - "pages/\\x00*.txt"', "sources[0]"),
+    ],
+)
+def test_a_control_character_in_a_path_names_its_key(tmp_path, old, new, key):
+    """A NUL written in a quoted path ("a\\x00b") loaded, then `run` (state, outbox) and
+    `digest archive` stopped with a traceback: ValueError: embedded null byte."""
+    e = error_of(tmp_path, GOOD.replace(old, new))
+    assert e.key == key and "control character" in str(e) and "\x00" not in str(e)
+
+
 @pytest.mark.parametrize("timeout", ["0", "-1", ".inf", "7200"])
 def test_smtp_timeout_must_be_sensible(tmp_path, timeout):
     e = error_of(tmp_path, GOOD + f"  smtp:\n    host: x\n    timeout: {timeout}\n")
