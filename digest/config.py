@@ -1061,14 +1061,22 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> Config:
     """Read and validate a config file. Raises ConfigError naming file, line and key."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:  # saved as Windows-1252 ("ANSI"), or UTF-16
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{data[e.start]:02x})",
+            str(path),
+            data.count(b"\n", 0, e.start) + 1,
+            hint="save the file as UTF-8",
+        ) from None
     except FileNotFoundError:
         raise ConfigError(
             "no such configuration file",
             str(path),
             hint="pass --config PATH, or run from the project folder that holds config/digest.yaml",
         ) from None
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
         raise ConfigError(f"cannot read the configuration file ({e})", str(path)) from None
     try:
         root = _compose(text)

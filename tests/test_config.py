@@ -184,6 +184,17 @@ def test_a_control_character_in_the_file_names_its_line(tmp_path, char):
     assert e.line == 8 and f"U+{ord(char):04X}" in str(e) and "position" not in str(e)
 
 
+def test_a_file_not_in_utf8_names_its_line(tmp_path):
+    """A config saved as Windows-1252 ("ANSI") said "cannot read the configuration file
+    ('utf-8' codec can't decode byte 0x97 in position 31: ...)": a byte offset, no line."""
+    path = write(tmp_path, GOOD)
+    path.write_bytes(GOOD.replace("Test Daily\n", "Test Daily \u2014 news\n", 1).encode("cp1252"))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    e = info.value
+    assert e.line == 1 and "0x97" in str(e) and "position" not in str(e) and "UTF-8" in e.hint
+
+
 def test_missing_file_says_what_to_do(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "nope.yaml")
