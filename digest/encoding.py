@@ -4,6 +4,8 @@ tools save "Unicode" text as UTF-16 with one, and XML and JSON may be UTF-16 or 
 from __future__ import annotations
 
 import codecs
+import re
+from dataclasses import dataclass
 
 # UTF-32's marks first: UTF-32-LE's starts with UTF-16-LE's.
 _MARKS = (
@@ -31,3 +33,42 @@ def opening(data: bytes, size: int = 4096) -> bytes:
     if encoding != "utf-8":
         start = start.decode(encoding, errors="ignore").encode()
     return start.lstrip(b" \t\r\n")
+
+
+@dataclass(frozen=True)
+class Utf8Text:
+    """Text read as UTF-8; `stray_line`: the first line of a few bytes that are not UTF-8 and
+    were read as Windows-1252 (None when there are none)."""
+
+    text: str
+    stray_line: int | None = None
+    stray_byte: int = 0
+
+    @property
+    def stray_problem(self) -> str:
+        return f"not UTF-8 text (byte 0x{self.stray_byte:02x}): read as Windows-1252"
+
+
+_STRAY = re.compile("[\udc80-\udcff]")
+
+
+def utf8_with_strays(data: bytes) -> Utf8Text | None:
+    """`data` as UTF-8, a few stray bytes in it (a Windows-1252 quote pasted into one
+    paragraph) read as Windows-1252, as the CSV reader reads a line that is not UTF-8. None
+    when it is no UTF-8: no well-formed non-ASCII character proves it, or they are fewer than
+    the bytes that do not fit (a page in Windows-1251 or -1252 as a whole)."""
+    try:
+        return Utf8Text(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("utf-8", "surrogateescape")
+    strays = _STRAY.findall(text)
+    if sum(c > "\x7f" for c in text) - len(strays) <= len(strays):
+        return None
+    first = _STRAY.search(text)
+    assert first is not None
+    return Utf8Text(
+        _STRAY.sub(lambda m: bytes([ord(m[0]) - 0xDC00]).decode("cp1252", "replace"), text),
+        text.count("\n", 0, first.start()) + 1,
+        ord(first[0]) - 0xDC00,
+    )

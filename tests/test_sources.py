@@ -455,6 +455,57 @@ def test_invalid_utf8_problem_names_the_line(tmp_path):
     assert problem.line == 5
 
 
+STRAY_PAGE = (
+    "08 December 2025\n\nKazakhstan\u2019s Wheat Exports Rise to a Record\n\n"
+    "Kazakhstan\u2019s grain exporters shipped 1.2 million tonnes in October, the ministry "
+    "said. \u201cIt is a record,\u201d a trader in Astana said.\n\n"
+    "Tashkent Opens a New Metro Line to the North\n\n"
+    "The new line links the northern districts \u2013 about 12 km \u2013 to the centre, the "
+    "city\u2019s officials said on Monday.\n"
+).encode()
+# One Windows-1252 apostrophe pasted into an otherwise UTF-8 text (line 5 of the page)
+STRAY = STRAY_PAGE.replace(b"the ministry said", b"the ministry\x92s office said")
+
+
+def test_a_stray_windows_1252_byte_in_a_utf8_page_is_read_not_the_page_lost(tmp_path):
+    """One pasted Windows-1252 quote in a UTF-8 page lost the whole page ("not UTF-8 text").
+    UTF-8 that its other non-ASCII characters prove is read as UTF-8, the stray byte as
+    Windows-1252, with a problem naming its line."""
+    path = tmp_path / "page.txt"
+    path.write_bytes(STRAY)
+    result = read_paths([str(path)])
+    assert [a.title for a in result.articles] == [
+        "Kazakhstan\u2019s Wheat Exports Rise to a Record",
+        "Tashkent Opens a New Metro Line to the North",
+    ]
+    assert "the ministry\u2019s office said" in result.articles[0].text
+    (problem,) = result.problems
+    assert problem.line == 5 and "0x92" in problem.message and "Windows-1252" in problem.message
+
+
+def test_a_stray_windows_1252_byte_in_a_utf8_feed_leaves_the_rest_utf8(tmp_path):
+    """feedparser read such a feed as ISO-8859-1: the entry's text showed
+    "Kazakhstan\u00e2\u20ac\u2122s grain exporters" (mojibake) to readers."""
+    page_text = STRAY.decode("utf-8", "surrogateescape").split("\n\n")
+    item = (
+        f"<item><title>{page_text[1]}</title><link>https://x.example/1</link>"
+        f"<description>{page_text[2]}</description></item>"
+    )
+    feed = tmp_path / "stray.xml"
+    feed.write_bytes(
+        (
+            '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+            f"<title>News</title><link>https://x.example/</link>\n{item}\n</channel></rss>\n"
+        ).encode("utf-8", "surrogateescape")
+    )
+    result = read_paths([str(feed)])
+    (article,) = result.articles
+    assert article.text.startswith("Kazakhstan\u2019s grain exporters")
+    assert "the ministry\u2019s office said" in article.text and "\u00e2" not in article.text
+    (problem,) = result.problems
+    assert problem.line == 3 and "0x92" in problem.message and "Windows-1252" in problem.message
+
+
 def test_a_bad_file_does_not_stop_the_others(tmp_path):
     bad = tmp_path / "garbage.txt"
     bad.write_bytes(bytes(range(256)))

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import feedparser
 
-from ..encoding import marked_encoding, opening
+from ..encoding import marked_encoding, opening, utf8_with_strays
 from ..language import declared_language
 from ..models import Article, Paragraph, Problem, ReadResult
 from ..text import clean_text, safe_href, site_of
@@ -100,16 +100,10 @@ def _xml_headers(
     the document's own declaration contradicts yields to it when the bytes read in it (a
     server's charset is most often its site-wide default; the feed's is its CMS's), with a
     warning either way."""
-    if not content_type:
+    given = charset = _header_charset(content_type)
+    if charset is None:
         return None
-    message = email.message.Message()
-    message["content-type"] = content_type
-    charset = message.get_param("charset")
-    if not isinstance(charset, str) or not charset.strip():
-        return None
-    charset = charset.strip()
-    match = _DECLARED.match(data[:200])
-    declared = match.group(1).decode() if match else None
+    declared = _declared(data)
     if declared and _codec(declared) not in (None, _codec(charset)):
         read = charset if _is_utf8(charset, data) else declared
         if read == declared:
@@ -121,11 +115,44 @@ def _xml_headers(
         result.problems.append(
             Problem(
                 source,
-                f"the server says charset={message.get_param('charset')}, the feed declares "
+                f"the server says charset={given}, the feed declares "
                 f"{declared}; read as {read}: check its text",
             )
         )
     return {"content-type": f"application/xml; charset={charset}"}
+
+
+def _header_charset(content_type: str | None) -> str | None:
+    """The charset an HTTP Content-Type names, if any."""
+    if not content_type:
+        return None
+    message = email.message.Message()
+    message["content-type"] = content_type
+    charset = message.get_param("charset")
+    return charset.strip() if isinstance(charset, str) and charset.strip() else None
+
+
+def _declared(data: bytes) -> str | None:
+    """The encoding the XML declaration names, if any."""
+    match = _DECLARED.match(data[:200])
+    return match.group(1).decode() if match else None
+
+
+def _utf8_strays_read(
+    data: bytes, content_type: str | None, result: ReadResult, source: str
+) -> bytes:
+    """A feed in UTF-8 (by its mark, its declaration or XML's default, and the server's word,
+    if any) but for a few stray bytes (a Windows-1252 quote pasted into one entry), as UTF-8
+    with those read as Windows-1252: feedparser read it all as ISO-8859-1, and every other
+    entry's quotes and dashes as mojibake ("Kazakhstan\u00e2\u20ac\u2122s")."""
+    said = [_declared(data), _header_charset(content_type), (marked_encoding(data) or [None])[0]]
+    if any(name is not None and _codec(name) != "utf-8" for name in said):
+        return data
+    utf8 = utf8_with_strays(data)
+    if utf8 is None or utf8.stray_line is None:
+        return data
+    result.problems.append(Problem(source, utf8.stray_problem, utf8.stray_line))
+    return utf8.text.encode()
 
 
 def _is_utf8(charset: str, data: bytes) -> bool:
@@ -248,7 +275,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
     if looks_like_html(data):
         result.problems.append(web_page_problem(source, data))
         return result
-    data = _declaration_first(data)
+    data = _utf8_strays_read(_declaration_first(data), content_type, result, source)
     marked = marked_encoding(data)
     if marked:  # a byte-order mark is the encoding, whatever the server's charset says
         content_type = None

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from ..encoding import marked_encoding
+from ..encoding import marked_encoding, utf8_with_strays
 from ..models import (
     BULLET,
     CAPTION,
@@ -218,14 +218,17 @@ def read_snapshot(path: str, data: bytes) -> ReadResult:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         result.problems.append(Problem(path, "binary data (NUL byte), not a text snapshot", line))
         return result
+    utf8 = utf8_with_strays(data[skip:]) if encoding == "utf-8" else None
     try:
-        text = data[skip:].decode(encoding)
+        text = utf8.text if utf8 else data[skip:].decode(encoding)
     except UnicodeDecodeError as e:
         at = skip + e.start
         line = data[:at].count(b"\n") + 1
         message = f"not {encoding.upper()} text (byte 0x{data[at]:02x} at offset {at})"
         result.problems.append(Problem(path, message, line))
         return result
+    if utf8 and utf8.stray_line:
+        result.problems.append(Problem(path, utf8.stray_problem, utf8.stray_line))
 
     lines = page_lines(text)
     page_date: dt.date | None = None
