@@ -18,6 +18,7 @@ from .errors import ConfigError, UsageError
 from .message import build_message, dkim_header, message_bytes, unsubscribe_link
 from .models import fill_footer
 from .plan import DigestPlan
+from .recipients import held_back, nobody_to_send_to
 from .report import RunReport
 from .send import Cycle, prepare, recipients_of
 from .state import Store, run_lock
@@ -103,8 +104,9 @@ def _dry_run(config: Config, as_of: dt.date | None) -> RunReport:
     with Store.for_config(config, readonly=True) as store:
         plan = prepare(config, store, as_of)
         recipients = recipients_of(config, plan, store)
+        held = None if recipients else held_back(store)
     if not recipients:
-        plan.notes.append("no one to send to: set delivery.to or delivery.recipients")
+        plan.notes.append(nobody_to_send_to(config.lines, [], held).what)
     elif plan.rendered is not None:  # what sending would meet first: its DKIM key, its outbox
         build_message(plan.rendered, config.delivery, recipients[0], token=None)
         if config.delivery.smtp is None:

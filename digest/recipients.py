@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -218,21 +219,35 @@ def recipient_names(delivery: DeliveryConfig) -> dict[str, str]:
     return {r.address.lower(): r.name for r in recipients if r.name}
 
 
-def nobody_to_send_to(lines: LineMap, problems: list[Problem]) -> ConfigError:
-    """The error when no usable address is left: it names the addresses that were not."""
+def nobody_to_send_to(
+    lines: LineMap, problems: list[Problem], held: str | None = None
+) -> ConfigError:
+    """The error when no usable address is left: it names the addresses that were not, or
+    (`held`, see held_back) why every listed reader is held back."""
     bad = [str(p).removesuffix("; skipped") for p in problems]
+    hint = "list readers in delivery.to or a delivery.recipients CSV file"
     if bad:
         shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if bad[5:] else "")
         message = f"no one to send to: no usable address ({shown})"
+    elif held:
+        message = f"no one to send to: every reader is held back ({held})"
+        hint = "`digest readers list` shows each reader's status and why"
     else:
-        message = "no one to send to: every address is unsubscribed, or none is given"
+        message = "no one to send to: no address is given"
     return ConfigError(
-        message,
-        lines.file or None,
-        lines.line("delivery.to"),
-        key="delivery.to",
-        hint="list readers in delivery.to or a delivery.recipients CSV file",
+        message, lines.file or None, lines.line("delivery.to"), key="delivery.to", hint=hint
     )
+
+
+def held_back(store: Storage) -> str | None:
+    """When nobody is left to send to: the readers held back (listed or not), counted by
+    status ("2 bounced, 1 unsubscribed"); None when the state has no reader."""
+    if not store.has_schema():
+        return None
+    readers = store.readers()
+    blocked = readers.blocked()
+    statuses = Counter(str(r.status) for r in readers.all() if r.email.lower() in blocked)
+    return ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or None
 
 
 def readers_to_send_to(config: Config, store: Storage) -> tuple[list[str], list[Problem]]:

@@ -18,6 +18,7 @@ from .models import RenderedDigest
 from .plan import DigestPlan, plan_digest, read_sources
 from .progress import meter
 from .recipients import (
+    held_back,
     nobody_to_send_to,
     readers_to_send_to,
     unsubscribe_note,
@@ -126,7 +127,7 @@ class Cycle:
             return self.finish_without_issue(RunStatus.EMPTY, "nothing new since the last digest")
         recipients = recipients_of(self.config, plan, self.store)
         if not recipients:
-            raise nobody_to_send_to(self.config.lines, [])
+            raise nobody_to_send_to(self.config.lines, [], held_back(self.store))
         issue_id = rules.freeze(self.store, self.run_id, self.new_issue(plan, recipients), seen)
         if issue_id is None:  # another sender froze an issue meanwhile: help send that one
             self.finish_open_issues()

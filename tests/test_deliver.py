@@ -1475,6 +1475,23 @@ def test_a_relay_refusing_the_sender_or_the_message_bounces_no_reader(
 
 
 @pytest.mark.slow
+@needs_pipeline
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
+def test_when_every_reader_bounced_the_next_run_says_so(tmp_path, smtp_server, dry_run):
+    """Every listed reader refused at RCPT (550: bounced): the next run said "every address is
+    unsubscribed, or none is given" and told the user to list readers, who were listed."""
+    for address in ("a@x.org", "b@x.org"):
+        smtp_server.behaviour.reject[address] = "550 5.1.1 User unknown"
+    config = write_config(tmp_path, smtp_server, ["a@x.org", "b@x.org"])
+    assert digest(config, "run").returncode == 1
+    again = digest(config, "run", "--json", *(["--dry-run"] if dry_run else []))
+    said = again.stderr if not dry_run else "; ".join(json.loads(again.stdout)["notes"])
+    assert "no one to send to: every reader is held back (2 bounced)" in said
+    assert "unsubscribed" not in said and "none is given" not in said
+    assert again.returncode == (0 if dry_run else 2) and smtp_server.messages == []
+
+
+@pytest.mark.slow
 def test_readers_deferred_again_do_not_stop_the_next_issue(tmp_path, smtp_server):
     """Six of twenty readers whose servers keep deferring (a full mailbox): the next runs try
     them first, all together, and five deferrals in a row stopped each run before its own
