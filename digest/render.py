@@ -302,7 +302,7 @@ def _item(
     item: DigestItem, digest: Digest, number: int, show_source: bool, words: Catalogue
 ) -> _Item:
     source = clean_text(item.source or "")
-    also = []
+    also = []  # each other outlet once, by its first telling (an update is no new outlet)
     more = []  # the same source's other articles on the story, by title
     for telling in item.also:
         name = clean_text(telling.source or "")
@@ -312,8 +312,8 @@ def _item(
             link = _Link(closed_ltr(title), href)
             if title and link not in more:
                 more.append(link)
-        elif (link := _Link(closed_ltr(name), href)) not in also:
-            also.append(link)
+        elif all(a.text != closed_ltr(name) for a in also):
+            also.append(_Link(closed_ltr(name), href))
     date = ""
     if item.date and item.date != digest.date:  # today's date on every story is noise
         shown = words.date(item.date, "short")

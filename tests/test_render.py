@@ -961,6 +961,30 @@ def test_the_same_sources_other_piece_is_more_on_this_by_title():
     assert {"https://timesca.com/b", "https://asiaplus.tj/c"} <= set(hrefs)
 
 
+def test_an_outlet_that_told_the_story_twice_is_named_once():
+    """AKIpress's first report and its update were both tellings of the story: "Also reported
+    by: AKIpress, AKIpress" (HTML and text part). Each outlet once, with its first link."""
+    item = DigestItem(
+        "Kyrgyz parliament raises minimum pension by 15%",
+        "Lead.",
+        "24.kg",
+        "https://24.kg/n/0",
+        DAY,
+        also=(
+            Telling("Parliament approves 15% pension rise", "AKIpress", "https://akipress.org/1", DAY),
+            Telling("Minimum pension to rise 15% in January", "AKIpress", "https://akipress.org/2", DAY),
+            Telling("Pensions up 15%", "Kabar", "https://kabar.kg/3", DAY),
+        ),
+    )  # fmt: skip
+    rendered = render(sample_digest(sections=(DigestSection(DEFAULT_SECTION, (item,)),)))
+    assert "24.kg Also reported by: AKIpress, Kabar" in seen(rendered.html)
+    assert "https://akipress.org/2" not in read_html(rendered.html).hrefs
+    assert (
+        "Also reported by:\n  AKIpress: https://akipress.org/1\n  Kabar: https://kabar.kg/3\n"
+        in rendered.text
+    )
+
+
 def test_a_cut_subject_never_ends_on_a_small_word_in_either_language():
     """One list of the words a cut must not end on (text.DANGLING_WORDS) for the subject and
     the leads: real Russian headlines lost their "в…", "с…", "за…" endings only in the leads."""
