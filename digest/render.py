@@ -166,7 +166,7 @@ class _Rate:
     code: str  # "KGS"
     name: str  # "Kyrgyz som", as the catalogue calls it
     figure: str  # "87.4": what one US dollar buys; "n/a" when the quote supports no figure
-    approx: bool  # "≈ 510": the quote gives two digits only
+    approx: bool  # "≈ 510": the quote supports two digits of the figure only
     available: bool
     trend: str  # up | down | flat | none: of the figure (what a dollar buys)
     arrow: str

@@ -961,6 +961,19 @@ def test_the_same_sources_other_piece_is_more_on_this_by_title():
     assert {"https://timesca.com/b", "https://asiaplus.tj/c"} <= set(hrefs)
 
 
+def test_the_approximate_mark_is_explained_truly_for_the_real_quotes():
+    """The real pages quote KZT as 0.00196 and 0.00200: three significant digits. The note
+    under the rates said "≈: the published quote gives only two digits", which is false; it is
+    the figure a dollar buys (about 510) that the quote supports to two digits only."""
+    for name, digest in seed_digests():
+        kzt = next(r for r in digest.rates if r.currency == "KZT")
+        assert len(kzt.rate.as_tuple().digits) == 3, name  # 196, 200
+        for text in (render(digest).text, seen(render(digest).html)):
+            note = " ".join(text.split("Exchange rates:", 1)[1].split())
+            assert "≈: rounded to the two digits the published quote supports." in note, name
+            assert "quote gives only two digits" not in note, name
+
+
 def test_an_outlet_that_told_the_story_twice_is_named_once():
     """AKIpress's first report and its update were both tellings of the story: "Also reported
     by: AKIpress, AKIpress" (HTML and text part). Each outlet once, with its first link."""
