@@ -172,11 +172,10 @@ def small_disk():
 
 def fill(folder: Path) -> Path:
     filler = folder / "filler"
-    with filler.open("wb") as f:
+    with filler.open("wb", buffering=0) as f:  # unbuffered: closing has nothing left to write
         try:
             while True:
                 f.write(b"\0" * 65536)
-                f.flush()
         except OSError:
             pass
     return filler
@@ -225,6 +224,34 @@ def test_a_full_disk_after_the_mail_went_out_is_a_failed_run_and_history_stays_t
         after = history(config)
         assert after[1]["status"] == "killed" and after[1]["sent"] == len(recorded)
         assert after[0]["sent"] == len(READERS) - len(recorded)
+
+
+def test_a_state_on_a_full_disk_is_named_as_such_not_as_a_damaged_file(tmp_path, small_disk):
+    """With the state's disk full, `run` printed a traceback (writing its pid into the run
+    lock; or, with a few KB left, reading the schema version), and `readers add` said "not a
+    usable state file ... restore it from a backup, or point `state:` at a new file" (exit
+    2): a new file forgets every story sent and every reader's link. Now one line naming
+    the file and the full disk, exit 1, the file left as it was."""
+    config = write_config(tmp_path, None, READERS[:3])
+    state = small_disk / "state.sqlite3"
+    config.write_text(config.read_text().replace(str(tmp_path / "state.sqlite3"), str(state)))
+    assert digest(config, "run").returncode == 0
+    before = sha(state)
+    filler = fill(small_disk)
+    for leave in (0, 8 * 1024):  # a full disk, and one with a few KB left
+        os.truncate(filler, filler.stat().st_size - leave)
+        for command in (["run"], ["readers", "add", "new@example.org"]):
+            refused = digest(config, *command)
+            assert refused.returncode == 1, (leave, command, refused.stderr)
+            assert "Traceback" not in refused.stderr, (leave, command, refused.stderr)
+            assert str(state) in refused.stderr and "space" in refused.stderr
+            assert "backup" not in refused.stderr and "new file" not in refused.stderr
+    assert sha(state) == before
+    filler.unlink()
+    again = digest(config, "run", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["status"] == "empty"  # what went out is still known
+    assert digest(config, "readers", "add", "new@example.org").returncode == 0
 
 
 # --- a relay that goes away mid-send -------------------------------------------------------

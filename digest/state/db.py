@@ -101,18 +101,22 @@ class Db:
 
     def failed(self, error: Exception, writing: bool) -> StateError:
         """The StateError for a database error met while using the state."""
-        why = reason(error)
         if writing:
-            return StateWriteError(
-                f"{self.where}: cannot write to the state ({why}); what was recorded "
-                "before stays recorded",
-                "free some space or fix the permissions, then run again: the next run "
-                "finishes what this one began",
-            )
+            return cannot_write(self.where, error)
         return StateError(
-            f"{self.where}: cannot read the state ({why})",
+            f"{self.where}: cannot read the state ({reason(error)})",
             "restore it from a backup, or point `state:` at a new file",
         )
+
+
+def cannot_write(where: str, error: Exception) -> StateWriteError:
+    """The state could not be written (a full disk, permissions): nothing is wrong with it."""
+    return StateWriteError(
+        f"{where}: cannot write to the state ({reason(error)}); what was recorded before "
+        "stays recorded",
+        "free some space or fix the permissions, then run again: the next run finishes "
+        "what this one began",
+    )
 
 
 def is_write(sql: str) -> bool:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import LockedError, StateError
+from .db import cannot_write
 from .postgres import PostgresDb, lock_key
 from .sqlite import RUN_LOCK, check_ours, lock_path
 from .store import is_url
@@ -63,15 +64,15 @@ def file_lock(
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
             raise refusal(str(state), path, holder) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+        try:  # unbuffered: a full disk fails here, and not again when the file is closed
+            os.ftruncate(handle.fileno(), 0)
+            os.pwrite(handle.fileno(), str(os.getpid()).encode(), 0)
+        except OSError as e:
+            raise cannot_write(str(path), e) from None
         try:
             yield path
         finally:
-            handle.seek(0)
-            handle.truncate()
+            os.ftruncate(handle.fileno(), 0)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 

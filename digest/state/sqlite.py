@@ -19,11 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StateError
-from .db import Db, is_write
+from .db import Db, cannot_write, is_write
 from .schema import SCHEMA_VERSION
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 RUN_LOCK = ".lock"  # the run lock's file: `<state>.lock` (lock.py)
+VERSION = "PRAGMA user_version"
+TABLES = (
+    "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+)
 
 
 def lock_path(state: str | os.PathLike[str], suffix: str) -> Path:
@@ -101,8 +105,11 @@ class SqliteDb(Db):
             )
             conn.row_factory = sqlite3.Row
             db = cls(conn, path, readonly)
-            conn.execute("BEGIN")  # one look at version and tables (a writer may be making them)
-            version, tables = db.schema_version(), db.tables()
+            # one look at version and tables (a writer may be making them), its errors
+            # told below: a damaged file as such
+            conn.execute("BEGIN")
+            version = conn.execute(VERSION).fetchone()[0]
+            tables = [r[0] for r in conn.execute(TABLES)]
             conn.execute("COMMIT")
             if version == 0 and tables:
                 raise StateError(
@@ -132,6 +139,8 @@ class SqliteDb(Db):
         except sqlite3.DatabaseError as e:
             if conn is not None:
                 conn.close()
+            if disk_trouble(e):  # the file may be fine: never send the user to a new one
+                raise cannot_write(str(path), e) from None
             raise StateError(
                 f"{path}: not a usable state file ({e}); left as it was",
                 "restore it from a backup, or point `state:` at a new file",
@@ -142,6 +151,9 @@ class SqliteDb(Db):
         return db
 
     # --- the API ------------------------------------------------------------------------
+
+    def failed(self, error: Exception, writing: bool) -> StateError:
+        return super().failed(error, writing or disk_trouble(error))
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
@@ -188,14 +200,10 @@ class SqliteDb(Db):
             self.execute("COMMIT")
 
     def tables(self) -> list[str]:
-        rows = self.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
-            "ORDER BY name"
-        )
-        return [r[0] for r in rows]
+        return [r[0] for r in self.execute(TABLES)]
 
     def schema_version(self) -> int:
-        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+        return self.execute(VERSION).fetchone()[0]
 
     def set_schema_version(self, version: int) -> None:
         self.execute(f"PRAGMA user_version={int(version)}")
@@ -253,6 +261,13 @@ def check_ours(path: Path) -> None:
             f"{', '.join(tables[:5])}), not a digest state file; left as it was",
             "point `state:` at another file; digest makes its own",
         )
+
+
+def disk_trouble(error: Exception) -> bool:
+    """SQLite's error says the disk is full or failing (SQLITE_FULL, SQLITE_IOERR and its
+    kinds, such as a -shm file that cannot grow), not that the file is damaged."""
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
 
 
 def _check_can_write(path: Path, exists: bool) -> None:
