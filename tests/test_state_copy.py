@@ -84,3 +84,56 @@ def test_a_role_without_create_on_public_is_told_the_grant(
     with pg_cluster.connect(pg_url) as conn:
         conn.execute("GRANT CREATE ON SCHEMA public TO newcomer")
     assert cli(config, "readers", "add", "ann@example.org").returncode == 0
+
+
+def test_a_copy_while_a_run_is_sending_is_refused_not_taken_mid_send(
+    tmp_path, pg_cluster, pg_url, monkeypatch
+):
+    """`state copy` during a SQLite run took the state mid-send: once `state:` named the
+    copy, its first run sent the readers the SQLite run had reached after the copy a second
+    copy (416 of 600). The copy now waits for no run: it is refused while one holds the
+    state, and copies whole after."""
+    import subprocess
+
+    from conftest import digest_command
+    from pg_cluster import PASSWORD
+    from smtp_server import Behaviour, SmtpServer
+    from test_deliver import PASSWORD as SMTP_PASSWORD
+    from test_deliver import write_config as delivery_config
+    from test_postgres_senders import wait_for
+
+    monkeypatch.setenv("DIGEST_TEST_PG_PASSWORD", PASSWORD)
+    monkeypatch.setenv("DIGEST_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    readers = [f"reader{i:03d}@example.org" for i in range(150)]
+    copy = ("state", "copy", "--to", pg_url, "--password-env", "DIGEST_TEST_PG_PASSWORD")
+    with SmtpServer(behaviour=Behaviour(delay_mail=0.02)) as server:
+        config = delivery_config(tmp_path, server, readers)
+        sending = subprocess.Popen(
+            [*digest_command(), "--config", str(config), "run"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_for(lambda: len(server.messages) >= 20)
+        refused = cli(config, *copy)
+        assert sending.poll() is None, "the run ended before the copy was tried"
+        assert refused.returncode == 1, refused.stderr
+        assert "another digest run is using" in refused.stderr
+        _out, err = sending.communicate(timeout=240)
+        assert sending.returncode == 0, err
+        with pg_cluster.connect(pg_url) as conn:  # nothing was made there
+            assert conn.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+            ).fetchone() == (0,)
+        copied = cli(config, *copy)
+        assert copied.returncode == 0, copied.stderr
+        pg = tmp_path / "pg.yaml"
+        pg.write_text(
+            config.read_text().replace(
+                f"state: {tmp_path / 'state.sqlite3'}",
+                f"state: {pg_url}\nstate_password_env: DIGEST_TEST_PG_PASSWORD",
+            )
+        )
+        after = cli(pg, "run", "--json")
+        assert after.returncode == 0, after.stderr
+        assert server.count_for() == {r: 1 for r in readers}

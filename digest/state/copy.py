@@ -2,16 +2,19 @@
 readers with their tokens (so the links in mail already sent keep working), consent and
 bounces, runs, issues, deliveries, sent stories and rate history.
 
-The target must be empty of digest data: its schema is made by digest itself (the same
-migrations as any PostgreSQL state), then every table is copied in one transaction, and the
-identity columns are moved past the copied ids.
+No run may hold the state meanwhile (the run lock is taken). The target must be empty of
+digest data: its schema is made by digest itself (the same migrations as any PostgreSQL
+state), then every table is copied in one transaction, and the identity columns are moved
+past the copied ids.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import StateError, UsageError
+from .lock import run_lock
 from .store import Store, is_url
 
 FIRST = ("runs", "issues")  # others refer to them
@@ -28,9 +31,14 @@ def copy_state(config, target: str, password_env: str | None = None) -> dict[str
         raise UsageError(f"--to {target!r}: not a usable PostgreSQL URL ({e})") from None
     if ":" in (target.split("://", 1)[1].split("@", 1)[0] if "@" in target else ""):
         raise UsageError("--to: the URL must not hold the password; use --password-env VAR")
-    with Store.open(config.state, readonly=True) as source:
+    nothing = UsageError(f"{config.state}: no state to copy yet")
+    if not Path(config.state).is_file():  # (the lock would make its folder)
+        raise nothing
+    # no run may write meanwhile: a copy taken mid-send makes the copy's first run send
+    # again to every reader reached after it
+    with run_lock(config.state), Store.open(config.state, readonly=True) as source:
         if not source.has_schema():
-            raise UsageError(f"{config.state}: no state to copy yet")
+            raise nothing
         with Store.open(target, password_env=password_env or config.state_password_env) as dest:
             return _copy(source, dest)
 
