@@ -19,6 +19,7 @@ from digest.models import BULLET, CAPTION, CHROME, PROSE, QUESTION
 from digest.select.choose import select
 from digest.select.sent import History
 from digest.sources import MAX_FILE_BYTES, read_paths
+from digest.sources.feed import read_feed
 from digest.sources.snapshot import paragraph_kind
 from digest.state.store import Store
 from digest.summarize import is_chrome
@@ -483,9 +484,13 @@ def test_a_stray_windows_1252_byte_in_a_utf8_page_is_read_not_the_page_lost(tmp_
     assert problem.line == 5 and "0x92" in problem.message and "Windows-1252" in problem.message
 
 
-def test_a_stray_windows_1252_byte_in_a_utf8_feed_leaves_the_rest_utf8(tmp_path):
+@pytest.mark.parametrize(
+    "content_type", [None, "application/rss+xml; charset=utf-8", "text/xml; charset=ISO-8859-1"]
+)
+def test_a_stray_windows_1252_byte_in_a_utf8_feed_leaves_the_rest_utf8(tmp_path, content_type):
     """feedparser read such a feed as ISO-8859-1: the entry's text showed
-    "Kazakhstan\u00e2\u20ac\u2122s grain exporters" (mojibake) to readers."""
+    "Kazakhstan\u00e2\u20ac\u2122s grain exporters" (mojibake) to readers. A server's
+    charset=ISO-8859-1 (Apache's site-wide default) did the same."""
     page_text = STRAY.decode("utf-8", "surrogateescape").split("\n\n")
     item = (
         f"<item><title>{page_text[1]}</title><link>https://x.example/1</link>"
@@ -498,11 +503,11 @@ def test_a_stray_windows_1252_byte_in_a_utf8_feed_leaves_the_rest_utf8(tmp_path)
             f"<title>News</title><link>https://x.example/</link>\n{item}\n</channel></rss>\n"
         ).encode("utf-8", "surrogateescape")
     )
-    result = read_paths([str(feed)])
+    result = read_feed(str(feed), feed.read_bytes(), content_type)
     (article,) = result.articles
     assert article.text.startswith("Kazakhstan\u2019s grain exporters")
     assert "the ministry\u2019s office said" in article.text and "\u00e2" not in article.text
-    (problem,) = result.problems
+    problem = next(p for p in result.problems if "0x92" in p.message)
     assert problem.line == 3 and "0x92" in problem.message and "Windows-1252" in problem.message
 
 

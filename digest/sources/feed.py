@@ -141,11 +141,13 @@ def _declared(data: bytes) -> str | None:
 def _utf8_strays_read(
     data: bytes, content_type: str | None, result: ReadResult, source: str
 ) -> bytes:
-    """A feed in UTF-8 (by its mark, its declaration or XML's default, and the server's word,
-    if any) but for a few stray bytes (a Windows-1252 quote pasted into one entry), as UTF-8
+    """A feed in UTF-8 (by its mark, else its declaration, else the server's charset, else
+    XML's default) but for a few stray bytes (a Windows-1252 quote pasted into one entry), as UTF-8
     with those read as Windows-1252: feedparser read it all as ISO-8859-1, and every other
     entry's quotes and dashes as mojibake ("Kazakhstan\u00e2\u20ac\u2122s")."""
-    said = [_declared(data), _header_charset(content_type), (marked_encoding(data) or [None])[0]]
+    # the declaration over the server's charset (most often a site-wide default), as
+    # `_xml_headers` reads them
+    said = [_declared(data) or _header_charset(content_type), (marked_encoding(data) or [None])[0]]
     if any(name is not None and _codec(name) != "utf-8" for name in said):
         return data
     utf8 = utf8_with_strays(data)
