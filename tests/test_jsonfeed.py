@@ -67,6 +67,33 @@ def test_a_json_file_that_is_not_a_json_feed_says_so(tmp_path):
     ]
 
 
+def test_a_stray_windows_1252_byte_does_not_lose_the_feed():
+    """One Windows-1252 quote pasted into an otherwise UTF-8 feed lost every item ("not a
+    readable JSON Feed ('utf-8' codec can't decode byte 0x92 ...)")."""
+    data = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "Pamir Post",
+            "items": [
+                {
+                    "id": "1",
+                    "title": "Kazakhstan\u2019s Wheat Exports Rise",
+                    "content_text": "Kazakhstan\u2019s grain exporters shipped 1.2 million "
+                    "tonnes in October, the ministry said on Monday.",
+                }
+            ],
+        },
+        ensure_ascii=False,
+        indent=1,
+    ).encode()
+    data = data.replace(b"the ministry said", b"the ministry\x92s office said")
+    result = read_json_feed("stray.json", data)
+    (article,) = result.articles
+    assert "the ministry\u2019s office said" in article.text
+    (problem,) = result.problems
+    assert problem.line == 8 and "0x92" in problem.message
+
+
 def test_broken_json_names_its_line():
     result = read_feed("f.json", b'{\n"version": \n}')
     assert result.problems[0].line == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from ..encoding import opening
+from ..encoding import opening, utf8_with_strays
 from ..language import declared_language
 from ..models import Article, Problem, ReadResult
 from ..text import clean_text, safe_href, well_formed
@@ -57,10 +57,24 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _loads(source: str, data: bytes, result: ReadResult) -> object:
+    """The JSON document: UTF-8, or UTF-16 or -32 as its first bytes say; UTF-8 with a few
+    stray bytes (a Windows-1252 quote pasted into one item) read as the readers read them,
+    with a problem, where one such byte lost the whole feed."""
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError:
+        utf8 = utf8_with_strays(data)
+        if utf8 is None:
+            raise
+        result.problems.append(Problem(source, utf8.stray_problem, utf8.stray_line))
+        return json.loads(utf8.text)
+
+
 def read_json_feed(source: str, data: bytes) -> ReadResult:
     result = ReadResult()
     try:
-        doc = json.loads(data)  # UTF-8, or UTF-16 or -32 as its first bytes say
+        doc = _loads(source, data, result)
     except ValueError as e:  # not JSON, not UTF-8, or an integer of over 4,300 digits
         line = getattr(e, "lineno", None)
         result.problems.append(Problem(source, f"not a readable JSON Feed ({e})", line))
