@@ -164,6 +164,10 @@ class _Node:
             return os.environ[name]
 
         text = os.path.expanduser(_ENV_REF.sub(env, text))
+        if not text.strip():  # else the config's folder: `outbox: ""` put mail beside it
+            raise self.error(
+                "is empty", "write a path; relative paths start at the config file's folder"
+            )
         if control := next((c for c in text if ord(c) < 32 or ord(c) == 127), None):
             # a NUL ("a\x00b" in quotes) stopped `run` with "ValueError: embedded null byte"
             raise self.error(f"holds the control character U+{ord(control):04X}")
