@@ -392,7 +392,13 @@ def _state(node: _Node) -> Path | str:
     a URL must not hold the password (that comes from `state_password_env`)."""
     text = node.string()
     if not text.startswith(("postgresql://", "postgres://")):
-        return _path(node)
+        path = _path(node)
+        if path.is_dir():  # else every command said "<folder>: cannot read the state file"
+            raise node.error(
+                f"{path} is a folder, not a file",
+                "name the state file in it: FOLDER/digest.sqlite3",
+            )
+        return path
     try:
         url = urlsplit(text)
         url.port  # noqa: B018 (a bad port raises here)

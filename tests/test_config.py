@@ -296,14 +296,15 @@ def test_a_control_character_in_a_path_names_its_key(tmp_path, old, new, key):
         ("state: ../var/state.sqlite3", 'state: ""', "state"),
         ("  outbox: ../var/outbox", '  outbox: ""', "delivery.outbox"),
         ("state: ../var/state.sqlite3", 'archive:\n  folder: " "', "archive.folder"),
+        ("state: ../var/state.sqlite3", "state: pages", "state"),
     ],
 )
 def test_an_empty_path_is_an_error_not_the_configs_folder(tmp_path, old, new, key):
     """`outbox: ""` was the config's own folder: `run` wrote its messages beside the config;
     `state: ""` stopped every run with "<folder>: cannot read the state file (Is a
-    directory)", naming no key or line."""
+    directory)", naming no key or line; so did `state:` naming a folder."""
     e = error_of(tmp_path, GOOD.replace(old, new))
-    assert e.key == key and e.line and "is empty" in str(e)
+    assert e.key == key and e.line and ("is empty" in str(e) or "is a folder" in str(e))
 
 
 @pytest.mark.parametrize("timeout", ["0", "-1", ".inf", "7200"])
