@@ -82,7 +82,7 @@ _CHROME = re.compile(
             r"©",
             LISTING_COUNTER,
             r"^page\s+\d+\s+of\s+\d+",
-            r"^(?:related|tags?|topics?|see also|also read|read also)\s*:",
+            r"^(?:tags?|topics?)\s*:",  # "Related: ...", "See also: ...": CHROME_CALL's
             r"^(?:next|previous|prev|older|newer|load more|more stories|back to top)\b.{0,20}$",
             CAPTIONS,
             r"^this is (?:part|the \w+ part) \w+ of\b",

@@ -34,9 +34,18 @@ CHROME_PHRASES = (r"\bclick here\b", r"\bread more\b", r"\bcontinue reading\b")
 # A call opens a line or closes it ("Read more: ...", "..., click here."); in the middle of a
 # sentence its words are prose ("twice as likely to read more than ten books").
 _CALLS = "|".join(CHROME_PHRASES)
+# A pointer to another story, its headline after a label ("Related: ...", "ALSO READ: ...",
+# "See also — ...", "Читайте также: ..."): on a page snapshot it read as a title, and the next
+# article as its paragraphs.
+_POINTER = (
+    r"^\W*(?:related(?: articles?| stories| story| news| content| reading)?|also read"
+    r"|read also|see also|more on this(?: story)?|читайте также|смотрите также|по теме)"
+    r"(?:\s*:|\s+[—–-])"
+)
 # A short line ending on a call is all call: "For more information click here."
 CHROME_CALL = (
     rf"^\W*(?:{_CALLS})|[.!?…,:;|\[(]\s*(?:{_CALLS})\W*$|^(?:\S+\s+){{0,6}}(?:{_CALLS})\W*$"
+    rf"|{_POINTER}"
 )
 LISTING_COUNTER = (
     r"^(?:viewing|showing)\s+(?:results?|items?|articles?|stories)?\s*\d+\s*[-–]\s*\d+\s+of\s+\d+"

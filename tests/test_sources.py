@@ -252,6 +252,41 @@ def test_a_page_dated_with_its_weekday_is_read(tmp_path, date):
     assert {a.date for a in result.articles} == {dt.date(2025, 12, 5)}
 
 
+@pytest.mark.parametrize(
+    "pointer",
+    [
+        "Related: Uzbekistan Plants 2 Million Saxaul Seedlings on the Dried Aral Seabed",
+        "ALSO READ: Uzbekistan Plants 2 Million Saxaul Seedlings",
+        "Read also \u2014 Uzbekistan Plants 2 Million Saxaul Seedlings",
+        "See Also: Uzbekistan Plants 2 Million Saxaul Seedlings",
+        "Related Story: Uzbekistan Plants 2 Million Saxaul Seedlings",
+        "Читайте также: Узбекистан Сажает Саксаул",
+    ],
+)
+def test_a_pointer_to_another_story_is_chrome_not_a_title(tmp_path, pointer):
+    """ "Related: <another story's headline>" under an article's last paragraph was read as a
+    title, and the next article ("Tajik Parliament Approves 2026 Budget" and its text) as its
+    paragraphs: that article was lost, and once the story named was sent, the whole of it
+    was "already-sent"."""
+    snapshot = tmp_path / "page.txt"
+    snapshot.write_text(
+        "12 November 2025\n\nKarakalpakstan Opens Its First Desert Research Station\n\n"
+        "Uzbekistan opened its first desert research station in Karakalpakstan on Tuesday, "
+        "near Muynak, the ecology ministry said.\n\n"
+        f"{pointer}\n\nTajik Parliament Approves 2026 Budget\n\n"
+        "Tajikistan\u2019s lower house of parliament approved the 2026 state budget on "
+        "Wednesday, with spending up 14% from this year.\n",
+        encoding="utf-8",
+    )
+    result = read_paths([str(snapshot)])
+    assert [a.title for a in result.articles] == [
+        "Karakalpakstan Opens Its First Desert Research Station",
+        "Tajik Parliament Approves 2026 Budget",
+    ]
+    assert "Saxaul" not in result.articles[0].text and "Сакс" not in result.articles[0].text
+    assert result.problems == []
+
+
 def test_non_breaking_space_lines_are_spacers_not_paragraphs():
     article = by_title(read_page("001"), "Unveiling the Magic")
     assert all(p.text.strip() for p in article.paragraphs)
