@@ -393,7 +393,8 @@ def _state(node: _Node) -> Path | str:
     text = node.string()
     if not text.startswith(("postgresql://", "postgres://")):
         path = _path(node)
-        if path.is_dir():  # else every command said "<folder>: cannot read the state file"
+        # os.path.isdir: False, not OSError, on a name too long (the state names that)
+        if os.path.isdir(path):  # else every command said "<folder>: cannot read the state file"
             raise node.error(
                 f"{path} is a folder, not a file",
                 "name the state file in it: FOLDER/digest.sqlite3",
