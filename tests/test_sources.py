@@ -1142,6 +1142,33 @@ def test_an_entry_gets_the_link_its_feed_gives_somewhere():
     ]
 
 
+def test_an_outlets_home_link_goes_out_without_tracking_parameters():
+    """A feed's own home link (RSS <link>, a JSON Feed's home_page_url) is the outlet's link
+    under each story: it kept "?utm_source=rss&mc_cid=1" where story links lose them."""
+    from digest.sources.feed import read_feed
+    from digest.sources.jsonfeed import read_json_feed
+
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+<link>https://tracked.example/?utm_source=rss&amp;mc_cid=1&amp;page=2</link>
+<item><title>One</title><link>https://tracked.example/p/1?utm_medium=feed</link></item>
+</channel></rss>"""
+    [item] = read_feed("r.xml", rss).articles
+    assert (item.url, item.source_link) == (
+        "https://tracked.example/p/1",
+        "https://tracked.example/?page=2",
+    )
+    jf = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "J", '
+        b'"home_page_url": "https://jf.example.com/?utm_source=jsonfeed&fbclid=x", '
+        b'"items": [{"id": "5", "url": "/posts/5", "title": "Five", "content_text": "x"}]}'
+    )
+    [item] = read_json_feed("j.json", jf).articles
+    assert (item.url, item.source_link) == (
+        "https://jf.example.com/posts/5",
+        "https://jf.example.com/",
+    )
+
+
 def test_dates_in_the_zones_news_feeds_name_are_read_in_those_zones():
     """feedparser knows the US zones; "MSK", "CEST" or "IST" it read as UTC, hours off with
     no word. A zone nobody knows is still read as UTC, and now said so."""

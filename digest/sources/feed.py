@@ -322,7 +322,8 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
 
     channel = parsed.get("feed", {})
     feed_name = cap_name(_title(channel) or None, source, result.problems)
-    feed_link = safe_href(channel.get("link")) or safe_href(source)
+    home = resolved_link(channel.get("link"), None)  # as readers follow it: no tracking
+    feed_link = home or safe_href(source)
     empty = 0
     for entry in parsed.entries:
         paragraphs, excerpt = strip_excerpt_marks(_text(entry))
@@ -350,7 +351,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
                 excerpt=excerpt,
                 untitled=not given,
                 source_name=outlet or feed_name,
-                source_link=outlet_link if outlet else safe_href(channel.get("link")),
+                source_link=outlet_link if outlet else home,
                 language=_declared_language(entry, channel),
             )
         )

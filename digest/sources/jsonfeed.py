@@ -103,7 +103,7 @@ def read_json_feed(source: str, data: bytes) -> ReadResult:
         result.problems.append(Problem(source, "JSON Feed without an `items` list"))
         return result
     name = cap_name(clean_text(_text(doc.get("title"))) or None, source, result.problems)
-    home = safe_href(_text(doc.get("home_page_url")))
+    home = resolved_link(_text(doc.get("home_page_url")), None)
     base = home or safe_href(_text(doc.get("feed_url"))) or safe_href(source)  # "/posts/5"
     empty = 0
     for number, item in enumerate(items, 1):
