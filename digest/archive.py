@@ -39,7 +39,7 @@ import jinja2
 from .errors import UsageError
 from .i18n import Catalogue, catalogue
 from .models import around_footer_link
-from .text import clean_text, safe_href
+from .text import clean_text, counted, safe_href
 
 PAGES = "issues"  # the issue pages' sub-folder
 REMOVED = ".unpublished"  # names of the issues taken off the site, one per line
@@ -121,7 +121,7 @@ class ArchiveReport:
 
     @property
     def message(self) -> str:
-        issues = f"{len(self.pages)} issue{'' if len(self.pages) == 1 else 's'}"
+        issues = counted(len(self.pages), "issue")
         parts = [f"{len(self.written)} files written", f"{self.unchanged} unchanged"]
         if self.deleted:
             parts.append(f"{len(self.deleted)} deleted")

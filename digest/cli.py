@@ -87,6 +87,7 @@ def parse(paths: tuple[str, ...], as_json: bool) -> None:
     """What the readers extract from source files: articles and rate quotes."""
     from .errors import InputError
     from .sources import read_paths
+    from .text import counted
 
     result = read_paths(paths)
     _warn(result.problems)
@@ -124,8 +125,8 @@ def parse(paths: tuple[str, ...], as_json: bool) -> None:
             date = q.date.isoformat() if q.date else "undated"
             click.echo(f"{date:10}  {q.pair} = {q.rate} ({q.change_pct:+}%)  {q.source}")
         click.echo(
-            f"{len(result.articles)} articles, {len(result.rates)} rate quotes, "
-            f"{len(result.problems)} problems"
+            f"{counted(len(result.articles), 'article')}, "
+            f"{counted(len(result.rates), 'rate quote')}, {counted(len(result.problems), 'problem')}"
         )
     if result.sources_read == 0:
         raise InputError("nothing could be read from the given paths")
@@ -265,6 +266,7 @@ def schedule(ctx: click.Context, next_n: int | None, after: str | None, json_log
 def history(ctx: click.Context, as_json: bool, limit: int, readers: bool) -> None:
     """Past digests: when, how many articles, to whom, what failed, which sender sent it."""
     from .state import past_digests
+    from .text import counted
 
     # JSON (for scripts) has every reader; on a terminal a large list's runs stay readable
     every = as_json or readers
@@ -276,7 +278,7 @@ def history(ctx: click.Context, as_json: bool, limit: int, readers: bool) -> Non
         click.echo("no digest yet: `digest run` sends the first")
     for e in entries:
         slot = f" slot {e['slot']}" if e["slot"] else ""
-        articles = f"{e['articles']} article{'' if e['articles'] == 1 else 's'}"
+        articles = counted(e["articles"], "article")
         click.echo(
             f"#{e['run']} {e['started_at']}{slot} {e['status']}: {articles}, "
             f"sent {e['sent']}, failed {e['failed']}"

@@ -23,6 +23,7 @@ from .report import RunReport
 from .send import Cycle, prepare, recipients_of
 from .state import Store, run_lock
 from .state.models import RunStatus
+from .text import counted
 from .transports import check_outbox
 
 __all__ = ["RunReport", "archive", "prepare", "preview", "run"]
@@ -40,7 +41,7 @@ def preview(
         return report, []
     paths = write_preview(config, plan, out_dir)
     report.message = (
-        f"{len(plan.stories)} articles, {len(plan.selection.skipped)} skipped, "
+        f"{counted(len(plan.stories), 'article')}, {len(plan.selection.skipped)} skipped, "
         f"{len(plan.rendered.html.encode()):,} bytes of HTML: {plan.rendered.subject}"
     )
     return report, paths

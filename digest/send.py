@@ -30,7 +30,7 @@ from .state import exactly_once as rules
 from .state.db import StateWriteError
 from .state.models import DeliveryStatus, FrozenStory, Issue, NewIssue, RunStatus
 from .state.storage import Storage
-from .text import normalize_address
+from .text import counted, normalize_address
 
 
 def prepare(
@@ -398,7 +398,7 @@ def forget_old_readers(config: Config, store: Storage) -> str:
         return f"readers' rows of old issues not forgotten: {e.message}"
     if not forgot.rows:
         return ""
-    issues = f"{forgot.issues} issue{'' if forgot.issues == 1 else 's'}"
+    issues = counted(forgot.issues, "issue")
     return (
         f"forgot {forgot.rows} readers' rows of {issues} frozen over {days} days ago "
         "(state_deliveries_days; their counts are kept)"

@@ -72,6 +72,11 @@ _CAPITALS_LABEL = re.compile(
 _QUESTION_LABEL = re.compile(r"^(?i:q|question|вопрос)\s*:\s+\S")
 
 
+def counted(n: int, noun: str) -> str:
+    """A count and its noun as the command line prints them: "1 article", "2 articles"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def is_interviewer_line(line: str) -> bool:
     """ "TCA: What drew you to this subject?": an interviewer's line, not the news."""
     if _QUESTION_LABEL.match(line):

@@ -67,6 +67,20 @@ def test_parse_human_table(shared_seeds):
 
 
 @pytest.mark.slow
+def test_counts_are_told_in_the_singular_when_one(tmp_path):
+    """`parse` of a feed of one item said "1 articles"."""
+    feed = tmp_path / "one.xml"
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>One</title>'
+        "<item><title>Only item</title><link>https://one.example/1</link>"
+        "<description>Its text.</description></item></channel></rss>"
+    )
+    result = digest("parse", str(feed))
+    assert result.returncode == 0, result.stderr
+    assert "1 article, 0 rate quotes, 0 problems" in result.stdout
+
+
+@pytest.mark.slow
 def test_parse_bad_file_alone_exits_2_with_one_clear_line(tmp_path):
     bad = tmp_path / "garbage.txt"
     bad.write_bytes(b"\x00\x01\x02 not text")
