@@ -14,6 +14,7 @@ from .bounces import BounceMailboxError, read_bounces
 from .config import Config
 from .deliver import Outcome, deliver_batches, log_warning
 from .errors import DeliveryError, DigestError, ReadersDeferred
+from .message import sender
 from .models import RenderedDigest
 from .plan import DigestPlan, plan_digest, read_sources
 from .progress import meter
@@ -52,6 +53,20 @@ def postal_address_note(config: Config) -> list[str]:
     return []
 
 
+def sender_note(config: Config) -> list[str]:
+    """Through a relay, a sender on a host of one label (the default digest@localhost) is
+    refused or taken for spam by receivers, and the Message-IDs and List-Id are made on it."""
+    _, address, domain = sender(config.delivery.from_addr)
+    if config.delivery.smtp is None or "." in domain:
+        return []
+    line = config.lines.line("delivery.from")
+    return [
+        f"{config.path}{f':{line}' if line else ''}: delivery.from is {address}, not an "
+        "address of a domain of yours: receivers refuse such mail or take it for spam; set "
+        "delivery.from"
+    ]
+
+
 def recipients_of(config: Config, plan: DigestPlan, store: Storage) -> list[str]:
     """Who the digest goes to (the listed addresses and the state's active readers, see
     recipients.readers_to_send_to); bad addresses, a missing postal address and a missing
@@ -59,6 +74,7 @@ def recipients_of(config: Config, plan: DigestPlan, store: Storage) -> list[str]
     recipients, problems = readers_to_send_to(config, store)
     plan.notes.extend(str(p) for p in problems)
     plan.notes.extend(postal_address_note(config))
+    plan.notes.extend(sender_note(config))
     plan.notes.extend(unsubscribe_note(config))
     if not recipients and problems:  # only bad addresses: nobody to send to
         raise nobody_to_send_to(config.lines, problems)

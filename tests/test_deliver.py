@@ -1476,6 +1476,24 @@ def test_a_relay_refusing_the_sender_or_the_message_bounces_no_reader(
 
 @pytest.mark.slow
 @needs_pipeline
+def test_a_relay_with_the_default_sender_is_warned_about(tmp_path, smtp_server):
+    """With a relay and no `delivery.from`, every reader's mail went out from
+    digest@localhost (Message-IDs on localhost) without a word; receivers refuse it."""
+    config = write_config(tmp_path, smtp_server, ["a@x.org"])
+    config.write_text(config.read_text().replace(f'  from: "{FROM}"\n', ""))
+    done = digest(config, "run", "--json")
+    assert done.returncode == 0, done.stderr
+    assert smtp_server.messages[0].mail_from == "digest@localhost"
+    warning = "delivery.from is digest@localhost, not an address of a domain of yours"
+    assert warning in done.stderr and any(warning in n for n in json.loads(done.stdout)["notes"])
+    (tmp_path / "outbox").mkdir()
+    outbox = write_config(tmp_path / "outbox", None, ["a@x.org"])  # the outbox: a look only
+    outbox.write_text(outbox.read_text().replace(f'  from: "{FROM}"\n', ""))
+    assert warning not in digest(outbox, "run").stderr
+
+
+@pytest.mark.slow
+@needs_pipeline
 @pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
 def test_when_every_reader_bounced_the_next_run_says_so(tmp_path, smtp_server, dry_run):
     """Every listed reader refused at RCPT (550: bounced): the next run said "every address is
