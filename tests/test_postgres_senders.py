@@ -177,6 +177,23 @@ def test_one_scheduler_per_machine_on_postgresql(pg_url):
         pass
 
 
+def test_a_scheduler_whose_database_restarted_stops_cleanly(pg_cluster, pg_url):
+    """The server restarted under `digest schedule` (its runs open their own connections
+    and went on): at SIGTERM, letting go of its per-machine lock on the dead connection
+    failed the scheduler with exit 1 ("lost the connection", before that "cannot read the
+    state ... restore it from a backup"). The server dropped that lock with the session."""
+    from digest.state import schedule_lock
+
+    with schedule_lock(pg_url, "DIGEST_TEST_PG_PASSWORD"):
+        with pg_cluster.connect(pg_url) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+    with schedule_lock(pg_url, "DIGEST_TEST_PG_PASSWORD"):  # free again
+        pass
+
+
 # Sender B, held right after finishing the open issues (it found none) until `go` exists:
 # a sender on a loaded machine, or across a slow link to the database.
 HELD_SENDER = """

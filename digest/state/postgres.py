@@ -217,7 +217,11 @@ class PostgresDb(Db):
         self.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_SPACE, key))
 
     def session_unlock(self, key: int) -> None:
-        self.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_SPACE, key))
+        try:
+            self.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_SPACE, key))
+        except StateError:
+            if not self.conn.broken:
+                raise  # (else the server dropped the session's locks with it)
 
     def hold(self, run_id: int) -> None:
         self.session_lock(run_id)
