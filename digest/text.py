@@ -613,6 +613,21 @@ _STAMP_LABEL = re.compile(_LABEL_WRITTEN)
 _LABELLED_STAMP = re.compile(rf"(?:[A-Z0-9]\S*|\|)\s+({_LABEL_WRITTEN})\b")
 
 
+def is_only_a_stamp(text: str) -> bool:
+    """A line that says only when ("12 November 2025 | 14:05", "Updated 5 December 2025,
+    14:05"): dates, times, zones and stamp labels, no other word."""
+    words = [w for w in (w.strip(_STAMP_TRIM).lower() for w in text.split()) if w]
+    return bool(words) and all(
+        _STAMP_NUMBER.fullmatch(w)
+        or _STAMP_TIME.fullmatch(w)
+        or _STAMP_ZONE.fullmatch(w)
+        or w in _CALENDAR_WORDS
+        or w in _STAMP_OPENERS
+        or w in _STAMP_PREPOSITIONS
+        for w in words
+    )
+
+
 def without_timestamp(text: str) -> str:
     """`text` without the time stamp it opens with, when news in a sentence's capital follows
     it, and without a heading or caption before a labelled stamp; as it was otherwise. Only

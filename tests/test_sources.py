@@ -268,23 +268,58 @@ def test_a_pointer_to_another_story_is_chrome_not_a_title(tmp_path, pointer):
     title, and the next article ("Tajik Parliament Approves 2026 Budget" and its text) as its
     paragraphs: that article was lost, and once the story named was sent, the whole of it
     was "already-sent"."""
+    result = read_paths([_two_articles_around(tmp_path, pointer)])
+    assert [a.title for a in result.articles] == TWO_TITLES
+    assert "Saxaul" not in result.articles[0].text and "Сакс" not in result.articles[0].text
+    assert result.problems == []
+
+
+@pytest.mark.parametrize(
+    "furniture",
+    [
+        "Tags: Kazakhstan, Energy, Wind Power",
+        "Follow Us on Telegram",
+        "Subscribe to Our Newsletter",
+        "Comments (3)",
+        "Share on Facebook",
+        "Latest News",
+        "Editor\u2019s Pick",
+        "You May Also Like",
+        "Next: Tajik Parliament Approves 2026 Budget",
+        "Author: Jane Doe",
+        "Views: 1,245",
+        "Updated 5 December 2025, 14:05",
+        "12 November 2025 | 14:05",
+        "Главные Новости",
+    ],
+)
+def test_the_pages_furniture_between_articles_is_no_title(tmp_path, furniture):
+    """The same loss through a line of the page's own furniture in title case: "Follow Us on
+    Telegram" was the next article's title, the real one a paragraph of it."""
+    result = read_paths([_two_articles_around(tmp_path, furniture)])
+    assert [a.title for a in result.articles] == TWO_TITLES
+    assert furniture not in result.articles[0].text
+
+
+TWO_TITLES = [
+    "Karakalpakstan Opens Its First Desert Research Station",
+    "Tajik Parliament Approves 2026 Budget",
+]
+
+
+def _two_articles_around(tmp_path, line: str) -> str:
+    """A page of two articles with `line` after the first one's last paragraph."""
     snapshot = tmp_path / "page.txt"
     snapshot.write_text(
         "12 November 2025\n\nKarakalpakstan Opens Its First Desert Research Station\n\n"
         "Uzbekistan opened its first desert research station in Karakalpakstan on Tuesday, "
         "near Muynak, the ecology ministry said.\n\n"
-        f"{pointer}\n\nTajik Parliament Approves 2026 Budget\n\n"
+        f"{line}\n\nTajik Parliament Approves 2026 Budget\n\n"
         "Tajikistan\u2019s lower house of parliament approved the 2026 state budget on "
         "Wednesday, with spending up 14% from this year.\n",
         encoding="utf-8",
     )
-    result = read_paths([str(snapshot)])
-    assert [a.title for a in result.articles] == [
-        "Karakalpakstan Opens Its First Desert Research Station",
-        "Tajik Parliament Approves 2026 Budget",
-    ]
-    assert "Saxaul" not in result.articles[0].text and "Сакс" not in result.articles[0].text
-    assert result.problems == []
+    return str(snapshot)
 
 
 def test_non_breaking_space_lines_are_spacers_not_paragraphs():

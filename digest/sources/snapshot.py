@@ -45,6 +45,7 @@ from ..text import (
     RU_WEEKDAYS,
     clean_text,
     is_interviewer_line,
+    is_only_a_stamp,
 )
 
 TICKER = re.compile(
@@ -75,9 +76,17 @@ CHROME_LINE = re.compile(
 )
 CAPTION_LINE = re.compile(CAPTIONS, re.I)
 INNER_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)]*\s+(?=[\"“«(]?[A-ZА-ЯЁ])")
+# The page's own furniture between two articles. A title-case one ("Follow Us on Telegram",
+# "Latest News", "Comments (3)") right above the next article's title was read as that
+# article's title, and the real title and text as its paragraphs.
 CHROME_WORDS = re.compile(
-    r"^(advertisement|sponsored( content)?|related( articles| stories| news)?|share( this)?"
-    r"( article| story)?|tags?|read next|most read|more news)\s*:?$",
+    r"^(?:(advertisement|sponsored( content)?|related( articles| stories| news)?|share( this)?"
+    r"( article| story)?|tags?|read next|most read|more news|share on \w+|print( this)?"
+    r"( article| story| page)?|comments?( \(\d+\))?|follow us( on \w+)?|subscribe( to our "
+    r"newsletter)?|(top|latest|main|more|breaking) (stories|news)|most (popular|viewed|shared)"
+    r"|editor[’']s picks?|you may also like|recommended( for you)?|(previous|next) (article"
+    r"|story|post)|поделиться|главные новости|последние новости)\s*:?"
+    r"|(tags?|теги|author|автор|views|просмотров|просмотры)\s*:.*|(next|previous)\s*:.*)$",
     re.I,
 )
 BULLET_LINE = re.compile(r"^\s*(?:[•·▪◦*–-]|\d{1,2}[.)])\s+\S")
@@ -165,7 +174,7 @@ def heading_kind(text: str) -> str | None:
         return None
     if BULLET_LINE.match(plain) or LISTING_CHROME.match(plain) or CHROME_LINE.search(plain):
         return None
-    if CAPTION_LINE.search(plain) or CHROME_WORDS.match(plain):
+    if CAPTION_LINE.search(plain) or CHROME_WORDS.match(plain) or is_only_a_stamp(plain):
         return None
     title_case = is_title_case(plain)
     if is_interviewer_line(plain) and not title_case:
@@ -179,6 +188,8 @@ def heading_kind(text: str) -> str | None:
 
 def paragraph_kind(text: str) -> str:
     if LISTING_CHROME.match(text) or CHROME_LINE.search(text) or CHROME_WORDS.match(text):
+        return CHROME
+    if is_only_a_stamp(text):  # "Updated 5 December 2025, 14:05": the page's, not news
         return CHROME
     # A caption is a sentence or two and its credit; more is article text with a credit in it
     # (a short page's article extracted as one line).
