@@ -265,8 +265,13 @@ class RelayTransport:
                 # the sender refused ("530 authentication required"): no fault of the
                 # reader's, who is tried again next run; refused for all, it stops the run
                 return RETRYING, f"{REFUSED_SENDER}{answer}"
-            if code >= 500:  # at RCPT the address (a hard bounce), else this message
-                return FAILED, answer if step == "RCPT" else f"{REFUSED_MESSAGE}{answer}"
+            if code >= 500 and step == "RCPT":  # the address: a hard bounce
+                return FAILED, answer
+            if code >= 500:
+                # the message refused ("554 spam", "552 too big"): no fault of the reader's
+                # either, who gets the issue once it or the relay is mended (or is given up
+                # on after MAX_DEFERRED_RUNS runs, as a deferral); refused for all, it stops the run
+                return RETRYING, f"{REFUSED_MESSAGE}{answer}"
         if lost:
             what = "was lost" if self.sent else "cannot be reached"
             raise DeliveryError(
