@@ -144,7 +144,7 @@ def plan_digest(
             notes.append(f"{chosen.article.title}: {result.note}")
     stories = place(config, selection.chosen, leads, rules)
     stories = drop_stale_stories(config, selection, stories, read.articles, day)
-    stories = top_story_first(stories)
+    stories = top_story_first(stories, config.language)
     rows = rate_rows(current_ticker(read, day, as_of, config, notes), previous_rates)
     names = {a.source: a.source_name for a in read.articles if a.source_name}
     copies = {id(s.article) for s in selection.skipped if s.reason in (DUPLICATE, NEAR_DUPLICATE)}
@@ -344,18 +344,20 @@ def current_ticker(
     return ticker
 
 
-def top_story_first(stories: list[PlannedStory]) -> list[PlannedStory]:
+def top_story_first(stories: list[PlannedStory], language: str) -> list[PlannedStory]:
     """The top story first: the story the most outlets carried, then the newest (by when it
-    was first told), then the one told most often, then the placed order. Outlets are what
-    readers see, as in "Also reported by": the pages of one unnamed source are one."""
+    was first told), then one in the digest's `language` (its headline is the subject), then
+    the one told most often, then the placed order. Outlets are what readers see, as in "Also
+    reported by": the pages of one unnamed source are one."""
     if len(stories) < 2:
         return stories
 
-    def rank(n: int) -> tuple[int, int, int, int]:
+    def rank(n: int) -> tuple[int, int, bool, int, int]:
         c = stories[n].chosen
         outlets = len({a.shown_source for a in (c.article, *c.tellings)})
         day = c.first_told.date
-        return (-outlets, -(day.toordinal() if day else 0), -len(c.tellings), n)
+        foreign = language_of(c.article) != language
+        return (-outlets, -(day.toordinal() if day else 0), foreign, -len(c.tellings), n)
 
     top = min(range(len(stories)), key=rank)
     return [stories[top], *(s for n, s in enumerate(stories) if n != top)]

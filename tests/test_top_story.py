@@ -158,12 +158,30 @@ def test_the_top_story_is_the_one_most_outlets_carried_then_the_newest():
         Chosen(new[1]),
     ]
     stories = [PlannedStory(c, lead, "Top stories") for c, lead in zip(chosen, "abcd", strict=True)]
-    ordered = top_story_first(stories)
+    ordered = top_story_first(stories, "en")
     assert ordered[0].article is old[3]  # two outlets beat a newer story of one
     assert [s.lead for s in ordered] == ["c", "a", "b", "d"]  # the others keep their order
     chosen = [Chosen(old[2]), Chosen(new[1]), Chosen(new[0])]
     stories = [PlannedStory(c, lead, "Top stories") for c, lead in zip(chosen, "abc", strict=True)]
-    assert top_story_first(stories)[0].article is new[1]  # one outlet each: the newest first
+    assert top_story_first(stories, "en")[0].article is new[1]  # one outlet each: the newest first
+
+
+def test_of_stories_alike_the_top_story_is_one_in_the_digests_language():
+    """The top story's headline is the subject: of two stories carried by as many outlets on
+    one day, a Russian one came first in an English digest because its feed's file sorted
+    first."""
+    english = real_articles()[0]
+    told = json.loads((ROOT / "tests" / "fixtures" / "languages" / "ru_news.json").read_text())[0]
+    russian = replace(
+        english,
+        title=told["title"],
+        paragraphs=tuple(Paragraph(t) for t in told["paragraphs"]),
+        url="https://ru.example/1",
+        language="ru",
+    )
+    stories = [PlannedStory(Chosen(a), "", "Top stories") for a in (russian, english)]
+    assert top_story_first(stories, "en")[0].article is english
+    assert top_story_first(stories, "ru")[0].article is russian
 
 
 @pytest.mark.slow
