@@ -375,7 +375,7 @@ def readers_list(ctx: click.Context, status: str | None, as_json: bool) -> None:
 @readers_group.command(name="add")
 @click.argument("email")
 @click.option("--name", help="The reader's name, for the To: header.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the reader as JSON.")
 @click.pass_context
 def readers_add(ctx: click.Context, email: str, name: str | None, as_json: bool) -> None:
     """Add an active reader (the operator's word is their consent)."""
@@ -387,7 +387,7 @@ def readers_add(ctx: click.Context, email: str, name: str | None, as_json: bool)
 
 @readers_group.command(name="remove")
 @click.argument("email")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help='Print {"email", "removed"}.')
 @click.pass_context
 def readers_remove(ctx: click.Context, email: str, as_json: bool) -> None:
     """Delete a reader and their consent record (to stop mail, `unsubscribe --email`)."""
@@ -404,7 +404,7 @@ def readers_remove(ctx: click.Context, email: str, as_json: bool) -> None:
 
 @readers_group.command(name="import")
 @click.argument("csv_file", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help='Print {"added", "known", "problems"}.')
 @click.pass_context
 def readers_import(ctx: click.Context, csv_file: str, as_json: bool) -> None:
     """New active readers from a CSV file (email[,name]); known readers keep their status."""
@@ -458,7 +458,13 @@ def bounces(ctx: click.Context, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on.",
+)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """The reader-facing pages (sign-up, unsubscribe, preferences, archive) under web.url."""

@@ -8,9 +8,12 @@ import json
 import subprocess
 from pathlib import Path
 
+import click
 import pytest
 from conftest import ROOT, SHARED_SEEDS, digest_command, real_pages
 from loopback import free_port
+
+from digest.cli import cli
 
 
 def digest(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
@@ -35,6 +38,24 @@ def test_help_and_version_work_everywhere():
         assert "Usage:" in result.stdout
     version = digest("--version")
     assert version.returncode == 0 and "digest, version" in version.stdout
+
+
+def test_every_command_and_option_says_what_it_does():
+    """`digest serve --help` showed "--port INTEGER RANGE  [default: 8080; 0<=x<=65535]" and
+    `readers add/remove/import --help` a bare "--json": no word of what they do."""
+
+    def silent(command: click.Command, path: str) -> list[str]:
+        found = [] if command.help else [path]
+        found += [
+            f"{path} {param.opts[0]}"
+            for param in command.params
+            if isinstance(param, click.Option) and not param.help
+        ]
+        for name, sub in getattr(command, "commands", {}).items():
+            found += silent(sub, f"{path} {name}")
+        return found
+
+    assert silent(cli, "digest") == []
 
 
 @pytest.mark.slow
