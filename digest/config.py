@@ -918,6 +918,11 @@ def _source(item: _Node) -> SourceSpec:
     value = node.expand(_source_text(node))
     if kind == "path":
         _check_glob(node, value)
+    elif kind == "feed" and globmod.has_magic(value) and not os.path.exists(value):
+        raise node.error(  # was "no such feed file: .../feeds/*.xml"
+            f"a feed is one file or address, not a pattern: {value}",
+            "name several files with `path:` (a pattern) or `folder:`",
+        )
     elif kind == "folder" or not value.startswith(("http://", "https://")):
         problem = _path_problem(value, want_folder=kind == "folder")
         if problem:
@@ -939,6 +944,11 @@ def _source_text(node: _Node) -> str:
 
 
 def _check_glob(node: _Node, pattern: str) -> None:
+    if pattern.startswith(("http://", "https://")):  # was "pattern matches no file: https://..."
+        raise node.error(
+            f"{pattern} is a web address, not a pattern of files",
+            "a feed's address goes under `feed:`, e.g. `- feed: https://example.com/rss.xml`",
+        )
     if not globmod.glob(pattern, recursive=True):
         problem = _glob_problem(pattern)
         raise node.error(

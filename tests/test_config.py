@@ -307,6 +307,23 @@ def test_an_empty_path_is_an_error_not_the_configs_folder(tmp_path, old, new, ke
     assert e.key == key and e.line and ("is empty" in str(e) or "is a folder" in str(e))
 
 
+@pytest.mark.parametrize(
+    ("source", "key", "words"),
+    [
+        ("  - https://example.com/rss.xml", "sources[0]", "feed:"),
+        ("  - path: https://example.com/rss.xml", "sources[0].path", "feed:"),
+        ("  - feed: pages/*.xml", "sources[0].feed", "`path:`"),
+    ],
+)
+def test_a_feed_address_or_pattern_in_the_wrong_place_says_where_it_goes(
+    tmp_path, source, key, words
+):
+    """A feed's address written as a bare source said "pattern matches no file:
+    https://example.com/rss.xml"; a pattern under `feed:` said "no such feed file"."""
+    e = error_of(tmp_path, GOOD.replace("  - pages/*.txt", source))
+    assert e.key == key and words in (e.hint or "") and "matches no file" not in str(e)
+
+
 @pytest.mark.parametrize("timeout", ["0", "-1", ".inf", "7200"])
 def test_smtp_timeout_must_be_sensible(tmp_path, timeout):
     e = error_of(tmp_path, GOOD + f"  smtp:\n    host: x\n    timeout: {timeout}\n")
