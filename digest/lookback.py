@@ -18,9 +18,18 @@ class _Dated(Protocol):
     def date(self) -> dt.date | None: ...
 
 
+_LEEWAY = dt.timedelta(days=1)
+
+
 def in_the_future(day: dt.date, today: dt.date) -> bool:
     """Dated after tomorrow."""
-    return day > today + dt.timedelta(days=1)
+    return day > today + _LEEWAY
+
+
+def last_day(as_of: dt.date | None, today: dt.date) -> dt.date:
+    """The last date a source's ticker may carry to be shown: `as_of` when given, else
+    tomorrow (a later one is in the future)."""
+    return as_of if as_of is not None else today + _LEEWAY
 
 
 def reference_day(

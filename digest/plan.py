@@ -19,7 +19,7 @@ from .errors import SourcesError
 from .heap import give_back
 from .i18n import catalogue
 from .language import language_of
-from .lookback import in_the_future, reference_day, window_start
+from .lookback import in_the_future, last_day, reference_day, window_start
 from .models import (
     DUPLICATE,
     NEAR_DUPLICATE,
@@ -145,7 +145,9 @@ def plan_digest(
     stories = place(config, selection.chosen, leads, rules)
     stories = drop_stale_stories(config, selection, stories, read.articles, day)
     stories = top_story_first(stories, config.language)
-    rows = rate_rows(current_ticker(read, day, as_of, config, notes), previous_rates)
+    rows = rate_rows(
+        current_ticker(read, day, last_day(as_of, today), config, notes), previous_rates
+    )
     names = {a.source: a.source_name for a in read.articles if a.source_name}
     copies = {id(s.article) for s in selection.skipped if s.reason in (DUPLICATE, NEAR_DUPLICATE)}
 
@@ -328,18 +330,19 @@ def withdraw(
 def current_ticker(
     read: ReadResult,
     day: dt.date | None,
-    as_of: dt.date | None,
+    until: dt.date,
     config: Config,
     notes: list[str],
 ) -> list[RateQuote]:
     """The rates the digest shows: the newest ticker in the lookback window, as its stories
     are. A ticker older than the window is not today's rates (its date in small capitals
     did not stop "$1 buys 87.5 KGS" heading a digest nine months later), and one dated after
-    `--as-of` was not published yet: the digest then shows none, and a note says why."""
+    `until` (`--as-of`, else tomorrow) was not published yet (a page whose year was mistyped
+    "2027" gave the day's rates): the digest then shows none, and a note says why."""
     since = window_start(day, config.selection.lookback_days)
-    ticker = newest_ticker(read.rates, since, as_of)
+    ticker = newest_ticker(read.rates, since, until)
     if not ticker and any(q.date is not None for q in read.rates):
-        window = f"{since or 'the first day'} to {as_of or day}"
+        window = f"{since or 'the first day'} to {min(until, day or until)}"
         notes.append(f"no rates shown: none is dated in the lookback ({window})")
     return ticker
 

@@ -452,6 +452,24 @@ def test_rates_older_than_the_lookback_are_not_shown_as_todays(tmp_path):
     assert "$1 buys" not in (out / "digest.html").read_text()
 
 
+@pytest.mark.slow
+def test_a_page_dated_in_the_future_does_not_give_the_days_rates(tmp_path):
+    """One sample page dated "08 November 2027" (a year mistyped) among pages of November
+    2025: its stories were said to be in the future, but its ticker headed the digest as the
+    day's rates ("$1 buys 10 KGS" from a made-up 0.09999), over the newest real page's."""
+    pages = tmp_path / "pages"
+    shutil.copytree(SAMPLE_SEEDS, pages)
+    future = pages / "2025-11-08_front.txt"
+    text = future.read_text(encoding="utf-8")
+    text = text.replace("08 November 2025", "08 November 2027")
+    future.write_text(text.replace("KGS/USD = 0.01145", "KGS/USD = 0.09999"), encoding="utf-8")
+    config = write_config(tmp_path, [pages / "*.txt"], lookback_days="7")
+    report = run_json("--config", config, "preview", "--out", tmp_path / "p")
+    rates = {r["pair"]: r["rate"] for r in report["rates"]}
+    assert rates["KGS/USD"] == 0.01144 and rates["KZT/USD"] == 0.00196, rates
+    assert any("in the future" in p for p in report["problems"])
+
+
 DATE_ONLY_RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Gazeta</title>
 <link>https://gazeta.uz/</link>
