@@ -144,7 +144,7 @@ def plan_digest(
             notes.append(f"{chosen.article.title}: {result.note}")
     stories = place(config, selection.chosen, leads, rules)
     stories = drop_stale_stories(config, selection, stories, read.articles, day)
-    stories = top_story_first(stories, config.language)
+    stories = top_story_first(stories, today, config.language)
     rows = rate_rows(
         current_ticker(read, day, last_day(as_of, today), config, notes), previous_rates
     )
@@ -347,11 +347,14 @@ def current_ticker(
     return ticker
 
 
-def top_story_first(stories: list[PlannedStory], language: str) -> list[PlannedStory]:
+def top_story_first(
+    stories: list[PlannedStory], today: dt.date, language: str
+) -> list[PlannedStory]:
     """The top story first: the story the most outlets carried, then the newest (by when it
-    was first told), then one in the digest's `language` (its headline is the subject), then
-    the one told most often, then the placed order. Outlets are what readers see, as in "Also
-    reported by": the pages of one unnamed source are one."""
+    was first told; a date in the future, a mistyped year, is none), then one in the digest's
+    `language` (its headline is the subject), then the one told most often, then the placed
+    order. Outlets are what readers see, as in "Also reported by": the pages of one unnamed
+    source are one."""
     if len(stories) < 2:
         return stories
 
@@ -359,6 +362,7 @@ def top_story_first(stories: list[PlannedStory], language: str) -> list[PlannedS
         c = stories[n].chosen
         outlets = len({a.shown_source for a in (c.article, *c.tellings)})
         day = c.first_told.date
+        day = None if day and in_the_future(day, today) else day
         foreign = language_of(c.article) != language
         return (-outlets, -(day.toordinal() if day else 0), foreign, -len(c.tellings), n)
 

@@ -457,6 +457,24 @@ def test_a_page_dated_in_the_future_does_not_give_the_days_rates(tmp_path):
     """One sample page dated "08 November 2027" (a year mistyped) among pages of November
     2025: its stories were said to be in the future, but its ticker headed the digest as the
     day's rates ("$1 buys 10 KGS" from a made-up 0.09999), over the newest real page's."""
+    report = _preview_with_a_page_of_2027(tmp_path)
+    rates = {r["pair"]: r["rate"] for r in report["rates"]}
+    assert rates["KGS/USD"] == 0.01144 and rates["KZT/USD"] == 0.00196, rates
+    assert any("in the future" in p for p in report["problems"])
+
+
+@pytest.mark.slow
+def test_a_story_dated_in_the_future_does_not_lead_the_digest(tmp_path):
+    """The same page's "Kazakhstan and China Expand Copper ..." was the top story and the
+    Subject: the newest, by its mistyped date."""
+    report = _preview_with_a_page_of_2027(tmp_path)
+    top = report["chosen"][0]
+    assert top["date"] == "2025-11-10", top
+
+
+def _preview_with_a_page_of_2027(tmp_path: Path) -> dict:
+    """A preview of the sample pages, one of them dated "08 November 2027" (a year mistyped)
+    and its KGS quote made up (0.09999)."""
     pages = tmp_path / "pages"
     shutil.copytree(SAMPLE_SEEDS, pages)
     future = pages / "2025-11-08_front.txt"
@@ -464,10 +482,7 @@ def test_a_page_dated_in_the_future_does_not_give_the_days_rates(tmp_path):
     text = text.replace("08 November 2025", "08 November 2027")
     future.write_text(text.replace("KGS/USD = 0.01145", "KGS/USD = 0.09999"), encoding="utf-8")
     config = write_config(tmp_path, [pages / "*.txt"], lookback_days="7")
-    report = run_json("--config", config, "preview", "--out", tmp_path / "p")
-    rates = {r["pair"]: r["rate"] for r in report["rates"]}
-    assert rates["KGS/USD"] == 0.01144 and rates["KZT/USD"] == 0.00196, rates
-    assert any("in the future" in p for p in report["problems"])
+    return run_json("--config", config, "preview", "--out", tmp_path / "p")
 
 
 DATE_ONLY_RSS = """<?xml version="1.0" encoding="utf-8"?>

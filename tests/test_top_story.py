@@ -143,6 +143,9 @@ def test_a_stale_story_is_not_remembered_as_sent(tmp_path):
 # --- the top story -------------------------------------------------------------------------------
 
 
+TODAY = dt.date(2026, 12, 7)
+
+
 def test_the_top_story_is_the_one_most_outlets_carried_then_the_newest():
     articles = real_articles()
     by_day: dict[dt.date, list] = {}
@@ -158,12 +161,12 @@ def test_the_top_story_is_the_one_most_outlets_carried_then_the_newest():
         Chosen(new[1]),
     ]
     stories = [PlannedStory(c, lead, "Top stories") for c, lead in zip(chosen, "abcd", strict=True)]
-    ordered = top_story_first(stories, "en")
+    ordered = top_story_first(stories, TODAY, "en")
     assert ordered[0].article is old[3]  # two outlets beat a newer story of one
     assert [s.lead for s in ordered] == ["c", "a", "b", "d"]  # the others keep their order
     chosen = [Chosen(old[2]), Chosen(new[1]), Chosen(new[0])]
     stories = [PlannedStory(c, lead, "Top stories") for c, lead in zip(chosen, "abc", strict=True)]
-    assert top_story_first(stories, "en")[0].article is new[1]  # one outlet each: the newest first
+    assert top_story_first(stories, TODAY, "en")[0].article is new[1]  # one outlet: the newest
 
 
 def test_of_stories_alike_the_top_story_is_one_in_the_digests_language():
@@ -180,8 +183,8 @@ def test_of_stories_alike_the_top_story_is_one_in_the_digests_language():
         language="ru",
     )
     stories = [PlannedStory(Chosen(a), "", "Top stories") for a in (russian, english)]
-    assert top_story_first(stories, "en")[0].article is english
-    assert top_story_first(stories, "ru")[0].article is russian
+    assert top_story_first(stories, TODAY, "en")[0].article is english
+    assert top_story_first(stories, TODAY, "ru")[0].article is russian
 
 
 @pytest.mark.slow
