@@ -164,17 +164,8 @@ class MessageMaker:
         return self._date
 
     def _to(self, recipient: str) -> bytes:
-        """`To:` with the recipient's name when the list gives one, quoted or RFC 2047-encoded
-        by the email package (formataddr; folded by the policy when it is long)."""
-        if not EMAIL.match(recipient):
-            return fold_header("To", header_safe(recipient))
-        name = reader_name(self.names.get(recipient.lower())) or ""  # stored before the cap too
-        if not name:  # the plain ASCII addresses load_recipients gives
-            return f"To: {recipient}\r\n".encode()
-        line = f"To: {formataddr((name, recipient), charset='utf-8')}"
-        if len(line) <= 78 and not looks_encoded(name):
-            return f"{line}\r\n".encode("ascii")
-        return address_header("To", name, recipient)
+        # the CSV's name, stored before the cap too
+        return to_header(recipient, reader_name(self.names.get(recipient.lower())))
 
 
 class _EncodedPart:
@@ -259,6 +250,21 @@ def looks_encoded(text: str) -> bool:
     return "=?" in text
 
 
+def to_header(recipient: str, name: str | None = None) -> bytes:
+    """`To:` with the recipient's name when there is one, quoted or RFC 2047-encoded by the
+    email package (formataddr; folded by the policy when it is long). An address is written
+    as it is: the email package decodes one that looks like encoded words
+    ("=?utf-8?q?a=40evil.example=2C_b?=@example.com" is a valid address) into other ones."""
+    if not EMAIL.match(recipient):
+        return fold_header("To", header_safe(recipient))
+    if not name:  # the plain ASCII addresses load_recipients gives
+        return f"To: {recipient}\r\n".encode()
+    line = f"To: {formataddr((name, recipient), charset='utf-8')}"
+    if len(line) <= 78 and not looks_encoded(name):
+        return f"{line}\r\n".encode("ascii")
+    return address_header("To", name, recipient)
+
+
 def fold_header(name: str, value: object) -> bytes:
     """One header, RFC 2047-encoded where needed and folded, CRLF-terminated."""
     folded = WIRE.fold_binary(*WIRE.header_store_parse(name, value))
@@ -282,7 +288,7 @@ def text_header(name: str, text: str) -> bytes:
 def address_header(name: str, display_name: str, address: str) -> bytes:
     """`From:` or `To:` with a display name, encoded as `text_header` encodes (the address
     itself stays plain, on the last line when it fits)."""
-    if not looks_encoded(display_name):
+    if not looks_encoded(display_name) and not looks_encoded(address):
         folded = fold_header(name, Address(display_name=display_name, addr_spec=address))
         if b"=?" not in folded or not address.isascii():
             return folded

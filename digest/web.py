@@ -57,13 +57,12 @@ from .errors import ConfigError, UsageError
 from .i18n import Catalogue, catalogue
 from .message import (
     WIRE,
-    address_header,
     dkim_header,
-    fold_header,
     from_header,
     header_safe,
     sender,
     text_header,
+    to_header,
 )
 from .render import template_dir as templates
 from .state import Store
@@ -166,9 +165,7 @@ class Mailer:
         head = b"".join(
             (
                 from_header(delivery.from_addr),
-                address_header("To", header_safe(reader), email)
-                if reader
-                else fold_header("To", email),
+                to_header(email, header_safe(reader or "")),
                 text_header(
                     "Subject", header_safe(words.t("confirm_subject", title=self.config.title))
                 ),

@@ -805,3 +805,30 @@ def test_a_rate_limit_forgets_the_clients_gone_quiet():
     assert len(limit.events) <= 600  # the keys seen in the last ten minutes
     assert limit.allow("client100000") and limit.allow("client100000")
     assert not limit.allow("client100000")  # a key still in its window keeps its count
+
+
+def test_an_address_that_looks_like_encoded_words_is_written_as_it_is(tmp_path):
+    """ "=?utf-8?q?a=40evil.example=2C_b?=@example.com", a valid address the sign-up form and
+    the CSV take: the email package decoded it while folding, so the confirmation's To read
+    "a@evil.example, b@example.com", and with a reader's name (the confirmation, or a digest
+    with a longer name) no message could be made at all (InvalidHeaderDefect)."""
+    from digest import message as mime
+    from digest.config import DeliveryConfig, load_config
+    from digest.models import RenderedDigest
+    from digest.tokens import Signer
+    from digest.web import Mailer
+
+    evil = "=?utf-8?q?a=40evil.example=2C_b?=@example.com"
+    config = load_config(write_config(tmp_path, 8080))
+    mailer = Mailer(config, Signer(SECRET.encode()))
+    made = [mailer.message(evil, "http://x/c/y", name) for name in (None, "Ann", "Ann " * 12)]
+    delivery = DeliveryConfig(from_addr="digest@example.com", outbox=tmp_path)
+    for name in ("Ann", "Ann " * 12):
+        maker = mime.MessageMaker(
+            RenderedDigest("Daily", "", "<p>x</p>", "x"), delivery, names={evil: name}
+        )
+        made.append(maker.bytes_for(evil, "tok"))
+    for data in made:
+        head = data.split(b"\r\n\r\n", 1)[0].replace(b"\r\n ", b" ").decode()
+        (to,) = [line[4:] for line in head.split("\r\n") if line.startswith("To: ")]
+        assert to == evil or to.endswith(f" <{evil}>")
