@@ -252,7 +252,7 @@ class RelayTransport:
             except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as e:
                 self.relay.close()
                 lost = True
-                if isinstance(e, TimeoutError):  # a silent (or trickling) relay, cut by us
+                if _timed_out(e):  # a silent (or trickling) relay, cut by us
                     answer = f"no answer within {self.config.timeout:g} s"
                 else:
                     answer = f"connection to the relay lost: {_reason(e)}"
@@ -799,10 +799,8 @@ def _message(
             code, text = conn.getreply()
     except smtplib.SMTPResponseException as e:  # "500 Line too long"
         raise Unanswered(f"an answer that is no SMTP answer: {_reason(e)}") from None
-    except TimeoutError:
-        raise Unanswered(f"none in {patience:g} s") from None
-    except smtplib.SMTPServerDisconnected as e:
-        if isinstance(e.__context__, TimeoutError):
+    except (TimeoutError, smtplib.SMTPServerDisconnected) as e:
+        if _timed_out(e):
             raise Unanswered(f"none in {patience:g} s") from None
         raise  # dropped: the relay has not taken it (RFC 5321, 6.1), so it goes again
     finally:
@@ -811,6 +809,15 @@ def _message(
     if code < 200:  # smtplib's -1: a line that is no SMTP answer
         raise Unanswered(f"an answer that is no SMTP answer: {_answer(code, text)!r}")
     return code, text, "message"
+
+
+def _timed_out(error: BaseException) -> bool:
+    """A step cut by the timeout: the watchdog's TimeoutError, or the socket's own, which
+    smtplib reports as "Connection unexpectedly closed: timed out" (whichever came first)."""
+    return isinstance(error, TimeoutError) or (
+        isinstance(error, smtplib.SMTPServerDisconnected)
+        and isinstance(error.__context__, TimeoutError)
+    )
 
 
 class Unanswered(Exception):
