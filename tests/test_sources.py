@@ -322,6 +322,21 @@ def _two_articles_around(tmp_path, line: str) -> str:
     return str(snapshot)
 
 
+@pytest.mark.parametrize("date, day", [("Tues., Dec. 2, 2025", 2), ("Thurs. Dec. 4, 2025", 4)])
+def test_a_page_dated_with_an_ap_style_weekday_is_read(tmp_path, date, day):
+    """AP style cuts Tuesday and Thursday after four or five letters ("Tues.", "Thurs."): only
+    "Tue" and "Thu" were read past, so such a page still led with its date as a headline."""
+    snapshot = tmp_path / "page.txt"
+    snapshot.write_text(ENGLISH_PAGE.format(date=date), encoding="utf-8")
+    result = read_paths([str(snapshot)])
+    assert result.problems == []
+    assert [a.title for a in result.articles] == [
+        "Kazakhstan Opens New Wind Farm Near Almaty",
+        "Uzbekistan Launches Metro Line in Tashkent",
+    ]
+    assert {a.date for a in result.articles} == {dt.date(2025, 12, day)}
+
+
 def test_non_breaking_space_lines_are_spacers_not_paragraphs():
     article = by_title(read_page("001"), "Unveiling the Magic")
     assert all(p.text.strip() for p in article.paragraphs)

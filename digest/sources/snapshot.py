@@ -38,7 +38,6 @@ from ..models import (
 from ..text import (
     CAPTIONS,
     CHROME_CALL,
-    EN_WEEKDAY_ABBREVIATIONS,
     EN_WEEKDAYS,
     LISTING_COUNTER,
     MONTHS,
@@ -65,10 +64,10 @@ WRITTEN_DATES = (
     re.compile(r"(?P<month>\w+)\.?\s+(?P<day>\d{1,2}),\s+(?P<year>\d{4})"),
 )
 # ... after the weekday most sites' headers put first: "Friday, 5 December 2025", "Fri. Dec. 5,
-# 2025", "пятница, 5 декабря 2025" (else the date line was read as a title).
-WEEKDAY = re.compile(
-    rf"(?:{'|'.join((*EN_WEEKDAYS, *EN_WEEKDAY_ABBREVIATIONS, *RU_WEEKDAYS))})\.?,?\s+", re.I
-)
+# 2025", "Tues., Dec. 2, 2025" (AP style cuts a name after 3 or 4 letters, "Thurs."),
+# "пятница, 5 декабря 2025" (else the date line was read as a title).
+_WEEKDAY_WORDS = {day[:n] for day in EN_WEEKDAYS for n in range(3, len(day) + 1)}
+WEEKDAY = re.compile(rf"(?:{'|'.join(sorted({*_WEEKDAY_WORDS, *RU_WEEKDAYS}))})\.?,?\s+", re.I)
 LISTING_CHROME = re.compile(LISTING_COUNTER + "$", re.I)
 CHROME_LINE = re.compile(
     CHROME_CALL + r"|^find out more about .* here\.?$|^(to )?read (part|the full)\b.*\bhere\b",
