@@ -193,6 +193,22 @@ def test_a_ticker_written_with_decimal_commas_reads_its_figures(tmp_path):
     ]
 
 
+def test_a_rate_with_three_decimals_and_a_decimal_comma_change_is_no_thousands(tmp_path):
+    """ "EUR/USD = 1,085 +0,12%" on a page writing Russian figures read as 1085 dollars a euro
+    (the comma grouped thousands, as in "97,250"), with no problem: its change's decimal
+    comma says the rate's is one too."""
+    ticker = "• KZT/USD = 0,00196 +0,12%\n  • EUR/USD = 1,085 +0,12%\n  • GBP/USD = 1,270 −0,05%\n"
+    snapshot = tmp_path / "2025-12-05.txt"
+    snapshot.write_text(ticker + RUSSIAN_PAGE.split("\n", 2)[2].format(date="5 декабря 2025"))
+    result = read_paths([str(snapshot)])
+    assert result.problems == []
+    assert [(q.pair, q.rate, q.change_pct) for q in result.rates] == [
+        ("KZT/USD", Decimal("0.00196"), Decimal("0.12")),
+        ("EUR/USD", Decimal("1.085"), Decimal("0.12")),
+        ("GBP/USD", Decimal("1.270"), Decimal("-0.05")),
+    ]
+
+
 ENGLISH_PAGE = """\
 {date}
 

@@ -201,11 +201,18 @@ def paragraph_kind(text: str) -> str:
     return PROSE
 
 
-def _decimal(text: str) -> Decimal:
+def _decimal(text: str, decimal_comma: bool = False) -> Decimal:
     text = text.replace("−", "-")
-    if THOUSANDS.fullmatch(text):
+    if THOUSANDS.fullmatch(text) and not decimal_comma:
         return Decimal(text.replace(",", ""))
     return Decimal(text.replace(",", "."))
+
+
+def _quote_figures(ticker: re.Match[str]) -> tuple[Decimal, Decimal]:
+    """A ticker line's rate and change. A change with a decimal comma ("+0,12%") says the
+    rate's is one too: "EUR/USD = 1,085 +0,12%" is 1.085, not 1085 (it groups as thousands)."""
+    decimal_comma = "," in ticker["change"]
+    return _decimal(ticker["rate"], decimal_comma), _decimal(ticker["change"], decimal_comma)
 
 
 def page_lines(text: str) -> list[str]:
@@ -268,10 +275,11 @@ def read_snapshot(path: str, data: bytes) -> ReadResult:
                 after_blank = True
                 continue
             try:
+                rate, change = _quote_figures(ticker)
                 quote = RateQuote(
                     pair=pair,
-                    rate=_decimal(ticker["rate"]),
-                    change_pct=_decimal(ticker["change"]),
+                    rate=rate,
+                    change_pct=change,
                     source=path,
                     line=number,
                 )
