@@ -612,6 +612,44 @@ def test_a_stray_windows_1252_byte_in_a_utf8_feed_leaves_the_rest_utf8(tmp_path,
     assert problem.line == 3 and "0x92" in problem.message and "Windows-1252" in problem.message
 
 
+def test_a_feed_after_blank_lines_names_the_files_own_lines(tmp_path):
+    """A feed sent with blank lines before its XML declaration (WordPress themes do) is read
+    without them, and its problems named lines that many lines too early: the stray byte of
+    line 5 was "line 3", the end of a channel whose last item is left open (line 7) "line 5"."""
+    text = "\u201cKazakhstan\u2019s\u201d\udc92s"
+    item = f"<item><title>Grain</title><description>{text}</description></item>"
+    feed = tmp_path / "wordpress.xml"
+    feed.write_bytes(
+        (
+            '\n\n<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>\n'
+            f"{item}\n<item><title>Open</title>\n</channel></rss>\n"
+        ).encode("utf-8", "surrogateescape")
+    )
+    result = read_paths([str(feed)])
+    assert [(p.line, p.message[:20]) for p in result.problems] == [
+        (5, "not UTF-8 text (byte"),
+        (7, "feed is not well-for"),
+    ]
+
+
+def test_a_stray_windows_1252_byte_in_a_utf8_json_feed_leaves_the_rest_utf8(tmp_path):
+    """A JSON Feed with the same pasted quote was lost whole: "not a readable JSON Feed ('utf-8'
+    codec can't decode byte 0x92 in position ...: invalid start byte)"."""
+    page_text = STRAY.decode("utf-8", "surrogateescape").split("\n\n")
+    item = {"id": "1", "url": "https://x.example/1", "title": page_text[1]}
+    item["content_text"] = page_text[2]  # the stray byte: line 9
+    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "News", "items": [item]}
+    text = json.dumps(doc, ensure_ascii=False, indent=1)
+    feed = tmp_path / "stray.json"
+    feed.write_bytes(text.encode("utf-8", "surrogateescape"))
+    result = read_paths([str(feed)])
+    (article,) = result.articles
+    assert article.title == "Kazakhstan\u2019s Wheat Exports Rise to a Record"
+    assert "the ministry\u2019s office said" in article.text
+    (problem,) = result.problems
+    assert problem.line == 9 and "0x92" in problem.message and "Windows-1252" in problem.message
+
+
 def test_a_bad_file_does_not_stop_the_others(tmp_path):
     bad = tmp_path / "garbage.txt"
     bad.write_bytes(bytes(range(256)))

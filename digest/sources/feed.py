@@ -139,12 +139,13 @@ def _declared(data: bytes) -> str | None:
 
 
 def _utf8_strays_read(
-    data: bytes, content_type: str | None, result: ReadResult, source: str
+    data: bytes, content_type: str | None, result: ReadResult, source: str, lines_cut: int = 0
 ) -> bytes:
     """A feed in UTF-8 (by its mark, else its declaration, else the server's charset, else
     XML's default) but for a few stray bytes (a Windows-1252 quote pasted into one entry), as UTF-8
     with those read as Windows-1252: feedparser read it all as ISO-8859-1, and every other
-    entry's quotes and dashes as mojibake ("Kazakhstan\u00e2\u20ac\u2122s")."""
+    entry's quotes and dashes as mojibake ("Kazakhstan\u00e2\u20ac\u2122s"). `lines_cut`:
+    the blank lines `_declaration_first` took off, so that the problem names the file's line."""
     # the declaration over the server's charset (most often a site-wide default), as
     # `_xml_headers` reads them
     said = [_declared(data) or _header_charset(content_type), (marked_encoding(data) or [None])[0]]
@@ -153,7 +154,7 @@ def _utf8_strays_read(
     utf8 = utf8_with_strays(data)
     if utf8 is None or utf8.stray_line is None:
         return data
-    result.problems.append(Problem(source, utf8.stray_problem, utf8.stray_line))
+    result.problems.append(Problem(source, utf8.stray_problem, utf8.stray_line + lines_cut))
     return utf8.text.encode()
 
 
@@ -277,7 +278,9 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
     if looks_like_html(data):
         result.problems.append(web_page_problem(source, data))
         return result
-    data = _utf8_strays_read(_declaration_first(data), content_type, result, source)
+    start = _declaration_first(data)
+    cut = data.count(b"\n") - start.count(b"\n")
+    data = _utf8_strays_read(start, content_type, result, source, cut)
     marked = marked_encoding(data)
     if marked:  # a byte-order mark is the encoding, whatever the server's charset says
         content_type = None
@@ -315,7 +318,7 @@ def read_feed(source: str, data: bytes, content_type: str | None = None) -> Read
                 else f"{found} of its {total} entries read"
             )
             what = f"feed is not well-formed XML; read leniently, {kept}"
-        result.problems.append(Problem(source, f"{what} ({message})", line))
+        result.problems.append(Problem(source, f"{what} ({message})", line and line + cut))
     elif not parsed.version:
         result.problems.append(Problem(source, "not an RSS or Atom feed"))
         return result
