@@ -87,6 +87,29 @@ def test_trafilatura_keeps_the_article_and_leaves_the_page_furniture():
     assert text == list(a.prose)
 
 
+def test_a_utf8_page_with_one_windows_1252_quote_is_read_as_utf8():
+    """One Windows-1252 apostrophe pasted into a UTF-8 article page: the extractor guessed the
+    page was Mac Roman and every other quote read "Kazakhstan\u201a\u00c4\u00f4s" (as the
+    feeds did before they read such bytes as Windows-1252). A page wholly in Windows-1251
+    (Russian sites) is still read in it."""
+    prose = [
+        "Kazakhstan\u2019s grain exporters shipped 1.2 million tonnes in October, the ministry "
+        "said. \u201cIt is a record,\u201d a trader in Astana said, adding that demand \u2013 "
+        "mostly from China \u2013 kept rising through the autumn months.",
+        "The ministrySTRAY office said the harvest was the largest since 2011, and that exports "
+        "could reach 12 million tonnes this season if the railways keep up with the demand.",
+    ]
+    page = article_page("Grain exports rise", prose).replace(b"STRAY", b"\x92s")
+    assert extract(page, title="Grain exports rise") == [
+        prose[0],
+        prose[1].replace("STRAY", "\u2019s"),
+    ]
+    russian = ["Экспорт зерна из Казахстана вырос до рекорда, сообщило министерство. " * 3]
+    cp1251 = article_page("Экспорт зерна", russian).decode().encode("cp1251")
+    cp1251 = cp1251.replace(b"<head>", b'<head><meta charset="windows-1251">')
+    assert extract(cp1251, title="Экспорт зерна") == [russian[0].strip()]
+
+
 def test_a_summary_only_feed_gets_its_pages_text_cached_and_never_fetches_a_sent_page(
     tmp_path, site
 ):

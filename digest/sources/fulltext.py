@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..config import FetchConfig
+from ..encoding import utf8_with_strays
 from ..models import Article, Paragraph
 from ..text import clean_text, content_words, headline
 from .fetch import DEFAULT_FETCH, Fetched, fetch_all
@@ -40,8 +41,9 @@ def extract(html: bytes, url: str | None = None, title: str = "") -> list[str]:
     extractor keeps as the first line); [] when none can be found."""
     import trafilatura
 
+    page = _page(html)
     text = trafilatura.extract(
-        html,
+        page,
         url=url,
         output_format="txt",
         include_comments=False,
@@ -56,8 +58,17 @@ def extract(html: bytes, url: str | None = None, title: str = "") -> list[str]:
     if paragraphs and title and headline(paragraphs[0]) == headline(title):
         paragraphs = paragraphs[1:]
     elif len(paragraphs) == 1 and heading and _glued(paragraphs[0], heading):
-        paragraphs[0] = _without_heading(paragraphs[0], heading, html, url)
+        paragraphs[0] = _without_heading(paragraphs[0], heading, page, url)
     return [p for p in paragraphs if p]
+
+
+def _page(html: bytes) -> bytes | str:
+    """The page for the extractor: a UTF-8 page with a few stray bytes (a Windows-1252 quote
+    pasted into one paragraph) as text, those bytes read as Windows-1252, as the feeds read
+    it; the extractor's own guess took such a page for Mac Roman, every other quote in it
+    garbled ("Kazakhstan\u201a\u00c4\u00f4s"). Else the bytes, for it to read."""
+    utf8 = utf8_with_strays(html)
+    return utf8.text if utf8 is not None and utf8.stray_line is not None else html
 
 
 def _glued(line: str, title: str) -> bool:
@@ -67,7 +78,7 @@ def _glued(line: str, title: str) -> bool:
     return rest.strip()[:1].isupper()
 
 
-def _without_heading(line: str, title: str, html: bytes, url: str | None) -> str:
+def _without_heading(line: str, title: str, html: bytes | str, url: str | None) -> str:
     """A short page's <article> can come out as one line, its headline and byline first
     ("«Газпром» сократил добычу газа на 6% Дмитрий Козлов Как стало известно ..."): the line
     without them. The page's byline is read only then: reading a page's metadata costs
