@@ -632,24 +632,6 @@ def test_a_feed_after_blank_lines_names_the_files_own_lines(tmp_path):
     ]
 
 
-def test_a_stray_windows_1252_byte_in_a_utf8_json_feed_leaves_the_rest_utf8(tmp_path):
-    """A JSON Feed with the same pasted quote was lost whole: "not a readable JSON Feed ('utf-8'
-    codec can't decode byte 0x92 in position ...: invalid start byte)"."""
-    page_text = STRAY.decode("utf-8", "surrogateescape").split("\n\n")
-    item = {"id": "1", "url": "https://x.example/1", "title": page_text[1]}
-    item["content_text"] = page_text[2]  # the stray byte: line 9
-    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "News", "items": [item]}
-    text = json.dumps(doc, ensure_ascii=False, indent=1)
-    feed = tmp_path / "stray.json"
-    feed.write_bytes(text.encode("utf-8", "surrogateescape"))
-    result = read_paths([str(feed)])
-    (article,) = result.articles
-    assert article.title == "Kazakhstan\u2019s Wheat Exports Rise to a Record"
-    assert "the ministry\u2019s office said" in article.text
-    (problem,) = result.problems
-    assert problem.line == 9 and "0x92" in problem.message and "Windows-1252" in problem.message
-
-
 def test_a_bad_file_does_not_stop_the_others(tmp_path):
     bad = tmp_path / "garbage.txt"
     bad.write_bytes(bytes(range(256)))
