@@ -239,6 +239,12 @@ def _rates_note(digest: Digest, rows: list[RateRow], shown: list[_Rate], words: 
     return note
 
 
+def _line_start(text: str) -> str:
+    """Text that opens a line, capitalised: CLDR writes Russian weekdays in lower case
+    ("понедельник, 8 декабря"), as inside a sentence."""
+    return text[:1].upper() + text[1:]
+
+
 def _rates_preheader(rates: list[_Rate], words: Catalogue, limit: int = PREHEADER_MAX // 2) -> str:
     """ "$1 buys 87.4 KGS, ≈510 KZT, 9.18 TJS": the rates in a few characters, the first in
     ticker order that fit in `limit` (a long ticker would leave the next headlines no room)."""
@@ -375,7 +381,7 @@ def digest_view(digest: Digest) -> dict[str, object]:
         "tn": words.n,
         "lang": words.language,
         "title": title,
-        "date_long": words.date(digest.date, "full"),
+        "date_long": _line_start(words.date(digest.date, "full")),
         "date_short": words.date(digest.date, "short"),
         "subject": make_subject(
             items[0].title if items else None, len(items) - 1, digest.title, digest.date, words

@@ -82,7 +82,8 @@ def test_a_russian_digest_speaks_russian_everywhere():
     rendered = render(digest)
     html, text = seen(rendered.html), rendered.text
     assert '<html lang="ru"' in rendered.html
-    assert "понедельник, 8 декабря 2025 г. · 5 новостей" in html
+    assert "Понедельник, 8 декабря 2025 г. · 5 новостей" in html  # the line's start capitalised
+    assert "Понедельник, 8 декабря 2025\u202fг. · 5 новостей" in text
     assert "За 1 доллар США · 8 дек. 2025" in html
     assert "Кыргызский сом 87,4" in html and "Сомони 9,19 ▲ +0,19%" in html  # decimal comma
     assert "Узбекский сум н/д" in html
