@@ -310,3 +310,33 @@ def test_a_sender_that_loses_its_database_connection_says_so_and_loses_nobody(
     # at most the message in flight when the connection went, with the same Message-ID
     assert sum(n - 1 for n in copies.values()) <= 1
     assert all(len(v) == 1 for v in ids.values())
+
+
+def test_a_reader_deferred_while_several_senders_send_waits_for_the_next_run(
+    tmp_path, pg_cluster, pg_url
+):
+    """A reader whose server answers 4xx, with three senders at work: each took the reader the
+    other had just deferred (only its own run's deferrals were left alone), tried it, and
+    waited while another held it: the deferred reader went round between them,
+    tried again every few seconds, and neither run ever ended. Tried once per run, as with
+    one sender: a reader deferred after a run began waits for the next run."""
+    readers = [f"reader{i:03d}@example.org" for i in range(200)]
+    busy = {readers[0]: "451 4.2.0 mailbox busy", readers[-1]: "451 4.2.0 mailbox busy"}
+    with SmtpServer(behaviour=Behaviour(delay_mail=0.005, defer_always=busy)) as server:
+        config = pg_config(tmp_path, pg_url, server, readers)
+        senders = [start(config) for _ in range(3)]
+        for p in senders:
+            try:
+                _out, err = p.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                for q in senders:
+                    q.kill()
+                raise AssertionError("a sender never ended") from None
+            assert p.returncode == 0, err
+        copies, _ = tally(server)
+    assert set(copies) == set(readers) - set(busy) and max(copies.values()) == 1
+    with pg_cluster.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT status, attempts FROM deliveries WHERE recipient = ANY(%s)", (list(busy),)
+        ).fetchall()
+    assert sorted(rows) == [("retrying", 1), ("retrying", 1)]  # one try this round

@@ -362,8 +362,8 @@ class Store:
     # --- deliveries ---------------------------------------------------------------------
 
     def claimable(self, issue_id: int, run_id: int, limit: int) -> list[str]:
-        """Up to `limit` readers nobody has: pending, then claims run out, then deferred in
-        an earlier run (see deliveries.sql)."""
+        """Up to `limit` readers nobody has: pending, then claims run out, then deferred
+        before this run began (see deliveries.sql)."""
         P, C, R = DeliveryStatus.PENDING, DeliveryStatus.CLAIMED, DeliveryStatus.RETRYING
         found = [r[0] for r in self._all("claimable_pending", issue_id, P, limit)]
         if len(found) < limit:
@@ -371,7 +371,8 @@ class Store:
             rows = self._all("claimable_expired", issue_id, C, now, run_id, left)
             found += [r[0] for r in rows]
         if len(found) < limit:
-            rows = self._all("claimable_retrying", issue_id, R, run_id, limit - len(found))
+            left = limit - len(found)
+            rows = self._all("claimable_retrying", issue_id, R, run_id, run_id, left)
             found += [r[0] for r in rows]
         return found
 

@@ -20,9 +20,12 @@ ORDER BY recipient LIMIT %s
 FOR UPDATE SKIP LOCKED;
 
 -- name: claimable_retrying
--- params: issue, retrying, run, limit
+-- params: issue, retrying, run, run, limit
+-- (deferred before this run began: one another sender deferred meanwhile waits for the next
+-- run, as this run's own do; senders took each other's and tried them again, endlessly)
 SELECT recipient FROM deliveries
 WHERE issue_id = %s AND status = %s AND (run_id IS NULL OR run_id <> %s)
+    AND updated_at <= (SELECT started_at FROM runs WHERE id = %s)
 ORDER BY recipient LIMIT %s
 FOR UPDATE SKIP LOCKED;
 

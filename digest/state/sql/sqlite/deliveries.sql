@@ -18,9 +18,12 @@ SELECT recipient FROM deliveries WHERE issue_id = ? AND status = ? AND lease_unt
 ORDER BY rowid LIMIT ?;
 
 -- name: claimable_retrying
--- params: issue, retrying, run, limit
+-- params: issue, retrying, run, run, limit
+-- (deferred before this run began: one another sender deferred meanwhile waits for the next
+-- run, as this run's own do; senders took each other's and tried them again, endlessly)
 SELECT recipient FROM deliveries
 WHERE issue_id = ? AND status = ? AND (run_id IS NULL OR run_id <> ?)
+    AND updated_at <= (SELECT started_at FROM runs WHERE id = ?)
 ORDER BY rowid LIMIT ?;
 
 -- name: claim_delivery
