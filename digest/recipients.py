@@ -20,7 +20,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from .config import Config, DeliveryConfig, LineMap
-from .encoding import marked_encoding
+from .encoding import marked_encoding, utf8_with_strays
 from .errors import ConfigError
 from .models import Problem
 from .state.storage import Storage
@@ -131,14 +131,16 @@ def _lines(data: bytes) -> Iterable[tuple[int, bytes]]:
 
 
 def _line_text(line: bytes, number: int, path: Path, problems: list[Problem]) -> str:
-    """One line of a list that is not all UTF-8: UTF-8 where it is, else Windows-1252 (one
-    stray byte no longer garbles every other line's names)."""
+    """One line of a list that is not all UTF-8: UTF-8 where it is, a stray byte in it read as
+    Windows-1252 (as the sources read theirs: "Иван, René" keeps its Cyrillic), else the line
+    as Windows-1252 (one stray byte no longer garbles every other line's names)."""
     try:
         return line.decode("utf-8")
     except UnicodeDecodeError as e:
         message = f"not UTF-8 text (byte 0x{line[e.start]:02x}): read as Windows-1252"
         problems.append(Problem(str(path), message, number))
-        return line.decode("cp1252", errors="replace")
+        utf8 = utf8_with_strays(line)
+        return utf8.text if utf8 is not None else line.decode("cp1252", errors="replace")
 
 
 def read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:

@@ -531,6 +531,18 @@ def test_one_stray_byte_in_a_utf8_recipients_list_garbles_only_its_line(tmp_path
     assert [p.line for p in problems] == [3]
 
 
+def test_one_stray_byte_garbles_no_utf8_name_on_its_own_line(tmp_path):
+    """The line with the stray byte was read whole as Windows-1252: a UTF-8 name beside it
+    became mojibake ("Ð˜Ð²Ð°Ð½ & René")."""
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_bytes("email,name\nivan@x.org,Иван & Ren".encode() + b"\xe9\n")
+    recipients, problems = read_recipients(DeliveryConfig(recipients=csv_file))
+    assert [r.name for r in recipients] == ["Иван & René"]
+    assert [(p.line, p.message) for p in problems] == [
+        (2, "not UTF-8 text (byte 0xe9): read as Windows-1252")
+    ]
+
+
 def test_a_recipients_row_with_its_address_out_of_place_is_said(tmp_path):
     csv_file = tmp_path / "list.csv"
     csv_file.write_text("email,name\n,e2@example.org\nok@example.org,Ok\n", encoding="utf-8")
