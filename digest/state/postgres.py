@@ -99,9 +99,9 @@ class PostgresDb(Db):
             ) from None
         conn.row_factory = _row_factory
         db = cls(conn, url, readonly, psycopg)
-        if readonly:  # preview and history: the server refuses any write, too
-            conn.execute("SET default_transaction_read_only = on")
         try:
+            if readonly:  # preview and history: the server refuses any write, too
+                db.execute("SET default_transaction_read_only = on")
             # one look at the tables: another sender may be creating them right now
             tables = db.tables()
         except StateError:
