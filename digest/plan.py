@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 
 from .archive import page_url
 from .config import Config
@@ -49,6 +48,7 @@ from .select.sections import assign_sections, section_order
 from .select.sent import SentStories
 from .sources import read_configured
 from .sources.fulltext import with_full_text
+from .state.models import PreviousRates
 from .state.storage import Storage
 from .summarize import make_summarizer
 from .text import tokens
@@ -109,7 +109,7 @@ def plan_digest(
     config: Config,
     read: ReadResult,
     sent: SentStories,
-    previous_rates: dict[str, Decimal],
+    previous_rates: PreviousRates,
     as_of: dt.date | None = None,
     run_id: int | None = None,
     store: Storage | None = None,
@@ -146,7 +146,7 @@ def plan_digest(
     stories = drop_stale_stories(config, selection, stories, read.articles, day)
     stories = top_story_first(stories, today, config.language)
     rows = rate_rows(
-        current_ticker(read, day, last_day(as_of, today), config, notes), previous_rates
+        current_ticker(read, day, last_day(as_of, today), config, notes), previous_rates.rates
     )
     names = {a.source: a.source_name for a in read.articles if a.source_name}
     copies = {id(s.article) for s in selection.skipped if s.reason in (DUPLICATE, NEAR_DUPLICATE)}
@@ -155,13 +155,28 @@ def plan_digest(
         stories: list[PlannedStory], brief: Collection[int] = ()
     ) -> tuple[Digest, RenderedDigest]:
         digest = build_digest(
-            config, stories, rows, source_names=names, today=today, copies=copies, brief=brief
+            config,
+            stories,
+            rows,
+            source_names=names,
+            today=today,
+            copies=copies,
+            brief=brief,
+            rates_since=previous_rates.date,
         )
         digest = _with_view_url(config, digest, run_id)
         return digest, render(digest)
 
     if not stories and config.skip_empty:  # else the rates and "nothing new" go out
-        digest = build_digest(config, [], rows, source_names=names, today=today, copies=copies)
+        digest = build_digest(
+            config,
+            [],
+            rows,
+            source_names=names,
+            today=today,
+            copies=copies,
+            rates_since=previous_rates.date,
+        )
         return DigestPlan(read, selection, stories, digest, None, notes)
     digest, rendered = rendered_with(stories)
     size = len(rendered.html.encode())
@@ -379,12 +394,14 @@ def build_digest(
     today: dt.date | None = None,
     copies: Collection[int] = (),
     brief: Collection[int] = (),
+    rates_since: dt.date | None = None,
 ) -> Digest:
     """The digest as readers get it. Its date is the day it goes out, in the config's zone
     (`today`); each story is dated when its sources first told it. `copies`: the ids of the
     articles that are copies (duplicate, near-duplicate) of their story's best telling: the
     same outlet's are no other outlet's report. `brief`: the ids of the stories shown as
-    their headline alone (no lead, no other tellings listed: see _fit_one_message)."""
+    their headline alone (no lead, no other tellings listed: see _fit_one_message).
+    `rates_since`: the date of the issue the rates' changes compare with."""
     date = today or dt.datetime.now(config.tz).date()
     sections: dict[str, list[DigestItem]] = {}
     for story in stories:
@@ -420,6 +437,7 @@ def build_digest(
         rates=tuple(rows),
         rates_date=rows[0].date if rows else None,
         rates_source=rates_source or None,
+        rates_since=rates_since if any(r.since_last_pct is not None for r in rows) else None,
         reason_line=catalogue(config.language).t("reason", title=config.title),
         postal_address=config.delivery.postal_address,
         view_url=None,

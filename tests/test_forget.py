@@ -124,7 +124,7 @@ def test_a_state_of_schema_10_is_upgraded_and_its_old_issues_forgotten(state):
             (1, 1, False)
         ]
         assert [i.id for i in store.delivered_issues()] == [issue]
-        assert store.previous_rates()
+        assert store.previous_rates().rates
     with open_store(state) as store:
         assert store.db.schema_version() == SCHEMA_VERSION
         assert rules.forget_readers(store, days=90) == rules.Forgotten(1, 2)

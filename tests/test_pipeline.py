@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import IN_CI, ROOT, SAMPLE_SEEDS, digest_command, page
+
+from digest.i18n import catalogue
 
 
 def digest(*args: str) -> subprocess.CompletedProcess:
@@ -350,6 +354,11 @@ def test_skip_empty_false_still_sends_the_rates_and_says_nothing_is_new(tmp_path
     text = message.get_body(("plain",)).get_content()
     assert "Nothing new since the last digest." in text and "Kyrgyz som: 87.4" in text
     assert [r["since_last_pct"] for r in report["rates"]] == [0.0] * 5  # same page as before
+    # what the change compares with is dated: the first issue (the second run sent none)
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+        first = db.execute("SELECT digest_date FROM issues ORDER BY id LIMIT 1").fetchone()[0]
+    day = catalogue("en").date(dt.date.fromisoformat(first), "short")
+    assert f"change since the last digest ({day})" in text
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ import pytest
 from digest.errors import LockedError, StateError
 from digest.state import SCHEMA_VERSION, Store, run_lock
 from digest.state.exactly_once import begin_run, close_killed_runs, slot_has_run
+from digest.state.models import PreviousRates
 
 
 def digest_of(path) -> str:
@@ -38,7 +39,7 @@ def test_new_state_file_gets_the_schema_in_wal_mode(tmp_path):
 def test_readonly_open_of_a_missing_file_creates_nothing(tmp_path):
     path = tmp_path / "state.sqlite3"
     with Store.open(path, readonly=True) as store:
-        assert store.runs() == [] and store.previous_rates() == {}
+        assert store.runs() == [] and store.previous_rates() == PreviousRates()
     assert not path.exists()
 
 

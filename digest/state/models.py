@@ -6,7 +6,9 @@ wrote is here, so old state files read back as members.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -131,6 +133,15 @@ class DeliveredIssue:
     html: str  # with the {unsubscribe_url} placeholder, filled per reader when sent
     text: str
     stories: tuple[FrozenStory, ...]
+
+
+@dataclass(frozen=True)
+class PreviousRates:
+    """The rates of the newest issue delivered to at least one reader (by pair), and that
+    issue's date: what "since the last digest" compares with."""
+
+    rates: dict[str, Decimal] = field(default_factory=dict)
+    date: dt.date | None = None
 
 
 @dataclass(frozen=True)

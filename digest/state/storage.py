@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from decimal import Decimal
 from typing import Protocol
 
 from .models import (
@@ -20,6 +19,7 @@ from .models import (
     DeliveryStatus,
     Issue,
     IssueStatus,
+    PreviousRates,
     Run,
     RunStatus,
 )
@@ -122,7 +122,7 @@ class Storage(Protocol):
     def open_issues(self) -> list[Issue]: ...
     def issues_of_runs(self, run_ids: Sequence[int]) -> dict[int, Issue]: ...
     def delivered_issues(self) -> list[DeliveredIssue]: ...
-    def previous_rates(self) -> dict[str, Decimal]: ...
+    def previous_rates(self) -> PreviousRates: ...
 
     # --- deliveries ------------------------------------------------------------------------
     def claimable(self, issue_id: int, run_id: int, limit: int) -> list[str]: ...

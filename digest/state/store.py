@@ -27,6 +27,7 @@ from .models import (
     DeliveryStatus,
     Issue,
     IssueStatus,
+    PreviousRates,
     Run,
     RunStatus,
     WentOut,
@@ -352,12 +353,16 @@ class Store:
             for r in self._with_tallies("delivered_issues", DeliveryStatus.SENT)
         ]
 
-    def previous_rates(self) -> dict[str, Decimal]:
-        """The rates of the newest issue delivered to at least one reader."""
+    def previous_rates(self) -> PreviousRates:
+        """The rates of the newest issue delivered to at least one reader, and its date."""
         if not self.has_schema():
-            return {}
+            return PreviousRates()
         rows = self._with_tallies("previous_rates", DeliveryStatus.SENT)
-        return {pair: Decimal(rate) for pair, rate in rows}
+        day = next((d for _, _, d in rows if d), None)
+        return PreviousRates(
+            {pair: Decimal(rate) for pair, rate, _ in rows},
+            dt.date.fromisoformat(day) if day else None,
+        )
 
     # --- deliveries ---------------------------------------------------------------------
 

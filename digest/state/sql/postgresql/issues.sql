@@ -59,9 +59,9 @@ FROM issues i JOIN (
 ORDER BY i.id;
 
 -- name: previous_rates
--- The rates of the newest issue delivered to at least one reader.
-SELECT pair, rate FROM rate_history
-WHERE issue_id = (SELECT max(issue_id) FROM rate_history
+-- The rates of the newest issue delivered to at least one reader, and its date.
+SELECT r.pair, r.rate, i.digest_date FROM rate_history r LEFT JOIN issues i ON i.id = r.issue_id
+WHERE r.issue_id = (SELECT max(issue_id) FROM rate_history
                   WHERE issue_id IN (SELECT issue_id FROM deliveries WHERE status = %s
                                      UNION SELECT issue_id FROM delivery_tallies
                                      WHERE status = %s));
@@ -76,8 +76,8 @@ GROUP BY i.id, i.run_id, i.digest_date, i.subject, i.html, i.text, i.report, i.a
 ORDER BY i.id;
 
 -- name: previous_rates_before_11
-SELECT pair, rate FROM rate_history
-WHERE issue_id = (SELECT max(issue_id) FROM rate_history
+SELECT r.pair, r.rate, i.digest_date FROM rate_history r LEFT JOIN issues i ON i.id = r.issue_id
+WHERE r.issue_id = (SELECT max(issue_id) FROM rate_history
                   WHERE issue_id IN (SELECT issue_id FROM deliveries WHERE status = %s));
 
 -- name: analyze_deliveries
