@@ -38,7 +38,7 @@ from flufl.bounce import all_failures
 
 from .errors import ConfigError, DigestError
 from .state.readers import bounce_kind, says_mailbox_full
-from .text import clean_text
+from .text import clean_text, counted
 from .tokens import BadToken, Signer
 
 # flufl.bounce logs a detector's exception, traceback and all, before it raises it: the
@@ -73,8 +73,8 @@ class BounceReport:
         if not self.read:
             return []
         return [
-            f"bounces: read {self.read} new messages; "
-            f"{len(changed)} readers stopped ({', '.join(e['email'] for e in changed) or 'none'})"
+            f"bounces: read {counted(self.read, 'new message')}; "
+            f"{counted(len(changed), 'reader')} stopped ({', '.join(e['email'] for e in changed) or 'none'})"
         ]
 
     def to_json(self) -> dict:

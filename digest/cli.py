@@ -362,6 +362,7 @@ _reader_status = click.option(
 def readers_list(ctx: click.Context, status: str | None, as_json: bool) -> None:
     """Every reader with their status."""
     from . import readers
+    from .text import counted
 
     found = readers.list_readers(_load(ctx), status)
     if as_json:
@@ -369,7 +370,7 @@ def readers_list(ctx: click.Context, status: str | None, as_json: bool) -> None:
         return
     for r in found:
         click.echo(_reader_line(r))
-    click.echo(f"{len(found)} readers")
+    click.echo(counted(len(found), "reader"))
 
 
 @readers_group.command(name="add")

@@ -51,7 +51,7 @@ from .sources.fulltext import with_full_text
 from .state.models import PreviousRates
 from .state.storage import Storage
 from .summarize import make_summarizer
-from .text import tokens
+from .text import counted, tokens
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,10 @@ def plan_digest(
         later = [a for a in read.articles if a.date and a.date > as_of]
         if later:
             read.articles = [a for a in read.articles if not (a.date and a.date > as_of)]
-            notes.append(f"{len(later)} articles dated after {as_of} wait for a later digest")
+            waits = "waits" if len(later) == 1 else "wait"
+            notes.append(
+                f"{counted(len(later), 'article')} dated after {as_of} {waits} for a later digest"
+            )
     today = dt.datetime.now(config.tz).date()
     if as_of is None:
         for a in read.articles:

@@ -113,7 +113,7 @@ class Cycle:
             self._finish_quietly(RunStatus.FAILED, e.message)
             sent = self.tally().sent
             raise StateWriteError(
-                f"{e.message}; {sent} messages went out in this run: "
+                f"{e.message}; {counted(sent, 'message')} went out in this run: "
                 + ("all recorded but perhaps the last; " if sent else "")
                 + "`digest history` shows who has the issue",
                 e.hint,
@@ -351,7 +351,7 @@ class Cycle:
         message = "; ".join(
             [
                 *self.notes,
-                f"sent to {tally.sent} readers, then stopped: {reason}",
+                f"sent to {counted(tally.sent, 'reader')}, then stopped: {reason}",
                 "the readers not reached yet stay pending: the next `digest run` sends to them",
             ]
         )

@@ -102,6 +102,34 @@ def test_counts_are_told_in_the_singular_when_one(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_run_s_and_the_readers_list_s_counts_of_one_are_singular(tmp_path):
+    """3f5fbd5 left "1 articles dated after 2025-11-05 wait for a later digest" (a run's
+    warning) and `readers list`'s "1 readers"."""
+    feed = tmp_path / "two.xml"
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Two</title>'
+        "<item><title>Kyrgyz parliament passes the 2026 budget</title>"
+        "<link>https://two.example/1</link><pubDate>Wed, 05 Nov 2025 09:00:00 GMT</pubDate>"
+        "<description>The Jogorku Kenesh passed the budget for 2026 on Wednesday.</description>"
+        "</item><item><title>Tajik railway opens a new line to Kulob</title>"
+        "<link>https://two.example/2</link><pubDate>Fri, 07 Nov 2025 09:00:00 GMT</pubDate>"
+        "<description>The new line cuts the trip from Dushanbe to Kulob to three hours."
+        "</description></item></channel></rss>"
+    )
+    config = tmp_path / "digest.yaml"
+    config.write_text(
+        f"title: T\nsources: [{{feed: {feed}}}]\nstate: {tmp_path / 's.sqlite3'}\n"
+        f'delivery:\n  from: "T <t@example.com>"\n  outbox: {tmp_path / "outbox"}\n'
+    )
+    assert digest("--config", str(config), "readers", "add", "ann@example.com").returncode == 0
+    listed = digest("--config", str(config), "readers", "list")
+    assert listed.stdout.splitlines()[-1] == "1 reader", listed.stdout
+    run = digest("--config", str(config), "run", "--dry-run", "--as-of", "2025-11-05")
+    assert run.returncode == 0, run.stderr
+    assert "1 article dated after 2025-11-05 waits for a later digest" in run.stderr
+
+
+@pytest.mark.slow
 def test_parse_bad_file_alone_exits_2_with_one_clear_line(tmp_path):
     bad = tmp_path / "garbage.txt"
     bad.write_bytes(b"\x00\x01\x02 not text")
