@@ -916,14 +916,15 @@ def _source(item: _Node) -> SourceSpec:
     kind = kinds[0]
     node = fields[kind]
     value = node.expand(_source_text(node))
+    web = value.startswith(("http://", "https://"))  # its "?" is a query, not a pattern's
     if kind == "path":
         _check_glob(node, value)
-    elif kind == "feed" and globmod.has_magic(value) and not os.path.exists(value):
+    elif kind == "feed" and not web and globmod.has_magic(value) and not os.path.exists(value):
         raise node.error(  # was "no such feed file: .../feeds/*.xml"
             f"a feed is one file or address, not a pattern: {value}",
             "name several files with `path:` (a pattern) or `folder:`",
         )
-    elif kind == "folder" or not value.startswith(("http://", "https://")):
+    elif kind == "folder" or not web:
         problem = _path_problem(value, want_folder=kind == "folder")
         if problem:
             raise node.error(problem[0], problem[1])

@@ -324,6 +324,21 @@ def test_a_feed_address_or_pattern_in_the_wrong_place_says_where_it_goes(
     assert e.key == key and words in (e.hint or "") and "matches no file" not in str(e)
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "https://news.google.com/rss/search?q=Kazakhstan&hl=en-US&gl=US&ceid=US:en",
+        "https://akipress.example/?feed=rss2",
+        "https://example.com/feeds/[news].xml",
+    ],
+)
+def test_a_feed_address_with_a_query_is_a_feed_not_a_pattern(tmp_path, address):
+    """1548610 took every `feed:` with a "?" (Google News's RSS, WordPress's "?feed=rss2")
+    for a pattern of files: "a feed is one file or address, not a pattern", exit 2."""
+    config = load_config(write(tmp_path, GOOD.replace("  - pages/*.txt", f'  - feed: "{address}"')))
+    assert [s.value for s in config.sources] == [address]
+
+
 @pytest.mark.parametrize("timeout", ["0", "-1", ".inf", "7200"])
 def test_smtp_timeout_must_be_sensible(tmp_path, timeout):
     e = error_of(tmp_path, GOOD + f"  smtp:\n    host: x\n    timeout: {timeout}\n")
