@@ -137,3 +137,16 @@ def test_a_copy_while_a_run_is_sending_is_refused_not_taken_mid_send(
         after = cli(pg, "run", "--json")
         assert after.returncode == 0, after.stderr
         assert server.count_for() == {r: 1 for r in readers}
+
+
+def test_a_state_name_too_long_is_no_state_to_copy_not_a_traceback(tmp_path):
+    """acf8018's check that the state file exists called Path.is_file, which raises
+    ENAMETOOLONG on a name over 255 bytes: `state copy` ended in a traceback (2ec8afb mended
+    the same in the config's check)."""
+    config = write_config(tmp_path, 8080)
+    config.write_text(
+        config.read_text().replace("state.sqlite3", "s" * 300 + ".sqlite3"), encoding="utf-8"
+    )
+    result = cli(config, "state", "copy", "--to", "postgresql://digest@127.0.0.1:1/digest")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "no state to copy yet" in result.stderr

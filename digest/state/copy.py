@@ -10,7 +10,7 @@ past the copied ids.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from urllib.parse import urlsplit
 
 from ..errors import StateError, UsageError
@@ -32,7 +32,8 @@ def copy_state(config, target: str, password_env: str | None = None) -> dict[str
     if ":" in (target.split("://", 1)[1].split("@", 1)[0] if "@" in target else ""):
         raise UsageError("--to: the URL must not hold the password; use --password-env VAR")
     nothing = UsageError(f"{config.state}: no state to copy yet")
-    if not Path(config.state).is_file():  # (the lock would make its folder)
+    # (the lock would make its folder); os.path.isfile: False, not OSError, on a name too long
+    if not os.path.isfile(config.state):
         raise nothing
     # no run may write meanwhile: a copy taken mid-send makes the copy's first run send
     # again to every reader reached after it
