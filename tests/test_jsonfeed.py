@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 
@@ -92,6 +93,28 @@ def test_a_stray_windows_1252_byte_does_not_lose_the_feed():
     assert "the ministry\u2019s office said" in article.text
     (problem,) = result.problems
     assert problem.line == 8 and "0x92" in problem.message
+
+
+def test_a_stray_byte_in_a_feed_that_opens_with_a_bom_does_not_lose_it():
+    """A UTF-8 JSON Feed with a BOM (as Windows editors and .NET write it) was read, and one
+    with a stray Windows-1252 quote too; with both, every item was lost: "not a readable JSON
+    Feed (Unexpected UTF-8 BOM ...)"."""
+    data = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "Pamir Post",
+            "items": [
+                {"id": "1", "title": "Tajikistan\u2019s Budget", "content_text": "It passed, Q."}
+            ],
+        },
+        ensure_ascii=False,
+    ).encode()
+    data = codecs.BOM_UTF8 + data.replace(b"Q.", b"the speaker\x92s office said.")
+    result = read_json_feed("bom.json", data)
+    (article,) = result.articles
+    assert "the speaker\u2019s office said" in article.text
+    (problem,) = result.problems
+    assert "0x92" in problem.message
 
 
 def test_broken_json_names_its_line():

@@ -68,7 +68,7 @@ def _loads(source: str, data: bytes, result: ReadResult) -> object:
         if utf8 is None:
             raise
         result.problems.append(Problem(source, utf8.stray_problem, utf8.stray_line))
-        return json.loads(utf8.text)
+        return json.loads(utf8.text.removeprefix("\ufeff"))  # a BOM, as json.loads(bytes) takes
 
 
 def read_json_feed(source: str, data: bytes) -> ReadResult:
