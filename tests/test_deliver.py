@@ -1474,6 +1474,33 @@ def run_cycle(config_path: Path):
 
 
 @pytest.mark.slow
+def test_readers_refused_in_an_earlier_run_are_tried_last_in_each_later_one(tmp_path, smtp_server):
+    """The README: readers deferred (or refused the message) in an earlier run are retried
+    last. A run stopped by five refusals in a row released the readers it had claimed and
+    not tried as pending, those retrying too: the next run tried them first, ahead of the
+    readers never tried, and (the message refused for all) each five were tried again and
+    again while the rest waited."""
+    from digest.errors import ReadersDeferred
+
+    readers = [f"r{i:02d}@x.org" for i in range(12)]
+    smtp_server.behaviour.data_answers.extend(["554 5.7.1 Message rejected as spam"] * 10)
+    config = write_config(tmp_path, smtp_server, readers)
+    with pytest.raises(ReadersDeferred):  # r00-r04 refused: the run stops
+        run_cycle(config)
+    run_cycle(config)  # r05-r09 refused: the older issue stops, r10, r11 and r00-r04 untried
+
+    def statuses() -> dict[str, str]:
+        with Store.open(tmp_path / "state.sqlite3") as store:
+            return dict(store.db.execute("SELECT recipient, status FROM deliveries").fetchall())
+
+    assert {r for r, s in statuses().items() if s == "retrying"} == set(readers[:10])
+    run_cycle(config)
+    order = [m.rcpt_tos[0] for m in smtp_server.messages]
+    assert order[:2] == ["r10@x.org", "r11@x.org"], order
+    assert set(statuses().values()) == {"sent"}
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("refusal", "where"),
     [("530 5.7.0 Authentication required", "mail"), ("552 5.3.4 Message too big", "data")],

@@ -215,7 +215,8 @@ def others_claims(store: Storage, issue_id: int, run_id: int) -> int:
 
 
 def release(store: Storage, issue_id: int, run_id: int) -> None:
-    """This run's claimed readers not sent (the batch ended early): pending again."""
+    """This run's claimed readers not sent (the batch ended early): pending again, or
+    retrying (those deferred in an earlier run, tried last)."""
     store.release_claims(issue_id, run_id)
 
 

@@ -236,7 +236,8 @@ class Store:
     def mark_killed(self, run_ids: Sequence[int]) -> int:
         ids = self.db.as_list(run_ids)
         with self.transaction():
-            self._run("release_claims_of_runs", DeliveryStatus.PENDING, DeliveryStatus.CLAIMED, ids)
+            R, P, C = DeliveryStatus.RETRYING, DeliveryStatus.PENDING, DeliveryStatus.CLAIMED
+            self._run("release_claims_of_runs", R, P, C, ids)
             cursor = self._run("mark_runs", RunStatus.KILLED, self.now(), RunStatus.RUNNING, ids)
             return cursor.rowcount
 
@@ -394,8 +395,8 @@ class Store:
 
     def release_claims(self, issue_id: int, run_id: int) -> None:
         with self.transaction():
-            C = DeliveryStatus.CLAIMED
-            self._run("release_claims", DeliveryStatus.PENDING, issue_id, run_id, C)
+            R, P, C = DeliveryStatus.RETRYING, DeliveryStatus.PENDING, DeliveryStatus.CLAIMED
+            self._run("release_claims", R, P, issue_id, run_id, C)
 
     def renew_lease(self, issue_id: int, run_id: int) -> None:
         with self.transaction():

@@ -38,7 +38,8 @@ SELECT count(*) FROM deliveries
 WHERE issue_id = %s AND status = %s AND run_id <> %s AND lease_until >= %s;
 
 -- name: release_claims
-UPDATE deliveries SET status = %s, lease_until = NULL
+-- (retrying again once tried: those deferred in an earlier run come last)
+UPDATE deliveries SET status = CASE WHEN attempts > 0 THEN %s ELSE %s END, lease_until = NULL
 WHERE issue_id = %s AND run_id = %s AND status = %s;
 
 -- name: renew_lease

@@ -23,7 +23,8 @@ WHERE id = %s;
 SELECT id FROM runs WHERE status = %s;
 
 -- name: release_claims_of_runs
-UPDATE deliveries SET status = %s, sender = NULL, lease_until = NULL
+UPDATE deliveries SET status = CASE WHEN attempts > 0 THEN %s ELSE %s END,
+    sender = NULL, lease_until = NULL
 WHERE status = %s AND run_id = ANY(%s);
 
 -- name: mark_runs

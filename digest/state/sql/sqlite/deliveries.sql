@@ -35,7 +35,8 @@ SELECT count(*) FROM deliveries
 WHERE issue_id = ? AND status = ? AND run_id <> ? AND lease_until >= ?;
 
 -- name: release_claims
-UPDATE deliveries SET status = ?, lease_until = NULL
+-- (retrying again once tried: those deferred in an earlier run come last)
+UPDATE deliveries SET status = CASE WHEN attempts > 0 THEN ? ELSE ? END, lease_until = NULL
 WHERE issue_id = ? AND run_id = ? AND status = ?;
 
 -- name: renew_lease

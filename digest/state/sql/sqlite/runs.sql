@@ -23,7 +23,8 @@ WHERE id = ?;
 SELECT id FROM runs WHERE status = ?;
 
 -- name: release_claims_of_runs
-UPDATE deliveries SET status = ?, sender = NULL, lease_until = NULL
+UPDATE deliveries SET status = CASE WHEN attempts > 0 THEN ? ELSE ? END,
+    sender = NULL, lease_until = NULL
 WHERE status = ? AND run_id IN (SELECT value FROM json_each(?));
 
 -- name: mark_runs
