@@ -32,8 +32,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What became of one recipient: `sent` (the relay or the outbox took it), `failed` (5xx:
-    refused for good) or `retrying` (still 4xx after the retries; the next run tries again)."""
+    """What became of one recipient: `sent` (the relay or the outbox took it), `failed` (5xx
+    at RCPT: the address refused for good) or `retrying` (still 4xx after the retries, or the
+    sender or the message refused: no fault of the reader's; the next run tries again)."""
 
     recipient: str
     status: str

@@ -331,9 +331,7 @@ class Deferrals:
                 f"{answer}); stopped after {sent} sent in this run",
                 "the next `digest run` sends to those not yet sent to (and again to these)",
             )
-        if len(self.recent) == MAX_DEFERRED_IN_A_ROW and all(
-            s == RETRYING or a.startswith(REFUSED_MESSAGE) for s, a in self.recent
-        ):
+        if len(self.recent) == MAX_DEFERRED_IN_A_ROW and all(s == RETRYING for s, _ in self.recent):
             raise ReadersDeferred(
                 f"the SMTP relay {self.config.host}:{self.config.port} deferred or refused "
                 f"{MAX_DEFERRED_IN_A_ROW} recipients in a row (last: {answer}); "

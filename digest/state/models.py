@@ -38,7 +38,7 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"  # frozen with the issue, not tried yet
     CLAIMED = "claimed"  # a sender is sending it now (sender, lease_until)
     SENT = "sent"  # the relay (or the outbox) accepted it
-    RETRYING = "retrying"  # deferred (4xx): the next run tries again
+    RETRYING = "retrying"  # deferred (4xx), or the sender or message refused: tried next run
     FAILED = "failed"  # refused for good, unsubscribed, or deferred too often
 
 
