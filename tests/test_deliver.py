@@ -260,6 +260,19 @@ def test_subject_is_one_line_and_rfc2047_encoded(tmp_path, rendered):
     assert msg["Subject"] == "Алматы: Bcc: victim@evil.example [31m Ташкент news"
 
 
+def _message_from(tmp_path: Path, rendered, subject: str, name: str) -> bytes:
+    """The message to reader@x.org of a digest under `subject`, from and to `name`."""
+    delivery = DeliveryConfig(
+        from_addr=f'"{name}" <digest@example.com>', outbox=tmp_path, unsubscribe_url=UNSUB
+    )
+    maker = mime.MessageMaker(
+        RenderedDigest(subject, "", rendered.html, rendered.text),
+        delivery,
+        names={"reader@x.org": name},
+    )
+    return maker.bytes_for("reader@x.org", "tok")
+
+
 @pytest.mark.parametrize("short", [True, False], ids=["short", "folded"])
 def test_text_that_looks_like_encoded_words_goes_out_as_written_not_as_headers(
     tmp_path, rendered, short
@@ -269,15 +282,7 @@ def test_text_that_looks_like_encoded_words_goes_out_as_written_not_as_headers(
     every reader's message carried a Reply-To line (a To name gave an X-Evil line)."""
     evil = "=?utf-8?q?A=0D=0AReply-To:_a@evil.example=0D=0AX-Evil:_1?="
     text = evil if short else f"{evil} {'and more words ' * 5}".strip()
-    delivery = DeliveryConfig(
-        from_addr=f'"{text}" <digest@example.com>', outbox=tmp_path, unsubscribe_url=UNSUB
-    )
-    maker = mime.MessageMaker(
-        RenderedDigest(text, "", rendered.html, rendered.text),
-        delivery,
-        names={"reader@x.org": text},
-    )
-    data = maker.bytes_for("reader@x.org", "tok")
+    data = _message_from(tmp_path, rendered, text, text)
     head = data.split(b"\r\n\r\n", 1)[0]
     assert not re.search(rb"^(Reply-To|X-Evil):", head, re.MULTILINE)
     legacy = email.message_from_bytes(data)
@@ -1694,15 +1699,7 @@ def test_non_latin_subject_and_names_keep_every_space_for_rfc2047_decoders(tmp_p
     for _ in range(300):
         subject = " ".join(rng.choice(words) for _ in range(rng.randint(3, 16)))
         name = " ".join(rng.choice(words) for _ in range(rng.randint(2, 9)))
-        delivery = DeliveryConfig(
-            from_addr=f'"{name}" <digest@example.com>', outbox=tmp_path, unsubscribe_url=UNSUB
-        )
-        maker = mime.MessageMaker(
-            RenderedDigest(subject, "", rendered.html, rendered.text),
-            delivery,
-            names={"reader@x.org": name},
-        )
-        data = maker.bytes_for("reader@x.org", "tok")
+        data = _message_from(tmp_path, rendered, subject, name)
         head = data.split(b"\r\n\r\n", 1)[0]
         assert all(len(line) <= 78 for line in head.split(b"\r\n") if b"DKIM" not in line)
         legacy = email.message_from_bytes(data)
