@@ -269,8 +269,8 @@ class RelayTransport:
                 return FAILED, answer
             if code >= 500:
                 # the message refused ("554 spam", "552 too big"): no fault of the reader's
-                # either, who gets the issue once it or the relay is mended (or is given up
-                # on after MAX_DEFERRED_RUNS runs, as a deferral); refused for all, it stops the run
+                # either, who gets the issue once the relay is mended (or is given up on
+                # after MAX_DEFERRED_RUNS runs, as a deferral); refused for all, it stops the run
                 return RETRYING, f"{REFUSED_MESSAGE}{answer}"
         if lost:
             what = "was lost" if self.sent else "cannot be reached"
