@@ -251,6 +251,8 @@ def test_a_page_dated_as_newspapers_write_it_is_read(tmp_path, date):
         "Fri, 5 Dec 2025",
         "Fri. Dec. 5, 2025",
         "пятница, 5 декабря 2025",
+        "Пт, 5 декабря 2025",
+        "пт. 5 декабря 2025 г.",
     ],
 )
 def test_a_page_dated_with_its_weekday_is_read(tmp_path, date):

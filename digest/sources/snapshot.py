@@ -65,9 +65,12 @@ WRITTEN_DATES = (
 )
 # ... after the weekday most sites' headers put first: "Friday, 5 December 2025", "Fri. Dec. 5,
 # 2025", "Tues., Dec. 2, 2025" (AP style cuts a name after 3 or 4 letters, "Thurs."),
-# "пятница, 5 декабря 2025" (else the date line was read as a title).
+# "пятница, 5 декабря 2025", "Пт, 5 декабря 2025" (else the date line was read as a title).
 _WEEKDAY_WORDS = {day[:n] for day in EN_WEEKDAYS for n in range(3, len(day) + 1)}
-WEEKDAY = re.compile(rf"(?:{'|'.join(sorted({*_WEEKDAY_WORDS, *RU_WEEKDAYS}))})\.?,?\s+", re.I)
+_RU_WEEKDAY_SHORT = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
+WEEKDAY = re.compile(
+    rf"(?:{'|'.join(sorted({*_WEEKDAY_WORDS, *RU_WEEKDAYS, *_RU_WEEKDAY_SHORT}))})\.?,?\s+", re.I
+)
 LISTING_CHROME = re.compile(LISTING_COUNTER + "$", re.I)
 CHROME_LINE = re.compile(
     CHROME_CALL + r"|^find out more about .* here\.?$|^(to )?read (part|the full)\b.*\bhere\b",
