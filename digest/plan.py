@@ -154,10 +154,8 @@ def plan_digest(
     names = {a.source: a.source_name for a in read.articles if a.source_name}
     copies = {id(s.article) for s in selection.skipped if s.reason in (DUPLICATE, NEAR_DUPLICATE)}
 
-    def rendered_with(
-        stories: list[PlannedStory], brief: Collection[int] = ()
-    ) -> tuple[Digest, RenderedDigest]:
-        digest = build_digest(
+    def digest_of(stories: list[PlannedStory], brief: Collection[int] = ()) -> Digest:
+        return build_digest(
             config,
             stories,
             rows,
@@ -167,20 +165,15 @@ def plan_digest(
             brief=brief,
             rates_since=previous_rates.date,
         )
-        digest = _with_view_url(config, digest, run_id)
+
+    def rendered_with(
+        stories: list[PlannedStory], brief: Collection[int] = ()
+    ) -> tuple[Digest, RenderedDigest]:
+        digest = _with_view_url(config, digest_of(stories, brief), run_id)
         return digest, render(digest)
 
     if not stories and config.skip_empty:  # else the rates and "nothing new" go out
-        digest = build_digest(
-            config,
-            [],
-            rows,
-            source_names=names,
-            today=today,
-            copies=copies,
-            rates_since=previous_rates.date,
-        )
-        return DigestPlan(read, selection, stories, digest, None, notes)
+        return DigestPlan(read, selection, stories, digest_of([]), None, notes)
     digest, rendered = rendered_with(stories)
     size = len(rendered.html.encode())
     if size > MAX_HTML_BYTES and len(stories) > 1:
@@ -440,7 +433,7 @@ def build_digest(
         rates=tuple(rows),
         rates_date=rows[0].date if rows else None,
         rates_source=rates_source or None,
-        rates_since=rates_since if any(r.since_last_pct is not None for r in rows) else None,
+        rates_since=rates_since,
         reason_line=catalogue(config.language).t("reason", title=config.title),
         postal_address=config.delivery.postal_address,
         view_url=None,
