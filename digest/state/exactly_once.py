@@ -30,8 +30,8 @@
    remembered) holds back every new issue, so no article can go out twice in two issues.
 8. **Deferred readers.** A reader the relay defers (4xx) is tried once per run, and given up
    (`failed`) after MAX_DEFERRED_RUNS runs. A run takes only readers deferred before it
-   began: several senders at work never pass one another's deferred readers round. Readers who unsubscribed before delivery are
-   marked failed, never sent.
+   began: several senders at work never pass one another's deferred readers round. Readers
+   who unsubscribed before delivery are marked failed, never sent.
 9. **Forget readers of old issues.** An issue settled (`delivered` or `failed`) with nobody
    left to try, frozen more than `state_deliveries_days` ago, is never sent again: its
    readers' rows are counted into its tallies (per run, sender and status) and deleted, a
