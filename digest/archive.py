@@ -122,7 +122,7 @@ class ArchiveReport:
     @property
     def message(self) -> str:
         issues = counted(len(self.pages), "issue")
-        parts = [f"{len(self.written)} files written", f"{self.unchanged} unchanged"]
+        parts = [f"{counted(len(self.written), 'file')} written", f"{self.unchanged} unchanged"]
         if self.deleted:
             parts.append(f"{len(self.deleted)} deleted")
         if self.unpublished:

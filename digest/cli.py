@@ -410,13 +410,14 @@ def readers_remove(ctx: click.Context, email: str, as_json: bool) -> None:
 def readers_import(ctx: click.Context, csv_file: str, as_json: bool) -> None:
     """New active readers from a CSV file (email[,name]); known readers keep their status."""
     from . import readers
+    from .text import counted
 
     new, known, problems = readers.import_csv(_load(ctx), Path(csv_file))
     _warn(problems)
     if as_json:
         print_json({"added": new, "known": known, "problems": problems})
     else:
-        click.echo(f"{new} new readers, {known} already known")
+        click.echo(f"{counted(new, 'new reader')}, {known} already known")
 
 
 @readers_group.command(name="export")
@@ -441,6 +442,7 @@ def bounces(ctx: click.Context, as_json: bool) -> None:
     """Read the `bounces:` mailbox: hard bounces, repeated soft ones and complaints stop mail."""
     from .bounces import read_bounces
     from .state import Store
+    from .text import counted
 
     config = _load(ctx)
     if config.bounces is None:
@@ -454,7 +456,7 @@ def bounces(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{e['email']}: {e['kind']} -> {e['status']} ({e['detail']})")
     for line in report.ignored:
         click.echo(f"  {line}")
-    click.echo(f"{report.read} new messages read")
+    click.echo(f"{counted(report.read, 'new message')} read")
 
 
 @cli.command()

@@ -177,6 +177,8 @@ def test_a_maildir_of_bounces_and_complaints_changes_statuses_once(tmp_path):
     }
     again = json.loads(cli(config, "bounces", "--json").stdout)
     assert again["read"] == 0  # each message is read once
+    box.add(b"From: bo@example.org\nSubject: out of office\n\nBack on Monday.\n")
+    assert cli(config, "bounces").stdout.endswith("\n1 new message read\n")
     dry = json.loads(cli(config, "run", "--dry-run", "--json").stdout)
     assert {d["recipient"] for d in dry["delivered"]} == {"listed@example.com", "soft@example.fi"}
 

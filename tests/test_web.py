@@ -554,6 +554,10 @@ def test_readers_import_export_list_and_remove_from_the_command_line(tmp_path):
     assert data["added"] == 2 and len(data["problems"]) == 1 and ":3:" in data["problems"][0]
     again = json.loads(cli(config, "readers", "import", str(tmp_path / "in.csv"), "--json").stdout)
     assert again["added"] == 0 and again["known"] == 2
+    (tmp_path / "one.csv").write_text("cy@example.org\n")
+    one = cli(config, "readers", "import", str(tmp_path / "one.csv"))
+    assert one.stdout == "1 new reader, 0 already known\n"
+    assert cli(config, "readers", "remove", "cy@example.org").returncode == 0
     listed = json.loads(cli(config, "readers", "list", "--json").stdout)["readers"]
     assert [(r["email"], r["name"], r["status"], r["source"]) for r in listed] == [
         ("ann@example.org", "Ann Ünal", "active", "import"),
