@@ -346,6 +346,39 @@ def test_a_utf8_feed_with_a_stale_declaration_is_read_as_the_server_says(site):
     assert ["read as utf-8" in p.message for p in read.problems] == [True]
 
 
+@pytest.mark.parametrize(
+    ("content_type", "said"),
+    [
+        ("application/rss+xml", "the feed declares windows-1251"),
+        (
+            "text/xml; charset=windows-1251",
+            "the server says charset=windows-1251, as the feed declares",
+        ),
+    ],
+)
+def test_a_utf8_feed_declared_windows_1251_by_itself_or_its_server_is_read_as_utf8(
+    site, content_type, said
+):
+    """A site moved to UTF-8 whose feed template (or server) still says windows-1251, with no
+    other word: every letter came out as mojibake ("Р’ Р‘РёС€РєРµРєРµ"), without a problem."""
+    body = (
+        '<?xml version="1.0" encoding="windows-1251"?><rss version="2.0"><channel>'
+        "<title>Новости Бишкека</title><item><title>В Бишкеке открыли новый мост</title>"
+        "<description>Мэрия открыла мост через Ала-Арчу.</description></item></channel></rss>"
+    ).encode()
+    site.routes = {"/f": Page(body, headers={"Content-Type": content_type})}
+    got = fetch_all([site.url("/f")], feeds=True)[site.url("/f")]
+    read = read_feed(got.url, got.body, got.content_type)
+    [article] = read.articles
+    assert (article.title, article.text, article.source_name) == (
+        "В Бишкеке открыли новый мост",
+        "Мэрия открыла мост через Ала-Арчу.",
+        "Новости Бишкека",
+    )
+    [problem] = read.problems
+    assert problem.message == f"{said}, but its text is UTF-8; read as utf-8: check its text"
+
+
 @pytest.mark.parametrize("content_type", ["text/xml; charset=utf-8", "text/xml; charset=utf-16"])
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig"])
 def test_a_feeds_byte_order_mark_wins_over_the_servers_charset(site, content_type, encoding):

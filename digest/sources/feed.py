@@ -101,9 +101,9 @@ def _xml_headers(
     server's charset is most often its site-wide default; the feed's is its CMS's), with a
     warning either way."""
     given = charset = _header_charset(content_type)
-    if charset is None:
-        return None
     declared = _declared(data)
+    if charset is None:
+        return _stale_single_byte(f"the feed declares {declared}", declared, data, result, source)
     if declared and _codec(declared) not in (None, _codec(charset)):
         read = charset if _is_utf8(charset, data) else declared
         if read == declared:
@@ -119,7 +119,29 @@ def _xml_headers(
                 f"{declared}; read as {read}: check its text",
             )
         )
-    return {"content-type": f"application/xml; charset={charset}"}
+    said = (
+        f"the feed declares {declared}"
+        if charset != given
+        else f"the server says charset={given}"
+        + (", as the feed declares" if declared and _codec(declared) == _codec(given) else "")
+    )
+    stale = _stale_single_byte(said, charset, data, result, source)
+    return stale or {"content-type": f"application/xml; charset={charset}"}
+
+
+def _stale_single_byte(
+    said: str, charset: str | None, data: bytes, result: ReadResult, source: str
+) -> dict[str, str] | None:
+    """UTF-8 for a feed `said` to be in a single-byte `charset` whose bytes are UTF-8,
+    non-ASCII included (a site moved to UTF-8 whose template or server still says
+    windows-1251), with a problem; else None. Any bytes read in a single-byte charset, so
+    every letter came out as mojibake ("Р’ Р‘РёС€РєРµРєРµ") without a word."""
+    codec = _codec(charset) if charset else None
+    if codec is None or codec.startswith("utf") or not _is_utf8("utf-8", data):
+        return None
+    problem = f"{said}, but its text is UTF-8; read as utf-8: check its text"
+    result.problems.append(Problem(source, problem))
+    return {"content-type": "application/xml; charset=utf-8"}
 
 
 def _header_charset(content_type: str | None) -> str | None:
