@@ -1278,6 +1278,45 @@ def test_dates_in_the_zones_news_feeds_name_are_read_in_those_zones():
     ]
 
 
+def test_rfc_822_dates_as_servers_write_them_are_read():
+    """PHP's date() without a zone, no space after the weekday's comma, RFC 850's two-digit
+    year: feedparser reads none of them, so each such entry went undated, with a problem line
+    at every run. A time with words after it that name no known zone stays unread."""
+    import datetime as dt
+
+    from digest.sources.feed import read_feed
+
+    written = {
+        "no zone": "Sun, 06 Dec 2026 17:00:00",
+        "no space": "Sun,06 Dec 2026 17:00:00 +0500",
+        "rfc 850": "Sunday, 06-Dec-26 17:00:00 GMT",
+        "month first": "Dec 06, 2026 17:00:00 GMT",
+        "unknown": "Sun, 06 Dec 2026 17:00:00 GMT+5",
+    }
+    items = "".join(
+        f"<item><title>{name}</title><pubDate>{date}</pubDate><description>Text of {name}."
+        "</description></item>"
+        for name, date in written.items()
+    )
+    read = read_feed(
+        "d.xml", f'<rss version="2.0"><channel><title>D</title>{items}</channel></rss>'.encode()
+    )
+    utc = {
+        a.title: a.published and a.published.astimezone(dt.UTC).strftime("%d %H:%M")
+        for a in read.articles
+    }
+    assert utc == {
+        "no zone": "06 17:00",
+        "no space": "06 12:00",
+        "rfc 850": "06 17:00",
+        "month first": "06 17:00",
+        "unknown": None,
+    }
+    assert [p.message for p in read.problems] == [
+        "'unknown': date 'Sun, 06 Dec 2026 17:00:00 GMT+5' not read; taken as undated"
+    ]
+
+
 @pytest.mark.parametrize("inside", ["\u2028", "\r", "\x0c", "\x85"])
 def test_a_line_separator_inside_a_snapshot_title_keeps_the_title_whole(tmp_path, inside):
     """str.splitlines() also splits at U+2028, a lone CR, a form feed or NEL: one of those
