@@ -162,6 +162,8 @@ _REFERRING = frozenset(
     ол олар бұл осы оның олардың u ular bu shu uning ularning""".split()
 )
 _ENDS_SENTENCE = re.compile(r"[.!?。！？][\"'”’)\]」』）]*$")
+# A feed's teaser cut after a whole sentence, its ellipsis glued on (".…", "....")
+_WHOLE_THEN_CUT = re.compile(r"([.!][\"'”’)]?)\s*(?:…|\.\.\.)$")
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
 
 
@@ -220,6 +222,7 @@ def _usable(sentence: str, may_lack_stop: bool) -> str | None:
     it ends a paragraph that more of the article follows (see below)."""
     sentence = without_timestamp(sentence)  # a stamp after a sentence: "... Monday. Monday, Sep
     # 10, 2012 | Updated 9:01 AM EDT The murder trial ..."
+    sentence = _WHOLE_THEN_CUT.sub(r"\1", sentence)
     if word_count(sentence) < 4 or is_chrome(sentence) or not _balanced(sentence):
         return None
     if sentence.endswith(("...", ELLIPSIS)) or sentence.rstrip("”’\"')").endswith("?"):

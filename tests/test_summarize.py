@@ -411,6 +411,24 @@ def test_teaser_cut_short_with_dots_is_not_used():
     )
 
 
+@pytest.mark.parametrize("mark", ["&#8230;", "...", " …", "&hellip;"])
+def test_a_teaser_cut_after_a_whole_sentence_keeps_it_as_its_lead(mark):
+    """A publisher's feed cuts its description at a sentence's end and glues its ellipsis on
+    ("on Monday.…", "on Monday...."): the one whole sentence was taken for one cut short,
+    and the story went out with no lead."""
+    from digest.sources.feed import read_feed
+
+    sentence = "Three new metro stations opened in Almaty on Monday, the akimat said."
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        "<item><title>Almaty Metro Grows</title><link>https://t.example/metro</link>"
+        f"<description>{sentence}{mark}</description></item></channel></rss>"
+    )
+    [teaser] = read_feed("t.xml", feed.encode()).articles
+    assert teaser.excerpt
+    assert extractive_lead(teaser) == sentence
+
+
 def test_a_quote_left_open_for_the_next_paragraph_is_not_used():
     a = article(
         "“Kazakhstan has cut the number of children in care by 30% since 2015, UNICEF says.",
