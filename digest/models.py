@@ -256,13 +256,17 @@ class Chosen:
 
     @property
     def also(self) -> tuple[Telling, ...]:
-        """The other tellings, one per source and link, in page order."""
+        """The other tellings, one per source and link, in page order. A telling that links
+        the article shown, or one listed, is that article again, not another report: a
+        site's section feeds (its "World" and "Asia") both carry it, or an aggregator links it."""
         seen = {(self.article.shown_source, self.article.url)}
+        links = {self.article.url}
         out = []
         for a in self.tellings:
             key = (a.shown_source, a.url)
-            if key not in seen:
+            if key not in seen and (a.url is None or a.url not in links):
                 seen.add(key)
+                links.add(a.url)
                 out.append(Telling(a.title, a.shown_source, a.url, a.date))
         return tuple(out)
 

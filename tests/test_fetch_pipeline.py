@@ -223,6 +223,35 @@ def test_the_digest_links_each_story_to_its_article_clean_under_its_outlet(tmp_p
     assert kaspi in text and "utm_" not in text and "reddit.com/r/Kazakhstan/comments" not in text
 
 
+def test_an_article_two_section_feeds_of_its_site_carry_is_not_also_reported_by_the_other(
+    tmp_path, site
+):
+    """A site's "World" and "Asia" feeds both carry its article, under one link: the story
+    said "Also reported by: BBC News - Asia", linking the very article shown."""
+    link = "https://www.bbc.example/news/articles/c8rosatom"
+    text = (
+        "Kazakhstan has chosen Russia's Rosatom to lead the building of its first nuclear power "
+        "plant, near the village of Ulken on Lake Balkhash, the Agency for Atomic Energy said."
+    )
+    for section in ("World", "Asia"):
+        item = (
+            f"<item><title>Kazakhstan picks Rosatom to build its first nuclear plant</title>"
+            f"<link>{link}</link><guid isPermaLink='false'>c8rosatom</guid>"
+            f"<pubDate>{format_datetime(dt.datetime(2026, 12, 6, 9, tzinfo=dt.UTC))}</pubDate>"
+            f"<description>{text}</description></item>"
+        )
+        site.routes[f"/{section}.xml"] = Page(
+            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>BBC News - {section}</title><link>https://www.bbc.example/news</link>"
+            f"{item}</channel></rss>".encode()
+        )
+    config = load_config(write_config(tmp_path, [site.url("/World.xml"), site.url("/Asia.xml")]))
+    report, _ = preview(config, tmp_path / "preview")
+    told = [(c["source"], c["url"], c["also"]) for c in report.to_json()["chosen"]]
+    assert told == [("BBC News - World", link, [])]
+    assert "Also reported by" not in (tmp_path / "preview" / "digest.txt").read_text()
+
+
 def test_a_telegram_bridge_titling_every_post_with_its_channel_sends_each_post_as_it_comes(
     tmp_path, site
 ):
