@@ -7,9 +7,9 @@ should reach the user as a traceback for an input or configuration problem.
 from __future__ import annotations
 
 
-def reason(error: BaseException) -> str:
-    """What a library's exception says, on one line for a message (its type's name when it
-    says nothing)."""
+def reason(error: BaseException | str) -> str:
+    """What a library's exception (or its message) says, on one line for a message (its
+    type's name when it says nothing)."""
     return " ".join(str(error).split()) or type(error).__name__
 
 

@@ -107,6 +107,16 @@ def test_gzip_is_asked_for_and_decoded_also_when_sent_unasked(site):
     assert "digest/" in site.asked("/gz")[0]["User-Agent"]
 
 
+def test_a_body_that_is_not_the_content_encoding_it_claims_is_one_line_naming_it(site):
+    """A server that says `Content-Encoding: gzip` over a plain body: the problem was two
+    lines, aiohttp's "400, message:" on the first."""
+    site.routes = {"/f": Page(FEED, headers={"Content-Encoding": "gzip"})}
+    got = fetch_all([site.url("/f")])[site.url("/f")]
+    assert got.error == (
+        "the answer broke off or could not be decoded (Can not decode content-encoding: gzip)"
+    )
+
+
 def test_a_gzip_file_served_as_is_is_unpacked(site):
     site.routes = {
         "/feed.xml.gz": Page(gzip.compress(FEED), headers={"Content-Type": "application/gzip"})

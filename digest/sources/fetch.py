@@ -245,11 +245,13 @@ def _connection_error(e: Exception) -> str:
     import aiohttp
 
     if isinstance(e, aiohttp.InvalidURL):
-        return f"not a usable address ({e})"
+        return f"not a usable address ({reason(e)})"
     if isinstance(e, aiohttp.ClientConnectorError):
         return f"could not connect ({e.os_error.strerror or e.os_error})"
     if isinstance(e, aiohttp.ClientPayloadError):
-        return f"the answer broke off or could not be decoded ({e})"
+        # the decoder's own words, without the status aiohttp puts first ("400, message:\n")
+        said = getattr(e.__cause__, "message", None)
+        return f"the answer broke off or could not be decoded ({reason(said or e)})"
     return f"broken HTTP answer ({reason(e)})"
 
 
