@@ -174,6 +174,25 @@ def test_a_move_undone_is_forgotten_and_no_longer_reported(site):
     assert len(site.asked("/new")) == 2  # the first run's and the second's, not the third's
 
 
+@pytest.mark.parametrize("code", [404, 410])
+def test_a_move_whose_new_address_is_not_there_is_forgotten(site, code):
+    """A feed moved from /old to /new; then /new went away and /old served the feed again
+    (a wrong redirect taken down, the new address retired): every run asked /new alone and
+    said /old answered 404, while /old worked in the editor's browser."""
+    site.routes = {"/old": redirect(301, "/new"), "/new": Page(FEED)}
+    old, new = site.url("/old"), site.url("/new")
+    first = fetch_all([old])[old]
+    site.routes = {"/old": Page(FEED), "/new": Page(b"", status=code)}
+    gone = fetch_all([old], cache={old: first.cache})[old]
+    assert gone.error.endswith(f" at {new}, where it had moved; `feed:` is asked again next run")
+    assert (gone.body, gone.cache.moved_to) == (FEED, None)  # the last copy read meanwhile
+    [problem] = read_specs([SourceSpec("feed", old)], fetched={old: gone}).problems
+    assert "moved permanently" not in problem.message
+    back = fetch_all([old], cache={old: gone.cache})[old]
+    assert (back.body, back.error, back.cache.moved_to) == (FEED, None, None)
+    assert (len(site.asked("/old")), len(site.asked("/new"))) == (2, 2)
+
+
 @pytest.mark.parametrize("code", [302, 303, 307])
 def test_a_temporary_redirect_is_followed_and_not_remembered(site, code):
     moved = redirect(code, "/today")
