@@ -117,6 +117,17 @@ def test_a_body_that_is_not_the_content_encoding_it_claims_is_one_line_naming_it
     )
 
 
+@pytest.mark.parametrize("encoding", ["br", "zstd"])
+def test_a_body_in_an_encoding_digest_does_not_read_is_one_clear_line(site, encoding):
+    """A server that sends Brotli unasked: the problem was "broken HTTP answer (400,
+    message='Can not decode content-encoding: brotli (br). Please install `Brotli`', url=
+    ...)", advice that would unpack a Brotli bomb with no cap (README: not asked for)."""
+    site.routes = {"/f": Page(b"\x1b\x00\x00\x00", headers={"Content-Encoding": encoding})}
+    got = fetch_all([site.url("/f")])[site.url("/f")]
+    assert got.error.startswith("sent in ")
+    assert got.error.endswith(f"({encoding}), a Content-Encoding digest does not ask for or read")
+
+
 def test_a_gzip_file_served_as_is_is_unpacked(site):
     site.routes = {
         "/feed.xml.gz": Page(gzip.compress(FEED), headers={"Content-Type": "application/gzip"})

@@ -241,6 +241,9 @@ def _not_asked(url: str, known: CacheInfo, why: str) -> Fetched:
     return got
 
 
+_UNREAD_ENCODING = re.compile(r"Can not decode content-encoding: ([^.]+)", re.I)
+
+
 def _connection_error(e: Exception) -> str:
     import aiohttp
 
@@ -248,6 +251,11 @@ def _connection_error(e: Exception) -> str:
         return f"not a usable address ({reason(e)})"
     if isinstance(e, aiohttp.ClientConnectorError):
         return f"could not connect ({e.os_error.strerror or e.os_error})"
+    if isinstance(e, aiohttp.ClientResponseError) and (
+        unread := _UNREAD_ENCODING.search(e.message or "")
+    ):
+        # not aiohttp's advice to install a decoder: Brotli's would unpack with no cap
+        return f"sent in {unread.group(1)}, a Content-Encoding digest does not ask for or read"
     if isinstance(e, aiohttp.ClientPayloadError):
         # the decoder's own words, without the status aiohttp puts first ("400, message:\n")
         said = getattr(e.__cause__, "message", None)
