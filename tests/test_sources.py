@@ -1278,6 +1278,28 @@ def test_dates_in_the_zones_news_feeds_name_are_read_in_those_zones():
     ]
 
 
+def test_an_entry_whose_content_is_its_featured_image_alone_reads_its_description():
+    """<content:encoded> holding only the featured image and its credit, the text in
+    <description>: the longest content won, and the story went out with no text, no lead."""
+    from digest.sources.feed import read_feed
+
+    image = (
+        '<figure><img src="https://cdn.example.com/uploads/2026/12/almaty-metro-1024x683.jpg" '
+        'srcset="https://cdn.example.com/uploads/2026/12/almaty-metro-1024x683.jpg 1024w, '
+        'https://cdn.example.com/uploads/2026/12/almaty-metro-300x200.jpg 300w" '
+        'alt="Almaty metro"/><figcaption>Photo: Akimat of Almaty</figcaption></figure>'
+    )
+    text = "Three new metro stations opened in Almaty on Monday, the akimat said."
+    feed = (
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        "<channel><title>V</title><item><title>Almaty Metro Grows</title>"
+        f"<description><![CDATA[<p>{text}</p>]]></description>"
+        f"<content:encoded><![CDATA[{image}]]></content:encoded></item></channel></rss>"
+    )
+    [article] = read_feed("v.xml", feed.encode()).articles
+    assert article.text == text
+
+
 def test_rfc_822_dates_as_servers_write_them_are_read():
     """PHP's date() without a zone, no space after the weekday's comma, RFC 850's two-digit
     year: feedparser reads none of them, so each such entry went undated, with a problem line

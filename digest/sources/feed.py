@@ -19,7 +19,7 @@ import feedparser
 
 from ..encoding import marked_encoding, opening, utf8_with_strays
 from ..language import declared_language
-from ..models import Article, Paragraph, Problem, ReadResult
+from ..models import BODY_KINDS, Article, Paragraph, Problem, ReadResult
 from ..text import clean_text, safe_href, site_of
 from ..untitled import title_from_text
 from .entry import (
@@ -261,9 +261,16 @@ def _content(entry: feedparser.FeedParserDict) -> tuple[str, bool]:
 
 
 def _text(entry: feedparser.FeedParserDict) -> list[Paragraph]:
-    """The entry's text (`_content`) as paragraphs."""
+    """The entry's text (`_content`) as paragraphs; its summary's when the content holds no
+    body (a <content:encoded> of the featured image alone, the text in <description>: the
+    story had no text, no lead)."""
     value, plain = _content(entry)
-    return text_to_paragraphs(value) if plain else html_to_paragraphs(value)
+    paragraphs = text_to_paragraphs(value) if plain else html_to_paragraphs(value)
+    summary = entry.get("summary", "")
+    if entry.get("content") and summary and not any(p.kind in BODY_KINDS for p in paragraphs):
+        plain = (entry.get("summary_detail") or {}).get("type") == "text/plain"
+        return text_to_paragraphs(summary) if plain else html_to_paragraphs(summary)
+    return paragraphs
 
 
 def _title(item: feedparser.FeedParserDict) -> str:
