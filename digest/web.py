@@ -610,7 +610,7 @@ class App:
                     until = dt.date.fromisoformat(fields.get("until", ""))
                 except ValueError:
                     until = None
-                today = dt.date.today()
+                today = dt.date.fromisoformat(self.store().today())  # the pause's own rule
                 if until is None or not today < until <= today + dt.timedelta(days=MAX_PAUSE_DAYS):
                     said.append(t("pause_date_wrong"))
                 else:

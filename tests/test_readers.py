@@ -80,6 +80,48 @@ def test_a_pause_ends_by_itself(store):
     assert [r.email for r in readers.all("paused")] == ["p@example.org"]
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def state_lines(request, tmp_path) -> str:
+    """A config's `state:` (and its password's variable) on either database."""
+    if request.param == "sqlite":
+        return f"state: {tmp_path / 's.sqlite3'}\n"
+    url = request.getfixturevalue("pg_url")
+    return f"state: {url}\nstate_password_env: DIGEST_TEST_PG_PASSWORD\n"
+
+
+def test_a_pause_ends_when_its_day_begins_in_the_digests_timezone(state_lines, tmp_path):
+    """A reader who pauses "until 19 March" gets the issue dated 19 March, not the one dated
+    18 March, whatever the UTC date is when each goes out. The pause ended at midnight UTC:
+    in New York the 18 March issue of a 21:30 slot (01:30 UTC) went to the reader, in Sydney
+    the 19 March issue of a 07:00 slot (20:00 UTC the day before) did not."""
+    from zoneinfo import ZoneInfo
+
+    from digest.config import load_config
+
+    utc = dt.datetime.now(dt.UTC)
+    # 12 hours behind UTC before noon UTC, 14 ahead after: either way another day than UTC's
+    zone = "Etc/GMT+12" if utc.hour < 12 else "Pacific/Kiritimati"
+    today = dt.datetime.now(ZoneInfo(zone)).date()
+    assert today != utc.date()
+    (tmp_path / "page.txt").write_text("", encoding="utf-8")
+    config_file = tmp_path / "digest.yaml"
+    config_file.write_text(f"title: T\nsources: ['*.txt']\ntimezone: {zone}\n{state_lines}")
+    with Store.for_config(load_config(config_file)) as store:
+        readers = store.readers()
+        for who, until in (("ends-today", today), ("ends-tomorrow", today + dt.timedelta(1))):
+            readers.add_by_operator(f"{who}@example.org")
+            readers.set_status(
+                f"{who}@example.org", ReaderStatus.PAUSED, "reader", until.isoformat()
+            )
+        assert [r.email for r in readers.sendable()] == ["ends-today@example.org"]
+        assert readers.blocked() == {"ends-tomorrow@example.org"}
+        assert readers.blocked_among(["ends-today@example.org", "ends-tomorrow@example.org"]) == {
+            "ends-tomorrow@example.org"
+        }
+        assert readers.get("ends-today@example.org").status == ReaderStatus.ACTIVE
+        assert readers.get("ends-tomorrow@example.org").status == ReaderStatus.PAUSED
+
+
 def test_a_readers_name_is_one_line_however_it_comes_in(tmp_path):
     """`readers add --name`, a CSV import and `to:` keep a name by the one rule the digest
     shows text by (text.clean_text): line breaks, tabs, escapes and bidi overrides are gone."""

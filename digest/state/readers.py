@@ -97,15 +97,15 @@ class Reader:
         return data
 
 
-def reader_from_row(row: tuple) -> Reader:
+def reader_from_row(row: tuple, today: str) -> Reader:
     """A row of the reader queries (their columns in Reader's order); a pause that has ended
-    reads as active, as sending treats it."""
+    by `today` (Store.today) reads as active, as sending treats it."""
     email, token, status, *rest = row
     reader = Reader(email, token, ReaderStatus(status), *rest)
     if (
         reader.status == ReaderStatus.PAUSED
         and reader.paused_until
-        and reader.paused_until <= now()
+        and reader.paused_until <= today
     ):
         return replace(reader, status=ReaderStatus.ACTIVE)
     return reader

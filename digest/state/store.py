@@ -78,8 +78,16 @@ def is_url(state: str | os.PathLike[str]) -> bool:
 class Store:
     """The state. `Store.open(path_or_url)`; `readonly=True` for preview and history."""
 
-    def __init__(self, db: Db, path: Path | str, readonly: bool, lease_seconds: int = 300):
+    def __init__(
+        self,
+        db: Db,
+        path: Path | str,
+        readonly: bool,
+        lease_seconds: int = 300,
+        timezone: dt.tzinfo = dt.UTC,
+    ):
         self.db = db
+        self.timezone = timezone  # the digest's: the day a reader's pause ends
         self.path = path
         self.where = db.where
         self.readonly = readonly
@@ -105,6 +113,7 @@ class Store:
         password_env: str | None = None,
         lease_seconds: int = 300,
         config_path: str = "",
+        timezone: dt.tzinfo = dt.UTC,
     ) -> Store:
         if is_url(state):
             db: Db = PostgresDb.open(str(state), readonly, password_env, config_path)
@@ -120,7 +129,7 @@ class Store:
         except BaseException:
             db.close()
             raise
-        return cls(db, state, readonly, lease_seconds)
+        return cls(db, state, readonly, lease_seconds, timezone)
 
     @classmethod
     def for_config(cls, config: Config, readonly: bool = False) -> Store:
@@ -130,6 +139,7 @@ class Store:
             password_env=config.state_password_env,
             lease_seconds=config.state_lease_seconds,
             config_path=str(config.path),
+            timezone=config.tz,
         )
 
     def close(self) -> None:
@@ -140,6 +150,12 @@ class Store:
         and deliveries. Readers' times stay on this machine's clock: the signed links they
         are compared with (a confirmation's time) are made by it."""
         return now(offset_seconds + self.clock_skew)
+
+    def today(self) -> str:
+        """Today in the digest's timezone, as paused_until is written: a pause "until 19
+        March" ends when 19 March begins there, so the issue dated that day is the first to
+        go (on the UTC date it ended a day early west of UTC, a day late east of it)."""
+        return dt.datetime.now(self.timezone).date().isoformat()
 
     def _clock_skew(self) -> float:
         """How many seconds the database server's clock runs ahead of this machine's. Senders
@@ -549,11 +565,11 @@ class Store:
 
     def reader(self, email: str) -> Reader | None:
         row = self._one("reader", email.lower())
-        return _reader(row) if row else None
+        return self._reader(row) if row else None
 
     def reader_by_token(self, token: str) -> Reader | None:
         row = self._one("reader_by_token", token)
-        return _reader(row) if row else None
+        return self._reader(row) if row else None
 
     def all_readers(self, status: str | None = None) -> list[Reader]:
         if not self.has_schema():
@@ -561,18 +577,21 @@ class Store:
         rows = (
             self._all("all_readers") if status is None else self._all("readers_with_status", status)
         )
-        return [_reader(r) for r in rows]
+        return [self._reader(r) for r in rows]
 
     def sendable_readers(self) -> list[Reader]:
-        return [_reader(r) for r in self._all("sendable_readers", now())]
+        return [self._reader(r) for r in self._all("sendable_readers", self.today())]
 
     def blocked_readers(self) -> set[str]:
-        return {r[0] for r in self._all("blocked_readers", now())}
+        return {r[0] for r in self._all("blocked_readers", self.today())}
 
     def blocked_among(self, emails: Sequence[str]) -> set[str]:
         keys = {e.lower(): e for e in emails}
-        rows = self._all("blocked_among", self.db.as_list(list(keys)), now())
+        rows = self._all("blocked_among", self.db.as_list(list(keys)), self.today())
         return {keys[r[0]] for r in rows}
+
+    def _reader(self, row) -> Reader:
+        return reader_from_row(tuple(row), self.today())
 
     def reader_names(self, emails: Sequence[str]) -> dict[str, str]:
         wanted = sorted({e.lower() for e in emails})
@@ -894,7 +913,3 @@ def _delivery(r) -> Delivery:
         r["run_id"],
         r["lease_until"],
     )
-
-
-def _reader(row) -> Reader:
-    return reader_from_row(tuple(row))
