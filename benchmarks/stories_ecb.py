@@ -29,7 +29,8 @@ little either way (the intercept by 0.5, the words and names weights by 20%): ho
 operating point is, that is how far other news that scores a little differently could move
 the figures.
 `--out-of-sample`: each topic measured with the same-story model fitted on the other 21 (the
-figures above are in sample: the model was fitted on these topics).
+figures above are in sample: the model was fitted on these topics); with `--explain`, each
+fit's articles under another event's story and its events sent again, as for one run.
 
 Prints its figures; asserts nothing (tests/test_stories_real.py holds the floor).
 """
@@ -270,7 +271,7 @@ def sensitivity(articles: list[Article], gold: dict[str, str]) -> None:
 DATE_CONFLICT = 4  # the date conflict's place in similarity.WEIGHTS (the intercept first)
 
 
-def out_of_sample(articles: list[Article], gold: dict[str, str]) -> None:
+def out_of_sample(articles: list[Article], gold: dict[str, str], explain: bool = False) -> None:
     """How the model does on topics it was not fitted on: for each topic, the weights fitted
     on the other 21 (`fitted_weights`), one run and two days of all the articles with them
     (so the terms' rarity is as in one run of every topic), measured on that topic's
@@ -279,7 +280,8 @@ def out_of_sample(articles: list[Article], gold: dict[str, str]) -> None:
     maps (each weight times the same ratio, the intercept moved by the same amount), and
     moved onto them (each weight moved by the same amount: a ratio blows up a weight the fit
     puts near zero, as the shared figures' 0.1 against the shipped 1.09). Beside these, in
-    sample: the fit on all topics, and the shipped weights."""
+    sample: the fit on all topics, and the shipped weights. `explain`: each fit's articles
+    under another event's story, and its events sent again and new events lost."""
     pairs, same, pair_topic = same_topic_pairs(articles, gold)
     topic = {a.url: topic_of(gold[a.url]) for a in articles}
     in_sample = np.array(fitted_weights(pairs, same, np.ones(len(same), bool)))
@@ -323,6 +325,11 @@ def out_of_sample(articles: list[Article], gold: dict[str, str]) -> None:
             f"  {label}:\n    {_pooled([r for r, _ in rows])}; two days {again[0]}/{again[1]} "
             f"sent again, {lost[0]}/{lost[1]} new events lost"
         )
+        if explain:
+            for r, _ in rows:
+                _explain_under(r, gold, "      ")
+            print(f"      sent again: {', '.join(e for _, t in rows for e in t.sent_again)}")
+            print(f"      new lost: {', '.join(e for _, t in rows for e in t.lost) or 'none'}")
 
 
 def same_topic_pairs(
@@ -381,6 +388,15 @@ def smaller_batches(articles: list[Article], gold: dict[str, str]) -> None:
     for kind, batches in kinds.items():
         runs = [one_run(b, {a.url: gold[a.url] for a in b}) for b in batches]
         print(f"  {kind}: {_pooled(runs)}")
+
+
+def _explain_under(r: OneRun, gold: dict[str, str], indent: str = "  ") -> None:
+    """Each article of `r` shown under another event's story, with that story's face."""
+    for shown, a in r.under_another:
+        print(
+            f"{indent}[{gold[shown.url]}] {shown.title[:60]!r}\n"
+            f"{indent}   <- [{gold[a.url]}] {a.title[:60]!r}"
+        )
 
 
 def _pooled(runs: list[OneRun]) -> str:
@@ -531,10 +547,7 @@ def main() -> None:
         f"{r.precision:.3f}, recall {r.recall:.3f}; select {r.seconds:.2f} s"
     )
     if args.explain:
-        for shown, a in r.under_another:
-            print(
-                f"  [{gold[shown.url]}] {shown.title[:60]!r}\n     <- [{gold[a.url]}] {a.title[:60]!r}"
-            )
+        _explain_under(r, gold)
     t = two_days(articles, gold)
     print(
         f"two days: {len(t.sent_again)}/{t.old} already-sent events sent again, "
@@ -558,7 +571,7 @@ def main() -> None:
     if args.sensitivity:
         sensitivity(articles, gold)
     if args.out_of_sample:
-        out_of_sample(articles, gold)
+        out_of_sample(articles, gold, args.explain)
     if args.big_story:
         big_story(articles, gold)
     if args.told_many_ways:
