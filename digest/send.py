@@ -183,6 +183,7 @@ class Cycle:
         Returns the outcomes this call recorded for the issue."""
         rendered = RenderedDigest(issue.subject, issue.preheader, issue.html, issue.text)
         before = len(self.log.outcomes.get(issue.id, []))
+        self.log.remember_at_first(issue.id, records or _records_again)
         progress = _IssueProgress(meter("sending", "messages"), self.store, issue.id)
         try:
             while True:

@@ -95,6 +95,29 @@ def test_killed_while_sending_then_rerun_sends_each_recipient_exactly_once(
     assert len(issues) == 1  # one digest, not a second one made from the same articles
 
 
+def test_a_preview_after_a_killed_run_does_not_offer_the_half_sent_issue_again(tmp_path):
+    """Killed after 137 of 300 readers had the issue: the next run finishes it and has nothing
+    new (every article was in it). A preview or a dry run in between said the same articles
+    were the next digest (a dry run would send them to all 300): the issue's stories were
+    remembered only once the killed run had finished sending."""
+    signal = threading.Event()
+    behaviour = Behaviour(delay_mail=0.004, signals={("MAIL", 137): signal}, hold_signalled=True)
+    with SmtpServer(behaviour=behaviour) as server:
+        config = write_config(tmp_path, server, RECIPIENTS)
+        kill_when(start_run(config), signal)
+        for command in (["preview", "--json", "--out", str(tmp_path / "preview")],
+                        ["run", "--dry-run", "--json"]):  # fmt: skip
+            done = subprocess.run(
+                [*digest_command(), "--config", str(config), *command],
+                capture_output=True, text=True, env={**os.environ, **ENV}, timeout=300,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            assert json.loads(done.stdout)["chosen"] == [], command
+        report = run_to_end(config)
+        assert len(report["resumed"]) == len(RECIPIENTS) - 137 and report["status"] == "empty"
+        assert server.count_for() == {r: 1 for r in RECIPIENTS}
+
+
 @pytest.mark.parametrize("pipelining", [False, True], ids=["one-by-one", "pipelining"])
 def test_killed_after_the_data_went_out_resends_that_one_with_the_same_message_id(
     tmp_path, pipelining

@@ -24,8 +24,10 @@
 5. **Resume oldest first.** Before choosing anything new, a run finishes the issues still
    `sending`, oldest first, and waits while other live senders hold claims on them.
 6. **Settle.** An issue's articles count as sent (remembered for the selection) once one
-   reader has it. When nobody is left to try, the issue is `delivered` if anyone has it, else
-   `failed` and its articles go back to the pool.
+   reader has it: at its first acceptance in a run (a run killed after it leaves them
+   remembered, so a preview meanwhile does not offer them again), else when it settles. When
+   nobody is left to try, the issue is `delivered` if anyone has it, else `failed` and its
+   articles go back to the pool.
 7. **Nobody has it yet.** An open issue that no reader has yet (its articles are not
    remembered) holds back every new issue, so no article can go out twice in two issues.
 8. **Deferred readers.** A reader the relay defers (4xx) is tried once per run, and given up
@@ -232,6 +234,14 @@ class DeliveryLog:
         self.claimed_at = clock()
         self.outcomes: dict[int, list[ReportedOutcome]] = {}  # what this run recorded, by issue
         self._tokens: dict[str, str] = {}  # the claimed batch's
+        # what to remember of an issue at its first acceptance (rule 6), by issue
+        self._to_remember: dict[int, Callable[[Issue], Sequence[SentRecord]]] = {}
+
+    def remember_at_first(
+        self, issue_id: int, records: Callable[[Issue], Sequence[SentRecord]]
+    ) -> None:
+        """Remember the issue's stories (`records(issue)`) the moment a reader has it."""
+        self._to_remember[issue_id] = records
 
     def claimed(self, batch: Sequence[str] = ()) -> None:
         """A new batch was claimed: its lease starts now; its tokens are fetched at once."""
@@ -248,6 +258,10 @@ class DeliveryLog:
         outcomes = list(outcomes)
         self.store.set_deliveries(issue_id, [_outcome_row(o) for o in outcomes], self.run_id)
         self.outcomes.setdefault(issue_id, []).extend(outcomes)
+        if issue_id in self._to_remember and any(
+            _outcome_row(o)[1] == DeliveryStatus.SENT for o in outcomes
+        ):
+            remember(self.store, issue_id, self._to_remember.pop(issue_id))
         self._keep_lease(issue_id)
 
     def _keep_lease(self, issue_id: int) -> None:
@@ -310,8 +324,8 @@ def settle(
     with store.transaction(lock=f"issue:{issue_id}"):
         counts = store.delivery_counts(issue_id)
         sent = counts.get(DeliveryStatus.SENT, 0)
-        if sent and records is not None and not store.remembered(issue_id):
-            store.remember(issue_id, records(store.issue(issue_id)))
+        if sent and records is not None:
+            remember(store, issue_id, records)
         left = sum(
             counts.get(s, 0)
             for s in (DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.CLAIMED)
@@ -321,6 +335,16 @@ def settle(
         )
         store.set_issue_status(issue_id, status)
     return status
+
+
+def remember(
+    store: Storage, issue_id: int, records: Callable[[Issue], Sequence[SentRecord]]
+) -> None:
+    """The issue's stories remembered as sent, once, by whichever sender comes first (rule 6;
+    joins an open transaction)."""
+    with store.transaction(lock=f"issue:{issue_id}"):
+        if not store.remembered(issue_id):
+            store.remember(issue_id, records(store.issue(issue_id)))
 
 
 def waiting_issue(store: Storage) -> Issue | None:
