@@ -65,7 +65,7 @@ from .message import (
     to_header,
 )
 from .render import template_dir as templates
-from .state import Store
+from .state import Store, serve_lock
 from .state.readers import GONE, Reader, ReaderStatus
 from .text import normalize_address, reader_name
 from .tokens import CONFIRM_SECONDS, BadToken, ExpiredToken, Signer
@@ -706,6 +706,11 @@ def make_server(config: Config, host: str = "127.0.0.1", port: int = 8080):
 
 
 def serve(config: Config, host: str = "127.0.0.1", port: int = 8080) -> None:
+    with serve_lock(config.state):  # `state copy` waits for no one: it is refused meanwhile
+        _serve(config, host, port)
+
+
+def _serve(config: Config, host: str, port: int) -> None:
     try:
         server = make_server(config, host, port)
     except OSError as e:

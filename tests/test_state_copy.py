@@ -139,6 +139,52 @@ def test_a_copy_while_a_run_is_sending_is_refused_not_taken_mid_send(
         assert server.count_for() == {r: 1 for r in readers}
 
 
+def test_a_copy_while_digest_serve_or_schedule_uses_the_file_is_refused(
+    tmp_path, pg_cluster, pg_url, monkeypatch
+):
+    """`digest serve` and `digest schedule` read the config once and keep the SQLite file:
+    copied while `serve` ran, with `state:` then naming the copy, a reader's one-click
+    unsubscribe answered "unsubscribed" into the old file and the copy's runs went on sending
+    to them. The copy is refused while either runs (naming it), and copies once they stopped."""
+    import subprocess
+
+    from conftest import digest_command
+    from pg_cluster import PASSWORD
+    from test_postgres_senders import wait_for
+    from test_web import Server, env
+
+    monkeypatch.setenv("DIGEST_TEST_PG_PASSWORD", PASSWORD)
+    copy = ("state", "copy", "--to", pg_url, "--password-env", "DIGEST_TEST_PG_PASSWORD")
+    server = Server(tmp_path)
+    try:
+        assert cli(server.config, "readers", "add", "ann@example.org").returncode == 0
+        refused = cli(server.config, *copy)
+        assert refused.returncode == 1, refused.stderr
+        assert f"`digest serve` (pid {server.proc.pid}) is using" in refused.stderr
+    finally:
+        server.stop()
+    scheduler = subprocess.Popen(
+        [*digest_command(), "--config", str(server.config), "schedule"],
+        env=env(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lock = tmp_path / "state.sqlite3.schedule.lock"
+        wait_for(lambda: lock.is_file() and lock.read_text() == str(scheduler.pid), 60)
+        refused = cli(server.config, *copy)
+        assert refused.returncode == 1 and "`digest schedule`" in refused.stderr, refused.stderr
+    finally:
+        scheduler.terminate()
+        scheduler.wait(30)
+    with pg_cluster.connect(pg_url) as conn:  # nothing was made there
+        assert conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchone() == (0,)
+    copied = cli(server.config, *copy)
+    assert copied.returncode == 0 and "subscribers: 1 rows" in copied.stdout, copied.stderr
+
+
 def test_a_state_name_too_long_is_no_state_to_copy_not_a_traceback(tmp_path):
     """acf8018's check that the state file exists called Path.is_file, which raises
     ENAMETOOLONG on a name over 255 bytes: `state copy` ended in a traceback (2ec8afb mended

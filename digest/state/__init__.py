@@ -16,7 +16,7 @@ Modules:
 - `models.py`: typed records (Run, Issue, Delivery, NewIssue) and the status enums.
 - `schema.py`: the schema's version; `migrate_N` in `sql/<dialect>/schema.sql` reaches version N.
 - `sent.py`: the stories already sent as selection reads (`History`) and writes them (no SQL).
-- `lock.py`: the one process lock (`run_lock`, `schedule_lock`).
+- `lock.py`: the one process lock (`run_lock`, `schedule_lock`, `serve_lock`).
 
 To add a storage operation: (1) declare it on `Storage` in storage.py; (2) add a
 `-- name: <query>` block to the matching file in both `sql/sqlite/` (`?` placeholders) and
@@ -31,7 +31,7 @@ failing to write mid-run is a StateWriteError (exit 1: what was recorded stays r
 from __future__ import annotations
 
 from .db import Db, StateWriteError
-from .lock import run_lock, schedule_lock
+from .lock import run_lock, schedule_lock, serve_lock
 from .models import Delivery, DeliveryStatus, Issue, IssueStatus, NewIssue, Run, RunStatus
 from .schema import SCHEMA_VERSION
 from .store import Store, is_url
@@ -68,4 +68,5 @@ __all__ = [
     "is_url",
     "run_lock",
     "schedule_lock",
+    "serve_lock",
 ]

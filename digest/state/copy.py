@@ -2,7 +2,7 @@
 readers with their tokens (so the links in mail already sent keep working), consent and
 bounces, runs, issues, deliveries, sent stories and rate history.
 
-No run may hold the state meanwhile (the run lock is taken). The target must be empty of
+No run, scheduler or `digest serve` may hold the state meanwhile (lock.copy_lock). The target must be empty of
 digest data: its schema is made by digest itself (the same migrations as any PostgreSQL
 state), then every table is copied in one transaction, and the identity columns are moved
 past the copied ids.
@@ -14,7 +14,7 @@ import os
 from urllib.parse import urlsplit
 
 from ..errors import StateError, UsageError
-from .lock import run_lock
+from .lock import copy_lock
 from .store import Store, is_url
 
 FIRST = ("runs", "issues")  # others refer to them
@@ -36,8 +36,9 @@ def copy_state(config, target: str, password_env: str | None = None) -> dict[str
     if not os.path.isfile(config.state):
         raise nothing
     # no run may write meanwhile: a copy taken mid-send makes the copy's first run send
-    # again to every reader reached after it
-    with run_lock(config.state), Store.open(config.state, readonly=True) as source:
+    # again to every reader reached after it; nor a scheduler or `digest serve`, which would
+    # go on with this file after the copy
+    with copy_lock(config.state), Store.open(config.state, readonly=True) as source:
         if not source.has_schema():
             raise nothing
         with Store.open(target, password_env=password_env or config.state_password_env) as dest:

@@ -3,6 +3,8 @@
 SQLite state: an OS lock (flock) on a file beside the state (beside the file a link names),
 `<state>.lock` for runs and `<state>.schedule.lock` for the scheduler; it holds the holder's
 pid, and is freed even on kill -9. A hard link is another name the lock cannot tell.
+`digest serve` holds `<state>.serve.lock` shared (several may serve one state); `state copy`
+takes all three, so it is refused while anything that keeps the file open runs.
 PostgreSQL state: runs need no lock (senders share the work row by row, see exactly_once.py);
 a scheduler holds an advisory lock, one per machine, on its own connection, freed by the
 server when the process dies.
@@ -22,6 +24,9 @@ from .db import cannot_write
 from .postgres import PostgresDb, lock_key
 from .sqlite import RUN_LOCK, check_ours, lock_path
 from .store import is_url
+
+SCHEDULE_LOCK = ".schedule.lock"
+SERVE_LOCK = ".serve.lock"
 
 
 def _run_refusal(state: str, path: Path, holder: str) -> LockedError:
@@ -45,6 +50,7 @@ def file_lock(
     suffix: str,
     refusal: Callable[[str, Path, str], LockedError],
     wait: bool = False,
+    shared: bool = False,
 ) -> Iterator[Path]:
     path = lock_path(state, suffix)
     try:
@@ -59,7 +65,8 @@ def file_lock(
         ) from None
     with handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            kind = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+            fcntl.flock(handle, kind | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
@@ -72,7 +79,8 @@ def file_lock(
         try:
             yield path
         finally:
-            os.ftruncate(handle.fileno(), 0)
+            if not shared:  # (a shared holder leaves the pid of the last one to start)
+                os.ftruncate(handle.fileno(), 0)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
@@ -93,7 +101,7 @@ def schedule_lock(
 ) -> Iterator[Path | str]:
     """One scheduler per state (PostgreSQL: per machine); a second one is refused."""
     if not is_url(state):
-        with file_lock(state, ".schedule.lock", _schedule_refusal) as path:
+        with file_lock(state, SCHEDULE_LOCK, _schedule_refusal) as path:
             yield path
         return
     db = PostgresDb.open(str(state), False, password_env)
@@ -107,3 +115,45 @@ def schedule_lock(
             db.session_unlock(lock_key(name))
     finally:
         db.close()
+
+
+def _copy_refusal(who: str) -> Callable[[str, Path, str], LockedError]:
+    """`state copy` refused while `who` keeps the file open: it would go on with the file
+    after the copy (a reader's unsubscribe taken into it would never reach the copy's runs)."""
+
+    def refusal(state: str, path: Path, holder: str) -> LockedError:
+        return LockedError(
+            f"`digest {who}` (pid {holder}) is using {state}: after the copy it would go on "
+            "with this file, not the copy",
+            f"stop it, copy, point `state:` at the copy, then start `digest {who}` again",
+        )
+
+    return refusal
+
+
+@contextmanager
+def copy_lock(state: str | os.PathLike[str]) -> Iterator[None]:
+    """No run, scheduler or `digest serve` on the SQLite state while it is copied."""
+    with (
+        run_lock(state),
+        file_lock(state, SCHEDULE_LOCK, _copy_refusal("schedule")),
+        file_lock(state, SERVE_LOCK, _copy_refusal("serve")),
+    ):
+        yield None
+
+
+@contextmanager
+def serve_lock(state: str | os.PathLike[str]) -> Iterator[None]:
+    """Held shared by `digest serve` on a SQLite state for its lifetime (see copy_lock)."""
+    if is_url(state):
+        yield None
+        return
+    with file_lock(state, SERVE_LOCK, _copying, shared=True):
+        yield None
+
+
+def _copying(state: str, path: Path, holder: str) -> LockedError:
+    return LockedError(
+        f"`digest state copy` (pid {holder}) is copying {state}",
+        "start `digest serve` once it is done, with `state:` naming the copy",
+    )
