@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..config import FetchConfig
+from ..encoding import opening
 from ..errors import reason
 from ..state.models import CacheInfo
 from ..text import is_web_url
@@ -158,10 +159,21 @@ def _not_a_feed(url: str, body: bytes) -> tuple[str, str] | None:
     page after a PHP error, a CDN's hiccup)."""
     if not body.strip():
         return "answered with an empty body, not a feed", "200, empty"
-    if looks_like_html(body):
+    root = _XML_ROOT.match(opening(body))
+    name = root.group(1).rsplit(b":", 1)[-1].lower() if root else None
+    if looks_like_html(body) or name == b"html":  # XHTML too
         why = web_page_problem(url, body).message.replace("this is", "answered with", 1)
         return why, "200, a web page"
+    if root and name not in FEED_ROOTS:
+        return f"answered with an XML document <{root.group(1).decode()}>, not a feed", "200, XML"
     return None
+
+
+# A document's first element, after its declaration, comments, processing instructions and a
+# DOCTYPE without an internal subset. A feed's is one of FEED_ROOTS (RSS, Atom, RSS 1.0's
+# rdf:RDF, RSS 0.9's channel); a storage service's <Error><Code>AccessDenied</Code> is none.
+_XML_ROOT = re.compile(rb"(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*>|\s)*<([A-Za-z_][\w:.-]*)", re.S)
+FEED_ROOTS = (b"rss", b"feed", b"rdf", b"channel")
 
 
 @dataclass
