@@ -344,20 +344,33 @@ def test_a_feed_answering_an_empty_body_is_a_failing_feed_whose_last_copy_is_rea
     assert [a.title for a in read_fetched(got).articles] == ["Almaty opens metro line"]
 
 
-def test_a_feed_answering_an_xml_error_document_is_a_failing_feed_whose_last_copy_is_read(site):
+@pytest.mark.parametrize(
+    ("denied", "error"),
+    [
+        (
+            b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+            b"<Message>Access Denied</Message></Error>",
+            "answered with an XML document <Error>, not a feed",
+        ),
+        (
+            b'{"message": "Forbidden"}',
+            "answered with JSON that is no JSON Feed (no jsonfeed.org `version`)",
+        ),
+    ],
+)
+def test_a_feed_answering_an_error_document_is_a_failing_feed_whose_last_copy_is_read(
+    site, denied, error
+):
     """A feed on a storage service whose bucket turned private answers 200 with its
-    <Error><Code>AccessDenied</Code>: that was a success ("not an RSS or Atom feed"), the last
-    copy replaced by it, and runs in a row of it never counted as failures."""
+    <Error><Code>AccessDenied</Code>, one behind an API gateway with its {"message": ...}:
+    that was a success ("not an RSS or Atom feed"), the last copy replaced by it, and runs in
+    a row of it never counted as failures."""
     url = site.url("/f")
     site.routes = {"/f": Page(FEED)}
     first = fetch_all([url])[url]
-    denied = (
-        b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
-        b"<Message>Access Denied</Message></Error>"
-    )
     site.routes = {"/f": Page(denied, headers={"Content-Type": "application/xml"})}
     got = fetch_all([url], {url: first.cache}, feeds=True)[url]
-    assert got.error == "answered with an XML document <Error>, not a feed"
+    assert got.error == error
     assert (got.body, got.cache.body, got.cache.failures) == (FEED, FEED, 1)
     assert [a.title for a in read_fetched(got).articles] == ["Almaty opens metro line"]
 

@@ -35,6 +35,7 @@ from ..encoding import opening
 from ..errors import reason
 from ..state.models import CacheInfo
 from ..text import is_web_url
+from .jsonfeed import looks_like_json
 from .webpage import looks_like_html, web_page_problem
 
 DEFAULT_FETCH = FetchConfig()
@@ -166,6 +167,8 @@ def _not_a_feed(url: str, body: bytes) -> tuple[str, str] | None:
         return why, "200, a web page"
     if root and name not in FEED_ROOTS:
         return f"answered with an XML document <{root.group(1).decode()}>, not a feed", "200, XML"
+    if looks_like_json(body) and b"jsonfeed.org" not in body:  # a gateway's {"message": ...}
+        return "answered with JSON that is no JSON Feed (no jsonfeed.org `version`)", "200, JSON"
     return None
 
 
