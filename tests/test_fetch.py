@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import gzip
+import json
 import time
 
 import pytest
@@ -373,6 +374,18 @@ def test_a_feed_answering_an_error_document_is_a_failing_feed_whose_last_copy_is
     assert got.error == error
     assert (got.body, got.cache.body, got.cache.failures) == (FEED, FEED, 1)
     assert [a.title for a in read_fetched(got).articles] == ["Almaty opens metro line"]
+
+
+def test_a_utf16_json_feed_with_its_mark_is_a_feed(site):
+    """What tells a JSON Feed from a gateway's JSON is read as text, not as UTF-8 bytes."""
+    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "Лента", "items": [
+        {"id": "1", "title": "Курс сома укрепился", "content_text": "Сом укрепился."}
+    ]}  # fmt: skip
+    body = codecs.BOM_UTF16_LE + json.dumps(doc, ensure_ascii=False).encode("utf-16-le")
+    site.routes = {"/f.json": Page(body, headers={"Content-Type": "application/feed+json"})}
+    got = fetch_all([site.url("/f.json")], feeds=True)[site.url("/f.json")]
+    assert got.error is None
+    assert [a.title for a in read_fetched(got).articles] == ["Курс сома укрепился"]
 
 
 def test_the_feed_cache_round_trips_through_sqlite(tmp_path, site):

@@ -167,7 +167,8 @@ def _not_a_feed(url: str, body: bytes) -> tuple[str, str] | None:
         return why, "200, a web page"
     if root and name not in FEED_ROOTS:
         return f"answered with an XML document <{root.group(1).decode()}>, not a feed", "200, XML"
-    if looks_like_json(body) and b"jsonfeed.org" not in body:  # a gateway's {"message": ...}
+    # a gateway's {"message": ...} (read as text: a JSON Feed may be UTF-16 with its mark)
+    if looks_like_json(body) and b"jsonfeed.org" not in opening(body, len(body)):
         return "answered with JSON that is no JSON Feed (no jsonfeed.org `version`)", "200, JSON"
     return None
 
