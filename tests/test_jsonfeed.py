@@ -59,6 +59,17 @@ def test_json_feed_1_1_items_become_articles():
     assert (bridge.guid, bridge.url) == ("2", "https://other.example/bridge")
 
 
+def test_an_rfc_822_date_in_a_json_feed_is_read():
+    """Generators that write RSS's dates into a JSON Feed: each item went undated, with a
+    problem line at every run."""
+    read = read_json_feed("j.json", json_feed([
+        {"id": "1", "title": "Metro", "content_text": "Three stations opened.",
+         "date_published": "Sun, 06 Dec 2026 10:00:00 +0500"},
+    ]))  # fmt: skip
+    assert [a.published for a in read.articles] == [dt.datetime(2026, 12, 6, 5, tzinfo=dt.UTC)]
+    assert read.problems == []
+
+
 def test_a_json_file_that_is_not_a_json_feed_says_so(tmp_path):
     path = tmp_path / "data.xml"
     path.write_text('{"hello": 1}')

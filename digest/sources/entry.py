@@ -4,6 +4,7 @@ marks that say it is an excerpt, a title when it has none, when it was published
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import re
 from collections import Counter
 from dataclasses import replace
@@ -201,6 +202,32 @@ def day_at_noon(when: dt.datetime, written: str) -> dt.datetime:
     it names in every zone from UTC-11 to UTC+11. Read as midnight UTC it was the day before
     everywhere west of Greenwich."""
     return when if _TIME_OF_DAY.search(written) else when.replace(hour=12)
+
+
+_YEAR = re.compile(r"(?<![+\-\d])\b\d{4}\b")  # not a zone's "+0500"
+_ENDS_AT_TIME = re.compile(r"\d\d:\d\d(?::\d\d)?\s*$")
+
+
+def rfc822_date(written: str | None) -> dt.datetime | None:
+    """An RFC 822 date as servers write them, where feedparser (or ISO 8601, in a JSON Feed)
+    reads none: no zone ("Sun, 06 Dec 2026 17:00:00", PHP's date() without its "O": read as
+    UTC, as feedparser reads an ISO date without one), no space after the weekday's comma,
+    RFC 850's "Sunday, 06-Dec-26". Those entries went undated, a problem line each at every
+    run. A time with anything after it that names no zone Python knows ("5:00:00 PM",
+    "GMT+5") stays unread."""
+    if not written:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(written.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if (year := _YEAR.search(written)) and int(year.group()) != when.year:
+        return None  # Python reads "0001" as 2001, as a two-digit year
+    if when.tzinfo is None:
+        if not _ENDS_AT_TIME.search(written):
+            return None
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC)
 
 
 def published_at(when: dt.datetime | None) -> dt.datetime | None:

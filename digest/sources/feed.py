@@ -10,7 +10,6 @@ import calendar
 import codecs
 import datetime as dt
 import email.message
-import email.utils
 import html
 import re
 from urllib.parse import urlsplit, urlunsplit
@@ -31,6 +30,7 @@ from .entry import (
     linked_article,
     published_at,
     resolved_link,
+    rfc822_date,
     strip_excerpt_marks,
     text_to_paragraphs,
     unread_date,
@@ -66,34 +66,9 @@ def _when(entry: feedparser.FeedParserDict) -> dt.datetime | None:
             if when:  # else a placeholder: the next date the entry gives, if any
                 return when
     for key in ("published", "updated", "created"):
-        if not entry.get(f"{key}_parsed") and (when := published_at(_rfc822(entry.get(key)))):
+        if not entry.get(f"{key}_parsed") and (when := published_at(rfc822_date(entry.get(key)))):
             return when
     return None
-
-
-_YEAR = re.compile(r"(?<![+\-\d])\b\d{4}\b")  # not a zone's "+0500"
-_ENDS_AT_TIME = re.compile(r"\d\d:\d\d(?::\d\d)?\s*$")
-
-
-def _rfc822(written: str | None) -> dt.datetime | None:
-    """An RFC 822 date feedparser does not read, as servers write them: no zone ("Sun, 06
-    Dec 2026 17:00:00", PHP's date() without its "O": read as UTC, as feedparser reads an
-    ISO date without one), no space after the weekday's comma, RFC 850's "Sunday,
-    06-Dec-26". Those entries went undated, a problem line each at every run. A time with
-    anything after it that names no zone Python knows ("5:00:00 PM", "GMT+5") stays unread."""
-    if not written:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(written.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    if (year := _YEAR.search(written)) and int(year.group()) != when.year:
-        return None  # Python reads "0001" as 2001, as a two-digit year
-    if when.tzinfo is None:
-        if not _ENDS_AT_TIME.search(written):
-            return None
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(dt.UTC)
 
 
 def _unknown_zone(entry: feedparser.FeedParserDict) -> str | None:

@@ -16,6 +16,7 @@ from .entry import (
     html_to_paragraphs,
     published_at,
     resolved_link,
+    rfc822_date,
     strip_excerpt_marks,
     text_to_paragraphs,
     unread_date,
@@ -39,16 +40,17 @@ def _date(value: object) -> dt.datetime | None:
 
 
 def _iso(value: object) -> dt.datetime | None:
+    """An ISO 8601 time, or the RFC 822 date some generators write instead (RSS's habit)."""
     if not isinstance(value, str) or not value.strip():
         return None
     try:
         return dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        return None
+        return rfc822_date(value)
 
 
 def _unread_date(item: dict) -> str | None:
-    """A date the item writes that is no ISO 8601 time, if any."""
+    """A date the item writes that is no ISO 8601 time (nor RFC 822), if any."""
     dates = (item.get("date_published"), item.get("date_modified"))
     return next((d for d in dates if isinstance(d, str) and d.strip() and not _iso(d)), None)
 
