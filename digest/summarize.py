@@ -162,8 +162,10 @@ _REFERRING = frozenset(
     ол олар бұл осы оның олардың u ular bu shu uning ularning""".split()
 )
 _ENDS_SENTENCE = re.compile(r"[.!?。！？][\"'”’)\]」』）]*$")
-# A feed's teaser cut after a whole sentence, its ellipsis glued on (".…", "....")
-_WHOLE_THEN_CUT = re.compile(r"([.!][\"'”’)]?)\s*(?:…|\.\.\.)$")
+# A feed's teaser cut after a whole sentence, its ellipsis glued on (".…", "...."): the stop
+# ends a word (three small letters: "Monday.") or a year, not an abbreviation, an initial or a
+# number cut mid-way ("Mr.…", "the U.S.…", "K.…", "grew by 4.…" of "4.5%": a lead that misleads)
+_WHOLE_THEN_CUT = re.compile(r"((?:(?<=[a-zа-яё]{3})|(?<=\d{4}))[.!][\"'”’)]?)\s*(?:…|\.\.\.)$")
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
 
 

@@ -429,6 +429,29 @@ def test_a_teaser_cut_after_a_whole_sentence_keeps_it_as_its_lead(mark):
     assert extractive_lead(teaser) == sentence
 
 
+@pytest.mark.parametrize(
+    "cut",
+    [
+        "Kazakhstan's economy grew by 4.&#8230;",  # of "4.5% in 2026"
+        "The law was signed on Monday by President Kassym-Jomart K.&#8230;",
+        "The company said it would invest $2 billion in new plants in the U.S. &#8230;",
+        "The agreement on the new pipeline was presented on Monday by Mr....",
+    ],
+)
+def test_a_teaser_cut_after_an_abbreviation_or_a_figure_is_not_taken_for_a_whole_sentence(cut):
+    """Cut after "4." (of "4.5%"), an initial, "U.S." or "Mr.", the teaser's ellipsis follows
+    a full stop that ends no sentence: "grew by 4." went out as the story's lead."""
+    from digest.sources.feed import read_feed
+
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        "<item><title>Kazakhstan Economy Report</title><link>https://t.example/gdp</link>"
+        f"<description>{cut}</description></item></channel></rss>"
+    )
+    [teaser] = read_feed("t.xml", feed.encode()).articles
+    assert extractive_lead(teaser) == ""
+
+
 def test_a_quote_left_open_for_the_next_paragraph_is_not_used():
     a = article(
         "“Kazakhstan has cut the number of children in care by 30% since 2015, UNICEF says.",
