@@ -364,14 +364,14 @@ def top_story_first(
     """The top story first: the story the most outlets carried, then the newest (by when it
     was first told; a date in the future, a mistyped year, is none), then one in the digest's
     `language` (its headline is the subject), then the one told most often, then the placed
-    order. Outlets are what readers see, as in "Also reported by": the pages of one unnamed
-    source are one."""
+    order. Outlets are what readers see, as in "Also reported by" (Chosen.also): the pages of
+    one unnamed source are one, and so is an article two section feeds of its site carry."""
     if len(stories) < 2:
         return stories
 
     def rank(n: int) -> tuple[int, int, bool, int, int]:
         c = stories[n].chosen
-        outlets = len({a.shown_source for a in (c.article, *c.tellings)})
+        outlets = len({c.article.shown_source, *(t.source for t in c.also)})
         day = c.first_told.date
         day = None if day and in_the_future(day, today) else day
         foreign = language_of(c.article) != language

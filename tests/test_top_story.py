@@ -169,6 +169,22 @@ def test_the_top_story_is_the_one_most_outlets_carried_then_the_newest():
     assert top_story_first(stories, TODAY, "en")[0].article is new[1]  # one outlet: the newest
 
 
+def test_one_article_two_section_feeds_of_its_site_carry_counts_as_one_outlet():
+    """A site's "World" and "Asia" feeds both carry its article, under one link: "Also
+    reported by" lists no other outlet for it (Chosen.also), yet it counted as two outlets
+    and beat a newer story of one outlet as the top story, its headline the subject."""
+    articles = real_articles()
+    old = next(a for a in articles if a.date == dt.date(2025, 12, 8))
+    old = replace(old, source_name="TCA - World", url="https://timesca.com/news/armored")
+    new = next(a for a in articles if a.date == dt.date(2026, 2, 21))
+    section = replace(old, source_name="TCA - Asia")
+    assert section.url == old.url and section.shown_source != old.shown_source
+    chosen = [Chosen(old, tellings=(section,)), Chosen(new)]
+    assert chosen[0].also == ()
+    stories = [PlannedStory(c, lead, "Top stories") for c, lead in zip(chosen, "ab", strict=True)]
+    assert top_story_first(stories, TODAY, "en")[0].article is new  # one outlet each: the newest
+
+
 def test_of_stories_alike_the_top_story_is_one_in_the_digests_language():
     """The top story's headline is the subject: of two stories carried by as many outlets on
     one day, a Russian one came first in an English digest because its feed's file sorted
