@@ -575,8 +575,13 @@ class App:
             **self.preference_context(signed, self.store().readers().get(reader.email)),
         )
 
+    def today(self) -> dt.date:
+        """Today in the digest's timezone, by which a pause is checked and ends (Store.today):
+        the form's first and last days and the check of the date sent alike."""
+        return dt.date.fromisoformat(self.store().today())
+
     def preference_context(self, signed: str, reader: Reader) -> dict:
-        today = dt.date.today()
+        today = self.today()
         return {
             "action": self.url("preferences", signed),
             "csrf": self.signer.csrf(signed, "preferences"),
@@ -610,7 +615,7 @@ class App:
                     until = dt.date.fromisoformat(fields.get("until", ""))
                 except ValueError:
                     until = None
-                today = dt.date.fromisoformat(self.store().today())  # the pause's own rule
+                today = self.today()
                 if until is None or not today < until <= today + dt.timedelta(days=MAX_PAUSE_DAYS):
                     said.append(t("pause_date_wrong"))
                 else:

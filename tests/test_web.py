@@ -406,6 +406,37 @@ def test_preferences_pause_resume_rename_and_unsubscribe(server):
     assert server.readers()["prefs@example.org"]["status"] == "unsubscribed"
 
 
+def test_the_pause_form_offers_the_days_the_digests_timezone_allows(tmp_path):
+    """The date field's first and last days are counted from today in `timezone`, as the
+    pause is checked and ends (Store.today): counted from the machine's day, east of it the
+    form offered "tomorrow" that the page then refused as a wrong date, and west of it hid
+    the real tomorrow."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from digest.web import MAX_PAUSE_DAYS
+
+    # 26 hours apart: one of them is on another day than this machine
+    zone = next(
+        z
+        for z in ("Etc/GMT+12", "Pacific/Kiritimati")
+        if dt.datetime.now(ZoneInfo(z)).date() != dt.date.today()
+    )
+    today = dt.datetime.now(ZoneInfo(zone)).date()
+    tomorrow = (today + dt.timedelta(days=1)).isoformat()
+    server = Server(tmp_path, extra=f"timezone: {zone}\n")
+    try:
+        token = active_reader(server, "prefs@example.org")
+        _, _, page = server.request("GET", f"/preferences/{token}")
+        latest = (today + dt.timedelta(days=MAX_PAUSE_DAYS)).isoformat()
+        assert f'min="{tomorrow}" max="{latest}"' in page
+        csrf, _ = server.form(f"/preferences/{token}")
+        server.request("POST", f"/preferences/{token}", f"csrf={csrf}&do=pause&until={tomorrow}")
+        assert server.readers()["prefs@example.org"]["status"] == "paused"
+    finally:
+        server.stop()
+
+
 # --- nobody gets in where they don't belong ---------------------------------------------
 
 
