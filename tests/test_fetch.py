@@ -205,6 +205,19 @@ def test_a_move_whose_new_address_is_not_there_is_forgotten(site, code):
     assert (len(site.asked("/old")), len(site.asked("/new"))) == (2, 2)
 
 
+def test_a_feed_moved_then_gone_for_good_says_so(site):
+    """`feed:` moves (301) to an address that answers 410 Gone: the publisher's word that the
+    feed is not coming back, reached from `feed:` itself. Every run said "`feed:` is asked
+    again next run", and never "take it out of `feed:`"."""
+    site.routes = {"/old": redirect(301, "/new"), "/new": Page(b"", status=410)}
+    old, new = site.url("/old"), site.url("/new")
+    gone = fetch_all([old])[old]
+    assert f"410 Gone at {new}, where it had moved: the feed is gone for good" in gone.error
+    assert "asked again" not in gone.error and gone.cache.moved_to is None
+    again = fetch_all([old], cache={old: gone.cache})[old]
+    assert "the feed is gone for good; take it out of `feed:`" in again.error
+
+
 @pytest.mark.parametrize("code", [302, 303, 307])
 def test_a_temporary_redirect_is_followed_and_not_remembered(site, code):
     moved = redirect(code, "/today")

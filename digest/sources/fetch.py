@@ -340,9 +340,12 @@ async def _answer(resp, url, known: CacheInfo, settings, started, moved) -> Fetc
         if resp.status in (404, 410) and moved_to:
             # Not at the address it moved to (any more): a move its site undid, a new address
             # retired. Remembered, the move kept the feed from `feed:`'s address for good.
-            why += f" at {moved_to}, where it had moved; `feed:` is asked again next run"
+            why += f" at {moved_to}, where it had moved"
+            if known.moved_to:  # asked there alone: `feed:` itself may work
+                why += "; `feed:` is asked again next run"
             moved_to = moved = None
-        elif resp.status == 410:  # a publisher's word that the feed is not coming back
+        if resp.status == 410 and not known.moved_to:
+            # a publisher's word that the feed is not coming back, reached from `feed:` itself
             why += ": the feed is gone for good; take it out of `feed:`"
         if resp.status in (429, 503) and wait[0]:
             why += f"; not asked again before {wait[0]} (Retry-After)"
