@@ -27,6 +27,7 @@ from .store import is_url
 
 SCHEDULE_LOCK = ".schedule.lock"
 SERVE_LOCK = ".serve.lock"
+PID_WIDTH = 10  # digits of the largest pid Linux gives (2**22) and then some
 
 
 def _run_refusal(state: str, path: Path, holder: str) -> LockedError:
@@ -57,7 +58,8 @@ def file_lock(
         if Path(state).is_file() and Path(state).stat().st_size > 0:
             check_ours(Path(state))  # no lock file beside something not ours
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = path.open("a+")
+        # not "a": O_APPEND makes pwrite append, so several shared holders' pids ran together
+        handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o666), "r+")
     except OSError as e:
         raise StateError(
             f"{path}: cannot make the lock file beside the state ({e.strerror})",
@@ -72,8 +74,12 @@ def file_lock(
             holder = handle.read().strip() or "unknown"
             raise refusal(str(state), path, holder) from None
         try:  # unbuffered: a full disk fails here, and not again when the file is closed
-            os.ftruncate(handle.fileno(), 0)
-            os.pwrite(handle.fileno(), str(os.getpid()).encode(), 0)
+            pid = str(os.getpid())
+            if shared:  # as wide as any pid: the last holder to start overwrites it whole
+                pid = pid.ljust(PID_WIDTH)
+            else:
+                os.ftruncate(handle.fileno(), 0)
+            os.pwrite(handle.fileno(), pid.encode(), 0)
         except OSError as e:
             raise cannot_write(str(path), e) from None
         try:
