@@ -1400,3 +1400,37 @@ def test_a_wordpress_feed_with_blank_lines_before_its_declaration_reads_without_
         "В Оше открыли новый мост",
         "Мост через реку Ак-Буура открыли в субботу.",
     )
+
+
+def test_a_twelve_hour_time_is_read_with_its_am_or_pm():
+    """feedparser reads "5:00:00 PM GMT" as 05:00 and leaves the PM unread: twelve hours early,
+    with no word said (and "12:30 AM" as half past noon)."""
+    import datetime as dt
+
+    from digest.sources.feed import read_feed
+
+    written = {
+        "pm": "Mon, 07 Dec 2026 5:00:00 PM GMT",
+        "pm west": "Mon, 07 Dec 2026 05:00:00 PM -0800",
+        "am": "Mon, 07 Dec 2026 9:15:00 AM +0000",
+        "past midnight": "Mon, 07 Dec 2026 12:30:00 AM GMT",
+        "noon": "Mon, 07 Dec 2026 12:30:00 PM GMT",
+        "24 hours": "Mon, 07 Dec 2026 17:00:00 GMT",
+    }
+    items = "".join(
+        f"<item><title>{name}</title><pubDate>{date}</pubDate><description>Text of {name}."
+        "</description></item>"
+        for name, date in written.items()
+    )
+    read = read_feed(
+        "d.xml", f'<rss version="2.0"><channel><title>D</title>{items}</channel></rss>'.encode()
+    )
+    utc = {a.title: a.published.astimezone(dt.UTC).strftime("%d %H:%M") for a in read.articles}
+    assert utc == {
+        "pm": "07 17:00",
+        "pm west": "08 01:00",
+        "am": "07 09:15",
+        "past midnight": "07 00:30",
+        "noon": "07 12:30",
+        "24 hours": "07 17:00",
+    }

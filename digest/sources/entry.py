@@ -208,15 +208,28 @@ _YEAR = re.compile(r"(?<![+\-\d])\b\d{4}\b")  # not a zone's "+0500"
 _ENDS_AT_TIME = re.compile(r"\d\d:\d\d(?::\d\d)?\s*$")
 
 
+_AM_PM = re.compile(r"\b(\d{1,2})(:\d\d(?::\d\d)?)\s*([AaPp])\.?[Mm]\.?(?!\w)")
+
+
+def as_24_hour(written: str) -> str | None:
+    """A date written with a twelve-hour time, its time on the 24-hour clock; None for any
+    other."""
+    if not (clock := _AM_PM.search(written)) or not 1 <= int(clock[1]) <= 12:
+        return None
+    hour = int(clock[1]) % 12 + (12 if clock[3] in "Pp" else 0)
+    return f"{written[: clock.start()]}{hour:02d}{clock[2]}{written[clock.end() :]}"
+
+
 def rfc822_date(written: str | None) -> dt.datetime | None:
     """An RFC 822 date as servers write them, where feedparser (or ISO 8601, in a JSON Feed)
     reads none: no zone ("Sun, 06 Dec 2026 17:00:00", PHP's date() without its "O": read as
     UTC, as feedparser reads an ISO date without one), no space after the weekday's comma,
     RFC 850's "Sunday, 06-Dec-26". Those entries went undated, a problem line each at every
-    run. A time with anything after it that names no zone Python knows ("5:00:00 PM",
-    "GMT+5") stays unread."""
+    run. A twelve-hour time is read with its AM or PM ("5:00:00 PM GMT"). A time with anything
+    after it that names no zone Python knows ("GMT+5") stays unread."""
     if not written:
         return None
+    written = as_24_hour(written) or written
     try:
         when = email.utils.parsedate_to_datetime(written.strip())
     except (TypeError, ValueError, IndexError):

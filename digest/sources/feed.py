@@ -23,6 +23,7 @@ from ..text import clean_text, safe_href, site_of
 from ..untitled import title_from_text
 from .entry import (
     HTML_ENTITY,
+    as_24_hour,
     blocks,
     day_at_noon,
     empty_entries,
@@ -62,7 +63,12 @@ def _when(entry: feedparser.FeedParserDict) -> dt.datetime | None:
                 when = dt.datetime.fromtimestamp(calendar.timegm(value), tz=dt.UTC)
             except (ValueError, OverflowError):  # a placeholder out of the calendar's range
                 continue  # ("0000-00-00", year 1 east of UTC), as `published_at`'s
-            when = published_at(day_at_noon(when, entry.get(key.removesuffix("_parsed"), "")))
+            written = entry.get(key.removesuffix("_parsed"), "")
+            # feedparser takes a twelve-hour time's "PM" for an unknown zone (UTC) and leaves
+            # any zone after it unread: "5:00:00 PM -0800" was 05:00 UTC, 20 hours early
+            if as_24_hour(written) and (twelve_hour := rfc822_date(written)):
+                when = twelve_hour
+            when = published_at(day_at_noon(when, written))
             if when:  # else a placeholder: the next date the entry gives, if any
                 return when
     for key in ("published", "updated", "created"):
