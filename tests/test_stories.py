@@ -24,6 +24,7 @@ from digest.select.fingerprint import fingerprint
 from digest.select.sent import History
 from digest.select.similarity import average_linkage
 from digest.select.stories import join_small_stories
+from digest.sources import read_paths
 from digest.state import Store
 
 EVERYTHING = SelectionConfig(max_articles=1000, lookback_days=100_000)
@@ -710,3 +711,36 @@ def test_each_candidate_names_its_own_weekdays_whatever_order_they_are_fingerpri
     live = [2, 0, 1]
     batch = Batch(candidates, live, fingerprint([candidates[i] for i in live]), None)
     assert batch.weekdays_named() == {1: TUESDAY, 2: FRIDAY}
+
+
+TEASER_FEED = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>
+<title>Teaser Times</title><link>https://t.example/</link><item>
+<title>Almaty metro extension opens three stations</title><link>https://t.example/metro</link>
+<description>Three new metro stations opened in Almaty on Monday.&#8230;</description>
+<pubDate>Mon, 07 Dec 2026 07:00:00 GMT</pubDate></item></channel></rss>"""
+QUAKE_FEED = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>
+<title>Steppe Wire</title><link>https://s.example/</link><item>
+<title>Magnitude 5.6 earthquake shakes Almaty; no damage reported</title>
+<link>https://s.example/quake</link><description>&lt;p&gt;An earthquake of magnitude 5.6 shook
+Almaty shortly after 3 am on Monday, Kazakhstan's seismology institute said, sending residents
+into the streets.&lt;/p&gt;&lt;p&gt;The epicentre was 230 kilometres southeast of the city in
+China's Xinjiang region, at a depth of 15 kilometres.&lt;/p&gt;&lt;p&gt;The emergencies ministry
+said no damage or injuries had been reported.&lt;/p&gt;</description>
+<pubDate>Mon, 07 Dec 2026 09:00:00 GMT</pubDate></item></channel></rss>"""
+
+
+def test_a_teaser_naming_a_city_and_a_day_is_not_every_story_of_that_city_and_day(tmp_path):
+    """A one-sentence teaser names too few people and places for names to tell its story: its
+    "Almaty" and "Monday" made an earthquake in Almaty on Monday its story, in one run and
+    the next."""
+    (tmp_path / "t.xml").write_text(TEASER_FEED)
+    (tmp_path / "q.xml").write_text(QUAKE_FEED)
+    teaser, quake = read_paths([str(tmp_path / "t.xml"), str(tmp_path / "q.xml")]).articles
+    assert teaser.excerpt and not quake.excerpt
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        together = select([teaser, quake], History(store), EVERYTHING)
+        assert len(together.chosen) == 2, [(s.article.title, s.reason) for s in together.skipped]
+        first = select([teaser], History(store), EVERYTHING)
+        store.remember(1, first.records)
+        later = select([quake], History(store), EVERYTHING)
+    assert [c.article.title for c in later.chosen] == [quake.title]

@@ -80,6 +80,11 @@ MIN_SCORE = 0.02  # pairs scored lower are left out of the means (they count 0)
 # generated news with names drawn from a small pool (benchmarks/selection.py), names alone
 # joined 149 of 2,266 unrelated articles to others; with this floor, 1 (ECB+ unchanged).
 MIN_WORDS = 0.05
+# A teaser (a body cut short) naming fewer name words than this names too little for them to
+# tell its story: "Three new metro stations opened in Almaty on Monday.…" shares all its names
+# with the next day's report of an earthquake in Almaty on Monday (names cosine 0.5 and more).
+# Its words and headline decide. (ECB+ has no teasers: it is unchanged.)
+TEASER_NAMES = 3
 WEIGH_AT_ONCE = 4096  # reports weighed in one go
 PAIRS_AT_ONCE = 4096  # pairs whose features are made in one go
 
@@ -100,6 +105,7 @@ class Facets:
     facts: Ragged
     kinds: np.ndarray  # uint8, of each of facts.values
     feed_title: np.ndarray  # int64
+    excerpt: np.ndarray  # bool: a teaser cut short
 
     def __len__(self) -> int:
         return len(self.cyrillic)
@@ -120,6 +126,7 @@ def candidate_facets(fps: Fingerprints, feed_titles: np.ndarray | None = None) -
         fps.facts,
         fps.kinds,
         feed_titles,
+        fps.excerpt,
     )
 
 
@@ -150,6 +157,7 @@ def sent_facets(tellings: Sequence[SentArticle]) -> Facets:
         facts,
         np.concatenate([np.zeros(0, np.uint8), *kinds]),
         np.array([feed_title(h.source, h.outlet, h.url, h.title) for h in tellings], np.int64),
+        np.array([h.excerpt for h in tellings], bool),
     )
 
 
@@ -237,6 +245,7 @@ class Reports:
     weekdays: sparse.csr_array  # 1 for each WEEKDAY fact
     facts: sparse.csr_array  # 1 for each fact, whatever its kind
     kinds: np.ndarray  # (reports, len(CLASSES)) facts of each class
+    few_names: np.ndarray  # bool: a teaser naming fewer than TEASER_NAMES name words
     cyrillic: np.ndarray  # its headline is in Cyrillic
     feed_title: np.ndarray  # int64 (Facets.feed_title)
 
@@ -268,6 +277,7 @@ def weigh(reports: Facets, vocab: Vocabulary) -> Reports:
         weekdays,
         facts,
         reports.classes,
+        np.concatenate([b[7] for b in blocks]) & reports.excerpt,
         reports.cyrillic,
         reports.feed_title,
     )
@@ -301,6 +311,7 @@ def _weigh_block(reports: Facets, vocab: Vocabulary, start: int, end: int) -> li
         _matrix(fact_rows[figure], fact_col[figure], ones[figure], n, n_facts),
         _matrix(fact_rows[weekday], fact_col[weekday], ones[weekday], n, n_facts),
         _matrix(fact_rows, fact_col, ones, n, n_facts),
+        np.bincount(rows[is_name], minlength=n) < TEASER_NAMES,
     ]
 
 
@@ -335,6 +346,7 @@ def same_story(a: Reports, rows_a: np.ndarray, b: Reports, rows_b: np.ndarray) -
         # pairs so apart tells one event. (Across scripts a name's two spellings need not
         # meet: "Лейпциге" and "Leipzig".)
         named = one_script & a_names[rows_a[part]] & b_names[rows_b[part]]
+        named &= ~(a.few_names[rows_a[part]] | b.few_names[rows_b[part]])  # theirs not weighed
         differ = (x[:, 2] > 0) | (x[:, 4] > 0)  # a weekday or a figure conflict
         p[part][named & (x[:, 1] == 0) & differ] = 0.0
     return p
@@ -358,10 +370,12 @@ def features(a: Reports, rows_a: np.ndarray, b: Reports, rows_b: np.ndarray) -> 
     common = _row_dots(a.headline, rows_a, b.headline, rows_b, a.vocabulary.idf)
     union = a.headline_weight[rows_a] + b.headline_weight[rows_b] - common
     common[a.feed_title[rows_a] == b.feed_title[rows_b]] = 0.0
+    names = _row_dots(a.names, rows_a, b.names, rows_b)
+    names[a.few_names[rows_a] | b.few_names[rows_b]] = 0.0
     return np.column_stack(
         [
             _row_dots(a.words, rows_a, b.words, rows_b),
-            _row_dots(a.names, rows_a, b.names, rows_b),
+            names,
             both(WEEKDAY) & (weekdays_shared == 0),
             both(DATE) & no_figure,
             no_figure & (both(AMOUNT) | both(PERCENT) | both(COUNT)),
