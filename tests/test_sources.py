@@ -1300,21 +1300,13 @@ def test_an_entry_whose_content_is_its_featured_image_alone_reads_its_descriptio
     assert article.text == text
 
 
-def test_rfc_822_dates_as_servers_write_them_are_read():
-    """PHP's date() without a zone, no space after the weekday's comma, RFC 850's two-digit
-    year: feedparser reads none of them, so each such entry went undated, with a problem line
-    at every run. A time with words after it that name no known zone stays unread."""
+def dates_read(written: dict[str, str]) -> tuple[dict[str, str | None], list[str]]:
+    """An RSS item titled by each key, dated by its value, read: when each was published
+    ("%d %H:%M" UTC, None: undated) and the problems said."""
     import datetime as dt
 
     from digest.sources.feed import read_feed
 
-    written = {
-        "no zone": "Sun, 06 Dec 2026 17:00:00",
-        "no space": "Sun,06 Dec 2026 17:00:00 +0500",
-        "rfc 850": "Sunday, 06-Dec-26 17:00:00 GMT",
-        "month first": "Dec 06, 2026 17:00:00 GMT",
-        "unknown": "Sun, 06 Dec 2026 17:00:00 GMT+5",
-    }
     items = "".join(
         f"<item><title>{name}</title><pubDate>{date}</pubDate><description>Text of {name}."
         "</description></item>"
@@ -1327,6 +1319,22 @@ def test_rfc_822_dates_as_servers_write_them_are_read():
         a.title: a.published and a.published.astimezone(dt.UTC).strftime("%d %H:%M")
         for a in read.articles
     }
+    return utc, [p.message for p in read.problems]
+
+
+def test_rfc_822_dates_as_servers_write_them_are_read():
+    """PHP's date() without a zone, no space after the weekday's comma, RFC 850's two-digit
+    year: feedparser reads none of them, so each such entry went undated, with a problem line
+    at every run. A time with words after it that name no known zone stays unread."""
+    utc, problems = dates_read(
+        {
+            "no zone": "Sun, 06 Dec 2026 17:00:00",
+            "no space": "Sun,06 Dec 2026 17:00:00 +0500",
+            "rfc 850": "Sunday, 06-Dec-26 17:00:00 GMT",
+            "month first": "Dec 06, 2026 17:00:00 GMT",
+            "unknown": "Sun, 06 Dec 2026 17:00:00 GMT+5",
+        }
+    )
     assert utc == {
         "no zone": "06 17:00",
         "no space": "06 12:00",
@@ -1334,7 +1342,7 @@ def test_rfc_822_dates_as_servers_write_them_are_read():
         "month first": "06 17:00",
         "unknown": None,
     }
-    assert [p.message for p in read.problems] == [
+    assert problems == [
         "'unknown': date 'Sun, 06 Dec 2026 17:00:00 GMT+5' not read; taken as undated"
     ]
 
@@ -1405,27 +1413,17 @@ def test_a_wordpress_feed_with_blank_lines_before_its_declaration_reads_without_
 def test_a_twelve_hour_time_is_read_with_its_am_or_pm():
     """feedparser reads "5:00:00 PM GMT" as 05:00 and leaves the PM unread: twelve hours early,
     with no word said (and "12:30 AM" as half past noon)."""
-    import datetime as dt
-
-    from digest.sources.feed import read_feed
-
-    written = {
-        "pm": "Mon, 07 Dec 2026 5:00:00 PM GMT",
-        "pm west": "Mon, 07 Dec 2026 05:00:00 PM -0800",
-        "am": "Mon, 07 Dec 2026 9:15:00 AM +0000",
-        "past midnight": "Mon, 07 Dec 2026 12:30:00 AM GMT",
-        "noon": "Mon, 07 Dec 2026 12:30:00 PM GMT",
-        "24 hours": "Mon, 07 Dec 2026 17:00:00 GMT",
-    }
-    items = "".join(
-        f"<item><title>{name}</title><pubDate>{date}</pubDate><description>Text of {name}."
-        "</description></item>"
-        for name, date in written.items()
+    utc, problems = dates_read(
+        {
+            "pm": "Mon, 07 Dec 2026 5:00:00 PM GMT",
+            "pm west": "Mon, 07 Dec 2026 05:00:00 PM -0800",
+            "am": "Mon, 07 Dec 2026 9:15:00 AM +0000",
+            "past midnight": "Mon, 07 Dec 2026 12:30:00 AM GMT",
+            "noon": "Mon, 07 Dec 2026 12:30:00 PM GMT",
+            "24 hours": "Mon, 07 Dec 2026 17:00:00 GMT",
+        }
     )
-    read = read_feed(
-        "d.xml", f'<rss version="2.0"><channel><title>D</title>{items}</channel></rss>'.encode()
-    )
-    utc = {a.title: a.published.astimezone(dt.UTC).strftime("%d %H:%M") for a in read.articles}
+    assert problems == []
     assert utc == {
         "pm": "07 17:00",
         "pm west": "08 01:00",

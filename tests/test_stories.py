@@ -597,6 +597,11 @@ def test_two_events_at_one_place_with_the_same_institutions_and_finds_stay_apart
         "b.txt",
         date=dt.date(2025, 11, 20),
     )
+    assert_two_stories_in_one_run_and_the_next(tmp_path, a, b)
+
+
+def assert_two_stories_in_one_run_and_the_next(tmp_path: Path, a: Article, b: Article) -> None:
+    """`a` and `b` are two stories in one run, and `b` is new the run after `a` was sent."""
     with Store.open(tmp_path / "state.sqlite3") as store:
         together = select([a, b], History(store), EVERYTHING)
         assert len(together.chosen) == 2, [(s.article.title, s.reason) for s in together.skipped]
@@ -737,10 +742,4 @@ def test_a_teaser_naming_a_city_and_a_day_is_not_every_story_of_that_city_and_da
     (tmp_path / "q.xml").write_text(QUAKE_FEED)
     teaser, quake = read_paths([str(tmp_path / "t.xml"), str(tmp_path / "q.xml")]).articles
     assert teaser.excerpt and not quake.excerpt
-    with Store.open(tmp_path / "state.sqlite3") as store:
-        together = select([teaser, quake], History(store), EVERYTHING)
-        assert len(together.chosen) == 2, [(s.article.title, s.reason) for s in together.skipped]
-        first = select([teaser], History(store), EVERYTHING)
-        store.remember(1, first.records)
-        later = select([quake], History(store), EVERYTHING)
-    assert [c.article.title for c in later.chosen] == [quake.title]
+    assert_two_stories_in_one_run_and_the_next(tmp_path, teaser, quake)
