@@ -207,12 +207,15 @@ def headline(title: str) -> str:
 # Query parameters that say where a click came from, never what the page shows: Google
 # Analytics' campaign tags (every utm_*) and the click and mail ids of ad, mail and social
 # platforms, as Firefox's query stripping lists them (its query-stripping.json), with
-# Mailchimp's campaign id and HubSpot's and Instagram's share ids. Links are shown and matched
-# without them; "ref", "source" and the like may select content and stay.
+# Mailchimp's campaign id, HubSpot's and Instagram's share ids, and the campaign tags of Piano
+# Analytics (AT Internet), which BBC News and Le Monde put on every RSS link. Links are shown
+# and matched without them; "ref", "source" and the like may select content and stay.
 _TRACKING = frozenset(
     """fbclid gclid dclid gbraid wbraid msclkid twclid yclid ysclid igshid mc_cid mc_eid _hsenc
     _hsmi __hssc __hstc __hsfp hsctatracking mkt_tok oly_anon_id oly_enc_id vero_id wickedid
-    _openstat""".split()
+    _openstat at_medium at_campaign at_campaign_type at_format at_creation at_variant
+    at_send_date at_link at_link_id at_link_origin at_link_type at_ptr_name at_recipient_id
+    at_recipient_list at_emailtype xtor""".split()
 )
 
 

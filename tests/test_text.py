@@ -365,6 +365,14 @@ KEPT = [  # what selects the page stays: an id, a page, a search, a "ref" or "so
             "https://shop.example.kz/item?gclid=Cj0KCQ&msclkid=a1b2&yclid=77&id=5",
             "https://shop.example.kz/item?id=5",
         ),
+        (  # BBC's RSS links, Piano's (AT Internet's) campaign tags
+            "https://www.bbc.com/news/articles/c0ld3xy8z2po?at_medium=RSS&at_campaign=rss",
+            "https://www.bbc.com/news/articles/c0ld3xy8z2po",
+        ),
+        (
+            "https://www.lemonde.fr/international/article/2026/12/07/x_1.html?xtor=RSS-3208",
+            "https://www.lemonde.fr/international/article/2026/12/07/x_1.html",
+        ),
         *((link, link) for link in KEPT),
     ],
 )
