@@ -389,6 +389,20 @@ def test_a_feed_answering_an_error_document_is_a_failing_feed_whose_last_copy_is
     assert [a.title for a in read_fetched(got).articles] == ["Almaty opens metro line"]
 
 
+def test_a_feed_after_a_php_notice_is_a_feed(site):
+    """WordPress with `display_errors` on prints a notice before the feed; the lenient reader
+    reads the feed after it, but its first element, <br>, was taken for an error document's
+    root: "answered with an XML document <br>, not a feed" at every run."""
+    notice = (
+        b"<br />\n<b>Notice</b>:  Undefined index: HTTP_HOST in <b>/var/www/html/wp-content/"
+        b"plugins/seo/seo.php</b> on line <b>12</b><br />\n"
+    )
+    site.routes = {"/f": Page(notice + FEED, headers={"Content-Type": "application/rss+xml"})}
+    got = fetch_all([site.url("/f")], feeds=True)[site.url("/f")]
+    assert got.error is None
+    assert [a.title for a in read_fetched(got).articles] == ["Almaty opens metro line"]
+
+
 def test_a_utf16_json_feed_with_its_mark_is_a_feed(site):
     """What tells a JSON Feed from a gateway's JSON is read as text, not as UTF-8 bytes."""
     doc = {"version": "https://jsonfeed.org/version/1.1", "title": "Лента", "items": [

@@ -165,7 +165,9 @@ def _not_a_feed(url: str, body: bytes) -> tuple[str, str] | None:
     if looks_like_html(body) or name == b"html":  # XHTML too
         why = web_page_problem(url, body).message.replace("this is", "answered with", 1)
         return why, "200, a web page"
-    if root and name not in FEED_ROOTS:
+    # no feed's element in it at all: a PHP notice printed before the feed ("<br />\n<b>Notice
+    # </b>: ... <?xml ...?><rss>", which the lenient reader reads) is not an error document
+    if root and name not in FEED_ROOTS and not _FEED_ELEMENT.search(opening(body, len(body))):
         return f"answered with an XML document <{root.group(1).decode()}>, not a feed", "200, XML"
     # a gateway's {"message": ...} (read as text: a JSON Feed may be UTF-16 with its mark)
     if looks_like_json(body) and b"jsonfeed.org" not in opening(body, len(body)):
@@ -178,6 +180,7 @@ def _not_a_feed(url: str, body: bytes) -> tuple[str, str] | None:
 # rdf:RDF, RSS 0.9's channel); a storage service's <Error><Code>AccessDenied</Code> is none.
 _XML_ROOT = re.compile(rb"(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*>|\s)*<([A-Za-z_][\w:.-]*)", re.S)
 FEED_ROOTS = (b"rss", b"feed", b"rdf", b"channel")
+_FEED_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?(?:%s)[\s/>]" % b"|".join(FEED_ROOTS), re.I)
 
 
 @dataclass
