@@ -163,9 +163,24 @@ _REFERRING = frozenset(
 )
 _ENDS_SENTENCE = re.compile(r"[.!?。！？][\"'”’)\]」』）]*$")
 # A feed's teaser cut after a whole sentence, its ellipsis glued on (".…", "...."): the stop
-# ends a word (three small letters: "Monday.") or a year, not an abbreviation, an initial or a
-# number cut mid-way ("Mr.…", "the U.S.…", "K.…", "grew by 4.…" of "4.5%": a lead that misleads)
-_WHOLE_THEN_CUT = re.compile(r"((?:(?<=[a-zа-яё]{3})|(?<=\d{4}))[.!][\"'”’)]?)\s*(?:…|\.\.\.)$")
+# ends a word (three small letters, in any alphabet: "Monday.", "років.", "Straße.") or a year,
+# not an abbreviation, an initial or a number cut mid-way ("Mr.…", "the U.S.…", "K.…", "grew
+# by 4.…" of "4.5%": a lead that misleads)
+_WHOLE_THEN_CUT = re.compile(r"(\w*)([.!][\"'”’)]?)\s*(?:…|\.\.\.)$")
+
+
+def _without_cut(sentence: str) -> str:
+    """The sentence without the ellipsis a teaser glued on after its end, if it ends whole."""
+    if not (cut := _WHOLE_THEN_CUT.search(sentence)):
+        return sentence
+    word = cut[1]
+    if (len(word) >= 3 and word[-3:].isalpha() and word[-3:].islower()) or (
+        len(word) >= 4 and word[-4:].isdigit()
+    ):
+        return sentence[: cut.start(2)] + cut[2]
+    return sentence
+
+
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
 
 
@@ -224,7 +239,7 @@ def _usable(sentence: str, may_lack_stop: bool) -> str | None:
     it ends a paragraph that more of the article follows (see below)."""
     sentence = without_timestamp(sentence)  # a stamp after a sentence: "... Monday. Monday, Sep
     # 10, 2012 | Updated 9:01 AM EDT The murder trial ..."
-    sentence = _WHOLE_THEN_CUT.sub(r"\1", sentence)
+    sentence = _without_cut(sentence)
     if word_count(sentence) < 4 or is_chrome(sentence) or not _balanced(sentence):
         return None
     if sentence.endswith(("...", ELLIPSIS)) or sentence.rstrip("”’\"')").endswith("?"):

@@ -430,6 +430,29 @@ def test_a_teaser_cut_after_a_whole_sentence_keeps_it_as_its_lead(mark):
 
 
 @pytest.mark.parametrize(
+    "sentence",
+    [
+        "У понеділок у Києві відкрили нову станцію метро, яку будували дванадцять років.",
+        "Мемлекет басшысы жаңа мектептің ашылу салтанатына қатысып, сөз сөйледі.",
+        "Am Montag wurde in Berlin die neue Brücke über die Spree für den Verkehr freigegeben, "
+        "sagte der Senat nach langem Streit über die Straße.",
+    ],
+)
+def test_a_teaser_cut_after_a_whole_sentence_keeps_its_lead_in_any_alphabet(sentence):
+    """5531bf8 took a stop for a sentence's end only after three small letters of a-z or а-я:
+    a Ukrainian or Kazakh teaser ending in "і", a German one in "ß", went out with no lead."""
+    from digest.sources.feed import read_feed
+
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        "<item><title>News of the Day</title><link>https://t.example/day</link>"
+        f"<description>{sentence}&#8230;</description></item></channel></rss>"
+    )
+    [teaser] = read_feed("t.xml", feed.encode()).articles
+    assert extractive_lead(teaser) == sentence
+
+
+@pytest.mark.parametrize(
     "cut",
     [
         "Kazakhstan's economy grew by 4.&#8230;",  # of "4.5% in 2026"
