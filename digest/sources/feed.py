@@ -59,15 +59,16 @@ _ZONE_NAME = re.compile(r"\d\d:\d\d(?::\d\d)?\s+([A-Za-z]{1,5})\s*$")
 def _when(entry: feedparser.FeedParserDict) -> dt.datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         if value := entry.get(key):
+            written = entry.get(key.removesuffix("_parsed"), "")
+            # feedparser takes a twelve-hour time's "PM" for an unknown zone (UTC) and leaves
+            # any zone after it unread ("5:00:00 PM -0800" was 05:00 UTC, 20 hours early): it
+            # reads the time on the 24-hour clock, with the zones it knows ("5:00 PM MSK")
+            if clock := as_24_hour(written):
+                value = feedparser.datetimes._parse_date(clock) or value
             try:
                 when = dt.datetime.fromtimestamp(calendar.timegm(value), tz=dt.UTC)
             except (ValueError, OverflowError):  # a placeholder out of the calendar's range
                 continue  # ("0000-00-00", year 1 east of UTC), as `published_at`'s
-            written = entry.get(key.removesuffix("_parsed"), "")
-            # feedparser takes a twelve-hour time's "PM" for an unknown zone (UTC) and leaves
-            # any zone after it unread: "5:00:00 PM -0800" was 05:00 UTC, 20 hours early
-            if as_24_hour(written) and (twelve_hour := rfc822_date(written)):
-                when = twelve_hour
             when = published_at(day_at_noon(when, written))
             if when:  # else a placeholder: the next date the entry gives, if any
                 return when
