@@ -743,3 +743,56 @@ def test_a_teaser_naming_a_city_and_a_day_is_not_every_story_of_that_city_and_da
     teaser, quake = read_paths([str(tmp_path / "t.xml"), str(tmp_path / "q.xml")]).articles
     assert teaser.excerpt and not quake.excerpt
     assert_two_stories_in_one_run_and_the_next(tmp_path, teaser, quake)
+
+
+def rss(*items: tuple[str, str]) -> str:
+    """An RSS feed of (title, description) items, dated 7 December 2026."""
+    body = "".join(
+        f"<item><title>{title}</title><link>https://r.example/{abs(hash(title))}</link>"
+        f"<pubDate>Mon, 07 Dec 2026 0{n}:00:00 GMT</pubDate><description>{text}</description>"
+        "</item>"
+        for n, (title, text) in enumerate(items)
+    )
+    return f'<rss version="2.0"><channel><title>R</title>{body}</channel></rss>'
+
+
+def test_a_teaser_naming_little_is_still_its_story_by_its_words_or_across_scripts(tmp_path):
+    """A teaser's few names still count where its words meet (a teaser of the metro story sent
+    yesterday is that story), and across scripts, where names are all there is (an English and
+    two Russian teasers of one earthquake are one story)."""
+    full = "Almaty opens three new metro stations"
+    (tmp_path / "sent.xml").write_text(rss((full, (
+        "&lt;p&gt;Almaty opened three new metro stations on Sunday, extending the city's only "
+        "line westward toward the Kalkaman district.&lt;/p&gt;&lt;p&gt;Mayor Yerbolat Dossayev "
+        "rode the first train from Sairan station and said the extension would carry 40,000 "
+        "passengers a day.&lt;/p&gt;&lt;p&gt;The stations, Sairan, Moskva and Saryarka, cost "
+        "120 billion tenge and were built by a Turkish contractor over six years.&lt;/p&gt;"
+    ))))  # fmt: skip
+    (tmp_path / "teaser.xml").write_text(rss(("Three new metro stations open in Almaty", (
+        "Almaty's metro got three new stations on Sunday, and the mayor took the first "
+        "train.&#8230;"
+    ))))  # fmt: skip
+    (tmp_path / "quake.xml").write_text(rss(
+        ("Earthquake shakes Bishkek",
+         "A magnitude 5.1 earthquake shook Bishkek on Monday morning; no damage was "
+         "reported.&#8230;"),
+        ("В Бишкеке произошло землетрясение",
+         "Землетрясение магнитудой 5,1 произошло в Бишкеке в понедельник утром, разрушений "
+         "нет.&#8230;"),
+        ("Землетрясение в Бишкеке",
+         "В понедельник утром в Бишкеке ощущалось землетрясение магнитудой 5,1, сообщает "
+         "МЧС.&#8230;"),
+    ))  # fmt: skip
+    read = read_paths([str(tmp_path / f) for f in ("sent.xml", "teaser.xml", "quake.xml")])
+    sent, teaser, *quake = read.articles
+    assert teaser.excerpt and all(q.excerpt for q in quake)
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        store.remember(1, select([sent], History(store), EVERYTHING).records)
+        later = select([teaser, *quake], History(store), EVERYTHING)
+    [story] = [c.article.title for c in later.chosen]
+    assert story in {q.title for q in quake}
+    assert sorted((s.reason, s.duplicate_of) for s in later.skipped) == [
+        ("already-sent", full),
+        ("same-story", story),
+        ("same-story", story),
+    ]
