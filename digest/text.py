@@ -619,16 +619,22 @@ _LABELLED_STAMP = re.compile(rf"(?:[A-Z0-9]\S*|\|)\s+({_LABEL_WRITTEN})\b")
 def is_only_a_stamp(text: str) -> bool:
     """A line that says only when ("12 November 2025 | 14:05", "Updated 5 December 2025,
     14:05"): dates, times, zones and stamp labels, no other word."""
-    words = [w for w in (w.strip(_STAMP_TRIM).lower() for w in text.split()) if w]
-    return bool(words) and all(
-        _STAMP_NUMBER.fullmatch(w)
-        or _STAMP_TIME.fullmatch(w)
-        or _STAMP_ZONE.fullmatch(w)
-        or w in _CALENDAR_WORDS
-        or w in _STAMP_OPENERS
-        or w in _STAMP_PREPOSITIONS
-        for w in words
-    )
+    # word by word, up to the first that is no stamp's: a paragraph of prose stops at once
+    words = 0
+    for word in text.split():
+        if not (w := word.strip(_STAMP_TRIM).lower()):
+            continue
+        words += 1
+        if not (
+            _STAMP_NUMBER.fullmatch(w)
+            or _STAMP_TIME.fullmatch(w)
+            or _STAMP_ZONE.fullmatch(w)
+            or w in _CALENDAR_WORDS
+            or w in _STAMP_OPENERS
+            or w in _STAMP_PREPOSITIONS
+        ):
+            return False
+    return words > 0
 
 
 def without_timestamp(text: str) -> str:

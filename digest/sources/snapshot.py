@@ -18,6 +18,7 @@ an image caption, not a title.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -188,6 +189,9 @@ def heading_kind(text: str) -> str | None:
     return SURE
 
 
+# A feed's history repeats its footer or blurb under every entry: each text's kind is found
+# once (a 6,000-entry feed's paragraphs were a third of its reading).
+@functools.lru_cache(maxsize=4096)
 def paragraph_kind(text: str) -> str:
     if LISTING_CHROME.match(text) or CHROME_LINE.search(text) or CHROME_WORDS.match(text):
         return CHROME
