@@ -70,15 +70,18 @@ class _TextBlocks(HTMLParser):
         text = clean_text("".join(part for part, _ in self._parts))
         if text:
             linked = sum(len(_WORD.findall(p)) for p, in_link in self._parts if in_link)
-            beside = sum(len(_WORD.findall(p)) for p, in_link in self._parts if not in_link)
             kind = None
             if self._caption > 0:
                 kind = CAPTION
-            elif linked > beside and beside <= LINK_TAIL_WORDS and not _a_sentence(text):
+            elif linked and self._chrome(linked, text):  # words in no link: counted if any are
                 kind = CHROME
             self.blocks.append((text, kind))
         self._parts = []
         self._in_page = [None] * len(self._in_page)  # a link's text across blocks is kept
+
+    def _chrome(self, linked: int, text: str) -> bool:
+        beside = sum(len(_WORD.findall(p)) for p, in_link in self._parts if not in_link)
+        return linked > beside and beside <= LINK_TAIL_WORDS and not _a_sentence(text)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in SKIP_TAGS:
