@@ -1,9 +1,10 @@
 """Fetching at scale: 300 feeds spread over 20 loopback hosts (127.0.0.2 ...), answered at
 once and after 150 ms each; a second run over the unchanged feeds (conditional GETs); the
-full text of 50 article pages.
+full text of 50 article pages. With --history N: one feed of N items (a site's whole
+history, ~1 KB an item, a footer under each), read at a first run and at a second answered 304.
 
     .venv/bin/python benchmarks/fetch.py [--feeds 300] [--hosts 20] [--latency-ms 0 150]
-                                         [--pages 50] [--rounds 3] [--serial]
+                                         [--pages 50] [--rounds 3] [--serial] [--history N]
     farm-bench -n 7 --timeout 900 --vs '.venv/bin/python benchmarks/fetch.py --only 0' \
         -- .venv/bin/python benchmarks/fetch.py --only 150
 
@@ -72,6 +73,33 @@ def feed_body(n: int, articles) -> bytes:
     ).encode()
 
 
+FOOTER = "Subscribe to our newsletter for the week's stories, delivered every Friday."
+
+
+def history_body(n: int, articles) -> bytes:
+    """A feed of its `n` newest items, one every six hours back from today: all but a few are
+    older than any lookback. Each item is one sample article's first paragraphs, each ending
+    in its item's number (no two items share a paragraph, as in a real history), and the
+    feed's footer."""
+    newest = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    items = []
+    for k in range(n):
+        a = articles[k % len(articles)]
+        paragraphs = (*(f"{p} ({k})" for p in a.prose[:3]), FOOTER)
+        text = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+        items.append(
+            f"<item><title>{html.escape(a.title)} ({k})</title>"
+            f"<link>https://history.example/{k}</link><guid>history-{k}</guid>"
+            f"<pubDate>{format_datetime(newest - dt.timedelta(hours=6 * k))}</pubDate>"
+            f"<description>{html.escape(text)}</description></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>History</title><link>https://history.example/</link>{''.join(items)}"
+        "</channel></rss>"
+    ).encode()
+
+
 def page_body(a) -> bytes:
     body = "".join(f"<p>{html.escape(p)}</p>" for p in a.prose)
     return (
@@ -85,7 +113,8 @@ def page_body(a) -> bytes:
 
 
 def serve(hosts: list[str], ports, ready, counters) -> None:
-    """The servers' process: one ThreadingHTTPServer per host; path /feed/N or /page/N;
+    """The servers' process: one ThreadingHTTPServer per host; path /feed/N, /history/N
+    (a feed of N items) or /page/N;
     ?ms=150 delays the answer; counters: [requests, 304s, body bytes sent]."""
     articles = sample_articles()
     feeds: dict[int, bytes] = {}
@@ -104,7 +133,10 @@ def serve(hosts: list[str], ports, ready, counters) -> None:
                 time.sleep(ms / 1000)
             kind, _, number = parts.path.strip("/").partition("/")
             n = int(number)
-            if kind == "feed":
+            if kind == "history":
+                with lock:
+                    body = feeds.get(-n) or feeds.setdefault(-n, history_body(n, articles))
+            elif kind == "feed":
                 with lock:
                     body = feeds.get(n) or feeds.setdefault(n, feed_body(n, articles))
             else:
@@ -162,6 +194,32 @@ def sources_stage(urls: list[str], cache=None, settings: FetchConfig | None = No
     return time.perf_counter() - started, fetched, read
 
 
+def history(url: str, rounds: int) -> None:
+    """One long feed's sources stage, CPU and wall: fetched whole, then answered 304 and its
+    remembered body read again, `rounds` times each; the same articles both ways."""
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    cpu: dict[str, list[float]] = {"200": [], "304": []}
+    wall: dict[str, list[float]] = {"200": [], "304": []}
+    for _ in range(rounds):
+        started = time.process_time()
+        elapsed, fetched, first = sources_stage([url])
+        cpu["200"].append(time.process_time() - started)
+        wall["200"].append(elapsed)
+        cache = {u: f.cache for u, f in fetched.items()}
+        started = time.process_time()
+        elapsed, again, second = sources_stage([url], cache)
+        cpu["304"].append(time.process_time() - started)
+        wall["304"].append(elapsed)
+        assert again[url].not_modified and first.articles == second.articles
+    size = len(fetched[url].body or b"")
+    for status in cpu:
+        print(
+            f"one feed of {len(first.articles):,} items ({size / 1e6:.1f} MB), {status}: "
+            f"CPU {spread(cpu[status])}, wall {spread(wall[status])}"
+        )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
 def spread(values: list[float]) -> str:
     return (
         f"median {statistics.median(values):.2f} s (min {min(values):.2f}, max {max(values):.2f})"
@@ -176,6 +234,9 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--serial", action="store_true")
+    parser.add_argument(
+        "--history", type=int, metavar="N", help="only one feed of N items, read twice (200, 304)"
+    )
     parser.add_argument(
         "--only",
         type=int,
@@ -206,6 +267,10 @@ def main() -> None:
         after = list(counters)
         return out, [a - b for a, b in zip(after, before, strict=True)]
 
+    if args.history:
+        history(f"http://{hosts[0]}:{ports[0]}/history/{args.history}", args.rounds)
+        server.terminate()
+        return
     if args.only is not None:
         elapsed, _, read = sources_stage(urls(args.only))
         print(

@@ -303,3 +303,61 @@ def test_a_telegram_bridge_titling_every_post_with_its_channel_sends_each_post_a
     ]
     assert [s["reason"] for s in second["skipped"]] == ["already-sent"] * 3
     assert len(subjects) == 2 and not any(s.startswith("Orda.kz") for s in subjects)
+
+
+def test_a_long_feed_history_read_again_after_a_304_gives_the_same_articles(tmp_path, site):
+    """A site's whole history (400 items, one every six hours, a footer under each, some
+    with a photo credit or a call to click): what a 304 reads again from the state is what
+    the first fetch read, the stories in the window are each sent once, none lost."""
+    articles = sample_articles()
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    items = []
+    for k in range(400):
+        a = articles[k % len(articles)]
+        paragraphs = [f"{p} ({k})" for p in a.text.split("\n\n")[:3]]
+        paragraphs += ["Photo: Steppe Archive" if k % 3 else "For the full story, click here."]
+        paragraphs += ["Subscribe to our newsletter for the week's stories, every Friday."]
+        body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+        items.append(
+            f"<item><title>{html.escape(a.title)} ({k})</title>"
+            f"<link>https://history.example/{k}</link><guid>history-{k}</guid>"
+            f"<pubDate>{format_datetime(now - dt.timedelta(hours=6 * k))}</pubDate>"
+            f"<description>{html.escape(body)}</description></item>"
+        )
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>History'
+        f"</title><link>https://history.example/</link>{''.join(items)}</channel></rss>"
+    ).encode()
+    site.routes["/history.xml"] = Page(feed, etag='"history-1"')
+    path = write_config(tmp_path, [site.url("/history.xml")], max_articles=8)
+    path.write_text(path.read_text().replace("lookback_days: 100000", "lookback_days: 3"))
+    config = load_config(path)
+
+    def read(shown: dict) -> list[tuple[str, str | None]]:
+        """Every article the run read: its title, and its lead or why it was skipped."""
+        return sorted(
+            [(c["title"], c["lead"]) for c in shown["chosen"]]
+            + [(s["title"], s["reason"]) for s in shown["skipped"]]
+        )
+
+    fetched = preview(config, tmp_path / "preview")[0].to_json()  # 200, nothing remembered
+    first = run(config).to_json()
+    again = preview(config, tmp_path / "preview")[0].to_json()  # 304: the body remembered
+    second = run(config).to_json()
+    answers = site.asked("/history.xml")
+    assert [("If-None-Match" in a) for a in answers] == [False, False, True, True]
+    assert first["problems"] == again["problems"] == second["problems"] == []
+    assert read(fetched) == read(first)  # nothing sent yet: the same reasons
+    assert len(read(again)) == len(read(fetched)) == 400
+    old = {s["title"] for s in fetched["skipped"] if s["reason"] == "too-old"}
+    assert old == {s["title"] for s in again["skipped"] if s["reason"] == "too-old"}
+    assert len(old) >= 380
+    leads = [c["lead"] for c in first["chosen"] + second["chosen"]]
+    assert not [lead for lead in leads if "Subscribe" in lead or "Photo:" in lead]
+    assert not [lead for lead in leads if "click here" in lead]
+    sent = [c["title"] for c in first["chosen"]]
+    assert len(sent) == 8
+    assert {s["title"] for s in again["skipped"] if s["reason"] == "already-sent"} >= set(sent)
+    assert [c["title"] for c in again["chosen"]] == [c["title"] for c in second["chosen"]]
+    assert second["chosen"] and not {c["title"] for c in second["chosen"]} & set(sent)
+    assert not [s for s in second["skipped"] if s["reason"] == "over-limit"]  # none waits
