@@ -1438,26 +1438,15 @@ def test_a_twelve_hour_time_is_read_in_the_zones_feedparser_knows():
     """a75fff6 read a twelve-hour time by email.utils, which knows only GMT and the American
     zones: "5:00 PM MSK", "5:00 PM ALMT" (as "17:00 MSK" is read) and an ISO date's "5:00
     PM" were still read twelve hours and more off, with no word said."""
-    import datetime as dt
-
-    from digest.sources.feed import read_feed
-
-    written = {
-        "msk": "Mon, 07 Dec 2026 5:00 PM MSK",
-        "almt": "Mon, 07 Dec 2026 5:00:00 PM ALMT",
-        "ist": "Mon, 07 Dec 2026 5:30 PM IST",
-        "iso": "2026-12-07 5:00 PM",
-        "gmt": "Mon, 07 Dec 2026 5:00:00 PM GMT",
-    }
-    items = "".join(
-        f"<item><title>{name}</title><pubDate>{date}</pubDate><description>Text of {name}."
-        "</description></item>"
-        for name, date in written.items()
+    utc, _ = dates_read(
+        {
+            "msk": "Mon, 07 Dec 2026 5:00 PM MSK",
+            "almt": "Mon, 07 Dec 2026 5:00:00 PM ALMT",
+            "ist": "Mon, 07 Dec 2026 5:30 PM IST",
+            "iso": "2026-12-07 5:00 PM",
+            "gmt": "Mon, 07 Dec 2026 5:00:00 PM GMT",
+        }
     )
-    read = read_feed(
-        "d.xml", f'<rss version="2.0"><channel><title>D</title>{items}</channel></rss>'.encode()
-    )
-    utc = {a.title: a.published.astimezone(dt.UTC).strftime("%d %H:%M") for a in read.articles}
     assert utc == {
         "msk": "07 14:00",
         "almt": "07 12:00",
