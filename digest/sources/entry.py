@@ -209,8 +209,6 @@ def day_at_noon(when: dt.datetime, written: str) -> dt.datetime:
 
 _YEAR = re.compile(r"(?<![+\-\d])\b\d{4}\b")  # not a zone's "+0500"
 _ENDS_AT_TIME = re.compile(r"\d\d:\d\d(?::\d\d)?\s*$")
-
-
 _AM_PM = re.compile(r"\b(\d{1,2})(:\d\d(?::\d\d)?)\s*([AaPp])\.?[Mm]\.?(?!\w)")
 
 

@@ -251,12 +251,15 @@ def _text(entry: feedparser.FeedParserDict) -> list[Paragraph]:
     body (a <content:encoded> of the featured image alone, the text in <description>: the
     story had no text, no lead)."""
     value, plain = _content(entry)
-    paragraphs = text_to_paragraphs(value) if plain else html_to_paragraphs(value)
+    paragraphs = _paragraphs(value, plain)
     summary = entry.get("summary", "")
     if entry.get("content") and summary and not any(p.kind in BODY_KINDS for p in paragraphs):
-        plain = (entry.get("summary_detail") or {}).get("type") == "text/plain"
-        return text_to_paragraphs(summary) if plain else html_to_paragraphs(summary)
+        return _paragraphs(summary, (entry.get("summary_detail") or {}).get("type") == "text/plain")
     return paragraphs
+
+
+def _paragraphs(value: str, plain: bool) -> list[Paragraph]:
+    return text_to_paragraphs(value) if plain else html_to_paragraphs(value)
 
 
 def _title(item: feedparser.FeedParserDict) -> str:
