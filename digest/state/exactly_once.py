@@ -256,11 +256,10 @@ class DeliveryLog:
 
     def record(self, issue_id: int, outcomes: Iterable[ReportedOutcome]) -> None:
         outcomes = list(outcomes)
-        self.store.set_deliveries(issue_id, [_outcome_row(o) for o in outcomes], self.run_id)
+        rows = [_outcome_row(o) for o in outcomes]
+        self.store.set_deliveries(issue_id, rows, self.run_id)
         self.outcomes.setdefault(issue_id, []).extend(outcomes)
-        if issue_id in self._to_remember and any(
-            _outcome_row(o)[1] == DeliveryStatus.SENT for o in outcomes
-        ):
+        if issue_id in self._to_remember and any(r[1] == DeliveryStatus.SENT for r in rows):
             remember(self.store, issue_id, self._to_remember.pop(issue_id))
         self._keep_lease(issue_id)
 
