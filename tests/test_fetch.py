@@ -205,6 +205,21 @@ def test_a_move_whose_new_address_is_not_there_is_forgotten(site, code):
     assert (len(site.asked("/old")), len(site.asked("/new"))) == (2, 2)
 
 
+def test_a_moved_feed_failing_after_a_temporary_redirect_names_the_address_that_failed(site):
+    """The address a feed moved to (remembered) redirects on with a 302 to one that answers
+    404: the problem named the remembered address as the one that answered 404, where the
+    editor's browser showed a redirect."""
+    site.routes = {"/old": redirect(301, "/new"), "/new": Page(FEED)}
+    old, new, later = site.url("/old"), site.url("/new"), site.url("/later")
+    first = fetch_all([old])[old]
+    site.routes = {"/new": redirect(302, "/later"), "/later": Page(b"", status=404)}
+    gone = fetch_all([old], cache={old: first.cache})[old]
+    assert f"404 Not Found at {new}, where it had moved (redirected from there to {later})" in (
+        gone.error
+    )
+    assert gone.error.endswith("`feed:` is asked again next run") and gone.cache.moved_to is None
+
+
 def test_a_feed_moved_then_gone_for_good_says_so(site):
     """`feed:` moves (301) to an address that answers 410 Gone: the publisher's word that the
     feed is not coming back, reached from `feed:` itself. Every run said "`feed:` is asked

@@ -315,11 +315,12 @@ async def _get(
                 if permanent:
                     moved = ask
                 continue
-            return await _answer(resp, url, known, settings, started, moved)
+            return await _answer(resp, url, known, settings, started, moved, ask)
     raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
 
-async def _answer(resp, url, known: CacheInfo, settings, started, moved) -> Fetched:
+async def _answer(resp, url, known: CacheInfo, settings, started, moved, at: str) -> Fetched:
+    """`resp`, the answer at `at` (the last redirect's target)."""
     stamp = started.isoformat()
     wait = _wait(resp, started)
     moved_to = moved or known.moved_to
@@ -344,6 +345,8 @@ async def _answer(resp, url, known: CacheInfo, settings, started, moved) -> Fetc
             # Not at the address it moved to (any more): a move its site undid, a new address
             # retired. Remembered, the move kept the feed from `feed:`'s address for good.
             why += f" at {moved_to}, where it had moved"
+            if at != moved_to:  # a temporary redirect from there named the address that failed
+                why += f" (redirected from there to {at})"
             if known.moved_to:  # asked there alone: `feed:` itself may work
                 why += "; `feed:` is asked again next run"
             moved_to = moved = None
