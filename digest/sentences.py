@@ -68,6 +68,9 @@ def _ends_with_initial(text: str) -> bool:
 # give in every address.
 _NEVER_FINAL = re.compile(
     r"(?:^|[\s(/–—-])(?:Mr|Mrs|Ms|Dr|Prof|Gen|Col|Lt|Maj|Capt|Sgt|Sen|Rep|Gov|Pres|Amb|St|Mt|"
+    # police, court and church ranks before a name: "police Const. Tim Fanning", "Dist. Atty.
+    # Steve Cooley", "Insp. Jane Doe", "Msgr. Tom Lee"
+    r"Const|Det|Insp|Supt|Cpl|Pvt|Atty|Dist|Msgr|Fr|Hon|"
     r"No|Nos|Vol|[Aa]pprox|Fig|vs|"
     + "|".join((*(m.capitalize() for m in EN_MONTH_ABBREVIATIONS), *RU_MONTH_ABBREVIATIONS))
     + r"|проф|акад|ген|им|ул|просп|пр-т|обл|гг|мкр|мкрн|пгт|дер|наб)\.$"

@@ -382,3 +382,37 @@ def test_a_blog_byline_is_no_part_of_the_lead():
 def test_posted_in_the_news_is_news():
     text = "By the time the video was posted on YouTube on Monday, the minister had resigned."
     assert not is_chrome(text)
+
+
+# --- a rank before a name ends no sentence --------------------------------------------------
+# (a second audit, scratch s29/leads29: 12 splits after "Const." in 7 articles, "Dist. Atty." in
+# 2; the lead of 18_15ecb ended "... Vancouver police Const.")
+
+
+def test_a_police_rank_before_a_name_ends_no_sentence():
+    # ECB+ 18_15ecb: the quotation's speaker cut from it
+    article = feed_article(
+        "A former employee walked into a staff Christmas party at an east Vancouver health "
+        "products business Friday and shot and killed a man, according to police.",
+        "A former employee walked into a staff Christmas party at an east Vancouver health "
+        "products business Friday and shot and killed a man, according to police. Police said "
+        "they were called to Tallgrass Distributors Ltd., in the central Mount Pleasant "
+        "neighbourhood, where a man carrying a firearm had confronted the crowd. \"A man who "
+        "apparently had just been let go from his job there came in, shot and killed another "
+        "man,\" Vancouver police Const. Tim Fanning told a news conference.",
+        "After two hours a 61-year-old man surrendered and was arrested.",
+    )
+    lead = extractive_lead(article)
+    assert not lead.endswith("Const.")
+    # ECB+ 16_6ecbplus: "Dist. Atty." split twice
+    text = (
+        '"This is the kind of person and the kind of crime that the death penalty was made '
+        'for," said Dist. Atty. Steve Cooley. Sheriff\'s Deputy Timothy Brennan, who had been '
+        "Ortiz's partner for a year, called the verdict bittersweet."
+    )
+    assert split_sentences(text, "en") == (
+        '"This is the kind of person and the kind of crime that the death penalty was made '
+        'for," said Dist. Atty. Steve Cooley.',
+        "Sheriff's Deputy Timothy Brennan, who had been Ortiz's partner for a year, called the "
+        "verdict bittersweet.",
+    )
