@@ -31,6 +31,7 @@ from .text import (
     CJK,
     CJK_SENTENCE_END,
     EN_MONTH_ABBREVIATIONS,
+    EN_WEEKDAYS,
     RU_MONTH_ABBREVIATIONS,
     STOP_WORDS,
 )
@@ -91,6 +92,13 @@ _DOLLARS_OF = re.compile(r"(?:^|\s)долл?\.$")
 _CORPORATE_START = re.compile(r"(?:Ltd|Inc|Plc|Co|Corp)\.|(?:LLC|LLP|PLC|GmbH)\b")
 # "security.They will": a missing space after a full stop hides a boundary from a splitter.
 _MISSING_SPACE = re.compile(r"(?<=[a-zа-яё]{2}[.!?])(?=[A-ZА-ЯЁ][a-zа-яё])")
+# "about 9:40 p.m. Friday and found ...", "at 3 a.m. EST": the day or the zone of a time goes
+# with it, not into a sentence of its own.
+_CLOCK_END = re.compile(r"(?:^|\s)[ap]\.m\.$")
+_OF_THE_CLOCK = re.compile(
+    rf"(?:{'|'.join(d.capitalize() for d in EN_WEEKDAYS)}"
+    r"|(?:[ECMP][SD]?T|GMT|UTC|BST|AK[SD]T|HST))\b"
+)
 # Quick test for "might hold more than one sentence": the splitters are the slow part.
 _INNER_END = re.compile(r"[.!?…][\"'”’»)\]]*\s")
 
@@ -163,6 +171,7 @@ def _continues(previous: str, piece: str, language: str) -> bool:
         or _CORPORATE_START.match(piece)
         or _ORDINAL.search(previous)
         or (_DAY.search(previous) and _GERMAN_MONTH.match(piece))
+        or (_CLOCK_END.search(previous) and _OF_THE_CLOCK.match(piece))
     )
 
 

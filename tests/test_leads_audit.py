@@ -416,3 +416,44 @@ def test_a_police_rank_before_a_name_ends_no_sentence():
         "Sheriff's Deputy Timothy Brennan, who had been Ortiz's partner for a year, called the "
         "verdict bittersweet.",
     )
+
+
+# --- a time's day or zone goes with it ------------------------------------------------------
+# (the same audit: 12 splits after "a.m."/"p.m." before a weekday or a zone in 11 articles)
+
+
+@pytest.mark.parametrize(
+    "title, paragraph, lead",
+    [
+        (  # ECB+ 18_8ecb: the lead opened with the day cut from its time, "Friday, Vancouver ..."
+            "One man is dead after an ex-employee opened fire at his company's Christmas party at "
+            "a Vancouver, B.C. business Friday night.",
+            "One man is dead after an ex-employee opened fire at his company's Christmas party at "
+            "a Vancouver, B.C. business Friday night. Just past 4 p.m. Friday, Vancouver Police "
+            "received a call of a man being shot at 40 East 5th Ave. at a business called Tall "
+            "Grass Distribution Limited. Police say a recently laid off employee opened fire "
+            "shortly after entering the party, killing one male employee.",
+            "Just past 4 p.m. Friday, Vancouver Police received a call",
+        ),
+        (  # ECB+ 22_5ecb: the lead ended "... was arrested around 10:24 a.m.", the charges cut
+            "The Staunton Police Department announced Friday they have made an arrest in a "
+            "41-year-old double murder case.",
+            "The Staunton Police Department announced Friday they have made an arrest in a "
+            "41-year-old double murder case. Staunton Police Chief Jim Williams announced "
+            "61-year-old Sharron Diane Crawford Smith was arrested around 10:24 a.m. Friday and "
+            "charged with two counts of first degree murder.",
+            "Staunton Police Chief Jim Williams announced 61-year-old Sharron Diane Crawford Smith "
+            "was arrested around 10:24 a.m. Friday and charged with two counts of first degree "
+            "murder.",
+        ),
+    ],
+)
+def test_the_day_of_a_time_stays_in_its_sentence(title, paragraph, lead):
+    assert extractive_lead(feed_article(title, paragraph, "More follows.")).startswith(lead)
+
+
+def test_a_sentence_still_ends_after_a_time():
+    assert split_sentences("Police arrived at 9 p.m. They found nothing.", "en") == (
+        "Police arrived at 9 p.m.",
+        "They found nothing.",
+    )
