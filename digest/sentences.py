@@ -99,6 +99,13 @@ _OF_THE_CLOCK = re.compile(
     rf"(?:{'|'.join(d.capitalize() for d in EN_WEEKDAYS)}"
     r"|(?:[ECMP][SD]?T|GMT|UTC|BST|AK[SD]T|HST))\b"
 )
+# A heading or a deck run into the sentence after it, their boundary lost with the markup:
+# "Latest on Waitrose supermarket fire The site manager ...", "... Kills Two In Kraft Shooting
+# In a sad and surprising reversal ...". A capitalised article before a word in lowercase
+# opens a sentence (a name's "The" comes before a capital: "told The Associated Press"), but
+# not after an article or a preposition ("members of the A list", so no "A": "vitamin A is").
+_RUN_IN = re.compile(r"(?<=[^\W\d_]|\d)\s(?=(?:The|An)\s[a-z]|In\s(?:a|an|the)\s[a-z])")
+_NO_RUN_IN_AFTER = frozenset("the a an of in on at to for from with by as into and or".split())
 # Quick test for "might hold more than one sentence": the splitters are the slow part.
 _INNER_END = re.compile(r"[.!?…][\"'”’»)\]]*\s")
 
@@ -186,7 +193,7 @@ def split_sentences(text: str, language: str = ENGLISH) -> tuple[str, ...]:
         # Chinese and Japanese end a sentence with "。", "！" or "？" and no space after
         return tuple(s.strip() for s in _CJK_SENTENCE.findall(text) if s.strip())
     if not _INNER_END.search(text):
-        return (text,)
+        return tuple(_headings_apart(text))
     merged: list[str] = []
     for piece in _pieces(text, language):
         piece = piece.strip()
@@ -197,7 +204,18 @@ def split_sentences(text: str, language: str = ENGLISH) -> tuple[str, ...]:
             merged[-1] = f"{merged[-1]}{space}{piece}"
         else:
             merged.append(piece)
-    return tuple(merged)
+    return tuple(part for sentence in merged for part in _headings_apart(sentence))
+
+
+def _headings_apart(sentence: str) -> list[str]:
+    """`sentence` split where a heading run into it ends (see _RUN_IN)."""
+    parts, start = [], 0
+    for match in _RUN_IN.finditer(sentence):
+        before = sentence[start : match.start()]
+        if before.split()[-1].lower() not in _NO_RUN_IN_AFTER:
+            parts.append(before)
+            start = match.end()
+    return [*parts, sentence[start:]]
 
 
 _CJK_SENTENCE = re.compile(rf"[^{CJK_SENTENCE_END}]+(?:[{CJK_SENTENCE_END}]+[」』”’）)]*|$)")
