@@ -385,7 +385,8 @@ def _score(sentences: list[_Sentence], title: frozenset[str]) -> None:
 
 def _needs_context(s: _Sentence) -> bool:
     """Opens with a pronoun or a connective: "He said", "However,", "For these countries"."""
-    head = [w.strip(",;:").lower() for w in s.text.split()[:3]]
+    # inside a quotation too: '"That person is dangerous," said ...' leans as much
+    head = [w.strip(",;:").lstrip("\"'“‘«„(").lower() for w in s.text.split()[:3]]
     return head[0] in _CONTEXT_OPENERS or any(w in _REFERRING for w in head[1:])
 
 

@@ -508,3 +508,26 @@ def test_a_heading_run_into_the_lede_is_no_part_of_the_lead(title, paragraph, le
 )
 def test_an_article_in_a_name_opens_no_sentence(text):
     assert split_sentences(text, "en") == (text,)
+
+
+# --- a quotation leaning on what came before ------------------------------------------------
+
+
+def test_a_quotation_that_opens_with_a_pronoun_leans_on_the_sentence_before():
+    # ECB+ 8_1ecb (and 8_2ecb): the lede is the headline, and the lead was the quotation after
+    # it, "That person" standing for a bomber the reader had not met
+    article = feed_article(
+        "A bomb explosion at a bank killed a police officer and a state bomb disposal "
+        "technician, and state police did not have any suspects, officials said Saturday.",
+        "A bomb explosion at a bank killed a police officer and a state bomb disposal "
+        "technician, and state police did not have any suspects, officials said Saturday. "
+        '"That person is dangerous and needs to be found as soon as possible," said Lt. Gregg '
+        "Hastings of the Oregon State Police. The explosion occurred Friday afternoon at a West "
+        "Coast Bank branch in Woodburn, about 30 miles south of Portland.",
+        "The police went to check on a telephoned bomb threat received by a Wells Fargo bank "
+        "branch in the center of town and found a suspicious device that turned out to be "
+        "harmless. But the police said the investigation led them to the nearby West Coast "
+        "office where the bomb was found. The police would not discuss a possible motive for "
+        "the bombing.",
+    )
+    assert extractive_lead(article).startswith("The explosion occurred Friday afternoon")
