@@ -103,8 +103,9 @@ _OF_THE_CLOCK = re.compile(
 # "Latest on Waitrose supermarket fire The site manager ...", "... Kills Two In Kraft Shooting
 # In a sad and surprising reversal ...". A capitalised article before a word in lowercase
 # opens a sentence (a name's "The" comes before a capital: "told The Associated Press"), but
-# not after an article or a preposition ("members of the A list", so no "A": "vitamin A is").
-_RUN_IN = re.compile(r"(?<=[^\W\d_]|\d)\s(?=(?:The|An)\s[a-z]|In\s(?:a|an|the)\s[a-z])")
+# not after an article or a preposition ("members of the A list", so no "A": "vitamin A is"),
+# and "An" only before a vowel, as the article is ("Zhang An said" is a name).
+_RUN_IN = re.compile(r"(?<=[^\W\d_]|\d)\s(?=The\s[a-z]|An\s[aeiou]|In\s(?:a|an|the)\s[a-z])")
 _NO_RUN_IN_AFTER = frozenset("the a an of in on at to for from with by as into and or".split())
 # Quick test for "might hold more than one sentence": the splitters are the slow part.
 _INNER_END = re.compile(r"[.!?…][\"'”’»)\]]*\s")

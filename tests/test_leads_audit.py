@@ -531,3 +531,8 @@ def test_a_quotation_that_opens_with_a_pronoun_leans_on_the_sentence_before():
         "the bombing.",
     )
     assert extractive_lead(article).startswith("The explosion occurred Friday afternoon")
+
+
+def test_a_name_an_is_no_article():
+    text = "The Chinese artist Zhang An said the exhibition would open in May."
+    assert split_sentences(text, "en") == (text,)
