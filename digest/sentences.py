@@ -160,6 +160,22 @@ _TURKIC_ABBREVIATION = re.compile(
 )
 
 
+# What a stop ends in "Acme Corp." and "120 млрд." (a figure's unit) may end a sentence or
+# not: only what follows tells, and a teaser cut there has nothing following.
+_MAYBE_ABBREVIATION = re.compile(
+    r"(?:^|\s)(?:Ltd|Inc|Plc|Co|Corp)\.$|\d\s*(?:тыс|млн|млрд|трлн|руб|долл|коп)\.$"
+)
+
+
+def ends_on_abbreviation(text: str) -> bool:
+    """Whether the stop `text` ends with may belong to an abbreviation or an initial ("Mr.",
+    "Const.", "K.", "Acme Corp.", "120 млрд."): no sure end of a sentence when nothing
+    follows it to tell."""
+    return bool(
+        _ends_with_initial(text) or _NEVER_FINAL.search(text) or _MAYBE_ABBREVIATION.search(text)
+    )
+
+
 def _continues(previous: str, piece: str, language: str) -> bool:
     """Whether `piece` goes on the sentence `previous` (what the splitter cut too early)."""
     abbreviation = _ABBREVIATION_END.search(previous) and previous[-2].islower()

@@ -33,7 +33,7 @@ from .config import LlmConfig, SummaryConfig
 from .errors import ConfigError
 from .language import detect, english_share, language_of
 from .models import PROSE, QUESTION, Article
-from .sentences import split_sentences, text_before_limit
+from .sentences import ends_on_abbreviation, split_sentences, text_before_limit
 from .text import (
     CAPTIONS,
     CHROME_CALL,
@@ -165,7 +165,7 @@ _ENDS_SENTENCE = re.compile(r"[.!?。！？][\"'”’)\]」』）]*$")
 # A feed's teaser cut after a whole sentence, its ellipsis glued on (".…", "...."): the stop
 # ends a word (three small letters, in any alphabet: "Monday.", "років.", "Straße.") or a year,
 # not an abbreviation, an initial or a number cut mid-way ("Mr.…", "the U.S.…", "K.…", "grew
-# by 4.…" of "4.5%": a lead that misleads)
+# by 4.…" of "4.5%", "Acme Corp.…", "120 млрд.…": a lead that misleads)
 _WHOLE_THEN_CUT = re.compile(r"(\w*)([.!][\"'”’)]?)\s*(?:…|\.\.\.)$")
 
 
@@ -173,11 +173,11 @@ def _without_cut(sentence: str) -> str:
     """The sentence without the ellipsis a teaser glued on after its end, if it ends whole."""
     if not (cut := _WHOLE_THEN_CUT.search(sentence)):
         return sentence
-    word = cut[1]
+    word, whole = cut[1], sentence[: cut.start(2)] + cut[2]
     if (len(word) >= 3 and word[-3:].isalpha() and word[-3:].islower()) or (
         len(word) >= 4 and word[-4:].isdigit()
     ):
-        return sentence[: cut.start(2)] + cut[2]
+        return sentence if ends_on_abbreviation(whole) else whole
     return sentence
 
 

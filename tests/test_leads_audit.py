@@ -397,9 +397,9 @@ def test_a_police_rank_before_a_name_ends_no_sentence():
         "A former employee walked into a staff Christmas party at an east Vancouver health "
         "products business Friday and shot and killed a man, according to police. Police said "
         "they were called to Tallgrass Distributors Ltd., in the central Mount Pleasant "
-        "neighbourhood, where a man carrying a firearm had confronted the crowd. \"A man who "
+        'neighbourhood, where a man carrying a firearm had confronted the crowd. "A man who '
         "apparently had just been let go from his job there came in, shot and killed another "
-        "man,\" Vancouver police Const. Tim Fanning told a news conference.",
+        'man," Vancouver police Const. Tim Fanning told a news conference.',
         "After two hours a 61-year-old man surrendered and was arrested.",
     )
     lead = extractive_lead(article)
@@ -407,7 +407,7 @@ def test_a_police_rank_before_a_name_ends_no_sentence():
     # ECB+ 16_6ecbplus: "Dist. Atty." split twice
     text = (
         '"This is the kind of person and the kind of crime that the death penalty was made '
-        'for," said Dist. Atty. Steve Cooley. Sheriff\'s Deputy Timothy Brennan, who had been '
+        "for,\" said Dist. Atty. Steve Cooley. Sheriff's Deputy Timothy Brennan, who had been "
         "Ortiz's partner for a year, called the verdict bittersweet."
     )
     assert split_sentences(text, "en") == (

@@ -459,11 +459,15 @@ def test_a_teaser_cut_after_a_whole_sentence_keeps_its_lead_in_any_alphabet(sent
         "The law was signed on Monday by President Kassym-Jomart K.&#8230;",
         "The company said it would invest $2 billion in new plants in the U.S. &#8230;",
         "The agreement on the new pipeline was presented on Monday by Mr....",
+        "The pipeline will be built by the state's partner China National Petroleum Corp.&#8230;",
+        "Казахстан вложит в строительство новых дорог до 2030 года более 120 млрд.&#8230;",
+        "The shooting was described to reporters on Monday by Vancouver police Const.&#8230;",
     ],
 )
 def test_a_teaser_cut_after_an_abbreviation_or_a_figure_is_not_taken_for_a_whole_sentence(cut):
-    """Cut after "4." (of "4.5%"), an initial, "U.S." or "Mr.", the teaser's ellipsis follows
-    a full stop that ends no sentence: "grew by 4." went out as the story's lead."""
+    """Cut after "4." (of "4.5%"), an initial, "U.S.", "Mr.", "Corp.", a figure's "млрд." or a
+    rank, the teaser's ellipsis follows a full stop that may end no sentence: "grew by 4." went
+    out as the story's lead, "… более 120 млрд." (of "… млрд. тенге") too."""
     from digest.sources.feed import read_feed
 
     feed = (
