@@ -95,7 +95,9 @@ class Batch:
         live: Sequence[int],
         fps: Fingerprints,
         ref: dt.date | None,
+        feed_titles: Sequence[int] | None = None,
     ):
+        """`feed_titles`: each candidate's `similarity.feed_title_of` key, when known."""
         self.candidates = candidates
         self.fps = fps
         self.ref = ref
@@ -108,6 +110,7 @@ class Batch:
         self._reports: Reports | None = None
         self._facts: _FactIndex | None = None
         self._relations: dict[int, dict[int, str]] | None = None
+        self._feed_titles = feed_titles
 
     def telling(self, i: int) -> Telling:
         t = self._tellings.get(i)
@@ -124,6 +127,9 @@ class Batch:
     def feed_titles(self) -> np.ndarray:
         """Each candidate's `similarity.feed_title` key, by row (for its tellings and its
         facets: 8 us of parsing its link a candidate, once)."""
+        if self._feed_titles is not None:
+            keys = self._feed_titles
+            return np.fromiter((keys[i] for i in self.live), np.int64, len(self.live))
         return np.fromiter(map(feed_title_of, self.fps.articles), np.int64, len(self.fps))
 
     def forget_tellings(self) -> None:

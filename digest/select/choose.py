@@ -143,7 +143,7 @@ def _select(
 ) -> Selection:
     if not candidates:
         return Selection([], [])
-    candidates = titled_by_history(candidates, sent)
+    candidates, feed_titles = titled_by_history(candidates, sent)
     ref = reference_day(candidates, as_of, dt.date.today())
     order = _stable_order(candidates, ref)
     position = {i: n for n, i in enumerate(order)}
@@ -156,7 +156,7 @@ def _select(
     facts.forget()
     give_back()  # what fingerprinting freed (and, below, grouping), before the next peak
     fresh = [i for i in live if i not in known]
-    batch = Batch(candidates, fresh, prints, ref)
+    batch = Batch(candidates, fresh, prints, ref, feed_titles)
     matches = against_history(batch, sent)
     score = batch.story_scorer(sent)
     links = sent_groups(batch, sent, scores_against_history(batch, sent, set(matches)))
