@@ -207,9 +207,9 @@ def test_a_helper_that_fails_after_answering_sends_what_it_made_then_says_so(mon
     real = parallel_module.fingerprint
     made: list[int] = []
 
-    def fingerprint(articles, hashes):
+    def fingerprint(articles, hashes, exact):
         made.append(len(articles))
-        prints = real(articles, hashes)
+        prints = real(articles, hashes, exact)
         return prints if len(made) < 3 else dataclasses.replace(prints, exact=Unpicklable())
 
     monkeypatch.setattr(parallel_module, "fingerprint", fingerprint)

@@ -390,9 +390,12 @@ def exact_key(hashes: TextHashes) -> int:
 
 
 def fingerprint(
-    articles: Sequence[Article], hashes: Sequence[TextHashes] | None = None
+    articles: Sequence[Article],
+    hashes: Sequence[TextHashes] | None = None,
+    exact: Sequence[int] | None = None,
 ) -> Fingerprints:
-    """Fingerprints of many articles (`hashes`: their text_hashes, when already made).
+    """Fingerprints of many articles (`hashes`: their text_hashes, when already made; `exact`:
+    their exact_key, when already asked of what was sent).
     Shingles are signed and dropped, and the openings once their terms are counted: memory
     stays small however many articles there are."""
     sigs = np.empty((len(articles), NUM_PERM), np.uint32)
@@ -408,7 +411,7 @@ def fingerprint(
         # made a GDP figure and a decree one story.
         text = without_dateline(a.text)
         title_hashes, body_hashes = hashes[n] if hashes is not None else text_hashes(a)
-        exact = exact_key((title_hashes, body_hashes))
+        key = exact[n] if exact is not None else exact_key((title_hashes, body_hashes))
         h = body_hashes if len(body_hashes) else title_hashes
         shingles = shingle_hashes(h)
         minhash(shingles, sigs[n])
@@ -423,7 +426,7 @@ def fingerprint(
             terms.append(story_terms(openings, names))
             openings, names = [], []
         heading = headline_words(a.title)
-        columns.add(exact, identity_keys(a), len(h), len(shingles), fs, heading, a.excerpt)
+        columns.add(key, identity_keys(a), len(h), len(shingles), fs, heading, a.excerpt)
     bands = lsh_bands(sigs, leads)
     terms.append(story_terms(openings, names))
     all_terms = Ragged.concat([t for t, _ in terms]), Ragged.concat([c for _, c in terms])

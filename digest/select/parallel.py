@@ -138,6 +138,7 @@ class _Run:
         self.already_sent = already_sent
         self.helpers = helpers
         self.hashes: dict[int, TextHashes] = {}  # of this process's unsent articles
+        self.exact: dict[int, int] = {}  # exact_key of each article, once asked
         self.known: dict[int, Match] = {}
         self.prints: dict[tuple[int, ...], Fingerprints] = {}  # by the positions they hold
         self.todo: deque[list[int]] = deque()  # chunks this process fingerprints
@@ -164,7 +165,9 @@ class _Run:
             part = positions[at : at + CHUNK]
             packed = _packed([text_hashes(self.articles[p]) for p in part])
             hashes.update(zip(part, packed, strict=True))
-        known = self.already_sent({p: exact_key(h) for p, h in hashes.items()})
+        keys = {p: exact_key(h) for p, h in hashes.items()}
+        self.exact.update(keys)
+        known = self.already_sent(keys)
         self.known.update(known)
         fresh = [p for p in positions if p not in known]
         self.hashes.update((p, hashes[p]) for p in fresh)
@@ -173,7 +176,7 @@ class _Run:
     def _fingerprint(self, chunk: list[int]) -> None:
         articles = [self.articles[p] for p in chunk]
         hashes = [self.hashes.pop(p, None) or text_hashes(self.articles[p]) for p in chunk]
-        self.prints[tuple(chunk)] = fingerprint(articles, hashes)
+        self.prints[tuple(chunk)] = fingerprint(articles, hashes, [self.exact[p] for p in chunk])
 
     def _serve(self, helper: _Helper) -> None:
         """Take what the helper has sent, and keep it supplied with chunks."""
@@ -189,6 +192,7 @@ class _Run:
                 return
             if helper.keys_pending:
                 keys = dict(zip(helper.share, answer, strict=True))
+                self.exact.update(keys)
                 known = self.already_sent(keys)
                 self.known.update(known)
                 helper.keys_pending = False
@@ -293,13 +297,16 @@ def helper_main(conn: Connection) -> None:
             made = [_article(row) for row in piece]
             hashes += _packed([text_hashes(a) for a in made])
             articles += made
-        answers.put(_pickled([exact_key(h) for h in hashes]))
+        keys = [exact_key(h) for h in hashes]
+        answers.put(_pickled(keys))
         while True:
             try:
                 chunk = conn.recv()
             except EOFError:
                 return
-            prints = fingerprint([articles[n] for n in chunk], [hashes[n] for n in chunk])
+            prints = fingerprint(
+                [articles[n] for n in chunk], [hashes[n] for n in chunk], [keys[n] for n in chunk]
+            )
             for n in chunk:
                 articles[n] = hashes[n] = None
             answers.put(_pickled(replace(prints, articles=())))  # arrays, without the articles
