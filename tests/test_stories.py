@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE_SEEDS
 from republish import base_stories, entries, one_event_pairs, real_stories, write_feeds
 
 from digest import pipeline
@@ -796,3 +797,43 @@ def test_a_teaser_naming_little_is_still_its_story_by_its_words_or_across_script
         ("same-story", story),
         ("same-story", story),
     ]
+
+
+BRIEFS = [  # three briefs of one day from Central Asia, each "said on February 20"
+    (
+        "Dushanbe water utility raises tariffs by 15 percent",
+        "The Dushanbe water utility raised tariffs for households by 15 percent from February "
+        "20, the city administration said. A cubic metre of water now costs 2.3 somoni. The "
+        "utility said the money would pay for new pipes in the Sino district.",
+    ),
+    (
+        "Tajik Air resumes flights to Frankfurt",
+        "Tajik Air will resume weekly flights from Dushanbe to Frankfurt on March 15, the "
+        "airline said on February 20. The route was suspended in 2020. Flights will run on "
+        "Sundays on a Boeing 737.",
+    ),
+    (
+        "Bishkek bans coal heating in new buildings",
+        "Bishkek city council banned coal heating in all new buildings from March 1, to cut "
+        "winter smog, the mayor's office said on February 20. About 40,000 homes in the city "
+        "still burn coal.",
+    ),
+]
+
+
+@pytest.mark.parametrize("context", ["none", "sample pages"])
+def test_briefs_naming_only_the_same_months_are_three_stories(context):
+    """English capitalises months and weekdays, so they are name words: a coal ban in Bishkek
+    and flights to Frankfurt, sharing "February" and "March" and no one else, scored a names
+    cosine of 0.46 on them alone (words 0.06), and the three briefs were one story (with the
+    sample pages beside them: their words weighed as a real batch weighs them)."""
+    briefs = [
+        Article(t, (Paragraph(b),), f"brief{n}.xml", url=f"https://brief{n}.example/{n}")
+        for n, (t, b) in enumerate(BRIEFS)
+    ]
+    paths = sorted(SAMPLE_SEEDS.glob("*.txt")) if context == "sample pages" else []
+    others = read_paths([str(p) for p in paths]).articles if paths else []
+    with Store.open(":memory:", readonly=True) as store:
+        sel = select([*briefs, *others], History(store), EVERYTHING)
+    shown = {c.article.title for c in sel.chosen}
+    assert {t for t, _ in BRIEFS} <= shown, [(s.article.title, s.duplicate_of) for s in sel.skipped]

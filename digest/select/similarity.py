@@ -32,10 +32,10 @@ from scipy import sparse
 
 from ..models import Article
 from ..state.sent import NAME_BIT
-from ..text import site_of, title_key
+from ..text import EN_WEEKDAYS, MONTHS, WEEKDAYS, site_of, title_key
 from . import kernels
-from .facts import AMOUNT, CLASSES, COUNT, DATE, PERCENT, WEEKDAY
-from .fingerprint import Fingerprints, headline_words
+from .facts import AMOUNT, CLASSES, COUNT, DATE, PERCENT, WEEKDAY, name_key
+from .fingerprint import Fingerprints, headline_words, word_hashes
 from .keys import distinct, key64, positions_in
 from .ragged import Ragged
 from .sent import SentArticle, SentStories
@@ -80,14 +80,28 @@ MIN_SCORE = 0.02  # pairs scored lower are left out of the means (they count 0)
 # generated news with names drawn from a small pool (benchmarks/selection.py), names alone
 # joined 149 of 2,266 unrelated articles to others; with this floor, 1 (ECB+ unchanged).
 MIN_WORDS = 0.05
-# A teaser (a body cut short) naming fewer name words than TEASER_NAMES names too little for
-# its names alone to tell its story: "Three new metro stations opened in Almaty on Monday.…"
-# shares all its names with the next day's report of an earthquake in Almaty on Monday (names
-# cosine 0.50, words 0.09). Its names count only with its words: in one script, when their
-# cosine reaches TEASER_WORDS (a teaser of a sent metro story, 0.32, is still that story);
-# across scripts names are all there is. (ECB+ has no teasers: it is unchanged.)
+# Names that say little count only with the words, when their cosine reaches WEAK_NAMES_WORDS:
+# - a teaser's (a body cut short) naming fewer name words than TEASER_NAMES, in one script:
+#   "Three new metro stations opened in Almaty on Monday.…" shares all its names with the next
+#   day's report of an earthquake in Almaty on Monday (names cosine 0.50, words 0.09); a
+#   teaser of a sent metro story (words 0.32) is still that story. Across scripts names are
+#   all there is. (ECB+ has no teasers: it is unchanged.)
+# - names shared only by the calendar (English capitalises "March", "Sunday"): three briefs
+#   of one day (a water tariff in Dushanbe, flights to Frankfurt, a coal ban in Bishkek), each
+#   "said on February 20" and dated "from March 1/15", scored names cosines of 0.32-0.46 on
+#   those words alone (words 0.06) and were one story. A one-sentence report ("officials
+#   announced Saturday") of a story whose other report says "police said Saturday" shares
+#   its words (ECB+ 16ecb): there the day still counts. (Not name words at all, the weekdays
+#   cost ECB+ dev 12 articles under another event: they tell its sibling events apart.)
 TEASER_NAMES = 3
-TEASER_WORDS = 0.2
+WEAK_NAMES_WORDS = 0.2
+# The calendar's name words, as story_terms hashes them ("March", "Sunday", "Sundays").
+_CALENDAR_NAMES = np.unique(
+    word_hashes(
+        [name_key(w).encode() for w in (*MONTHS, *WEEKDAYS, *(d + "s" for d in EN_WEEKDAYS))]
+    )
+    | np.uint32(NAME_BIT)
+)
 WEIGH_AT_ONCE = 4096  # reports weighed in one go
 PAIRS_AT_ONCE = 4096  # pairs whose features are made in one go
 
@@ -242,6 +256,7 @@ class Reports:
     vocabulary: Vocabulary
     words: sparse.csr_array
     names: sparse.csr_array
+    proper_names: sparse.csr_array  # 1 for each name word not of the calendar
     headline: sparse.csr_array  # 1 for each headline word
     headline_weight: np.ndarray
     figures: sparse.csr_array  # 1 for each fact of a FIGURES kind
@@ -263,17 +278,18 @@ def weigh(reports: Facets, vocab: Vocabulary) -> Reports:
         for start in range(0, len(reports), WEIGH_AT_ONCE)
     ] or [_weigh_block(reports, vocab, 0, 0)]
     matrices = []
-    for k in (0, 1, 2, 4, 5, 6):  # each stacked and its parts dropped before the next
+    for k in (0, 1, 2, 4, 5, 6, 8):  # each stacked and its parts dropped before the next
         parts = [b[k] for b in blocks]
         for b in blocks:
             b[k] = None
         matrices.append(sparse.vstack(parts, format="csr"))
         del parts
-    words, names, headline, figures, weekdays, facts = matrices
+    words, names, headline, figures, weekdays, facts, proper_names = matrices
     return Reports(
         vocab,
         words,
         names,
+        proper_names,
         headline,
         np.concatenate([b[3] for b in blocks]),
         figures,
@@ -294,6 +310,7 @@ def _weigh_block(reports: Facets, vocab: Vocabulary, start: int, end: int) -> li
     term_col = positions_in(vocab.terms, terms)
     weights = (1 + np.log(counts)) * _idf(vocab, term_col)
     is_name = (terms & NAME_BIT) != 0
+    proper = is_name & ~np.isin(terms, _CALENDAR_NAMES)
     words, names = (
         _matrix(rows[m], term_col[m], _unit(rows[m], weights[m], n), n, len(vocab.terms))
         for m in (~is_name, is_name)
@@ -315,6 +332,7 @@ def _weigh_block(reports: Facets, vocab: Vocabulary, start: int, end: int) -> li
         _matrix(fact_rows[weekday], fact_col[weekday], ones[weekday], n, n_facts),
         _matrix(fact_rows, fact_col, ones, n, n_facts),
         np.bincount(rows[is_name], minlength=n) < TEASER_NAMES,
+        _matrix(rows[proper], term_col[proper], np.ones(int(proper.sum())), n, len(vocab.terms)),
     ]
 
 
@@ -376,7 +394,10 @@ def features(a: Reports, rows_a: np.ndarray, b: Reports, rows_b: np.ndarray) -> 
     names = _row_dots(a.names, rows_a, b.names, rows_b)
     teaser = a.few_names[rows_a] | b.few_names[rows_b]
     one_script = a.cyrillic[rows_a] == b.cyrillic[rows_b]
-    names[teaser & one_script & (words < TEASER_WORDS)] = 0.0
+    few_words = words < WEAK_NAMES_WORDS
+    names[teaser & one_script & few_words] = 0.0
+    k = np.flatnonzero(one_script & few_words & (names > 0))  # a name beside the calendar's?
+    names[k[_row_dots(a.proper_names, rows_a[k], b.proper_names, rows_b[k]) == 0]] = 0.0
     return np.column_stack(
         [
             words,
