@@ -66,8 +66,10 @@ def make_subject(
     words: Catalogue | None = None,
 ) -> str:
     """The subject: the top story's headline (the title is the From name already) and
-    "+ N more", in 78 characters: a headline too long for both is cut at a word, never the
-    "+ N more". With no story: the title and the date."""
+    "+ N more" when both fit in 78 characters. A headline that fits alone is never cut for
+    the "+ N more" (a headline cut short can say what it does not: "trade to $5…"); one too
+    long even alone is cut at a word, before the "+ N more". With no story: the title and
+    the date."""
     words = words or catalogue()
     headline = clean_text(top_headline or "")
     if not headline:
@@ -78,6 +80,8 @@ def make_subject(
     if more <= 0:
         return shorten(headline, SUBJECT_MAX)
     suffix = f" {words.t('subject_more', n=more)}"
+    if len(headline) + len(suffix) > SUBJECT_MAX >= len(headline):
+        return headline  # whole: the "+ N more" gives way
     # the mark after a right-to-left headline is invisible: it takes none of the 78
     return closed_ltr(shorten(headline, SUBJECT_MAX - len(suffix))) + suffix
 

@@ -22,6 +22,7 @@ import pytest
 from conftest import SHARED_SEEDS, need_real_pages
 from mjml import mjml2html
 
+from digest.i18n import catalogue
 from digest.models import (
     DEFAULT_SECTION,
     OTHER_SECTION,
@@ -848,9 +849,20 @@ def test_subject_is_the_lead_headline_and_how_many_more():
         "Kazakhstan Starts Building 1 GW Wind Farm"
     )
     long = "Uzbekistan and Turkey Set $5 Billion Trade Target at Strategic Council Meeting"
-    subject = make_subject(long, 5)  # "+ 5 more" is kept: the headline gives way, at a word
-    assert subject == "Uzbekistan and Turkey Set $5 Billion Trade Target at Strategic… + 5 more"
-    assert len(subject) <= 78
+    assert make_subject(long, 5) == long  # 78 alone: whole, the "+ 5 more" gives way
+
+
+def test_a_headline_that_fits_alone_is_never_cut_for_the_count():
+    """A feed's top headline of 70 characters went out as "Mirziyoyev and Erdoğan agree to
+    lift Uzbek-Turkish trade to $5… + 7 more": the figure torn from its "billion" to make
+    room for the count. The count goes when both do not fit; the headline stays whole."""
+    headline = "Mirziyoyev and Erdoğan agree to lift Uzbek-Turkish trade to $5 billion"
+    assert make_subject(headline, 7) == headline
+    assert make_subject(headline, 7, words=catalogue("ru")) == f"{headline} + ещё 7"  # both fit
+    ru = json.loads((ROOT / "tests/fixtures/languages/ru_news.json").read_text(encoding="utf-8"))
+    fits = [a["title"] for a in ru if 70 <= len(a["title"]) <= 78]
+    assert len(fits) >= 8
+    assert [make_subject(t, 12) for t in fits] == fits
 
 
 def digest_title(i: int) -> str:
@@ -1006,7 +1018,7 @@ def test_a_cut_subject_never_ends_on_a_small_word_in_either_language():
     ru = json.loads((ROOT / "tests/fixtures/languages/ru_news.json").read_text(encoding="utf-8"))
     cut = [make_subject(a["title"], 3) for a in ru if len(a["title"]) > 66]
     assert len(cut) >= 8
-    assert "Президент Парагвая даст показания по делу о спорном соглашении… + 3 more" in cut
+    assert "Президент Парагвая даст показания по делу о спорном соглашении с Бразилией" in cut
     for subject in cut:
         head = subject.removesuffix(" + 3 more")
         if head.endswith("…"):
