@@ -28,7 +28,8 @@ def inverse_bounds(rate: Decimal) -> tuple[Decimal, Decimal] | None:
 
 
 def _integral(value: Decimal) -> Decimal:
-    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+    """1.25E+4 as 12500; a zero the quote supports after the point stays (87.0, not 87)."""
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value
 
 
 def per_usd_figures(rate: Decimal) -> tuple[Decimal | None, bool, tuple[Decimal, Decimal] | None]:

@@ -719,6 +719,24 @@ def test_a_falling_quote_is_a_dollar_buying_more():
     assert "Kyrgyz som 87.4 ▲ +0.08%" in seen(render(sample_digest(rates=(first,))).html)
 
 
+def test_a_zero_the_quote_gives_after_the_point_is_shown():
+    """KGS/USD 0.01143 then 0.01150 (the som near 87, as in 2025): the strip went from
+    "87.5" to "87 ▼ −0.61%", the second figure one digit short of what its quote supports
+    (86.92 to 86.99: 87.0), beside a change that "87.5 to 87" does not make."""
+    from digest.models import RateQuote
+    from digest.rates import rate_rows as rows_for
+
+    quotes = [
+        RateQuote("KGS/USD", D("0.01150"), D("0.61"), "p.txt", None, DAY),
+        RateQuote("TJS/USD", D("0.10000"), D("0"), "p.txt", None, DAY),
+    ]
+    rows = rows_for(quotes, {"KGS/USD": D("0.01143"), "TJS/USD": D("0.10000")})
+    rendered = render(sample_digest(rates=rows, rates_since=DAY - dt.timedelta(days=1)))
+    assert "Kyrgyz som 87.0 ▼ −0.61%" in seen(rendered.html)
+    assert "- Kyrgyz som: 87.0 ▼ −0.61%" in rendered.text
+    assert "- Tajik somoni: 10.00 ±0%" in rendered.text  # as an exchange board writes it
+
+
 def test_rate_changes_are_neutral_in_colour():
     html = render(sample_digest()).html
     colours = re.findall(r'<span class="chg"[^>]*style="[^"]*color:(#[0-9a-f]+)', html)
