@@ -26,7 +26,26 @@ from .models import Problem
 from .state.storage import Storage
 from .text import normalize_address, reader_name
 
-HEADER_WORDS = ("email", "e-mail", "address", "mail")
+HEADER_WORDS = ("email", "e-mail", "address", "mail", "email address", "e-mail address")
+
+
+def _header_columns(row: list[str]) -> tuple[int, int | None] | None:
+    """A first line naming its columns: (the address's, the name's), wherever they stand
+    ("Имя;Email", Mailchimp's "Email Address,First Name,..."); None when it is a reader.
+    The name's is the first named "...name...", else the other of two (the second, under a
+    lone "email")."""
+    cells = [cell.strip().lower() for cell in row]
+    address = next((i for i, cell in enumerate(cells) if cell in HEADER_WORDS), None)
+    if address is None:
+        return None
+    named = [i for i, cell in enumerate(cells) if i != address and "name" in cell]
+    if not named and len(cells) <= 2:
+        named = [1 - address if len(cells) == 2 else 1]
+    return address, named[0] if named else None
+
+
+def _cell(row: list[str], column: int | None) -> str:
+    return row[column].strip() if column is not None and column < len(row) else ""
 
 
 @dataclass(frozen=True)
@@ -162,14 +181,21 @@ def read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
     lines = text.splitlines()
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
+    columns = (0, 1)  # the address's and the name's, unless a header names them
+
     def add(row: list[str], line: int) -> None:
-        first = row[0].strip() if row else ""
+        nonlocal columns
+        header = _header_columns(row) if line == 1 else None
+        if header is not None:
+            columns = header
+            return
+        at, name_at = columns
+        first = _cell(row, at)
         if not first and any(cell.strip() for cell in row):
-            problems.append(Problem(str(path), "no address in the first column; skipped", line))
+            where = "the first column" if at == 0 else f"column {at + 1}"
+            problems.append(Problem(str(path), f"no address in {where}; skipped", line))
             return
         if not first or first.startswith("#"):
-            return
-        if line == 1 and first.lower() in HEADER_WORDS:
             return
         address = normalize_address(first)
         if address is None:
@@ -182,7 +208,7 @@ def read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
                 Problem(str(path), f"not a valid email address: {first!r}; skipped{hint}", line)
             )
             return
-        recipients.append(Recipient(address, reader_name(row[1]) if len(row) > 1 else None))
+        recipients.append(Recipient(address, reader_name(_cell(row, name_at))))
 
     def unquoted(line: int) -> list[str]:
         return next(csv.reader([lines[line - 1].replace('"', "")], delimiter=delimiter), [])
@@ -191,7 +217,7 @@ def read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
         start = 1
         for row in reader:
             taken = range(start + 1, reader.line_num + 1)  # lines a quoted field ran on to
-            if any(normalize_address((unquoted(n) or [""])[0].strip()) for n in taken):
+            if any(normalize_address(_cell(unquoted(n), columns[0])) for n in taken):
                 # A quote opened and never closed took readers' lines into one field: each
                 # line is read on its own, the quotes left out, and no reader is lost.
                 problems.append(

@@ -558,6 +558,42 @@ def test_a_recipients_row_with_its_address_out_of_place_is_said(tmp_path):
     ]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("exported", "names"),
+    [
+        # Excel, "CSV UTF-8" in a Russian locale: a byte-order mark, `;`, CRLF, name first
+        (
+            "\ufeffИмя;Email\r\nДмитрий Ким;dk@example.kz\r\nAnn Lee;ann@example.kz\r\n",
+            ["Дмитрий Ким", "Ann Lee"],
+        ),
+        # Mailchimp's audience export: the address first, under "Email Address"
+        (
+            "Email Address,First Name,Last Name,MEMBER_RATING\n"
+            "dk@example.kz,Dmitry,Kim,2\nann@example.kz,,,1\n",
+            ["Dmitry", None],
+        ),
+    ],
+    ids=["excel-name-first", "mailchimp"],
+)
+def test_a_list_exported_with_its_columns_named_reaches_every_reader(
+    tmp_path, smtp_server, exported, names
+):
+    """A list whose header names its columns was read as `email,name` by position: with the
+    name first every reader was "not a valid email address" and the run stopped (exit 2);
+    Mailchimp's header line was itself warned about as a bad address at every run."""
+    config = write_config(tmp_path, smtp_server, [])
+    (tmp_path / "list.csv").write_bytes(exported.encode("utf-8"))
+    result = digest(config, "run")
+    assert result.returncode == 0, result.stderr
+    assert "list.csv" not in result.stderr
+    got = [m.message["To"].addresses[0] for m in smtp_server.messages]
+    assert {(a.addr_spec, a.display_name or None) for a in got} == {
+        ("dk@example.kz", names[0]),
+        ("ann@example.kz", names[1]),
+    }
+
+
 def test_a_semicolon_line_in_a_comma_separated_list_is_said_as_such(tmp_path):
     csv_file = tmp_path / "list.csv"
     csv_file.write_text("email,name\nann@example.org,Ann\ncarol@example.org;Carol\n")
