@@ -197,8 +197,8 @@ def read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
             return
         if not first or first.startswith("#"):
             return
-        address = normalize_address(first)
-        if address is None:
+        given = _parse_one(first)  # a bare address, or `Ann <ann@x.org>` as `to:` takes it
+        if given is None:
             hint = (
                 " (the file is separated by commas: is this line separated by `;`?)"
                 if delimiter == "," and ";" in first
@@ -208,7 +208,7 @@ def read_csv(path: Path) -> tuple[list[Recipient], list[Problem]]:
                 Problem(str(path), f"not a valid email address: {first!r}; skipped{hint}", line)
             )
             return
-        recipients.append(Recipient(address, reader_name(_cell(row, name_at))))
+        recipients.append(Recipient(given.address, reader_name(_cell(row, name_at)) or given.name))
 
     def unquoted(line: int) -> list[str]:
         return next(csv.reader([lines[line - 1].replace('"', "")], delimiter=delimiter), [])

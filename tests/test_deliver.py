@@ -573,15 +573,21 @@ def test_a_recipients_row_with_its_address_out_of_place_is_said(tmp_path):
             "dk@example.kz,Dmitry,Kim,2\nann@example.kz,,,1\n",
             ["Dmitry", None],
         ),
+        # addresses pasted from a mail client, as `to:` takes them
+        (
+            'email,name\n"Дмитрий Ким" <dk@example.kz>\nAnn Lee <ann@example.kz>,Ann\n',
+            ["Дмитрий Ким", "Ann"],
+        ),
     ],
-    ids=["excel-name-first", "mailchimp"],
+    ids=["excel-name-first", "mailchimp", "name-and-address"],
 )
 def test_a_list_exported_with_its_columns_named_reaches_every_reader(
     tmp_path, smtp_server, exported, names
 ):
     """A list whose header names its columns was read as `email,name` by position: with the
     name first every reader was "not a valid email address" and the run stopped (exit 2);
-    Mailchimp's header line was itself warned about as a bad address at every run."""
+    Mailchimp's header line was itself warned about as a bad address at every run; and
+    `"Ann Lee" <ann@example.kz>`, which `to:` takes, was refused in the list."""
     config = write_config(tmp_path, smtp_server, [])
     (tmp_path / "list.csv").write_bytes(exported.encode("utf-8"))
     result = digest(config, "run")
