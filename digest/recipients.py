@@ -15,7 +15,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -111,17 +111,22 @@ def read_recipients(
 ) -> tuple[list[Recipient], list[Problem]]:
     """`to:` then the CSV file (email[,name], or separated by `;` or tabs): invalid
     addresses reported by file and line (`to:`'s from the config's `lines`) and skipped,
-    duplicates counted once (case-insensitive), unsubscribed addresses left out."""
+    duplicates counted once (case-insensitive; the first name given), unsubscribed addresses
+    left out."""
     unsubscribed = {u.lower() for u in unsubscribed or ()}
-    seen: set[str] = set()
+    seen: dict[str, int] = {}  # lower-case address -> its place in `recipients`
     recipients: list[Recipient] = []
     problems: list[Problem] = []
 
     def add(recipient: Recipient) -> None:
         key = recipient.address.lower()
-        if key not in seen and key not in unsubscribed:
+        if key in unsubscribed:
+            return
+        if key not in seen:
+            seen[key] = len(recipients)
             recipients.append(recipient)
-        seen.add(key)
+        elif recipients[seen[key]].name is None and recipient.name:
+            recipients[seen[key]] = replace(recipients[seen[key]], name=recipient.name)
 
     lines = lines or LineMap()
     where = lines.file or "delivery.to"

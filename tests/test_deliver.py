@@ -600,6 +600,20 @@ def test_a_list_exported_with_its_columns_named_reaches_every_reader(
     }
 
 
+@pytest.mark.slow
+def test_a_reader_in_to_and_named_in_the_list_gets_the_name(tmp_path, smtp_server):
+    """`to: [Ann@Example.org]` for a test, and the list's "ann@example.org,Ann Smith": the
+    first, nameless, won and Ann's digest came to a bare "To: Ann@Example.org"."""
+    config = write_config(tmp_path, smtp_server, [])
+    (tmp_path / "list.csv").write_text("email,name\nann@example.org,Ann Smith\n")
+    text = config.read_text().replace("delivery:\n", "delivery:\n  to: [' Ann@Example.org ']\n")
+    config.write_text(text)
+    result = digest(config, "run")
+    assert result.returncode == 0, result.stderr
+    (message,) = smtp_server.messages
+    assert str(message.message["To"]) == "Ann Smith <Ann@Example.org>"
+
+
 def test_a_semicolon_line_in_a_comma_separated_list_is_said_as_such(tmp_path):
     csv_file = tmp_path / "list.csv"
     csv_file.write_text("email,name\nann@example.org,Ann\ncarol@example.org;Carol\n")
