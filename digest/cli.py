@@ -215,12 +215,13 @@ def run(
     _warn(report.warnings)
     if as_json:
         print_json(report.to_json())
+        _warn(report.not_reached)  # the JSON has them; a log of stderr says them too
     else:
         click.echo(report.message)
-        for d in report.delivered:
-            if d["status"] != "sent":
-                answer = f" {d['answer']}" if d.get("answer") else ""
-                click.echo(f"  {d['recipient']}: {d['status']}{answer}")
+        for recipient in report.would_send:
+            click.echo(f"  {recipient}: {RunStatus.DRY_RUN}")
+        for line in report.not_reached:
+            click.echo(f"  {line}")
     sys.exit(report.exit_code)
 
 

@@ -15,7 +15,6 @@ that drop duplicates by Message-ID (Gmail does) show one copy.
 from __future__ import annotations
 
 import itertools
-import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,9 +24,7 @@ from .config import DeliveryConfig
 from .errors import ConfigError
 from .message import MessageMaker, message_id_for, sender
 from .models import RenderedDigest
-from .transports import SENT, open_transport, send_through
-
-logger = logging.getLogger(__name__)
+from .transports import open_transport, send_through
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +140,6 @@ def deliver_batches(
         outcome = Outcome(recipient, status, answer, message_id)
         log.record(issue_id, (outcome,))
         outcomes.append(outcome)
-        if status != SENT:
-            log_warning(outcome)
         if progress is not None:
             progress(len(outcomes), max(total, len(outcomes)))
 
@@ -152,7 +147,3 @@ def deliver_batches(
     transport = open_transport(delivery, issue_id, envelope, total, build, report, sleep, clock)
     send_through(transport, recipients())
     return outcomes
-
-
-def log_warning(outcome: Outcome) -> None:
-    logger.warning("%s: %s (%s)", outcome.recipient, outcome.status, outcome.answer)

@@ -98,6 +98,16 @@ class RunReport:
         return dry + [_outcome_json(o) for o in self.tally.own]
 
     @property
+    def not_reached(self) -> list[str]:
+        """Each reader this run did not reach, of its own issue or an older one, with the
+        relay's answer: what `run` prints and the scheduler logs, once each."""
+        return [
+            f"{o.recipient}: {o.status}" + (f" ({o.answer})" if o.answer else "")
+            for o in self.tally.everything
+            if o.status != DeliveryStatus.SENT
+        ]
+
+    @property
     def resumed(self) -> list[dict]:
         """Deliveries finishing issues earlier runs began."""
         return [_outcome_json(o) for o in self.tally.resumed]

@@ -472,9 +472,9 @@ class SlotScheduler:
         return out.articles or 0, out.sent, out.failed
 
     def _outcome(self, key: str, report: RunReport) -> SlotResult:
-        """The slot's result; the run's warnings (a broken feed, an archive not updated)
-        each a log line first, as `digest run` prints them."""
-        for warning in report.warnings:
+        """The slot's result; the run's warnings (a broken feed, an archive not updated) and
+        the readers it did not reach each a log line first, as `digest run` prints them."""
+        for warning in [*report.warnings, *report.not_reached]:
             self.log.event("warning", slot=key, message=warning)
         tally = report.tally  # the message says what finishing earlier issues did
         return SlotResult(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from .archive import write_archive
 from .bounces import BounceMailboxError, read_bounces
 from .config import Config
-from .deliver import Outcome, deliver_batches, log_warning
+from .deliver import Outcome, deliver_batches
 from .errors import DeliveryError, DigestError, ReadersDeferred
 from .message import sender
 from .models import RenderedDigest
@@ -225,7 +225,6 @@ class Cycle:
                     o.recipient, DeliveryStatus.FAILED, answers[o.recipient], o.message_id
                 )
                 outcomes[i] = failed
-                log_warning(failed)
 
     def claimed_batches(self, issue_id: int) -> Iterator[list[str]]:
         """The issue's readers nobody has yet, claimed a batch at a time as the previous one

@@ -614,6 +614,22 @@ def test_a_reader_in_to_and_named_in_the_list_gets_the_name(tmp_path, smtp_serve
     assert str(message.message["To"]) == "Ann Smith <Ann@Example.org>"
 
 
+@pytest.mark.slow
+def test_a_refused_reader_is_said_once(tmp_path, smtp_server):
+    """`run` said a refused reader twice, in two formats: "  gone@x.org: failed 550 ..." on
+    stdout and, through Python's last-resort log handler, "gone@x.org: failed (550 ...)" on
+    stderr."""
+    smtp_server.behaviour.reject["gone@x.org"] = "550 5.1.1 no such user"
+    config = write_config(tmp_path, smtp_server, ["ok@x.org", "gone@x.org"])
+    result = digest(config, "run")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "sent to 1 of 2 recipients",
+        "  gone@x.org: failed (550 5.1.1 no such user)",
+    ]
+    assert "gone@x.org" not in result.stderr
+
+
 def test_a_semicolon_line_in_a_comma_separated_list_is_said_as_such(tmp_path):
     csv_file = tmp_path / "list.csv"
     csv_file.write_text("email,name\nann@example.org,Ann\ncarol@example.org;Carol\n")

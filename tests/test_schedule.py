@@ -479,7 +479,13 @@ def test_a_slots_line_is_the_runs_own_summary(tmp_path):
     scheduler, _, stream = scheduler_for(tmp_path, THURSDAY_NOON, "latest", run=lambda c, s: report)
     record(scheduler.config, "2026-03-02T07:00:00+01:00")  # Monday ran; Thursday's is missed
     scheduler.catch_up()
-    line = stream.getvalue().splitlines()[1]
+    lines = stream.getvalue().splitlines()
+    # the reader not reached is a warning line before it, once (as `digest run` prints it)
+    assert lines[1] == (
+        'event=warning slot=2026-03-05T07:00:00+01:00 message="bo@example.com: retrying '
+        '(451 try later)"'
+    )
+    line = lines[2]
     assert "status=partly-delivered chosen=0 sent=1 failed=1 " in line
     assert line.endswith(f' message="{message}"') and line.count("earlier") == 1
 
@@ -596,6 +602,38 @@ def test_a_crash_keeps_the_json_log_one_object_a_line(tmp_path):
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["event"] for line in lines] == ["traceback", "slot"]
     assert "KeyError: 'oops'" in lines[0]["message"]
+
+
+def test_a_refused_reader_is_one_json_log_line(tmp_path, capsys):
+    """Under `digest schedule --json-logs` a reader the relay refused came out as a bare
+    "gone@example.com: failed (550 ...)" on stderr (Python's last-resort log handler),
+    between the JSON lines, and the slot's own lines never named the reader."""
+    from smtp_server import SmtpServer
+
+    from digest.pipeline import run
+
+    with SmtpServer() as server:
+        server.behaviour.reject["gone@example.com"] = "550 5.1.1 no such user"
+        path = write_config(tmp_path)
+        smtp = f"  smtp: {{host: 127.0.0.1, port: {server.port}, security: none}}\n"
+        text = path.read_text().replace(
+            "  to: [reader@example.com]\n", "  to: [reader@example.com, gone@example.com]\n"
+        )
+        path.write_text(text + smtp)
+        stream = io.StringIO()
+        scheduler = SlotScheduler(
+            load_config(path),
+            clock=lambda: THURSDAY_NOON,
+            run=lambda c, s: run(c, slot=s),
+            log=SlotLog(stream, True),
+        )
+        assert scheduler.run_slot(THURSDAY_NOON) == "partly-delivered"
+    assert "gone@example.com" not in capsys.readouterr().err
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    refused = [x for x in lines if "gone@example.com" in x.get("message", "")]
+    assert [(x["event"], x["message"]) for x in refused] == [
+        ("warning", "gone@example.com: failed (550 5.1.1 no such user)")
+    ]
 
 
 def test_a_scheduled_run_logs_the_warnings_digest_run_prints(tmp_path):
