@@ -104,8 +104,10 @@ _OF_THE_CLOCK = re.compile(
 # In a sad and surprising reversal ...". A capitalised article before a word in lowercase
 # opens a sentence (a name's "The" comes before a capital: "told The Associated Press"), but
 # not after an article or a preposition ("members of the A list", so no "A": "vitamin A is"),
-# and "An" only before a vowel, as the article is ("Zhang An said" is a name).
-_RUN_IN = re.compile(r"(?<=[^\W\d_]|\d)\s(?=The\s[a-z]|An\s[aeiou]|In\s(?:a|an|the)\s[a-z])")
+# and "An" only before a vowel, as the article is, and not after a capitalised word: there it
+# ends a name ("Zhang An said", "Zhang An announced", "Hoi An ancient town", "Long An on
+# Monday", "Nguyen Van An").
+_RUN_IN = re.compile(r"(?<=[^\W\d_]|\d)\s(?=The\s[a-z]|(An)\s[aeiou]|In\s(?:a|an|the)\s[a-z])")
 _NO_RUN_IN_AFTER = frozenset("the a an of in on at to for from with by as into and or".split())
 # Quick test for "might hold more than one sentence": the splitters are the slow part.
 _INNER_END = re.compile(r"[.!?…][\"'”’»)\]]*\s")
@@ -228,9 +230,9 @@ def _headings_apart(sentence: str) -> list[str]:
     """`sentence` split where a heading run into it ends (see _RUN_IN)."""
     parts, start = [], 0
     for match in _RUN_IN.finditer(sentence):
-        before = sentence[start : match.start()]
-        if before.split()[-1].lower() not in _NO_RUN_IN_AFTER:
-            parts.append(before)
+        last = sentence[start : match.start()].split()[-1]
+        if last.lower() not in _NO_RUN_IN_AFTER and not (match[1] and last[0].isupper()):
+            parts.append(sentence[start : match.start()])
             start = match.end()
     return [*parts, sentence[start:]]
 
