@@ -25,10 +25,20 @@ def title_from_text(paragraphs: tuple[Paragraph, ...]) -> str:
             continue
         # a wire's dateline is no headline ("МОСКВА, 10 авг - РИА Новости" was one)
         text = without_dateline(_without_pictographs(p.text.lstrip("• ")))
-        first = next(iter(split_sentences(text, detect(text))), "")
-        if first:
+        sentences = split_sentences(text, detect(text))
+        if sentences:
+            first = sentences[0]
+            if len(sentences) > 1 and _is_label(first):
+                first = sentences[1]
             return cut_at_word(first.rstrip("."), UNTITLED_CHARS)
     return ""
+
+
+def _is_label(sentence: str) -> bool:
+    """A word or two run into the text with no stop ("BREAKING The bridge ...", "UPDATE The
+    fire ..."): a post's label, which the splitter parts from the sentence as it does a
+    heading run into its lede, not its headline."""
+    return len(sentence.split()) < 3 and sentence[-1].isalnum()
 
 
 def _without_pictographs(text: str) -> str:

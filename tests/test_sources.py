@@ -1171,6 +1171,28 @@ def test_a_telegram_post_without_a_title_is_headed_by_its_words_not_its_emoji(tm
     ]
 
 
+def test_a_post_without_a_title_is_not_headed_by_the_label_it_opens_with(tmp_path):
+    """A label run into a post's text with no stop ("BREAKING The bridge ...") is split from
+    it as a heading run into a lede is: the post was headed "BREAKING" alone. A heading of
+    more words still heads it."""
+    rss = tmp_path / "posts.xml"
+    rss.write_bytes(
+        _rss(
+            "<item><link>https://mastodon.example/@wire/1</link><description>"
+            "BREAKING The bridge over the Ural river in Atyrau collapsed this morning, "
+            "officials said. Nobody was hurt.</description></item>"
+            "<item><link>https://mastodon.example/@wire/2</link><description>"
+            "Kazakhstan: Deals Worth Billions The summit coincides with the president's "
+            "visit to Japan.</description></item>"
+        )
+    )
+    result = read_paths([str(rss)])
+    assert [a.title for a in result.articles] == [
+        "The bridge over the Ural river in Atyrau collapsed this morning, officials said",
+        "Kazakhstan: Deals Worth Billions",
+    ]
+
+
 def test_a_feeds_text_and_titles_read_as_their_types_say():
     """Atom's type="text" is words, not markup ("<slot>" was dropped and its paragraphs
     merged); a channel title of type html lost none of its tags (readers saw "<b>"); and a
