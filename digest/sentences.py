@@ -230,11 +230,27 @@ def _headings_apart(sentence: str) -> list[str]:
     """`sentence` split where a heading run into it ends (see _RUN_IN)."""
     parts, start = [], 0
     for match in _RUN_IN.finditer(sentence):
-        last = sentence[start : match.start()].split()[-1]
-        if last.lower() not in _NO_RUN_IN_AFTER and not (match[1] and last[0].isupper()):
-            parts.append(sentence[start : match.start()])
+        before = sentence[start : match.start()]
+        last = before.split()[-1]
+        if (
+            last.lower() not in _NO_RUN_IN_AFTER
+            and not (match[1] and last[0].isupper())
+            and not _inside_quote_or_brackets(before)
+        ):
+            parts.append(before)
             start = match.end()
     return [*parts, sentence[start:]]
+
+
+def _inside_quote_or_brackets(text: str) -> bool:
+    """Whether `text` leaves a quotation or a bracket open: no heading runs into what follows
+    inside one ('"We lost everything The house is gone," she said')."""
+    return (
+        text.count("(") > text.count(")")
+        or text.count("«") > text.count("»")
+        or text.count("“") > text.count("”")
+        or text.count('"') % 2 == 1
+    )
 
 
 _CJK_SENTENCE = re.compile(rf"[^{CJK_SENTENCE_END}]+(?:[{CJK_SENTENCE_END}]+[」』”’）)]*|$)")

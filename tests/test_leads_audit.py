@@ -510,6 +510,20 @@ def test_an_article_in_a_name_opens_no_sentence(text):
     assert split_sentences(text, "en") == (text,)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a quotation that lost a stop: cut there, neither half was balanced and the lead
+        # could use neither
+        '"We lost everything The house is gone," she said after the flood in Atyrau.',
+        "\u201cWe lost everything The house is gone,\u201d she said after the flood in Atyrau.",
+        "The ministry (which said In a statement that the plan was final) did not comment.",
+    ],
+)
+def test_no_heading_runs_into_a_lede_inside_a_quotation_or_brackets(text):
+    assert split_sentences(text, "en") == (text,)
+
+
 # --- a quotation leaning on what came before ------------------------------------------------
 
 
