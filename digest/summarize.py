@@ -177,7 +177,7 @@ def _without_cut(sentence: str) -> str:
     if (len(word) >= 3 and word[-3:].isalpha() and word[-3:].islower()) or (
         len(word) >= 4 and word[-4:].isdigit()
     ):
-        return sentence if ends_on_abbreviation(whole) else whole
+        return sentence if ends_on_abbreviation(sentence[: cut.start(2) + 1]) else whole
     return sentence
 
 

@@ -462,6 +462,7 @@ def test_a_teaser_cut_after_a_whole_sentence_keeps_its_lead_in_any_alphabet(sent
         "The pipeline will be built by the state's partner China National Petroleum Corp.&#8230;",
         "Казахстан вложит в строительство новых дорог до 2030 года более 120 млрд.&#8230;",
         "The shooting was described to reporters on Monday by Vancouver police Const.&#8230;",
+        "The minister called the pipeline deal &#8220;a good day for Acme Corp.&#8221;&#8230;",
     ],
 )
 def test_a_teaser_cut_after_an_abbreviation_or_a_figure_is_not_taken_for_a_whole_sentence(cut):
