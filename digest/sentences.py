@@ -89,7 +89,8 @@ _GERMAN_MONTH = re.compile(r"(?:Januar|Jänner|Februar|März|Mai|Juni|Juli|Oktob
 _DOLLARS_OF = re.compile(r"(?:^|\s)долл?\.$")
 # ... and between company suffixes: "Acme Co. Ltd. is ..." ("Sea Value Plc. plans" is the
 # lowercase rule).
-_CORPORATE_START = re.compile(r"(?:Ltd|Inc|Plc|Co|Corp)\.|(?:LLC|LLP|PLC|GmbH)\b")
+_CORPORATE = r"(?:Ltd|Inc|Plc|Co|Corp)\."  # a company suffix's abbreviation
+_CORPORATE_START = re.compile(rf"{_CORPORATE}|(?:LLC|LLP|PLC|GmbH)\b")
 # "security.They will": a missing space after a full stop hides a boundary from a splitter.
 _MISSING_SPACE = re.compile(r"(?<=[a-zа-яё]{2}[.!?])(?=[A-ZА-ЯЁ][a-zа-яё])")
 # "about 9:40 p.m. Friday and found ...", "at 3 a.m. EST": the day or the zone of a time goes
@@ -165,7 +166,7 @@ _TURKIC_ABBREVIATION = re.compile(
 # What a stop ends in "Acme Corp." and "120 млрд." (a figure's unit) may end a sentence or
 # not: only what follows tells, and a teaser cut there has nothing following.
 _MAYBE_ABBREVIATION = re.compile(
-    r"(?:^|\s)(?:Ltd|Inc|Plc|Co|Corp)\.$|\d\s*(?:тыс|млн|млрд|трлн|руб|долл|коп)\.$"
+    rf"(?:^|\s){_CORPORATE}$|\d\s*(?:тыс|млн|млрд|трлн|руб|долл|коп)\.$"
 )
 
 

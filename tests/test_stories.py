@@ -23,7 +23,7 @@ from digest.select.choose import select, sent_records
 from digest.select.copies import Told, mixed_into
 from digest.select.fingerprint import fingerprint
 from digest.select.sent import History
-from digest.select.similarity import average_linkage
+from digest.select.similarity import average_linkage, feed_title_of
 from digest.select.stories import join_small_stories
 from digest.sources import read_paths
 from digest.state import Store
@@ -715,7 +715,8 @@ def test_each_candidate_names_its_own_weekdays_whatever_order_they_are_fingerpri
     texts = ["Prices rose, the ministry said.", "Talks ended on Tuesday.", "Переговоры в пятницу."]
     candidates = [Article(t, (Paragraph(t),), "a.txt") for t in texts]
     live = [2, 0, 1]
-    batch = Batch(candidates, live, fingerprint([candidates[i] for i in live]), None)
+    keys = [feed_title_of(a) for a in candidates]
+    batch = Batch(candidates, live, fingerprint([candidates[i] for i in live]), None, keys)
     assert batch.weekdays_named() == {1: TUESDAY, 2: FRIDAY}
 
 

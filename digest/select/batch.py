@@ -56,7 +56,6 @@ from .sent import SentArticle, SentStories
 from .similarity import (
     Reports,
     candidate_facets,
-    feed_title_of,
     same_story,
     vocabulary,
     weigh,
@@ -95,9 +94,9 @@ class Batch:
         live: Sequence[int],
         fps: Fingerprints,
         ref: dt.date | None,
-        feed_titles: Sequence[int] | None = None,
+        feed_titles: Sequence[int],
     ):
-        """`feed_titles`: each candidate's `similarity.feed_title_of` key, when known."""
+        """`feed_titles`: each candidate's `similarity.feed_title_of` key (titles.py made them)."""
         self.candidates = candidates
         self.fps = fps
         self.ref = ref
@@ -126,11 +125,9 @@ class Batch:
     @functools.cached_property
     def feed_titles(self) -> np.ndarray:
         """Each candidate's `similarity.feed_title` key, by row (for its tellings and its
-        facets: 8 us of parsing its link a candidate, once)."""
-        if self._feed_titles is not None:
-            keys = self._feed_titles
-            return np.fromiter((keys[i] for i in self.live), np.int64, len(self.live))
-        return np.fromiter(map(feed_title_of, self.fps.articles), np.int64, len(self.fps))
+        facets)."""
+        keys = self._feed_titles
+        return np.fromiter((keys[i] for i in self.live), np.int64, len(self.live))
 
     def forget_tellings(self) -> None:
         """Drop the tellings kept while pairs were decided."""
