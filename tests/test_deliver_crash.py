@@ -118,6 +118,35 @@ def test_a_preview_after_a_killed_run_does_not_offer_the_half_sent_issue_again(t
         assert server.count_for() == {r: 1 for r in RECIPIENTS}
 
 
+def run_statuses(config: Path) -> list[str]:
+    """`digest history --json`: each run's status, newest first."""
+    done = subprocess.run(
+        [*digest_command(), "--config", str(config), "history", "--json"],
+        capture_output=True, text=True, env={**os.environ, **ENV}, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return [e["status"] for e in json.loads(done.stdout)]
+
+
+def test_history_tells_a_killed_run_from_one_still_sending(tmp_path):
+    """`digest history` showed a killed run as "running" until the next run marked it: an
+    operator looking why readers had nothing could not tell a stuck run from a dead one."""
+    signal = threading.Event()
+    behaviour = Behaviour(delay_mail=0.004, signals={("MAIL", 20): signal}, hold_signalled=True)
+    with SmtpServer(behaviour=behaviour) as server:
+        config = write_config(tmp_path, server, RECIPIENTS)
+        process = start_run(config)
+        try:
+            assert signal.wait(timeout=120), "the run never reached the relay"
+            assert run_statuses(config) == ["running"]  # its process holds it
+        finally:
+            process.kill()
+            process.wait(timeout=30)
+        assert run_statuses(config) == ["killed"]
+        assert run_to_end(config)["resumed"]  # the next run finishes its issue ...
+        assert run_statuses(config)[1] == "killed"  # ... and records it as it was shown
+
+
 @pytest.mark.parametrize("pipelining", [False, True], ids=["one-by-one", "pipelining"])
 def test_killed_after_the_data_went_out_resends_that_one_with_the_same_message_id(
     tmp_path, pipelining

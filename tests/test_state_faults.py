@@ -356,7 +356,7 @@ def test_history_shows_articles_of_killed_issues_the_slot_and_refuses_limit_0(tm
         text = digest(config, "history")
         assert text.returncode == 0
         entries = history(config)
-        assert entries[0]["status"] == "running"  # nobody has marked it yet
+        assert entries[0]["status"] == "killed"  # its process is gone, though not marked yet
         assert entries[0]["articles"] > 0 and entries[0]["sent"] == 3
         assert f"slot {entries[0]['slot']}" in text.stdout
         assert f"{entries[0]['articles']} articles, sent 3" in text.stdout

@@ -152,9 +152,7 @@ def close_killed_runs(store: Storage) -> int:
     """Runs left `running` by a dead process: marked killed, their claims released. On
     SQLite the caller holds the run lock: no other run lives."""
     dead = [
-        run_id
-        for run_id in store.runs_with_status(RunStatus.RUNNING)
-        if not store.holds_run(run_id) and not store.run_alive_elsewhere(run_id)
+        run_id for run_id in store.runs_with_status(RunStatus.RUNNING) if store.run_gone(run_id)
     ]
     return store.mark_killed(dead) if dead else 0
 

@@ -84,6 +84,10 @@ class Storage(Protocol):
         """Another live process holds this run (never on SQLite: the run lock)."""
         ...
 
+    def run_gone(self, run_id: int) -> bool:
+        """A run recorded as running whose process is dead: no process holds it."""
+        ...
+
     def runs_with_status(self, status: RunStatus) -> list[int]: ...
     def mark_killed(self, run_ids: Sequence[int]) -> int:
         """These runs killed, their claimed readers pending again; how many were marked."""

@@ -244,6 +244,9 @@ class Store:
     def run_alive_elsewhere(self, run_id: int) -> bool:
         return run_id not in self._held and self.db.held_elsewhere(run_id)
 
+    def run_gone(self, run_id: int) -> bool:
+        return not self.holds_run(run_id) and not self.run_alive_elsewhere(run_id)
+
     def runs_with_status(self, status: RunStatus) -> list[int]:
         if not self.has_schema():
             return []
@@ -802,7 +805,12 @@ class Store:
                     "started_at": r.started_at,
                     "finished_at": r.finished_at,
                     "slot": out.slot,
-                    "status": str(r.status),
+                    # a run killed since is marked so by the next run; it is killed now
+                    "status": str(
+                        RunStatus.KILLED
+                        if r.status == RunStatus.RUNNING and self.run_gone(r.id)
+                        else r.status
+                    ),
                     "sender": r.sender,
                     "articles": out.articles,
                     "sent": out.sent,
