@@ -14,7 +14,7 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from email.utils import parseaddr
 from pathlib import Path
@@ -272,26 +272,33 @@ def nobody_to_send_to(
     )
 
 
-def held_back(store: Storage) -> str | None:
-    """When nobody is left to send to: the readers held back (listed or not), counted by
-    status ("2 bounced, 1 unsubscribed"); None when the state has no reader."""
+def held_back(store: Storage, among: Collection[str] | None = None) -> str | None:
+    """The readers held back (all, or those `among` these lower-case addresses), counted by
+    status ("2 bounced, 1 unsubscribed"); None when there are none."""
     if not store.has_schema():
         return None
     readers = store.readers()
     blocked = readers.blocked()
-    statuses = Counter(str(r.status) for r in readers.all() if r.email.lower() in blocked)
+    if among is None:
+        held = [r for r in readers.all() if r.email.lower() in blocked]
+    else:
+        held = [r for r in map(readers.get, sorted(blocked & set(among))) if r is not None]
+    statuses = Counter(str(r.status) for r in held)
     return ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or None
 
 
-def readers_to_send_to(config: Config, store: Storage) -> tuple[list[str], list[Problem]]:
+def readers_to_send_to(
+    config: Config, store: Storage
+) -> tuple[list[str], list[Problem], str | None]:
     """Who the next issue goes to: the addresses `delivery.to` and the CSV list (each one
     also a reader in the state, made active the first time it is listed), and every other
     active reader in the state (signed up on the web, added or imported by the operator);
     never a reader who unsubscribed, bounced, complained, paused or has not confirmed.
-    A read-only store (dry run) adds nobody."""
+    Also the problems of the list, and the listed readers held back, counted by status (see
+    held_back). A read-only store (dry run) adds nobody."""
     listed, problems = read_recipients(config.delivery, lines=config.lines)
     if not store.has_schema():
-        return [r.address for r in listed], problems
+        return [r.address for r in listed], problems, None
     readers = store.readers()
     if not store.readonly:
         readers.add_listed([(r.address, r.name) for r in listed], "config")
@@ -303,7 +310,8 @@ def readers_to_send_to(config: Config, store: Storage) -> tuple[list[str], list[
         if key not in seen and key not in blocked:
             out.append(address)
         seen.add(key)
-    return out, problems
+    held = held_back(store, [r.address.lower() for r in listed])
+    return out, problems, held
 
 
 def unsubscribe_note(config: Config) -> list[str]:

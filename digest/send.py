@@ -69,10 +69,14 @@ def sender_note(config: Config) -> list[str]:
 
 def recipients_of(config: Config, plan: DigestPlan, store: Storage) -> list[str]:
     """Who the digest goes to (the listed addresses and the state's active readers, see
-    recipients.readers_to_send_to); bad addresses, a missing postal address and a missing
-    one-click unsubscribe become notes."""
-    recipients, problems = readers_to_send_to(config, store)
+    recipients.readers_to_send_to); bad addresses, listed readers held back, a missing postal
+    address and a missing one-click unsubscribe become notes."""
+    recipients, problems, held = readers_to_send_to(config, store)
     plan.notes.extend(str(p) for p in problems)
+    if held:
+        plan.notes.append(
+            f"listed readers left out: {held} (`digest readers list` shows each one's status)"
+        )
     plan.notes.extend(postal_address_note(config))
     plan.notes.extend(sender_note(config))
     plan.notes.extend(unsubscribe_note(config))

@@ -1632,6 +1632,25 @@ def test_when_every_reader_bounced_the_next_run_says_so(tmp_path, smtp_server, d
 
 
 @pytest.mark.slow
+@needs_pipeline
+def test_listed_readers_left_out_are_counted_by_status(tmp_path, smtp_server):
+    """Of three listed readers, one bounced and one unsubscribed: the next run said "sent to 1
+    of 1 recipients" and nothing of the other two, whom the operator had listed."""
+    smtp_server.behaviour.reject["b@x.org"] = "550 5.1.1 User unknown"
+    config = write_config(tmp_path, smtp_server, ["a@x.org", "b@x.org", "c@x.org"])
+    config.write_text(config.read_text().replace("max_articles: 100", "max_articles: 2"))
+    first = digest(config, "run", "--json")
+    assert first.returncode == 0, first.stderr
+    assert "listed readers left out" not in first.stdout + first.stderr
+    assert digest(config, "unsubscribe", "--email", "C@x.org").returncode == 0
+    again = digest(config, "run", "--json")
+    assert again.returncode == 0, again.stderr
+    said = "listed readers left out: 1 bounced, 1 unsubscribed"
+    assert any(said in n for n in json.loads(again.stdout)["notes"]) and said in again.stderr
+    assert smtp_server.count_for() == {"a@x.org": 2, "c@x.org": 1}  # c before leaving
+
+
+@pytest.mark.slow
 def test_readers_deferred_again_do_not_stop_the_next_issue(tmp_path, smtp_server):
     """Six of twenty readers whose servers keep deferring (a full mailbox): the next runs try
     them first, all together, and five deferrals in a row stopped each run before its own
