@@ -492,9 +492,15 @@ class App:
                 headers=headers,
                 **{**form_context, "email": fields.get("email", "")[:254], "name": name or ""},
             )
-        reader = self.store().readers().sign_up(email, name, self.client(environ))
-        if reader is not None and self.mails.allow(inbox_of(email)):
-            self.mailer.confirm(reader)
+        # An inbox past its confirmations for the day changes nothing: a sign-up stored with
+        # no mail would void the links already sent (a link confirms only the latest sign-up).
+        inbox = inbox_of(email)
+        if self.mails.allow(inbox):
+            reader = self.store().readers().sign_up(email, name, self.client(environ))
+            if reader is None:  # already reading: no mail, none of the inbox's counted
+                self.mails.refund(inbox)
+            else:
+                self.mailer.confirm(reader)
         # the same answer whether or not the address is known, or was sent anything
         return self.page(
             t("check_inbox"),

@@ -262,6 +262,23 @@ def test_sign_up_is_rate_limited_per_client_and_per_address(server):
     assert len(server.wait_confirmations("victim@example.org", 3)) == 3
 
 
+def test_a_sign_up_past_the_inbox_limit_leaves_the_links_sent_working(server):
+    """A link confirms only the latest sign-up: a fourth sign-up in a day, which sends no mail,
+    was stored all the same and voided the three links sent, so a reader who pressed the
+    button once more (or anyone, with the address) kept them from confirming until the next
+    day."""
+    for n in range(3):
+        assert server.sign_up("keen@example.org", client=f"127.0.0.{50 + n}")[0] == 200
+    links = server.wait_confirmations("keen@example.org", 3)
+    assert len(links) == 3
+    time.sleep(1.1)  # the sign-up's time is kept to the second: the next one is a later one
+    assert server.sign_up("keen@example.org", client="127.0.0.60")[0] == 200
+    assert server.readers()["keen@example.org"]["consent_ip"] == "127.0.0.52"
+    status, _, text = server.request("GET", links[-1].split(str(server.port), 1)[1])
+    assert status == 200 and "You are subscribed" in text
+    assert server.readers()["keen@example.org"]["status"] == "active"
+
+
 def test_one_inbox_under_many_addresses_gets_at_most_3_confirmations(server):
     """victim+1@, victim+2@, ... (and at Gmail v.ictim@, vi.ctim@) all land in one inbox: each
     counted as an address of its own, and 5 clients sent it 5 confirmation mails in a row."""
