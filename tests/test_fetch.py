@@ -172,6 +172,18 @@ def test_a_permanent_redirect_is_followed_remembered_and_reported(site, code):
     assert len(site.asked("/old")) == 1 and len(site.asked("/new")) == 2
 
 
+def test_a_redirect_to_an_address_holding_control_characters_brings_none_to_the_terminal(site):
+    """A Location holding ESC and BEL ("...?\\x1b]0;pwned\\x07", a terminal's set-title
+    sequence) was followed and named as it was in the problem printed on stderr, and kept to
+    be named again by every run and by `digest history`: a hostile server wrote to the
+    operator's terminal. It is percent-encoded, as browsers do (a byte that is no UTF-8 too)."""
+    site.routes = {"/old": redirect(301, "/new?\x1b]0;pwned\x07x \x85")}
+    old = site.url("/old")
+    got = fetch_all([old])[old]
+    assert "/new?%1B]0;pwned%07x%20%85, where it had moved" in got.error  # the byte 0x85
+    assert got.error.isprintable()
+
+
 def test_a_move_undone_is_forgotten_and_no_longer_reported(site):
     """A feed moved from /old to /new, then /new sent back to /old (the site reverted):
     every run still told the editor to update `feed:` to /new, and asked /new first."""

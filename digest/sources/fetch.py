@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from ..config import FetchConfig
 from ..encoding import opening
@@ -294,6 +294,19 @@ def _failed(url: str, known: CacheInfo, started: dt.datetime, error: str, **chan
     return Fetched(url, cache, known.body, known.content_type, error=error)
 
 
+# What no URL holds as it is (controls, spaces, and bytes no UTF-8, which the header gives as
+# lone surrogates): percent-encoded, as browsers do with a Location. Raw, a server's ESC and
+# BEL reached the terminal in "moved permanently to ...".
+_NOT_IN_URL = re.compile("[\x00-\x20\x7f-\x9f\udc80-\udcff]")
+
+
+def _encoded_controls(location: str) -> str:
+    def encoded(m: re.Match) -> str:
+        return quote(m.group().encode("utf-8", "surrogateescape"))
+
+    return _NOT_IN_URL.sub(encoded, location.strip())
+
+
 async def _get(
     session, url, asked: list[str], headers, known: CacheInfo, settings, started
 ) -> Fetched:
@@ -307,7 +320,7 @@ async def _get(
                 location = resp.headers.get("Location")
                 if not location:
                     raise FetchError(f"HTTP {resp.status} redirect without a Location")
-                ask = urljoin(ask, location)
+                ask = urljoin(ask, _encoded_controls(location))
                 asked.append(ask)
                 if not is_web_url(ask):
                     raise FetchError(f"redirected to {ask!r}, which is not a web address")
