@@ -48,6 +48,7 @@ from .paths import (
     project_folder,
 )
 from .rules import NO_RULES, Rules, pattern
+from .state.postgres import holds_password
 from .text import domain_as_ascii, is_web_url, normalize_address
 from .tokens import VERP_LENGTH, Signer
 
@@ -400,16 +401,15 @@ def _state(node: _Node) -> Path | str:
                 "name the state file in it: FOLDER/digest.sqlite3",
             )
         return path
-    try:
-        url = urlsplit(text)
-        url.port  # noqa: B018 (a bad port raises here)
-    except ValueError as e:
-        raise node.error(f"not a usable PostgreSQL URL ({e})") from None
-    if url.password is not None:
+    if holds_password(text):  # before any message that would quote the URL
         raise node.error(
             "the URL holds a password: it must not be in the file",
             "remove it and name an environment variable in `state_password_env`",
         )
+    try:
+        urlsplit(text).port  # noqa: B018 (a bad port raises here)
+    except ValueError as e:
+        raise node.error(f"not a usable PostgreSQL URL ({e})") from None
     return text
 
 

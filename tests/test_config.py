@@ -171,6 +171,19 @@ def test_password_may_not_be_written_in_the_file(tmp_path):
     assert e.key == "delivery.smtp.password" and "hunter2" not in str(e)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://digest:hunter2@db.example/digest",
+        "postgresql://digest@db.example/digest?password=hunter2",  # libpq takes it there too
+        "postgres://digest@db.example:bad/digest?sslmode=require&password=hunter2",
+    ],
+)
+def test_a_state_url_may_not_hold_the_password(tmp_path, url):
+    e = error_of(tmp_path, GOOD.replace("../var/state.sqlite3", url))
+    assert e.key == "state" and "holds a password" in str(e) and "hunter2" not in str(e)
+
+
 def test_invalid_yaml_names_the_line(tmp_path):
     e = error_of(tmp_path, "title: [unclosed\nsources: []\n")
     assert e.line is not None and "not valid YAML" in str(e)

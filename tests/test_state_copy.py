@@ -187,6 +187,21 @@ def test_a_copy_while_digest_serve_or_schedule_uses_the_file_is_refused(
     assert copied.returncode == 0 and "subscribers: 1 rows" in copied.stdout, copied.stderr
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://digest@127.0.0.1:1/digest?password=hunter2",
+        "postgresql://digest@x:y/d?password=hunter2",
+    ],
+)
+def test_copy_to_a_url_holding_the_password_in_its_query_is_refused(tmp_path, url):
+    """libpq takes the password as a URL parameter too: `--to ...?password=` was taken (and
+    a URL with a bad port quoted back, password and all)."""
+    result = cli(write_config(tmp_path, 8080), "state", "copy", "--to", url)
+    assert result.returncode == 2 and "must not hold the password" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
 def test_a_state_name_too_long_is_no_state_to_copy_not_a_traceback(tmp_path):
     """acf8018's check that the state file exists called Path.is_file, which raises
     ENAMETOOLONG on a name over 255 bytes: `state copy` ended in a traceback (2ec8afb mended

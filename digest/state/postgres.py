@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from ..errors import ConfigError, StateError, reason
 from .db import Db, StateWriteError, is_write
@@ -46,6 +46,13 @@ def _row_factory(cursor):
         return cls(bytes(v) if isinstance(v, memoryview) else v for v in values)
 
     return make
+
+
+def holds_password(url: str) -> bool:
+    """Whether a PostgreSQL URL carries a password: after the user name, or as the `password`
+    parameter libpq also takes (`...?password=...`); it must come from the environment."""
+    parts = urlsplit(url)
+    return parts.password is not None or "password" in parse_qs(parts.query, True)
 
 
 def safe_url(url: str) -> str:
