@@ -67,10 +67,24 @@ def sender_note(config: Config) -> list[str]:
     ]
 
 
+def bounces_note(config: Config) -> list[str]:
+    """Bounces read with no return path per reader are believed by the address they name:
+    any message to the mailbox (a plain "550 user unknown" from anyone, a hand-made feedback
+    report) stops mail to any reader."""
+    if config.bounces is None or "{token}" in (config.delivery.return_path or ""):
+        return []
+    line = config.lines.line("bounces")
+    return [
+        f"{config.path}{f':{line}' if line else ''}: bounces are read with no return path "
+        "per reader, so any message to that mailbox naming a reader's address stops their "
+        'mail; set delivery.return_path: "bounces+{token}@your.domain"'
+    ]
+
+
 def recipients_of(config: Config, plan: DigestPlan, store: Storage) -> list[str]:
     """Who the digest goes to (the listed addresses and the state's active readers, see
     recipients.readers_to_send_to); bad addresses, listed readers held back, a missing postal
-    address and a missing one-click unsubscribe become notes."""
+    address, a missing one-click unsubscribe and bounces believed by address become notes."""
     recipients, problems, held = readers_to_send_to(config, store)
     plan.notes.extend(str(p) for p in problems)
     if held:
@@ -80,6 +94,7 @@ def recipients_of(config: Config, plan: DigestPlan, store: Storage) -> list[str]
     plan.notes.extend(postal_address_note(config))
     plan.notes.extend(sender_note(config))
     plan.notes.extend(unsubscribe_note(config))
+    plan.notes.extend(bounces_note(config))
     if not recipients and problems:  # only bad addresses: nobody to send to
         raise nobody_to_send_to(config.lines, problems)
     return recipients

@@ -184,6 +184,33 @@ def test_a_maildir_of_bounces_and_complaints_changes_statuses_once(tmp_path):
 
 
 @pytest.mark.slow
+def test_bounces_read_with_no_return_path_per_reader_are_warned_about(tmp_path):
+    """With no `{token}` in delivery.return_path, a bounce is believed by the address it
+    names: a plain message from anyone ("550 5.1.1 user unknown" under Subject "hello") and
+    a hand-made feedback report stopped two readers, and no run said a word of it."""
+    config = setup(tmp_path, f"maildir: {tmp_path}/bounces")
+    box = mailbox.Maildir(tmp_path / "bounces", create=True)
+    box.add(
+        b"From: attacker@evil.example\nSubject: hello\n\nDelivery to the following recipient"
+        b" failed permanently:\n\n     userx@example.com\n\n550 5.1.1 user unknown\n"
+    )
+    box.add(arf("ann@example.org", "ann@example.org"))
+    assert cli(config, "bounces").returncode == 0
+    stopped = statuses(config)  # as the README says: the address a bounce names is believed
+    assert (stopped["userx@example.com"], stopped["ann@example.org"]) == ("bounced", "complained")
+    done = cli(config, "run", "--dry-run", "--json")
+    assert done.returncode == 0, done.stderr
+    warning = "bounces are read with no return path per reader, so any message to that mailbox"
+    assert warning in done.stderr and any(warning in n for n in json.loads(done.stdout)["notes"])
+    config.write_text(
+        config.read_text().replace(
+            "bounces:\n", '  return_path: "bounces+{token}@example.com"\nbounces:\n'
+        )
+    )
+    assert warning not in cli(config, "run", "--dry-run").stderr
+
+
+@pytest.mark.slow
 def test_soft_bounces_stop_mail_at_the_third_within_30_days(tmp_path):
     config = setup(tmp_path, f"mbox: {tmp_path}/bounces.mbox")
     box = mailbox.mbox(tmp_path / "bounces.mbox")
