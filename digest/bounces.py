@@ -379,6 +379,12 @@ def messages(config) -> Iterator[Entry]:
 
 # --- reading them into the state ---------------------------------------------------------------
 
+# A bounce or a complaint returns one message of ours (its HTML kept under about 102 KB) with a
+# few KB of its own. Parsed, a message takes about 13 times its size in memory (a 40 MB one,
+# 524 MB), so a large one anyone mails to the mailbox killed `run` on a small host, every run,
+# before it sent anything (it is marked read only once read).
+MAX_MESSAGE = 5 * 1024 * 1024
+
 
 def read_bounces(config, store) -> BounceReport:
     """Read the new messages of the `bounces:` mailbox and record what they say."""
@@ -395,9 +401,15 @@ def read_bounces(config, store) -> BounceReport:
             continue
         report.read += 1
         try:
-            findings = classify(raw, signer)
-            if not findings:
-                report.ignored.append(f"{key}: not a bounce or complaint, left alone")
+            if len(raw) > MAX_MESSAGE:
+                findings = []
+                report.ignored.append(
+                    f"{key}: {len(raw) / 2**20:.0f} MB, too large for a bounce of ours, left alone"
+                )
+            else:
+                findings = classify(raw, signer)
+                if not findings:
+                    report.ignored.append(f"{key}: not a bounce or complaint, left alone")
         except Exception as e:  # one broken message never stops the others
             findings = []
             report.ignored.append(f"{key}: cannot be read as a bounce ({type(e).__name__})")

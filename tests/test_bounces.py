@@ -211,6 +211,25 @@ def test_bounces_read_with_no_return_path_per_reader_are_warned_about(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_message_too_large_for_a_bounce_is_left_alone_unparsed(tmp_path):
+    """Parsing a message takes about 13 times its size: a 40 MB "bounce" anyone can mail to the
+    mailbox took 524 MB, enough to kill `run` on a small host before it sent anything, and
+    again every run (a message is marked read once read). One over 5 MB is not parsed."""
+    config = setup(tmp_path, f"maildir: {tmp_path}/bounces")
+    box = mailbox.Maildir(tmp_path / "bounces", create=True)
+    dsn = (BOUNCES / "dsn_13.txt").read_bytes()  # hard (5.1.1), userx@example.com
+    box.add(dsn + b"\n" + b"x" * 6 * 2**20)
+    result = cli(config, "bounces", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["read"] == 1 and report["events"] == []
+    [ignored] = report["ignored"]
+    assert ignored.endswith(": 6 MB, too large for a bounce of ours, left alone")
+    assert statuses(config)["userx@example.com"] == "active"
+    assert json.loads(cli(config, "bounces", "--json").stdout)["read"] == 0  # read once
+
+
+@pytest.mark.slow
 def test_soft_bounces_stop_mail_at_the_third_within_30_days(tmp_path):
     config = setup(tmp_path, f"mbox: {tmp_path}/bounces.mbox")
     box = mailbox.mbox(tmp_path / "bounces.mbox")
