@@ -356,7 +356,7 @@ class App:
         kind, _, token = rest.partition("/")
         token = token.removesuffix("/")  # a link written with a slash after the token
         if kind == "confirm" and token and method != "POST":
-            return self.confirm(token)
+            return self.confirm(token, subscribe=method == "GET")
         if kind == "unsubscribe" and token:
             return self.unsubscribe(environ, method, token)
         if kind == "preferences" and token:
@@ -508,13 +508,17 @@ class App:
             headers=headers,
         )
 
-    def confirm(self, signed: str) -> Response:
+    def confirm(self, signed: str, subscribe: bool = True) -> Response:
+        """GET subscribes the reader, as issue 20 asks; HEAD only answers whether the link is
+        good: mail scanners (Safe Links and the like) send one to every link of a message."""
         try:
             token, made = self.signer.open_confirm(signed)
         except ExpiredToken:
             return self.bad_link("link_expired_text")
         except BadToken:
             return self.bad_link()
+        if not subscribe:
+            return Response("200 OK", b"")
         reader = self.store().readers().confirm(token, made)
         if reader is None:
             return self.bad_link()

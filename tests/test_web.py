@@ -221,6 +221,19 @@ def test_sign_up_is_double_opt_in_and_keeps_the_proof_of_consent(server):
     }
 
 
+def test_a_head_request_on_the_confirmation_link_subscribes_nobody(server):
+    """Mail scanners send HEAD to every link of a message: it confirmed the sign-up, so anyone
+    could make a reader of an address whose mail is scanned."""
+    server.sign_up("scanned@example.org")
+    [link] = server.wait_confirmations("scanned@example.org")
+    path = link.split(str(server.port), 1)[1]
+    assert server.request("HEAD", path)[0] == 200
+    assert server.request("HEAD", path[:-3] + "xyz")[0] == 404  # a bad link still says so
+    assert server.readers()["scanned@example.org"]["status"] == "pending"
+    assert server.request("GET", path)[0] == 200  # the reader's own click
+    assert server.readers()["scanned@example.org"]["status"] == "active"
+
+
 def test_a_tampered_or_expired_confirmation_link_is_refused(server):
     from digest.tokens import CONFIRM_SECONDS, BadToken, Signer
 
