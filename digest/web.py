@@ -155,17 +155,19 @@ class Mailer:
     def confirm(self, reader: Reader) -> None:
         link = f"{self.config.web.url}confirm/{self.signer.confirm(reader.token)}"
         try:
-            self.queue.put_nowait((reader.email, reader.token, link, reader.name))
+            self.queue.put_nowait((reader.email, reader.token, link))
         except queue.Full:
             pass  # a flood: the reader can sign up again later
 
-    def message(self, email: str, link: str, reader: str | None = None) -> bytes:
-        """The confirmation, to the reader under the name they gave."""
+    def message(self, email: str, link: str) -> bytes:
+        """The confirmation, to the bare address: the name on the form is anybody's words
+        until the reader confirms ("Win $1,000 at spam.example" in the To: of a mail to any
+        address is the old abuse of sign-up forms)."""
         delivery, words = self.config.delivery, self.words
         head = b"".join(
             (
                 from_header(delivery.from_addr),
-                to_header(email, header_safe(reader or "")),
+                to_header(email),
                 text_header(
                     "Subject", header_safe(words.t("confirm_subject", title=self.config.title))
                 ),
@@ -191,10 +193,10 @@ class Mailer:
             item = self.queue.get()
             if item is None:
                 return
-            email, token, link, name = item
+            email, token, link = item
             delivery = self.config.delivery
             try:
-                data = self.message(email, link, name)
+                data = self.message(email, link)
                 if delivery.smtp is None:
                     folder = Path(delivery.outbox)
                     folder.mkdir(parents=True, exist_ok=True)
