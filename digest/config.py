@@ -134,7 +134,10 @@ class _Node:
             raise self.error("must be a single value, not a list or mapping")
         try:
             return self.file.constructor.construct_object(self.node)
-        except yaml.YAMLError as e:
+        # PyYAML's own constructors raise plain Python errors on some values: a date that is
+        # no day (`2026-02-30`: ValueError), `!!int abc`, `!!bool maybe` (KeyError),
+        # `!!timestamp x` (AttributeError)
+        except (yaml.YAMLError, ValueError, KeyError, AttributeError) as e:
             raise self.error(
                 f"cannot read this value ({getattr(e, 'problem', None) or e})"
             ) from None

@@ -235,6 +235,11 @@ def test_sections_keep_their_order(tmp_path):
     [
         ("title: !!python/object:os.system ls\n", "title", "cannot read this value"),
         ("title: !!binary aGVsbG8=\n", "title", "must be text"),
+        ("title: 2026-02-30\n", "title", "day is out of range for month"),
+        ("title: !!int abc\n", "title", "cannot read this value"),
+        ("title: !!float 1,5\n", "title", "cannot read this value"),
+        ("title: !!bool maybe\n", "title", "cannot read this value"),
+        ("title: !!timestamp nope\n", "title", "cannot read this value"),
         ("? [a, b]\n: 1\n", None, "plain name"),
         ("selection:\n  lookback_days: 100000000\n", "selection.lookback_days", "at most"),
     ],
