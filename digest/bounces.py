@@ -247,9 +247,27 @@ def _own_words(part: Message) -> Iterator[str]:
         yield line
 
 
+class _TextHeaders(email.policy.Compat32):
+    """compat32, which flufl.bounce's detectors are written for, but every header read as
+    text: a header with 8-bit bytes (an MTA's unencoded "From: Служба доставки <MAILER-DAEMON@...>")
+    was an email.header.Header, with no `.lower()`, and one detector's AttributeError lost the
+    whole bounce."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+_TEXT_HEADERS = _TextHeaders()
+
+
 def classify(raw: bytes, signer: Signer | None) -> list[Finding]:
     """What one message of the bounces mailbox says of which readers ([] : not a bounce)."""
-    msg = email.message_from_bytes(raw)
+    msg = email.message_from_bytes(raw, policy=_TEXT_HEADERS)
+    if not getaddresses([str(msg.get("From", ""))]):
+        # no From, or an empty one: flufl.bounce's Yale detector takes its first address
+        # (IndexError), and every bounce after it was lost
+        del msg["From"]
+        msg["From"] = "<>"
     if _is_feedback_report(msg):
         return _feedback(msg, signer)
     temporary, permanent = all_failures(msg)

@@ -48,6 +48,20 @@ def test_real_bounces_of_several_mtas_name_the_failed_reader(name, address, kind
     assert (address, kind) in {(f.email, f.kind) for f in found}
 
 
+@pytest.mark.parametrize(("name", "address", "kind"), REAL)
+@pytest.mark.parametrize(
+    "sender", ["From: Служба доставки почты <MAILER-DAEMON@mail.example.kz>\n".encode(), b""]
+)
+def test_a_bounce_with_an_unencoded_or_no_sender_still_names_its_reader(
+    name, address, kind, sender
+):
+    """An MTA that writes its name in 8-bit bytes, unencoded, or a bounce with no From: one
+    of flufl.bounce's detectors raised on either, and the bounce was lost."""
+    raw = re.sub(rb"(?m)^From: .*\n", sender, (BOUNCES / name).read_bytes(), count=1)
+    found = classify(raw, SIGNER)
+    assert (address, kind) in {(f.email, f.kind) for f in found}
+
+
 # every full mailbox of flufl.bounce's collection: the failed address, as its tests say
 FULL = [
     ("dsn_01.txt", "userx@example.com"),  # Status: 5.0.0 (recipient reached disk quota)
