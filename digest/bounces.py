@@ -38,7 +38,7 @@ from flufl.bounce import all_failures
 
 from .errors import ConfigError, DigestError
 from .state.readers import bounce_kind, says_mailbox_full
-from .text import clean_text, counted
+from .text import clean_text, counted, normalize_address
 from .tokens import BadToken, Signer
 
 # flufl.bounce logs a detector's exception, traceback and all, before it raises it: the
@@ -432,14 +432,21 @@ def read_bounces(config, store) -> BounceReport:
             findings = []
             report.ignored.append(f"{key}: cannot be read as a bounce ({type(e).__name__})")
         for finding in findings:
+            # what a detector took for the address may be none ("ann\x00@x.org"): one a
+            # PostgreSQL state cannot even look up stopped `bounces` and every `run`, and its
+            # control characters reached the terminal in the notes
+            email = normalize_address(finding.email) if finding.email else None
+            if finding.email and email is None and finding.token is None:
+                report.ignored.append(f"{key}: names {finding.email!r}, not an address: left alone")
+                continue
             if per_reader and finding.token is None:
                 report.ignored.append(
-                    f"{key}: names {finding.email} but no reader's return path or link: "
+                    f"{key}: names {email} but no reader's return path or link: "
                     "left alone (anyone can write such a message)"
                 )
                 continue
             reader = readers.by_token(finding.token) if finding.token else None
-            address = reader.email if reader else finding.email
+            address = reader.email if reader else email
             after = readers.bounce(address, finding.kind, finding.detail) if address else None
             report.events.append(
                 {

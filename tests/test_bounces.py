@@ -548,3 +548,31 @@ def test_every_token_makes_a_verp_address_that_leads_back_to_it():
         assert SIGNER.open_verp(SIGNER.verp(token).upper()) == token
         with pytest.raises(BadToken):
             Signer(b"another-secret-0123456789").open_verp(SIGNER.verp(token))
+
+
+@pytest.mark.slow
+def test_a_bounce_naming_no_address_stops_nothing_in_a_postgresql_state(tmp_path, pg_url):
+    """A bounce whose failed "address" holds a NUL (anyone can mail the bounces mailbox) was
+    looked up as a reader: PostgreSQL refuses NUL in text, so `bounces` and every `run` stopped
+    on it, and the bounces after it were never read."""
+    config = setup(tmp_path, f"maildir: {tmp_path}/bounces")
+    config.write_text(
+        re.sub(
+            r"(?m)^state: .*$",
+            f"state: {pg_url}\nstate_password_env: DIGEST_TEST_PG_PASSWORD",
+            config.read_text(),
+        )
+    )
+    assert cli(config, "readers", "add", "userx@example.de").returncode == 0
+    raw = (BOUNCES / "qmail_01.txt").read_bytes()  # a hard bounce of userx@example.de
+    box = mailbox.Maildir(tmp_path / "bounces", create=True)
+    box.add(raw.replace(b"<userx@example.de>:", b"<userx\x00@example.de>:"))
+    box.add(raw + b"\n")
+    result = cli(config, "bounces", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["read"] == 2
+    assert [re.sub(r"^\S+: ", "", line) for line in report["ignored"]] == [
+        "names 'userx\\x00@example.de', not an address: left alone"
+    ]
+    assert statuses(config)["userx@example.de"] == "bounced"
