@@ -322,7 +322,13 @@ def _maildir(path) -> Iterator[Entry]:
 
             def done(file=file, key=key, flags=flags) -> None:
                 seen = "".join(sorted(set(flags) | {"S"}))
-                file.rename(path / "cur" / f"{key}:2,{seen}")
+                try:
+                    file.rename(path / "cur" / f"{key}:2,{seen}")
+                except OSError:
+                    # a Maildir digest may read but not change (the mail server's, readable
+                    # by its group), or with no cur/: the state's hash of each message keeps
+                    # it read once; this stopped `bounces` and every `run`
+                    pass
 
             try:
                 raw = file.read_bytes()

@@ -463,6 +463,22 @@ def test_a_missing_mailbox_is_one_clear_error(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_maildir_whose_messages_cannot_be_moved_is_still_read_once(tmp_path):
+    """A Maildir digest may read but not change (here: no cur/ to move a message into) stopped
+    `bounces` and every `run` with a traceback: the state's record of each message read is
+    enough."""
+    config = setup(tmp_path, f"maildir: {tmp_path}/bounces")
+    (tmp_path / "bounces" / "new").mkdir(parents=True)
+    (tmp_path / "bounces" / "new" / "1.eml").write_bytes((BOUNCES / "dsn_13.txt").read_bytes())
+    result = cli(config, "bounces", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["read"] == 1
+    assert statuses(config)["userx@example.com"] == "bounced"
+    again = cli(config, "bounces", "--json")
+    assert again.returncode == 0 and json.loads(again.stdout)["read"] == 0
+
+
+@pytest.mark.slow
 def test_real_postfix_bounces_come_back_to_the_verp_address_and_stop_the_reader(tmp_path):
     """A private Postfix on loopback: an unknown local user is refused at RCPT (a hard bounce
     at once); a remote refusal comes back later as Postfix's own DSN to the reader's VERP
