@@ -352,6 +352,21 @@ def test_an_html_page_given_as_a_feed_names_the_feed_it_links_to(site):
     assert got.cache.failures == 1 and got.body is None  # nothing read before
 
 
+def test_a_web_page_linking_a_feed_by_no_address_loses_none_of_the_other_feeds(site):
+    """A page answered for a feed, its alternate link "http://[:" (a bracket never closed):
+    urljoin raised while the page was named, and that stopped the fetch of every feed."""
+    page = (
+        b"<!DOCTYPE html><html><head>"
+        b"<link rel=alternate type=application/rss+xml href='http://[:'></head></html>"
+    )
+    site.routes = {"/page": Page(page, headers={"Content-Type": "text/html"}), "/f": Page(FEED)}
+    got = fetch_all([site.url("/page"), site.url("/f")], feeds=True)
+    assert (
+        got[site.url("/page")].error == "answered with a web page, not a feed, and it names no feed"
+    )
+    assert got[site.url("/f")].error is None and got[site.url("/f")].body == FEED
+
+
 def test_a_feed_that_turns_into_a_web_page_is_a_failing_feed_whose_last_copy_is_read(site):
     """A feed URL answering 200 with a page (a maintenance page, the home page after a
     redesign) was a success: its last copy, with the stories still waiting, was replaced by

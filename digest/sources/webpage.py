@@ -44,7 +44,14 @@ def feed_links(source: str, data: bytes) -> list[str]:
     parser = _Alternates()
     parser.feed(data[:500_000].decode("utf-8", "replace"))
     base = source if is_web_url(source) else ""
-    return list(dict.fromkeys(urljoin(base, href) for href in parser.feeds))
+    return list(dict.fromkeys(url for href in parser.feeds if (url := _joined(base, href))))
+
+
+def _joined(base: str, href: str) -> str | None:
+    try:
+        return urljoin(base, href)
+    except ValueError:  # "http://[:": no address; it stopped the fetch of every feed
+        return None
 
 
 def web_page_problem(source: str, data: bytes) -> Problem:
