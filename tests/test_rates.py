@@ -11,12 +11,14 @@ from conftest import SAMPLE_SEEDS, page
 from digest.models import RateQuote
 from digest.rates import (
     inverse_bounds,
+    inverse_change,
     newest_ticker,
     per_usd,
     per_usd_figures,
     rate_rows,
     reader_figure,
 )
+from digest.render import change
 from digest.sources import read_paths
 
 
@@ -120,6 +122,9 @@ def unreadable_ticker_page(tmp_path, line: str):
         ("  • AMD/USD = -0.0025 0.1%", "unreadable rate quote"),
         ("  • USD/KZT = 478.50 0.1%", "USD/KZT left out"),  # not a price in US dollars
         ("  • RUB/EUR = 95.20 0.3%", "RUB/EUR left out"),
+        # figures no currency has, beyond the 28 digits of the table's arithmetic
+        ("  • KZT/USD = 0.00000000000000000000000000000001 0%", "unreadable rate quote"),
+        ("  • KGS/USD = 0.01143 +99999999999999999999999999999%", "unreadable rate quote"),
     ],
 )
 def test_a_ticker_line_that_gives_no_price_in_dollars_is_a_problem_not_the_page(
@@ -136,3 +141,5 @@ def test_a_ticker_line_that_gives_no_price_in_dollars_is_a_problem_not_the_page(
     assert {q.pair for q in newest_ticker(result.rates)} == {
         q.pair for q in newest_ticker(original.rates)
     }
+    for row in rate_rows(newest_ticker(result.rates)):  # a traceback for a garbled figure
+        change(inverse_change(row.change_pct))

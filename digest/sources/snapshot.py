@@ -231,11 +231,29 @@ def _decimal(text: str, decimal_comma: bool = False) -> Decimal:
     return Decimal(text.replace(",", "."))
 
 
+# Figures no currency's quote has: a garbled line (a rate of 1E-37 USD, a change of 10^50 %).
+# What one USD buys and the change since the last digest are figured in decimal's 28 digits,
+# which such a figure overflowed (InvalidOperation: a traceback for every preview and run).
+RATE_RANGE = (Decimal("1e-9"), Decimal("1e9"))  # US dollars; 0: no figure, "n/a"
+MAX_CHANGE_PCT = Decimal("1e6")
+MAX_FIGURE_DIGITS = 15
+
+
 def _quote_figures(ticker: re.Match[str]) -> tuple[Decimal, Decimal]:
     """A ticker line's rate and change. A change with a decimal comma ("+0,12%") says the
-    rate's is one too: "EUR/USD = 1,085 +0,12%" is 1.085, not 1085 (it groups as thousands)."""
+    rate's is one too: "EUR/USD = 1,085 +0,12%" is 1.085, not 1085 (it groups as thousands).
+    InvalidOperation for figures no currency's quote has."""
     decimal_comma = "," in ticker["change"]
-    return _decimal(ticker["rate"], decimal_comma), _decimal(ticker["change"], decimal_comma)
+    rate = _decimal(ticker["rate"], decimal_comma)
+    change = _decimal(ticker["change"], decimal_comma)
+    low, high = RATE_RANGE
+    if (
+        not (rate == 0 or low <= rate <= high)
+        or abs(change) >= MAX_CHANGE_PCT
+        or max(len(rate.as_tuple().digits), len(change.as_tuple().digits)) > MAX_FIGURE_DIGITS
+    ):
+        raise InvalidOperation(f"figures out of range: {rate} {change}%")
+    return rate, change
 
 
 def page_lines(text: str) -> list[str]:
