@@ -1004,6 +1004,31 @@ def test_a_placeholder_beyond_the_calendar_is_no_date_and_no_crash(tmp_path):
                      dt.date(2026, 12, 7), "Zero Post": None}  # fmt: skip
 
 
+def test_a_last_day_placeholder_west_of_utc_is_undated_and_the_rest_of_the_feed_is_read(tmp_path):
+    """ "Fri, 31 Dec 9999 23:59:59 -0500" (a CMS's "never", in its own zone) is year 10000 in
+    UTC: `parse`, `preview` and `run` stopped on it with "OverflowError: date value out of
+    range", every other feed and page unread."""
+    rss = tmp_path / "never.xml"
+    rss.write_bytes(
+        _rss(
+            "<item><title>Never Post</title><link>https://x.example/n</link>"
+            "<pubDate>Fri, 31 Dec 9999 23:59:59 -0500</pubDate><description>Snow closed the "
+            "pass.</description></item>"
+            "<item><title>Dated Post</title><link>https://x.example/d</link>"
+            "<pubDate>Mon, 07 Dec 2026 09:00:00 +0600</pubDate><description>The bank kept "
+            "its rate.</description></item>"
+        )
+    )
+    result = read_paths([str(rss)])
+    assert {a.title: a.date for a in result.articles} == {
+        "Never Post": None,
+        "Dated Post": dt.date(2026, 12, 7),
+    }
+    assert [p.message for p in result.problems] == [
+        "'Never Post': date 'Fri, 31 Dec 9999 23:59:59 -0500' not read; taken as undated"
+    ]
+
+
 def test_utf16_and_utf32_files_with_a_byte_order_mark_are_read_as_their_utf8_twins(tmp_path):
     """Windows tools save "Unicode" text as UTF-16 with a mark: such a snapshot, feed or JSON
     Feed in a folder was called binary data (a NUL byte), a UTF-16 JSON Feed an unreadable

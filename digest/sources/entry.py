@@ -241,7 +241,10 @@ def rfc822_date(written: str | None) -> dt.datetime | None:
         if not _ENDS_AT_TIME.search(written):
             return None
         when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(dt.UTC)
+    try:
+        return when.astimezone(dt.UTC)
+    except OverflowError:  # "Fri, 31 Dec 9999 23:59:59 -0500", a CMS's "never": year 10000
+        return None
 
 
 def published_at(when: dt.datetime | None) -> dt.datetime | None:
