@@ -123,6 +123,22 @@ def test_another_programs_sqlite_file_is_refused_and_left_byte_identical(tmp_pat
     db.close()
 
 
+def test_text_another_tool_wrote_in_no_utf8_is_one_clear_error_not_a_traceback(tmp_path):
+    """A reader's name written into the state by another tool in Windows-1251 (`sqlite3`'s
+    .import of an Excel list): SQLite gives each text as it is read, and every command that
+    read the readers stopped with "sqlite3.OperationalError: Could not decode to UTF-8"."""
+    config = write_config(tmp_path, None, READERS[:3])
+    assert digest(config, "readers", "add", READERS[0]).returncode == 0
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+        db.execute("UPDATE subscribers SET name = CAST(X'C8E2E0ED' AS TEXT)")  # "Иван", cp1251
+    db.close()
+    for command in (["readers", "list"], ["run", "--dry-run"]):
+        result = digest(config, *command)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert "cannot read the state (Could not decode to UTF-8 column 'name'" in result.stderr
+
+
 def test_a_state_link_to_nothing_is_refused_not_read_as_nothing_sent(tmp_path):
     """A `state:` that links to a disk not mounted once told preview that nothing was ever
     sent, and run that the file was damaged ("restore it from a backup")."""

@@ -10,11 +10,13 @@ password) and what went wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..errors import StateError, reason
+
+T = TypeVar("T")
 
 
 class Cursor(Protocol):
@@ -47,6 +49,12 @@ class Db:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         raise NotImplementedError
+
+    def fetch(self, read: Callable[[], T]) -> T:
+        """`read()`, a cursor's fetchone or fetchall, its database's errors a StateError as
+        `execute`'s are: SQLite decodes each text as it is read, and a reader's name another
+        tool wrote in Windows-1251 was a traceback in every command."""
+        return read()
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.execute(sql, params).fetchone()

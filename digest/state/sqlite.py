@@ -13,13 +13,13 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..errors import StateError
-from .db import Db, cannot_write, is_write
+from .db import Db, T, cannot_write, is_write
 from .schema import SCHEMA_VERSION
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -160,6 +160,12 @@ class SqliteDb(Db):
             return self.conn.execute(sql, params)
         except sqlite3.DatabaseError as e:
             raise self.failed(e, is_write(sql) or self._depth > 0) from None
+
+    def fetch(self, read: Callable[[], T]) -> T:
+        try:
+            return read()
+        except sqlite3.DatabaseError as e:
+            raise self.failed(e, False) from None
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         try:

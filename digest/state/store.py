@@ -193,10 +193,10 @@ class Store:
         return self.db.execute(self.sql[name], params)
 
     def _all(self, name: str, *params: Any) -> list[Any]:
-        return self._run(name, *params).fetchall()
+        return self.db.fetch(self._run(name, *params).fetchall)
 
     def _one(self, name: str, *params: Any) -> Any:
-        return self._run(name, *params).fetchone()
+        return self.db.fetch(self._run(name, *params).fetchone)
 
     def _value(self, name: str, *params: Any) -> Any:
         row = self._one(name, *params)
