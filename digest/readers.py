@@ -73,13 +73,25 @@ def import_csv(config, path: Path) -> tuple[int, int, list[str]]:
     return new, len(found) - new, [str(p) for p in problems]
 
 
+# A cell a spreadsheet takes for a formula ("=HYPERLINK(...)", "=cmd|'/c calc'!A1", "+1-2").
+# A reader's name comes from the sign-up form, a bounce's reason from a remote server: the
+# export, opened in Excel, ran what they wrote.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(column: str, value: str) -> str:
+    """A cell as a spreadsheet shows it as text: a leading ' before a formula's first
+    character (OWASP's advice); addresses as they are, so an export reads back as a list."""
+    return f"'{value}" if column != "email" and value.startswith(FORMULA_START) else value
+
+
 def export_csv(readers: list[Reader]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for r in readers:
         data = r.to_json()
-        writer.writerow([data[c] or "" for c in EXPORT_COLUMNS])
+        writer.writerow([_as_text(c, data[c] or "") for c in EXPORT_COLUMNS])
     return out.getvalue()
 
 

@@ -3,11 +3,14 @@ bounce thresholds (digest/state/readers.py)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import time
 
 import pytest
 
+from digest.readers import export_csv
 from digest.state import Store
 from digest.state.readers import ReaderStatus
 
@@ -165,3 +168,18 @@ def test_a_reader_signing_up_again_confirms_whatever_the_database_clock_says(tmp
         signer = Signer(b"x" * 32)
         token, made = signer.open_confirm(signer.confirm(again.token))
         assert readers.confirm(token, made).status == ReaderStatus.ACTIVE
+
+
+def test_an_export_shows_what_readers_wrote_as_text_never_as_a_spreadsheet_formula(store):
+    """A name from the sign-up form, a reason from a remote mail server: opened in Excel,
+    "=HYPERLINK(...)" or "=cmd|..." in the export was a formula that ran."""
+    readers = store.readers()
+    readers.sign_up("-ann@example.org", '=HYPERLINK("https://evil.example/","Ann")', "192.0.2.7")
+    readers.add_by_operator("bob@example.org", "@SUM(1+1)")
+    readers.add_by_operator("cy@example.org", "Cy - editor")
+    rows = list(csv.reader(io.StringIO(export_csv(readers.all()))))
+    assert [row[:2] for row in rows[1:]] == [
+        ["-ann@example.org", '\'=HYPERLINK("https://evil.example/","Ann")'],
+        ["bob@example.org", "'@SUM(1+1)"],
+        ["cy@example.org", "Cy - editor"],
+    ]
