@@ -18,6 +18,7 @@ never stops the others.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.errors
 import email.header
@@ -374,11 +375,18 @@ def _imap(config) -> Iterator[Entry]:
         except imaplib.IMAP4.error as e:
             raise BounceMailboxError(f"{where}: {e}") from None
         for uid in (data[0] or b"").split():
-            _, parts = conn.uid("FETCH", uid, "(BODY.PEEK[])")
+            try:
+                _, parts = conn.uid("FETCH", uid, "(BODY.PEEK[])")
+            except (OSError, imaplib.IMAP4.error) as e:
+                # the server went away (a restart, an idle timeout): this stopped `bounces`
+                # and every `run` with a traceback; the messages read so far stay recorded
+                raise BounceMailboxError(f"{where}: the server broke off ({e})") from None
             raw = next((p[1] for p in parts if isinstance(p, tuple)), b"")
 
             def done(uid=uid) -> None:
-                conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+                # the state's hash of the message keeps it read once, flag or no flag
+                with contextlib.suppress(OSError, imaplib.IMAP4.error):
+                    conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
 
             yield uid.decode(), raw, done
     finally:

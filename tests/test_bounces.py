@@ -592,3 +592,75 @@ def test_a_bounce_naming_no_address_stops_nothing_in_a_postgresql_state(tmp_path
         "names 'userx\\x00@example.de', not an address: left alone"
     ]
     assert statuses(config)["userx@example.de"] == "bounced"
+
+
+class _ImapThatGoesAway:
+    """An IMAP server over TLS on loopback that lists two unseen messages and closes the
+    connection when the first is fetched (a restart, an idle timeout)."""
+
+    def __init__(self, folder: Path):
+        import socket
+        import ssl
+        import threading
+
+        import trustme
+
+        ca = trustme.CA()
+        self.ca_file = folder / "ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca_file))
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1").configure_cert(self.context)
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        answers = {
+            "CAPABILITY": b"* CAPABILITY IMAP4rev1\r\n",
+            "LOGIN": b"",
+            "SELECT": b"* 2 EXISTS\r\n",
+            "SEARCH": b"* SEARCH 1 2\r\n",
+            "LOGOUT": b"* BYE\r\n",
+        }
+        while True:
+            try:
+                conn = self.context.wrap_socket(self.sock.accept()[0], server_side=True)
+            except OSError:
+                return
+            with conn, conn.makefile("rwb") as f:
+                f.write(b"* OK IMAP4rev1 ready\r\n")
+                f.flush()
+                while line := f.readline().decode():
+                    tag, *words = line.upper().split()
+                    said = next((answers[w] for w in words if w in answers), None)
+                    if said is None:  # FETCH: the server goes away
+                        break
+                    f.write(said + tag.encode() + b" OK done\r\n")
+                    f.flush()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.slow
+def test_an_imap_server_that_goes_away_mid_read_stops_no_run(tmp_path, monkeypatch):
+    """The connection closed while a message was fetched: `bounces` and every `run` stopped
+    with a traceback (imaplib's abort), and no digest went out."""
+    server = _ImapThatGoesAway(tmp_path)
+    try:
+        config = setup(
+            tmp_path,
+            f"imap: {{host: 127.0.0.1, port: {server.port}, user: bounces, "
+            "password_env: DIGEST_TEST_IMAP_PASSWORD}",
+        )
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))
+        monkeypatch.setenv("DIGEST_TEST_IMAP_PASSWORD", "secret")
+        where = f"imaps://127.0.0.1:{server.port}/INBOX: the server broke off"
+        read = cli(config, "bounces")
+        assert read.returncode == 1 and "Traceback" not in read.stderr
+        assert where in read.stderr
+        run = cli(config, "run", "--json")
+        assert run.returncode == 0, run.stderr
+        assert {d["status"] for d in json.loads(run.stdout)["delivered"]} == {"sent"}
+    finally:
+        server.close()
