@@ -523,14 +523,24 @@ def _sections(node: _Node) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Section name -> keywords, in the file's order."""
     if not isinstance(node.node, yaml.MappingNode):
         raise node.error("must map each section name to a list of keywords")
-    sections = []
+    sections: dict[str, tuple[str, ...]] = {}
     for key_node, value_node in node.node.value:
-        child = node.child(value_node, str(key_node.value))
+        named = isinstance(key_node, yaml.ScalarNode) and key_node.tag != _NULL_TAG
+        name = key_node.value.strip() if named else ""
+        child = node.child(value_node, name or str(key_node.value))
+        # each was taken as written: a second "Kazakhstan:" took the first's stories, and
+        # an empty keyword (which the source rules refuse) left its section without a story
+        if not name:
+            raise child.error("a section's name must be text")
+        if name in sections:
+            raise child.error("section given twice")
         keywords = tuple(k.string() for k in child.items())
         if not keywords:
             raise child.error("lists no keyword")
-        sections.append((str(key_node.value), keywords))
-    return tuple(sections)
+        if not all(k.strip() for k in keywords):
+            raise child.error("holds an empty keyword")
+        sections[name] = keywords
+    return tuple(sections.items())
 
 
 # Source rules (digest/rules.py; their defaults are the Rules dataclass's), in the order they
