@@ -332,6 +332,15 @@ def test_at_most_per_host_requests_to_one_host_while_hosts_run_in_parallel(two_s
     assert [s.most_in_flight for s in two_sites] == [2, 2]
 
 
+def test_a_not_modified_answer_to_a_plain_request_is_a_failed_fetch(site):
+    """A server (or a cache before it) answering 304 when nothing was asked conditionally:
+    the feed read as fetched, with nothing in it, and no word said."""
+    site.routes = {"/f": Page(status=304)}
+    got = fetch_all([site.url("/f")], feeds=True)[site.url("/f")]
+    assert got.error == "answered 304 Not Modified, but no copy was asked about"
+    assert got.cache.failures == 1 and got.cache.last_success is None
+
+
 def test_a_refused_connection_is_one_problem_naming_the_feed():
     got = fetch_all(["http://127.0.0.1:9/feed"])["http://127.0.0.1:9/feed"]
     assert got.error.startswith("could not connect")

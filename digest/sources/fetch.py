@@ -339,6 +339,13 @@ async def _answer(resp, url, known: CacheInfo, settings, started, moved, at: str
     moved_to = moved or known.moved_to
     if moved == url:  # the address remembered sends back to `feed:`'s: the move is undone
         moved_to = moved = None
+    if resp.status == 304 and known.body is None:
+        # nothing was asked conditionally (no copy is kept): a broken server or cache in
+        # front of it; read as a success with nothing to read, the feed was never read and
+        # `sources` called it healthy
+        return _failed(
+            url, known, started, "answered 304 Not Modified, but no copy was asked about"
+        )
     if resp.status == 304:
         cache = replace(
             known,
