@@ -488,8 +488,11 @@ def state_group() -> None:
 @click.pass_context
 def state_copy(ctx: click.Context, target: str, password_env: str | None) -> None:
     """Copy this SQLite state (readers, tokens, sent stories, history) into PostgreSQL."""
+    from .config import ENV_NAME, NOT_ENV_NAME
     from .state.copy import copy_state
 
+    if password_env is not None and not ENV_NAME.fullmatch(password_env):
+        raise UsageError(f"--password-env: {NOT_ENV_NAME}")
     counts = copy_state(_load(ctx), target, password_env)
     for table, n in counts.items():
         click.echo(f"{table}: {n} rows")

@@ -265,12 +265,19 @@ def _one_line(node: _Node) -> str:
     return value
 
 
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+NOT_ENV_NAME = "must name an environment variable (letters, digits and _), not hold the secret"
+
+
 def _env_name(node: _Node) -> str:
+    """The name of the environment variable that holds a secret. What is no name may be the
+    secret itself, written where its variable's name goes: it is not repeated in the error
+    (which goes to a terminal, a log, a journal)."""
     name = node.string()
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+    if not ENV_NAME.fullmatch(name):
         raise node.error(
-            f"must name an environment variable, not {name!r}",
-            "the secret itself never goes in the file",
+            NOT_ENV_NAME,
+            "the secret itself never goes in the file: export it in a variable and name that",
         )
     return name
 
@@ -623,7 +630,7 @@ class FetchConfig:
 class LlmConfig:
     base_url: str = setting(check=_llm_url)
     model: str = setting(check=_text)
-    api_key_env: str | None = setting(None, _text)
+    api_key_env: str | None = setting(None, _env_name)
     timeout: float = setting(20.0, _seconds)
 
 
@@ -640,7 +647,7 @@ class SmtpConfig:
     port: int = setting(587, _whole(1, 65535))
     security: str = setting("starttls", _one_of("starttls", "ssl", "none"))
     username: str | None = setting(None, _text)
-    password_env: str | None = setting(None, _text)
+    password_env: str | None = setting(None, _env_name)
     ca_file: Path | None = setting(None, _existing_file("CA file"))
     max_per_minute: int = setting(600, _whole(1))
     timeout: float = setting(30.0, _seconds)
@@ -722,7 +729,7 @@ class WebConfig:
 class ImapConfig:
     host: str = setting(check=_text)
     user: str = setting(check=_text)
-    password_env: str = setting(check=_text)
+    password_env: str = setting(check=_env_name)
     port: int = setting(993, _whole(1, 65535))
     folder: str = setting("INBOX", _text)
 
@@ -777,7 +784,9 @@ class Config:
     )
     # a SQLite file, or a postgresql:// URL; None: var/digest.sqlite3 (paths.py)
     state: Path | str | None = setting(None, _state)
-    state_password_env: str | None = setting(None, _text)  # env var with the PostgreSQL password
+    state_password_env: str | None = setting(
+        None, _env_name
+    )  # env var with the PostgreSQL password
     # a sender's claim on a batch of readers lasts this long
     state_lease_seconds: int = setting(300, _whole(1, 86400))
     # each reader's delivery of an issue is kept this long, then only counted; None: kept

@@ -558,3 +558,16 @@ def test_history_lists_the_readers_not_reached_and_every_reader_when_asked(tmp_p
 
     entry = json.loads(digest_run(config, "history", "--json").stdout)[0]
     assert len(entry["deliveries"]) == 40 and entry["readers"] == {"sent": 26, "failed": 14}
+
+
+@pytest.mark.slow
+def test_a_password_given_to_state_copy_as_its_variable_is_refused_and_not_repeated():
+    """`--password-env 'hunter2 !'`: the error printed the password as a variable's name."""
+    result = digest(
+        "state", "copy", "--to", "postgresql://u@127.0.0.1:1/db", "--password-env", "hunter2 !"
+    )
+    assert (
+        result.returncode == 2
+        and "--password-env: must name an environment variable" in result.stderr
+    )
+    assert "hunter2" not in result.stderr

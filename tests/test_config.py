@@ -231,6 +231,35 @@ def test_sections_keep_their_order(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ("state_password_env: 'hunter2 !'\n", "state_password_env"),
+        (
+            "  smtp: {host: h, username: u, password_env: 'hunter2 !'}\n",
+            "delivery.smtp.password_env",
+        ),
+        (
+            "bounces:\n  imap: {host: h, user: u, password_env: 'hunter2 !'}\n",
+            "bounces.imap.password_env",
+        ),
+        (
+            "summary:\n  llm: {base_url: 'http://127.0.0.1/v1', model: m, api_key_env: 'hunter2 !'}\n",
+            "summary.llm.api_key_env",
+        ),
+    ],
+)
+def test_a_secret_written_where_its_variables_name_goes_is_refused_and_not_repeated(
+    tmp_path, extra, key
+):
+    """Only `web.secret_env` was checked to be a variable's name: a password written in
+    `password_env` was taken as one, and the error when a run needed it printed the password
+    ("environment variable hunter2 ! is not set")."""
+    e = error_of(tmp_path, GOOD + extra)
+    assert e.key == key and "must name an environment variable" in str(e)
+    assert "hunter2" not in str(e)
+
+
+@pytest.mark.parametrize(
     ("extra", "key", "words"),
     [
         ("title: !!python/object:os.system ls\n", "title", "cannot read this value"),
