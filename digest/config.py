@@ -23,6 +23,7 @@ import glob as globmod
 import ipaddress
 import os
 import re
+import ssl
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import MISSING, dataclass, field
@@ -256,6 +257,21 @@ def _existing_file(what: str) -> Check:
         return path
 
     return check
+
+
+def _ca_file(node: _Node) -> Path:
+    """A private CA's certificate, PEM: another file (its key, a DER file) stopped every run
+    with "the SMTP relay cannot be reached", the next run to send to the rest, which did
+    the same."""
+    path = _existing_file("CA file")(node)
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError) as e:
+        raise node.error(
+            f"{path} holds no certificate this machine can read ({e.strerror or e})",
+            "the CA's certificate in PEM form: -----BEGIN CERTIFICATE----- ...",
+        ) from None
+    return path
 
 
 def _one_line(node: _Node) -> str:
@@ -648,7 +664,7 @@ class SmtpConfig:
     security: str = setting("starttls", _one_of("starttls", "ssl", "none"))
     username: str | None = setting(None, _text)
     password_env: str | None = setting(None, _env_name)
-    ca_file: Path | None = setting(None, _existing_file("CA file"))
+    ca_file: Path | None = setting(None, _ca_file)
     max_per_minute: int = setting(600, _whole(1))
     timeout: float = setting(30.0, _seconds)
     retries: int = setting(3, _whole(0))

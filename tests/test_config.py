@@ -414,6 +414,18 @@ def test_the_sender_is_an_address_as_readers_addresses_are(tmp_path, sender):
     assert normalize_address("digest@localhost") is None  # no reader's address
 
 
+def test_a_ca_file_holding_no_certificate_is_a_config_error_not_an_unreachable_relay(tmp_path):
+    """A key or a DER file given as `ca_file` made every run fail with "the SMTP relay
+    127.0.0.1:2525 cannot be reached", and the next run did the same."""
+    config = write(tmp_path, GOOD + "  smtp: {host: 127.0.0.1, ca_file: key.pem}\n")
+    (config.parent / "key.pem").write_text(
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(config)
+    assert info.value.key == "delivery.smtp.ca_file" and "holds no certificate" in str(info.value)
+
+
 def test_a_recipients_file_that_is_a_folder_or_missing_says_which(tmp_path):
     (tmp_path / "lists").mkdir()
     e = error_of(tmp_path, GOOD + f"  recipients: {tmp_path / 'lists'}\n")
