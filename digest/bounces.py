@@ -18,6 +18,7 @@ never stops the others.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import email
 import email.errors
@@ -368,7 +369,7 @@ def _imap(config) -> Iterator[Entry]:
     try:
         try:
             conn.login(imap.user, password)
-            status, _ = conn.select(_imap_quote(imap.folder))
+            status, _ = conn.select(_imap_quote(_imap_folder(imap.folder)))
             if status != "OK":
                 raise BounceMailboxError(f"{where}: no such folder")
             _, data = conn.uid("SEARCH", None, "UNSEEN")
@@ -398,6 +399,29 @@ def _imap(config) -> Iterator[Entry]:
 
 def _imap_quote(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _imap_folder(name: str) -> str:
+    """A folder's name as IMAP writes it, in modified UTF-7 (RFC 3501 5.1.3): "Входящие" is
+    "&BBIERQQ+BDQETwRJBDgENQ-". imaplib sends ASCII only: a Cyrillic name stopped `bounces`
+    and every `run` with UnicodeEncodeError."""
+    out: list[str] = []
+    other: list[str] = []
+
+    def shift() -> None:
+        if other:
+            data = base64.b64encode("".join(other).encode("utf-16-be")).decode("ascii")
+            out.append("&" + data.rstrip("=").replace("/", ",") + "-")
+            other.clear()
+
+    for char in name:
+        if " " <= char <= "~":
+            shift()
+            out.append("&-" if char == "&" else char)
+        else:
+            other.append(char)
+    shift()
+    return "".join(out)
 
 
 def messages(config) -> Iterator[Entry]:

@@ -664,3 +664,41 @@ def test_an_imap_server_that_goes_away_mid_read_stops_no_run(tmp_path, monkeypat
         assert {d["status"] for d in json.loads(run.stdout)["delivered"]} == {"sent"}
     finally:
         server.close()
+
+
+@pytest.mark.slow
+def test_an_imap_folder_named_in_cyrillic_is_read(tmp_path, monkeypatch):
+    """`folder: Отказы`: imaplib sends ASCII only, and `bounces` and every `run` stopped with
+    UnicodeEncodeError. The name goes as IMAP writes it (modified UTF-7)."""
+    import os
+    import pwd
+
+    from dovecot import PASSWORD, Dovecot, available
+
+    why = available()
+    if why:
+        pytest.fail(why) if os.environ.get("CI") else pytest.skip(why)
+    imap = Dovecot().start()
+    try:
+        imap.deliver("bounces", b"Subject: hello\n\nnot a bounce\n")  # makes the Maildir
+        folder = imap.root / "mail" / "bounces" / "Maildir" / ".&BB4EQgQ6BDAENwRL-"  # Отказы
+        for sub in ("new", "cur", "tmp"):
+            (folder / sub).mkdir(parents=True)
+        (folder / "new" / "1.digest-test").write_bytes((BOUNCES / "dsn_13.txt").read_bytes())
+        owner = pwd.getpwnam("dovecot")
+        for path in [folder, *folder.iterdir(), *(folder / "new").iterdir()]:
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+        config = setup(
+            tmp_path,
+            f"imap: {{host: 127.0.0.1, port: {imap.port}, user: bounces, "
+            "password_env: DIGEST_TEST_IMAP_PASSWORD, folder: Отказы}",
+        )
+        monkeypatch.setenv("SSL_CERT_FILE", str(imap.ca_file))
+        monkeypatch.setenv("DIGEST_TEST_IMAP_PASSWORD", PASSWORD)
+        result = cli(config, "bounces", "--json")
+        assert result.returncode == 0, result.stderr
+        assert [(e["email"], e["status"]) for e in json.loads(result.stdout)["events"]] == [
+            ("userx@example.com", "bounced")
+        ]
+    finally:
+        imap.stop()
