@@ -368,7 +368,7 @@ def _imap(config) -> Iterator[Entry]:
         raise BounceMailboxError(f"{where}: cannot connect ({e})") from None
     try:
         try:
-            conn.login(imap.user, password)
+            _login(conn, imap.user, password)
             status, _ = conn.select(_imap_quote(_imap_folder(imap.folder)))
             if status != "OK":
                 raise BounceMailboxError(f"{where}: no such folder")
@@ -395,6 +395,16 @@ def _imap(config) -> Iterator[Entry]:
             conn.logout()
         except (OSError, imaplib.IMAP4.error):
             pass
+
+
+def _login(conn: imaplib.IMAP4, user: str, password: str) -> None:
+    """LOGIN, which imaplib sends in ASCII only: a Cyrillic password (or user) stopped
+    `bounces` and every `run` with UnicodeEncodeError. Such a one goes by SASL PLAIN, whose
+    credentials are UTF-8 (RFC 4616)."""
+    if user.isascii() and password.isascii():
+        conn.login(user, password)
+    else:
+        conn.authenticate("PLAIN", lambda _: f"\0{user}\0{password}".encode())
 
 
 def _imap_quote(name: str) -> str:

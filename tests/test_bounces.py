@@ -702,3 +702,37 @@ def test_an_imap_folder_named_in_cyrillic_is_read(tmp_path, monkeypatch):
         ]
     finally:
         imap.stop()
+
+
+@pytest.mark.slow
+def test_an_imap_password_in_cyrillic_logs_in(tmp_path, monkeypatch):
+    """A password with letters past ASCII: imaplib's LOGIN sends ASCII only, and `bounces`
+    and every `run` stopped with UnicodeEncodeError."""
+    import os
+
+    import dovecot
+
+    why = dovecot.available()
+    if why:
+        pytest.fail(why) if os.environ.get("CI") else pytest.skip(why)
+    monkeypatch.setattr(dovecot, "PASSWORD", "пароль-для-отказов")
+    imap = dovecot.Dovecot().start()
+    try:
+        imap.deliver("bounces", (BOUNCES / "dsn_13.txt").read_bytes())  # userx@example.com
+        config = setup(
+            tmp_path,
+            f"imap: {{host: 127.0.0.1, port: {imap.port}, user: bounces, "
+            "password_env: DIGEST_TEST_IMAP_PASSWORD}",
+        )
+        monkeypatch.setenv("SSL_CERT_FILE", str(imap.ca_file))
+        monkeypatch.setenv("DIGEST_TEST_IMAP_PASSWORD", "пароль-для-отказов")
+        result = cli(config, "bounces", "--json")
+        assert result.returncode == 0, result.stderr
+        assert [(e["email"], e["status"]) for e in json.loads(result.stdout)["events"]] == [
+            ("userx@example.com", "bounced")
+        ]
+        monkeypatch.setenv("DIGEST_TEST_IMAP_PASSWORD", "не-тот-пароль")
+        refused = cli(config, "bounces")
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    finally:
+        imap.stop()
