@@ -12,6 +12,7 @@ on the same connection: that is the exactly-once promise.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import os
@@ -477,6 +478,21 @@ def backoff(attempt: int) -> float:
     return min(BACKOFF_BASE * 2 ** (attempt - 1), BACKOFF_MAX)
 
 
+def _login(conn: smtplib.SMTP, user: str, password: str) -> None:
+    """smtplib's AUTH encodes the password as ASCII: one with other letters (a Cyrillic
+    password) stopped every run with UnicodeEncodeError. Such a one goes by AUTH PLAIN, whose
+    credentials are UTF-8 (RFC 4616)."""
+    if user.isascii() and password.isascii():
+        conn.login(user, password)
+        return
+    if not conn.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+    plain = base64.b64encode(f"\0{user}\0{password}".encode()).decode("ascii")
+    code, answer = conn.docmd("AUTH", f"PLAIN {plain}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, answer)
+
+
 def _reason(error: BaseException) -> str:
     if isinstance(error, smtplib.SMTPResponseException):
         return _answer(error.smtp_code, error.smtp_error)
@@ -568,7 +584,7 @@ class Relay:
                     conn.ehlo()
             if s.username:
                 with self.watchdog.step(conn.sock, s.timeout):
-                    conn.login(s.username, s.password() or "")
+                    _login(conn, s.username, s.password() or "")
         except ssl.SSLCertVerificationError as e:
             conn.close()
             raise self._tls_error(e) from None
