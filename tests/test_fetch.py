@@ -341,6 +341,24 @@ def test_a_not_modified_answer_to_a_plain_request_is_a_failed_fetch(site):
     assert got.cache.failures == 1 and got.cache.last_success is None
 
 
+def test_what_a_server_says_reaches_no_terminal_as_control_characters(site):
+    """A reason phrase "\x1b[2J..." (clear the screen) or a redirect to "/x\x1b[31m" went as
+    written into every run's warnings, and the state (`digest sources`)."""
+
+    def hostile(handler) -> None:
+        handler.send_response(404, "\x1b[2J\x1b[31mOWNED\x07")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    site.routes = {"/reason": hostile, "/moved": redirect(301, "/x\x1b[31mred")}
+    got = fetch_all([site.url("/reason"), site.url("/moved")], feeds=True)
+    for fetched in got.values():
+        assert fetched.error and fetched.error.isprintable(), fetched.error
+        assert "\x1b" not in fetched.cache.status
+    assert got[site.url("/reason")].error == "the server answered HTTP 404 [2J [31mOWNED"
+    assert "which is not a web address" in got[site.url("/moved")].error
+
+
 def test_a_refused_connection_is_one_problem_naming_the_feed():
     got = fetch_all(["http://127.0.0.1:9/feed"])["http://127.0.0.1:9/feed"]
     assert got.error.startswith("could not connect")

@@ -34,7 +34,7 @@ from ..config import FetchConfig
 from ..encoding import opening
 from ..errors import reason
 from ..state.models import CacheInfo
-from ..text import is_web_url
+from ..text import clean_text, is_web_url
 from .jsonfeed import looks_like_json
 from .webpage import looks_like_html, web_page_problem
 
@@ -283,6 +283,10 @@ def _connection_error(e: Exception) -> str:
 
 
 def _failed(url: str, known: CacheInfo, started: dt.datetime, error: str, **changes) -> Fetched:
+    # on one line, without what a server's words may hide (its reason phrase, its library's
+    # message): "HTTP 404 \x1b[2J..." cleared the operator's terminal, in every run's warnings
+    # and in `digest sources`
+    error = clean_text(error)
     cache = replace(
         known,
         last_fetch=started.isoformat(),
@@ -322,7 +326,7 @@ async def _get(
                     raise FetchError(f"HTTP {resp.status} redirect without a Location")
                 ask = urljoin(ask, _encoded_controls(location))
                 asked.append(ask)
-                if not is_web_url(ask):
+                if not is_web_url(ask) or not ask.isprintable():  # "/x\x1b[31m": no address
                     raise FetchError(f"redirected to {ask!r}, which is not a web address")
                 permanent = permanent and resp.status in PERMANENT
                 if permanent:
