@@ -359,6 +359,19 @@ def test_what_a_server_says_reaches_no_terminal_as_control_characters(site):
     assert "which is not a web address" in got[site.url("/moved")].error
 
 
+def test_a_header_of_seconds_in_other_digits_loses_no_feed(site):
+    """`Age: ³` (str.isdigit takes it, float() does not): the feed's answer was "broken HTTP
+    answer" and its body unread."""
+
+    def answer(handler) -> None:  # the header in UTF-8, as a server's framework may write it
+        head = b"HTTP/1.1 200 OK\r\nCache-Control: max-age=600\r\nAge: \xc2\xb3\r\n"
+        handler.wfile.write(head + b"Content-Length: %d\r\n\r\n" % len(FEED) + FEED)
+
+    site.routes = {"/f": answer}
+    got = fetch_all([site.url("/f")], feeds=True)[site.url("/f")]
+    assert got.error is None and got.body == FEED
+
+
 def test_a_refused_connection_is_one_problem_naming_the_feed():
     got = fetch_all(["http://127.0.0.1:9/feed"])["http://127.0.0.1:9/feed"]
     assert got.error.startswith("could not connect")

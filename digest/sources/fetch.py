@@ -468,11 +468,17 @@ def _wait(resp, started: dt.datetime) -> tuple[str | None, str | None]:
 def _seconds(value: str | None) -> float:
     """A header's whole seconds (`Age`), 0 when absent or unreadable, at most MAX_WAIT."""
     value = (value or "").strip()
-    return min(float(value), MAX_WAIT.total_seconds()) if value.isdigit() else 0.0
+    return min(float(value), MAX_WAIT.total_seconds()) if _whole_seconds(value) else 0.0
+
+
+def _whole_seconds(value: str) -> bool:
+    """HTTP's delta-seconds, ASCII digits: str.isdigit also takes "²", which float() refuses,
+    and a feed answered with `Age: ³` was "broken HTTP answer", its body unread."""
+    return value.isascii() and value.isdigit()
 
 
 def _retry_after(value: str, started: dt.datetime) -> float | None:
-    if value.isdigit():
+    if _whole_seconds(value):
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
