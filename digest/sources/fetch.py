@@ -298,17 +298,15 @@ def _failed(url: str, known: CacheInfo, started: dt.datetime, error: str, **chan
     return Fetched(url, cache, known.body, known.content_type, error=error)
 
 
-# What no URL holds as it is (controls, spaces, and bytes no UTF-8, which the header gives as
-# lone surrogates): percent-encoded, as browsers do with a Location. Raw, a server's ESC and
-# BEL reached the terminal in "moved permanently to ...".
-_NOT_IN_URL = re.compile("[\x00-\x20\x7f-\x9f\udc80-\udcff]")
-
-
+# What no URL holds as it is (controls, spaces, other characters not printable such as bidi
+# overrides, and bytes no UTF-8, which the header gives as lone surrogates): percent-encoded,
+# as browsers do with a Location. Raw, a server's ESC and BEL reached the terminal in "moved
+# permanently to ...".
 def _encoded_controls(location: str) -> str:
-    def encoded(m: re.Match) -> str:
-        return quote(m.group().encode("utf-8", "surrogateescape"))
-
-    return _NOT_IN_URL.sub(encoded, location.strip())
+    return "".join(
+        c if c.isprintable() and c != " " else quote(c.encode("utf-8", "surrogateescape"))
+        for c in location.strip()
+    )
 
 
 async def _get(
@@ -326,7 +324,7 @@ async def _get(
                     raise FetchError(f"HTTP {resp.status} redirect without a Location")
                 ask = urljoin(ask, _encoded_controls(location))
                 asked.append(ask)
-                if not is_web_url(ask) or not ask.isprintable():  # "/x\x1b[31m": no address
+                if not is_web_url(ask):
                     raise FetchError(f"redirected to {ask!r}, which is not a web address")
                 permanent = permanent and resp.status in PERMANENT
                 if permanent:
