@@ -394,6 +394,8 @@ def test_state_copy_to_a_malformed_url_is_one_line(tmp_path):
     result = digest("--config", str(config), "state", "copy", "--to", "postgresql://u@[::1/d")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "--to 'postgresql://u@[::1/d': not a usable PostgreSQL URL" in result.stderr
+    hidden = digest("--config", str(config), "state", "copy", "--to", "postgresql://u:pw@[::1/d")
+    assert hidden.returncode == 2 and "pw" not in hidden.stderr  # refused before it is quoted
 
 
 @pytest.mark.slow

@@ -51,7 +51,10 @@ def _row_factory(cursor):
 def holds_password(url: str) -> bool:
     """Whether a PostgreSQL URL carries a password: after the user name, or as the `password`
     parameter libpq also takes (`...?password=...`); it must come from the environment."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed host ("u@[::1/d"): read the text as it is
+        return "password=" in url or re.match(r"[^/]*//[^/@]*:[^/@]*@", url) is not None
     return parts.password is not None or "password" in parse_qs(parts.query, True)
 
 
