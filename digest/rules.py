@@ -49,9 +49,12 @@ def pattern(text: str) -> Pattern:
     if unknown:
         raise ValueError(f"unknown regex flag {''.join(sorted(unknown))!r} (only /.../i)")
     try:
-        return Pattern(text, re.compile(body, re.I if "i" in flags else 0))
+        regex = re.compile(body, re.I if "i" in flags else 0)
     except re.error as e:
         raise ValueError(f"not a valid regular expression ({e})") from None
+    if regex.search(""):  # "//", "/.*/", "/x?/": like an empty word
+        raise ValueError("this regular expression matches an empty text, so every article")
+    return Pattern(text, regex)
 
 
 @dataclass(frozen=True)

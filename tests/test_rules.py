@@ -39,6 +39,10 @@ def test_a_regex_between_slashes_with_the_i_flag():
         pattern("/(unclosed/")
     with pytest.raises(ValueError, match="unknown regex flag 'x'"):
         pattern("/a/x")
+    for everything in ("//", "/.*/i", "/(sponsored)?/", "/^/"):  # as an empty word would
+        with pytest.raises(ValueError, match="matches an empty text, so every article"):
+            pattern(everything)
+    assert pattern(r"/\bgas\b/i").search(art("Gas prices"))
 
 
 def sample():
