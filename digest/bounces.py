@@ -241,7 +241,7 @@ def _own_words(part: Message) -> Iterator[str]:
     payload = part.get_payload(decode=True) or b""
     try:
         text = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
-    except LookupError:  # a charset Python does not know
+    except (LookupError, ValueError):  # a charset Python does not know, or a NUL in its name
         text = payload.decode("latin-1")
     for line in text.splitlines():
         if _RETURNED.match(line):

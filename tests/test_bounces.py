@@ -104,6 +104,17 @@ def test_only_the_bounce_s_own_words_say_a_mailbox_is_full():
     assert (found.email, bounce_kind(found.kind, found.detail)) == ("userx@example.de", "hard")
 
 
+@pytest.mark.parametrize("charset", ["us-ascii\x00", "no-such-charset"])
+def test_a_bounce_in_a_charset_nobody_knows_still_names_its_reader(charset):
+    """A NUL in the charset's name (a garbled or hostile bounce) raised ValueError where an
+    unknown charset was read as Latin-1: the bounce was lost and its reader kept getting
+    mail."""
+    raw = (BOUNCES / "qmail_01.txt").read_bytes()
+    head = f'Content-Type: text/plain; charset="{charset}"\n'.encode()
+    [found] = classify(head + raw, SIGNER)
+    assert (found.email, bounce_kind(found.kind, found.detail)) == ("userx@example.de", "hard")
+
+
 @pytest.mark.parametrize(
     ("status", "kind"), [("5.0.0", "hard"), ("5.2.2", "soft"), ("5.7.1", "blocked")]
 )
