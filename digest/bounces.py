@@ -411,10 +411,35 @@ def _imap_quote(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# A name already in modified UTF-7 ("&BB4EQgQ6BDAENwRL-", as a mail client or the server's
+# folder on disk shows it): how a Cyrillic folder had to be written before digest encoded it
+_MODIFIED_UTF7 = re.compile(r"(?:[ -%'-~]|&-|&[A-Za-z0-9+,]+-)*")
+
+
+def _in_modified_utf7(name: str) -> bool:
+    """Whether `name` is modified UTF-7 already: each &...- decodes to UTF-16 letters that
+    are not printable ASCII ("R&D-x" is no such name, and goes encoded as "R&-D-x")."""
+    if not _MODIFIED_UTF7.fullmatch(name):
+        return False
+    for shifted in re.findall(r"&([^-]+)-", name):
+        try:
+            data = base64.b64decode(shifted.replace(",", "/") + "=" * (-len(shifted) % 4))
+            text = data.decode("utf-16-be")
+        except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+            return False
+        if base64.b64encode(data).decode().rstrip("=").replace("/", ",") != shifted or any(
+            " " <= c <= "~" for c in text
+        ):
+            return False
+    return True
+
+
 def _imap_folder(name: str) -> str:
     """A folder's name as IMAP writes it, in modified UTF-7 (RFC 3501 5.1.3): "Входящие" is
     "&BBIERQQ+BDQETwRJBDgENQ-". imaplib sends ASCII only: a Cyrillic name stopped `bounces`
-    and every `run` with UnicodeEncodeError."""
+    and every `run` with UnicodeEncodeError. A name written so already goes as it is."""
+    if _in_modified_utf7(name):
+        return name
     out: list[str] = []
     other: list[str] = []
 
