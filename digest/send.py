@@ -87,7 +87,7 @@ def recipients_of(config: Config, plan: DigestPlan, store: Storage) -> list[str]
     address, a missing one-click unsubscribe and bounces believed by address become notes."""
     recipients, problems, held = readers_to_send_to(config, store)
     plan.notes.extend(str(p) for p in problems)
-    if held:
+    if held and recipients:  # with nobody to send to, nobody_to_send_to counts them
         plan.notes.append(
             f"listed readers left out: {held} (`digest readers list` shows each one's status)"
         )
