@@ -548,9 +548,12 @@ def _sections(node: _Node) -> tuple[tuple[str, tuple[str, ...]], ...]:
         raise node.error("must map each section name to a list of keywords")
     sections: dict[str, tuple[str, ...]] = {}
     for key_node, value_node in node.node.value:
-        named = isinstance(key_node, yaml.ScalarNode) and key_node.tag != _NULL_TAG
-        name = key_node.value.strip() if named else ""
-        child = node.child(value_node, name or str(key_node.value))
+        if not isinstance(key_node, yaml.ScalarNode):  # its nodes' repr was the key named
+            raise _Node(key_node, node.key, node.file).error(
+                "a section's name must be text, not a list or mapping"
+            )
+        name = key_node.value.strip() if key_node.tag != _NULL_TAG else ""
+        child = node.child(value_node, name or key_node.value)
         # each was taken as written: a second "Kazakhstan:" took the first's stories, and
         # an empty keyword (which the source rules refuse) left its section without a story
         if not name:
