@@ -213,3 +213,28 @@ def test_a_state_name_too_long_is_no_state_to_copy_not_a_traceback(tmp_path):
     result = cli(config, "state", "copy", "--to", "postgresql://digest@127.0.0.1:1/digest")
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "no state to copy yet" in result.stderr
+
+
+def test_a_name_in_no_utf8_is_one_clear_error_in_a_copy_too(
+    tmp_path, pg_cluster, pg_url, monkeypatch
+):
+    """A reader's name another tool wrote into the SQLite state in Windows-1251: `readers
+    list` and `run` say so in one line (2cfbcc1), but `state copy`, which reads each table
+    whole, stopped with "sqlite3.OperationalError: Could not decode to UTF-8" and a traceback."""
+    import sqlite3
+
+    from pg_cluster import PASSWORD
+
+    monkeypatch.setenv("DIGEST_TEST_PG_PASSWORD", PASSWORD)
+    config = write_config(tmp_path, 8080)
+    assert cli(config, "readers", "add", "ann@example.org", "--name", "Ann").returncode == 0
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+        db.execute("UPDATE subscribers SET name = CAST(X'C8E2E0ED' AS TEXT)")  # "Иван", cp1251
+    db.close()
+    copied = cli(
+        config, "state", "copy", "--to", pg_url, "--password-env", "DIGEST_TEST_PG_PASSWORD"
+    )
+    assert copied.returncode == 2 and "Traceback" not in copied.stderr, copied.stderr
+    assert "Could not decode to UTF-8 column 'name'" in copied.stderr
+    with pg_cluster.connect(pg_url) as conn:  # nothing was copied
+        assert conn.execute("SELECT count(*) FROM subscribers").fetchone() == (0,)

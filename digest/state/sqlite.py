@@ -179,7 +179,8 @@ class SqliteDb(Db):
             raise ValueError(f"no table {table!r}")
         columns = [r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")]
         names = ", ".join(columns)
-        return columns, [tuple(r) for r in self.conn.execute(f"SELECT {names} FROM {table}")]
+        rows = self.execute(f"SELECT {names} FROM {table}")
+        return columns, self.fetch(lambda: [tuple(r) for r in rows])
 
     def as_list(self, values: Sequence[Any]) -> str:
         return json.dumps(list(values))
