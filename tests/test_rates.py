@@ -143,3 +143,17 @@ def test_a_ticker_line_that_gives_no_price_in_dollars_is_a_problem_not_the_page(
     }
     for row in rate_rows(newest_ticker(result.rates)):  # a traceback for a garbled figure
         change(inverse_change(row.change_pct))
+
+
+def test_a_quote_written_with_a_floats_full_digits_is_read(tmp_path):
+    """A ticker a program writes from floats gives 17 significant digits (1/87.4 is
+    0.011441647597254004): such a quote was an 'unreadable rate quote' (at most 15 digits
+    were taken), and the pair was left out of the table."""
+    line = "  • GEL/USD = 0.36900369003690037 -0.12345678901234567%"
+    path, _number = unreadable_ticker_page(tmp_path, line)
+    result = read_paths([str(path)])
+    assert result.problems == []
+    (quote,) = [q for q in newest_ticker(result.rates) if q.pair == "GEL/USD"]
+    assert str(quote.rate) == "0.36900369003690037"
+    for row in rate_rows(newest_ticker(result.rates)):
+        change(inverse_change(row.change_pct))

@@ -236,7 +236,7 @@ def _decimal(text: str, decimal_comma: bool = False) -> Decimal:
 # which such a figure overflowed (InvalidOperation: a traceback for every preview and run).
 RATE_RANGE = (Decimal("1e-9"), Decimal("1e9"))  # US dollars; 0: no figure, "n/a"
 MAX_CHANGE_PCT = Decimal("1e6")
-MAX_FIGURE_DIGITS = 15
+MAX_FIGURE_DIGITS = 20  # a ticker a program writes gives a float's 17 ("0.011441647597254004")
 
 
 def _quote_figures(ticker: re.Match[str]) -> tuple[Decimal, Decimal]:
