@@ -482,7 +482,7 @@ def read_bounces(config, store) -> BounceReport:
     signer = config.web.signer() if config.web else None
     # With a return path per reader, a bounce that was not sent back to one, or a complaint
     # that quotes no message of ours, is anyone's word: it names an address, never a token.
-    per_reader = "{token}" in (config.delivery.return_path or "")
+    per_reader = config.delivery.return_path_per_reader
     readers = store.readers()
     report = BounceReport()
     for key, raw, done in messages(config):

@@ -708,6 +708,11 @@ class DeliveryConfig:
     postal_address: str | None = setting(None, _one_line)  # the sender's, in the footer
     return_path: str | None = setting(None, _return_path)  # VERP "bounces+{token}@example.com"
 
+    @property
+    def return_path_per_reader(self) -> bool:
+        """Each reader's mail has its own return path: a bounce names its reader exactly."""
+        return "{token}" in (self.return_path or "")
+
 
 @dataclass(frozen=True)
 class ArchiveConfig:

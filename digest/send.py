@@ -71,7 +71,7 @@ def bounces_note(config: Config) -> list[str]:
     """Bounces read with no return path per reader are believed by the address they name:
     any message to the mailbox (a plain "550 user unknown" from anyone, a hand-made feedback
     report) stops mail to any reader."""
-    if config.bounces is None or "{token}" in (config.delivery.return_path or ""):
+    if config.bounces is None or config.delivery.return_path_per_reader:
         return []
     line = config.lines.line("bounces")
     return [
