@@ -14,7 +14,7 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from email.utils import parseaddr
 from pathlib import Path
@@ -23,6 +23,7 @@ from .config import Config, DeliveryConfig, LineMap
 from .encoding import marked_encoding, utf8_with_strays
 from .errors import ConfigError
 from .models import Problem
+from .state.readers import Reader
 from .state.storage import Storage
 from .text import normalize_address, reader_name
 
@@ -272,18 +273,19 @@ def nobody_to_send_to(
     )
 
 
-def held_back(store: Storage, among: Collection[str] | None = None) -> str | None:
-    """The readers held back (all, or those `among` these lower-case addresses), counted by
-    status ("2 bounced, 1 unsubscribed"); None when there are none."""
+def held_back(store: Storage) -> str | None:
+    """When nobody is left to send to: the readers held back (listed or not), counted by
+    status ("2 bounced, 1 unsubscribed"); None when the state has no reader."""
     if not store.has_schema():
         return None
     readers = store.readers()
     blocked = readers.blocked()
-    if among is None:
-        held = [r for r in readers.all() if r.email.lower() in blocked]
-    else:
-        held = [r for r in map(readers.get, sorted(blocked & set(among))) if r is not None]
-    statuses = Counter(str(r.status) for r in held)
+    return _by_status(r for r in readers.all() if r.email.lower() in blocked)
+
+
+def _by_status(readers: Iterable[Reader]) -> str | None:
+    """Readers counted by status ("2 bounced, 1 unsubscribed"); None for none."""
+    statuses = Counter(str(r.status) for r in readers)
     return ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or None
 
 
@@ -295,7 +297,7 @@ def readers_to_send_to(
     active reader in the state (signed up on the web, added or imported by the operator);
     never a reader who unsubscribed, bounced, complained, paused or has not confirmed.
     Also the problems of the list, and the listed readers held back, counted by status (see
-    held_back). A read-only store (dry run) adds nobody."""
+    _by_status). A read-only store (dry run) adds nobody."""
     listed, problems = read_recipients(config.delivery, lines=config.lines)
     if not store.has_schema():
         return [r.address for r in listed], problems, None
@@ -310,7 +312,8 @@ def readers_to_send_to(
         if key not in seen and key not in blocked:
             out.append(address)
         seen.add(key)
-    held = held_back(store, [r.address.lower() for r in listed])
+    held_keys = blocked & {r.address.lower() for r in listed}
+    held = _by_status(r for r in map(readers.get, sorted(held_keys)) if r is not None)
     return out, problems, held
 
 
