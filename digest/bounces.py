@@ -427,11 +427,16 @@ def _in_modified_utf7(name: str) -> bool:
             text = data.decode("utf-16-be")
         except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
             return False
-        if base64.b64encode(data).decode().rstrip("=").replace("/", ",") != shifted or any(
-            " " <= c <= "~" for c in text
-        ):
+        if _shifted(text) != f"&{shifted}-" or any(" " <= c <= "~" for c in text):
             return False
     return True
+
+
+def _shifted(text: str) -> str:
+    """Letters past printable ASCII as modified UTF-7 writes them: "&" base64 of their
+    UTF-16, "," for "/", no padding, "-"."""
+    data = base64.b64encode(text.encode("utf-16-be")).decode("ascii")
+    return "&" + data.rstrip("=").replace("/", ",") + "-"
 
 
 def _imap_folder(name: str) -> str:
@@ -445,8 +450,7 @@ def _imap_folder(name: str) -> str:
 
     def shift() -> None:
         if other:
-            data = base64.b64encode("".join(other).encode("utf-16-be")).decode("ascii")
-            out.append("&" + data.rstrip("=").replace("/", ",") + "-")
+            out.append(_shifted("".join(other)))
             other.clear()
 
     for char in name:
