@@ -178,6 +178,22 @@ def setup(tmp_path: Path, mailbox_line: str) -> Path:
     return config
 
 
+def imap_setup(
+    tmp_path: Path, monkeypatch, port: int, ca_file: Path, password: str, **more
+) -> Path:
+    """`setup` with the bounces read over IMAP (TLS) from 127.0.0.1:`port`, the test CA
+    trusted and the password in the environment; `more`: other imap keys (folder)."""
+    extra = "".join(f", {key}: '{value}'" for key, value in more.items())
+    config = setup(
+        tmp_path,
+        f"imap: {{host: 127.0.0.1, port: {port}, user: bounces, "
+        f"password_env: DIGEST_TEST_IMAP_PASSWORD{extra}}}",
+    )
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # the test CA, for the default context
+    monkeypatch.setenv("DIGEST_TEST_IMAP_PASSWORD", password)
+    return config
+
+
 def statuses(config: Path) -> dict[str, str]:
     result = cli(config, "readers", "list", "--json")
     return {r["email"]: r["status"] for r in json.loads(result.stdout)["readers"]}
@@ -539,15 +555,7 @@ def test_an_imap_mailbox_over_tls_is_read_once_and_a_wrong_password_is_one_clear
     imap = Dovecot().start()
     try:
         imap.deliver("bounces", (BOUNCES / "dsn_13.txt").read_bytes())  # userx@example.com
-        config = setup(
-            tmp_path,
-            f"imap: {{host: 127.0.0.1, port: {imap.port}, user: bounces, "
-            "password_env: DIGEST_TEST_IMAP_PASSWORD}",
-        )
-        monkeypatch.setenv(
-            "SSL_CERT_FILE", str(imap.ca_file)
-        )  # the test CA, for the default context
-        monkeypatch.setenv("DIGEST_TEST_IMAP_PASSWORD", "wrong")
+        config = imap_setup(tmp_path, monkeypatch, imap.port, imap.ca_file, "wrong")
         refused = cli(config, "bounces")
         assert refused.returncode == 1 and "Traceback" not in refused.stderr
         assert f"imaps://127.0.0.1:{imap.port}/INBOX" in refused.stderr
@@ -659,13 +667,7 @@ def test_an_imap_server_that_goes_away_mid_read_stops_no_run(tmp_path, monkeypat
     with a traceback (imaplib's abort), and no digest went out."""
     server = _ImapThatGoesAway(tmp_path)
     try:
-        config = setup(
-            tmp_path,
-            f"imap: {{host: 127.0.0.1, port: {server.port}, user: bounces, "
-            "password_env: DIGEST_TEST_IMAP_PASSWORD}",
-        )
-        monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))
-        monkeypatch.setenv("DIGEST_TEST_IMAP_PASSWORD", "secret")
+        config = imap_setup(tmp_path, monkeypatch, server.port, server.ca_file, "secret")
         where = f"imaps://127.0.0.1:{server.port}/INBOX: the server broke off"
         read = cli(config, "bounces")
         assert read.returncode == 1 and "Traceback" not in read.stderr
@@ -702,13 +704,9 @@ def test_an_imap_folder_named_in_cyrillic_is_read(tmp_path, monkeypatch, written
         owner = pwd.getpwnam("dovecot")
         for path in [folder, *folder.iterdir(), *(folder / "new").iterdir()]:
             os.chown(path, owner.pw_uid, owner.pw_gid)
-        config = setup(
-            tmp_path,
-            f"imap: {{host: 127.0.0.1, port: {imap.port}, user: bounces, "
-            f"password_env: DIGEST_TEST_IMAP_PASSWORD, folder: '{written}'}}",
+        config = imap_setup(
+            tmp_path, monkeypatch, imap.port, imap.ca_file, PASSWORD, folder=written
         )
-        monkeypatch.setenv("SSL_CERT_FILE", str(imap.ca_file))
-        monkeypatch.setenv("DIGEST_TEST_IMAP_PASSWORD", PASSWORD)
         result = cli(config, "bounces", "--json")
         assert result.returncode == 0, result.stderr
         assert [(e["email"], e["status"]) for e in json.loads(result.stdout)["events"]] == [
@@ -733,13 +731,7 @@ def test_an_imap_password_in_cyrillic_logs_in(tmp_path, monkeypatch):
     imap = dovecot.Dovecot().start()
     try:
         imap.deliver("bounces", (BOUNCES / "dsn_13.txt").read_bytes())  # userx@example.com
-        config = setup(
-            tmp_path,
-            f"imap: {{host: 127.0.0.1, port: {imap.port}, user: bounces, "
-            "password_env: DIGEST_TEST_IMAP_PASSWORD}",
-        )
-        monkeypatch.setenv("SSL_CERT_FILE", str(imap.ca_file))
-        monkeypatch.setenv("DIGEST_TEST_IMAP_PASSWORD", "пароль-для-отказов")
+        config = imap_setup(tmp_path, monkeypatch, imap.port, imap.ca_file, "пароль-для-отказов")
         result = cli(config, "bounces", "--json")
         assert result.returncode == 0, result.stderr
         assert [(e["email"], e["status"]) for e in json.loads(result.stdout)["events"]] == [
