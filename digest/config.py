@@ -49,7 +49,7 @@ from .paths import (
     project_folder,
 )
 from .rules import NO_RULES, Rules, pattern
-from .state.postgres import holds_password
+from .state.postgres import PASSWORD_IN_URL, url_problem
 from .text import domain_as_ascii, is_web_url, normalize_address
 from .tokens import VERP_LENGTH, Signer
 
@@ -427,15 +427,14 @@ def _state(node: _Node) -> Path | str:
                 "name the state file in it: FOLDER/digest.sqlite3",
             )
         return path
-    if holds_password(text):  # before any message that would quote the URL
+    problem = url_problem(text)
+    if problem == PASSWORD_IN_URL:
         raise node.error(
-            "the URL holds a password: it must not be in the file",
+            f"{problem}: it must not be in the file",
             "remove it and name an environment variable in `state_password_env`",
         )
-    try:
-        urlsplit(text).port  # noqa: B018 (a bad port raises here)
-    except ValueError as e:
-        raise node.error(f"not a usable PostgreSQL URL ({e})") from None
+    if problem:
+        raise node.error(problem)
     return text
 
 

@@ -11,11 +11,10 @@ past the copied ids.
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
 
 from ..errors import StateError, UsageError
 from .lock import copy_lock
-from .postgres import holds_password
+from .postgres import PASSWORD_IN_URL, url_problem
 from .store import Store, is_url
 
 FIRST = ("runs", "issues")  # others refer to them
@@ -26,12 +25,11 @@ def copy_state(config, target: str, password_env: str | None = None) -> dict[str
         raise UsageError("`state copy` copies a SQLite state: `state:` is already a URL")
     if not is_url(target):
         raise UsageError(f"--to {target!r}: give a postgresql://user@host:5432/db URL")
-    if holds_password(target):  # before any message that would quote the URL
-        raise UsageError("--to: the URL must not hold the password; use --password-env VAR")
-    try:
-        urlsplit(target).port  # noqa: B018 (a bad host or port raises here)
-    except ValueError as e:
-        raise UsageError(f"--to {target!r}: not a usable PostgreSQL URL ({e})") from None
+    problem = url_problem(target)
+    if problem == PASSWORD_IN_URL:  # the URL not quoted
+        raise UsageError(f"--to: {problem}; leave it out and use --password-env VAR")
+    if problem:
+        raise UsageError(f"--to {target!r}: {problem}")
     nothing = UsageError(f"{config.state}: no state to copy yet")
     # (the lock would make its folder); os.path.isfile: False, not OSError, on a name too long
     if not os.path.isfile(config.state):

@@ -56,12 +56,6 @@ class Db:
         tool wrote in Windows-1251 was a traceback in every command."""
         return read()
 
-    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self.execute(sql, params).fetchone()
-
-    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return self.execute(sql, params).fetchall()
-
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.execute(sql, params).fetchone()
         return None if row is None else row[0]

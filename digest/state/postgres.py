@@ -48,9 +48,24 @@ def _row_factory(cursor):
     return make
 
 
-def holds_password(url: str) -> bool:
-    """Whether a PostgreSQL URL carries a password: after the user name, or as the `password`
-    parameter libpq also takes (`...?password=...`); it must come from the environment."""
+PASSWORD_IN_URL = "the URL holds a password"
+
+
+def url_problem(url: str) -> str | None:
+    """What makes a PostgreSQL URL unusable in the config or on the command line, None when
+    nothing: a password in it (it must come from the environment), checked before any message
+    quotes the URL, or a host or port that cannot be read."""
+    if _holds_password(url):
+        return PASSWORD_IN_URL
+    try:
+        urlsplit(url).port  # noqa: B018 (a bad host or port raises here)
+    except ValueError as e:
+        return f"not a usable PostgreSQL URL ({e})"
+    return None
+
+
+def _holds_password(url: str) -> bool:
+    """After the user name, or as the `password` parameter libpq also takes."""
     try:
         parts = urlsplit(url)
     except ValueError:  # a malformed host ("u@[::1/d"): read the text as it is
