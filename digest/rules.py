@@ -12,6 +12,12 @@ Per source only: `section: NAME` (every story shown from that source goes there)
 A word matches as a whole word, any case ("gas" is not "Gasprom"); `/.../` is a regular
 expression, `/.../i` ignoring case. Every article a rule leaves out is skipped with reason
 `excluded` and the rule (`exclude: sponsored (source https://...)`).
+
+A regular expression that backtracks without end on some text ("/(a|aa)+$/": any feed can
+send that text) is given up after RULE_SECONDS on an article: the article is left out, as
+it is for the rest of the run every article that rule would be asked about, each `excluded`
+with the rule and "gave up", so a run neither hangs nor sends what the editor's rule may have
+been written to keep out.
 """
 
 from __future__ import annotations
@@ -21,19 +27,27 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import regex
+
 from .lookback import window_start
 from .models import EXCLUDED, TOO_OLD, Article, Skipped
 
 _REGEX = re.compile(r"^/(.*)/([a-z]*)$", re.S)
+RULE_SECONDS = 0.25  # a rule's search of one text: a sane pattern takes milliseconds
 
 
 @dataclass(frozen=True)
 class Pattern:
     written: str  # as the config writes it: "sponsored", "/wind\\s+farm/i"
-    regex: re.Pattern[str]
+    # The regex package, not re: it takes a timeout, and backtracks less (it reads
+    # "/(a+)+$/" without the blow-up re has).
+    regex: regex.Pattern[str]
 
     def search(self, article: Article) -> bool:
-        return bool(self.regex.search(article.title) or self.regex.search(article.text))
+        """Whether the title or text matches; TimeoutError past RULE_SECONDS on one."""
+        return any(
+            self.regex.search(t, timeout=RULE_SECONDS) for t in (article.title, article.text)
+        )
 
 
 def pattern(text: str) -> Pattern:
@@ -43,18 +57,18 @@ def pattern(text: str) -> Pattern:
         raise ValueError("an empty word matches everything")
     match = _REGEX.match(text)
     if match is None:
-        return Pattern(text, re.compile(r"(?<!\w)" + re.escape(text) + r"(?!\w)", re.I))
+        return Pattern(text, regex.compile(r"(?<!\w)" + regex.escape(text) + r"(?!\w)", regex.I))
     body, flags = match.groups()
     unknown = set(flags) - set("i")
     if unknown:
         raise ValueError(f"unknown regex flag {''.join(sorted(unknown))!r} (only /.../i)")
     try:
-        regex = re.compile(body, re.I if "i" in flags else 0)
-    except re.error as e:
+        compiled = regex.compile(body, regex.I if "i" in flags else 0)
+    except regex.error as e:
         raise ValueError(f"not a valid regular expression ({e})") from None
-    if regex.search(""):  # "//", "/.*/", "/x?/": like an empty word
+    if compiled.search(""):  # "//", "/.*/", "/x?/": like an empty word
         raise ValueError("this regular expression matches an empty text, so every article")
-    return Pattern(text, regex)
+    return Pattern(text, compiled)
 
 
 @dataclass(frozen=True)
@@ -66,12 +80,24 @@ class Rules:
     lookback_days: int | None = None
     full_text: bool = False
 
-    def left_out_by(self, article: Article) -> str | None:
-        """The include/exclude rule that leaves the article out, as written; None: kept."""
-        for p in self.exclude:
-            if p.search(article):
-                return f"exclude: {p.written}"
-        if self.include and not any(p.search(article) for p in self.include):
+    def left_out_by(self, article: Article, gave_up: set[Pattern]) -> str | None:
+        """The include/exclude rule that leaves the article out, as written; None: kept.
+        A pattern that runs out of time leaves it out too, and joins `gave_up`, whose
+        patterns are not tried again."""
+        for kind, patterns in (("exclude", self.exclude), ("include", self.include)):
+            for p in patterns:
+                if p in gave_up:
+                    return f"{kind}: {p.written} (gave up on an earlier article)"
+                try:
+                    found = p.search(article)
+                except TimeoutError:
+                    gave_up.add(p)
+                    return f"{kind}: {p.written} (gave up after {RULE_SECONDS} s: rewrite it)"
+                if found and kind == "exclude":
+                    return f"exclude: {p.written}"
+                if found:
+                    return None
+        if self.include:
             return "include: " + ", ".join(p.written for p in self.include)
         return None
 
@@ -86,6 +112,7 @@ class SourceRules:
     def __init__(self, by_source: dict[str, tuple[str, Rules]], global_rules: Rules = NO_RULES):
         self.by_source = by_source  # article.source -> (the source as the config names it, rules)
         self.global_rules = global_rules
+        self.gave_up: set[Pattern] = set()  # patterns that ran out of time (Rules.left_out_by)
 
     def of(self, article: Article) -> tuple[str, Rules]:
         return self.by_source.get(article.source, (article.source, NO_RULES))
@@ -119,11 +146,11 @@ class SourceRules:
         kept, skipped = [], []
         for a in articles:
             name, rules = self.of(a)
-            rule = rules.left_out_by(a)
+            rule = rules.left_out_by(a, self.gave_up)
             if rule:
                 skipped.append(Skipped(a, EXCLUDED, rule=f"{rule} ({name})"))
                 continue
-            rule = self.global_rules.left_out_by(a)
+            rule = self.global_rules.left_out_by(a, self.gave_up)
             if rule:
                 skipped.append(Skipped(a, EXCLUDED, rule=f"selection {rule}"))
                 continue

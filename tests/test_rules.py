@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from dataclasses import replace
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from digest.config import load_config
 from digest.errors import ConfigError
 from digest.models import Article, Paragraph
 from digest.pipeline import preview
-from digest.rules import pattern
+from digest.rules import RULE_SECONDS, Rules, SourceRules, pattern
 from digest.sources import read_paths
 
 
@@ -43,6 +44,30 @@ def test_a_regex_between_slashes_with_the_i_flag():
         with pytest.raises(ValueError, match="matches an empty text, so every article"):
             pattern(everything)
     assert pattern(r"/\bgas\b/i").search(art("Gas prices"))
+
+
+def test_a_rule_that_backtracks_without_end_is_given_up_and_the_run_goes_on():
+    """A pattern fine on most text that blows up on one article (any feed can send it): that
+    article is left out naming the rule, and every later article the rule meets is left out
+    at once instead of costing the run its time again; other sources' articles are kept."""
+    bad = pattern("/(a|aa)+$/")
+    rules = SourceRules({"f.xml": ("f", Rules(exclude=(bad,))), "g.xml": ("g", Rules())})
+    calm = art("Calm news", "Nothing in here backtracks.")
+    hostile = art("Hostile", "a" * 60 + "b")
+    later = art("Later news", "Nothing here either.")
+    elsewhere = replace(later, source="g.xml")
+    kept, skipped = rules.excluded([calm, hostile, later, elsewhere])
+    assert kept == [calm, elsewhere]
+    assert [(s.article, s.rule) for s in skipped] == [
+        (hostile, f"exclude: /(a|aa)+$/ (gave up after {RULE_SECONDS} s: rewrite it) (f)"),
+        (later, "exclude: /(a|aa)+$/ (gave up on an earlier article) (f)"),
+    ]
+    assert rules.gave_up == {bad}
+    # A global rule that gives up holds back every source's later articles.
+    everywhere = SourceRules({}, Rules(exclude=(bad,)))
+    kept, skipped = everywhere.excluded([calm, hostile, elsewhere])
+    assert kept == [calm] and [s.article for s in skipped] == [hostile, elsewhere]
+    assert skipped[0].rule.startswith("selection exclude: /(a|aa)+$/ (gave up after")
 
 
 def sample():
@@ -144,8 +169,7 @@ def test_a_bad_rule_is_a_config_error_naming_the_line(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_config(path)
     assert str(e.value) == (
-        f"{path}:5: sources[0].include[0]: not a valid regular expression "
-        "(missing ), unterminated subpattern at position 0)"
+        f"{path}:5: sources[0].include[0]: not a valid regular expression (missing ) at position 2)"
     )
 
 
