@@ -480,17 +480,31 @@ def backoff(attempt: int) -> float:
 
 def _login(conn: smtplib.SMTP, user: str, password: str) -> None:
     """smtplib's AUTH encodes the password as ASCII: one with other letters (a Cyrillic
-    password) stopped every run with UnicodeEncodeError. Such a one goes by AUTH PLAIN, whose
-    credentials are UTF-8 (RFC 4616)."""
+    password) stopped every run with UnicodeEncodeError. Such a one goes as UTF-8, by AUTH
+    PLAIN (RFC 4616) or, where the relay offers only that, AUTH LOGIN."""
     if user.isascii() and password.isascii():
         conn.login(user, password)
         return
     if not conn.has_extn("auth"):
         raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
-    plain = base64.b64encode(f"\0{user}\0{password}".encode()).decode("ascii")
-    code, answer = conn.docmd("AUTH", f"PLAIN {plain}")
+    offered = conn.esmtp_features["auth"].upper().split()
+    if "PLAIN" in offered:
+        code, answer = conn.docmd("AUTH", "PLAIN " + _base64(f"\0{user}\0{password}"))
+    elif "LOGIN" in offered:
+        code, answer = conn.docmd("AUTH", "LOGIN " + _base64(user))
+        if code == 334:
+            code, answer = conn.docmd(_base64(password))
+    else:
+        raise smtplib.SMTPNotSupportedError(
+            "a password with letters other than ASCII goes by AUTH PLAIN or LOGIN; the relay "
+            f"offers {' '.join(offered) or 'neither'}"
+        )
     if code != 235:
         raise smtplib.SMTPAuthenticationError(code, answer)
+
+
+def _base64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode("ascii")
 
 
 def _reason(error: BaseException) -> str:

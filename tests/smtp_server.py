@@ -217,6 +217,7 @@ class SmtpServer:
         starttls: bool = False,
         implicit_tls: bool = False,
         users: dict[str, str] | None = None,
+        auth: tuple[str, ...] = ("PLAIN", "LOGIN"),  # the AUTH mechanisms it offers
         behaviour: Behaviour | None = None,
         pipelining: bool = False,
     ):
@@ -241,6 +242,7 @@ class SmtpServer:
                 kwargs.update(tls_context=context, require_starttls=True)
         if self.users:
             kwargs.update(authenticator=self._authenticate, auth_require_tls=starttls)
+            kwargs["auth_exclude_mechanism"] = {"PLAIN", "LOGIN"} - set(auth)
         self.controller = _Controller(self.handler, **kwargs)
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):

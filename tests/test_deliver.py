@@ -1512,12 +1512,15 @@ def test_refused_login_exits_1_with_a_message_and_the_next_run_sends(tmp_path, t
 
 @pytest.mark.slow
 @needs_pipeline
-def test_a_relay_password_in_cyrillic_logs_in(tmp_path):
+@pytest.mark.parametrize("auth", [("PLAIN", "LOGIN"), ("LOGIN",)])
+def test_a_relay_password_in_cyrillic_logs_in(tmp_path, auth):
     """smtplib's AUTH PLAIN and LOGIN encode the password as ASCII: a Cyrillic one stopped
     every run with UnicodeEncodeError (a traceback), nothing sent. It goes as UTF-8, as
-    RFC 4616's PLAIN carries it (and as relays such as Postfix/Dovecot SASL take it)."""
+    RFC 4616's PLAIN carries it (and as relays such as Postfix/Dovecot SASL take it), or by
+    LOGIN where a relay offers only that."""
     password = "пароль-Pa55"
-    with SmtpServer(tmp_path, starttls=True, users={"digest": password}) as server:
+    users = {"digest": password}
+    with SmtpServer(tmp_path, starttls=True, users=users, auth=auth) as server:
         config = write_config(tmp_path, server, ["a@x.org"])
         bad = digest(config, "run", env={"DIGEST_TEST_SMTP_PASSWORD": "не-тот-пароль"})
         assert bad.returncode == 1 and "refused the login" in bad.stderr, bad.stderr
