@@ -143,19 +143,29 @@ class RateLimit:
 
 class Mailer:
     """Confirmation messages, sent by one background thread through the configured delivery
-    (the SMTP relay, or the outbox folder)."""
+    (the SMTP relay, or the outbox folder).
+
+    A sign-up's answer must take the same time whether or not a mail goes out, or it tells
+    anybody which addresses are on the list: made at once, the message held the GIL while the
+    answer was written (a new address answered in 4.1 ms, one already reading in 2.2 ms). So
+    the thread makes each message REPLY_FIRST after its sign-up, and is woken by its clock
+    every TICK, never by a sign-up (waking it took the GIL from the answer too)."""
+
+    REPLY_FIRST = 0.2  # seconds
+    TICK = 0.1
 
     def __init__(self, config: Config, signer: Signer):
         self.config, self.signer = config, signer
         self.words = catalogue(config.language)
-        self.queue: queue.Queue[tuple[str, str, str] | None] = queue.Queue(maxsize=1000)
+        self.queue: queue.Queue[tuple[float, str, str, str] | None] = queue.Queue(maxsize=1000)
         self.thread = threading.Thread(target=self._work, name="digest-mailer", daemon=True)
         self.thread.start()
 
     def confirm(self, reader: Reader) -> None:
         link = f"{self.config.web.url}confirm/{self.signer.confirm(reader.token)}"
         try:
-            self.queue.put_nowait((reader.email, reader.token, link))
+            due = time.monotonic() + self.REPLY_FIRST
+            self.queue.put_nowait((due, reader.email, reader.token, link))
         except queue.Full:
             pass  # a flood: the reader can sign up again later
 
@@ -188,33 +198,37 @@ class Mailer:
         return data
 
     def _work(self) -> None:
-        log = logger
         while True:
-            item = self.queue.get()
-            if item is None:
+            time.sleep(self.TICK)
+            while not self.queue.empty():
+                item = self.queue.get_nowait()
+                if item is None:
+                    return
+                time.sleep(max(0.0, item[0] - time.monotonic()))
+                self._send(*item[1:])
+
+    def _send(self, email: str, token: str, link: str) -> None:
+        delivery = self.config.delivery
+        try:
+            data = self.message(email, link)
+            if delivery.smtp is None:
+                folder = Path(delivery.outbox)
+                folder.mkdir(parents=True, exist_ok=True)
+                file = f"confirm-{file_safe_name(email)}-{time.time_ns()}.eml"
+                (folder / file).write_bytes(data)
                 return
-            email, token, link = item
-            delivery = self.config.delivery
+            envelope = envelope_sender(delivery, {email: token}, self.signer)
+            relay = Relay(delivery.smtp)
             try:
-                data = self.message(email, link)
-                if delivery.smtp is None:
-                    folder = Path(delivery.outbox)
-                    folder.mkdir(parents=True, exist_ok=True)
-                    file = f"confirm-{file_safe_name(email)}-{time.time_ns()}.eml"
-                    (folder / file).write_bytes(data)
-                    continue
-                envelope = envelope_sender(delivery, {email: token}, self.signer)
-                relay = Relay(delivery.smtp)
-                try:
-                    code, answer, _ = relay.send(
-                        envelope(email) if callable(envelope) else envelope, email, data
-                    )
-                finally:
-                    relay.close()
-                if not 200 <= code < 300:
-                    log.warning("confirmation to %s: %s", email, answer)
-            except Exception as e:  # the server goes on; the reader can sign up again
-                log.warning("confirmation to %s not sent: %s", email, e)
+                code, answer, _ = relay.send(
+                    envelope(email) if callable(envelope) else envelope, email, data
+                )
+            finally:
+                relay.close()
+            if not 200 <= code < 300:
+                logger.warning("confirmation to %s: %s", email, answer)
+        except Exception as e:  # the server goes on; the reader can sign up again
+            logger.warning("confirmation to %s not sent: %s", email, e)
 
     def close(self) -> None:
         self.queue.put(None)

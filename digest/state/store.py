@@ -616,9 +616,12 @@ class Store:
     def reactivate_reader(self, email: str, name: str | None) -> None:
         self._run("reactivate_reader", name, now(), email.lower())
 
-    def pending_again(self, email: str, name: str | None, client: str) -> None:
+    def sign_up(self, email: str, name: str | None, client: str) -> bool:
+        """The address pending (new, or again), unless it is already reading; whether it
+        changed."""
         stamp = now()
-        self._run("pending_again", name, stamp, client, stamp, email.lower())
+        row = (email.lower(), reader_token(), name, stamp, stamp, stamp, client)
+        return self._run("sign_up", *row).rowcount > 0
 
     def confirm_reader(self, token: str) -> None:
         stamp = now()

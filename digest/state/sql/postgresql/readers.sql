@@ -48,10 +48,15 @@ UPDATE subscribers SET status = 'active', name = coalesce(%s, name), paused_unti
     reason = NULL, updated_at = %s
 WHERE email = %s;
 
--- name: pending_again
-UPDATE subscribers SET status = 'pending', name = coalesce(%s, name), consent_at = %s,
-    consent_ip = %s, confirmed_at = NULL, updated_at = %s
-WHERE email = %s;
+-- name: sign_up
+-- A new address pending, or a known one pending again (consent taken anew, the token kept);
+-- an address already reading is left as it is (no row changed). One statement both ways.
+INSERT INTO subscribers(email, token, name, status, source, created_at, updated_at, consent_at, consent_ip)
+VALUES (%s, %s, %s, 'pending', 'web', %s, %s, %s, %s)
+ON CONFLICT(email) DO UPDATE SET status = 'pending', name = coalesce(excluded.name, subscribers.name),
+    consent_at = excluded.consent_at, consent_ip = excluded.consent_ip, confirmed_at = NULL,
+    updated_at = excluded.updated_at
+WHERE subscribers.status NOT IN ('active', 'paused');
 
 -- name: confirm_reader
 UPDATE subscribers SET status = 'active', confirmed_at = %s, unsubscribed_at = NULL,
