@@ -183,3 +183,37 @@ def test_an_export_shows_what_readers_wrote_as_text_never_as_a_spreadsheet_formu
         ["bob@example.org", "'@SUM(1+1)"],
         ["cy@example.org", "Cy - editor"],
     ]
+
+
+@pytest.mark.parametrize(
+    "status",
+    ["pending", "active", "paused", "pause-ended", "unsubscribed", "bounced", "complained"],
+)
+def test_a_sign_up_again_in_each_status(store, status):
+    """One statement stores a sign-up whatever the address's status: a reader already
+    reading (a pause, ended or not, is reading) is left exactly as they are; any other is
+    pending again, consent taken anew from this client, the name kept when the form gives
+    none, the token kept (the links already sent name it)."""
+    readers = store.readers()
+    first = readers.sign_up("r@example.org", "Ann", "192.0.2.1")
+    if status != "pending":
+        readers.confirm(first.token, int(time.time()))
+    if status in ("paused", "pause-ended"):
+        until = "2999-01-01" if status == "paused" else "2000-01-01"
+        readers.set_status("r@example.org", ReaderStatus.PAUSED, "reader", until)
+    elif status == "unsubscribed":
+        readers.set_status("r@example.org", ReaderStatus.UNSUBSCRIBED, "web")
+    elif status in ("bounced", "complained"):
+        readers.bounce("r@example.org", "hard" if status == "bounced" else "complaint", "x")
+    before = readers.get("r@example.org")
+    again = readers.sign_up("R@example.org", None, "192.0.2.2")
+    if status in ("active", "paused", "pause-ended"):
+        assert again is None
+        assert readers.get("r@example.org") == before
+        return
+    assert before.status == status
+    assert again == readers.get("r@example.org")
+    assert (again.status, again.token, again.name) == (ReaderStatus.PENDING, first.token, "Ann")
+    assert again.consent_ip == "192.0.2.2" and again.consent_at == again.updated_at
+    assert again.confirmed_at is None and again.source == "web"
+    assert again.created_at == first.created_at
