@@ -70,6 +70,29 @@ def test_a_rule_that_backtracks_without_end_is_given_up_and_the_run_goes_on():
     assert skipped[0].rule.startswith("selection exclude: /(a|aa)+$/ (gave up after")
 
 
+def test_an_include_that_gave_up_leaves_out_only_what_no_other_include_keeps():
+    """`include: [/(a|aa)+$/, wind]` keeps an article either matches: one that matches
+    "wind" is kept whether the other rule gives up on it or gave up before; one that matches
+    neither, once the rule has given up, is left out naming it."""
+    bad, wind = pattern("/(a|aa)+$/"), pattern("wind")
+    rules = SourceRules({"f.xml": ("f", Rules(include=(bad, wind)))})
+    hostile = "a" * 60 + "b"
+    windy = art("Wind farm", hostile)
+    plain = art("Hostile", hostile)
+    later_wind = art("More wind", "Turbines.")
+    later_calm = art("Calm news", "Nothing here.")
+    kept, skipped = rules.excluded([windy, plain, later_wind, later_calm])
+    assert kept == [windy, later_wind]
+    assert [(s.article, s.rule) for s in skipped] == [
+        (plain, "include: /(a|aa)+$/ (gave up on an earlier article) (f)"),
+        (later_calm, "include: /(a|aa)+$/ (gave up on an earlier article) (f)"),
+    ]
+    assert rules.gave_up == {bad}
+    fresh = SourceRules({"f.xml": ("f", Rules(include=(bad, wind)))})
+    _, skipped = fresh.excluded([plain])
+    assert skipped[0].rule == f"include: /(a|aa)+$/ (gave up after {RULE_SECONDS} s: rewrite it) (f)"
+
+
 def sample():
     return read_paths(sorted(str(p) for p in SAMPLE_SEEDS.glob("*.txt"))).articles
 
