@@ -16,8 +16,8 @@ expression, `/.../i` ignoring case. Every article a rule leaves out is skipped w
 A regular expression that backtracks without end on some text ("/(a|aa)+$/": any feed can
 send that text) is given up after RULE_SECONDS on an article: the article is left out, as
 it is for the rest of the run every article that rule would be asked about, each `excluded`
-with the rule and "gave up", so a run neither hangs nor sends what the editor's rule may have
-been written to keep out.
+with the rule and "gave up" (an include's only where no other include keeps it), so a run
+neither hangs nor sends what the editor's rule may have been written to keep out.
 """
 
 from __future__ import annotations
@@ -82,24 +82,39 @@ class Rules:
 
     def left_out_by(self, article: Article, gave_up: set[Pattern]) -> str | None:
         """The include/exclude rule that leaves the article out, as written; None: kept.
-        A pattern that runs out of time leaves it out too, and joins `gave_up`, whose
-        patterns are not tried again."""
-        for kind, patterns in (("exclude", self.exclude), ("include", self.include)):
-            for p in patterns:
-                if p in gave_up:
-                    return f"{kind}: {p.written} (gave up on an earlier article)"
-                try:
-                    found = p.search(article)
-                except TimeoutError:
-                    gave_up.add(p)
-                    return f"{kind}: {p.written} (gave up after {RULE_SECONDS} s: rewrite it)"
-                if found and kind == "exclude":
-                    return f"exclude: {p.written}"
-                if found:
-                    return None
+        A pattern that runs out of time joins `gave_up`, whose patterns are not tried again,
+        and leaves the article out as one that matched would for an exclude, and for an
+        include unless another include keeps it."""
+        for p in self.exclude:
+            found, gave_up_why = _tried(p, article, gave_up)
+            if found:
+                return f"exclude: {p.written}"
+            if gave_up_why:
+                return f"exclude: {p.written} ({gave_up_why})"
+        unsure = None
+        for p in self.include:
+            found, gave_up_why = _tried(p, article, gave_up)
+            if found:
+                return None
+            if gave_up_why and unsure is None:
+                unsure = f"include: {p.written} ({gave_up_why})"
+        if unsure:
+            return unsure
         if self.include:
             return "include: " + ", ".join(p.written for p in self.include)
         return None
+
+
+def _tried(p: Pattern, article: Article, gave_up: set[Pattern]) -> tuple[bool, str | None]:
+    """Whether the pattern matches the article, and why not known when it gave up (now,
+    joining `gave_up`, or on an earlier article)."""
+    if p in gave_up:
+        return False, "gave up on an earlier article"
+    try:
+        return p.search(article), None
+    except TimeoutError:
+        gave_up.add(p)
+        return False, f"gave up after {RULE_SECONDS} s: rewrite it"
 
 
 NO_RULES = Rules()

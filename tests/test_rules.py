@@ -90,7 +90,9 @@ def test_an_include_that_gave_up_leaves_out_only_what_no_other_include_keeps():
     assert rules.gave_up == {bad}
     fresh = SourceRules({"f.xml": ("f", Rules(include=(bad, wind)))})
     _, skipped = fresh.excluded([plain])
-    assert skipped[0].rule == f"include: /(a|aa)+$/ (gave up after {RULE_SECONDS} s: rewrite it) (f)"
+    assert (
+        skipped[0].rule == f"include: /(a|aa)+$/ (gave up after {RULE_SECONDS} s: rewrite it) (f)"
+    )
 
 
 def sample():
