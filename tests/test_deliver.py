@@ -1531,6 +1531,21 @@ def test_a_relay_password_in_cyrillic_logs_in(tmp_path, auth):
 
 @pytest.mark.slow
 @needs_pipeline
+def test_a_cyrillic_password_to_a_relay_offering_neither_plain_nor_login_says_so(tmp_path):
+    """Only PLAIN and LOGIN carry a password as UTF-8: a relay offering AUTH by neither is
+    told as that, not as a relay offering no AUTH at all (whose hint, STARTTLS, is already
+    what this connection does)."""
+    with SmtpServer(tmp_path, starttls=True, users={"digest": "пароль"}, auth=()) as server:
+        config = write_config(tmp_path, server, ["a@x.org"])
+        result = digest(config, "run", env={"DIGEST_TEST_SMTP_PASSWORD": "пароль"})
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert "goes by AUTH PLAIN or LOGIN; the relay offers neither" in result.stderr
+        assert "STARTTLS" not in result.stderr, result.stderr
+        assert server.messages == []
+
+
+@pytest.mark.slow
+@needs_pipeline
 def test_run_without_smtp_writes_the_outbox(tmp_path):
     config = write_config(tmp_path, None, ["a@x.org", "b@x.org"])
     result = digest(config, "run", "--json")
