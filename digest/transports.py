@@ -494,8 +494,8 @@ def _login(conn: smtplib.SMTP, user: str, password: str) -> None:
         code, answer = conn.docmd("AUTH", "LOGIN " + _base64(user))
         if code == 334:
             code, answer = conn.docmd(_base64(password))
-    else:
-        raise smtplib.SMTPNotSupportedError(
+    else:  # not SMTPNotSupportedError: Relay.open reads that as no AUTH at all
+        raise smtplib.SMTPException(
             "a password with letters other than ASCII goes by AUTH PLAIN or LOGIN; the relay "
             f"offers {' '.join(offered) or 'neither'}"
         )
