@@ -184,6 +184,19 @@ def test_a_state_url_may_not_hold_the_password(tmp_path, url):
     assert e.key == "state" and "holds a password" in str(e) and "hunter2" not in str(e)
 
 
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("postgresql://digest@db.example:99999/digest", "Port out of range 0-65535"),
+        ("postgresql://digest@db.example:bad/digest", "Port could not be cast"),
+        ("postgresql://digest@[::1/digest", "Invalid IPv6 URL"),
+    ],
+)
+def test_a_state_url_whose_host_or_port_cannot_be_read_is_refused_saying_why(tmp_path, url, why):
+    e = error_of(tmp_path, GOOD.replace("../var/state.sqlite3", url))
+    assert e.key == "state" and f"not a usable PostgreSQL URL ({why}" in str(e)
+
+
 def test_invalid_yaml_names_the_line(tmp_path):
     e = error_of(tmp_path, "title: [unclosed\nsources: []\n")
     assert e.line is not None and "not valid YAML" in str(e)
