@@ -46,6 +46,21 @@ def test_a_regex_between_slashes_with_the_i_flag():
     assert pattern(r"/\bgas\b/i").search(art("Gas prices"))
 
 
+def test_any_case_takes_the_dotless_i_for_an_i_as_before():
+    """An editor types "Diyarbakir" (no Turkish keyboard) for news that writes Diyarbakır:
+    Python's re, which rules ran on, takes i and ı for one letter in any case; the regex
+    package folds them apart, and the rule stopped matching. Case-sensitive rules tell them
+    apart, as re did."""
+    assert pattern("Diyarbakir").search(art("Diyarbakır'da seçim"))
+    assert pattern("diyarbakır").search(art("Diyarbakir", "x"))
+    assert pattern("/işçi/i").search(art("Işçı haberleri"))
+    assert pattern("/ışık/i").search(art("IŞIK", "x")) and pattern("istanbul").search(
+        art("İSTANBUL")
+    )
+    assert not pattern("/Diyarbakir/").search(art("Diyarbakır"))
+    assert not pattern("kilic").search(art("kılıç"))  # c and ç stay apart, as in re
+
+
 def test_a_rule_that_backtracks_without_end_is_given_up_and_the_run_goes_on():
     """A pattern fine on most text that blows up on one article (any feed can send it): that
     article is left out naming the rule, and every later article the rule meets is left out
