@@ -45,9 +45,18 @@ class Pattern:
 
     def search(self, article: Article) -> bool:
         """Whether the title or text matches; TimeoutError past RULE_SECONDS on one."""
+        any_case = bool(self.regex.flags & regex.IGNORECASE)
         return any(
-            self.regex.search(t, timeout=RULE_SECONDS) for t in (article.title, article.text)
+            self.regex.search(_dotted(t) if any_case else t, timeout=RULE_SECONDS)
+            for t in (article.title, article.text)
         )
+
+
+def _dotted(text: str) -> str:
+    """The dotless ı as i: in any case Python's re, which rules were written for, takes them
+    for one letter ("Diyarbakir" matched Diyarbakır); the regex package's case folding keeps
+    them apart. Done to the pattern and the text alike."""
+    return text.replace("ı", "i")
 
 
 def pattern(text: str) -> Pattern:
@@ -57,13 +66,14 @@ def pattern(text: str) -> Pattern:
         raise ValueError("an empty word matches everything")
     match = _REGEX.match(text)
     if match is None:
-        return Pattern(text, regex.compile(r"(?<!\w)" + regex.escape(text) + r"(?!\w)", regex.I))
+        word = regex.escape(_dotted(text))
+        return Pattern(text, regex.compile(r"(?<!\w)" + word + r"(?!\w)", regex.I))
     body, flags = match.groups()
     unknown = set(flags) - set("i")
     if unknown:
         raise ValueError(f"unknown regex flag {''.join(sorted(unknown))!r} (only /.../i)")
     try:
-        compiled = regex.compile(body, regex.I if "i" in flags else 0)
+        compiled = regex.compile(_dotted(body), regex.I) if "i" in flags else regex.compile(body)
     except regex.error as e:
         raise ValueError(f"not a valid regular expression ({e})") from None
     if compiled.search(""):  # "//", "/.*/", "/x?/": like an empty word
