@@ -807,6 +807,7 @@ def test_a_confirmation_titled_in_russian_reads_back_word_for_word(tmp_path):
     )
     mailer = Mailer(load_config(config), Signer(SECRET.encode()))
     data = mailer.message("new@example.org", "http://127.0.0.1:8080/confirm/x")
+    mailer.close()
     message = email.message_from_bytes(data)
 
     def shown(header: str) -> str:
@@ -898,6 +899,7 @@ def test_an_address_that_looks_like_encoded_words_is_written_as_it_is(tmp_path):
     config = load_config(write_config(tmp_path, 8080))
     mailer = Mailer(config, Signer(SECRET.encode()))
     made = [mailer.message(evil, "http://x/c/y")]
+    mailer.close()
     delivery = DeliveryConfig(from_addr="digest@example.com", outbox=tmp_path)
     for name in ("Ann", "Ann " * 12):
         maker = mime.MessageMaker(
