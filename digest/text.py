@@ -751,11 +751,22 @@ def _names_an_outlet(bracket: str, place: str) -> bool:
     return not (inside[0] == letters[0] and set(inside) <= set(letters))
 
 
+_DATELINE_CHARS = 80  # a dateline ends within the text's first 80 characters
+# What ends one (`_DATELINE`'s group "end": a dash, a full stop or a colon, a space after a
+# bracket, or the text's end, which "$" also finds before a last newline)
+_DATELINE_ENDS = "-–—.:)"
+
+
 def without_dateline(text: str, first: bool = True) -> str:
     """`text` without the wire dateline it opens with. After the first paragraph (a dateline
     after an update note) only an agency in brackets or slashes marks one."""
+    head = text[:_DATELINE_CHARS]
+    if len(text) > _DATELINE_CHARS + 1 and not any(end in head for end in _DATELINE_ENDS):
+        return text  # nothing can end one there: told without trying the pattern (20 us)
     match = _DATELINE.match(text)
-    if not match or match.end() > 80 or text[match.end() : match.end() + 1].islower():
+    if not match or match.end() > _DATELINE_CHARS:
+        return text
+    if text[match.end() : match.end() + 1].islower():
         return text  # "Kazakhstan (KZ) - the largest": the news goes on, no dateline ended
     agency = match.group("agency") or ""
     place = (match.group("place") or "").split(",")[0].strip(" .")
