@@ -56,22 +56,35 @@ _WEEKDAY_RU = re.compile(
 # alphabets' ("Erdoğan", "Türkiye", "Əliyev", "Qasym-Jomart Toqaev"), Vučić's, José's.
 _UPPER = r"A-ZА-ЯЁІЇЄҐӘҒҚҢӨҰҮҺЎÀ-ÖØ-ÞĀĂĄĆČĎĐĒĖĘĚĞĢĪĮİĶĹĻĽŁŃŅŇŌŐŒŘŚŞŠŢŤŪŮŰŲŸŹŻŽƏ"
 _LOWER = r"a-zа-яёіїєґәғқңөұүһўʻ'’à-öø-ÿāăąćčďđēėęěğģīįıķĺļľłńņňōőœřśşšţťūůűųźżžə"
-# (Possessive: a word and the spaces after it are taken whole, so a failed run gives up at
-# once instead of trying each shorter word.)
-_WORD = rf"[{_UPPER}][\w'\u2019.\-]*+"
-_NAME_RE = re.compile(rf"{_WORD}(?:\s++(?:(?:of|for|de|al)\s++)?{_WORD})+")
-# A capitalised word, with what stands before it: the last character before it (of three at
-# most) that is not a space, a quote or a bracket, when that does not end a sentence. A word
-# with none (group 2, 3 or 4) opens a sentence or the text. (The capital first, then the looks
-# behind it: the scan skips to the next capital; every capitalised word is matched, so the
-# scan goes on after it as after any word.)
+# A run of names: two capitalised words or more (a capital and word characters, apostrophes,
+# full stops and hyphens), apart by spaces and at most one of "of", "for", "de" and "al"
+# ("Bank of America"). A capitalised word: a capital after no word character or full stop, small
+# letters, and hyphenated parts, with a capital or not ("Kassym-Jomart", "Гран-Канария"); inside
+# a sentence when the character before it, past at most two spaces, quotes or brackets
+# (_OPENING), ends none. kernels.c finds both in one pass over a text (name_runs, capitalised),
+# by these classes of characters; tests/facts_plain.py writes them as Python's re patterns.
 _OPENING = " \"'\u201c\u00ab("  # what may stand between a sentence's end and its first word
-_INSIDE = rf"[^{_OPENING}.!?:\n]"
-_CAPITALISED = re.compile(
-    rf"([{_UPPER}](?<![\w.].)"
-    rf"(?>(?<=({_INSIDE}).)|(?<=({_INSIDE})[{_OPENING}].)|(?<=({_INSIDE})[{_OPENING}]{{2}}.)|)"
-    rf"[{_LOWER}]+(?:-[{_UPPER}]?[{_LOWER}]+)*)"
+_SENTENCE_ENDS = ".!?:\n"
+_CLASS_FLAGS = (  # as kernels.c names them
+    (1, _UPPER),  # CAPITAL
+    (2, _LOWER),  # SMALL
+    (4, re.escape(_OPENING)),  # OPENING
+    (8, re.escape(_OPENING + _SENTENCE_ENDS)),  # NOT_INSIDE
 )
+
+
+def _character_classes() -> bytes:
+    """The flags kernels.c reads a text's characters by: a byte per code point, up to the
+    last that the classes write (a range of them ends in one they write)."""
+    chars = "".join(map(chr, range(max(map(ord, "".join(c for _, c in _CLASS_FLAGS))) + 1)))
+    flags = bytearray(len(chars))
+    for flag, members in _CLASS_FLAGS:
+        for m in re.finditer(f"[{members}]", chars):
+            flags[m.start()] |= flag
+    return bytes(flags)
+
+
+_CLASSES = _character_classes()
 # A number with what qualifies it: a scale written out or abbreviated, in English or Russian
 # ("5.4bn", "£1.5m", "€3,5 млрд", "10k", "1.2M", "5 million"), and a percent sign or word.
 # It starts with a digit so the scan is fast; the look behind the first digit takes the
@@ -196,7 +209,7 @@ def facts(title: str, text: str) -> dict[int, str]:
                 shift = near_midnight(part, m)
                 if shift:  # the day another time zone gives it too
                     out.setdefault(weekday_key((day + shift) % 7), WEEKDAY)
-    for run in _NAME_RE.findall(body):
+    for run in kernels.name_runs(body, _CLASSES):
         for key, kind in _NAME_FACTS[run]:
             out.setdefault(key, kind)
     return out
@@ -633,14 +646,8 @@ def name_words(title: str, text: str) -> list[str]:
     title_case = sum(w[:1].isupper() for w in words) * 2 > len(words)
     for part in (text[:FACT_CHARS],) if title_case else (title, text[:FACT_CHARS]):
         instrumental = instrumental_words(part)
-        found = (
-            ((m.start(), m.groups()) for m in _CAPITALISED.finditer(part))
-            if instrumental  # where a word stands is needed only then; findall is faster
-            else ((-1, groups) for groups in _CAPITALISED.findall(part))
-        )
-        for at, (word, one, two, three) in found:
-            if one or two or three:  # not capitalised because it opens a sentence (or the title)
-                out += _NAME_WORD_KEYS[word[:-2] if at in instrumental else word]
+        for at, word in kernels.capitalised(part, _CLASSES):  # inside a sentence (or title)
+            out += _NAME_WORD_KEYS[word[:-2] if at in instrumental else word]
     return out
 
 

@@ -8,7 +8,9 @@
  * Also the same-story score's dot products of pairs of sparse rows (similarity.py), which
  * scipy makes by copying each pair's rows into new matrices first (row_dots), where many
  * keys in no order are in a sorted array of keys (keys.positions_in: positions), and where
- * the runs of digits of a text start, where facts.numbers tries a number (digit_runs).
+ * the runs of digits of a text start, where facts.numbers tries a number (digit_runs), and
+ * the runs of names and the capitalised words facts.py reads names from (name_runs,
+ * capitalised).
  *
  * Arrays come and go as buffers (bytes, bytearray, numpy arrays), so this needs no numpy
  * headers: numbers in the machine's byte order, of the types each function names.
@@ -643,6 +645,238 @@ static PyObject *digit_runs(PyObject *self, PyObject *arg)
     return out;
 }
 
+/* Capitalised words and runs of them, as facts.py reads names: Python's re tried each pattern
+ * at every character of an opening (60 us of an article's 350), this takes one pass. The
+ * patterns' own character classes come as `classes`, a flag byte per code point from 0
+ * (facts.py makes it from the classes it writes; a code point past its end has no flag). */
+enum { CAPITAL = 1, SMALL = 2, OPENING = 4, NOT_INSIDE = 8 };
+
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t n;
+    const unsigned char *flags;
+    Py_ssize_t flag_count;
+} Text;
+
+static inline Py_UCS4 char_at(const Text *t, Py_ssize_t i)
+{
+    return PyUnicode_READ(t->kind, t->data, i);
+}
+
+static inline int flags_at(const Text *t, Py_ssize_t i)
+{
+    const Py_UCS4 c = char_at(t, i);
+    return c < (Py_UCS4)t->flag_count ? t->flags[c] : 0;
+}
+
+/* \w as Python's re reads it in a str */
+static inline int is_word_char(Py_UCS4 c)
+{
+    return Py_UNICODE_ISALNUM(c) || c == '_';
+}
+
+static Py_ssize_t spaces_end(const Text *t, Py_ssize_t i)
+{
+    while (i < t->n && Py_UNICODE_ISSPACE(char_at(t, i)))
+        i++;
+    return i;
+}
+
+static Py_ssize_t small_end(const Text *t, Py_ssize_t i)
+{
+    while (i < t->n && (flags_at(t, i) & SMALL))
+        i++;
+    return i;
+}
+
+/* facts.py's name word at i, `[CAPITAL][\w'’.\-]*+`: where it ends, or -1 */
+static Py_ssize_t name_word_end(const Text *t, Py_ssize_t i)
+{
+    if (i >= t->n || !(flags_at(t, i) & CAPITAL))
+        return -1;
+    for (i++; i < t->n; i++) {
+        const Py_UCS4 c = char_at(t, i);
+        if (!(is_word_char(c) || c == '\'' || c == 0x2019 || c == '.' || c == '-'))
+            break;
+    }
+    return i;
+}
+
+/* "of", "for", "de" or "al" at i and the spaces after it (`(?:of|for|de|al)\s++`): where they
+ * end, or -1. No two of the words start alike: the first that matches is the only one. */
+static Py_ssize_t joining_word_end(const Text *t, Py_ssize_t i)
+{
+    static const char *const joining[] = {"of", "for", "de", "al"};
+    for (size_t w = 0; w < sizeof joining / sizeof *joining; w++) {
+        const Py_ssize_t len = (Py_ssize_t)strlen(joining[w]);
+        Py_ssize_t k = 0;
+        while (k < len && i + k < t->n && char_at(t, i + k) == (Py_UCS4)joining[w][k])
+            k++;
+        if (k == len) {
+            const Py_ssize_t end = spaces_end(t, i + len);
+            return end > i + len ? end : -1;
+        }
+    }
+    return -1;
+}
+
+/* The run of names at p, `WORD(?:\s++(?:(?:of|for|de|al)\s++)?WORD)+`: where it ends, or -1
+ * (a word alone is none). */
+static Py_ssize_t name_run_end(const Text *t, Py_ssize_t p)
+{
+    Py_ssize_t end = name_word_end(t, p), words = 1;
+    if (end < 0)
+        return -1;
+    for (;;) {
+        const Py_ssize_t at = spaces_end(t, end);
+        if (at == end)
+            break;
+        const Py_ssize_t after = joining_word_end(t, at);
+        Py_ssize_t next = after < 0 ? -1 : name_word_end(t, after);
+        if (next < 0)
+            next = name_word_end(t, at);
+        if (next < 0)
+            break;
+        end = next;
+        words++;
+    }
+    return words >= 2 ? end : -1;
+}
+
+/* The capitalised word at p: a capital with no word character or full stop before it, small
+ * letters, then any parts after a hyphen, each a capital or none and small letters
+ * (`[CAPITAL](?<![\w.].)[SMALL]+(?:-[CAPITAL]?[SMALL]+)*`): where it ends, or -1. */
+static Py_ssize_t capitalised_end(const Text *t, Py_ssize_t p)
+{
+    if (!(flags_at(t, p) & CAPITAL))
+        return -1;
+    if (p > 0) {
+        const Py_UCS4 before = char_at(t, p - 1);
+        if (is_word_char(before) || before == '.')
+            return -1;
+    }
+    Py_ssize_t end = small_end(t, p + 1);
+    if (end == p + 1)
+        return -1;
+    while (end < t->n && char_at(t, end) == '-') {
+        const Py_ssize_t part = end + 1;
+        Py_ssize_t part_end = -1;
+        if (part < t->n && (flags_at(t, part) & CAPITAL) && small_end(t, part + 1) > part + 1)
+            part_end = small_end(t, part + 1);
+        else if (small_end(t, part) > part)  /* as the pattern tries it: without the capital */
+            part_end = small_end(t, part);
+        if (part_end < 0)
+            break;
+        end = part_end;
+    }
+    return end;
+}
+
+/* Whether the word at p stands inside a sentence: a character that ends none (NOT_INSIDE)
+ * just before it, or before one or two OPENING characters (a space, a quote, a bracket). */
+static int inside_sentence(const Text *t, Py_ssize_t p)
+{
+    for (Py_ssize_t back = 1; back <= 3 && back <= p; back++) {
+        const int flags = flags_at(t, p - back);
+        if (!(flags & NOT_INSIDE))
+            return 1;
+        if (!(flags & OPENING))
+            return 0;
+    }
+    return 0;
+}
+
+/* The text and the flag table of a call (text, classes); 0, or -1 with an exception set. */
+static int get_text(PyObject *args, Text *t, Py_buffer *classes)
+{
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "Uy*", &text, classes))
+        return -1;
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0) {
+        PyBuffer_Release(classes);
+        return -1;
+    }
+#endif
+    t->kind = PyUnicode_KIND(text);
+    t->data = PyUnicode_DATA(text);
+    t->n = PyUnicode_GET_LENGTH(text);
+    t->flags = classes->buf;
+    t->flag_count = classes->len;
+    return 0;
+}
+
+/* Appends text[start:end] (and, with `start_too`, as (start, text[start:end])) to out. */
+static int append_part(PyObject *out, const Text *t, Py_ssize_t start, Py_ssize_t end, int start_too)
+{
+    PyObject *part = PyUnicode_FromKindAndData(
+        t->kind, (const char *)t->data + start * t->kind, end - start);
+    if (part == NULL)
+        return -1;
+    PyObject *item = start_too ? Py_BuildValue("(nN)", start, part) : part;
+    if (item == NULL)
+        return -1;
+    const int failed = PyList_Append(out, item) < 0;
+    Py_DECREF(item);
+    return failed ? -1 : 0;
+}
+
+PyDoc_STRVAR(name_runs_doc,
+    "name_runs(text: str, classes: bytes) -> list[str]\n\n"
+    "The runs of capitalised words in text, as re's findall of facts.py's run pattern gives\n"
+    "them: two or more words, each a CAPITAL (flag 1 in classes) and word characters, ' ’ . -,\n"
+    "apart by spaces and at most one of \"of\", \"for\", \"de\", \"al\".");
+
+static PyObject *name_runs(PyObject *self, PyObject *args)
+{
+    Text t;
+    Py_buffer classes;
+    if (get_text(args, &t, &classes) < 0)
+        return NULL;
+    PyObject *out = PyList_New(0);
+    for (Py_ssize_t p = 0; out != NULL && p < t.n;) {
+        const Py_ssize_t end = name_run_end(&t, p);
+        if (end < 0)
+            p++;
+        else if (append_part(out, &t, p, end, 0) < 0)
+            Py_CLEAR(out);
+        else
+            p = end;
+    }
+    PyBuffer_Release(&classes);
+    return out;
+}
+
+PyDoc_STRVAR(capitalised_doc,
+    "capitalised(text: str, classes: bytes) -> list[tuple[int, str]]\n\n"
+    "Where each capitalised word inside a sentence starts in text, and the word; the words are\n"
+    "those re's findall of facts.py's pattern finds (a CAPITAL, flag 1 in classes, after no\n"
+    "word character or full stop; SMALL letters, flag 2; hyphenated parts), inside a sentence\n"
+    "when a character without flag 8 (NOT_INSIDE) stands before it, or before one or two with\n"
+    "flag 4 (OPENING).");
+
+static PyObject *capitalised(PyObject *self, PyObject *args)
+{
+    Text t;
+    Py_buffer classes;
+    if (get_text(args, &t, &classes) < 0)
+        return NULL;
+    PyObject *out = PyList_New(0);
+    for (Py_ssize_t p = 0; out != NULL && p < t.n;) {
+        const Py_ssize_t end = capitalised_end(&t, p);
+        if (end < 0)
+            p++;
+        else if (inside_sentence(&t, p) && append_part(out, &t, p, end, 1) < 0)
+            Py_CLEAR(out);
+        else
+            p = end;
+    }
+    PyBuffer_Release(&classes);
+    return out;
+}
+
+
 static PyMethodDef methods[] = {
     {"most_common", most_common, METH_VARARGS, most_common_doc},
     {"word_hashes", word_hashes, METH_O, word_hashes_doc},
@@ -652,6 +886,8 @@ static PyMethodDef methods[] = {
     {"row_dots", row_dots, METH_VARARGS, row_dots_doc},
     {"positions", positions, METH_VARARGS, positions_doc},
     {"digit_runs", digit_runs, METH_O, digit_runs_doc},
+    {"name_runs", name_runs, METH_VARARGS, name_runs_doc},
+    {"capitalised", capitalised, METH_VARARGS, capitalised_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -659,7 +895,7 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "kernels",
     .m_doc = "Selection's innermost loops in C: fingerprinting's per-word work, the same-story "
-             "score's row dots, key positions, where runs of digits start.",
+             "score's row dots, key positions, where runs of digits start, names in a text.",
     .m_size = -1,
     .m_methods = methods,
 };
