@@ -27,7 +27,7 @@ from digest.select.fingerprint import STOP_WORD_HASHES, word_hashes
 from digest.select.keys import KeySet, distinct, key64, positions_in
 from digest.select.pairs import pair_groups, pairs_within, unique_pairs
 from digest.select.ragged import Ragged
-from digest.text import STOP_WORDS, folded, tokens
+from digest.text import STOP_WORDS, UNICODE_PUNCT, folded, tokens
 
 WORDS = ["Astana", "grain", "the", "grain", "Tokayev", "wheat", "и", "Токаев", "exports", "said"]
 # Text whose words the cut at FACT_CHARS or lower case could change: long words, quotes and
@@ -93,6 +93,20 @@ def test_words_hashed_in_c_are_crc32_of_each_token(text, raw):
     assert fingerprint_module.text_words(text).tolist() == [zlib.crc32(w) for w in tokens(text)]
     words = np.frombuffer(kernels.word_hashes(raw + b" \x0b\x1c\xa0"), np.uint32)
     assert words.tolist() == [zlib.crc32(w) for w in (raw + b" \x0b\x1c\xa0").split()]
+
+
+# What kernels.ascii_folded folds alone (ASCII, the quotes, dashes and spaces `folded` makes
+# spaces), and now and then a character it leaves to `folded`.
+FOLDED_ALONE = st.text(
+    st.characters(max_codepoint=127) | st.sampled_from(UNICODE_PUNCT + "ЁéΣİ\U0001f600"),
+    max_size=400,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(FOLDED_ALONE)
+def test_text_folded_in_c_is_its_words_as_tokens_reads_them(text):
+    assert fingerprint_module.text_words(text).tolist() == [zlib.crc32(w) for w in tokens(text)]
 
 
 @settings(max_examples=300, deadline=None)

@@ -23,6 +23,7 @@ from ..state.sent import NAME_BIT
 from ..text import (
     HEADLINE_WORDS,
     STOP_WORD_BYTES,
+    UNICODE_PUNCT,
     content_words,
     folded,
     headline,
@@ -80,9 +81,25 @@ def word_hashes(words: Sequence[bytes]) -> np.ndarray:
     return np.fromiter(map(zlib.crc32, words), np.uint32, len(words))
 
 
+def _ascii_folding() -> bytes:
+    """The byte `folded` writes for each character it folds into one ASCII byte alone (ASCII
+    and the quotes, dashes and spaces it makes spaces), by code point; 0xFF for the rest."""
+    folding = bytearray([0xFF]) * (max(map(ord, UNICODE_PUNCT)) + 1)
+    for c in (*map(chr, range(128)), *UNICODE_PUNCT):
+        (folding[ord(c)],) = folded(c)
+    return bytes(folding)
+
+
+_ASCII_FOLDING = _ascii_folding()
+
+
 def text_words(text: str) -> np.ndarray:
-    """The word hashes of `tokens(text)`, made in one pass over its folded bytes."""
-    return np.frombuffer(kernels.word_hashes(folded(text)), np.uint32)
+    """The word hashes of `tokens(text)`, made in one pass over its folded bytes; folded in
+    C when each character folds alone (an English text in 3 us, not 15)."""
+    ascii_folded = kernels.ascii_folded(text, _ASCII_FOLDING)
+    return np.frombuffer(
+        kernels.word_hashes(folded(text) if ascii_folded is None else ascii_folded), np.uint32
+    )
 
 
 def shingle_hashes(h: np.ndarray) -> np.ndarray:

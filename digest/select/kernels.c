@@ -676,6 +676,14 @@ static inline int is_word_char(Py_UCS4 c)
     return Py_UNICODE_ISALNUM(c) || c == '_';
 }
 
+/* The first capital from i on (t->n if none): the scans try a word there only */
+static inline Py_ssize_t next_capital(const Text *t, Py_ssize_t i)
+{
+    while (i < t->n && !(flags_at(t, i) & CAPITAL))
+        i++;
+    return i;
+}
+
 static Py_ssize_t spaces_end(const Text *t, Py_ssize_t i)
 {
     while (i < t->n && Py_UNICODE_ISSPACE(char_at(t, i)))
@@ -835,14 +843,14 @@ static PyObject *name_runs(PyObject *self, PyObject *args)
     if (get_text(args, &t, &classes) < 0)
         return NULL;
     PyObject *out = PyList_New(0);
-    for (Py_ssize_t p = 0; out != NULL && p < t.n;) {
+    for (Py_ssize_t p = next_capital(&t, 0); out != NULL && p < t.n;) {
         const Py_ssize_t end = name_run_end(&t, p);
         if (end < 0)
-            p++;
+            p = next_capital(&t, p + 1);
         else if (append_part(out, &t, p, end, 0) < 0)
             Py_CLEAR(out);
         else
-            p = end;
+            p = next_capital(&t, end);
     }
     PyBuffer_Release(&classes);
     return out;
@@ -863,19 +871,74 @@ static PyObject *capitalised(PyObject *self, PyObject *args)
     if (get_text(args, &t, &classes) < 0)
         return NULL;
     PyObject *out = PyList_New(0);
-    for (Py_ssize_t p = 0; out != NULL && p < t.n;) {
+    for (Py_ssize_t p = next_capital(&t, 0); out != NULL && p < t.n;) {
         const Py_ssize_t end = capitalised_end(&t, p);
         if (end < 0)
-            p++;
+            p = next_capital(&t, p + 1);
         else if (inside_sentence(&t, p) && append_part(out, &t, p, end, 1) < 0)
             Py_CLEAR(out);
         else
-            p = end;
+            p = next_capital(&t, end);
     }
     PyBuffer_Release(&classes);
     return out;
 }
 
+
+PyDoc_STRVAR(ascii_folded_doc,
+    "ascii_folded(text: str, folding: bytes) -> bytes | None\n\n"
+    "text with each character written as one byte, folding[its code point]; None when one has\n"
+    "none there (0xFF, or past the table's end).");
+
+/* ascii_folded for one kind of str (as digit_runs_of): how many characters it wrote, n when
+ * all of them. */
+static ALWAYS_INLINE Py_ssize_t ascii_folded_of(
+    const int kind, const void *data, Py_ssize_t n, const Py_buffer *folding, unsigned char *out)
+{
+    const unsigned char *table = folding->buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c >= (Py_UCS4)folding->len || table[c] == 0xFF)
+            return i;
+        out[i] = table[c];
+    }
+    return n;
+}
+
+static PyObject *ascii_folded(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    Py_buffer folding;
+    if (!PyArg_ParseTuple(args, "Uy*", &text, &folding))
+        return NULL;
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0) {
+        PyBuffer_Release(&folding);
+        return NULL;
+    }
+#endif
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n);
+    if (out != NULL) {
+        unsigned char *bytes = (unsigned char *)PyBytes_AS_STRING(out);
+        Py_ssize_t written;
+        switch (PyUnicode_KIND(text)) {
+        case PyUnicode_1BYTE_KIND:
+            written = ascii_folded_of(PyUnicode_1BYTE_KIND, data, n, &folding, bytes);
+            break;
+        case PyUnicode_2BYTE_KIND:
+            written = ascii_folded_of(PyUnicode_2BYTE_KIND, data, n, &folding, bytes);
+            break;
+        default:
+            written = ascii_folded_of(PyUnicode_4BYTE_KIND, data, n, &folding, bytes);
+        }
+        if (written < n)
+            Py_SETREF(out, Py_NewRef(Py_None));
+    }
+    PyBuffer_Release(&folding);
+    return out;
+}
 
 static PyMethodDef methods[] = {
     {"most_common", most_common, METH_VARARGS, most_common_doc},
@@ -888,6 +951,7 @@ static PyMethodDef methods[] = {
     {"digit_runs", digit_runs, METH_O, digit_runs_doc},
     {"name_runs", name_runs, METH_VARARGS, name_runs_doc},
     {"capitalised", capitalised, METH_VARARGS, capitalised_doc},
+    {"ascii_folded", ascii_folded, METH_VARARGS, ascii_folded_doc},
     {NULL, NULL, 0, NULL},
 };
 
