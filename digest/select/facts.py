@@ -399,6 +399,8 @@ def number_value(digits: str) -> float | None:
     """The value of digits as written in English or Russian news: "1,234.5", "1 234,5",
     "3,5" (a decimal comma), "1.234.567" (dots grouping thousands); None when it is not one
     number ("1.2.3")."""
+    if digits.isascii() and digits.isdigit():  # most: figures alone
+        return float(digits)
     digits = digits.rstrip(".,").replace(" ", "").replace("\u00a0", "").replace("\u202f", "")
     if not digits:
         return None
@@ -534,7 +536,7 @@ def _add_name(words: list[tuple[str, str, bool]], names: list[str]) -> None:
         words.pop(0)
     _as_russian_writes(words, titled=bool(roles))
     if len(words) >= 2:
-        names.append(" ".join(key for key, _, _ in words))
+        names.append(" ".join([key for key, _, _ in words]))
 
 
 def _as_russian_writes(words: list[tuple[str, str, bool]], titled: bool) -> None:
@@ -610,19 +612,30 @@ def name_key(word: str) -> str:
     meet: vowels after the first letter, y, w and h left out, dzh/zh/dj as j, q as k
     ("Toqayev", "Тоқаев"), "ye" opening a longer word as e ("Yerevan", "Ереван"); a Russian
     surname in the instrumental as in the nominative ("Токаевым")."""
-    word = plain(_UZBEK_U.sub("u", word)).translate(_APOSTROPHES)
+    # (Each rewriting only where it can change the word: most names are plain ASCII letters,
+    # and the word keys of a batch of articles are tens of thousands of new words.)
+    if word[:1] in "Oo":
+        word = _UZBEK_U.sub("u", word)
+    word = plain(word)
+    if "'" in word or "`" in word or not word.isascii():
+        word = word.translate(_APOSTROPHES)
     if not word.isascii():
         word = _INSTRUMENTAL.sub("", word).translate(_LATIN)
         word = "".join(_CYRILLIC.get(c, c) for c in word).replace("_", "")
     word = word.replace("dzh", "j").replace("zh", "j").replace("dj", "j").replace("q", "k")
-    word = _C_AS_K.sub("k", word)  # "Victor" and "Виктор", "Canaria" and "Канария"
+    if "c" in word:
+        word = _C_AS_K.sub("k", word)  # "Victor" and "Виктор", "Canaria" and "Канария"
     # not "yet" (an opener), nor Yemen in any form ("Yemeni", "Yemen's" are "Emin", "Emine")
     if word.startswith("ye") and len(word) >= 6 and not word.startswith("yemen"):
         word = word[1:]
     if not word:
         return word
-    rest = [c for c in word[1:] if c.isalnum() and c not in "aeiouyhw"]
-    skeleton = word[0] + "".join(c for n, c in enumerate(rest) if not n or c != rest[n - 1])
+    # the first letter, then the letters and figures but vowels, y, h and w, one of each run
+    skeleton, last = word[0], ""
+    for c in word[1:]:
+        if c != last and c not in "aeiouyhw" and c.isalnum():
+            skeleton += c
+            last = c
     return skeleton if len(skeleton) >= 3 else word  # "Sea" and "Syr" stay apart
 
 

@@ -170,11 +170,10 @@ def story_terms(
             for at in range(0, len(openings), _TERMS_AT_ONCE)
         ]
         return Ragged.concat([t for t, _ in parts]), Ragged.concat([c for _, c in parts])
-    words = [h & _WORD_MASK for h in openings]
-    rows = np.repeat(np.arange(len(words)), [len(w) for w in words])
-    flat = np.concatenate([np.zeros(0, np.uint32), *words])
+    rows = np.repeat(np.arange(len(openings)), [len(h) for h in openings])
+    flat = np.concatenate([np.zeros(0, np.uint32), *openings]) & _WORD_MASK
     content = ~STOP_WORD_HASHES.contains(flat)
-    per_row = np.bincount(rows[content], minlength=len(words))
+    per_row = np.bincount(rows[content], minlength=len(openings))
     top_words, word_counts, word_lengths = _most_common(flat[content], per_row, TERMS_KEPT)
     names = word_hashes([w.encode() for n in names_used for w in n]) | np.uint32(NAME_BIT)
     per_row = np.array([len(n) for n in names_used], np.int64)
@@ -183,7 +182,7 @@ def story_terms(
     # place named again and again ("Aralsk") would outweigh the people who tell two events
     # there apart.
     rows = np.repeat(
-        np.tile(np.arange(len(words)), 2), np.concatenate([word_lengths, name_lengths])
+        np.tile(np.arange(len(openings)), 2), np.concatenate([word_lengths, name_lengths])
     )
     order = np.argsort(rows, kind="stable")
     terms = np.concatenate([top_words, top_names])[order]
