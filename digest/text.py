@@ -752,16 +752,17 @@ def _names_an_outlet(bracket: str, place: str) -> bool:
 
 
 _DATELINE_CHARS = 80  # a dateline ends within the text's first 80 characters
-# What ends one (`_DATELINE`'s group "end": a dash, a full stop or a colon, a space after a
-# bracket, or the text's end, which "$" also finds before a last newline)
-_DATELINE_ENDS = "-–—.:)"
+# What ends one (`_DATELINE`'s group "end"): a dash, a full stop or a colon, never after a
+# figure (what stands before the end, a place, a date, an agency or a bracket, ends in a
+# space, a letter, a mark or a bracket: "$566.8 million" has none), or a space after a
+# bracket; or the text's end, which "$" also finds before a last newline.
+_DATELINE_END = re.compile(r"(?<!\d)[-–—.:]|\)")
 
 
 def without_dateline(text: str, first: bool = True) -> str:
     """`text` without the wire dateline it opens with. After the first paragraph (a dateline
     after an update note) only an agency in brackets or slashes marks one."""
-    head = text[:_DATELINE_CHARS]
-    if len(text) > _DATELINE_CHARS + 1 and not any(end in head for end in _DATELINE_ENDS):
+    if len(text) > _DATELINE_CHARS + 1 and not _DATELINE_END.search(text, 0, _DATELINE_CHARS):
         return text  # nothing can end one there: told without trying the pattern (20 us)
     match = _DATELINE.match(text)
     if not match or match.end() > _DATELINE_CHARS:
