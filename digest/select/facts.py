@@ -729,5 +729,5 @@ def fact_weight(kinds: Iterable[str]) -> float:
 def fact_classes(kinds: Iterable[str]) -> tuple[int, ...]:
     """How many facts of each of CLASSES an article states (`kinds`: their kinds, or the
     letters of the kinds in one string)."""
-    letters = "".join(kinds)  # each kind is one letter
+    letters = kinds if isinstance(kinds, str) else "".join(kinds)  # each kind is one letter
     return tuple(map(letters.count, CLASSES))

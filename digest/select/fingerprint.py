@@ -11,6 +11,7 @@ words' hashes, their shingles, the MinHash) are C, in kernels.c.
 
 from __future__ import annotations
 
+import struct
 import zlib
 from array import array
 from collections.abc import Iterator, Sequence
@@ -240,7 +241,7 @@ def headline_key(words: frozenset[int]) -> int | None:
     republished tellings keep the headline (less its labels) when their texts share little."""
     if len(words) < HEADLINE_WORDS:
         return None
-    return key64("headline", np.array(sorted(words), "<u4").tobytes())
+    return key64("headline", struct.pack(f"<{len(words)}I", *sorted(words)))  # uint32 each
 
 
 def identity_keys(article: Article) -> tuple[int, ...]:
