@@ -659,7 +659,8 @@ def name_words(title: str, text: str) -> list[str]:
     title_case = sum(w[:1].isupper() for w in words) * 2 > len(words)
     for part in (text[:FACT_CHARS],) if title_case else (title, text[:FACT_CHARS]):
         instrumental = instrumental_words(part)
-        for at, word in kernels.capitalised(part, _CLASSES):  # inside a sentence (or title)
+        # inside sentences only: a sentence's (or the title's) first word is capitalised for that
+        for at, word in kernels.capitalised(part, _CLASSES):
             out += _NAME_WORD_KEYS[word[:-2] if at in instrumental else word]
     return out
 

@@ -96,7 +96,7 @@ _ASCII_FOLDING = _ascii_folding()
 
 def text_words(text: str) -> np.ndarray:
     """The word hashes of `tokens(text)`, made in one pass over its folded bytes; folded in
-    C when each character folds alone (an English text in 3 us, not 15)."""
+    C when each character folds alone (an English article in 3 us, not 8)."""
     ascii_folded = kernels.ascii_folded(text, _ASCII_FOLDING)
     return np.frombuffer(
         kernels.word_hashes(folded(text) if ascii_folded is None else ascii_folded), np.uint32

@@ -8,9 +8,9 @@
  * Also the same-story score's dot products of pairs of sparse rows (similarity.py), which
  * scipy makes by copying each pair's rows into new matrices first (row_dots), where many
  * keys in no order are in a sorted array of keys (keys.positions_in: positions), and where
- * the runs of digits of a text start, where facts.numbers tries a number (digit_runs), and
- * the runs of names and the capitalised words facts.py reads names from (name_runs,
- * capitalised).
+ * the runs of digits of a text start, where facts.numbers tries a number (digit_runs), the
+ * runs of names and the capitalised words facts.py reads names from (name_runs,
+ * capitalised), and a text folded into ASCII bytes as text.folded folds it (ascii_folded).
  *
  * Arrays come and go as buffers (bytes, bytearray, numpy arrays), so this needs no numpy
  * headers: numbers in the machine's byte order, of the types each function names.
@@ -959,7 +959,8 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "kernels",
     .m_doc = "Selection's innermost loops in C: fingerprinting's per-word work, the same-story "
-             "score's row dots, key positions, where runs of digits start, names in a text.",
+             "score's row dots, key positions, where runs of digits start, names in a text, "
+             "ASCII folding.",
     .m_size = -1,
     .m_methods = methods,
 };
