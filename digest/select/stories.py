@@ -86,8 +86,9 @@ def group(
     Batch.common_anchors) are joined when they are parts of one event (`_join_split_stories`)."""
     copies = copy_groups(batch, rel, position)
     rep = np.arange(len(batch.candidates))
-    for s in copies:
-        rep[s.members] = s.rep
+    rep[[m for s in copies for m in s.members]] = np.repeat(
+        [s.rep for s in copies], [len(s.members) for s in copies]
+    )
     place = np.zeros(len(batch.candidates), np.int64)
     place[list(position)] = list(position.values())
     a, b = rep[pairs[:, 0]], rep[pairs[:, 1]]
@@ -124,9 +125,16 @@ def group(
             stories.append(_merged([by_rep[r] for r in told], SAME_STORY))
             stories[-1].sent = next((story_of[r] for r in cluster if r in story_of), None)
     _best_tellings(stories, batch, position, _centrality(stories, rep.tolist(), score))
-    for s in stories:  # each story where its first telling is: newest page first, page order
-        s.members[1:] = sorted(s.members[1:], key=position.__getitem__)
-    stories.sort(key=lambda s: min(position[m] for m in s.members))
+    return _in_page_order(stories, position)
+
+
+def _in_page_order(stories: list[Story], position: dict[int, int]) -> list[Story]:
+    """Each story's other tellings in page order, and each story where its first telling is:
+    newest page first, page order."""
+    for s in stories:
+        if len(s.members) > 2:
+            s.members[1:] = sorted(s.members[1:], key=position.__getitem__)
+    stories.sort(key=lambda s: min(position[m] for m in s.members[:2]))
     return stories
 
 
@@ -166,7 +174,9 @@ def _centrality(
     of it counts 1), in stories of three copy groups or more; in a story of more than
     CENTRAL_SAMPLE tellings, with CENTRAL_SAMPLE of them spread over it (its pairs grow as
     the square of its tellings: 1,000 are half a million)."""
-    several = [s for s in stories if len({rep_of[m] for m in s.members}) >= 3]
+    several = [
+        s for s in stories if len(s.members) >= 3 and len({rep_of[m] for m in s.members}) >= 3
+    ]
     samples = [_spread(s.members, CENTRAL_SAMPLE) for s in several]
     pairs = sorted(
         {
@@ -352,9 +362,14 @@ def copy_groups(
     stories: list[Story] = []
     story_of: dict[int, Story] = {}
     for i in order:
+        related = rel.get(i)
+        if not related:  # most candidates: a group of their own
+            story_of[i] = Story(i, [i])
+            stories.append(story_of[i])
+            continue
         best: tuple | None = None
         touched: dict[int, list[str]] = defaultdict(list)
-        for j, kind in rel.get(i, {}).items():
+        for j, kind in related.items():
             s = story_of.get(j)
             if s is None:
                 continue
@@ -369,9 +384,7 @@ def copy_groups(
             if best is None or key > best[0]:
                 best = (key, s, rank[2])
         if best is None:
-            for s in {
-                id(story_of[j]): story_of[j] for j in rel.get(i, {}) if j in story_of
-            }.values():
+            for s in {id(story_of[j]): story_of[j] for j in related if j in story_of}.values():
                 kinds = touched[id(s)]
                 if 2 * len(kinds) > len(s.members):
                     kind = max(kinds, key=STRENGTH.__getitem__)
@@ -390,10 +403,7 @@ def copy_groups(
         story_of[i] = s
     stories = _join_copy_groups(stories, rel)
     _best_tellings(stories, batch, position)
-    for s in stories:  # each story where its first telling is: newest page first, page order
-        s.members[1:] = sorted(s.members[1:], key=position.__getitem__)
-    stories.sort(key=lambda s: min(position[m] for m in s.members))
-    return stories
+    return _in_page_order(stories, position)
 
 
 def _join_copy_groups(stories: list[Story], rel: dict[int, dict[int, str]]) -> list[Story]:
@@ -434,8 +444,14 @@ def _tells_little(article: Article) -> bool:
     [comments]"), no story told, and no paragraph for another story's to be mixed into either.
     (ECB+ holds a whole report of seven words: "The parliament election is over in
     Turkmenistan.")"""
-    body = (p.text for p in article.paragraphs if p.kind in BODY_KINDS)
-    return sum(len(text.split()) for text in body) < LINK_POST_WORDS
+    words = 0
+    for p in article.paragraphs:
+        if p.kind in BODY_KINDS:
+            # up to LINK_POST_WORDS words of each: splitting a long body whole was most of it
+            words += len(p.text.split(None, LINK_POST_WORDS - 1))
+            if words >= LINK_POST_WORDS:
+                return False
+    return True
 
 
 def _best_tellings(
@@ -477,22 +493,31 @@ def _best_tellings(
                     return True
             return False
 
-        def rank(m: int) -> tuple:
-            centrality = -round((central or {}).get(m, 0.0), 1)
-            r = row[m]
-            return (
-                bool(fps.excerpt[r]),
-                batch.candidates[m].untitled or says_only_when(batch.candidates[m].title),
-                _tells_little(batch.candidates[m]),
-                mixed(m),
-                centrality,
-                -int(fps.words[r]),
-                position[m],
-            )
-
-        best = min(s.members, key=rank)
+        best = _first_by(
+            s.members,
+            lambda m: bool(fps.excerpt[row[m]]),
+            lambda m: batch.candidates[m].untitled or says_only_when(batch.candidates[m].title),
+            lambda m: _tells_little(batch.candidates[m]),
+            mixed,
+            lambda m: -round((central or {}).get(m, 0.0), 1),
+            lambda m: -int(fps.words[row[m]]),
+            position.__getitem__,
+        )
         if best != s.rep:
             s.kind[s.rep] = s.kind.pop(best)
             s.members.remove(best)
             s.members.insert(0, best)
             s.rep = best
+
+
+def _first_by(items: list[int], *keys: Callable[[int], object]) -> int:
+    """The first of `items` least by `keys` in turn (as `min` by the tuple of them), each key
+    asked only of the items the keys before it tie: most tellings are told apart by the
+    first ones, and the later ones (whether a telling is mixed with another story) cost more."""
+    for key in keys:
+        if len(items) == 1:
+            break
+        values = [key(m) for m in items]
+        least = min(values)
+        items = [m for m, v in zip(items, values, strict=True) if v == least]
+    return items[0]
