@@ -4,6 +4,7 @@ article costs ten times what its values do."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ class Ragged:
     @classmethod
     def from_rows(cls, rows: Sequence[Sequence[int]], dtype: type | str = np.int64) -> Ragged:
         lengths = np.fromiter(map(len, rows), np.int64, len(rows))
-        flat = np.fromiter((v for row in rows for v in row), dtype, int(lengths.sum()))
+        flat = np.fromiter(itertools.chain.from_iterable(rows), dtype, int(lengths.sum()))
         return cls.of(flat, lengths)
 
     @classmethod

@@ -5,7 +5,6 @@ the rows it writes, digest/state/sent.py); selection never sees a database."""
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -108,10 +107,13 @@ class History:
 
     def fact_counts(self, keys: Iterable[int], day: int) -> dict[int, int]:
         """In how many articles dated `day` or later each fact of `keys` occurs."""
-        counts: Counter[int] = Counter()
-        for found, _ in self._search(FACTS, keys, day):
-            counts.update(found.tolist())
-        return dict(counts)
+        found = [found for found, _ in self._search(FACTS, keys, day)]
+        if not found:
+            return {}
+        held = np.sort(np.concatenate(found))
+        first = np.flatnonzero(np.concatenate(([True], held[1:] != held[:-1])))
+        counts = np.diff(np.append(first, len(held)))
+        return dict(zip(held[first].tolist(), counts.tolist(), strict=True))
 
     def facts_since(self, keys: Iterable[int], day: int) -> list[tuple[int, int]]:
         """(fact key, article id) for articles whose story is dated `day` or later."""
