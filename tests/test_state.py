@@ -301,7 +301,8 @@ def test_a_version_5_history_moves_into_blocks_and_still_matches(tmp_path):
 def _stored(store: Store, kind: str) -> list[tuple[int, int, int | None]]:
     """(key, article, day) of every row of every block of `kind`, read as stored."""
     out = []
-    for keys, articles, days in store.sent_blocks(kind, 0):
+    for keys, holders in store.sent_blocks(kind, 0):
+        articles, days = holders()
         n = len(keys) // 8
         out += zip(
             struct.unpack(f"<{n}q", keys),

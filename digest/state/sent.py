@@ -34,6 +34,9 @@ NAME_BIT = 1 << 31
 # generated articles: 340,000 of 4.8 million words kept). Raising this limit would ask for
 # holders never written: the blocks would have to be made again (schema 9's migration).
 RARE_WORD_MAX_DF = 20
+# Reads a stored block's (articles, days) when asked: the articles of its keys in order, and
+# (facts, rare words) the story day of each.
+BlockHolders = Callable[[], tuple[bytes, bytes | None]]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from .models import (
     RunStatus,
 )
 from .readers import Reader
-from .sent import SentRecord
+from .sent import BlockHolders, SentRecord
 
 # One recipient's outcome as recorded: (recipient, status, server's answer, Message-ID).
 Outcome = tuple[str, str, str | None, str | None]
@@ -208,9 +208,10 @@ class Storage(Protocol):
     def remember(self, issue_id: int, records: Sequence[SentRecord]) -> None: ...
     def sent_article_count(self) -> int: ...
     def sent_count_since(self, day: int) -> int: ...
-    def sent_blocks(self, kind: str, since: int) -> Iterator[tuple[bytes, bytes, bytes | None]]:
+    def sent_blocks(self, kind: str, since: int) -> Iterator[tuple[bytes, BlockHolders]]:
         """The blocks of `kind` (state.sent: KEYS, FACTS, RARE_WORDS) holding a story dated
-        `since` or later: (keys, articles, days) as state/sent.py packs them."""
+        `since` or later: their keys, and what reads their (articles, days) when asked, as
+        state/sent.py packs them (a lookup reads those only of the blocks it finds keys in)."""
         ...
 
     def term_frequencies(self, keys: Iterable[int]) -> Iterator[Sequence[int]]:

@@ -6,6 +6,7 @@ stores and reads; the rules for sending each issue exactly once are in `exactly_
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import secrets
@@ -37,7 +38,7 @@ from .postgres import PostgresDb
 from .queries import queries
 from .readers import Reader, Readers, ReaderStatus, reader_from_row
 from .schema import SCHEMA_VERSION, blocks_not_migrated, check_version, migrate
-from .sent import SentBlock, SentRecord, sent_rows
+from .sent import BlockHolders, SentBlock, SentRecord, sent_rows
 from .sqlite import SqliteDb
 
 if TYPE_CHECKING:
@@ -691,7 +692,7 @@ class Store:
     def sent_count_since(self, day: int) -> int:
         return self._value("sent_count_since", day) if self.has_schema() else 0
 
-    def sent_blocks(self, kind: str, since: int) -> Iterator[tuple[bytes, bytes, bytes | None]]:
+    def sent_blocks(self, kind: str, since: int) -> Iterator[tuple[bytes, BlockHolders]]:
         if not self.has_schema():
             return iter(())
         if self.readonly and kind not in self._not_migrated:
@@ -699,8 +700,17 @@ class Store:
             self._not_migrated[kind] = blocks_not_migrated(self.db, version, kind)
         made = self._not_migrated.get(kind)
         if made is not None:
-            return ((b.keys, b.articles, b.days) for b in made if b.newest_day >= since)
-        return (tuple(r) for r in self._run("sent_blocks", kind, since))
+            return (
+                (b.keys, lambda b=b: (b.articles, b.days)) for b in made if b.newest_day >= since
+            )
+        return (
+            (keys, functools.partial(self._block_holders, kind, first))
+            for first, keys in self._run("sent_blocks", kind, since)
+        )
+
+    def _block_holders(self, kind: str, first_article: int) -> tuple[bytes, bytes | None]:
+        articles, days = self._one("sent_block_holders", kind, first_article)
+        return articles, days
 
     def term_frequencies(self, keys: Sequence[int]) -> Iterator[Sequence[int]]:
         if not self.has_schema():

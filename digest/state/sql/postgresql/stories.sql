@@ -11,8 +11,13 @@ SELECT max(id) FROM sent_articles;
 SELECT count(*) FROM sent_articles WHERE day >= %s;
 
 -- name: sent_blocks
-SELECT keys, articles, days FROM sent_blocks WHERE kind = %s AND newest_day >= %s
+-- The keys alone: a block's articles and days are read only when a key is found in it
+-- (`sent_block_holders`), and most lookups find keys in few blocks.
+SELECT first_article, keys FROM sent_blocks WHERE kind = %s AND newest_day >= %s
 ORDER BY first_article;
+
+-- name: sent_block_holders
+SELECT articles, days FROM sent_blocks WHERE kind = %s AND first_article = %s;
 
 -- name: term_frequencies
 SELECT j.value, t.articles FROM unnest(%s::bigint[]) AS j(value) JOIN sent_terms t ON t.key = j.value;

@@ -11,8 +11,13 @@ SELECT max(id) FROM sent_articles;
 SELECT count(*) FROM sent_articles WHERE day >= ?;
 
 -- name: sent_blocks
-SELECT keys, articles, days FROM sent_blocks WHERE kind = ? AND newest_day >= ?
+-- The keys alone: a block's articles and days are read only when a key is found in it
+-- (`sent_block_holders`), and most lookups find keys in few blocks.
+SELECT first_article, keys FROM sent_blocks WHERE kind = ? AND newest_day >= ?
 ORDER BY first_article;
+
+-- name: sent_block_holders
+SELECT articles, days FROM sent_blocks WHERE kind = ? AND first_article = ?;
 
 -- name: term_frequencies
 SELECT j.value, t.articles FROM json_each(?) j JOIN sent_terms t ON t.key = j.value;
