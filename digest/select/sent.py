@@ -5,6 +5,7 @@ the rows it writes, digest/state/sent.py); selection never sees a database."""
 from __future__ import annotations
 
 import itertools
+import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -180,8 +181,8 @@ class History:
                 shingles,
                 bool(excerpt),
                 weight,
-                tuple(np.frombuffer(facts, "<i8").tolist()),
-                tuple(np.frombuffer(classes, "<u2").tolist()) if classes else None,
+                struct.unpack(f"<{len(facts) // 8}q", facts),  # as numbers: a third of the time
+                struct.unpack(f"<{len(classes) // 2}H", classes) if classes else None,
                 np.frombuffer(signature, "<u4"),
                 np.frombuffer(lead, "<u4"),
                 *_unpack_terms(terms),

@@ -134,7 +134,7 @@ def _in_page_order(stories: list[Story], position: dict[int, int]) -> list[Story
     for s in stories:
         if len(s.members) > 2:
             s.members[1:] = sorted(s.members[1:], key=position.__getitem__)
-    stories.sort(key=lambda s: min(position[m] for m in s.members[:2]))
+    stories.sort(key=lambda s: min(map(position.__getitem__, s.members[:2])))
     return stories
 
 
@@ -358,7 +358,10 @@ def copy_groups(
 ) -> list[Story]:
     """Candidates into groups of copies, fullest first, without chaining through a weak link."""
     row, exact = batch.row, batch.fps.exact.tolist()
-    order = sorted(batch.live, key=lambda i: (*batch.fullness(i), position[i]))
+    # by batch.fullness, then page order (row r of the fingerprints is batch.live[r])
+    places = np.fromiter(map(position.__getitem__, batch.live), np.int64, len(batch.live))
+    fullest = np.lexsort((places, -batch.fps.words, batch.fps.excerpt))
+    order = np.asarray(batch.live, np.int64)[fullest].tolist()
     stories: list[Story] = []
     story_of: dict[int, Story] = {}
     for i in order:
