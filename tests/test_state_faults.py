@@ -139,6 +139,24 @@ def test_text_another_tool_wrote_in_no_utf8_is_one_clear_error_not_a_traceback(t
         assert "cannot read the state (Could not decode to UTF-8 column 'name'" in result.stderr
 
 
+def test_a_state_that_refers_to_sent_articles_it_lacks_is_damaged_not_a_traceback(tmp_path):
+    """A page of the file overwritten on disk can leave the keys of what was sent pointing at
+    articles that are not there (a random corruption of the sample state did that): every
+    `preview` and `run` stopped with a KeyError deep in selection."""
+    config = write_config(tmp_path, None, READERS[:3])
+    assert digest(config, "run").returncode == 0
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+        gone = db.execute("SELECT min(id) FROM sent_articles").fetchone()[0]
+        db.execute("DELETE FROM sent_articles WHERE id = ?", (gone,))
+    db.close()
+    for command in (["preview"], ["run", "--dry-run"]):
+        result = digest(config, *command)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert "the state is damaged: it refers to" in result.stderr
+        assert f"(id {gone})" in result.stderr and "restore it from a backup" in result.stderr
+
+
 def test_a_state_link_to_nothing_is_refused_not_read_as_nothing_sent(tmp_path):
     """A `state:` that links to a disk not mounted once told preview that nothing was ever
     sent, and run that the file was damaged ("restore it from a backup")."""

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import StateError
 from .db import Db
 from .frozen import decode_stories
 from .models import (
@@ -718,12 +719,25 @@ class Store:
         return iter(self._run("term_frequencies", self.db.as_list(keys)))
 
     def sent_article_rows(self, ids: Sequence[int]) -> list[tuple]:
+        """The rows of these sent articles, every one of which the state itself named (its
+        keys, facts, stories): one not found is damage, said as such, where selection met it
+        as a KeyError (a page of the file overwritten on disk)."""
         version = self.db.schema_version() if self.has_schema() else SCHEMA_VERSION
         if version < 8:  # not migrated yet: no fact kinds, no outlets
-            return self._keyed("sent_articles_before_8", ids)
-        if version < 10:  # no outlets
-            return self._keyed("sent_articles_before_10", ids)
-        return self._keyed("sent_articles", ids)
+            rows = self._keyed("sent_articles_before_8", ids)
+        elif version < 10:  # no outlets
+            rows = self._keyed("sent_articles_before_10", ids)
+        else:
+            rows = self._keyed("sent_articles", ids)
+        if len(rows) < len(set(ids)):
+            found = {row[0] for row in rows}
+            missing = [i for i in ids if i not in found]
+            raise StateError(
+                f"{self.where}: the state is damaged: it refers to {len(missing)} sent "
+                f"article(s) it does not hold (id {missing[0]})",
+                "restore it from a backup, or point `state:` at a new file",
+            )
+        return rows
 
     def sent_story_articles(self, stories: Sequence[int]) -> list[int]:
         return [r[0] for r in self._keyed("sent_story_articles", stories)]
