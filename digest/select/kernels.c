@@ -830,6 +830,31 @@ static int append_part(PyObject *out, const Text *t, Py_ssize_t start, Py_ssize_
     return failed ? -1 : 0;
 }
 
+/* What `end_at` finds starting at a capital, scanning the text from capital to capital, as
+ * re's findall would: name_runs (the parts) and, with `in_sentences`, capitalised (the parts
+ * inside a sentence, with where each starts). */
+static PyObject *matches(PyObject *args, Py_ssize_t (*end_at)(const Text *, Py_ssize_t),
+                         int in_sentences)
+{
+    Text t;
+    Py_buffer classes;
+    if (get_text(args, &t, &classes) < 0)
+        return NULL;
+    PyObject *out = PyList_New(0);
+    for (Py_ssize_t p = next_capital(&t, 0); out != NULL && p < t.n;) {
+        const Py_ssize_t end = end_at(&t, p);
+        if (end < 0)
+            p = next_capital(&t, p + 1);
+        else if ((!in_sentences || inside_sentence(&t, p))
+                 && append_part(out, &t, p, end, in_sentences) < 0)
+            Py_CLEAR(out);
+        else
+            p = next_capital(&t, end);
+    }
+    PyBuffer_Release(&classes);
+    return out;
+}
+
 PyDoc_STRVAR(name_runs_doc,
     "name_runs(text: str, classes: bytes) -> list[str]\n\n"
     "The runs of capitalised words in text, as re's findall of facts.py's run pattern gives\n"
@@ -838,22 +863,7 @@ PyDoc_STRVAR(name_runs_doc,
 
 static PyObject *name_runs(PyObject *self, PyObject *args)
 {
-    Text t;
-    Py_buffer classes;
-    if (get_text(args, &t, &classes) < 0)
-        return NULL;
-    PyObject *out = PyList_New(0);
-    for (Py_ssize_t p = next_capital(&t, 0); out != NULL && p < t.n;) {
-        const Py_ssize_t end = name_run_end(&t, p);
-        if (end < 0)
-            p = next_capital(&t, p + 1);
-        else if (append_part(out, &t, p, end, 0) < 0)
-            Py_CLEAR(out);
-        else
-            p = next_capital(&t, end);
-    }
-    PyBuffer_Release(&classes);
-    return out;
+    return matches(args, name_run_end, 0);
 }
 
 PyDoc_STRVAR(capitalised_doc,
@@ -866,24 +876,8 @@ PyDoc_STRVAR(capitalised_doc,
 
 static PyObject *capitalised(PyObject *self, PyObject *args)
 {
-    Text t;
-    Py_buffer classes;
-    if (get_text(args, &t, &classes) < 0)
-        return NULL;
-    PyObject *out = PyList_New(0);
-    for (Py_ssize_t p = next_capital(&t, 0); out != NULL && p < t.n;) {
-        const Py_ssize_t end = capitalised_end(&t, p);
-        if (end < 0)
-            p = next_capital(&t, p + 1);
-        else if (inside_sentence(&t, p) && append_part(out, &t, p, end, 1) < 0)
-            Py_CLEAR(out);
-        else
-            p = next_capital(&t, end);
-    }
-    PyBuffer_Release(&classes);
-    return out;
+    return matches(args, capitalised_end, 1);
 }
-
 
 PyDoc_STRVAR(ascii_folded_doc,
     "ascii_folded(text: str, folding: bytes) -> bytes | None\n\n"
