@@ -34,7 +34,7 @@ from .copies import (
 )
 from .facts import weekday_bits
 from .fingerprint import HEADLINE_WORDS
-from .keys import distinct, positions_in
+from .keys import distinct, is_among
 from .pairs import pairs_sharing, unique_pairs
 from .sent import SentArticle, SentStories
 from .similarity import MIN_SCORE, same_story, sent_facets, weigh
@@ -104,11 +104,11 @@ def against_history(batch: Batch, history: SentStories) -> dict[int, SentMatch]:
     ident_hits: dict[int, set[int]] = defaultdict(set)
     band_hits: dict[int, set[int]] = defaultdict(set)
     id_rows = fps.ids.holders()
-    for n in np.flatnonzero(_among(ids, found)).tolist():
+    for n in np.flatnonzero(is_among(ids, found)).tolist():
         ident_hits[live[id_rows[n]]].update(sent_with[int(ids[n])])
-    for n in np.flatnonzero(_among(heads, found)).tolist():
+    for n in np.flatnonzero(is_among(heads, found)).tolist():
         band_hits[live[titled[n]]].update(sent_with[int(heads[n])])
-    hit = _among(batch.bands, found)
+    hit = is_among(batch.bands, found)
     for row, col in zip(*np.nonzero(hit), strict=True):
         band_hits[live[row]].update(sent_with[int(batch.bands[row, col])])
     wanted = {a for hits in (ident_hits, band_hits) for s in hits.values() for a in s}
@@ -173,7 +173,7 @@ def scores_against_history(batch: Batch, history: SentStories, settled: set[int]
     told = distinct(sent_ids)
     for start in range(0, len(told), SENT_AT_ONCE):  # memory holds a block of sent articles
         block = told[start : start + SENT_AT_ONCE]
-        in_block = np.flatnonzero(_among(sent_ids, block))
+        in_block = np.flatnonzero(is_among(sent_ids, block))
         sent = history.articles(block.tolist())
         tellings = list(sent.values())
         sent_row = {h.id: r for r, h in enumerate(tellings)}
@@ -216,7 +216,7 @@ def _sharing_anchors(
     usable = np.fromiter(counts.values(), np.int64, len(counts)) + facts.holders.lengths()[at]
     anchor_keys = sent_keys[usable <= ANCHOR_MAX_DF]
     held = facts.holders.take(at[usable <= ANCHOR_MAX_DF])
-    open_rows = ~_among(held.values, settled_rows)
+    open_rows = ~is_among(held.values, settled_rows)
     sent_held = _rows_of_two(history.facts_since(anchor_keys, since))
     return np.column_stack(
         pairs_sharing(
@@ -239,7 +239,7 @@ def _sharing_rare_words(
     was ever sent, not only within the window as the anchors are (the state counts words over
     all of it): a long history leaves fewer words rare."""
     rows, words = batch.rare_words(history, with_sent=True)
-    open_rows = ~_among(rows, settled_rows)
+    open_rows = ~is_among(rows, settled_rows)
     rows, words = rows[open_rows], words[open_rows].astype(np.int64)
     sent = _rows_of_two(history.rare_words_since(words, since))
     return np.column_stack(pairs_sharing(rows, words, sent[:, 1], sent[:, 0], MIN_RARE_WORDS))
@@ -249,13 +249,6 @@ def _rows_of_two(pairs: list[tuple[int, int]]) -> np.ndarray:
     """(key, article) pairs as int64 rows (np.array reads a list of tuples twice as slowly)."""
     flat = np.fromiter(itertools.chain.from_iterable(pairs), np.int64, 2 * len(pairs))
     return flat.reshape(-1, 2)
-
-
-def _among(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """np.isin(values, keys) for integer keys, each value looked up in a table of the keys
-    (keys.positions_in): np.isin sorts both, and a batch's 250,000 LSH bands took 25 ms, not 3."""
-    values = np.asarray(values)
-    return (positions_in(distinct(keys), values.ravel()) >= 0).reshape(values.shape)
 
 
 def _has_copies(batch: Batch, i: int) -> bool:
@@ -319,7 +312,7 @@ def sent_groups(batch: Batch, history: SentStories, scores: SentScores) -> SentL
         best[aid] = max(p, best.get(aid, 0.0))
     kept = {s: _kept_tellings(told, best) for s, told in by_story.items()}
     tellings = {h.id: h for told in kept.values() for h in told}
-    scored = _among(scores.article, np.fromiter(tellings, np.int64, len(tellings)))
+    scored = is_among(scores.article, np.fromiter(tellings, np.int64, len(tellings)))
     links = SentLinks(
         [], [], scores.candidate[scored], np.zeros(0, np.int64), scores.p[scored], {}, {}
     )

@@ -50,6 +50,13 @@ def positions_in(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return np.where(found, at, -1)
 
 
+def is_among(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """np.isin(values, keys) for integer keys, each value looked up in a table of the keys
+    (positions_in): np.isin sorts both, and a batch's 250,000 LSH bands took 25 ms, not 3."""
+    values = np.asarray(values)
+    return (positions_in(distinct(keys), values.ravel()) >= 0).reshape(values.shape)
+
+
 # Where positions_in's table puts each key: secret, so that no text can be written to crowd its
 # words' hashes into one run of slots (a made-up set of 16,000 keys took 1.6 s, not 0.02 s).
 _TABLE_SEED = secrets.randbits(64)

@@ -138,7 +138,7 @@ class History:
         self, kind: str, keys: Iterable[int] | np.ndarray, day: int
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Per stored block of `kind` (facts, rare words: of stories dated `day` or later),
-        the stored keys among `keys` and their articles, in the block's order (see `_among`);
+        the stored keys among `keys` and their articles, in the block's order (see `_found_in`);
         each block read once, memory holding one, its articles and days only when it holds one of
         `keys` (reading them was two thirds of the time of a lookup that finds a few keys)."""
         wanted = _sorted_keys(keys)
@@ -146,7 +146,7 @@ class History:
             return
         for key_blob, holders in self.storage.sent_blocks(kind, day):
             stored = np.frombuffer(key_blob, "<i8")
-            at = _among(wanted, stored)
+            at = _found_in(wanted, stored)
             if not len(at):
                 continue
             article_blob, day_blob = holders()
@@ -218,7 +218,7 @@ class History:
         }
 
 
-def _among(keys: np.ndarray, stored: np.ndarray) -> np.ndarray:
+def _found_in(keys: np.ndarray, stored: np.ndarray) -> np.ndarray:
     """The positions in `stored` (sorted, a key perhaps more than once) of `keys` (sorted, each
     once), ascending: the two walked in step (kernels.c; matching a batch's 250,000 LSH bands
     against ten 280,000-key blocks took 30 ms with a table of their low bits first)."""
