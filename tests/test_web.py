@@ -61,11 +61,22 @@ def cli(config: Path, *args: str) -> subprocess.CompletedProcess:
 
 class Server:
     def __init__(self, folder: Path, extra: str = "", host: str = "127.0.0.1", path: str = "/"):
-        """`host`, `path`: the site's name and folder in web.url (it listens on 127.0.0.1)."""
-        self.port = free_port()
+        """`host`, `path`: the site's name and folder in web.url (it listens on 127.0.0.1).
+        A port free when asked can be taken before the server binds it (any process's
+        outgoing connection may get it): the server is started again on another one."""
         self.root = quote(path)  # its pages' paths begin with this
-        self.config = write_config(folder, self.port, extra, host, path)
         self.folder = folder
+        for _ in range(3):
+            self.port = free_port()
+            self.config = write_config(folder, self.port, extra, host, path)
+            if self._started():
+                return
+            error = self.proc.stderr.read().decode()
+            if "Address already in use" not in error:
+                break
+        raise AssertionError(f"digest serve did not start: {error}")
+
+    def _started(self) -> bool:
         self.proc = subprocess.Popen(
             [*digest_command(), "--config", str(self.config), "serve", "--port", str(self.port)],
             env=env(),
@@ -73,17 +84,17 @@ class Server:
             stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
                 if self.request("GET", f"{self.root}healthz")[0] == 200:
-                    return
+                    return True
             # BadStatusLine (an HTTPException): before the server listens, a connection to a
             # port in the ephemeral range can meet itself (TCP simultaneous open) and read
             # back its own request
             except (OSError, http.client.HTTPException):
                 time.sleep(0.1)
         self.stop()
-        raise AssertionError(f"digest serve did not start: {self.proc.stderr.read().decode()}")
+        return False
 
     def request(
         self,
